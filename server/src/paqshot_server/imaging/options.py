@@ -1,0 +1,69 @@
+"""What a generation asks for, as plain data the image layer understands (no wire types here).
+
+The API's request Struct and the CLI flags both convert into :class:`RenderOptions`; every engine
+(studio compositor, procedural scenes, generative inpainting) reads only this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STYLES = ("studio_packshot", "lifestyle", "editorial", "mockup")
+SCENE_TYPES = ("auto", "action", "abstract", "product_packshot")
+ASPECT_RATIOS = ("1:1", "4:3", "16:9", "9:16", "3:2", "2:3")
+PEOPLE = ("none", "with_people", "without_people")
+LOCATIONS = ("office", "outdoor", "cafe", "studio", "urban", "nature")
+NAMED_BACKGROUNDS = {
+    "white": (255, 255, 255),
+    "off_white": (245, 243, 238),
+    "light_gray": (230, 230, 230),
+    "black": (0, 0, 0),
+}
+SHADOWS = ("none", "soft", "hard", "floating")
+OUTPUT_FORMATS = ("jpeg", "png", "webp")
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """Every request field that changes pixels. Defaults are the spec's defaults.
+
+    ``background`` is a name from NAMED_BACKGROUNDS, ``#RRGGBB`` or ``transparent`` (cut-out only).
+    ``padding`` is a ratio of the canvas (< 1) or pixels (>= 1); None means the default margin.
+    ``output_format`` None means JPEG, or PNG when the background is transparent.
+    """
+
+    style: str = "studio_packshot"
+    scene_type: str = "auto"
+    background: str | None = None
+    aspect_ratio: str = "1:1"
+    people: str = "none"
+    location: str | None = None
+    prompt: str | None = None
+    negative_prompt: str | None = None
+    seed: int | None = None
+    shadow: str = "soft"
+    reflection: bool = False
+    padding: float | None = None
+    output_format: str | None = None
+    num_variants: int = 1
+    long_side: int = 1024
+    jpeg_quality: int = 92
+
+
+def parse_aspect_ratio(value: str) -> tuple[int, int]:
+    """``"16:9"`` -> (16, 9)."""
+    w, h = value.split(":")
+    return int(w), int(h)
+
+
+def canvas_size(aspect_ratio: str, long_side: int, multiple: int = 1) -> tuple[int, int]:
+    """Canvas (width, height) for a ratio with the given long side, both sides rounded to ``multiple``."""
+    rw, rh = parse_aspect_ratio(aspect_ratio)
+    if rw >= rh:
+        width, height = long_side, long_side * rh / rw
+    else:
+        width, height = long_side * rw / rh, long_side
+    return (
+        max(multiple, int(round(width / multiple)) * multiple),
+        max(multiple, int(round(height / multiple)) * multiple),
+    )

@@ -1,0 +1,34 @@
+"""What every engine returns: encoded image bytes plus the honest facts of how they were made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RenderedImage:
+    """One encoded output image and its thumbnail (long side <= 256 px)."""
+
+    data: bytes
+    mime: str
+    width: int
+    height: int
+    thumbnail: bytes
+    thumbnail_mime: str
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """Output of one generation.
+
+    ``images`` holds one entry per variant (the first is the main image). ``engine`` names what ran
+    (``classical``, ``onnx:<model id>``, ``procedural``, ``diffusion:<model id>``), ``confidence`` is the
+    cut-out's own certainty in [0, 1], ``notes`` are user-facing remarks (e.g. "upscaled 2.6x").
+    ``meta`` carries engine facts worth returning (seed, final prompts, timings).
+    """
+
+    images: tuple[RenderedImage, ...]
+    engine: str
+    confidence: float | None = None
+    notes: tuple[str, ...] = ()
+    meta: dict[str, object] = field(default_factory=dict)
