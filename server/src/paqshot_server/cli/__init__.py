@@ -1,0 +1,43 @@
+"""The ``paqshot`` command. Thin: each sub-command module registers itself and calls into the library."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from ..branding import DEFAULT_BRAND
+
+# Each module has ``register(subparsers)`` that adds its parser(s) with ``set_defaults(func=...)``.
+COMMAND_MODULES = ("serve", "worker", "keys", "generate", "models")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (also used to document the CLI)."""
+    parser = argparse.ArgumentParser(prog=DEFAULT_BRAND.cli_name, description=DEFAULT_BRAND.description)
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            continue  # a command whose module is not built yet is simply absent
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["--version"]:
+        print("0.1.0")  # fast path: no heavy imports
+        return 0
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
