@@ -47,6 +47,10 @@ class Engines:
             "(an inpainting model via 'models install', or the procedural scene engine).",
         )
 
+    def providers(self) -> list[str]:
+        """Execution providers the loaded models run on (empty while no model is installed)."""
+        return []
+
     def all_status(self) -> list[StyleStatus]:
         return [self.status(style) for style in STYLES]
 

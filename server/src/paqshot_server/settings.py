@@ -53,6 +53,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("brand_file", str, "", "Path of a brand.toml that renames the product (white-label)."),
     Setting("log_level", str, "INFO", "Logging level."),
     Setting("idempotency_hours", int, 24, "How long an Idempotency-Key is remembered per API key."),
+    Setting("webhook_retry_scale", float, 1.0, "Multiplies the webhook retry delays (tests use a small value)."),
+    Setting("worker_threads", int, 1, "Jobs one worker process runs at once (1 per GPU is right)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -82,6 +84,8 @@ class Settings:
     brand_file: str = ""
     log_level: str = "INFO"
     idempotency_hours: int = 24
+    webhook_retry_scale: float = 1.0
+    worker_threads: int = 1
 
     @property
     def brand(self) -> Brand:

@@ -1,0 +1,93 @@
+"""One mapping from every failure to the spec's error body ``{"error": code, "message": text}``."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from .. import errors
+
+log = logging.getLogger(__name__)
+
+STATUS = {
+    errors.IdempotencyConflict: 422,
+    errors.InvalidRequest: 400,
+    errors.Unauthorized: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.ImageTooLarge: 413,
+    errors.UnsupportedImage: 422,
+    errors.RateLimited: 429,
+    errors.ServerError: 500,
+}
+
+# Litestar's own HTTP errors (routing, body limits, methods) in the spec's vocabulary.
+_HTTP_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               413: "image_too_large", 429: "rate_limited"}
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    return Response({"error": code, "message": message}, status_code=status, headers=headers,
+                    media_type="application/json")
+
+
+def status_for(exc: errors.AppError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def app_error_handler(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.AppError)
+    headers = None
+    if isinstance(exc, errors.RateLimited):
+        headers = {
+            "Retry-After": str(exc.retry_after),
+            "X-RateLimit-Limit": str(exc.limit),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(exc.retry_after),
+        }
+    return error_response(status_for(exc), exc.code, exc.message, headers)
+
+
+def validation_handler(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ValidationException)
+    details = []
+    for item in exc.extra or []:
+        if isinstance(item, dict):
+            details.append(str(item.get("message", "")) + (f" ({item['key']})" if item.get("key") else ""))
+    message = "; ".join(d for d in details if d.strip()) or str(exc.detail)
+    if "Decode" in message or "JSON is malformed" in message:
+        message = f"Request body is not valid JSON: {message}"
+    return error_response(400, "invalid_request", message)
+
+
+def http_handler(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    if status == 413:
+        return error_response(413, "image_too_large", "Request body is too large; product images are limited to 10 MB.")
+    if status == 404:
+        return error_response(404, "not_found", "No such resource.")
+    if status == 405:
+        return error_response(405, "invalid_request", f"Method not allowed: {exc.detail}")
+    if status >= 500:
+        log.error("HTTP %s: %s", status, exc.detail)
+        return error_response(500, "server_error", "Internal error on our side; retry after a few seconds.")
+    return error_response(status, _HTTP_CODES.get(status, "invalid_request"), str(exc.detail))
+
+
+def unexpected_handler(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "server_error", "Internal error on our side; retry after a few seconds.")
+
+
+EXCEPTION_HANDLERS = {
+    errors.AppError: app_error_handler,
+    ValidationException: validation_handler,
+    HTTPException: http_handler,
+    Exception: unexpected_handler,
+}

@@ -1,0 +1,74 @@
+"""Turns a generate request's ``product_image`` into a validated, normalised, stored PNG (at the door)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+
+import anyio.to_thread
+
+from ..errors import ImageTooLarge, InvalidRequest
+from ..imaging.decode import decode_image
+from ..net.fetch import fetch_image, resolve_async, split_url
+from .state import ApiState
+
+_DATA_URI = re.compile(r"^data:(?P<mime>[\w.+/-]*)(?P<params>(;[\w.+-]+=[\w.+-]+)*)(?P<b64>;base64)?,", re.I)
+
+
+def decode_base64(text: str, max_bytes: int) -> bytes:
+    """Strict base64 (plain or ``data:`` URI); the decoded size is checked before decoding."""
+    match = _DATA_URI.match(text)
+    if match:
+        if not match.group("b64"):
+            raise InvalidRequest("data: URIs must be base64-encoded (';base64,').")
+        text = text[match.end():]
+    compact = "".join(text.split())
+    if len(compact) * 3 // 4 > max_bytes + 3:
+        raise ImageTooLarge(f"Product image exceeds {max_bytes / 1e6:.0f} MB.")
+    try:
+        return base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidRequest(
+            "product_image is neither an http(s) URL nor valid base64 image data."
+        ) from exc
+
+
+def _normalise_to_png(data: bytes, max_bytes: int, max_pixels: int) -> tuple[bytes, tuple[int, int]]:
+    decoded = decode_image(data, max_bytes=max_bytes, max_pixels=max_pixels)
+    out = io.BytesIO()
+    # compress_level=1: the stored input is read once by the worker; speed matters more than size.
+    decoded.image.save(out, "PNG", compress_level=1)
+    return out.getvalue(), decoded.image.size
+
+
+async def load_product_image(api: ApiState, product_image: str) -> bytes:
+    """Fetch (URL) or decode (base64) the raw bytes of the product image."""
+    settings = api.settings
+    if re.match(r"^https?://", product_image, re.I):
+        return await fetch_image(
+            product_image, api.policy, max_bytes=settings.max_image_bytes, user_agent=settings.brand.user_agent
+        )
+    return decode_base64(product_image, settings.max_image_bytes)
+
+
+async def store_input(api: ApiState, job_id: str, raw: bytes) -> str:
+    """Validate/normalise off the event loop and store; returns the stored file name."""
+    settings = api.settings
+    png, _size = await anyio.to_thread.run_sync(
+        _normalise_to_png, raw, settings.max_image_bytes, settings.max_image_pixels
+    )
+    name = f"{job_id}_input.png"
+    await anyio.to_thread.run_sync(api.files.put, name, png)
+    return name
+
+
+async def check_webhook_url(api: ApiState, url: str) -> None:
+    """https only (http too when private networks are allowed) and a public address, checked now and at delivery."""
+    schemes = ("http", "https") if api.settings.allow_private_network else ("https",)
+    split_url(url, schemes=schemes)
+    try:
+        await resolve_async(url, api.policy)
+    except InvalidRequest as exc:
+        raise InvalidRequest(f"webhook_url refused: {exc.message}") from exc

@@ -1,0 +1,59 @@
+"""Job rows → wire objects (signed URLs are made here, fresh for each response)."""
+
+from __future__ import annotations
+
+import time
+
+from ..ids import parse_iso
+from ..signing import file_url
+from ..storage.jobs import Job
+from .state import ApiState
+from .wire import Generation, ImageLinks, JobError
+
+
+def generation(job: Job, api: ApiState) -> Generation:
+    """The public view of a job."""
+    base, secret = api.settings.base_url, api.secret
+    out = Generation(
+        id=job.id,
+        status=job.status,  # type: ignore[arg-type]
+        style=job.style,  # type: ignore[arg-type]
+        aspect_ratio=job.aspect_ratio,  # type: ignore[arg-type]
+        created_at=job.created_at,
+        seed=job.seed,
+        options=job.options,
+        engine=job.engine,
+    )
+    if job.status == "processing":
+        out.progress = round(job.progress, 3)
+        out.estimated_seconds = job.estimated_seconds
+        if not job.purged:
+            out.input_url = file_url(base, secret, job.input_file, int(time.time()) + 3600)
+        return out
+    out.completed_at = job.completed_at
+    if job.status == "failed":
+        out.error = JobError(code=job.error_code or "server_error", message=job.error_message or "")
+        return out
+    if job.result and job.expires_at:
+        expires = int(parse_iso(job.expires_at))
+        links = [
+            ImageLinks(
+                image_url=file_url(base, secret, img["file"], expires),
+                thumbnail_url=file_url(base, secret, img["thumb"], expires),
+                width=img["width"],
+                height=img["height"],
+            )
+            for img in job.result["images"]
+        ]
+        first = links[0]
+        out.image_url, out.thumbnail_url, out.width, out.height = (
+            first.image_url, first.thumbnail_url, first.width, first.height,
+        )
+        out.expires_at = job.expires_at
+        out.images = links
+        out.confidence = job.result.get("confidence")
+        out.notes = job.result.get("notes") or None
+        out.progress = 1.0
+        if not job.purged:
+            out.input_url = file_url(base, secret, job.input_file, expires)
+    return out

@@ -1,0 +1,190 @@
+"""Wire types of the v1 API (msgspec Structs), split by intent: requests forbid unknown fields; responses
+omit what does not apply. New fields always come with defaults (schema evolution never breaks clients)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+Style = Literal["studio_packshot", "lifestyle", "editorial", "mockup"]
+SceneType = Literal["auto", "action", "abstract", "product_packshot"]
+AspectRatio = Literal["1:1", "4:3", "16:9", "9:16", "3:2", "2:3"]
+People = Literal["none", "with_people", "without_people"]
+Shadow = Literal["none", "soft", "hard", "floating"]
+OutputFormat = Literal["jpeg", "png", "webp"]
+Status = Literal["processing", "completed", "failed"]
+
+BACKGROUND_PATTERN = r"^(white|off_white|light_gray|black|transparent|#[0-9A-Fa-f]{6})$"
+MAX_PROMPT = 500
+
+
+class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Body of ``POST /v1/generate``: the spec's fields, then optional extensions."""
+
+    product_image: Annotated[
+        str, Meta(min_length=1, description="URL (http/https) or base64 image, plain or data: URI. JPEG/PNG/WebP, ≤ 10 MB.")
+    ]
+    style: Annotated[Style, Meta(description="What to make.")]
+    scene_type: Annotated[SceneType, Meta(description="Scene composition; auto picks one from style and location.")] = (
+        "auto"
+    )
+    background: Annotated[
+        str,
+        Meta(
+            pattern=BACKGROUND_PATTERN,
+            description="white | off_white | light_gray | black | #RRGGBB (studio_packshot); "
+            "extension: transparent gives a PNG cut-out.",
+        ),
+    ] | None = None
+    aspect_ratio: Annotated[AspectRatio, Meta(description="Output aspect ratio.")] = "1:1"
+    people: Annotated[People, Meta(description="Whether people may appear (scene styles).")] = "none"
+    location: Annotated[
+        str, Meta(min_length=1, max_length=200, description="office | outdoor | cafe | studio | urban | nature, or free text.")
+    ] | None = None
+    prompt: Annotated[str, Meta(max_length=MAX_PROMPT, description="Free-text guidance (≤ 500 characters).")] | None = (
+        None
+    )
+    webhook_url: Annotated[str, Meta(max_length=2048, description="HTTPS URL that receives the result.")] | None = None
+    # Extensions (optional; defaults keep the spec's behaviour).
+    seed: Annotated[int, Meta(ge=0, le=2**32 - 1, description="Extension: seed for reproducible scenes.")] | None = None
+    negative_prompt: Annotated[str, Meta(max_length=MAX_PROMPT, description="Extension: what to keep out.")] | None = (
+        None
+    )
+    num_variants: Annotated[int, Meta(ge=1, le=4, description="Extension: 1–4 images in one job (scene styles).")] = 1
+    shadow: Annotated[Shadow, Meta(description="Extension: shadow under the product.")] = "soft"
+    reflection: Annotated[bool, Meta(description="Extension: floor reflection.")] = False
+    padding: Annotated[
+        float, Meta(ge=0, le=4096, description="Extension: margin around the product, ratio of the canvas (< 1) or px.")
+    ] | None = None
+    output_format: Annotated[OutputFormat, Meta(description="Extension: jpeg (default), png or webp.")] | None = None
+
+
+class GenerateAccepted(Struct, kw_only=True):
+    """202 answer: exactly the spec's fields."""
+
+    id: str
+    status: Status
+    style: Style
+    aspect_ratio: AspectRatio
+    estimated_seconds: int
+    created_at: str
+
+
+class ErrorBody(Struct):
+    """Every error: ``{"error": code, "message": text}``."""
+
+    error: str
+    message: str
+
+
+class JobError(Struct):
+    code: str
+    message: str
+
+
+class ImageLinks(Struct, kw_only=True):
+    image_url: str
+    thumbnail_url: str
+    width: int
+    height: int
+
+
+class Generation(Struct, kw_only=True, omit_defaults=True):
+    """A generation as ``GET /v1/generate/{id}`` shows it (spec fields, then extensions)."""
+
+    id: str
+    status: Status
+    style: Style
+    aspect_ratio: AspectRatio
+    created_at: str
+    image_url: str | None = None
+    thumbnail_url: str | None = None
+    width: int | None = None
+    height: int | None = None
+    expires_at: str | None = None
+    error: JobError | None = None
+    progress: float | None = None
+    estimated_seconds: int | None = None
+    engine: str | None = None
+    seed: int | None = None
+    confidence: float | None = None
+    notes: list[str] | None = None
+    images: list[ImageLinks] | None = None
+    options: dict[str, Any] | None = None
+    input_url: str | None = None
+    completed_at: str | None = None
+
+
+class GenerationList(Struct, kw_only=True):
+    data: list[Generation]
+    total: int
+    limit: int
+    offset: int
+    has_more: bool
+
+
+class StyleInfo(Struct, kw_only=True):
+    name: str
+    available: bool
+    engine: str | None
+    reason: str | None
+
+
+class FieldInfo(Struct, kw_only=True, omit_defaults=True):
+    name: str
+    type: str
+    description: str
+    extension: bool
+    required: bool = False
+    enum: list[str] | None = None
+    default: Any = None
+    max_length: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    pattern: str | None = None
+
+
+class Capabilities(Struct, kw_only=True):
+    product: str
+    version: str
+    styles: list[StyleInfo]
+    fields: list[FieldInfo]
+    limits: dict[str, int]
+
+
+class Health(Struct):
+    status: str
+    checks: dict[str, str]
+
+
+SPEC_FIELDS = ("product_image", "style", "scene_type", "background", "aspect_ratio", "people", "location",
+               "prompt", "webhook_url")
+
+
+def request_fields() -> list[FieldInfo]:
+    """Describe GenerateRequest's fields from its JSON schema (so clients need not hard-code them)."""
+    schema = msgspec.json.schema(GenerateRequest)
+    props = schema["$defs"]["GenerateRequest"]["properties"]
+    required = set(schema["$defs"]["GenerateRequest"].get("required", []))
+    out = []
+    for name, prop in props.items():
+        variants = prop.get("anyOf", [prop])
+        main = next((v for v in variants if v.get("type") != "null"), prop)
+        out.append(
+            FieldInfo(
+                name=name,
+                type=main.get("type", "string"),
+                description=main.get("description", prop.get("description", "")),
+                extension=name not in SPEC_FIELDS,
+                required=name in required,
+                enum=main.get("enum"),
+                default=prop.get("default"),
+                max_length=main.get("maxLength"),
+                minimum=main.get("minimum"),
+                maximum=main.get("maximum"),
+                pattern=main.get("pattern"),
+            )
+        )
+    return out

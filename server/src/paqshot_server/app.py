@@ -1,0 +1,59 @@
+"""``create_app(settings)``: the only place that wires routes, dependencies, error handlers and OpenAPI."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import Litestar
+from litestar.di import Provide
+
+from . import __version__
+from .api.auth import current_key
+from .api.docs import DocsController
+from .api.errors import EXCEPTION_HANDLERS
+from .api.files import FileController
+from .api.generations import GenerationController
+from .api.meta import MetaController
+from .api.openapi import openapi_config
+from .api.state import ApiState
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+# A 10 MB image is ~14 MB of base64; leave room for the JSON around it.
+MAX_BODY_BYTES = 15 * 1024 * 1024
+
+
+def create_app(settings: Settings) -> Litestar:
+    """Build the API for ``settings``. Nothing is opened until the first request or startup."""
+    api = ApiState(settings)
+
+    def provide_api() -> ApiState:
+        return api
+
+    def on_startup() -> None:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        api.db.get()  # migrate before the first request
+        api.secret  # noqa: B018 - create the signing secret before any URL is made
+        if settings.allow_private_network:
+            log.warning("private networks ALLOWED: image URLs and webhooks may reach loopback/LAN addresses")
+        if settings.allowed_networks:
+            log.warning("networks allowed for outgoing requests: %s", ", ".join(settings.allowed_networks))
+
+    def on_shutdown() -> None:
+        api.db.close()
+
+    return Litestar(
+        route_handlers=[GenerationController, FileController, MetaController, DocsController],
+        dependencies={
+            "api": Provide(provide_api, sync_to_thread=False),
+            "key": Provide(current_key, sync_to_thread=False),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        openapi_config=openapi_config(settings.brand, __version__),
+        request_max_body_size=MAX_BODY_BYTES,
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        state=None,
+        debug=False,
+    )

@@ -1,0 +1,23 @@
+"""Helpers shared by sub-commands: settings from flags + environment, logging set-up."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from ..settings import Settings, load_settings
+
+
+def add_home_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--home", help="data folder (default: environment or ./data)")
+
+
+def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
+    """Settings with ``--home`` and any given flag values applied over file and environment."""
+    overrides = {"home": getattr(args, "home", None), **extra}
+    return load_settings(overrides={k: v for k, v in overrides.items() if v is not None})
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s")

@@ -1,0 +1,72 @@
+"""``keys create | list | revoke``: works on the data folder directly, server running or not."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..imaging.options import STYLES
+from ..storage import keys as keys_sql
+from ..storage.db import connect
+from .common import add_home_flag, settings_from
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    keys = sub.add_parser("keys", help="create, list and revoke API keys")
+    ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    create = ksub.add_parser("create", help="create a key; prints it and its webhook secret once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--rate-limit", type=int, default=None, help="generate requests per minute (default 60)")
+    create.add_argument("--quota", type=int, default=None, help="total generations allowed (default unlimited)")
+    create.add_argument("--styles", nargs="+", choices=STYLES, default=None, help="styles this key may use")
+    create.add_argument("--json", action="store_true", help="machine-readable output")
+    add_home_flag(create)
+    create.set_defaults(func=_create)
+    lst = ksub.add_parser("list", help="list keys (no secrets)")
+    lst.add_argument("--json", action="store_true")
+    add_home_flag(lst)
+    lst.set_defaults(func=_list)
+    revoke = ksub.add_parser("revoke", help="revoke a key by id or name (takes effect at once)")
+    revoke.add_argument("key")
+    add_home_flag(revoke)
+    revoke.set_defaults(func=_revoke)
+
+
+def _create(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    brand = settings.brand
+    key, clear = keys_sql.create_key(
+        connect(settings.app_db),
+        name=args.name,
+        key_prefix=brand.key_prefix,
+        secret_prefix=brand.webhook_secret_prefix,
+        rate_limit=args.rate_limit or settings.default_rate_limit,
+        quota=args.quota,
+        styles=args.styles,
+    )
+    if args.json:
+        print(json.dumps({**key.as_public(), "key": clear, "webhook_secret": key.webhook_secret}))
+    else:
+        print(f"API key ({key.name}, {key.id}):   {clear}")
+        print(f"Webhook secret:  {key.webhook_secret}")
+        print("Store both now: they are not shown again.")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    keys = keys_sql.list_keys(connect(settings_from(args).app_db))
+    if args.json:
+        print(json.dumps([k.as_public() for k in keys]))
+        return 0
+    for k in keys:
+        state = f"revoked {k.revoked_at}" if k.revoked_at else "active"
+        print(f"{k.id}  {k.name:<20} {k.prefix}…{k.last4}  {k.rate_limit}/min  quota={k.quota}  {state}")
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    if keys_sql.revoke(connect(settings_from(args).app_db), args.key):
+        print(f"revoked {args.key}")
+        return 0
+    print(f"no active key {args.key!r}")
+    return 1

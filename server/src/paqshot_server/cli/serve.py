@@ -1,0 +1,112 @@
+"""``serve``: the API plus embedded worker processes, supervised; graceful shutdown on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from ..settings import Settings
+from ..storage import keys as keys_sql
+from ..storage.db import connect
+from .common import add_home_flag, settings_from, setup_logging
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("serve", help="run the API and its worker(s)")
+    parser.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="port (default 8000)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes to start (default 1)")
+    parser.add_argument("--no-worker", action="store_true", help="API only (workers run elsewhere)")
+    add_home_flag(parser)
+    parser.set_defaults(func=_serve)
+
+
+class WorkerSupervisor(threading.Thread):
+    """Starts N ``worker`` child processes and restarts any that dies until asked to stop."""
+
+    def __init__(self, settings: Settings, count: int) -> None:
+        super().__init__(name="worker-supervisor", daemon=True)
+        self.settings, self.count = settings, count
+        self.children: list[subprocess.Popen[bytes]] = []
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        cmd = [sys.executable, "-m", "paqshot_server", "worker", "--home", str(self.settings.home.resolve())]
+        # The child is in its own process group so a terminal's Ctrl-C reaches it only through us.
+        return subprocess.Popen(cmd, start_new_session=True)
+
+    def run(self) -> None:
+        with self._lock:
+            self.children = [self._spawn() for _ in range(self.count)]
+        while not self.stopping.wait(1.0):
+            with self._lock:
+                for i, child in enumerate(self.children):
+                    if child.poll() is not None and not self.stopping.is_set():
+                        log.error("worker %d exited with %s; restarting it", child.pid, child.returncode)
+                        self.children[i] = self._spawn()
+
+    def stop(self, timeout: float) -> None:
+        """SIGINT every worker (finish the current job), then wait; SIGKILL after ``timeout``."""
+        self.stopping.set()
+        with self._lock:
+            for child in self.children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGINT)
+            deadline = time.monotonic() + timeout
+            for child in self.children:
+                try:
+                    child.wait(max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    log.warning("worker %d did not stop in time; killing it (its job will be re-queued)", child.pid)
+                    child.kill()
+
+
+def ensure_first_key(settings: Settings) -> None:
+    """On a fresh data folder, create a first key and print it once."""
+    db = connect(settings.app_db)
+    if keys_sql.list_keys(db):
+        return
+    brand = settings.brand
+    key, clear = keys_sql.create_key(
+        db, name="default", key_prefix=brand.key_prefix, secret_prefix=brand.webhook_secret_prefix,
+        rate_limit=settings.default_rate_limit,
+    )
+    print(f"First API key (shown once):  {clear}", flush=True)
+    print(f"Its webhook secret:          {key.webhook_secret}", flush=True)
+    db.conn.close()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = settings_from(args, host=args.host, port=args.port)
+    setup_logging(settings.log_level)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    ensure_first_key(settings)
+    import uvicorn
+
+    from ..app import create_app
+
+    supervisor = None if args.no_worker else WorkerSupervisor(settings, max(1, args.workers))
+    if supervisor:
+        supervisor.start()
+    config = uvicorn.Config(
+        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
+        access_log=False, lifespan="on", timeout_graceful_shutdown=10,
+    )
+    server = uvicorn.Server(config)
+    print(f"{settings.brand.product_name} API on {settings.base_url}  (docs: {settings.base_url}/docs, "
+          f"data: {settings.home.resolve()}, pid {os.getpid()})", flush=True)
+    try:
+        server.run()
+    finally:
+        if supervisor:
+            supervisor.stop(timeout=float(os.environ.get("WORKER_STOP_TIMEOUT", "300")))
+    return 0

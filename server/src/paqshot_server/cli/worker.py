@@ -1,0 +1,22 @@
+"""``worker``: one standalone worker process (one per GPU)."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import add_home_flag, settings_from, setup_logging
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("worker", help="run a standalone worker")
+    add_home_flag(parser)
+    parser.add_argument("--threads", type=int, default=None, help="jobs at once (default 1)")
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = settings_from(args, worker_threads=args.threads)
+    setup_logging(settings.log_level)
+    from ..jobs.worker import run_worker
+
+    return run_worker(settings)

@@ -1,0 +1,92 @@
+"""Studio packshot: cut the product out, lay it out on a studio background with a shadow, encode.
+
+``render_packshot`` is the engine behind ``style: "studio_packshot"`` (see ``engines.py``).
+"""
+
+from __future__ import annotations
+
+import time
+
+from PIL import Image
+
+from .background import parse_background, solid_canvas
+from .compose import ProductLayer, composite, layer_from_cutout, reflection_layer
+from .cutout import Cutout, alpha_bbox, cutout
+from .encode import output_format, render_image
+from .layout import MAX_SILENT_UPSCALE, Placement, exact_canvas_size, place
+from .options import RenderOptions
+from .result import RenderResult
+from .segment import Segmenter
+from .shadow import FLOAT_LIFT, shadow_layer
+
+LOW_CONFIDENCE = 0.5
+LAYOUT_ALPHA_FLOOR = 0.05  # faint alpha below this does not widen the product's box for layout
+
+
+def layout_product(cut: Cutout, options: RenderOptions) -> tuple[Placement, ProductLayer]:
+    """Place the cut-out on the canvas asked for by ``options`` and resample it there."""
+    canvas = exact_canvas_size(options.aspect_ratio, options.long_side)
+    box = alpha_bbox(cut.alpha, LAYOUT_ALPHA_FLOOR) or cut.bbox
+    offset = (0.0, -FLOAT_LIFT * canvas[1] / 2) if options.shadow == "floating" else (0.0, 0.0)
+    placement = place(box, canvas, padding=options.padding, offset=offset)
+    return placement, layer_from_cutout(cut, placement)
+
+
+def render_packshot(
+    image: Image.Image, options: RenderOptions, segmenter: Segmenter | None = None
+) -> RenderResult:
+    """Render a studio packshot of the product in ``image`` (decoded, 8-bit sRGB RGB or RGBA).
+
+    The result's ``meta`` holds ``"matte"``: the cut-out's alpha as a PIL "L" image at the input's
+    resolution (for ``--save-matte`` and debugging; not JSON), plus JSON-friendly facts
+    (``cutout_source``, ``scale``, ``canvas``, ``timings_ms``).
+
+    Raises:
+        UnsupportedImage: no product in the image (fully transparent, or nothing but background).
+        InvalidRequest: a bad background value or padding.
+    """
+    t0 = time.perf_counter()
+    colour = parse_background(options.background)
+    cut = cutout(image, segmenter)
+    t1 = time.perf_counter()
+    placement, layer = layout_product(cut, options)
+    transparent = colour is None
+    size = placement.canvas
+    if transparent:
+        pixels = composite(None, layer, size=size)
+    else:
+        shadow = shadow_layer(options.shadow, layer, size, placement.dest_box)
+        under = (reflection_layer(layer, placement.dest_box[3]),) if options.reflection else ()
+        pixels = composite(solid_canvas(size, colour), layer, shadow=shadow, under=under)
+    t2 = time.perf_counter()
+    fmt = output_format(options.output_format, transparent)
+    rendered = render_image(pixels, fmt, options.jpeg_quality)
+    t3 = time.perf_counter()
+
+    notes = list(cut.notes)
+    if placement.scale > MAX_SILENT_UPSCALE:
+        notes.append(f"upscaled {placement.scale:.1f}x: the product is small in the source image")
+    if cut.confidence < LOW_CONFIDENCE:
+        notes.insert(0, f"low cut-out confidence ({cut.confidence:.2f})")
+    if options.output_format == "jpeg" and transparent:
+        notes.append("transparent background written as PNG (JPEG has no alpha)")
+    if options.num_variants > 1:
+        notes.append("studio packshots are deterministic: every variant is the same image")
+    meta: dict[str, object] = {
+        "matte": cut.matte_image(),
+        "cutout_source": cut.source,
+        "scale": round(placement.scale, 4),
+        "canvas": list(size),
+        "timings_ms": {
+            "cutout": round((t1 - t0) * 1000, 1),
+            "compose": round((t2 - t1) * 1000, 1),
+            "encode": round((t3 - t2) * 1000, 1),
+        },
+    }
+    return RenderResult(
+        images=(rendered,) * max(1, options.num_variants),
+        engine=cut.source if cut.source != "alpha" else "classical",
+        confidence=round(cut.confidence, 3),
+        notes=tuple(notes),
+        meta=meta,
+    )

@@ -1,0 +1,47 @@
+"""The segmenter interface: anything that turns an RGB photo into an alpha matte of its product.
+
+The classical segmenter (:mod:`.classical`) implements it with no model weights; an ONNX segmenter in
+``inference/`` implements the same protocol, and :func:`.cutout.cutout` / :func:`.packshot.render_packshot`
+take either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Matte:
+    """A segmenter's answer.
+
+    Attributes:
+        alpha: float32 array (H, W) in [0, 1] at the resolution of the RGB it was given; 1 = product.
+        confidence: how sure the segmenter is of this matte, in [0, 1] (1 = certain). Reported to the
+            user, never used to hide a result.
+        notes: short user-facing remarks on why confidence is low (e.g. "product touches the frame").
+    """
+
+    alpha: np.ndarray
+    confidence: float
+    notes: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class Segmenter(Protocol):
+    """What every segmenter provides. ``name`` is recorded as the cut-out's ``source`` and the engine name."""
+
+    name: str
+
+    def segment(self, rgb: np.ndarray) -> Matte:
+        """Return the product's matte for ``rgb`` (uint8, H x W x 3, sRGB)."""
+        ...
+
+
+def default_segmenter() -> Segmenter:
+    """The segmenter used when none is given: the classical one (no model weights)."""
+    from .classical import ClassicalSegmenter
+
+    return ClassicalSegmenter()

@@ -1,0 +1,199 @@
+"""The one place that builds onnxruntime ``InferenceSession``s: provider choice, GPU readiness, reuse.
+
+onnxruntime-gpu lists CUDA among the *available* providers even on a machine without a GPU; asked for
+CUDA there, it logs a load error and silently runs on the CPU. So the truth is what a session actually
+got (``session.get_providers()``), and that is what every function here reports and checks.
+
+- CUDA is requested only when the machine shows an NVIDIA driver (otherwise there is nothing to try and
+  onnxruntime would only print a scary error); the result is then checked on the session itself.
+- ``require_gpu=True`` turns "ended up on the CPU" into :class:`GpuRequired` instead of a slow success.
+- Sessions are cached per (file, mtime, device): a worker loads each graph once and reuses it.
+- On CUDA, :class:`Graph` runs through IOBinding and can keep per-job constants (text embeddings, time
+  ids) resident on the device across steps.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+log = logging.getLogger(__name__)
+
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+DEVICES = ("auto", "cuda", "cpu")
+
+# A minimal ONNX model (one Identity node, opset 13), made with onnx.helper; used to learn which
+# provider a session really gets here without loading a real model.
+_PROBE_MODEL = base64.b64decode(
+    "CAgSBXByb2JlOjsKEAoBeBIBeSIISWRlbnRpdHkSBXByb2JlWg8KAXgSCgoICAESBAoCCAFiDwoBeRIKCggIARIECgIIAUIECgAQDQ=="
+)
+
+
+class GpuRequired(RuntimeError):
+    """``require_gpu`` is set and a session could not be placed on a GPU."""
+
+
+@dataclass(frozen=True)
+class ProviderReport:
+    """What sessions get on this machine (the answer of a real probe session)."""
+
+    provider: str  # the first provider the probe session got
+    device: str  # "cuda" | "cpu"
+    available: tuple[str, ...]  # what onnxruntime lists (not proof of anything)
+    reason: str  # why this device (shown by `models list` and readiness)
+    onnxruntime: str = ort.__version__
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "device": self.device,
+            "available": list(self.available),
+            "reason": self.reason,
+            "onnxruntime": self.onnxruntime,
+        }
+
+
+def nvidia_driver_present() -> bool:
+    """True when the kernel shows an NVIDIA driver (a cheap precondition for trying CUDA)."""
+    return Path("/proc/driver/nvidia/version").exists() or Path("/dev/nvidiactl").exists()
+
+
+def _requested_providers(device: str) -> tuple[list[Any], str]:
+    """Providers to ask for and why, for ``device`` in auto/cuda/cpu."""
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {device!r}")
+    available = ort.get_available_providers()
+    if device == "cpu":
+        return [CPU], "CPU requested"
+    if CUDA not in available:
+        return [CPU], "this onnxruntime build has no CUDA provider"
+    if device == "auto" and not nvidia_driver_present():
+        return [CPU], "no NVIDIA driver on this machine"
+    cuda_options = {
+        "arena_extend_strategy": "kSameAsRequested",
+        "cudnn_conv_algo_search": "HEURISTIC",
+        "do_copy_in_default_stream": "1",
+    }
+    return [(CUDA, cuda_options), CPU], "CUDA requested"
+
+
+def session_options(threads: int | None = None) -> ort.SessionOptions:
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    if threads:
+        opts.intra_op_num_threads = threads
+    return opts
+
+
+def create_session(
+    model: Path | bytes, *, device: str = "auto", require_gpu: bool = False, threads: int | None = None
+) -> ort.InferenceSession:
+    """Build one session (uncached) and check where it really landed."""
+    providers, reason = _requested_providers(device)
+    source = model if isinstance(model, bytes) else str(model)
+    session = ort.InferenceSession(source, session_options(threads), providers=providers)
+    got = session.get_providers()
+    if providers[0] != CPU and got[0] != CUDA:
+        reason = "CUDA was requested but the session fell back to the CPU (CUDA/cuDNN libraries or GPU missing)"
+        log.warning("%s: %s", model if isinstance(model, Path) else "probe", reason)
+    if require_gpu and got[0] != CUDA:
+        raise GpuRequired(f"require_gpu is set but the session runs on {got[0]}: {reason}")
+    return session
+
+
+@lru_cache(maxsize=4)
+def probe(device: str = "auto") -> ProviderReport:
+    """Which provider sessions get here, learned from a real (tiny) session. Cached per process."""
+    providers, reason = _requested_providers(device)
+    session = create_session(_PROBE_MODEL, device=device)
+    got = session.get_providers()[0]
+    if providers[0] != CPU and got != CUDA:
+        reason = "CUDA was requested but the session fell back to the CPU (CUDA/cuDNN libraries or GPU missing)"
+    elif got == CUDA:
+        reason = "CUDA session created"
+    return ProviderReport(
+        provider=got,
+        device="cuda" if got == CUDA else "cpu",
+        available=tuple(ort.get_available_providers()),
+        reason=reason,
+    )
+
+
+def check_ready(require_gpu: bool, device: str = "auto") -> ProviderReport:
+    """Readiness check: the provider report, or GpuRequired when a GPU is required and not usable."""
+    report = probe(device)
+    if require_gpu and report.device != "cuda":
+        raise GpuRequired(f"require_gpu is set but inference would run on the CPU: {report.reason}")
+    return report
+
+
+class Graph:
+    """One loaded graph: named inputs/outputs, run by name, IOBinding on CUDA."""
+
+    def __init__(self, session: ort.InferenceSession, path: Path | None = None) -> None:
+        self.session = session
+        self.path = path
+        self.inputs = {i.name: i for i in session.get_inputs()}
+        self.outputs = [o.name for o in session.get_outputs()]
+        self.provider = session.get_providers()[0]
+        self.on_gpu = self.provider == CUDA
+
+    def input_rank(self, name: str) -> int:
+        return len(self.inputs[name].shape)
+
+    def resident(self, array: np.ndarray) -> Any:
+        """A value that stays on the device across runs (an OrtValue on CUDA; the array itself on CPU)."""
+        if not self.on_gpu:
+            return array
+        return ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(array), "cuda", 0)
+
+    def run(self, feeds: Mapping[str, Any], outputs: list[str] | None = None) -> dict[str, np.ndarray]:
+        """Run with ``feeds`` (numpy arrays or values from :meth:`resident`); return numpy outputs."""
+        names = outputs or self.outputs
+        if not self.on_gpu:
+            values = self.session.run(names, dict(feeds))
+            return dict(zip(names, values, strict=True))
+        binding = self.session.io_binding()
+        for name, value in feeds.items():
+            if isinstance(value, ort.OrtValue):
+                binding.bind_ortvalue_input(name, value)
+            else:
+                binding.bind_cpu_input(name, np.ascontiguousarray(value))
+        for name in names:
+            binding.bind_output(name, "cuda", 0)
+        self.session.run_with_iobinding(binding)
+        return dict(zip(names, binding.copy_outputs_to_cpu(), strict=True))
+
+
+_cache: dict[tuple[str, int, str, bool], Graph] = {}
+_cache_lock = threading.Lock()
+
+
+def load_graph(path: Path, *, device: str = "auto", require_gpu: bool = False) -> Graph:
+    """The cached :class:`Graph` for ``path`` (loaded once per process per file version and device)."""
+    resolved = path.resolve()
+    key = (str(resolved), resolved.stat().st_mtime_ns, device, require_gpu)
+    with _cache_lock:
+        graph = _cache.get(key)
+        if graph is None:
+            graph = Graph(create_session(resolved, device=device, require_gpu=require_gpu), resolved)
+            _cache[key] = graph
+        return graph
+
+
+def clear_cache() -> None:
+    """Drop every cached session (tests; a model removed from the store)."""
+    with _cache_lock:
+        _cache.clear()
+    probe.cache_clear()

@@ -1,0 +1,293 @@
+"""The model store: exported model folders installed under ``models_dir``, recorded in a JSON registry.
+
+Layout::
+
+    models_dir/
+      registry.json          {"schema": 1, "models": {id: record}}  (written atomically)
+      .lock                  flock'd while the store changes
+      <id>/manifest.toml     the manifest the folder was installed with
+      <id>/...               the files it lists, checked against their sha256
+
+Installing copies the folder next to its final place, checks every file's size and sha256 there (the
+copy is what runs, so that is what is checked), then swaps it in. A model whose licence is not
+commercial (``commercial_ok = false``) needs ``accept_licence=True``: the operator's acknowledgement is
+recorded. No SQL here: the store is plain files, usable from the CLI with no server running.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .manifests import MANIFEST_NAME, Manifest, ManifestError, check_files
+
+REGISTRY = "registry.json"
+REGISTRY_SCHEMA = 1
+
+
+class StoreError(Exception):
+    """An install, verify or remove could not be done; the message says why and what to do."""
+
+
+class LicenceNotAccepted(StoreError):
+    """The model's licence does not allow commercial use and the operator did not accept it."""
+
+
+class ModelNotFound(StoreError):
+    """No installed model has that id."""
+
+
+@dataclass(frozen=True)
+class InstalledModel:
+    """One installed model as recorded in the registry (plus where it runs, from the sessions probe)."""
+
+    id: str
+    name: str
+    role: str
+    family: str
+    licence: str
+    commercial_ok: bool
+    licence_accepted: bool
+    styles: tuple[str, ...]
+    priority: int
+    path: Path
+    size_bytes: int
+    files: int
+    installed_at: str
+    source: str = ""
+    provider: str = ""  # e.g. CPUExecutionProvider / CUDAExecutionProvider
+    device: str = ""  # cpu | cuda
+
+    @property
+    def manifest(self) -> Manifest:
+        return Manifest.load(self.path)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (``GET /v1/models``, ``models list --json``)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "role": self.role,
+            "family": self.family,
+            "licence": self.licence,
+            "commercial_ok": self.commercial_ok,
+            "licence_accepted": self.licence_accepted,
+            "styles": list(self.styles),
+            "priority": self.priority,
+            "size_bytes": self.size_bytes,
+            "files": self.files,
+            "installed_at": self.installed_at,
+            "source": self.source,
+            "provider": self.provider,
+            "device": self.device,
+        }
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    id: str
+    ok: bool
+    problems: tuple[str, ...] = field(default_factory=tuple)
+
+
+class ModelStore:
+    """Install, verify, list and remove exported models under ``models_dir``."""
+
+    def __init__(self, models_dir: Path, *, device: str = "auto") -> None:
+        self.models_dir = Path(models_dir)
+        self.device = device
+
+    # ---- registry -------------------------------------------------------------------------------------
+
+    @property
+    def registry_path(self) -> Path:
+        return self.models_dir / REGISTRY
+
+    def _read(self) -> dict[str, dict[str, Any]]:
+        try:
+            data = json.loads(self.registry_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except json.JSONDecodeError as exc:
+            raise StoreError(f"{self.registry_path} is damaged ({exc}); reinstall the models") from exc
+        if data.get("schema") != REGISTRY_SCHEMA:
+            raise StoreError(f"{self.registry_path}: unsupported registry schema {data.get('schema')!r}")
+        models = data.get("models", {})
+        return models if isinstance(models, dict) else {}
+
+    def _write(self, models: dict[str, dict[str, Any]]) -> None:
+        payload = json.dumps({"schema": REGISTRY_SCHEMA, "models": models}, indent=2, sort_keys=True)
+        fd, tmp = tempfile.mkstemp(prefix=".registry-", dir=self.models_dir)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(payload + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.registry_path)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.models_dir.mkdir(parents=True, exist_ok=True)
+        with (self.models_dir / ".lock").open("a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _model(self, record: dict[str, Any]) -> InstalledModel:
+        provider = device = ""
+        if record.get("role"):
+            from .sessions import probe  # onnxruntime loads only when someone asks where models run
+
+            report = probe(self.device)
+            provider, device = report.provider, report.device
+        return InstalledModel(
+            id=record["id"],
+            name=record.get("name", record["id"]),
+            role=record["role"],
+            family=record.get("family", ""),
+            licence=record.get("licence", ""),
+            commercial_ok=bool(record.get("commercial_ok", False)),
+            licence_accepted=bool(record.get("licence_accepted", False)),
+            styles=tuple(record.get("styles", ())),
+            priority=int(record.get("priority", 0)),
+            path=self.models_dir / record["id"],
+            size_bytes=int(record.get("size_bytes", 0)),
+            files=int(record.get("files", 0)),
+            installed_at=record.get("installed_at", ""),
+            source=record.get("source", ""),
+            provider=provider,
+            device=device,
+        )
+
+    # ---- queries --------------------------------------------------------------------------------------
+
+    def list(self, role: str | None = None) -> builtins.list[InstalledModel]:
+        """Installed models (optionally of one role), highest priority first, then by id."""
+        models = [self._model(r) for r in self._read().values() if role is None or r.get("role") == role]
+        return sorted(models, key=lambda m: (-m.priority, m.id))
+
+    def get(self, model_id: str) -> InstalledModel:
+        record = self._read().get(model_id)
+        if record is None:
+            raise ModelNotFound(f"No installed model {model_id!r}.")
+        return self._model(record)
+
+    def best(self, role: str) -> InstalledModel | None:
+        """The installed model of ``role`` with the highest priority, or None."""
+        models = self.list(role)
+        return models[0] if models else None
+
+    # ---- changes --------------------------------------------------------------------------------------
+
+    def install(self, path: Path, accept_licence: bool = False) -> InstalledModel:
+        """Copy an exported folder (with its ``manifest.toml``) into the store after checking it."""
+        source = Path(path)
+        if not source.is_dir():
+            raise StoreError(f"{source} is not a folder (install an exported model folder)")
+        try:
+            manifest = Manifest.load(source)
+        except ManifestError as exc:
+            raise StoreError(str(exc)) from exc
+        if not manifest.files:
+            raise StoreError(
+                f"{source}: the manifest lists no files; run models/export/finalize.py on the export first"
+            )
+        missing_sums = [f.path for f in manifest.files if not f.sha256]
+        if missing_sums:
+            raise StoreError(f"{source}: no sha256 for {', '.join(missing_sums[:5])}; finalize the export")
+        if not manifest.commercial_ok and not accept_licence:
+            raise LicenceNotAccepted(
+                f"Model {manifest.id!r} is licensed {manifest.licence!r}, which does not allow commercial "
+                "use. Install it only if you hold a licence that covers your use, with --accept-licence."
+            )
+        problems = check_files(source, manifest.files)
+        if problems:
+            raise StoreError(f"{source}: {'; '.join(problems[:10])}")
+        with self._locked():
+            staging = Path(tempfile.mkdtemp(prefix=f".install-{manifest.id}-", dir=self.models_dir))
+            try:
+                for entry in manifest.files:
+                    dest = staging / entry.path
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(source / entry.path, dest)
+                (staging / MANIFEST_NAME).write_text(manifest.dumps(), encoding="utf-8")
+                problems = check_files(staging, manifest.files)
+                if problems:
+                    raise StoreError(f"copy into {self.models_dir} failed its check: {'; '.join(problems)}")
+                final = self.models_dir / manifest.id
+                old = None
+                if final.exists():
+                    old = self.models_dir / f".old-{manifest.id}-{os.getpid()}"
+                    os.replace(final, old)
+                os.replace(staging, final)
+                if old is not None:
+                    shutil.rmtree(old, ignore_errors=True)
+            finally:
+                if staging.exists():
+                    shutil.rmtree(staging, ignore_errors=True)
+            models = self._read()
+            models[manifest.id] = {
+                "id": manifest.id,
+                "name": manifest.name,
+                "role": manifest.role,
+                "family": manifest.family,
+                "licence": manifest.licence,
+                "commercial_ok": manifest.commercial_ok,
+                "licence_accepted": bool(accept_licence and not manifest.commercial_ok),
+                "styles": list(manifest.styles),
+                "priority": manifest.priority,
+                "size_bytes": manifest.total_size,
+                "files": len(manifest.files),
+                "installed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "source": manifest.source,
+            }
+            self._write(models)
+        self._forget_sessions()
+        return self.get(manifest.id)
+
+    def verify(self, model_id: str | None = None) -> builtins.list[VerifyResult]:
+        """Re-check every installed file (or one model's) against its manifest's sha256."""
+        records = self._read()
+        if model_id is not None and model_id not in records:
+            raise ModelNotFound(f"No installed model {model_id!r}.")
+        results = []
+        for mid in sorted(records if model_id is None else [model_id]):
+            folder = self.models_dir / mid
+            try:
+                manifest = Manifest.load(folder)
+            except ManifestError as exc:
+                results.append(VerifyResult(mid, False, (str(exc),)))
+                continue
+            problems = check_files(folder, manifest.files)
+            results.append(VerifyResult(mid, not problems, tuple(problems)))
+        return results
+
+    def remove(self, model_id: str) -> None:
+        """Delete an installed model's folder and its registry record."""
+        with self._locked():
+            models = self._read()
+            if model_id not in models:
+                raise ModelNotFound(f"No installed model {model_id!r}.")
+            del models[model_id]
+            self._write(models)
+            shutil.rmtree(self.models_dir / model_id, ignore_errors=True)
+        self._forget_sessions()
+
+    @staticmethod
+    def _forget_sessions() -> None:
+        import sys
+
+        sessions = sys.modules.get(f"{__package__}.sessions")
+        if sessions is not None:
+            sessions.clear_cache()

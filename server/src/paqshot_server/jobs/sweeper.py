@@ -1,0 +1,73 @@
+"""Periodic upkeep run by every worker: recover expired leases, re-send lost queue messages, purge files
+past retention, forget old idempotency keys, record the worker's heartbeat."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from ..storage import jobs as jobs_sql
+from ..storage import workers as workers_sql
+from ..storage.db import write
+from .context import WorkerContext
+from .queue import JobQueue
+from .runner import fail_job
+
+log = logging.getLogger(__name__)
+
+
+def recover_leases(ctx: WorkerContext, queue: JobQueue, now: float) -> tuple[int, int]:
+    """Re-queue jobs whose worker died; fail those out of attempts. Returns (requeued, failed)."""
+    requeued = failed = 0
+    for job in jobs_sql.expired_leases(ctx.db.get(), now):
+        if job.attempts >= ctx.settings.max_attempts:
+            message = (
+                f"The worker stopped {job.attempts} times while generating this image; giving up. "
+                "The input may be too large for this appliance."
+            )
+            if fail_job(ctx.db.get(), ctx.settings.base_url, ctx.secret, job, "server_error", message, None):
+                failed += 1
+        elif jobs_sql.requeue(ctx.db.get(), job.id, now):
+            queue.enqueue(job.id)
+            requeued += 1
+    if requeued or failed:
+        log.warning("lease recovery: %d re-queued, %d failed", requeued, failed)
+    return requeued, failed
+
+
+def resend_lost(ctx: WorkerContext, queue: JobQueue, now: float, grace: float = 120.0) -> int:
+    """Queued jobs idle for ``grace`` seconds get their id sent again (duplicates are harmless)."""
+    if queue.pending() > 0:
+        return 0  # messages are waiting: queued jobs are simply behind them
+    ids = jobs_sql.queued_ids(ctx.db.get(), now - grace)
+    for job_id in ids:
+        queue.enqueue(job_id)
+    jobs_sql.touch(ctx.db.get(), ids, now)
+    return len(ids)
+
+
+def purge_expired(ctx: WorkerContext, now: float) -> int:
+    """Delete result and input files past retention; the row stays (its URLs answer 404)."""
+    count = 0
+    for job in jobs_sql.expired_unpurged(ctx.db.get(), now):
+        names = [job.input_file]
+        for image in (job.result or {}).get("images", []):
+            names += [image["file"], image["thumb"]]
+        for name in names:
+            ctx.files.delete(name)
+        jobs_sql.mark_purged(ctx.db.get(), job.id)
+        count += 1
+    with write(ctx.db.get()) as conn:
+        conn.execute(
+            "DELETE FROM idempotency WHERE created_at < ?", (now - ctx.settings.idempotency_hours * 3600,)
+        )
+    return count
+
+
+def sweep(ctx: WorkerContext, queue: JobQueue, providers: list[str]) -> None:
+    """One round of upkeep."""
+    now = time.time()
+    workers_sql.record_heartbeat(ctx.db.get(), ctx.worker_id, now, providers)
+    recover_leases(ctx, queue, now)
+    resend_lost(ctx, queue, now)
+    purge_expired(ctx, now)

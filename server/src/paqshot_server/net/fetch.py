@@ -1,0 +1,232 @@
+"""The one SSRF-safe HTTP client: image-URL input (async, in the request) and webhook delivery (sync).
+
+Every hop: scheme http/https only; all A/AAAA records resolved and checked against the policy; the
+connection goes to the checked address (no second DNS lookup) with the original Host header and SNI;
+proxies from the environment are ignored; bodies are read with a hard byte cap and a total deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import time
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from ..errors import ImageTooLarge, InvalidRequest
+from .addresses import AddressPolicy, IPAddress
+
+CONNECT_TIMEOUT = 5.0
+
+
+class BlockedAddress(InvalidRequest):
+    """The URL points somewhere this appliance may not connect to."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A URL resolved to one checked address."""
+
+    url: str
+    host: str
+    port: int
+    scheme: str
+    address: IPAddress
+
+    def request_url(self) -> str:
+        """The URL with the host replaced by the checked address."""
+        parts = urlsplit(self.url)
+        literal = f"[{self.address}]" if self.address.version == 6 else str(self.address)
+        path = parts.path or "/"
+        query = f"?{parts.query}" if parts.query else ""
+        return f"{self.scheme}://{literal}:{self.port}{path}{query}"
+
+    def host_header(self) -> str:
+        default = 443 if self.scheme == "https" else 80
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == default else f"{host}:{self.port}"
+
+    def extensions(self) -> dict[str, str]:
+        return {"sni_hostname": self.host} if self.scheme == "https" else {}
+
+
+def split_url(url: str, *, schemes: tuple[str, ...] = ("http", "https")) -> tuple[str, str, int]:
+    """Validate the shape of a URL; return (scheme, host, port)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidRequest(f"Malformed URL: {exc}.") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in schemes:
+        raise InvalidRequest(f"URL scheme must be {' or '.join(schemes)}, not {scheme or 'missing'}.")
+    if not parts.hostname:
+        raise InvalidRequest("URL has no host.")
+    if parts.username or parts.password:
+        raise InvalidRequest("URLs with credentials are not accepted.")
+    return scheme, parts.hostname, port or (443 if scheme == "https" else 80)
+
+
+def _check(host: str, port: int, infos: list[IPAddress], policy: AddressPolicy) -> IPAddress:
+    if not infos:
+        raise InvalidRequest(f"Host {host} did not resolve.")
+    refused = [a for a in infos if not policy.allows(a)]
+    if refused:
+        raise BlockedAddress(
+            f"Host {host} resolves to a non-public address ({refused[0]}); this appliance does not connect "
+            "to loopback, private, link-local or metadata addresses unless its operator allows it."
+        )
+    return infos[0]
+
+
+def _literal(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+def _addresses(infos: list[tuple]) -> list[IPAddress]:
+    out: list[IPAddress] = []
+    for info in infos:
+        addr = ipaddress.ip_address(info[4][0].split("%")[0])
+        if addr not in out:
+            out.append(addr)
+    return out
+
+
+async def resolve_async(url: str, policy: AddressPolicy) -> Target:
+    """Resolve and check a URL without blocking the event loop."""
+    scheme, host, port = split_url(url)
+    literal = _literal(host)
+    if literal is not None:
+        return Target(url, host, port, scheme, _check(host, port, [literal], policy))
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise InvalidRequest(f"Host {host} could not be resolved.") from exc
+    return Target(url, host, port, scheme, _check(host, port, _addresses(infos), policy))
+
+
+def resolve(url: str, policy: AddressPolicy, *, schemes: tuple[str, ...] = ("http", "https")) -> Target:
+    """Blocking variant of :func:`resolve_async` (for worker threads)."""
+    scheme, host, port = split_url(url, schemes=schemes)
+    literal = _literal(host)
+    if literal is not None:
+        return Target(url, host, port, scheme, _check(host, port, [literal], policy))
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise InvalidRequest(f"Host {host} could not be resolved.") from exc
+    return Target(url, host, port, scheme, _check(host, port, _addresses(infos), policy))
+
+
+async def fetch_image(
+    url: str,
+    policy: AddressPolicy,
+    *,
+    max_bytes: int,
+    user_agent: str,
+    total_timeout: float = 30.0,
+    max_redirects: int = 3,
+) -> bytes:
+    """GET an image URL under the SSRF policy; raise InvalidRequest / ImageTooLarge with clear messages."""
+    timeout = httpx.Timeout(total_timeout, connect=CONNECT_TIMEOUT)
+    try:
+        async with asyncio.timeout(total_timeout), httpx.AsyncClient(
+            trust_env=False, follow_redirects=False, timeout=timeout
+        ) as client:
+            current = url
+            for _hop in range(max_redirects + 1):
+                target = await resolve_async(current, policy)
+                request = client.build_request(
+                    "GET",
+                    target.request_url(),
+                    headers={"Host": target.host_header(), "User-Agent": user_agent, "Accept": "image/*"},
+                    extensions=target.extensions(),
+                )
+                response = await client.send(request, stream=True)
+                try:
+                    if response.status_code in (301, 302, 303, 307, 308) and "location" in response.headers:
+                        current = urljoin(current, response.headers["location"])
+                        continue
+                    if response.status_code != 200:
+                        raise InvalidRequest(
+                            f"product_image URL answered HTTP {response.status_code}; expected 200."
+                        )
+                    return await _read_capped(response, max_bytes)
+                finally:
+                    await response.aclose()
+            raise InvalidRequest(f"product_image URL redirected more than {max_redirects} times.")
+    except TimeoutError as exc:
+        raise InvalidRequest(f"product_image URL did not answer within {total_timeout:.0f} s.") from exc
+    except httpx.HTTPError as exc:
+        raise InvalidRequest(f"product_image URL could not be fetched: {type(exc).__name__}.") from exc
+
+
+async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_raw():
+        size += len(chunk)
+        if size > max_bytes:  # Content-Length is not trusted: count what actually arrives
+            raise ImageTooLarge(f"Product image exceeds {max_bytes / 1e6:.0f} MB.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@dataclass(frozen=True)
+class PostOutcome:
+    """What one webhook POST did."""
+
+    status_code: int | None
+    latency_ms: float
+    error: str | None
+    retry_after: float | None
+
+
+def post(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    policy: AddressPolicy,
+    *,
+    schemes: tuple[str, ...],
+    connect_timeout: float = CONNECT_TIMEOUT,
+    total_timeout: float = 15.0,
+) -> PostOutcome:
+    """POST ``body`` once, never following redirects; report rather than raise."""
+    started = time.monotonic()
+    try:
+        target = resolve(url, policy, schemes=schemes)
+        with httpx.Client(
+            trust_env=False, follow_redirects=False, timeout=httpx.Timeout(total_timeout, connect=connect_timeout)
+        ) as client:
+            response = client.post(
+                target.request_url(),
+                content=body,
+                headers={**headers, "Host": target.host_header()},
+                extensions=target.extensions(),
+            )
+            return PostOutcome(
+                response.status_code,
+                (time.monotonic() - started) * 1000,
+                None,
+                _retry_after(response.headers.get("retry-after")),
+            )
+    except InvalidRequest as exc:
+        return PostOutcome(None, (time.monotonic() - started) * 1000, exc.message, None)
+    except httpx.HTTPError as exc:
+        return PostOutcome(None, (time.monotonic() - started) * 1000, f"{type(exc).__name__}: {exc}", None)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

@@ -1,0 +1,133 @@
+"""SQL of the ``api_keys`` table. Keys are stored as SHA-256 hashes; the clear key is shown once."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import string
+import time
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from ..ids import iso, new_id
+from .db import write
+
+_BASE62 = string.digits + string.ascii_letters
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A stored key (never the clear key)."""
+
+    id: str
+    name: str
+    prefix: str
+    last4: str
+    webhook_secret: str
+    rate_limit: int
+    quota: int | None
+    styles: tuple[str, ...] | None
+    created_at: str
+    revoked_at: str | None
+
+    def as_public(self) -> dict[str, object]:
+        """What ``keys list`` shows: no secret material."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "key": f"{self.prefix}…{self.last4}",
+            "rate_limit": self.rate_limit,
+            "quota": self.quota,
+            "styles": list(self.styles) if self.styles else None,
+            "created_at": self.created_at,
+            "revoked_at": self.revoked_at,
+        }
+
+
+def hash_key(clear: str) -> str:
+    """SHA-256 hex of a clear key (keys are random and long: no salt or KDF needed)."""
+    return hashlib.sha256(clear.encode()).hexdigest()
+
+
+def _row_to_key(row: dict) -> ApiKey:
+    return ApiKey(
+        id=row["id"],
+        name=row["name"],
+        prefix=row["prefix"],
+        last4=row["last4"],
+        webhook_secret=row["webhook_secret"],
+        rate_limit=row["rate_limit"],
+        quota=row["quota"],
+        styles=tuple(json.loads(row["styles"])) if row["styles"] else None,
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+def create_key(
+    db: sqlite_utils.Database,
+    *,
+    name: str,
+    key_prefix: str,
+    secret_prefix: str,
+    rate_limit: int,
+    quota: int | None = None,
+    styles: list[str] | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key; return it and the clear key (the only time the clear key exists)."""
+    clear = key_prefix + "".join(secrets.choice(_BASE62) for _ in range(40))
+    webhook_secret = secret_prefix + secrets.token_urlsafe(32)
+    row = {
+        "id": new_id("key"),
+        "name": name,
+        "key_hash": hash_key(clear),
+        "prefix": key_prefix,
+        "last4": clear[-4:],
+        "webhook_secret": webhook_secret,
+        "rate_limit": rate_limit,
+        "quota": quota,
+        "styles": json.dumps(styles) if styles else None,
+        "created_at": iso(time.time()),
+        "revoked_at": None,
+    }
+    with write(db):
+        db["api_keys"].insert(row)
+    return _row_to_key(row), clear
+
+
+def find_active(db: sqlite_utils.Database, clear: str) -> ApiKey | None:
+    """The active key whose hash matches ``clear``, else None."""
+    digest = hash_key(clear)
+    row = db.conn.execute(
+        "SELECT * FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", (digest,)
+    ).fetchone()
+    if row is None:
+        return None
+    cols = [c[0] for c in db.conn.execute("SELECT * FROM api_keys LIMIT 0").description]
+    record = dict(zip(cols, row, strict=True))
+    # The index lookup already matched; compare_digest keeps the final check constant-time.
+    if not hmac.compare_digest(record["key_hash"], digest):
+        return None
+    return _row_to_key(record)
+
+
+def get(db: sqlite_utils.Database, key_id: str) -> ApiKey | None:
+    rows = list(db.query("SELECT * FROM api_keys WHERE id = ?", [key_id]))
+    return _row_to_key(rows[0]) if rows else None
+
+
+def list_keys(db: sqlite_utils.Database) -> list[ApiKey]:
+    return [_row_to_key(r) for r in db.query("SELECT * FROM api_keys ORDER BY created_at, id")]
+
+
+def revoke(db: sqlite_utils.Database, key_id_or_name: str) -> bool:
+    """Revoke by id or name; True if a key was revoked."""
+    with write(db) as conn:
+        cur = conn.execute(
+            "UPDATE api_keys SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL",
+            (iso(time.time()), key_id_or_name, key_id_or_name),
+        )
+    return cur.rowcount > 0

@@ -1,0 +1,30 @@
+"""SQL of the ``workers`` table (heartbeats) and the readiness write probe."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import sqlite_utils
+
+from ..ids import iso
+from .db import write
+
+
+def record_heartbeat(db: sqlite_utils.Database, worker_id: str, now: float, providers: list[str]) -> None:
+    with write(db) as conn:
+        conn.execute(
+            "INSERT INTO workers (id, pid, started_at, heartbeat, providers) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET heartbeat = excluded.heartbeat, providers = excluded.providers",
+            (worker_id, os.getpid(), iso(now), now, json.dumps(providers)),
+        )
+
+
+def latest_heartbeat(db: sqlite_utils.Database) -> float | None:
+    return db.conn.execute("SELECT max(heartbeat) FROM workers").fetchone()[0]
+
+
+def probe_write(db: sqlite_utils.Database, now: float) -> None:
+    """A real write transaction (raises when the database is not writable)."""
+    with write(db) as conn:
+        conn.execute("INSERT OR REPLACE INTO counters (name, value) VALUES ('ready_probe', ?)", (int(now),))
