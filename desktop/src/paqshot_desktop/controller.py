@@ -1,0 +1,364 @@
+"""Glue between the views, the model and the workers: connection, history, polling and results.
+
+Every server call goes through :class:`~paqshot_desktop.workers.Runner`; results come back on the GUI
+thread and are turned into plain data for the views. The batch (Create page) lives in ``batching.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QStandardPaths, QTimer
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QFileDialog
+
+from . import transfers
+from .batching import BatchController
+from .branding import Brand
+from .client import ApiClient, ApiError, describe
+from .local import LocalAppliance, LocalEndpoint
+from .model import JobsModel
+from .options import form_inputs, spec_capabilities
+from .settings import Settings
+from .views.about import AboutDialog
+from .views.mainwindow import MainWindow
+from .views.viewer import ViewerDialog
+from .wire import Capabilities, Job
+from .workers import Runner
+
+VERSION = "0.1.0"
+POLL_MS = 2000
+RESULTS_PAGE = 40
+THUMB_PX = 168
+
+ClientFactory = Callable[[str, str], ApiClient]
+
+
+class Controller(QObject):
+    """Owns the client, the runner and the local appliance; drives the main window."""
+
+    def __init__(
+        self,
+        brand: Brand,
+        window: MainWindow,
+        settings: Settings,
+        runner: Runner,
+        jobs: JobsModel,
+        client_factory: ClientFactory | None = None,
+        data_dir: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.brand, self.window, self.settings, self.runner, self.jobs = brand, window, settings, runner, jobs
+        self.client: ApiClient | None = None
+        self.caps: Capabilities = spec_capabilities()
+        self._make_client = client_factory or (
+            lambda url, key: ApiClient(url, key, user_agent=brand.user_agent)
+        )
+        base = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation))
+        self.local = LocalAppliance(brand, (data_dir or base) / "appliance", runner)
+        self.batch = BatchController(self)
+        self._sources: dict[str, str] = dict(settings.get("job_sources"))
+        self._watch: set[str] = set()
+        self._polling = False
+        self._results: list[Job] = []
+        self._results_more = False
+        self._thumbs: dict[str, QImage] = {}
+        self.viewer: ViewerDialog | None = None
+        self.poll_timer = QTimer(self)
+        self.poll_timer.setInterval(POLL_MS)
+        self.poll_timer.timeout.connect(self.poll)
+        self._wire()
+
+    def _wire(self) -> None:
+        w = self.window
+        w.connect_view.connect_requested.connect(self.connect_to)
+        w.connect_view.local_requested.connect(self.start_local)
+        w.queue_view.page_requested.connect(self.load_page)
+        w.queue_view.cancel_requested.connect(self.cancel)
+        w.queue_view.open_requested.connect(self.open_viewer)
+        w.results_view.open_requested.connect(self.open_viewer)
+        w.results_view.save_requested.connect(self.save)
+        w.results_view.more_requested.connect(lambda: self.load_results(len(self._results)))
+        w.results_view.refresh_requested.connect(lambda: self.load_results(0))
+        w.about_requested.connect(self.show_about)
+        w.closing.connect(self.shutdown)
+        self.local.ready.connect(self._local_ready)
+        self.local.failed.connect(w.connect_view.show_error)
+        self.local.output.connect(w.connect_view.append_log)
+        w.connect_view.set_fields(self.settings.server_url(), str(self.settings.get("api_key")))
+        w.results_view.set_save_defaults(
+            str(self.settings.get("save_folder")), str(self.settings.get("name_pattern"))
+        )
+
+    # -- connection -------------------------------------------------------------------------------
+
+    def restore(self) -> None:
+        """Reconnect the way the user last connected (called once the window is shown)."""
+        if self.settings.get("use_local") and self.brand.feature("local_server"):
+            self.start_local()
+        elif self.settings.get("api_key"):
+            self.connect_to(self.settings.server_url(), str(self.settings.get("api_key")))
+
+    def connect_to(self, url: str, key: str, local: bool = False) -> None:
+        """Check the address and key with a real request on a worker, then switch to them."""
+        view = self.window.connect_view
+        if not url.startswith(("http://", "https://")):
+            view.show_error("Enter the full address, starting with http:// or https://.")
+            return
+        if not key:
+            view.show_error("Enter the API key.")
+            return
+        view.set_busy(f"Checking {url}…")
+        client = self._make_client(url, key)
+
+        def check() -> Capabilities:
+            try:
+                return client.capabilities()
+            except ApiError as exc:
+                if exc.status != 404:
+                    raise
+            # A plain v1 appliance has no capabilities endpoint: check the key with a list call instead.
+            client.list_jobs(limit=1)
+            return spec_capabilities()
+
+        def failed(exc: BaseException) -> None:
+            client.close()
+            view.show_error(describe(exc))
+
+        self.runner.submit(check, lambda caps: self._connected(client, caps, local), failed)
+
+    def _connected(self, client: ApiClient, caps: Any, local: bool) -> None:
+        assert isinstance(caps, Capabilities)
+        if self.client is not None:
+            self.client.close()
+        self.client, self.caps = client, caps
+        if local:
+            self.settings.set("use_local", True)
+        else:
+            self.settings.set("use_local", False)
+            self.settings.set("server_url", client.base_url)
+            self.settings.set("api_key", client.api_key)
+        where = "this computer" if local else client.base_url
+        product = f"{caps.product} {caps.version}".strip() or "appliance"
+        self.window.connect_view.show_connected(f"Connected to {product} on {where}.")
+        self.window.set_connected(True, f"Connected · {where}")
+        view = self.window.create_view
+        view.set_inputs(
+            form_inputs(caps, self.brand.feature("extensions")), caps.styles, caps.limits.max_prompt_chars
+        )
+        view.set_values(dict(self.settings.get("last_options")))
+        self.batch.revalidate()
+        self.window.show_page("create")
+        self.load_page(0, self.window.queue_view.status_filter)
+        self.load_results(0)
+        self.poll_timer.start()
+
+    def start_local(self) -> None:
+        """Start (or reuse) the appliance on this computer."""
+        self.window.connect_view.set_busy("Starting the appliance on this computer…")
+        self.local.start()
+
+    def _local_ready(self, endpoint: LocalEndpoint) -> None:
+        self.connect_to(endpoint.url, endpoint.api_key, local=True)
+
+    # -- queue and history ------------------------------------------------------------------------
+
+    def remember_source(self, job_id: str, file_name: str) -> None:
+        """Keep the local file name of a submitted job (used in the table and when saving)."""
+        self._sources[job_id] = file_name
+        self.jobs.remember_source(job_id, file_name)
+        # Bounded so settings stay small; the newest names are the ones users save.
+        recent = dict(list(self._sources.items())[-500:])
+        self.settings.set("job_sources", recent)
+
+    def watch(self, job: Job) -> None:
+        """Show a new job and poll it until it finishes."""
+        self._watch.add(job.id)
+        self.jobs.upsert(job)
+
+    def load_page(self, offset: int, status: str) -> None:
+        """Fetch one page of ``GET /v1/generations`` into the table."""
+        client = self.client
+        if client is None:
+            return
+        view = self.window.queue_view
+        view.show_message("Loading…")
+
+        def done(page: Any) -> None:
+            for job in page.data:
+                if job.id in self._sources:
+                    self.jobs.remember_source(job.id, self._sources[job.id])
+            self.jobs.status_filter = status
+            self.jobs.limit = page.limit or self.jobs.limit
+            self.jobs.set_page(list(page.data), page.total, page.offset)
+            view.show_message("")
+
+        self.runner.submit(
+            lambda: client.list_jobs(self.jobs.limit, offset, status or None),
+            done,
+            lambda exc: view.show_message(describe(exc), "error"),
+        )
+
+    def poll(self) -> None:
+        """Refresh unfinished jobs (one worker round at a time, so a slow server is not flooded)."""
+        client = self.client
+        ids = sorted(self._watch | set(self.jobs.unfinished_ids()))
+        if client is None or self._polling or not ids:
+            return
+        self._polling = True
+
+        def fetch() -> list[Job]:
+            found = []
+            for job_id in ids:
+                try:
+                    found.append(client.job(job_id))
+                except ApiError as exc:
+                    if exc.status != 404:
+                        raise
+            return found
+
+        def done(found: Any) -> None:
+            self._polling = False
+            for job in found:
+                self.jobs.upsert(job)
+                if job.finished:
+                    self._watch.discard(job.id)
+                    self._finished(job)
+
+        def failed(exc: BaseException) -> None:
+            self._polling = False
+            self.window.queue_view.show_message(describe(exc), "error")
+
+        self.runner.submit(fetch, done, failed)
+
+    def _finished(self, job: Job) -> None:
+        name = self._sources.get(job.id, job.id)
+        if job.status == "completed":
+            if all(r.id != job.id for r in self._results):
+                self._results.insert(0, job)
+                self._show_results()
+            self.window.notify(self.brand.app_name, f"{name} is ready.")
+        elif job.error is None or job.error.code != "cancelled":
+            self.window.notify(self.brand.app_name, f"{name} failed.")
+
+    def cancel(self, job_id: str) -> None:
+        """Ask the server to cancel a job."""
+        client = self.client
+        if client is not None:
+            self.runner.submit(
+                lambda: client.cancel(job_id),
+                lambda job: self.jobs.upsert(job),
+                lambda exc: self.window.queue_view.show_message(describe(exc), "error"),
+            )
+
+    # -- results ----------------------------------------------------------------------------------
+
+    def load_results(self, offset: int) -> None:
+        """Fetch completed jobs for the results grid (``offset`` 0 reloads from the newest)."""
+        client = self.client
+        if client is None:
+            return
+
+        def done(page: Any) -> None:
+            self._results = list(page.data) if offset == 0 else self._results + list(page.data)
+            self._results_more = bool(page.has_more)
+            self._show_results()
+
+        self.runner.submit(
+            lambda: client.list_jobs(RESULTS_PAGE, offset, "completed"),
+            done,
+            lambda exc: self.window.results_view.show_message(describe(exc), "error"),
+        )
+
+    def _show_results(self) -> None:
+        view = self.window.results_view
+        view.set_jobs(self._results, self._sources)
+        view.set_has_more(self._results_more)
+        client = self.client
+        for job in self._results:
+            if job.id in self._thumbs:
+                view.set_thumbnail(job.id, self._thumbs[job.id])
+                continue
+            url = job.thumbnail_url or job.image_url
+            if client is None or not url:
+                continue
+            self._thumbs[job.id] = QImage()  # placeholder: one download per job
+            self.runner.submit(
+                partial(transfers.download_image, client, url, THUMB_PX),
+                partial(self._thumb_loaded, job.id),
+                partial(self._thumb_failed, job.id),
+            )
+
+    def _thumb_failed(self, job_id: str, _exc: BaseException) -> None:
+        # Forget the placeholder so the next refresh tries again; the grid keeps a blank tile meanwhile.
+        self._thumbs.pop(job_id, None)
+
+    def _thumb_loaded(self, job_id: str, image: QImage) -> None:
+        self._thumbs[job_id] = image
+        self.window.results_view.set_thumbnail(job_id, image)
+
+    def save(self, jobs: list[Job], folder: str, pattern: str) -> None:
+        """Download the images of ``jobs`` into ``folder`` on a worker."""
+        client = self.client
+        if client is None:
+            return
+        self.settings.set("save_folder", folder)
+        self.settings.set("name_pattern", pattern)
+        view = self.window.results_view
+        view.show_message("Saving…")
+        sources = dict(self._sources)
+        self.runner.submit_reporting(
+            lambda report: transfers.save_jobs(client, jobs, Path(folder), pattern, sources, report),
+            lambda paths: view.show_message(f"Saved {len(paths)} image(s) to {folder}.", "ok"),
+            lambda exc: view.show_message(f"Saving failed: {describe(exc)}", "error"),
+            lambda step: view.show_message(f"Saving {step[0]} of {step[1]}…"),
+        )
+
+    def open_viewer(self, job: Job) -> None:
+        """Open the before/after viewer; images load on a worker."""
+        client = self.client
+        if client is None or not job.image_url:
+            return
+        title = f"{self._sources.get(job.id, job.id)} — {self.brand.app_name}"
+        viewer = ViewerDialog(
+            job, title, self.brand.feature("copy_url"), self.brand.feature("generate_again"), self.window
+        )
+        self.viewer = viewer
+        viewer.finished.connect(lambda _r: self._viewer_closed(viewer))
+        viewer.open()
+        self.runner.submit(
+            lambda: transfers.viewer_images(client, job),
+            lambda pair: viewer.set_images(*pair),
+            lambda exc: viewer.show_error(describe(exc)),
+        )
+
+    def _viewer_closed(self, viewer: ViewerDialog) -> None:
+        if viewer.action == "save":
+            folder = QFileDialog.getExistingDirectory(
+                self.window, "Save image to", str(self.settings.get("save_folder"))
+            )
+            if folder:
+                self.save([viewer.job], folder, self.window.results_view.pattern.text().strip())
+        elif viewer.action == "again":
+            self.batch.generate_again(viewer.job, self._sources.get(viewer.job.id))
+        self.viewer = None
+
+    # -- app --------------------------------------------------------------------------------------
+
+    def show_about(self) -> None:
+        """The brand's about dialog, with the connected appliance's identity."""
+        caps = self.caps
+        where = f"Connected to {caps.product} {caps.version}".strip() if self.client else "Not connected"
+        AboutDialog(self.brand, VERSION, where, self.window).exec()
+
+    def shutdown(self) -> None:
+        """Stop polling, let running requests end, close connections, stop the local appliance."""
+        self.poll_timer.stop()
+        self.settings.sync()
+        if self.client is not None:
+            self.client.close()
+        self.runner.wait(3000)
+        self.local.stop()

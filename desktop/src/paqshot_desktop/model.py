@@ -1,0 +1,250 @@
+"""Application state without widgets: the batch being prepared, the jobs the server knows, naming.
+
+Only QtCore is used (a table model and signals), so the state can be tested and driven without any view.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+
+from .wire import ImageRef, Job, plain_error
+
+STATUS_FILTERS: tuple[str, ...] = ("", "processing", "completed", "failed")
+DEFAULT_NAME_PATTERN = "{name}_{style}_{index}"
+_UNSAFE = re.compile(r"[^\w.\-]+")
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """A file in the batch and what happened to it."""
+
+    path: Path
+    state: str = "ready"  # ready, invalid, sending, waiting, submitted, failed
+    message: str = ""
+    job_id: str | None = None
+
+
+class Batch(QObject):
+    """The files the user dropped; each carries its own state and plain-words message."""
+
+    changed = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._items: list[BatchItem] = []
+
+    @property
+    def items(self) -> list[BatchItem]:
+        """A copy of the current items, in drop order."""
+        return list(self._items)
+
+    def add(self, paths: list[Path], problems: dict[Path, str | None]) -> int:
+        """Add new files (``problems`` marks unsendable ones); returns how many were added."""
+        known = {item.path for item in self._items}
+        added = 0
+        for path in paths:
+            if path in known:
+                continue
+            problem = problems.get(path)
+            self._items.append(BatchItem(path, "invalid" if problem else "ready", problem or ""))
+            added += 1
+        if added:
+            self.changed.emit()
+        return added
+
+    def update(self, path: Path, **changes: Any) -> None:
+        """Change one item's state/message/job id."""
+        self._items = [replace(i, **changes) if i.path == path else i for i in self._items]
+        self.changed.emit()
+
+    def remove(self, path: Path) -> None:
+        """Drop one file from the batch."""
+        self._items = [i for i in self._items if i.path != path]
+        self.changed.emit()
+
+    def clear_sent(self) -> None:
+        """Forget files that were submitted, keeping the ones that still need attention."""
+        self._items = [i for i in self._items if i.state != "submitted"]
+        self.changed.emit()
+
+    def sendable(self) -> list[BatchItem]:
+        """Items that can be submitted now (ready, or failed and worth another try)."""
+        return [i for i in self._items if i.state in ("ready", "failed")]
+
+
+def eta_seconds(job: Job, now: float | None = None) -> float | None:
+    """Seconds until the job should finish, when the server gave enough to tell; None otherwise."""
+    if job.finished:
+        return None
+    now = time.time() if now is None else now
+    started = parse_time(job.created_at)
+    if started is None:
+        return None
+    elapsed = max(0.0, now - started)
+    if job.progress is not None and 0.05 <= job.progress < 1:
+        return elapsed * (1 - job.progress) / job.progress
+    if job.estimated_seconds is not None:
+        return max(0.0, job.estimated_seconds - elapsed)
+    return None
+
+
+def parse_time(value: str | None) -> float | None:
+    """Epoch seconds of an ISO-8601 timestamp ("Z" accepted)."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def status_text(job: Job) -> str:
+    """Status in plain words, with the error for failed jobs."""
+    if job.status == "failed":
+        if job.error and job.error.code == "cancelled":
+            return "Cancelled"
+        return "Failed: " + plain_error(job.error.code, job.error.message) if job.error else "Failed"
+    if job.status == "processing" and job.progress is not None:
+        return f"Processing {job.progress:.0%}"
+    return job.status.capitalize()
+
+
+def render_name(pattern: str, job: Job, image_index: int, source: str | None, ext: str) -> str:
+    """A safe file name from a pattern with {name} {id} {style} {index} {seed} {date} {ratio}."""
+    stem = Path(source).stem if source else job.id
+    fields = {
+        "name": stem,
+        "id": job.id,
+        "style": job.style or "image",
+        "index": f"{image_index + 1}",
+        "seed": "" if job.seed is None else str(job.seed),
+        "date": (job.completed_at or job.created_at or "")[:10],
+        "ratio": job.aspect_ratio.replace(":", "x"),
+    }
+    try:
+        name = pattern.format(**fields)
+    except (KeyError, IndexError, ValueError):
+        name = DEFAULT_NAME_PATTERN.format(**fields)
+    name = _UNSAFE.sub("_", name).strip("._") or job.id
+    return f"{name}.{ext}"
+
+
+def image_extension(job: Job, image: ImageRef) -> str:
+    """File extension of a result image: from its URL, else the requested output format."""
+    path = image.image_url.split("?", 1)[0].lower()
+    for ext in ("png", "webp", "jpg", "jpeg"):
+        if path.endswith("." + ext):
+            return "jpg" if ext == "jpeg" else ext
+    fmt = str(job.options.get("output_format") or "jpeg")
+    return "jpg" if fmt == "jpeg" else fmt
+
+
+class JobsModel(QAbstractTableModel):
+    """Jobs shown in the queue/history table, newest first, with the server's pagination state."""
+
+    COLUMNS = ("File", "Status", "Progress", "ETA", "Style", "Created")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._jobs: list[Job] = []
+        self._sources: dict[str, str] = {}  # job id -> file name submitted from this computer
+        self.total = 0
+        self.offset = 0
+        self.limit = 20
+        self.status_filter = ""
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        """Number of jobs on the current page."""
+        return 0 if parent.isValid() else len(self._jobs)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        """Number of columns."""
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        """Column titles."""
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
+        """Cell text, the job itself under UserRole, and the status under UserRole+1."""
+        if not index.isValid():
+            return None
+        job = self._jobs[index.row()]
+        if role == Qt.ItemDataRole.UserRole:
+            return job
+        if role == Qt.ItemDataRole.UserRole + 1:
+            return job.status
+        if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return None
+        column = self.COLUMNS[index.column()]
+        if column == "File":
+            return self._sources.get(job.id, job.id)
+        if column == "Status":
+            return status_text(job)
+        if column == "Progress":
+            return "" if job.progress is None else f"{job.progress:.0%}"
+        if column == "ETA":
+            eta = eta_seconds(job)
+            return "" if eta is None else f"{eta:.0f} s"
+        if column == "Style":
+            return job.style
+        return job.created_at.replace("T", " ")[:19]
+
+    def job_at(self, row: int) -> Job:
+        """The job on a row."""
+        return self._jobs[row]
+
+    def jobs(self) -> list[Job]:
+        """Jobs on the current page."""
+        return list(self._jobs)
+
+    def source_of(self, job_id: str) -> str | None:
+        """The local file name a job was made from, when it was submitted from here."""
+        return self._sources.get(job_id)
+
+    def remember_source(self, job_id: str, file_name: str) -> None:
+        """Record which local file produced a job (used for names and the File column)."""
+        self._sources[job_id] = file_name
+
+    def set_page(self, jobs: list[Job], total: int, offset: int) -> None:
+        """Replace the page with what the server listed."""
+        self.beginResetModel()
+        self._jobs = list(jobs)
+        self.total, self.offset = total, offset
+        self.endResetModel()
+
+    def upsert(self, job: Job) -> None:
+        """Insert a new job at the top or refresh an existing row in place."""
+        for row, old in enumerate(self._jobs):
+            if old.id == job.id:
+                self._jobs[row] = job
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(self.COLUMNS) - 1))
+                return
+        if self.offset == 0 and (not self.status_filter or self.status_filter == job.status):
+            self.beginInsertRows(QModelIndex(), 0, 0)
+            self._jobs.insert(0, job)
+            self.total += 1
+            self.endInsertRows()
+
+    def unfinished_ids(self) -> list[str]:
+        """Ids of jobs still processing (the ones to poll)."""
+        return [j.id for j in self._jobs if not j.finished]
+
+    @property
+    def page_text(self) -> str:
+        """ "21–40 of 73" style range of the current page."""
+        if not self._jobs:
+            return "No jobs"
+        return f"{self.offset + 1}–{self.offset + len(self._jobs)} of {self.total}"

@@ -1,0 +1,182 @@
+"""The generation form as data: which inputs to show and how to validate them (no Qt).
+
+The input list comes from the appliance's ``GET /v1/capabilities``; only when an appliance does not offer
+that extension does the form fall back to the fields the public v1 spec documents. Validation mirrors the
+server's so a batch is not uploaded only to be refused.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .wire import Capabilities, FieldInfo, Limits, StyleInfo
+
+COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+# Fields the desktop never shows: the image is the dropped file, and webhooks are for servers.
+HIDDEN_FIELDS = frozenset({"product_image", "webhook_url"})
+
+# The public v1 spec's request fields: the form for an appliance without the capabilities extension.
+SPEC_FIELDS: tuple[FieldInfo, ...] = (
+    FieldInfo("style", "enum", ("studio_packshot", "lifestyle", "editorial", "mockup"), "studio_packshot"),
+    FieldInfo("scene_type", "enum", ("auto", "action", "abstract", "product_packshot"), "auto"),
+    FieldInfo("background", "color", ("white", "off_white", "light_gray", "black"), None),
+    FieldInfo("aspect_ratio", "enum", ("1:1", "4:3", "16:9", "9:16", "3:2", "2:3"), "1:1"),
+    FieldInfo("people", "enum", ("none", "with_people", "without_people"), "none"),
+    FieldInfo("location", "string", ("office", "outdoor", "cafe", "studio", "urban", "nature"), None),
+    FieldInfo("prompt", "string", (), None, max_length=500),
+)
+
+
+def spec_capabilities() -> Capabilities:
+    """Capabilities of a plain v1 appliance (no extension endpoint): the spec's fields only."""
+    style = SPEC_FIELDS[0]
+    return Capabilities(styles=tuple(StyleInfo(s) for s in style.enum), fields=SPEC_FIELDS, limits=Limits())
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One form input: the field plus the kind of widget that edits it."""
+
+    field: FieldInfo
+    kind: str  # "choice", "open_choice", "color", "text", "long_text", "bool", "int", "number"
+
+    @property
+    def name(self) -> str:
+        """The request field name."""
+        return self.field.name
+
+    @property
+    def label(self) -> str:
+        """Human label derived from the field name ("aspect_ratio" -> "Aspect ratio")."""
+        return self.field.name.replace("_", " ").capitalize()
+
+
+def _kind(f: FieldInfo) -> str:
+    t = f.type.lower()
+    if t in ("bool", "boolean"):
+        return "bool"
+    if t in ("int", "integer"):
+        return "int"
+    if t in ("number", "float"):
+        return "number"
+    if t == "color" or f.name == "background":
+        return "color"  # the spec allows a named colour or any #RRGGBB
+    if f.enum:
+        return "choice" if t == "enum" else "open_choice"
+    if "prompt" in f.name or (f.max_length or 0) > 120:
+        return "long_text"
+    return "text"
+
+
+def form_inputs(caps: Capabilities, include_extensions: bool = True) -> list[InputSpec]:
+    """The inputs to show, in the appliance's order; extensions last when the brand allows them."""
+    spec = [f for f in caps.fields if f.name not in HIDDEN_FIELDS and not f.extension]
+    ext = [f for f in caps.fields if f.name not in HIDDEN_FIELDS and f.extension]
+    chosen = spec + (ext if include_extensions else [])
+    return [InputSpec(f, _kind(f)) for f in chosen]
+
+
+def validate_values(values: dict[str, Any], caps: Capabilities) -> dict[str, str]:
+    """Check form values as the server would; returns ``{field: problem}`` (empty when valid)."""
+    problems: dict[str, str] = {}
+    style = values.get("style")
+    styles = {s.name: s for s in caps.styles}
+    if not style:
+        problems["style"] = "Choose a style."
+    elif styles and style not in styles:
+        problems["style"] = f"This appliance does not offer the style {style!r}."
+    elif styles and not styles[style].available:
+        problems["style"] = styles[style].reason or f"The style {style!r} is not available on this appliance."
+    for f in caps.fields:
+        value = values.get(f.name)
+        if f.name in HIDDEN_FIELDS or value is None or value == "" or f.name == "style":
+            continue
+        problem = _check_field(f, value, caps.limits)
+        if problem:
+            problems[f.name] = problem
+    return problems
+
+
+def _check_field(f: FieldInfo, value: Any, limits: Limits) -> str | None:
+    kind = _kind(f)
+    if kind == "color":
+        if value in f.enum or COLOR_RE.match(str(value)):
+            return None
+        return "Use a named background or a colour like #1A2B3C."
+    if kind == "choice" and str(value) not in f.enum:
+        return f"Choose one of: {', '.join(f.enum)}."
+    if kind in ("int", "number"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return "Enter a number."
+        if kind == "int" and not isinstance(value, int):
+            return "Enter a whole number."
+        upper = f.maximum
+        if f.name == "num_variants":
+            upper = limits.max_variants if upper is None else min(upper, limits.max_variants)
+        if f.minimum is not None and value < f.minimum:
+            return f"Must be at least {f.minimum:g}."
+        if upper is not None and value > upper:
+            return f"Must be at most {upper:g}."
+    if isinstance(value, str):
+        limit = f.max_length
+        if f.name == "prompt":
+            limit = min(limit or limits.max_prompt_chars, limits.max_prompt_chars)
+        if limit is not None and len(value) > limit:
+            return f"{len(value)} characters; the limit is {limit}."
+    return None
+
+
+def build_request(values: dict[str, Any], product_image: str, caps: Capabilities) -> dict[str, Any]:
+    """The JSON body of ``POST /v1/generate``: only fields the appliance knows, empty ones left out."""
+    known = {f.name for f in caps.fields} | {"style"}
+    body: dict[str, Any] = {"product_image": product_image}
+    for name, value in values.items():
+        if name in known and name not in HIDDEN_FIELDS and value is not None and value != "":
+            body[name] = value
+    return body
+
+
+def sniff_image_type(head: bytes) -> str | None:
+    """``"jpeg"``, ``"png"`` or ``"webp"`` from a file's first bytes; None for anything else."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def check_file(path: Path, limits: Limits) -> str | None:
+    """Why a file cannot be sent (plain words), or None when it looks sendable."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        return f"Cannot read the file: {exc.strerror or exc}."
+    if size > limits.max_image_bytes:
+        return (
+            f"The image is too large: {size / 1_048_576:.1f} MB, "
+            f"the limit is {limits.max_image_bytes / 1_048_576:.0f} MB."
+        )
+    if sniff_image_type(head) is None:
+        return "Not a JPEG, PNG or WebP image."
+    return None
+
+
+def collect_images(paths: list[Path]) -> list[Path]:
+    """Expand dropped files and folders into image files (by extension), sorted, without duplicates."""
+    found: dict[Path, None] = {}
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and child.suffix.lower() in IMAGE_SUFFIXES:
+                    found[child] = None
+        elif path.is_file():
+            found[path] = None
+    return list(found)

@@ -1,0 +1,128 @@
+"""Blocking units of work the controller runs on workers: encode, submit, download, save, decode.
+
+Each function takes plain values and a client and returns plain values or a QImage (QImage, unlike
+QPixmap, may be created off the GUI thread). None of them touches a widget.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt
+from PySide6.QtGui import QImage, QImageReader
+
+from .client import ApiClient
+from .model import image_extension, render_name
+from .options import build_request, sniff_image_type
+from .wire import Capabilities, Job
+
+Report = Callable[[Any], None]
+_MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+SEED_RANGE = 2**31 - 1
+
+
+def data_uri(data: bytes) -> str:
+    """A ``data:`` URI for image bytes (type from magic bytes; the server checks them again)."""
+    kind = sniff_image_type(data[:16]) or "jpeg"
+    return f"data:{_MIME[kind]};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def submit_file(
+    client: ApiClient,
+    path: Path,
+    values: dict[str, Any],
+    caps: Capabilities,
+    idempotency_key: str,
+    report: Report,
+) -> Job:
+    """Upload one file as a generation; waits (reported) on 429 and retries 5xx inside the client."""
+    body = build_request(values, data_uri(path.read_bytes()), caps)
+    return client.generate(body, idempotency_key, on_wait=lambda reason, secs: report((reason, secs)))
+
+
+def scaled_image(reader: QImageReader, size: int) -> QImage:
+    """Decode through a reader at most ``size`` px on the long side (JPEG decodes at reduced scale)."""
+    reader.setAutoTransform(True)  # honour EXIF orientation like the appliance does
+    natural = reader.size()
+    if natural.isValid() and max(natural.width(), natural.height()) > size:
+        reader.setScaledSize(natural.scaled(QSize(size, size), Qt.AspectRatioMode.KeepAspectRatio))
+    return reader.read()
+
+
+def load_thumbnail(path: Path, size: int) -> QImage:
+    """A small preview of a local file (null image when it cannot be decoded)."""
+    return scaled_image(QImageReader(str(path)), size)
+
+
+def decode_bytes(data: bytes, size: int | None = None) -> QImage:
+    """Decode downloaded image bytes, optionally scaled down to ``size``."""
+    buffer = QBuffer()
+    buffer.setData(QByteArray(data))
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    reader = QImageReader(buffer)
+    image = scaled_image(reader, size) if size else reader.read()
+    buffer.close()
+    return image
+
+
+def download_image(client: ApiClient, url: str, size: int | None = None) -> QImage:
+    """Fetch a signed image URL and decode it."""
+    return decode_bytes(client.download(url), size)
+
+
+def viewer_images(client: ApiClient, job: Job) -> tuple[QImage | None, QImage]:
+    """Original (when the appliance exposes it) and result, for before/after."""
+    after = download_image(client, job.image_url or "")
+    before = download_image(client, job.input_url) if job.input_url else None
+    return before, after
+
+
+def _free_path(folder: Path, name: str) -> Path:
+    """``name`` in ``folder``, with " (2)", " (3)"… added instead of overwriting an existing file."""
+    target = folder / name
+    stem, suffix = target.stem, target.suffix
+    counter = 2
+    while target.exists():
+        target = folder / f"{stem} ({counter}){suffix}"
+        counter += 1
+    return target
+
+
+def save_jobs(
+    client: ApiClient,
+    jobs: list[Job],
+    folder: Path,
+    pattern: str,
+    sources: dict[str, str],
+    report: Report,
+) -> list[Path]:
+    """Download every image of ``jobs`` into ``folder`` named by ``pattern``; reports (done, total)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    work = [(job, i, image) for job in jobs for i, image in enumerate(job.all_images)]
+    written: list[Path] = []
+    for done, (job, index, image) in enumerate(work, start=1):
+        name = render_name(pattern, job, index, sources.get(job.id), image_extension(job, image))
+        target = _free_path(folder, name)
+        target.write_bytes(client.download(image.image_url))
+        written.append(target)
+        report((done, len(work)))
+    return written
+
+
+def again_request(client: ApiClient, job: Job, caps: Capabilities) -> tuple[dict[str, Any], str]:
+    """Form values and image (data URI) to generate ``job`` again with the same settings and a new seed."""
+    if not job.input_url:
+        raise ValueError("This appliance does not keep the original image, so the job cannot be repeated.")
+    values: dict[str, Any] = {
+        k: v for k, v in job.options.items() if k not in ("product_image", "webhook_url")
+    }
+    values.setdefault("style", job.style)
+    values.setdefault("aspect_ratio", job.aspect_ratio)
+    values.pop("seed", None)
+    if caps.field("seed") is not None:
+        values["seed"] = random.randrange(SEED_RANGE)  # a new seed, so the result differs
+    return values, data_uri(client.download(job.input_url))

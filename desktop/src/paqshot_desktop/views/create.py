@@ -1,0 +1,225 @@
+"""Create page: drop product photos, pick options, submit the batch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QDragEnterEvent, QDragLeaveEvent, QDropEvent, QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..icons import icon
+from ..model import BatchItem
+from ..options import InputSpec
+from ..wire import StyleInfo
+from .common import card, page_title, repolish, set_role
+from .options_form import OptionsForm
+
+THUMB = 112
+_STATE_TEXT = {
+    "ready": "Ready",
+    "invalid": "Cannot send",
+    "sending": "Sending…",
+    "waiting": "Waiting…",
+    "submitted": "Submitted",
+    "failed": "Failed",
+}
+
+
+class DropZone(QFrame):
+    """Accepts dropped files and folders."""
+
+    dropped = Signal(list)  # list[Path]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("DropZone")
+        self.setAcceptDrops(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        text = QLabel("Drop product photos or a folder here\nJPEG, PNG or WebP, as many as you like")
+        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        set_role(text, "muted")
+        layout.addWidget(text)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.add_files = QPushButton(icon("add_files"), "Add files…")
+        self.add_folder = QPushButton(icon("add_folder"), "Add folder…")
+        buttons.addWidget(self.add_files)
+        buttons.addWidget(self.add_folder)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        self.add_files.clicked.connect(self._choose_files)
+        self.add_folder.clicked.connect(self._choose_folder)
+
+    def _set_hover(self, on: bool) -> None:
+        self.setProperty("hover", on)
+        repolish(self)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        """Accept file drops only."""
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+            self._set_hover(True)
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        """Clear the highlight."""
+        self._set_hover(False)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        """Emit the local paths that were dropped."""
+        self._set_hover(False)
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            self.dropped.emit(paths)
+            event.acceptProposedAction()
+
+    def _choose_files(self) -> None:
+        names, _ = QFileDialog.getOpenFileNames(
+            self, "Add product photos", "", "Images (*.jpg *.jpeg *.png *.webp);;All files (*)"
+        )
+        if names:
+            self.dropped.emit([Path(n) for n in names])
+
+    def _choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of product photos")
+        if folder:
+            self.dropped.emit([Path(folder)])
+
+
+class CreateView(QWidget):
+    """Batch thumbnails on the left, the options form on the right."""
+
+    files_dropped = Signal(list)  # list[Path]
+    remove_requested = Signal(object)  # Path
+    submit_requested = Signal(dict)  # form values
+    values_changed = Signal(dict)
+
+    def __init__(self, error_color: str) -> None:
+        super().__init__()
+        self._error_color = QColor(error_color)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(28, 24, 28, 24)
+        outer.addWidget(page_title("Create", "Drop photos, choose how they should look, and generate."))
+        body = QHBoxLayout()
+        outer.addLayout(body, 1)
+
+        left = QVBoxLayout()
+        self.drop = DropZone()
+        self.drop.dropped.connect(self.files_dropped)
+        left.addWidget(self.drop)
+        self.files = QListWidget()
+        self.files.setViewMode(QListWidget.ViewMode.IconMode)
+        self.files.setIconSize(QSize(THUMB, THUMB))
+        self.files.setGridSize(QSize(THUMB + 44, THUMB + 52))
+        self.files.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.files.setMovement(QListWidget.Movement.Static)
+        self.files.setWordWrap(True)
+        self.files.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
+        left.addWidget(self.files, 1)
+        row = QHBoxLayout()
+        self.summary = QLabel("No photos yet")
+        set_role(self.summary, "muted")
+        self.remove_button = QPushButton(icon("remove"), "Remove selected")
+        self.remove_button.clicked.connect(self._remove_selected)
+        row.addWidget(self.summary, 1)
+        row.addWidget(self.remove_button)
+        left.addLayout(row)
+        body.addLayout(left, 3)
+
+        panel, panel_layout = card()
+        panel.setMinimumWidth(340)
+        panel.setMaximumWidth(440)
+        self.form = OptionsForm()
+        self.form.changed.connect(lambda: self.values_changed.emit(self.form.values()))
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.form)
+        panel_layout.addWidget(scroll, 1)
+        self.form_status = QLabel()
+        self.form_status.setWordWrap(True)
+        panel_layout.addWidget(self.form_status)
+        self.submit_button = QPushButton(icon("submit"), "Generate")
+        self.submit_button.setProperty("role", "primary")
+        self.submit_button.clicked.connect(lambda: self.submit_requested.emit(self.form.values()))
+        panel_layout.addWidget(self.submit_button)
+        body.addWidget(panel, 2)
+        self._items: dict[Path, QListWidgetItem] = {}
+        self._sendable = 0
+        self._update_submit()
+
+    def set_inputs(self, inputs: list[InputSpec], styles: tuple[StyleInfo, ...], prompt_limit: int) -> None:
+        """Build the options form for the connected appliance."""
+        self.form.set_inputs(inputs, styles, prompt_limit)
+
+    def set_values(self, values: dict[str, Any]) -> None:
+        """Restore form values."""
+        self.form.set_values(values)
+
+    def set_batch(self, items: list[BatchItem]) -> None:
+        """Show the batch's files with their state; keeps loaded thumbnails."""
+        wanted = {item.path for item in items}
+        for path in list(self._items):
+            if path not in wanted:
+                self.files.takeItem(self.files.row(self._items.pop(path)))
+        for item in items:
+            widget_item = self._items.get(item.path)
+            if widget_item is None:
+                widget_item = QListWidgetItem(item.path.name)
+                widget_item.setData(Qt.ItemDataRole.UserRole, item.path)
+                self.files.addItem(widget_item)
+                self._items[item.path] = widget_item
+            state = _STATE_TEXT.get(item.state, item.state)
+            widget_item.setText(f"{item.path.name}\n{state}")
+            widget_item.setToolTip(f"{item.path}\n{item.message or state}")
+            bad = item.state in ("invalid", "failed")
+            widget_item.setForeground(self._error_color if bad else self.palette().text().color())
+        self._sendable = sum(1 for i in items if i.state in ("ready", "failed"))
+        invalid = [i for i in items if i.state == "invalid"]
+        text = f"{len(items)} photo(s), {self._sendable} ready"
+        if invalid:
+            text += f", {len(invalid)} cannot be sent (hover for why)"
+        self.summary.setText(text if items else "No photos yet")
+        self._update_submit()
+
+    def set_thumbnail(self, path: Path, image: QImage) -> None:
+        """Show a decoded thumbnail (decoded on a worker, turned into a pixmap here on the GUI thread)."""
+        widget_item = self._items.get(path)
+        if widget_item is not None and not image.isNull():
+            widget_item.setIcon(QIcon(QPixmap.fromImage(image)))
+
+    def show_form_problems(self, problems: dict[str, str]) -> None:
+        """Mark invalid options and say so above the button."""
+        self.form.show_problems(problems)
+        if problems:
+            self.form_status.setText("Fix the highlighted options first.")
+            set_role(self.form_status, "error")
+        else:
+            self.form_status.clear()
+        self._update_submit(valid=not problems)
+
+    def show_message(self, text: str, role: str = "muted") -> None:
+        """A line of feedback above the Generate button."""
+        self.form_status.setText(text)
+        set_role(self.form_status, role)
+
+    def _update_submit(self, valid: bool = True) -> None:
+        n = self._sendable
+        self.submit_button.setText(f"Generate {n} image{'s' if n != 1 else ''}" if n else "Generate")
+        self.submit_button.setEnabled(bool(n) and valid)
+
+    def _remove_selected(self) -> None:
+        for widget_item in self.files.selectedItems():
+            self.remove_requested.emit(widget_item.data(Qt.ItemDataRole.UserRole))

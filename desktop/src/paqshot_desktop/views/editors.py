@@ -1,0 +1,267 @@
+"""One small widget per kind of option; each has ``value()``, ``set_value()`` and a ``changed`` signal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QColorDialog,
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..options import COLOR_RE, InputSpec
+from ..wire import StyleInfo
+from .common import set_role
+
+AUTO = "Auto"  # shown for optional numbers left to the server
+INT_MAX = 2_147_483_647
+
+
+class Editor(QWidget):
+    """Base of the option editors."""
+
+    changed = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.row = QHBoxLayout(self)
+        self.row.setContentsMargins(0, 0, 0, 0)
+
+    def value(self) -> Any:
+        """The request value (None or "" means "server default")."""
+        raise NotImplementedError
+
+    def set_value(self, value: Any) -> None:
+        """Show a previous value."""
+        raise NotImplementedError
+
+
+class StyleEditor(Editor):
+    """Styles, with the ones this appliance cannot render marked and explained."""
+
+    def __init__(self, styles: tuple[StyleInfo, ...], default: Any) -> None:
+        super().__init__()
+        self.combo = QComboBox()
+        for style in styles:
+            text = style.name.replace("_", " ").capitalize()
+            self.combo.addItem(text if style.available else f"{text} (unavailable)", style.name)
+            if not style.available:
+                tip = style.reason or "Not available on this appliance"
+                self.combo.setItemData(self.combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.set_value(default)
+        self.combo.currentIndexChanged.connect(self.changed)
+        self.row.addWidget(self.combo)
+
+    def value(self) -> Any:
+        """The style name."""
+        return self.combo.currentData()
+
+    def set_value(self, value: Any) -> None:
+        """Select a style by name (unknown names keep the current one)."""
+        index = self.combo.findData(value)
+        if index >= 0:
+            self.combo.setCurrentIndex(index)
+
+
+class ChoiceEditor(Editor):
+    """A fixed list, or a list plus free text when ``open`` (e.g. location)."""
+
+    def __init__(self, choices: tuple[str, ...], default: Any, open_text: bool) -> None:
+        super().__init__()
+        self.combo = QComboBox()
+        self.combo.setEditable(open_text)
+        if open_text or default is None:
+            self.combo.addItem("")
+        self.combo.addItems(list(choices))
+        self.set_value(default)
+        self.combo.currentTextChanged.connect(self.changed)
+        self.row.addWidget(self.combo)
+
+    def value(self) -> Any:
+        """The chosen or typed text."""
+        return self.combo.currentText().strip()
+
+    def set_value(self, value: Any) -> None:
+        """Select or type a value."""
+        self.combo.setCurrentText("" if value is None else str(value))
+
+
+class ColorEditor(ChoiceEditor):
+    """Named backgrounds plus any colour from a picker, as the spec allows."""
+
+    def __init__(self, choices: tuple[str, ...], default: Any) -> None:
+        super().__init__(choices, default, open_text=True)
+        self.pick = QPushButton("Colour…")
+        self.pick.clicked.connect(self._pick)
+        self.row.addWidget(self.pick)
+
+    def _pick(self) -> None:
+        current = self.value()
+        chosen = QColorDialog.getColor(QColor(current if COLOR_RE.match(current) else "#ffffff"), self)
+        if chosen.isValid():
+            self.set_value(chosen.name().upper())
+
+
+class BoolEditor(Editor):
+    """A checkbox."""
+
+    def __init__(self, default: Any) -> None:
+        super().__init__()
+        self.check = QCheckBox()
+        self.check.setChecked(bool(default))
+        self.check.toggled.connect(self.changed)
+        self.row.addWidget(self.check)
+
+    def value(self) -> Any:
+        """True or False."""
+        return self.check.isChecked()
+
+    def set_value(self, value: Any) -> None:
+        """Tick or untick."""
+        self.check.setChecked(bool(value))
+
+
+class IntEditor(Editor):
+    """Whole numbers; without a default the lowest position reads "Auto" (the server chooses)."""
+
+    def __init__(self, default: Any, minimum: float | None, maximum: float | None) -> None:
+        super().__init__()
+        self.spin = QSpinBox()
+        low = int(minimum) if minimum is not None else 0
+        self.optional = default is None
+        self.spin.setRange(
+            low - 1 if self.optional else low, int(maximum) if maximum is not None else INT_MAX
+        )
+        if self.optional:
+            self.spin.setSpecialValueText(AUTO)
+        self.set_value(default)
+        self.spin.valueChanged.connect(self.changed)
+        self.row.addWidget(self.spin)
+
+    def value(self) -> Any:
+        """The number, or None for "Auto"."""
+        if self.optional and self.spin.value() == self.spin.minimum():
+            return None
+        return self.spin.value()
+
+    def set_value(self, value: Any) -> None:
+        """Show a number (None -> "Auto" or the minimum)."""
+        self.spin.setValue(self.spin.minimum() if value is None else int(value))
+
+
+class NumberEditor(Editor):
+    """Decimal numbers; the lowest position reads "Auto" (the server's default)."""
+
+    def __init__(self, default: Any, minimum: float | None, maximum: float | None) -> None:
+        super().__init__()
+        self.spin = QDoubleSpinBox()
+        self.spin.setDecimals(3)
+        self.spin.setSingleStep(0.01)
+        low = minimum if minimum is not None else 0.0
+        self.spin.setRange(low - 0.001, maximum if maximum is not None else 100000.0)
+        self.spin.setSpecialValueText(AUTO)
+        self.set_value(default if isinstance(default, int | float) else None)
+        self.spin.valueChanged.connect(self.changed)
+        self.row.addWidget(self.spin)
+
+    def value(self) -> Any:
+        """The number, or None for "Auto"."""
+        return None if self.spin.value() == self.spin.minimum() else self.spin.value()
+
+    def set_value(self, value: Any) -> None:
+        """Show a number (None -> "Auto")."""
+        self.spin.setValue(self.spin.minimum() if value is None else float(value))
+
+
+class TextEditor(Editor):
+    """One line of text."""
+
+    def __init__(self, default: Any, max_length: int | None) -> None:
+        super().__init__()
+        self.line = QLineEdit()
+        if max_length:
+            self.line.setMaxLength(max_length)
+        self.set_value(default)
+        self.line.textChanged.connect(self.changed)
+        self.row.addWidget(self.line)
+
+    def value(self) -> Any:
+        """The text, stripped."""
+        return self.line.text().strip()
+
+    def set_value(self, value: Any) -> None:
+        """Replace the text."""
+        self.line.setText("" if value is None else str(value))
+
+
+class PromptEditor(Editor):
+    """Multi-line text with a live ``n / limit`` counter that turns red past the limit.
+
+    The text is not cut at the limit: the user sees the count go red and the form refuses to submit,
+    which is kinder than silently dropping the end of a pasted prompt.
+    """
+
+    def __init__(self, default: Any, limit: int | None) -> None:
+        super().__init__()
+        self.limit = limit
+        column = QVBoxLayout()
+        column.setSpacing(2)
+        self.edit = QPlainTextEdit()
+        self.edit.setFixedHeight(72)
+        self.counter = QLabel()
+        column.addWidget(self.edit)
+        column.addWidget(self.counter)
+        self.row.addLayout(column)
+        self.edit.textChanged.connect(self._update)
+        self.set_value(default)
+        self._update()
+
+    def _update(self) -> None:
+        n = len(self.edit.toPlainText())
+        over = self.limit is not None and n > self.limit
+        self.counter.setText(f"{n} / {self.limit}" if self.limit else f"{n} characters")
+        set_role(self.counter, "error" if over else "muted")
+        self.changed.emit()
+
+    def value(self) -> Any:
+        """The text, stripped."""
+        return self.edit.toPlainText().strip()
+
+    def set_value(self, value: Any) -> None:
+        """Replace the text."""
+        self.edit.setPlainText("" if value is None else str(value))
+
+
+def make_editor(spec: InputSpec, styles: tuple[StyleInfo, ...], prompt_limit: int) -> Editor:
+    """The editor for one input of the appliance's field list."""
+    f = spec.field
+    if spec.name == "style":
+        return StyleEditor(styles or tuple(StyleInfo(s) for s in f.enum), f.default)
+    if spec.kind == "color":
+        return ColorEditor(f.enum, f.default)
+    if spec.kind in ("choice", "open_choice"):
+        return ChoiceEditor(f.enum, f.default, open_text=spec.kind == "open_choice")
+    if spec.kind == "bool":
+        return BoolEditor(f.default)
+    if spec.kind == "int":
+        return IntEditor(f.default, f.minimum, f.maximum)
+    if spec.kind == "number":
+        return NumberEditor(f.default, f.minimum, f.maximum)
+    if spec.kind == "long_text":
+        limit = f.max_length
+        if spec.name == "prompt":
+            limit = min(limit or prompt_limit, prompt_limit)
+        return PromptEditor(f.default, limit)
+    return TextEditor(f.default, f.max_length)
