@@ -51,7 +51,6 @@ class SegmentationContract:
     input: str = "input_image"
     output: str = ""  # empty: the first output
     size: tuple[int, int] = (1024, 1024)  # (height, width) fed to the model
-    dynamic_size: bool = False  # the graph accepts other sizes (tests use this)
     mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
     activation: str = "sigmoid"  # sigmoid | none | minmax
@@ -175,7 +174,6 @@ class Manifest:
                 "input": s.input,
                 "output": s.output,
                 "size": list(s.size),
-                "dynamic_size": s.dynamic_size,
                 "mean": list(s.mean),
                 "std": list(s.std),
                 "activation": s.activation,
@@ -240,7 +238,6 @@ def _segmentation(raw: Mapping[str, Any], where: str) -> SegmentationContract:
         input=str(raw.get("input", base.input)),
         output=str(raw.get("output", base.output)),
         size=(int(size[0]), int(size[1])),
-        dynamic_size=bool(raw.get("dynamic_size", base.dynamic_size)),
         mean=_floats3(raw.get("mean", list(base.mean)), "mean", where),
         std=std,
         activation=activation,

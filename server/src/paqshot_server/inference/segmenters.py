@@ -1,0 +1,148 @@
+"""ONNX cut-out models behind the imaging layer's :class:`~paqshot_server.imaging.segment.Segmenter` protocol.
+
+One runner serves every manifest-described model (BiRefNet contract first; IS-Net and U2-Net too): the
+manifest's ``[segmentation]`` table says the input name and size, the normalisation (mean/std on 0..1 RGB)
+and the output activation (``sigmoid`` for logits, ``minmax`` for U2-Net-style outputs, ``none``).
+
+The model's matte comes back at its own resolution (e.g. 1024²); it is brought to the photo's resolution
+edge-aware: bilinear upsampling, then a guided filter (He et al.) guided by the full-resolution grey image,
+so the matte's edges follow the photo's edges instead of the upsampling's blur.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..imaging.matting import guided_filter, resize_plane
+from ..imaging.segment import Matte, Segmenter
+from .manifests import Manifest, SegmentationContract
+from .sessions import load_graph
+
+GUIDED_EPS = 1e-3
+
+
+def _activate(raw: np.ndarray, activation: str) -> np.ndarray:
+    if activation == "sigmoid":
+        return (1.0 / (1.0 + np.exp(-np.clip(raw, -60.0, 60.0)))).astype(np.float32)
+    if activation == "minmax":
+        lo, hi = float(raw.min()), float(raw.max())
+        return ((raw - lo) / (hi - lo) if hi > lo else np.zeros_like(raw)).astype(np.float32)
+    return np.clip(raw, 0.0, 1.0).astype(np.float32)
+
+
+def upsample_alpha(alpha_small: np.ndarray, rgb: np.ndarray, eps: float = GUIDED_EPS) -> np.ndarray:
+    """Edge-aware upsampling of a model-resolution matte to ``rgb``'s resolution (float32 in [0,1]).
+
+    The guided filter's window is the size of one model pixel at full resolution (at least 1 px radius),
+    so it can move an edge by up to the upsampling's uncertainty and no further.
+    """
+    h, w = rgb.shape[:2]
+    alpha = resize_plane(alpha_small.astype(np.float32), (w, h))
+    scale = max(h / alpha_small.shape[0], w / alpha_small.shape[1])
+    if scale <= 1.0:
+        return np.clip(alpha, 0.0, 1.0)
+    radius = max(1, int(round(scale)))
+    grey = (rgb[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)) / 255.0
+    return np.clip(guided_filter(grey, alpha, radius, eps), 0.0, 1.0).astype(np.float32)
+
+
+def confidence_of(alpha: np.ndarray) -> tuple[float, tuple[str, ...]]:
+    """How decisive a matte is: mean |2a − 1| (1 = every pixel surely in or out), with notes."""
+    notes: list[str] = []
+    coverage = float((alpha > 0.5).mean())
+    if coverage < 0.002:
+        return 0.0, ("the cut-out model found no product",)
+    if coverage > 0.98:
+        notes.append("the cut-out model kept almost the whole frame")
+    decisive = float(np.abs(2.0 * alpha - 1.0).mean())
+    border = np.concatenate([alpha[0], alpha[-1], alpha[:, 0], alpha[:, -1]])
+    if float((border > 0.5).mean()) > 0.05:
+        notes.append("product touches the frame")
+    return round(decisive, 4), tuple(notes)
+
+
+class OnnxSegmenter:
+    """A cut-out model from an installed folder; satisfies the imaging layer's ``Segmenter`` protocol."""
+
+    def __init__(
+        self,
+        folder: Path,
+        manifest: Manifest | None = None,
+        *,
+        device: str = "auto",
+        require_gpu: bool = False,
+    ) -> None:
+        self.folder = Path(folder)
+        self.manifest = manifest or Manifest.load(self.folder)
+        if self.manifest.segmentation is None:
+            raise ValueError(f"{self.manifest.id} is not a segmentation model")
+        self.contract: SegmentationContract = self.manifest.segmentation
+        self.name = self.manifest.id
+        onnx_files = [f.path for f in self.manifest.files if f.path.endswith(".onnx")]
+        if len(onnx_files) != 1:
+            raise ValueError(f"{self.manifest.id}: expected one .onnx file, found {onnx_files}")
+        self.graph = load_graph(self.folder / onnx_files[0], device=device, require_gpu=require_gpu)
+        if self.contract.input not in self.graph.inputs:
+            raise ValueError(
+                f"{self.manifest.id}: the graph has no input {self.contract.input!r} "
+                f"(it has {', '.join(self.graph.inputs)})"
+            )
+        self.output = self.contract.output or self.graph.outputs[0]
+        self.provider = self.graph.provider
+        self._mean = np.array(self.contract.mean, np.float32).reshape(1, 3, 1, 1)
+        self._std = np.array(self.contract.std, np.float32).reshape(1, 3, 1, 1)
+        self._lock = threading.Lock()
+
+    def preprocess(self, rgb: np.ndarray) -> np.ndarray:
+        """uint8 H×W×3 → normalised float32 [1,3,h,w] at the contract's size (bilinear resize)."""
+        height, width = self.contract.size
+        img = Image.fromarray(np.ascontiguousarray(rgb[..., :3]), "RGB")
+        if img.size != (width, height):
+            img = img.resize((width, height), Image.Resampling.BILINEAR)
+        x = np.asarray(img, np.float32).transpose(2, 0, 1)[None] / 255.0
+        return ((x - self._mean) / self._std).astype(np.float32)
+
+    def predict(self, rgb: np.ndarray) -> np.ndarray:
+        """The model's matte at its own resolution (float32 h×w in [0,1])."""
+        with self._lock:
+            raw = self.graph.run({self.contract.input: self.preprocess(rgb)}, [self.output])[self.output]
+        raw = np.asarray(raw, np.float32)
+        while raw.ndim > 2:
+            raw = raw[0]
+        return _activate(raw, self.contract.activation)
+
+    def segment(self, rgb: np.ndarray) -> Matte:
+        if rgb.ndim != 3 or rgb.shape[2] < 3 or rgb.dtype != np.uint8:
+            raise ValueError("segment() takes uint8 H x W x 3 RGB")
+        alpha = upsample_alpha(self.predict(rgb), rgb)
+        confidence, notes = confidence_of(alpha)
+        return Matte(alpha=alpha, confidence=confidence, notes=notes)
+
+
+_segmenters: dict[tuple[str, str, str, bool], OnnxSegmenter] = {}
+_segmenters_lock = threading.Lock()
+
+
+def load_default_segmenter(
+    models_dir: Path, *, device: str = "auto", require_gpu: bool = False
+) -> Segmenter | None:
+    """The installed cut-out model with the highest priority, or None (then the classical one serves).
+
+    Loaded once per process (per install): the worker calls this per job at no cost.
+    """
+    from .store import ModelStore
+
+    model = ModelStore(Path(models_dir), device=device).best("segmentation")
+    if model is None:
+        return None
+    key = (str(model.path), model.installed_at, device, require_gpu)
+    with _segmenters_lock:
+        seg = _segmenters.get(key)
+        if seg is None:
+            seg = OnnxSegmenter(model.path, device=device, require_gpu=require_gpu)
+            _segmenters[key] = seg
+        return seg
