@@ -1,4 +1,4 @@
-"""Entry point of the desktop app: ``paqshot-desktop [--brand PATH]``."""
+"""Entry point of the desktop app (the package's gui script): ``[--brand PATH] [--settings FILE]``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from . import theme
 from .branding import Brand, BrandError, default_brand, load_brand
-from .controller import Controller
+from .controller import ClientFactory, Controller
 from .icons import app_icon
 from .model import JobsModel
 from .settings import Settings
@@ -45,6 +45,7 @@ def build(
     settings_path: Path | None = None,
     data_dir: Path | None = None,
     qapp: QApplication | None = None,
+    client_factory: ClientFactory | None = None,
 ) -> App:
     """Create the branded application and its main window (not shown yet)."""
     app = qapp or QApplication.instance() or QApplication(sys.argv[:1])
@@ -57,7 +58,8 @@ def build(
     theme.apply(app, brand)
     jobs = JobsModel()
     window = MainWindow(brand, jobs)
-    controller = Controller(brand, window, Settings(brand, settings_path), Runner(), jobs, data_dir=data_dir)
+    settings = Settings(brand, settings_path)
+    controller = Controller(brand, window, settings, Runner(), jobs, client_factory, data_dir)
     return App(app, brand, window, controller)
 
 

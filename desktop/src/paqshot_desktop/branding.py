@@ -77,7 +77,7 @@ class ServerIdentity:
     webhook_secret_prefix: str = "whsec_"  # noqa: S105 (a prefix, not a secret)
     signature_header: str = "X-Paqshot-Signature"
     description: str = "Self-hosted product-imagery appliance implementing the Paqshot v1 API."
-    website: str = ""
+    website: str = "https://paqshot.com"
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ class Batch(QObject):
                 continue
             problem = problems.get(path)
             self._items.append(BatchItem(path, "invalid" if problem else "ready", problem or ""))
+            known.add(path)
             added += 1
         if added:
             self.changed.emit()

@@ -19,16 +19,23 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 # Fields the desktop never shows: the image is the dropped file, and webhooks are for servers.
 HIDDEN_FIELDS = frozenset({"product_image", "webhook_url"})
 
+# Suggestions the public spec documents for free-text fields (the user may still type anything).
+SPEC_SUGGESTIONS: dict[str, tuple[str, ...]] = {
+    "location": ("office", "outdoor", "cafe", "studio", "urban", "nature"),
+}
+_BACKGROUND_PATTERN = "^(white|off_white|light_gray|black|#[0-9A-Fa-f]{6})$"
+
 # The public v1 spec's request fields: the form for an appliance without the capabilities extension.
 SPEC_FIELDS: tuple[FieldInfo, ...] = (
-    FieldInfo("style", "enum", ("studio_packshot", "lifestyle", "editorial", "mockup"), "studio_packshot"),
-    FieldInfo("scene_type", "enum", ("auto", "action", "abstract", "product_packshot"), "auto"),
-    FieldInfo("background", "color", ("white", "off_white", "light_gray", "black"), None),
-    FieldInfo("aspect_ratio", "enum", ("1:1", "4:3", "16:9", "9:16", "3:2", "2:3"), "1:1"),
-    FieldInfo("people", "enum", ("none", "with_people", "without_people"), "none"),
-    FieldInfo("location", "string", ("office", "outdoor", "cafe", "studio", "urban", "nature"), None),
-    FieldInfo("prompt", "string", (), None, max_length=500),
+    FieldInfo("style", "string", ("studio_packshot", "lifestyle", "editorial", "mockup"), required=True),
+    FieldInfo("scene_type", "string", ("auto", "action", "abstract", "product_packshot"), "auto"),
+    FieldInfo("background", "string", pattern=_BACKGROUND_PATTERN),
+    FieldInfo("aspect_ratio", "string", ("1:1", "4:3", "16:9", "9:16", "3:2", "2:3"), "1:1"),
+    FieldInfo("people", "string", ("none", "with_people", "without_people"), "none"),
+    FieldInfo("location", "string", max_length=200),
+    FieldInfo("prompt", "string", max_length=500),
 )
+_WORD_ALTERNATIVES = re.compile(r"[A-Za-z_]+")
 
 
 def spec_capabilities() -> Capabilities:
@@ -63,13 +70,33 @@ def _kind(f: FieldInfo) -> str:
         return "int"
     if t in ("number", "float"):
         return "number"
-    if t == "color" or f.name == "background":
+    if f.name == "background":
         return "color"  # the spec allows a named colour or any #RRGGBB
     if f.enum:
-        return "choice" if t == "enum" else "open_choice"
-    if "prompt" in f.name or (f.max_length or 0) > 120:
+        return "choice"
+    if f.name in SPEC_SUGGESTIONS:
+        return "open_choice"
+    if "prompt" in f.name:
         return "long_text"
     return "text"
+
+
+def choices(f: FieldInfo) -> tuple[str, ...]:
+    """Values to offer for a field: its enum, the named alternatives of its pattern, or spec suggestions.
+
+    A pattern such as ``^(white|black|#[0-9A-F]{6})$`` yields ("white", "black"): the appliance's own
+    list of named backgrounds, so an extension value like ``transparent`` appears without hard-coding.
+    """
+    if f.enum:
+        return f.enum
+    if f.pattern:
+        body = f.pattern.strip("^$")
+        if body.startswith("(") and body.endswith(")"):
+            body = body[1:-1]
+        words = tuple(p for p in body.split("|") if _WORD_ALTERNATIVES.fullmatch(p))
+        if words:
+            return words
+    return SPEC_SUGGESTIONS.get(f.name, ())
 
 
 def form_inputs(caps: Capabilities, include_extensions: bool = True) -> list[InputSpec]:
@@ -93,6 +120,9 @@ def validate_values(values: dict[str, Any], caps: Capabilities) -> dict[str, str
         problems["style"] = styles[style].reason or f"The style {style!r} is not available on this appliance."
     for f in caps.fields:
         value = values.get(f.name)
+        if f.required and f.name not in HIDDEN_FIELDS and f.name != "style" and value in (None, ""):
+            problems[f.name] = "Required."
+            continue
         if f.name in HIDDEN_FIELDS or value is None or value == "" or f.name == "style":
             continue
         problem = _check_field(f, value, caps.limits)
@@ -104,9 +134,14 @@ def validate_values(values: dict[str, Any], caps: Capabilities) -> dict[str, str
 def _check_field(f: FieldInfo, value: Any, limits: Limits) -> str | None:
     kind = _kind(f)
     if kind == "color":
-        if value in f.enum or COLOR_RE.match(str(value)):
-            return None
-        return "Use a named background or a colour like #1A2B3C."
+        ok = (
+            re.search(f.pattern, str(value))
+            if f.pattern
+            else value in choices(f) or COLOR_RE.match(str(value))
+        )
+        return None if ok else "Use a named background or a colour like #1A2B3C."
+    if f.pattern and isinstance(value, str) and not re.search(f.pattern, value):
+        return "This value is not accepted by the appliance."
     if kind == "choice" and str(value) not in f.enum:
         return f"Choose one of: {', '.join(f.enum)}."
     if kind in ("int", "number"):

@@ -220,6 +220,8 @@ class FieldInfo:
     max_length: int | None = None
     minimum: float | None = None
     maximum: float | None = None
+    pattern: str | None = None
+    required: bool = False
 
     @classmethod
     def from_json(cls, raw: object) -> FieldInfo:
@@ -239,6 +241,8 @@ class FieldInfo:
             max_length=_opt_int(data, "max_length"),
             minimum=_opt_float(data, "minimum"),
             maximum=_opt_float(data, "maximum"),
+            pattern=_opt_str(data, "pattern"),
+            required=bool(data.get("required", False)),
         )
 
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..options import COLOR_RE, InputSpec
+from ..options import COLOR_RE, InputSpec, choices
 from ..wire import StyleInfo
 from .common import set_role
 
@@ -60,7 +60,8 @@ class StyleEditor(Editor):
             if not style.available:
                 tip = style.reason or "Not available on this appliance"
                 self.combo.setItemData(self.combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
-        self.set_value(default)
+        first_available = next((s.name for s in styles if s.available), None)
+        self.set_value(default if default is not None else first_available)
         self.combo.currentIndexChanged.connect(self.changed)
         self.row.addWidget(self.combo)
 
@@ -250,9 +251,9 @@ def make_editor(spec: InputSpec, styles: tuple[StyleInfo, ...], prompt_limit: in
     if spec.name == "style":
         return StyleEditor(styles or tuple(StyleInfo(s) for s in f.enum), f.default)
     if spec.kind == "color":
-        return ColorEditor(f.enum, f.default)
+        return ColorEditor(choices(f), f.default)
     if spec.kind in ("choice", "open_choice"):
-        return ChoiceEditor(f.enum, f.default, open_text=spec.kind == "open_choice")
+        return ChoiceEditor(choices(f), f.default, open_text=spec.kind == "open_choice")
     if spec.kind == "bool":
         return BoolEditor(f.default)
     if spec.kind == "int":
