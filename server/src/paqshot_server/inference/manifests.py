@@ -48,7 +48,7 @@ class FileEntry:
 class SegmentationContract:
     """How to feed a cut-out model and read its matte (BiRefNet, IS-Net, U2-Net…)."""
 
-    input: str = "input_image"
+    input: str = "input_image"  # empty: the first input
     output: str = ""  # empty: the first output
     size: tuple[int, int] = (1024, 1024)  # (height, width) fed to the model
     mean: tuple[float, float, float] = (0.485, 0.456, 0.406)

@@ -5,8 +5,8 @@ manifest's ``[segmentation]`` table says the input name and size, the normalisat
 and the output activation (``sigmoid`` for logits, ``minmax`` for U2-Net-style outputs, ``none``).
 
 The model's matte comes back at its own resolution (e.g. 1024²); it is brought to the photo's resolution
-edge-aware: bilinear upsampling, then a guided filter (He et al.) guided by the full-resolution grey image,
-so the matte's edges follow the photo's edges instead of the upsampling's blur.
+edge-aware with the fast guided filter (He & Sun 2015) guided by the full-resolution grey image, so the
+matte's edges follow the photo's edges instead of the upsampling's blur.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..imaging.matting import guided_filter, resize_plane
+from ..imaging.matting import box, resize_plane
 from ..imaging.segment import Matte, Segmenter
 from .manifests import Manifest, SegmentationContract
 from .sessions import load_graph
 
-GUIDED_EPS = 1e-3
+GUIDED_EPS = 1e-3  # regularisation: larger keeps the model's matte, smaller follows the photo harder
+GUIDED_RADIUS = 2  # window radius in model pixels
 
 
 def _activate(raw: np.ndarray, activation: str) -> np.ndarray:
@@ -34,20 +35,31 @@ def _activate(raw: np.ndarray, activation: str) -> np.ndarray:
     return np.clip(raw, 0.0, 1.0).astype(np.float32)
 
 
-def upsample_alpha(alpha_small: np.ndarray, rgb: np.ndarray, eps: float = GUIDED_EPS) -> np.ndarray:
+def upsample_alpha(
+    alpha_small: np.ndarray, rgb: np.ndarray, radius: int = GUIDED_RADIUS, eps: float = GUIDED_EPS
+) -> np.ndarray:
     """Edge-aware upsampling of a model-resolution matte to ``rgb``'s resolution (float32 in [0,1]).
 
-    The guided filter's window is the size of one model pixel at full resolution (at least 1 px radius),
-    so it can move an edge by up to the upsampling's uncertainty and no further.
+    The fast guided filter (He & Sun 2015): the local linear model alpha ≈ A·grey + B is fitted at the
+    model's resolution (window ``radius`` model pixels), A and B are upsampled bilinearly, and applied to
+    the full-resolution grey image, so the matte's edges land on the photo's edges, not between them.
     """
     h, w = rgb.shape[:2]
-    alpha = resize_plane(alpha_small.astype(np.float32), (w, h))
-    scale = max(h / alpha_small.shape[0], w / alpha_small.shape[1])
-    if scale <= 1.0:
-        return np.clip(alpha, 0.0, 1.0)
-    radius = max(1, int(round(scale)))
+    sh, sw = alpha_small.shape
+    alpha_small = alpha_small.astype(np.float32)
+    if sh >= h and sw >= w:
+        return np.clip(resize_plane(alpha_small, (w, h)), 0.0, 1.0)
     grey = (rgb[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)) / 255.0
-    return np.clip(guided_filter(grey, alpha, radius, eps), 0.0, 1.0).astype(np.float32)
+    grey_small = resize_plane(grey, (sw, sh))
+    mean_i = box(grey_small, radius)
+    mean_p = box(alpha_small, radius)
+    cov = box(grey_small * alpha_small, radius) - mean_i * mean_p
+    var = box(grey_small * grey_small, radius) - mean_i * mean_i
+    a = cov / (var + eps)
+    b = mean_p - a * mean_i
+    big_a = resize_plane(box(a, radius), (w, h))
+    big_b = resize_plane(box(b, radius), (w, h))
+    return np.clip(big_a * grey + big_b, 0.0, 1.0).astype(np.float32)
 
 
 def confidence_of(alpha: np.ndarray) -> tuple[float, tuple[str, ...]]:
@@ -86,10 +98,10 @@ class OnnxSegmenter:
         if len(onnx_files) != 1:
             raise ValueError(f"{self.manifest.id}: expected one .onnx file, found {onnx_files}")
         self.graph = load_graph(self.folder / onnx_files[0], device=device, require_gpu=require_gpu)
-        if self.contract.input not in self.graph.inputs:
+        self.input = self.contract.input or next(iter(self.graph.inputs))
+        if self.input not in self.graph.inputs:
             raise ValueError(
-                f"{self.manifest.id}: the graph has no input {self.contract.input!r} "
-                f"(it has {', '.join(self.graph.inputs)})"
+                f"{self.manifest.id}: the graph has no input {self.input!r} (it has {', '.join(self.graph.inputs)})"
             )
         self.output = self.contract.output or self.graph.outputs[0]
         self.provider = self.graph.provider
@@ -109,7 +121,7 @@ class OnnxSegmenter:
     def predict(self, rgb: np.ndarray) -> np.ndarray:
         """The model's matte at its own resolution (float32 h×w in [0,1])."""
         with self._lock:
-            raw = self.graph.run({self.contract.input: self.preprocess(rgb)}, [self.output])[self.output]
+            raw = self.graph.run({self.input: self.preprocess(rgb)}, [self.output])[self.output]
         raw = np.asarray(raw, np.float32)
         while raw.ndim > 2:
             raw = raw[0]

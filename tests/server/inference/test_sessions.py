@@ -1,0 +1,51 @@
+"""Sessions: provider choice checked on the session itself, require_gpu, one load per file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from paqshot_server.inference import sessions
+
+
+def test_probe_reports_the_provider_a_session_really_got() -> None:
+    report = sessions.probe("auto")
+    # No GPU on the test machines: sessions must land on (and say) CPU, whatever onnxruntime lists.
+    assert report.provider == sessions.CPU
+    assert report.device == "cpu"
+    assert report.reason
+    assert sessions.CPU in report.available
+    assert report.as_dict()["provider"] == sessions.CPU
+
+
+def test_require_gpu_fails_instead_of_running_on_cpu(fixture_models: Path) -> None:
+    with pytest.raises(sessions.GpuRequired, match="require_gpu"):
+        sessions.check_ready(require_gpu=True)
+    assert sessions.check_ready(require_gpu=False).device == "cpu"
+    with pytest.raises(sessions.GpuRequired):
+        sessions.load_graph(fixture_models / "tiny-seg" / "model.onnx", require_gpu=True)
+
+
+def test_cuda_request_that_falls_back_is_reported(fixture_models: Path) -> None:
+    # Asking for CUDA explicitly (onnxruntime-gpu lists it even here) must still end up reported as CPU.
+    graph = sessions.load_graph(fixture_models / "tiny-seg" / "model.onnx", device="cuda")
+    assert graph.provider == sessions.CPU and not graph.on_gpu
+    assert sessions.probe("cuda").device == "cpu"
+
+
+def test_graphs_load_once_and_run_by_name(fixture_models: Path) -> None:
+    path = fixture_models / "tiny-seg" / "model.onnx"
+    first = sessions.load_graph(path)
+    assert sessions.load_graph(path) is first
+    out = first.run({"input_image": np.zeros((1, 3, 32, 48), np.float32)})
+    assert out["output_image"].shape == (1, 1, 32, 48)
+    assert first.resident(np.ones(2, np.float32)).tolist() == [1.0, 1.0]  # CPU: the array itself
+    sessions.clear_cache()
+    assert sessions.load_graph(path) is not first
+
+
+def test_unknown_device_is_rejected() -> None:
+    with pytest.raises(ValueError, match="device"):
+        sessions.create_session(Path("x.onnx"), device="tpu")
