@@ -142,9 +142,9 @@ class IntEditor(Editor):
         self.spin = QSpinBox()
         low = int(minimum) if minimum is not None else 0
         self.optional = default is None
-        self.spin.setRange(
-            low - 1 if self.optional else low, int(maximum) if maximum is not None else INT_MAX
-        )
+        # QSpinBox holds 32-bit ints; larger server maxima (e.g. 2**32-1 seeds) are clamped.
+        high = min(INT_MAX, int(maximum)) if maximum is not None else INT_MAX
+        self.spin.setRange(low - 1 if self.optional else low, high)
         if self.optional:
             self.spin.setSpecialValueText(AUTO)
         self.set_value(default)

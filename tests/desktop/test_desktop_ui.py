@@ -1,0 +1,270 @@
+"""The whole window driven against a fake appliance (httpx.MockTransport): connect, create, queue, results."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from desktop_support import job_json, mock_client, product_bytes
+
+from paqshot_desktop.client import ApiClient
+
+PNG_SIGNATURE = b"\x89PNG"
+
+
+class FakeAppliance:
+    """Answers like an appliance; JPEG uploads are rate-limited once, PNG is too large, WebP unreadable."""
+
+    def __init__(self, caps_json: dict[str, Any]) -> None:
+        self.caps_json = caps_json
+        self.requests: list[httpx.Request] = []
+        self.sleeps: list[float] = []
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.rate_limited_once = False
+        self.key = "pk_good"
+        self.total = 0
+        self.reject_png = True  # stands in for "over the size limit" without a 10 MB fixture
+
+    def client(self, url: str, key: str) -> ApiClient:
+        client = mock_client(self.handle, self.sleeps)
+        client.base_url, client.api_key = url.rstrip("/"), key
+        return client
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        path = request.url.path
+        if path.startswith("/files/"):
+            return httpx.Response(200, content=product_bytes("PNG" if path.endswith(".png") else "JPEG"))
+        if request.headers.get("Authorization") != f"Bearer {self.key}":
+            return httpx.Response(401, json={"error": "unauthorized", "message": "Invalid API key."})
+        if path == "/v1/capabilities":
+            return httpx.Response(200, json=self.caps_json)
+        if path == "/v1/generate" and request.method == "POST":
+            return self.generate(json.loads(request.content))
+        if path == "/v1/generations":
+            params = request.url.params
+            status = params.get("status")
+            data = [j for j in self.jobs.values() if not status or j["status"] == status]
+            offset, limit = int(params["offset"]), int(params["limit"])
+            total = max(len(data), self.total)
+            page = data[offset : offset + limit]
+            body = {"data": page, "total": total, "limit": limit, "offset": offset, "has_more": offset + limit < total}
+            return httpx.Response(200, json=body)
+        if path.startswith("/v1/generate/"):
+            job_id = path.rsplit("/", 1)[1]
+            return httpx.Response(200, json=self.jobs[job_id])
+        return httpx.Response(404, json={"error": "not_found", "message": path})
+
+    def generate(self, body: dict[str, Any]) -> httpx.Response:
+        image = body["product_image"]
+        if image.startswith("data:image/png") and self.reject_png:
+            return httpx.Response(413, json={"error": "image_too_large", "message": "12.0 MB is over 10 MB."})
+        if image.startswith("data:image/webp"):
+            return httpx.Response(422, json={"error": "unsupported_image", "message": "Cannot decode the image."})
+        if not self.rate_limited_once:
+            self.rate_limited_once = True
+            return httpx.Response(
+                429, json={"error": "rate_limited", "message": "60/min"}, headers={"Retry-After": "3"}
+            )
+        job_id = f"gen_{len(self.jobs) + 1}"
+        self.jobs[job_id] = job_json(job_id, "processing", estimated_seconds=4, options=_options(body))
+        return httpx.Response(202, json=self.jobs[job_id])
+
+    def complete(self, job_id: str) -> None:
+        self.jobs[job_id].update(
+            status="completed",
+            progress=1.0,
+            engine="classical",
+            seed=11,
+            image_url=f"http://appliance.test/files/{job_id}.jpg?sig=1",
+            thumbnail_url=f"http://appliance.test/files/{job_id}_thumb.jpg?sig=1",
+            input_url=f"http://appliance.test/files/{job_id}_input.png?sig=1",
+            width=1024,
+            height=1024,
+            completed_at="2026-06-09T14:00:09Z",
+        )
+
+
+def _options(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k not in ("product_image", "style", "aspect_ratio")}
+
+
+@pytest.fixture
+def fake(caps_json: dict[str, Any]) -> FakeAppliance:
+    return FakeAppliance(caps_json)
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> dict[str, Path]:
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    files = {
+        "shoe": ("shoe.jpg", product_bytes("JPEG")),
+        "huge": ("huge.png", product_bytes("PNG")),
+        "odd": ("odd.webp", product_bytes("WEBP")),
+        "fake": ("fake.jpg", b"this is not an image at all"),
+    }
+    out = {}
+    for key, (name, data) in files.items():
+        (folder / name).write_bytes(data)
+        out[key] = folder / name
+    return out
+
+
+def connect(qtbot: Any, make_app: Any, fake: FakeAppliance, key: str = "pk_good") -> Any:
+    app = make_app(client_factory=fake.client)
+    app.controller.connect_to("http://appliance.test", key)
+    return app
+
+
+def test_wrong_key_and_wrong_address_are_explained(qtbot: Any, make_app: Any, fake: FakeAppliance) -> None:
+    app = connect(qtbot, make_app, fake, key="pk_wrong")
+    view = app.window.connect_view
+    qtbot.waitUntil(lambda: "not accepted" in view.status.text(), timeout=5000)
+    assert app.window.current_page == "connect" and view.connect_button.isEnabled()
+    app.controller.connect_to("appliance.test:8000", "pk_good")
+    assert "http:// or https://" in view.status.text()
+
+
+def test_connecting_builds_the_form_and_remembers_the_server(
+    qtbot: Any, make_app: Any, fake: FakeAppliance, tmp_path: Path
+) -> None:
+    app = connect(qtbot, make_app, fake)
+    qtbot.waitUntil(lambda: app.window.current_page == "create", timeout=5000)
+    form = app.window.create_view.form
+    assert {"style", "background", "prompt", "seed", "shadow", "num_variants"} <= set(form.names())
+    assert "product_image" not in form.names() and "webhook_url" not in form.names()
+    assert app.controller.settings.get("server_url") == "http://appliance.test"
+    assert app.controller.settings.get("api_key") == "pk_good"
+
+
+def test_prompt_counter_and_validation_block_submit(
+    qtbot: Any, make_app: Any, fake: FakeAppliance, photos: dict[str, Path]
+) -> None:
+    app = connect(qtbot, make_app, fake)
+    qtbot.waitUntil(lambda: app.window.current_page == "create", timeout=5000)
+    view = app.window.create_view
+    app.controller.batch.add_files([photos["shoe"]])
+    qtbot.waitUntil(lambda: view.submit_button.isEnabled(), timeout=5000)
+    prompt = view.form.editor("prompt")
+    prompt.set_value("x" * 501)
+    assert prompt.counter.text() == "501 / 500" and prompt.counter.property("role") == "error"
+    assert not view.submit_button.isEnabled()
+    prompt.set_value("on a marble table")
+    assert prompt.counter.text() == "17 / 500" and view.submit_button.isEnabled()
+
+
+def test_batch_shows_429_wait_and_413_422_per_file(
+    qtbot: Any, make_app: Any, fake: FakeAppliance, photos: dict[str, Path]
+) -> None:
+    app = connect(qtbot, make_app, fake)
+    qtbot.waitUntil(lambda: app.window.current_page == "create", timeout=5000)
+    batch = app.controller.batch.batch
+    app.controller.batch.add_files([photos["shoe"].parent])  # the whole folder
+    qtbot.waitUntil(lambda: len(batch.items) == 4, timeout=5000)
+    states = {i.path.name: i for i in batch.items}
+    assert states["fake.jpg"].state == "invalid" and "Not a JPEG" in states["fake.jpg"].message
+    view = app.window.create_view
+    assert view.submit_button.text() == "Generate 3 images"
+    view.form.editor("shadow").set_value("hard")
+    view.submit_button.click()
+    qtbot.waitUntil(lambda: all(i.state not in ("sending", "waiting") for i in batch.items), timeout=10_000)
+    states = {i.path.name: i for i in batch.items}
+    assert states["shoe.jpg"].state == "submitted" and states["shoe.jpg"].job_id == "gen_1"
+    assert states["huge.png"].state == "invalid" and "too large" in states["huge.png"].message
+    assert states["odd.webp"].state == "invalid" and "JPEG, PNG or WebP" in states["odd.webp"].message
+    assert fake.sleeps == [3.0]  # waited exactly what Retry-After said, then retried
+    posts = [r for r in fake.requests if r.method == "POST"]
+    shoe_posts = [json.loads(r.content) for r in posts if b"image/jpeg" in r.content]
+    assert len(shoe_posts) == 2 and shoe_posts[0]["shadow"] == "hard"
+    assert len({r.headers["Idempotency-Key"] for r in posts if b"image/jpeg" in r.content}) == 1
+    uploaded = [base64.b64decode(json.loads(r.content)["product_image"].split(",", 1)[1]) for r in posts]
+    assert photos["fake"].read_bytes() not in uploaded  # refused locally, never sent
+    assert len(posts) == 4  # shoe twice (429 then 202), huge once, odd once
+    # The new job is in the queue, named after its file.
+    jobs = app.controller.jobs
+    assert jobs.job_at(0).id == "gen_1" and jobs.data(jobs.index(0, 0)) == "shoe.jpg"
+
+
+def test_completed_jobs_reach_results_and_can_be_saved_and_repeated(
+    qtbot: Any, make_app: Any, fake: FakeAppliance, photos: dict[str, Path], tmp_path: Path
+) -> None:
+    app = connect(qtbot, make_app, fake)
+    qtbot.waitUntil(lambda: app.window.current_page == "create", timeout=5000)
+    controller = app.controller
+    controller.batch.add_files([photos["shoe"]])
+    qtbot.waitUntil(lambda: app.window.create_view.submit_button.isEnabled(), timeout=5000)
+    app.window.create_view.submit_button.click()
+    qtbot.waitUntil(lambda: "gen_1" in fake.jobs, timeout=5000)
+    qtbot.waitUntil(lambda: controller.jobs.rowCount() == 1, timeout=5000)
+    fake.complete("gen_1")
+    controller.poll()
+    results = app.window.results_view
+    qtbot.waitUntil(lambda: results.grid.count() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: not results.grid.item(0).icon().isNull(), timeout=5000)
+    assert results.grid.item(0).text().startswith("shoe.jpg")
+    assert controller.jobs.data(controller.jobs.index(0, 1)) == "Completed"
+
+    out = tmp_path / "export"
+    controller.save(results.jobs(), str(out), "{name}_{style}_{index}")
+    qtbot.waitUntil(lambda: "Saved 1 image" in results.message.text(), timeout=5000)
+    saved = out / "shoe_studio_packshot_1.jpg"
+    assert saved.read_bytes()[:3] == b"\xff\xd8\xff"
+
+    controller.open_viewer(results.jobs()[0])
+    viewer = controller.viewer
+    assert viewer is not None
+    qtbot.waitUntil(lambda: viewer.canvas.after is not None, timeout=5000)
+    assert viewer.canvas.before is not None
+    rows = {viewer.table.item(r, 0).text(): viewer.table.item(r, 1).text() for r in range(viewer.table.rowCount())}
+    assert rows["Engine"] == "classical" and rows["Seed"] == "11" and rows["Shadow"] == "soft"
+    fake.reject_png = False
+    viewer.again_button.click()
+    assert viewer.action == "again"
+    qtbot.waitUntil(lambda: "gen_2" in fake.jobs, timeout=5000)
+    again = json.loads([r for r in fake.requests if r.method == "POST"][-1].content)
+    assert again["product_image"].startswith("data:image/png;base64,")  # the stored original
+    assert again["shadow"] == "soft" and isinstance(again["seed"], int)
+    qtbot.waitUntil(lambda: app.window.current_page == "queue", timeout=5000)
+
+
+def test_history_pages_through_the_server(qtbot: Any, make_app: Any, fake: FakeAppliance) -> None:
+    for i in range(45):
+        fake.jobs[f"gen_h{i}"] = job_json(f"gen_h{i}", "completed" if i % 3 else "failed",
+                                          error=None if i % 3 else {"code": "server_error", "message": "x"})
+    app = connect(qtbot, make_app, fake)
+    queue = app.window.queue_view
+    qtbot.waitUntil(lambda: app.controller.jobs.rowCount() == 20, timeout=5000)
+    assert queue.page_label.text() == "1–20 of 45" and queue.next_button.isEnabled()
+    assert not queue.prev_button.isEnabled()
+    queue.next_button.click()
+    qtbot.waitUntil(lambda: app.controller.jobs.offset == 20, timeout=5000)
+    assert queue.page_label.text() == "21–40 of 45" and queue.prev_button.isEnabled()
+    queue.filter.setCurrentIndex(queue.filter.findData("failed"))
+    qtbot.waitUntil(lambda: app.controller.jobs.total == 15, timeout=5000)
+    assert all(j.status == "failed" for j in app.controller.jobs.jobs())
+    assert app.controller.jobs.data(app.controller.jobs.index(0, 1)).startswith("Failed: The server had")
+    listed = [r for r in fake.requests if r.url.path == "/v1/generations"]
+    assert listed[-1].url.params["status"] == "failed" and listed[-1].url.params["offset"] == "0"
+
+
+def test_settings_survive_a_restart(qtbot: Any, make_app: Any, fake: FakeAppliance, tmp_path: Path) -> None:
+    app = connect(qtbot, make_app, fake)
+    qtbot.waitUntil(lambda: app.window.current_page == "create", timeout=5000)
+    app.controller.settings.sync()
+    settings_file = Path(app.controller.settings.file_name)
+    from paqshot_desktop.app import build
+
+    again = build(app.brand, settings_path=settings_file, client_factory=fake.client, data_dir=tmp_path / "d")
+    try:
+        assert again.window.connect_view.url.text() == "http://appliance.test"
+        assert again.window.connect_view.key.text() == "pk_good"
+        again.controller.restore()
+        qtbot.waitUntil(lambda: again.window.current_page == "create", timeout=5000)
+    finally:
+        again.controller.shutdown()
+        again.window.deleteLater()
