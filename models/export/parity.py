@@ -139,6 +139,7 @@ def compare(cases: list[Case], work: Path) -> list[dict[str, Any]]:
                 "case": case.name,
                 "shape": tuple(ours.shape),
                 "max_abs_diff": float(np.abs(ours - ref).max()) if ours.shape == ref.shape else float("inf"),
+                "reference_std": float(ref.std()),
                 "runtime_ms_per_step": ms,
                 "optimum_ms_per_step": float(reference[case.name]["ms_per_step"]),
                 "reference_process_s": reference_s,
