@@ -114,9 +114,7 @@ def test_429_waits_retry_after_then_retries_with_the_same_idempotency_key() -> N
 
     sleeps: list[float] = []
     waits: list[tuple[str, float]] = []
-    job = mock_client(handler, sleeps).generate(
-        {"style": "x"}, "idem-7", on_wait=lambda r, s: waits.append((r, s))
-    )
+    job = mock_client(handler, sleeps).generate({"style": "x"}, "idem-7", on_wait=lambda r, s: waits.append((r, s)))
     assert job.id == "gen_1"
     assert sleeps == [7.0]
     assert keys == ["idem-7", "idem-7"]
@@ -234,9 +232,7 @@ def test_cancel_posts_to_the_cancel_endpoint() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(
-            200, json=job_json(status="failed", error={"code": "cancelled", "message": "x"})
-        )
+        return httpx.Response(200, json=job_json(status="failed", error={"code": "cancelled", "message": "x"}))
 
     job = mock_client(handler).cancel("gen_1")
     assert seen[0].method == "POST" and seen[0].url.path == "/v1/generate/gen_1/cancel"

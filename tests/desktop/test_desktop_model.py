@@ -87,10 +87,7 @@ def test_eta_from_progress_or_estimate() -> None:
 
 def test_names_follow_the_pattern_and_stay_safe() -> None:
     done = job(job_id="gen_7", status="completed", seed=99, completed_at="2026-06-10T01:02:03Z")
-    assert (
-        render_name("{name}_{style}_{index}", done, 0, "red shoe.jpg", "jpg")
-        == "red_shoe_studio_packshot_1.jpg"
-    )
+    assert render_name("{name}_{style}_{index}", done, 0, "red shoe.jpg", "jpg") == "red_shoe_studio_packshot_1.jpg"
     assert render_name("{date}-{id}-{seed}-{ratio}", done, 1, None, "png") == "2026-06-10-gen_7-99-1x1.png"
     assert render_name("../../{name}", done, 0, "x.jpg", "jpg") == "x.jpg"
     # An unknown field falls back to the default pattern instead of failing the whole save.

@@ -56,9 +56,7 @@ def test_named_backgrounds_come_from_the_servers_pattern(caps: Capabilities) -> 
 
 
 def test_valid_values_pass(caps: Capabilities) -> None:
-    values = base_values(
-        background="#1A2B3C", prompt="on oak", seed=7, num_variants=4, location="a rooftop bar"
-    )
+    values = base_values(background="#1A2B3C", prompt="on oak", seed=7, num_variants=4, location="a rooftop bar")
     assert validate_values(values, caps) == {}
 
 

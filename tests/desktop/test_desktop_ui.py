@@ -234,8 +234,11 @@ def test_completed_jobs_reach_results_and_can_be_saved_and_repeated(
 
 def test_history_pages_through_the_server(qtbot: Any, make_app: Any, fake: FakeAppliance) -> None:
     for i in range(45):
-        fake.jobs[f"gen_h{i}"] = job_json(f"gen_h{i}", "completed" if i % 3 else "failed",
-                                          error=None if i % 3 else {"code": "server_error", "message": "x"})
+        fake.jobs[f"gen_h{i}"] = job_json(
+            f"gen_h{i}",
+            "completed" if i % 3 else "failed",
+            error=None if i % 3 else {"code": "server_error", "message": "x"},
+        )
     app = connect(qtbot, make_app, fake)
     queue = app.window.queue_view
     qtbot.waitUntil(lambda: app.controller.jobs.rowCount() == 20, timeout=5000)

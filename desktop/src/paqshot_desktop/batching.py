@@ -53,9 +53,7 @@ class BatchController:
         for path, problem in found:
             if path in before or problem:
                 continue
-            self.owner.runner.submit(
-                partial(transfers.load_thumbnail, path, THUMB_PX), partial(self._thumbnail, path)
-            )
+            self.owner.runner.submit(partial(transfers.load_thumbnail, path, THUMB_PX), partial(self._thumbnail, path))
         if not found:
             view.show_message("No JPEG, PNG or WebP files were found there.", "warn")
 

@@ -90,8 +90,7 @@ class Brand:
     organisation_domain: str = "paqshot.com"
     tagline: str = "From product photos to finished packshots."
     about_text: str = (
-        "Turns plain product photos into studio packshots, lifestyle and editorial images, "
-        "on your own appliance."
+        "Turns plain product photos into studio packshots, lifestyle and editorial images, on your own appliance."
     )
     support_url: str = "https://paqshot.com/support"
     website_url: str = "https://paqshot.com"

@@ -104,9 +104,7 @@ def _describe_transport(exc: httpx.TransportError, url: str) -> ConnectionFailed
         )
     if isinstance(exc, httpx.TimeoutException):
         return ConnectionFailed(f"{url} did not answer in time. Is the address right and the server up?")
-    return ConnectionFailed(
-        f"Could not reach {url} ({exc}). Check the address and that the server is running."
-    )
+    return ConnectionFailed(f"Could not reach {url} ({exc}). Check the address and that the server is running.")
 
 
 class ApiClient:
@@ -202,9 +200,7 @@ class ApiClient:
             )
             self._wait(reason, attempt, error.retry_after, on_wait)
 
-    def _wait(
-        self, reason: str, attempt: int, retry_after: float | None, on_wait: WaitListener | None
-    ) -> None:
+    def _wait(self, reason: str, attempt: int, retry_after: float | None, on_wait: WaitListener | None) -> None:
         seconds = retry_after if retry_after is not None else self.retry.backoff_for(attempt)
         seconds = min(seconds, self.retry.max_wait)
         if on_wait is not None:
@@ -231,8 +227,7 @@ class ApiClient:
         except ValueError as exc:
             kind = response.headers.get("content-type", "no content type")
             raise NotAnAppliance(
-                f"{self.base_url} answered, but not like an image appliance "
-                f"(HTTP {response.status_code}, {kind})."
+                f"{self.base_url} answered, but not like an image appliance (HTTP {response.status_code}, {kind})."
             ) from exc
 
     def _decode(self, response: httpx.Response, decoder: Callable[[Any], Any]) -> Any:
@@ -246,9 +241,7 @@ class ApiClient:
         result: Capabilities = self._decode(self._request("GET", "/v1/capabilities"), Capabilities.from_json)
         return result
 
-    def generate(
-        self, request: dict[str, Any], idempotency_key: str, on_wait: WaitListener | None = None
-    ) -> Job:
+    def generate(self, request: dict[str, Any], idempotency_key: str, on_wait: WaitListener | None = None) -> Job:
         """``POST /v1/generate``; retries reuse ``idempotency_key`` so a job is never created twice."""
         response = self._request(
             "POST",

@@ -54,9 +54,7 @@ class Controller(QObject):
         self.brand, self.window, self.settings, self.runner, self.jobs = brand, window, settings, runner, jobs
         self.client: ApiClient | None = None
         self.caps: Capabilities = spec_capabilities()
-        self._make_client = client_factory or (
-            lambda url, key: ApiClient(url, key, user_agent=brand.user_agent)
-        )
+        self._make_client = client_factory or (lambda url, key: ApiClient(url, key, user_agent=brand.user_agent))
         base = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation))
         self.local = LocalAppliance(brand, (data_dir or base) / "appliance", runner)
         self.batch = BatchController(self)
@@ -89,9 +87,7 @@ class Controller(QObject):
         self.local.failed.connect(w.connect_view.show_error)
         self.local.output.connect(w.connect_view.append_log)
         w.connect_view.set_fields(self.settings.server_url(), str(self.settings.get("api_key")))
-        w.results_view.set_save_defaults(
-            str(self.settings.get("save_folder")), str(self.settings.get("name_pattern"))
-        )
+        w.results_view.set_save_defaults(str(self.settings.get("save_folder")), str(self.settings.get("name_pattern")))
 
     # -- connection -------------------------------------------------------------------------------
 
@@ -146,9 +142,7 @@ class Controller(QObject):
         self.window.connect_view.show_connected(f"Connected to {product} on {where}.")
         self.window.set_connected(True, f"Connected · {where}")
         view = self.window.create_view
-        view.set_inputs(
-            form_inputs(caps, self.brand.feature("extensions")), caps.styles, caps.limits.max_prompt_chars
-        )
+        view.set_inputs(form_inputs(caps, self.brand.feature("extensions")), caps.styles, caps.limits.max_prompt_chars)
         view.set_values(dict(self.settings.get("last_options")))
         self.batch.revalidate()
         self.window.show_page("create")

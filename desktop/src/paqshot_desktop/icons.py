@@ -56,9 +56,7 @@ def monogram_pixmap(brand: Brand, size: int = 256) -> QPixmap:
     painter.setPen(Qt.PenStyle.NoPen)
     painter.setBrush(QColor(brand.colors["accent"]))
     margin = size * 0.04
-    painter.drawRoundedRect(
-        QRectF(margin, margin, size - 2 * margin, size - 2 * margin), size * 0.2, size * 0.2
-    )
+    painter.drawRoundedRect(QRectF(margin, margin, size - 2 * margin, size - 2 * margin), size * 0.2, size * 0.2)
     font = QFont(brand.font_family or painter.font().family())
     font.setPixelSize(int(size * 0.42))
     font.setBold(True)

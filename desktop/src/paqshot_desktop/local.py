@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -177,13 +178,19 @@ class LocalAppliance(QObject):
         self._exited.set()
         self.endpoint = None
 
-    def stop(self, grace_ms: int = 5000) -> None:
-        """Stop the appliance: terminate, then kill after ``grace_ms``. Called when the app quits."""
+    def stop(self, grace_ms: int = 15000) -> None:
+        """Stop the appliance gracefully, killing it after ``grace_ms``. Called when the app quits."""
         process, self.process = self.process, None
         self.endpoint = None
         if process is None or process.state() == QProcess.ProcessState.NotRunning:
             return
-        process.terminate()
+        pid = process.processId()
+        if os.name == "posix" and pid > 0:
+            # SIGINT, not SIGTERM: the appliance then stops its worker processes too (on SIGTERM it
+            # exits at once and its workers live on).
+            os.kill(pid, signal.SIGINT)
+        else:
+            process.terminate()
         if not process.waitForFinished(grace_ms):
             process.kill()
             process.waitForFinished(grace_ms)

@@ -134,11 +134,7 @@ def validate_values(values: dict[str, Any], caps: Capabilities) -> dict[str, str
 def _check_field(f: FieldInfo, value: Any, limits: Limits) -> str | None:
     kind = _kind(f)
     if kind == "color":
-        ok = (
-            re.search(f.pattern, str(value))
-            if f.pattern
-            else value in choices(f) or COLOR_RE.match(str(value))
-        )
+        ok = re.search(f.pattern, str(value)) if f.pattern else value in choices(f) or COLOR_RE.match(str(value))
         return None if ok else "Use a named background or a colour like #1A2B3C."
     if f.pattern and isinstance(value, str) and not re.search(f.pattern, value):
         return "This value is not accepted by the appliance."

@@ -117,9 +117,7 @@ def again_request(client: ApiClient, job: Job, caps: Capabilities) -> tuple[dict
     """Form values and image (data URI) to generate ``job`` again with the same settings and a new seed."""
     if not job.input_url:
         raise ValueError("This appliance does not keep the original image, so the job cannot be repeated.")
-    values: dict[str, Any] = {
-        k: v for k, v in job.options.items() if k not in ("product_image", "webhook_url")
-    }
+    values: dict[str, Any] = {k: v for k, v in job.options.items() if k not in ("product_image", "webhook_url")}
     values.setdefault("style", job.style)
     values.setdefault("aspect_ratio", job.aspect_ratio)
     values.pop("seed", None)

@@ -34,8 +34,7 @@ class AboutDialog(QDialog):
         text.setWordWrap(True)
         layout.addWidget(text)
         links = QLabel(
-            f'<a href="{brand.website_url}">{brand.website_url}</a> · '
-            f'<a href="{brand.support_url}">Support</a>'
+            f'<a href="{brand.website_url}">{brand.website_url}</a> · <a href="{brand.support_url}">Support</a>'
         )
         links.setOpenExternalLinks(True)
         links.setAlignment(Qt.AlignmentFlag.AlignCenter)

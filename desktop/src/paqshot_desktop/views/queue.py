@@ -80,9 +80,7 @@ class QueueView(QWidget):
         self.next_button = QPushButton(icon("next"), "Older")
         self.page_label = QLabel("No jobs")
         set_role(self.page_label, "muted")
-        self.prev_button.clicked.connect(
-            lambda: self.request_page(max(0, self.model.offset - self.model.limit))
-        )
+        self.prev_button.clicked.connect(lambda: self.request_page(max(0, self.model.offset - self.model.limit)))
         self.next_button.clicked.connect(lambda: self.request_page(self.model.offset + self.model.limit))
         pager.addWidget(self.prev_button)
         pager.addWidget(self.page_label)

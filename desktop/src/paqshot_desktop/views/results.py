@@ -35,9 +35,7 @@ class ResultsView(QWidget):
         super().__init__()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 24, 28, 24)
-        layout.addWidget(
-            page_title("Results", "Finished images. Double-click one to compare and inspect it.")
-        )
+        layout.addWidget(page_title("Results", "Finished images. Double-click one to compare and inspect it."))
 
         self.grid = QListWidget()
         self.grid.setViewMode(QListWidget.ViewMode.IconMode)
@@ -47,9 +45,7 @@ class ResultsView(QWidget):
         self.grid.setMovement(QListWidget.Movement.Static)
         self.grid.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
         self.grid.setUniformItemSizes(True)
-        self.grid.itemDoubleClicked.connect(
-            lambda item: self.open_requested.emit(item.data(Qt.ItemDataRole.UserRole))
-        )
+        self.grid.itemDoubleClicked.connect(lambda item: self.open_requested.emit(item.data(Qt.ItemDataRole.UserRole)))
         layout.addWidget(self.grid, 1)
 
         save_row = QHBoxLayout()

@@ -50,9 +50,7 @@ class CompareCanvas(QWidget):
     def _resize(self) -> None:
         base = self.after or self.before
         if base is not None:
-            self.setFixedSize(
-                QSize(max(1, round(base.width() * self.zoom)), max(1, round(base.height() * self.zoom)))
-            )
+            self.setFixedSize(QSize(max(1, round(base.width() * self.zoom)), max(1, round(base.height() * self.zoom))))
         self.update()
 
     def set_split(self, split: float) -> None:
@@ -129,9 +127,7 @@ def settings_rows(job: Job) -> list[tuple[str, str]]:
 class ViewerDialog(QDialog):
     """Shows one job. After it closes, :attr:`action` says what the user chose ("save", "again" or "")."""
 
-    def __init__(
-        self, job: Job, title: str, allow_copy: bool, allow_again: bool, parent: QWidget | None = None
-    ):
+    def __init__(self, job: Job, title: str, allow_copy: bool, allow_again: bool, parent: QWidget | None = None):
         super().__init__(parent)
         self.job = job
         self._action = ""

@@ -1,0 +1,150 @@
+"""The app against a real appliance process on loopback (classical engine, no models needed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from desktop_support import product_bytes
+
+from paqshot_desktop.local import free_port, wait_healthy
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+EXE = Path(sys.executable).parent / "paqshot"
+
+
+@dataclass
+class RunningAppliance:
+    url: str
+    key: str
+    home: Path
+
+
+def _env(home: Path) -> dict[str, str]:
+    return {**os.environ, "PAQSHOT_HOME": str(home)}
+
+
+@pytest.fixture
+def appliance(tmp_path: Path) -> Iterator[RunningAppliance]:
+    if not EXE.is_file():
+        pytest.fail(f"the appliance program is not installed at {EXE}")
+    home = tmp_path / "home"
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(EXE), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=_env(home),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        import threading
+
+        wait_healthy(f"http://127.0.0.1:{port}", threading.Event(), timeout=60)
+        created = subprocess.run(
+            [str(EXE), "keys", "create", "--name", "desktop-test", "--json"],
+            env=_env(home),
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        yield RunningAppliance(f"http://127.0.0.1:{port}", json.loads(created.stdout)["key"], home)
+    finally:
+        proc.send_signal(signal.SIGINT)  # SIGINT makes the appliance stop its worker processes too
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def test_photo_to_saved_packshot_against_a_real_appliance(
+    qtbot: Any, make_app: Any, appliance: RunningAppliance, tmp_path: Path
+) -> None:
+    photo = tmp_path / "bottle.jpg"
+    photo.write_bytes(product_bytes("JPEG", (480, 360)))
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)  # right magic bytes, undecodable body
+    app = make_app()
+    controller, window = app.controller, app.window
+    controller.connect_to(appliance.url, appliance.key)
+    qtbot.waitUntil(lambda: window.current_page == "create", timeout=20_000)
+    assert "studio_packshot" == window.create_view.form.values()["style"]
+
+    controller.batch.add_files([photo, broken])
+    qtbot.waitUntil(lambda: len(controller.batch.batch.items) == 2, timeout=10_000)
+    window.create_view.form.editor("background").set_value("#F0E6D2")
+    window.create_view.submit_button.click()
+    batch = controller.batch.batch
+    qtbot.waitUntil(lambda: all(i.state not in ("ready", "sending", "waiting") for i in batch.items), timeout=30_000)
+    states = {i.path.name: i for i in batch.items}
+    assert states["bottle.jpg"].state == "submitted", states["bottle.jpg"].message
+    # The server's 422 is shown on that file, in plain words.
+    assert states["broken.png"].state == "invalid" and "JPEG, PNG or WebP" in states["broken.png"].message
+
+    job_id = states["bottle.jpg"].job_id
+    controller.poll_timer.setInterval(300)
+    qtbot.waitUntil(lambda: window.results_view.grid.count() >= 1, timeout=60_000)
+    job = window.results_view.jobs()[0]
+    assert job.id == job_id and job.status == "completed" and job.engine
+    qtbot.waitUntil(lambda: not window.results_view.grid.item(0).icon().isNull(), timeout=20_000)
+
+    out = tmp_path / "out"
+    controller.save([job], str(out), "{name}-{index}")
+    qtbot.waitUntil(lambda: "Saved" in window.results_view.message.text(), timeout=20_000)
+    saved = out / "bottle-1.jpg"
+    assert saved.read_bytes()[:3] == b"\xff\xd8\xff"
+
+    controller.open_viewer(job)
+    viewer = controller.viewer
+    assert viewer is not None
+    qtbot.waitUntil(lambda: viewer.canvas.after is not None, timeout=20_000)
+    assert viewer.canvas.after.width() == job.width
+    assert viewer.canvas.before is not None  # the stored original, for before/after
+    viewer.reject()
+
+    # History comes from the server: a fresh app (restart) lists the same job.
+    again = make_app()
+    again.controller.connect_to(appliance.url, appliance.key)
+    qtbot.waitUntil(lambda: again.controller.jobs.rowCount() >= 1, timeout=20_000)
+    listed = {j.id: j.status for j in again.controller.jobs.jobs()}
+    assert listed[job_id] == "completed"
+
+
+def test_run_on_this_computer_starts_and_stops_the_appliance(qtbot: Any, make_app: Any) -> None:
+    app = make_app()
+    controller = app.controller
+    app.window.connect_view.local_button.click()
+    qtbot.waitUntil(lambda: app.window.current_page == "create", timeout=60_000)
+    local = controller.local
+    assert local.running and local.endpoint is not None
+    assert local.endpoint.url.startswith("http://127.0.0.1:")
+    key_file = local.data_dir / "desktop-api-key.json"
+    assert json.loads(key_file.read_text())["key"] == local.endpoint.api_key
+    assert "this computer" in app.window.connect_view.status.text()
+    process = local.process
+    assert process is not None
+    pid = process.processId()
+    controller.shutdown()
+    assert not local.running
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    # The appliance's own worker processes went with it (nothing left serving that data folder).
+    leftovers = [p for p in Path("/proc").glob("[0-9]*") if _cmdline_has(p, str(local.data_dir))]
+    assert leftovers == []
+
+
+def _cmdline_has(proc_dir: Path, text: str) -> bool:
+    try:
+        return text in (proc_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return False
