@@ -20,7 +20,7 @@ class Brand:
     slug: str = "paqshot"
     env_prefix: str = "PAQSHOT_"
     key_prefix: str = "pk_live_"
-    webhook_secret_prefix: str = "whsec_"
+    webhook_secret_prefix: str = "whsec_"  # noqa: S105 - a prefix, not a secret
     signature_header: str = "X-Paqshot-Signature"
     description: str = "Self-hosted product-imagery appliance implementing the Paqshot v1 API."
     website: str = ""

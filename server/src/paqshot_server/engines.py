@@ -60,9 +60,7 @@ class Engines:
         if not status.available:
             raise Forbidden(status.reason or f"Style '{style}' is not available.")
 
-    def render(
-        self, image: Image.Image, options: RenderOptions, progress: ProgressFn | None = None
-    ) -> RenderResult:
+    def render(self, image: Image.Image, options: RenderOptions, progress: ProgressFn | None = None) -> RenderResult:
         """Run the engine for ``options.style`` on a decoded, normalised image."""
         self.check(options.style)
         from .imaging.packshot import render_packshot  # imported lazily: numpy/scipy load once, when used

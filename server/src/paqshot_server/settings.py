@@ -143,9 +143,7 @@ def _coerce(setting: Setting, value: Any) -> Any:
         raise ValueError(f"setting {setting.name}: {value!r} is not a valid {setting.type.__name__}") from exc
 
 
-def load_settings(
-    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
-) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
     """Resolve settings from defaults, the TOML file, the environment and explicit overrides."""
     env = os.environ if environ is None else environ
     prefix = Brand().env_prefix

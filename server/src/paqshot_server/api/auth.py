@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from litestar.di import NamedDependency
 from litestar import Request
+from litestar.di import NamedDependency
 
 from ..errors import Unauthorized
 from ..storage import keys as keys_sql

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import html
 
-from litestar.di import NamedDependency
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 
 from .state import ApiState
+
+# The page is data, not code: long lines of HTML/JS are left as they are.
+# ruff: noqa: E501
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>

@@ -24,13 +24,20 @@ STATUS = {
 }
 
 # Litestar's own HTTP errors (routing, body limits, methods) in the spec's vocabulary.
-_HTTP_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-               413: "image_too_large", 429: "rate_limited"}
+_HTTP_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    413: "image_too_large",
+    429: "rate_limited",
+}
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    return Response({"error": code, "message": message}, status_code=status, headers=headers,
-                    media_type="application/json")
+    return Response(
+        {"error": code, "message": message}, status_code=status, headers=headers, media_type="application/json"
+    )
 
 
 def status_for(exc: errors.AppError) -> int:
@@ -72,8 +79,8 @@ def http_handler(_: Request, exc: Exception) -> Response:
         return error_response(413, "image_too_large", "Request body is too large; product images are limited to 10 MB.")
     if status == 404:
         return error_response(404, "not_found", "No such resource.")
-    if status == 405:
-        return error_response(405, "invalid_request", f"Method not allowed: {exc.detail}")
+    if status == 405:  # keep Litestar's Allow header (RFC 9110)
+        return error_response(405, "invalid_request", "Method not allowed on this path.", dict(exc.headers or {}))
     if status >= 500:
         log.error("HTTP %s: %s", status, exc.detail)
         return error_response(500, "server_error", "Internal error on our side; retry after a few seconds.")

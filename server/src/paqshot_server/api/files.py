@@ -6,8 +6,8 @@ import time
 from typing import Annotated
 
 import anyio.to_thread
-from litestar.di import NamedDependency
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
 from ..errors import NotFound
@@ -20,10 +20,15 @@ _TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
 class FileController(Controller):
     path = "/files"
-    tags = ["files"]
+    tags = ["files"]  # noqa: RUF012 - Litestar reads class attributes
 
-    @get("/{name:str}", operation_id="getFile", summary="Download a generated image (signed URL)",
-         responses=ERROR_RESPONSES, media_type="image/jpeg")
+    @get(
+        "/{name:str}",
+        operation_id="getFile",
+        summary="Download a generated image (signed URL)",
+        responses=ERROR_RESPONSES,
+        media_type="image/jpeg",
+    )
     async def download(
         self,
         name: FromPath[str],

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 import msgspec
-from litestar.di import NamedDependency
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
@@ -43,7 +43,7 @@ def _estimate(api: ApiState, engine: str | None) -> int:
 
 class GenerationController(Controller):
     path = "/v1"
-    tags = ["generations"]
+    tags = ["generations"]  # noqa: RUF012 - Litestar reads class attributes
     security = [{"bearerAuth": []}]  # noqa: RUF012 - Litestar reads this class attribute
 
     @post(
@@ -106,23 +106,40 @@ class GenerationController(Controller):
             api.files.delete(input_file)
         response = _accepted(job, api, replay=not created)
         response.headers.update(
-            {"X-RateLimit-Limit": str(key.rate_limit), "X-RateLimit-Remaining": str(remaining),
-             "X-RateLimit-Reset": str(reset)}
+            {
+                "X-RateLimit-Limit": str(key.rate_limit),
+                "X-RateLimit-Remaining": str(remaining),
+                "X-RateLimit-Reset": str(reset),
+            }
         )
         return response
 
-    @get("/generate/{generation_id:str}", operation_id="getGeneration", summary="Poll a generation",
-         responses=ERROR_RESPONSES, sync_to_thread=False)
-    def fetch(self, generation_id: FromPath[str], key: NamedDependency[ApiKey], api: NamedDependency[ApiState]) -> Generation:
+    @get(
+        "/generate/{generation_id:str}",
+        operation_id="getGeneration",
+        summary="Poll a generation",
+        responses=ERROR_RESPONSES,
+        sync_to_thread=False,
+    )
+    def fetch(
+        self, generation_id: FromPath[str], key: NamedDependency[ApiKey], api: NamedDependency[ApiState]
+    ) -> Generation:
         """Status of one of your generations (another key's generation is not found)."""
         job = jobs_sql.get(api.db.get(), generation_id, key.id)
         if job is None:
             raise NotFound(f"Generation {generation_id} not found.")
         return generation(job, api)
 
-    @post("/generate/{generation_id:str}/cancel", operation_id="cancelGeneration", status_code=200,
-          summary="Cancel a generation (extension)", responses=ERROR_RESPONSES)
-    async def cancel(self, generation_id: FromPath[str], key: NamedDependency[ApiKey], api: NamedDependency[ApiState]) -> Generation:
+    @post(
+        "/generate/{generation_id:str}/cancel",
+        operation_id="cancelGeneration",
+        status_code=200,
+        summary="Cancel a generation (extension)",
+        responses=ERROR_RESPONSES,
+    )
+    async def cancel(
+        self, generation_id: FromPath[str], key: NamedDependency[ApiKey], api: NamedDependency[ApiState]
+    ) -> Generation:
         """Ask a processing job to stop; it ends ``failed`` with error code ``cancelled``."""
 
         def work() -> Generation:
@@ -137,14 +154,19 @@ class GenerationController(Controller):
 
         return await anyio.to_thread.run_sync(work)
 
-    @get("/generations", operation_id="listGenerations", summary="List your generations",
-         responses=ERROR_RESPONSES, sync_to_thread=False)
+    @get(
+        "/generations",
+        operation_id="listGenerations",
+        summary="List your generations",
+        responses=ERROR_RESPONSES,
+        sync_to_thread=False,
+    )
     def list(
         self,
         key: NamedDependency[ApiKey],
         api: NamedDependency[ApiState],
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000_000)] = 0,
         status: Annotated[
             Literal["processing", "completed", "failed"] | None, QueryParameter(description="Filter by status.")
         ] = None,
@@ -152,15 +174,22 @@ class GenerationController(Controller):
         """Newest first; ``status`` filters by the spec's three statuses."""
         page, total = jobs_sql.list_for_key(api.db.get(), key.id, status=status, limit=limit, offset=offset)
         return GenerationList(
-            data=[generation(j, api) for j in page], total=total, limit=limit, offset=offset,
+            data=[generation(j, api) for j in page],
+            total=total,
+            limit=limit,
+            offset=offset,
             has_more=offset + len(page) < total,
         )
 
 
 def _accepted(job: jobs_sql.Job, api: ApiState, *, replay: bool) -> Response[GenerateAccepted]:
     body = GenerateAccepted(
-        id=job.id, status="processing", style=job.style, aspect_ratio=job.aspect_ratio,  # type: ignore[arg-type]
-        estimated_seconds=job.estimated_seconds, created_at=job.created_at,
+        id=job.id,
+        status="processing",
+        style=job.style,  # type: ignore[arg-type]  # stored values were validated as the Literal on the way in
+        aspect_ratio=job.aspect_ratio,  # type: ignore[arg-type]
+        estimated_seconds=job.estimated_seconds,
+        created_at=job.created_at,
     )
     headers = {"Location": f"{api.settings.base_url}/v1/generate/{job.id}"}
     if replay:

@@ -23,16 +23,14 @@ def decode_base64(text: str, max_bytes: int) -> bytes:
     if match:
         if not match.group("b64"):
             raise InvalidRequest("data: URIs must be base64-encoded (';base64,').")
-        text = text[match.end():]
+        text = text[match.end() :]
     compact = "".join(text.split())
     if len(compact) * 3 // 4 > max_bytes + 3:
         raise ImageTooLarge(f"Product image exceeds {max_bytes / 1e6:.0f} MB.")
     try:
         return base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise InvalidRequest(
-            "product_image is neither an http(s) URL nor valid base64 image data."
-        ) from exc
+        raise InvalidRequest("product_image is neither an http(s) URL nor valid base64 image data.") from exc
 
 
 def _normalise_to_png(data: bytes, max_bytes: int, max_pixels: int) -> tuple[bytes, tuple[int, int]]:

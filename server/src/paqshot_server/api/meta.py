@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 
 import anyio.to_thread
-from litestar.di import NamedDependency
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 
 from .. import __version__
 from ..storage import workers as workers_sql
@@ -17,30 +18,44 @@ from .wire import MAX_PROMPT, Capabilities, Health, StyleInfo, request_fields
 
 
 class MetaController(Controller):
-    tags = ["meta"]
+    tags = ["meta"]  # noqa: RUF012 - Litestar reads class attributes
 
     @get("/healthz", operation_id="health", summary="Liveness", sync_to_thread=False)
     def health(self) -> Health:
         """The process answers."""
         return Health(status="ok", checks={})
 
-    @get("/readyz", operation_id="ready", summary="Readiness: DB writable, a worker alive",
-         responses={503: ERROR_RESPONSES[500]})
+    @get(
+        "/readyz",
+        operation_id="ready",
+        summary="Readiness: DB writable, a worker alive",
+        responses={503: ResponseSpec(data_container=Health, description="Not ready: see checks")},
+    )
     async def ready(self, api: NamedDependency[ApiState]) -> Response[Health]:
         """503 while the database is not writable or no worker has sent a heartbeat recently."""
         checks = await anyio.to_thread.run_sync(_checks, api)
         ok = all(v == "ok" for v in checks.values())
         return Response(Health(status="ok" if ok else "unavailable", checks=checks), status_code=200 if ok else 503)
 
-    @get("/v1/capabilities", operation_id="getCapabilities", summary="What this appliance can do (extension)",
-         responses=ERROR_RESPONSES, security=[{"bearerAuth": []}], sync_to_thread=False)
+    @get(
+        "/v1/capabilities",
+        operation_id="getCapabilities",
+        summary="What this appliance can do (extension)",
+        responses=ERROR_RESPONSES,
+        security=[{"bearerAuth": []}],
+        sync_to_thread=False,
+    )
     def capabilities(self, key: NamedDependency[ApiKey], api: NamedDependency[ApiState]) -> Capabilities:
         """Styles with their engine (or why not), every request field with its constraints, and limits."""
         styles = [
-            StyleInfo(name=s.style, available=s.available and (not key.styles or s.style in key.styles),
-                      engine=s.engine,
-                      reason=s.reason if s.available is False else (
-                          None if not key.styles or s.style in key.styles else "Not enabled for this API key."))
+            StyleInfo(
+                name=s.style,
+                available=s.available and (not key.styles or s.style in key.styles),
+                engine=s.engine,
+                reason=s.reason
+                if s.available is False
+                else (None if not key.styles or s.style in key.styles else "Not enabled for this API key."),
+            )
             for s in api.engines.all_status()
         ]
         return Capabilities(
@@ -48,8 +63,12 @@ class MetaController(Controller):
             version=__version__,
             styles=styles,
             fields=request_fields(),
-            limits={"max_image_bytes": api.settings.max_image_bytes, "max_prompt_chars": MAX_PROMPT,
-                    "max_variants": 4, "rate_limit_per_minute": key.rate_limit},
+            limits={
+                "max_image_bytes": api.settings.max_image_bytes,
+                "max_prompt_chars": MAX_PROMPT,
+                "max_variants": 4,
+                "rate_limit_per_minute": key.rate_limit,
+            },
         )
 
 

@@ -47,7 +47,10 @@ def generation(job: Job, api: ApiState) -> Generation:
         ]
         first = links[0]
         out.image_url, out.thumbnail_url, out.width, out.height = (
-            first.image_url, first.thumbnail_url, first.width, first.height,
+            first.image_url,
+            first.thumbnail_url,
+            first.width,
+            first.height,
         )
         out.expires_at = job.expires_at
         out.images = links

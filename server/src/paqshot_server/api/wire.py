@@ -24,29 +24,52 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     """Body of ``POST /v1/generate``: the spec's fields, then optional extensions."""
 
     product_image: Annotated[
-        str, Meta(min_length=1, description="URL (http/https) or base64 image, plain or data: URI. JPEG/PNG/WebP, ≤ 10 MB.")
+        str,
+        Meta(min_length=1, description="URL (http/https) or base64 image, plain or data: URI. JPEG/PNG/WebP, ≤ 10 MB."),
     ]
     style: Annotated[Style, Meta(description="What to make.")]
     scene_type: Annotated[SceneType, Meta(description="Scene composition; auto picks one from style and location.")] = (
         "auto"
     )
-    background: Annotated[
-        str,
-        Meta(
-            pattern=BACKGROUND_PATTERN,
-            description="white | off_white | light_gray | black | #RRGGBB (studio_packshot); "
-            "extension: transparent gives a PNG cut-out.",
-        ),
-    ] | None = None
+    background: (
+        Annotated[
+            str,
+            Meta(
+                pattern=BACKGROUND_PATTERN,
+                description="white | off_white | light_gray | black | #RRGGBB (studio_packshot); "
+                "extension: transparent gives a PNG cut-out.",
+            ),
+        ]
+        | None
+    ) = None
     aspect_ratio: Annotated[AspectRatio, Meta(description="Output aspect ratio.")] = "1:1"
     people: Annotated[People, Meta(description="Whether people may appear (scene styles).")] = "none"
-    location: Annotated[
-        str, Meta(min_length=1, max_length=200, description="office | outdoor | cafe | studio | urban | nature, or free text.")
-    ] | None = None
+    location: (
+        Annotated[
+            str,
+            Meta(
+                min_length=1,
+                max_length=200,
+                description="office | outdoor | cafe | studio | urban | nature, or free text.",
+            ),
+        ]
+        | None
+    ) = None
     prompt: Annotated[str, Meta(max_length=MAX_PROMPT, description="Free-text guidance (≤ 500 characters).")] | None = (
         None
     )
-    webhook_url: Annotated[str, Meta(max_length=2048, description="HTTPS URL that receives the result.")] | None = None
+    webhook_url: (
+        Annotated[
+            str,
+            Meta(
+                min_length=8,
+                max_length=2048,
+                pattern=r"^[A-Za-z][A-Za-z0-9+.-]*://",
+                description="HTTPS URL that receives the result.",
+            ),
+        ]
+        | None
+    ) = None
     # Extensions (optional; defaults keep the spec's behaviour).
     seed: Annotated[int, Meta(ge=0, le=2**32 - 1, description="Extension: seed for reproducible scenes.")] | None = None
     negative_prompt: Annotated[str, Meta(max_length=MAX_PROMPT, description="Extension: what to keep out.")] | None = (
@@ -55,9 +78,13 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     num_variants: Annotated[int, Meta(ge=1, le=4, description="Extension: 1–4 images in one job (scene styles).")] = 1
     shadow: Annotated[Shadow, Meta(description="Extension: shadow under the product.")] = "soft"
     reflection: Annotated[bool, Meta(description="Extension: floor reflection.")] = False
-    padding: Annotated[
-        float, Meta(ge=0, le=4096, description="Extension: margin around the product, ratio of the canvas (< 1) or px.")
-    ] | None = None
+    padding: (
+        Annotated[
+            float,
+            Meta(ge=0, le=4096, description="Extension: margin around the product, ratio of the canvas (< 1) or px."),
+        ]
+        | None
+    ) = None
     output_format: Annotated[OutputFormat, Meta(description="Extension: jpeg (default), png or webp.")] | None = None
 
 
@@ -159,8 +186,17 @@ class Health(Struct):
     checks: dict[str, str]
 
 
-SPEC_FIELDS = ("product_image", "style", "scene_type", "background", "aspect_ratio", "people", "location",
-               "prompt", "webhook_url")
+SPEC_FIELDS = (
+    "product_image",
+    "style",
+    "scene_type",
+    "background",
+    "aspect_ratio",
+    "people",
+    "location",
+    "prompt",
+    "webhook_url",
+)
 
 
 def request_fields() -> list[FieldInfo]:

@@ -77,7 +77,10 @@ def ensure_first_key(settings: Settings) -> None:
         return
     brand = settings.brand
     key, clear = keys_sql.create_key(
-        db, name="default", key_prefix=brand.key_prefix, secret_prefix=brand.webhook_secret_prefix,
+        db,
+        name="default",
+        key_prefix=brand.key_prefix,
+        secret_prefix=brand.webhook_secret_prefix,
         rate_limit=settings.default_rate_limit,
     )
     print(f"First API key (shown once):  {clear}", flush=True)
@@ -98,14 +101,24 @@ def _serve(args: argparse.Namespace) -> int:
     if supervisor:
         supervisor.start()
     config = uvicorn.Config(
-        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
-        access_log=False, lifespan="on", timeout_graceful_shutdown=10,
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
     )
     server = uvicorn.Server(config)
-    print(f"{settings.brand.product_name} API on {settings.base_url}  (docs: {settings.base_url}/docs, "
-          f"data: {settings.home.resolve()}, pid {os.getpid()})", flush=True)
+    print(
+        f"{settings.brand.product_name} API on {settings.base_url}  (docs: {settings.base_url}/docs, "
+        f"data: {settings.home.resolve()}, pid {os.getpid()})",
+        flush=True,
+    )
     try:
         server.run()
+    except KeyboardInterrupt:  # uvicorn re-raises the SIGINT it handled; the shutdown was clean
+        pass
     finally:
         if supervisor:
             supervisor.stop(timeout=float(os.environ.get("WORKER_STOP_TIMEOUT", "300")))

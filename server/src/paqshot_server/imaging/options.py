@@ -64,6 +64,6 @@ def canvas_size(aspect_ratio: str, long_side: int, multiple: int = 1) -> tuple[i
     else:
         width, height = long_side * rw / rh, long_side
     return (
-        max(multiple, int(round(width / multiple)) * multiple),
-        max(multiple, int(round(height / multiple)) * multiple),
+        max(multiple, round(width / multiple) * multiple),
+        max(multiple, round(height / multiple) * multiple),
     )

@@ -111,8 +111,16 @@ def deliver(ctx: WorkerContext, event: webhooks_sql.WebhookEvent) -> str:
     key = keys_sql.get(db, event.key_id)
     now = time.time()
     if key is None:
-        webhooks_sql.record_attempt(db, event, now=now, status_code=None, latency_ms=0, error="API key deleted",
-                                    next_state="failed", next_attempt_at=None)
+        webhooks_sql.record_attempt(
+            db,
+            event,
+            now=now,
+            status_code=None,
+            latency_ms=0,
+            error="API key deleted",
+            next_state="failed",
+            next_attempt_at=None,
+        )
         return "failed"
     timestamp = int(now)
     legacy, standard = sign(event.body, key.webhook_secret, event.id, timestamp, brand.webhook_secret_prefix)
@@ -139,8 +147,16 @@ def deliver(ctx: WorkerContext, event: webhooks_sql.WebhookEvent) -> str:
         delay = _next_delay(attempt, retry_after, ctx.settings.webhook_retry_scale)
         state, next_at = ("pending", time.time() + delay) if delay is not None else ("failed", None)
     error = outcome.error or (None if state == "delivered" else f"HTTP {code}")
-    webhooks_sql.record_attempt(db, event, now=now, status_code=code, latency_ms=outcome.latency_ms, error=error,
-                                next_state=state, next_attempt_at=next_at)
+    webhooks_sql.record_attempt(
+        db,
+        event,
+        now=now,
+        status_code=code,
+        latency_ms=outcome.latency_ms,
+        error=error,
+        next_state=state,
+        next_attempt_at=next_at,
+    )
     log.info("webhook %s attempt %d for %s: %s", event.id, attempt, event.job_id, error or code)
     return state
 

@@ -140,8 +140,13 @@ def process(ctx: WorkerContext, job_id: str) -> str:
             return "failed"
         except Exception:
             log.exception("job %s failed unexpectedly", job.id)
-            _fail(ctx, job, "server_error", f"Generation failed unexpectedly; see the server log for {job.id}.",
-                  ctx.worker_id)
+            _fail(
+                ctx,
+                job,
+                "server_error",
+                f"Generation failed unexpectedly; see the server log for {job.id}.",
+                ctx.worker_id,
+            )
             return "failed"
         stored = _store(ctx, job, result)
     stored["meta"]["duration_ms"] = round((time.monotonic() - started) * 1000, 1)

@@ -58,9 +58,7 @@ def purge_expired(ctx: WorkerContext, now: float) -> int:
         jobs_sql.mark_purged(ctx.db.get(), job.id)
         count += 1
     with write(ctx.db.get()) as conn:
-        conn.execute(
-            "DELETE FROM idempotency WHERE created_at < ?", (now - ctx.settings.idempotency_hours * 3600,)
-        )
+        conn.execute("DELETE FROM idempotency WHERE created_at < ?", (now - ctx.settings.idempotency_hours * 3600,))
     return count
 
 

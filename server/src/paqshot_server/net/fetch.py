@@ -136,9 +136,10 @@ async def fetch_image(
     """GET an image URL under the SSRF policy; raise InvalidRequest / ImageTooLarge with clear messages."""
     timeout = httpx.Timeout(total_timeout, connect=CONNECT_TIMEOUT)
     try:
-        async with asyncio.timeout(total_timeout), httpx.AsyncClient(
-            trust_env=False, follow_redirects=False, timeout=timeout
-        ) as client:
+        async with (
+            asyncio.timeout(total_timeout),
+            httpx.AsyncClient(trust_env=False, follow_redirects=False, timeout=timeout) as client,
+        ):
             current = url
             for _hop in range(max_redirects + 1):
                 target = await resolve_async(current, policy)
@@ -154,9 +155,7 @@ async def fetch_image(
                         current = urljoin(current, response.headers["location"])
                         continue
                     if response.status_code != 200:
-                        raise InvalidRequest(
-                            f"product_image URL answered HTTP {response.status_code}; expected 200."
-                        )
+                        raise InvalidRequest(f"product_image URL answered HTTP {response.status_code}; expected 200.")
                     return await _read_capped(response, max_bytes)
                 finally:
                     await response.aclose()

@@ -19,6 +19,7 @@ from ..ids import iso
 from . import webhooks
 from .db import write
 
+
 @dataclass(frozen=True)
 class Job:
     """One row of ``jobs``."""
@@ -117,9 +118,7 @@ def create(
             ).fetchone()
             if prior is not None:
                 if prior[0] != body_hash:
-                    raise IdempotencyConflict(
-                        "This Idempotency-Key was already used with a different request body."
-                    )
+                    raise IdempotencyConflict("This Idempotency-Key was already used with a different request body.")
                 original = _select(conn, "id = ?", (prior[1],))
                 if original:
                     return original[0], False
@@ -241,10 +240,13 @@ def requeue(db: sqlite_utils.Database, job_id: str, now: float) -> bool:
 
 def queued_ids(db: sqlite_utils.Database, older_than: float) -> list[str]:
     """Queued jobs not touched since ``older_than`` (their queue message may be lost)."""
-    return [r[0] for r in db.conn.execute(
-        "SELECT id FROM jobs WHERE state = 'queued' AND updated_at < ? ORDER BY created_at",
-        (iso(older_than),),
-    ).fetchall()]
+    return [
+        r[0]
+        for r in db.conn.execute(
+            "SELECT id FROM jobs WHERE state = 'queued' AND updated_at < ? ORDER BY created_at",
+            (iso(older_than),),
+        ).fetchall()
+    ]
 
 
 def touch(db: sqlite_utils.Database, job_ids: list[str], now: float) -> None:
@@ -257,9 +259,7 @@ def touch(db: sqlite_utils.Database, job_ids: list[str], now: float) -> None:
 
 def request_cancel(db: sqlite_utils.Database, job_id: str) -> None:
     with write(db) as conn:
-        conn.execute(
-            "UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND state IN ('queued', 'running')", (job_id,)
-        )
+        conn.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND state IN ('queued', 'running')", (job_id,))
 
 
 def expired_unpurged(db: sqlite_utils.Database, now: float) -> list[Job]:

@@ -94,16 +94,14 @@ def create_key(
         "revoked_at": None,
     }
     with write(db):
-        db["api_keys"].insert(row)
+        db.table("api_keys").insert(row)
     return _row_to_key(row), clear
 
 
 def find_active(db: sqlite_utils.Database, clear: str) -> ApiKey | None:
     """The active key whose hash matches ``clear``, else None."""
     digest = hash_key(clear)
-    row = db.conn.execute(
-        "SELECT * FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", (digest,)
-    ).fetchone()
+    row = db.conn.execute("SELECT * FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", (digest,)).fetchone()
     if row is None:
         return None
     cols = [c[0] for c in db.conn.execute("SELECT * FROM api_keys LIMIT 0").description]

@@ -108,7 +108,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
             name TEXT PRIMARY KEY,
             value INTEGER NOT NULL
         );
-        """
+        """,
     )
 
 

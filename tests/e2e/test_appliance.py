@@ -1,0 +1,121 @@
+"""End to end: the spec's curl example against a real ``paqshot serve`` process, webhooks, keys, shutdown."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+
+import httpx
+import pytest
+from conftest import Appliance, wait_terminal
+from PIL import Image
+from support import Receiver, b64, product_jpeg, verify_signatures
+
+pytestmark = pytest.mark.e2e
+
+
+def curl_generate(url: str, key: str, body: dict) -> dict:
+    """The spec's curl example, run by curl itself."""
+    assert shutil.which("curl"), "curl is needed for the spec's example (.ci/run installs it)"
+    out = subprocess.run(
+        [
+            "curl",
+            "-sS",
+            "-X",
+            "POST",
+            f"{url}/v1/generate",
+            "-H",
+            f"Authorization: Bearer {key}",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            json.dumps(body),
+            "-w",
+            "\n%{http_code}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    text, code = out.rsplit("\n", 1)
+    assert code == "202", out
+    return json.loads(text)
+
+
+def test_spec_example_by_url_and_base64_with_signed_webhooks(appliance: Appliance) -> None:
+    appliance.start()
+    key = appliance.create_key()
+    headers = {"Authorization": f"Bearer {key['key']}"}
+    receiver = Receiver()
+    receiver.files["/product.jpg"] = product_jpeg((1200, 900))
+    try:
+        by_url = curl_generate(
+            appliance.url,
+            key["key"],
+            {
+                "product_image": f"{receiver.url}/product.jpg",
+                "style": "studio_packshot",
+                "background": "white",
+                "aspect_ratio": "1:1",
+                "webhook_url": f"{receiver.url}/hook",
+            },
+        )
+        by_b64 = curl_generate(
+            appliance.url,
+            key["key"],
+            {
+                "product_image": b64(product_jpeg()),
+                "style": "studio_packshot",
+                "background": "#F4E1D2",
+                "aspect_ratio": "4:3",
+                "webhook_url": f"{receiver.url}/hook",
+            },
+        )
+        for job, size in ((by_url, (1024, 1024)), (by_b64, (1024, 768))):
+            done = wait_terminal(appliance.url, job["id"], headers)
+            assert done["status"] == "completed", done
+            assert (done["width"], done["height"]) == size
+            image = httpx.get(done["image_url"], timeout=10)  # signed URL, no key
+            assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
+            from io import BytesIO
+
+            assert Image.open(BytesIO(image.content)).size == size
+        deadline = time.monotonic() + 20
+        while len(receiver.requests) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert sorted(json.loads(r["body"])["id"] for r in receiver.requests) == sorted([by_url["id"], by_b64["id"]])
+        for request in receiver.requests:
+            verify_signatures(request, key["webhook_secret"])
+            assert json.loads(request["body"])["event"] == "generation.completed"
+    finally:
+        receiver.close()
+
+
+def test_keys_created_and_revoked_while_running_take_effect_at_once(appliance: Appliance) -> None:
+    appliance.start()
+    key = appliance.create_key("late")  # created by another process after the server started
+    headers = {"Authorization": f"Bearer {key['key']}"}
+    assert httpx.get(f"{appliance.url}/v1/generations", headers=headers).status_code == 200
+    appliance.cli("keys", "revoke", key["id"])
+    response = httpx.get(f"{appliance.url}/v1/generations", headers=headers)
+    assert response.status_code == 401 and response.json()["error"] == "unauthorized"
+    listed = json.loads(appliance.cli("keys", "list", "--json").stdout)
+    assert any(k["id"] == key["id"] and k["revoked_at"] for k in listed)
+    assert all(key["key"] not in json.dumps(k) for k in listed)  # never shown again
+
+
+def test_sigint_shuts_down_api_and_workers(appliance: Appliance) -> None:
+    appliance.start()
+    import sqlite3
+
+    pids = [r[0] for r in sqlite3.connect(appliance.home / "app.db").execute("SELECT pid FROM workers")]
+    assert pids
+    assert appliance.stop() == 0
+    import os
+
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

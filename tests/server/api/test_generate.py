@@ -1,0 +1,228 @@
+"""POST /v1/generate and GET /v1/generate/{id}: the spec's fields, defaults and error codes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from litestar.testing import TestClient
+from paqshot_server.jobs.context import WorkerContext
+from paqshot_server.jobs.runner import process
+from paqshot_server.settings import Settings
+from paqshot_server.storage import keys as keys_sql
+from paqshot_server.storage.db import connect
+from support import Key, b64, make_key, product_jpeg
+
+ACCEPTED_FIELDS = {"id", "status", "style", "aspect_ratio", "estimated_seconds", "created_at"}
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+
+def submit(client: TestClient, key: Key, **fields: object) -> dict:
+    body = {"product_image": b64(product_jpeg()), "style": "studio_packshot", **fields}
+    response = client.post("/v1/generate", json=body, headers=key.headers)
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def test_accepted_answer_has_exactly_the_spec_fields(client: TestClient, key: Key, settings: Settings) -> None:
+    response = client.post(
+        "/v1/generate", json={"product_image": b64(product_jpeg()), "style": "studio_packshot"}, headers=key.headers
+    )
+    assert response.status_code == 202
+    body = response.json()
+    assert set(body) == ACCEPTED_FIELDS
+    assert re.fullmatch(r"gen_[0-9a-hjkmnp-tv-z]{26}", body["id"])
+    assert body["status"] == "processing"
+    assert body["aspect_ratio"] == "1:1"  # spec default
+    assert ISO.match(body["created_at"])
+    assert response.headers["location"] == f"{settings.base_url}/v1/generate/{body['id']}"
+    status = client.get(f"/v1/generate/{body['id']}", headers=key.headers).json()
+    assert status["status"] == "processing"
+    assert status["options"]["scene_type"] == "auto" and status["options"]["people"] == "none"
+    assert "image_url" not in status
+
+
+def test_data_uri_input_and_completed_fields(client: TestClient, key: Key, settings: Settings) -> None:
+    body = submit(client, key, product_image="data:image/jpeg;base64," + b64(product_jpeg()), aspect_ratio="16:9")
+    assert process(WorkerContext(settings), body["id"]) == "completed"
+    status = client.get(f"/v1/generate/{body['id']}", headers=key.headers).json()
+    assert status["status"] == "completed"
+    assert (status["width"], status["height"]) == (1024, 576)
+    assert ISO.match(status["expires_at"])
+    assert status["engine"] == "classical"
+    image = client.get(status["image_url"].removeprefix(settings.base_url))  # no Authorization header
+    assert image.status_code == 200
+    assert image.headers["content-type"] == "image/jpeg"
+    assert image.headers["x-content-type-options"] == "nosniff"
+    assert image.content[:3] == b"\xff\xd8\xff"
+    thumb = client.get(status["thumbnail_url"].removeprefix(settings.base_url))
+    assert thumb.status_code == 200
+
+
+def test_signed_urls_refuse_tampering(client: TestClient, key: Key, settings: Settings) -> None:
+    body = submit(client, key)
+    process(WorkerContext(settings), body["id"])
+    url = client.get(f"/v1/generate/{body['id']}", headers=key.headers).json()["image_url"]
+    path = url.removeprefix(settings.base_url)
+    tampered = re.sub(r"sig=([0-9a-f])", lambda m: "sig=" + ("0" if m.group(1) != "0" else "1"), path)
+    assert client.get(tampered).status_code == 404
+    later = re.sub(r"expires=(\d+)", lambda m: f"expires={int(m.group(1)) + 1}", path)
+    assert client.get(later).json()["error"] == "not_found"
+
+
+BAD_BODIES = [
+    ({"style": "studio_packshot"}, "product_image"),
+    ({"product_image": "x", "style": "poster"}, "style"),
+    ({"product_image": "x", "style": "studio_packshot", "aspect_ratio": "5:4"}, "aspect_ratio"),
+    ({"product_image": "x", "style": "studio_packshot", "people": "crowd"}, "people"),
+    ({"product_image": "x", "style": "studio_packshot", "scene_type": "space"}, "scene_type"),
+    ({"product_image": "x", "style": "studio_packshot", "background": "#12345"}, "background"),
+    ({"product_image": "x", "style": "studio_packshot", "background": "red"}, "background"),
+    ({"product_image": "x", "style": "studio_packshot", "prompt": "p" * 501}, "prompt"),
+    ({"product_image": "x", "style": "studio_packshot", "surprise": True}, "surprise"),
+    ({"product_image": "%%%", "style": "studio_packshot"}, "base64"),
+]
+
+
+@pytest.mark.parametrize(("body", "mentions"), BAD_BODIES)
+def test_malformed_parameters_are_400_with_the_field_named(
+    client: TestClient, key: Key, body: dict, mentions: str
+) -> None:
+    response = client.post("/v1/generate", json=body, headers=key.headers)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert mentions in response.json()["message"]
+
+
+def test_prompt_of_exactly_500_characters_is_accepted(client: TestClient, key: Key) -> None:
+    assert submit(client, key, prompt="p" * 500)["status"] == "processing"
+
+
+def test_bad_json_and_unknown_route_use_the_error_body(client: TestClient, key: Key) -> None:
+    response = client.post(
+        "/v1/generate", content=b"{nope", headers={**key.headers, "content-type": "application/json"}
+    )
+    assert response.status_code == 400 and set(response.json()) == {"error", "message"}
+    missing = client.get("/v1/nothing-here")
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+
+
+def test_auth_errors(client: TestClient, key: Key, settings: Settings) -> None:
+    assert client.get("/v1/generations").json()["error"] == "unauthorized"
+    assert client.get("/v1/generations", headers={"Authorization": "Bearer pk_live_wrong"}).status_code == 401
+    assert client.get("/v1/generations", headers=key.headers).status_code == 200
+    assert keys_sql.revoke(connect(settings.app_db), key.id)
+    response = client.get("/v1/generations", headers=key.headers)  # revocation takes effect at once
+    assert response.status_code == 401 and response.json()["error"] == "unauthorized"
+
+
+def test_forbidden_quota_style_and_missing_engine(client: TestClient, settings: Settings) -> None:
+    limited = make_key(settings, name="quota", quota=1)
+    submit(client, limited)
+    over = client.post(
+        "/v1/generate", json={"product_image": b64(product_jpeg()), "style": "studio_packshot"}, headers=limited.headers
+    )
+    assert over.status_code == 403 and "Quota" in over.json()["message"]
+    scenes_only = make_key(settings, name="scenes", styles=["lifestyle"])
+    denied = client.post(
+        "/v1/generate",
+        json={"product_image": b64(product_jpeg()), "style": "studio_packshot"},
+        headers=scenes_only.headers,
+    )
+    assert denied.status_code == 403 and "not enabled for this API key" in denied.json()["message"]
+
+
+def test_another_keys_generation_is_not_found(client: TestClient, key: Key, settings: Settings) -> None:
+    job = submit(client, key)
+    other = make_key(settings, name="other")
+    response = client.get(f"/v1/generate/{job['id']}", headers=other.headers)
+    assert response.status_code == 404 and response.json()["error"] == "not_found"
+    assert client.get("/v1/generate/gen_nope", headers=key.headers).status_code == 404
+
+
+def test_image_too_large_and_unsupported_formats(client: TestClient, key: Key) -> None:
+    big = b"\xff\xd8\xff" + b"\0" * (10 * 1024 * 1024 + 10)
+    response = client.post(
+        "/v1/generate", json={"product_image": b64(big), "style": "studio_packshot"}, headers=key.headers
+    )
+    assert response.status_code == 413 and response.json()["error"] == "image_too_large"
+    gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00"
+    response = client.post(
+        "/v1/generate", json={"product_image": b64(gif), "style": "studio_packshot"}, headers=key.headers
+    )
+    assert response.status_code == 422 and response.json()["error"] == "unsupported_image"
+    assert "GIF" in response.json()["message"]
+    truncated = product_jpeg()[:400]
+    response = client.post(
+        "/v1/generate", json={"product_image": b64(truncated), "style": "studio_packshot"}, headers=key.headers
+    )
+    assert response.status_code == 422
+
+
+def test_rate_limit_counts_generate_only(client: TestClient, settings: Settings) -> None:
+    slow = make_key(settings, name="slow", rate_limit=2)
+    for _ in range(10):  # polling does not eat the generate budget
+        assert client.get("/v1/generations", headers=slow.headers).status_code == 200
+    first = client.post(
+        "/v1/generate", json={"product_image": b64(product_jpeg()), "style": "studio_packshot"}, headers=slow.headers
+    )
+    assert first.headers["x-ratelimit-limit"] == "2" and first.headers["x-ratelimit-remaining"] == "1"
+    submit(client, slow)
+    third = client.post(
+        "/v1/generate", json={"product_image": b64(product_jpeg()), "style": "studio_packshot"}, headers=slow.headers
+    )
+    assert third.status_code == 429 and third.json()["error"] == "rate_limited"
+    assert 1 <= int(third.headers["retry-after"]) <= 60
+
+
+def test_unexpected_exception_is_500_without_traceback(
+    client: TestClient, key: Key, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paqshot_server.storage import jobs as jobs_sql
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise RuntimeError("secret internals /etc/passwd")
+
+    monkeypatch.setattr(jobs_sql, "list_for_key", boom)
+    response = client.get("/v1/generations", headers=key.headers)
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": "server_error",
+        "message": "Internal error on our side; retry after a few seconds.",
+    }
+
+
+def test_idempotency_key_replays_and_conflicts(client: TestClient, key: Key) -> None:
+    body = {"product_image": b64(product_jpeg()), "style": "studio_packshot"}
+    headers = {**key.headers, "Idempotency-Key": "order-42"}
+    first = client.post("/v1/generate", json=body, headers=headers)
+    again = client.post("/v1/generate", json=body, headers=headers)
+    assert first.status_code == again.status_code == 202
+    assert first.json() == again.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    other = client.post("/v1/generate", json={**body, "aspect_ratio": "4:3"}, headers=headers)
+    assert other.status_code == 422 and "Idempotency-Key" in other.json()["message"]
+    listed = client.get("/v1/generations", headers=key.headers).json()
+    assert listed["total"] == 1
+
+
+def test_cancel_a_queued_job(client: TestClient, key: Key, settings: Settings) -> None:
+    job = submit(client, key)
+    response = client.post(f"/v1/generate/{job['id']}/cancel", headers=key.headers)
+    assert response.status_code == 200
+    assert response.json()["status"] == "failed" and response.json()["error"]["code"] == "cancelled"
+    assert process(WorkerContext(settings), job["id"]) == "not-claimed"  # the queued message is now a no-op
+
+
+def test_failed_job_reports_error(client: TestClient, key: Key, settings: Settings) -> None:
+    import io
+
+    from PIL import Image
+
+    blank = io.BytesIO()
+    Image.new("RGB", (300, 300), (255, 255, 255)).save(blank, "PNG")  # nothing but background
+    job = submit(client, key, product_image=b64(blank.getvalue()))
+    assert process(WorkerContext(settings), job["id"]) == "failed"
+    status = client.get(f"/v1/generate/{job['id']}", headers=key.headers).json()
+    assert status["status"] == "failed"
+    assert status["error"]["code"] == "unsupported_image" and status["error"]["message"]

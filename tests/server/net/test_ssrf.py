@@ -1,0 +1,115 @@
+"""SSRF defence: address classification (incl. embedded IPv4 forms) and the fetcher refusing hops."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from paqshot_server.errors import ImageTooLarge, InvalidRequest
+from paqshot_server.net.addresses import AddressPolicy, is_public
+from paqshot_server.net.fetch import BlockedAddress, fetch_image
+from support import Receiver, product_jpeg
+
+REFUSED = [
+    "127.0.0.1",
+    "127.5.6.7",
+    "10.1.2.3",
+    "172.16.0.1",
+    "172.31.255.255",
+    "192.168.1.1",
+    "169.254.169.254",
+    "100.64.0.1",
+    "0.0.0.0",
+    "0.1.2.3",
+    "224.0.0.1",
+    "255.255.255.255",
+    "::1",
+    "::",
+    "fe80::1",
+    "fc00::1",
+    "fd00:ec2::254",
+    "::ffff:127.0.0.1",
+    "::ffff:10.0.0.1",
+    "64:ff9b::7f00:1",
+    "64:ff9b::a00:1",
+    "64:ff9b:1::c0a8:101",
+    "2002:7f00:1::1",
+    "2002:a00:1::",
+    "::127.0.0.1",
+    "ff02::1",
+]
+ALLOWED = ["8.8.8.8", "1.1.1.1", "93.184.216.34", "2606:4700:4700::1111", "2001:4860:4860::8888", "64:ff9b::808:808"]
+
+
+@pytest.mark.parametrize("address", REFUSED)
+def test_non_public_addresses_are_refused(address: str) -> None:
+    assert not is_public(ipaddress.ip_address(address))
+    assert not AddressPolicy(allow_private=False).allows(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize("address", ALLOWED)
+def test_public_addresses_are_allowed(address: str) -> None:
+    assert is_public(ipaddress.ip_address(address))
+
+
+@given(st.ip_addresses(v=4))
+def test_ipv4_mapped_and_nat64_forms_agree_with_ipv4(addr: ipaddress.IPv4Address) -> None:
+    mapped = ipaddress.IPv6Address(f"::ffff:{addr}")
+    nat64 = ipaddress.IPv6Address((0x0064FF9B << 96) | int(addr))
+    assert is_public(mapped) == is_public(addr) == is_public(nat64)
+
+
+def test_allow_list_opens_only_named_networks() -> None:
+    policy = AddressPolicy(allow_private=False, allowed_networks=["10.20.0.0/16"])
+    assert policy.allows(ipaddress.ip_address("10.20.3.4"))
+    assert not policy.allows(ipaddress.ip_address("10.21.3.4"))
+
+
+def fetch(url: str, policy: AddressPolicy, max_bytes: int = 10_000_000) -> bytes:
+    return asyncio.run(fetch_image(url, policy, max_bytes=max_bytes, user_agent="test"))
+
+
+def test_fetcher_refuses_loopback_unless_allowed() -> None:
+    server = Receiver()
+    server.files["/p.jpg"] = product_jpeg()
+    try:
+        with pytest.raises(BlockedAddress):
+            fetch(f"{server.url}/p.jpg", AddressPolicy(allow_private=False))
+        with pytest.raises(BlockedAddress):
+            fetch(f"http://localhost:{server.port}/p.jpg", AddressPolicy(allow_private=False))
+        assert fetch(f"{server.url}/p.jpg", AddressPolicy(allow_private=True)) == server.files["/p.jpg"]
+    finally:
+        server.close()
+
+
+def test_redirect_to_a_private_address_is_refused() -> None:
+    # 127.0.0.2 stands in for a permitted host; it redirects to 127.0.0.1, which is not permitted.
+    permitted = Receiver(host="127.0.0.2")
+    target = Receiver()
+    target.files["/p.jpg"] = product_jpeg()
+    policy = AddressPolicy(allow_private=False, allowed_networks=["127.0.0.2/32"])
+    try:
+        with pytest.raises(BlockedAddress):
+            fetch(f"{permitted.url}/redirect?to={target.url}/p.jpg", policy)
+        assert target.requests == []
+    finally:
+        permitted.close()
+        target.close()
+
+
+def test_fetch_limits_size_and_schemes() -> None:
+    server = Receiver()
+    server.files["/big.jpg"] = b"\xff\xd8\xff" + b"\0" * 50_000
+    try:
+        with pytest.raises(ImageTooLarge):
+            fetch(f"{server.url}/big.jpg", AddressPolicy(allow_private=True), max_bytes=10_000)
+        with pytest.raises(InvalidRequest, match="HTTP 404"):
+            fetch(f"{server.url}/missing.jpg", AddressPolicy(allow_private=True))
+    finally:
+        server.close()
+    for url in ("file:///etc/passwd", "gopher://x/", "http://user:pw@example.com/x.jpg"):
+        with pytest.raises(InvalidRequest):
+            fetch(url, AddressPolicy(allow_private=True))

@@ -1,0 +1,118 @@
+"""Helpers shared by server tests (importable as ``support``)."""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+
+from paqshot_server.settings import Settings
+from paqshot_server.storage import keys as keys_sql
+from paqshot_server.storage.db import connect
+from PIL import Image
+
+
+@dataclass
+class Key:
+    id: str
+    clear: str
+    webhook_secret: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.clear}"}
+
+
+def product_jpeg(size: tuple[int, int] = (640, 480), quality: int = 90) -> bytes:
+    """A plain-background product photo: a red box with a white label on light grey."""
+    img = Image.new("RGB", size, (236, 236, 236))
+    w, h = size
+    img.paste((190, 30, 35), (w // 4, h // 5, 3 * w // 4, 4 * h // 5))
+    img.paste((250, 250, 250), (w // 3, h // 3, 2 * w // 3, h // 2))
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def make_key(settings: Settings, **kwargs: object) -> Key:
+    db = connect(settings.app_db)
+    params: dict = {"name": "test", "key_prefix": "pk_live_", "secret_prefix": "whsec_", "rate_limit": 60}
+    params.update(kwargs)
+    key, clear = keys_sql.create_key(db, **params)
+    db.conn.close()
+    return Key(key.id, clear, key.webhook_secret)
+
+
+class Receiver:
+    """A real HTTP server on loopback that records requests and answers from a script of statuses.
+
+    ``script`` items are status codes or (status, headers) pairs; the last one repeats. Paths starting with
+    ``/file`` serve ``self.files[path]`` (for image-URL inputs); ``/redirect?to=URL`` answers 302.
+    """
+
+    def __init__(self, script: list | None = None, host: str = "127.0.0.1") -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs, urlsplit
+
+        self.requests: list[dict] = []
+        self.script = list(script or [200])
+        self.files: dict[str, bytes] = {}
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                if parts.path == "/redirect":
+                    self.send_response(302)
+                    self.send_header("Location", parse_qs(parts.query)["to"][0])
+                    self.end_headers()
+                    return
+                body = outer.files.get(parts.path)
+                self.send_response(200 if body is not None else 404)
+                self.send_header("Content-Type", "image/jpeg")
+                self.end_headers()
+                self.wfile.write(body or b"")
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", 0))
+                body = self.rfile.read(length)
+                outer.requests.append({"path": self.path, "headers": dict(self.headers.items()), "body": body})
+                item = outer.script[min(len(outer.requests) - 1, len(outer.script) - 1)]
+                status, headers = item if isinstance(item, tuple) else (item, {})
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.port = self.server.server_address[1]
+        self.url = f"http://{host}:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def verify_signatures(request: dict, secret: str, header: str = "X-Paqshot-Signature") -> None:
+    """Check both webhook signatures the way a receiver would (independent of the server's code)."""
+    import hashlib
+    import hmac
+
+    headers = {k.lower(): v for k, v in request["headers"].items()}
+    body = request["body"]
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    assert headers[header.lower()] == expected
+    key = base64.urlsafe_b64decode(secret.removeprefix("whsec_") + "=" * (-len(secret.removeprefix("whsec_")) % 4))
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    standard = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    assert f"v1,{standard}" in headers["webhook-signature"].split(" ")
