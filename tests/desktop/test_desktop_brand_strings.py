@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 from conftest import REPO
-
 from paqshot_desktop.branding import Brand
 
 SOURCE = REPO / "desktop" / "src" / "paqshot_desktop"

@@ -8,14 +8,13 @@ from typing import Any
 
 import pytest
 from conftest import BRANDS
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
-
 from paqshot_desktop import theme
 from paqshot_desktop.branding import COLOR_TOKENS, Brand, BrandError, default_brand, load_brand
 from paqshot_desktop.icons import ICON_NAMES, app_icon, icon, logo_pixmap, monogram_pixmap
 from paqshot_desktop.settings import Settings
 from paqshot_desktop.views.about import AboutDialog
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
 
 
 def test_both_sample_brands_load_with_their_assets(brand: Brand, noir: Brand) -> None:

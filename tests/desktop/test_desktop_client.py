@@ -6,7 +6,6 @@ import json
 import ssl
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from typing import Any
 
 import httpx
 import pytest
@@ -204,11 +203,9 @@ def test_certificate_failure_is_reported_as_tls_and_not_retried() -> None:
 
 
 def test_a_web_page_is_not_an_appliance() -> None:
-    handler: Any = lambda _r: httpx.Response(
-        200,
-        text="<html>router login</html>",  # noqa: E731
-        headers={"content-type": "text/html"},
-    )
+    def handler(_request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="<html>router login</html>", headers={"content-type": "text/html"})
+
     with pytest.raises(NotAnAppliance) as info:
         mock_client(handler).capabilities()
     assert "text/html" in str(info.value)

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from desktop_support import product_bytes
-
 from paqshot_desktop.local import free_port, wait_healthy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -78,7 +77,7 @@ def test_photo_to_saved_packshot_against_a_real_appliance(
     controller, window = app.controller, app.window
     controller.connect_to(appliance.url, appliance.key)
     qtbot.waitUntil(lambda: window.current_page == "create", timeout=20_000)
-    assert "studio_packshot" == window.create_view.form.values()["style"]
+    assert window.create_view.form.values()["style"] == "studio_packshot"
 
     controller.batch.add_files([photo, broken])
     qtbot.waitUntil(lambda: len(controller.batch.batch.items) == 2, timeout=10_000)

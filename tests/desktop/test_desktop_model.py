@@ -6,8 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from desktop_support import job_json
-from PySide6.QtCore import Qt
-
 from paqshot_desktop.model import (
     Batch,
     JobsModel,
@@ -18,6 +16,7 @@ from paqshot_desktop.model import (
     status_text,
 )
 from paqshot_desktop.wire import ImageRef, Job
+from PySide6.QtCore import Qt
 
 
 def job(**extra: Any) -> Job:

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from desktop_support import product_bytes
-
 from paqshot_desktop.options import (
     build_request,
     check_file,

@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 from desktop_support import job_json, mock_client, product_bytes
-
 from paqshot_desktop.client import ApiClient
 
 PNG_SIGNATURE = b"\x89PNG"
@@ -271,3 +270,18 @@ def test_settings_survive_a_restart(qtbot: Any, make_app: Any, fake: FakeApplian
     finally:
         again.controller.shutdown()
         again.window.deleteLater()
+
+
+def test_damaged_file_with_valid_magic_bytes_is_caught_before_upload(
+    qtbot: Any, make_app: Any, fake: FakeAppliance, tmp_path: Path
+) -> None:
+    damaged = tmp_path / "damaged.jpg"
+    damaged.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 300)
+    app = connect(qtbot, make_app, fake)
+    qtbot.waitUntil(lambda: app.window.current_page == "create", timeout=5000)
+    batch = app.controller.batch.batch
+    app.controller.batch.add_files([damaged])
+    qtbot.waitUntil(lambda: bool(batch.items) and batch.items[0].state == "invalid", timeout=5000)
+    assert "cannot be read" in batch.items[0].message
+    assert not app.window.create_view.submit_button.isEnabled()
+    assert not [r for r in fake.requests if r.method == "POST"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -10,10 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QThread, QTimer
-
 from paqshot_desktop.client import ApiClient
 from paqshot_desktop.workers import Runner
+from PySide6.QtCore import QThread, QTimer
 
 SLOW_SECONDS = 1.5
 
@@ -28,7 +28,7 @@ class SlowAppliance:
             def log_message(self, *_args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 time.sleep(delay)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -109,7 +109,7 @@ def test_event_loop_keeps_running_during_a_slow_request(qtbot: Any, slow_applian
     during = [t for t in ticks if t <= started + SLOW_SECONDS]
     # At 20 ms a free loop ticks ~75 times in 1.5 s; a blocked one would tick at most once.
     assert len(during) >= 15, f"only {len(during)} timer ticks while the request was in flight"
-    gaps = [b - a for a, b in zip(during, during[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(during)]
     assert max(gaps) < SLOW_SECONDS / 2
 
 

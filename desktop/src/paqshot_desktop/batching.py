@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .controller import Controller
 
 THUMB_PX = 112
+UNREADABLE = "This image cannot be read: the file is damaged or not a JPEG, PNG or WebP image."
 # Server answers that mean "this file will never be accepted": show them on the file, don't retry.
 FILE_ERRORS = frozenset({"image_too_large", "unsupported_image"})
 
@@ -58,8 +59,13 @@ class BatchController:
             view.show_message("No JPEG, PNG or WebP files were found there.", "warn")
 
     def _thumbnail(self, path: Path, image: Any) -> None:
-        if isinstance(image, QImage):
+        if isinstance(image, QImage) and not image.isNull():
             self.owner.window.create_view.set_thumbnail(path, image)
+            return
+        # Right magic bytes but undecodable: don't upload it only to have the server refuse it.
+        current = next((i for i in self.batch.items if i.path == path), None)
+        if current is not None and current.state == "ready":
+            self.batch.update(path, state="invalid", message=UNREADABLE)
 
     def validate(self, values: dict[str, Any]) -> dict[str, str]:
         """Check the form against the appliance's rules and show the problems."""

@@ -158,6 +158,12 @@ def _str(table: dict[str, Any], key: str, default: str, where: str) -> str:
     return value
 
 
+def _reflow(text: str) -> str:
+    """Join the lines of each paragraph (TOML multi-line strings carry the file's line breaks)."""
+    paragraphs = re.split(r"\n\s*\n", text.strip())
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
+
+
 def _asset(folder: Path, table: dict[str, Any], key: str) -> Path | None:
     name = table.get(key)
     if name is None:
@@ -228,7 +234,7 @@ def load_brand(path: Path) -> Brand:
         organisation=_str(app, "organisation", base.organisation, "app"),
         organisation_domain=_str(app, "organisation_domain", base.organisation_domain, "app"),
         tagline=_str(app, "tagline", base.tagline, "app"),
-        about_text=_str(app, "about", base.about_text, "app").strip(),
+        about_text=_reflow(_str(app, "about", base.about_text, "app")),
         support_url=_str(app, "support_url", base.support_url, "app"),
         website_url=_str(app, "website_url", base.website_url, "app"),
         default_server_url=_str(app, "default_server_url", base.default_server_url, "app"),

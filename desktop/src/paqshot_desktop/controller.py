@@ -137,10 +137,10 @@ class Controller(QObject):
             self.settings.set("use_local", False)
             self.settings.set("server_url", client.base_url)
             self.settings.set("api_key", client.api_key)
-        where = "this computer" if local else client.base_url
+        where = "this computer" if local else client.base_url.split("://", 1)[-1]
         product = f"{caps.product} {caps.version}".strip() or "appliance"
         self.window.connect_view.show_connected(f"Connected to {product} on {where}.")
-        self.window.set_connected(True, f"Connected · {where}")
+        self.window.set_connected(True, f"Connected to\n{where}")
         view = self.window.create_view
         view.set_inputs(form_inputs(caps, self.brand.feature("extensions")), caps.styles, caps.limits.max_prompt_chars)
         view.set_values(dict(self.settings.get("last_options")))

@@ -7,6 +7,9 @@ or a dynamic property (``role="primary"``), never with colours of their own.
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
+from pathlib import Path
 from string import Template
 
 from PySide6.QtGui import QColor, QFont, QPalette
@@ -53,6 +56,23 @@ QLineEdit, QPlainTextEdit, QComboBox, QSpinBox, QDoubleSpinBox {
     background: $surface; border: 1px solid $border; border-radius: 5px; padding: 4px 6px;
     selection-background-color: $accent; selection-color: $accent_text;
 }
+QAbstractSpinBox::up-button, QAbstractSpinBox::down-button {
+    subcontrol-origin: border; width: 18px; border: none; background: transparent;
+}
+QAbstractSpinBox::up-button { subcontrol-position: top right; }
+QAbstractSpinBox::down-button { subcontrol-position: bottom right; }
+QAbstractSpinBox::up-arrow { image: url($arrow_up); width: 9px; height: 9px; }
+QAbstractSpinBox::down-arrow { image: url($arrow_down); width: 9px; height: 9px; }
+QComboBox::drop-down { border: none; width: 22px; }
+QComboBox::down-arrow { image: url($arrow_down); width: 10px; height: 10px; }
+QCheckBox::indicator {
+    width: 16px; height: 16px; border: 1px solid $text_muted; border-radius: 4px; background: $surface;
+}
+QCheckBox::indicator:checked { background: $accent; border-color: $accent; image: url($check); }
+QComboBox QAbstractItemView {
+    background: $surface; border: 1px solid $border; selection-background-color: $accent;
+    selection-color: $accent_text;
+}
 QLineEdit:focus, QPlainTextEdit:focus, QComboBox:focus, QSpinBox:focus { border-color: $accent; }
 QLineEdit[invalid="true"], QPlainTextEdit[invalid="true"], QComboBox[invalid="true"],
 QAbstractSpinBox[invalid="true"] { border-color: $danger; }
@@ -69,6 +89,7 @@ QProgressBar { background: $surface_alt; border: 1px solid $border; border-radiu
 QProgressBar::chunk { background: $accent; border-radius: 4px; }
 QStatusBar { background: $surface; color: $text_muted; border-top: 1px solid $border; }
 QScrollArea { border: none; background: transparent; }
+QScrollArea#FormScroll > QWidget > QWidget { background: transparent; }
 QToolTip { background: $surface; color: $text; border: 1px solid $border; }
 """
 )
@@ -91,6 +112,37 @@ def _mix(a: str, b: str, weight: float) -> str:
     return mixed.name()
 
 
+_SVG = {
+    "arrow_down": '<path d="M1 3 L6 9 L11 3 Z" fill="{c}"/>',
+    "arrow_up": '<path d="M1 9 L6 3 L11 9 Z" fill="{c}"/>',
+    "check": '<path d="M2 6.5 L5 9.5 L10 2.5" stroke="{c}" stroke-width="2" fill="none"/>',
+}
+
+
+def theme_assets(brand: Brand) -> dict[str, str]:
+    """Small SVGs (arrows, check mark) in the brand's colours, written once to a cache folder.
+
+    Style sheets can only draw these sub-controls from image files, and a partner's palette decides
+    their colour, so they are generated rather than shipped.
+    """
+    colors = {
+        "arrow_down": brand.colors["text_muted"],
+        "arrow_up": brand.colors["text_muted"],
+        "check": brand.colors["accent_text"],
+    }
+    key = hashlib.sha256(repr(sorted(colors.items())).encode()).hexdigest()[:12]
+    folder = Path(tempfile.gettempdir()) / f"desktop-theme-{key}"
+    folder.mkdir(exist_ok=True)
+    paths = {}
+    for name, shape in _SVG.items():
+        path = folder / f"{name}.svg"
+        if not path.is_file():
+            body = shape.replace("{c}", colors[name])
+            path.write_text(f'<svg xmlns="http://www.w3.org/2000/svg" width="12" height="12">{body}</svg>')
+        paths[name] = path.as_posix()
+    return paths
+
+
 def tokens(brand: Brand) -> dict[str, str]:
     """The brand's colour tokens plus the derived ones the style sheet uses."""
     c = dict(brand.colors)
@@ -101,6 +153,7 @@ def tokens(brand: Brand) -> dict[str, str]:
     c["sidebar_muted"] = _mix(c["sidebar"], c["sidebar_text"], 0.45)
     c["font_size"] = str(brand.font_size)
     c["title_size"] = str(brand.font_size + 7)
+    c.update(theme_assets(brand))
     return c
 
 

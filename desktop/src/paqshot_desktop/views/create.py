@@ -145,6 +145,7 @@ class CreateView(QWidget):
         self.form = OptionsForm()
         self.form.changed.connect(lambda: self.values_changed.emit(self.form.values()))
         scroll = QScrollArea()
+        scroll.setObjectName("FormScroll")
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.form)
         panel_layout.addWidget(scroll, 1)

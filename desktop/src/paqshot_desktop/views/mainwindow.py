@@ -109,6 +109,7 @@ class MainWindow(QMainWindow):
     def show_page(self, page: str) -> None:
         """Switch to a page by name."""
         self.stack.setCurrentIndex(PAGES.index(page))
+        self._sync_nav(self.stack.currentIndex())  # currentChanged does not fire for the page already shown
 
     @property
     def current_page(self) -> str:
