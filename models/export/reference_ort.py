@@ -6,8 +6,9 @@
 ``text2image``), the scheduler (``euler`` or ``ddim``, spacing), steps, guidance, prompt, negative prompt and an
 ``inputs`` .npz holding ``noise`` (initial latents, unscaled), ``vae_noise`` (the VAE posterior sample's
 noise), ``image`` (uint8 HxWx3) and ``mask`` (uint8 HxW). The result, the pipeline's float image
-[1,3,H,W] in [0,1], is written to the case's ``output`` .npz as ``image``; the time per UNet step is
-written as ``ms_per_step`` (used by bench/bench_diffusion.py).
+[1,3,H,W] in [0,1], is written to the case's ``output`` .npz as ``image``, with the denoising-loop
+iteration times ``step_ms`` (first run of several is a warm-up) and each run's ``total_ms`` (for
+bench/bench_diffusion.py).
 
 The VAE posterior is sampled with the given noise (diffusers would draw it from a torch generator),
 so the runtime under test can be fed exactly the same numbers.
@@ -16,6 +17,7 @@ so the runtime under test can be fed exactly the same numbers.
 from __future__ import annotations
 
 import json
+import resource
 import sys
 import time
 from pathlib import Path
@@ -23,11 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from diffusers import DDIMScheduler, EulerDiscreteScheduler
-from optimum.onnxruntime import modeling_diffusion
 from optimum.onnxruntime import (
     ORTStableDiffusionInpaintPipeline,
     ORTStableDiffusionPipeline,
     ORTStableDiffusionXLInpaintPipeline,
+    modeling_diffusion,
 )
 from PIL import Image
 
@@ -42,7 +44,7 @@ def _sample(self, generator=None):  # replaces DiagonalGaussianDistribution.samp
 modeling_diffusion.DiagonalGaussianDistribution.sample = _sample
 
 
-def _load(folder: Path, kind: str, steps_timer: list[float]):
+def _load(folder: Path, kind: str):
     index = json.loads((folder / "model_index.json").read_text())
     xl = "text_encoder_2" in index and index["text_encoder_2"][0] is not None
     if kind == "text2image":
@@ -51,15 +53,6 @@ def _load(folder: Path, kind: str, steps_timer: list[float]):
         cls = ORTStableDiffusionXLInpaintPipeline if xl else ORTStableDiffusionInpaintPipeline
     pipe = cls.from_pretrained(str(folder), provider="CPUExecutionProvider")
     pipe.set_progress_bar_config(disable=True)
-    unet_forward = pipe.unet.forward
-
-    def timed(*args, **kwargs):
-        start = time.perf_counter()
-        out = unet_forward(*args, **kwargs)
-        steps_timer.append((time.perf_counter() - start) * 1000)
-        return out
-
-    pipe.unet.forward = timed
     return pipe
 
 
@@ -67,8 +60,9 @@ def run_case(case: dict) -> None:
     folder = Path(case["folder"])
     inputs = np.load(case["inputs"])
     _VAE_NOISE[:] = [inputs["vae_noise"]]
-    timer: list[float] = []
-    pipe = _load(folder, case["pipeline"], timer)
+    start = time.perf_counter()
+    pipe = _load(folder, case["pipeline"])
+    load_ms = (time.perf_counter() - start) * 1000
     config = dict(pipe.scheduler.config)
     config["timestep_spacing"] = case.get("spacing", config.get("timestep_spacing"))
     if case.get("scheduler", "euler") == "ddim":
@@ -94,12 +88,33 @@ def run_case(case: dict) -> None:
         )
     else:
         kwargs.update(height=height, width=width)
+    ticks: list[float] = []
+
+    def on_step_end(pipeline, step, timestep, callback_kwargs):
+        ticks.append(time.perf_counter())
+        return callback_kwargs
+
+    kwargs["callback_on_step_end"] = on_step_end
     repeats = int(case.get("repeats", 1))
-    for _ in range(repeats):
-        timer.clear()
+    step_ms: list[float] = []
+    total_ms: list[float] = []
+    for run in range(repeats):
+        ticks.clear()
+        start = time.perf_counter()
         images = pipe(**kwargs).images
+        total_ms.append((time.perf_counter() - start) * 1000)
+        if run > 0 or repeats == 1:  # the first of several runs is a warm-up
+            step_ms.extend(np.diff(ticks) * 1000)  # whole loop iterations: UNet + CFG + scheduler
     out = np.asarray(images, dtype=np.float32).transpose(0, 3, 1, 2)
-    np.savez(case["output"], image=out, ms_per_step=np.float64(np.mean(timer)))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    np.savez(
+        case["output"],
+        image=out,
+        step_ms=np.asarray(step_ms),
+        total_ms=np.asarray(total_ms),
+        load_ms=np.float64(load_ms),
+        peak_rss_mb=np.float64(peak_mb),
+    )
 
 
 def main() -> int:

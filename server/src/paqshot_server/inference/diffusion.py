@@ -46,7 +46,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def snap(value: float, multiple: int) -> int:
     """Nearest multiple of ``multiple`` (at least one multiple)."""
-    return max(multiple, int(round(value / multiple)) * multiple)
+    return max(multiple, round(value / multiple) * multiple)
 
 
 @dataclass
@@ -375,7 +375,14 @@ class DiffusionPipeline:
         ``size`` (working size, snapped), ``scheduler`` (euler/ddim/lcm), ``spacing``, ``noise``, ``vae_noise``.
         """
         out = self.inpaint_array(
-            image.convert("RGB"), mask.convert("L"), prompt, negative_prompt, steps, guidance, seed, progress,
+            image.convert("RGB"),
+            mask.convert("L"),
+            prompt,
+            negative_prompt,
+            steps,
+            guidance,
+            seed,
+            progress,
             **options,
         )
         return array_to_image(out, image.size)

@@ -14,12 +14,11 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 MANIFEST_NAME = "manifest.toml"
 SCHEMA = 1

@@ -193,9 +193,7 @@ class LCMScheduler(Scheduler):
         super().__init__(config, **overrides)
         self.original_steps = int(self.config.get("original_inference_steps", 50))
         self.timestep_scaling = float(self.config.get("timestep_scaling", 10.0))
-        self.final_alpha_cumprod = (
-            1.0 if self.config.get("set_alpha_to_one", True) else float(self.alphas_cumprod[0])
-        )
+        self.final_alpha_cumprod = 1.0 if self.config.get("set_alpha_to_one", True) else float(self.alphas_cumprod[0])
 
     def set_timesteps(self, num_inference_steps: int) -> None:
         if num_inference_steps > self.original_steps:
@@ -234,9 +232,7 @@ class LCMScheduler(Scheduler):
 SCHEDULERS: dict[str, type[Scheduler]] = {"euler": EulerScheduler, "ddim": DDIMScheduler, "lcm": LCMScheduler}
 
 
-def make_scheduler(
-    name: str | None, config: Mapping[str, Any] | None = None, spacing: str | None = None
-) -> Scheduler:
+def make_scheduler(name: str | None, config: Mapping[str, Any] | None = None, spacing: str | None = None) -> Scheduler:
     """A scheduler by name (or from the config's ``_class_name``) over the exported training config.
 
     Only the training-schedule keys of ``config`` are kept when the name changes the family, so an

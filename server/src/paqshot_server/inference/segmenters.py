@@ -139,9 +139,7 @@ _segmenters: dict[tuple[str, str, str, bool], OnnxSegmenter] = {}
 _segmenters_lock = threading.Lock()
 
 
-def load_default_segmenter(
-    models_dir: Path, *, device: str = "auto", require_gpu: bool = False
-) -> Segmenter | None:
+def load_default_segmenter(models_dir: Path, *, device: str = "auto", require_gpu: bool = False) -> Segmenter | None:
     """The installed cut-out model with the highest priority, or None (then the classical one serves).
 
     Loaded once per process (per install): the worker calls this per job at no cost.

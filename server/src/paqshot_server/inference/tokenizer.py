@@ -28,9 +28,7 @@ class ClipTokenizer:
     def __init__(self, folder: Path, max_length: int | None = None) -> None:
         path = folder / "tokenizer.json"
         if not path.is_file():
-            raise FileNotFoundError(
-                f"{path} is missing: finalize the export (models/export/finalize.py writes it)"
-            )
+            raise FileNotFoundError(f"{path} is missing: finalize the export (models/export/finalize.py writes it)")
         config: dict[str, Any] = {}
         config_path = folder / "tokenizer_config.json"
         if config_path.is_file():
