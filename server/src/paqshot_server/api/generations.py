@@ -67,7 +67,7 @@ class GenerationController(Controller):
         if data.num_variants > 1 and data.style == "studio_packshot":
             raise InvalidRequest("num_variants applies to scene styles; a studio packshot has one result.")
         api.engines.check(data.style)
-        body_hash = hashlib.sha256(msgspec.json.encode(data)).hexdigest()
+        body_hash = hashlib.sha256(await request.body()).hexdigest() if idempotency_key else ""
         if idempotency_key:
             prior = await anyio.to_thread.run_sync(
                 lambda: jobs_sql.idempotent_prior(api.db.get(), key.id, idempotency_key, body_hash)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import threading
 import time
 from typing import Any
 
 import sqlite_utils
-from PIL import Image
 
 from ..errors import AppError
 from ..ids import iso
+from ..imaging.decode import decode_image
 from ..imaging.options import RenderOptions
 from ..imaging.result import RenderResult
 from ..storage import jobs as jobs_sql
@@ -129,8 +128,8 @@ def process(ctx: WorkerContext, job_id: str) -> str:
     started = time.monotonic()
     with _Lease(ctx, job.id) as lease:
         try:
-            image = Image.open(io.BytesIO(ctx.files.read(job.input_file)), formats=["PNG"])
-            image.load()
+            raw = ctx.files.read(job.input_file)  # validated at the door; decoding again normalises it
+            image = decode_image(raw, max_bytes=len(raw), max_pixels=ctx.settings.max_image_pixels).image
             result = ctx.engines.render(image, render_options(job, ctx.settings), progress=lease.report)
         except Cancelled:
             _fail(ctx, job, "cancelled", "The generation was cancelled before it finished.", ctx.worker_id)

@@ -12,6 +12,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import sqlite_utils
 
 from ..errors import Forbidden, IdempotencyConflict
@@ -58,8 +59,8 @@ class Job:
 
 def _job(cols: list[str], row: tuple) -> Job:
     data = dict(zip(cols, row, strict=True))
-    data["options"] = json.loads(data["options"])
-    data["result"] = json.loads(data["result"]) if data["result"] else None
+    data["options"] = msgspec.json.decode(data["options"])
+    data["result"] = msgspec.json.decode(data["result"]) if data["result"] else None
     data["cancel_requested"] = bool(data["cancel_requested"])
     data["purged"] = bool(data["purged"])
     return Job(**data)

@@ -1,0 +1,83 @@
+"""Inputs are validated and normalised at the door; stored files carry no metadata."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+from support import product_jpeg
+
+from paqshot_server.api.intake import decode_base64, normalise
+from paqshot_server.errors import ImageTooLarge, InvalidRequest, UnsupportedImage
+from paqshot_server.imaging.passthrough import strip_jpeg_metadata
+
+LIMITS = {"max_bytes": 10_000_000, "max_pixels": 40_000_000}
+
+
+def jpeg_with_exif(orientation: int) -> bytes:
+    img = Image.open(io.BytesIO(product_jpeg((320, 200))))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x8825] = {2: (51.0, 30.0, 0.0)}  # GPS latitude: private data that must not survive
+    out = io.BytesIO()
+    img.save(out, "JPEG", exif=exif.tobytes(), comment=b"shot at home")
+    return out.getvalue()
+
+
+def test_plain_jpeg_is_stored_as_is_minus_metadata() -> None:
+    data = jpeg_with_exif(orientation=1)
+    stored, ext = normalise(data, LIMITS["max_bytes"], LIMITS["max_pixels"])
+    assert ext == "jpg"
+    assert b"Exif" not in stored and b"shot at home" not in stored
+    reopened = Image.open(io.BytesIO(stored))
+    assert reopened.size == (320, 200) and not reopened.getexif()
+    original = Image.open(io.BytesIO(data)).convert("RGB")
+    assert reopened.convert("RGB").tobytes() == original.tobytes()  # pixels untouched
+
+
+def test_rotated_jpeg_is_normalised_upright() -> None:
+    stored, ext = normalise(jpeg_with_exif(orientation=6), LIMITS["max_bytes"], LIMITS["max_pixels"])
+    assert ext == "png"
+    img = Image.open(io.BytesIO(stored))
+    assert img.size == (200, 320) and not img.getexif()
+
+
+def test_truncated_jpeg_is_refused() -> None:
+    with pytest.raises(UnsupportedImage):
+        normalise(product_jpeg()[:-600], **LIMITS)
+
+
+def test_too_many_pixels_is_refused_before_decoding() -> None:
+    big = io.BytesIO()
+    Image.new("L", (8000, 6000)).save(big, "PNG")
+    with pytest.raises(UnsupportedImage, match="MP"):
+        normalise(big.getvalue(), 10_000_000, 40_000_000)
+
+
+def test_base64_forms() -> None:
+    assert decode_base64("aGVs bG8=\n", 100) == b"hello"
+    assert decode_base64("data:image/png;base64,aGVsbG8=", 100) == b"hello"
+    with pytest.raises(InvalidRequest):
+        decode_base64("data:image/png,hello", 100)
+    with pytest.raises(InvalidRequest):
+        decode_base64("aGVsbG8", 100)  # bad padding: strict decoding
+    with pytest.raises(ImageTooLarge):
+        decode_base64("A" * 200, 100)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=2048))
+def test_arbitrary_bytes_never_crash_the_door(data: bytes) -> None:
+    try:
+        normalise(data, **LIMITS)
+    except (UnsupportedImage, ImageTooLarge):
+        pass
+
+
+@given(st.binary(max_size=512))
+def test_metadata_stripper_is_total(data: bytes) -> None:
+    out = strip_jpeg_metadata(b"\xff\xd8" + data)
+    assert out is None or out.startswith(b"\xff\xd8")
