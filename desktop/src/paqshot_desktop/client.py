@@ -20,11 +20,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from .wire import Capabilities, Job, JobPage, WireError, plain_error
+
+if TYPE_CHECKING:
+    import httpx
 
 # Called before each wait with (reason in plain words, seconds) so the UI can say why nothing happens.
 WaitListener = Callable[[str, float], None]
@@ -97,6 +98,8 @@ def _is_tls(exc: BaseException) -> bool:
 
 
 def _describe_transport(exc: httpx.TransportError, url: str) -> ConnectionFailed:
+    import httpx
+
     if _is_tls(exc):
         return TlsFailed(
             f"The secure connection to {url} failed: its certificate is not trusted ({exc}). "
@@ -105,6 +108,14 @@ def _describe_transport(exc: httpx.TransportError, url: str) -> ConnectionFailed
     if isinstance(exc, httpx.TimeoutException):
         return ConnectionFailed(f"{url} did not answer in time. Is the address right and the server up?")
     return ConnectionFailed(f"Could not reach {url} ({exc}). Check the address and that the server is running.")
+
+
+def _httpx() -> Any:
+    """httpx, imported on first use: its import pulls in its CLI's dependencies (~0.6 s here), and the
+    window must not wait for that. First use is on a worker thread, never on the GUI thread."""
+    import httpx
+
+    return httpx
 
 
 class ApiClient:
@@ -140,7 +151,7 @@ class ApiClient:
     def _client(self) -> httpx.Client:
         client = getattr(self._local, "client", None)
         if client is None:
-            client = httpx.Client(
+            client = _httpx().Client(
                 timeout=self._timeout,
                 transport=self._transport,
                 verify=self._verify,
@@ -180,7 +191,7 @@ class ApiClient:
             attempt += 1
             try:
                 response = self._client().request(method, url, json=json, params=params, headers=hdrs)
-            except httpx.TransportError as exc:
+            except _httpx().TransportError as exc:
                 failure = _describe_transport(exc, self.base_url)
                 # A refused certificate or a first-attempt connect error is a set-up problem: say so now.
                 if isinstance(failure, TlsFailed) or attempt >= self.retry.attempts or self._closed.is_set():

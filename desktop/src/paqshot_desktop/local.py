@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
 
 from .branding import Brand, ServerIdentity
@@ -68,6 +67,8 @@ def appliance_env(brand: Brand, data_dir: Path) -> dict[str, str]:
 
 def wait_healthy(url: str, stop: threading.Event, timeout: float = 60.0) -> None:
     """Block (on a worker) until ``GET /healthz`` answers 200; raises RuntimeError on timeout or exit."""
+    import httpx  # deferred: see client._httpx
+
     deadline = time.monotonic() + timeout
     with httpx.Client(timeout=2.0, trust_env=False) as client:
         while time.monotonic() < deadline:
