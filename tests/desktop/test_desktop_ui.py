@@ -53,6 +53,10 @@ class FakeAppliance:
             page = data[offset : offset + limit]
             body = {"data": page, "total": total, "limit": limit, "offset": offset, "has_more": offset + limit < total}
             return httpx.Response(200, json=body)
+        if path.startswith("/v1/generate/") and path.endswith("/cancel"):
+            job_id = path.split("/")[3]
+            self.jobs[job_id].update(status="failed", error={"code": "cancelled", "message": "Cancelled."})
+            return httpx.Response(200, json=self.jobs[job_id])
         if path.startswith("/v1/generate/"):
             job_id = path.rsplit("/", 1)[1]
             return httpx.Response(200, json=self.jobs[job_id])
@@ -285,3 +289,26 @@ def test_damaged_file_with_valid_magic_bytes_is_caught_before_upload(
     assert "cannot be read" in batch.items[0].message
     assert not app.window.create_view.submit_button.isEnabled()
     assert not [r for r in fake.requests if r.method == "POST"]
+
+
+def test_cancel_from_the_queue(qtbot: Any, make_app: Any, fake: FakeAppliance) -> None:
+    fake.jobs["gen_c"] = job_json("gen_c", "processing", progress=0.3)
+    app = connect(qtbot, make_app, fake)
+    queue = app.window.queue_view
+    qtbot.waitUntil(lambda: app.controller.jobs.rowCount() == 1, timeout=5000)
+    queue.table.selectRow(0)
+    assert queue.cancel_button.isEnabled() and not queue.open_button.isEnabled()
+    queue.cancel_button.click()
+    qtbot.waitUntil(lambda: app.controller.jobs.job_at(0).status == "failed", timeout=5000)
+    assert app.controller.jobs.data(app.controller.jobs.index(0, 1)) == "Cancelled"
+    assert [r.url.path for r in fake.requests if r.method == "POST"] == ["/v1/generate/gen_c/cancel"]
+    assert not queue.cancel_button.isEnabled()
+
+
+def test_local_appliance_log_hides_keys() -> None:
+    from paqshot_desktop.branding import ServerIdentity
+    from paqshot_desktop.local import redact
+
+    server = ServerIdentity(key_prefix="pk_live_", webhook_secret_prefix="whsec_")
+    line = "First API key (shown once):  pk_live_oPJqJ0q-jTYm_Bw and whsec_mfVhDsV"
+    assert redact(line, server) == "First API key (shown once):  pk_live_…(hidden) and whsec_…(hidden)"

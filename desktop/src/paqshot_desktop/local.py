@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -35,6 +36,14 @@ class LocalEndpoint:
 
     url: str
     api_key: str
+
+
+def redact(line: str, server: ServerIdentity) -> str:
+    """Hide API keys and webhook secrets the appliance prints (its log is shown on screen)."""
+    for prefix in (server.key_prefix, server.webhook_secret_prefix):
+        if prefix:
+            line = re.sub(re.escape(prefix) + r"[A-Za-z0-9_\-]+", prefix + "…(hidden)", line)
+    return line
 
 
 def find_executable(brand: Brand) -> Path | None:
@@ -173,7 +182,7 @@ class LocalAppliance(QObject):
         if self.process is not None:
             text = bytes(self.process.readAllStandardOutput().data()).decode("utf-8", "replace")
             for line in text.splitlines():
-                self.output.emit(line)
+                self.output.emit(redact(line, self.brand.server))
 
     def _on_exit(self, *_args: object) -> None:
         self._exited.set()
