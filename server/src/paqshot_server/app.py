@@ -13,7 +13,7 @@ from .api.docs import DocsController
 from .api.errors import EXCEPTION_HANDLERS
 from .api.files import FileController
 from .api.generations import GenerationController
-from .api.meta import MetaController
+from .api.meta import MetaController, ModelsController
 from .api.openapi import openapi_config
 from .api.state import ApiState
 from .settings import Settings
@@ -44,7 +44,7 @@ def create_app(settings: Settings) -> Litestar:
         api.db.close()
 
     return Litestar(
-        route_handlers=[GenerationController, FileController, MetaController, DocsController],
+        route_handlers=[GenerationController, FileController, MetaController, ModelsController, DocsController],
         dependencies={
             "api": Provide(provide_api, sync_to_thread=False),
             "key": Provide(current_key, sync_to_thread=False),

@@ -1,22 +1,28 @@
 """Chooses and runs the engine for a style from what is installed (decision 7 in ARCHITECTURE.md).
 
-Used by the worker, by ``paqshot generate`` and by the API (to answer 403 before a job is queued).
-A style with no engine raises Forbidden naming what to install; nothing here fakes an image.
+Used by the worker, by ``paqshot generate`` and by the API (to answer 403 before a job is queued, and in
+``GET /v1/capabilities``). A style with no engine raises Forbidden naming what to install; nothing here fakes
+an image. Heavy modules (numpy pipelines, onnxruntime) load on first use, once per process.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from PIL import Image
 
 from .errors import Forbidden
 from .imaging.options import STYLES, RenderOptions
 from .imaging.result import RenderResult
+from .inference.store import REGISTRY
 from .settings import Settings
 
 ProgressFn = Callable[[float], None]
+SCENE_STYLES = ("lifestyle", "editorial", "mockup")
 
 
 @dataclass(frozen=True)
@@ -30,26 +36,69 @@ class StyleStatus:
 
 
 class Engines:
-    """The engines available under one settings object. Build once per worker; cheap to query."""
+    """The engines available under one settings object. Build once per process; cheap to query."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._registry_mtime: float | None = None
+        self._models: dict[str, Any] = {}
+
+    # ---- what is installed ---------------------------------------------------------------------------
+
+    def _installed(self) -> dict[str, Any]:
+        """Best installed model per role, re-read only when the model registry file changes."""
+        registry = self.settings.models_dir / REGISTRY
+        try:
+            mtime = os.stat(registry).st_mtime
+        except FileNotFoundError:
+            self._registry_mtime, self._models = None, {}
+            return self._models
+        if mtime != self._registry_mtime:
+            from .inference.store import ModelStore
+
+            store = ModelStore(self.settings.models_dir)
+            self._models = {role: store.best(role) for role in ("segmentation", "inpainting", "text2image")}
+            self._registry_mtime = mtime
+        return self._models
+
+    def installed_models(self) -> list[dict[str, Any]]:
+        """Every installed model, as ``GET /v1/models`` shows it."""
+        if not (self.settings.models_dir / REGISTRY).exists():
+            return []
+        from .inference.store import ModelStore
+
+        return [m.as_dict() for m in ModelStore(self.settings.models_dir).list()]
+
+    def providers(self) -> list[str]:
+        """Execution providers models run on here (empty while no model is installed)."""
+        if not any(self._installed().values()):
+            return []
+        from .inference.sessions import probe
+
+        return [probe().provider]
+
+    @staticmethod
+    def _scenes_available() -> bool:
+        return importlib.util.find_spec(f"{__package__}.imaging.scenes") is not None
 
     def status(self, style: str) -> StyleStatus:
         """Report the engine that would serve ``style``."""
+        models = self._installed()
         if style == "studio_packshot":
-            return StyleStatus(style, True, "classical", None)
+            seg = models.get("segmentation")
+            return StyleStatus(style, True, f"onnx:{seg.id}" if seg else "classical", None)
+        generator = models.get("inpainting") or models.get("text2image")
+        if generator is not None and self._scenes_available():
+            return StyleStatus(style, True, f"diffusion:{generator.id}", None)
+        if self._scenes_available():
+            return StyleStatus(style, True, "procedural", None)
         return StyleStatus(
             style,
             False,
             None,
-            f"Style '{style}' needs a scene engine that is not installed on this appliance "
-            "(an inpainting model via 'models install', or the procedural scene engine).",
+            f"Style '{style}' needs a scene engine, and none is installed on this appliance: install an "
+            "inpainting model ('models install PATH', see docs/models.md).",
         )
-
-    def providers(self) -> list[str]:
-        """Execution providers the loaded models run on (empty while no model is installed)."""
-        return []
 
     def all_status(self) -> list[StyleStatus]:
         return [self.status(style) for style in STYLES]
@@ -60,14 +109,47 @@ class Engines:
         if not status.available:
             raise Forbidden(status.reason or f"Style '{style}' is not available.")
 
+    # ---- running ----------------------------------------------------------------------------------------
+
+    def segmenter(self) -> Any:
+        """The installed cut-out model (loaded once), or None for the classical segmenter."""
+        if self._installed().get("segmentation") is None:
+            return None
+        from .inference.segmenters import load_default_segmenter
+
+        return load_default_segmenter(self.settings.models_dir, require_gpu=self.settings.require_gpu)
+
     def render(self, image: Image.Image, options: RenderOptions, progress: ProgressFn | None = None) -> RenderResult:
         """Run the engine for ``options.style`` on a decoded, normalised image."""
-        self.check(options.style)
-        from .imaging.packshot import render_packshot  # imported lazily: numpy/scipy load once, when used
-
+        status = self.status(options.style)
+        if not status.available:
+            raise Forbidden(status.reason or f"Style '{options.style}' is not available.")
         if progress:
-            progress(0.05)
-        result = render_packshot(image, options)
+            progress(0.02)
+        if options.style == "studio_packshot":
+            from .imaging.packshot import render_packshot
+
+            segmenter = self.segmenter()
+            result = render_packshot(image, options, segmenter=segmenter)
+            if segmenter is not None and result.engine == segmenter.name:
+                result = replace(result, engine=f"onnx:{segmenter.name}")
+        else:
+            result = self._render_scene(image, options, status, progress)
         if progress:
             progress(1.0)
+        return result
+
+    def _render_scene(
+        self, image: Image.Image, options: RenderOptions, status: StyleStatus, progress: ProgressFn | None
+    ) -> RenderResult:
+        from .imaging import scenes  # type: ignore[attr-defined]
+
+        inpainter = None
+        if status.engine and status.engine.startswith("diffusion:"):
+            from .inference.diffusion import load_inpaint_pipeline
+
+            inpainter = load_inpaint_pipeline(self.settings.models_dir, require_gpu=self.settings.require_gpu)
+        result: RenderResult = scenes.render_scene(
+            image, options, inpainter=inpainter, segmenter=self.segmenter(), progress=progress
+        )
         return result

@@ -14,7 +14,7 @@ from ..storage import workers as workers_sql
 from ..storage.keys import ApiKey
 from .openapi import ERROR_RESPONSES
 from .state import ApiState
-from .wire import MAX_PROMPT, Capabilities, Health, StyleInfo, request_fields
+from .wire import MAX_PROMPT, Capabilities, Health, ModelList, StyleInfo, request_fields
 
 
 class MetaController(Controller):
@@ -70,6 +70,22 @@ class MetaController(Controller):
                 "rate_limit_per_minute": key.rate_limit,
             },
         )
+
+
+class ModelsController(Controller):
+    tags = ["meta"]  # noqa: RUF012 - Litestar reads class attributes
+
+    @get(
+        "/v1/models",
+        operation_id="listModels",
+        summary="Installed models (extension)",
+        responses=ERROR_RESPONSES,
+        security=[{"bearerAuth": []}],
+    )
+    async def models(self, key: NamedDependency[ApiKey], api: NamedDependency[ApiState]) -> ModelList:
+        """Each installed model: role, licence, commercial use, the styles it enables, where it runs."""
+        data = await anyio.to_thread.run_sync(api.engines.installed_models)
+        return ModelList(data=data, providers=await anyio.to_thread.run_sync(api.engines.providers))
 
 
 def _checks(api: ApiState) -> dict[str, str]:

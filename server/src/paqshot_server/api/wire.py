@@ -181,6 +181,13 @@ class Capabilities(Struct, kw_only=True):
     limits: dict[str, int]
 
 
+class ModelList(Struct, kw_only=True):
+    """``GET /v1/models``: installed models and the execution providers they run on."""
+
+    data: list[dict[str, Any]]
+    providers: list[str]
+
+
 class Health(Struct):
     status: str
     checks: dict[str, str]
