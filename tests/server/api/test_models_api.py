@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
-from support import Key, b64, product_jpeg
-
 from paqshot_server.inference.store import ModelStore
 from paqshot_server.jobs.context import WorkerContext
 from paqshot_server.jobs.runner import process
 from paqshot_server.settings import Settings
+from support import Key, b64, product_jpeg
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "models"
 
