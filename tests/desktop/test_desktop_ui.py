@@ -312,3 +312,66 @@ def test_local_appliance_log_hides_keys() -> None:
     server = ServerIdentity(key_prefix="pk_live_", webhook_secret_prefix="whsec_")
     line = "First API key (shown once):  pk_live_oPJqJ0q-jTYm_Bw and whsec_mfVhDsV"
     assert redact(line, server) == "First API key (shown once):  pk_live_…(hidden) and whsec_…(hidden)"
+
+
+def test_polling_uses_one_list_call_plus_one_get_per_job_that_left_it(fake: FakeAppliance) -> None:
+    from paqshot_desktop.controller import poll_jobs
+
+    fake.jobs["a"] = job_json("a", "processing", progress=0.4)
+    fake.jobs["b"] = job_json("b", "completed")
+    client = fake.client("http://appliance.test", "pk_good")
+    found = {job.id: job for job in poll_jobs(client, ["a", "b"])}
+    assert found["a"].progress == 0.4 and found["b"].status == "completed"
+    paths = [r.url.path for r in fake.requests]
+    assert paths == ["/v1/generations", "/v1/generate/b"]
+
+
+def test_dropping_files_on_the_create_page(
+    qtbot: Any, make_app: Any, fake: FakeAppliance, photos: dict[str, Path]
+) -> None:
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    app = connect(qtbot, make_app, fake)
+    qtbot.waitUntil(lambda: app.window.current_page == "create", timeout=5000)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photos["shoe"])), QUrl.fromLocalFile(str(photos["odd"]))])
+    event = QDropEvent(
+        QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    app.window.create_view.drop.dropEvent(event)
+    batch = app.controller.batch.batch
+    qtbot.waitUntil(lambda: len(batch.items) == 2, timeout=5000)
+    assert {i.path.name for i in batch.items} == {"shoe.jpg", "odd.webp"}
+    files = app.window.create_view.files
+    qtbot.waitUntil(lambda: all(not files.item(i).icon().isNull() for i in range(files.count())), timeout=5000)
+
+
+def test_statuses_are_coloured_by_the_brand(qtbot: Any, make_app: Any, fake: FakeAppliance) -> None:
+    from PySide6.QtCore import Qt
+
+    fake.jobs["ok"] = job_json("ok", "completed")
+    fake.jobs["bad"] = job_json("bad", "failed", error={"code": "server_error", "message": "x"})
+    app = connect(qtbot, make_app, fake)
+    jobs = app.controller.jobs
+    qtbot.waitUntil(lambda: jobs.rowCount() == 2, timeout=5000)
+    colours = {jobs.job_at(r).status: jobs.data(jobs.index(r, 1), Qt.ItemDataRole.ForegroundRole) for r in range(2)}
+    assert colours["completed"].name() == app.brand.colors["success"]
+    assert colours["failed"].name() == app.brand.colors["danger"]
+    assert jobs.data(jobs.index(0, 0), Qt.ItemDataRole.ForegroundRole) is None
+
+
+def test_last_options_come_back_after_reconnecting(
+    qtbot: Any, make_app: Any, fake: FakeAppliance, photos: dict[str, Path]
+) -> None:
+    app = connect(qtbot, make_app, fake)
+    qtbot.waitUntil(lambda: app.window.current_page == "create", timeout=5000)
+    form = app.window.create_view.form
+    form.set_values({"background": "#A0B0C0", "shadow": "floating", "aspect_ratio": "4:3"})
+    app.controller.batch.add_files([photos["shoe"]])
+    qtbot.waitUntil(lambda: app.window.create_view.submit_button.isEnabled(), timeout=5000)
+    app.window.create_view.submit_button.click()
+    form.set_values({"background": "", "shadow": "none", "aspect_ratio": "1:1"})
+    app.controller.connect_to("http://appliance.test", "pk_good")
+    qtbot.waitUntil(lambda: form.values()["shadow"] == "floating", timeout=5000)
+    assert form.values()["background"] == "#A0B0C0" and form.values()["aspect_ratio"] == "4:3"

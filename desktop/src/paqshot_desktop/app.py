@@ -57,6 +57,7 @@ def build(
     app.setWindowIcon(app_icon(brand))
     theme.apply(app, brand)
     jobs = JobsModel()
+    jobs.status_colors = theme.status_colors(brand)
     window = MainWindow(brand, jobs)
     settings = Settings(brand, settings_path)
     controller = Controller(brand, window, settings, Runner(), jobs, client_factory, data_dir)

@@ -45,7 +45,7 @@ class BatchController:
     def add_files(self, paths: list[Path]) -> None:
         """Add dropped files/folders: scanned and checked on a worker, thumbnails decoded on workers."""
         limits = self.owner.caps.limits
-        self.owner.runner.submit(lambda: scan(paths, limits), self._scanned)
+        self.owner.bulk.submit(lambda: scan(paths, limits), self._scanned)
 
     def _scanned(self, found: Any) -> None:
         view = self.owner.window.create_view
@@ -54,7 +54,7 @@ class BatchController:
         for path, problem in found:
             if path in before or problem:
                 continue
-            self.owner.runner.submit(partial(transfers.load_thumbnail, path, THUMB_PX), partial(self._thumbnail, path))
+            self.owner.bulk.submit(partial(transfers.load_thumbnail, path, THUMB_PX), partial(self._thumbnail, path))
         if not found:
             view.show_message("No JPEG, PNG or WebP files were found there.", "warn")
 
@@ -90,7 +90,7 @@ class BatchController:
             path = item.path
             key = str(uuid.uuid4())  # one key per file, reused by every retry of that file
             self.batch.update(path, state="sending", message="")
-            owner.runner.submit_reporting(
+            owner.bulk.submit_reporting(
                 partial(transfers.submit_file, client, path, values, caps, key),
                 partial(self._submitted, path),
                 partial(self._failed, path),

@@ -31,10 +31,29 @@ from .workers import Runner
 
 VERSION = "0.1.0"
 POLL_MS = 2000
+POLL_PAGE = 100
 RESULTS_PAGE = 40
 THUMB_PX = 168
 
 ClientFactory = Callable[[str, str], ApiClient]
+
+
+def poll_jobs(client: ApiClient, ids: list[str]) -> list[Job]:
+    """Current state of ``ids`` in few requests: one list of processing jobs, then one GET per job that
+    left that list (it finished, or is beyond the first page). Jobs the server forgot are dropped."""
+    wanted = set(ids)
+    page = client.list_jobs(POLL_PAGE, 0, "processing")
+    found = [job for job in page.data if job.id in wanted]
+    still = {job.id for job in found}
+    for job_id in ids:
+        if job_id in still:
+            continue
+        try:
+            found.append(client.job(job_id))
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+    return found
 
 
 class Controller(QObject):
@@ -56,6 +75,9 @@ class Controller(QObject):
         self.caps: Capabilities = spec_capabilities()
         self._make_client = client_factory or (lambda url, key: ApiClient(url, key, user_agent=brand.user_agent))
         base = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation))
+        # Uploads, downloads and decoding go to their own pool, so a batch of hundreds of files never
+        # queues ahead of the quick calls (connect, poll, list) that keep the window current.
+        self.bulk = Runner(max_threads=3)
         self.local = LocalAppliance(brand, (data_dir or base) / "appliance", runner)
         self.batch = BatchController(self)
         self._sources: dict[str, str] = dict(settings.get("job_sources"))
@@ -205,14 +227,7 @@ class Controller(QObject):
         self._polling = True
 
         def fetch() -> list[Job]:
-            found = []
-            for job_id in ids:
-                try:
-                    found.append(client.job(job_id))
-                except ApiError as exc:
-                    if exc.status != 404:
-                        raise
-            return found
+            return poll_jobs(client, ids)
 
         def done(found: Any) -> None:
             self._polling = False
@@ -280,7 +295,7 @@ class Controller(QObject):
             if client is None or not url:
                 continue
             self._thumbs[job.id] = QImage()  # placeholder: one download per job
-            self.runner.submit(
+            self.bulk.submit(
                 partial(transfers.download_image, client, url, THUMB_PX),
                 partial(self._thumb_loaded, job.id),
                 partial(self._thumb_failed, job.id),
@@ -304,7 +319,7 @@ class Controller(QObject):
         view = self.window.results_view
         view.show_message("Saving…")
         sources = dict(self._sources)
-        self.runner.submit_reporting(
+        self.bulk.submit_reporting(
             lambda report: transfers.save_jobs(client, jobs, Path(folder), pattern, sources, report),
             lambda paths: view.show_message(f"Saved {len(paths)} image(s) to {folder}.", "ok"),
             lambda exc: view.show_message(f"Saving failed: {describe(exc)}", "error"),
@@ -354,5 +369,7 @@ class Controller(QObject):
         self.settings.sync()
         if self.client is not None:
             self.client.close()
+        self.bulk.pool.clear()  # queued uploads/downloads that have not started are dropped
         self.runner.wait(3000)
+        self.bulk.wait(3000)
         self.local.stop()

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QColor
 
 from .wire import ImageRef, Job, plain_error
 
@@ -163,6 +164,8 @@ class JobsModel(QAbstractTableModel):
         self.offset = 0
         self.limit = 20
         self.status_filter = ""
+        # status -> "#RRGGBB", filled from the theme so statuses read at a glance in the brand's colours.
+        self.status_colors: dict[str, str] = {}
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         """Number of jobs on the current page."""
@@ -187,6 +190,9 @@ class JobsModel(QAbstractTableModel):
             return job
         if role == Qt.ItemDataRole.UserRole + 1:
             return job.status
+        if role == Qt.ItemDataRole.ForegroundRole:
+            color = self.status_colors.get(job.status) if self.COLUMNS[index.column()] == "Status" else None
+            return QColor(color) if color else None
         if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return None
         column = self.COLUMNS[index.column()]

@@ -205,7 +205,10 @@ def apply(app: QApplication, brand: Brand) -> None:
     app.setStyleSheet(style_sheet(brand))
 
 
-def status_color(brand: Brand, status: str) -> QColor:
-    """Colour a job status is drawn in."""
-    key = {"completed": "success", "failed": "danger", "processing": "accent"}.get(status, "text_muted")
-    return QColor(brand.colors[key])
+def status_colors(brand: Brand) -> dict[str, str]:
+    """Colour each job status is drawn in."""
+    return {
+        "completed": brand.colors["success"],
+        "failed": brand.colors["danger"],
+        "processing": brand.colors["accent"],
+    }
