@@ -20,7 +20,9 @@ fi
 start=$(date +%s)
 py="${PYTHON:-python3.11}"
 [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
+# pip's config on these machines names local indexes that may not exist: drop only those warnings.
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" 2>&1 \
+  | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 # Guard: plain onnxruntime must be the only ORT here, and torch must be the CPU build.
 "$venv/bin/python" - <<'PY'
 import importlib.metadata as md
