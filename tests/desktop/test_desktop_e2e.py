@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import BRANDS
 from desktop_support import product_bytes
+from paqshot_desktop.branding import load_brand
 from paqshot_desktop.local import free_port, wait_healthy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -119,8 +121,10 @@ def test_photo_to_saved_packshot_against_a_real_appliance(
     assert listed[job_id] == "completed"
 
 
-def test_run_on_this_computer_starts_and_stops_the_appliance(qtbot: Any, make_app: Any) -> None:
-    app = make_app()
+@pytest.mark.parametrize("brand_id", ["paqshot", "noir"])
+def test_run_on_this_computer_starts_and_stops_the_appliance(qtbot: Any, make_app: Any, brand_id: str) -> None:
+    brand = load_brand(BRANDS / brand_id)
+    app = make_app(brand)
     controller = app.controller
     app.window.connect_view.local_button.click()
     qtbot.waitUntil(lambda: app.window.current_page == "create", timeout=60_000)
@@ -130,6 +134,10 @@ def test_run_on_this_computer_starts_and_stops_the_appliance(qtbot: Any, make_ap
     key_file = local.data_dir / "desktop-api-key.json"
     assert json.loads(key_file.read_text())["key"] == local.endpoint.api_key
     assert "this computer" in app.window.connect_view.status.text()
+    # The appliance was started with the same brand file: it names itself and its keys after the brand.
+    assert controller.caps.product == brand.server.product_name
+    assert local.endpoint.api_key.startswith(brand.server.key_prefix)
+    assert brand.server.key_prefix + "…(hidden)" in app.window.connect_view.log.toPlainText()
     process = local.process
     assert process is not None
     pid = process.processId()

@@ -134,6 +134,7 @@ class LocalAppliance(QObject):
         self.process: QProcess | None = None
         self.endpoint: LocalEndpoint | None = None
         self._exited = threading.Event()
+        self._partial = ""
 
     @property
     def running(self) -> bool:
@@ -180,9 +181,11 @@ class LocalAppliance(QObject):
 
     def _read_output(self) -> None:
         if self.process is not None:
-            text = bytes(self.process.readAllStandardOutput().data()).decode("utf-8", "replace")
-            for line in text.splitlines():
-                self.output.emit(redact(line, self.brand.server))
+            text = self._partial + bytes(self.process.readAllStandardOutput().data()).decode("utf-8", "replace")
+            # Keep an unfinished last line for the next read, so a key split across reads is still hidden.
+            *lines, self._partial = text.split("\n")
+            for line in lines:
+                self.output.emit(redact(line.rstrip("\r"), self.brand.server))
 
     def _on_exit(self, *_args: object) -> None:
         self._exited.set()
