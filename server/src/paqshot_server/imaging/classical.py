@@ -29,12 +29,13 @@ from .colour import linear_to_lab, to_linear
 from .matting import (
     LocalColours,
     analysis_image,
+    box,
     guided_filter,
     local_colours,
     project_alpha,
     snap,
     sure_regions,
-    upsample_refine,
+    refine_full,
 )
 from .segment import Matte
 
@@ -46,15 +47,19 @@ EIGHT = ndimage.generate_binary_structure(2, 2)
 class ClassicalConfig:
     """Tuning of the classical segmenter (defaults chosen on the synthetic evaluation set)."""
 
-    analysis_side: int = 640
+    analysis_side: int = 512
     border_ratio: float = 0.02
     min_threshold: float = 6.0  # ΔE76 below which a pixel always matches the background model
     noise_factor: float = 2.2  # threshold = noise_factor * 95th percentile of border residuals
     dark_weight: float = 0.7  # lightness weight when a pixel is darker than the model (shading)
-    shadow_min_ratio: float = 0.3  # deepest cast shadow accepted (luminance ratio to the model)
+    shadow_min_ratio: float = 0.2  # deepest cast shadow accepted (luminance ratio to the model)
     shadow_chroma_tol: float = 0.025  # chromaticity change a cast shadow may cause
     punch_holes: bool = True
     band_radius: int = 2
+    deep_shadow_ratio: float = 0.9  # Lab L ratio below which a neutral darkening may be a shadow core
+    shadow_strip: float = 0.04  # neutral darkening in fg strips thinner than this (x height) is shadow
+    gap_close: int = 3  # outline gaps up to ~2 * gap_close px (analysis scale) are bridged
+    edge_min: float = 2.0  # L1 lightness gradient (per 2 px) that always counts as an outline
     guided_eps: float = 2e-3
 
 
@@ -79,6 +84,14 @@ class BackgroundModel:
         return out
 
 
+def _gradient(plane: np.ndarray) -> np.ndarray:
+    """|d/dy| + |d/dx| by central differences (L1 gradient magnitude, per 2 px)."""
+    grad = np.zeros_like(plane)
+    grad[1:-1] = np.abs(plane[2:] - plane[:-2])
+    grad[:, 1:-1] += np.abs(plane[:, 2:] - plane[:, :-2])
+    return grad
+
+
 def _design(ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return np.stack([np.ones_like(xs), xs, ys, xs * xs, xs * ys, ys * ys], axis=1)
 
@@ -96,6 +109,8 @@ def fit_background(lab: np.ndarray, border: np.ndarray) -> BackgroundModel:
     """Robust (iteratively re-weighted) quadratic fit of Lab over the border pixels."""
     h, w = lab.shape[:2]
     ys, xs = np.nonzero(border)
+    step = max(1, len(ys) // 6000)  # a few thousand samples pin six coefficients down
+    ys, xs = ys[::step], xs[::step]
     design = _design(ys / max(h - 1, 1) * 2 - 1, xs / max(w - 1, 1) * 2 - 1).astype(np.float64)
     values = lab[ys, xs].astype(np.float64)
     keep = np.ones(len(ys), bool)
@@ -134,25 +149,35 @@ class ClassicalSegmenter:
             )
         small, scale = analysis_image(rgb, cfg.analysis_side)
         alpha_small, colours, confidence, notes = self.segment_small(small)
-        alpha = upsample_refine(rgb, alpha_small, colours, scale)
-        return Matte(alpha, confidence, notes)
+        full = refine_full(rgb, alpha_small, colours)
+        return Matte(full.alpha, confidence, notes, full.rgba, full.box)
 
     def segment_small(self, small: np.ndarray) -> tuple[np.ndarray, LocalColours, float, tuple[str, ...]]:
         """Matte of an analysis-size image; also returns the local colours for full-resolution work."""
         cfg = self.config
         h, w = small.shape[:2]
         linear = to_linear(small)
-        smooth = np.empty_like(linear)
-        for c in range(3):
-            smooth[..., c] = ndimage.gaussian_filter(linear[..., c], 1.0, mode="nearest")
+        smooth = box(linear, 1)
         lab = linear_to_lab(smooth)
         border = border_mask(h, w, cfg.border_ratio)
         model = fit_background(lab, border)
         expected = model.evaluate(h, w)
         threshold = max(cfg.min_threshold, cfg.noise_factor * model.noise)
-        dist = self._distance(lab, expected)
-        shadow = self._shadow_candidates(smooth, expected, lab, threshold)
-        candidates = (dist < threshold) | shadow
+        diff = lab - expected
+        dist = self._distance(diff)
+        grad = _gradient(lab[..., 0])
+        # Edges clearly stronger than the background's own texture stop the flood fill: a white product
+        # on white is enclosed by its outline even where its faces are close to the backdrop's colour.
+        barrier = grad > max(cfg.edge_min, 2.0 * float(np.percentile(grad[border], 99)))
+        near_bg = dist < threshold
+        shadow, darkening = self._shadow_candidates(diff, lab, expected, grad, threshold)
+        ratio = lab[..., 0] / np.maximum(expected[..., 0], 1e-3)
+        barrier &= ~(darkening & (ratio < cfg.deep_shadow_ratio))  # a contact shadow's core is no outline
+        open_bg = near_bg | shadow
+        # Outlines have gaps (where a pale face meets its own contact shadow): close gaps of a few
+        # pixels for the flood fill, then let the background back in by a few pixels.
+        closed = ndimage.binary_closing(barrier, EIGHT, iterations=cfg.gap_close, border_value=0)
+        candidates = open_bg & ~closed
 
         labels, count = ndimage.label(candidates, FOUR)
         edge_labels = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
@@ -160,42 +185,53 @@ class ClassicalSegmenter:
         is_bg[edge_labels] = True
         is_bg[0] = False
         background = is_bg[labels]
+        regrow = open_bg & ~barrier
+        background = ndimage.binary_dilation(
+            background, FOUR, iterations=cfg.gap_close + 1, mask=regrow | background
+        )
+        # Give back the outline pixels that only the barrier kept from the background.
+        background |= ndimage.binary_dilation(background, FOUR, iterations=2) & barrier & near_bg
         if cfg.punch_holes:
             background |= self._holes(labels, count, is_bg, dist, threshold)
-        fg = self._clean(~background)
+        fg = ~background
+        # Thin horizontal strips of neutral darkening left under a product: contact-shadow cores.
+        strip = max(2 * cfg.band_radius + 3, round(cfg.shadow_strip * h))
+        thin = fg & ~ndimage.binary_opening(fg, np.ones((strip, 1), bool))
+        fg &= ~(thin & darkening)
+        fg = self._clean(fg)
         if not fg.any():
             raise UnsupportedImage(
                 "no product found: the image looks like plain background "
                 "(nothing stands out from the colour at its edges)."
             )
         alpha, colours = self._matte(fg, linear, smooth)
-        confidence, notes = self._confidence(model, fg, colours, alpha, threshold)
+        confidence, notes = self._confidence(model, fg, colours, alpha, threshold, dist, border)
         return alpha, colours, confidence, notes
 
-    def _distance(self, lab: np.ndarray, expected: np.ndarray) -> np.ndarray:
-        diff = lab - expected
+    def _distance(self, diff: np.ndarray) -> np.ndarray:
         dl = diff[..., 0]
         dl = np.where(dl < 0, dl * self.config.dark_weight, dl)
-        return np.sqrt(dl * dl + diff[..., 1] ** 2 + diff[..., 2] ** 2)
+        return np.sqrt(dl * dl + diff[..., 1] * diff[..., 1] + diff[..., 2] * diff[..., 2])
 
     def _shadow_candidates(
-        self, linear: np.ndarray, expected_lab: np.ndarray, lab: np.ndarray, threshold: float
-    ) -> np.ndarray:
-        """Smooth darkenings of the background that keep its chromaticity: cast shadows."""
+        self, diff: np.ndarray, lab: np.ndarray, expected: np.ndarray, grad: np.ndarray, threshold: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Smooth darkenings of the background that keep its chromaticity (cast shadows), and all such
+        darkenings, smooth or not."""
         cfg = self.config
         lab_l = lab[..., 0]
-        ratio_l = lab_l / np.maximum(expected_lab[..., 0], 1e-3)
-        # Lab lightness ratio of the deepest accepted shadow (luminance ratio shadow_min_ratio).
-        min_l = 116 * np.cbrt(cfg.shadow_min_ratio) - 16
-        darker = (ratio_l < 1.0) & (lab_l > min_l * expected_lab[..., 0] / 100)
+        exp_l = np.maximum(expected[..., 0], 1e-3)
+        ratio = lab_l / exp_l
+        min_ratio = (116 * np.cbrt(cfg.shadow_min_ratio) - 16) / 100  # Lab L ratio of the deepest shadow
+        shadow = (diff[..., 0] < 0) & (ratio > min_ratio)
         # A multiplicative shadow scales a* and b* roughly with lightness: compare against that.
-        exp_ab = expected_lab[..., 1:] * ratio_l[..., None]
-        ab_err = np.linalg.norm(lab[..., 1:] - exp_ab, axis=2)
-        neutral_ok = ab_err < max(3.0, 0.5 * threshold)
-        gy = ndimage.sobel(lab_l, axis=0) / 8
-        gx = ndimage.sobel(lab_l, axis=1) / 8
-        smooth = np.hypot(gx, gy) < max(2.5, 0.35 * threshold)
-        return darker & neutral_ok & smooth
+        ea = lab[..., 1] - expected[..., 1] * ratio
+        eb = lab[..., 2] - expected[..., 2] * ratio
+        tol = max(3.0, 0.5 * threshold)
+        shadow &= ea * ea + eb * eb < tol * tol
+        darkening = shadow.copy()
+        shadow &= grad < 2 * max(2.5, 0.35 * threshold)  # no edge: a shadow, not an object's outline
+        return shadow, darkening
 
     def _holes(
         self, labels: np.ndarray, count: int, is_bg: np.ndarray, dist: np.ndarray, threshold: float
@@ -203,19 +239,19 @@ class ClassicalSegmenter:
         """Enclosed candidate regions that are exactly background and hold nothing: see-through holes."""
         if count == 0:
             return np.zeros(labels.shape, bool)
-        idx = np.arange(1, count + 1)
-        areas = ndimage.sum_labels(np.ones_like(dist), labels, idx)
-        medians = ndimage.median(dist, labels, idx)
+        areas = np.bincount(labels.ravel(), minlength=count + 1)
         min_area = max(12.0, 3e-4 * labels.size)
         picked = np.zeros(count + 1, bool)
         objects = ndimage.find_objects(labels)
-        for i, (area, med) in enumerate(zip(areas, medians, strict=True), start=1):
-            if is_bg[i] or area < min_area or med > 0.45 * threshold:
-                continue
+        areas[0] = 0  # label 0 is the product side, never a hole
+        for i in np.flatnonzero((areas >= min_area) & ~is_bg):
             sl = objects[i - 1]
             if sl is None:
                 continue
             region = labels[sl] == i
+            area = float(areas[i])
+            if float(np.median(dist[sl][region])) > 0.45 * threshold:
+                continue
             filled = ndimage.binary_fill_holes(region)
             if filled.sum() - area <= max(4.0, 0.01 * area):  # holds nothing (no printed text inside)
                 picked[i] = True
@@ -231,18 +267,48 @@ class ClassicalSegmenter:
         return keep[labels]
 
     def _matte(self, fg: np.ndarray, linear: np.ndarray, smooth: np.ndarray) -> tuple[np.ndarray, LocalColours]:
+        """Trimap from the binary segmentation, colour-line solve in the unknown band (widened where
+        the edge turns out to be soft), guided-filter regularisation."""
         cfg = self.config
         binary = fg.astype(np.float32)
         sure_fg, sure_bg = sure_regions(binary, cfg.band_radius)
+        for _ in range(2):
+            unknown = ~(sure_fg | sure_bg)
+            colours = local_colours(linear, sure_fg, sure_bg, sigma=cfg.band_radius + 1.5, where=unknown)
+            # Probe a ring of "sure" pixels around the band: a soft (defocused, furry) edge shows as
+            # partial alpha there, and the band is widened to take it in.
+            ring = ndimage.binary_dilation(unknown, FOUR, iterations=cfg.band_radius) & ~unknown
+            ys, xs = np.nonzero(ring)
+            if ys.size == 0:
+                break
+            f_est, b_est = colours.at(ys, xs, fg.shape)
+            proj, reliable = project_alpha(linear[ys, xs], f_est, b_est)
+            soft = reliable & np.where(sure_fg[ys, xs], proj < 0.85, proj > 0.15)
+            if soft.sum() < 0.02 * ys.size:
+                break
+            widen = np.zeros_like(ring)
+            widen[ys[soft], xs[soft]] = True
+            widen = ndimage.binary_dilation(widen, FOUR, iterations=cfg.band_radius)
+            sure_fg &= ~widen
+            sure_bg &= ~widen
         unknown = ~(sure_fg | sure_bg)
-        colours = local_colours(linear, sure_fg, sure_bg, sigma=cfg.band_radius + 1.5)
-        proj, reliable = project_alpha(linear, colours.fg, colours.bg)
-        prior = ndimage.gaussian_filter(binary, 0.7)
-        alpha = np.where(sure_fg, 1.0, np.where(sure_bg, 0.0, np.where(reliable, proj, prior)))
-        alpha = alpha.astype(np.float32)
-        grey = smooth.mean(axis=2) * 0.3 + linear.mean(axis=2) * 0.7
-        refined = np.clip(guided_filter(grey, alpha, 1, cfg.guided_eps), 0, 1)
-        alpha = np.where(unknown, refined, alpha).astype(np.float32)
+        alpha = binary.copy()
+        alpha[sure_fg] = 1.0
+        alpha[sure_bg] = 0.0
+        ys, xs = np.nonzero(unknown)
+        if ys.size == 0:
+            return alpha, colours
+        f_est, b_est = colours.at(ys, xs, fg.shape)
+        proj, reliable = project_alpha(linear[ys, xs], f_est, b_est)
+        prior = ndimage.gaussian_filter(binary, 0.7)[ys, xs]
+        alpha[ys, xs] = np.where(reliable, proj, prior)
+        # Guided filter over the band's bounding box only (edge-aware regularisation of the solve).
+        y0, y1 = max(int(ys.min()) - 4, 0), int(ys.max()) + 5
+        x0, x1 = max(int(xs.min()) - 4, 0), int(xs.max()) + 5
+        crop = (slice(y0, y1), slice(x0, x1))
+        grey = smooth[crop].mean(axis=2) * 0.3 + linear[crop].mean(axis=2) * 0.7
+        refined = np.clip(guided_filter(grey, alpha[crop], 1, cfg.guided_eps), 0, 1)
+        alpha[ys, xs] = refined[ys - y0, xs - x0]
         return snap(alpha), colours
 
     def _confidence(
@@ -252,9 +318,18 @@ class ClassicalSegmenter:
         colours: LocalColours,
         alpha: np.ndarray,
         threshold: float,
+        dist: np.ndarray,
+        border: np.ndarray,
     ) -> tuple[float, tuple[str, ...]]:
         notes: list[str] = []
         score = 1.0
+        # "Almost background" colours inside the frame, beyond what the border's own noise explains:
+        # faces of a white product on white, a product the colour of its backdrop.
+        ambiguous = (dist > 0.4 * threshold) & (dist < threshold)
+        excess = float(ambiguous[~border].mean()) - float(ambiguous[border].mean())
+        if excess > 0.01:
+            score *= max(0.25, 1 - 8 * excess)
+            notes.append("parts of the image are very close to the background colour")
         if model.inliers < 0.85:
             score *= max(0.2, model.inliers)
             notes.append("the background at the frame is not uniform")
@@ -273,9 +348,10 @@ class ClassicalSegmenter:
         if touching > 0.02:
             score *= max(0.4, 1 - 2 * touching)
             notes.append("the product touches the frame")
-        band = (alpha > 0) & (alpha < 1)
-        if band.any():
-            contrast = np.linalg.norm(colours.fg[band] - colours.bg[band], axis=1)
+        ys, xs = np.nonzero((alpha > 0) & (alpha < 1))
+        if ys.size:
+            f_est, b_est = colours.at(ys, xs, alpha.shape)
+            contrast = np.linalg.norm(f_est - b_est, axis=1)
             low = float((contrast < 0.04).mean())
             if low > 0.25:
                 score *= max(0.3, 1 - low)

@@ -41,14 +41,13 @@ def layer_from_cutout(cut: Cutout, placement: Placement) -> ProductLayer:
     dest = placement.map_box(src)
     dw, dh = dest[2] - dest[0], dest[3] - dest[1]
     sw, sh = src[2] - src[0], src[3] - src[1]
-    rgb = cut.foreground[src[1] : src[3], src[0] : src[2]]
-    alpha = cut.alpha[src[1] : src[3], src[0] : src[2]]
+    crop = cut.crop(src)
     if (dw, dh) == (sw, sh):
-        return ProductLayer(np.ascontiguousarray(rgb), alpha.astype(np.float32, copy=True), dest[0], dest[1])
-    a8 = np.round(alpha * 255).astype(np.uint8)
-    rgba = Image.fromarray(np.dstack([rgb, a8]), mode="RGBA")
-    resized = np.asarray(rgba.resize((dw, dh), Image.Resampling.LANCZOS, reducing_gap=3.0))
-    out_alpha = resized[..., 3].astype(np.float32) / 255.0
+        alpha = crop[..., 3].astype(np.float32) * np.float32(1 / 255)
+        return ProductLayer(np.ascontiguousarray(crop[..., :3]), alpha, dest[0], dest[1])
+    rgba = Image.fromarray(np.ascontiguousarray(crop), mode="RGBA")
+    resized = np.asarray(rgba.resize((dw, dh), Image.Resampling.LANCZOS))
+    out_alpha = resized[..., 3].astype(np.float32) * np.float32(1 / 255)
     return ProductLayer(np.ascontiguousarray(resized[..., :3]), out_alpha, dest[0], dest[1])
 
 
@@ -97,11 +96,11 @@ def paste(canvas: np.ndarray, layer: ProductLayer) -> None:
     rgb = layer.rgb[ly0:ly1, lx0:lx1]
     region = canvas[cy0:cy1, cx0:cx1]
     solid = alpha >= 1.0
-    region[solid] = rgb[solid]
-    part = (alpha > 0) & ~solid
-    if part.any():
-        a = alpha[part][:, None]
-        region[part] = to_srgb8(to_linear(rgb[part]) * a + to_linear(region[part]) * (1 - a))
+    np.copyto(region, rgb, where=solid[..., None])
+    ys, xs = np.nonzero((alpha > 0) & ~solid)
+    if ys.size:
+        a = alpha[ys, xs][:, None]
+        region[ys, xs] = to_srgb8(to_linear(rgb[ys, xs]) * a + to_linear(region[ys, xs]) * (1 - a))
 
 
 def composite(

@@ -15,46 +15,70 @@ from ..errors import UnsupportedImage
 from .matting import decontaminate
 from .segment import Segmenter, default_segmenter
 
-ALPHA_FLOOR = 0.5  # alpha above which a pixel counts as product for the bounding box
 
 
 @dataclass(frozen=True)
 class Cutout:
     """A product cut out of its photo, at the photo's resolution.
 
+    Only the region holding the product is stored (``rgba`` covers ``box``); everything outside it has
+    alpha 0. The full-size views (:attr:`alpha`, :meth:`matte_image`) are built on demand.
+
     Attributes:
-        alpha: float32 (H, W) in [0, 1]; 1 = product.
-        foreground: uint8 (H, W, 3) sRGB colours to composite: the original pixels wherever alpha == 1,
-            decontaminated colours (background removed) where 0 < alpha < 1.
+        rgba: uint8 (h, w, 4) over ``box``: decontaminated foreground colours (the original pixels
+            wherever alpha is 255; background removed from edge colours where it is partial) + alpha.
+        box: (left, top, right, bottom) of the source image that ``rgba`` covers.
+        source_size: (width, height) of the source image.
         confidence: the segmenter's certainty in [0, 1] (1.0 for an alpha channel supplied by the user).
         source: ``"alpha"`` (the input's own alpha), ``"classical"`` or the segmenter's ``name``.
-        bbox: (left, top, right, bottom) of pixels with alpha > 0 (exclusive right/bottom).
+        bbox: (left, top, right, bottom) of the pixels with alpha > 0, in source coordinates.
         notes: user-facing remarks (why confidence is low, ...).
     """
 
-    alpha: np.ndarray
-    foreground: np.ndarray
+    rgba: np.ndarray
+    box: tuple[int, int, int, int]
+    source_size: tuple[int, int]
     confidence: float
     source: str
     bbox: tuple[int, int, int, int]
     notes: tuple[str, ...] = ()
 
     @property
-    def size(self) -> tuple[int, int]:
-        return self.alpha.shape[1], self.alpha.shape[0]
+    def alpha8(self) -> np.ndarray:
+        """uint8 (H, W) alpha of the whole source image (a new array)."""
+        out = np.zeros((self.source_size[1], self.source_size[0]), np.uint8)
+        x0, y0, x1, y1 = self.box
+        out[y0:y1, x0:x1] = self.rgba[..., 3]
+        return out
+
+    @property
+    def alpha(self) -> np.ndarray:
+        """float32 (H, W) alpha of the whole source image in [0, 1] (a new array)."""
+        return self.alpha8.astype(np.float32) * np.float32(1 / 255)
+
+    def crop(self, box: tuple[int, int, int, int]) -> np.ndarray:
+        """uint8 RGBA of ``box`` (source coordinates, inside the image); transparent outside ``self.box``."""
+        x0, y0, x1, y1 = box
+        bx0, by0, bx1, by1 = self.box
+        if bx0 <= x0 and by0 <= y0 and x1 <= bx1 and y1 <= by1:
+            return self.rgba[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0]
+        out = np.zeros((y1 - y0, x1 - x0, 4), np.uint8)
+        ix0, iy0, ix1, iy1 = max(x0, bx0), max(y0, by0), min(x1, bx1), min(y1, by1)
+        if ix0 < ix1 and iy0 < iy1:
+            out[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0] = self.rgba[iy0 - by0 : iy1 - by0, ix0 - bx0 : ix1 - bx0]
+        return out
 
     def matte_image(self) -> Image.Image:
-        """The matte as an 8-bit greyscale ("L") PIL image at input resolution."""
-        return Image.fromarray(np.round(self.alpha * 255).astype(np.uint8), mode="L")
+        """The matte as an 8-bit greyscale ("L") PIL image at the source's resolution."""
+        return Image.fromarray(self.alpha8, mode="L")
 
     def rgba_image(self) -> Image.Image:
-        """The cut-out as a straight-alpha RGBA image at input resolution."""
-        a = np.round(self.alpha * 255).astype(np.uint8)
-        return Image.fromarray(np.dstack([self.foreground, a]), mode="RGBA")
+        """The cut-out as a straight-alpha RGBA image at the source's resolution."""
+        return Image.fromarray(np.ascontiguousarray(self.crop((0, 0, *self.source_size))), mode="RGBA")
 
 
-def alpha_bbox(alpha: np.ndarray, floor: float = 0.0) -> tuple[int, int, int, int] | None:
-    """Bounding box (left, top, right, bottom) of alpha > floor, or None when empty."""
+def alpha_bbox(alpha: np.ndarray, floor: float = 0) -> tuple[int, int, int, int] | None:
+    """Bounding box (left, top, right, bottom) of ``alpha > floor`` (any dtype), or None when empty."""
     mask = alpha > floor
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
@@ -76,21 +100,42 @@ def cutout(image: Image.Image, segmenter: Segmenter | None = None) -> Cutout:
     rgb = np.asarray(image)
     seg = segmenter or default_segmenter()
     matte = seg.segment(rgb)
-    alpha = np.clip(matte.alpha.astype(np.float32, copy=False), 0.0, 1.0)
-    if alpha.shape != rgb.shape[:2]:
-        raise ValueError(f"segmenter {seg.name} returned a {alpha.shape} matte for a {rgb.shape[:2]} image")
-    bbox = alpha_bbox(alpha, 0.0)
-    if bbox is None or float(alpha.max()) < ALPHA_FLOOR:
-        raise UnsupportedImage("no product found: the cut-out is empty (the image looks like background).")
-    return Cutout(alpha, decontaminate(rgb, alpha), float(matte.confidence), seg.name, bbox, matte.notes)
+    if matte.alpha.shape != rgb.shape[:2]:
+        raise ValueError(f"segmenter {seg.name} returned a {matte.alpha.shape} matte for a {rgb.shape[:2]} image")
+    size = (rgb.shape[1], rgb.shape[0])
+    if matte.rgba is not None:
+        rgba, box = matte.rgba, matte.box or (0, 0, *size)
+    else:
+        alpha = np.clip(matte.alpha.astype(np.float32, copy=False), 0.0, 1.0)
+        box = alpha_bbox(alpha, 0) or (0, 0, 1, 1)
+        x0, y0, x1, y1 = box
+        sub_alpha = alpha[y0:y1, x0:x1]
+        colours = decontaminate(rgb[y0:y1, x0:x1], sub_alpha)
+        rgba = np.dstack([colours, np.round(sub_alpha * 255).astype(np.uint8)])
+    return _checked(rgba, box, size, float(matte.confidence), seg.name, matte.notes)
+
+
+def _checked(
+    rgba: np.ndarray,
+    box: tuple[int, int, int, int],
+    size: tuple[int, int],
+    confidence: float,
+    source: str,
+    notes: tuple[str, ...] = (),
+) -> Cutout:
+    inner = alpha_bbox(rgba[..., 3], 0)
+    if inner is None or int(rgba[..., 3].max()) < 26:
+        what = "the image is fully transparent" if source == "alpha" else "the image looks like background"
+        raise UnsupportedImage(f"no product found: {what}.")
+    x0, y0 = box[:2]
+    bbox = (inner[0] + x0, inner[1] + y0, inner[2] + x0, inner[3] + y0)
+    return Cutout(rgba, box, size, confidence, source, bbox, notes)
 
 
 def _from_alpha(image: Image.Image) -> Cutout:
     rgba = np.asarray(image)
-    alpha = rgba[..., 3].astype(np.float32) / 255.0
-    bbox = alpha_bbox(alpha, 0.0)
-    if bbox is None:
+    box = alpha_bbox(rgba[..., 3], 0)
+    if box is None:
         raise UnsupportedImage("no product found: the image is fully transparent.")
-    if float(alpha.max()) < 0.1:
-        raise UnsupportedImage("no product found: the image is almost fully transparent.")
-    return Cutout(alpha, np.ascontiguousarray(rgba[..., :3]), 1.0, "alpha", bbox)
+    x0, y0, x1, y1 = box
+    return _checked(np.array(rgba[y0:y1, x0:x1]), box, image.size, 1.0, "alpha")

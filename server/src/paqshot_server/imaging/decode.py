@@ -59,9 +59,7 @@ def _describe(data: bytes) -> str:
 def decode_image(data: bytes, *, max_bytes: int, max_pixels: int) -> DecodedImage:
     """Validate and decode ``data``; raise ImageTooLarge / UnsupportedImage with a clear message."""
     if len(data) > max_bytes:
-        raise ImageTooLarge(
-            f"Product image is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB."
-        )
+        raise ImageTooLarge(f"Product image is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB.")
     if not data:
         raise UnsupportedImage("Product image is empty.")
     fmt = sniff_format(data)
@@ -87,7 +85,9 @@ def decode_image(data: bytes, *, max_bytes: int, max_pixels: int) -> DecodedImag
             img.load()
             normalised = _normalise(img)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise UnsupportedImage(f"Image has too many pixels: {exc}") from exc
+        raise UnsupportedImage(
+            f"Image has too many pixels (the limit is {max_pixels / 1e6:.0f} MP): {exc}"
+        ) from exc
     except UnsupportedImage:
         raise
     except (OSError, SyntaxError, ValueError, EOFError) as exc:

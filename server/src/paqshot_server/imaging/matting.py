@@ -21,15 +21,21 @@ SNAP = 0.02  # alpha within SNAP of 0 or 1 is snapped: removes JPEG/sensor noise
 
 
 def analysis_image(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
-    """Downscale ``rgb`` (uint8 H x W x C) so its long side is <= ``max_side``; return it and the scale."""
+    """Downscale ``rgb`` (uint8 H x W x C) so its long side is <= ``max_side``; return it and the scale.
+
+    An integer box reduction first (fast), then a bilinear resize for the rest.
+    """
     h, w = rgb.shape[:2]
-    scale = min(1.0, max_side / max(h, w))
-    if scale >= 1.0:
+    if max(h, w) <= max_side:
         return rgb, 1.0
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
     img = Image.fromarray(rgb)
-    small = img.resize(size, Image.Resampling.BOX, reducing_gap=2.0)
-    return np.asarray(small), size[0] / w
+    factor = max(h, w) // max_side
+    if factor > 1:
+        img = img.reduce(factor)
+    if max(img.size) > max_side:
+        k = max_side / max(img.size)
+        img = img.resize((max(1, round(img.width * k)), max(1, round(img.height * k))), Image.Resampling.BILINEAR)
+    return np.asarray(img), img.width / w
 
 
 def resize_plane(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -38,44 +44,76 @@ def resize_plane(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         return plane.astype(np.float32, copy=True)
     img = Image.fromarray(plane.astype(np.float32, copy=False), mode="F")
     resample = Image.Resampling.BILINEAR if size[0] > plane.shape[1] else Image.Resampling.BOX
-    return np.asarray(img.resize(size, resample), dtype=np.float32)
+    return np.array(img.resize(size, resample), dtype=np.float32)
 
 
-def normalized_blur(
-    values: np.ndarray, weights: np.ndarray, sigma: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted Gaussian average of ``values`` (H, W, C) with ``weights`` (H, W); returns (mean, weight)."""
-    wsum = ndimage.gaussian_filter(weights.astype(np.float32), sigma, mode="nearest")
-    out = np.empty(values.shape, np.float32)
-    for c in range(values.shape[2]):
-        out[..., c] = ndimage.gaussian_filter(values[..., c] * weights, sigma, mode="nearest")
-    out /= np.maximum(wsum, 1e-6)[..., None]
-    return out, wsum
+def box(img: np.ndarray, radius: int) -> np.ndarray:
+    """Mean over a (2 radius + 1)² window (per channel for H x W x C), edges replicated."""
+    k = 2 * radius + 1
+    return ndimage.uniform_filter(img, size=(k, k, 1)[: img.ndim], mode="nearest")
+
+
+def smooth(plane: np.ndarray, sigma: float) -> np.ndarray:
+    """Approximate Gaussian blur (two box passes, cost independent of ``sigma``), edges replicated."""
+    radius = max(1, round(np.sqrt(1.5 * sigma * sigma + 0.25) - 0.5))
+    return box(box(plane, radius), radius)
+
+
+def _half(plane: np.ndarray) -> np.ndarray:
+    """2x2 mean (odd last row/column dropped)."""
+    h, w = plane.shape[0] // 2 * 2, plane.shape[1] // 2 * 2
+    p = plane[:h, :w]
+    return (p[0::2, 0::2] + p[1::2, 0::2] + p[0::2, 1::2] + p[1::2, 1::2]) * 0.25
 
 
 @dataclass(frozen=True)
 class LocalColours:
-    """Foreground and background colour estimates (linear light, H x W x 3) around the edge band."""
+    """Foreground and background colour estimates (linear light) near every pixel, on a coarse grid
+    (half the resolution of the image they were estimated from); sample them with :meth:`at`."""
 
-    fg: np.ndarray
-    bg: np.ndarray
-    fg_weight: np.ndarray
-    bg_weight: np.ndarray
+    fg: np.ndarray  # (h, w, 3)
+    bg: np.ndarray  # (h, w, 3)
+    source_shape: tuple[int, int]  # (H, W) of the image the estimates describe
+
+    def at(self, ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """(F, B) at pixel coordinates ``ys``, ``xs`` of an image of ``shape`` covering the same view."""
+        ch, cw = self.fg.shape[:2]
+        sy = (ys + 0.5) * (ch / shape[0]) - 0.5
+        sx = (xs + 0.5) * (cw / shape[1]) - 0.5
+        both = sample(np.concatenate([self.fg, self.bg], axis=2), sy, sx)
+        return both[:, :3], both[:, 3:]
+
+
+def _weighted_mean(planes: np.ndarray, weight: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    stacked = np.concatenate([planes * weight[..., None], weight[..., None]], axis=2)
+    blurred = smooth(stacked, sigma)
+    wsum = blurred[..., -1]
+    return blurred[..., :-1] / np.maximum(wsum, 1e-6)[..., None], wsum
 
 
 def local_colours(
-    linear: np.ndarray, sure_fg: np.ndarray, sure_bg: np.ndarray, sigma: float
+    linear: np.ndarray,
+    sure_fg: np.ndarray,
+    sure_bg: np.ndarray,
+    sigma: float,
+    where: np.ndarray | None = None,
 ) -> LocalColours:
-    """Estimate F and B near every pixel from the sure regions, widening the kernel where none is near."""
-    fg, fw = normalized_blur(linear, sure_fg.astype(np.float32), sigma)
-    bg, bw = normalized_blur(linear, sure_bg.astype(np.float32), sigma)
-    wide = 4 * sigma
-    for est, weight, sure in ((fg, fw, sure_fg), (bg, bw, sure_bg)):
-        thin = weight < 0.02
-        if thin.any() and sure.any():
-            far, _ = normalized_blur(linear, sure.astype(np.float32), wide)
-            est[thin] = far[thin]
-    return LocalColours(fg, bg, fw, bw)
+    """Estimate F and B near every pixel from the sure regions (normalised convolution on a half-size
+    grid), widening the kernel where no sure pixel is near (only inside ``where``, when given)."""
+    coarse = np.stack([_half(linear[..., c]) for c in range(3)], axis=2)
+    need = _half(where.astype(np.float32)) > 0 if where is not None else None
+    out = []
+    for sure in (sure_fg, sure_bg):
+        weight = _half(sure.astype(np.float32))
+        mean, wsum = _weighted_mean(coarse, weight, sigma / 2)
+        thin = wsum < 0.02
+        if need is not None:
+            thin &= need
+        if thin.any() and weight.any():
+            far, _ = _weighted_mean(coarse, weight, 2 * sigma)
+            mean[thin] = far[thin]
+        out.append(mean)
+    return LocalColours(out[0], out[1], linear.shape[:2])
 
 
 def project_alpha(
@@ -91,10 +129,6 @@ def project_alpha(
     num = np.einsum("...c,...c->...", pixels - bg, d)
     alpha = np.clip(num / np.maximum(denom, 1e-8), 0.0, 1.0).astype(np.float32)
     return alpha, denom > min_contrast**2
-
-
-def box(img: np.ndarray, radius: int) -> np.ndarray:
-    return ndimage.uniform_filter(img, size=2 * radius + 1, mode="nearest")
 
 
 def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
@@ -125,7 +159,7 @@ def sure_regions(alpha: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray
     return fg, bg
 
 
-def _sample(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+def sample(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     """Bilinear samples of an (h, w[, c]) array at float coordinates."""
     h, w = plane.shape[:2]
     y = np.clip(ys, 0, h - 1)
@@ -144,64 +178,94 @@ def _sample(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return (top * (1 - fy) + bot * fy).astype(np.float32)
 
 
-def upsample_refine(
-    rgb: np.ndarray, alpha_small: np.ndarray, colours: LocalColours | None, scale: float
+def upsample_alpha8(alpha_small: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bilinear upsampling of a float alpha to ``size`` (width, height), as uint8 (0..255)."""
+    a8 = Image.fromarray(np.round(alpha_small * 255).astype(np.uint8), mode="L")
+    return np.array(a8.resize(size, Image.Resampling.BILINEAR))
+
+
+@dataclass(frozen=True)
+class FullMatte:
+    """Full-resolution alpha (float32, whole image) and, over ``box`` only, decontaminated colours +
+    alpha as uint8 RGBA."""
+
+    alpha: np.ndarray
+    rgba: np.ndarray
+    box: tuple[int, int, int, int]
+
+
+def _unmix(
+    pix: np.ndarray, alpha: np.ndarray, f_loc: np.ndarray, b_loc: np.ndarray
 ) -> np.ndarray:
-    """Full-resolution alpha from an analysis-resolution one.
+    """Foreground colour of partially covered pixels (linear light): ``F = B + (I - B) / a``, blended
+    towards the local foreground estimate where ``a`` is too small for the division to be stable."""
+    a = alpha[:, None]
+    solved = np.clip(b_loc + (pix - b_loc) / np.maximum(a, 1e-3), 0.0, 1.0)
+    weight = np.clip((a - 0.15) / 0.35, 0.0, 1.0)
+    return weight * solved + (1 - weight) * f_loc
+
+
+def refine_full(rgb: np.ndarray, alpha_small: np.ndarray, colours: LocalColours) -> FullMatte:
+    """Full-resolution matte and foreground from an analysis-resolution alpha and its local colours.
 
     Bilinear upsampling, then, in the edge band only (0 < a < 1), the colour-line projection with the
-    full-resolution pixel and the locally estimated F/B (so edges get full-resolution detail).
+    full-resolution pixels (edges get full-resolution detail) and the unmixing of their colours. Only
+    the product's box (plus a margin) is touched at full resolution.
     """
     h, w = rgb.shape[:2]
-    alpha = resize_plane(alpha_small, (w, h))
-    snap(alpha)
-    if colours is None or scale >= 1.0:
-        return alpha
-    band = (alpha > 0) & (alpha < 1)
+    sh, sw = alpha_small.shape
+    rows = np.flatnonzero(alpha_small.max(axis=1) > 0)
+    cols = np.flatnonzero(alpha_small.max(axis=0) > 0)
+    alpha = np.zeros((h, w), np.float32)
+    if rows.size == 0:
+        return FullMatte(alpha, np.zeros((0, 0, 4), np.uint8), (0, 0, 0, 0))
+    ky, kx = h / sh, w / sw
+    y0, y1 = max(0, int((rows[0] - 1) * ky)), min(h, int(np.ceil((rows[-1] + 2) * ky)))
+    x0, x1 = max(0, int((cols[0] - 1) * kx)), min(w, int(np.ceil((cols[-1] + 2) * kx)))
+    # Upsample the whole plane (pixel centres aligned), keep the box.
+    a8 = upsample_alpha8(alpha_small, (w, h))[y0:y1, x0:x1]
+    crop = rgb[y0:y1, x0:x1]
+    band = a8 > 0
+    band &= a8 < 255
     ys, xs = np.nonzero(band)
-    if ys.size == 0:
-        return alpha
-    sy = (ys + 0.5) * (alpha_small.shape[0] / h) - 0.5
-    sx = (xs + 0.5) * (alpha_small.shape[1] / w) - 0.5
-    fg = _sample(colours.fg, sy, sx)
-    bg = _sample(colours.bg, sy, sx)
-    pix = to_linear(rgb[ys, xs])
-    proj, ok = project_alpha(pix, fg, bg)
-    prior = alpha[ys, xs]
-    # The projection decides the value; the prior bounds how far it may move (a band pixel cannot jump
-    # from "mostly background" to solid product because of a stray colour).
-    refined = np.where(ok, np.clip(proj, prior - 0.5, prior + 0.5), prior)
-    alpha[ys, xs] = refined
-    return snap(alpha)
+    rgba = np.empty((y1 - y0, x1 - x0, 4), np.uint8)
+    rgba[..., :3] = crop
+    if ys.size:
+        fg, bg = colours.at(ys + y0, xs + x0, (h, w))
+        pix = to_linear(crop[ys, xs])
+        prior = a8[ys, xs].astype(np.float32) / 255
+        proj, ok = project_alpha(pix, fg, bg)
+        # The projection decides; the prior bounds how far it may move (a band pixel cannot jump from
+        # "mostly background" to solid product because of a stray colour).
+        refined = np.where(ok, np.clip(proj, prior - 0.5, prior + 0.5), prior)
+        refined[refined < SNAP] = 0.0
+        refined[refined > 1 - SNAP] = 1.0
+        a8[ys, xs] = np.round(refined * 255).astype(np.uint8)
+        part = refined < 1
+        rgba[ys[part], xs[part], :3] = to_srgb8(_unmix(pix[part], refined[part], fg[part], bg[part]))
+    rgba[..., 3] = a8
+    alpha[y0:y1, x0:x1] = a8
+    alpha[y0:y1, x0:x1] *= np.float32(1 / 255)
+    return FullMatte(alpha, rgba, (x0, y0, x1, y1))
 
 
 def decontaminate(rgb: np.ndarray, alpha: np.ndarray, analysis_side: int = 512) -> np.ndarray:
-    """Foreground colours for compositing: the original pixels where alpha == 1, and in the edge band
-    ``F = B + (I - B) / a`` (linear light) with ``B`` the local background, blended towards the local
-    foreground colour where alpha is too small for the division to be stable. No background colour
-    fringes onto a new background. Returns uint8 (H, W, 3).
+    """Foreground colours for compositing, for a matte from any segmenter: the original pixels where
+    alpha == 1; in the edge band the unmixed colour ``F = B + (I - B) / a`` (linear light) with ``B``
+    the local background. No background colour fringes onto a new background. Returns uint8 (H, W, 3).
     """
     out = rgb.copy()
-    band = (alpha > 0) & (alpha < 1)
-    ys, xs = np.nonzero(band)
+    ys, xs = np.nonzero((alpha > 0) & (alpha < 1))
     if ys.size == 0:
         return out
-    small_rgb, scale = analysis_image(rgb, analysis_side)
+    small_rgb, _scale = analysis_image(rgb, analysis_side)
     sh, sw = small_rgb.shape[:2]
     small_alpha = resize_plane(alpha, (sw, sh))
     sure_fg, sure_bg = sure_regions(small_alpha, 1)
     if not sure_fg.any():
         sure_fg = small_alpha > 0.5
-    colours = local_colours(to_linear(small_rgb), sure_fg, sure_bg, sigma=2.5)
-    h, w = alpha.shape
-    sy = (ys + 0.5) * (sh / h) - 0.5
-    sx = (xs + 0.5) * (sw / w) - 0.5
-    f_loc = _sample(colours.fg, sy, sx)
-    b_loc = _sample(colours.bg, sy, sx)
-    a = alpha[ys, xs][:, None]
-    pix = to_linear(rgb[ys, xs])
-    solved = np.clip(b_loc + (pix - b_loc) / np.maximum(a, 1e-3), 0.0, 1.0)
-    weight = np.clip((a - 0.15) / 0.35, 0.0, 1.0)
-    fg = weight * solved + (1 - weight) * f_loc
-    out[ys, xs] = to_srgb8(fg)
+    unknown = ~(sure_fg | sure_bg)
+    colours = local_colours(to_linear(small_rgb), sure_fg, sure_bg, sigma=2.5, where=unknown)
+    f_loc, b_loc = colours.at(ys, xs, alpha.shape)
+    out[ys, xs] = to_srgb8(_unmix(to_linear(rgb[ys, xs]), alpha[ys, xs], f_loc, b_loc))
     return out

@@ -20,13 +20,16 @@ from .segment import Segmenter
 from .shadow import FLOAT_LIFT, shadow_layer
 
 LOW_CONFIDENCE = 0.5
-LAYOUT_ALPHA_FLOOR = 0.05  # faint alpha below this does not widen the product's box for layout
+LAYOUT_ALPHA_FLOOR = 12  # faint alpha (8-bit) up to this does not widen the product's box for layout
 
 
 def layout_product(cut: Cutout, options: RenderOptions) -> tuple[Placement, ProductLayer]:
     """Place the cut-out on the canvas asked for by ``options`` and resample it there."""
     canvas = exact_canvas_size(options.aspect_ratio, options.long_side)
-    box = alpha_bbox(cut.alpha, LAYOUT_ALPHA_FLOOR) or cut.bbox
+    inner = alpha_bbox(cut.rgba[..., 3], LAYOUT_ALPHA_FLOOR)
+    box = cut.bbox if inner is None else (
+        inner[0] + cut.box[0], inner[1] + cut.box[1], inner[2] + cut.box[0], inner[3] + cut.box[1]
+    )
     offset = (0.0, -FLOAT_LIFT * canvas[1] / 2) if options.shadow == "floating" else (0.0, 0.0)
     placement = place(box, canvas, padding=options.padding, offset=offset)
     return placement, layer_from_cutout(cut, placement)

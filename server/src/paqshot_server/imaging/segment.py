@@ -7,7 +7,7 @@ take either.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -22,11 +22,17 @@ class Matte:
         confidence: how sure the segmenter is of this matte, in [0, 1] (1 = certain). Reported to the
             user, never used to hide a result.
         notes: short user-facing remarks on why confidence is low (e.g. "product touches the frame").
+        rgba: optional uint8 (h, w, 4) over ``box``: decontaminated colours (original pixels where
+            alpha == 1) and the alpha rounded to 8 bits, from a segmenter that estimates them anyway
+            (everything outside ``box`` must have alpha 0); when None, the cut-out computes them.
+        box: (left, top, right, bottom) of the image that ``rgba`` covers; None = the whole image.
     """
 
     alpha: np.ndarray
     confidence: float
     notes: tuple[str, ...] = ()
+    rgba: np.ndarray | None = field(default=None, repr=False)
+    box: tuple[int, int, int, int] | None = None
 
 
 @runtime_checkable

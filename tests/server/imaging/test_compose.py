@@ -1,0 +1,115 @@
+"""Compositing: exact product pixels where alpha == 1, linear-light blending, transparency, shadows."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from paqshot_server.imaging.colour import to_linear, to_srgb8
+from paqshot_server.imaging.compose import (
+    ProductLayer,
+    apply_shadow,
+    composite,
+    layer_from_cutout,
+    reflection_layer,
+)
+from paqshot_server.imaging.cutout import Cutout
+from paqshot_server.imaging.layout import place
+
+
+def _layer(rng: np.random.Generator, h: int = 40, w: int = 30, x: int = 5, y: int = 7) -> ProductLayer:
+    rgb = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    alpha = rng.choice(np.array([0.0, 1.0, 0.25, 0.5, 0.9], np.float32), size=(h, w))
+    return ProductLayer(rgb, alpha, x, y)
+
+
+@settings(max_examples=50, deadline=None)
+@given(seed=st.integers(0, 2**31), x=st.integers(-20, 60), y=st.integers(-20, 60))
+def test_exact_pixels_where_alpha_is_one(seed: int, x: int, y: int) -> None:
+    rng = np.random.default_rng(seed)
+    layer = _layer(rng, x=x, y=y)
+    bg = rng.integers(0, 256, (64, 80, 3), dtype=np.uint8)
+    out = composite(bg, layer)
+    for ly in range(layer.alpha.shape[0]):
+        for lx in range(layer.alpha.shape[1]):
+            cy, cx = y + ly, x + lx
+            if not (0 <= cy < 64 and 0 <= cx < 80):
+                continue
+            a = layer.alpha[ly, lx]
+            if a == 1.0:
+                assert (out[cy, cx] == layer.rgb[ly, lx]).all()
+            elif a == 0.0:
+                assert (out[cy, cx] == bg[cy, cx]).all()
+
+
+def test_blend_is_in_linear_light() -> None:
+    layer = ProductLayer(np.zeros((1, 1, 3), np.uint8), np.full((1, 1), 0.5, np.float32), 0, 0)
+    out = composite(np.full((1, 1, 3), 255, np.uint8), layer)
+    # half black over white in linear light is 0.5 linear = sRGB 188 (a gamma-space blend gives 128)
+    assert tuple(out[0, 0]) == (188, 188, 188)
+
+
+def test_background_untouched_outside_the_layer() -> None:
+    rng = np.random.default_rng(1)
+    bg = rng.integers(0, 256, (50, 50, 3), dtype=np.uint8)
+    out = composite(bg, _layer(rng, 10, 10, 20, 20))
+    mask = np.ones((50, 50), bool)
+    mask[20:30, 20:30] = False
+    assert (out[mask] == bg[mask]).all()
+
+
+def test_transparent_canvas_keeps_colours_and_alpha() -> None:
+    rng = np.random.default_rng(2)
+    layer = _layer(rng, 10, 12, 3, 4)
+    out = composite(None, layer, size=(20, 20))
+    assert out.shape == (20, 20, 4)
+    assert (out[4:14, 3:15, :3] == layer.rgb).all()
+    assert (out[4:14, 3:15, 3] == np.round(layer.alpha * 255)).all()
+    assert out[0, 0, 3] == 0
+
+
+def test_shadow_multiplies_in_linear_light_only_where_dark() -> None:
+    canvas = np.full((10, 10, 3), 200, np.uint8)
+    shadow = np.ones((10, 10), np.float32)
+    shadow[5, 5] = 0.5
+    apply_shadow(canvas, shadow)
+    expected = to_srgb8(to_linear(np.array([200], np.uint8)) * 0.5)[0]
+    assert tuple(canvas[5, 5]) == (expected,) * 3
+    assert (canvas[0, 0] == 200).all() and (canvas[9, 9] == 200).all()
+
+
+def test_layer_at_scale_one_copies_the_cutout() -> None:
+    rng = np.random.default_rng(3)
+    rgba = rng.integers(0, 256, (20, 30, 4), dtype=np.uint8)
+    rgba[..., 3] = 255
+    cut = Cutout(rgba, (10, 10, 40, 30), (100, 100), 1.0, "alpha", (10, 10, 40, 30))
+    placement = place((10, 10, 40, 30), (100, 100), scale=1.0)
+    layer = layer_from_cutout(cut, placement)
+    assert (layer.rgb == rgba[..., :3]).all()
+    assert (layer.alpha == 1.0).all()
+    out = composite(np.zeros((100, 100, 3), np.uint8), layer)
+    x, y = layer.x, layer.y
+    assert (out[y : y + 20, x : x + 30] == rgba[..., :3]).all()
+
+
+def test_downscaled_layer_has_no_background_bleed() -> None:
+    # a red product with a hard edge on transparent: premultiplied resampling keeps edges red, not dark
+    rgba = np.zeros((100, 100, 4), np.uint8)
+    yy, xx = np.mgrid[0:100, 0:100]
+    rgba[np.hypot(yy - 50, xx - 50) < 30] = (220, 30, 30, 255)
+    cut = Cutout(rgba, (0, 0, 100, 100), (100, 100), 1.0, "alpha", (20, 20, 81, 81))
+    layer = layer_from_cutout(cut, place((20, 20, 81, 81), (50, 50), padding=5.0))
+    edge = (layer.alpha > 0.05) & (layer.alpha < 0.95)
+    assert edge.any()
+    assert (layer.rgb[edge][:, 0] > 180).all()
+
+
+def test_reflection_is_mirrored_and_fades() -> None:
+    rgb = np.zeros((10, 4, 3), np.uint8)
+    rgb[-1] = 255  # bottom row white
+    layer = ProductLayer(rgb, np.ones((10, 4), np.float32), 0, 0)
+    refl = reflection_layer(layer, floor_y=10, opacity=0.5, depth=1.0)
+    assert refl.y == 10
+    assert (refl.rgb[0] == 255).all()  # the product's bottom touches the floor line
+    assert refl.alpha[0, 0] == 0.5 and refl.alpha[-1, 0] < 0.05

@@ -1,0 +1,79 @@
+"""Matting building blocks: colour conversions, the colour-line solve, guided filter, unmixing."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from paqshot_server.imaging.colour import linear_to_lab, srgb8_to_lab, to_linear, to_srgb8
+from paqshot_server.imaging.cutout import cutout
+from paqshot_server.imaging.matting import decontaminate, guided_filter, project_alpha
+from PIL import Image
+
+
+def test_srgb_round_trip_is_exact() -> None:
+    values = np.arange(256, dtype=np.uint8)
+    assert (to_srgb8(to_linear(values)) == values).all()
+
+
+def test_lab_reference_values() -> None:
+    lab = srgb8_to_lab(np.array([[255, 255, 255], [0, 0, 0], [255, 0, 0]], np.uint8))
+    assert np.allclose(lab[0], [100, 0, 0], atol=0.05)
+    assert np.allclose(lab[1], [0, 0, 0], atol=0.05)
+    assert np.allclose(lab[2], [53.24, 80.09, 67.20], atol=0.05)
+    assert linear_to_lab(np.zeros((2, 2, 3), np.float32)).shape == (2, 2, 3)
+
+
+def test_projection_recovers_alpha_of_a_mix() -> None:
+    rng = np.random.default_rng(0)
+    fg = rng.random((500, 3)).astype(np.float32)
+    bg = rng.random((500, 3)).astype(np.float32)
+    alpha = rng.random(500).astype(np.float32)
+    mix = alpha[:, None] * fg + (1 - alpha[:, None]) * bg
+    est, ok = project_alpha(mix, fg, bg)
+    assert np.abs(est[ok] - alpha[ok]).max() < 1e-4
+    assert ok.mean() > 0.9
+    _, ok_same = project_alpha(mix, bg, bg)
+    assert not ok_same.any()  # no colour line: the solve says so instead of guessing
+
+
+def test_guided_filter_keeps_constants_and_edges() -> None:
+    guide = np.zeros((40, 40), np.float32)
+    guide[:, 20:] = 1.0
+    flat = guided_filter(guide, np.full((40, 40), 0.3, np.float32), 2, 1e-3)
+    assert np.allclose(flat, 0.3, atol=1e-4)
+    noisy = guide + np.random.default_rng(1).normal(0, 0.05, guide.shape).astype(np.float32)
+    out = guided_filter(guide, noisy, 2, 1e-3)
+    assert np.abs(out - guide).mean() < np.abs(noisy - guide).mean()
+    assert out[:, 17].max() < 0.2 and out[:, 22].min() > 0.8  # the step stays a step
+
+
+def test_unmixing_removes_the_old_background_from_edges() -> None:
+    # a soft-edged white disc on saturated green: edge pixels are green-tinted mixes
+    h = w = 120
+    yy, xx = np.mgrid[0:h, 0:w]
+    disc = (np.hypot(yy - 60, xx - 60) < 35).astype(np.float32)
+    alpha = ndimage.gaussian_filter(disc, 2.0)
+    fg_lin, bg_lin = np.array([0.9, 0.9, 0.9]), np.array([0.02, 0.6, 0.05])
+    img = to_srgb8(alpha[..., None] * fg_lin + (1 - alpha[..., None]) * bg_lin)
+    fixed = decontaminate(img, alpha)
+    edge = (alpha > 0.2) & (alpha < 0.8)
+    before = img[edge].astype(int)
+    after = fixed[edge].astype(int)
+    green_cast = lambda c: (c[:, 1] - (c[:, 0] + c[:, 2]) / 2).mean()  # noqa: E731
+    assert green_cast(before) > 25
+    assert abs(green_cast(after)) < 8
+    assert (fixed[alpha >= 1] == img[alpha >= 1]).all()
+
+
+def test_classical_cutout_of_a_soft_edge_is_close_to_truth() -> None:
+    h = w = 200
+    yy, xx = np.mgrid[0:h, 0:w]
+    truth = ndimage.gaussian_filter((np.hypot(yy - 100, xx - 100) < 60).astype(np.float32), 1.5)
+    img = to_srgb8(truth[..., None] * np.array([0.05, 0.1, 0.5]) + (1 - truth[..., None]) * 0.9)
+    cut = cutout(Image.fromarray(img))
+    assert cut.source == "classical"
+    err = np.abs(cut.alpha - truth)
+    assert err.mean() < 0.01
+    edge = (truth > 0.05) & (truth < 0.95)
+    assert err[edge].mean() < 0.12

@@ -1,0 +1,262 @@
+"""End to end: render_packshot and the engine registry on small images, good and bad."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage
+
+from conftest import product_photo, to_bytes
+from paqshot_server.engines import Engines
+from paqshot_server.errors import InvalidRequest, UnsupportedImage
+from paqshot_server.imaging.decode import decode_image
+from paqshot_server.imaging.options import ASPECT_RATIOS, NAMED_BACKGROUNDS, RenderOptions, parse_aspect_ratio
+from paqshot_server.imaging.packshot import render_packshot
+from paqshot_server.settings import Settings
+
+SMALL = {"long_side": 256}
+LIMITS = {"max_bytes": 10 * 1024 * 1024, "max_pixels": 40_000_000}
+
+
+def _open(data: bytes) -> Image.Image:
+    img = Image.open(io.BytesIO(data))
+    img.load()
+    return img
+
+
+def test_default_packshot_is_a_1024_jpeg_with_thumbnail(photo: Image.Image) -> None:
+    result = render_packshot(photo, RenderOptions())
+    assert result.engine == "classical"
+    assert 0.5 < (result.confidence or 0) <= 1
+    (image,) = result.images
+    assert image.mime == "image/jpeg" and (image.width, image.height) == (1024, 1024)
+    out = _open(image.data)
+    assert out.format == "JPEG" and out.size == (1024, 1024) and not out.info.get("exif")
+    thumb = _open(image.thumbnail)
+    assert max(thumb.size) <= 256
+    assert out.getpixel((5, 5)) == (255, 255, 255)
+    matte = result.meta["matte"]
+    assert isinstance(matte, Image.Image) and matte.mode == "L" and matte.size == photo.size
+
+
+@pytest.mark.parametrize("ratio", ASPECT_RATIOS)
+def test_output_has_the_exact_aspect_ratio(photo: Image.Image, ratio: str) -> None:
+    image = render_packshot(photo, RenderOptions(aspect_ratio=ratio, **SMALL)).images[0]
+    rw, rh = parse_aspect_ratio(ratio)
+    assert image.width * rh == image.height * rw
+    assert _open(image.data).size == (image.width, image.height)
+
+
+@pytest.mark.parametrize("background", [*NAMED_BACKGROUNDS, "#12AB9f"])
+def test_background_colours(photo: Image.Image, background: str) -> None:
+    result = render_packshot(photo, RenderOptions(background=background, output_format="png", **SMALL))
+    out = _open(result.images[0].data).convert("RGB")
+    expected = NAMED_BACKGROUNDS.get(background) or (0x12, 0xAB, 0x9F)
+    for corner in [(0, 0), (255, 0), (0, 255), (255, 255)]:
+        assert out.getpixel(corner) == expected
+
+
+def test_transparent_background_is_a_png_with_alpha(photo: Image.Image) -> None:
+    result = render_packshot(photo, RenderOptions(background="transparent", **SMALL))
+    image = result.images[0]
+    assert image.mime == "image/png"
+    out = _open(image.data)
+    assert out.mode == "RGBA"
+    assert out.getpixel((0, 0))[3] == 0
+    assert out.getpixel((128, 128))[3] == 255
+    assert render_packshot(photo, RenderOptions(background="transparent", output_format="webp", **SMALL)
+                           ).images[0].mime == "image/webp"
+
+
+def test_webp_output(photo: Image.Image) -> None:
+    image = render_packshot(photo, RenderOptions(output_format="webp", **SMALL)).images[0]
+    assert image.mime == "image/webp" and _open(image.data).format == "WEBP"
+
+
+def test_product_pixels_are_exact_where_alpha_is_one() -> None:
+    # RGBA input whose product box is 205 px: at long side 250 the default fill (0.82) gives scale 1.0.
+    rng = np.random.default_rng(0)
+    rgba = np.zeros((300, 300, 4), np.uint8)
+    rgba[40:245, 60:265, :3] = rng.integers(0, 256, (205, 205, 3), dtype=np.uint8)
+    rgba[40:245, 60:265, 3] = 255
+    rgba[100:110, 100:110, 3] = 128  # a translucent patch
+    result = render_packshot(Image.fromarray(rgba), RenderOptions(long_side=250, output_format="png", shadow="none"))
+    assert result.meta["scale"] == 1.0
+    out = np.asarray(_open(result.images[0].data).convert("RGB"))
+    # the product lands centred: (250 - 205) / 2 = 22.5 -> 22 or 23
+    top, left = next((y, x) for y in range(250) for x in range(250) if out[y, x].tolist() != [255, 255, 255])
+    src = rgba[40:245, 60:265, :3]
+    opaque = rgba[40:245, 60:265, 3] == 255
+    placed = out[top : top + 205, left : left + 205]
+    assert (placed[opaque] == src[opaque]).all()
+
+
+def test_classical_cutout_keeps_interior_pixels_exactly() -> None:
+    photo = product_photo(size=(300, 300), box=(48, 40, 253, 245), noise=0)
+    result = render_packshot(photo, RenderOptions(long_side=250, output_format="png", shadow="none"))
+    assert result.meta["scale"] == pytest.approx(1.0, abs=0.01)
+    out = np.asarray(_open(result.images[0].data).convert("RGB"))
+    src = np.asarray(photo)
+    # interior colours (stripe included) appear unchanged in the output
+    assert (out[125, 125] == src[142, 150]).all() or (out[124:127, 124:127] == src[142, 150]).all(axis=2).any()
+    colours_out = {tuple(c) for c in out[30:220, 30:220].reshape(-1, 3)}
+    for colour in {tuple(c) for c in src[60:220, 70:230].reshape(-1, 3)}:
+        assert colour in colours_out
+
+
+def test_upscaling_beyond_2x_is_reported() -> None:
+    tiny = product_photo(size=(60, 60), box=(20, 20, 40, 40), noise=0)
+    result = render_packshot(tiny, RenderOptions(**SMALL))
+    assert any("upscaled" in note for note in result.notes)
+    big = render_packshot(product_photo(), RenderOptions(**SMALL))
+    assert not any("upscaled" in note for note in big.notes)
+
+
+def test_padding_keeps_a_margin(photo: Image.Image) -> None:
+    result = render_packshot(photo, RenderOptions(background="transparent", padding=0.2, **SMALL))
+    alpha = np.asarray(_open(result.images[0].data))[..., 3]
+    ys, xs = np.nonzero(alpha > 0)
+    margin = 0.2 * 256
+    assert ys.min() >= margin - 2 and xs.min() >= margin - 2
+    assert ys.max() <= 256 - margin + 1 and xs.max() <= 256 - margin + 1
+    assert min(ys.min(), xs.min(), 255 - ys.max(), 255 - xs.max()) <= margin + 2  # touches one margin
+    with pytest.raises(InvalidRequest):
+        render_packshot(photo, RenderOptions(padding=0.6, **SMALL))
+
+
+@pytest.mark.parametrize("shadow", ["soft", "hard", "floating"])
+def test_shadows_darken_the_background_only(photo: Image.Image, shadow: str) -> None:
+    def render(kind: str) -> np.ndarray:
+        data = render_packshot(photo, RenderOptions(shadow=kind, output_format="png", **SMALL)).images[0].data
+        return np.asarray(_open(data).convert("L")).astype(int)
+
+    plain, shaded = render("none"), render(shadow)
+    if shadow == "floating":
+        assert (plain != shaded).any()  # the product moves up, its shadow sits below the gap
+        return
+    assert (plain[:15] == 255).all() and (shaded[:15] == 255).all()  # nothing above the product
+    changed = plain != shaded
+    assert changed.any()
+    assert (shaded[changed] < plain[changed]).all()  # shadows only darken
+    interior = ndimage.binary_erosion(plain < 250, iterations=3)
+    assert not changed[interior].any()  # ... and never the product itself
+
+
+def test_reflection_adds_a_mirror_below(photo: Image.Image) -> None:
+    plain = np.asarray(_open(render_packshot(photo, RenderOptions(shadow="none", output_format="png",
+                                                                  **SMALL)).images[0].data))
+    refl = np.asarray(_open(render_packshot(photo, RenderOptions(shadow="none", reflection=True,
+                                                                 output_format="png", **SMALL)).images[0].data))
+    assert (refl[:200] == plain[:200]).all()
+    assert (refl[235:245] != plain[235:245]).any()
+
+
+def test_bad_background_value(photo: Image.Image) -> None:
+    with pytest.raises(InvalidRequest, match="background"):
+        render_packshot(photo, RenderOptions(background="mauve", **SMALL))
+
+
+# --- bad inputs: a sensible packshot or a clear UnsupportedImage, never a crash -----------------------
+
+
+def _decode_and_render(data: bytes) -> object:
+    decoded = decode_image(data, **LIMITS)
+    return Engines(Settings()).render(decoded.image, RenderOptions(**SMALL))
+
+
+def test_fully_transparent_image() -> None:
+    data = to_bytes(Image.new("RGBA", (50, 50), (255, 0, 0, 0)))
+    with pytest.raises(UnsupportedImage, match="no product found.*transparent"):
+        _decode_and_render(data)
+
+
+@pytest.mark.parametrize("colour", [(255, 255, 255), (128, 128, 128)])
+def test_all_background_image(colour: tuple[int, int, int]) -> None:
+    noise = np.random.default_rng(0).normal(0, 1.5, (200, 300, 3))
+    img = Image.fromarray(np.clip(np.array(colour) + noise, 0, 255).astype(np.uint8))
+    with pytest.raises(UnsupportedImage, match="no product found"):
+        _decode_and_render(to_bytes(img, "JPEG", quality=90))
+
+
+def test_one_pixel_image() -> None:
+    with pytest.raises(UnsupportedImage, match="no product found"):
+        _decode_and_render(to_bytes(Image.new("RGB", (1, 1), (10, 20, 30))))
+
+
+def test_product_touching_the_frame() -> None:
+    photo = product_photo(size=(200, 200), box=(0, 40, 120, 200))
+    result = render_packshot(photo, RenderOptions(**SMALL))
+    assert any("touches the frame" in note for note in result.notes)
+    assert result.confidence is not None and result.confidence < 1
+
+
+def test_huge_image_is_refused_before_decoding() -> None:
+    # A PNG header claiming 12000x12000 (and no pixel data): the pixel cap answers without decoding.
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 12000, 12000, 8, 2, 0, 0, 0))
+    data += chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+    with pytest.raises(UnsupportedImage, match="too many pixels|12000x12000"):
+        _decode_and_render(data)
+
+
+def test_grayscale_image() -> None:
+    data = to_bytes(product_photo(colour=(60, 60, 60)).convert("L"), "PNG")
+    result = _decode_and_render(data)
+    assert result.images[0].width == 256  # type: ignore[attr-defined]
+
+
+def test_cmyk_jpeg() -> None:
+    data = to_bytes(product_photo().convert("CMYK"), "JPEG", quality=90)
+    assert decode_image(data, **LIMITS).image.mode == "RGB"
+    _decode_and_render(data)
+
+
+def _png16_rgb(rgb16: np.ndarray) -> bytes:
+    """A 16-bit-per-channel RGB PNG written by hand (Pillow cannot write one)."""
+    h, w, _ = rgb16.shape
+    raw = b"".join(b"\x00" + rgb16[y].astype(">u2").tobytes() for y in range(h))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def test_sixteen_bit_pngs() -> None:
+    grey16 = np.asarray(product_photo(colour=(40, 40, 40)).convert("L")).astype(np.uint16) * 257
+    data = to_bytes(Image.fromarray(grey16), "PNG")
+    decoded = decode_image(data, **LIMITS)
+    assert decoded.image.mode == "RGB"
+    assert abs(int(np.asarray(decoded.image)[5, 5, 0]) - 250) <= 1  # scaled, not clipped
+    _decode_and_render(data)
+    rgb16 = np.asarray(product_photo()).astype(np.uint16) * 257
+    decoded = decode_image(_png16_rgb(rgb16), **LIMITS)
+    assert decoded.image.mode == "RGB"
+    assert np.abs(np.asarray(decoded.image).astype(int) - (rgb16 // 257)).max() <= 1
+    _decode_and_render(_png16_rgb(rgb16))
+
+
+def test_animated_webp_uses_the_first_frame() -> None:
+    frames = [product_photo(seed=0), product_photo(colour=(20, 120, 200), seed=1)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "WEBP", save_all=True, append_images=frames[1:], duration=100, lossless=True)
+    decoded = decode_image(buf.getvalue(), **LIMITS)
+    assert "first frame" in " ".join(decoded.notes)
+    _decode_and_render(buf.getvalue())
+
+
+def test_noise_only_image_never_hangs() -> None:
+    noise = np.random.default_rng(3).integers(0, 256, (300, 300, 3), dtype=np.uint8)
+    try:
+        result = _decode_and_render(to_bytes(Image.fromarray(noise), "PNG"))
+    except UnsupportedImage:
+        return
+    assert result.confidence < 0.5  # type: ignore[attr-defined]
