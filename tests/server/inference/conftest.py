@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from paqshot_server.inference import sessions
 from paqshot_server.inference.store import ModelStore
 

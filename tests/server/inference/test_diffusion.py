@@ -6,17 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
-from paqshot_server.inference.diffusion import (
-    DiffusionPipeline,
-    load_inpaint_pipeline,
-    load_text2image_pipeline,
-    mask_to_array,
-    snap,
-)
+from paqshot_server.inference.diffusion import DiffusionPipeline, load_inpaint_pipeline, load_text2image_pipeline
+from paqshot_server.inference.imageprep import mask_to_array, nearest, snap
 from paqshot_server.inference.store import ModelStore
 from paqshot_server.inference.tokenizer import ClipTokenizer
+from PIL import Image
 
 
 def scene(size: tuple[int, int] = (90, 70)) -> tuple[Image.Image, Image.Image]:
@@ -98,6 +92,12 @@ def test_sdxl_conditioning(sdxl: DiffusionPipeline) -> None:
     assert not embeds[0].any() and not pooled[0].any()  # no negative prompt: zeros (force_zeros_for_empty_prompt)
     embeds, pooled = sdxl.encode_prompt("a red chair", "", cfg=True)
     assert embeds[0].any() and pooled is not None and pooled[0].any()  # an explicit "" is encoded
+
+
+def test_latent_mask_is_torch_nearest() -> None:
+    mask = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    assert nearest(mask, 2, 2)[0, 0].tolist() == [[0.0, 2.0], [8.0, 10.0]]  # src index = floor(dst * in/out)
+    assert nearest(mask, 3, 4)[0, 0, :, 0].tolist() == [0.0, 4.0, 8.0]  # floor(0, 1.33, 2.67)
 
 
 def test_mask_convention() -> None:

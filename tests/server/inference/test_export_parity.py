@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from paqshot_server.inference.segmenters import OnnxSegmenter
 from paqshot_server.inference.sessions import load_graph
 from paqshot_server.inference.store import ModelStore

@@ -7,7 +7,6 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
 from paqshot_server.inference.manifests import Manifest, ManifestError, dump_toml, scan_files
 from paqshot_server.inference.store import LicenceNotAccepted, ModelNotFound, ModelStore, StoreError
 

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from paqshot_server.cli import main
 from paqshot_server.inference.manifests import Manifest, dump_toml
 

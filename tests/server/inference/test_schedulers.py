@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-
 from paqshot_server.inference.schedulers import (
     DDIMScheduler,
     EulerScheduler,
@@ -146,9 +145,7 @@ def test_lcm_timesteps_scalings_and_step() -> None:
     c_skip, c_out = sch.scalings(759)
     a_t = alpha_bar(759)
     denoised = c_out * (x_t - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t) + c_skip * x_t
-    np.testing.assert_allclose(
-        out, math.sqrt(a_next) * denoised + math.sqrt(1 - a_next) * noise, rtol=1e-4, atol=1e-4
-    )
+    np.testing.assert_allclose(out, math.sqrt(a_next) * denoised + math.sqrt(1 - a_next) * noise, rtol=1e-4, atol=1e-4)
     with pytest.raises(ValueError, match="random generator"):
         sch.step(eps, 0, x_t)
 

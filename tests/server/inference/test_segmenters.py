@@ -6,8 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from paqshot_server.imaging.segment import Matte, Segmenter
 from paqshot_server.inference.manifests import Manifest, dump_toml
 from paqshot_server.inference.segmenters import (
@@ -17,6 +15,7 @@ from paqshot_server.inference.segmenters import (
     upsample_alpha,
 )
 from paqshot_server.inference.store import ModelStore
+from PIL import Image
 
 
 def photo(width: int = 300, height: int = 200) -> np.ndarray:
@@ -32,7 +31,7 @@ def test_segment_returns_a_full_resolution_matte_in_range(fixture_models: Path) 
     matte = seg.segment(photo())
     assert isinstance(matte, Matte)
     assert matte.alpha.shape == (200, 300) and matte.alpha.dtype == np.float32
-    assert 0.0 <= float(matte.alpha.min()) and float(matte.alpha.max()) <= 1.0
+    assert float(matte.alpha.min()) >= 0.0 and float(matte.alpha.max()) <= 1.0
     assert 0.0 <= matte.confidence <= 1.0
     small = seg.predict(photo())
     assert small.shape == (256, 256)  # the manifest's input size

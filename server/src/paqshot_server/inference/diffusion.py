@@ -25,13 +25,14 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from .imageprep import Timings, array_to_image, image_to_array, mask_to_array, nearest, snap
 from .manifests import DiffusionContract, Manifest, ManifestError
 from .schedulers import Scheduler, make_scheduler
 from .sessions import Graph, load_graph
@@ -44,24 +45,22 @@ def _read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
-def snap(value: float, multiple: int) -> int:
-    """Nearest multiple of ``multiple`` (at least one multiple)."""
-    return max(multiple, round(value / multiple) * multiple)
+@dataclass(frozen=True)
+class Request:
+    """One generation's parameters at the working size (None: the manifest's defaults / fresh noise)."""
 
-
-@dataclass
-class Timings:
-    """Where the last run spent its time (milliseconds); benchmarks print these."""
-
-    text_ms: float = 0.0
-    vae_encode_ms: float = 0.0
-    unet_ms: list[float] = field(default_factory=list)
-    vae_decode_ms: float = 0.0
-    total_ms: float = 0.0
-
-    @property
-    def unet_ms_per_step(self) -> float:
-        return float(np.mean(self.unet_ms)) if self.unet_ms else 0.0
+    prompt: str
+    negative_prompt: str | None
+    width: int
+    height: int
+    steps: int | None = None
+    guidance: float | None = None
+    seed: int | None = None
+    progress: ProgressFn | None = None
+    scheduler: str | None = None
+    spacing: str | None = None
+    noise: np.ndarray | None = None
+    vae_noise: np.ndarray | None = None
 
 
 class DiffusionPipeline:
@@ -238,51 +237,34 @@ class DiffusionPipeline:
                 progress((i + 1) / n)
         return latents
 
-    def _run(
-        self,
-        *,
-        prompt: str,
-        negative_prompt: str | None,
-        width: int,
-        height: int,
-        steps: int | None,
-        guidance: float | None,
-        seed: int | None,
-        scheduler: str | None,
-        spacing: str | None,
-        progress: ProgressFn | None,
-        image: np.ndarray | None,
-        mask: np.ndarray | None,
-        noise: np.ndarray | None,
-        vae_noise: np.ndarray | None,
-    ) -> np.ndarray:
+    def _run(self, req: Request, image: np.ndarray | None = None, mask: np.ndarray | None = None) -> np.ndarray:
         defaults = self.contract.scheduler
-        steps = steps or defaults.steps
-        guidance = defaults.guidance if guidance is None else guidance
+        steps = req.steps or defaults.steps
+        guidance = defaults.guidance if req.guidance is None else req.guidance
         cfg = guidance > 1.0
-        rng = np.random.default_rng(secrets.randbits(63) if seed is None else seed)
-        sched = self._scheduler(scheduler, spacing)
+        rng = np.random.default_rng(secrets.randbits(63) if req.seed is None else req.seed)
+        sched = self._scheduler(req.scheduler, req.spacing)
         sched.set_timesteps(steps)
+        height, width = req.height, req.width
         lh, lw = height // self.vae_scale, width // self.vae_scale
-        if noise is None:
-            noise = rng.standard_normal((1, 4, lh, lw), dtype=np.float32)
+        noise = rng.standard_normal((1, 4, lh, lw), dtype=np.float32) if req.noise is None else req.noise
         if noise.shape != (1, 4, lh, lw):
             raise ValueError(f"noise must be shaped {(1, 4, lh, lw)}, not {noise.shape}")
         self.timings = Timings()
         t0 = time.perf_counter()
-        embeds, pooled = self.encode_prompt(prompt, negative_prompt, cfg)
+        embeds, pooled = self.encode_prompt(req.prompt, req.negative_prompt, cfg)
         time_ids = np.array([[height, width, 0, 0, height, width]], dtype=np.float32) if self.xl else None
         self.timings.text_ms = (time.perf_counter() - t0) * 1000
 
         extra = blend = None
         if image is not None and mask is not None:
             t1 = time.perf_counter()
+            vae_noise = req.vae_noise
             if vae_noise is None:
                 vae_noise = rng.standard_normal((1, 4, lh, lw), dtype=np.float32)
-            mask_latent = _nearest(mask, lh, lw)
+            mask_latent = nearest(mask, lh, lw)
             if self.unet_channels == 9:
-                masked = (image * (mask < 0.5)).astype(np.float32)
-                masked_latents = self._vae_encode(masked, vae_noise)
+                masked_latents = self._vae_encode((image * (mask < 0.5)).astype(np.float32), vae_noise)
                 reps = 2 if cfg else 1
                 extra = np.concatenate([np.repeat(mask_latent, reps, 0), np.repeat(masked_latents, reps, 0)], 1)
             elif self.unet_channels == 4:
@@ -293,9 +275,8 @@ class DiffusionPipeline:
         elif self.unet_channels != 4:
             raise ValueError("a 9-channel UNet needs an image and a mask")
 
-        latents = (noise * np.float32(sched.init_noise_sigma)).astype(np.float32)
         latents = self._denoise(
-            latents=latents,
+            latents=(noise * np.float32(sched.init_noise_sigma)).astype(np.float32),
             scheduler=sched,
             embeds=embeds,
             pooled=pooled,
@@ -305,7 +286,7 @@ class DiffusionPipeline:
             rng=rng,
             extra=extra,
             blend=blend,
-            progress=progress,
+            progress=req.progress,
         )
         t2 = time.perf_counter()
         out = self.decode(latents)
@@ -327,10 +308,7 @@ class DiffusionPipeline:
         progress: ProgressFn | None = None,
         *,
         size: tuple[int, int] | None = None,
-        scheduler: str | None = None,
-        spacing: str | None = None,
-        noise: np.ndarray | None = None,
-        vae_noise: np.ndarray | None = None,
+        **options: Any,
     ) -> np.ndarray:
         """Like :meth:`inpaint` but returns the decoded float image [1,3,h,w] in [0,1] at the working size."""
         if not self.can_inpaint:
@@ -338,23 +316,9 @@ class DiffusionPipeline:
         if image.size != mask.size:
             raise ValueError(f"image {image.size} and mask {mask.size} differ in size")
         width, height = self.working_size(*image.size, size)
+        req = Request(prompt, negative_prompt, width, height, steps, guidance, seed, progress, **options)
         with self._lock:
-            return self._run(
-                prompt=prompt,
-                negative_prompt=negative_prompt,
-                width=width,
-                height=height,
-                steps=steps,
-                guidance=guidance,
-                seed=seed,
-                scheduler=scheduler,
-                spacing=spacing,
-                progress=progress,
-                image=image_to_array(image, width, height),
-                mask=mask_to_array(mask, width, height),
-                noise=noise,
-                vae_noise=vae_noise,
-            )
+            return self._run(req, image_to_array(image, width, height), mask_to_array(mask, width, height))
 
     def inpaint(
         self,
@@ -375,15 +339,7 @@ class DiffusionPipeline:
         ``size`` (working size, snapped), ``scheduler`` (euler/ddim/lcm), ``spacing``, ``noise``, ``vae_noise``.
         """
         out = self.inpaint_array(
-            image.convert("RGB"),
-            mask.convert("L"),
-            prompt,
-            negative_prompt,
-            steps,
-            guidance,
-            seed,
-            progress,
-            **options,
+            image.convert("RGB"), mask.convert("L"), prompt, negative_prompt, steps, guidance, seed, progress, **options
         )
         return array_to_image(out, image.size)
 
@@ -397,32 +353,14 @@ class DiffusionPipeline:
         guidance: float | None = None,
         seed: int | None = None,
         progress: ProgressFn | None = None,
-        *,
-        scheduler: str | None = None,
-        spacing: str | None = None,
-        noise: np.ndarray | None = None,
+        **options: Any,
     ) -> np.ndarray:
         """Text-to-image with a 4-channel UNet: float image [1,3,h,w] in [0,1] at the snapped size."""
         if self.unet_channels != 4:
             raise ValueError(f"model {self.id} has a {self.unet_channels}-channel UNet: use generate()")
         w, h = self.working_size(0, 0, (width or self.native_size, height or self.native_size))
         with self._lock:
-            return self._run(
-                prompt=prompt,
-                negative_prompt=negative_prompt,
-                width=w,
-                height=h,
-                steps=steps,
-                guidance=guidance,
-                seed=seed,
-                scheduler=scheduler,
-                spacing=spacing,
-                progress=progress,
-                image=None,
-                mask=None,
-                noise=noise,
-                vae_noise=None,
-            )
+            return self._run(Request(prompt, negative_prompt, w, h, steps, guidance, seed, progress, **options))
 
     def generate(
         self,
@@ -451,42 +389,6 @@ class DiffusionPipeline:
 
 
 InpaintPipeline = DiffusionPipeline
-
-
-# ---- image <-> array helpers (diffusers' VaeImageProcessor conventions) ---------------------------------------
-
-
-def image_to_array(image: Image.Image, width: int, height: int) -> np.ndarray:
-    """RGB → float32 [1,3,H,W] in [-1,1] (Lanczos resize when the size differs)."""
-    img = image.convert("RGB")
-    if img.size != (width, height):
-        img = img.resize((width, height), Image.Resampling.LANCZOS)
-    arr = np.asarray(img, dtype=np.float32) / 255.0
-    return (arr.transpose(2, 0, 1)[None] * 2.0 - 1.0).astype(np.float32)
-
-
-def mask_to_array(mask: Image.Image, width: int, height: int) -> np.ndarray:
-    """L mask → binarised float32 [1,1,H,W] (1 = regenerate)."""
-    m = mask.convert("L")
-    if m.size != (width, height):
-        m = m.resize((width, height), Image.Resampling.LANCZOS)
-    arr = np.asarray(m, dtype=np.float32) / 255.0
-    return (arr >= 0.5).astype(np.float32)[None, None]
-
-
-def array_to_image(array: np.ndarray, size: tuple[int, int]) -> Image.Image:
-    """Float [1,3,h,w] in [0,1] → RGB, resized (Lanczos) to ``size``."""
-    pixels = (array[0].transpose(1, 2, 0) * 255).round().astype(np.uint8)
-    img = Image.fromarray(pixels, "RGB")
-    return img if img.size == tuple(size) else img.resize(size, Image.Resampling.LANCZOS)
-
-
-def _nearest(mask: np.ndarray, height: int, width: int) -> np.ndarray:
-    """torch.nn.functional.interpolate(mode="nearest") of a [1,1,H,W] mask to (height, width)."""
-    h, w = mask.shape[-2:]
-    rows = np.minimum(np.floor(np.arange(height) * (h / height)).astype(np.int64), h - 1)
-    cols = np.minimum(np.floor(np.arange(width) * (w / width)).astype(np.int64), w - 1)
-    return np.ascontiguousarray(mask[:, :, rows][:, :, :, cols]).astype(np.float32)
 
 
 # ---- loaders for the engines ------------------------------------------------------------------------------
