@@ -27,6 +27,8 @@ def test_batch_keeps_per_file_state(qapp: Any) -> None:
     batch = Batch()
     changes: list[int] = []
     batch.changed.connect(lambda: changes.append(1))
+    updated: list[Any] = []
+    batch.item_changed.connect(updated.append)
     a, b, c = Path("/x/a.jpg"), Path("/x/b.png"), Path("/x/c.gif")
     assert batch.add([a, b, c, a], {c: "Not a JPEG, PNG or WebP image."}) == 3
     assert batch.add([a], {}) == 0
@@ -35,6 +37,7 @@ def test_batch_keeps_per_file_state(qapp: Any) -> None:
     batch.update(a, state="submitted", job_id="gen_1")
     batch.update(b, state="failed", message="The server had an internal error.")
     assert [i.path for i in batch.sendable()] == [b]  # failed files can be sent again, invalid ones not
+    assert [(u.path, u.state) for u in updated] == [(a, "submitted"), (b, "failed")]
     batch.clear_sent()
     assert [i.path for i in batch.items] == [b, c]
     assert changes

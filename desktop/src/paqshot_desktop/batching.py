@@ -41,6 +41,7 @@ class BatchController:
         view.submit_requested.connect(self.submit)
         view.values_changed.connect(self.validate)
         self.batch.changed.connect(lambda: view.set_batch(self.batch.items))
+        self.batch.item_changed.connect(lambda item: view.update_item(item, self.batch.items))
 
     def add_files(self, paths: list[Path]) -> None:
         """Add dropped files/folders: scanned and checked on a worker, thumbnails decoded on workers."""

@@ -8,6 +8,7 @@ The process is stopped when the app quits.
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import re
@@ -135,6 +136,7 @@ class LocalAppliance(QObject):
         self.endpoint: LocalEndpoint | None = None
         self._exited = threading.Event()
         self._partial = ""
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")  # reads may split a character
 
     @property
     def running(self) -> bool:
@@ -181,7 +183,7 @@ class LocalAppliance(QObject):
 
     def _read_output(self) -> None:
         if self.process is not None:
-            text = self._partial + bytes(self.process.readAllStandardOutput().data()).decode("utf-8", "replace")
+            text = self._partial + self._decoder.decode(bytes(self.process.readAllStandardOutput().data()))
             # Keep an unfinished last line for the next read, so a key split across reads is still hidden.
             *lines, self._partial = text.split("\n")
             for line in lines:

@@ -35,7 +35,8 @@ class BatchItem:
 class Batch(QObject):
     """The files the user dropped; each carries its own state and plain-words message."""
 
-    changed = Signal()
+    changed = Signal()  # files added or removed
+    item_changed = Signal(object)  # one BatchItem's state or message changed
 
     def __init__(self) -> None:
         super().__init__()
@@ -63,8 +64,11 @@ class Batch(QObject):
 
     def update(self, path: Path, **changes: Any) -> None:
         """Change one item's state/message/job id."""
-        self._items = [replace(i, **changes) if i.path == path else i for i in self._items]
-        self.changed.emit()
+        for index, item in enumerate(self._items):
+            if item.path == path:
+                self._items[index] = replace(item, **changes)
+                self.item_changed.emit(self._items[index])
+                return
 
     def remove(self, path: Path) -> None:
         """Drop one file from the batch."""

@@ -176,22 +176,33 @@ class CreateView(QWidget):
             if path not in wanted:
                 self.files.takeItem(self.files.row(self._items.pop(path)))
         for item in items:
-            widget_item = self._items.get(item.path)
-            if widget_item is None:
-                widget_item = QListWidgetItem(item.path.name)
-                widget_item.setData(Qt.ItemDataRole.UserRole, item.path)
-                self.files.addItem(widget_item)
-                self._items[item.path] = widget_item
-            state = _STATE_TEXT.get(item.state, item.state)
-            widget_item.setText(f"{item.path.name}\n{state}")
-            widget_item.setToolTip(f"{item.path}\n{item.message or state}")
-            bad = item.state in ("invalid", "failed")
-            widget_item.setForeground(self._error_color if bad else self.palette().text().color())
+            self._show_item(item)
+        self._summarise(items)
+
+    def update_item(self, item: BatchItem, items: list[BatchItem]) -> None:
+        """Refresh one file's tile (cheap: a batch of thousands updates one tile per event)."""
+        self._show_item(item)
+        self._summarise(items)
+
+    def _show_item(self, item: BatchItem) -> None:
+        widget_item = self._items.get(item.path)
+        if widget_item is None:
+            widget_item = QListWidgetItem(item.path.name)
+            widget_item.setData(Qt.ItemDataRole.UserRole, item.path)
+            self.files.addItem(widget_item)
+            self._items[item.path] = widget_item
+        state = _STATE_TEXT.get(item.state, item.state)
+        widget_item.setText(f"{item.path.name}\n{state}")
+        widget_item.setToolTip(f"{item.path}\n{item.message or state}")
+        bad = item.state in ("invalid", "failed")
+        widget_item.setForeground(self._error_color if bad else self.palette().text().color())
+
+    def _summarise(self, items: list[BatchItem]) -> None:
         self._sendable = sum(1 for i in items if i.state in ("ready", "failed"))
-        invalid = [i for i in items if i.state == "invalid"]
+        invalid = sum(1 for i in items if i.state == "invalid")
         text = f"{len(items)} photo(s), {self._sendable} ready"
         if invalid:
-            text += f", {len(invalid)} cannot be sent (hover for why)"
+            text += f", {invalid} cannot be sent (hover for why)"
         self.summary.setText(text if items else "No photos yet")
         self._update_submit()
 
