@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from litestar import Litestar
+from litestar.datastructures import State
 from litestar.di import Provide
 
 from . import __version__
@@ -14,7 +15,9 @@ from .api.errors import EXCEPTION_HANDLERS
 from .api.files import FileController
 from .api.generations import GenerationController
 from .api.meta import MetaController, ModelsController
+from .api.metrics import Metrics, MetricsController
 from .api.openapi import openapi_config
+from .api.requestid import request_id_middleware
 from .api.state import ApiState
 from .settings import Settings
 
@@ -27,6 +30,7 @@ MAX_BODY_BYTES = 15 * 1024 * 1024
 def create_app(settings: Settings) -> Litestar:
     """Build the API for ``settings``. Nothing is opened until the first request or startup."""
     api = ApiState(settings)
+    metrics = Metrics(api)
 
     def provide_api() -> ApiState:
         return api
@@ -44,7 +48,14 @@ def create_app(settings: Settings) -> Litestar:
         api.db.close()
 
     return Litestar(
-        route_handlers=[GenerationController, FileController, MetaController, ModelsController, DocsController],
+        route_handlers=[
+            GenerationController,
+            FileController,
+            MetaController,
+            ModelsController,
+            DocsController,
+            MetricsController,
+        ],
         dependencies={
             "api": Provide(provide_api, sync_to_thread=False),
             "key": Provide(current_key, sync_to_thread=False),
@@ -54,6 +65,8 @@ def create_app(settings: Settings) -> Litestar:
         request_max_body_size=MAX_BODY_BYTES,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
-        state=None,
+        state=State({"metrics": metrics}),
+        middleware=[request_id_middleware, metrics.middleware],
+        logging_config=None,  # the CLI configures logging (text or JSON); the app never does
         debug=False,
     )

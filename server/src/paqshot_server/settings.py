@@ -52,6 +52,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("require_gpu", bool, False, "Fail readiness instead of running models on the CPU."),
     Setting("brand_file", str, "", "Path of a brand.toml that renames the product (white-label)."),
     Setting("log_level", str, "INFO", "Logging level."),
+    Setting("log_format", str, "text", "Log lines as text or json (one object per line, with request/job ids)."),
     Setting("idempotency_hours", int, 24, "How long an Idempotency-Key is remembered per API key."),
     Setting("webhook_retry_scale", float, 1.0, "Multiplies the webhook retry delays (tests use a small value)."),
     Setting("worker_threads", int, 1, "Jobs one worker process runs at once (1 per GPU is right)."),
@@ -83,6 +84,7 @@ class Settings:
     require_gpu: bool = False
     brand_file: str = ""
     log_level: str = "INFO"
+    log_format: str = "text"
     idempotency_hours: int = 24
     webhook_retry_scale: float = 1.0
     worker_threads: int = 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from typing import Any
 
 from ..settings import Settings, load_settings
@@ -19,5 +18,8 @@ def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
     return load_settings(overrides={k: v for k, v in overrides.items() if v is not None})
 
 
-def setup_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s")
+def setup_logging(settings: Settings) -> None:
+    """Logging as the settings say (text or JSON lines)."""
+    from ..logs import setup_logging as setup
+
+    setup(settings.log_level, settings.log_format)

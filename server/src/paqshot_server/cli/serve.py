@@ -90,7 +90,7 @@ def ensure_first_key(settings: Settings) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     settings = settings_from(args, host=args.host, port=args.port)
-    setup_logging(settings.log_level)
+    setup_logging(settings)
     settings.home.mkdir(parents=True, exist_ok=True)
     ensure_first_key(settings)
     import uvicorn
@@ -106,6 +106,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=settings.port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        log_config=None,
         lifespan="on",
         timeout_graceful_shutdown=10,
     )

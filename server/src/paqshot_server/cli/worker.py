@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     settings = settings_from(args, worker_threads=args.threads)
-    setup_logging(settings.log_level)
+    setup_logging(settings)
     from ..jobs.worker import run_worker
 
     return run_worker(settings)

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlite_utils
 
+from .. import logs
 from ..errors import AppError
 from ..ids import iso
 from ..imaging.decode import decode_image
@@ -118,6 +119,14 @@ def _fail(ctx: WorkerContext, job: Job, code: str, message: str, owner: str | No
 
 def process(ctx: WorkerContext, job_id: str) -> str:
     """Run one job if it can be claimed; returns what happened (for logs and tests)."""
+    token = logs.job_id.set(job_id)
+    try:
+        return _process(ctx, job_id)
+    finally:
+        logs.job_id.reset(token)
+
+
+def _process(ctx: WorkerContext, job_id: str) -> str:
     db = ctx.db.get()
     job = jobs_sql.claim(db, job_id, ctx.worker_id, time.time(), ctx.settings.lease_seconds)
     if job is None:

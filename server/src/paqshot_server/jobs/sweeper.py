@@ -7,6 +7,7 @@ import logging
 import time
 
 from ..storage import jobs as jobs_sql
+from ..storage import stats
 from ..storage import workers as workers_sql
 from ..storage.db import write
 from .context import WorkerContext
@@ -30,6 +31,8 @@ def recover_leases(ctx: WorkerContext, queue: JobQueue, now: float) -> tuple[int
         elif jobs_sql.requeue(ctx.db.get(), job.id, now):
             queue.enqueue(job.id)
             requeued += 1
+    if requeued:
+        stats.increment(ctx.db.get(), "lease_recoveries", requeued)
     if requeued or failed:
         log.warning("lease recovery: %d re-queued, %d failed", requeued, failed)
     return requeued, failed

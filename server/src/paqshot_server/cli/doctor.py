@@ -1,0 +1,155 @@
+"""``doctor``: check what the appliance needs and say what to fix. Exit 1 when something is broken."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass
+
+from ..settings import Settings
+from ..storage import workers as workers_sql
+from ..storage.db import connect
+from .common import add_home_flag, settings_from
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    level: str  # ok | warn | fail
+    detail: str
+    fix: str = ""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("doctor", help="check GPU/provider, disk, database, queue, workers and models")
+    add_home_flag(parser)
+    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(func=_doctor)
+
+
+def _disk(settings: Settings) -> Check:
+    free = shutil.disk_usage(settings.home).free / 1e9
+    if free < 1:
+        return Check("disk", "fail", f"{free:.1f} GB free in {settings.home}", "free space or move the data folder")
+    if free < 10:
+        return Check("disk", "warn", f"{free:.1f} GB free", "results are kept retention_days; add space")
+    return Check("disk", "ok", f"{free:.0f} GB free")
+
+
+def _database(settings: Settings) -> list[Check]:
+    try:
+        db = connect(settings.app_db)
+        result = db.conn.execute("PRAGMA quick_check").fetchone()[0]
+        workers_sql.probe_write(db, time.time())
+        beat = workers_sql.latest_heartbeat(db)
+    except Exception as exc:  # the point of doctor is to report, not to crash
+        return [Check("database", "fail", f"{settings.app_db}: {exc}", "check permissions and disk")]
+    checks = [
+        Check(
+            "database",
+            "ok" if result == "ok" else "fail",
+            f"{settings.app_db}: {result}",
+            "" if result == "ok" else "restore app.db from a backup",
+        )
+    ]
+    if beat is None:
+        checks.append(Check("worker", "warn", "no worker has ever started", "start `serve` or `worker`"))
+    elif time.time() - beat > 60:
+        checks.append(
+            Check(
+                "worker",
+                "warn",
+                f"last worker heartbeat {time.time() - beat:.0f} s ago",
+                "start a worker (serve starts one) or check its logs",
+            )
+        )
+    else:
+        checks.append(Check("worker", "ok", "a worker is alive"))
+    return checks
+
+
+def _queue(settings: Settings) -> Check:
+    from ..jobs.queue import JobQueue
+
+    try:
+        pending = JobQueue(str(settings.queue_db)).pending()
+    except Exception as exc:  # report, don't crash
+        return Check("queue", "fail", f"{settings.queue_db}: {exc}", "check permissions and disk")
+    return Check("queue", "ok", f"{pending} job(s) waiting")
+
+
+def _models_and_gpu(settings: Settings) -> list[Check]:
+    from ..inference.sessions import probe
+    from ..inference.store import ModelStore
+
+    report = probe()
+    checks = []
+    if report.device == "cuda":
+        checks.append(Check("gpu", "ok", f"{report.provider}: {report.reason}"))
+    elif settings.require_gpu:
+        checks.append(
+            Check(
+                "gpu",
+                "fail",
+                f"{report.provider}: {report.reason}",
+                "install the NVIDIA driver, CUDA 13 and cuDNN 9 runtime libraries, or unset require_gpu",
+            )
+        )
+    else:
+        checks.append(
+            Check(
+                "gpu",
+                "warn",
+                f"models run on {report.provider}: {report.reason}",
+                "fine for cut-outs; diffusion scenes need a GPU to be fast",
+            )
+        )
+    store = ModelStore(settings.models_dir)
+    results = store.verify() if settings.models_dir.exists() else []
+    if not results:
+        checks.append(
+            Check(
+                "models",
+                "warn",
+                "no models installed: classical studio packshots only",
+                "install exported models with `models install PATH`",
+            )
+        )
+    for result in results:
+        checks.append(
+            Check(
+                f"model {result.id}",
+                "ok" if result.ok else "fail",
+                "checksums match" if result.ok else "; ".join(result.problems),
+                "" if result.ok else f"reinstall it: `models remove {result.id}` then `models install`",
+            )
+        )
+    return checks
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    """Every check, in the order shown."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    checks = [_disk(settings), *_database(settings), _queue(settings), *_models_and_gpu(settings)]
+    if settings.allow_private_network:
+        checks.append(
+            Check(
+                "network",
+                "warn",
+                "private networks are allowed for image URLs and webhooks",
+                "leave off unless this appliance serves a trusted LAN",
+            )
+        )
+    return checks
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    checks = run_checks(settings_from(args))
+    if args.json:
+        print(json.dumps([asdict(c) for c in checks]))
+    else:
+        for c in checks:
+            print(f"{c.level.upper():5} {c.name:<14} {c.detail}" + (f"\n      fix: {c.fix}" if c.fix else ""))
+    return 1 if any(c.level == "fail" for c in checks) else 0

@@ -1,0 +1,60 @@
+"""``init``: create the data folder and its config file, migrate, make the first admin key, say what next."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..settings import SETTINGS, Settings
+from ..signing import load_or_create_secret
+from ..storage.db import connect
+from .common import add_home_flag, settings_from
+from .serve import ensure_first_key
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("init", help="create the data folder, config file, database and first key")
+    add_home_flag(parser)
+    parser.set_defaults(func=_init)
+
+
+def config_template(settings: Settings) -> str:
+    """Every setting with its help and default, commented out (uncomment to change)."""
+    lines = ["# Appliance settings. Environment variables override this file; flags override both.", ""]
+    for s in SETTINGS:
+        if s.name == "home":
+            continue
+        default = getattr(Settings(), s.name)
+        value = (
+            f'"{default}"'
+            if isinstance(default, str)
+            else str(default).lower()
+            if isinstance(default, bool)
+            else str(default)
+            if not isinstance(default, list)
+            else "[]"
+        )
+        lines += [f"# {s.help}", f"# {s.name} = {value}", ""]
+    return "\n".join(lines)
+
+
+def _init(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    home = settings.home.resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "config.toml"
+    if not config.exists():
+        config.write_text(config_template(settings), encoding="utf-8")
+        print(f"wrote {config}")
+    connect(settings.app_db).conn.close()
+    load_or_create_secret(settings.home)
+    (settings.files_dir).mkdir(exist_ok=True)
+    (settings.models_dir).mkdir(exist_ok=True)
+    print(f"data folder ready: {home}")
+    ensure_first_key(settings)
+    cli = settings.brand.cli_name
+    print("\nNext steps:")
+    print(f"  {cli} doctor --home {home}              check GPU, disk, database, queue and models")
+    print(f"  {cli} models install PATH --home {home} install exported models (see docs/models.md)")
+    print(f"  {cli} serve --home {home}               start the API and a worker (or use the systemd units in")
+    print("                                          packaging/server/)")
+    return 0
