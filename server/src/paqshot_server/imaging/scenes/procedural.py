@@ -1,0 +1,154 @@
+"""The procedural scene engine: draws a plan's set with no model weights, then composites the product.
+
+Deterministic: every random choice comes from the variant's seed. The product layer is pasted last by
+:func:`~paqshot_server.imaging.compose.composite`, so its pixels are exact wherever its alpha is 1, and
+nothing drawn here (hands, figures, props) can cover it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..compose import ProductLayer, composite, reflection_layer
+from ..layout import Placement
+from ..shadow import FLOAT_LIFT, shadow_layer
+from .backdrop import Stage, apply_light, paint_environment, paint_surface, paint_wall
+from .canvas import Canvas, soft_blur
+from .layout_rules import ScenePlan
+from .sets import (
+    abstract_props,
+    figures,
+    hand_holding,
+    motion,
+    particles,
+    pedestal,
+    plinth,
+    podium,
+    reaching_hand,
+    shelf,
+    table_edge,
+)
+from .textures import Noise
+
+SHADOW_STRENGTH = {"lifestyle": 1.0, "editorial": 1.2, "mockup": 0.9}
+
+
+@dataclass(frozen=True)
+class Backdrop:
+    """A drawn set without the product: pixels plus what was drawn (for ``meta["scene"]``)."""
+
+    pixels: np.ndarray  # uint8 (H, W, 3)
+    stage: Stage
+    drawn: tuple[str, ...]
+
+
+def shadow_kind(plan: ScenePlan, requested: str) -> str:
+    """The product's shadow: action scenes lift the product, so a soft shadow becomes a floating one."""
+    if plan.kind == "action" and plan.set_piece != "hand" and requested == "soft":
+        return "floating"
+    return requested
+
+
+def make_stage(plan: ScenePlan, cv: Canvas, dest_box: tuple[int, int, int, int], shadow: str) -> Stage:
+    """Horizon and contact line (working pixels) for the plan's set under the placed product."""
+    box = tuple(v / cv.f for v in dest_box)
+    product = (box[0], box[1], box[2], box[3])
+    base, ph, h = product[3], product[3] - product[1], cv.h
+    piece = plan.set_piece
+    if piece in ("podium", "pedestal"):
+        floor = min(base + h * 0.2, h * 0.95)
+        horizon = floor - h * (0.12 if plan.backdrop == "room" else 0.2)
+    elif piece == "plinth":
+        floor = base + h * 0.06
+        horizon = floor - h * 0.2
+    elif piece == "shelf":
+        floor, horizon = base, h * 2.0  # a wall shelf: no floor in frame
+    elif piece == "hand":
+        floor, horizon = float(h), h * 0.8
+    else:
+        floor = base + (FLOAT_LIFT * h if shadow == "floating" else 0.0)
+        horizon = floor - max(ph * 0.33, h * 0.1) - (h * 0.05 if plan.kind == "packshot" else 0.0)
+    horizon = float(np.clip(horizon, h * 0.25, h * 0.92)) if piece != "shelf" else horizon
+    return Stage(horizon=horizon, floor_y=float(floor), product=product)
+
+
+def draw_backdrop(plan: ScenePlan, size: tuple[int, int], placement: Placement, seed: int, shadow: str) -> Backdrop:
+    """Paint the set for ``plan`` on a ``size`` canvas around the product's ``placement``."""
+    rng = np.random.default_rng(seed)
+    noise = Noise(rng)
+    cv = Canvas(size)
+    stage = make_stage(plan, cv, placement.dest_box, shadow)
+    drawn: list[str] = [f"backdrop:{plan.backdrop}"]
+    paint_wall(cv, plan, noise)
+    paint_environment(cv, plan, stage, rng, noise)
+    if plan.environment != "none":
+        drawn.append(f"environment:{plan.environment}")
+    people_in_scene = plan.people and plan.set_piece != "hand"
+    if people_in_scene and plan.kind in ("in_place", "action", "set") and plan.set_piece != "shelf":
+        n = figures(cv, plan, stage, rng)
+        drawn += ["figure"] * n
+    if plan.set_piece != "shelf":
+        edge = None
+        if plan.set_piece == "tabletop":
+            edge = min(stage.product[3] + cv.h * 0.2, cv.h * 0.94)
+        paint_surface(cv, plan, stage, noise, bottom=edge)
+        drawn.append(f"surface:{plan.surface}")
+        if edge is not None:
+            table_edge(cv, plan, edge)
+    if plan.set_piece == "hand":
+        cv.rgb[:] = soft_blur(cv.rgb, plan.depth_blur * max(cv.w, cv.h))  # the hand is near: all else is soft
+    if plan.kind == "abstract":
+        drawn += abstract_props(cv, plan, stage, rng)
+    if plan.kind == "action":
+        motion(cv, plan, stage, rng)
+        drawn.append("motion-streaks")
+    drawn += _draw_set(cv, plan, stage, noise, rng, people_in_scene)
+    apply_light(cv, plan, stage, noise, rng)
+    if plan.kind == "action":
+        particles(cv, plan, stage, rng)
+        drawn.append("particles")
+    return Backdrop(cv.finish(rng), stage, tuple(drawn))
+
+
+def _draw_set(
+    cv: Canvas, plan: ScenePlan, stage: Stage, noise: Noise, rng: np.random.Generator, people: bool
+) -> list[str]:
+    """The set piece under the product and the hands; returns what was drawn."""
+    drawn = []
+    piece = plan.set_piece
+    if piece == "podium":
+        radius = min(max(stage.product_w * 0.7, cv.w * 0.14), cv.w * 0.46)
+        podium(cv, plan, stage, radius, stage.floor_y)
+    elif piece == "pedestal":
+        pedestal(cv, plan, stage, stage.floor_y)
+    elif piece == "plinth":
+        plinth(cv, plan, stage)
+    elif piece == "shelf":
+        shelf(cv, plan, stage, noise)
+    if piece != "surface":
+        drawn.append(f"set:{piece}")
+    if piece == "hand":
+        hand_holding(cv, plan, stage, rng)
+    elif people and plan.kind in ("in_place", "action", "set") and reaching_hand(cv, plan, stage, rng):
+        drawn.append("hand")
+    return drawn
+
+
+def composite_scene(
+    backdrop: np.ndarray,
+    layer: ProductLayer,
+    placement: Placement,
+    *,
+    style: str,
+    shadow: str,
+    reflection: bool,
+    strength: float = 1.0,
+) -> np.ndarray:
+    """The product over a backdrop with its shadow (and reflection): exact product pixels where alpha is 1."""
+    size = placement.canvas
+    kind_strength = SHADOW_STRENGTH.get(style, 1.0) * strength
+    shade = shadow_layer(shadow, layer, size, placement.dest_box, strength=kind_strength)
+    under = (reflection_layer(layer, placement.dest_box[3]),) if reflection else ()
+    return composite(backdrop, layer, shadow=shade, under=under)
