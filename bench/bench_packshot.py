@@ -28,7 +28,6 @@ from PIL import Image  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import evalset  # noqa: E402
-
 from paqshot_server.imaging.decode import decode_image  # noqa: E402
 from paqshot_server.imaging.encode import encode, thumbnail  # noqa: E402
 from paqshot_server.imaging.options import RenderOptions  # noqa: E402
@@ -88,14 +87,19 @@ def main(argv: list[str] | None = None) -> int:
     f_cpu = statistics.median(f[1] for f in floors)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"input: {args.size}x{args.size} JPEG ({len(data) / 1e6:.2f} MB), {args.object} on {args.family}; "
-          f"output {result.images[0].width}x{result.images[0].height} JPEG q{options.jpeg_quality} + thumbnail")
+    print(
+        f"input: {args.size}x{args.size} JPEG ({len(data) / 1e6:.2f} MB), {args.object} on {args.family}; "
+        f"output {result.images[0].width}x{result.images[0].height} JPEG q{options.jpeg_quality} + thumbnail"
+    )
     print(f"runs: {args.runs}, one core, load average at start of report {load:.2f}")
     print(f"end to end  wall: median {statistics.median(wall):6.1f} ms  p95 {pct(wall, 95):6.1f} ms")
     print(f"end to end  cpu : median {statistics.median(cpu):6.1f} ms  p95 {pct(cpu, 95):6.1f} ms")
-    print(f"codec floor wall: median {f_wall:6.1f} ms   cpu: median {f_cpu:6.1f} ms "
-          "(Pillow decode of the input + encode of the output and thumbnail)")
-    print(f"ratio to floor   wall {statistics.median(wall) / f_wall:4.1f}x   cpu {statistics.median(cpu) / f_cpu:4.1f}x")
+    print(
+        f"codec floor wall: median {f_wall:6.1f} ms   cpu: median {f_cpu:6.1f} ms "
+        "(Pillow decode of the input + encode of the output and thumbnail)"
+    )
+    ratio_wall, ratio_cpu = statistics.median(wall) / f_wall, statistics.median(cpu) / f_cpu
+    print(f"ratio to floor   wall {ratio_wall:4.1f}x   cpu {ratio_cpu:4.1f}x")
     print(f"peak RSS: {rss_mb:.0f} MB")
     print(f"stage timings of the last run (wall ms): {result.meta.get('timings_ms')}")
     return 0

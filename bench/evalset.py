@@ -67,7 +67,7 @@ class Canvas:
     def down(self, hi: np.ndarray) -> np.ndarray:
         """Box-average a supersampled plane (or H x W x C) to the output grid."""
         ss = SUPERSAMPLE
-        shape = (self.h, ss, self.w, ss) + hi.shape[2:]
+        shape = (self.h, ss, self.w, ss, *hi.shape[2:])
         return hi.reshape(shape).mean(axis=(1, 3)).astype(np.float32)
 
     def _window(self, u0: float, v0: float, u1: float, v1: float):
@@ -132,13 +132,13 @@ def _shade_cylinder(c: Canvas, u0: float, u1: float, base: tuple[int, int, int],
     col = _lin(base)[None, :] * diffuse[:, None]
     spec = gloss * np.exp(-(((t + 0.45) / 0.09) ** 2))
     row = (col + spec[:, None]).astype(np.float32)
-    return np.broadcast_to(row[None, :, :], c.shape + (3,))
+    return np.broadcast_to(row[None, :, :], (*c.shape, 3))
 
 
 def _render(obj: str, c: Canvas, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """(colour linear hi-res H x W x 3, mask hi-res bool) of one object, jittered by ``rng``."""
     du, dv = rng.uniform(-0.05, 0.05, 2)
-    col = np.zeros(c.u.shape + (3,), np.float32)
+    col = np.zeros((*c.u.shape, 3), np.float32)
     if obj == "bottle":
         body = c.rect(0.37 + du, 0.38 + dv, 0.63 + du, 0.88 + dv, 0.05)
         shoulder = c.ellipse(0.5 + du, 0.40 + dv, 0.13, 0.08)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from paqshot_server.imaging.colour import to_linear, to_srgb8
 from paqshot_server.imaging.compose import (
     ProductLayer,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from paqshot_server.errors import InvalidRequest
 from paqshot_server.imaging.layout import DEFAULT_FILL, exact_canvas_size, place
 from paqshot_server.imaging.options import ASPECT_RATIOS, parse_aspect_ratio
@@ -28,9 +27,9 @@ def test_canvas_examples() -> None:
     assert exact_canvas_size("3:2", 1024) == (1023, 682)
 
 
-boxes = st.tuples(
-    st.integers(0, 3000), st.integers(0, 3000), st.integers(1, 3000), st.integers(1, 3000)
-).map(lambda t: (t[0], t[1], t[0] + t[2], t[1] + t[3]))
+boxes = st.tuples(st.integers(0, 3000), st.integers(0, 3000), st.integers(1, 3000), st.integers(1, 3000)).map(
+    lambda t: (t[0], t[1], t[0] + t[2], t[1] + t[3])
+)
 canvases = st.tuples(st.integers(64, 2048), st.integers(64, 2048))
 
 

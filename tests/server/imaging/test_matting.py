@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
-
 from paqshot_server.imaging.colour import linear_to_lab, srgb8_to_lab, to_linear, to_srgb8
 from paqshot_server.imaging.cutout import cutout
 from paqshot_server.imaging.matting import decontaminate, guided_filter, project_alpha
 from PIL import Image
+from scipy import ndimage
 
 
 def test_srgb_round_trip_is_exact() -> None:

@@ -8,9 +8,6 @@ import zlib
 
 import numpy as np
 import pytest
-from PIL import Image
-from scipy import ndimage
-
 from conftest import product_photo, to_bytes
 from paqshot_server.engines import Engines
 from paqshot_server.errors import InvalidRequest, UnsupportedImage
@@ -18,6 +15,8 @@ from paqshot_server.imaging.decode import decode_image
 from paqshot_server.imaging.options import ASPECT_RATIOS, NAMED_BACKGROUNDS, RenderOptions, parse_aspect_ratio
 from paqshot_server.imaging.packshot import render_packshot
 from paqshot_server.settings import Settings
+from PIL import Image
+from scipy import ndimage
 
 SMALL = {"long_side": 256}
 LIMITS = {"max_bytes": 10 * 1024 * 1024, "max_pixels": 40_000_000}
@@ -69,8 +68,10 @@ def test_transparent_background_is_a_png_with_alpha(photo: Image.Image) -> None:
     assert out.mode == "RGBA"
     assert out.getpixel((0, 0))[3] == 0
     assert out.getpixel((128, 128))[3] == 255
-    assert render_packshot(photo, RenderOptions(background="transparent", output_format="webp", **SMALL)
-                           ).images[0].mime == "image/webp"
+    assert (
+        render_packshot(photo, RenderOptions(background="transparent", output_format="webp", **SMALL)).images[0].mime
+        == "image/webp"
+    )
 
 
 def test_webp_output(photo: Image.Image) -> None:
@@ -148,10 +149,16 @@ def test_shadows_darken_the_background_only(photo: Image.Image, shadow: str) -> 
 
 
 def test_reflection_adds_a_mirror_below(photo: Image.Image) -> None:
-    plain = np.asarray(_open(render_packshot(photo, RenderOptions(shadow="none", output_format="png",
-                                                                  **SMALL)).images[0].data))
-    refl = np.asarray(_open(render_packshot(photo, RenderOptions(shadow="none", reflection=True,
-                                                                 output_format="png", **SMALL)).images[0].data))
+    plain = np.asarray(
+        _open(render_packshot(photo, RenderOptions(shadow="none", output_format="png", **SMALL)).images[0].data)
+    )
+    refl = np.asarray(
+        _open(
+            render_packshot(photo, RenderOptions(shadow="none", reflection=True, output_format="png", **SMALL))
+            .images[0]
+            .data
+        )
+    )
     assert (refl[:200] == plain[:200]).all()
     assert (refl[235:245] != plain[235:245]).any()
 
@@ -171,7 +178,7 @@ def _decode_and_render(data: bytes) -> object:
 
 def test_fully_transparent_image() -> None:
     data = to_bytes(Image.new("RGBA", (50, 50), (255, 0, 0, 0)))
-    with pytest.raises(UnsupportedImage, match="no product found.*transparent"):
+    with pytest.raises(UnsupportedImage, match=r"no product found.*transparent"):
         _decode_and_render(data)
 
 
@@ -202,7 +209,7 @@ def test_huge_image_is_refused_before_decoding() -> None:
 
     data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 12000, 12000, 8, 2, 0, 0, 0))
     data += chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
-    with pytest.raises(UnsupportedImage, match="too many pixels|12000x12000"):
+    with pytest.raises(UnsupportedImage, match=r"too many pixels|12000x12000"):
         _decode_and_render(data)
 
 
@@ -226,8 +233,12 @@ def _png16_rgb(rgb16: np.ndarray) -> bytes:
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_sixteen_bit_pngs() -> None:

@@ -36,12 +36,23 @@ def register(subparsers: Any) -> None:
         description=__doc__,
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", type=Path, help="product photos (JPEG, PNG, WebP)")
-    p.add_argument("-o", "--output", "--out", dest="output", type=Path, required=True, metavar="OUTDIR",
-                   help="folder for the results (created if missing)")
+    p.add_argument(
+        "-o",
+        "--output",
+        "--out",
+        dest="output",
+        type=Path,
+        required=True,
+        metavar="OUTDIR",
+        help="folder for the results (created if missing)",
+    )
     p.add_argument("--style", choices=STYLES, default="studio_packshot")
     p.add_argument("--scene-type", choices=SCENE_TYPES, default="auto")
-    p.add_argument("--background", default=None,
-                   help="white | off_white | light_gray | black | #RRGGBB | transparent (default white)")
+    p.add_argument(
+        "--background",
+        default=None,
+        help="white | off_white | light_gray | black | #RRGGBB | transparent (default white)",
+    )
     p.add_argument("--aspect-ratio", choices=ASPECT_RATIOS, default="1:1")
     p.add_argument("--people", choices=PEOPLE, default="none")
     p.add_argument("--location", choices=LOCATIONS, default=None)
@@ -49,17 +60,24 @@ def register(subparsers: Any) -> None:
     p.add_argument("--negative-prompt", default=None)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--shadow", choices=SHADOWS, default="soft")
-    p.add_argument("--reflection", action=argparse.BooleanOptionalAction, default=False,
-                   help="add a floor reflection")
-    p.add_argument("--padding", type=float, default=None,
-                   help="margin: ratio of the short side (< 1) or pixels (>= 1); default: product fills ~82%%")
-    p.add_argument("--output-format", choices=OUTPUT_FORMATS, default=None,
-                   help="default jpeg, png for a transparent background")
+    p.add_argument("--reflection", action=argparse.BooleanOptionalAction, default=False, help="add a floor reflection")
+    p.add_argument(
+        "--padding",
+        type=float,
+        default=None,
+        help="margin: ratio of the short side (< 1) or pixels (>= 1); default: product fills ~82%%",
+    )
+    p.add_argument(
+        "--output-format", choices=OUTPUT_FORMATS, default=None, help="default jpeg, png for a transparent background"
+    )
     p.add_argument("--num-variants", type=int, default=1)
     p.add_argument("--long-side", type=int, default=None, help="output long side in px (default: settings)")
     p.add_argument("--jpeg-quality", type=int, default=None, help="default: settings")
-    p.add_argument("--save-matte", action="store_true",
-                   help="also write each cut-out as a greyscale PNG at input resolution (<stem>.matte.png)")
+    p.add_argument(
+        "--save-matte",
+        action="store_true",
+        help="also write each cut-out as a greyscale PNG at input resolution (<stem>.matte.png)",
+    )
     p.add_argument("--thumbnails", action="store_true", help="also write <stem>.thumb.<ext>")
     p.set_defaults(func=run)
 

@@ -33,9 +33,9 @@ from .matting import (
     guided_filter,
     local_colours,
     project_alpha,
+    refine_full,
     snap,
     sure_regions,
-    refine_full,
 )
 from .segment import Matte
 
@@ -113,16 +113,16 @@ def fit_background(lab: np.ndarray, border: np.ndarray) -> BackgroundModel:
     ys, xs = ys[::step], xs[::step]
     design = _design(ys / max(h - 1, 1) * 2 - 1, xs / max(w - 1, 1) * 2 - 1).astype(np.float64)
     values = lab[ys, xs].astype(np.float64)
-    keep = np.ones(len(ys), bool)
+    # Start from the median colour (robust to a product covering part of the frame), then refit the
+    # surface on the pixels that agree with the current model.
     coeffs = np.zeros((6, 3))
-    resid = np.zeros(len(ys))
+    coeffs[0] = np.median(values, axis=0)
+    resid = np.linalg.norm(values - coeffs[0], axis=1)
+    keep = resid < max(4.0, 2.5 * float(np.median(resid)) + 1.0)
     for _ in range(5):
         if keep.sum() < 12:
-            # Too few inliers for a surface: a flat colour (median) is the best we can say.
-            coeffs = np.zeros((6, 3))
-            coeffs[0] = np.median(values[keep] if keep.any() else values, axis=0)
-        else:
-            coeffs, *_ = np.linalg.lstsq(design[keep], values[keep], rcond=None)
+            break
+        coeffs, *_ = np.linalg.lstsq(design[keep], values[keep], rcond=None)
         resid = np.linalg.norm(values - design @ coeffs, axis=1)
         cut = max(4.0, 3.0 * float(np.median(resid[keep])) + 1.0)
         new_keep = resid < cut
@@ -144,10 +144,8 @@ class ClassicalSegmenter:
     def segment(self, rgb: np.ndarray) -> Matte:
         cfg = self.config
         if min(rgb.shape[:2]) < 8:
-            raise UnsupportedImage(
-                f"no product found: the image is only {rgb.shape[1]}x{rgb.shape[0]} pixels."
-            )
-        small, scale = analysis_image(rgb, cfg.analysis_side)
+            raise UnsupportedImage(f"no product found: the image is only {rgb.shape[1]}x{rgb.shape[0]} pixels.")
+        small, _scale = analysis_image(rgb, cfg.analysis_side)
         alpha_small, colours, confidence, notes = self.segment_small(small)
         full = refine_full(rgb, alpha_small, colours)
         return Matte(full.alpha, confidence, notes, full.rgba, full.box)
@@ -186,9 +184,7 @@ class ClassicalSegmenter:
         is_bg[0] = False
         background = is_bg[labels]
         regrow = open_bg & ~barrier
-        background = ndimage.binary_dilation(
-            background, FOUR, iterations=cfg.gap_close + 1, mask=regrow | background
-        )
+        background = ndimage.binary_dilation(background, FOUR, iterations=cfg.gap_close + 1, mask=regrow | background)
         # Give back the outline pixels that only the barrier kept from the background.
         background |= ndimage.binary_dilation(background, FOUR, iterations=2) & barrier & near_bg
         if cfg.punch_holes:

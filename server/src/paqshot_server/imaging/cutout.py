@@ -16,7 +16,6 @@ from .matting import decontaminate
 from .segment import Segmenter, default_segmenter
 
 
-
 @dataclass(frozen=True)
 class Cutout:
     """A product cut out of its photo, at the photo's resolution.

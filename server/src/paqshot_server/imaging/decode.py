@@ -85,9 +85,7 @@ def decode_image(data: bytes, *, max_bytes: int, max_pixels: int) -> DecodedImag
             img.load()
             normalised = _normalise(img)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise UnsupportedImage(
-            f"Image has too many pixels (the limit is {max_pixels / 1e6:.0f} MP): {exc}"
-        ) from exc
+        raise UnsupportedImage(f"Image has too many pixels (the limit is {max_pixels / 1e6:.0f} MP): {exc}") from exc
     except UnsupportedImage:
         raise
     except (OSError, SyntaxError, ValueError, EOFError) as exc:

@@ -194,9 +194,7 @@ class FullMatte:
     box: tuple[int, int, int, int]
 
 
-def _unmix(
-    pix: np.ndarray, alpha: np.ndarray, f_loc: np.ndarray, b_loc: np.ndarray
-) -> np.ndarray:
+def _unmix(pix: np.ndarray, alpha: np.ndarray, f_loc: np.ndarray, b_loc: np.ndarray) -> np.ndarray:
     """Foreground colour of partially covered pixels (linear light): ``F = B + (I - B) / a``, blended
     towards the local foreground estimate where ``a`` is too small for the division to be stable."""
     a = alpha[:, None]

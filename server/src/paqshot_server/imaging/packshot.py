@@ -27,17 +27,17 @@ def layout_product(cut: Cutout, options: RenderOptions) -> tuple[Placement, Prod
     """Place the cut-out on the canvas asked for by ``options`` and resample it there."""
     canvas = exact_canvas_size(options.aspect_ratio, options.long_side)
     inner = alpha_bbox(cut.rgba[..., 3], LAYOUT_ALPHA_FLOOR)
-    box = cut.bbox if inner is None else (
-        inner[0] + cut.box[0], inner[1] + cut.box[1], inner[2] + cut.box[0], inner[3] + cut.box[1]
+    box = (
+        cut.bbox
+        if inner is None
+        else (inner[0] + cut.box[0], inner[1] + cut.box[1], inner[2] + cut.box[0], inner[3] + cut.box[1])
     )
     offset = (0.0, -FLOAT_LIFT * canvas[1] / 2) if options.shadow == "floating" else (0.0, 0.0)
     placement = place(box, canvas, padding=options.padding, offset=offset)
     return placement, layer_from_cutout(cut, placement)
 
 
-def render_packshot(
-    image: Image.Image, options: RenderOptions, segmenter: Segmenter | None = None
-) -> RenderResult:
+def render_packshot(image: Image.Image, options: RenderOptions, segmenter: Segmenter | None = None) -> RenderResult:
     """Render a studio packshot of the product in ``image`` (decoded, 8-bit sRGB RGB or RGBA).
 
     The result's ``meta`` holds ``"matte"``: the cut-out's alpha as a PIL "L" image at the input's
@@ -55,7 +55,7 @@ def render_packshot(
     placement, layer = layout_product(cut, options)
     transparent = colour is None
     size = placement.canvas
-    if transparent:
+    if colour is None:
         pixels = composite(None, layer, size=size)
     else:
         shadow = shadow_layer(options.shadow, layer, size, placement.dest_box)

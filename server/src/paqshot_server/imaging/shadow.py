@@ -25,9 +25,7 @@ def _silhouette(layer: ProductLayer, canvas: tuple[int, int], factor: float) -> 
     out = np.zeros((lh, lw), np.float32)
     h, w = layer.alpha.shape
     sw, sh = max(1, round(w / factor)), max(1, round(h / factor))
-    small = np.asarray(
-        Image.fromarray(layer.alpha, mode="F").resize((sw, sh), Image.Resampling.BOX), dtype=np.float32
-    )
+    small = np.asarray(Image.fromarray(layer.alpha, mode="F").resize((sw, sh), Image.Resampling.BOX), dtype=np.float32)
     x0, y0 = round(layer.x / factor), round(layer.y / factor)
     cx0, cy0 = max(x0, 0), max(y0, 0)
     cx1, cy1 = min(x0 + sw, lw), min(y0 + sh, lh)
@@ -46,7 +44,10 @@ def _project(mask: np.ndarray, base: float, squash: float, shear: float = 0.0, s
 
 
 def shadow_layer(
-    kind: str, layer: ProductLayer, canvas: tuple[int, int], product_box: tuple[int, int, int, int],
+    kind: str,
+    layer: ProductLayer,
+    canvas: tuple[int, int],
+    product_box: tuple[int, int, int, int],
     strength: float = 1.0,
 ) -> np.ndarray | None:
     """Multiply layer for ``kind`` under the product whose canvas box is ``product_box``; None for none."""
@@ -76,7 +77,5 @@ def shadow_layer(
     else:
         raise ValueError(f"unknown shadow {kind!r}")
     dark = np.clip(dark * strength, 0.0, 0.85)
-    full = Image.fromarray((1.0 - dark).astype(np.float32), mode="F").resize(
-        (width, height), Image.Resampling.BILINEAR
-    )
+    full = Image.fromarray((1.0 - dark).astype(np.float32), mode="F").resize((width, height), Image.Resampling.BILINEAR)
     return np.asarray(full, dtype=np.float32)
