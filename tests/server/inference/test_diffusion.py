@@ -160,3 +160,18 @@ def test_tokenizers_pad_and_truncate_like_clip(fixture_models: Path) -> None:
     long = tok(["x" * 200])[0]
     assert long[0] == vocab_bos and long[76] == vocab_eos and len(long) == 77
     assert tok(["AB  "]).tolist() == tok(["ab"]).tolist()  # lower-cased, whitespace normalised
+
+
+def test_iobinding_path_reproduces_the_plain_path(fixture_models: Path) -> None:
+    # What runs on CUDA (IOBinding, resident embeddings) must give the plain path's pixels; checked on CPU.
+    from paqshot_server.inference.sessions import Graph
+
+    plain = DiffusionPipeline(fixture_models / "tiny-sdxl-inpaint", device="cpu")
+    bound = DiffusionPipeline(fixture_models / "tiny-sdxl-inpaint", device="cpu")
+    for name in ("unet", "vae_decoder", "vae_encoder"):
+        setattr(bound, name, Graph(getattr(bound, name).session, binding_device="cpu"))
+    bound.text_encoders = [Graph(g.session, binding_device="cpu") for g in bound.text_encoders]
+    img, mask = scene()
+    a = plain.inpaint(img, mask, "a vase", "dark", steps=2, guidance=3.0, seed=5)
+    b = bound.inpaint(img, mask, "a vase", "dark", steps=2, guidance=3.0, seed=5)
+    assert np.array_equal(pixels(a), pixels(b))

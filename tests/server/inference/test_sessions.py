@@ -48,3 +48,22 @@ def test_graphs_load_once_and_run_by_name(fixture_models: Path) -> None:
 def test_unknown_device_is_rejected() -> None:
     with pytest.raises(ValueError, match="device"):
         sessions.create_session(Path("x.onnx"), device="tpu")
+
+
+def test_iobinding_path_gives_the_same_outputs(fixture_models: Path) -> None:
+    # The CUDA path binds inputs/outputs and keeps constants resident; exercise it on the CPU device.
+    folder = fixture_models / "tiny-sdxl-inpaint" / "unet"
+    plain = sessions.load_graph(folder / "model.onnx")
+    bound = sessions.Graph(plain.session, binding_device="cpu")
+    rng = np.random.default_rng(0)
+    feeds = {
+        "sample": rng.standard_normal((2, 9, 8, 8), dtype=np.float32),
+        "timestep": np.array(500.0, np.float32),
+        "encoder_hidden_states": rng.standard_normal((2, 77, 64), dtype=np.float32),
+        "text_embeds": rng.standard_normal((2, 32), dtype=np.float32),
+        "time_ids": np.array([[64, 64, 0, 0, 64, 64]] * 2, np.float32),
+    }
+    want = plain.run(feeds)["out_sample"]
+    resident = {k: bound.resident(v) for k, v in feeds.items() if k in ("encoder_hidden_states", "text_embeds")}
+    got = bound.run({**feeds, **resident})["out_sample"]
+    np.testing.assert_array_equal(got, want)

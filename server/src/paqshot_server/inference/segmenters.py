@@ -107,7 +107,6 @@ class OnnxSegmenter:
         self.provider = self.graph.provider
         self._mean = np.array(self.contract.mean, np.float32).reshape(1, 3, 1, 1)
         self._std = np.array(self.contract.std, np.float32).reshape(1, 3, 1, 1)
-        self._lock = threading.Lock()
 
     def preprocess(self, rgb: np.ndarray) -> np.ndarray:
         """uint8 H×W×3 → normalised float32 [1,3,h,w] at the contract's size (bilinear resize)."""
@@ -120,9 +119,8 @@ class OnnxSegmenter:
 
     def predict(self, rgb: np.ndarray) -> np.ndarray:
         """The model's matte at its own resolution (float32 h×w in [0,1])."""
-        with self._lock:
-            raw = self.graph.run({self.input: self.preprocess(rgb)}, [self.output])[self.output]
-        raw = np.asarray(raw, np.float32)
+        # No lock: InferenceSession.run is thread-safe, and so is a fresh IOBinding per call.
+        raw = np.asarray(self.graph.run({self.input: self.preprocess(rgb)}, [self.output])[self.output], np.float32)
         while raw.ndim > 2:
             raw = raw[0]
         return _activate(raw, self.contract.activation)

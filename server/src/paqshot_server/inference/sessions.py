@@ -140,30 +140,45 @@ def check_ready(require_gpu: bool, device: str = "auto") -> ProviderReport:
     return report
 
 
-class Graph:
-    """One loaded graph: named inputs/outputs, run by name, IOBinding on CUDA."""
+def _contiguous(array: np.ndarray) -> np.ndarray:
+    """C-contiguous without changing the rank (``np.ascontiguousarray`` turns a 0-d timestep into 1-d)."""
+    array = np.asarray(array)
+    return array if array.flags.c_contiguous else array.copy(order="C")
 
-    def __init__(self, session: ort.InferenceSession, path: Path | None = None) -> None:
+
+class Graph:
+    """One loaded graph: named inputs/outputs, run by name, IOBinding on CUDA.
+
+    ``binding_device`` is where IOBinding puts outputs and resident values: "cuda" for a CUDA session, None
+    (plain ``run``) otherwise; tests pass "cpu" to exercise the binding path without a GPU.
+    """
+
+    def __init__(
+        self, session: ort.InferenceSession, path: Path | None = None, binding_device: str | None = "auto"
+    ) -> None:
         self.session = session
         self.path = path
         self.inputs = {i.name: i for i in session.get_inputs()}
         self.outputs = [o.name for o in session.get_outputs()]
         self.provider = session.get_providers()[0]
         self.on_gpu = self.provider == CUDA
+        if binding_device == "auto":
+            binding_device = "cuda" if self.on_gpu else None
+        self.binding_device = binding_device
 
     def input_rank(self, name: str) -> int:
         return len(self.inputs[name].shape)
 
     def resident(self, array: np.ndarray) -> Any:
-        """A value that stays on the device across runs (an OrtValue on CUDA; the array itself on CPU)."""
-        if not self.on_gpu:
+        """A value that stays on the device across runs (an OrtValue there; on plain CPU the array itself)."""
+        if self.binding_device is None:
             return array
-        return ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(array), "cuda", 0)
+        return ort.OrtValue.ortvalue_from_numpy(_contiguous(array), self.binding_device, 0)
 
     def run(self, feeds: Mapping[str, Any], outputs: list[str] | None = None) -> dict[str, np.ndarray]:
         """Run with ``feeds`` (numpy arrays or values from :meth:`resident`); return numpy outputs."""
         names = outputs or self.outputs
-        if not self.on_gpu:
+        if self.binding_device is None:
             values = self.session.run(names, dict(feeds))
             return dict(zip(names, values, strict=True))
         binding = self.session.io_binding()
@@ -171,9 +186,9 @@ class Graph:
             if isinstance(value, ort.OrtValue):
                 binding.bind_ortvalue_input(name, value)
             else:
-                binding.bind_cpu_input(name, np.ascontiguousarray(value))
+                binding.bind_cpu_input(name, _contiguous(value))
         for name in names:
-            binding.bind_output(name, "cuda", 0)
+            binding.bind_output(name, self.binding_device, 0)
         self.session.run_with_iobinding(binding)
         return dict(zip(names, binding.copy_outputs_to_cpu(), strict=True))
 
