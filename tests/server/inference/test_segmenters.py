@@ -80,6 +80,20 @@ def test_upsampling_is_edge_aware() -> None:
     assert float(np.abs(guided - truth).mean()) < 0.5 * float(np.abs(bilinear - truth).mean())
 
 
+def test_upsampling_keeps_solid_interiors_solid() -> None:
+    # A two-tone product (dark cap on a red body): the colour change inside must not dent the matte.
+    h = w = 192
+    truth = np.zeros((h, w), np.float32)
+    truth[40:170, 60:140] = 1.0
+    rgb = np.full((h, w, 3), 235, np.uint8)
+    rgb[40:90, 60:140] = (30, 30, 30)
+    rgb[90:170, 60:140] = (170, 30, 40)
+    small = np.asarray(Image.fromarray(truth, "F").resize((24, 24), Image.Resampling.BOX), np.float32)
+    alpha = upsample_alpha(small, rgb)
+    assert float(alpha[55:155, 75:125].min()) >= 0.98
+    assert float(alpha[:20].max()) <= 0.02
+
+
 def test_confidence() -> None:
     assert confidence_of(np.zeros((50, 50), np.float32)) == (0.0, ("the cut-out model found no product",))
     crisp = np.zeros((50, 50), np.float32)

@@ -24,6 +24,7 @@ from .sessions import load_graph
 
 GUIDED_EPS = 1e-3  # regularisation: larger keeps the model's matte, smaller follows the photo harder
 GUIDED_RADIUS = 2  # window radius in model pixels
+SURE = 0.01  # upsampled matte values within this of 0 or 1 are kept as they are
 
 
 def _activate(raw: np.ndarray, activation: str) -> np.ndarray:
@@ -59,7 +60,12 @@ def upsample_alpha(
     b = mean_p - a * mean_i
     big_a = resize_plane(box(a, radius), (w, h))
     big_b = resize_plane(box(b, radius), (w, h))
-    return np.clip(big_a * grey + big_b, 0.0, 1.0).astype(np.float32)
+    guided = np.clip(big_a * grey + big_b, 0.0, 1.0)
+    # Where the model is sure (the upsampled matte is ~0 or ~1) its answer stands: the linear model would
+    # otherwise dent solid interiors where the product's own colours change (a cap on a bottle).
+    plain = resize_plane(alpha_small, (w, h))
+    unsure = (plain > SURE) & (plain < 1.0 - SURE)
+    return np.where(unsure, guided, np.clip(plain, 0.0, 1.0)).astype(np.float32)
 
 
 def confidence_of(alpha: np.ndarray) -> tuple[float, tuple[str, ...]]:
