@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from paqshot_desktop import refguard
 from paqshot_desktop.app import App, build
 from paqshot_desktop.branding import Brand, default_brand, load_brand
 from paqshot_desktop.wire import Capabilities
@@ -15,6 +16,12 @@ from paqshot_desktop.wire import Capabilities
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[2]
 BRANDS = REPO / "packaging" / "brands"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _reference_guard(qapp: Any) -> None:
+    """The bindings' refcount bug (see paqshot_desktop.refguard) would abort a long test session too."""
+    refguard.install(qapp)
 
 
 @pytest.fixture

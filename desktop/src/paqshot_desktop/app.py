@@ -11,7 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from . import theme
+from . import refguard, theme
 from .branding import Brand, BrandError, default_brand, load_brand
 from .controller import ClientFactory, Controller
 from .icons import app_icon
@@ -50,6 +50,7 @@ def build(
     """Create the branded application and its main window (not shown yet)."""
     app = qapp or QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
+    refguard.install(app)  # before anything else calls into Qt a lot
     app.setOrganizationName(brand.settings_organisation)
     app.setOrganizationDomain(brand.organisation_domain)
     app.setApplicationName(brand.settings_application)
