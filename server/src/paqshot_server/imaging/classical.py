@@ -55,6 +55,7 @@ class ClassicalConfig:
     shadow_min_ratio: float = 0.2  # deepest cast shadow accepted (luminance ratio to the model)
     shadow_chroma_tol: float = 0.025  # chromaticity change a cast shadow may cause
     punch_holes: bool = True
+    min_hole: float = 0.01  # smallest see-through hole, as a share of the product's area
     band_radius: int = 2
     deep_shadow_ratio: float = 0.9  # Lab L ratio below which a neutral darkening may be a shadow core
     shadow_strip: float = 0.04  # neutral darkening in fg strips thinner than this (x height) is shadow
@@ -188,7 +189,7 @@ class ClassicalSegmenter:
         # Give back the outline pixels that only the barrier kept from the background.
         background |= ndimage.binary_dilation(background, FOUR, iterations=2) & barrier & near_bg
         if cfg.punch_holes:
-            background |= self._holes(labels, count, is_bg, dist, threshold)
+            background |= self._holes(labels, count, is_bg, dist, threshold, lab[..., 0], grad)
         fg = ~background
         # Thin horizontal strips of neutral darkening left under a product: contact-shadow cores.
         strip = max(2 * cfg.band_radius + 3, round(cfg.shadow_strip * h))
@@ -196,6 +197,11 @@ class ClassicalSegmenter:
         fg &= ~(thin & darkening)
         fg = self._clean(fg)
         if not fg.any():
+            if threshold > 25 or model.inliers < 0.6:
+                raise UnsupportedImage(
+                    "no product found: the background is too busy for the built-in cut-out "
+                    "(shoot on a plain background, or install a cut-out model)."
+                )
             raise UnsupportedImage(
                 "no product found: the image looks like plain background "
                 "(nothing stands out from the colour at its edges)."
@@ -230,13 +236,23 @@ class ClassicalSegmenter:
         return shadow, darkening
 
     def _holes(
-        self, labels: np.ndarray, count: int, is_bg: np.ndarray, dist: np.ndarray, threshold: float
+        self,
+        labels: np.ndarray,
+        count: int,
+        is_bg: np.ndarray,
+        dist: np.ndarray,
+        threshold: float,
+        lightness: np.ndarray,
+        grad: np.ndarray,
     ) -> np.ndarray:
-        """Enclosed candidate regions that are exactly background and hold nothing: see-through holes."""
+        """Enclosed candidate regions that are exactly background, hold nothing and have a sharp rim:
+        see-through holes (a glossy highlight fades into the product instead)."""
         if count == 0:
             return np.zeros(labels.shape, bool)
         areas = np.bincount(labels.ravel(), minlength=count + 1)
-        min_area = max(12.0, 3e-4 * labels.size)
+        product_area = float(labels.size - areas[is_bg].sum())
+        # Small bright spots inside a product are far more often glossy highlights than holes.
+        min_area = max(12.0, 3e-4 * labels.size, self.config.min_hole * product_area)
         picked = np.zeros(count + 1, bool)
         objects = ndimage.find_objects(labels)
         areas[0] = 0  # label 0 is the product side, never a hole
@@ -244,12 +260,21 @@ class ClassicalSegmenter:
             sl = objects[i - 1]
             if sl is None:
                 continue
+            sl = (slice(max(sl[0].start - 3, 0), sl[0].stop + 3), slice(max(sl[1].start - 3, 0), sl[1].stop + 3))
             region = labels[sl] == i
             area = float(areas[i])
             if float(np.median(dist[sl][region])) > 0.45 * threshold:
                 continue
             filled = ndimage.binary_fill_holes(region)
-            if filled.sum() - area <= max(4.0, 0.01 * area):  # holds nothing (no printed text inside)
+            if filled.sum() - area > max(4.0, 0.01 * area):  # holds something: printing on a label
+                continue
+            # A hole's rim is the product's sharp edge: the lightness step across it happens within a
+            # pixel or two. A highlight fades out over many pixels.
+            near = ndimage.binary_dilation(region, EIGHT, iterations=3)
+            outer = ndimage.binary_dilation(near, EIGHT, iterations=3) & ~near
+            rim = near & ~region
+            step = abs(float(np.median(lightness[sl][outer])) - float(np.median(lightness[sl][region])))
+            if float(np.percentile(grad[sl][rim], 90)) >= 0.4 * step:
                 picked[i] = True
         return picked[labels]
 
