@@ -40,7 +40,7 @@ def test_graphs_load_once_and_run_by_name(fixture_models: Path) -> None:
     assert sessions.load_graph(path) is first
     out = first.run({"input_image": np.zeros((1, 3, 32, 48), np.float32)})
     assert out["output_image"].shape == (1, 1, 32, 48)
-    assert first.resident(np.ones(2, np.float32)).tolist() == [1.0, 1.0]  # CPU: the array itself
+    assert first.resident("input_image", np.ones(2, np.float32)).tolist() == [1.0, 1.0]  # CPU: the array
     sessions.clear_cache()
     assert sessions.load_graph(path) is not first
 
@@ -64,6 +64,22 @@ def test_iobinding_path_gives_the_same_outputs(fixture_models: Path) -> None:
         "time_ids": np.array([[64, 64, 0, 0, 64, 64]] * 2, np.float32),
     }
     want = plain.run(feeds)["out_sample"]
-    resident = {k: bound.resident(v) for k, v in feeds.items() if k in ("encoder_hidden_states", "text_embeds")}
+    resident = {k: bound.resident(k, v) for k, v in feeds.items() if k in ("encoder_hidden_states", "text_embeds")}
     got = bound.run({**feeds, **resident})["out_sample"]
     np.testing.assert_array_equal(got, want)
+
+
+# Identity over float16[2] (made with onnx.helper): GPU exports are fp16, callers stay float32.
+FP16_IDENTITY = "CAg6OgoQCgF4EgF5IghJZGVudGl0eRIEZnAxNloPCgF4EgoKCAgKEgQKAggCYg8KAXkSCgoICAoSBAoCCAJCBAoAEA0="
+
+
+@pytest.mark.parametrize("binding_device", [None, "cpu"])
+def test_fp16_graphs_take_and_give_float32(binding_device: str | None) -> None:
+    import base64
+
+    session = sessions.create_session(base64.b64decode(FP16_IDENTITY), device="cpu")
+    graph = sessions.Graph(session, binding_device=binding_device)
+    out = graph.run({"x": np.array([0.5, -2.0], np.float32)})["y"]
+    assert out.dtype == np.float32 and out.tolist() == [0.5, -2.0]
+    resident = graph.resident("x", np.array([1.5, 3.0], np.float32))
+    assert graph.run({"x": resident})["y"].tolist() == [1.5, 3.0]

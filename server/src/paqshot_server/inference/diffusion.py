@@ -209,11 +209,11 @@ class DiffusionPipeline:
         progress: ProgressFn | None,
     ) -> np.ndarray:
         batch = 2 if cfg else 1
-        feeds: dict[str, Any] = {"encoder_hidden_states": self.unet.resident(embeds)}
+        feeds: dict[str, Any] = {"encoder_hidden_states": self.unet.resident("encoder_hidden_states", embeds)}
         if self.xl:
             assert pooled is not None and time_ids is not None
-            feeds["text_embeds"] = self.unet.resident(pooled)
-            feeds["time_ids"] = self.unet.resident(np.repeat(time_ids, batch, axis=0))
+            feeds["text_embeds"] = self.unet.resident("text_embeds", pooled)
+            feeds["time_ids"] = self.unet.resident("time_ids", np.repeat(time_ids, batch, axis=0))
         scalar_t = self.unet.input_rank("timestep") == 0
         n = len(scheduler.timesteps)
         for i, t in enumerate(scheduler.timesteps):

@@ -140,6 +140,13 @@ def check_ready(require_gpu: bool, device: str = "auto") -> ProviderReport:
     return report
 
 
+_FLOAT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
+
+
+def _as_float32(value: np.ndarray) -> np.ndarray:
+    return value.astype(np.float32) if value.dtype == np.float16 else value
+
+
 def _contiguous(array: np.ndarray) -> np.ndarray:
     """C-contiguous without changing the rank (``np.ascontiguousarray`` turns a 0-d timestep into 1-d)."""
     array = np.asarray(array)
@@ -160,6 +167,8 @@ class Graph:
         self.path = path
         self.inputs = {i.name: i for i in session.get_inputs()}
         self.outputs = [o.name for o in session.get_outputs()]
+        # fp16 graphs (GPU exports) take float16; callers always hand float32 and get float32 back.
+        self.dtypes = {n: _FLOAT_TYPES[i.type] for n, i in self.inputs.items() if i.type in _FLOAT_TYPES}
         self.provider = session.get_providers()[0]
         self.on_gpu = self.provider == CUDA
         if binding_device == "auto":
@@ -169,18 +178,26 @@ class Graph:
     def input_rank(self, name: str) -> int:
         return len(self.inputs[name].shape)
 
-    def resident(self, array: np.ndarray) -> Any:
-        """A value that stays on the device across runs (an OrtValue there; on plain CPU the array itself)."""
+    def resident(self, name: str, array: np.ndarray) -> Any:
+        """Input ``name``'s value kept on the device across runs (an OrtValue; on plain CPU the array)."""
+        array = self._cast(name, array)
         if self.binding_device is None:
             return array
         return ort.OrtValue.ortvalue_from_numpy(_contiguous(array), self.binding_device, 0)
 
+    def _cast(self, name: str, value: Any) -> Any:
+        want = self.dtypes.get(name)
+        if want is None or isinstance(value, ort.OrtValue) or np.asarray(value).dtype == want:
+            return value
+        return np.asarray(value).astype(want)
+
     def run(self, feeds: Mapping[str, Any], outputs: list[str] | None = None) -> dict[str, np.ndarray]:
         """Run with ``feeds`` (numpy arrays or values from :meth:`resident`); return numpy outputs."""
         names = outputs or self.outputs
+        feeds = {name: self._cast(name, value) for name, value in feeds.items()}
         if self.binding_device is None:
-            values = self.session.run(names, dict(feeds))
-            return dict(zip(names, values, strict=True))
+            values = self.session.run(names, feeds)
+            return {n: _as_float32(v) for n, v in zip(names, values, strict=True)}
         binding = self.session.io_binding()
         for name, value in feeds.items():
             if isinstance(value, ort.OrtValue):
@@ -190,7 +207,7 @@ class Graph:
         for name in names:
             binding.bind_output(name, self.binding_device, 0)
         self.session.run_with_iobinding(binding)
-        return dict(zip(names, binding.copy_outputs_to_cpu(), strict=True))
+        return {n: _as_float32(v) for n, v in zip(names, binding.copy_outputs_to_cpu(), strict=True)}
 
 
 _cache: dict[tuple[str, int, str, bool], Graph] = {}
