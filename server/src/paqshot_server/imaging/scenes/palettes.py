@@ -255,21 +255,25 @@ def match_palette(location: str | None) -> tuple[Palette, bool]:
     """The palette for a location value and whether it matched (a preset name or a keyword).
 
     None or empty text is the studio palette. Free text scores each palette by the keywords it
-    mentions; with no keyword at all it falls back to the studio palette (``matched`` False).
+    mentions (ties go to the palette of the later word); with no keyword at all it falls back to the studio
+    palette (``matched`` False).
     """
     if not location or not location.strip():
         return PALETTES[DEFAULT_PALETTE], True
     key = location.strip().lower()
     if key in PALETTES:
         return PALETTES[key], True
-    found = set(words(key))
-    found |= {w[:-1] for w in found if w.endswith("s")}  # plural keywords
-    best, best_score = PALETTES[DEFAULT_PALETTE], 0
+    said = words(key)
+    said += [w[:-1] for w in said if w.endswith("s")]  # plural keywords
+    position = {w: i % (len(said) or 1) for i, w in enumerate(said)}
+    best, best_score = PALETTES[DEFAULT_PALETTE], (0, -1)
     for palette in PALETTES.values():
-        score = sum(1 for k in palette.keywords if k in found)
+        hits = [position[k] for k in palette.keywords if k in position]
+        # More keywords win; on a tie the later word wins ("a sunny beach": the noun comes last).
+        score = (len(hits), max(hits, default=-1))
         if score > best_score:
             best, best_score = palette, score
-    return best, best_score > 0
+    return best, best_score[0] > 0
 
 
 def colour_words(*texts: str | None) -> list[str]:

@@ -143,7 +143,13 @@ def render_scene(
         )
         images.append(render_image(pixels, fmt, options.jpeg_quality))
         scenes.append(
-            {**plan.describe(), "drawn": list(backdrop.drawn), "seed": vseed, "product_box": list(placement.dest_box)}
+            {
+                **plan.describe(),
+                "drawn": list(backdrop.drawn),
+                "seed": vseed,
+                "product_box": list(placement.dest_box),
+                "source_box": list(placement.source_box),
+            }
         )
     assert placement is not None
     report(1.0)
