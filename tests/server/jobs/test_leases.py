@@ -94,9 +94,10 @@ def test_retention_purge_deletes_files_and_links_404(client: TestClient, key: Ke
 
 
 def test_lost_queue_message_is_sent_again(client: TestClient, key: Key, settings: Settings) -> None:
-    submit(client, key)
+    lost = submit(client, key)
     ctx = WorkerContext(settings)
     queue = JobQueue(str(settings.queue_db))
     queue.huey.flush()  # the message is lost (e.g. queue file restored from an old backup)
+    waiting = submit(client, key)  # this one still has its message
     assert sweeper.resend_lost(ctx, queue, time.time() + 600) == 1
-    assert queue.pending() == 1
+    assert queue.queued_ids() == {lost, waiting} and queue.pending() == 2  # no duplicate for the waiting job

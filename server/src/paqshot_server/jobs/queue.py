@@ -34,3 +34,7 @@ class JobQueue:
     def pending(self) -> int:
         """Messages waiting in the queue."""
         return int(self.huey.pending_count())
+
+    def queued_ids(self) -> set[str]:
+        """Job ids that have a message waiting (reads the whole queue: for the sweeper, not hot paths)."""
+        return {str(task.args[0]) for task in self.huey.pending() if task.args}

@@ -39,14 +39,20 @@ def recover_leases(ctx: WorkerContext, queue: JobQueue, now: float) -> tuple[int
 
 
 def resend_lost(ctx: WorkerContext, queue: JobQueue, now: float, grace: float = 120.0) -> int:
-    """Queued jobs idle for ``grace`` seconds get their id sent again (duplicates are harmless)."""
-    if queue.pending() > 0:
-        return 0  # messages are waiting: queued jobs are simply behind them
+    """Queued jobs idle for ``grace`` seconds with no message in the queue get their id sent again.
+
+    A message can be lost if a process died between the insert and the enqueue, or the queue file was
+    restored from a backup. A duplicate would be harmless (claiming is conditional) but is avoided anyway.
+    """
     ids = jobs_sql.queued_ids(ctx.db.get(), now - grace)
-    for job_id in ids:
+    if not ids:
+        return 0
+    waiting = queue.queued_ids()
+    lost = [job_id for job_id in ids if job_id not in waiting]
+    for job_id in lost:
         queue.enqueue(job_id)
     jobs_sql.touch(ctx.db.get(), ids, now)
-    return len(ids)
+    return len(lost)
 
 
 def purge_expired(ctx: WorkerContext, now: float) -> int:
