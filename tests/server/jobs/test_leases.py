@@ -101,3 +101,14 @@ def test_lost_queue_message_is_sent_again(client: TestClient, key: Key, settings
     waiting = submit(client, key)  # this one still has its message
     assert sweeper.resend_lost(ctx, queue, time.time() + 600) == 1
     assert queue.queued_ids() == {lost, waiting} and queue.pending() == 2  # no duplicate for the waiting job
+
+
+def test_failed_jobs_inputs_are_purged_after_retention(client: TestClient, key: Key, settings: Settings) -> None:
+    job_id = submit(client, key)
+    client.post(f"/v1/generate/{job_id}/cancel", headers=key.headers)
+    ctx = WorkerContext(settings)
+    job = jobs_sql.get(ctx.db.get(), job_id)
+    assert job is not None and job.state == "failed" and job.expires_at is not None
+    assert ctx.files.exists(job.input_file)
+    assert sweeper.purge_expired(ctx, time.time() + settings.retention_days * 86400 + 60) == 1
+    assert not ctx.files.exists(job.input_file)

@@ -149,7 +149,7 @@ class GenerationController(Controller):
                 raise NotFound(f"Generation {generation_id} not found.")
             jobs_sql.request_cancel(db, job.id)
             if job.state == "queued":  # not started: end it now; a running job stops at its next progress step
-                fail_job(db, api.settings.base_url, api.secret, job, "cancelled", "The generation was cancelled.", None)
+                fail_job(db, api.settings, api.secret, job, "cancelled", "The generation was cancelled.", None)
             return generation(jobs_sql.get(db, generation_id, key.id) or job, api)
 
         return await anyio.to_thread.run_sync(work)

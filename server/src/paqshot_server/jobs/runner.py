@@ -17,6 +17,7 @@ from ..imaging.options import RenderOptions
 from ..imaging.result import RenderResult
 from ..storage import jobs as jobs_sql
 from ..storage.jobs import Job
+from ..settings import Settings
 from .context import WorkerContext
 from .delivery import build_event
 
@@ -97,24 +98,33 @@ def _store(ctx: WorkerContext, job: Job, result: RenderResult) -> dict[str, Any]
 
 
 def fail_job(
-    db: sqlite_utils.Database, base_url: str, secret: bytes, job: Job, code: str, message: str, owner: str | None
+    db: sqlite_utils.Database, settings: Settings, secret: bytes, job: Job, code: str, message: str, owner: str | None
 ) -> bool:
-    """End a job as failed (with its webhook event); with ``owner`` only while that worker holds the lease."""
+    """End a job as failed (with its webhook event); with ``owner`` only while that worker holds the lease.
+
+    A failed job's stored input is kept for the retention period too, then purged like any result.
+    """
     now = time.time()
     failed = Job(**{**job.__dict__, "state": "failed", "error_code": code, "error_message": message})
+    fields = {
+        "error_code": code,
+        "error_message": message,
+        "completed_at": iso(now),
+        "expires_at": iso(now + settings.retention_days * 86400),
+    }
     return jobs_sql.finish(
         db,
         job.id,
         owner,
         now=now,
         state="failed",
-        fields={"error_code": code, "error_message": message, "completed_at": iso(now)},
-        event=build_event(base_url, secret, failed, now),
+        fields=fields,
+        event=build_event(settings.base_url, secret, failed, now),
     )
 
 
 def _fail(ctx: WorkerContext, job: Job, code: str, message: str, owner: str | None) -> bool:
-    return fail_job(ctx.db.get(), ctx.settings.base_url, ctx.secret, job, code, message, owner)
+    return fail_job(ctx.db.get(), ctx.settings, ctx.secret, job, code, message, owner)
 
 
 def process(ctx: WorkerContext, job_id: str) -> str:

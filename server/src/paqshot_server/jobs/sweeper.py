@@ -26,7 +26,7 @@ def recover_leases(ctx: WorkerContext, queue: JobQueue, now: float) -> tuple[int
                 f"The worker stopped {job.attempts} times while generating this image; giving up. "
                 "The input may be too large for this appliance."
             )
-            if fail_job(ctx.db.get(), ctx.settings.base_url, ctx.secret, job, "server_error", message, None):
+            if fail_job(ctx.db.get(), ctx.settings, ctx.secret, job, "server_error", message, None):
                 failed += 1
         elif jobs_sql.requeue(ctx.db.get(), job.id, now):
             queue.enqueue(job.id)
