@@ -15,9 +15,9 @@ from ..ids import iso
 from ..imaging.decode import decode_image
 from ..imaging.options import RenderOptions
 from ..imaging.result import RenderResult
+from ..settings import Settings
 from ..storage import jobs as jobs_sql
 from ..storage.jobs import Job
-from ..settings import Settings
 from .context import WorkerContext
 from .delivery import build_event
 
