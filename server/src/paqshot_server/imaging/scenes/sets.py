@@ -8,9 +8,10 @@ composited, figures stay clear of the product's columns, and reaching hands stop
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image, ImageDraw
 
 from .backdrop import Stage
-from .canvas import Canvas, lin, soft_blur, srgb_unit_to_linear
+from .canvas import Canvas, lin, resize_float, soft_blur, srgb_unit_to_linear
 from .layout_rules import ScenePlan
 from .palettes import mix
 from .shapes import box, capsule, cast_shadow, cylinder, ellipse_cover, ground_shadow, sphere
@@ -173,34 +174,39 @@ def reaching_hand(cv: Canvas, plan: ScenePlan, stage: Stage, rng: np.random.Gene
 
 
 def figures(cv: Canvas, plan: ScenePlan, stage: Stage, rng: np.random.Generator) -> int:
-    """Out-of-focus people behind the set, clear of the product's columns. Returns how many."""
-    layer = np.zeros_like(cv.rgb)
-    alpha = np.zeros((cv.h, cv.w), np.float32)
+    """Out-of-focus people behind the set, clear of the product's columns. Returns how many.
+
+    They are painted on a third-resolution canvas: they end up heavily blurred anyway.
+    """
+    small = Canvas(cv.size, work_side=max(24, max(cv.w, cv.h) // 3))
+    k = cv.f / small.f  # working pixels -> small-canvas pixels
     head = cv.h * 0.05
     slots = [0.12, 0.88, 0.27, 0.73] if plan.style != "editorial" else ([0.85] if plan.anchor_x < 0.5 else [0.15])
+    alpha = np.zeros((small.h, small.w), np.float32)
     placed = 0
     for fx_share in slots:
         fx = fx_share * cv.w + rng.uniform(-0.03, 0.03) * cv.w
         if abs(fx - stage.centre_x) < stage.product_w / 2 + head * 2.6 or placed >= 2:
             continue
-        scale = 1.0 if placed == 0 else 0.8
-        r = head * scale
-        hy = stage.horizon - cv.h * 0.3 * scale
+        r = head * (1.0 if placed == 0 else 0.8) * k
+        x, hy = fx * k, (stage.horizon - cv.h * 0.3 * (1.0 if placed == 0 else 0.8)) * k
         skin = lin(SKIN_TONES[int(rng.integers(len(SKIN_TONES)))])
         cloth = _accent(plan, int(rng.integers(3)), 0.9)
-        torso = cv.cover(("rrect", fx - 1.8 * r, hy + 1.25 * r, fx + 1.8 * r, stage.horizon + cv.h, 1.2 * r))
-        neck = cv.cover(("rect", fx - 0.35 * r, hy + 0.6 * r, fx + 0.35 * r, hy + 1.5 * r))
-        face = ellipse_cover(cv, fx, hy, r * 0.85, r)
-        hair = ellipse_cover(cv, fx, hy - r * 0.25, r * 0.92, r * 0.85)
-        for colour, m in ((skin * 0.8, neck), (cloth, torso), (skin, face), (lin((50, 36, 28)), hair * 0.9)):
-            layer[:] = layer * (1 - m[..., None]) + colour * m[..., None]
-            alpha[:] = np.maximum(alpha, m)
+        parts = (
+            (skin * 0.8, small.cover(("rect", x - 0.35 * r, hy + 0.6 * r, x + 0.35 * r, hy + 1.5 * r))),
+            (cloth, small.cover(("rrect", x - 1.8 * r, hy + 1.25 * r, x + 1.8 * r, small.h * 2.0, 1.2 * r))),
+            (skin, ellipse_cover(small, x, hy, r * 0.85, r)),
+            (lin((50, 36, 28)), ellipse_cover(small, x, hy - r * 0.25, r * 0.92, r * 0.85) * 0.9),
+        )
+        for colour, m in parts:
+            small.over(colour, m)
+            alpha = np.maximum(alpha, m)
         placed += 1
     if placed:
-        sigma = plan.depth_blur * max(cv.w, cv.h) * 1.6
-        layer, alpha = soft_blur(layer, sigma), soft_blur(alpha, sigma)
-        lit = np.float32(0.8)
-        cv.rgb[:] = cv.rgb * (1 - alpha[..., None]) + layer * lit
+        sigma = plan.depth_blur * max(small.w, small.h) * 1.6
+        layer = resize_float(soft_blur(small.rgb * alpha[..., None], sigma), (cv.w, cv.h))
+        cover = resize_float(soft_blur(alpha, sigma), (cv.w, cv.h))
+        cv.rgb[:] = cv.rgb * (1 - cover[..., None]) + layer * np.float32(0.8)
     return placed
 
 
@@ -267,22 +273,31 @@ def abstract_props(cv: Canvas, plan: ScenePlan, stage: Stage, rng: np.random.Gen
 
 
 def motion(cv: Canvas, plan: ScenePlan, stage: Stage, rng: np.random.Generator) -> None:
-    """Speed streaks across the backdrop (action scenes)."""
+    """Speed streaks across the backdrop (action scenes): thin lines along one diagonal, fading at both
+    ends, softened a little."""
     angle = np.deg2rad(-22 * plan.light_side)
-    dx, dy = np.cos(angle), np.sin(angle)
-    across = -cv.xs * dy + cv.ys * dx
-    along = cv.xs * dx + cv.ys * dy
-    light = lin(mix(plan.palette.light, plan.palette.accents[0], 0.3), 1.0)
-    acc = np.zeros((cv.h, cv.w), np.float32)
+    dx, dy = float(np.cos(angle)), float(np.sin(angle))
+    img = Image.new("L", (cv.w, cv.h), 0)
+    draw = ImageDraw.Draw(img)
     span = float(np.hypot(cv.w, cv.h))
     for _ in range(22):
-        c = rng.uniform(-span * 0.2, span * 1.0)
-        width = cv.w * rng.uniform(0.002, 0.01)
-        start, length = rng.uniform(-span * 0.3, span * 0.8), span * rng.uniform(0.2, 0.6)
-        t = np.clip((along - start) / length, 0, 1)
-        fade = np.sin(np.pi * t) * ((along > start) & (along < start + length))
-        acc += rng.uniform(0.25, 0.7) * np.exp(-(((across - c) / width) ** 2)) * fade
-    cv.rgb += light * np.clip(acc, 0, 1.5)[..., None] * 0.5
+        # A point on the canvas, then a segment through it along the streak direction.
+        px, py = rng.uniform(0, cv.w), rng.uniform(0, cv.h)
+        length = span * rng.uniform(0.2, 0.6)
+        width = max(1, round(cv.w * rng.uniform(0.002, 0.009)))
+        peak = rng.uniform(0.25, 0.7)
+        pieces = 8
+        for j in range(pieces):
+            t0, t1 = j / pieces - 0.5, (j + 1) / pieces - 0.5
+            level = round(255 * peak * np.sin(np.pi * (j + 0.5) / pieces))
+            draw.line(
+                [(px + dx * length * t0, py + dy * length * t0), (px + dx * length * t1, py + dy * length * t1)],
+                fill=level,
+                width=width,
+            )
+    acc = soft_blur(np.asarray(img, np.float32) / 255, 0.8)
+    light = lin(mix(plan.palette.light, plan.palette.accents[0], 0.3), 1.0)
+    cv.rgb += light * acc[..., None] * 0.5
 
 
 def particles(cv: Canvas, plan: ScenePlan, stage: Stage, rng: np.random.Generator) -> None:
