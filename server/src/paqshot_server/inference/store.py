@@ -145,12 +145,9 @@ class ModelStore:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     def _model(self, record: dict[str, Any]) -> InstalledModel:
-        provider = device = ""
-        if record.get("role"):
-            from .sessions import probe  # onnxruntime loads only when someone asks where models run
+        from .sessions import probe  # onnxruntime loads only when someone asks where models run
 
-            report = probe(self.device)
-            provider, device = report.provider, report.device
+        report = probe(self.device)
         return InstalledModel(
             id=record["id"],
             name=record.get("name", record["id"]),
@@ -166,8 +163,8 @@ class ModelStore:
             files=int(record.get("files", 0)),
             installed_at=record.get("installed_at", ""),
             source=record.get("source", ""),
-            provider=provider,
-            device=device,
+            provider=report.provider,
+            device=report.device,
         )
 
     # ---- queries --------------------------------------------------------------------------------------
