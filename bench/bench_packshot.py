@@ -36,7 +36,10 @@ from paqshot_server.imaging.packshot import render_packshot  # noqa: E402
 
 def product_jpeg(size: int, obj: str, family: str) -> bytes:
     sample = evalset.make_sample(obj, family, size=800)
-    img = sample.image.resize((size, size), Image.Resampling.LANCZOS)
+    img = np.asarray(sample.image.resize((size, size), Image.Resampling.LANCZOS), dtype=np.float32)
+    # sensor noise at full resolution, as in a real photo (and a realistically sized JPEG)
+    img += np.random.default_rng(0).normal(0, 2.0, img.shape).astype(np.float32)
+    img = Image.fromarray(np.clip(np.round(img), 0, 255).astype(np.uint8))
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=90)
     return buf.getvalue()

@@ -47,7 +47,7 @@ EIGHT = ndimage.generate_binary_structure(2, 2)
 class ClassicalConfig:
     """Tuning of the classical segmenter (defaults chosen on the synthetic evaluation set)."""
 
-    analysis_side: int = 512
+    analysis_side: int = 384
     border_ratio: float = 0.02
     min_threshold: float = 6.0  # ΔE76 below which a pixel always matches the background model
     noise_factor: float = 2.2  # threshold = noise_factor * 95th percentile of border residuals

@@ -34,7 +34,7 @@ class ProductLayer:
 def layer_from_cutout(cut: Cutout, placement: Placement) -> ProductLayer:
     """Resample the cut-out (full resolution) to its place on the canvas.
 
-    Colours and alpha are resampled together with premultiplied alpha (Lanczos), so no background colour
+    Colours and alpha are resampled together with premultiplied alpha (bicubic), so no background colour
     bleeds into edges. At scale 1 the pixels are copied, not resampled.
     """
     src = cut.bbox
@@ -46,7 +46,7 @@ def layer_from_cutout(cut: Cutout, placement: Placement) -> ProductLayer:
         alpha = crop[..., 3].astype(np.float32) * np.float32(1 / 255)
         return ProductLayer(np.ascontiguousarray(crop[..., :3]), alpha, dest[0], dest[1])
     rgba = Image.fromarray(np.ascontiguousarray(crop), mode="RGBA")
-    resized = np.asarray(rgba.resize((dw, dh), Image.Resampling.LANCZOS))
+    resized = np.asarray(rgba.resize((dw, dh), Image.Resampling.BICUBIC))
     out_alpha = resized[..., 3].astype(np.float32) * np.float32(1 / 255)
     return ProductLayer(np.ascontiguousarray(resized[..., :3]), out_alpha, dest[0], dest[1])
 

@@ -178,10 +178,19 @@ def sample(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return (top * (1 - fy) + bot * fy).astype(np.float32)
 
 
-def upsample_alpha8(alpha_small: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Bilinear upsampling of a float alpha to ``size`` (width, height), as uint8 (0..255)."""
+def upsample_alpha8(
+    alpha_small: np.ndarray, size: tuple[int, int], box: tuple[int, int, int, int] | None = None
+) -> np.ndarray:
+    """Bilinear upsampling of a float alpha to ``size`` (width, height), as uint8 (0..255).
+
+    With ``box`` (left, top, right, bottom in the ``size`` grid) only that part is computed.
+    """
     a8 = Image.fromarray(np.round(alpha_small * 255).astype(np.uint8), mode="L")
-    return np.array(a8.resize(size, Image.Resampling.BILINEAR))
+    if box is None:
+        return np.array(a8.resize(size, Image.Resampling.BILINEAR))
+    kx, ky = alpha_small.shape[1] / size[0], alpha_small.shape[0] / size[1]
+    src = (box[0] * kx, box[1] * ky, box[2] * kx, box[3] * ky)
+    return np.array(a8.resize((box[2] - box[0], box[3] - box[1]), Image.Resampling.BILINEAR, box=src))
 
 
 @dataclass(frozen=True)
@@ -220,8 +229,7 @@ def refine_full(rgb: np.ndarray, alpha_small: np.ndarray, colours: LocalColours)
     ky, kx = h / sh, w / sw
     y0, y1 = max(0, int((rows[0] - 1) * ky)), min(h, int(np.ceil((rows[-1] + 2) * ky)))
     x0, x1 = max(0, int((cols[0] - 1) * kx)), min(w, int(np.ceil((cols[-1] + 2) * kx)))
-    # Upsample the whole plane (pixel centres aligned), keep the box.
-    a8 = upsample_alpha8(alpha_small, (w, h))[y0:y1, x0:x1]
+    a8 = upsample_alpha8(alpha_small, (w, h), (x0, y0, x1, y1))
     crop = rgb[y0:y1, x0:x1]
     band = a8 > 0
     band &= a8 < 255
