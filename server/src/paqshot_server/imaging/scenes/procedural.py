@@ -144,11 +144,14 @@ def composite_scene(
     style: str,
     shadow: str,
     reflection: bool,
+    set_piece: str = "surface",
     strength: float = 1.0,
 ) -> np.ndarray:
     """The product over a backdrop with its shadow (and reflection): exact product pixels where alpha is 1."""
     size = placement.canvas
     kind_strength = SHADOW_STRENGTH.get(style, 1.0) * strength
     shade = shadow_layer(shadow, layer, size, placement.dest_box, strength=kind_strength)
-    under = (reflection_layer(layer, placement.dest_box[3]),) if reflection else ()
+    # On a set (podium, pedestal, ...) the reflection stays on its shallow top; on a floor it runs longer.
+    depth = 0.35 if set_piece in ("surface", "tabletop") else 0.08
+    under = (reflection_layer(layer, placement.dest_box[3], depth=depth),) if reflection else ()
     return composite(backdrop, layer, shadow=shade, under=under)

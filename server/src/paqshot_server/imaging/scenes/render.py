@@ -25,7 +25,7 @@ from ..options import ASPECT_RATIOS, PEOPLE, SCENE_TYPES, RenderOptions
 from ..result import RenderedImage, RenderResult
 from ..segment import Segmenter
 from .generative import Inpainter, generate_background, ground_strength, product_mask
-from .layout_rules import place_product, plan_scene
+from .layout_rules import ScenePlan, place_product, plan_scene
 from .palettes import PRESETS
 from .procedural import composite_scene, draw_backdrop, shadow_kind
 from .prompts import PROMPT_LIMIT, build_prompts
@@ -132,12 +132,11 @@ def render_scene(
             backdrop.pixels,
             layer,
             placement,
-            plan.style,
+            plan,
             shadow,
             options.reflection,
             inpainter,
-            prompt,
-            negative,
+            (prompt, negative),
             vseed,
             step,
         )
@@ -178,12 +177,11 @@ def _finish(
     backdrop: np.ndarray,
     layer: ProductLayer,
     placement: Placement,
-    style: str,
+    plan: ScenePlan,
     shadow: str,
     reflection: bool,
     inpainter: Inpainter | None,
-    prompt: str,
-    negative: str,
+    prompts: tuple[str, str],
     seed: int,
     progress: ProgressFn,
 ) -> np.ndarray:
@@ -191,10 +189,17 @@ def _finish(
     strength = 1.0
     if inpainter is not None:
         keep = product_mask(layer, placement.canvas)
-        backdrop = generate_background(inpainter, backdrop, keep, prompt, negative, seed, progress)
+        backdrop = generate_background(inpainter, backdrop, keep, prompts[0], prompts[1], seed, progress)
         strength = ground_strength(backdrop, placement.dest_box)
     return composite_scene(
-        backdrop, layer, placement, style=style, shadow=shadow, reflection=reflection, strength=strength
+        backdrop,
+        layer,
+        placement,
+        style=plan.style,
+        shadow=shadow,
+        reflection=reflection,
+        set_piece=plan.set_piece,
+        strength=strength,
     )
 
 

@@ -90,14 +90,16 @@ def wood(noise: Noise, u: np.ndarray, v: np.ndarray, base: RGB, detail: RGB) -> 
 
 
 def marble(noise: Noise, u: np.ndarray, v: np.ndarray, base: RGB, detail: RGB) -> np.ndarray:
-    """Soft clouding with thin, branching veins (turbulence-warped sine)."""
-    turb = noise.fbm(u * 0.35, v * 0.35, 4)
-    veins = 1 - np.abs(np.sin((u * 0.9 + v * 0.55 + turb * 6.0) * np.pi))
-    veins = veins ** np.float32(18)
-    fine = 1 - np.abs(np.sin((u * 2.1 - v * 1.3 + turb * 9.0) * np.pi))
-    fine = fine ** np.float32(40)
-    cloud = noise.fbm(u * 0.6 + 11.0, v * 0.6, 3)
-    t = 0.75 * veins + 0.35 * fine + 0.18 * cloud
+    """Soft clouding with a few long veins: a wide pale halo round a thin darker core, warped by turbulence
+    so they wander and branch instead of running as parallel stripes."""
+    turb = noise.fbm(u * 0.12, v * 0.12, 4)
+    phase = np.sin((u * 0.11 + v * 0.07 + turb * 2.6) * np.pi)
+    main = 0.45 * np.exp(-((phase / 0.16) ** 2)) + 0.55 * np.exp(-((phase / 0.035) ** 2))
+    turb2 = noise.fbm(u * 0.3 + 5.0, v * 0.3, 3)
+    branch = np.sin((u * 0.05 - v * 0.16 + turb2 * 3.4) * np.pi)
+    fine = np.exp(-((branch / 0.03) ** 2)) * (turb2 > 0.45)
+    cloud = noise.fbm(u * 0.35 + 11.0, v * 0.35, 3)
+    t = 0.65 * main + 0.35 * fine + 0.2 * cloud
     return _blend(base, detail, t)
 
 
