@@ -30,6 +30,7 @@ from .sets import (
     shelf,
     table_edge,
 )
+from .shapes import ground_shadow
 from .textures import Noise
 
 SHADOW_STRENGTH = {"lifestyle": 1.0, "editorial": 1.2, "mockup": 0.9}
@@ -97,6 +98,9 @@ def draw_backdrop(plan: ScenePlan, size: tuple[int, int], placement: Placement, 
         drawn.append(f"surface:{plan.surface}")
         if edge is not None:
             table_edge(cv, plan, edge)
+    if plan.set_piece in ("surface", "tabletop") and plan.kind != "action":
+        # Ambient occlusion where the product meets the surface: grounds it before any cast shadow.
+        ground_shadow(cv, stage.centre_x, stage.product[3], stage.product_w * 0.62, max(1.5, cv.h * 0.012), 0.35)
     if plan.set_piece == "hand":
         cv.rgb[:] = soft_blur(cv.rgb, plan.depth_blur * max(cv.w, cv.h))  # the hand is near: all else is soft
     if plan.kind == "abstract":

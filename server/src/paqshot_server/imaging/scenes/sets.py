@@ -95,9 +95,13 @@ def hand_holding(cv: Canvas, plan: ScenePlan, stage: Stage, rng: np.random.Gener
     rx = max(stage.product_w * 0.62, cv.w * 0.09)
     ry = rx * 0.42
     sleeve = _accent(plan, 1, 0.8)
-    arm_end = (cx - side * cv.w * 0.12, cv.h + rx)
-    capsule(cv, arm_end, (cx, base + ry * 1.1), rx * 0.72, rx * 0.6, skin, side)
-    capsule(cv, (arm_end[0] - side * cv.w * 0.02, cv.h + rx * 2), arm_end, rx * 0.8, rx * 0.78, sleeve, side)
+    wrist = (cx - side * rx * 0.25, base + ry * 1.2)
+    elbow = (cx - side * cv.w * 0.16, cv.h * 1.1)
+    capsule(cv, elbow, wrist, rx * 0.8, rx * 0.58, skin, side)
+    # A sleeve over the lower forearm: the arm belongs to someone, it does not end in the frame's edge.
+    cuff = (wrist[0] + (elbow[0] - wrist[0]) * 0.55, wrist[1] + (elbow[1] - wrist[1]) * 0.55)
+    capsule(cv, (elbow[0], elbow[1] + rx), cuff, rx * 1.05, rx * 0.9, sleeve, side)
+    ground_shadow(cv, cx, base + ry * 0.2, rx * 0.9, ry * 0.7, 0.25)
     palm = ellipse_cover(cv, cx, base + ry * 0.35, rx, ry)
     cv.over(skin * np.float32(0.92), palm)
     for i in range(4):
