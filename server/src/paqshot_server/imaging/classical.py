@@ -207,7 +207,8 @@ class ClassicalSegmenter:
                 "(nothing stands out from the colour at its edges)."
             )
         alpha, colours = self._matte(fg, linear, smooth)
-        confidence, notes = self._confidence(model, fg, colours, alpha, threshold, dist, border)
+        ambiguous = (dist > 0.4 * threshold) & (dist < threshold)
+        confidence, notes = self._confidence(model, fg, colours, alpha, threshold, ambiguous)
         return alpha, colours, confidence, notes
 
     def _distance(self, diff: np.ndarray) -> np.ndarray:
@@ -339,18 +340,16 @@ class ClassicalSegmenter:
         colours: LocalColours,
         alpha: np.ndarray,
         threshold: float,
-        dist: np.ndarray,
-        border: np.ndarray,
+        ambiguous: np.ndarray,
     ) -> tuple[float, tuple[str, ...]]:
         notes: list[str] = []
         score = 1.0
-        # "Almost background" colours inside the frame, beyond what the border's own noise explains:
-        # faces of a white product on white, a product the colour of its backdrop.
-        ambiguous = (dist > 0.4 * threshold) & (dist < threshold)
-        excess = float(ambiguous[~border].mean()) - float(ambiguous[border].mean())
-        if excess > 0.01:
-            score *= max(0.25, 1 - 8 * excess)
-            notes.append("parts of the image are very close to the background colour")
+        # Product pixels of "almost background" colour: faces of a white product on white, a product
+        # the colour of its backdrop. Their outline is all that separates them.
+        close = float(ambiguous[fg].mean()) if fg.any() else 0.0
+        if close > 0.08:
+            score *= max(0.25, 1 - 3 * close)
+            notes.append("parts of the product are very close to the background colour")
         if model.inliers < 0.85:
             score *= max(0.2, model.inliers)
             notes.append("the background at the frame is not uniform")
