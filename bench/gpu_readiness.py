@@ -83,7 +83,7 @@ def build(size: str, work: Path) -> None:
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
     sys.path.insert(0, str(REPO / "models"))
-    from build_tiny import _scheduler, _tokenizer, export_diffusion, finalize_folder
+    from build_tiny import _scheduler, _tokenizer, export_pipeline, finalize_folder
 
     torch.manual_seed(0)
     out = work / f"sdxl-inpaint-{size}"
@@ -139,7 +139,7 @@ def build(size: str, work: Path) -> None:
         pipe.save_pretrained(src, safe_serialization=True)
         del pipe, unet, vae, encoders
         built = time.perf_counter()
-        export_diffusion(src, out, "inpainting")
+        export_pipeline(src, out, "inpainting")
         finalize_folder(
             out,
             {

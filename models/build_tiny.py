@@ -31,7 +31,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "models" / "export"))
 
-from finalize import finalize_folder, write_tokenizer_json  # noqa: E402
+from export_model import export_pipeline  # noqa: E402
+from finalize import finalize_folder  # noqa: E402
 
 # --- a character-level CLIP vocabulary -------------------------------------------------------------------
 
@@ -208,14 +209,6 @@ def build_sdxl(work: Path) -> Path:
     return src
 
 
-def export_diffusion(src: Path, out: Path, task: str) -> None:
-    from optimum.exporters.onnx import main_export
-
-    main_export(str(src), output=out, task=task, opset=17, device="cpu", do_validation=True)
-    for tok_dir in sorted(out.glob("tokenizer*")):
-        write_tokenizer_json(tok_dir)
-
-
 def build_segmenter(out: Path) -> None:
     """A tiny conv net with BiRefNet's contract: ``input_image`` [1,3,H,W] -> logits [1,1,H,W] (dynamic H/W)."""
     import torch
@@ -323,11 +316,11 @@ def build_one(name: str, out_root: Path) -> float:
         if name == "tiny-seg":
             build_segmenter(exported)
         elif name == "tiny-sdxl-inpaint":
-            export_diffusion(build_sdxl(work), exported, "inpainting")
+            export_pipeline(build_sdxl(work), exported, "inpainting")
         elif name == "tiny-sd-inpaint":
-            export_diffusion(build_sd(work, 9), exported, "inpainting")
+            export_pipeline(build_sd(work, 9), exported, "inpainting")
         elif name == "tiny-sd":
-            export_diffusion(build_sd(work, 4), exported, "text-to-image")
+            export_pipeline(build_sd(work, 4), exported, "text-to-image")
         else:
             raise SystemExit(f"unknown tiny model {name!r}")
         manifest = {"id": name, **COMMON, **MANIFESTS[name]}

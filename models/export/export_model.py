@@ -1,7 +1,7 @@
 """Export recipe: a local copy of a catalogue model → an installable ONNX folder (export venv only).
 
     models/export/.venv/bin/python models/export/export_model.py \\
-        --catalogue models/catalogue/sdxl-inpainting-0.1.toml --source /data/hf/sdxl-inpainting-0.1 --out /data/export/sdxl
+        --catalogue models/catalogue/sdxl-inpainting-0.1.toml --source ~/hf/sdxl-inpaint --out ~/export/sdxl
 
 Diffusion models (role inpainting / text2image): ``--source`` is a diffusers folder (``model_index.json``);
 optimum exports it (fp32, task ``inpainting`` or ``text-to-image``), then ``finalize.py`` adds the
@@ -39,16 +39,20 @@ from finalize import finalize_folder, write_tokenizer_json  # noqa: E402
 TASKS = {"inpainting": "inpainting", "text2image": "text-to-image"}
 
 
-def export_diffusion(catalogue: dict[str, Any], source: Path, out: Path, args: argparse.Namespace) -> None:
+def export_pipeline(src: Path, out: Path, task: str, opset: int = 17) -> None:
+    """optimum's export of a diffusers folder (fp32, validated), plus ``tokenizer.json`` for each tokenizer."""
     from optimum.exporters.onnx import main_export
 
-    src = source
-    with tempfile.TemporaryDirectory(prefix="export-") as tmp:
-        if args.unet_weights or args.lora:
-            src = _patched_pipeline(source, Path(tmp) / "patched", args)
-        main_export(str(src), output=out, task=TASKS[catalogue["role"]], opset=args.opset, device="cpu")
+    main_export(str(src), output=out, task=task, opset=opset, device="cpu", do_validation=True)
     for tok_dir in sorted(out.glob("tokenizer*")):
-        write_tokenizer_json(tok_dir)
+        if tok_dir.is_dir():
+            write_tokenizer_json(tok_dir)
+
+
+def export_diffusion(catalogue: dict[str, Any], source: Path, out: Path, args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="export-") as tmp:
+        src = _patched_pipeline(source, Path(tmp) / "patched", args) if args.unet_weights or args.lora else source
+        export_pipeline(src, out, TASKS[catalogue["role"]], args.opset)
 
 
 def _patched_pipeline(source: Path, dest: Path, args: argparse.Namespace) -> Path:
