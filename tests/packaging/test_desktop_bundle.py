@@ -1,0 +1,174 @@
+"""Desktop bundles: the entry script's self-test (in-process, fast) and a real PyInstaller build of the reference
+brand that starts offscreen (and under Xvfb when available) and passes its self-test (slow)."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from paqshot_desktop import theme
+from paqshot_desktop.branding import Brand, load_brand
+
+REPO = Path(__file__).resolve().parents[2]
+DESKTOP = REPO / "packaging" / "desktop"
+BRANDS = REPO / "packaging" / "brands"
+SOURCE = REPO / "desktop" / "src" / "paqshot_desktop"
+
+
+def load_script(name: str) -> ModuleType:
+    """Import one of packaging/desktop's scripts by path (packaging/ is deliberately not a package)."""
+    spec = importlib.util.spec_from_file_location(f"desktop_bundle_{name}", DESKTOP / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_packaging_is_not_a_python_package() -> None:
+    assert not list((REPO / "packaging").rglob("__init__.py"))
+    import packaging.version  # the library, not this repository's folder
+
+    assert packaging.version.Version("1.0") < packaging.version.Version("1.1")
+
+
+def test_self_test_passes_for_each_sample_brand(qapp: Any) -> None:
+    entry = load_script("entry")
+    for folder in sorted(BRANDS.iterdir()):
+        report = entry.self_test(folder)
+        assert report["ok"], report
+        assert report["app_name"] == load_brand(folder).app_name and report["failed"] == []
+
+
+def test_self_test_fails_when_the_brand_is_not_applied(qapp: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtGui import QPalette
+
+    entry = load_script("entry")
+    qapp.setPalette(QPalette())
+    qapp.setStyleSheet("")
+    monkeypatch.setattr(theme, "apply", lambda app, brand: None)
+    report = entry.self_test(BRANDS / "noir")
+    assert not report["ok"]
+    assert {"palette_window", "palette_highlight", "painted_sidebar"} <= set(report["failed"])
+    assert entry.main(["--self-test", "--brand", str(BRANDS / "noir")]) == 1
+
+
+def test_excluded_modules_are_not_used_by_the_app() -> None:
+    build = load_script("build")
+    imported = set()
+    for path in SOURCE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                imported.add(node.module)
+            elif isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+    clashes = {m for m in imported for x in build.EXCLUDED_MODULES if m == x or m.startswith(x + ".")}
+    assert clashes == set()
+    assert "PySide6.QtWidgets" in imported and "PySide6.QtSvg" in imported
+
+
+def test_bundle_names_and_notice_sources() -> None:
+    build = load_script("build")
+    assert build.bundle_name(" Atelier  Noir ") == "Atelier-Noir"
+    names = {re.sub(r"[-_.]+", "-", d.metadata["Name"]).lower() for d in build.bundled_distributions()}
+    assert {"pyside6-essentials", "shiboken6", "httpx", "certifi"} <= names
+    assert not names & {"pytest", "numpy", "pyinstaller", "paqshot-desktop"}
+    licence = (DESKTOP / "licenses" / "LGPL-3.0.txt").read_text()
+    assert "GNU LESSER GENERAL PUBLIC LICENSE" in licence and "Version 3, 29 June 2007" in licence
+    assert "GNU GENERAL PUBLIC LICENSE" in (DESKTOP / "licenses" / "GPL-3.0.txt").read_text()
+
+
+def test_prune_drops_unused_qt_parts_and_only_their_libraries() -> None:
+    prune = load_script("prune")
+    lib = "PySide6/Qt/lib/"
+    binaries = [
+        ("PySide6/QtCore.abi3.so", "/s/QtCore.abi3.so", "EXTENSION"),
+        (lib + "libQt6Core.so.6", "/s/libQt6Core.so.6", "BINARY"),
+        ("libQt6Core.so.6", lib + "libQt6Core.so.6", "SYMLINK"),
+        (lib + "libicuuc.so.73", "/s/libicuuc.so.73", "BINARY"),
+        ("PySide6/Qt/plugins/platforms/libqxcb.so", "/s/libqxcb.so", "BINARY"),
+        ("libxkbcommon.so.0", "/usr/lib/libxkbcommon.so.0", "BINARY"),
+        ("PySide6/Qt/plugins/platforms/libqvnc.so", "/s/libqvnc.so", "BINARY"),
+        (lib + "libQt6Network.so.6", "/s/libQt6Network.so.6", "BINARY"),
+        ("libQt6Network.so.6", lib + "libQt6Network.so.6", "SYMLINK"),
+        ("PySide6/Qt/plugins/platformthemes/libqgtk3.so", "/s/libqgtk3.so", "BINARY"),
+        ("libcairo.so.2", "/usr/lib/libcairo.so.2", "BINARY"),
+    ]
+    links = {
+        "/s/QtCore.abi3.so": ["libQt6Core.so.6"],
+        "/s/libQt6Core.so.6": ["libicuuc.so.73", "libc.so.6"],
+        "/s/libqxcb.so": ["libQt6Core.so.6", "libxkbcommon.so.0"],
+        "/s/libqvnc.so": ["libQt6Network.so.6", "libQt6Core.so.6"],
+        "/s/libqgtk3.so": ["libcairo.so.2"],
+    }
+    datas = [("PySide6/Qt/translations/qtbase_de.qm", "/s/qtbase_de.qm", "DATA"), ("brand/brand.toml", "/b", "DATA")]
+    kept, kept_datas, removed = prune.prune(binaries, datas, lambda path: links.get(path, []))
+    assert {k[0] for k in kept} == {
+        "PySide6/QtCore.abi3.so", lib + "libQt6Core.so.6", "libQt6Core.so.6", lib + "libicuuc.so.73",
+        "PySide6/Qt/plugins/platforms/libqxcb.so", "libxkbcommon.so.0",
+    }  # fmt: skip
+    assert kept_datas == [("brand/brand.toml", "/b", "DATA")]
+    assert "libcairo.so.2" in removed and lib + "libQt6Network.so.6" in removed and "libQt6Network.so.6" in removed
+    assert "PySide6/Qt/translations/qtbase_de.qm" in removed
+
+
+def run_bundle(executable: Path, platform: str, wrapper: list[str]) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QT_", "PYTHON"))}
+    env["QT_QPA_PLATFORM"] = platform
+    command = [*wrapper, str(executable), "--self-test"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=180)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"no report; exit {done.returncode}\n{done.stdout}\n{done.stderr[-3000:]}"
+    report: dict[str, Any] = json.loads(lines[-1])
+    assert done.returncode == 0, report
+    return report
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(2400)
+def test_reference_brand_bundle_builds_and_self_tests(tmp_path: Path) -> None:
+    brand = load_brand(BRANDS / Brand().id)
+    done = subprocess.run(
+        [sys.executable, str(DESKTOP / "build.py"), str(BRANDS / brand.id), "--dist", str(tmp_path / "dist"),
+         "--work", str(tmp_path / "work"), "--self-test"],
+        capture_output=True, text=True, timeout=2300,
+    )  # fmt: skip
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    built = next(line["built"] for line in lines if "built" in line)
+    report = next(line["self_test"] for line in lines if "self_test" in line)
+    print(f"\nbundle {built['size_mib']} MiB, {built['files']} files, built in {built['build_seconds']} s")
+    assert report["ok"] and report["frozen"] and report["failed"] == [] and report["app_name"] == brand.app_name
+
+    bundle = Path(built["bundle"])
+    executable = bundle / bundle.name
+    assert bundle.name == brand.app_name.replace(" ", "-") and os.access(executable, os.X_OK)
+    # LGPL: Qt is a set of separate shared libraries next to (not inside) a small executable.
+    qt_libs = {p.name for p in bundle.rglob("libQt6*.so*") if p.is_file()}
+    assert {"libQt6Core.so.6", "libQt6Gui.so.6", "libQt6Widgets.so.6", "libQt6Svg.so.6"} <= qt_libs
+    assert executable.stat().st_size < 20 * 2**20
+    assert b"libQt6Core" not in executable.read_bytes()
+    assert any(p.name == "libqoffscreen.so" for p in bundle.rglob("platforms/*.so"))
+    assert report["qt_core"].startswith(str(bundle))
+    licenses = bundle / "licenses"
+    assert "GNU LESSER GENERAL PUBLIC LICENSE" in (licenses / "LGPL-3.0.txt").read_text()
+    notices = (licenses / "THIRD_PARTY_NOTICES.md").read_text()
+    assert "LGPL-3.0" in notices and "shiboken6" in notices and "certifi" in notices
+    assert (licenses / "QT-LGPL.txt").is_file() and (bundle / "_internal" / "brand" / "brand.toml").is_file()
+    # No unused Qt module, platform theme or translation made it in.
+    for unused in ("libQt6Quick.so*", "libQt6Qml.so*", "libQt6Network.so*", "libqgtk3.so", "libqvnc.so", "*.qm"):
+        assert not list(bundle.rglob(unused)), unused
+
+    # The same bundle under a real X server, when the machine has one (CI installs xvfb).
+    if shutil.which("xvfb-run"):
+        xcb = run_bundle(executable, "xcb", ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24"])
+        assert xcb["ok"] and xcb["platform"] == "xcb", xcb
