@@ -57,6 +57,7 @@ class ClassicalConfig:
     punch_holes: bool = True
     min_hole: float = 0.01  # smallest see-through hole, as a share of the product's area
     band_radius: int = 2
+    max_widen: int = 1  # widenings of the band for soft edges
     deep_shadow_ratio: float = 0.9  # Lab L ratio below which a neutral darkening may be a shadow core
     shadow_strip: float = 0.04  # neutral darkening in fg strips thinner than this (x height) is shadow
     gap_close: int = 3  # outline gaps up to ~2 * gap_close px (analysis scale) are bridged
@@ -294,9 +295,11 @@ class ClassicalSegmenter:
         cfg = self.config
         binary = fg.astype(np.float32)
         sure_fg, sure_bg = sure_regions(binary, cfg.band_radius)
-        for _ in range(2):
+        for attempt in range(cfg.max_widen + 1):
             unknown = ~(sure_fg | sure_bg)
             colours = local_colours(linear, sure_fg, sure_bg, sigma=cfg.band_radius + 1.5, where=unknown)
+            if attempt == cfg.max_widen:
+                break
             # Probe a ring of "sure" pixels around the band: a soft (defocused, furry) edge shows as
             # partial alpha there, and the band is widened to take it in.
             ring = ndimage.binary_dilation(unknown, FOUR, iterations=cfg.band_radius) & ~unknown

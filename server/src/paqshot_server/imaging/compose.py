@@ -110,6 +110,7 @@ def composite(
     size: tuple[int, int] | None = None,
     shadow: np.ndarray | None = None,
     under: tuple[ProductLayer, ...] = (),
+    copy: bool = True,
 ) -> np.ndarray:
     """Compose the final canvas.
 
@@ -120,6 +121,7 @@ def composite(
         size: (width, height), required when ``background`` is None.
         shadow: float32 (H, W) multiply layer applied to the background (1 = no shadow).
         under: layers drawn between the shadow and the product (reflections).
+        copy: False draws into ``background`` itself (it must be a writable uint8 array).
 
     Returns:
         uint8 (H, W, 3) or, for a transparent background, (H, W, 4) with straight alpha.
@@ -135,7 +137,7 @@ def composite(
             out[cy0:cy1, cx0:cx1, :3] = product.rgb[ly0:ly1, lx0:lx1]
             out[cy0:cy1, cx0:cx1, 3] = np.round(product.alpha[ly0:ly1, lx0:lx1] * 255).astype(np.uint8)
         return out
-    out = np.array(background, dtype=np.uint8, copy=True)
+    out = np.array(background, dtype=np.uint8, copy=True) if copy else background
     if shadow is not None:
         apply_shadow(out, shadow)
     for layer in under:

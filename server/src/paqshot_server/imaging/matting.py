@@ -117,18 +117,23 @@ def local_colours(
 
 
 def project_alpha(
-    pixels: np.ndarray, fg: np.ndarray, bg: np.ndarray, min_contrast: float = 0.02
+    pixels: np.ndarray, fg: np.ndarray, bg: np.ndarray, min_contrast: float = 0.02, max_residual: float = 0.4
 ) -> tuple[np.ndarray, np.ndarray]:
     """Solve ``I = a F + (1 - a) B`` for ``a`` by projection on the F-B colour line (any leading shape).
 
-    Returns (alpha clipped to [0, 1], reliable) where reliable is False when F and B are too close for
-    the colour line to say anything (white on white): callers keep their prior alpha there.
+    Returns (alpha clipped to [0, 1], reliable). Not reliable: F and B too close for the colour line to
+    say anything (white on white), or the pixel far off the line (a highlight or a colour neither F nor
+    B explains, relative to ``max_residual`` x |F - B|): callers keep their prior alpha there.
     """
     d = fg - bg
     denom = np.einsum("...c,...c->...", d, d)
-    num = np.einsum("...c,...c->...", pixels - bg, d)
+    rel = pixels - bg
+    num = np.einsum("...c,...c->...", rel, d)
     alpha = np.clip(num / np.maximum(denom, 1e-8), 0.0, 1.0).astype(np.float32)
-    return alpha, denom > min_contrast**2
+    off = rel - alpha[..., None] * d
+    resid = np.einsum("...c,...c->...", off, off)
+    reliable = (denom > min_contrast**2) & (resid < max_residual**2 * denom + 1e-5)
+    return alpha, reliable
 
 
 def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:

@@ -60,7 +60,7 @@ def render_packshot(image: Image.Image, options: RenderOptions, segmenter: Segme
     else:
         shadow = shadow_layer(options.shadow, layer, size, placement.dest_box)
         under = (reflection_layer(layer, placement.dest_box[3]),) if options.reflection else ()
-        pixels = composite(solid_canvas(size, colour), layer, shadow=shadow, under=under)
+        pixels = composite(solid_canvas(size, colour), layer, shadow=shadow, under=under, copy=False)
     t2 = time.perf_counter()
     fmt = output_format(options.output_format, transparent)
     rendered = render_image(pixels, fmt, options.jpeg_quality)

@@ -77,5 +77,18 @@ def shadow_layer(
     else:
         raise ValueError(f"unknown shadow {kind!r}")
     dark = np.clip(dark * strength, 0.0, 0.85)
-    full = Image.fromarray((1.0 - dark).astype(np.float32), mode="F").resize((width, height), Image.Resampling.BILINEAR)
-    return np.asarray(full, dtype=np.float32)
+    out = np.ones((height, width), np.float32)
+    rows = np.flatnonzero(dark.max(axis=1) > 1e-3)
+    if rows.size == 0:
+        return out
+    cols = np.flatnonzero(dark.max(axis=0) > 1e-3)
+    # Upsample only the shadow's own box (plus a pixel for the bilinear support) to the canvas.
+    ly0, ly1 = max(rows[0] - 1, 0), min(rows[-1] + 2, dark.shape[0])
+    lx0, lx1 = max(cols[0] - 1, 0), min(cols[-1] + 2, dark.shape[1])
+    ky, kx = height / dark.shape[0], width / dark.shape[1]
+    y0, y1 = round(ly0 * ky), min(height, round(ly1 * ky))
+    x0, x1 = round(lx0 * kx), min(width, round(lx1 * kx))
+    src = (x0 / kx, y0 / ky, x1 / kx, y1 / ky)
+    plane = Image.fromarray((1.0 - dark).astype(np.float32), mode="F")
+    out[y0:y1, x0:x1] = np.asarray(plane.resize((x1 - x0, y1 - y0), Image.Resampling.BILINEAR, box=src))
+    return out
