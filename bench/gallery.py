@@ -56,6 +56,12 @@ def sheet(rows: list[tuple[str, list[tuple[str, Image.Image]]]], size: int) -> I
     return out
 
 
+def _shrink(img: Image.Image, size: int) -> Image.Image:
+    out = img.copy()
+    out.thumbnail((size, size))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "gallery")
@@ -66,7 +72,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     products = {name: PRODUCTS[name]() for name in args.products.split(",")}  # RGB on plain backgrounds
     times: list[float] = []
-    all_rows = []
+    combined: dict[str, list[tuple[str, Image.Image]]] = {}
     for pname, product in products.items():
         rows = []
         for style in STYLES:
@@ -79,8 +85,10 @@ def main() -> None:
                     times.append(ms)
                     tiles.append((f"{location}{' +people' if i == 1 else ''}", img))
                 rows.append((f"{pname}\n{style}\n{scene_type}", tiles))
+                combined.setdefault(f"{style}\n{scene_type}", []).extend(
+                    (f"{pname[:3]} {caption.split()[0]}", img) for caption, img in tiles
+                )
         sheet(rows, args.tile).save(args.out / f"scenes-{pname}.png")
-        all_rows.extend(rows)
         print(f"{pname}: {len(rows) * len(LOCATIONS)} renders", flush=True)
     # One sheet with the remaining locations, aspect ratios and the free-text / background / prompt fields.
     extra = []
@@ -121,7 +129,8 @@ def main() -> None:
         extra.append((caption, img))
     rows_extra = [("more fields", extra[i : i + 6]) for i in range(0, len(extra), 6)]
     sheet(rows_extra, args.tile).save(args.out / "scenes-fields.png")
-    sheet(all_rows, args.tile // 2).save(args.out / "scenes-procedural.png")
+    small = [(name, [(c, _shrink(img, args.tile // 2)) for c, img in tiles]) for name, tiles in combined.items()]
+    sheet(small, args.tile // 2).save(args.out / "scenes-procedural.png")
     print(f"procedural: {len(times)} renders, median {statistics.median(times):.0f} ms, max {max(times):.0f} ms")
     if args.generative:
         from paqshot_server.inference.diffusion import DiffusionPipeline

@@ -83,3 +83,19 @@ def test_textures_are_seeded_and_textured(material: str) -> None:
     c = texture(material, Noise(np.random.default_rng(4)), u, v, (200, 180, 150), (120, 90, 60))
     assert a.shape == (48, 64, 3) and np.array_equal(a, b) and not np.array_equal(a, c)
     assert a.std() > 0.005
+
+
+@pytest.mark.parametrize("light_side", [-1, 1])
+def test_key_light_shadow_falls_away_from_the_light(light_side: int) -> None:
+    from paqshot_server.imaging.compose import ProductLayer
+    from paqshot_server.imaging.scenes.procedural import cast_shadow_layer
+
+    alpha = np.ones((200, 60), np.float32)
+    layer = ProductLayer(np.zeros((200, 60, 3), np.uint8), alpha, 220, 200)
+    shade = cast_shadow_layer(layer, (500, 500), (220, 200, 280, 400), light_side, 0.8)
+    assert shade is not None
+    left, right = shade[:, :220].mean(), shade[:, 280:].mean()
+    if light_side < 0:
+        assert right < left - 0.005, "light from the left casts to the right"
+    else:
+        assert left < right - 0.005, "light from the right casts to the left"

@@ -140,22 +140,50 @@ def _draw_set(
     return drawn
 
 
+CAST_STRENGTH = {"dramatic": 0.75, "natural": 0.3}  # a key-light cast shadow on top of the contact shadow
+
+
+def cast_shadow_layer(
+    layer: ProductLayer, size: tuple[int, int], box: tuple[int, int, int, int], light_side: int, strength: float
+) -> np.ndarray | None:
+    """The product's shadow cast away from the key light, across the surface.
+
+    The studio ``hard`` shadow always falls to the right; for a key light from the right the layer is
+    mirrored, shadowed and mirrored back.
+    """
+    if light_side < 0:
+        return shadow_layer("hard", layer, size, box, strength=strength)
+    width = size[0]
+    mirrored = ProductLayer(layer.rgb[:, ::-1], layer.alpha[:, ::-1], width - (layer.x + layer.alpha.shape[1]), layer.y)
+    mbox = (width - box[2], box[1], width - box[0], box[3])
+    shade = shadow_layer("hard", mirrored, size, mbox, strength=strength)
+    return None if shade is None else np.ascontiguousarray(shade[:, ::-1])
+
+
 def composite_scene(
     backdrop: np.ndarray,
     layer: ProductLayer,
     placement: Placement,
+    plan: ScenePlan,
     *,
-    style: str,
     shadow: str,
     reflection: bool,
-    set_piece: str = "surface",
     strength: float = 1.0,
 ) -> np.ndarray:
-    """The product over a backdrop with its shadow (and reflection): exact product pixels where alpha is 1."""
+    """The product over a backdrop with its shadow (and reflection): exact product pixels where alpha is 1.
+
+    With the default ``soft`` shadow on a surface, the key light also casts a longer shadow (strong under
+    dramatic light, faint under natural light).
+    """
     size = placement.canvas
-    kind_strength = SHADOW_STRENGTH.get(style, 1.0) * strength
+    kind_strength = SHADOW_STRENGTH.get(plan.style, 1.0) * strength
     shade = shadow_layer(shadow, layer, size, placement.dest_box, strength=kind_strength)
+    cast = CAST_STRENGTH.get(plan.light, 0.0) * strength
+    if shadow == "soft" and cast > 0 and plan.set_piece in ("surface", "tabletop"):
+        extra = cast_shadow_layer(layer, size, placement.dest_box, plan.light_side, cast)
+        if extra is not None:
+            shade = extra if shade is None else shade * extra
     # On a set (podium, pedestal, ...) the reflection stays on its shallow top; on a floor it runs longer.
-    depth = 0.35 if set_piece in ("surface", "tabletop") else 0.08
+    depth = 0.35 if plan.set_piece in ("surface", "tabletop") else 0.08
     under = (reflection_layer(layer, placement.dest_box[3], depth=depth),) if reflection else ()
     return composite(backdrop, layer, shadow=shade, under=under)

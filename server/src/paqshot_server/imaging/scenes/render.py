@@ -195,10 +195,9 @@ def _finish(
         backdrop,
         layer,
         placement,
-        style=plan.style,
+        plan,
         shadow=shadow,
         reflection=reflection,
-        set_piece=plan.set_piece,
         strength=strength,
     )
 
