@@ -27,7 +27,7 @@ from packaging.requirements import Requirement
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-DESKTOP_DISTRIBUTION = "paqshot-desktop"
+DESKTOP_PACKAGE = "paqshot_desktop"  # import name; its distribution is found from its entry points
 # Imported by nothing the app needs, but present in the build environment: keep them out of the bundle.
 EXCLUDED_MODULES = (
     "tkinter",
@@ -74,8 +74,17 @@ def folder_size(folder: Path) -> int:
     return sum(p.lstat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def bundled_distributions(root: str = DESKTOP_DISTRIBUTION) -> list[metadata.Distribution]:
+def desktop_distribution() -> str:
+    """Name of the installed distribution that provides the desktop package (editable installs included)."""
+    for dist in metadata.distributions():
+        if any(ep.value.startswith(DESKTOP_PACKAGE + ".") for ep in dist.entry_points):
+            return str(dist.metadata["Name"])
+    raise SystemExit(f"{DESKTOP_PACKAGE} is not installed in this environment (run: uv sync)")
+
+
+def bundled_distributions() -> list[metadata.Distribution]:
     """The desktop package's runtime dependency closure (what the bundle contains besides Python and Qt's libs)."""
+    root = desktop_distribution()
     seen: dict[str, metadata.Distribution] = {}
     queue = [root]
     while queue:
@@ -92,7 +101,7 @@ def bundled_distributions(root: str = DESKTOP_DISTRIBUTION) -> list[metadata.Dis
             requirement = Requirement(spec)
             if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
                 queue.append(requirement.name)
-    return [d for k, d in sorted(seen.items()) if k != DESKTOP_DISTRIBUTION]
+    return [d for k, d in sorted(seen.items()) if k != re.sub(r"[-_.]+", "-", root).lower()]
 
 
 def _field(dist: metadata.Distribution, name: str) -> str:
@@ -146,6 +155,51 @@ def write_notices(licenses: Path) -> list[str]:
     return names
 
 
+def system_packages(sources: list[str]) -> dict[str, list[str]]:
+    """Debian/Ubuntu package of each collected library outside the virtual environment (empty without dpkg)."""
+    dpkg = shutil.which("dpkg-query")
+    system = [s for s in sources if s.startswith(("/usr/", "/lib"))]
+    if dpkg is None or not system:
+        return {}
+    candidates: dict[str, str] = {}  # path dpkg may know -> library name
+    for source in system:
+        # Merged-/usr systems: dpkg may list a library under /lib or /usr/lib, by its link or its real name.
+        for real in {source, os.path.realpath(source)}:
+            for path in {real, real.removeprefix("/usr"), "/usr" + real if real.startswith("/lib") else real}:
+                candidates[path] = Path(source).name
+    done = subprocess.run([dpkg, "-S", *candidates], capture_output=True, text=True, check=False)
+    packages: dict[str, set[str]] = {}
+    for line in done.stdout.splitlines():
+        owner, _, path = line.partition(": ")
+        if path in candidates:
+            packages.setdefault(owner.split(":")[0], set()).add(candidates[path])
+    return {package: sorted(libs) for package, libs in sorted(packages.items())}
+
+
+def write_system_notices(licenses: Path, work: Path) -> int:
+    """Copyright files of the build machine's libraries the bundle carries; returns how many packages."""
+    collected = json.loads((work / "binaries.json").read_text())
+    packages = system_packages([src for _, src in collected])
+    if not packages:
+        return 0
+    folder = licenses / "system"
+    folder.mkdir(exist_ok=True)
+    rows = []
+    for package, libs in packages.items():
+        copyright_file = Path("/usr/share/doc") / package / "copyright"
+        if copyright_file.is_file():
+            shutil.copy2(copyright_file, folder / f"{package}.copyright")
+        rows.append(f"| {package} | {', '.join(libs)} | `system/{package}.copyright` |")
+    with (licenses / "THIRD_PARTY_NOTICES.md").open("a", encoding="utf-8") as notices:
+        notices.write(
+            "\n## System libraries in this desktop bundle\n\n"
+            "Copied from the build machine's distribution packages, each as a separate shared library; their\n"
+            "copyright and licence terms are in the files named.\n\n"
+            "| package | libraries | copyright |\n|---|---|---|\n" + "\n".join(rows) + "\n"
+        )
+    return len(packages)
+
+
 def write_qt_notice(bundle: Path, licenses: Path) -> None:
     """How the user can replace the bundle's Qt libraries (the LGPL's relinking freedom), with versions."""
     import PySide6
@@ -187,6 +241,8 @@ a = Analysis(
 a.binaries, a.datas, removed = prune(list(a.binaries), list(a.datas), lambda p: [n for n, _ in get_imports(p)])
 with open(CONFIG["removed_log"], "w") as log:
     json.dump(removed, log, indent=1)
+with open(CONFIG["collected_log"], "w") as log:
+    json.dump([[dest, src] for dest, src, kind in a.binaries if kind != "SYMLINK"], log, indent=1)
 pyz = PYZ(a.pure)
 exe = EXE(pyz, a.scripts, [], exclude_binaries=True, name=CONFIG["name"], console=CONFIG["console"],
           icon=CONFIG["icon"], upx=False)
@@ -209,6 +265,7 @@ def write_spec(brand_dir: Path, name: str, work: Path, icon: Path | None) -> Pat
         "console": not desktop_os,
         "icon": str(icon) if icon is not None and desktop_os else None,
         "removed_log": str(work / "pruned.json"),
+        "collected_log": str(work / "binaries.json"),
     }
     spec = work / f"{name}.spec"
     spec.write_text(SPEC.format(config=json.dumps(config)), encoding="utf-8")
@@ -250,8 +307,11 @@ def build(brand_dir: Path, dist: Path, work: Path) -> tuple[Path, dict[str, obje
     started = time.monotonic()
     run_pyinstaller(brand_dir.resolve(), name, dist.resolve(), work.resolve(), brand.icon_path)
     bundle = dist.resolve() / name
+    for link in [p for p in bundle.rglob("*") if p.is_symlink() and not p.exists()]:
+        link.unlink()  # PyInstaller re-creates top-level links to libraries the pruning removed
     licenses = bundle / "licenses"
     distributions = write_notices(licenses)
+    system = write_system_notices(licenses, work)
     write_qt_notice(bundle, licenses)
     if brand.icon_path is not None:
         shutil.copy2(brand.icon_path, bundle / f"{name}{brand.icon_path.suffix}")  # for launchers/installers
@@ -264,6 +324,7 @@ def build(brand_dir: Path, dist: Path, work: Path) -> tuple[Path, dict[str, obje
         "files": sum(1 for p in bundle.rglob("*") if p.is_file()),
         "pruned_files": len(json.loads((work / "pruned.json").read_text())),
         "distributions": distributions,
+        "system_packages": system,
     }
     return bundle, figures
 

@@ -27,9 +27,10 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[2]
 BRANDS = REPO / "packaging" / "brands"
 SAMPLES = sorted(p.name for p in BRANDS.iterdir() if (p / "brand.toml").is_file())
+PARTNER = next(name for name in SAMPLES if name != Brand().id)  # a sample partner brand
 
 
-def brand_copy(tmp_path: Path, sample: str = "noir") -> Path:
+def brand_copy(tmp_path: Path, sample: str = PARTNER) -> Path:
     """A writable copy of a sample brand folder."""
     return Path(shutil.copytree(BRANDS / sample, tmp_path / sample))
 
@@ -107,17 +108,21 @@ def test_bad_colour(tmp_path: Path, bad: str, capsys: pytest.CaptureFixture[str]
 
 
 @pytest.mark.parametrize(
-    ("section_key", "value", "pair"),
+    ("section_key", "value", "background", "pair"),
     [
-        ("text_muted", '"#6f6577"', "colors.text_muted on colors.surface"),  # ~2.9:1 on the dark surface
-        ("accent_text", '"#8a6a30"', "colors.accent_text on colors.accent"),
-        ("sidebar_text", '"#2a2430"', "colors.sidebar_text on colors.sidebar"),
-        ("text", '"#5a5060"', "colors.text on colors.window"),
+        ("text_muted", '"#6f6577"', ("surface", '"#201b27"'), "colors.text_muted on colors.surface"),  # ~2.9:1
+        ("accent_text", '"#8a6a30"', ("accent", '"#e0a43a"'), "colors.accent_text on colors.accent"),
+        ("sidebar_text", '"#2a2430"', ("sidebar", '"#0c0a0f"'), "colors.sidebar_text on colors.sidebar"),
+        ("text", '"#5a5060"', ("window", '"#15121a"'), "colors.text on colors.window"),
+        ("text", '"#b0b0b0"', ("surface", '"#ffffff"'), "colors.text on colors.surface"),
     ],
 )
-def test_low_contrast_pair_fails_with_a_working_fix(tmp_path: Path, section_key: str, value: str, pair: str) -> None:
+def test_low_contrast_pair_fails_with_a_working_fix(
+    tmp_path: Path, section_key: str, value: str, background: tuple[str, str], pair: str
+) -> None:
     folder = brand_copy(tmp_path)
     set_key(folder, "colors", section_key, value)
+    set_key(folder, "colors", *background)
     problems = [p for p in check_brand(folder) if p.where == pair]
     assert problems and problems[0].severity == "error"
     assert "below 4.5:1" in problems[0].message
@@ -125,12 +130,15 @@ def test_low_contrast_pair_fails_with_a_working_fix(tmp_path: Path, section_key:
     assert suggested, problems[0].fix
     colors = tomllib.loads((folder / "brand.toml").read_text())["colors"]
     fixed = brand_copy(tmp_path / "fixed")
+    set_key(fixed, "colors", *background)
     set_key(fixed, "colors", section_key, f'"{suggested.group(1)}"')
     assert not [p for p in check_brand(fixed) if p.where.startswith(f"colors.{section_key} on")], colors
 
 
 def test_status_colours_warn_below_aa_and_fail_below_3(tmp_path: Path) -> None:
-    folder = brand_copy(tmp_path, Brand().id)  # light theme: window #f4f6f8, surface #ffffff
+    folder = brand_copy(tmp_path, Brand().id)
+    set_key(folder, "colors", "window", '"#f4f6f8"')
+    set_key(folder, "colors", "surface", '"#ffffff"')
     set_key(folder, "colors", "danger", '"#e05050"')  # about 3.6:1 on white
     assert warnings(check_brand(folder)).keys() >= {"colors.danger on colors.surface"}
     assert "colors.danger on colors.surface" not in errors(check_brand(folder))
@@ -205,14 +213,14 @@ def test_small_png_logo_is_a_warning(tmp_path: Path) -> None:
 
 def test_urls_names_and_fonts(tmp_path: Path) -> None:
     folder = brand_copy(tmp_path)
-    set_key(folder, "app", "support_url", '"noir-imaging help"')
-    set_key(folder, "app", "website_url", '"http://noir-imaging.example"')
+    set_key(folder, "app", "support_url", '"example help"')
+    set_key(folder, "app", "website_url", '"http://brand.example"')
     set_key(folder, "app", "default_server_url", '"http://127.0.0.1:99999"')
     set_key(folder, "app", "font_family", '"  "')
-    set_key(folder, "app", "name", '"Atelier/Noir"')
+    set_key(folder, "app", "name", '"Acme/Studio"')
     set_key(folder, "app", "organisation_domain", '"not a domain"')
-    set_key(folder, "server", "signature_header", '"Noir-Sig"')
-    set_key(folder, "server", "env_prefix", '"noir"')
+    set_key(folder, "server", "signature_header", '"Acme-Sig"')
+    set_key(folder, "server", "env_prefix", '"acme"')
     found = errors(check_brand(folder))
     assert "not a valid URL" in found["app.support_url"]
     assert "not a valid URL" in found["app.default_server_url"]
@@ -255,7 +263,7 @@ def test_console_script_runs_without_qt(tmp_path: Path) -> None:
     code = (
         "import sys; sys.modules['PySide6'] = None\n"
         "from paqshot_desktop.brandcheck import main\n"
-        f"sys.exit(main(['check', {str(BRANDS / 'noir')!r}]))\n"
+        f"sys.exit(main(['check', {str(BRANDS / PARTNER)!r}]))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 DESKTOP = REPO / "packaging" / "desktop"
 BRANDS = REPO / "packaging" / "brands"
 SOURCE = REPO / "desktop" / "src" / "paqshot_desktop"
+PARTNER = next(p for p in sorted(BRANDS.iterdir()) if p.name != Brand().id)  # a sample partner brand
 
 
 def load_script(name: str) -> ModuleType:
@@ -56,10 +57,10 @@ def test_self_test_fails_when_the_brand_is_not_applied(qapp: Any, monkeypatch: p
     qapp.setPalette(QPalette())
     qapp.setStyleSheet("")
     monkeypatch.setattr(theme, "apply", lambda app, brand: None)
-    report = entry.self_test(BRANDS / "noir")
+    report = entry.self_test(PARTNER)
     assert not report["ok"]
     assert {"palette_window", "palette_highlight", "painted_sidebar"} <= set(report["failed"])
-    assert entry.main(["--self-test", "--brand", str(BRANDS / "noir")]) == 1
+    assert entry.main(["--self-test", "--brand", str(PARTNER)]) == 1
 
 
 def test_excluded_modules_are_not_used_by_the_app() -> None:
@@ -78,13 +79,22 @@ def test_excluded_modules_are_not_used_by_the_app() -> None:
 
 def test_bundle_names_and_notice_sources() -> None:
     build = load_script("build")
-    assert build.bundle_name(" Atelier  Noir ") == "Atelier-Noir"
+    assert build.bundle_name(" Acme  Photo Studio ") == "Acme-Photo-Studio"
     names = {re.sub(r"[-_.]+", "-", d.metadata["Name"]).lower() for d in build.bundled_distributions()}
     assert {"pyside6-essentials", "shiboken6", "httpx", "certifi"} <= names
     assert not names & {"pytest", "numpy", "pyinstaller", "paqshot-desktop"}
     licence = (DESKTOP / "licenses" / "LGPL-3.0.txt").read_text()
     assert "GNU LESSER GENERAL PUBLIC LICENSE" in licence and "Version 3, 29 June 2007" in licence
     assert "GNU GENERAL PUBLIC LICENSE" in (DESKTOP / "licenses" / "GPL-3.0.txt").read_text()
+
+
+@pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="needs a Debian-based build machine")
+def test_system_libraries_are_traced_to_their_packages() -> None:
+    build = load_script("build")
+    libc = next(Path(p) for p in ("/usr/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6",
+                                  "/usr/lib/aarch64-linux-gnu/libc.so.6") if Path(p).exists())  # fmt: skip
+    packages = build.system_packages([str(libc), str(REPO / ".venv" / "lib" / "libQt6Core.so.6")])
+    assert packages == {"libc6": ["libc.so.6"]}
 
 
 def test_prune_drops_unused_qt_parts_and_only_their_libraries() -> None:
@@ -163,10 +173,12 @@ def test_reference_brand_bundle_builds_and_self_tests(tmp_path: Path) -> None:
     assert "GNU LESSER GENERAL PUBLIC LICENSE" in (licenses / "LGPL-3.0.txt").read_text()
     notices = (licenses / "THIRD_PARTY_NOTICES.md").read_text()
     assert "LGPL-3.0" in notices and "shiboken6" in notices and "certifi" in notices
+    assert "## System libraries in this desktop bundle" in notices and list((licenses / "system").glob("*.copyright"))
     assert (licenses / "QT-LGPL.txt").is_file() and (bundle / "_internal" / "brand" / "brand.toml").is_file()
     # No unused Qt module, platform theme or translation made it in.
     for unused in ("libQt6Quick.so*", "libQt6Qml.so*", "libQt6Network.so*", "libqgtk3.so", "libqvnc.so", "*.qm"):
         assert not list(bundle.rglob(unused)), unused
+    assert not [p for p in bundle.rglob("*") if p.is_symlink() and not p.exists()]
 
     # The same bundle under a real X server, when the machine has one (CI installs xvfb).
     if shutil.which("xvfb-run"):
