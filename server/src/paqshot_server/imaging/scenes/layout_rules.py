@@ -80,6 +80,11 @@ class ScenePlan:
             "light_from": "left" if self.light_side < 0 else "right",
             "people": self.people,
             "tint": self.tint,
+            "layout": {
+                "fill": round(self.fill, 3),
+                "centre_x": round(self.anchor_x, 3),
+                "base_y": round(self.base_y, 3),
+            },
         }
 
 
