@@ -106,6 +106,8 @@ def draw_backdrop(plan: ScenePlan, size: tuple[int, int], placement: Placement, 
     if plan.kind == "abstract":
         drawn += abstract_props(cv, plan, stage, rng)
     if plan.kind == "action":
+        if plan.set_piece != "hand":  # the lifted product's shadow on the surface below it
+            ground_shadow(cv, stage.centre_x, stage.floor_y, stage.product_w * 0.5, max(2.0, cv.h * 0.018), 0.4)
         motion(cv, plan, stage, rng)
         drawn.append("motion-streaks")
     drawn += _draw_set(cv, plan, stage, noise, rng, people_in_scene)

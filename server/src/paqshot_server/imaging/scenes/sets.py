@@ -277,31 +277,37 @@ def abstract_props(cv: Canvas, plan: ScenePlan, stage: Stage, rng: np.random.Gen
 
 
 def motion(cv: Canvas, plan: ScenePlan, stage: Stage, rng: np.random.Generator) -> None:
-    """Speed streaks across the backdrop (action scenes): thin lines along one diagonal, fading at both
-    ends, softened a little."""
-    angle = np.deg2rad(-22 * plan.light_side)
-    dx, dy = float(np.cos(angle)), float(np.sin(angle))
+    """Speed lines trailing the product (action scenes): thin streaks leaving its trailing side at the
+    heights of its body, fading with distance, plus a few faint ones across the backdrop."""
+    heading = plan.light_side  # the product moves towards the light; its wake trails the other way
+    angle = np.deg2rad(-8.0 * heading)
+    dx, dy = -heading * float(np.cos(angle)), float(np.sin(angle))  # from the product, away along the wake
     img = Image.new("L", (cv.w, cv.h), 0)
     draw = ImageDraw.Draw(img)
+    px0, py0, px1, py1 = stage.product
+    edge = px0 if heading > 0 else px1
     span = float(np.hypot(cv.w, cv.h))
-    for _ in range(22):
-        # A point on the canvas, then a segment through it along the streak direction.
-        px, py = rng.uniform(0, cv.w), rng.uniform(0, cv.h)
-        length = span * rng.uniform(0.2, 0.6)
-        width = max(1, round(cv.w * rng.uniform(0.002, 0.009)))
-        peak = rng.uniform(0.25, 0.7)
-        pieces = 8
+    pieces = 10
+    for k in range(30):
+        trailing = k < 22
+        if trailing:
+            x, y = edge + rng.uniform(-0.02, 0.04) * cv.w * -heading, rng.uniform(py0, py1)
+            length, peak = span * rng.uniform(0.15, 0.5), rng.uniform(0.35, 0.9)
+        else:
+            x, y = rng.uniform(0, cv.w), rng.uniform(0, cv.h)
+            length, peak = span * rng.uniform(0.1, 0.3), rng.uniform(0.1, 0.3)
+        width = max(1, round(cv.w * rng.uniform(0.002, 0.008)))
         for j in range(pieces):
-            t0, t1 = j / pieces - 0.5, (j + 1) / pieces - 0.5
-            level = round(255 * peak * np.sin(np.pi * (j + 0.5) / pieces))
+            t0, t1 = j / pieces, (j + 1) / pieces
+            fade = (1 - t0) ** 1.5 if trailing else float(np.sin(np.pi * (j + 0.5) / pieces))
             draw.line(
-                [(px + dx * length * t0, py + dy * length * t0), (px + dx * length * t1, py + dy * length * t1)],
-                fill=level,
+                [(x + dx * length * t0, y + dy * length * t0), (x + dx * length * t1, y + dy * length * t1)],
+                fill=round(255 * peak * fade),
                 width=width,
             )
-    acc = soft_blur(np.asarray(img, np.float32) / 255, 0.8)
+    acc = soft_blur(np.asarray(img, np.float32) / 255, 0.9)
     light = lin(mix(plan.palette.light, plan.palette.accents[0], 0.3), 1.0)
-    cv.rgb += light * acc[..., None] * 0.5
+    cv.rgb += light * acc[..., None] * 0.55
 
 
 def particles(cv: Canvas, plan: ScenePlan, stage: Stage, rng: np.random.Generator) -> None:
