@@ -1,11 +1,12 @@
 """Entry script of a branded desktop bundle (what the PyInstaller executable runs).
 
 ``<App> [app options]`` starts the desktop app with the brand folder bundled next to it (``--brand`` still wins).
-``<App> --self-test`` builds the app with that brand, shows the main window (offscreen unless ``QT_QPA_PLATFORM``
-says otherwise), checks that the window, the application identity, the palette and the rendered pixels follow the
-brand and that Qt and the licence texts come from the bundle, prints a one-line JSON report and exits 0 (1 on any
-mismatch). Run from a source checkout (``python packaging/desktop/entry.py --self-test``) it checks the reference
-brand folder of the checkout instead.
+
+``<App> --self-test [--screenshot FILE.png]`` builds the app with that brand, shows the main window (offscreen
+unless ``QT_QPA_PLATFORM`` says otherwise), checks that the window, the application identity, the palette and the
+rendered pixels follow the brand and that Qt and the licence texts come from the bundle, prints a one-line JSON
+report and exits 0 (1 on any mismatch). Run from a source checkout (``python packaging/desktop/entry.py
+--self-test``) it checks the reference brand folder of the checkout instead.
 """
 
 from __future__ import annotations
@@ -79,8 +80,11 @@ def _settle(qapp: Any, window: Any) -> None:
         qapp.processEvents()
 
 
-def self_test(brand_dir: Path) -> dict[str, Any]:
-    """Build and show the branded app, check the brand was applied; the report's ``ok`` says whether all passed."""
+def self_test(brand_dir: Path, screenshot: Path | None = None) -> dict[str, Any]:
+    """Build and show the branded app, check the brand was applied; the report's ``ok`` says whether all passed.
+
+    ``screenshot``: also save the rendered main window there (PNG), to look at a partner's build.
+    """
     started = time.monotonic()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from paqshot_desktop.app import build
@@ -106,6 +110,8 @@ def self_test(brand_dir: Path) -> dict[str, Any]:
         role = QPalette.ColorRole
         palette = qapp.palette()
         image = window.grab().toImage()
+        if screenshot is not None:
+            check("screenshot_saved", lambda: image.save(str(screenshot)))
         check("window_title", lambda: window.windowTitle() == brand.app_name)
         check("display_name", lambda: qapp.applicationDisplayName() == brand.app_name)
         check("organisation", lambda: qapp.organizationName() == brand.organisation)
@@ -154,8 +160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if "--self-test" in args:
         brand_dir = Path(args[args.index("--brand") + 1]) if "--brand" in args else bundled_brand()
+        screenshot = Path(args[args.index("--screenshot") + 1]) if "--screenshot" in args else None
         try:
-            report = self_test(brand_dir)
+            report = self_test(brand_dir, screenshot)
         except Exception as exc:
             report = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         print(json.dumps(report), flush=True)

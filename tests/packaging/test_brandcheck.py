@@ -114,7 +114,6 @@ def test_bad_colour(tmp_path: Path, bad: str, capsys: pytest.CaptureFixture[str]
         ("accent_text", '"#8a6a30"', ("accent", '"#e0a43a"'), "colors.accent_text on colors.accent"),
         ("sidebar_text", '"#2a2430"', ("sidebar", '"#0c0a0f"'), "colors.sidebar_text on colors.sidebar"),
         ("text", '"#5a5060"', ("window", '"#15121a"'), "colors.text on colors.window"),
-        ("text", '"#b0b0b0"', ("surface", '"#ffffff"'), "colors.text on colors.surface"),
     ],
 )
 def test_low_contrast_pair_fails_with_a_working_fix(
@@ -133,6 +132,15 @@ def test_low_contrast_pair_fails_with_a_working_fix(
     set_key(fixed, "colors", *background)
     set_key(fixed, "colors", section_key, f'"{suggested.group(1)}"')
     assert not [p for p in check_brand(fixed) if p.where.startswith(f"colors.{section_key} on")], colors
+
+
+def test_no_single_fix_when_backgrounds_pull_apart(tmp_path: Path) -> None:
+    """Text on a white surface and a near-black window: no one text colour passes on both, so say so."""
+    folder = brand_copy(tmp_path)
+    for key, value in (("window", "#15121a"), ("surface_alt", "#2a2333"), ("surface", "#ffffff"), ("text", "#b0b0b0")):
+        set_key(folder, "colors", key, f'"{value}"')
+    problem = next(p for p in check_brand(folder) if p.where == "colors.text on colors.surface")
+    assert problem.severity == "error" and problem.fix.startswith("change surface or text")
 
 
 def test_status_colours_warn_below_aa_and_fail_below_3(tmp_path: Path) -> None:
