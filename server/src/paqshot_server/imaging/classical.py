@@ -209,7 +209,11 @@ class ClassicalSegmenter:
             )
         alpha, colours = self._matte(fg, linear, smooth)
         ambiguous = (dist > 0.4 * threshold) & (dist < threshold)
-        confidence, notes = self._confidence(model, fg, colours, alpha, threshold, ambiguous)
+        # Near-background colours that are not shadows, beyond what the frame's own texture has: the
+        # sign of product parts the flood fill may have eaten.
+        stray = ambiguous & ~darkening
+        excess = float(stray[~border].mean()) - float(stray[border].mean())
+        confidence, notes = self._confidence(model, fg, colours, alpha, threshold, ambiguous, excess)
         return alpha, colours, confidence, notes
 
     def _distance(self, diff: np.ndarray) -> np.ndarray:
@@ -344,12 +348,15 @@ class ClassicalSegmenter:
         alpha: np.ndarray,
         threshold: float,
         ambiguous: np.ndarray,
+        stray_excess: float,
     ) -> tuple[float, tuple[str, ...]]:
         notes: list[str] = []
         score = 1.0
         # Product pixels of "almost background" colour: faces of a white product on white, a product
         # the colour of its backdrop. Their outline is all that separates them.
         close = float(ambiguous[fg].mean()) if fg.any() else 0.0
+        if stray_excess > 0.01:
+            close = max(close, 0.08 + stray_excess * 4)
         if close > 0.08:
             score *= max(0.25, 1 - 3 * close)
             notes.append("parts of the product are very close to the background colour")
