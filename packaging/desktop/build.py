@@ -297,6 +297,8 @@ def build(brand_dir: Path, dist: Path, work: Path) -> tuple[Path, dict[str, obje
     from paqshot_desktop.brandcheck import check_brand, render
     from paqshot_desktop.branding import load_brand
 
+    if sys.platform.startswith("linux") and shutil.which("objdump") is None:
+        raise SystemExit("PyInstaller needs objdump on Linux: install binutils (apt-get install binutils)")
     problems = check_brand(brand_dir)
     if any(p.severity == "error" for p in problems):
         raise SystemExit(render(brand_dir, problems) + "\nfix the brand folder first (see paqshot-brand check)")
