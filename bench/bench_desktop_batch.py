@@ -10,6 +10,7 @@ A 10 ms QTimer runs throughout; its largest gap is the longest time the window c
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import tempfile
@@ -31,9 +32,19 @@ CAPS = {
     "product": "bench",
     "version": "0",
     "styles": [{"name": "studio_packshot", "available": True, "engine": "classical", "reason": None}],
-    "fields": [{"name": f.name, "type": f.type, "enum": list(f.enum) or None, "default": f.default,
-                "description": "", "extension": False, "max_length": f.max_length, "pattern": f.pattern}
-               for f in spec_capabilities().fields],
+    "fields": [
+        {
+            "name": f.name,
+            "type": f.type,
+            "enum": list(f.enum) or None,
+            "default": f.default,
+            "description": "",
+            "extension": False,
+            "max_length": f.max_length,
+            "pattern": f.pattern,
+        }
+        for f in spec_capabilities().fields
+    ],
     "limits": {"max_image_bytes": 10 * 1024 * 1024, "max_prompt_chars": 500, "max_variants": 1},
 }
 
@@ -57,8 +68,14 @@ def handler(request: httpx.Request) -> httpx.Response:
     if request.url.path == "/v1/generate":
         time.sleep(0.02)
         n = handler.count = getattr(handler, "count", 0) + 1  # type: ignore[attr-defined]
-        body = {"id": f"gen_{n}", "status": "processing", "style": "studio_packshot", "aspect_ratio": "1:1",
-                "estimated_seconds": 5, "created_at": "2026-01-01T00:00:00Z"}
+        body = {
+            "id": f"gen_{n}",
+            "status": "processing",
+            "style": "studio_packshot",
+            "aspect_ratio": "1:1",
+            "estimated_seconds": 5,
+            "created_at": "2026-01-01T00:00:00Z",
+        }
         return httpx.Response(202, json=body)
     return httpx.Response(200, json={"data": [], "total": 0, "limit": 20, "offset": 0, "has_more": False})
 
@@ -85,8 +102,13 @@ def main() -> int:
         t = time.perf_counter()
         make_photos(tmp / "shoot", args.files, size)  # type: ignore[arg-type]
         print(f"made {args.files} JPEGs {args.size} in {time.perf_counter() - t:.1f} s")
-        app = build(default_brand(), settings_path=tmp / "s.ini", data_dir=tmp / "d", qapp=qapp,
-                    client_factory=lambda url, key: ApiClient(url, key, transport=httpx.MockTransport(handler)))
+        app = build(
+            default_brand(),
+            settings_path=tmp / "s.ini",
+            data_dir=tmp / "d",
+            qapp=qapp,
+            client_factory=lambda url, key: ApiClient(url, key, transport=httpx.MockTransport(handler)),
+        )
         app.window.show()
         controller = app.controller
         controller.connect_to("http://bench.test", "k")
@@ -110,12 +132,14 @@ def main() -> int:
         timer.stop()
 
         def worst_gap(values: list[float]) -> float:
-            return max((b - a for a, b in zip(values, values[1:], strict=False)), default=0.0)
+            return max((b - a for a, b in itertools.pairwise(values)), default=0.0)
 
         print(f"files listed and checked: {listed:.2f} s; all thumbnails shown: {thumbs:.2f} s")
         print(f"all {args.files} submitted (20 ms per upload on the fake): {sent:.2f} s")
-        print(f"longest GUI-thread stall while adding: {worst_gap(add_ticks) * 1000:.0f} ms; "
-              f"over the whole run: {worst_gap(ticks) * 1000:.0f} ms")
+        print(
+            f"longest GUI-thread stall while adding: {worst_gap(add_ticks) * 1000:.0f} ms; "
+            f"over the whole run: {worst_gap(ticks) * 1000:.0f} ms"
+        )
         controller.shutdown()
     return 0
 

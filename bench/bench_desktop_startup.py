@@ -72,8 +72,10 @@ def main() -> int:
         results = [run_once(args.brand, Path(tmp) / f"s{i}.ini") for i in range(args.runs)]
     walls = sorted(r[0] for r in results)
     print(f"platform: {platform}; brand: {args.brand or 'built-in'}; runs: {args.runs}")
-    print(f"spawn -> first window: min {walls[0]:.3f} s  median {statistics.median(walls):.3f} s  "
-          f"max {walls[-1]:.3f} s  (goal < 1.5 s)")
+    print(
+        f"spawn -> first window: min {walls[0]:.3f} s  median {statistics.median(walls):.3f} s  "
+        f"max {walls[-1]:.3f} s  (goal < 1.5 s)"
+    )
     for key in ("qt_import", "app_import", "build", "show", "in_process"):
         values = [r[1][key] for r in results]
         print(f"  {key:<11} median {statistics.median(values):.3f} s")

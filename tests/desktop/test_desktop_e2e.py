@@ -84,6 +84,7 @@ def test_photo_to_saved_packshot_against_a_real_appliance(
     controller.batch.add_files([photo, broken])
     qtbot.waitUntil(lambda: len(controller.batch.batch.items) == 2, timeout=10_000)
     window.create_view.form.editor("background").set_value("#F0E6D2")
+    qtbot.waitUntil(window.create_view.submit_button.isEnabled, timeout=5000)
     window.create_view.submit_button.click()
     batch = controller.batch.batch
     qtbot.waitUntil(lambda: all(i.state not in ("ready", "sending", "waiting") for i in batch.items), timeout=30_000)

@@ -27,11 +27,14 @@ def test_batch_keeps_per_file_state(qapp: Any) -> None:
     batch = Batch()
     changes: list[int] = []
     batch.changed.connect(lambda: changes.append(1))
+    added: list[Any] = []
+    batch.added.connect(added.append)
     updated: list[Any] = []
     batch.item_changed.connect(updated.append)
     a, b, c = Path("/x/a.jpg"), Path("/x/b.png"), Path("/x/c.gif")
     assert batch.add([a, b, c, a], {c: "Not a JPEG, PNG or WebP image."}) == 3
     assert batch.add([a], {}) == 0
+    assert [[i.path for i in chunk] for chunk in added] == [[a, b, c]]
     assert [i.state for i in batch.items] == ["ready", "ready", "invalid"]
     assert [i.path for i in batch.sendable()] == [a, b]
     batch.update(a, state="submitted", job_id="gen_1")

@@ -172,7 +172,7 @@ def test_batch_shows_429_wait_and_413_422_per_file(
     states = {i.path.name: i for i in batch.items}
     assert states["fake.jpg"].state == "invalid" and "Not a JPEG" in states["fake.jpg"].message
     view = app.window.create_view
-    assert view.submit_button.text() == "Generate 3 images"
+    qtbot.waitUntil(lambda: view.submit_button.text() == "Generate 3 images", timeout=2000)
     view.form.editor("shadow").set_value("hard")
     view.submit_button.click()
     qtbot.waitUntil(lambda: all(i.state not in ("sending", "waiting") for i in batch.items), timeout=10_000)
@@ -205,9 +205,9 @@ def test_completed_jobs_reach_results_and_can_be_saved_and_repeated(
     qtbot.waitUntil(lambda: "gen_1" in fake.jobs, timeout=5000)
     qtbot.waitUntil(lambda: controller.jobs.rowCount() == 1, timeout=5000)
     fake.complete("gen_1")
-    controller.poll()
     results = app.window.results_view
-    qtbot.waitUntil(lambda: results.grid.count() == 1, timeout=5000)
+    # poll() is a no-op while a timer-driven poll is in flight, so ask again until the change lands.
+    qtbot.waitUntil(lambda: (controller.poll(), results.grid.count() == 1)[1], timeout=10_000)
     qtbot.waitUntil(lambda: not results.grid.item(0).icon().isNull(), timeout=5000)
     assert results.grid.item(0).text().startswith("shoe.jpg")
     assert controller.jobs.data(controller.jobs.index(0, 1)) == "Completed"
@@ -287,6 +287,7 @@ def test_damaged_file_with_valid_magic_bytes_is_caught_before_upload(
     app.controller.batch.add_files([damaged])
     qtbot.waitUntil(lambda: bool(batch.items) and batch.items[0].state == "invalid", timeout=5000)
     assert "cannot be read" in batch.items[0].message
+    qtbot.waitUntil(lambda: "1 cannot be sent" in app.window.create_view.summary.text(), timeout=2000)
     assert not app.window.create_view.submit_button.isEnabled()
     assert not [r for r in fake.requests if r.method == "POST"]
 

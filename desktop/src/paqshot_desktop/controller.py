@@ -81,6 +81,7 @@ class Controller(QObject):
         self.local = LocalAppliance(brand, (data_dir or base) / "appliance", runner)
         self.batch = BatchController(self)
         self._sources: dict[str, str] = dict(settings.get("job_sources"))
+        self._sources_dirty = False
         self._watch: set[str] = set()
         self._polling = False
         self._results: list[Job] = []
@@ -186,9 +187,13 @@ class Controller(QObject):
         """Keep the local file name of a submitted job (used in the table and when saving)."""
         self._sources[job_id] = file_name
         self.jobs.remember_source(job_id, file_name)
-        # Bounded so settings stay small; the newest names are the ones users save.
-        recent = dict(list(self._sources.items())[-500:])
-        self.settings.set("job_sources", recent)
+        self._sources_dirty = True  # written by the next poll or at quit: not once per file of a batch
+
+    def _save_sources(self) -> None:
+        if self._sources_dirty:
+            # Bounded so settings stay small; the newest names are the ones users save.
+            self.settings.set("job_sources", dict(list(self._sources.items())[-500:]))
+            self._sources_dirty = False
 
     def watch(self, job: Job) -> None:
         """Show a new job and poll it until it finishes."""
@@ -220,6 +225,7 @@ class Controller(QObject):
 
     def poll(self) -> None:
         """Refresh unfinished jobs (one worker round at a time, so a slow server is not flooded)."""
+        self._save_sources()
         client = self.client
         ids = sorted(self._watch | set(self.jobs.unfinished_ids()))
         if client is None or self._polling or not ids:
@@ -366,6 +372,7 @@ class Controller(QObject):
     def shutdown(self) -> None:
         """Stop polling, let running requests end, close connections, stop the local appliance."""
         self.poll_timer.stop()
+        self._save_sources()
         self.settings.sync()
         if self.client is not None:
             self.client.close()

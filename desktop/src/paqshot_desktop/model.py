@@ -35,54 +35,56 @@ class BatchItem:
 class Batch(QObject):
     """The files the user dropped; each carries its own state and plain-words message."""
 
-    changed = Signal()  # files added or removed
+    changed = Signal()  # files removed (views redraw the batch)
+    added = Signal(list)  # the BatchItems just added, in order
     item_changed = Signal(object)  # one BatchItem's state or message changed
 
     def __init__(self) -> None:
         super().__init__()
-        self._items: list[BatchItem] = []
+        self._items: dict[Path, BatchItem] = {}  # in drop order; keyed so updates stay O(1) in big batches
 
     @property
     def items(self) -> list[BatchItem]:
         """A copy of the current items, in drop order."""
-        return list(self._items)
+        return list(self._items.values())
+
+    def get(self, path: Path) -> BatchItem | None:
+        """The item for a file, if it is in the batch."""
+        return self._items.get(path)
 
     def add(self, paths: list[Path], problems: dict[Path, str | None]) -> int:
         """Add new files (``problems`` marks unsendable ones); returns how many were added."""
-        known = {item.path for item in self._items}
-        added = 0
+        new: list[BatchItem] = []
         for path in paths:
-            if path in known:
+            if path in self._items:
                 continue
             problem = problems.get(path)
-            self._items.append(BatchItem(path, "invalid" if problem else "ready", problem or ""))
-            known.add(path)
-            added += 1
-        if added:
-            self.changed.emit()
-        return added
+            self._items[path] = BatchItem(path, "invalid" if problem else "ready", problem or "")
+            new.append(self._items[path])
+        if new:
+            self.added.emit(new)
+        return len(new)
 
     def update(self, path: Path, **changes: Any) -> None:
         """Change one item's state/message/job id."""
-        for index, item in enumerate(self._items):
-            if item.path == path:
-                self._items[index] = replace(item, **changes)
-                self.item_changed.emit(self._items[index])
-                return
+        item = self._items.get(path)
+        if item is not None:
+            self._items[path] = replace(item, **changes)
+            self.item_changed.emit(self._items[path])
 
     def remove(self, path: Path) -> None:
         """Drop one file from the batch."""
-        self._items = [i for i in self._items if i.path != path]
-        self.changed.emit()
+        if self._items.pop(path, None) is not None:
+            self.changed.emit()
 
     def clear_sent(self) -> None:
         """Forget files that were submitted, keeping the ones that still need attention."""
-        self._items = [i for i in self._items if i.state != "submitted"]
+        self._items = {p: i for p, i in self._items.items() if i.state != "submitted"}
         self.changed.emit()
 
     def sendable(self) -> list[BatchItem]:
         """Items that can be submitted now (ready, or failed and worth another try)."""
-        return [i for i in self._items if i.state in ("ready", "failed")]
+        return [i for i in self._items.values() if i.state in ("ready", "failed")]
 
 
 def eta_seconds(job: Job, now: float | None = None) -> float | None:

@@ -32,11 +32,12 @@ class _TaskSignals(QObject):
 class Task(QRunnable):
     """Runs ``fn(report)`` on a pool thread; ``report(x)`` sends progress ``x`` to the GUI thread."""
 
-    def __init__(self, task_id: int, fn: Callable[[Callable[[Any], None]], Any]) -> None:
+    def __init__(self, task_id: int, fn: Callable[[Callable[[Any], None]], Any], signals: _TaskSignals) -> None:
         super().__init__()
         self.task_id = task_id
         self.fn = fn
-        self.signals = _TaskSignals()
+        # One signals object per Runner, connected once: per-task connections cost more than small tasks.
+        self.signals = signals
         self.setAutoDelete(False)  # the Runner owns the task until its result has been delivered
 
     def run(self) -> None:
@@ -59,6 +60,11 @@ class Runner(QObject):
         self.pool = pool or QThreadPool()
         self.pool.setMaxThreadCount(max_threads)
         self._ids = itertools.count(1)
+        self._signals = _TaskSignals()
+        queued = Qt.ConnectionType.QueuedConnection
+        self._signals.done.connect(self._on_done, queued)
+        self._signals.failed.connect(self._on_failed, queued)
+        self._signals.progress.connect(self._on_progress, queued)
         self._tasks: dict[int, tuple[Task, Callback | None, ErrorCallback | None, Callback | None]] = {}
 
     @property
@@ -83,11 +89,7 @@ class Runner(QObject):
         on_progress: Callback | None = None,
     ) -> int:
         """Like :meth:`submit`, for work that reports progress through the callable it is given."""
-        task = Task(next(self._ids), fn)
-        queued = Qt.ConnectionType.QueuedConnection
-        task.signals.done.connect(self._on_done, queued)
-        task.signals.failed.connect(self._on_failed, queued)
-        task.signals.progress.connect(self._on_progress, queued)
+        task = Task(next(self._ids), fn, self._signals)
         was_idle = not self._tasks
         self._tasks[task.task_id] = (task, on_done, on_error, on_progress)
         if was_idle:

@@ -128,6 +128,10 @@ class CreateView(QWidget):
         self.files.setMovement(QListWidget.Movement.Static)
         self.files.setWordWrap(True)
         self.files.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
+        # Thousands of tiles: fixed-size items and batched layout keep relayouts off the critical path.
+        self.files.setUniformItemSizes(True)
+        self.files.setLayoutMode(QListWidget.LayoutMode.Batched)
+        self.files.setBatchSize(100)
         left.addWidget(self.files, 1)
         row = QHBoxLayout()
         self.summary = QLabel("No photos yet")
@@ -177,12 +181,11 @@ class CreateView(QWidget):
                 self.files.takeItem(self.files.row(self._items.pop(path)))
         for item in items:
             self._show_item(item)
-        self._summarise(items)
+        self.summarise(items)
 
-    def update_item(self, item: BatchItem, items: list[BatchItem]) -> None:
+    def update_item(self, item: BatchItem) -> None:
         """Refresh one file's tile (cheap: a batch of thousands updates one tile per event)."""
         self._show_item(item)
-        self._summarise(items)
 
     def _show_item(self, item: BatchItem) -> None:
         widget_item = self._items.get(item.path)
@@ -197,7 +200,8 @@ class CreateView(QWidget):
         bad = item.state in ("invalid", "failed")
         widget_item.setForeground(self._error_color if bad else self.palette().text().color())
 
-    def _summarise(self, items: list[BatchItem]) -> None:
+    def summarise(self, items: list[BatchItem]) -> None:
+        """Update the count line and the Generate button from the whole batch."""
         self._sendable = sum(1 for i in items if i.state in ("ready", "failed"))
         invalid = sum(1 for i in items if i.state == "invalid")
         text = f"{len(items)} photo(s), {self._sendable} ready"

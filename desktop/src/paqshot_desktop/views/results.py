@@ -45,6 +45,8 @@ class ResultsView(QWidget):
         self.grid.setMovement(QListWidget.Movement.Static)
         self.grid.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
         self.grid.setUniformItemSizes(True)
+        self.grid.setLayoutMode(QListWidget.LayoutMode.Batched)
+        self.grid.setBatchSize(100)
         self.grid.itemDoubleClicked.connect(lambda item: self.open_requested.emit(item.data(Qt.ItemDataRole.UserRole)))
         layout.addWidget(self.grid, 1)
 
