@@ -179,7 +179,9 @@ def plan_scene(options: RenderOptions, background: tuple[int, int, int] | None, 
             plan = replace(plan, set_piece="podium")
         if style == "mockup" and plan.set_piece != "hand":
             plan = replace(plan, fill=0.44, base_y=0.62)
-        elif style != "mockup":
+        elif style == "mockup":
+            plan = replace(plan, fill=0.4, base_y=0.56)
+        else:
             plan = replace(plan, set_piece="surface")
     elif kind == "abstract":
         piece = "podium" if style == "mockup" and plan.set_piece != "hand" else plan.set_piece

@@ -26,7 +26,9 @@ def _accent(plan: ScenePlan, i: int, gain: float = 1.0) -> np.ndarray:
 
 def podium(cv: Canvas, plan: ScenePlan, stage: Stage, radius: float, height_bottom: float) -> None:
     """A cylinder podium whose top carries the product's base."""
-    colour = lin(mix(plan.palette.accents[1], plan.palette.wall_bottom, 0.35))
+    # Display podiums are pale: the wall's colour lifted towards white, with a touch of the accent.
+    pale = mix(plan.palette.wall_bottom, (255, 255, 255), 0.35)
+    colour = lin(mix(pale, plan.palette.accents[0], 0.2))
     top = stage.product[3] - radius * 0.14 * 0.2
     cylinder(cv, stage.centre_x, top, height_bottom, radius, colour, plan.light_side)
 
