@@ -1,6 +1,6 @@
 """Build a branded desktop bundle: ``python packaging/desktop/build.py packaging/brands/<id> [--self-test]``.
 
-Checks the brand folder (the same checks as ``paqshot-brand check``), then runs PyInstaller in one-folder mode on
+Checks the brand folder (the brand validator's checks), then runs PyInstaller in one-folder mode on
 ``entry.py``: Qt stays a set of separate, replaceable shared libraries (LGPL-3.0), never packed into the
 executable. The bundle is named after the brand's app name and carries the brand folder (icon, logo, brand.toml),
 the licence texts and the third-party notices (the repository's notices plus a generated list of every Python
@@ -301,7 +301,7 @@ def build(brand_dir: Path, dist: Path, work: Path) -> tuple[Path, dict[str, obje
         raise SystemExit("PyInstaller needs objdump on Linux: install binutils (apt-get install binutils)")
     problems = check_brand(brand_dir)
     if any(p.severity == "error" for p in problems):
-        raise SystemExit(render(brand_dir, problems) + "\nfix the brand folder first (see paqshot-brand check)")
+        raise SystemExit(render(brand_dir, problems) + "\nfix the brand folder first")
     brand = load_brand(brand_dir)
     name = bundle_name(brand.app_name)
     work = work / brand.id

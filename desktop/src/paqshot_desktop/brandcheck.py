@@ -1,4 +1,4 @@
-"""Brand validator: ``paqshot-brand check DIR [--json] [--strict]`` (pure Python, no Qt).
+"""Brand validator, the ``-brand`` console script: ``check DIR [--json] [--strict]`` (pure Python, no Qt).
 
 Checks a brand folder before it is built into a bundle: every key the app reads is set (the built-in defaults are
 the reference brand's identity, so a missing key leaks it), assets parse and are big enough, colours are
@@ -425,8 +425,8 @@ def render(folder: Path, problems: Sequence[Problem]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Console entry point (``paqshot-brand``)."""
-    parser = argparse.ArgumentParser(prog="paqshot-brand", description="Check a desktop brand folder.")
+    """Console entry point (the program name is the console script's, so no product name is spelled here)."""
+    parser = argparse.ArgumentParser(description="Check a desktop brand folder.")
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="validate a brand folder (brand.toml + assets)")
     check.add_argument("folder", type=Path, help="brand folder, e.g. packaging/brands/<id>")
