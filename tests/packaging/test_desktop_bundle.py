@@ -88,6 +88,26 @@ def test_bundle_names_and_notice_sources() -> None:
     assert "GNU GENERAL PUBLIC LICENSE" in (DESKTOP / "licenses" / "GPL-3.0.txt").read_text()
 
 
+def test_build_refuses_a_broken_brand(tmp_path: Path) -> None:
+    build = load_script("build")
+    broken = Path(shutil.copytree(PARTNER, tmp_path / "broken"))
+    (broken / "icon.svg").unlink()
+    with pytest.raises(SystemExit, match=r"app\.icon: icon\.svg not found"):
+        build.build(broken, tmp_path / "dist", tmp_path / "work")
+    assert not (tmp_path / "dist").exists()
+
+
+def test_notices_list_every_bundled_distribution_with_its_licence_files(tmp_path: Path) -> None:
+    build = load_script("build")
+    names = build.write_notices(tmp_path)
+    notices = (tmp_path / "THIRD_PARTY_NOTICES.md").read_text()
+    assert notices.startswith((REPO / "THIRD_PARTY_NOTICES.md").read_text())
+    for name in names:
+        assert f"| {name} |" in notices
+    assert "| certifi |" in notices and "MPL-2.0" in notices and (tmp_path / "certifi" / "LICENSE").is_file()
+    assert {"LGPL-3.0.txt", "GPL-3.0.txt", "LICENSE"} <= {p.name for p in tmp_path.iterdir()}
+
+
 @pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="needs a Debian-based build machine")
 def test_system_libraries_are_traced_to_their_packages() -> None:
     build = load_script("build")
