@@ -137,7 +137,7 @@ def _draw_set(
         drawn.append(f"set:{piece}")
     if piece == "hand":
         hand_holding(cv, plan, stage, rng)
-    elif people and plan.kind in ("in_place", "action", "set") and reaching_hand(cv, plan, stage, rng):
+    elif people and plan.kind != "abstract" and plan.set_piece != "shelf" and reaching_hand(cv, plan, stage, rng):
         drawn.append("hand")
     return drawn
 
