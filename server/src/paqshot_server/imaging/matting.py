@@ -165,22 +165,22 @@ def sure_regions(alpha: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray
 
 
 def sample(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    """Bilinear samples of an (h, w[, c]) array at float coordinates."""
+    """Bilinear samples (float32) of an (h, w[, c]) array at float coordinates (clamped to the edges)."""
     h, w = plane.shape[:2]
-    y = np.clip(ys, 0, h - 1)
-    x = np.clip(xs, 0, w - 1)
-    y0 = np.minimum(y.astype(np.intp), h - 2) if h > 1 else np.zeros_like(y, np.intp)
-    x0 = np.minimum(x.astype(np.intp), w - 2) if w > 1 else np.zeros_like(x, np.intp)
-    fy = (y - y0) if h > 1 else np.zeros_like(y)
-    fx = (x - x0) if w > 1 else np.zeros_like(x)
-    y1 = y0 + (1 if h > 1 else 0)
-    x1 = x0 + (1 if w > 1 else 0)
-    if plane.ndim == 3:
-        fy = fy[:, None]
-        fx = fx[:, None]
-    top = plane[y0, x0] * (1 - fx) + plane[y0, x1] * fx
-    bot = plane[y1, x0] * (1 - fx) + plane[y1, x1] * fx
-    return (top * (1 - fy) + bot * fy).astype(np.float32)
+    flat = plane.reshape(h * w, -1).astype(np.float32, copy=False)
+    y = np.clip(ys, 0, h - 1).astype(np.float32)
+    x = np.clip(xs, 0, w - 1).astype(np.float32)
+    y0 = np.minimum(y.astype(np.intp), max(h - 2, 0))
+    x0 = np.minimum(x.astype(np.intp), max(w - 2, 0))
+    fy = (y - y0)[:, None]
+    fx = (x - x0)[:, None]
+    dy = w if h > 1 else 0
+    dx = 1 if w > 1 else 0
+    i00 = y0 * w + x0
+    top = flat[i00] * (1 - fx) + flat[i00 + dx] * fx
+    bot = flat[i00 + dy] * (1 - fx) + flat[i00 + dy + dx] * fx
+    out = top * (1 - fy) + bot * fy
+    return out if plane.ndim == 3 else out[:, 0]
 
 
 def upsample_alpha8(
