@@ -234,3 +234,30 @@ def test_cancel_posts_to_the_cancel_endpoint() -> None:
     job = mock_client(handler).cancel("gen_1")
     assert seen[0].method == "POST" and seen[0].url.path == "/v1/generate/gen_1/cancel"
     assert job.error is not None and job.error.code == "cancelled"
+
+
+def test_close_interrupts_a_long_retry_after_wait() -> None:
+    import threading
+    import time
+
+    from paqshot_desktop.client import ClientError
+
+    def handler(_request: httpx.Request) -> httpx.Response:
+        return error(429, "rate_limited", "later", {"Retry-After": "60"})
+
+    client = ApiClient("http://appliance.test", "k", transport=httpx.MockTransport(handler))
+    outcome: list[BaseException] = []
+
+    def fetch() -> None:
+        try:
+            client.job("x")
+        except ClientError as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=fetch)
+    worker.start()
+    time.sleep(0.3)
+    client.close()
+    worker.join(10)
+    assert not worker.is_alive()  # woke up at close instead of sleeping the 60 s the server asked for
+    assert len(outcome) == 1 and "closed" in str(outcome[0])

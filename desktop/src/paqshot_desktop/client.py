@@ -130,7 +130,7 @@ class ApiClient:
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         verify: bool | ssl.SSLContext = True,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -141,12 +141,16 @@ class ApiClient:
         self._user_agent = user_agent
         self._timeout = timeout
         self._transport = transport
-        self._sleep = sleep
+        self._closed = threading.Event()
+        # Default wait: interrupted by close(), so quitting never hangs on a long Retry-After.
+        self._sleep = sleep or self._interruptible_sleep
         self._verify = verify
         self._local = threading.local()
         self._clients: list[httpx.Client] = []
         self._lock = threading.Lock()
-        self._closed = threading.Event()
+
+    def _interruptible_sleep(self, seconds: float) -> None:
+        self._closed.wait(seconds)
 
     def _client(self) -> httpx.Client:
         client = getattr(self._local, "client", None)
@@ -217,6 +221,8 @@ class ApiClient:
         if on_wait is not None:
             on_wait(reason, seconds)
         self._sleep(seconds)
+        if self._closed.is_set():
+            raise ClientError("Stopped: the connection was closed while waiting to retry.")
 
     @staticmethod
     def _api_error(response: httpx.Response) -> ApiError:
