@@ -80,6 +80,22 @@ def _settle(qapp: Any, window: Any) -> None:
         qapp.processEvents()
 
 
+def _formats_round_trip(folder: Path, suffixes: Sequence[str]) -> bool:
+    """Every product-photo format the app accepts can be written and read back (needs the image-format plugins)."""
+    from PySide6.QtGui import QColor, QImage
+
+    image = QImage(48, 32, QImage.Format.Format_RGB32)
+    image.fill(QColor("#3366cc"))
+    for suffix in suffixes:
+        path = folder / f"probe{suffix}"
+        if not image.save(str(path)):
+            return False
+        back = QImage(str(path))
+        if back.isNull() or back.size() != image.size():
+            return False
+    return True
+
+
 def self_test(brand_dir: Path, screenshot: Path | None = None) -> dict[str, Any]:
     """Build and show the branded app, check the brand was applied; the report's ``ok`` says whether all passed.
 
@@ -89,6 +105,7 @@ def self_test(brand_dir: Path, screenshot: Path | None = None) -> dict[str, Any]
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from paqshot_desktop.app import build
     from paqshot_desktop.branding import Brand, load_brand
+    from paqshot_desktop.options import IMAGE_SUFFIXES
     from PySide6 import __version__ as pyside_version
     from PySide6.QtCore import QLibraryInfo, qVersion
     from PySide6.QtGui import QIcon, QPalette
@@ -126,6 +143,7 @@ def self_test(brand_dir: Path, screenshot: Path | None = None) -> dict[str, Any]
         icon_file = str(brand.icon_path) if brand.icon_path else ""
         check("brand_icon", lambda: bool(icon_file) and not QIcon(icon_file).pixmap(64, 64).isNull())
         check("window_icon", lambda: not window.windowIcon().isNull())
+        check("image_formats", lambda: _formats_round_trip(Path(scratch), IMAGE_SUFFIXES))
         if brand.id != Brand().id:
             check("no_reference_name", lambda: Brand().app_name not in window.windowTitle())
         if frozen():

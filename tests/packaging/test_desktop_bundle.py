@@ -199,6 +199,14 @@ def test_reference_brand_bundle_builds_and_self_tests(tmp_path: Path) -> None:
     for unused in ("libQt6Quick.so*", "libQt6Qml.so*", "libQt6Network.so*", "libqgtk3.so", "libqvnc.so", "*.qm"):
         assert not list(bundle.rglob(unused)), unused
     assert not [p for p in bundle.rglob("*") if p.is_symlink() and not p.exists()]
+    # Pruning kept what every remaining plugin links (Wayland's client libraries come from the user's system).
+    if shutil.which("ldd"):
+        internal = bundle / "_internal"
+        env = {**os.environ, "LD_LIBRARY_PATH": f"{internal}:{internal / 'PySide6' / 'Qt' / 'lib'}"}
+        for plugin in (internal / "PySide6" / "Qt" / "plugins").rglob("*.so"):
+            linked = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True, env=env).stdout
+            missing = {line.split()[0] for line in linked.splitlines() if "not found" in line}
+            assert {m for m in missing if not m.startswith("libwayland-")} == set(), (plugin, missing)
 
     # The same bundle under a real X server, when the machine has one (CI installs xvfb).
     if shutil.which("xvfb-run"):
