@@ -376,3 +376,26 @@ def test_last_options_come_back_after_reconnecting(
     app.controller.connect_to("http://appliance.test", "pk_good")
     qtbot.waitUntil(lambda: form.values()["shadow"] == "floating", timeout=5000)
     assert form.values()["background"] == "#A0B0C0" and form.values()["aspect_ratio"] == "4:3"
+
+
+def test_viewer_switches_between_variants(qtbot: Any, make_app: Any, fake: FakeAppliance) -> None:
+    from PySide6.QtGui import QGuiApplication
+
+    fake.jobs["gen_v"] = job_json("gen_v", "processing")
+    fake.complete("gen_v")
+    fake.jobs["gen_v"]["images"] = [
+        {"image_url": f"http://appliance.test/files/v{i}.jpg?sig=1", "thumbnail_url": "x", "width": 8, "height": 8}
+        for i in (1, 2)
+    ]
+    app = connect(qtbot, make_app, fake)
+    results = app.window.results_view
+    qtbot.waitUntil(lambda: results.grid.count() == 1, timeout=5000)
+    assert "2 variants" in results.grid.item(0).text()
+    app.controller.open_viewer(results.jobs()[0])
+    viewer = app.controller.viewer
+    assert viewer is not None and viewer.variant.count() == 2 and not viewer.variant.isHidden()
+    qtbot.waitUntil(lambda: viewer.canvas.after is not None, timeout=5000)
+    viewer.variant.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: any(r.url.path == "/files/v2.jpg" for r in fake.requests), timeout=5000)
+    viewer.copy_url()
+    assert QGuiApplication.clipboard().text() == "http://appliance.test/files/v2.jpg?sig=1"

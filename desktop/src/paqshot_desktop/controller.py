@@ -343,9 +343,13 @@ class Controller(QObject):
         )
         self.viewer = viewer
         viewer.finished.connect(lambda _r: self._viewer_closed(viewer))
+        viewer.variant_requested.connect(lambda index: self._load_viewer(viewer, client, index))
         viewer.open()
-        self.runner.submit(
-            lambda: transfers.viewer_images(client, job),
+        self._load_viewer(viewer, client, 0)
+
+    def _load_viewer(self, viewer: ViewerDialog, client: ApiClient, variant: int) -> None:
+        self.runner.submit(  # interactive: must not queue behind a batch's uploads
+            lambda: transfers.viewer_images(client, viewer.job, variant),
             lambda pair: viewer.set_images(*pair),
             lambda exc: viewer.show_error(describe(exc)),
         )

@@ -74,9 +74,11 @@ def download_image(client: ApiClient, url: str, size: int | None = None) -> QIma
     return decode_bytes(client.download(url), size)
 
 
-def viewer_images(client: ApiClient, job: Job) -> tuple[QImage | None, QImage]:
-    """Original (when the appliance exposes it) and result, for before/after."""
-    after = download_image(client, job.image_url or "")
+def viewer_images(client: ApiClient, job: Job, variant: int = 0) -> tuple[QImage | None, QImage]:
+    """Original (when the appliance exposes it) and one result image, for before/after."""
+    images = job.all_images
+    url = images[variant].image_url if 0 <= variant < len(images) else (job.image_url or "")
+    after = download_image(client, url)
     before = download_image(client, job.input_url) if job.input_url else None
     return before, after
 

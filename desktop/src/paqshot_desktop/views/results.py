@@ -103,7 +103,9 @@ class ResultsView(QWidget):
                 self._items[job.id] = item
             item.setData(Qt.ItemDataRole.UserRole, job)
             name = sources.get(job.id) or job.id
-            item.setText(f"{name}\n{job.style.replace('_', ' ')} · {job.aspect_ratio}")
+            count = len(job.all_images)
+            extra = f" · {count} variants" if count > 1 else ""
+            item.setText(f"{name}\n{job.style.replace('_', ' ')} · {job.aspect_ratio}{extra}")
             size = f"{job.width}×{job.height}" if job.width and job.height else ""
             item.setToolTip(f"{job.id}\n{size}\n{job.completed_at or job.created_at}")
         self.save_all_button.setEnabled(bool(jobs))

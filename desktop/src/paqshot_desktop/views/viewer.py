@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtCore import QPoint, QRect, QSize, Qt
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QHBoxLayout,
     QHeaderView,
@@ -127,6 +128,8 @@ def settings_rows(job: Job) -> list[tuple[str, str]]:
 class ViewerDialog(QDialog):
     """Shows one job. After it closes, :attr:`action` says what the user chose ("save", "again" or "")."""
 
+    variant_requested = Signal(int)  # index into job.all_images
+
     def __init__(self, job: Job, title: str, allow_copy: bool, allow_again: bool, parent: QWidget | None = None):
         super().__init__(parent)
         self.job = job
@@ -144,6 +147,13 @@ class ViewerDialog(QDialog):
         self.scroll_area.setWidget(self.canvas)
         left_layout.addWidget(self.scroll_area, 1)
         controls = QHBoxLayout()
+        self.variant = QComboBox()
+        for index, image in enumerate(job.all_images):
+            size = f" ({image.width}×{image.height})" if image.width and image.height else ""
+            self.variant.addItem(f"Variant {index + 1}{size}")
+        self.variant.setVisible(len(job.all_images) > 1)
+        self.variant.currentIndexChanged.connect(self._choose_variant)
+        controls.addWidget(self.variant)
         controls.addWidget(QLabel("Before"))
         self.split_slider = QSlider(Qt.Orientation.Horizontal)
         self.split_slider.setRange(0, 100)
@@ -239,8 +249,20 @@ class ViewerDialog(QDialog):
         area = self.scroll_area.viewport().size()
         self.set_zoom(min(area.width() / max(1, image.width()), area.height() / max(1, image.height())))
 
+    def _choose_variant(self, index: int) -> None:
+        self.status.setText("Loading images…")
+        set_role(self.status, "muted")
+        self.variant_requested.emit(index)
+
+    @property
+    def current_url(self) -> str:
+        """Signed URL of the image shown (the chosen variant)."""
+        images = self.job.all_images
+        index = self.variant.currentIndex()
+        return images[index].image_url if 0 <= index < len(images) else (self.job.image_url or "")
+
     def copy_url(self) -> None:
         """Put the signed image URL on the clipboard."""
-        url = self.job.image_url or ""
+        url = self.current_url
         QGuiApplication.clipboard().setText(url)
         self.status.setText("Image URL copied.")
