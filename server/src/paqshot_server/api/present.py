@@ -54,6 +54,13 @@ def generation(job: Job, api: ApiState) -> Generation:
         )
         out.expires_at = job.expires_at
         out.images = links
+        meta = job.result.get("meta") or {}
+        if out.seed is None and isinstance(meta.get("seed"), int):
+            out.seed = meta["seed"]  # the seed the engine picked: send it back to reproduce the image
+        if isinstance(meta.get("prompt"), str):  # what the generative/procedural engine was told
+            out.prompts = {"prompt": meta["prompt"], "negative_prompt": str(meta.get("negative_prompt") or "")}
+        if isinstance(meta.get("scene"), dict):
+            out.scene = meta["scene"]
         out.confidence = job.result.get("confidence")
         out.notes = job.result.get("notes") or None
         out.progress = 1.0

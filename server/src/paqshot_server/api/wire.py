@@ -140,6 +140,8 @@ class Generation(Struct, kw_only=True, omit_defaults=True):
     notes: list[str] | None = None
     images: list[ImageLinks] | None = None
     options: dict[str, Any] | None = None
+    prompts: dict[str, str] | None = None
+    scene: dict[str, Any] | None = None
     input_url: str | None = None
     completed_at: str | None = None
 
