@@ -153,27 +153,19 @@ def reaching_hand(cv: Canvas, plan: ScenePlan, stage: Stage, rng: np.random.Gene
             light,
         ),
     )
-    palm_x = tip_x + side * r * 2.3
+    # Seen from above, lying flat: a palm as long as it is wide, four fingers fanning slightly (the middle
+    # ones longest), a thumb angled forward on the far side.
+    knuckles = tip_x + side * r * 1.95
+    palm_back = knuckles + side * r * 1.5
+    cover = np.maximum(cover, capsule(cv, (palm_back, y), (knuckles, y), r * 1.0, r * 1.02, skin, light))
+    for i, length in enumerate((1.45, 1.9, 1.8, 1.35)):
+        spread = (i - 1.5) * r * 0.5
+        base = (knuckles - side * r * 0.2, y + spread)
+        tip = (knuckles - side * r * length, y + spread * 1.25)
+        cover = np.maximum(cover, capsule(cv, base, tip, r * 0.27, r * 0.22, skin, light))
+    thumb = ((palm_back + knuckles) / 2, y - r * 0.75)
     cover = np.maximum(
-        cover, capsule(cv, (palm_x + side * r * 0.6, y), (palm_x - side * r * 0.4, y), r * 1.05, r * 1.0, skin, light)
-    )
-    for i in range(4):
-        dy = (i - 1.5) * r * 0.52
-        cover = np.maximum(
-            cover,
-            capsule(
-                cv,
-                (palm_x - side * r * 0.8, y + dy * 0.9),
-                (tip_x + side * r * (0.25 * abs(i - 1.5)), y + dy * 1.1),
-                r * 0.27,
-                r * 0.23,
-                skin,
-                light,
-            ),
-        )
-    cover = np.maximum(
-        cover,
-        capsule(cv, (palm_x, y - r * 0.7), (palm_x - side * r * 1.2, y - r * 1.25), r * 0.3, r * 0.26, skin, light),
+        cover, capsule(cv, thumb, (knuckles - side * r * 0.5, y - r * 1.45), r * 0.32, r * 0.25, skin, light)
     )
     cast_shadow(cv, cover, -plan.light_side * r * 0.6, r * 0.5, r * 0.5, 0.35)
     return True
