@@ -271,3 +271,28 @@ def test_noise_only_image_never_hangs() -> None:
     except UnsupportedImage:
         return
     assert result.confidence < 0.5  # type: ignore[attr-defined]
+
+
+def test_natural_shadow_reapplies_the_photos_own_shadow() -> None:
+    import evalset
+
+    sample = evalset.make_sample("mug", "white", size=360)  # has a soft contact shadow
+    data = render_packshot(sample.image, RenderOptions(shadow="natural", output_format="png", **SMALL)).images[0].data
+    out = np.asarray(_open(data).convert("L")).astype(int)
+    assert out[0, 0] == 255 and out[-1, -1] == 255  # far from the product: the clean backdrop
+    plain = np.asarray(
+        _open(
+            render_packshot(sample.image, RenderOptions(shadow="none", output_format="png", **SMALL)).images[0].data
+        ).convert("L")
+    ).astype(int)
+    below = (plain == 255) & (out < 250)
+    assert below.sum() > 50  # a visible shadow where the photo had one
+    rows = np.nonzero(below)[0]
+    assert rows.mean() > 128  # ... under the product, not above it
+
+
+def test_natural_shadow_falls_back_when_unknown() -> None:
+    rgba = np.asarray(product_photo().convert("RGBA")).copy()
+    rgba[:40, :, 3] = 0  # an alpha input: no background model, so no measured shadow
+    result = render_packshot(Image.fromarray(rgba), RenderOptions(shadow="natural", **SMALL))
+    assert any("soft shadow was used" in note for note in result.notes)

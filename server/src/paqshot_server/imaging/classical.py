@@ -38,6 +38,7 @@ from .matting import (
     sure_regions,
 )
 from .segment import Matte
+from .shadow import estimate_photo_shadow
 
 FOUR = ndimage.generate_binary_structure(2, 1)
 EIGHT = ndimage.generate_binary_structure(2, 2)
@@ -150,6 +151,17 @@ def fit_background(lab: np.ndarray, border: np.ndarray) -> BackgroundModel:
     return BackgroundModel(coeffs, noise, float(keep.mean()))
 
 
+@dataclass(frozen=True)
+class SmallMatte:
+    """The analysis-resolution result: alpha, local F/B colours, confidence, notes, the photo's shadow."""
+
+    alpha: np.ndarray
+    colours: LocalColours
+    confidence: float
+    notes: tuple[str, ...]
+    shadow: np.ndarray
+
+
 class ClassicalSegmenter:
     """Border-model segmenter (see module docstring). Implements :class:`.segment.Segmenter`."""
 
@@ -163,12 +175,12 @@ class ClassicalSegmenter:
         if min(rgb.shape[:2]) < 8:
             raise UnsupportedImage(f"no product found: the image is only {rgb.shape[1]}x{rgb.shape[0]} pixels.")
         small, _scale = analysis_image(rgb, cfg.analysis_side)
-        alpha_small, colours, confidence, notes = self.segment_small(small)
-        full = refine_full(rgb, alpha_small, colours)
-        return Matte(full.alpha, confidence, notes, full.rgba, full.box)
+        result = self.segment_small(small)
+        full = refine_full(rgb, result.alpha, result.colours)
+        return Matte(full.alpha, result.confidence, result.notes, full.rgba, full.box, result.shadow)
 
-    def segment_small(self, small: np.ndarray) -> tuple[np.ndarray, LocalColours, float, tuple[str, ...]]:
-        """Matte of an analysis-size image; also returns the local colours for full-resolution work."""
+    def segment_small(self, small: np.ndarray) -> SmallMatte:
+        """Matte of an analysis-size image, with what the full-resolution pass and the layout need."""
         cfg = self.config
         h, w = small.shape[:2]
         linear = to_linear(small)
@@ -229,7 +241,8 @@ class ClassicalSegmenter:
         stray = ambiguous & ~darkening
         excess = float(stray[~border].mean()) - float(stray[border].mean())
         confidence, notes = self._confidence(model, fg, colours, alpha, threshold, ambiguous, excess)
-        return alpha, colours, confidence, notes
+        shadow = estimate_photo_shadow(smooth, expected, alpha, darkening)
+        return SmallMatte(alpha, colours, confidence, notes, shadow)
 
     def _distance(self, diff: np.ndarray) -> np.ndarray:
         dl = diff[..., 0]

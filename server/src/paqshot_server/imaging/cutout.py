@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PIL import Image
@@ -32,6 +32,8 @@ class Cutout:
         source: ``"alpha"`` (the input's own alpha), ``"classical"`` or the segmenter's ``name``.
         bbox: (left, top, right, bottom) of the pixels with alpha > 0, in source coordinates.
         notes: user-facing remarks (why confidence is low, ...).
+        shadow: the photo's own shadow as a multiply layer on a grid covering the whole source, when the
+            segmenter measured it (see :attr:`.segment.Matte.shadow`), else None.
     """
 
     rgba: np.ndarray
@@ -41,6 +43,7 @@ class Cutout:
     source: str
     bbox: tuple[int, int, int, int]
     notes: tuple[str, ...] = ()
+    shadow: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def alpha8(self) -> np.ndarray:
@@ -111,7 +114,8 @@ def cutout(image: Image.Image, segmenter: Segmenter | None = None) -> Cutout:
         sub_alpha = alpha[y0:y1, x0:x1]
         colours = decontaminate(rgb[y0:y1, x0:x1], sub_alpha)
         rgba = np.dstack([colours, np.round(sub_alpha * 255).astype(np.uint8)])
-    return _checked(rgba, box, size, float(matte.confidence), seg.name, matte.notes)
+    cut = _checked(rgba, box, size, float(matte.confidence), seg.name, matte.notes)
+    return replace(cut, shadow=matte.shadow) if matte.shadow is not None else cut
 
 
 def _checked(

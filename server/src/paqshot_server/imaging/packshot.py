@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 from PIL import Image
 
 from .background import parse_background, solid_canvas
@@ -17,9 +18,10 @@ from .layout import MAX_SILENT_UPSCALE, Placement, exact_canvas_size, place
 from .options import RenderOptions
 from .result import RenderResult
 from .segment import Segmenter
-from .shadow import FLOAT_LIFT, shadow_layer
+from .shadow import FLOAT_LIFT, natural_shadow_layer, shadow_layer
 
 LOW_CONFIDENCE = 0.5
+NATURAL = "natural"  # extension value of ``shadow``: keep the photo's own shadow
 LAYOUT_ALPHA_FLOOR = 12  # faint alpha (8-bit) up to this does not widen the product's box for layout
 
 
@@ -35,6 +37,16 @@ def layout_product(cut: Cutout, options: RenderOptions) -> tuple[Placement, Prod
     offset = (0.0, -FLOAT_LIFT * canvas[1] / 2) if options.shadow == "floating" else (0.0, 0.0)
     placement = place(box, canvas, padding=options.padding, offset=offset)
     return placement, layer_from_cutout(cut, placement)
+
+
+def _shadow(kind: str, cut: Cutout, layer: ProductLayer, placement: Placement, notes: list[str]) -> np.ndarray | None:
+    """The multiply layer for ``kind``; ``natural`` re-applies the photo's own shadow when it is known."""
+    if kind != NATURAL:
+        return shadow_layer(kind, layer, placement.canvas, placement.dest_box)
+    if cut.shadow is None:
+        notes.append("the photo's own shadow is not known for this cut-out: a soft shadow was used")
+        return shadow_layer("soft", layer, placement.canvas, placement.dest_box)
+    return natural_shadow_layer(cut.shadow, cut.source_size, placement)
 
 
 def render_packshot(image: Image.Image, options: RenderOptions, segmenter: Segmenter | None = None) -> RenderResult:
@@ -55,10 +67,11 @@ def render_packshot(image: Image.Image, options: RenderOptions, segmenter: Segme
     placement, layer = layout_product(cut, options)
     transparent = colour is None
     size = placement.canvas
+    extra_notes: list[str] = []
     if colour is None:
         pixels = composite(None, layer, size=size)
     else:
-        shadow = shadow_layer(options.shadow, layer, size, placement.dest_box)
+        shadow = _shadow(options.shadow, cut, layer, placement, extra_notes)
         under = (reflection_layer(layer, placement.dest_box[3]),) if options.reflection else ()
         pixels = composite(solid_canvas(size, colour), layer, shadow=shadow, under=under, copy=False)
     t2 = time.perf_counter()
@@ -66,7 +79,7 @@ def render_packshot(image: Image.Image, options: RenderOptions, segmenter: Segme
     rendered = render_image(pixels, fmt, options.jpeg_quality)
     t3 = time.perf_counter()
 
-    notes = list(cut.notes)
+    notes = list(cut.notes) + extra_notes
     if placement.scale > MAX_SILENT_UPSCALE:
         notes.append(f"upscaled {placement.scale:.1f}x: the product is small in the source image")
     if cut.confidence < LOW_CONFIDENCE:

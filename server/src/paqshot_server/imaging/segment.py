@@ -26,6 +26,9 @@ class Matte:
             alpha == 1) and the alpha rounded to 8 bits, from a segmenter that estimates them anyway
             (everything outside ``box`` must have alpha 0); when None, the cut-out computes them.
         box: (left, top, right, bottom) of the image that ``rgba`` covers; None = the whole image.
+        shadow: optional float32 multiply layer (1 = none) of the photo's own cast shadow, on any grid
+            covering the whole image (the classical segmenter measures it against its background model);
+            used by ``shadow: "natural"``.
     """
 
     alpha: np.ndarray
@@ -33,6 +36,7 @@ class Matte:
     notes: tuple[str, ...] = ()
     rgba: np.ndarray | None = field(default=None, repr=False)
     box: tuple[int, int, int, int] | None = None
+    shadow: np.ndarray | None = field(default=None, repr=False)
 
 
 @runtime_checkable

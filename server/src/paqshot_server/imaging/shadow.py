@@ -3,7 +3,9 @@
 Built from the placed product's silhouette on a low-resolution copy of the canvas (blurs are cheap
 there) and upsampled. Kinds: ``soft`` (contact + ambient occlusion under the base, the default),
 ``hard`` (a crisper cast shadow falling back and to the right), ``floating`` (the product lifted, a
-diffuse shadow below the gap), ``none``.
+diffuse shadow below the gap), ``none``; and ``natural``: the photo's own shadow, measured against the
+background model by the classical segmenter (:func:`estimate_photo_shadow`) and re-applied through the
+same layout (:func:`natural_shadow_layer`).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from PIL import Image
 from scipy import ndimage
 
 from .compose import ProductLayer
+from .layout import Placement
 
 LOW_RES_SIDE = 256
 FLOAT_LIFT = 0.06  # share of the canvas height a floating product is lifted by
+NATURAL_REACH = 0.12  # the photo's shadow is kept within this share of the image size from the product
 
 
 def _silhouette(layer: ProductLayer, canvas: tuple[int, int], factor: float) -> np.ndarray:
@@ -92,3 +96,58 @@ def shadow_layer(
     plane = Image.fromarray((1.0 - dark).astype(np.float32), mode="F")
     out[y0:y1, x0:x1] = np.asarray(plane.resize((x1 - x0, y1 - y0), Image.Resampling.BILINEAR, box=src))
     return out
+
+
+def estimate_photo_shadow(
+    linear: np.ndarray, expected_lab: np.ndarray, alpha: np.ndarray, darkening: np.ndarray
+) -> np.ndarray:
+    """The photo's own shadow as a multiply layer (float32, same grid as the inputs, 1 = no shadow).
+
+    ``linear``: the (smoothed) photo in linear light; ``expected_lab``: the background model in Lab;
+    ``alpha``: the product's matte; ``darkening``: pixels that are a chromaticity-preserving darkening of
+    the model. The ratio of observed to modelled luminance is kept there, carried a few pixels under the
+    product's edge (where the product hides the shadow's darkest part), lightly smoothed, and faint
+    values (texture, noise) are dropped.
+    """
+    y_obs = linear @ np.array([0.2126729, 0.7151522, 0.0721750], np.float32)
+    y_bg = ((np.maximum(expected_lab[..., 0], 0) + 16) / 116) ** 3
+    ratio = np.clip(y_obs / np.maximum(y_bg, 1e-4), 0.0, 1.0).astype(np.float32)
+    product = alpha > 0.5
+    ratio[~darkening & (alpha == 0)] = 1.0
+    ratio[product] = 1.0
+    under = ndimage.minimum_filter(ratio, size=9)
+    ratio = np.where(product, under, ratio)
+    ratio = ndimage.uniform_filter(ratio, size=3, mode="nearest")
+    # A cast shadow lies near what casts it: far from the product, darker patches are the backdrop's
+    # own texture or vignette.
+    reach = 2 * round(NATURAL_REACH * max(alpha.shape)) + 1
+    near = ndimage.uniform_filter(product.astype(np.float32), reach, mode="constant") > 1e-4
+    ratio[~near | (ratio > 0.95)] = 1.0
+    return ratio.astype(np.float32)
+
+
+def natural_shadow_layer(photo_shadow: np.ndarray, source_size: tuple[int, int], placement: Placement) -> np.ndarray:
+    """Map the photo's shadow (any grid covering the whole source image) onto the canvas with the same
+    mapping as the product; canvas parts outside the source photo get no shadow."""
+    width, height = placement.canvas
+    out = np.ones((height, width), np.float32)
+    sx0, sy0, sx1, sy1 = placement.source_box
+    dx0, dy0, dx1, dy1 = placement.dest_box
+    kx, ky = (dx1 - dx0) / (sx1 - sx0), (dy1 - dy0) / (sy1 - sy0)
+    src_w, src_h = source_size
+    # canvas box covered by the source photo
+    cx0, cy0 = max(0, int(np.ceil(dx0 - sx0 * kx))), max(0, int(np.ceil(dy0 - sy0 * ky)))
+    cx1, cy1 = min(width, int(dx0 + (src_w - sx0) * kx)), min(height, int(dy0 + (src_h - sy0) * ky))
+    if cx0 >= cx1 or cy0 >= cy1:
+        return out
+    gh, gw = photo_shadow.shape
+    gx, gy = gw / src_w, gh / src_h
+    box = (
+        (sx0 + (cx0 - dx0) / kx) * gx,
+        (sy0 + (cy0 - dy0) / ky) * gy,
+        (sx0 + (cx1 - dx0) / kx) * gx,
+        (sy0 + (cy1 - dy0) / ky) * gy,
+    )
+    plane = Image.fromarray(photo_shadow.astype(np.float32), mode="F")
+    out[cy0:cy1, cx0:cx1] = np.asarray(plane.resize((cx1 - cx0, cy1 - cy0), Image.Resampling.BILINEAR, box=box))
+    return np.minimum(out, 1.0)
