@@ -11,6 +11,7 @@ report and exits 0 (1 on any mismatch). Run from a source checkout (``python pac
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -177,10 +178,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the self-test (``--self-test``) or the app with the bundled brand."""
     args = list(sys.argv[1:] if argv is None else argv)
     if "--self-test" in args:
-        brand_dir = Path(args[args.index("--brand") + 1]) if "--brand" in args else bundled_brand()
-        screenshot = Path(args[args.index("--screenshot") + 1]) if "--screenshot" in args else None
+        parser = argparse.ArgumentParser(description="Check that the bundle starts with its brand applied.")
+        parser.add_argument("--self-test", action="store_true", required=True)
+        parser.add_argument("--brand", type=Path, default=None, help="brand folder (default: the bundled one)")
+        parser.add_argument("--screenshot", type=Path, default=None, help="save the rendered main window (PNG)")
+        options = parser.parse_args(args)
         try:
-            report = self_test(brand_dir, screenshot)
+            report = self_test(options.brand or bundled_brand(), options.screenshot)
         except Exception as exc:
             report = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         print(json.dumps(report), flush=True)
