@@ -93,3 +93,18 @@ def test_end_to_end_on_the_tiny_inpainting_model(bottle, expected_product) -> No
     assert np.abs(out[away].astype(int) - procedural[away]).mean() > 3, "the model repainted the scene"
     again = render_scene(bottle, opts, inpainter=pipe)
     assert again.images[0].data == result.images[0].data
+
+
+def test_harmonising_helpers() -> None:
+    from paqshot_server.imaging.compose import ProductLayer
+    from paqshot_server.imaging.scenes.generative import ground_strength, harmonise, product_mask
+
+    layer = ProductLayer(np.zeros((40, 20, 3), np.uint8), np.ones((40, 20), np.float32), 50, 30)
+    keep = product_mask(layer, (200, 100))
+    assert keep[30:70, 50:70].all() and keep[28, 60] and not keep[0, 0]  # dilated round the product only
+    dark = np.full((100, 200, 3), 20, np.uint8)
+    light = np.full((100, 200, 3), 235, np.uint8)
+    box = (50, 30, 70, 70)
+    assert ground_strength(dark, box) < ground_strength(light, box)
+    pulled = harmonise(dark, light, ~keep)
+    assert 20 < int(pulled[0, 0, 0]) < 235, "the generated scene is pulled part-way to the planned palette"
