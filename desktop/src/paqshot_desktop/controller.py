@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QStandardPaths, QTimer
+from PySide6.QtCore import QByteArray, QObject, QStandardPaths, QTimer
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog
 
@@ -109,6 +109,9 @@ class Controller(QObject):
         self.local.ready.connect(self._local_ready)
         self.local.failed.connect(w.connect_view.show_error)
         self.local.output.connect(w.connect_view.append_log)
+        geometry = self.settings.get("geometry")
+        if geometry:
+            w.restoreGeometry(QByteArray(geometry))
         w.connect_view.set_fields(self.settings.server_url(), str(self.settings.get("api_key")))
         w.results_view.set_save_defaults(str(self.settings.get("save_folder")), str(self.settings.get("name_pattern")))
 
@@ -376,6 +379,7 @@ class Controller(QObject):
     def shutdown(self) -> None:
         """Stop polling, let running requests end, close connections, stop the local appliance."""
         self.poll_timer.stop()
+        self.settings.set("geometry", QByteArray(self.window.saveGeometry()))
         self._save_sources()
         self.settings.sync()
         if self.client is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QByteArray, QSettings
 
 from .branding import Brand
 from .model import DEFAULT_NAME_PATTERN
@@ -57,6 +57,8 @@ class Settings:
         if isinstance(default, dict):
             return dict(value) if isinstance(value, dict) else {}
         if isinstance(default, bytes):
+            if isinstance(value, QByteArray):
+                return bytes(value.data())
             return bytes(value) if isinstance(value, bytes | bytearray) else b""
         return str(value) if value is not None else default
 
