@@ -296,3 +296,12 @@ def test_natural_shadow_falls_back_when_unknown() -> None:
     rgba[:40, :, 3] = 0  # an alpha input: no background model, so no measured shadow
     result = render_packshot(Image.fromarray(rgba), RenderOptions(shadow="natural", **SMALL))
     assert any("soft shadow was used" in note for note in result.notes)
+
+
+def test_stray_translucent_pixels_do_not_count_as_a_cutout() -> None:
+    rgba = np.asarray(product_photo().convert("RGBA")).copy()
+    rgba[0, 0, 3] = 0  # one transparent pixel in a photo
+    result = render_packshot(Image.fromarray(rgba), RenderOptions(**SMALL))
+    assert result.meta["cutout_source"] == "classical"
+    rgba[:60, :, 3] = 0  # a real transparent margin
+    assert render_packshot(Image.fromarray(rgba), RenderOptions(**SMALL)).meta["cutout_source"] == "alpha"

@@ -79,6 +79,9 @@ class Cutout:
         return Image.fromarray(np.ascontiguousarray(self.crop((0, 0, *self.source_size))), mode="RGBA")
 
 
+MEANINGFUL_ALPHA = 0.005  # share of non-opaque pixels from which an alpha channel is taken as the cut-out
+
+
 def alpha_bbox(alpha: np.ndarray, floor: float = 0) -> tuple[int, int, int, int] | None:
     """Bounding box (left, top, right, bottom) of ``alpha > floor`` (any dtype), or None when empty."""
     mask = alpha > floor
@@ -96,7 +99,10 @@ def cutout(image: Image.Image, segmenter: Segmenter | None = None) -> Cutout:
         UnsupportedImage: the image is fully transparent, or no product can be told from its background.
     """
     if image.mode == "RGBA":
-        return _from_alpha(image)
+        alpha = np.asarray(image.getchannel("A"))
+        if float((alpha < 255).mean()) >= MEANINGFUL_ALPHA:
+            return _from_alpha(image)
+        image = image.convert("RGB")  # a few stray translucent pixels: a photo, not a cut-out
     if image.mode != "RGB":
         image = image.convert("RGB")
     rgb = np.asarray(image)
