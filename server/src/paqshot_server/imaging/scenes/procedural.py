@@ -17,6 +17,7 @@ from ..shadow import FLOAT_LIFT, shadow_layer
 from .backdrop import Stage, apply_light, paint_environment, paint_surface, paint_wall
 from .canvas import Canvas, soft_blur
 from .layout_rules import ScenePlan
+from .props import lifestyle_props
 from .sets import (
     abstract_props,
     figures,
@@ -110,6 +111,10 @@ def draw_backdrop(plan: ScenePlan, size: tuple[int, int], placement: Placement, 
             ground_shadow(cv, stage.centre_x, stage.floor_y, stage.product_w * 0.5, max(2.0, cv.h * 0.018), 0.4)
         motion(cv, plan, stage, rng)
         drawn.append("motion-streaks")
+    if plan.kind == "in_place" and plan.set_piece == "surface":
+        room_left, room_right = stage.product[0], cv.w - stage.product[2]
+        hand_side = (-1 if room_left > room_right else 1) if people_in_scene else 0
+        drawn += lifestyle_props(cv, plan, stage, rng, hand_side)
     drawn += _draw_set(cv, plan, stage, noise, rng, people_in_scene)
     apply_light(cv, plan, stage, noise, rng)
     if plan.kind == "action":
