@@ -112,18 +112,28 @@ def estimate_photo_shadow(
     y_obs = linear @ np.array([0.2126729, 0.7151522, 0.0721750], np.float32)
     y_bg = ((np.maximum(expected_lab[..., 0], 0) + 16) / 116) ** 3
     ratio = np.clip(y_obs / np.maximum(y_bg, 1e-4), 0.0, 1.0).astype(np.float32)
-    product = alpha > 0.5
     ratio[~darkening & (alpha == 0)] = 1.0
-    ratio[product] = 1.0
-    under = ndimage.minimum_filter(ratio, size=9)
+    ratio[alpha > 0.5] = 1.0
+    # Shadows are smooth: the rest runs on a half-size grid (any grid covering the image will do).
+    ratio = _half(ratio)
+    product = _half((alpha > 0.5).astype(np.float32)) > 0.5
+    under = ndimage.minimum_filter(ratio, size=5)
     ratio = np.where(product, under, ratio)
-    ratio = ndimage.uniform_filter(ratio, size=3, mode="nearest")
     # A cast shadow lies near what casts it: far from the product, darker patches are the backdrop's
     # own texture or vignette.
-    reach = 2 * round(NATURAL_REACH * max(alpha.shape)) + 1
+    reach = 2 * round(NATURAL_REACH * max(product.shape)) + 1
     near = ndimage.uniform_filter(product.astype(np.float32), reach, mode="constant") > 1e-4
     ratio[~near | (ratio > 0.95)] = 1.0
     return ratio.astype(np.float32)
+
+
+def _half(plane: np.ndarray) -> np.ndarray:
+    """2x2 mean; an odd last row/column is kept by edge replication."""
+    h, w = plane.shape
+    if h < 2 or w < 2:
+        return plane.astype(np.float32)
+    p = np.pad(plane, ((0, h % 2), (0, w % 2)), mode="edge").astype(np.float32)
+    return (p[0::2, 0::2] + p[1::2, 0::2] + p[0::2, 1::2] + p[1::2, 1::2]) * 0.25
 
 
 def natural_shadow_layer(photo_shadow: np.ndarray, source_size: tuple[int, int], placement: Placement) -> np.ndarray:
