@@ -99,3 +99,26 @@ def test_key_light_shadow_falls_away_from_the_light(light_side: int) -> None:
         assert right < left - 0.005, "light from the left casts to the right"
     else:
         assert left < right - 0.005, "light from the right casts to the left"
+
+
+def test_prompt_keywords_steer_the_procedural_set() -> None:
+    plain = plan_scene(RenderOptions(style="lifestyle", location="cafe"), None, 1)
+    steered = plan_scene(RenderOptions(style="lifestyle", location="cafe", prompt="on dark marble, moody"), None, 1)
+    assert plain.surface == "wood" and steered.surface == "marble"
+    assert steered.exposure < plain.exposure
+    tinted = plan_scene(RenderOptions(style="lifestyle", location="studio", prompt="terracotta tones"), None, 1)
+    assert tinted.tint == "terracotta" and tinted.palette.wall_top != plain.palette.wall_top
+    hex_tint = plan_scene(RenderOptions(style="mockup", background="#336699"), (0x33, 0x66, 0x99), 1)
+    assert hex_tint.tint == "#336699"
+
+
+def test_lifestyle_scenes_get_a_supporting_prop_and_editorial_keeps_its_space() -> None:
+    from paqshot_server.imaging.scenes import render_scene
+    from PIL import Image
+
+    img = Image.new("RGBA", (60, 160), (0, 0, 0, 0))
+    img.paste((30, 120, 60, 255), (5, 5, 55, 155))
+    life = render_scene(img, RenderOptions(style="lifestyle", location="cafe", seed=3, long_side=256))
+    assert "prop:cup" in life.meta["scene"]["drawn"]  # type: ignore[index]
+    edit = render_scene(img, RenderOptions(style="editorial", location="cafe", seed=3, long_side=256))
+    assert not any(d.startswith("prop:") for d in edit.meta["scene"]["drawn"])  # type: ignore[index, union-attr]
