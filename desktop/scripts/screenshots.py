@@ -145,6 +145,7 @@ def shoot_brand(
     wait_for(qapp, lambda: window.current_page == "create", 30, "connection")
     controller.batch.add_files(photos)
     wait_for(qapp, lambda: len(controller.batch.batch.items) == len(photos), 30, "files")
+    wait_for(qapp, window.create_view.submit_button.isEnabled, 30, "batch summary")
     form = window.create_view.form
     form.set_values({"background": "off_white", "shadow": "soft", "prompt": "clean catalogue look, centred"})
     settle(qapp, 1.0)
@@ -158,6 +159,7 @@ def shoot_brand(
             60,
             "submission",
         )
+        grab(qapp, window, out / f"{tag}-2b-create-sent.png")  # per-file outcome of the upload
         controller.poll_timer.setInterval(400)
         wait_for(qapp, lambda: not controller.jobs.unfinished_ids(), 180, "generation")
     controller.load_page(0, "")

@@ -128,8 +128,8 @@ class CreateView(QWidget):
         self.files.setMovement(QListWidget.Movement.Static)
         self.files.setWordWrap(True)
         self.files.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
-        # Thousands of tiles: fixed-size items and batched layout keep relayouts off the critical path.
-        self.files.setUniformItemSizes(True)
+        # Thousands of tiles: batched layout keeps relayouts off the critical path. (Not uniform item
+        # sizes: the first tile is measured before its thumbnail exists, which clips every tile.)
         self.files.setLayoutMode(QListWidget.LayoutMode.Batched)
         self.files.setBatchSize(100)
         left.addWidget(self.files, 1)
