@@ -100,7 +100,7 @@ def local_colours(
 ) -> LocalColours:
     """Estimate F and B near every pixel from the sure regions (normalised convolution on a half-size
     grid), widening the kernel where no sure pixel is near (only inside ``where``, when given)."""
-    coarse = np.stack([_half(linear[..., c]) for c in range(3)], axis=2)
+    coarse = _half(linear)
     need = _half(where.astype(np.float32)) > 0 if where is not None else None
     out = []
     for sure in (sure_fg, sure_bg):
@@ -110,8 +110,13 @@ def local_colours(
         if need is not None:
             thin &= need
         if thin.any() and weight.any():
-            far, _ = _weighted_mean(coarse, weight, 2 * sigma)
-            mean[thin] = far[thin]
+            # The wide estimate varies slowly: compute it on a grid 4x coarser and sample it.
+            far, _ = _weighted_mean(_half(_half(coarse)), _half(_half(weight)), sigma / 2)
+            ty, tx = np.nonzero(thin)
+            fh, fw = far.shape[:2]
+            sy = (ty + 0.5) * (fh / thin.shape[0]) - 0.5
+            sx = (tx + 0.5) * (fw / thin.shape[1]) - 0.5
+            mean[ty, tx] = sample(far, sy, sx)
         out.append(mean)
     return LocalColours(out[0], out[1], linear.shape[:2])
 
