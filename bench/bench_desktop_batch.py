@@ -120,12 +120,10 @@ def main() -> int:
         timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
         timer.start()
         batch = controller.batch.batch
-        files = app.window.create_view.files
         controller.batch.add_files([tmp / "shoot"])
         listed = run_until(qapp, lambda: len(batch.items) == args.files, 120)
-        thumbs = listed + run_until(
-            qapp, lambda: all(not files.item(i).icon().isNull() for i in range(files.count())), 300
-        )
+        view = app.window.create_view
+        thumbs = listed + run_until(qapp, lambda: view.thumbnails_shown == args.files, 300)
         add_ticks = list(ticks)
         app.window.create_view.submit_button.click()
         sent = run_until(qapp, lambda: all(i.state == "submitted" for i in batch.items), 600)

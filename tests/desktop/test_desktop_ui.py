@@ -347,8 +347,7 @@ def test_dropping_files_on_the_create_page(
     batch = app.controller.batch.batch
     qtbot.waitUntil(lambda: len(batch.items) == 2, timeout=5000)
     assert {i.path.name for i in batch.items} == {"shoe.jpg", "odd.webp"}
-    files = app.window.create_view.files
-    qtbot.waitUntil(lambda: all(not files.item(i).icon().isNull() for i in range(files.count())), timeout=5000)
+    qtbot.waitUntil(lambda: app.window.create_view.thumbnails_shown == 2, timeout=5000)
 
 
 def test_statuses_are_coloured_by_the_brand(qtbot: Any, make_app: Any, fake: FakeAppliance) -> None:

@@ -128,8 +128,11 @@ class CreateView(QWidget):
         self.files.setMovement(QListWidget.Movement.Static)
         self.files.setWordWrap(True)
         self.files.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
-        # Thousands of tiles: batched layout keeps relayouts off the critical path. (Not uniform item
-        # sizes: the first tile is measured before its thumbnail exists, which clips every tile.)
+        # Thousands of tiles: uniform sizes and batched layout keep relayouts off the critical path. Every
+        # tile starts with a blank thumbnail-sized icon, so the tile that is measured has its final size.
+        self.files.setUniformItemSizes(True)
+        self._placeholder = QPixmap(THUMB, THUMB)
+        self._placeholder.fill(QColor(0, 0, 0, 0))
         self.files.setLayoutMode(QListWidget.LayoutMode.Batched)
         self.files.setBatchSize(100)
         left.addWidget(self.files, 1)
@@ -162,6 +165,7 @@ class CreateView(QWidget):
         panel_layout.addWidget(self.submit_button)
         body.addWidget(panel, 2)
         self._items: dict[Path, QListWidgetItem] = {}
+        self._thumbnailed: set[Path] = set()
         self._sendable = 0
         self._update_submit()
 
@@ -190,7 +194,7 @@ class CreateView(QWidget):
     def _show_item(self, item: BatchItem) -> None:
         widget_item = self._items.get(item.path)
         if widget_item is None:
-            widget_item = QListWidgetItem(item.path.name)
+            widget_item = QListWidgetItem(QIcon(self._placeholder), item.path.name)
             widget_item.setData(Qt.ItemDataRole.UserRole, item.path)
             self.files.addItem(widget_item)
             self._items[item.path] = widget_item
@@ -215,6 +219,12 @@ class CreateView(QWidget):
         widget_item = self._items.get(path)
         if widget_item is not None and not image.isNull():
             widget_item.setIcon(QIcon(QPixmap.fromImage(image)))
+            self._thumbnailed.add(path)
+
+    @property
+    def thumbnails_shown(self) -> int:
+        """How many tiles show their real thumbnail (the others still show the blank placeholder)."""
+        return len(self._thumbnailed & set(self._items))
 
     def show_form_problems(self, problems: dict[str, str]) -> None:
         """Mark invalid options and say so above the button."""
