@@ -47,3 +47,26 @@ def test_validation_happens_before_any_image_work() -> None:
 def test_an_image_without_a_product_is_unsupported() -> None:
     with pytest.raises(UnsupportedImage, match="no product"):
         render_scene(Image.new("RGBA", (64, 64), (10, 20, 30, 0)), RenderOptions(style="editorial", long_side=64))
+
+
+def _framed(w: int, h: int) -> Image.Image:
+    img = Image.new("RGBA", (w + 4, h + 4), (0, 0, 0, 0))
+    img.paste((200, 50, 50, 255), (2, 2, w + 2, h + 2))
+    return img
+
+
+@pytest.mark.parametrize("size", [(1000, 50), (20, 400), (3, 3)])
+def test_extreme_products_and_tiny_canvases_render_in_every_combination(size: tuple[int, int]) -> None:
+    import itertools
+
+    from paqshot_server.imaging.options import SCENE_TYPES
+    from paqshot_server.imaging.scenes import SCENE_STYLES
+
+    product = _framed(*size)
+    combos = itertools.product(SCENE_STYLES, SCENE_TYPES, ("9:16", "16:9"), ("none", "with_people"))
+    for style, scene_type, aspect, people in combos:
+        opts = RenderOptions(
+            style=style, scene_type=scene_type, aspect_ratio=aspect, people=people, long_side=40, seed=1
+        )
+        result = render_scene(product, opts)
+        assert result.images[0].width == 40 or result.images[0].height == 40

@@ -76,6 +76,10 @@ class Canvas:
                 fill = 0 if kind.startswith("-") else 255
                 name = kind.lstrip("-")
                 pts = [c * k for c in coords]
+                if name in ("rect", "ellipse", "rrect"):
+                    # Degenerate boxes (a tiny canvas, a set squeezed by the frame) are drawn, not refused.
+                    x0, y0, x1, y1 = pts[:4]
+                    pts[:4] = [min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)]
                 if name == "rect":
                     d.rectangle(pts[:4], fill=fill)
                 elif name == "ellipse":
