@@ -401,3 +401,23 @@ def test_viewer_switches_between_variants(qtbot: Any, make_app: Any, fake: FakeA
     qtbot.waitUntil(lambda: any(r.url.path == "/files/v2.jpg" for r in fake.requests), timeout=5000)
     viewer.copy_url()
     assert QGuiApplication.clipboard().text() == "http://appliance.test/files/v2.jpg?sig=1"
+
+
+def test_keyboard_shortcuts_switch_pages_and_submit(
+    qtbot: Any, make_app: Any, fake: FakeAppliance, photos: dict[str, Path]
+) -> None:
+    from PySide6.QtCore import Qt
+
+    app = connect(qtbot, make_app, fake)
+    window = app.window
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: window.current_page == "create", timeout=5000)
+    qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_page == "queue"
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_page == "create"
+    app.controller.batch.add_files([photos["shoe"]])
+    qtbot.waitUntil(window.create_view.submit_button.isEnabled, timeout=5000)
+    qtbot.keyClick(window.create_view, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: any(r.method == "POST" for r in fake.requests), timeout=5000)

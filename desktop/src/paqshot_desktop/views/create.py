@@ -6,7 +6,17 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QDragEnterEvent, QDragLeaveEvent, QDropEvent, QIcon, QImage, QPixmap
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDropEvent,
+    QIcon,
+    QImage,
+    QKeySequence,
+    QPixmap,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -162,6 +172,10 @@ class CreateView(QWidget):
         self.submit_button = QPushButton(icon("submit"), "Generate")
         self.submit_button.setProperty("role", "primary")
         self.submit_button.clicked.connect(lambda: self.submit_requested.emit(self.form.values()))
+        self.submit_button.setToolTip("Generate (Ctrl+Enter)")
+        QShortcut(QKeySequence("Ctrl+Return"), self, self.submit_button.animateClick)
+        QShortcut(QKeySequence.StandardKey.Open, self, self.drop.add_files.click)
+        self.drop.add_files.setToolTip("Add files (Ctrl+O)")
         panel_layout.addWidget(self.submit_button)
         body.addWidget(panel, 2)
         self._items: dict[Path, QListWidgetItem] = {}

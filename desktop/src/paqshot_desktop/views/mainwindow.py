@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
@@ -97,6 +99,12 @@ class MainWindow(QMainWindow):
         row.addWidget(self.stack, 1)
         self.setCentralWidget(central)
         self.stack.currentChanged.connect(self._sync_nav)
+        for number, page in enumerate(PAGES, start=1):
+            shortcut = QShortcut(QKeySequence(f"Ctrl+{number}"), self)
+            shortcut.activated.connect(partial(self._go, page))
+            nav = self.nav_buttons.get(page)
+            if nav is not None:
+                nav.setToolTip(f"{_TITLES[page].replace('&&', '&')} (Ctrl+{number})")
         self.show_page("connect")
         self.set_connected(False, "Not connected")
 
@@ -110,6 +118,11 @@ class MainWindow(QMainWindow):
         """Switch to a page by name."""
         self.stack.setCurrentIndex(PAGES.index(page))
         self._sync_nav(self.stack.currentIndex())  # currentChanged does not fire for the page already shown
+
+    def _go(self, page: str) -> None:
+        button = self.nav_buttons.get(page)
+        if button is not None and button.isEnabled():
+            self.show_page(page)
 
     @property
     def current_page(self) -> str:

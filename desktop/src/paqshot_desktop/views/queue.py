@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -44,6 +45,8 @@ class QueueView(QWidget):
         bar.addWidget(self.filter)
         self.refresh_button = QPushButton(icon("refresh"), "Refresh")
         self.refresh_button.clicked.connect(lambda: self.request_page(self.model.offset))
+        self.refresh_button.setToolTip("Refresh (F5)")
+        QShortcut(QKeySequence.StandardKey.Refresh, self, self.refresh_button.click)
         bar.addWidget(self.refresh_button)
         bar.addStretch(1)
         self.cancel_button = QPushButton(icon("cancel"), "Cancel job")
