@@ -12,7 +12,7 @@ Style = Literal["studio_packshot", "lifestyle", "editorial", "mockup"]
 SceneType = Literal["auto", "action", "abstract", "product_packshot"]
 AspectRatio = Literal["1:1", "4:3", "16:9", "9:16", "3:2", "2:3"]
 People = Literal["none", "with_people", "without_people"]
-Shadow = Literal["none", "soft", "hard", "floating"]
+Shadow = Literal["none", "soft", "hard", "floating", "natural"]
 OutputFormat = Literal["jpeg", "png", "webp"]
 Status = Literal["processing", "completed", "failed"]
 
@@ -76,7 +76,7 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
         None
     )
     num_variants: Annotated[int, Meta(ge=1, le=4, description="Extension: 1–4 images in one job (scene styles).")] = 1
-    shadow: Annotated[Shadow, Meta(description="Extension: shadow under the product.")] = "soft"
+    shadow: Annotated[Shadow, Meta(description="Extension: shadow under the product; natural keeps the photo's own shadow (studio_packshot, experimental).")] = "soft"
     reflection: Annotated[bool, Meta(description="Extension: floor reflection.")] = False
     padding: (
         Annotated[

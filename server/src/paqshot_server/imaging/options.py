@@ -19,7 +19,7 @@ NAMED_BACKGROUNDS = {
     "light_gray": (230, 230, 230),
     "black": (0, 0, 0),
 }
-SHADOWS = ("none", "soft", "hard", "floating")
+SHADOWS = ("none", "soft", "hard", "floating", "natural")
 OUTPUT_FORMATS = ("jpeg", "png", "webp")
 
 
