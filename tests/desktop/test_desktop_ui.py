@@ -191,6 +191,10 @@ def test_batch_shows_429_wait_and_413_422_per_file(
     # The new job is in the queue, named after its file.
     jobs = app.controller.jobs
     assert jobs.job_at(0).id == "gen_1" and jobs.data(jobs.index(0, 0)) == "shoe.jpg"
+    # "Clear submitted" keeps only the photos that need attention.
+    view.clear_button.click()
+    assert sorted(i.path.name for i in batch.items) == ["fake.jpg", "huge.png", "odd.webp"]
+    assert view.files.count() == 3
 
 
 def test_completed_jobs_reach_results_and_can_be_saved_and_repeated(

@@ -55,6 +55,7 @@ class BatchController:
         view = owner.window.create_view
         view.files_dropped.connect(self.add_files)
         view.remove_requested.connect(self.batch.remove)
+        view.clear_sent_requested.connect(self.batch.clear_sent)
         view.submit_requested.connect(self.submit)
         view.values_changed.connect(self.validate)
         self.batch.changed.connect(lambda: view.set_batch(self.batch.items))

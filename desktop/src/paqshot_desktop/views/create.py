@@ -114,6 +114,7 @@ class CreateView(QWidget):
 
     files_dropped = Signal(list)  # list[Path]
     remove_requested = Signal(object)  # Path
+    clear_sent_requested = Signal()
     submit_requested = Signal(dict)  # form values
     values_changed = Signal(dict)
 
@@ -151,7 +152,11 @@ class CreateView(QWidget):
         set_role(self.summary, "muted")
         self.remove_button = QPushButton(icon("remove"), "Remove selected")
         self.remove_button.clicked.connect(self._remove_selected)
+        self.clear_button = QPushButton("Clear submitted")
+        self.clear_button.setToolTip("Remove the photos that were submitted; keep the ones that need attention")
+        self.clear_button.clicked.connect(self.clear_sent_requested)
         row.addWidget(self.summary, 1)
+        row.addWidget(self.clear_button)
         row.addWidget(self.remove_button)
         left.addLayout(row)
         body.addLayout(left, 3)
@@ -197,6 +202,7 @@ class CreateView(QWidget):
         for path in list(self._items):
             if path not in wanted:
                 self.files.takeItem(self.files.row(self._items.pop(path)))
+                self._thumbnailed.discard(path)
         for item in items:
             self._show_item(item)
         self.summarise(items)
