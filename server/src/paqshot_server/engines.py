@@ -15,7 +15,7 @@ from typing import Any
 
 from PIL import Image
 
-from .errors import Forbidden
+from .errors import Forbidden, InvalidRequest
 from .imaging.options import STYLES, RenderOptions
 from .imaging.result import RenderResult
 from .inference.store import REGISTRY
@@ -109,6 +109,14 @@ class Engines:
         if not status.available:
             raise Forbidden(status.reason or f"Style '{style}' is not available.")
 
+    @staticmethod
+    def check_options(options: RenderOptions) -> None:
+        """Combinations no engine accepts, refused before any work (400 at the API, an error in the CLI)."""
+        if options.style == "studio_packshot" and options.num_variants > 1:
+            raise InvalidRequest("num_variants applies to scene styles; a studio packshot has one result.")
+        if options.style != "studio_packshot" and options.shadow == "natural":
+            raise InvalidRequest("shadow 'natural' keeps the photo's own shadow and applies to studio_packshot only.")
+
     # ---- running ----------------------------------------------------------------------------------------
 
     def segmenter(self) -> Any:
@@ -124,6 +132,7 @@ class Engines:
         status = self.status(options.style)
         if not status.available:
             raise Forbidden(status.reason or f"Style '{options.style}' is not available.")
+        self.check_options(options)
         if progress:
             progress(0.02)
         if options.style == "studio_packshot":
@@ -142,7 +151,7 @@ class Engines:
     def _render_scene(
         self, image: Image.Image, options: RenderOptions, status: StyleStatus, progress: ProgressFn | None
     ) -> RenderResult:
-        from .imaging import scenes  # type: ignore[attr-defined]
+        from .imaging import scenes
 
         inpainter = None
         if status.engine and status.engine.startswith("diffusion:"):

@@ -94,6 +94,13 @@ def test_malformed_parameters_are_400_with_the_field_named(
     assert mentions in response.json()["message"]
 
 
+def test_combinations_no_engine_accepts_are_400(client: TestClient, key: Key) -> None:
+    for extra in ({"style": "studio_packshot", "num_variants": 2}, {"style": "lifestyle", "shadow": "natural"}):
+        body = {"product_image": b64(product_jpeg()), **extra}
+        response = client.post("/v1/generate", json=body, headers=key.headers)
+        assert response.status_code == 400 and response.json()["error"] == "invalid_request", extra
+
+
 def test_prompt_of_exactly_500_characters_is_accepted(client: TestClient, key: Key) -> None:
     assert submit(client, key, prompt="p" * 500)["status"] == "processing"
 

@@ -13,8 +13,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from ..errors import Forbidden, InvalidRequest, NotFound
+from ..errors import Forbidden, NotFound
 from ..ids import iso, new_id
+from ..imaging.options import RenderOptions
 from ..jobs.runner import fail_job
 from ..storage import jobs as jobs_sql
 from ..storage.keys import ApiKey
@@ -64,8 +65,7 @@ class GenerationController(Controller):
         """Validate, store the product image, queue the job; answer 202 with the job id."""
         if key.styles and data.style not in key.styles:
             raise Forbidden(f"Style '{data.style}' is not enabled for this API key.")
-        if data.num_variants > 1 and data.style == "studio_packshot":
-            raise InvalidRequest("num_variants applies to scene styles; a studio packshot has one result.")
+        api.engines.check_options(RenderOptions(style=data.style, shadow=data.shadow, num_variants=data.num_variants))
         api.engines.check(data.style)
         body_hash = hashlib.sha256(await request.body()).hexdigest() if idempotency_key else ""
         if idempotency_key:

@@ -76,7 +76,13 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
         None
     )
     num_variants: Annotated[int, Meta(ge=1, le=4, description="Extension: 1–4 images in one job (scene styles).")] = 1
-    shadow: Annotated[Shadow, Meta(description="Extension: shadow under the product; natural keeps the photo's own shadow (studio_packshot, experimental).")] = "soft"
+    shadow: Annotated[
+        Shadow,
+        Meta(
+            description="Extension: shadow under the product; natural keeps the photo's own shadow "
+            "(studio_packshot, experimental)."
+        ),
+    ] = "soft"
     reflection: Annotated[bool, Meta(description="Extension: floor reflection.")] = False
     padding: (
         Annotated[
