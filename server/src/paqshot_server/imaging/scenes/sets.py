@@ -94,7 +94,7 @@ def hand_holding(cv: Canvas, plan: ScenePlan, stage: Stage, rng: np.random.Gener
     skin = lin(SKIN_TONES[int(rng.integers(len(SKIN_TONES)))])
     side = plan.light_side
     cx, base = stage.centre_x, stage.product[3]
-    rx = max(stage.product_w * 0.62, cv.w * 0.09)
+    rx = min(max(stage.product_w * 0.62, cv.w * 0.09), cv.w * 0.15)  # a hand, however wide the product
     ry = rx * 0.42
     sleeve = _accent(plan, 1, 0.8)
     wrist = (cx - side * rx * 0.25, base + ry * 1.2)
@@ -106,20 +106,21 @@ def hand_holding(cv: Canvas, plan: ScenePlan, stage: Stage, rng: np.random.Gener
     ground_shadow(cv, cx, base + ry * 0.2, rx * 0.9, ry * 0.7, 0.25)
     palm = ellipse_cover(cv, cx, base + ry * 0.35, rx, ry)
     cv.over(skin * np.float32(0.92), palm)
+    # Fingers curl up the product's far side in two segments each, stacked (index highest), tips just
+    # outside its silhouette; the thumb rises along the near side.
+    edge = stage.product_w / 2
     for i in range(4):
-        x0 = cx + side * rx * (0.55 + 0.1 * i)
-        y0 = base + ry * (0.1 - 0.15 * i)
-        x1 = cx + side * (stage.product_w / 2 + rx * 0.08)
-        y1 = base - stage.product_h * (0.1 + 0.07 * i)
-        capsule(cv, (x0, y0), (x1, y1), rx * 0.15, rx * 0.12, skin, side)
+        lift = stage.product_h * (0.05 + 0.06 * (3 - i))
+        root = (cx + side * rx * (0.62 + 0.08 * i), base + ry * (0.25 - 0.12 * i))
+        knuckle = (cx + side * (edge + rx * 0.3), base - lift * 0.45)
+        tip = (cx + side * (edge + rx * 0.12), base - lift)
+        capsule(cv, root, knuckle, rx * 0.17, rx * 0.15, skin, side)
+        capsule(cv, knuckle, tip, rx * 0.15, rx * 0.12, skin * np.float32(0.97), side)
+    thumb_root = (cx - side * rx * 0.6, base + ry * 0.5)
+    thumb_mid = (cx - side * (edge + rx * 0.22), base - stage.product_h * 0.04)
+    capsule(cv, thumb_root, thumb_mid, rx * 0.2, rx * 0.17, skin, side)
     capsule(
-        cv,
-        (cx - side * rx * 0.7, base + ry * 0.5),
-        (cx - side * (stage.product_w / 2 + rx * 0.05), base - stage.product_h * 0.12),
-        rx * 0.17,
-        rx * 0.13,
-        skin,
-        side,
+        cv, thumb_mid, (cx - side * (edge + rx * 0.08), base - stage.product_h * 0.13), rx * 0.17, rx * 0.13, skin, side
     )
 
 
