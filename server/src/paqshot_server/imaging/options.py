@@ -54,16 +54,3 @@ def parse_aspect_ratio(value: str) -> tuple[int, int]:
     """``"16:9"`` -> (16, 9)."""
     w, h = value.split(":")
     return int(w), int(h)
-
-
-def canvas_size(aspect_ratio: str, long_side: int, multiple: int = 1) -> tuple[int, int]:
-    """Canvas (width, height) for a ratio with the given long side, both sides rounded to ``multiple``."""
-    rw, rh = parse_aspect_ratio(aspect_ratio)
-    if rw >= rh:
-        width, height = long_side, long_side * rh / rw
-    else:
-        width, height = long_side * rw / rh, long_side
-    return (
-        max(multiple, round(width / multiple) * multiple),
-        max(multiple, round(height / multiple) * multiple),
-    )
