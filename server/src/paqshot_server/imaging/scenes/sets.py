@@ -180,7 +180,8 @@ def figures(cv: Canvas, plan: ScenePlan, stage: Stage, rng: np.random.Generator)
     small = Canvas(cv.size, work_side=max(24, max(cv.w, cv.h) // 3))
     k = cv.f / small.f  # working pixels -> small-canvas pixels
     head = cv.h * 0.05
-    slots = [0.12, 0.88, 0.27, 0.73] if plan.style != "editorial" else ([0.85] if plan.anchor_x < 0.5 else [0.15])
+    # Editorial keeps its empty half for copy: at most one passer-by, pushed to the far edge.
+    slots = [0.12, 0.88, 0.27, 0.73] if plan.style != "editorial" else ([0.93] if plan.anchor_x < 0.5 else [0.07])
     alpha = np.zeros((small.h, small.w), np.float32)
     placed = 0
     for fx_share in slots:
