@@ -62,6 +62,8 @@ def build(
     window = MainWindow(brand, jobs)
     settings = Settings(brand, settings_path)
     controller = Controller(brand, window, settings, Runner(), jobs, client_factory, data_dir)
+    # Whatever ends the session (last window closed, Quit, log-out), the local appliance stops with it.
+    app.aboutToQuit.connect(controller.shutdown)
     return App(app, brand, window, controller)
 
 

@@ -82,6 +82,7 @@ class Controller(QObject):
         self.batch = BatchController(self)
         self._sources: dict[str, str] = dict(settings.get("job_sources"))
         self._sources_dirty = False
+        self._shut_down = False
         self._watch: set[str] = set()
         self._polling = False
         self._results: list[Job] = []
@@ -377,7 +378,10 @@ class Controller(QObject):
         AboutDialog(self.brand, VERSION, where, self.window).exec()
 
     def shutdown(self) -> None:
-        """Stop polling, let running requests end, close connections, stop the local appliance."""
+        """Stop polling, let running requests end, close connections, stop the local appliance (once)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         self.poll_timer.stop()
         self.settings.set("geometry", QByteArray(self.window.saveGeometry()))
         self._save_sources()
