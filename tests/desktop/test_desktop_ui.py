@@ -268,6 +268,7 @@ def test_settings_survive_a_restart(qtbot: Any, make_app: Any, fake: FakeApplian
     app.window.resize(1010, 690)
     app.controller.shutdown()  # what quitting does: saves geometry and settings
     settings_file = Path(app.controller.settings.file_name)
+    assert settings_file.stat().st_mode & 0o077 == 0  # holds the API key: private to the user
     from paqshot_desktop.app import build
 
     again = build(app.brand, settings_path=settings_file, client_factory=fake.client, data_dir=tmp_path / "d")

@@ -164,6 +164,7 @@ class Controller(QObject):
             self.settings.set("use_local", False)
             self.settings.set("server_url", client.base_url)
             self.settings.set("api_key", client.api_key)
+            self.settings.sync()  # written now, and made private, rather than by Qt's lazy auto-save
         where = "this computer" if local else client.base_url.split("://", 1)[-1]
         product = f"{caps.product} {caps.version}".strip() or "appliance"
         self.window.connect_view.show_connected(f"Connected to {product} on {where}.")

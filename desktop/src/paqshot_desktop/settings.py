@@ -5,6 +5,7 @@ Two partners' apps on one computer therefore never read each other's server addr
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -73,5 +74,8 @@ class Settings:
         return str(self.get("server_url")) or self._brand.default_server_url
 
     def sync(self) -> None:
-        """Write pending changes to disk."""
+        """Write pending changes to disk, readable by this user only (the file holds the API key)."""
         self._qs.sync()
+        path = Path(self._qs.fileName())
+        if os.name == "posix" and path.is_file():
+            path.chmod(0o600)
