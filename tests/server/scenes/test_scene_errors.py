@@ -24,6 +24,8 @@ BAD = [
     (dict(background="transparent"), "transparent"),
     (dict(background="#12345"), "background"),
     (dict(background="mauve"), "background"),
+    (dict(shadow="natural"), "shadow"),
+    (dict(shadow="dramatic"), "shadow"),
 ]
 
 

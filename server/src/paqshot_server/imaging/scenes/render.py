@@ -32,6 +32,7 @@ from .prompts import PROMPT_LIMIT, build_prompts
 
 ProgressFn = Callable[[float], None]
 SCENE_STYLES = ("lifestyle", "editorial", "mockup")
+SCENE_SHADOWS = ("none", "soft", "hard", "floating")
 LOCATION_LIMIT = 200
 MAX_VARIANTS = 4
 SEED_LIMIT = 2**32
@@ -61,6 +62,11 @@ def validate(options: RenderOptions) -> tuple[int, int, int] | None:
     ):
         if text is not None and len(text) > limit:
             raise InvalidRequest(f"{name} is {len(text)} characters; at most {limit} are allowed.")
+    if options.shadow not in SCENE_SHADOWS:
+        raise InvalidRequest(
+            f"shadow {options.shadow!r} does not apply to scene styles (one of {', '.join(SCENE_SHADOWS)}); "
+            "'natural' keeps the photo's own shadow and is for studio_packshot only."
+        )
     if not 1 <= options.num_variants <= MAX_VARIANTS:
         raise InvalidRequest(f"num_variants must be between 1 and {MAX_VARIANTS}.")
     if options.seed is not None and not 0 <= options.seed < SEED_LIMIT:
