@@ -426,3 +426,14 @@ def test_keyboard_shortcuts_switch_pages_and_submit(
     qtbot.waitUntil(window.create_view.submit_button.isEnabled, timeout=5000)
     qtbot.keyClick(window.create_view, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: any(r.method == "POST" for r in fake.requests), timeout=5000)
+
+
+def test_a_key_revoked_mid_session_leads_back_to_connect(qtbot: Any, make_app: Any, fake: FakeAppliance) -> None:
+    fake.jobs["gen_p"] = job_json("gen_p", "processing")
+    app = connect(qtbot, make_app, fake)
+    qtbot.waitUntil(lambda: app.controller.jobs.rowCount() == 1, timeout=5000)
+    fake.key = "pk_rotated"  # the appliance's admin revoked our key
+    qtbot.waitUntil(lambda: (app.controller.poll(), app.window.current_page == "connect")[1], timeout=10_000)
+    assert "not accepted" in app.window.connect_view.status.text()
+    assert not app.controller.poll_timer.isActive() and app.controller.client is None
+    assert not app.window.nav_buttons["create"].isEnabled()

@@ -250,9 +250,22 @@ class Controller(QObject):
 
         def failed(exc: BaseException) -> None:
             self._polling = False
-            self.window.queue_view.show_message(describe(exc), "error")
+            if not self._lost_key(exc):
+                self.window.queue_view.show_message(describe(exc), "error")
 
         self.runner.submit(fetch, done, failed)
+
+    def _lost_key(self, exc: BaseException) -> bool:
+        """A key revoked mid-session: stop polling and send the user back to Connect with the reason."""
+        if not (isinstance(exc, ApiError) and exc.code == "unauthorized") or self.client is None:
+            return False
+        self.poll_timer.stop()
+        self.client.close()
+        self.client = None
+        self.window.set_connected(False, "Not connected")
+        self.window.connect_view.show_error(describe(exc))
+        self.window.show_page("connect")
+        return True
 
     def _finished(self, job: Job) -> None:
         name = self._sources.get(job.id, job.id)
