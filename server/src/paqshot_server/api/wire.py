@@ -20,6 +20,30 @@ BACKGROUND_PATTERN = r"^(white|off_white|light_gray|black|transparent|#[0-9A-Fa-
 MAX_PROMPT = 500
 
 
+# What each value does (docs/scenes.md has the full table).
+_STYLE_DOC = (
+    "studio_packshot: the product cut out on a plain background. lifestyle: the product in place in a real setting, "
+    "natural light, about half the frame. editorial: off-centre with empty space for copy, dramatic light. mockup: "
+    "the product on a display set (podium, pedestal, shelf, tabletop) or held in a hand."
+)
+_SCENE_DOC = (
+    "auto (from style and location) | action (motion lines, droplets, product lifted) | abstract (geometric props) | "
+    "product_packshot (clean seamless backdrop in the location's colours). Scene styles only."
+)
+_PEOPLE_DOC = (
+    "none / without_people keep people out; with_people adds a hand (and out-of-focus people behind lifestyle and "
+    "editorial sets) that never covers the product."
+)
+_LOCATION_DOC = (
+    "office | outdoor | cafe | studio | urban | nature, or free text (≤ 200 chars): free text goes into the prompt "
+    "and picks the nearest palette by its words. Omitted: studio."
+)
+_PROMPT_DOC = (
+    "Free text (≤ 500 chars) appended to the built prompt; materials, colours and moods it names also steer the "
+    "procedural set. The final prompts are returned with the result."
+)
+
+
 class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     """Body of ``POST /v1/generate``: the spec's fields, then optional extensions."""
 
@@ -27,37 +51,34 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
         str,
         Meta(min_length=1, description="URL (http/https) or base64 image, plain or data: URI. JPEG/PNG/WebP, ≤ 10 MB."),
     ]
-    style: Annotated[Style, Meta(description="What to make.")]
-    scene_type: Annotated[SceneType, Meta(description="Scene composition; auto picks one from style and location.")] = (
-        "auto"
-    )
+    style: Annotated[Style, Meta(description=_STYLE_DOC)]
+    scene_type: Annotated[SceneType, Meta(description=_SCENE_DOC)] = "auto"
     background: (
         Annotated[
             str,
             Meta(
                 pattern=BACKGROUND_PATTERN,
-                description="white | off_white | light_gray | black | #RRGGBB (studio_packshot); "
-                "extension: transparent gives a PNG cut-out.",
+                description="white | off_white | light_gray | black | #RRGGBB. studio_packshot: the background "
+                "colour. Scene styles: tints the set towards the colour. Extension: transparent gives a PNG "
+                "cut-out (studio_packshot only).",
             ),
         ]
         | None
     ) = None
     aspect_ratio: Annotated[AspectRatio, Meta(description="Output aspect ratio.")] = "1:1"
-    people: Annotated[People, Meta(description="Whether people may appear (scene styles).")] = "none"
+    people: Annotated[People, Meta(description=_PEOPLE_DOC)] = "none"
     location: (
         Annotated[
             str,
             Meta(
                 min_length=1,
                 max_length=200,
-                description="office | outdoor | cafe | studio | urban | nature, or free text.",
+                description=_LOCATION_DOC,
             ),
         ]
         | None
     ) = None
-    prompt: Annotated[str, Meta(max_length=MAX_PROMPT, description="Free-text guidance (≤ 500 characters).")] | None = (
-        None
-    )
+    prompt: Annotated[str, Meta(max_length=MAX_PROMPT, description=_PROMPT_DOC)] | None = None
     webhook_url: (
         Annotated[
             str,
