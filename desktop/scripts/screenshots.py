@@ -167,7 +167,7 @@ def shoot_brand(
     wait_for(qapp, lambda: controller.jobs.rowCount() > 0, 30, "history")
     grab(qapp, window, out / f"{tag}-3-queue.png")
 
-    controller.load_results(0)
+    controller.results.load_results(0)
     window.show_page("results")
     grid = window.results_view.grid
     wait_for(
@@ -178,8 +178,8 @@ def shoot_brand(
     )
     grab(qapp, window, out / f"{tag}-4-results.png")
 
-    controller.open_viewer(window.results_view.jobs()[0])
-    viewer = controller.viewer
+    controller.results.open_viewer(window.results_view.jobs()[0])
+    viewer = controller.results.viewer
     assert viewer is not None
     wait_for(qapp, lambda: viewer.canvas.after is not None, 30, "viewer images")
     viewer.split_slider.setValue(45)

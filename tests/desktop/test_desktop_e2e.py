@@ -101,13 +101,13 @@ def test_photo_to_saved_packshot_against_a_real_appliance(
     qtbot.waitUntil(lambda: not window.results_view.grid.item(0).icon().isNull(), timeout=20_000)
 
     out = tmp_path / "out"
-    controller.save([job], str(out), "{name}-{index}")
+    controller.results.save([job], str(out), "{name}-{index}")
     qtbot.waitUntil(lambda: "Saved" in window.results_view.message.text(), timeout=20_000)
     saved = out / "bottle-1.jpg"
     assert saved.read_bytes()[:3] == b"\xff\xd8\xff"
 
-    controller.open_viewer(job)
-    viewer = controller.viewer
+    controller.results.open_viewer(job)
+    viewer = controller.results.viewer
     assert viewer is not None
     qtbot.waitUntil(lambda: viewer.canvas.after is not None, timeout=20_000)
     assert viewer.canvas.after.width() == job.width

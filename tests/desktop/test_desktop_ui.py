@@ -217,13 +217,13 @@ def test_completed_jobs_reach_results_and_can_be_saved_and_repeated(
     assert controller.jobs.data(controller.jobs.index(0, 1)) == "Completed"
 
     out = tmp_path / "export"
-    controller.save(results.jobs(), str(out), "{name}_{style}_{index}")
+    controller.results.save(results.jobs(), str(out), "{name}_{style}_{index}")
     qtbot.waitUntil(lambda: "Saved 1 image" in results.message.text(), timeout=5000)
     saved = out / "shoe_studio_packshot_1.jpg"
     assert saved.read_bytes()[:3] == b"\xff\xd8\xff"
 
-    controller.open_viewer(results.jobs()[0])
-    viewer = controller.viewer
+    controller.results.open_viewer(results.jobs()[0])
+    viewer = controller.results.viewer
     assert viewer is not None
     qtbot.waitUntil(lambda: viewer.canvas.after is not None, timeout=5000)
     assert viewer.canvas.before is not None
@@ -398,8 +398,8 @@ def test_viewer_switches_between_variants(qtbot: Any, make_app: Any, fake: FakeA
     results = app.window.results_view
     qtbot.waitUntil(lambda: results.grid.count() == 1, timeout=5000)
     assert "2 variants" in results.grid.item(0).text()
-    app.controller.open_viewer(results.jobs()[0])
-    viewer = app.controller.viewer
+    app.controller.results.open_viewer(results.jobs()[0])
+    viewer = app.controller.results.viewer
     assert viewer is not None and viewer.variant.count() == 2 and not viewer.variant.isHidden()
     qtbot.waitUntil(lambda: viewer.canvas.after is not None, timeout=5000)
     viewer.variant.setCurrentIndex(1)

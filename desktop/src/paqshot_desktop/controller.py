@@ -7,33 +7,27 @@ thread and are turned into plain data for the views. The batch (Create page) liv
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QObject, QStandardPaths, QTimer
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QFileDialog
 
-from . import transfers
 from .batching import BatchController
 from .branding import Brand
 from .client import ApiClient, ApiError, describe
 from .local import LocalAppliance, LocalEndpoint
 from .model import JobsModel
 from .options import form_inputs, spec_capabilities
+from .results_control import ResultsController
 from .settings import Settings
 from .views.about import AboutDialog
 from .views.mainwindow import MainWindow
-from .views.viewer import ViewerDialog
 from .wire import Capabilities, Job
 from .workers import Runner
 
 VERSION = "0.1.0"
 POLL_MS = 2000
 POLL_PAGE = 100
-RESULTS_PAGE = 40
-THUMB_PX = 168
 
 ClientFactory = Callable[[str, str], ApiClient]
 
@@ -80,15 +74,13 @@ class Controller(QObject):
         self.bulk = Runner(max_threads=3)
         self.local = LocalAppliance(brand, (data_dir or base) / "appliance", runner)
         self.batch = BatchController(self)
-        self._sources: dict[str, str] = dict(settings.get("job_sources"))
+        self.results = ResultsController(self)
+        # job id -> local file name it was made from (shown in the queue, used when saving)
+        self.sources: dict[str, str] = dict(settings.get("job_sources"))
         self._sources_dirty = False
         self._shut_down = False
         self._watch: set[str] = set()
         self._polling = False
-        self._results: list[Job] = []
-        self._results_more = False
-        self._thumbs: dict[str, QImage] = {}
-        self.viewer: ViewerDialog | None = None
         self.poll_timer = QTimer(self)
         self.poll_timer.setInterval(POLL_MS)
         self.poll_timer.timeout.connect(self.poll)
@@ -100,11 +92,6 @@ class Controller(QObject):
         w.connect_view.local_requested.connect(self.start_local)
         w.queue_view.page_requested.connect(self.load_page)
         w.queue_view.cancel_requested.connect(self.cancel)
-        w.queue_view.open_requested.connect(self.open_viewer)
-        w.results_view.open_requested.connect(self.open_viewer)
-        w.results_view.save_requested.connect(self.save)
-        w.results_view.more_requested.connect(lambda: self.load_results(len(self._results)))
-        w.results_view.refresh_requested.connect(lambda: self.load_results(0))
         w.about_requested.connect(self.show_about)
         w.closing.connect(self.shutdown)
         self.local.ready.connect(self._local_ready)
@@ -114,7 +101,6 @@ class Controller(QObject):
         if geometry:
             w.restoreGeometry(QByteArray(geometry))
         w.connect_view.set_fields(self.settings.server_url(), str(self.settings.get("api_key")))
-        w.results_view.set_save_defaults(str(self.settings.get("save_folder")), str(self.settings.get("name_pattern")))
 
     # -- connection -------------------------------------------------------------------------------
 
@@ -175,7 +161,7 @@ class Controller(QObject):
         self.batch.revalidate()
         self.window.show_page("create")
         self.load_page(0, self.window.queue_view.status_filter)
-        self.load_results(0)
+        self.results.load_results(0)
         self.poll_timer.start()
 
     def start_local(self) -> None:
@@ -190,14 +176,14 @@ class Controller(QObject):
 
     def remember_source(self, job_id: str, file_name: str) -> None:
         """Keep the local file name of a submitted job (used in the table and when saving)."""
-        self._sources[job_id] = file_name
+        self.sources[job_id] = file_name
         self.jobs.remember_source(job_id, file_name)
         self._sources_dirty = True  # written by the next poll or at quit: not once per file of a batch
 
     def _save_sources(self) -> None:
         if self._sources_dirty:
             # Bounded so settings stay small; the newest names are the ones users save.
-            self.settings.set("job_sources", dict(list(self._sources.items())[-500:]))
+            self.settings.set("job_sources", dict(list(self.sources.items())[-500:]))
             self._sources_dirty = False
 
     def watch(self, job: Job) -> None:
@@ -215,8 +201,8 @@ class Controller(QObject):
 
         def done(page: Any) -> None:
             for job in page.data:
-                if job.id in self._sources:
-                    self.jobs.remember_source(job.id, self._sources[job.id])
+                if job.id in self.sources:
+                    self.jobs.remember_source(job.id, self.sources[job.id])
             self.jobs.status_filter = status
             self.jobs.limit = page.limit or self.jobs.limit
             self.jobs.set_page(list(page.data), page.total, page.offset)
@@ -268,11 +254,9 @@ class Controller(QObject):
         return True
 
     def _finished(self, job: Job) -> None:
-        name = self._sources.get(job.id, job.id)
+        name = self.sources.get(job.id, job.id)
         if job.status == "completed":
-            if all(r.id != job.id for r in self._results):
-                self._results.insert(0, job)
-                self._show_results()
+            self.results.add_finished(job)
             self.window.notify(self.brand.app_name, f"{name} is ready.")
         elif job.error is None or job.error.code != "cancelled":
             self.window.notify(self.brand.app_name, f"{name} failed.")
@@ -286,102 +270,6 @@ class Controller(QObject):
                 lambda job: self.jobs.upsert(job),
                 lambda exc: self.window.queue_view.show_message(describe(exc), "error"),
             )
-
-    # -- results ----------------------------------------------------------------------------------
-
-    def load_results(self, offset: int) -> None:
-        """Fetch completed jobs for the results grid (``offset`` 0 reloads from the newest)."""
-        client = self.client
-        if client is None:
-            return
-
-        def done(page: Any) -> None:
-            self._results = list(page.data) if offset == 0 else self._results + list(page.data)
-            self._results_more = bool(page.has_more)
-            self._show_results()
-
-        self.runner.submit(
-            lambda: client.list_jobs(RESULTS_PAGE, offset, "completed"),
-            done,
-            lambda exc: self.window.results_view.show_message(describe(exc), "error"),
-        )
-
-    def _show_results(self) -> None:
-        view = self.window.results_view
-        view.set_jobs(self._results, self._sources)
-        view.set_has_more(self._results_more)
-        client = self.client
-        for job in self._results:
-            if job.id in self._thumbs:
-                view.set_thumbnail(job.id, self._thumbs[job.id])
-                continue
-            url = job.thumbnail_url or job.image_url
-            if client is None or not url:
-                continue
-            self._thumbs[job.id] = QImage()  # placeholder: one download per job
-            self.bulk.submit(
-                partial(transfers.download_image, client, url, THUMB_PX),
-                partial(self._thumb_loaded, job.id),
-                partial(self._thumb_failed, job.id),
-            )
-
-    def _thumb_failed(self, job_id: str, _exc: BaseException) -> None:
-        # Forget the placeholder so the next refresh tries again; the grid keeps a blank tile meanwhile.
-        self._thumbs.pop(job_id, None)
-
-    def _thumb_loaded(self, job_id: str, image: QImage) -> None:
-        self._thumbs[job_id] = image
-        self.window.results_view.set_thumbnail(job_id, image)
-
-    def save(self, jobs: list[Job], folder: str, pattern: str) -> None:
-        """Download the images of ``jobs`` into ``folder`` on a worker."""
-        client = self.client
-        if client is None:
-            return
-        self.settings.set("save_folder", folder)
-        self.settings.set("name_pattern", pattern)
-        view = self.window.results_view
-        view.show_message("Saving…")
-        sources = dict(self._sources)
-        self.bulk.submit_reporting(
-            lambda report: transfers.save_jobs(client, jobs, Path(folder), pattern, sources, report),
-            lambda paths: view.show_message(f"Saved {len(paths)} image(s) to {folder}.", "ok"),
-            lambda exc: view.show_message(f"Saving failed: {describe(exc)}", "error"),
-            lambda step: view.show_message(f"Saving {step[0]} of {step[1]}…"),
-        )
-
-    def open_viewer(self, job: Job) -> None:
-        """Open the before/after viewer; images load on a worker."""
-        client = self.client
-        if client is None or not job.image_url:
-            return
-        title = f"{self._sources.get(job.id, job.id)} — {self.brand.app_name}"
-        viewer = ViewerDialog(
-            job, title, self.brand.feature("copy_url"), self.brand.feature("generate_again"), self.window
-        )
-        self.viewer = viewer
-        viewer.finished.connect(lambda _r: self._viewer_closed(viewer))
-        viewer.variant_requested.connect(lambda index: self._load_viewer(viewer, client, index))
-        viewer.open()
-        self._load_viewer(viewer, client, 0)
-
-    def _load_viewer(self, viewer: ViewerDialog, client: ApiClient, variant: int) -> None:
-        self.runner.submit(  # interactive: must not queue behind a batch's uploads
-            lambda: transfers.viewer_images(client, viewer.job, variant),
-            lambda pair: viewer.set_images(*pair),
-            lambda exc: viewer.show_error(describe(exc)),
-        )
-
-    def _viewer_closed(self, viewer: ViewerDialog) -> None:
-        if viewer.action == "save":
-            folder = QFileDialog.getExistingDirectory(
-                self.window, "Save image to", str(self.settings.get("save_folder"))
-            )
-            if folder:
-                self.save([viewer.job], folder, self.window.results_view.pattern.text().strip())
-        elif viewer.action == "again":
-            self.batch.generate_again(viewer.job, self._sources.get(viewer.job.id))
-        self.viewer = None
 
     # -- app --------------------------------------------------------------------------------------
 
