@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import time
 
@@ -107,15 +108,43 @@ def test_keys_created_and_revoked_while_running_take_effect_at_once(appliance: A
     assert all(key["key"] not in json.dumps(k) for k in listed)  # never shown again
 
 
-def test_sigint_shuts_down_api_and_workers(appliance: Appliance) -> None:
-    appliance.start()
+def worker_pids(appliance: Appliance) -> list[int]:
     import sqlite3
 
-    pids = [r[0] for r in sqlite3.connect(appliance.home / "app.db").execute("SELECT pid FROM workers")]
-    assert pids
-    assert appliance.stop() == 0
+    with sqlite3.connect(appliance.home / "app.db") as conn:
+        return [r[0] for r in conn.execute("SELECT pid FROM workers")]
+
+
+def gone(pid: int, timeout: float = 20.0) -> bool:
     import os
 
-    for pid in pids:
-        with pytest.raises(ProcessLookupError):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
             os.kill(pid, 0)
+            with open(f"/proc/{pid}/stat") as fh:  # a zombie counts as gone
+                if fh.read().split(")")[-1].split()[0] == "Z":
+                    return True
+        except (ProcessLookupError, FileNotFoundError):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signals_shut_down_api_and_workers(appliance: Appliance, sig: signal.Signals) -> None:
+    appliance.start()
+    pids = worker_pids(appliance)
+    assert pids and appliance.proc is not None
+    appliance.proc.send_signal(sig)
+    assert appliance.proc.wait(60) == 0
+    assert all(gone(pid) for pid in pids)
+
+
+def test_workers_stop_when_serve_is_killed(appliance: Appliance) -> None:
+    appliance.start()
+    pids = worker_pids(appliance)
+    assert appliance.proc is not None
+    appliance.proc.send_signal(signal.SIGKILL)  # no chance to clean up: the workers notice and stop
+    appliance.proc.wait(10)
+    assert all(gone(pid, timeout=30) for pid in pids)

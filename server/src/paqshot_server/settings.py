@@ -56,6 +56,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("idempotency_hours", int, 24, "How long an Idempotency-Key is remembered per API key."),
     Setting("webhook_retry_scale", float, 1.0, "Multiplies the webhook retry delays (tests use a small value)."),
     Setting("worker_threads", int, 1, "Jobs one worker process runs at once (1 per GPU is right)."),
+    Setting("worker_stop_seconds", float, 300.0, "How long serve waits for its workers to finish their job."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -88,6 +89,7 @@ class Settings:
     idempotency_hours: int = 24
     webhook_retry_scale: float = 1.0
     worker_threads: int = 1
+    worker_stop_seconds: float = 300.0
 
     @property
     def brand(self) -> Brand:

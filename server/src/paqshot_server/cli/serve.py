@@ -40,7 +40,16 @@ class WorkerSupervisor(threading.Thread):
         self._lock = threading.Lock()
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        cmd = [sys.executable, "-m", "paqshot_server", "worker", "--home", str(self.settings.home.resolve())]
+        cmd = [
+            sys.executable,
+            "-m",
+            "paqshot_server",
+            "worker",
+            "--home",
+            str(self.settings.home.resolve()),
+            "--parent-pid",
+            str(os.getpid()),
+        ]
         # The child is in its own process group so a terminal's Ctrl-C reaches it only through us.
         return subprocess.Popen(cmd, start_new_session=True)
 
@@ -116,11 +125,23 @@ def _serve(args: argparse.Namespace) -> int:
         f"data: {settings.home.resolve()}, pid {os.getpid()})",
         flush=True,
     )
+    # uvicorn handles SIGINT/SIGTERM itself, then re-raises the signal once it has shut down. With the default
+    # SIGTERM disposition that re-raise would end the process before the workers are stopped; this handler
+    # turns it into an exception so the `finally` below always runs.
+    signal.signal(signal.SIGTERM, _raise_shutdown)
     try:
         server.run()
-    except KeyboardInterrupt:  # uvicorn re-raises the SIGINT it handled; the shutdown was clean
+    except (KeyboardInterrupt, _Shutdown):  # the re-raised signal: the shutdown itself was clean
         pass
     finally:
         if supervisor:
-            supervisor.stop(timeout=float(os.environ.get("WORKER_STOP_TIMEOUT", "300")))
+            supervisor.stop(timeout=settings.worker_stop_seconds)
     return 0
+
+
+class _Shutdown(Exception):
+    """SIGTERM arrived (after uvicorn's own graceful shutdown)."""
+
+
+def _raise_shutdown(_signum: int, _frame: object) -> None:
+    raise _Shutdown

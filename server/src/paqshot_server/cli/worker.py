@@ -11,6 +11,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("worker", help="run a standalone worker")
     add_home_flag(parser)
     parser.add_argument("--threads", type=int, default=None, help="jobs at once (default 1)")
+    parser.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)  # set by `serve`
     parser.set_defaults(func=_run)
 
 
@@ -19,4 +20,4 @@ def _run(args: argparse.Namespace) -> int:
     setup_logging(settings)
     from ..jobs.worker import run_worker
 
-    return run_worker(settings)
+    return run_worker(settings, parent_pid=args.parent_pid)

@@ -7,6 +7,8 @@ its lease expires and another worker's sweeper re-queues the job.
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
 import time
 
@@ -21,14 +23,22 @@ log = logging.getLogger(__name__)
 class Upkeep(threading.Thread):
     """Delivers due webhooks twice a second and sweeps every ``sweep_seconds``."""
 
-    def __init__(self, ctx: WorkerContext, queue: JobQueue, providers: list[str]) -> None:
+    def __init__(
+        self, ctx: WorkerContext, queue: JobQueue, providers: list[str], parent_pid: int | None = None
+    ) -> None:
         super().__init__(name="upkeep", daemon=True)
         self.ctx, self.queue, self.providers = ctx, queue, providers
+        self.parent_pid = parent_pid
         self.stopping = threading.Event()
 
     def run(self) -> None:
         next_sweep = 0.0
         while not self.stopping.is_set():
+            if self.parent_pid is not None and os.getppid() != self.parent_pid:
+                # `serve` died without stopping us (SIGKILL, OOM): stop gracefully instead of running orphaned.
+                log.warning("parent %d is gone; stopping after the current job", self.parent_pid)
+                os.kill(os.getpid(), signal.SIGINT)
+                return
             try:
                 if time.monotonic() >= next_sweep:
                     sweeper.sweep(self.ctx, self.queue, self.providers)
@@ -39,12 +49,12 @@ class Upkeep(threading.Thread):
             self.stopping.wait(0.5)
 
 
-def run_worker(settings: Settings) -> int:
-    """Run until SIGINT/SIGTERM. Returns the exit code."""
+def run_worker(settings: Settings, parent_pid: int | None = None) -> int:
+    """Run until SIGINT/SIGTERM (or, with ``parent_pid``, until that parent is gone). Returns the exit code."""
     ctx = WorkerContext(settings)
     queue = JobQueue(str(settings.queue_db), handler=lambda job_id: _run(ctx, job_id))
     providers = ctx.engines.providers()
-    upkeep = Upkeep(ctx, queue, providers)
+    upkeep = Upkeep(ctx, queue, providers, parent_pid)
     upkeep.start()
     log.info("worker %s started (providers: %s)", ctx.worker_id, ", ".join(providers) or "none")
     consumer = queue.huey.create_consumer(workers=settings.worker_threads, worker_type="thread", periodic=False)
