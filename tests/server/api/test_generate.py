@@ -145,6 +145,10 @@ def test_another_keys_generation_is_not_found(client: TestClient, key: Key, sett
     response = client.get(f"/v1/generate/{job['id']}", headers=other.headers)
     assert response.status_code == 404 and response.json()["error"] == "not_found"
     assert client.get("/v1/generate/gen_nope", headers=key.headers).status_code == 404
+    assert client.get(f"/v1/generate/{job['id']}").status_code == 401  # no key
+    keys_sql.revoke(connect(settings.app_db), key.id)
+    revoked = client.get(f"/v1/generate/{job['id']}", headers=key.headers)
+    assert revoked.status_code == 401 and revoked.json()["error"] == "unauthorized"
 
 
 def test_image_too_large_and_unsupported_formats(client: TestClient, key: Key) -> None:

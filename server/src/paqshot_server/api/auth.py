@@ -11,16 +11,20 @@ from ..storage.keys import ApiKey
 from .state import ApiState
 
 
+def bearer_token(request: Request) -> str:
+    """The token of ``Authorization: Bearer <token>``, or 401."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Missing API key: send 'Authorization: Bearer <key>'.")
+    return token.strip()
+
+
 def current_key(request: Request, api: NamedDependency[ApiState]) -> ApiKey:
     """The active key of this request, or 401. A revoked or new key takes effect on the next request.
 
     Runs on the event loop: one indexed read on a WAL database (readers never wait for writers).
     """
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Missing API key: send 'Authorization: Bearer <key>'.")
-    key = keys_sql.find_active(api.db.get(), token.strip())
+    key = keys_sql.find_active(api.db.get(), bearer_token(request))
     if key is None:
         raise Unauthorized("Invalid or revoked API key.")
     return key

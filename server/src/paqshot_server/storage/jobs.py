@@ -81,6 +81,16 @@ def get(db: sqlite_utils.Database, job_id: str, key_id: str | None = None) -> Jo
     return rows[0] if rows else None
 
 
+def get_with_key_hash(db: sqlite_utils.Database, job_id: str, key_hash: str) -> Job | None:
+    """The job if it belongs to the active key with this hash: auth and lookup in one indexed query (polling)."""
+    rows = _select(
+        db.conn,
+        "id = ? AND key_id = (SELECT id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL)",
+        (job_id, key_hash),
+    )
+    return rows[0] if rows else None
+
+
 _STATUS_STATES = {"processing": ("queued", "running"), "completed": ("completed",), "failed": ("failed",)}
 
 

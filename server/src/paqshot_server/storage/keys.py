@@ -101,11 +101,11 @@ def create_key(
 def find_active(db: sqlite_utils.Database, clear: str) -> ApiKey | None:
     """The active key whose hash matches ``clear``, else None."""
     digest = hash_key(clear)
-    row = db.conn.execute("SELECT * FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", (digest,)).fetchone()
+    cur = db.conn.execute("SELECT * FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", (digest,))
+    row = cur.fetchone()
     if row is None:
         return None
-    cols = [c[0] for c in db.conn.execute("SELECT * FROM api_keys LIMIT 0").description]
-    record = dict(zip(cols, row, strict=True))
+    record = dict(zip([c[0] for c in cur.description], row, strict=True))
     # The index lookup already matched; compare_digest keeps the final check constant-time.
     if not hmac.compare_digest(record["key_hash"], digest):
         return None
