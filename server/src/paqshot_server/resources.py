@@ -1,0 +1,41 @@
+"""Per-process resources built from settings, shared by the API and the workers: DB connections, file
+store, engines, URL-signing secret, outgoing-request policy. Each loads on first use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from .engines import Engines
+from .net.addresses import AddressPolicy
+from .settings import Settings
+from .signing import load_or_create_secret
+from .storage.db import ThreadLocalDB
+from .storage.files import FileStore
+
+
+@dataclass
+class Resources:
+    """Build once per process; cheap until a resource is first used."""
+
+    settings: Settings
+
+    @cached_property
+    def db(self) -> ThreadLocalDB:
+        return ThreadLocalDB(self.settings.app_db)
+
+    @cached_property
+    def files(self) -> FileStore:
+        return FileStore(self.settings.files_dir)
+
+    @cached_property
+    def engines(self) -> Engines:
+        return Engines(self.settings)
+
+    @cached_property
+    def secret(self) -> bytes:
+        return load_or_create_secret(self.settings.home)
+
+    @cached_property
+    def policy(self) -> AddressPolicy:
+        return AddressPolicy(self.settings.allow_private_network, self.settings.allowed_networks)
