@@ -130,6 +130,8 @@ def test_forbidden_quota_style_and_missing_engine(client: TestClient, settings: 
         "/v1/generate", json={"product_image": b64(product_jpeg()), "style": "studio_packshot"}, headers=limited.headers
     )
     assert over.status_code == 403 and "Quota" in over.json()["message"]
+    stored = sorted(p.name for p in settings.files_dir.rglob("*_input.*"))
+    assert len(stored) == 1  # the refused request left no file behind
     scenes_only = make_key(settings, name="scenes", styles=["lifestyle"])
     denied = client.post(
         "/v1/generate",

@@ -13,7 +13,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from ..errors import Forbidden, NotFound
+from ..errors import AppError, Forbidden, NotFound
 from ..ids import iso, new_id
 from ..imaging.options import RenderOptions
 from ..jobs.runner import fail_job
@@ -99,9 +99,13 @@ class GenerationController(Controller):
             "estimated_seconds": _estimate(api, engine),
         }
         idem = (idempotency_key, body_hash, now) if idempotency_key else None
-        job, created = await anyio.to_thread.run_sync(
-            lambda: jobs_sql.create(api.db.get(), row, quota=key.quota, idempotency=idem)
-        )
+        try:
+            job, created = await anyio.to_thread.run_sync(
+                lambda: jobs_sql.create(api.db.get(), row, quota=key.quota, idempotency=idem)
+            )
+        except AppError:  # quota or idempotency conflict found at insert time: keep no orphan file
+            api.files.delete(input_file)
+            raise
         if created:
             await anyio.to_thread.run_sync(api.queue.enqueue, job.id)
         else:
