@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from desktop_support import BRANDS
 from paqshot_desktop import refguard
 from paqshot_desktop.app import App, build
 from paqshot_desktop.branding import Brand, default_brand, load_brand
 from paqshot_desktop.wire import Capabilities
 
 FIXTURES = Path(__file__).parent / "fixtures"
-REPO = Path(__file__).resolve().parents[2]
-BRANDS = REPO / "packaging" / "brands"
 
 
 @pytest.fixture(scope="session", autouse=True)

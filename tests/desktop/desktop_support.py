@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -48,3 +49,7 @@ def mock_client(handler: Handler, sleeps: list[float] | None = None, **kwargs: A
         retry=kwargs.pop("retry", RetryPolicy(attempts=4, backoff=1.0)),
         **kwargs,
     )
+
+
+REPO = Path(__file__).resolve().parents[2]
+BRANDS = REPO / "packaging" / "brands"

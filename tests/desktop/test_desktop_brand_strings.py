@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import REPO
+from desktop_support import REPO
 from paqshot_desktop.branding import Brand
 
 SOURCE = REPO / "desktop" / "src" / "paqshot_desktop"

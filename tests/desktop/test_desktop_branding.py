@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BRANDS
+from desktop_support import BRANDS
 from paqshot_desktop import theme
 from paqshot_desktop.branding import COLOR_TOKENS, Brand, BrandError, default_brand, load_brand
 from paqshot_desktop.icons import ICON_NAMES, app_icon, icon, logo_pixmap, monogram_pixmap

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BRANDS
-from desktop_support import product_bytes
+from desktop_support import BRANDS, product_bytes
 from paqshot_desktop.branding import load_brand
 from paqshot_desktop.local import free_port, wait_healthy
 

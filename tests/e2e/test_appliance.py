@@ -10,7 +10,7 @@ import time
 
 import httpx
 import pytest
-from conftest import Appliance, wait_terminal
+from e2e_support import Appliance, wait_terminal
 from PIL import Image
 from support import Receiver, b64, product_jpeg, verify_signatures
 

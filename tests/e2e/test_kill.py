@@ -9,7 +9,7 @@ import time
 
 import httpx
 import pytest
-from conftest import Appliance, wait_terminal
+from e2e_support import Appliance, wait_terminal
 from support import b64, product_jpeg
 
 pytestmark = pytest.mark.e2e

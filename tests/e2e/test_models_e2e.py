@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from conftest import Appliance, wait_terminal
+from e2e_support import Appliance, wait_terminal
 from paqshot_server.imaging.compose import layer_from_cutout
 from paqshot_server.imaging.cutout import cutout
 from paqshot_server.imaging.layout import Placement

@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
-from conftest import product_photo
+from imaging_support import product_photo
 from paqshot_server.cli import build_parser, main
 from PIL import Image
 

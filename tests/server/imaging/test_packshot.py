@@ -8,7 +8,7 @@ import zlib
 
 import numpy as np
 import pytest
-from conftest import product_photo, to_bytes
+from imaging_support import product_photo, to_bytes
 from paqshot_server.engines import Engines
 from paqshot_server.errors import InvalidRequest, UnsupportedImage
 from paqshot_server.imaging.decode import decode_image

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 
 import numpy as np
@@ -12,6 +11,7 @@ from paqshot_server.imaging.cutout import cutout
 from paqshot_server.imaging.layout import Placement
 from paqshot_server.imaging.result import RenderResult
 from PIL import Image, ImageDraw
+from scene_support import decode  # noqa: F401 - re-exported for older imports
 
 
 def _bottle_rgba(size: tuple[int, int] = (120, 200)) -> Image.Image:
@@ -52,11 +52,6 @@ def photo() -> Image.Image:
     img = Image.new("RGB", (160, 200), (244, 244, 242))
     ImageDraw.Draw(img).rounded_rectangle([50, 30, 110, 180], 10, fill=(30, 90, 60))
     return img
-
-
-def decode(result: RenderResult, index: int = 0) -> np.ndarray:
-    """The result's image as a uint8 array."""
-    return np.asarray(Image.open(io.BytesIO(result.images[index].data)).convert("RGB"))
 
 
 @pytest.fixture

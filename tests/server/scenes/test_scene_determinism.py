@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import decode
 from paqshot_server.imaging.options import RenderOptions
 from paqshot_server.imaging.scenes import render_scene
+from scene_support import decode
 
 
 def test_same_seed_same_image(bottle) -> None:

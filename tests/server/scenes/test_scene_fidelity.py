@@ -7,9 +7,9 @@ import itertools
 
 import numpy as np
 import pytest
-from conftest import decode
 from paqshot_server.imaging.options import SCENE_TYPES, RenderOptions
 from paqshot_server.imaging.scenes import SCENE_STYLES, render_scene
+from scene_support import decode
 
 
 def assert_product_exact(image, result, expected_product, index: int = 0) -> None:  # type: ignore[no-untyped-def]

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import decode
 from paqshot_server.imaging.options import RenderOptions
 from paqshot_server.imaging.scenes import render_scene
 from PIL import Image
+from scene_support import decode
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "models" / "tiny-sd-inpaint"
 

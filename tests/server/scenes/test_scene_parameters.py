@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from conftest import decode
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from paqshot_server.imaging.options import ASPECT_RATIOS, LOCATIONS, PEOPLE, SCENE_TYPES, RenderOptions
 from paqshot_server.imaging.scenes import SCENE_STYLES, render_scene
 from PIL import Image
+from scene_support import decode
 
 FREE_LOCATIONS = ("a sunny beach", "marble bathroom", "rooftop bar at night", "grandmother's attic")
 BACKGROUNDS = (None, "white", "off_white", "light_gray", "black", "#3366aa", "#c4a1d9")
