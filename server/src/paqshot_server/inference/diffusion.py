@@ -61,6 +61,7 @@ class Request:
     spacing: str | None = None
     noise: np.ndarray | None = None
     vae_noise: np.ndarray | None = None
+    strength: float = 1.0  # < 1: start from the noised init image, running only the last share of the steps
 
 
 class DiffusionPipeline:
@@ -207,6 +208,7 @@ class DiffusionPipeline:
         extra: np.ndarray | None,
         blend: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
         progress: ProgressFn | None,
+        start: int = 0,
     ) -> np.ndarray:
         batch = 2 if cfg else 1
         feeds: dict[str, Any] = {"encoder_hidden_states": self.unet.resident("encoder_hidden_states", embeds)}
@@ -216,8 +218,9 @@ class DiffusionPipeline:
             feeds["time_ids"] = self.unet.resident("time_ids", np.repeat(time_ids, batch, axis=0))
         scalar_t = self.unet.input_rank("timestep") == 0
         n = len(scheduler.timesteps)
-        for i, t in enumerate(scheduler.timesteps):
-            start = time.perf_counter()
+        for i in range(start, n):
+            t = scheduler.timesteps[i]
+            began = time.perf_counter()
             model_in = np.concatenate([latents] * batch) if cfg else latents
             model_in = scheduler.scale_model_input(model_in, i)
             if extra is not None:
@@ -232,9 +235,9 @@ class DiffusionPipeline:
                 original, noise, mask = blend
                 proper = scheduler.add_noise(original, noise, i + 1) if i < n - 1 else original
                 latents = (1 - mask) * proper + mask * latents
-            self.timings.unet_ms.append((time.perf_counter() - start) * 1000)
+            self.timings.unet_ms.append((time.perf_counter() - began) * 1000)
             if progress is not None:
-                progress((i + 1) / n)
+                progress((i + 1 - start) / (n - start))
         return latents
 
     def _run(self, req: Request, image: np.ndarray | None = None, mask: np.ndarray | None = None) -> np.ndarray:
@@ -256,6 +259,11 @@ class DiffusionPipeline:
         time_ids = np.array([[height, width, 0, 0, height, width]], dtype=np.float32) if self.xl else None
         self.timings.text_ms = (time.perf_counter() - t0) * 1000
 
+        if not 0.0 < req.strength <= 1.0:
+            raise ValueError(f"strength must be in (0, 1], not {req.strength}")
+        # diffusers' img2img convention: run the last round(steps * strength) steps (at least one).
+        start = min(steps - 1, steps - round(steps * req.strength)) if image is not None else 0
+        init = (noise * np.float32(sched.init_noise_sigma)).astype(np.float32)
         extra = blend = None
         if image is not None and mask is not None:
             t1 = time.perf_counter()
@@ -271,12 +279,15 @@ class DiffusionPipeline:
                 blend = (self._vae_encode(image, vae_noise), noise, mask_latent)
             else:
                 raise ValueError(f"UNets with {self.unet_channels} input channels are not supported")
+            if start > 0:  # the init image's structure (layout, set, light) seeds the regenerated area
+                original = blend[0] if blend is not None else self._vae_encode(image, vae_noise)
+                init = sched.add_noise(original, noise, start).astype(np.float32)
             self.timings.vae_encode_ms = (time.perf_counter() - t1) * 1000
         elif self.unet_channels != 4:
             raise ValueError("a 9-channel UNet needs an image and a mask")
 
         latents = self._denoise(
-            latents=(noise * np.float32(sched.init_noise_sigma)).astype(np.float32),
+            latents=init,
             scheduler=sched,
             embeds=embeds,
             pooled=pooled,
@@ -287,6 +298,7 @@ class DiffusionPipeline:
             extra=extra,
             blend=blend,
             progress=req.progress,
+            start=start,
         )
         t2 = time.perf_counter()
         out = self.decode(latents)
@@ -308,6 +320,7 @@ class DiffusionPipeline:
         progress: ProgressFn | None = None,
         *,
         size: tuple[int, int] | None = None,
+        strength: float = 1.0,
         **options: Any,
     ) -> np.ndarray:
         """Like :meth:`inpaint` but returns the decoded float image [1,3,h,w] in [0,1] at the working size."""
@@ -316,7 +329,9 @@ class DiffusionPipeline:
         if image.size != mask.size:
             raise ValueError(f"image {image.size} and mask {mask.size} differ in size")
         width, height = self.working_size(*image.size, size)
-        req = Request(prompt, negative_prompt, width, height, steps, guidance, seed, progress, **options)
+        req = Request(
+            prompt, negative_prompt, width, height, steps, guidance, seed, progress, strength=strength, **options
+        )
         with self._lock:
             return self._run(req, image_to_array(image, width, height), mask_to_array(mask, width, height))
 
@@ -330,16 +345,29 @@ class DiffusionPipeline:
         guidance: float | None = None,
         seed: int | None = None,
         progress: ProgressFn | None = None,
+        strength: float = 1.0,
         **options: Any,
     ) -> Image.Image:
         """Regenerate the white (255) part of ``mask`` in ``image``; returns RGB at the input's size.
+
+        ``strength`` < 1 starts from ``image`` noised to that level instead of pure noise, so its structure
+        (a procedural layout, say) carries into the regenerated area; 1 (default) ignores it there.
 
         ``steps``/``guidance`` default to the manifest's scheduler defaults; ``guidance`` ≤ 1 turns classifier-
         free guidance off. ``progress(fraction)`` is called once per denoising step. Keyword ``options``:
         ``size`` (working size, snapped), ``scheduler`` (euler/ddim/lcm), ``spacing``, ``noise``, ``vae_noise``.
         """
         out = self.inpaint_array(
-            image.convert("RGB"), mask.convert("L"), prompt, negative_prompt, steps, guidance, seed, progress, **options
+            image.convert("RGB"),
+            mask.convert("L"),
+            prompt,
+            negative_prompt,
+            steps,
+            guidance,
+            seed,
+            progress,
+            strength=strength,
+            **options,
         )
         return array_to_image(out, image.size)
 
