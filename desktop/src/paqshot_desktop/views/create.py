@@ -150,6 +150,9 @@ class CreateView(QWidget):
         row = QHBoxLayout()
         self.summary = QLabel("No photos yet")
         set_role(self.summary, "muted")
+        # Wrapping lets a long summary shrink instead of squeezing the options panel below its own width
+        # (which clipped the form behind a horizontal scrollbar, seen in the screenshots).
+        self.summary.setWordWrap(True)
         self.remove_button = QPushButton(icon("remove"), "Remove selected")
         self.remove_button.clicked.connect(self._remove_selected)
         self.clear_button = QPushButton("Clear submitted")
