@@ -7,7 +7,6 @@ an image. Heavy modules (numpy pipelines, onnxruntime) load on first use, once p
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -77,28 +76,17 @@ class Engines:
 
         return [probe().provider]
 
-    @staticmethod
-    def _scenes_available() -> bool:
-        return importlib.util.find_spec(f"{__package__}.imaging.scenes") is not None
-
     def status(self, style: str) -> StyleStatus:
         """Report the engine that would serve ``style``."""
         models = self._installed()
         if style == "studio_packshot":
             seg = models.get("segmentation")
             return StyleStatus(style, True, f"onnx:{seg.id}" if seg else "classical", None)
+        # The procedural scene engine needs no weights; an installed inpainting model upgrades it.
         generator = models.get("inpainting") or models.get("text2image")
-        if generator is not None and self._scenes_available():
+        if generator is not None:
             return StyleStatus(style, True, f"diffusion:{generator.id}", None)
-        if self._scenes_available():
-            return StyleStatus(style, True, "procedural", None)
-        return StyleStatus(
-            style,
-            False,
-            None,
-            f"Style '{style}' needs a scene engine, and none is installed on this appliance: install an "
-            "inpainting model ('models install PATH', see docs/models.md).",
-        )
+        return StyleStatus(style, True, "procedural", None)
 
     def all_status(self) -> list[StyleStatus]:
         return [self.status(style) for style in STYLES]

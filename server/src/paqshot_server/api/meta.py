@@ -47,17 +47,15 @@ class MetaController(Controller):
     )
     def capabilities(self, key: NamedDependency[ApiKey], api: NamedDependency[ApiState]) -> Capabilities:
         """Styles with their engine (or why not), every request field with its constraints, and limits."""
-        styles = [
-            StyleInfo(
-                name=s.style,
-                available=s.available and (not key.styles or s.style in key.styles),
-                engine=s.engine,
-                reason=s.reason
-                if s.available is False
-                else (None if not key.styles or s.style in key.styles else "Not enabled for this API key."),
+        styles = []
+        for status in api.engines.all_status():
+            allowed = not key.styles or status.style in key.styles
+            reason = status.reason if not status.available else None if allowed else "Not enabled for this API key."
+            styles.append(
+                StyleInfo(
+                    name=status.style, available=status.available and allowed, engine=status.engine, reason=reason
+                )
             )
-            for s in api.engines.all_status()
-        ]
         return Capabilities(
             product=api.settings.brand.product_name,
             version=__version__,

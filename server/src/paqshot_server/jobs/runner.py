@@ -70,7 +70,7 @@ class _Lease:
             raise Cancelled
 
 
-def render_options(job: Job, settings: Any) -> RenderOptions:
+def render_options(job: Job, settings: Settings) -> RenderOptions:
     """The engine's options from the stored request."""
     values = {k: v for k, v in job.options.items() if k in _RENDER_FIELDS}
     values.update(
