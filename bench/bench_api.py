@@ -26,10 +26,11 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from paqshot_server.branding import DEFAULT_BRAND
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent / "paqshot"
+BIN = Path(sys.executable).parent / DEFAULT_BRAND.cli_name
 
 
 def free_port() -> int:
@@ -87,7 +88,8 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
     home = Path(tempfile.mkdtemp(prefix="bench-api-"))
-    env = {**os.environ, "PAQSHOT_HOME": str(home), "PAQSHOT_LOG_LEVEL": "WARNING"}
+    prefix = DEFAULT_BRAND.env_prefix
+    env = {**os.environ, f"{prefix}HOME": str(home), f"{prefix}LOG_LEVEL": "WARNING"}
     api_port, bare_port = free_port(), free_port()
     procs = [
         subprocess.Popen(
