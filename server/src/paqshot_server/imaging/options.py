@@ -36,6 +36,9 @@ NAMED_BACKGROUNDS = {
     "light_gray": (230, 230, 230),
     "black": (0, 0, 0),
 }
+# Long side of outputs unless a setting or preset says otherwise: above the 1,600 px that marketplaces
+# recommend for zoom (docs/presets.md).
+DEFAULT_LONG_SIDE = 2048
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class RenderOptions:
     padding: float | None = None
     output_format: str | None = None
     num_variants: int = 1
-    long_side: int = 1024
+    long_side: int = DEFAULT_LONG_SIDE
     jpeg_quality: int = 92
 
 
