@@ -142,3 +142,14 @@ def test_location_takes_free_text_as_the_api_does(tmp_path: Path, capsys: pytest
     args = ["generate", str(src), "-o", str(out), "--style", "lifestyle", "--long-side", "256"]
     assert main([*args, "--location", "a sunlit kitchen table by the sea"]) == 0, capsys.readouterr().err
     assert (out / "p.jpg").is_file()
+
+
+def test_a_combination_no_engine_accepts_stops_before_any_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "p.jpg"
+    product_photo().save(src, "JPEG")
+    code = main(["generate", str(src), "-o", str(tmp_path / "o"), "--num-variants", "2"])
+    assert code == 2  # bad options, like the API's 400: no file is tried
+    assert "num_variants applies to scene styles" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
