@@ -69,6 +69,7 @@ class GenerationController(Controller):
             raise Forbidden(f"Style '{data.style}' is not enabled for this API key.")
         api.engines.check_options(RenderOptions(style=data.style, shadow=data.shadow, num_variants=data.num_variants))
         api.engines.check(data.style)
+        api.engines.check_cutout_engine(data.cutout_engine)
         body_hash = hashlib.sha256(await request.body()).hexdigest() if idempotency_key else ""
         if idempotency_key:
             prior = await anyio.to_thread.run_sync(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 
 from ..ids import parse_iso
+from ..jobs.review import review_of
 from ..signing import file_url
 from ..storage.jobs import Job
 from .state import ApiState
-from .wire import Generation, ImageLinks, JobError
+from .wire import Generation, ImageLinks, JobError, ReviewReason
 
 
 def generation(job: Job, api: ApiState) -> Generation:
@@ -61,7 +62,12 @@ def generation(job: Job, api: ApiState) -> Generation:
             out.prompts = {"prompt": meta["prompt"], "negative_prompt": str(meta.get("negative_prompt") or "")}
         if isinstance(meta.get("scene"), dict):
             out.scene = meta["scene"]
-        out.confidence = job.result.get("confidence")
+        review = review_of(job.result)
+        out.confidence = review["confidence"]
+        out.needs_review = review["needs_review"]
+        out.review_reasons = [ReviewReason(**r) for r in review["review_reasons"]]
+        if isinstance(meta.get("cutout_engine"), str):
+            out.cutout_engine = meta["cutout_engine"]
         out.notes = job.result.get("notes") or None
         out.progress = 1.0
         if not job.purged:

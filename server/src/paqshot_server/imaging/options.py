@@ -21,6 +21,8 @@ NAMED_BACKGROUNDS = {
 }
 SHADOWS = ("none", "soft", "hard", "floating", "natural")
 OUTPUT_FORMATS = ("jpeg", "png", "webp")
+AUTO_CUTOUT = "auto"  # the best installed cut-out model, else the classical segmenter
+CLASSICAL_CUTOUT = "classical"
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class RenderOptions:
     ``background`` is a name from NAMED_BACKGROUNDS, ``#RRGGBB`` or ``transparent`` (cut-out only).
     ``padding`` is a ratio of the canvas (< 1) or pixels (>= 1); None means the default margin.
     ``output_format`` None means JPEG, or PNG when the background is transparent.
+    ``cutout_engine`` is ``auto``, ``classical`` or the id of an installed cut-out model.
     """
 
     style: str = "studio_packshot"
@@ -48,6 +51,7 @@ class RenderOptions:
     num_variants: int = 1
     long_side: int = 1024
     jpeg_quality: int = 92
+    cutout_engine: str = AUTO_CUTOUT
 
 
 def parse_aspect_ratio(value: str) -> tuple[int, int]:

@@ -21,6 +21,7 @@ from ..ids import new_id, parse_iso
 from ..signing import file_url
 from ..storage import keys as keys_sql
 from ..storage import webhooks as webhooks_sql
+from .review import review_of
 
 if TYPE_CHECKING:
     from ..storage.jobs import Job
@@ -50,7 +51,8 @@ def sign(body: bytes, secret: str, event_id: str, timestamp: int, prefix: str) -
 
 
 def payload(job: Job, base_url: str, secret: bytes) -> dict[str, Any]:
-    """The spec's webhook payload (plus ``error`` on failure and variant URLs as extensions)."""
+    """The spec's webhook payload; extensions: ``error`` on failure, variant URLs, and on completion the
+    ``engine`` that ran with the review fields (``confidence``, ``needs_review``, ``review_reasons``)."""
     body: dict[str, Any] = {
         "event": f"generation.{job.state}",
         "id": job.id,
@@ -73,6 +75,8 @@ def payload(job: Job, base_url: str, secret: bytes) -> dict[str, Any]:
         body["expires_at"] = job.expires_at
         if len(images) > 1:
             body["images"] = images
+        body["engine"] = job.engine
+        body.update(review_of(job.result))
     if job.state == "failed":
         body["error"] = {"code": job.error_code, "message": job.error_message}
     return body

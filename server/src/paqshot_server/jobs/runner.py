@@ -10,7 +10,7 @@ from typing import Any
 import sqlite_utils
 
 from .. import logs
-from ..errors import AppError
+from ..errors import AppError, UnsupportedImage
 from ..ids import iso
 from ..imaging.decode import decode_image
 from ..imaging.options import RenderOptions
@@ -20,6 +20,7 @@ from ..storage import jobs as jobs_sql
 from ..storage.jobs import Job
 from .context import WorkerContext
 from .delivery import build_event
+from .review import refused_for_review
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,14 @@ def _store(ctx: WorkerContext, job: Job, result: RenderResult) -> dict[str, Any]
         ctx.files.put(thumb, image.thumbnail)
         images.append({"file": name, "thumb": thumb, "width": image.width, "height": image.height})
     meta = {k: v for k, v in result.meta.items() if isinstance(v, str | int | float | bool | list | dict)}
-    return {"images": images, "confidence": result.confidence, "notes": list(result.notes), "meta": meta}
+    return {
+        "images": images,
+        "confidence": result.confidence,
+        "needs_review": result.needs_review,
+        "review_reasons": [r.as_dict() for r in result.review_reasons],
+        "notes": list(result.notes),
+        "meta": meta,
+    }
 
 
 def fail_job(
@@ -150,6 +158,9 @@ def _process(ctx: WorkerContext, job_id: str) -> str:
             raw = ctx.files.read(job.input_file)  # validated at the door; decoding again normalises it
             image = decode_image(raw, max_bytes=len(raw), max_pixels=ctx.settings.max_image_pixels).image
             result = ctx.engines.render(image, render_options(job, ctx.settings), progress=lease.report)
+            refusal = refused_for_review(job, result)
+            if refusal is not None:
+                raise UnsupportedImage(refusal)
         except Cancelled:
             _fail(ctx, job, "cancelled", "The generation was cancelled before it finished.", ctx.worker_id)
             return "cancelled"
@@ -170,7 +181,9 @@ def _process(ctx: WorkerContext, job_id: str) -> str:
     stored["meta"]["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
     now = time.time()
     expires = now + ctx.settings.retention_days * 86400
-    done = Job(**{**job.__dict__, "state": "completed", "result": stored, "expires_at": iso(expires)})
+    done = Job(
+        **{**job.__dict__, "state": "completed", "result": stored, "engine": result.engine, "expires_at": iso(expires)}
+    )
     published = jobs_sql.finish(
         db,
         job.id,
