@@ -161,7 +161,6 @@ def run(args: argparse.Namespace) -> int:
     options = options_from_args(args, settings.output_long_side, settings.jpeg_quality)
     engines = Engines(settings)
     try:
-        engines.check(options.style)
         engines.check_options(options)
         engines.check_cutout_engine(options.cutout_engine)
     except AppError as exc:
