@@ -60,6 +60,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("webhook_retry_scale", float, 1.0, "Multiplies the webhook retry delays (tests use a small value)."),
     Setting("worker_threads", int, 1, "Jobs one worker process runs at once (1 per GPU is right)."),
     Setting("worker_stop_seconds", float, 300.0, "How long serve waits for its workers to finish their job."),
+    Setting(
+        "review_threshold",
+        float,
+        0.5,
+        "Cut-out confidence (0-1) under which a result is flagged needs_review (or failed: on_low_confidence).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -93,6 +99,7 @@ class Settings:
     webhook_retry_scale: float = 1.0
     worker_threads: int = 1
     worker_stop_seconds: float = 300.0
+    review_threshold: float = 0.5
 
     @property
     def brand(self) -> Brand:
