@@ -230,17 +230,14 @@ def palette(brand: Brand) -> QPalette:
 
 
 def load_brand_fonts(brand: Brand) -> list[str]:
-    """Register the font files a brand ships (``fonts/*.ttf|otf`` in its folder) with Qt; returns the families.
+    """Register the font files a brand ships (``Brand.font_files``) with Qt; returns their families.
 
     The app then never depends on the fonts of the machine it runs on: a partner's typeface travels with its
     brand folder.
     """
-    folder = brand.folder / "fonts" if brand.folder is not None else None
     families: list[str] = []
-    if folder is None or not folder.is_dir():
-        return families
-    for path in sorted(folder.iterdir()):
-        if path.suffix.lower() in (".ttf", ".otf", ".ttc"):
+    for path in brand.font_files:
+        if path.is_file():
             font_id = QFontDatabase.addApplicationFont(str(path))
             if font_id < 0:
                 log.warning("Qt could not load the brand font %s", path)
