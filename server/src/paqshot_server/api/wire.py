@@ -22,6 +22,8 @@ from ..imaging.options import (
 )
 from ..storage.jobs import Status
 
+# Request fields that carry an image (URL or base64): the request body limit allows each at max_image_bytes.
+IMAGE_FIELDS = ("product_image",)
 BACKGROUND_PATTERN = r"^(white|off_white|light_gray|black|transparent|#[0-9A-Fa-f]{6})$"
 
 
