@@ -72,6 +72,9 @@ class Settings:
     webhook_retry_scale: float = _setting(1.0, "Multiplies the webhook retry delays (tests use a small value).")
     worker_threads: int = _setting(1, "Jobs one worker process runs at once (1 per GPU is right).")
     worker_stop_seconds: float = _setting(300.0, "How long serve waits for its workers to finish their job.")
+    review_threshold: float = _setting(
+        0.5, "Cut-out confidence (0-1) under which a result is flagged needs_review (or failed: on_low_confidence)."
+    )
 
     @property
     def brand(self) -> Brand:

@@ -8,7 +8,7 @@ from ..ids import parse_iso
 from ..signing import file_url
 from ..storage.jobs import Job
 from .state import ApiState
-from .wire import Generation, ImageLinks, JobError
+from .wire import Generation, ImageLinks, JobError, ReviewReason
 
 
 def generation(job: Job, api: ApiState) -> Generation:
@@ -62,6 +62,10 @@ def generation(job: Job, api: ApiState) -> Generation:
         if isinstance(meta.get("scene"), dict):
             out.scene = meta["scene"]
         out.confidence = job.result.confidence
+        out.needs_review = job.result.needs_review
+        out.review_reasons = [ReviewReason(code=r.code, message=r.message) for r in job.result.review_reasons]
+        if isinstance(meta.get("cutout_engine"), str):
+            out.cutout_engine = meta["cutout_engine"]
         out.notes = job.result.notes or None
         out.progress = 1.0
         if not job.purged:

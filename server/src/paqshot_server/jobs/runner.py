@@ -7,13 +7,13 @@ import threading
 import time
 
 from .. import logs
-from ..errors import AppError
+from ..errors import AppError, UnsupportedImage
 from ..imaging.decode import decode_image
 from ..imaging.options import RenderOptions
 from ..imaging.result import RenderResult
 from ..settings import Settings
 from ..storage import jobs as jobs_sql
-from ..storage.jobs import Job, JobResult, StoredImage
+from ..storage.jobs import Job, JobResult, StoredImage, StoredReason
 from . import ending
 from .context import WorkerContext
 
@@ -91,7 +91,22 @@ def _store(ctx: WorkerContext, job: Job, result: RenderResult, duration_ms: floa
         images.append(StoredImage(file=name, thumb=thumb, width=image.width, height=image.height))
     meta = {k: v for k, v in result.meta.items() if isinstance(v, str | int | float | bool | list | dict)}
     meta["duration_ms"] = round(duration_ms, 1)
-    return JobResult(images=images, confidence=result.confidence, notes=list(result.notes), meta=meta)
+    return JobResult(
+        images=images,
+        confidence=result.confidence,
+        needs_review=result.needs_review,
+        review_reasons=[StoredReason(code=r.code, message=r.message) for r in result.review_reasons],
+        notes=list(result.notes),
+        meta=meta,
+    )
+
+
+def refused_for_review(job: Job, result: RenderResult) -> str | None:
+    """The failure message when the request asked ``on_low_confidence: fail`` and the result needs review."""
+    if not result.needs_review or job.options.get("on_low_confidence") != "fail":
+        return None
+    reasons = "; ".join(r.message for r in result.review_reasons)
+    return f"The result needs review and the request asked to fail in that case (on_low_confidence: fail): {reasons}."
 
 
 def _fail(ctx: WorkerContext, job: Job, code: str, message: str) -> None:
@@ -121,6 +136,9 @@ def _process(ctx: WorkerContext, job_id: str) -> str:
             raw = ctx.files.read(job.input_file)  # validated at the door; decoding again normalises it
             image = decode_image(raw, max_bytes=len(raw), max_pixels=ctx.settings.max_image_pixels).image
             result = ctx.engines.render(image, render_options(job, ctx.settings), progress=lease.report)
+            refusal = refused_for_review(job, result)
+            if refusal is not None:
+                raise UnsupportedImage(refusal)
         except Cancelled:
             _fail(ctx, job, "cancelled", "The generation was cancelled before it finished.")
             return "cancelled"
