@@ -29,7 +29,7 @@ def try_it_block() -> str:
 
 
 def five_megabyte_photo() -> bytes:
-    """A camera-sized JPEG of a product on a grainy backdrop, between 5 and 6 MB (grain keeps JPEG from shrinking it)."""
+    """A camera-sized JPEG of a product on a grainy backdrop, 5 to 6 MB (grain keeps JPEG from shrinking it)."""
     rng = np.random.default_rng(12)
     height, width = 2400, 3200
     pixels = np.full((height, width, 3), 228, np.int16)
