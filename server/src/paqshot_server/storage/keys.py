@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from ..ids import iso, new_id
+from ..webhook_secret import new_secret
 from .db import write
 
 _BASE62 = string.digits + string.ascii_letters
@@ -32,6 +33,15 @@ class ApiKey:
     styles: tuple[str, ...] | None
     created_at: str
     revoked_at: str | None
+    previous_webhook_secret: str | None = None
+    previous_secret_until: float | None = None
+
+    def webhook_secrets(self, now: float) -> list[str]:
+        """Secrets that sign ``webhook-signature`` now: the current one, then the previous one during its grace."""
+        previous = self.previous_webhook_secret
+        if previous and self.previous_secret_until is not None and now < self.previous_secret_until:
+            return [self.webhook_secret, previous]
+        return [self.webhook_secret]
 
     def as_public(self) -> dict[str, object]:
         """What ``keys list`` shows: no secret material."""
@@ -64,6 +74,8 @@ def _row_to_key(row: dict) -> ApiKey:
         styles=tuple(json.loads(row["styles"])) if row["styles"] else None,
         created_at=row["created_at"],
         revoked_at=row["revoked_at"],
+        previous_webhook_secret=row.get("previous_webhook_secret"),
+        previous_secret_until=row.get("previous_secret_until"),
     )
 
 
@@ -79,7 +91,7 @@ def create_key(
 ) -> tuple[ApiKey, str]:
     """Create a key; return it and the clear key (the only time the clear key exists)."""
     clear = key_prefix + "".join(secrets.choice(_BASE62) for _ in range(40))
-    webhook_secret = secret_prefix + secrets.token_urlsafe(32)
+    webhook_secret = new_secret(secret_prefix)
     row = {
         "id": new_id("key"),
         "name": name,
@@ -129,3 +141,25 @@ def revoke(db: sqlite_utils.Database, key_id_or_name: str) -> bool:
             (iso(time.time()), key_id_or_name, key_id_or_name),
         )
     return cur.rowcount > 0
+
+
+def rotate_secret(
+    db: sqlite_utils.Database, key_id_or_name: str, *, secret_prefix: str, grace_seconds: float, now: float
+) -> ApiKey | None:
+    """Give a key a new webhook secret; the old one keeps signing ``webhook-signature`` for ``grace_seconds``.
+
+    Returns the updated key (with its new secret, shown once), or None when no active key matches.
+    """
+    with write(db) as conn:
+        row = conn.execute(
+            "SELECT id FROM api_keys WHERE (id = ? OR name = ?) AND revoked_at IS NULL ORDER BY created_at LIMIT 1",
+            (key_id_or_name, key_id_or_name),
+        ).fetchone()
+        if row is None:
+            return None
+        conn.execute(
+            "UPDATE api_keys SET previous_webhook_secret = webhook_secret, previous_secret_until = ?, "
+            "webhook_secret = ? WHERE id = ?",
+            (now + grace_seconds, new_secret(secret_prefix), row[0]),
+        )
+    return get(db, row[0])
