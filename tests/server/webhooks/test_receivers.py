@@ -174,3 +174,15 @@ def test_two_dispatchers_never_overlap_on_an_event(settings: Settings, key: Key,
     for event_id in ids:
         event = webhooks_sql.get_event(db, event_id)
         assert event is not None and event["state"] == "delivered" and len(event["attempt_log"]) == 1
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9/ok/\u00e9\x00", "http://127.0.0.1:9/a b", "http://127.0.0.1:9/\x7f", "http://[::1/x"]
+)
+def test_case_webhook_nul_url_poison_event_refused_at_submit(client: object, key: Key, url: str) -> None:
+    from support import b64, product_jpeg
+
+    body = {"product_image": b64(product_jpeg()), "style": "studio_packshot", "webhook_url": url}
+    response = client.post("/v1/generate", json=body, headers=key.headers)  # type: ignore[attr-defined]
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_request" and "webhook_url" in response.json()["message"]
