@@ -12,7 +12,7 @@ from support import b64, make_key, product_jpeg
 
 
 def test_jobs_pages_and_capabilities_round_trip(tmp_path: object) -> None:
-    settings = Settings(home=tmp_path / "home")  # type: ignore[operator]
+    settings = Settings(home=tmp_path / "home", output_long_side=1024)  # type: ignore[operator]
     key = make_key(settings)
     with TestClient(create_app(settings)) as client:
         body = {"product_image": b64(product_jpeg()), "style": "studio_packshot", "aspect_ratio": "4:3"}

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .branding import Brand, load_brand
+from .imaging.options import DEFAULT_LONG_SIDE
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("heartbeat_seconds", float, 10.0, "How often a busy worker renews its lease."),
     Setting("max_attempts", int, 3, "Attempts per job before it is failed."),
     Setting("sweep_seconds", float, 10.0, "How often expired leases are re-queued and retention is enforced."),
-    Setting("output_long_side", int, 1024, "Long side of generated images, in pixels."),
+    Setting(
+        "output_long_side", int, DEFAULT_LONG_SIDE, "Long side of generated images in px (unless a preset sets it)."
+    ),
     Setting("jpeg_quality", int, 92, "JPEG quality of generated images."),
     Setting("require_gpu", bool, False, "Fail readiness instead of running models on the CPU."),
     Setting("brand_file", str, "", "Path of a brand.toml that renames the product (white-label)."),
@@ -57,6 +60,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("webhook_retry_scale", float, 1.0, "Multiplies the webhook retry delays (tests use a small value)."),
     Setting("worker_threads", int, 1, "Jobs one worker process runs at once (1 per GPU is right)."),
     Setting("worker_stop_seconds", float, 300.0, "How long serve waits for its workers to finish their job."),
+    Setting(
+        "review_threshold",
+        float,
+        0.5,
+        "Cut-out confidence (0-1) under which a result is flagged needs_review (or failed: on_low_confidence).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -80,7 +89,7 @@ class Settings:
     heartbeat_seconds: float = 10.0
     max_attempts: int = 3
     sweep_seconds: float = 10.0
-    output_long_side: int = 1024
+    output_long_side: int = DEFAULT_LONG_SIDE
     jpeg_quality: int = 92
     require_gpu: bool = False
     brand_file: str = ""
@@ -90,6 +99,7 @@ class Settings:
     webhook_retry_scale: float = 1.0
     worker_threads: int = 1
     worker_stop_seconds: float = 300.0
+    review_threshold: float = 0.5
 
     @property
     def brand(self) -> Brand:

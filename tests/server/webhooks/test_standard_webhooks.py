@@ -125,4 +125,4 @@ def test_cli_rotate_secret_prints_both_spellings(settings: Settings) -> None:
     assert out["previous_secret_valid_until"]
     Webhook(out["webhook_secret"])  # decodes
     missing = subprocess.run([*cli[:-3], "key_nope", "--home", str(settings.home)], capture_output=True, text=True)
-    assert missing.returncode == 1 and "no active key" in missing.stdout
+    assert missing.returncode == 1 and "no active key" in missing.stderr

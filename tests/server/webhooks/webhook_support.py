@@ -113,34 +113,32 @@ class HostileReceiver:
 
 def ended_job_with_webhook(settings: object, key_id: str, url: str) -> str:
     """A job that ended (cancelled before it ran) with a webhook to ``url``: its real outbox event. Returns the
-    event id. Faster than rendering, and the event is written exactly as the worker writes it."""
+    event id. Faster than rendering, and the event is written exactly as a job's end writes it."""
     import time as _time
 
     from paqshot_server.ids import iso, new_id
-    from paqshot_server.jobs.runner import fail_job
+    from paqshot_server.jobs import ending
     from paqshot_server.resources import Resources
     from paqshot_server.storage import jobs as jobs_sql
+    from paqshot_server.storage.jobs import NewJob
 
     resources = Resources(settings)  # type: ignore[arg-type]
     db = resources.db.get()
-    now = _time.time()
     job_id = new_id("gen")
-    row = {
-        "id": job_id,
-        "key_id": key_id,
-        "state": "queued",
-        "style": "studio_packshot",
-        "aspect_ratio": "1:1",
-        "options": {},
-        "webhook_url": url,
-        "seed": None,
-        "input_file": f"{job_id}_input.jpg",
-        "created_at": iso(now),
-        "updated_at": iso(now),
-        "estimated_seconds": 1,
-    }
-    job, _ = jobs_sql.create(db, row, quota=None, idempotency=None)
-    assert fail_job(db, resources.settings, resources.secret, job, "cancelled", "Cancelled for a test.", None)
+    new = NewJob(
+        id=job_id,
+        key_id=key_id,
+        style="studio_packshot",
+        aspect_ratio="1:1",
+        options={},
+        webhook_url=url,
+        seed=None,
+        input_file=f"{job_id}_input.jpg",
+        created_at=iso(_time.time()),
+        estimated_seconds=1,
+    )
+    job, _ = jobs_sql.create(db, new, quota=None, idempotency=None)
+    assert ending.fail(resources, job, "cancelled", "Cancelled for a test.", owner=None)
     event_id = db.conn.execute("SELECT id FROM webhook_events WHERE job_id = ?", (job_id,)).fetchone()[0]
     resources.db.close()
     return str(event_id)

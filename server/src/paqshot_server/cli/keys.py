@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
+from ..errors import InvalidRequest
 from ..ids import iso
 from ..imaging.options import STYLES
 from ..settings import Settings
@@ -19,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     keys = sub.add_parser("keys", help="create, list and revoke API keys")
     ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     create = ksub.add_parser("create", help="create a key; prints it and its webhook secret once")
-    create.add_argument("--name", required=True)
+    create.add_argument("--name", required=True, help="a label for the key (who or what uses it)")
     create.add_argument("--rate-limit", type=int, default=None, help="generate requests per minute (default 60)")
     create.add_argument("--quota", type=int, default=None, help="total generations allowed (default unlimited)")
     create.add_argument("--styles", nargs="+", choices=STYLES, default=None, help="styles this key may use")
@@ -27,11 +29,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_home_flag(create)
     create.set_defaults(func=_create)
     lst = ksub.add_parser("list", help="list keys (no secrets)")
-    lst.add_argument("--json", action="store_true")
+    lst.add_argument("--json", action="store_true", help="machine-readable output (a JSON array)")
     add_home_flag(lst)
     lst.set_defaults(func=_list)
-    revoke = ksub.add_parser("revoke", help="revoke a key by id or name (takes effect at once)")
-    revoke.add_argument("key")
+    revoke = ksub.add_parser(
+        "revoke", help="revoke a key by id, or by name when one active key has it (takes effect at once)"
+    )
+    revoke.add_argument("key", help="the key's id (key_…) or its name")
     add_home_flag(revoke)
     revoke.set_defaults(func=_revoke)
     rotate = ksub.add_parser(
@@ -85,15 +89,19 @@ def _create(args: argparse.Namespace) -> int:
 
 def _rotate(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    key = keys_sql.rotate_secret(
-        connect(settings.app_db),
-        args.key,
-        secret_prefix=settings.brand.webhook_secret_prefix,
-        grace_seconds=args.grace_hours * 3600,
-        now=time.time(),
-    )
+    try:
+        key = keys_sql.rotate_secret(
+            connect(settings.app_db),
+            args.key,
+            secret_prefix=settings.brand.webhook_secret_prefix,
+            grace_seconds=args.grace_hours * 3600,
+            now=time.time(),
+        )
+    except InvalidRequest as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
     if key is None:
-        print(f"no active key {args.key!r}")
+        print(f"error: no active key with the id or name {args.key!r} (see `keys list`)", file=sys.stderr)
         return 1
     until = iso(key.previous_secret_until or time.time())
     if args.json:
@@ -123,14 +131,20 @@ def _list(args: argparse.Namespace) -> int:
         return 0
     for k in keys:
         state = f"revoked {k.revoked_at}" if k.revoked_at else "active"
+        quota = "no quota" if k.quota is None else f"quota {k.quota}"
         secret = "" if is_standard(k.webhook_secret, prefix) else "  old-format webhook secret: run keys rotate-secret"
-        print(f"{k.id}  {k.name:<20} {k.prefix}…{k.last4}  {k.rate_limit}/min  quota={k.quota}  {state}{secret}")
+        print(f"{k.id}  {k.name:<20} {k.prefix}…{k.last4}  {k.rate_limit}/min  {quota}  {state}{secret}")
     return 0
 
 
 def _revoke(args: argparse.Namespace) -> int:
-    if keys_sql.revoke(connect(settings_from(args).app_db), args.key):
+    try:
+        revoked = keys_sql.revoke(connect(settings_from(args).app_db), args.key)
+    except InvalidRequest as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    if revoked:
         print(f"revoked {args.key}")
         return 0
-    print(f"no active key {args.key!r}")
+    print(f"error: no active key with the id or name {args.key!r} (see `keys list`)", file=sys.stderr)
     return 1

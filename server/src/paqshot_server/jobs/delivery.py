@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..ids import new_id, parse_iso
 from ..net.post import PostOutcome
 from ..signing import file_url
+from ..storage import webhooks as webhooks_sql
 from ..webhook_secret import key_bytes
 
 if TYPE_CHECKING:
@@ -52,7 +53,8 @@ def sign(
 
 
 def payload(job: Job, base_url: str, secret: bytes) -> dict[str, Any]:
-    """The spec's webhook payload (plus ``error`` on failure and variant URLs as extensions)."""
+    """The spec's webhook payload; extensions: ``error`` on failure, variant URLs, and on completion the
+    ``engine`` that ran with the review fields (``confidence``, ``needs_review``, ``review_reasons``)."""
     body: dict[str, Any] = {
         "event": f"generation.{job.state}",
         "id": job.id,
@@ -64,36 +66,39 @@ def payload(job: Job, base_url: str, secret: bytes) -> dict[str, Any]:
         expires = int(parse_iso(job.expires_at))
         images = [
             {
-                "image_url": file_url(base_url, secret, img["file"], expires),
-                "thumbnail_url": file_url(base_url, secret, img["thumb"], expires),
-                "width": img["width"],
-                "height": img["height"],
+                "image_url": file_url(base_url, secret, img.file, expires),
+                "thumbnail_url": file_url(base_url, secret, img.thumb, expires),
+                "width": img.width,
+                "height": img.height,
             }
-            for img in job.result["images"]
+            for img in job.result.images
         ]
         body.update(images[0])
         body["expires_at"] = job.expires_at
         if len(images) > 1:
             body["images"] = images
+        body["engine"] = job.engine
+        body["confidence"] = job.result.confidence
+        body["needs_review"] = job.result.needs_review
+        body["review_reasons"] = [{"code": r.code, "message": r.message} for r in job.result.review_reasons]
     if job.state == "failed":
         body["error"] = {"code": job.error_code, "message": job.error_message}
     return body
 
 
-def build_event(base_url: str, secret: bytes, job: Job, now: float) -> dict[str, Any] | None:
+def build_event(base_url: str, secret: bytes, job: Job, now: float) -> webhooks_sql.NewEvent | None:
     """The outbox row for a job's end, or None when the request had no webhook_url."""
     if not job.webhook_url:
         return None
-    body = json.dumps(payload(job, base_url, secret), separators=(",", ":")).encode()
-    return {
-        "id": new_id("evt"),
-        "job_id": job.id,
-        "key_id": job.key_id,
-        "url": job.webhook_url,
-        "event": f"generation.{job.state}",
-        "body": body,
-        "next_attempt_at": now,
-    }
+    return webhooks_sql.NewEvent(
+        id=new_id("evt"),
+        job_id=job.id,
+        key_id=job.key_id,
+        url=job.webhook_url,
+        event=f"generation.{job.state}",
+        body=json.dumps(payload(job, base_url, secret), separators=(",", ":")).encode(),
+        next_attempt_at=now,
+    )
 
 
 def next_delay(attempt: int, retry_after: float | None, scale: float) -> float | None:

@@ -6,12 +6,14 @@ import hashlib
 import hmac
 import json
 import secrets
+import sqlite3
 import string
 import time
 from dataclasses import dataclass
 
 import sqlite_utils
 
+from ..errors import InvalidRequest
 from ..ids import iso, new_id
 from ..webhook_secret import new_secret
 from .db import write
@@ -133,14 +135,38 @@ def list_keys(db: sqlite_utils.Database) -> list[ApiKey]:
     return [_row_to_key(r) for r in db.query("SELECT * FROM api_keys ORDER BY created_at, id")]
 
 
-def revoke(db: sqlite_utils.Database, key_id_or_name: str) -> bool:
-    """Revoke by id or name; True if a key was revoked."""
-    with write(db) as conn:
-        cur = conn.execute(
-            "UPDATE api_keys SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL",
-            (iso(time.time()), key_id_or_name, key_id_or_name),
+def _one_active(conn: sqlite3.Connection, key_id_or_name: str, action: str) -> str | None:
+    """The id of the active key with this id, or of the one active key with this name (None: no such key).
+
+    Raises:
+        InvalidRequest: the name is shared by several active keys (the message lists their ids).
+    """
+    rows = conn.execute(
+        "SELECT id, name FROM api_keys WHERE (id = ? OR name = ?) AND revoked_at IS NULL ORDER BY created_at, id",
+        (key_id_or_name, key_id_or_name),
+    ).fetchall()
+    by_id = [key_id for key_id, _ in rows if key_id == key_id_or_name]
+    targets = by_id or [key_id for key_id, _ in rows]
+    if len(targets) > 1:
+        raise InvalidRequest(
+            f"{len(targets)} active keys are named {key_id_or_name!r} ({', '.join(targets)}); {action} one by its id."
         )
-    return cur.rowcount > 0
+    return targets[0] if targets else None
+
+
+def revoke(db: sqlite_utils.Database, key_id_or_name: str) -> bool:
+    """Revoke the active key with this id, or the one active key with this name; True if a key was revoked.
+
+    Names are labels, not unique: several active keys may share one.
+
+    Raises:
+        InvalidRequest: the name is shared by several active keys (nothing is revoked; the message lists their ids).
+    """
+    with write(db) as conn:
+        target = _one_active(conn, key_id_or_name, "revoke")
+        if target is not None:
+            conn.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ?", (iso(time.time()), target))
+    return target is not None
 
 
 def rotate_secret(
@@ -149,17 +175,17 @@ def rotate_secret(
     """Give a key a new webhook secret; the old one keeps signing ``webhook-signature`` for ``grace_seconds``.
 
     Returns the updated key (with its new secret, shown once), or None when no active key matches.
+
+    Raises:
+        InvalidRequest: the name is shared by several active keys (nothing changes).
     """
     with write(db) as conn:
-        row = conn.execute(
-            "SELECT id FROM api_keys WHERE (id = ? OR name = ?) AND revoked_at IS NULL ORDER BY created_at LIMIT 1",
-            (key_id_or_name, key_id_or_name),
-        ).fetchone()
-        if row is None:
+        target = _one_active(conn, key_id_or_name, "rotate")
+        if target is None:
             return None
         conn.execute(
             "UPDATE api_keys SET previous_webhook_secret = webhook_secret, previous_secret_until = ?, "
             "webhook_secret = ? WHERE id = ?",
-            (now + grace_seconds, new_secret(secret_prefix), row[0]),
+            (now + grace_seconds, new_secret(secret_prefix), target),
         )
-    return get(db, row[0])
+    return get(db, target)
