@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from .. import __version__
 from ..branding import DEFAULT_BRAND
 
 # Each module has ``register(subparsers)`` that adds its parser(s) with ``set_defaults(func=...)``.
@@ -34,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["--version"]:
-        print("0.1.0")  # fast path: no heavy imports
+        print(__version__)  # fast path: no heavy imports
         return 0
     parser = build_parser()
     args = parser.parse_args(args_list)
