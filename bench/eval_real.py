@@ -23,6 +23,9 @@ our packshot | rembg's matte | rembg's packshot) into ``--out``; numbers only, n
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
+import inspect
 import io
 import json
 import os
@@ -39,12 +42,12 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import matte_metrics as mm  # noqa: E402
-import realset  # noqa: E402
-from paqshot_server.errors import UnsupportedImage  # noqa: E402
-from paqshot_server.imaging.classical import ClassicalSegmenter  # noqa: E402
-from paqshot_server.imaging.options import RenderOptions  # noqa: E402
-from paqshot_server.imaging.packshot import render_packshot  # noqa: E402
+import matte_metrics as mm
+import realset
+from paqshot_server.errors import UnsupportedImage
+from paqshot_server.imaging.classical import ClassicalSegmenter
+from paqshot_server.imaging.options import RenderOptions
+from paqshot_server.imaging.packshot import render_packshot
 
 BENCH = Path(__file__).resolve().parent
 LABELS = BENCH / "real_labels.toml"
@@ -52,12 +55,37 @@ CELL = 180
 OPTIONS = RenderOptions(background="white", shadow="soft", long_side=1024)
 
 
-def load_segmenter(models: Path):  # -> OnnxSegmenter
-    from paqshot_server.inference.segmenters import load_default_segmenter
+def load_segmenter(models: Path, overrides: str, cache: Path | None):  # -> OnnxSegmenter
+    """The installed cut-out model with ``overrides`` (``key=value,...``) of its RefineConfig; with ``cache``,
+    model outputs are kept on disk by input digest (ablations then re-run only the refinement)."""
+    from paqshot_server.inference.segmenters import OnnxSegmenter
+    from paqshot_server.inference.store import ModelStore
 
-    seg = load_default_segmenter(models, device="cpu")
-    if seg is None:
+    model = ModelStore(models, device="cpu").best("segmentation")
+    if model is None:
         raise SystemExit(f"no cut-out model installed in {models} (paqshot models install ...)")
+    seg = OnnxSegmenter(model.path, device="cpu")
+    changes: dict[str, object] = {}
+    for item in filter(None, overrides.split(",")):
+        key, value = item.split("=", 1)
+        default = getattr(seg.refine_config, key)
+        changes[key] = value.lower() in ("1", "true", "yes") if isinstance(default, bool) else type(default)(value)
+    seg.refine_config = dataclasses.replace(seg.refine_config, **changes)
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        raw = seg.predict
+        version = hashlib.sha1(inspect.getsource(type(seg).preprocess).encode()).hexdigest()[:8]
+
+        def predict(rgb: np.ndarray) -> np.ndarray:
+            digest = hashlib.sha1(np.ascontiguousarray(rgb).tobytes() + str(rgb.shape).encode()).hexdigest()
+            path = cache / f"{model.id}-{version}-{digest}.npy"
+            if path.is_file():
+                return np.load(path)
+            out = raw(rgb)
+            np.save(path, out)
+            return out
+
+        seg.predict = predict  # type: ignore[method-assign]
     return seg
 
 
@@ -91,22 +119,33 @@ def run_model_only(photo: Image.Image, segmenter) -> dict:
     return {"alpha": alpha, "ms": (time.perf_counter() - t0) * 1000}
 
 
-def run_rembg(photos: list[realset.RealPhoto], python: str, u2net_home: str, model: str) -> tuple[dict, dict]:
-    """rembg's alphas and packshots for every photo, from one subprocess in rembg's venv."""
-    out = Path(tempfile.mkdtemp(prefix="rembg-"))
-    env = {**os.environ, "U2NET_HOME": u2net_home}
-    for var in ("PYTHONPATH", "VIRTUAL_ENV"):
-        env.pop(var, None)
-    cmd = [python, str(BENCH / "rembg_peer.py"), "--model", model, "--out", str(out), *(str(p.path) for p in photos)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)  # noqa: S603
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
+def run_rembg(
+    photos: list[realset.RealPhoto], python: str, u2net_home: str, model: str, keep: Path | None
+) -> tuple[dict, dict]:
+    """rembg's alphas and packshots for every photo, from one subprocess in rembg's venv (or from ``keep``,
+    the output folder of an earlier run on the same photos, when it has them all)."""
+    out = keep or Path(tempfile.mkdtemp(prefix="rembg-"))
+    report_path = out / "report.json"
+    have = report_path.is_file() and all((out / f"{p.path.stem}.alpha.png").is_file() for p in photos)
+    if have:
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+        report["reused"] = str(out)
+    else:
+        env = {**os.environ, "U2NET_HOME": u2net_home}
+        for var in ("PYTHONPATH", "VIRTUAL_ENV"):
+            env.pop(var, None)
+        peer = str(BENCH / "rembg_peer.py")
+        cmd = [python, peer, "--model", model, "--out", str(out), *(str(p.path) for p in photos)]
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+        report = json.loads(proc.stdout.strip().splitlines()[-1])
+        report_path.write_text(json.dumps(report), encoding="utf-8")
     ms = {t["image"]: t["wall_ms"] for t in report["times"]}
     results = {}
     for p in photos:
         stem = p.path.stem
         alpha = np.asarray(Image.open(out / f"{stem}.alpha.png").convert("L"), np.float32) / 255.0
         packshot = Image.open(out / f"{stem}.packshot.jpg").convert("RGB")
-        results[p.name] = {"alpha": alpha, "packshot": packshot, "ms": ms[p.path.name]}
+        results[p.name] = {"alpha": alpha, "packshot": packshot, "ms": ms.get(p.path.name, float("nan"))}
     return results, {k: v for k, v in report.items() if k != "times"}
 
 
@@ -121,10 +160,10 @@ def scores(alpha: np.ndarray | None, ref: np.ndarray) -> dict[str, float]:
 # ---- contact sheet -----------------------------------------------------------------------------------------
 
 
-def _tile(img: Image.Image | np.ndarray | None) -> Image.Image:
+def _tile(img: Image.Image | np.ndarray | None, refused: bool = False) -> Image.Image:
     tile = Image.new("RGB", (CELL, CELL), (128, 128, 128))
     if img is None:
-        ImageDraw.Draw(tile).text((6, CELL // 2), "refused", fill=(255, 255, 0))
+        ImageDraw.Draw(tile).text((6, CELL // 2), "refused" if refused else "", fill=(255, 255, 0))
         return tile
     if isinstance(img, np.ndarray):
         img = Image.fromarray(np.round(np.clip(img, 0, 1) * 255).astype(np.uint8), "L")
@@ -136,10 +175,11 @@ def _tile(img: Image.Image | np.ndarray | None) -> Image.Image:
 
 def contact_rows(photo: realset.RealPhoto, image: Image.Image, res: dict, label: str) -> Image.Image:
     ours, peer = res.get("ours", {}), res.get("rembg", {})
-    tiles = [image, ours.get("alpha"), ours.get("packshot"), peer.get("alpha"), peer.get("packshot")]
+    tiles = [(image, {}), (ours.get("alpha"), ours), (ours.get("packshot"), ours)]
+    tiles += [(peer.get("alpha"), peer), (peer.get("packshot"), peer)]
     row = Image.new("RGB", (len(tiles) * CELL, CELL + 14), (20, 20, 20))
-    for i, t in enumerate(tiles):
-        row.paste(_tile(t), (i * CELL, 14))
+    for i, (t, res_of) in enumerate(tiles):
+        row.paste(_tile(t, "refused" in res_of), (i * CELL, 14))
     ImageDraw.Draw(row).text((3, 1), label, fill=(255, 255, 255))
     return row
 
@@ -185,13 +225,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--extra", type=Path, action="append", default=[], help="more photo folders")
     parser.add_argument("--no-cases", action="store_true", help="skip the handed cases")
     parser.add_argument("--only", help="comma-separated substrings: evaluate only matching photos")
+    parser.add_argument("--refs-only", action="store_true", help="only the photos with a reference matte")
     parser.add_argument("--out", type=Path, default=Path("out/eval_real"))
     parser.add_argument("--methods", default="ours,model,rembg,classical")
     parser.add_argument("--models", type=Path, help="models folder (default $PAQSHOT_HOME/models)")
     parser.add_argument("--rembg-python", default="/work/team/rembg-venv/bin/python")
     parser.add_argument("--u2net-home", default="/work/team/u2net_home")
     parser.add_argument("--rembg-model", default="u2netp")
+    parser.add_argument("--rembg-keep", type=Path, help="rembg's output folder, reused when complete")
     parser.add_argument("--no-sheets", action="store_true")
+    parser.add_argument("--config", default="", help="RefineConfig overrides, key=value,... (ablations)")
+    parser.add_argument("--cache", type=Path, help="keep model outputs here (ablations re-run only the refinement)")
     args = parser.parse_args(argv)
     methods = args.methods.split(",")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -199,16 +243,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.only:
         keys = args.only.split(",")
         photos = [p for p in photos if any(k in p.name for k in keys)]
+    if args.refs_only:
+        photos = [p for p in photos if p.reference_path is not None]
     models = args.models or Path(os.environ.get("PAQSHOT_HOME", "data")) / "models"
-    seg = load_segmenter(models) if {"ours", "model"} & set(methods) else None
+    seg = load_segmenter(models, args.config, args.cache) if {"ours", "model"} & set(methods) else None
+    if seg is not None:
+        print(f"refinement: {seg.refine_config}")
     labels = tomllib.loads(LABELS.read_text(encoding="utf-8")) if LABELS.is_file() else {}
-    print(f"{len(photos)} photos ({sum(p.reference_path is not None for p in photos)} with a reference); "
-          f"load average {os.getloadavg()}")
+    print(
+        f"{len(photos)} photos ({sum(p.reference_path is not None for p in photos)} with a reference); "
+        f"load average {os.getloadavg()}"
+    )
 
     peer: dict = {}
     peer_info: dict = {}
     if "rembg" in methods:
-        peer, peer_info = run_rembg(photos, args.rembg_python, args.u2net_home, args.rembg_model)
+        peer, peer_info = run_rembg(photos, args.rembg_python, args.u2net_home, args.rembg_model, args.rembg_keep)
         print(f"peer: {peer_info}")
     table: dict[str, dict] = {}
     rows = []
@@ -245,7 +295,9 @@ def main(argv: list[str] | None = None) -> int:
             s = res.get("ours", {}).get("scores")
             conf = ours.get("confidence")
             title = f"{realset.short(p.name)[:40]}  {p.family[:22]}"
-            title += f"  IoU ours {s['iou']:.3f} rembg {res['rembg']['scores']['iou']:.3f}" if s and "rembg" in res else ""
+            title += (
+                f"  IoU ours {s['iou']:.3f} rembg {res['rembg']['scores']['iou']:.3f}" if s and "rembg" in res else ""
+            )
             title += f"  conf {conf:.2f}" if conf is not None else "  refused"
             title += "  REVIEW" if ours.get("needs_review") else ""
             rows.append(contact_rows(p, image, res, title))
@@ -264,7 +316,11 @@ def main(argv: list[str] | None = None) -> int:
         auc = mm.auroc([s for s, _, _ in scored], [ok for _, ok, _ in scored])
         n_bad = sum(not ok for _, ok, _ in scored)
         print(f"\nconfidence AUROC on {len(scored)} labelled photos ({n_bad} failures): {auc:.3f}")
-        flagged = [(table[p.name]["ours"].get("needs_review", None), bool(labels[p.name]["ok"])) for p in photos if p.name in labels]
+        flagged = [
+            (table[p.name]["ours"].get("needs_review", None), bool(labels[p.name]["ok"]))
+            for p in photos
+            if p.name in labels
+        ]
         tp = sum(1 for f, ok in flagged if f and not ok)
         fp = sum(1 for f, ok in flagged if f and ok)
         fn = sum(1 for f, ok in flagged if not f and not ok)
@@ -279,10 +335,7 @@ def main(argv: list[str] | None = None) -> int:
             p.name: {
                 "family": p.family,
                 "source": p.source,
-                **{
-                    m: {k: v for k, v in table[p.name][m].items() if k not in ("alpha", "packshot")}
-                    for m in methods
-                },
+                **{m: {k: v for k, v in table[p.name][m].items() if k not in ("alpha", "packshot")} for m in methods},
             }
             for p in photos
         },

@@ -163,7 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(args.seed)
     cut_sources = read_sources(args.cutouts)
-    photos = sorted(p for p in args.backdrops.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")) if args.backdrops else []
+    photos = (
+        sorted(p for p in args.backdrops.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        if args.backdrops
+        else []
+    )
     back_sources = read_sources(args.backdrops) if args.backdrops else {}
     kinds: list[str] = [*FAMILIES, *(f"photo:{p.name}" for p in photos)]
     rows = []

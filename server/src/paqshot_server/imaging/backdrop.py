@@ -100,14 +100,16 @@ def shadow_candidates(
     grad: np.ndarray,
     threshold: float,
     min_ratio: float,
+    max_grad: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Smooth darkenings of the backdrop that keep its chromaticity (cast shadows), and all such
     darkenings, smooth or not.
 
     ``min_ratio``: the deepest shadow accepted, as a luminance ratio to the backdrop; the a*/b* tolerance
-    scales with ``threshold``; ``grad`` is the L1 lightness gradient (:func:`gradient`). A multiplicative
-    shadow scales a* and b* roughly with lightness, so the chromaticity test compares against the scaled
-    model.
+    scales with ``threshold``; ``grad`` is the L1 lightness gradient (:func:`gradient`); a smooth shadow
+    has ``grad`` under ``max_grad`` (default ``2 max(2.5, 0.35 threshold)``: above it, an object's outline).
+    A multiplicative shadow scales a* and b* roughly with lightness, so the chromaticity test compares
+    against the scaled model.
     """
     lab_l = lab[..., 0]
     exp_l = np.maximum(expected[..., 0], 1e-3)
@@ -119,5 +121,6 @@ def shadow_candidates(
     tol = max(3.0, 0.5 * threshold)
     shadow &= ea * ea + eb * eb < tol * tol
     darkening = shadow.copy()
-    shadow &= grad < 2 * max(2.5, 0.35 * threshold)  # no edge: a shadow, not an object's outline
+    limit = 2 * max(2.5, 0.35 * threshold) if max_grad is None else max_grad
+    shadow &= grad < limit  # no edge: a shadow, not an object's outline
     return shadow, darkening

@@ -104,5 +104,6 @@ def render_packshot(image: Image.Image, options: RenderOptions, segmenter: Segme
         engine=cut.source if cut.source != "alpha" else "classical",
         confidence=round(cut.confidence, 3),
         notes=tuple(notes),
+        review_reasons=cut.reasons,
         meta=meta,
     )
