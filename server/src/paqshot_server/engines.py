@@ -1,8 +1,9 @@
 """Chooses and runs the engine for a style from what is installed (decision 7 in ARCHITECTURE.md).
 
-Used by the worker, by ``paqshot generate`` and by the API (to answer 403 before a job is queued, and in
-``GET /v1/capabilities``). A style with no engine raises Forbidden naming what to install; nothing here fakes
-an image. Heavy modules (numpy pipelines, onnxruntime) load on first use, once per process.
+Used by the worker, by ``paqshot generate`` and by the API (option checks before a job is queued, the engine
+in ``GET /v1/capabilities``). Every style always has an engine: the classical segmenter and the procedural
+scene engine need no weights; installed models upgrade them. Heavy modules (numpy pipelines, onnxruntime)
+load on first use, once per process.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from PIL import Image
 
-from .errors import Forbidden, InvalidRequest
+from .errors import InvalidRequest
 from .imaging.options import STYLES, RenderOptions
 from .imaging.result import RenderResult
 from .inference.store import REGISTRY
@@ -26,12 +27,10 @@ SCENE_STYLES = ("lifestyle", "editorial", "mockup")
 
 @dataclass(frozen=True)
 class StyleStatus:
-    """Whether a style can run here, with which engine, or why not."""
+    """The engine that serves a style here."""
 
     style: str
-    available: bool
-    engine: str | None
-    reason: str | None
+    engine: str
 
 
 class Engines:
@@ -81,21 +80,15 @@ class Engines:
         models = self._installed()
         if style == "studio_packshot":
             seg = models.get("segmentation")
-            return StyleStatus(style, True, f"onnx:{seg.id}" if seg else "classical", None)
+            return StyleStatus(style, f"onnx:{seg.id}" if seg else "classical")
         # The procedural scene engine needs no weights; an installed inpainting model upgrades it.
         generator = models.get("inpainting") or models.get("text2image")
         if generator is not None:
-            return StyleStatus(style, True, f"diffusion:{generator.id}", None)
-        return StyleStatus(style, True, "procedural", None)
+            return StyleStatus(style, f"diffusion:{generator.id}")
+        return StyleStatus(style, "procedural")
 
     def all_status(self) -> list[StyleStatus]:
         return [self.status(style) for style in STYLES]
-
-    def check(self, style: str) -> None:
-        """Raise Forbidden when ``style`` cannot run here."""
-        status = self.status(style)
-        if not status.available:
-            raise Forbidden(status.reason or f"Style '{style}' is not available.")
 
     @staticmethod
     def check_options(options: RenderOptions) -> None:
@@ -118,8 +111,6 @@ class Engines:
     def render(self, image: Image.Image, options: RenderOptions, progress: ProgressFn | None = None) -> RenderResult:
         """Run the engine for ``options.style`` on a decoded, normalised image."""
         status = self.status(options.style)
-        if not status.available:
-            raise Forbidden(status.reason or f"Style '{options.style}' is not available.")
         self.check_options(options)
         if progress:
             progress(0.02)
@@ -142,7 +133,7 @@ class Engines:
         from .imaging import scenes
 
         inpainter = None
-        if status.engine and status.engine.startswith("diffusion:"):
+        if status.engine.startswith("diffusion:"):
             from .inference.diffusion import load_inpaint_pipeline
 
             inpainter = load_inpaint_pipeline(self.settings.models_dir, require_gpu=self.settings.require_gpu)

@@ -48,7 +48,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("heartbeat_seconds", float, 10.0, "How often a busy worker renews its lease."),
     Setting("max_attempts", int, 3, "Attempts per job before it is failed."),
     Setting("sweep_seconds", float, 10.0, "How often expired leases are re-queued and retention is enforced."),
-    Setting("output_long_side", int, DEFAULT_LONG_SIDE, "Long side of outputs in px (unless a preset sets it)."),
+    Setting(
+        "output_long_side", int, DEFAULT_LONG_SIDE, "Long side of generated images in px (unless a preset sets it)."
+    ),
     Setting("jpeg_quality", int, 92, "JPEG quality of generated images."),
     Setting("require_gpu", bool, False, "Fail readiness instead of running models on the CPU."),
     Setting("brand_file", str, "", "Path of a brand.toml that renames the product (white-label)."),

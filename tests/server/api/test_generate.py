@@ -123,7 +123,7 @@ def test_auth_errors(client: TestClient, key: Key, settings: Settings) -> None:
     assert response.status_code == 401 and response.json()["error"] == "unauthorized"
 
 
-def test_forbidden_quota_style_and_missing_engine(client: TestClient, settings: Settings) -> None:
+def test_forbidden_quota_and_style_not_enabled(client: TestClient, settings: Settings) -> None:
     limited = make_key(settings, name="quota", quota=1)
     submit(client, limited)
     over = client.post(

@@ -120,3 +120,14 @@ def test_bad_options_fail_each_file_with_the_reason(tmp_path: Path, capsys: pyte
     assert code == 1
     assert "padding 0.7 leaves no room" in capsys.readouterr().err
     assert not (tmp_path / "o" / "p.jpg").exists()
+
+
+def test_a_combination_no_engine_accepts_stops_before_any_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "p.jpg"
+    product_photo().save(src, "JPEG")
+    code = main(["generate", str(src), "-o", str(tmp_path / "o"), "--num-variants", "2"])
+    assert code == 2  # bad options, like the API's 400: no file is tried
+    assert "num_variants applies to scene styles" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -10,11 +10,12 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 
 from .. import __version__
+from ..imaging.options import MAX_PROMPT_CHARS, MAX_VARIANTS
 from ..storage import workers as workers_sql
 from ..storage.keys import ApiKey
 from .openapi import ERROR_RESPONSES
 from .state import ApiState
-from .wire import MAX_PROMPT, Capabilities, Health, ModelList, StyleInfo, request_fields
+from .wire import Capabilities, Health, ModelList, StyleInfo, request_fields
 
 
 class MetaController(Controller):
@@ -50,12 +51,8 @@ class MetaController(Controller):
         styles = []
         for status in api.engines.all_status():
             allowed = not key.styles or status.style in key.styles
-            reason = status.reason if not status.available else None if allowed else "Not enabled for this API key."
-            styles.append(
-                StyleInfo(
-                    name=status.style, available=status.available and allowed, engine=status.engine, reason=reason
-                )
-            )
+            reason = None if allowed else "Not enabled for this API key."
+            styles.append(StyleInfo(name=status.style, available=allowed, engine=status.engine, reason=reason))
         return Capabilities(
             product=api.settings.brand.product_name,
             version=__version__,
@@ -63,8 +60,8 @@ class MetaController(Controller):
             fields=request_fields(),
             limits={
                 "max_image_bytes": api.settings.max_image_bytes,
-                "max_prompt_chars": MAX_PROMPT,
-                "max_variants": 4,
+                "max_prompt_chars": MAX_PROMPT_CHARS,
+                "max_variants": MAX_VARIANTS,
                 "rate_limit_per_minute": key.rate_limit,
             },
         )

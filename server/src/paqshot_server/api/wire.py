@@ -3,21 +3,26 @@ omit what does not apply. New fields always come with defaults (schema evolution
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta, Struct
 
-Style = Literal["studio_packshot", "lifestyle", "editorial", "mockup"]
-SceneType = Literal["auto", "action", "abstract", "product_packshot"]
-AspectRatio = Literal["1:1", "4:3", "16:9", "9:16", "3:2", "2:3"]
-People = Literal["none", "with_people", "without_people"]
-Shadow = Literal["none", "soft", "hard", "floating", "natural"]
-OutputFormat = Literal["jpeg", "png", "webp"]
-Status = Literal["processing", "completed", "failed"]
+from ..imaging.options import (
+    LOCATIONS,
+    MAX_LOCATION_CHARS,
+    MAX_PROMPT_CHARS,
+    MAX_VARIANTS,
+    AspectRatio,
+    OutputFormat,
+    People,
+    SceneType,
+    Shadow,
+    Style,
+)
+from ..storage.jobs import Status
 
 BACKGROUND_PATTERN = r"^(white|off_white|light_gray|black|transparent|#[0-9A-Fa-f]{6})$"
-MAX_PROMPT = 500
 
 
 # What each value does (docs/scenes.md has the full table).
@@ -35,12 +40,12 @@ _PEOPLE_DOC = (
     "editorial sets) that never covers the product."
 )
 _LOCATION_DOC = (
-    "office | outdoor | cafe | studio | urban | nature, or free text (≤ 200 chars): free text goes into the prompt "
+    f"{' | '.join(LOCATIONS)}, or free text (≤ {MAX_LOCATION_CHARS} chars): free text goes into the prompt "
     "and picks the nearest palette by its words. Omitted: studio."
 )
 _PROMPT_DOC = (
-    "Free text (≤ 500 chars) appended to the built prompt; materials, colours and moods it names also steer the "
-    "procedural set. The final prompts are returned with the result."
+    f"Free text (≤ {MAX_PROMPT_CHARS} chars) appended to the built prompt; materials, colours and moods it names "
+    "also steer the procedural set. The final prompts are returned with the result."
 )
 
 
@@ -49,7 +54,11 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
 
     product_image: Annotated[
         str,
-        Meta(min_length=1, description="URL (http/https) or base64 image, plain or data: URI. JPEG/PNG/WebP, ≤ 10 MB."),
+        Meta(
+            min_length=1,
+            description="URL (http/https) or base64 image, plain or data: URI. JPEG/PNG/WebP, at most "
+            "limits.max_image_bytes of GET /v1/capabilities.",
+        ),
     ]
     style: Annotated[Style, Meta(description=_STYLE_DOC)]
     scene_type: Annotated[SceneType, Meta(description=_SCENE_DOC)] = "auto"
@@ -72,13 +81,13 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
             str,
             Meta(
                 min_length=1,
-                max_length=200,
+                max_length=MAX_LOCATION_CHARS,
                 description=_LOCATION_DOC,
             ),
         ]
         | None
     ) = None
-    prompt: Annotated[str, Meta(max_length=MAX_PROMPT, description=_PROMPT_DOC)] | None = None
+    prompt: Annotated[str, Meta(max_length=MAX_PROMPT_CHARS, description=_PROMPT_DOC)] | None = None
     webhook_url: (
         Annotated[
             str,
@@ -93,10 +102,12 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     ) = None
     # Extensions (optional; defaults keep the spec's behaviour).
     seed: Annotated[int, Meta(ge=0, le=2**32 - 1, description="Extension: seed for reproducible scenes.")] | None = None
-    negative_prompt: Annotated[str, Meta(max_length=MAX_PROMPT, description="Extension: what to keep out.")] | None = (
-        None
-    )
-    num_variants: Annotated[int, Meta(ge=1, le=4, description="Extension: 1–4 images in one job (scene styles).")] = 1
+    negative_prompt: (
+        Annotated[str, Meta(max_length=MAX_PROMPT_CHARS, description="Extension: what to keep out.")] | None
+    ) = None
+    num_variants: Annotated[
+        int, Meta(ge=1, le=MAX_VARIANTS, description=f"Extension: 1–{MAX_VARIANTS} images in one job (scene styles).")
+    ] = 1
     shadow: Annotated[
         Shadow,
         Meta(

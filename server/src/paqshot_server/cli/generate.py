@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     options = options_from_args(args, settings.output_long_side, settings.jpeg_quality)
     engines = Engines(settings)
     try:
-        engines.check(options.style)
+        engines.check_options(options)
     except AppError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2

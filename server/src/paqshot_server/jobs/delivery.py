@@ -62,12 +62,12 @@ def payload(job: Job, base_url: str, secret: bytes) -> dict[str, Any]:
         expires = int(parse_iso(job.expires_at))
         images = [
             {
-                "image_url": file_url(base_url, secret, img["file"], expires),
-                "thumbnail_url": file_url(base_url, secret, img["thumb"], expires),
-                "width": img["width"],
-                "height": img["height"],
+                "image_url": file_url(base_url, secret, img.file, expires),
+                "thumbnail_url": file_url(base_url, secret, img.thumb, expires),
+                "width": img.width,
+                "height": img.height,
             }
-            for img in job.result["images"]
+            for img in job.result.images
         ]
         body.update(images[0])
         body["expires_at"] = job.expires_at
@@ -78,20 +78,19 @@ def payload(job: Job, base_url: str, secret: bytes) -> dict[str, Any]:
     return body
 
 
-def build_event(base_url: str, secret: bytes, job: Job, now: float) -> dict[str, Any] | None:
+def build_event(base_url: str, secret: bytes, job: Job, now: float) -> webhooks_sql.NewEvent | None:
     """The outbox row for a job's end, or None when the request had no webhook_url."""
     if not job.webhook_url:
         return None
-    body = json.dumps(payload(job, base_url, secret), separators=(",", ":")).encode()
-    return {
-        "id": new_id("evt"),
-        "job_id": job.id,
-        "key_id": job.key_id,
-        "url": job.webhook_url,
-        "event": f"generation.{job.state}",
-        "body": body,
-        "next_attempt_at": now,
-    }
+    return webhooks_sql.NewEvent(
+        id=new_id("evt"),
+        job_id=job.id,
+        key_id=job.key_id,
+        url=job.webhook_url,
+        event=f"generation.{job.state}",
+        body=json.dumps(payload(job, base_url, secret), separators=(",", ":")).encode(),
+        next_attempt_at=now,
+    )
 
 
 def _next_delay(attempt: int, retry_after: float | None, scale: float) -> float | None:

@@ -29,20 +29,33 @@ class WebhookEvent:
     next_attempt_at: float
 
 
-def insert_event(conn: sqlite3.Connection, event: dict[str, Any]) -> None:
+@dataclass(frozen=True)
+class NewEvent:
+    """An outbox row as the job's end writes it (``body`` is fixed then: every retry sends these bytes)."""
+
+    id: str
+    job_id: str
+    key_id: str
+    url: str
+    event: str
+    body: bytes
+    next_attempt_at: float
+
+
+def insert_event(conn: sqlite3.Connection, event: NewEvent) -> None:
     """Insert inside the caller's transaction (see ``jobs.finish``)."""
     conn.execute(
         "INSERT INTO webhook_events (id, job_id, key_id, url, event, body, state, attempts, next_attempt_at, "
         "created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
         (
-            event["id"],
-            event["job_id"],
-            event["key_id"],
-            event["url"],
-            event["event"],
-            event["body"],
-            event["next_attempt_at"],
-            iso(event["next_attempt_at"]),
+            event.id,
+            event.job_id,
+            event.key_id,
+            event.url,
+            event.event,
+            event.body,
+            event.next_attempt_at,
+            iso(event.next_attempt_at),
         ),
     )
 

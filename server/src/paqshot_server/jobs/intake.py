@@ -1,4 +1,6 @@
-"""Turns a generate request's ``product_image`` into a validated, normalised, stored PNG (at the door)."""
+"""Turns a generate request's ``product_image`` into validated, normalised, stored bytes (at the door).
+
+Used by the jobs service before a job is inserted; nothing here knows HTTP."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from ..errors import ImageTooLarge, InvalidRequest
 from ..imaging.decode import decode_image
 from ..imaging.passthrough import jpeg_passthrough
 from ..net.fetch import fetch_image, resolve_async, split_url
-from .state import ApiState
+from ..resources import Resources
 
 _DATA_URI = re.compile(r"^data:(?P<mime>[\w.+/-]*)(?P<params>(;[\w.+-]+=[\w.+-]+)*)(?P<b64>;base64)?,", re.I)
 
@@ -51,30 +53,30 @@ def normalise(data: bytes, max_bytes: int, max_pixels: int) -> tuple[bytes, str]
     return out.getvalue(), "png"
 
 
-async def load_product_image(api: ApiState, product_image: str) -> bytes:
+async def load_product_image(res: Resources, product_image: str) -> bytes:
     """Fetch (URL) or decode (base64) the raw bytes of the product image."""
-    settings = api.settings
+    settings = res.settings
     if re.match(r"^https?://", product_image, re.I):
         return await fetch_image(
-            product_image, api.policy, max_bytes=settings.max_image_bytes, user_agent=settings.brand.user_agent
+            product_image, res.policy, max_bytes=settings.max_image_bytes, user_agent=settings.brand.user_agent
         )
     return decode_base64(product_image, settings.max_image_bytes)
 
 
-async def store_input(api: ApiState, job_id: str, raw: bytes) -> str:
+async def store_input(res: Resources, job_id: str, raw: bytes) -> str:
     """Validate/normalise off the event loop and store; returns the stored file name."""
-    settings = api.settings
+    settings = res.settings
     data, ext = await anyio.to_thread.run_sync(normalise, raw, settings.max_image_bytes, settings.max_image_pixels)
     name = f"{job_id}_input.{ext}"
-    await anyio.to_thread.run_sync(api.files.put, name, data)
+    await anyio.to_thread.run_sync(res.files.put, name, data)
     return name
 
 
-async def check_webhook_url(api: ApiState, url: str) -> None:
+async def check_webhook_url(res: Resources, url: str) -> None:
     """https only (http too when private networks are allowed) and a public address, checked now and at delivery."""
-    schemes = ("http", "https") if api.settings.allow_private_network else ("https",)
+    schemes = ("http", "https") if res.settings.allow_private_network else ("https",)
     split_url(url, schemes=schemes)
     try:
-        await resolve_async(url, api.policy)
+        await resolve_async(url, res.policy)
     except InvalidRequest as exc:
         raise InvalidRequest(f"webhook_url refused: {exc.message}") from exc
