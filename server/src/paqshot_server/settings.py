@@ -52,6 +52,10 @@ SETTINGS: tuple[Setting, ...] = (
         "output_long_side", int, DEFAULT_LONG_SIDE, "Long side of generated images in px (unless a preset sets it)."
     ),
     Setting("jpeg_quality", int, 92, "JPEG quality of generated images."),
+    Setting("presets_dir", str, "", "Folder of the operator's own marketplace presets (one TOML file each)."),
+    Setting("content_credentials", bool, True, "Sign a C2PA manifest into every output (the IPTC label stays)."),
+    Setting("c2pa_cert_file", str, "", "PEM certificate chain that signs outputs; default HOME/c2pa/cert.pem."),
+    Setting("c2pa_key_file", str, "", "PEM private key of that certificate; default HOME/c2pa/key.pem."),
     Setting("require_gpu", bool, False, "Fail readiness instead of running models on the CPU."),
     Setting("brand_file", str, "", "Path of a brand.toml that renames the product (white-label)."),
     Setting("log_level", str, "INFO", "Logging level."),
@@ -85,6 +89,10 @@ class Settings:
     sweep_seconds: float = 10.0
     output_long_side: int = DEFAULT_LONG_SIDE
     jpeg_quality: int = 92
+    presets_dir: str = ""
+    content_credentials: bool = True
+    c2pa_cert_file: str = ""
+    c2pa_key_file: str = ""
     require_gpu: bool = False
     brand_file: str = ""
     log_level: str = "INFO"
