@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from .errors import InvalidRequest
@@ -107,6 +108,13 @@ class Engines:
         from .inference.segmenters import load_default_segmenter
 
         return load_default_segmenter(self.settings.models_dir, require_gpu=self.settings.require_gpu)
+
+    def find_product(self, image: Image.Image) -> np.ndarray:
+        """uint8 (H, W) alpha of the product in ``image`` (its own alpha, else the installed cut-out): how the
+        compliance check finds the product in an image it did not make."""
+        from .imaging.cutout import cutout
+
+        return cutout(image, self.segmenter()).alpha8
 
     def render(self, image: Image.Image, options: RenderOptions, progress: ProgressFn | None = None) -> RenderResult:
         """Run the engine for ``options.style`` on a decoded, normalised image."""

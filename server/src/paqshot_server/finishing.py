@@ -18,13 +18,12 @@ from . import __version__
 from .credentials import load_identity
 from .imaging import compliance, provenance, xmp
 from .imaging.presets import PresetCatalogue
-from .imaging.result import RenderedImage, RenderResult
+from .imaging.result import PRODUCT_ALPHA, RenderedImage, RenderResult
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
 _FORMAT_BY_MIME = {"image/jpeg": "jpeg", "image/png": "png", "image/webp": "webp"}
-PRODUCT_ALPHA = "product_alpha"  # RenderResult.meta key: uint8 (H, W) product alpha on the main image's canvas
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import time
 from ..settings import Settings
 from ..storage import keys as keys_sql
 from ..storage.db import connect
-from .common import add_home_flag, settings_from, setup_logging
+from .common import add_home_flag, presets_ok, settings_from, setup_logging
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,8 @@ def ensure_first_key(settings: Settings) -> None:
 def _serve(args: argparse.Namespace) -> int:
     settings = settings_from(args, host=args.host, port=args.port)
     setup_logging(settings)
+    if not presets_ok(settings):
+        return 2
     settings.home.mkdir(parents=True, exist_ok=True)
     ensure_first_key(settings)
     import uvicorn

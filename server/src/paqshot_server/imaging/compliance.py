@@ -72,7 +72,16 @@ class ComplianceReport:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: ``{"preset", "passed", "rules": [{"rule", "passed", "measured", "required", "message"}]}``."""
-        return {"preset": self.preset, "passed": self.passed, "rules": [asdict(r) for r in self.rules]}
+        return {"preset": self.preset, "passed": self.passed, "rules": [_plain(asdict(r)) for r in self.rules]}
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars inside a measurement as plain Python numbers (JSON and msgspec take only those)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value.item() if isinstance(value, np.generic) else value
 
 
 @dataclass(frozen=True)

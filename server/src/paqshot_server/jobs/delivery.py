@@ -50,7 +50,7 @@ def sign(body: bytes, secret: str, event_id: str, timestamp: int, prefix: str) -
 
 
 def payload(job: Job, base_url: str, secret: bytes) -> dict[str, Any]:
-    """The spec's webhook payload (plus ``error`` on failure and variant URLs as extensions)."""
+    """The spec's webhook payload (plus ``error`` on failure, variant URLs and ``compliance`` as extensions)."""
     body: dict[str, Any] = {
         "event": f"generation.{job.state}",
         "id": job.id,
@@ -73,6 +73,8 @@ def payload(job: Job, base_url: str, secret: bytes) -> dict[str, Any]:
         body["expires_at"] = job.expires_at
         if len(images) > 1:
             body["images"] = images
+        if job.result.compliance:
+            body["compliance"] = job.result.compliance
     if job.state == "failed":
         body["error"] = {"code": job.error_code, "message": job.error_message}
     return body

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
 from .. import logs
 from ..errors import AppError
+from ..finishing import Finished
 from ..imaging.decode import decode_image
 from ..imaging.options import RenderOptions
-from ..imaging.result import RenderResult
 from ..settings import Settings
 from ..storage import jobs as jobs_sql
 from ..storage.jobs import Job, JobResult, StoredImage
@@ -69,17 +70,20 @@ class _Lease:
 def render_options(job: Job, settings: Settings) -> RenderOptions:
     """The engine's options from the stored request."""
     values = {k: v for k, v in job.options.items() if k in _RENDER_FIELDS}
-    values.update(
-        style=job.style,
-        aspect_ratio=job.aspect_ratio,
-        seed=job.seed,
-        long_side=settings.output_long_side,
-        jpeg_quality=settings.jpeg_quality,
-    )
+    values.update(style=job.style, aspect_ratio=job.aspect_ratio, seed=job.seed)
+    values.setdefault("long_side", settings.output_long_side)  # a preset may have set these
+    values.setdefault("jpeg_quality", settings.jpeg_quality)
     return RenderOptions(**values)
 
 
-def _store(ctx: WorkerContext, job: Job, result: RenderResult, duration_ms: float) -> JobResult:
+def compliance_checks(options: dict[str, Any]) -> list[str]:
+    """Preset ids a job's compliance report covers: its preset, then its compliance_check list."""
+    preset = options.get("preset")
+    return list(dict.fromkeys([*([preset] if preset else []), *(options.get("compliance_check") or [])]))
+
+
+def _store(ctx: WorkerContext, job: Job, finished: Finished, duration_ms: float) -> JobResult:
+    result = finished.result
     ext = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
     images = []
     for index, image in enumerate(result.images, start=1):
@@ -91,7 +95,13 @@ def _store(ctx: WorkerContext, job: Job, result: RenderResult, duration_ms: floa
         images.append(StoredImage(file=name, thumb=thumb, width=image.width, height=image.height))
     meta = {k: v for k, v in result.meta.items() if isinstance(v, str | int | float | bool | list | dict)}
     meta["duration_ms"] = round(duration_ms, 1)
-    return JobResult(images=images, confidence=result.confidence, notes=list(result.notes), meta=meta)
+    return JobResult(
+        images=images,
+        confidence=result.confidence,
+        notes=list(result.notes),
+        meta=meta,
+        compliance=finished.compliance or None,
+    )
 
 
 def _fail(ctx: WorkerContext, job: Job, code: str, message: str) -> None:
@@ -121,6 +131,13 @@ def _process(ctx: WorkerContext, job_id: str) -> str:
             raw = ctx.files.read(job.input_file)  # validated at the door; decoding again normalises it
             image = decode_image(raw, max_bytes=len(raw), max_pixels=ctx.settings.max_image_pixels).image
             result = ctx.engines.render(image, render_options(job, ctx.settings), progress=lease.report)
+            finished = ctx.finisher.finish(
+                result,
+                product_photo=raw,
+                title=job.id,
+                checks=compliance_checks(job.options),
+                find_product=ctx.engines.find_product,
+            )
         except Cancelled:
             _fail(ctx, job, "cancelled", "The generation was cancelled before it finished.")
             return "cancelled"
@@ -131,7 +148,7 @@ def _process(ctx: WorkerContext, job_id: str) -> str:
             log.exception("job %s failed unexpectedly", job.id)
             _fail(ctx, job, "server_error", f"Generation failed unexpectedly; see the server log for {job.id}.")
             return "failed"
-        stored = _store(ctx, job, result, (time.monotonic() - started) * 1000)
+        stored = _store(ctx, job, finished, (time.monotonic() - started) * 1000)
     if not ending.complete(ctx, job, stored, result.engine, owner=ctx.worker_id):
         for stored_image in stored.images:  # another attempt published first: drop our copies, keep theirs
             ctx.files.delete(stored_image.file)
