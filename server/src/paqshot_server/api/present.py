@@ -10,7 +10,7 @@ from ..ids import parse_iso
 from ..signing import file_url
 from ..storage.jobs import Job
 from .state import ApiState
-from .wire import ComplianceReport, Generation, ImageLinks, JobError
+from .wire import ComplianceReport, Generation, ImageLinks, JobError, ReviewReason
 
 
 def generation(job: Job, api: ApiState) -> Generation:
@@ -64,6 +64,10 @@ def generation(job: Job, api: ApiState) -> Generation:
         if isinstance(meta.get("scene"), dict):
             out.scene = meta["scene"]
         out.confidence = job.result.confidence
+        out.needs_review = job.result.needs_review
+        out.review_reasons = [ReviewReason(code=r.code, message=r.message) for r in job.result.review_reasons]
+        if isinstance(meta.get("cutout_engine"), str):
+            out.cutout_engine = meta["cutout_engine"]
         out.notes = job.result.notes or None
         if job.result.compliance:
             out.compliance = msgspec.convert(job.result.compliance, list[ComplianceReport])

@@ -14,6 +14,7 @@ from ..imaging.options import (
     MAX_PROMPT_CHARS,
     MAX_VARIANTS,
     AspectRatio,
+    OnLowConfidence,
     OutputFormat,
     People,
     SceneType,
@@ -23,7 +24,10 @@ from ..imaging.options import (
 from ..imaging.presets import MAX_CHECKS, PRESET_ID_PATTERN
 from ..storage.jobs import Status
 
+# Request fields that carry an image (URL or base64): the request body limit allows each at max_image_bytes.
+IMAGE_FIELDS = ("product_image",)
 BACKGROUND_PATTERN = r"^(white|off_white|light_gray|black|transparent|#[0-9A-Fa-f]{6})$"
+CUTOUT_ENGINE_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"  # auto, classical or a model id (manifests' id rule)
 
 
 _PRESET_DOC = (
@@ -133,6 +137,24 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
         | None
     ) = None
     output_format: Annotated[OutputFormat, Meta(description="Extension: jpeg (default), png or webp.")] | None = None
+    cutout_engine: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=64,
+            pattern=CUTOUT_ENGINE_PATTERN,
+            description="Extension: which cut-out runs. auto (default): the best installed model, else classical; "
+            "classical: the model-free segmenter; or the id of an installed cut-out model (GET /v1/models). "
+            "A model that is not installed answers 403.",
+        ),
+    ] = "auto"
+    on_low_confidence: Annotated[
+        OnLowConfidence,
+        Meta(
+            description="Extension: what a result that needs review becomes. complete (default): completed with "
+            "needs_review and review_reasons; fail: failed with unsupported_image and a message naming the reasons."
+        ),
+    ] = "complete"
     preset: Annotated[str, Meta(pattern=PRESET_ID_PATTERN, description=_PRESET_DOC)] | None = None
     compliance_check: (
         Annotated[
@@ -184,6 +206,13 @@ class JobError(Struct):
     message: str
 
 
+class ReviewReason(Struct):
+    """Why a result needs review: a stable ``code`` and a ``message`` in plain words."""
+
+    code: str
+    message: str
+
+
 class ImageLinks(Struct, kw_only=True):
     image_url: str
     thumbnail_url: str
@@ -210,6 +239,9 @@ class Generation(Struct, kw_only=True, omit_defaults=True):
     engine: str | None = None
     seed: int | None = None
     confidence: float | None = None
+    needs_review: bool | None = None
+    review_reasons: list[ReviewReason] | None = None
+    cutout_engine: str | None = None
     notes: list[str] | None = None
     images: list[ImageLinks] | None = None
     options: dict[str, Any] | None = None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
+from ..errors import InvalidRequest
 from ..imaging.options import STYLES
 from ..storage import keys as keys_sql
 from ..storage.db import connect
@@ -15,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     keys = sub.add_parser("keys", help="create, list and revoke API keys")
     ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     create = ksub.add_parser("create", help="create a key; prints it and its webhook secret once")
-    create.add_argument("--name", required=True)
+    create.add_argument("--name", required=True, help="a label for the key (who or what uses it)")
     create.add_argument("--rate-limit", type=int, default=None, help="generate requests per minute (default 60)")
     create.add_argument("--quota", type=int, default=None, help="total generations allowed (default unlimited)")
     create.add_argument("--styles", nargs="+", choices=STYLES, default=None, help="styles this key may use")
@@ -23,11 +25,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_home_flag(create)
     create.set_defaults(func=_create)
     lst = ksub.add_parser("list", help="list keys (no secrets)")
-    lst.add_argument("--json", action="store_true")
+    lst.add_argument("--json", action="store_true", help="machine-readable output (a JSON array)")
     add_home_flag(lst)
     lst.set_defaults(func=_list)
-    revoke = ksub.add_parser("revoke", help="revoke a key by id or name (takes effect at once)")
-    revoke.add_argument("key")
+    revoke = ksub.add_parser(
+        "revoke", help="revoke a key by id, or by name when one active key has it (takes effect at once)"
+    )
+    revoke.add_argument("key", help="the key's id (key_…) or its name")
     add_home_flag(revoke)
     revoke.set_defaults(func=_revoke)
 
@@ -60,13 +64,19 @@ def _list(args: argparse.Namespace) -> int:
         return 0
     for k in keys:
         state = f"revoked {k.revoked_at}" if k.revoked_at else "active"
-        print(f"{k.id}  {k.name:<20} {k.prefix}…{k.last4}  {k.rate_limit}/min  quota={k.quota}  {state}")
+        quota = "no quota" if k.quota is None else f"quota {k.quota}"
+        print(f"{k.id}  {k.name:<20} {k.prefix}…{k.last4}  {k.rate_limit}/min  {quota}  {state}")
     return 0
 
 
 def _revoke(args: argparse.Namespace) -> int:
-    if keys_sql.revoke(connect(settings_from(args).app_db), args.key):
+    try:
+        revoked = keys_sql.revoke(connect(settings_from(args).app_db), args.key)
+    except InvalidRequest as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    if revoked:
         print(f"revoked {args.key}")
         return 0
-    print(f"no active key {args.key!r}")
+    print(f"error: no active key with the id or name {args.key!r} (see `keys list`)", file=sys.stderr)
     return 1

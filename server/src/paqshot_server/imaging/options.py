@@ -39,6 +39,12 @@ NAMED_BACKGROUNDS = {
 # Long side of outputs unless a setting or preset says otherwise: above the 1,600 px that marketplaces
 # recommend for zoom (docs/presets.md).
 DEFAULT_LONG_SIDE = 2048
+# Cut-out engine choice (request extension ``cutout_engine``): these two, or an installed model's id.
+AUTO_CUTOUT = "auto"  # the best installed cut-out model, else the classical segmenter
+CLASSICAL_CUTOUT = "classical"
+# What a result that needs review becomes (request extension ``on_low_confidence``).
+OnLowConfidence = Literal["complete", "fail"]
+ON_LOW_CONFIDENCE: tuple[OnLowConfidence, ...] = get_args(OnLowConfidence)
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,7 @@ class RenderOptions:
     ``background`` is a name from NAMED_BACKGROUNDS, ``#RRGGBB`` or ``transparent`` (cut-out only).
     ``padding`` is a ratio of the canvas (< 1) or pixels (>= 1); None means the default margin.
     ``output_format`` None means JPEG, or PNG when the background is transparent.
+    ``cutout_engine`` is ``auto``, ``classical`` or the id of an installed cut-out model.
     """
 
     style: str = "studio_packshot"
@@ -66,6 +73,7 @@ class RenderOptions:
     num_variants: int = 1
     long_side: int = DEFAULT_LONG_SIDE
     jpeg_quality: int = 92
+    cutout_engine: str = AUTO_CUTOUT
 
 
 def parse_aspect_ratio(value: str) -> tuple[int, int]:

@@ -50,7 +50,9 @@ def sign(body: bytes, secret: str, event_id: str, timestamp: int, prefix: str) -
 
 
 def payload(job: Job, base_url: str, secret: bytes) -> dict[str, Any]:
-    """The spec's webhook payload (plus ``error`` on failure, variant URLs and ``compliance`` as extensions)."""
+    """The spec's webhook payload; extensions: ``error`` on failure, variant URLs, and on completion the
+    ``engine`` that ran with the review fields (``confidence``, ``needs_review``, ``review_reasons``) and the
+    ``compliance`` reports."""
     body: dict[str, Any] = {
         "event": f"generation.{job.state}",
         "id": job.id,
@@ -73,6 +75,10 @@ def payload(job: Job, base_url: str, secret: bytes) -> dict[str, Any]:
         body["expires_at"] = job.expires_at
         if len(images) > 1:
             body["images"] = images
+        body["engine"] = job.engine
+        body["confidence"] = job.result.confidence
+        body["needs_review"] = job.result.needs_review
+        body["review_reasons"] = [{"code": r.code, "message": r.message} for r in job.result.review_reasons]
         if job.result.compliance:
             body["compliance"] = job.result.compliance
     if job.state == "failed":

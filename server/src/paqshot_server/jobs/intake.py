@@ -11,7 +11,7 @@ import re
 
 import anyio.to_thread
 
-from ..errors import ImageTooLarge, InvalidRequest
+from ..errors import ImageTooLarge, InvalidRequest, megabytes
 from ..imaging.decode import decode_image
 from ..imaging.passthrough import jpeg_passthrough
 from ..net.fetch import fetch_image, resolve_async, split_url
@@ -28,7 +28,7 @@ def decode_base64(text: str, max_bytes: int) -> bytes:
             raise InvalidRequest("data: URIs must be base64-encoded (';base64,').")
         text = text[match.end() :]
     if len(text) * 3 // 4 > max_bytes * 1.05 + 3:  # generous for line breaks; the exact check follows
-        raise ImageTooLarge(f"Product image exceeds {max_bytes / 1e6:.0f} MB.")
+        raise ImageTooLarge(f"Product image exceeds {megabytes(max_bytes)}.")
     if any(c in text for c in " \n\r\t"):  # only rebuild the string when it has line breaks (costly on MBs)
         text = "".join(text.split())
     try:
@@ -36,7 +36,7 @@ def decode_base64(text: str, max_bytes: int) -> bytes:
     except (binascii.Error, ValueError) as exc:
         raise InvalidRequest("product_image is neither an http(s) URL nor valid base64 image data.") from exc
     if len(decoded) > max_bytes:
-        raise ImageTooLarge(f"Product image is {len(decoded) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB.")
+        raise ImageTooLarge(f"Product image is {len(decoded) / 1e6:.1f} MB; the limit is {megabytes(max_bytes)}.")
     return decoded
 
 

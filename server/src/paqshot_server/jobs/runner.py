@@ -8,13 +8,14 @@ import time
 from typing import Any
 
 from .. import logs
-from ..errors import AppError
+from ..errors import AppError, UnsupportedImage
 from ..finishing import Finished
 from ..imaging.decode import decode_image
 from ..imaging.options import RenderOptions
+from ..imaging.result import RenderResult
 from ..settings import Settings
 from ..storage import jobs as jobs_sql
-from ..storage.jobs import Job, JobResult, StoredImage
+from ..storage.jobs import Job, JobResult, StoredImage, StoredReason
 from . import ending
 from .context import WorkerContext
 
@@ -98,10 +99,20 @@ def _store(ctx: WorkerContext, job: Job, finished: Finished, duration_ms: float)
     return JobResult(
         images=images,
         confidence=result.confidence,
+        needs_review=result.needs_review,
+        review_reasons=[StoredReason(code=r.code, message=r.message) for r in result.review_reasons],
         notes=list(result.notes),
         meta=meta,
         compliance=finished.compliance or None,
     )
+
+
+def refused_for_review(job: Job, result: RenderResult) -> str | None:
+    """The failure message when the request asked ``on_low_confidence: fail`` and the result needs review."""
+    if not result.needs_review or job.options.get("on_low_confidence") != "fail":
+        return None
+    reasons = "; ".join(r.message for r in result.review_reasons)
+    return f"The result needs review and the request asked to fail in that case (on_low_confidence: fail): {reasons}."
 
 
 def _fail(ctx: WorkerContext, job: Job, code: str, message: str) -> None:
@@ -131,6 +142,9 @@ def _process(ctx: WorkerContext, job_id: str) -> str:
             raw = ctx.files.read(job.input_file)  # validated at the door; decoding again normalises it
             image = decode_image(raw, max_bytes=len(raw), max_pixels=ctx.settings.max_image_pixels).image
             result = ctx.engines.render(image, render_options(job, ctx.settings), progress=lease.report)
+            refusal = refused_for_review(job, result)
+            if refusal is not None:
+                raise UnsupportedImage(refusal)
             finished = ctx.finisher.finish(
                 result,
                 product_photo=raw,

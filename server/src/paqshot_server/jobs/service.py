@@ -88,6 +88,7 @@ class JobService:
         res.engines.check_options(
             RenderOptions(style=request.style, shadow=options["shadow"], num_variants=request.num_variants)
         )
+        res.engines.check_cutout_engine(request.cutout_engine)
         idempotency = None
         if idempotency_key:
             body_hash = hashlib.sha256(msgspec.json.encode(request) if body is None else body).hexdigest()

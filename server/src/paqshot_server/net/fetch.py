@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from ..errors import ImageTooLarge, InvalidRequest
+from ..errors import ImageTooLarge, InvalidRequest, megabytes
 from .addresses import AddressPolicy, IPAddress
 
 CONNECT_TIMEOUT = 5.0
@@ -172,7 +172,7 @@ async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
     async for chunk in response.aiter_raw():
         size += len(chunk)
         if size > max_bytes:  # Content-Length is not trusted: count what actually arrives
-            raise ImageTooLarge(f"Product image exceeds {max_bytes / 1e6:.0f} MB.")
+            raise ImageTooLarge(f"Product image exceeds {megabytes(max_bytes)}.")
         chunks.append(chunk)
     return b"".join(chunks)
 

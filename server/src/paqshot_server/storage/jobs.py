@@ -33,11 +33,20 @@ class StoredImage(msgspec.Struct, frozen=True):
     height: int
 
 
+class StoredReason(msgspec.Struct, frozen=True):
+    """A review reason as stored (codes and messages come from ``imaging/review.py``)."""
+
+    code: str
+    message: str
+
+
 class JobResult(msgspec.Struct, frozen=True, kw_only=True):
     """The ``result`` column (JSON): what a completed job produced."""
 
     images: list[StoredImage]
     confidence: float | None = None
+    needs_review: bool = False
+    review_reasons: list[StoredReason] = msgspec.field(default_factory=list)
     notes: list[str] = msgspec.field(default_factory=list)
     meta: dict[str, Any] = msgspec.field(default_factory=dict)
     compliance: list[dict[str, Any]] | None = None  # reports of the preset and compliance_check (imaging.compliance)

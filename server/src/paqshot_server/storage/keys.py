@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from ..errors import InvalidRequest
 from ..ids import iso, new_id
 from .db import write
 
@@ -122,10 +123,24 @@ def list_keys(db: sqlite_utils.Database) -> list[ApiKey]:
 
 
 def revoke(db: sqlite_utils.Database, key_id_or_name: str) -> bool:
-    """Revoke by id or name; True if a key was revoked."""
+    """Revoke the active key with this id, or the one active key with this name; True if a key was revoked.
+
+    Names are labels, not unique: several active keys may share one.
+
+    Raises:
+        InvalidRequest: the name is shared by several active keys (nothing is revoked; the message lists their ids).
+    """
     with write(db) as conn:
-        cur = conn.execute(
-            "UPDATE api_keys SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL",
-            (iso(time.time()), key_id_or_name, key_id_or_name),
-        )
-    return cur.rowcount > 0
+        rows = conn.execute(
+            "SELECT id, name FROM api_keys WHERE (id = ? OR name = ?) AND revoked_at IS NULL ORDER BY created_at, id",
+            (key_id_or_name, key_id_or_name),
+        ).fetchall()
+        by_id = [key_id for key_id, _ in rows if key_id == key_id_or_name]
+        targets = by_id or [key_id for key_id, _ in rows]
+        if len(targets) > 1:
+            raise InvalidRequest(
+                f"{len(targets)} active keys are named {key_id_or_name!r} ({', '.join(targets)}); revoke one by its id."
+            )
+        if targets:
+            conn.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ?", (iso(time.time()), targets[0]))
+    return bool(targets)
