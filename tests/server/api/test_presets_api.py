@@ -8,8 +8,8 @@ import json
 import time
 
 from litestar.testing import TestClient
-from paqshot_server.jobs import delivery
 from paqshot_server.jobs.context import WorkerContext
+from paqshot_server.jobs.dispatcher import dispatch_due
 from paqshot_server.jobs.runner import process
 from paqshot_server.settings import Settings
 from PIL import Image
@@ -79,7 +79,7 @@ def test_the_webhook_payload_carries_the_compliance_report(client: TestClient, k
         deadline = time.monotonic() + 10
         while not receiver.requests and time.monotonic() < deadline:
             ctx.db.get().conn.execute("UPDATE webhook_events SET next_attempt_at = 0 WHERE state = 'pending'")
-            delivery.dispatch_due(ctx)
+            dispatch_due(ctx)
             time.sleep(0.05)
         payload = json.loads(receiver.requests[0]["body"])
         assert payload["compliance"] == job["compliance"]
