@@ -61,6 +61,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("worker_threads", int, 1, "Jobs one worker process runs at once (1 per GPU is right)."),
     Setting("worker_stop_seconds", float, 300.0, "How long serve waits for its workers to finish their job."),
     Setting(
+        "install_models_dir",
+        str,
+        "auto",
+        "Install-level model folder every data folder also reads (the set-up puts the default cut-out model "
+        "there); auto = <python prefix>/share/appliance/models, empty = none.",
+    ),
+    Setting(
         "review_threshold",
         float,
         0.5,
@@ -99,6 +106,7 @@ class Settings:
     webhook_retry_scale: float = 1.0
     worker_threads: int = 1
     worker_stop_seconds: float = 300.0
+    install_models_dir: str = "auto"
     review_threshold: float = 0.5
 
     @property
@@ -129,6 +137,17 @@ class Settings:
     @property
     def models_dir(self) -> Path:
         return self.home / "models"
+
+    @property
+    def shared_models_dirs(self) -> tuple[Path, ...]:
+        """Model folders read after ``models_dir``: the install-level one unless ``install_models_dir`` is empty."""
+        if not self.install_models_dir.strip():
+            return ()
+        if self.install_models_dir == "auto":
+            from .inference.store import install_level_dir
+
+            return (install_level_dir(),)
+        return (Path(self.install_models_dir).expanduser(),)
 
     def with_overrides(self, **values: Any) -> Settings:
         """A copy with some values replaced (values are coerced like environment strings)."""
