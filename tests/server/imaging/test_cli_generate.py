@@ -129,6 +129,28 @@ def test_bad_options_fail_each_file_with_the_reason(tmp_path: Path, capsys: pyte
     assert not (tmp_path / "o" / "p.jpg").exists()
 
 
+def test_every_generate_flag_has_help_and_request_fields_share_the_api_text() -> None:
+    from paqshot_server.api.wire import request_fields
+
+    generate = build_parser()._subparsers._group_actions[0].choices["generate"]  # type: ignore[union-attr]
+    flags = {a.dest: a for a in generate._actions if a.dest != "help"}
+    undocumented = [dest for dest, action in flags.items() if not (action.help or "").strip()]
+    assert undocumented == []
+    api_text = {f.name: f.description for f in request_fields()}
+    assert "free text" in (flags["location"].help or "")
+    for name in ("style", "location", "shadow", "num_variants"):
+        assert (flags[name].help or "").lower().rstrip(".") in api_text[name].lower(), name
+
+
+def test_location_takes_free_text_as_the_api_does(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "p.jpg"
+    product_photo(size=(240, 180)).save(src, "JPEG")
+    out = tmp_path / "o"
+    args = ["generate", str(src), "-o", str(out), "--style", "lifestyle", "--long-side", "256"]
+    assert main([*args, "--location", "a sunlit kitchen table by the sea"]) == 0, capsys.readouterr().err
+    assert (out / "p.jpg").is_file()
+
+
 def test_a_combination_no_engine_accepts_stops_before_any_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

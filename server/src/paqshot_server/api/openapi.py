@@ -11,9 +11,9 @@ from .wire import ErrorBody
 _ERRORS = {
     400: "invalid_request — missing or malformed parameters",
     401: "unauthorized — missing or invalid API key",
-    403: "forbidden — quota exceeded, style not allowed or not installed",
+    403: "forbidden — quota exceeded or style not enabled for this API key",
     404: "not_found — generation not found",
-    413: "image_too_large — product image exceeds 10 MB",
+    413: "image_too_large — an image exceeds limits.max_image_bytes of GET /v1/capabilities",
     422: "unsupported_image — not JPEG/PNG/WebP or undecodable (also: Idempotency-Key reused with another body)",
     429: "rate_limited — too many requests; see Retry-After",
     500: "server_error — internal error; retry after a few seconds",

@@ -23,6 +23,8 @@ from ..imaging.options import (
 )
 from ..storage.jobs import Status
 
+# Request fields that carry an image (URL or base64): the request body limit allows each at max_image_bytes.
+IMAGE_FIELDS = ("product_image",)
 BACKGROUND_PATTERN = r"^(white|off_white|light_gray|black|transparent|#[0-9A-Fa-f]{6})$"
 CUTOUT_ENGINE_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"  # auto, classical or a model id (manifests' id rule)
 

@@ -18,7 +18,6 @@ from ..errors import AppError, UnsupportedImage
 from ..imaging.options import (
     ASPECT_RATIOS,
     AUTO_CUTOUT,
-    LOCATIONS,
     OUTPUT_FORMATS,
     PEOPLE,
     SCENE_TYPES,
@@ -48,33 +47,28 @@ def register(subparsers: Any) -> None:
         metavar="OUTDIR",
         help="folder for the results (created if missing)",
     )
-    p.add_argument("--style", choices=STYLES, default="studio_packshot")
-    p.add_argument("--scene-type", choices=SCENE_TYPES, default="auto")
+    doc = _field_help()
+    p.add_argument("--style", choices=STYLES, default="studio_packshot", help=doc["style"])
+    p.add_argument("--scene-type", choices=SCENE_TYPES, default="auto", help=doc["scene_type"])
+    p.add_argument("--background", default=None, help=doc["background"])
+    p.add_argument("--aspect-ratio", choices=ASPECT_RATIOS, default="1:1", help=doc["aspect_ratio"])
+    p.add_argument("--people", choices=PEOPLE, default="none", help=doc["people"])
+    p.add_argument("--location", default=None, metavar="TEXT", help=doc["location"])
+    p.add_argument("--prompt", default=None, metavar="TEXT", help=doc["prompt"])
+    p.add_argument("--negative-prompt", default=None, metavar="TEXT", help=doc["negative_prompt"])
+    p.add_argument("--seed", type=int, default=None, help=doc["seed"])
+    p.add_argument("--shadow", choices=SHADOWS, default="soft", help=doc["shadow"])
+    p.add_argument("--reflection", action=argparse.BooleanOptionalAction, default=False, help=doc["reflection"])
+    p.add_argument("--padding", type=float, default=None, help=doc["padding"])
+    p.add_argument("--output-format", choices=OUTPUT_FORMATS, default=None, help=doc["output_format"])
+    p.add_argument("--num-variants", type=int, default=1, help=doc["num_variants"])
     p.add_argument(
-        "--background",
+        "--long-side",
+        type=int,
         default=None,
-        help="white | off_white | light_gray | black | #RRGGBB | transparent (default white)",
+        help="long side of the output in px (default: the output_long_side setting)",
     )
-    p.add_argument("--aspect-ratio", choices=ASPECT_RATIOS, default="1:1")
-    p.add_argument("--people", choices=PEOPLE, default="none")
-    p.add_argument("--location", choices=LOCATIONS, default=None)
-    p.add_argument("--prompt", default=None)
-    p.add_argument("--negative-prompt", default=None)
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--shadow", choices=SHADOWS, default="soft")
-    p.add_argument("--reflection", action=argparse.BooleanOptionalAction, default=False, help="add a floor reflection")
-    p.add_argument(
-        "--padding",
-        type=float,
-        default=None,
-        help="margin: ratio of the short side (< 1) or pixels (>= 1); default: product fills ~82%%",
-    )
-    p.add_argument(
-        "--output-format", choices=OUTPUT_FORMATS, default=None, help="default jpeg, png for a transparent background"
-    )
-    p.add_argument("--num-variants", type=int, default=1)
-    p.add_argument("--long-side", type=int, default=None, help="output long side in px (default: settings)")
-    p.add_argument("--jpeg-quality", type=int, default=None, help="default: settings")
+    p.add_argument("--jpeg-quality", type=int, default=None, help="JPEG quality (default: the jpeg_quality setting)")
     p.add_argument(
         "--save-matte",
         action="store_true",
@@ -100,6 +94,14 @@ def register(subparsers: Any) -> None:
         "review_reasons, timings_ms (or error)",
     )
     p.set_defaults(func=run)
+
+
+def _field_help() -> dict[str, str]:
+    """Help of each request-field flag: the API field's own description (one text for the API docs and the CLI)."""
+    from ..api.wire import request_fields
+
+    docs = {f.name: f.description.removeprefix("Extension: ").replace("%", "%%") for f in request_fields()}
+    return {name: text[:1].upper() + text[1:] for name, text in docs.items()}
 
 
 def options_from_args(args: argparse.Namespace, long_side: int, jpeg_quality: int) -> RenderOptions:

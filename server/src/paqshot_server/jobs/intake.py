@@ -11,10 +11,11 @@ import re
 
 import anyio.to_thread
 
-from ..errors import ImageTooLarge, InvalidRequest
+from ..errors import ImageTooLarge, InvalidRequest, megabytes
 from ..imaging.decode import decode_image
 from ..imaging.passthrough import jpeg_passthrough
-from ..net.fetch import fetch_image, resolve_async, split_url
+from ..net.fetch import fetch_image, resolve_async
+from ..net.post import check_sendable
 from ..resources import Resources
 
 _DATA_URI = re.compile(r"^data:(?P<mime>[\w.+/-]*)(?P<params>(;[\w.+-]+=[\w.+-]+)*)(?P<b64>;base64)?,", re.I)
@@ -28,7 +29,7 @@ def decode_base64(text: str, max_bytes: int) -> bytes:
             raise InvalidRequest("data: URIs must be base64-encoded (';base64,').")
         text = text[match.end() :]
     if len(text) * 3 // 4 > max_bytes * 1.05 + 3:  # generous for line breaks; the exact check follows
-        raise ImageTooLarge(f"Product image exceeds {max_bytes / 1e6:.0f} MB.")
+        raise ImageTooLarge(f"Product image exceeds {megabytes(max_bytes)}.")
     if any(c in text for c in " \n\r\t"):  # only rebuild the string when it has line breaks (costly on MBs)
         text = "".join(text.split())
     try:
@@ -36,7 +37,7 @@ def decode_base64(text: str, max_bytes: int) -> bytes:
     except (binascii.Error, ValueError) as exc:
         raise InvalidRequest("product_image is neither an http(s) URL nor valid base64 image data.") from exc
     if len(decoded) > max_bytes:
-        raise ImageTooLarge(f"Product image is {len(decoded) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB.")
+        raise ImageTooLarge(f"Product image is {len(decoded) / 1e6:.1f} MB; the limit is {megabytes(max_bytes)}.")
     return decoded
 
 
@@ -75,7 +76,10 @@ async def store_input(res: Resources, job_id: str, raw: bytes) -> str:
 async def check_webhook_url(res: Resources, url: str) -> None:
     """https only (http too when private networks are allowed) and a public address, checked now and at delivery."""
     schemes = ("http", "https") if res.settings.allow_private_network else ("https",)
-    split_url(url, schemes=schemes)
+    try:
+        check_sendable(url, schemes)  # the same check delivery makes: a URL no request can carry is refused now
+    except InvalidRequest as exc:
+        raise InvalidRequest(f"webhook_url refused: {exc.message}") from exc
     try:
         await resolve_async(url, res.policy)
     except InvalidRequest as exc:

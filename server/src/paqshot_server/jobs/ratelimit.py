@@ -1,4 +1,5 @@
-"""Per-key sliding-window rate limit on generate requests (polling never consumes it).
+"""Per-key moving-window rate limit on generate requests (polling never consumes it), with the ``limits``
+library's moving-window strategy.
 
 In memory: the appliance runs one API process per node; a restart forgets at most one minute of history.
 """
@@ -6,33 +7,29 @@ In memory: the appliance runs one API process per node; a restart forgets at mos
 from __future__ import annotations
 
 import math
-import threading
 import time
-from collections import deque
+
+from limits import RateLimitItemPerMinute
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 
 from ..errors import RateLimited
 
 
 class RateLimiter:
-    """``limit`` requests per ``window`` seconds per key id."""
+    """``limit`` requests per minute per key id (each key has its own limit)."""
 
-    def __init__(self, window: float = 60.0) -> None:
-        self.window = window
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+    def __init__(self) -> None:
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
-    def hit(self, key_id: str, limit: int, now: float | None = None) -> tuple[int, int]:
-        """Record one request; raise RateLimited when over. Returns (remaining, seconds to reset)."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            hits = self._hits.setdefault(key_id, deque())
-            while hits and hits[0] <= now - self.window:
-                hits.popleft()
-            if len(hits) >= limit:
-                retry = max(1, math.ceil(hits[0] + self.window - now))
-                raise RateLimited(
-                    f"Rate limit of {limit} generate requests per minute reached; retry in {retry} s.", retry, limit
-                )
-            hits.append(now)
-            reset = math.ceil(hits[0] + self.window - now)
-            return limit - len(hits), reset
+    def hit(self, key_id: str, limit: int) -> tuple[int, int]:
+        """Record one request; raise RateLimited when over. Returns (remaining, seconds until the window resets)."""
+        item = RateLimitItemPerMinute(limit)
+        allowed = self._limiter.hit(item, key_id)
+        stats = self._limiter.get_window_stats(item, key_id)
+        reset = max(1, math.ceil(stats.reset_time - time.time()))
+        if not allowed:
+            raise RateLimited(
+                f"Rate limit of {limit} generate requests per minute reached; retry in {reset} s.", reset, limit
+            )
+        return stats.remaining, reset
