@@ -7,8 +7,8 @@ import io
 import numpy as np
 import pytest
 from litestar.testing import TestClient
-from paqshot_server.jobs import delivery
 from paqshot_server.jobs.context import WorkerContext
+from paqshot_server.jobs.dispatcher import dispatch_due
 from paqshot_server.jobs.runner import process
 from paqshot_server.resources import Resources
 from paqshot_server.settings import Settings
@@ -151,7 +151,7 @@ def test_delete_removes_files_urls_and_the_pending_webhook(client: TestClient, k
         assert client.get("/v1/generations", headers=key.headers).json()["total"] == 0
         ctx = WorkerContext(settings)
         ctx.db.get().conn.execute("UPDATE webhook_events SET next_attempt_at = 0")
-        delivery.dispatch_due(ctx)
+        dispatch_due(ctx)
         assert receiver.requests == []  # never sent
         assert client.delete(f"/v1/generate/{job['id']}", headers=key.headers).status_code == 404
     finally:

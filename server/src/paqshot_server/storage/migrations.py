@@ -112,7 +112,24 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
-def m002_review_and_repair(db: sqlite_utils.Database) -> None:
+def m002_webhook_rotation_and_leases(db: sqlite_utils.Database) -> None:
+    """Secret rotation (the previous secret still signs until a deadline), per-event lease owners, a
+    response excerpt per attempt, and what a worker reports as wrong with itself (readiness)."""
+    _run(
+        db,
+        """
+        ALTER TABLE api_keys ADD COLUMN previous_webhook_secret TEXT;
+        ALTER TABLE api_keys ADD COLUMN previous_secret_until REAL;
+        ALTER TABLE webhook_events ADD COLUMN lease_owner TEXT;
+        ALTER TABLE webhook_attempts ADD COLUMN response_excerpt TEXT;
+        ALTER TABLE webhook_attempts ADD COLUMN worker_id TEXT;
+        ALTER TABLE workers ADD COLUMN problem TEXT;
+        CREATE INDEX webhook_events_key ON webhook_events(key_id, created_at DESC)
+        """,
+    )
+
+
+def m003_review_and_repair(db: sqlite_utils.Database) -> None:
     """Mask hints, re-runs, deletion (a tombstone keeps the quota count) and search by file name (issue 12)."""
     _run(
         db,
@@ -125,7 +142,11 @@ def m002_review_and_repair(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (m001_initial, m002_review_and_repair)
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
+    m001_initial,
+    m002_webhook_rotation_and_leases,
+    m003_review_and_repair,
+)
 
 
 def apply(db: sqlite_utils.Database) -> None:
