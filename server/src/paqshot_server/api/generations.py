@@ -52,7 +52,7 @@ class GenerationController(Controller):
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=255)] = None,
     ) -> Response[GenerateAccepted]:
         """Validate, store the product image, queue the job; answer 202 with the job id."""
-        body = await request.body() if idempotency_key else None
+        body = await request.body()  # as sent: the Idempotency-Key hash, and which fields beat a preset
         submitted = await api.jobs.submit(key, data, idempotency_key=idempotency_key, body=body)
         return _accepted(submitted, api)
 
@@ -100,7 +100,6 @@ class GenerationController(Controller):
     )
     async def rerun(
         self,
-        request: Request,
         generation_id: FromPath[str],
         data: JSONBody[RerunRequest],
         key: NamedDependency[ApiKey],
@@ -110,8 +109,7 @@ class GenerationController(Controller):
         """A new generation (new id) from this one's stored photo: fields given replace its request's, the others
         are kept, except ``mask_hint`` (send it each time). 410 ``input_expired`` once the photo is past retention."""
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
-        body = await request.body() if idempotency_key else None
-        submitted = await api.jobs.rerun(key, generation_id, changes, idempotency_key=idempotency_key, body=body)
+        submitted = await api.jobs.rerun(key, generation_id, changes, idempotency_key=idempotency_key)
         return _accepted(submitted, api)
 
     @delete(

@@ -24,7 +24,8 @@ import msgspec
 from ..api.wire import GenerateRequest
 from ..errors import AppError, Forbidden, InputExpired, InvalidRequest, NotFound
 from ..ids import iso, new_id
-from ..imaging.options import RenderOptions
+from ..imaging.options import AspectRatio, RenderOptions
+from ..imaging.presets import resolve_options
 from ..resources import Resources
 from ..storage import jobs as jobs_sql
 from ..storage.jobs import Job, NewJob
@@ -75,7 +76,9 @@ class JobService:
         """Validate, store the product image, insert and enqueue a job for ``key``.
 
         ``body`` is the request as received, hashed to tell a replay from a reuse of the Idempotency-Key with
-        another request (default: the request's JSON encoding). Raises Forbidden (style not enabled, quota),
+        another request (default: the request's JSON encoding), and whose keys are the fields the client sent
+        (those beat the preset's values; default: the fields that differ from their defaults). Raises
+        Forbidden (style not enabled, quota),
         InvalidRequest (options, webhook URL, image, mask hint), IdempotencyConflict, RateLimited, ImageTooLarge,
         UnsupportedImage; a refused request leaves no stored file behind.
         """
@@ -88,13 +91,7 @@ class JobService:
         return await self._insert(key, request, job_id, input_file, admitted, rerun_of=None)
 
     async def rerun(
-        self,
-        key: ApiKey,
-        job_id: str,
-        changes: dict[str, Any],
-        *,
-        idempotency_key: str | None = None,
-        body: bytes | None = None,
+        self, key: ApiKey, job_id: str, changes: dict[str, Any], *, idempotency_key: str | None = None
     ) -> Submitted:
         """A new job from ``key``'s job ``job_id``'s stored photo, with ``changes`` over its request.
 
@@ -103,10 +100,16 @@ class JobService:
         retention), and what :meth:`submit` raises.
         """
         source = await anyio.to_thread.run_sync(self.get, key, job_id)
-        request = _rerun_request(source, changes)
-        marker = b"rerun " + source.id.encode() + b" "  # the same body re-running another job is another request
-        body = marker + (msgspec.json.encode(changes) if body is None else body)
-        admitted = await self._admit(key, request, idempotency_key, body)
+        fields = _rerun_fields(source, changes)
+        try:
+            request = msgspec.convert(fields, GenerateRequest)
+        except msgspec.ValidationError as exc:  # the changes were valid alone; the combination is not
+            raise InvalidRequest(f"The re-run's options do not fit together: {exc}.") from exc
+        # Every field counts as sent (the source's preset was applied when it was submitted); the same changes
+        # re-running another job are another request for the Idempotency-Key.
+        body = msgspec.json.encode(fields)
+        marker = b"rerun " + source.id.encode() + b" "
+        admitted = await self._admit(key, request, idempotency_key, body, hash_prefix=marker)
         if isinstance(admitted, Submitted):
             return admitted
         new_job_id = new_id("gen")
@@ -124,19 +127,29 @@ class JobService:
         return await self._insert(key, request, new_job_id, input_file, admitted, rerun_of=source.id)
 
     async def _admit(
-        self, key: ApiKey, request: GenerateRequest, idempotency_key: str | None, body: bytes | None
+        self,
+        key: ApiKey,
+        request: GenerateRequest,
+        idempotency_key: str | None,
+        body: bytes | None,
+        hash_prefix: bytes = b"",
     ) -> Submitted | _Admission:
-        """Checks before any file is stored: an earlier job replayed, or what the insert needs."""
+        """Checks before any file is stored: an earlier job replayed, or what the insert needs.
+
+        ``hash_prefix`` goes before the body in the Idempotency-Key's hash (a re-run's source job)."""
         res = self.res
         if key.styles and request.style not in key.styles:
             raise Forbidden(f"Style '{request.style}' is not enabled for this API key.")
+        options, aspect_ratio = self.options_with_preset(request, body)
         res.engines.check_options(
-            RenderOptions(style=request.style, shadow=request.shadow, num_variants=request.num_variants)
+            RenderOptions(style=request.style, shadow=options["shadow"], num_variants=request.num_variants)
         )
         res.engines.check_cutout_engine(request.cutout_engine)
         idempotency = None
         if idempotency_key:
-            body_hash = hashlib.sha256(msgspec.json.encode(request) if body is None else body).hexdigest()
+            body_hash = hashlib.sha256(
+                hash_prefix + (msgspec.json.encode(request) if body is None else body)
+            ).hexdigest()
             prior = await anyio.to_thread.run_sync(
                 jobs_sql.idempotent_prior, res.db.get(), key.id, idempotency_key, body_hash
             )
@@ -146,7 +159,7 @@ class JobService:
         remaining, reset = self.limiter.hit(key.id, key.rate_limit)
         if request.webhook_url:
             await intake.check_webhook_url(res, request.webhook_url)
-        return _Admission(idempotency, RateWindow(key.rate_limit, remaining, reset))
+        return _Admission(idempotency, RateWindow(key.rate_limit, remaining, reset), options, aspect_ratio)
 
     async def _insert(
         self,
@@ -169,8 +182,8 @@ class JobService:
                 id=job_id,
                 key_id=key.id,
                 style=request.style,
-                aspect_ratio=request.aspect_ratio,
-                options=_options(request),
+                aspect_ratio=admitted.aspect_ratio,
+                options=admitted.options,
                 webhook_url=request.webhook_url,
                 seed=request.seed,
                 input_file=input_file,
@@ -193,6 +206,21 @@ class JobService:
             for name in stored:
                 res.files.delete(name)
         return Submitted(job, replayed=not created, rate=admitted.rate)
+
+    def options_with_preset(self, request: GenerateRequest, body: bytes | None) -> tuple[dict[str, Any], AspectRatio]:
+        """(stored options, aspect ratio) with the request's preset applied: the preset's values where the
+        request did not send the field itself. Raises InvalidRequest for an unknown preset id."""
+        options = _options(request)
+        for preset_id in request.compliance_check or ():
+            self.res.presets.get(preset_id)
+        if request.preset is None:
+            return options, request.aspect_ratio
+        preset = self.res.presets.get(request.preset)
+        values = msgspec.structs.asdict(request)
+        sent = _sent_fields(request, body)
+        resolved = resolve_options(preset, {name: values[name] for name in sent})
+        options.update({k: v for k, v in resolved.items() if k not in _COLUMN_FIELDS})
+        return options, resolved.get("aspect_ratio", request.aspect_ratio)
 
     def estimate(self, style: str) -> int:
         """Seconds until a job of ``style`` submitted now should be done: its engine's time × (jobs ahead + 1)."""
@@ -238,10 +266,12 @@ class _Admission:
 
     idempotency: tuple[str, str, float] | None
     rate: RateWindow
+    options: dict[str, Any]  # the stored options, preset applied
+    aspect_ratio: AspectRatio
 
 
-def _rerun_request(source: Job, changes: dict[str, Any]) -> GenerateRequest:
-    """The source job's request with ``changes`` applied, validated again as a whole (the photo is stored)."""
+def _rerun_fields(source: Job, changes: dict[str, Any]) -> dict[str, Any]:
+    """The source job's request fields with ``changes`` applied (the photo is the stored one)."""
     kept = {
         "style": source.style,
         "aspect_ratio": source.aspect_ratio,
@@ -251,10 +281,18 @@ def _rerun_request(source: Job, changes: dict[str, Any]) -> GenerateRequest:
         **source.options,
     }
     merged = {k: v for k, v in {**kept, **changes}.items() if v is not None}
-    try:
-        return msgspec.convert({**merged, "product_image": _STORED}, GenerateRequest)
-    except msgspec.ValidationError as exc:  # the changes were valid alone; the combination is not
-        raise InvalidRequest(f"The re-run's options do not fit together: {exc}.") from exc
+    return {**merged, "product_image": _STORED}
+
+
+def _sent_fields(request: GenerateRequest, body: bytes | None) -> set[str]:
+    """Fields the client sent: the keys of the JSON body; without one, the fields that differ from the default."""
+    if body is not None:
+        return set(msgspec.json.decode(body, type=dict[str, Any]))
+    return {
+        f.name
+        for f in msgspec.structs.fields(request)
+        if getattr(request, f.name) != (f.default if f.default is not msgspec.NODEFAULT else object())
+    }
 
 
 def _options(request: GenerateRequest) -> dict[str, Any]:
