@@ -3,7 +3,7 @@ omit what does not apply. New fields always come with defaults (schema evolution
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
 import msgspec
 from msgspec import Meta, Struct
@@ -25,7 +25,7 @@ from ..imaging.presets import MAX_CHECKS, PRESET_ID_PATTERN
 from ..storage.jobs import Status
 
 # Request fields that carry an image (URL or base64): the request body limit allows each at max_image_bytes.
-IMAGE_FIELDS = ("product_image",)
+IMAGE_FIELDS = ("product_image", "mask_hint")
 BACKGROUND_PATTERN = r"^(white|off_white|light_gray|black|transparent|#[0-9A-Fa-f]{6})$"
 CUTOUT_ENGINE_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"  # auto, classical or a model id (manifests' id rule)
 
@@ -59,6 +59,13 @@ _LOCATION_DOC = (
 _PROMPT_DOC = (
     f"Free text (≤ {MAX_PROMPT_CHARS} chars) appended to the built prompt; materials, colours and moods it names "
     "also steer the procedural set. The final prompts are returned with the result."
+)
+
+_HINT_DOC = (
+    "Extension (review and repair): a PNG, base64 (plain or data: URI), the size of the photo as stored "
+    "(input_url, after EXIF orientation) or that size scaled down by one factor. Grey >= 192: product (the cut-out "
+    "keeps it), <= 63: background (removed), between: unknown (the cut-out decides); pixels with alpha < 128 are "
+    "unknown. Write 255 / 0 / 128. It changes the matte only where it says; product pixels stay the photo's."
 )
 
 
@@ -163,6 +170,20 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
         ]
         | None
     ) = None
+    mask_hint: Annotated[str, Meta(min_length=1, description=_HINT_DOC)] | None = None
+    filename: (
+        Annotated[
+            str,
+            Meta(
+                min_length=1,
+                max_length=255,
+                pattern=r"^[^/\\\x00-\x1f]+$",
+                description="Extension: the photo's file name (no folders), shown back and searchable with "
+                "GET /v1/generations?filename=.",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class ComplianceRule(Struct, kw_only=True):
@@ -181,6 +202,30 @@ class ComplianceReport(Struct, kw_only=True):
     preset: str
     passed: bool
     rules: list[ComplianceRule]
+
+
+if TYPE_CHECKING:
+
+    class RerunRequest(Struct):
+        """Body of ``POST /v1/generate/{id}/rerun`` (built below from GenerateRequest; a stub for type checkers)."""
+
+else:
+    # Every field of GenerateRequest but the photo, optional: one declaration of each field's constraints and text.
+    RerunRequest = msgspec.defstruct(
+        "RerunRequest",
+        [
+            (name, get_type_hints(GenerateRequest, include_extras=True)[name] | msgspec.UnsetType, msgspec.UNSET)
+            for name in GenerateRequest.__struct_fields__
+            if name != "product_image"
+        ],
+        kw_only=True,
+        forbid_unknown_fields=True,
+        module=__name__,
+    )
+    RerunRequest.__doc__ = (
+        "Body of POST /v1/generate/{id}/rerun: fields given replace the source job's, fields omitted keep them "
+        "(mask_hint is never kept: send the whole hint each time)."
+    )
 
 
 class GenerateAccepted(Struct, kw_only=True):
@@ -250,6 +295,10 @@ class Generation(Struct, kw_only=True, omit_defaults=True):
     input_url: str | None = None
     completed_at: str | None = None
     compliance: list[ComplianceReport] | None = None
+    filename: str | None = None
+    rerun_of: str | None = None
+    mask_hint: bool | None = None
+    matte_url: str | None = None
 
 
 class GenerationList(Struct, kw_only=True):
