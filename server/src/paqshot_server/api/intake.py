@@ -12,21 +12,24 @@ import anyio.to_thread
 from ..errors import ImageTooLarge, InvalidRequest
 from ..imaging.decode import decode_image
 from ..imaging.passthrough import jpeg_passthrough
-from ..net.fetch import fetch_image, resolve_async, split_url
+from ..net.fetch import fetch_image, resolve_async
+from ..net.urls import url_shape_error, webhook_schemes
 from .state import ApiState
+from .wire import IMAGE_URL_SCHEMES, max_base64_chars
 
+_URL_START = re.compile(r"^https?:", re.I)
 _DATA_URI = re.compile(r"^data:(?P<mime>[\w.+/-]*)(?P<params>(;[\w.+-]+=[\w.+-]+)*)(?P<b64>;base64)?,", re.I)
 
 
 def decode_base64(text: str, max_bytes: int) -> bytes:
     """Strict base64 (plain or ``data:`` URI); the decoded size is checked before decoding."""
+    if len(text) > max_base64_chars(max_bytes):  # what the served schema states as maxLength
+        raise ImageTooLarge(f"Product image exceeds {max_bytes / 1e6:.0f} MB.")
     match = _DATA_URI.match(text)
     if match:
         if not match.group("b64"):
             raise InvalidRequest("data: URIs must be base64-encoded (';base64,').")
         text = text[match.end() :]
-    if len(text) * 3 // 4 > max_bytes * 1.05 + 3:  # generous for line breaks; the exact check follows
-        raise ImageTooLarge(f"Product image exceeds {max_bytes / 1e6:.0f} MB.")
     if any(c in text for c in " \n\r\t"):  # only rebuild the string when it has line breaks (costly on MBs)
         text = "".join(text.split())
     try:
@@ -52,9 +55,16 @@ def normalise(data: bytes, max_bytes: int, max_pixels: int) -> tuple[bytes, str]
 
 
 async def load_product_image(api: ApiState, product_image: str) -> bytes:
-    """Fetch (URL) or decode (base64) the raw bytes of the product image."""
+    """Fetch (URL) or decode (base64) the raw bytes of the product image.
+
+    Text that starts like a URL is a URL (the served schema says the same: ``api.openapi``); its shape and
+    length are checked before anything is fetched.
+    """
     settings = api.settings
-    if re.match(r"^https?://", product_image, re.I):
+    if _URL_START.match(product_image):
+        problem = url_shape_error(product_image, IMAGE_URL_SCHEMES)
+        if problem is not None:
+            raise InvalidRequest(f"product_image {problem}.")
         return await fetch_image(
             product_image, api.policy, max_bytes=settings.max_image_bytes, user_agent=settings.brand.user_agent
         )
@@ -72,8 +82,9 @@ async def store_input(api: ApiState, job_id: str, raw: bytes) -> str:
 
 async def check_webhook_url(api: ApiState, url: str) -> None:
     """https only (http too when private networks are allowed) and a public address, checked now and at delivery."""
-    schemes = ("http", "https") if api.settings.allow_private_network else ("https",)
-    split_url(url, schemes=schemes)
+    problem = url_shape_error(url, webhook_schemes(api.settings.allow_private_network))
+    if problem is not None:
+        raise InvalidRequest(f"webhook_url {problem}.")
     try:
         await resolve_async(url, api.policy)
     except InvalidRequest as exc:

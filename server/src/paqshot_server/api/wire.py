@@ -3,10 +3,13 @@ omit what does not apply. New fields always come with defaults (schema evolution
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta, Struct
+
+from ..net.urls import END, MAX_URL, url_pattern, url_words
 
 Style = Literal["studio_packshot", "lifestyle", "editorial", "mockup"]
 SceneType = Literal["auto", "action", "abstract", "product_packshot"]
@@ -16,8 +19,48 @@ Shadow = Literal["none", "soft", "hard", "floating", "natural"]
 OutputFormat = Literal["jpeg", "png", "webp"]
 Status = Literal["processing", "completed", "failed"]
 
-BACKGROUND_PATTERN = r"^(white|off_white|light_gray|black|transparent|#[0-9A-Fa-f]{6})$"
 MAX_PROMPT = 500
+
+# Each pattern is built from the facts it encodes and comes with the same facts in words: validation errors
+# quote the words (``api.explain``), never the pattern. Patterns stay in the syntax ECMA-262 (JSON Schema) and
+# Python's ``re`` read alike, so the served schema and the validator agree.
+PATTERN_WORDS: dict[str, str] = {}
+
+
+def _pattern(regex: str, words: str) -> str:
+    PATTERN_WORDS[regex] = words
+    return regex
+
+
+def _either(values: tuple[str, ...]) -> str:
+    return ", ".join(values[:-1]) + f" or {values[-1]}" if len(values) > 1 else values[0]
+
+
+def url_field_pattern(schemes: tuple[str, ...]) -> str:
+    """The pattern of a URL field with ``schemes`` (registered with its words)."""
+    return _pattern(url_pattern(schemes), url_words(schemes))
+
+
+BACKGROUND_NAMES = ("white", "off_white", "light_gray", "black", "transparent")
+BACKGROUND_PATTERN = _pattern(
+    rf"^({'|'.join(BACKGROUND_NAMES)}|#[0-9A-Fa-f]{{6}}){END}", _either((*BACKGROUND_NAMES, "#RRGGBB"))
+)
+
+
+def max_base64_chars(max_bytes: int) -> int:
+    """Longest ``product_image`` text accepted for ``max_bytes`` of image: its base64, 5 % for line breaks and a
+    ``data:`` prefix. Longer text is refused before it is decoded (``api.intake.decode_base64``)."""
+    return math.ceil(max_bytes / 3) * 4 * 105 // 100 + 256
+
+
+# product_image that is not a URL: base64 (checked when decoded: no schema can state "an image").
+IMAGE_DATA_PATTERN = _pattern(r"^(?![Hh][Tt][Tt][Pp][Ss]?:)", "base64 image data (plain or a data: URI)")
+# Free text: any characters but control characters other than tab and line breaks.
+TEXT_PATTERN = _pattern(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*" + END, "text without control characters")
+IMAGE_URL_SCHEMES = ("http", "https")
+# The validator's pattern allows both schemes; the served schema narrows it to https where the operator does
+# not allow plain http (api.openapi.webhook_schemes), and so does api.intake.
+WEBHOOK_URL_PATTERN = url_field_pattern(("http", "https"))
 
 
 # What each value does (docs/scenes.md has the full table).
@@ -58,9 +101,9 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
             str,
             Meta(
                 pattern=BACKGROUND_PATTERN,
-                description="white | off_white | light_gray | black | #RRGGBB. studio_packshot: the background "
-                "colour. Scene styles: tints the set towards the colour. Extension: transparent gives a PNG "
-                "cut-out (studio_packshot only).",
+                description=f"{' | '.join(n for n in BACKGROUND_NAMES if n != 'transparent')} | #RRGGBB. "
+                "studio_packshot: the background colour. Scene styles: tints the set towards the colour. "
+                "Extension: transparent gives a PNG cut-out (studio_packshot only).",
             ),
         ]
         | None
@@ -70,32 +113,30 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     location: (
         Annotated[
             str,
-            Meta(
-                min_length=1,
-                max_length=200,
-                description=_LOCATION_DOC,
-            ),
+            Meta(min_length=1, max_length=200, pattern=TEXT_PATTERN, description=_LOCATION_DOC),
         ]
         | None
     ) = None
-    prompt: Annotated[str, Meta(max_length=MAX_PROMPT, description=_PROMPT_DOC)] | None = None
+    prompt: Annotated[str, Meta(max_length=MAX_PROMPT, pattern=TEXT_PATTERN, description=_PROMPT_DOC)] | None = None
     webhook_url: (
         Annotated[
             str,
             Meta(
                 min_length=8,
-                max_length=2048,
-                pattern=r"^[A-Za-z][A-Za-z0-9+.-]*://",
-                description="HTTPS URL that receives the result.",
+                max_length=MAX_URL,
+                pattern=WEBHOOK_URL_PATTERN,
+                description="URL that receives the result (https; plain http only where the operator allows "
+                "private networks).",
             ),
         ]
         | None
     ) = None
     # Extensions (optional; defaults keep the spec's behaviour).
     seed: Annotated[int, Meta(ge=0, le=2**32 - 1, description="Extension: seed for reproducible scenes.")] | None = None
-    negative_prompt: Annotated[str, Meta(max_length=MAX_PROMPT, description="Extension: what to keep out.")] | None = (
-        None
-    )
+    negative_prompt: (
+        Annotated[str, Meta(max_length=MAX_PROMPT, pattern=TEXT_PATTERN, description="Extension: what to keep out.")]
+        | None
+    ) = None
     num_variants: Annotated[int, Meta(ge=1, le=4, description="Extension: 1–4 images in one job (scene styles).")] = 1
     shadow: Annotated[
         Shadow,
