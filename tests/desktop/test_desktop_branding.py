@@ -141,3 +141,26 @@ def test_sample_brand_folders_are_complete() -> None:
         for table in ("[app]", "[colors]", "[features]", "[server]"):
             assert table in text, f"{folder.name} lacks {table}"
     assert not (BRANDS.parent / "__init__.py").exists()  # packaging/ must not shadow the packaging library
+
+
+def test_bundled_brand_fonts_load_into_qt_under_the_family_the_brand_names(noir: Brand, qapp: Any) -> None:
+    """The fonts a brand ships are real fonts to Qt, and their family is the one ``font_family`` names."""
+    from PySide6.QtGui import QFontDatabase
+
+    assert [p.name for p in noir.font_files] == ["LeagueSpartan-Bold.otf", "LeagueSpartan-Regular.otf"]
+    for path in noir.font_files:
+        font_id = QFontDatabase.addApplicationFont(str(path))
+        assert font_id != -1, path
+        assert noir.font_family in QFontDatabase.applicationFontFamilies(font_id)
+    assert default_brand().font_files == ()
+
+
+def test_the_app_uses_the_font_its_brand_ships_not_a_substitute(qapp: Any, noir: Brand) -> None:
+    from PySide6.QtGui import QFontInfo
+
+    assert noir.font_files  # the sample partner brand bundles its typeface
+    theme.apply(qapp, noir)
+    try:
+        assert QFontInfo(qapp.font()).family() == noir.font_family  # resolved exactly: loaded from the bundle
+    finally:
+        theme.apply(qapp, default_brand())

@@ -22,6 +22,7 @@ def appliance(tmp_path: Path) -> Iterator[Appliance]:
         "PAQSHOT_HEARTBEAT_SECONDS": "0.5",
         "PAQSHOT_WEBHOOK_RETRY_SCALE": "0.01",
         "PAQSHOT_LOG_LEVEL": "WARNING",
+        "PAQSHOT_OUTPUT_LONG_SIDE": "1024",  # quick renders; the 2048 default is checked in test_layout
     }
     app = Appliance(home=home, env=env)
     yield app

@@ -276,3 +276,62 @@ def test_console_script_runs_without_qt(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith(": ok")
+
+
+def font_problems(problems: list[Problem]) -> dict[str, tuple[str, str]]:
+    return {p.where: (p.severity, p.message) for p in problems if "font" in p.where}
+
+
+def test_bundled_font_family_is_read_as_freetype_reads_it() -> None:
+    """Our name-table reader against FreeType (through Pillow) on every font a sample brand ships."""
+    from paqshot_desktop.fontfiles import font_families
+    from PIL import ImageFont
+
+    files = [f for sample in SAMPLES for f in sorted((BRANDS / sample / "fonts").glob("*.[ot]tf"))]
+    assert files, "a sample brand ships its font"
+    for file in files:
+        assert ImageFont.truetype(str(file)).getname()[0] in font_families(file.read_bytes())
+
+
+def test_partner_brand_bundles_its_font_and_its_licence() -> None:
+    """The partner brand does not depend on what the machine has: it passes with no font installed at all."""
+    folder = BRANDS / PARTNER
+    assert tomllib.loads((folder / "brand.toml").read_text())["app"]["font_family"] == "League Spartan"
+    assert font_problems(check_brand(folder, installed_fonts=lambda: set())) == {}
+    assert font_problems(check_brand(folder, installed_fonts=lambda: None)) == {}
+    assert "SIL OPEN FONT LICENSE" in (folder / "fonts" / "OFL.txt").read_text()
+
+
+def test_font_neither_bundled_nor_installed_warns(tmp_path: Path) -> None:
+    folder = brand_copy(tmp_path)
+    shutil.rmtree(folder / "fonts")
+    set_key(folder, "app", "font_family", '"Acme Grotesk"')
+    for nothing in (set, lambda: None):
+        found = font_problems(check_brand(folder, installed_fonts=nothing))
+        assert found["app.font_family"][0] == "warning"
+        assert "not bundled in fonts/ and not installed" in found["app.font_family"][1]
+    assert font_problems(check_brand(folder, installed_fonts=lambda: {"acme grotesk"})) == {}
+
+
+def test_bundled_fonts_need_their_licence_and_must_parse(tmp_path: Path) -> None:
+    folder = brand_copy(tmp_path)
+    (folder / "fonts" / "OFL.txt").unlink()
+    assert font_problems(check_brand(folder, installed_fonts=set)) == {
+        "fonts/": ("error", "ships fonts without their licence")
+    }
+    folder = brand_copy(tmp_path / "damaged")
+    regular = folder / "fonts" / "LeagueSpartan-Regular.otf"
+    regular.write_bytes(regular.read_bytes()[:40])
+    assert font_problems(check_brand(folder, installed_fonts=set))["fonts/LeagueSpartan-Regular.otf"] == (
+        "error",
+        "cannot be used: the font file is truncated",
+    )
+    regular.write_bytes(b"wOFF" + bytes(60))
+    assert "not a TrueType or OpenType font" in errors(check_brand(folder))["fonts/LeagueSpartan-Regular.otf"]
+
+
+def test_font_family_that_is_not_the_bundled_one_warns(tmp_path: Path) -> None:
+    folder = brand_copy(tmp_path)
+    set_key(folder, "app", "font_family", '"League Gothic"')
+    severity, message = font_problems(check_brand(folder, installed_fonts=set))["app.font_family"]
+    assert severity == "warning" and "not one of the fonts in fonts/ (league spartan)" in message

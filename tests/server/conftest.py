@@ -14,7 +14,10 @@ from support import Key, make_key
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", allow_private_network=True, sweep_seconds=0.2, lease_seconds=5)
+    # Outputs at 1024 px keep in-process tests quick; the 2048 default is checked in test_layout.
+    return Settings(
+        home=tmp_path / "home", allow_private_network=True, sweep_seconds=0.2, lease_seconds=5, output_long_side=1024
+    )
 
 
 @pytest.fixture

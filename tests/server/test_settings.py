@@ -6,21 +6,40 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
-from paqshot_server.settings import SETTINGS, Settings, load_settings
+from paqshot_server.settings import SETTINGS, Settings, load_settings, settings_table
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+NOIR = ROOT / "packaging" / "brands" / "noir" / "brand.toml"
 
 
-def test_declarations_match_the_settings_type() -> None:
+def test_declarations_are_the_settings_fields() -> None:
     declared = {s.name: s.default for s in SETTINGS}
     actual = {f.name: getattr(Settings(), f.name) for f in fields(Settings)}
     assert declared == actual
+    assert all(s.help for s in SETTINGS)
 
 
-@pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.name)
-def test_every_setting_is_documented(setting: object) -> None:
-    text = README.read_text()
-    assert f"`{setting.name}`" in text and f"`PAQSHOT_{setting.name.upper()}`" in text  # type: ignore[attr-defined]
+def test_the_readme_table_is_generated_from_the_declarations() -> None:
+    table = settings_table()
+    assert table in README.read_text(), "README's settings table is out of date; replace it with:\n" + table
+
+
+def test_a_partner_brand_renames_the_variables(tmp_path: Path) -> None:
+    env = {"PAQSHOT_BRAND_FILE": str(NOIR), "NOIR_HOME": str(tmp_path / "noir"), "NOIR_PORT": "9400"}
+    resolved = load_settings({**env, "PAQSHOT_PORT": "9999", "PAQSHOT_HOME": str(tmp_path / "other")})
+    assert resolved.brand.env_prefix == "NOIR_" and resolved.brand_file == str(NOIR)
+    assert resolved.port == 9400 and resolved.home == tmp_path / "noir"  # the reference names are not read
+    (tmp_path / "noir").mkdir()
+    (tmp_path / "noir" / "config.toml").write_text("retention_days = 2\n")
+    assert load_settings(env).retention_days == 2  # the config file is found through the brand's HOME
+    assert "NOIR_PORT" in settings_table("NOIR_")
+
+
+def test_the_brand_file_cannot_come_from_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(f"brand_file = '{NOIR}'\n")
+    with pytest.raises(ValueError, match="BRAND_FILE"):
+        load_settings({"PAQSHOT_HOME": str(tmp_path)})
 
 
 def test_precedence_defaults_file_env_overrides(tmp_path: Path) -> None:

@@ -20,22 +20,22 @@ import argparse
 import colorsys
 import json
 import re
-import shutil
 import struct
-import subprocess
 import sys
 import tomllib
 import xml.etree.ElementTree as ET
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from .branding import COLOR_TOKENS, Brand, BrandError, ServerIdentity, load_brand
+from .branding import COLOR_TOKENS, FONT_SUFFIXES, FONTS_FOLDER, Brand, BrandError, ServerIdentity, load_brand
+from .fontfiles import font_families, installed_font_families
 
 Severity = Literal["error", "warning"]
+FontLister = Callable[[], "set[str] | None"]
 
 # Brand fields whose brand.toml key differs from the field name; fields not under [app] are excluded.
 _APP_KEY_OF_FIELD = {"app_name": "name", "about_text": "about", "icon_path": "icon", "logo_path": "logo"}
@@ -78,6 +78,7 @@ _FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
     "server.webhook_secret_prefix": (re.compile(r"^[a-z][a-z0-9_]*_$"), "lower-case, ending in '_', e.g. acmesec_"),
     "server.signature_header": (re.compile(r"^X-[A-Za-z0-9-]+-Signature$"), "X-<Brand>-Signature"),
 }
+_LICENCE = re.compile(r"^(OFL|LICEN[CS]E|COPYING|COPYRIGHT)", re.IGNORECASE)
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 _SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -309,7 +310,7 @@ def check_asset(folder: Path, app: dict[str, Any], key: str) -> list[Problem]:
 
 def check_url(where: str, value: Any, server: bool = False) -> list[Problem]:
     """A public link (https preferred) or, with ``server``, the appliance's base URL (http or https, a port)."""
-    example = "http://127.0.0.1:8080" if server else "https://example.com/support"
+    example = "http://127.0.0.1:8000" if server else "https://example.com/support"
     if not isinstance(value, str):
         return []  # reported by load_brand
     parts = urlsplit(value)
@@ -370,30 +371,61 @@ def check_reference_leaks(brand: Brand) -> list[Problem]:
     return [Problem("warning", w, f"{v!r} is the reference brand's value", "set your own") for w, v in same]
 
 
-def check_font(family: Any) -> list[Problem]:
-    """Warn when fontconfig is present and does not know the family (Qt would silently substitute another)."""
-    fc_list = shutil.which("fc-list")
-    if not isinstance(family, str) or not family.strip() or fc_list is None:
-        return []
-    try:
-        listed = subprocess.run([fc_list, ":", "family"], capture_output=True, text=True, timeout=20, check=True)
-    except (OSError, subprocess.SubprocessError):
-        return []
-    installed = {name.strip().lower() for line in listed.stdout.splitlines() for name in line.split(",")}
-    if family.strip().lower() in installed:
-        return []
-    return [
-        Problem(
-            "warning",
-            "app.font_family",
-            f"{family!r} is not installed on this machine; Qt substitutes another font",
-            "bundles do not ship fonts: pick a family your users have, or install it with the app",
+def check_font(folder: Path, family: Any, installed: FontLister = installed_font_families) -> list[Problem]:
+    """The font the app asks for is shipped in ``fonts/`` (readable, with its licence) or installed here.
+
+    Qt silently substitutes a family it does not know, so a named font that is neither bundled nor installed is a
+    warning; ``installed`` lists the machine's families (None when it cannot tell), injectable for tests.
+    """
+    problems: list[Problem] = []
+    bundled: set[str] = set()
+    font_dir = folder / FONTS_FOLDER
+    files = [p for p in sorted(font_dir.iterdir()) if p.is_file()] if font_dir.is_dir() else []
+    for path in files:
+        if path.suffix.lower() not in FONT_SUFFIXES:
+            continue
+        try:
+            bundled |= {name.lower() for name in font_families(path.read_bytes())}
+        except (OSError, ValueError) as exc:
+            where = f"{FONTS_FOLDER}/{path.name}"
+            problems.append(Problem("error", where, f"cannot be used: {exc}", "replace it with a TTF or OTF file"))
+    if any(p.suffix.lower() in FONT_SUFFIXES for p in files) and not any(_LICENCE.match(p.name) for p in files):
+        problems.append(
+            Problem(
+                "error",
+                f"{FONTS_FOLDER}/",
+                "ships fonts without their licence",
+                "add the licence file of the fonts beside them (e.g. OFL.txt); fonts may only be bundled with it",
+            )
         )
-    ]
+    if not isinstance(family, str) or not family.strip():
+        return problems  # reported as unset or empty
+    wanted = family.strip().lower()
+    if bundled and wanted not in bundled:
+        problems.append(
+            Problem(
+                "warning",
+                "app.font_family",
+                f"{family!r} is not one of the fonts in {FONTS_FOLDER}/ ({', '.join(sorted(bundled))})",
+                "set font_family to the family of the bundled files, or remove the unused files",
+            )
+        )
+    elif not bundled and wanted not in (installed() or set()):
+        problems.append(
+            Problem(
+                "warning",
+                "app.font_family",
+                f"{family!r} is not bundled in {FONTS_FOLDER}/ and not installed on this machine; "
+                "Qt substitutes another font",
+                f"put its TTF/OTF files and their licence in {FONTS_FOLDER}/ of the brand folder, or name a font "
+                "that the set-up installs",
+            )
+        )
+    return problems
 
 
-def check_brand(folder: Path) -> list[Problem]:
-    """Every problem of a brand folder (or its brand.toml), errors first."""
+def check_brand(folder: Path, installed_fonts: FontLister = installed_font_families) -> list[Problem]:
+    """Every problem of a brand folder (or its brand.toml), errors first (``installed_fonts``: see check_font)."""
     folder = folder.parent if folder.is_file() else folder
     data, problems = _read_toml(folder / "brand.toml")
     if problems:
@@ -407,7 +439,8 @@ def check_brand(folder: Path) -> list[Problem]:
     colors, color_problems = _check_colors(colors_table)
     problems += color_problems + check_contrast(colors)
     problems += check_asset(folder, app, "icon") + check_asset(folder, app, "logo")
-    problems += check_identity(data, app, server, folder) + check_font(app.get("font_family"))
+    problems += check_identity(data, app, server, folder)
+    problems += check_font(folder, app.get("font_family"), installed_fonts)
     try:
         problems += check_reference_leaks(load_brand(folder))
     except BrandError as exc:

@@ -61,6 +61,10 @@ _DEFAULT_FEATURES: dict[str, bool] = {
 
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
+# A brand ships its fonts in this sub-folder (with their licence); the app loads them before it sets the font.
+FONTS_FOLDER = "fonts"
+FONT_SUFFIXES = (".ttf", ".otf")
+
 
 class BrandError(ValueError):
     """A brand file that cannot be used (missing, unreadable or with invalid values)."""
@@ -94,7 +98,7 @@ class Brand:
     )
     support_url: str = "https://paqshot.com/support"
     website_url: str = "https://paqshot.com"
-    default_server_url: str = "http://127.0.0.1:8080"
+    default_server_url: str = "http://127.0.0.1:8000"  # where the README's `./dev start` serves
     # Name of the appliance executable in the same environment as the app ("Run on this computer").
     server_executable: str = "paqshot"
     font_family: str = ""
@@ -126,6 +130,14 @@ class Brand:
         """One or two letters used when the brand ships no icon (a drawn fallback icon)."""
         words = [w for w in re.split(r"\W+", self.app_name) if w]
         return "".join(w[0] for w in words[:2]).upper() or "?"
+
+    @property
+    def font_files(self) -> tuple[Path, ...]:
+        """The font files the brand ships (``fonts/*.ttf|otf`` of its folder), sorted; empty when none."""
+        fonts = self.folder / FONTS_FOLDER if self.folder is not None else None
+        if fonts is None or not fonts.is_dir():
+            return ()
+        return tuple(sorted(p for p in fonts.iterdir() if p.suffix.lower() in FONT_SUFFIXES and p.is_file()))
 
     def feature(self, name: str) -> bool:
         """Whether an optional feature is on (unknown names are off)."""

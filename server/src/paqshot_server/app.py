@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from litestar import Litestar
 from litestar.datastructures import State
@@ -11,7 +12,7 @@ from litestar.di import Provide
 from . import __version__
 from .api.auth import current_key
 from .api.docs import DocsController
-from .api.errors import EXCEPTION_HANDLERS
+from .api.errors import exception_handlers
 from .api.files import FileController
 from .api.generations import GenerationController
 from .api.jsonbody import JsonRequest
@@ -20,12 +21,19 @@ from .api.metrics import Metrics, MetricsController
 from .api.openapi import openapi_config, serve_exact_schema
 from .api.requestid import request_id_middleware
 from .api.state import ApiState
+from .api.wire import IMAGE_FIELDS
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-# A 10 MB image is ~14 MB of base64; leave room for the JSON around it.
-MAX_BODY_BYTES = 15 * 1024 * 1024
+# Room for the JSON around the images (prompts, URLs, options): generous, and small beside any image.
+_JSON_ROOM = 64 * 1024
+
+
+def max_body_bytes(settings: Settings) -> int:
+    """Largest request body: every image field of a request at ``max_image_bytes``, base64-encoded (4 characters
+    per 3 bytes), plus the JSON around them. Larger bodies are refused with 413 before they are read."""
+    return len(IMAGE_FIELDS) * 4 * math.ceil(settings.max_image_bytes / 3) + _JSON_ROOM
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -61,9 +69,9 @@ def create_app(settings: Settings) -> Litestar:
             "api": Provide(provide_api, sync_to_thread=False),
             "key": Provide(current_key, sync_to_thread=False),
         },
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=exception_handlers(settings),  # type: ignore[arg-type]
         openapi_config=openapi_config(settings.brand, __version__),
-        request_max_body_size=MAX_BODY_BYTES,
+        request_max_body_size=max_body_bytes(settings),
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         state=State({"metrics": metrics}),

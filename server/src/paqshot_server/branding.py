@@ -11,6 +11,8 @@ import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+from . import __version__
+
 
 @dataclass(frozen=True)
 class Brand:
@@ -28,7 +30,7 @@ class Brand:
     @property
     def user_agent(self) -> str:
         """User-Agent of every outgoing request (image fetches, webhooks)."""
-        return f"{self.product_name}-Appliance/0.1"
+        return f"{self.product_name}-Appliance/{__version__}"
 
     @property
     def cli_name(self) -> str:

@@ -1,8 +1,9 @@
 """Chooses and runs the engine for a style from what is installed (decision 7 in ARCHITECTURE.md).
 
-Used by the worker, by ``paqshot generate`` and by the API (to answer 403 before a job is queued, and in
-``GET /v1/capabilities``). A style with no engine raises Forbidden naming what to install; nothing here fakes
-an image. Heavy modules (numpy pipelines, onnxruntime) load on first use, once per process.
+Used by the worker, by ``paqshot generate`` and by the API (option checks before a job is queued, the engine
+in ``GET /v1/capabilities``). Every style always has an engine: the classical segmenter and the procedural
+scene engine need no weights; installed models upgrade them. Heavy modules (numpy pipelines, onnxruntime)
+load on first use, once per process.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any
 from PIL import Image
 
 from .errors import Forbidden, InvalidRequest
-from .imaging.options import STYLES, RenderOptions
+from .imaging.options import AUTO_CUTOUT, CLASSICAL_CUTOUT, STYLES, RenderOptions
 from .imaging.result import RenderResult
+from .imaging.review import assess
 from .inference.store import REGISTRY
 from .settings import Settings
 
@@ -26,12 +28,10 @@ SCENE_STYLES = ("lifestyle", "editorial", "mockup")
 
 @dataclass(frozen=True)
 class StyleStatus:
-    """Whether a style can run here, with which engine, or why not."""
+    """The engine that serves a style here."""
 
     style: str
-    available: bool
-    engine: str | None
-    reason: str | None
+    engine: str
 
 
 class Engines:
@@ -39,34 +39,42 @@ class Engines:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._registry_mtime: float | None = None
-        self._models: dict[str, Any] = {}
+        self._stamp: tuple[float | None, ...] | None = None
+        self._models: dict[str, Any] = {}  # id -> InstalledModel
 
     # ---- what is installed ---------------------------------------------------------------------------
 
-    def _installed(self) -> dict[str, Any]:
-        """Best installed model per role, re-read only when the model registry file changes."""
-        registry = self.settings.models_dir / REGISTRY
-        try:
-            mtime = os.stat(registry).st_mtime
-        except FileNotFoundError:
-            self._registry_mtime, self._models = None, {}
-            return self._models
-        if mtime != self._registry_mtime:
-            from .inference.store import ModelStore
+    def _registry_stamp(self) -> tuple[float | None, ...]:
+        stamps: list[float | None] = []
+        for folder in (self.settings.models_dir,):
+            try:
+                stamps.append(os.stat(folder / REGISTRY).st_mtime)
+            except FileNotFoundError:
+                stamps.append(None)
+        return tuple(stamps)
 
-            store = ModelStore(self.settings.models_dir)
-            self._models = {role: store.best(role) for role in ("segmentation", "inpainting", "text2image")}
-            self._registry_mtime = mtime
+    def _all(self) -> dict[str, Any]:
+        """Every installed model by id, re-read only when a model registry file changes."""
+        stamp = self._registry_stamp()
+        if stamp != self._stamp:
+            models: dict[str, Any] = {}
+            if any(s is not None for s in stamp):
+                from .inference.store import ModelStore
+
+                models = {m.id: m for m in ModelStore(self.settings.models_dir).list()}
+            self._models, self._stamp = models, stamp
         return self._models
+
+    def _installed(self) -> dict[str, Any]:
+        """Best installed model per role (highest priority; the store lists them best first)."""
+        best: dict[str, Any] = {}
+        for model in self._all().values():
+            best.setdefault(model.role, model)
+        return best
 
     def installed_models(self) -> list[dict[str, Any]]:
         """Every installed model, as ``GET /v1/models`` shows it."""
-        if not (self.settings.models_dir / REGISTRY).exists():
-            return []
-        from .inference.store import ModelStore
-
-        return [m.as_dict() for m in ModelStore(self.settings.models_dir).list()]
+        return [m.as_dict() for m in self._all().values()]
 
     def providers(self) -> list[str]:
         """Execution providers models run on here (empty while no model is installed)."""
@@ -81,21 +89,15 @@ class Engines:
         models = self._installed()
         if style == "studio_packshot":
             seg = models.get("segmentation")
-            return StyleStatus(style, True, f"onnx:{seg.id}" if seg else "classical", None)
+            return StyleStatus(style, f"onnx:{seg.id}" if seg else "classical")
         # The procedural scene engine needs no weights; an installed inpainting model upgrades it.
         generator = models.get("inpainting") or models.get("text2image")
         if generator is not None:
-            return StyleStatus(style, True, f"diffusion:{generator.id}", None)
-        return StyleStatus(style, True, "procedural", None)
+            return StyleStatus(style, f"diffusion:{generator.id}")
+        return StyleStatus(style, "procedural")
 
     def all_status(self) -> list[StyleStatus]:
         return [self.status(style) for style in STYLES]
-
-    def check(self, style: str) -> None:
-        """Raise Forbidden when ``style`` cannot run here."""
-        status = self.status(style)
-        if not status.available:
-            raise Forbidden(status.reason or f"Style '{style}' is not available.")
 
     @staticmethod
     def check_options(options: RenderOptions) -> None:
@@ -107,46 +109,73 @@ class Engines:
 
     # ---- running ----------------------------------------------------------------------------------------
 
-    def segmenter(self) -> Any:
-        """The installed cut-out model (loaded once), or None for the classical segmenter."""
-        if self._installed().get("segmentation") is None:
-            return None
-        from .inference.segmenters import load_default_segmenter
+    def check_cutout_engine(self, choice: str) -> None:
+        """Raise Forbidden when ``choice`` names a cut-out model that is not installed here."""
+        if choice in (AUTO_CUTOUT, CLASSICAL_CUTOUT):
+            return
+        model = self._all().get(choice)
+        if model is None or model.role != "segmentation":
+            raise Forbidden(
+                f"Cut-out engine '{choice}' is not installed here: use auto or classical, or install the model "
+                f"(`models pull {choice}` or `models install PATH`)."
+            )
 
-        return load_default_segmenter(self.settings.models_dir, require_gpu=self.settings.require_gpu)
+    def segmenter(self, choice: str = AUTO_CUTOUT) -> Any:
+        """The cut-out model ``choice`` names (loaded once): auto = the best installed one, or None for classical.
+
+        Raises:
+            Forbidden: ``choice`` is a model id that is not installed.
+        """
+        if choice == CLASSICAL_CUTOUT:
+            return None
+        from .inference.segmenters import load_default_segmenter, load_segmenter
+
+        if choice == AUTO_CUTOUT:
+            if self._installed().get("segmentation") is None:
+                return None
+            return load_default_segmenter(self.settings.models_dir, require_gpu=self.settings.require_gpu)
+        self.check_cutout_engine(choice)
+        return load_segmenter(self.settings.models_dir, choice, require_gpu=self.settings.require_gpu)
 
     def render(self, image: Image.Image, options: RenderOptions, progress: ProgressFn | None = None) -> RenderResult:
         """Run the engine for ``options.style`` on a decoded, normalised image."""
         status = self.status(options.style)
-        if not status.available:
-            raise Forbidden(status.reason or f"Style '{options.style}' is not available.")
         self.check_options(options)
         if progress:
             progress(0.02)
+        segmenter = self.segmenter(options.cutout_engine)
         if options.style == "studio_packshot":
             from .imaging.packshot import render_packshot
 
-            segmenter = self.segmenter()
             result = render_packshot(image, options, segmenter=segmenter)
-            if segmenter is not None and result.engine == segmenter.name:
-                result = replace(result, engine=f"onnx:{segmenter.name}")
         else:
-            result = self._render_scene(image, options, status, progress)
+            result = self._render_scene(image, options, status, segmenter, progress)
+        cutout_engine = str(result.meta.get("cutout_source", ""))
+        if segmenter is not None and cutout_engine == segmenter.name:
+            cutout_engine = f"onnx:{segmenter.name}"
+        if options.style == "studio_packshot":
+            result = replace(result, engine=cutout_engine if cutout_engine != "alpha" else "classical")
+        result = replace(result, meta={**result.meta, "cutout_engine": cutout_engine})
         if progress:
             progress(1.0)
-        return result
+        return assess(result, self.settings.review_threshold)
 
     def _render_scene(
-        self, image: Image.Image, options: RenderOptions, status: StyleStatus, progress: ProgressFn | None
+        self,
+        image: Image.Image,
+        options: RenderOptions,
+        status: StyleStatus,
+        segmenter: Any,
+        progress: ProgressFn | None,
     ) -> RenderResult:
         from .imaging import scenes
 
         inpainter = None
-        if status.engine and status.engine.startswith("diffusion:"):
+        if status.engine.startswith("diffusion:"):
             from .inference.diffusion import load_inpaint_pipeline
 
             inpainter = load_inpaint_pipeline(self.settings.models_dir, require_gpu=self.settings.require_gpu)
         result: RenderResult = scenes.render_scene(
-            image, options, inpainter=inpainter, segmenter=self.segmenter(), progress=progress
+            image, options, inpainter=inpainter, segmenter=segmenter, progress=progress
         )
         return result

@@ -6,7 +6,7 @@ Hierarchy::
     ├── InvalidRequest        malformed or missing parameters
     │   └── IdempotencyConflict   same Idempotency-Key, different body
     ├── Unauthorized          missing, unknown or revoked API key
-    ├── Forbidden             quota, style not allowed, engine not installed
+    ├── Forbidden             quota, style not enabled for the key
     ├── NotFound              unknown or foreign generation, expired image
     ├── ImageTooLarge         input over the byte limit
     ├── UnsupportedImage      not JPEG/PNG/WebP, undecodable, too many pixels, empty product
@@ -66,3 +66,9 @@ class RateLimited(AppError):
 
 class ServerError(AppError):
     code = "server_error"
+
+
+def megabytes(size: int) -> str:
+    """A byte limit in the words of an error message: ``10485760`` → ``"10 MB"`` (10⁶ bytes, as file sizes are
+    usually shown)."""
+    return f"{size / 1e6:.0f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"

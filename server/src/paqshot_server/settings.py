@@ -1,8 +1,10 @@
-"""Every setting, declared once: name, type, default, help.
+"""Every setting, declared once: name, type, default, help (the fields of :class:`Settings`).
 
-Values come from (lowest to highest): the defaults below, a TOML file (``<prefix>CONFIG`` or
-``<home>/config.toml``), environment variables ``<prefix><NAME>`` (prefix from the brand, e.g.
-``PAQSHOT_HOME``), then explicit overrides (CLI flags, tests). Nothing is read at import time.
+Values come from (lowest to highest): the defaults, a TOML file (``<prefix>CONFIG`` or ``<home>/config.toml``),
+environment variables ``<prefix><NAME>``, then explicit overrides (CLI flags, tests). ``<prefix>`` is the
+brand's ``env_prefix`` (``PAQSHOT_`` for the reference brand); the brand file itself is named by
+``PAQSHOT_BRAND_FILE`` (or an override), the one name fixed before the brand is known. Nothing is read at
+import time.
 """
 
 from __future__ import annotations
@@ -10,86 +12,69 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin, get_type_hints
 
-from .branding import Brand, load_brand
+from .branding import DEFAULT_BRAND, Brand, load_brand
+from .imaging.options import DEFAULT_LONG_SIDE
 
-
-@dataclass(frozen=True)
-class Setting:
-    """Declaration of one setting (used for parsing, ``--help`` and the settings table in the docs)."""
-
-    name: str
-    type: type
-    default: Any
-    help: str
+REFERENCE_PREFIX = DEFAULT_BRAND.env_prefix  # names the brand file: the brand is not known before it is read
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("home", Path, Path("data"), "Data folder: databases, images, models, secrets."),
-    Setting("host", str, "127.0.0.1", "Address the API listens on."),
-    Setting("port", int, 8000, "TCP port of the API."),
-    Setting("public_url", str, "", "Base URL clients see (behind a proxy); default http://HOST:PORT."),
-    Setting(
-        "allow_private_network",
-        bool,
-        False,
-        "Let image URLs and webhooks reach loopback/private addresses and webhooks use plain http.",
-    ),
-    Setting("allowed_networks", list, [], "CIDRs that image URLs and webhooks may reach even when private."),
-    Setting("retention_days", int, 7, "Days a generated image stays downloadable before it is purged."),
-    Setting("max_image_bytes", int, 10 * 1024 * 1024, "Largest accepted product image, in bytes."),
-    Setting("max_image_pixels", int, 40_000_000, "Largest accepted product image, in pixels."),
-    Setting("default_rate_limit", int, 60, "Generate requests per minute for a key without its own limit."),
-    Setting("lease_seconds", int, 60, "How long a worker's claim on a job lasts without a heartbeat."),
-    Setting("heartbeat_seconds", float, 10.0, "How often a busy worker renews its lease."),
-    Setting("max_attempts", int, 3, "Attempts per job before it is failed."),
-    Setting("sweep_seconds", float, 10.0, "How often expired leases are re-queued and retention is enforced."),
-    Setting("output_long_side", int, 1024, "Long side of generated images, in pixels."),
-    Setting("jpeg_quality", int, 92, "JPEG quality of generated images."),
-    Setting("require_gpu", bool, False, "Fail readiness instead of running models on the CPU."),
-    Setting("brand_file", str, "", "Path of a brand.toml that renames the product (white-label)."),
-    Setting("log_level", str, "INFO", "Logging level."),
-    Setting("log_format", str, "text", "Log lines as text or json (one object per line, with request/job ids)."),
-    Setting("idempotency_hours", int, 24, "How long an Idempotency-Key is remembered per API key."),
-    Setting("webhook_retry_scale", float, 1.0, "Multiplies the webhook retry delays (tests use a small value)."),
-    Setting("worker_threads", int, 1, "Jobs one worker process runs at once (1 per GPU is right)."),
-    Setting("worker_stop_seconds", float, 300.0, "How long serve waits for its workers to finish their job."),
-)
-
-_BY_NAME = {s.name: s for s in SETTINGS}
+def _setting(default: Any, help: str) -> Any:
+    """One setting's declaration: its default and help (name and type are the field's)."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Resolved settings. Build with :func:`load_settings`; tests use ``Settings(home=tmp_path)``."""
+    """Every setting, declared once (name, type, default, help). Build with :func:`load_settings`; tests use
+    ``Settings(home=tmp_path)``. :data:`SETTINGS` (parsing, ``init``'s config file, the README table) derives
+    from these fields. To add a setting: one field here, then regenerate the README table
+    (``tests/server/test_settings.py`` prints it when it differs)."""
 
-    home: Path = Path("data")
-    host: str = "127.0.0.1"
-    port: int = 8000
-    public_url: str = ""
-    allow_private_network: bool = False
-    allowed_networks: list[str] = field(default_factory=list)
-    retention_days: int = 7
-    max_image_bytes: int = 10 * 1024 * 1024
-    max_image_pixels: int = 40_000_000
-    default_rate_limit: int = 60
-    lease_seconds: int = 60
-    heartbeat_seconds: float = 10.0
-    max_attempts: int = 3
-    sweep_seconds: float = 10.0
-    output_long_side: int = 1024
-    jpeg_quality: int = 92
-    require_gpu: bool = False
-    brand_file: str = ""
-    log_level: str = "INFO"
-    log_format: str = "text"
-    idempotency_hours: int = 24
-    webhook_retry_scale: float = 1.0
-    worker_threads: int = 1
-    worker_stop_seconds: float = 300.0
+    home: Path = _setting(Path("data"), "Data folder: databases, images, models, secrets.")
+    host: str = _setting("127.0.0.1", "Address the API listens on.")
+    port: int = _setting(8000, "TCP port of the API.")
+    public_url: str = _setting("", "Base URL clients see (behind a proxy); default http://HOST:PORT.")
+    allow_private_network: bool = _setting(
+        False, "Let image URLs and webhooks reach loopback/private addresses and webhooks use plain http."
+    )
+    allowed_networks: list[str] = _setting([], "CIDRs that image URLs and webhooks may reach even when private.")
+    retention_days: int = _setting(7, "Days a generated image stays downloadable before it is purged.")
+    max_image_bytes: int = _setting(
+        10 * 1024 * 1024, "Largest accepted product image, in bytes (the request body limit follows from it)."
+    )
+    max_image_pixels: int = _setting(40_000_000, "Largest accepted product image, in pixels.")
+    default_rate_limit: int = _setting(60, "Generate requests per minute for a key without its own limit.")
+    lease_seconds: int = _setting(60, "How long a worker's claim on a job lasts without a heartbeat.")
+    heartbeat_seconds: float = _setting(10.0, "How often a busy worker renews its lease.")
+    max_attempts: int = _setting(3, "Attempts per job before it is failed.")
+    sweep_seconds: float = _setting(10.0, "How often expired leases are re-queued and retention is enforced.")
+    output_long_side: int = _setting(
+        DEFAULT_LONG_SIDE,
+        "Long side of generated images, in px (unless a preset sets it). The long side is exact for every "
+        "aspect ratio; the short side is rounded to the nearest pixel.",
+    )
+    jpeg_quality: int = _setting(92, "JPEG quality of generated images.")
+    require_gpu: bool = _setting(False, "Fail readiness instead of running models on the CPU.")
+    brand_file: str = _setting(
+        "",
+        f"Path of a brand.toml that renames the product (white-label). Read from {REFERENCE_PREFIX}BRAND_FILE "
+        "only (not the config file): the brand sets the prefix of every other variable.",
+    )
+    log_level: str = _setting("INFO", "Logging level.")
+    log_format: str = _setting("text", "Log lines as text or json (one object per line, with request/job ids).")
+    idempotency_hours: int = _setting(24, "How long an Idempotency-Key is remembered per API key.")
+    webhook_retry_scale: float = _setting(1.0, "Multiplies the webhook retry delays (tests use a small value).")
+    worker_threads: int = _setting(1, "Jobs one worker process runs at once (1 per GPU is right).")
+    worker_stop_seconds: float = _setting(300.0, "How long serve waits for its workers to finish their job.")
+    review_threshold: float = _setting(
+        0.5, "Cut-out confidence (0-1) under which a result is flagged needs_review (or failed: on_low_confidence)."
+    )
 
     @property
     def brand(self) -> Brand:
@@ -125,6 +110,31 @@ class Settings:
         return replace(self, **{k: _coerce(_BY_NAME[k], v) for k, v in values.items() if v is not None})
 
 
+@dataclass(frozen=True)
+class Setting:
+    """One setting as declared on :class:`Settings` (for parsing, ``init``'s config file and the docs table)."""
+
+    name: str
+    type: type
+    default: Any
+    help: str
+
+
+def _declarations() -> tuple[Setting, ...]:
+    hints = get_type_hints(Settings)
+    out = []
+    for f in fields(Settings):
+        kind = get_origin(hints[f.name]) or hints[f.name]
+        default = f.default_factory() if f.default_factory is not MISSING else f.default
+        out.append(Setting(f.name, kind, default, f.metadata["help"]))
+    return tuple(out)
+
+
+SETTINGS: tuple[Setting, ...] = _declarations()
+_BY_NAME = {s.name: s for s in SETTINGS}
+BOOTSTRAP = {"brand_file"}  # read before the brand (and so the prefix) is known
+
+
 def _coerce(setting: Setting, value: Any) -> Any:
     if setting.type is bool:
         if isinstance(value, bool):
@@ -148,23 +158,39 @@ def _coerce(setting: Setting, value: Any) -> Any:
 
 
 def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
-    """Resolve settings from defaults, the TOML file, the environment and explicit overrides."""
+    """Resolve settings from defaults, the TOML file, the environment and explicit overrides.
+
+    Raises ValueError naming the setting for a value of the wrong type, an unknown key in the file, or
+    ``brand_file`` set in the file (the file is found through the brand's prefix, so it cannot name the brand).
+    """
     env = os.environ if environ is None else environ
-    prefix = Brand().env_prefix
-    values: dict[str, Any] = {}
-    home = Path(env.get(prefix + "HOME", (overrides or {}).get("home") or "data")).expanduser()
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    brand_file = str(given.get("brand_file") or env.get(REFERENCE_PREFIX + "BRAND_FILE", ""))
+    prefix = load_brand(Path(brand_file) if brand_file else None).env_prefix
+    values: dict[str, Any] = {"brand_file": brand_file} if brand_file else {}
+    home = Path(given.get("home") or env.get(prefix + "HOME") or Settings.home).expanduser()
     config_path = Path(env[prefix + "CONFIG"]) if prefix + "CONFIG" in env else home / "config.toml"
     if config_path.is_file():
         for key, value in tomllib.loads(config_path.read_text(encoding="utf-8")).items():
             if key not in _BY_NAME:
                 raise ValueError(f"{config_path}: unknown setting {key!r}")
+            if key in BOOTSTRAP:
+                raise ValueError(
+                    f"{config_path}: {key} cannot be set in the config file; set {REFERENCE_PREFIX}BRAND_FILE"
+                )
             values[key] = value
     for setting in SETTINGS:
-        if prefix + setting.name.upper() in env:
+        if setting.name not in BOOTSTRAP and prefix + setting.name.upper() in env:
             values[setting.name] = env[prefix + setting.name.upper()]
-    for key, value in (overrides or {}).items():
-        if value is not None:
-            values[key] = value
-    resolved = {k: _coerce(_BY_NAME[k], v) for k, v in values.items()}
-    assert {f.name for f in fields(Settings)} == set(_BY_NAME), "Settings and SETTINGS disagree"
-    return Settings(**resolved)
+    values.update(given)
+    return Settings(**{k: _coerce(_BY_NAME[k], v) for k, v in values.items()})
+
+
+def settings_table(prefix: str = REFERENCE_PREFIX) -> str:
+    """The README's settings table (Markdown), made from the declarations."""
+    rows = ["| setting | environment | default | what it does |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        env = f"{REFERENCE_PREFIX}BRAND_FILE" if s.name in BOOTSTRAP else f"{prefix}{s.name.upper()}"
+        default = "(none)" if s.default in ("", []) else str(s.default)
+        rows.append(f"| `{s.name}` | `{env}` | `{default}` | {s.help} |")
+    return "\n".join(rows) + "\n"

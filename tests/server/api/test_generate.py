@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
+from paqshot_server.app import create_app
 from paqshot_server.jobs.context import WorkerContext
 from paqshot_server.jobs.runner import process
 from paqshot_server.settings import Settings
@@ -123,7 +125,7 @@ def test_auth_errors(client: TestClient, key: Key, settings: Settings) -> None:
     assert response.status_code == 401 and response.json()["error"] == "unauthorized"
 
 
-def test_forbidden_quota_style_and_missing_engine(client: TestClient, settings: Settings) -> None:
+def test_forbidden_quota_and_style_not_enabled(client: TestClient, settings: Settings) -> None:
     limited = make_key(settings, name="quota", quota=1)
     submit(client, limited)
     over = client.post(
@@ -170,6 +172,27 @@ def test_image_too_large_and_unsupported_formats(client: TestClient, key: Key) -
         "/v1/generate", json={"product_image": b64(truncated), "style": "studio_packshot"}, headers=key.headers
     )
     assert response.status_code == 422
+
+
+def test_the_body_limit_follows_max_image_bytes(tmp_path: Path) -> None:
+    big = b"\xff\xd8\xff" + b"\0" * (12 * 1024 * 1024)  # 16 MB of base64: over the old fixed 15 MB body limit
+    roomy = Settings(home=tmp_path / "roomy", max_image_bytes=16 * 1024 * 1024)
+    with TestClient(create_app(roomy)) as client:
+        response = client.post(
+            "/v1/generate",
+            json={"product_image": b64(big), "style": "studio_packshot"},
+            headers=make_key(roomy).headers,
+        )
+    assert response.status_code == 422 and response.json()["error"] == "unsupported_image"  # read, then judged
+    tight = Settings(home=tmp_path / "tight", max_image_bytes=2_000_000)
+    with TestClient(create_app(tight)) as client:
+        response = client.post(
+            "/v1/generate",
+            json={"product_image": b64(big), "style": "studio_packshot"},
+            headers=make_key(tight).headers,
+        )
+    assert response.status_code == 413 and response.json()["error"] == "image_too_large"
+    assert "2 MB" in response.json()["message"]  # the configured limit, not a fixed one
 
 
 def test_rate_limit_counts_generate_only(client: TestClient, settings: Settings) -> None:

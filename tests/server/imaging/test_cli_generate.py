@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
 from imaging_support import product_photo
 from paqshot_server.cli import build_parser, main
 from PIL import Image
+from support import product_jpeg
 
 
 @pytest.fixture(autouse=True)
@@ -59,8 +61,13 @@ def test_every_request_field_is_a_flag() -> None:
             "--jpeg-quality",
             "90",
             "--save-matte",
+            "--cutout-engine",
+            "classical",
+            "--on-low-confidence",
+            "fail",
         ]
     )
+    assert args.cutout_engine == "classical" and args.on_low_confidence == "fail"
     assert (args.aspect_ratio, args.shadow, args.reflection, args.padding, args.seed) == ("16:9", "hard", True, 0.1, 7)
     assert args.output_format == "webp" and args.long_side == 512 and args.save_matte
 
@@ -120,3 +127,85 @@ def test_bad_options_fail_each_file_with_the_reason(tmp_path: Path, capsys: pyte
     assert code == 1
     assert "padding 0.7 leaves no room" in capsys.readouterr().err
     assert not (tmp_path / "o" / "p.jpg").exists()
+
+
+def test_every_generate_flag_has_help_and_request_fields_share_the_api_text() -> None:
+    from paqshot_server.api.wire import request_fields
+
+    generate = build_parser()._subparsers._group_actions[0].choices["generate"]  # type: ignore[union-attr]
+    flags = {a.dest: a for a in generate._actions if a.dest != "help"}
+    undocumented = [dest for dest, action in flags.items() if not (action.help or "").strip()]
+    assert undocumented == []
+    api_text = {f.name: f.description for f in request_fields()}
+    assert "free text" in (flags["location"].help or "")
+    for name in ("style", "location", "shadow", "num_variants"):
+        assert (flags[name].help or "").lower().rstrip(".") in api_text[name].lower(), name
+
+
+def test_location_takes_free_text_as_the_api_does(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "p.jpg"
+    product_photo(size=(240, 180)).save(src, "JPEG")
+    out = tmp_path / "o"
+    args = ["generate", str(src), "-o", str(out), "--style", "lifestyle", "--long-side", "256"]
+    assert main([*args, "--location", "a sunlit kitchen table by the sea"]) == 0, capsys.readouterr().err
+    assert (out / "p.jpg").is_file()
+
+
+def test_a_combination_no_engine_accepts_stops_before_any_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "p.jpg"
+    product_photo().save(src, "JPEG")
+    code = main(["generate", str(src), "-o", str(tmp_path / "o"), "--num-variants", "2"])
+    assert code == 2  # bad options, like the API's 400: no file is tried
+    assert "num_variants applies to scene styles" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_json_prints_one_object_per_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = tmp_path / "a.png"
+    product_photo().save(good, "PNG")
+    bad = tmp_path / "b.png"
+    bad.write_bytes(b"not an image")
+    code = main(["generate", str(good), str(bad), "-o", str(tmp_path / "o"), "--long-side", "256", "--json"])
+    assert code == 1
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["file"] for r in records] == [str(good), str(bad)]
+    ok, failed = records
+    assert ok["outputs"] == [str(tmp_path / "o" / "a.jpg")] and Path(ok["outputs"][0]).is_file()
+    assert ok["engine"] == "classical" == ok["cutout_engine"]
+    assert 0 <= ok["confidence"] <= 1 and ok["needs_review"] is False and ok["review_reasons"] == []
+    assert {"decode", "cutout", "compose", "encode", "total"} <= set(ok["timings_ms"])
+    assert all(isinstance(v, float) and v >= 0 for v in ok["timings_ms"].values())
+    assert failed["error"]["code"] == "unsupported_image" and "outputs" not in failed
+
+
+def test_review_flag_and_on_low_confidence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PAQSHOT_REVIEW_THRESHOLD", "1.0")  # this photo's cut-out is less sure than that
+    src = tmp_path / "p.jpg"
+    src.write_bytes(product_jpeg())
+    args = ["generate", str(src), "--long-side", "256", "--json"]
+    assert main([*args, "-o", str(tmp_path / "kept")]) == 0
+    kept = json.loads(capsys.readouterr().out)
+    assert kept["needs_review"] is True and kept["review_reasons"][0]["code"] == "low_confidence"
+    assert (tmp_path / "kept" / "p.jpg").is_file()
+    assert main([*args, "-o", str(tmp_path / "refused"), "--on-low-confidence", "fail"]) == 1
+    refused = json.loads(capsys.readouterr().out)
+    assert refused["error"]["code"] == "unsupported_image" and "on_low_confidence" in refused["error"]["message"]
+    assert refused["needs_review"] is True
+    assert not (tmp_path / "refused" / "p.jpg").exists()
+    monkeypatch.setenv("PAQSHOT_REVIEW_THRESHOLD", "0.0")
+    assert main([*args, "-o", str(tmp_path / "lax"), "--on-low-confidence", "fail"]) == 0
+    lax = json.loads(capsys.readouterr().out)
+    assert all(r["code"] != "low_confidence" for r in lax["review_reasons"])
+
+
+def test_an_unknown_cutout_engine_is_refused_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "p.png"
+    product_photo().save(src, "PNG")
+    assert main(["generate", str(src), "-o", str(tmp_path / "o"), "--cutout-engine", "nosuch"]) == 2
+    assert "nosuch" in capsys.readouterr().err and not (tmp_path / "o").exists()

@@ -11,12 +11,15 @@ from paqshot_server.imaging.options import ASPECT_RATIOS, parse_aspect_ratio
 
 
 @pytest.mark.parametrize("ratio", ASPECT_RATIOS)
-@pytest.mark.parametrize("long_side", [256, 1000, 1024, 2048])
-def test_canvas_ratio_is_exact(ratio: str, long_side: int) -> None:
+@pytest.mark.parametrize("long_side", [256, 1000, 1024, 1600, 2000, 2048, 2500, 3000])
+def test_long_side_is_exact_and_short_side_rounded(ratio: str, long_side: int) -> None:
+    """The size rule: the requested long side exactly, the short side within half a pixel of the ratio."""
     w, h = exact_canvas_size(ratio, long_side)
     rw, rh = parse_aspect_ratio(ratio)
-    assert w * rh == h * rw
-    assert abs(max(w, h) - long_side) <= max(rw, rh) / 2
+    assert max(w, h) == long_side
+    assert (w >= h) == (rw >= rh)
+    exact_short = long_side * min(rw, rh) / max(rw, rh)
+    assert abs(min(w, h) - exact_short) <= 0.5
 
 
 def test_canvas_examples() -> None:
@@ -24,7 +27,9 @@ def test_canvas_examples() -> None:
     assert exact_canvas_size("16:9", 1024) == (1024, 576)
     assert exact_canvas_size("9:16", 1024) == (576, 1024)
     assert exact_canvas_size("4:3", 1024) == (1024, 768)
-    assert exact_canvas_size("3:2", 1024) == (1023, 682)
+    assert exact_canvas_size("3:2", 1024) == (1024, 683)  # was 1023x682: the long side shrank below the request
+    assert exact_canvas_size("2:3", 1024) == (683, 1024)
+    assert exact_canvas_size("2:3", 2048) == (1365, 2048)
 
 
 boxes = st.tuples(st.integers(0, 3000), st.integers(0, 3000), st.integers(1, 3000), st.integers(1, 3000)).map(
@@ -111,3 +116,10 @@ def test_map_box_keeps_the_mapping() -> None:
 def test_bad_padding_is_invalid_request(bad: float) -> None:
     with pytest.raises(InvalidRequest):
         place((0, 0, 10, 10), (1024, 1024), padding=bad)
+
+
+def test_default_long_side_is_2048_in_the_engine_and_the_settings() -> None:
+    from paqshot_server.imaging.options import RenderOptions
+    from paqshot_server.settings import Settings
+
+    assert RenderOptions().long_side == Settings().output_long_side == 2048

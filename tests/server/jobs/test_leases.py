@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from litestar.testing import TestClient
-from paqshot_server.jobs import sweeper
+from paqshot_server.jobs import ending, sweeper
 from paqshot_server.jobs.context import WorkerContext
 from paqshot_server.jobs.queue import JobQueue
 from paqshot_server.jobs.runner import process
@@ -64,15 +64,7 @@ def test_a_job_that_ran_twice_publishes_once(client: TestClient, key: Key, setti
     assert process(fast, job_id) == "completed"
     winner = jobs_sql.get(fast.db.get(), job_id)
     # the slow worker tries to publish late: refused, nothing changes
-    assert not jobs_sql.finish(
-        slow.db.get(),
-        job_id,
-        slow.worker_id,
-        now=time.time(),
-        state="failed",
-        fields={"error_code": "x", "error_message": "late"},
-        event=None,
-    )
+    assert not ending.fail(slow, job, "x", "late", owner=slow.worker_id)
     assert jobs_sql.get(fast.db.get(), job_id) == winner
 
 
@@ -85,7 +77,7 @@ def test_retention_purge_deletes_files_and_links_404(client: TestClient, key: Ke
     assert client.get(path).status_code == 200
     job = jobs_sql.get(ctx.db.get(), job_id)
     assert job is not None and job.result is not None
-    stored = ctx.files.path(job.result["images"][0]["file"])
+    stored = ctx.files.path(job.result.images[0].file)
     ctx.db.get().conn.execute("UPDATE jobs SET expires_at = '2000-01-01T00:00:00Z' WHERE id = ?", (job_id,))
     assert sweeper.purge_expired(ctx, time.time()) == 1
     assert not stored.exists() and not ctx.files.exists(job.input_file)

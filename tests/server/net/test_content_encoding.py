@@ -41,7 +41,7 @@ def test_the_cases_gzipped_jpeg_is_decoded(server: Receiver) -> None:
     ("coding", "compress"),
     [("gzip", gzip.compress), ("deflate", zlib.compress), ("GZIP", gzip.compress), ("identity", lambda b: b)],
 )
-def test_every_coding_httpx_removes_is_removed(server: Receiver, coding: str, compress) -> None:  # noqa: ANN001
+def test_every_coding_httpx_removes_is_removed(server: Receiver, coding: str, compress) -> None:
     photo = product_jpeg()
     server.files["/p.jpg"] = compress(photo)
     server.file_headers["/p.jpg"] = {"Content-Encoding": coding}

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from .. import errors
+from ..errors import megabytes
+from ..settings import Settings
 from . import explain
 
 log = logging.getLogger(__name__)
@@ -66,11 +70,12 @@ def validation_handler(request: Request, exc: Exception) -> Response:
     return error_response(400, "invalid_request", explain.message(request, exc))
 
 
-def http_handler(_: Request, exc: Exception) -> Response:
+def http_handler(request: Request, exc: Exception, max_image_bytes: int) -> Response:
     assert isinstance(exc, HTTPException)
     status = exc.status_code
     if status == 413:
-        return error_response(413, "image_too_large", "Request body is too large; product images are limited to 10 MB.")
+        limit = megabytes(max_image_bytes)
+        return error_response(413, "image_too_large", f"Request body is too large; images are limited to {limit}.")
     if status == 404:
         return error_response(404, "not_found", "No such resource.")
     if status == 405:  # keep Litestar's Allow header (RFC 9110)
@@ -86,9 +91,11 @@ def unexpected_handler(request: Request, exc: Exception) -> Response:
     return error_response(500, "server_error", "Internal error on our side; retry after a few seconds.")
 
 
-EXCEPTION_HANDLERS = {
-    errors.AppError: app_error_handler,
-    ValidationException: validation_handler,
-    HTTPException: http_handler,
-    Exception: unexpected_handler,
-}
+def exception_handlers(settings: Settings) -> dict[type[Exception], Callable[[Request, Exception], Response]]:
+    """Every failure's handler; the 413 message names this appliance's image limit."""
+    return {
+        errors.AppError: app_error_handler,
+        ValidationException: validation_handler,
+        HTTPException: functools.partial(http_handler, max_image_bytes=settings.max_image_bytes),
+        Exception: unexpected_handler,
+    }

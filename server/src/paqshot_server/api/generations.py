@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import anyio.to_thread
 import msgspec
@@ -13,35 +11,16 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from ..errors import AppError, Forbidden, NotFound
-from ..ids import iso, new_id
-from ..imaging.options import RenderOptions
-from ..jobs.runner import fail_job
+from ..errors import NotFound
+from ..jobs.service import Submitted
 from ..storage import jobs as jobs_sql
 from ..storage import keys as keys_sql
 from ..storage.keys import ApiKey
-from . import intake
 from .auth import bearer_token, current_key
 from .openapi import ERROR_RESPONSES
 from .present import generation
 from .state import ApiState
 from .wire import GenerateAccepted, GenerateRequest, Generation, GenerationList
-
-_NON_OPTIONS = {"product_image", "webhook_url", "style", "aspect_ratio", "seed"}
-_DEFAULT_SECONDS = {"classical": 2, "procedural": 3}
-
-
-def _options(data: GenerateRequest) -> dict[str, Any]:
-    return {k: v for k, v in msgspec.structs.asdict(data).items() if k not in _NON_OPTIONS and v is not None}
-
-
-def _estimate(api: ApiState, engine: str | None) -> int:
-    base = _DEFAULT_SECONDS.get(engine or "", 15)
-    try:
-        ahead = api.queue.pending()
-    except Exception:  # an estimate must never fail a request
-        ahead = 0
-    return int(base * (1 + ahead))
 
 
 class GenerationController(Controller):
@@ -65,60 +44,9 @@ class GenerationController(Controller):
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=255)] = None,
     ) -> Response[GenerateAccepted]:
         """Validate, store the product image, queue the job; answer 202 with the job id."""
-        if key.styles and data.style not in key.styles:
-            raise Forbidden(f"Style '{data.style}' is not enabled for this API key.")
-        api.engines.check_options(RenderOptions(style=data.style, shadow=data.shadow, num_variants=data.num_variants))
-        api.engines.check(data.style)
-        body_hash = hashlib.sha256(await request.body()).hexdigest() if idempotency_key else ""
-        if idempotency_key:
-            prior = await anyio.to_thread.run_sync(
-                lambda: jobs_sql.idempotent_prior(api.db.get(), key.id, idempotency_key, body_hash)
-            )
-            if prior is not None:
-                return _accepted(prior, api, replay=True)
-        remaining, reset = api.limiter.hit(key.id, key.rate_limit)
-        if data.webhook_url:
-            await intake.check_webhook_url(api, data.webhook_url)
-        raw = await intake.load_product_image(api, data.product_image)
-        job_id = new_id("gen")
-        input_file = await intake.store_input(api, job_id, raw)
-        now = time.time()
-        engine = api.engines.status(data.style).engine
-        row = {
-            "id": job_id,
-            "key_id": key.id,
-            "state": "queued",
-            "style": data.style,
-            "aspect_ratio": data.aspect_ratio,
-            "options": _options(data),
-            "webhook_url": data.webhook_url,
-            "seed": data.seed,
-            "input_file": input_file,
-            "created_at": iso(now),
-            "updated_at": iso(now),
-            "estimated_seconds": _estimate(api, engine),
-        }
-        idem = (idempotency_key, body_hash, now) if idempotency_key else None
-        try:
-            job, created = await anyio.to_thread.run_sync(
-                lambda: jobs_sql.create(api.db.get(), row, quota=key.quota, idempotency=idem)
-            )
-        except AppError:  # quota or idempotency conflict found at insert time: keep no orphan file
-            api.files.delete(input_file)
-            raise
-        if created:
-            await anyio.to_thread.run_sync(api.queue.enqueue, job.id)
-        else:
-            api.files.delete(input_file)
-        response = _accepted(job, api, replay=not created)
-        response.headers.update(
-            {
-                "X-RateLimit-Limit": str(key.rate_limit),
-                "X-RateLimit-Remaining": str(remaining),
-                "X-RateLimit-Reset": str(reset),
-            }
-        )
-        return response
+        body = await request.body() if idempotency_key else None
+        submitted = await api.jobs.submit(key, data, idempotency_key=idempotency_key, body=body)
+        return _accepted(submitted, api)
 
     @get(
         "/generate/{generation_id:str}",
@@ -152,18 +80,8 @@ class GenerationController(Controller):
         self, generation_id: FromPath[str], key: NamedDependency[ApiKey], api: NamedDependency[ApiState]
     ) -> Generation:
         """Ask a processing job to stop; it ends ``failed`` with error code ``cancelled``."""
-
-        def work() -> Generation:
-            db = api.db.get()
-            job = jobs_sql.get(db, generation_id, key.id)
-            if job is None:
-                raise NotFound(f"Generation {generation_id} not found.")
-            jobs_sql.request_cancel(db, job.id)
-            if job.state == "queued":  # not started: end it now; a running job stops at its next progress step
-                fail_job(db, api.settings, api.secret, job, "cancelled", "The generation was cancelled.", None)
-            return generation(jobs_sql.get(db, generation_id, key.id) or job, api)
-
-        return await anyio.to_thread.run_sync(work)
+        job = await anyio.to_thread.run_sync(api.jobs.cancel, key, generation_id)
+        return generation(job, api)
 
     @get(
         "/generations",
@@ -193,16 +111,21 @@ class GenerationController(Controller):
         )
 
 
-def _accepted(job: jobs_sql.Job, api: ApiState, *, replay: bool) -> Response[GenerateAccepted]:
+def _accepted(submitted: Submitted, api: ApiState) -> Response[GenerateAccepted]:
+    job = submitted.job
     body = GenerateAccepted(
         id=job.id,
         status="processing",
-        style=job.style,  # type: ignore[arg-type]  # stored values were validated as the Literal on the way in
-        aspect_ratio=job.aspect_ratio,  # type: ignore[arg-type]
+        style=job.style,
+        aspect_ratio=job.aspect_ratio,
         estimated_seconds=job.estimated_seconds,
         created_at=job.created_at,
     )
     headers = {"Location": f"{api.settings.base_url}/v1/generate/{job.id}"}
-    if replay:
+    if submitted.replayed:
         headers["Idempotent-Replayed"] = "true"
+    if submitted.rate is not None:
+        headers["X-RateLimit-Limit"] = str(submitted.rate.limit)
+        headers["X-RateLimit-Remaining"] = str(submitted.rate.remaining)
+        headers["X-RateLimit-Reset"] = str(submitted.rate.reset_seconds)
     return Response(body, status_code=HTTP_202_ACCEPTED, headers=headers)

@@ -5,16 +5,18 @@ from __future__ import annotations
 import time
 
 import anyio.to_thread
+import sqlite_utils
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 
 from .. import __version__
+from ..imaging.options import MAX_PROMPT_CHARS, MAX_VARIANTS
 from ..storage import workers as workers_sql
 from ..storage.keys import ApiKey
 from .openapi import ERROR_RESPONSES
 from .state import ApiState
-from .wire import MAX_PROMPT, Capabilities, Health, ModelList, StyleInfo, request_fields
+from .wire import Capabilities, Health, ModelList, StyleInfo, request_fields
 
 
 class MetaController(Controller):
@@ -50,12 +52,8 @@ class MetaController(Controller):
         styles = []
         for status in api.engines.all_status():
             allowed = not key.styles or status.style in key.styles
-            reason = status.reason if not status.available else None if allowed else "Not enabled for this API key."
-            styles.append(
-                StyleInfo(
-                    name=status.style, available=status.available and allowed, engine=status.engine, reason=reason
-                )
-            )
+            reason = None if allowed else "Not enabled for this API key."
+            styles.append(StyleInfo(name=status.style, available=allowed, engine=status.engine, reason=reason))
         return Capabilities(
             product=api.settings.brand.product_name,
             version=__version__,
@@ -63,8 +61,8 @@ class MetaController(Controller):
             fields=request_fields(),
             limits={
                 "max_image_bytes": api.settings.max_image_bytes,
-                "max_prompt_chars": MAX_PROMPT,
-                "max_variants": 4,
+                "max_prompt_chars": MAX_PROMPT_CHARS,
+                "max_variants": MAX_VARIANTS,
                 "rate_limit_per_minute": key.rate_limit,
             },
         )
@@ -87,6 +85,7 @@ class ModelsController(Controller):
 
 
 def _checks(api: ApiState) -> dict[str, str]:
+    """Database writable, queue readable, a live worker that can run jobs: each check says what is wrong."""
     checks: dict[str, str] = {}
     db = api.db.get()
     try:
@@ -94,12 +93,24 @@ def _checks(api: ApiState) -> dict[str, str]:
         checks["database"] = "ok"
     except Exception as exc:  # readiness reports, it does not raise
         checks["database"] = f"not writable: {exc}"
-    beat = workers_sql.latest_heartbeat(db)
-    limit = max(30.0, api.settings.sweep_seconds * 3)
-    if beat is None:
-        checks["worker"] = "no worker has started"
-    elif time.time() - beat > limit:
-        checks["worker"] = f"no worker heartbeat for {time.time() - beat:.0f} s"
-    else:
-        checks["worker"] = "ok"
+    try:
+        api.queue.pending()
+        checks["queue"] = "ok"
+    except Exception as exc:  # a corrupt or unreadable queue.db: jobs could be accepted but never run
+        checks["queue"] = f"not readable ({api.settings.queue_db.name}): {exc}"
+    checks["worker"] = _worker_check(api, db)
     return checks
+
+
+def _worker_check(api: ApiState, db: sqlite_utils.Database) -> str:
+    now = time.time()
+    limit = max(30.0, api.settings.sweep_seconds * 3)
+    beat = workers_sql.latest_heartbeat(db)
+    if beat is None:
+        return "no worker has started"
+    if now - beat > limit:
+        return f"no worker heartbeat for {now - beat:.0f} s"
+    alive, problems = workers_sql.live_problems(db, now - limit)
+    if alive and len(problems) == alive:  # every live worker is stuck: none can run a job
+        return f"{alive} worker(s) alive but none can run jobs: {problems[0]}"
+    return "ok"

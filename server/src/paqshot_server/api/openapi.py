@@ -22,23 +22,17 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import BodyKwarg, ParameterKwarg
 
 from ..branding import Brand
-from ..net.urls import MAX_URL, webhook_schemes
+from ..jobs.intake import max_base64_chars
+from ..net.urls import IMAGE_URL_SCHEMES, MAX_URL, webhook_schemes
 from ..settings import Settings
-from .wire import (
-    IMAGE_DATA_PATTERN,
-    IMAGE_URL_SCHEMES,
-    WEBHOOK_URL_PATTERN,
-    ErrorBody,
-    max_base64_chars,
-    url_field_pattern,
-)
+from .wire import IMAGE_DATA_PATTERN, WEBHOOK_URL_PATTERN, ErrorBody, url_field_pattern
 
 _ERRORS = {
     400: "invalid_request — missing or malformed parameters",
     401: "unauthorized — missing or invalid API key",
-    403: "forbidden — quota exceeded, style not allowed or not installed",
+    403: "forbidden — quota exceeded or style not enabled for this API key",
     404: "not_found — generation not found",
-    413: "image_too_large — product image exceeds 10 MB",
+    413: "image_too_large — an image exceeds limits.max_image_bytes of GET /v1/capabilities",
     422: "unsupported_image — not JPEG/PNG/WebP or undecodable (also: Idempotency-Key reused with another body)",
     429: "rate_limited — too many requests; see Retry-After",
     500: "server_error — internal error; retry after a few seconds",

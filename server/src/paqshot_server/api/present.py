@@ -8,7 +8,7 @@ from ..ids import parse_iso
 from ..signing import file_url
 from ..storage.jobs import Job
 from .state import ApiState
-from .wire import Generation, ImageLinks, JobError
+from .wire import Generation, ImageLinks, JobError, ReviewReason
 
 
 def generation(job: Job, api: ApiState) -> Generation:
@@ -16,9 +16,9 @@ def generation(job: Job, api: ApiState) -> Generation:
     base, secret = api.settings.base_url, api.secret
     out = Generation(
         id=job.id,
-        status=job.status,  # type: ignore[arg-type]
-        style=job.style,  # type: ignore[arg-type]
-        aspect_ratio=job.aspect_ratio,  # type: ignore[arg-type]
+        status=job.status,
+        style=job.style,
+        aspect_ratio=job.aspect_ratio,
         created_at=job.created_at,
         seed=job.seed,
         options=job.options,
@@ -38,12 +38,12 @@ def generation(job: Job, api: ApiState) -> Generation:
         expires = int(parse_iso(job.expires_at))
         links = [
             ImageLinks(
-                image_url=file_url(base, secret, img["file"], expires),
-                thumbnail_url=file_url(base, secret, img["thumb"], expires),
-                width=img["width"],
-                height=img["height"],
+                image_url=file_url(base, secret, img.file, expires),
+                thumbnail_url=file_url(base, secret, img.thumb, expires),
+                width=img.width,
+                height=img.height,
             )
-            for img in job.result["images"]
+            for img in job.result.images
         ]
         first = links[0]
         out.image_url, out.thumbnail_url, out.width, out.height = (
@@ -54,15 +54,19 @@ def generation(job: Job, api: ApiState) -> Generation:
         )
         out.expires_at = job.expires_at
         out.images = links
-        meta = job.result.get("meta") or {}
+        meta = job.result.meta
         if out.seed is None and isinstance(meta.get("seed"), int):
             out.seed = meta["seed"]  # the seed the engine picked: send it back to reproduce the image
         if isinstance(meta.get("prompt"), str):  # what the generative/procedural engine was told
             out.prompts = {"prompt": meta["prompt"], "negative_prompt": str(meta.get("negative_prompt") or "")}
         if isinstance(meta.get("scene"), dict):
             out.scene = meta["scene"]
-        out.confidence = job.result.get("confidence")
-        out.notes = job.result.get("notes") or None
+        out.confidence = job.result.confidence
+        out.needs_review = job.result.needs_review
+        out.review_reasons = [ReviewReason(code=r.code, message=r.message) for r in job.result.review_reasons]
+        if isinstance(meta.get("cutout_engine"), str):
+            out.cutout_engine = meta["cutout_engine"]
+        out.notes = job.result.notes or None
         out.progress = 1.0
         if not job.purged:
             out.input_url = file_url(base, secret, job.input_file, expires)

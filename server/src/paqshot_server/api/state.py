@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 from ..jobs.queue import JobQueue
+from ..jobs.ratelimit import RateLimiter
+from ..jobs.service import JobService
 from ..resources import Resources
-from .ratelimit import RateLimiter
 
 
 @dataclass
 class ApiState(Resources):
-    """The process resources plus what only the API needs: the queue to enqueue on, the rate limiter."""
-
-    limiter: RateLimiter = field(default_factory=RateLimiter)
+    """The process resources plus what only the API needs: the queue to enqueue on and the jobs service."""
 
     @cached_property
     def queue(self) -> JobQueue:
         return JobQueue(str(self.settings.queue_db))
+
+    @cached_property
+    def jobs(self) -> JobService:
+        return JobService(self, self.queue, RateLimiter())

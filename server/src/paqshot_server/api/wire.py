@@ -3,27 +3,35 @@ omit what does not apply. New fields always come with defaults (schema evolution
 
 from __future__ import annotations
 
-import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta, Struct
 
+from ..imaging.options import (
+    LOCATIONS,
+    MAX_LOCATION_CHARS,
+    MAX_PROMPT_CHARS,
+    MAX_VARIANTS,
+    NAMED_BACKGROUNDS,
+    AspectRatio,
+    OnLowConfidence,
+    OutputFormat,
+    People,
+    SceneType,
+    Shadow,
+    Style,
+)
 from ..net.urls import END, MAX_URL, url_pattern, url_words
+from ..storage.jobs import Status
 
-Style = Literal["studio_packshot", "lifestyle", "editorial", "mockup"]
-SceneType = Literal["auto", "action", "abstract", "product_packshot"]
-AspectRatio = Literal["1:1", "4:3", "16:9", "9:16", "3:2", "2:3"]
-People = Literal["none", "with_people", "without_people"]
-Shadow = Literal["none", "soft", "hard", "floating", "natural"]
-OutputFormat = Literal["jpeg", "png", "webp"]
-Status = Literal["processing", "completed", "failed"]
-
-MAX_PROMPT = 500
+# Request fields that carry an image (URL or base64): the request body limit allows each at max_image_bytes.
+IMAGE_FIELDS = ("product_image",)
 
 # Each pattern is built from the facts it encodes and comes with the same facts in words: validation errors
 # quote the words (``api.explain``), never the pattern. Patterns stay in the syntax ECMA-262 (JSON Schema) and
-# Python's ``re`` read alike, so the served schema and the validator agree.
+# Python's ``re`` read alike (``net.urls.END`` for the end of the text), so the served schema and the validator
+# agree.
 PATTERN_WORDS: dict[str, str] = {}
 
 
@@ -41,25 +49,21 @@ def url_field_pattern(schemes: tuple[str, ...]) -> str:
     return _pattern(url_pattern(schemes), url_words(schemes))
 
 
-BACKGROUND_NAMES = ("white", "off_white", "light_gray", "black", "transparent")
+BACKGROUND_NAMES = (*NAMED_BACKGROUNDS, "transparent")
 BACKGROUND_PATTERN = _pattern(
     rf"^({'|'.join(BACKGROUND_NAMES)}|#[0-9A-Fa-f]{{6}}){END}", _either((*BACKGROUND_NAMES, "#RRGGBB"))
 )
-
-
-def max_base64_chars(max_bytes: int) -> int:
-    """Longest ``product_image`` text accepted for ``max_bytes`` of image: its base64, 5 % for line breaks and a
-    ``data:`` prefix. Longer text is refused before it is decoded (``api.intake.decode_base64``)."""
-    return math.ceil(max_bytes / 3) * 4 * 105 // 100 + 256
-
-
+# auto, classical or a model id (manifests' id rule)
+CUTOUT_ENGINE_PATTERN = _pattern(
+    rf"^[a-z0-9][a-z0-9._-]{{0,63}}{END}",
+    "auto, classical or the id of an installed cut-out model (lowercase letters, digits, '.', '_' and '-')",
+)
 # product_image that is not a URL: base64 (checked when decoded: no schema can state "an image").
 IMAGE_DATA_PATTERN = _pattern(r"^(?![Hh][Tt][Tt][Pp][Ss]?:)", "base64 image data (plain or a data: URI)")
 # Free text: any characters but control characters other than tab and line breaks.
 TEXT_PATTERN = _pattern(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*" + END, "text without control characters")
-IMAGE_URL_SCHEMES = ("http", "https")
 # The validator's pattern allows both schemes; the served schema narrows it to https where the operator does
-# not allow plain http (api.openapi.webhook_schemes), and so does api.intake.
+# not allow plain http (net.urls.webhook_schemes), and so does the jobs service.
 WEBHOOK_URL_PATTERN = url_field_pattern(("http", "https"))
 
 
@@ -78,12 +82,12 @@ _PEOPLE_DOC = (
     "editorial sets) that never covers the product."
 )
 _LOCATION_DOC = (
-    "office | outdoor | cafe | studio | urban | nature, or free text (≤ 200 chars): free text goes into the prompt "
+    f"{' | '.join(LOCATIONS)}, or free text (≤ {MAX_LOCATION_CHARS} chars): free text goes into the prompt "
     "and picks the nearest palette by its words. Omitted: studio."
 )
 _PROMPT_DOC = (
-    "Free text (≤ 500 chars) appended to the built prompt; materials, colours and moods it names also steer the "
-    "procedural set. The final prompts are returned with the result."
+    f"Free text (≤ {MAX_PROMPT_CHARS} chars) appended to the built prompt; materials, colours and moods it names "
+    "also steer the procedural set. The final prompts are returned with the result."
 )
 
 
@@ -92,7 +96,11 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
 
     product_image: Annotated[
         str,
-        Meta(min_length=1, description="URL (http/https) or base64 image, plain or data: URI. JPEG/PNG/WebP, ≤ 10 MB."),
+        Meta(
+            min_length=1,
+            description="URL (http/https) or base64 image, plain or data: URI. JPEG/PNG/WebP, at most "
+            "limits.max_image_bytes of GET /v1/capabilities.",
+        ),
     ]
     style: Annotated[Style, Meta(description=_STYLE_DOC)]
     scene_type: Annotated[SceneType, Meta(description=_SCENE_DOC)] = "auto"
@@ -101,9 +109,9 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
             str,
             Meta(
                 pattern=BACKGROUND_PATTERN,
-                description=f"{' | '.join(n for n in BACKGROUND_NAMES if n != 'transparent')} | #RRGGBB. "
-                "studio_packshot: the background colour. Scene styles: tints the set towards the colour. "
-                "Extension: transparent gives a PNG cut-out (studio_packshot only).",
+                description=f"{' | '.join(NAMED_BACKGROUNDS)} | #RRGGBB. studio_packshot: the background colour. "
+                "Scene styles: tints the set towards the colour. Extension: transparent gives a PNG cut-out "
+                "(studio_packshot only).",
             ),
         ]
         | None
@@ -113,11 +121,13 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     location: (
         Annotated[
             str,
-            Meta(min_length=1, max_length=200, pattern=TEXT_PATTERN, description=_LOCATION_DOC),
+            Meta(min_length=1, max_length=MAX_LOCATION_CHARS, pattern=TEXT_PATTERN, description=_LOCATION_DOC),
         ]
         | None
     ) = None
-    prompt: Annotated[str, Meta(max_length=MAX_PROMPT, pattern=TEXT_PATTERN, description=_PROMPT_DOC)] | None = None
+    prompt: Annotated[str, Meta(max_length=MAX_PROMPT_CHARS, pattern=TEXT_PATTERN, description=_PROMPT_DOC)] | None = (
+        None
+    )
     webhook_url: (
         Annotated[
             str,
@@ -134,10 +144,14 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     # Extensions (optional; defaults keep the spec's behaviour).
     seed: Annotated[int, Meta(ge=0, le=2**32 - 1, description="Extension: seed for reproducible scenes.")] | None = None
     negative_prompt: (
-        Annotated[str, Meta(max_length=MAX_PROMPT, pattern=TEXT_PATTERN, description="Extension: what to keep out.")]
+        Annotated[
+            str, Meta(max_length=MAX_PROMPT_CHARS, pattern=TEXT_PATTERN, description="Extension: what to keep out.")
+        ]
         | None
     ) = None
-    num_variants: Annotated[int, Meta(ge=1, le=4, description="Extension: 1–4 images in one job (scene styles).")] = 1
+    num_variants: Annotated[
+        int, Meta(ge=1, le=MAX_VARIANTS, description=f"Extension: 1–{MAX_VARIANTS} images in one job (scene styles).")
+    ] = 1
     shadow: Annotated[
         Shadow,
         Meta(
@@ -154,6 +168,24 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
         | None
     ) = None
     output_format: Annotated[OutputFormat, Meta(description="Extension: jpeg (default), png or webp.")] | None = None
+    cutout_engine: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=64,
+            pattern=CUTOUT_ENGINE_PATTERN,
+            description="Extension: which cut-out runs. auto (default): the best installed model, else classical; "
+            "classical: the model-free segmenter; or the id of an installed cut-out model (GET /v1/models). "
+            "A model that is not installed answers 403.",
+        ),
+    ] = "auto"
+    on_low_confidence: Annotated[
+        OnLowConfidence,
+        Meta(
+            description="Extension: what a result that needs review becomes. complete (default): completed with "
+            "needs_review and review_reasons; fail: failed with unsupported_image and a message naming the reasons."
+        ),
+    ] = "complete"
 
 
 class GenerateAccepted(Struct, kw_only=True):
@@ -175,6 +207,13 @@ class ErrorBody(Struct):
 
 
 class JobError(Struct):
+    code: str
+    message: str
+
+
+class ReviewReason(Struct):
+    """Why a result needs review: a stable ``code`` and a ``message`` in plain words."""
+
     code: str
     message: str
 
@@ -205,6 +244,9 @@ class Generation(Struct, kw_only=True, omit_defaults=True):
     engine: str | None = None
     seed: int | None = None
     confidence: float | None = None
+    needs_review: bool | None = None
+    review_reasons: list[ReviewReason] | None = None
+    cutout_engine: str | None = None
     notes: list[str] | None = None
     images: list[ImageLinks] | None = None
     options: dict[str, Any] | None = None

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
+from .. import __version__
 from ..branding import DEFAULT_BRAND
 
 # Each module has ``register(subparsers)`` that adds its parser(s) with ``set_defaults(func=...)``.
-COMMAND_MODULES = ("init", "serve", "worker", "keys", "generate", "models", "doctor")
+COMMAND_MODULES = ("init", "serve", "worker", "keys", "webhooks", "generate", "models", "doctor")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,11 +35,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["--version"]:
-        print("0.1.0")  # fast path: no heavy imports
+        print(__version__)  # fast path: no heavy imports
         return 0
     parser = build_parser()
     args = parser.parse_args(args_list)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # inside the try: a reader that left shows up here, not at interpreter exit
+    except BrokenPipeError:
+        # The reader closed the pipe (`doctor --json | head`): stop quietly. Recipe from Python's `signal` docs:
+        # point stdout at devnull so the interpreter's last flush does not raise again; exit 1 as it advises.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    return status

@@ -23,9 +23,11 @@ class Check:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("doctor", help="check GPU/provider, disk, database, queue, workers and models")
+    parser = sub.add_parser(
+        "doctor", help="check GPU/provider, disk, database, queue, workers, models and the engine of each style"
+    )
     add_home_flag(parser)
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help="machine-readable output (a JSON array of checks)")
     parser.set_defaults(func=_doctor)
 
 
@@ -109,14 +111,7 @@ def _models_and_gpu(settings: Settings) -> list[Check]:
     store = ModelStore(settings.models_dir)
     results = store.verify() if settings.models_dir.exists() else []
     if not results:
-        checks.append(
-            Check(
-                "models",
-                "warn",
-                "no models installed: classical studio packshots only",
-                "install exported models with `models install PATH`",
-            )
-        )
+        checks.append(Check("models", "ok", "no models installed (every style still renders: see below)"))
     for result in results:
         checks.append(
             Check(
@@ -129,10 +124,34 @@ def _models_and_gpu(settings: Settings) -> list[Check]:
     return checks
 
 
+# What each engine is, for someone deciding whether to install a model (engines.py names them).
+_ENGINE_NOTES = {
+    "classical": "classical cut-out, no model; a cut-out model gives cleaner edges (`models install PATH`)",
+    "procedural": "procedural sets, no model; an inpainting model gives photographic scenes (`models install PATH`)",
+}
+
+
+def _styles(settings: Settings) -> list[Check]:
+    """One line per style: the engine that renders it here (what a generation's ``engine`` will say)."""
+    from ..engines import Engines
+
+    checks = []
+    for status in Engines(settings).all_status():
+        note = _ENGINE_NOTES.get(status.engine, "installed model")
+        checks.append(Check(f"style {status.style}", "ok", f"engine {status.engine}: {note}"))
+    return checks
+
+
 def run_checks(settings: Settings) -> list[Check]:
     """Every check, in the order shown."""
     settings.home.mkdir(parents=True, exist_ok=True)
-    checks = [_disk(settings), *_database(settings), _queue(settings), *_models_and_gpu(settings)]
+    checks = [
+        _disk(settings),
+        *_database(settings),
+        _queue(settings),
+        *_models_and_gpu(settings),
+        *_styles(settings),
+    ]
     if settings.allow_private_network:
         checks.append(
             Check(
@@ -151,5 +170,5 @@ def _doctor(args: argparse.Namespace) -> int:
         print(json.dumps([asdict(c) for c in checks]))
     else:
         for c in checks:
-            print(f"{c.level.upper():5} {c.name:<14} {c.detail}" + (f"\n      fix: {c.fix}" if c.fix else ""))
+            print(f"{c.level.upper():5} {c.name:<22} {c.detail}" + (f"\n      fix: {c.fix}" if c.fix else ""))
     return 1 if any(c.level == "fail" for c in checks) else 0

@@ -8,15 +8,16 @@ registry, so any style that is installed works here too.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..errors import AppError
+from ..errors import AppError, UnsupportedImage
 from ..imaging.options import (
     ASPECT_RATIOS,
-    LOCATIONS,
+    AUTO_CUTOUT,
     OUTPUT_FORMATS,
     PEOPLE,
     SCENE_TYPES,
@@ -46,40 +47,61 @@ def register(subparsers: Any) -> None:
         metavar="OUTDIR",
         help="folder for the results (created if missing)",
     )
-    p.add_argument("--style", choices=STYLES, default="studio_packshot")
-    p.add_argument("--scene-type", choices=SCENE_TYPES, default="auto")
+    doc = _field_help()
+    p.add_argument("--style", choices=STYLES, default="studio_packshot", help=doc["style"])
+    p.add_argument("--scene-type", choices=SCENE_TYPES, default="auto", help=doc["scene_type"])
+    p.add_argument("--background", default=None, help=doc["background"])
+    p.add_argument("--aspect-ratio", choices=ASPECT_RATIOS, default="1:1", help=doc["aspect_ratio"])
+    p.add_argument("--people", choices=PEOPLE, default="none", help=doc["people"])
+    p.add_argument("--location", default=None, metavar="TEXT", help=doc["location"])
+    p.add_argument("--prompt", default=None, metavar="TEXT", help=doc["prompt"])
+    p.add_argument("--negative-prompt", default=None, metavar="TEXT", help=doc["negative_prompt"])
+    p.add_argument("--seed", type=int, default=None, help=doc["seed"])
+    p.add_argument("--shadow", choices=SHADOWS, default="soft", help=doc["shadow"])
+    p.add_argument("--reflection", action=argparse.BooleanOptionalAction, default=False, help=doc["reflection"])
+    p.add_argument("--padding", type=float, default=None, help=doc["padding"])
+    p.add_argument("--output-format", choices=OUTPUT_FORMATS, default=None, help=doc["output_format"])
+    p.add_argument("--num-variants", type=int, default=1, help=doc["num_variants"])
     p.add_argument(
-        "--background",
+        "--long-side",
+        type=int,
         default=None,
-        help="white | off_white | light_gray | black | #RRGGBB | transparent (default white)",
+        help="long side of the output in px (default: the output_long_side setting)",
     )
-    p.add_argument("--aspect-ratio", choices=ASPECT_RATIOS, default="1:1")
-    p.add_argument("--people", choices=PEOPLE, default="none")
-    p.add_argument("--location", choices=LOCATIONS, default=None)
-    p.add_argument("--prompt", default=None)
-    p.add_argument("--negative-prompt", default=None)
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--shadow", choices=SHADOWS, default="soft")
-    p.add_argument("--reflection", action=argparse.BooleanOptionalAction, default=False, help="add a floor reflection")
-    p.add_argument(
-        "--padding",
-        type=float,
-        default=None,
-        help="margin: ratio of the short side (< 1) or pixels (>= 1); default: product fills ~82%%",
-    )
-    p.add_argument(
-        "--output-format", choices=OUTPUT_FORMATS, default=None, help="default jpeg, png for a transparent background"
-    )
-    p.add_argument("--num-variants", type=int, default=1)
-    p.add_argument("--long-side", type=int, default=None, help="output long side in px (default: settings)")
-    p.add_argument("--jpeg-quality", type=int, default=None, help="default: settings")
+    p.add_argument("--jpeg-quality", type=int, default=None, help="JPEG quality (default: the jpeg_quality setting)")
     p.add_argument(
         "--save-matte",
         action="store_true",
         help="also write each cut-out as a greyscale PNG at input resolution (<stem>.matte.png)",
     )
     p.add_argument("--thumbnails", action="store_true", help="also write <stem>.thumb.<ext>")
+    p.add_argument(
+        "--cutout-engine",
+        default=AUTO_CUTOUT,
+        metavar="ENGINE",
+        help="auto (best installed model, else classical) | classical | an installed cut-out model id",
+    )
+    p.add_argument(
+        "--on-low-confidence",
+        choices=("complete", "fail"),
+        default="complete",
+        help="a result that needs review: write it and flag it (complete), or count it as failed (fail)",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object per input on stdout: file, outputs, engine, confidence, needs_review, "
+        "review_reasons, timings_ms (or error)",
+    )
     p.set_defaults(func=run)
+
+
+def _field_help() -> dict[str, str]:
+    """Help of each request-field flag: the API field's own description (one text for the API docs and the CLI)."""
+    from ..api.wire import request_fields
+
+    docs = {f.name: f.description.removeprefix("Extension: ").replace("%", "%%") for f in request_fields()}
+    return {name: text[:1].upper() + text[1:] for name, text in docs.items()}
 
 
 def options_from_args(args: argparse.Namespace, long_side: int, jpeg_quality: int) -> RenderOptions:
@@ -101,6 +123,7 @@ def options_from_args(args: argparse.Namespace, long_side: int, jpeg_quality: in
         num_variants=args.num_variants,
         long_side=args.long_side or long_side,
         jpeg_quality=args.jpeg_quality or jpeg_quality,
+        cutout_engine=args.cutout_engine,
     )
 
 
@@ -134,14 +157,14 @@ class Progress:
 def run(args: argparse.Namespace) -> int:
     """Render every input; exit 0 when all succeeded, 1 when any failed, 2 on bad options."""
     from ..engines import Engines
-    from ..imaging.decode import decode_image
     from ..settings import load_settings
 
     settings = load_settings()
     options = options_from_args(args, settings.output_long_side, settings.jpeg_quality)
     engines = Engines(settings)
     try:
-        engines.check(options.style)
+        engines.check_options(options)
+        engines.check_cutout_engine(options.cutout_engine)
     except AppError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
@@ -149,31 +172,63 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(len(args.images), sys.stderr)
     failed = 0
     for path in args.images:
-        started = time.perf_counter()
-        try:
-            data = path.read_bytes()
-            decoded = decode_image(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
-            result = engines.render(decoded.image, options)
-            written = _write(result, path, args)
-        except (AppError, OSError) as exc:
-            failed += 1
-            message = exc.message if isinstance(exc, AppError) else str(exc)
-            progress.error(f"{path}: failed: {message}")
-            continue
-        except Exception as exc:  # a bug on one file must not lose the rest of the batch: report it
-            failed += 1
-            progress.error(f"{path}: failed: internal error ({type(exc).__name__}: {exc})")
-            continue
-        ms = (time.perf_counter() - started) * 1000
-        notes = "; ".join((*decoded.notes, *result.notes))
-        conf = f", confidence {result.confidence:.2f}" if result.confidence is not None else ""
-        progress.report(
-            f"{path} -> {written[0]} ({result.images[0].width}x{result.images[0].height}, "
-            f"{result.engine}{conf}, {ms:.0f} ms){f' [{notes}]' if notes else ''}"
-        )
+        record = _render_one(path, args, engines, options, settings, progress)
+        failed += "error" in record
+        if args.json:
+            print(json.dumps(record), flush=True)
     if failed:
         print(f"{failed} of {len(args.images)} failed", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _render_one(
+    path: Path, args: argparse.Namespace, engines: Any, options: RenderOptions, settings: Any, progress: Progress
+) -> dict[str, Any]:
+    """Render one file and write its outputs; the JSON record of what happened (``error`` when it failed)."""
+    from ..imaging.decode import decode_image
+
+    started = time.perf_counter()
+    record: dict[str, Any] = {"file": str(path)}
+    try:
+        data = path.read_bytes()
+        decoded = decode_image(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
+        decode_ms = (time.perf_counter() - started) * 1000
+        result = engines.render(decoded.image, options)
+        record.update(_review_record(result))
+        if result.needs_review and args.on_low_confidence == "fail":
+            reasons = "; ".join(r.message for r in result.review_reasons)
+            raise UnsupportedImage(f"the result needs review (on_low_confidence: fail): {reasons}")
+        written = _write(result, path, args)
+    except (AppError, OSError) as exc:
+        code, message = (exc.code, exc.message) if isinstance(exc, AppError) else ("io_error", str(exc))
+        progress.error(f"{path}: failed: {message}")
+        return {**record, "error": {"code": code, "message": message}}
+    except Exception as exc:  # a bug on one file must not lose the rest of the batch: report it
+        message = f"internal error ({type(exc).__name__}: {exc})"
+        progress.error(f"{path}: failed: {message}")
+        return {**record, "error": {"code": "server_error", "message": message}}
+    ms = (time.perf_counter() - started) * 1000
+    timings = dict(result.meta.get("timings_ms") or {})
+    record.update(outputs=[str(p) for p in written], timings_ms={**timings, "decode": round(decode_ms, 1)})
+    record["timings_ms"]["total"] = round(ms, 1)
+    notes = "; ".join((*decoded.notes, *result.notes))
+    conf = f", confidence {result.confidence:.2f}" if result.confidence is not None else ""
+    review = " NEEDS REVIEW" if result.needs_review else ""
+    progress.report(
+        f"{path} -> {written[0]} ({result.images[0].width}x{result.images[0].height}, "
+        f"{result.engine}{conf}, {ms:.0f} ms){review}{f' [{notes}]' if notes else ''}"
+    )
+    return record
+
+
+def _review_record(result: Any) -> dict[str, Any]:
+    return {
+        "engine": result.engine,
+        "cutout_engine": result.meta.get("cutout_engine"),
+        "confidence": result.confidence,
+        "needs_review": result.needs_review,
+        "review_reasons": [r.as_dict() for r in result.review_reasons],
+    }
 
 
 def _write(result: Any, path: Path, args: argparse.Namespace) -> list[Path]:

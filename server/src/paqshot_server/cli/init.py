@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from ..settings import SETTINGS, Settings
+import tomli_w
+
+from ..settings import BOOTSTRAP, SETTINGS, Settings
 from ..signing import load_or_create_secret
 from ..storage.db import connect
 from .common import add_home_flag, settings_from
@@ -18,22 +21,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def config_template(settings: Settings) -> str:
-    """Every setting with its help and default, commented out (uncomment to change)."""
+    """Every setting the file may hold, with its help and default, commented out (uncomment to change)."""
     lines = ["# Appliance settings. Environment variables override this file; flags override both.", ""]
     for s in SETTINGS:
-        if s.name == "home":
+        if s.name in ("home", *BOOTSTRAP):  # the file lives in home; the brand names the file's prefix
             continue
-        default = getattr(Settings(), s.name)
-        value = (
-            f'"{default}"'
-            if isinstance(default, str)
-            else str(default).lower()
-            if isinstance(default, bool)
-            else str(default)
-            if not isinstance(default, list)
-            else "[]"
-        )
-        lines += [f"# {s.help}", f"# {s.name} = {value}", ""]
+        default = str(s.default) if isinstance(s.default, Path) else s.default
+        lines += [f"# {s.help}", "# " + tomli_w.dumps({s.name: default}).strip(), ""]
     return "\n".join(lines)
 
 

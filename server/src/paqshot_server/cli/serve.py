@@ -6,10 +6,12 @@ import argparse
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+from typing import TextIO
 
 from ..settings import Settings
 from ..storage import keys as keys_sql
@@ -79,10 +81,20 @@ class WorkerSupervisor(threading.Thread):
                     child.kill()
 
 
-def ensure_first_key(settings: Settings) -> None:
-    """On a fresh data folder, create a first key and print it once."""
+FIRST_KEY_FILE = "first-api-key.txt"
+
+
+def ensure_first_key(settings: Settings, out: TextIO | None = None) -> None:
+    """On a fresh data folder, create a first key, keep it in a file only its user can read, and show it.
+
+    The key is written to ``<home>/first-api-key.txt`` (mode 0600). It is printed only when ``out`` (stdout by
+    default) is a terminal: under a service manager stdout goes to a journal that others may read, so there
+    only the file's path is printed.
+    """
+    out = out or sys.stdout
     db = connect(settings.app_db)
     if keys_sql.list_keys(db):
+        db.conn.close()
         return
     brand = settings.brand
     key, clear = keys_sql.create_key(
@@ -92,13 +104,50 @@ def ensure_first_key(settings: Settings) -> None:
         secret_prefix=brand.webhook_secret_prefix,
         rate_limit=settings.default_rate_limit,
     )
-    print(f"First API key (shown once):  {clear}", flush=True)
-    print(f"Its webhook secret:          {key.webhook_secret}", flush=True)
     db.conn.close()
+    path = settings.home.resolve() / FIRST_KEY_FILE
+    text = (
+        f"API key ({key.name}, {key.id}):  {clear}\n"
+        f"Its webhook secret:  {key.webhook_secret}\n"
+        "Store both somewhere safe, then delete this file; the appliance keeps only a hash of the key.\n"
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(text)
+    if out.isatty():
+        print(f"First API key:       {clear}", file=out, flush=True)
+        print(f"Its webhook secret:  {key.webhook_secret}", file=out, flush=True)
+        print(f"Both are also in {path} (readable by you only).", file=out, flush=True)
+    else:
+        print(f"First API key created: it is in {path} (readable by this user only).", file=out, flush=True)
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why the API could not listen on ``host:port`` (e.g. another appliance holds it), or None when it can."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"cannot resolve {host}: {exc.strerror}"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no conflict
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
 
 
 def _serve(args: argparse.Namespace) -> int:
     settings = settings_from(args, host=args.host, port=args.port)
+    problem = port_problem(settings.host, settings.port)
+    if problem:
+        print(
+            f"error: cannot listen on {settings.host}:{settings.port}: {problem}. Is the appliance already running? "
+            "Stop it, or start this one with --port N.",
+            file=sys.stderr,
+        )
+        return 1
     setup_logging(settings)
     settings.home.mkdir(parents=True, exist_ok=True)
     ensure_first_key(settings)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageCms, ImageOps
 
-from ..errors import ImageTooLarge, UnsupportedImage
+from ..errors import ImageTooLarge, UnsupportedImage, megabytes
 
 FORMATS = ("JPEG", "PNG", "WEBP")
 MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -59,7 +59,7 @@ def _describe(data: bytes) -> str:
 def decode_image(data: bytes, *, max_bytes: int, max_pixels: int) -> DecodedImage:
     """Validate and decode ``data``; raise ImageTooLarge / UnsupportedImage with a clear message."""
     if len(data) > max_bytes:
-        raise ImageTooLarge(f"Product image is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB.")
+        raise ImageTooLarge(f"Product image is {len(data) / 1e6:.1f} MB; the limit is {megabytes(max_bytes)}.")
     if not data:
         raise UnsupportedImage("Product image is empty.")
     fmt = sniff_format(data)

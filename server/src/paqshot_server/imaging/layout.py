@@ -19,15 +19,21 @@ Box = tuple[int, int, int, int]  # left, top, right (exclusive), bottom (exclusi
 
 
 def exact_canvas_size(aspect_ratio: str, long_side: int) -> tuple[int, int]:
-    """Canvas (width, height) whose ratio is exactly ``aspect_ratio``, long side as close to ``long_side``.
+    """Canvas (width, height) for ``aspect_ratio`` whose long side is exactly ``long_side`` pixels.
 
-    ``"3:2"`` at 1024 gives 1023x682 (a 1024-wide 3:2 canvas would be 682.67 px high).
+    The size rule: the long side is exact, the short side is ``long_side * short / long`` rounded to the
+    nearest pixel (halves up), so the ratio is off by less than half a pixel of the short side. ``"2:3"`` at
+    1024 gives 683x1024, ``"16:9"`` at 2048 gives 2048x1152. Marketplaces state minimum long sides
+    (docs/presets.md), so the long side must never shrink to keep a ratio exact.
+
+    Raises:
+        ValueError: ``long_side`` < 1.
     """
+    if long_side < 1:
+        raise ValueError(f"long side must be >= 1 px, got {long_side}")
     rw, rh = parse_aspect_ratio(aspect_ratio)
-    g = math.gcd(rw, rh)
-    rw, rh = rw // g, rh // g
-    unit = max(1, round(long_side / max(rw, rh)))
-    return rw * unit, rh * unit
+    short = max(1, math.floor(long_side * min(rw, rh) / max(rw, rh) + 0.5))
+    return (long_side, short) if rw >= rh else (short, long_side)
 
 
 def margin_px(padding: float | None, canvas: tuple[int, int]) -> float | None:

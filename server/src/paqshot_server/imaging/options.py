@@ -7,20 +7,44 @@ The API's request Struct and the CLI flags both convert into :class:`RenderOptio
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
-STYLES = ("studio_packshot", "lifestyle", "editorial", "mockup")
-SCENE_TYPES = ("auto", "action", "abstract", "product_packshot")
-ASPECT_RATIOS = ("1:1", "4:3", "16:9", "9:16", "3:2", "2:3")
-PEOPLE = ("none", "with_people", "without_people")
+# The request vocabulary, declared once: the API's wire types, the CLI's flags and storage's typed rows
+# use these Literals; the tuples are the same values for membership tests and argparse choices.
+Style = Literal["studio_packshot", "lifestyle", "editorial", "mockup"]
+SceneType = Literal["auto", "action", "abstract", "product_packshot"]
+AspectRatio = Literal["1:1", "4:3", "16:9", "9:16", "3:2", "2:3"]
+People = Literal["none", "with_people", "without_people"]
+Shadow = Literal["none", "soft", "hard", "floating", "natural"]
+OutputFormat = Literal["jpeg", "png", "webp"]
+
+STYLES: tuple[Style, ...] = get_args(Style)
+SCENE_TYPES: tuple[SceneType, ...] = get_args(SceneType)
+ASPECT_RATIOS: tuple[AspectRatio, ...] = get_args(AspectRatio)
+PEOPLE: tuple[People, ...] = get_args(People)
+SHADOWS: tuple[Shadow, ...] = get_args(Shadow)
+OUTPUT_FORMATS: tuple[OutputFormat, ...] = get_args(OutputFormat)
 LOCATIONS = ("office", "outdoor", "cafe", "studio", "urban", "nature")
+
+# Request limits, declared once (the wire schema, capabilities, the CLI and the docs read these).
+MAX_VARIANTS = 4
+MAX_PROMPT_CHARS = 500
+MAX_LOCATION_CHARS = 200
 NAMED_BACKGROUNDS = {
     "white": (255, 255, 255),
     "off_white": (245, 243, 238),
     "light_gray": (230, 230, 230),
     "black": (0, 0, 0),
 }
-SHADOWS = ("none", "soft", "hard", "floating", "natural")
-OUTPUT_FORMATS = ("jpeg", "png", "webp")
+# Long side of outputs unless a setting or preset says otherwise: above the 1,600 px that marketplaces
+# recommend for zoom (docs/presets.md).
+DEFAULT_LONG_SIDE = 2048
+# Cut-out engine choice (request extension ``cutout_engine``): these two, or an installed model's id.
+AUTO_CUTOUT = "auto"  # the best installed cut-out model, else the classical segmenter
+CLASSICAL_CUTOUT = "classical"
+# What a result that needs review becomes (request extension ``on_low_confidence``).
+OnLowConfidence = Literal["complete", "fail"]
+ON_LOW_CONFIDENCE: tuple[OnLowConfidence, ...] = get_args(OnLowConfidence)
 
 
 @dataclass(frozen=True)
@@ -30,6 +54,7 @@ class RenderOptions:
     ``background`` is a name from NAMED_BACKGROUNDS, ``#RRGGBB`` or ``transparent`` (cut-out only).
     ``padding`` is a ratio of the canvas (< 1) or pixels (>= 1); None means the default margin.
     ``output_format`` None means JPEG, or PNG when the background is transparent.
+    ``cutout_engine`` is ``auto``, ``classical`` or the id of an installed cut-out model.
     """
 
     style: str = "studio_packshot"
@@ -46,8 +71,9 @@ class RenderOptions:
     padding: float | None = None
     output_format: str | None = None
     num_variants: int = 1
-    long_side: int = 1024
+    long_side: int = DEFAULT_LONG_SIDE
     jpeg_quality: int = 92
+    cutout_engine: str = AUTO_CUTOUT
 
 
 def parse_aspect_ratio(value: str) -> tuple[int, int]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .review import ReviewReason
+
 
 @dataclass(frozen=True)
 class RenderedImage:
@@ -24,6 +26,8 @@ class RenderResult:
     ``images`` holds one entry per variant (the first is the main image). ``engine`` names what ran
     (``classical``, ``onnx:<model id>``, ``procedural``, ``diffusion:<model id>``), ``confidence`` is the
     cut-out's own certainty in [0, 1], ``notes`` are user-facing remarks (e.g. "upscaled 2.6x").
+    ``needs_review`` says the result is probably wrong somewhere, ``review_reasons`` why (codes in
+    :mod:`.review`; :func:`.review.assess` sets ``needs_review`` from them and the confidence threshold).
     ``meta`` carries engine facts worth returning (seed, final prompts, timings).
     """
 
@@ -31,4 +35,6 @@ class RenderResult:
     engine: str
     confidence: float | None = None
     notes: tuple[str, ...] = ()
+    needs_review: bool = False
+    review_reasons: tuple[ReviewReason, ...] = ()
     meta: dict[str, object] = field(default_factory=dict)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -21,6 +22,9 @@ from ..imaging.matting import box, resize_plane
 from ..imaging.segment import Matte, Segmenter
 from .manifests import Manifest, SegmentationContract
 from .sessions import load_graph
+
+if TYPE_CHECKING:
+    from .store import InstalledModel
 
 GUIDED_EPS = 1e-3  # regularisation: larger keeps the model's matte, smaller follows the photo harder
 GUIDED_RADIUS = 2  # window radius in model pixels
@@ -151,8 +155,25 @@ def load_default_segmenter(models_dir: Path, *, device: str = "auto", require_gp
     from .store import ModelStore
 
     model = ModelStore(Path(models_dir), device=device).best("segmentation")
-    if model is None:
-        return None
+    return None if model is None else _cached(model, device, require_gpu)
+
+
+def load_segmenter(models_dir: Path, model_id: str, *, device: str = "auto", require_gpu: bool = False) -> Segmenter:
+    """The installed cut-out model ``model_id`` (loaded once per process per install).
+
+    Raises:
+        ModelNotFound: no installed model has that id.
+        ValueError: the model is not a cut-out (segmentation) model.
+    """
+    from .store import ModelStore
+
+    model = ModelStore(Path(models_dir), device=device).get(model_id)
+    if model.role != "segmentation":
+        raise ValueError(f"{model_id} is a {model.role} model, not a cut-out model")
+    return _cached(model, device, require_gpu)
+
+
+def _cached(model: InstalledModel, device: str, require_gpu: bool) -> OnnxSegmenter:
     key = (str(model.path), model.installed_at, device, require_gpu)
     with _segmenters_lock:
         seg = _segmenters.get(key)

@@ -5,21 +5,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
-
-import sqlite_utils
 
 from .. import logs
-from ..errors import AppError
-from ..ids import iso
+from ..errors import AppError, UnsupportedImage
 from ..imaging.decode import decode_image
 from ..imaging.options import RenderOptions
 from ..imaging.result import RenderResult
 from ..settings import Settings
 from ..storage import jobs as jobs_sql
-from ..storage.jobs import Job
+from ..storage.jobs import Job, JobResult, StoredImage, StoredReason
+from . import ending
 from .context import WorkerContext
-from .delivery import build_event
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +79,7 @@ def render_options(job: Job, settings: Settings) -> RenderOptions:
     return RenderOptions(**values)
 
 
-def _store(ctx: WorkerContext, job: Job, result: RenderResult) -> dict[str, Any]:
+def _store(ctx: WorkerContext, job: Job, result: RenderResult, duration_ms: float) -> JobResult:
     ext = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
     images = []
     for index, image in enumerate(result.images, start=1):
@@ -92,39 +88,29 @@ def _store(ctx: WorkerContext, job: Job, result: RenderResult) -> dict[str, Any]
         thumb = f"{stem}_thumb.{ext[image.thumbnail_mime]}"
         ctx.files.put(name, image.data)
         ctx.files.put(thumb, image.thumbnail)
-        images.append({"file": name, "thumb": thumb, "width": image.width, "height": image.height})
+        images.append(StoredImage(file=name, thumb=thumb, width=image.width, height=image.height))
     meta = {k: v for k, v in result.meta.items() if isinstance(v, str | int | float | bool | list | dict)}
-    return {"images": images, "confidence": result.confidence, "notes": list(result.notes), "meta": meta}
-
-
-def fail_job(
-    db: sqlite_utils.Database, settings: Settings, secret: bytes, job: Job, code: str, message: str, owner: str | None
-) -> bool:
-    """End a job as failed (with its webhook event); with ``owner`` only while that worker holds the lease.
-
-    A failed job's stored input is kept for the retention period too, then purged like any result.
-    """
-    now = time.time()
-    failed = Job(**{**job.__dict__, "state": "failed", "error_code": code, "error_message": message})
-    fields = {
-        "error_code": code,
-        "error_message": message,
-        "completed_at": iso(now),
-        "expires_at": iso(now + settings.retention_days * 86400),
-    }
-    return jobs_sql.finish(
-        db,
-        job.id,
-        owner,
-        now=now,
-        state="failed",
-        fields=fields,
-        event=build_event(settings.base_url, secret, failed, now),
+    meta["duration_ms"] = round(duration_ms, 1)
+    return JobResult(
+        images=images,
+        confidence=result.confidence,
+        needs_review=result.needs_review,
+        review_reasons=[StoredReason(code=r.code, message=r.message) for r in result.review_reasons],
+        notes=list(result.notes),
+        meta=meta,
     )
 
 
-def _fail(ctx: WorkerContext, job: Job, code: str, message: str, owner: str | None) -> bool:
-    return fail_job(ctx.db.get(), ctx.settings, ctx.secret, job, code, message, owner)
+def refused_for_review(job: Job, result: RenderResult) -> str | None:
+    """The failure message when the request asked ``on_low_confidence: fail`` and the result needs review."""
+    if not result.needs_review or job.options.get("on_low_confidence") != "fail":
+        return None
+    reasons = "; ".join(r.message for r in result.review_reasons)
+    return f"The result needs review and the request asked to fail in that case (on_low_confidence: fail): {reasons}."
+
+
+def _fail(ctx: WorkerContext, job: Job, code: str, message: str) -> None:
+    ending.fail(ctx, job, code, message, owner=ctx.worker_id)
 
 
 def process(ctx: WorkerContext, job_id: str) -> str:
@@ -142,7 +128,7 @@ def _process(ctx: WorkerContext, job_id: str) -> str:
     if job is None:
         return "not-claimed"
     if job.cancel_requested:
-        _fail(ctx, job, "cancelled", "The generation was cancelled before it finished.", ctx.worker_id)
+        _fail(ctx, job, "cancelled", "The generation was cancelled before it finished.")
         return "cancelled"
     started = time.monotonic()
     with _Lease(ctx, job.id) as lease:
@@ -150,45 +136,23 @@ def _process(ctx: WorkerContext, job_id: str) -> str:
             raw = ctx.files.read(job.input_file)  # validated at the door; decoding again normalises it
             image = decode_image(raw, max_bytes=len(raw), max_pixels=ctx.settings.max_image_pixels).image
             result = ctx.engines.render(image, render_options(job, ctx.settings), progress=lease.report)
+            refusal = refused_for_review(job, result)
+            if refusal is not None:
+                raise UnsupportedImage(refusal)
         except Cancelled:
-            _fail(ctx, job, "cancelled", "The generation was cancelled before it finished.", ctx.worker_id)
+            _fail(ctx, job, "cancelled", "The generation was cancelled before it finished.")
             return "cancelled"
         except AppError as exc:
-            _fail(ctx, job, exc.code, exc.message, ctx.worker_id)
+            _fail(ctx, job, exc.code, exc.message)
             return "failed"
         except Exception:
             log.exception("job %s failed unexpectedly", job.id)
-            _fail(
-                ctx,
-                job,
-                "server_error",
-                f"Generation failed unexpectedly; see the server log for {job.id}.",
-                ctx.worker_id,
-            )
+            _fail(ctx, job, "server_error", f"Generation failed unexpectedly; see the server log for {job.id}.")
             return "failed"
-        stored = _store(ctx, job, result)
-    stored["meta"]["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
-    now = time.time()
-    expires = now + ctx.settings.retention_days * 86400
-    done = Job(**{**job.__dict__, "state": "completed", "result": stored, "expires_at": iso(expires)})
-    published = jobs_sql.finish(
-        db,
-        job.id,
-        ctx.worker_id,
-        now=now,
-        state="completed",
-        fields={
-            "result": stored,
-            "engine": result.engine,
-            "progress": 1.0,
-            "completed_at": iso(now),
-            "expires_at": iso(expires),
-        },
-        event=build_event(ctx.settings.base_url, ctx.secret, done, now),
-    )
-    if not published:  # another attempt published first: drop our copies, keep theirs
-        for image in stored["images"]:
-            ctx.files.delete(image["file"])
-            ctx.files.delete(image["thumb"])
+        stored = _store(ctx, job, result, (time.monotonic() - started) * 1000)
+    if not ending.complete(ctx, job, stored, result.engine, owner=ctx.worker_id):
+        for stored_image in stored.images:  # another attempt published first: drop our copies, keep theirs
+            ctx.files.delete(stored_image.file)
+            ctx.files.delete(stored_image.thumb)
         return "superseded"
     return "completed"

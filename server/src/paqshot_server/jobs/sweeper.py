@@ -1,5 +1,6 @@
 """Periodic upkeep run by every worker: recover expired leases, re-send lost queue messages, purge files
-past retention, forget old idempotency keys, record the worker's heartbeat."""
+past retention, forget old idempotency keys. (The heartbeat is ``worker.Upkeep``'s; webhooks are the
+dispatcher's.)"""
 
 from __future__ import annotations
 
@@ -8,11 +9,9 @@ import time
 
 from ..storage import jobs as jobs_sql
 from ..storage import stats
-from ..storage import workers as workers_sql
-from ..storage.db import write
+from . import ending
 from .context import WorkerContext
 from .queue import JobQueue
-from .runner import fail_job
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +22,10 @@ def recover_leases(ctx: WorkerContext, queue: JobQueue, now: float) -> tuple[int
     for job in jobs_sql.expired_leases(ctx.db.get(), now):
         if job.attempts >= ctx.settings.max_attempts:
             message = (
-                f"The worker stopped {job.attempts} times while generating this image; giving up. "
-                "The input may be too large for this appliance."
+                f"The worker running this generation stopped {job.attempts} times before finishing "
+                "(killed, or out of memory); giving up."
             )
-            if fail_job(ctx.db.get(), ctx.settings, ctx.secret, job, "server_error", message, None):
+            if ending.fail(ctx, job, "server_error", message, owner=None):
                 failed += 1
         elif jobs_sql.requeue(ctx.db.get(), job.id, now):
             queue.enqueue(job.id)
@@ -59,22 +58,17 @@ def purge_expired(ctx: WorkerContext, now: float) -> int:
     """Delete result and input files past retention; the row stays (its URLs answer 404)."""
     count = 0
     for job in jobs_sql.expired_unpurged(ctx.db.get(), now):
-        names = [job.input_file]
-        for image in (job.result or {}).get("images", []):
-            names += [image["file"], image["thumb"]]
-        for name in names:
+        for name in job.files():
             ctx.files.delete(name)
         jobs_sql.mark_purged(ctx.db.get(), job.id)
         count += 1
-    with write(ctx.db.get()) as conn:
-        conn.execute("DELETE FROM idempotency WHERE created_at < ?", (now - ctx.settings.idempotency_hours * 3600,))
+    jobs_sql.forget_idempotency_keys(ctx.db.get(), older_than=now - ctx.settings.idempotency_hours * 3600)
     return count
 
 
-def sweep(ctx: WorkerContext, queue: JobQueue, providers: list[str]) -> None:
+def sweep(ctx: WorkerContext, queue: JobQueue) -> None:
     """One round of upkeep."""
     now = time.time()
-    workers_sql.record_heartbeat(ctx.db.get(), ctx.worker_id, now, providers)
     recover_leases(ctx, queue, now)
     resend_lost(ctx, queue, now)
     purge_expired(ctx, now)

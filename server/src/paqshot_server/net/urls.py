@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 MAX_URL = 2048
+IMAGE_URL_SCHEMES = ("http", "https")
 # The end of the text in both dialects: Python's ``$`` also matches before a final newline, ECMA's does not.
 END = r"(?![\s\S])"
 _LABEL = "[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"

@@ -7,29 +7,76 @@ on still holding the lease, so a job that ran twice publishes once.
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import sqlite_utils
 
 from ..errors import Forbidden, IdempotencyConflict
 from ..ids import iso
+from ..imaging.options import AspectRatio, Style
 from . import webhooks
 from .db import write
 
+JobState = Literal["queued", "running", "completed", "failed"]
+Status = Literal["processing", "completed", "failed"]  # the spec's three statuses
+EndState = Literal["completed", "failed"]
 
-@dataclass(frozen=True)
-class Job:
+
+class StoredImage(msgspec.Struct, frozen=True):
+    """One result image in the file store (``file`` and ``thumb`` are file-store names)."""
+
+    file: str
+    thumb: str
+    width: int
+    height: int
+
+
+class StoredReason(msgspec.Struct, frozen=True):
+    """A review reason as stored (codes and messages come from ``imaging/review.py``)."""
+
+    code: str
+    message: str
+
+
+class JobResult(msgspec.Struct, frozen=True, kw_only=True):
+    """The ``result`` column (JSON): what a completed job produced."""
+
+    images: list[StoredImage]
+    confidence: float | None = None
+    needs_review: bool = False
+    review_reasons: list[StoredReason] = msgspec.field(default_factory=list)
+    notes: list[str] = msgspec.field(default_factory=list)
+    meta: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class NewJob(msgspec.Struct, frozen=True, kw_only=True):
+    """The columns a submission writes; every other column starts at its schema default.
+
+    To store a new request field: add it here (and a migration for its column), or leave it in ``options``.
+    """
+
+    id: str
+    key_id: str
+    style: Style
+    aspect_ratio: AspectRatio
+    options: dict[str, Any]  # the request's option fields as validated by the wire type (JSON column)
+    webhook_url: str | None
+    seed: int | None
+    input_file: str
+    created_at: str
+    estimated_seconds: int
+
+
+class Job(msgspec.Struct, frozen=True, kw_only=True):
     """One row of ``jobs``."""
 
     id: str
     key_id: str
-    state: str
-    style: str
-    aspect_ratio: str
+    state: JobState
+    style: Style
+    aspect_ratio: AspectRatio
     options: dict[str, Any]
     webhook_url: str | None
     seed: int | None
@@ -44,7 +91,7 @@ class Job:
     lease_until: float | None
     progress: float
     estimated_seconds: int
-    result: dict[str, Any] | None
+    result: JobResult | None
     error_code: str | None
     error_message: str | None
     engine: str | None
@@ -52,24 +99,43 @@ class Job:
     purged: bool
 
     @property
-    def status(self) -> str:
+    def status(self) -> Status:
         """The spec's three statuses."""
-        return "processing" if self.state in ("queued", "running") else self.state
+        return "processing" if self.state in ("queued", "running") else self.state  # type: ignore[return-value]
+
+    def files(self) -> list[str]:
+        """Every file-store name this job owns (input, images, thumbnails)."""
+        names = [self.input_file]
+        for image in self.result.images if self.result else []:
+            names += [image.file, image.thumb]
+        return names
 
 
-def _job(cols: list[str], row: tuple) -> Job:
-    data = dict(zip(cols, row, strict=True))
+class JobEnd(msgspec.Struct, frozen=True, kw_only=True):
+    """How a job ended: the columns :func:`finish` writes (a failure carries no result and keeps its progress)."""
+
+    state: EndState
+    completed_at: str
+    expires_at: str
+    result: JobResult | None = None
+    engine: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+_JOB_COLUMNS = Job.__struct_fields__
+_SELECT = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs"  # noqa: S608 - column names from the Struct
+
+
+def _job(row: tuple) -> Job:
+    data = dict(zip(_JOB_COLUMNS, row, strict=True))
     data["options"] = msgspec.json.decode(data["options"])
-    data["result"] = msgspec.json.decode(data["result"]) if data["result"] else None
-    data["cancel_requested"] = bool(data["cancel_requested"])
-    data["purged"] = bool(data["purged"])
-    return Job(**data)
+    data["result"] = msgspec.json.decode(data["result"], type=JobResult) if data["result"] else None
+    return msgspec.convert(data, Job, strict=False)  # strict=False: SQLite's 0/1 become bool
 
 
 def _select(conn: sqlite3.Connection, where: str, params: tuple) -> list[Job]:
-    cur = conn.execute(f"SELECT * FROM jobs WHERE {where}", params)  # noqa: S608 - fixed fragments only
-    cols = [c[0] for c in cur.description]
-    return [_job(cols, row) for row in cur.fetchall()]
+    return [_job(row) for row in conn.execute(f"{_SELECT} WHERE {where}", params).fetchall()]
 
 
 def get(db: sqlite_utils.Database, job_id: str, key_id: str | None = None) -> Job | None:
@@ -108,9 +174,26 @@ def list_for_key(
     return page, total
 
 
+def _idempotent_prior(conn: sqlite3.Connection, key_id: str, idem_key: str, body_hash: str) -> Job | None:
+    row = conn.execute(
+        "SELECT body_hash, job_id FROM idempotency WHERE key_id = ? AND idem_key = ?", (key_id, idem_key)
+    ).fetchone()
+    if row is None:
+        return None
+    if row[0] != body_hash:
+        raise IdempotencyConflict("This Idempotency-Key was already used with a different request body.")
+    found = _select(conn, "id = ?", (row[1],))
+    return found[0] if found else None
+
+
+def idempotent_prior(db: sqlite_utils.Database, key_id: str, idem_key: str, body_hash: str) -> Job | None:
+    """The job an earlier request with this Idempotency-Key created; IdempotencyConflict if the body differs."""
+    return _idempotent_prior(db.conn, key_id, idem_key, body_hash)
+
+
 def create(
     db: sqlite_utils.Database,
-    row: dict[str, Any],
+    job: NewJob,
     *,
     quota: int | None,
     idempotency: tuple[str, str, float] | None,
@@ -122,47 +205,28 @@ def create(
     """
     with write(db) as conn:
         if idempotency is not None:
-            idem_key, body_hash, _now = idempotency
-            prior = conn.execute(
-                "SELECT body_hash, job_id FROM idempotency WHERE key_id = ? AND idem_key = ?",
-                (row["key_id"], idem_key),
-            ).fetchone()
+            prior = _idempotent_prior(conn, job.key_id, idempotency[0], idempotency[1])
             if prior is not None:
-                if prior[0] != body_hash:
-                    raise IdempotencyConflict("This Idempotency-Key was already used with a different request body.")
-                original = _select(conn, "id = ?", (prior[1],))
-                if original:
-                    return original[0], False
+                return prior, False
         if quota is not None:
-            used = conn.execute("SELECT count(*) FROM jobs WHERE key_id = ?", (row["key_id"],)).fetchone()[0]
+            used = conn.execute("SELECT count(*) FROM jobs WHERE key_id = ?", (job.key_id,)).fetchone()[0]
             if used >= quota:
                 raise Forbidden(f"Quota exceeded: this API key may create {quota} generations.")
-        stored = dict(row, options=json.dumps(row["options"], sort_keys=True))
-        cols = ", ".join(stored)
+        values = msgspec.structs.asdict(job)
+        values["options"] = msgspec.json.encode(job.options, order="sorted").decode()
+        columns = (*values, "state", "updated_at")
         conn.execute(
-            f"INSERT INTO jobs ({cols}) VALUES ({', '.join('?' * len(stored))})",  # noqa: S608
-            tuple(stored.values()),
+            f"INSERT INTO jobs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",  # noqa: S608
+            (*values.values(), "queued", job.created_at),
         )
         if idempotency is not None:
             conn.execute(
                 "INSERT OR REPLACE INTO idempotency (key_id, idem_key, body_hash, job_id, created_at) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (row["key_id"], idempotency[0], idempotency[1], row["id"], idempotency[2]),
+                (job.key_id, idempotency[0], idempotency[1], job.id, idempotency[2]),
             )
-        job = _select(conn, "id = ?", (row["id"],))[0]
-    return job, True
-
-
-def idempotent_prior(db: sqlite_utils.Database, key_id: str, idem_key: str, body_hash: str) -> Job | None:
-    """The job an earlier request with this Idempotency-Key created; conflict if the body differs."""
-    row = db.conn.execute(
-        "SELECT body_hash, job_id FROM idempotency WHERE key_id = ? AND idem_key = ?", (key_id, idem_key)
-    ).fetchone()
-    if row is None:
-        return None
-    if row[0] != body_hash:
-        raise IdempotencyConflict("This Idempotency-Key was already used with a different request body.")
-    return get(db, row[1])
+        created = _select(conn, "id = ?", (job.id,))[0]
+    return created, True
 
 
 def claim(db: sqlite_utils.Database, job_id: str, owner: str, now: float, lease_seconds: float) -> Job | None:
@@ -199,33 +263,46 @@ def heartbeat(
     return cur.rowcount > 0, bool(cancel and cancel[0])
 
 
+_FINISH = (
+    "UPDATE jobs SET state = ?, completed_at = ?, expires_at = ?, result = ?, engine = ?, error_code = ?, "
+    "error_message = ?, progress = CASE WHEN ? = 'completed' THEN 1.0 ELSE progress END, updated_at = ?, "
+    "lease_owner = NULL, lease_until = NULL WHERE id = ? AND state IN ('queued', 'running')"
+)
+
+
 def finish(
     db: sqlite_utils.Database,
     job_id: str,
     owner: str | None,
     *,
     now: float,
-    state: str,
-    fields: dict[str, Any],
-    event: dict[str, Any] | None,
+    end: JobEnd,
+    event: webhooks.NewEvent | None,
 ) -> bool:
     """Publish the end of a job and its webhook event in ONE transaction.
 
     With ``owner`` the update only applies while that worker holds the lease; with None it applies to any
     job not yet ended (sweeper, cancel). Returns False when nothing changed (someone else published).
     """
-    assert state in ("completed", "failed")
-    sets = dict(fields, state=state, updated_at=iso(now), lease_owner=None, lease_until=None)
-    if "result" in sets and sets["result"] is not None:
-        sets["result"] = json.dumps(sets["result"], sort_keys=True)
-    assignments = ", ".join(f"{k} = ?" for k in sets)
-    where = "id = ? AND state IN ('queued', 'running')"
-    params: tuple = (*sets.values(), job_id)
-    if owner is not None:
-        where += " AND lease_owner = ?"
-        params = (*params, owner)
+    result = msgspec.json.encode(end.result, order="sorted").decode() if end.result is not None else None
+    sql = _FINISH + (" AND lease_owner = ?" if owner is not None else "")
     with write(db) as conn:
-        cur = conn.execute(f"UPDATE jobs SET {assignments} WHERE {where}", params)  # noqa: S608
+        cur = conn.execute(
+            sql,
+            (
+                end.state,
+                end.completed_at,
+                end.expires_at,
+                result,
+                end.engine,
+                end.error_code,
+                end.error_message,
+                end.state,
+                iso(now),
+                job_id,
+                *((owner,) if owner is not None else ()),
+            ),
+        )
         if cur.rowcount == 0:
             return False
         if event is not None:
@@ -283,5 +360,7 @@ def mark_purged(db: sqlite_utils.Database, job_id: str) -> None:
         conn.execute("UPDATE jobs SET purged = 1 WHERE id = ?", (job_id,))
 
 
-def counts_by_state(db: sqlite_utils.Database) -> dict[str, int]:
-    return dict(db.conn.execute("SELECT state, count(*) FROM jobs GROUP BY state").fetchall())
+def forget_idempotency_keys(db: sqlite_utils.Database, older_than: float) -> None:
+    """Drop Idempotency-Key records made before ``older_than`` (epoch seconds)."""
+    with write(db) as conn:
+        conn.execute("DELETE FROM idempotency WHERE created_at < ?", (older_than,))

@@ -8,9 +8,9 @@ import io
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from paqshot_server.api.intake import decode_base64, normalise
 from paqshot_server.errors import ImageTooLarge, InvalidRequest, UnsupportedImage
 from paqshot_server.imaging.passthrough import strip_jpeg_metadata
+from paqshot_server.jobs.intake import decode_base64, normalise
 from PIL import Image
 from support import product_jpeg
 

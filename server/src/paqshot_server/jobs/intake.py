@@ -1,30 +1,39 @@
-"""Turns a generate request's ``product_image`` into a validated, normalised, stored PNG (at the door)."""
+"""Turns a generate request's ``product_image`` into validated, normalised, stored bytes (at the door).
+
+Used by the jobs service before a job is inserted; nothing here knows HTTP."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import io
+import math
 import re
 
 import anyio.to_thread
 
-from ..errors import ImageTooLarge, InvalidRequest
+from ..errors import ImageTooLarge, InvalidRequest, megabytes
 from ..imaging.decode import decode_image
 from ..imaging.passthrough import jpeg_passthrough
 from ..net.fetch import fetch_image, resolve_async
-from ..net.urls import url_shape_error, webhook_schemes
-from .state import ApiState
-from .wire import IMAGE_URL_SCHEMES, max_base64_chars
+from ..net.post import check_sendable
+from ..net.urls import IMAGE_URL_SCHEMES, url_shape_error, webhook_schemes
+from ..resources import Resources
 
 _URL_START = re.compile(r"^https?:", re.I)
 _DATA_URI = re.compile(r"^data:(?P<mime>[\w.+/-]*)(?P<params>(;[\w.+-]+=[\w.+-]+)*)(?P<b64>;base64)?,", re.I)
 
 
+def max_base64_chars(max_bytes: int) -> int:
+    """Longest ``product_image`` text accepted for ``max_bytes`` of image: its base64 (line breaks, if any, count)
+    and room for a ``data:`` prefix. The served schema states it as ``maxLength`` (``api.openapi``)."""
+    return 4 * math.ceil(max_bytes / 3) + 256
+
+
 def decode_base64(text: str, max_bytes: int) -> bytes:
-    """Strict base64 (plain or ``data:`` URI); the decoded size is checked before decoding."""
-    if len(text) > max_base64_chars(max_bytes):  # what the served schema states as maxLength
-        raise ImageTooLarge(f"Product image exceeds {max_bytes / 1e6:.0f} MB.")
+    """Strict base64 (plain or ``data:`` URI); the text's length is checked before anything is decoded."""
+    if len(text) > max_base64_chars(max_bytes):
+        raise ImageTooLarge(f"Product image exceeds {megabytes(max_bytes)}.")
     match = _DATA_URI.match(text)
     if match:
         if not match.group("b64"):
@@ -37,7 +46,7 @@ def decode_base64(text: str, max_bytes: int) -> bytes:
     except (binascii.Error, ValueError) as exc:
         raise InvalidRequest("product_image is neither an http(s) URL nor valid base64 image data.") from exc
     if len(decoded) > max_bytes:
-        raise ImageTooLarge(f"Product image is {len(decoded) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB.")
+        raise ImageTooLarge(f"Product image is {len(decoded) / 1e6:.1f} MB; the limit is {megabytes(max_bytes)}.")
     return decoded
 
 
@@ -54,38 +63,43 @@ def normalise(data: bytes, max_bytes: int, max_pixels: int) -> tuple[bytes, str]
     return out.getvalue(), "png"
 
 
-async def load_product_image(api: ApiState, product_image: str) -> bytes:
+async def load_product_image(res: Resources, product_image: str) -> bytes:
     """Fetch (URL) or decode (base64) the raw bytes of the product image.
 
     Text that starts like a URL is a URL (the served schema says the same: ``api.openapi``); its shape and
     length are checked before anything is fetched.
     """
-    settings = api.settings
+    settings = res.settings
     if _URL_START.match(product_image):
         problem = url_shape_error(product_image, IMAGE_URL_SCHEMES)
         if problem is not None:
             raise InvalidRequest(f"product_image {problem}.")
         return await fetch_image(
-            product_image, api.policy, max_bytes=settings.max_image_bytes, user_agent=settings.brand.user_agent
+            product_image, res.policy, max_bytes=settings.max_image_bytes, user_agent=settings.brand.user_agent
         )
     return decode_base64(product_image, settings.max_image_bytes)
 
 
-async def store_input(api: ApiState, job_id: str, raw: bytes) -> str:
+async def store_input(res: Resources, job_id: str, raw: bytes) -> str:
     """Validate/normalise off the event loop and store; returns the stored file name."""
-    settings = api.settings
+    settings = res.settings
     data, ext = await anyio.to_thread.run_sync(normalise, raw, settings.max_image_bytes, settings.max_image_pixels)
     name = f"{job_id}_input.{ext}"
-    await anyio.to_thread.run_sync(api.files.put, name, data)
+    await anyio.to_thread.run_sync(res.files.put, name, data)
     return name
 
 
-async def check_webhook_url(api: ApiState, url: str) -> None:
+async def check_webhook_url(res: Resources, url: str) -> None:
     """https only (http too when private networks are allowed) and a public address, checked now and at delivery."""
-    problem = url_shape_error(url, webhook_schemes(api.settings.allow_private_network))
+    schemes = webhook_schemes(res.settings.allow_private_network)
+    problem = url_shape_error(url, schemes)  # in the words the served schema's pattern has
     if problem is not None:
         raise InvalidRequest(f"webhook_url {problem}.")
     try:
-        await resolve_async(url, api.policy)
+        check_sendable(url, schemes)  # the same check delivery makes: a URL no request can carry is refused now
+    except InvalidRequest as exc:
+        raise InvalidRequest(f"webhook_url refused: {exc.message}") from exc
+    try:
+        await resolve_async(url, res.policy)
     except InvalidRequest as exc:
         raise InvalidRequest(f"webhook_url refused: {exc.message}") from exc

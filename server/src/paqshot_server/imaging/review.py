@@ -1,0 +1,62 @@
+"""Review flags: whether a result is probably wrong, and why, in words a user can act on.
+
+Every review code is defined here, once (the API, webhooks, CLI and desktop show ``code`` and ``message``).
+The imaging layer attaches :class:`ReviewReason` s to a :class:`~.result.RenderResult` while it works (the
+cut-out's own checks); :func:`assess` then applies the operator's confidence threshold (the
+``review_threshold`` setting) and sets ``needs_review``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .result import RenderResult
+
+LOW_CONFIDENCE = "low_confidence"
+
+# code -> what it means (the message of a reason may add figures, e.g. the confidence itself).
+CODES: dict[str, str] = {
+    LOW_CONFIDENCE: "the cut-out is uncertain: check the product's outline before using this image",
+}
+
+
+@dataclass(frozen=True)
+class ReviewReason:
+    """One reason to look at a result before using it.
+
+    Attributes:
+        code: stable snake_case identifier, a key of :data:`CODES`.
+        message: plain words for a user (may carry figures, e.g. the confidence).
+    """
+
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+def reason(code: str, detail: str = "") -> ReviewReason:
+    """The reason for ``code`` with its standard message, plus ``detail`` in brackets when given.
+
+    Raises:
+        KeyError: ``code`` is not defined in :data:`CODES`.
+    """
+    message = CODES[code]
+    return ReviewReason(code, f"{message} ({detail})" if detail else message)
+
+
+def assess(result: RenderResult, threshold: float) -> RenderResult:
+    """``result`` with ``needs_review`` set: any reason already attached, or confidence under ``threshold``.
+
+    Args:
+        result: what an engine returned (``confidence`` None when no cut-out ran).
+        threshold: confidence in [0, 1] under which a result needs review (setting ``review_threshold``).
+    """
+    reasons = list(result.review_reasons)
+    low = result.confidence is not None and result.confidence < threshold
+    if low and all(r.code != LOW_CONFIDENCE for r in reasons):
+        reasons.insert(0, reason(LOW_CONFIDENCE, f"confidence {result.confidence:.2f} < {threshold:.2f}"))
+    return replace(result, needs_review=bool(reasons), review_reasons=tuple(reasons))

@@ -1,0 +1,65 @@
+"""A job's end, published once: the row's final state and its webhook event in one transaction.
+
+Every path that ends a job goes through here: the worker (completed, failed, cancelled), the sweeper (out of
+attempts) and the jobs service (cancel before start).
+"""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+
+from ..ids import iso
+from ..resources import Resources
+from ..storage import jobs as jobs_sql
+from ..storage.jobs import Job, JobEnd, JobResult
+from .delivery import build_event
+
+
+def publish(res: Resources, job: Job, end: JobEnd, *, owner: str | None, now: float) -> bool:
+    """Write ``end`` and the webhook event of the ended job; False when another attempt published first.
+
+    With ``owner`` only while that worker holds the lease; with None for any job not yet ended.
+    """
+    ended = msgspec.structs.replace(
+        job,
+        state=end.state,
+        result=end.result,
+        engine=end.engine,
+        error_code=end.error_code,
+        error_message=end.error_message,
+        completed_at=end.completed_at,
+        expires_at=end.expires_at,
+    )
+    event = build_event(res.settings.base_url, res.secret, ended, now)
+    return jobs_sql.finish(res.db.get(), job.id, owner, now=now, end=end, event=event)
+
+
+def fail(res: Resources, job: Job, code: str, message: str, *, owner: str | None) -> bool:
+    """End ``job`` as failed with error ``code`` and a message the client can act on.
+
+    A failed job's stored input is kept for the retention period too, then purged like any result.
+    """
+    now = time.time()
+    end = JobEnd(
+        state="failed",
+        completed_at=iso(now),
+        expires_at=iso(now + res.settings.retention_days * 86400),
+        error_code=code,
+        error_message=message,
+    )
+    return publish(res, job, end, owner=owner, now=now)
+
+
+def complete(res: Resources, job: Job, result: JobResult, engine: str, *, owner: str) -> bool:
+    """End ``job`` as completed with its stored result (only while ``owner`` holds the lease)."""
+    now = time.time()
+    end = JobEnd(
+        state="completed",
+        completed_at=iso(now),
+        expires_at=iso(now + res.settings.retention_days * 86400),
+        result=result,
+        engine=engine,
+    )
+    return publish(res, job, end, owner=owner, now=now)

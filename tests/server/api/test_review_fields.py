@@ -1,0 +1,122 @@
+"""Review fields and the cut-out engine choice, end to end in process: request → worker → GET, list, webhook."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+from paqshot_server.app import create_app
+from paqshot_server.inference.store import ModelStore
+from paqshot_server.jobs.context import WorkerContext
+from paqshot_server.jobs.dispatcher import dispatch_due
+from paqshot_server.jobs.runner import process
+from paqshot_server.settings import Settings
+from PIL import Image
+from support import Key, Receiver, b64, make_key, product_jpeg
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "models"
+needs_tiny_seg = pytest.mark.skipif(not (FIXTURES / "tiny-seg").is_dir(), reason="tiny segmentation fixture not built")
+
+
+def plain_product() -> str:
+    """A red box on a plain grey backdrop: the classical cut-out is sure of it (confidence 1.0)."""
+    img = Image.new("RGB", (640, 480), (236, 236, 236))
+    img.paste((190, 30, 35), (160, 96, 480, 384))
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return b64(out.getvalue())
+
+
+def _run(settings: Settings, body: dict, key: Key | None = None) -> tuple[dict, dict, dict | None]:
+    """Submit, process, deliver: (GET body, the list item, the webhook payload or None)."""
+    key = key or make_key(settings)
+    receiver = Receiver()
+    try:
+        with TestClient(create_app(settings)) as client:
+            response = client.post("/v1/generate", json={**body, "webhook_url": receiver.url}, headers=key.headers)
+            assert response.status_code == 202, response.text
+            job_id = response.json()["id"]
+            ctx = WorkerContext(settings)
+            process(ctx, job_id)
+            dispatch_due(ctx)
+            got = client.get(f"/v1/generate/{job_id}", headers=key.headers).json()
+            listed = client.get("/v1/generations", headers=key.headers).json()["data"][0]
+        hook = json.loads(receiver.requests[0]["body"]) if receiver.requests else None
+    finally:
+        receiver.close()
+    return got, listed, hook
+
+
+def test_a_confident_result_is_not_flagged_everywhere(settings: Settings) -> None:
+    got, listed, hook = _run(settings, {"product_image": plain_product(), "style": "studio_packshot"})
+    assert got["status"] == "completed"
+    for view in (got, listed, hook):
+        assert view is not None
+        assert view["needs_review"] is False and view["review_reasons"] == []
+        assert 0.5 <= view["confidence"] <= 1
+    assert got["engine"] == "classical" == hook["engine"]  # type: ignore[index]
+    assert got["cutout_engine"] == "classical"
+
+
+def test_under_the_threshold_the_result_is_flagged_with_a_reason(settings: Settings) -> None:
+    strict = replace(settings, review_threshold=1.0)  # no real matte is that certain
+    got, listed, hook = _run(strict, {"product_image": b64(product_jpeg()), "style": "studio_packshot"})
+    assert got["status"] == "completed"
+    for view in (got, listed, hook):
+        assert view is not None and view["needs_review"] is True
+        codes = [r["code"] for r in view["review_reasons"]]
+        assert codes[0] == "low_confidence"
+        assert "confidence" in view["review_reasons"][0]["message"]
+    lax = replace(settings, review_threshold=0.0)  # the threshold is the setting's, not a constant
+    got, _listed, _hook = _run(lax, {"product_image": b64(product_jpeg()), "style": "studio_packshot"})
+    assert all(r["code"] != "low_confidence" for r in got["review_reasons"])
+
+
+def test_on_low_confidence_fail_ends_the_job_failed_naming_the_reason(settings: Settings) -> None:
+    strict = replace(settings, review_threshold=1.0)
+    body = {"product_image": b64(product_jpeg()), "style": "studio_packshot", "on_low_confidence": "fail"}
+    got, _listed, hook = _run(strict, body)
+    assert got["status"] == "failed"
+    assert got["error"]["code"] == "unsupported_image"
+    assert "uncertain" in got["error"]["message"] and "on_low_confidence" in got["error"]["message"]
+    assert hook is not None and hook["status"] == "failed" and hook["error"]["code"] == "unsupported_image"
+
+
+def test_on_low_confidence_fail_completes_a_confident_result(settings: Settings) -> None:
+    body = {"product_image": plain_product(), "style": "studio_packshot", "on_low_confidence": "fail"}
+    got, _listed, _hook = _run(settings, body)
+    assert got["status"] == "completed" and got["needs_review"] is False
+
+
+def test_request_fields_are_validated(client: TestClient, key: Key) -> None:
+    base = {"product_image": b64(product_jpeg()), "style": "studio_packshot"}
+    for bad in ({"on_low_confidence": "maybe"}, {"cutout_engine": "../etc"}, {"cutout_engine": ""}):
+        response = client.post("/v1/generate", json={**base, **bad}, headers=key.headers)
+        assert response.status_code == 400, response.text
+        assert response.json()["error"] == "invalid_request"
+    missing = client.post("/v1/generate", json={**base, "cutout_engine": "birefnet-general"}, headers=key.headers)
+    assert missing.status_code == 403
+    assert "birefnet-general" in missing.json()["message"] and "not installed" in missing.json()["message"]
+    fields = {f["name"]: f for f in client.get("/v1/capabilities", headers=key.headers).json()["fields"]}
+    assert fields["cutout_engine"]["default"] == "auto" and fields["cutout_engine"]["extension"] is True
+    assert fields["on_low_confidence"]["enum"] == ["complete", "fail"]
+
+
+@needs_tiny_seg
+def test_cutout_engine_picks_the_model_or_classical(settings: Settings) -> None:
+    ModelStore(settings.models_dir).install(FIXTURES / "tiny-seg", accept_licence=True)
+    key = make_key(settings)
+    photo = b64(product_jpeg())
+    auto, _, hook = _run(settings, {"product_image": photo, "style": "studio_packshot"}, key)
+    assert auto["engine"] == "onnx:tiny-seg" == auto["cutout_engine"]
+    assert hook is not None and hook["engine"] == "onnx:tiny-seg"
+    classical, _, _ = _run(settings, {"product_image": photo, "style": "studio_packshot", "cutout_engine": "classical"})
+    assert classical["engine"] == "classical" == classical["cutout_engine"]
+    named, _, _ = _run(settings, {"product_image": photo, "style": "studio_packshot", "cutout_engine": "tiny-seg"})
+    assert named["engine"] == "onnx:tiny-seg"
+    scene, _, _ = _run(settings, {"product_image": photo, "style": "lifestyle", "cutout_engine": "classical"})
+    assert scene["engine"] == "procedural" and scene["cutout_engine"] == "classical"
