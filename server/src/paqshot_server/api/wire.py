@@ -22,6 +22,7 @@ from ..imaging.options import (
     Shadow,
     Style,
 )
+from ..imaging.presets import MAX_CHECKS, PRESET_ID_PATTERN
 from ..net.urls import END, MAX_URL, url_pattern, url_words
 from ..storage.jobs import Status
 
@@ -58,6 +59,7 @@ CUTOUT_ENGINE_PATTERN = _pattern(
     rf"^[a-z0-9][a-z0-9._-]{{0,63}}{END}",
     "auto, classical or the id of an installed cut-out model (lowercase letters, digits, '.', '_' and '-')",
 )
+_pattern(PRESET_ID_PATTERN, "a preset id: a lowercase letter, then up to 63 lowercase letters, digits or '_'")
 # product_image that is not a URL: base64 (checked when decoded: no schema can state "an image").
 IMAGE_DATA_PATTERN = _pattern(r"^(?![Hh][Tt][Tt][Pp][Ss]?:)", "base64 image data (plain or a data: URI)")
 # Free text: any characters but control characters other than tab and line breaks.
@@ -66,6 +68,14 @@ TEXT_PATTERN = _pattern(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*" + END, "text with
 # not allow plain http (net.urls.webhook_schemes), and so does the jobs service.
 WEBHOOK_URL_PATTERN = url_field_pattern(("http", "https"))
 
+
+_PRESET_DOC = (
+    "Extension: a marketplace preset (amazon_main, amazon_additional, google_shopping, ebay, etsy, shopify, "
+    "fashion_packshot, or the operator's own; GET /v1/presets lists them). It sets aspect ratio, background, "
+    "shadow, padding, format and size; fields you send yourself win. The result's compliance report checks "
+    "its rules."
+)
+_CHECK_DOC = "Extension: further presets whose rules the result's compliance report checks (1–10 ids)."
 
 # What each value does (docs/scenes.md has the full table).
 _STYLE_DOC = (
@@ -186,6 +196,32 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
             "needs_review and review_reasons; fail: failed with unsupported_image and a message naming the reasons."
         ),
     ] = "complete"
+    preset: Annotated[str, Meta(pattern=PRESET_ID_PATTERN, description=_PRESET_DOC)] | None = None
+    compliance_check: (
+        Annotated[
+            list[Annotated[str, Meta(pattern=PRESET_ID_PATTERN)]],
+            Meta(min_length=1, max_length=MAX_CHECKS, description=_CHECK_DOC),
+        ]
+        | None
+    ) = None
+
+
+class ComplianceRule(Struct, kw_only=True):
+    """One rule of a preset measured on the delivered file."""
+
+    rule: str
+    passed: bool
+    measured: Any
+    required: str
+    message: str
+
+
+class ComplianceReport(Struct, kw_only=True):
+    """Every rule of one preset on the main image (``docs/presets.md`` says how each is measured)."""
+
+    preset: str
+    passed: bool
+    rules: list[ComplianceRule]
 
 
 class GenerateAccepted(Struct, kw_only=True):
@@ -254,6 +290,7 @@ class Generation(Struct, kw_only=True, omit_defaults=True):
     scene: dict[str, Any] | None = None
     input_url: str | None = None
     completed_at: str | None = None
+    compliance: list[ComplianceReport] | None = None
 
 
 class GenerationList(Struct, kw_only=True):
