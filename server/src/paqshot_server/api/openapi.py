@@ -25,7 +25,7 @@ from ..branding import Brand
 from ..jobs.intake import max_base64_chars
 from ..net.urls import IMAGE_URL_SCHEMES, MAX_URL, webhook_schemes
 from ..settings import Settings
-from .wire import IMAGE_DATA_PATTERN, WEBHOOK_URL_PATTERN, ErrorBody, url_field_pattern
+from .wire import IMAGE_DATA_PATTERN, IMAGE_FIELDS, WEBHOOK_URL_PATTERN, ErrorBody, url_field_pattern
 
 _ERRORS = {
     400: "invalid_request — missing or malformed parameters",
@@ -37,6 +37,12 @@ _ERRORS = {
     429: "rate_limited — too many requests; see Retry-After",
     500: "server_error — internal error; retry after a few seconds",
 }
+
+INPUT_EXPIRED_RESPONSE = ResponseSpec(
+    data_container=ErrorBody,
+    description="input_expired — the generation's photo is past retention; submit it again (extension)",
+    generate_examples=False,
+)
 
 ERROR_RESPONSES = {
     status: ResponseSpec(data_container=ErrorBody, description=text, generate_examples=False)
@@ -135,7 +141,7 @@ def exact_schema(doc: dict[str, Any], app: Litestar, settings: Settings) -> dict
             for member in msgspec.structs.fields(body):
                 _declared_order(props[member.encode_name], member.type)
         doc.setdefault("components", {}).setdefault("schemas", {}).update(components)
-    _settings_rules(doc, settings)
+    _settings_rules(doc, bodies, settings)
     return doc
 
 
@@ -174,21 +180,22 @@ def operation_of(doc: dict[str, Any], operation_id: str | Callable | None) -> di
     return None
 
 
-def _settings_rules(doc: dict[str, Any], settings: Settings) -> None:
-    request = doc.get("components", {}).get("schemas", {}).get("GenerateRequest")
-    if request is None:
-        return
-    props = request["properties"]
-    pattern = url_field_pattern(webhook_schemes(settings.allow_private_network))
-    for variant in props["webhook_url"].get("anyOf", [props["webhook_url"]]):
-        if variant.get("pattern") == WEBHOOK_URL_PATTERN:
-            variant["pattern"] = pattern
-    image = props["product_image"]
-    url_form = {"type": "string", "pattern": url_field_pattern(IMAGE_URL_SCHEMES), "maxLength": MAX_URL}
-    data_form = {
-        "type": "string",
-        "pattern": IMAGE_DATA_PATTERN,
-        "minLength": 1,
-        "maxLength": max_base64_chars(settings.max_image_bytes),
-    }
-    props["product_image"] = {"description": image.get("description", ""), "anyOf": [url_form, data_form]}
+def _settings_rules(doc: dict[str, Any], bodies: set[type], settings: Settings) -> None:
+    """The rules that depend on this appliance's settings, in every request body that has the field."""
+    components = doc.get("components", {}).get("schemas", {})
+    webhook = url_field_pattern(webhook_schemes(settings.allow_private_network))
+    base64_chars = max_base64_chars(settings.max_image_bytes)
+    for body in bodies:
+        props = components[body.__name__]["properties"]
+        for variant in props.get("webhook_url", {}).get("anyOf", []):
+            if variant.get("pattern") == WEBHOOK_URL_PATTERN:
+                variant["pattern"] = webhook
+        for name in IMAGE_FIELDS:  # base64 (product_image: or an http(s) URL)
+            for variant in props.get(name, {}).get("anyOf", [props[name]] if name in props else []):
+                if variant.get("type") == "string":
+                    variant["maxLength"] = base64_chars
+        if "product_image" in props:
+            image = props["product_image"]
+            url_form = {"type": "string", "pattern": url_field_pattern(IMAGE_URL_SCHEMES), "maxLength": MAX_URL}
+            data_form = {"type": "string", "pattern": IMAGE_DATA_PATTERN, "minLength": 1, "maxLength": base64_chars}
+            props["product_image"] = {"description": image.get("description", ""), "anyOf": [url_form, data_form]}

@@ -3,7 +3,7 @@ omit what does not apply. New fields always come with defaults (schema evolution
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
 import msgspec
 from msgspec import Meta, Struct
@@ -27,7 +27,7 @@ from ..net.urls import END, MAX_URL, url_pattern, url_words
 from ..storage.jobs import Status
 
 # Request fields that carry an image (URL or base64): the request body limit allows each at max_image_bytes.
-IMAGE_FIELDS = ("product_image",)
+IMAGE_FIELDS = ("product_image", "mask_hint")
 
 # Each pattern is built from the facts it encodes and comes with the same facts in words: validation errors
 # quote the words (``api.explain``), never the pattern. Patterns stay in the syntax ECMA-262 (JSON Schema) and
@@ -60,6 +60,7 @@ CUTOUT_ENGINE_PATTERN = _pattern(
     "auto, classical or the id of an installed cut-out model (lowercase letters, digits, '.', '_' and '-')",
 )
 _pattern(PRESET_ID_PATTERN, "a preset id: a lowercase letter, then up to 63 lowercase letters, digits or '_'")
+FILENAME_PATTERN = _pattern(r"^[^/\\\x00-\x1f]+" + END, "a file name without folders or control characters")
 # product_image that is not a URL: base64 (checked when decoded: no schema can state "an image").
 IMAGE_DATA_PATTERN = _pattern(r"^(?![Hh][Tt][Tt][Pp][Ss]?:)", "base64 image data (plain or a data: URI)")
 # Free text: any characters but control characters other than tab and line breaks.
@@ -98,6 +99,13 @@ _LOCATION_DOC = (
 _PROMPT_DOC = (
     f"Free text (≤ {MAX_PROMPT_CHARS} chars) appended to the built prompt; materials, colours and moods it names "
     "also steer the procedural set. The final prompts are returned with the result."
+)
+
+_HINT_DOC = (
+    "Extension (review and repair): a PNG, base64 (plain or data: URI), the size of the photo as stored "
+    "(input_url, after EXIF orientation) or that size scaled down by one factor. Grey >= 192: product (the cut-out "
+    "keeps it), <= 63: background (removed), between: unknown (the cut-out decides); pixels with alpha < 128 are "
+    "unknown. Write 255 / 0 / 128. It changes the matte only where it says; product pixels stay the photo's."
 )
 
 
@@ -204,6 +212,20 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
         ]
         | None
     ) = None
+    mask_hint: Annotated[str, Meta(min_length=1, description=_HINT_DOC)] | None = None
+    filename: (
+        Annotated[
+            str,
+            Meta(
+                min_length=1,
+                max_length=255,
+                pattern=FILENAME_PATTERN,
+                description="Extension: the photo's file name (no folders), shown back and searchable with "
+                "GET /v1/generations?filename=.",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class ComplianceRule(Struct, kw_only=True):
@@ -222,6 +244,30 @@ class ComplianceReport(Struct, kw_only=True):
     preset: str
     passed: bool
     rules: list[ComplianceRule]
+
+
+if TYPE_CHECKING:
+
+    class RerunRequest(Struct):
+        """Body of ``POST /v1/generate/{id}/rerun`` (built below from GenerateRequest; a stub for type checkers)."""
+
+else:
+    # Every field of GenerateRequest but the photo, optional: one declaration of each field's constraints and text.
+    RerunRequest = msgspec.defstruct(
+        "RerunRequest",
+        [
+            (name, get_type_hints(GenerateRequest, include_extras=True)[name] | msgspec.UnsetType, msgspec.UNSET)
+            for name in GenerateRequest.__struct_fields__
+            if name != "product_image"
+        ],
+        kw_only=True,
+        forbid_unknown_fields=True,
+        module=__name__,
+    )
+    RerunRequest.__doc__ = (
+        "Body of POST /v1/generate/{id}/rerun: fields given replace the source job's, fields omitted keep them "
+        "(mask_hint is never kept: send the whole hint each time)."
+    )
 
 
 class GenerateAccepted(Struct, kw_only=True):
@@ -291,6 +337,10 @@ class Generation(Struct, kw_only=True, omit_defaults=True):
     input_url: str | None = None
     completed_at: str | None = None
     compliance: list[ComplianceReport] | None = None
+    filename: str | None = None
+    rerun_of: str | None = None
+    mask_hint: bool | None = None
+    matte_url: str | None = None
 
 
 class GenerationList(Struct, kw_only=True):
