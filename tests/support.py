@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
 from paqshot_server.settings import Settings
 from paqshot_server.storage import keys as keys_sql
@@ -116,3 +117,15 @@ def verify_signatures(request: dict, secret: str, header: str = "X-Paqshot-Signa
     signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
     standard = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
     assert f"v1,{standard}" in headers["webhook-signature"].split(" ")
+
+
+def no_model_downloads(scratch: Path) -> dict[str, str]:
+    """Environment for a CLI process under test (``init`` runs ``models setup``): it sees none of this
+    installation's models, an empty download cache, and no registry (a dead proxy on loopback)."""
+    dead = "http://127.0.0.1:9"
+    return {
+        "PAQSHOT_INSTALL_MODELS_DIR": "",
+        "XDG_CACHE_HOME": str(scratch / "download-cache"),
+        "HTTPS_PROXY": dead,
+        "HTTP_PROXY": dead,
+    }
