@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from PIL import Image
 
 from .errors import Forbidden, InvalidRequest
@@ -21,6 +22,9 @@ from .imaging.result import RenderResult
 from .imaging.review import assess
 from .inference.store import REGISTRY
 from .settings import Settings
+
+if TYPE_CHECKING:
+    import numpy as np
 
 ProgressFn = Callable[[float], None]
 SCENE_STYLES = ("lifestyle", "editorial", "mockup")
@@ -151,19 +155,41 @@ class Engines:
     def _load_args(self) -> dict[str, Any]:
         return {"require_gpu": self.settings.require_gpu, "shared": self.settings.shared_models_dirs}
 
-    def render(self, image: Image.Image, options: RenderOptions, progress: ProgressFn | None = None) -> RenderResult:
-        """Run the engine for ``options.style`` on a decoded, normalised image."""
+    def find_product(self, image: Image.Image) -> np.ndarray:
+        """uint8 (H, W) alpha of the product in ``image`` (its own alpha, else the installed cut-out): how the
+        compliance check finds the product in an image it did not make."""
+        from .imaging.cutout import cutout
+
+        return cutout(image, self.segmenter()).alpha8
+
+    def render(
+        self,
+        image: Image.Image,
+        options: RenderOptions,
+        progress: ProgressFn | None = None,
+        hint: np.ndarray | None = None,
+    ) -> RenderResult:
+        """Run the engine for ``options.style`` on a decoded, normalised image.
+
+        ``hint``: a canonical mask hint of the image (``imaging.hint``) that the cut-out must respect.
+        """
         status = self.status(options.style)
         self.check_options(options)
         if progress:
             progress(0.02)
         segmenter = self.segmenter(options.cutout_engine)
+        cutter = segmenter
+        if hint is not None:
+            from .imaging.hint import HintedSegmenter
+            from .imaging.segment import default_segmenter
+
+            cutter = HintedSegmenter(segmenter or default_segmenter(), hint)
         if options.style == "studio_packshot":
             from .imaging.packshot import render_packshot
 
-            result = render_packshot(image, options, segmenter=segmenter)
+            result = render_packshot(image, options, segmenter=cutter)
         else:
-            result = self._render_scene(image, options, status, segmenter, progress)
+            result = self._render_scene(image, options, status, cutter, progress)
         cutout_engine = str(result.meta.get("cutout_source", ""))
         if segmenter is not None and cutout_engine == segmenter.name:
             cutout_engine = f"onnx:{segmenter.name}"

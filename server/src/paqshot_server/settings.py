@@ -60,6 +60,10 @@ class Settings:
         "aspect ratio; the short side is rounded to the nearest pixel.",
     )
     jpeg_quality: int = _setting(92, "JPEG quality of generated images.")
+    presets_dir: str = _setting("", "Folder of the operator's own marketplace presets (one TOML file each).")
+    content_credentials: bool = _setting(True, "Sign a C2PA manifest into every output (the IPTC label stays).")
+    c2pa_cert_file: str = _setting("", "PEM certificate chain that signs outputs; default HOME/c2pa/cert.pem.")
+    c2pa_key_file: str = _setting("", "PEM private key of that certificate; default HOME/c2pa/key.pem.")
     require_gpu: bool = _setting(False, "Fail readiness instead of running models on the CPU.")
     brand_file: str = _setting(
         "",
