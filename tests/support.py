@@ -146,3 +146,15 @@ def assert_plain_words(message: str) -> None:
     assert message and message[0].isalnum(), message
     leaks = [s for s in _INTERNALS if s in message]
     assert not leaks, f"{message!r} shows {leaks}"
+
+
+def no_model_downloads(scratch: Path) -> dict[str, str]:
+    """Environment for a CLI process under test (``init`` runs ``models setup``): it sees none of this
+    installation's models, an empty download cache, and no registry (a dead proxy on loopback)."""
+    dead = "http://127.0.0.1:9"
+    return {
+        "PAQSHOT_INSTALL_MODELS_DIR": "",
+        "XDG_CACHE_HOME": str(scratch / "download-cache"),
+        "HTTPS_PROXY": dead,
+        "HTTP_PROXY": dead,
+    }
