@@ -44,7 +44,7 @@ def create_app(settings: Settings) -> Litestar:
         return api
 
     def on_startup() -> None:
-        settings.home.mkdir(parents=True, exist_ok=True)
+        settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: secrets and customer data
         api.db.get()  # migrate before the first request
         api.secret  # noqa: B018 - create the signing secret before any URL is made
         if settings.allow_private_network:

@@ -149,7 +149,7 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 1
     setup_logging(settings)
-    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: secrets and customer data
     ensure_first_key(settings)
     import uvicorn
 

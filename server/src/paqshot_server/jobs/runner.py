@@ -13,6 +13,7 @@ from ..imaging.options import RenderOptions
 from ..imaging.result import RenderResult
 from ..settings import Settings
 from ..storage import jobs as jobs_sql
+from ..storage.faults import is_storage_full
 from ..storage.jobs import Job, JobResult, StoredImage, StoredReason
 from . import ending
 from .context import WorkerContext
@@ -79,15 +80,17 @@ def render_options(job: Job, settings: Settings) -> RenderOptions:
     return RenderOptions(**values)
 
 
-def _store(ctx: WorkerContext, job: Job, result: RenderResult, duration_ms: float) -> JobResult:
+def _store(ctx: WorkerContext, job: Job, result: RenderResult, duration_ms: float, written: list[str]) -> JobResult:
+    """Write the images; every name written is appended to ``written`` (so a failure can remove them)."""
     ext = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
     images = []
     for index, image in enumerate(result.images, start=1):
         stem = f"{job.id}_a{job.attempts}_{index}"
         name = f"{stem}.{ext[image.mime]}"
         thumb = f"{stem}_thumb.{ext[image.thumbnail_mime]}"
-        ctx.files.put(name, image.data)
-        ctx.files.put(thumb, image.thumbnail)
+        for file, data in ((name, image.data), (thumb, image.thumbnail)):
+            written.append(file)
+            ctx.files.put(file, data)
         images.append(StoredImage(file=name, thumb=thumb, width=image.width, height=image.height))
     meta = {k: v for k, v in result.meta.items() if isinstance(v, str | int | float | bool | list | dict)}
     meta["duration_ms"] = round(duration_ms, 1)
@@ -99,6 +102,17 @@ def _store(ctx: WorkerContext, job: Job, result: RenderResult, duration_ms: floa
         notes=list(result.notes),
         meta=meta,
     )
+
+
+def store_failure_message(exc: BaseException) -> str:
+    """What a client is told when its finished image could not be saved (a storage problem, not the input)."""
+    if is_storage_full(exc):
+        cause = "the appliance's disk is full"
+    elif isinstance(exc, OSError) and exc.strerror:
+        cause = f"the appliance's file store refused the write ({exc.strerror.lower()})"
+    else:
+        cause = "the appliance's file store failed"
+    return f"Storage error: the image was generated but could not be saved: {cause}. Retry later."
 
 
 def refused_for_review(job: Job, result: RenderResult) -> str | None:
@@ -149,7 +163,15 @@ def _process(ctx: WorkerContext, job_id: str) -> str:
             log.exception("job %s failed unexpectedly", job.id)
             _fail(ctx, job, "server_error", f"Generation failed unexpectedly; see the server log for {job.id}.")
             return "failed"
-        stored = _store(ctx, job, result, (time.monotonic() - started) * 1000)
+        written: list[str] = []
+        try:
+            stored = _store(ctx, job, result, (time.monotonic() - started) * 1000, written)
+        except Exception as exc:  # a full disk, a read-only folder: fail now, with the cause, and keep nothing
+            for name in written:
+                ctx.files.delete(name)
+            log.exception("job %s: the result could not be stored", job.id)
+            _fail(ctx, job, "server_error", store_failure_message(exc))
+            return "failed"
     if not ending.complete(ctx, job, stored, result.engine, owner=ctx.worker_id):
         for stored_image in stored.images:  # another attempt published first: drop our copies, keep theirs
             ctx.files.delete(stored_image.file)

@@ -22,7 +22,7 @@ import anyio.to_thread
 import msgspec
 
 from ..api.wire import GenerateRequest
-from ..errors import AppError, Forbidden, NotFound
+from ..errors import DatabaseGone, Forbidden, NotFound, Unavailable
 from ..ids import iso, new_id
 from ..imaging.options import RenderOptions
 from ..resources import Resources
@@ -100,31 +100,55 @@ class JobService:
             await intake.check_webhook_url(res, request.webhook_url)
         raw = await intake.load_product_image(res, request.product_image)
         job_id = new_id("gen")
-        input_file = await intake.store_input(res, job_id, raw)
-        new = NewJob(
-            id=job_id,
-            key_id=key.id,
-            style=request.style,
-            aspect_ratio=request.aspect_ratio,
-            options=_options(request),
-            webhook_url=request.webhook_url,
-            seed=request.seed,
-            input_file=input_file,
-            created_at=iso(time.time()),
-            estimated_seconds=self.estimate(request.style),
-        )
+        problem = res.db.identity_problem()
+        if problem:  # the database file was deleted or replaced: accepting now would lose the job
+            raise DatabaseGone(problem)
+        input_file: str | None = None
         try:
+            input_file = await intake.store_input(res, job_id, raw)
+            new = NewJob(
+                id=job_id,
+                key_id=key.id,
+                style=request.style,
+                aspect_ratio=request.aspect_ratio,
+                options=_options(request),
+                webhook_url=request.webhook_url,
+                seed=request.seed,
+                input_file=input_file,
+                created_at=iso(time.time()),
+                estimated_seconds=self.estimate(request.style),
+            )
             job, created = await anyio.to_thread.run_sync(
                 lambda: jobs_sql.create(res.db.get(), new, quota=key.quota, idempotency=idempotency)
             )
-        except AppError:  # quota or idempotency conflict found at insert time: keep no orphan file
-            res.files.delete(input_file)
+            if created:
+                await self._enqueue(job)
+        except BaseException:  # any failure after the input was stored (quota, full disk, queue): keep no file
+            if input_file is not None:
+                res.files.delete(input_file)
             raise
-        if created:
-            await anyio.to_thread.run_sync(self.queue.enqueue, job.id)
-        else:  # a concurrent request with the same Idempotency-Key inserted first
+        if not created:  # a concurrent request with the same Idempotency-Key inserted first
             res.files.delete(input_file)
         return Submitted(job, replayed=not created, rate=rate)
+
+    async def _enqueue(self, job: Job) -> None:
+        """Put the job on the queue; when the queue cannot take it, withdraw the row so the client's error is
+        the whole truth (no job runs later that the client was told had failed).
+
+        Raises:
+            Unavailable: the queue could not be written (nothing was kept).
+        """
+        try:
+            await anyio.to_thread.run_sync(self.queue.enqueue, job.id)
+        except Exception as exc:
+            withdrawn = await anyio.to_thread.run_sync(jobs_sql.withdraw, self.res.db.get(), job.id)
+            if not withdrawn:  # a worker took it after all (the message got through): it is durable, say 202
+                return
+            log.error("queue %s cannot take job %s (withdrawn): %s", self.res.settings.queue_db, job.id, exc)
+            raise Unavailable(
+                "The job queue cannot be written right now, so this request was not accepted (nothing was kept). "
+                "Retry later; the operator should run `doctor`."
+            ) from exc
 
     def estimate(self, style: str) -> int:
         """Seconds until a job of ``style`` submitted now should be done: its engine's time × (jobs ahead + 1)."""
