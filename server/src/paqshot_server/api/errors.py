@@ -21,6 +21,7 @@ STATUS = {
     errors.InvalidRequest: 400,
     errors.Unauthorized: 401,
     errors.Forbidden: 403,
+    errors.InputExpired: 410,
     errors.NotFound: 404,
     errors.ImageTooLarge: 413,
     errors.UnsupportedImage: 422,

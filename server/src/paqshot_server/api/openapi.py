@@ -21,6 +21,12 @@ _ERRORS = {
     "see Retry-After",
 }
 
+INPUT_EXPIRED_RESPONSE = ResponseSpec(
+    data_container=ErrorBody,
+    description="input_expired — the generation's photo is past retention; submit it again (extension)",
+    generate_examples=False,
+)
+
 ERROR_RESPONSES = {
     status: ResponseSpec(data_container=ErrorBody, description=text, generate_examples=False)
     for status, text in _ERRORS.items()

@@ -3,7 +3,7 @@ omit what does not apply. New fields always come with defaults (schema evolution
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
 import msgspec
 from msgspec import Meta, Struct
@@ -21,13 +21,22 @@ from ..imaging.options import (
     Shadow,
     Style,
 )
+from ..imaging.presets import MAX_CHECKS, PRESET_ID_PATTERN
 from ..storage.jobs import Status
 
 # Request fields that carry an image (URL or base64): the request body limit allows each at max_image_bytes.
-IMAGE_FIELDS = ("product_image",)
+IMAGE_FIELDS = ("product_image", "mask_hint")
 BACKGROUND_PATTERN = r"^(white|off_white|light_gray|black|transparent|#[0-9A-Fa-f]{6})$"
 CUTOUT_ENGINE_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"  # auto, classical or a model id (manifests' id rule)
 
+
+_PRESET_DOC = (
+    "Extension: a marketplace preset (amazon_main, amazon_additional, google_shopping, ebay, etsy, shopify, "
+    "fashion_packshot, or the operator's own; GET /v1/presets lists them). It sets aspect ratio, background, "
+    "shadow, padding, format and size; fields you send yourself win. The result's compliance report checks "
+    "its rules."
+)
+_CHECK_DOC = "Extension: further presets whose rules the result's compliance report checks (1–10 ids)."
 
 # What each value does (docs/scenes.md has the full table).
 _STYLE_DOC = (
@@ -50,6 +59,13 @@ _LOCATION_DOC = (
 _PROMPT_DOC = (
     f"Free text (≤ {MAX_PROMPT_CHARS} chars) appended to the built prompt; materials, colours and moods it names "
     "also steer the procedural set. The final prompts are returned with the result."
+)
+
+_HINT_DOC = (
+    "Extension (review and repair): a PNG, base64 (plain or data: URI), the size of the photo as stored "
+    "(input_url, after EXIF orientation) or that size scaled down by one factor. Grey >= 192: product (the cut-out "
+    "keeps it), <= 63: background (removed), between: unknown (the cut-out decides); pixels with alpha < 128 are "
+    "unknown. Write 255 / 0 / 128. It changes the matte only where it says; product pixels stay the photo's."
 )
 
 
@@ -146,6 +162,70 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
             "needs_review and review_reasons; fail: failed with unsupported_image and a message naming the reasons."
         ),
     ] = "complete"
+    preset: Annotated[str, Meta(pattern=PRESET_ID_PATTERN, description=_PRESET_DOC)] | None = None
+    compliance_check: (
+        Annotated[
+            list[Annotated[str, Meta(pattern=PRESET_ID_PATTERN)]],
+            Meta(min_length=1, max_length=MAX_CHECKS, description=_CHECK_DOC),
+        ]
+        | None
+    ) = None
+    mask_hint: Annotated[str, Meta(min_length=1, description=_HINT_DOC)] | None = None
+    filename: (
+        Annotated[
+            str,
+            Meta(
+                min_length=1,
+                max_length=255,
+                pattern=r"^[^/\\\x00-\x1f]+$",
+                description="Extension: the photo's file name (no folders), shown back and searchable with "
+                "GET /v1/generations?filename=.",
+            ),
+        ]
+        | None
+    ) = None
+
+
+class ComplianceRule(Struct, kw_only=True):
+    """One rule of a preset measured on the delivered file."""
+
+    rule: str
+    passed: bool
+    measured: Any
+    required: str
+    message: str
+
+
+class ComplianceReport(Struct, kw_only=True):
+    """Every rule of one preset on the main image (``docs/presets.md`` says how each is measured)."""
+
+    preset: str
+    passed: bool
+    rules: list[ComplianceRule]
+
+
+if TYPE_CHECKING:
+
+    class RerunRequest(Struct):
+        """Body of ``POST /v1/generate/{id}/rerun`` (built below from GenerateRequest; a stub for type checkers)."""
+
+else:
+    # Every field of GenerateRequest but the photo, optional: one declaration of each field's constraints and text.
+    RerunRequest = msgspec.defstruct(
+        "RerunRequest",
+        [
+            (name, get_type_hints(GenerateRequest, include_extras=True)[name] | msgspec.UnsetType, msgspec.UNSET)
+            for name in GenerateRequest.__struct_fields__
+            if name != "product_image"
+        ],
+        kw_only=True,
+        forbid_unknown_fields=True,
+        module=__name__,
+    )
+    RerunRequest.__doc__ = (
+        "Body of POST /v1/generate/{id}/rerun: fields given replace the source job's, fields omitted keep them "
+        "(mask_hint is never kept: send the whole hint each time)."
+    )
 
 
 class GenerateAccepted(Struct, kw_only=True):
@@ -214,6 +294,11 @@ class Generation(Struct, kw_only=True, omit_defaults=True):
     scene: dict[str, Any] | None = None
     input_url: str | None = None
     completed_at: str | None = None
+    compliance: list[ComplianceReport] | None = None
+    filename: str | None = None
+    rerun_of: str | None = None
+    mask_hint: bool | None = None
+    matte_url: str | None = None
 
 
 class GenerationList(Struct, kw_only=True):

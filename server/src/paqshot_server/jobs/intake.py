@@ -10,9 +10,11 @@ import io
 import re
 
 import anyio.to_thread
+from PIL import Image
 
 from ..errors import ImageTooLarge, InvalidRequest, megabytes
 from ..imaging.decode import decode_image
+from ..imaging.hint import encode_hint, read_hint
 from ..imaging.passthrough import jpeg_passthrough
 from ..net.fetch import fetch_image, resolve_async
 from ..net.post import check_sendable
@@ -84,3 +86,31 @@ async def check_webhook_url(res: Resources, url: str) -> None:
         await resolve_async(url, res.policy)
     except InvalidRequest as exc:
         raise InvalidRequest(f"webhook_url refused: {exc.message}") from exc
+
+
+def _photo_size(res: Resources, input_file: str) -> tuple[int, int]:
+    with Image.open(io.BytesIO(res.files.read(input_file))) as photo:  # reads the header only
+        return photo.size
+
+
+def _hint_file(res: Resources, job_id: str, mask_hint: str, input_file: str) -> str:
+    try:
+        raw = decode_base64(mask_hint, res.settings.max_image_bytes)
+    except ImageTooLarge as exc:
+        raise ImageTooLarge(f"mask_hint is larger than {megabytes(res.settings.max_image_bytes)}.") from exc
+    except InvalidRequest as exc:
+        raise InvalidRequest("mask_hint must be a PNG image in base64 (plain or a data: URI).") from exc
+    hint = read_hint(raw, _photo_size(res, input_file))
+    name = f"{job_id}_hint.png"
+    res.files.put(name, encode_hint(hint))
+    return name
+
+
+async def store_hint(res: Resources, job_id: str, mask_hint: str, input_file: str) -> str:
+    """Check a request's ``mask_hint`` against the stored photo, store it in canonical form; returns its file name.
+
+    Raises:
+        InvalidRequest: not base64 PNG data, or not the photo's size (see ``imaging.hint.read_hint``).
+        ImageTooLarge: over ``max_image_bytes``.
+    """
+    return await anyio.to_thread.run_sync(_hint_file, res, job_id, mask_hint, input_file)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 import time
+from typing import Any
+
+from PIL import Image
 
 from .. import logs
 from ..errors import AppError, UnsupportedImage
+from ..finishing import Finished
 from ..imaging.decode import decode_image
+from ..imaging.hint import decode_stored_hint
 from ..imaging.options import RenderOptions
 from ..imaging.result import RenderResult
 from ..settings import Settings
@@ -70,18 +76,21 @@ class _Lease:
 def render_options(job: Job, settings: Settings) -> RenderOptions:
     """The engine's options from the stored request."""
     values = {k: v for k, v in job.options.items() if k in _RENDER_FIELDS}
-    values.update(
-        style=job.style,
-        aspect_ratio=job.aspect_ratio,
-        seed=job.seed,
-        long_side=settings.output_long_side,
-        jpeg_quality=settings.jpeg_quality,
-    )
+    values.update(style=job.style, aspect_ratio=job.aspect_ratio, seed=job.seed)
+    values.setdefault("long_side", settings.output_long_side)  # a preset may have set these
+    values.setdefault("jpeg_quality", settings.jpeg_quality)
     return RenderOptions(**values)
 
 
-def _store(ctx: WorkerContext, job: Job, result: RenderResult, duration_ms: float, written: list[str]) -> JobResult:
+def compliance_checks(options: dict[str, Any]) -> list[str]:
+    """Preset ids a job's compliance report covers: its preset, then its compliance_check list."""
+    preset = options.get("preset")
+    return list(dict.fromkeys([*([preset] if preset else []), *(options.get("compliance_check") or [])]))
+
+
+def _store(ctx: WorkerContext, job: Job, finished: Finished, duration_ms: float, written: list[str]) -> JobResult:
     """Write the images; every name written is appended to ``written`` (so a failure can remove them)."""
+    result = finished.result
     ext = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
     images = []
     for index, image in enumerate(result.images, start=1):
@@ -94,6 +103,13 @@ def _store(ctx: WorkerContext, job: Job, result: RenderResult, duration_ms: floa
         images.append(StoredImage(file=name, thumb=thumb, width=image.width, height=image.height))
     meta = {k: v for k, v in result.meta.items() if isinstance(v, str | int | float | bool | list | dict)}
     meta["duration_ms"] = round(duration_ms, 1)
+    matte, matte_image = None, result.meta.get("matte")
+    if isinstance(matte_image, Image.Image):  # what a mask hint is drawn against (review and repair)
+        matte = f"{job.id}_a{job.attempts}_matte.png"
+        buffer = io.BytesIO()
+        matte_image.save(buffer, "PNG", compress_level=1)  # a matte is mostly flat: small even so
+        written.append(matte)
+        ctx.files.put(matte, buffer.getvalue())
     return JobResult(
         images=images,
         confidence=result.confidence,
@@ -101,6 +117,8 @@ def _store(ctx: WorkerContext, job: Job, result: RenderResult, duration_ms: floa
         review_reasons=[StoredReason(code=r.code, message=r.message) for r in result.review_reasons],
         notes=list(result.notes),
         meta=meta,
+        compliance=finished.compliance or None,
+        matte=matte,
     )
 
 
@@ -149,10 +167,18 @@ def _process(ctx: WorkerContext, job_id: str) -> str:
         try:
             raw = ctx.files.read(job.input_file)  # validated at the door; decoding again normalises it
             image = decode_image(raw, max_bytes=len(raw), max_pixels=ctx.settings.max_image_pixels).image
-            result = ctx.engines.render(image, render_options(job, ctx.settings), progress=lease.report)
+            hint = decode_stored_hint(ctx.files.read(job.hint_file)) if job.hint_file else None
+            result = ctx.engines.render(image, render_options(job, ctx.settings), progress=lease.report, hint=hint)
             refusal = refused_for_review(job, result)
             if refusal is not None:
                 raise UnsupportedImage(refusal)
+            finished = ctx.finisher.finish(
+                result,
+                product_photo=raw,
+                title=job.id,
+                checks=compliance_checks(job.options),
+                find_product=ctx.engines.find_product,
+            )
         except Cancelled:
             _fail(ctx, job, "cancelled", "The generation was cancelled before it finished.")
             return "cancelled"
@@ -165,7 +191,7 @@ def _process(ctx: WorkerContext, job_id: str) -> str:
             return "failed"
         written: list[str] = []
         try:
-            stored = _store(ctx, job, result, (time.monotonic() - started) * 1000, written)
+            stored = _store(ctx, job, finished, (time.monotonic() - started) * 1000, written)
         except Exception as exc:  # a full disk, a read-only folder: fail now, with the cause, and keep nothing
             for name in written:
                 ctx.files.delete(name)
@@ -176,5 +202,7 @@ def _process(ctx: WorkerContext, job_id: str) -> str:
         for stored_image in stored.images:  # another attempt published first: drop our copies, keep theirs
             ctx.files.delete(stored_image.file)
             ctx.files.delete(stored_image.thumb)
+        if stored.matte:
+            ctx.files.delete(stored.matte)
         return "superseded"
     return "completed"
