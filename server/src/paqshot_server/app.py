@@ -20,6 +20,7 @@ from .api.metrics import Metrics, MetricsController
 from .api.openapi import openapi_config
 from .api.requestid import request_id_middleware
 from .api.state import ApiState
+from .api.webhooks import WebhookController
 from .api.wire import IMAGE_FIELDS
 from .settings import Settings
 
@@ -64,6 +65,7 @@ def create_app(settings: Settings) -> Litestar:
             ModelsController,
             DocsController,
             MetricsController,
+            WebhookController,
         ],
         dependencies={
             "api": Provide(provide_api, sync_to_thread=False),
