@@ -15,9 +15,10 @@ from .api.docs import DocsController
 from .api.errors import exception_handlers
 from .api.files import FileController
 from .api.generations import GenerationController
+from .api.jsonbody import JsonRequest
 from .api.meta import MetaController, ModelsController
 from .api.metrics import Metrics, MetricsController
-from .api.openapi import openapi_config
+from .api.openapi import openapi_config, serve_exact_schema
 from .api.requestid import request_id_middleware
 from .api.state import ApiState
 from .api.webhooks import WebhookController
@@ -57,7 +58,7 @@ def create_app(settings: Settings) -> Litestar:
     def on_shutdown() -> None:
         api.db.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             GenerationController,
             FileController,
@@ -80,4 +81,7 @@ def create_app(settings: Settings) -> Litestar:
         middleware=[request_id_middleware, metrics.middleware],
         logging_config=None,  # the CLI configures logging (text or JSON); the app never does
         debug=False,
+        request_class=JsonRequest,
     )
+    serve_exact_schema(app, settings)
+    return app
