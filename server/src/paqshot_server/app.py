@@ -11,6 +11,7 @@ from litestar.di import Provide
 
 from . import __version__
 from .api.auth import current_key
+from .api.compliance import ComplianceController
 from .api.docs import DocsController
 from .api.errors import exception_handlers
 from .api.files import FileController
@@ -61,6 +62,7 @@ def create_app(settings: Settings) -> Litestar:
     app = Litestar(
         route_handlers=[
             GenerationController,
+            ComplianceController,
             FileController,
             MetaController,
             ModelsController,
