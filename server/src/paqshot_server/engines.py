@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from PIL import Image
 
 from .errors import Forbidden, InvalidRequest
@@ -21,6 +22,9 @@ from .imaging.result import RenderResult
 from .imaging.review import assess
 from .inference.store import REGISTRY
 from .settings import Settings
+
+if TYPE_CHECKING:
+    import numpy as np
 
 ProgressFn = Callable[[float], None]
 SCENE_STYLES = ("lifestyle", "editorial", "mockup")
@@ -39,31 +43,42 @@ class Engines:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._stamp: tuple[float | None, ...] | None = None
+        self._stamp: tuple[int | None, ...] | None = None
         self._models: dict[str, Any] = {}  # id -> InstalledModel
 
     # ---- what is installed ---------------------------------------------------------------------------
 
-    def _registry_stamp(self) -> tuple[float | None, ...]:
-        stamps: list[float | None] = []
-        for folder in (self.settings.models_dir,):
+    def _registry_stamp(self) -> tuple[int | None, ...]:
+        stamps: list[int | None] = []
+        for folder in (self.settings.models_dir, *self.settings.shared_models_dirs):
             try:
-                stamps.append(os.stat(folder / REGISTRY).st_mtime)
+                stamps.append(os.stat(folder / REGISTRY).st_mtime_ns)
             except FileNotFoundError:
                 stamps.append(None)
         return tuple(stamps)
 
     def _all(self) -> dict[str, Any]:
-        """Every installed model by id, re-read only when a model registry file changes."""
+        """Every installed model by id (data folder, then install level), re-read when a registry changes.
+
+        On a change (an install or removal by any process) this process's cached sessions of models that are
+        gone or were reinstalled are dropped.
+        """
         stamp = self._registry_stamp()
         if stamp != self._stamp:
+            from .inference.store import evict_stale
+
             models: dict[str, Any] = {}
             if any(s is not None for s in stamp):
-                from .inference.store import ModelStore
-
-                models = {m.id: m for m in ModelStore(self.settings.models_dir).list()}
+                models = {m.id: m for m in self._store().list()}
+            if self._stamp is not None:
+                evict_stale(models.values())
             self._models, self._stamp = models, stamp
         return self._models
+
+    def _store(self) -> Any:
+        from .inference.store import ModelStore
+
+        return ModelStore(self.settings.models_dir, shared=self.settings.shared_models_dirs)
 
     def _installed(self) -> dict[str, Any]:
         """Best installed model per role (highest priority; the store lists them best first)."""
@@ -133,23 +148,48 @@ class Engines:
         if choice == AUTO_CUTOUT:
             if self._installed().get("segmentation") is None:
                 return None
-            return load_default_segmenter(self.settings.models_dir, require_gpu=self.settings.require_gpu)
+            return load_default_segmenter(self.settings.models_dir, **self._load_args())
         self.check_cutout_engine(choice)
-        return load_segmenter(self.settings.models_dir, choice, require_gpu=self.settings.require_gpu)
+        return load_segmenter(self.settings.models_dir, choice, **self._load_args())
 
-    def render(self, image: Image.Image, options: RenderOptions, progress: ProgressFn | None = None) -> RenderResult:
-        """Run the engine for ``options.style`` on a decoded, normalised image."""
+    def _load_args(self) -> dict[str, Any]:
+        return {"require_gpu": self.settings.require_gpu, "shared": self.settings.shared_models_dirs}
+
+    def find_product(self, image: Image.Image) -> np.ndarray:
+        """uint8 (H, W) alpha of the product in ``image`` (its own alpha, else the installed cut-out): how the
+        compliance check finds the product in an image it did not make."""
+        from .imaging.cutout import cutout
+
+        return cutout(image, self.segmenter()).alpha8
+
+    def render(
+        self,
+        image: Image.Image,
+        options: RenderOptions,
+        progress: ProgressFn | None = None,
+        hint: np.ndarray | None = None,
+    ) -> RenderResult:
+        """Run the engine for ``options.style`` on a decoded, normalised image.
+
+        ``hint``: a canonical mask hint of the image (``imaging.hint``) that the cut-out must respect.
+        """
         status = self.status(options.style)
         self.check_options(options)
         if progress:
             progress(0.02)
         segmenter = self.segmenter(options.cutout_engine)
+        cutter = segmenter
+        if hint is not None:
+            from .imaging.hint import HintedSegmenter
+            from .imaging.segment import default_segmenter
+
+            cutter = HintedSegmenter(segmenter or default_segmenter(), hint)
         if options.style == "studio_packshot":
             from .imaging.packshot import render_packshot
 
-            result = render_packshot(image, options, segmenter=segmenter)
+            result = render_packshot(image, options, segmenter=cutter)
         else:
-            result = self._render_scene(image, options, status, segmenter, progress)
+            result = self._render_scene(image, options, status, cutter, progress)
         cutout_engine = str(result.meta.get("cutout_source", ""))
         if segmenter is not None and cutout_engine == segmenter.name:
             cutout_engine = f"onnx:{segmenter.name}"
@@ -174,7 +214,7 @@ class Engines:
         if status.engine.startswith("diffusion:"):
             from .inference.diffusion import load_inpaint_pipeline
 
-            inpainter = load_inpaint_pipeline(self.settings.models_dir, require_gpu=self.settings.require_gpu)
+            inpainter = load_inpaint_pipeline(self.settings.models_dir, **self._load_args())
         result: RenderResult = scenes.render_scene(
             image, options, inpainter=inpainter, segmenter=segmenter, progress=progress
         )
