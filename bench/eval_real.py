@@ -46,6 +46,7 @@ import matte_metrics as mm
 import realset
 from paqshot_server.errors import UnsupportedImage
 from paqshot_server.imaging.classical import ClassicalSegmenter
+from paqshot_server.imaging.cutout import cutout
 from paqshot_server.imaging.options import RenderOptions
 from paqshot_server.imaging.packshot import render_packshot
 
@@ -59,9 +60,9 @@ def load_segmenter(models: Path, overrides: str, cache: Path | None):  # -> Onnx
     """The installed cut-out model with ``overrides`` (``key=value,...``) of its RefineConfig; with ``cache``,
     model outputs are kept on disk by input digest (ablations then re-run only the refinement)."""
     from paqshot_server.inference.segmenters import OnnxSegmenter
-    from paqshot_server.inference.store import ModelStore
+    from paqshot_server.inference.store import ModelStore, install_level_dir
 
-    model = ModelStore(models, device="cpu").best("segmentation")
+    model = ModelStore(models, device="cpu", shared=(install_level_dir(),)).best("segmentation")
     if model is None:
         raise SystemExit(f"no cut-out model installed in {models} (paqshot models install ...)")
     seg = OnnxSegmenter(model.path, device="cpu")
@@ -89,6 +90,15 @@ def load_segmenter(models: Path, overrides: str, cache: Path | None):  # -> Onnx
     return seg
 
 
+def cutout_colours(photo: Image.Image, segmenter) -> np.ndarray | None:
+    """The cut-out's own colours at the photo's size (unmixed edges), for the edge-colour metric."""
+    try:
+        cut = cutout(photo, segmenter)
+    except UnsupportedImage:
+        return None
+    return np.asarray(cut.rgba_image())[..., :3]
+
+
 def run_packshot(photo: Image.Image, segmenter) -> dict:
     """Our packshot: matte (float32), packshot (PIL), confidence, review facts, or the refusal."""
     t0 = time.perf_counter()
@@ -105,6 +115,7 @@ def run_packshot(photo: Image.Image, segmenter) -> dict:
         "confidence": result.confidence,
         "needs_review": getattr(result, "needs_review", None),
         "reasons": [r.code for r in getattr(result, "review_reasons", ())],
+        "facts": result.meta.get("cutout_facts", {}),
         "notes": list(result.notes),
         "ms": ms,
     }
@@ -203,7 +214,7 @@ def write_sheets(rows: list[Image.Image], out: Path, per_sheet: int = 9) -> list
 
 def family_table(photos: list[realset.RealPhoto], table: dict[str, dict], methods: list[str]) -> None:
     fams = sorted({p.family for p in photos if p.reference_path})
-    print(f"\n{'family':22s} {'n':>3s} " + " ".join(f"{m + ' IoU/MAE/BF':>22s}" for m in methods))
+    print(f"\n{'family':22s} {'n':>3s} " + " ".join(f"{m + ' IoU/MAE/BF/fringe':>29s}" for m in methods))
     rows = [(f, [p for p in photos if p.family == f and p.reference_path]) for f in fams]
     rows.append(("ALL with reference", [p for p in photos if p.reference_path]))
     for fam, members in rows:
@@ -211,13 +222,15 @@ def family_table(photos: list[realset.RealPhoto], table: dict[str, dict], method
         for m in methods:
             s = [table[p.name][m]["scores"] for p in members if "scores" in table[p.name].get(m, {})]
             if not s:
-                cells.append(f"{'-':>22s}")
+                cells.append(f"{'-':>29s}")
                 continue
+            fr = [x["fringe"] for x in s if "fringe" in x]
             cells.append(
                 f"{statistics.fmean(x['iou'] for x in s):6.3f}/{statistics.fmean(x['mae'] for x in s):5.1f}/"
-                f"{statistics.fmean(x['bf'] for x in s):5.3f} (min {min(x['iou'] for x in s):.2f})"
+                f"{statistics.fmean(x['bf'] for x in s):5.3f}/{statistics.fmean(fr) if fr else float('nan'):4.1f}"
+                f" (min {min(x['iou'] for x in s):.2f})"
             )
-        print(f"{fam:22s} {len(members):3d} " + " ".join(f"{c:>22s}" for c in cells))
+        print(f"{fam:22s} {len(members):3d} " + " ".join(f"{c:>29s}" for c in cells))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -277,6 +290,12 @@ def main(argv: list[str] | None = None) -> int:
                 res[m] = peer[p.name]
             if ref is not None:
                 res[m]["scores"] = scores(res[m].get("alpha"), ref)
+                ref_colours = p.colours()
+                alpha = res[m].get("alpha")
+                if ref_colours is not None and alpha is not None and m in ("ours", "rembg", "model"):
+                    colours = cutout_colours(image, seg) if m == "ours" else np.asarray(image)
+                    if colours is not None:
+                        res[m]["scores"]["fringe"] = mm.fringe(alpha, colours, ref, ref_colours)
         table[p.name] = res
         ours = res.get("ours", {})
         label = labels.get(p.name, {})

@@ -9,6 +9,7 @@ saved as JPEG (quality 90), downscaled to at most 800 px on the long side and sa
 exactly like the handed cases. The reference alpha (``NAME.alpha_gt.png``) is the cut-out's own alpha
 through the same geometry. ``SOURCES.tsv`` in the output names the cut-out and the backdrop of every
 composite (read from ``SOURCES.tsv`` files beside the inputs, ``file<TAB>origin`` per line).
+``NAME.fg_gt.png`` holds the product's own colours at the photo's size (the reference for edge colours).
 
 Backdrop families: ``paper`` (warm white, phone-light fall-off, paper grain), ``wall_table`` (two-tone set,
 soft horizon), ``sweep`` (grey studio sweep), ``dark`` (dark grey, noisy), and the photos in ``--backdrops``
@@ -125,8 +126,8 @@ def cast_shadow(alpha: np.ndarray, rng: np.random.Generator, strength: float) ->
 
 def composite(
     rgba: Image.Image, backdrop: np.ndarray, rng: np.random.Generator, height_share: float, shadow: float
-) -> tuple[bytes, Image.Image]:
-    """(JPEG bytes at <= 800 px, exact reference alpha "L" at the same size)."""
+) -> tuple[bytes, Image.Image, Image.Image]:
+    """(JPEG bytes at <= 800 px, exact reference alpha "L" and the product's colours "RGB" at the same size)."""
     fg, alpha = place_cutout(rgba, height_share, rng)
     layer = cast_shadow(alpha, rng, shadow) if shadow > 0 else np.ones_like(alpha)
     img = alpha[..., None] * fg + (1 - alpha[..., None]) * backdrop * layer[..., None]
@@ -139,9 +140,17 @@ def composite(
     size = (round(photo.width * k), round(photo.height * k))
     photo = photo.resize(size, Image.Resampling.LANCZOS)
     matte = matte.resize(size, Image.Resampling.LANCZOS)
+    # The product's own colours at the same size (premultiplied while resampling, so the backdrop-free
+    # edge colours stay exact): the reference for edge-colour (fringe) errors.
+    pre = [
+        Image.fromarray((fg[..., c] * alpha).astype(np.float32), "F").resize(size, Image.Resampling.LANCZOS)
+        for c in range(3)
+    ]
+    a = np.clip(np.asarray(matte, np.float32) / 255, 1 / 255, 1)
+    colours = np.dstack([np.asarray(p, np.float32) / a for p in pre])
     second = io.BytesIO()
     photo.save(second, "JPEG", quality=92)
-    return second.getvalue(), matte
+    return second.getvalue(), matte, Image.fromarray(_srgb8(colours))
 
 
 def read_sources(folder: Path) -> dict[str, str]:
@@ -183,10 +192,11 @@ def main(argv: list[str] | None = None) -> int:
                 backdrop = synthetic_backdrop(kind, rng)
                 family, origin = kind, f"synthetic {kind}"
             share = float(rng.choice([0.22, 0.45, 0.6, 0.75]))  # the first: a small product in a big frame
-            photo, matte = composite(rgba, backdrop, rng, share, shadow=float(rng.uniform(0.3, 0.6)))
+            photo, matte, colours = composite(rgba, backdrop, rng, share, shadow=float(rng.uniform(0.3, 0.6)))
             name = f"comp_{path.stem}_{family}{j}"
             (args.out / f"{name}.jpg").write_bytes(photo)
             matte.save(args.out / f"{name}.alpha_gt.png")
+            colours.save(args.out / f"{name}.fg_gt.png")
             rows.append((f"{name}.jpg", cut_sources.get(path.name, path.name), origin, family, f"{share:.2f}"))
     with (args.out / "SOURCES.tsv").open("w", encoding="utf-8") as fh:
         for row in rows:

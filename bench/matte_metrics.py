@@ -7,6 +7,9 @@
   (``db_eval_boundary``): boundaries of the two binary masks, a boundary pixel counts as matched when a
   boundary pixel of the other mask lies within ``ceil(0.008 x image diagonal)`` pixels; precision and recall
   are the matched shares, F = 2PR / (P + R). The tolerance is a disk (Euclidean distance transform).
+- Edge-colour error ("fringe"): the cut-out and the reference, each composited on white in linear light,
+  compared by CIE76 ΔE over the reference's edge band (0.05 < alpha < 0.95, grown by one pixel): backdrop
+  colour left in the edges shows up as a fringe on the new background.
 - AUROC: probability that a random success scores higher than a random failure (ties count half), i.e.
   the Mann-Whitney U statistic over n_pos x n_neg (Hanley & McNeil 1982).
 """
@@ -64,3 +67,20 @@ def auroc(scores: list[float], positive: list[bool]) -> float:
         return float("nan")
     wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
     return wins / (len(pos) * len(neg))
+
+
+def fringe(alpha: np.ndarray, colours: np.ndarray, ref_alpha: np.ndarray, ref_colours: np.ndarray) -> float:
+    """Mean ΔE76 on white over the reference's edge band (see the module docstring); alphas float in [0, 1],
+    colours uint8 H x W x 3 sRGB."""
+    from paqshot_server.imaging.colour import linear_to_lab, to_linear
+
+    band = ndimage.binary_dilation((ref_alpha > 0.05) & (ref_alpha < 0.95))
+    if not band.any():
+        return 0.0
+
+    def on_white(a: np.ndarray, c: np.ndarray) -> np.ndarray:
+        a = a[band][:, None]
+        return linear_to_lab(a * to_linear(c[band]) + (1 - a))
+
+    diff = on_white(alpha, colours) - on_white(ref_alpha, ref_colours)
+    return float(np.sqrt((diff * diff).sum(axis=1)).mean())

@@ -29,6 +29,7 @@ class RealPhoto:
     path: Path
     source: str
     reference_path: Path | None
+    colours_path: Path | None = None  # the product's own colours (composites): reference for edge colours
 
     def image(self) -> Image.Image:
         return Image.open(self.path).convert("RGB")
@@ -37,6 +38,11 @@ class RealPhoto:
         if self.reference_path is None:
             return None
         return np.asarray(Image.open(self.reference_path).convert("L"), np.float32) / 255.0
+
+    def colours(self) -> np.ndarray | None:
+        if self.colours_path is None:
+            return None
+        return np.asarray(Image.open(self.colours_path).convert("RGB"))
 
 
 def cases_dir() -> Path | None:
@@ -62,9 +68,10 @@ def _readme_sources(readme: Path) -> dict[str, str]:
 def _photos_in(folder: Path, family: str, sources: dict[str, str], families: dict[str, str]) -> list[RealPhoto]:
     out = []
     for path in sorted(folder.iterdir()):
-        if path.suffix.lower() not in (".jpg", ".jpeg", ".png") or ".alpha" in path.name:
+        if path.suffix.lower() not in (".jpg", ".jpeg", ".png") or "_gt." in path.name or ".alpha" in path.name:
             continue
         ref = path.with_name(f"{path.stem}.alpha_gt.png")
+        fg = path.with_name(f"{path.stem}.fg_gt.png")
         out.append(
             RealPhoto(
                 name=path.name,
@@ -72,6 +79,7 @@ def _photos_in(folder: Path, family: str, sources: dict[str, str], families: dic
                 path=path,
                 source=sources.get(path.name, "unknown"),
                 reference_path=ref if ref.is_file() else None,
+                colours_path=fg if fg.is_file() else None,
             )
         )
     return out

@@ -4,7 +4,6 @@ has U²-Net's habits (keeps cast shadows as half product, fills holes, answers o
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from imaging_support import FakeModel, paper_scene
 from paqshot_server.imaging.refine import RefineConfig, constrain, refine, select_products
 from PIL import Image
@@ -72,8 +71,8 @@ def test_a_small_product_gets_a_second_closer_look() -> None:
     both = refine(rgb, model)
     assert first_only is not None and both is not None
     assert both.passes == 2 and len(model.calls) == 2 and model.calls[1][0] < 200  # the crop, not the photo
-    assert float(first_only.alpha[antenna].mean()) < 0.5
-    assert float(both.alpha[antenna].mean()) > 0.8
+    assert float(first_only.alpha[antenna].mean()) < 0.3
+    assert float(both.alpha[antenna].mean()) > 0.5
     assert iou(both.alpha, truth) > 0.95
 
 
@@ -93,12 +92,12 @@ def test_nothing_confident_means_no_product() -> None:
 def test_a_mask_hint_constrains_the_matte() -> None:
     rgb, truth = paper_scene()
     hint = np.full(truth.shape, 128, np.uint8)  # unknown
-    hint[110:250, 170:240] = 0  # "the left half is background"
+    hint[110:250, 170:205] = 0  # "the left quarter is background"
     hint[20:60, 20:60] = 255  # "this bit of paper is product"
     out = refine(rgb, FakeModel(), hint=hint)
     assert out is not None
-    assert float(out.alpha[110:250, 170:240].max()) == 0.0
-    assert float(out.alpha[115:245, 260:305].min()) > 0.97  # the rest of the product is still there
+    assert float(out.alpha[110:250, 170:205].max()) == 0.0
+    assert float(out.alpha[125:235, 240:275].min()) > 0.97  # the rest of the product is still there
     assert float(out.alpha[20:60, 20:60].min()) == 1.0
     p = np.full((4, 4), 0.5, np.float32)
     small_hint = np.array([[0, 255], [128, 128]], np.uint8)
@@ -106,17 +105,16 @@ def test_a_mask_hint_constrains_the_matte() -> None:
     assert constrain(p, None) is p
 
 
-@pytest.mark.parametrize("guided", [True, False])
-def test_full_resolution_edges_follow_the_photo(guided: bool) -> None:
+def test_full_resolution_edges_follow_the_photo() -> None:
     rgb, truth = paper_scene(size=(960, 720), products=((300, 200, 700, 560),))
     model = FakeModel(size=48)
-    out = refine(rgb, model, RefineConfig(guided=guided, second_pass=False))
-    resized = refine(rgb, model, RefineConfig(guided=False, matting=False, second_pass=False))
-    assert out is not None and resized is not None
-    err = float(np.abs(out.alpha - truth)[190:570, 290:710].mean())
-    assert err < 0.004
+    guided = refine(rgb, model, RefineConfig(second_pass=False))
+    resized = refine(rgb, model, RefineConfig(guided=False, second_pass=False))
+    assert guided is not None and resized is not None
+    err = float(np.abs(guided.alpha - truth)[190:570, 290:710].mean())
+    assert err < 0.01
     assert float(np.abs(resized.alpha - truth)[190:570, 290:710].mean()) > 3 * err  # a 48² answer, resized
     # Edge colours are unmixed from the paper: no light fringe on the blue product's rim.
-    x0, y0 = out.box[:2]
-    rim = out.rgba[380 - y0, 300 - x0 : 304 - x0]
-    assert (rim[:, 3] > 0).all() and (rim[:, 0] < 90).all()
+    partial = (guided.rgba[..., 3] > 0) & (guided.rgba[..., 3] < 255)
+    assert partial.sum() > 50
+    assert float(np.percentile(guided.rgba[partial][:, 0], 95)) < 90  # paper is (225, 218, 205), the product 40 red

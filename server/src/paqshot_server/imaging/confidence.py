@@ -53,6 +53,14 @@ class Evidence:
     pieces: int
     translucent: float  # share of the product (alpha > 0.02) with alpha < 0.75
     busy: float  # 1.0 when the backdrop could not be modelled (busy), else 0.0
+    noise: float  # the backdrop's own variation (ΔE76 threshold of its model; 60 when not modelled)
+    removed: float  # share of the product the backdrop clean-up found to look like the backdrop
+    holes: float  # share of the product's area opened as holes
+    first_soft: float  # undecided share of the first pass (whole photo)
+    area_ratio: float  # final product area / first pass product area
+    crop_touch: float  # share of the crop's inner border the product reaches
+    unopened: float  # share of the product in enclosed backdrop-coloured regions left closed
+    sure_pieces: int  # separate regions the first pass is sure of
 
     def as_dict(self) -> dict[str, float]:
         return {k: float(v) for k, v in asdict(self).items()}
@@ -75,6 +83,14 @@ def evidence(refined: Refined, shape: tuple[int, int]) -> Evidence:
         pieces=refined.pieces,
         translucent=translucent,
         busy=0.0 if refined.cleanup.modelled else 1.0,
+        noise=min(60.0, refined.cleanup.threshold),
+        removed=refined.cleanup.removed,
+        holes=refined.cleanup.holes,
+        first_soft=refined.first_soft,
+        area_ratio=refined.area_ratio,
+        crop_touch=refined.crop_touch,
+        unopened=refined.cleanup.unopened,
+        sure_pieces=refined.sure_pieces,
     )
 
 
@@ -104,8 +120,17 @@ WEIGHTS = {
     "soft": -6.0,
     "disagreement": -8.0,  # 1 - agreement
     "dropped": -4.0,
+    "pieces": -0.6,  # separate regions beyond the first (at most 5)
     "translucent": -5.0,
     "busy": -0.8,
+    "noise": 0.0,
+    "removed": 0.0,
+    "holes": 0.0,
+    "first_soft": 0.0,
+    "area_change": 0.0,
+    "crop_touch": 0.0,
+    "unopened": 0.0,
+    "sure_pieces": 0.0,
 }
 
 
@@ -117,8 +142,17 @@ def features(ev: Evidence) -> dict[str, float]:
         "soft": ev.soft,
         "disagreement": 1.0 - ev.agreement,
         "dropped": ev.dropped,
+        "pieces": float(min(max(ev.pieces - 1, 0), 5)),
         "translucent": ev.translucent,
         "busy": ev.busy,
+        "noise": ev.noise / 10.0,
+        "removed": ev.removed,
+        "holes": ev.holes,
+        "first_soft": ev.first_soft,
+        "area_change": abs(math.log(max(ev.area_ratio, 1e-3))),
+        "crop_touch": ev.crop_touch,
+        "unopened": ev.unopened,
+        "sure_pieces": float(min(max(ev.sure_pieces - 1, 0), 5)),
     }
 
 
@@ -128,7 +162,7 @@ def confidence(ev: Evidence) -> float:
     return float(1.0 / (1.0 + np.exp(-z)))
 
 
-def assess_refined(refined: Refined, shape: tuple[int, int]) -> tuple[float, tuple[ReviewReason, ...]]:
-    """(confidence rounded to 3 decimals, review reasons) of a refinement's result."""
+def assess_refined(refined: Refined, shape: tuple[int, int]) -> tuple[float, tuple[ReviewReason, ...], Evidence]:
+    """(confidence rounded to 3 decimals, review reasons, the evidence) of a refinement's result."""
     ev = evidence(refined, shape)
-    return round(confidence(ev), 3), reasons_for(ev)
+    return round(confidence(ev), 3), reasons_for(ev), ev

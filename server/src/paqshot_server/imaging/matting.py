@@ -215,30 +215,6 @@ def sure_regions(alpha: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray
     return fg, bg
 
 
-def solve_band(linear: np.ndarray, prior: np.ndarray, radius: int = 2) -> tuple[np.ndarray, LocalColours]:
-    """Alpha of the edge band of a soft matte by the colour-line projection, and the local colours.
-
-    ``linear``: the image in linear light (H x W x 3); ``prior``: float alpha (H x W) in [0, 1]. Sure
-    foreground / background are the prior's confident regions eroded by ``radius``; in the band between
-    them the projection decides, bounded to within 0.5 of the prior (a band pixel cannot jump from mostly
-    background to solid product because of a stray colour), the prior stands where the projection is not
-    reliable (:func:`project_alpha`). Returns (alpha float32 snapped, :class:`LocalColours`).
-    """
-    sure_fg, sure_bg = sure_regions(prior, radius)
-    if not sure_fg.any():
-        sure_fg = prior > 0.5
-    unknown = ~(sure_fg | sure_bg)
-    colours = local_colours(linear, sure_fg, sure_bg, sigma=radius + 1.5, where=unknown)
-    alpha = prior.astype(np.float32, copy=True)
-    ys, xs = np.nonzero(unknown & (prior > 0))
-    if ys.size:
-        fg, bg = colours.at(ys, xs, prior.shape)
-        proj, reliable = project_alpha(linear[ys, xs], fg, bg)
-        p = alpha[ys, xs]
-        alpha[ys, xs] = np.where(reliable, np.clip(proj, p - 0.5, p + 0.5), p)
-    return snap(alpha), colours
-
-
 def sample(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     """Bilinear samples (float32) of an (h, w[, c]) array at float coordinates (clamped to the edges)."""
     h, w = plane.shape[:2]

@@ -91,6 +91,7 @@ def render_packshot(image: Image.Image, options: RenderOptions, segmenter: Segme
     meta: dict[str, object] = {
         "matte": cut.matte_image(),
         "cutout_source": cut.source,
+        "cutout_facts": cut.facts,
         "scale": round(placement.scale, 4),
         "canvas": list(size),
         PRODUCT_ALPHA: alpha_on_canvas(layer, size),

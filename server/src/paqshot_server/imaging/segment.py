@@ -32,6 +32,8 @@ class Matte:
             covering the whole image (both segmenters measure it against a backdrop model); used by
             ``shadow: "natural"``.
         reasons: why the result should be looked at before use (codes in :mod:`.review`).
+        facts: the measurements the confidence was computed from (JSON-friendly numbers, for the result's
+            ``meta`` and the evaluation scripts).
     """
 
     alpha: np.ndarray
@@ -41,6 +43,7 @@ class Matte:
     box: tuple[int, int, int, int] | None = None
     shadow: np.ndarray | None = field(default=None, repr=False)
     reasons: tuple[ReviewReason, ...] = ()
+    facts: dict[str, float] = field(default_factory=dict)
 
 
 @runtime_checkable

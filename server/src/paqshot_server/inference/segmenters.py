@@ -99,7 +99,7 @@ class OnnxSegmenter:
         refined = refine(rgb, self.predict, self.refine_config)
         if refined is None:
             raise UnsupportedImage("no product found: the cut-out model found nothing that stands out in the photo.")
-        confidence, reasons = assess_refined(refined, rgb.shape[:2])
+        confidence, reasons, evidence = assess_refined(refined, rgb.shape[:2])
         return Matte(
             alpha=refined.alpha,
             confidence=confidence,
@@ -107,6 +107,7 @@ class OnnxSegmenter:
             box=refined.box,
             shadow=refined.shadow,
             reasons=reasons,
+            facts={k: round(v, 4) for k, v in evidence.as_dict().items()},
         )
 
 
