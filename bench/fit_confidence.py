@@ -49,13 +49,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", type=Path)
     parser.add_argument("--l2", type=float, default=1.0)
+    parser.add_argument("--features", help="comma-separated subset of the features (default: those in WEIGHTS)")
     args = parser.parse_args(argv)
     photos = json.loads(args.results.read_text(encoding="utf-8"))["photos"]
     labels = tomllib.loads(LABELS.read_text(encoding="utf-8"))
     names = [n for n in photos if n in labels and photos[n].get("ours", {}).get("facts")]
     missing = sorted(set(labels) - set(names))
     evs = [Evidence(**photos[n]["ours"]["facts"]) for n in names]
-    keys = [k for k in WEIGHTS if k != "bias"]
+    keys = args.features.split(",") if args.features else [k for k in WEIGHTS if k != "bias"]
     x = np.array([[features(ev)[k] for k in keys] for ev in evs])
     y = np.array([1.0 if labels[n]["ok"] else 0.0 for n in names])
     print(f"{len(names)} labelled photos ({int((1 - y).sum())} failures); missing {missing or 'none'}")
@@ -81,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
             f"threshold {t:.1f}: flags {int((flag & (y == 0)).sum())}/{int((y == 0).sum())} failures, "
             f"{int((flag & (y == 1)).sum())}/{int((y == 1).sum())} successes"
         )
-    for n, s, l in sorted(zip(names, fitted, y, strict=True), key=lambda t: t[1]):
-        print(f"   {s:5.3f} {'ok ' if l else 'BAD'} {n}")
+    for n, s, good in sorted(zip(names, fitted, y, strict=True), key=lambda t: t[1]):
+        print(f"   {s:5.3f} {'ok ' if good else 'BAD'} {n}")
     return 0
 
 

@@ -23,19 +23,19 @@ def test_a_clean_product_on_paper_is_trusted() -> None:
 
 
 def test_a_tiny_product_is_flagged() -> None:
-    conf, codes = assessed(paper_scene(size=(800, 600), products=((380, 280, 420, 320),))[0])
-    assert review.SMALL_PRODUCT in codes and conf < assessed(paper_scene()[0])[0] - 0.2
+    _, codes = assessed(paper_scene(size=(800, 600), products=((380, 280, 420, 320),))[0])
+    assert review.SMALL_PRODUCT in codes
 
 
 def test_a_frame_filling_product_is_flagged() -> None:
-    conf, codes = assessed(paper_scene(products=((0, 0, 480, 360),))[0])
-    assert review.FILLS_FRAME in codes and conf < 0.5
+    _, codes = assessed(paper_scene(products=((0, 0, 480, 360),))[0])
+    assert review.FILLS_FRAME in codes  # a reason is enough for needs_review, whatever the confidence
 
 
 def test_scattered_fragments_are_flagged() -> None:
     pieces = tuple((40 + 90 * i, 60 + 40 * (i % 2), 90 + 90 * i, 110 + 40 * (i % 2)) for i in range(5))
-    conf, codes = assessed(paper_scene(products=pieces)[0])
-    assert review.FRAGMENTED in codes and conf < 0.5
+    _, codes = assessed(paper_scene(products=pieces)[0])
+    assert review.FRAGMENTED in codes
 
 
 def test_every_reason_has_a_message_and_every_limit_gives_one() -> None:
@@ -71,7 +71,8 @@ def test_every_reason_has_a_message_and_every_limit_gives_one() -> None:
         got = reasons_for(ev)
         assert [r.code for r in got] == [code]
         assert got[0].message.startswith(review.CODES[code])
-        assert confidence(ev) < confidence(base)
+        if code in (review.TRANSPARENT, review.UNSTABLE, review.UNCERTAIN_EDGES):  # also in the logistic model
+            assert confidence(ev) < confidence(base)
     assert all(review.CODES[c] for c in review.CODES)
 
 
