@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 
 from ..settings import Settings
 from ..storage import workers as workers_sql
-from ..storage.db import connect
+from ..storage.db import connect, quick_check
 from .common import add_home_flag, settings_from
 
 
@@ -43,7 +43,7 @@ def _disk(settings: Settings) -> Check:
 def _database(settings: Settings) -> list[Check]:
     try:
         db = connect(settings.app_db)
-        result = db.conn.execute("PRAGMA quick_check").fetchone()[0]
+        result = quick_check(db)
         workers_sql.probe_write(db, time.time())
         beat = workers_sql.latest_heartbeat(db)
     except Exception as exc:  # the point of doctor is to report, not to crash

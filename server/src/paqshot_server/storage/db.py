@@ -31,6 +31,11 @@ def connect(path: Path) -> sqlite_utils.Database:
     return db
 
 
+def quick_check(db: sqlite_utils.Database) -> str:
+    """SQLite's ``PRAGMA quick_check``: ``"ok"``, or the first problem it found."""
+    return str(db.conn.execute("PRAGMA quick_check").fetchone()[0])
+
+
 @contextmanager
 def write(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
     """A ``BEGIN IMMEDIATE`` transaction: commit on success, roll back on any exception."""
