@@ -1,12 +1,13 @@
 """Per-process resources built from settings, shared by the API and the workers: DB connections, file
-store, engines, URL-signing secret, outgoing-request policy. Each loads on first use."""
+store, engine catalogue, URL-signing secret, outgoing-request policy. Each loads on first use. (The engines
+themselves are the workers' and the CLI's: ``jobs.context.WorkerContext.engines``.)"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
 
-from .engines import Engines
+from .catalog import EngineCatalog
 from .net.addresses import AddressPolicy
 from .settings import Settings
 from .signing import load_or_create_secret
@@ -29,8 +30,8 @@ class Resources:
         return FileStore(self.settings.files_dir)
 
     @cached_property
-    def engines(self) -> Engines:
-        return Engines(self.settings)
+    def catalog(self) -> EngineCatalog:
+        return EngineCatalog(self.settings)
 
     @cached_property
     def secret(self) -> bytes:

@@ -43,7 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _store(args: argparse.Namespace) -> ModelStore:
-    return ModelStore(settings_from(args).models_dir)
+    from ..inference.sessions import probe  # where models run, shown by list and install
+
+    return ModelStore(settings_from(args).models_dir, runs_on=probe)
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -35,7 +35,7 @@ from PIL import Image
 from .imageprep import Timings, array_to_image, image_to_array, mask_to_array, nearest, snap
 from .manifests import DiffusionContract, Manifest, ManifestError
 from .schedulers import Scheduler, make_scheduler
-from .sessions import Graph, load_graph
+from .sessions import Graph, load_graph, probe
 from .tokenizer import ClipTokenizer
 
 ProgressFn = Callable[[float], None]
@@ -428,7 +428,7 @@ _pipelines_lock = threading.Lock()
 def _load(models_dir: Path, roles: tuple[str, ...], device: str, require_gpu: bool) -> DiffusionPipeline | None:
     from .store import ModelStore
 
-    store = ModelStore(models_dir, device=device)
+    store = ModelStore(models_dir, device=device, runs_on=probe)
     for role in roles:
         model = store.best(role)
         if model is None:
