@@ -112,7 +112,7 @@ def verify_signatures(request: dict, secret: str, header: str = "X-Paqshot-Signa
     body = request["body"]
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     assert headers[header.lower()] == expected
-    key = base64.urlsafe_b64decode(secret.removeprefix("whsec_") + "=" * (-len(secret.removeprefix("whsec_")) % 4))
+    key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)  # standard base64 (Standard Webhooks)
     signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
     standard = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
     assert f"v1,{standard}" in headers["webhook-signature"].split(" ")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,18 @@ from desktop_support import BRANDS
 from paqshot_desktop import refguard
 from paqshot_desktop.app import App, build
 from paqshot_desktop.branding import Brand, default_brand, load_brand
-from paqshot_desktop.wire import Capabilities
+from paqshot_desktop.wire import Capabilities, decode
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# Tests never touch the machine's keyring (whatever backend it happens to have): the "no keyring" backend, so
+# the settings-file fallback is what runs unless a test installs its own in-memory keyring.
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Theme assets and other cache files go to a temp folder, not the user's cache."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -31,7 +41,7 @@ def caps_json() -> dict[str, Any]:
 
 @pytest.fixture
 def caps(caps_json: dict[str, Any]) -> Capabilities:
-    return Capabilities.from_json(caps_json)
+    return decode(Capabilities, caps_json)
 
 
 @pytest.fixture

@@ -153,3 +153,14 @@ def test_bundled_brand_fonts_load_into_qt_under_the_family_the_brand_names(noir:
         assert font_id != -1, path
         assert noir.font_family in QFontDatabase.applicationFontFamilies(font_id)
     assert default_brand().font_files == ()
+
+
+def test_the_app_uses_the_font_its_brand_ships_not_a_substitute(qapp: Any, noir: Brand) -> None:
+    from PySide6.QtGui import QFontInfo
+
+    assert noir.font_files  # the sample partner brand bundles its typeface
+    theme.apply(qapp, noir)
+    try:
+        assert QFontInfo(qapp.font()).family() == noir.font_family  # resolved exactly: loaded from the bundle
+    finally:
+        theme.apply(qapp, default_brand())

@@ -15,12 +15,12 @@ from paqshot_desktop.model import (
     render_name,
     status_text,
 )
-from paqshot_desktop.wire import ImageRef, Job
+from paqshot_desktop.wire import ImageRef, Job, decode
 from PySide6.QtCore import Qt
 
 
 def job(**extra: Any) -> Job:
-    return Job.from_json(job_json(**extra))
+    return decode(Job, job_json(**extra))
 
 
 def test_batch_keeps_per_file_state(qapp: Any) -> None:

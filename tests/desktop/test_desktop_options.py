@@ -54,15 +54,29 @@ def test_named_backgrounds_come_from_the_servers_pattern(caps: Capabilities) -> 
     assert choices(background) == ("white", "off_white", "light_gray", "black", "transparent")
 
 
+def scene_problems(caps: Capabilities, **changes: Any) -> dict[str, str]:
+    """Problems other than the style's (the recorded appliance has no scene engine)."""
+    problems = validate_values(base_values(style="mockup", **changes), caps)
+    problems.pop("style", None)
+    return problems
+
+
 def test_valid_values_pass(caps: Capabilities) -> None:
-    values = base_values(background="#1A2B3C", prompt="on oak", seed=7, num_variants=4, location="a rooftop bar")
-    assert validate_values(values, caps) == {}
+    values = {"background": "#1A2B3C", "prompt": "on oak", "seed": 7, "num_variants": 4, "location": "a rooftop bar"}
+    assert scene_problems(caps, **values) == {}
 
 
 def test_prompt_over_the_limit_is_refused(caps: Capabilities) -> None:
-    problems = validate_values(base_values(prompt="x" * 501), caps)
-    assert problems == {"prompt": "501 characters; the limit is 500."}
-    assert validate_values(base_values(prompt="x" * 500), caps) == {}
+    assert scene_problems(caps, prompt="x" * 501) == {"prompt": "501 characters; the limit is 500."}
+    assert scene_problems(caps, prompt="x" * 500) == {}
+
+
+def test_scene_only_options_are_neither_checked_nor_sent_for_a_packshot(caps: Capabilities) -> None:
+    values = base_values(prompt="x" * 900, num_variants=9, people="with_people", shadow="hard")
+    assert validate_values(values, caps) == {}
+    body = build_request(values, "data:image/png;base64,AA", caps)
+    assert "prompt" not in body and "num_variants" not in body and "people" not in body
+    assert body["shadow"] == "hard"
 
 
 def test_background_must_be_a_name_or_a_hex_colour(caps: Capabilities) -> None:
@@ -72,9 +86,9 @@ def test_background_must_be_a_name_or_a_hex_colour(caps: Capabilities) -> None:
 
 
 def test_numbers_respect_the_servers_range(caps: Capabilities) -> None:
-    assert validate_values(base_values(num_variants=5), caps) == {"num_variants": "Must be at most 4."}
+    assert scene_problems(caps, num_variants=5) == {"num_variants": "Must be at most 4."}
     assert validate_values(base_values(padding=-1.0), caps) == {"padding": "Must be at least 0."}
-    assert "seed" in validate_values(base_values(seed=2**32), caps)
+    assert "seed" in scene_problems(caps, seed=2**32)
 
 
 def test_unknown_enum_value_and_unavailable_style(caps: Capabilities) -> None:

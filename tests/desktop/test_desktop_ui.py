@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from desktop_support import job_json, mock_client, product_bytes
 from paqshot_desktop.client import ApiClient
+from paqshot_desktop.views.viewer import settings_rows
 
 PNG_SIGNATURE = b"\x89PNG"
 
@@ -142,18 +144,24 @@ def test_connecting_builds_the_form_and_remembers_the_server(
     assert {"style", "background", "prompt", "seed", "shadow", "num_variants"} <= set(form.names())
     assert "product_image" not in form.names() and "webhook_url" not in form.names()
     assert app.controller.settings.get("server_url") == "http://appliance.test"
-    assert app.controller.settings.get("api_key") == "pk_good"
+    # No keyring in tests (conftest): the key falls back to the private settings file, written on a worker.
+    qtbot.waitUntil(lambda: app.controller.settings.get("api_key") == "pk_good", timeout=5000)
 
 
 def test_prompt_counter_and_validation_block_submit(
     qtbot: Any, make_app: Any, fake: FakeAppliance, photos: dict[str, Path]
 ) -> None:
+    for style in fake.caps_json["styles"]:
+        style.update(available=True, engine=style["engine"] or "procedural", reason=None)
     app = connect(qtbot, make_app, fake)
     qtbot.waitUntil(lambda: app.window.current_page == "create", timeout=5000)
     view = app.window.create_view
     app.controller.batch.add_files([photos["shoe"]])
     qtbot.waitUntil(lambda: view.submit_button.isEnabled(), timeout=5000)
     prompt = view.form.editor("prompt")
+    assert not prompt.isEnabled()  # a studio packshot has no prompt
+    view.form.editor("style").set_value("mockup")
+    assert prompt.isEnabled()
     prompt.set_value("x" * 501)
     assert prompt.counter.text() == "501 / 500" and prompt.counter.property("role") == "error"
     assert not view.submit_button.isEnabled()
@@ -227,9 +235,16 @@ def test_completed_jobs_reach_results_and_can_be_saved_and_repeated(
     assert viewer is not None
     qtbot.waitUntil(lambda: viewer.canvas.after is not None, timeout=5000)
     assert viewer.canvas.before is not None
-    rows = {viewer.table.item(r, 0).text(): viewer.table.item(r, 1).text() for r in range(viewer.table.rowCount())}
-    assert rows["Engine"] == "classical" and rows["Seed"] == "11" and rows["Shadow"] == "soft"
+    rows = dict(settings_rows(viewer.job))
+    assert rows["Made by"] == "Classical cut-out (no model)" and rows["Seed"] == "11" and rows["Shadow"] == "Soft"
+    assert "Classical cut-out (no model)" in viewer.info.text()
+    assert viewer.again_button.isHidden()  # a studio packshot has no seed: "again" would give the same image
+    viewer.reject()
     fake.reject_png = False
+    scene = msgspec.structs.replace(results.jobs()[0], style="mockup")
+    controller.results.open_viewer(scene)
+    viewer = controller.results.viewer
+    assert viewer is not None and not viewer.again_button.isHidden()
     viewer.again_button.click()
     assert viewer.action == "again"
     qtbot.waitUntil(lambda: "gen_2" in fake.jobs, timeout=5000)
@@ -265,6 +280,7 @@ def test_history_pages_through_the_server(qtbot: Any, make_app: Any, fake: FakeA
 def test_settings_survive_a_restart(qtbot: Any, make_app: Any, fake: FakeAppliance, tmp_path: Path) -> None:
     app = connect(qtbot, make_app, fake)
     qtbot.waitUntil(lambda: app.window.current_page == "create", timeout=5000)
+    qtbot.waitUntil(lambda: app.controller.settings.get("api_key") == "pk_good", timeout=5000)
     app.window.resize(1010, 690)
     app.controller.shutdown()  # what quitting does: saves geometry and settings
     settings_file = Path(app.controller.settings.file_name)
@@ -274,7 +290,7 @@ def test_settings_survive_a_restart(qtbot: Any, make_app: Any, fake: FakeApplian
     again = build(app.brand, settings_path=settings_file, client_factory=fake.client, data_dir=tmp_path / "d")
     try:
         assert again.window.connect_view.url.text() == "http://appliance.test"
-        assert again.window.connect_view.key.text() == "pk_good"
+        assert again.window.connect_view.key.text() == "pk_good"  # from the file: no keyring in tests
         # (the offscreen screen is narrower than the window's minimum, so only the height survives intact)
         assert again.window.height() == 690
         again.controller.restore()

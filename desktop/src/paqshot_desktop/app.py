@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
 
-from . import refguard, theme
+from . import icons, refguard, theme
 from .branding import Brand, BrandError, default_brand, load_brand
 from .controller import ClientFactory, Controller
 from .icons import app_icon
@@ -57,14 +59,43 @@ def build(
     app.setApplicationDisplayName(brand.app_name)
     app.setWindowIcon(app_icon(brand))
     theme.apply(app, brand)
+    icons.use_brand(brand)
     jobs = JobsModel()
     jobs.status_colors = theme.status_colors(brand)
-    window = MainWindow(brand, jobs)
+    window = MainWindow(brand, jobs, theme.colors(brand))
     settings = Settings(brand, settings_path)
     controller = Controller(brand, window, settings, Runner(), jobs, client_factory, data_dir)
     # Whatever ends the session (last window closed, Quit, log-out), the local appliance stops with it.
     app.aboutToQuit.connect(controller.shutdown)
     return App(app, brand, window, controller)
+
+
+_WAKEUP: list[object] = []
+
+
+def stop_on_signals(qapp: QApplication) -> None:
+    """Quit cleanly on SIGTERM/SIGINT/SIGHUP (log-out, ``kill``, a closed terminal), so ``aboutToQuit`` stops
+    the local appliance. Python runs signal handlers only between bytecodes, and Qt's event loop is C++: the
+    wake-up file descriptor (a socket pair watched by a QSocketNotifier) gets the loop to let Python run them.
+    """
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, qapp)
+
+    def drain() -> None:
+        try:
+            while reader.recv(64):
+                pass
+        except BlockingIOError:
+            pass
+
+    notifier.activated.connect(drain)
+    _WAKEUP[:] = [reader, writer, notifier]  # alive as long as the process
+    for number in (signal.SIGTERM, signal.SIGINT, getattr(signal, "SIGHUP", None)):
+        if number is not None:
+            signal.signal(number, lambda *_args: qapp.quit())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     app = build(brand, args.settings)
+    stop_on_signals(app.qapp)
     app.window.show()
     if not args.no_restore:
         # After the first paint, so a slow reconnect never delays the window.

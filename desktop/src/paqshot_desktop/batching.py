@@ -1,4 +1,4 @@
-"""The Create page's logic: adding files, validating options, submitting the batch, generating again."""
+"""The Create page's logic: adding files, validating options, submitting the batch, following its jobs."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ from PySide6.QtGui import QImage
 from . import transfers
 from .client import ApiError, describe
 from .model import Batch, BatchItem
-from .options import build_request, check_file, collect_images, validate_values
+from .options import check_file, collect_images, validate_values
+from .session import Session
 from .wire import Job, Limits
+from .workers import Runner
 
 if TYPE_CHECKING:
-    from .controller import Controller
+    from .views.create import CreateView
 
 THUMB_PX = 112
 CHUNK = 40  # files handled per turn of the event loop
@@ -46,17 +48,32 @@ def in_chunks(items: list[T], size: int, handle: Callable[[list[T]], None]) -> N
 
 
 class BatchController:
-    """Connects the Create view to the :class:`Batch` model and the workers."""
+    """Connects the Create view to the :class:`Batch` model and the workers.
 
-    def __init__(self, owner: Controller) -> None:
-        self.owner = owner
+    Args:
+        view: the Create page.
+        session: the connection (client and capabilities at the time of each action).
+        bulk: the worker pool for uploads and decoding.
+        remember: called with each accepted job and its file name (the queue watches it from then on).
+        notify: a desktop notification (title-less sentence) when a submitted batch has finished.
+    """
+
+    def __init__(
+        self,
+        view: CreateView,
+        session: Session,
+        bulk: Runner,
+        remember: Callable[[Job, str], None],
+        notify: Callable[[str], None],
+    ) -> None:
+        self.view, self.session, self.bulk = view, session, bulk
+        self._remember, self._notify = remember, notify
         self.batch = Batch()
         self._in_flight = 0  # files queued or uploading
-        view = owner.window.create_view
+        self._round: set[str] = set()  # job ids of the batch being followed, for the "finished" notification
         view.files_dropped.connect(self.add_files)
         view.remove_requested.connect(self.batch.remove)
         view.clear_sent_requested.connect(self.batch.clear_sent)
-        view.submit_requested.connect(self.submit)
         view.values_changed.connect(self.validate)
         self.batch.changed.connect(lambda: view.set_batch(self.batch.items))
         self.batch.item_changed.connect(self._item_changed)
@@ -68,25 +85,24 @@ class BatchController:
         self._summary.timeout.connect(lambda: view.summarise(self.batch.items))
 
     def _items_added(self, items: list[BatchItem]) -> None:
-        view = self.owner.window.create_view
         for item in items:
-            view.update_item(item)
+            self.view.update_item(item)
         if not self._summary.isActive():
             self._summary.start()
 
     def _item_changed(self, item: Any) -> None:
-        self.owner.window.create_view.update_item(item)
+        self.view.update_item(item)
         if not self._summary.isActive():
             self._summary.start()
 
     def add_files(self, paths: list[Path]) -> None:
         """Add dropped files/folders: scanned and checked on a worker, thumbnails decoded on workers."""
-        limits = self.owner.caps.limits
-        self.owner.bulk.submit(lambda: scan(paths, limits), self._scanned)
+        limits = self.session.caps.limits
+        self.bulk.submit(lambda: scan(paths, limits), self._scanned)
 
     def _scanned(self, found: Any) -> None:
         if not found:
-            self.owner.window.create_view.show_message("No JPEG, PNG or WebP files were found there.", "warn")
+            self.view.show_message("No JPEG, PNG or WebP files were found there.", "warn")
             return
         fresh = [(p, problem) for p, problem in found if self.batch.get(p) is None]
         in_chunks(fresh, CHUNK, self._add_chunk)
@@ -95,13 +111,11 @@ class BatchController:
         self.batch.add([p for p, _ in chunk], dict(chunk))
         for path, problem in chunk:
             if not problem:
-                self.owner.bulk.submit(
-                    partial(transfers.load_thumbnail, path, THUMB_PX), partial(self._thumbnail, path)
-                )
+                self.bulk.submit(partial(transfers.load_thumbnail, path, THUMB_PX), partial(self._thumbnail, path))
 
     def _thumbnail(self, path: Path, image: Any) -> None:
         if isinstance(image, QImage) and not image.isNull():
-            self.owner.window.create_view.set_thumbnail(path, image)
+            self.view.set_thumbnail(path, image)
             return
         # Right magic bytes but undecodable: don't upload it only to have the server refuse it.
         current = self.batch.get(path)
@@ -110,30 +124,30 @@ class BatchController:
 
     def validate(self, values: dict[str, Any]) -> dict[str, str]:
         """Check the form against the appliance's rules and show the problems."""
-        problems = validate_values(values, self.owner.caps)
-        self.owner.window.create_view.show_form_problems(problems)
+        problems = validate_values(values, self.session.caps)
+        self.view.show_form_problems(problems)
         return problems
 
     def revalidate(self) -> None:
         """Re-check the form after connecting to a (possibly different) appliance."""
-        self.validate(self.owner.window.create_view.form.values())
+        self.validate(self.view.form.values())
 
-    def submit(self, values: dict[str, Any]) -> None:
-        """Upload every sendable file with the chosen options, each on a worker."""
-        owner = self.owner
-        client = owner.client
+    def submit(self, values: dict[str, Any]) -> bool:
+        """Upload every sendable file with the chosen options, each on a worker; False when nothing was sent."""
+        client = self.session.client
         if client is None or self.validate(values):
-            return
-        owner.settings.set("last_options", {k: v for k, v in values.items() if k != "seed"})
+            return False
         items = self.batch.sendable()
-        caps = owner.caps
+        if not items:
+            return False
+        caps = self.session.caps
         self._in_flight += len(items)
 
         def send(chunk: list[BatchItem]) -> None:
             for item in chunk:
                 key = str(uuid.uuid4())  # one key per file, reused by every retry of that file
                 self.batch.update(item.path, state="sending", message="")
-                owner.bulk.submit_reporting(
+                self.bulk.submit_reporting(
                     partial(transfers.submit_file, client, item.path, values, caps, key),
                     partial(self._submitted, item.path),
                     partial(self._failed, item.path),
@@ -141,7 +155,8 @@ class BatchController:
                 )
 
         in_chunks(items, CHUNK, send)
-        owner.window.create_view.show_message(f"Sending {len(items)} photo(s)…")
+        self.view.show_message(f"Sending {len(items)} photo(s)…")
+        return True
 
     def _waiting(self, path: Path, wait: Any) -> None:
         reason, seconds = wait
@@ -149,47 +164,41 @@ class BatchController:
 
     def _submitted(self, path: Path, job: Any) -> None:
         assert isinstance(job, Job)
-        self.batch.update(path, state="submitted", message=f"Job {job.id}", job_id=job.id)
-        self.owner.remember_source(job.id, path.name)
-        self.owner.watch(job)
+        self.batch.update(path, state="submitted", message="", job_id=job.id, progress=0.0)
+        self._round.add(job.id)
+        self._remember(job, path.name)
         self._one_done()
 
     def _one_done(self) -> None:
         self._in_flight -= 1
         if not self._in_flight:
             failed = [i for i in self.batch.items if i.state in ("failed", "invalid")]
-            text = "All photos were submitted. Follow them in the queue."
+            text = "All photos were sent. Each tile shows its progress; double-click a finished one to open it."
             if failed:
-                text = f"Submitted; {len(failed)} photo(s) need attention (hover them for why)."
-            self.owner.window.create_view.show_message(text, "warn" if failed else "ok")
+                text = f"Sent; {len(failed)} photo(s) could not be sent (the reason is on each tile)."
+            self.view.show_message(text, "warn" if failed else "ok")
 
     def _failed(self, path: Path, exc: BaseException) -> None:
         if isinstance(exc, ApiError) and exc.code in FILE_ERRORS:
             self.batch.update(path, state="invalid", message=str(exc))
         else:
             self.batch.update(path, state="failed", message=describe(exc))
-        self.owner.window.create_view.show_message(f"{path.name}: {describe(exc)}", "error")
+        self.view.show_message(f"{path.name}: {describe(exc)}", "error")
         self._one_done()  # last, so the batch summary replaces the single error when all are done
 
-    def generate_again(self, job: Job, source: str | None) -> None:
-        """Submit ``job`` again with the same settings and a new seed (original fetched on a worker)."""
-        owner = self.owner
-        client = owner.client
-        if client is None:
+    def follow(self, job: Job) -> None:
+        """A job's new state from the queue's polling: the file's tile shows it; a finished batch is announced."""
+        if self.batch.follow(job) is None or not job.finished or job.id not in self._round:
             return
-        caps = owner.caps
-        view = owner.window.queue_view
-
-        def run() -> Job:
-            values, image = transfers.again_request(client, job, caps)
-            return client.generate(build_request(values, image, caps), str(uuid.uuid4()))
-
-        def done(new_job: Any) -> None:
-            owner.remember_source(new_job.id, source or job.id)
-            owner.watch(new_job)
-            owner.window.show_page("queue")
-            view.show_message("Generating again with a new seed.", "ok")
-
-        owner.runner.submit(
-            run, done, lambda exc: view.show_message(f"Could not generate again: {describe(exc)}", "error")
-        )
+        pending = [i for i in self.batch.items if i.job_id in self._round and not i.finished]
+        if pending or self._in_flight:
+            return
+        done = [i for i in self.batch.items if i.job_id in self._round]
+        self._round.clear()
+        counts = {state: sum(1 for i in done if i.state == state) for state in ("done", "review", "failed")}
+        parts = [f"{counts['done']} ready"]
+        if counts["review"]:
+            parts.append(f"{counts['review']} to review")
+        if counts["failed"]:
+            parts.append(f"{counts['failed']} failed")
+        self._notify(f"Batch finished: {', '.join(parts)}.")

@@ -310,7 +310,7 @@ def check_asset(folder: Path, app: dict[str, Any], key: str) -> list[Problem]:
 
 def check_url(where: str, value: Any, server: bool = False) -> list[Problem]:
     """A public link (https preferred) or, with ``server``, the appliance's base URL (http or https, a port)."""
-    example = "http://127.0.0.1:8080" if server else "https://example.com/support"
+    example = "http://127.0.0.1:8000" if server else "https://example.com/support"
     if not isinstance(value, str):
         return []  # reported by load_brand
     parts = urlsplit(value)

@@ -98,7 +98,7 @@ class Brand:
     )
     support_url: str = "https://paqshot.com/support"
     website_url: str = "https://paqshot.com"
-    default_server_url: str = "http://127.0.0.1:8080"
+    default_server_url: str = "http://127.0.0.1:8000"  # where the README's `./dev start` serves
     # Name of the appliance executable in the same environment as the app ("Run on this computer").
     server_executable: str = "paqshot"
     font_family: str = ""

@@ -9,7 +9,9 @@ Error hierarchy (what the UI shows, in plain words)::
      └── ApiError            the API answered with its error body (status, code, message)
 
 429 waits for ``Retry-After`` and retries; 5xx and dropped connections are retried with exponential
-backoff. Both are safe for ``POST /v1/generate`` because every attempt carries the same Idempotency-Key.
+backoff (tenacity does the retrying; the policy is :class:`RetryPolicy`). Both are safe for
+``POST /v1/generate`` because every attempt carries the same Idempotency-Key. The connection check makes one
+attempt only, so a refused connection is reported at once.
 """
 
 from __future__ import annotations
@@ -20,13 +22,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from .wire import Capabilities, Job, JobPage, WireError, plain_error
+import tenacity
+
+from .wire import Capabilities, Job, JobPage, WireError, decode, plain_error
 
 if TYPE_CHECKING:
     import httpx
 
+T = TypeVar("T")
 # Called before each wait with (reason in plain words, seconds) so the UI can say why nothing happens.
 WaitListener = Callable[[str, float], None]
 
@@ -67,9 +72,34 @@ class RetryPolicy:
     max_backoff: float = 16.0
     max_wait: float = 120.0
 
-    def backoff_for(self, attempt: int) -> float:
-        """Seconds to wait after the ``attempt``-th failure (1-based)."""
-        return min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+
+def _retryable(exc: BaseException) -> bool:
+    """429, 5xx and a lost connection are worth another try; a refused certificate or a 4xx is not."""
+    if isinstance(exc, ApiError):
+        return exc.status == 429 or exc.status >= 500
+    return isinstance(exc, ConnectionFailed) and not isinstance(exc, TlsFailed)
+
+
+def _reason(exc: BaseException | None, attempt: int) -> str:
+    if isinstance(exc, ApiError) and exc.status == 429:
+        return "The server is busy (rate limited); waiting as it asked"
+    if isinstance(exc, ApiError):
+        return f"Server error {exc.status}; retrying"
+    return f"Connection lost; retrying (attempt {attempt + 1})"
+
+
+class _WaitRetryAfter(tenacity.wait.wait_base):
+    """The server's Retry-After when it sent one (capped), else exponential backoff (1, 2, 4, … s)."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        self.backoff = tenacity.wait_exponential(multiplier=policy.backoff, max=policy.max_backoff)
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(exc, ApiError) and exc.retry_after is not None:
+            return min(exc.retry_after, self.policy.max_wait)
+        return min(float(self.backoff(retry_state)), self.policy.max_wait)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -156,7 +186,8 @@ class ApiClient:
         client = getattr(self._local, "client", None)
         if client is None:
             client = _httpx().Client(
-                timeout=self._timeout,
+                # A dead address fails within the connect timeout; a slow answer may take the full timeout.
+                timeout=_httpx().Timeout(self._timeout, connect=min(5.0, self._timeout)),
                 transport=self._transport,
                 verify=self._verify,
                 headers={"User-Agent": self._user_agent},
@@ -185,41 +216,46 @@ class ApiClient:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         on_wait: WaitListener | None = None,
+        retry: bool = True,
     ) -> httpx.Response:
+        """One request, retried (tenacity) on 429/5xx/lost connections unless ``retry`` is False."""
         url = path if path.startswith(("http://", "https://")) else self.base_url + path
         hdrs = dict(headers or {})
         if auth:
             hdrs["Authorization"] = f"Bearer {self.api_key}"
-        attempt = 0
-        while True:
-            attempt += 1
+
+        def attempt() -> httpx.Response:
             try:
                 response = self._client().request(method, url, json=json, params=params, headers=hdrs)
             except _httpx().TransportError as exc:
-                failure = _describe_transport(exc, self.base_url)
-                # A refused certificate or a first-attempt connect error is a set-up problem: say so now.
-                if isinstance(failure, TlsFailed) or attempt >= self.retry.attempts or self._closed.is_set():
-                    raise failure from exc
-                self._wait(f"Connection lost; retrying (attempt {attempt + 1})", attempt, None, on_wait)
-                continue
-            if response.status_code < 400:
-                return response
-            error = self._api_error(response)
-            retryable = response.status_code == 429 or response.status_code >= 500
-            if not retryable or attempt >= self.retry.attempts or self._closed.is_set():
-                raise error
-            reason = (
-                "The server is busy (rate limited); waiting as it asked"
-                if response.status_code == 429
-                else f"Server error {response.status_code}; retrying"
-            )
-            self._wait(reason, attempt, error.retry_after, on_wait)
+                raise _describe_transport(exc, self.base_url) from exc
+            if response.status_code >= 400:
+                raise self._api_error(response)
+            return response
 
-    def _wait(self, reason: str, attempt: int, retry_after: float | None, on_wait: WaitListener | None) -> None:
-        seconds = retry_after if retry_after is not None else self.retry.backoff_for(attempt)
-        seconds = min(seconds, self.retry.max_wait)
-        if on_wait is not None:
-            on_wait(reason, seconds)
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            if on_wait is not None and state.next_action is not None:
+                exc = state.outcome.exception() if state.outcome else None
+                on_wait(_reason(exc, state.attempt_number), state.next_action.sleep)
+
+        policy = self.retry
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(policy.attempts if retry else 1),
+            wait=_WaitRetryAfter(policy),
+            retry=tenacity.retry_if_exception(lambda exc: _retryable(exc) and not self.closed),
+            sleep=self._sleep_then_check,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        result: httpx.Response = retrying(attempt)
+        return result
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called (pending retries stop)."""
+        return self._closed.is_set()
+
+    def _sleep_then_check(self, seconds: float) -> None:
         self._sleep(seconds)
         if self._closed.is_set():
             raise ClientError("Stopped: the connection was closed while waiting to retry.")
@@ -247,47 +283,63 @@ class ApiClient:
                 f"{self.base_url} answered, but not like an image appliance (HTTP {response.status_code}, {kind})."
             ) from exc
 
-    def _decode(self, response: httpx.Response, decoder: Callable[[Any], Any]) -> Any:
+    def _decode(self, response: httpx.Response, kind: type[T]) -> T:
         try:
-            return decoder(self._json(response))
+            return decode(kind, self._json(response))
         except WireError as exc:
             raise NotAnAppliance(f"Unexpected answer from {self.base_url}: {exc}") from exc
 
-    def capabilities(self) -> Capabilities:
-        """``GET /v1/capabilities``; also the connection check (it needs a valid key)."""
-        result: Capabilities = self._decode(self._request("GET", "/v1/capabilities"), Capabilities.from_json)
-        return result
+    def capabilities(self, retry: bool = True) -> Capabilities:
+        """``GET /v1/capabilities``; also the connection check (it needs a valid key; ``retry=False`` there,
+        so a refused connection is reported at once instead of after the back-off)."""
+        return self._decode(self._request("GET", "/v1/capabilities", retry=retry), Capabilities)
 
     def generate(self, request: dict[str, Any], idempotency_key: str, on_wait: WaitListener | None = None) -> Job:
         """``POST /v1/generate``; retries reuse ``idempotency_key`` so a job is never created twice."""
         response = self._request(
-            "POST",
-            "/v1/generate",
-            json=request,
-            headers={"Idempotency-Key": idempotency_key},
-            on_wait=on_wait,
+            "POST", "/v1/generate", json=request, headers={"Idempotency-Key": idempotency_key}, on_wait=on_wait
         )
-        job: Job = self._decode(response, Job.from_json)
-        return job
+        return self._decode(response, Job)
+
+    def rerun(self, job_id: str, changes: dict[str, Any], idempotency_key: str) -> Job:
+        """``POST /v1/generate/{id}/rerun`` (extension): a new job from the stored input with ``changes``
+        (options and/or ``mask_hint``) applied; no re-upload."""
+        response = self._request(
+            "POST", f"/v1/generate/{job_id}/rerun", json=changes, headers={"Idempotency-Key": idempotency_key}
+        )
+        return self._decode(response, Job)
+
+    def delete(self, job_id: str) -> None:
+        """``DELETE /v1/generate/{id}`` (extension): the job, its files and URLs are gone."""
+        self._request("DELETE", f"/v1/generate/{job_id}")
 
     def job(self, job_id: str) -> Job:
         """``GET /v1/generate/{id}``."""
-        result: Job = self._decode(self._request("GET", f"/v1/generate/{job_id}"), Job.from_json)
-        return result
+        return self._decode(self._request("GET", f"/v1/generate/{job_id}"), Job)
 
-    def list_jobs(self, limit: int = 20, offset: int = 0, status: str | None = None) -> JobPage:
-        """``GET /v1/generations`` (newest first)."""
+    def list_jobs(
+        self,
+        limit: int = 20,
+        offset: int = 0,
+        status: str | None = None,
+        *,
+        filename: str | None = None,
+        needs_review: bool | None = None,
+        retry: bool = True,
+    ) -> JobPage:
+        """``GET /v1/generations`` (newest first); ``filename``/``needs_review`` are the appliance's filters."""
         params: dict[str, Any] = {"limit": limit, "offset": offset}
         if status:
             params["status"] = status
-        response = self._request("GET", "/v1/generations", params=params)
-        page: JobPage = self._decode(response, JobPage.from_json)
-        return page
+        if filename:
+            params["filename"] = filename
+        if needs_review is not None:
+            params["needs_review"] = "true" if needs_review else "false"
+        return self._decode(self._request("GET", "/v1/generations", params=params, retry=retry), JobPage)
 
     def cancel(self, job_id: str) -> Job:
         """``POST /v1/generate/{id}/cancel``."""
-        result: Job = self._decode(self._request("POST", f"/v1/generate/{job_id}/cancel"), Job.from_json)
-        return result
+        return self._decode(self._request("POST", f"/v1/generate/{job_id}/cancel"), Job)
 
     def download(self, url: str) -> bytes:
         """Fetch a signed image URL; signed URLs need (and get) no Authorization header."""

@@ -1,35 +1,55 @@
-"""Glue between the views, the model and the workers: connection, history, polling and results.
+"""Glue between the views, the model and the workers: connection, history, polling.
 
-Every server call goes through :class:`~paqshot_desktop.workers.Runner`; results come back on the GUI
-thread and are turned into plain data for the views. The batch (Create page) lives in ``batching.py``.
+Every server call goes through :class:`~paqshot_desktop.workers.Runner`; results come back on the GUI thread
+and are turned into plain data for the views. The batch (Create page) lives in ``batching.py``, the results and
+the viewer in ``results_control.py``; both get the :class:`~paqshot_desktop.session.Session` and the few
+callables they need, not this object.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QObject, QStandardPaths, QTimer
 
+from . import keystore
 from .batching import BatchController
 from .branding import Brand
 from .client import ApiClient, ApiError, describe
+from .labels import PACKSHOT
 from .local import LocalAppliance, LocalEndpoint
 from .model import JobsModel
 from .options import form_inputs, spec_capabilities
-from .results_control import ResultsController
+from .results_control import ResultsController, ResultsDeps
+from .session import Session
 from .settings import Settings
 from .views.about import AboutDialog
 from .views.mainwindow import MainWindow
 from .wire import Capabilities, Job
 from .workers import Runner
 
-VERSION = "0.1.0"
 POLL_MS = 2000
 POLL_PAGE = 100
+PROCEDURAL_HINT = (
+    "<b>Scenes are preview sets on this appliance.</b> Lifestyle, editorial and mock-up images are drawn by the "
+    "procedural engine. For photographic scenes, install an inpainting model on the appliance:<br>"
+    "<code>{exe} models install FOLDER</code><br>(FOLDER: an exported model such as sd15-inpainting-lcm; "
+    "see the appliance's model guide)."
+)
 
 ClientFactory = Callable[[str, str], ApiClient]
+
+
+def app_version() -> str:
+    """The desktop package's version, from its metadata (declared once, in its pyproject)."""
+    try:
+        return version(__name__.partition(".")[0])  # the distribution of this package
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def poll_jobs(client: ApiClient, ids: list[str]) -> list[Job]:
@@ -51,7 +71,7 @@ def poll_jobs(client: ApiClient, ids: list[str]) -> list[Job]:
 
 
 class Controller(QObject):
-    """Owns the client, the runner and the local appliance; drives the main window."""
+    """Owns the session, the runners and the local appliance; drives the main window."""
 
     def __init__(
         self,
@@ -65,20 +85,35 @@ class Controller(QObject):
     ) -> None:
         super().__init__()
         self.brand, self.window, self.settings, self.runner, self.jobs = brand, window, settings, runner, jobs
-        self.client: ApiClient | None = None
-        self.caps: Capabilities = spec_capabilities()
+        self.session = Session(sources=dict(settings.get("job_sources")))
         self._make_client = client_factory or (lambda url, key: ApiClient(url, key, user_agent=brand.user_agent))
         base = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation))
         # Uploads, downloads and decoding go to their own pool, so a batch of hundreds of files never
         # queues ahead of the quick calls (connect, poll, list) that keep the window current.
         self.bulk = Runner(max_threads=3)
         self.local = LocalAppliance(brand, (data_dir or base) / "appliance", runner)
-        self.batch = BatchController(self)
-        self.results = ResultsController(self)
-        # job id -> local file name it was made from (shown in the queue, used when saving)
-        self.sources: dict[str, str] = dict(settings.get("job_sources"))
+        self.batch = BatchController(window.create_view, self.session, self.bulk, self.follow_new, self._notify)
+        self.results = ResultsController(
+            ResultsDeps(
+                parent=window,
+                view=window.results_view,
+                session=self.session,
+                runner=runner,
+                bulk=self.bulk,
+                settings=settings,
+                features=dict(brand.features),
+                app_name=brand.app_name,
+                remember=self._follow_rerun,
+                forget=self.jobs.remove,
+                message=window.queue_view.show_message,
+            )
+        )
         self._sources_dirty = False
         self._shut_down = False
+        self._checks = itertools.count(1)
+        self._check = 0  # the connection check whose answer is still wanted (0: none)
+        self._key_loaded = False
+        self._restore_wanted = False
         self._watch: set[str] = set()
         self._polling = False
         self.poll_timer = QTimer(self)
@@ -86,12 +121,32 @@ class Controller(QObject):
         self.poll_timer.timeout.connect(self.poll)
         self._wire()
 
+    @property
+    def client(self) -> ApiClient | None:
+        """The connected appliance's client (None while not connected)."""
+        return self.session.client
+
+    @property
+    def caps(self) -> Capabilities:
+        """What the connected appliance offers."""
+        return self.session.caps
+
+    @property
+    def sources(self) -> dict[str, str]:
+        """Job id -> the local file it was made from."""
+        return self.session.sources
+
     def _wire(self) -> None:
         w = self.window
         w.connect_view.connect_requested.connect(self.connect_to)
+        w.connect_view.cancel_requested.connect(self.cancel_check)
         w.connect_view.local_requested.connect(self.start_local)
         w.queue_view.page_requested.connect(self.load_page)
         w.queue_view.cancel_requested.connect(self.cancel)
+        w.queue_view.open_requested.connect(self.results.open_viewer)
+        w.create_view.submit_requested.connect(self.submit)
+        w.create_view.open_requested.connect(self.results.open_job)
+        w.create_view.hint_dismissed.connect(lambda: self.settings.set("procedural_hint_seen", True))
         w.about_requested.connect(self.show_about)
         w.closing.connect(self.shutdown)
         self.local.ready.connect(self._local_ready)
@@ -100,19 +155,39 @@ class Controller(QObject):
         geometry = self.settings.get("geometry")
         if geometry:
             w.restoreGeometry(QByteArray(geometry))
-        w.connect_view.set_fields(self.settings.server_url(), str(self.settings.get("api_key")))
+        url = self.settings.server_url()
+        w.connect_view.set_fields(url, str(self.settings.get("api_key")))
+        # The keyring is slow to import and may talk D-Bus: read the saved key on a worker.
+        self.runner.submit(
+            lambda: keystore.read_key(self.settings.keyring_service, url),
+            self._key_read,
+            lambda _exc: self._key_read(None),
+        )
+
+    def _key_read(self, key: Any) -> None:
+        self._key_loaded = True
+        if isinstance(key, str) and key and not self.window.connect_view.key.text():
+            self.window.connect_view.key.setText(key)
+        if self._restore_wanted:
+            self.restore()
 
     # -- connection -------------------------------------------------------------------------------
 
     def restore(self) -> None:
         """Reconnect the way the user last connected (called once the window is shown)."""
+        if not self._key_loaded:
+            self._restore_wanted = True  # once the saved key is read
+            return
+        self._restore_wanted = False
+        view = self.window.connect_view
         if self.settings.get("use_local") and self.brand.feature("local_server"):
             self.start_local()
-        elif self.settings.get("api_key"):
-            self.connect_to(self.settings.server_url(), str(self.settings.get("api_key")))
+        elif view.key.text():
+            self.connect_to(view.url.text().strip(), view.key.text().strip())
 
     def connect_to(self, url: str, key: str, local: bool = False) -> None:
-        """Check the address and key with a real request on a worker, then switch to them."""
+        """Check the address and key with one real request on a worker (no retries: a refused connection is
+        reported at once), then switch to them. The user may cancel the check."""
         view = self.window.connect_view
         if not url.startswith(("http://", "https://")):
             view.show_error("Enter the full address, starting with http:// or https://.")
@@ -120,37 +195,49 @@ class Controller(QObject):
         if not key:
             view.show_error("Enter the API key.")
             return
+        check_id = self._check = next(self._checks)
         view.set_busy(f"Checking {url}…")
         client = self._make_client(url, key)
 
         def check() -> Capabilities:
             try:
-                return client.capabilities()
+                return client.capabilities(retry=False)
             except ApiError as exc:
                 if exc.status != 404:
                     raise
             # A plain v1 appliance has no capabilities endpoint: check the key with a list call instead.
-            client.list_jobs(limit=1)
+            client.list_jobs(limit=1, retry=False)
             return spec_capabilities()
+
+        def done(caps: Any) -> None:
+            if check_id != self._check:
+                client.close()  # cancelled, or superseded by a newer check
+                return
+            self._connected(client, caps, local)
 
         def failed(exc: BaseException) -> None:
             client.close()
-            view.show_error(describe(exc))
+            if check_id == self._check:
+                self._check = 0
+                view.show_error(describe(exc))
 
-        self.runner.submit(check, lambda caps: self._connected(client, caps, local), failed)
+        self.runner.submit(check, done, failed)
+
+    def cancel_check(self) -> None:
+        """Forget the connection check in progress (its answer, when it comes, is dropped)."""
+        self._check = 0
+        self.window.connect_view.show_error("Cancelled.")
 
     def _connected(self, client: ApiClient, caps: Any, local: bool) -> None:
         assert isinstance(caps, Capabilities)
-        if self.client is not None:
-            self.client.close()
-        self.client, self.caps = client, caps
-        if local:
-            self.settings.set("use_local", True)
-        else:
-            self.settings.set("use_local", False)
+        self._check = 0
+        if self.session.client is not None:
+            self.session.client.close()
+        self.session.client, self.session.caps = client, caps
+        self.settings.set("use_local", local)
+        if not local:
             self.settings.set("server_url", client.base_url)
-            self.settings.set("api_key", client.api_key)
-            self.settings.sync()  # written now, and made private, rather than by Qt's lazy auto-save
+            self._store_key(client.base_url, client.api_key)
         where = "this computer" if local else client.base_url.split("://", 1)[-1]
         product = f"{caps.product} {caps.version}".strip() or "appliance"
         self.window.connect_view.show_connected(f"Connected to {product} on {where}.")
@@ -158,42 +245,67 @@ class Controller(QObject):
         view = self.window.create_view
         view.set_inputs(form_inputs(caps, self.brand.feature("extensions")), caps.styles, caps.limits.max_prompt_chars)
         view.set_values(dict(self.settings.get("last_options")))
+        self.window.results_view.set_can_delete(self.results.repairs)
         self.batch.revalidate()
+        self._procedural_hint(caps)
         self.window.show_page("create")
         self.load_page(0, self.window.queue_view.status_filter)
         self.results.load_results(0)
         self.poll_timer.start()
 
+    def _store_key(self, url: str, key: str) -> None:
+        """The key goes to the keyring; where there is none, to the private settings file."""
+        service = self.settings.keyring_service
+
+        def stored(in_keyring: Any) -> None:
+            self.settings.set("api_key", "" if in_keyring else key)
+            self.settings.sync()  # written now, and made private, rather than by Qt's lazy auto-save
+
+        self.runner.submit(lambda: keystore.write_key(service, url, key), stored, lambda _exc: stored(False))
+
+    def _procedural_hint(self, caps: Capabilities) -> None:
+        scenes = [s for s in caps.styles if s.name != PACKSHOT and s.available]
+        if scenes and all(s.engine == "procedural" for s in scenes) and not self.settings.get("procedural_hint_seen"):
+            self.window.create_view.show_hint(PROCEDURAL_HINT.format(exe=self.brand.server_executable))
+
     def start_local(self) -> None:
         """Start (or reuse) the appliance on this computer."""
-        self.window.connect_view.set_busy("Starting the appliance on this computer…")
+        self.window.connect_view.set_busy("Starting the appliance on this computer…", cancellable=False)
         self.local.start()
 
     def _local_ready(self, endpoint: LocalEndpoint) -> None:
         self.connect_to(endpoint.url, endpoint.api_key, local=True)
 
-    # -- queue and history ------------------------------------------------------------------------
+    # -- jobs -------------------------------------------------------------------------------------
 
-    def remember_source(self, job_id: str, file_name: str) -> None:
-        """Keep the local file name of a submitted job (used in the table and when saving)."""
-        self.sources[job_id] = file_name
-        self.jobs.remember_source(job_id, file_name)
+    def submit(self, values: dict[str, Any]) -> None:
+        """Send the batch with the form's options; the options are remembered for next time."""
+        if self.batch.submit(values):
+            self.settings.set(
+                "last_options", {k: v for k, v in self.window.create_view.form.all_values().items() if k != "seed"}
+            )
+
+    def follow_new(self, job: Job, file_name: str) -> None:
+        """Show a new job and poll it until it finishes; remember the local file it came from."""
+        self.session.sources[job.id] = file_name
+        self.jobs.remember_source(job.id, file_name)
         self._sources_dirty = True  # written by the next poll or at quit: not once per file of a batch
+        self._watch.add(job.id)
+        self.jobs.upsert(job)
+
+    def _follow_rerun(self, job: Job, file_name: str) -> None:
+        self.follow_new(job, file_name)
+        self.window.show_page("queue")
 
     def _save_sources(self) -> None:
         if self._sources_dirty:
             # Bounded so settings stay small; the newest names are the ones users save.
-            self.settings.set("job_sources", dict(list(self.sources.items())[-500:]))
+            self.settings.set("job_sources", dict(list(self.session.sources.items())[-500:]))
             self._sources_dirty = False
-
-    def watch(self, job: Job) -> None:
-        """Show a new job and poll it until it finishes."""
-        self._watch.add(job.id)
-        self.jobs.upsert(job)
 
     def load_page(self, offset: int, status: str) -> None:
         """Fetch one page of ``GET /v1/generations`` into the table."""
-        client = self.client
+        client = self.session.client
         if client is None:
             return
         view = self.window.queue_view
@@ -201,8 +313,8 @@ class Controller(QObject):
 
         def done(page: Any) -> None:
             for job in page.data:
-                if job.id in self.sources:
-                    self.jobs.remember_source(job.id, self.sources[job.id])
+                if job.id in self.session.sources:
+                    self.jobs.remember_source(job.id, self.session.sources[job.id])
             self.jobs.status_filter = status
             self.jobs.limit = page.limit or self.jobs.limit
             self.jobs.set_page(list(page.data), page.total, page.offset)
@@ -217,53 +329,47 @@ class Controller(QObject):
     def poll(self) -> None:
         """Refresh unfinished jobs (one worker round at a time, so a slow server is not flooded)."""
         self._save_sources()
-        client = self.client
+        client = self.session.client
         ids = sorted(self._watch | set(self.jobs.unfinished_ids()))
         if client is None or self._polling or not ids:
             return
         self._polling = True
 
-        def fetch() -> list[Job]:
-            return poll_jobs(client, ids)
-
         def done(found: Any) -> None:
             self._polling = False
             for job in found:
                 self.jobs.upsert(job)
+                self.batch.follow(job)
                 if job.finished:
                     self._watch.discard(job.id)
-                    self._finished(job)
+                    if job.status == "completed":
+                        self.results.add_finished(job)
 
         def failed(exc: BaseException) -> None:
             self._polling = False
             if not self._lost_key(exc):
                 self.window.queue_view.show_message(describe(exc), "error")
 
-        self.runner.submit(fetch, done, failed)
+        self.runner.submit(lambda: poll_jobs(client, ids), done, failed)
 
     def _lost_key(self, exc: BaseException) -> bool:
         """A key revoked mid-session: stop polling and send the user back to Connect with the reason."""
-        if not (isinstance(exc, ApiError) and exc.code == "unauthorized") or self.client is None:
+        if not (isinstance(exc, ApiError) and exc.code == "unauthorized") or self.session.client is None:
             return False
         self.poll_timer.stop()
-        self.client.close()
-        self.client = None
+        self.session.client.close()
+        self.session.client = None
         self.window.set_connected(False, "Not connected")
         self.window.connect_view.show_error(describe(exc))
         self.window.show_page("connect")
         return True
 
-    def _finished(self, job: Job) -> None:
-        name = self.sources.get(job.id, job.id)
-        if job.status == "completed":
-            self.results.add_finished(job)
-            self.window.notify(self.brand.app_name, f"{name} is ready.")
-        elif job.error is None or job.error.code != "cancelled":
-            self.window.notify(self.brand.app_name, f"{name} failed.")
+    def _notify(self, text: str) -> None:
+        self.window.notify(self.brand.app_name, text)
 
     def cancel(self, job_id: str) -> None:
         """Ask the server to cancel a job."""
-        client = self.client
+        client = self.session.client
         if client is not None:
             self.runner.submit(
                 lambda: client.cancel(job_id),
@@ -275,9 +381,9 @@ class Controller(QObject):
 
     def show_about(self) -> None:
         """The brand's about dialog, with the connected appliance's identity."""
-        caps = self.caps
-        where = f"Connected to {caps.product} {caps.version}".strip() if self.client else "Not connected"
-        AboutDialog(self.brand, VERSION, where, self.window).exec()
+        caps = self.session.caps
+        where = f"Connected to {caps.product} {caps.version}".strip() if self.session.client else "Not connected"
+        AboutDialog(self.brand, app_version(), where, self.window).exec()
 
     def shutdown(self) -> None:
         """Stop polling, let running requests end, close connections, stop the local appliance (once)."""
@@ -288,8 +394,8 @@ class Controller(QObject):
         self.settings.set("geometry", QByteArray(self.window.saveGeometry()))
         self._save_sources()
         self.settings.sync()
-        if self.client is not None:
-            self.client.close()
+        if self.session.client is not None:
+            self.session.client.close()
         self.bulk.pool.clear()  # queued uploads/downloads that have not started are dropped
         self.runner.wait(3000)
         self.bulk.wait(3000)

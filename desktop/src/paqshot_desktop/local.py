@@ -3,7 +3,9 @@
 The appliance program is found next to the app's Python (same environment), started on a free loopback
 port, and waited for through ``GET /healthz`` on a worker. The first API key is created with the
 program's own ``keys create`` command and kept in the data folder (it belongs to that database).
-The process is stopped when the app quits.
+The process is stopped when the app quits, however it ends: ``aboutToQuit`` (also reached from the app's
+SIGTERM/SIGHUP handlers), a parent-death signal set in the child (``launch.py``), and, for what escapes both,
+the pid file that lets the next start stop an orphan.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .workers import Runner
 
 KEY_FILE = "desktop-api-key.json"
 KEY_NAME = "desktop"
+PID_FILE = "desktop-appliance.pid"  # the running child's pid, so the next start can stop an orphan
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,55 @@ def ensure_key(executable: Path, env: dict[str, str], data_dir: Path) -> str:
     return key
 
 
+def _cmdline(pid: int) -> str | None:
+    """A process's command line (Linux /proc), or None when it cannot be read here."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_orphan(data_dir: Path, executable: Path, grace: float = 15.0) -> int | None:
+    """Stop an appliance a previous run of the app left running on ``data_dir`` (it crashed, or was killed
+    where no parent-death signal exists); returns its pid, or None when there was none.
+
+    The pid comes from the pid file and is trusted only when that process's command line is our appliance
+    serving (a recycled pid of another program is left alone).
+    """
+    pid_file = data_dir / PID_FILE
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    cmdline = _cmdline(pid) if _alive(pid) else None
+    if cmdline is None or str(executable) not in cmdline or " serve" not in cmdline:
+        pid_file.unlink(missing_ok=True)
+        return None
+    os.kill(pid, signal.SIGINT)  # the appliance's clean stop (its workers too)
+    deadline = time.monotonic() + grace
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+    return pid
+
+
+def launch_command(executable: Path, args: list[str]) -> tuple[str, list[str]]:
+    """The program and arguments that start ``executable args`` so it stops when this process dies."""
+    return sys.executable, ["-m", "paqshot_desktop.launch", str(os.getpid()), "--", str(executable), *args]
+
+
 class LocalAppliance(QObject):
     """Owns the child appliance process."""
 
@@ -144,7 +196,10 @@ class LocalAppliance(QObject):
         return self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning
 
     def start(self) -> None:
-        """Start the appliance (no-op when running); emits ``ready`` or ``failed`` later."""
+        """Start the appliance (no-op when running); emits ``ready`` or ``failed`` later.
+
+        An appliance a crashed earlier run left on the same data folder is stopped first (on a worker).
+        """
         if self.running:
             if self.endpoint is not None:
                 self.ready.emit(self.endpoint)
@@ -154,6 +209,15 @@ class LocalAppliance(QObject):
             self.failed.emit(f"The appliance program '{self.brand.server_executable}' is not installed.")
             return
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.runner.submit(
+            lambda: stop_orphan(self.data_dir, executable),
+            lambda orphan: self._launch(executable, orphan),
+            lambda exc: self.failed.emit(str(exc)),
+        )
+
+    def _launch(self, executable: Path, orphan: object) -> None:
+        if orphan is not None:
+            self.output.emit(f"Stopped an appliance an earlier session left running (process {orphan}).")
         env = appliance_env(self.brand, self.data_dir)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
@@ -168,7 +232,10 @@ class LocalAppliance(QObject):
         process.errorOccurred.connect(self._on_exit)
         self._exited.clear()
         self.process = process
-        process.start(str(executable), ["serve", "--host", "127.0.0.1", "--port", str(port)])
+        program, args = launch_command(executable, ["serve", "--host", "127.0.0.1", "--port", str(port)])
+        process.start(program, args)
+        if process.waitForStarted(5000):
+            (self.data_dir / PID_FILE).write_text(str(process.processId()))
 
         def boot() -> LocalEndpoint:
             wait_healthy(url, self._exited)
@@ -209,3 +276,4 @@ class LocalAppliance(QObject):
         if not process.waitForFinished(grace_ms):
             process.kill()
             process.waitForFinished(grace_ms)
+        (self.data_dir / PID_FILE).unlink(missing_ok=True)

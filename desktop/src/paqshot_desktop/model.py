@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 
+from .labels import duration, value_label, when
 from .wire import ImageRef, Job, plain_error
 
 STATUS_FILTERS: tuple[str, ...] = ("", "processing", "completed", "failed")
@@ -24,12 +25,22 @@ _UNSAFE = re.compile(r"[^\w.\-]+")
 
 @dataclass(frozen=True)
 class BatchItem:
-    """A file in the batch and what happened to it."""
+    """A file in the batch and what happened to it.
+
+    ``state``: ready, invalid (cannot be sent: ``message`` says why), sending, waiting (429/retry), submitted
+    (accepted, queued), processing (``progress``), done, review (done; the appliance asks for a look), failed.
+    """
 
     path: Path
-    state: str = "ready"  # ready, invalid, sending, waiting, submitted, failed
+    state: str = "ready"
     message: str = ""
     job_id: str | None = None
+    progress: float | None = None
+
+    @property
+    def finished(self) -> bool:
+        """The file's job ended (or it was never sendable)."""
+        return self.state in ("done", "review", "failed", "invalid")
 
 
 class Batch(QObject):
@@ -72,6 +83,25 @@ class Batch(QObject):
             self._items[path] = replace(item, **changes)
             self.item_changed.emit(self._items[path])
 
+    def follow(self, job: Job) -> BatchItem | None:
+        """Move the file that made ``job`` to the job's current state (live progress, done, review, failed)."""
+        path = next((p for p, i in self._items.items() if i.job_id == job.id), None)
+        if path is None:
+            return None
+        if job.status == "completed":
+            reasons = "; ".join(r.message for r in job.review_reasons if r.message)
+            if job.needs_review:
+                self.update(path, state="review", progress=None, message=reasons or "The appliance flagged it.")
+            else:
+                self.update(path, state="done", progress=None, message="")
+        elif job.status == "failed":
+            message = plain_error(job.error.code, job.error.message) if job.error else ""
+            cancelled = job.error is not None and job.error.code == "cancelled"
+            self.update(path, state="failed", progress=None, message="Cancelled." if cancelled else message)
+        else:
+            self.update(path, state="processing", progress=job.progress or 0.0, message="")
+        return self._items[path]
+
     def remove(self, path: Path) -> None:
         """Drop one file from the batch."""
         if self._items.pop(path, None) is not None:
@@ -79,7 +109,8 @@ class Batch(QObject):
 
     def clear_sent(self) -> None:
         """Forget files that were submitted, keeping the ones that still need attention."""
-        self._items = {p: i for p, i in self._items.items() if i.state != "submitted"}
+        sent = ("submitted", "processing", "done", "review")
+        self._items = {p: i for p, i in self._items.items() if i.state not in sent}
         self.changed.emit()
 
     def sendable(self) -> list[BatchItem]:
@@ -91,6 +122,8 @@ def eta_seconds(job: Job, now: float | None = None) -> float | None:
     """Seconds until the job should finish, when the server gave enough to tell; None otherwise."""
     if job.finished:
         return None
+    if job.eta_seconds is not None:  # the appliance's own estimate (queue position included) wins
+        return max(0.0, job.eta_seconds)
     now = time.time() if now is None else now
     started = parse_time(job.created_at)
     if started is None:
@@ -117,14 +150,23 @@ def parse_time(value: str | None) -> float | None:
 
 
 def status_text(job: Job) -> str:
-    """Status in plain words, with the error for failed jobs."""
+    """Status in plain words, with the error for failed jobs; a flagged result is "Needs review", not "Completed"."""
+    if job.flagged:
+        return "Needs review"
     if job.status == "failed":
         if job.error and job.error.code == "cancelled":
             return "Cancelled"
         return "Failed: " + plain_error(job.error.code, job.error.message) if job.error else "Failed"
     if job.status == "processing" and job.progress is not None:
         return f"Processing {job.progress:.0%}"
-    return job.status.capitalize()
+    return value_label(job.status)
+
+
+def status_role(job: Job) -> str:
+    """How a status is coloured: ok, warn (needs review), error, accent (running)."""
+    if job.flagged:
+        return "warn"
+    return {"completed": "ok", "failed": "error"}.get(job.status, "accent")
 
 
 def render_name(pattern: str, job: Job, image_index: int, source: str | None, ext: str) -> str:
@@ -197,23 +239,24 @@ class JobsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.UserRole + 1:
             return job.status
         if role == Qt.ItemDataRole.ForegroundRole:
-            color = self.status_colors.get(job.status) if self.COLUMNS[index.column()] == "Status" else None
+            color = self.status_colors.get(status_role(job)) if self.COLUMNS[index.column()] == "Status" else None
             return QColor(color) if color else None
+        if role == Qt.ItemDataRole.ToolTipRole and job.flagged:
+            return "\n".join(r.message for r in job.review_reasons) or "The appliance flagged this result."
         if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return None
         column = self.COLUMNS[index.column()]
         if column == "File":
-            return self._sources.get(job.id, job.id)
+            return self.name_of(job)
         if column == "Status":
             return status_text(job)
         if column == "Progress":
             return "" if job.progress is None else f"{job.progress:.0%}"
         if column == "ETA":
-            eta = eta_seconds(job)
-            return "" if eta is None else f"{eta:.0f} s"
+            return duration(eta_seconds(job))
         if column == "Style":
-            return job.style
-        return job.created_at.replace("T", " ")[:19]
+            return value_label(job.style)
+        return when(job.created_at)
 
     def job_at(self, row: int) -> Job:
         """The job on a row."""
@@ -222,6 +265,10 @@ class JobsModel(QAbstractTableModel):
     def jobs(self) -> list[Job]:
         """Jobs on the current page."""
         return list(self._jobs)
+
+    def name_of(self, job: Job) -> str:
+        """The name to show for a job: the local file it came from, else the appliance's file name, else its id."""
+        return self._sources.get(job.id) or job.filename or job.id
 
     def source_of(self, job_id: str) -> str | None:
         """The local file name a job was made from, when it was submitted from here."""
@@ -250,6 +297,16 @@ class JobsModel(QAbstractTableModel):
             self._jobs.insert(0, job)
             self.total += 1
             self.endInsertRows()
+
+    def remove(self, job_id: str) -> None:
+        """Drop a deleted job from the page."""
+        for row, job in enumerate(self._jobs):
+            if job.id == job_id:
+                self.beginRemoveRows(QModelIndex(), row, row)
+                del self._jobs[row]
+                self.total = max(0, self.total - 1)
+                self.endRemoveRows()
+                return
 
     def unfinished_ids(self) -> list[str]:
         """Ids of jobs still processing (the ones to poll)."""

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .labels import PACKSHOT, SCENE_ONLY, field_label
 from .wire import Capabilities, FieldInfo, Limits, StyleInfo
 
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
-# Fields the desktop never shows: the image is the dropped file, and webhooks are for servers.
-HIDDEN_FIELDS = frozenset({"product_image", "webhook_url"})
+# Fields the desktop never shows: the image is the dropped file, webhooks are for servers, the repair brush
+# makes the mask hint and the file name is the dropped file's.
+HIDDEN_FIELDS = frozenset({"product_image", "webhook_url", "mask_hint", "filename", "remove_photo_shadow"})
 
 # Suggestions the public spec documents for free-text fields (the user may still type anything).
 SPEC_SUGGESTIONS: dict[str, tuple[str, ...]] = {
@@ -58,8 +60,8 @@ class InputSpec:
 
     @property
     def label(self) -> str:
-        """Human label derived from the field name ("aspect_ratio" -> "Aspect ratio")."""
-        return self.field.name.replace("_", " ").capitalize()
+        """Human label from the one label table ("aspect_ratio" -> "Shape")."""
+        return field_label(self.field.name)
 
 
 def _kind(f: FieldInfo) -> str:
@@ -125,6 +127,8 @@ def validate_values(values: dict[str, Any], caps: Capabilities) -> dict[str, str
             continue
         if f.name in HIDDEN_FIELDS or value is None or value == "" or f.name == "style":
             continue
+        if style == PACKSHOT and f.name in SCENE_ONLY:
+            continue  # disabled in the form and left out of the request
         problem = _check_field(f, value, caps.limits)
         if problem:
             problems[f.name] = problem
@@ -161,12 +165,19 @@ def _check_field(f: FieldInfo, value: Any, limits: Limits) -> str | None:
     return None
 
 
-def build_request(values: dict[str, Any], product_image: str, caps: Capabilities) -> dict[str, Any]:
-    """The JSON body of ``POST /v1/generate``: only fields the appliance knows, empty ones left out."""
+def build_request(
+    values: dict[str, Any], product_image: str, caps: Capabilities, filename: str | None = None
+) -> dict[str, Any]:
+    """The JSON body of ``POST /v1/generate``: only fields the appliance knows, empty ones left out; scene-only
+    options are left out of a studio packshot; ``filename`` (the local file's name) when the appliance keeps it."""
     known = {f.name for f in caps.fields} | {"style"}
     body: dict[str, Any] = {"product_image": product_image}
+    if filename and "filename" in known:
+        body["filename"] = filename
+    packshot = values.get("style") == PACKSHOT
     for name, value in values.items():
-        if name in known and name not in HIDDEN_FIELDS and value is not None and value != "":
+        sendable = name in known and name not in HIDDEN_FIELDS and value is not None and value != ""
+        if sendable and not (packshot and name in SCENE_ONLY):
             body[name] = value
     return body
 

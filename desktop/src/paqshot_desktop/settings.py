@@ -17,9 +17,9 @@ from .model import DEFAULT_NAME_PATTERN
 # Every persisted setting once: key -> default.
 DEFAULTS: dict[str, Any] = {
     "server_url": "",
-    "api_key": "",
+    "api_key": "",  # only where no keyring works (see keystore.py); the file is private to the user
     "use_local": False,
-    "local_api_key": "",
+    "procedural_hint_seen": False,
     "save_folder": "",
     "name_pattern": DEFAULT_NAME_PATTERN,
     "last_options": {},
@@ -68,6 +68,11 @@ class Settings:
         if key not in DEFAULTS:
             raise KeyError(key)
         self._qs.setValue(key, value)
+
+    @property
+    def keyring_service(self) -> str:
+        """The keyring entry's service name: per brand, like the settings namespace (account: the server URL)."""
+        return f"{self._brand.settings_organisation}/{self._brand.settings_application}"
 
     def server_url(self) -> str:
         """Saved server address, or the brand's default."""

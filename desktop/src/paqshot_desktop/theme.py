@@ -8,14 +8,17 @@ or a dynamic property (``role="primary"``), never with colours of their own.
 from __future__ import annotations
 
 import hashlib
-import tempfile
+import logging
 from pathlib import Path
 from string import Template
 
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtCore import QStandardPaths
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
 from .branding import Brand
+
+log = logging.getLogger(__name__)
 
 _QSS = Template(
     """
@@ -91,6 +94,24 @@ QStatusBar { background: $surface; color: $text_muted; border-top: 1px solid $bo
 QScrollArea { border: none; background: transparent; }
 QScrollArea#FormScroll > QWidget > QWidget { background: transparent; }
 QToolTip { background: $surface; color: $text; border: 1px solid $border; }
+QScrollBar:vertical { background: $surface_alt; width: 12px; margin: 0; border: none; }
+QScrollBar:horizontal { background: $surface_alt; height: 12px; margin: 0; border: none; }
+QScrollBar::handle:vertical { background: $scroll_handle; min-height: 28px; border-radius: 4px; margin: 2px; }
+QScrollBar::handle:horizontal { background: $scroll_handle; min-width: 28px; border-radius: 4px; margin: 2px; }
+QScrollBar::handle:hover { background: $accent; }
+QScrollBar::add-line, QScrollBar::sub-line { width: 0; height: 0; border: none; }
+QScrollBar::add-page, QScrollBar::sub-page { background: transparent; }
+QMenuBar { background: $window; color: $text; }
+QMenuBar::item:selected { background: $accent_soft; }
+QMenu { background: $surface; color: $text; border: 1px solid $border; }
+QMenu::item { padding: 5px 22px; }
+QMenu::item:selected { background: $accent; color: $accent_text; }
+QMenu::item:disabled { color: $text_muted; }
+QMenu::separator { height: 1px; background: $border; margin: 4px 8px; }
+QMessageBox, QFileDialog, QColorDialog, QInputDialog { background: $window; }
+QFrame#Banner { background: $accent_soft; border: 1px solid $accent; border-radius: 8px; }
+QFrame#Review { background: $warning_soft; border: 1px solid $warning; border-radius: 8px; }
+QLabel#EmptyState { color: $text_muted; font-size: ${title_size}pt; }
 """
 )
 
@@ -119,8 +140,9 @@ _SVG = {
 }
 
 
-def theme_assets(brand: Brand) -> dict[str, str]:
-    """Small SVGs (arrows, check mark) in the brand's colours, written once to a cache folder.
+def theme_assets(brand: Brand, cache_dir: Path) -> dict[str, str]:
+    """Small SVGs (arrows, check mark) in the brand's colours, written once under ``cache_dir`` (the user's
+    cache folder: private to the user, unlike a shared temp folder).
 
     Style sheets can only draw these sub-controls from image files, and a partner's palette decides
     their colour, so they are generated rather than shipped.
@@ -131,8 +153,8 @@ def theme_assets(brand: Brand) -> dict[str, str]:
         "check": brand.colors["accent_text"],
     }
     key = hashlib.sha256(repr(sorted(colors.items())).encode()).hexdigest()[:12]
-    folder = Path(tempfile.gettempdir()) / f"desktop-theme-{key}"
-    folder.mkdir(exist_ok=True)
+    folder = cache_dir / f"theme-{key}"
+    folder.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name, shape in _SVG.items():
         path = folder / f"{name}.svg"
@@ -143,23 +165,37 @@ def theme_assets(brand: Brand) -> dict[str, str]:
     return paths
 
 
-def tokens(brand: Brand) -> dict[str, str]:
-    """The brand's colour tokens plus the derived ones the style sheet uses."""
+def cache_dir() -> Path:
+    """The user's cache folder for this app (per brand: QApplication's names are the brand's)."""
+    return Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.CacheLocation))
+
+
+def colors(brand: Brand) -> dict[str, str]:
+    """The brand's colour tokens plus the derived ones (hover, soft backgrounds, text on badges)."""
     c = dict(brand.colors)
     dark = QColor(c["window"]).lightness() < 128
     c["accent_hover"] = _shift(c["accent"], 115 if dark else 88)
     c["accent_soft"] = _mix(c["surface_alt"], c["accent"], 0.12)
+    c["warning_soft"] = _mix(c["surface"], c["warning"], 0.14)
     c["sidebar_hover"] = _mix(c["sidebar"], c["sidebar_text"], 0.12)
     c["sidebar_muted"] = _mix(c["sidebar"], c["sidebar_text"], 0.45)
-    c["font_size"] = str(brand.font_size)
-    c["title_size"] = str(brand.font_size + 7)
-    c.update(theme_assets(brand))
+    c["scroll_handle"] = _mix(c["surface_alt"], c["text_muted"], 0.45)
+    c["badge_text"] = "#000000" if QColor(c["warning"]).lightness() > 110 else "#ffffff"
     return c
 
 
-def style_sheet(brand: Brand) -> str:
+def tokens(brand: Brand, assets_dir: Path | None = None) -> dict[str, str]:
+    """Everything the style sheet substitutes: colours, font sizes and the generated asset paths."""
+    c = colors(brand)
+    c["font_size"] = str(brand.font_size)
+    c["title_size"] = str(brand.font_size + 7)
+    c.update(theme_assets(brand, assets_dir or cache_dir()))
+    return c
+
+
+def style_sheet(brand: Brand, assets_dir: Path | None = None) -> str:
     """The application style sheet for a brand."""
-    return _QSS.substitute(tokens(brand))
+    return _QSS.substitute(tokens(brand, assets_dir))
 
 
 def palette(brand: Brand) -> QPalette:
@@ -193,22 +229,42 @@ def palette(brand: Brand) -> QPalette:
     return pal
 
 
-def apply(app: QApplication, brand: Brand) -> None:
-    """Put the brand on the whole application: Fusion style, palette, font and style sheet."""
+def load_brand_fonts(brand: Brand) -> list[str]:
+    """Register the font files a brand ships (``Brand.font_files``) with Qt; returns their families.
+
+    The app then never depends on the fonts of the machine it runs on: a partner's typeface travels with its
+    brand folder.
+    """
+    families: list[str] = []
+    for path in brand.font_files:
+        if path.is_file():
+            font_id = QFontDatabase.addApplicationFont(str(path))
+            if font_id < 0:
+                log.warning("Qt could not load the brand font %s", path)
+                continue
+            families += [f for f in QFontDatabase.applicationFontFamilies(font_id) if f not in families]
+    return families
+
+
+def apply(app: QApplication, brand: Brand, assets_dir: Path | None = None) -> None:
+    """Put the brand on the whole application: Fusion style, palette, bundled font and style sheet."""
     fusion = QStyleFactory.create("Fusion")
     if fusion is not None:
         app.setStyle(fusion)
     app.setPalette(palette(brand))
-    font = QFont(brand.font_family) if brand.font_family else QFont(app.font())
+    bundled = load_brand_fonts(brand)
+    family = brand.font_family or (bundled[0] if bundled else "")
+    font = QFont(family) if family else QFont(app.font())
     font.setPointSize(brand.font_size)
     app.setFont(font)
-    app.setStyleSheet(style_sheet(brand))
+    app.setStyleSheet(style_sheet(brand, assets_dir))
 
 
 def status_colors(brand: Brand) -> dict[str, str]:
     """Colour each job status is drawn in."""
     return {
-        "completed": brand.colors["success"],
-        "failed": brand.colors["danger"],
-        "processing": brand.colors["accent"],
+        "ok": brand.colors["success"],
+        "warn": brand.colors["warning"],
+        "error": brand.colors["danger"],
+        "accent": brand.colors["accent"],
     }

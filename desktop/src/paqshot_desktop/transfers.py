@@ -40,7 +40,7 @@ def submit_file(
     report: Report,
 ) -> Job:
     """Upload one file as a generation; waits (reported) on 429 and retries 5xx inside the client."""
-    body = build_request(values, data_uri(path.read_bytes()), caps)
+    body = build_request(values, data_uri(path.read_bytes()), caps, filename=path.name)
     return client.generate(body, idempotency_key, on_wait=lambda reason, secs: report((reason, secs)))
 
 
@@ -83,6 +83,25 @@ def viewer_images(client: ApiClient, job: Job, variant: int = 0) -> tuple[QImage
     return before, after
 
 
+def repair_images(client: ApiClient, job: Job) -> tuple[QImage, QImage | None]:
+    """The stored photo and, when the appliance exposes it, the cut-out's matte on the photo's pixel grid."""
+    if not job.input_url:
+        raise ValueError("This appliance does not keep the original photo, so the cut-out cannot be repaired here.")
+    photo = download_image(client, job.input_url)
+    matte = download_image(client, job.matte_url) if job.matte_url else None
+    return photo, matte
+
+
+def png_data_uri(image: QImage) -> str:
+    """A QImage as a ``data:image/png;base64,`` URI (the ``mask_hint`` wire form)."""
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, b"PNG")
+    data = bytes(buffer.data().data())
+    buffer.close()
+    return f"data:image/png;base64,{base64.b64encode(data).decode('ascii')}"
+
+
 def _free_path(folder: Path, name: str) -> Path:
     """``name`` in ``folder``, with " (2)", " (3)"… added instead of overwriting an existing file."""
     target = folder / name
@@ -115,14 +134,21 @@ def save_jobs(
     return written
 
 
-def again_request(client: ApiClient, job: Job, caps: Capabilities) -> tuple[dict[str, Any], str]:
-    """Form values and image (data URI) to generate ``job`` again with the same settings and a new seed."""
-    if not job.input_url:
-        raise ValueError("This appliance does not keep the original image, so the job cannot be repeated.")
-    values: dict[str, Any] = {k: v for k, v in job.options.items() if k not in ("product_image", "webhook_url")}
+def again_values(job: Job, caps: Capabilities) -> dict[str, Any]:
+    """``job``'s options with a new seed (when the appliance takes one), so the result differs."""
+    hidden = ("product_image", "webhook_url", "mask_hint", "filename")
+    values: dict[str, Any] = {k: v for k, v in job.options.items() if k not in hidden}
     values.setdefault("style", job.style)
     values.setdefault("aspect_ratio", job.aspect_ratio)
     values.pop("seed", None)
     if caps.field("seed") is not None:
-        values["seed"] = random.randrange(SEED_RANGE)  # a new seed, so the result differs
-    return values, data_uri(client.download(job.input_url))
+        values["seed"] = random.randrange(SEED_RANGE)
+    return values
+
+
+def again_request(client: ApiClient, job: Job, caps: Capabilities) -> tuple[dict[str, Any], str]:
+    """Form values and image (data URI) to upload ``job`` again with the same settings and a new seed
+    (for appliances without the re-run extension)."""
+    if not job.input_url:
+        raise ValueError("This appliance does not keep the original image, so the job cannot be repeated.")
+    return again_values(job, caps), data_uri(client.download(job.input_url))

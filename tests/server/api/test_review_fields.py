@@ -11,8 +11,8 @@ import pytest
 from litestar.testing import TestClient
 from paqshot_server.app import create_app
 from paqshot_server.inference.store import ModelStore
-from paqshot_server.jobs import delivery
 from paqshot_server.jobs.context import WorkerContext
+from paqshot_server.jobs.dispatcher import dispatch_due
 from paqshot_server.jobs.runner import process
 from paqshot_server.settings import Settings
 from PIL import Image
@@ -42,7 +42,7 @@ def _run(settings: Settings, body: dict, key: Key | None = None) -> tuple[dict, 
             job_id = response.json()["id"]
             ctx = WorkerContext(settings)
             process(ctx, job_id)
-            delivery.dispatch_due(ctx)
+            dispatch_due(ctx)
             got = client.get(f"/v1/generate/{job_id}", headers=key.headers).json()
             listed = client.get("/v1/generations", headers=key.headers).json()["data"][0]
         hook = json.loads(receiver.requests[0]["body"]) if receiver.requests else None

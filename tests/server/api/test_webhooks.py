@@ -10,6 +10,7 @@ import pytest
 from litestar.testing import TestClient
 from paqshot_server.jobs import delivery
 from paqshot_server.jobs.context import WorkerContext
+from paqshot_server.jobs.dispatcher import dispatch_due
 from paqshot_server.jobs.runner import process
 from paqshot_server.settings import Settings
 from paqshot_server.storage import webhooks as webhooks_sql
@@ -34,7 +35,7 @@ def drain(ctx: WorkerContext, rounds: int = 1) -> None:
     for _ in range(rounds):
         # make every pending event due now, then deliver
         ctx.db.get().conn.execute("UPDATE webhook_events SET next_attempt_at = 0 WHERE state = 'pending'")
-        delivery.dispatch_due(ctx)
+        dispatch_due(ctx)
 
 
 def test_completed_webhook_payload_and_signatures(
@@ -77,7 +78,7 @@ def test_gone_stops_and_retry_after_is_honoured(client: TestClient, key: Key, se
         ctx = WorkerContext(settings)
         gone_job = run_job(client, key, settings, gone.url)
         busy_job = run_job(client, key, settings, busy.url)
-        delivery.dispatch_due(ctx)
+        dispatch_due(ctx)
         assert webhooks_sql.for_job(ctx.db.get(), gone_job)[0]["state"] == "stopped"
         event = webhooks_sql.for_job(ctx.db.get(), busy_job)[0]
         assert event["state"] == "pending"
@@ -122,7 +123,7 @@ def test_webhook_url_rules(client: TestClient, key: Key, settings: Settings) -> 
 
 
 def test_schedule_is_standard_webhooks_with_jitter() -> None:
-    delays = [delivery._next_delay(n, None, 1.0) for n in range(1, 11)]
+    delays = [delivery.next_delay(n, None, 1.0) for n in range(1, 11)]
     assert delays[-1] is None  # ten attempts in all
     for delay, nominal in zip(delays[:-1], delivery.RETRY_SCHEDULE[1:], strict=True):
         assert delay is not None and 0.9 * nominal <= delay <= 1.1 * nominal

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from litestar.testing import TestClient
 from paqshot_server.app import create_app
-from paqshot_server.jobs import delivery
 from paqshot_server.jobs.context import WorkerContext
+from paqshot_server.jobs.dispatcher import dispatch_due
 from paqshot_server.jobs.runner import process
 from paqshot_server.settings import Settings
 from support import Receiver, b64, make_key, product_jpeg
@@ -36,7 +36,7 @@ def test_partner_brand_everywhere(settings: Settings) -> None:
             job_id = response.json()["id"]
             ctx = WorkerContext(branded)
             process(ctx, job_id)
-            delivery.dispatch_due(ctx)
+            dispatch_due(ctx)
             for method, path, kwargs in [
                 ("GET", f"/v1/generate/{job_id}", {"headers": key.headers}),
                 ("GET", "/v1/generations", {"headers": key.headers}),

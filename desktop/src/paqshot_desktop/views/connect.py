@@ -22,6 +22,7 @@ class ConnectView(QWidget):
     """Emits what the user asked for; shows what the controller reports back."""
 
     connect_requested = Signal(str, str)  # url, api key
+    cancel_requested = Signal()
     local_requested = Signal()
 
     def __init__(self, app_name: str, local_enabled: bool) -> None:
@@ -33,7 +34,7 @@ class ConnectView(QWidget):
         remote, remote_layout = card()
         form = QFormLayout()
         self.url = QLineEdit()
-        self.url.setPlaceholderText("https://appliance.example:8080")
+        self.url.setPlaceholderText("http://appliance.example:8000")
         self.key = QLineEdit()
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
         self.key.setPlaceholderText("API key")
@@ -45,7 +46,12 @@ class ConnectView(QWidget):
         self.connect_button = QPushButton(icon("connect"), "Connect")
         self.connect_button.setProperty("role", "primary")
         self.connect_button.clicked.connect(self._emit_connect)
+        self.url.returnPressed.connect(self._emit_connect)
         self.key.returnPressed.connect(self._emit_connect)
+        self.cancel_button = QPushButton(icon("cancel"), "Cancel")
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        self.cancel_button.hide()
+        buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.connect_button)
         remote_layout.addLayout(buttons)
         layout.addWidget(remote)
@@ -80,18 +86,20 @@ class ConnectView(QWidget):
         layout.addWidget(self.status)
         layout.addStretch(1)
 
-    def _emit_connect(self) -> None:
-        self.connect_requested.emit(self.url.text().strip(), self.key.text().strip())
-
     def set_fields(self, url: str, key: str) -> None:
         """Pre-fill the address and key."""
         self.url.setText(url)
         self.key.setText(key)
 
-    def set_busy(self, text: str) -> None:
-        """Show a check in progress and disable the buttons."""
+    def _emit_connect(self) -> None:
+        if self.connect_button.isEnabled():
+            self.connect_requested.emit(self.url.text().strip(), self.key.text().strip())
+
+    def set_busy(self, text: str, cancellable: bool = True) -> None:
+        """Show a check in progress, disable the buttons and offer Cancel."""
         self.connect_button.setEnabled(False)
         self.local_button.setEnabled(False)
+        self.cancel_button.setVisible(cancellable)
         self.status.setText(text)
         set_role(self.status, "muted")
 
@@ -115,3 +123,4 @@ class ConnectView(QWidget):
     def _idle(self) -> None:
         self.connect_button.setEnabled(True)
         self.local_button.setEnabled(True)
+        self.cancel_button.hide()

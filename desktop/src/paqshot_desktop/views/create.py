@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import (
-    QColor,
     QDragEnterEvent,
     QDragLeaveEvent,
     QDropEvent,
@@ -22,7 +21,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QListWidget,
     QListWidgetItem,
     QPushButton,
     QScrollArea,
@@ -36,16 +34,31 @@ from ..options import InputSpec
 from ..wire import StyleInfo
 from .common import card, page_title, repolish, set_role
 from .options_form import OptionsForm
+from .tiles import TILE_ROLE, Tile, tile_grid
 
 THUMB = 112
+# state -> (words on the tile, colour role)
 _STATE_TEXT = {
-    "ready": "Ready",
-    "invalid": "Cannot send",
-    "sending": "Sending…",
-    "waiting": "Waiting…",
-    "submitted": "Submitted",
-    "failed": "Failed",
+    "ready": ("Ready", "muted"),
+    "invalid": ("Cannot send", "error"),
+    "sending": ("Sending…", "accent"),
+    "waiting": ("Waiting", "warn"),
+    "submitted": ("Queued", "accent"),
+    "processing": ("Processing", "accent"),
+    "done": ("Done · double-click to open", "ok"),
+    "review": ("Needs review · double-click", "warn"),
+    "failed": ("Failed", "error"),
 }
+
+
+def batch_tile(item: BatchItem) -> Tile:
+    """What a file's tile says: its state in words, why it cannot be sent, its live progress."""
+    text, role = _STATE_TEXT.get(item.state, (item.state, "muted"))
+    if item.state == "processing" and item.progress is not None:
+        text = f"Processing {item.progress:.0%}"
+    progress = item.progress if item.state in ("submitted", "processing") else None
+    badge = "Review" if item.state == "review" else ""
+    return Tile(item.path.name, text, role, message=item.message, progress=progress, badge=badge)
 
 
 class DropZone(QFrame):
@@ -117,10 +130,11 @@ class CreateView(QWidget):
     clear_sent_requested = Signal()
     submit_requested = Signal(dict)  # form values
     values_changed = Signal(dict)
+    open_requested = Signal(str)  # job id of a finished tile
+    hint_dismissed = Signal()
 
-    def __init__(self, error_color: str) -> None:
+    def __init__(self, colors: dict[str, str]) -> None:
         super().__init__()
-        self._error_color = QColor(error_color)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(28, 24, 28, 24)
         outer.addWidget(page_title("Create", "Drop photos, choose how they should look, and generate."))
@@ -131,21 +145,10 @@ class CreateView(QWidget):
         self.drop = DropZone()
         self.drop.dropped.connect(self.files_dropped)
         left.addWidget(self.drop)
-        self.files = QListWidget()
-        self.files.setViewMode(QListWidget.ViewMode.IconMode)
-        self.files.setIconSize(QSize(THUMB, THUMB))
-        self.files.setGridSize(QSize(THUMB + 44, THUMB + 52))
-        self.files.setResizeMode(QListWidget.ResizeMode.Adjust)
-        self.files.setMovement(QListWidget.Movement.Static)
-        self.files.setWordWrap(True)
-        self.files.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
-        # Thousands of tiles: uniform sizes and batched layout keep relayouts off the critical path. Every
-        # tile starts with a blank thumbnail-sized icon, so the tile that is measured has its final size.
-        self.files.setUniformItemSizes(True)
-        self._placeholder = QPixmap(THUMB, THUMB)
-        self._placeholder.fill(QColor(0, 0, 0, 0))
-        self.files.setLayoutMode(QListWidget.LayoutMode.Batched)
-        self.files.setBatchSize(100)
+        # Thousands of tiles: uniform sizes and batched layout keep relayouts off the critical path; the
+        # delegate paints every tile at its final size, thumbnail or not.
+        self.files, self._delegate = tile_grid(THUMB, colors)
+        self.files.itemDoubleClicked.connect(self._open_item)
         left.addWidget(self.files, 1)
         row = QHBoxLayout()
         self.summary = QLabel("No photos yet")
@@ -165,14 +168,31 @@ class CreateView(QWidget):
         body.addLayout(left, 3)
 
         panel, panel_layout = card()
-        panel.setMinimumWidth(340)
+        panel.setMinimumWidth(330)
         panel.setMaximumWidth(440)
         self.form = OptionsForm()
         self.form.changed.connect(lambda: self.values_changed.emit(self.form.values()))
+        self.form.submit.connect(self._submit)
+        self.hint = QFrame()
+        self.hint.setObjectName("Banner")
+        hint_layout = QVBoxLayout(self.hint)
+        hint_layout.setContentsMargins(10, 8, 10, 8)
+        self.hint_text = QLabel()
+        self.hint_text.setWordWrap(True)
+        self.hint_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        hint_layout.addWidget(self.hint_text)
+        dismiss = QPushButton("Got it")
+        dismiss.clicked.connect(self._dismiss_hint)
+        hint_layout.addWidget(dismiss, 0, Qt.AlignmentFlag.AlignRight)
+        self.hint.hide()
+        panel_layout.addWidget(self.hint)
         scroll = QScrollArea()
         scroll.setObjectName("FormScroll")
         scroll.setWidgetResizable(True)
+        # One scrollbar at most: the form is laid out to the panel's width, so nothing needs sideways scrolling.
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.form)
+        self.form_scroll = scroll
         panel_layout.addWidget(scroll, 1)
         self.form_status = QLabel()
         self.form_status.setWordWrap(True)
@@ -181,8 +201,7 @@ class CreateView(QWidget):
         self.submit_button.setProperty("role", "primary")
         self.submit_button.clicked.connect(lambda: self.submit_requested.emit(self.form.values()))
         self.submit_button.setToolTip("Generate (Ctrl+Enter)")
-        QShortcut(QKeySequence("Ctrl+Return"), self, self.submit_button.animateClick)
-        QShortcut(QKeySequence.StandardKey.Open, self, self.drop.add_files.click)
+        QShortcut(QKeySequence("Ctrl+Return"), self, self._submit)
         self.drop.add_files.setToolTip("Add files (Ctrl+O)")
         panel_layout.addWidget(self.submit_button)
         body.addWidget(panel, 2)
@@ -190,6 +209,24 @@ class CreateView(QWidget):
         self._thumbnailed: set[Path] = set()
         self._sendable = 0
         self._update_submit()
+
+    def _submit(self) -> None:
+        if self.submit_button.isEnabled():
+            self.submit_button.animateClick()
+
+    def show_hint(self, text: str) -> None:
+        """A dismissible note above the form (e.g. scenes render on the procedural preview engine)."""
+        self.hint_text.setText(text)
+        self.hint.show()
+
+    def _dismiss_hint(self) -> None:
+        self.hint.hide()
+        self.hint_dismissed.emit()
+
+    def _open_item(self, widget_item: QListWidgetItem) -> None:
+        job_id = widget_item.data(Qt.ItemDataRole.UserRole + 1)
+        if job_id:
+            self.open_requested.emit(str(job_id))
 
     def set_inputs(self, inputs: list[InputSpec], styles: tuple[StyleInfo, ...], prompt_limit: int) -> None:
         """Build the options form for the connected appliance."""
@@ -217,15 +254,16 @@ class CreateView(QWidget):
     def _show_item(self, item: BatchItem) -> None:
         widget_item = self._items.get(item.path)
         if widget_item is None:
-            widget_item = QListWidgetItem(QIcon(self._placeholder), item.path.name)
+            widget_item = QListWidgetItem(item.path.name)
             widget_item.setData(Qt.ItemDataRole.UserRole, item.path)
             self.files.addItem(widget_item)
             self._items[item.path] = widget_item
-        state = _STATE_TEXT.get(item.state, item.state)
-        widget_item.setText(f"{item.path.name}\n{state}")
-        widget_item.setToolTip(f"{item.path}\n{item.message or state}")
-        bad = item.state in ("invalid", "failed")
-        widget_item.setForeground(self._error_color if bad else self.palette().text().color())
+        tile = batch_tile(item)
+        widget_item.setData(TILE_ROLE, tile)
+        openable = item.state in ("done", "review") and item.job_id is not None
+        widget_item.setData(Qt.ItemDataRole.UserRole + 1, item.job_id if openable else None)
+        widget_item.setText(f"{item.path.name}\n{tile.status}")
+        widget_item.setToolTip(f"{item.path}\n{item.message or tile.status}")
 
     def summarise(self, items: list[BatchItem]) -> None:
         """Update the count line and the Generate button from the whole batch."""
@@ -233,7 +271,7 @@ class CreateView(QWidget):
         invalid = sum(1 for i in items if i.state == "invalid")
         text = f"{len(items)} photo(s), {self._sendable} ready"
         if invalid:
-            text += f", {invalid} cannot be sent (hover for why)"
+            text += f", {invalid} cannot be sent (the reason is on the tile)"
         self.summary.setText(text if items else "No photos yet")
         self._update_submit()
 

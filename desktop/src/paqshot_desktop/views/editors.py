@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..labels import value_label
 from ..options import COLOR_RE, InputSpec, choices
 from ..wire import StyleInfo
 from .common import set_role
@@ -55,7 +56,7 @@ class StyleEditor(Editor):
         super().__init__()
         self.combo = QComboBox()
         for style in styles:
-            text = style.name.replace("_", " ").capitalize()
+            text = value_label(style.name)
             self.combo.addItem(text if style.available else f"{text} (unavailable)", style.name)
             if not style.available:
                 tip = style.reason or "Not available on this appliance"
@@ -63,7 +64,7 @@ class StyleEditor(Editor):
         first_available = next((s.name for s in styles if s.available), None)
         self.set_value(default if default is not None else first_available)
         self.combo.currentIndexChanged.connect(self.changed)
-        self.row.addWidget(self.combo)
+        self.row.addWidget(self.combo, 1)
 
     def value(self) -> Any:
         """The style name."""
@@ -77,39 +78,64 @@ class StyleEditor(Editor):
 
 
 class ChoiceEditor(Editor):
-    """A fixed list, or a list plus free text when ``open`` (e.g. location)."""
+    """A fixed list shown in words (values kept as item data), or, when ``open_text``, suggestions plus free
+    text (e.g. location, whose words go into the prompt as typed)."""
 
     def __init__(self, choices: tuple[str, ...], default: Any, open_text: bool) -> None:
         super().__init__()
+        self.open_text = open_text
         self.combo = QComboBox()
         self.combo.setEditable(open_text)
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(8)
         if open_text or default is None:
-            self.combo.addItem("")
-        self.combo.addItems(list(choices))
+            self.combo.addItem("" if open_text else "Default", "")
+        for choice in choices:
+            self.combo.addItem(choice if open_text else value_label(choice), choice)
         self.set_value(default)
         self.combo.currentTextChanged.connect(self.changed)
-        self.row.addWidget(self.combo)
+        self.row.addWidget(self.combo, 1)
 
     def value(self) -> Any:
-        """The chosen or typed text."""
-        return self.combo.currentText().strip()
+        """The chosen value (or the typed text)."""
+        if self.open_text:
+            return self.combo.currentText().strip()
+        return self.combo.currentData()
 
     def set_value(self, value: Any) -> None:
         """Select or type a value."""
-        self.combo.setCurrentText("" if value is None else str(value))
+        text = "" if value is None else str(value)
+        if self.open_text:
+            self.combo.setCurrentText(text)
+            return
+        index = self.combo.findData(text)
+        if index >= 0:
+            self.combo.setCurrentIndex(index)
 
 
 class ColorEditor(ChoiceEditor):
-    """Named backgrounds plus any colour from a picker, as the spec allows."""
+    """Named backgrounds in words plus any colour from a picker (shown as its own item), as the spec allows."""
 
     def __init__(self, choices: tuple[str, ...], default: Any) -> None:
-        super().__init__(choices, default, open_text=True)
-        self.pick = QPushButton("Colour…")
+        super().__init__(choices, default, open_text=False)
+        if self.combo.findData("") < 0:
+            self.combo.insertItem(0, "Default", "")
+        self.pick = QPushButton("…")
+        self.pick.setToolTip("Choose any colour")
+        self.pick.setFixedWidth(32)
         self.pick.clicked.connect(self._pick)
         self.row.addWidget(self.pick)
 
+    def set_value(self, value: Any) -> None:
+        """Select a named background, or add and select a #RRGGBB colour."""
+        text = "" if value is None else str(value)
+        if COLOR_RE.match(text) and self.combo.findData(text.upper()) < 0:
+            self.combo.addItem(value_label(text), text.upper())
+            text = text.upper()
+        super().set_value(text)
+
     def _pick(self) -> None:
-        current = self.value()
+        current = str(self.value() or "")
         chosen = QColorDialog.getColor(QColor(current if COLOR_RE.match(current) else "#ffffff"), self)
         if chosen.isValid():
             self.set_value(chosen.name().upper())

@@ -5,13 +5,14 @@ from __future__ import annotations
 from functools import partial
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMenu,
     QPushButton,
     QStackedWidget,
     QSystemTrayIcon,
@@ -28,6 +29,8 @@ from .queue import QueueView
 from .results import ResultsView
 
 PAGES = ("connect", "create", "queue", "results")
+DEFAULT_SIZE = (1180, 760)  # the window's size on first start (then the user's, restored)
+MINIMUM_SIZE = (900, 600)
 _TITLES = {"connect": "Connect", "create": "Create", "queue": "Queue && history", "results": "Results"}
 
 
@@ -37,18 +40,18 @@ class MainWindow(QMainWindow):
     about_requested = Signal()
     closing = Signal()
 
-    def __init__(self, brand: Brand, jobs: JobsModel) -> None:
+    def __init__(self, brand: Brand, jobs: JobsModel, colors: dict[str, str]) -> None:
         super().__init__()
         self.brand = brand
         self.setWindowTitle(brand.app_name)
         self.setWindowIcon(app_icon(brand))
-        self.resize(1180, 760)
-        self.setMinimumSize(900, 600)
+        self.resize(*DEFAULT_SIZE)
+        self.setMinimumSize(*MINIMUM_SIZE)
 
         self.connect_view = ConnectView(brand.app_name, brand.feature("local_server"))
-        self.create_view = CreateView(brand.colors["danger"])
+        self.create_view = CreateView(colors)
         self.queue_view = QueueView(jobs)
-        self.results_view = ResultsView()
+        self.results_view = ResultsView(colors)
         self.stack = QStackedWidget()
         for view in (self.connect_view, self.create_view, self.queue_view, self.results_view):
             self.stack.addWidget(view)
@@ -75,7 +78,7 @@ class MainWindow(QMainWindow):
         for index, page in enumerate(PAGES):
             if page == "queue" and not brand.feature("history"):
                 continue
-            button = QPushButton(icon(page), _TITLES[page])
+            button = QPushButton(icon(page, on_dark=True), _TITLES[page])
             button.setCheckable(True)
             button.setCursor(Qt.CursorShape.PointingHandCursor)
             button.clicked.connect(lambda _c=False, i=index: self.stack.setCurrentIndex(i))
@@ -87,7 +90,7 @@ class MainWindow(QMainWindow):
         self.connection_label.setWordWrap(True)
         self.connection_label.setObjectName("Muted")
         side.addWidget(self.connection_label)
-        about = QPushButton(icon("about"), f"About {brand.app_name}")
+        about = QPushButton(icon("about", on_dark=True), f"About {brand.app_name}")
         about.clicked.connect(self.about_requested)
         side.addWidget(about)
 
@@ -99,12 +102,7 @@ class MainWindow(QMainWindow):
         row.addWidget(self.stack, 1)
         self.setCentralWidget(central)
         self.stack.currentChanged.connect(self._sync_nav)
-        for number, page in enumerate(PAGES, start=1):
-            shortcut = QShortcut(QKeySequence(f"Ctrl+{number}"), self)
-            shortcut.activated.connect(partial(self._go, page))
-            nav = self.nav_buttons.get(page)
-            if nav is not None:
-                nav.setToolTip(f"{_TITLES[page].replace('&&', '&')} (Ctrl+{number})")
+        self._menus()
         self.show_page("connect")
         self.set_connected(False, "Not connected")
 
@@ -113,6 +111,82 @@ class MainWindow(QMainWindow):
             self.tray = QSystemTrayIcon(app_icon(brand), self)
             self.tray.setToolTip(brand.app_name)
             self.tray.show()
+
+    def _menus(self) -> None:
+        """The menu bar, with the platform's standard shortcuts (QKeySequence.StandardKey)."""
+        keys = QKeySequence.StandardKey
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.add_files_action = self._action(file_menu, "&Add photos…", "add_files", keys.Open)
+        self.add_files_action.triggered.connect(self._add_files)
+        self.add_folder_action = self._action(file_menu, "Add &folder…", "add_folder")
+        self.add_folder_action.triggered.connect(self._add_folder)
+        file_menu.addSeparator()
+        self.save_action = self._action(file_menu, "&Save selected…", "save", keys.Save)
+        self.save_action.triggered.connect(self.results_view.save_selected_button.click)
+        file_menu.addSeparator()
+        quit_action = self._action(file_menu, "&Quit", "quit", keys.Quit)
+        quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        quit_action.triggered.connect(self.close)
+        edit = bar.addMenu("&Edit")
+        select_all = self._action(edit, "Select &all", None, keys.SelectAll)
+        select_all.triggered.connect(self._select_all)
+        self.delete_action = self._action(edit, "&Delete selected", "delete", keys.Delete)
+        self.delete_action.triggered.connect(self._delete_selected)
+        view = bar.addMenu("&View")
+        for number, page in enumerate(PAGES, start=1):
+            if page not in self.nav_buttons:
+                continue
+            action = self._action(view, _TITLES[page], page, QKeySequence(f"Ctrl+{number}"))
+            action.triggered.connect(partial(self._go, page))
+            self.nav_buttons[page].setToolTip(f"{_TITLES[page].replace('&&', '&')} (Ctrl+{number})")
+        view.addSeparator()
+        refresh = self._action(view, "&Refresh", "refresh", keys.Refresh)
+        refresh.triggered.connect(self._refresh)
+        help_menu = bar.addMenu("&Help")
+        about = self._action(help_menu, f"&About {self.brand.app_name}", "about")
+        about.setMenuRole(QAction.MenuRole.AboutRole)
+        about.triggered.connect(self.about_requested)
+
+    def _action(
+        self,
+        menu: QMenu,
+        text: str,
+        icon_name: str | None,
+        shortcut: QKeySequence | QKeySequence.StandardKey | None = None,
+    ) -> QAction:
+        action = QAction(icon(icon_name) if icon_name else QIcon(), text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        menu.addAction(action)
+        return action
+
+    def _add_files(self) -> None:
+        if self.nav_buttons["create"].isEnabled():
+            self.show_page("create")
+            self.create_view.drop.add_files.click()
+
+    def _add_folder(self) -> None:
+        if self.nav_buttons["create"].isEnabled():
+            self.show_page("create")
+            self.create_view.drop.add_folder.click()
+
+    def _select_all(self) -> None:
+        grid = {"create": self.create_view.files, "results": self.results_view.grid}.get(self.current_page)
+        if grid is not None:
+            grid.selectAll()
+
+    def _delete_selected(self) -> None:
+        if self.current_page == "results" and self.results_view.delete_button.isVisible():
+            self.results_view.delete_button.click()
+        elif self.current_page == "create":
+            self.create_view.remove_button.click()
+
+    def _refresh(self) -> None:
+        if self.current_page == "queue":
+            self.queue_view.refresh_button.click()
+        elif self.current_page == "results":
+            self.results_view.refresh_button.click()
 
     def show_page(self, page: str) -> None:
         """Switch to a page by name."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -17,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..icons import icon
+from ..labels import value_label
 from ..model import STATUS_FILTERS, JobsModel
 from ..wire import Job
 from .common import page_title, set_role
@@ -40,13 +40,12 @@ class QueueView(QWidget):
         bar.addWidget(QLabel("Show"))
         self.filter = QComboBox()
         for status in STATUS_FILTERS:
-            self.filter.addItem(status.capitalize() if status else "All jobs", status)
+            self.filter.addItem(value_label(status) if status else "All jobs", status)
         self.filter.currentIndexChanged.connect(lambda _i: self.request_page(0))
         bar.addWidget(self.filter)
         self.refresh_button = QPushButton(icon("refresh"), "Refresh")
         self.refresh_button.clicked.connect(lambda: self.request_page(self.model.offset))
         self.refresh_button.setToolTip("Refresh (F5)")
-        QShortcut(QKeySequence.StandardKey.Refresh, self, self.refresh_button.click)
         bar.addWidget(self.refresh_button)
         bar.addStretch(1)
         self.cancel_button = QPushButton(icon("cancel"), "Cancel job")

@@ -1,26 +1,45 @@
-"""Results page: a grid of finished images; open one, save one or all with a naming pattern."""
+"""Results page: a grid of finished images; find, open, save or delete them."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
     QListWidgetItem,
     QPushButton,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from ..icons import icon
+from ..labels import value_label, when
 from ..wire import Job
 from .common import page_title, set_role
+from .tiles import TILE_ROLE, Tile, tile_grid
 
 THUMB = 168
+EMPTY_TEXT = {
+    "": "No finished images yet.\nAdd photos on the Create page and generate: they appear here when ready.",
+    "review": "Nothing needs review.\nResults the appliance is unsure of are listed here.",
+    "search": "No results match that file name.",
+}
+
+
+def result_tile(job: Job, name: str) -> Tile:
+    """A finished job's tile: file name, style and shape in words, a badge when it needs review."""
+    count = len(job.all_images)
+    extra = f" · {count} variants" if count > 1 else ""
+    subtitle = f"{value_label(job.style)} · {job.aspect_ratio}{extra}"
+    if job.flagged:
+        reason = "; ".join(r.message for r in job.review_reasons if r.message)
+        return Tile(name, "Needs review", "warn", subtitle, reason, badge="Review")
+    return Tile(name, when(job.completed_at or job.created_at), "muted", subtitle)
 
 
 class ResultsView(QWidget):
@@ -28,32 +47,53 @@ class ResultsView(QWidget):
 
     open_requested = Signal(object)  # Job
     save_requested = Signal(list, str, str)  # jobs, folder, naming pattern
+    delete_requested = Signal(list)  # jobs
     more_requested = Signal()
     refresh_requested = Signal()
+    filter_changed = Signal(str, bool)  # file-name search text, needs review only
 
-    def __init__(self) -> None:
+    def __init__(self, colors: dict[str, str]) -> None:
         super().__init__()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 24, 28, 24)
-        layout.addWidget(page_title("Results", "Finished images. Double-click one to compare and inspect it."))
+        layout.addWidget(page_title("Results", "Finished images. Double-click one to compare, repair or save it."))
 
-        self.grid = QListWidget()
-        self.grid.setViewMode(QListWidget.ViewMode.IconMode)
-        self.grid.setIconSize(QSize(THUMB, THUMB))
-        self.grid.setGridSize(QSize(THUMB + 28, THUMB + 46))
-        self.grid.setResizeMode(QListWidget.ResizeMode.Adjust)
-        self.grid.setMovement(QListWidget.Movement.Static)
-        self.grid.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
-        self.grid.setUniformItemSizes(True)
-        self.grid.setLayoutMode(QListWidget.LayoutMode.Batched)
-        self.grid.setBatchSize(100)
+        bar = QHBoxLayout()
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search by file name")
+        self.search.setClearButtonEnabled(True)
+        self.search.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        self.search.returnPressed.connect(self._emit_filter)
+        self.search.textChanged.connect(lambda text: None if text else self._emit_filter())
+        bar.addWidget(self.search, 2)
+        self.show_filter = QComboBox()
+        self.show_filter.addItem("All results", False)
+        self.show_filter.addItem(icon("review"), "Needs review", True)
+        self.show_filter.currentIndexChanged.connect(lambda _i: self._emit_filter())
+        bar.addWidget(self.show_filter)
+        bar.addStretch(1)
+        self.refresh_button = QPushButton(icon("refresh"), "Refresh")
+        self.refresh_button.clicked.connect(self.refresh_requested)
+        bar.addWidget(self.refresh_button)
+        layout.addLayout(bar)
+
+        self.grid, self._delegate = tile_grid(THUMB, colors)
         self.grid.itemDoubleClicked.connect(lambda item: self.open_requested.emit(item.data(Qt.ItemDataRole.UserRole)))
-        layout.addWidget(self.grid, 1)
+        self.grid.itemSelectionChanged.connect(self._update_buttons)
+        self.empty = QLabel(EMPTY_TEXT[""])
+        self.empty.setObjectName("EmptyState")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.grid)
+        layout.addWidget(self.stack, 1)
 
         save_row = QHBoxLayout()
         save_row.addWidget(QLabel("Save to"))
         self.folder = QLineEdit()
         self.folder.setPlaceholderText("Choose a folder…")
+        self.folder.returnPressed.connect(lambda: self._save(self.selected_jobs() or self.jobs()))
         save_row.addWidget(self.folder, 2)
         browse = QPushButton(icon("add_folder"), "")
         browse.setToolTip("Choose the folder")
@@ -62,6 +102,7 @@ class ResultsView(QWidget):
         save_row.addWidget(QLabel("Names"))
         self.pattern = QLineEdit()
         self.pattern.setToolTip("Fields: {name} {style} {index} {id} {seed} {date} {ratio}")
+        self.pattern.returnPressed.connect(lambda: self._save(self.selected_jobs() or self.jobs()))
         save_row.addWidget(self.pattern, 1)
         layout.addLayout(save_row)
 
@@ -69,28 +110,38 @@ class ResultsView(QWidget):
         self.message = QLabel()
         self.message.setWordWrap(True)
         actions.addWidget(self.message, 1)
-        self.refresh_button = QPushButton(icon("refresh"), "Refresh")
-        self.refresh_button.clicked.connect(self.refresh_requested)
         self.more_button = QPushButton(icon("next"), "Load older")
         self.more_button.clicked.connect(self.more_requested)
+        self.delete_button = QPushButton(icon("delete"), "Delete")
+        self.delete_button.setToolTip("Delete the selected jobs and their files from the appliance")
+        self.delete_button.clicked.connect(lambda: self.delete_requested.emit(self.selected_jobs()))
         self.save_selected_button = QPushButton(icon("save"), "Save selected")
         self.save_selected_button.clicked.connect(lambda: self._save(self.selected_jobs()))
         self.save_all_button = QPushButton(icon("save_all"), "Save all")
         self.save_all_button.setProperty("role", "primary")
         self.save_all_button.clicked.connect(lambda: self._save(self.jobs()))
-        for button in (
-            self.refresh_button,
-            self.more_button,
-            self.save_selected_button,
-            self.save_all_button,
-        ):
+        for button in (self.more_button, self.delete_button, self.save_selected_button, self.save_all_button):
             actions.addWidget(button)
         layout.addLayout(actions)
         self._items: dict[str, QListWidgetItem] = {}
         self.set_has_more(False)
+        self._update_buttons()
 
-    def set_jobs(self, jobs: list[Job], sources: dict[str, str]) -> None:
-        """Show completed jobs (keeps thumbnails already loaded); ``sources`` maps id -> file name."""
+    @property
+    def search_text(self) -> str:
+        """The file-name search ("" for none)."""
+        return self.search.text().strip()
+
+    @property
+    def review_only(self) -> bool:
+        """Whether only results that need review are shown."""
+        return bool(self.show_filter.currentData())
+
+    def _emit_filter(self) -> None:
+        self.filter_changed.emit(self.search_text, self.review_only)
+
+    def set_jobs(self, jobs: list[Job], names: dict[str, str]) -> None:
+        """Show completed jobs (keeps thumbnails already loaded); ``names`` maps id -> name to show."""
         wanted = {job.id for job in jobs}
         for job_id in list(self._items):
             if job_id not in wanted:
@@ -101,14 +152,20 @@ class ResultsView(QWidget):
                 item = QListWidgetItem()
                 self.grid.insertItem(row, item)
                 self._items[job.id] = item
+            elif self.grid.row(item) != row:
+                self.grid.takeItem(self.grid.row(item))
+                self.grid.insertItem(row, item)
             item.setData(Qt.ItemDataRole.UserRole, job)
-            name = sources.get(job.id) or job.id
-            count = len(job.all_images)
-            extra = f" · {count} variants" if count > 1 else ""
-            item.setText(f"{name}\n{job.style.replace('_', ' ')} · {job.aspect_ratio}{extra}")
-            size = f"{job.width}×{job.height}" if job.width and job.height else ""
-            item.setToolTip(f"{job.id}\n{size}\n{job.completed_at or job.created_at}")
-        self.save_all_button.setEnabled(bool(jobs))
+            name = names.get(job.id) or job.id
+            tile = result_tile(job, name)
+            item.setData(TILE_ROLE, tile)
+            item.setText(f"{name}\n{tile.subtitle}")
+            size = f"{job.width} × {job.height} px" if job.width and job.height else ""
+            item.setToolTip("\n".join(t for t in (name, size, tile.message or tile.status) if t))
+        key = "search" if self.search_text else ("review" if self.review_only else "")
+        self.empty.setText(EMPTY_TEXT[key])
+        self.stack.setCurrentWidget(self.grid if jobs else self.empty)
+        self._update_buttons()
 
     def set_thumbnail(self, job_id: str, image: QImage) -> None:
         """Show a thumbnail decoded on a worker."""
@@ -124,6 +181,10 @@ class ResultsView(QWidget):
         """Restore the last folder and naming pattern."""
         self.folder.setText(folder)
         self.pattern.setText(pattern)
+
+    def set_can_delete(self, allowed: bool) -> None:
+        """Show Delete only where the appliance offers it."""
+        self.delete_button.setVisible(allowed)
 
     def jobs(self) -> list[Job]:
         """All jobs shown, in order."""
@@ -142,6 +203,12 @@ class ResultsView(QWidget):
         """Feedback line (save progress, errors)."""
         self.message.setText(text)
         set_role(self.message, role)
+
+    def _update_buttons(self) -> None:
+        selected = bool(self.grid.selectedItems())
+        self.save_selected_button.setEnabled(selected)
+        self.delete_button.setEnabled(selected)
+        self.save_all_button.setEnabled(self.grid.count() > 0)
 
     def _choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Save images to", self.folder.text())

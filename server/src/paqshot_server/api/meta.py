@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import anyio.to_thread
+import sqlite_utils
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
@@ -96,6 +97,7 @@ def _worker_timeout(api: ApiState) -> float:
 
 
 def _checks(api: ApiState) -> dict[str, str]:
+    """Database writable, queue readable, a live worker that can run jobs: each check says what is wrong."""
     checks: dict[str, str] = {}
     db = api.db.get()
     try:
@@ -103,12 +105,24 @@ def _checks(api: ApiState) -> dict[str, str]:
         checks["database"] = "ok"
     except Exception as exc:  # readiness reports, it does not raise
         checks["database"] = f"not writable: {exc}"
-    beat = workers_sql.latest_heartbeat(db)
-    limit = _worker_timeout(api)
-    if beat is None:
-        checks["worker"] = "no worker has started"
-    elif time.time() - beat > limit:
-        checks["worker"] = f"no worker heartbeat for {time.time() - beat:.0f} s"
-    else:
-        checks["worker"] = "ok"
+    try:
+        api.queue.pending()
+        checks["queue"] = "ok"
+    except Exception as exc:  # a corrupt or unreadable queue.db: jobs could be accepted but never run
+        checks["queue"] = f"not readable ({api.settings.queue_db.name}): {exc}"
+    checks["worker"] = _worker_check(api, db)
     return checks
+
+
+def _worker_check(api: ApiState, db: sqlite_utils.Database) -> str:
+    now = time.time()
+    limit = _worker_timeout(api)
+    beat = workers_sql.latest_heartbeat(db)
+    if beat is None:
+        return "no worker has started"
+    if now - beat > limit:
+        return f"no worker heartbeat for {now - beat:.0f} s"
+    alive, problems = workers_sql.live_problems(db, now - limit)
+    if alive and len(problems) == alive:  # every live worker is stuck: none can run a job
+        return f"{alive} worker(s) alive but none can run jobs: {problems[0]}"
+    return "ok"

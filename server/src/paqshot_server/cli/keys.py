@@ -1,15 +1,19 @@
-"""``keys create | list | revoke``: works on the data folder directly, server running or not."""
+"""``keys create | list | revoke | rotate-secret``: works on the data folder directly, server running or not."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 
 from ..errors import InvalidRequest
+from ..ids import iso
 from ..imaging.options import STYLES
+from ..settings import Settings
 from ..storage import keys as keys_sql
 from ..storage.db import connect
+from ..webhook_secret import is_standard, standard_form
 from .common import add_home_flag, settings_from
 
 
@@ -34,6 +38,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     revoke.add_argument("key", help="the key's id (key_…) or its name")
     add_home_flag(revoke)
     revoke.set_defaults(func=_revoke)
+    rotate = ksub.add_parser(
+        "rotate-secret",
+        help="give a key a new webhook secret (standard base64); the old one keeps signing for --grace-hours",
+    )
+    rotate.add_argument("key", help="key id or name")
+    rotate.add_argument(
+        "--grace-hours",
+        type=float,
+        default=24.0,
+        help="hours during which webhook-signature also carries a signature with the old secret (default 24)",
+    )
+    rotate.add_argument("--json", action="store_true")
+    add_home_flag(rotate)
+    rotate.set_defaults(func=_rotate)
+
+
+def _secret_lines(settings: Settings, secret: str) -> dict[str, str]:
+    prefix = settings.brand.webhook_secret_prefix
+    return {"webhook_secret": secret, "standard_webhooks_secret": standard_form(secret, prefix)}
+
+
+def _print_secret(settings: Settings, secret: str) -> None:
+    shown = _secret_lines(settings, secret)
+    print(f"Webhook secret:  {shown['webhook_secret']}")
+    if shown["standard_webhooks_secret"] != secret:
+        print(f"  the same secret for Standard Webhooks libraries:  {shown['standard_webhooks_secret']}")
 
 
 def _create(args: argparse.Namespace) -> int:
@@ -49,23 +79,61 @@ def _create(args: argparse.Namespace) -> int:
         styles=args.styles,
     )
     if args.json:
-        print(json.dumps({**key.as_public(), "key": clear, "webhook_secret": key.webhook_secret}))
+        print(json.dumps({**key.as_public(), "key": clear, **_secret_lines(settings, key.webhook_secret)}))
     else:
         print(f"API key ({key.name}, {key.id}):   {clear}")
-        print(f"Webhook secret:  {key.webhook_secret}")
+        _print_secret(settings, key.webhook_secret)
         print("Store both now: they are not shown again.")
     return 0
 
 
-def _list(args: argparse.Namespace) -> int:
-    keys = keys_sql.list_keys(connect(settings_from(args).app_db))
+def _rotate(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    try:
+        key = keys_sql.rotate_secret(
+            connect(settings.app_db),
+            args.key,
+            secret_prefix=settings.brand.webhook_secret_prefix,
+            grace_seconds=args.grace_hours * 3600,
+            now=time.time(),
+        )
+    except InvalidRequest as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    if key is None:
+        print(f"error: no active key with the id or name {args.key!r} (see `keys list`)", file=sys.stderr)
+        return 1
+    until = iso(key.previous_secret_until or time.time())
     if args.json:
-        print(json.dumps([k.as_public() for k in keys]))
+        print(
+            json.dumps(
+                {"id": key.id, **_secret_lines(settings, key.webhook_secret), "previous_secret_valid_until": until}
+            )
+        )
+        return 0
+    print(f"New webhook secret for {key.name} ({key.id}); shown once:")
+    _print_secret(settings, key.webhook_secret)
+    print(f"Until {until}, webhook-signature also carries a signature made with the old secret, so receivers")
+    print(f"can switch without missing a delivery. {settings.brand.signature_header} uses the new secret at once.")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    keys = keys_sql.list_keys(connect(settings.app_db))
+    prefix = settings.brand.webhook_secret_prefix
+    if args.json:
+        print(
+            json.dumps(
+                [{**k.as_public(), "webhook_secret_standard": is_standard(k.webhook_secret, prefix)} for k in keys]
+            )
+        )
         return 0
     for k in keys:
         state = f"revoked {k.revoked_at}" if k.revoked_at else "active"
         quota = "no quota" if k.quota is None else f"quota {k.quota}"
-        print(f"{k.id}  {k.name:<20} {k.prefix}…{k.last4}  {k.rate_limit}/min  {quota}  {state}")
+        secret = "" if is_standard(k.webhook_secret, prefix) else "  old-format webhook secret: run keys rotate-secret"
+        print(f"{k.id}  {k.name:<20} {k.prefix}…{k.last4}  {k.rate_limit}/min  {quota}  {state}{secret}")
     return 0
 
 

@@ -1,9 +1,10 @@
-"""Webhooks: the payload written with the job's end, and the dispatcher that delivers it at least once.
+"""Webhooks: the payload written with the job's end, its signatures, and what one attempt's outcome means.
 
 Headers: the brand's signature header (default ``X-Paqshot-Signature``: lowercase hex HMAC-SHA256 of the
 raw body with the key's webhook secret) plus Standard Webhooks ``webhook-id``, ``webhook-timestamp`` and
 ``webhook-signature`` (``v1,`` + base64 HMAC of ``{id}.{timestamp}.{body}``). Retries follow the Standard
-Webhooks schedule with jitter; 410 stops delivery to that URL; ``Retry-After`` on 429/503 is honoured.
+Webhooks schedule with jitter; 410 stops delivery to that URL; ``Retry-After`` on 429/503 is honoured
+(capped). Sending is ``jobs.dispatcher``'s job; this module has no I/O.
 """
 
 from __future__ import annotations
@@ -12,41 +13,43 @@ import base64
 import hashlib
 import hmac
 import json
-import logging
 import random
-import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..ids import new_id, parse_iso
+from ..net.post import PostOutcome
 from ..signing import file_url
-from ..storage import keys as keys_sql
 from ..storage import webhooks as webhooks_sql
+from ..webhook_secret import key_bytes
 
 if TYPE_CHECKING:
+    from ..branding import Brand
     from ..storage.jobs import Job
-    from .context import WorkerContext
-
-log = logging.getLogger(__name__)
+    from ..storage.keys import ApiKey
+    from ..storage.webhooks import WebhookEvent
 
 # Seconds after the previous attempt (Standard Webhooks' example schedule).
 RETRY_SCHEDULE = (0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
 
 
-def secret_bytes(secret: str, prefix: str) -> bytes:
-    """Standard Webhooks signs with the base64-decoded part after the prefix; fall back to raw bytes."""
-    body = secret.removeprefix(prefix)
-    try:
-        return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-    except ValueError:
-        return body.encode()
+def sign(
+    body: bytes, secret: str, event_id: str, timestamp: int, prefix: str, *, also: tuple[str, ...] = ()
+) -> tuple[str, str]:
+    """(brand signature, Standard Webhooks signature) of one delivery.
 
-
-def sign(body: bytes, secret: str, event_id: str, timestamp: int, prefix: str) -> tuple[str, str]:
-    """(brand signature hex over the raw body with the whole secret, Standard Webhooks ``v1,`` signature)."""
+    The brand signature is the lowercase hex HMAC-SHA256 of the raw body keyed with the whole ``secret``
+    string (the seed API's header). The standard one is ``v1,`` + base64 HMAC-SHA256 of
+    ``{id}.{timestamp}.{body}`` keyed with the decoded secret; each secret in ``also`` (a rotated-out secret
+    in its grace period) adds one more space-separated ``v1,`` signature, as the spec allows.
+    """
     legacy = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     signed = f"{event_id}.{timestamp}.".encode() + body
-    standard = base64.b64encode(hmac.new(secret_bytes(secret, prefix), signed, hashlib.sha256).digest()).decode()
-    return legacy, f"v1,{standard}"
+    standard = " ".join(
+        "v1," + base64.b64encode(hmac.new(key_bytes(s, prefix), signed, hashlib.sha256).digest()).decode()
+        for s in (secret, *also)
+    )
+    return legacy, standard
 
 
 def payload(job: Job, base_url: str, secret: bytes) -> dict[str, Any]:
@@ -98,8 +101,11 @@ def build_event(base_url: str, secret: bytes, job: Job, now: float) -> webhooks_
     )
 
 
-def _next_delay(attempt: int, retry_after: float | None, scale: float) -> float | None:
-    """Delay before attempt number ``attempt + 1`` (attempt counts from 1), or None when out of retries."""
+def next_delay(attempt: int, retry_after: float | None, scale: float) -> float | None:
+    """Delay before attempt number ``attempt + 1`` (attempt counts from 1), or None when out of retries.
+
+    ``retry_after`` (already capped by ``net.post.parse_retry_after``) can lengthen a wait, never shorten it.
+    """
     if attempt >= len(RETRY_SCHEDULE):
         return None
     delay = RETRY_SCHEDULE[attempt] * random.uniform(0.9, 1.1)  # jitter spreads retry storms
@@ -108,27 +114,43 @@ def _next_delay(attempt: int, retry_after: float | None, scale: float) -> float 
     return delay * scale
 
 
-def deliver(ctx: WorkerContext, event: webhooks_sql.WebhookEvent) -> str:
-    """One attempt at one event; records it and schedules the next. Returns the event's new state."""
-    db = ctx.db.get()
-    brand = ctx.settings.brand
-    key = keys_sql.get(db, event.key_id)
-    now = time.time()
-    if key is None:
-        webhooks_sql.record_attempt(
-            db,
-            event,
-            now=now,
-            status_code=None,
-            latency_ms=0,
-            error="API key deleted",
-            next_state="failed",
-            next_attempt_at=None,
-        )
-        return "failed"
+@dataclass(frozen=True)
+class Verdict:
+    """Where one attempt leaves its event."""
+
+    state: str  # pending | delivered | stopped | failed
+    next_attempt_at: float | None
+    error: str | None
+
+
+def judge(outcome: PostOutcome, attempt: int, scale: float, now: float) -> Verdict:
+    """2xx delivered; 410 stops; a URL that can never be sent fails at once; anything else follows the schedule."""
+    code = outcome.status_code
+    if code is not None and 200 <= code < 300:
+        return Verdict("delivered", None, None)
+    if code == 410:
+        return Verdict("stopped", None, "HTTP 410 Gone: the receiver asked for no more deliveries to this URL")
+    if outcome.permanent:
+        return Verdict("failed", None, f"{outcome.error} (not retried)")
+    error = outcome.error or f"HTTP {code}"
+    if code is not None and 300 <= code < 400:
+        error += " (redirects are not followed; set webhook_url to the final address"
+        error += f", Location: {outcome.location})" if outcome.location else ")"
+    retry_after = outcome.retry_after if code in (429, 503) else None
+    delay = next_delay(attempt, retry_after, scale)
+    if delay is None:
+        return Verdict("failed", None, f"{error}; gave up after {attempt} attempts")
+    return Verdict("pending", now + delay, error)
+
+
+def headers_for(brand: Brand, key: ApiKey, event: WebhookEvent, now: float) -> dict[str, str]:
+    """The request headers of one attempt, signed with the key's current (and, in grace, previous) secret."""
     timestamp = int(now)
-    legacy, standard = sign(event.body, key.webhook_secret, event.id, timestamp, brand.webhook_secret_prefix)
-    headers = {
+    secrets = key.webhook_secrets(now)
+    legacy, standard = sign(
+        event.body, secrets[0], event.id, timestamp, brand.webhook_secret_prefix, also=tuple(secrets[1:])
+    )
+    return {
         "Content-Type": "application/json",
         "User-Agent": brand.user_agent,
         brand.signature_header: legacy,
@@ -136,41 +158,3 @@ def deliver(ctx: WorkerContext, event: webhooks_sql.WebhookEvent) -> str:
         "webhook-timestamp": str(timestamp),
         "webhook-signature": standard,
     }
-    schemes = ("http", "https") if ctx.settings.allow_private_network else ("https",)
-    from ..net.fetch import post  # httpx loads only in processes that deliver
-
-    outcome = post(event.url, event.body, headers, ctx.policy, schemes=schemes)
-    code = outcome.status_code
-    attempt = event.attempts + 1
-    if code is not None and 200 <= code < 300:
-        state, next_at = "delivered", None
-    elif code == 410:
-        state, next_at = "stopped", None
-    else:
-        retry_after = outcome.retry_after if code in (429, 503) else None
-        delay = _next_delay(attempt, retry_after, ctx.settings.webhook_retry_scale)
-        state, next_at = ("pending", time.time() + delay) if delay is not None else ("failed", None)
-    error = outcome.error or (None if state == "delivered" else f"HTTP {code}")
-    webhooks_sql.record_attempt(
-        db,
-        event,
-        now=now,
-        status_code=code,
-        latency_ms=outcome.latency_ms,
-        error=error,
-        next_state=state,
-        next_attempt_at=next_at,
-    )
-    log.info("webhook %s attempt %d for %s: %s", event.id, attempt, event.job_id, error or code)
-    return state
-
-
-def dispatch_due(ctx: WorkerContext) -> int:
-    """Deliver every due event once; returns how many attempts were made."""
-    events = webhooks_sql.claim_due(ctx.db.get(), time.time(), lease_seconds=60)
-    for event in events:
-        try:
-            deliver(ctx, event)
-        except Exception:  # one broken event must not stop the others; its lease expires and it is retried
-            log.exception("webhook %s could not be attempted", event.id)
-    return len(events)

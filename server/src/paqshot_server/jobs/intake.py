@@ -14,7 +14,8 @@ import anyio.to_thread
 from ..errors import ImageTooLarge, InvalidRequest, megabytes
 from ..imaging.decode import decode_image
 from ..imaging.passthrough import jpeg_passthrough
-from ..net.fetch import fetch_image, resolve_async, split_url
+from ..net.fetch import fetch_image, resolve_async
+from ..net.post import check_sendable
 from ..resources import Resources
 
 _DATA_URI = re.compile(r"^data:(?P<mime>[\w.+/-]*)(?P<params>(;[\w.+-]+=[\w.+-]+)*)(?P<b64>;base64)?,", re.I)
@@ -75,7 +76,10 @@ async def store_input(res: Resources, job_id: str, raw: bytes) -> str:
 async def check_webhook_url(res: Resources, url: str) -> None:
     """https only (http too when private networks are allowed) and a public address, checked now and at delivery."""
     schemes = ("http", "https") if res.settings.allow_private_network else ("https",)
-    split_url(url, schemes=schemes)
+    try:
+        check_sendable(url, schemes)  # the same check delivery makes: a URL no request can carry is refused now
+    except InvalidRequest as exc:
+        raise InvalidRequest(f"webhook_url refused: {exc.message}") from exc
     try:
         await resolve_async(url, res.policy)
     except InvalidRequest as exc:

@@ -1,5 +1,6 @@
 """Periodic upkeep run by every worker: recover expired leases, re-send lost queue messages, purge files
-past retention, forget old idempotency keys, record the worker's heartbeat."""
+past retention, forget old idempotency keys. (The heartbeat is ``worker.Upkeep``'s; webhooks are the
+dispatcher's.)"""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import time
 
 from ..storage import jobs as jobs_sql
 from ..storage import stats
-from ..storage import workers as workers_sql
 from . import ending
 from .context import WorkerContext
 from .queue import JobQueue
@@ -22,8 +22,8 @@ def recover_leases(ctx: WorkerContext, queue: JobQueue, now: float) -> tuple[int
     for job in jobs_sql.expired_leases(ctx.db.get(), now):
         if job.attempts >= ctx.settings.max_attempts:
             message = (
-                f"The worker stopped {job.attempts} times while generating this image; giving up. "
-                "The input may be too large for this appliance."
+                f"The worker running this generation stopped {job.attempts} times before finishing "
+                "(killed, or out of memory); giving up."
             )
             if ending.fail(ctx, job, "server_error", message, owner=None):
                 failed += 1
@@ -66,10 +66,9 @@ def purge_expired(ctx: WorkerContext, now: float) -> int:
     return count
 
 
-def sweep(ctx: WorkerContext, queue: JobQueue, providers: list[str]) -> None:
+def sweep(ctx: WorkerContext, queue: JobQueue) -> None:
     """One round of upkeep."""
     now = time.time()
-    workers_sql.record_heartbeat(ctx.db.get(), ctx.worker_id, now, providers)
     recover_leases(ctx, queue, now)
     resend_lost(ctx, queue, now)
     purge_expired(ctx, now)

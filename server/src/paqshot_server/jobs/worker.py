@@ -1,7 +1,9 @@
-"""The worker process: a Huey consumer running jobs, plus an upkeep thread (sweeper + webhook dispatcher).
+"""The worker process: a Huey consumer running jobs, an upkeep thread (heartbeat + sweeper) and, apart from
+both, the webhook dispatcher (``jobs.dispatcher``), so a slow receiver never delays a heartbeat or a sweep.
 
 SIGINT stops gracefully (the current job finishes); SIGTERM interrupts. A SIGKILLed worker loses nothing:
-its lease expires and another worker's sweeper re-queues the job.
+its lease expires and another worker's sweeper re-queues the job. A queue that cannot be opened is retried
+with back-off while the heartbeat tells readiness what is wrong (``workers.problem``).
 """
 
 from __future__ import annotations
@@ -13,55 +15,108 @@ import threading
 import time
 
 from ..settings import Settings
-from . import delivery, runner, sweeper
+from ..storage import workers as workers_sql
+from . import runner, sweeper
 from .context import WorkerContext
+from .dispatcher import Dispatcher, DispatcherThread
 from .queue import JobQueue
 
 log = logging.getLogger(__name__)
 
+QUEUE_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)  # seconds between tries to open a broken queue
+
 
 class Upkeep(threading.Thread):
-    """Delivers due webhooks twice a second and sweeps every ``sweep_seconds``."""
+    """Records the heartbeat (with any problem) and sweeps, every ``sweep_seconds``; watches the parent."""
 
-    def __init__(
-        self, ctx: WorkerContext, queue: JobQueue, providers: list[str], parent_pid: int | None = None
-    ) -> None:
+    def __init__(self, ctx: WorkerContext, providers: list[str], parent_pid: int | None = None) -> None:
         super().__init__(name="upkeep", daemon=True)
-        self.ctx, self.queue, self.providers = ctx, queue, providers
+        self.ctx, self.providers = ctx, providers
         self.parent_pid = parent_pid
+        self.queue: JobQueue | None = None  # set once the queue opens
+        self.queue_problem: str | None = None
         self.stopping = threading.Event()
 
+    def problem(self) -> str | None:
+        """What keeps this worker from running jobs, in words (None when it can)."""
+        if self.queue_problem:
+            return self.queue_problem
+        if self.queue is not None:
+            try:
+                self.queue.pending()
+            except Exception as exc:  # readiness reports it; the consumer retries on its own
+                return f"cannot read the queue ({self.ctx.settings.queue_db.name}): {exc}"
+        return None
+
+    def beat(self) -> None:
+        workers_sql.record_heartbeat(self.ctx.db.get(), self.ctx.worker_id, time.time(), self.providers, self.problem())
+
     def run(self) -> None:
-        next_sweep = 0.0
+        next_round = 0.0
         while not self.stopping.is_set():
             if self.parent_pid is not None and os.getppid() != self.parent_pid:
                 # `serve` died without stopping us (SIGKILL, OOM): stop gracefully instead of running orphaned.
                 log.warning("parent %d is gone; stopping after the current job", self.parent_pid)
                 os.kill(os.getpid(), signal.SIGINT)
                 return
-            try:
-                if time.monotonic() >= next_sweep:
-                    sweeper.sweep(self.ctx, self.queue, self.providers)
-                    next_sweep = time.monotonic() + self.ctx.settings.sweep_seconds
-                delivery.dispatch_due(self.ctx)
-            except Exception:  # upkeep must outlive a locked DB or a bad row; it retries next tick
-                log.exception("upkeep round failed")
+            if time.monotonic() >= next_round:
+                next_round = time.monotonic() + self.ctx.settings.sweep_seconds
+                try:
+                    self.beat()
+                    if self.queue is not None:
+                        sweeper.sweep(self.ctx, self.queue)
+                except Exception:  # upkeep must outlive a locked DB or a bad row; it retries next round
+                    log.exception("upkeep round failed")
             self.stopping.wait(0.5)
+
+
+def open_queue(settings: Settings, ctx: WorkerContext, upkeep: Upkeep) -> JobQueue:
+    """Open the queue, retrying with back-off (reported by the heartbeat) until it opens."""
+    for attempt in range(1_000_000):
+        try:
+            queue = JobQueue(str(settings.queue_db), handler=lambda job_id: _run(ctx, job_id))
+            queue.pending()  # a corrupt file fails here, not at the first dequeue
+        except Exception as exc:
+            wait = QUEUE_BACKOFF[min(attempt, len(QUEUE_BACKOFF) - 1)]
+            upkeep.queue_problem = f"cannot open the queue ({settings.queue_db.name}): {exc}"
+            log.error("%s; trying again in %.0f s", upkeep.queue_problem, wait)
+            _beat_quietly(upkeep)
+            time.sleep(wait)
+            continue
+        if upkeep.queue_problem:
+            log.warning("the queue opened again")
+        upkeep.queue_problem = None
+        return queue
+    raise RuntimeError("unreachable")
+
+
+def _beat_quietly(upkeep: Upkeep) -> None:
+    try:
+        upkeep.beat()
+    except Exception:  # the next round retries; the queue problem is in the log already
+        log.debug("heartbeat failed", exc_info=True)
 
 
 def run_worker(settings: Settings, parent_pid: int | None = None) -> int:
     """Run until SIGINT/SIGTERM (or, with ``parent_pid``, until that parent is gone). Returns the exit code."""
     ctx = WorkerContext(settings)
-    queue = JobQueue(str(settings.queue_db), handler=lambda job_id: _run(ctx, job_id))
     providers = ctx.engines.providers()
-    upkeep = Upkeep(ctx, queue, providers, parent_pid)
+    upkeep = Upkeep(ctx, providers, parent_pid)
+    dispatcher = DispatcherThread(Dispatcher(ctx, ctx.worker_id))
     upkeep.start()
-    log.info("worker %s started (providers: %s)", ctx.worker_id, ", ".join(providers) or "none")
-    consumer = queue.huey.create_consumer(workers=settings.worker_threads, worker_type="thread", periodic=False)
+    dispatcher.start()
     try:
+        queue = open_queue(settings, ctx, upkeep)
+        upkeep.queue = queue
+        _beat_quietly(upkeep)
+        log.info("worker %s started (providers: %s)", ctx.worker_id, ", ".join(providers) or "none")
+        consumer = queue.huey.create_consumer(workers=settings.worker_threads, worker_type="thread", periodic=False)
         consumer.run()
+    except KeyboardInterrupt:  # SIGINT while the queue was still being retried
+        log.info("worker %s stopped before its queue opened", ctx.worker_id)
     finally:
         upkeep.stopping.set()
+        dispatcher.stop(timeout=20)
         upkeep.join(timeout=5)
         ctx.db.close()
     return 0

@@ -1,4 +1,4 @@
-"""The one SSRF-safe HTTP client: image-URL input (async, in the request) and webhook delivery (sync).
+"""The one SSRF-safe HTTP client: image-URL input (in the request); webhook POSTs (``net.post``) use its resolver.
 
 Every hop: scheme http/https only; all A/AAAA records resolved and checked against the policy; the
 connection goes to the checked address (no second DNS lookup) with the original Host header and SNI;
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -111,19 +110,6 @@ async def resolve_async(url: str, policy: AddressPolicy) -> Target:
     return Target(url, host, port, scheme, _check(host, port, _addresses(infos), policy))
 
 
-def resolve(url: str, policy: AddressPolicy, *, schemes: tuple[str, ...] = ("http", "https")) -> Target:
-    """Blocking variant of :func:`resolve_async` (for worker threads)."""
-    scheme, host, port = split_url(url, schemes=schemes)
-    literal = _literal(host)
-    if literal is not None:
-        return Target(url, host, port, scheme, _check(host, port, [literal], policy))
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise InvalidRequest(f"Host {host} could not be resolved.") from exc
-    return Target(url, host, port, scheme, _check(host, port, _addresses(infos), policy))
-
-
 async def fetch_image(
     url: str,
     policy: AddressPolicy,
@@ -175,57 +161,3 @@ async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
             raise ImageTooLarge(f"Product image exceeds {megabytes(max_bytes)}.")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-@dataclass(frozen=True)
-class PostOutcome:
-    """What one webhook POST did."""
-
-    status_code: int | None
-    latency_ms: float
-    error: str | None
-    retry_after: float | None
-
-
-def post(
-    url: str,
-    body: bytes,
-    headers: dict[str, str],
-    policy: AddressPolicy,
-    *,
-    schemes: tuple[str, ...],
-    connect_timeout: float = CONNECT_TIMEOUT,
-    total_timeout: float = 15.0,
-) -> PostOutcome:
-    """POST ``body`` once, never following redirects; report rather than raise."""
-    started = time.monotonic()
-    try:
-        target = resolve(url, policy, schemes=schemes)
-        with httpx.Client(
-            trust_env=False, follow_redirects=False, timeout=httpx.Timeout(total_timeout, connect=connect_timeout)
-        ) as client:
-            response = client.post(
-                target.request_url(),
-                content=body,
-                headers={**headers, "Host": target.host_header()},
-                extensions=target.extensions(),
-            )
-            return PostOutcome(
-                response.status_code,
-                (time.monotonic() - started) * 1000,
-                None,
-                _retry_after(response.headers.get("retry-after")),
-            )
-    except InvalidRequest as exc:
-        return PostOutcome(None, (time.monotonic() - started) * 1000, exc.message, None)
-    except httpx.HTTPError as exc:
-        return PostOutcome(None, (time.monotonic() - started) * 1000, f"{type(exc).__name__}: {exc}", None)
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None

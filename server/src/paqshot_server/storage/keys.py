@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import sqlite3
 import string
 import time
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ import sqlite_utils
 
 from ..errors import InvalidRequest
 from ..ids import iso, new_id
+from ..webhook_secret import new_secret
 from .db import write
 
 _BASE62 = string.digits + string.ascii_letters
@@ -33,6 +35,15 @@ class ApiKey:
     styles: tuple[str, ...] | None
     created_at: str
     revoked_at: str | None
+    previous_webhook_secret: str | None = None
+    previous_secret_until: float | None = None
+
+    def webhook_secrets(self, now: float) -> list[str]:
+        """Secrets that sign ``webhook-signature`` now: the current one, then the previous one during its grace."""
+        previous = self.previous_webhook_secret
+        if previous and self.previous_secret_until is not None and now < self.previous_secret_until:
+            return [self.webhook_secret, previous]
+        return [self.webhook_secret]
 
     def as_public(self) -> dict[str, object]:
         """What ``keys list`` shows: no secret material."""
@@ -65,6 +76,8 @@ def _row_to_key(row: dict) -> ApiKey:
         styles=tuple(json.loads(row["styles"])) if row["styles"] else None,
         created_at=row["created_at"],
         revoked_at=row["revoked_at"],
+        previous_webhook_secret=row.get("previous_webhook_secret"),
+        previous_secret_until=row.get("previous_secret_until"),
     )
 
 
@@ -80,7 +93,7 @@ def create_key(
 ) -> tuple[ApiKey, str]:
     """Create a key; return it and the clear key (the only time the clear key exists)."""
     clear = key_prefix + "".join(secrets.choice(_BASE62) for _ in range(40))
-    webhook_secret = secret_prefix + secrets.token_urlsafe(32)
+    webhook_secret = new_secret(secret_prefix)
     row = {
         "id": new_id("key"),
         "name": name,
@@ -122,6 +135,25 @@ def list_keys(db: sqlite_utils.Database) -> list[ApiKey]:
     return [_row_to_key(r) for r in db.query("SELECT * FROM api_keys ORDER BY created_at, id")]
 
 
+def _one_active(conn: sqlite3.Connection, key_id_or_name: str, action: str) -> str | None:
+    """The id of the active key with this id, or of the one active key with this name (None: no such key).
+
+    Raises:
+        InvalidRequest: the name is shared by several active keys (the message lists their ids).
+    """
+    rows = conn.execute(
+        "SELECT id, name FROM api_keys WHERE (id = ? OR name = ?) AND revoked_at IS NULL ORDER BY created_at, id",
+        (key_id_or_name, key_id_or_name),
+    ).fetchall()
+    by_id = [key_id for key_id, _ in rows if key_id == key_id_or_name]
+    targets = by_id or [key_id for key_id, _ in rows]
+    if len(targets) > 1:
+        raise InvalidRequest(
+            f"{len(targets)} active keys are named {key_id_or_name!r} ({', '.join(targets)}); {action} one by its id."
+        )
+    return targets[0] if targets else None
+
+
 def revoke(db: sqlite_utils.Database, key_id_or_name: str) -> bool:
     """Revoke the active key with this id, or the one active key with this name; True if a key was revoked.
 
@@ -131,16 +163,29 @@ def revoke(db: sqlite_utils.Database, key_id_or_name: str) -> bool:
         InvalidRequest: the name is shared by several active keys (nothing is revoked; the message lists their ids).
     """
     with write(db) as conn:
-        rows = conn.execute(
-            "SELECT id, name FROM api_keys WHERE (id = ? OR name = ?) AND revoked_at IS NULL ORDER BY created_at, id",
-            (key_id_or_name, key_id_or_name),
-        ).fetchall()
-        by_id = [key_id for key_id, _ in rows if key_id == key_id_or_name]
-        targets = by_id or [key_id for key_id, _ in rows]
-        if len(targets) > 1:
-            raise InvalidRequest(
-                f"{len(targets)} active keys are named {key_id_or_name!r} ({', '.join(targets)}); revoke one by its id."
-            )
-        if targets:
-            conn.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ?", (iso(time.time()), targets[0]))
-    return bool(targets)
+        target = _one_active(conn, key_id_or_name, "revoke")
+        if target is not None:
+            conn.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ?", (iso(time.time()), target))
+    return target is not None
+
+
+def rotate_secret(
+    db: sqlite_utils.Database, key_id_or_name: str, *, secret_prefix: str, grace_seconds: float, now: float
+) -> ApiKey | None:
+    """Give a key a new webhook secret; the old one keeps signing ``webhook-signature`` for ``grace_seconds``.
+
+    Returns the updated key (with its new secret, shown once), or None when no active key matches.
+
+    Raises:
+        InvalidRequest: the name is shared by several active keys (nothing changes).
+    """
+    with write(db) as conn:
+        target = _one_active(conn, key_id_or_name, "rotate")
+        if target is None:
+            return None
+        conn.execute(
+            "UPDATE api_keys SET previous_webhook_secret = webhook_secret, previous_secret_until = ?, "
+            "webhook_secret = ? WHERE id = ?",
+            (now + grace_seconds, new_secret(secret_prefix), target),
+        )
+    return get(db, target)

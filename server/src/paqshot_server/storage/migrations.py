@@ -138,7 +138,24 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (m001_initial,)
+def m002_webhook_rotation_and_leases(db: sqlite_utils.Database) -> None:
+    """Secret rotation (the previous secret still signs until a deadline), per-event lease owners, a
+    response excerpt per attempt, and what a worker reports as wrong with itself (readiness)."""
+    _run(
+        db,
+        """
+        ALTER TABLE api_keys ADD COLUMN previous_webhook_secret TEXT;
+        ALTER TABLE api_keys ADD COLUMN previous_secret_until REAL;
+        ALTER TABLE webhook_events ADD COLUMN lease_owner TEXT;
+        ALTER TABLE webhook_attempts ADD COLUMN response_excerpt TEXT;
+        ALTER TABLE webhook_attempts ADD COLUMN worker_id TEXT;
+        ALTER TABLE workers ADD COLUMN problem TEXT;
+        CREATE INDEX webhook_events_key ON webhook_events(key_id, created_at DESC)
+        """,
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (m001_initial, m002_webhook_rotation_and_leases)
 
 
 def migration_set() -> Migrations:

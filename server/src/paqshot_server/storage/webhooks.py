@@ -7,6 +7,7 @@ retry sends the same bytes with the same event id.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,63 +61,172 @@ def insert_event(conn: sqlite3.Connection, event: NewEvent) -> None:
     )
 
 
-def claim_due(db: sqlite_utils.Database, now: float, lease_seconds: float, limit: int = 20) -> list[WebhookEvent]:
-    """Lease due events to this dispatcher so two dispatchers never send the same attempt at once."""
+_EVENT_COLUMNS = "id, job_id, key_id, url, event, body, state, attempts, next_attempt_at"
+
+
+def claim_due(
+    db: sqlite_utils.Database,
+    now: float,
+    *,
+    owner: str,
+    lease_seconds: float,
+    limit: int,
+    busy_keys: Mapping[str, int] | None = None,
+    per_key: int = 1_000_000,
+) -> list[WebhookEvent]:
+    """Lease up to ``limit`` due events to ``owner``, at most ``per_key`` in flight per API key.
+
+    The caller starts every event it gets at once, and each attempt ends well inside the lease, so an event
+    is never sent by two dispatchers at the same time. ``busy_keys`` counts what ``owner`` already has in
+    flight per key.
+    """
+    counts = dict(busy_keys or {})
+    picked: list[WebhookEvent] = []
     with write(db) as conn:
         rows = conn.execute(
-            "SELECT id, job_id, key_id, url, event, body, state, attempts, next_attempt_at FROM webhook_events "
+            f"SELECT {_EVENT_COLUMNS} FROM webhook_events "  # noqa: S608 - fixed column list
             "WHERE state = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?) "
             "ORDER BY next_attempt_at LIMIT ?",
-            (now, now, limit),
+            (now, now, max(limit * 8, 64)),
         ).fetchall()
+        for row in rows:
+            event = WebhookEvent(*row)
+            if len(picked) >= limit or counts.get(event.key_id, 0) >= per_key:
+                continue
+            counts[event.key_id] = counts.get(event.key_id, 0) + 1
+            picked.append(event)
         conn.executemany(
-            "UPDATE webhook_events SET lease_until = ? WHERE id = ?", [(now + lease_seconds, r[0]) for r in rows]
+            "UPDATE webhook_events SET lease_until = ?, lease_owner = ? WHERE id = ?",
+            [(now + lease_seconds, owner, e.id) for e in picked],
         )
-    return [WebhookEvent(*r) for r in rows]
+    return picked
 
 
 def record_attempt(
     db: sqlite_utils.Database,
     event: WebhookEvent,
     *,
+    owner: str,
     now: float,
     status_code: int | None,
     latency_ms: float,
     error: str | None,
+    excerpt: str | None,
     next_state: str,
     next_attempt_at: float | None,
-) -> None:
-    """Log one attempt and move the event on (``pending`` with a new time, ``delivered``, ``failed``, ``stopped``)."""
-    attempt = event.attempts + 1
+) -> int:
+    """Log one attempt (always) and move the event on while ``owner`` still holds its lease.
+
+    ``next_state`` is ``pending`` (with a new time), ``delivered``, ``failed`` or ``stopped``. A delivery
+    still counts when the lease was lost meanwhile. Returns the attempt's number in the log.
+    """
+    with write(db) as conn:
+        number = conn.execute(
+            "SELECT COALESCE(MAX(attempt), 0) + 1 FROM webhook_attempts WHERE event_id = ?", (event.id,)
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO webhook_attempts (event_id, attempt, at, status_code, latency_ms, error, response_excerpt, "
+            "worker_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (event.id, number, iso(now), status_code, latency_ms, error, excerpt, owner),
+        )
+        cur = conn.execute(
+            "UPDATE webhook_events SET attempts = attempts + 1, state = ?, "
+            "next_attempt_at = COALESCE(?, next_attempt_at), lease_until = NULL, lease_owner = NULL, "
+            "last_status = ?, last_error = ? WHERE id = ? AND state = 'pending' AND lease_owner = ?",
+            (next_state, next_attempt_at, status_code, error, event.id, owner),
+        )
+        if cur.rowcount == 0 and next_state == "delivered":
+            conn.execute(
+                "UPDATE webhook_events SET state = 'delivered', last_status = ?, last_error = NULL "
+                "WHERE id = ? AND state = 'pending'",
+                (status_code, event.id),
+            )
+    return int(number)
+
+
+def release(db: sqlite_utils.Database, event_id: str, owner: str) -> None:
+    """Give an event's lease back without an attempt (the dispatcher is stopping before it started)."""
     with write(db) as conn:
         conn.execute(
-            "INSERT INTO webhook_attempts (event_id, attempt, at, status_code, latency_ms, error) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (event.id, attempt, iso(now), status_code, latency_ms, error),
+            "UPDATE webhook_events SET lease_until = NULL, lease_owner = NULL WHERE id = ? AND lease_owner = ?",
+            (event_id, owner),
         )
-        conn.execute(
-            "UPDATE webhook_events SET attempts = ?, state = ?, next_attempt_at = COALESCE(?, next_attempt_at), "
-            "lease_until = NULL, last_status = ?, last_error = ? WHERE id = ?",
-            (attempt, next_state, next_attempt_at, status_code, error, event.id),
+
+
+_LOG_COLUMNS = (
+    "e.id, e.job_id, e.key_id, e.url, e.event, e.state, e.attempts, e.next_attempt_at, e.created_at, "
+    "e.last_status, e.last_error, (SELECT count(*) FROM webhook_attempts a WHERE a.event_id = e.id) AS total_attempts"
+)
+
+
+def list_events(
+    db: sqlite_utils.Database,
+    *,
+    key_id: str | None = None,
+    job_id: str | None = None,
+    states: tuple[str, ...] = (),
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """The delivery log, newest first (no bodies): for ``webhooks list`` and the API."""
+    where, params = ["1 = 1"], []
+    if key_id is not None:
+        where.append("e.key_id = ?")
+        params.append(key_id)
+    if job_id is not None:
+        where.append("e.job_id = ?")
+        params.append(job_id)
+    if states:
+        where.append(f"e.state IN ({','.join('?' * len(states))})")
+        params += list(states)
+    sql = f"SELECT {_LOG_COLUMNS} FROM webhook_events e WHERE {' AND '.join(where)} "  # noqa: S608
+    return [dict(r) for r in db.query(sql + "ORDER BY e.created_at DESC, e.id DESC LIMIT ?", [*params, limit])]
+
+
+def get_event(db: sqlite_utils.Database, event_id: str, key_id: str | None = None) -> dict[str, Any] | None:
+    """One event with its attempts (``attempt_log``); with ``key_id`` only that key's event."""
+    where, params = "e.id = ?", [event_id]
+    if key_id is not None:
+        where += " AND e.key_id = ?"
+        params.append(key_id)
+    rows = list(db.query(f"SELECT {_LOG_COLUMNS} FROM webhook_events e WHERE {where}", params))  # noqa: S608
+    if not rows:
+        return None
+    event = dict(rows[0])
+    event["attempt_log"] = list(
+        db.query(
+            "SELECT attempt, at, status_code, latency_ms, error, response_excerpt, worker_id FROM webhook_attempts "
+            "WHERE event_id = ? ORDER BY attempt",
+            [event_id],
         )
+    )
+    return event
 
 
 def for_job(db: sqlite_utils.Database, job_id: str) -> list[dict[str, Any]]:
     """Events of a job with their attempts (for operators and tests)."""
-    events = [dict(r) for r in db.query("SELECT * FROM webhook_events WHERE job_id = ? ORDER BY created_at", [job_id])]
-    for event in events:
-        event.pop("body", None)
-        event["attempt_log"] = list(
-            db.query("SELECT * FROM webhook_attempts WHERE event_id = ? ORDER BY attempt", [event["id"]])
-        )
-    return events
+    return [
+        e for row in reversed(list_events(db, job_id=job_id, limit=1000)) if (e := get_event(db, row["id"])) is not None
+    ]
 
 
-def redeliver(db: sqlite_utils.Database, event_id: str, now: float) -> bool:
-    """Schedule an ended event again (operator action)."""
+def redeliver(db: sqlite_utils.Database, event_id: str, now: float, key_id: str | None = None) -> str:
+    """Send an event again now with a fresh retry schedule (operator or key action); the log keeps its past.
+
+    Returns ``scheduled``, ``in_flight`` (an attempt is being made right now: nothing changed, so two
+    attempts never overlap) or ``not_found``.
+    """
     with write(db) as conn:
-        cur = conn.execute(
-            "UPDATE webhook_events SET state = 'pending', next_attempt_at = ?, lease_until = NULL WHERE id = ?",
+        row = conn.execute(
+            "SELECT lease_until FROM webhook_events WHERE id = ? AND (? IS NULL OR key_id = ?)",
+            (event_id, key_id, key_id),
+        ).fetchone()
+        if row is None:
+            return "not_found"
+        if row[0] is not None and row[0] >= now:
+            return "in_flight"
+        conn.execute(
+            "UPDATE webhook_events SET state = 'pending', attempts = 0, next_attempt_at = ?, lease_until = NULL, "
+            "lease_owner = NULL WHERE id = ?",
             (now, event_id),
         )
-    return cur.rowcount > 0
+    return "scheduled"

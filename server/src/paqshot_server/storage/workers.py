@@ -11,12 +11,16 @@ from ..ids import iso
 from .db import write
 
 
-def record_heartbeat(db: sqlite_utils.Database, worker_id: str, now: float, providers: list[str]) -> None:
+def record_heartbeat(
+    db: sqlite_utils.Database, worker_id: str, now: float, providers: list[str], problem: str | None = None
+) -> None:
+    """The worker is alive; ``problem`` says what keeps it from running jobs (None: nothing)."""
     with write(db) as conn:
         conn.execute(
-            "INSERT INTO workers (id, pid, started_at, heartbeat, providers) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT(id) DO UPDATE SET heartbeat = excluded.heartbeat, providers = excluded.providers",
-            (worker_id, os.getpid(), iso(now), now, json.dumps(providers)),
+            "INSERT INTO workers (id, pid, started_at, heartbeat, providers, problem) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET heartbeat = excluded.heartbeat, providers = excluded.providers, "
+            "problem = excluded.problem",
+            (worker_id, os.getpid(), iso(now), now, json.dumps(providers), problem),
         )
 
 
@@ -28,6 +32,12 @@ def live_providers(db: sqlite_utils.Database, since: float) -> list[str]:
     """Execution providers reported by workers whose heartbeat is newer than ``since``, sorted."""
     rows = db.conn.execute("SELECT providers FROM workers WHERE heartbeat >= ?", (since,)).fetchall()
     return sorted({p for (text,) in rows if text for p in json.loads(text)})
+
+
+def live_problems(db: sqlite_utils.Database, since: float) -> tuple[int, list[str]]:
+    """Workers that beat since ``since``: (how many, the problems those that cannot run jobs report)."""
+    rows = db.conn.execute("SELECT problem FROM workers WHERE heartbeat >= ?", (since,)).fetchall()
+    return len(rows), [r[0] for r in rows if r[0]]
 
 
 def probe_write(db: sqlite_utils.Database, now: float) -> None:

@@ -1,0 +1,157 @@
+"""Every word the app shows for a wire name, in one table: field names, enum values, engines, statuses, times.
+
+The form, the queue, the results grid and the viewer all read these, so each style has one spelling
+everywhere and no raw value (``studio_packshot``, ``False``, an ISO time) reaches the user. Names the table
+does not know (an appliance's newer extension) are turned into words mechanically. No Qt.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+FIELD_LABELS: dict[str, str] = {
+    "style": "Style",
+    "scene_type": "Scene",
+    "background": "Background",
+    "aspect_ratio": "Shape",
+    "people": "People",
+    "location": "Location",
+    "prompt": "Prompt",
+    "negative_prompt": "Keep out",
+    "seed": "Seed",
+    "num_variants": "Variants",
+    "shadow": "Shadow",
+    "reflection": "Reflection",
+    "padding": "Margin",
+    "output_format": "File format",
+    "cutout_engine": "Cut-out engine",
+    "on_low_confidence": "If unsure",
+    "filename": "File name",
+    "priority": "Priority",
+}
+
+VALUE_LABELS: dict[str, str] = {
+    # styles
+    "studio_packshot": "Studio packshot",
+    "lifestyle": "Lifestyle",
+    "editorial": "Editorial",
+    "mockup": "Mock-up",
+    # scene types
+    "auto": "Automatic",
+    "action": "Action",
+    "abstract": "Abstract",
+    "product_packshot": "Plain set",
+    # backgrounds
+    "white": "White",
+    "off_white": "Off-white",
+    "light_gray": "Light grey",
+    "black": "Black",
+    "transparent": "Transparent (PNG)",
+    # people
+    "none": "None",
+    "with_people": "With people",
+    "without_people": "Without people",
+    # shadows
+    "soft": "Soft",
+    "hard": "Hard",
+    "floating": "Floating",
+    "natural": "The photo's own",
+    # formats
+    "jpeg": "JPEG",
+    "png": "PNG",
+    "webp": "WebP",
+    # on_low_confidence
+    "complete": "Finish and flag for review",
+    "fail": "Fail the job",
+    "classical": "Classical",
+    # aspect ratios
+    "1:1": "Square 1:1",
+    "4:3": "Landscape 4:3",
+    "3:2": "Landscape 3:2",
+    "16:9": "Wide 16:9",
+    "2:3": "Portrait 2:3",
+    "9:16": "Tall 9:16",
+    # statuses
+    "processing": "Processing",
+    "completed": "Completed",
+    "failed": "Failed",
+}
+
+# Options that only change scene styles; the form disables them for a studio packshot.
+SCENE_ONLY: frozenset[str] = frozenset(
+    {"scene_type", "people", "location", "prompt", "negative_prompt", "num_variants", "seed"}
+)
+PACKSHOT = "studio_packshot"
+
+
+def _words(name: str) -> str:
+    return name.replace("_", " ").strip().capitalize()
+
+
+def field_label(name: str) -> str:
+    """The label of a request field ("aspect_ratio" -> "Shape")."""
+    return FIELD_LABELS.get(name, _words(name))
+
+
+def value_label(value: Any) -> str:
+    """A value in words: enum values from the table, booleans as Yes/No, numbers as written."""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if value is None or value == "":
+        return "Default"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return ", ".join(value_label(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{field_label(str(k))}: {value_label(v)}" for k, v in value.items())
+    text = str(value)
+    if text.startswith("#") and len(text) == 7:
+        return f"Colour {text.upper()}"
+    return VALUE_LABELS.get(text, _words(text) if "_" in text and text.islower() else text)
+
+
+def engine_label(engine: str | None) -> str:
+    """What produced an image, in words ("onnx:u2netp" -> "Cut-out model u2netp")."""
+    if not engine:
+        return "Unknown"
+    kind, _, name = engine.partition(":")
+    if kind == "classical":
+        return "Classical cut-out (no model)"
+    if kind == "onnx":
+        return f"Cut-out model {name}"
+    if kind == "procedural":
+        return "Procedural set (preview quality)"
+    if kind == "diffusion":
+        return f"Inpainting model {name}"
+    return engine
+
+
+def when(iso: str | None, now: datetime | None = None) -> str:
+    """An ISO-8601 time as the user reads it, in local time: "Today 14:05", "9 Jun 2026, 14:05"."""
+    if not iso:
+        return ""
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone()
+    today = (now or datetime.now(UTC)).astimezone().date()
+    clock = local.strftime("%H:%M")
+    if local.date() == today:
+        return f"Today {clock}"
+    return f"{local.day} {local.strftime('%b %Y')}, {clock}"
+
+
+def duration(seconds: float | None) -> str:
+    """A wait in words: "about 40 s", "about 3 min"."""
+    if seconds is None:
+        return ""
+    if seconds < 90:
+        return f"about {max(1, round(seconds))} s"
+    return f"about {round(seconds / 60)} min"

@@ -1,0 +1,62 @@
+"""One key's hanging receivers never hold back another key's webhooks (case webhook-slow-receiver-blocks-others)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from paqshot_server.jobs.dispatcher import Dispatcher, DispatcherThread
+from paqshot_server.resources import Resources
+from paqshot_server.settings import Settings
+from paqshot_server.storage import webhooks as webhooks_sql
+from support import Key, make_key
+from webhook_support import HostileReceiver, ended_job_with_webhook
+
+HANG_DEADLINE = 6.0
+
+
+def test_case_webhook_slow_receiver_blocks_others(settings: Settings, key: Key) -> None:
+    """Key A has more hanging receivers than the dispatcher has slots; key B's webhooks, due later, all
+    arrive while every one of A's attempts is still hanging (ordering, not timing, is asserted)."""
+    hostile = HostileReceiver(hang=60.0)
+    other = make_key(settings, name="other")
+    dispatcher = Dispatcher(Resources(settings), "wrk_test", concurrency=6, per_key=3, deadline=HANG_DEADLINE, poll=0.1)
+    thread = DispatcherThread(dispatcher)
+    try:
+        for _ in range(12):
+            ended_job_with_webhook(settings, key.id, hostile.url + "/hang")
+        thread.start()
+        started = time.time()
+        while len(hostile.posts_to("/hang")) < 3:  # A's attempts are in flight, hanging
+            assert time.time() - started < HANG_DEADLINE / 2, "the hanging attempts never started"
+            time.sleep(0.02)
+        healthy = [ended_job_with_webhook(settings, other.id, f"{hostile.url}/ok/{i}") for i in range(6)]
+        while len(hostile.posts_to("/ok/")) < len(healthy):
+            assert time.time() - started < HANG_DEADLINE, "healthy webhooks waited behind hanging ones"
+            time.sleep(0.02)
+        hung = [
+            e
+            for e in webhooks_sql.list_events(Resources(settings).db.get(), key_id=key.id, limit=100)
+            if e["total_attempts"]
+        ]
+        assert not hung, "a hanging attempt ended before the healthy webhooks arrived: not isolated"
+        assert len(hostile.posts_to("/hang")) == 3  # per-key cap: A holds 3 of the 6 slots, never more
+    finally:
+        hostile.close()  # releases the hanging handlers
+        thread.stop(timeout=HANG_DEADLINE + 10)
+    assert not thread.is_alive()
+
+
+def test_dispatcher_stops_within_one_deadline(settings: Settings, key: Key) -> None:
+    hostile = HostileReceiver(hang=60.0)
+    fast = replace(settings, webhook_retry_scale=1.0)
+    thread = DispatcherThread(Dispatcher(Resources(fast), "wrk_test", deadline=2.0, poll=0.1))
+    try:
+        ended_job_with_webhook(fast, key.id, hostile.url + "/hang")
+        thread.start()
+        while not hostile.posts_to("/hang"):
+            time.sleep(0.02)
+        thread.stop(timeout=10)
+        assert not thread.is_alive()
+    finally:
+        hostile.close()

@@ -1,0 +1,188 @@
+"""Webhook receivers that misbehave (hang, drip, giant body, reset, 410, 429, redirect, bad URL): every attempt
+ends within its deadline, reads a bounded body, is logged with a reason, and follows the schedule."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+from paqshot_server.jobs.dispatcher import Dispatcher, dispatch_due
+from paqshot_server.net.post import MAX_RETRY_AFTER, parse_retry_after
+from paqshot_server.resources import Resources
+from paqshot_server.settings import Settings
+from paqshot_server.storage import webhooks as webhooks_sql
+from support import Key
+from webhook_support import HostileReceiver, ended_job_with_webhook
+
+DEADLINE = 2.0
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileReceiver]:
+    receiver = HostileReceiver(hang=30.0)
+    yield receiver
+    receiver.close()
+
+
+def attempt_once(settings: Settings, event_id: str) -> tuple[dict, float]:
+    """Deliver what is due with a short deadline; returns the event (with its log) and the wall time taken."""
+    started = time.monotonic()
+    dispatch_due(Resources(settings), deadline=DEADLINE)
+    elapsed = time.monotonic() - started
+    event = webhooks_sql.get_event(Resources(settings).db.get(), event_id)
+    assert event is not None
+    return event, elapsed
+
+
+@pytest.mark.parametrize("path", ["/hang", "/drip-head", "/drip-body/500"])
+def test_hanging_and_dripping_receivers_are_cut_at_the_deadline(
+    settings: Settings, key: Key, hostile: HostileReceiver, path: str
+) -> None:
+    event_id = ended_job_with_webhook(settings, key.id, hostile.url + path)
+    event, elapsed = attempt_once(settings, event_id)
+    assert elapsed < DEADLINE + 1.5, elapsed  # one deadline for connect + send + status + body
+    (attempt,) = event["attempt_log"]
+    assert event["state"] == "pending" and event["next_attempt_at"] > time.time()  # retried later
+    if path == "/drip-body/500":  # the status arrived; the body was cut at the deadline
+        assert attempt["status_code"] == 500 and attempt["latency_ms"] < (DEADLINE + 1) * 1000
+        assert attempt["response_excerpt"] and set(attempt["response_excerpt"]) == {"x"}
+    else:
+        assert attempt["status_code"] is None and "deadline" in attempt["error"]
+
+
+def test_a_2xx_that_drips_its_body_is_delivered_without_reading_it(
+    settings: Settings, key: Key, hostile: HostileReceiver
+) -> None:
+    event_id = ended_job_with_webhook(settings, key.id, hostile.url + "/drip-body/200")
+    event, elapsed = attempt_once(settings, event_id)
+    assert event["state"] == "delivered" and elapsed < 1.5
+
+
+def test_giant_body_is_read_only_up_to_the_cap(settings: Settings, key: Key, hostile: HostileReceiver) -> None:
+    event_id = ended_job_with_webhook(settings, key.id, hostile.url + "/giant/500")
+    event, _ = attempt_once(settings, event_id)
+    (attempt,) = event["attempt_log"]
+    assert attempt["status_code"] == 500 and len(attempt["response_excerpt"]) <= 200
+    time.sleep(0.2)
+    # The receiver could push a few socket buffers before noticing the hang-up, never the 200 MB.
+    assert hostile.giant_sent < 16 * 1024 * 1024, hostile.giant_sent
+
+
+def test_reset_is_logged_and_retried(settings: Settings, key: Key, hostile: HostileReceiver) -> None:
+    event_id = ended_job_with_webhook(settings, key.id, hostile.url + "/reset")
+    event, _ = attempt_once(settings, event_id)
+    (attempt,) = event["attempt_log"]
+    assert attempt["status_code"] is None and attempt["error"]
+    assert event["state"] == "pending"
+
+
+def test_410_stops_with_the_reason(settings: Settings, key: Key, hostile: HostileReceiver) -> None:
+    event_id = ended_job_with_webhook(settings, key.id, hostile.url + "/status/410")
+    event, _ = attempt_once(settings, event_id)
+    assert event["state"] == "stopped" and "410" in event["last_error"]
+    assert event["attempt_log"][0]["response_excerpt"] == "receiver says: status"
+
+
+@pytest.mark.parametrize(
+    ("value", "low", "high"),
+    [
+        ("120", 119, 150),  # delay-seconds
+        ("999999999999", MAX_RETRY_AFTER - 1, MAX_RETRY_AFTER + 10000),  # capped at a day
+        ("inf", 4, 6),  # not a number RFC 9110 allows: the schedule's 5 s stands
+        ("1e9", 4, 6),
+        ("date+7200", 7100, 7400),  # HTTP-date form
+        ("date+864000", MAX_RETRY_AFTER - 100, MAX_RETRY_AFTER + 10000),
+    ],
+)
+def test_429_retry_after_both_forms_capped(
+    settings: Settings, key: Key, hostile: HostileReceiver, value: str, low: float, high: float
+) -> None:
+    if value.startswith("date+"):
+        when = datetime.now(UTC) + timedelta(seconds=int(value[5:]))
+        value = format_datetime(when, usegmt=True).replace(" ", "%20").replace(",", "%2C")
+    event_id = ended_job_with_webhook(settings, key.id, f"{hostile.url}/status/429?retry_after={value}")
+    event, _ = attempt_once(settings, event_id)
+    assert event["state"] == "pending"
+    wait = event["next_attempt_at"] - time.time()
+    assert low <= wait <= high, wait
+
+
+def test_retry_after_parser() -> None:
+    now = 1_800_000_000.0
+    date = format_datetime(datetime.fromtimestamp(now + 90, UTC), usegmt=True)
+    assert parse_retry_after(date, now) == pytest.approx(90)
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now) == 0.0  # in the past: now
+    for junk in ("inf", "nan", "-5", "1e9", "soon", "", None, "Wed, 21 Oct 2015 07:28:00"):
+        assert parse_retry_after(junk, now) is None, junk
+
+
+@pytest.mark.parametrize("code", [301, 302, 307])
+def test_redirects_are_not_followed(settings: Settings, key: Key, hostile: HostileReceiver, code: int) -> None:
+    target = hostile.url + "/ok/redirected"
+    event_id = ended_job_with_webhook(settings, key.id, f"{hostile.url}/status/{code}?location={target}")
+    event, _ = attempt_once(settings, event_id)
+    assert not hostile.posts_to("/ok/redirected")
+    assert event["state"] == "pending" and "redirects are not followed" in event["last_error"]
+    assert target in event["last_error"]
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/ok/\u00e9\x00", "http://127.0.0.1:9/a b", "http://[::1/x"])
+def test_a_url_that_can_never_be_sent_fails_at_once_with_the_reason(settings: Settings, key: Key, url: str) -> None:
+    event_id = ended_job_with_webhook(settings, key.id, url)
+    event, _ = attempt_once(settings, event_id)
+    assert event["state"] == "failed" and "cannot be sent" in event["last_error"]
+    assert len(event["attempt_log"]) == 1  # logged, not retried silently
+    event, _ = attempt_once(settings, event_id)
+    assert len(event["attempt_log"]) == 1
+
+
+def test_every_attempt_is_logged_and_the_schedule_ends(settings: Settings, key: Key, hostile: HostileReceiver) -> None:
+    fast = Settings(**{**settings.__dict__, "webhook_retry_scale": 0.00001})
+    event_id = ended_job_with_webhook(fast, key.id, hostile.url + "/status/500")
+    db = Resources(fast).db.get()
+    deadline = time.monotonic() + 30  # the whole schedule, scaled down, lasts about 3 s
+    while (event := webhooks_sql.get_event(db, event_id)) and event["state"] == "pending":
+        assert time.monotonic() < deadline, event
+        dispatch_due(Resources(fast), deadline=DEADLINE)
+        time.sleep(0.05)
+    assert event is not None and event["state"] == "failed" and "gave up after 10 attempts" in event["last_error"]
+    assert len(hostile.posts_to("/status/500")) == len(event["attempt_log"]) == 10
+
+
+def test_two_dispatchers_never_overlap_on_an_event(settings: Settings, key: Key, hostile: HostileReceiver) -> None:
+    """Two workers' dispatchers drain the same outbox at once: each event is POSTed once, and logged once."""
+    import asyncio
+
+    ids = [ended_job_with_webhook(settings, key.id, f"{hostile.url}/ok/{i}") for i in range(30)]
+
+    async def both() -> None:
+        one = Dispatcher(Resources(settings), "wrk_one", per_key=100)
+        two = Dispatcher(Resources(settings), "wrk_two", per_key=100)
+        try:
+            await asyncio.gather(one.drain(), two.drain())
+        finally:
+            one.close()
+            two.close()
+
+    asyncio.run(both())
+    seen = [p["headers"]["webhook-id"] for p in hostile.posts_to("/ok/")]
+    assert sorted(seen) == sorted(ids)
+    db = Resources(settings).db.get()
+    for event_id in ids:
+        event = webhooks_sql.get_event(db, event_id)
+        assert event is not None and event["state"] == "delivered" and len(event["attempt_log"]) == 1
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9/ok/\u00e9\x00", "http://127.0.0.1:9/a b", "http://127.0.0.1:9/\x7f", "http://[::1/x"]
+)
+def test_case_webhook_nul_url_poison_event_refused_at_submit(client: object, key: Key, url: str) -> None:
+    from support import b64, product_jpeg
+
+    body = {"product_image": b64(product_jpeg()), "style": "studio_packshot", "webhook_url": url}
+    response = client.post("/v1/generate", json=body, headers=key.headers)  # type: ignore[attr-defined]
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_request" and "webhook_url" in response.json()["message"]
