@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
 from paqshot_server.inference.store import ModelStore
-from paqshot_server.jobs import sweeper
 from paqshot_server.jobs.context import WorkerContext
-from paqshot_server.jobs.queue import JobQueue
 from paqshot_server.jobs.runner import process
 from paqshot_server.settings import Settings
+from paqshot_server.storage import workers as workers_sql
 from support import Key, b64, product_jpeg
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "models"
@@ -28,7 +28,7 @@ def test_installed_cutout_model_becomes_the_studio_engine(client: TestClient, ke
     ModelStore(settings.models_dir).install(FIXTURES / "tiny-seg", accept_licence=True)
     assert client.get("/v1/models", headers=key.headers).json()["providers"] == []  # no worker has said yet
     worker = WorkerContext(settings)
-    sweeper.sweep(worker, JobQueue(str(settings.queue_db)), worker.engines.providers())  # its heartbeat says
+    workers_sql.record_heartbeat(worker.db.get(), worker.worker_id, time.time(), worker.engines.providers(), None)
     listed = client.get("/v1/models", headers=key.headers).json()
     assert [m["role"] for m in listed["data"]] == ["segmentation"]
     assert listed["providers"] == ["CPUExecutionProvider"]
@@ -50,6 +50,7 @@ from pathlib import Path
 from litestar.testing import TestClient
 from paqshot_server.app import create_app
 from paqshot_server.settings import Settings
+from paqshot_server.storage import workers as workers_sql
 from support import b64, make_key, product_jpeg
 
 settings = Settings(home=Path(sys.argv[1]), allow_private_network=True)

@@ -17,6 +17,9 @@ _LEGACY_TABLE = "schema_migrations"  # this module's own record before sqlite-ut
 
 
 def _run(db: sqlite_utils.Database, statements: Iterable[str]) -> None:
+    """Run each statement of ``statements`` (one string per statement, never a script)."""
+    if isinstance(statements, str):
+        raise TypeError("pass one string per statement (a tuple), not a script")
     for statement in statements:
         db.conn.execute(statement)
 
@@ -143,15 +146,15 @@ def m002_webhook_rotation_and_leases(db: sqlite_utils.Database) -> None:
     response excerpt per attempt, and what a worker reports as wrong with itself (readiness)."""
     _run(
         db,
-        """
-        ALTER TABLE api_keys ADD COLUMN previous_webhook_secret TEXT;
-        ALTER TABLE api_keys ADD COLUMN previous_secret_until REAL;
-        ALTER TABLE webhook_events ADD COLUMN lease_owner TEXT;
-        ALTER TABLE webhook_attempts ADD COLUMN response_excerpt TEXT;
-        ALTER TABLE webhook_attempts ADD COLUMN worker_id TEXT;
-        ALTER TABLE workers ADD COLUMN problem TEXT;
-        CREATE INDEX webhook_events_key ON webhook_events(key_id, created_at DESC)
-        """,
+        (
+            "ALTER TABLE api_keys ADD COLUMN previous_webhook_secret TEXT",
+            "ALTER TABLE api_keys ADD COLUMN previous_secret_until REAL",
+            "ALTER TABLE webhook_events ADD COLUMN lease_owner TEXT",
+            "ALTER TABLE webhook_attempts ADD COLUMN response_excerpt TEXT",
+            "ALTER TABLE webhook_attempts ADD COLUMN worker_id TEXT",
+            "ALTER TABLE workers ADD COLUMN problem TEXT",
+            "CREATE INDEX webhook_events_key ON webhook_events(key_id, created_at DESC)",
+        ),
     )
 
 
