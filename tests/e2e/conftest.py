@@ -16,6 +16,7 @@ def appliance(tmp_path: Path) -> Iterator[Appliance]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PAQSHOT_")},
         "PAQSHOT_HOME": str(home),
+        "PAQSHOT_INSTALL_MODELS_DIR": "",  # the classical engine, whatever this installation has installed
         "PAQSHOT_ALLOW_PRIVATE_NETWORK": "true",
         "PAQSHOT_SWEEP_SECONDS": "0.5",
         "PAQSHOT_LEASE_SECONDS": "4",

@@ -47,6 +47,7 @@ def create_app(settings: Settings) -> Litestar:
         settings.home.mkdir(parents=True, exist_ok=True)
         api.db.get()  # migrate before the first request
         api.secret  # noqa: B018 - create the signing secret before any URL is made
+        api.presets  # noqa: B018 - a bad preset file stops start-up with its name and problem
         if settings.allow_private_network:
             log.warning("private networks ALLOWED: image URLs and webhooks may reach loopback/LAN addresses")
         if settings.allowed_networks:

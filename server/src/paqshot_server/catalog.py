@@ -28,31 +28,42 @@ class EngineCatalog:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._stamp: tuple[float | None, ...] | None = None
+        self._stamp: tuple[int | None, ...] | None = None
         self._models: dict[str, Any] = {}  # id -> InstalledModel
 
     # ---- what is installed ---------------------------------------------------------------------------
 
-    def _registry_stamp(self) -> tuple[float | None, ...]:
-        stamps: list[float | None] = []
-        for folder in (self.settings.models_dir,):
+    def _registry_stamp(self) -> tuple[int | None, ...]:
+        stamps: list[int | None] = []
+        for folder in (self.settings.models_dir, *self.settings.shared_models_dirs):
             try:
-                stamps.append(os.stat(folder / REGISTRY).st_mtime)
+                stamps.append(os.stat(folder / REGISTRY).st_mtime_ns)
             except FileNotFoundError:
                 stamps.append(None)
         return tuple(stamps)
 
     def _all(self) -> dict[str, Any]:
-        """Every installed model by id, re-read only when a model registry file changes."""
+        """Every installed model by id (data folder, then install level), re-read when a registry changes.
+
+        On a change (an install or removal by any process) this process's cached sessions of models that are
+        gone or were reinstalled are dropped.
+        """
         stamp = self._registry_stamp()
         if stamp != self._stamp:
+            from .inference.store import evict_stale
+
             models: dict[str, Any] = {}
             if any(s is not None for s in stamp):
-                from .inference.store import ModelStore
-
-                models = {m.id: m for m in ModelStore(self.settings.models_dir).list()}
+                models = {m.id: m for m in self._store().list()}
+            if self._stamp is not None:
+                evict_stale(models.values())
             self._models, self._stamp = models, stamp
         return self._models
+
+    def _store(self) -> Any:
+        from .inference.store import ModelStore
+
+        return ModelStore(self.settings.models_dir, shared=self.settings.shared_models_dirs)
 
     def _installed(self) -> dict[str, Any]:
         """Best installed model per role (highest priority; the store lists them best first)."""

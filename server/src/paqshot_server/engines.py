@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from .catalog import EngineCatalog, StyleStatus
@@ -47,9 +48,19 @@ class Engines(EngineCatalog):
         if choice == AUTO_CUTOUT:
             if self._installed().get("segmentation") is None:
                 return None
-            return load_default_segmenter(self.settings.models_dir, require_gpu=self.settings.require_gpu)
+            return load_default_segmenter(self.settings.models_dir, **self._load_args())
         self.check_cutout_engine(choice)
-        return load_segmenter(self.settings.models_dir, choice, require_gpu=self.settings.require_gpu)
+        return load_segmenter(self.settings.models_dir, choice, **self._load_args())
+
+    def _load_args(self) -> dict[str, Any]:
+        return {"require_gpu": self.settings.require_gpu, "shared": self.settings.shared_models_dirs}
+
+    def find_product(self, image: Image.Image) -> np.ndarray:
+        """uint8 (H, W) alpha of the product in ``image`` (its own alpha, else the installed cut-out): how the
+        compliance check finds the product in an image it did not make."""
+        from .imaging.cutout import cutout
+
+        return cutout(image, self.segmenter()).alpha8
 
     def render(self, image: Image.Image, options: RenderOptions, progress: ProgressFn | None = None) -> RenderResult:
         """Run the engine for ``options.style`` on a decoded, normalised image."""
@@ -88,7 +99,7 @@ class Engines(EngineCatalog):
         if status.engine.startswith("diffusion:"):
             from .inference.diffusion import load_inpaint_pipeline
 
-            inpainter = load_inpaint_pipeline(self.settings.models_dir, require_gpu=self.settings.require_gpu)
+            inpainter = load_inpaint_pipeline(self.settings.models_dir, **self._load_args())
         result: RenderResult = scenes.render_scene(
             image, options, inpainter=inpainter, segmenter=segmenter, progress=progress
         )

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 from .catalog import EngineCatalog
+from .finishing import Finisher
+from .imaging.presets import PresetCatalogue, load_presets
 from .net.addresses import AddressPolicy
 from .settings import Settings
 from .signing import load_or_create_secret
@@ -32,6 +35,16 @@ class Resources:
     @cached_property
     def catalog(self) -> EngineCatalog:
         return EngineCatalog(self.settings)
+
+    @cached_property
+    def presets(self) -> PresetCatalogue:
+        """Built-in presets plus the operator's folder; raises PresetError on a bad file (checked at start)."""
+        folder = self.settings.presets_dir
+        return load_presets(Path(folder).expanduser() if folder else None)
+
+    @cached_property
+    def finisher(self) -> Finisher:
+        return Finisher(self.settings, self.presets)
 
     @cached_property
     def secret(self) -> bytes:

@@ -60,6 +60,10 @@ class Settings:
         "aspect ratio; the short side is rounded to the nearest pixel.",
     )
     jpeg_quality: int = _setting(92, "JPEG quality of generated images.")
+    presets_dir: str = _setting("", "Folder of the operator's own marketplace presets (one TOML file each).")
+    content_credentials: bool = _setting(True, "Sign a C2PA manifest into every output (the IPTC label stays).")
+    c2pa_cert_file: str = _setting("", "PEM certificate chain that signs outputs; default HOME/c2pa/cert.pem.")
+    c2pa_key_file: str = _setting("", "PEM private key of that certificate; default HOME/c2pa/key.pem.")
     require_gpu: bool = _setting(False, "Fail readiness instead of running models on the CPU.")
     brand_file: str = _setting(
         "",
@@ -72,6 +76,11 @@ class Settings:
     webhook_retry_scale: float = _setting(1.0, "Multiplies the webhook retry delays (tests use a small value).")
     worker_threads: int = _setting(1, "Jobs one worker process runs at once (1 per GPU is right).")
     worker_stop_seconds: float = _setting(300.0, "How long serve waits for its workers to finish their job.")
+    install_models_dir: str = _setting(
+        "auto",
+        "Install-level model folder every data folder also reads (the set-up puts the default cut-out model "
+        "there); auto = <python prefix>/share/appliance/models, empty = none.",
+    )
     review_threshold: float = _setting(
         0.5, "Cut-out confidence (0-1) under which a result is flagged needs_review (or failed: on_low_confidence)."
     )
@@ -104,6 +113,17 @@ class Settings:
     @property
     def models_dir(self) -> Path:
         return self.home / "models"
+
+    @property
+    def shared_models_dirs(self) -> tuple[Path, ...]:
+        """Model folders read after ``models_dir``: the install-level one unless ``install_models_dir`` is empty."""
+        if not self.install_models_dir.strip():
+            return ()
+        if self.install_models_dir == "auto":
+            from .inference.store import install_level_dir
+
+            return (install_level_dir(),)
+        return (Path(self.install_models_dir).expanduser(),)
 
     def with_overrides(self, **values: Any) -> Settings:
         """A copy with some values replaced (values are coerced like environment strings)."""

@@ -44,7 +44,7 @@ class GenerationController(Controller):
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=255)] = None,
     ) -> Response[GenerateAccepted]:
         """Validate, store the product image, queue the job; answer 202 with the job id."""
-        body = await request.body() if idempotency_key else None
+        body = await request.body()  # as sent: the Idempotency-Key hash, and which fields beat a preset
         submitted = await api.jobs.submit(key, data, idempotency_key=idempotency_key, body=body)
         return _accepted(submitted, api)
 

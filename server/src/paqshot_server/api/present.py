@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 
+import msgspec
+
 from ..ids import parse_iso
 from ..signing import file_url
 from ..storage.jobs import Job
 from .state import ApiState
-from .wire import Generation, ImageLinks, JobError, ReviewReason
+from .wire import ComplianceReport, Generation, ImageLinks, JobError, ReviewReason
 
 
 def generation(job: Job, api: ApiState) -> Generation:
@@ -67,6 +69,8 @@ def generation(job: Job, api: ApiState) -> Generation:
         if isinstance(meta.get("cutout_engine"), str):
             out.cutout_engine = meta["cutout_engine"]
         out.notes = job.result.notes or None
+        if job.result.compliance:
+            out.compliance = msgspec.convert(job.result.compliance, list[ComplianceReport])
         out.progress = 1.0
         if not job.purged:
             out.input_url = file_url(base, secret, job.input_file, expires)

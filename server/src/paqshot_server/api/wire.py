@@ -21,6 +21,7 @@ from ..imaging.options import (
     Shadow,
     Style,
 )
+from ..imaging.presets import MAX_CHECKS, PRESET_ID_PATTERN
 from ..storage.jobs import Status
 
 # Request fields that carry an image (URL or base64): the request body limit allows each at max_image_bytes.
@@ -28,6 +29,14 @@ IMAGE_FIELDS = ("product_image",)
 BACKGROUND_PATTERN = r"^(white|off_white|light_gray|black|transparent|#[0-9A-Fa-f]{6})$"
 CUTOUT_ENGINE_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"  # auto, classical or a model id (manifests' id rule)
 
+
+_PRESET_DOC = (
+    "Extension: a marketplace preset (amazon_main, amazon_additional, google_shopping, ebay, etsy, shopify, "
+    "fashion_packshot, or the operator's own; GET /v1/presets lists them). It sets aspect ratio, background, "
+    "shadow, padding, format and size; fields you send yourself win. The result's compliance report checks "
+    "its rules."
+)
+_CHECK_DOC = "Extension: further presets whose rules the result's compliance report checks (1–10 ids)."
 
 # What each value does (docs/scenes.md has the full table).
 _STYLE_DOC = (
@@ -146,6 +155,32 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
             "needs_review and review_reasons; fail: failed with unsupported_image and a message naming the reasons."
         ),
     ] = "complete"
+    preset: Annotated[str, Meta(pattern=PRESET_ID_PATTERN, description=_PRESET_DOC)] | None = None
+    compliance_check: (
+        Annotated[
+            list[Annotated[str, Meta(pattern=PRESET_ID_PATTERN)]],
+            Meta(min_length=1, max_length=MAX_CHECKS, description=_CHECK_DOC),
+        ]
+        | None
+    ) = None
+
+
+class ComplianceRule(Struct, kw_only=True):
+    """One rule of a preset measured on the delivered file."""
+
+    rule: str
+    passed: bool
+    measured: Any
+    required: str
+    message: str
+
+
+class ComplianceReport(Struct, kw_only=True):
+    """Every rule of one preset on the main image (``docs/presets.md`` says how each is measured)."""
+
+    preset: str
+    passed: bool
+    rules: list[ComplianceRule]
 
 
 class GenerateAccepted(Struct, kw_only=True):
@@ -214,6 +249,7 @@ class Generation(Struct, kw_only=True, omit_defaults=True):
     scene: dict[str, Any] | None = None
     input_url: str | None = None
     completed_at: str | None = None
+    compliance: list[ComplianceReport] | None = None
 
 
 class GenerationList(Struct, kw_only=True):

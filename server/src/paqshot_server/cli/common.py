@@ -18,6 +18,21 @@ def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
     return load_settings(overrides={k: v for k, v in overrides.items() if v is not None})
 
 
+def presets_ok(settings: Settings) -> bool:
+    """Validate every preset file before starting; print what is wrong (file and problem) and return False."""
+    import sys
+
+    from ..imaging.presets import PresetError
+    from ..resources import Resources
+
+    try:
+        Resources(settings).presets  # noqa: B018 - loading is the check
+    except PresetError as exc:
+        print(f"error: preset: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def setup_logging(settings: Settings) -> None:
     """Logging as the settings say (text or JSON lines)."""
     from ..logs import setup_logging as setup

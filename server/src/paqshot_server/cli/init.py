@@ -11,6 +11,7 @@ from ..settings import BOOTSTRAP, SETTINGS, Settings
 from ..signing import load_or_create_secret
 from ..storage.db import connect
 from .common import add_home_flag, settings_from
+from .models import setup_default_model
 from .serve import ensure_first_key
 
 
@@ -44,11 +45,12 @@ def _init(args: argparse.Namespace) -> int:
     (settings.files_dir).mkdir(exist_ok=True)
     (settings.models_dir).mkdir(exist_ok=True)
     print(f"data folder ready: {home}")
+    setup_default_model(settings)  # installed once per installation; cached; one line when it cannot be had
     ensure_first_key(settings)
     cli = settings.brand.cli_name
     print("\nNext steps:")
     print(f"  {cli} doctor --home {home}              check GPU, disk, database, queue and models")
-    print(f"  {cli} models install PATH --home {home} install exported models (see docs/models.md)")
+    print(f"  {cli} models pull ID --home {home}      download a bigger cut-out model (docs/models.md)")
     print(f"  {cli} serve --home {home}               start the API and a worker (or use the systemd units in")
     print("                                          packaging/server/)")
     return 0

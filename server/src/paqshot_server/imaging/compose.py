@@ -51,6 +51,17 @@ def layer_from_cutout(cut: Cutout, placement: Placement) -> ProductLayer:
     return ProductLayer(np.ascontiguousarray(resized[..., :3]), out_alpha, dest[0], dest[1])
 
 
+def alpha_on_canvas(layer: ProductLayer, size: tuple[int, int]) -> np.ndarray:
+    """uint8 (H, W): ``layer``'s alpha placed on a canvas of ``size`` (width, height), clipped to it."""
+    width, height = size
+    out = np.zeros((height, width), np.uint8)
+    clipped = _clip(layer.box, width, height)
+    if clipped is not None:
+        (cx0, cy0, cx1, cy1), (lx0, ly0, lx1, ly1) = clipped
+        out[cy0:cy1, cx0:cx1] = np.round(layer.alpha[ly0:ly1, lx0:lx1] * 255).astype(np.uint8)
+    return out
+
+
 def reflection_layer(layer: ProductLayer, floor_y: int, opacity: float = 0.3, depth: float = 0.35) -> ProductLayer:
     """Mirror of ``layer`` about the floor line ``floor_y`` (its product's bottom), fading with distance."""
     h = layer.alpha.shape[0]

@@ -11,12 +11,12 @@ import numpy as np
 from PIL import Image
 
 from .background import parse_background, solid_canvas
-from .compose import ProductLayer, composite, layer_from_cutout, reflection_layer
+from .compose import ProductLayer, alpha_on_canvas, composite, layer_from_cutout, reflection_layer
 from .cutout import Cutout, alpha_bbox, cutout
 from .encode import output_format, render_image
 from .layout import MAX_SILENT_UPSCALE, Placement, exact_canvas_size, place
 from .options import RenderOptions
-from .result import RenderResult
+from .result import PRODUCT_ALPHA, RenderResult
 from .segment import Segmenter
 from .shadow import FLOAT_LIFT, natural_shadow_layer, shadow_layer
 
@@ -93,6 +93,7 @@ def render_packshot(image: Image.Image, options: RenderOptions, segmenter: Segme
         "cutout_source": cut.source,
         "scale": round(placement.scale, 4),
         "canvas": list(size),
+        PRODUCT_ALPHA: alpha_on_canvas(layer, size),
         "timings_ms": {
             "cutout": round((t1 - t0) * 1000, 1),
             "compose": round((t2 - t1) * 1000, 1),

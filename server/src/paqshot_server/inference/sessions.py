@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -224,6 +225,22 @@ def load_graph(path: Path, *, device: str = "auto", require_gpu: bool = False) -
             graph = Graph(create_session(resolved, device=device, require_gpu=require_gpu), resolved)
             _cache[key] = graph
         return graph
+
+
+def prune_cache() -> int:
+    """Drop cached graphs whose file is gone or was replaced since it was loaded; returns how many."""
+
+    def current(key: tuple[str, int, str, bool]) -> bool:
+        try:
+            return os.stat(key[0]).st_mtime_ns == key[1]
+        except FileNotFoundError:
+            return False
+
+    with _cache_lock:
+        stale = [k for k in _cache if not current(k)]
+        for k in stale:
+            del _cache[k]
+    return len(stale)
 
 
 def clear_cache() -> None:

@@ -1,6 +1,11 @@
 """The model store: exported model folders installed under ``models_dir``, recorded in a JSON registry.
 
-Layout::
+A store reads one or more such folders: the data folder's own (``<home>/models``, where ``install`` and
+``remove`` write) first, then any *shared* folders — the install-level folder of this Python environment
+(:func:`install_level_dir`, where the set-up puts the default cut-out model so that every data folder finds
+it). A model id in the data folder hides the same id in a shared folder.
+
+Layout of each folder::
 
     models_dir/
       registry.json          {"schema": 1, "models": {id: record}}  (written atomically)
@@ -22,8 +27,9 @@ import fcntl
 import json
 import os
 import shutil
+import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +39,16 @@ from .manifests import MANIFEST_NAME, Manifest, ManifestError, check_files
 
 REGISTRY = "registry.json"
 REGISTRY_SCHEMA = 1
+DATA, INSTALL = "data", "install"  # where an installed model lives: the data folder or a shared folder
+
+
+def install_level_dir() -> Path:
+    """The install-level model folder of this Python environment: ``<sys.prefix>/share/appliance/models``.
+
+    It belongs to the installation (the venv or the image), not to a data folder: the set-up installs the
+    default cut-out model here and every data folder served by this installation finds it.
+    """
+    return Path(sys.prefix) / "share" / "appliance" / "models"
 
 
 class StoreError(Exception):
@@ -77,6 +93,7 @@ class InstalledModel:
     source: str = ""
     provider: str = ""  # e.g. CPUExecutionProvider / CUDAExecutionProvider
     device: str = ""  # cpu | cuda
+    scope: str = DATA  # DATA: the data folder's own; INSTALL: a shared (install-level) folder
 
     @property
     def manifest(self) -> Manifest:
@@ -100,6 +117,7 @@ class InstalledModel:
             "source": self.source,
             "provider": self.provider,
             "device": self.device,
+            "scope": self.scope,
         }
 
 
@@ -111,15 +129,21 @@ class VerifyResult:
 
 
 class ModelStore:
-    """Install, verify, list and remove exported models under ``models_dir``."""
+    """Install, verify, list and remove exported models under ``models_dir``; also list ``shared`` folders'."""
 
     def __init__(
-        self, models_dir: Path, *, device: str = "auto", runs_on: Callable[[str], RunsOn] | None = None
+        self,
+        models_dir: Path,
+        *,
+        device: str = "auto",
+        shared: Iterable[Path] = (),
+        runs_on: Callable[[str], RunsOn] | None = None,
     ) -> None:
         """``runs_on(device)`` says where models run (``sessions.probe``); without it ``provider`` and ``device``
         stay empty, and nothing here loads onnxruntime (the API process lists models this way)."""
         self.models_dir = Path(models_dir)
         self.device = device
+        self.shared = tuple(p for p in (Path(f) for f in shared) if p.resolve() != self.models_dir.resolve())
         self.runs_on = runs_on
 
     # ---- registry -------------------------------------------------------------------------------------
@@ -128,21 +152,36 @@ class ModelStore:
     def registry_path(self) -> Path:
         return self.models_dir / REGISTRY
 
-    def _read(self) -> dict[str, dict[str, Any]]:
+    @property
+    def registry_paths(self) -> tuple[Path, ...]:
+        """Every registry this store reads, the data folder's first (watch these to notice changes)."""
+        return tuple(folder / REGISTRY for folder in (self.models_dir, *self.shared))
+
+    def _read(self, folder: Path | None = None) -> dict[str, dict[str, Any]]:
+        registry = (folder or self.models_dir) / REGISTRY
         try:
-            data = json.loads(self.registry_path.read_text(encoding="utf-8"))
+            data = json.loads(registry.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
         except json.JSONDecodeError as exc:
-            raise StoreError(f"{self.registry_path} is damaged ({exc}); reinstall the models") from exc
+            raise StoreError(f"{registry} is damaged ({exc}); reinstall the models") from exc
         if data.get("schema") != REGISTRY_SCHEMA:
-            raise StoreError(f"{self.registry_path}: unsupported registry schema {data.get('schema')!r}")
+            raise StoreError(f"{registry}: unsupported registry schema {data.get('schema')!r}")
         models = data.get("models", {})
         return models if isinstance(models, dict) else {}
+
+    def _records(self) -> dict[str, tuple[Path, dict[str, Any]]]:
+        """id -> (folder, record) over every folder; the data folder's record wins over a shared one."""
+        out: dict[str, tuple[Path, dict[str, Any]]] = {}
+        for folder in (self.models_dir, *self.shared):
+            for model_id, record in self._read(folder).items():
+                out.setdefault(model_id, (folder, record))
+        return out
 
     def _write(self, models: dict[str, dict[str, Any]]) -> None:
         payload = json.dumps({"schema": REGISTRY_SCHEMA, "models": models}, indent=2, sort_keys=True)
         fd, tmp = tempfile.mkstemp(prefix=".registry-", dir=self.models_dir)
+        os.fchmod(fd, 0o644)  # models are not secrets; an install-level store is read by other users' workers
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(payload + "\n")
             fh.flush()
@@ -159,7 +198,7 @@ class ModelStore:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def _model(self, record: dict[str, Any]) -> InstalledModel:
+    def _model(self, record: dict[str, Any], folder: Path | None = None) -> InstalledModel:
         where = self.runs_on(self.device) if self.runs_on is not None else None
         return InstalledModel(
             id=record["id"],
@@ -171,27 +210,29 @@ class ModelStore:
             licence_accepted=bool(record.get("licence_accepted", False)),
             styles=tuple(record.get("styles", ())),
             priority=int(record.get("priority", 0)),
-            path=self.models_dir / record["id"],
+            path=(folder or self.models_dir) / record["id"],
             size_bytes=int(record.get("size_bytes", 0)),
             files=int(record.get("files", 0)),
             installed_at=record.get("installed_at", ""),
             source=record.get("source", ""),
             provider=where.provider if where else "",
             device=where.device if where else "",
+            scope=DATA if folder in (None, self.models_dir) else INSTALL,
         )
 
     # ---- queries --------------------------------------------------------------------------------------
 
     def list(self, role: str | None = None) -> builtins.list[InstalledModel]:
         """Installed models (optionally of one role), highest priority first, then by id."""
-        models = [self._model(r) for r in self._read().values() if role is None or r.get("role") == role]
+        models = [self._model(r, f) for f, r in self._records().values() if role is None or r.get("role") == role]
         return sorted(models, key=lambda m: (-m.priority, m.id))
 
     def get(self, model_id: str) -> InstalledModel:
-        record = self._read().get(model_id)
-        if record is None:
+        found = self._records().get(model_id)
+        if found is None:
             raise ModelNotFound(f"No installed model {model_id!r}.")
-        return self._model(record)
+        folder, record = found
+        return self._model(record, folder)
 
     def best(self, role: str) -> InstalledModel | None:
         """The installed model of ``role`` with the highest priority, or None."""
@@ -232,6 +273,7 @@ class ModelStore:
                     dest.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(source / entry.path, dest)
                 (staging / MANIFEST_NAME).write_text(manifest.dumps(), encoding="utf-8")
+                _readable(staging)
                 problems = check_files(staging, manifest.files)
                 if problems:
                     raise StoreError(f"copy into {self.models_dir} failed its check: {'; '.join(problems)}")
@@ -268,12 +310,12 @@ class ModelStore:
 
     def verify(self, model_id: str | None = None) -> builtins.list[VerifyResult]:
         """Re-check every installed file (or one model's) against its manifest's sha256."""
-        records = self._read()
+        records = self._records()
         if model_id is not None and model_id not in records:
             raise ModelNotFound(f"No installed model {model_id!r}.")
         results = []
         for mid in sorted(records if model_id is None else [model_id]):
-            folder = self.models_dir / mid
+            folder = records[mid][0] / mid
             try:
                 manifest = Manifest.load(folder)
             except ManifestError as exc:
@@ -288,16 +330,43 @@ class ModelStore:
         with self._locked():
             models = self._read()
             if model_id not in models:
+                shared = self._records().get(model_id)
+                if shared is not None:
+                    raise StoreError(
+                        f"{model_id} is installed for the whole installation in {shared[0]}, not in this data "
+                        "folder; remove it there with `models remove --shared`."
+                    )
                 raise ModelNotFound(f"No installed model {model_id!r}.")
             del models[model_id]
             self._write(models)
             shutil.rmtree(self.models_dir / model_id, ignore_errors=True)
         self._forget_sessions()
 
-    @staticmethod
-    def _forget_sessions() -> None:
-        import sys
+    def _forget_sessions(self) -> None:
+        evict_stale(self.list())
 
-        sessions = sys.modules.get(f"{__package__}.sessions")
-        if sessions is not None:
-            sessions.clear_cache()
+
+def _readable(folder: Path) -> None:
+    """Folders 0755, files 0644 (mkdtemp makes 0700): the service user reads what root's set-up installed."""
+    folder.chmod(0o755)
+    for path in folder.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def evict_stale(installed: Iterable[InstalledModel]) -> int:
+    """Drop this process's cached sessions, segmenters and pipelines of models not installed as they were.
+
+    A model removed or reinstalled (by this process or another: workers call this when a registry changes)
+    leaves no session behind. Modules not loaded yet hold nothing, and are not imported. Returns how many
+    cache entries were dropped.
+    """
+    keep = {(str(m.path), m.installed_at) for m in installed}
+    dropped = 0
+    for name in ("segmenters", "diffusion"):
+        module = sys.modules.get(f"{__package__}.{name}")
+        if module is not None:
+            dropped += module.forget_except(keep)
+    sessions = sys.modules.get(f"{__package__}.sessions")
+    if sessions is not None:
+        dropped += sessions.prune_cache()
+    return dropped

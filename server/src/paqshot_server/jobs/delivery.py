@@ -54,7 +54,8 @@ def sign(
 
 def payload(job: Job, base_url: str, secret: bytes) -> dict[str, Any]:
     """The spec's webhook payload; extensions: ``error`` on failure, variant URLs, and on completion the
-    ``engine`` that ran with the review fields (``confidence``, ``needs_review``, ``review_reasons``)."""
+    ``engine`` that ran with the review fields (``confidence``, ``needs_review``, ``review_reasons``) and the
+    ``compliance`` reports."""
     body: dict[str, Any] = {
         "event": f"generation.{job.state}",
         "id": job.id,
@@ -81,6 +82,8 @@ def payload(job: Job, base_url: str, secret: bytes) -> dict[str, Any]:
         body["confidence"] = job.result.confidence
         body["needs_review"] = job.result.needs_review
         body["review_reasons"] = [{"code": r.code, "message": r.message} for r in job.result.review_reasons]
+        if job.result.compliance:
+            body["compliance"] = job.result.compliance
     if job.state == "failed":
         body["error"] = {"code": job.error_code, "message": job.error_message}
     return body

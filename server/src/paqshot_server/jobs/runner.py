@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
 from .. import logs
 from ..errors import AppError, UnsupportedImage
+from ..finishing import Finished
 from ..imaging.decode import decode_image
 from ..imaging.options import RenderOptions
 from ..imaging.result import RenderResult
@@ -69,17 +71,20 @@ class _Lease:
 def render_options(job: Job, settings: Settings) -> RenderOptions:
     """The engine's options from the stored request."""
     values = {k: v for k, v in job.options.items() if k in _RENDER_FIELDS}
-    values.update(
-        style=job.style,
-        aspect_ratio=job.aspect_ratio,
-        seed=job.seed,
-        long_side=settings.output_long_side,
-        jpeg_quality=settings.jpeg_quality,
-    )
+    values.update(style=job.style, aspect_ratio=job.aspect_ratio, seed=job.seed)
+    values.setdefault("long_side", settings.output_long_side)  # a preset may have set these
+    values.setdefault("jpeg_quality", settings.jpeg_quality)
     return RenderOptions(**values)
 
 
-def _store(ctx: WorkerContext, job: Job, result: RenderResult, duration_ms: float) -> JobResult:
+def compliance_checks(options: dict[str, Any]) -> list[str]:
+    """Preset ids a job's compliance report covers: its preset, then its compliance_check list."""
+    preset = options.get("preset")
+    return list(dict.fromkeys([*([preset] if preset else []), *(options.get("compliance_check") or [])]))
+
+
+def _store(ctx: WorkerContext, job: Job, finished: Finished, duration_ms: float) -> JobResult:
+    result = finished.result
     ext = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
     images = []
     for index, image in enumerate(result.images, start=1):
@@ -98,6 +103,7 @@ def _store(ctx: WorkerContext, job: Job, result: RenderResult, duration_ms: floa
         review_reasons=[StoredReason(code=r.code, message=r.message) for r in result.review_reasons],
         notes=list(result.notes),
         meta=meta,
+        compliance=finished.compliance or None,
     )
 
 
@@ -139,6 +145,13 @@ def _process(ctx: WorkerContext, job_id: str) -> str:
             refusal = refused_for_review(job, result)
             if refusal is not None:
                 raise UnsupportedImage(refusal)
+            finished = ctx.finisher.finish(
+                result,
+                product_photo=raw,
+                title=job.id,
+                checks=compliance_checks(job.options),
+                find_product=ctx.engines.find_product,
+            )
         except Cancelled:
             _fail(ctx, job, "cancelled", "The generation was cancelled before it finished.")
             return "cancelled"
@@ -149,7 +162,7 @@ def _process(ctx: WorkerContext, job_id: str) -> str:
             log.exception("job %s failed unexpectedly", job.id)
             _fail(ctx, job, "server_error", f"Generation failed unexpectedly; see the server log for {job.id}.")
             return "failed"
-        stored = _store(ctx, job, result, (time.monotonic() - started) * 1000)
+        stored = _store(ctx, job, finished, (time.monotonic() - started) * 1000)
     if not ending.complete(ctx, job, stored, result.engine, owner=ctx.worker_id):
         for stored_image in stored.images:  # another attempt published first: drop our copies, keep theirs
             ctx.files.delete(stored_image.file)

@@ -24,7 +24,8 @@ import msgspec
 from ..api.wire import GenerateRequest
 from ..errors import AppError, Forbidden, NotFound
 from ..ids import iso, new_id
-from ..imaging.options import RenderOptions
+from ..imaging.options import AspectRatio, RenderOptions
+from ..imaging.presets import resolve_options
 from ..resources import Resources
 from ..storage import jobs as jobs_sql
 from ..storage.jobs import Job, NewJob
@@ -74,15 +75,18 @@ class JobService:
         """Validate, store the product image, insert and enqueue a job for ``key``.
 
         ``body`` is the request as received, hashed to tell a replay from a reuse of the Idempotency-Key with
-        another request (default: the request's JSON encoding). Raises Forbidden (style not enabled, quota),
+        another request (default: the request's JSON encoding), and whose keys are the fields the client sent
+        (those beat the preset's values; default: the fields that differ from their defaults). Raises
+        Forbidden (style not enabled, quota),
         InvalidRequest (options, webhook URL, image), IdempotencyConflict, RateLimited, ImageTooLarge,
         UnsupportedImage; a refused request leaves no stored file behind.
         """
         res = self.res
         if key.styles and request.style not in key.styles:
             raise Forbidden(f"Style '{request.style}' is not enabled for this API key.")
+        options, aspect_ratio = self.options_with_preset(request, body)
         res.catalog.check_options(
-            RenderOptions(style=request.style, shadow=request.shadow, num_variants=request.num_variants)
+            RenderOptions(style=request.style, shadow=options["shadow"], num_variants=request.num_variants)
         )
         res.catalog.check_cutout_engine(request.cutout_engine)
         idempotency = None
@@ -105,8 +109,8 @@ class JobService:
             id=job_id,
             key_id=key.id,
             style=request.style,
-            aspect_ratio=request.aspect_ratio,
-            options=_options(request),
+            aspect_ratio=aspect_ratio,
+            options=options,
             webhook_url=request.webhook_url,
             seed=request.seed,
             input_file=input_file,
@@ -125,6 +129,21 @@ class JobService:
         else:  # a concurrent request with the same Idempotency-Key inserted first
             res.files.delete(input_file)
         return Submitted(job, replayed=not created, rate=rate)
+
+    def options_with_preset(self, request: GenerateRequest, body: bytes | None) -> tuple[dict[str, Any], AspectRatio]:
+        """(stored options, aspect ratio) with the request's preset applied: the preset's values where the
+        request did not send the field itself. Raises InvalidRequest for an unknown preset id."""
+        options = _options(request)
+        for preset_id in request.compliance_check or ():
+            self.res.presets.get(preset_id)
+        if request.preset is None:
+            return options, request.aspect_ratio
+        preset = self.res.presets.get(request.preset)
+        values = msgspec.structs.asdict(request)
+        sent = _sent_fields(request, body)
+        resolved = resolve_options(preset, {name: values[name] for name in sent})
+        options.update({k: v for k, v in resolved.items() if k not in _COLUMN_FIELDS})
+        return options, resolved.get("aspect_ratio", request.aspect_ratio)
 
     def estimate(self, style: str) -> int:
         """Seconds until a job of ``style`` submitted now should be done: its engine's time × (jobs ahead + 1)."""
@@ -153,6 +172,17 @@ class JobService:
         if job.state == "queued":
             ending.fail(self.res, job, "cancelled", "The generation was cancelled.", owner=None)
         return self.get(key, job_id)
+
+
+def _sent_fields(request: GenerateRequest, body: bytes | None) -> set[str]:
+    """Fields the client sent: the keys of the JSON body; without one, the fields that differ from the default."""
+    if body is not None:
+        return set(msgspec.json.decode(body, type=dict[str, Any]))
+    return {
+        f.name
+        for f in msgspec.structs.fields(request)
+        if getattr(request, f.name) != (f.default if f.default is not msgspec.NODEFAULT else object())
+    }
 
 
 def _options(request: GenerateRequest) -> dict[str, Any]:

@@ -49,6 +49,7 @@ class JobResult(msgspec.Struct, frozen=True, kw_only=True):
     review_reasons: list[StoredReason] = msgspec.field(default_factory=list)
     notes: list[str] = msgspec.field(default_factory=list)
     meta: dict[str, Any] = msgspec.field(default_factory=dict)
+    compliance: list[dict[str, Any]] | None = None  # reports of the preset and compliance_check (imaging.compliance)
 
 
 class NewJob(msgspec.Struct, frozen=True, kw_only=True):

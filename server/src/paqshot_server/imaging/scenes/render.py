@@ -17,12 +17,12 @@ from PIL import Image
 
 from ...errors import InvalidRequest
 from ..background import TRANSPARENT, parse_background
-from ..compose import ProductLayer, layer_from_cutout
+from ..compose import ProductLayer, alpha_on_canvas, layer_from_cutout
 from ..cutout import Cutout, alpha_bbox, cutout
 from ..encode import output_format, render_image
 from ..layout import MAX_SILENT_UPSCALE, Placement, exact_canvas_size
 from ..options import ASPECT_RATIOS, PEOPLE, SCENE_TYPES, RenderOptions
-from ..result import RenderedImage, RenderResult
+from ..result import PRODUCT_ALPHA, RenderedImage, RenderResult
 from ..segment import Segmenter
 from .generative import Inpainter, generate_background, ground_strength, product_mask
 from .layout_rules import ScenePlan, place_product, plan_scene
@@ -121,12 +121,15 @@ def render_scene(
     scenes: list[dict[str, object]] = []
     prompts: list[tuple[str, str]] = []
     placement: Placement | None = None
+    main_alpha: np.ndarray | None = None
     box = _product(cut)
     per = 0.9 / len(seeds)
     for i, vseed in enumerate(seeds):
         plan = plan_scene(options, tint, vseed)
         placement = place_product(plan, box, canvas, options.padding)
         layer = layer_from_cutout(cut, placement)
+        if main_alpha is None:
+            main_alpha = alpha_on_canvas(layer, canvas)
         shadow = shadow_kind(plan, options.shadow)
         backdrop = draw_backdrop(plan, canvas, placement, vseed, shadow)
         prompt, negative = build_prompts(options, plan)
@@ -174,6 +177,7 @@ def render_scene(
             "variants": scenes,
             "scale": round(placement.scale, 4),
             "canvas": list(canvas),
+            PRODUCT_ALPHA: main_alpha,
             "timings_ms": {"cutout": round(t_cut * 1000, 1), "total": round((time.perf_counter() - t0) * 1000, 1)},
         },
     )

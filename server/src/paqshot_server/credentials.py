@@ -1,0 +1,143 @@
+"""The operator's C2PA signing identity: where its files are, loading it, and a self-signed one for testing.
+
+Settings ``c2pa_cert_file`` / ``c2pa_key_file`` name a PEM certificate chain (signing certificate first) and
+its PEM private key; empty means ``<home>/c2pa/cert.pem`` and ``<home>/c2pa/key.pem``. A production operator
+puts a certificate from a CA there (the C2PA trust list names which CAs viewers trust). ``paqshot init
+--self-signed-cert`` makes a test chain with the ``cryptography`` package: a self-signed root and an ES256
+signing certificate under it (c2pa refuses a signing certificate that is its own issuer), named after the
+brand. Viewers show it as untrusted: it proves the file is unchanged, not who made it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from .imaging.provenance import SigningIdentity
+from .settings import Settings
+
+SELF_SIGNED_MARK = "self-signed test certificate"  # in the subject, so any viewer shows what it is
+
+
+@dataclass(frozen=True)
+class CredentialFiles:
+    cert: Path
+    key: Path
+    root: Path  # the test root (self-signed chains only): readers that should trust it are given this file
+
+
+def credential_files(settings: Settings) -> CredentialFiles:
+    """Where the signing certificate and key are for ``settings``."""
+    folder = settings.home / "c2pa"
+    cert = Path(settings.c2pa_cert_file) if settings.c2pa_cert_file else folder / "cert.pem"
+    key = Path(settings.c2pa_key_file) if settings.c2pa_key_file else folder / "key.pem"
+    return CredentialFiles(cert, key, folder / "root.pem")
+
+
+def load_identity(settings: Settings) -> SigningIdentity | None:
+    """The signing identity, or None when credentials are off or no certificate is installed.
+
+    Raises:
+        ValueError: the files exist but the key is not a supported type or does not load.
+    """
+    if not settings.content_credentials:
+        return None
+    files = credential_files(settings)
+    if not (files.cert.is_file() and files.key.is_file()):
+        return None
+    key_pem = files.key.read_bytes()
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    return SigningIdentity(files.cert.read_bytes(), key_pem, _algorithm(key))
+
+
+def _algorithm(key: object) -> str:
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return {256: "ES256", 384: "ES384", 521: "ES512"}[key.curve.key_size]
+    if isinstance(key, rsa.RSAPrivateKey):
+        return "PS256"
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return "ED25519"
+    raise ValueError(f"unsupported signing key type {type(key).__name__}: use EC P-256/384/521, RSA or Ed25519")
+
+
+def make_self_signed(settings: Settings, *, days: int = 365) -> CredentialFiles:
+    """Write a self-signed test chain (root + ES256 signing certificate) for the brand; key files are 0600.
+
+    Raises:
+        FileExistsError: a certificate or key is already there (never overwrite an operator's identity).
+    """
+    files = credential_files(settings)
+    for path in (files.cert, files.key):
+        if path.exists():
+            raise FileExistsError(f"{path} exists: remove it first to make a new test certificate")
+    brand = settings.brand.product_name
+    now = datetime.datetime.now(datetime.UTC)
+    root_key = ec.generate_private_key(ec.SECP256R1())
+    root_name = _name(brand, f"{brand} test root ({SELF_SIGNED_MARK})")
+    root = (
+        x509.CertificateBuilder()
+        .subject_name(root_name)
+        .issuer_name(root_name)
+        .public_key(root_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_usage(sign_certs=True), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()), critical=False)
+        .sign(root_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(_name(brand, f"{brand} content signer ({SELF_SIGNED_MARK})"))
+        .issuer_name(root_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_usage(sign_certs=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()), critical=False)
+        .sign(root_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    files.cert.parent.mkdir(parents=True, exist_ok=True)
+    files.cert.write_bytes(leaf.public_bytes(pem) + root.public_bytes(pem))
+    files.root.write_bytes(root.public_bytes(pem))
+    fd = os.open(files.key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return files
+
+
+def _name(organisation: str, common_name: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+
+
+def _usage(*, sign_certs: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=not sign_certs,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=sign_certs,
+        crl_sign=sign_certs,
+        encipher_only=False,
+        decipher_only=False,
+    )

@@ -1,0 +1,125 @@
+"""The last step of every generation, after the engine: provenance into each file, then the compliance report.
+
+Order matters: the XMP label and the signed C2PA manifest go into the encoded bytes first (image data
+untouched, so product pixels stay exact), and compliance is measured on the file as delivered (its size
+includes the manifest). Used by the worker and by ``paqshot generate``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .credentials import load_identity
+from .imaging import compliance, provenance, xmp
+from .imaging.presets import PresetCatalogue
+from .imaging.result import PRODUCT_ALPHA, RenderedImage, RenderResult
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+_FORMAT_BY_MIME = {"image/jpeg": "jpeg", "image/png": "png", "image/webp": "webp"}
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The result with labelled files, its compliance reports (JSON-ready) and any notes finishing added."""
+
+    result: RenderResult
+    compliance: list[dict[str, Any]]
+
+
+def background_description(engine: str) -> str:
+    """What replaced the photo's background, for the C2PA action."""
+    if engine.startswith("diffusion:"):
+        return f"scene generated around the product by the diffusion model {engine.removeprefix('diffusion:')}"
+    if engine == "procedural":
+        return "scene set drawn by code (procedural)"
+    return "plain studio background (solid colour) with a drawn shadow where asked"
+
+
+class Finisher:
+    """Build once per process (the signing identity is read once)."""
+
+    def __init__(self, settings: Settings, presets: PresetCatalogue) -> None:
+        self.settings, self.presets = settings, presets
+
+    @cached_property
+    def identity(self) -> provenance.SigningIdentity | None:
+        return load_identity(self.settings)
+
+    def finish(
+        self,
+        result: RenderResult,
+        *,
+        product_photo: bytes,
+        title: str,
+        checks: list[str],
+        find_product: compliance.ProductFinder | None = None,
+    ) -> Finished:
+        """Label every image (and thumbnail) of ``result``; report ``checks`` (preset ids) on the main image.
+
+        Args:
+            product_photo: the stored input (becomes the manifest's ``componentOf`` ingredient).
+            title: the manifest's title (a file name stem; the extension is added per format).
+            checks: preset ids to report on (the request's preset and ``compliance_check``), deduplicated.
+            find_product: finds the product when the engine did not say where it is.
+        """
+        facts = provenance.Provenance(
+            generator=self.settings.brand.product_name,
+            version=__version__,
+            engine=result.engine,
+            cutout=str(result.meta.get("cutout_source") or "classical"),
+            background=background_description(result.engine),
+        )
+        photo_mime = provenance.mime_of(product_photo)
+        notes = list(result.notes)
+        identity = self.identity
+        if identity is None and self.settings.content_credentials:
+            notes.append(
+                "no Content Credentials: no signing certificate is installed "
+                f"(`{self.settings.brand.cli_name} init --self-signed-cert` makes a test one)"
+            )
+        labelled = tuple(
+            self._label(image, facts, identity, (product_photo, photo_mime), title) for image in result.images
+        )
+        reports = []
+        alpha = result.meta.get(PRODUCT_ALPHA)
+        alpha = alpha if isinstance(alpha, np.ndarray) else None
+        for preset_id in dict.fromkeys(checks):
+            report = compliance.check(
+                labelled[0].data, self.presets.get(preset_id), product_alpha=alpha, find_product=find_product
+            )
+            reports.append(report.as_dict())
+        meta = dict(result.meta)
+        meta["digital_source_type"] = facts.digital_source_type
+        meta["content_credentials"] = identity is not None
+        return Finished(replace(result, images=labelled, notes=tuple(notes), meta=meta), reports)
+
+    def _label(
+        self,
+        image: RenderedImage,
+        facts: provenance.Provenance,
+        identity: provenance.SigningIdentity | None,
+        photo: tuple[bytes, str],
+        title: str,
+    ) -> RenderedImage:
+        packet = provenance.xmp_packet(facts)
+
+        def one(data: bytes, mime: str, name: str) -> bytes:
+            fmt = _FORMAT_BY_MIME[mime]
+            data = xmp.embed(data, fmt, packet)
+            if identity is not None:
+                data = provenance.sign(data, mime, facts, identity, photo, f"{name}.{fmt}")
+            return data
+
+        return replace(
+            image,
+            data=one(image.data, image.mime, title),
+            thumbnail=one(image.thumbnail, image.thumbnail_mime, f"{title}_thumb"),
+        )

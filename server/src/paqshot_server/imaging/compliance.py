@@ -1,0 +1,332 @@
+"""Compliance report: every rule of a preset measured on a finished image file, each with pass/fail.
+
+Measured on the bytes as delivered (after encoding and labelling), so format, colour space and file size are
+the file's own. The pixel rules need to know where the product is: generated images pass the product's
+alpha on the canvas (exact, from compositing); the standalone check (``POST /v1/check``, ``paqshot check``)
+passes the alpha a cut-out found. Rules and how each is measured (thresholds live in the preset files):
+
+- ``background_purity``: share of background pixels exactly at the required colour. Background = not
+  product and farther than a guard band (:data:`GUARD_SHARE` of the long side, at least
+  :data:`GUARD_MIN_PX`) from it, which keeps anti-aliased edges and JPEG ringing (8x8 blocks) out.
+  Transparent pixels never count as the colour (marketplaces render them grey or black).
+- ``product_fill``: the product's bounding box as a share of the canvas side it limits: max(w/W, h/H).
+- ``cropped_at_edge``: the product touches the canvas border (which sides).
+- ``long_side``, ``short_side``, ``pixels``: the image's size.
+- ``format``: the container as decoded (JPEG, PNG, WebP), not the file name.
+- ``colour_space``: RGB pixels with no ICC profile (sRGB implied) or an ICC profile whose description names
+  sRGB.
+- ``file_size``: bytes of the file.
+- added content (a main-image slot's rules): background pixels that differ from the required colour by more
+  than :data:`CONTENT_TOLERANCE` levels form connected regions of at least :data:`MIN_REGION_SHARE` of the
+  image. Regions touching the product's guard band are attached (shadow or reflection); the others are
+  ``props``. An attached region below the product whose colour deviations correlate (Pearson r >
+  :data:`REFLECTION_CORRELATION`) with the product's own, mirrored about its bottom edge, is a
+  ``reflection``; the rest are ``shadow``, measured as the 99th percentile of their darkening in levels.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageCms
+from scipy import ndimage
+
+from .background import parse_background
+from .presets import Preset, Rules
+
+GUARD_SHARE = 0.004  # guard band around the product: share of the long side (8 px at 2000 px)
+GUARD_MIN_PX = 8  # at least one JPEG block: ringing never reaches further
+CONTENT_TOLERANCE = 6  # levels: JPEG noise on a flat background stays below this
+MIN_REGION_SHARE = 1e-4  # regions smaller than this share of the image are noise, not content
+MIN_REGION_PX = 16
+PRODUCT_ALPHA = 128  # alpha at or above this is product
+PRODUCT_PART_SHARE = 0.2  # a segmented part at least this share of the largest is product too (pairs, sets)
+REFLECTION_CORRELATION = 0.5
+_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "TIFF": "tiff", "BMP": "bmp"}
+
+ProductFinder = Callable[[Image.Image], np.ndarray]  # image -> uint8 (H, W) alpha of the product
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """One rule: its measured value, what the preset requires, pass/fail, and a sentence for people."""
+
+    rule: str
+    passed: bool
+    measured: Any
+    required: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ComplianceReport:
+    """Every rule of one preset measured on one image."""
+
+    preset: str
+    passed: bool
+    rules: tuple[RuleResult, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``{"preset", "passed", "rules": [{"rule", "passed", "measured", "required", "message"}]}``."""
+        return {"preset": self.preset, "passed": self.passed, "rules": [_plain(asdict(r)) for r in self.rules]}
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars inside a measurement as plain Python numbers (JSON and msgspec take only those)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value.item() if isinstance(value, np.generic) else value
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """What the file is: container, size, colour facts and pixels (RGBA uint8)."""
+
+    fmt: str
+    width: int
+    height: int
+    mode: str
+    icc_description: str | None
+    rgba: np.ndarray
+    size_bytes: int
+
+
+def decode(data: bytes) -> Decoded:
+    """Open an image file for measurement. Raises OSError/ValueError (PIL) on a file that is no image."""
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    icc = image.info.get("icc_profile")
+    description = None
+    if icc:
+        try:
+            description = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).strip()
+        except (OSError, ImageCms.PyCMSError):
+            description = "unreadable ICC profile"
+    rgba = np.asarray(image.convert("RGBA"))
+    fmt = _FORMATS.get(image.format or "", (image.format or "unknown").lower())
+    return Decoded(fmt, image.width, image.height, image.mode, description, rgba, len(data))
+
+
+def product_mask(alpha: np.ndarray, *, segmented: bool) -> np.ndarray:
+    """bool (H, W) product from an alpha (uint8). A segmenter's stray bits are dropped: of its connected
+    parts only the largest and those at least PRODUCT_PART_SHARE of it count (the rest may be props)."""
+    mask = alpha >= PRODUCT_ALPHA
+    if not segmented or not mask.any():
+        return mask
+    labels, _count = ndimage.label(mask)
+    sizes = np.bincount(labels.ravel())[1:]
+    keep = np.flatnonzero(sizes >= PRODUCT_PART_SHARE * sizes.max()) + 1
+    return np.isin(labels, keep)
+
+
+def check(
+    data: bytes,
+    preset: Preset,
+    *,
+    product_alpha: np.ndarray | None = None,
+    find_product: ProductFinder | None = None,
+) -> ComplianceReport:
+    """Measure every rule of ``preset`` on the image file ``data``.
+
+    Args:
+        data: the encoded file as delivered.
+        preset: the preset whose rules apply.
+        product_alpha: uint8 (H, W) alpha of the product on this canvas (generated images), or None.
+        find_product: called with the decoded image when ``product_alpha`` is None and a pixel rule needs the
+            product (standalone check); returns a uint8 (H, W) alpha.
+
+    Raises:
+        OSError, ValueError: ``data`` is not an image PIL can open.
+    """
+    img = decode(data)
+    rules = preset.rules
+    results = _file_rules(img, rules)
+    if _needs_product(rules):
+        segmented = product_alpha is None
+        if product_alpha is None:
+            if find_product is None:
+                raise ValueError("the product's alpha or a way to find it is needed for the pixel rules")
+            rgba_image = Image.fromarray(img.rgba, mode="RGBA")
+            product_alpha = find_product(rgba_image)
+        if product_alpha.shape != img.rgba.shape[:2]:
+            raise ValueError(f"product alpha {product_alpha.shape} does not match the image {img.rgba.shape[:2]}")
+        results += _pixel_rules(img, rules, product_mask(product_alpha, segmented=segmented))
+    return ComplianceReport(preset.id, all(r.passed for r in results), tuple(results))
+
+
+def _needs_product(rules: Rules) -> bool:
+    return (
+        rules.background is not None
+        or rules.min_fill is not None
+        or rules.max_fill is not None
+        or not rules.allow_crop
+        or rules.max_shadow_darkening is not None
+        or not rules.reflection
+        or not rules.props
+    )
+
+
+def _file_rules(img: Decoded, rules: Rules) -> list[RuleResult]:
+    out: list[RuleResult] = []
+    long_side, short_side = max(img.width, img.height), min(img.width, img.height)
+    if rules.min_long_side is not None or rules.max_long_side is not None:
+        lo, hi = rules.min_long_side or 1, rules.max_long_side
+        ok = long_side >= lo and (hi is None or long_side <= hi)
+        req = f"{lo}–{hi} px" if hi else f">= {lo} px"
+        out.append(RuleResult("long_side", ok, long_side, req, f"long side {long_side} px (needs {req})"))
+    if rules.min_short_side is not None:
+        ok = short_side >= rules.min_short_side
+        req = f">= {rules.min_short_side} px"
+        out.append(RuleResult("short_side", ok, short_side, req, f"short side {short_side} px (needs {req})"))
+    if rules.max_pixels is not None:
+        pixels = img.width * img.height
+        ok = pixels <= rules.max_pixels
+        req = f"<= {rules.max_pixels} px"
+        out.append(RuleResult("pixels", ok, pixels, req, f"{pixels / 1e6:.1f} MP (needs {req})"))
+    if rules.formats is not None:
+        ok = img.fmt in rules.formats
+        req = " or ".join(rules.formats)
+        out.append(RuleResult("format", ok, img.fmt, req, f"{img.fmt} file (needs {req})"))
+    if rules.srgb:
+        cmyk = img.mode in {"CMYK", "YCbCr", "LAB", "I;16", "I", "F"}
+        named = img.icc_description is None or "srgb" in img.icc_description.lower()
+        measured = f"{img.mode}, " + (
+            f"ICC profile '{img.icc_description}'" if img.icc_description else "no ICC profile (sRGB)"
+        )
+        ok = not cmyk and named
+        out.append(RuleResult("colour_space", ok, measured, "sRGB", f"{measured} (needs sRGB)"))
+    if rules.max_file_bytes is not None:
+        ok = img.size_bytes <= rules.max_file_bytes
+        req = f"<= {rules.max_file_bytes} bytes"
+        out.append(RuleResult("file_size", ok, img.size_bytes, req, f"{img.size_bytes} bytes (needs {req})"))
+    return out
+
+
+def _pixel_rules(img: Decoded, rules: Rules, product: np.ndarray) -> list[RuleResult]:
+    out: list[RuleResult] = []
+    height, width = product.shape
+    if not product.any():
+        return [RuleResult("product_found", False, 0, "a product", "no product found in the image")]
+    rows, cols = np.flatnonzero(product.any(axis=1)), np.flatnonzero(product.any(axis=0))
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    if rules.min_fill is not None or rules.max_fill is not None:
+        fill = round(max((right - left) / width, (bottom - top) / height), 4)
+        lo, hi = rules.min_fill or 0.0, rules.max_fill or 1.0
+        ok = lo <= fill <= hi
+        req = f"{lo:.0%}–{hi:.0%}"
+        out.append(RuleResult("product_fill", ok, fill, req, f"product fills {fill:.1%} of the frame (needs {req})"))
+    if not rules.allow_crop:
+        sides = [
+            name
+            for name, edge in (
+                ("top", product[0]),
+                ("bottom", product[-1]),
+                ("left", product[:, 0]),
+                ("right", product[:, -1]),
+            )
+            if edge.any()
+        ]
+        message = f"product touches the {', '.join(sides)} edge" if sides else "product is whole in the frame"
+        out.append(RuleResult("cropped_at_edge", not sides, sides, "no side touched", message))
+    needs_background = rules.background is not None or rules.max_shadow_darkening is not None
+    if not needs_background and rules.reflection and rules.props:
+        return out
+    colour = np.asarray(parse_background(rules.background) or (255, 255, 255), np.int16)
+    guard = max(GUARD_MIN_PX, round(GUARD_SHARE * max(width, height)))
+    ring = ndimage.binary_dilation(product, iterations=guard)
+    background = ~ring
+    rgb = img.rgba[..., :3].astype(np.int16)
+    opaque = img.rgba[..., 3] == 255
+    if rules.background is not None and rules.min_background_purity is not None:
+        exact = np.all(rgb == colour, axis=2) & opaque
+        total = int(background.sum())
+        purity = round(float(exact[background].mean()), 4) if total else 1.0
+        req = f">= {rules.min_background_purity:.0%} at {rules.background}"
+        ok = purity >= rules.min_background_purity
+        message = f"{purity:.2%} of the background is exactly {rules.background} (needs {req})"
+        out.append(RuleResult("background_purity", ok, purity, req, message))
+    out += _added_content(rgb, opaque, colour, product, ring, background, bottom, rules)
+    return out
+
+
+def _added_content(
+    rgb: np.ndarray,
+    opaque: np.ndarray,
+    colour: np.ndarray,
+    product: np.ndarray,
+    ring: np.ndarray,
+    background: np.ndarray,
+    product_bottom: int,
+    rules: Rules,
+) -> list[RuleResult]:
+    """Shadow, reflection and props: regions of background that are not the background colour."""
+    if rules.max_shadow_darkening is None and rules.reflection and rules.props:
+        return []
+    height, width = product.shape
+    deviation = np.abs(rgb - colour).max(axis=2)
+    content = background & ((deviation > CONTENT_TOLERANCE) | ~opaque)
+    labels, count = ndimage.label(content, structure=np.ones((3, 3), bool))
+    min_px = max(MIN_REGION_PX, round(MIN_REGION_SHARE * height * width))
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    near = ndimage.binary_dilation(ring, iterations=2) & background
+    attached_ids = set(np.unique(labels[near & content]).tolist()) - {0}
+    shadow_px: list[np.ndarray] = []
+    reflection_px = 0
+    props: list[int] = []
+    for region in range(1, count + 1):
+        if sizes[region] < min_px:
+            continue
+        if region not in attached_ids:
+            props.append(int(sizes[region]))
+            continue
+        ys, xs = np.nonzero(labels == region)
+        if _mirrors_product(rgb, colour, product, ys, xs, product_bottom):
+            reflection_px += len(ys)
+        else:
+            darkening = np.clip(colour[None, :] - rgb[ys, xs], 0, 255).max(axis=1)
+            shadow_px.append(darkening)
+    out: list[RuleResult] = []
+    if rules.max_shadow_darkening is not None:
+        darkest = int(np.percentile(np.concatenate(shadow_px), 99)) if shadow_px else 0
+        req = f"<= {rules.max_shadow_darkening} levels"
+        ok = darkest <= rules.max_shadow_darkening
+        message = f"shadow next to the product darkens the background by {darkest} levels (needs {req})"
+        out.append(RuleResult("shadow", ok, darkest, req, message))
+    if not rules.reflection:
+        share = round(reflection_px / (height * width), 5)
+        message = f"a floor reflection covers {share:.2%} of the image" if reflection_px else "no reflection"
+        out.append(RuleResult("reflection", reflection_px == 0, share, "none", message))
+    if not rules.props:
+        share = round(sum(props) / (height * width), 5)
+        message = (
+            f"{len(props)} separate object(s) besides the product ({share:.2%} of the image)"
+            if props
+            else ("nothing besides the product")
+        )
+        out.append(RuleResult("props", not props, {"count": len(props), "share": share}, "none", message))
+    return out
+
+
+def _mirrors_product(
+    rgb: np.ndarray, colour: np.ndarray, product: np.ndarray, ys: np.ndarray, xs: np.ndarray, bottom: int
+) -> bool:
+    """Whether the region's pixels below the product repeat the product's colours mirrored about its bottom."""
+    below = ys >= bottom
+    if below.sum() < MIN_REGION_PX:
+        return False
+    ys, xs = ys[below], xs[below]
+    mirror_y = 2 * bottom - 1 - ys
+    inside = (mirror_y >= 0) & product[np.clip(mirror_y, 0, product.shape[0] - 1), xs]
+    if inside.sum() < MIN_REGION_PX:
+        return False
+    here = (colour[None, :] - rgb[ys[inside], xs[inside]]).astype(np.float64).ravel()
+    there = (colour[None, :] - rgb[mirror_y[inside], xs[inside]]).astype(np.float64).ravel()
+    if here.std() < 1e-6 or there.std() < 1e-6:
+        return False
+    return float(np.corrcoef(here, there)[0, 1]) > REFLECTION_CORRELATION
