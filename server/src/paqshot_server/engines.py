@@ -62,19 +62,34 @@ class Engines(EngineCatalog):
 
         return cutout(image, self.segmenter()).alpha8
 
-    def render(self, image: Image.Image, options: RenderOptions, progress: ProgressFn | None = None) -> RenderResult:
-        """Run the engine for ``options.style`` on a decoded, normalised image."""
+    def render(
+        self,
+        image: Image.Image,
+        options: RenderOptions,
+        progress: ProgressFn | None = None,
+        hint: np.ndarray | None = None,
+    ) -> RenderResult:
+        """Run the engine for ``options.style`` on a decoded, normalised image.
+
+        ``hint``: a canonical mask hint of the image (``imaging.hint``) that the cut-out must respect.
+        """
         status = self.status(options.style)
         self.check_options(options)
         if progress:
             progress(0.02)
         segmenter = self.segmenter(options.cutout_engine)
+        cutter = segmenter
+        if hint is not None:
+            from .imaging.hint import HintedSegmenter
+            from .imaging.segment import default_segmenter
+
+            cutter = HintedSegmenter(segmenter or default_segmenter(), hint)
         if options.style == "studio_packshot":
             from .imaging.packshot import render_packshot
 
-            result = render_packshot(image, options, segmenter=segmenter)
+            result = render_packshot(image, options, segmenter=cutter)
         else:
-            result = self._render_scene(image, options, status, segmenter, progress)
+            result = self._render_scene(image, options, status, cutter, progress)
         cutout_engine = str(result.meta.get("cutout_source", ""))
         if segmenter is not None and cutout_engine == segmenter.name:
             cutout_engine = f"onnx:{segmenter.name}"

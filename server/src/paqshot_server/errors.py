@@ -8,6 +8,7 @@ Hierarchy::
     ├── Unauthorized          missing, unknown or revoked API key
     ├── Forbidden             quota, style not enabled for the key
     ├── NotFound              unknown or foreign generation, expired image
+    │   └── InputExpired          a re-run whose stored photo is past retention (410)
     ├── ImageTooLarge         input over the byte limit
     ├── UnsupportedImage      not JPEG/PNG/WebP, undecodable, too many pixels, empty product
     ├── RateLimited           over the key's rate limit (carries retry_after)
@@ -45,6 +46,12 @@ class Forbidden(AppError):
 
 class NotFound(AppError):
     code = "not_found"
+
+
+class InputExpired(NotFound):
+    """The job exists but its stored photo is gone (past retention): it cannot be re-run (extension)."""
+
+    code = "input_expired"
 
 
 class ImageTooLarge(AppError):

@@ -6,10 +6,10 @@ from typing import Annotated, Literal
 
 import anyio.to_thread
 import msgspec
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import Controller, HttpMethod, MediaType, Request, Response, delete, get, post, route
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_202_ACCEPTED
+from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from ..errors import NotFound
 from ..jobs.service import Submitted
@@ -17,16 +17,24 @@ from ..storage import jobs as jobs_sql
 from ..storage import keys as keys_sql
 from ..storage.keys import ApiKey
 from .auth import bearer_token, current_key
-from .openapi import ERROR_RESPONSES
+from .openapi import ERROR_RESPONSES, INPUT_EXPIRED_RESPONSE
 from .present import generation
 from .state import ApiState
-from .wire import GenerateAccepted, GenerateRequest, Generation, GenerationList
+from .wire import GenerateAccepted, GenerateRequest, Generation, GenerationList, RerunRequest
 
 
 class GenerationController(Controller):
     path = "/v1"
     tags = ["generations"]  # noqa: RUF012 - Litestar reads class attributes
     security = [{"bearerAuth": []}]  # noqa: RUF012 - Litestar reads this class attribute
+
+    # Litestar 2 lists only the first-registered handler's methods in the automatic OPTIONS answer of a path with
+    # several handlers (litestar-org/litestar#4169, fixed in 3). An explicit handler registered first (a controller
+    # registers its handlers sorted by name: keep this name first) answers instead; the schema fuzz test checks it.
+    @route("/generate/{generation_id:str}", http_method=HttpMethod.OPTIONS, include_in_schema=False)
+    async def allowed_methods(self, generation_id: FromPath[str]) -> Response[None]:
+        """``OPTIONS /v1/generate/{id}``: the methods the resource answers."""
+        return Response(None, status_code=HTTP_204_NO_CONTENT, headers={"Allow": "DELETE, GET, OPTIONS"})
 
     @post(
         "/generate",
@@ -83,6 +91,40 @@ class GenerationController(Controller):
         job = await anyio.to_thread.run_sync(api.jobs.cancel, key, generation_id)
         return generation(job, api)
 
+    @post(
+        "/generate/{generation_id:str}/rerun",
+        operation_id="rerunGeneration",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Re-render a generation with changed options or a mask hint (extension)",
+        responses={**ERROR_RESPONSES, 410: INPUT_EXPIRED_RESPONSE},
+    )
+    async def rerun(
+        self,
+        generation_id: FromPath[str],
+        data: JSONBody[RerunRequest],
+        key: NamedDependency[ApiKey],
+        api: NamedDependency[ApiState],
+        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=255)] = None,
+    ) -> Response[GenerateAccepted]:
+        """A new generation (new id) from this one's stored photo: fields given replace its request's, the others
+        are kept, except ``mask_hint`` (send it each time). 410 ``input_expired`` once the photo is past retention."""
+        changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+        submitted = await api.jobs.rerun(key, generation_id, changes, idempotency_key=idempotency_key)
+        return _accepted(submitted, api)
+
+    @delete(
+        "/generate/{generation_id:str}",
+        operation_id="deleteGeneration",
+        summary="Delete a generation and its files (extension)",
+        responses=ERROR_RESPONSES,
+    )
+    async def delete(
+        self, generation_id: FromPath[str], key: NamedDependency[ApiKey], api: NamedDependency[ApiState]
+    ) -> None:
+        """Its images, photo and hint are deleted (their URLs answer 404), a webhook not yet delivered is not sent,
+        a processing generation is stopped; then it is not found. Answers 204."""
+        await anyio.to_thread.run_sync(api.jobs.delete, key, generation_id)
+
     @get(
         "/generations",
         operation_id="listGenerations",
@@ -99,9 +141,19 @@ class GenerationController(Controller):
         status: Annotated[
             Literal["processing", "completed", "failed"] | None, QueryParameter(description="Filter by status.")
         ] = None,
+        filename: Annotated[
+            str | None,
+            QueryParameter(
+                min_length=1,
+                max_length=255,
+                description="Extension: only generations whose filename contains this text (ASCII case ignored).",
+            ),
+        ] = None,
     ) -> GenerationList:
-        """Newest first; ``status`` filters by the spec's three statuses."""
-        page, total = jobs_sql.list_for_key(api.db.get(), key.id, status=status, limit=limit, offset=offset)
+        """Newest first; ``status`` filters by the spec's three statuses, ``filename`` by the submitted file name."""
+        page, total = jobs_sql.list_for_key(
+            api.db.get(), key.id, status=status, limit=limit, offset=offset, filename=filename
+        )
         return GenerationList(
             data=[generation(j, api) for j in page],
             total=total,

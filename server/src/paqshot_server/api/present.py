@@ -25,6 +25,9 @@ def generation(job: Job, api: ApiState) -> Generation:
         seed=job.seed,
         options=job.options,
         engine=job.engine,
+        filename=job.filename,
+        rerun_of=job.rerun_of,
+        mask_hint=True if job.hint_file else None,
     )
     if job.status == "processing":
         out.progress = round(job.progress, 3)
@@ -74,4 +77,6 @@ def generation(job: Job, api: ApiState) -> Generation:
         out.progress = 1.0
         if not job.purged:
             out.input_url = file_url(base, secret, job.input_file, expires)
+            if job.result.matte:
+                out.matte_url = file_url(base, secret, job.result.matte, expires)
     return out

@@ -3,7 +3,7 @@ omit what does not apply. New fields always come with defaults (schema evolution
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
 import msgspec
 from msgspec import Meta, Struct
@@ -13,6 +13,7 @@ from ..imaging.options import (
     MAX_LOCATION_CHARS,
     MAX_PROMPT_CHARS,
     MAX_VARIANTS,
+    NAMED_BACKGROUNDS,
     AspectRatio,
     OnLowConfidence,
     OutputFormat,
@@ -22,12 +23,51 @@ from ..imaging.options import (
     Style,
 )
 from ..imaging.presets import MAX_CHECKS, PRESET_ID_PATTERN
+from ..net.urls import END, MAX_URL, url_pattern, url_words
 from ..storage.jobs import Status
 
 # Request fields that carry an image (URL or base64): the request body limit allows each at max_image_bytes.
-IMAGE_FIELDS = ("product_image",)
-BACKGROUND_PATTERN = r"^(white|off_white|light_gray|black|transparent|#[0-9A-Fa-f]{6})$"
-CUTOUT_ENGINE_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"  # auto, classical or a model id (manifests' id rule)
+IMAGE_FIELDS = ("product_image", "mask_hint")
+
+# Each pattern is built from the facts it encodes and comes with the same facts in words: validation errors
+# quote the words (``api.explain``), never the pattern. Patterns stay in the syntax ECMA-262 (JSON Schema) and
+# Python's ``re`` read alike (``net.urls.END`` for the end of the text), so the served schema and the validator
+# agree.
+PATTERN_WORDS: dict[str, str] = {}
+
+
+def _pattern(regex: str, words: str) -> str:
+    PATTERN_WORDS[regex] = words
+    return regex
+
+
+def _either(values: tuple[str, ...]) -> str:
+    return ", ".join(values[:-1]) + f" or {values[-1]}" if len(values) > 1 else values[0]
+
+
+def url_field_pattern(schemes: tuple[str, ...]) -> str:
+    """The pattern of a URL field with ``schemes`` (registered with its words)."""
+    return _pattern(url_pattern(schemes), url_words(schemes))
+
+
+BACKGROUND_NAMES = (*NAMED_BACKGROUNDS, "transparent")
+BACKGROUND_PATTERN = _pattern(
+    rf"^({'|'.join(BACKGROUND_NAMES)}|#[0-9A-Fa-f]{{6}}){END}", _either((*BACKGROUND_NAMES, "#RRGGBB"))
+)
+# auto, classical or a model id (manifests' id rule)
+CUTOUT_ENGINE_PATTERN = _pattern(
+    rf"^[a-z0-9][a-z0-9._-]{{0,63}}{END}",
+    "auto, classical or the id of an installed cut-out model (lowercase letters, digits, '.', '_' and '-')",
+)
+_pattern(PRESET_ID_PATTERN, "a preset id: a lowercase letter, then up to 63 lowercase letters, digits or '_'")
+FILENAME_PATTERN = _pattern(r"^[^/\\\x00-\x1f]+" + END, "a file name without folders or control characters")
+# product_image that is not a URL: base64 (checked when decoded: no schema can state "an image").
+IMAGE_DATA_PATTERN = _pattern(r"^(?![Hh][Tt][Tt][Pp][Ss]?:)", "base64 image data (plain or a data: URI)")
+# Free text: any characters but control characters other than tab and line breaks.
+TEXT_PATTERN = _pattern(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*" + END, "text without control characters")
+# The validator's pattern allows both schemes; the served schema narrows it to https where the operator does
+# not allow plain http (net.urls.webhook_schemes), and so does the jobs service.
+WEBHOOK_URL_PATTERN = url_field_pattern(("http", "https"))
 
 
 _PRESET_DOC = (
@@ -61,6 +101,13 @@ _PROMPT_DOC = (
     "also steer the procedural set. The final prompts are returned with the result."
 )
 
+_HINT_DOC = (
+    "Extension (review and repair): a PNG, base64 (plain or data: URI), the size of the photo as stored "
+    "(input_url, after EXIF orientation) or that size scaled down by one factor. Grey >= 192: product (the cut-out "
+    "keeps it), <= 63: background (removed), between: unknown (the cut-out decides); pixels with alpha < 128 are "
+    "unknown. Write 255 / 0 / 128. It changes the matte only where it says; product pixels stay the photo's."
+)
+
 
 class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     """Body of ``POST /v1/generate``: the spec's fields, then optional extensions."""
@@ -80,9 +127,9 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
             str,
             Meta(
                 pattern=BACKGROUND_PATTERN,
-                description="white | off_white | light_gray | black | #RRGGBB. studio_packshot: the background "
-                "colour. Scene styles: tints the set towards the colour. Extension: transparent gives a PNG "
-                "cut-out (studio_packshot only).",
+                description=f"{' | '.join(NAMED_BACKGROUNDS)} | #RRGGBB. studio_packshot: the background colour. "
+                "Scene styles: tints the set towards the colour. Extension: transparent gives a PNG cut-out "
+                "(studio_packshot only).",
             ),
         ]
         | None
@@ -92,23 +139,22 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     location: (
         Annotated[
             str,
-            Meta(
-                min_length=1,
-                max_length=MAX_LOCATION_CHARS,
-                description=_LOCATION_DOC,
-            ),
+            Meta(min_length=1, max_length=MAX_LOCATION_CHARS, pattern=TEXT_PATTERN, description=_LOCATION_DOC),
         ]
         | None
     ) = None
-    prompt: Annotated[str, Meta(max_length=MAX_PROMPT_CHARS, description=_PROMPT_DOC)] | None = None
+    prompt: Annotated[str, Meta(max_length=MAX_PROMPT_CHARS, pattern=TEXT_PATTERN, description=_PROMPT_DOC)] | None = (
+        None
+    )
     webhook_url: (
         Annotated[
             str,
             Meta(
                 min_length=8,
-                max_length=2048,
-                pattern=r"^[A-Za-z][A-Za-z0-9+.-]*://",
-                description="HTTPS URL that receives the result.",
+                max_length=MAX_URL,
+                pattern=WEBHOOK_URL_PATTERN,
+                description="URL that receives the result (https; plain http only where the operator allows "
+                "private networks).",
             ),
         ]
         | None
@@ -116,7 +162,10 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     # Extensions (optional; defaults keep the spec's behaviour).
     seed: Annotated[int, Meta(ge=0, le=2**32 - 1, description="Extension: seed for reproducible scenes.")] | None = None
     negative_prompt: (
-        Annotated[str, Meta(max_length=MAX_PROMPT_CHARS, description="Extension: what to keep out.")] | None
+        Annotated[
+            str, Meta(max_length=MAX_PROMPT_CHARS, pattern=TEXT_PATTERN, description="Extension: what to keep out.")
+        ]
+        | None
     ) = None
     num_variants: Annotated[
         int, Meta(ge=1, le=MAX_VARIANTS, description=f"Extension: 1–{MAX_VARIANTS} images in one job (scene styles).")
@@ -163,6 +212,20 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
         ]
         | None
     ) = None
+    mask_hint: Annotated[str, Meta(min_length=1, description=_HINT_DOC)] | None = None
+    filename: (
+        Annotated[
+            str,
+            Meta(
+                min_length=1,
+                max_length=255,
+                pattern=FILENAME_PATTERN,
+                description="Extension: the photo's file name (no folders), shown back and searchable with "
+                "GET /v1/generations?filename=.",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class ComplianceRule(Struct, kw_only=True):
@@ -181,6 +244,30 @@ class ComplianceReport(Struct, kw_only=True):
     preset: str
     passed: bool
     rules: list[ComplianceRule]
+
+
+if TYPE_CHECKING:
+
+    class RerunRequest(Struct):
+        """Body of ``POST /v1/generate/{id}/rerun`` (built below from GenerateRequest; a stub for type checkers)."""
+
+else:
+    # Every field of GenerateRequest but the photo, optional: one declaration of each field's constraints and text.
+    RerunRequest = msgspec.defstruct(
+        "RerunRequest",
+        [
+            (name, get_type_hints(GenerateRequest, include_extras=True)[name] | msgspec.UnsetType, msgspec.UNSET)
+            for name in GenerateRequest.__struct_fields__
+            if name != "product_image"
+        ],
+        kw_only=True,
+        forbid_unknown_fields=True,
+        module=__name__,
+    )
+    RerunRequest.__doc__ = (
+        "Body of POST /v1/generate/{id}/rerun: fields given replace the source job's, fields omitted keep them "
+        "(mask_hint is never kept: send the whole hint each time)."
+    )
 
 
 class GenerateAccepted(Struct, kw_only=True):
@@ -250,6 +337,10 @@ class Generation(Struct, kw_only=True, omit_defaults=True):
     input_url: str | None = None
     completed_at: str | None = None
     compliance: list[ComplianceReport] | None = None
+    filename: str | None = None
+    rerun_of: str | None = None
+    mask_hint: bool | None = None
+    matte_url: str | None = None
 
 
 class GenerationList(Struct, kw_only=True):

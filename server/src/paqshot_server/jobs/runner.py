@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 import time
 from typing import Any
 
+from PIL import Image
+
 from .. import logs
 from ..errors import AppError, UnsupportedImage
 from ..finishing import Finished
 from ..imaging.decode import decode_image
+from ..imaging.hint import decode_stored_hint
 from ..imaging.options import RenderOptions
 from ..imaging.result import RenderResult
 from ..settings import Settings
@@ -70,8 +74,15 @@ class _Lease:
 
 def render_options(job: Job, settings: Settings) -> RenderOptions:
     """The engine's options from the stored request."""
-    values = {k: v for k, v in job.options.items() if k in _RENDER_FIELDS}
-    values.update(style=job.style, aspect_ratio=job.aspect_ratio, seed=job.seed)
+    return options_for_engine(job.options, job.style, job.aspect_ratio, job.seed, settings)
+
+
+def options_for_engine(
+    options: dict[str, Any], style: str, aspect_ratio: str, seed: int | None, settings: Settings
+) -> RenderOptions:
+    """RenderOptions from stored options (the worker) or a catalogue row (``paqshot generate --manifest``)."""
+    values = {k: v for k, v in options.items() if k in _RENDER_FIELDS}
+    values.update(style=style, aspect_ratio=aspect_ratio, seed=seed)
     values.setdefault("long_side", settings.output_long_side)  # a preset may have set these
     values.setdefault("jpeg_quality", settings.jpeg_quality)
     return RenderOptions(**values)
@@ -96,6 +107,12 @@ def _store(ctx: WorkerContext, job: Job, finished: Finished, duration_ms: float)
         images.append(StoredImage(file=name, thumb=thumb, width=image.width, height=image.height))
     meta = {k: v for k, v in result.meta.items() if isinstance(v, str | int | float | bool | list | dict)}
     meta["duration_ms"] = round(duration_ms, 1)
+    matte, matte_image = None, result.meta.get("matte")
+    if isinstance(matte_image, Image.Image):  # what a mask hint is drawn against (review and repair)
+        matte = f"{job.id}_a{job.attempts}_matte.png"
+        buffer = io.BytesIO()
+        matte_image.save(buffer, "PNG", compress_level=1)  # a matte is mostly flat: small even so
+        ctx.files.put(matte, buffer.getvalue())
     return JobResult(
         images=images,
         confidence=result.confidence,
@@ -104,6 +121,7 @@ def _store(ctx: WorkerContext, job: Job, finished: Finished, duration_ms: float)
         notes=list(result.notes),
         meta=meta,
         compliance=finished.compliance or None,
+        matte=matte,
     )
 
 
@@ -141,7 +159,8 @@ def _process(ctx: WorkerContext, job_id: str) -> str:
         try:
             raw = ctx.files.read(job.input_file)  # validated at the door; decoding again normalises it
             image = decode_image(raw, max_bytes=len(raw), max_pixels=ctx.settings.max_image_pixels).image
-            result = ctx.engines.render(image, render_options(job, ctx.settings), progress=lease.report)
+            hint = decode_stored_hint(ctx.files.read(job.hint_file)) if job.hint_file else None
+            result = ctx.engines.render(image, render_options(job, ctx.settings), progress=lease.report, hint=hint)
             refusal = refused_for_review(job, result)
             if refusal is not None:
                 raise UnsupportedImage(refusal)
@@ -167,5 +186,7 @@ def _process(ctx: WorkerContext, job_id: str) -> str:
         for stored_image in stored.images:  # another attempt published first: drop our copies, keep theirs
             ctx.files.delete(stored_image.file)
             ctx.files.delete(stored_image.thumb)
+        if stored.matte:
+            ctx.files.delete(stored.matte)
         return "superseded"
     return "completed"

@@ -22,10 +22,10 @@ import anyio.to_thread
 import msgspec
 
 from ..api.wire import GenerateRequest
-from ..errors import AppError, Forbidden, NotFound
+from ..errors import AppError, Forbidden, InputExpired, InvalidRequest, NotFound
 from ..ids import iso, new_id
 from ..imaging.options import AspectRatio, RenderOptions
-from ..imaging.presets import resolve_options
+from ..imaging.presets import PresetCatalogue, resolve_options
 from ..resources import Resources
 from ..storage import jobs as jobs_sql
 from ..storage.jobs import Job, NewJob
@@ -37,7 +37,8 @@ from .ratelimit import RateLimiter
 log = logging.getLogger(__name__)
 
 # Request fields stored in their own columns; every other field goes to ``options`` as sent.
-_COLUMN_FIELDS = frozenset({"product_image", "webhook_url", "style", "aspect_ratio", "seed"})
+_COLUMN_FIELDS = frozenset({"product_image", "webhook_url", "style", "aspect_ratio", "seed", "mask_hint", "filename"})
+_STORED = "stored"  # product_image of a re-run's request: the photo is taken from the source job
 # Rough seconds per job by engine (the estimate a 202 carries); other engines (models) 15 s.
 _SECONDS_BY_ENGINE = {"classical": 2, "procedural": 3}
 _DEFAULT_SECONDS = 15
@@ -78,9 +79,64 @@ class JobService:
         another request (default: the request's JSON encoding), and whose keys are the fields the client sent
         (those beat the preset's values; default: the fields that differ from their defaults). Raises
         Forbidden (style not enabled, quota),
-        InvalidRequest (options, webhook URL, image), IdempotencyConflict, RateLimited, ImageTooLarge,
+        InvalidRequest (options, webhook URL, image, mask hint), IdempotencyConflict, RateLimited, ImageTooLarge,
         UnsupportedImage; a refused request leaves no stored file behind.
         """
+        admitted = await self._admit(key, request, idempotency_key, body)
+        if isinstance(admitted, Submitted):
+            return admitted
+        raw = await intake.load_product_image(self.res, request.product_image)
+        job_id = new_id("gen")
+        input_file = await intake.store_input(self.res, job_id, raw)
+        return await self._insert(key, request, job_id, input_file, admitted, rerun_of=None)
+
+    async def rerun(
+        self, key: ApiKey, job_id: str, changes: dict[str, Any], *, idempotency_key: str | None = None
+    ) -> Submitted:
+        """A new job from ``key``'s job ``job_id``'s stored photo, with ``changes`` over its request.
+
+        ``changes`` holds request fields (not ``product_image``) that replace the source's; the others are kept,
+        except ``mask_hint``, which applies only when given. Raises NotFound, InputExpired (the photo is past
+        retention), and what :meth:`submit` raises.
+        """
+        source = await anyio.to_thread.run_sync(self.get, key, job_id)
+        fields = _rerun_fields(source, changes)
+        try:
+            request = msgspec.convert(fields, GenerateRequest)
+        except msgspec.ValidationError as exc:  # the changes were valid alone; the combination is not
+            raise InvalidRequest(f"The re-run's options do not fit together: {exc}.") from exc
+        # Every field counts as sent (the source's preset was applied when it was submitted); the same changes
+        # re-running another job are another request for the Idempotency-Key.
+        body = msgspec.json.encode(fields)
+        marker = b"rerun " + source.id.encode() + b" "
+        admitted = await self._admit(key, request, idempotency_key, body, hash_prefix=marker)
+        if isinstance(admitted, Submitted):
+            return admitted
+        new_job_id = new_id("gen")
+        input_file = new_job_id + source.input_file.removeprefix(source.id)
+        try:
+            photo = await anyio.to_thread.run_sync(self.res.files.read, source.input_file)
+        except FileNotFoundError:
+            photo = None
+        if source.purged or photo is None:
+            raise InputExpired(
+                f"The photo of generation {source.id} was deleted after the retention period; "
+                "submit it again with POST /v1/generate."
+            )
+        await anyio.to_thread.run_sync(self.res.files.put, input_file, photo)
+        return await self._insert(key, request, new_job_id, input_file, admitted, rerun_of=source.id)
+
+    async def _admit(
+        self,
+        key: ApiKey,
+        request: GenerateRequest,
+        idempotency_key: str | None,
+        body: bytes | None,
+        hash_prefix: bytes = b"",
+    ) -> Submitted | _Admission:
+        """Checks before any file is stored: an earlier job replayed, or what the insert needs.
+
+        ``hash_prefix`` goes before the body in the Idempotency-Key's hash (a re-run's source job)."""
         res = self.res
         if key.styles and request.style not in key.styles:
             raise Forbidden(f"Style '{request.style}' is not enabled for this API key.")
@@ -91,7 +147,9 @@ class JobService:
         res.catalog.check_cutout_engine(request.cutout_engine)
         idempotency = None
         if idempotency_key:
-            body_hash = hashlib.sha256(msgspec.json.encode(request) if body is None else body).hexdigest()
+            body_hash = hashlib.sha256(
+                hash_prefix + (msgspec.json.encode(request) if body is None else body)
+            ).hexdigest()
             prior = await anyio.to_thread.run_sync(
                 jobs_sql.idempotent_prior, res.db.get(), key.id, idempotency_key, body_hash
             )
@@ -99,51 +157,59 @@ class JobService:
                 return Submitted(prior, replayed=True, rate=None)
             idempotency = (idempotency_key, body_hash, time.time())
         remaining, reset = self.limiter.hit(key.id, key.rate_limit)
-        rate = RateWindow(key.rate_limit, remaining, reset)
         if request.webhook_url:
             await intake.check_webhook_url(res, request.webhook_url)
-        raw = await intake.load_product_image(res, request.product_image)
-        job_id = new_id("gen")
-        input_file = await intake.store_input(res, job_id, raw)
-        new = NewJob(
-            id=job_id,
-            key_id=key.id,
-            style=request.style,
-            aspect_ratio=aspect_ratio,
-            options=options,
-            webhook_url=request.webhook_url,
-            seed=request.seed,
-            input_file=input_file,
-            created_at=iso(time.time()),
-            estimated_seconds=self.estimate(request.style),
-        )
+        return _Admission(idempotency, RateWindow(key.rate_limit, remaining, reset), options, aspect_ratio)
+
+    async def _insert(
+        self,
+        key: ApiKey,
+        request: GenerateRequest,
+        job_id: str,
+        input_file: str,
+        admitted: _Admission,
+        *,
+        rerun_of: str | None,
+    ) -> Submitted:
+        """Store the mask hint, insert the job (quota, idempotency) and enqueue it; no file left on refusal."""
+        res, stored = self.res, [input_file]
         try:
-            job, created = await anyio.to_thread.run_sync(
-                lambda: jobs_sql.create(res.db.get(), new, quota=key.quota, idempotency=idempotency)
+            hint_file = None
+            if request.mask_hint:
+                hint_file = await intake.store_hint(res, job_id, request.mask_hint, input_file)
+                stored.append(hint_file)
+            new = NewJob(
+                id=job_id,
+                key_id=key.id,
+                style=request.style,
+                aspect_ratio=admitted.aspect_ratio,
+                options=admitted.options,
+                webhook_url=request.webhook_url,
+                seed=request.seed,
+                input_file=input_file,
+                created_at=iso(time.time()),
+                estimated_seconds=self.estimate(request.style),
+                hint_file=hint_file,
+                filename=request.filename,
+                rerun_of=rerun_of,
             )
-        except AppError:  # quota or idempotency conflict found at insert time: keep no orphan file
-            res.files.delete(input_file)
+            job, created = await anyio.to_thread.run_sync(
+                lambda: jobs_sql.create(res.db.get(), new, quota=key.quota, idempotency=admitted.idempotency)
+            )
+        except AppError:  # hint, quota or idempotency conflict found before or at insert time: keep no orphan file
+            for name in stored:
+                res.files.delete(name)
             raise
         if created:
             await anyio.to_thread.run_sync(self.queue.enqueue, job.id)
         else:  # a concurrent request with the same Idempotency-Key inserted first
-            res.files.delete(input_file)
-        return Submitted(job, replayed=not created, rate=rate)
+            for name in stored:
+                res.files.delete(name)
+        return Submitted(job, replayed=not created, rate=admitted.rate)
 
     def options_with_preset(self, request: GenerateRequest, body: bytes | None) -> tuple[dict[str, Any], AspectRatio]:
-        """(stored options, aspect ratio) with the request's preset applied: the preset's values where the
-        request did not send the field itself. Raises InvalidRequest for an unknown preset id."""
-        options = _options(request)
-        for preset_id in request.compliance_check or ():
-            self.res.presets.get(preset_id)
-        if request.preset is None:
-            return options, request.aspect_ratio
-        preset = self.res.presets.get(request.preset)
-        values = msgspec.structs.asdict(request)
-        sent = _sent_fields(request, body)
-        resolved = resolve_options(preset, {name: values[name] for name in sent})
-        options.update({k: v for k, v in resolved.items() if k not in _COLUMN_FIELDS})
-        return options, resolved.get("aspect_ratio", request.aspect_ratio)
+        """(stored options, aspect ratio) with the request's preset applied (see :func:`request_options`)."""
+        return request_options(request, _sent_fields(request, body), self.res.presets)
 
     def estimate(self, style: str) -> int:
         """Seconds until a job of ``style`` submitted now should be done: its engine's time × (jobs ahead + 1)."""
@@ -172,6 +238,55 @@ class JobService:
         if job.state == "queued":
             ending.fail(self.res, job, "cancelled", "The generation was cancelled.", owner=None)
         return self.get(key, job_id)
+
+    def delete(self, key: ApiKey, job_id: str) -> None:
+        """Delete ``key``'s job: its files go (their URLs then answer 404), a webhook not yet sent is not sent, a
+        processing job ends without one; later reads answer NotFound. Blocking (SQL and files)."""
+        job = jobs_sql.delete(self.res.db.get(), job_id, key.id, time.time())
+        if job is None:
+            raise NotFound(f"Generation {job_id} not found.")
+        for name in job.files():
+            self.res.files.delete(name)
+
+
+@dataclass(frozen=True)
+class _Admission:
+    """A submission that passed the checks: its Idempotency-Key record to write, and the rate window."""
+
+    idempotency: tuple[str, str, float] | None
+    rate: RateWindow
+    options: dict[str, Any]  # the stored options, preset applied
+    aspect_ratio: AspectRatio
+
+
+def _rerun_fields(source: Job, changes: dict[str, Any]) -> dict[str, Any]:
+    """The source job's request fields with ``changes`` applied (the photo is the stored one)."""
+    kept = {
+        "style": source.style,
+        "aspect_ratio": source.aspect_ratio,
+        "seed": source.seed,
+        "webhook_url": source.webhook_url,
+        "filename": source.filename,
+        **source.options,
+    }
+    merged = {k: v for k, v in {**kept, **changes}.items() if v is not None}
+    return {**merged, "product_image": _STORED}
+
+
+def request_options(
+    request: GenerateRequest, sent: set[str], presets: PresetCatalogue
+) -> tuple[dict[str, Any], AspectRatio]:
+    """(options to store, aspect ratio): the request's preset's values where the request did not send the field
+    itself (``sent`` names the fields it did). Raises InvalidRequest for an unknown preset id."""
+    options = _options(request)
+    for preset_id in request.compliance_check or ():
+        presets.get(preset_id)
+    if request.preset is None:
+        return options, request.aspect_ratio
+    values = msgspec.structs.asdict(request)
+    resolved = resolve_options(presets.get(request.preset), {name: values[name] for name in sent if name in values})
+    options.update({k: v for k, v in resolved.items() if k not in _COLUMN_FIELDS})
+    return options, resolved.get("aspect_ratio", request.aspect_ratio)
 
 
 def _sent_fields(request: GenerateRequest, body: bytes | None) -> set[str]:

@@ -50,6 +50,7 @@ class JobResult(msgspec.Struct, frozen=True, kw_only=True):
     notes: list[str] = msgspec.field(default_factory=list)
     meta: dict[str, Any] = msgspec.field(default_factory=dict)
     compliance: list[dict[str, Any]] | None = None  # reports of the preset and compliance_check (imaging.compliance)
+    matte: str | None = None  # the cut-out's alpha matte on the stored photo's grid (8-bit grey PNG file name)
 
 
 class NewJob(msgspec.Struct, frozen=True, kw_only=True):
@@ -68,6 +69,9 @@ class NewJob(msgspec.Struct, frozen=True, kw_only=True):
     input_file: str
     created_at: str
     estimated_seconds: int
+    hint_file: str | None = None
+    filename: str | None = None
+    rerun_of: str | None = None
 
 
 class Job(msgspec.Struct, frozen=True, kw_only=True):
@@ -98,6 +102,10 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     engine: str | None
     cancel_requested: bool
     purged: bool
+    hint_file: str | None = None  # the canonical mask hint (imaging.hint), stored beside the input
+    filename: str | None = None  # the client's file name, for search
+    rerun_of: str | None = None  # the job this one re-ran
+    deleted_at: str | None = None  # a deleted job stays as a tombstone (it still counts against the quota)
 
     @property
     def status(self) -> Status:
@@ -105,10 +113,12 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
         return "processing" if self.state in ("queued", "running") else self.state  # type: ignore[return-value]
 
     def files(self) -> list[str]:
-        """Every file-store name this job owns (input, images, thumbnails)."""
-        names = [self.input_file]
+        """Every file-store name this job owns (input, mask hint, images, thumbnails)."""
+        names = [self.input_file, *([self.hint_file] if self.hint_file else [])]
         for image in self.result.images if self.result else []:
             names += [image.file, image.thumb]
+        if self.result and self.result.matte:
+            names.append(self.result.matte)
         return names
 
 
@@ -144,7 +154,7 @@ def get(db: sqlite_utils.Database, job_id: str, key_id: str | None = None) -> Jo
     if key_id is None:
         rows = _select(db.conn, "id = ?", (job_id,))
     else:
-        rows = _select(db.conn, "id = ? AND key_id = ?", (job_id, key_id))
+        rows = _select(db.conn, "id = ? AND key_id = ? AND deleted_at IS NULL", (job_id, key_id))
     return rows[0] if rows else None
 
 
@@ -152,7 +162,8 @@ def get_with_key_hash(db: sqlite_utils.Database, job_id: str, key_hash: str) -> 
     """The job if it belongs to the active key with this hash: auth and lookup in one indexed query (polling)."""
     rows = _select(
         db.conn,
-        "id = ? AND key_id = (SELECT id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL)",
+        "id = ? AND deleted_at IS NULL "
+        "AND key_id = (SELECT id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL)",
         (job_id, key_hash),
     )
     return rows[0] if rows else None
@@ -162,10 +173,20 @@ _STATUS_STATES = {"processing": ("queued", "running"), "completed": ("completed"
 
 
 def list_for_key(
-    db: sqlite_utils.Database, key_id: str, *, status: str | None, limit: int, offset: int
+    db: sqlite_utils.Database,
+    key_id: str,
+    *,
+    status: str | None,
+    limit: int,
+    offset: int,
+    filename: str | None = None,
 ) -> tuple[list[Job], int]:
-    """Newest first; returns (page, total matching)."""
-    where, params = "key_id = ?", [key_id]
+    """Newest first; ``filename`` keeps those whose file name contains it (any case). Returns (page, total)."""
+    where, params = "key_id = ? AND deleted_at IS NULL", [key_id]
+    if filename:
+        escaped = filename.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where += " AND filename LIKE ? ESCAPE '\\'"
+        params.append(f"%{escaped}%")
     if status:
         states = _STATUS_STATES[status]
         where += f" AND state IN ({','.join('?' * len(states))})"
@@ -349,6 +370,30 @@ def touch(db: sqlite_utils.Database, job_ids: list[str], now: float) -> None:
 def request_cancel(db: sqlite_utils.Database, job_id: str) -> None:
     with write(db) as conn:
         conn.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND state IN ('queued', 'running')", (job_id,))
+
+
+def delete(db: sqlite_utils.Database, job_id: str, key_id: str, now: float) -> Job | None:
+    """Make ``key_id``'s job a tombstone in one transaction; returns the job as it was (None: not found).
+
+    A queued or running job ends ``failed`` here without a webhook (its worker's publish then finds it ended and
+    drops its files); webhook events not yet delivered are dropped; the request details and the Idempotency-Key
+    records go; the row stays so that the job still counts against the key's quota. Files are the caller's.
+    """
+    with write(db) as conn:
+        found = _select(conn, "id = ? AND key_id = ? AND deleted_at IS NULL", (job_id, key_id))
+        if not found:
+            return None
+        conn.execute(
+            "UPDATE jobs SET deleted_at = ?, updated_at = ?, purged = 1, cancel_requested = 1, options = '{}', "
+            "webhook_url = NULL, filename = NULL, result = NULL, lease_owner = NULL, lease_until = NULL, "
+            "state = CASE WHEN state IN ('queued', 'running') THEN 'failed' ELSE state END, "
+            "error_code = CASE WHEN state IN ('queued', 'running') THEN 'deleted' ELSE error_code END "
+            "WHERE id = ?",
+            (iso(now), iso(now), job_id),
+        )
+        webhooks.drop_pending(conn, job_id)
+        conn.execute("DELETE FROM idempotency WHERE job_id = ?", (job_id,))
+    return found[0]
 
 
 def expired_unpurged(db: sqlite_utils.Database, now: float) -> list[Job]:

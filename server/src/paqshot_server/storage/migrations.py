@@ -158,7 +158,24 @@ def m002_webhook_rotation_and_leases(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (m001_initial, m002_webhook_rotation_and_leases)
+def m003_review_and_repair(db: sqlite_utils.Database) -> None:
+    """Mask hints, re-runs, deletion (a tombstone keeps the quota count) and search by file name (issue 12)."""
+    _run(
+        db,
+        """
+        ALTER TABLE jobs ADD COLUMN hint_file TEXT;
+        ALTER TABLE jobs ADD COLUMN filename TEXT;
+        ALTER TABLE jobs ADD COLUMN rerun_of TEXT;
+        ALTER TABLE jobs ADD COLUMN deleted_at TEXT
+        """,
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
+    m001_initial,
+    m002_webhook_rotation_and_leases,
+    m003_review_and_repair,
+)
 
 
 def migration_set() -> Migrations:

@@ -43,6 +43,11 @@ class NewEvent:
     next_attempt_at: float
 
 
+def drop_pending(conn: sqlite3.Connection, job_id: str) -> None:
+    """Stop the events of a deleted job that are not delivered yet (inside the caller's transaction)."""
+    conn.execute("UPDATE webhook_events SET state = 'dropped' WHERE job_id = ? AND state = 'pending'", (job_id,))
+
+
 def insert_event(conn: sqlite3.Connection, event: NewEvent) -> None:
     """Insert inside the caller's transaction (see ``jobs.finish``)."""
     conn.execute(

@@ -1,0 +1,116 @@
+"""Mask hints: a user's keep/remove strokes that the cut-out must respect (review and repair).
+
+A hint is a PNG the size of the photo. Its grey level says, per pixel: product (the alpha matte is forced to 1),
+background (forced to 0) or unknown (the segmenter decides). Levels are read with a margin so anti-aliased strokes
+count: grey >= 192 is product, <= 63 is background, anything between is unknown; a pixel whose own alpha is
+below 128 is unknown whatever its grey, so a client may send only its strokes on a transparent layer. Colour PNGs
+are read as grey with Pillow's ITU-R 601-2 luma. The canonical stored form is 8-bit grey: 255 / 0 / 128.
+
+The hint touches the matte and nothing else: every pixel it leaves unknown keeps the segmenter's alpha exactly,
+and product pixels are still the photo's own (the cut-out re-composites them wherever alpha is 1).
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass, replace
+
+import numpy as np
+from PIL import Image
+
+from ..errors import InvalidRequest
+from .segment import Matte, Segmenter
+
+PRODUCT, UNKNOWN, BACKGROUND = 255, 128, 0
+PRODUCT_FROM = 192  # grey at or above: product
+BACKGROUND_UP_TO = 63  # grey at or below: background
+OPAQUE_FROM = 128  # a pixel's own alpha below this: unknown
+
+
+def read_hint(data: bytes, photo_size: tuple[int, int]) -> np.ndarray:
+    """The canonical hint of a photo from a client's PNG: uint8 (H, W) of PRODUCT, BACKGROUND or UNKNOWN.
+
+    ``photo_size`` is the stored photo's (width, height). The PNG must have that size, or be the photo scaled
+    by one factor (each side within a pixel of it, e.g. drawn on a half-size preview); it is then scaled to the
+    photo with nearest neighbour, so no new grey levels appear.
+
+    Raises:
+        InvalidRequest: not a PNG, damaged, or of another size or shape (the message gives both sizes).
+    """
+    width, height = photo_size
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            opened = Image.open(io.BytesIO(data), formats=["PNG"])
+            w, h = opened.size
+            if abs(w * height - h * width) > max(width, height) or w * h > width * height:
+                raise InvalidRequest(
+                    f"mask_hint is {w}x{h} px; it must be {width}x{height} px, the size of the photo "
+                    "(or that size scaled down by one factor)."
+                )
+            opened.load()
+    except InvalidRequest:
+        raise
+    except (OSError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise InvalidRequest("mask_hint must be a PNG image (base64), white = product, black = background.") from exc
+    image: Image.Image = opened
+    if image.mode not in ("L", "LA", "RGBA"):
+        image = image.convert("RGBA" if "transparency" in image.info or image.mode in ("PA", "RGBa") else "L")
+    grey = np.asarray(image.convert("L"))
+    hint = np.full(grey.shape, UNKNOWN, np.uint8)
+    hint[grey >= PRODUCT_FROM] = PRODUCT
+    hint[grey <= BACKGROUND_UP_TO] = BACKGROUND
+    if image.mode in ("LA", "RGBA"):
+        hint[np.asarray(image.getchannel("A")) < OPAQUE_FROM] = UNKNOWN
+    if (w, h) != (width, height):
+        hint = np.asarray(Image.fromarray(hint, "L").resize((width, height), Image.Resampling.NEAREST))
+    return hint
+
+
+def encode_hint(hint: np.ndarray) -> bytes:
+    """The canonical hint as an 8-bit grey PNG (what is stored beside the photo)."""
+    out = io.BytesIO()
+    Image.fromarray(hint, "L").save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+def decode_stored_hint(data: bytes) -> np.ndarray:
+    """A stored canonical hint (written by :func:`encode_hint`) back to uint8 (H, W)."""
+    with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
+        return np.asarray(image.convert("L"))
+
+
+def apply_hint(alpha: np.ndarray, hint: np.ndarray) -> np.ndarray:
+    """``alpha`` (float32 (H, W) in [0, 1]) with 1 where the hint says product and 0 where it says background.
+
+    A new array; every pixel the hint leaves unknown is unchanged.
+    """
+    if alpha.shape != hint.shape:
+        raise ValueError(f"hint {hint.shape} and matte {alpha.shape} differ in size")
+    out = np.array(alpha, dtype=np.float32, copy=True)
+    out[hint == PRODUCT] = 1.0
+    out[hint == BACKGROUND] = 0.0
+    return out
+
+
+@dataclass(frozen=True)
+class HintedSegmenter:
+    """A segmenter whose matte is constrained by a hint: the hint as one step after any segmenter.
+
+    The segmenter's own foreground colours (``Matte.rgba``) are dropped, so the cut-out decontaminates the
+    colours again for the constrained alpha (where alpha is 1 they are the photo's pixels either way).
+    """
+
+    inner: Segmenter
+    hint: np.ndarray
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def segment(self, rgb: np.ndarray) -> Matte:
+        matte = self.inner.segment(rgb)
+        if self.hint.shape != rgb.shape[:2]:
+            raise ValueError(f"hint {self.hint.shape} does not match the photo {rgb.shape[:2]}")
+        return replace(matte, alpha=apply_hint(matte.alpha, self.hint), rgba=None, box=None)

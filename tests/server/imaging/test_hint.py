@@ -1,0 +1,99 @@
+"""Mask hints (review and repair): the matte changes where the hint says and nowhere else; product pixels exact."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from imaging_support import product_photo
+from paqshot_server.errors import InvalidRequest
+from paqshot_server.imaging.cutout import cutout
+from paqshot_server.imaging.hint import (
+    BACKGROUND,
+    PRODUCT,
+    UNKNOWN,
+    HintedSegmenter,
+    decode_stored_hint,
+    encode_hint,
+    read_hint,
+)
+from paqshot_server.imaging.segment import default_segmenter
+from PIL import Image
+
+SIZE = (320, 320)
+
+
+def png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def strokes() -> np.ndarray:
+    """A hint with a 'keep' stroke on background (a shadow the user wants kept) and a 'remove' stroke on product."""
+    hint = np.full((SIZE[1], SIZE[0]), UNKNOWN, np.uint8)
+    hint[20:40, 20:60] = PRODUCT  # plain background, top left
+    hint[100:140, 150:200] = BACKGROUND  # inside the product
+    return hint
+
+
+def test_levels_are_read_with_a_margin_and_transparent_pixels_are_unknown() -> None:
+    grey = np.array([[0, 63, 64, 128, 191, 192, 255]], np.uint8)
+    assert read_hint(png(Image.fromarray(grey, "L")), (7, 1)).tolist() == [[0, 0, 128, 128, 128, 255, 255]]
+    rgba = np.zeros((1, 3, 4), np.uint8)
+    rgba[0, 0] = (255, 255, 255, 255)  # an opaque white stroke: product
+    rgba[0, 1] = (0, 0, 0, 255)  # an opaque black stroke: background
+    rgba[0, 2] = (255, 255, 255, 0)  # not painted: unknown whatever its colour
+    assert read_hint(png(Image.fromarray(rgba, "RGBA")), (3, 1)).tolist() == [[255, 0, 128]]
+
+
+def test_a_hint_drawn_on_a_scaled_preview_is_scaled_to_the_photo() -> None:
+    half = strokes()[::2, ::2]
+    scaled = read_hint(png(Image.fromarray(half, "L")), SIZE)
+    assert scaled.shape == (320, 320) and set(np.unique(scaled)) <= {0, 128, 255}
+    assert (scaled[100:140, 150:200] == BACKGROUND).all() and (scaled[20:40, 20:60] == PRODUCT).all()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (png(Image.new("L", (300, 320), 128)), "mask_hint is 300x320 px; it must be 320x320 px"),
+        (png(Image.new("L", (640, 640), 128)), "it must be 320x320 px"),
+        (b"\x89PNG\r\n\x1a\nnot really", "mask_hint must be a PNG image"),
+        (io.BytesIO().getvalue(), "mask_hint must be a PNG image"),
+    ],
+)
+def test_a_hint_of_another_size_or_format_is_refused_in_words(data: bytes, message: str) -> None:
+    with pytest.raises(InvalidRequest, match=message):
+        read_hint(data, SIZE)
+
+
+def test_stored_form_round_trips() -> None:
+    hint = strokes()
+    assert np.array_equal(decode_stored_hint(encode_hint(hint)), hint)
+
+
+def test_the_matte_changes_where_the_hint_says_and_nowhere_else() -> None:
+    photo = product_photo(size=SIZE)
+    segmenter = default_segmenter()
+    plain = cutout(photo, segmenter)
+    unknown_everywhere = cutout(photo, HintedSegmenter(segmenter, np.full((320, 320), UNKNOWN, np.uint8)))
+    hint = strokes()
+    hinted = cutout(photo, HintedSegmenter(segmenter, hint))
+
+    before, after = plain.alpha8, hinted.alpha8
+    assert (before[20:40, 20:60] == 0).all() and (before[100:140, 150:200] == 255).all()  # the hint is needed
+    assert (after[hint == PRODUCT] == 255).all() and (after[hint == BACKGROUND] == 0).all()
+    elsewhere = hint == UNKNOWN
+    assert np.array_equal(after[elsewhere], unknown_everywhere.alpha8[elsewhere])
+    assert np.abs(after[elsewhere].astype(int) - before[elsewhere].astype(int)).max() <= 1  # 8-bit rounding only
+
+    rgb = np.asarray(photo)
+    opaque = after == 255
+    assert np.array_equal(np.asarray(hinted.rgba_image())[opaque][:, :3], rgb[opaque])
+
+
+def test_a_hint_of_another_size_than_the_photo_is_an_error_not_a_guess() -> None:
+    with pytest.raises(ValueError, match="does not match the photo"):
+        cutout(product_photo(size=SIZE), HintedSegmenter(default_segmenter(), np.zeros((10, 10), np.uint8)))
