@@ -8,7 +8,8 @@ imports this module (``tests/server/test_layering.py``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from .catalog import EngineCatalog, StyleStatus
 from .imaging.options import AUTO_CUTOUT, CLASSICAL_CUTOUT, RenderOptions
 from .imaging.result import RenderResult
 from .imaging.review import assess
+from .resources import Resources
 
 ProgressFn = Callable[[float], None]
 
@@ -119,3 +121,17 @@ class Engines(EngineCatalog):
             image, options, inpainter=inpainter, segmenter=segmenter, progress=progress
         )
         return result
+
+
+@dataclass
+class LocalResources(Resources):
+    """The process resources plus the engines that render here: workers and the CLI (never the API process,
+    which has only the catalogue)."""
+
+    @cached_property
+    def engines(self) -> Engines:
+        return Engines(self.settings)
+
+    @property
+    def catalog(self) -> Engines:  # one object answers both here
+        return self.engines

@@ -162,12 +162,12 @@ def m003_review_and_repair(db: sqlite_utils.Database) -> None:
     """Mask hints, re-runs, deletion (a tombstone keeps the quota count) and search by file name (issue 12)."""
     _run(
         db,
-        """
-        ALTER TABLE jobs ADD COLUMN hint_file TEXT;
-        ALTER TABLE jobs ADD COLUMN filename TEXT;
-        ALTER TABLE jobs ADD COLUMN rerun_of TEXT;
-        ALTER TABLE jobs ADD COLUMN deleted_at TEXT
-        """,
+        (
+            "ALTER TABLE jobs ADD COLUMN hint_file TEXT",
+            "ALTER TABLE jobs ADD COLUMN filename TEXT",
+            "ALTER TABLE jobs ADD COLUMN rerun_of TEXT",
+            "ALTER TABLE jobs ADD COLUMN deleted_at TEXT",
+        ),
     )
 
 
