@@ -25,6 +25,7 @@ from ..imaging.options import (
     STYLES,
     RenderOptions,
 )
+from .common import internal_error
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
@@ -224,7 +225,7 @@ def _render_one(
         progress.error(f"{path}: failed: {message}")
         return {**record, "error": {"code": code, "message": message}}
     except Exception as exc:  # a bug on one file must not lose the rest of the batch: report it
-        message = f"internal error ({type(exc).__name__}: {exc})"
+        message = internal_error(exc)
         progress.error(f"{path}: failed: {message}")
         return {**record, "error": {"code": "server_error", "message": message}}
     ms = (time.perf_counter() - started) * 1000
