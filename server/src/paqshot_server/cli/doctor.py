@@ -108,8 +108,8 @@ def _models_and_gpu(settings: Settings) -> list[Check]:
                 "fine for cut-outs; diffusion scenes need a GPU to be fast",
             )
         )
-    store = ModelStore(settings.models_dir)
-    results = store.verify() if settings.models_dir.exists() else []
+    store = ModelStore(settings.models_dir, shared=settings.shared_models_dirs)
+    results = store.verify()
     if not results:
         checks.append(Check("models", "ok", "no models installed (every style still renders: see below)"))
     for result in results:
@@ -128,6 +128,8 @@ def _models_and_gpu(settings: Settings) -> list[Check]:
 _ENGINE_NOTES = {
     "classical": "classical cut-out, no model; a cut-out model gives cleaner edges (`models install PATH`)",
     "procedural": "procedural sets, no model; an inpainting model gives photographic scenes (`models install PATH`)",
+    "onnx:": "the installed cut-out model",
+    "diffusion:": "the installed inpainting model over a procedural layout",
 }
 
 
@@ -137,7 +139,7 @@ def _styles(settings: Settings) -> list[Check]:
 
     checks = []
     for status in Engines(settings).all_status():
-        note = _ENGINE_NOTES.get(status.engine, "installed model")
+        note = _ENGINE_NOTES.get(status.engine) or _ENGINE_NOTES[status.engine.split(":")[0] + ":"]
         checks.append(Check(f"style {status.style}", "ok", f"engine {status.engine}: {note}"))
     return checks
 
