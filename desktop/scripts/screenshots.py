@@ -6,7 +6,10 @@ Run under a virtual X server (needs ``apt-get install xvfb libxcb-icccm4 libxcb-
 
 It starts the appliance program on loopback with a temporary data folder, generates product photos with
 Pillow, submits them through the app, waits for the results, and grabs the X server's pixels of each
-window: connect, create, queue, results, the viewer and the about dialog, for every brand folder given.
+window, for every brand folder given, at the app's default window size AND at 1024×700 (a form that fits
+only a big window was once hidden by screenshots taken at 1280×800): connect (after a refused connection),
+empty create and results, create with files, live progress, done, queue, results, the viewer (and one that
+needs review), the repair brush when the appliance offers it, and the about dialog.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from paqshot_desktop.app import App, build
 from paqshot_desktop.branding import load_brand
 from paqshot_desktop.local import free_port, wait_healthy
 from paqshot_desktop.views.about import AboutDialog
+from paqshot_desktop.views.mainwindow import DEFAULT_SIZE
 from PIL import Image, ImageDraw, ImageFilter
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
@@ -66,6 +70,15 @@ def product_photos(folder: Path) -> list[Path]:
         path = folder / name
         img.save(path, quality=92)
         paths.append(path)
+    # A product on a busy, product-coloured background: the cut-out should be unsure (needs review).
+    busy = Image.new("RGB", (900, 700), (120, 84, 60))
+    draw = ImageDraw.Draw(busy)
+    for i in range(0, 900, 30):
+        draw.line((i, 0, 900 - i, 700), fill=(150 + i % 90, 100, 70), width=12)
+    draw.rounded_rectangle((380, 200, 540, 600), 30, fill=(140, 92, 58))
+    busy_path = folder / "bottle-on-rug.jpg"
+    busy.save(busy_path, quality=90)
+    paths.append(busy_path)
     broken = folder / "scan-0042.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 200)  # right magic bytes, unreadable body
     paths.append(broken)
@@ -130,45 +143,69 @@ class Appliance:
         self.proc.wait(60)
 
 
+SIZES = {"default": DEFAULT_SIZE, "small": (1024, 700)}
+
+
+def grab_pages(qapp: QApplication, app: App, out: Path, tag: str, pages: list[str]) -> None:
+    """Grab each page at every size (the window is resized; the pages relayout)."""
+    window = app.window
+    for size_name, size in SIZES.items():
+        window.resize(*size)
+        for page in pages:
+            window.show_page(page)
+            grab(qapp, window, out / f"{tag}-{size_name}-{page}.png")
+
+
 def shoot_brand(
     qapp: QApplication, app: App, appliance: Appliance, photos: list[Path], out: Path, submit: bool
 ) -> None:
-    """Drive one branded window through every screen and save the grabs."""
+    """Drive one branded window through every screen and save the grabs, at the default size and 1024×700."""
     window, controller = app.window, app.controller
     tag = app.brand.id
-    window.resize(1280, 800)
+    window.resize(*DEFAULT_SIZE)
     window.show()
+    # A refused connection: the error is there at once, with the buttons back.
+    controller.connect_to(f"http://127.0.0.1:{free_port()}", appliance.key)
+    wait_for(qapp, lambda: window.connect_view.connect_button.isEnabled(), 5, "refused connection")
     window.connect_view.set_fields(appliance.url, appliance.key)
-    grab(qapp, window, out / f"{tag}-1-connect.png")
+    grab_pages(qapp, app, out, f"{tag}-1", ["connect"])
 
     controller.connect_to(appliance.url, appliance.key)
     wait_for(qapp, lambda: window.current_page == "create", 30, "connection")
+    grab_pages(qapp, app, out, f"{tag}-2-empty", ["create", "results"])
     controller.batch.add_files(photos)
     wait_for(qapp, lambda: len(controller.batch.batch.items) == len(photos), 30, "files")
     wait_for(qapp, window.create_view.submit_button.isEnabled, 30, "batch summary")
     form = window.create_view.form
-    form.set_values({"background": "off_white", "shadow": "soft", "prompt": "clean catalogue look, centred"})
+    form.set_values({"background": "off_white", "shadow": "soft"})
     settle(qapp, 1.0)
-    grab(qapp, window, out / f"{tag}-2-create.png")
+    grab_pages(qapp, app, out, f"{tag}-3", ["create"])
 
     if submit:
         window.create_view.submit_button.click()
         wait_for(
             qapp,
-            lambda: all(i.state in ("submitted", "invalid") for i in controller.batch.batch.items),
+            lambda: all(i.state not in ("ready", "sending", "waiting") for i in controller.batch.batch.items),
             60,
             "submission",
         )
-        grab(qapp, window, out / f"{tag}-2b-create-sent.png")  # per-file outcome of the upload
-        controller.poll_timer.setInterval(400)
-        wait_for(qapp, lambda: not controller.jobs.unfinished_ids(), 180, "generation")
+        controller.poll_timer.setInterval(300)
+        wait_for(
+            qapp,
+            lambda: (
+                any(i.state == "processing" for i in controller.batch.batch.items)
+                or all(i.finished for i in controller.batch.batch.items)
+            ),
+            60,
+            "progress",
+        )
+        grab_pages(qapp, app, out, f"{tag}-4-progress", ["create"])
+        wait_for(qapp, lambda: all(i.finished for i in controller.batch.batch.items), 300, "generation")
+        settle(qapp, 1.0)
+        grab_pages(qapp, app, out, f"{tag}-5-done", ["create"])
     controller.load_page(0, "")
-    window.show_page("queue")
     wait_for(qapp, lambda: controller.jobs.rowCount() > 0, 30, "history")
-    grab(qapp, window, out / f"{tag}-3-queue.png")
-
     controller.results.load_results(0)
-    window.show_page("results")
     grid = window.results_view.grid
     wait_for(
         qapp,
@@ -176,19 +213,39 @@ def shoot_brand(
         60,
         "thumbnails",
     )
-    grab(qapp, window, out / f"{tag}-4-results.png")
+    grab_pages(qapp, app, out, f"{tag}-6", ["queue", "results"])
 
-    controller.results.open_viewer(window.results_view.jobs()[0])
-    viewer = controller.results.viewer
-    assert viewer is not None
-    wait_for(qapp, lambda: viewer.canvas.after is not None, 30, "viewer images")
-    viewer.split_slider.setValue(45)
-    grab(qapp, viewer, out / f"{tag}-5-viewer.png")
-    viewer.reject()
+    jobs = window.results_view.jobs()
+    flagged = [job for job in jobs if job.flagged]
+    for label, job in (("viewer", jobs[0]), ("viewer-review", flagged[0] if flagged else None)):
+        if job is None:
+            continue
+        controller.results.open_viewer(job)
+        viewer = controller.results.viewer
+        assert viewer is not None
+        wait_for(qapp, lambda v=viewer: v.canvas.after is not None, 30, "viewer images")  # type: ignore[misc]
+        viewer.split_slider.setValue(45)
+        for size_name, size in SIZES.items():
+            viewer.resize(min(1100, size[0] - 24), min(720, size[1] - 24))
+            settle(qapp, 0.3)
+            viewer.fit()
+            grab(qapp, viewer, out / f"{tag}-7-{size_name}-{label}.png")
+        viewer.reject()
+        settle(qapp, 0.2)
+
+    if controller.results.repairs:
+        controller.results.ask_repair(jobs[0])
+        wait_for(qapp, lambda: controller.results.dialog is not None, 30, "repair dialog")
+        dialog = controller.results.dialog
+        assert dialog is not None
+        dialog.resize(1000, 680)
+        settle(qapp, 0.5)
+        grab(qapp, dialog, out / f"{tag}-8-repair.png")
+        dialog.reject()
 
     about = AboutDialog(app.brand, "0.1.0", f"Connected to {controller.caps.product} {controller.caps.version}", window)
     about.show()
-    grab(qapp, about, out / f"{tag}-6-about.png")
+    grab(qapp, about, out / f"{tag}-9-about.png")
     about.close()
 
 

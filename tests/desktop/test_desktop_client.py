@@ -183,7 +183,7 @@ def test_wrong_address_is_a_connection_failure_naming_it() -> None:
     client = mock_client(handler, retry=RetryPolicy(attempts=2))
     with pytest.raises(ConnectionFailed) as info:
         client.capabilities()
-    assert "http://appliance.test" in str(info.value) and "Connection refused" in str(info.value)
+    assert "http://appliance.test" in str(info.value) and "connection was refused" in str(info.value)
     assert not isinstance(info.value, TlsFailed)
 
 

@@ -78,7 +78,7 @@ def test_nothing_listening_is_reported_as_unreachable() -> None:
         client.capabilities()
     client.close()
     assert not isinstance(info.value, TlsFailed)
-    assert url in str(info.value) and "server is running" in str(info.value)
+    assert url in str(info.value) and "appliance is running" in str(info.value)
 
 
 def test_the_connect_page_explains_a_tls_failure(qtbot: Any, make_app: Any, tls_server: str) -> None:
@@ -87,3 +87,34 @@ def test_the_connect_page_explains_a_tls_failure(qtbot: Any, make_app: Any, tls_
     view = app.window.connect_view
     qtbot.waitUntil(lambda: "certificate" in view.status.text(), timeout=10_000)
     assert view.status.property("role") == "error" and app.window.current_page == "connect"
+
+
+def test_a_refused_connection_is_reported_at_once_with_no_retry(qtbot: Any, make_app: Any) -> None:
+    """Issue 12: "Checking…" for ~17 s, then [Errno 111]. The check makes one attempt and says it in words."""
+    sleeps: list[float] = []
+
+    def factory(url: str, key: str) -> ApiClient:
+        return ApiClient(url, key, retry=RetryPolicy(attempts=5, backoff=1.0), sleep=sleeps.append)
+
+    app = make_app(client_factory=factory)
+    view = app.window.connect_view
+    app.controller.connect_to(f"http://127.0.0.1:{free_port()}", "pk_x")
+    assert view.cancel_button.isVisibleTo(view) and not view.connect_button.isEnabled()
+    qtbot.waitUntil(view.connect_button.isEnabled, timeout=5000)
+    assert "connection was refused" in view.status.text() and "Errno" not in view.status.text()
+    assert sleeps == []  # no back-off before telling the user
+    assert not view.cancel_button.isVisibleTo(view)
+
+
+def test_cancel_drops_a_slow_connection_check(qtbot: Any, make_app: Any) -> None:
+    import socket
+
+    with socket.socket() as listener:  # accepts, never answers: the check would wait for its timeout
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        app = make_app()
+        view = app.window.connect_view
+        app.controller.connect_to(f"http://127.0.0.1:{listener.getsockname()[1]}", "pk_x")
+        view.cancel_button.click()
+        assert view.connect_button.isEnabled() and view.status.text() == "Cancelled."
+        assert app.controller.client is None

@@ -69,3 +69,15 @@ def test_compose_reserves_a_gpu_and_keeps_data() -> None:
     assert service["stop_signal"] == "SIGINT"
     assert any(v.endswith(":/data") for v in service["volumes"])
     assert service["build"]["dockerfile"] == "packaging/server/Dockerfile"
+
+
+def test_the_image_installs_the_default_cutout_model_for_every_data_volume() -> None:
+    text = (SERVER / "Dockerfile").read_text()
+    steps = re.findall(r"^(RUN|COPY|USER) (.+?)(?<!\\)$", text, re.M | re.S)
+    kinds = [(kind, body.split()[0] if kind == "COPY" else body) for kind, body in steps]
+    setup = next(i for i, (kind, body) in enumerate(kinds) if kind == "RUN" and "models setup" in body)
+    sync = next(i for i, (kind, body) in enumerate(kinds) if kind == "RUN" and "uv sync" in body)
+    user = next(i for i, (kind, _) in enumerate(kinds) if kind == "USER")
+    assert sync < setup < user  # after the runtime exists, as root (the install level belongs to the image)
+    assert ("COPY", "models/catalogue") in kinds[:setup]  # the catalogue names the pinned sources
+    assert "|| true" in kinds[setup][1]  # a build without the registry still gives a working (classical) image

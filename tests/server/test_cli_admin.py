@@ -16,12 +16,14 @@ from pathlib import Path
 from paqshot_server.settings import Settings, load_settings
 from paqshot_server.storage import keys as keys_sql
 from paqshot_server.storage.db import connect
+from support import no_model_downloads
 
 BIN = str(Path(sys.executable).parent / "paqshot")
 
 
 def run(*args: str, env_home: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    env = {"PATH": "/usr/bin:/bin", "PAQSHOT_HOME": str(env_home), **(extra_env or {})}
+    env = {"PATH": "/usr/bin:/bin", "PAQSHOT_HOME": str(env_home), **no_model_downloads(env_home.parent)}
+    env.update(extra_env or {})
     return subprocess.run([BIN, *args], env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -30,6 +32,10 @@ def test_init_makes_a_working_folder_and_a_config_that_parses(tmp_path: Path) ->
     out = run("init", env_home=home)
     assert out.returncode == 0, out.stderr
     assert (home / "app.db").exists() and (home / "secret.key").exists()
+    # No registry here: init says so in one line and carries on (the classical cut-out serves).
+    assert [line for line in out.stdout.splitlines() if "u2netp" in line] == [
+        next(line for line in out.stdout.splitlines() if "u2netp not installed" in line and "classical" in line)
+    ]
     template = (home / "config.toml").read_text()
     (home / "config.toml").write_text(re.sub(r"^# (\w+ = )", r"\1", template, flags=re.M))  # uncomment all
     resolved = load_settings({"PAQSHOT_HOME": str(home)})
@@ -65,7 +71,7 @@ def test_first_key_goes_to_a_private_file_and_to_a_terminal_never_to_a_log(tmp_p
 
     home = tmp_path / "terminal"
     leader, follower = pty.openpty()
-    env = {"PATH": "/usr/bin:/bin", "PAQSHOT_HOME": str(home)}
+    env = {"PATH": "/usr/bin:/bin", "PAQSHOT_HOME": str(home), **no_model_downloads(tmp_path)}
     done = subprocess.run([BIN, "init"], env=env, stdout=follower, stderr=subprocess.PIPE, timeout=120)
     os.close(follower)
     shown = b""

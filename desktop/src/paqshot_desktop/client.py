@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 import tenacity
 
@@ -137,6 +138,15 @@ def _describe_transport(exc: httpx.TransportError, url: str) -> ConnectionFailed
         )
     if isinstance(exc, httpx.TimeoutException):
         return ConnectionFailed(f"{url} did not answer in time. Is the address right and the server up?")
+    text = str(exc).lower()
+    if "refused" in text:
+        return ConnectionFailed(
+            f"Nothing answers at {url}: the connection was refused. Check the address and port, and that the "
+            "appliance is running."
+        )
+    if "name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+        host = urlsplit(url).hostname or url
+        return ConnectionFailed(f"The address {host} could not be found. Check its spelling.")
     return ConnectionFailed(f"Could not reach {url} ({exc}). Check the address and that the server is running.")
 
 

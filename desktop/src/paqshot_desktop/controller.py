@@ -35,10 +35,8 @@ from .workers import Runner
 POLL_MS = 2000
 POLL_PAGE = 100
 PROCEDURAL_HINT = (
-    "<b>Scenes are preview sets on this appliance.</b> Lifestyle, editorial and mock-up images are drawn by the "
-    "procedural engine. For photographic scenes, install an inpainting model on the appliance:<br>"
-    "<code>{exe} models install FOLDER</code><br>(FOLDER: an exported model such as sd15-inpainting-lcm; "
-    "see the appliance's model guide)."
+    "<b>Scenes here are preview sets</b> (procedural engine). For photographic scenes, install an inpainting "
+    "model on the appliance: <code>{exe} models install FOLDER</code> (an exported model, e.g. sd15-inpainting-lcm)."
 )
 
 ClientFactory = Callable[[str, str], ApiClient]

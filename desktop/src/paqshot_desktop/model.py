@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 
-from .labels import duration, value_label, when
+from .labels import duration, sentence, value_label, when
 from .wire import ImageRef, Job, plain_error
 
 STATUS_FILTERS: tuple[str, ...] = ("", "processing", "completed", "failed")
@@ -89,7 +89,7 @@ class Batch(QObject):
         if path is None:
             return None
         if job.status == "completed":
-            reasons = "; ".join(r.message for r in job.review_reasons if r.message)
+            reasons = " ".join(sentence(r.message) for r in job.review_reasons if r.message)
             if job.needs_review:
                 self.update(path, state="review", progress=None, message=reasons or "The appliance flagged it.")
             else:
@@ -242,7 +242,7 @@ class JobsModel(QAbstractTableModel):
             color = self.status_colors.get(status_role(job)) if self.COLUMNS[index.column()] == "Status" else None
             return QColor(color) if color else None
         if role == Qt.ItemDataRole.ToolTipRole and job.flagged:
-            return "\n".join(r.message for r in job.review_reasons) or "The appliance flagged this result."
+            return "\n".join(sentence(r.message) for r in job.review_reasons) or "The appliance flagged this result."
         if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return None
         column = self.COLUMNS[index.column()]

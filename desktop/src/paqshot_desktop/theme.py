@@ -77,6 +77,11 @@ QComboBox QAbstractItemView {
     selection-color: $accent_text;
 }
 QLineEdit:focus, QPlainTextEdit:focus, QComboBox:focus, QSpinBox:focus { border-color: $accent; }
+QLineEdit:disabled, QPlainTextEdit:disabled, QComboBox:disabled, QAbstractSpinBox:disabled, QCheckBox:disabled,
+QLabel:disabled { color: $text_muted; }
+QLineEdit:disabled, QPlainTextEdit:disabled, QComboBox:disabled, QAbstractSpinBox:disabled {
+    background: $surface_alt; border-color: $surface_alt;
+}
 QLineEdit[invalid="true"], QPlainTextEdit[invalid="true"], QComboBox[invalid="true"],
 QAbstractSpinBox[invalid="true"] { border-color: $danger; }
 QTableView, QListView {

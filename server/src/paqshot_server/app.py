@@ -11,13 +11,15 @@ from litestar.di import Provide
 
 from . import __version__
 from .api.auth import current_key
+from .api.compliance import ComplianceController
 from .api.docs import DocsController
 from .api.errors import exception_handlers
 from .api.files import FileController
 from .api.generations import GenerationController
+from .api.jsonbody import JsonRequest
 from .api.meta import MetaController, ModelsController
 from .api.metrics import Metrics, MetricsController
-from .api.openapi import openapi_config
+from .api.openapi import openapi_config, serve_exact_schema
 from .api.requestid import request_id_middleware
 from .api.state import ApiState
 from .api.wire import IMAGE_FIELDS
@@ -56,9 +58,10 @@ def create_app(settings: Settings) -> Litestar:
     def on_shutdown() -> None:
         api.db.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             GenerationController,
+            ComplianceController,
             FileController,
             MetaController,
             ModelsController,
@@ -78,4 +81,7 @@ def create_app(settings: Settings) -> Litestar:
         middleware=[request_id_middleware, metrics.middleware],
         logging_config=None,  # the CLI configures logging (text or JSON); the app never does
         debug=False,
+        request_class=JsonRequest,
     )
+    serve_exact_schema(app, settings)
+    return app

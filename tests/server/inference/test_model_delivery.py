@@ -240,3 +240,22 @@ def test_the_data_folder_hides_and_cannot_remove_an_install_level_model(tmp_path
     store.install(fixture_models / "tiny-seg")  # the data folder's own copy wins
     assert [(m.id, m.scope) for m in store.list()] == [("tiny-seg", "data")]
     assert store.verify() and all(r.ok for r in store.verify())
+
+
+def test_nothing_downloads_at_run_time() -> None:
+    """Only the set-up and operator commands reach the downloader; the server, worker and engines never do."""
+    import ast
+
+    src = Path(__file__).resolve().parents[3] / "server" / "src" / "paqshot_server"
+    allowed = {"cli/models.py", "inference/acquire.py"}
+    for path in src.rglob("*.py"):
+        rel = path.relative_to(src).as_posix()
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or "", *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            inside = rel.startswith("inference/")  # there a relative `.fetch` is the downloader too
+            if any(n.split(".")[-1] in ("fetch", "acquire") and ("inference" in n or inside) for n in names):
+                assert rel in allowed, f"{rel} imports the downloader"

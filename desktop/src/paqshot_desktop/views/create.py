@@ -45,8 +45,8 @@ _STATE_TEXT = {
     "waiting": ("Waiting", "warn"),
     "submitted": ("Queued", "accent"),
     "processing": ("Processing", "accent"),
-    "done": ("Done · double-click to open", "ok"),
-    "review": ("Needs review · double-click", "warn"),
+    "done": ("Done", "ok"),
+    "review": ("Needs review", "warn"),
     "failed": ("Failed", "error"),
 }
 
@@ -58,7 +58,10 @@ def batch_tile(item: BatchItem) -> Tile:
         text = f"Processing {item.progress:.0%}"
     progress = item.progress if item.state in ("submitted", "processing") else None
     badge = "Review" if item.state == "review" else ""
-    return Tile(item.path.name, text, role, message=item.message, progress=progress, badge=badge)
+    message = item.message
+    if item.state in ("done", "review"):
+        message = "Double-click to open. " + message
+    return Tile(item.path.name, text, role, message=message.strip(), progress=progress, badge=badge)
 
 
 class DropZone(QFrame):

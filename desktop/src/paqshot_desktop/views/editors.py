@@ -122,7 +122,6 @@ class ColorEditor(ChoiceEditor):
             self.combo.insertItem(0, "Default", "")
         self.pick = QPushButton("…")
         self.pick.setToolTip("Choose any colour")
-        self.pick.setFixedWidth(32)
         self.pick.clicked.connect(self._pick)
         self.row.addWidget(self.pick)
 
@@ -246,7 +245,8 @@ class PromptEditor(Editor):
         column = QVBoxLayout()
         column.setSpacing(2)
         self.edit = QPlainTextEdit()
-        self.edit.setFixedHeight(72)
+        # Four lines, and never below the scroll area's own minimum (which counts its scrollbars).
+        self.edit.setFixedHeight(max(88, self.edit.fontMetrics().lineSpacing() * 4 + 16))
         self.counter = QLabel()
         column.addWidget(self.edit)
         column.addWidget(self.counter)

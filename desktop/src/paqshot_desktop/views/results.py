@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..icons import icon
-from ..labels import value_label, when
+from ..labels import sentence, value_label, when
 from ..wire import Job
 from .common import page_title, set_role
 from .tiles import TILE_ROLE, Tile, tile_grid
@@ -37,7 +37,7 @@ def result_tile(job: Job, name: str) -> Tile:
     extra = f" · {count} variants" if count > 1 else ""
     subtitle = f"{value_label(job.style)} · {job.aspect_ratio}{extra}"
     if job.flagged:
-        reason = "; ".join(r.message for r in job.review_reasons if r.message)
+        reason = " ".join(sentence(r.message) for r in job.review_reasons if r.message)
         return Tile(name, "Needs review", "warn", subtitle, reason, badge="Review")
     return Tile(name, when(job.completed_at or job.created_at), "muted", subtitle)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
@@ -33,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..icons import icon
-from ..labels import engine_label, field_label, value_label, when
+from ..labels import PACKSHOT, SCENE_ONLY, engine_label, field_label, sentence, value_label, when
 from ..wire import Job, ProductBox
 from .common import set_role
 from .tiles import checkerboard
@@ -185,9 +186,11 @@ def settings_rows(job: Job) -> list[tuple[str, str]]:
         rows.append(("Seed", str(job.seed)))
     if job.confidence is not None:
         rows.append(("Cut-out confidence", f"{job.confidence:.0%}"))
+    packshot = job.style == PACKSHOT
     for key, value in sorted(job.options.items()):
-        if key not in ("style", "aspect_ratio", "seed", "mask_hint", "filename"):
-            rows.append((field_label(key), value_label(value)))
+        if key in ("style", "aspect_ratio", "seed", "mask_hint", "filename") or (packshot and key in SCENE_ONLY):
+            continue  # shown above, not an option of the look, or not used by a packshot
+        rows.append((field_label(key), value_label(value)))
     rows.append(("Created", when(job.created_at)))
     if job.completed_at:
         rows.append(("Finished", when(job.completed_at)))
@@ -199,16 +202,27 @@ def settings_rows(job: Job) -> list[tuple[str, str]]:
     return rows
 
 
+def _breakable(text: str, every: int = 12) -> str:
+    """Escaped text whose long unbroken runs (ids, URLs) may wrap: a label never grows wider than its panel."""
+    parts = re.split(rf"(\S{{{every + 1},}})", text)
+    out = []
+    for index, part in enumerate(parts):
+        if index % 2:  # a captured long run
+            part = "\u200b".join(part[i : i + every] for i in range(0, len(part), every))
+        out.append(html.escape(part))
+    return "".join(out)
+
+
 def settings_html(job: Job) -> str:
     """The settings table and the notes, in full (wrapped, never cut)."""
     cells = "".join(
         f"<tr><td style='padding:3px 10px 3px 0; color:palette(placeholder-text)'>{html.escape(k)}</td>"
-        f"<td style='padding:3px 0'>{html.escape(v)}</td></tr>"
+        f"<td style='padding:3px 0'>{_breakable(v)}</td></tr>"
         for k, v in settings_rows(job)
     )
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in job.notes)
+    notes = "".join(f"<li>{_breakable(sentence(n))}</li>" for n in job.notes)
     prompts = "".join(
-        f"<p><b>{html.escape(field_label(k))}</b><br>{html.escape(v)}</p>" for k, v in job.prompts.items() if v
+        f"<p><b>{html.escape(field_label(k))}</b><br>{_breakable(v)}</p>" for k, v in job.prompts.items() if v
     )
     body = f"<table>{cells}</table>"
     if notes:
@@ -241,9 +255,9 @@ class ViewerDialog(QDialog):
         self.review.setObjectName("Review")
         review_layout = QVBoxLayout(self.review)
         review_layout.setContentsMargins(12, 8, 12, 8)
-        reasons = [r.message or value_label(r.code) for r in job.review_reasons] or ["The appliance flagged it."]
+        reasons = [sentence(r.message or value_label(r.code)) for r in job.review_reasons]
         review_text = QLabel(
-            "<b>This result needs a look.</b> " + " ".join(html.escape(r.rstrip(".") + ".") for r in reasons)
+            "<b>This result needs a look.</b> " + " ".join(html.escape(r) for r in reasons or ["It was flagged."])
         )
         review_text.setWordWrap(True)
         review_layout.addWidget(review_text)
@@ -315,7 +329,7 @@ class ViewerDialog(QDialog):
         info_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         info_scroll.setWidget(self.info)
         split.addWidget(info_scroll)
-        split.setSizes([760, 320])
+        split.setSizes([720, 360])
         layout.addWidget(split, 1)
 
         buttons = QHBoxLayout()

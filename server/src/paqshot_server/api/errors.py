@@ -12,6 +12,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from .. import errors
 from ..errors import megabytes
 from ..settings import Settings
+from . import explain
 
 log = logging.getLogger(__name__)
 
@@ -65,16 +66,9 @@ def app_error_handler(_: Request, exc: Exception) -> Response:
     return error_response(status_for(exc), exc.code, exc.message, headers)
 
 
-def validation_handler(_: Request, exc: Exception) -> Response:
+def validation_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ValidationException)
-    details = []
-    for item in exc.extra or []:
-        if isinstance(item, dict):
-            details.append(str(item.get("message", "")) + (f" ({item['key']})" if item.get("key") else ""))
-    message = "; ".join(d for d in details if d.strip()) or str(exc.detail)
-    if "Decode" in message or "JSON is malformed" in message:
-        message = f"Request body is not valid JSON: {message}"
-    return error_response(400, "invalid_request", message)
+    return error_response(400, "invalid_request", explain.message(request, exc))
 
 
 def http_handler(request: Request, exc: Exception, max_image_bytes: int) -> Response:

@@ -13,6 +13,7 @@ from ..imaging.options import (
     MAX_LOCATION_CHARS,
     MAX_PROMPT_CHARS,
     MAX_VARIANTS,
+    NAMED_BACKGROUNDS,
     AspectRatio,
     OnLowConfidence,
     OutputFormat,
@@ -22,12 +23,51 @@ from ..imaging.options import (
     Style,
 )
 from ..imaging.presets import MAX_CHECKS, PRESET_ID_PATTERN
+from ..net.urls import END, MAX_URL, url_pattern, url_words
 from ..storage.jobs import Status
 
 # Request fields that carry an image (URL or base64): the request body limit allows each at max_image_bytes.
 IMAGE_FIELDS = ("product_image", "mask_hint")
-BACKGROUND_PATTERN = r"^(white|off_white|light_gray|black|transparent|#[0-9A-Fa-f]{6})$"
-CUTOUT_ENGINE_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"  # auto, classical or a model id (manifests' id rule)
+
+# Each pattern is built from the facts it encodes and comes with the same facts in words: validation errors
+# quote the words (``api.explain``), never the pattern. Patterns stay in the syntax ECMA-262 (JSON Schema) and
+# Python's ``re`` read alike (``net.urls.END`` for the end of the text), so the served schema and the validator
+# agree.
+PATTERN_WORDS: dict[str, str] = {}
+
+
+def _pattern(regex: str, words: str) -> str:
+    PATTERN_WORDS[regex] = words
+    return regex
+
+
+def _either(values: tuple[str, ...]) -> str:
+    return ", ".join(values[:-1]) + f" or {values[-1]}" if len(values) > 1 else values[0]
+
+
+def url_field_pattern(schemes: tuple[str, ...]) -> str:
+    """The pattern of a URL field with ``schemes`` (registered with its words)."""
+    return _pattern(url_pattern(schemes), url_words(schemes))
+
+
+BACKGROUND_NAMES = (*NAMED_BACKGROUNDS, "transparent")
+BACKGROUND_PATTERN = _pattern(
+    rf"^({'|'.join(BACKGROUND_NAMES)}|#[0-9A-Fa-f]{{6}}){END}", _either((*BACKGROUND_NAMES, "#RRGGBB"))
+)
+# auto, classical or a model id (manifests' id rule)
+CUTOUT_ENGINE_PATTERN = _pattern(
+    rf"^[a-z0-9][a-z0-9._-]{{0,63}}{END}",
+    "auto, classical or the id of an installed cut-out model (lowercase letters, digits, '.', '_' and '-')",
+)
+_pattern(PRESET_ID_PATTERN, "a preset id: a lowercase letter, then up to 63 lowercase letters, digits or '_'")
+FILENAME_PATTERN = _pattern(r"^[^/\\\x00-\x1f]+" + END, "a file name without folders or control characters")
+# product_image that is not a URL: base64 (checked when decoded: no schema can state "an image").
+IMAGE_DATA_PATTERN = _pattern(r"^(?![Hh][Tt][Tt][Pp][Ss]?:)", "base64 image data (plain or a data: URI)")
+# Free text: any characters but control characters other than tab and line breaks.
+TEXT_PATTERN = _pattern(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*" + END, "text without control characters")
+# The validator's pattern allows both schemes; the served schema narrows it to https where the operator does
+# not allow plain http (net.urls.webhook_schemes), and so does the jobs service.
+WEBHOOK_URL_PATTERN = url_field_pattern(("http", "https"))
 
 
 _PRESET_DOC = (
@@ -87,9 +127,9 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
             str,
             Meta(
                 pattern=BACKGROUND_PATTERN,
-                description="white | off_white | light_gray | black | #RRGGBB. studio_packshot: the background "
-                "colour. Scene styles: tints the set towards the colour. Extension: transparent gives a PNG "
-                "cut-out (studio_packshot only).",
+                description=f"{' | '.join(NAMED_BACKGROUNDS)} | #RRGGBB. studio_packshot: the background colour. "
+                "Scene styles: tints the set towards the colour. Extension: transparent gives a PNG cut-out "
+                "(studio_packshot only).",
             ),
         ]
         | None
@@ -99,23 +139,22 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     location: (
         Annotated[
             str,
-            Meta(
-                min_length=1,
-                max_length=MAX_LOCATION_CHARS,
-                description=_LOCATION_DOC,
-            ),
+            Meta(min_length=1, max_length=MAX_LOCATION_CHARS, pattern=TEXT_PATTERN, description=_LOCATION_DOC),
         ]
         | None
     ) = None
-    prompt: Annotated[str, Meta(max_length=MAX_PROMPT_CHARS, description=_PROMPT_DOC)] | None = None
+    prompt: Annotated[str, Meta(max_length=MAX_PROMPT_CHARS, pattern=TEXT_PATTERN, description=_PROMPT_DOC)] | None = (
+        None
+    )
     webhook_url: (
         Annotated[
             str,
             Meta(
                 min_length=8,
-                max_length=2048,
-                pattern=r"^[A-Za-z][A-Za-z0-9+.-]*://",
-                description="HTTPS URL that receives the result.",
+                max_length=MAX_URL,
+                pattern=WEBHOOK_URL_PATTERN,
+                description="URL that receives the result (https; plain http only where the operator allows "
+                "private networks).",
             ),
         ]
         | None
@@ -123,7 +162,10 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     # Extensions (optional; defaults keep the spec's behaviour).
     seed: Annotated[int, Meta(ge=0, le=2**32 - 1, description="Extension: seed for reproducible scenes.")] | None = None
     negative_prompt: (
-        Annotated[str, Meta(max_length=MAX_PROMPT_CHARS, description="Extension: what to keep out.")] | None
+        Annotated[
+            str, Meta(max_length=MAX_PROMPT_CHARS, pattern=TEXT_PATTERN, description="Extension: what to keep out.")
+        ]
+        | None
     ) = None
     num_variants: Annotated[
         int, Meta(ge=1, le=MAX_VARIANTS, description=f"Extension: 1–{MAX_VARIANTS} images in one job (scene styles).")
@@ -177,7 +219,7 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
             Meta(
                 min_length=1,
                 max_length=255,
-                pattern=r"^[^/\\\x00-\x1f]+$",
+                pattern=FILENAME_PATTERN,
                 description="Extension: the photo's file name (no folders), shown back and searchable with "
                 "GET /v1/generations?filename=.",
             ),

@@ -108,7 +108,7 @@ def _models_and_gpu(settings: Settings) -> list[Check]:
                 "fine for cut-outs; diffusion scenes need a GPU to be fast",
             )
         )
-    store = ModelStore(settings.models_dir, shared=settings.shared_models_dirs)
+    store = ModelStore(settings.models_dir, shared=settings.shared_models_dirs)  # data folder + install level
     results = store.verify()
     if not results:
         checks.append(Check("models", "ok", "no models installed (every style still renders: see below)"))
@@ -126,7 +126,7 @@ def _models_and_gpu(settings: Settings) -> list[Check]:
 
 # What each engine is, for someone deciding whether to install a model (engines.py names them).
 _ENGINE_NOTES = {
-    "classical": "classical cut-out, no model; a cut-out model gives cleaner edges (`models install PATH`)",
+    "classical": "classical cut-out, no model; the default cut-out model is far better on real photos (`models setup`)",
     "procedural": "procedural sets, no model; an inpainting model gives photographic scenes (`models install PATH`)",
     "onnx:": "the installed cut-out model",
     "diffusion:": "the installed inpainting model over a procedural layout",

@@ -74,8 +74,15 @@ class _Lease:
 
 def render_options(job: Job, settings: Settings) -> RenderOptions:
     """The engine's options from the stored request."""
-    values = {k: v for k, v in job.options.items() if k in _RENDER_FIELDS}
-    values.update(style=job.style, aspect_ratio=job.aspect_ratio, seed=job.seed)
+    return options_for_engine(job.options, job.style, job.aspect_ratio, job.seed, settings)
+
+
+def options_for_engine(
+    options: dict[str, Any], style: str, aspect_ratio: str, seed: int | None, settings: Settings
+) -> RenderOptions:
+    """RenderOptions from stored options (the worker) or a catalogue row (``paqshot generate --manifest``)."""
+    values = {k: v for k, v in options.items() if k in _RENDER_FIELDS}
+    values.update(style=style, aspect_ratio=aspect_ratio, seed=seed)
     values.setdefault("long_side", settings.output_long_side)  # a preset may have set these
     values.setdefault("jpeg_quality", settings.jpeg_quality)
     return RenderOptions(**values)

@@ -25,7 +25,7 @@ from ..api.wire import GenerateRequest
 from ..errors import AppError, Forbidden, InputExpired, InvalidRequest, NotFound
 from ..ids import iso, new_id
 from ..imaging.options import AspectRatio, RenderOptions
-from ..imaging.presets import resolve_options
+from ..imaging.presets import PresetCatalogue, resolve_options
 from ..resources import Resources
 from ..storage import jobs as jobs_sql
 from ..storage.jobs import Job, NewJob
@@ -208,19 +208,8 @@ class JobService:
         return Submitted(job, replayed=not created, rate=admitted.rate)
 
     def options_with_preset(self, request: GenerateRequest, body: bytes | None) -> tuple[dict[str, Any], AspectRatio]:
-        """(stored options, aspect ratio) with the request's preset applied: the preset's values where the
-        request did not send the field itself. Raises InvalidRequest for an unknown preset id."""
-        options = _options(request)
-        for preset_id in request.compliance_check or ():
-            self.res.presets.get(preset_id)
-        if request.preset is None:
-            return options, request.aspect_ratio
-        preset = self.res.presets.get(request.preset)
-        values = msgspec.structs.asdict(request)
-        sent = _sent_fields(request, body)
-        resolved = resolve_options(preset, {name: values[name] for name in sent})
-        options.update({k: v for k, v in resolved.items() if k not in _COLUMN_FIELDS})
-        return options, resolved.get("aspect_ratio", request.aspect_ratio)
+        """(stored options, aspect ratio) with the request's preset applied (see :func:`request_options`)."""
+        return request_options(request, _sent_fields(request, body), self.res.presets)
 
     def estimate(self, style: str) -> int:
         """Seconds until a job of ``style`` submitted now should be done: its engine's time × (jobs ahead + 1)."""
@@ -282,6 +271,22 @@ def _rerun_fields(source: Job, changes: dict[str, Any]) -> dict[str, Any]:
     }
     merged = {k: v for k, v in {**kept, **changes}.items() if v is not None}
     return {**merged, "product_image": _STORED}
+
+
+def request_options(
+    request: GenerateRequest, sent: set[str], presets: PresetCatalogue
+) -> tuple[dict[str, Any], AspectRatio]:
+    """(options to store, aspect ratio): the request's preset's values where the request did not send the field
+    itself (``sent`` names the fields it did). Raises InvalidRequest for an unknown preset id."""
+    options = _options(request)
+    for preset_id in request.compliance_check or ():
+        presets.get(preset_id)
+    if request.preset is None:
+        return options, request.aspect_ratio
+    values = msgspec.structs.asdict(request)
+    resolved = resolve_options(presets.get(request.preset), {name: values[name] for name in sent if name in values})
+    options.update({k: v for k, v in resolved.items() if k not in _COLUMN_FIELDS})
+    return options, resolved.get("aspect_ratio", request.aspect_ratio)
 
 
 def _sent_fields(request: GenerateRequest, body: bytes | None) -> set[str]:
