@@ -95,12 +95,14 @@ class ModelsController(Controller):
 def _checks(api: ApiState) -> dict[str, str]:
     """Database writable, queue readable, a live worker that can run jobs: each check says what is wrong."""
     checks: dict[str, str] = {}
-    db = api.db.get()
+    problem = api.db.identity_problem()  # deleted or replaced under us: every write would be lost
     try:
+        db = api.db.get()
         workers_sql.probe_write(db, time.time())
-        checks["database"] = "ok"
+        checks["database"] = problem or "ok"
     except Exception as exc:  # readiness reports, it does not raise
-        checks["database"] = f"not writable: {exc}"
+        checks["database"] = problem or f"not writable: {exc}"
+        return {**checks, "queue": "not checked", "worker": "not checked"}
     try:
         api.queue.pending()
         checks["queue"] = "ok"

@@ -25,14 +25,14 @@ from ..branding import Brand
 from ..jobs.intake import max_base64_chars
 from ..net.urls import IMAGE_URL_SCHEMES, MAX_URL, webhook_schemes
 from ..settings import Settings
-from .reference import ERRORS, SPEC_STATUSES, description, webhooks
+from .reference import ERRORS, ON_EVERY_OPERATION, description, webhooks
 from .wire import IMAGE_DATA_PATTERN, IMAGE_FIELDS, WEBHOOK_URL_PATTERN, ErrorBody, url_field_pattern
 
 _RESPONSES = {
     status: ResponseSpec(data_container=ErrorBody, description=f"`{code}`: {meaning}", generate_examples=False)
     for status, code, meaning in ERRORS
 }
-ERROR_RESPONSES = {status: spec for status, spec in _RESPONSES.items() if status in SPEC_STATUSES}
+ERROR_RESPONSES = {status: spec for status, spec in _RESPONSES.items() if status in ON_EVERY_OPERATION}
 INPUT_EXPIRED_RESPONSE = _RESPONSES[410]
 
 _REF = "#/components/schemas/{name}"

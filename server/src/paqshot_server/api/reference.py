@@ -41,8 +41,15 @@ ERRORS: tuple[tuple[int, str, str], ...] = (
     (429, "rate_limited", "Too many requests: wait for `Retry-After` seconds (`X-RateLimit-*` headers say more)."),
     (500, "server_error", "Internal error: retry after a few seconds; the message has an id to give the operator."),
     (410, "input_expired", "Extension: a re-run whose photo is past retention; submit the photo again."),
+    (
+        503,
+        "unavailable",
+        "Extension: the appliance cannot take work now (disk full, queue or database file unusable); retry after "
+        "`Retry-After` seconds.",
+    ),
 )
-SPEC_STATUSES = frozenset({400, 401, 403, 404, 413, 422, 429, 500})
+# Statuses any operation may answer (the spec's eight and 503); input_expired only where a re-run is.
+ON_EVERY_OPERATION = frozenset({400, 401, 403, 404, 413, 422, 429, 500, 503})
 
 
 def _table(rows: list[tuple[str, ...]]) -> str:

@@ -62,7 +62,7 @@ def _credentials(settings: Settings, *, self_signed: bool) -> None:
 def _init(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     home = settings.home.resolve()
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: secrets and customer data
     config = home / "config.toml"
     if not config.exists():
         config.write_text(config_template(settings), encoding="utf-8")

@@ -22,7 +22,7 @@ import anyio.to_thread
 import msgspec
 
 from ..api.wire import GenerateRequest
-from ..errors import AppError, Forbidden, InputExpired, InvalidRequest, NotFound
+from ..errors import DatabaseGone, Forbidden, InputExpired, InvalidRequest, NotFound, Unavailable
 from ..ids import iso, new_id
 from ..imaging.options import AspectRatio, RenderOptions
 from ..imaging.presets import PresetCatalogue, resolve_options
@@ -159,6 +159,9 @@ class JobService:
         remaining, reset = self.limiter.hit(key.id, key.rate_limit)
         if request.webhook_url:
             await intake.check_webhook_url(res, request.webhook_url)
+        problem = res.db.identity_problem()
+        if problem:  # the database file was deleted or replaced: accepting now would lose the job
+            raise DatabaseGone(problem)
         return _Admission(idempotency, RateWindow(key.rate_limit, remaining, reset), options, aspect_ratio)
 
     async def _insert(
@@ -196,13 +199,13 @@ class JobService:
             job, created = await anyio.to_thread.run_sync(
                 lambda: jobs_sql.create(res.db.get(), new, quota=key.quota, idempotency=admitted.idempotency)
             )
-        except AppError:  # hint, quota or idempotency conflict found before or at insert time: keep no orphan file
+            if created:
+                await self._enqueue(job)
+        except BaseException:  # any failure once files are stored (hint, quota, full disk, queue): keep none
             for name in stored:
                 res.files.delete(name)
             raise
-        if created:
-            await anyio.to_thread.run_sync(self.queue.enqueue, job.id)
-        else:  # a concurrent request with the same Idempotency-Key inserted first
+        if not created:  # a concurrent request with the same Idempotency-Key inserted first
             for name in stored:
                 res.files.delete(name)
         return Submitted(job, replayed=not created, rate=admitted.rate)
@@ -210,6 +213,25 @@ class JobService:
     def options_with_preset(self, request: GenerateRequest, body: bytes | None) -> tuple[dict[str, Any], AspectRatio]:
         """(stored options, aspect ratio) with the request's preset applied (see :func:`request_options`)."""
         return request_options(request, _sent_fields(request, body), self.res.presets)
+
+    async def _enqueue(self, job: Job) -> None:
+        """Put the job on the queue; when the queue cannot take it, withdraw the row so the client's error is
+        the whole truth (no job runs later that the client was told had failed).
+
+        Raises:
+            Unavailable: the queue could not be written (nothing was kept).
+        """
+        try:
+            await anyio.to_thread.run_sync(self.queue.enqueue, job.id)
+        except Exception as exc:
+            withdrawn = await anyio.to_thread.run_sync(jobs_sql.withdraw, self.res.db.get(), job.id)
+            if not withdrawn:  # a worker took it after all (the message got through): it is durable, say 202
+                return
+            log.error("queue %s cannot take job %s (withdrawn): %s", self.res.settings.queue_db, job.id, exc)
+            raise Unavailable(
+                "The job queue cannot be written right now, so this request was not accepted (nothing was kept). "
+                "Retry later; the operator should run `doctor`."
+            ) from exc
 
     def estimate(self, style: str) -> int:
         """Seconds until a job of ``style`` submitted now should be done: its engine's time × (jobs ahead + 1)."""
