@@ -11,6 +11,7 @@ from litestar.di import Provide
 
 from . import __version__
 from .api.auth import current_key
+from .api.compliance import ComplianceController
 from .api.docs import DocsController
 from .api.errors import exception_handlers
 from .api.files import FileController
@@ -21,6 +22,7 @@ from .api.metrics import Metrics, MetricsController
 from .api.openapi import openapi_config, serve_exact_schema
 from .api.requestid import request_id_middleware
 from .api.state import ApiState
+from .api.webhooks import WebhookController
 from .api.wire import IMAGE_FIELDS
 from .settings import Settings
 
@@ -45,7 +47,7 @@ def create_app(settings: Settings) -> Litestar:
         return api
 
     def on_startup() -> None:
-        settings.home.mkdir(parents=True, exist_ok=True)
+        settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: secrets and customer data
         api.db.get()  # migrate before the first request
         api.secret  # noqa: B018 - create the signing secret before any URL is made
         api.presets  # noqa: B018 - a bad preset file stops start-up with its name and problem
@@ -60,11 +62,13 @@ def create_app(settings: Settings) -> Litestar:
     app = Litestar(
         route_handlers=[
             GenerationController,
+            ComplianceController,
             FileController,
             MetaController,
             ModelsController,
             DocsController,
             MetricsController,
+            WebhookController,
         ],
         dependencies={
             "api": Provide(provide_api, sync_to_thread=False),

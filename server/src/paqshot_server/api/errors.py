@@ -12,6 +12,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from .. import errors
 from ..errors import megabytes
 from ..settings import Settings
+from ..storage.faults import is_storage_full
 from . import explain
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ STATUS = {
     errors.ImageTooLarge: 413,
     errors.UnsupportedImage: 422,
     errors.RateLimited: 429,
+    errors.Unavailable: 503,
     errors.ServerError: 500,
 }
 
@@ -63,6 +65,9 @@ def app_error_handler(_: Request, exc: Exception) -> Response:
             "X-RateLimit-Remaining": "0",
             "X-RateLimit-Reset": str(exc.retry_after),
         }
+    elif isinstance(exc, errors.Unavailable):
+        log.error("refused with 503: %s", exc.message)
+        headers = {"Retry-After": str(exc.retry_after)}
     return error_response(status_for(exc), exc.code, exc.message, headers)
 
 
@@ -89,6 +94,8 @@ def http_handler(request: Request, exc: Exception, max_image_bytes: int) -> Resp
 
 def unexpected_handler(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if is_storage_full(exc):  # a full disk reached by a path that did not say so itself: still a clear 503
+        return app_error_handler(request, errors.StorageFull())
     return error_response(500, "server_error", "Internal error on our side; retry after a few seconds.")
 
 

@@ -36,6 +36,8 @@ _ERRORS = {
     422: "unsupported_image — not JPEG/PNG/WebP or undecodable (also: Idempotency-Key reused with another body)",
     429: "rate_limited — too many requests; see Retry-After",
     500: "server_error — internal error; retry after a few seconds",
+    503: "unavailable — the appliance cannot take work now (disk full, queue or database file unusable); "
+    "see Retry-After",
 }
 
 INPUT_EXPIRED_RESPONSE = ResponseSpec(

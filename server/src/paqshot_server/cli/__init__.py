@@ -12,7 +12,7 @@ from .. import __version__
 from ..branding import DEFAULT_BRAND
 
 # Each module has ``register(subparsers)`` that adds its parser(s) with ``set_defaults(func=...)``.
-COMMAND_MODULES = ("init", "serve", "worker", "keys", "webhooks", "generate", "models", "doctor")
+COMMAND_MODULES = ("init", "serve", "worker", "keys", "webhooks", "generate", "check", "models", "doctor")
 
 
 def build_parser() -> argparse.ArgumentParser:

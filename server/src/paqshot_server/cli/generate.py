@@ -36,7 +36,15 @@ def register(subparsers: Any) -> None:
         help="render product images from local files (many files, one process)",
         description=__doc__,
     )
-    p.add_argument("images", nargs="+", metavar="IMAGE", type=Path, help="product photos (JPEG, PNG, WebP)")
+    p.add_argument("images", nargs="*", metavar="IMAGE", type=Path, help="product photos (JPEG, PNG, WebP)")
+    p.add_argument(
+        "--manifest",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="a catalogue (CSV or JSON: sku, image path or URL, preset, options): outputs named by SKU, a "
+        "summary.csv, unchanged rows skipped on a re-run",
+    )
     p.add_argument(
         "-o",
         "--output",
@@ -51,14 +59,16 @@ def register(subparsers: Any) -> None:
     p.add_argument("--style", choices=STYLES, default="studio_packshot", help=doc["style"])
     p.add_argument("--scene-type", choices=SCENE_TYPES, default="auto", help=doc["scene_type"])
     p.add_argument("--background", default=None, help=doc["background"])
-    p.add_argument("--aspect-ratio", choices=ASPECT_RATIOS, default="1:1", help=doc["aspect_ratio"])
+    p.add_argument("--aspect-ratio", choices=ASPECT_RATIOS, default=None, help=doc["aspect_ratio"])
     p.add_argument("--people", choices=PEOPLE, default="none", help=doc["people"])
     p.add_argument("--location", default=None, metavar="TEXT", help=doc["location"])
     p.add_argument("--prompt", default=None, metavar="TEXT", help=doc["prompt"])
     p.add_argument("--negative-prompt", default=None, metavar="TEXT", help=doc["negative_prompt"])
     p.add_argument("--seed", type=int, default=None, help=doc["seed"])
-    p.add_argument("--shadow", choices=SHADOWS, default="soft", help=doc["shadow"])
-    p.add_argument("--reflection", action=argparse.BooleanOptionalAction, default=False, help=doc["reflection"])
+    p.add_argument("--shadow", choices=SHADOWS, default=None, help=doc["shadow"])
+    p.add_argument("--reflection", action=argparse.BooleanOptionalAction, default=None, help=doc["reflection"])
+    p.add_argument("--preset", default=None, metavar="ID", help=doc["preset"])
+    p.add_argument("--compliance-check", nargs="+", default=None, metavar="ID", help=doc["compliance_check"])
     p.add_argument("--padding", type=float, default=None, help=doc["padding"])
     p.add_argument("--output-format", choices=OUTPUT_FORMATS, default=None, help=doc["output_format"])
     p.add_argument("--num-variants", type=int, default=1, help=doc["num_variants"])
@@ -104,26 +114,16 @@ def _field_help() -> dict[str, str]:
     return {name: text[:1].upper() + text[1:] for name, text in docs.items()}
 
 
-def options_from_args(args: argparse.Namespace, long_side: int, jpeg_quality: int) -> RenderOptions:
-    """The RenderOptions a set of parsed flags asks for."""
-    return RenderOptions(
-        style=args.style,
-        scene_type=args.scene_type,
-        background=args.background,
-        aspect_ratio=args.aspect_ratio,
-        people=args.people,
-        location=args.location,
-        prompt=args.prompt,
-        negative_prompt=args.negative_prompt,
-        seed=args.seed,
-        shadow=args.shadow,
-        reflection=args.reflection,
-        padding=args.padding,
-        output_format=args.output_format,
-        num_variants=args.num_variants,
-        long_side=args.long_side or long_side,
-        jpeg_quality=args.jpeg_quality or jpeg_quality,
-        cutout_engine=args.cutout_engine,
+def options_from_args(args: argparse.Namespace, settings: Any, presets: Any) -> tuple[RenderOptions, list[str]]:
+    """The RenderOptions a set of parsed flags asks for (preset applied, flags given win) and the presets the
+    compliance report covers. Raises InvalidRequest like the API would."""
+    from ..jobs.runner import options_for_engine
+    from .catalogue import flag_fields, resolve
+
+    resolved = resolve(flag_fields(args), presets)
+    return (
+        options_for_engine(resolved.options, resolved.style, resolved.aspect_ratio, resolved.seed, settings),
+        resolved.checks,
     )
 
 
@@ -156,23 +156,34 @@ class Progress:
 
 def run(args: argparse.Namespace) -> int:
     """Render every input; exit 0 when all succeeded, 1 when any failed, 2 on bad options."""
-    from ..engines import Engines
+    from ..engines import LocalResources
+    from ..imaging.presets import PresetError
     from ..settings import load_settings
+    from .catalogue import run_manifest
 
+    if args.manifest is not None:
+        return run_manifest(args)
+    if not args.images:
+        print("error: name product photos (IMAGE ...) or a catalogue (--manifest FILE)", file=sys.stderr)
+        return 2
     settings = load_settings()
-    options = options_from_args(args, settings.output_long_side, settings.jpeg_quality)
-    engines = Engines(settings)
+    res = LocalResources(settings)
+    engines = res.engines
     try:
+        options, checks = options_from_args(args, settings, res.presets)
         engines.check_options(options)
         engines.check_cutout_engine(options.cutout_engine)
     except AppError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
+    except PresetError as exc:
+        print(f"error: preset: {exc}", file=sys.stderr)
+        return 2
     args.output.mkdir(parents=True, exist_ok=True)
     progress = Progress(len(args.images), sys.stderr)
     failed = 0
     for path in args.images:
-        record = _render_one(path, args, engines, options, settings, progress)
+        record = _render_one(path, args, res, options, checks, progress)
         failed += "error" in record
         if args.json:
             print(json.dumps(record), flush=True)
@@ -182,10 +193,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _render_one(
-    path: Path, args: argparse.Namespace, engines: Any, options: RenderOptions, settings: Any, progress: Progress
+    path: Path, args: argparse.Namespace, res: Any, options: RenderOptions, checks: list[str], progress: Progress
 ) -> dict[str, Any]:
-    """Render one file and write its outputs; the JSON record of what happened (``error`` when it failed)."""
+    """Render one file and write its outputs (labelled: IPTC/XMP and Content Credentials); the JSON record of
+    what happened (``error`` when it failed), with the compliance reports of ``checks``."""
     from ..imaging.decode import decode_image
+
+    engines, settings = res.engines, res.settings
 
     started = time.perf_counter()
     record: dict[str, Any] = {"file": str(path)}
@@ -198,6 +212,12 @@ def _render_one(
         if result.needs_review and args.on_low_confidence == "fail":
             reasons = "; ".join(r.message for r in result.review_reasons)
             raise UnsupportedImage(f"the result needs review (on_low_confidence: fail): {reasons}")
+        finished = res.finisher.finish(
+            result, product_photo=data, title=path.stem, checks=checks, find_product=engines.find_product
+        )
+        result = finished.result
+        if finished.compliance:
+            record["compliance"] = finished.compliance
         written = _write(result, path, args)
     except (AppError, OSError) as exc:
         code, message = (exc.code, exc.message) if isinstance(exc, AppError) else ("io_error", str(exc))
@@ -214,6 +234,7 @@ def _render_one(
     notes = "; ".join((*decoded.notes, *result.notes))
     conf = f", confidence {result.confidence:.2f}" if result.confidence is not None else ""
     review = " NEEDS REVIEW" if result.needs_review else ""
+    review += "".join(f" {r['preset']}:{'pass' if r['passed'] else 'FAIL'}" for r in record.get("compliance", []))
     progress.report(
         f"{path} -> {written[0]} ({result.images[0].width}x{result.images[0].height}, "
         f"{result.engine}{conf}, {ms:.0f} ms){review}{f' [{notes}]' if notes else ''}"

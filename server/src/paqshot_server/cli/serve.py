@@ -151,7 +151,7 @@ def _serve(args: argparse.Namespace) -> int:
     setup_logging(settings)
     if not presets_ok(settings):
         return 2
-    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: secrets and customer data
     ensure_first_key(settings)
     import uvicorn
 

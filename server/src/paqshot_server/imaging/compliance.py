@@ -6,8 +6,10 @@ alpha on the canvas (exact, from compositing); the standalone check (``POST /v1/
 passes the alpha a cut-out found. Rules and how each is measured (thresholds live in the preset files):
 
 - ``background_purity``: share of background pixels exactly at the required colour. Background = not
-  product and farther than a guard band (:data:`GUARD_SHARE` of the long side, at least
-  :data:`GUARD_MIN_PX`) from it, which keeps anti-aliased edges and JPEG ringing (8x8 blocks) out.
+  product (alpha >= :data:`PRODUCT_ALPHA`, plus the matte's soft fringe above :data:`FRINGE_ALPHA` within
+  :data:`FRINGE_SHARE` of the long side) and farther than a guard band (:data:`GUARD_SHARE` of the long
+  side, at least :data:`GUARD_MIN_PX`) from it, which keeps anti-aliased edges and JPEG ringing (8x8
+  blocks) out.
   Transparent pixels never count as the colour (marketplaces render them grey or black).
 - ``product_fill``: the product's bounding box as a share of the canvas side it limits: max(w/W, h/H).
 - ``cropped_at_edge``: the product touches the canvas border (which sides).
@@ -43,7 +45,9 @@ GUARD_MIN_PX = 8  # at least one JPEG block: ringing never reaches further
 CONTENT_TOLERANCE = 6  # levels: JPEG noise on a flat background stays below this
 MIN_REGION_SHARE = 1e-4  # regions smaller than this share of the image are noise, not content
 MIN_REGION_PX = 16
-PRODUCT_ALPHA = 128  # alpha at or above this is product
+PRODUCT_ALPHA = 128  # alpha at or above this is the product's body (fill, crop, reflection)
+FRINGE_ALPHA = 12  # alpha above this still blends product colour into the pixel: never measured as background
+FRINGE_SHARE = 0.03  # ... within this share of the long side of the body (a matte's fade, not a kept cast shadow)
 PRODUCT_PART_SHARE = 0.2  # a segmented part at least this share of the largest is product too (pairs, sets)
 REFLECTION_CORRELATION = 0.5
 _FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "TIFF": "tiff", "BMP": "bmp"}
@@ -156,7 +160,10 @@ def check(
             product_alpha = find_product(rgba_image)
         if product_alpha.shape != img.rgba.shape[:2]:
             raise ValueError(f"product alpha {product_alpha.shape} does not match the image {img.rgba.shape[:2]}")
-        results += _pixel_rules(img, rules, product_mask(product_alpha, segmented=segmented))
+        body = product_mask(product_alpha, segmented=segmented)
+        reach = max(_guard(body.shape), round(FRINGE_SHARE * max(body.shape)))
+        fringe = (product_alpha > FRINGE_ALPHA) & ndimage.binary_dilation(body, iterations=reach)
+        results += _pixel_rules(img, rules, body, body | fringe)
     return ComplianceReport(preset.id, all(r.passed for r in results), tuple(results))
 
 
@@ -208,7 +215,13 @@ def _file_rules(img: Decoded, rules: Rules) -> list[RuleResult]:
     return out
 
 
-def _pixel_rules(img: Decoded, rules: Rules, product: np.ndarray) -> list[RuleResult]:
+def _guard(shape: tuple[int, ...]) -> int:
+    return max(GUARD_MIN_PX, round(GUARD_SHARE * max(shape)))
+
+
+def _pixel_rules(img: Decoded, rules: Rules, product: np.ndarray, covered: np.ndarray) -> list[RuleResult]:
+    """Rules on pixels. ``product``: the product's body (alpha >= PRODUCT_ALPHA); ``covered``: every pixel the
+    product's matte touches (its soft fringe too), which is never measured as background."""
     out: list[RuleResult] = []
     height, width = product.shape
     if not product.any():
@@ -238,8 +251,7 @@ def _pixel_rules(img: Decoded, rules: Rules, product: np.ndarray) -> list[RuleRe
     if not needs_background and rules.reflection and rules.props:
         return out
     colour = np.asarray(parse_background(rules.background) or (255, 255, 255), np.int16)
-    guard = max(GUARD_MIN_PX, round(GUARD_SHARE * max(width, height)))
-    ring = ndimage.binary_dilation(product, iterations=guard)
+    ring = ndimage.binary_dilation(covered, iterations=_guard(covered.shape))
     background = ~ring
     rgb = img.rgba[..., :3].astype(np.int16)
     opaque = img.rgba[..., 3] == 255

@@ -23,10 +23,10 @@ import anyio.to_thread
 import msgspec
 
 from ..api.wire import GenerateRequest
-from ..errors import AppError, Forbidden, InputExpired, InvalidRequest, NotFound
+from ..errors import DatabaseGone, Forbidden, InputExpired, InvalidRequest, NotFound, Unavailable
 from ..ids import iso, new_id
 from ..imaging.options import AspectRatio, RenderOptions
-from ..imaging.presets import resolve_options
+from ..imaging.presets import PresetCatalogue, resolve_options
 from ..resources import Resources
 from ..storage import jobs as jobs_sql
 from ..storage.jobs import Job, NewJob
@@ -144,10 +144,10 @@ class JobService:
         if key.styles and request.style not in key.styles:
             raise Forbidden(f"Style '{request.style}' is not enabled for this API key.")
         options, aspect_ratio = self.options_with_preset(request, body)
-        res.engines.check_options(
+        res.catalog.check_options(
             RenderOptions(style=request.style, shadow=options["shadow"], num_variants=request.num_variants)
         )
-        res.engines.check_cutout_engine(request.cutout_engine)
+        res.catalog.check_cutout_engine(request.cutout_engine)
         idempotency = None
         if idempotency_key:
             body_hash = hashlib.sha256(
@@ -162,6 +162,9 @@ class JobService:
         remaining, reset = self.limiter.hit(key.id, key.rate_limit)
         if request.webhook_url:
             await intake.check_webhook_url(res, request.webhook_url)
+        problem = res.db.identity_problem()
+        if problem:  # the database file was deleted or replaced: accepting now would lose the job
+            raise DatabaseGone(problem)
         return _Admission(idempotency, RateWindow(key.rate_limit, remaining, reset), options, aspect_ratio)
 
     async def _insert(
@@ -201,35 +204,43 @@ class JobService:
             job, created = await anyio.to_thread.run_sync(
                 lambda: jobs_sql.create(res.db.get(), new, quota=key.quota, idempotency=admitted.idempotency)
             )
-        except AppError:  # hint, quota or idempotency conflict found before or at insert time: keep no orphan file
+            if created:
+                await self._enqueue(job)
+        except BaseException:  # any failure once files are stored (hint, quota, full disk, queue): keep none
             for name in stored:
                 res.files.delete(name)
             raise
-        if created:
-            await anyio.to_thread.run_sync(self.queue.enqueue, job.id)
-        else:  # a concurrent request with the same Idempotency-Key inserted first
+        if not created:  # a concurrent request with the same Idempotency-Key inserted first
             for name in stored:
                 res.files.delete(name)
         return Submitted(job, replayed=not created, rate=admitted.rate)
 
     def options_with_preset(self, request: GenerateRequest, body: bytes | None) -> tuple[dict[str, Any], AspectRatio]:
-        """(stored options, aspect ratio) with the request's preset applied: the preset's values where the
-        request did not send the field itself. Raises InvalidRequest for an unknown preset id."""
-        options = _options(request)
-        for preset_id in request.compliance_check or ():
-            self.res.presets.get(preset_id)
-        if request.preset is None:
-            return options, request.aspect_ratio
-        preset = self.res.presets.get(request.preset)
-        values = msgspec.structs.asdict(request)
-        sent = _sent_fields(request, body)
-        resolved = resolve_options(preset, {name: values[name] for name in sent})
-        options.update({k: v for k, v in resolved.items() if k not in _COLUMN_FIELDS})
-        return options, resolved.get("aspect_ratio", request.aspect_ratio)
+        """(stored options, aspect ratio) with the request's preset applied (see :func:`request_options`)."""
+        return request_options(request, _sent_fields(request, body), self.res.presets)
+
+    async def _enqueue(self, job: Job) -> None:
+        """Put the job on the queue; when the queue cannot take it, withdraw the row so the client's error is
+        the whole truth (no job runs later that the client was told had failed).
+
+        Raises:
+            Unavailable: the queue could not be written (nothing was kept).
+        """
+        try:
+            await anyio.to_thread.run_sync(self.queue.enqueue, job.id)
+        except Exception as exc:
+            withdrawn = await anyio.to_thread.run_sync(jobs_sql.withdraw, self.res.db.get(), job.id)
+            if not withdrawn:  # a worker took it after all (the message got through): it is durable, say 202
+                return
+            log.error("queue %s cannot take job %s (withdrawn): %s", self.res.settings.queue_db, job.id, exc)
+            raise Unavailable(
+                "The job queue cannot be written right now, so this request was not accepted (nothing was kept). "
+                "Retry later; the operator should run `doctor`."
+            ) from exc
 
     def estimate(self, style: str) -> int:
         """Seconds until a job of ``style`` submitted now should be done: its engine's time × (jobs ahead + 1)."""
-        base = _SECONDS_BY_ENGINE.get(self.res.engines.status(style).engine or "", _DEFAULT_SECONDS)
+        base = _SECONDS_BY_ENGINE.get(self.res.catalog.status(style).engine or "", _DEFAULT_SECONDS)
         try:
             ahead = self.queue.pending()
         except Exception:  # an estimate must never fail a submission; say why it is off
@@ -287,6 +298,22 @@ def _rerun_fields(source: Job, changes: dict[str, Any]) -> dict[str, Any]:
     }
     merged = {k: v for k, v in {**kept, **changes}.items() if v is not None}
     return {**merged, "product_image": _STORED}
+
+
+def request_options(
+    request: GenerateRequest, sent: set[str], presets: PresetCatalogue
+) -> tuple[dict[str, Any], AspectRatio]:
+    """(options to store, aspect ratio): the request's preset's values where the request did not send the field
+    itself (``sent`` names the fields it did). Raises InvalidRequest for an unknown preset id."""
+    options = _options(request)
+    for preset_id in request.compliance_check or ():
+        presets.get(preset_id)
+    if request.preset is None:
+        return options, request.aspect_ratio
+    values = msgspec.structs.asdict(request)
+    resolved = resolve_options(presets.get(request.preset), {name: values[name] for name in sent if name in values})
+    options.update({k: v for k, v in resolved.items() if k not in _COLUMN_FIELDS})
+    return options, resolved.get("aspect_ratio", request.aspect_ratio)
 
 
 def _sent_fields(request: GenerateRequest, body: bytes | None) -> set[str]:

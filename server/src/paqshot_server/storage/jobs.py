@@ -414,3 +414,28 @@ def forget_idempotency_keys(db: sqlite_utils.Database, older_than: float) -> Non
     """Drop Idempotency-Key records made before ``older_than`` (epoch seconds)."""
     with write(db) as conn:
         conn.execute("DELETE FROM idempotency WHERE created_at < ?", (older_than,))
+
+
+def existing_ids(db: sqlite_utils.Database, job_ids: list[str]) -> set[str]:
+    """Which of ``job_ids`` have a row (the orphan-file sweep keeps files of these)."""
+    found: set[str] = set()
+    for start in range(0, len(job_ids), 500):
+        chunk = job_ids[start : start + 500]
+        rows = db.conn.execute(f"SELECT id FROM jobs WHERE id IN ({','.join('?' * len(chunk))})", chunk)  # noqa: S608
+        found.update(r[0] for r in rows)
+    return found
+
+
+def count(db: sqlite_utils.Database) -> int:
+    """How many job rows exist."""
+    return int(db.conn.execute("SELECT count(*) FROM jobs").fetchone()[0])
+
+
+def withdraw(db: sqlite_utils.Database, job_id: str) -> bool:
+    """Delete a queued job that was never enqueued (the submission failed after the insert), with its
+    idempotency record. False when a worker already took it: it is durable and will end on its own."""
+    with write(db) as conn:
+        cur = conn.execute("DELETE FROM jobs WHERE id = ? AND state = 'queued'", (job_id,))
+        if cur.rowcount:
+            conn.execute("DELETE FROM idempotency WHERE job_id = ?", (job_id,))
+    return cur.rowcount > 0

@@ -218,15 +218,18 @@ def redeliver(db: sqlite_utils.Database, event_id: str, now: float, key_id: str 
     """Send an event again now with a fresh retry schedule (operator or key action); the log keeps its past.
 
     Returns ``scheduled``, ``in_flight`` (an attempt is being made right now: nothing changed, so two
-    attempts never overlap) or ``not_found``.
+    attempts never overlap), ``deleted`` (its generation was deleted: its URLs are gone) or ``not_found``.
     """
     with write(db) as conn:
         row = conn.execute(
-            "SELECT lease_until FROM webhook_events WHERE id = ? AND (? IS NULL OR key_id = ?)",
+            "SELECT e.lease_until, j.deleted_at FROM webhook_events e JOIN jobs j ON j.id = e.job_id "
+            "WHERE e.id = ? AND (? IS NULL OR e.key_id = ?)",
             (event_id, key_id, key_id),
         ).fetchone()
         if row is None:
             return "not_found"
+        if row[1] is not None:
+            return "deleted"
         if row[0] is not None and row[0] >= now:
             return "in_flight"
         conn.execute(
