@@ -141,13 +141,12 @@ def read_manifest(path: Path) -> list[dict[str, Any]]:
 
 def run_manifest(args: argparse.Namespace) -> int:
     """Render every row; exit 0 when none failed, 1 when any failed, 2 when the manifest itself is unusable."""
-    from ..engines import Engines
+    from ..engines import Engines, LocalResources
     from ..finishing import Finisher
-    from ..resources import Resources
     from ..settings import load_settings
 
     settings = load_settings()
-    res = Resources(settings)
+    res = LocalResources(settings)
     try:
         rows = read_manifest(args.manifest)
         presets = res.presets

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 from ..settings import Settings
 from ..storage import workers as workers_sql
-from ..storage.db import connect, held_elsewhere
+from ..storage.db import connect, held_elsewhere, quick_check
 from .common import add_home_flag, settings_from
 
 
@@ -78,7 +78,7 @@ def _database_file(settings: Settings) -> list[Check]:
 def _database(settings: Settings) -> list[Check]:
     try:
         db = connect(settings.app_db, create=False)  # doctor never creates a database: it reports a missing one
-        result = db.conn.execute("PRAGMA quick_check").fetchone()[0]
+        result = quick_check(db)
         workers_sql.probe_write(db, time.time())
         beat = workers_sql.latest_heartbeat(db)
     except Exception as exc:  # the point of doctor is to report, not to crash

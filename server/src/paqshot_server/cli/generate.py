@@ -156,8 +156,8 @@ class Progress:
 
 def run(args: argparse.Namespace) -> int:
     """Render every input; exit 0 when all succeeded, 1 when any failed, 2 on bad options."""
+    from ..engines import LocalResources
     from ..imaging.presets import PresetError
-    from ..resources import Resources
     from ..settings import load_settings
     from .catalogue import run_manifest
 
@@ -167,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
         print("error: name product photos (IMAGE ...) or a catalogue (--manifest FILE)", file=sys.stderr)
         return 2
     settings = load_settings()
-    res = Resources(settings)
+    res = LocalResources(settings)
     engines = res.engines
     try:
         options, checks = options_from_args(args, settings, res.presets)

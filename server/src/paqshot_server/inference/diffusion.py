@@ -35,7 +35,7 @@ from PIL import Image
 from .imageprep import Timings, array_to_image, image_to_array, mask_to_array, nearest, snap
 from .manifests import DiffusionContract, Manifest, ManifestError
 from .schedulers import Scheduler, make_scheduler
-from .sessions import Graph, load_graph
+from .sessions import Graph, load_graph, probe
 from .tokenizer import ClipTokenizer
 
 ProgressFn = Callable[[float], None]
@@ -430,7 +430,7 @@ def _load(
 ) -> DiffusionPipeline | None:
     from .store import ModelStore
 
-    store = ModelStore(models_dir, device=device, shared=shared)
+    store = ModelStore(models_dir, device=device, shared=shared, runs_on=probe)
     for role in roles:
         model = store.best(role)
         if model is None:

@@ -141,10 +141,10 @@ class JobService:
         if key.styles and request.style not in key.styles:
             raise Forbidden(f"Style '{request.style}' is not enabled for this API key.")
         options, aspect_ratio = self.options_with_preset(request, body)
-        res.engines.check_options(
+        res.catalog.check_options(
             RenderOptions(style=request.style, shadow=options["shadow"], num_variants=request.num_variants)
         )
-        res.engines.check_cutout_engine(request.cutout_engine)
+        res.catalog.check_cutout_engine(request.cutout_engine)
         idempotency = None
         if idempotency_key:
             body_hash = hashlib.sha256(
@@ -235,7 +235,7 @@ class JobService:
 
     def estimate(self, style: str) -> int:
         """Seconds until a job of ``style`` submitted now should be done: its engine's time × (jobs ahead + 1)."""
-        base = _SECONDS_BY_ENGINE.get(self.res.engines.status(style).engine or "", _DEFAULT_SECONDS)
+        base = _SECONDS_BY_ENGINE.get(self.res.catalog.status(style).engine or "", _DEFAULT_SECONDS)
         try:
             ahead = self.queue.pending()
         except Exception:  # an estimate must never fail a submission; say why it is off
