@@ -9,11 +9,14 @@ import sqlite_utils
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
 from .. import __version__
 from ..imaging.options import MAX_PROMPT_CHARS, MAX_VARIANTS
 from ..storage import workers as workers_sql
 from ..storage.keys import ApiKey
+from .docs import DOCS_PATH
 from .openapi import ERROR_RESPONSES
 from .state import ApiState
 from .wire import Capabilities, Health, ModelList, StyleInfo, request_fields
@@ -21,6 +24,11 @@ from .wire import Capabilities, Health, ModelList, StyleInfo, request_fields
 
 class MetaController(Controller):
     tags = ["meta"]  # noqa: RUF012 - Litestar reads class attributes
+
+    @get("/", include_in_schema=False, sync_to_thread=False)
+    def root(self) -> Redirect:
+        """A person who opens the appliance's address lands on the API reference."""
+        return Redirect(path=DOCS_PATH, status_code=HTTP_307_TEMPORARY_REDIRECT)
 
     @get("/healthz", operation_id="health", summary="Liveness", sync_to_thread=False)
     def health(self) -> Health:

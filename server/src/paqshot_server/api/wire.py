@@ -3,7 +3,7 @@ omit what does not apply. New fields always come with defaults (schema evolution
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_type_hints
 
 import msgspec
 from msgspec import Meta, Struct
@@ -341,6 +341,29 @@ class Generation(Struct, kw_only=True, omit_defaults=True):
     rerun_of: str | None = None
     mask_hint: bool | None = None
     matte_url: str | None = None
+
+
+# Documents the body (OpenAPI ``webhooks``); a test decodes real deliveries with it, so it cannot drift.
+class WebhookPayload(Struct, kw_only=True, forbid_unknown_fields=True):
+    """What a webhook_url receives when a generation ends: the spec's fields, then extensions."""
+
+    event: Annotated[Literal["generation.completed", "generation.failed"], Meta(description="What happened.")]
+    id: str
+    status: Literal["completed", "failed"]
+    style: Style
+    created_at: str
+    image_url: str | None = None
+    thumbnail_url: str | None = None
+    width: int | None = None
+    height: int | None = None
+    expires_at: str | None = None
+    images: list[ImageLinks] | None = None
+    engine: str | None = None
+    confidence: float | None = None
+    needs_review: bool | None = None
+    review_reasons: list[ReviewReason] | None = None
+    compliance: list[ComplianceReport] | None = None
+    error: JobError | None = None
 
 
 class GenerationList(Struct, kw_only=True):

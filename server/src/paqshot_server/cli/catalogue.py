@@ -30,6 +30,7 @@ import msgspec
 
 from .. import __version__
 from ..errors import AppError, InvalidRequest, UnsupportedImage
+from .common import internal_error
 
 SUMMARY = "summary.csv"
 STATE = "batch-state.json"
@@ -233,7 +234,7 @@ def _one_row(
     except (AppError, OSError) as exc:
         line.update(status="failed", error=exc.message if isinstance(exc, AppError) else str(exc))
     except Exception as exc:  # one broken row must not lose the catalogue: report it and go on
-        line.update(status="failed", error=f"internal error ({type(exc).__name__}: {exc})")
+        line.update(status="failed", error=internal_error(exc))
     if sku:
         state[sku] = {k: v for k, v in line.items()}
     return line

@@ -174,6 +174,8 @@ def _models_and_gpu(settings: Settings) -> list[Check]:
 _ENGINE_NOTES = {
     "classical": "classical cut-out, no model; the default cut-out model is far better on real photos (`models setup`)",
     "procedural": "procedural sets, no model; an inpainting model gives photographic scenes (`models install PATH`)",
+    "onnx:": "the installed cut-out model",
+    "diffusion:": "the installed inpainting model over a procedural layout",
 }
 
 
@@ -183,7 +185,7 @@ def _styles(settings: Settings) -> list[Check]:
 
     checks = []
     for status in Engines(settings).all_status():
-        note = _ENGINE_NOTES.get(status.engine, "installed model")
+        note = _ENGINE_NOTES.get(status.engine) or _ENGINE_NOTES[status.engine.split(":")[0] + ":"]
         checks.append(Check(f"style {status.style}", "ok", f"engine {status.engine}: {note}"))
     return checks
 
