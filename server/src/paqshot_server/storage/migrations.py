@@ -171,10 +171,16 @@ def m003_review_and_repair(db: sqlite_utils.Database) -> None:
     )
 
 
+def m004_input_notes(db: sqlite_utils.Database) -> None:
+    """What the door noticed while decoding a job's photo (animated, end marker missing): JSON list of text."""
+    _run(db, ("ALTER TABLE jobs ADD COLUMN input_notes TEXT",))
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     m001_initial,
     m002_webhook_rotation_and_leases,
     m003_review_and_repair,
+    m004_input_notes,
 )
 
 
