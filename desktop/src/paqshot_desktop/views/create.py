@@ -171,7 +171,7 @@ class CreateView(QWidget):
         body.addLayout(left, 3)
 
         panel, panel_layout = card()
-        panel.setMinimumWidth(330)
+        panel.setMinimumWidth(360)
         panel.setMaximumWidth(440)
         self.form = OptionsForm()
         self.form.changed.connect(lambda: self.values_changed.emit(self.form.values()))
