@@ -21,21 +21,29 @@ from ..compose import ProductLayer, alpha_on_canvas, layer_from_cutout
 from ..cutout import Cutout, alpha_bbox, cutout
 from ..encode import output_format, render_image
 from ..layout import MAX_SILENT_UPSCALE, Placement, exact_canvas_size
-from ..options import ASPECT_RATIOS, PEOPLE, SCENE_TYPES, RenderOptions
+from ..options import (
+    ASPECT_RATIOS,
+    MAX_LOCATION_CHARS,
+    MAX_PROMPT_CHARS,
+    MAX_SEED,
+    MAX_VARIANTS,
+    PEOPLE,
+    SCENE_TYPES,
+    RenderOptions,
+)
 from ..result import PRODUCT_ALPHA, RenderedImage, RenderResult
 from ..segment import Segmenter
 from .generative import Inpainter, generate_background, ground_strength, product_mask
-from .layout_rules import ScenePlan, place_product, plan_scene
+from .layout_rules import place_product, plan_scene
 from .palettes import PRESETS
+from .plan import ScenePlan
 from .procedural import composite_scene, draw_backdrop, shadow_kind
-from .prompts import PROMPT_LIMIT, build_prompts
+from .prompts import build_prompts
+from .styles import SCENE_STYLES
 
 ProgressFn = Callable[[float], None]
-SCENE_STYLES = ("lifestyle", "editorial", "mockup")
 SCENE_SHADOWS = ("none", "soft", "hard", "floating")
-LOCATION_LIMIT = 200
-MAX_VARIANTS = 4
-SEED_LIMIT = 2**32
+SEED_LIMIT = MAX_SEED + 1
 LAYOUT_ALPHA_FLOOR = 12  # faint alpha (8-bit) up to this does not widen the product's box (as the studio style)
 
 
@@ -56,9 +64,9 @@ def validate(options: RenderOptions) -> tuple[int, int, int] | None:
         if value not in allowed:
             raise InvalidRequest(f"{name} {value!r} is not one of {', '.join(allowed)}.")
     for name, text, limit in (
-        ("prompt", options.prompt, PROMPT_LIMIT),
-        ("negative_prompt", options.negative_prompt, PROMPT_LIMIT),
-        ("location", options.location, LOCATION_LIMIT),
+        ("prompt", options.prompt, MAX_PROMPT_CHARS),
+        ("negative_prompt", options.negative_prompt, MAX_PROMPT_CHARS),
+        ("location", options.location, MAX_LOCATION_CHARS),
     ):
         if text is not None and len(text) > limit:
             raise InvalidRequest(f"{name} is {len(text)} characters; at most {limit} are allowed.")
