@@ -11,9 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .engines import Engines
+import numpy as np
+from PIL import Image
+
 from .errors import InvalidRequest
 from .imaging import compliance
+from .imaging.compliance import ProductFinder
 from .imaging.decode import decode_image
 from .imaging.presets import MAX_CHECKS, PresetCatalogue
 from .settings import Settings
@@ -40,10 +43,20 @@ def preset_ids(preset: str | None, more: list[str] | None) -> list[str]:
     return ids
 
 
+def classical_product(image: Image.Image) -> np.ndarray:
+    """uint8 (H, W) alpha of the product: the image's own alpha, else the classical cut-out. What the API process
+    uses (it never loads an inference runtime); ``paqshot check`` uses the installed model
+    (``Engines.find_product``)."""
+    from .imaging.cutout import cutout
+
+    return cutout(image, None).alpha8
+
+
 def check_image(
-    data: bytes, ids: list[str], settings: Settings, presets: PresetCatalogue, engines: Engines
+    data: bytes, ids: list[str], settings: Settings, presets: PresetCatalogue, find_product: ProductFinder
 ) -> CheckOutcome:
-    """Measure ``data`` against every preset in ``ids``. Blocking (CPU): call it off the event loop.
+    """Measure ``data`` against every preset in ``ids``; ``find_product`` locates the product for pixel rules.
+    Blocking (CPU): call it off the event loop.
 
     Raises:
         InvalidRequest: an unknown preset id (the message lists the known ones).
@@ -52,5 +65,5 @@ def check_image(
     chosen = [presets.get(i) for i in ids]
     decode_image(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
     facts = compliance.decode(data)
-    reports = [compliance.check(data, p, find_product=engines.find_product).as_dict() for p in chosen]
+    reports = [compliance.check(data, p, find_product=find_product).as_dict() for p in chosen]
     return CheckOutcome(facts.width, facts.height, facts.fmt, facts.size_bytes, reports)

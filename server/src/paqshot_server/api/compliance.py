@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from msgspec import Meta, Struct
 
-from ..checking import check_image, preset_ids
+from ..checking import check_image, classical_product, preset_ids
 from ..imaging.presets import MAX_CHECKS, PRESET_ID_PATTERN
 from ..jobs import intake
 from ..storage.keys import ApiKey
@@ -110,7 +110,7 @@ class ComplianceController(Controller):
         for preset_id in ids:
             api.presets.get(preset_id)  # unknown ids answer 400 before the image is fetched
         raw = await intake.load_product_image(api, data.image)
-        outcome = await anyio.to_thread.run_sync(check_image, raw, ids, api.settings, api.presets, api.engines)
+        outcome = await anyio.to_thread.run_sync(check_image, raw, ids, api.settings, api.presets, classical_product)
         return CheckResult(
             width=outcome.width,
             height=outcome.height,

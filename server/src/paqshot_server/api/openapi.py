@@ -18,38 +18,22 @@ from litestar import Litestar
 from litestar._openapi.plugin import OpenAPIPlugin  # the one object that serves /schema/*
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig, ResponseSpec
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.params import BodyKwarg, ParameterKwarg
 
 from ..branding import Brand
 from ..jobs.intake import max_base64_chars
 from ..net.urls import IMAGE_URL_SCHEMES, MAX_URL, webhook_schemes
 from ..settings import Settings
+from .reference import ERRORS, ON_EVERY_OPERATION, description, webhooks
 from .wire import IMAGE_DATA_PATTERN, IMAGE_FIELDS, WEBHOOK_URL_PATTERN, ErrorBody, url_field_pattern
 
-_ERRORS = {
-    400: "invalid_request — missing or malformed parameters",
-    401: "unauthorized — missing or invalid API key",
-    403: "forbidden — quota exceeded or style not enabled for this API key",
-    404: "not_found — generation not found",
-    413: "image_too_large — an image exceeds limits.max_image_bytes of GET /v1/capabilities",
-    422: "unsupported_image — not JPEG/PNG/WebP or undecodable (also: Idempotency-Key reused with another body)",
-    429: "rate_limited — too many requests; see Retry-After",
-    500: "server_error — internal error; retry after a few seconds",
-    503: "unavailable — the appliance cannot take work now (disk full, queue or database file unusable); "
-    "see Retry-After",
+_RESPONSES = {
+    status: ResponseSpec(data_container=ErrorBody, description=f"`{code}`: {meaning}", generate_examples=False)
+    for status, code, meaning in ERRORS
 }
-
-INPUT_EXPIRED_RESPONSE = ResponseSpec(
-    data_container=ErrorBody,
-    description="input_expired — the generation's photo is past retention; submit it again (extension)",
-    generate_examples=False,
-)
-
-ERROR_RESPONSES = {
-    status: ResponseSpec(data_container=ErrorBody, description=text, generate_examples=False)
-    for status, text in _ERRORS.items()
-}
+ERROR_RESPONSES = {status: spec for status, spec in _RESPONSES.items() if status in ON_EVERY_OPERATION}
+INPUT_EXPIRED_RESPONSE = _RESPONSES[410]
 
 _REF = "#/components/schemas/{name}"
 
@@ -59,10 +43,22 @@ def openapi_config(brand: Brand, version: str) -> OpenAPIConfig:
     return OpenAPIConfig(
         title=f"{brand.product_name} API",
         version=version,
-        description=brand.description,
+        description=description(brand),
         components=Components(
-            security_schemes={"bearerAuth": SecurityScheme(type="http", scheme="bearer", bearer_format="API key")}
+            security_schemes={
+                "bearerAuth": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    bearer_format="API key",
+                    description=f"`Authorization: Bearer {brand.key_prefix}…` (see Authentication).",
+                )
+            },
         ),
+        webhooks=webhooks(brand),  # type: ignore[arg-type]
+        tags=[
+            Tag(name="generations", description="Submit, poll, list, cancel, re-run and delete generations."),
+            Tag(name="meta", description="Health, readiness, what this appliance can do, installed models."),
+        ],
         path="/schema",
         render_plugins=[],
     )

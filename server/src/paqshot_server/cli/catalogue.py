@@ -30,6 +30,7 @@ import msgspec
 
 from .. import __version__
 from ..errors import AppError, InvalidRequest, UnsupportedImage
+from .common import internal_error
 
 SUMMARY = "summary.csv"
 STATE = "batch-state.json"
@@ -141,13 +142,12 @@ def read_manifest(path: Path) -> list[dict[str, Any]]:
 
 def run_manifest(args: argparse.Namespace) -> int:
     """Render every row; exit 0 when none failed, 1 when any failed, 2 when the manifest itself is unusable."""
-    from ..engines import Engines
+    from ..engines import Engines, LocalResources
     from ..finishing import Finisher
-    from ..resources import Resources
     from ..settings import load_settings
 
     settings = load_settings()
-    res = Resources(settings)
+    res = LocalResources(settings)
     try:
         rows = read_manifest(args.manifest)
         presets = res.presets
@@ -234,7 +234,7 @@ def _one_row(
     except (AppError, OSError) as exc:
         line.update(status="failed", error=exc.message if isinstance(exc, AppError) else str(exc))
     except Exception as exc:  # one broken row must not lose the catalogue: report it and go on
-        line.update(status="failed", error=f"internal error ({type(exc).__name__}: {exc})")
+        line.update(status="failed", error=internal_error(exc))
     if sku:
         state[sku] = {k: v for k, v in line.items()}
     return line

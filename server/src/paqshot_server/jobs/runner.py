@@ -122,7 +122,7 @@ def _store(ctx: WorkerContext, job: Job, finished: Finished, duration_ms: float,
         confidence=result.confidence,
         needs_review=result.needs_review,
         review_reasons=[StoredReason(code=r.code, message=r.message) for r in result.review_reasons],
-        notes=list(result.notes),
+        notes=[*job.input_notes, *result.notes],  # what the door noticed about the photo comes first
         meta=meta,
         compliance=finished.compliance or None,
         matte=matte,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,8 +88,8 @@ class JobService:
             return admitted
         raw = await intake.load_product_image(self.res, request.product_image)
         job_id = new_id("gen")
-        input_file = await intake.store_input(self.res, job_id, raw)
-        return await self._insert(key, request, job_id, input_file, admitted, rerun_of=None)
+        input_file, input_notes = await intake.store_input(self.res, job_id, raw)
+        return await self._insert(key, request, job_id, input_file, admitted, rerun_of=None, input_notes=input_notes)
 
     async def rerun(
         self, key: ApiKey, job_id: str, changes: dict[str, Any], *, idempotency_key: str | None = None
@@ -124,7 +125,9 @@ class JobService:
                 "submit it again with POST /v1/generate."
             )
         await anyio.to_thread.run_sync(self.res.files.put, input_file, photo)
-        return await self._insert(key, request, new_job_id, input_file, admitted, rerun_of=source.id)
+        return await self._insert(
+            key, request, new_job_id, input_file, admitted, rerun_of=source.id, input_notes=source.input_notes
+        )
 
     async def _admit(
         self,
@@ -141,10 +144,10 @@ class JobService:
         if key.styles and request.style not in key.styles:
             raise Forbidden(f"Style '{request.style}' is not enabled for this API key.")
         options, aspect_ratio = self.options_with_preset(request, body)
-        res.engines.check_options(
+        res.catalog.check_options(
             RenderOptions(style=request.style, shadow=options["shadow"], num_variants=request.num_variants)
         )
-        res.engines.check_cutout_engine(request.cutout_engine)
+        res.catalog.check_cutout_engine(request.cutout_engine)
         idempotency = None
         if idempotency_key:
             body_hash = hashlib.sha256(
@@ -173,6 +176,7 @@ class JobService:
         admitted: _Admission,
         *,
         rerun_of: str | None,
+        input_notes: Sequence[str] = (),
     ) -> Submitted:
         """Store the mask hint, insert the job (quota, idempotency) and enqueue it; no file left on refusal."""
         res, stored = self.res, [input_file]
@@ -195,6 +199,7 @@ class JobService:
                 hint_file=hint_file,
                 filename=request.filename,
                 rerun_of=rerun_of,
+                input_notes=list(input_notes),
             )
             job, created = await anyio.to_thread.run_sync(
                 lambda: jobs_sql.create(res.db.get(), new, quota=key.quota, idempotency=admitted.idempotency)
@@ -235,7 +240,7 @@ class JobService:
 
     def estimate(self, style: str) -> int:
         """Seconds until a job of ``style`` submitted now should be done: its engine's time × (jobs ahead + 1)."""
-        base = _SECONDS_BY_ENGINE.get(self.res.engines.status(style).engine or "", _DEFAULT_SECONDS)
+        base = _SECONDS_BY_ENGINE.get(self.res.catalog.status(style).engine or "", _DEFAULT_SECONDS)
         try:
             ahead = self.queue.pending()
         except Exception:  # an estimate must never fail a submission; say why it is off

@@ -54,6 +54,11 @@ def connect(path: Path, *, create: bool = True) -> sqlite_utils.Database:
     return db
 
 
+def quick_check(db: sqlite_utils.Database) -> str:
+    """SQLite's ``PRAGMA quick_check``: ``"ok"``, or the first problem it found."""
+    return str(db.conn.execute("PRAGMA quick_check").fetchone()[0])
+
+
 def _create_private(path: Path) -> None:
     """Make the data folder (0700 when new) and an empty database file (0600) unless they exist."""
     if not path.parent.exists():

@@ -72,6 +72,7 @@ class NewJob(msgspec.Struct, frozen=True, kw_only=True):
     hint_file: str | None = None
     filename: str | None = None
     rerun_of: str | None = None
+    input_notes: list[str] = msgspec.field(default_factory=list)
 
 
 class Job(msgspec.Struct, frozen=True, kw_only=True):
@@ -106,6 +107,7 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     filename: str | None = None  # the client's file name, for search
     rerun_of: str | None = None  # the job this one re-ran
     deleted_at: str | None = None  # a deleted job stays as a tombstone (it still counts against the quota)
+    input_notes: list[str] = msgspec.field(default_factory=list)  # from decoding the photo at the door
 
     @property
     def status(self) -> Status:
@@ -142,6 +144,7 @@ def _job(row: tuple) -> Job:
     data = dict(zip(_JOB_COLUMNS, row, strict=True))
     data["options"] = msgspec.json.decode(data["options"])
     data["result"] = msgspec.json.decode(data["result"], type=JobResult) if data["result"] else None
+    data["input_notes"] = msgspec.json.decode(data["input_notes"]) if data["input_notes"] else []
     return msgspec.convert(data, Job, strict=False)  # strict=False: SQLite's 0/1 become bool
 
 
@@ -180,9 +183,14 @@ def list_for_key(
     limit: int,
     offset: int,
     filename: str | None = None,
+    needs_review: bool | None = None,
 ) -> tuple[list[Job], int]:
-    """Newest first; ``filename`` keeps those whose file name contains it (any case). Returns (page, total)."""
-    where, params = "key_id = ? AND deleted_at IS NULL", [key_id]
+    """Newest first; ``filename`` keeps those whose file name contains it (any case), ``needs_review`` completed
+    jobs whose result does (or does not) need review. Returns (page, total)."""
+    where, params = "key_id = ? AND deleted_at IS NULL", list[str | int]([key_id])
+    if needs_review is not None:
+        where += " AND json_extract(result, '$.needs_review') = ?"
+        params.append(int(needs_review))
     if filename:
         escaped = filename.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where += " AND filename LIKE ? ESCAPE '\\'"
@@ -236,6 +244,7 @@ def create(
                 raise Forbidden(f"Quota exceeded: this API key may create {quota} generations.")
         values = msgspec.structs.asdict(job)
         values["options"] = msgspec.json.encode(job.options, order="sorted").decode()
+        values["input_notes"] = msgspec.json.encode(job.input_notes).decode()
         columns = (*values, "state", "updated_at")
         conn.execute(
             f"INSERT INTO jobs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",  # noqa: S608
