@@ -94,7 +94,7 @@ def test_the_options_form_is_not_clipped(
     view.set_inputs(form_inputs(caps, True), caps.styles, caps.limits.max_prompt_chars)
     app.controller._procedural_hint(caps)  # the first-run hint, when it applies, sits above the form
     view.form.editor("background").set_value("#A0B0C0")  # the longest background item
-    view.summary.setText("5 photo(s), 4 ready, 1 cannot be sent (the reason is on the tile) " * 2)
+    view.summary.setText("125 photos · 124 ready · 1 cannot be sent " * 3)
     app.window.set_connected(True, "Connected to\n127.0.0.1:8000")
     _show(app, qtbot, size, "create")
     assert clipped(view) == []

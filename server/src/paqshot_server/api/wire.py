@@ -12,6 +12,7 @@ from ..imaging.options import (
     LOCATIONS,
     MAX_LOCATION_CHARS,
     MAX_PROMPT_CHARS,
+    MAX_SEED,
     MAX_VARIANTS,
     NAMED_BACKGROUNDS,
     AspectRatio,
@@ -23,6 +24,8 @@ from ..imaging.options import (
     Style,
 )
 from ..imaging.presets import MAX_CHECKS, PRESET_ID_PATTERN
+from ..imaging.scenes.kinds import scene_type_doc
+from ..imaging.styles import style_doc
 from ..net.urls import END, MAX_URL, url_pattern, url_words
 from ..storage.jobs import Status
 
@@ -79,15 +82,8 @@ _PRESET_DOC = (
 _CHECK_DOC = "Extension: further presets whose rules the result's compliance report checks (1–10 ids)."
 
 # What each value does (docs/scenes.md has the full table).
-_STYLE_DOC = (
-    "studio_packshot: the product cut out on a plain background. lifestyle: the product in place in a real setting, "
-    "natural light, about half the frame. editorial: off-centre with empty space for copy, dramatic light. mockup: "
-    "the product on a display set (podium, pedestal, shelf, tabletop) or held in a hand."
-)
-_SCENE_DOC = (
-    "auto (from style and location) | action (motion lines, droplets, product lifted) | abstract (geometric props) | "
-    "product_packshot (clean seamless backdrop in the location's colours). Scene styles only."
-)
+_STYLE_DOC = style_doc()
+_SCENE_DOC = scene_type_doc()
 _PEOPLE_DOC = (
     "none / without_people keep people out; with_people adds a hand (and out-of-focus people behind lifestyle and "
     "editorial sets) that never covers the product."
@@ -160,7 +156,7 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
         | None
     ) = None
     # Extensions (optional; defaults keep the spec's behaviour).
-    seed: Annotated[int, Meta(ge=0, le=2**32 - 1, description="Extension: seed for reproducible scenes.")] | None = None
+    seed: Annotated[int, Meta(ge=0, le=MAX_SEED, description="Extension: seed for reproducible scenes.")] | None = None
     negative_prompt: (
         Annotated[
             str, Meta(max_length=MAX_PROMPT_CHARS, pattern=TEXT_PATTERN, description="Extension: what to keep out.")

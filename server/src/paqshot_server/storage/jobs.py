@@ -183,9 +183,14 @@ def list_for_key(
     limit: int,
     offset: int,
     filename: str | None = None,
+    needs_review: bool | None = None,
 ) -> tuple[list[Job], int]:
-    """Newest first; ``filename`` keeps those whose file name contains it (any case). Returns (page, total)."""
-    where, params = "key_id = ? AND deleted_at IS NULL", [key_id]
+    """Newest first; ``filename`` keeps those whose file name contains it (any case), ``needs_review`` completed
+    jobs whose result does (or does not) need review. Returns (page, total)."""
+    where, params = "key_id = ? AND deleted_at IS NULL", list[str | int]([key_id])
+    if needs_review is not None:
+        where += " AND json_extract(result, '$.needs_review') = ?"
+        params.append(int(needs_review))
     if filename:
         escaped = filename.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where += " AND filename LIKE ? ESCAPE '\\'"
