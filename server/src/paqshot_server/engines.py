@@ -17,12 +17,10 @@ from PIL import Image
 
 from .catalog import EngineCatalog, StyleStatus
 from .imaging.options import AUTO_CUTOUT, CLASSICAL_CUTOUT, RenderOptions
-from .imaging.result import RenderResult
+from .imaging.result import ProgressFn, RenderResult
 from .imaging.review import assess
 from .imaging.styles import family
 from .resources import Resources
-
-ProgressFn = Callable[[float], None]
 
 
 class Engines(EngineCatalog):

@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from .manifests import MANIFEST_NAME, Manifest, ManifestError, check_files
+from .manifests import MANIFEST_NAME, Manifest, ManifestError, ModelCard, check_files
 
 REGISTRY = "registry.json"
 REGISTRY_SCHEMA = 1
@@ -73,24 +73,16 @@ class ModelNotFound(StoreError):
     """No installed model has that id."""
 
 
-@dataclass(frozen=True)
-class InstalledModel:
-    """One installed model as recorded in the registry (plus where it runs, when the store was given a probe)."""
+@dataclass(frozen=True, kw_only=True)
+class InstalledModel(ModelCard):
+    """One installed model as recorded in the registry: its card, and the facts of its installation (plus where
+    it runs, when the store was given a probe)."""
 
-    id: str
-    name: str
-    role: str
-    family: str
-    licence: str
-    commercial_ok: bool
     licence_accepted: bool
-    styles: tuple[str, ...]
-    priority: int
     path: Path
     size_bytes: int
     files: int
     installed_at: str
-    source: str = ""
     provider: str = ""  # e.g. CPUExecutionProvider / CUDAExecutionProvider
     device: str = ""  # cpu | cuda
     scope: str = DATA  # DATA: the data folder's own; INSTALL: a shared (install-level) folder
