@@ -116,7 +116,7 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
             "limits.max_image_bytes of GET /v1/capabilities.",
         ),
     ]
-    style: Annotated[Style, Meta(description=_STYLE_DOC)]
+    style: Annotated[Style, Meta(description=_STYLE_DOC, examples=["studio_packshot"])]
     scene_type: Annotated[SceneType, Meta(description=_SCENE_DOC)] = "auto"
     background: (
         Annotated[
