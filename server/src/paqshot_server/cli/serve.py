@@ -52,8 +52,10 @@ class WorkerSupervisor(threading.Thread):
             "--parent-pid",
             str(os.getpid()),
         ]
+        # The workers share this machine's CPUs: each sizes its inference threads for that (settings).
+        env = {**os.environ, f"{self.settings.brand.env_prefix}WORKER_PROCESSES": str(self.count)}
         # The child is in its own process group so a terminal's Ctrl-C reaches it only through us.
-        return subprocess.Popen(cmd, start_new_session=True)
+        return subprocess.Popen(cmd, start_new_session=True, env=env)
 
     def run(self) -> None:
         with self._lock:
