@@ -51,8 +51,8 @@ def make_key(settings: Settings, **kwargs: object) -> Key:
 class Receiver:
     """A real HTTP server on loopback that records requests and answers from a script of statuses.
 
-    ``script`` items are status codes or (status, headers) pairs; the last one repeats. Paths starting with
-    ``/file`` serve ``self.files[path]`` (for image-URL inputs); ``/redirect?to=URL`` answers 302.
+    ``script`` items are status codes or (status, headers) pairs; the last one repeats. GET serves
+    ``self.files[path]`` (for image-URL inputs) with ``self.file_headers[path]``; ``/redirect?to=URL`` answers 302.
     """
 
     def __init__(self, script: list | None = None, host: str = "127.0.0.1") -> None:
@@ -63,6 +63,8 @@ class Receiver:
         self.requests: list[dict] = []
         self.script = list(script or [200])
         self.files: dict[str, bytes] = {}
+        self.file_headers: dict[str, dict[str, str]] = {}  # extra response headers per file path
+        self.gets: list[dict] = []  # GET requests: path and headers
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -76,9 +78,12 @@ class Receiver:
                     self.send_header("Location", parse_qs(parts.query)["to"][0])
                     self.end_headers()
                     return
+                outer.gets.append({"path": self.path, "headers": dict(self.headers.items())})
                 body = outer.files.get(parts.path)
                 self.send_response(200 if body is not None else 404)
                 self.send_header("Content-Type", "image/jpeg")
+                for name, value in outer.file_headers.get(parts.path, {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body or b"")
 
@@ -117,6 +122,30 @@ def verify_signatures(request: dict, secret: str, header: str = "X-Paqshot-Signa
     signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
     standard = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
     assert f"v1,{standard}" in headers["webhook-signature"].split(" ")
+
+
+def shared_case(group: str, name: str) -> Path:
+    """Folder of a fault case in the team's ``shared/cases`` (beside the repository, else ``/work/shared``);
+    the test skips when neither is there."""
+    import pytest
+
+    for root in (Path(__file__).resolve().parents[1] / ".." / "shared", Path("/work/shared")):
+        folder = root / "cases" / group / name
+        if folder.is_dir():
+            return folder
+    pytest.skip(f"shared/cases/{group}/{name} is not beside this checkout")
+
+
+# What a client must never see in an error message: parser and Python internals.
+_INTERNALS = ("`", "$.", "regex", "^(", "(?", "object at 0x", "<_io", "Traceback", "msgspec", "Expected ")
+_INTERNALS += ("Error:", "\\x")
+
+
+def assert_plain_words(message: str) -> None:
+    """Fail when ``message`` carries a repr, a regex, a parser path or an exception name."""
+    assert message and message[0].isalnum(), message
+    leaks = [s for s in _INTERNALS if s in message]
+    assert not leaks, f"{message!r} shows {leaks}"
 
 
 def no_model_downloads(scratch: Path) -> dict[str, str]:

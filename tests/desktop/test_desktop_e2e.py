@@ -155,3 +155,86 @@ def _cmdline_has(proc_dir: Path, text: str) -> bool:
         return text in (proc_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return False
+
+
+def busy_photo() -> bytes:
+    """A product on a busy, product-coloured rug: the cut-out is unsure and the appliance flags it for review."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (900, 700), (120, 84, 60))
+    draw = ImageDraw.Draw(image)
+    for i in range(0, 900, 30):
+        draw.line((i, 0, 900 - i, 700), fill=(150 + i % 90, 100, 70), width=12)
+    draw.rounded_rectangle((380, 200, 540, 600), 30, fill=(140, 92, 58))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def test_refused_then_submit_progress_review_and_repair_with_a_stroke(
+    qtbot: Any, make_app: Any, appliance: RunningAppliance, tmp_path: Path
+) -> None:
+    """Issue 12's desktop e2e: a refused port is reported at once; a photo goes through live progress to a
+    result that needs review; a "remove" stroke in the repair view re-renders it and the matte changes there."""
+    import io
+
+    import numpy as np
+    from paqshot_desktop.views.repair import REMOVE, RepairDialog
+    from PIL import Image
+    from PySide6.QtCore import QPointF
+
+    app = make_app()
+    controller, window = app.controller, app.window
+    controller.connect_to(f"http://127.0.0.1:{free_port()}", appliance.key)
+    qtbot.waitUntil(window.connect_view.connect_button.isEnabled, timeout=5000)
+    assert "connection was refused" in window.connect_view.status.text()
+
+    controller.connect_to(appliance.url, appliance.key)
+    qtbot.waitUntil(lambda: window.current_page == "create", timeout=20_000)
+    assert controller.results.repairs  # the appliance offers mask_hint, rerun and delete
+    photo = tmp_path / "bottle-on-rug.jpg"
+    photo.write_bytes(busy_photo())
+    states: list[str] = []
+    controller.batch.batch.item_changed.connect(lambda item: states.append(item.state))
+    controller.batch.add_files([photo])
+    qtbot.waitUntil(window.create_view.submit_button.isEnabled, timeout=10_000)
+    controller.poll_timer.setInterval(200)
+    window.create_view.submit_button.click()
+    item = lambda: controller.batch.batch.items[0]  # noqa: E731
+    qtbot.waitUntil(lambda: item().finished, timeout=120_000)
+    assert "submitted" in states and item().state == "review", (states, item().message)
+    assert item().message  # the reason is written on the tile
+    job_id = item().job_id
+    assert job_id is not None
+    qtbot.waitUntil(lambda: any(j.id == job_id for j in window.results_view.jobs()), timeout=20_000)
+    first = next(j for j in window.results_view.jobs() if j.id == job_id)
+    assert first.flagged and first.filename == "bottle-on-rug.jpg" and first.matte_url
+
+    window.create_view.open_requested.emit(job_id)  # double-click on the finished tile
+    qtbot.waitUntil(lambda: controller.results.viewer is not None, timeout=10_000)
+    viewer = controller.results.viewer
+    assert viewer is not None and not viewer.review.isHidden() and not viewer.repair_button.isHidden()
+    viewer.repair_button.click()
+    qtbot.waitUntil(lambda: isinstance(controller.results.dialog, RepairDialog), timeout=20_000)
+    dialog = controller.results.dialog
+    assert isinstance(dialog, RepairDialog) and dialog.canvas.overlay is not None  # the current matte is shown
+    old_matte = np.asarray(Image.open(io.BytesIO(controller.client.download(first.matte_url))).convert("L"))
+    box = (40, 40, 200, 120)  # x0, y0, x1, y1 in photo pixels: rug the unsure cut-out partly kept
+    assert old_matte[box[1] + 20 : box[3] - 20, box[0] + 20 : box[2] - 20].max() > 64
+    dialog.tools.button(REMOVE).click()
+    dialog.canvas.radius = 20
+    for y in range(box[1] + 20, box[3] - 19, 20):
+        dialog.canvas.stroke(QPointF(box[0] + 20, y), QPointF(box[2] - 20, y))
+    dialog.render_button.click()
+
+    qtbot.waitUntil(lambda: any(j.rerun_of == job_id and j.finished for j in controller.jobs.jobs()), timeout=120_000)
+    repaired = next(j for j in controller.jobs.jobs() if j.rerun_of == job_id)
+    assert repaired.status == "completed" and repaired.matte_url
+    new_matte = np.asarray(Image.open(io.BytesIO(controller.client.download(repaired.matte_url))).convert("L"))
+    painted = new_matte[box[1] + 20 : box[3] - 20, box[0] + 20 : box[2] - 20]
+    assert painted.max() == 0  # what the stroke covers is background now
+    outside = np.ones(new_matte.shape, bool)
+    outside[box[1] - 25 : box[3] + 25, box[0] - 25 : box[2] + 25] = False
+    assert np.abs(new_matte.astype(int) - old_matte.astype(int))[outside].max() <= 1  # nothing else moved

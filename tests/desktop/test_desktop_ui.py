@@ -50,11 +50,16 @@ class FakeAppliance:
             params = request.url.params
             status = params.get("status")
             data = [j for j in self.jobs.values() if not status or j["status"] == status]
+            text = params.get("filename", "").lower()
+            data = [j for j in data if text in str(j.get("filename", "")).lower()]
             offset, limit = int(params["offset"]), int(params["limit"])
             total = max(len(data), self.total)
             page = data[offset : offset + limit]
             body = {"data": page, "total": total, "limit": limit, "offset": offset, "has_more": offset + limit < total}
             return httpx.Response(200, json=body)
+        if path.startswith("/v1/generate/") and request.method == "DELETE":
+            self.jobs.pop(path.rsplit("/", 1)[1])
+            return httpx.Response(204)
         if path.startswith("/v1/generate/") and path.endswith("/cancel"):
             job_id = path.split("/")[3]
             self.jobs[job_id].update(status="failed", error={"code": "cancelled", "message": "Cancelled."})
@@ -337,6 +342,8 @@ def test_local_appliance_log_hides_keys() -> None:
     server = ServerIdentity(key_prefix="pk_live_", webhook_secret_prefix="whsec_")
     line = "First API key (shown once):  pk_live_oPJqJ0q-jTYm_Bw and whsec_mfVhDsV"
     assert redact(line, server) == "First API key (shown once):  pk_live_…(hidden) and whsec_…(hidden)"
+    standard = "Its webhook secret:  whsec_q0+Xb/8AhV1n2Jk9Lw3mR7tYpZs4uEoC6dFgHiJkLmA="  # standard base64
+    assert redact(standard, server) == "Its webhook secret:  whsec_…(hidden)"
 
 
 def test_polling_uses_one_list_call_plus_one_get_per_job_that_left_it(fake: FakeAppliance) -> None:
@@ -453,3 +460,78 @@ def test_a_key_revoked_mid_session_leads_back_to_connect(qtbot: Any, make_app: A
     assert "not accepted" in app.window.connect_view.status.text()
     assert not app.controller.poll_timer.isActive() and app.controller.client is None
     assert not app.window.nav_buttons["create"].isEnabled()
+
+
+def test_results_search_by_file_name_review_filter_and_delete(qtbot: Any, make_app: Any, fake: FakeAppliance) -> None:
+    for job_id, name, review in (("gen_a", "blue-mug.jpg", False), ("gen_b", "red-shoe.jpg", True)):
+        fake.jobs[job_id] = job_json(job_id, "processing", filename=name)
+        fake.complete(job_id)
+        if review:
+            reasons = [{"code": "low_confidence", "message": "the cut-out is uncertain"}]
+            fake.jobs[job_id].update(needs_review=True, review_reasons=reasons)
+    app = connect(qtbot, make_app, fake)
+    results, controller = app.window.results_view, app.controller
+    qtbot.waitUntil(lambda: results.grid.count() == 2, timeout=5000)
+    names = {results.grid.item(i).text().split("\n")[0] for i in range(2)}
+    assert names == {"blue-mug.jpg", "red-shoe.jpg"}  # the appliance's file names, not job ids
+    flagged = next(j for j in results.jobs() if j.id == "gen_b")
+    assert flagged.flagged and "Needs review" in controller.jobs.data(controller.jobs.index(0, 1)) + "".join(
+        controller.jobs.data(controller.jobs.index(r, 1)) for r in range(controller.jobs.rowCount())
+    )
+    results.search.setText("MUG")
+    results.search.returnPressed.emit()
+    qtbot.waitUntil(lambda: [j.id for j in results.jobs()] == ["gen_a"], timeout=5000)
+    listed = [r for r in fake.requests if r.url.path == "/v1/generations"]
+    assert listed[-1].url.params["filename"] == "MUG"
+    results.search.clear()
+    results.show_filter.setCurrentIndex(1)  # Needs review
+    qtbot.waitUntil(lambda: [j.id for j in results.jobs()] == ["gen_b"], timeout=5000)
+    controller.results.delete(results.jobs(), confirm=False)
+    qtbot.waitUntil(lambda: results.grid.count() == 0, timeout=5000)
+    assert [r.url.path for r in fake.requests if r.method == "DELETE"] == ["/v1/generate/gen_b"]
+    assert "gen_b" not in fake.jobs and results.stack.currentWidget() is results.empty
+    assert "Nothing needs review" in results.empty.text()
+
+
+def test_the_api_key_goes_to_the_keyring_not_the_file(
+    qtbot: Any, make_app: Any, fake: FakeAppliance, tmp_path: Path
+) -> None:
+    import keyring
+    import keyring.backend
+    from keyring.backends import fail
+
+    class MemoryKeyring(keyring.backend.KeyringBackend):
+        priority = 1  # type: ignore[assignment]
+
+        def __init__(self) -> None:
+            self.store: dict[tuple[str, str], str] = {}
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return self.store.get((service, username))
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            self.store[(service, username)] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            self.store.pop((service, username), None)
+
+    memory = MemoryKeyring()
+    keyring.set_keyring(memory)
+    try:
+        app = connect(qtbot, make_app, fake)
+        qtbot.waitUntil(lambda: bool(memory.store), timeout=5000)
+        service = app.controller.settings.keyring_service
+        assert memory.store == {(service, "http://appliance.test"): "pk_good"}
+        app.controller.shutdown()
+        settings_file = Path(app.controller.settings.file_name)
+        assert "pk_good" not in settings_file.read_text()
+        from paqshot_desktop.app import build
+
+        again = build(app.brand, settings_path=settings_file, client_factory=fake.client, data_dir=tmp_path / "d")
+        try:  # a fresh start reads the key back from the keyring
+            qtbot.waitUntil(lambda: again.window.connect_view.key.text() == "pk_good", timeout=5000)
+        finally:
+            again.controller.shutdown()
+            again.window.deleteLater()
+    finally:
+        keyring.set_keyring(fail.Keyring())

@@ -96,7 +96,7 @@ def png_data_uri(image: QImage) -> str:
     """A QImage as a ``data:image/png;base64,`` URI (the ``mask_hint`` wire form)."""
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, b"PNG")
+    image.save(buffer, "PNG")  # type: ignore[call-overload]  # the stubs say bytes; the binding takes str
     data = bytes(buffer.data().data())
     buffer.close()
     return f"data:image/png;base64,{base64.b64encode(data).decode('ascii')}"

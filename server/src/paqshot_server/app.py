@@ -11,15 +11,18 @@ from litestar.di import Provide
 
 from . import __version__
 from .api.auth import current_key
+from .api.compliance import ComplianceController
 from .api.docs import DocsController
 from .api.errors import exception_handlers
 from .api.files import FileController
 from .api.generations import GenerationController
+from .api.jsonbody import JsonRequest
 from .api.meta import MetaController, ModelsController
 from .api.metrics import Metrics, MetricsController
-from .api.openapi import openapi_config
+from .api.openapi import openapi_config, serve_exact_schema
 from .api.requestid import request_id_middleware
 from .api.state import ApiState
+from .api.webhooks import WebhookController
 from .api.wire import IMAGE_FIELDS
 from .settings import Settings
 
@@ -44,7 +47,7 @@ def create_app(settings: Settings) -> Litestar:
         return api
 
     def on_startup() -> None:
-        settings.home.mkdir(parents=True, exist_ok=True)
+        settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: secrets and customer data
         api.db.get()  # migrate before the first request
         api.secret  # noqa: B018 - create the signing secret before any URL is made
         api.presets  # noqa: B018 - a bad preset file stops start-up with its name and problem
@@ -56,14 +59,16 @@ def create_app(settings: Settings) -> Litestar:
     def on_shutdown() -> None:
         api.db.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             GenerationController,
+            ComplianceController,
             FileController,
             MetaController,
             ModelsController,
             DocsController,
             MetricsController,
+            WebhookController,
         ],
         dependencies={
             "api": Provide(provide_api, sync_to_thread=False),
@@ -78,4 +83,7 @@ def create_app(settings: Settings) -> Litestar:
         middleware=[request_id_middleware, metrics.middleware],
         logging_config=None,  # the CLI configures logging (text or JSON); the app never does
         debug=False,
+        request_class=JsonRequest,
     )
+    serve_exact_schema(app, settings)
+    return app

@@ -12,6 +12,9 @@ Hierarchy::
     ├── ImageTooLarge         input over the byte limit
     ├── UnsupportedImage      not JPEG/PNG/WebP, undecodable, too many pixels, empty product
     ├── RateLimited           over the key's rate limit (carries retry_after)
+    ├── Unavailable           the appliance cannot take work now (carries retry_after)
+    │   ├── StorageFull           the disk or the database is full
+    │   └── DatabaseGone          the database file was deleted or replaced under the running appliance
     └── ServerError           our fault; message safe to show
 """
 
@@ -69,6 +72,35 @@ class RateLimited(AppError):
         super().__init__(message)
         self.retry_after = retry_after
         self.limit = limit
+
+
+class Unavailable(AppError):
+    """Nothing is wrong with the request; the appliance cannot take it now (storage, queue, database file)."""
+
+    code = "unavailable"
+
+    def __init__(self, message: str, retry_after: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class StorageFull(Unavailable):
+    """The data folder's disk (or the database) is full: nothing was kept; retry once space is freed."""
+
+    def __init__(self, what: str = "storage") -> None:
+        super().__init__(
+            f"The appliance's {what} is full, so this request could not be stored (nothing was kept). "
+            "Retry later; the operator needs to free disk space.",
+            retry_after=300,
+        )
+
+
+class DatabaseGone(Unavailable):
+    """The database file is missing, or not the one the running processes hold (deleted or replaced)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"The appliance cannot take work: {detail}", retry_after=300)
+        self.detail = detail
 
 
 class ServerError(AppError):

@@ -18,7 +18,7 @@ from urllib.parse import quote
 def load_or_create_secret(home: Path) -> bytes:
     """Read the URL-signing secret, creating it on first use (race-safe across processes)."""
     path = home / "secret.key"
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: secrets and customer data
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

@@ -86,3 +86,31 @@ def test_the_webhook_payload_carries_the_compliance_report(client: TestClient, k
         assert payload["compliance"][0]["preset"] == "ebay"
     finally:
         receiver.close()
+
+
+def test_presets_are_listed_with_their_values_rules_and_sources(client: TestClient, key: Key) -> None:
+    listed = client.get("/v1/presets", headers=key.headers)
+    assert listed.status_code == 200
+    by_id = {p["id"]: p for p in listed.json()["data"]}
+    amazon = by_id["amazon_main"]
+    assert amazon["render"]["shadow"] == "none" and amazon["rules"]["min_fill"] == 0.85
+    assert amazon["sources"][0]["url"].startswith("https://") and amazon["sources"][0]["read"]
+    assert client.get("/v1/presets").status_code == 401
+
+
+def test_check_measures_any_image_as_it_is(client: TestClient, key: Key) -> None:
+    body = {"image": b64(product_jpeg()), "preset": "amazon_main", "compliance_check": ["ebay"]}
+    checked = client.post("/v1/check", json=body, headers=key.headers)
+    assert checked.status_code == 200, checked.text
+    result = checked.json()
+    assert (result["width"], result["height"], result["format"]) == (640, 480, "jpeg")
+    amazon, ebay = result["compliance"]
+    assert not amazon["passed"] and ebay["passed"]
+    failed = {r["rule"] for r in amazon["rules"] if not r["passed"]}
+    assert {"background_purity", "long_side"} <= failed  # grey backdrop, 640 px
+    for bad, code in (({"image": b64(product_jpeg())}, 400), ({"image": "bm90IGFuIGltYWdl", "preset": "ebay"}, 422)):
+        answer = client.post("/v1/check", json=bad, headers=key.headers)
+        assert answer.status_code == code, answer.text
+        assert set(answer.json()) == {"error", "message"}
+    unknown = client.post("/v1/check", json={"image": b64(product_jpeg()), "preset": "nope"}, headers=key.headers)
+    assert unknown.status_code == 400 and "amazon_main" in unknown.json()["message"]

@@ -192,3 +192,18 @@ def test_search_by_file_name(client: TestClient, key: Key) -> None:
         headers=key.headers,
     )
     assert bad.status_code == 400
+
+
+def test_list_filters_on_needs_review(client: TestClient, key: Key, settings: Settings) -> None:
+    settings_strict = settings.with_overrides(review_threshold=1.0)  # every cut-out needs review in this worker
+    flagged = submit(client, key, filename="flagged.jpg")
+    assert process(WorkerContext(settings_strict), flagged["id"]) == "completed"
+    clean = submit(client, key, filename="clean.jpg")
+    assert process(WorkerContext(settings.with_overrides(review_threshold=0.0)), clean["id"]) == "completed"
+    submit(client, key)  # still processing: in neither list
+
+    def names(value: str) -> list[str]:
+        page = client.get("/v1/generations", params={"needs_review": value}, headers=key.headers).json()
+        return [g["filename"] for g in page["data"]]
+
+    assert names("true") == ["flagged.jpg"] and names("false") == ["clean.jpg"]

@@ -12,6 +12,8 @@ from litestar.exceptions import HTTPException, ValidationException
 from .. import errors
 from ..errors import megabytes
 from ..settings import Settings
+from ..storage.faults import is_storage_full
+from . import explain
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,7 @@ STATUS = {
     errors.ImageTooLarge: 413,
     errors.UnsupportedImage: 422,
     errors.RateLimited: 429,
+    errors.Unavailable: 503,
     errors.ServerError: 500,
 }
 
@@ -62,19 +65,15 @@ def app_error_handler(_: Request, exc: Exception) -> Response:
             "X-RateLimit-Remaining": "0",
             "X-RateLimit-Reset": str(exc.retry_after),
         }
+    elif isinstance(exc, errors.Unavailable):
+        log.error("refused with 503: %s", exc.message)
+        headers = {"Retry-After": str(exc.retry_after)}
     return error_response(status_for(exc), exc.code, exc.message, headers)
 
 
-def validation_handler(_: Request, exc: Exception) -> Response:
+def validation_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ValidationException)
-    details = []
-    for item in exc.extra or []:
-        if isinstance(item, dict):
-            details.append(str(item.get("message", "")) + (f" ({item['key']})" if item.get("key") else ""))
-    message = "; ".join(d for d in details if d.strip()) or str(exc.detail)
-    if "Decode" in message or "JSON is malformed" in message:
-        message = f"Request body is not valid JSON: {message}"
-    return error_response(400, "invalid_request", message)
+    return error_response(400, "invalid_request", explain.message(request, exc))
 
 
 def http_handler(request: Request, exc: Exception, max_image_bytes: int) -> Response:
@@ -95,6 +94,8 @@ def http_handler(request: Request, exc: Exception, max_image_bytes: int) -> Resp
 
 def unexpected_handler(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if is_storage_full(exc):  # a full disk reached by a path that did not say so itself: still a clear 503
+        return app_error_handler(request, errors.StorageFull())
     return error_response(500, "server_error", "Internal error on our side; retry after a few seconds.")
 
 

@@ -149,10 +149,21 @@ class GenerationController(Controller):
                 description="Extension: only generations whose filename contains this text (ASCII case ignored).",
             ),
         ] = None,
+        needs_review: Annotated[
+            bool | None,
+            QueryParameter(description="Extension: only completed generations that need review (true) or not (false)."),
+        ] = None,
     ) -> GenerationList:
-        """Newest first; ``status`` filters by the spec's three statuses, ``filename`` by the submitted file name."""
+        """Newest first; ``status`` filters by the spec's three statuses, ``filename`` by the submitted file name,
+        ``needs_review`` by the review flag."""
         page, total = jobs_sql.list_for_key(
-            api.db.get(), key.id, status=status, limit=limit, offset=offset, filename=filename
+            api.db.get(),
+            key.id,
+            status=status,
+            limit=limit,
+            offset=offset,
+            filename=filename,
+            needs_review=needs_review,
         )
         return GenerationList(
             data=[generation(j, api) for j in page],

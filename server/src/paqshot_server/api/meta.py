@@ -9,11 +9,14 @@ import sqlite_utils
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
 from .. import __version__
 from ..imaging.options import MAX_PROMPT_CHARS, MAX_VARIANTS
 from ..storage import workers as workers_sql
 from ..storage.keys import ApiKey
+from .docs import DOCS_PATH
 from .openapi import ERROR_RESPONSES
 from .state import ApiState
 from .wire import Capabilities, Health, ModelList, StyleInfo, request_fields
@@ -21,6 +24,11 @@ from .wire import Capabilities, Health, ModelList, StyleInfo, request_fields
 
 class MetaController(Controller):
     tags = ["meta"]  # noqa: RUF012 - Litestar reads class attributes
+
+    @get("/", include_in_schema=False, sync_to_thread=False)
+    def root(self) -> Redirect:
+        """A person who opens the appliance's address lands on the API reference."""
+        return Redirect(path=DOCS_PATH, status_code=HTTP_307_TEMPORARY_REDIRECT)
 
     @get("/healthz", operation_id="health", summary="Liveness", sync_to_thread=False)
     def health(self) -> Health:
@@ -50,7 +58,7 @@ class MetaController(Controller):
     def capabilities(self, key: NamedDependency[ApiKey], api: NamedDependency[ApiState]) -> Capabilities:
         """Styles with their engine (or why not), every request field with its constraints, and limits."""
         styles = []
-        for status in api.engines.all_status():
+        for status in api.catalog.all_status():
             allowed = not key.styles or status.style in key.styles
             reason = None if allowed else "Not enabled for this API key."
             styles.append(StyleInfo(name=status.style, available=allowed, engine=status.engine, reason=reason))
@@ -80,19 +88,33 @@ class ModelsController(Controller):
     )
     async def models(self, key: NamedDependency[ApiKey], api: NamedDependency[ApiState]) -> ModelList:
         """Each installed model: role, licence, commercial use, the styles it enables, where it runs."""
-        data = await anyio.to_thread.run_sync(api.engines.installed_models)
-        return ModelList(data=data, providers=await anyio.to_thread.run_sync(api.engines.providers))
+        data = await anyio.to_thread.run_sync(api.catalog.installed_models)
+        return ModelList(data=data, providers=await anyio.to_thread.run_sync(_providers, api))
+
+
+def _providers(api: ApiState) -> list[str]:
+    """Where models run: what live workers report (the API process never loads an inference runtime)."""
+    if not api.catalog.installed_models():
+        return []
+    return workers_sql.live_providers(api.db.get(), since=time.time() - _worker_timeout(api))
+
+
+def _worker_timeout(api: ApiState) -> float:
+    """A worker whose last heartbeat is older than this is taken for dead."""
+    return max(30.0, api.settings.sweep_seconds * 3)
 
 
 def _checks(api: ApiState) -> dict[str, str]:
     """Database writable, queue readable, a live worker that can run jobs: each check says what is wrong."""
     checks: dict[str, str] = {}
-    db = api.db.get()
+    problem = api.db.identity_problem()  # deleted or replaced under us: every write would be lost
     try:
+        db = api.db.get()
         workers_sql.probe_write(db, time.time())
-        checks["database"] = "ok"
+        checks["database"] = problem or "ok"
     except Exception as exc:  # readiness reports, it does not raise
-        checks["database"] = f"not writable: {exc}"
+        checks["database"] = problem or f"not writable: {exc}"
+        return {**checks, "queue": "not checked", "worker": "not checked"}
     try:
         api.queue.pending()
         checks["queue"] = "ok"
@@ -104,7 +126,7 @@ def _checks(api: ApiState) -> dict[str, str]:
 
 def _worker_check(api: ApiState, db: sqlite_utils.Database) -> str:
     now = time.time()
-    limit = max(30.0, api.settings.sweep_seconds * 3)
+    limit = _worker_timeout(api)
     beat = workers_sql.latest_heartbeat(db)
     if beat is None:
         return "no worker has started"

@@ -1,34 +1,41 @@
-"""OpenAPI configuration: brand-aware title, bearer security scheme, the error body on every operation."""
+"""OpenAPI configuration: brand-aware title, bearer security scheme, the error body on every operation.
+
+The served document states exactly what the validator accepts. Litestar's own schema generation drops zero
+bounds (``ge=0`` becomes no ``minimum``) and ``forbid_unknown_fields``, so every request body and parameter
+schema is replaced by msgspec's schema of the very annotation msgspec validates with; the few rules that
+depend on the appliance's settings (webhook schemes, image size) are written in by :func:`exact_schema`.
+"""
 
 from __future__ import annotations
 
+import types
+import typing
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import msgspec
+from litestar import Litestar
+from litestar._openapi.plugin import OpenAPIPlugin  # the one object that serves /schema/*
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig, ResponseSpec
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, SecurityScheme, Tag
+from litestar.params import BodyKwarg, ParameterKwarg
 
 from ..branding import Brand
-from .wire import ErrorBody
+from ..jobs.intake import max_base64_chars
+from ..net.urls import IMAGE_URL_SCHEMES, MAX_URL, webhook_schemes
+from ..settings import Settings
+from .reference import ERRORS, ON_EVERY_OPERATION, description, webhooks
+from .wire import IMAGE_DATA_PATTERN, IMAGE_FIELDS, WEBHOOK_URL_PATTERN, ErrorBody, url_field_pattern
 
-_ERRORS = {
-    400: "invalid_request — missing or malformed parameters",
-    401: "unauthorized — missing or invalid API key",
-    403: "forbidden — quota exceeded or style not enabled for this API key",
-    404: "not_found — generation not found",
-    413: "image_too_large — an image exceeds limits.max_image_bytes of GET /v1/capabilities",
-    422: "unsupported_image — not JPEG/PNG/WebP or undecodable (also: Idempotency-Key reused with another body)",
-    429: "rate_limited — too many requests; see Retry-After",
-    500: "server_error — internal error; retry after a few seconds",
+_RESPONSES = {
+    status: ResponseSpec(data_container=ErrorBody, description=f"`{code}`: {meaning}", generate_examples=False)
+    for status, code, meaning in ERRORS
 }
+ERROR_RESPONSES = {status: spec for status, spec in _RESPONSES.items() if status in ON_EVERY_OPERATION}
+INPUT_EXPIRED_RESPONSE = _RESPONSES[410]
 
-INPUT_EXPIRED_RESPONSE = ResponseSpec(
-    data_container=ErrorBody,
-    description="input_expired — the generation's photo is past retention; submit it again (extension)",
-    generate_examples=False,
-)
-
-ERROR_RESPONSES = {
-    status: ResponseSpec(data_container=ErrorBody, description=text, generate_examples=False)
-    for status, text in _ERRORS.items()
-}
+_REF = "#/components/schemas/{name}"
 
 
 def openapi_config(brand: Brand, version: str) -> OpenAPIConfig:
@@ -36,10 +43,157 @@ def openapi_config(brand: Brand, version: str) -> OpenAPIConfig:
     return OpenAPIConfig(
         title=f"{brand.product_name} API",
         version=version,
-        description=brand.description,
+        description=description(brand),
         components=Components(
-            security_schemes={"bearerAuth": SecurityScheme(type="http", scheme="bearer", bearer_format="API key")}
+            security_schemes={
+                "bearerAuth": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    bearer_format="API key",
+                    description=f"`Authorization: Bearer {brand.key_prefix}…` (see Authentication).",
+                )
+            },
         ),
+        webhooks=webhooks(brand),  # type: ignore[arg-type]
+        tags=[
+            Tag(name="generations", description="Submit, poll, list, cancel, re-run and delete generations."),
+            Tag(name="meta", description="Health, readiness, what this appliance can do, installed models."),
+        ],
         path="/schema",
         render_plugins=[],
     )
+
+
+def serve_exact_schema(app: Litestar, settings: Settings) -> None:
+    """Make ``/schema/*`` (every render plugin) and :func:`served_schema` give the exact document.
+
+    Litestar offers no hook between building the document and serving it, and its plugin has ``__slots__``;
+    so the app's plugin becomes a subclass (same layout) whose document is corrected once, on first use.
+    """
+
+    class ExactOpenAPIPlugin(OpenAPIPlugin):
+        __slots__ = ()
+
+        def provide_openapi_schema(self) -> dict[str, Any]:
+            if not self._openapi_schema:
+                self._openapi_schema = exact_schema(super().provide_openapi_schema(), self.app, settings)
+            return self._openapi_schema
+
+    app.plugins.get(OpenAPIPlugin).__class__ = ExactOpenAPIPlugin
+
+
+def served_schema(app: Litestar) -> dict[str, Any]:
+    """The OpenAPI document as ``/schema/openapi.json`` serves it."""
+    return app.plugins.get(OpenAPIPlugin).provide_openapi_schema()
+
+
+def _handlers(app: Litestar) -> Iterator[HTTPRouteHandler]:
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if isinstance(handler, HTTPRouteHandler) and handler.operation_id:
+                yield handler
+
+
+def _without_null(annotation: Any) -> Any:
+    """``X | None`` → ``X`` for parameters: an absent parameter is the None, a JSON null is not sendable."""
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) == 1:
+            return rest[0]
+    return annotation
+
+
+def param_name(field: str, kwarg: Any) -> str:
+    """The name a client uses (``Idempotency-Key``) for a handler argument (``idempotency_key``)."""
+    if isinstance(kwarg, ParameterKwarg):
+        return kwarg.header or kwarg.query or kwarg.cookie or kwarg.name or field
+    return field
+
+
+def exact_schema(doc: dict[str, Any], app: Litestar, settings: Settings) -> dict[str, Any]:
+    """``doc`` with every request body and parameter schema taken from msgspec, plus the settings' rules."""
+    bodies: set[type] = set()
+    for handler in _handlers(app):
+        operation = operation_of(doc, handler.operation_id)
+        if operation is None:
+            continue
+        annotations = handler.signature_model.__annotations__ if handler.signature_model else {}
+        names = {
+            param_name(field, definition.kwarg_definition): field
+            for field, definition in handler.parsed_fn_signature.parameters.items()
+        }
+        for param in operation.get("parameters", []):
+            field = names.get(param["name"])
+            if field in annotations:
+                param["schema"] = _declared_order(_schema_of(_without_null(annotations[field])), annotations[field])
+        data = handler.parsed_fn_signature.parameters.get("data")
+        if data is not None and isinstance(data.kwarg_definition, BodyKwarg | type(None)):
+            body_type = data.annotation
+            if isinstance(body_type, type) and issubclass(body_type, msgspec.Struct):
+                bodies.add(body_type)
+    if bodies:
+        _, components = msgspec.json.schema_components(sorted(bodies, key=lambda t: t.__name__), ref_template=_REF)
+        for body in bodies:
+            props = components[body.__name__]["properties"]
+            for member in msgspec.structs.fields(body):
+                _declared_order(props[member.encode_name], member.type)
+        doc.setdefault("components", {}).setdefault("schemas", {}).update(components)
+    _settings_rules(doc, bodies, settings)
+    return doc
+
+
+def _literal_values(annotation: Any) -> tuple[Any, ...]:
+    """The values of the ``Literal`` inside ``annotation`` (through Annotated and unions), in declared order."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _literal_values(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return tuple(v for arg in typing.get_args(annotation) for v in _literal_values(arg))
+    return ()
+
+
+def _declared_order(schema: dict[str, Any], annotation: Any) -> dict[str, Any]:
+    """Put ``enum`` values in the order the code declares them (msgspec sorts them): 1:1 before 16:9."""
+    values = _literal_values(annotation)
+    for node in (schema, *schema.get("anyOf", ())):
+        if values and "enum" in node and set(node["enum"]) <= set(values) | {None}:
+            node["enum"] = [v for v in values if v in node["enum"]] + [v for v in node["enum"] if v is None]
+    return schema
+
+
+def _schema_of(annotation: Any) -> dict[str, Any]:
+    schema, components = msgspec.json.schema_components([annotation], ref_template=_REF)
+    return schema[0] if not components else {"$ref": _REF.format(name=next(iter(components)))}
+
+
+def operation_of(doc: dict[str, Any], operation_id: str | Callable | None) -> dict[str, Any] | None:
+    """The operation object of ``operation_id`` in ``doc``, or None."""
+    for item in doc.get("paths", {}).values():
+        for candidate in item.values():
+            if isinstance(candidate, dict) and candidate.get("operationId") == operation_id:
+                return candidate
+    return None
+
+
+def _settings_rules(doc: dict[str, Any], bodies: set[type], settings: Settings) -> None:
+    """The rules that depend on this appliance's settings, in every request body that has the field."""
+    components = doc.get("components", {}).get("schemas", {})
+    webhook = url_field_pattern(webhook_schemes(settings.allow_private_network))
+    base64_chars = max_base64_chars(settings.max_image_bytes)
+    for body in bodies:
+        props = components[body.__name__]["properties"]
+        for variant in props.get("webhook_url", {}).get("anyOf", []):
+            if variant.get("pattern") == WEBHOOK_URL_PATTERN:
+                variant["pattern"] = webhook
+        for name in IMAGE_FIELDS:  # base64 (product_image: or an http(s) URL)
+            for variant in props.get(name, {}).get("anyOf", [props[name]] if name in props else []):
+                if variant.get("type") == "string":
+                    variant["maxLength"] = base64_chars
+        if "product_image" in props:
+            image = props["product_image"]
+            url_form = {"type": "string", "pattern": url_field_pattern(IMAGE_URL_SCHEMES), "maxLength": MAX_URL}
+            data_form = {"type": "string", "pattern": IMAGE_DATA_PATTERN, "minLength": 1, "maxLength": base64_chars}
+            props["product_image"] = {"description": image.get("description", ""), "anyOf": [url_form, data_form]}

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import stat
 import time
 from dataclasses import asdict, dataclass
 
 from ..settings import Settings
 from ..storage import workers as workers_sql
-from ..storage.db import connect
+from ..storage.db import connect, held_elsewhere, quick_check
 from .common import add_home_flag, settings_from
 
 
@@ -40,10 +41,44 @@ def _disk(settings: Settings) -> Check:
     return Check("disk", "ok", f"{free:.0f} GB free")
 
 
+def _database_file(settings: Settings) -> list[Check]:
+    """The file on disk is the one the running processes use, and only its owner can read it."""
+    checks = []
+    held = held_elsewhere(settings.app_db)
+    if held:
+        pids = ", ".join(f"pid {pid} {what}" for pid, what in held)
+        checks.append(
+            Check(
+                "database file",
+                "fail",
+                f"{settings.app_db} is not the database the running appliance uses ({pids})",
+                "stop the appliance, restore app.db from a backup if it was deleted, then start it again",
+            )
+        )
+    loose = []
+    for path in (
+        settings.home,
+        settings.app_db,
+        *(settings.app_db.with_name(settings.app_db.name + s) for s in ("-wal", "-shm")),
+    ):
+        if path.exists() and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            loose.append(f"{path.name or path} {stat.filemode(path.stat().st_mode)}")
+    if loose:
+        checks.append(
+            Check(
+                "permissions",
+                "warn",
+                "readable by other users (the database holds webhook secrets): " + ", ".join(loose),
+                f"chmod 700 {settings.home} && chmod 600 {settings.app_db}*",
+            )
+        )
+    return checks
+
+
 def _database(settings: Settings) -> list[Check]:
     try:
-        db = connect(settings.app_db)
-        result = db.conn.execute("PRAGMA quick_check").fetchone()[0]
+        db = connect(settings.app_db, create=False)  # doctor never creates a database: it reports a missing one
+        result = quick_check(db)
         workers_sql.probe_write(db, time.time())
         beat = workers_sql.latest_heartbeat(db)
     except Exception as exc:  # the point of doctor is to report, not to crash
@@ -68,7 +103,18 @@ def _database(settings: Settings) -> list[Check]:
             )
         )
     else:
-        checks.append(Check("worker", "ok", "a worker is alive"))
+        alive, problems = workers_sql.live_problems(db, time.time() - 60)
+        if problems:
+            checks.append(
+                Check(
+                    "worker",
+                    "fail" if len(problems) == alive else "warn",
+                    f"{len(problems)} of {alive} live worker(s) cannot run jobs: {problems[0]}",
+                    "see the worker log; `doctor` checks the queue below",
+                )
+            )
+        else:
+            checks.append(Check("worker", "ok", "a worker is alive"))
     return checks
 
 
@@ -128,6 +174,8 @@ def _models_and_gpu(settings: Settings) -> list[Check]:
 _ENGINE_NOTES = {
     "classical": "classical cut-out, no model; the default cut-out model is far better on real photos (`models setup`)",
     "procedural": "procedural sets, no model; an inpainting model gives photographic scenes (`models install PATH`)",
+    "onnx:": "the installed cut-out model",
+    "diffusion:": "the installed inpainting model over a procedural layout",
 }
 
 
@@ -137,17 +185,18 @@ def _styles(settings: Settings) -> list[Check]:
 
     checks = []
     for status in Engines(settings).all_status():
-        note = _ENGINE_NOTES.get(status.engine, "installed model")
+        note = _ENGINE_NOTES.get(status.engine) or _ENGINE_NOTES[status.engine.split(":")[0] + ":"]
         checks.append(Check(f"style {status.style}", "ok", f"engine {status.engine}: {note}"))
     return checks
 
 
 def run_checks(settings: Settings) -> list[Check]:
     """Every check, in the order shown."""
-    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: secrets and customer data
     checks = [
         _disk(settings),
         *_database(settings),
+        *_database_file(settings),
         _queue(settings),
         *_models_and_gpu(settings),
         *_styles(settings),

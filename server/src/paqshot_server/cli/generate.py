@@ -25,6 +25,7 @@ from ..imaging.options import (
     STYLES,
     RenderOptions,
 )
+from .common import internal_error
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
@@ -36,7 +37,15 @@ def register(subparsers: Any) -> None:
         help="render product images from local files (many files, one process)",
         description=__doc__,
     )
-    p.add_argument("images", nargs="+", metavar="IMAGE", type=Path, help="product photos (JPEG, PNG, WebP)")
+    p.add_argument("images", nargs="*", metavar="IMAGE", type=Path, help="product photos (JPEG, PNG, WebP)")
+    p.add_argument(
+        "--manifest",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="a catalogue (CSV or JSON: sku, image path or URL, preset, options): outputs named by SKU, a "
+        "summary.csv, unchanged rows skipped on a re-run",
+    )
     p.add_argument(
         "-o",
         "--output",
@@ -51,14 +60,16 @@ def register(subparsers: Any) -> None:
     p.add_argument("--style", choices=STYLES, default="studio_packshot", help=doc["style"])
     p.add_argument("--scene-type", choices=SCENE_TYPES, default="auto", help=doc["scene_type"])
     p.add_argument("--background", default=None, help=doc["background"])
-    p.add_argument("--aspect-ratio", choices=ASPECT_RATIOS, default="1:1", help=doc["aspect_ratio"])
+    p.add_argument("--aspect-ratio", choices=ASPECT_RATIOS, default=None, help=doc["aspect_ratio"])
     p.add_argument("--people", choices=PEOPLE, default="none", help=doc["people"])
     p.add_argument("--location", default=None, metavar="TEXT", help=doc["location"])
     p.add_argument("--prompt", default=None, metavar="TEXT", help=doc["prompt"])
     p.add_argument("--negative-prompt", default=None, metavar="TEXT", help=doc["negative_prompt"])
     p.add_argument("--seed", type=int, default=None, help=doc["seed"])
-    p.add_argument("--shadow", choices=SHADOWS, default="soft", help=doc["shadow"])
-    p.add_argument("--reflection", action=argparse.BooleanOptionalAction, default=False, help=doc["reflection"])
+    p.add_argument("--shadow", choices=SHADOWS, default=None, help=doc["shadow"])
+    p.add_argument("--reflection", action=argparse.BooleanOptionalAction, default=None, help=doc["reflection"])
+    p.add_argument("--preset", default=None, metavar="ID", help=doc["preset"])
+    p.add_argument("--compliance-check", nargs="+", default=None, metavar="ID", help=doc["compliance_check"])
     p.add_argument("--padding", type=float, default=None, help=doc["padding"])
     p.add_argument("--output-format", choices=OUTPUT_FORMATS, default=None, help=doc["output_format"])
     p.add_argument("--num-variants", type=int, default=1, help=doc["num_variants"])
@@ -93,6 +104,12 @@ def register(subparsers: Any) -> None:
         help="print one JSON object per input on stdout: file, outputs, engine, confidence, needs_review, "
         "review_reasons, timings_ms (or error)",
     )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help=f"exit {EXIT_NEEDS_REVIEW} when a result needs review (it is still written); a failure still exits 1",
+    )
+    p.add_argument("--mask-hint", type=Path, default=None, metavar="PNG", help=doc["mask_hint"] + " One IMAGE only.")
     p.set_defaults(func=run)
 
 
@@ -104,26 +121,16 @@ def _field_help() -> dict[str, str]:
     return {name: text[:1].upper() + text[1:] for name, text in docs.items()}
 
 
-def options_from_args(args: argparse.Namespace, long_side: int, jpeg_quality: int) -> RenderOptions:
-    """The RenderOptions a set of parsed flags asks for."""
-    return RenderOptions(
-        style=args.style,
-        scene_type=args.scene_type,
-        background=args.background,
-        aspect_ratio=args.aspect_ratio,
-        people=args.people,
-        location=args.location,
-        prompt=args.prompt,
-        negative_prompt=args.negative_prompt,
-        seed=args.seed,
-        shadow=args.shadow,
-        reflection=args.reflection,
-        padding=args.padding,
-        output_format=args.output_format,
-        num_variants=args.num_variants,
-        long_side=args.long_side or long_side,
-        jpeg_quality=args.jpeg_quality or jpeg_quality,
-        cutout_engine=args.cutout_engine,
+def options_from_args(args: argparse.Namespace, settings: Any, presets: Any) -> tuple[RenderOptions, list[str]]:
+    """The RenderOptions a set of parsed flags asks for (preset applied, flags given win) and the presets the
+    compliance report covers. Raises InvalidRequest like the API would."""
+    from ..jobs.runner import options_for_engine
+    from .catalogue import flag_fields, resolve
+
+    resolved = resolve(flag_fields(args), presets)
+    return (
+        options_for_engine(resolved.options, resolved.style, resolved.aspect_ratio, resolved.seed, settings),
+        resolved.checks,
     )
 
 
@@ -154,38 +161,63 @@ class Progress:
         print(line, file=self.stream, flush=True)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Render every input; exit 0 when all succeeded, 1 when any failed, 2 on bad options."""
-    from ..engines import Engines
-    from ..settings import load_settings
+EXIT_NEEDS_REVIEW = 3  # with --strict; 1 (a failure) and 2 (bad options) take precedence
 
+
+def run(args: argparse.Namespace) -> int:
+    """Render every input; exit 0 when all succeeded, 1 when any failed, 2 on bad options, 3 (``--strict``) when
+    a result needs review."""
+    from ..engines import LocalResources
+    from ..imaging.presets import PresetError
+    from ..settings import load_settings
+    from .catalogue import run_manifest
+
+    if args.manifest is not None:
+        return run_manifest(args)
+    if not args.images:
+        print("error: name product photos (IMAGE ...) or a catalogue (--manifest FILE)", file=sys.stderr)
+        return 2
+    if args.mask_hint is not None and len(args.images) != 1:
+        print("error: --mask-hint is drawn for one photo: name exactly one IMAGE", file=sys.stderr)
+        return 2
     settings = load_settings()
-    options = options_from_args(args, settings.output_long_side, settings.jpeg_quality)
-    engines = Engines(settings)
+    res = LocalResources(settings)
+    engines = res.engines
     try:
+        options, checks = options_from_args(args, settings, res.presets)
         engines.check_options(options)
         engines.check_cutout_engine(options.cutout_engine)
     except AppError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
+    except PresetError as exc:
+        print(f"error: preset: {exc}", file=sys.stderr)
+        return 2
     args.output.mkdir(parents=True, exist_ok=True)
     progress = Progress(len(args.images), sys.stderr)
-    failed = 0
+    failed = review = 0
     for path in args.images:
-        record = _render_one(path, args, engines, options, settings, progress)
+        record = _render_one(path, args, res, options, checks, progress)
         failed += "error" in record
+        review += bool(record.get("needs_review"))
         if args.json:
             print(json.dumps(record), flush=True)
     if failed:
         print(f"{failed} of {len(args.images)} failed", file=sys.stderr)
-    return 1 if failed else 0
+    if review and args.strict:
+        print(f"{review} of {len(args.images)} need review (--strict)", file=sys.stderr)
+    return 1 if failed else EXIT_NEEDS_REVIEW if review and args.strict else 0
 
 
 def _render_one(
-    path: Path, args: argparse.Namespace, engines: Any, options: RenderOptions, settings: Any, progress: Progress
+    path: Path, args: argparse.Namespace, res: Any, options: RenderOptions, checks: list[str], progress: Progress
 ) -> dict[str, Any]:
-    """Render one file and write its outputs; the JSON record of what happened (``error`` when it failed)."""
+    """Render one file and write its outputs (labelled: IPTC/XMP and Content Credentials); the JSON record of
+    what happened (``error`` when it failed), with the compliance reports of ``checks``."""
     from ..imaging.decode import decode_image
+    from ..imaging.hint import read_hint
+
+    engines, settings = res.engines, res.settings
 
     started = time.perf_counter()
     record: dict[str, Any] = {"file": str(path)}
@@ -193,18 +225,25 @@ def _render_one(
         data = path.read_bytes()
         decoded = decode_image(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
         decode_ms = (time.perf_counter() - started) * 1000
-        result = engines.render(decoded.image, options)
+        hint = read_hint(args.mask_hint.read_bytes(), decoded.image.size) if args.mask_hint else None
+        result = engines.render(decoded.image, options, hint=hint)
         record.update(_review_record(result))
         if result.needs_review and args.on_low_confidence == "fail":
             reasons = "; ".join(r.message for r in result.review_reasons)
             raise UnsupportedImage(f"the result needs review (on_low_confidence: fail): {reasons}")
+        finished = res.finisher.finish(
+            result, product_photo=data, title=path.stem, checks=checks, find_product=engines.find_product
+        )
+        result = finished.result
+        if finished.compliance:
+            record["compliance"] = finished.compliance
         written = _write(result, path, args)
     except (AppError, OSError) as exc:
         code, message = (exc.code, exc.message) if isinstance(exc, AppError) else ("io_error", str(exc))
         progress.error(f"{path}: failed: {message}")
         return {**record, "error": {"code": code, "message": message}}
     except Exception as exc:  # a bug on one file must not lose the rest of the batch: report it
-        message = f"internal error ({type(exc).__name__}: {exc})"
+        message = internal_error(exc)
         progress.error(f"{path}: failed: {message}")
         return {**record, "error": {"code": "server_error", "message": message}}
     ms = (time.perf_counter() - started) * 1000
@@ -214,6 +253,7 @@ def _render_one(
     notes = "; ".join((*decoded.notes, *result.notes))
     conf = f", confidence {result.confidence:.2f}" if result.confidence is not None else ""
     review = " NEEDS REVIEW" if result.needs_review else ""
+    review += "".join(f" {r['preset']}:{'pass' if r['passed'] else 'FAIL'}" for r in record.get("compliance", []))
     progress.report(
         f"{path} -> {written[0]} ({result.images[0].width}x{result.images[0].height}, "
         f"{result.engine}{conf}, {ms:.0f} ms){review}{f' [{notes}]' if notes else ''}"

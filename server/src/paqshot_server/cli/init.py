@@ -18,6 +18,12 @@ from .serve import ensure_first_key
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("init", help="create the data folder, config file, database and first key")
     add_home_flag(parser)
+    parser.add_argument(
+        "--self-signed-cert",
+        action="store_true",
+        help="also make a SELF-SIGNED test certificate that signs the outputs' Content Credentials (C2PA); "
+        "viewers show it as untrusted: use a certificate from a trusted CA in production",
+    )
     parser.set_defaults(func=_init)
 
 
@@ -32,10 +38,31 @@ def config_template(settings: Settings) -> str:
     return "\n".join(lines)
 
 
+def _credentials(settings: Settings, *, self_signed: bool) -> None:
+    """Make the self-signed test certificate when asked, and say plainly what signs the outputs."""
+    from ..credentials import credential_files, make_self_signed
+
+    files = credential_files(settings)
+    if self_signed:
+        try:
+            made = make_self_signed(settings)
+        except FileExistsError as exc:
+            print(f"content credentials: {exc}")
+        else:
+            print(f"content credentials: wrote a SELF-SIGNED TEST certificate {made.cert} (key {made.key}, 0600).")
+            print("  It proves a file was not changed, not who made it: viewers show it as untrusted. For production")
+            print("  put a certificate from a C2PA-trusted CA there (settings c2pa_cert_file, c2pa_key_file).")
+    elif not settings.content_credentials:
+        print("content credentials: off (content_credentials = false); outputs keep their IPTC label")
+    elif not files.cert.exists():
+        print(f"content credentials: no signing certificate at {files.cert}: outputs carry the IPTC label only")
+        print(f"  (`{settings.brand.cli_name} init --self-signed-cert` makes a test one)")
+
+
 def _init(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     home = settings.home.resolve()
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: secrets and customer data
     config = home / "config.toml"
     if not config.exists():
         config.write_text(config_template(settings), encoding="utf-8")
@@ -46,6 +73,7 @@ def _init(args: argparse.Namespace) -> int:
     (settings.models_dir).mkdir(exist_ok=True)
     print(f"data folder ready: {home}")
     setup_default_model(settings)  # installed once per installation; cached; one line when it cannot be had
+    _credentials(settings, self_signed=args.self_signed_cert)
     ensure_first_key(settings)
     cli = settings.brand.cli_name
     print("\nNext steps:")

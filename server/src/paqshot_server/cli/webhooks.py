@@ -83,6 +83,9 @@ def _redeliver(args: argparse.Namespace) -> int:
         elif outcome == "in_flight":
             print(f"{event_id}: an attempt is being made right now; try again once it ends")
             code = 1
+        elif outcome == "deleted":
+            print(f"{event_id}: its generation was deleted; there is nothing to deliver")
+            code = 1
         else:
             print(f"no webhook event {event_id!r}")
             code = 1

@@ -9,6 +9,7 @@ Everything heavy runs at analysis resolution; at full resolution only the thin e
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,15 +18,21 @@ from scipy import ndimage
 
 from .colour import to_linear, to_srgb8
 
+MIN_ANALYSIS_SIDE = 32  # pixels: see analysis_image
 SNAP = 0.02  # alpha within SNAP of 0 or 1 is snapped: removes JPEG/sensor noise from flat regions
 
 
 def analysis_image(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     """Downscale ``rgb`` (uint8 H x W x C) so its long side is <= ``max_side``; return it and the scale.
 
+    The short side stays at least :data:`MIN_ANALYSIS_SIDE` (or the photo's own, if smaller): a very wide or
+    tall photo (a belt, a ruler) would otherwise become a strip too thin for the half- and quarter-size grids
+    of :func:`local_colours`; its long side then exceeds ``max_side`` (at most 100x, the door's aspect limit).
     An integer box reduction first (fast), then a bilinear resize for the rest.
     """
     h, w = rgb.shape[:2]
+    short = min(h, w)
+    max_side = max(max_side, math.ceil(max(h, w) * min(short, MIN_ANALYSIS_SIDE) / short))
     if max(h, w) <= max_side:
         return rgb, 1.0
     img = Image.fromarray(rgb)

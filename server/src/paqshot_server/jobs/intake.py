@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import math
 import re
 
 import anyio.to_thread
@@ -18,20 +19,28 @@ from ..imaging.hint import encode_hint, read_hint
 from ..imaging.passthrough import jpeg_passthrough
 from ..net.fetch import fetch_image, resolve_async
 from ..net.post import check_sendable
+from ..net.urls import IMAGE_URL_SCHEMES, url_shape_error, webhook_schemes
 from ..resources import Resources
 
+_URL_START = re.compile(r"^https?:", re.I)
 _DATA_URI = re.compile(r"^data:(?P<mime>[\w.+/-]*)(?P<params>(;[\w.+-]+=[\w.+-]+)*)(?P<b64>;base64)?,", re.I)
 
 
+def max_base64_chars(max_bytes: int) -> int:
+    """Longest ``product_image`` text accepted for ``max_bytes`` of image: its base64 (line breaks, if any, count)
+    and room for a ``data:`` prefix. The served schema states it as ``maxLength`` (``api.openapi``)."""
+    return 4 * math.ceil(max_bytes / 3) + 256
+
+
 def decode_base64(text: str, max_bytes: int) -> bytes:
-    """Strict base64 (plain or ``data:`` URI); the decoded size is checked before decoding."""
+    """Strict base64 (plain or ``data:`` URI); the text's length is checked before anything is decoded."""
+    if len(text) > max_base64_chars(max_bytes):
+        raise ImageTooLarge(f"Product image exceeds {megabytes(max_bytes)}.")
     match = _DATA_URI.match(text)
     if match:
         if not match.group("b64"):
             raise InvalidRequest("data: URIs must be base64-encoded (';base64,').")
         text = text[match.end() :]
-    if len(text) * 3 // 4 > max_bytes * 1.05 + 3:  # generous for line breaks; the exact check follows
-        raise ImageTooLarge(f"Product image exceeds {megabytes(max_bytes)}.")
     if any(c in text for c in " \n\r\t"):  # only rebuild the string when it has line breaks (costly on MBs)
         text = "".join(text.split())
     try:
@@ -43,41 +52,54 @@ def decode_base64(text: str, max_bytes: int) -> bytes:
     return decoded
 
 
-def normalise(data: bytes, max_bytes: int, max_pixels: int) -> tuple[bytes, str]:
-    """Validated, metadata-free bytes to store and their extension (``jpg`` fast path or ``png``)."""
+def normalise(data: bytes, max_bytes: int, max_pixels: int) -> tuple[bytes, str, tuple[str, ...]]:
+    """Validated, metadata-free bytes to store, their extension (``jpg`` fast path or ``png``), and the notes
+    decoding made (animated image, end marker missing) for the job's result."""
     if len(data) <= max_bytes:
         fast = jpeg_passthrough(data, max_pixels)
         if fast is not None:
-            return fast[0], "jpg"
+            return fast[0], "jpg", ()
     decoded = decode_image(data, max_bytes=max_bytes, max_pixels=max_pixels)
     out = io.BytesIO()
     # compress_level=1: the stored input is read once by the worker; speed matters more than size.
     decoded.image.save(out, "PNG", compress_level=1)
-    return out.getvalue(), "png"
+    return out.getvalue(), "png", decoded.notes
 
 
 async def load_product_image(res: Resources, product_image: str) -> bytes:
-    """Fetch (URL) or decode (base64) the raw bytes of the product image."""
+    """Fetch (URL) or decode (base64) the raw bytes of the product image.
+
+    Text that starts like a URL is a URL (the served schema says the same: ``api.openapi``); its shape and
+    length are checked before anything is fetched.
+    """
     settings = res.settings
-    if re.match(r"^https?://", product_image, re.I):
+    if _URL_START.match(product_image):
+        problem = url_shape_error(product_image, IMAGE_URL_SCHEMES)
+        if problem is not None:
+            raise InvalidRequest(f"product_image {problem}.")
         return await fetch_image(
             product_image, res.policy, max_bytes=settings.max_image_bytes, user_agent=settings.brand.user_agent
         )
     return decode_base64(product_image, settings.max_image_bytes)
 
 
-async def store_input(res: Resources, job_id: str, raw: bytes) -> str:
-    """Validate/normalise off the event loop and store; returns the stored file name."""
+async def store_input(res: Resources, job_id: str, raw: bytes) -> tuple[str, tuple[str, ...]]:
+    """Validate/normalise off the event loop and store; returns the stored file name and the decoding's notes."""
     settings = res.settings
-    data, ext = await anyio.to_thread.run_sync(normalise, raw, settings.max_image_bytes, settings.max_image_pixels)
+    data, ext, notes = await anyio.to_thread.run_sync(
+        normalise, raw, settings.max_image_bytes, settings.max_image_pixels
+    )
     name = f"{job_id}_input.{ext}"
     await anyio.to_thread.run_sync(res.files.put, name, data)
-    return name
+    return name, notes
 
 
 async def check_webhook_url(res: Resources, url: str) -> None:
     """https only (http too when private networks are allowed) and a public address, checked now and at delivery."""
-    schemes = ("http", "https") if res.settings.allow_private_network else ("https",)
+    schemes = webhook_schemes(res.settings.allow_private_network)
+    problem = url_shape_error(url, schemes)  # in the words the served schema's pattern has
+    if problem is not None:
+        raise InvalidRequest(f"webhook_url {problem}.")
     try:
         check_sendable(url, schemes)  # the same check delivery makes: a URL no request can carry is refused now
     except InvalidRequest as exc:

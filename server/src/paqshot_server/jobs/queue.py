@@ -6,6 +6,7 @@ it to a Huey instance built from settings (nothing is created at import time).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -13,22 +14,42 @@ from huey import SqliteHuey
 
 
 class JobQueue:
-    """A SqliteHuey instance on ``<home>/queue.db`` with the ``run_job`` task registered."""
+    """A SqliteHuey instance on ``<home>/queue.db`` with the ``run_job`` task registered.
+
+    The Huey instance is built on first use, not here: SqliteHuey opens its file when built, and a queue
+    file that cannot be opened must fail the operation that needs it (a submission: 503; readiness: a
+    report) and be tried again next time, not break everything built around the queue.
+    """
 
     def __init__(self, queue_db: str, handler: Callable[[str], None] | None = None, immediate: bool = False):
-        # fsync is left at its default: fsync=False would mean synchronous=OFF (see RELIABILITY.md).
-        self.huey = SqliteHuey(name="jobs", filename=queue_db, results=False, immediate=immediate, timeout=10)
+        self.queue_db, self.immediate = queue_db, immediate
         self._handler = handler
+        self._lock = threading.Lock()
+        self._huey: SqliteHuey | None = None
+        self._task: Any = None
 
-        def run_job(job_id: str) -> None:
-            if self._handler is None:
-                raise RuntimeError("this queue was built for enqueueing only")
-            self._handler(job_id)
+    @property
+    def huey(self) -> SqliteHuey:
+        """The Huey instance (built on first use; raises while the queue file cannot be opened)."""
+        with self._lock:
+            if self._huey is None:
+                # fsync is left at its default: fsync=False would mean synchronous=OFF (see RELIABILITY.md).
+                huey = SqliteHuey(
+                    name="jobs", filename=self.queue_db, results=False, immediate=self.immediate, timeout=10
+                )
 
-        self._task: Any = self.huey.task(name="run_job")(run_job)
+                def run_job(job_id: str) -> None:
+                    if self._handler is None:
+                        raise RuntimeError("this queue was built for enqueueing only")
+                    self._handler(job_id)
+
+                self._task = huey.task(name="run_job")(run_job)
+                self._huey = huey
+            return self._huey
 
     def enqueue(self, job_id: str) -> None:
         """Put a job id on the queue (a duplicate is harmless: claiming is conditional)."""
+        self.huey  # noqa: B018 - builds the instance and its task on first use
         self._task(job_id)
 
     def pending(self) -> int:

@@ -19,6 +19,7 @@ from ..imaging.options import RenderOptions
 from ..imaging.result import RenderResult
 from ..settings import Settings
 from ..storage import jobs as jobs_sql
+from ..storage.faults import is_storage_full
 from ..storage.jobs import Job, JobResult, StoredImage, StoredReason
 from . import ending
 from .context import WorkerContext
@@ -74,8 +75,15 @@ class _Lease:
 
 def render_options(job: Job, settings: Settings) -> RenderOptions:
     """The engine's options from the stored request."""
-    values = {k: v for k, v in job.options.items() if k in _RENDER_FIELDS}
-    values.update(style=job.style, aspect_ratio=job.aspect_ratio, seed=job.seed)
+    return options_for_engine(job.options, job.style, job.aspect_ratio, job.seed, settings)
+
+
+def options_for_engine(
+    options: dict[str, Any], style: str, aspect_ratio: str, seed: int | None, settings: Settings
+) -> RenderOptions:
+    """RenderOptions from stored options (the worker) or a catalogue row (``paqshot generate --manifest``)."""
+    values = {k: v for k, v in options.items() if k in _RENDER_FIELDS}
+    values.update(style=style, aspect_ratio=aspect_ratio, seed=seed)
     values.setdefault("long_side", settings.output_long_side)  # a preset may have set these
     values.setdefault("jpeg_quality", settings.jpeg_quality)
     return RenderOptions(**values)
@@ -87,7 +95,8 @@ def compliance_checks(options: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys([*([preset] if preset else []), *(options.get("compliance_check") or [])]))
 
 
-def _store(ctx: WorkerContext, job: Job, finished: Finished, duration_ms: float) -> JobResult:
+def _store(ctx: WorkerContext, job: Job, finished: Finished, duration_ms: float, written: list[str]) -> JobResult:
+    """Write the images; every name written is appended to ``written`` (so a failure can remove them)."""
     result = finished.result
     ext = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
     images = []
@@ -95,8 +104,9 @@ def _store(ctx: WorkerContext, job: Job, finished: Finished, duration_ms: float)
         stem = f"{job.id}_a{job.attempts}_{index}"
         name = f"{stem}.{ext[image.mime]}"
         thumb = f"{stem}_thumb.{ext[image.thumbnail_mime]}"
-        ctx.files.put(name, image.data)
-        ctx.files.put(thumb, image.thumbnail)
+        for file, data in ((name, image.data), (thumb, image.thumbnail)):
+            written.append(file)
+            ctx.files.put(file, data)
         images.append(StoredImage(file=name, thumb=thumb, width=image.width, height=image.height))
     meta = {k: v for k, v in result.meta.items() if isinstance(v, str | int | float | bool | list | dict)}
     meta["duration_ms"] = round(duration_ms, 1)
@@ -105,17 +115,29 @@ def _store(ctx: WorkerContext, job: Job, finished: Finished, duration_ms: float)
         matte = f"{job.id}_a{job.attempts}_matte.png"
         buffer = io.BytesIO()
         matte_image.save(buffer, "PNG", compress_level=1)  # a matte is mostly flat: small even so
+        written.append(matte)
         ctx.files.put(matte, buffer.getvalue())
     return JobResult(
         images=images,
         confidence=result.confidence,
         needs_review=result.needs_review,
         review_reasons=[StoredReason(code=r.code, message=r.message) for r in result.review_reasons],
-        notes=list(result.notes),
+        notes=[*job.input_notes, *result.notes],  # what the door noticed about the photo comes first
         meta=meta,
         compliance=finished.compliance or None,
         matte=matte,
     )
+
+
+def store_failure_message(exc: BaseException) -> str:
+    """What a client is told when its finished image could not be saved (a storage problem, not the input)."""
+    if is_storage_full(exc):
+        cause = "the appliance's disk is full"
+    elif isinstance(exc, OSError) and exc.strerror:
+        cause = f"the appliance's file store refused the write ({exc.strerror.lower()})"
+    else:
+        cause = "the appliance's file store failed"
+    return f"Storage error: the image was generated but could not be saved: {cause}. Retry later."
 
 
 def refused_for_review(job: Job, result: RenderResult) -> str | None:
@@ -174,7 +196,15 @@ def _process(ctx: WorkerContext, job_id: str) -> str:
             log.exception("job %s failed unexpectedly", job.id)
             _fail(ctx, job, "server_error", f"Generation failed unexpectedly; see the server log for {job.id}.")
             return "failed"
-        stored = _store(ctx, job, finished, (time.monotonic() - started) * 1000)
+        written: list[str] = []
+        try:
+            stored = _store(ctx, job, finished, (time.monotonic() - started) * 1000, written)
+        except Exception as exc:  # a full disk, a read-only folder: fail now, with the cause, and keep nothing
+            for name in written:
+                ctx.files.delete(name)
+            log.exception("job %s: the result could not be stored", job.id)
+            _fail(ctx, job, "server_error", store_failure_message(exc))
+            return "failed"
     if not ending.complete(ctx, job, stored, result.engine, owner=ctx.worker_id):
         for stored_image in stored.images:  # another attempt published first: drop our copies, keep theirs
             ctx.files.delete(stored_image.file)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,10 +23,10 @@ import anyio.to_thread
 import msgspec
 
 from ..api.wire import GenerateRequest
-from ..errors import AppError, Forbidden, InputExpired, InvalidRequest, NotFound
+from ..errors import DatabaseGone, Forbidden, InputExpired, InvalidRequest, NotFound, Unavailable
 from ..ids import iso, new_id
 from ..imaging.options import AspectRatio, RenderOptions
-from ..imaging.presets import resolve_options
+from ..imaging.presets import PresetCatalogue, resolve_options
 from ..resources import Resources
 from ..storage import jobs as jobs_sql
 from ..storage.jobs import Job, NewJob
@@ -87,8 +88,8 @@ class JobService:
             return admitted
         raw = await intake.load_product_image(self.res, request.product_image)
         job_id = new_id("gen")
-        input_file = await intake.store_input(self.res, job_id, raw)
-        return await self._insert(key, request, job_id, input_file, admitted, rerun_of=None)
+        input_file, input_notes = await intake.store_input(self.res, job_id, raw)
+        return await self._insert(key, request, job_id, input_file, admitted, rerun_of=None, input_notes=input_notes)
 
     async def rerun(
         self, key: ApiKey, job_id: str, changes: dict[str, Any], *, idempotency_key: str | None = None
@@ -124,7 +125,9 @@ class JobService:
                 "submit it again with POST /v1/generate."
             )
         await anyio.to_thread.run_sync(self.res.files.put, input_file, photo)
-        return await self._insert(key, request, new_job_id, input_file, admitted, rerun_of=source.id)
+        return await self._insert(
+            key, request, new_job_id, input_file, admitted, rerun_of=source.id, input_notes=source.input_notes
+        )
 
     async def _admit(
         self,
@@ -141,10 +144,10 @@ class JobService:
         if key.styles and request.style not in key.styles:
             raise Forbidden(f"Style '{request.style}' is not enabled for this API key.")
         options, aspect_ratio = self.options_with_preset(request, body)
-        res.engines.check_options(
+        res.catalog.check_options(
             RenderOptions(style=request.style, shadow=options["shadow"], num_variants=request.num_variants)
         )
-        res.engines.check_cutout_engine(request.cutout_engine)
+        res.catalog.check_cutout_engine(request.cutout_engine)
         idempotency = None
         if idempotency_key:
             body_hash = hashlib.sha256(
@@ -159,6 +162,9 @@ class JobService:
         remaining, reset = self.limiter.hit(key.id, key.rate_limit)
         if request.webhook_url:
             await intake.check_webhook_url(res, request.webhook_url)
+        problem = res.db.identity_problem()
+        if problem:  # the database file was deleted or replaced: accepting now would lose the job
+            raise DatabaseGone(problem)
         return _Admission(idempotency, RateWindow(key.rate_limit, remaining, reset), options, aspect_ratio)
 
     async def _insert(
@@ -170,6 +176,7 @@ class JobService:
         admitted: _Admission,
         *,
         rerun_of: str | None,
+        input_notes: Sequence[str] = (),
     ) -> Submitted:
         """Store the mask hint, insert the job (quota, idempotency) and enqueue it; no file left on refusal."""
         res, stored = self.res, [input_file]
@@ -192,39 +199,48 @@ class JobService:
                 hint_file=hint_file,
                 filename=request.filename,
                 rerun_of=rerun_of,
+                input_notes=list(input_notes),
             )
             job, created = await anyio.to_thread.run_sync(
                 lambda: jobs_sql.create(res.db.get(), new, quota=key.quota, idempotency=admitted.idempotency)
             )
-        except AppError:  # hint, quota or idempotency conflict found before or at insert time: keep no orphan file
+            if created:
+                await self._enqueue(job)
+        except BaseException:  # any failure once files are stored (hint, quota, full disk, queue): keep none
             for name in stored:
                 res.files.delete(name)
             raise
-        if created:
-            await anyio.to_thread.run_sync(self.queue.enqueue, job.id)
-        else:  # a concurrent request with the same Idempotency-Key inserted first
+        if not created:  # a concurrent request with the same Idempotency-Key inserted first
             for name in stored:
                 res.files.delete(name)
         return Submitted(job, replayed=not created, rate=admitted.rate)
 
     def options_with_preset(self, request: GenerateRequest, body: bytes | None) -> tuple[dict[str, Any], AspectRatio]:
-        """(stored options, aspect ratio) with the request's preset applied: the preset's values where the
-        request did not send the field itself. Raises InvalidRequest for an unknown preset id."""
-        options = _options(request)
-        for preset_id in request.compliance_check or ():
-            self.res.presets.get(preset_id)
-        if request.preset is None:
-            return options, request.aspect_ratio
-        preset = self.res.presets.get(request.preset)
-        values = msgspec.structs.asdict(request)
-        sent = _sent_fields(request, body)
-        resolved = resolve_options(preset, {name: values[name] for name in sent})
-        options.update({k: v for k, v in resolved.items() if k not in _COLUMN_FIELDS})
-        return options, resolved.get("aspect_ratio", request.aspect_ratio)
+        """(stored options, aspect ratio) with the request's preset applied (see :func:`request_options`)."""
+        return request_options(request, _sent_fields(request, body), self.res.presets)
+
+    async def _enqueue(self, job: Job) -> None:
+        """Put the job on the queue; when the queue cannot take it, withdraw the row so the client's error is
+        the whole truth (no job runs later that the client was told had failed).
+
+        Raises:
+            Unavailable: the queue could not be written (nothing was kept).
+        """
+        try:
+            await anyio.to_thread.run_sync(self.queue.enqueue, job.id)
+        except Exception as exc:
+            withdrawn = await anyio.to_thread.run_sync(jobs_sql.withdraw, self.res.db.get(), job.id)
+            if not withdrawn:  # a worker took it after all (the message got through): it is durable, say 202
+                return
+            log.error("queue %s cannot take job %s (withdrawn): %s", self.res.settings.queue_db, job.id, exc)
+            raise Unavailable(
+                "The job queue cannot be written right now, so this request was not accepted (nothing was kept). "
+                "Retry later; the operator should run `doctor`."
+            ) from exc
 
     def estimate(self, style: str) -> int:
         """Seconds until a job of ``style`` submitted now should be done: its engine's time × (jobs ahead + 1)."""
-        base = _SECONDS_BY_ENGINE.get(self.res.engines.status(style).engine or "", _DEFAULT_SECONDS)
+        base = _SECONDS_BY_ENGINE.get(self.res.catalog.status(style).engine or "", _DEFAULT_SECONDS)
         try:
             ahead = self.queue.pending()
         except Exception:  # an estimate must never fail a submission; say why it is off
@@ -282,6 +298,22 @@ def _rerun_fields(source: Job, changes: dict[str, Any]) -> dict[str, Any]:
     }
     merged = {k: v for k, v in {**kept, **changes}.items() if v is not None}
     return {**merged, "product_image": _STORED}
+
+
+def request_options(
+    request: GenerateRequest, sent: set[str], presets: PresetCatalogue
+) -> tuple[dict[str, Any], AspectRatio]:
+    """(options to store, aspect ratio): the request's preset's values where the request did not send the field
+    itself (``sent`` names the fields it did). Raises InvalidRequest for an unknown preset id."""
+    options = _options(request)
+    for preset_id in request.compliance_check or ():
+        presets.get(preset_id)
+    if request.preset is None:
+        return options, request.aspect_ratio
+    values = msgspec.structs.asdict(request)
+    resolved = resolve_options(presets.get(request.preset), {name: values[name] for name in sent if name in values})
+    options.update({k: v for k, v in resolved.items() if k not in _COLUMN_FIELDS})
+    return options, resolved.get("aspect_ratio", request.aspect_ratio)
 
 
 def _sent_fields(request: GenerateRequest, body: bytes | None) -> set[str]:

@@ -66,6 +66,35 @@ def purge_expired(ctx: WorkerContext, now: float) -> int:
     return count
 
 
+ORPHAN_GRACE = 24 * 3600.0  # a file younger than this may belong to a submission still being written
+
+
+def purge_orphans(ctx: WorkerContext) -> int:
+    """Delete stored files whose job does not exist (a request that failed after storing its input, a worker
+    killed while writing) and temp files left by a killed writer. Returns how many files were deleted.
+
+    Skipped while the database holds no job at all: that is more likely a replaced or empty database than
+    a folder of orphans, and deleting every file would turn one fault into two.
+    """
+    from ..storage.files import owner_of
+
+    db = ctx.db.get()
+    if jobs_sql.count(db) == 0:
+        return 0
+    stale = list(ctx.files.stale(ORPHAN_GRACE))
+    owners = sorted({o for p in stale if (o := owner_of(p.name)) is not None})
+    known = jobs_sql.existing_ids(db, owners)
+    deleted = 0
+    for path in stale:
+        owner = owner_of(path.name)
+        if path.name.startswith(".tmp-") or (owner is not None and owner not in known):
+            path.unlink(missing_ok=True)
+            deleted += 1
+    if deleted:
+        log.warning("deleted %d stored file(s) that belonged to no job", deleted)
+    return deleted
+
+
 def sweep(ctx: WorkerContext, queue: JobQueue) -> None:
     """One round of upkeep."""
     now = time.time()

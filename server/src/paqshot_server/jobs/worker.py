@@ -24,6 +24,7 @@ from .queue import JobQueue
 log = logging.getLogger(__name__)
 
 QUEUE_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)  # seconds between tries to open a broken queue
+ORPHAN_SWEEP_SECONDS = 3600.0  # the orphan sweep walks the whole file store: hourly is plenty
 
 
 class Upkeep(threading.Thread):
@@ -53,6 +54,7 @@ class Upkeep(threading.Thread):
 
     def run(self) -> None:
         next_round = 0.0
+        next_orphan_sweep = time.monotonic() + ORPHAN_SWEEP_SECONDS / 10  # not all at start-up
         while not self.stopping.is_set():
             if self.parent_pid is not None and os.getppid() != self.parent_pid:
                 # `serve` died without stopping us (SIGKILL, OOM): stop gracefully instead of running orphaned.
@@ -67,6 +69,12 @@ class Upkeep(threading.Thread):
                         sweeper.sweep(self.ctx, self.queue)
                 except Exception:  # upkeep must outlive a locked DB or a bad row; it retries next round
                     log.exception("upkeep round failed")
+            if time.monotonic() >= next_orphan_sweep:
+                next_orphan_sweep = time.monotonic() + ORPHAN_SWEEP_SECONDS
+                try:
+                    sweeper.purge_orphans(self.ctx)
+                except Exception:  # the next sweep retries; orphans only cost disk space meanwhile
+                    log.exception("orphan file sweep failed")
             self.stopping.wait(0.5)
 
 

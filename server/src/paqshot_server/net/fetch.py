@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import socket
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
@@ -17,8 +18,12 @@ import httpx
 
 from ..errors import ImageTooLarge, InvalidRequest, megabytes
 from .addresses import AddressPolicy, IPAddress
+from .urls import url_shape_error
 
 CONNECT_TIMEOUT = 5.0
+# Content-codings httpx removes without optional packages (it passes unknown ones through untouched).
+_DECODED = ("identity", "gzip", "deflate")
+log = logging.getLogger(__name__)
 
 
 class BlockedAddress(InvalidRequest):
@@ -53,30 +58,27 @@ class Target:
 
 
 def split_url(url: str, *, schemes: tuple[str, ...] = ("http", "https")) -> tuple[str, str, int]:
-    """Validate the shape of a URL; return (scheme, host, port)."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise InvalidRequest(f"Malformed URL: {exc}.") from exc
+    """Validate the shape of a URL (``net.urls``); return (scheme, host, port)."""
+    problem = url_shape_error(url, schemes)
+    if problem is not None:
+        raise InvalidRequest(f"The URL {problem}.")
+    parts = urlsplit(url)  # cannot fail on a URL of this shape
+    port = parts.port
     scheme = parts.scheme.lower()
-    if scheme not in schemes:
-        raise InvalidRequest(f"URL scheme must be {' or '.join(schemes)}, not {scheme or 'missing'}.")
-    if not parts.hostname:
-        raise InvalidRequest("URL has no host.")
-    if parts.username or parts.password:
-        raise InvalidRequest("URLs with credentials are not accepted.")
-    return scheme, parts.hostname, port or (443 if scheme == "https" else 80)
+    return scheme, parts.hostname or "", port or (443 if scheme == "https" else 80)
 
 
-def _check(host: str, port: int, infos: list[IPAddress], policy: AddressPolicy) -> IPAddress:
-    if not infos:
-        raise InvalidRequest(f"Host {host} did not resolve.")
+def _check(host: str, infos: list[IPAddress], policy: AddressPolicy) -> IPAddress:
+    # The refusal never names the address a host name resolved to, and reads the same whether the name did
+    # not resolve or resolved to a private address: either would make the API a DNS oracle for the operator's
+    # internal network. The log has the detail.
     refused = [a for a in infos if not policy.allows(a)]
-    if refused:
+    if not infos or refused:
+        if refused:
+            log.info("refused %s: resolves to non-public %s", host, refused[0])
         raise BlockedAddress(
-            f"Host {host} resolves to a non-public address ({refused[0]}); this appliance does not connect "
-            "to loopback, private, link-local or metadata addresses unless its operator allows it."
+            f"Host {host} is not reachable from this appliance: it does not resolve to a public internet address "
+            "(loopback, private, link-local and metadata addresses are refused unless the operator allows them)."
         )
     return infos[0]
 
@@ -102,12 +104,13 @@ async def resolve_async(url: str, policy: AddressPolicy) -> Target:
     scheme, host, port = split_url(url)
     literal = _literal(host)
     if literal is not None:
-        return Target(url, host, port, scheme, _check(host, port, [literal], policy))
+        return Target(url, host, port, scheme, _check(host, [literal], policy))
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise InvalidRequest(f"Host {host} could not be resolved.") from exc
-    return Target(url, host, port, scheme, _check(host, port, _addresses(infos), policy))
+    except (OSError, UnicodeError) as exc:  # UnicodeError: a label IDNA cannot encode
+        log.info("refused %s: does not resolve (%s)", host, exc)
+        infos = []
+    return Target(url, host, port, scheme, _check(host, _addresses(infos), policy))
 
 
 async def fetch_image(
@@ -132,7 +135,14 @@ async def fetch_image(
                 request = client.build_request(
                     "GET",
                     target.request_url(),
-                    headers={"Host": target.host_header(), "User-Agent": user_agent, "Accept": "image/*"},
+                    # Images are compressed already: ask for the bytes as they are (a server may still send
+                    # gzip; _read_capped decodes it).
+                    headers={
+                        "Host": target.host_header(),
+                        "User-Agent": user_agent,
+                        "Accept": "image/*",
+                        "Accept-Encoding": "identity",
+                    },
                     extensions=target.extensions(),
                 )
                 response = await client.send(request, stream=True)
@@ -149,13 +159,37 @@ async def fetch_image(
     except TimeoutError as exc:
         raise InvalidRequest(f"product_image URL did not answer within {total_timeout:.0f} s.") from exc
     except httpx.HTTPError as exc:
-        raise InvalidRequest(f"product_image URL could not be fetched: {type(exc).__name__}.") from exc
+        raise InvalidRequest(f"product_image URL could not be fetched: {_in_words(exc)}.") from exc
+
+
+def _in_words(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        return "the server did not accept a connection"
+    if isinstance(exc, httpx.TimeoutException):
+        return "the server stopped sending"
+    if isinstance(exc, httpx.DecodingError):
+        return "its compressed body is damaged"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "the server's answer is not valid HTTP"
+    return "the connection failed"
 
 
 async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+    """The body with its content-coding removed (gzip, deflate), refused once it passes ``max_bytes``.
+
+    The cap counts decoded bytes, so a small compressed body cannot unpack past it (httpx inflates one network
+    chunk at a time: at most ~1000x a 64 KiB read, once, before the cap stops the transfer).
+    """
+    codings = [c.strip().lower() for c in response.headers.get("content-encoding", "").split(",") if c.strip()]
+    unknown = [c for c in codings if c not in _DECODED]
+    if unknown:
+        raise InvalidRequest(
+            f"product_image URL was sent with Content-Encoding: {', '.join(unknown)}, which this appliance cannot "
+            "decode; serve the image uncompressed."
+        )
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_raw():
+    async for chunk in response.aiter_bytes():
         size += len(chunk)
         if size > max_bytes:  # Content-Length is not trusted: count what actually arrives
             raise ImageTooLarge(f"Product image exceeds {megabytes(max_bytes)}.")

@@ -7,66 +7,204 @@ reads then writes cannot fail half-way with SQLITE_BUSY.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
 
+from ..errors import DatabaseGone, StorageFull
 from . import migrations
+from .faults import is_storage_full
 
 
-def connect(path: Path) -> sqlite_utils.Database:
-    """Open (and migrate) the app database. One connection per thread: do not share across threads."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=10.0, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA busy_timeout=10000")
-    conn.execute("PRAGMA foreign_keys=ON")
-    db = sqlite_utils.Database(conn)
-    migrations.apply(db)
+def connect(path: Path, *, create: bool = True) -> sqlite_utils.Database:
+    """Open (and migrate) the app database. One connection per thread: do not share across threads.
+
+    A new database file is created owner-only (0600; SQLite gives its ``-wal`` and ``-shm`` files the same
+    mode): it holds webhook secrets and customer data. With ``create=False`` a missing file is an error
+    instead of a new, empty database (``doctor``).
+
+    Raises:
+        DatabaseGone: ``create=False`` and there is no database file.
+        StorageFull: the disk is full while the schema is brought up to date.
+    """
+    if create:
+        _create_private(path)
+    elif not path.is_file():
+        raise DatabaseGone(f"{path} does not exist (run `init`, or restore it from a backup).")
+    target = str(path) if create else f"file:{path}?mode=rw"
+    conn = sqlite3.connect(target, timeout=10.0, isolation_level=None, check_same_thread=False, uri=not create)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute("PRAGMA foreign_keys=ON")
+        db = sqlite_utils.Database(conn)
+        migrations.apply(db)
+    except sqlite3.Error as exc:
+        conn.close()
+        if is_storage_full(exc):
+            raise StorageFull("database") from exc
+        raise
     return db
+
+
+def quick_check(db: sqlite_utils.Database) -> str:
+    """SQLite's ``PRAGMA quick_check``: ``"ok"``, or the first problem it found."""
+    return str(db.conn.execute("PRAGMA quick_check").fetchone()[0])
+
+
+def _create_private(path: Path) -> None:
+    """Make the data folder (0700 when new) and an empty database file (0600) unless they exist."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 @contextmanager
 def write(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
     """A ``BEGIN IMMEDIATE`` transaction: commit on success, roll back on any exception."""
     conn = db.conn
-    conn.execute("BEGIN IMMEDIATE")
     try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        if is_storage_full(exc):  # "database or disk is full": a clear 503, not a generic error
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StorageFull("database") from exc
         raise
-    conn.execute("COMMIT")
+
+
+class _Holder:
+    """One thread's connection; when the thread ends, its thread-local storage (and this) goes, and a
+    finalizer closes the connection, so connections of short-lived threads (anyio's pool) never pile up."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
 
 
 class ThreadLocalDB:
-    """Hands each thread its own connection to one database file (sqlite3 objects are per-thread)."""
+    """Hands each thread its own connection to one database file (sqlite3 objects are per-thread).
+
+    The file first opened is pinned (a descriptor kept open, so its inode cannot be reused): if the path
+    is later deleted or replaced, :meth:`identity_problem` says so and no new connection is opened to
+    whatever file now has that name (which would split the data between two databases).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
-        self._all: list[sqlite_utils.Database] = []
+        self._open: set[sqlite3.Connection] = set()
         self._lock = threading.Lock()
+        self._pin: int | None = None
 
     def get(self) -> sqlite_utils.Database:
-        """This thread's connection, opened on first use."""
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = connect(self.path)
-            self._local.db = db
-            with self._lock:
-                self._all.append(db)
+        """This thread's connection, opened on first use.
+
+        Raises:
+            DatabaseGone: the database file was deleted or replaced since this process first opened it.
+        """
+        holder = getattr(self._local, "holder", None)
+        if holder is not None:
+            return holder.db
+        problem = self.identity_problem()
+        if problem:
+            raise DatabaseGone(problem)
+        db = connect(self.path)
+        with self._lock:
+            if self._pin is None:
+                self._pin = os.open(self.path, os.O_RDONLY)
+            self._open.add(db.conn)
+        holder = _Holder(db)
+        weakref.finalize(holder, self._forget, db.conn)
+        self._local.holder = holder
         return db
+
+    def _forget(self, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            self._open.discard(conn)
+        conn.close()
+
+    def open_connections(self) -> int:
+        """Connections handed out and not yet closed (threads that ended have given theirs back)."""
+        with self._lock:
+            return len(self._open)
+
+    def identity_problem(self) -> str | None:
+        """Why the database file on disk is no longer the one this process uses, or None."""
+        if self._pin is None:
+            return None
+        pinned = os.fstat(self._pin)
+        try:
+            now = os.stat(self.path)
+        except FileNotFoundError:
+            return f"{self.path} was deleted while the appliance was running; restore it from a backup and restart."
+        if (now.st_dev, now.st_ino) != (pinned.st_dev, pinned.st_ino):
+            return f"{self.path} was replaced while the appliance was running; restart to use the new file."
+        return None
 
     def close(self) -> None:
         """Close every connection handed out (at shutdown)."""
         with self._lock:
-            for db in self._all:
-                db.conn.close()
-            self._all.clear()
+            for conn in self._open:
+                conn.close()
+            self._open.clear()
+            if self._pin is not None:
+                os.close(self._pin)
+                self._pin = None
         self._local = threading.local()
+
+
+def held_elsewhere(path: Path) -> list[tuple[int, str]]:
+    """Processes that hold a database file by this name open which is no longer the file at ``path``.
+
+    Reads ``/proc/<pid>/fd`` (Linux; the processes of this user, or all as root): a descriptor whose target
+    is ``path`` but whose inode differs (replaced), or that is marked deleted. Returns (pid, what) pairs;
+    an empty list where ``/proc`` is not readable.
+    """
+    name = str(path.resolve())
+    try:
+        current = os.stat(path)
+        here: tuple[int, int] | None = (current.st_dev, current.st_ino)
+    except FileNotFoundError:
+        here = None
+    found: dict[int, str] = {}
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            fds = list((entry / "fd").iterdir())
+        except OSError:  # gone, or not ours to read
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(fd)
+                if target != name and target != f"{name} (deleted)":
+                    continue
+                held = os.stat(fd)
+            except OSError:
+                continue
+            if target.endswith(" (deleted)") or here is None:
+                found[int(entry.name)] = "holds a deleted copy"
+            elif (held.st_dev, held.st_ino) != here:
+                found[int(entry.name)] = "holds a different (replaced) file"
+    return sorted(found.items())

@@ -1,51 +1,112 @@
 """File store addressed by id: inputs and results under ``<home>/files``, written atomically.
 
-One interface (``put``/``path``/``delete``) so shared object storage can replace local disk later.
+One interface (``put``/``path``/``read``/``delete``) so shared object storage can replace local disk later.
+Files are spread over shard folders by a random part of the name: the last two characters of the owner's
+ULID (``gen_<26 characters>``), 80 random bits of which the last 10 pick one of 1024 folders, so all files
+of one job share a folder and jobs spread evenly. Stores written before this layout sharded by the name's
+last two characters (a constant suffix); those files are still found where they are.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+from ..errors import StorageFull
+from .faults import is_storage_full
+
 _NAME = re.compile(r"^[a-z0-9_]+(\.[a-z0-9]+)*$")
+_OWNER = re.compile(r"^([a-z]+_[0-9a-z]{26})(?:_|\.|$)")  # gen_<ULID>: the job a file belongs to
+
+
+def owner_of(name: str) -> str | None:
+    """The id (``gen_…``) a stored file belongs to, when its name starts with one."""
+    match = _OWNER.match(name)
+    return match.group(1) if match else None
+
+
+def shard_of(name: str) -> str:
+    """The shard folder of ``name``: random ULID characters of its owner, else a hash of the name."""
+    owner = owner_of(name)
+    if owner is not None:
+        return owner[-2:]
+    return hashlib.sha256(name.encode()).hexdigest()[:2]
 
 
 class FileStore:
-    """Flat, sharded folder of immutable files named by the caller (``gen_…_1.jpg``)."""
+    """Sharded folder of immutable files named by the caller (``gen_…_1.jpg``)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def path(self, name: str) -> Path:
-        """Where ``name`` lives; refuses names that could escape the store."""
+        """Where ``name`` is written; refuses names that could escape the store."""
         if not _NAME.match(name):
             raise ValueError(f"bad file name {name!r}")
+        return self.root / shard_of(name) / name
+
+    def _legacy(self, name: str) -> Path:
         return self.root / name.split(".")[0][-2:] / name
 
+    def find(self, name: str) -> Path:
+        """Where ``name`` is (the current layout, or the one before it); the current place when absent."""
+        current = self.path(name)
+        if current.is_file():
+            return current
+        legacy = self._legacy(name)
+        return legacy if legacy.is_file() else current
+
     def put(self, name: str, data: bytes) -> Path:
-        """Write atomically: temp file in the same folder, fsync, rename."""
+        """Write atomically: temp file in the same folder, fsync, rename. Nothing is left on failure.
+
+        Raises:
+            StorageFull: no space left (the partial temp file is removed).
+            OSError: any other write failure (permissions, I/O), after the same clean-up.
+        """
         target = self.path(name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        tmp: str | None = None
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+        except BaseException as exc:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+            if is_storage_full(exc):
+                raise StorageFull("disk") from exc
             raise
         return target
 
     def read(self, name: str) -> bytes:
-        return self.path(name).read_bytes()
+        return self.find(name).read_bytes()
 
     def exists(self, name: str) -> bool:
-        return self.path(name).is_file()
+        return self.find(name).is_file()
 
     def delete(self, name: str) -> None:
         self.path(name).unlink(missing_ok=True)
+        self._legacy(name).unlink(missing_ok=True)
+
+    def stale(self, age_seconds: float) -> Iterator[Path]:
+        """Files (temp files included) last modified more than ``age_seconds`` ago: for the orphan sweep."""
+        cutoff = time.time() - age_seconds
+        if not self.root.is_dir():
+            return
+        for folder in self.root.iterdir():
+            if not folder.is_dir():
+                continue
+            for entry in os.scandir(folder):
+                try:
+                    if entry.is_file() and entry.stat().st_mtime < cutoff:
+                        yield Path(entry.path)
+                except FileNotFoundError:  # deleted meanwhile
+                    continue

@@ -56,7 +56,8 @@ class JobResult(msgspec.Struct, frozen=True, kw_only=True):
 class NewJob(msgspec.Struct, frozen=True, kw_only=True):
     """The columns a submission writes; every other column starts at its schema default.
 
-    To store a new request field: add it here (and a migration for its column), or leave it in ``options``.
+    To store a new request field: add it here (and a migration for its column), or leave it in ``options``;
+    :class:`Job` inherits it.
     """
 
     id: str
@@ -69,24 +70,16 @@ class NewJob(msgspec.Struct, frozen=True, kw_only=True):
     input_file: str
     created_at: str
     estimated_seconds: int
-    hint_file: str | None = None
-    filename: str | None = None
-    rerun_of: str | None = None
+    hint_file: str | None = None  # the canonical mask hint (imaging.hint), stored beside the input
+    filename: str | None = None  # the client's file name, for search
+    rerun_of: str | None = None  # the job this one re-ran
+    input_notes: list[str] = msgspec.field(default_factory=list)  # from decoding the photo at the door
 
 
-class Job(msgspec.Struct, frozen=True, kw_only=True):
-    """One row of ``jobs``."""
+class Job(NewJob, frozen=True, kw_only=True):
+    """One row of ``jobs``: what submission wrote (:class:`NewJob`) plus what the job's life adds."""
 
-    id: str
-    key_id: str
     state: JobState
-    style: Style
-    aspect_ratio: AspectRatio
-    options: dict[str, Any]
-    webhook_url: str | None
-    seed: int | None
-    input_file: str
-    created_at: str
     updated_at: str
     started_at: str | None
     completed_at: str | None
@@ -95,16 +88,12 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     lease_owner: str | None
     lease_until: float | None
     progress: float
-    estimated_seconds: int
     result: JobResult | None
     error_code: str | None
     error_message: str | None
     engine: str | None
     cancel_requested: bool
     purged: bool
-    hint_file: str | None = None  # the canonical mask hint (imaging.hint), stored beside the input
-    filename: str | None = None  # the client's file name, for search
-    rerun_of: str | None = None  # the job this one re-ran
     deleted_at: str | None = None  # a deleted job stays as a tombstone (it still counts against the quota)
 
     @property
@@ -142,6 +131,7 @@ def _job(row: tuple) -> Job:
     data = dict(zip(_JOB_COLUMNS, row, strict=True))
     data["options"] = msgspec.json.decode(data["options"])
     data["result"] = msgspec.json.decode(data["result"], type=JobResult) if data["result"] else None
+    data["input_notes"] = msgspec.json.decode(data["input_notes"]) if data["input_notes"] else []
     return msgspec.convert(data, Job, strict=False)  # strict=False: SQLite's 0/1 become bool
 
 
@@ -180,9 +170,14 @@ def list_for_key(
     limit: int,
     offset: int,
     filename: str | None = None,
+    needs_review: bool | None = None,
 ) -> tuple[list[Job], int]:
-    """Newest first; ``filename`` keeps those whose file name contains it (any case). Returns (page, total)."""
-    where, params = "key_id = ? AND deleted_at IS NULL", [key_id]
+    """Newest first; ``filename`` keeps those whose file name contains it (any case), ``needs_review`` completed
+    jobs whose result does (or does not) need review. Returns (page, total)."""
+    where, params = "key_id = ? AND deleted_at IS NULL", list[str | int]([key_id])
+    if needs_review is not None:
+        where += " AND json_extract(result, '$.needs_review') = ?"
+        params.append(int(needs_review))
     if filename:
         escaped = filename.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where += " AND filename LIKE ? ESCAPE '\\'"
@@ -236,6 +231,7 @@ def create(
                 raise Forbidden(f"Quota exceeded: this API key may create {quota} generations.")
         values = msgspec.structs.asdict(job)
         values["options"] = msgspec.json.encode(job.options, order="sorted").decode()
+        values["input_notes"] = msgspec.json.encode(job.input_notes).decode()
         columns = (*values, "state", "updated_at")
         conn.execute(
             f"INSERT INTO jobs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",  # noqa: S608
@@ -410,3 +406,28 @@ def forget_idempotency_keys(db: sqlite_utils.Database, older_than: float) -> Non
     """Drop Idempotency-Key records made before ``older_than`` (epoch seconds)."""
     with write(db) as conn:
         conn.execute("DELETE FROM idempotency WHERE created_at < ?", (older_than,))
+
+
+def existing_ids(db: sqlite_utils.Database, job_ids: list[str]) -> set[str]:
+    """Which of ``job_ids`` have a row (the orphan-file sweep keeps files of these)."""
+    found: set[str] = set()
+    for start in range(0, len(job_ids), 500):
+        chunk = job_ids[start : start + 500]
+        rows = db.conn.execute(f"SELECT id FROM jobs WHERE id IN ({','.join('?' * len(chunk))})", chunk)  # noqa: S608
+        found.update(r[0] for r in rows)
+    return found
+
+
+def count(db: sqlite_utils.Database) -> int:
+    """How many job rows exist."""
+    return int(db.conn.execute("SELECT count(*) FROM jobs").fetchone()[0])
+
+
+def withdraw(db: sqlite_utils.Database, job_id: str) -> bool:
+    """Delete a queued job that was never enqueued (the submission failed after the insert), with its
+    idempotency record. False when a worker already took it: it is durable and will end on its own."""
+    with write(db) as conn:
+        cur = conn.execute("DELETE FROM jobs WHERE id = ? AND state = 'queued'", (job_id,))
+        if cur.rowcount:
+            conn.execute("DELETE FROM idempotency WHERE job_id = ?", (job_id,))
+    return cur.rowcount > 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import secrets
 import sqlite3
@@ -120,9 +119,8 @@ def find_active(db: sqlite_utils.Database, clear: str) -> ApiKey | None:
     if row is None:
         return None
     record = dict(zip([c[0] for c in cur.description], row, strict=True))
-    # The index lookup already matched; compare_digest keeps the final check constant-time.
-    if not hmac.compare_digest(record["key_hash"], digest):
-        return None
+    # No constant-time compare after this lookup: it is by SHA-256 of the key, so its timing could reveal at
+    # most a prefix of a hash the caller cannot steer (a compare here would compare the digest with itself).
     return _row_to_key(record)
 
 

@@ -8,26 +8,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import sqlite_utils
 
 from ..ids import iso
 from .db import write
-
-
-@dataclass(frozen=True)
-class WebhookEvent:
-    id: str
-    job_id: str
-    key_id: str
-    url: str
-    event: str
-    body: bytes
-    state: str
-    attempts: int
-    next_attempt_at: float
 
 
 @dataclass(frozen=True)
@@ -41,6 +28,14 @@ class NewEvent:
     event: str
     body: bytes
     next_attempt_at: float
+
+
+@dataclass(frozen=True)
+class WebhookEvent(NewEvent):
+    """An outbox row as the dispatcher reads it: the event plus its delivery state."""
+
+    state: str
+    attempts: int
 
 
 def drop_pending(conn: sqlite3.Connection, job_id: str) -> None:
@@ -66,7 +61,7 @@ def insert_event(conn: sqlite3.Connection, event: NewEvent) -> None:
     )
 
 
-_EVENT_COLUMNS = "id, job_id, key_id, url, event, body, state, attempts, next_attempt_at"
+_EVENT_COLUMNS = ", ".join(f.name for f in fields(WebhookEvent))
 
 
 def claim_due(
@@ -218,15 +213,18 @@ def redeliver(db: sqlite_utils.Database, event_id: str, now: float, key_id: str 
     """Send an event again now with a fresh retry schedule (operator or key action); the log keeps its past.
 
     Returns ``scheduled``, ``in_flight`` (an attempt is being made right now: nothing changed, so two
-    attempts never overlap) or ``not_found``.
+    attempts never overlap), ``deleted`` (its generation was deleted: its URLs are gone) or ``not_found``.
     """
     with write(db) as conn:
         row = conn.execute(
-            "SELECT lease_until FROM webhook_events WHERE id = ? AND (? IS NULL OR key_id = ?)",
+            "SELECT e.lease_until, j.deleted_at FROM webhook_events e JOIN jobs j ON j.id = e.job_id "
+            "WHERE e.id = ? AND (? IS NULL OR e.key_id = ?)",
             (event_id, key_id, key_id),
         ).fetchone()
         if row is None:
             return "not_found"
+        if row[1] is not None:
+            return "deleted"
         if row[0] is not None and row[0] >= now:
             return "in_flight"
         conn.execute(

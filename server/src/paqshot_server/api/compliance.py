@@ -1,0 +1,120 @@
+"""Marketplace presets and the standalone compliance check (extensions): ``GET /v1/presets``, ``POST /v1/check``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import anyio.to_thread
+import msgspec
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+from msgspec import Meta, Struct
+
+from ..checking import check_image, classical_product, preset_ids
+from ..imaging.presets import MAX_CHECKS, PRESET_ID_PATTERN
+from ..jobs import intake
+from ..storage.keys import ApiKey
+from .openapi import ERROR_RESPONSES
+from .state import ApiState
+from .wire import ComplianceReport
+
+
+class PresetSource(Struct, kw_only=True):
+    url: str
+    read: str
+    facts: str
+
+
+class PresetInfo(Struct, kw_only=True):
+    """One preset: what it sets on a request (``render``) and what its report checks (``rules``)."""
+
+    id: str
+    title: str
+    description: str
+    render: dict[str, Any]
+    rules: dict[str, Any]
+    sources: list[PresetSource]
+
+
+class PresetList(Struct, kw_only=True):
+    data: list[PresetInfo]
+
+
+class CheckRequest(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Body of ``POST /v1/check``: an image and the presets to check it against (at least one)."""
+
+    image: Annotated[
+        str, Meta(min_length=1, description="URL (http/https) or base64 image, plain or data: URI; checked as it is.")
+    ]
+    preset: Annotated[str, Meta(pattern=PRESET_ID_PATTERN, description="A preset id (GET /v1/presets).")] | None = None
+    compliance_check: (
+        Annotated[
+            list[Annotated[str, Meta(pattern=PRESET_ID_PATTERN)]],
+            Meta(min_length=1, max_length=MAX_CHECKS, description="More preset ids (1–10)."),
+        ]
+        | None
+    ) = None
+
+
+class CheckResult(Struct, kw_only=True):
+    """The file's own facts and one compliance report per preset."""
+
+    width: int
+    height: int
+    format: str
+    bytes: int
+    compliance: list[ComplianceReport]
+
+
+class ComplianceController(Controller):
+    path = "/v1"
+    tags = ["compliance"]  # noqa: RUF012 - Litestar reads class attributes
+    security = [{"bearerAuth": []}]  # noqa: RUF012 - Litestar reads this class attribute
+
+    @get(
+        "/presets",
+        operation_id="listPresets",
+        summary="Marketplace presets (extension)",
+        responses=ERROR_RESPONSES,
+        sync_to_thread=False,
+    )
+    def presets(self, key: NamedDependency[ApiKey], api: NamedDependency[ApiState]) -> PresetList:
+        """Every preset in force (built-in and the operator's), with its values, rules and cited sources."""
+        return PresetList(
+            data=[
+                PresetInfo(
+                    id=p.id,
+                    title=p.title,
+                    description=p.description,
+                    render=msgspec.to_builtins(p.render),
+                    rules=msgspec.to_builtins(p.rules),
+                    sources=[PresetSource(url=s.url, read=s.read, facts=s.facts) for s in p.sources],
+                )
+                for p in (api.presets.get(i) for i in api.presets.ids())
+            ]
+        )
+
+    @post(
+        "/check",
+        operation_id="checkImage",
+        status_code=200,
+        summary="Check any image against marketplace presets (extension)",
+        responses=ERROR_RESPONSES,
+    )
+    async def check(
+        self, data: JSONBody[CheckRequest], key: NamedDependency[ApiKey], api: NamedDependency[ApiState]
+    ) -> CheckResult:
+        """Measure every rule of the named presets on the image as it is (nothing is generated or stored)."""
+        ids = preset_ids(data.preset, data.compliance_check)
+        for preset_id in ids:
+            api.presets.get(preset_id)  # unknown ids answer 400 before the image is fetched
+        raw = await intake.load_product_image(api, data.image)
+        outcome = await anyio.to_thread.run_sync(check_image, raw, ids, api.settings, api.presets, classical_product)
+        return CheckResult(
+            width=outcome.width,
+            height=outcome.height,
+            format=outcome.format,
+            bytes=outcome.bytes,
+            compliance=msgspec.convert(outcome.compliance, list[ComplianceReport]),
+        )

@@ -1,0 +1,55 @@
+"""JSON request bodies: any body the parser cannot take is a 400 ``invalid_request`` in words, never a 500.
+
+msgspec raises more than its ``DecodeError``: ``RecursionError`` for deep nesting, ``UnicodeDecodeError`` for
+invalid UTF-8. Every one of them, and a byte-order mark (which JSON over HTTP must not carry, RFC 8259 §8.1),
+becomes a plain sentence here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+from litestar import Request
+
+from ..errors import InvalidRequest
+
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+_AT_BYTE = re.compile(r"\(byte (\d+)\)")
+_DECODER = msgspec.json.Decoder()
+
+
+def parse_json(body: bytes) -> Any:
+    """Decode a request body; raise :class:`InvalidRequest` with a message a client can act on."""
+    if not body.strip():
+        raise InvalidRequest("Request body is empty; send a JSON object.")
+    if body.startswith(_BOMS):
+        raise InvalidRequest("Request body starts with a byte-order mark; send UTF-8 JSON without one.")
+    try:
+        return _DECODER.decode(body)
+    except RecursionError as exc:
+        raise InvalidRequest("Request body is nested too deeply; a request object has at most a few levels.") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(f"Request body is not valid UTF-8 (at byte {exc.start}); send UTF-8 JSON.") from exc
+    except (msgspec.DecodeError, ValueError) as exc:
+        raise InvalidRequest(_describe(str(exc))) from exc
+
+
+def _describe(reason: str) -> str:
+    at = _AT_BYTE.search(reason)
+    where = f" (at byte {at.group(1)})" if at else ""
+    if "truncated" in reason:
+        return "Request body is not valid JSON: it ends too early (cut short?)."
+    if "trailing characters" in reason:
+        return f"Request body is not valid JSON: there is more after the JSON value{where}."
+    if "out of range" in reason:
+        return "Request body is not valid JSON: a number in it is too large."
+    return f"Request body is not valid JSON{where}."
+
+
+class JsonRequest(Request):
+    """Litestar's request whose ``json()`` (what ``JSONBody`` handlers receive) reports bad bodies in words."""
+
+    async def json(self) -> Any:
+        return parse_json(await self.body())

@@ -1,0 +1,286 @@
+"""``paqshot generate --manifest FILE``: render a catalogue (one row per SKU) and write a summary CSV.
+
+A manifest is CSV (a header row) or JSON (a list of objects). Columns/keys: ``sku`` (required, unique),
+``image`` (a path, relative to the manifest's folder, or an http(s) URL fetched with the appliance's SSRF-safe
+fetcher), and any request field (``preset``, ``style``, ``background``, ``shadow``, ``padding``, …;
+``compliance_check`` as ids separated by ``;`` in CSV) plus ``long_side`` and ``jpeg_quality``. A row's values
+beat the command line's flags, which beat the preset's values. Rows are validated exactly as the API validates
+a request (the same msgspec type), so a bad row fails alone with the API's message.
+
+Outputs are named by SKU (``<sku>.<ext>``, characters outside ``A-Za-z0-9._-`` become ``_``). ``summary.csv``
+has one line per row: status (``completed``, ``failed``, ``skipped``), output, size, engine, needs_review,
+review reasons, compliance per preset and the rules that failed. ``batch-state.json`` remembers, per SKU, the
+sha256 of the input bytes and of the resolved options: a re-run skips rows whose input and options have not
+changed and whose output is still there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from .. import __version__
+from ..errors import AppError, InvalidRequest, UnsupportedImage
+from .common import internal_error
+
+SUMMARY = "summary.csv"
+STATE = "batch-state.json"
+EXTRA_FIELDS = {"long_side": int, "jpeg_quality": int}  # not request fields: the worker takes them from settings
+SUMMARY_COLUMNS = (
+    "sku",
+    "status",
+    "output",
+    "width",
+    "height",
+    "engine",
+    "needs_review",
+    "review_reasons",
+    "compliance",
+    "failed_rules",
+    "error",
+    "input_sha256",
+    "options_sha256",
+)
+_SAFE = re.compile(r"[^A-Za-z0-9._-]")
+_FLAG_FIELDS = (  # flags that are request fields; None when not given on the command line
+    "style",
+    "scene_type",
+    "background",
+    "aspect_ratio",
+    "people",
+    "location",
+    "prompt",
+    "negative_prompt",
+    "seed",
+    "shadow",
+    "reflection",
+    "padding",
+    "output_format",
+    "num_variants",
+    "cutout_engine",
+    "on_low_confidence",
+    "preset",
+    "compliance_check",
+)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A request resolved like the API resolves it: validated fields, preset applied."""
+
+    style: str
+    aspect_ratio: str
+    seed: int | None
+    options: dict[str, Any]  # as a job stores them (preset and compliance_check included)
+
+    @property
+    def checks(self) -> list[str]:
+        from ..jobs.runner import compliance_checks
+
+        return compliance_checks(self.options)
+
+
+def flag_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The request fields given as flags (those left at None were not given)."""
+    values = {name: getattr(args, name, None) for name in _FLAG_FIELDS}
+    for name in EXTRA_FIELDS:
+        values[name] = getattr(args, name, None)
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def resolve(fields: dict[str, Any], presets: Any) -> Resolved:
+    """Validate ``fields`` as the API's request type and apply the preset. Raises InvalidRequest."""
+    from ..api.wire import GenerateRequest
+    from ..jobs.service import request_options
+
+    extra = {k: fields[k] for k in EXTRA_FIELDS if k in fields}
+    body = {k: v for k, v in fields.items() if k not in EXTRA_FIELDS}
+    body.setdefault("style", "studio_packshot")
+    try:
+        request = msgspec.convert({"product_image": "-", **body}, GenerateRequest, strict=False)
+        extra = {k: EXTRA_FIELDS[k](v) for k, v in extra.items()}
+    except msgspec.ValidationError as exc:
+        raise InvalidRequest(f"bad request field: {exc}") from None
+    except ValueError as exc:
+        raise InvalidRequest(f"long_side and jpeg_quality must be whole numbers ({exc}).") from None
+    options, aspect = request_options(request, set(body), presets)
+    options.update(extra)
+    return Resolved(request.style, aspect, request.seed, options)
+
+
+def read_manifest(path: Path) -> list[dict[str, Any]]:
+    """Rows of a CSV or JSON manifest (empty cells dropped). Raises InvalidRequest naming the problem."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InvalidRequest(f"cannot read the manifest {path}: {exc.strerror}") from None
+    if path.suffix.lower() == ".json":
+        try:
+            rows = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidRequest(f"{path} is not valid JSON: {exc}") from None
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise InvalidRequest(f"{path}: a JSON manifest is a list of objects, one per SKU.")
+        return [{k: v for k, v in r.items() if v not in (None, "")} for r in rows]
+    rows = []
+    for row in csv.DictReader(text.splitlines()):
+        clean = {k.strip(): v.strip() for k, v in row.items() if k and v is not None and v.strip()}
+        if "compliance_check" in clean:
+            clean["compliance_check"] = [c.strip() for c in re.split(r"[;|]", clean["compliance_check"]) if c.strip()]
+        rows.append(clean)
+    return rows
+
+
+def run_manifest(args: argparse.Namespace) -> int:
+    """Render every row; exit 0 when none failed, 1 when any failed, 2 when the manifest itself is unusable."""
+    from ..engines import Engines, LocalResources
+    from ..finishing import Finisher
+    from ..settings import load_settings
+
+    settings = load_settings()
+    res = LocalResources(settings)
+    try:
+        rows = read_manifest(args.manifest)
+        presets = res.presets
+    except (InvalidRequest, ValueError) as exc:
+        print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 2
+    args.output.mkdir(parents=True, exist_ok=True)
+    state_path = args.output / STATE
+    state: dict[str, Any] = json.loads(state_path.read_text()) if state_path.exists() else {}
+    engines: Engines = res.engines
+    finisher = Finisher(settings, presets)
+    defaults = flag_fields(args)
+    summary: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for number, row in enumerate(rows, start=1):
+        line = _one_row(number, row, defaults, args, res, engines, finisher, state, seen)
+        summary.append(line)
+        print(
+            f"{line['sku'] or f'row {number}'}: {line['status']}"
+            + (f" ({line['error']})" if line["error"] else "")
+            + (f" [{line['compliance']}]" if line["compliance"] else ""),
+            file=sys.stderr,
+            flush=True,
+        )
+        state_path.write_text(json.dumps(state, indent=1, sort_keys=True))  # after every row: a crash loses none
+    with (args.output / SUMMARY).open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=SUMMARY_COLUMNS)
+        writer.writeheader()
+        writer.writerows(summary)
+    failed = sum(1 for s in summary if s["status"] == "failed")
+    print(
+        f"{len(summary)} rows: {len(summary) - failed} ok, {failed} failed; summary in {args.output / SUMMARY}",
+        file=sys.stderr,
+    )
+    return 1 if failed else 0
+
+
+def _one_row(
+    number: int,
+    row: dict[str, Any],
+    defaults: dict[str, Any],
+    args: argparse.Namespace,
+    res: Any,
+    engines: Any,
+    finisher: Any,
+    state: dict[str, Any],
+    seen: set[str],
+) -> dict[str, Any]:
+    line: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS, "")
+    sku = str(row.get("sku", "")).strip()
+    line["sku"] = sku
+    try:
+        if not sku:
+            raise InvalidRequest(f"row {number} has no sku.")
+        name = _SAFE.sub("_", sku)
+        if name in seen:
+            raise InvalidRequest(f"sku {sku!r} appears twice (or two skus share the file name {name!r}).")
+        seen.add(name)
+        image = str(row.get("image", "")).strip()
+        if not image:
+            raise InvalidRequest(f"sku {sku!r} has no image.")
+        fields = {**defaults, **{k: v for k, v in row.items() if k not in ("sku", "image")}}
+        resolved = resolve(fields, res.presets)
+        data = _load(image, args.manifest.parent, res)
+        input_hash = hashlib.sha256(data).hexdigest()
+        key = json.dumps(
+            [resolved.style, resolved.aspect_ratio, resolved.seed, resolved.options, __version__],
+            sort_keys=True,
+            default=str,
+        )
+        options_hash = hashlib.sha256(key.encode()).hexdigest()
+        line.update(input_sha256=input_hash, options_sha256=options_hash)
+        before = state.get(sku)
+        if (
+            before
+            and before.get("input_sha256") == input_hash
+            and before.get("options_sha256") == options_hash
+            and before.get("status") == "completed"
+            and (args.output / before.get("output", "")).is_file()
+        ):
+            return {**before, "status": "skipped"}
+        line.update(_render(data, name, resolved, args, res, engines, finisher))
+        line["status"] = "completed"
+    except (AppError, OSError) as exc:
+        line.update(status="failed", error=exc.message if isinstance(exc, AppError) else str(exc))
+    except Exception as exc:  # one broken row must not lose the catalogue: report it and go on
+        line.update(status="failed", error=internal_error(exc))
+    if sku:
+        state[sku] = {k: v for k, v in line.items()}
+    return line
+
+
+def _load(image: str, base: Path, res: Any) -> bytes:
+    if re.match(r"^https?://", image, re.I):
+        import anyio
+
+        from ..jobs.intake import load_product_image
+
+        return anyio.run(load_product_image, res, image)
+    path = Path(image).expanduser()
+    return (path if path.is_absolute() else base / path).read_bytes()
+
+
+def _render(
+    data: bytes, name: str, resolved: Resolved, args: argparse.Namespace, res: Any, engines: Any, finisher: Any
+) -> dict[str, Any]:
+    from ..imaging.decode import decode_image
+    from ..jobs.runner import options_for_engine
+
+    settings = res.settings
+    options = options_for_engine(resolved.options, resolved.style, resolved.aspect_ratio, resolved.seed, settings)
+    engines.check_options(options)
+    decoded = decode_image(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
+    result = engines.render(decoded.image, options)
+    if result.needs_review and resolved.options.get("on_low_confidence") == "fail":
+        reasons = "; ".join(r.message for r in result.review_reasons)
+        raise UnsupportedImage(f"the result needs review (on_low_confidence: fail): {reasons}")
+    finished = finisher.finish(
+        result, product_photo=data, title=name, checks=resolved.checks, find_product=engines.find_product
+    )
+    image = finished.result.images[0]
+    ext = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}[image.mime]
+    (args.output / f"{name}.{ext}").write_bytes(image.data)
+    reports = finished.compliance
+    return {
+        "output": f"{name}.{ext}",
+        "width": image.width,
+        "height": image.height,
+        "engine": result.engine,
+        "needs_review": result.needs_review,
+        "review_reasons": "; ".join(r.code for r in result.review_reasons),
+        "compliance": "; ".join(f"{r['preset']}:{'pass' if r['passed'] else 'fail'}" for r in reports),
+        "failed_rules": "; ".join(
+            f"{r['preset']}:{rule['rule']}" for r in reports for rule in r["rules"] if not rule["passed"]
+        ),
+    }

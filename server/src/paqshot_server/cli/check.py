@@ -1,0 +1,63 @@
+"""``check``: measure any image against marketplace presets (audit a seller's photos without generating).
+
+``paqshot check IMAGE... --preset amazon_main [--compliance-check ebay ...] [--json]``: every rule with its
+measured value and pass/fail, per image and preset. Exit 0 when every image passes every preset, 1 when any
+rule fails or a file cannot be read, 2 on bad options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .common import add_home_flag, settings_from
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("check", help="check images against marketplace presets (compliance report)")
+    parser.add_argument("images", nargs="+", metavar="IMAGE", type=Path, help="image files (JPEG, PNG, WebP)")
+    parser.add_argument("--preset", default=None, metavar="ID", help="preset to check against (e.g. amazon_main)")
+    parser.add_argument("--compliance-check", nargs="+", default=None, metavar="ID", help="more presets")
+    parser.add_argument("--json", action="store_true", help="one JSON object per image on stdout")
+    add_home_flag(parser)
+    parser.set_defaults(func=_check)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from ..checking import check_image, preset_ids
+    from ..engines import LocalResources
+    from ..errors import AppError
+    from ..imaging.presets import PresetError
+
+    res = LocalResources(settings_from(args))
+    try:
+        ids = preset_ids(args.preset, args.compliance_check)
+        for preset_id in ids:
+            res.presets.get(preset_id)
+    except (AppError, PresetError) as exc:
+        print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 2
+    worst = 0
+    for path in args.images:
+        try:
+            outcome = check_image(path.read_bytes(), ids, res.settings, res.presets, res.engines.find_product)
+        except (AppError, OSError) as exc:
+            message = exc.message if isinstance(exc, AppError) else str(exc)
+            print(f"{path}: cannot check: {message}", file=sys.stderr)
+            if args.json:
+                print(json.dumps({"file": str(path), "error": message}))
+            worst = 1
+            continue
+        if not all(r["passed"] for r in outcome.compliance):
+            worst = 1
+        if args.json:
+            print(json.dumps({"file": str(path), **outcome.__dict__}), flush=True)
+            continue
+        print(f"{path} ({outcome.width}x{outcome.height} {outcome.format}, {outcome.bytes} bytes)")
+        for report in outcome.compliance:
+            print(f"  {report['preset']}: {'PASS' if report['passed'] else 'FAIL'}")
+            for rule in report["rules"]:
+                print(f"    {'ok  ' if rule['passed'] else 'FAIL'} {rule['rule']}: {rule['message']}")
+    return worst

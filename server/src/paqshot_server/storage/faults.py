@@ -1,0 +1,29 @@
+"""What storage failures mean: a full disk or database is told apart from other errors (``errors.StorageFull``).
+
+SQLite reports a full disk as ``SQLITE_FULL`` ("database or disk is full"); the file store as ``ENOSPC`` (or
+``EDQUOT`` over a quota). Both become :class:`~paqshot_server.errors.StorageFull`, which the API answers with
+503 and ``Retry-After`` instead of a generic 500 that invites an immediate retry.
+"""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+
+SQLITE_FULL = 13  # https://www.sqlite.org/rescode.html#full
+
+
+def is_storage_full(exc: BaseException) -> bool:
+    """True when ``exc`` (or what it was raised from) says the disk or the database is full."""
+    seen: BaseException | None = exc
+    for _ in range(5):  # follow __cause__/__context__ a little: wrappers keep the original
+        if seen is None:
+            return False
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(seen, sqlite3.OperationalError) and (
+            getattr(seen, "sqlite_errorcode", None) == SQLITE_FULL or "disk is full" in str(seen)
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

@@ -1,0 +1,131 @@
+"""Bodies the JSON parser cannot take answer 400 ``invalid_request`` in words (never 500), and every
+validation error says what was wrong and what is allowed, for every field of every operation.
+
+Cases: ``shared/cases/faults/nested-json-500``, ``shared/cases/api/error-messages-leak-internals``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from litestar.testing import TestClient
+from support import Key, assert_plain_words, b64, product_jpeg
+
+JSON = {"content-type": "application/json"}
+DEEP = 10_000
+
+
+def post(client: TestClient, key: Key, body: bytes):
+    return client.post("/v1/generate", content=body, headers={**key.headers, **JSON})
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b'{"a":' + b"[" * DEEP + b"]" * DEEP + b"}", "nested too deeply"),
+        (b'{"a":' * DEEP + b"1" + b"}" * DEEP, "nested too deeply"),
+        (b'{"product_image":"x","style":"studio_packshot","extra":' + b"[" * DEEP + b"]" * DEEP + b"}", "nested"),
+        (b"", "empty"),
+        (b"   ", "empty"),
+        (b'\xef\xbb\xbf{"product_image":"x","style":"studio_packshot"}', "byte-order mark"),
+        (b'{"product_image":"\xff\xfe","style":"studio_packshot"}', "UTF-8"),
+        (b'{"product_image":"x","style":"studio_packshot"} x', "not valid JSON"),
+        (b'{"product_image":"x","style":', "not valid JSON"),
+        (b'{"product_image":"x","style":"studio_packshot","seed":1e400}', "too large"),
+        (b'{"product_image":"x","style":"studio_packshot","seed":' + b"9" * 5000 + b"}", "too large"),
+        (b"[]", "JSON object"),
+        (b"null", "JSON object"),
+    ],
+)
+def test_bodies_the_parser_cannot_take_are_400_in_words(client: TestClient, key: Key, body: bytes, says: str) -> None:
+    response = post(client, key, body)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_request"
+    assert says in response.json()["message"]
+    assert_plain_words(response.json()["message"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(body=st.binary(max_size=300) | st.builds(lambda t: t.encode(), st.text(max_size=200)))
+def test_any_body_is_a_4xx_in_words(client: TestClient, key: Key, body: bytes) -> None:
+    response = post(client, key, body)
+    assert 400 <= response.status_code < 500, response.text
+    assert_plain_words(response.json()["message"])
+
+
+# A value no field accepts: an object where a field wants text, a number, a boolean or an enum value.
+INVALID = {"not": "valid"}
+
+
+def test_every_body_field_error_says_what_is_allowed(client: TestClient, key: Key) -> None:
+    doc = client.get("/schema/openapi.json").json()
+    request = doc["components"]["schemas"]["GenerateRequest"]
+    base = {"product_image": b64(product_jpeg()), "style": "studio_packshot"}
+    for name, schema in request["properties"].items():
+        response = post(client, key, json.dumps({**base, name: INVALID}).encode())
+        message = response.json()["message"]
+        assert response.status_code == 400 and message.startswith(f"{name} must be "), (name, message)
+        assert_plain_words(message)
+        for variant in schema.get("anyOf", [schema]):
+            for value in variant.get("enum") or []:  # every allowed value is listed
+                assert value is None or str(value) in message, (name, value, message)
+    missing = post(client, key, json.dumps({"product_image": "x"}).encode()).json()["message"]
+    assert missing == "style is required: it must be studio_packshot, lifestyle, editorial or mockup."
+    unknown = post(client, key, json.dumps({**base, "colour": "red"}).encode()).json()["message"]
+    assert unknown.startswith("colour is not a field of this request; the fields are product_image, style,")
+
+
+def test_the_issues_examples_read_as_asked(client: TestClient, key: Key) -> None:
+    base = {"product_image": b64(product_jpeg()), "style": "studio_packshot"}
+    background = post(client, key, json.dumps({**base, "background": "blue"}).encode()).json()["message"]
+    assert background == "background must be white, off_white, light_gray, black, transparent or #RRGGBB."
+    ratio = post(client, key, json.dumps({**base, "aspect_ratio": "4:5"}).encode()).json()["message"]
+    assert ratio == "aspect_ratio must be 1:1, 4:3, 16:9, 9:16, 3:2 or 2:3."
+
+
+def _bad_query_value(schema: dict) -> str:
+    return "-1" if schema.get("type") == "integer" else "not-a-listed-value"
+
+
+def test_every_query_parameter_error_says_what_is_allowed(client: TestClient, key: Key) -> None:
+    doc = client.get("/schema/openapi.json").json()
+    checked = 0
+    for path, item in doc["paths"].items():
+        if "{" in path:
+            continue
+        for method, operation in item.items():
+            for param in operation.get("parameters", []):
+                schema = param["schema"]
+                if param["in"] != "query" or not ({"enum", "minimum"} & set(schema)):
+                    continue  # free text: any value is allowed
+                response = client.request(
+                    method.upper(), path, params={param["name"]: _bad_query_value(schema)}, headers=key.headers
+                )
+                message = response.json()["message"]
+                assert response.status_code == 400, (path, param["name"], response.text)
+                assert message.startswith(f"The query parameter {param['name']} must be "), message
+                assert_plain_words(message)
+                checked += 1
+    assert checked >= 3  # limit, offset, status at least
+
+
+def test_header_error_names_the_header(client: TestClient, key: Key) -> None:
+    body = json.dumps({"product_image": b64(product_jpeg()), "style": "studio_packshot"}).encode()
+    response = client.post("/v1/generate", content=body, headers={**key.headers, **JSON, "Idempotency-Key": "k" * 300})
+    assert response.status_code == 400
+    assert response.json()["message"] == "The header Idempotency-Key must be text, at most 255 characters long."
+
+
+def test_no_message_quotes_a_pattern(client: TestClient) -> None:
+    """Every pattern in the served schema has words (``api.wire.PATTERN_WORDS``) for its error messages."""
+    from paqshot_server.api.wire import PATTERN_WORDS
+
+    text = json.dumps(client.get("/schema/openapi.json").json())
+    patterns = set(re.findall(r'"pattern":\s*"((?:[^"\\]|\\.)*)"', text))
+    assert patterns
+    for pattern in patterns:
+        assert json.loads(f'"{pattern}"') in PATTERN_WORDS, pattern

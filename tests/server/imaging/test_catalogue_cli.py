@@ -1,0 +1,89 @@
+"""``paqshot generate --manifest`` (catalogue batch) and ``paqshot check`` (standalone compliance) as a user
+runs them: real processes, real files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+from support import product_jpeg
+
+BIN = str(Path(sys.executable).parent / "paqshot")
+
+
+def _run(*args: str, home: Path) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", "PAQSHOT_HOME": str(home), "PAQSHOT_OUTPUT_LONG_SIDE": "512"}
+    return subprocess.run([BIN, *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+def _summary(out: Path) -> dict[str, dict[str, str]]:
+    with (out / "summary.csv").open() as f:
+        return {row["sku"]: row for row in csv.DictReader(f)}
+
+
+def test_a_catalogue_renders_by_sku_and_a_rerun_skips_what_did_not_change(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "red.jpg").write_bytes(product_jpeg())
+    (photos / "wide.jpg").write_bytes(product_jpeg((800, 400)))
+    manifest = tmp_path / "catalogue.csv"
+    manifest.write_text(
+        "sku,image,preset,shadow,long_side,compliance_check\n"
+        "SKU-1/red,photos/red.jpg,amazon_main,,1000,\n"
+        "SKU-2,photos/wide.jpg,ebay,hard,600,amazon_main;google_shopping\n"
+        "SKU-3,photos/missing.jpg,etsy,,,\n"
+        "SKU-4,photos/red.jpg,amazon_main,sideways,,\n"
+    )
+    out = tmp_path / "out"
+    first = _run("generate", "--manifest", str(manifest), "-o", str(out), home=tmp_path / "home")
+    assert first.returncode == 1, first.stderr  # two rows failed, the others were written
+    rows = _summary(out)
+    assert rows["SKU-1/red"]["status"] == "completed" and rows["SKU-1/red"]["output"] == "SKU-1_red.jpg"
+    with Image.open(out / "SKU-1_red.jpg") as written:
+        assert written.size == (1000, 1000)  # the row's long_side beats the preset's
+    assert rows["SKU-1/red"]["compliance"] == "amazon_main:pass"
+    assert rows["SKU-1/red"]["needs_review"] in ("True", "False")
+    assert rows["SKU-2"]["compliance"] == "ebay:pass; amazon_main:fail; google_shopping:pass"
+    assert "amazon_main:shadow" in rows["SKU-2"]["failed_rules"]  # the row's hard shadow is reported
+    assert rows["SKU-3"]["status"] == "failed" and "missing.jpg" in rows["SKU-3"]["error"]
+    assert rows["SKU-4"]["status"] == "failed" and "shadow" in rows["SKU-4"]["error"]
+    again = _run("generate", "--manifest", str(manifest), "-o", str(out), home=tmp_path / "home")
+    rows = _summary(out)
+    assert rows["SKU-1/red"]["status"] == "skipped" and rows["SKU-2"]["status"] == "skipped"
+    assert rows["SKU-1/red"]["compliance"] == "amazon_main:pass"  # the earlier facts stay in the summary
+    assert again.returncode == 1
+    manifest.write_text(
+        manifest.read_text().replace("SKU-2,photos/wide.jpg,ebay,hard", "SKU-2,photos/wide.jpg,ebay,none")
+    )
+    (photos / "red.jpg").write_bytes(product_jpeg((700, 500)))
+    _run("generate", "--manifest", str(manifest), "-o", str(out), home=tmp_path / "home")
+    rows = _summary(out)
+    assert rows["SKU-1/red"]["status"] == "completed"  # the input changed
+    assert rows["SKU-2"]["status"] == "completed"  # the options changed
+
+
+def test_a_json_manifest_takes_the_same_fields(tmp_path: Path) -> None:
+    (tmp_path / "p.jpg").write_bytes(product_jpeg())
+    manifest = tmp_path / "c.json"
+    manifest.write_text(json.dumps([{"sku": "A", "image": "p.jpg", "preset": "shopify", "long_side": 800}]))
+    done = _run("generate", "--manifest", str(manifest), "-o", str(tmp_path / "o"), home=tmp_path / "home")
+    assert done.returncode == 0, done.stderr
+    assert _summary(tmp_path / "o")["A"]["compliance"] == "shopify:pass"
+
+
+def test_check_audits_an_existing_photo(tmp_path: Path) -> None:
+    photo = tmp_path / "seller.jpg"
+    photo.write_bytes(product_jpeg())  # a red box on light grey: not an Amazon main image
+    done = _run("check", str(photo), "--preset", "amazon_main", "--compliance-check", "ebay", home=tmp_path / "h")
+    assert done.returncode == 1, done.stderr
+    assert "amazon_main: FAIL" in done.stdout and "ebay: PASS" in done.stdout
+    assert "FAIL background_purity" in done.stdout and "FAIL long_side: long side 640 px" in done.stdout
+    as_json = _run("check", str(photo), "--preset", "ebay", "--json", home=tmp_path / "h")
+    record = json.loads(as_json.stdout)
+    assert as_json.returncode == 0 and record["compliance"][0]["passed"] and record["format"] == "jpeg"
+    bad = _run("check", str(photo), home=tmp_path / "h")
+    assert bad.returncode == 2 and "preset" in bad.stderr

@@ -1,0 +1,153 @@
+"""Provenance in every output: read back with c2pa's own Reader and with an independent XMP reader (exiftool).
+
+Each output format (JPEG, PNG, WebP) carries the IPTC digital source type and the generator in XMP, and a
+signed C2PA manifest whose actions and digital source type match what ran; the product pixels are those the
+engine made; a second brand signs as itself; ``content_credentials = false`` keeps the IPTC label only.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from paqshot_server.credentials import SELF_SIGNED_MARK, make_self_signed
+from paqshot_server.finishing import Finisher
+from paqshot_server.imaging.options import RenderOptions
+from paqshot_server.imaging.packshot import render_packshot
+from paqshot_server.imaging.presets import load_presets
+from paqshot_server.imaging.provenance import IPTC_DST, read_manifest
+from paqshot_server.settings import Settings
+from PIL import Image
+from support import product_jpeg
+
+EXIFTOOL = shutil.which("exiftool")
+MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+PRESETS = load_presets()
+
+
+def _exiftool_xmp(data: bytes, tmp_path: Path, suffix: str) -> dict:
+    if EXIFTOOL is None:
+        pytest.fail("exiftool is missing: ./dev test installs libimage-exiftool-perl (Debian)")
+    path = tmp_path / f"read.{suffix}"
+    path.write_bytes(data)
+    out = subprocess.run([EXIFTOOL, "-j", "-G1", "-a", str(path)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)[0]
+
+
+def _render(fmt: str, engine_source: str = "classical") -> tuple[object, bytes]:
+    photo_bytes = product_jpeg()
+    photo = Image.open(io.BytesIO(photo_bytes)).convert("RGB")
+    result = render_packshot(photo, RenderOptions(long_side=512, output_format=fmt))
+    return result, photo_bytes
+
+
+@pytest.fixture
+def signed_settings(tmp_path: Path) -> Settings:
+    settings = Settings(home=tmp_path / "home")
+    make_self_signed(settings)
+    return settings
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "png", "webp"])
+def test_every_format_carries_a_valid_manifest_and_the_iptc_label(
+    fmt: str, signed_settings: Settings, tmp_path: Path
+) -> None:
+    result, photo = _render(fmt)
+    finished = Finisher(signed_settings, PRESETS).finish(result, product_photo=photo, title="gen_test", checks=[])
+    image = finished.result.images[0]
+    # c2pa's own reader: valid signature and hashes; trusted once the test root is a trust anchor
+    store = read_manifest(image.data, MIME[fmt])
+    assert store["validation_state"] == "Valid", store.get("validation_status")
+    root = (signed_settings.home / "c2pa" / "root.pem").read_bytes()
+    assert read_manifest(image.data, MIME[fmt], trust_anchors_pem=root)["validation_state"] == "Trusted"
+    manifest = store["manifests"][store["active_manifest"]]
+    actions = next(a for a in manifest["assertions"] if a["label"].startswith("c2pa.actions"))["data"]["actions"]
+    assert [a["action"] for a in actions] == ["c2pa.created", "c2pa.placed", "c2pa.edited"]
+    assert actions[0]["digitalSourceType"] == IPTC_DST + "compositeSynthetic"  # classical cut-out, drawn studio
+    assert actions[2]["digitalSourceType"] == IPTC_DST + "algorithmicMedia"
+    assert "background replaced" in actions[2]["description"]
+    assert manifest["ingredients"][0]["relationship"] == "componentOf"
+    assert manifest["claim_generator_info"][0]["name"] == signed_settings.brand.product_name
+    assert SELF_SIGNED_MARK in manifest["signature_info"]["common_name"]
+    # the thumbnail is labelled too
+    assert read_manifest(image.thumbnail, image.thumbnail_mime)["validation_state"] == "Valid"
+    # an independent XMP reader sees the IPTC digital source type and the generator, nothing of the input
+    tags = _exiftool_xmp(image.data, tmp_path, fmt)
+    assert tags["XMP-iptcExt:DigitalSourceType"] == IPTC_DST + "compositeSynthetic"
+    assert tags["XMP-xmp:CreatorTool"].startswith(signed_settings.brand.product_name + " ")
+    assert not any(k.startswith(("EXIF", "GPS", "IFD0", "ExifIFD")) for k in tags), tags
+    # product pixels exact: the labelled file decodes to the very pixels the engine encoded
+    before = np.asarray(Image.open(io.BytesIO(result.images[0].data)).convert("RGBA"))
+    after = np.asarray(Image.open(io.BytesIO(image.data)).convert("RGBA"))
+    assert np.array_equal(before, after)
+
+
+def test_a_trained_cutout_is_labelled_composite_with_trained_media(signed_settings: Settings) -> None:
+    from dataclasses import replace
+
+    result, photo = _render("jpeg")
+    as_model = replace(result, engine="onnx:u2netp", meta={**result.meta, "cutout_source": "u2netp"})
+    finished = Finisher(signed_settings, PRESETS).finish(as_model, product_photo=photo, title="gen_t", checks=[])
+    store = read_manifest(finished.result.images[0].data, "image/jpeg")
+    actions = store["manifests"][store["active_manifest"]]["assertions"][0]["data"]["actions"]
+    assert actions[0]["digitalSourceType"] == IPTC_DST + "compositeWithTrainedAlgorithmicMedia"
+    assert any("u2netp" in a.get("description", "") for a in actions)
+    assert finished.result.meta["digital_source_type"] == IPTC_DST + "compositeWithTrainedAlgorithmicMedia"
+
+
+def test_a_second_brand_signs_as_itself(tmp_path: Path) -> None:
+    brand = tmp_path / "brand.toml"
+    brand.write_text('name = "Noir Studio"\n[server]\nslug = "noir"\nenv_prefix = "NOIR_"\n')
+    settings = Settings(home=tmp_path / "home", brand_file=str(brand))
+    make_self_signed(settings)
+    result, photo = _render("png")
+    finished = Finisher(settings, PRESETS).finish(result, product_photo=photo, title="gen_noir", checks=[])
+    data = finished.result.images[0].data
+    store = read_manifest(data, "image/png")
+    assert store["validation_state"] == "Valid"
+    default_name = Settings().brand.product_name
+    dumped = json.dumps(store)
+    assert "Noir Studio" in dumped and default_name not in dumped
+    assert default_name.encode() not in data  # nowhere in the file: XMP, manifest, certificate
+    assert store["manifests"][store["active_manifest"]]["signature_info"]["issuer"] == "Noir Studio"
+
+
+def test_credentials_off_keeps_the_iptc_label(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home", content_credentials=False)
+    make_self_signed(settings)  # present, but the setting says no
+    result, photo = _render("jpeg")
+    finished = Finisher(settings, PRESETS).finish(result, product_photo=photo, title="gen_off", checks=[])
+    data = finished.result.images[0].data
+    import c2pa
+
+    with pytest.raises(c2pa.C2paError):
+        read_manifest(data, "image/jpeg")
+    tags = _exiftool_xmp(data, tmp_path, "jpg")
+    assert tags["XMP-iptcExt:DigitalSourceType"] == IPTC_DST + "compositeSynthetic"
+    assert finished.result.meta["content_credentials"] is False
+
+
+def test_no_certificate_means_a_note_not_a_silent_gap(tmp_path: Path) -> None:
+    result, photo = _render("jpeg")
+    finished = Finisher(Settings(home=tmp_path / "h"), PRESETS).finish(
+        result, product_photo=photo, title="g", checks=[]
+    )
+    assert any("no Content Credentials" in n for n in finished.result.notes)
+
+
+def test_init_makes_a_self_signed_certificate_and_says_so(tmp_path: Path) -> None:
+    home = tmp_path / "data"
+    env = {"PATH": "/usr/bin:/bin", "PAQSHOT_HOME": str(home)}
+    cli = [str(Path(sys.executable).parent / "paqshot"), "init", "--self-signed-cert"]
+    out = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    assert "SELF-SIGNED TEST certificate" in out.stdout and "untrusted" in out.stdout
+    assert (home / "c2pa" / "key.pem").stat().st_mode & 0o777 == 0o600
+    again = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=180)
+    assert "exists" in again.stdout  # never overwrites an operator's identity
