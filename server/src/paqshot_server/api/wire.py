@@ -116,7 +116,7 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
             "limits.max_image_bytes of GET /v1/capabilities.",
         ),
     ]
-    style: Annotated[Style, Meta(description=_STYLE_DOC)]
+    style: Annotated[Style, Meta(description=_STYLE_DOC, examples=["studio_packshot"])]
     scene_type: Annotated[SceneType, Meta(description=_SCENE_DOC)] = "auto"
     background: (
         Annotated[
@@ -339,6 +339,13 @@ Compliance = Annotated[
 ]
 
 
+class ProductBox(Struct, kw_only=True):
+    """Where the product is: in the stored photo and in the (first) image, ``[x, y, width, height]`` px."""
+
+    input: list[int]
+    output: list[int]
+
+
 class Generation(Struct, kw_only=True, omit_defaults=True):
     """A generation as ``GET /v1/generate/{id}`` shows it (spec fields, then extensions; absent when not known)."""
 
@@ -379,6 +386,9 @@ class Generation(Struct, kw_only=True, omit_defaults=True):
     matte_url: (
         Annotated[str, Meta(description="Extension: signed URL of the alpha matte (grey PNG, the photo's size).")]
         | None
+    ) = None
+    product_box: (
+        Annotated[ProductBox, Meta(description="Extension: the product's box in the photo and in the image.")] | None
     ) = None
 
 

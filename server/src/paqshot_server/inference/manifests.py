@@ -119,6 +119,20 @@ class ModelCard:
     styles: tuple[str, ...] = ()
     priority: int = 0
 
+    def card(self) -> dict[str, Any]:
+        """The card's fields, JSON- and TOML-ready."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "role": self.role,
+            "family": self.family,
+            "licence": self.licence,
+            "commercial_ok": self.commercial_ok,
+            "source": self.source,
+            "styles": list(self.styles),
+            "priority": self.priority,
+        }
+
 
 @dataclass(frozen=True)
 class Manifest(ModelCard):
@@ -194,18 +208,7 @@ class Manifest(ModelCard):
     # ---- writing ------------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "schema": self.schema,
-            "id": self.id,
-            "name": self.name,
-            "role": self.role,
-            "family": self.family,
-            "licence": self.licence,
-            "commercial_ok": self.commercial_ok,
-            "source": self.source,
-            "styles": list(self.styles),
-            "priority": self.priority,
-        }
+        out: dict[str, Any] = {"schema": self.schema, **self.card()}
         if self.notes:
             out["notes"] = self.notes
         if self.checksums:

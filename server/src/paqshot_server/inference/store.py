@@ -94,19 +94,11 @@ class InstalledModel(ModelCard):
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (``GET /v1/models``, ``models list --json``)."""
         return {
-            "id": self.id,
-            "name": self.name,
-            "role": self.role,
-            "family": self.family,
-            "licence": self.licence,
-            "commercial_ok": self.commercial_ok,
+            **self.card(),
             "licence_accepted": self.licence_accepted,
-            "styles": list(self.styles),
-            "priority": self.priority,
             "size_bytes": self.size_bytes,
             "files": self.files,
             "installed_at": self.installed_at,
-            "source": self.source,
             "provider": self.provider,
             "device": self.device,
             "scope": self.scope,
