@@ -342,6 +342,8 @@ def test_local_appliance_log_hides_keys() -> None:
     server = ServerIdentity(key_prefix="pk_live_", webhook_secret_prefix="whsec_")
     line = "First API key (shown once):  pk_live_oPJqJ0q-jTYm_Bw and whsec_mfVhDsV"
     assert redact(line, server) == "First API key (shown once):  pk_live_…(hidden) and whsec_…(hidden)"
+    standard = "Its webhook secret:  whsec_q0+Xb/8AhV1n2Jk9Lw3mR7tYpZs4uEoC6dFgHiJkLmA="  # standard base64
+    assert redact(standard, server) == "Its webhook secret:  whsec_…(hidden)"
 
 
 def test_polling_uses_one_list_call_plus_one_get_per_job_that_left_it(fake: FakeAppliance) -> None:

@@ -19,7 +19,7 @@ from PySide6.QtCore import QByteArray, QObject, QStandardPaths, QTimer
 from . import keystore
 from .batching import BatchController
 from .branding import Brand
-from .client import ApiClient, ApiError, describe
+from .client import ApiClient, ApiError, describe, warm_up_http
 from .labels import PACKSHOT
 from .local import LocalAppliance, LocalEndpoint
 from .model import JobsModel
@@ -155,6 +155,8 @@ class Controller(QObject):
             w.restoreGeometry(QByteArray(geometry))
         url = self.settings.server_url()
         w.connect_view.set_fields(url, str(self.settings.get("api_key")))
+        # httpx takes ~0.5 s to import: warm it on a worker now, so the first connection check answers at once.
+        self.runner.submit(warm_up_http)
         # The keyring is slow to import and may talk D-Bus: read the saved key on a worker.
         self.runner.submit(
             lambda: keystore.read_key(self.settings.keyring_service, url),

@@ -11,6 +11,7 @@ from typing import Any
 
 from .errors import Forbidden, InvalidRequest
 from .imaging.options import AUTO_CUTOUT, CLASSICAL_CUTOUT, STYLES, RenderOptions
+from .imaging.styles import family
 from .inference.store import REGISTRY
 from .settings import Settings
 
@@ -79,7 +80,7 @@ class EngineCatalog:
     def status(self, style: str) -> StyleStatus:
         """Report the engine that would serve ``style``."""
         models = self._installed()
-        if style == "studio_packshot":
+        if family(style) == "studio":
             seg = models.get("segmentation")
             return StyleStatus(style, f"onnx:{seg.id}" if seg else "classical")
         # The procedural scene engine needs no weights; an installed inpainting model upgrades it.
@@ -94,9 +95,9 @@ class EngineCatalog:
     @staticmethod
     def check_options(options: RenderOptions) -> None:
         """Combinations no engine accepts, refused before any work (400 at the API, an error in the CLI)."""
-        if options.style == "studio_packshot" and options.num_variants > 1:
+        if family(options.style) == "studio" and options.num_variants > 1:
             raise InvalidRequest("num_variants applies to scene styles; a studio packshot has one result.")
-        if options.style != "studio_packshot" and options.shadow == "natural":
+        if family(options.style) != "studio" and options.shadow == "natural":
             raise InvalidRequest("shadow 'natural' keeps the photo's own shadow and applies to studio_packshot only.")
 
     def check_cutout_engine(self, choice: str) -> None:

@@ -2,8 +2,9 @@
 seller's existing photo against marketplace presets without generating anything.
 
 The file is checked as it is (its own format, colour profile and size); the door check (size, pixel count,
-format) comes first so a hostile file is refused before any measurement; the product is found with the same
-cut-out the engines use.
+format) comes first so a hostile file is refused before any measurement. The caller says how the product is
+found: ``paqshot check`` with the installed cut-out model, ``POST /v1/check`` with the classical cut-out (the API
+process never loads an inference runtime; a check is measured, not rendered).
 """
 
 from __future__ import annotations

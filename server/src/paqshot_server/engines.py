@@ -17,11 +17,10 @@ from PIL import Image
 
 from .catalog import EngineCatalog, StyleStatus
 from .imaging.options import AUTO_CUTOUT, CLASSICAL_CUTOUT, RenderOptions
-from .imaging.result import RenderResult
+from .imaging.result import ProgressFn, RenderResult
 from .imaging.review import assess
+from .imaging.styles import family
 from .resources import Resources
-
-ProgressFn = Callable[[float], None]
 
 
 class Engines(EngineCatalog):
@@ -86,41 +85,62 @@ class Engines(EngineCatalog):
             from .imaging.segment import default_segmenter
 
             cutter = HintedSegmenter(segmenter or default_segmenter(), hint)
-        if options.style == "studio_packshot":
+        if family(options.style) == "studio":
             from .imaging.packshot import render_packshot
 
             result = render_packshot(image, options, segmenter=cutter)
         else:
-            result = self._render_scene(image, options, status, cutter, progress)
+            engine = next(e for e in SCENE_ENGINES if e.applies(options, status))
+            result = engine.run(self, image, options, status, cutter, progress)
         cutout_engine = str(result.meta.get("cutout_source", ""))
         if segmenter is not None and cutout_engine == segmenter.name:
             cutout_engine = f"onnx:{segmenter.name}"
-        if options.style == "studio_packshot":
+        if family(options.style) == "studio":
             result = replace(result, engine=cutout_engine if cutout_engine != "alpha" else "classical")
         result = replace(result, meta={**result.meta, "cutout_engine": cutout_engine})
         if progress:
             progress(1.0)
         return assess(result, self.settings.review_threshold)
 
-    def _render_scene(
-        self,
-        image: Image.Image,
-        options: RenderOptions,
-        status: StyleStatus,
-        segmenter: Any,
-        progress: ProgressFn | None,
-    ) -> RenderResult:
-        from .imaging import scenes
+    def inpainter(self, status: StyleStatus) -> Any:
+        """The installed inpainting pipeline (loaded once) when ``status`` names a diffusion engine, else None."""
+        if not status.engine.startswith("diffusion:"):
+            return None
+        from .inference.diffusion import load_inpaint_pipeline
 
-        inpainter = None
-        if status.engine.startswith("diffusion:"):
-            from .inference.diffusion import load_inpaint_pipeline
+        return load_inpaint_pipeline(self.settings.models_dir, **self._load_args())
 
-            inpainter = load_inpaint_pipeline(self.settings.models_dir, **self._load_args())
-        result: RenderResult = scenes.render_scene(
-            image, options, inpainter=inpainter, segmenter=segmenter, progress=progress
-        )
-        return result
+
+@dataclass(frozen=True)
+class SceneEngine:
+    """One way of rendering a scene style; a render uses the first entry of :data:`SCENE_ENGINES` that applies.
+
+    ``run(engines, image, options, status, segmenter, progress)`` returns the result with its ``engine`` named.
+    To add a scene engine (plates, …): its module, and an entry here ahead of those it should win over.
+    """
+
+    name: str
+    applies: Callable[[RenderOptions, StyleStatus], bool]
+    run: Callable[[Engines, Image.Image, RenderOptions, StyleStatus, Any, ProgressFn | None], RenderResult]
+
+
+def _generated_set(
+    engines: Engines,
+    image: Image.Image,
+    options: RenderOptions,
+    status: StyleStatus,
+    segmenter: Any,
+    progress: ProgressFn | None,
+) -> RenderResult:
+    """The procedural set, repainted by the installed inpainting model when there is one (``scenes.render``)."""
+    from .imaging.scenes.render import render_scene
+
+    return render_scene(image, options, inpainter=engines.inpainter(status), segmenter=segmenter, progress=progress)
+
+
+SCENE_ENGINES: tuple[SceneEngine, ...] = (
+    SceneEngine("procedural or diffusion", applies=lambda _options, _status: True, run=_generated_set),
+)
 
 
 @dataclass

@@ -192,8 +192,8 @@ def test_a_model_mattes_soft_fringe_is_product_not_shadow() -> None:
     dx = np.maximum(np.maximum(x0 - xx, xx - (x1 - 1)), 0)
     dy = np.maximum(np.maximum(y0 - yy, yy - (y1 - 1)), 0)
     distance = np.hypot(dx, dy)
-    fringe = (distance > 0) & (distance <= 24)
-    soft_alpha[fringe] = 120 * (1 - distance[fringe] / 25)  # 115 .. 5: below the body threshold throughout
+    fringe = (distance > 0) & (distance <= 12)
+    soft_alpha[fringe] = 120 * (1 - distance[fringe] / 13)  # 111 .. 9: below the body threshold throughout
     colour = np.array((90, 60, 120), np.float32)
     out = rgb.astype(np.float32)
     a = (soft_alpha[fringe] / 255)[:, None]

@@ -302,7 +302,7 @@ def test_worker_with_a_corrupt_queue_backs_off_and_readiness_says_why(settings: 
     assert 2 <= tries <= 5, err[-2000:]  # 1 s, 2 s, 5 s apart: a handful in ~5 s, not one per second forever
 
 
-def test_filestore_sharding_spreads_by_a_random_part_of_the_name(tmp_path: Path) -> None:
+def test_case_filestore_sharding_ineffective(tmp_path: Path) -> None:
     """Case filestore-sharding-ineffective: 400 jobs' files spread over many folders; a job's files together."""
     names = []
     for _ in range(400):

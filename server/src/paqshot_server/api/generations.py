@@ -167,6 +167,10 @@ class GenerationController(Controller):
                 description="Extension: only generations whose filename contains this text (ASCII case ignored).",
             ),
         ] = None,
+        needs_review: Annotated[
+            bool | None,
+            QueryParameter(description="Extension: only completed generations that need review (true) or not (false)."),
+        ] = None,
         starting_after: Annotated[
             str | None, QueryParameter(pattern=GENERATION_ID_PATTERN, description=_STARTING_AFTER_DOC)
         ] = None,
@@ -174,7 +178,8 @@ class GenerationController(Controller):
             str | None, QueryParameter(pattern=GENERATION_ID_PATTERN, description=_ENDING_BEFORE_DOC)
         ] = None,
     ) -> GenerationList:
-        """Newest first; ``status`` filters by the spec's three statuses, ``filename`` by the submitted file name.
+        """Newest first; ``status`` filters by the spec's three statuses, ``filename`` by the submitted file name,
+        ``needs_review`` by the review flag.
 
         Paged by ``offset`` (the spec's) or, safe while new generations arrive, by cursor (extension).
         """
@@ -191,6 +196,7 @@ class GenerationController(Controller):
             limit=limit,
             offset=offset,
             filename=filename,
+            needs_review=needs_review,
             starting_after=starting_after,
             ending_before=ending_before,
         )

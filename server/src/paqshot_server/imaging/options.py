@@ -30,6 +30,7 @@ LOCATIONS = ("office", "outdoor", "cafe", "studio", "urban", "nature")
 MAX_VARIANTS = 4
 MAX_PROMPT_CHARS = 500
 MAX_LOCATION_CHARS = 200
+MAX_SEED = 2**32 - 1
 NAMED_BACKGROUNDS = {
     "white": (255, 255, 255),
     "off_white": (245, 243, 238),

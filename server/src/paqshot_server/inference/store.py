@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from .manifests import MANIFEST_NAME, Manifest, ManifestError, check_files
+from .manifests import MANIFEST_NAME, Manifest, ManifestError, ModelCard, check_files
 
 REGISTRY = "registry.json"
 REGISTRY_SCHEMA = 1
@@ -73,24 +73,16 @@ class ModelNotFound(StoreError):
     """No installed model has that id."""
 
 
-@dataclass(frozen=True)
-class InstalledModel:
-    """One installed model as recorded in the registry (plus where it runs, when the store was given a probe)."""
+@dataclass(frozen=True, kw_only=True)
+class InstalledModel(ModelCard):
+    """One installed model as recorded in the registry: its card, and the facts of its installation (plus where
+    it runs, when the store was given a probe)."""
 
-    id: str
-    name: str
-    role: str
-    family: str
-    licence: str
-    commercial_ok: bool
     licence_accepted: bool
-    styles: tuple[str, ...]
-    priority: int
     path: Path
     size_bytes: int
     files: int
     installed_at: str
-    source: str = ""
     provider: str = ""  # e.g. CPUExecutionProvider / CUDAExecutionProvider
     device: str = ""  # cpu | cuda
     scope: str = DATA  # DATA: the data folder's own; INSTALL: a shared (install-level) folder
@@ -102,19 +94,11 @@ class InstalledModel:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (``GET /v1/models``, ``models list --json``)."""
         return {
-            "id": self.id,
-            "name": self.name,
-            "role": self.role,
-            "family": self.family,
-            "licence": self.licence,
-            "commercial_ok": self.commercial_ok,
+            **self.card(),
             "licence_accepted": self.licence_accepted,
-            "styles": list(self.styles),
-            "priority": self.priority,
             "size_bytes": self.size_bytes,
             "files": self.files,
             "installed_at": self.installed_at,
-            "source": self.source,
             "provider": self.provider,
             "device": self.device,
             "scope": self.scope,

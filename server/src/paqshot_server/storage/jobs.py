@@ -56,7 +56,8 @@ class JobResult(msgspec.Struct, frozen=True, kw_only=True):
 class NewJob(msgspec.Struct, frozen=True, kw_only=True):
     """The columns a submission writes; every other column starts at its schema default.
 
-    To store a new request field: add it here (and a migration for its column), or leave it in ``options``.
+    To store a new request field: add it here (and a migration for its column), or leave it in ``options``;
+    :class:`Job` inherits it.
     """
 
     id: str
@@ -69,25 +70,16 @@ class NewJob(msgspec.Struct, frozen=True, kw_only=True):
     input_file: str
     created_at: str
     estimated_seconds: int
-    hint_file: str | None = None
-    filename: str | None = None
-    rerun_of: str | None = None
-    input_notes: list[str] = msgspec.field(default_factory=list)
+    hint_file: str | None = None  # the canonical mask hint (imaging.hint), stored beside the input
+    filename: str | None = None  # the client's file name, for search
+    rerun_of: str | None = None  # the job this one re-ran
+    input_notes: list[str] = msgspec.field(default_factory=list)  # from decoding the photo at the door
 
 
-class Job(msgspec.Struct, frozen=True, kw_only=True):
-    """One row of ``jobs``."""
+class Job(NewJob, frozen=True, kw_only=True):
+    """One row of ``jobs``: what submission wrote (:class:`NewJob`) plus what the job's life adds."""
 
-    id: str
-    key_id: str
     state: JobState
-    style: Style
-    aspect_ratio: AspectRatio
-    options: dict[str, Any]
-    webhook_url: str | None
-    seed: int | None
-    input_file: str
-    created_at: str
     updated_at: str
     started_at: str | None
     completed_at: str | None
@@ -96,18 +88,13 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     lease_owner: str | None
     lease_until: float | None
     progress: float
-    estimated_seconds: int
     result: JobResult | None
     error_code: str | None
     error_message: str | None
     engine: str | None
     cancel_requested: bool
     purged: bool
-    hint_file: str | None = None  # the canonical mask hint (imaging.hint), stored beside the input
-    filename: str | None = None  # the client's file name, for search
-    rerun_of: str | None = None  # the job this one re-ran
     deleted_at: str | None = None  # a deleted job stays as a tombstone (it still counts against the quota)
-    input_notes: list[str] = msgspec.field(default_factory=list)  # from decoding the photo at the door
     seq: int | None = None  # insertion order (the list's order and its cursors); set by create()
 
     @property
@@ -192,17 +179,22 @@ def list_for_key(
     limit: int,
     offset: int = 0,
     filename: str | None = None,
+    needs_review: bool | None = None,
     starting_after: str | None = None,
     ending_before: str | None = None,
 ) -> Page:
-    """Newest first (insertion order); ``filename`` keeps those whose file name contains it (any case).
+    """Newest first (insertion order); ``filename`` keeps those whose file name contains it (any case),
+    ``needs_review`` completed jobs whose result does (or does not) need review.
 
     Paged by ``offset``, or by cursor: ``starting_after`` a job id gives the jobs inserted before it (the next
     page down), ``ending_before`` the jobs inserted after it (the page up), still newest first. A cursor page
     does not move when new jobs arrive. ``has_more``: more jobs lie beyond the page in its direction.
     Raises InvalidRequest for a cursor that is not one of this key's jobs (a deleted one still counts).
     """
-    where, params = "key_id = ? AND deleted_at IS NULL", [key_id]
+    where, params = "key_id = ? AND deleted_at IS NULL", list[str | int]([key_id])
+    if needs_review is not None:
+        where += " AND json_extract(result, '$.needs_review') = ?"
+        params.append(int(needs_review))
     if filename:
         escaped = filename.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where += " AND filename LIKE ? ESCAPE '\\'"

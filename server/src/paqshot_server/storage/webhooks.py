@@ -8,26 +8,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import sqlite_utils
 
 from ..ids import iso
 from .db import write
-
-
-@dataclass(frozen=True)
-class WebhookEvent:
-    id: str
-    job_id: str
-    key_id: str
-    url: str
-    event: str
-    body: bytes
-    state: str
-    attempts: int
-    next_attempt_at: float
 
 
 @dataclass(frozen=True)
@@ -41,6 +28,14 @@ class NewEvent:
     event: str
     body: bytes
     next_attempt_at: float
+
+
+@dataclass(frozen=True)
+class WebhookEvent(NewEvent):
+    """An outbox row as the dispatcher reads it: the event plus its delivery state."""
+
+    state: str
+    attempts: int
 
 
 def drop_pending(conn: sqlite3.Connection, job_id: str) -> None:
@@ -66,7 +61,7 @@ def insert_event(conn: sqlite3.Connection, event: NewEvent) -> None:
     )
 
 
-_EVENT_COLUMNS = "id, job_id, key_id, url, event, body, state, attempts, next_attempt_at"
+_EVENT_COLUMNS = ", ".join(f.name for f in fields(WebhookEvent))
 
 
 def claim_due(
