@@ -475,9 +475,9 @@ def test_results_search_by_file_name_review_filter_and_delete(qtbot: Any, make_a
     names = {results.grid.item(i).text().split("\n")[0] for i in range(2)}
     assert names == {"blue-mug.jpg", "red-shoe.jpg"}  # the appliance's file names, not job ids
     flagged = next(j for j in results.jobs() if j.id == "gen_b")
-    assert flagged.flagged and "Needs review" in controller.jobs.data(controller.jobs.index(0, 1)) + "".join(
-        controller.jobs.data(controller.jobs.index(r, 1)) for r in range(controller.jobs.rowCount())
-    )
+    qtbot.waitUntil(lambda: controller.jobs.rowCount() == 2, timeout=5000)  # the queue's own page
+    statuses = {controller.jobs.job_at(r).id: controller.jobs.data(controller.jobs.index(r, 1)) for r in range(2)}
+    assert flagged.flagged and statuses == {"gen_a": "Completed", "gen_b": "Needs review"}
     results.search.setText("MUG")
     results.search.returnPressed.emit()
     qtbot.waitUntil(lambda: [j.id for j in results.jobs()] == ["gen_a"], timeout=5000)
