@@ -53,7 +53,16 @@ class Engines(EngineCatalog):
         self.check_cutout_engine(choice)
         return load_segmenter(self.settings.models_dir, choice, **self._load_args())
 
+    _cpu_planned = False
+
     def _load_args(self) -> dict[str, Any]:
+        """Keyword arguments of the model loaders; sets this process's CPU plan before any session is built."""
+        if not self._cpu_planned:
+            from .inference.sessions import cpu_plan, set_cpu_plan
+
+            concurrent = self.settings.worker_processes * self.settings.worker_threads
+            set_cpu_plan(cpu_plan(concurrent, self.settings.inference_threads))
+            self._cpu_planned = True
         return {"require_gpu": self.settings.require_gpu, "shared": self.settings.shared_models_dirs}
 
     def find_product(self, image: Image.Image) -> np.ndarray:

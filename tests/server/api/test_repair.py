@@ -207,3 +207,18 @@ def test_list_filters_on_needs_review(client: TestClient, key: Key, settings: Se
         return [g["filename"] for g in page["data"]]
 
     assert names("true") == ["flagged.jpg"] and names("false") == ["clean.jpg"]
+
+
+@pytest.mark.parametrize("style", ["studio_packshot", "lifestyle"])
+def test_product_box_places_the_product_in_the_photo_and_in_the_image(
+    client: TestClient, key: Key, settings: Settings, style: str
+) -> None:
+    """The viewer aligns before/after on the product: the two boxes must be the same product at two scales."""
+    job = finished(client, key, settings, submit(client, key, style=style)["id"])
+    box = job["product_box"]
+    x, y, w, h = box["input"]
+    assert min(x, y) >= 0 and x + w <= PHOTO[0] and y + h <= PHOTO[1]
+    assert abs(x - 160) <= 12 and abs(y - 96) <= 12 and abs(w - 320) <= 24 and abs(h - 288) <= 24  # the red box
+    u, v, ow, oh = box["output"]
+    assert min(u, v) >= 0 and u + ow <= job["width"] and v + oh <= job["height"]
+    assert abs(ow / oh - w / h) < 0.02  # same product, one scale

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, get_type_hints
 import msgspec
 from msgspec import Meta, Struct
 
+from ..ids import id_pattern
 from ..imaging.options import (
     LOCATIONS,
     MAX_LOCATION_CHARS,
@@ -64,6 +65,7 @@ CUTOUT_ENGINE_PATTERN = _pattern(
 )
 _pattern(PRESET_ID_PATTERN, "a preset id: a lowercase letter, then up to 63 lowercase letters, digits or '_'")
 FILENAME_PATTERN = _pattern(r"^[^/\\\x00-\x1f]+" + END, "a file name without folders or control characters")
+GENERATION_ID_PATTERN = _pattern(id_pattern("gen") + END, "a generation id: gen_ and 26 lowercase letters and digits")
 # product_image that is not a URL: base64 (checked when decoded: no schema can state "an image").
 IMAGE_DATA_PATTERN = _pattern(r"^(?![Hh][Tt][Tt][Pp][Ss]?:)", "base64 image data (plain or a data: URI)")
 # Free text: any characters but control characters other than tab and line breaks.
@@ -116,7 +118,7 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
             "limits.max_image_bytes of GET /v1/capabilities.",
         ),
     ]
-    style: Annotated[Style, Meta(description=_STYLE_DOC)]
+    style: Annotated[Style, Meta(description=_STYLE_DOC, examples=["studio_packshot"])]
     scene_type: Annotated[SceneType, Meta(description=_SCENE_DOC)] = "auto"
     background: (
         Annotated[
@@ -339,6 +341,13 @@ Compliance = Annotated[
 ]
 
 
+class ProductBox(Struct, kw_only=True):
+    """Where the product is: in the stored photo and in the (first) image, ``[x, y, width, height]`` px."""
+
+    input: list[int]
+    output: list[int]
+
+
 class Generation(Struct, kw_only=True, omit_defaults=True):
     """A generation as ``GET /v1/generate/{id}`` shows it (spec fields, then extensions; absent when not known)."""
 
@@ -379,6 +388,9 @@ class Generation(Struct, kw_only=True, omit_defaults=True):
     matte_url: (
         Annotated[str, Meta(description="Extension: signed URL of the alpha matte (grey PNG, the photo's size).")]
         | None
+    ) = None
+    product_box: (
+        Annotated[ProductBox, Meta(description="Extension: the product's box in the photo and in the image.")] | None
     ) = None
 
 

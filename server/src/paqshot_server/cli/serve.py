@@ -85,8 +85,10 @@ class WorkerSupervisor(threading.Thread):
         return [slot.process for slot in self.slots]
 
     def _spawn(self) -> _Slot:
+        # The workers share this machine's CPUs: each sizes its inference threads for that (settings).
+        env = {**os.environ, f"{self.settings.brand.env_prefix}WORKER_PROCESSES": str(self.count)}
         # The child is in its own process group so a terminal's Ctrl-C reaches it only through us.
-        return _Slot(subprocess.Popen(self.command, start_new_session=True), time.monotonic())
+        return _Slot(subprocess.Popen(self.command, start_new_session=True, env=env), time.monotonic())
 
     def run(self) -> None:
         with self._lock:

@@ -83,6 +83,8 @@ def render_packshot(image: Image.Image, options: RenderOptions, segmenter: Segme
         "cutout_source": cut.source,
         "scale": round(placement.scale, 4),
         "canvas": list(size),
+        "source_box": list(placement.source_box),  # where the product is in the photo and in the image (as scenes)
+        "product_box": list(placement.dest_box),
         PRODUCT_ALPHA: alpha_on_canvas(layer, size),
         "timings_ms": {
             "cutout": round((t1 - t0) * 1000, 1),
