@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import anyio.to_thread
 import msgspec
@@ -44,6 +44,14 @@ class PresetList(Struct, kw_only=True):
 
 class CheckRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     """Body of ``POST /v1/check``: an image and the presets to check it against (at least one)."""
+
+    # At least one preset (checking.preset_ids refuses none): stated in the served schema (api.openapi).
+    schema_rules: ClassVar[dict[str, Any]] = {
+        "anyOf": [
+            {"required": ["preset"], "properties": {"preset": {"type": "string"}}},
+            {"required": ["compliance_check"], "properties": {"compliance_check": {"type": "array"}}},
+        ]
+    }
 
     image: Annotated[
         str, Meta(min_length=1, description="URL (http/https) or base64 image, plain or data: URI; checked as it is.")
