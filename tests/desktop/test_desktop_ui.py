@@ -13,6 +13,7 @@ import pytest
 from desktop_support import job_json, mock_client, product_bytes
 from paqshot_desktop.client import ApiClient
 from paqshot_desktop.views.viewer import settings_rows
+from PySide6.QtWidgets import QPushButton
 
 PNG_SIGNATURE = b"\x89PNG"
 
@@ -429,6 +430,9 @@ def test_viewer_switches_between_variants(qtbot: Any, make_app: Any, fake: FakeA
     qtbot.waitUntil(lambda: any(r.url.path == "/files/v2.jpg" for r in fake.requests), timeout=5000)
     viewer.copy_url()
     assert QGuiApplication.clipboard().text() == "http://appliance.test/files/v2.jpg?sig=1"
+    viewer.side_button.click()  # every variant next to each other
+    qtbot.waitUntil(lambda: len(viewer.side_by_side.images) == 2, timeout=5000)
+    assert viewer.views.currentWidget() is viewer.side_by_side and not viewer.split_slider.isEnabled()
 
 
 def test_keyboard_shortcuts_switch_pages_and_submit(
@@ -535,3 +539,40 @@ def test_the_api_key_goes_to_the_keyring_not_the_file(
             again.window.deleteLater()
     finally:
         keyring.set_keyring(fail.Keyring())
+
+
+def test_a_finished_batch_is_announced_once(
+    qtbot: Any, make_app: Any, fake: FakeAppliance, photos: dict[str, Path]
+) -> None:
+    app = connect(qtbot, make_app, fake)
+    qtbot.waitUntil(lambda: app.window.current_page == "create", timeout=5000)
+    notes: list[str] = []
+    app.window.notify = lambda _title, text: notes.append(text)  # type: ignore[method-assign]
+    controller = app.controller
+    controller.batch.add_files([photos["shoe"]])
+    qtbot.waitUntil(app.window.create_view.submit_button.isEnabled, timeout=5000)
+    app.window.create_view.submit_button.click()
+    qtbot.waitUntil(lambda: "gen_1" in fake.jobs, timeout=5000)
+    fake.jobs["gen_1"]["progress"] = 0.4
+    qtbot.waitUntil(lambda: (controller.poll(), controller.batch.batch.items[0].state == "processing")[1], timeout=5000)
+    assert controller.batch.batch.items[0].progress == 0.4 and notes == []
+    fake.complete("gen_1")
+    fake.jobs["gen_1"].update(needs_review=True, review_reasons=[{"code": "x", "message": "the product is cut"}])
+    qtbot.waitUntil(lambda: (controller.poll(), bool(notes))[1], timeout=5000)
+    item = controller.batch.batch.items[0]
+    assert item.state == "review" and item.message == "The product is cut."
+    assert notes == ["Batch finished: 0 ready, 1 to review."]
+
+
+def test_the_procedural_hint_shows_until_dismissed(qtbot: Any, make_app: Any, fake: FakeAppliance) -> None:
+    for style in fake.caps_json["styles"]:
+        style.update(available=True, engine=style["engine"] or "procedural", reason=None)
+    app = connect(qtbot, make_app, fake)
+    view = app.window.create_view
+    qtbot.waitUntil(lambda: app.window.current_page == "create", timeout=5000)
+    assert not view.hint.isHidden() and "models install" in view.hint_text.text()
+    view.hint.findChild(QPushButton).click()
+    assert view.hint.isHidden() and app.controller.settings.get("procedural_hint_seen")
+    app.controller.connect_to("http://appliance.test", "pk_good")
+    qtbot.waitUntil(lambda: app.window.connect_view.connect_button.isEnabled(), timeout=5000)
+    assert view.hint.isHidden()

@@ -20,6 +20,11 @@ def ulid(now: float | None = None) -> str:
     return "".join(reversed(chars))
 
 
+def id_pattern(prefix: str) -> str:
+    """Regex of a :func:`new_id` with ``prefix`` (from the start of the text; the caller anchors its end)."""
+    return f"^{prefix}_[{_CROCKFORD}]{{26}}"
+
+
 def new_id(prefix: str) -> str:
     """``gen_01j9…``-style id."""
     return f"{prefix}_{ulid()}"

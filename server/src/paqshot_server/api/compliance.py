@@ -16,6 +16,7 @@ from ..imaging.presets import PRESET_ID_PATTERN, PresetIds
 from ..jobs import intake
 from ..storage.keys import ApiKey
 from .openapi import ERROR_RESPONSES
+from .query import strict_query
 from .state import ApiState
 from .wire import ComplianceReport
 
@@ -72,6 +73,7 @@ class ComplianceController(Controller):
         summary="Marketplace presets (extension)",
         responses=ERROR_RESPONSES,
         sync_to_thread=False,
+        before_request=strict_query,
     )
     def presets(self, key: NamedDependency[ApiKey], api: NamedDependency[ApiState]) -> PresetList:
         """Every preset in force (built-in and the operator's), with its values, rules and cited sources."""

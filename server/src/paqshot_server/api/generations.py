@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from ..errors import NotFound
+from ..errors import InvalidRequest, NotFound
 from ..jobs.service import Submitted
 from ..storage import jobs as jobs_sql
 from ..storage import keys as keys_sql
@@ -19,8 +19,25 @@ from ..storage.keys import ApiKey
 from .auth import bearer_token, current_key
 from .openapi import ERROR_RESPONSES, INPUT_EXPIRED_RESPONSE
 from .present import generation
+from .query import strict_query
 from .state import ApiState
-from .wire import GenerateAccepted, GenerateRequest, Generation, GenerationList, RerunRequest
+from .wire import (
+    GENERATION_ID_PATTERN,
+    GenerateAccepted,
+    GenerateRequest,
+    Generation,
+    GenerationList,
+    RerunRequest,
+)
+
+_STARTING_AFTER_DOC = (
+    "Extension: a generation id; the page holds the generations listed after it (older), newest first. "
+    "Pass the last id of a page to get the next: no repeats or gaps while new generations arrive."
+)
+_ENDING_BEFORE_DOC = (
+    "Extension: a generation id; the page holds the generations listed before it (newer), newest first. "
+    "Pass the first id of a page to get the one above it (or to poll for new generations)."
+)
 
 
 class GenerationController(Controller):
@@ -131,6 +148,7 @@ class GenerationController(Controller):
         summary="List your generations",
         responses=ERROR_RESPONSES,
         sync_to_thread=False,
+        before_request=strict_query,
     )
     def list(
         self,
@@ -153,10 +171,25 @@ class GenerationController(Controller):
             bool | None,
             QueryParameter(description="Extension: only completed generations that need review (true) or not (false)."),
         ] = None,
+        starting_after: Annotated[
+            str | None, QueryParameter(pattern=GENERATION_ID_PATTERN, description=_STARTING_AFTER_DOC)
+        ] = None,
+        ending_before: Annotated[
+            str | None, QueryParameter(pattern=GENERATION_ID_PATTERN, description=_ENDING_BEFORE_DOC)
+        ] = None,
     ) -> GenerationList:
         """Newest first; ``status`` filters by the spec's three statuses, ``filename`` by the submitted file name,
-        ``needs_review`` by the review flag."""
-        page, total = jobs_sql.list_for_key(
+        ``needs_review`` by the review flag.
+
+        Paged by ``offset`` (the spec's) or, safe while new generations arrive, by cursor (extension).
+        """
+        if starting_after and ending_before:
+            raise InvalidRequest("Send starting_after or ending_before, not both.")
+        if offset and (starting_after or ending_before):
+            raise InvalidRequest(
+                "offset does not combine with starting_after or ending_before; send one way of paging."
+            )
+        page = jobs_sql.list_for_key(
             api.db.get(),
             key.id,
             status=status,
@@ -164,13 +197,15 @@ class GenerationController(Controller):
             offset=offset,
             filename=filename,
             needs_review=needs_review,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
         return GenerationList(
-            data=[generation(j, api) for j in page],
-            total=total,
+            data=[generation(j, api) for j in page.jobs],
+            total=page.total,
             limit=limit,
             offset=offset,
-            has_more=offset + len(page) < total,
+            has_more=page.has_more,
         )
 
 

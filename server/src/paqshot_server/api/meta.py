@@ -18,6 +18,7 @@ from ..storage import workers as workers_sql
 from ..storage.keys import ApiKey
 from .docs import DOCS_PATH
 from .openapi import ERROR_RESPONSES
+from .query import strict_query
 from .state import ApiState
 from .wire import Capabilities, Health, ModelList, StyleInfo, request_fields
 
@@ -85,6 +86,7 @@ class ModelsController(Controller):
         summary="Installed models (extension)",
         responses=ERROR_RESPONSES,
         security=[{"bearerAuth": []}],
+        before_request=strict_query,
     )
     async def models(self, key: NamedDependency[ApiKey], api: NamedDependency[ApiState]) -> ModelList:
         """Each installed model: role, licence, commercial use, the styles it enables, where it runs."""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, get_type_hints
 import msgspec
 from msgspec import Meta, Struct
 
+from ..ids import id_pattern
 from ..imaging.options import (
     LOCATIONS,
     MAX_LOCATION_CHARS,
@@ -64,6 +65,7 @@ CUTOUT_ENGINE_PATTERN = _pattern(
 )
 _pattern(PRESET_ID_PATTERN, "a preset id: a lowercase letter, then up to 63 lowercase letters, digits or '_'")
 FILENAME_PATTERN = _pattern(r"^[^/\\\x00-\x1f]+" + END, "a file name without folders or control characters")
+GENERATION_ID_PATTERN = _pattern(id_pattern("gen") + END, "a generation id: gen_ and 26 lowercase letters and digits")
 # product_image that is not a URL: base64 (checked when decoded: no schema can state "an image").
 IMAGE_DATA_PATTERN = _pattern(r"^(?![Hh][Tt][Tt][Pp][Ss]?:)", "base64 image data (plain or a data: URI)")
 # Free text: any characters but control characters other than tab and line breaks.

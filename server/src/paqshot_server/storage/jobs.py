@@ -13,7 +13,7 @@ from typing import Any, Literal
 import msgspec
 import sqlite_utils
 
-from ..errors import Forbidden, IdempotencyConflict
+from ..errors import Forbidden, IdempotencyConflict, InvalidRequest
 from ..ids import iso
 from ..imaging.options import AspectRatio, Style
 from . import webhooks
@@ -95,6 +95,7 @@ class Job(NewJob, frozen=True, kw_only=True):
     cancel_requested: bool
     purged: bool
     deleted_at: str | None = None  # a deleted job stays as a tombstone (it still counts against the quota)
+    seq: int | None = None  # insertion order (the list's order and its cursors); set by create()
 
     @property
     def status(self) -> Status:
@@ -162,18 +163,34 @@ def get_with_key_hash(db: sqlite_utils.Database, job_id: str, key_hash: str) -> 
 _STATUS_STATES = {"processing": ("queued", "running"), "completed": ("completed",), "failed": ("failed",)}
 
 
+class Page(msgspec.Struct, frozen=True):
+    """One page of a key's list: the jobs (newest first), how many match in all, whether more lie beyond."""
+
+    jobs: list[Job]
+    total: int
+    has_more: bool
+
+
 def list_for_key(
     db: sqlite_utils.Database,
     key_id: str,
     *,
     status: str | None,
     limit: int,
-    offset: int,
+    offset: int = 0,
     filename: str | None = None,
     needs_review: bool | None = None,
-) -> tuple[list[Job], int]:
-    """Newest first; ``filename`` keeps those whose file name contains it (any case), ``needs_review`` completed
-    jobs whose result does (or does not) need review. Returns (page, total)."""
+    starting_after: str | None = None,
+    ending_before: str | None = None,
+) -> Page:
+    """Newest first (insertion order); ``filename`` keeps those whose file name contains it (any case),
+    ``needs_review`` completed jobs whose result does (or does not) need review.
+
+    Paged by ``offset``, or by cursor: ``starting_after`` a job id gives the jobs inserted before it (the next
+    page down), ``ending_before`` the jobs inserted after it (the page up), still newest first. A cursor page
+    does not move when new jobs arrive. ``has_more``: more jobs lie beyond the page in its direction.
+    Raises InvalidRequest for a cursor that is not one of this key's jobs (a deleted one still counts).
+    """
     where, params = "key_id = ? AND deleted_at IS NULL", list[str | int]([key_id])
     if needs_review is not None:
         where += " AND json_extract(result, '$.needs_review') = ?"
@@ -187,8 +204,19 @@ def list_for_key(
         where += f" AND state IN ({','.join('?' * len(states))})"
         params += list(states)
     total = db.conn.execute(f"SELECT count(*) FROM jobs WHERE {where}", params).fetchone()[0]  # noqa: S608
-    page = _select(db.conn, where + " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", (*params, limit, offset))
-    return page, total
+    cursor = starting_after or ending_before
+    if cursor is None:
+        rows = _select(db.conn, where + " ORDER BY seq DESC LIMIT ? OFFSET ?", (*params, limit + 1, offset))
+        return Page(rows[:limit], total, len(rows) > limit)
+    found = db.conn.execute("SELECT seq FROM jobs WHERE id = ? AND key_id = ?", (cursor, key_id)).fetchone()
+    if found is None:
+        name = "starting_after" if starting_after else "ending_before"
+        raise InvalidRequest(f"{name} must be the id of one of your generations; {cursor} is not.")
+    if starting_after:
+        rows = _select(db.conn, where + " AND seq < ? ORDER BY seq DESC LIMIT ?", (*params, found[0], limit + 1))
+        return Page(rows[:limit], total, len(rows) > limit)
+    rows = _select(db.conn, where + " AND seq > ? ORDER BY seq ASC LIMIT ?", (*params, found[0], limit + 1))
+    return Page(rows[:limit][::-1], total, len(rows) > limit)
 
 
 def _idempotent_prior(conn: sqlite3.Connection, key_id: str, idem_key: str, body_hash: str) -> Job | None:
@@ -233,8 +261,10 @@ def create(
         values["options"] = msgspec.json.encode(job.options, order="sorted").decode()
         values["input_notes"] = msgspec.json.encode(job.input_notes).decode()
         columns = (*values, "state", "updated_at")
+        # seq inside this write transaction: jobs are numbered in the order they become visible.
         conn.execute(
-            f"INSERT INTO jobs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",  # noqa: S608
+            f"INSERT INTO jobs ({', '.join(columns)}, seq) VALUES ({', '.join('?' * len(columns))}, "  # noqa: S608
+            "(SELECT coalesce(max(seq), 0) + 1 FROM jobs))",
             (*values.values(), "queued", job.created_at),
         )
         if idempotency is not None:

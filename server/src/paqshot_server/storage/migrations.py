@@ -176,11 +176,28 @@ def m004_input_notes(db: sqlite_utils.Database) -> None:
     _run(db, ("ALTER TABLE jobs ADD COLUMN input_notes TEXT",))
 
 
+def m005_list_order(db: sqlite_utils.Database) -> None:
+    """``seq``: the order in which jobs were inserted (taken inside the insert's write transaction), so a page
+    after or before a job stays the same while other jobs arrive (cursor paging). Existing jobs are numbered
+    by (created_at, id)."""
+    _run(
+        db,
+        (
+            "ALTER TABLE jobs ADD COLUMN seq INTEGER",
+            "UPDATE jobs SET seq = ranked.n FROM (SELECT id, row_number() OVER (ORDER BY created_at, id) AS n "
+            "FROM jobs) AS ranked WHERE ranked.id = jobs.id",
+            "CREATE UNIQUE INDEX jobs_seq ON jobs(seq)",
+            "CREATE INDEX jobs_key_seq ON jobs(key_id, seq)",
+        ),
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     m001_initial,
     m002_webhook_rotation_and_leases,
     m003_review_and_repair,
     m004_input_notes,
+    m005_list_order,
 )
 
 
