@@ -25,7 +25,7 @@ from ..imaging.options import (
     Shadow,
     Style,
 )
-from ..imaging.presets import MAX_CHECKS, PRESET_ID_PATTERN
+from ..imaging.presets import PRESET_ID_PATTERN, PresetIds
 from ..imaging.scenes.kinds import scene_type_doc
 from ..imaging.styles import family, style_doc
 from ..net.urls import END, MAX_URL, url_pattern, url_words
@@ -221,13 +221,7 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
         ),
     ] = "complete"
     preset: Annotated[str, Meta(pattern=PRESET_ID_PATTERN, description=_PRESET_DOC)] | None = None
-    compliance_check: (
-        Annotated[
-            list[Annotated[str, Meta(pattern=PRESET_ID_PATTERN)]],
-            Meta(min_length=1, max_length=MAX_CHECKS, description=_CHECK_DOC),
-        ]
-        | None
-    ) = None
+    compliance_check: Annotated[PresetIds, Meta(description=_CHECK_DOC)] | None = None
     mask_hint: Annotated[str, Meta(min_length=1, description=_HINT_DOC)] | None = None
     filename: (
         Annotated[
