@@ -20,7 +20,6 @@ import json
 import os
 import random
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -31,17 +30,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
+from appliance_support import free_port, wait_until_200
 from paqshot_server.branding import DEFAULT_BRAND
 from PIL import Image
 
 BIN = Path(sys.executable).parent / DEFAULT_BRAND.cli_name
 ENV = DEFAULT_BRAND.env_prefix
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def receiver() -> tuple[ThreadingHTTPServer, collections.Counter[str]]:
@@ -115,15 +109,7 @@ def main() -> None:
     ids: list[str] = []
     kills = mid_job = 0
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if httpx.get(api + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.time() < deadline, "API did not start"
-            time.sleep(0.2)
+        wait_until_200(api + "/healthz")
         headers = {"Authorization": f"Bearer {token}"}
 
         def submit() -> None:

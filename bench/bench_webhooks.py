@@ -18,7 +18,6 @@ import base64
 import io
 import json
 import os
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -30,17 +29,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
+from appliance_support import free_port, wait_until_200
 from paqshot_server.branding import DEFAULT_BRAND
 from PIL import Image, ImageDraw
 
 BIN = Path(sys.executable).parent / DEFAULT_BRAND.cli_name
 ENV = DEFAULT_BRAND.env_prefix
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Receiver:
@@ -173,15 +167,7 @@ def main() -> None:
                 ready.append(0)
 
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if httpx.get(api + "/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.time() < deadline, "appliance did not become ready"
-            time.sleep(0.2)
+        wait_until_200(api + "/readyz")
         prober = threading.Thread(target=probe)
         prober.start()
         baseline = controls(api, healthy, receiver, "base", args.controls, home / "app.db")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -108,7 +109,12 @@ class JobService:
         try:
             request = msgspec.convert(fields, GenerateRequest)
         except msgspec.ValidationError as exc:  # the changes were valid alone; the combination is not
-            raise InvalidRequest(f"The re-run's options do not fit together: {exc}.") from exc
+            at = re.search(r"`\$\.(\w+)", str(exc))  # the field msgspec names; its own wording stays in the log
+            field = at.group(1) if at else "an option"
+            raise InvalidRequest(
+                f"The re-run's options do not fit together: {field} does not go with the source generation's other "
+                "options; send it again with the re-run, or a value that fits."
+            ) from exc
         # Every field counts as sent (the source's preset was applied when it was submitted); the same changes
         # re-running another job are another request for the Idempotency-Key.
         body = msgspec.json.encode(fields)

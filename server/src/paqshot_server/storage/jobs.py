@@ -13,7 +13,7 @@ from typing import Any, Literal
 import msgspec
 import sqlite_utils
 
-from ..errors import Forbidden, IdempotencyConflict, InvalidRequest
+from ..errors import Forbidden, IdempotencyConflict, NotFound
 from ..ids import iso
 from ..imaging.options import AspectRatio, Style
 from . import fair, webhooks
@@ -189,10 +189,12 @@ def list_for_key(
     """Newest first (insertion order); ``filename`` keeps those whose file name contains it (any case),
     ``needs_review`` completed jobs whose result does (or does not) need review.
 
-    Paged by ``offset``, or by cursor: ``starting_after`` a job id gives the jobs inserted before it (the next
-    page down), ``ending_before`` the jobs inserted after it (the page up), still newest first. A cursor page
-    does not move when new jobs arrive. ``has_more``: more jobs lie beyond the page in its direction.
-    Raises InvalidRequest for a cursor that is not one of this key's jobs (a deleted one still counts).
+    Cursors (job ids) bound the list: ``starting_after`` keeps the jobs inserted before that job (the next page
+    down), ``ending_before`` those inserted after it (the page up); with both, the jobs between them. The page
+    is the ``limit`` jobs nearest the cursor (after skipping ``offset`` of them), newest first: the page down
+    from ``starting_after`` (or from the top), or the page up to ``ending_before`` when only that is given. A
+    cursor page does not move when new jobs arrive. ``has_more``: more jobs lie beyond the page that way.
+    Raises NotFound for a cursor that is not one of this key's jobs (a deleted one still counts).
     """
     where, params = "key_id = ? AND deleted_at IS NULL", list[str | int]([key_id])
     if needs_review is not None:
@@ -207,19 +209,18 @@ def list_for_key(
         where += f" AND state IN ({','.join('?' * len(states))})"
         params += list(states)
     total = db.conn.execute(f"SELECT count(*) FROM jobs WHERE {where}", params).fetchone()[0]  # noqa: S608
-    cursor = starting_after or ending_before
-    if cursor is None:
-        rows = _select(db.conn, where + " ORDER BY seq DESC LIMIT ? OFFSET ?", (*params, limit + 1, offset))
-        return Page(rows[:limit], total, len(rows) > limit)
-    found = db.conn.execute("SELECT seq FROM jobs WHERE id = ? AND key_id = ?", (cursor, key_id)).fetchone()
-    if found is None:
-        name = "starting_after" if starting_after else "ending_before"
-        raise InvalidRequest(f"{name} must be the id of one of your generations; {cursor} is not.")
-    if starting_after:
-        rows = _select(db.conn, where + " AND seq < ? ORDER BY seq DESC LIMIT ?", (*params, found[0], limit + 1))
-        return Page(rows[:limit], total, len(rows) > limit)
-    rows = _select(db.conn, where + " AND seq > ? ORDER BY seq ASC LIMIT ?", (*params, found[0], limit + 1))
-    return Page(rows[:limit][::-1], total, len(rows) > limit)
+    for name, cursor, bound in (("starting_after", starting_after, "<"), ("ending_before", ending_before, ">")):
+        if cursor is not None:
+            found = db.conn.execute("SELECT seq FROM jobs WHERE id = ? AND key_id = ?", (cursor, key_id)).fetchone()
+            if found is None:
+                raise NotFound(f"{name} names {cursor}, which is not one of your generations.")
+            where += f" AND seq {bound} ?"
+            params.append(found[0])
+    upward = ending_before is not None and starting_after is None
+    order = "ASC" if upward else "DESC"
+    rows = _select(db.conn, f"{where} ORDER BY seq {order} LIMIT ? OFFSET ?", (*params, limit + 1, offset))
+    jobs = rows[:limit]
+    return Page(jobs[::-1] if upward else jobs, total, len(rows) > limit)
 
 
 def _idempotent_prior(conn: sqlite3.Connection, key_id: str, idem_key: str, body_hash: str) -> Job | None:

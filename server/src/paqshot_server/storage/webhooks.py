@@ -83,11 +83,14 @@ def claim_due(
     counts = dict(busy_keys or {})
     picked: list[WebhookEvent] = []
     with write(db) as conn:
+        # At most per_key candidates per key (a window function), so a key with a backlog of due events
+        # cannot fill the candidate list and starve the keys behind it.
         rows = conn.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM webhook_events "  # noqa: S608 - fixed column list
-            "WHERE state = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?) "
-            "ORDER BY next_attempt_at LIMIT ?",
-            (now, now, max(limit * 8, 64)),
+            f"SELECT {_EVENT_COLUMNS} FROM (SELECT {_EVENT_COLUMNS}, "  # noqa: S608 - fixed column list
+            "ROW_NUMBER() OVER (PARTITION BY key_id ORDER BY next_attempt_at) AS rank FROM webhook_events "
+            "WHERE state = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)) "
+            "WHERE rank <= ? ORDER BY next_attempt_at LIMIT ?",
+            (now, now, min(per_key, limit), max(limit * 8, 64)),
         ).fetchall()
         for row in rows:
             event = WebhookEvent(*row)
