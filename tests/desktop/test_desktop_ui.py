@@ -430,6 +430,9 @@ def test_viewer_switches_between_variants(qtbot: Any, make_app: Any, fake: FakeA
     qtbot.waitUntil(lambda: any(r.url.path == "/files/v2.jpg" for r in fake.requests), timeout=5000)
     viewer.copy_url()
     assert QGuiApplication.clipboard().text() == "http://appliance.test/files/v2.jpg?sig=1"
+    viewer.side_button.click()  # every variant next to each other
+    qtbot.waitUntil(lambda: len(viewer.side_by_side.images) == 2, timeout=5000)
+    assert viewer.views.currentWidget() is viewer.side_by_side and not viewer.split_slider.isEnabled()
 
 
 def test_keyboard_shortcuts_switch_pages_and_submit(

@@ -35,12 +35,13 @@ class CheckOutcome:
 
 
 def preset_ids(preset: str | None, more: list[str] | None) -> list[str]:
-    """The presets to check, in order, without repeats. Raises InvalidRequest when none is named."""
+    """The presets to check, in order, without repeats. Raises InvalidRequest when none is named, or when
+    ``more`` names over MAX_CHECKS (``preset`` comes on top, as the served schema says)."""
+    if len(more or []) > MAX_CHECKS:
+        raise InvalidRequest(f"compliance_check names at most {MAX_CHECKS} presets.")
     ids = list(dict.fromkeys([*([preset] if preset else []), *(more or [])]))
     if not ids:
         raise InvalidRequest("Name a preset (preset) or presets (compliance_check) to check the image against.")
-    if len(ids) > MAX_CHECKS:
-        raise InvalidRequest(f"Check at most {MAX_CHECKS} presets at once.")
     return ids
 
 

@@ -9,7 +9,7 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar.testing import TestClient
-from paqshot_server.ids import iso, new_id
+from paqshot_server.ids import iso, new_id, ulid
 from paqshot_server.settings import Settings
 from paqshot_server.storage import jobs as jobs_sql
 from paqshot_server.storage.db import connect
@@ -106,7 +106,7 @@ def test_a_job_that_commits_late_is_still_found_above_the_cursor(
     client: TestClient, key: Key, settings: Settings
 ) -> None:
     """Ids carry the time they were made, but a slow upload is inserted later: the order is the insertion's."""
-    early_id = new_id("gen")  # made first (a slow URL fetch follows) ...
+    early_id = f"gen_{ulid(time.time() - 1)}"  # made a second earlier (a slow URL fetch follows) ...
     seen = insert(settings, key)  # ... another request is inserted meanwhile, and a client reads it
     late = insert(settings, key, early_id)  # ... then the slow one is inserted
     assert late < seen  # its id sorts before the one the client already saw
@@ -127,17 +127,19 @@ def test_has_more_and_cursor_edges(client: TestClient, key: Key, settings: Setti
     assert ids(page(client, key, starting_after=deleted)) == made[2:]  # a deleted cursor still marks its place
 
 
-def test_cursor_mistakes_are_400_in_words(client: TestClient, key: Key, settings: Settings) -> None:
-    mine = insert(settings, key)
+def test_cursor_combinations_and_mistakes(client: TestClient, key: Key, settings: Settings) -> None:
+    made = [insert(settings, key) for _ in range(6)][::-1]  # newest first
+    assert ids(page(client, key, starting_after=made[0], ending_before=made[5])) == made[1:5]  # between the two
+    assert ids(page(client, key, starting_after=made[0], offset=2, limit=2)) == made[3:5]  # skip 2 past the cursor
+    assert ids(page(client, key, ending_before=made[5], offset=1, limit=2)) == made[2:4]
     other = new_id("gen")
-    cases = {
-        (("starting_after", other),): "starting_after must be the id of one of your generations",
-        (("starting_after", "gen_x"),): "must be a generation id",
-        (("starting_after", mine), ("ending_before", mine)): "not both",
-        (("starting_after", mine), ("offset", 5)): "offset does not combine",
-    }
-    for params, says in cases.items():
-        response = client.get("/v1/generations", params=dict(params), headers=key.headers)
+    response = client.get("/v1/generations", params={"starting_after": other}, headers=key.headers)
+    assert response.status_code == 404 and "not one of your generations" in response.json()["message"]
+    for params, says in (
+        ({"starting_after": "gen_x"}, "must be a generation id"),
+        ({"limit": 5, "offset": [1, 2]}, "offset is given 2 times"),
+    ):
+        response = client.get("/v1/generations", params=params, headers=key.headers)
         assert response.status_code == 400 and says in response.json()["message"], response.text
         assert_plain_words(response.json()["message"])
 

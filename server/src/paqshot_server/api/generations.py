@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from ..errors import InvalidRequest, NotFound
+from ..errors import NotFound
 from ..jobs.service import Submitted
 from ..storage import jobs as jobs_sql
 from ..storage import keys as keys_sql
@@ -27,16 +27,18 @@ from .wire import (
     GenerateRequest,
     Generation,
     GenerationList,
+    PriorityChange,
     RerunRequest,
 )
 
 _STARTING_AFTER_DOC = (
-    "Extension: a generation id; the page holds the generations listed after it (older), newest first. "
-    "Pass the last id of a page to get the next: no repeats or gaps while new generations arrive."
+    "Extension: a generation id; only generations listed after it (older) are paged, newest first. Pass the last "
+    "id of a page to get the next: no repeats or gaps while new generations arrive. 404 if it is not yours."
 )
 _ENDING_BEFORE_DOC = (
-    "Extension: a generation id; the page holds the generations listed before it (newer), newest first. "
-    "Pass the first id of a page to get the one above it (or to poll for new generations)."
+    "Extension: a generation id; only generations listed before it (newer) are paged. Alone, the page is the one "
+    "just above it, still newest first (pass a page's first id to page up, or to poll for new generations); with "
+    "starting_after, the generations between the two. 404 if it is not yours."
 )
 
 
@@ -106,6 +108,24 @@ class GenerationController(Controller):
     ) -> Generation:
         """Ask a processing job to stop; it ends ``failed`` with error code ``cancelled``."""
         job = await anyio.to_thread.run_sync(api.jobs.cancel, key, generation_id)
+        return generation(job, api)
+
+    @post(
+        "/generate/{generation_id:str}/priority",
+        operation_id="prioritiseGeneration",
+        status_code=200,
+        summary="Change a waiting generation's priority (extension)",
+        responses=ERROR_RESPONSES,
+    )
+    async def prioritise(
+        self,
+        generation_id: FromPath[str],
+        data: JSONBody[PriorityChange],
+        key: NamedDependency[ApiKey],
+        api: NamedDependency[ApiState],
+    ) -> Generation:
+        """Its new place among your waiting generations (high, normal, low); 400 once it has started."""
+        job = await anyio.to_thread.run_sync(api.jobs.reprioritise, key, generation_id, data.priority)
         return generation(job, api)
 
     @post(
@@ -183,12 +203,6 @@ class GenerationController(Controller):
 
         Paged by ``offset`` (the spec's) or, safe while new generations arrive, by cursor (extension).
         """
-        if starting_after and ending_before:
-            raise InvalidRequest("Send starting_after or ending_before, not both.")
-        if offset and (starting_after or ending_before):
-            raise InvalidRequest(
-                "offset does not combine with starting_after or ending_before; send one way of paging."
-            )
         page = jobs_sql.list_for_key(
             api.db.get(),
             key.id,

@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
 from .. import __version__
 from ..imaging.options import MAX_PROMPT_CHARS, MAX_VARIANTS
+from ..jobs.eta import worker_timeout
 from ..storage import workers as workers_sql
 from ..storage.keys import ApiKey
 from .docs import DOCS_PATH
@@ -103,7 +104,7 @@ def _providers(api: ApiState) -> list[str]:
 
 def _worker_timeout(api: ApiState) -> float:
     """A worker whose last heartbeat is older than this is taken for dead."""
-    return max(30.0, api.settings.sweep_seconds * 3)
+    return worker_timeout(api.settings.sweep_seconds)
 
 
 def _checks(api: ApiState) -> dict[str, str]:

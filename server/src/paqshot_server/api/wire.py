@@ -3,7 +3,7 @@ omit what does not apply. New fields always come with defaults (schema evolution
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, get_type_hints
 
 import msgspec
 from msgspec import Meta, Struct
@@ -16,6 +16,7 @@ from ..imaging.options import (
     MAX_SEED,
     MAX_VARIANTS,
     NAMED_BACKGROUNDS,
+    STYLES,
     AspectRatio,
     OnLowConfidence,
     OutputFormat,
@@ -24,14 +25,17 @@ from ..imaging.options import (
     Shadow,
     Style,
 )
-from ..imaging.presets import MAX_CHECKS, PRESET_ID_PATTERN
+from ..imaging.presets import PRESET_ID_PATTERN, PresetIds
 from ..imaging.scenes.kinds import scene_type_doc
-from ..imaging.styles import style_doc
+from ..imaging.styles import family, style_doc
 from ..net.urls import END, MAX_URL, url_pattern, url_words
+from ..storage.fair import Priority
 from ..storage.jobs import Status
 
 # Request fields that carry an image (URL or base64): the request body limit allows each at max_image_bytes.
 IMAGE_FIELDS = ("product_image", "mask_hint")
+# Request fields that take an image as an http(s) URL or as base64 (the others take base64 only).
+URL_OR_IMAGE_FIELDS = ("product_image", "image")
 
 # Each pattern is built from the facts it encodes and comes with the same facts in words: validation errors
 # quote the words (``api.explain``), never the pattern. Patterns stay in the syntax ECMA-262 (JSON Schema) and
@@ -107,8 +111,30 @@ _HINT_DOC = (
 )
 
 
+_PRIORITY_DOC = (
+    "Extension: order among your own waiting generations: high, normal (default) or low. Keys take turns "
+    "whatever their priorities (weighted by each key's weight); a key may have at most high_priority_limit "
+    "high-priority generations waiting (403 beyond)."
+)
+
+
+def _style_rule(family_name: str, then: dict[str, Any]) -> dict[str, Any]:
+    """JSON Schema: when ``style`` is one of ``family_name``'s styles, the body must also match ``then``."""
+    styles = [s for s in STYLES if family(s) == family_name]
+    return {"if": {"properties": {"style": {"enum": styles}}, "required": ["style"]}, "then": {"properties": then}}
+
+
 class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     """Body of ``POST /v1/generate``: the spec's fields, then optional extensions."""
+
+    # Rules across fields, which msgspec cannot state: the served schema adds them (api.openapi). They are the
+    # combinations EngineCatalog.check_options refuses; a test checks that both agree on every combination.
+    schema_rules: ClassVar[dict[str, Any]] = {
+        "allOf": [
+            _style_rule("studio", {"num_variants": {"maximum": 1}}),
+            _style_rule("scene", {"shadow": {"not": {"enum": ["natural"]}}}),
+        ]
+    }
 
     product_image: Annotated[
         str,
@@ -203,13 +229,7 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
         ),
     ] = "complete"
     preset: Annotated[str, Meta(pattern=PRESET_ID_PATTERN, description=_PRESET_DOC)] | None = None
-    compliance_check: (
-        Annotated[
-            list[Annotated[str, Meta(pattern=PRESET_ID_PATTERN)]],
-            Meta(min_length=1, max_length=MAX_CHECKS, description=_CHECK_DOC),
-        ]
-        | None
-    ) = None
+    compliance_check: Annotated[PresetIds, Meta(description=_CHECK_DOC)] | None = None
     mask_hint: Annotated[str, Meta(min_length=1, description=_HINT_DOC)] | None = None
     filename: (
         Annotated[
@@ -224,6 +244,13 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
         ]
         | None
     ) = None
+    priority: Annotated[Priority, Meta(description=_PRIORITY_DOC)] = "normal"
+
+
+class PriorityChange(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Body of ``POST /v1/generate/{id}/priority`` (extension): a waiting generation's new priority."""
+
+    priority: Annotated[Priority, Meta(description=_PRIORITY_DOC)]
 
 
 class ComplianceRule(Struct, kw_only=True):
@@ -364,6 +391,20 @@ class Generation(Struct, kw_only=True, omit_defaults=True):
     error: Annotated[JobError, Meta(description="Why it failed (failed only).")] | None = None
     progress: Annotated[float, Meta(description="Extension: 0–1 while processing.")] | None = None
     estimated_seconds: Annotated[int, Meta(description="Seconds until it should be done (processing).")] | None = None
+    eta_seconds: (
+        Annotated[
+            float,
+            Meta(
+                ge=0,
+                description="Extension: seconds until it should be done, now (processing): recent job times on this "
+                "appliance and its place in the fair queue; absent while no worker is running.",
+            ),
+        ]
+        | None
+    ) = None
+    priority: Annotated[Priority, Meta(description="Extension: its priority among its key's generations.")] | None = (
+        None
+    )
     engine: EngineName | None = None
     seed: Annotated[int, Meta(description="Extension: the seed used; send it back to reproduce a scene.")] | None = None
     confidence: Confidence | None = None

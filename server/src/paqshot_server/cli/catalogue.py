@@ -51,26 +51,8 @@ SUMMARY_COLUMNS = (
     "options_sha256",
 )
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
-_FLAG_FIELDS = (  # flags that are request fields; None when not given on the command line
-    "style",
-    "scene_type",
-    "background",
-    "aspect_ratio",
-    "people",
-    "location",
-    "prompt",
-    "negative_prompt",
-    "seed",
-    "shadow",
-    "reflection",
-    "padding",
-    "output_format",
-    "num_variants",
-    "cutout_engine",
-    "on_low_confidence",
-    "preset",
-    "compliance_check",
-)
+# Request fields the command line does not take as plain values (the photo itself; a hint is a file there).
+_NOT_FLAGS = frozenset({"product_image", "webhook_url", "mask_hint", "filename"})
 
 
 @dataclass(frozen=True)
@@ -90,8 +72,11 @@ class Resolved:
 
 
 def flag_fields(args: argparse.Namespace) -> dict[str, Any]:
-    """The request fields given as flags (those left at None were not given)."""
-    values = {name: getattr(args, name, None) for name in _FLAG_FIELDS}
+    """The request fields given as flags of the same name (those left at None were not given)."""
+    from ..api.wire import GenerateRequest
+
+    names = [f.name for f in msgspec.structs.fields(GenerateRequest) if f.name not in _NOT_FLAGS]
+    values = {name: getattr(args, name, None) for name in names}
     for name in EXTRA_FIELDS:
         values[name] = getattr(args, name, None)
     return {k: v for k, v in values.items() if v is not None}

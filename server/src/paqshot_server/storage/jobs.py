@@ -13,11 +13,12 @@ from typing import Any, Literal
 import msgspec
 import sqlite_utils
 
-from ..errors import Forbidden, IdempotencyConflict, InvalidRequest
+from ..errors import Forbidden, IdempotencyConflict, NotFound
 from ..ids import iso
 from ..imaging.options import AspectRatio, Style
-from . import webhooks
+from . import fair, webhooks
 from .db import write
+from .fair import Priority
 
 JobState = Literal["queued", "running", "completed", "failed"]
 Status = Literal["processing", "completed", "failed"]  # the spec's three statuses
@@ -74,6 +75,7 @@ class NewJob(msgspec.Struct, frozen=True, kw_only=True):
     filename: str | None = None  # the client's file name, for search
     rerun_of: str | None = None  # the job this one re-ran
     input_notes: list[str] = msgspec.field(default_factory=list)  # from decoding the photo at the door
+    priority: Priority = "normal"  # order within the key's own jobs (storage.fair)
 
 
 class Job(NewJob, frozen=True, kw_only=True):
@@ -96,6 +98,7 @@ class Job(NewJob, frozen=True, kw_only=True):
     purged: bool
     deleted_at: str | None = None  # a deleted job stays as a tombstone (it still counts against the quota)
     seq: int | None = None  # insertion order (the list's order and its cursors); set by create()
+    claimed_at: float | None = None  # epoch seconds the current attempt was claimed (the ETA of a running job)
 
     @property
     def status(self) -> Status:
@@ -186,10 +189,12 @@ def list_for_key(
     """Newest first (insertion order); ``filename`` keeps those whose file name contains it (any case),
     ``needs_review`` completed jobs whose result does (or does not) need review.
 
-    Paged by ``offset``, or by cursor: ``starting_after`` a job id gives the jobs inserted before it (the next
-    page down), ``ending_before`` the jobs inserted after it (the page up), still newest first. A cursor page
-    does not move when new jobs arrive. ``has_more``: more jobs lie beyond the page in its direction.
-    Raises InvalidRequest for a cursor that is not one of this key's jobs (a deleted one still counts).
+    Cursors (job ids) bound the list: ``starting_after`` keeps the jobs inserted before that job (the next page
+    down), ``ending_before`` those inserted after it (the page up); with both, the jobs between them. The page
+    is the ``limit`` jobs nearest the cursor (after skipping ``offset`` of them), newest first: the page down
+    from ``starting_after`` (or from the top), or the page up to ``ending_before`` when only that is given. A
+    cursor page does not move when new jobs arrive. ``has_more``: more jobs lie beyond the page that way.
+    Raises NotFound for a cursor that is not one of this key's jobs (a deleted one still counts).
     """
     where, params = "key_id = ? AND deleted_at IS NULL", list[str | int]([key_id])
     if needs_review is not None:
@@ -204,19 +209,18 @@ def list_for_key(
         where += f" AND state IN ({','.join('?' * len(states))})"
         params += list(states)
     total = db.conn.execute(f"SELECT count(*) FROM jobs WHERE {where}", params).fetchone()[0]  # noqa: S608
-    cursor = starting_after or ending_before
-    if cursor is None:
-        rows = _select(db.conn, where + " ORDER BY seq DESC LIMIT ? OFFSET ?", (*params, limit + 1, offset))
-        return Page(rows[:limit], total, len(rows) > limit)
-    found = db.conn.execute("SELECT seq FROM jobs WHERE id = ? AND key_id = ?", (cursor, key_id)).fetchone()
-    if found is None:
-        name = "starting_after" if starting_after else "ending_before"
-        raise InvalidRequest(f"{name} must be the id of one of your generations; {cursor} is not.")
-    if starting_after:
-        rows = _select(db.conn, where + " AND seq < ? ORDER BY seq DESC LIMIT ?", (*params, found[0], limit + 1))
-        return Page(rows[:limit], total, len(rows) > limit)
-    rows = _select(db.conn, where + " AND seq > ? ORDER BY seq ASC LIMIT ?", (*params, found[0], limit + 1))
-    return Page(rows[:limit][::-1], total, len(rows) > limit)
+    for name, cursor, bound in (("starting_after", starting_after, "<"), ("ending_before", ending_before, ">")):
+        if cursor is not None:
+            found = db.conn.execute("SELECT seq FROM jobs WHERE id = ? AND key_id = ?", (cursor, key_id)).fetchone()
+            if found is None:
+                raise NotFound(f"{name} names {cursor}, which is not one of your generations.")
+            where += f" AND seq {bound} ?"
+            params.append(found[0])
+    upward = ending_before is not None and starting_after is None
+    order = "ASC" if upward else "DESC"
+    rows = _select(db.conn, f"{where} ORDER BY seq {order} LIMIT ? OFFSET ?", (*params, limit + 1, offset))
+    jobs = rows[:limit]
+    return Page(jobs[::-1] if upward else jobs, total, len(rows) > limit)
 
 
 def _idempotent_prior(conn: sqlite3.Connection, key_id: str, idem_key: str, body_hash: str) -> Job | None:
@@ -242,11 +246,13 @@ def create(
     *,
     quota: int | None,
     idempotency: tuple[str, str, float] | None,
+    high_limit: int | None = None,
 ) -> tuple[Job, bool]:
     """Insert a queued job in one transaction with its quota check and idempotency record.
 
     ``idempotency`` is (Idempotency-Key, body hash, now). Returns (job, created); a repeated key with the
-    same body returns the original job and False; with another body raises IdempotencyConflict.
+    same body returns the original job and False; with another body raises IdempotencyConflict. A ``high``
+    priority job is refused (Forbidden) while its key has ``high_limit`` high-priority jobs waiting.
     """
     with write(db) as conn:
         if idempotency is not None:
@@ -257,6 +263,8 @@ def create(
             used = conn.execute("SELECT count(*) FROM jobs WHERE key_id = ?", (job.key_id,)).fetchone()[0]
             if used >= quota:
                 raise Forbidden(f"Quota exceeded: this API key may create {quota} generations.")
+        if job.priority == "high" and high_limit is not None:
+            fair.check_high_limit(conn, job.key_id, high_limit)
         values = msgspec.structs.asdict(job)
         values["options"] = msgspec.json.encode(job.options, order="sorted").decode()
         values["input_notes"] = msgspec.json.encode(job.input_notes).decode()
@@ -277,18 +285,23 @@ def create(
     return created, True
 
 
-def claim(db: sqlite_utils.Database, job_id: str, owner: str, now: float, lease_seconds: float) -> Job | None:
-    """Take the lease on a queued job (or one whose lease expired); None if someone else has it or it ended."""
-    with write(db) as conn:
-        cur = conn.execute(
-            "UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, attempts = attempts + 1, "
-            "started_at = COALESCE(started_at, ?), updated_at = ? "
-            "WHERE id = ? AND (state = 'queued' OR (state = 'running' AND lease_until < ?))",
-            (owner, now + lease_seconds, iso(now), iso(now), job_id, now),
-        )
-        if cur.rowcount == 0:
-            return None
-        return _select(conn, "id = ?", (job_id,))[0]
+def claim_next(db: sqlite_utils.Database, owner: str, now: float, lease_seconds: float) -> Job | None:
+    """Take the lease on the next queued job by the fair policy (``storage.fair``); None when none is queued."""
+    job_id = fair.claim_next(db, owner, now, lease_seconds)
+    if job_id is None:
+        return None
+    found = _select(db.conn, "id = ?", (job_id,))
+    return found[0] if found else None
+
+
+def recent_durations(db: sqlite_utils.Database, limit: int) -> list[tuple[str, float]]:
+    """(engine, seconds) of the ``limit`` most recently completed jobs, newest first (the ETA's job times)."""
+    rows = db.conn.execute(
+        "SELECT engine, json_extract(result, '$.meta.duration_ms') FROM jobs "
+        "WHERE state = 'completed' AND completed_at IS NOT NULL ORDER BY completed_at DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [(str(engine), float(ms) / 1000) for engine, ms in rows if engine and isinstance(ms, int | float)]
 
 
 def heartbeat(
