@@ -28,6 +28,7 @@ from packaging.requirements import Requirement
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 DESKTOP_PACKAGE = "paqshot_desktop"  # import name; its distribution is found from its entry points
+ICONSET = REPO / "desktop" / "src" / DESKTOP_PACKAGE / "iconset"
 # Imported by nothing the app needs, but present in the build environment: keep them out of the bundle.
 EXCLUDED_MODULES = (
     "tkinter",
@@ -257,7 +258,8 @@ def write_spec(brand_dir: Path, name: str, work: Path, icon: Path | None) -> Pat
         "here": str(HERE),
         "entry": str(HERE / "entry.py"),
         "pathex": [str(REPO / "desktop" / "src")],
-        "datas": [[str(brand_dir), "brand"]],
+        # The brand folder, and the app's drawn icon set (package data: PyInstaller collects only code).
+        "datas": [[str(brand_dir), "brand"], [str(ICONSET), f"{DESKTOP_PACKAGE}/iconset"]],
         "excludes": list(EXCLUDED_MODULES),
         "name": name,
         # Windows/macOS: no console window, and the brand icon on the executable (Linux executables carry none;

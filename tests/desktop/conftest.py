@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from desktop_support import BRANDS
-from paqshot_desktop import refguard
 from paqshot_desktop.app import App, build
 from paqshot_desktop.branding import Brand, default_brand, load_brand
 from paqshot_desktop.wire import Capabilities, decode
@@ -25,12 +24,6 @@ os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Theme assets and other cache files go to a temp folder, not the user's cache."""
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _reference_guard(qapp: Any) -> None:
-    """The bindings' refcount bug (see paqshot_desktop.refguard) would abort a long test session too."""
-    refguard.install(qapp)
 
 
 @pytest.fixture

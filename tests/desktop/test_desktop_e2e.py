@@ -216,6 +216,8 @@ def test_refused_then_submit_progress_review_and_repair_with_a_stroke(
     qtbot.waitUntil(lambda: controller.results.viewer is not None, timeout=10_000)
     viewer = controller.results.viewer
     assert viewer is not None and not viewer.review.isHidden() and not viewer.repair_button.isHidden()
+    qtbot.waitUntil(lambda: viewer.canvas.after is not None, timeout=20_000)
+    assert first.product_box is not None and viewer.canvas.aligned  # before/after aligned on the product
     viewer.repair_button.click()
     qtbot.waitUntil(lambda: isinstance(controller.results.dialog, RepairDialog), timeout=20_000)
     dialog = controller.results.dialog

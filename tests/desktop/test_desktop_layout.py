@@ -8,6 +8,8 @@ form clipped at the default size; these tests fail on that layout.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +17,7 @@ from desktop_support import BRANDS
 from paqshot_desktop.branding import load_brand
 from paqshot_desktop.options import form_inputs
 from paqshot_desktop.views.mainwindow import DEFAULT_SIZE
-from paqshot_desktop.wire import Capabilities
+from paqshot_desktop.wire import Capabilities, decode
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 SIZES = [DEFAULT_SIZE, (1024, 700)]
+FIXTURES = Path(__file__).parent / "fixtures"
 CONTROLS = (QAbstractButton, QComboBox, QLineEdit, QAbstractSpinBox, QPlainTextEdit)
 
 
@@ -80,14 +83,18 @@ def _show(app: Any, qtbot: Any, size: tuple[int, int], page: str) -> None:
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("brand_id", ["paqshot", "noir"])
+@pytest.mark.parametrize("fields", ["spec-and-early-extensions", "all-extensions"])
 def test_the_options_form_is_not_clipped(
-    make_app: Any, caps: Capabilities, qtbot: Any, size: tuple[int, int], brand_id: str
+    make_app: Any, caps: Capabilities, qtbot: Any, size: tuple[int, int], brand_id: str, fields: str
 ) -> None:
+    if fields == "all-extensions":  # the appliance's whole field list today, scene engines available
+        caps = decode(Capabilities, json.loads((FIXTURES / "capabilities-extensions.json").read_text()))
     app = make_app(load_brand(BRANDS / brand_id))
     view = app.window.create_view
     view.set_inputs(form_inputs(caps, True), caps.styles, caps.limits.max_prompt_chars)
+    app.controller._procedural_hint(caps)  # the first-run hint, when it applies, sits above the form
     view.form.editor("background").set_value("#A0B0C0")  # the longest background item
-    view.summary.setText("5 photo(s), 4 ready, 1 cannot be sent (the reason is on the tile) " * 2)
+    view.summary.setText("125 photos · 124 ready · 1 cannot be sent " * 3)
     app.window.set_connected(True, "Connected to\n127.0.0.1:8000")
     _show(app, qtbot, size, "create")
     assert clipped(view) == []

@@ -13,6 +13,7 @@ import pytest
 from desktop_support import job_json, mock_client, product_bytes
 from paqshot_desktop.client import ApiClient
 from paqshot_desktop.views.viewer import settings_rows
+from PySide6.QtWidgets import QPushButton
 
 PNG_SIGNATURE = b"\x89PNG"
 
@@ -50,11 +51,16 @@ class FakeAppliance:
             params = request.url.params
             status = params.get("status")
             data = [j for j in self.jobs.values() if not status or j["status"] == status]
+            text = params.get("filename", "").lower()
+            data = [j for j in data if text in str(j.get("filename", "")).lower()]
             offset, limit = int(params["offset"]), int(params["limit"])
             total = max(len(data), self.total)
             page = data[offset : offset + limit]
             body = {"data": page, "total": total, "limit": limit, "offset": offset, "has_more": offset + limit < total}
             return httpx.Response(200, json=body)
+        if path.startswith("/v1/generate/") and request.method == "DELETE":
+            self.jobs.pop(path.rsplit("/", 1)[1])
+            return httpx.Response(204)
         if path.startswith("/v1/generate/") and path.endswith("/cancel"):
             job_id = path.split("/")[3]
             self.jobs[job_id].update(status="failed", error={"code": "cancelled", "message": "Cancelled."})
@@ -337,6 +343,8 @@ def test_local_appliance_log_hides_keys() -> None:
     server = ServerIdentity(key_prefix="pk_live_", webhook_secret_prefix="whsec_")
     line = "First API key (shown once):  pk_live_oPJqJ0q-jTYm_Bw and whsec_mfVhDsV"
     assert redact(line, server) == "First API key (shown once):  pk_live_…(hidden) and whsec_…(hidden)"
+    standard = "Its webhook secret:  whsec_q0+Xb/8AhV1n2Jk9Lw3mR7tYpZs4uEoC6dFgHiJkLmA="  # standard base64
+    assert redact(standard, server) == "Its webhook secret:  whsec_…(hidden)"
 
 
 def test_polling_uses_one_list_call_plus_one_get_per_job_that_left_it(fake: FakeAppliance) -> None:
@@ -422,6 +430,9 @@ def test_viewer_switches_between_variants(qtbot: Any, make_app: Any, fake: FakeA
     qtbot.waitUntil(lambda: any(r.url.path == "/files/v2.jpg" for r in fake.requests), timeout=5000)
     viewer.copy_url()
     assert QGuiApplication.clipboard().text() == "http://appliance.test/files/v2.jpg?sig=1"
+    viewer.side_button.click()  # every variant next to each other
+    qtbot.waitUntil(lambda: len(viewer.side_by_side.images) == 2, timeout=5000)
+    assert viewer.views.currentWidget() is viewer.side_by_side and not viewer.split_slider.isEnabled()
 
 
 def test_keyboard_shortcuts_switch_pages_and_submit(
@@ -453,3 +464,115 @@ def test_a_key_revoked_mid_session_leads_back_to_connect(qtbot: Any, make_app: A
     assert "not accepted" in app.window.connect_view.status.text()
     assert not app.controller.poll_timer.isActive() and app.controller.client is None
     assert not app.window.nav_buttons["create"].isEnabled()
+
+
+def test_results_search_by_file_name_review_filter_and_delete(qtbot: Any, make_app: Any, fake: FakeAppliance) -> None:
+    for job_id, name, review in (("gen_a", "blue-mug.jpg", False), ("gen_b", "red-shoe.jpg", True)):
+        fake.jobs[job_id] = job_json(job_id, "processing", filename=name)
+        fake.complete(job_id)
+        if review:
+            reasons = [{"code": "low_confidence", "message": "the cut-out is uncertain"}]
+            fake.jobs[job_id].update(needs_review=True, review_reasons=reasons)
+    app = connect(qtbot, make_app, fake)
+    results, controller = app.window.results_view, app.controller
+    qtbot.waitUntil(lambda: results.grid.count() == 2, timeout=5000)
+    names = {results.grid.item(i).text().split("\n")[0] for i in range(2)}
+    assert names == {"blue-mug.jpg", "red-shoe.jpg"}  # the appliance's file names, not job ids
+    flagged = next(j for j in results.jobs() if j.id == "gen_b")
+    qtbot.waitUntil(lambda: controller.jobs.rowCount() == 2, timeout=5000)  # the queue's own page
+    statuses = {controller.jobs.job_at(r).id: controller.jobs.data(controller.jobs.index(r, 1)) for r in range(2)}
+    assert flagged.flagged and statuses == {"gen_a": "Completed", "gen_b": "Needs review"}
+    results.search.setText("MUG")
+    results.search.returnPressed.emit()
+    qtbot.waitUntil(lambda: [j.id for j in results.jobs()] == ["gen_a"], timeout=5000)
+    listed = [r for r in fake.requests if r.url.path == "/v1/generations"]
+    assert listed[-1].url.params["filename"] == "MUG"
+    results.search.clear()
+    results.show_filter.setCurrentIndex(1)  # Needs review
+    qtbot.waitUntil(lambda: [j.id for j in results.jobs()] == ["gen_b"], timeout=5000)
+    controller.results.delete(results.jobs(), confirm=False)
+    qtbot.waitUntil(lambda: results.grid.count() == 0, timeout=5000)
+    assert [r.url.path for r in fake.requests if r.method == "DELETE"] == ["/v1/generate/gen_b"]
+    assert "gen_b" not in fake.jobs and results.stack.currentWidget() is results.empty
+    assert "Nothing needs review" in results.empty.text()
+
+
+def test_the_api_key_goes_to_the_keyring_not_the_file(
+    qtbot: Any, make_app: Any, fake: FakeAppliance, tmp_path: Path
+) -> None:
+    import keyring
+    import keyring.backend
+    from keyring.backends import fail
+
+    class MemoryKeyring(keyring.backend.KeyringBackend):
+        priority = 1  # type: ignore[assignment]
+
+        def __init__(self) -> None:
+            self.store: dict[tuple[str, str], str] = {}
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return self.store.get((service, username))
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            self.store[(service, username)] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            self.store.pop((service, username), None)
+
+    memory = MemoryKeyring()
+    keyring.set_keyring(memory)
+    try:
+        app = connect(qtbot, make_app, fake)
+        qtbot.waitUntil(lambda: bool(memory.store), timeout=5000)
+        service = app.controller.settings.keyring_service
+        assert memory.store == {(service, "http://appliance.test"): "pk_good"}
+        app.controller.shutdown()
+        settings_file = Path(app.controller.settings.file_name)
+        assert "pk_good" not in settings_file.read_text()
+        from paqshot_desktop.app import build
+
+        again = build(app.brand, settings_path=settings_file, client_factory=fake.client, data_dir=tmp_path / "d")
+        try:  # a fresh start reads the key back from the keyring
+            qtbot.waitUntil(lambda: again.window.connect_view.key.text() == "pk_good", timeout=5000)
+        finally:
+            again.controller.shutdown()
+            again.window.deleteLater()
+    finally:
+        keyring.set_keyring(fail.Keyring())
+
+
+def test_a_finished_batch_is_announced_once(
+    qtbot: Any, make_app: Any, fake: FakeAppliance, photos: dict[str, Path]
+) -> None:
+    app = connect(qtbot, make_app, fake)
+    qtbot.waitUntil(lambda: app.window.current_page == "create", timeout=5000)
+    notes: list[str] = []
+    app.window.notify = lambda _title, text: notes.append(text)  # type: ignore[method-assign]
+    controller = app.controller
+    controller.batch.add_files([photos["shoe"]])
+    qtbot.waitUntil(app.window.create_view.submit_button.isEnabled, timeout=5000)
+    app.window.create_view.submit_button.click()
+    qtbot.waitUntil(lambda: "gen_1" in fake.jobs, timeout=5000)
+    fake.jobs["gen_1"]["progress"] = 0.4
+    qtbot.waitUntil(lambda: (controller.poll(), controller.batch.batch.items[0].state == "processing")[1], timeout=5000)
+    assert controller.batch.batch.items[0].progress == 0.4 and notes == []
+    fake.complete("gen_1")
+    fake.jobs["gen_1"].update(needs_review=True, review_reasons=[{"code": "x", "message": "the product is cut"}])
+    qtbot.waitUntil(lambda: (controller.poll(), bool(notes))[1], timeout=5000)
+    item = controller.batch.batch.items[0]
+    assert item.state == "review" and item.message == "The product is cut."
+    assert notes == ["Batch finished: 0 ready, 1 to review."]
+
+
+def test_the_procedural_hint_shows_until_dismissed(qtbot: Any, make_app: Any, fake: FakeAppliance) -> None:
+    for style in fake.caps_json["styles"]:
+        style.update(available=True, engine=style["engine"] or "procedural", reason=None)
+    app = connect(qtbot, make_app, fake)
+    view = app.window.create_view
+    qtbot.waitUntil(lambda: app.window.current_page == "create", timeout=5000)
+    assert not view.hint.isHidden() and "models install" in view.hint_text.text()
+    view.hint.findChild(QPushButton).click()
+    assert view.hint.isHidden() and app.controller.settings.get("procedural_hint_seen")
+    app.controller.connect_to("http://appliance.test", "pk_good")
+    qtbot.waitUntil(lambda: app.window.connect_view.connect_button.isEnabled(), timeout=5000)
+    assert view.hint.isHidden()

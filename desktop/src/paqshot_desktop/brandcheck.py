@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import argparse
 import colorsys
+import io
 import json
 import re
-import struct
 import sys
 import tomllib
 import xml.etree.ElementTree as ET
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -80,7 +79,6 @@ _FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
 }
 _LICENCE = re.compile(r"^(OFL|LICEN[CS]E|COPYING|COPYRIGHT)", re.IGNORECASE)
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 _SVG_NS = "{http://www.w3.org/2000/svg}"
 _SVG_SHAPES = {"path", "rect", "circle", "ellipse", "line", "polyline", "polygon", "text", "image", "use"}
 
@@ -208,41 +206,23 @@ def check_contrast(colors: dict[str, str]) -> list[Problem]:
 
 
 def png_size(data: bytes) -> tuple[int, int]:
-    """Width and height of a PNG after checking every chunk's CRC and that the image data decompresses fully.
+    """Width and height of a PNG after Pillow checked every chunk's CRC and decoded the pixels in full.
 
     Raises:
         ValueError: not a PNG, or a damaged one (the message says what is wrong).
     """
+    from PIL import Image, UnidentifiedImageError
+
     if not data.startswith(_PNG_SIGNATURE):
         raise ValueError("not a PNG file (bad signature)")
-    pos, chunks, idat = len(_PNG_SIGNATURE), [], bytearray()
-    while pos + 12 <= len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
-        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length].rjust(4, b"\0"))
-        if len(body) != length or zlib.crc32(kind + body) != crc:
-            raise ValueError(f"damaged {kind.decode('latin-1')} chunk (truncated or bad CRC)")
-        chunks.append(kind)
-        if kind == b"IHDR":
-            if length != 13:
-                raise ValueError("invalid PNG header")
-            width, height, depth, color_type, _, _, interlace = struct.unpack(">IIBBBBB", body)
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-    if not chunks or chunks[0] != b"IHDR" or chunks[-1] != b"IEND" or not idat:
-        raise ValueError("incomplete PNG (needs IHDR, IDAT and IEND)")
-    if color_type not in _PNG_CHANNELS or width == 0 or height == 0:
-        raise ValueError("invalid PNG header")
     try:
-        pixels = zlib.decompress(bytes(idat))
-    except zlib.error as exc:
-        raise ValueError(f"image data does not decompress: {exc}") from exc
-    if interlace == 0:
-        row = (width * _PNG_CHANNELS[color_type] * depth + 7) // 8
-        if len(pixels) != height * (row + 1):
-            raise ValueError("image data is shorter or longer than the header says")
-    return width, height
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()  # every chunk's CRC
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()  # the pixels decompress in full (a truncated file fails here)
+            return image.size
+    except (UnidentifiedImageError, SyntaxError, OSError, ValueError) as exc:
+        raise ValueError(f"damaged PNG (bad CRC or truncated data): {exc}") from exc
 
 
 def svg_size(data: bytes) -> tuple[float, float]:

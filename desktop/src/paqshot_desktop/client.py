@@ -158,6 +158,11 @@ def _httpx() -> Any:
     return httpx
 
 
+def warm_up_http() -> None:
+    """Import httpx now (call on a worker at start-up)."""
+    _httpx()
+
+
 class ApiClient:
     """A connection to one appliance with one API key. Thread-safe: one httpx client per thread."""
 

@@ -130,16 +130,22 @@ def engine_label(engine: str | None) -> str:
     return engine
 
 
+def parse_iso(value: str | None) -> datetime | None:
+    """An ISO-8601 timestamp ("Z" accepted; no zone means UTC), or None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def when(iso: str | None, now: datetime | None = None) -> str:
     """An ISO-8601 time as the user reads it, in local time: "Today 14:05", "9 Jun 2026, 14:05"."""
-    if not iso:
-        return ""
-    try:
-        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
-        return iso
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+    moment = parse_iso(iso)
+    if moment is None:
+        return iso or ""
     local = moment.astimezone()
     today = (now or datetime.now(UTC)).astimezone().date()
     clock = local.strftime("%H:%M")

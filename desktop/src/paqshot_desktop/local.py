@@ -46,7 +46,8 @@ def redact(line: str, server: ServerIdentity) -> str:
     """Hide API keys and webhook secrets the appliance prints (its log is shown on screen)."""
     for prefix in (server.key_prefix, server.webhook_secret_prefix):
         if prefix:
-            line = re.sub(re.escape(prefix) + r"[A-Za-z0-9_\-]+", prefix + "…(hidden)", line)
+            # base64 of either alphabet: webhook secrets are standard base64 (+ / =), older ones URL-safe (- _)
+            line = re.sub(re.escape(prefix) + r"[A-Za-z0-9_\-+/=]+", prefix + "…(hidden)", line)
     return line
 
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 
-from .labels import duration, sentence, value_label, when
+from .labels import duration, parse_iso, sentence, value_label, when
 from .wire import ImageRef, Job, plain_error
 
 STATUS_FILTERS: tuple[str, ...] = ("", "processing", "completed", "failed")
@@ -138,15 +137,8 @@ def eta_seconds(job: Job, now: float | None = None) -> float | None:
 
 def parse_time(value: str | None) -> float | None:
     """Epoch seconds of an ISO-8601 timestamp ("Z" accepted)."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
+    parsed = parse_iso(value)
+    return None if parsed is None else parsed.timestamp()
 
 
 def status_text(job: Job) -> str:

@@ -58,6 +58,8 @@ class ResultsController:
         self._results_more = False
         self._thumbs: dict[str, QImage] = {}
         self.viewer: ViewerDialog | None = None
+        self._load_seq = 0  # only the newest list request's answer is shown (filters change quickly)
+        self._deleted: set[str] = set()  # never shown again, even by an answer that left before the delete
         self.dialog: RerunDialog | RepairDialog | None = None  # the open re-run/repair dialog (tests drive it)
         view = deps.view
         view.open_requested.connect(self.open_viewer)
@@ -73,7 +75,7 @@ class ResultsController:
     def _wanted(self, job: Job) -> bool:
         """The page's filters, applied here too (an appliance may not know the list filters)."""
         text = self.deps.view.search_text.lower()
-        if text and text not in self.deps.session.name_of(job).lower():
+        if job.id in self._deleted or (text and text not in self.deps.session.name_of(job).lower()):
             return False
         return job.status == "completed" and (job.flagged or not self.deps.view.review_only)
 
@@ -85,6 +87,7 @@ class ResultsController:
 
     def remove(self, job_id: str) -> None:
         """Take a deleted job off the grid."""
+        self._deleted.add(job_id)
         self._results = [r for r in self._results if r.id != job_id]
         self._show_results()
 
@@ -95,8 +98,12 @@ class ResultsController:
             return
         view = self.deps.view
         search, review = view.search_text or None, (True if view.review_only else None)
+        self._load_seq += 1
+        seq = self._load_seq
 
         def done(page: Any) -> None:
+            if seq != self._load_seq:
+                return  # a newer request (another filter, a refresh) is on its way
             found = [job for job in page.data if self._wanted(job)]
             self._results = found if offset == 0 else self._results + found
             self._results_more = bool(page.has_more)

@@ -2,4 +2,10 @@
 
 from importlib.metadata import version
 
-__version__ = version("paqshot-server")
+
+def __getattr__(name: str) -> str:
+    # Read on first use, not at import: the export toolchain (models/export) imports the model contract from the
+    # source tree of a package it never installs, where there is no metadata to read.
+    if name == "__version__":
+        return version("paqshot-server")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

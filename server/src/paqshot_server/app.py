@@ -85,5 +85,5 @@ def create_app(settings: Settings) -> Litestar:
         debug=False,
         request_class=JsonRequest,
     )
-    serve_exact_schema(app, settings)
+    serve_exact_schema(app, settings, lambda: api.presets.ids())
     return app

@@ -7,6 +7,7 @@ signature header, User-Agent, environment prefix) comes from here.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -26,6 +27,10 @@ class Brand:
     signature_header: str = "X-Paqshot-Signature"
     description: str = "Self-hosted product-imagery appliance implementing the Paqshot v1 API."
     website: str = ""
+    # Colours of the docs page, from the brand file's [colors] table (the desktop's tokens of the same names).
+    accent: str = "#1769e0"
+    sidebar: str = "#1f2a37"
+    sidebar_text: str = "#e6ebf1"
 
     @property
     def user_agent(self) -> str:
@@ -41,14 +46,22 @@ class Brand:
 DEFAULT_BRAND = Brand()
 
 
+_COLOR_FIELDS = ("accent", "sidebar", "sidebar_text")
+_HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
 def load_brand(path: Path | None) -> Brand:
-    """Read the ``[server]`` table of a brand file (or a plain table of the same keys) over the defaults."""
+    """Read the ``[server]`` table of a brand file (or a plain table of the same keys) over the defaults, and the
+    docs page's colours from its ``[colors]`` table (``#RRGGBB`` values; others are ignored)."""
     if path is None:
         return DEFAULT_BRAND
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     table = data.get("server", data)
-    known = {f.name for f in fields(Brand)}
+    known = {f.name for f in fields(Brand)} - set(_COLOR_FIELDS)
     values = {k: v for k, v in table.items() if k in known and isinstance(v, str)}
+    colors = data.get("colors", {})
+    if isinstance(colors, dict):
+        values |= {k: colors[k] for k in _COLOR_FIELDS if isinstance(colors.get(k), str) and _HEX.match(colors[k])}
     if "name" in data and "product_name" not in values and isinstance(data["name"], str):
         values["product_name"] = data["name"]
     return replace(DEFAULT_BRAND, **values)

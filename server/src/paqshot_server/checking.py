@@ -2,8 +2,9 @@
 seller's existing photo against marketplace presets without generating anything.
 
 The file is checked as it is (its own format, colour profile and size); the door check (size, pixel count,
-format) comes first so a hostile file is refused before any measurement; the product is found with the same
-cut-out the engines use.
+format) comes first so a hostile file is refused before any measurement. The caller says how the product is
+found: ``paqshot check`` with the installed cut-out model, ``POST /v1/check`` with the classical cut-out (the API
+process never loads an inference runtime; a check is measured, not rendered).
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .engines import Engines
+import numpy as np
+from PIL import Image
+
 from .errors import InvalidRequest
 from .imaging import compliance
+from .imaging.compliance import ProductFinder
 from .imaging.decode import decode_image
 from .imaging.presets import MAX_CHECKS, PresetCatalogue
 from .settings import Settings
@@ -31,19 +35,30 @@ class CheckOutcome:
 
 
 def preset_ids(preset: str | None, more: list[str] | None) -> list[str]:
-    """The presets to check, in order, without repeats. Raises InvalidRequest when none is named."""
+    """The presets to check, in order, without repeats. Raises InvalidRequest when none is named, or when
+    ``more`` names over MAX_CHECKS (``preset`` comes on top, as the served schema says)."""
+    if len(more or []) > MAX_CHECKS:
+        raise InvalidRequest(f"compliance_check names at most {MAX_CHECKS} presets.")
     ids = list(dict.fromkeys([*([preset] if preset else []), *(more or [])]))
     if not ids:
         raise InvalidRequest("Name a preset (preset) or presets (compliance_check) to check the image against.")
-    if len(ids) > MAX_CHECKS:
-        raise InvalidRequest(f"Check at most {MAX_CHECKS} presets at once.")
     return ids
 
 
+def classical_product(image: Image.Image) -> np.ndarray:
+    """uint8 (H, W) alpha of the product: the image's own alpha, else the classical cut-out. What the API process
+    uses (it never loads an inference runtime); ``paqshot check`` uses the installed model
+    (``Engines.find_product``)."""
+    from .imaging.cutout import cutout
+
+    return cutout(image, None).alpha8
+
+
 def check_image(
-    data: bytes, ids: list[str], settings: Settings, presets: PresetCatalogue, engines: Engines
+    data: bytes, ids: list[str], settings: Settings, presets: PresetCatalogue, find_product: ProductFinder
 ) -> CheckOutcome:
-    """Measure ``data`` against every preset in ``ids``. Blocking (CPU): call it off the event loop.
+    """Measure ``data`` against every preset in ``ids``; ``find_product`` locates the product for pixel rules.
+    Blocking (CPU): call it off the event loop.
 
     Raises:
         InvalidRequest: an unknown preset id (the message lists the known ones).
@@ -52,5 +67,5 @@ def check_image(
     chosen = [presets.get(i) for i in ids]
     decode_image(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
     facts = compliance.decode(data)
-    reports = [compliance.check(data, p, find_product=engines.find_product).as_dict() for p in chosen]
+    reports = [compliance.check(data, p, find_product=find_product).as_dict() for p in chosen]
     return CheckOutcome(facts.width, facts.height, facts.fmt, facts.size_bytes, reports)

@@ -1,5 +1,6 @@
 """Per-process resources built from settings, shared by the API and the workers: DB connections, file
-store, engines, URL-signing secret, outgoing-request policy. Each loads on first use."""
+store, engine catalogue, URL-signing secret, outgoing-request policy. Each loads on first use. (The engines
+themselves are the workers' and the CLI's: ``jobs.context.WorkerContext.engines``.)"""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from .engines import Engines
+from .catalog import EngineCatalog
 from .finishing import Finisher
 from .imaging.presets import PresetCatalogue, load_presets
 from .net.addresses import AddressPolicy
@@ -32,8 +33,8 @@ class Resources:
         return FileStore(self.settings.files_dir)
 
     @cached_property
-    def engines(self) -> Engines:
-        return Engines(self.settings)
+    def catalog(self) -> EngineCatalog:
+        return EngineCatalog(self.settings)
 
     @cached_property
     def presets(self) -> PresetCatalogue:

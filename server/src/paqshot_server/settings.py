@@ -75,7 +75,20 @@ class Settings:
     idempotency_hours: int = _setting(24, "How long an Idempotency-Key is remembered per API key.")
     webhook_retry_scale: float = _setting(1.0, "Multiplies the webhook retry delays (tests use a small value).")
     worker_threads: int = _setting(1, "Jobs one worker process runs at once (1 per GPU is right).")
+    high_priority_limit: int = _setting(
+        10, "High-priority generations one API key may have waiting at once (one more is refused with 403)."
+    )
     worker_stop_seconds: float = _setting(300.0, "How long serve waits for its workers to finish their job.")
+    worker_processes: int = _setting(
+        1,
+        "Worker processes sharing this machine's CPUs (serve --workers sets it for the workers it starts); "
+        "CPU inference threads are split among them.",
+    )
+    inference_threads: int = _setting(
+        0,
+        "onnxruntime threads per model session; 0 = the CPUs this process may run on (its affinity) divided by "
+        "worker_processes x worker_threads, without spinning when shared.",
+    )
     install_models_dir: str = _setting(
         "auto",
         "Install-level model folder every data folder also reads (the set-up puts the default cut-out model "

@@ -45,5 +45,7 @@ def file_url(base_url: str, secret: bytes, name: str, expires: int) -> str:
 
 
 def verify(secret: bytes, name: str, expires: int, sig: str, now: float) -> bool:
-    """True when ``sig`` is ours for this name and the link has not expired."""
-    return now < expires and hmac.compare_digest(signature(secret, name, expires), sig)
+    """True when ``sig`` is ours for this name and the link has not expired (any text: compared as UTF-8
+    bytes, since ``compare_digest`` refuses non-ASCII ``str``)."""
+    given = sig.encode("utf-8", "replace")
+    return now < expires and hmac.compare_digest(signature(secret, name, expires).encode(), given)

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar.testing import TestClient
+from paqshot_server.settings import Settings
 from support import Key, assert_plain_words, b64, product_jpeg
 
 JSON = {"content-type": "application/json"}
@@ -129,3 +130,19 @@ def test_no_message_quotes_a_pattern(client: TestClient) -> None:
     assert patterns
     for pattern in patterns:
         assert json.loads(f'"{pattern}"') in PATTERN_WORDS, pattern
+
+
+def test_a_rerun_whose_options_do_not_fit_says_which_in_words(client: TestClient, key: Key, settings: Settings) -> None:
+    """The source generation's stored options meet the changes: when they do not fit, the message names the
+    field (an old job stored under other rules stands for any such mismatch)."""
+    from paqshot_server.storage.db import connect
+
+    job = post(client, key, json.dumps({"product_image": b64(product_jpeg()), "style": "studio_packshot"}).encode())
+    db = connect(settings.app_db)
+    db.conn.execute("UPDATE jobs SET options = ? WHERE id = ?", ('{"padding": -5}', job.json()["id"]))
+    db.conn.close()
+    response = client.post(f"/v1/generate/{job.json()['id']}/rerun", json={"seed": 3}, headers=key.headers)
+    assert response.status_code == 400
+    message = response.json()["message"]
+    assert message.startswith("The re-run's options do not fit together: padding does not go with")
+    assert_plain_words(message)

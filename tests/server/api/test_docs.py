@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import importlib.metadata
 import re
+from pathlib import Path
 
+import msgspec
+import pytest
 from litestar.testing import TestClient
+from paqshot_server.api import docs
+from paqshot_server.api.reference import ERRORS
+from paqshot_server.api.wire import WebhookPayload, request_fields
+from paqshot_server.errors import AppError, ServerError
+from paqshot_server.jobs.context import WorkerContext
+from paqshot_server.jobs.delivery import payload
+from paqshot_server.jobs.runner import process
+from paqshot_server.settings import Settings
+from paqshot_server.storage import jobs as jobs_sql
+from paqshot_server.storage.db import connect
+from support import b64, make_key, product_jpeg
 
 EXTENSIONS = ("seed", "negative_prompt", "num_variants", "shadow", "reflection", "padding", "output_format")
 SPEC_FIELDS = (
@@ -40,3 +57,87 @@ def test_docs_page_is_self_contained(client: TestClient) -> None:
     assert "/schema/openapi.json" in page.text
     external = re.findall(r"""(?:src|href)=["'](https?://[^"']+)""", page.text)
     assert external == []  # offline studios have no CDN
+
+
+def test_root_leads_to_the_docs(client: TestClient) -> None:
+    response = client.get("/", follow_redirects=False)
+    assert response.status_code == 307 and response.headers["location"] == "/docs"
+
+
+def test_redoc_is_served_locally_and_matches_its_recorded_digest(client: TestClient) -> None:
+    page = client.get("/docs").text
+    assert '<script src="/docs/redoc.standalone.js">' in page
+    bundle = client.get("/docs/redoc.standalone.js")
+    assert bundle.status_code == 200 and bundle.headers["content-type"].startswith("application/javascript")
+    dist = importlib.metadata.distribution("drf-spectacular-sidecar")
+    entry = next(f for f in dist.files or () if str(f).endswith("redoc/bundles/redoc.standalone.js"))
+    recorded = base64.urlsafe_b64decode(entry.hash.value + "==")  # type: ignore[union-attr]
+    assert hashlib.sha256(bundle.content).digest() == recorded
+    assert b"Redoc" in bundle.content[:2000]
+
+
+def test_a_tampered_bundle_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.metadata.distribution("drf-spectacular-sidecar")
+    entry = next(f for f in real.files or () if str(f).endswith("redoc/bundles/redoc.standalone.js"))
+    copy = tmp_path / "redoc.standalone.js"
+    copy.write_bytes(Path(str(real.locate_file(entry))).read_bytes() + b"\n/* changed */")
+
+    class Tampered:
+        files = (entry,)
+
+        @staticmethod
+        def locate_file(_: object) -> Path:
+            return copy
+
+    monkeypatch.setattr(docs.importlib.metadata, "distribution", lambda _name: Tampered())
+    docs.redoc_bundle.cache_clear()
+    try:
+        with pytest.raises(ServerError, match="does not match its recorded sha256"):
+            docs.redoc_bundle()
+    finally:
+        docs.redoc_bundle.cache_clear()
+
+
+def test_the_reference_documents_auth_every_error_code_webhooks_and_extensions(client: TestClient) -> None:
+    schema = client.get("/schema/openapi.json").json()
+    text = schema["info"]["description"]
+    for section in ("# Authentication", "# Errors", "# Webhooks", "## Verifying both signatures", "# Extensions"):
+        assert section in text
+    codes = {cls.code for cls in _subclasses(AppError)}
+    assert codes <= {code for _, code, _ in ERRORS} and all(f"`{code}`" in text for code in codes)
+    assert "Authorization: Bearer pk_live_" in text and "X-Paqshot-Signature" in text and "webhook-signature" in text
+    extensions = [f.name for f in request_fields() if f.extension]
+    assert extensions and all(f"`{name}`" in text for name in extensions)
+    assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    (hook,) = schema["webhooks"].values()
+    body = hook["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert {"event", "id", "status", "image_url", "error", "needs_review"} <= set(body["properties"])
+    assert {"X-Paqshot-Signature", "webhook-id", "webhook-timestamp", "webhook-signature"} == {
+        p["name"] for p in hook["post"]["parameters"]
+    }
+    rerun = schema["paths"]["/v1/generate/{generation_id}/rerun"]["post"]
+    assert "410" in rerun["responses"] and "input_expired" in rerun["responses"]["410"]["description"]
+
+
+def test_real_webhook_bodies_are_what_the_reference_says(client: TestClient, settings: Settings) -> None:
+    """The documented payload type decodes real completed and failed bodies (it refuses unknown fields)."""
+    key = make_key(settings)
+    ok = client.post(
+        "/v1/generate", json={"product_image": b64(product_jpeg()), "style": "studio_packshot"}, headers=key.headers
+    ).json()
+    process(WorkerContext(settings), ok["id"])
+    bad = client.post(
+        "/v1/generate", json={"product_image": b64(product_jpeg()), "style": "studio_packshot"}, headers=key.headers
+    ).json()
+    client.post(f"/v1/generate/{bad['id']}/cancel", headers=key.headers)
+    db = connect(settings.app_db)
+    for job_id, state in ((ok["id"], "completed"), (bad["id"], "failed")):
+        job = jobs_sql.get(db, job_id)
+        assert job is not None and job.state == state
+        body = payload(job, settings.base_url, b"secret")
+        decoded = msgspec.convert(body, WebhookPayload)
+        assert decoded.event == f"generation.{state}"
+
+
+def _subclasses(cls: type) -> list[type]:
+    return [sub for child in cls.__subclasses__() for sub in (child, *_subclasses(child))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from paqshot_server.inference.store import ModelStore
 from paqshot_server.jobs.context import WorkerContext
 from paqshot_server.jobs.runner import process
 from paqshot_server.settings import Settings
+from paqshot_server.storage import workers as workers_sql
 from support import Key, b64, product_jpeg
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "models"
@@ -24,6 +26,9 @@ def test_no_models_means_classical_studio(client: TestClient, key: Key) -> None:
 @pytest.mark.skipif(not (FIXTURES / "tiny-seg").is_dir(), reason="tiny segmentation fixture not built")
 def test_installed_cutout_model_becomes_the_studio_engine(client: TestClient, key: Key, settings: Settings) -> None:
     ModelStore(settings.models_dir).install(FIXTURES / "tiny-seg", accept_licence=True)
+    assert client.get("/v1/models", headers=key.headers).json()["providers"] == []  # no worker has said yet
+    worker = WorkerContext(settings)
+    workers_sql.record_heartbeat(worker.db.get(), worker.worker_id, time.time(), worker.engines.providers(), None)
     listed = client.get("/v1/models", headers=key.headers).json()
     assert [m["role"] for m in listed["data"]] == ["segmentation"]
     assert listed["providers"] == ["CPUExecutionProvider"]
@@ -37,3 +42,43 @@ def test_installed_cutout_model_becomes_the_studio_engine(client: TestClient, ke
     assert status["status"] == "completed"
     assert status["engine"] == f"onnx:{model_id}"  # the result says which model cut the product out
     assert 0 <= status["confidence"] <= 1
+
+
+_API_SCRIPT = """
+import sys
+from pathlib import Path
+from litestar.testing import TestClient
+from paqshot_server.app import create_app
+from paqshot_server.settings import Settings
+from paqshot_server.storage import workers as workers_sql
+from support import b64, make_key, product_jpeg
+
+settings = Settings(home=Path(sys.argv[1]), allow_private_network=True)
+key = make_key(settings)
+with TestClient(create_app(settings)) as client:
+    for path in ("/v1/models", "/v1/capabilities", "/readyz", "/metrics", "/v1/generations"):
+        assert client.get(path, headers=key.headers).status_code in (200, 503), path
+    body = {"product_image": b64(product_jpeg()), "style": "studio_packshot", "cutout_engine": "tiny-seg"}
+    job = client.post("/v1/generate", json=body, headers=key.headers)
+    assert job.status_code == 202, job.text
+    assert client.get("/v1/generate/" + job.json()["id"], headers=key.headers).status_code == 200
+print(sorted(m for m in sys.modules if m.startswith("onnxruntime") or m == "paqshot_server.engines"))
+"""
+
+
+@pytest.mark.skipif(not (FIXTURES / "tiny-seg").is_dir(), reason="tiny segmentation fixture not built")
+def test_the_api_process_never_loads_onnxruntime(settings: Settings) -> None:
+    import subprocess
+    import sys
+
+    ModelStore(settings.models_dir).install(FIXTURES / "tiny-seg", accept_licence=True)
+    support = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", _API_SCRIPT, str(settings.home)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "PYTHONPATH": str(support)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"  # with a model installed, every endpoint answered without it

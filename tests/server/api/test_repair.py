@@ -192,3 +192,33 @@ def test_search_by_file_name(client: TestClient, key: Key) -> None:
         headers=key.headers,
     )
     assert bad.status_code == 400
+
+
+def test_list_filters_on_needs_review(client: TestClient, key: Key, settings: Settings) -> None:
+    settings_strict = settings.with_overrides(review_threshold=1.0)  # every cut-out needs review in this worker
+    flagged = submit(client, key, filename="flagged.jpg")
+    assert process(WorkerContext(settings_strict), flagged["id"]) == "completed"
+    clean = submit(client, key, filename="clean.jpg")
+    assert process(WorkerContext(settings.with_overrides(review_threshold=0.0)), clean["id"]) == "completed"
+    submit(client, key)  # still processing: in neither list
+
+    def names(value: str) -> list[str]:
+        page = client.get("/v1/generations", params={"needs_review": value}, headers=key.headers).json()
+        return [g["filename"] for g in page["data"]]
+
+    assert names("true") == ["flagged.jpg"] and names("false") == ["clean.jpg"]
+
+
+@pytest.mark.parametrize("style", ["studio_packshot", "lifestyle"])
+def test_product_box_places_the_product_in_the_photo_and_in_the_image(
+    client: TestClient, key: Key, settings: Settings, style: str
+) -> None:
+    """The viewer aligns before/after on the product: the two boxes must be the same product at two scales."""
+    job = finished(client, key, settings, submit(client, key, style=style)["id"])
+    box = job["product_box"]
+    x, y, w, h = box["input"]
+    assert min(x, y) >= 0 and x + w <= PHOTO[0] and y + h <= PHOTO[1]
+    assert abs(x - 160) <= 12 and abs(y - 96) <= 12 and abs(w - 320) <= 24 and abs(h - 288) <= 24  # the red box
+    u, v, ow, oh = box["output"]
+    assert min(u, v) >= 0 and u + ow <= job["width"] and v + oh <= job["height"]
+    assert abs(ow / oh - w / h) < 0.02  # same product, one scale

@@ -107,3 +107,27 @@ def test_refusal_of_an_internal_name_does_not_disclose_its_address(strict: Setti
             answers[host] = message.replace(host, "HOST")
     # An internal name and a name that does not exist read the same: no DNS oracle, not even one bit.
     assert answers["localhost"] == answers["no-such-host.invalid"]
+
+
+def test_rules_across_fields_in_the_schema_match_the_server(client: TestClient) -> None:
+    """GenerateRequest's if/then rules say exactly which style/shadow/num_variants combinations the catalog
+    refuses: every combination is valid by the schema exactly when check_options accepts it."""
+    import itertools
+
+    import jsonschema_rs  # the validator schemathesis itself uses
+    from paqshot_server.catalog import EngineCatalog
+    from paqshot_server.errors import InvalidRequest
+    from paqshot_server.imaging.options import MAX_VARIANTS, SHADOWS, STYLES, RenderOptions
+
+    doc = client.get("/schema/openapi.json").json()
+    rules = {"allOf": doc["components"]["schemas"]["GenerateRequest"]["allOf"]}
+    for style, shadow, variants in itertools.product(STYLES, SHADOWS, range(1, MAX_VARIANTS + 1)):
+        by_schema = jsonschema_rs.Draft202012Validator(rules).is_valid(
+            {"style": style, "shadow": shadow, "num_variants": variants}
+        )
+        try:
+            EngineCatalog.check_options(RenderOptions(style=style, shadow=shadow, num_variants=variants))
+            by_server = True
+        except InvalidRequest:
+            by_server = False
+        assert by_schema == by_server, (style, shadow, variants)

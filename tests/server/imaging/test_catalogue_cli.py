@@ -10,13 +10,18 @@ import sys
 from pathlib import Path
 
 from PIL import Image
-from support import product_jpeg
+from support import Receiver, product_jpeg
 
 BIN = str(Path(sys.executable).parent / "paqshot")
 
 
 def _run(*args: str, home: Path) -> subprocess.CompletedProcess:
-    env = {"PATH": "/usr/bin:/bin", "PAQSHOT_HOME": str(home), "PAQSHOT_OUTPUT_LONG_SIDE": "512"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PAQSHOT_HOME": str(home),
+        "PAQSHOT_OUTPUT_LONG_SIDE": "512",
+        "PAQSHOT_ALLOW_PRIVATE_NETWORK": "true",  # the URL row fetches from a loopback receiver
+    }
     return subprocess.run([BIN, *args], env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -66,13 +71,24 @@ def test_a_catalogue_renders_by_sku_and_a_rerun_skips_what_did_not_change(tmp_pa
     assert rows["SKU-2"]["status"] == "completed"  # the options changed
 
 
-def test_a_json_manifest_takes_the_same_fields(tmp_path: Path) -> None:
+def test_a_json_manifest_takes_the_same_fields_and_urls(tmp_path: Path) -> None:
     (tmp_path / "p.jpg").write_bytes(product_jpeg())
-    manifest = tmp_path / "c.json"
-    manifest.write_text(json.dumps([{"sku": "A", "image": "p.jpg", "preset": "shopify", "long_side": 800}]))
-    done = _run("generate", "--manifest", str(manifest), "-o", str(tmp_path / "o"), home=tmp_path / "home")
+    receiver = Receiver()
+    receiver.files["/file/b.jpg"] = product_jpeg((500, 700))
+    try:
+        manifest = tmp_path / "c.json"
+        rows = [
+            {"sku": "A", "image": "p.jpg", "preset": "shopify", "long_side": 800},
+            {"sku": "B", "image": f"{receiver.url}/file/b.jpg", "preset": "ebay"},
+        ]
+        manifest.write_text(json.dumps(rows))
+        done = _run("generate", "--manifest", str(manifest), "-o", str(tmp_path / "o"), home=tmp_path / "home")
+    finally:
+        receiver.close()
     assert done.returncode == 0, done.stderr
-    assert _summary(tmp_path / "o")["A"]["compliance"] == "shopify:pass"
+    summary = _summary(tmp_path / "o")
+    assert summary["A"]["compliance"] == "shopify:pass"
+    assert summary["B"]["status"] == "completed" and summary["B"]["width"] == "1600"
 
 
 def test_check_audits_an_existing_photo(tmp_path: Path) -> None:

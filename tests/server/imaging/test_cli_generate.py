@@ -6,6 +6,7 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from imaging_support import product_photo
 from paqshot_server.cli import build_parser, main
@@ -209,3 +210,35 @@ def test_an_unknown_cutout_engine_is_refused_before_any_work(
     product_photo().save(src, "PNG")
     assert main(["generate", str(src), "-o", str(tmp_path / "o"), "--cutout-engine", "nosuch"]) == 2
     assert "nosuch" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_strict_exit_status_when_a_result_needs_review(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = tmp_path / "p.jpg"
+    src.write_bytes(product_jpeg())
+    args = ["generate", str(src), "--long-side", "256", "--cutout-engine", "classical"]
+    monkeypatch.setenv("PAQSHOT_REVIEW_THRESHOLD", "1.0")  # every cut-out needs review
+    assert main([*args, "-o", str(tmp_path / "a")]) == 0  # without --strict: flagged, exit 0
+    assert main([*args, "-o", str(tmp_path / "b"), "--strict"]) == 3
+    assert "1 of 1 need review (--strict)" in capsys.readouterr().err
+    assert (tmp_path / "b" / "p.jpg").is_file()  # still written
+    monkeypatch.setenv("PAQSHOT_REVIEW_THRESHOLD", "0.0")
+    assert main([*args, "-o", str(tmp_path / "c"), "--strict"]) == 0
+
+
+def test_mask_hint_flag_changes_the_matte_where_it_says(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "p.png"
+    product_photo(size=(320, 320)).save(src, "PNG")
+    hint = np.full((320, 320), 128, np.uint8)
+    hint[10:40, 10:60] = 255  # keep a patch of backdrop
+    Image.fromarray(hint, "L").save(tmp_path / "hint.png")
+    args = ["generate", str(src), "--long-side", "256", "--cutout-engine", "classical", "--save-matte"]
+    assert main([*args, "-o", str(tmp_path / "plain")]) == 0
+    assert main([*args, "-o", str(tmp_path / "hinted"), "--mask-hint", str(tmp_path / "hint.png")]) == 0
+    plain = np.asarray(Image.open(tmp_path / "plain" / "p.matte.png"))
+    hinted = np.asarray(Image.open(tmp_path / "hinted" / "p.matte.png"))
+    assert (plain[10:40, 10:60] == 0).all() and (hinted[10:40, 10:60] == 255).all()
+    assert np.abs(hinted[hint == 128].astype(int) - plain[hint == 128].astype(int)).max() <= 1
+    two = ["generate", str(src), str(src), "-o", str(tmp_path / "x"), "--mask-hint", str(tmp_path / "hint.png")]
+    assert main(two) == 2 and "exactly one IMAGE" in capsys.readouterr().err

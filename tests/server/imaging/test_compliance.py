@@ -192,10 +192,20 @@ def test_a_model_mattes_soft_fringe_is_product_not_shadow() -> None:
     dx = np.maximum(np.maximum(x0 - xx, xx - (x1 - 1)), 0)
     dy = np.maximum(np.maximum(y0 - yy, yy - (y1 - 1)), 0)
     distance = np.hypot(dx, dy)
-    fringe = (distance > 0) & (distance <= 24)
-    soft_alpha[fringe] = 120 * (1 - distance[fringe] / 25)  # 115 .. 5: below the body threshold throughout
+    fringe = (distance > 0) & (distance <= 12)
+    soft_alpha[fringe] = 120 * (1 - distance[fringe] / 13)  # 111 .. 9: below the body threshold throughout
     colour = np.array((90, 60, 120), np.float32)
     out = rgb.astype(np.float32)
     a = (soft_alpha[fringe] / 255)[:, None]
     out[fringe] = colour * a + 255 * (1 - a)
     assert _failures(_png(out.round().astype(np.uint8)), soft_alpha.round().astype(np.uint8)) == set()
+
+
+@pytest.mark.parametrize("radius", [1, 2, 5, 8, 30])
+def test_the_fast_square_dilation_equals_scipys(radius: int) -> None:
+    from paqshot_server.imaging.compliance import _grow
+    from scipy import ndimage
+
+    mask = np.random.default_rng(radius).random((123, 217)) > 0.995
+    square = np.ones((2 * radius + 1, 2 * radius + 1), bool)
+    assert np.array_equal(_grow(mask, radius), ndimage.binary_dilation(mask, structure=square))

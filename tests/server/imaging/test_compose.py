@@ -15,6 +15,7 @@ from paqshot_server.imaging.compose import (
 )
 from paqshot_server.imaging.cutout import Cutout
 from paqshot_server.imaging.layout import place
+from PIL import Image
 
 
 def _layer(rng: np.random.Generator, h: int = 40, w: int = 30, x: int = 5, y: int = 7) -> ProductLayer:
@@ -112,3 +113,24 @@ def test_reflection_is_mirrored_and_fades() -> None:
     assert refl.y == 10
     assert (refl.rgb[0] == 255).all()  # the product's bottom touches the floor line
     assert refl.alpha[0, 0] == 0.5 and refl.alpha[-1, 0] < 0.05
+
+
+def test_a_layer_reaching_far_past_the_canvas_is_resampled_only_where_it_can_show() -> None:
+    """A faint matte across the whole photo, placed by a small solid part at a large scale (a frame-filling photo
+    with u2netp): the layer stays near the canvas's size, and what shows is what the whole layer would show."""
+    from paqshot_server.imaging.layout import Placement
+
+    rng = np.random.default_rng(3)
+    rgba = rng.integers(0, 256, (300, 400, 4), dtype=np.uint8)
+    cut = Cutout(rgba, (0, 0, 400, 300), (400, 300), 1.0, "test", (0, 0, 400, 300))
+    canvas = (256, 256)
+    scale = 5.0  # the source's (150, 100)-(190, 140) fills the canvas's middle
+    placement = Placement(canvas, (150, 100, 190, 140), scale, (28, 28, 228, 228))
+    layer = layer_from_cutout(cut, placement)
+    assert layer.alpha.shape[0] <= canvas[1] * 1.5 + 1 and layer.alpha.shape[1] <= canvas[0] * 1.5 + 1
+    full = Image.fromarray(rgba, "RGBA").resize((2000, 1500), Image.Resampling.BICUBIC)
+    dest_x0, dest_y0 = placement.map_box((0, 0, 400, 300))[:2]
+    expected = np.asarray(full)[-dest_y0 : -dest_y0 + 256, -dest_x0 : -dest_x0 + 256]
+    shown = np.asarray(composite(None, layer, size=canvas))
+    visible = expected[..., 3] == 255
+    assert np.abs(shown[visible][:, :3].astype(int) - expected[visible][:, :3].astype(int)).max() <= 2

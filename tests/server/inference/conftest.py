@@ -22,7 +22,7 @@ def fixture_models() -> Path:
 
 @pytest.fixture
 def store(tmp_path: Path) -> ModelStore:
-    return ModelStore(tmp_path / "models", device="cpu")
+    return ModelStore(tmp_path / "models", device="cpu", runs_on=sessions.probe)
 
 
 @pytest.fixture

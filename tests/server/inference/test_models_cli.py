@@ -103,3 +103,12 @@ def test_setup_without_the_registry_says_so_in_one_line_and_classical_serves(tmp
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["engine"] == "classical"
+
+
+def test_pull_names_what_can_be_pulled(tmp_path: Path, capsys) -> None:
+    code, out = run(capsys, "models", "pull", "no-such-model", "--home", str(tmp_path / "home"))
+    assert code == 1 and "no catalogue entry 'no-such-model'" in out
+    for pullable in ("birefnet-general", "birefnet-lite", "isnet-general-use", "u2net", "u2netp"):
+        assert pullable in out
+    code, out = run(capsys, "models", "pull", "rmbg-1.4", "--home", str(tmp_path / "home"))
+    assert code == 3 and "--accept-licence" in out  # the licence gate speaks before the missing download

@@ -29,7 +29,7 @@ def jpeg_with_exif(orientation: int) -> bytes:
 
 def test_plain_jpeg_is_stored_as_is_minus_metadata() -> None:
     data = jpeg_with_exif(orientation=1)
-    stored, ext = normalise(data, LIMITS["max_bytes"], LIMITS["max_pixels"])
+    stored, ext, _notes = normalise(data, LIMITS["max_bytes"], LIMITS["max_pixels"])
     assert ext == "jpg"
     assert b"Exif" not in stored and b"shot at home" not in stored
     reopened = Image.open(io.BytesIO(stored))
@@ -39,7 +39,7 @@ def test_plain_jpeg_is_stored_as_is_minus_metadata() -> None:
 
 
 def test_rotated_jpeg_is_normalised_upright() -> None:
-    stored, ext = normalise(jpeg_with_exif(orientation=6), LIMITS["max_bytes"], LIMITS["max_pixels"])
+    stored, ext, _notes = normalise(jpeg_with_exif(orientation=6), LIMITS["max_bytes"], LIMITS["max_pixels"])
     assert ext == "png"
     img = Image.open(io.BytesIO(stored))
     assert img.size == (200, 320) and not img.getexif()

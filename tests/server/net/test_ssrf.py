@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+from urllib.parse import unquote
 
 import pytest
 from hypothesis import given
@@ -113,3 +114,31 @@ def test_fetch_limits_size_and_schemes() -> None:
     for url in ("file:///etc/passwd", "gopher://x/", "http://user:pw@example.com/x.jpg"):
         with pytest.raises(InvalidRequest):
             fetch(url, AddressPolicy(allow_private=True))
+
+
+def test_loopback_in_every_spelling_reaches_no_listener_and_is_not_echoed() -> None:
+    """The attack run's probe kinds (738 probes reached 0 listeners): keep it so, with the new URL grammar, and
+    never tell the client which address a name resolved to. 127.0.0.2 stands in for a permitted host that
+    redirects."""
+    target = Receiver()
+    target.files["/p.jpg"] = product_jpeg()
+    permitted = Receiver(host="127.0.0.2")
+    policy = AddressPolicy(allow_private=False, allowed_networks=["127.0.0.2/32"])
+    port = target.port
+    spellings = [
+        *("127.0.0.1", "127.1", "127.0.1", "0x7f.0.0.1", "0x7f000001", "2130706433", "017700000001", "0177.0.0.1"),
+        *("localhost", "LOCALHOST", "localhost.", "[::1]", "[::ffff:127.0.0.1]", "[0:0:0:0:0:ffff:7f00:1]", "0"),
+        *("0.0.0.0", "127.0.0.1.", "%31%32%37.0.0.1"),
+    ]
+    try:
+        for host in spellings:
+            for url in (f"http://{host}:{port}/p.jpg", f"{permitted.url}/redirect?to=http://{host}:{port}/p.jpg"):
+                with pytest.raises(InvalidRequest) as refused:
+                    fetch(url, policy)
+                written = unquote(host).strip("[].")  # a literal the URL itself carries may be named
+                resolved_to = {"127.0.0.1", "::1", "0.0.0.0"} - {written}
+                assert not any(address in refused.value.message for address in resolved_to), refused.value.message
+        assert target.gets == []  # not one request reached the loopback listener
+    finally:
+        target.close()
+        permitted.close()

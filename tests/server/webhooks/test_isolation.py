@@ -60,3 +60,18 @@ def test_dispatcher_stops_within_one_deadline(settings: Settings, key: Key) -> N
         assert not thread.is_alive()
     finally:
         hostile.close()
+
+
+def test_a_backlog_of_one_key_does_not_hide_another_keys_due_event(settings: Settings, key: Key) -> None:
+    """100 due events of one key (a receiver that was down), then one of another key: the next claim takes it."""
+    from paqshot_server.storage.webhooks import claim_due
+
+    other = make_key(settings, name="other")
+    for i in range(100):
+        ended_job_with_webhook(settings, key.id, f"http://127.0.0.1:9/backlog/{i}")
+    latest = ended_job_with_webhook(settings, other.id, "http://127.0.0.1:9/fresh")
+    claimed = claim_due(
+        Resources(settings).db.get(), time.time(), owner="wrk_test", lease_seconds=60, limit=8, per_key=4
+    )
+    assert latest in [e.id for e in claimed]
+    assert sum(e.key_id == key.id for e in claimed) == 4

@@ -53,6 +53,14 @@ def test_hanging_and_dripping_receivers_are_cut_at_the_deadline(
         assert attempt["status_code"] is None and "deadline" in attempt["error"]
 
 
+def test_case_webhook_slow_drip_unbounded(settings: Settings, key: Key, hostile: HostileReceiver) -> None:
+    """A receiver that drips its answer one byte at a time holds an attempt no longer than the deadline."""
+    event_id = ended_job_with_webhook(settings, key.id, hostile.url + "/drip-body/503")
+    event, elapsed = attempt_once(settings, event_id)
+    assert elapsed < DEADLINE + 1.5, elapsed
+    assert event["attempt_log"][0]["latency_ms"] < (DEADLINE + 1) * 1000
+
+
 def test_a_2xx_that_drips_its_body_is_delivered_without_reading_it(
     settings: Settings, key: Key, hostile: HostileReceiver
 ) -> None:
@@ -61,7 +69,7 @@ def test_a_2xx_that_drips_its_body_is_delivered_without_reading_it(
     assert event["state"] == "delivered" and elapsed < 1.5
 
 
-def test_giant_body_is_read_only_up_to_the_cap(settings: Settings, key: Key, hostile: HostileReceiver) -> None:
+def test_case_webhook_giant_response_memory(settings: Settings, key: Key, hostile: HostileReceiver) -> None:
     event_id = ended_job_with_webhook(settings, key.id, hostile.url + "/giant/500")
     event, _ = attempt_once(settings, event_id)
     (attempt,) = event["attempt_log"]
@@ -110,7 +118,8 @@ def test_429_retry_after_both_forms_capped(
     assert low <= wait <= high, wait
 
 
-def test_retry_after_parser() -> None:
+def test_case_webhook_retry_after_unbounded() -> None:
+    """The parser itself: both RFC 9110 forms, capped; junk ignored."""
     now = 1_800_000_000.0
     date = format_datetime(datetime.fromtimestamp(now + 90, UTC), usegmt=True)
     assert parse_retry_after(date, now) == pytest.approx(90)
@@ -186,3 +195,31 @@ def test_case_webhook_nul_url_poison_event_refused_at_submit(client: object, key
     response = client.post("/v1/generate", json=body, headers=key.headers)  # type: ignore[attr-defined]
     assert response.status_code == 400, response.text
     assert response.json()["error"] == "invalid_request" and "webhook_url" in response.json()["message"]
+
+
+def test_case_webhook_lease_expiry_duplicate_delivery(settings: Settings, key: Key, hostile: HostileReceiver) -> None:
+    """No event is leased without its attempt running (so no lease can run out on an event still waiting in a
+    batch), and every POST a receiver gets is in the log, also when two dispatchers share the outbox."""
+    from paqshot_server.jobs.dispatcher import DispatcherThread
+
+    for _ in range(6):
+        ended_job_with_webhook(settings, key.id, hostile.url + "/hang")
+    threads = [
+        DispatcherThread(Dispatcher(Resources(settings), owner, concurrency=2, per_key=10, deadline=DEADLINE, poll=0.1))
+        for owner in ("wrk_one", "wrk_two")
+    ]
+    threads[0].start()
+    started = time.monotonic()
+    while len(hostile.posts_to("/hang")) < 2:
+        assert time.monotonic() - started < DEADLINE, "attempts did not start"
+        time.sleep(0.02)
+    db = Resources(settings).db.get()
+    leased = db.conn.execute("SELECT count(*) FROM webhook_events WHERE lease_until IS NOT NULL").fetchone()[0]
+    assert leased == 2, f"{leased} events leased while 2 attempts run: the others wait out their lease"
+    threads[1].start()
+    time.sleep(DEADLINE * 2.5)
+    for thread in threads:
+        thread.stop(timeout=DEADLINE + 10)
+    posted = len(hostile.posts_to("/hang"))
+    logged = db.conn.execute("SELECT count(*) FROM webhook_attempts").fetchone()[0]
+    assert posted == logged, f"receiver got {posted} POSTs, the log shows {logged}"

@@ -171,7 +171,7 @@ class CreateView(QWidget):
         body.addLayout(left, 3)
 
         panel, panel_layout = card()
-        panel.setMinimumWidth(330)
+        panel.setMinimumWidth(360)
         panel.setMaximumWidth(440)
         self.form = OptionsForm()
         self.form.changed.connect(lambda: self.values_changed.emit(self.form.values()))
@@ -272,9 +272,9 @@ class CreateView(QWidget):
         """Update the count line and the Generate button from the whole batch."""
         self._sendable = sum(1 for i in items if i.state in ("ready", "failed"))
         invalid = sum(1 for i in items if i.state == "invalid")
-        text = f"{len(items)} photo(s), {self._sendable} ready"
+        text = f"{len(items)} photos · {self._sendable} ready"
         if invalid:
-            text += f", {invalid} cannot be sent (the reason is on the tile)"
+            text += f" · {invalid} cannot be sent"
         self.summary.setText(text if items else "No photos yet")
         self._update_submit()
 

@@ -55,6 +55,8 @@ class StyleEditor(Editor):
     def __init__(self, styles: tuple[StyleInfo, ...], default: Any) -> None:
         super().__init__()
         self.combo = QComboBox()
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(10)
         for style in styles:
             text = value_label(style.name)
             self.combo.addItem(text if style.available else f"{text} (unavailable)", style.name)
@@ -118,6 +120,7 @@ class ColorEditor(ChoiceEditor):
 
     def __init__(self, choices: tuple[str, ...], default: Any) -> None:
         super().__init__(choices, default, open_text=False)
+        self.combo.setMinimumContentsLength(5)  # shares its row with the picker button
         if self.combo.findData("") < 0:
             self.combo.insertItem(0, "Default", "")
         self.pick = QPushButton("…")

@@ -40,7 +40,8 @@ class OptionsForm(QWidget):
         super().__init__()
         self.form = QFormLayout(self)
         self.form.setContentsMargins(0, 0, 4, 0)
-        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+        # A row whose label and field do not fit side by side puts its field under the label: never clipped.
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self._editors: dict[str, Editor] = {}
         self._labels: dict[str, QLabel] = {}

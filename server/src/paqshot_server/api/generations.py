@@ -19,8 +19,27 @@ from ..storage.keys import ApiKey
 from .auth import bearer_token, current_key
 from .openapi import ERROR_RESPONSES, INPUT_EXPIRED_RESPONSE
 from .present import generation
+from .query import strict_query
 from .state import ApiState
-from .wire import GenerateAccepted, GenerateRequest, Generation, GenerationList, RerunRequest
+from .wire import (
+    GENERATION_ID_PATTERN,
+    GenerateAccepted,
+    GenerateRequest,
+    Generation,
+    GenerationList,
+    PriorityChange,
+    RerunRequest,
+)
+
+_STARTING_AFTER_DOC = (
+    "Extension: a generation id; only generations listed after it (older) are paged, newest first. Pass the last "
+    "id of a page to get the next: no repeats or gaps while new generations arrive. 404 if it is not yours."
+)
+_ENDING_BEFORE_DOC = (
+    "Extension: a generation id; only generations listed before it (newer) are paged. Alone, the page is the one "
+    "just above it, still newest first (pass a page's first id to page up, or to poll for new generations); with "
+    "starting_after, the generations between the two. 404 if it is not yours."
+)
 
 
 class GenerationController(Controller):
@@ -92,6 +111,24 @@ class GenerationController(Controller):
         return generation(job, api)
 
     @post(
+        "/generate/{generation_id:str}/priority",
+        operation_id="prioritiseGeneration",
+        status_code=200,
+        summary="Change a waiting generation's priority (extension)",
+        responses=ERROR_RESPONSES,
+    )
+    async def prioritise(
+        self,
+        generation_id: FromPath[str],
+        data: JSONBody[PriorityChange],
+        key: NamedDependency[ApiKey],
+        api: NamedDependency[ApiState],
+    ) -> Generation:
+        """Its new place among your waiting generations (high, normal, low); 400 once it has started."""
+        job = await anyio.to_thread.run_sync(api.jobs.reprioritise, key, generation_id, data.priority)
+        return generation(job, api)
+
+    @post(
         "/generate/{generation_id:str}/rerun",
         operation_id="rerunGeneration",
         status_code=HTTP_202_ACCEPTED,
@@ -131,6 +168,7 @@ class GenerationController(Controller):
         summary="List your generations",
         responses=ERROR_RESPONSES,
         sync_to_thread=False,
+        before_request=strict_query,
     )
     def list(
         self,
@@ -149,17 +187,39 @@ class GenerationController(Controller):
                 description="Extension: only generations whose filename contains this text (ASCII case ignored).",
             ),
         ] = None,
+        needs_review: Annotated[
+            bool | None,
+            QueryParameter(description="Extension: only completed generations that need review (true) or not (false)."),
+        ] = None,
+        starting_after: Annotated[
+            str | None, QueryParameter(pattern=GENERATION_ID_PATTERN, description=_STARTING_AFTER_DOC)
+        ] = None,
+        ending_before: Annotated[
+            str | None, QueryParameter(pattern=GENERATION_ID_PATTERN, description=_ENDING_BEFORE_DOC)
+        ] = None,
     ) -> GenerationList:
-        """Newest first; ``status`` filters by the spec's three statuses, ``filename`` by the submitted file name."""
-        page, total = jobs_sql.list_for_key(
-            api.db.get(), key.id, status=status, limit=limit, offset=offset, filename=filename
-        )
-        return GenerationList(
-            data=[generation(j, api) for j in page],
-            total=total,
+        """Newest first; ``status`` filters by the spec's three statuses, ``filename`` by the submitted file name,
+        ``needs_review`` by the review flag.
+
+        Paged by ``offset`` (the spec's) or, safe while new generations arrive, by cursor (extension).
+        """
+        page = jobs_sql.list_for_key(
+            api.db.get(),
+            key.id,
+            status=status,
             limit=limit,
             offset=offset,
-            has_more=offset + len(page) < total,
+            filename=filename,
+            needs_review=needs_review,
+            starting_after=starting_after,
+            ending_before=ending_before,
+        )
+        return GenerationList(
+            data=[generation(j, api) for j in page.jobs],
+            total=page.total,
+            limit=limit,
+            offset=offset,
+            has_more=page.has_more,
         )
 
 

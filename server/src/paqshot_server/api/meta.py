@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import anyio.to_thread
@@ -9,18 +10,30 @@ import sqlite_utils
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
 from .. import __version__
 from ..imaging.options import MAX_PROMPT_CHARS, MAX_VARIANTS
+from ..jobs.eta import worker_timeout
 from ..storage import workers as workers_sql
 from ..storage.keys import ApiKey
+from .docs import DOCS_PATH
 from .openapi import ERROR_RESPONSES
+from .query import strict_query
 from .state import ApiState
 from .wire import Capabilities, Health, ModelList, StyleInfo, request_fields
+
+log = logging.getLogger(__name__)
 
 
 class MetaController(Controller):
     tags = ["meta"]  # noqa: RUF012 - Litestar reads class attributes
+
+    @get("/", include_in_schema=False, sync_to_thread=False)
+    def root(self) -> Redirect:
+        """A person who opens the appliance's address lands on the API reference."""
+        return Redirect(path=DOCS_PATH, status_code=HTTP_307_TEMPORARY_REDIRECT)
 
     @get("/healthz", operation_id="health", summary="Liveness", sync_to_thread=False)
     def health(self) -> Health:
@@ -34,7 +47,9 @@ class MetaController(Controller):
         responses={503: ResponseSpec(data_container=Health, description="Not ready: see checks")},
     )
     async def ready(self, api: NamedDependency[ApiState]) -> Response[Health]:
-        """503 while the database is not writable or no worker has sent a heartbeat recently."""
+        """503 while the database is not writable, the queue is not readable or no worker that can run jobs has
+        sent a heartbeat recently. Each check is ``ok`` or what is wrong in a few words; the detail is in the
+        appliance's log and its ``doctor`` command."""
         checks = await anyio.to_thread.run_sync(_checks, api)
         ok = all(v == "ok" for v in checks.values())
         return Response(Health(status="ok" if ok else "unavailable", checks=checks), status_code=200 if ok else 503)
@@ -50,7 +65,7 @@ class MetaController(Controller):
     def capabilities(self, key: NamedDependency[ApiKey], api: NamedDependency[ApiState]) -> Capabilities:
         """Styles with their engine (or why not), every request field with its constraints, and limits."""
         styles = []
-        for status in api.engines.all_status():
+        for status in api.catalog.all_status():
             allowed = not key.styles or status.style in key.styles
             reason = None if allowed else "Not enabled for this API key."
             styles.append(StyleInfo(name=status.style, available=allowed, engine=status.engine, reason=reason))
@@ -77,36 +92,58 @@ class ModelsController(Controller):
         summary="Installed models (extension)",
         responses=ERROR_RESPONSES,
         security=[{"bearerAuth": []}],
+        before_request=strict_query,
     )
     async def models(self, key: NamedDependency[ApiKey], api: NamedDependency[ApiState]) -> ModelList:
         """Each installed model: role, licence, commercial use, the styles it enables, where it runs."""
-        data = await anyio.to_thread.run_sync(api.engines.installed_models)
-        return ModelList(data=data, providers=await anyio.to_thread.run_sync(api.engines.providers))
+        data = await anyio.to_thread.run_sync(api.catalog.installed_models)
+        return ModelList(data=data, providers=await anyio.to_thread.run_sync(_providers, api))
+
+
+def _providers(api: ApiState) -> list[str]:
+    """Where models run: what live workers report (the API process never loads an inference runtime)."""
+    if not api.catalog.installed_models():
+        return []
+    return workers_sql.live_providers(api.db.get(), since=time.time() - _worker_timeout(api))
+
+
+def _worker_timeout(api: ApiState) -> float:
+    """A worker whose last heartbeat is older than this is taken for dead."""
+    return worker_timeout(api.settings.sweep_seconds)
 
 
 def _checks(api: ApiState) -> dict[str, str]:
-    """Database writable, queue readable, a live worker that can run jobs: each check says what is wrong."""
+    """Database writable, queue readable, a live worker that can run jobs: each check says what is wrong.
+
+    Readiness answers anyone, so the checks are plain words; the detail (exception text, file names) goes to
+    the log, and ``doctor`` shows it to the operator.
+    """
     checks: dict[str, str] = {}
-    problem = api.db.identity_problem()  # deleted or replaced under us: every write would be lost
+    change = api.db.identity_change()  # deleted or replaced under us: every write would be lost
+    if change:
+        log.error("not ready: %s", api.db.identity_problem())
+    gone = f"the database file was {change} while the appliance was running" if change else None
     try:
         db = api.db.get()
         workers_sql.probe_write(db, time.time())
-        checks["database"] = problem or "ok"
+        checks["database"] = gone or "ok"
     except Exception as exc:  # readiness reports, it does not raise
-        checks["database"] = problem or f"not writable: {exc}"
+        log.warning("not ready: the database %s is not writable: %s", api.settings.app_db, exc)
+        checks["database"] = gone or "not writable"
         return {**checks, "queue": "not checked", "worker": "not checked"}
     try:
         api.queue.pending()
         checks["queue"] = "ok"
     except Exception as exc:  # a corrupt or unreadable queue.db: jobs could be accepted but never run
-        checks["queue"] = f"not readable ({api.settings.queue_db.name}): {exc}"
+        log.warning("not ready: the queue %s is not readable: %s", api.settings.queue_db, exc)
+        checks["queue"] = "not readable"
     checks["worker"] = _worker_check(api, db)
     return checks
 
 
 def _worker_check(api: ApiState, db: sqlite_utils.Database) -> str:
     now = time.time()
-    limit = max(30.0, api.settings.sweep_seconds * 3)
+    limit = _worker_timeout(api)
     beat = workers_sql.latest_heartbeat(db)
     if beat is None:
         return "no worker has started"
@@ -114,5 +151,6 @@ def _worker_check(api: ApiState, db: sqlite_utils.Database) -> str:
         return f"no worker heartbeat for {now - beat:.0f} s"
     alive, problems = workers_sql.live_problems(db, now - limit)
     if alive and len(problems) == alive:  # every live worker is stuck: none can run a job
-        return f"{alive} worker(s) alive but none can run jobs: {problems[0]}"
+        log.warning("not ready: no live worker can run jobs: %s", "; ".join(problems))
+        return f"{alive} worker(s) alive but none can run jobs (the workers' log says why)"
     return "ok"

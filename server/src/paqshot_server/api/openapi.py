@@ -18,38 +18,29 @@ from litestar import Litestar
 from litestar._openapi.plugin import OpenAPIPlugin  # the one object that serves /schema/*
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig, ResponseSpec
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.params import BodyKwarg, ParameterKwarg
 
 from ..branding import Brand
 from ..jobs.intake import max_base64_chars
 from ..net.urls import IMAGE_URL_SCHEMES, MAX_URL, webhook_schemes
 from ..settings import Settings
-from .wire import IMAGE_DATA_PATTERN, IMAGE_FIELDS, WEBHOOK_URL_PATTERN, ErrorBody, url_field_pattern
-
-_ERRORS = {
-    400: "invalid_request — missing or malformed parameters",
-    401: "unauthorized — missing or invalid API key",
-    403: "forbidden — quota exceeded or style not enabled for this API key",
-    404: "not_found — generation not found",
-    413: "image_too_large — an image exceeds limits.max_image_bytes of GET /v1/capabilities",
-    422: "unsupported_image — not JPEG/PNG/WebP or undecodable (also: Idempotency-Key reused with another body)",
-    429: "rate_limited — too many requests; see Retry-After",
-    500: "server_error — internal error; retry after a few seconds",
-    503: "unavailable — the appliance cannot take work now (disk full, queue or database file unusable); "
-    "see Retry-After",
-}
-
-INPUT_EXPIRED_RESPONSE = ResponseSpec(
-    data_container=ErrorBody,
-    description="input_expired — the generation's photo is past retention; submit it again (extension)",
-    generate_examples=False,
+from .reference import ERRORS, ON_EVERY_OPERATION, description, webhooks
+from .wire import (
+    IMAGE_DATA_PATTERN,
+    IMAGE_FIELDS,
+    URL_OR_IMAGE_FIELDS,
+    WEBHOOK_URL_PATTERN,
+    ErrorBody,
+    url_field_pattern,
 )
 
-ERROR_RESPONSES = {
-    status: ResponseSpec(data_container=ErrorBody, description=text, generate_examples=False)
-    for status, text in _ERRORS.items()
+_RESPONSES = {
+    status: ResponseSpec(data_container=ErrorBody, description=f"`{code}`: {meaning}", generate_examples=False)
+    for status, code, meaning in ERRORS
 }
+ERROR_RESPONSES = {status: spec for status, spec in _RESPONSES.items() if status in ON_EVERY_OPERATION}
+INPUT_EXPIRED_RESPONSE = _RESPONSES[410]
 
 _REF = "#/components/schemas/{name}"
 
@@ -59,17 +50,30 @@ def openapi_config(brand: Brand, version: str) -> OpenAPIConfig:
     return OpenAPIConfig(
         title=f"{brand.product_name} API",
         version=version,
-        description=brand.description,
+        description=description(brand),
         components=Components(
-            security_schemes={"bearerAuth": SecurityScheme(type="http", scheme="bearer", bearer_format="API key")}
+            security_schemes={
+                "bearerAuth": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    bearer_format="API key",
+                    description=f"`Authorization: Bearer {brand.key_prefix}…` (see Authentication).",
+                )
+            },
         ),
+        webhooks=webhooks(brand),  # type: ignore[arg-type]
+        tags=[
+            Tag(name="generations", description="Submit, poll, list, cancel, re-run and delete generations."),
+            Tag(name="meta", description="Health, readiness, what this appliance can do, installed models."),
+        ],
         path="/schema",
         render_plugins=[],
     )
 
 
-def serve_exact_schema(app: Litestar, settings: Settings) -> None:
-    """Make ``/schema/*`` (every render plugin) and :func:`served_schema` give the exact document.
+def serve_exact_schema(app: Litestar, settings: Settings, preset_ids: Callable[[], list[str]]) -> None:
+    """Make ``/schema/*`` (every render plugin) and :func:`served_schema` give the exact document;
+    ``preset_ids`` gives the presets in force here (read when the document is first built).
 
     Litestar offers no hook between building the document and serving it, and its plugin has ``__slots__``;
     so the app's plugin becomes a subclass (same layout) whose document is corrected once, on first use.
@@ -80,7 +84,8 @@ def serve_exact_schema(app: Litestar, settings: Settings) -> None:
 
         def provide_openapi_schema(self) -> dict[str, Any]:
             if not self._openapi_schema:
-                self._openapi_schema = exact_schema(super().provide_openapi_schema(), self.app, settings)
+                generated = super().provide_openapi_schema()
+                self._openapi_schema = exact_schema(generated, self.app, settings, preset_ids())
             return self._openapi_schema
 
     app.plugins.get(OpenAPIPlugin).__class__ = ExactOpenAPIPlugin
@@ -115,8 +120,9 @@ def param_name(field: str, kwarg: Any) -> str:
     return field
 
 
-def exact_schema(doc: dict[str, Any], app: Litestar, settings: Settings) -> dict[str, Any]:
-    """``doc`` with every request body and parameter schema taken from msgspec, plus the settings' rules."""
+def exact_schema(doc: dict[str, Any], app: Litestar, settings: Settings, presets: list[str]) -> dict[str, Any]:
+    """``doc`` with every request body and parameter schema taken from msgspec, each body's ``schema_rules``
+    (rules across fields), and what depends on this appliance: its settings and its ``presets``."""
     bodies: set[type] = set()
     for handler in _handlers(app):
         operation = operation_of(doc, handler.operation_id)
@@ -142,8 +148,9 @@ def exact_schema(doc: dict[str, Any], app: Litestar, settings: Settings) -> dict
             props = components[body.__name__]["properties"]
             for member in msgspec.structs.fields(body):
                 _declared_order(props[member.encode_name], member.type)
+            components[body.__name__].update(getattr(body, "schema_rules", {}))
         doc.setdefault("components", {}).setdefault("schemas", {}).update(components)
-    _settings_rules(doc, bodies, settings)
+    _settings_rules(doc, bodies, settings, presets)
     return doc
 
 
@@ -182,22 +189,37 @@ def operation_of(doc: dict[str, Any], operation_id: str | Callable | None) -> di
     return None
 
 
-def _settings_rules(doc: dict[str, Any], bodies: set[type], settings: Settings) -> None:
-    """The rules that depend on this appliance's settings, in every request body that has the field."""
+def _settings_rules(doc: dict[str, Any], bodies: set[type], settings: Settings, presets: list[str]) -> None:
+    """The rules that depend on this appliance, in every request body that has the field."""
     components = doc.get("components", {}).get("schemas", {})
     webhook = url_field_pattern(webhook_schemes(settings.allow_private_network))
     base64_chars = max_base64_chars(settings.max_image_bytes)
     for body in bodies:
         props = components[body.__name__]["properties"]
-        for variant in props.get("webhook_url", {}).get("anyOf", []):
+        for variant in _strings(props.get("webhook_url")):
             if variant.get("pattern") == WEBHOOK_URL_PATTERN:
                 variant["pattern"] = webhook
-        for name in IMAGE_FIELDS:  # base64 (product_image: or an http(s) URL)
-            for variant in props.get(name, {}).get("anyOf", [props[name]] if name in props else []):
-                if variant.get("type") == "string":
-                    variant["maxLength"] = base64_chars
-        if "product_image" in props:
-            image = props["product_image"]
-            url_form = {"type": "string", "pattern": url_field_pattern(IMAGE_URL_SCHEMES), "maxLength": MAX_URL}
-            data_form = {"type": "string", "pattern": IMAGE_DATA_PATTERN, "minLength": 1, "maxLength": base64_chars}
-            props["product_image"] = {"description": image.get("description", ""), "anyOf": [url_form, data_form]}
+        for name in ("preset", "compliance_check"):  # a preset id must name a preset in force here
+            for variant in _strings(props.get(name)):
+                variant["enum"] = presets
+        for name in IMAGE_FIELDS:
+            for variant in _strings(props.get(name)):
+                variant["maxLength"] = base64_chars
+        for name in URL_OR_IMAGE_FIELDS:  # an http(s) URL, or base64 image data
+            if name in props:
+                url_form = {"type": "string", "pattern": url_field_pattern(IMAGE_URL_SCHEMES), "maxLength": MAX_URL}
+                data_form = {"type": "string", "pattern": IMAGE_DATA_PATTERN, "minLength": 1, "maxLength": base64_chars}
+                props[name] = {"description": props[name].get("description", ""), "anyOf": [url_form, data_form]}
+
+
+def _strings(schema: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The string schemas of a property: itself, its non-null variants, or its array's items."""
+    if schema is None:
+        return []
+    found = []
+    for variant in schema.get("anyOf", [schema]):
+        if variant.get("type") == "string":
+            found.append(variant)
+        elif variant.get("type") == "array" and variant.get("items", {}).get("type") == "string":
+            found.append(variant["items"])
+    return found

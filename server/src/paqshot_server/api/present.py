@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import msgspec
 
@@ -10,7 +11,7 @@ from ..ids import parse_iso
 from ..signing import file_url
 from ..storage.jobs import Job
 from .state import ApiState
-from .wire import ComplianceReport, Generation, ImageLinks, JobError, ReviewReason
+from .wire import ComplianceReport, Generation, ImageLinks, JobError, ProductBox, ReviewReason
 
 
 def generation(job: Job, api: ApiState) -> Generation:
@@ -28,10 +29,12 @@ def generation(job: Job, api: ApiState) -> Generation:
         filename=job.filename,
         rerun_of=job.rerun_of,
         mask_hint=True if job.hint_file else None,
+        priority=job.priority,
     )
     if job.status == "processing":
         out.progress = round(job.progress, 3)
         out.estimated_seconds = job.estimated_seconds
+        out.eta_seconds = api.jobs.eta.seconds(job)
         if not job.purged:
             out.input_url = file_url(base, secret, job.input_file, int(time.time()) + 3600)
         return out
@@ -66,6 +69,7 @@ def generation(job: Job, api: ApiState) -> Generation:
             out.prompts = {"prompt": meta["prompt"], "negative_prompt": str(meta.get("negative_prompt") or "")}
         if isinstance(meta.get("scene"), dict):
             out.scene = meta["scene"]
+        out.product_box = _product_box(out.scene or meta)
         out.confidence = job.result.confidence
         out.needs_review = job.result.needs_review
         out.review_reasons = [ReviewReason(code=r.code, message=r.message) for r in job.result.review_reasons]
@@ -80,3 +84,12 @@ def generation(job: Job, api: ApiState) -> Generation:
             if job.result.matte:
                 out.matte_url = file_url(base, secret, job.result.matte, expires)
     return out
+
+
+def _product_box(meta: dict[str, Any]) -> ProductBox | None:
+    """The product's box in the photo and in the (first) image, ``[x, y, w, h]`` px, from the engine's boxes."""
+    boxes = meta.get("source_box"), meta.get("product_box")
+    if not all(isinstance(b, list) and len(b) == 4 for b in boxes):
+        return None
+    (x0, y0, x1, y1), (u0, v0, u1, v1) = boxes  # type: ignore[misc]
+    return ProductBox(input=[x0, y0, x1 - x0, y1 - y0], output=[u0, v0, u1 - u0, v1 - v0])

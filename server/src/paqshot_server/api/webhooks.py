@@ -16,6 +16,7 @@ from ..errors import InvalidRequest, NotFound
 from ..storage import webhooks as webhooks_sql
 from ..storage.keys import ApiKey
 from .openapi import ERROR_RESPONSES
+from .query import strict_query
 from .state import ApiState
 
 EventState = Literal["pending", "delivered", "failed", "stopped", "dropped"]
@@ -85,6 +86,7 @@ class WebhookController(Controller):
         operation_id="listWebhookEvents",
         summary="Your webhook events and their delivery state (extension)",
         responses=ERROR_RESPONSES,
+        before_request=strict_query,
     )
     async def list_events(
         self,

@@ -3,17 +3,20 @@ omit what does not apply. New fields always come with defaults (schema evolution
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, get_type_hints
 
 import msgspec
 from msgspec import Meta, Struct
 
+from ..ids import id_pattern
 from ..imaging.options import (
     LOCATIONS,
     MAX_LOCATION_CHARS,
     MAX_PROMPT_CHARS,
+    MAX_SEED,
     MAX_VARIANTS,
     NAMED_BACKGROUNDS,
+    STYLES,
     AspectRatio,
     OnLowConfidence,
     OutputFormat,
@@ -22,12 +25,17 @@ from ..imaging.options import (
     Shadow,
     Style,
 )
-from ..imaging.presets import MAX_CHECKS, PRESET_ID_PATTERN
+from ..imaging.presets import PRESET_ID_PATTERN, PresetIds
+from ..imaging.scenes.kinds import scene_type_doc
+from ..imaging.styles import family, style_doc
 from ..net.urls import END, MAX_URL, url_pattern, url_words
+from ..storage.fair import Priority
 from ..storage.jobs import Status
 
 # Request fields that carry an image (URL or base64): the request body limit allows each at max_image_bytes.
 IMAGE_FIELDS = ("product_image", "mask_hint")
+# Request fields that take an image as an http(s) URL or as base64 (the others take base64 only).
+URL_OR_IMAGE_FIELDS = ("product_image", "image")
 
 # Each pattern is built from the facts it encodes and comes with the same facts in words: validation errors
 # quote the words (``api.explain``), never the pattern. Patterns stay in the syntax ECMA-262 (JSON Schema) and
@@ -61,6 +69,7 @@ CUTOUT_ENGINE_PATTERN = _pattern(
 )
 _pattern(PRESET_ID_PATTERN, "a preset id: a lowercase letter, then up to 63 lowercase letters, digits or '_'")
 FILENAME_PATTERN = _pattern(r"^[^/\\\x00-\x1f]+" + END, "a file name without folders or control characters")
+GENERATION_ID_PATTERN = _pattern(id_pattern("gen") + END, "a generation id: gen_ and 26 lowercase letters and digits")
 # product_image that is not a URL: base64 (checked when decoded: no schema can state "an image").
 IMAGE_DATA_PATTERN = _pattern(r"^(?![Hh][Tt][Tt][Pp][Ss]?:)", "base64 image data (plain or a data: URI)")
 # Free text: any characters but control characters other than tab and line breaks.
@@ -79,15 +88,8 @@ _PRESET_DOC = (
 _CHECK_DOC = "Extension: further presets whose rules the result's compliance report checks (1–10 ids)."
 
 # What each value does (docs/scenes.md has the full table).
-_STYLE_DOC = (
-    "studio_packshot: the product cut out on a plain background. lifestyle: the product in place in a real setting, "
-    "natural light, about half the frame. editorial: off-centre with empty space for copy, dramatic light. mockup: "
-    "the product on a display set (podium, pedestal, shelf, tabletop) or held in a hand."
-)
-_SCENE_DOC = (
-    "auto (from style and location) | action (motion lines, droplets, product lifted) | abstract (geometric props) | "
-    "product_packshot (clean seamless backdrop in the location's colours). Scene styles only."
-)
+_STYLE_DOC = style_doc()
+_SCENE_DOC = scene_type_doc()
 _PEOPLE_DOC = (
     "none / without_people keep people out; with_people adds a hand (and out-of-focus people behind lifestyle and "
     "editorial sets) that never covers the product."
@@ -109,8 +111,30 @@ _HINT_DOC = (
 )
 
 
+_PRIORITY_DOC = (
+    "Extension: order among your own waiting generations: high, normal (default) or low. Keys take turns "
+    "whatever their priorities (weighted by each key's weight); a key may have at most high_priority_limit "
+    "high-priority generations waiting (403 beyond)."
+)
+
+
+def _style_rule(family_name: str, then: dict[str, Any]) -> dict[str, Any]:
+    """JSON Schema: when ``style`` is one of ``family_name``'s styles, the body must also match ``then``."""
+    styles = [s for s in STYLES if family(s) == family_name]
+    return {"if": {"properties": {"style": {"enum": styles}}, "required": ["style"]}, "then": {"properties": then}}
+
+
 class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     """Body of ``POST /v1/generate``: the spec's fields, then optional extensions."""
+
+    # Rules across fields, which msgspec cannot state: the served schema adds them (api.openapi). They are the
+    # combinations EngineCatalog.check_options refuses; a test checks that both agree on every combination.
+    schema_rules: ClassVar[dict[str, Any]] = {
+        "allOf": [
+            _style_rule("studio", {"num_variants": {"maximum": 1}}),
+            _style_rule("scene", {"shadow": {"not": {"enum": ["natural"]}}}),
+        ]
+    }
 
     product_image: Annotated[
         str,
@@ -120,7 +144,7 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
             "limits.max_image_bytes of GET /v1/capabilities.",
         ),
     ]
-    style: Annotated[Style, Meta(description=_STYLE_DOC)]
+    style: Annotated[Style, Meta(description=_STYLE_DOC, examples=["studio_packshot"])]
     scene_type: Annotated[SceneType, Meta(description=_SCENE_DOC)] = "auto"
     background: (
         Annotated[
@@ -160,7 +184,7 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
         | None
     ) = None
     # Extensions (optional; defaults keep the spec's behaviour).
-    seed: Annotated[int, Meta(ge=0, le=2**32 - 1, description="Extension: seed for reproducible scenes.")] | None = None
+    seed: Annotated[int, Meta(ge=0, le=MAX_SEED, description="Extension: seed for reproducible scenes.")] | None = None
     negative_prompt: (
         Annotated[
             str, Meta(max_length=MAX_PROMPT_CHARS, pattern=TEXT_PATTERN, description="Extension: what to keep out.")
@@ -205,13 +229,7 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
         ),
     ] = "complete"
     preset: Annotated[str, Meta(pattern=PRESET_ID_PATTERN, description=_PRESET_DOC)] | None = None
-    compliance_check: (
-        Annotated[
-            list[Annotated[str, Meta(pattern=PRESET_ID_PATTERN)]],
-            Meta(min_length=1, max_length=MAX_CHECKS, description=_CHECK_DOC),
-        ]
-        | None
-    ) = None
+    compliance_check: Annotated[PresetIds, Meta(description=_CHECK_DOC)] | None = None
     mask_hint: Annotated[str, Meta(min_length=1, description=_HINT_DOC)] | None = None
     filename: (
         Annotated[
@@ -226,6 +244,13 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
         ]
         | None
     ) = None
+    priority: Annotated[Priority, Meta(description=_PRIORITY_DOC)] = "normal"
+
+
+class PriorityChange(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Body of ``POST /v1/generate/{id}/priority`` (extension): a waiting generation's new priority."""
+
+    priority: Annotated[Priority, Meta(description=_PRIORITY_DOC)]
 
 
 class ComplianceRule(Struct, kw_only=True):
@@ -307,40 +332,130 @@ class ImageLinks(Struct, kw_only=True):
     height: int
 
 
-class Generation(Struct, kw_only=True, omit_defaults=True):
-    """A generation as ``GET /v1/generate/{id}`` shows it (spec fields, then extensions)."""
+# Response fields, described once for the generation, its list items, the 202 and the webhook body.
+GenerationId = Annotated[str, Meta(description="The generation's id.", examples=["gen_01j9xkm3p8fvz4q2n7tbhc6r"])]
+CreatedAt = Annotated[
+    str, Meta(description="When it was submitted (UTC, ISO 8601).", examples=["2026-06-09T14:00:00Z"])
+]
+ImageUrl = Annotated[
+    str,
+    Meta(
+        description="Signed URL of the image (no key needed) until expires_at.",
+        examples=["http://127.0.0.1:8000/files/…"],
+    ),
+]
+ThumbnailUrl = Annotated[str, Meta(description="Signed URL of a small preview until expires_at.")]
+Pixels = Annotated[int, Meta(description="Pixels.", examples=[2048])]
+ExpiresAt = Annotated[
+    str, Meta(description="When the images (and their URLs) are deleted: retention_days after completion.")
+]
+EngineName = Annotated[
+    str,
+    Meta(
+        description="Extension: what made the image: `classical`, `procedural`, `onnx:<model>`, `diffusion:<model>`.",
+        examples=["classical"],
+    ),
+]
+Confidence = Annotated[
+    float, Meta(description="Extension: how sure the cut-out is, 0–1 (calibrated; low values need review).")
+]
+NeedsReview = Annotated[
+    bool, Meta(description="Extension: the result is probably wrong somewhere; review_reasons say where, in words.")
+]
+ReviewReasons = Annotated[list[ReviewReason], Meta(description="Extension: why it needs review (code + message).")]
+Compliance = Annotated[
+    list[ComplianceReport], Meta(description="Extension: the preset's and compliance_check's reports.")
+]
 
-    id: str
-    status: Status
+
+class ProductBox(Struct, kw_only=True):
+    """Where the product is: in the stored photo and in the (first) image, ``[x, y, width, height]`` px."""
+
+    input: list[int]
+    output: list[int]
+
+
+class Generation(Struct, kw_only=True, omit_defaults=True):
+    """A generation as ``GET /v1/generate/{id}`` shows it (spec fields, then extensions; absent when not known)."""
+
+    id: GenerationId
+    status: Annotated[Status, Meta(description="processing until it ends completed or failed.")]
     style: Style
     aspect_ratio: AspectRatio
-    created_at: str
-    image_url: str | None = None
-    thumbnail_url: str | None = None
-    width: int | None = None
-    height: int | None = None
-    expires_at: str | None = None
-    error: JobError | None = None
-    progress: float | None = None
-    estimated_seconds: int | None = None
-    engine: str | None = None
-    seed: int | None = None
-    confidence: float | None = None
-    needs_review: bool | None = None
-    review_reasons: list[ReviewReason] | None = None
-    cutout_engine: str | None = None
-    notes: list[str] | None = None
+    created_at: CreatedAt
+    image_url: ImageUrl | None = None
+    thumbnail_url: ThumbnailUrl | None = None
+    width: Pixels | None = None
+    height: Pixels | None = None
+    expires_at: ExpiresAt | None = None
+    error: Annotated[JobError, Meta(description="Why it failed (failed only).")] | None = None
+    progress: Annotated[float, Meta(description="Extension: 0–1 while processing.")] | None = None
+    estimated_seconds: Annotated[int, Meta(description="Seconds until it should be done (processing).")] | None = None
+    eta_seconds: (
+        Annotated[
+            float,
+            Meta(
+                ge=0,
+                description="Extension: seconds until it should be done, now (processing): recent job times on this "
+                "appliance and its place in the fair queue; absent while no worker is running.",
+            ),
+        ]
+        | None
+    ) = None
+    priority: Annotated[Priority, Meta(description="Extension: its priority among its key's generations.")] | None = (
+        None
+    )
+    engine: EngineName | None = None
+    seed: Annotated[int, Meta(description="Extension: the seed used; send it back to reproduce a scene.")] | None = None
+    confidence: Confidence | None = None
+    needs_review: NeedsReview | None = None
+    review_reasons: ReviewReasons | None = None
+    cutout_engine: (
+        Annotated[str, Meta(description="Extension: the cut-out that ran (classical or a model).")] | None
+    ) = None
+    notes: Annotated[list[str], Meta(description="Extension: remarks in words (upscaled, low contrast…).")] | None = (
+        None
+    )
+    images: Annotated[list[ImageLinks], Meta(description="Extension: every image of the job (variants).")] | None = None
+    options: Annotated[dict[str, Any], Meta(description="Extension: the request's options as stored.")] | None = None
+    prompts: Annotated[dict[str, str], Meta(description="Extension: the final prompts of a scene.")] | None = None
+    scene: Annotated[dict[str, Any], Meta(description="Extension: the scene that was chosen.")] | None = None
+    input_url: Annotated[str, Meta(description="Extension: signed URL of the stored photo.")] | None = None
+    completed_at: Annotated[str, Meta(description="Extension: when it ended (UTC, ISO 8601).")] | None = None
+    compliance: Compliance | None = None
+    filename: Annotated[str, Meta(description="Extension: the file name given at submission.")] | None = None
+    rerun_of: Annotated[str, Meta(description="Extension: the generation this one re-ran.")] | None = None
+    mask_hint: Annotated[bool, Meta(description="Extension: true when a mask hint shaped the cut-out.")] | None = None
+    matte_url: (
+        Annotated[str, Meta(description="Extension: signed URL of the alpha matte (grey PNG, the photo's size).")]
+        | None
+    ) = None
+    product_box: (
+        Annotated[ProductBox, Meta(description="Extension: the product's box in the photo and in the image.")] | None
+    ) = None
+
+
+# Documents the body (OpenAPI ``webhooks``); a test decodes real deliveries with it, so it cannot drift.
+class WebhookPayload(Struct, kw_only=True, forbid_unknown_fields=True):
+    """What a webhook_url receives when a generation ends: the spec's fields, then extensions."""
+
+    event: Annotated[Literal["generation.completed", "generation.failed"], Meta(description="What happened.")]
+    id: GenerationId
+    status: Literal["completed", "failed"]
+    style: Style
+    created_at: CreatedAt
+    image_url: ImageUrl | None = None
+    thumbnail_url: ThumbnailUrl | None = None
+    width: Pixels | None = None
+    height: Pixels | None = None
+    expires_at: ExpiresAt | None = None
     images: list[ImageLinks] | None = None
-    options: dict[str, Any] | None = None
-    prompts: dict[str, str] | None = None
-    scene: dict[str, Any] | None = None
-    input_url: str | None = None
-    completed_at: str | None = None
-    compliance: list[ComplianceReport] | None = None
-    filename: str | None = None
-    rerun_of: str | None = None
-    mask_hint: bool | None = None
-    matte_url: str | None = None
+    engine: EngineName | None = None
+    confidence: Confidence | None = None
+    needs_review: NeedsReview | None = None
+    review_reasons: ReviewReasons | None = None
+    compliance: Compliance | None = None
+    error: JobError | None = None
 
 
 class GenerationList(Struct, kw_only=True):

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..branding import DEFAULT_BRAND
+from . import common
 
 # Each module has ``register(subparsers)`` that adds its parser(s) with ``set_defaults(func=...)``.
 COMMAND_MODULES = ("init", "serve", "worker", "keys", "webhooks", "generate", "check", "models", "doctor")
@@ -19,6 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (also used to document the CLI)."""
     parser = argparse.ArgumentParser(prog=DEFAULT_BRAND.cli_name, description=DEFAULT_BRAND.description)
     parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="show the traceback of an internal error (for bug reports)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -42,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    common.VERBOSE = args.verbose
     try:
         status = int(args.func(args) or 0)
         sys.stdout.flush()  # inside the try: a reader that left shows up here, not at interpreter exit
@@ -50,4 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # point stdout at devnull so the interpreter's last flush does not raise again; exit 1 as it advises.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except Exception as exc:  # our bug: one line (the traceback with --verbose), never a bare stack dump
+        print(f"{parser.prog}: {common.internal_error(exc)}", file=sys.stderr)
+        return 70  # EX_SOFTWARE (sysexits.h): an internal software error
     return status

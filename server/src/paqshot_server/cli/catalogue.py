@@ -30,6 +30,7 @@ import msgspec
 
 from .. import __version__
 from ..errors import AppError, InvalidRequest, UnsupportedImage
+from .common import internal_error
 
 SUMMARY = "summary.csv"
 STATE = "batch-state.json"
@@ -50,26 +51,8 @@ SUMMARY_COLUMNS = (
     "options_sha256",
 )
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
-_FLAG_FIELDS = (  # flags that are request fields; None when not given on the command line
-    "style",
-    "scene_type",
-    "background",
-    "aspect_ratio",
-    "people",
-    "location",
-    "prompt",
-    "negative_prompt",
-    "seed",
-    "shadow",
-    "reflection",
-    "padding",
-    "output_format",
-    "num_variants",
-    "cutout_engine",
-    "on_low_confidence",
-    "preset",
-    "compliance_check",
-)
+# Request fields the command line does not take as plain values (the photo itself; a hint is a file there).
+_NOT_FLAGS = frozenset({"product_image", "webhook_url", "mask_hint", "filename"})
 
 
 @dataclass(frozen=True)
@@ -89,8 +72,11 @@ class Resolved:
 
 
 def flag_fields(args: argparse.Namespace) -> dict[str, Any]:
-    """The request fields given as flags (those left at None were not given)."""
-    values = {name: getattr(args, name, None) for name in _FLAG_FIELDS}
+    """The request fields given as flags of the same name (those left at None were not given)."""
+    from ..api.wire import GenerateRequest
+
+    names = [f.name for f in msgspec.structs.fields(GenerateRequest) if f.name not in _NOT_FLAGS]
+    values = {name: getattr(args, name, None) for name in names}
     for name in EXTRA_FIELDS:
         values[name] = getattr(args, name, None)
     return {k: v for k, v in values.items() if v is not None}
@@ -141,13 +127,12 @@ def read_manifest(path: Path) -> list[dict[str, Any]]:
 
 def run_manifest(args: argparse.Namespace) -> int:
     """Render every row; exit 0 when none failed, 1 when any failed, 2 when the manifest itself is unusable."""
-    from ..engines import Engines
+    from ..engines import Engines, LocalResources
     from ..finishing import Finisher
-    from ..resources import Resources
     from ..settings import load_settings
 
     settings = load_settings()
-    res = Resources(settings)
+    res = LocalResources(settings)
     try:
         rows = read_manifest(args.manifest)
         presets = res.presets
@@ -234,7 +219,7 @@ def _one_row(
     except (AppError, OSError) as exc:
         line.update(status="failed", error=exc.message if isinstance(exc, AppError) else str(exc))
     except Exception as exc:  # one broken row must not lose the catalogue: report it and go on
-        line.update(status="failed", error=f"internal error ({type(exc).__name__}: {exc})")
+        line.update(status="failed", error=internal_error(exc))
     if sku:
         state[sku] = {k: v for k, v in line.items()}
     return line

@@ -27,11 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _check(args: argparse.Namespace) -> int:
     from ..checking import check_image, preset_ids
+    from ..engines import LocalResources
     from ..errors import AppError
     from ..imaging.presets import PresetError
-    from ..resources import Resources
 
-    res = Resources(settings_from(args))
+    res = LocalResources(settings_from(args))
     try:
         ids = preset_ids(args.preset, args.compliance_check)
         for preset_id in ids:
@@ -42,7 +42,7 @@ def _check(args: argparse.Namespace) -> int:
     worst = 0
     for path in args.images:
         try:
-            outcome = check_image(path.read_bytes(), ids, res.settings, res.presets, res.engines)
+            outcome = check_image(path.read_bytes(), ids, res.settings, res.presets, res.engines.find_product)
         except (AppError, OSError) as exc:
             message = exc.message if isinstance(exc, AppError) else str(exc)
             print(f"{path}: cannot check: {message}", file=sys.stderr)

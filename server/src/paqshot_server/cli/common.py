@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import traceback
 from typing import Any
 
 from ..settings import Settings, load_settings
+
+# Set by ``main`` from ``--verbose``: a process-wide CLI switch, read where an internal error is reported.
+VERBOSE = False
+
+
+def internal_error(exc: BaseException) -> str:
+    """One line for an error that is our bug, not the user's; with ``--verbose`` its traceback goes to stderr
+    first, without it the line says how to get it."""
+    if VERBOSE:
+        traceback.print_exception(exc, file=sys.stderr)
+        return f"internal error ({type(exc).__name__}: {exc})"
+    return f"internal error ({type(exc).__name__}: {exc}); run with --verbose for the traceback"
 
 
 def add_home_flag(parser: argparse.ArgumentParser) -> None:

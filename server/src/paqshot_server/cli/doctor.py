@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 from ..settings import Settings
 from ..storage import workers as workers_sql
-from ..storage.db import connect, held_elsewhere
+from ..storage.db import connect, held_elsewhere, quick_check
 from .common import add_home_flag, settings_from
 
 
@@ -78,7 +78,7 @@ def _database_file(settings: Settings) -> list[Check]:
 def _database(settings: Settings) -> list[Check]:
     try:
         db = connect(settings.app_db, create=False)  # doctor never creates a database: it reports a missing one
-        result = db.conn.execute("PRAGMA quick_check").fetchone()[0]
+        result = quick_check(db)
         workers_sql.probe_write(db, time.time())
         beat = workers_sql.latest_heartbeat(db)
     except Exception as exc:  # the point of doctor is to report, not to crash
@@ -174,6 +174,8 @@ def _models_and_gpu(settings: Settings) -> list[Check]:
 _ENGINE_NOTES = {
     "classical": "classical cut-out, no model; the default cut-out model is far better on real photos (`models setup`)",
     "procedural": "procedural sets, no model; an inpainting model gives photographic scenes (`models install PATH`)",
+    "onnx:": "the installed cut-out model",
+    "diffusion:": "the installed inpainting model over a procedural layout",
 }
 
 
@@ -183,7 +185,7 @@ def _styles(settings: Settings) -> list[Check]:
 
     checks = []
     for status in Engines(settings).all_status():
-        note = _ENGINE_NOTES.get(status.engine, "installed model")
+        note = _ENGINE_NOTES.get(status.engine) or _ENGINE_NOTES[status.engine.split(":")[0] + ":"]
         checks.append(Check(f"style {status.style}", "ok", f"engine {status.engine}: {note}"))
     return checks
 

@@ -25,6 +25,7 @@ from ..imaging.options import (
     STYLES,
     RenderOptions,
 )
+from .common import internal_error
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
@@ -103,6 +104,12 @@ def register(subparsers: Any) -> None:
         help="print one JSON object per input on stdout: file, outputs, engine, confidence, needs_review, "
         "review_reasons, timings_ms (or error)",
     )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help=f"exit {EXIT_NEEDS_REVIEW} when a result needs review (it is still written); a failure still exits 1",
+    )
+    p.add_argument("--mask-hint", type=Path, default=None, metavar="PNG", help=doc["mask_hint"] + " One IMAGE only.")
     p.set_defaults(func=run)
 
 
@@ -154,10 +161,14 @@ class Progress:
         print(line, file=self.stream, flush=True)
 
 
+EXIT_NEEDS_REVIEW = 3  # with --strict; 1 (a failure) and 2 (bad options) take precedence
+
+
 def run(args: argparse.Namespace) -> int:
-    """Render every input; exit 0 when all succeeded, 1 when any failed, 2 on bad options."""
+    """Render every input; exit 0 when all succeeded, 1 when any failed, 2 on bad options, 3 (``--strict``) when
+    a result needs review."""
+    from ..engines import LocalResources
     from ..imaging.presets import PresetError
-    from ..resources import Resources
     from ..settings import load_settings
     from .catalogue import run_manifest
 
@@ -166,8 +177,11 @@ def run(args: argparse.Namespace) -> int:
     if not args.images:
         print("error: name product photos (IMAGE ...) or a catalogue (--manifest FILE)", file=sys.stderr)
         return 2
+    if args.mask_hint is not None and len(args.images) != 1:
+        print("error: --mask-hint is drawn for one photo: name exactly one IMAGE", file=sys.stderr)
+        return 2
     settings = load_settings()
-    res = Resources(settings)
+    res = LocalResources(settings)
     engines = res.engines
     try:
         options, checks = options_from_args(args, settings, res.presets)
@@ -181,15 +195,18 @@ def run(args: argparse.Namespace) -> int:
         return 2
     args.output.mkdir(parents=True, exist_ok=True)
     progress = Progress(len(args.images), sys.stderr)
-    failed = 0
+    failed = review = 0
     for path in args.images:
         record = _render_one(path, args, res, options, checks, progress)
         failed += "error" in record
+        review += bool(record.get("needs_review"))
         if args.json:
             print(json.dumps(record), flush=True)
     if failed:
         print(f"{failed} of {len(args.images)} failed", file=sys.stderr)
-    return 1 if failed else 0
+    if review and args.strict:
+        print(f"{review} of {len(args.images)} need review (--strict)", file=sys.stderr)
+    return 1 if failed else EXIT_NEEDS_REVIEW if review and args.strict else 0
 
 
 def _render_one(
@@ -198,6 +215,7 @@ def _render_one(
     """Render one file and write its outputs (labelled: IPTC/XMP and Content Credentials); the JSON record of
     what happened (``error`` when it failed), with the compliance reports of ``checks``."""
     from ..imaging.decode import decode_image
+    from ..imaging.hint import read_hint
 
     engines, settings = res.engines, res.settings
 
@@ -207,7 +225,8 @@ def _render_one(
         data = path.read_bytes()
         decoded = decode_image(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
         decode_ms = (time.perf_counter() - started) * 1000
-        result = engines.render(decoded.image, options)
+        hint = read_hint(args.mask_hint.read_bytes(), decoded.image.size) if args.mask_hint else None
+        result = engines.render(decoded.image, options, hint=hint)
         record.update(_review_record(result))
         if result.needs_review and args.on_low_confidence == "fail":
             reasons = "; ".join(r.message for r in result.review_reasons)
@@ -224,7 +243,7 @@ def _render_one(
         progress.error(f"{path}: failed: {message}")
         return {**record, "error": {"code": code, "message": message}}
     except Exception as exc:  # a bug on one file must not lose the rest of the batch: report it
-        message = f"internal error ({type(exc).__name__}: {exc})"
+        message = internal_error(exc)
         progress.error(f"{path}: failed: {message}")
         return {**record, "error": {"code": "server_error", "message": message}}
     ms = (time.perf_counter() - started) * 1000

@@ -81,12 +81,14 @@ def _shared_flag(parser: argparse.ArgumentParser) -> None:
 
 def _store(args: argparse.Namespace) -> ModelStore:
     """The store a command reads (data folder + install level), or writes (one of them, by ``--shared``)."""
+    from ..inference.sessions import probe  # where models run, shown by list and install
+
     settings = settings_from(args)
     if getattr(args, "shared", False):
         if not settings.shared_models_dirs:
             raise StoreError("install_models_dir is empty: this installation has no install-level model folder")
-        return ModelStore(settings.shared_models_dirs[0])
-    return ModelStore(settings.models_dir, shared=settings.shared_models_dirs)
+        return ModelStore(settings.shared_models_dirs[0], runs_on=probe)
+    return ModelStore(settings.models_dir, shared=settings.shared_models_dirs, runs_on=probe)
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from typing import TextIO
 
 from ..settings import Settings
@@ -31,39 +32,100 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_serve)
 
 
-class WorkerSupervisor(threading.Thread):
-    """Starts N ``worker`` child processes and restarts any that dies until asked to stop."""
+@dataclass
+class _Slot:
+    """One worker place: its process, when it started, and how many times in a row it died young."""
 
-    def __init__(self, settings: Settings, count: int) -> None:
+    process: subprocess.Popen[bytes]
+    started: float
+    crashes: int = 0
+    restart_at: float | None = None  # when a dead worker is due to be started again
+
+
+class WorkerSupervisor(threading.Thread):
+    """Starts N ``worker`` child processes and restarts any that dies until asked to stop.
+
+    A worker that dies within ``stable_seconds`` of starting is restarted after a delay that doubles with each
+    such crash in a row (``first_delay`` … ``max_delay``), and each restart is logged with its delay: a worker
+    that cannot start (a broken model, a full disk) does not spin, and the log says what is happening. A worker
+    that ran for ``stable_seconds`` resets the count.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        count: int,
+        *,
+        command: list[str] | None = None,
+        poll_seconds: float = 1.0,
+        first_delay: float = 1.0,
+        max_delay: float = 300.0,
+        stable_seconds: float = 60.0,
+    ) -> None:
         super().__init__(name="worker-supervisor", daemon=True)
         self.settings, self.count = settings, count
-        self.children: list[subprocess.Popen[bytes]] = []
-        self.stopping = threading.Event()
-        self._lock = threading.Lock()
-
-    def _spawn(self) -> subprocess.Popen[bytes]:
-        cmd = [
+        self.command = command or [
             sys.executable,
             "-m",
             "paqshot_server",
             "worker",
             "--home",
-            str(self.settings.home.resolve()),
+            str(settings.home.resolve()),
             "--parent-pid",
             str(os.getpid()),
         ]
+        self.poll_seconds, self.first_delay, self.max_delay = poll_seconds, first_delay, max_delay
+        self.stable_seconds = stable_seconds
+        self.slots: list[_Slot] = []
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+
+    @property
+    def children(self) -> list[subprocess.Popen[bytes]]:
+        return [slot.process for slot in self.slots]
+
+    def _spawn(self) -> _Slot:
+        # The workers share this machine's CPUs: each sizes its inference threads for that (settings).
+        env = {**os.environ, f"{self.settings.brand.env_prefix}WORKER_PROCESSES": str(self.count)}
         # The child is in its own process group so a terminal's Ctrl-C reaches it only through us.
-        return subprocess.Popen(cmd, start_new_session=True)
+        return _Slot(subprocess.Popen(self.command, start_new_session=True, env=env), time.monotonic())
 
     def run(self) -> None:
         with self._lock:
-            self.children = [self._spawn() for _ in range(self.count)]
-        while not self.stopping.wait(1.0):
+            self.slots = [self._spawn() for _ in range(self.count)]
+        while not self.stopping.wait(self.poll_seconds):
             with self._lock:
-                for i, child in enumerate(self.children):
-                    if child.poll() is not None and not self.stopping.is_set():
-                        log.error("worker %d exited with %s; restarting it", child.pid, child.returncode)
-                        self.children[i] = self._spawn()
+                for i, slot in enumerate(self.slots):
+                    if not self.stopping.is_set():
+                        self.slots[i] = self._tend(slot)
+
+    def _tend(self, slot: _Slot) -> _Slot:
+        """The slot after one look: unchanged, scheduled for a restart, or restarted."""
+        now = time.monotonic()
+        if slot.restart_at is not None:
+            if now < slot.restart_at:
+                return slot
+            fresh = self._spawn()
+            fresh.crashes = slot.crashes
+            return fresh
+        code = slot.process.poll()
+        if code is None:
+            return slot
+        lived = now - slot.started
+        crashes = slot.crashes + 1 if lived < self.stable_seconds else 0
+        delay = 0.0 if crashes == 0 else min(self.max_delay, self.first_delay * 2 ** (crashes - 1))
+        if crashes:
+            log.error(
+                "worker %d exited with %s after %.0f s (%d early exit(s) in a row); restarting in %.1f s",
+                slot.process.pid,
+                code,
+                lived,
+                crashes,
+                delay,
+            )
+        else:
+            log.error("worker %d exited with %s after %.0f s; restarting it", slot.process.pid, code, lived)
+        return _Slot(slot.process, slot.started, crashes, restart_at=now + delay)
 
     def stop(self, timeout: float) -> None:
         """SIGINT every worker (finish the current job), then wait; SIGKILL after ``timeout``."""

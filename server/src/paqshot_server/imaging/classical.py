@@ -213,6 +213,8 @@ class ClassicalSegmenter:
             near = ndimage.binary_dilation(region, EIGHT, iterations=3)
             outer = ndimage.binary_dilation(near, EIGHT, iterations=3) & ~near
             rim = near & ~region
+            if not outer.any():  # the region fills its window (a very thin photo): no rim to judge it by
+                continue
             step = abs(float(np.median(lightness[sl][outer])) - float(np.median(lightness[sl][region])))
             if float(np.percentile(grad[sl][rim], 90)) >= 0.4 * step:
                 picked[i] = True

@@ -47,7 +47,9 @@ MIN_REGION_SHARE = 1e-4  # regions smaller than this share of the image are nois
 MIN_REGION_PX = 16
 PRODUCT_ALPHA = 128  # alpha at or above this is the product's body (fill, crop, reflection)
 FRINGE_ALPHA = 12  # alpha above this still blends product colour into the pixel: never measured as background
-FRINGE_SHARE = 0.03  # ... within this share of the long side of the body (a matte's fade, not a kept cast shadow)
+# ... within this share of the long side of the body: u2netp's edge fade on a clean photo reaches 20 px (p99) /
+# 26 px (max) at 2000 px; cast shadows it keeps reach 60-76 px and must stay measurable as shadow.
+FRINGE_SHARE = 0.013
 PRODUCT_PART_SHARE = 0.2  # a segmented part at least this share of the largest is product too (pairs, sets)
 REFLECTION_CORRELATION = 0.5
 _FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "TIFF": "tiff", "BMP": "bmp"}
@@ -162,7 +164,7 @@ def check(
             raise ValueError(f"product alpha {product_alpha.shape} does not match the image {img.rgba.shape[:2]}")
         body = product_mask(product_alpha, segmented=segmented)
         reach = max(_guard(body.shape), round(FRINGE_SHARE * max(body.shape)))
-        fringe = (product_alpha > FRINGE_ALPHA) & ndimage.binary_dilation(body, iterations=reach)
+        fringe = (product_alpha > FRINGE_ALPHA) & _grow(body, reach)
         results += _pixel_rules(img, rules, body, body | fringe)
     return ComplianceReport(preset.id, all(r.passed for r in results), tuple(results))
 
@@ -215,6 +217,34 @@ def _file_rules(img: Decoded, rules: Rules) -> list[RuleResult]:
     return out
 
 
+def _grow(mask: np.ndarray, radius: int) -> np.ndarray:
+    """``mask`` dilated by a (2r+1)² square: OR with shifted copies whose shift doubles each step, so the cost
+    grows with log2(r) (scipy's iterated dilation and 1-D max filter took 0.1-0.9 s at 2048²)."""
+    out = mask.copy()
+    for axis in (0, 1):
+        span = 0
+        while span < radius:
+            k = min(span + 1, radius - span)  # a shift up to span+1 keeps the covered run contiguous
+            grown = out.copy()
+            if axis == 0:
+                grown[k:] |= out[:-k]
+                grown[:-k] |= out[k:]
+            else:
+                grown[:, k:] |= out[:, :-k]
+                grown[:, :-k] |= out[:, k:]
+            out, span = grown, span + k
+    return out
+
+
+def _deviation(rgb: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
+    """uint8 (H, W): the largest per-channel difference from ``colour`` (uint8 arithmetic, no wide copies)."""
+    out = np.zeros(rgb.shape[:2], np.uint8)
+    for channel, value in enumerate(colour):
+        plane = rgb[..., channel]
+        np.maximum(out, np.maximum(plane, value) - np.minimum(plane, value), out=out)
+    return out
+
+
 def _guard(shape: tuple[int, ...]) -> int:
     return max(GUARD_MIN_PX, round(GUARD_SHARE * max(shape)))
 
@@ -250,25 +280,29 @@ def _pixel_rules(img: Decoded, rules: Rules, product: np.ndarray, covered: np.nd
     needs_background = rules.background is not None or rules.max_shadow_darkening is not None
     if not needs_background and rules.reflection and rules.props:
         return out
-    colour = np.asarray(parse_background(rules.background) or (255, 255, 255), np.int16)
-    ring = ndimage.binary_dilation(covered, iterations=_guard(covered.shape))
+    colour = parse_background(rules.background) or (255, 255, 255)
+    ring = _grow(covered, _guard(covered.shape))
     background = ~ring
-    rgb = img.rgba[..., :3].astype(np.int16)
+    rgb = img.rgba[..., :3]
     opaque = img.rgba[..., 3] == 255
+    deviation = _deviation(rgb, colour)
     if rules.background is not None and rules.min_background_purity is not None:
-        exact = np.all(rgb == colour, axis=2) & opaque
+        exact = (deviation == 0) & opaque
         total = int(background.sum())
         purity = round(float(exact[background].mean()), 4) if total else 1.0
         req = f">= {rules.min_background_purity:.0%} at {rules.background}"
         ok = purity >= rules.min_background_purity
         message = f"{purity:.2%} of the background is exactly {rules.background} (needs {req})"
         out.append(RuleResult("background_purity", ok, purity, req, message))
-    out += _added_content(rgb, opaque, colour, product, ring, background, bottom, rules)
+    out += _added_content(
+        rgb, deviation, opaque, np.asarray(colour, np.int16), product, ring, background, bottom, rules
+    )
     return out
 
 
 def _added_content(
     rgb: np.ndarray,
+    deviation: np.ndarray,
     opaque: np.ndarray,
     colour: np.ndarray,
     product: np.ndarray,
@@ -281,12 +315,11 @@ def _added_content(
     if rules.max_shadow_darkening is None and rules.reflection and rules.props:
         return []
     height, width = product.shape
-    deviation = np.abs(rgb - colour).max(axis=2)
     content = background & ((deviation > CONTENT_TOLERANCE) | ~opaque)
     labels, count = ndimage.label(content, structure=np.ones((3, 3), bool))
     min_px = max(MIN_REGION_PX, round(MIN_REGION_SHARE * height * width))
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
-    near = ndimage.binary_dilation(ring, iterations=2) & background
+    near = _grow(ring, 2) & background
     attached_ids = set(np.unique(labels[near & content]).tolist()) - {0}
     shadow_px: list[np.ndarray] = []
     reflection_px = 0
@@ -301,7 +334,7 @@ def _added_content(
         if _mirrors_product(rgb, colour, product, ys, xs, product_bottom):
             reflection_px += len(ys)
         else:
-            darkening = np.clip(colour[None, :] - rgb[ys, xs], 0, 255).max(axis=1)
+            darkening = np.clip(colour[None, :] - rgb[ys, xs].astype(np.int16), 0, 255).max(axis=1)
             shadow_px.append(darkening)
     out: list[RuleResult] = []
     if rules.max_shadow_darkening is not None:
@@ -337,8 +370,8 @@ def _mirrors_product(
     inside = (mirror_y >= 0) & product[np.clip(mirror_y, 0, product.shape[0] - 1), xs]
     if inside.sum() < MIN_REGION_PX:
         return False
-    here = (colour[None, :] - rgb[ys[inside], xs[inside]]).astype(np.float64).ravel()
-    there = (colour[None, :] - rgb[mirror_y[inside], xs[inside]]).astype(np.float64).ravel()
+    here = (colour[None, :] - rgb[ys[inside], xs[inside]].astype(np.int16)).astype(np.float64).ravel()
+    there = (colour[None, :] - rgb[mirror_y[inside], xs[inside]].astype(np.int16)).astype(np.float64).ravel()
     if here.std() < 1e-6 or there.std() < 1e-6:
         return False
     return float(np.corrcoef(here, there)[0, 1]) > REFLECTION_CORRELATION

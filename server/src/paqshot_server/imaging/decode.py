@@ -8,15 +8,22 @@ header before any pixel is decoded, and animated images give their first frame o
 from __future__ import annotations
 
 import io
+import logging
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
 from ..errors import ImageTooLarge, UnsupportedImage, megabytes
 
+log = logging.getLogger(__name__)
+
 FORMATS = ("JPEG", "PNG", "WEBP")
+# Longest side over shortest side: beyond it a product is a line in any output canvas (16:9 at most).
+MAX_ASPECT = 100
 MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+NAMES = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP"}
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,11 @@ def _describe(data: bytes) -> str:
 
 
 def decode_image(data: bytes, *, max_bytes: int, max_pixels: int) -> DecodedImage:
-    """Validate and decode ``data``; raise ImageTooLarge / UnsupportedImage with a clear message."""
+    """Validate and decode ``data``; raise ImageTooLarge / UnsupportedImage with a message a user can act on.
+
+    A JPEG whose only defect is a missing end marker (the image data is complete) decodes as libjpeg and
+    browsers show it, with a note; one whose image data is cut short is refused (see :func:`_jpeg_end_restored`).
+    """
     if len(data) > max_bytes:
         raise ImageTooLarge(f"Product image is {len(data) / 1e6:.1f} MB; the limit is {megabytes(max_bytes)}.")
     if not data:
@@ -65,6 +76,23 @@ def decode_image(data: bytes, *, max_bytes: int, max_pixels: int) -> DecodedImag
     fmt = sniff_format(data)
     if fmt is None:
         raise UnsupportedImage(f"Image format not supported ({_describe(data)}); use JPEG, PNG or WebP.")
+    try:
+        return _decode(data, fmt, max_pixels)
+    except UnsupportedImage:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        log.info("could not decode %s (%d bytes): %s", fmt, len(data), exc)
+        cut_short = isinstance(exc, EOFError) or "truncated" in str(exc)
+        if fmt == "JPEG" and cut_short and not data.endswith(_JPEG_END):
+            restored = _jpeg_end_restored(data, max_pixels)
+            if restored is not None:
+                return restored
+        name = NAMES[fmt]
+        reason = "the file is cut short" if cut_short else f"the file is damaged, cut short or not a {name} file"
+        raise UnsupportedImage(f"Image could not be decoded as {name}: {reason}.") from exc
+
+
+def _decode(data: bytes, fmt: str, max_pixels: int) -> DecodedImage:
     try:
         with warnings.catch_warnings():
             # A decompression-bomb warning is an error here: the pixel cap below is ours to enforce.
@@ -78,19 +106,54 @@ def decode_image(data: bytes, *, max_bytes: int, max_pixels: int) -> DecodedImag
                     f"Image is {width}x{height} ({width * height / 1e6:.0f} MP); "
                     f"the limit is {max_pixels / 1e6:.0f} MP."
                 )
+            if max(width, height) > MAX_ASPECT * min(width, height):
+                raise UnsupportedImage(
+                    f"Image is {width}x{height}: one side is {max(width, height) / min(width, height):.0f} times "
+                    f"the other; the limit is {MAX_ASPECT} times (crop the photo closer to the product)."
+                )
             notes: list[str] = []
             if getattr(img, "n_frames", 1) > 1:
                 notes.append("animated image: first frame used")
                 img.seek(0)
             img.load()
-            normalised = _normalise(img)
+            if fmt == "PNG" and _PNG_END not in data:
+                notes.append("the PNG end chunk was missing; the image data is complete and was used as is")
+            normalised = _normalise(img, _png_bit_depth(data) if fmt == "PNG" else 8)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise UnsupportedImage(f"Image has too many pixels (the limit is {max_pixels / 1e6:.0f} MP): {exc}") from exc
-    except UnsupportedImage:
-        raise
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise UnsupportedImage(f"Image could not be decoded as {fmt}: {exc}") from exc
+        raise UnsupportedImage(f"Image has too many pixels; the limit is {max_pixels / 1e6:.0f} MP.") from exc
     return DecodedImage(normalised, fmt, (width, height), tuple(notes))
+
+
+_JPEG_END = b"\xff\xd9"
+_PNG_END = b"IEND\xaeB`\x82"  # the IEND chunk's type and CRC
+# Bytes that are no JPEG marker and no valid end of an entropy-coded segment: see _jpeg_end_restored.
+_FILLER = b"\x55" * 64
+
+
+def _jpeg_end_restored(data: bytes, max_pixels: int) -> DecodedImage | None:
+    """The image of a JPEG that lacks only its end marker (EOI), or None when its image data is incomplete.
+
+    libjpeg and browsers insert the missing marker and show what was decoded; we do the same, but only when
+    nothing is missing: with the image data complete, bytes placed before the restored marker are skipped as
+    extraneous and the pixels do not change; with data missing, the decoder reads those bytes as image data
+    and the pixels change. (A progressive JPEG cut exactly between two scans passes as complete, at lower
+    detail: libjpeg cannot tell either.)
+    """
+    body = data[:-1] if data.endswith(b"\xff") else data  # a cut between the marker's two bytes
+    try:
+        restored = _decode(body + _JPEG_END, "JPEG", max_pixels)
+        probe = _decode(body + _FILLER + _JPEG_END, "JPEG", max_pixels)
+    except (OSError, SyntaxError, ValueError, EOFError):
+        return None
+    if restored.image.tobytes() != probe.image.tobytes():
+        return None
+    note = "the JPEG end marker was missing; the image data is complete and was used as is"
+    return DecodedImage(restored.image, "JPEG", restored.source_size, (*restored.notes, note))
+
+
+def _png_bit_depth(data: bytes) -> int:
+    """Bits per sample from a PNG's IHDR (byte 24)."""
+    return data[24] if len(data) > 24 else 8
 
 
 def _to_srgb(img: Image.Image) -> Image.Image:
@@ -110,8 +173,35 @@ def _to_srgb(img: Image.Image) -> Image.Image:
         return img
 
 
-def _normalise(img: Image.Image) -> Image.Image:
-    img = ImageOps.exif_transpose(img) or img
+def _with_trns_alpha(img: Image.Image, bit_depth: int) -> Image.Image:
+    """An RGBA image from a greyscale or RGB image whose transparency is a colour key (PNG ``tRNS``).
+
+    Pixels equal to the key get alpha 0, all others 255, as libpng's tRNS-to-alpha does. 16-bit greyscale is
+    compared at 16 bits (Pillow keeps them); 16-bit RGB reaches us as 8 bits per sample, so its key is compared
+    on those 8 bits (a colour within 1/256 of the key is transparent too).
+    """
+    key = img.info["transparency"]
+    pixels = np.asarray(img)
+    if img.mode == "RGB":
+        if bit_depth == 16:
+            key = tuple(int(v) >> 8 for v in key)
+        alpha = np.any(pixels != np.asarray(key, dtype=pixels.dtype), axis=2)
+        rgb = pixels
+    else:  # "1", "L", "I;16", "I": one sample per pixel
+        alpha = pixels != key
+        scale = 1 / 257 if img.mode.startswith("I") else (255 if img.mode == "1" else 1)
+        grey = np.round(pixels.astype(np.float64) * scale).astype(np.uint8)
+        rgb = np.repeat(grey[..., None], 3, axis=2)
+    out = Image.fromarray(np.dstack([rgb, np.where(alpha, 255, 0).astype(np.uint8)]), mode="RGBA")
+    if "icc_profile" in img.info:  # converted to sRGB next, as for any image
+        out.info["icc_profile"] = img.info["icc_profile"]
+    return out
+
+
+def _normalise(img: Image.Image, bit_depth: int = 8) -> Image.Image:
+    img = ImageOps.exif_transpose(img) or img  # keeps info (the tRNS key) from the source
+    if "transparency" in img.info and img.mode in ("1", "L", "I", "I;16", "I;16B", "I;16L", "RGB"):
+        img = _with_trns_alpha(img, bit_depth)
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
         # 16-bit greyscale: scale to 8 bits (Pillow's convert("L") would clip instead of scale).
         img = img.point(lambda v: v / 257).convert("L")

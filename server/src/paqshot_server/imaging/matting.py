@@ -9,6 +9,7 @@ Everything heavy runs at analysis resolution; at full resolution only the thin e
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,15 +18,21 @@ from scipy import ndimage
 
 from .colour import to_linear, to_srgb8
 
+MIN_ANALYSIS_SIDE = 32  # pixels: see analysis_image
 SNAP = 0.02  # alpha within SNAP of 0 or 1 is snapped: removes JPEG/sensor noise from flat regions
 
 
 def analysis_image(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     """Downscale ``rgb`` (uint8 H x W x C) so its long side is <= ``max_side``; return it and the scale.
 
+    The short side stays at least :data:`MIN_ANALYSIS_SIDE` (or the photo's own, if smaller): a very wide or
+    tall photo (a belt, a ruler) would otherwise become a strip too thin for the half- and quarter-size grids
+    of :func:`local_colours`; its long side then exceeds ``max_side`` (at most 100x, the door's aspect limit).
     An integer box reduction first (fast), then a bilinear resize for the rest.
     """
     h, w = rgb.shape[:2]
+    short = min(h, w)
+    max_side = max(max_side, math.ceil(max(h, w) * min(short, MIN_ANALYSIS_SIDE) / short))
     if max(h, w) <= max_side:
         return rgb, 1.0
     img = Image.fromarray(rgb)
@@ -311,13 +318,20 @@ def refine_full(rgb: np.ndarray, alpha_small: np.ndarray, colours: LocalColours)
     return FullMatte(alpha, rgba, (x0, y0, x1, y1))
 
 
+BAND_CHUNK = 1 << 18  # edge-band pixels unmixed at once by decontaminate
+
+
 def decontaminate(rgb: np.ndarray, alpha: np.ndarray, analysis_side: int = 512) -> np.ndarray:
     """Foreground colours for compositing, for a matte from any segmenter: the original pixels where
     alpha == 1; in the edge band the unmixed colour ``F = B + (I - B) / a`` (linear light) with ``B``
     the local background. No background colour fringes onto a new background. Returns uint8 (H, W, 3).
     """
     out = rgb.copy()
-    ys, xs = np.nonzero((alpha > 0) & (alpha < 1))
+    # Only where the 8-bit alpha is partial: elsewhere it rounds to 0 (never seen) or 255 (the original pixel
+    # stands). A model's soft matte is rarely exactly 0 far from the product, and `alpha > 0` took in most of the
+    # photo: 0.8 GB of per-pixel arrays for a 2000 x 1500 photo with u2netp (bench/bench_worker_rss.py).
+    a8 = alpha * np.float32(255)
+    ys, xs = np.nonzero((a8 >= 0.5) & (a8 < 254.5))
     if ys.size == 0:
         return out
     small_rgb, _scale = analysis_image(rgb, analysis_side)
@@ -328,6 +342,8 @@ def decontaminate(rgb: np.ndarray, alpha: np.ndarray, analysis_side: int = 512) 
         sure_fg = small_alpha > 0.5
     unknown = ~(sure_fg | sure_bg)
     colours = local_colours(to_linear(small_rgb), sure_fg, sure_bg, sigma=2.5, where=unknown)
-    f_loc, b_loc = colours.at(ys, xs, alpha.shape)
-    out[ys, xs] = to_srgb8(_unmix(to_linear(rgb[ys, xs]), alpha[ys, xs], f_loc, b_loc))
+    for start in range(0, ys.size, BAND_CHUNK):  # per-pixel float arrays stay ~50 MB however wide the band
+        cy, cx = ys[start : start + BAND_CHUNK], xs[start : start + BAND_CHUNK]
+        f_loc, b_loc = colours.at(cy, cx, alpha.shape)
+        out[cy, cx] = to_srgb8(_unmix(to_linear(rgb[cy, cx]), alpha[cy, cx], f_loc, b_loc))
     return out

@@ -30,6 +30,7 @@ LOCATIONS = ("office", "outdoor", "cafe", "studio", "urban", "nature")
 MAX_VARIANTS = 4
 MAX_PROMPT_CHARS = 500
 MAX_LOCATION_CHARS = 200
+MAX_SEED = 2**32 - 1
 NAMED_BACKGROUNDS = {
     "white": (255, 255, 255),
     "off_white": (245, 243, 238),
@@ -48,6 +49,22 @@ ON_LOW_CONFIDENCE: tuple[OnLowConfidence, ...] = get_args(OnLowConfidence)
 
 
 @dataclass(frozen=True)
+class ProductPlacement:
+    """Request extension ``placement``: where the product goes on a backdrop plate, as fractions of the output.
+
+    ``x``: the product's horizontal centre (0 left .. 1 right); ``y``: its base, where it stands (0 top .. 1
+    bottom); ``scale``: the share of the output's limiting side it fills (the layout rules' *fill*: the product
+    box fits in ``scale`` x width by ``scale`` x height, touching one of them); ``floor_y``: the contact line
+    its shadow lies on (default: ``y``, the product stands on the floor). None: the layout rules decide.
+    """
+
+    x: float | None = None
+    y: float | None = None
+    scale: float | None = None
+    floor_y: float | None = None
+
+
+@dataclass(frozen=True)
 class RenderOptions:
     """Every request field that changes pixels. Defaults are the spec's defaults.
 
@@ -55,6 +72,9 @@ class RenderOptions:
     ``padding`` is a ratio of the canvas (< 1) or pixels (>= 1); None means the default margin.
     ``output_format`` None means JPEG, or PNG when the background is transparent.
     ``cutout_engine`` is ``auto``, ``classical`` or the id of an installed cut-out model.
+    ``backdrop`` names a backdrop plate of the library (the request's own ``background_image`` reaches the
+    engine as a plate, not as an option); ``placement``, ``harmonize`` and ``background_blur`` apply when the
+    product is placed on a plate (``imaging/plates``). A stored ``placement`` (a JSON object) is accepted.
     """
 
     style: str = "studio_packshot"
@@ -74,6 +94,14 @@ class RenderOptions:
     long_side: int = DEFAULT_LONG_SIDE
     jpeg_quality: int = 92
     cutout_engine: str = AUTO_CUTOUT
+    backdrop: str | None = None
+    placement: ProductPlacement | None = None
+    harmonize: bool = True
+    background_blur: float = 0.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.placement, dict):  # as a job stores it
+            object.__setattr__(self, "placement", ProductPlacement(**self.placement))
 
 
 def parse_aspect_ratio(value: str) -> tuple[int, int]:

@@ -12,28 +12,22 @@ from PIL import Image
 
 from .background import parse_background, solid_canvas
 from .compose import ProductLayer, alpha_on_canvas, composite, layer_from_cutout, reflection_layer
-from .cutout import Cutout, alpha_bbox, cutout
+from .cutout import Cutout, cutout
 from .encode import output_format, render_image
-from .layout import MAX_SILENT_UPSCALE, Placement, exact_canvas_size, place
+from .layout import Placement, exact_canvas_size, place
 from .options import RenderOptions
+from .product import layout_box, product_notes
 from .result import PRODUCT_ALPHA, RenderResult
 from .segment import Segmenter
 from .shadow import FLOAT_LIFT, natural_shadow_layer, shadow_layer
 
-LOW_CONFIDENCE = 0.5
 NATURAL = "natural"  # extension value of ``shadow``: keep the photo's own shadow
-LAYOUT_ALPHA_FLOOR = 12  # faint alpha (8-bit) up to this does not widen the product's box for layout
 
 
 def layout_product(cut: Cutout, options: RenderOptions) -> tuple[Placement, ProductLayer]:
     """Place the cut-out on the canvas asked for by ``options`` and resample it there."""
     canvas = exact_canvas_size(options.aspect_ratio, options.long_side)
-    inner = alpha_bbox(cut.rgba[..., 3], LAYOUT_ALPHA_FLOOR)
-    box = (
-        cut.bbox
-        if inner is None
-        else (inner[0] + cut.box[0], inner[1] + cut.box[1], inner[2] + cut.box[0], inner[3] + cut.box[1])
-    )
+    box = layout_box(cut)
     offset = (0.0, -FLOAT_LIFT * canvas[1] / 2) if options.shadow == "floating" else (0.0, 0.0)
     placement = place(box, canvas, padding=options.padding, offset=offset)
     return placement, layer_from_cutout(cut, placement)
@@ -79,11 +73,7 @@ def render_packshot(image: Image.Image, options: RenderOptions, segmenter: Segme
     rendered = render_image(pixels, fmt, options.jpeg_quality)
     t3 = time.perf_counter()
 
-    notes = list(cut.notes) + extra_notes
-    if placement.scale > MAX_SILENT_UPSCALE:
-        notes.append(f"upscaled {placement.scale:.1f}x: the product is small in the source image")
-    if cut.confidence < LOW_CONFIDENCE:
-        notes.insert(0, f"low cut-out confidence ({cut.confidence:.2f})")
+    notes = product_notes(cut, placement, extra_notes)
     if options.output_format == "jpeg" and transparent:
         notes.append("transparent background written as PNG (JPEG has no alpha)")
     if options.num_variants > 1:
@@ -94,6 +84,8 @@ def render_packshot(image: Image.Image, options: RenderOptions, segmenter: Segme
         "cutout_facts": cut.facts,
         "scale": round(placement.scale, 4),
         "canvas": list(size),
+        "source_box": list(placement.source_box),  # where the product is in the photo and in the image (as scenes)
+        "product_box": list(placement.dest_box),
         PRODUCT_ALPHA: alpha_on_canvas(layer, size),
         "timings_ms": {
             "cutout": round((t1 - t0) * 1000, 1),

@@ -30,6 +30,7 @@ PRESET_ID_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 MAX_CHECKS = 10  # presets one request may name in compliance_check
 
 PresetId = Annotated[str, Meta(pattern=PRESET_ID_PATTERN)]
+PresetIds = Annotated[list[PresetId], Meta(min_length=1, max_length=MAX_CHECKS)]  # a request's compliance_check
 Fraction = Annotated[float, Meta(ge=0, le=1)]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .review import ReviewReason
@@ -9,6 +10,9 @@ from .review import ReviewReason
 # ``RenderResult.meta`` key: uint8 (H, W) alpha of the product on the main image's canvas (not JSON; the
 # compliance report reads it to know exactly where the product is).
 PRODUCT_ALPHA = "product_alpha"
+
+# Progress callback of a render: called with the fraction done (0..1); it may raise to cancel the render.
+ProgressFn = Callable[[float], None]
 
 
 @dataclass(frozen=True)

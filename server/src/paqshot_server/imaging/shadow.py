@@ -22,8 +22,8 @@ FLOAT_LIFT = 0.06  # share of the canvas height a floating product is lifted by
 NATURAL_REACH = 0.12  # the photo's shadow is kept within this share of the image size from the product
 
 
-def _silhouette(layer: ProductLayer, canvas: tuple[int, int], factor: float) -> np.ndarray:
-    """The layer's alpha on a low-resolution canvas (float32)."""
+def silhouette(layer: ProductLayer, canvas: tuple[int, int], factor: float) -> np.ndarray:
+    """The layer's alpha on a canvas ``factor`` times smaller than ``canvas`` (float32)."""
     width, height = canvas
     lw, lh = max(1, round(width / factor)), max(1, round(height / factor))
     out = np.zeros((lh, lw), np.float32)
@@ -38,9 +38,12 @@ def _silhouette(layer: ProductLayer, canvas: tuple[int, int], factor: float) -> 
     return out
 
 
-def _project(mask: np.ndarray, base: float, squash: float, shear: float = 0.0, shift: float = 0.0) -> np.ndarray:
-    """Flatten ``mask`` vertically about the row ``base`` (factor ``squash``), shear the flattened part
-    sideways (``shear`` px per px above the base), and move it down by ``shift`` rows."""
+def squash_onto_floor(
+    mask: np.ndarray, base: float, squash: float, shear: float = 0.0, shift: float = 0.0
+) -> np.ndarray:
+    """Flatten ``mask`` vertically about the row ``base`` (factor ``squash``; negative mirrors it below the
+    base), shear the flattened part sideways (``shear`` px per px above the base), and move it down by ``shift``
+    rows: a silhouette laid onto the floor. Same grid as ``mask``."""
     out_base = base + shift
     matrix = np.array([[1 / squash, 0.0], [shear / squash, 1.0]])
     offset = np.array([base - out_base / squash, -shear * out_base / squash])
@@ -59,24 +62,24 @@ def shadow_layer(
         return None
     width, height = canvas
     factor = max(1.0, max(width, height) / LOW_RES_SIDE)
-    mask = _silhouette(layer, canvas, factor)
+    mask = silhouette(layer, canvas, factor)
     left, top, right, bottom = (v / factor for v in product_box)
     pw, ph = max(right - left, 1.0), max(bottom - top, 1.0)
     size = max(pw, ph)
     if kind == "soft":
         base_only = mask.copy()
         base_only[: max(0, int(bottom - 0.15 * ph))] = 0  # contact comes from the bottom of the product
-        ambient = _project(mask, bottom, 0.07, shift=0.035 * ph)
+        ambient = squash_onto_floor(mask, bottom, 0.07, shift=0.035 * ph)
         ambient = ndimage.gaussian_filter(ambient, max(1.0, 0.035 * size))
-        contact = _project(base_only, bottom, 0.08, shift=0.01 * ph)
+        contact = squash_onto_floor(base_only, bottom, 0.08, shift=0.01 * ph)
         contact = ndimage.gaussian_filter(contact, max(0.6, 0.008 * size))
         dark = 0.45 * ambient + 0.45 * contact
     elif kind == "hard":
-        cast = _project(mask, bottom, 0.35, shear=0.9)
+        cast = squash_onto_floor(mask, bottom, 0.35, shear=0.9)
         dark = 0.42 * ndimage.gaussian_filter(cast, max(0.5, 0.004 * size))
     elif kind == "floating":
         gap = FLOAT_LIFT * height / factor
-        ellipse = _project(mask, bottom, 0.06, shift=gap)
+        ellipse = squash_onto_floor(mask, bottom, 0.06, shift=gap)
         dark = 0.32 * ndimage.gaussian_filter(ellipse, max(1.5, 0.05 * size))
     else:
         raise ValueError(f"unknown shadow {kind!r}")

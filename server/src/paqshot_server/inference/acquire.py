@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 
 from .catalogue import DEFAULT_CUTOUT, entry, load_catalogue
-from .fetch import DigestMismatch, DownloadCache, FetchError, ProgressFn, matches
+from .fetch import BytesProgressFn, DigestMismatch, DownloadCache, FetchError, matches
 from .manifests import FileEntry, Manifest, sha256_file
 from .store import InstalledModel, LicenceNotAccepted, ModelNotFound, ModelStore, StoreError
 
@@ -68,7 +68,7 @@ def pull(
     *,
     cache: DownloadCache,
     accept_licence: bool = False,
-    progress: ProgressFn | None = None,
+    progress: BytesProgressFn | None = None,
     client: httpx.Client | None = None,
 ) -> Acquired:
     """Fetch (or take from ``cache``) every file of catalogue entry ``manifest`` and install it in ``store``.
@@ -240,7 +240,7 @@ def setup_default(
     *,
     cache: DownloadCache,
     from_path: Path | None = None,
-    progress: ProgressFn | None = None,
+    progress: BytesProgressFn | None = None,
     client: httpx.Client | None = None,
     manifest: Manifest | None = None,
 ) -> SetupResult:

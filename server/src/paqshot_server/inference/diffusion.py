@@ -24,7 +24,6 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,13 +31,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from ..imaging.result import ProgressFn
 from .imageprep import Timings, array_to_image, image_to_array, mask_to_array, nearest, snap
 from .manifests import DiffusionContract, Manifest, ManifestError
 from .schedulers import Scheduler, make_scheduler
-from .sessions import Graph, load_graph
+from .sessions import Graph, load_graph, probe
 from .tokenizer import ClipTokenizer
-
-ProgressFn = Callable[[float], None]
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -430,7 +428,7 @@ def _load(
 ) -> DiffusionPipeline | None:
     from .store import ModelStore
 
-    store = ModelStore(models_dir, device=device, shared=shared)
+    store = ModelStore(models_dir, device=device, shared=shared, runs_on=probe)
     for role in roles:
         model = store.best(role)
         if model is None:

@@ -18,7 +18,7 @@ import httpx
 
 from .manifests import Download, file_digest
 
-ProgressFn = Callable[[int, int], None]  # (bytes done, bytes expected or 0 when unknown)
+BytesProgressFn = Callable[[int, int], None]  # (bytes done, bytes expected or 0 when unknown)
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
@@ -56,7 +56,7 @@ class DownloadCache:
         return None
 
     def fetch(
-        self, download: Download, *, progress: ProgressFn | None = None, client: httpx.Client | None = None
+        self, download: Download, *, progress: BytesProgressFn | None = None, client: httpx.Client | None = None
     ) -> tuple[Path, bool]:
         """The verified file for ``download``: from the cache, else fetched (resuming a partial download).
 
@@ -96,7 +96,7 @@ def matches(path: Path, download: Download) -> bool:
     return file_digest(path, download.algorithm) == download.hexdigest
 
 
-def _stream(http: httpx.Client, download: Download, part: Path, progress: ProgressFn | None) -> None:
+def _stream(http: httpx.Client, download: Download, part: Path, progress: BytesProgressFn | None) -> None:
     """Append to ``part`` from where it stops (Range request); restart when the server ignores the range."""
     have = part.stat().st_size if part.exists() else 0
     if download.size and have > download.size:

@@ -106,7 +106,9 @@ class DiffusionContract:
 
 
 @dataclass(frozen=True)
-class Manifest:
+class ModelCard:
+    """What a model is (its manifest says it; the store's registry keeps it for each installed model)."""
+
     id: str
     name: str
     role: str
@@ -116,6 +118,26 @@ class Manifest:
     source: str
     styles: tuple[str, ...] = ()
     priority: int = 0
+
+    def card(self) -> dict[str, Any]:
+        """The card's fields, JSON- and TOML-ready."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "role": self.role,
+            "family": self.family,
+            "licence": self.licence,
+            "commercial_ok": self.commercial_ok,
+            "source": self.source,
+            "styles": list(self.styles),
+            "priority": self.priority,
+        }
+
+
+@dataclass(frozen=True)
+class Manifest(ModelCard):
+    """A model folder's ``manifest.toml``: its card, its files, how to fetch them, how to run it."""
+
     notes: str = ""
     checksums: str = ""  # why there are none (catalogue entries of real models)
     files: tuple[FileEntry, ...] = ()
@@ -186,18 +208,7 @@ class Manifest:
     # ---- writing ------------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "schema": self.schema,
-            "id": self.id,
-            "name": self.name,
-            "role": self.role,
-            "family": self.family,
-            "licence": self.licence,
-            "commercial_ok": self.commercial_ok,
-            "source": self.source,
-            "styles": list(self.styles),
-            "priority": self.priority,
-        }
+        out: dict[str, Any] = {"schema": self.schema, **self.card()}
         if self.notes:
             out["notes"] = self.notes
         if self.checksums:
@@ -381,7 +392,8 @@ def check_files(folder: Path, files: Iterable[FileEntry]) -> list[str]:
     return problems
 
 
-# ---- a small TOML writer (tomllib only reads) -------------------------------------------------------------
+# ---- a small TOML writer (tomllib only reads). Kept, not tomli-w: this module stays stdlib-only because the
+# export toolchain (models/export/.venv, torch side) imports it to write manifests (see inference/__init__).
 
 
 def _scalar(value: Any) -> str:

@@ -24,7 +24,7 @@ from ..imaging.confidence import assess_refined
 from ..imaging.refine import RefineConfig, refine
 from ..imaging.segment import Matte, Segmenter
 from .manifests import Manifest, SegmentationContract
-from .sessions import load_graph
+from .sessions import load_graph, probe
 
 if TYPE_CHECKING:
     from .store import InstalledModel
@@ -125,7 +125,7 @@ def load_default_segmenter(
     """
     from .store import ModelStore
 
-    model = ModelStore(Path(models_dir), device=device, shared=shared).best("segmentation")
+    model = ModelStore(Path(models_dir), device=device, shared=shared, runs_on=probe).best("segmentation")
     return None if model is None else _cached(model, device, require_gpu)
 
 
@@ -145,7 +145,7 @@ def load_segmenter(
     """
     from .store import ModelStore
 
-    model = ModelStore(Path(models_dir), device=device, shared=shared).get(model_id)
+    model = ModelStore(Path(models_dir), device=device, shared=shared, runs_on=probe).get(model_id)
     if model.role != "segmentation":
         raise ValueError(f"{model_id} is a {model.role} model, not a cut-out model")
     return _cached(model, device, require_gpu)

@@ -8,6 +8,10 @@ got (``session.get_providers()``), and that is what every function here reports 
   onnxruntime would only print a scary error); the result is then checked on the session itself.
 - ``require_gpu=True`` turns "ended up on the CPU" into :class:`GpuRequired` instead of a slow success.
 - Sessions are cached per (file, mtime, device): a worker loads each graph once and reuses it.
+- CPU threads follow the process's :class:`CpuPlan` (:func:`cpu_plan`, set once per process with
+  :func:`set_cpu_plan`): intra-op threads from the CPUs this process may run on (its affinity, as ``taskset``
+  or a container's cpuset leave it) shared among the jobs that run at once; threads never spin when the cores
+  are shared, so one worker's idle pool does not burn the core another worker computes on.
 - On CUDA, :class:`Graph` runs through IOBinding and can keep per-job constants (text embeddings, time
   ids) resident on the device across steps.
 """
@@ -88,24 +92,75 @@ def _requested_providers(device: str) -> tuple[list[Any], str]:
     return [(CUDA, cuda_options), CPU], "CUDA requested"
 
 
-def session_options(threads: int | None = None) -> ort.SessionOptions:
+@dataclass(frozen=True)
+class CpuPlan:
+    """How a process's sessions use the CPU: ``threads`` intra-op threads each; ``spinning`` lets idle pool
+    threads busy-wait for the next operator (faster alone on its cores, a waste when others share them)."""
+
+    threads: int
+    spinning: bool
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on: its affinity mask (``taskset``, cgroup cpusets), not the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def cpu_plan(concurrent: int = 1, threads: int = 0) -> CpuPlan:
+    """The plan for a process that runs ``concurrent`` jobs at once on the CPUs it may use, where other
+    processes run the rest (``concurrent`` = worker processes × jobs per worker). ``threads`` > 0 overrides.
+
+    Threads: usable CPUs // concurrent (at least 1). Spinning only when a single job has the CPUs to itself.
+    """
+    cpus = usable_cpus()
+    concurrent = max(1, concurrent)
+    count = threads if threads > 0 else max(1, cpus // concurrent)
+    return CpuPlan(threads=count, spinning=concurrent == 1 and count <= cpus)
+
+
+_plan = CpuPlan(threads=0, spinning=True)  # onnxruntime's own defaults until a process sets its plan
+
+
+def set_cpu_plan(plan: CpuPlan) -> None:
+    """Use ``plan`` for every session this process builds from now on (workers call it once at start)."""
+    global _plan
+    _plan = plan
+
+
+def session_options(plan: CpuPlan | None = None, *, on_cpu: bool = False) -> ort.SessionOptions:
+    """Options every session gets: full graph optimisation, quiet logs, the CPU plan's threads and spinning;
+    on the CPU provider (``on_cpu``) no memory pattern."""
+    plan = plan or _plan
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.log_severity_level = 3
     # The CPU arena stays on (onnxruntime's default, as in optimum): without it every run re-faults its
-    # activations from the OS (measured on the tiny UNet at 256²: 2-4x slower per step, half the peak RSS).
-    if threads:
-        opts.intra_op_num_threads = threads
+    # activations from the OS (measured on the tiny UNet at 256²: 2-4x slower per step, half the peak RSS;
+    # u2netp at 320², one core: 600 vs 450 ms CPU time per run).
+    if on_cpu:
+        # The memory pattern pre-plans one block per input shape on top of the arena: without it u2netp's peak
+        # RSS at 320² falls from 555 to 361 MB and the tiny UNet's from 353 to 214 MB at the same CPU time per
+        # run (bench/bench_worker_rss.py; figures in docs/progress/issue-10-delivery.md).
+        opts.enable_mem_pattern = False
+    if plan.threads:
+        opts.intra_op_num_threads = plan.threads
+        opts.inter_op_num_threads = 1  # sequential execution: operators in order, each using the intra-op pool
+    if not plan.spinning:
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
     return opts
 
 
 def create_session(
-    model: Path | bytes, *, device: str = "auto", require_gpu: bool = False, threads: int | None = None
+    model: Path | bytes, *, device: str = "auto", require_gpu: bool = False, plan: CpuPlan | None = None
 ) -> ort.InferenceSession:
-    """Build one session (uncached) and check where it really landed."""
+    """Build one session (uncached) with ``plan`` (default: the process's) and check where it really landed."""
     providers, reason = _requested_providers(device)
     source = model if isinstance(model, bytes) else str(model)
-    session = ort.InferenceSession(source, session_options(threads), providers=providers)
+    session = ort.InferenceSession(source, session_options(plan, on_cpu=providers == [CPU]), providers=providers)
     got = session.get_providers()
     if providers[0] != CPU and got[0] != CUDA:
         reason = "CUDA was requested but the session fell back to the CPU (CUDA/cuDNN libraries or GPU missing)"

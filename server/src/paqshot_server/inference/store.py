@@ -29,13 +29,13 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from .manifests import MANIFEST_NAME, Manifest, ManifestError, check_files
+from .manifests import MANIFEST_NAME, Manifest, ManifestError, ModelCard, check_files
 
 REGISTRY = "registry.json"
 REGISTRY_SCHEMA = 1
@@ -59,28 +59,30 @@ class LicenceNotAccepted(StoreError):
     """The model's licence does not allow commercial use and the operator did not accept it."""
 
 
+class RunsOn(Protocol):
+    """Where sessions run (``sessions.ProviderReport`` answers it)."""
+
+    @property
+    def provider(self) -> str: ...
+
+    @property
+    def device(self) -> str: ...
+
+
 class ModelNotFound(StoreError):
     """No installed model has that id."""
 
 
-@dataclass(frozen=True)
-class InstalledModel:
-    """One installed model as recorded in the registry (plus where it runs, from the sessions probe)."""
+@dataclass(frozen=True, kw_only=True)
+class InstalledModel(ModelCard):
+    """One installed model as recorded in the registry: its card, and the facts of its installation (plus where
+    it runs, when the store was given a probe)."""
 
-    id: str
-    name: str
-    role: str
-    family: str
-    licence: str
-    commercial_ok: bool
     licence_accepted: bool
-    styles: tuple[str, ...]
-    priority: int
     path: Path
     size_bytes: int
     files: int
     installed_at: str
-    source: str = ""
     provider: str = ""  # e.g. CPUExecutionProvider / CUDAExecutionProvider
     device: str = ""  # cpu | cuda
     scope: str = DATA  # DATA: the data folder's own; INSTALL: a shared (install-level) folder
@@ -92,19 +94,11 @@ class InstalledModel:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (``GET /v1/models``, ``models list --json``)."""
         return {
-            "id": self.id,
-            "name": self.name,
-            "role": self.role,
-            "family": self.family,
-            "licence": self.licence,
-            "commercial_ok": self.commercial_ok,
+            **self.card(),
             "licence_accepted": self.licence_accepted,
-            "styles": list(self.styles),
-            "priority": self.priority,
             "size_bytes": self.size_bytes,
             "files": self.files,
             "installed_at": self.installed_at,
-            "source": self.source,
             "provider": self.provider,
             "device": self.device,
             "scope": self.scope,
@@ -121,10 +115,20 @@ class VerifyResult:
 class ModelStore:
     """Install, verify, list and remove exported models under ``models_dir``; also list ``shared`` folders'."""
 
-    def __init__(self, models_dir: Path, *, device: str = "auto", shared: Iterable[Path] = ()) -> None:
+    def __init__(
+        self,
+        models_dir: Path,
+        *,
+        device: str = "auto",
+        shared: Iterable[Path] = (),
+        runs_on: Callable[[str], RunsOn] | None = None,
+    ) -> None:
+        """``runs_on(device)`` says where models run (``sessions.probe``); without it ``provider`` and ``device``
+        stay empty, and nothing here loads onnxruntime (the API process lists models this way)."""
         self.models_dir = Path(models_dir)
         self.device = device
         self.shared = tuple(p for p in (Path(f) for f in shared) if p.resolve() != self.models_dir.resolve())
+        self.runs_on = runs_on
 
     # ---- registry -------------------------------------------------------------------------------------
 
@@ -179,9 +183,7 @@ class ModelStore:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     def _model(self, record: dict[str, Any], folder: Path | None = None) -> InstalledModel:
-        from .sessions import probe  # onnxruntime loads only when someone asks where models run
-
-        report = probe(self.device)
+        where = self.runs_on(self.device) if self.runs_on is not None else None
         return InstalledModel(
             id=record["id"],
             name=record.get("name", record["id"]),
@@ -197,8 +199,8 @@ class ModelStore:
             files=int(record.get("files", 0)),
             installed_at=record.get("installed_at", ""),
             source=record.get("source", ""),
-            provider=report.provider,
-            device=report.device,
+            provider=where.provider if where else "",
+            device=where.device if where else "",
             scope=DATA if folder in (None, self.models_dir) else INSTALL,
         )
 

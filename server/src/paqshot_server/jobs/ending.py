@@ -7,6 +7,7 @@ attempts) and the jobs service (cancel before start).
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import msgspec
 
@@ -41,25 +42,16 @@ def fail(res: Resources, job: Job, code: str, message: str, *, owner: str | None
 
     A failed job's stored input is kept for the retention period too, then purged like any result.
     """
-    now = time.time()
-    end = JobEnd(
-        state="failed",
-        completed_at=iso(now),
-        expires_at=iso(now + res.settings.retention_days * 86400),
-        error_code=code,
-        error_message=message,
-    )
-    return publish(res, job, end, owner=owner, now=now)
+    return _end(res, job, owner, state="failed", error_code=code, error_message=message)
 
 
 def complete(res: Resources, job: Job, result: JobResult, engine: str, *, owner: str) -> bool:
     """End ``job`` as completed with its stored result (only while ``owner`` holds the lease)."""
+    return _end(res, job, owner, state="completed", result=result, engine=engine)
+
+
+def _end(res: Resources, job: Job, owner: str | None, **how: Any) -> bool:
+    """Publish ``job``'s end now; its files stay downloadable for ``retention_days``."""
     now = time.time()
-    end = JobEnd(
-        state="completed",
-        completed_at=iso(now),
-        expires_at=iso(now + res.settings.retention_days * 86400),
-        result=result,
-        engine=engine,
-    )
+    end = JobEnd(completed_at=iso(now), expires_at=iso(now + res.settings.retention_days * 86400), **how)
     return publish(res, job, end, owner=owner, now=now)

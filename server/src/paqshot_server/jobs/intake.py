@@ -52,17 +52,18 @@ def decode_base64(text: str, max_bytes: int) -> bytes:
     return decoded
 
 
-def normalise(data: bytes, max_bytes: int, max_pixels: int) -> tuple[bytes, str]:
-    """Validated, metadata-free bytes to store and their extension (``jpg`` fast path or ``png``)."""
+def normalise(data: bytes, max_bytes: int, max_pixels: int) -> tuple[bytes, str, tuple[str, ...]]:
+    """Validated, metadata-free bytes to store, their extension (``jpg`` fast path or ``png``), and the notes
+    decoding made (animated image, end marker missing) for the job's result."""
     if len(data) <= max_bytes:
         fast = jpeg_passthrough(data, max_pixels)
         if fast is not None:
-            return fast[0], "jpg"
+            return fast[0], "jpg", ()
     decoded = decode_image(data, max_bytes=max_bytes, max_pixels=max_pixels)
     out = io.BytesIO()
     # compress_level=1: the stored input is read once by the worker; speed matters more than size.
     decoded.image.save(out, "PNG", compress_level=1)
-    return out.getvalue(), "png"
+    return out.getvalue(), "png", decoded.notes
 
 
 async def load_product_image(res: Resources, product_image: str) -> bytes:
@@ -82,13 +83,15 @@ async def load_product_image(res: Resources, product_image: str) -> bytes:
     return decode_base64(product_image, settings.max_image_bytes)
 
 
-async def store_input(res: Resources, job_id: str, raw: bytes) -> str:
-    """Validate/normalise off the event loop and store; returns the stored file name."""
+async def store_input(res: Resources, job_id: str, raw: bytes) -> tuple[str, tuple[str, ...]]:
+    """Validate/normalise off the event loop and store; returns the stored file name and the decoding's notes."""
     settings = res.settings
-    data, ext = await anyio.to_thread.run_sync(normalise, raw, settings.max_image_bytes, settings.max_image_pixels)
+    data, ext, notes = await anyio.to_thread.run_sync(
+        normalise, raw, settings.max_image_bytes, settings.max_image_pixels
+    )
     name = f"{job_id}_input.{ext}"
     await anyio.to_thread.run_sync(res.files.put, name, data)
-    return name
+    return name, notes
 
 
 async def check_webhook_url(res: Resources, url: str) -> None:

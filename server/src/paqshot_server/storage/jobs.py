@@ -13,11 +13,12 @@ from typing import Any, Literal
 import msgspec
 import sqlite_utils
 
-from ..errors import Forbidden, IdempotencyConflict
+from ..errors import Forbidden, IdempotencyConflict, NotFound
 from ..ids import iso
 from ..imaging.options import AspectRatio, Style
-from . import webhooks
+from . import fair, webhooks
 from .db import write
+from .fair import Priority
 
 JobState = Literal["queued", "running", "completed", "failed"]
 Status = Literal["processing", "completed", "failed"]  # the spec's three statuses
@@ -56,7 +57,8 @@ class JobResult(msgspec.Struct, frozen=True, kw_only=True):
 class NewJob(msgspec.Struct, frozen=True, kw_only=True):
     """The columns a submission writes; every other column starts at its schema default.
 
-    To store a new request field: add it here (and a migration for its column), or leave it in ``options``.
+    To store a new request field: add it here (and a migration for its column), or leave it in ``options``;
+    :class:`Job` inherits it.
     """
 
     id: str
@@ -69,24 +71,17 @@ class NewJob(msgspec.Struct, frozen=True, kw_only=True):
     input_file: str
     created_at: str
     estimated_seconds: int
-    hint_file: str | None = None
-    filename: str | None = None
-    rerun_of: str | None = None
+    hint_file: str | None = None  # the canonical mask hint (imaging.hint), stored beside the input
+    filename: str | None = None  # the client's file name, for search
+    rerun_of: str | None = None  # the job this one re-ran
+    input_notes: list[str] = msgspec.field(default_factory=list)  # from decoding the photo at the door
+    priority: Priority = "normal"  # order within the key's own jobs (storage.fair)
 
 
-class Job(msgspec.Struct, frozen=True, kw_only=True):
-    """One row of ``jobs``."""
+class Job(NewJob, frozen=True, kw_only=True):
+    """One row of ``jobs``: what submission wrote (:class:`NewJob`) plus what the job's life adds."""
 
-    id: str
-    key_id: str
     state: JobState
-    style: Style
-    aspect_ratio: AspectRatio
-    options: dict[str, Any]
-    webhook_url: str | None
-    seed: int | None
-    input_file: str
-    created_at: str
     updated_at: str
     started_at: str | None
     completed_at: str | None
@@ -95,17 +90,15 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     lease_owner: str | None
     lease_until: float | None
     progress: float
-    estimated_seconds: int
     result: JobResult | None
     error_code: str | None
     error_message: str | None
     engine: str | None
     cancel_requested: bool
     purged: bool
-    hint_file: str | None = None  # the canonical mask hint (imaging.hint), stored beside the input
-    filename: str | None = None  # the client's file name, for search
-    rerun_of: str | None = None  # the job this one re-ran
     deleted_at: str | None = None  # a deleted job stays as a tombstone (it still counts against the quota)
+    seq: int | None = None  # insertion order (the list's order and its cursors); set by create()
+    claimed_at: float | None = None  # epoch seconds the current attempt was claimed (the ETA of a running job)
 
     @property
     def status(self) -> Status:
@@ -142,6 +135,7 @@ def _job(row: tuple) -> Job:
     data = dict(zip(_JOB_COLUMNS, row, strict=True))
     data["options"] = msgspec.json.decode(data["options"])
     data["result"] = msgspec.json.decode(data["result"], type=JobResult) if data["result"] else None
+    data["input_notes"] = msgspec.json.decode(data["input_notes"]) if data["input_notes"] else []
     return msgspec.convert(data, Job, strict=False)  # strict=False: SQLite's 0/1 become bool
 
 
@@ -172,17 +166,40 @@ def get_with_key_hash(db: sqlite_utils.Database, job_id: str, key_hash: str) -> 
 _STATUS_STATES = {"processing": ("queued", "running"), "completed": ("completed",), "failed": ("failed",)}
 
 
+class Page(msgspec.Struct, frozen=True):
+    """One page of a key's list: the jobs (newest first), how many match in all, whether more lie beyond."""
+
+    jobs: list[Job]
+    total: int
+    has_more: bool
+
+
 def list_for_key(
     db: sqlite_utils.Database,
     key_id: str,
     *,
     status: str | None,
     limit: int,
-    offset: int,
+    offset: int = 0,
     filename: str | None = None,
-) -> tuple[list[Job], int]:
-    """Newest first; ``filename`` keeps those whose file name contains it (any case). Returns (page, total)."""
-    where, params = "key_id = ? AND deleted_at IS NULL", [key_id]
+    needs_review: bool | None = None,
+    starting_after: str | None = None,
+    ending_before: str | None = None,
+) -> Page:
+    """Newest first (insertion order); ``filename`` keeps those whose file name contains it (any case),
+    ``needs_review`` completed jobs whose result does (or does not) need review.
+
+    Cursors (job ids) bound the list: ``starting_after`` keeps the jobs inserted before that job (the next page
+    down), ``ending_before`` those inserted after it (the page up); with both, the jobs between them. The page
+    is the ``limit`` jobs nearest the cursor (after skipping ``offset`` of them), newest first: the page down
+    from ``starting_after`` (or from the top), or the page up to ``ending_before`` when only that is given. A
+    cursor page does not move when new jobs arrive. ``has_more``: more jobs lie beyond the page that way.
+    Raises NotFound for a cursor that is not one of this key's jobs (a deleted one still counts).
+    """
+    where, params = "key_id = ? AND deleted_at IS NULL", list[str | int]([key_id])
+    if needs_review is not None:
+        where += " AND json_extract(result, '$.needs_review') = ?"
+        params.append(int(needs_review))
     if filename:
         escaped = filename.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where += " AND filename LIKE ? ESCAPE '\\'"
@@ -192,8 +209,18 @@ def list_for_key(
         where += f" AND state IN ({','.join('?' * len(states))})"
         params += list(states)
     total = db.conn.execute(f"SELECT count(*) FROM jobs WHERE {where}", params).fetchone()[0]  # noqa: S608
-    page = _select(db.conn, where + " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", (*params, limit, offset))
-    return page, total
+    for name, cursor, bound in (("starting_after", starting_after, "<"), ("ending_before", ending_before, ">")):
+        if cursor is not None:
+            found = db.conn.execute("SELECT seq FROM jobs WHERE id = ? AND key_id = ?", (cursor, key_id)).fetchone()
+            if found is None:
+                raise NotFound(f"{name} names {cursor}, which is not one of your generations.")
+            where += f" AND seq {bound} ?"
+            params.append(found[0])
+    upward = ending_before is not None and starting_after is None
+    order = "ASC" if upward else "DESC"
+    rows = _select(db.conn, f"{where} ORDER BY seq {order} LIMIT ? OFFSET ?", (*params, limit + 1, offset))
+    jobs = rows[:limit]
+    return Page(jobs[::-1] if upward else jobs, total, len(rows) > limit)
 
 
 def _idempotent_prior(conn: sqlite3.Connection, key_id: str, idem_key: str, body_hash: str) -> Job | None:
@@ -219,11 +246,13 @@ def create(
     *,
     quota: int | None,
     idempotency: tuple[str, str, float] | None,
+    high_limit: int | None = None,
 ) -> tuple[Job, bool]:
     """Insert a queued job in one transaction with its quota check and idempotency record.
 
     ``idempotency`` is (Idempotency-Key, body hash, now). Returns (job, created); a repeated key with the
-    same body returns the original job and False; with another body raises IdempotencyConflict.
+    same body returns the original job and False; with another body raises IdempotencyConflict. A ``high``
+    priority job is refused (Forbidden) while its key has ``high_limit`` high-priority jobs waiting.
     """
     with write(db) as conn:
         if idempotency is not None:
@@ -234,11 +263,16 @@ def create(
             used = conn.execute("SELECT count(*) FROM jobs WHERE key_id = ?", (job.key_id,)).fetchone()[0]
             if used >= quota:
                 raise Forbidden(f"Quota exceeded: this API key may create {quota} generations.")
+        if job.priority == "high" and high_limit is not None:
+            fair.check_high_limit(conn, job.key_id, high_limit)
         values = msgspec.structs.asdict(job)
         values["options"] = msgspec.json.encode(job.options, order="sorted").decode()
+        values["input_notes"] = msgspec.json.encode(job.input_notes).decode()
         columns = (*values, "state", "updated_at")
+        # seq inside this write transaction: jobs are numbered in the order they become visible.
         conn.execute(
-            f"INSERT INTO jobs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",  # noqa: S608
+            f"INSERT INTO jobs ({', '.join(columns)}, seq) VALUES ({', '.join('?' * len(columns))}, "  # noqa: S608
+            "(SELECT coalesce(max(seq), 0) + 1 FROM jobs))",
             (*values.values(), "queued", job.created_at),
         )
         if idempotency is not None:
@@ -251,18 +285,23 @@ def create(
     return created, True
 
 
-def claim(db: sqlite_utils.Database, job_id: str, owner: str, now: float, lease_seconds: float) -> Job | None:
-    """Take the lease on a queued job (or one whose lease expired); None if someone else has it or it ended."""
-    with write(db) as conn:
-        cur = conn.execute(
-            "UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, attempts = attempts + 1, "
-            "started_at = COALESCE(started_at, ?), updated_at = ? "
-            "WHERE id = ? AND (state = 'queued' OR (state = 'running' AND lease_until < ?))",
-            (owner, now + lease_seconds, iso(now), iso(now), job_id, now),
-        )
-        if cur.rowcount == 0:
-            return None
-        return _select(conn, "id = ?", (job_id,))[0]
+def claim_next(db: sqlite_utils.Database, owner: str, now: float, lease_seconds: float) -> Job | None:
+    """Take the lease on the next queued job by the fair policy (``storage.fair``); None when none is queued."""
+    job_id = fair.claim_next(db, owner, now, lease_seconds)
+    if job_id is None:
+        return None
+    found = _select(db.conn, "id = ?", (job_id,))
+    return found[0] if found else None
+
+
+def recent_durations(db: sqlite_utils.Database, limit: int) -> list[tuple[str, float]]:
+    """(engine, seconds) of the ``limit`` most recently completed jobs, newest first (the ETA's job times)."""
+    rows = db.conn.execute(
+        "SELECT engine, json_extract(result, '$.meta.duration_ms') FROM jobs "
+        "WHERE state = 'completed' AND completed_at IS NOT NULL ORDER BY completed_at DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [(str(engine), float(ms) / 1000) for engine, ms in rows if engine and isinstance(ms, int | float)]
 
 
 def heartbeat(

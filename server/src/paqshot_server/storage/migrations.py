@@ -1,114 +1,143 @@
-"""Numbered schema migrations, applied in order and recorded in ``schema_migrations``.
+"""Schema migrations, applied in order by sqlite-utils' migration set and recorded in ``_sqlite_migrations``.
 
-Append new functions; never edit one that has shipped.
+Append new functions to :data:`MIGRATIONS`; never edit one that has shipped. A migration runs its statements
+one ``execute`` each (``executescript`` would COMMIT the surrounding transaction, and splitting a script on
+``;`` breaks on a semicolon inside a string or a trigger).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+MIGRATION_SET = "appliance"
+_LEGACY_TABLE = "schema_migrations"  # this module's own record before sqlite-utils kept it
 
 
-def _run(db: sqlite_utils.Database, script: str) -> None:
-    # Statement by statement: executescript() would COMMIT the surrounding BEGIN IMMEDIATE.
-    for statement in script.split(";"):
-        if statement.strip():
-            db.conn.execute(statement)
+def _run(db: sqlite_utils.Database, statements: Iterable[str]) -> None:
+    """Run each statement of ``statements`` (one string per statement, never a script)."""
+    if isinstance(statements, str):
+        raise TypeError("pass one string per statement (a tuple), not a script")
+    for statement in statements:
+        db.conn.execute(statement)
 
 
 def m001_initial(db: sqlite_utils.Database) -> None:
     _run(
         db,
-        """
-        CREATE TABLE api_keys (
-            id TEXT PRIMARY KEY,
-            name TEXT NOT NULL,
-            key_hash TEXT NOT NULL UNIQUE,
-            prefix TEXT NOT NULL,
-            last4 TEXT NOT NULL,
-            webhook_secret TEXT NOT NULL,
-            rate_limit INTEGER NOT NULL,
-            quota INTEGER,
-            styles TEXT,
-            created_at TEXT NOT NULL,
-            revoked_at TEXT
-        );
-        CREATE TABLE jobs (
-            id TEXT PRIMARY KEY,
-            key_id TEXT NOT NULL REFERENCES api_keys(id),
-            state TEXT NOT NULL,
-            style TEXT NOT NULL,
-            aspect_ratio TEXT NOT NULL,
-            options TEXT NOT NULL,
-            webhook_url TEXT,
-            seed INTEGER,
-            input_file TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            started_at TEXT,
-            completed_at TEXT,
-            expires_at TEXT,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            lease_owner TEXT,
-            lease_until REAL,
-            progress REAL NOT NULL DEFAULT 0,
-            estimated_seconds INTEGER NOT NULL,
-            result TEXT,
-            error_code TEXT,
-            error_message TEXT,
-            engine TEXT,
-            cancel_requested INTEGER NOT NULL DEFAULT 0,
-            purged INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE INDEX jobs_key_created ON jobs(key_id, created_at DESC, id DESC);
-        CREATE INDEX jobs_state ON jobs(state, lease_until);
-        CREATE INDEX jobs_expires ON jobs(purged, expires_at);
-        CREATE TABLE webhook_events (
-            id TEXT PRIMARY KEY,
-            job_id TEXT NOT NULL REFERENCES jobs(id),
-            key_id TEXT NOT NULL,
-            url TEXT NOT NULL,
-            event TEXT NOT NULL,
-            body BLOB NOT NULL,
-            state TEXT NOT NULL,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            next_attempt_at REAL NOT NULL,
-            lease_until REAL,
-            created_at TEXT NOT NULL,
-            last_status INTEGER,
-            last_error TEXT
-        );
-        CREATE INDEX webhook_due ON webhook_events(state, next_attempt_at);
-        CREATE TABLE webhook_attempts (
-            event_id TEXT NOT NULL REFERENCES webhook_events(id),
-            attempt INTEGER NOT NULL,
-            at TEXT NOT NULL,
-            status_code INTEGER,
-            latency_ms REAL,
-            error TEXT,
-            PRIMARY KEY (event_id, attempt)
-        );
-        CREATE TABLE idempotency (
-            key_id TEXT NOT NULL,
-            idem_key TEXT NOT NULL,
-            body_hash TEXT NOT NULL,
-            job_id TEXT NOT NULL,
-            created_at REAL NOT NULL,
-            PRIMARY KEY (key_id, idem_key)
-        );
-        CREATE TABLE workers (
-            id TEXT PRIMARY KEY,
-            pid INTEGER NOT NULL,
-            started_at TEXT NOT NULL,
-            heartbeat REAL NOT NULL,
-            providers TEXT
-        );
-        CREATE TABLE counters (
-            name TEXT PRIMARY KEY,
-            value INTEGER NOT NULL
-        );
-        """,
+        (
+            """
+            CREATE TABLE api_keys (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                key_hash TEXT NOT NULL UNIQUE,
+                prefix TEXT NOT NULL,
+                last4 TEXT NOT NULL,
+                webhook_secret TEXT NOT NULL,
+                rate_limit INTEGER NOT NULL,
+                quota INTEGER,
+                styles TEXT,
+                created_at TEXT NOT NULL,
+                revoked_at TEXT
+            )
+            """,
+            """
+            CREATE TABLE jobs (
+                id TEXT PRIMARY KEY,
+                key_id TEXT NOT NULL REFERENCES api_keys(id),
+                state TEXT NOT NULL,
+                style TEXT NOT NULL,
+                aspect_ratio TEXT NOT NULL,
+                options TEXT NOT NULL,
+                webhook_url TEXT,
+                seed INTEGER,
+                input_file TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                started_at TEXT,
+                completed_at TEXT,
+                expires_at TEXT,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                lease_owner TEXT,
+                lease_until REAL,
+                progress REAL NOT NULL DEFAULT 0,
+                estimated_seconds INTEGER NOT NULL,
+                result TEXT,
+                error_code TEXT,
+                error_message TEXT,
+                engine TEXT,
+                cancel_requested INTEGER NOT NULL DEFAULT 0,
+                purged INTEGER NOT NULL DEFAULT 0
+            )
+            """,
+            """
+            CREATE INDEX jobs_key_created ON jobs(key_id, created_at DESC, id DESC)
+            """,
+            """
+            CREATE INDEX jobs_state ON jobs(state, lease_until)
+            """,
+            """
+            CREATE INDEX jobs_expires ON jobs(purged, expires_at)
+            """,
+            """
+            CREATE TABLE webhook_events (
+                id TEXT PRIMARY KEY,
+                job_id TEXT NOT NULL REFERENCES jobs(id),
+                key_id TEXT NOT NULL,
+                url TEXT NOT NULL,
+                event TEXT NOT NULL,
+                body BLOB NOT NULL,
+                state TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at REAL NOT NULL,
+                lease_until REAL,
+                created_at TEXT NOT NULL,
+                last_status INTEGER,
+                last_error TEXT
+            )
+            """,
+            """
+            CREATE INDEX webhook_due ON webhook_events(state, next_attempt_at)
+            """,
+            """
+            CREATE TABLE webhook_attempts (
+                event_id TEXT NOT NULL REFERENCES webhook_events(id),
+                attempt INTEGER NOT NULL,
+                at TEXT NOT NULL,
+                status_code INTEGER,
+                latency_ms REAL,
+                error TEXT,
+                PRIMARY KEY (event_id, attempt)
+            )
+            """,
+            """
+            CREATE TABLE idempotency (
+                key_id TEXT NOT NULL,
+                idem_key TEXT NOT NULL,
+                body_hash TEXT NOT NULL,
+                job_id TEXT NOT NULL,
+                created_at REAL NOT NULL,
+                PRIMARY KEY (key_id, idem_key)
+            )
+            """,
+            """
+            CREATE TABLE workers (
+                id TEXT PRIMARY KEY,
+                pid INTEGER NOT NULL,
+                started_at TEXT NOT NULL,
+                heartbeat REAL NOT NULL,
+                providers TEXT
+            )
+            """,
+            """
+            CREATE TABLE counters (
+                name TEXT PRIMARY KEY,
+                value INTEGER NOT NULL
+            )
+            """,
+        ),
     )
 
 
@@ -117,15 +146,15 @@ def m002_webhook_rotation_and_leases(db: sqlite_utils.Database) -> None:
     response excerpt per attempt, and what a worker reports as wrong with itself (readiness)."""
     _run(
         db,
-        """
-        ALTER TABLE api_keys ADD COLUMN previous_webhook_secret TEXT;
-        ALTER TABLE api_keys ADD COLUMN previous_secret_until REAL;
-        ALTER TABLE webhook_events ADD COLUMN lease_owner TEXT;
-        ALTER TABLE webhook_attempts ADD COLUMN response_excerpt TEXT;
-        ALTER TABLE webhook_attempts ADD COLUMN worker_id TEXT;
-        ALTER TABLE workers ADD COLUMN problem TEXT;
-        CREATE INDEX webhook_events_key ON webhook_events(key_id, created_at DESC)
-        """,
+        (
+            "ALTER TABLE api_keys ADD COLUMN previous_webhook_secret TEXT",
+            "ALTER TABLE api_keys ADD COLUMN previous_secret_until REAL",
+            "ALTER TABLE webhook_events ADD COLUMN lease_owner TEXT",
+            "ALTER TABLE webhook_attempts ADD COLUMN response_excerpt TEXT",
+            "ALTER TABLE webhook_attempts ADD COLUMN worker_id TEXT",
+            "ALTER TABLE workers ADD COLUMN problem TEXT",
+            "CREATE INDEX webhook_events_key ON webhook_events(key_id, created_at DESC)",
+        ),
     )
 
 
@@ -133,12 +162,52 @@ def m003_review_and_repair(db: sqlite_utils.Database) -> None:
     """Mask hints, re-runs, deletion (a tombstone keeps the quota count) and search by file name (issue 12)."""
     _run(
         db,
-        """
-        ALTER TABLE jobs ADD COLUMN hint_file TEXT;
-        ALTER TABLE jobs ADD COLUMN filename TEXT;
-        ALTER TABLE jobs ADD COLUMN rerun_of TEXT;
-        ALTER TABLE jobs ADD COLUMN deleted_at TEXT
-        """,
+        (
+            "ALTER TABLE jobs ADD COLUMN hint_file TEXT",
+            "ALTER TABLE jobs ADD COLUMN filename TEXT",
+            "ALTER TABLE jobs ADD COLUMN rerun_of TEXT",
+            "ALTER TABLE jobs ADD COLUMN deleted_at TEXT",
+        ),
+    )
+
+
+def m004_input_notes(db: sqlite_utils.Database) -> None:
+    """What the door noticed while decoding a job's photo (animated, end marker missing): JSON list of text."""
+    _run(db, ("ALTER TABLE jobs ADD COLUMN input_notes TEXT",))
+
+
+def m005_list_order(db: sqlite_utils.Database) -> None:
+    """``seq``: the order in which jobs were inserted (taken inside the insert's write transaction), so a page
+    after or before a job stays the same while other jobs arrive (cursor paging). Existing jobs are numbered
+    by (created_at, id)."""
+    _run(
+        db,
+        (
+            "ALTER TABLE jobs ADD COLUMN seq INTEGER",
+            "UPDATE jobs SET seq = ranked.n FROM (SELECT id, row_number() OVER (ORDER BY created_at, id) AS n "
+            "FROM jobs) AS ranked WHERE ranked.id = jobs.id",
+            "CREATE UNIQUE INDEX jobs_seq ON jobs(seq)",
+            "CREATE INDEX jobs_key_seq ON jobs(key_id, seq)",
+        ),
+    )
+
+
+def m006_fair_queue(db: sqlite_utils.Database) -> None:
+    """The fair queue (``storage.fair``): a job's priority within its key and when its current attempt was
+    claimed; a key's weight; each key's virtual finish tag and the queue's virtual clock; the claim's index and
+    the recent job times' (the ETA)."""
+    _run(
+        db,
+        (
+            "ALTER TABLE jobs ADD COLUMN priority TEXT NOT NULL DEFAULT 'normal'",
+            "ALTER TABLE jobs ADD COLUMN claimed_at REAL",
+            "ALTER TABLE api_keys ADD COLUMN weight REAL NOT NULL DEFAULT 1.0",
+            "CREATE TABLE fair_share (key_id TEXT PRIMARY KEY, finish REAL NOT NULL)",
+            "CREATE TABLE fair_clock (id INTEGER PRIMARY KEY CHECK (id = 1), vtime REAL NOT NULL)",
+            "INSERT INTO fair_clock (id, vtime) VALUES (1, 0.0)",
+            "CREATE INDEX jobs_fair ON jobs(state, key_id, priority, seq)",
+            "CREATE INDEX jobs_completed ON jobs(state, completed_at)",
+        ),
     )
 
 
@@ -146,27 +215,46 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     m001_initial,
     m002_webhook_rotation_and_leases,
     m003_review_and_repair,
+    m004_input_notes,
+    m005_list_order,
+    m006_fair_queue,
 )
 
 
+def migration_set() -> Migrations:
+    """:data:`MIGRATIONS` as a sqlite-utils migration set (names are the function names)."""
+    migrations = Migrations(MIGRATION_SET)
+    for migration in MIGRATIONS:
+        migrations()(migration)
+    return migrations
+
+
 def apply(db: sqlite_utils.Database) -> None:
-    """Bring the schema up to date; safe to call from several processes at once."""
-    conn = db.conn
-    conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT)")
-    done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
-    if len(done) == len(MIGRATIONS):
+    """Bring the schema up to date; safe to call from several processes at once.
+
+    ``BEGIN IMMEDIATE`` serialises processes that open a fresh database together (sqlite-utils then nests
+    each migration in a savepoint); the pending list is read again inside the lock.
+    """
+    migrations = migration_set()
+    if not migrations.pending(db):
         return
+    conn = db.conn
     conn.execute("BEGIN IMMEDIATE")
     try:
-        done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
-        for version, migration in enumerate(MIGRATIONS, start=1):
-            if version not in done:
-                migration(db)
-                conn.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
-                    (version, migration.__name__),
-                )
+        _adopt_legacy_record(db, migrations)
+        migrations.apply(db)
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def _adopt_legacy_record(db: sqlite_utils.Database, migrations: Migrations) -> None:
+    """A database migrated before sqlite-utils kept the record: mark what it applied as applied."""
+    if not db[_LEGACY_TABLE].exists() or migrations.applied(db):
+        return
+    migrations.ensure_migrations_table(db)
+    done = db.conn.execute(f"SELECT name, 'before sqlite-utils' FROM {_LEGACY_TABLE} ORDER BY version")  # noqa: S608
+    db[Migrations.migrations_table].insert_all(  # type: ignore[union-attr]
+        {"migration_set": MIGRATION_SET, "name": name, "applied_at": when} for name, when in done.fetchall()
+    )

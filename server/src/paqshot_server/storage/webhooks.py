@@ -8,26 +8,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import sqlite_utils
 
 from ..ids import iso
 from .db import write
-
-
-@dataclass(frozen=True)
-class WebhookEvent:
-    id: str
-    job_id: str
-    key_id: str
-    url: str
-    event: str
-    body: bytes
-    state: str
-    attempts: int
-    next_attempt_at: float
 
 
 @dataclass(frozen=True)
@@ -41,6 +28,14 @@ class NewEvent:
     event: str
     body: bytes
     next_attempt_at: float
+
+
+@dataclass(frozen=True)
+class WebhookEvent(NewEvent):
+    """An outbox row as the dispatcher reads it: the event plus its delivery state."""
+
+    state: str
+    attempts: int
 
 
 def drop_pending(conn: sqlite3.Connection, job_id: str) -> None:
@@ -66,7 +61,7 @@ def insert_event(conn: sqlite3.Connection, event: NewEvent) -> None:
     )
 
 
-_EVENT_COLUMNS = "id, job_id, key_id, url, event, body, state, attempts, next_attempt_at"
+_EVENT_COLUMNS = ", ".join(f.name for f in fields(WebhookEvent))
 
 
 def claim_due(
@@ -88,11 +83,14 @@ def claim_due(
     counts = dict(busy_keys or {})
     picked: list[WebhookEvent] = []
     with write(db) as conn:
+        # At most per_key candidates per key (a window function), so a key with a backlog of due events
+        # cannot fill the candidate list and starve the keys behind it.
         rows = conn.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM webhook_events "  # noqa: S608 - fixed column list
-            "WHERE state = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?) "
-            "ORDER BY next_attempt_at LIMIT ?",
-            (now, now, max(limit * 8, 64)),
+            f"SELECT {_EVENT_COLUMNS} FROM (SELECT {_EVENT_COLUMNS}, "  # noqa: S608 - fixed column list
+            "ROW_NUMBER() OVER (PARTITION BY key_id ORDER BY next_attempt_at) AS rank FROM webhook_events "
+            "WHERE state = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)) "
+            "WHERE rank <= ? ORDER BY next_attempt_at LIMIT ?",
+            (now, now, min(per_key, limit), max(limit * 8, 64)),
         ).fetchall()
         for row in rows:
             event = WebhookEvent(*row)

@@ -28,6 +28,12 @@ def latest_heartbeat(db: sqlite_utils.Database) -> float | None:
     return db.conn.execute("SELECT max(heartbeat) FROM workers").fetchone()[0]
 
 
+def live_providers(db: sqlite_utils.Database, since: float) -> list[str]:
+    """Execution providers reported by workers whose heartbeat is newer than ``since``, sorted."""
+    rows = db.conn.execute("SELECT providers FROM workers WHERE heartbeat >= ?", (since,)).fetchall()
+    return sorted({p for (text,) in rows if text for p in json.loads(text)})
+
+
 def live_problems(db: sqlite_utils.Database, since: float) -> tuple[int, list[str]]:
     """Workers that beat since ``since``: (how many, the problems those that cannot run jobs report)."""
     rows = db.conn.execute("SELECT problem FROM workers WHERE heartbeat >= ?", (since,)).fetchall()

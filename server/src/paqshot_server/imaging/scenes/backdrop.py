@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .canvas import Canvas, lin, resize_float, soft_blur, srgb_unit_to_linear
-from .layout_rules import ScenePlan
 from .palettes import RGB, mix
+from .plan import ScenePlan
 from .textures import MATERIAL_COLOURS, Noise, texture
 
 

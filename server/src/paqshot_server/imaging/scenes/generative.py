@@ -10,7 +10,6 @@ palette the request asked for.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -19,8 +18,8 @@ from scipy import ndimage
 
 from ..colour import luminance, to_linear, to_srgb8
 from ..compose import ProductLayer
+from ..result import ProgressFn
 
-ProgressFn = Callable[[float], None]
 DILATE_SHARE = 0.012  # matte dilation, share of the canvas's long side: room for the model's edge blending
 PALETTE_PULL = 0.35  # share of the mean colour difference to the procedural render that is pulled back
 INIT_STRENGTH = 0.8  # used only by inpainters that accept ``strength`` (start from a noised init image)

@@ -16,25 +16,13 @@ from ..layout import Placement
 from ..shadow import FLOAT_LIFT, shadow_layer
 from .backdrop import Stage, apply_light, paint_environment, paint_surface, paint_wall
 from .canvas import Canvas, soft_blur
-from .layout_rules import ScenePlan
+from .kinds import KINDS
+from .plan import ScenePlan
 from .props import lifestyle_props
-from .sets import (
-    abstract_props,
-    figures,
-    hand_holding,
-    motion,
-    particles,
-    pedestal,
-    plinth,
-    podium,
-    reaching_hand,
-    shelf,
-    table_edge,
-)
+from .sets import figures, hand_holding, pedestal, plinth, podium, reaching_hand, shelf, table_edge
 from .shapes import ground_shadow
+from .styles import scene_style
 from .textures import Noise
-
-SHADOW_STRENGTH = {"lifestyle": 1.0, "editorial": 1.2, "mockup": 0.9}
 
 
 @dataclass(frozen=True)
@@ -47,8 +35,8 @@ class Backdrop:
 
 
 def shadow_kind(plan: ScenePlan, requested: str) -> str:
-    """The product's shadow: action scenes lift the product, so a soft shadow becomes a floating one."""
-    if plan.kind == "action" and plan.set_piece != "hand" and requested == "soft":
+    """The product's shadow: scenes that lift the product (action) turn a soft shadow into a floating one."""
+    if KINDS[plan.kind].lifted and plan.set_piece != "hand" and requested == "soft":
         return "floating"
     return requested
 
@@ -71,7 +59,7 @@ def make_stage(plan: ScenePlan, cv: Canvas, dest_box: tuple[int, int, int, int],
         floor, horizon = float(h), h * 0.8
     else:
         floor = base + (FLOAT_LIFT * h if shadow == "floating" else 0.0)
-        horizon = floor - max(ph * 0.33, h * 0.1) - (h * 0.05 if plan.kind == "packshot" else 0.0)
+        horizon = floor - max(ph * 0.33, h * 0.1) - h * KINDS[plan.kind].horizon_drop
     horizon = float(np.clip(horizon, h * 0.25, h * 0.92)) if piece != "shelf" else horizon
     return Stage(horizon=horizon, floor_y=float(floor), product=product)
 
@@ -80,6 +68,7 @@ def draw_backdrop(plan: ScenePlan, size: tuple[int, int], placement: Placement, 
     """Paint the set for ``plan`` on a ``size`` canvas around the product's ``placement``."""
     rng = np.random.default_rng(seed)
     noise = Noise(rng)
+    kind = KINDS[plan.kind]
     cv = Canvas(size)
     stage = make_stage(plan, cv, placement.dest_box, shadow)
     drawn: list[str] = [f"backdrop:{plan.backdrop}"]
@@ -88,7 +77,7 @@ def draw_backdrop(plan: ScenePlan, size: tuple[int, int], placement: Placement, 
     if plan.environment != "none":
         drawn.append(f"environment:{plan.environment}")
     people_in_scene = plan.people and plan.set_piece != "hand"
-    if people_in_scene and plan.kind in ("in_place", "action", "set") and plan.set_piece != "shelf":
+    if people_in_scene and kind.figures and plan.set_piece != "shelf":
         n = figures(cv, plan, stage, rng)
         drawn += ["figure"] * n
     if plan.set_piece != "shelf":
@@ -99,27 +88,21 @@ def draw_backdrop(plan: ScenePlan, size: tuple[int, int], placement: Placement, 
         drawn.append(f"surface:{plan.surface}")
         if edge is not None:
             table_edge(cv, plan, edge)
-    if plan.set_piece in ("surface", "tabletop") and plan.kind != "action":
+    if plan.set_piece in ("surface", "tabletop") and not kind.lifted:
         # Ambient occlusion where the product meets the surface: grounds it before any cast shadow.
         ground_shadow(cv, stage.centre_x, stage.product[3], stage.product_w * 0.62, max(1.5, cv.h * 0.012), 0.35)
     if plan.set_piece == "hand":
         cv.rgb[:] = soft_blur(cv.rgb, plan.depth_blur * max(cv.w, cv.h))  # the hand is near: all else is soft
-    if plan.kind == "abstract":
-        drawn += abstract_props(cv, plan, stage, rng)
-    if plan.kind == "action":
-        if plan.set_piece != "hand":  # the lifted product's shadow on the surface below it
-            ground_shadow(cv, stage.centre_x, stage.floor_y, stage.product_w * 0.5, max(2.0, cv.h * 0.018), 0.4)
-        motion(cv, plan, stage, rng)
-        drawn.append("motion-streaks")
-    if plan.kind == "in_place" and plan.set_piece == "surface":
+    if kind.decorate is not None:
+        drawn += kind.decorate(cv, plan, stage, rng)
+    if kind.props and scene_style(plan.style).props and plan.set_piece == "surface":
         room_left, room_right = stage.product[0], cv.w - stage.product[2]
         hand_side = (-1 if room_left > room_right else 1) if people_in_scene else 0
         drawn += lifestyle_props(cv, plan, stage, rng, hand_side)
-    drawn += _draw_set(cv, plan, stage, noise, rng, people_in_scene)
+    drawn += _draw_set(cv, plan, stage, noise, rng, people_in_scene and kind.reaching_hand)
     apply_light(cv, plan, stage, noise, rng)
-    if plan.kind == "action":
-        particles(cv, plan, stage, rng)
-        drawn.append("particles")
+    if kind.finish is not None:
+        drawn += kind.finish(cv, plan, stage, rng)
     return Backdrop(cv.finish(rng), stage, tuple(drawn))
 
 
@@ -142,7 +125,7 @@ def _draw_set(
         drawn.append(f"set:{piece}")
     if piece == "hand":
         hand_holding(cv, plan, stage, rng)
-    elif people and plan.kind != "abstract" and plan.set_piece != "shelf" and reaching_hand(cv, plan, stage, rng):
+    elif people and plan.set_piece != "shelf" and reaching_hand(cv, plan, stage, rng):
         drawn.append("hand")
     return drawn
 
@@ -183,7 +166,7 @@ def composite_scene(
     dramatic light, faint under natural light).
     """
     size = placement.canvas
-    kind_strength = SHADOW_STRENGTH.get(plan.style, 1.0) * strength
+    kind_strength = scene_style(plan.style).shadow_strength * strength
     shade = shadow_layer(shadow, layer, size, placement.dest_box, strength=kind_strength)
     cast = CAST_STRENGTH.get(plan.light, 0.0) * strength
     if shadow == "soft" and cast > 0 and plan.set_piece in ("surface", "tabletop"):

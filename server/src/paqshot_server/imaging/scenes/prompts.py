@@ -9,22 +9,10 @@ alone (the product is re-composited anyway; this keeps the model from painting a
 from __future__ import annotations
 
 from ..options import LOCATIONS, RenderOptions
-from .layout_rules import ScenePlan
+from .kinds import KINDS
+from .plan import ScenePlan
+from .styles import scene_style
 
-STYLE_PHRASES = {
-    "lifestyle": "lifestyle product photograph, the product in use in a real place, natural light, "
-    "shallow depth of field",
-    "editorial": "editorial magazine photograph, off-centre composition with generous negative space for text, "
-    "dramatic directional light, deep shadows",
-    "mockup": "product mockup photograph on a display set, clean and precise, soft studio light",
-}
-KIND_PHRASES = {
-    "in_place": "",
-    "set": "",
-    "packshot": "clean product packshot on a seamless backdrop, centred, even light",
-    "abstract": "abstract set of geometric shapes, an arch, a sphere, a column and a cube in matching colours",
-    "action": "dynamic action shot, motion, flying droplets and particles, energetic diagonal light",
-}
 SET_PHRASES = {
     "surface": "standing on a {surface} surface",
     "podium": "standing on a round podium",
@@ -50,18 +38,18 @@ BASE_NEGATIVE = (
     "watermark, logo, low quality, jpeg artifacts"
 )
 NO_PEOPLE_NEGATIVE = "people, person, human, hands, fingers, face, body"
-PROMPT_LIMIT = 500
 
 
 def build_prompts(options: RenderOptions, plan: ScenePlan) -> tuple[str, str]:
     """(prompt, negative prompt) for ``options`` as planned by ``plan``."""
-    parts = [STYLE_PHRASES.get(plan.style, "product photograph")]
-    if KIND_PHRASES.get(plan.kind):
-        parts.append(KIND_PHRASES[plan.kind])
+    kind = KINDS[plan.kind]
+    parts = [scene_style(plan.style).prompt]
+    if kind.prompt:
+        parts.append(kind.prompt)
     location = (options.location or "").strip()
     if location and location.lower() not in LOCATIONS:
         parts.append(f"in {location}")  # the user's own words go in verbatim
-    elif plan.kind not in ("packshot", "abstract"):
+    elif kind.names_place:
         parts.append(f"in {plan.palette.phrase}")
     parts.append(SET_PHRASES[plan.set_piece].format(surface=plan.surface))
     if plan.tint:

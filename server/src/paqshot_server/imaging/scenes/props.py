@@ -11,8 +11,8 @@ import numpy as np
 
 from .backdrop import Stage
 from .canvas import Canvas, lin
-from .layout_rules import ScenePlan
 from .palettes import mix
+from .plan import ScenePlan
 from .shapes import box, capsule, cylinder, ellipse_cover, ground_shadow, lambert
 
 PROPS_BY_PALETTE = {
@@ -50,7 +50,7 @@ def _slot(
 def lifestyle_props(cv: Canvas, plan: ScenePlan, stage: Stage, rng: np.random.Generator, hand_side: int) -> list[str]:
     """Draw the palette's prop (if any) on the surface; returns what was drawn."""
     kind = PROPS_BY_PALETTE.get(plan.palette.name)
-    if kind is None or plan.style == "editorial":
+    if kind is None:
         return []
     side = plan.light_side
     unit = cv.w * 0.2

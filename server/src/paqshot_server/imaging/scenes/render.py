@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
 from functools import partial
 
 import numpy as np
@@ -18,25 +17,32 @@ from PIL import Image
 from ...errors import InvalidRequest
 from ..background import TRANSPARENT, parse_background
 from ..compose import ProductLayer, alpha_on_canvas, layer_from_cutout
-from ..cutout import Cutout, alpha_bbox, cutout
+from ..cutout import Cutout, cutout
 from ..encode import output_format, render_image
-from ..layout import MAX_SILENT_UPSCALE, Placement, exact_canvas_size
-from ..options import ASPECT_RATIOS, PEOPLE, SCENE_TYPES, RenderOptions
-from ..result import PRODUCT_ALPHA, RenderedImage, RenderResult
+from ..layout import Placement, exact_canvas_size
+from ..options import (
+    ASPECT_RATIOS,
+    MAX_LOCATION_CHARS,
+    MAX_PROMPT_CHARS,
+    MAX_SEED,
+    MAX_VARIANTS,
+    PEOPLE,
+    SCENE_TYPES,
+    RenderOptions,
+)
+from ..product import layout_box, product_notes
+from ..result import PRODUCT_ALPHA, ProgressFn, RenderedImage, RenderResult
 from ..segment import Segmenter
 from .generative import Inpainter, generate_background, ground_strength, product_mask
-from .layout_rules import ScenePlan, place_product, plan_scene
+from .layout_rules import place_product, plan_scene
 from .palettes import PRESETS
+from .plan import ScenePlan
 from .procedural import composite_scene, draw_backdrop, shadow_kind
-from .prompts import PROMPT_LIMIT, build_prompts
+from .prompts import build_prompts
+from .styles import SCENE_STYLES
 
-ProgressFn = Callable[[float], None]
-SCENE_STYLES = ("lifestyle", "editorial", "mockup")
 SCENE_SHADOWS = ("none", "soft", "hard", "floating")
-LOCATION_LIMIT = 200
-MAX_VARIANTS = 4
-SEED_LIMIT = 2**32
-LAYOUT_ALPHA_FLOOR = 12  # faint alpha (8-bit) up to this does not widen the product's box (as the studio style)
+SEED_LIMIT = MAX_SEED + 1
 
 
 def validate(options: RenderOptions) -> tuple[int, int, int] | None:
@@ -56,9 +62,9 @@ def validate(options: RenderOptions) -> tuple[int, int, int] | None:
         if value not in allowed:
             raise InvalidRequest(f"{name} {value!r} is not one of {', '.join(allowed)}.")
     for name, text, limit in (
-        ("prompt", options.prompt, PROMPT_LIMIT),
-        ("negative_prompt", options.negative_prompt, PROMPT_LIMIT),
-        ("location", options.location, LOCATION_LIMIT),
+        ("prompt", options.prompt, MAX_PROMPT_CHARS),
+        ("negative_prompt", options.negative_prompt, MAX_PROMPT_CHARS),
+        ("location", options.location, MAX_LOCATION_CHARS),
     ):
         if text is not None and len(text) > limit:
             raise InvalidRequest(f"{name} is {len(text)} characters; at most {limit} are allowed.")
@@ -81,13 +87,6 @@ def validate(options: RenderOptions) -> tuple[int, int, int] | None:
 def variant_seeds(seed: int, count: int) -> list[int]:
     """Seeds of ``count`` variants: the first is ``seed`` itself (so it reproduces variant 1)."""
     return [seed if i == 0 else (seed * 1_000_003 + i * 7919) % SEED_LIMIT for i in range(count)]
-
-
-def _product(cut: Cutout) -> tuple[int, int, int, int]:
-    inner = alpha_bbox(cut.rgba[..., 3], LAYOUT_ALPHA_FLOOR)
-    if inner is None:
-        return cut.bbox
-    return inner[0] + cut.box[0], inner[1] + cut.box[1], inner[2] + cut.box[0], inner[3] + cut.box[1]
 
 
 def render_scene(
@@ -122,7 +121,7 @@ def render_scene(
     prompts: list[tuple[str, str]] = []
     placement: Placement | None = None
     main_alpha: np.ndarray | None = None
-    box = _product(cut)
+    box = layout_box(cut)
     per = 0.9 / len(seeds)
     for i, vseed in enumerate(seeds):
         plan = plan_scene(options, tint, vseed)
@@ -217,11 +216,7 @@ def _scaled(report: ProgressFn, start: float, span: float, fraction: float) -> N
 
 
 def _notes(cut: Cutout, placement: Placement, options: RenderOptions, scene: dict[str, object]) -> list[str]:
-    notes = list(cut.notes)
-    if cut.confidence < 0.5:
-        notes.insert(0, f"low cut-out confidence ({cut.confidence:.2f})")
-    if placement.scale > MAX_SILENT_UPSCALE:
-        notes.append(f"upscaled {placement.scale:.1f}x: the product is small in the source image")
+    notes = product_notes(cut, placement)
     location = (options.location or "").strip()
     if location and location.lower() not in PRESETS and not scene.get("palette_matched"):
         notes.append(

@@ -12,9 +12,10 @@ from PIL import Image, ImageDraw
 
 from .backdrop import Stage
 from .canvas import Canvas, lin, resize_float, soft_blur, srgb_unit_to_linear
-from .layout_rules import ScenePlan
 from .palettes import mix
+from .plan import ScenePlan
 from .shapes import box, capsule, cast_shadow, cylinder, ellipse_cover, ground_shadow, sphere
+from .styles import scene_style
 from .textures import Noise, texture
 
 SKIN_TONES = ((241, 200, 170), (224, 172, 138), (198, 140, 104), (150, 100, 70), (100, 66, 46))
@@ -180,8 +181,11 @@ def figures(cv: Canvas, plan: ScenePlan, stage: Stage, rng: np.random.Generator)
     small = Canvas(cv.size, work_side=max(24, max(cv.w, cv.h) // 3))
     k = cv.f / small.f  # working pixels -> small-canvas pixels
     head = cv.h * 0.05
-    # Editorial keeps its empty half for copy: at most one passer-by, pushed to the far edge.
-    slots = [0.12, 0.88, 0.27, 0.73] if plan.style != "editorial" else ([0.93] if plan.anchor_x < 0.5 else [0.07])
+    # A style that keeps its empty half for copy (editorial): at most one passer-by, pushed to the far edge.
+    if scene_style(plan.style).copy_space:
+        slots = [0.93] if plan.anchor_x < 0.5 else [0.07]
+    else:
+        slots = [0.12, 0.88, 0.27, 0.73]
     alpha = np.zeros((small.h, small.w), np.float32)
     placed = 0
     for fx_share in slots:

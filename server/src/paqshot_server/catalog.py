@@ -1,0 +1,112 @@
+"""What this appliance can run: the installed models, the engine that serves each style, the option
+combinations no engine accepts. Cheap and import-light: the API process uses it (capabilities, submission
+checks) and never loads an inference runtime; ``engines.Engines`` adds the running part for workers and the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import Forbidden, InvalidRequest
+from .imaging.options import AUTO_CUTOUT, CLASSICAL_CUTOUT, STYLES, RenderOptions
+from .imaging.styles import family
+from .inference.store import REGISTRY
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class StyleStatus:
+    """The engine that serves a style here."""
+
+    style: str
+    engine: str
+
+
+class EngineCatalog:
+    """The engines available under one settings object. Build once per process; cheap to query."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._stamp: tuple[int | None, ...] | None = None
+        self._models: dict[str, Any] = {}  # id -> InstalledModel
+
+    # ---- what is installed ---------------------------------------------------------------------------
+
+    def _registry_stamp(self) -> tuple[int | None, ...]:
+        stamps: list[int | None] = []
+        for folder in (self.settings.models_dir, *self.settings.shared_models_dirs):
+            try:
+                stamps.append(os.stat(folder / REGISTRY).st_mtime_ns)
+            except FileNotFoundError:
+                stamps.append(None)
+        return tuple(stamps)
+
+    def _all(self) -> dict[str, Any]:
+        """Every installed model by id (data folder, then install level), re-read when a registry changes.
+
+        On a change (an install or removal by any process) this process's cached sessions of models that are
+        gone or were reinstalled are dropped.
+        """
+        stamp = self._registry_stamp()
+        if stamp != self._stamp:
+            from .inference.store import evict_stale
+
+            models: dict[str, Any] = {}
+            if any(s is not None for s in stamp):
+                models = {m.id: m for m in self._store().list()}
+            if self._stamp is not None:
+                evict_stale(models.values())
+            self._models, self._stamp = models, stamp
+        return self._models
+
+    def _store(self) -> Any:
+        from .inference.store import ModelStore
+
+        return ModelStore(self.settings.models_dir, shared=self.settings.shared_models_dirs)
+
+    def _installed(self) -> dict[str, Any]:
+        """Best installed model per role (highest priority; the store lists them best first)."""
+        best: dict[str, Any] = {}
+        for model in self._all().values():
+            best.setdefault(model.role, model)
+        return best
+
+    def installed_models(self) -> list[dict[str, Any]]:
+        """Every installed model, as ``GET /v1/models`` shows it."""
+        return [m.as_dict() for m in self._all().values()]
+
+    def status(self, style: str) -> StyleStatus:
+        """Report the engine that would serve ``style``."""
+        models = self._installed()
+        if family(style) == "studio":
+            seg = models.get("segmentation")
+            return StyleStatus(style, f"onnx:{seg.id}" if seg else "classical")
+        # The procedural scene engine needs no weights; an installed inpainting model upgrades it.
+        generator = models.get("inpainting") or models.get("text2image")
+        if generator is not None:
+            return StyleStatus(style, f"diffusion:{generator.id}")
+        return StyleStatus(style, "procedural")
+
+    def all_status(self) -> list[StyleStatus]:
+        return [self.status(style) for style in STYLES]
+
+    @staticmethod
+    def check_options(options: RenderOptions) -> None:
+        """Combinations no engine accepts, refused before any work (400 at the API, an error in the CLI)."""
+        if family(options.style) == "studio" and options.num_variants > 1:
+            raise InvalidRequest("num_variants applies to scene styles; a studio packshot has one result.")
+        if family(options.style) != "studio" and options.shadow == "natural":
+            raise InvalidRequest("shadow 'natural' keeps the photo's own shadow and applies to studio_packshot only.")
+
+    def check_cutout_engine(self, choice: str) -> None:
+        """Raise Forbidden when ``choice`` names a cut-out model that is not installed here."""
+        if choice in (AUTO_CUTOUT, CLASSICAL_CUTOUT):
+            return
+        model = self._all().get(choice)
+        if model is None or model.role != "segmentation":
+            raise Forbidden(
+                f"Cut-out engine '{choice}' is not installed here: use auto or classical, or install the model "
+                f"(`models pull {choice}` or `models install PATH`)."
+            )

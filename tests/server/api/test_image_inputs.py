@@ -1,0 +1,191 @@
+"""Product images as real clients send them: each kind below failed at ``df217cc`` (``shared/cases/api/...``).
+
+- animated-input-note-missing: notes made while decoding at the door reach the job's ``notes``.
+- extreme-aspect-ratio-server-error: very wide or tall photos complete, or are refused at the door in words.
+- jpeg-missing-eoi-rejected: a JPEG missing only its end marker decodes (as libjpeg and browsers show it); one whose
+  image data is cut short is refused, saying so; a PNG missing its end chunk is treated the same way.
+- png-trns-transparency-dropped: a tRNS colour key (RGB, greyscale, 16-bit) is kept as alpha.
+- error-messages-leak-internals: damaged files are refused in words (no reprs, no parser text).
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import httpx
+import numpy as np
+import pytest
+from litestar.testing import TestClient
+from paqshot_server.jobs.context import WorkerContext
+from paqshot_server.jobs.runner import process
+from paqshot_server.settings import Settings
+from PIL import Image, ImageDraw, ImageFile
+from support import Key, assert_plain_words, b64, shared_case
+
+
+def run(client: TestClient, key: Key, settings: Settings, image: bytes, **fields: object) -> dict:
+    """Submit ``image``, run its job in this process, return the generation (or the refusal's body)."""
+    response = client.post(
+        "/v1/generate", json={"product_image": b64(image), "style": "studio_packshot", **fields}, headers=key.headers
+    )
+    if response.status_code != 202:
+        return {"status_code": response.status_code, **response.json()}
+    job_id = response.json()["id"]
+    process(WorkerContext(settings), job_id)
+    return client.get(f"/v1/generate/{job_id}", headers=key.headers).json()
+
+
+def stored_input(client: TestClient, job: dict) -> Image.Image:
+    url = httpx.URL(job["input_url"])
+    return Image.open(io.BytesIO(client.get(url.raw_path.decode()).content))
+
+
+def encode(img: Image.Image, fmt: str, **params: object) -> bytes:
+    out = io.BytesIO()
+    img.save(out, fmt, **params)
+    return out.getvalue()
+
+
+def product(size: tuple[int, int], colour: tuple[int, int, int] = (190, 30, 35)) -> Image.Image:
+    img = Image.new("RGB", size, (240, 240, 240))
+    w, h = size
+    ImageDraw.Draw(img).rectangle([w // 5, h // 5, 4 * w // 5, 4 * h // 5], fill=colour)
+    return img
+
+
+# ---- animated input -------------------------------------------------------------------------------------------
+
+
+def test_the_cases_animated_webp_says_first_frame_used(client: TestClient, key: Key, settings: Settings) -> None:
+    data = (shared_case("api", "animated-input-note-missing") / "animated_3frames.webp").read_bytes()
+    job = run(client, key, settings, data)
+    assert job["status"] == "completed", job
+    assert job["notes"][0] == "animated image: first frame used"
+    r, g, b = stored_input(client, job).convert("RGB").getpixel((100, 100))[:3]
+    assert r > 150 and g < 80 and b < 80  # frame 1 is the red one
+
+
+def test_an_animated_png_says_so_too(client: TestClient, key: Key, settings: Settings) -> None:
+    frames = [product((160, 160), c) for c in ((200, 30, 30), (30, 200, 30), (30, 30, 200))]
+    data = encode(frames[0], "PNG", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    job = run(client, key, settings, data)
+    assert job["status"] == "completed" and "animated image: first frame used" in job["notes"]
+
+
+# ---- extreme aspect ratios -------------------------------------------------------------------------------------
+
+
+def test_the_cases_2500x40_strip_completes_both_ways(client: TestClient, key: Key, settings: Settings) -> None:
+    strip = Image.open(shared_case("api", "extreme-aspect-ratio-server-error") / "strip_2500x40.jpg")
+    for img in (strip, strip.transpose(Image.Transpose.ROTATE_90)):
+        job = run(client, key, settings, encode(img, "JPEG"))
+        assert job["status"] == "completed", job
+
+
+@pytest.mark.parametrize("size", [(20000, 40), (40, 20000), (5000, 1)])
+def test_a_photo_beyond_the_aspect_limit_is_refused_at_the_door(
+    client: TestClient, key: Key, settings: Settings, size: tuple[int, int]
+) -> None:
+    refused = run(client, key, settings, encode(product(size), "PNG"))
+    assert refused["status_code"] == 422 and refused["error"] == "unsupported_image"
+    assert "times the other; the limit is 100 times" in refused["message"]
+    assert_plain_words(refused["message"])
+
+
+# ---- missing end markers ---------------------------------------------------------------------------------------
+
+
+def test_the_cases_jpeg_without_end_marker_is_used_as_is(client: TestClient, key: Key, settings: Settings) -> None:
+    path = shared_case("api", "jpeg-missing-eoi-rejected") / "product_no_eoi.jpg"
+    job = run(client, key, settings, path.read_bytes())
+    assert job["status"] == "completed", job
+    assert any("end marker was missing" in note for note in job["notes"])
+    ImageFile.LOAD_TRUNCATED_IMAGES = True  # what other tools show: Pillow's own tolerant decode
+    try:
+        expected = np.asarray(Image.open(path).convert("RGB"))
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+    assert np.array_equal(np.asarray(stored_input(client, job).convert("RGB")), expected)
+
+
+def test_end_markers_are_treated_alike_across_formats(client: TestClient, key: Key, settings: Settings) -> None:
+    photo = product((480, 360))
+    progressive = encode(photo, "JPEG", progressive=True)
+    png = encode(photo, "PNG")
+    for data in (progressive[:-2], progressive[:-1], png[:-12]):
+        job = run(client, key, settings, data)
+        assert job["status"] == "completed" and any("was missing" in n for n in job["notes"]), job
+    for data in (progressive[: len(progressive) * 2 // 3], encode(photo, "JPEG")[:-300], png[: len(png) // 2]):
+        refused = run(client, key, settings, data)
+        assert refused["status_code"] == 422 and refused["message"].endswith("the file is cut short."), refused
+
+
+# ---- tRNS transparency -----------------------------------------------------------------------------------------
+
+
+def test_the_cases_rgb_trns_png_is_cut_out_by_its_alpha(client: TestClient, key: Key, settings: Settings) -> None:
+    folder = shared_case("api", "png-trns-transparency-dropped")
+    reference = run(client, key, settings, (folder / "rgba_reference.png").read_bytes())
+    keyed = run(client, key, settings, (folder / "rgb_with_tRNS.png").read_bytes())
+    assert keyed["status"] == reference["status"] == "completed"
+    stored = stored_input(client, keyed)
+    assert stored.mode == "RGBA"
+    assert np.array_equal(np.asarray(stored)[..., 3], np.asarray(stored_input(client, reference))[..., 3])
+    assert keyed["confidence"] == reference["confidence"] == 1.0
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png16(samples: np.ndarray, colour_type: int, trns: bytes) -> bytes:
+    """A 16-bit PNG (greyscale: colour type 0, RGB: 2) with a tRNS chunk, written by hand (Pillow cannot)."""
+    height, width = samples.shape[:2]
+    rows = samples.reshape(height, -1).astype(">u2")
+    raw = b"".join(b"\0" + row.tobytes() for row in rows)
+    header = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)
+    parts = (b"IHDR", header), (b"tRNS", trns), (b"IDAT", zlib.compress(raw)), (b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + b"".join(_png_chunk(k, d) for k, d in parts)
+
+
+def _keyed_pngs() -> dict[str, bytes]:
+    grey = np.zeros((60, 80), np.uint16)
+    grey[15:45, 20:60] = 30000
+    rgb = np.zeros((60, 80, 3), np.uint16)
+    rgb[15:45, 20:60] = (50000, 9000, 7000)
+    grey8 = Image.fromarray((grey // 257).astype(np.uint8), "L")
+    rgb8 = Image.fromarray((rgb // 257).astype(np.uint8), "RGB")
+    return {
+        "RGB 8-bit": encode(rgb8, "PNG", transparency=(0, 0, 0)),
+        "grey 8-bit": encode(grey8, "PNG", transparency=0),
+        "grey 1-bit": encode(Image.fromarray(grey > 0), "PNG", transparency=0),
+        "grey 16-bit": png16(grey, 0, struct.pack(">H", 0)),
+        "RGB 16-bit": png16(rgb, 2, struct.pack(">HHH", 0, 0, 0)),
+    }
+
+
+@pytest.mark.parametrize("kind", list(_keyed_pngs()))
+def test_every_png_colour_key_becomes_alpha(client: TestClient, key: Key, settings: Settings, kind: str) -> None:
+    job = run(client, key, settings, _keyed_pngs()[kind])
+    assert job["status"] == "completed", job
+    alpha = np.asarray(stored_input(client, job))[..., 3]
+    expected = np.zeros((60, 80), np.uint8)
+    expected[15:45, 20:60] = 255
+    assert np.array_equal(alpha, expected), kind
+    assert job["confidence"] == 1.0  # the photo's own alpha is the matte
+
+
+# ---- damaged files ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["broken.png", "jpeg_soi_only.jpg"])
+def test_the_cases_damaged_files_are_refused_in_words(
+    client: TestClient, key: Key, settings: Settings, name: str
+) -> None:
+    data = (shared_case("api", "error-messages-leak-internals") / name).read_bytes()
+    refused = run(client, key, settings, data)
+    assert refused["status_code"] == 422 and refused["error"] == "unsupported_image"
+    assert "the file is damaged, cut short or not a" in refused["message"]
+    assert_plain_words(refused["message"])

@@ -1,0 +1,36 @@
+"""serve's worker supervisor: a worker that keeps dying is restarted with a growing delay, and says so."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from paqshot_server.cli.serve import WorkerSupervisor
+from paqshot_server.settings import Settings
+
+
+def test_a_worker_that_keeps_dying_is_restarted_with_backoff(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    spawned = tmp_path / "spawned"
+    command = [sys.executable, "-c", f"open({str(spawned)!r}, 'a').write('x'); raise SystemExit(3)"]
+    supervisor = WorkerSupervisor(
+        Settings(home=tmp_path), 1, command=command, poll_seconds=0.02, first_delay=0.2, max_delay=10, stable_seconds=60
+    )
+    with caplog.at_level(logging.ERROR, logger="paqshot_server.cli.serve"):
+        supervisor.start()
+        time.sleep(2.0)
+        supervisor.stop(timeout=5)
+        supervisor.join(timeout=5)
+    starts = len(spawned.read_text()) if spawned.exists() else 0
+    # Without backoff a 20 ms poll restarts it ~50 times in 2 s (minus start-up time); with delays 0.2, 0.4,
+    # 0.8 s … there is room for at most 5 starts.
+    assert 2 <= starts <= 5, starts
+    assert "restarting in" in caplog.text and "early exit(s) in a row" in caplog.text
+    delays = [
+        float(r.getMessage().rsplit("restarting in ", 1)[1].split(" ")[0])
+        for r in caplog.records
+        if "restarting in" in r.getMessage()
+    ]
+    assert delays == sorted(delays) and delays[-1] > delays[0]  # each crash in a row waits longer
