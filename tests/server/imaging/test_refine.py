@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from imaging_support import FakeModel, paper_scene
-from paqshot_server.imaging.refine import RefineConfig, constrain, refine, select_products
+from paqshot_server.imaging.refine import RefineConfig, constrain, drop_frame_ghosts, refine, select_products
 from PIL import Image
 from scipy import ndimage
 
@@ -118,3 +118,14 @@ def test_full_resolution_edges_follow_the_photo() -> None:
     partial = (guided.rgba[..., 3] > 0) & (guided.rgba[..., 3] < 255)
     assert partial.sum() > 50
     assert float(np.percentile(guided.rgba[partial][:, 0], 95)) < 90  # paper is (225, 218, 205), the product 40 red
+
+
+def test_an_undecided_blob_reaching_the_frame_is_dropped_but_an_unsure_product_is_not() -> None:
+    h, w = 120, 160
+    prob = np.zeros((h, w), np.float32)
+    prob[30:90, 50:110] = 1.0  # the product
+    prob[80:120, 0:60] = 0.6  # a plank entering at the bottom left, half believed, touching the product
+    out = drop_frame_ghosts(prob)
+    assert float(out[100:120, 0:30].max()) == 0.0 and float(out[40:80, 60:100].min()) == 1.0
+    unsure = np.full((h, w), 0.7, np.float32)  # a model unsure of everything (the tiny test model)
+    assert drop_frame_ghosts(unsure) is unsure

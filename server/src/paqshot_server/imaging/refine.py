@@ -45,6 +45,7 @@ EIGHT = ndimage.generate_binary_structure(2, 2)
 FAINT = 0.1  # faint first-pass output near the product (a thin part) is inside the second pass's crop
 REGULARISE_EPS = 1e-3
 THIN = 2  # parts of the first pass narrower than 2 x 2 + 1 analysis pixels are thin
+GHOST_MAX_SHARE = 0.3  # a "ghost" holding more of the map's mass than this is the product itself
 GHOST_WIDTH = 3  # undecided blobs at the frame are at least 2 x 3 + 1 analysis pixels wide
 
 
@@ -175,6 +176,8 @@ def drop_frame_ghosts(prob: np.ndarray, width: int = GHOST_WIDTH) -> np.ndarray:
     if edge.size == 0:
         return prob
     ghost = ndimage.binary_dilation(np.isin(labels, edge), iterations=width) & zone
+    if float(prob[ghost].sum()) > GHOST_MAX_SHARE * float(prob.sum()):
+        return prob  # most of what the model found: an unsure product, not a ghost beside one
     return np.where(ghost, np.float32(0), prob).astype(np.float32)
 
 
