@@ -79,9 +79,10 @@ def test_a_preset_id_with_a_final_newline_is_refused_as_not_a_preset_id(client: 
 
     with pytest.raises(msgspec.ValidationError):
         msgspec.convert("amazon_main\n", PresetId)
+    photo = {"product_image": b64(product_jpeg()), "style": "studio_packshot"}
     for path, body in (
-        ("/v1/generate", {"product_image": b64(product_jpeg()), "style": "studio_packshot", "preset": "amazon_main\n"}),
-        ("/v1/generate", {"product_image": b64(product_jpeg()), "style": "studio_packshot", "compliance_check": ["ebay\n"]}),
+        ("/v1/generate", {**photo, "preset": "amazon_main\n"}),
+        ("/v1/generate", {**photo, "compliance_check": ["ebay\n"]}),
         ("/v1/check", {"image": b64(product_jpeg()), "preset": "amazon_main\n"}),
     ):
         response = client.post(path, json=body, headers=key.headers)
