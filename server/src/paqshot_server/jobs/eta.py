@@ -13,7 +13,6 @@ spec's type), to the nearest: rounding up would double a sub-second job's estima
 from __future__ import annotations
 
 import heapq
-import sqlite3
 import statistics
 import threading
 import time
@@ -26,6 +25,7 @@ from ..resources import Resources
 from ..storage import fair
 from ..storage import jobs as jobs_sql
 from ..storage import workers as workers_sql
+from ..storage.db import data_version
 from ..storage.fair import Pending, Waiting
 from ..storage.jobs import Job
 
@@ -205,11 +205,6 @@ class Eta:
                 return round(snapshot.remaining(pending, now), 1)
             done = snapshot.done_at().get(job.id)
             return None if done is None else round(max(0.0, done - now), 1)
-
-
-def data_version(conn: sqlite3.Connection) -> int:
-    """Changes when another connection has committed to the database (SQLite's PRAGMA data_version)."""
-    return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
 
 def worker_timeout(sweep_seconds: float) -> float:
