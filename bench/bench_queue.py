@@ -4,6 +4,7 @@ across keys, and how honest the ETA given at submission is.
     .venv/bin/python bench/bench_queue.py pickup [--jobs 20] [--idle 90]
     .venv/bin/python bench/bench_queue.py fair [--workers 1 2] [--burst 60] [--repeats 3]
     .venv/bin/python bench/bench_queue.py burst [--jobs 40]
+    .venv/bin/python bench/bench_queue.py throughput [--jobs 40] [--repeats 3]
 
 pickup: one worker; before each job the appliance is left idle ``--idle`` seconds; reports submit→claimed
 (p50/p95; from just before the POST to the job's ``claimed_at``) and the worker's CPU while idle (percent of one
@@ -18,6 +19,8 @@ without B, and the mean ETA accuracy over every job.
 
 burst: one key submits ``--jobs`` jobs at once; reports the ETA accuracy (done within ±50 % of
 ``estimated_seconds``; done = claimed_at + the job's measured duration).
+
+throughput: packshots per second with 1 and with 2 workers (first claim to last done), alternating runs.
 
 Jobs are studio packshots of a 1200x900 JPEG product photo (classical cut-out). Numbers only; never a test.
 """
@@ -268,6 +271,27 @@ def burst(args: argparse.Namespace) -> None:
         stop(app)
 
 
+def throughput(args: argparse.Namespace) -> None:
+    photo = product_photo()
+    rates: dict[int, list[float]] = {}
+    for _ in range(args.repeats):
+        for workers in (1, 2):
+            app = start(workers)
+            try:
+                key = app.key("throughput")
+                with httpx.Client(timeout=60) as client:
+                    ids = [app.submit(client, key, photo)[0] for _ in range(args.jobs)]
+                rows = app.wait_done(ids)
+                claimed = [r[1] for r in rows.values() if r[1] is not None]
+                done = [r[2] for r in rows.values() if r[2] is not None]
+                rates.setdefault(workers, []).append(len(done) / (max(done) - min(claimed)))
+            finally:
+                stop(app)
+    one, two = statistics.median(rates[1]), statistics.median(rates[2])
+    print(f"throughput, {args.jobs} packshots per run, {args.repeats} repeats (medians), {load()}")
+    print(f"  1 worker : {one:.2f} jobs/s   2 workers: {two:.2f} jobs/s   ratio {two / one:.2f}   (goal >= 1.7)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -283,6 +307,10 @@ def main() -> None:
     b = sub.add_parser("burst")
     b.add_argument("--jobs", type=int, default=40)
     b.set_defaults(func=burst)
+    t = sub.add_parser("throughput")
+    t.add_argument("--jobs", type=int, default=40)
+    t.add_argument("--repeats", type=int, default=3)
+    t.set_defaults(func=throughput)
     args = parser.parse_args()
     args.func(args)
 
