@@ -113,6 +113,11 @@ _HINT_DOC = (
 )
 
 
+# A mask hint's form (a 1x1 PNG, grey 128: unknown); a real hint is the size of the photo.
+HINT_EXAMPLE = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR42mNoAAAAggCB2kUIOwAAAABJRU5ErkJggg=="
+)
+
 _PRIORITY_DOC = (
     "Extension: order among your own waiting generations: high, normal (default) or low. Keys take turns "
     "whatever their priorities (weighted by each key's weight); a key may have at most high_priority_limit "
@@ -137,6 +142,16 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
             _style_rule("scene", {"shadow": {"not": {"enum": ["natural"]}}}),
         ]
     }
+    # The fields whose examples make the body's example (the docs' request sample; api.openapi builds it).
+    schema_example_fields: ClassVar[tuple[str, ...]] = (
+        "product_image",
+        "style",
+        "background",
+        "aspect_ratio",
+        "output_format",
+        "webhook_url",
+        "filename",
+    )
 
     product_image: Annotated[
         str,
@@ -144,10 +159,11 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
             min_length=1,
             description="URL (http/https) or base64 image, plain or data: URI. JPEG/PNG/WebP, at most "
             "limits.max_image_bytes of GET /v1/capabilities.",
+            examples=["https://shop.example/photos/mug.jpg"],
         ),
     ]
     style: Annotated[Style, Meta(description=_STYLE_DOC, examples=["studio_packshot"])]
-    scene_type: Annotated[SceneType, Meta(description=_SCENE_DOC)] = "auto"
+    scene_type: Annotated[SceneType, Meta(description=_SCENE_DOC, examples=["auto"])] = "auto"
     background: (
         Annotated[
             str,
@@ -156,22 +172,38 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
                 description=f"{' | '.join(NAMED_BACKGROUNDS)} | #RRGGBB. studio_packshot: the background colour. "
                 "Scene styles: tints the set towards the colour. Extension: transparent gives a PNG cut-out "
                 "(studio_packshot only).",
+                examples=["white"],
             ),
         ]
         | None
     ) = None
-    aspect_ratio: Annotated[AspectRatio, Meta(description="Output aspect ratio.")] = "1:1"
-    people: Annotated[People, Meta(description=_PEOPLE_DOC)] = "none"
+    aspect_ratio: Annotated[AspectRatio, Meta(description="Output aspect ratio.", examples=["1:1"])] = "1:1"
+    people: Annotated[People, Meta(description=_PEOPLE_DOC, examples=["none"])] = "none"
     location: (
         Annotated[
             str,
-            Meta(min_length=1, max_length=MAX_LOCATION_CHARS, pattern=TEXT_PATTERN, description=_LOCATION_DOC),
+            Meta(
+                min_length=1,
+                max_length=MAX_LOCATION_CHARS,
+                pattern=TEXT_PATTERN,
+                description=_LOCATION_DOC,
+                examples=["a sunlit kitchen counter"],
+            ),
         ]
         | None
     ) = None
-    prompt: Annotated[str, Meta(max_length=MAX_PROMPT_CHARS, pattern=TEXT_PATTERN, description=_PROMPT_DOC)] | None = (
-        None
-    )
+    prompt: (
+        Annotated[
+            str,
+            Meta(
+                max_length=MAX_PROMPT_CHARS,
+                pattern=TEXT_PATTERN,
+                description=_PROMPT_DOC,
+                examples=["on a marble counter beside fresh lemons"],
+            ),
+        ]
+        | None
+    ) = None
     webhook_url: (
         Annotated[
             str,
@@ -181,37 +213,61 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
                 pattern=WEBHOOK_URL_PATTERN,
                 description="URL that receives the result (https; plain http only where the operator allows "
                 "private networks).",
+                examples=["https://shop.example/webhooks/imagery"],
             ),
         ]
         | None
     ) = None
     # Extensions (optional; defaults keep the spec's behaviour).
-    seed: Annotated[int, Meta(ge=0, le=MAX_SEED, description="Extension: seed for reproducible scenes.")] | None = None
+    seed: (
+        Annotated[int, Meta(ge=0, le=MAX_SEED, description="Extension: seed for reproducible scenes.", examples=[42])]
+        | None
+    ) = None
     negative_prompt: (
         Annotated[
-            str, Meta(max_length=MAX_PROMPT_CHARS, pattern=TEXT_PATTERN, description="Extension: what to keep out.")
+            str,
+            Meta(
+                max_length=MAX_PROMPT_CHARS,
+                pattern=TEXT_PATTERN,
+                description="Extension: what to keep out.",
+                examples=["text, watermark"],
+            ),
         ]
         | None
     ) = None
     num_variants: Annotated[
-        int, Meta(ge=1, le=MAX_VARIANTS, description=f"Extension: 1–{MAX_VARIANTS} images in one job (scene styles).")
+        int,
+        Meta(
+            ge=1,
+            le=MAX_VARIANTS,
+            description=f"Extension: 1–{MAX_VARIANTS} images in one job (scene styles).",
+            examples=[1],
+        ),
     ] = 1
     shadow: Annotated[
         Shadow,
         Meta(
             description="Extension: shadow under the product; natural keeps the photo's own shadow "
-            "(studio_packshot, experimental)."
+            "(studio_packshot, experimental).",
+            examples=["soft"],
         ),
     ] = "soft"
-    reflection: Annotated[bool, Meta(description="Extension: floor reflection.")] = False
+    reflection: Annotated[bool, Meta(description="Extension: floor reflection.", examples=[False])] = False
     padding: (
         Annotated[
             float,
-            Meta(ge=0, le=4096, description="Extension: margin around the product, ratio of the canvas (< 1) or px."),
+            Meta(
+                ge=0,
+                le=4096,
+                description="Extension: margin around the product, ratio of the canvas (< 1) or px.",
+                examples=[0.1],
+            ),
         ]
         | None
     ) = None
-    output_format: Annotated[OutputFormat, Meta(description="Extension: jpeg (default), png or webp.")] | None = None
+    output_format: (
+        Annotated[OutputFormat, Meta(description="Extension: jpeg (default), png or webp.", examples=["jpeg"])] | None
+    ) = None
     cutout_engine: Annotated[
         str,
         Meta(
@@ -221,18 +277,22 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
             description="Extension: which cut-out runs. auto (default): the best installed model, else classical; "
             "classical: the model-free segmenter; or the id of an installed cut-out model (GET /v1/models). "
             "A model that is not installed answers 403.",
+            examples=["auto"],
         ),
     ] = "auto"
     on_low_confidence: Annotated[
         OnLowConfidence,
         Meta(
             description="Extension: what a result that needs review becomes. complete (default): completed with "
-            "needs_review and review_reasons; fail: failed with unsupported_image and a message naming the reasons."
+            "needs_review and review_reasons; fail: failed with unsupported_image and a message naming the reasons.",
+            examples=["complete"],
         ),
     ] = "complete"
-    preset: Annotated[str, Meta(pattern=PRESET_ID_PATTERN, description=_PRESET_DOC)] | None = None
-    compliance_check: Annotated[PresetIds, Meta(description=_CHECK_DOC)] | None = None
-    mask_hint: Annotated[str, Meta(min_length=1, description=_HINT_DOC)] | None = None
+    preset: (
+        Annotated[str, Meta(pattern=PRESET_ID_PATTERN, description=_PRESET_DOC, examples=["amazon_main"])] | None
+    ) = None
+    compliance_check: Annotated[PresetIds, Meta(description=_CHECK_DOC, examples=[["google_shopping"]])] | None = None
+    mask_hint: Annotated[str, Meta(min_length=1, description=_HINT_DOC, examples=[HINT_EXAMPLE])] | None = None
     filename: (
         Annotated[
             str,
@@ -242,17 +302,20 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
                 pattern=FILENAME_PATTERN,
                 description="Extension: the photo's file name (no folders), shown back and searchable with "
                 "GET /v1/generations?filename=.",
+                examples=["mug.jpg"],
             ),
         ]
         | None
     ) = None
-    priority: Annotated[Priority, Meta(description=_PRIORITY_DOC)] = "normal"
+    priority: Annotated[Priority, Meta(description=_PRIORITY_DOC, examples=["normal"])] = "normal"
 
 
 class PriorityChange(Struct, kw_only=True, forbid_unknown_fields=True):
     """Body of ``POST /v1/generate/{id}/priority`` (extension): a waiting generation's new priority."""
 
-    priority: Annotated[Priority, Meta(description=_PRIORITY_DOC)]
+    schema_example_fields: ClassVar[tuple[str, ...]] = ("priority",)
+
+    priority: Annotated[Priority, Meta(description=_PRIORITY_DOC, examples=["high"])]
 
 
 class ComplianceRule(Struct, kw_only=True):
@@ -278,6 +341,8 @@ if TYPE_CHECKING:
     class RerunRequest(Struct):
         """Body of ``POST /v1/generate/{id}/rerun`` (built below from GenerateRequest; a stub for type checkers)."""
 
+        schema_example_fields: ClassVar[tuple[str, ...]]
+
 else:
     # Every field of GenerateRequest but the photo, optional: one declaration of each field's constraints and text.
     RerunRequest = msgspec.defstruct(
@@ -295,6 +360,7 @@ else:
         "Body of POST /v1/generate/{id}/rerun: fields given replace the source job's, fields omitted keep them "
         "(mask_hint is never kept: send the whole hint each time)."
     )
+    RerunRequest.schema_example_fields = ("background", "mask_hint")
 
 
 class GenerateAccepted(Struct, kw_only=True):
