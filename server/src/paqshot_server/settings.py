@@ -94,6 +94,9 @@ class Settings:
     review_threshold: float = _setting(
         0.5, "Cut-out confidence (0-1) under which a result is flagged needs_review (or failed: on_low_confidence)."
     )
+    max_backdrops_per_key: int = _setting(
+        100, "Backdrop plates one API key may keep (POST /v1/backdrops); the operator's shared plates do not count."
+    )
 
     @property
     def brand(self) -> Brand:

@@ -192,12 +192,45 @@ def m005_list_order(db: sqlite_utils.Database) -> None:
     )
 
 
+def m006_backdrops(db: sqlite_utils.Database) -> None:
+    """The backdrop plate library (a key's own plates; ``key_id`` NULL: shared by the operator), and a job's own
+    background image (``background_file``, stored beside its photo)."""
+    _run(
+        db,
+        (
+            """
+            CREATE TABLE backdrops (
+                id TEXT PRIMARY KEY,
+                key_id TEXT REFERENCES api_keys(id),
+                name TEXT,
+                tags TEXT NOT NULL,
+                image_file TEXT NOT NULL,
+                thumb_file TEXT NOT NULL,
+                width INTEGER NOT NULL,
+                height INTEGER NOT NULL,
+                floor_y REAL NOT NULL,
+                floor_given INTEGER NOT NULL,
+                area_left REAL NOT NULL,
+                area_right REAL NOT NULL,
+                light_azimuth REAL,
+                light_softness REAL NOT NULL,
+                light_given INTEGER NOT NULL,
+                created_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX backdrops_key ON backdrops(key_id, created_at)",
+            "ALTER TABLE jobs ADD COLUMN background_file TEXT",
+        ),
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     m001_initial,
     m002_webhook_rotation_and_leases,
     m003_review_and_repair,
     m004_input_notes,
     m005_list_order,
+    m006_backdrops,
 )
 
 
