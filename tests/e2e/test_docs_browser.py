@@ -1,5 +1,6 @@
 """The docs page in a real headless browser, with no network but loopback: Redoc renders the whole reference from
-this appliance alone, and the page asks nothing of any other host."""
+this appliance alone, and the page asks nothing of any other host, however it is reached (``/``, or one of
+Litestar's schema UI paths)."""
 
 from __future__ import annotations
 
@@ -51,33 +52,36 @@ def page_requests(net_log: Path, origin: str) -> list[str]:
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (./dev test installs it when run as root)")
 def test_docs_render_offline_with_no_request_beyond_the_appliance(appliance: Appliance, tmp_path: Path) -> None:
     appliance.start()
-    net_log = tmp_path / "net.json"
-    done = subprocess.run(
-        [
-            str(CHROMIUM),
-            *FLAGS,
-            f"--user-data-dir={tmp_path / 'profile'}",
-            f"--log-net-log={net_log}",
-            "--dump-dom",
-            f"{appliance.url}/",  # the root leads to the docs
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    dom = done.stdout
-    assert done.returncode == 0, done.stderr[-2000:]
-    for rendered in (
-        "Authentication",
-        "Verifying both signatures",
-        "input_expired",  # every error code, the extensions' too
-        "Submit a generation job",  # an operation
-        "A generation ended",  # the webhook
-        "mask_hint",  # an extension field
-    ):
-        assert rendered in dom, rendered
-    requests = page_requests(net_log, appliance.url)
-    assert (
-        f"{appliance.url}/docs/redoc.standalone.js" in requests and f"{appliance.url}/schema/openapi.json" in requests
-    )
-    assert [url for url in requests if not url.startswith(appliance.url)] == []
+    # the root, and Litestar's schema UI pages (their own pages load scripts from CDNs): each leads to the docs
+    for n, entry in enumerate(("/", "/schema/swagger", "/schema/redoc")):
+        net_log = tmp_path / f"net{n}.json"
+        done = subprocess.run(
+            [
+                str(CHROMIUM),
+                *FLAGS,
+                f"--user-data-dir={tmp_path / f'profile{n}'}",
+                f"--log-net-log={net_log}",
+                "--dump-dom",
+                f"{appliance.url}{entry}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        dom = done.stdout
+        assert done.returncode == 0, done.stderr[-2000:]
+        for rendered in (
+            "Authentication",
+            "Verifying both signatures",
+            "input_expired",  # every error code, the extensions' too
+            "Submit a generation job",  # an operation
+            "A generation ended",  # the webhook
+            "mask_hint",  # an extension field
+        ):
+            assert rendered in dom, (entry, rendered)
+        requests = page_requests(net_log, appliance.url)
+        assert (
+            f"{appliance.url}/docs/redoc.standalone.js" in requests
+            and f"{appliance.url}/schema/openapi.json" in requests
+        ), (entry, requests)
+        assert [url for url in requests if not url.startswith(appliance.url)] == [], entry

@@ -146,3 +146,15 @@ def test_serve_on_a_busy_port_is_one_plain_line_and_exit_1(tmp_path: Path) -> No
     assert out.stdout == ""  # no banner, no key
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0] and "--port" in lines[0], out.stderr
+
+
+def test_keys_create_sets_the_weight_and_refuses_one_out_of_bounds(tmp_path: Path) -> None:
+    home = tmp_path / "data"
+    made = run("keys", "create", "--name", "heavy", "--weight", "2.5", "--json", env_home=home)
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["weight"] == 2.5
+    assert keys_sql.get(connect(home / "app.db"), json.loads(made.stdout)["id"]).weight == 2.5  # type: ignore[union-attr]
+    listed = run("keys", "list", env_home=home)
+    assert "weight 2.5" in listed.stdout
+    refused = run("keys", "create", "--name", "zero", "--weight", "0", env_home=home)
+    assert refused.returncode == 2 and "weight must be between" in refused.stderr

@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from datetime import UTC, datetime
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+_RANDOM_BITS = 80
+_last_lock = threading.Lock()
+_last = 0  # the latest ULID value this process made from the clock (the monotonic generator's state)
 
 
 def ulid(now: float | None = None) -> str:
-    """A 26-character lowercase ULID: 48-bit millisecond time + 80 random bits (sortable by time)."""
-    ms = int((time.time() if now is None else now) * 1000)
-    value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
+    """A 26-character lowercase ULID: 48-bit millisecond time + 80 random bits (sortable by time).
+
+    Without ``now``, ULIDs are monotonic within this process (the ULID spec's "monotonicity": within one
+    millisecond, or if the clock steps back, the next value is the previous one plus 1), so ids made one after
+    the other always sort in the order they were made; 80 random bits alone order those of one millisecond
+    at random. ``now`` (Unix seconds) makes one ULID of that time, outside the sequence.
+    """
+    if now is not None:
+        return _text((int(now * 1000) << _RANDOM_BITS) | int.from_bytes(os.urandom(10), "big"))
+    global _last
+    fresh = (int(time.time() * 1000) << _RANDOM_BITS) | int.from_bytes(os.urandom(10), "big")
+    with _last_lock:
+        _last = fresh if fresh >> _RANDOM_BITS > _last >> _RANDOM_BITS else _last + 1
+        value = _last
+    return _text(value)
+
+
+def _text(value: int) -> str:
+    """A 128-bit ULID value in Crockford base32, lowercase (26 characters)."""
     chars = []
     for _ in range(26):
         chars.append(_CROCKFORD[value & 31])

@@ -75,6 +75,9 @@ class Settings:
     idempotency_hours: int = _setting(24, "How long an Idempotency-Key is remembered per API key.")
     webhook_retry_scale: float = _setting(1.0, "Multiplies the webhook retry delays (tests use a small value).")
     worker_threads: int = _setting(1, "Jobs one worker process runs at once (1 per GPU is right).")
+    high_priority_limit: int = _setting(
+        10, "High-priority generations one API key may have waiting at once (one more is refused with 403)."
+    )
     worker_stop_seconds: float = _setting(300.0, "How long serve waits for its workers to finish their job.")
     worker_processes: int = _setting(
         1,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import importlib.metadata
+import inspect
 import re
 from pathlib import Path
 
+import litestar.openapi.plugins
 import msgspec
 import pytest
 from litestar.testing import TestClient
@@ -49,6 +51,36 @@ def test_openapi_documents_spec_fields_and_extensions(client: TestClient) -> Non
     assert all(op.get("operationId") for op in operations)
     create = schema["paths"]["/v1/generate"]["post"]
     assert {"202", "400", "401", "403", "413", "422", "429", "500"} <= set(create["responses"])
+
+
+def litestar_schema_pages() -> set[str]:
+    """Every page Litestar can serve under ``/schema``: each of its render plugins' default paths (so a UI a
+    new Litestar adds is checked too), and the root."""
+    plugins = [
+        cls
+        for _, cls in inspect.getmembers(litestar.openapi.plugins, inspect.isclass)
+        if issubclass(cls, litestar.openapi.plugins.OpenAPIRenderPlugin) and not inspect.isabstract(cls)
+    ]
+    assert len(plugins) >= 6  # swagger, redoc, elements, rapidoc, scalar, json, yaml: the introspection works
+    return {"/schema", "/schema/oauth2-redirect.html"} | {f"/schema{path}" for cls in plugins for path in cls().paths}
+
+
+def test_every_schema_page_works_offline(client: TestClient) -> None:
+    """Litestar's UI pages load their JavaScript from a CDN: none is served; their paths lead to the docs page
+    (served from this appliance); the schema document itself stays."""
+    served = {route.path for route in client.app.routes if route.path.startswith("/schema")}
+    for path in sorted(litestar_schema_pages() | {p for p in served if "{" not in p}):
+        response = client.get(path, follow_redirects=False)
+        if path.endswith((".json", ".yaml", ".yml")):
+            assert response.status_code == 200 and response.headers["content-type"].startswith("application/"), path
+            assert re.search(r'^openapi: |"openapi":"3', response.text, re.MULTILINE), path
+            continue
+        assert response.status_code in (307, 404), (path, response.status_code)
+        if response.status_code == 307:
+            assert response.headers["location"] == docs.DOCS_PATH, path
+        external = re.findall(r"""(?:src|href)=["']?((?:https?:)?//[^"' >]+)""", response.text)
+        assert external == [], (path, external)
+    assert client.get("/schema/swagger").url.path == docs.DOCS_PATH  # followed: the page that works offline
 
 
 def test_docs_page_is_self_contained(client: TestClient) -> None:

@@ -27,7 +27,8 @@ def test_metrics_follow_what_happened(client: TestClient, key: Key, settings: Se
     waiting = client.post("/v1/generate", json=body, headers=key.headers).json()["id"]
     ctx = WorkerContext(settings)
     process(ctx, done)
-    jobs_sql.claim(ctx.db.get(), waiting, "wrk_dead", time.time() - 120, 60)  # a worker that died
+    claimed = jobs_sql.claim_next(ctx.db.get(), "wrk_dead", time.time() - 120, 60)  # a worker that died
+    assert claimed is not None and claimed.id == waiting
     sweeper.recover_leases(ctx, JobQueue(str(settings.queue_db)), time.time())
     text = client.get("/metrics").text
     assert value(text, "paqshot_jobs", '{state="completed"}') == 1

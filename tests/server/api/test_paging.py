@@ -5,11 +5,14 @@ arrive, ``has_more`` is right, and a query parameter a list does not declare is 
 from __future__ import annotations
 
 import time
+import types
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar.testing import TestClient
-from paqshot_server.ids import iso, new_id, ulid
+from paqshot_server import ids as ids_module
+from paqshot_server.ids import iso, new_id
 from paqshot_server.settings import Settings
 from paqshot_server.storage import jobs as jobs_sql
 from paqshot_server.storage.db import connect
@@ -103,11 +106,16 @@ def test_walking_down_while_jobs_arrive_sees_each_job_once(
 
 
 def test_a_job_that_commits_late_is_still_found_above_the_cursor(
-    client: TestClient, key: Key, settings: Settings
+    client: TestClient, key: Key, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Ids carry the time they were made, but a slow upload is inserted later: the order is the insertion's."""
-    early_id = f"gen_{ulid(time.time() - 1)}"  # made a second earlier (a slow URL fetch follows) ...
-    seen = insert(settings, key)  # ... another request is inserted meanwhile, and a client reads it
+    """Ids carry the time they were made, but a slow upload is inserted later: the order is the insertion's.
+    Both ids fall in the same millisecond (the case that flaked while ids of one millisecond sorted at random)."""
+    with monkeypatch.context() as frozen:
+        now = time.time()
+        frozen.setattr(ids_module, "time", types.SimpleNamespace(time=lambda: now))  # only ids sees it frozen
+        early_id = new_id("gen")  # made first (a slow URL fetch follows) ...
+        seen_id = new_id("gen")  # ... another request is made in the same millisecond
+    seen = insert(settings, key, seen_id)  # ... and inserted meanwhile, and a client reads it
     late = insert(settings, key, early_id)  # ... then the slow one is inserted
     assert late < seen  # its id sorts before the one the client already saw
     assert ids(page(client, key, ending_before=seen)) == [late]

@@ -28,7 +28,8 @@ def test_expired_lease_is_requeued_and_completed_by_another_worker(
 ) -> None:
     job_id = submit(client, key)
     dead = WorkerContext(settings, worker_id="wrk_dead")
-    assert jobs_sql.claim(dead.db.get(), job_id, dead.worker_id, time.time(), 60) is not None
+    claimed = jobs_sql.claim_next(dead.db.get(), dead.worker_id, time.time(), 60)
+    assert claimed is not None and claimed.id == job_id
     alive = WorkerContext(settings, worker_id="wrk_alive")
     assert process(alive, job_id) == "not-claimed"  # the lease still holds
     expire_lease(alive, job_id)
@@ -46,7 +47,7 @@ def test_job_fails_clearly_after_max_attempts(client: TestClient, key: Key, sett
     ctx = WorkerContext(settings)
     queue = JobQueue(str(settings.queue_db))
     for _ in range(settings.max_attempts):
-        assert jobs_sql.claim(ctx.db.get(), job_id, "wrk_crashy", time.time(), 60) is not None
+        assert jobs_sql.claim_next(ctx.db.get(), "wrk_crashy", time.time(), 60) is not None
         expire_lease(ctx, job_id)
         sweeper.recover_leases(ctx, queue, time.time())
     job = jobs_sql.get(ctx.db.get(), job_id)
@@ -57,10 +58,12 @@ def test_job_fails_clearly_after_max_attempts(client: TestClient, key: Key, sett
 def test_a_job_that_ran_twice_publishes_once(client: TestClient, key: Key, settings: Settings) -> None:
     job_id = submit(client, key)
     slow = WorkerContext(settings, worker_id="wrk_slow")
-    job = jobs_sql.claim(slow.db.get(), job_id, slow.worker_id, time.time(), 60)
-    assert job is not None
+    job = jobs_sql.claim_next(slow.db.get(), slow.worker_id, time.time(), 60)
+    assert job is not None and job.id == job_id
     expire_lease(slow, job_id)
     fast = WorkerContext(settings, worker_id="wrk_fast")
+    assert process(fast, job_id) == "not-claimed"  # running, lease expired: the sweeper puts it back first
+    assert sweeper.recover_leases(fast, JobQueue(str(settings.queue_db)), time.time()) == (1, 0)
     assert process(fast, job_id) == "completed"
     winner = jobs_sql.get(fast.db.get(), job_id)
     # the slow worker tries to publish late: refused, nothing changes

@@ -15,6 +15,7 @@ from paqshot_server.resources import Resources
 from paqshot_server.settings import Settings
 from paqshot_server.storage import jobs as jobs_sql
 from paqshot_server.storage import keys as keys_sql
+from paqshot_server.storage.fair import Pending
 from paqshot_server.storage.keys import ApiKey
 from support import b64, make_key, product_jpeg
 
@@ -69,9 +70,12 @@ def test_refusals_are_domain_errors(settings: Settings) -> None:
     assert jobs_sql.get(res.db.get(), job.id).state == "queued"  # type: ignore[union-attr]
 
 
-def test_an_unknown_queue_length_is_logged_not_hidden(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
-    service, _ = service_for(settings)
-    service.queue.huey.storage.conn.close()  # the queue database is gone from under us: pending() raises
+def test_an_estimate_that_cannot_be_made_is_logged_not_hidden(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    service, res = service_for(settings)
+    res.db.get().conn.execute("DROP TABLE fair_clock")  # the queue's state cannot be read
+    job = Pending("gen_x", "key_x", "studio_packshot", None, "normal", 1)
     with caplog.at_level(logging.WARNING, logger="paqshot_server.jobs.service"):
-        assert service.estimate("studio_packshot") == 2  # the classical engine's time, queue taken as empty
-    assert "queue length unknown" in caplog.text and "Traceback" in caplog.text
+        assert service.estimate(job) == 60
+    assert "no estimate for gen_x" in caplog.text and "Traceback" in caplog.text

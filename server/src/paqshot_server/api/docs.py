@@ -2,7 +2,7 @@
 
 Redoc's standalone bundle comes from the ``drf-spectacular-sidecar`` package (pinned in ``uv.lock`` with its
 wheel's sha256). It is read as a file, never imported, and checked against the sha256 its wheel's RECORD lists
-before it is served. ``GET /`` leads here (``api.meta``).
+before it is served. ``GET /`` leads here (``api.meta``), and so do Litestar's own schema pages (below).
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ import importlib.metadata
 import json
 from pathlib import Path
 
-from litestar import Controller, Response, get
+from litestar import Controller, Request, Response, Router, get
 from litestar.di import NamedDependency
+from litestar.enums import MediaType
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
 from ..branding import Brand
 from ..errors import ServerError
@@ -24,6 +27,14 @@ from .state import ApiState
 
 DOCS_PATH = "/docs"
 REDOC_PATH = "/docs/redoc.standalone.js"
+SCHEMA_PATH = "/schema"
+SCHEMA_DOCUMENT = f"{SCHEMA_PATH}/openapi.json"
+# Litestar's schema UI pages (its render plugins' paths: Swagger UI and its OAuth2 helper, Redoc, Stoplight
+# Elements, RapiDoc, Scalar) load their scripts, styles and fonts from CDNs: none is served. Their paths, and
+# /schema itself, lead to the docs page, which works offline.
+_SCHEMA_UI_PAGES = frozenset(
+    {"", "/", "/swagger", "/oauth2-redirect.html", "/redoc", "/elements", "/rapidoc", "/scalar"}
+)
 # Everything from this appliance only. Redoc's sidebar shows its maker's logo from a CDN: the policy stops that
 # request (the image hides itself on error). Redoc needs inline styles, our inline init script and a blob: worker.
 CONTENT_SECURITY_POLICY = (
@@ -86,12 +97,35 @@ def page(brand: Brand) -> str:
 <style>body{{margin:0}} noscript{{display:block;padding:2em;font-family:sans-serif}}</style>
 </head><body>
 <noscript>{title}: this page needs JavaScript. The schema itself is at
-<a href="/schema/openapi.json">/schema/openapi.json</a>.</noscript>
+<a href="{SCHEMA_DOCUMENT}">{SCHEMA_DOCUMENT}</a>.</noscript>
 <div id="redoc"></div>
 <script src="{REDOC_PATH}"></script>
-<script>Redoc.init("/schema/openapi.json", {options}, document.getElementById("redoc"));</script>
+<script>Redoc.init("{SCHEMA_DOCUMENT}", {options}, document.getElementById("redoc"));</script>
 </body></html>
 """
+
+
+def schema_router() -> Router:
+    """The router of ``/schema``: the schema documents (``openapi.json``, ``openapi.yaml``; Litestar's JSON and
+    YAML render plugins add them) and, in front of any handler, Litestar's UI pages turned into redirects to
+    the docs page."""
+    return Router(
+        SCHEMA_PATH,
+        route_handlers=[],
+        include_in_schema=False,
+        dto=None,
+        return_dto=None,
+        before_request=_ui_page_to_docs,
+    )
+
+
+def _ui_page_to_docs(request: Request) -> Redirect | None:
+    """A schema UI page's path → 307 to the docs page; anything else under ``/schema`` goes on (None)."""
+    # scope["path"], not request.url: the URL is rebuilt from raw_path, whose bytes need not be UTF-8
+    if request.scope["path"].removeprefix(SCHEMA_PATH) in _SCHEMA_UI_PAGES:
+        # the media type said: the handler behind /schema is the JSON document's, which a redirect cannot take
+        return Redirect(path=DOCS_PATH, status_code=HTTP_307_TEMPORARY_REDIRECT, media_type=MediaType.TEXT)
+    return None
 
 
 class DocsController(Controller):

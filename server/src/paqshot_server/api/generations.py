@@ -27,6 +27,7 @@ from .wire import (
     GenerateRequest,
     Generation,
     GenerationList,
+    PriorityChange,
     RerunRequest,
 )
 
@@ -107,6 +108,24 @@ class GenerationController(Controller):
     ) -> Generation:
         """Ask a processing job to stop; it ends ``failed`` with error code ``cancelled``."""
         job = await anyio.to_thread.run_sync(api.jobs.cancel, key, generation_id)
+        return generation(job, api)
+
+    @post(
+        "/generate/{generation_id:str}/priority",
+        operation_id="prioritiseGeneration",
+        status_code=200,
+        summary="Change a waiting generation's priority (extension)",
+        responses=ERROR_RESPONSES,
+    )
+    async def prioritise(
+        self,
+        generation_id: FromPath[str],
+        data: JSONBody[PriorityChange],
+        key: NamedDependency[ApiKey],
+        api: NamedDependency[ApiState],
+    ) -> Generation:
+        """Its new place among your waiting generations (high, normal, low); 400 once it has started."""
+        job = await anyio.to_thread.run_sync(api.jobs.reprioritise, key, generation_id, data.priority)
         return generation(job, api)
 
     @post(

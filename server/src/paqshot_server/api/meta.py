@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import anyio.to_thread
@@ -14,6 +15,7 @@ from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
 from .. import __version__
 from ..imaging.options import MAX_PROMPT_CHARS, MAX_VARIANTS
+from ..jobs.eta import worker_timeout
 from ..storage import backdrops as backdrops_sql
 from ..storage import workers as workers_sql
 from ..storage.keys import ApiKey
@@ -22,6 +24,8 @@ from .openapi import ERROR_RESPONSES
 from .query import strict_query
 from .state import ApiState
 from .wire import Capabilities, EngineInfo, Health, ModelList, StyleInfo, request_fields
+
+log = logging.getLogger(__name__)
 
 
 class MetaController(Controller):
@@ -44,7 +48,9 @@ class MetaController(Controller):
         responses={503: ResponseSpec(data_container=Health, description="Not ready: see checks")},
     )
     async def ready(self, api: NamedDependency[ApiState]) -> Response[Health]:
-        """503 while the database is not writable or no worker has sent a heartbeat recently."""
+        """503 while the database is not writable, the queue is not readable or no worker that can run jobs has
+        sent a heartbeat recently. Each check is ``ok`` or what is wrong in a few words; the detail is in the
+        appliance's log and its ``doctor`` command."""
         checks = await anyio.to_thread.run_sync(_checks, api)
         ok = all(v == "ok" for v in checks.values())
         return Response(Health(status="ok" if ok else "unavailable", checks=checks), status_code=200 if ok else 503)
@@ -112,25 +118,34 @@ def _providers(api: ApiState) -> list[str]:
 
 def _worker_timeout(api: ApiState) -> float:
     """A worker whose last heartbeat is older than this is taken for dead."""
-    return max(30.0, api.settings.sweep_seconds * 3)
+    return worker_timeout(api.settings.sweep_seconds)
 
 
 def _checks(api: ApiState) -> dict[str, str]:
-    """Database writable, queue readable, a live worker that can run jobs: each check says what is wrong."""
+    """Database writable, queue readable, a live worker that can run jobs: each check says what is wrong.
+
+    Readiness answers anyone, so the checks are plain words; the detail (exception text, file names) goes to
+    the log, and ``doctor`` shows it to the operator.
+    """
     checks: dict[str, str] = {}
-    problem = api.db.identity_problem()  # deleted or replaced under us: every write would be lost
+    change = api.db.identity_change()  # deleted or replaced under us: every write would be lost
+    if change:
+        log.error("not ready: %s", api.db.identity_problem())
+    gone = f"the database file was {change} while the appliance was running" if change else None
     try:
         db = api.db.get()
         workers_sql.probe_write(db, time.time())
-        checks["database"] = problem or "ok"
+        checks["database"] = gone or "ok"
     except Exception as exc:  # readiness reports, it does not raise
-        checks["database"] = problem or f"not writable: {exc}"
+        log.warning("not ready: the database %s is not writable: %s", api.settings.app_db, exc)
+        checks["database"] = gone or "not writable"
         return {**checks, "queue": "not checked", "worker": "not checked"}
     try:
         api.queue.pending()
         checks["queue"] = "ok"
     except Exception as exc:  # a corrupt or unreadable queue.db: jobs could be accepted but never run
-        checks["queue"] = f"not readable ({api.settings.queue_db.name}): {exc}"
+        log.warning("not ready: the queue %s is not readable: %s", api.settings.queue_db, exc)
+        checks["queue"] = "not readable"
     checks["worker"] = _worker_check(api, db)
     return checks
 
@@ -145,5 +160,6 @@ def _worker_check(api: ApiState, db: sqlite_utils.Database) -> str:
         return f"no worker heartbeat for {now - beat:.0f} s"
     alive, problems = workers_sql.live_problems(db, now - limit)
     if alive and len(problems) == alive:  # every live worker is stuck: none can run a job
-        return f"{alive} worker(s) alive but none can run jobs: {problems[0]}"
+        log.warning("not ready: no live worker can run jobs: %s", "; ".join(problems))
+        return f"{alive} worker(s) alive but none can run jobs (the workers' log says why)"
     return "ok"

@@ -18,6 +18,7 @@ from litestar import Litestar
 from litestar._openapi.plugin import OpenAPIPlugin  # the one object that serves /schema/*
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig, ResponseSpec
+from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.params import BodyKwarg, ParameterKwarg
 
@@ -25,6 +26,7 @@ from ..branding import Brand
 from ..jobs.intake import max_base64_chars
 from ..net.urls import IMAGE_URL_SCHEMES, MAX_URL, webhook_schemes
 from ..settings import Settings
+from .docs import schema_router
 from .reference import ERRORS, ON_EVERY_OPERATION, description, webhooks
 from .wire import (
     IMAGE_DATA_PATTERN,
@@ -46,7 +48,8 @@ _REF = "#/components/schemas/{name}"
 
 
 def openapi_config(brand: Brand, version: str) -> OpenAPIConfig:
-    """The served schema at ``/schema/openapi.json``; the docs page is served locally by ``api.docs``."""
+    """The served schema at ``/schema/openapi.json`` (and ``.yaml``); the docs page is served locally by
+    ``api.docs``, and no Litestar UI page is (each loads its scripts from a CDN)."""
     return OpenAPIConfig(
         title=f"{brand.product_name} API",
         version=version,
@@ -67,8 +70,8 @@ def openapi_config(brand: Brand, version: str) -> OpenAPIConfig:
             Tag(name="meta", description="Health, readiness, what this appliance can do, installed models."),
             Tag(name="backdrops", description="Photographs to stand products on: your plates and the shared ones."),
         ],
-        path="/schema",
-        render_plugins=[],
+        openapi_router=schema_router(),  # /schema: the documents; Litestar's CDN pages lead to the docs page
+        render_plugins=[JsonRenderPlugin(), YamlRenderPlugin()],
     )
 
 

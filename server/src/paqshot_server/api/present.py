@@ -29,10 +29,12 @@ def generation(job: Job, api: ApiState) -> Generation:
         filename=job.filename,
         rerun_of=job.rerun_of,
         mask_hint=True if job.hint_file else None,
+        priority=job.priority,
     )
     if job.status == "processing":
         out.progress = round(job.progress, 3)
         out.estimated_seconds = job.estimated_seconds
+        out.eta_seconds = api.jobs.eta.seconds(job)
         if not job.purged:
             out.input_url = file_url(base, secret, job.input_file, int(time.time()) + 3600)
         return out

@@ -29,6 +29,7 @@ from ..imaging.presets import PRESET_ID_PATTERN, PresetIds
 from ..imaging.scenes.kinds import scene_type_doc
 from ..imaging.styles import family, style_doc
 from ..net.urls import END, MAX_URL, url_pattern, url_words
+from ..storage.fair import Priority
 from ..storage.jobs import Status
 
 # Request fields that carry an image (URL or base64): the request body limit allows each at max_image_bytes.
@@ -112,6 +113,13 @@ _HINT_DOC = (
     "(input_url, after EXIF orientation) or that size scaled down by one factor. Grey >= 192: product (the cut-out "
     "keeps it), <= 63: background (removed), between: unknown (the cut-out decides); pixels with alpha < 128 are "
     "unknown. Write 255 / 0 / 128. It changes the matte only where it says; product pixels stay the photo's."
+)
+
+
+_PRIORITY_DOC = (
+    "Extension: order among your own waiting generations: high, normal (default) or low. Keys take turns "
+    "whatever their priorities (weighted by each key's weight); a key may have at most high_priority_limit "
+    "high-priority generations waiting (403 beyond)."
 )
 
 
@@ -299,6 +307,13 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
         ]
         | None
     ) = None
+    priority: Annotated[Priority, Meta(description=_PRIORITY_DOC)] = "normal"
+
+
+class PriorityChange(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Body of ``POST /v1/generate/{id}/priority`` (extension): a waiting generation's new priority."""
+
+    priority: Annotated[Priority, Meta(description=_PRIORITY_DOC)]
 
 
 class ComplianceRule(Struct, kw_only=True):
@@ -439,6 +454,20 @@ class Generation(Struct, kw_only=True, omit_defaults=True):
     error: Annotated[JobError, Meta(description="Why it failed (failed only).")] | None = None
     progress: Annotated[float, Meta(description="Extension: 0–1 while processing.")] | None = None
     estimated_seconds: Annotated[int, Meta(description="Seconds until it should be done (processing).")] | None = None
+    eta_seconds: (
+        Annotated[
+            float,
+            Meta(
+                ge=0,
+                description="Extension: seconds until it should be done, now (processing): recent job times on this "
+                "appliance and its place in the fair queue; absent while no worker is running.",
+            ),
+        ]
+        | None
+    ) = None
+    priority: Annotated[Priority, Meta(description="Extension: its priority among its key's generations.")] | None = (
+        None
+    )
     engine: EngineName | None = None
     seed: Annotated[int, Meta(description="Extension: the seed used; send it back to reproduce a scene.")] | None = None
     confidence: Confidence | None = None

@@ -25,6 +25,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     create.add_argument("--rate-limit", type=int, default=None, help="generate requests per minute (default 60)")
     create.add_argument("--quota", type=int, default=None, help="total generations allowed (default unlimited)")
     create.add_argument("--styles", nargs="+", choices=STYLES, default=None, help="styles this key may use")
+    create.add_argument(
+        "--weight",
+        type=float,
+        default=1.0,
+        help="share of the workers while other keys wait too: 2 is served twice as often as 1 (default 1)",
+    )
     create.add_argument("--json", action="store_true", help="machine-readable output")
     add_home_flag(create)
     create.set_defaults(func=_create)
@@ -69,15 +75,20 @@ def _print_secret(settings: Settings, secret: str) -> None:
 def _create(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     brand = settings.brand
-    key, clear = keys_sql.create_key(
-        connect(settings.app_db),
-        name=args.name,
-        key_prefix=brand.key_prefix,
-        secret_prefix=brand.webhook_secret_prefix,
-        rate_limit=args.rate_limit or settings.default_rate_limit,
-        quota=args.quota,
-        styles=args.styles,
-    )
+    try:
+        key, clear = keys_sql.create_key(
+            connect(settings.app_db),
+            name=args.name,
+            key_prefix=brand.key_prefix,
+            secret_prefix=brand.webhook_secret_prefix,
+            rate_limit=args.rate_limit or settings.default_rate_limit,
+            quota=args.quota,
+            styles=args.styles,
+            weight=args.weight,
+        )
+    except InvalidRequest as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps({**key.as_public(), "key": clear, **_secret_lines(settings, key.webhook_secret)}))
     else:
@@ -133,7 +144,8 @@ def _list(args: argparse.Namespace) -> int:
         state = f"revoked {k.revoked_at}" if k.revoked_at else "active"
         quota = "no quota" if k.quota is None else f"quota {k.quota}"
         secret = "" if is_standard(k.webhook_secret, prefix) else "  old-format webhook secret: run keys rotate-secret"
-        print(f"{k.id}  {k.name:<20} {k.prefix}…{k.last4}  {k.rate_limit}/min  {quota}  {state}{secret}")
+        weight = "" if k.weight == 1 else f"  weight {k.weight:g}"
+        print(f"{k.id}  {k.name:<20} {k.prefix}…{k.last4}  {k.rate_limit}/min  {quota}{weight}  {state}{secret}")
     return 0
 
 

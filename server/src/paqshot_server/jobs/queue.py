@@ -10,11 +10,15 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from huey import SqliteHuey
+from huey import Huey
+
+from .wakeup import WakingSqliteStorage
 
 
 class JobQueue:
-    """A SqliteHuey instance on ``<home>/queue.db`` with the ``run_job`` task registered.
+    """A Huey instance on ``<home>/queue.db`` (SQLite, with the wake-up on enqueue of ``wakeup``) with the
+    ``run_job`` task registered. A message is a wake-up carrying a job id: the worker then claims the next job
+    by the fair policy (``storage.fair``), which need not be that one.
 
     The Huey instance is built on first use, not here: SqliteHuey opens its file when built, and a queue
     file that cannot be opened must fail the operation that needs it (a submission: 503; readiness: a
@@ -25,17 +29,23 @@ class JobQueue:
         self.queue_db, self.immediate = queue_db, immediate
         self._handler = handler
         self._lock = threading.Lock()
-        self._huey: SqliteHuey | None = None
+        self._huey: Huey | None = None
         self._task: Any = None
 
     @property
-    def huey(self) -> SqliteHuey:
+    def huey(self) -> Huey:
         """The Huey instance (built on first use; raises while the queue file cannot be opened)."""
         with self._lock:
             if self._huey is None:
                 # fsync is left at its default: fsync=False would mean synchronous=OFF (see RELIABILITY.md).
-                huey = SqliteHuey(
-                    name="jobs", filename=self.queue_db, results=False, immediate=self.immediate, timeout=10
+                huey = Huey(
+                    name="jobs",
+                    results=False,
+                    immediate=self.immediate,
+                    storage_class=WakingSqliteStorage,
+                    filename=self.queue_db,
+                    wake_path=self.queue_db + "-wake",
+                    timeout=10,
                 )
 
                 def run_job(job_id: str) -> None:

@@ -153,20 +153,25 @@ def _fail(ctx: WorkerContext, job: Job, code: str, message: str) -> None:
     ending.fail(ctx, job, code, message, owner=ctx.worker_id)
 
 
-def process(ctx: WorkerContext, job_id: str) -> str:
-    """Run one job if it can be claimed; returns what happened (for logs and tests)."""
-    token = logs.job_id.set(job_id)
+def process(ctx: WorkerContext, woken_by: str) -> str:
+    """Claim the next queued job by the fair policy and run it; returns what happened (for logs and tests).
+
+    ``woken_by``: the job id of the queue message that woke this worker (one message per queued job).
+    """
+    token = logs.job_id.set(woken_by)
     try:
-        return _process(ctx, job_id)
+        return _process(ctx, woken_by)
     finally:
         logs.job_id.reset(token)
 
 
-def _process(ctx: WorkerContext, job_id: str) -> str:
+def _process(ctx: WorkerContext, woken_by: str) -> str:
     db = ctx.db.get()
-    job = jobs_sql.claim(db, job_id, ctx.worker_id, time.time(), ctx.settings.lease_seconds)
+    # The message is a wake-up: the job that runs is the next by the fair policy, not necessarily ``woken_by``.
+    job = jobs_sql.claim_next(db, ctx.worker_id, time.time(), ctx.settings.lease_seconds)
     if job is None:
         return "not-claimed"
+    logs.job_id.set(job.id)
     if job.cancel_requested:
         _fail(ctx, job, "cancelled", "The generation was cancelled before it finished.")
         return "cancelled"
@@ -217,4 +222,5 @@ def _process(ctx: WorkerContext, job_id: str) -> str:
         if stored.matte:
             ctx.files.delete(stored.matte)
         return "superseded"
+    log.info("job %s completed", job.id)
     return "completed"

@@ -29,10 +29,13 @@ from ..ids import iso, new_id
 from ..imaging.options import AspectRatio, RenderOptions
 from ..imaging.presets import PresetCatalogue, resolve_options
 from ..resources import Resources
+from ..storage import fair
 from ..storage import jobs as jobs_sql
+from ..storage.fair import Pending, Priority
 from ..storage.jobs import Job, NewJob
 from ..storage.keys import ApiKey
 from . import backdrops, ending, intake
+from .eta import Eta
 from .queue import JobQueue
 from .ratelimit import RateLimiter
 
@@ -40,12 +43,19 @@ log = logging.getLogger(__name__)
 
 # Request fields stored in their own columns; every other field goes to ``options`` as sent.
 _COLUMN_FIELDS = frozenset(
-    {"product_image", "webhook_url", "style", "aspect_ratio", "seed", "mask_hint", "filename", "background_image"}
+    {
+        "product_image",
+        "webhook_url",
+        "style",
+        "aspect_ratio",
+        "seed",
+        "mask_hint",
+        "filename",
+        "priority",
+        "background_image",
+    }
 )
 _STORED = "stored"  # product_image of a re-run's request: the photo is taken from the source job
-# Rough seconds per job by engine (the estimate a 202 carries); other engines (models) 15 s.
-_SECONDS_BY_ENGINE = {"classical": 2, "procedural": 3}
-_DEFAULT_SECONDS = 15
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,7 @@ class JobService:
 
     def __init__(self, res: Resources, queue: JobQueue, limiter: RateLimiter) -> None:
         self.res, self.queue, self.limiter = res, queue, limiter
+        self.eta = Eta(res)
 
     # ---- submission --------------------------------------------------------------------------------------
 
@@ -220,6 +231,9 @@ class JobService:
                 data = await anyio.to_thread.run_sync(res.files.read, background_of.background_file)
                 await anyio.to_thread.run_sync(res.files.put, background_file, data)
                 stored.append(background_file)
+            cutout = admitted.options.get("cutout_engine")
+            # The same as the row's seq after the insert: the last of its key's jobs of that priority.
+            pending = Pending(job_id, key.id, request.style, cutout, request.priority, 2**62)
             new = NewJob(
                 id=job_id,
                 key_id=key.id,
@@ -230,23 +244,32 @@ class JobService:
                 seed=request.seed,
                 input_file=input_file,
                 created_at=iso(time.time()),
-                estimated_seconds=self.estimate(request.style),
+                estimated_seconds=self.estimate(pending),
                 hint_file=hint_file,
                 filename=request.filename,
                 rerun_of=rerun_of,
                 input_notes=list(input_notes),
                 background_file=background_file,
+                priority=request.priority,
             )
             job, created = await anyio.to_thread.run_sync(
-                lambda: jobs_sql.create(res.db.get(), new, quota=key.quota, idempotency=admitted.idempotency)
+                lambda: jobs_sql.create(
+                    res.db.get(),
+                    new,
+                    quota=key.quota,
+                    idempotency=admitted.idempotency,
+                    high_limit=res.settings.high_priority_limit,
+                )
             )
             if created:
                 await self._enqueue(job)
         except BaseException:  # any failure once files are stored (hint, quota, full disk, queue): keep none
+            self.eta.forget()
             for name in stored:
                 res.files.delete(name)
             raise
         if not created:  # a concurrent request with the same Idempotency-Key inserted first
+            self.eta.forget()
             for name in stored:
                 res.files.delete(name)
         return Submitted(job, replayed=not created, rate=admitted.rate)
@@ -274,15 +297,13 @@ class JobService:
                 "Retry later; the operator should run `doctor`."
             ) from exc
 
-    def estimate(self, style: str) -> int:
-        """Seconds until a job of ``style`` submitted now should be done: its engine's time × (jobs ahead + 1)."""
-        base = _SECONDS_BY_ENGINE.get(self.res.catalog.status(style).engine or "", _DEFAULT_SECONDS)
+    def estimate(self, job: Pending) -> int:
+        """Whole seconds until ``job``, about to be queued, should be done (``jobs.eta``)."""
         try:
-            ahead = self.queue.pending()
+            return self.eta.admit(job)
         except Exception:  # an estimate must never fail a submission; say why it is off
-            log.warning("queue length unknown; the estimate assumes an empty queue", exc_info=True)
-            ahead = 0
-        return int(base * (1 + ahead))
+            log.warning("no estimate for %s (the queue could not be read); saying one minute", job.id, exc_info=True)
+            return 60
 
     # ---- other operations --------------------------------------------------------------------------------
 
@@ -300,6 +321,18 @@ class JobService:
         jobs_sql.request_cancel(self.res.db.get(), job.id)
         if job.state == "queued":
             ending.fail(self.res, job, "cancelled", "The generation was cancelled.", owner=None)
+        return self.get(key, job_id)
+
+    def reprioritise(self, key: ApiKey, job_id: str, priority: Priority) -> Job:
+        """Give ``key``'s waiting job ``job_id`` another priority among the key's jobs. Blocking (SQL).
+
+        Raises NotFound, InvalidRequest (it is not waiting any more: started or ended), Forbidden (``high`` while
+        the key has ``high_priority_limit`` high-priority jobs waiting)."""
+        job = self.get(key, job_id)
+        if not fair.set_priority(self.res.db.get(), job.id, priority, self.res.settings.high_priority_limit):
+            now = "has started" if self.get(key, job_id).state == "running" else "has ended"
+            raise InvalidRequest(f"Generation {job_id} {now}; only a waiting generation can change its priority.")
+        self.eta.forget()
         return self.get(key, job_id)
 
     def delete(self, key: ApiKey, job_id: str) -> None:
@@ -330,6 +363,7 @@ def _rerun_fields(source: Job, changes: dict[str, Any]) -> dict[str, Any]:
         "seed": source.seed,
         "webhook_url": source.webhook_url,
         "filename": source.filename,
+        "priority": source.priority,
         **source.options,
     }
     merged = {k: v for k, v in {**kept, **changes}.items() if v is not None}

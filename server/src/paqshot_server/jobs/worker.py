@@ -8,11 +8,14 @@ with back-off while the heartbeat tells readiness what is wrong (``workers.probl
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import signal
 import threading
 import time
+
+from PIL import Image, ImageDraw
 
 from ..settings import Settings
 from ..storage import workers as workers_sql
@@ -117,7 +120,9 @@ def run_worker(settings: Settings, parent_pid: int | None = None) -> int:
         queue = open_queue(settings, ctx, upkeep)
         upkeep.queue = queue
         _beat_quietly(upkeep)
+        warm(ctx)
         log.info("worker %s started (providers: %s)", ctx.worker_id, ", ".join(providers) or "none")
+        # The storage blocks on its wake-up pipe (``wakeup``): no polling back-off between jobs.
         consumer = queue.huey.create_consumer(workers=settings.worker_threads, worker_type="thread", periodic=False)
         consumer.run()
     except KeyboardInterrupt:  # SIGINT while the queue was still being retried
@@ -130,6 +135,32 @@ def run_worker(settings: Settings, parent_pid: int | None = None) -> int:
     return 0
 
 
+def warm(ctx: WorkerContext) -> float:
+    """Import and load at start what a job needs (engine modules, the cut-out model's session, the signing
+    identity), by running a tiny studio job through the same path without storing it; the first client's job
+    then costs what every other one does. A failure is logged, never fatal: the job will report it.
+    Returns the seconds it took."""
+    from ..imaging.options import RenderOptions
+
+    started = time.monotonic()
+    photo = Image.new("RGB", (160, 160), (245, 245, 245))
+    ImageDraw.Draw(photo).ellipse((50, 30, 110, 130), fill=(150, 60, 40))
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", quality=90)
+    raw = buffer.getvalue()
+    try:
+        image = runner.decode_image(raw, max_bytes=len(raw), max_pixels=ctx.settings.max_image_pixels).image
+        options = RenderOptions(style="studio_packshot", long_side=128)
+        result = ctx.engines.render(image, options)
+        ctx.finisher.finish(result, product_photo=raw, title="warm-up", checks=[], find_product=None)
+        from ..imaging.scenes import render  # noqa: F401 - scene styles' modules, imported once here
+    except Exception:  # a broken model or certificate fails the job that needs it, with its message
+        log.warning("warm-up failed; the first job will load what it needs", exc_info=True)
+    seconds = time.monotonic() - started
+    log.info("warm-up took %.2f s", seconds)
+    return seconds
+
+
 def _run(ctx: WorkerContext, job_id: str) -> None:
     outcome = runner.process(ctx, job_id)
-    log.info("job %s: %s", job_id, outcome)
+    log.info("woken by %s: %s", job_id, outcome)

@@ -14,6 +14,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 import sqlite_utils
 
@@ -146,16 +147,25 @@ class ThreadLocalDB:
         with self._lock:
             return len(self._open)
 
-    def identity_problem(self) -> str | None:
-        """Why the database file on disk is no longer the one this process uses, or None."""
+    def identity_change(self) -> Literal["deleted", "replaced"] | None:
+        """What became of the database file this process uses: ``deleted``, ``replaced`` (another file has its
+        name now), or None while it is still the file on disk."""
         if self._pin is None:
             return None
         pinned = os.fstat(self._pin)
         try:
             now = os.stat(self.path)
         except FileNotFoundError:
+            return "deleted"
+        return "replaced" if (now.st_dev, now.st_ino) != (pinned.st_dev, pinned.st_ino) else None
+
+    def identity_problem(self) -> str | None:
+        """Why the database file on disk is no longer the one this process uses (with its path, for the
+        operator), or None."""
+        change = self.identity_change()
+        if change == "deleted":
             return f"{self.path} was deleted while the appliance was running; restore it from a backup and restart."
-        if (now.st_dev, now.st_ino) != (pinned.st_dev, pinned.st_ino):
+        if change == "replaced":
             return f"{self.path} was replaced while the appliance was running; restart to use the new file."
         return None
 

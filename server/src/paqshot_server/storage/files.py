@@ -2,8 +2,9 @@
 
 One interface (``put``/``path``/``read``/``delete``) so shared object storage can replace local disk later.
 Files are spread over shard folders by a random part of the name: the last two characters of the owner's
-ULID (``gen_<26 characters>``), 80 random bits of which the last 10 pick one of 1024 folders, so all files
-of one job share a folder and jobs spread evenly. Stores written before this layout sharded by the name's
+ULID (``gen_<26 characters>``), 80 random bits of which the last 10 pick one of 1024 folders (ids made in
+the same millisecond count up from a random start, ``ids.ulid``: they take the next folders in turn), so all
+files of one job share a folder and jobs spread evenly. Stores written before this layout sharded by the name's
 last two characters (a constant suffix); those files are still found where they are.
 """
 

@@ -16,8 +16,9 @@ import sqlite_utils
 from ..errors import Forbidden, IdempotencyConflict, NotFound
 from ..ids import iso
 from ..imaging.options import AspectRatio, Style
-from . import webhooks
+from . import fair, webhooks
 from .db import write
+from .fair import Priority
 
 JobState = Literal["queued", "running", "completed", "failed"]
 Status = Literal["processing", "completed", "failed"]  # the spec's three statuses
@@ -74,6 +75,7 @@ class NewJob(msgspec.Struct, frozen=True, kw_only=True):
     filename: str | None = None  # the client's file name, for search
     rerun_of: str | None = None  # the job this one re-ran
     input_notes: list[str] = msgspec.field(default_factory=list)  # from decoding the photo at the door
+    priority: Priority = "normal"  # order within the key's own jobs (storage.fair)
     background_file: str | None = None  # the request's own background_image, stored beside the photo
 
 
@@ -97,6 +99,7 @@ class Job(NewJob, frozen=True, kw_only=True):
     purged: bool
     deleted_at: str | None = None  # a deleted job stays as a tombstone (it still counts against the quota)
     seq: int | None = None  # insertion order (the list's order and its cursors); set by create()
+    claimed_at: float | None = None  # epoch seconds the current attempt was claimed (the ETA of a running job)
 
     @property
     def status(self) -> Status:
@@ -245,11 +248,13 @@ def create(
     *,
     quota: int | None,
     idempotency: tuple[str, str, float] | None,
+    high_limit: int | None = None,
 ) -> tuple[Job, bool]:
     """Insert a queued job in one transaction with its quota check and idempotency record.
 
     ``idempotency`` is (Idempotency-Key, body hash, now). Returns (job, created); a repeated key with the
-    same body returns the original job and False; with another body raises IdempotencyConflict.
+    same body returns the original job and False; with another body raises IdempotencyConflict. A ``high``
+    priority job is refused (Forbidden) while its key has ``high_limit`` high-priority jobs waiting.
     """
     with write(db) as conn:
         if idempotency is not None:
@@ -260,6 +265,8 @@ def create(
             used = conn.execute("SELECT count(*) FROM jobs WHERE key_id = ?", (job.key_id,)).fetchone()[0]
             if used >= quota:
                 raise Forbidden(f"Quota exceeded: this API key may create {quota} generations.")
+        if job.priority == "high" and high_limit is not None:
+            fair.check_high_limit(conn, job.key_id, high_limit)
         values = msgspec.structs.asdict(job)
         values["options"] = msgspec.json.encode(job.options, order="sorted").decode()
         values["input_notes"] = msgspec.json.encode(job.input_notes).decode()
@@ -280,18 +287,23 @@ def create(
     return created, True
 
 
-def claim(db: sqlite_utils.Database, job_id: str, owner: str, now: float, lease_seconds: float) -> Job | None:
-    """Take the lease on a queued job (or one whose lease expired); None if someone else has it or it ended."""
-    with write(db) as conn:
-        cur = conn.execute(
-            "UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, attempts = attempts + 1, "
-            "started_at = COALESCE(started_at, ?), updated_at = ? "
-            "WHERE id = ? AND (state = 'queued' OR (state = 'running' AND lease_until < ?))",
-            (owner, now + lease_seconds, iso(now), iso(now), job_id, now),
-        )
-        if cur.rowcount == 0:
-            return None
-        return _select(conn, "id = ?", (job_id,))[0]
+def claim_next(db: sqlite_utils.Database, owner: str, now: float, lease_seconds: float) -> Job | None:
+    """Take the lease on the next queued job by the fair policy (``storage.fair``); None when none is queued."""
+    job_id = fair.claim_next(db, owner, now, lease_seconds)
+    if job_id is None:
+        return None
+    found = _select(db.conn, "id = ?", (job_id,))
+    return found[0] if found else None
+
+
+def recent_durations(db: sqlite_utils.Database, limit: int) -> list[tuple[str, float]]:
+    """(engine, seconds) of the ``limit`` most recently completed jobs, newest first (the ETA's job times)."""
+    rows = db.conn.execute(
+        "SELECT engine, json_extract(result, '$.meta.duration_ms') FROM jobs "
+        "WHERE state = 'completed' AND completed_at IS NOT NULL ORDER BY completed_at DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [(str(engine), float(ms) / 1000) for engine, ms in rows if engine and isinstance(ms, int | float)]
 
 
 def heartbeat(

@@ -15,6 +15,7 @@ import sqlite_utils
 from ..errors import InvalidRequest
 from ..ids import iso, new_id
 from ..webhook_secret import new_secret
+from . import fair
 from .db import write
 
 _BASE62 = string.digits + string.ascii_letters
@@ -36,6 +37,7 @@ class ApiKey:
     revoked_at: str | None
     previous_webhook_secret: str | None = None
     previous_secret_until: float | None = None
+    weight: float = 1.0  # share of the workers while other keys wait too (storage.fair)
 
     def webhook_secrets(self, now: float) -> list[str]:
         """Secrets that sign ``webhook-signature`` now: the current one, then the previous one during its grace."""
@@ -53,6 +55,7 @@ class ApiKey:
             "rate_limit": self.rate_limit,
             "quota": self.quota,
             "styles": list(self.styles) if self.styles else None,
+            "weight": self.weight,
             "created_at": self.created_at,
             "revoked_at": self.revoked_at,
         }
@@ -77,6 +80,7 @@ def _row_to_key(row: dict) -> ApiKey:
         revoked_at=row["revoked_at"],
         previous_webhook_secret=row.get("previous_webhook_secret"),
         previous_secret_until=row.get("previous_secret_until"),
+        weight=float(row.get("weight", 1.0)),
     )
 
 
@@ -89,8 +93,14 @@ def create_key(
     rate_limit: int,
     quota: int | None = None,
     styles: list[str] | None = None,
+    weight: float = 1.0,
 ) -> tuple[ApiKey, str]:
-    """Create a key; return it and the clear key (the only time the clear key exists)."""
+    """Create a key; return it and the clear key (the only time the clear key exists).
+
+    ``weight``: the key's share of the workers while other keys' jobs wait too (``storage.fair``; 2 = twice
+    a weight-1 key's). Raises InvalidRequest outside ``fair.MIN_WEIGHT``..``fair.MAX_WEIGHT``."""
+    if not fair.MIN_WEIGHT <= weight <= fair.MAX_WEIGHT:
+        raise InvalidRequest(f"weight must be between {fair.MIN_WEIGHT} and {fair.MAX_WEIGHT}; got {weight}.")
     clear = key_prefix + "".join(secrets.choice(_BASE62) for _ in range(40))
     webhook_secret = new_secret(secret_prefix)
     row = {
@@ -105,6 +115,7 @@ def create_key(
         "styles": json.dumps(styles) if styles else None,
         "created_at": iso(time.time()),
         "revoked_at": None,
+        "weight": float(weight),
     }
     with write(db):
         db.table("api_keys").insert(row)

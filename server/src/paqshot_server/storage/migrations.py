@@ -192,7 +192,26 @@ def m005_list_order(db: sqlite_utils.Database) -> None:
     )
 
 
-def m006_backdrops(db: sqlite_utils.Database) -> None:
+def m006_fair_queue(db: sqlite_utils.Database) -> None:
+    """The fair queue (``storage.fair``): a job's priority within its key and when its current attempt was
+    claimed; a key's weight; each key's virtual finish tag and the queue's virtual clock; the claim's index and
+    the recent job times' (the ETA)."""
+    _run(
+        db,
+        (
+            "ALTER TABLE jobs ADD COLUMN priority TEXT NOT NULL DEFAULT 'normal'",
+            "ALTER TABLE jobs ADD COLUMN claimed_at REAL",
+            "ALTER TABLE api_keys ADD COLUMN weight REAL NOT NULL DEFAULT 1.0",
+            "CREATE TABLE fair_share (key_id TEXT PRIMARY KEY, finish REAL NOT NULL)",
+            "CREATE TABLE fair_clock (id INTEGER PRIMARY KEY CHECK (id = 1), vtime REAL NOT NULL)",
+            "INSERT INTO fair_clock (id, vtime) VALUES (1, 0.0)",
+            "CREATE INDEX jobs_fair ON jobs(state, key_id, priority, seq)",
+            "CREATE INDEX jobs_completed ON jobs(state, completed_at)",
+        ),
+    )
+
+
+def m007_backdrops(db: sqlite_utils.Database) -> None:
     """The backdrop plate library (a key's own plates; ``key_id`` NULL: shared by the operator), and a job's own
     background image (``background_file``, stored beside its photo)."""
     _run(
@@ -230,7 +249,8 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     m003_review_and_repair,
     m004_input_notes,
     m005_list_order,
-    m006_backdrops,
+    m006_fair_queue,
+    m007_backdrops,
 )
 
 

@@ -1,0 +1,201 @@
+"""Honest ETAs: when a waiting or running job should be done, from this appliance's recent job times per engine
+and the job's place under the fair policy (``storage.fair``).
+
+A snapshot of the queue (queued jobs per key in serving order, running jobs, the policy's tags, the live worker
+slots, recent job times) is read at most every :data:`MAX_AGE` seconds per process and extended in place by this
+process's own submissions, so a burst of submissions is estimated in order without re-reading the queue each
+time. The plan is list scheduling: jobs in the fair order, each started on the slot that frees first (a running
+job frees its slot after its engine's job time, less what it has run), each taking its engine's job time.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..imaging.options import AUTO_CUTOUT, CLASSICAL_CUTOUT
+from ..imaging.styles import family
+from ..resources import Resources
+from ..storage import fair
+from ..storage import jobs as jobs_sql
+from ..storage import workers as workers_sql
+from ..storage.fair import Pending, Waiting
+from ..storage.jobs import Job
+
+MAX_AGE = 1.0  # seconds a snapshot of the queue serves (polls and other processes' changes)
+RECENT = 20  # completed jobs per engine whose job times are averaged
+SAMPLES = 400  # completed jobs read for those averages
+OUTLIER = 5.0  # a job time over this many times the engine's median is left out (a cold start, a stall)
+# Seconds per job before this appliance has measured an engine (2-core machine, 2000² photo; bench/bench_eta.py
+# prints the measured ones).
+PRIOR_SECONDS = {"classical": 0.8, "procedural": 2.5}
+PRIOR_MODEL_SECONDS = {"onnx": 2.0, "diffusion": 180.0}
+PRIOR_OTHER_SECONDS = 15.0
+REMAINING_FLOOR = 0.1  # a running job past its expected time is taken to need this share of it still
+
+
+def prior_seconds(engine: str) -> float:
+    """The job time assumed for ``engine`` until one of its jobs has completed here."""
+    if engine in PRIOR_SECONDS:
+        return PRIOR_SECONDS[engine]
+    return PRIOR_MODEL_SECONDS.get(engine.split(":", 1)[0], PRIOR_OTHER_SECONDS)
+
+
+class JobTimes:
+    """Seconds per job by engine: the mean of the engine's last :data:`RECENT` completed jobs (outliers left out),
+    else :func:`prior_seconds`."""
+
+    def __init__(self, samples: list[tuple[str, float]]) -> None:
+        by_engine: dict[str, list[float]] = {}
+        for engine, seconds in samples:  # newest first
+            recent = by_engine.setdefault(engine, [])
+            if len(recent) < RECENT:
+                recent.append(seconds)
+        self._seconds: dict[str, float] = {}
+        for engine, values in by_engine.items():
+            median = statistics.median(values)
+            kept = [v for v in values if v <= OUTLIER * median] or values
+            self._seconds[engine] = statistics.fmean(kept)
+
+    def seconds(self, engine: str) -> float:
+        return self._seconds.get(engine) or prior_seconds(engine)
+
+
+def expected_engine(engine_of_style: Callable[[str], str], style: str, cutout_engine: str | None) -> str:
+    """The engine a job will record: the style's, or for a studio job the cut-out its request named."""
+    if family(style) == "studio" and cutout_engine and cutout_engine != AUTO_CUTOUT:
+        return cutout_engine if cutout_engine == CLASSICAL_CUTOUT else f"onnx:{cutout_engine}"
+    return engine_of_style(style)
+
+
+@dataclass
+class Snapshot:
+    """The queue at one moment, and the plan made from it (epoch seconds each job should be done)."""
+
+    taken: float  # time.monotonic()
+    now: float  # time.time()
+    queues: dict[str, list[Pending]]
+    keys: dict[str, Waiting]
+    clock: float
+    running: list[Pending]
+    slots: int  # job slots of live workers (0: none alive)
+    times: JobTimes
+    engine_of_style: Callable[[str], str]
+    _engines: dict[tuple[str, str | None], str] = field(default_factory=dict)
+    _done_at: dict[str, float] | None = None
+
+    def job_seconds(self, job: Pending) -> float:
+        how = (job.style, job.cutout_engine)
+        if how not in self._engines:
+            self._engines[how] = expected_engine(self.engine_of_style, job.style, job.cutout_engine)
+        return self.times.seconds(self._engines[how])
+
+    def remaining(self, job: Pending, now: float) -> float:
+        """Seconds a running job still needs."""
+        expected = self.job_seconds(job)
+        elapsed = now - (job.claimed_at or now)
+        return max(expected - elapsed, REMAINING_FLOOR * expected)
+
+    def add(self, job: Pending, waiting: Callable[[], Waiting]) -> None:
+        """A job this process just queued (``waiting``: its key's tags when the key had nothing queued)."""
+        queue = self.queues.setdefault(job.key_id, [])
+        at = len(queue)
+        while at and queue[at - 1].rank() > job.rank():
+            at -= 1
+        queue.insert(at, job)
+        if job.key_id not in self.keys:
+            self.keys[job.key_id] = waiting()
+        self._done_at = None
+
+    def done_at(self) -> dict[str, float]:
+        """Epoch seconds each queued or running job should be done (one slot assumed while none is alive)."""
+        if self._done_at is None:
+            now, done = self.now, {}
+            free = []
+            for job in self.running:
+                done[job.id] = now + self.remaining(job, now)
+                free.append(done[job.id])
+            slots = max(self.slots, 1)
+            free = sorted(free)[:slots] + [now] * max(0, slots - len(free))
+            heapq.heapify(free)
+            for job in fair.order(self.queues, list(self.keys.values()), self.clock):
+                start = heapq.heappop(free)
+                done[job.id] = start + self.job_seconds(job)
+                heapq.heappush(free, done[job.id])
+            self._done_at = done
+        return self._done_at
+
+
+class Eta:
+    """One per process (the jobs service holds it). Thread-safe."""
+
+    def __init__(self, res: Resources) -> None:
+        self.res = res
+        self._lock = threading.Lock()
+        self._snapshot: Snapshot | None = None
+
+    def _read(self) -> Snapshot:
+        settings, conn = self.res.settings, self.res.db.get().conn
+        now = time.time()
+        queues = fair.queued_in_order(conn)
+        keys, clock = fair.waiting(conn)
+        alive, problems = workers_sql.live_problems(self.res.db.get(), now - worker_timeout(settings.sweep_seconds))
+        return Snapshot(
+            taken=time.monotonic(),
+            now=now,
+            queues=queues,
+            keys={k.key_id: k for k in keys},
+            clock=clock,
+            running=fair.running(conn),
+            slots=max(0, alive - len(problems)) * settings.worker_threads,
+            times=JobTimes(jobs_sql.recent_durations(self.res.db.get(), SAMPLES)),
+            engine_of_style=lambda style: self.res.catalog.status(style).engine,
+        )
+
+    def _current(self, max_age: float = MAX_AGE) -> Snapshot:
+        snapshot = self._snapshot
+        if snapshot is None or time.monotonic() - snapshot.taken > max_age:
+            snapshot = self._snapshot = self._read()
+        return snapshot
+
+    def admit(self, job: Pending) -> int:
+        """Whole seconds until ``job``, about to be queued, should be done (the 202's ``estimated_seconds``).
+
+        Call :meth:`forget` if it is not queued after all."""
+        with self._lock:
+            snapshot = self._current()
+            snapshot.add(job, lambda: fair.key_state(self.res.db.get().conn, job.key_id, job.seq))
+            return max(1, math.ceil(snapshot.done_at()[job.id] - time.time()))
+
+    def forget(self) -> None:
+        """Drop the snapshot (a job :meth:`admit` counted was not queued)."""
+        with self._lock:
+            self._snapshot = None
+
+    def seconds(self, job: Job) -> float | None:
+        """Seconds until ``job`` (queued or running) should be done, now; None while no worker is alive or when
+        the job is not waiting any more."""
+        with self._lock:
+            snapshot = self._current()
+            unknown = job.id not in snapshot.done_at() or snapshot.slots == 0
+            if unknown and time.monotonic() - snapshot.taken > MAX_AGE / 10:
+                snapshot = self._current(max_age=0)  # queued by another process, or a worker came, since
+            if snapshot.slots == 0:
+                return None
+            now = time.time()
+            if job.state == "running":
+                cutout = job.options.get("cutout_engine")
+                pending = Pending(job.id, job.key_id, job.style, cutout, job.priority, 0, job.claimed_at)
+                return round(snapshot.remaining(pending, now), 1)
+            done = snapshot.done_at().get(job.id)
+            return None if done is None else round(max(0.0, done - now), 1)
+
+
+def worker_timeout(sweep_seconds: float) -> float:
+    """A worker whose last heartbeat is older than this is taken for dead (heartbeats come every sweep)."""
+    return max(30.0, sweep_seconds * 3)

@@ -1,0 +1,107 @@
+"""ETAs from measured job times and the job's place in the fair queue: at submission (``estimated_seconds``)
+and live (``eta_seconds``)."""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+import pytest
+from litestar.testing import TestClient
+from paqshot_server.jobs.eta import JobTimes, Snapshot, prior_seconds
+from paqshot_server.settings import Settings
+from paqshot_server.storage import workers as workers_sql
+from paqshot_server.storage.db import connect
+from paqshot_server.storage.fair import Pending, Waiting
+from support import Key, b64, make_key, product_jpeg
+
+PHOTO = b64(product_jpeg((96, 72)))
+
+
+def submit(client: TestClient, key: Key) -> dict:
+    body = {"product_image": PHOTO, "style": "studio_packshot"}
+    answer = client.post("/v1/generate", json=body, headers=key.headers)
+    assert answer.status_code == 202, answer.text
+    return dict(answer.json())
+
+
+def record_completed(settings: Settings, key: Key, seconds: float, count: int, engine: str = "classical") -> None:
+    """Completed jobs as the worker leaves them: the engine and ``meta.duration_ms``."""
+    db = connect(settings.app_db)
+    result = msgspec.json.encode({"images": [], "meta": {"duration_ms": seconds * 1000}}).decode()
+    with db.conn:
+        for i in range(count):
+            db.conn.execute(
+                "INSERT INTO jobs (id, key_id, state, style, aspect_ratio, options, input_file, created_at, "
+                "updated_at, completed_at, estimated_seconds, result, engine, seq) VALUES (?, ?, 'completed', "
+                "'studio_packshot', '1:1', '{}', 'x', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', ?, 1, ?, ?, ?)",
+                (f"gen_done{i}", key.id, f"2026-01-01T00:00:{i:02d}Z", result, engine, -1 - i),
+            )
+    db.conn.close()
+
+
+def worker_alive(settings: Settings) -> None:
+    db = connect(settings.app_db)
+    workers_sql.record_heartbeat(db, "wrk_eta", time.time(), [])
+    db.conn.close()
+
+
+def test_job_times_are_recent_means_per_engine_without_outliers() -> None:
+    samples = [("classical", 1.0)] * 5 + [("classical", 30.0)] + [("procedural", 2.0), ("procedural", 4.0)]
+    times = JobTimes(samples)
+    assert times.seconds("classical") == pytest.approx(1.0)  # the 30 s stall is left out
+    assert times.seconds("procedural") == pytest.approx(3.0)
+    assert times.seconds("diffusion:sdxl") == prior_seconds("diffusion:sdxl")  # nothing measured yet
+
+
+def snapshot(running: list[Pending], queued: list[Pending], slots: int, now: float) -> Snapshot:
+    queues: dict[str, list[Pending]] = {}
+    for job in queued:
+        queues.setdefault(job.key_id, []).append(job)
+    keys = {k: Waiting(k, 1.0, 0.0, q[0].seq) for k, q in queues.items()}
+    return Snapshot(
+        taken=time.monotonic(),
+        now=now,
+        queues=queues,
+        keys=keys,
+        clock=0.0,
+        running=running,
+        slots=slots,
+        times=JobTimes([("classical", 2.0)]),
+        engine_of_style=lambda style: "classical",
+    )
+
+
+def pending(job_id: str, key_id: str, seq: int, claimed_at: float | None = None) -> Pending:
+    return Pending(job_id, key_id, "studio_packshot", None, "normal", seq, claimed_at)
+
+
+def test_the_plan_is_the_fair_order_on_the_free_slots() -> None:
+    now = 1000.0
+    running = [pending("r", "A", 0, claimed_at=now - 0.5)]
+    queued = [pending("a1", "A", 1), pending("a2", "A", 2), pending("b1", "B", 3)]
+    one = snapshot(running, queued, slots=1, now=now).done_at()
+    # one slot: r ends at +1.5; then the fair order a1, b1, a2 (B's only job does not wait behind A's)
+    assert one == pytest.approx({"r": now + 1.5, "a1": now + 3.5, "b1": now + 5.5, "a2": now + 7.5})
+    two = snapshot(running, queued, slots=2, now=now).done_at()
+    assert two == pytest.approx({"r": now + 1.5, "a1": now + 2.0, "b1": now + 3.5, "a2": now + 4.0})
+
+
+def test_a_burst_is_told_measured_times_in_queue_order(client: TestClient, key: Key, settings: Settings) -> None:
+    record_completed(settings, key, seconds=3.0, count=10)
+    worker_alive(settings)
+    estimates = [submit(client, key)["estimated_seconds"] for _ in range(4)]
+    assert estimates == [3, 6, 9, 12]
+    late = make_key(settings, name="late")
+    assert submit(client, late)["estimated_seconds"] == 6  # after the first job, not after the burst
+
+
+def test_eta_seconds_is_live_and_absent_without_a_worker(client: TestClient, key: Key, settings: Settings) -> None:
+    record_completed(settings, key, seconds=3.0, count=10)
+    first, second = submit(client, key)["id"], submit(client, key)["id"]
+    assert "eta_seconds" not in client.get(f"/v1/generate/{second}", headers=key.headers).json()  # no worker alive
+    worker_alive(settings)
+    time.sleep(0.15)  # past the refresh a job unknown to the snapshot may trigger
+    shown = client.get(f"/v1/generate/{second}", headers=key.headers).json()
+    assert 0 < shown["eta_seconds"] <= 6.0 and shown["estimated_seconds"] == 6
+    assert client.get(f"/v1/generate/{first}", headers=key.headers).json()["eta_seconds"] <= 3.0

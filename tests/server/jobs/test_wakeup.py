@@ -1,0 +1,77 @@
+"""The wake-up on enqueue: an idle worker blocks on the doorbell and an enqueue from another process's queue wakes
+it (no polling back-off); no listener, a full pipe or a stray regular file never fail an enqueue."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from paqshot_server.jobs.queue import JobQueue
+from paqshot_server.jobs.wakeup import Doorbell, WakingSqliteStorage
+
+LONG = 60.0  # a wait that only a ring ends within the test's life
+
+
+def waiter(bell: Doorbell, results: list[bool]) -> threading.Thread:
+    thread = threading.Thread(target=lambda: results.append(bell.wait(LONG)), daemon=True)
+    thread.start()
+    return thread
+
+
+def listening(bell: Doorbell) -> None:
+    bell._listen()  # the pipe exists and is held open before anyone rings
+
+
+def test_a_ring_wakes_a_waiting_thread(tmp_path: Path) -> None:
+    bell = Doorbell(str(tmp_path / "queue.db-wake"))
+    listening(bell)
+    results: list[bool] = []
+    thread = waiter(bell, results)
+    Doorbell(bell.path).ring()  # another process's view of the same pipe
+    thread.join(LONG)
+    assert results == [True]
+
+
+def test_two_rings_wake_two_threads(tmp_path: Path) -> None:
+    bell = Doorbell(str(tmp_path / "queue.db-wake"))
+    listening(bell)
+    results: list[bool] = []
+    threads = [waiter(bell, results), waiter(bell, results)]
+    ringer = Doorbell(bell.path)
+    ringer.ring()
+    ringer.ring()
+    for thread in threads:
+        thread.join(LONG)
+    assert results == [True, True]
+
+
+def test_ringing_with_no_worker_or_a_regular_file_does_nothing(tmp_path: Path) -> None:
+    Doorbell(str(tmp_path / "missing")).ring()  # no pipe: no worker ever listened
+    stray = tmp_path / "stray"
+    stray.write_bytes(b"")
+    Doorbell(str(stray)).ring()
+    assert stray.read_bytes() == b""
+
+
+def test_a_full_pipe_does_not_block_the_enqueuer(tmp_path: Path) -> None:
+    bell = Doorbell(str(tmp_path / "queue.db-wake"))
+    listening(bell)
+    for _ in range(70_000):  # more rings than a pipe holds (64 KiB): the extra ones are dropped
+        bell.ring()
+    assert bell.wait(0) is True
+
+
+def test_an_enqueue_wakes_a_blocked_dequeue(tmp_path: Path) -> None:
+    api = JobQueue(str(tmp_path / "queue.db"))
+    worker = JobQueue(str(tmp_path / "queue.db"), handler=lambda job_id: None)
+    storage = worker.huey.storage
+    assert isinstance(storage, WakingSqliteStorage) and storage.blocking
+    storage.wait_seconds = LONG
+    listening(storage.doorbell)
+    got: list[bytes | None] = []
+    thread = threading.Thread(target=lambda: got.append(storage.dequeue()), daemon=True)
+    thread.start()
+    api.enqueue("gen_woken")
+    thread.join(LONG)
+    assert got and got[0] is not None  # woken with the message, not after the long wait
+    assert worker.huey.deserialize_task(got[0]).args == ("gen_woken",)
