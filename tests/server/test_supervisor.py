@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from paqshot_server.cli.serve import WorkerSupervisor
+from paqshot_server.cli.serve import BLAS_THREAD_VARIABLES, WorkerSupervisor
 from paqshot_server.settings import Settings
 
 
@@ -34,3 +36,25 @@ def test_a_worker_that_keeps_dying_is_restarted_with_backoff(tmp_path: Path, cap
         if "restarting in" in r.getMessage()
     ]
     assert delays == sorted(delays) and delays[-1] > delays[0]  # each crash in a row waits longer
+
+
+def test_workers_get_their_share_of_the_cpus_for_blas_pools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers on the machine's CPUs: each sizes numpy's BLAS/OpenMP pools to its share, not to every core
+    (N workers x all cores spinning threads); an operator's own setting is kept."""
+    for name in BLAS_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "7")
+    seen = tmp_path / "env"
+    code = f"import os, json; open({str(seen)!r}, 'w').write(json.dumps(dict(os.environ))); import time; time.sleep(30)"
+    supervisor = WorkerSupervisor(Settings(home=tmp_path), 2, command=[sys.executable, "-c", code], poll_seconds=0.05)
+    supervisor.start()
+    deadline = time.monotonic() + 30
+    while not seen.exists() or not seen.read_text():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    supervisor.stop(timeout=5)
+    supervisor.join(timeout=5)
+    env = json.loads(seen.read_text())
+    share = str(max(1, len(os.sched_getaffinity(0)) // 2))
+    assert env["OPENBLAS_NUM_THREADS"] == env["OMP_NUM_THREADS"] == share
+    assert env["MKL_NUM_THREADS"] == "7"

@@ -146,3 +146,18 @@ def test_a_rerun_whose_options_do_not_fit_says_which_in_words(client: TestClient
     message = response.json()["message"]
     assert message.startswith("The re-run's options do not fit together: padding does not go with")
     assert_plain_words(message)
+
+
+def test_no_pattern_ends_in_a_dollar(client: TestClient) -> None:
+    """Python's ``$`` also matches before a final newline (ECMA's does not): every pattern, served or only
+    registered with words (``preset``, ``compliance_check`` are served as the presets in force), ends with
+    ``patterns.END``."""
+    from paqshot_server.api.wire import PATTERN_WORDS
+    from paqshot_server.patterns import END
+
+    text = json.dumps(client.get("/schema/openapi.json").json())
+    served = {json.loads(f'"{p}"') for p in re.findall(r'"pattern":\s*"((?:[^"\\]|\\.)*)"', text)}
+    for pattern in served | set(PATTERN_WORDS):
+        assert not pattern.endswith("$"), pattern
+        if pattern.startswith("^") and not pattern.startswith("^(?!"):  # whole-text patterns (not a prefix rule)
+            assert pattern.endswith(END), pattern

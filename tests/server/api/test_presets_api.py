@@ -7,6 +7,8 @@ import io
 import json
 import time
 
+import msgspec
+import pytest
 from litestar.testing import TestClient
 from paqshot_server.jobs.context import WorkerContext
 from paqshot_server.jobs.dispatcher import dispatch_due
@@ -69,6 +71,24 @@ def test_unknown_presets_are_refused_with_the_known_ones_named(client: TestClien
         assert response.status_code == 400, response.text
         assert response.json()["error"] == "invalid_request"
         assert "amazon_main" in response.json()["message"]
+
+
+def test_a_preset_id_with_a_final_newline_is_refused_as_not_a_preset_id(client: TestClient, key: Key) -> None:
+    """Python's ``$`` let "amazon_main\\n" through the preset-id pattern (then it was an unknown preset)."""
+    from paqshot_server.imaging.presets import PresetId
+
+    with pytest.raises(msgspec.ValidationError):
+        msgspec.convert("amazon_main\n", PresetId)
+    photo = {"product_image": b64(product_jpeg()), "style": "studio_packshot"}
+    for path, body in (
+        ("/v1/generate", {**photo, "preset": "amazon_main\n"}),
+        ("/v1/generate", {**photo, "compliance_check": ["ebay\n"]}),
+        ("/v1/check", {"image": b64(product_jpeg()), "preset": "amazon_main\n"}),
+    ):
+        response = client.post(path, json=body, headers=key.headers)
+        assert response.status_code == 400, response.text
+        message = response.json()["message"]
+        assert " must be " in message and "Unknown preset" not in message and "\n" not in message, message
 
 
 def test_the_webhook_payload_carries_the_compliance_report(client: TestClient, key: Key, settings: Settings) -> None:

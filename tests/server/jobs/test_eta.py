@@ -62,6 +62,7 @@ def snapshot(running: list[Pending], queued: list[Pending], slots: int, now: flo
     return Snapshot(
         taken=time.monotonic(),
         now=now,
+        version=0,
         queues=queues,
         keys=keys,
         clock=0.0,

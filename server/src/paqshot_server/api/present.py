@@ -1,17 +1,32 @@
-"""Job rows → wire objects (signed URLs are made here, fresh for each response)."""
+"""Job rows → wire objects (signed URLs are made here; a link is signed once and remembered)."""
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
 import msgspec
 
 from ..ids import parse_iso
-from ..signing import file_url
+from ..signing import file_url as _file_url
 from ..storage.jobs import Job
 from .state import ApiState
 from .wire import ComplianceReport, Generation, ImageLinks, JobError, ProductBox, ReviewReason
+
+INPUT_LINK_SECONDS = 3600  # a processing job's photo link lasts at least this long ...
+LINK_GRID_SECONDS = 600  # ... and ends on this grid, so that polls in between share one signed URL
+
+
+@functools.lru_cache(maxsize=16384)
+def file_url(base: str, secret: bytes, name: str, expires: int) -> str:
+    """``signing.file_url``, remembered: a polled job's links are signed once, not on every poll."""
+    return _file_url(base, secret, name, expires)
+
+
+def input_link_expiry(now: float) -> int:
+    """Expiry of a processing job's photo link: at least :data:`INPUT_LINK_SECONDS` away, on the grid."""
+    return -(-int(now + INPUT_LINK_SECONDS) // LINK_GRID_SECONDS) * LINK_GRID_SECONDS
 
 
 def generation(job: Job, api: ApiState) -> Generation:
@@ -36,7 +51,7 @@ def generation(job: Job, api: ApiState) -> Generation:
         out.estimated_seconds = job.estimated_seconds
         out.eta_seconds = api.jobs.eta.seconds(job)
         if not job.purged:
-            out.input_url = file_url(base, secret, job.input_file, int(time.time()) + 3600)
+            out.input_url = file_url(base, secret, job.input_file, input_link_expiry(time.time()))
         return out
     out.completed_at = job.completed_at
     if job.status == "failed":

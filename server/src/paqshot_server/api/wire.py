@@ -28,7 +28,8 @@ from ..imaging.options import (
 from ..imaging.presets import PRESET_ID_PATTERN, PresetIds
 from ..imaging.scenes.kinds import scene_type_doc
 from ..imaging.styles import family, style_doc
-from ..net.urls import END, MAX_URL, url_pattern, url_words
+from ..net.urls import MAX_URL, url_pattern, url_words
+from ..patterns import END
 from ..storage.fair import Priority
 from ..storage.jobs import Status
 
@@ -39,7 +40,7 @@ URL_OR_IMAGE_FIELDS = ("product_image", "image", "background_image")
 
 # Each pattern is built from the facts it encodes and comes with the same facts in words: validation errors
 # quote the words (``api.explain``), never the pattern. Patterns stay in the syntax ECMA-262 (JSON Schema) and
-# Python's ``re`` read alike (``net.urls.END`` for the end of the text), so the served schema and the validator
+# Python's ``re`` read alike (``patterns.END`` for the end of the text), so the served schema and the validator
 # agree.
 PATTERN_WORDS: dict[str, str] = {}
 

@@ -42,6 +42,9 @@ class _Slot:
     restart_at: float | None = None  # when a dead worker is due to be started again
 
 
+BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 class WorkerSupervisor(threading.Thread):
     """Starts N ``worker`` child processes and restarts any that dies until asked to stop.
 
@@ -87,6 +90,12 @@ class WorkerSupervisor(threading.Thread):
     def _spawn(self) -> _Slot:
         # The workers share this machine's CPUs: each sizes its inference threads for that (settings).
         env = {**os.environ, f"{self.settings.brand.env_prefix}WORKER_PROCESSES": str(self.count)}
+        # numpy's BLAS (OpenBLAS) and OpenMP size their pools to every core of the machine, in each worker; N
+        # workers then run N x cores threads that spin for work. Each gets its share instead (the operator's own
+        # setting wins).
+        share = max(1, len(os.sched_getaffinity(0)) // (self.count * self.settings.worker_threads))
+        for pool in BLAS_THREAD_VARIABLES:
+            env.setdefault(pool, str(share))
         # The child is in its own process group so a terminal's Ctrl-C reaches it only through us.
         return _Slot(subprocess.Popen(self.command, start_new_session=True, env=env), time.monotonic())
 

@@ -33,5 +33,6 @@ def parse_background(value: str | None) -> tuple[int, int, int] | None:
 def solid_canvas(size: tuple[int, int], colour: tuple[int, int, int]) -> np.ndarray:
     """uint8 (height, width, 3) canvas of one colour; ``size`` is (width, height)."""
     canvas = np.empty((size[1], size[0], 3), np.uint8)
-    canvas[...] = np.asarray(colour, np.uint8)
+    canvas[0] = np.asarray(colour, np.uint8)  # one row by broadcasting (slow per pixel), then row copies (fast)
+    canvas[1:] = canvas[0]
     return canvas

@@ -24,6 +24,7 @@ FORMATS = ("JPEG", "PNG", "WEBP")
 MAX_ASPECT = 100
 MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 NAMES = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP"}
+_ORIENTATION = 0x0112  # the EXIF tag
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,8 @@ def _with_trns_alpha(img: Image.Image, bit_depth: int) -> Image.Image:
 
 
 def _normalise(img: Image.Image, bit_depth: int = 8) -> Image.Image:
-    img = ImageOps.exif_transpose(img) or img  # keeps info (the tRNS key) from the source
+    if img.getexif().get(_ORIENTATION, 1) != 1:  # exif_transpose copies the whole image even when upright
+        img = ImageOps.exif_transpose(img) or img  # keeps info (the tRNS key) from the source
     if "transparency" in img.info and img.mode in ("1", "L", "I", "I;16", "I;16B", "I;16L", "RGB"):
         img = _with_trns_alpha(img, bit_depth)
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):

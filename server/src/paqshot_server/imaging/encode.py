@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import math
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image
@@ -32,7 +34,8 @@ def encode(image: Image.Image, fmt: str, quality: int = 92) -> bytes:
     """Encode ``image`` with no metadata (no EXIF, no ICC: sRGB is implied)."""
     buf = io.BytesIO()
     if fmt == "jpeg":
-        image.convert("RGB").save(buf, "JPEG", quality=quality, subsampling=0 if quality >= 90 else 2)
+        rgb = image if image.mode == "RGB" else image.convert("RGB")  # convert() copies even an RGB image
+        rgb.save(buf, "JPEG", quality=quality, subsampling=0 if quality >= 90 else 2)
     elif fmt == "png":
         image.save(buf, "PNG", compress_level=3)
     elif fmt == "webp":
@@ -43,10 +46,21 @@ def encode(image: Image.Image, fmt: str, quality: int = 92) -> bytes:
 
 
 def thumbnail(image: Image.Image, side: int = THUMBNAIL_SIDE) -> Image.Image:
-    """A copy whose long side is at most ``side`` pixels."""
-    thumb = image.copy()
-    thumb.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return thumb
+    """A copy whose long side is at most ``side`` pixels (``Image.thumbnail``'s size and resampling, without
+    copying the full-size image first)."""
+    if image.width <= side and image.height <= side:
+        return image.copy()
+    aspect = image.width / image.height
+    # Pillow's Image.thumbnail rounding: the whole size whose aspect ratio is closest.
+    if aspect >= 1:
+        size = (side, _closest(side / aspect, lambda n: 0 if n == 0 else abs(aspect - side / n)))
+    else:
+        size = (_closest(side * aspect, lambda n: abs(aspect - n / side)), side)
+    return image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+
+
+def _closest(number: float, error: Callable[[int], float]) -> int:
+    return max(min(math.floor(number), math.ceil(number), key=error), 1)
 
 
 def render_image(pixels: np.ndarray, fmt: str, quality: int = 92) -> RenderedImage:

@@ -22,11 +22,12 @@ import msgspec
 from msgspec import Meta, Struct
 
 from ..errors import InvalidRequest
+from ..patterns import END
 from .background import parse_background
 from .options import AspectRatio, OutputFormat, Shadow
 
 BUILTIN_DIR = Path(__file__).resolve().parents[1] / "presets"
-PRESET_ID_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+PRESET_ID_PATTERN = rf"^[a-z][a-z0-9_]{{0,63}}{END}"
 MAX_CHECKS = 10  # presets one request may name in compliance_check
 
 PresetId = Annotated[str, Meta(pattern=PRESET_ID_PATTERN)]
@@ -42,7 +43,7 @@ class Source(Struct, forbid_unknown_fields=True, kw_only=True):
     """Where a preset's facts come from: the page, the day it was read, and what it says (own words)."""
 
     url: Annotated[str, Meta(pattern=r"^https?://")]
-    read: Annotated[str, Meta(pattern=r"^\d{4}-\d\d-\d\d$")]
+    read: Annotated[str, Meta(pattern=rf"^\d{{4}}-\d\d-\d\d{END}")]
     facts: str
 
 

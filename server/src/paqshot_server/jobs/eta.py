@@ -2,16 +2,17 @@
 and the job's place under the fair policy (``storage.fair``).
 
 A snapshot of the queue (queued jobs per key in serving order, running jobs, the policy's tags, the live worker
-slots, recent job times) is read at most every :data:`MAX_AGE` seconds per process and extended in place by this
-process's own submissions, so a burst of submissions is estimated in order without re-reading the queue each
-time. The plan is list scheduling: jobs in the fair order, each started on the slot that frees first (a running
-job frees its slot after its engine's job time, less what it has run), each taking its engine's job time.
+slots, recent job times) is read again after :data:`MAX_AGE` seconds, or :data:`MIN_AGE` once the database has
+changed (SQLite's ``data_version``), and extended in place by this process's own submissions, so a burst of
+submissions is estimated in order without re-reading the queue each time. The plan is list scheduling: jobs in
+the fair order, each started on the slot that frees first (a running job frees its slot after its engine's job
+time, less what it has run), each taking its engine's job time. Estimates are rounded to whole seconds (the
+spec's type), to the nearest: rounding up would double a sub-second job's estimate.
 """
 
 from __future__ import annotations
 
 import heapq
-import math
 import statistics
 import threading
 import time
@@ -24,10 +25,12 @@ from ..resources import Resources
 from ..storage import fair
 from ..storage import jobs as jobs_sql
 from ..storage import workers as workers_sql
+from ..storage.db import data_version
 from ..storage.fair import Pending, Waiting
 from ..storage.jobs import Job
 
-MAX_AGE = 1.0  # seconds a snapshot of the queue serves (polls and other processes' changes)
+MAX_AGE = 1.0  # seconds a snapshot of the queue serves at most
+MIN_AGE = 0.25  # ... and at least, once another connection has written to the database (a job started or ended)
 RECENT = 20  # completed jobs per engine whose job times are averaged
 SAMPLES = 400  # completed jobs read for those averages
 OUTLIER = 5.0  # a job time over this many times the engine's median is left out (a cold start, a stall)
@@ -79,6 +82,7 @@ class Snapshot:
 
     taken: float  # time.monotonic()
     now: float  # time.time()
+    version: int  # PRAGMA data_version of the connection that read it
     queues: dict[str, list[Pending]]
     keys: dict[str, Waiting]
     clock: float
@@ -148,6 +152,7 @@ class Eta:
         return Snapshot(
             taken=time.monotonic(),
             now=now,
+            version=data_version(conn),
             queues=queues,
             keys={k.key_id: k for k in keys},
             clock=clock,
@@ -159,9 +164,15 @@ class Eta:
 
     def _current(self, max_age: float = MAX_AGE) -> Snapshot:
         snapshot = self._snapshot
-        if snapshot is None or time.monotonic() - snapshot.taken > max_age:
+        if snapshot is None or self._stale(snapshot, max_age):
             snapshot = self._snapshot = self._read()
         return snapshot
+
+    def _stale(self, snapshot: Snapshot, max_age: float) -> bool:
+        age = time.monotonic() - snapshot.taken
+        if age > max_age:
+            return True
+        return age > min(MIN_AGE, max_age) and data_version(self.res.db.get().conn) != snapshot.version
 
     def admit(self, job: Pending) -> int:
         """Whole seconds until ``job``, about to be queued, should be done (the 202's ``estimated_seconds``).
@@ -170,7 +181,7 @@ class Eta:
         with self._lock:
             snapshot = self._current()
             snapshot.add(job, lambda: fair.key_state(self.res.db.get().conn, job.key_id, job.seq))
-            return max(1, math.ceil(snapshot.done_at()[job.id] - time.time()))
+            return max(1, round(snapshot.done_at()[job.id] - time.time()))
 
     def forget(self) -> None:
         """Drop the snapshot (a job :meth:`admit` counted was not queued)."""

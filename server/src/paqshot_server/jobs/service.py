@@ -252,17 +252,7 @@ class JobService:
                 background_file=background_file,
                 priority=request.priority,
             )
-            job, created = await anyio.to_thread.run_sync(
-                lambda: jobs_sql.create(
-                    res.db.get(),
-                    new,
-                    quota=key.quota,
-                    idempotency=admitted.idempotency,
-                    high_limit=res.settings.high_priority_limit,
-                )
-            )
-            if created:
-                await self._enqueue(job)
+            job, created = await anyio.to_thread.run_sync(self._create_and_enqueue, key, new, admitted)
         except BaseException:  # any failure once files are stored (hint, quota, full disk, queue): keep none
             self.eta.forget()
             for name in stored:
@@ -278,24 +268,36 @@ class JobService:
         """(stored options, aspect ratio) with the request's preset applied (see :func:`request_options`)."""
         return request_options(request, _sent_fields(request, body), self.res.presets)
 
-    async def _enqueue(self, job: Job) -> None:
-        """Put the job on the queue; when the queue cannot take it, withdraw the row so the client's error is
-        the whole truth (no job runs later that the client was told had failed).
+    def _create_and_enqueue(self, key: ApiKey, new: NewJob, admitted: _Admission) -> tuple[Job, bool]:
+        """Insert the job (quota, idempotency, cap on high) and put it on the queue, in one trip to a thread.
+
+        When the queue cannot take it, the row is withdrawn so the client's error is the whole truth (no job runs
+        later that the client was told had failed). Returns (job, created) as ``storage.jobs.create`` does.
 
         Raises:
             Unavailable: the queue could not be written (nothing was kept).
         """
+        res = self.res
+        job, created = jobs_sql.create(
+            res.db.get(),
+            new,
+            quota=key.quota,
+            idempotency=admitted.idempotency,
+            high_limit=res.settings.high_priority_limit,
+        )
+        if not created:
+            return job, created
         try:
-            await anyio.to_thread.run_sync(self.queue.enqueue, job.id)
+            self.queue.enqueue(job.id)
         except Exception as exc:
-            withdrawn = await anyio.to_thread.run_sync(jobs_sql.withdraw, self.res.db.get(), job.id)
-            if not withdrawn:  # a worker took it after all (the message got through): it is durable, say 202
-                return
-            log.error("queue %s cannot take job %s (withdrawn): %s", self.res.settings.queue_db, job.id, exc)
+            if not jobs_sql.withdraw(res.db.get(), job.id):  # a worker took it after all: it is durable, say 202
+                return job, created
+            log.error("queue %s cannot take job %s (withdrawn): %s", res.settings.queue_db, job.id, exc)
             raise Unavailable(
                 "The job queue cannot be written right now, so this request was not accepted (nothing was kept). "
                 "Retry later; the operator should run `doctor`."
             ) from exc
+        return job, created
 
     def estimate(self, job: Pending) -> int:
         """Whole seconds until ``job``, about to be queued, should be done (``jobs.eta``)."""

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 
+from ..patterns import END
+
 MAX_URL = 2048
 IMAGE_URL_SCHEMES = ("http", "https")
-# The end of the text in both dialects: Python's ``$`` also matches before a final newline, ECMA's does not.
-END = r"(?![\s\S])"
 _LABEL = "[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
 # A DNS-style name or a dotted IPv4 address. No IPv6 literals: "[...]" has no short exact pattern, and a
 # receiver on IPv6 is reached by its host name.

@@ -7,6 +7,7 @@ reads then writes cannot fail half-way with SQLITE_BUSY.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import threading
@@ -71,9 +72,25 @@ def _create_private(path: Path) -> None:
     os.close(fd)
 
 
+_commits = itertools.count()
+_committed = 0
+
+
+def commits() -> int:
+    """How many :func:`write` transactions this process has committed (with SQLite's ``data_version``, which
+    counts other connections' commits, it tells a reader that nothing changed since it last looked)."""
+    return _committed
+
+
+def data_version(conn: sqlite3.Connection) -> int:
+    """Changes when another connection has committed to the database (SQLite's PRAGMA data_version)."""
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
 @contextmanager
 def write(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
     """A ``BEGIN IMMEDIATE`` transaction: commit on success, roll back on any exception."""
+    global _committed
     conn = db.conn
     try:
         conn.execute("BEGIN IMMEDIATE")
@@ -84,6 +101,7 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
                 conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        _committed = next(_commits) + 1
     except sqlite3.OperationalError as exc:
         if is_storage_full(exc):  # "database or disk is full": a clear 503, not a generic error
             if conn.in_transaction:
