@@ -127,7 +127,7 @@ class ComplianceController(Controller):
         ids = preset_ids(data.preset, data.compliance_check)
         for preset_id in ids:
             api.presets.get(preset_id)  # unknown ids answer 400 before the image is fetched
-        raw = await intake.load_product_image(api, data.image)
+        raw = await intake.load_image(api, data.image, "image")
         outcome = await anyio.to_thread.run_sync(check_image, raw, ids, api.settings, api.presets, classical_product)
         return CheckResult(
             width=outcome.width,

@@ -68,6 +68,7 @@ def openapi_config(brand: Brand, version: str) -> OpenAPIConfig:
         tags=[
             Tag(name="generations", description="Submit, poll, list, cancel, re-run and delete generations."),
             Tag(name="meta", description="Health, readiness, what this appliance can do, installed models."),
+            Tag(name="backdrops", description="Photographs to stand products on: your plates and the shared ones."),
         ],
         openapi_router=schema_router(),  # /schema: the documents; Litestar's CDN pages lead to the docs page
         render_plugins=[JsonRenderPlugin(), YamlRenderPlugin()],

@@ -34,9 +34,9 @@ from ..storage.fair import Priority
 from ..storage.jobs import Status
 
 # Request fields that carry an image (URL or base64): the request body limit allows each at max_image_bytes.
-IMAGE_FIELDS = ("product_image", "mask_hint")
+IMAGE_FIELDS = ("product_image", "mask_hint", "background_image")
 # Request fields that take an image as an http(s) URL or as base64 (the others take base64 only).
-URL_OR_IMAGE_FIELDS = ("product_image", "image")
+URL_OR_IMAGE_FIELDS = ("product_image", "image", "background_image")
 
 # Each pattern is built from the facts it encodes and comes with the same facts in words: validation errors
 # quote the words (``api.explain``), never the pattern. Patterns stay in the syntax ECMA-262 (JSON Schema) and
@@ -71,6 +71,11 @@ CUTOUT_ENGINE_PATTERN = _pattern(
 _pattern(PRESET_ID_PATTERN, "a preset id: a lowercase letter, then up to 63 lowercase letters, digits or '_'")
 FILENAME_PATTERN = _pattern(r"^[^/\\\x00-\x1f]+" + END, "a file name without folders or control characters")
 GENERATION_ID_PATTERN = _pattern(id_pattern("gen") + END, "a generation id: gen_ and 26 lowercase letters and digits")
+BACKDROP_ID_PATTERN = _pattern(id_pattern("bdp") + END, "a backdrop id: bdp_ and 26 lowercase letters and digits")
+TAG_PATTERN = _pattern(
+    r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,39}" + END,
+    "a tag: a letter or digit, then up to 39 letters, digits, spaces, '_' or '-'",
+)
 # product_image that is not a URL: base64 (checked when decoded: no schema can state "an image").
 IMAGE_DATA_PATTERN = _pattern(r"^(?![Hh][Tt][Tt][Pp][Ss]?:)", "base64 image data (plain or a data: URI)")
 # Free text: any characters but control characters other than tab and line breaks.
@@ -125,10 +130,61 @@ _PRIORITY_DOC = (
 )
 
 
+_BACKGROUND_IMAGE_DOC = (
+    "Extension: a photograph to stand the product on (URL http/https or base64, the same checks as product_image). "
+    "studio_packshot and the scene styles. The product stands on its floor line (found in the photo, or placement) "
+    "with a shadow cast from its own matte, light and colour nudged toward the photo (harmonize). Not with backdrop."
+)
+_BACKDROP_DOC = (
+    "Extension: a plate of your backdrop library (GET /v1/backdrops: yours or the operator's) to stand the product "
+    "on, instead of letting the scene pick one by its tags. Not with background_image."
+)
+_PLACEMENT_DOC = (
+    "Extension: where the product stands on a background image or backdrop, as fractions of the output; fields "
+    "left out follow the layout rules (the product on the plate's floor line)."
+)
+_HARMONIZE_DOC = (
+    "Extension: on a background image or backdrop, nudge the product's white balance (±6 % per channel) and "
+    "exposure (±1/3 stop) toward the plate with ONE global gain per channel, recorded in backdrop.harmonize.gains. "
+    "false keeps the product's pixels exact."
+)
+_BLUR_DOC = (
+    "Extension: depth of field on a background image or backdrop, 0 (sharp, default) to 1: the plate blurs with "
+    "distance from the floor line where the product stands."
+)
+
+
+class Placement(Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
+    """Where the product stands on a plate, as fractions of the output image (each optional)."""
+
+    x: Annotated[float, Meta(ge=0, le=1, description="Its horizontal centre (0 left, 1 right).")] | None = None
+    y: Annotated[float, Meta(ge=0, le=1, description="Its base, where it stands (0 top, 1 bottom).")] | None = None
+    scale: (
+        Annotated[
+            float,
+            Meta(
+                ge=0.02,
+                le=1,
+                description="The share of the image's limiting side it fills (its box fits in scale × width by "
+                "scale × height, touching one).",
+            ),
+        ]
+        | None
+    ) = None
+    floor_y: Annotated[float, Meta(ge=0, le=1, description="The line its shadow lies on (default: y).")] | None = None
+
+
 def _style_rule(family_name: str, then: dict[str, Any]) -> dict[str, Any]:
     """JSON Schema: when ``style`` is one of ``family_name``'s styles, the body must also match ``then``."""
     styles = [s for s in STYLES if family(s) == family_name]
     return {"if": {"properties": {"style": {"enum": styles}}, "required": ["style"]}, "then": {"properties": then}}
+
+
+_GIVEN = {
+    name: {"required": [name], "properties": {name: {"type": "string"}}} for name in ("background_image", "backdrop")
+}
+_PLATE_GIVEN = {"anyOf": list(_GIVEN.values())}  # the request names its own plate
+_PLATE_BOTH = {"allOf": list(_GIVEN.values())}
 
 
 class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -140,6 +196,8 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
         "allOf": [
             _style_rule("studio", {"num_variants": {"maximum": 1}}),
             _style_rule("scene", {"shadow": {"not": {"enum": ["natural"]}}}),
+            {"not": _PLATE_BOTH},
+            {"if": _PLATE_GIVEN, "then": {"properties": {"shadow": {"not": {"enum": ["natural"]}}}}},
         ]
     }
     # The fields whose examples make the body's example (the docs' request sample; api.openapi builds it).
@@ -293,6 +351,25 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     ) = None
     compliance_check: Annotated[PresetIds, Meta(description=_CHECK_DOC, examples=[["google_shopping"]])] | None = None
     mask_hint: Annotated[str, Meta(min_length=1, description=_HINT_DOC, examples=[HINT_EXAMPLE])] | None = None
+    background_image: (
+        Annotated[
+            str,
+            Meta(
+                min_length=1, description=_BACKGROUND_IMAGE_DOC, examples=["https://shop.example/plates/oak-table.jpg"]
+            ),
+        ]
+        | None
+    ) = None
+    backdrop: (
+        Annotated[
+            str,
+            Meta(pattern=BACKDROP_ID_PATTERN, description=_BACKDROP_DOC, examples=["bdp_01j9xkm3p8fvz4q2n7tbhc6r0a"]),
+        ]
+        | None
+    ) = None
+    placement: Annotated[Placement | None, Meta(description=_PLACEMENT_DOC, examples=[{"x": 0.5, "y": 0.9}])] = None
+    harmonize: Annotated[bool, Meta(description=_HARMONIZE_DOC, examples=[True])] = True
+    background_blur: Annotated[float, Meta(ge=0, le=1, description=_BLUR_DOC, examples=[0.3])] = 0.0
     filename: (
         Annotated[
             str,
@@ -501,6 +578,16 @@ class Generation(Struct, kw_only=True, omit_defaults=True):
     product_box: (
         Annotated[ProductBox, Meta(description="Extension: the product's box in the photo and in the image.")] | None
     ) = None
+    backdrop: (
+        Annotated[
+            dict[str, Any],
+            Meta(
+                description="Extension: the plate the product stands on (id null for your own background_image), "
+                "its floor line and light, and harmonize: the gains applied to the product (docs/plates.md)."
+            ),
+        ]
+        | None
+    ) = None
 
 
 # Documents the body (OpenAPI ``webhooks``); a test decodes real deliveries with it, so it cannot drift.
@@ -534,11 +621,23 @@ class GenerationList(Struct, kw_only=True):
     has_more: bool
 
 
+class EngineInfo(Struct, kw_only=True):
+    """One engine of a style: plate (a backdrop photograph), diffusion (an inpainting model), procedural (drawn
+    sets), or the studio's cut-out engine."""
+
+    name: str
+    available: bool
+    detail: str
+
+
 class StyleInfo(Struct, kw_only=True):
     name: str
     available: bool
-    engine: str | None
+    engine: Annotated[str | None, Meta(description="The engine a plain request gets (no plate named).")]
     reason: str | None
+    engines: Annotated[
+        list[EngineInfo], Meta(description="Extension: every engine of the style and whether it is available here.")
+    ] = []
 
 
 class FieldInfo(Struct, kw_only=True, omit_defaults=True):
@@ -600,7 +699,7 @@ def request_fields() -> list[FieldInfo]:
         out.append(
             FieldInfo(
                 name=name,
-                type=main.get("type", "string"),
+                type=main.get("type", "object" if "$ref" in main else "string"),
                 description=main.get("description", prop.get("description", "")),
                 extension=name not in SPEC_FIELDS,
                 required=name in required,
