@@ -112,6 +112,9 @@ class Settings:
         "this plus 45 s.",
         minimum=0.1,
     )
+    max_backdrops_per_key: int = _setting(
+        100, "Backdrop plates one API key may keep (POST /v1/backdrops); the operator's shared plates do not count."
+    )
 
     @property
     def brand(self) -> Brand:

@@ -22,6 +22,7 @@ from ..storage import jobs as jobs_sql
 from ..storage.faults import is_storage_full
 from ..storage.jobs import Job, JobResult, StoredImage, StoredReason
 from . import ending
+from .backdrops import StoredPlates
 from .context import WorkerContext
 
 log = logging.getLogger(__name__)
@@ -180,7 +181,11 @@ def _process(ctx: WorkerContext, woken_by: str) -> str:
             raw = ctx.files.read(job.input_file)  # validated at the door; decoding again normalises it
             image = decode_image(raw, max_bytes=len(raw), max_pixels=ctx.settings.max_image_pixels).image
             hint = decode_stored_hint(ctx.files.read(job.hint_file)) if job.hint_file else None
-            result = ctx.engines.render(image, render_options(job, ctx.settings), progress=lease.report, hint=hint)
+            plates = StoredPlates(
+                ctx, job.key_id, background_file=job.background_file, backdrop=job.options.get("backdrop")
+            )
+            options = render_options(job, ctx.settings)
+            result = ctx.engines.render(image, options, progress=lease.report, hint=hint, plates=plates)
             refusal = refused_for_review(job, result)
             if refusal is not None:
                 raise UnsupportedImage(refusal)
