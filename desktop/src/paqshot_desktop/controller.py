@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QObject, QStandardPaths, QTimer
+from PySide6.QtWidgets import QFileDialog
 
 from . import keystore
 from .batching import BatchController
 from .branding import Brand
+from .catalogue import CatalogueRun
 from .client import ApiClient, ApiError, describe, warm_up_http
 from .labels import PACKSHOT
 from .local import LocalAppliance, LocalEndpoint
@@ -27,6 +29,7 @@ from .results_control import ResultsController, ResultsDeps
 from .session import Session
 from .settings import Settings
 from .views.about import AboutDialog
+from .views.catalogue import CatalogueDialog
 from .views.mainwindow import MainWindow
 from .wire import Capabilities, Job, PresetInfo
 from .workers import Runner
@@ -112,6 +115,7 @@ class Controller(QObject):
                 message=window.queue_view.show_message,
             )
         )
+        self.catalogue: CatalogueDialog | None = None  # the last catalogue run's dialog (tests follow it)
         self._sources_dirty = False
         self._shut_down = False
         self._checks = itertools.count(1)
@@ -150,6 +154,7 @@ class Controller(QObject):
         w.queue_view.open_requested.connect(self.results.open_viewer)
         w.create_view.submit_requested.connect(self.submit)
         w.create_view.open_requested.connect(self.results.open_job)
+        w.create_view.drop.catalogue_requested.connect(self.open_catalogue)
         w.create_view.hint_dismissed.connect(lambda: self.settings.set("procedural_hint_seen", True))
         w.about_requested.connect(self.show_about)
         w.closing.connect(self.shutdown)
@@ -389,6 +394,41 @@ class Controller(QObject):
                 lambda job: self.jobs.upsert(job),
                 lambda exc: self.window.queue_view.show_message(describe(exc), "error"),
             )
+
+    def open_catalogue(self, manifest: Path | None = None, out: Path | None = None) -> CatalogueDialog | None:
+        """Render a catalogue manifest on the appliance into a folder (asked for when not given), in a dialog
+        that follows the rows; the run itself is :class:`~paqshot_desktop.catalogue.CatalogueRun` on a worker."""
+        client = self.session.client
+        if client is None:
+            return None
+        if manifest is None:
+            name, _ = QFileDialog.getOpenFileName(
+                self.window, "Open a catalogue manifest", "", "Catalogue (*.csv *.json);;All files (*)"
+            )
+            if not name:
+                return None
+            manifest = Path(name)
+        if out is None:
+            folder = QFileDialog.getExistingDirectory(
+                self.window, "Folder for the catalogue's images", str(manifest.parent)
+            )
+            if not folder:
+                return None
+            out = Path(folder)
+        run = CatalogueRun(client, self.session.caps, self.session.presets, manifest, out)
+        dialog = CatalogueDialog(manifest, out, self.session.preset_titles(), self.window)
+        dialog.stop_requested.connect(run.stop.set)
+        dialog.finished.connect(lambda _result: run.stop.set())
+        self.window.closing.connect(run.stop.set)  # quitting stops following (the jobs finish on the appliance)
+        self.bulk.submit_reporting(
+            run.run,
+            dialog.finish,
+            lambda exc: dialog.show_error(describe(exc)),
+            lambda step: dialog.show_line(*step),
+        )
+        dialog.open()
+        self.catalogue = dialog
+        return dialog
 
     # -- app --------------------------------------------------------------------------------------
 
