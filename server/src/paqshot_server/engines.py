@@ -89,10 +89,11 @@ class Engines(EngineCatalog):
             progress(0.02)
         segmenter = self.segmenter(options.cutout_engine)
         cutter = segmenter
-        if hint is not None:
-            from .imaging.hint import HintedSegmenter
+        if hint is not None:  # the hint constrains whichever matte the cut-out takes: the photo's alpha, a segmenter's
+            from .imaging.hint import HintedSegmenter, hint_own_alpha
             from .imaging.segment import default_segmenter
 
+            image = hint_own_alpha(image, hint)
             cutter = HintedSegmenter(segmenter or default_segmenter(), hint)
         if family(options.style) == "studio":
             from .imaging.packshot import render_packshot

@@ -22,11 +22,13 @@ from .imaging.options import DEFAULT_LONG_SIDE
 REFERENCE_PREFIX = DEFAULT_BRAND.env_prefix  # names the brand file: the brand is not known before it is read
 
 
-def _setting(default: Any, help: str) -> Any:
-    """One setting's declaration: its default and help (name and type are the field's)."""
+def _setting(default: Any, help: str, minimum: float | None = None) -> Any:
+    """One setting's declaration: its default, help and, for a number, the least value it may take (name and
+    type are the field's)."""
+    metadata = {"help": help, "minimum": minimum}
     if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata={"help": help})
-    return field(default=default, metadata={"help": help})
+        return field(default_factory=lambda: list(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,19 @@ class Settings:
     review_threshold: float = _setting(
         0.5, "Cut-out confidence (0-1) under which a result is flagged needs_review (or failed: on_low_confidence)."
     )
+    webhook_concurrency: int = _setting(32, "Webhook attempts in flight at once, per worker process.", minimum=1)
+    webhook_per_key: int = _setting(
+        4,
+        "Webhook attempts in flight at once for one API key, per worker process: one key's slow receivers "
+        "leave the other slots to other keys.",
+        minimum=1,
+    )
+    webhook_timeout_seconds: float = _setting(
+        15.0,
+        "One deadline per webhook attempt: connect, send, the answer's status and body. An attempt's lease is "
+        "this plus 45 s.",
+        minimum=0.1,
+    )
 
     @property
     def brand(self) -> Brand:
@@ -151,6 +166,7 @@ class Setting:
     type: type
     default: Any
     help: str
+    minimum: float | None = None
 
 
 def _declarations() -> tuple[Setting, ...]:
@@ -159,7 +175,7 @@ def _declarations() -> tuple[Setting, ...]:
     for f in fields(Settings):
         kind = get_origin(hints[f.name]) or hints[f.name]
         default = f.default_factory() if f.default_factory is not MISSING else f.default
-        out.append(Setting(f.name, kind, default, f.metadata["help"]))
+        out.append(Setting(f.name, kind, default, f.metadata["help"], f.metadata["minimum"]))
     return tuple(out)
 
 
@@ -185,9 +201,12 @@ def _coerce(setting: Setting, value: Any) -> Any:
     if setting.type is Path:
         return Path(value).expanduser()
     try:
-        return setting.type(value)
+        coerced = setting.type(value)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"setting {setting.name}: {value!r} is not a valid {setting.type.__name__}") from exc
+    if setting.minimum is not None and coerced < setting.minimum:
+        raise ValueError(f"setting {setting.name}: {value!r} is less than its minimum, {setting.minimum:g}")
+    return coerced
 
 
 def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
@@ -225,5 +244,6 @@ def settings_table(prefix: str = REFERENCE_PREFIX) -> str:
     for s in SETTINGS:
         env = f"{REFERENCE_PREFIX}BRAND_FILE" if s.name in BOOTSTRAP else f"{prefix}{s.name.upper()}"
         default = "(none)" if s.default in ("", []) else str(s.default)
-        rows.append(f"| `{s.name}` | `{env}` | `{default}` | {s.help} |")
+        least = "" if s.minimum is None else f" At least {s.minimum:g}."
+        rows.append(f"| `{s.name}` | `{env}` | `{default}` | {s.help}{least} |")
     return "\n".join(rows) + "\n"

@@ -78,6 +78,33 @@ def test_a_hint_on_transparent_strokes_layer_drawn_on_a_half_size_preview(
     assert (matte[200:260, 300:400] == 0).all() and (matte[120:180, 180:260] == 255).all()
 
 
+def test_a_hint_applies_to_a_photo_with_its_own_alpha_and_wins_where_they_disagree(
+    client: TestClient, key: Key, settings: Settings
+) -> None:
+    """A cut-out PNG is cut by its own alpha; the hint constrains that alpha as it constrains a segmenter's
+    matte: where the two disagree the hint wins (the later, explicit word); elsewhere the photo's alpha stays."""
+    rgba = np.zeros((PHOTO[1], PHOTO[0], 4), np.uint8)
+    rgba[...] = (40, 60, 200, 0)  # transparent, with a colour the file stores there
+    yy, xx = np.mgrid[: PHOTO[1], : PHOTO[0]]
+    rgba[((xx - 320) / 140) ** 2 + ((yy - 240) / 140) ** 2 <= 1] = (200, 30, 30, 255)  # the product, opaque
+    shadow = (((xx - 320) / 200) ** 2 + ((yy - 420) / 40) ** 2 <= 1) & (rgba[..., 3] == 0)
+    rgba[shadow] = (0, 0, 0, 90)  # a translucent cast shadow kept in the file's alpha
+    photo = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(photo, "PNG")
+    hint = np.full((PHOTO[1], PHOTO[0]), 128, np.uint8)
+    hint[shadow] = 0  # remove the shadow the alpha kept
+    hint[20:60, 20:100] = 255  # keep a patch the alpha made transparent
+    hint[200:260, 300:340] = 0  # remove a patch of the product
+    job = submit(client, key, product_image=b64(photo.getvalue()), mask_hint=png(hint))
+    matte = fetch_matte(client, settings, finished(client, key, settings, job["id"]))
+    assert (matte[hint == 0] == 0).all() and (matte[hint == 255] == 255).all()
+    unknown = hint == 128
+    assert (matte[unknown] == rgba[..., 3][unknown]).all()  # everywhere else: the photo's own alpha, exactly
+    plain_job = submit(client, key, product_image=b64(photo.getvalue()))
+    plain = fetch_matte(client, settings, finished(client, key, settings, plain_job["id"]))
+    assert (plain == rgba[..., 3]).all()  # without a hint: the photo's alpha (the hint had work to do)
+
+
 @pytest.mark.parametrize(
     ("hint", "message"),
     [

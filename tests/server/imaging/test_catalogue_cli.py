@@ -9,8 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from litestar.testing import TestClient
+from paqshot_server.errors import InvalidRequest
+from paqshot_server.resources import Resources
+from paqshot_server.settings import Settings
 from PIL import Image
-from support import Receiver, product_jpeg
+from support import Key, Receiver, assert_plain_words, b64, product_jpeg
 
 BIN = str(Path(sys.executable).parent / "paqshot")
 
@@ -69,6 +74,45 @@ def test_a_catalogue_renders_by_sku_and_a_rerun_skips_what_did_not_change(tmp_pa
     rows = _summary(out)
     assert rows["SKU-1/red"]["status"] == "completed"  # the input changed
     assert rows["SKU-2"]["status"] == "completed"  # the options changed
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("shadow", "sideways"),
+        ("background", "bluish"),
+        ("padding", "abc"),
+        ("seed", "-1"),
+        ("num_variants", "99"),
+        ("colour", "red"),
+        ("preset", "Amazon Main"),
+        ("preset", "amazon_main\n"),
+        ("compliance_check", ["x y"]),
+        ("aspect_ratio", "5:4"),
+        ("long_side", "big"),
+    ],
+)
+def test_a_bad_row_is_refused_in_the_apis_own_words(
+    client: TestClient, key: Key, settings: Settings, field: str, value: object
+) -> None:
+    """A catalogue row is validated by the API's request type, and its error is the API's sentence for that
+    field (``api.explain``), never msgspec's text."""
+    from paqshot_server.cli.catalogue import resolve
+
+    with pytest.raises(InvalidRequest) as refused:
+        resolve({field: value}, Resources(settings).presets, settings)
+    said = refused.value.message
+    assert_plain_words(said)
+    assert "\n" not in said
+    if field == "long_side":  # not a request field: the worker takes it from settings
+        assert said == "long_side must be a whole number.", said
+        return
+    api = client.post(
+        "/v1/generate",
+        json={"product_image": b64(product_jpeg()), "style": "studio_packshot", field: value},
+        headers=key.headers,
+    )
+    assert api.status_code == 400 and said == api.json()["message"], (said, api.text)
 
 
 def test_a_json_manifest_takes_the_same_fields_and_urls(tmp_path: Path) -> None:

@@ -20,7 +20,8 @@ def test_case_webhook_slow_receiver_blocks_others(settings: Settings, key: Key) 
     arrive while every one of A's attempts is still hanging (ordering, not timing, is asserted)."""
     hostile = HostileReceiver(hang=60.0)
     other = make_key(settings, name="other")
-    dispatcher = Dispatcher(Resources(settings), "wrk_test", concurrency=6, per_key=3, deadline=HANG_DEADLINE, poll=0.1)
+    limits = replace(settings, webhook_concurrency=6, webhook_per_key=3, webhook_timeout_seconds=HANG_DEADLINE)
+    dispatcher = Dispatcher(Resources(limits), "wrk_test", poll=0.1)
     thread = DispatcherThread(dispatcher)
     try:
         for _ in range(12):
@@ -49,8 +50,8 @@ def test_case_webhook_slow_receiver_blocks_others(settings: Settings, key: Key) 
 
 def test_dispatcher_stops_within_one_deadline(settings: Settings, key: Key) -> None:
     hostile = HostileReceiver(hang=60.0)
-    fast = replace(settings, webhook_retry_scale=1.0)
-    thread = DispatcherThread(Dispatcher(Resources(fast), "wrk_test", deadline=2.0, poll=0.1))
+    fast = replace(settings, webhook_retry_scale=1.0, webhook_timeout_seconds=2.0)
+    thread = DispatcherThread(Dispatcher(Resources(fast), "wrk_test", poll=0.1))
     try:
         ended_job_with_webhook(fast, key.id, hostile.url + "/hang")
         thread.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -27,10 +28,15 @@ def hostile() -> Iterator[HostileReceiver]:
     receiver.close()
 
 
+def short(settings: Settings, **limits: object) -> Settings:
+    """``settings`` with the short deadline of these tests (and any other dispatcher limits given)."""
+    return replace(settings, webhook_timeout_seconds=DEADLINE, **limits)
+
+
 def attempt_once(settings: Settings, event_id: str) -> tuple[dict, float]:
     """Deliver what is due with a short deadline; returns the event (with its log) and the wall time taken."""
     started = time.monotonic()
-    dispatch_due(Resources(settings), deadline=DEADLINE)
+    dispatch_due(Resources(short(settings)))
     elapsed = time.monotonic() - started
     event = webhooks_sql.get_event(Resources(settings).db.get(), event_id)
     assert event is not None
@@ -155,7 +161,7 @@ def test_every_attempt_is_logged_and_the_schedule_ends(settings: Settings, key: 
     deadline = time.monotonic() + 30  # the whole schedule, scaled down, lasts about 3 s
     while (event := webhooks_sql.get_event(db, event_id)) and event["state"] == "pending":
         assert time.monotonic() < deadline, event
-        dispatch_due(Resources(fast), deadline=DEADLINE)
+        dispatch_due(Resources(short(fast)))
         time.sleep(0.05)
     assert event is not None and event["state"] == "failed" and "gave up after 10 attempts" in event["last_error"]
     assert len(hostile.posts_to("/status/500")) == len(event["attempt_log"]) == 10
@@ -168,8 +174,8 @@ def test_two_dispatchers_never_overlap_on_an_event(settings: Settings, key: Key,
     ids = [ended_job_with_webhook(settings, key.id, f"{hostile.url}/ok/{i}") for i in range(30)]
 
     async def both() -> None:
-        one = Dispatcher(Resources(settings), "wrk_one", per_key=100)
-        two = Dispatcher(Resources(settings), "wrk_two", per_key=100)
+        one = Dispatcher(Resources(replace(settings, webhook_per_key=100)), "wrk_one")
+        two = Dispatcher(Resources(replace(settings, webhook_per_key=100)), "wrk_two")
         try:
             await asyncio.gather(one.drain(), two.drain())
         finally:
@@ -204,10 +210,8 @@ def test_case_webhook_lease_expiry_duplicate_delivery(settings: Settings, key: K
 
     for _ in range(6):
         ended_job_with_webhook(settings, key.id, hostile.url + "/hang")
-    threads = [
-        DispatcherThread(Dispatcher(Resources(settings), owner, concurrency=2, per_key=10, deadline=DEADLINE, poll=0.1))
-        for owner in ("wrk_one", "wrk_two")
-    ]
+    limits = short(settings, webhook_concurrency=2, webhook_per_key=10)
+    threads = [DispatcherThread(Dispatcher(Resources(limits), owner, poll=0.1)) for owner in ("wrk_one", "wrk_two")]
     threads[0].start()
     started = time.monotonic()
     while len(hostile.posts_to("/hang")) < 2:

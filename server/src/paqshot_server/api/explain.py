@@ -3,7 +3,7 @@
 The words come from the served OpenAPI document (``api.openapi.served_schema``), which states exactly what the
 validator accepts: enums are listed, ranges and lengths spelled out, patterns replaced by the words registered
 beside them (``api.wire.PATTERN_WORDS``). The parser's own text (regexes, type names, ``$.data`` paths) never
-reaches a client.
+reaches a client, nor a user of the CLI's catalogue (:func:`conversion_message`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import msgspec
 from litestar import Request
 from litestar.exceptions import ValidationException
 
@@ -110,15 +111,22 @@ def _one(item: dict[str, Any], request: Request, operation: dict[str, Any], comp
     where = item.get("source", "")
     text, key, source = str(item.get("message", "")), str(item.get("key", "")), str(getattr(where, "value", where))
     if source == "body" or key == "data":
-        return _body(text, key, operation, components)
+        return _body(text, key, _body_schema(operation, components), components)
     name = _alias(request, key)
     schema = _parameter(operation, name, source)
     label = _LOCATIONS.get(source, "parameter")
     return f"The {label} {name} must be {allowed(schema, components)}."
 
 
-def _body(text: str, key: str, operation: dict[str, Any], components: dict[str, Any]) -> str:
-    body = _body_schema(operation, components)
+def conversion_message(exc: msgspec.ValidationError, body: type[msgspec.Struct], doc: dict[str, Any]) -> str:
+    """The API's sentence for ``exc``, raised by ``msgspec.convert(…, body)`` outside any request (the CLI's
+    catalogue rows), from ``doc`` (``api.openapi.request_schema(body, …)``)."""
+    components = doc["components"]["schemas"]
+    text, _, at = str(exc).partition(" - at `")  # msgspec: "<problem> - at `$.field[0]`"
+    return _body(text, at.removesuffix("`").removeprefix("$"), components[body.__name__], components)
+
+
+def _body(text: str, key: str, body: dict[str, Any], components: dict[str, Any]) -> str:
     props = body.get("properties", {})
     required = [n for n in body.get("required", []) if n in props]
     if (found := _MISSING_FIELD.search(text)) is not None:

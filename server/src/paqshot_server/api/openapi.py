@@ -146,15 +146,29 @@ def exact_schema(doc: dict[str, Any], app: Litestar, settings: Settings, presets
             if isinstance(body_type, type) and issubclass(body_type, msgspec.Struct):
                 bodies.add(body_type)
     if bodies:
-        _, components = msgspec.json.schema_components(sorted(bodies, key=lambda t: t.__name__), ref_template=_REF)
-        for body in bodies:
-            props = components[body.__name__]["properties"]
-            for member in msgspec.structs.fields(body):
-                _declared_order(props[member.encode_name], member.type)
-            components[body.__name__].update(getattr(body, "schema_rules", {}))
-        doc.setdefault("components", {}).setdefault("schemas", {}).update(components)
+        doc.setdefault("components", {}).setdefault("schemas", {}).update(_body_components(bodies))
     _settings_rules(doc, bodies, settings, presets)
     return doc
+
+
+def request_schema(body: type[msgspec.Struct], settings: Settings, presets: list[str]) -> dict[str, Any]:
+    """One request body's schemas alone (``{"components": {"schemas": …}}``), as the served document states
+    them: for wording errors outside a request (the CLI's catalogue rows, ``api.explain.conversion_message``)."""
+    doc = {"components": {"schemas": _body_components({body})}}
+    _settings_rules(doc, {body}, settings, presets)
+    return doc
+
+
+def _body_components(bodies: set[type]) -> dict[str, Any]:
+    """msgspec's schemas of the request ``bodies`` (and what they refer to), enums in declared order, each
+    body's ``schema_rules`` added."""
+    _, components = msgspec.json.schema_components(sorted(bodies, key=lambda t: t.__name__), ref_template=_REF)
+    for body in bodies:
+        props = components[body.__name__]["properties"]
+        for member in msgspec.structs.fields(body):
+            _declared_order(props[member.encode_name], member.type)
+        components[body.__name__].update(getattr(body, "schema_rules", {}))
+    return components
 
 
 def _literal_values(annotation: Any) -> tuple[Any, ...]:

@@ -82,21 +82,29 @@ def flag_fields(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def resolve(fields: dict[str, Any], presets: Any) -> Resolved:
-    """Validate ``fields`` as the API's request type and apply the preset. Raises InvalidRequest."""
+def resolve(fields: dict[str, Any], presets: Any, settings: Any) -> Resolved:
+    """Validate ``fields`` as the API's request type and apply the preset. Raises InvalidRequest, in the
+    API's words for the field (``api.explain``)."""
     from ..api.wire import GenerateRequest
     from ..jobs.service import request_options
 
-    extra = {k: fields[k] for k in EXTRA_FIELDS if k in fields}
+    extra = {}
+    for name, kind in EXTRA_FIELDS.items():
+        if name in fields:
+            try:
+                extra[name] = kind(fields[name])
+            except (TypeError, ValueError):
+                raise InvalidRequest(f"{name} must be a whole number.") from None
     body = {k: v for k, v in fields.items() if k not in EXTRA_FIELDS}
     body.setdefault("style", "studio_packshot")
     try:
         request = msgspec.convert({"product_image": "-", **body}, GenerateRequest, strict=False)
-        extra = {k: EXTRA_FIELDS[k](v) for k, v in extra.items()}
     except msgspec.ValidationError as exc:
-        raise InvalidRequest(f"bad request field: {exc}") from None
-    except ValueError as exc:
-        raise InvalidRequest(f"long_side and jpeg_quality must be whole numbers ({exc}).") from None
+        from ..api.explain import conversion_message
+        from ..api.openapi import request_schema
+
+        doc = request_schema(GenerateRequest, settings, presets.ids())
+        raise InvalidRequest(conversion_message(exc, GenerateRequest, doc)) from None
     options, aspect = request_options(request, set(body), presets)
     options.update(extra)
     return Resolved(request.style, aspect, request.seed, options)
@@ -195,7 +203,7 @@ def _one_row(
         if not image:
             raise InvalidRequest(f"sku {sku!r} has no image.")
         fields = {**defaults, **{k: v for k, v in row.items() if k not in ("sku", "image")}}
-        resolved = resolve(fields, res.presets)
+        resolved = resolve(fields, res.presets, res.settings)
         data = _load(image, args.manifest.parent, res)
         input_hash = hashlib.sha256(data).hexdigest()
         key = json.dumps(

@@ -127,7 +127,7 @@ def options_from_args(args: argparse.Namespace, settings: Any, presets: Any) -> 
     from ..jobs.runner import options_for_engine
     from .catalogue import flag_fields, resolve
 
-    resolved = resolve(flag_fields(args), presets)
+    resolved = resolve(flag_fields(args), presets, settings)
     return (
         options_for_engine(resolved.options, resolved.style, resolved.aspect_ratio, resolved.seed, settings),
         resolved.checks,

@@ -92,17 +92,24 @@ def alpha_bbox(alpha: np.ndarray, floor: float = 0) -> tuple[int, int, int, int]
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
+def own_alpha(image: Image.Image) -> np.ndarray | None:
+    """uint8 (H, W) alpha channel of ``image`` when the cut-out takes it as the product's matte (an RGBA image
+    with at least ``MEANINGFUL_ALPHA`` of its pixels not opaque), else None (a few stray translucent pixels: a
+    photo, not a cut-out; the segmenter decides)."""
+    if image.mode != "RGBA":
+        return None
+    alpha = np.asarray(image.getchannel("A"))
+    return alpha if float((alpha < 255).mean()) >= MEANINGFUL_ALPHA else None
+
+
 def cutout(image: Image.Image, segmenter: Segmenter | None = None) -> Cutout:
     """Cut the product out of a decoded image (RGB or RGBA, 8-bit sRGB).
 
     Raises:
         UnsupportedImage: the image is fully transparent, or no product can be told from its background.
     """
-    if image.mode == "RGBA":
-        alpha = np.asarray(image.getchannel("A"))
-        if float((alpha < 255).mean()) >= MEANINGFUL_ALPHA:
-            return _from_alpha(image)
-        image = image.convert("RGB")  # a few stray translucent pixels: a photo, not a cut-out
+    if own_alpha(image) is not None:
+        return _from_alpha(image)
     if image.mode != "RGB":
         image = image.convert("RGB")
     rgb = np.asarray(image)

@@ -8,6 +8,13 @@ are read as grey with Pillow's ITU-R 601-2 luma. The canonical stored form is 8-
 
 The hint touches the matte and nothing else: every pixel it leaves unknown keeps the segmenter's alpha exactly,
 and product pixels are still the photo's own (the cut-out re-composites them wherever alpha is 1).
+
+A photo with its own alpha channel (one the cut-out takes as the matte, ``cutout.own_alpha``) is constrained the
+same way (:func:`hint_own_alpha`): its alpha is the matte the hint corrects. Where the two disagree the hint
+wins: it is a person's later, explicit word about this very result (a shadow or a prop the file's alpha kept,
+a part it made transparent). "Keep" over a pixel the file made fully transparent shows the colour the file
+stores there (often black in files that do not keep colours under alpha 0); the photo's colours are never
+changed.
 """
 
 from __future__ import annotations
@@ -82,15 +89,36 @@ def decode_stored_hint(data: bytes) -> np.ndarray:
 
 
 def apply_hint(alpha: np.ndarray, hint: np.ndarray) -> np.ndarray:
-    """``alpha`` (float32 (H, W) in [0, 1]) with 1 where the hint says product and 0 where it says background.
+    """``alpha`` (H, W) — float32 in [0, 1], or uint8 in [0, 255] — with full opacity where the hint says
+    product and 0 where it says background.
 
-    A new array; every pixel the hint leaves unknown is unchanged.
+    A new array of the same kind; every pixel the hint leaves unknown is unchanged.
     """
     if alpha.shape != hint.shape:
         raise ValueError(f"hint {hint.shape} and matte {alpha.shape} differ in size")
-    out = np.array(alpha, dtype=np.float32, copy=True)
-    out[hint == PRODUCT] = 1.0
-    out[hint == BACKGROUND] = 0.0
+    whole = alpha.dtype == np.uint8
+    out = np.array(alpha, dtype=np.uint8 if whole else np.float32, copy=True)
+    out[hint == PRODUCT] = 255 if whole else 1.0
+    out[hint == BACKGROUND] = 0
+    return out
+
+
+def hint_own_alpha(image: Image.Image, hint: np.ndarray) -> Image.Image:
+    """``image`` with ``hint`` applied to its own alpha channel when the cut-out takes that channel as the matte;
+    otherwise ``image`` itself (a segmenter makes the matte, and :class:`HintedSegmenter` constrains it).
+
+    Every pixel the hint leaves unknown keeps the photo's alpha exactly; colours are untouched.
+
+    Raises:
+        ValueError: the hint is not the image's size.
+    """
+    from .cutout import own_alpha
+
+    alpha = own_alpha(image)
+    if alpha is None:
+        return image
+    out = image.copy()
+    out.putalpha(Image.fromarray(apply_hint(alpha, hint), "L"))
     return out
 
 

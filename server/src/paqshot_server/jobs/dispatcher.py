@@ -1,14 +1,14 @@
 """The webhook dispatcher: its own thread and event loop, apart from the jobs, the heartbeat and the sweeper.
 
 Why an event loop: each attempt is a coroutine under one hard deadline (``net.post``), so a receiver that
-hangs or drips is cancelled on time, and many attempts share one thread. Concurrency is bounded in all
-(``concurrency``) and per API key (``per_key``), so one key's slow receivers cannot take every slot and
-delay other keys' webhooks. Database calls run on one helper thread (one SQLite connection) so a busy
-database never stalls the loop.
+hangs or drips is cancelled on time (``webhook_timeout_seconds``), and many attempts share one thread.
+Concurrency is bounded in all (``webhook_concurrency``) and per API key (``webhook_per_key``), so one key's
+slow receivers cannot take every slot and delay other keys' webhooks. Database calls run on one helper thread
+(one SQLite connection) so a busy database never stalls the loop.
 
 Exactly one attempt at a time per event: an event is leased just before its attempt starts (never in a
-batch that waits), the lease (``LEASE_SECONDS``) outlasts the longest attempt, and the outcome is written
-only while the lease is still ours; every attempt made is logged, whatever happens.
+batch that waits), the lease (:func:`lease_for` the deadline) outlasts the longest attempt, and the outcome is
+written only while the lease is still ours; every attempt made is logged, whatever happens.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from ..net.post import DEADLINE_SECONDS, PostOutcome, post
+from ..net.post import PostOutcome, post
 from ..resources import Resources
 from ..storage import keys as keys_sql
 from ..storage import webhooks as webhooks_sql
@@ -32,29 +32,28 @@ from .delivery import headers_for, judge
 
 log = logging.getLogger(__name__)
 
-CONCURRENCY = 32  # attempts in flight per worker process: sockets and coroutines, cheap
-PER_KEY = 4  # in flight per API key, so eight keys with hanging receivers still leave room for the rest
-LEASE_SECONDS = 60.0  # > DEADLINE_SECONDS + database time: never re-claimed while an attempt runs
 POLL_SECONDS = 0.5
+# What an attempt may spend beyond its deadline: its database writes, each of which may wait out SQLite's
+# busy_timeout (10 s, storage.db), with room to spare. The default deadline of 15 s gives the 60 s lease.
+LEASE_MARGIN_SECONDS = 45.0
 
 T = TypeVar("T")
 
 
-class Dispatcher:
-    """Claims due webhook events and delivers them concurrently; one per worker process."""
+def lease_for(deadline: float) -> float:
+    """Seconds an event stays leased for one attempt with ``deadline``: never re-claimed while it runs."""
+    return deadline + LEASE_MARGIN_SECONDS
 
-    def __init__(
-        self,
-        resources: Resources,
-        owner: str,
-        *,
-        concurrency: int = CONCURRENCY,
-        per_key: int = PER_KEY,
-        deadline: float = DEADLINE_SECONDS,
-        poll: float = POLL_SECONDS,
-    ) -> None:
-        self.resources, self.owner = resources, owner
-        self.concurrency, self.per_key, self.deadline, self.poll = concurrency, per_key, deadline, poll
+
+class Dispatcher:
+    """Claims due webhook events and delivers them concurrently; one per worker process. Its limits are the
+    settings ``webhook_concurrency``, ``webhook_per_key`` and ``webhook_timeout_seconds``."""
+
+    def __init__(self, resources: Resources, owner: str, *, poll: float = POLL_SECONDS) -> None:
+        settings = resources.settings
+        self.resources, self.owner, self.poll = resources, owner, poll
+        self.concurrency, self.per_key = settings.webhook_concurrency, settings.webhook_per_key
+        self.deadline = settings.webhook_timeout_seconds
         self._db_thread = ThreadPoolExecutor(1, thread_name_prefix="webhook-db")
         self._inflight: dict[asyncio.Task[str], str] = {}  # task -> key id
 
@@ -120,7 +119,7 @@ class Dispatcher:
             webhooks_sql.claim_due,
             time.time(),
             owner=self.owner,
-            lease_seconds=LEASE_SECONDS,
+            lease_seconds=lease_for(self.deadline),
             limit=free,
             busy_keys=busy,
             per_key=self.per_key,
