@@ -29,6 +29,8 @@ import time
 
 from huey.storage import SqliteStorage
 
+from ..storage.db import commit_without_fsync
+
 log = logging.getLogger(__name__)
 
 WAIT_SECONDS = 1.0  # an idle thread reads the queue at least this often (and notices a stop this soon)
@@ -108,11 +110,11 @@ class WakingSqliteStorage(SqliteStorage):
 
     def _create_connection(self) -> sqlite3.Connection:
         conn = super()._create_connection()
-        # NORMAL, not FULL: in WAL mode a commit then waits for no fsync (about 4 ms of every submission and every
-        # dequeue here). A power cut can lose the last messages, never corrupt the file, and a lost message is
-        # sent again by the sweeper (``sweeper.resend_lost``): the jobs table, synchronous=FULL, is the truth.
-        # (Huey's own fsync=False would mean OFF: not that.)
-        conn.execute("pragma synchronous=NORMAL")
+        # In WAL mode a commit then waits for no fsync (about 4 ms of every submission and every dequeue here). A
+        # power cut can lose the last messages, never corrupt the file, and a lost message is sent again by the
+        # sweeper (``sweeper.resend_lost``): the jobs table, synchronous=FULL, is the truth. (Huey's own
+        # fsync=False would mean synchronous=OFF: not that.)
+        commit_without_fsync(conn)
         return conn
 
     def enqueue(self, data: bytes, priority: float | None = None) -> None:
