@@ -564,6 +564,17 @@ def test_a_finished_batch_is_announced_once(
     assert notes == ["Batch finished: 0 ready, 1 to review."]
 
 
+def test_no_procedural_hint_when_backdrop_plates_serve_the_scenes(
+    qtbot: Any, make_app: Any, fake: FakeAppliance
+) -> None:
+    for style in fake.caps_json["styles"]:
+        plate = {"name": "plate", "available": True, "detail": "3 backdrop plates in the library"}
+        style.update(available=True, engine=style["engine"] or "procedural", reason=None, engines=[plate])
+    app = connect(qtbot, make_app, fake)
+    qtbot.waitUntil(lambda: app.window.current_page == "create", timeout=5000)
+    assert app.window.create_view.hint.isHidden()
+
+
 def test_the_procedural_hint_shows_until_dismissed(qtbot: Any, make_app: Any, fake: FakeAppliance) -> None:
     for style in fake.caps_json["styles"]:
         style.update(available=True, engine=style["engine"] or "procedural", reason=None)
@@ -571,6 +582,7 @@ def test_the_procedural_hint_shows_until_dismissed(qtbot: Any, make_app: Any, fa
     view = app.window.create_view
     qtbot.waitUntil(lambda: app.window.current_page == "create", timeout=5000)
     assert not view.hint.isHidden() and "models install" in view.hint_text.text()
+    assert "backdrops add" in view.hint_text.text()
     view.hint.findChild(QPushButton).click()
     assert view.hint.isHidden() and app.controller.settings.get("procedural_hint_seen")
     app.controller.connect_to("http://appliance.test", "pk_good")

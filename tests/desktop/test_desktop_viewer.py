@@ -48,3 +48,10 @@ def test_settings_are_in_words() -> None:
     assert "People" not in rows  # a scene-only option is not listed for a packshot
     assert "T14" not in rows["Created"] and "2026" in rows["Created"]
     assert not any(v in ("False", "True", "studio_packshot", "light_gray") for v in rows.values())
+
+
+def test_a_plate_engine_is_named_in_words() -> None:
+    from paqshot_desktop.labels import engine_label
+
+    assert engine_label("plate") == "Backdrop photograph"
+    assert engine_label("plate+diffusion:sd15-inpainting") == "Backdrop photograph, contact blended by sd15-inpainting"

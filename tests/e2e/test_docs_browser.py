@@ -77,6 +77,7 @@ def test_docs_render_offline_with_no_request_beyond_the_appliance(appliance: App
             "Submit a generation job",  # an operation
             "A generation ended",  # the webhook
             "mask_hint",  # an extension field
+            "https://shop.example/photos/mug.jpg",  # the request sample shows the field's example, not "string"
         ):
             assert rendered in dom, (entry, rendered)
         requests = page_requests(net_log, appliance.url)

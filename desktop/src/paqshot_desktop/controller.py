@@ -35,8 +35,10 @@ from .workers import Runner
 POLL_MS = 2000
 POLL_PAGE = 100
 PROCEDURAL_HINT = (
-    "<b>Scenes here are preview sets</b> (procedural engine). For photographic scenes, install an inpainting "
-    "model on the appliance: <code>{exe} models install FOLDER</code> (an exported model, e.g. sd15-inpainting-lcm)."
+    "<b>Scenes here are preview sets</b> (procedural engine). For photographic scenes, stand products on real "
+    "photographs: add backdrop plates on the appliance (<code>{exe} backdrops add FILE --tags kitchen</code>), or "
+    "install an inpainting model: <code>{exe} models install FOLDER</code> (an exported model, e.g. "
+    "sd15-inpainting-lcm)."
 )
 
 ClientFactory = Callable[[str, str], ApiClient]
@@ -269,7 +271,8 @@ class Controller(QObject):
 
     def _procedural_hint(self, caps: Capabilities) -> None:
         scenes = [s for s in caps.styles if s.name != PACKSHOT and s.available]
-        if scenes and all(s.engine == "procedural" for s in scenes) and not self.settings.get("procedural_hint_seen"):
+        drawn = all(s.engine == "procedural" and not s.can("plate") for s in scenes)
+        if scenes and drawn and not self.settings.get("procedural_hint_seen"):
             self.window.create_view.show_hint(PROCEDURAL_HINT.format(exe=self.brand.server_executable))
 
     def start_local(self) -> None:

@@ -127,6 +127,8 @@ def engine_label(engine: str | None) -> str:
         return "Procedural set (preview quality)"
     if kind == "diffusion":
         return f"Inpainting model {name}"
+    if kind.startswith("plate"):  # plate, or plate+diffusion:<id> (a model blended the contact)
+        return "Backdrop photograph" + (f", contact blended by {name}" if name else "")
     return engine
 
 

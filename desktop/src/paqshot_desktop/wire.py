@@ -137,6 +137,14 @@ class JobPage(Struct, kw_only=True):
         self.limit = self.limit or len(self.data)
 
 
+class EngineInfo(Struct, frozen=True):
+    """One engine a style could use on the appliance (plate, diffusion, procedural, a cut-out engine)."""
+
+    name: str
+    available: bool = False
+    detail: str = ""
+
+
 class StyleInfo(Struct, frozen=True):
     """A style and whether this appliance can render it now."""
 
@@ -144,6 +152,11 @@ class StyleInfo(Struct, frozen=True):
     available: bool = True
     engine: str | None = None
     reason: str | None = None
+    engines: tuple[EngineInfo, ...] = ()  # older appliances do not list them
+
+    def can(self, engine: str) -> bool:
+        """Whether ``engine`` (plate, diffusion, …) is available for this style."""
+        return any(e.name == engine and e.available for e in self.engines)
 
 
 class FieldInfo(Struct, frozen=True):

@@ -11,6 +11,7 @@ from litestar.di import Provide
 
 from . import __version__
 from .api.auth import current_key
+from .api.backdrops import BackdropController
 from .api.compliance import ComplianceController
 from .api.docs import DocsController
 from .api.errors import exception_handlers
@@ -69,6 +70,7 @@ def create_app(settings: Settings) -> Litestar:
             DocsController,
             MetricsController,
             WebhookController,
+            BackdropController,
         ],
         dependencies={
             "api": Provide(provide_api, sync_to_thread=False),

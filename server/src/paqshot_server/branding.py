@@ -27,6 +27,10 @@ class Brand:
     signature_header: str = "X-Paqshot-Signature"
     description: str = "Self-hosted product-imagery appliance implementing the Paqshot v1 API."
     website: str = ""
+    # The command that runs this appliance, as hints and the docs name it: the program this package installs
+    # ([project.scripts]), or a brand file's [app] server_executable, the program the partner's packaging
+    # installs (and the one the desktop starts). Not the slug: no `noir` command exists unless one is installed.
+    cli_name: str = "paqshot"
     # Colours of the docs page, from the brand file's [colors] table (the desktop's tokens of the same names).
     accent: str = "#1769e0"
     sidebar: str = "#1f2a37"
@@ -37,11 +41,6 @@ class Brand:
         """User-Agent of every outgoing request (image fetches, webhooks)."""
         return f"{self.product_name}-Appliance/{__version__}"
 
-    @property
-    def cli_name(self) -> str:
-        """Name of the command-line program as shown in help and messages."""
-        return self.slug
-
 
 DEFAULT_BRAND = Brand()
 
@@ -51,17 +50,21 @@ _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 def load_brand(path: Path | None) -> Brand:
-    """Read the ``[server]`` table of a brand file (or a plain table of the same keys) over the defaults, and the
-    docs page's colours from its ``[colors]`` table (``#RRGGBB`` values; others are ignored)."""
+    """Read the ``[server]`` table of a brand file (or a plain table of the same keys) over the defaults, the
+    docs page's colours from its ``[colors]`` table (``#RRGGBB`` values; others are ignored), and the command's
+    name from ``[app] server_executable``."""
     if path is None:
         return DEFAULT_BRAND
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     table = data.get("server", data)
-    known = {f.name for f in fields(Brand)} - set(_COLOR_FIELDS)
+    known = {f.name for f in fields(Brand)} - {*_COLOR_FIELDS, "cli_name"}
     values = {k: v for k, v in table.items() if k in known and isinstance(v, str)}
     colors = data.get("colors", {})
     if isinstance(colors, dict):
         values |= {k: colors[k] for k in _COLOR_FIELDS if isinstance(colors.get(k), str) and _HEX.match(colors[k])}
+    app = data.get("app", {})
+    if isinstance(app, dict) and isinstance(app.get("server_executable"), str) and app["server_executable"]:
+        values["cli_name"] = app["server_executable"]
     if "name" in data and "product_name" not in values and isinstance(data["name"], str):
         values["product_name"] = data["name"]
     return replace(DEFAULT_BRAND, **values)

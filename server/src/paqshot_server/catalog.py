@@ -24,6 +24,15 @@ class StyleStatus:
     engine: str
 
 
+@dataclass(frozen=True)
+class EngineChoice:
+    """One way a style can be rendered here, whether it is available, and in words why (or how to get it)."""
+
+    name: str  # plate, diffusion, procedural, cutout
+    available: bool
+    detail: str
+
+
 class EngineCatalog:
     """The engines available under one settings object. Build once per process; cheap to query."""
 
@@ -92,9 +101,46 @@ class EngineCatalog:
     def all_status(self) -> list[StyleStatus]:
         return [self.status(style) for style in STYLES]
 
+    def choices(self, style: str, plates: int) -> list[EngineChoice]:
+        """Every engine of ``style`` and whether it is available, for a caller with ``plates`` library plates
+        (its own and the shared ones). A plate wins when the request names one or (scenes) one's tags fit; then
+        diffusion, when a model is installed; the procedural set otherwise."""
+        library = (
+            f"{plates} backdrop plate{'s' if plates != 1 else ''} in the library"
+            if plates
+            else "no backdrop plates in the library yet (POST /v1/backdrops)"
+        )
+        if family(style) == "studio":
+            return [
+                EngineChoice(self.status(style).engine, True, "the cut-out on a plain background"),
+                EngineChoice("plate", True, f"with background_image or backdrop; {library}"),
+            ]
+        generator = self._installed().get("inpainting") or self._installed().get("text2image")
+        return [
+            EngineChoice(
+                "plate", plates > 0, f"{library}; a scene uses one when its tags fit, any request may send one"
+            ),
+            EngineChoice(
+                "diffusion",
+                generator is not None,
+                f"diffusion:{generator.id}" if generator else "no inpainting model installed (`models install`)",
+            ),
+            EngineChoice("procedural", True, "sets drawn by code (preview quality): the fallback"),
+        ]
+
     @staticmethod
-    def check_options(options: RenderOptions) -> None:
-        """Combinations no engine accepts, refused before any work (400 at the API, an error in the CLI)."""
+    def check_options(options: RenderOptions, *, background_image: bool = False) -> None:
+        """Combinations no engine accepts, refused before any work (400 at the API, an error in the CLI).
+
+        ``background_image``: the request sends its own plate (the image itself is not an option).
+        """
+        if background_image and options.backdrop is not None:
+            raise InvalidRequest("Send background_image or backdrop, not both: each names the plate to stand on.")
+        if (background_image or options.backdrop is not None) and options.shadow == "natural":
+            raise InvalidRequest(
+                "shadow 'natural' keeps the photo's own shadow, which does not belong on another background: use "
+                "soft, hard, floating or none with background_image or backdrop."
+            )
         if family(options.style) == "studio" and options.num_variants > 1:
             raise InvalidRequest("num_variants applies to scene styles; a studio packshot has one result.")
         if family(options.style) != "studio" and options.shadow == "natural":

@@ -17,6 +17,7 @@ from PIL import Image
 
 from .catalog import EngineCatalog, StyleStatus
 from .imaging.options import AUTO_CUTOUT, CLASSICAL_CUTOUT, RenderOptions
+from .imaging.plates.plate import PlateSource
 from .imaging.result import ProgressFn, RenderResult
 from .imaging.review import assess
 from .imaging.styles import family
@@ -78,10 +79,13 @@ class Engines(EngineCatalog):
         options: RenderOptions,
         progress: ProgressFn | None = None,
         hint: np.ndarray | None = None,
+        plates: PlateSource | None = None,
     ) -> RenderResult:
         """Run the engine for ``options.style`` on a decoded, normalised image.
 
         ``hint``: a canonical mask hint of the image (``imaging.hint``) that the cut-out must respect.
+        ``plates``: the request's own background image and the backdrop library it may use (``jobs.backdrops``);
+        a studio packshot with a background image, or a scene a library plate fits, is rendered on the plate.
         """
         status = self.status(options.style)
         self.check_options(options)
@@ -95,17 +99,19 @@ class Engines(EngineCatalog):
 
             image = hint_own_alpha(image, hint)
             cutter = HintedSegmenter(segmenter or default_segmenter(), hint)
-        if family(options.style) == "studio":
+        studio = family(options.style) == "studio" and (plates is None or plates.given() is None)
+        if studio:
             from .imaging.packshot import render_packshot
 
             result = render_packshot(image, options, segmenter=cutter)
         else:
-            engine = next(e for e in SCENE_ENGINES if e.applies(options, status))
-            result = engine.run(self, image, options, status, cutter, progress)
+            call = SceneCall(image, options, status, cutter, progress, plates)
+            engine = next(e for e in SCENE_ENGINES if e.applies(call))
+            result = engine.run(self, call)
         cutout_engine = str(result.meta.get("cutout_source", ""))
         if segmenter is not None and cutout_engine == segmenter.name:
             cutout_engine = f"onnx:{segmenter.name}"
-        if family(options.style) == "studio":
+        if studio:
             result = replace(result, engine=cutout_engine if cutout_engine != "alpha" else "classical")
         result = replace(result, meta={**result.meta, "cutout_engine": cutout_engine})
         if progress:
@@ -116,40 +122,97 @@ class Engines(EngineCatalog):
         """The installed inpainting pipeline (loaded once) when ``status`` names a diffusion engine, else None."""
         if not status.engine.startswith("diffusion:"):
             return None
+        return self.seam_model()
+
+    def seam_model(self) -> Any:
+        """The installed inpainting pipeline (loaded once), whatever the style, or None: what blends a plate's
+        contact band."""
+        installed = self._installed()
+        if installed.get("inpainting") is None and installed.get("text2image") is None:
+            return None
         from .inference.diffusion import load_inpaint_pipeline
 
         return load_inpaint_pipeline(self.settings.models_dir, **self._load_args())
 
 
 @dataclass(frozen=True)
-class SceneEngine:
-    """One way of rendering a scene style; a render uses the first entry of :data:`SCENE_ENGINES` that applies.
+class SceneCall:
+    """What a scene engine is asked to render: the photo, the options, the style's status, the cut-out to use,
+    the progress callback, and the plates the request may stand on."""
 
-    ``run(engines, image, options, status, segmenter, progress)`` returns the result with its ``engine`` named.
-    To add a scene engine (plates, …): its module, and an entry here ahead of those it should win over.
+    image: Image.Image
+    options: RenderOptions
+    status: StyleStatus
+    segmenter: Any
+    progress: ProgressFn | None
+    plates: PlateSource | None
+
+
+@dataclass(frozen=True)
+class SceneEngine:
+    """One way of rendering a scene (and a studio packshot on a plate); a render uses the first entry of
+    :data:`SCENE_ENGINES` that applies.
+
+    ``run(engines, call)`` returns the result with its ``engine`` named. To add a scene engine: its module, and
+    an entry here ahead of those it should win over.
     """
 
     name: str
-    applies: Callable[[RenderOptions, StyleStatus], bool]
-    run: Callable[[Engines, Image.Image, RenderOptions, StyleStatus, Any, ProgressFn | None], RenderResult]
+    applies: Callable[[SceneCall], bool]
+    run: Callable[[Engines, SceneCall], RenderResult]
 
 
-def _generated_set(
-    engines: Engines,
-    image: Image.Image,
-    options: RenderOptions,
-    status: StyleStatus,
-    segmenter: Any,
-    progress: ProgressFn | None,
-) -> RenderResult:
+def _plate_fits(call: SceneCall) -> bool:
+    """A plate is named by the request, or (scenes) a library plate's tags fit it (``imaging.plates.select``)."""
+    if call.plates is None:
+        return False
+    if call.plates.given() is not None:
+        return True
+    from .imaging.plates.select import eligible
+
+    return family(call.options.style) == "scene" and bool(eligible(call.plates.candidates(), call.options))
+
+
+def _on_plates(engines: Engines, call: SceneCall) -> RenderResult:
+    """The product on the request's plate, or on the library plate each variant's seed picks among the best."""
+    import secrets
+
+    from .imaging.options import MAX_SEED
+    from .imaging.plates.render import render_on_plate
+    from .imaging.plates.select import choose
+    from .imaging.scenes.render import variant_seeds
+
+    assert call.plates is not None
+    seed = call.options.seed if call.options.seed is not None else secrets.randbelow(MAX_SEED + 1)
+    options = replace(call.options, seed=seed)
+    given = call.plates.given()
+    if given is not None:
+        plates = [given]
+    else:
+        candidates = call.plates.candidates()
+        picks = [choose(candidates, options, s) for s in variant_seeds(seed, options.num_variants)]
+        plates = [call.plates.load(p) for p in picks if p is not None]
+    return render_on_plate(
+        call.image, options, plates, segmenter=call.segmenter, inpainter=engines.seam_model(), progress=call.progress
+    )
+
+
+def _generated_set(engines: Engines, call: SceneCall) -> RenderResult:
     """The procedural set, repainted by the installed inpainting model when there is one (``scenes.render``)."""
     from .imaging.scenes.render import render_scene
 
-    return render_scene(image, options, inpainter=engines.inpainter(status), segmenter=segmenter, progress=progress)
+    return render_scene(
+        call.image,
+        call.options,
+        inpainter=engines.inpainter(call.status),
+        segmenter=call.segmenter,
+        progress=call.progress,
+    )
 
 
 SCENE_ENGINES: tuple[SceneEngine, ...] = (
-    SceneEngine("procedural or diffusion", applies=lambda _options, _status: True, run=_generated_set),
+    SceneEngine("plate", applies=_plate_fits, run=_on_plates),
+    SceneEngine("procedural or diffusion", applies=lambda _call: True, run=_generated_set),
 )
 
 

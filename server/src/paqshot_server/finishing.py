@@ -36,6 +36,10 @@ class Finished:
 
 def background_description(engine: str) -> str:
     """What replaced the photo's background, for the C2PA action."""
+    if engine.startswith("plate"):
+        seam = engine.partition("+diffusion:")[2]
+        blend = f"; the contact band blended by the diffusion model {seam}" if seam else ""
+        return f"a backdrop photograph with a shadow drawn from the product's matte{blend}"
     if engine.startswith("diffusion:"):
         return f"scene generated around the product by the diffusion model {engine.removeprefix('diffusion:')}"
     if engine == "procedural":

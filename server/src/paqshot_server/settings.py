@@ -97,7 +97,7 @@ class Settings:
         "there); auto = <python prefix>/share/appliance/models, empty = none.",
     )
     review_threshold: float = _setting(
-        0.5, "Cut-out confidence (0-1) under which a result is flagged needs_review (or failed: on_low_confidence)."
+        0.6, "Cut-out confidence (0-1) under which a result is flagged needs_review (or failed: on_low_confidence)."
     )
     webhook_concurrency: int = _setting(32, "Webhook attempts in flight at once, per worker process.", minimum=1)
     webhook_per_key: int = _setting(
@@ -111,6 +111,9 @@ class Settings:
         "One deadline per webhook attempt: connect, send, the answer's status and body. An attempt's lease is "
         "this plus 45 s.",
         minimum=0.1,
+    )
+    max_backdrops_per_key: int = _setting(
+        100, "Backdrop plates one API key may keep (POST /v1/backdrops); the operator's shared plates do not count."
     )
 
     @property

@@ -42,6 +42,7 @@ Image.new("L", (64, 48), 128).save(_HINT, "PNG")
 _IMAGES = {
     "product_image": base64.b64encode(_PHOTO).decode(),
     "image": base64.b64encode(_PHOTO).decode(),
+    "background_image": base64.b64encode(_PHOTO).decode(),
     "mask_hint": base64.b64encode(_HINT.getvalue()).decode(),
 }
 _PUBLIC_HOST = "93.184.215.14"  # a public address: passes the SSRF rule without DNS; never connected to here

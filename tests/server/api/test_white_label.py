@@ -16,8 +16,14 @@ from support import Receiver, b64, make_key, product_jpeg
 BRAND = Path(__file__).resolve().parents[3] / "packaging" / "brands" / "noir" / "brand.toml"
 
 
-def test_partner_brand_everywhere(settings: Settings) -> None:
-    branded = replace(settings, brand_file=str(BRAND))
+def test_partner_brand_everywhere(settings: Settings, tmp_path: Path) -> None:
+    """A partner that renamed everything, its command too: the sample brand keeps the reference program
+    (``server_executable = "paqshot"``, so its hints truthfully name it); this partner installs ``noir``."""
+    renamed = tmp_path / "brand.toml"
+    text = BRAND.read_text()
+    assert 'server_executable = "paqshot"' in text
+    renamed.write_text(text.replace('server_executable = "paqshot"', 'server_executable = "noir"'))
+    branded = replace(settings, brand_file=str(renamed))
     brand = branded.brand
     assert brand.product_name != "Paqshot" and brand.signature_header != "X-Paqshot-Signature"
     key = make_key(branded, key_prefix=brand.key_prefix, secret_prefix=brand.webhook_secret_prefix)

@@ -8,14 +8,8 @@ import numpy as np
 import pytest
 from paqshot_server.imaging.segment import Matte, Segmenter
 from paqshot_server.inference.manifests import Manifest, dump_toml
-from paqshot_server.inference.segmenters import (
-    OnnxSegmenter,
-    confidence_of,
-    load_default_segmenter,
-    upsample_alpha,
-)
+from paqshot_server.inference.segmenters import OnnxSegmenter, load_default_segmenter
 from paqshot_server.inference.store import ModelStore
-from PIL import Image
 
 
 def photo(width: int = 300, height: int = 200) -> np.ndarray:
@@ -59,49 +53,6 @@ def test_minmax_contract_and_first_input(fixture_models: Path, model_copy) -> No
     small = seg.predict(photo())
     assert small.shape == (64, 96)
     assert float(small.min()) == 0.0 and float(small.max()) == pytest.approx(1.0)
-
-
-def test_upsampling_is_edge_aware() -> None:
-    # A photo with a sharp, slanted edge; the model's matte is the true one at 1/8 resolution.
-    h, w = 256, 256
-    yy, xx = np.mgrid[0:h, 0:w]
-    truth = (xx + 0.3 * yy < 150).astype(np.float32)
-    rgb = np.where(truth[..., None] > 0, (200, 40, 40), (240, 240, 240)).astype(np.uint8)
-    small = np.asarray(Image.fromarray(truth, "F").resize((32, 32), Image.Resampling.BOX), np.float32)
-    bilinear = np.asarray(Image.fromarray(small, "F").resize((w, h), Image.Resampling.BILINEAR))
-    guided = upsample_alpha(small, rgb)
-    assert guided.shape == (h, w)
-    band = np.abs(bilinear - truth) > 0.05  # where plain upsampling is wrong
-    err_bilinear = float(np.abs(bilinear - truth)[band].mean())
-    err_guided = float(np.abs(guided - truth)[band].mean())
-    assert err_guided < 0.2 * err_bilinear, (err_guided, err_bilinear)
-    # Away from the edge nothing changes.
-    assert float(np.abs(guided - truth)[~band].max()) < 0.05
-    assert float(np.abs(guided - truth).mean()) < 0.5 * float(np.abs(bilinear - truth).mean())
-
-
-def test_upsampling_keeps_solid_interiors_solid() -> None:
-    # A two-tone product (dark cap on a red body): the colour change inside must not dent the matte.
-    h = w = 192
-    truth = np.zeros((h, w), np.float32)
-    truth[40:170, 60:140] = 1.0
-    rgb = np.full((h, w, 3), 235, np.uint8)
-    rgb[40:90, 60:140] = (30, 30, 30)
-    rgb[90:170, 60:140] = (170, 30, 40)
-    small = np.asarray(Image.fromarray(truth, "F").resize((24, 24), Image.Resampling.BOX), np.float32)
-    alpha = upsample_alpha(small, rgb)
-    assert float(alpha[55:155, 75:125].min()) >= 0.98
-    assert float(alpha[:20].max()) <= 0.02
-
-
-def test_confidence() -> None:
-    assert confidence_of(np.zeros((50, 50), np.float32)) == (0.0, ("the cut-out model found no product",))
-    crisp = np.zeros((50, 50), np.float32)
-    crisp[10:40, 10:40] = 1.0
-    assert confidence_of(crisp)[0] == pytest.approx(1.0)
-    unsure = np.full((50, 50), 0.55, np.float32)
-    conf, notes = confidence_of(unsure)
-    assert conf < 0.2 and "product touches the frame" in notes
 
 
 def test_default_segmenter_follows_the_store(tmp_path: Path, fixture_models: Path) -> None:

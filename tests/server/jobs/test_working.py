@@ -119,3 +119,19 @@ def test_a_mask_hint_on_a_big_photo_shapes_the_working_cut_out(settings: Setting
     assert matte.shape == (PHOTO[1], PHOTO[0])
     assert matte[650:2350, 1050:1950].max() == 0  # the hint's background half is not product ...
     assert matte[650:2350, 2050:2950].min() == 255  # ... and the other half still is
+
+
+def test_a_scene_from_a_working_image_reports_the_product_box_in_the_photo(
+    settings: Settings, spy: list[tuple[int, int]]
+) -> None:
+    product = (1000, 600, 3000, 2400)
+    key = make_key(settings)
+    with TestClient(create_app(settings)) as client:
+        body = {"product_image": b64(photo(product)), "style": "lifestyle"}
+        job_id = client.post("/v1/generate", json=body, headers=key.headers).json()["id"]
+        ctx = WorkerContext(settings)
+        assert process(ctx, job_id) == "completed"
+        shown = client.get(f"/v1/generate/{job_id}", headers=key.headers).json()
+    assert spy == [(2000, 1500)]
+    x, y, w, h = shown["product_box"]["input"]  # from the scene's source_box
+    assert np.allclose([x, y, x + w, y + h], product, atol=4), shown["product_box"]

@@ -53,11 +53,25 @@ class CheckRequest(Struct, forbid_unknown_fields=True, kw_only=True):
         ]
     }
 
+    schema_example_fields: ClassVar[tuple[str, ...]] = ("image", "preset")
+
     image: Annotated[
-        str, Meta(min_length=1, description="URL (http/https) or base64 image, plain or data: URI; checked as it is.")
+        str,
+        Meta(
+            min_length=1,
+            description="URL (http/https) or base64 image, plain or data: URI; checked as it is.",
+            examples=["https://shop.example/photos/mug-main.jpg"],
+        ),
     ]
-    preset: Annotated[str, Meta(pattern=PRESET_ID_PATTERN, description="A preset id (GET /v1/presets).")] | None = None
-    compliance_check: Annotated[PresetIds, Meta(description="More preset ids (1–10).")] | None = None
+    preset: (
+        Annotated[
+            str, Meta(pattern=PRESET_ID_PATTERN, description="A preset id (GET /v1/presets).", examples=["amazon_main"])
+        ]
+        | None
+    ) = None
+    compliance_check: (
+        Annotated[PresetIds, Meta(description="More preset ids (1–10).", examples=[["google_shopping"]])] | None
+    ) = None
 
 
 class CheckResult(Struct, kw_only=True):
@@ -113,7 +127,7 @@ class ComplianceController(Controller):
         ids = preset_ids(data.preset, data.compliance_check)
         for preset_id in ids:
             api.presets.get(preset_id)  # unknown ids answer 400 before the image is fetched
-        raw = await intake.load_product_image(api, data.image)
+        raw = await intake.load_image(api, data.image, "image")
         outcome = await anyio.to_thread.run_sync(check_image, raw, ids, api.settings, api.presets, classical_product)
         return CheckResult(
             width=outcome.width,

@@ -132,18 +132,21 @@ def _body(text: str, key: str, body: dict[str, Any], components: dict[str, Any])
     if (found := _MISSING_FIELD.search(text)) is not None:
         name = found.group(1)
         return f"{name} is required: it must be {allowed(props.get(name, {}), components)}."
-    if (found := _UNKNOWN_FIELD.search(text)) is not None:
-        return f"{found.group(1)} is not a field of this request; the fields are {either(list(props))}."
     path = [p for p in re.split(r"[.\[\]]+", key) if p and p != "data"]
+    schema: dict[str, Any] = body
+    for part in path:
+        schema = _child(schema, part, components)
+    if (found := _UNKNOWN_FIELD.search(text)) is not None:
+        if not path:
+            return f"{found.group(1)} is not a field of this request; the fields are {either(list(props))}."
+        # an unknown field inside an object field (placement): what the object may hold
+        return f"{'.'.join(path)} must be {allowed(schema, components)} ({found.group(1)} is not one of them)."
     if not path:
         need = f" with {' and '.join([', '.join(required[:-1]), required[-1]] if len(required) > 1 else required)}"
         need = need if required else ""
         if text == "'data'":  # Litestar found no body at all
             return f"Request body is empty; send a JSON object{need}."
         return f"Request body must be a JSON object{need}."
-    schema: dict[str, Any] = body
-    for part in path:
-        schema = _child(schema, part, components)
     return f"{'.'.join(path)} must be {allowed(schema, components)}."
 
 

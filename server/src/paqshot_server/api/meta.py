@@ -16,13 +16,14 @@ from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 from .. import __version__
 from ..imaging.options import MAX_PROMPT_CHARS, MAX_VARIANTS
 from ..jobs.eta import worker_timeout
+from ..storage import backdrops as backdrops_sql
 from ..storage import workers as workers_sql
 from ..storage.keys import ApiKey
 from .docs import DOCS_PATH
 from .openapi import ERROR_RESPONSES
 from .query import strict_query
 from .state import ApiState
-from .wire import Capabilities, Health, ModelList, StyleInfo, request_fields
+from .wire import Capabilities, EngineInfo, Health, ModelList, StyleInfo, request_fields
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +64,20 @@ class MetaController(Controller):
         sync_to_thread=False,
     )
     def capabilities(self, key: NamedDependency[ApiKey], api: NamedDependency[ApiState]) -> Capabilities:
-        """Styles with their engine (or why not), every request field with its constraints, and limits."""
+        """Styles with their engine (or why not) and every engine they could use here (plate, diffusion,
+        procedural), every request field with its constraints, and limits."""
+        plates = backdrops_sql.count_for_key(api.db.get(), key.id)
         styles = []
         for status in api.catalog.all_status():
             allowed = not key.styles or status.style in key.styles
             reason = None if allowed else "Not enabled for this API key."
-            styles.append(StyleInfo(name=status.style, available=allowed, engine=status.engine, reason=reason))
+            engines = [
+                EngineInfo(name=c.name, available=c.available, detail=c.detail)
+                for c in api.catalog.choices(status.style, plates)
+            ]
+            styles.append(
+                StyleInfo(name=status.style, available=allowed, engine=status.engine, reason=reason, engines=engines)
+            )
         return Capabilities(
             product=api.settings.brand.product_name,
             version=__version__,

@@ -68,6 +68,7 @@ def openapi_config(brand: Brand, version: str) -> OpenAPIConfig:
         tags=[
             Tag(name="generations", description="Submit, poll, list, cancel, re-run and delete generations."),
             Tag(name="meta", description="Health, readiness, what this appliance can do, installed models."),
+            Tag(name="backdrops", description="Photographs to stand products on: your plates and the shared ones."),
         ],
         openapi_router=schema_router(),  # /schema: the documents; Litestar's CDN pages lead to the docs page
         render_plugins=[JsonRenderPlugin(), YamlRenderPlugin()],
@@ -161,14 +162,35 @@ def request_schema(body: type[msgspec.Struct], settings: Settings, presets: list
 
 def _body_components(bodies: set[type]) -> dict[str, Any]:
     """msgspec's schemas of the request ``bodies`` (and what they refer to), enums in declared order, each
-    body's ``schema_rules`` added."""
+    optional field's text and examples on the field (:func:`_field_meta_on_top`), each body's ``schema_rules``
+    added, and its example made of its ``schema_example_fields``' examples."""
     _, components = msgspec.json.schema_components(sorted(bodies, key=lambda t: t.__name__), ref_template=_REF)
     for body in bodies:
-        props = components[body.__name__]["properties"]
+        schema = components[body.__name__]
+        props = schema["properties"]
         for member in msgspec.structs.fields(body):
-            _declared_order(props[member.encode_name], member.type)
-        components[body.__name__].update(getattr(body, "schema_rules", {}))
+            _field_meta_on_top(_declared_order(props[member.encode_name], member.type))
+        schema.update(getattr(body, "schema_rules", {}))
+        example_fields = getattr(body, "schema_example_fields", ())
+        if example_fields:
+            schema["examples"] = [{name: props[name]["examples"][0] for name in example_fields}]
     return components
+
+
+def _field_meta_on_top(prop: dict[str, Any]) -> dict[str, Any]:
+    """Move the ``description`` and ``examples`` of an optional field from its value's variant to the field.
+
+    msgspec writes ``Annotated[X, Meta(...)] | None = None`` as ``{"anyOf": [X + meta, null], "default": null}``:
+    the field's own words sit inside a variant, and Redoc's request sample (openapi-sampler reads ``const``,
+    ``examples``, ``enum``, then ``default`` of the field before its variants) showed ``null`` for every
+    optional field. On the field, the example is what the sample shows and the text what the table shows.
+    """
+    variants = [v for v in prop.get("anyOf", ()) if v.get("type") != "null"]
+    if len(variants) == 1:
+        for key in ("description", "examples"):
+            if key in variants[0] and key not in prop:
+                prop[key] = variants[0].pop(key)
+    return prop
 
 
 def _literal_values(annotation: Any) -> tuple[Any, ...]:
@@ -226,7 +248,8 @@ def _settings_rules(doc: dict[str, Any], bodies: set[type], settings: Settings, 
             if name in props:
                 url_form = {"type": "string", "pattern": url_field_pattern(IMAGE_URL_SCHEMES), "maxLength": MAX_URL}
                 data_form = {"type": "string", "pattern": IMAGE_DATA_PATTERN, "minLength": 1, "maxLength": base64_chars}
-                props[name] = {"description": props[name].get("description", ""), "anyOf": [url_form, data_form]}
+                words = {k: props[name][k] for k in ("description", "examples") if k in props[name]}
+                props[name] = {**words, "anyOf": [url_form, data_form]}
 
 
 def _strings(schema: dict[str, Any] | None) -> list[dict[str, Any]]:

@@ -84,6 +84,8 @@ def generation(job: Job, api: ApiState) -> Generation:
             out.prompts = {"prompt": meta["prompt"], "negative_prompt": str(meta.get("negative_prompt") or "")}
         if isinstance(meta.get("scene"), dict):
             out.scene = meta["scene"]
+        if isinstance(meta.get("backdrop"), dict):  # the plate it stands on, and the gains applied to the product
+            out.backdrop = meta["backdrop"]
         out.product_box = _product_box(out.scene or meta)
         out.confidence = job.result.confidence
         out.needs_review = job.result.needs_review

@@ -30,8 +30,17 @@ from .wire import WebhookPayload, request_fields
 ERRORS: tuple[tuple[int, str, str], ...] = (
     (400, "invalid_request", "Missing or malformed parameters; the message names the field and what is allowed."),
     (401, "unauthorized", "Missing, unknown or revoked API key."),
-    (403, "forbidden", "Quota exceeded, or the style is not enabled for this API key."),
-    (404, "not_found", "No such generation for this API key (another key's generations are not found either)."),
+    (
+        403,
+        "forbidden",
+        "Quota or backdrop limit reached, the style is not enabled for this API key, or the backdrop is the "
+        "operator's.",
+    ),
+    (
+        404,
+        "not_found",
+        "No such generation or backdrop for this API key (another key's are not found either).",
+    ),
     (413, "image_too_large", "An image is over the size limit (`limits.max_image_bytes` of GET /v1/capabilities)."),
     (
         422,

@@ -34,9 +34,9 @@ from ..storage.fair import Priority
 from ..storage.jobs import Status
 
 # Request fields that carry an image (URL or base64): the request body limit allows each at max_image_bytes.
-IMAGE_FIELDS = ("product_image", "mask_hint")
+IMAGE_FIELDS = ("product_image", "mask_hint", "background_image")
 # Request fields that take an image as an http(s) URL or as base64 (the others take base64 only).
-URL_OR_IMAGE_FIELDS = ("product_image", "image")
+URL_OR_IMAGE_FIELDS = ("product_image", "image", "background_image")
 
 # Each pattern is built from the facts it encodes and comes with the same facts in words: validation errors
 # quote the words (``api.explain``), never the pattern. Patterns stay in the syntax ECMA-262 (JSON Schema) and
@@ -71,6 +71,11 @@ CUTOUT_ENGINE_PATTERN = _pattern(
 _pattern(PRESET_ID_PATTERN, "a preset id: a lowercase letter, then up to 63 lowercase letters, digits or '_'")
 FILENAME_PATTERN = _pattern(r"^[^/\\\x00-\x1f]+" + END, "a file name without folders or control characters")
 GENERATION_ID_PATTERN = _pattern(id_pattern("gen") + END, "a generation id: gen_ and 26 lowercase letters and digits")
+BACKDROP_ID_PATTERN = _pattern(id_pattern("bdp") + END, "a backdrop id: bdp_ and 26 lowercase letters and digits")
+TAG_PATTERN = _pattern(
+    r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,39}" + END,
+    "a tag: a letter or digit, then up to 39 letters, digits, spaces, '_' or '-'",
+)
 # product_image that is not a URL: base64 (checked when decoded: no schema can state "an image").
 IMAGE_DATA_PATTERN = _pattern(r"^(?![Hh][Tt][Tt][Pp][Ss]?:)", "base64 image data (plain or a data: URI)")
 # Free text: any characters but control characters other than tab and line breaks.
@@ -113,6 +118,11 @@ _HINT_DOC = (
 )
 
 
+# A mask hint's form (a 1x1 PNG, grey 128: unknown); a real hint is the size of the photo.
+HINT_EXAMPLE = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR42mNoAAAAggCB2kUIOwAAAABJRU5ErkJggg=="
+)
+
 _PRIORITY_DOC = (
     "Extension: order among your own waiting generations: high, normal (default) or low. Keys take turns "
     "whatever their priorities (weighted by each key's weight); a key may have at most high_priority_limit "
@@ -120,10 +130,61 @@ _PRIORITY_DOC = (
 )
 
 
+_BACKGROUND_IMAGE_DOC = (
+    "Extension: a photograph to stand the product on (URL http/https or base64, the same checks as product_image). "
+    "studio_packshot and the scene styles. The product stands on its floor line (found in the photo, or placement) "
+    "with a shadow cast from its own matte, light and colour nudged toward the photo (harmonize). Not with backdrop."
+)
+_BACKDROP_DOC = (
+    "Extension: a plate of your backdrop library (GET /v1/backdrops: yours or the operator's) to stand the product "
+    "on, instead of letting the scene pick one by its tags. Not with background_image."
+)
+_PLACEMENT_DOC = (
+    "Extension: where the product stands on a background image or backdrop, as fractions of the output; fields "
+    "left out follow the layout rules (the product on the plate's floor line)."
+)
+_HARMONIZE_DOC = (
+    "Extension: on a background image or backdrop, nudge the product's white balance (±6 % per channel) and "
+    "exposure (±1/3 stop) toward the plate with ONE global gain per channel, recorded in backdrop.harmonize.gains. "
+    "false keeps the product's pixels exact."
+)
+_BLUR_DOC = (
+    "Extension: depth of field on a background image or backdrop, 0 (sharp, default) to 1: the plate blurs with "
+    "distance from the floor line where the product stands."
+)
+
+
+class Placement(Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
+    """Where the product stands on a plate, as fractions of the output image (each optional)."""
+
+    x: Annotated[float, Meta(ge=0, le=1, description="Its horizontal centre (0 left, 1 right).")] | None = None
+    y: Annotated[float, Meta(ge=0, le=1, description="Its base, where it stands (0 top, 1 bottom).")] | None = None
+    scale: (
+        Annotated[
+            float,
+            Meta(
+                ge=0.02,
+                le=1,
+                description="The share of the image's limiting side it fills (its box fits in scale × width by "
+                "scale × height, touching one).",
+            ),
+        ]
+        | None
+    ) = None
+    floor_y: Annotated[float, Meta(ge=0, le=1, description="The line its shadow lies on (default: y).")] | None = None
+
+
 def _style_rule(family_name: str, then: dict[str, Any]) -> dict[str, Any]:
     """JSON Schema: when ``style`` is one of ``family_name``'s styles, the body must also match ``then``."""
     styles = [s for s in STYLES if family(s) == family_name]
     return {"if": {"properties": {"style": {"enum": styles}}, "required": ["style"]}, "then": {"properties": then}}
+
+
+_GIVEN = {
+    name: {"required": [name], "properties": {name: {"type": "string"}}} for name in ("background_image", "backdrop")
+}
+_PLATE_GIVEN = {"anyOf": list(_GIVEN.values())}  # the request names its own plate
+_PLATE_BOTH = {"allOf": list(_GIVEN.values())}
 
 
 class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -135,8 +196,20 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
         "allOf": [
             _style_rule("studio", {"num_variants": {"maximum": 1}}),
             _style_rule("scene", {"shadow": {"not": {"enum": ["natural"]}}}),
+            {"not": _PLATE_BOTH},
+            {"if": _PLATE_GIVEN, "then": {"properties": {"shadow": {"not": {"enum": ["natural"]}}}}},
         ]
     }
+    # The fields whose examples make the body's example (the docs' request sample; api.openapi builds it).
+    schema_example_fields: ClassVar[tuple[str, ...]] = (
+        "product_image",
+        "style",
+        "background",
+        "aspect_ratio",
+        "output_format",
+        "webhook_url",
+        "filename",
+    )
 
     product_image: Annotated[
         str,
@@ -144,10 +217,11 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
             min_length=1,
             description="URL (http/https) or base64 image, plain or data: URI. JPEG/PNG/WebP, at most "
             "limits.max_image_bytes of GET /v1/capabilities.",
+            examples=["https://shop.example/photos/mug.jpg"],
         ),
     ]
     style: Annotated[Style, Meta(description=_STYLE_DOC, examples=["studio_packshot"])]
-    scene_type: Annotated[SceneType, Meta(description=_SCENE_DOC)] = "auto"
+    scene_type: Annotated[SceneType, Meta(description=_SCENE_DOC, examples=["auto"])] = "auto"
     background: (
         Annotated[
             str,
@@ -156,22 +230,38 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
                 description=f"{' | '.join(NAMED_BACKGROUNDS)} | #RRGGBB. studio_packshot: the background colour. "
                 "Scene styles: tints the set towards the colour. Extension: transparent gives a PNG cut-out "
                 "(studio_packshot only).",
+                examples=["white"],
             ),
         ]
         | None
     ) = None
-    aspect_ratio: Annotated[AspectRatio, Meta(description="Output aspect ratio.")] = "1:1"
-    people: Annotated[People, Meta(description=_PEOPLE_DOC)] = "none"
+    aspect_ratio: Annotated[AspectRatio, Meta(description="Output aspect ratio.", examples=["1:1"])] = "1:1"
+    people: Annotated[People, Meta(description=_PEOPLE_DOC, examples=["none"])] = "none"
     location: (
         Annotated[
             str,
-            Meta(min_length=1, max_length=MAX_LOCATION_CHARS, pattern=TEXT_PATTERN, description=_LOCATION_DOC),
+            Meta(
+                min_length=1,
+                max_length=MAX_LOCATION_CHARS,
+                pattern=TEXT_PATTERN,
+                description=_LOCATION_DOC,
+                examples=["a sunlit kitchen counter"],
+            ),
         ]
         | None
     ) = None
-    prompt: Annotated[str, Meta(max_length=MAX_PROMPT_CHARS, pattern=TEXT_PATTERN, description=_PROMPT_DOC)] | None = (
-        None
-    )
+    prompt: (
+        Annotated[
+            str,
+            Meta(
+                max_length=MAX_PROMPT_CHARS,
+                pattern=TEXT_PATTERN,
+                description=_PROMPT_DOC,
+                examples=["on a marble counter beside fresh lemons"],
+            ),
+        ]
+        | None
+    ) = None
     webhook_url: (
         Annotated[
             str,
@@ -181,37 +271,61 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
                 pattern=WEBHOOK_URL_PATTERN,
                 description="URL that receives the result (https; plain http only where the operator allows "
                 "private networks).",
+                examples=["https://shop.example/webhooks/imagery"],
             ),
         ]
         | None
     ) = None
     # Extensions (optional; defaults keep the spec's behaviour).
-    seed: Annotated[int, Meta(ge=0, le=MAX_SEED, description="Extension: seed for reproducible scenes.")] | None = None
+    seed: (
+        Annotated[int, Meta(ge=0, le=MAX_SEED, description="Extension: seed for reproducible scenes.", examples=[42])]
+        | None
+    ) = None
     negative_prompt: (
         Annotated[
-            str, Meta(max_length=MAX_PROMPT_CHARS, pattern=TEXT_PATTERN, description="Extension: what to keep out.")
+            str,
+            Meta(
+                max_length=MAX_PROMPT_CHARS,
+                pattern=TEXT_PATTERN,
+                description="Extension: what to keep out.",
+                examples=["text, watermark"],
+            ),
         ]
         | None
     ) = None
     num_variants: Annotated[
-        int, Meta(ge=1, le=MAX_VARIANTS, description=f"Extension: 1–{MAX_VARIANTS} images in one job (scene styles).")
+        int,
+        Meta(
+            ge=1,
+            le=MAX_VARIANTS,
+            description=f"Extension: 1–{MAX_VARIANTS} images in one job (scene styles).",
+            examples=[1],
+        ),
     ] = 1
     shadow: Annotated[
         Shadow,
         Meta(
             description="Extension: shadow under the product; natural keeps the photo's own shadow "
-            "(studio_packshot, experimental)."
+            "(studio_packshot, experimental).",
+            examples=["soft"],
         ),
     ] = "soft"
-    reflection: Annotated[bool, Meta(description="Extension: floor reflection.")] = False
+    reflection: Annotated[bool, Meta(description="Extension: floor reflection.", examples=[False])] = False
     padding: (
         Annotated[
             float,
-            Meta(ge=0, le=4096, description="Extension: margin around the product, ratio of the canvas (< 1) or px."),
+            Meta(
+                ge=0,
+                le=4096,
+                description="Extension: margin around the product, ratio of the canvas (< 1) or px.",
+                examples=[0.1],
+            ),
         ]
         | None
     ) = None
-    output_format: Annotated[OutputFormat, Meta(description="Extension: jpeg (default), png or webp.")] | None = None
+    output_format: (
+        Annotated[OutputFormat, Meta(description="Extension: jpeg (default), png or webp.", examples=["jpeg"])] | None
+    ) = None
     cutout_engine: Annotated[
         str,
         Meta(
@@ -221,18 +335,41 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
             description="Extension: which cut-out runs. auto (default): the best installed model, else classical; "
             "classical: the model-free segmenter; or the id of an installed cut-out model (GET /v1/models). "
             "A model that is not installed answers 403.",
+            examples=["auto"],
         ),
     ] = "auto"
     on_low_confidence: Annotated[
         OnLowConfidence,
         Meta(
             description="Extension: what a result that needs review becomes. complete (default): completed with "
-            "needs_review and review_reasons; fail: failed with unsupported_image and a message naming the reasons."
+            "needs_review and review_reasons; fail: failed with unsupported_image and a message naming the reasons.",
+            examples=["complete"],
         ),
     ] = "complete"
-    preset: Annotated[str, Meta(pattern=PRESET_ID_PATTERN, description=_PRESET_DOC)] | None = None
-    compliance_check: Annotated[PresetIds, Meta(description=_CHECK_DOC)] | None = None
-    mask_hint: Annotated[str, Meta(min_length=1, description=_HINT_DOC)] | None = None
+    preset: (
+        Annotated[str, Meta(pattern=PRESET_ID_PATTERN, description=_PRESET_DOC, examples=["amazon_main"])] | None
+    ) = None
+    compliance_check: Annotated[PresetIds, Meta(description=_CHECK_DOC, examples=[["google_shopping"]])] | None = None
+    mask_hint: Annotated[str, Meta(min_length=1, description=_HINT_DOC, examples=[HINT_EXAMPLE])] | None = None
+    background_image: (
+        Annotated[
+            str,
+            Meta(
+                min_length=1, description=_BACKGROUND_IMAGE_DOC, examples=["https://shop.example/plates/oak-table.jpg"]
+            ),
+        ]
+        | None
+    ) = None
+    backdrop: (
+        Annotated[
+            str,
+            Meta(pattern=BACKDROP_ID_PATTERN, description=_BACKDROP_DOC, examples=["bdp_01j9xkm3p8fvz4q2n7tbhc6r0a"]),
+        ]
+        | None
+    ) = None
+    placement: Annotated[Placement | None, Meta(description=_PLACEMENT_DOC, examples=[{"x": 0.5, "y": 0.9}])] = None
+    harmonize: Annotated[bool, Meta(description=_HARMONIZE_DOC, examples=[True])] = True
+    background_blur: Annotated[float, Meta(ge=0, le=1, description=_BLUR_DOC, examples=[0.3])] = 0.0
     filename: (
         Annotated[
             str,
@@ -242,17 +379,20 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
                 pattern=FILENAME_PATTERN,
                 description="Extension: the photo's file name (no folders), shown back and searchable with "
                 "GET /v1/generations?filename=.",
+                examples=["mug.jpg"],
             ),
         ]
         | None
     ) = None
-    priority: Annotated[Priority, Meta(description=_PRIORITY_DOC)] = "normal"
+    priority: Annotated[Priority, Meta(description=_PRIORITY_DOC, examples=["normal"])] = "normal"
 
 
 class PriorityChange(Struct, kw_only=True, forbid_unknown_fields=True):
     """Body of ``POST /v1/generate/{id}/priority`` (extension): a waiting generation's new priority."""
 
-    priority: Annotated[Priority, Meta(description=_PRIORITY_DOC)]
+    schema_example_fields: ClassVar[tuple[str, ...]] = ("priority",)
+
+    priority: Annotated[Priority, Meta(description=_PRIORITY_DOC, examples=["high"])]
 
 
 class ComplianceRule(Struct, kw_only=True):
@@ -278,6 +418,8 @@ if TYPE_CHECKING:
     class RerunRequest(Struct):
         """Body of ``POST /v1/generate/{id}/rerun`` (built below from GenerateRequest; a stub for type checkers)."""
 
+        schema_example_fields: ClassVar[tuple[str, ...]]
+
 else:
     # Every field of GenerateRequest but the photo, optional: one declaration of each field's constraints and text.
     RerunRequest = msgspec.defstruct(
@@ -295,6 +437,7 @@ else:
         "Body of POST /v1/generate/{id}/rerun: fields given replace the source job's, fields omitted keep them "
         "(mask_hint is never kept: send the whole hint each time)."
     )
+    RerunRequest.schema_example_fields = ("background", "mask_hint")
 
 
 class GenerateAccepted(Struct, kw_only=True):
@@ -435,6 +578,16 @@ class Generation(Struct, kw_only=True, omit_defaults=True):
     product_box: (
         Annotated[ProductBox, Meta(description="Extension: the product's box in the photo and in the image.")] | None
     ) = None
+    backdrop: (
+        Annotated[
+            dict[str, Any],
+            Meta(
+                description="Extension: the plate the product stands on (id null for your own background_image), "
+                "its floor line and light, and harmonize: the gains applied to the product (docs/plates.md)."
+            ),
+        ]
+        | None
+    ) = None
 
 
 # Documents the body (OpenAPI ``webhooks``); a test decodes real deliveries with it, so it cannot drift.
@@ -468,11 +621,23 @@ class GenerationList(Struct, kw_only=True):
     has_more: bool
 
 
+class EngineInfo(Struct, kw_only=True):
+    """One engine of a style: plate (a backdrop photograph), diffusion (an inpainting model), procedural (drawn
+    sets), or the studio's cut-out engine."""
+
+    name: str
+    available: bool
+    detail: str
+
+
 class StyleInfo(Struct, kw_only=True):
     name: str
     available: bool
-    engine: str | None
+    engine: Annotated[str | None, Meta(description="The engine a plain request gets (no plate named).")]
     reason: str | None
+    engines: Annotated[
+        list[EngineInfo], Meta(description="Extension: every engine of the style and whether it is available here.")
+    ] = []
 
 
 class FieldInfo(Struct, kw_only=True, omit_defaults=True):
@@ -534,7 +699,7 @@ def request_fields() -> list[FieldInfo]:
         out.append(
             FieldInfo(
                 name=name,
-                type=main.get("type", "string"),
+                type=main.get("type", "object" if "$ref" in main else "string"),
                 description=main.get("description", prop.get("description", "")),
                 extension=name not in SPEC_FIELDS,
                 required=name in required,

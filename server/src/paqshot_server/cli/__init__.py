@@ -13,7 +13,18 @@ from ..branding import DEFAULT_BRAND
 from . import common
 
 # Each module has ``register(subparsers)`` that adds its parser(s) with ``set_defaults(func=...)``.
-COMMAND_MODULES = ("init", "serve", "worker", "keys", "webhooks", "generate", "check", "models", "doctor")
+COMMAND_MODULES = (
+    "init",
+    "serve",
+    "worker",
+    "keys",
+    "webhooks",
+    "backdrops",
+    "generate",
+    "check",
+    "models",
+    "doctor",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -129,8 +129,22 @@ def read_manifest(path: Path) -> list[dict[str, Any]]:
         clean = {k.strip(): v.strip() for k, v in row.items() if k and v is not None and v.strip()}
         if "compliance_check" in clean:
             clean["compliance_check"] = [c.strip() for c in re.split(r"[;|]", clean["compliance_check"]) if c.strip()]
+        if "placement" in clean:
+            clean["placement"] = parse_placement(clean["placement"])
         rows.append(clean)
     return rows
+
+
+def parse_placement(text: str) -> dict[str, float]:
+    """``x=0.5,y=0.8,scale=0.4,floor_y=0.82`` (any of the four, separated by ``,`` or ``;``) as the API's
+    ``placement`` object. Raises ValueError naming what is wrong (the ranges are the API's to check)."""
+    out: dict[str, float] = {}
+    for part in (p.strip() for p in re.split(r"[,;]", text) if p.strip()):
+        name, sep, value = part.partition("=")
+        if not sep or name.strip() not in ("x", "y", "scale", "floor_y"):
+            raise ValueError(f"placement {part!r}: write x=, y=, scale= or floor_y= followed by a fraction")
+        out[name.strip()] = float(value)
+    return out
 
 
 def run_manifest(args: argparse.Namespace) -> int:
@@ -205,7 +219,9 @@ def _one_row(
         fields = {**defaults, **{k: v for k, v in row.items() if k not in ("sku", "image")}}
         resolved = resolve(fields, res.presets, res.settings)
         data = _load(image, args.manifest.parent, res)
-        input_hash = hashlib.sha256(data).hexdigest()
+        where = fields.get("background_image")
+        background = _load(str(where), args.manifest.parent, res, "background_image") if where else None
+        input_hash = hashlib.sha256(data + (background or b"")).hexdigest()
         key = json.dumps(
             [resolved.style, resolved.aspect_ratio, resolved.seed, resolved.options, __version__],
             sort_keys=True,
@@ -222,7 +238,7 @@ def _one_row(
             and (args.output / before.get("output", "")).is_file()
         ):
             return {**before, "status": "skipped"}
-        line.update(_render(data, name, resolved, args, res, engines, finisher))
+        line.update(_render(data, background, name, resolved, args, res, engines, finisher))
         line["status"] = "completed"
     except (AppError, OSError) as exc:
         line.update(status="failed", error=exc.message if isinstance(exc, AppError) else str(exc))
@@ -233,28 +249,53 @@ def _one_row(
     return line
 
 
-def _load(image: str, base: Path, res: Any) -> bytes:
+def _load(image: str, base: Path, res: Any, field: str = "image") -> bytes:
+    """The bytes of a local path (relative to ``base``) or of an http(s) URL (the appliance's SSRF-safe fetcher)."""
     if re.match(r"^https?://", image, re.I):
         import anyio
 
-        from ..jobs.intake import load_product_image
+        from ..jobs.intake import load_image
 
-        return anyio.run(load_product_image, res, image)
+        return anyio.run(load_image, res, image, field)
     path = Path(image).expanduser()
     return (path if path.is_absolute() else base / path).read_bytes()
 
 
+def plates_for(res: Any, background: bytes | None, options: Any) -> Any:
+    """The plates a local render may stand on: ``background`` (image bytes, through the door check), the plate
+    ``options.backdrop`` names, or the operator's shared plates (the CLI acts as no API key)."""
+    from ..errors import ImageTooLarge
+    from ..imaging.decode import decode_image
+    from ..jobs.backdrops import StoredPlates
+
+    image = None
+    if background is not None:
+        settings = res.settings
+        try:
+            image = decode_image(background, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
+        except (ImageTooLarge, UnsupportedImage) as exc:
+            raise type(exc)(f"background_image: {exc.message}") from exc
+    return StoredPlates(res, None, background=image.image if image else None, backdrop=options.backdrop)
+
+
 def _render(
-    data: bytes, name: str, resolved: Resolved, args: argparse.Namespace, res: Any, engines: Any, finisher: Any
+    data: bytes,
+    background: bytes | None,
+    name: str,
+    resolved: Resolved,
+    args: argparse.Namespace,
+    res: Any,
+    engines: Any,
+    finisher: Any,
 ) -> dict[str, Any]:
     from ..imaging.decode import decode_image
     from ..jobs.runner import options_for_engine
 
     settings = res.settings
     options = options_for_engine(resolved.options, resolved.style, resolved.aspect_ratio, resolved.seed, settings)
-    engines.check_options(options)
+    engines.check_options(options, background_image=background is not None)
     decoded = decode_image(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
-    result = engines.render(decoded.image, options)
+    result = engines.render(decoded.image, options, plates=plates_for(res, background, options))
     if result.needs_review and resolved.options.get("on_low_confidence") == "fail":
         reasons = "; ".join(r.message for r in result.review_reasons)
         raise UnsupportedImage(f"the result needs review (on_low_confidence: fail): {reasons}")

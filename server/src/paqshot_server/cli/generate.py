@@ -110,7 +110,27 @@ def register(subparsers: Any) -> None:
         help=f"exit {EXIT_NEEDS_REVIEW} when a result needs review (it is still written); a failure still exits 1",
     )
     p.add_argument("--mask-hint", type=Path, default=None, metavar="PNG", help=doc["mask_hint"] + " One IMAGE only.")
+    p.add_argument(
+        "--background-image", default=None, metavar="FILE|URL", help=doc["background_image"] + " A path here."
+    )
+    p.add_argument(
+        "--backdrop", default=None, metavar="ID", help=doc["backdrop"] + " Here: the operator's shared plates."
+    )
+    p.add_argument(
+        "--placement", type=_placement, default=None, metavar="x=..,y=..,scale=..,floor_y=..", help=doc["placement"]
+    )
+    p.add_argument("--harmonize", action=argparse.BooleanOptionalAction, default=None, help=doc["harmonize"])
+    p.add_argument("--background-blur", type=float, default=None, metavar="0..1", help=doc["background_blur"])
     p.set_defaults(func=run)
+
+
+def _placement(text: str) -> dict[str, float]:
+    from .catalogue import parse_placement
+
+    try:
+        return parse_placement(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _field_help() -> dict[str, str]:
@@ -170,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
     from ..engines import LocalResources
     from ..imaging.presets import PresetError
     from ..settings import load_settings
-    from .catalogue import run_manifest
+    from .catalogue import plates_for, run_manifest
 
     if args.manifest is not None:
         return run_manifest(args)
@@ -185,19 +205,23 @@ def run(args: argparse.Namespace) -> int:
     engines = res.engines
     try:
         options, checks = options_from_args(args, settings, res.presets)
-        engines.check_options(options)
+        engines.check_options(options, background_image=args.background_image is not None)
         engines.check_cutout_engine(options.cutout_engine)
+        plates = plates_for(res, _background(args, res), options)
     except AppError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
     except PresetError as exc:
         print(f"error: preset: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"error: background image {args.background_image}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     args.output.mkdir(parents=True, exist_ok=True)
     progress = Progress(len(args.images), sys.stderr)
     failed = review = 0
     for path in args.images:
-        record = _render_one(path, args, res, options, checks, progress)
+        record = _render_one(path, args, res, options, checks, progress, plates)
         failed += "error" in record
         review += bool(record.get("needs_review"))
         if args.json:
@@ -209,8 +233,23 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else EXIT_NEEDS_REVIEW if review and args.strict else 0
 
 
+def _background(args: argparse.Namespace, res: Any) -> bytes | None:
+    """The bytes of ``--background-image`` (a path, or a URL fetched under the SSRF policy), once for all files."""
+    if args.background_image is None:
+        return None
+    from .catalogue import _load
+
+    return _load(args.background_image, Path.cwd(), res, "background_image")
+
+
 def _render_one(
-    path: Path, args: argparse.Namespace, res: Any, options: RenderOptions, checks: list[str], progress: Progress
+    path: Path,
+    args: argparse.Namespace,
+    res: Any,
+    options: RenderOptions,
+    checks: list[str],
+    progress: Progress,
+    plates: Any = None,
 ) -> dict[str, Any]:
     """Render one file and write its outputs (labelled: IPTC/XMP and Content Credentials); the JSON record of
     what happened (``error`` when it failed), with the compliance reports of ``checks``."""
@@ -226,7 +265,7 @@ def _render_one(
         decoded = decode_image(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
         decode_ms = (time.perf_counter() - started) * 1000
         hint = read_hint(args.mask_hint.read_bytes(), decoded.image.size) if args.mask_hint else None
-        result = engines.render(decoded.image, options, hint=hint)
+        result = engines.render(decoded.image, options, hint=hint, plates=plates)
         record.update(_review_record(result))
         if result.needs_review and args.on_low_confidence == "fail":
             reasons = "; ".join(r.message for r in result.review_reasons)
@@ -262,13 +301,16 @@ def _render_one(
 
 
 def _review_record(result: Any) -> dict[str, Any]:
-    return {
+    record = {
         "engine": result.engine,
         "cutout_engine": result.meta.get("cutout_engine"),
         "confidence": result.confidence,
         "needs_review": result.needs_review,
         "review_reasons": [r.as_dict() for r in result.review_reasons],
     }
+    if isinstance(result.meta.get("backdrop"), dict):  # the plate it stands on and the gains applied to it
+        record["backdrop"] = result.meta["backdrop"]
+    return record
 
 
 def _write(result: Any, path: Path, args: argparse.Namespace) -> list[Path]:

@@ -25,6 +25,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..errors import UnsupportedImage
+from .backdrop import BackgroundModel, backdrop_distance, border_mask, fit_background, gradient, shadow_candidates
 from .colour import linear_to_lab, to_linear
 from .matting import (
     LocalColours,
@@ -66,27 +67,6 @@ class ClassicalConfig:
     guided_eps: float = 2e-3
 
 
-@dataclass(frozen=True)
-class BackgroundModel:
-    """Quadratic Lab surface fitted to the frame, with its residual statistics."""
-
-    coeffs: np.ndarray  # (6, 3)
-    noise: float  # 95th percentile of inlier residuals, ΔE
-    inliers: float  # fraction of border pixels that fit the model
-
-    def evaluate(self, height: int, width: int) -> np.ndarray:
-        ys = np.linspace(-1, 1, height, dtype=np.float32)
-        xs = np.linspace(-1, 1, width, dtype=np.float32)
-        out = np.empty((height, width, 3), np.float32)
-        c = self.coeffs.astype(np.float32)
-        for ch in range(3):
-            k = c[:, ch]
-            # k0 + k1 x + k2 y + k3 x² + k4 xy + k5 y², evaluated separably
-            row = k[0] + k[1] * xs + k[3] * xs * xs
-            out[..., ch] = row[None, :] + (k[2] * ys + k[5] * ys * ys)[:, None] + k[4] * np.outer(ys, xs)
-        return out
-
-
 def _square_closing(mask: np.ndarray, radius: int) -> np.ndarray:
     """Binary closing by a (2 radius + 1)² square (outside the image counts as False), via box sums:
     cost independent of the radius."""
@@ -100,55 +80,6 @@ def _vertical_opening(mask: np.ndarray, length: int) -> np.ndarray:
     length |= 1
     kept = ndimage.uniform_filter1d(mask.astype(np.float32), length, axis=0, mode="constant") > 1 - 1e-3
     return ndimage.uniform_filter1d(kept.astype(np.float32), length, axis=0, mode="constant") > 1e-3
-
-
-def _gradient(plane: np.ndarray) -> np.ndarray:
-    """|d/dy| + |d/dx| by central differences (L1 gradient magnitude, per 2 px)."""
-    grad = np.zeros_like(plane)
-    grad[1:-1] = np.abs(plane[2:] - plane[:-2])
-    grad[:, 1:-1] += np.abs(plane[:, 2:] - plane[:, :-2])
-    return grad
-
-
-def _design(ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    return np.stack([np.ones_like(xs), xs, ys, xs * xs, xs * ys, ys * ys], axis=1)
-
-
-def border_mask(height: int, width: int, ratio: float) -> np.ndarray:
-    """Frame strip used to learn the background."""
-    b = max(2, round(ratio * min(height, width)))
-    mask = np.zeros((height, width), bool)
-    mask[:b] = mask[-b:] = True
-    mask[:, :b] = mask[:, -b:] = True
-    return mask
-
-
-def fit_background(lab: np.ndarray, border: np.ndarray) -> BackgroundModel:
-    """Robust (iteratively re-weighted) quadratic fit of Lab over the border pixels."""
-    h, w = lab.shape[:2]
-    ys, xs = np.nonzero(border)
-    step = max(1, len(ys) // 2500)  # a few thousand samples pin six coefficients down
-    ys, xs = ys[::step], xs[::step]
-    design = _design(ys / max(h - 1, 1) * 2 - 1, xs / max(w - 1, 1) * 2 - 1).astype(np.float64)
-    values = lab[ys, xs].astype(np.float64)
-    # Start from the median colour (robust to a product covering part of the frame), then refit the
-    # surface on the pixels that agree with the current model.
-    coeffs = np.zeros((6, 3))
-    coeffs[0] = np.median(values, axis=0)
-    resid = np.linalg.norm(values - coeffs[0], axis=1)
-    keep = resid < max(4.0, 2.5 * float(np.median(resid)) + 1.0)
-    for _ in range(5):
-        if keep.sum() < 12:
-            break
-        coeffs, *_ = np.linalg.lstsq(design[keep], values[keep], rcond=None)
-        resid = np.linalg.norm(values - design @ coeffs, axis=1)
-        cut = max(4.0, 3.0 * float(np.median(resid[keep])) + 1.0)
-        new_keep = resid < cut
-        if (new_keep == keep).all():
-            break
-        keep = new_keep
-    noise = float(np.percentile(resid[keep], 95)) if keep.any() else 0.0
-    return BackgroundModel(coeffs, noise, float(keep.mean()))
 
 
 @dataclass(frozen=True)
@@ -191,13 +122,13 @@ class ClassicalSegmenter:
         expected = model.evaluate(h, w)
         threshold = max(cfg.min_threshold, cfg.noise_factor * model.noise)
         diff = lab - expected
-        dist = self._distance(diff)
-        grad = _gradient(lab[..., 0])
+        dist = backdrop_distance(diff, cfg.dark_weight)
+        grad = gradient(lab[..., 0])
         # Edges clearly stronger than the background's own texture stop the flood fill: a white product
         # on white is enclosed by its outline even where its faces are close to the backdrop's colour.
         barrier = grad > max(cfg.edge_min, 2.0 * float(np.percentile(grad[border], 99)))
         near_bg = dist < threshold
-        shadow, darkening = self._shadow_candidates(diff, lab, expected, grad, threshold)
+        shadow, darkening = shadow_candidates(diff, lab, expected, grad, threshold, cfg.shadow_min_ratio)
         ratio = lab[..., 0] / np.maximum(expected[..., 0], 1e-3)
         barrier &= ~(darkening & (ratio < cfg.deep_shadow_ratio))  # a contact shadow's core is no outline
         open_bg = near_bg | shadow
@@ -243,31 +174,6 @@ class ClassicalSegmenter:
         confidence, notes = self._confidence(model, fg, colours, alpha, threshold, ambiguous, excess)
         shadow = estimate_photo_shadow(smooth, expected, alpha, darkening)
         return SmallMatte(alpha, colours, confidence, notes, shadow)
-
-    def _distance(self, diff: np.ndarray) -> np.ndarray:
-        dl = diff[..., 0]
-        dl = np.where(dl < 0, dl * self.config.dark_weight, dl)
-        return np.sqrt(dl * dl + diff[..., 1] * diff[..., 1] + diff[..., 2] * diff[..., 2])
-
-    def _shadow_candidates(
-        self, diff: np.ndarray, lab: np.ndarray, expected: np.ndarray, grad: np.ndarray, threshold: float
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Smooth darkenings of the background that keep its chromaticity (cast shadows), and all such
-        darkenings, smooth or not."""
-        cfg = self.config
-        lab_l = lab[..., 0]
-        exp_l = np.maximum(expected[..., 0], 1e-3)
-        ratio = lab_l / exp_l
-        min_ratio = (116 * np.cbrt(cfg.shadow_min_ratio) - 16) / 100  # Lab L ratio of the deepest shadow
-        shadow = (diff[..., 0] < 0) & (ratio > min_ratio)
-        # A multiplicative shadow scales a* and b* roughly with lightness: compare against that.
-        ea = lab[..., 1] - expected[..., 1] * ratio
-        eb = lab[..., 2] - expected[..., 2] * ratio
-        tol = max(3.0, 0.5 * threshold)
-        shadow &= ea * ea + eb * eb < tol * tol
-        darkening = shadow.copy()
-        shadow &= grad < 2 * max(2.5, 0.35 * threshold)  # no edge: a shadow, not an object's outline
-        return shadow, darkening
 
     def _holes(
         self,

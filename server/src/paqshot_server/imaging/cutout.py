@@ -13,6 +13,7 @@ from PIL import Image
 
 from ..errors import UnsupportedImage
 from .matting import decontaminate
+from .review import ReviewReason
 from .segment import Segmenter, default_segmenter
 
 
@@ -34,6 +35,8 @@ class Cutout:
         notes: user-facing remarks (why confidence is low, ...).
         shadow: the photo's own shadow as a multiply layer on a grid covering the whole source, when the
             segmenter measured it (see :attr:`.segment.Matte.shadow`), else None.
+        reasons: why the cut-out should be looked at before use (see :attr:`.segment.Matte.reasons`).
+        facts: what the confidence was computed from (see :attr:`.segment.Matte.facts`).
     """
 
     rgba: np.ndarray
@@ -44,6 +47,8 @@ class Cutout:
     bbox: tuple[int, int, int, int]
     notes: tuple[str, ...] = ()
     shadow: np.ndarray | None = field(default=None, repr=False)
+    reasons: tuple[ReviewReason, ...] = ()
+    facts: dict[str, float] = field(default_factory=dict)
 
     @property
     def alpha8(self) -> np.ndarray:
@@ -128,7 +133,7 @@ def cutout(image: Image.Image, segmenter: Segmenter | None = None) -> Cutout:
         colours = decontaminate(rgb[y0:y1, x0:x1], sub_alpha)
         rgba = np.dstack([colours, np.round(sub_alpha * 255).astype(np.uint8)])
     cut = _checked(rgba, box, size, float(matte.confidence), seg.name, matte.notes)
-    return replace(cut, shadow=matte.shadow) if matte.shadow is not None else cut
+    return replace(cut, shadow=matte.shadow, reasons=matte.reasons, facts=matte.facts)
 
 
 def _checked(

@@ -148,8 +148,17 @@ def project_alpha(
     return alpha, reliable
 
 
-def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
-    """Grey-guide guided filter (He, Sun, Tang 2010): edge-preserving smoothing of ``src`` along ``guide``."""
+def guided_filter(
+    guide: np.ndarray, src: np.ndarray, radius: int, eps: float, guide_full: np.ndarray | None = None
+) -> np.ndarray:
+    """Grey-guide guided filter (He, Sun, Tang 2010): edge-preserving smoothing of ``src`` along ``guide``.
+
+    The local linear model ``src ≈ A·guide + B`` is fitted in (2 radius + 1)² windows of ``guide`` and
+    ``src`` (float H x W, same grid). With ``guide_full`` (the same view at a higher resolution, float
+    H' x W') the box-averaged A and B are upsampled bilinearly and applied to it: the fast guided filter
+    (He & Sun 2015), which brings a low-resolution matte to full resolution with its edges on the photo's
+    edges. Returns float32 on ``guide_full``'s grid when given, else on ``guide``'s.
+    """
     guide = guide.astype(np.float32, copy=False)
     src = src.astype(np.float32, copy=False)
     mean_i = box(guide, radius)
@@ -158,7 +167,44 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -
     var_i = box(guide * guide, radius) - mean_i * mean_i
     a = cov_ip / (var_i + eps)
     b = mean_p - a * mean_i
-    return box(a, radius) * guide + box(b, radius)
+    if guide_full is None:
+        return box(a, radius) * guide + box(b, radius)
+    size = (guide_full.shape[1], guide_full.shape[0])
+    return resize_plane(box(a, radius), size) * guide_full + resize_plane(box(b, radius), size)
+
+
+GUIDED_RADIUS = 2  # window radius (low-resolution pixels) of the matte upsampling
+GUIDED_EPS = 1e-3  # regularisation: larger keeps the matte as it is, smaller follows the photo harder
+SURE = 0.01  # upsampled matte values within this of 0 or 1 are kept as they are
+
+
+def grey(rgb: np.ndarray) -> np.ndarray:
+    """Rec. 601 luma of uint8 RGB (..., 3) as float32 in [0, 1] (the guided filter's guide)."""
+    return (rgb[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)) * np.float32(1 / 255)
+
+
+def guided_upsample(
+    alpha_small: np.ndarray, rgb: np.ndarray, radius: int = GUIDED_RADIUS, eps: float = GUIDED_EPS
+) -> np.ndarray:
+    """Edge-aware upsampling of a low-resolution matte (float h x w in [0, 1]) to ``rgb``'s resolution
+    (uint8 H x W x 3 covering the same view): the fast guided filter (:func:`guided_filter` with
+    ``guide_full``), so the matte's edges land on the photo's edges instead of between them.
+
+    Where the plain upsampled matte is sure (within :data:`SURE` of 0 or 1) it stands: the linear model
+    would otherwise dent solid interiors where the product's own colours change (a cap on a bottle).
+    Returns float32 H x W in [0, 1].
+    """
+    h, w = rgb.shape[:2]
+    sh, sw = alpha_small.shape
+    alpha_small = alpha_small.astype(np.float32, copy=False)
+    plain = np.clip(resize_plane(alpha_small, (w, h)), 0.0, 1.0)
+    if sh >= h and sw >= w:
+        return plain
+    full = grey(rgb)
+    small = resize_plane(full, (sw, sh))
+    guided = np.clip(guided_filter(small, alpha_small, radius, eps, guide_full=full), 0.0, 1.0)
+    unsure = (plain > SURE) & (plain < 1.0 - SURE)
+    return np.where(unsure, guided, plain).astype(np.float32)
 
 
 def snap(alpha: np.ndarray) -> np.ndarray:

@@ -74,7 +74,8 @@ class RenderOptions:
     ``cutout_engine`` is ``auto``, ``classical`` or the id of an installed cut-out model.
     ``backdrop`` names a backdrop plate of the library (the request's own ``background_image`` reaches the
     engine as a plate, not as an option); ``placement``, ``harmonize`` and ``background_blur`` apply when the
-    product is placed on a plate (``imaging/plates``). A stored ``placement`` (a JSON object) is accepted.
+    product is placed on a plate (``imaging/plates``). ``placement`` may also be given as a stored JSON object
+    or the API's ``Placement`` (anything with ``x``, ``y``, ``scale``, ``floor_y``).
     """
 
     style: str = "studio_packshot"
@@ -100,8 +101,13 @@ class RenderOptions:
     background_blur: float = 0.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.placement, dict):  # as a job stores it
-            object.__setattr__(self, "placement", ProductPlacement(**self.placement))
+        given = self.placement
+        if given is not None and not isinstance(given, ProductPlacement):  # a stored object, or the wire's Struct
+            fields = ("x", "y", "scale", "floor_y")
+            values = (
+                {k: given.get(k) for k in fields} if isinstance(given, dict) else {k: getattr(given, k) for k in fields}
+            )
+            object.__setattr__(self, "placement", ProductPlacement(**values))
 
 
 def parse_aspect_ratio(value: str) -> tuple[int, int]:

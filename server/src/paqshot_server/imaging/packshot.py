@@ -81,6 +81,7 @@ def render_packshot(image: Image.Image, options: RenderOptions, segmenter: Segme
     meta: dict[str, object] = {
         "matte": cut.matte_image(),
         "cutout_source": cut.source,
+        "cutout_facts": cut.facts,
         "scale": round(placement.scale, 4),
         "canvas": list(size),
         "source_box": list(placement.source_box),  # where the product is in the photo and in the image (as scenes)
@@ -97,5 +98,6 @@ def render_packshot(image: Image.Image, options: RenderOptions, segmenter: Segme
         engine=cut.source if cut.source != "alpha" else "classical",
         confidence=round(cut.confidence, 3),
         notes=tuple(notes),
+        review_reasons=cut.reasons,
         meta=meta,
     )

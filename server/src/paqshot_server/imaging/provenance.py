@@ -14,7 +14,8 @@ Digital source type (IPTC NewsCodes, http://cv.iptc.org/newscodes/digitalsourcet
   matte decides the product's edge pixels; a diffusion model paints the scene around the product photo).
 - ``compositeSynthetic`` — "mix or composite of several elements, at least one of which is synthetic": the
   product photo (a capture) composited over a background drawn by code (studio colour, procedural set) with a
-  classical cut-out or the photo's own alpha. ``algorithmicMedia`` ("created purely by an algorithm") does not
+  classical cut-out or the photo's own alpha; also over a backdrop photograph (``plate``), whose shadow is
+  drawn by code. ``algorithmicMedia`` ("created purely by an algorithm") does not
   fit: the product's pixels are a photograph.
 """
 
@@ -40,7 +41,8 @@ class Provenance:
     Attributes:
         generator: product name from the brand (never a literal here).
         version: the appliance's version.
-        engine: the result's engine (``classical``, ``onnx:<id>``, ``procedural``, ``diffusion:<id>``).
+        engine: the result's engine (``classical``, ``onnx:<id>``, ``procedural``, ``diffusion:<id>``, ``plate``,
+            ``plate+diffusion:<id>``).
         cutout: what cut the product out (``classical``, ``alpha`` or a model's name).
         background: a sentence for the background action ("plain studio background", …).
     """
@@ -57,7 +59,8 @@ class Provenance:
 
     @property
     def trained_background(self) -> bool:
-        return self.engine.startswith("diffusion:")
+        """A diffusion model painted part of the background (a scene, or a plate's contact band)."""
+        return "diffusion:" in self.engine
 
     @property
     def digital_source_type(self) -> str:

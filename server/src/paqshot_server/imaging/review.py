@@ -15,10 +15,25 @@ if TYPE_CHECKING:
     from .result import RenderResult
 
 LOW_CONFIDENCE = "low_confidence"
+SMALL_PRODUCT = "small_product"
+FILLS_FRAME = "fills_frame"
+TRANSPARENT = "transparent_product"
+FRAGMENTED = "fragmented"
+UNSTABLE = "unstable_cutout"
+UNCERTAIN_EDGES = "uncertain_edges"
 
 # code -> what it means (the message of a reason may add figures, e.g. the confidence itself).
 CODES: dict[str, str] = {
     LOW_CONFIDENCE: "the cut-out is uncertain: check the product's outline before using this image",
+    SMALL_PRODUCT: "the product is very small in the photo: the cut-out may hold only part of it, and it was "
+    "enlarged a lot",
+    FILLS_FRAME: "the product fills the frame: there is little background to separate it from, parts may be "
+    "missing or cut by the frame",
+    TRANSPARENT: "the product looks transparent or very thin: clear parts may be missing or let the old "
+    "background through",
+    FRAGMENTED: "the photo holds several separate objects or a busy background: check that only the product was kept",
+    UNSTABLE: "the cut-out changed a lot when the model looked closer: the product's outline is uncertain",
+    UNCERTAIN_EDGES: "much of the product's outline is blurred or undecided: check its edges",
 }
 
 

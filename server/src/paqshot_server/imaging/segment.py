@@ -12,6 +12,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from .review import ReviewReason
+
 
 @dataclass(frozen=True)
 class Matte:
@@ -27,8 +29,11 @@ class Matte:
             (everything outside ``box`` must have alpha 0); when None, the cut-out computes them.
         box: (left, top, right, bottom) of the image that ``rgba`` covers; None = the whole image.
         shadow: optional float32 multiply layer (1 = none) of the photo's own cast shadow, on any grid
-            covering the whole image (the classical segmenter measures it against its background model);
-            used by ``shadow: "natural"``.
+            covering the whole image (both segmenters measure it against a backdrop model); used by
+            ``shadow: "natural"``.
+        reasons: why the result should be looked at before use (codes in :mod:`.review`).
+        facts: the measurements the confidence was computed from (JSON-friendly numbers, for the result's
+            ``meta`` and the evaluation scripts).
     """
 
     alpha: np.ndarray
@@ -37,6 +42,8 @@ class Matte:
     rgba: np.ndarray | None = field(default=None, repr=False)
     box: tuple[int, int, int, int] | None = None
     shadow: np.ndarray | None = field(default=None, repr=False)
+    reasons: tuple[ReviewReason, ...] = ()
+    facts: dict[str, float] = field(default_factory=dict)
 
 
 @runtime_checkable

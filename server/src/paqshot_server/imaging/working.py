@@ -43,19 +43,33 @@ def enlarged(result: RenderResult) -> bool:
 
 def on_photo_grid(result: RenderResult, photo_size: tuple[int, int], image_size: tuple[int, int]) -> RenderResult:
     """``result`` of a working image of ``image_size`` with its matte (``meta["matte"]``, PIL "L") resized to
-    ``photo_size`` (bilinear) and ``meta["source_box"]`` (x0, y0, x1, y1) in the photo's pixels."""
+    ``photo_size`` (bilinear) and every ``source_box`` (x0, y0, x1, y1) in the photo's pixels: the result's, its
+    scene's and each variant's."""
     meta = dict(result.meta)
     kx, ky = photo_size[0] / image_size[0], photo_size[1] / image_size[1]
+
+    def on_photo(facts: dict[str, object]) -> dict[str, object]:
+        box = facts.get("source_box")
+        if not (isinstance(box, list) and len(box) == 4):
+            return facts
+        x0, y0, x1, y1 = box
+        return {
+            **facts,
+            "source_box": [
+                math.floor(x0 * kx),
+                math.floor(y0 * ky),
+                min(photo_size[0], math.ceil(x1 * kx)),
+                min(photo_size[1], math.ceil(y1 * ky)),
+            ],
+        }
+
     matte = meta.get("matte")
     if isinstance(matte, Image.Image) and matte.size != photo_size:
         meta["matte"] = matte.resize(photo_size, Image.Resampling.BILINEAR)
-    box = meta.get("source_box")
-    if isinstance(box, list) and len(box) == 4:
-        x0, y0, x1, y1 = box
-        meta["source_box"] = [
-            math.floor(x0 * kx),
-            math.floor(y0 * ky),
-            min(photo_size[0], math.ceil(x1 * kx)),
-            min(photo_size[1], math.ceil(y1 * ky)),
-        ]
+    meta = on_photo(meta)
+    scene, variants = meta.get("scene"), meta.get("variants")
+    if isinstance(scene, dict):
+        meta["scene"] = on_photo(scene)
+    if isinstance(variants, list):
+        meta["variants"] = [on_photo(v) if isinstance(v, dict) else v for v in variants]
     return replace(result, meta=meta)

@@ -1,6 +1,7 @@
-"""Turns a generate request's ``product_image`` into validated, normalised, stored bytes (at the door).
+"""Turns a request's image (``product_image``, ``background_image``, a backdrop's or a check's ``image``) into
+validated, normalised, stored bytes (at the door): every image field gets the same checks and SSRF rules.
 
-Used by the jobs service before a job is inserted; nothing here knows HTTP."""
+Used by the jobs service before a job is inserted and by the backdrop library; nothing here knows HTTP."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from ..errors import ImageTooLarge, InvalidRequest, megabytes
 from ..imaging.decode import decode_image
 from ..imaging.hint import encode_hint, read_hint
 from ..imaging.passthrough import jpeg_passthrough
-from ..net.fetch import fetch_image, resolve_async
+from ..net.fetch import BlockedAddress, fetch_image, resolve_async
 from ..net.post import check_sendable
 from ..net.urls import IMAGE_URL_SCHEMES, url_shape_error, webhook_schemes
 from ..resources import Resources
@@ -32,10 +33,11 @@ def max_base64_chars(max_bytes: int) -> int:
     return 4 * math.ceil(max_bytes / 3) + 256
 
 
-def decode_base64(text: str, max_bytes: int) -> bytes:
-    """Strict base64 (plain or ``data:`` URI); the text's length is checked before anything is decoded."""
+def decode_base64(text: str, max_bytes: int, field: str = "product_image") -> bytes:
+    """Strict base64 (plain or ``data:`` URI); the text's length is checked before anything is decoded. Errors
+    name ``field``."""
     if len(text) > max_base64_chars(max_bytes):
-        raise ImageTooLarge(f"Product image exceeds {megabytes(max_bytes)}.")
+        raise ImageTooLarge(f"{field} exceeds {megabytes(max_bytes)}.")
     match = _DATA_URI.match(text)
     if match:
         if not match.group("b64"):
@@ -46,9 +48,9 @@ def decode_base64(text: str, max_bytes: int) -> bytes:
     try:
         decoded = pybase64.b64decode(text, validate=True)  # the standard library's semantics, SIMD speed
     except (binascii.Error, ValueError) as exc:
-        raise InvalidRequest("product_image is neither an http(s) URL nor valid base64 image data.") from exc
+        raise InvalidRequest(f"{field} is neither an http(s) URL nor valid base64 image data.") from exc
     if len(decoded) > max_bytes:
-        raise ImageTooLarge(f"Product image is {len(decoded) / 1e6:.1f} MB; the limit is {megabytes(max_bytes)}.")
+        raise ImageTooLarge(f"{field} is {len(decoded) / 1e6:.1f} MB; the limit is {megabytes(max_bytes)}.")
     return decoded
 
 
@@ -66,30 +68,34 @@ def normalise(data: bytes, max_bytes: int, max_pixels: int) -> tuple[bytes, str,
     return out.getvalue(), "png", decoded.notes
 
 
-async def load_product_image(res: Resources, product_image: str) -> bytes:
-    """Fetch (URL) or decode (base64) the raw bytes of the product image.
+async def load_image(res: Resources, text: str, field: str = "product_image") -> bytes:
+    """Fetch (URL, SSRF-safe) or decode (base64) the raw bytes of the image in request field ``field``.
 
     Text that starts like a URL is a URL (the served schema says the same: ``api.openapi``); its shape and
-    length are checked before anything is fetched.
+    length are checked before anything is fetched. Errors name ``field``.
     """
     settings = res.settings
-    if _URL_START.match(product_image):
-        problem = url_shape_error(product_image, IMAGE_URL_SCHEMES)
+    if _URL_START.match(text):
+        problem = url_shape_error(text, IMAGE_URL_SCHEMES)
         if problem is not None:
-            raise InvalidRequest(f"product_image {problem}.")
-        return await fetch_image(
-            product_image, res.policy, max_bytes=settings.max_image_bytes, user_agent=settings.brand.user_agent
-        )
-    return decode_base64(product_image, settings.max_image_bytes)
+            raise InvalidRequest(f"{field} {problem}.")
+        try:
+            return await fetch_image(
+                text, res.policy, max_bytes=settings.max_image_bytes, user_agent=settings.brand.user_agent, field=field
+            )
+        except BlockedAddress as exc:  # the SSRF rule's words, naming the field as every other refusal here does
+            raise BlockedAddress(f"{field} refused: {exc.message}") from exc
+    return decode_base64(text, settings.max_image_bytes, field)
 
 
-async def store_input(res: Resources, job_id: str, raw: bytes) -> tuple[str, tuple[str, ...]]:
-    """Validate/normalise off the event loop and store; returns the stored file name and the decoding's notes."""
+async def store_input(res: Resources, job_id: str, raw: bytes, role: str = "input") -> tuple[str, tuple[str, ...]]:
+    """Validate/normalise off the event loop and store as ``<job_id>_<role>.<ext>``; returns the stored file name
+    and the decoding's notes."""
     settings = res.settings
 
     def store() -> tuple[str, tuple[str, ...]]:  # one trip to a thread for both: each trip costs CPU too
         data, ext, notes = normalise(raw, settings.max_image_bytes, settings.max_image_pixels)
-        name = f"{job_id}_input.{ext}"
+        name = f"{job_id}_{role}.{ext}"
         res.files.put(name, data)
         return name, notes
 

@@ -17,6 +17,7 @@ from ..finishing import Finished
 from ..imaging.decode import decode_image
 from ..imaging.hint import decode_stored_hint
 from ..imaging.options import RenderOptions
+from ..imaging.plates.plate import PlateSource
 from ..imaging.result import RenderResult
 from ..imaging.working import enlarged, on_photo_grid, working_size
 from ..settings import Settings
@@ -24,6 +25,7 @@ from ..storage import jobs as jobs_sql
 from ..storage.faults import is_storage_full
 from ..storage.jobs import Job, JobResult, StoredImage, StoredReason
 from . import ending
+from .backdrops import StoredPlates
 from .context import WorkerContext
 
 log = logging.getLogger(__name__)
@@ -151,7 +153,12 @@ def refused_for_review(job: Job, result: RenderResult) -> str | None:
 
 
 def _render(
-    ctx: WorkerContext, raw: bytes, options: RenderOptions, lease: _Lease, hint: np.ndarray | None
+    ctx: WorkerContext,
+    raw: bytes,
+    options: RenderOptions,
+    lease: _Lease,
+    hint: np.ndarray | None,
+    plates: PlateSource | None = None,
 ) -> RenderResult:
     """Render from a working image sized to the output (``imaging.working``), or from the whole photo when the
     photo is not much larger or the product would be enlarged; the matte and boxes are on the photo's grid."""
@@ -161,12 +168,12 @@ def _render(
     image = decoded.image
     if image.size != decoded.source_size:
         small_hint = None if hint is None else _resized_hint(hint, image.size)
-        result = ctx.engines.render(image, options, progress=lease.report, hint=small_hint)
+        result = ctx.engines.render(image, options, progress=lease.report, hint=small_hint, plates=plates)
         if not enlarged(result):
             return on_photo_grid(result, decoded.source_size, image.size)
         del decoded, image  # the working image's memory goes before the whole photo's is taken
         image = decode_image(raw, max_bytes=len(raw), max_pixels=max_pixels).image
-    return ctx.engines.render(image, options, progress=lease.report, hint=hint)
+    return ctx.engines.render(image, options, progress=lease.report, hint=hint, plates=plates)
 
 
 def _resized_hint(hint: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -205,7 +212,10 @@ def _process(ctx: WorkerContext, woken_by: str) -> str:
         try:
             raw = ctx.files.read(job.input_file)  # validated at the door; decoding again normalises it
             hint = decode_stored_hint(ctx.files.read(job.hint_file)) if job.hint_file else None
-            result = _render(ctx, raw, render_options(job, ctx.settings), lease, hint)
+            plates = StoredPlates(
+                ctx, job.key_id, background_file=job.background_file, backdrop=job.options.get("backdrop")
+            )
+            result = _render(ctx, raw, render_options(job, ctx.settings), lease, hint, plates)
             refusal = refused_for_review(job, result)
             if refusal is not None:
                 raise UnsupportedImage(refusal)

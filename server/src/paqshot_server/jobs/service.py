@@ -34,7 +34,7 @@ from ..storage import jobs as jobs_sql
 from ..storage.fair import Pending, Priority
 from ..storage.jobs import Job, NewJob
 from ..storage.keys import ApiKey
-from . import ending, intake
+from . import backdrops, ending, intake
 from .eta import Eta
 from .queue import JobQueue
 from .ratelimit import RateLimiter
@@ -43,7 +43,17 @@ log = logging.getLogger(__name__)
 
 # Request fields stored in their own columns; every other field goes to ``options`` as sent.
 _COLUMN_FIELDS = frozenset(
-    {"product_image", "webhook_url", "style", "aspect_ratio", "seed", "mask_hint", "filename", "priority"}
+    {
+        "product_image",
+        "webhook_url",
+        "style",
+        "aspect_ratio",
+        "seed",
+        "mask_hint",
+        "filename",
+        "priority",
+        "background_image",
+    }
 )
 _STORED = "stored"  # product_image of a re-run's request: the photo is taken from the source job
 
@@ -90,7 +100,7 @@ class JobService:
         admitted = await self._admit(key, request, idempotency_key, body)
         if isinstance(admitted, Submitted):
             return admitted
-        raw = await intake.load_product_image(self.res, request.product_image)
+        raw = await intake.load_image(self.res, request.product_image)
         job_id = new_id("gen")
         input_file, input_notes = await intake.store_input(self.res, job_id, raw)
         return await self._insert(key, request, job_id, input_file, admitted, rerun_of=None, input_notes=input_notes)
@@ -135,7 +145,14 @@ class JobService:
             )
         await anyio.to_thread.run_sync(self.res.files.put, input_file, photo)
         return await self._insert(
-            key, request, new_job_id, input_file, admitted, rerun_of=source.id, input_notes=source.input_notes
+            key,
+            request,
+            new_job_id,
+            input_file,
+            admitted,
+            rerun_of=source.id,
+            input_notes=source.input_notes,
+            background_of=source,
         )
 
     async def _admit(
@@ -154,9 +171,17 @@ class JobService:
             raise Forbidden(f"Style '{request.style}' is not enabled for this API key.")
         options, aspect_ratio = self.options_with_preset(request, body)
         res.catalog.check_options(
-            RenderOptions(style=request.style, shadow=options["shadow"], num_variants=request.num_variants)
+            RenderOptions(
+                style=request.style,
+                shadow=options["shadow"],
+                num_variants=request.num_variants,
+                backdrop=request.backdrop,
+            ),
+            background_image=request.background_image is not None,
         )
         res.catalog.check_cutout_engine(request.cutout_engine)
+        if request.backdrop is not None:  # 404 when it is not the key's (or shared): before any file is stored
+            await anyio.to_thread.run_sync(backdrops.BackdropLibrary(res).find, key.id, request.backdrop)
         idempotency = None
         if idempotency_key:
             body_hash = hashlib.sha256(
@@ -186,14 +211,26 @@ class JobService:
         *,
         rerun_of: str | None,
         input_notes: Sequence[str] = (),
+        background_of: Job | None = None,
     ) -> Submitted:
-        """Store the mask hint, insert the job (quota, idempotency) and enqueue it; no file left on refusal."""
+        """Store the mask hint and background image, insert the job (quota, idempotency) and enqueue it; no file
+        left on refusal. ``background_of``: a re-run's source, whose background image is kept unless the request
+        sends another."""
         res, stored = self.res, [input_file]
         try:
             hint_file = None
             if request.mask_hint:
                 hint_file = await intake.store_hint(res, job_id, request.mask_hint, input_file)
                 stored.append(hint_file)
+            background_file = None
+            if request.background_image:
+                background_file = await backdrops.store_background(res, job_id, request.background_image)
+                stored.append(background_file)
+            elif background_of is not None and background_of.background_file:
+                background_file = job_id + background_of.background_file.removeprefix(background_of.id)
+                data = await anyio.to_thread.run_sync(res.files.read, background_of.background_file)
+                await anyio.to_thread.run_sync(res.files.put, background_file, data)
+                stored.append(background_file)
             cutout = admitted.options.get("cutout_engine")
             # The same as the row's seq after the insert: the last of its key's jobs of that priority.
             pending = Pending(job_id, key.id, request.style, cutout, request.priority, 2**62)
@@ -212,6 +249,7 @@ class JobService:
                 filename=request.filename,
                 rerun_of=rerun_of,
                 input_notes=list(input_notes),
+                background_file=background_file,
                 priority=request.priority,
             )
             job, created = await anyio.to_thread.run_sync(self._create_and_enqueue, key, new, admitted)

@@ -70,12 +70,14 @@ ORPHAN_GRACE = 24 * 3600.0  # a file younger than this may belong to a submissio
 
 
 def purge_orphans(ctx: WorkerContext) -> int:
-    """Delete stored files whose job does not exist (a request that failed after storing its input, a worker
-    killed while writing) and temp files left by a killed writer. Returns how many files were deleted.
+    """Delete stored files whose job (or backdrop plate) does not exist (a request that failed after storing its
+    input, a worker killed while writing) and temp files left by a killed writer. Returns how many files were
+    deleted. Backdrop plates are kept whatever their age: retention is for generations.
 
     Skipped while the database holds no job at all: that is more likely a replaced or empty database than
     a folder of orphans, and deleting every file would turn one fault into two.
     """
+    from ..storage import backdrops as backdrops_sql
     from ..storage.files import owner_of
 
     db = ctx.db.get()
@@ -83,7 +85,7 @@ def purge_orphans(ctx: WorkerContext) -> int:
         return 0
     stale = list(ctx.files.stale(ORPHAN_GRACE))
     owners = sorted({o for p in stale if (o := owner_of(p.name)) is not None})
-    known = jobs_sql.existing_ids(db, owners)
+    known = jobs_sql.existing_ids(db, owners) | backdrops_sql.existing_ids(db, owners)
     deleted = 0
     for path in stale:
         owner = owner_of(path.name)

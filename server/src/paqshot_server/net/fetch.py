@@ -121,8 +121,10 @@ async def fetch_image(
     user_agent: str,
     total_timeout: float = 30.0,
     max_redirects: int = 3,
+    field: str = "product_image",
 ) -> bytes:
-    """GET an image URL under the SSRF policy; raise InvalidRequest / ImageTooLarge with clear messages."""
+    """GET an image URL under the SSRF policy; raise InvalidRequest / ImageTooLarge with clear messages that name
+    the request's ``field``."""
     timeout = httpx.Timeout(total_timeout, connect=CONNECT_TIMEOUT)
     try:
         async with (
@@ -151,15 +153,15 @@ async def fetch_image(
                         current = urljoin(current, response.headers["location"])
                         continue
                     if response.status_code != 200:
-                        raise InvalidRequest(f"product_image URL answered HTTP {response.status_code}; expected 200.")
-                    return await _read_capped(response, max_bytes)
+                        raise InvalidRequest(f"{field} URL answered HTTP {response.status_code}; expected 200.")
+                    return await _read_capped(response, max_bytes, field)
                 finally:
                     await response.aclose()
-            raise InvalidRequest(f"product_image URL redirected more than {max_redirects} times.")
+            raise InvalidRequest(f"{field} URL redirected more than {max_redirects} times.")
     except TimeoutError as exc:
-        raise InvalidRequest(f"product_image URL did not answer within {total_timeout:.0f} s.") from exc
+        raise InvalidRequest(f"{field} URL did not answer within {total_timeout:.0f} s.") from exc
     except httpx.HTTPError as exc:
-        raise InvalidRequest(f"product_image URL could not be fetched: {_in_words(exc)}.") from exc
+        raise InvalidRequest(f"{field} URL could not be fetched: {_in_words(exc)}.") from exc
 
 
 def _in_words(exc: httpx.HTTPError) -> str:
@@ -174,7 +176,7 @@ def _in_words(exc: httpx.HTTPError) -> str:
     return "the connection failed"
 
 
-async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+async def _read_capped(response: httpx.Response, max_bytes: int, field: str) -> bytes:
     """The body with its content-coding removed (gzip, deflate), refused once it passes ``max_bytes``.
 
     The cap counts decoded bytes, so a small compressed body cannot unpack past it (httpx inflates one network
@@ -184,7 +186,7 @@ async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
     unknown = [c for c in codings if c not in _DECODED]
     if unknown:
         raise InvalidRequest(
-            f"product_image URL was sent with Content-Encoding: {', '.join(unknown)}, which this appliance cannot "
+            f"{field} URL was sent with Content-Encoding: {', '.join(unknown)}, which this appliance cannot "
             "decode; serve the image uncompressed."
         )
     chunks: list[bytes] = []
@@ -192,6 +194,6 @@ async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
     async for chunk in response.aiter_bytes():
         size += len(chunk)
         if size > max_bytes:  # Content-Length is not trusted: count what actually arrives
-            raise ImageTooLarge(f"Product image exceeds {megabytes(max_bytes)}.")
+            raise ImageTooLarge(f"{field} exceeds {megabytes(max_bytes)}.")
         chunks.append(chunk)
     return b"".join(chunks)

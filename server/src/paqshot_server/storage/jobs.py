@@ -76,6 +76,7 @@ class NewJob(msgspec.Struct, frozen=True, kw_only=True):
     rerun_of: str | None = None  # the job this one re-ran
     input_notes: list[str] = msgspec.field(default_factory=list)  # from decoding the photo at the door
     priority: Priority = "normal"  # order within the key's own jobs (storage.fair)
+    background_file: str | None = None  # the request's own background_image, stored beside the photo
 
 
 class Job(NewJob, frozen=True, kw_only=True):
@@ -106,8 +107,9 @@ class Job(NewJob, frozen=True, kw_only=True):
         return "processing" if self.state in ("queued", "running") else self.state  # type: ignore[return-value]
 
     def files(self) -> list[str]:
-        """Every file-store name this job owns (input, mask hint, images, thumbnails)."""
+        """Every file-store name this job owns (input, mask hint, background image, images, thumbnails)."""
         names = [self.input_file, *([self.hint_file] if self.hint_file else [])]
+        names += [self.background_file] if self.background_file else []
         for image in self.result.images if self.result else []:
             names += [image.file, image.thumb]
         if self.result and self.result.matte:

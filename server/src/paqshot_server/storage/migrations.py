@@ -211,6 +211,38 @@ def m006_fair_queue(db: sqlite_utils.Database) -> None:
     )
 
 
+def m007_backdrops(db: sqlite_utils.Database) -> None:
+    """The backdrop plate library (a key's own plates; ``key_id`` NULL: shared by the operator), and a job's own
+    background image (``background_file``, stored beside its photo)."""
+    _run(
+        db,
+        (
+            """
+            CREATE TABLE backdrops (
+                id TEXT PRIMARY KEY,
+                key_id TEXT REFERENCES api_keys(id),
+                name TEXT,
+                tags TEXT NOT NULL,
+                image_file TEXT NOT NULL,
+                thumb_file TEXT NOT NULL,
+                width INTEGER NOT NULL,
+                height INTEGER NOT NULL,
+                floor_y REAL NOT NULL,
+                floor_given INTEGER NOT NULL,
+                area_left REAL NOT NULL,
+                area_right REAL NOT NULL,
+                light_azimuth REAL,
+                light_softness REAL NOT NULL,
+                light_given INTEGER NOT NULL,
+                created_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX backdrops_key ON backdrops(key_id, created_at)",
+            "ALTER TABLE jobs ADD COLUMN background_file TEXT",
+        ),
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     m001_initial,
     m002_webhook_rotation_and_leases,
@@ -218,6 +250,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     m004_input_notes,
     m005_list_order,
     m006_fair_queue,
+    m007_backdrops,
 )
 
 

@@ -6,8 +6,9 @@ both become a :class:`LoadedPlate`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 from PIL import Image
 
@@ -99,3 +100,23 @@ def area_from(left: float | None, width: float | None) -> tuple[float, float]:
     lo = 0.0 if left is None else min(max(left, 0.0), 0.95)
     hi = 1.0 if width is None else min(lo + max(width, 0.05), 1.0)
     return lo, hi
+
+
+class PlateSource(Protocol):
+    """Where a render finds its plates (``jobs/backdrops.py`` reads the library and a job's stored image)."""
+
+    def given(self) -> LoadedPlate | None:
+        """The plate the request names itself (its ``background_image`` or ``backdrop``), if any.
+
+        Raises:
+            NotFound: the named library plate is gone (deleted after the job was accepted).
+        """
+        ...
+
+    def candidates(self) -> Sequence[PlateInfo]:
+        """The library plates this request may be matched against (the key's own and the shared ones)."""
+        ...
+
+    def load(self, info: PlateInfo) -> LoadedPlate:
+        """The image of one of :meth:`candidates`."""
+        ...

@@ -31,7 +31,7 @@ from .plate import Light
 CAST_LENGTH = 0.7  # shadow length on the floor per unit of height (a key light about 55° up)
 FLOOR_FORESHORTENING = 0.35  # how much depth on the floor shrinks in the picture (a camera ~20° above it)
 MIN_DEPTH = 0.06  # a sideways light still throws its shadow a little back (the picture's floor is not a line)
-CONTACT_STRENGTH = 1.1  # of the studio soft shadow: a plate's floor is busier than a sweep, the contact must show
+CONTACT_STRENGTH = 1.5  # of the studio soft shadow: a plate's floor is busier than a sweep, the contact must show
 CAST_DARKNESS = 0.8  # at softness 0, next to the product
 FOOTPRINT = 0.6  # the product's depth on the floor, share of its width (a bottle's is about its width)
 

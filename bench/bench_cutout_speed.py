@@ -1,0 +1,239 @@
+"""Speed of the studio packshot with the cut-out model, side by side with rembg (same weights) in ONE run.
+
+    PAQSHOT_HOME=... .venv/bin/python bench/bench_cutout_speed.py [--photos DIR] [--n 16]
+        [--rembg-python /work/team/rembg-venv/bin/python] [--u2net-home /work/team/u2net_home]
+        [--model ID] [--config key=value,...]
+
+Profile one worker with py-spy (any venv): ``py-spy record -o prof.svg -- .venv/bin/python
+bench/bench_cutout_speed.py --worker 0 --repeat 3 FILE...`` (the inputs are kept in the folder printed).
+
+Inputs: the handed case photos (or ``--photos``), each cropped to 4:3 and resized to 2000x1500, JPEG q90.
+
+- One core (the worker processes pin themselves to the first CPU of this process's affinity, like
+  ``taskset -c 0``): ours = decode -> ``render_packshot`` (white, soft shadow, 1,024 px JPEG + thumbnail) with
+  the refinement included; rembg = ``rembg.remove`` -> paste on white -> 1,024 px JPEG (``rembg_peer.py``
+  in rembg's own venv, ``OMP_NUM_THREADS=1`` so its session uses the one core it has). Per image: median
+  and mean wall time, and the mean including the start-up (model load) spread over the images. For ours
+  also the time inside the model (``predict``) and the share outside it.
+- Two workers on two cores (when this process may use two): two worker processes, each pinned to its own
+  core, each doing all the images; images per minute against one worker on one core.
+- Peak RSS of one worker (``ru_maxrss``) with the model loaded.
+
+Numbers only, never a test. The machine may be shared: the load average is printed before and after; figures
+taken under load must be re-measured on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+SIZE = (2000, 1500)
+
+
+def prepare(photos: list[Path], out: Path, n: int) -> list[Path]:
+    """``n`` 2000x1500 JPEGs made from ``photos`` (cycled), cropped to 4:3 around the centre."""
+    from PIL import Image
+
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    for i in range(n):
+        src = Image.open(photos[i % len(photos)]).convert("RGB")
+        w, h = src.size
+        if w / h > 4 / 3:
+            cw = round(h * 4 / 3)
+            src = src.crop(((w - cw) // 2, 0, (w - cw) // 2 + cw, h))
+        else:
+            ch = round(w * 3 / 4)
+            src = src.crop((0, (h - ch) // 2, w, (h - ch) // 2 + ch))
+        path = out / f"in_{i:02d}.jpg"
+        src.resize(SIZE, Image.Resampling.LANCZOS).save(path, quality=90)
+        files.append(path)
+    return files
+
+
+def worker(files: list[Path], model_id: str | None, config: str, cpu: int, repeat: int) -> dict:
+    """Run ours on ``files`` pinned to ``cpu``; return the timings (runs in a child process)."""
+    os.sched_setaffinity(0, {cpu})
+    t0 = time.perf_counter()
+    import dataclasses
+
+    import numpy as np
+    from paqshot_server.imaging.decode import decode_image
+    from paqshot_server.imaging.options import RenderOptions
+    from paqshot_server.imaging.packshot import render_packshot
+    from paqshot_server.inference.segmenters import OnnxSegmenter
+    from paqshot_server.inference.store import ModelStore, install_level_dir
+
+    home = Path(os.environ.get("PAQSHOT_HOME", "data"))
+    store = ModelStore(home / "models", device="cpu", shared=(install_level_dir(),))
+    model = store.get(model_id) if model_id else store.best("segmentation")
+    if model is None:
+        raise SystemExit("no cut-out model installed")
+    seg = OnnxSegmenter(model.path, device="cpu")
+    changes: dict[str, object] = {}
+    for item in filter(None, config.split(",")):
+        key, value = item.split("=", 1)
+        default = getattr(seg.refine_config, key)
+        changes[key] = value.lower() in ("1", "true", "yes") if isinstance(default, bool) else type(default)(value)
+    seg.refine_config = dataclasses.replace(seg.refine_config, **changes)
+    model_ms: list[float] = []
+    raw = seg.predict
+
+    def timed_predict(rgb: np.ndarray) -> np.ndarray:
+        s = time.perf_counter()
+        out = raw(rgb)
+        model_ms.append((time.perf_counter() - s) * 1000)
+        return out
+
+    seg.predict = timed_predict  # type: ignore[method-assign]
+    options = RenderOptions(background="white", shadow="soft", long_side=1024)
+    limits = {"max_bytes": 50 * 1024 * 1024, "max_pixels": 100_000_000}
+    datas = [f.read_bytes() for f in files]
+    startup_ms = (time.perf_counter() - t0) * 1000
+    per_image: list[dict[str, float]] = []
+    for _ in range(repeat):
+        for data in datas:
+            before = len(model_ms)
+            w0, c0 = time.perf_counter(), time.process_time()
+            result = render_packshot(decode_image(data, **limits).image, options, segmenter=seg)
+            wall = (time.perf_counter() - w0) * 1000
+            per_image.append(
+                {
+                    "wall_ms": wall,
+                    "cpu_ms": (time.process_time() - c0) * 1000,
+                    "model_ms": sum(model_ms[before:]),
+                    "passes": len(model_ms) - before,
+                    "bytes": len(result.images[0].data),
+                }
+            )
+    import onnxruntime
+
+    return {
+        "startup_ms": startup_ms,
+        "per_image": per_image,
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "model": model.id,
+        "onnxruntime": onnxruntime.__version__,
+        "threads": seg.graph.session.get_session_options().intra_op_num_threads,
+    }
+
+
+def run_ours(files: list[Path], args: argparse.Namespace, cpu: int) -> subprocess.Popen:
+    cmd = [sys.executable, __file__, "--worker", str(cpu), "--repeat", str(args.repeat), "--config", args.config]
+    cmd += ["--model", args.model] if args.model else []
+    cmd += [str(f) for f in files]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+
+
+def run_rembg(files: list[Path], args: argparse.Namespace, cpu: int, out: Path) -> subprocess.Popen:
+    env = {**os.environ, "U2NET_HOME": args.u2net_home, "OMP_NUM_THREADS": "1"}
+    for var in ("PYTHONPATH", "VIRTUAL_ENV"):
+        env.pop(var, None)
+    cmd = ["taskset", "-c", str(cpu), args.rembg_python, str(BENCH / "rembg_peer.py"), "--out", str(out)]
+    cmd += ["--repeat", str(args.repeat), *(str(f) for f in files)]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
+
+
+def _last_json(proc: subprocess.Popen) -> dict:
+    out, _ = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"worker failed ({proc.returncode})")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def summary(name: str, times: list[float], startup_ms: float, n: int) -> str:
+    return (
+        f"{name:8s} median {statistics.median(times):7.1f} ms  mean {statistics.fmean(times):7.1f} ms  "
+        f"mean with start-up spread over {n}: {statistics.fmean(times) + startup_ms / n:7.1f} ms  "
+        f"(start-up {startup_ms:.0f} ms)"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--photos", type=Path)
+    parser.add_argument("--n", type=int, default=16)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--model", help="model id (default: the installed default)")
+    parser.add_argument("--config", default="", help="RefineConfig overrides, key=value,...")
+    parser.add_argument("--rembg-python", default="/work/team/rembg-venv/bin/python")
+    parser.add_argument("--u2net-home", default="/work/team/u2net_home")
+    parser.add_argument("--no-rembg", action="store_true")
+    parser.add_argument("--no-pair", action="store_true", help="skip the two-worker run")
+    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("files", nargs="*", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker is not None:
+        print(json.dumps(worker(args.files, args.model, args.config, args.worker, args.repeat)))
+        return 0
+
+    sys.path.insert(0, str(BENCH))
+    import realset
+
+    if args.photos:
+        photos = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    else:
+        cases = realset.cases_dir()
+        if cases is None:
+            raise SystemExit("no photos: give --photos (the handed cases are not beside this checkout)")
+        photos = [p.path for p in realset.load(cases, [])]
+    cpus = sorted(os.sched_getaffinity(0))
+    tmp = Path(tempfile.mkdtemp(prefix="speed-"))
+    files = prepare(photos, tmp / "in", args.n)
+    load_before = os.getloadavg()
+    print(f"{len(files)} images 2000x1500 from {len(photos)} photos; cpus {cpus}; load average {load_before}")
+
+    print(f"inputs in {tmp / 'in'}")
+    ours = _last_json(run_ours(files, args, cpus[0]))
+    ours_ms = [r["wall_ms"] for r in ours["per_image"]]
+    model_ms = [r["model_ms"] for r in ours["per_image"]]
+    passes = [r["passes"] for r in ours["per_image"]]
+    n_img = len(ours_ms)
+    print(
+        f"\none core (cpu {cpus[0]}), model {ours['model']}, onnxruntime {ours['onnxruntime']}, "
+        f"session intra-op threads {ours['threads'] or 'default'}"
+    )
+    print(summary("ours", ours_ms, ours["startup_ms"], n_img))
+    outside = 1 - statistics.fmean(model_ms) / statistics.fmean(ours_ms)
+    print(
+        f"         in the model {statistics.fmean(model_ms):.1f} ms per image ({statistics.fmean(passes):.2f} passes), "
+        f"outside it {statistics.fmean(ours_ms) - statistics.fmean(model_ms):.1f} ms = {outside:.0%} of the time"
+    )
+    print(f"         peak worker RSS {ours['rss_mb']:.0f} MB")
+    peer = None
+    if not args.no_rembg:
+        peer = _last_json(run_rembg(files, args, cpus[0], tmp / "rembg"))
+        peer_ms = [t["wall_ms"] for t in peer["times"]]
+        print(summary("rembg", peer_ms, peer["startup_ms"], len(peer_ms)))
+        ratio = statistics.fmean(ours_ms) / statistics.fmean(peer_ms)
+        print(f"         ours / rembg (mean per image): {ratio:.2f}   ({peer['peer']}, ort {peer['onnxruntime']})")
+    if not args.no_pair and len(cpus) >= 2:
+        t0 = time.perf_counter()
+        procs = [run_ours(files, args, cpu) for cpu in cpus[:2]]
+        results = [_last_json(p) for p in procs]
+        wall_pair = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        single = _last_json(run_ours(files, args, cpus[0]))
+        wall_one = time.perf_counter() - t0
+        per_min_one = 60 * len(single["per_image"]) / wall_one
+        per_min_two = 60 * sum(len(r["per_image"]) for r in results) / wall_pair
+        print(
+            f"\ntwo workers on cpus {cpus[:2]}: {per_min_two:.1f} images/min; one worker on one core: "
+            f"{per_min_one:.1f} images/min; speed-up {per_min_two / per_min_one:.2f}x (start-up included)"
+        )
+    print(f"\nload average before {load_before}, after {os.getloadavg()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

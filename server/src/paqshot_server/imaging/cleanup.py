@@ -1,0 +1,182 @@
+"""Backdrop clean-up of a cut-out model's probability map, on an analysis grid around the product.
+
+The backdrop around the product is modelled (:mod:`.backdrop`: a quadratic CIE Lab surface fitted to the
+ring of sure background around the product, with its own noise level). Then:
+
+- in the model's soft zone, pixels the backdrop model explains, as its colour (p < ``SOFT_HIGH``) or as a
+  smooth chromaticity-preserving darkening of it (a cast shadow, p < ``SHADOW_HIGH``), get probability 0:
+  the photo's own shadow and backdrop-coloured ghosts are not product;
+- enclosed regions inside the product that are exactly backdrop, hold nothing and have a sharp rim (a
+  scissor handle's loop, the gap in a mug handle, grass between a chair's bars) open (probability 0);
+- the photo's own shadow is measured against the same model (for ``shadow: "natural"``).
+
+Nothing is done where the backdrop is too busy for a smooth model to describe (a street, a room): a colour
+test would then eat product. Thresholds follow the classical segmenter's (:mod:`.classical`), where they
+were tuned on the synthetic evaluation set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+
+from .backdrop import backdrop_distance, fit_background, gradient, shadow_candidates
+from .colour import linear_to_lab, to_linear
+from .matting import box
+from .shadow import estimate_photo_shadow
+
+SOFT_HIGH = 0.85  # the model's soft zone: below this, backdrop-coloured pixels are not product
+SHADOW_HIGH = 0.97  # cast shadows are not product below this (a model is often half sure of a shadow)
+SURE_BG = 0.05  # probability under which a pixel is sure background (for the backdrop model)
+RING = 0.12  # the backdrop model is fitted within this share of the grid's long side around the product
+MIN_THRESHOLD = 6.0  # ΔE76 below which a pixel always matches the backdrop (classical segmenter)
+NOISE_FACTOR = 2.2  # threshold = NOISE_FACTOR x 95th percentile of the backdrop's residuals (same)
+DARK_WEIGHT = 0.7  # lightness weight when darker than the backdrop (shading; same)
+SHADOW_MIN_RATIO = 0.2  # deepest cast shadow accepted, luminance ratio to the backdrop (same)
+BUSY_THRESHOLD = 40.0  # a backdrop whose own variation needs a larger ΔE is not modelled
+MIN_INLIERS = 0.5  # nor one the smooth surface fits for less than this share of its pixels
+MAX_REMOVED = 0.15  # removing more of the product than this means it looks like the backdrop (glass): keep it
+MIN_HOLE = 0.004  # smallest hole, as a share of the product's area
+HOLE_MATCH = 0.8  # a hole matches the backdrop: median ΔE under this share of the threshold (not a shadow)
+HOLE_MAX_DE = 12.0  # ... and under this ΔE whatever the threshold (grass between a chair's bars: ~5; the dark
+# spots of a butterfly's wing against a blurred busy backdrop: ~19)
+HOLE_GROW = 6  # an accepted hole grows this many pixels into backdrop-like or shaded pixels (the shade a
+# handle casts inside its own loop), never across the product's outline
+FOUR = ndimage.generate_binary_structure(2, 1)
+EIGHT = ndimage.generate_binary_structure(2, 2)
+
+
+@dataclass(frozen=True)
+class CleanupReport:
+    """The cleaned probability map and what was found.
+
+    Attributes:
+        prob: float32 (h, w), the cleaned probability map (``input`` itself when nothing was done).
+        input: the probability map given.
+        modelled: whether the backdrop could be modelled (False: busy backdrop, nothing was changed).
+        threshold: ΔE76 under which a pixel matches the backdrop (its noise level); inf when not modelled.
+        removed: share of the product's probability mass (p > 0.5) that the backdrop model explains in the
+            soft zone; removed when at most ``MAX_REMOVED`` (else the product looks like its backdrop: glass,
+            and it is kept).
+        holes: share of the product's area opened as holes.
+        unopened: share of the product's area in enclosed backdrop-coloured regions that were not opened
+            (a hole that failed a test, or product parts the colour of the backdrop).
+        shadow: the photo's cast shadow as a multiply layer on the grid (1 = none), or None.
+    """
+
+    prob: np.ndarray
+    input: np.ndarray = field(repr=False)
+    modelled: bool
+    threshold: float
+    removed: float = 0.0
+    holes: float = 0.0
+    unopened: float = 0.0
+    shadow: np.ndarray | None = field(default=None, repr=False)
+
+
+def clean_backdrop(
+    rgb: np.ndarray,
+    prob: np.ndarray,
+    *,
+    holes: bool = True,
+    cleanup: bool = True,
+    soft_high: float = SOFT_HIGH,
+    shadow_high: float = SHADOW_HIGH,
+) -> CleanupReport:
+    """Clean ``prob`` (float32 h x w) against the backdrop of ``rgb`` (uint8 h x w x 3, same grid); the soft
+    zone's limits are ``soft_high`` (backdrop colours) and ``shadow_high`` (cast shadows)."""
+    product = prob > 0.5
+    if not (cleanup or holes) or not product.any():
+        return CleanupReport(prob, prob, False, float("inf"))
+    h, w = prob.shape
+    reach = RING * max(h, w)
+    ring = (prob < SURE_BG) & (ndimage.distance_transform_edt(~product) <= reach)
+    if ring.sum() < 50:
+        return CleanupReport(prob, prob, False, float("inf"))
+    linear = to_linear(rgb)
+    smooth = box(linear, 1)
+    lab = linear_to_lab(smooth)
+    model = fit_background(lab, ring)
+    threshold = max(MIN_THRESHOLD, NOISE_FACTOR * model.noise)
+    if threshold > BUSY_THRESHOLD or model.inliers < MIN_INLIERS:
+        return CleanupReport(prob, prob, False, threshold)
+    expected = model.evaluate(h, w)
+    diff = lab - expected
+    dist = backdrop_distance(diff, DARK_WEIGHT)
+    grad = gradient(lab[..., 0])
+    # The model already says where the product is: a penumbra may be a little sharper than the classical
+    # segmenter (which has no model) can afford.
+    max_grad = 2 * max(4.0, 0.5 * threshold)
+    shadow, darkening = shadow_candidates(diff, lab, expected, grad, threshold, SHADOW_MIN_RATIO, max_grad)
+    backdrop = (dist < threshold) | shadow
+    out = prob.copy()
+    mass = float(prob[product].sum())
+    removed = 0.0
+    if cleanup:
+        ghost = ((dist < threshold) & (prob < soft_high)) | (shadow & (prob < shadow_high))
+        removed = float(prob[ghost & product].sum()) / max(mass, 1e-6)
+        if removed <= MAX_REMOVED:
+            out[ghost] = 0.0
+    opened = unopened = 0.0
+    if holes:
+        hole, rejected = _holes(out > 0.5, backdrop, dist, threshold, lab[..., 0], grad)
+        unopened = float(rejected / max(1, product.sum()))
+        if hole.any():
+            shaded = (dist < 2 * threshold) | darkening
+            hole = ndimage.binary_dilation(hole, EIGHT, iterations=HOLE_GROW, mask=shaded & (out > 0)) | hole
+        opened = float(hole.sum() / max(1, product.sum()))
+        out[hole] = 0.0
+    photo_shadow = estimate_photo_shadow(smooth, expected, out, darkening)
+    return CleanupReport(out, prob, True, threshold, removed, opened, unopened, photo_shadow)
+
+
+def _holes(
+    product: np.ndarray,
+    backdrop: np.ndarray,
+    dist: np.ndarray,
+    threshold: float,
+    lightness: np.ndarray,
+    grad: np.ndarray,
+) -> tuple[np.ndarray, float]:
+    """Enclosed backdrop regions inside ``product`` that hold nothing and have a sharp rim (a glossy
+    highlight fades into the product; a hole's rim is the product's edge, a step within a pixel or two),
+    and the area (pixels) of the enclosed backdrop regions of hole size that failed these tests."""
+    filled = ndimage.binary_fill_holes(product)
+    inner = filled & backdrop
+    labels, count = ndimage.label(inner, FOUR)
+    out = np.zeros(product.shape, bool)
+    rejected = 0.0
+    if count == 0:
+        return out, rejected
+    outside = ndimage.binary_dilation(~filled, FOUR)
+    touching = np.unique(labels[outside & inner])
+    areas = np.bincount(labels.ravel(), minlength=count + 1)
+    min_area = max(12.0, MIN_HOLE * float(filled.sum()))
+    for i, sl in enumerate(ndimage.find_objects(labels), start=1):
+        if sl is None or areas[i] < min_area or i in touching:
+            continue
+        sl = (slice(max(sl[0].start - 4, 0), sl[0].stop + 4), slice(max(sl[1].start - 4, 0), sl[1].stop + 4))
+        region = labels[sl] == i
+        if _is_hole(region, float(areas[i]), dist[sl], threshold, lightness[sl], grad[sl]):
+            out[sl] |= region
+        else:
+            rejected += float(areas[i])
+    return out, rejected
+
+
+def _is_hole(
+    region: np.ndarray, area: float, dist: np.ndarray, threshold: float, lightness: np.ndarray, grad: np.ndarray
+) -> bool:
+    if float(np.median(dist[region])) > min(HOLE_MATCH * threshold, HOLE_MAX_DE):
+        return False
+    if ndimage.binary_fill_holes(region).sum() - area > max(4.0, 0.01 * area):
+        return False  # holds something: printing on a label, not a see-through hole
+    near = ndimage.binary_dilation(region, EIGHT, iterations=2)
+    outer = ndimage.binary_dilation(near, EIGHT, iterations=2) & ~near
+    rim = near & ~region
+    if not outer.any() or not rim.any():
+        return False
+    step = abs(float(np.median(lightness[outer])) - float(np.median(lightness[region])))
+    return float(np.percentile(grad[rim], 90)) >= 0.4 * step

@@ -1,0 +1,163 @@
+"""How far to trust a model cut-out: a calibrated confidence and the review reasons, from what the
+refinement measured (:class:`.refine.Refined`).
+
+The evidence (:func:`evidence`) is a handful of plain measurements: how much of the photo the product
+covers, how many frame sides it touches, how much of its matte is undecided, whether two model passes agree,
+how much was dropped as clutter, how much is half-transparent. Each review reason is one of them past a
+limit (``LIMITS``); the confidence is a logistic model of them (``WEIGHTS``), fitted on the labelled real
+photos of ``bench/real_labels.toml`` with ``bench/eval_real.py --fit`` (the figures there say how well it
+separates failures from successes).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .refine import Refined
+from .review import (
+    FILLS_FRAME,
+    FRAGMENTED,
+    SMALL_PRODUCT,
+    TRANSPARENT,
+    UNCERTAIN_EDGES,
+    UNSTABLE,
+    ReviewReason,
+    reason,
+)
+
+# Limits past which a reason is given (chosen by eye on the labelled photos; see the module docstring).
+LIMITS = {
+    "share_low": 0.01,  # product under 1 % of the photo: little left after the cut, upscaled a lot
+    "sides": 3,  # touching three or four sides of the frame: the product fills the frame
+    "share_high": 0.85,
+    "soft": 0.35,  # undecided matte over a third of the product's area
+    "agreement": 0.75,  # the two passes' products overlap less than this (IoU)
+    "dropped": 0.35,  # a third of the confident mass dropped as separate fragments
+    "pieces": 4,
+    "translucent": 0.3,  # share of the product that is half-transparent (glass, clear plastic)
+}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The measurements the confidence and the reasons are computed from (all plain floats)."""
+
+    share: float  # product area (alpha > 0.5) / photo area
+    sides: int  # frame sides the product touches
+    soft: float  # undecided model map / product area
+    agreement: float  # IoU of the two passes (1.0 with one pass)
+    dropped: float  # share of confident mass dropped as clutter
+    pieces: int
+    translucent: float  # share of the product (alpha > 0.02) with alpha < 0.75
+    busy: float  # 1.0 when the backdrop could not be modelled (busy), else 0.0
+    noise: float  # the backdrop's own variation (ΔE76 threshold of its model; 60 when not modelled)
+    removed: float  # share of the product the backdrop clean-up found to look like the backdrop
+    holes: float  # share of the product's area opened as holes
+    first_soft: float  # undecided share of the first pass (whole photo)
+    area_ratio: float  # final product area / first pass product area
+    crop_touch: float  # share of the crop's inner border the product reaches
+    unopened: float  # share of the product in enclosed backdrop-coloured regions left closed
+    sure_pieces: int  # separate regions the first pass is sure of
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: float(v) for k, v in asdict(self).items()}
+
+
+def evidence(refined: Refined, shape: tuple[int, int]) -> Evidence:
+    """Measure a refinement's result; ``shape`` = (H, W) of the photo."""
+    alpha = refined.alpha
+    product = alpha > 0.5
+    present = alpha > 0.02
+    h, w = shape
+    sides = sum(float(edge.mean()) > 0.02 for edge in (product[0], product[-1], product[:, 0], product[:, -1]))
+    translucent = float((present & (alpha < 0.75)).sum() / max(1, present.sum()))
+    return Evidence(
+        share=float(product.sum() / (h * w)),
+        sides=int(sides),
+        soft=refined.soft_share,
+        agreement=1.0 if refined.agreement is None else refined.agreement,
+        dropped=refined.dropped_mass,
+        pieces=refined.pieces,
+        translucent=translucent,
+        busy=0.0 if refined.cleanup.modelled else 1.0,
+        noise=min(60.0, refined.cleanup.threshold),
+        removed=refined.cleanup.removed,
+        holes=refined.cleanup.holes,
+        first_soft=refined.first_soft,
+        area_ratio=refined.area_ratio,
+        crop_touch=refined.crop_touch,
+        unopened=refined.cleanup.unopened,
+        sure_pieces=refined.sure_pieces,
+    )
+
+
+def reasons_for(ev: Evidence) -> tuple[ReviewReason, ...]:
+    """The review reasons the evidence gives (codes in :mod:`.review`)."""
+    out = []
+    if ev.share < LIMITS["share_low"]:
+        out.append(reason(SMALL_PRODUCT, f"{ev.share * 100:.1f} % of the photo"))
+    if ev.sides >= LIMITS["sides"] or ev.share > LIMITS["share_high"]:
+        out.append(reason(FILLS_FRAME))
+    if ev.translucent > LIMITS["translucent"]:
+        out.append(reason(TRANSPARENT))
+    if ev.dropped > LIMITS["dropped"] or ev.pieces >= LIMITS["pieces"]:
+        out.append(reason(FRAGMENTED))
+    if ev.agreement < LIMITS["agreement"]:
+        out.append(reason(UNSTABLE))
+    if ev.soft > LIMITS["soft"]:
+        out.append(reason(UNCERTAIN_EDGES))
+    return tuple(out)
+
+
+# Logistic model of P(success): intercept and one weight per feature (features() lists every measurement;
+# the ones without a weight did not help). Fitted with bench/fit_confidence.py (L2 0.3) on the 80 labelled
+# photos of bench/real_labels.toml: AUROC 0.84 on those photos, 0.78 leave-one-out (each photo scored by
+# weights fitted without it). The goal was 0.9: the confidence catches about half of the failures at a 7 %
+# false-alarm rate (threshold 0.6); see docs/progress/issue-10-quality.md for what it misses.
+WEIGHTS = {
+    "bias": 2.916,
+    "noise": -0.366,  # per 10 ΔE of the backdrop's own variation
+    "first_soft": -0.799,
+    "soft": -1.987,
+    "translucent": -1.566,
+    "disagreement": -1.536,  # 1 - IoU of the two passes
+    "area_change": -1.017,  # |log(final area / first pass area)|
+    "unopened": -1.480,
+}
+
+
+def features(ev: Evidence) -> dict[str, float]:
+    """The logistic model's inputs (see ``WEIGHTS``)."""
+    return {
+        "small": max(0.0, math.log10(LIMITS["share_low"] / max(ev.share, 1e-6))),
+        "sides": float(ev.sides),
+        "soft": ev.soft,
+        "disagreement": 1.0 - ev.agreement,
+        "dropped": ev.dropped,
+        "pieces": float(min(max(ev.pieces - 1, 0), 5)),
+        "translucent": ev.translucent,
+        "busy": ev.busy,
+        "noise": ev.noise / 10.0,
+        "removed": ev.removed,
+        "holes": ev.holes,
+        "first_soft": ev.first_soft,
+        "area_change": abs(math.log(max(ev.area_ratio, 1e-3))),
+        "crop_touch": ev.crop_touch,
+        "unopened": ev.unopened,
+        "sure_pieces": float(min(max(ev.sure_pieces - 1, 0), 5)),
+    }
+
+
+def confidence(ev: Evidence) -> float:
+    """P(the cut-out is right) under the logistic model, in [0, 1]."""
+    z = WEIGHTS["bias"] + sum(WEIGHTS.get(k, 0.0) * v for k, v in features(ev).items())
+    return float(1.0 / (1.0 + np.exp(-z)))
+
+
+def assess_refined(refined: Refined, shape: tuple[int, int]) -> tuple[float, tuple[ReviewReason, ...], Evidence]:
+    """(confidence rounded to 3 decimals, review reasons, the evidence) of a refinement's result."""
+    ev = evidence(refined, shape)
+    return round(confidence(ev), 3), reasons_for(ev), ev

@@ -1,0 +1,215 @@
+"""The backdrop plate library: add, list and delete plates (a key's own, or shared by the operator), and the
+plates a job may stand on (:class:`StoredPlates`, the engine's ``PlateSource``).
+
+An added plate passes the same door as a product photo (``intake``: SSRF-safe fetch or strict base64, magic
+bytes, size and pixel limits, EXIF orientation, sRGB, metadata stripped), is stored in the file store with a
+thumbnail, and has its floor line and light measured now (``imaging.plates.light``) unless the uploader gave
+them. Nothing here knows HTTP; SQL is in ``storage/backdrops.py``.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import anyio.to_thread
+from PIL import Image
+
+from ..errors import ImageTooLarge, InvalidRequest, NotFound, UnsupportedImage
+from ..ids import iso, new_id
+from ..imaging.decode import decode_image
+from ..imaging.encode import encode, thumbnail
+from ..imaging.plates.light import estimate_floor, estimate_light
+from ..imaging.plates.plate import LIGHT_AZIMUTH, Light, LoadedPlate, PlateInfo, area_from
+from ..resources import Resources
+from ..storage import backdrops as backdrops_sql
+from ..storage.backdrops import Backdrop, NewBackdrop
+from . import intake
+
+PREFIX = "bdp"
+
+
+@dataclass(frozen=True)
+class PlateUpload:
+    """What the uploader says about a plate (None: measured from the plate)."""
+
+    tags: Sequence[str] = ()
+    name: str | None = None
+    floor_y: float | None = None
+    area_left: float | None = None
+    area_width: float | None = None
+    light_from: str | None = None  # a name of imaging.plates.plate.LIGHT_AZIMUTH
+    softness: float | None = None
+
+
+def clean_tags(tags: Sequence[str]) -> list[str]:
+    """Tags as matched: lowercase, inner whitespace collapsed, empty ones and repeats dropped, order kept."""
+    return list(dict.fromkeys(t for t in (" ".join(tag.lower().split()) for tag in tags) if t))
+
+
+def plate_info(row: Backdrop) -> PlateInfo:
+    """The engine's view of a library row."""
+    return PlateInfo(
+        id=row.id,
+        tags=tuple(row.tags),
+        floor_y=row.floor_y,
+        area=(row.area_left, row.area_right),
+        light=Light(row.light_azimuth, row.light_softness, "given" if row.light_given else "estimated"),
+        shared=row.shared,
+        name=row.name,
+    )
+
+
+class BackdropLibrary:
+    """Build once per process from its resources."""
+
+    def __init__(self, res: Resources) -> None:
+        self.res = res
+
+    async def add_from_request(self, key_id: str | None, image: str, upload: PlateUpload) -> Backdrop:
+        """Fetch or decode ``image`` (URL or base64, the ``image`` field of ``POST /v1/backdrops``) and add it."""
+        raw = await intake.load_image(self.res, image, "image")
+        return await anyio.to_thread.run_sync(self.add, key_id, raw, upload)
+
+    def add(self, key_id: str | None, raw: bytes, upload: PlateUpload) -> Backdrop:
+        """Store the image bytes ``raw`` as a plate of ``key_id`` (None: shared by the operator). Blocking.
+
+        Raises:
+            ImageTooLarge, UnsupportedImage: the image fails the door check.
+            Forbidden: the key keeps ``max_backdrops_per_key`` plates already.
+        """
+        settings = self.res.settings
+        data, ext, _notes = intake.normalise(raw, settings.max_image_bytes, settings.max_image_pixels)
+        with Image.open(io.BytesIO(data)) as opened:
+            image = opened.convert("RGB")
+        floor = upload.floor_y if upload.floor_y is not None else estimate_floor(image)
+        measured = estimate_light(image, floor)
+        azimuth = LIGHT_AZIMUTH[upload.light_from] if upload.light_from is not None else measured.azimuth
+        softness = upload.softness if upload.softness is not None else measured.softness
+        left, right = area_from(upload.area_left, upload.area_width)
+        plate_id = new_id(PREFIX)
+        image_file, thumb_file = f"{plate_id}_plate.{ext}", f"{plate_id}_thumb.jpg"
+        files = self.res.files
+        written: list[str] = []
+        try:
+            for name, content in ((image_file, data), (thumb_file, encode(thumbnail(image), "jpeg", 85))):
+                written.append(name)
+                files.put(name, content)
+            return backdrops_sql.create(
+                self.res.db.get(),
+                NewBackdrop(
+                    id=plate_id,
+                    key_id=key_id,
+                    name=upload.name,
+                    tags=clean_tags(upload.tags),
+                    image_file=image_file,
+                    thumb_file=thumb_file,
+                    width=image.width,
+                    height=image.height,
+                    floor_y=float(floor),
+                    floor_given=upload.floor_y is not None,
+                    area_left=left,
+                    area_right=right,
+                    light_azimuth=azimuth,
+                    light_softness=float(softness),
+                    light_given=upload.light_from is not None,
+                    created_at=iso(time.time()),
+                ),
+                limit=settings.max_backdrops_per_key,
+            )
+        except BaseException:  # refused (limit) or failed: keep no file
+            for name in written:
+                files.delete(name)
+            raise
+
+    def list(self, key_id: str | None) -> list[Backdrop]:
+        """The plates ``key_id`` may use (its own first, then the shared ones); None: the shared ones. Blocking."""
+        return backdrops_sql.list_for_key(self.res.db.get(), key_id)
+
+    def find(self, key_id: str, plate_id: str) -> Backdrop:
+        """``key_id``'s plate or a shared one, else NotFound (another key's plate is not found either)."""
+        row = backdrops_sql.visible(self.res.db.get(), key_id, plate_id)
+        if row is None:
+            raise NotFound(f"Backdrop {plate_id} not found.")
+        return row
+
+    def delete(self, key_id: str | None, plate_id: str) -> Backdrop:
+        """Delete ``key_id``'s plate (None: a shared one, the operator's) and its files. Jobs already accepted
+        with it fail with a message saying so; later scenes no longer pick it. Blocking.
+
+        Raises:
+            NotFound: no such plate of that owner (a shared plate is not the key's to delete).
+        """
+        row = backdrops_sql.delete(self.res.db.get(), plate_id, key_id)
+        if row is None:
+            raise NotFound(f"Backdrop {plate_id} not found" + (" among your plates." if key_id else "."))
+        for name in row.files():
+            self.res.files.delete(name)
+        return row
+
+
+async def store_background(res: Resources, job_id: str, background_image: str) -> str:
+    """Fetch or decode a request's ``background_image`` (the product photo's door and SSRF rules), store it
+    normalised as ``<job_id>_background.<ext>``; returns the file name."""
+    raw = await intake.load_image(res, background_image, "background_image")
+    try:
+        name, _notes = await intake.store_input(res, job_id, raw, role="background")
+    except (ImageTooLarge, UnsupportedImage) as exc:
+        raise type(exc)(f"background_image: {exc.message}") from exc
+    return name
+
+
+class StoredPlates:
+    """A job's plates for the engine: its stored ``background_image`` (or, from the CLI, an image in hand), the
+    library plate it names, or the library plates its key may use (``imaging.plates.plate.PlateSource``).
+    ``key_id`` None (the operator's CLI): the shared plates only."""
+
+    def __init__(
+        self,
+        res: Resources,
+        key_id: str | None,
+        *,
+        background_file: str | None = None,
+        backdrop: str | None = None,
+        background: Image.Image | None = None,
+    ) -> None:
+        self.res, self.key_id = res, key_id
+        self.background_file, self.backdrop, self.background = background_file, backdrop, background
+
+    @cached_property
+    def _given(self) -> LoadedPlate | None:
+        if self.background is not None:
+            return LoadedPlate(PlateInfo(None), self.background.convert("RGB"))
+        if self.background_file is not None:
+            return LoadedPlate(PlateInfo(None), self._decode(self.background_file))
+        if self.backdrop is None:
+            return None
+        row = backdrops_sql.get(self.res.db.get(), self.backdrop)
+        if row is None or not (row.shared or row.key_id == self.key_id):
+            raise InvalidRequest(
+                f"The backdrop plate {self.backdrop} was deleted after this generation was accepted; "
+                "send it again with another backdrop."
+            )
+        return LoadedPlate(plate_info(row), self._decode(row.image_file))
+
+    def given(self) -> LoadedPlate | None:
+        return self._given
+
+    @cached_property
+    def _library(self) -> dict[str, Backdrop]:
+        return {row.id: row for row in backdrops_sql.list_for_key(self.res.db.get(), self.key_id)}
+
+    def candidates(self) -> list[PlateInfo]:
+        return [plate_info(row) for row in self._library.values()]
+
+    def load(self, info: PlateInfo) -> LoadedPlate:
+        row = self._library[str(info.id)]
+        return LoadedPlate(info, self._decode(row.image_file))
+
+    def _decode(self, name: str) -> Image.Image:
+        data = self.res.files.read(name)  # validated at the door; decoding again normalises it
+        settings = self.res.settings
+        return decode_image(data, max_bytes=len(data), max_pixels=settings.max_image_pixels).image.convert("RGB")

@@ -1,0 +1,102 @@
+"""Confidence and review reasons of a model cut-out (imaging/confidence.py), from what the refinement measured."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from imaging_support import FakeModel, paper_scene
+from paqshot_server.imaging import review
+from paqshot_server.imaging.confidence import LIMITS, Evidence, assess_refined, confidence, evidence, reasons_for
+from paqshot_server.imaging.refine import refine
+
+
+def assessed(rgb: np.ndarray) -> tuple[float, set[str]]:
+    out = refine(rgb, FakeModel())
+    assert out is not None
+    conf, reasons, _ = assess_refined(out, rgb.shape[:2])
+    return conf, {r.code for r in reasons}
+
+
+def test_a_clean_product_on_paper_is_trusted() -> None:
+    conf, codes = assessed(paper_scene()[0])
+    assert conf > 0.8 and not codes
+
+
+def test_a_tiny_product_is_flagged() -> None:
+    _, codes = assessed(paper_scene(size=(800, 600), products=((380, 280, 420, 320),))[0])
+    assert review.SMALL_PRODUCT in codes
+
+
+def test_a_frame_filling_product_is_flagged() -> None:
+    _, codes = assessed(paper_scene(products=((0, 0, 480, 360),))[0])
+    assert review.FILLS_FRAME in codes  # a reason is enough for needs_review, whatever the confidence
+
+
+def test_scattered_fragments_are_flagged() -> None:
+    pieces = tuple((40 + 90 * i, 60 + 40 * (i % 2), 90 + 90 * i, 110 + 40 * (i % 2)) for i in range(5))
+    _, codes = assessed(paper_scene(products=pieces)[0])
+    assert review.FRAGMENTED in codes
+
+
+def test_every_reason_has_a_message_and_every_limit_gives_one() -> None:
+    base = Evidence(
+        share=0.2,
+        sides=0,
+        soft=0.05,
+        agreement=0.95,
+        dropped=0.0,
+        pieces=1,
+        translucent=0.05,
+        busy=0.0,
+        noise=6.0,
+        removed=0.02,
+        holes=0.0,
+        first_soft=0.05,
+        area_ratio=1.0,
+        crop_touch=0.0,
+        unopened=0.0,
+        sure_pieces=1,
+    )
+    assert reasons_for(base) == ()
+    worse = {
+        review.SMALL_PRODUCT: {"share": LIMITS["share_low"] / 2},
+        review.FILLS_FRAME: {"sides": 4},
+        review.TRANSPARENT: {"translucent": 0.6},
+        review.FRAGMENTED: {"pieces": 6},
+        review.UNSTABLE: {"agreement": 0.4},
+        review.UNCERTAIN_EDGES: {"soft": 0.6},
+    }
+    for code, change in worse.items():
+        ev = Evidence(**{**base.as_dict(), **change})  # type: ignore[arg-type]
+        got = reasons_for(ev)
+        assert [r.code for r in got] == [code]
+        assert got[0].message.startswith(review.CODES[code])
+        if code in (review.TRANSPARENT, review.UNSTABLE, review.UNCERTAIN_EDGES):  # also in the logistic model
+            assert confidence(ev) < confidence(base)
+    assert all(review.CODES[c] for c in review.CODES)
+
+
+@pytest.mark.parametrize("share", [0.001, 0.3])
+def test_confidence_is_a_probability(share: float) -> None:
+    ev = Evidence(
+        share=share,
+        sides=4,
+        soft=2.0,
+        agreement=0.0,
+        dropped=1.0,
+        pieces=9,
+        translucent=1.0,
+        busy=1.0,
+        noise=60.0,
+        removed=1.0,
+        holes=1.0,
+        first_soft=3.0,
+        area_ratio=9.0,
+        crop_touch=1.0,
+        unopened=1.0,
+        sure_pieces=7,
+    )
+    assert 0.0 <= confidence(ev) <= 1.0
+    rgb = paper_scene()[0]
+    out = refine(rgb, FakeModel())
+    assert out is not None and evidence(out, rgb.shape[:2]).pieces == 1

@@ -1,0 +1,131 @@
+"""The refinement around a cut-out model (imaging/refine.py, imaging/cleanup.py), with a stand-in model that
+has U²-Net's habits (keeps cast shadows as half product, fills holes, answers on a small blurry grid)."""
+
+from __future__ import annotations
+
+import numpy as np
+from imaging_support import FakeModel, paper_scene
+from paqshot_server.imaging.refine import RefineConfig, constrain, drop_frame_ghosts, refine, select_products
+from PIL import Image
+from scipy import ndimage
+
+
+def iou(alpha: np.ndarray, truth: np.ndarray) -> float:
+    a, b = alpha > 0.5, truth > 0.5
+    return float((a & b).sum() / (a | b).sum())
+
+
+def plain(rgb: np.ndarray, model: FakeModel) -> np.ndarray:
+    """What resizing the model's answer gives (rembg's way)."""
+    h, w = rgb.shape[:2]
+    return np.asarray(Image.fromarray(model(rgb), "F").resize((w, h), Image.Resampling.BILINEAR))
+
+
+def test_the_photos_own_cast_shadow_is_not_product() -> None:
+    rgb, truth = paper_scene(shadow=(22, 14))
+    model = FakeModel()
+    before = plain(rgb, model)
+    away = ndimage.distance_transform_edt(truth == 0) > 4  # not the product's own blurred edge
+    shadow_only = away & (before > 0.3)
+    assert shadow_only.sum() > 500  # the stand-in keeps the shadow, like the real model does
+    out = refine(rgb, model)
+    assert out is not None
+    assert float(out.alpha[shadow_only].max()) < 0.05
+    assert iou(out.alpha, truth) > 0.95
+    assert out.shadow is not None and float(out.shadow.min()) < 0.8  # measured, for shadow: natural
+
+
+def test_enclosed_holes_open_where_they_show_the_backdrop() -> None:
+    rgb, truth = paper_scene(ring=True, colour=(20, 20, 20))
+    hole = np.zeros_like(truth, bool)
+    hole[165:195, 225:255] = True  # the middle of the frame's opening
+    assert truth[hole].max() == 0.0
+    model = FakeModel()
+    assert plain(rgb, model)[hole].min() > 0.9  # filled by the model
+    out = refine(rgb, model)
+    assert out is not None and float(out.alpha[hole].max()) == 0.0
+    assert out.cleanup.holes > 0.05
+    assert iou(out.alpha, truth) > 0.9
+    off = refine(rgb, model, RefineConfig(holes=False))
+    assert off is not None and float(off.alpha[hole].min()) > 0.9
+
+
+def test_clutter_at_the_frame_is_dropped_and_several_products_kept() -> None:
+    products = ((120, 120, 200, 240), (280, 120, 360, 240), (440, 0, 480, 30))  # two products, a dark corner
+    rgb, _truth = paper_scene(products=products)
+    out = refine(rgb, FakeModel())
+    assert out is not None
+    assert float(out.alpha[0:30, 440:480].max()) == 0.0  # the sliver entering at the frame edge
+    assert float(out.alpha[130:230, 130:190].min()) > 0.99 and float(out.alpha[130:230, 290:350].min()) > 0.99
+    assert out.pieces == 2 and out.dropped_mass > 0
+    kept = refine(rgb, FakeModel(), RefineConfig(select=False))
+    assert kept is not None and float(kept.alpha[0:30, 440:480].max()) > 0.5
+
+
+def test_a_small_product_gets_a_second_closer_look() -> None:
+    rgb, truth = paper_scene(size=(800, 600), products=((380, 280, 420, 330), (398, 240, 401, 280)))
+    antenna = (slice(245, 275), slice(398, 401))  # 3 px wide: a fraction of one cell of the 64² first pass
+    model = FakeModel()
+    first_only = refine(rgb, model, RefineConfig(second_pass=False))
+    model.calls.clear()
+    both = refine(rgb, model)
+    assert first_only is not None and both is not None
+    assert both.passes == 2 and len(model.calls) == 2 and model.calls[1][0] < 200  # the crop, not the photo
+    assert float(first_only.alpha[antenna].mean()) < 0.3
+    assert float(both.alpha[antenna].mean()) > 0.5
+    assert iou(both.alpha, truth) > 0.95
+
+
+def test_a_frame_filling_product_gets_one_pass() -> None:
+    rgb, _ = paper_scene(products=((10, 10, 470, 350),))
+    model = FakeModel()
+    out = refine(rgb, model)
+    assert out is not None and out.passes == 1 and len(model.calls) == 1
+
+
+def test_nothing_confident_means_no_product() -> None:
+    rgb = np.full((120, 160, 3), 225, np.uint8)
+    assert refine(rgb, lambda _rgb: np.full((32, 32), 0.2, np.float32)) is None
+    assert select_products(np.zeros((8, 8), np.float32), RefineConfig()) is None
+
+
+def test_a_mask_hint_constrains_the_matte() -> None:
+    rgb, truth = paper_scene()
+    hint = np.full(truth.shape, 128, np.uint8)  # unknown
+    hint[110:250, 170:205] = 0  # "the left quarter is background"
+    hint[20:60, 20:60] = 255  # "this bit of paper is product"
+    out = refine(rgb, FakeModel(), hint=hint)
+    assert out is not None
+    assert float(out.alpha[110:250, 170:205].max()) == 0.0
+    assert float(out.alpha[125:235, 240:275].min()) > 0.97  # the rest of the product is still there
+    assert float(out.alpha[20:60, 20:60].min()) == 1.0
+    p = np.full((4, 4), 0.5, np.float32)
+    small_hint = np.array([[0, 255], [128, 128]], np.uint8)
+    np.testing.assert_array_equal(constrain(p, small_hint)[:2, :2], 0.0)
+    assert constrain(p, None) is p
+
+
+def test_full_resolution_edges_follow_the_photo() -> None:
+    rgb, truth = paper_scene(size=(960, 720), products=((300, 200, 700, 560),))
+    model = FakeModel(size=48)
+    guided = refine(rgb, model, RefineConfig(second_pass=False))
+    resized = refine(rgb, model, RefineConfig(guided=False, second_pass=False))
+    assert guided is not None and resized is not None
+    err = float(np.abs(guided.alpha - truth)[190:570, 290:710].mean())
+    assert err < 0.01
+    assert float(np.abs(resized.alpha - truth)[190:570, 290:710].mean()) > 3 * err  # a 48² answer, resized
+    # Edge colours are unmixed from the paper: no light fringe on the blue product's rim.
+    partial = (guided.rgba[..., 3] > 0) & (guided.rgba[..., 3] < 255)
+    assert partial.sum() > 50
+    assert float(np.percentile(guided.rgba[partial][:, 0], 95)) < 90  # paper is (225, 218, 205), the product 40 red
+
+
+def test_an_undecided_blob_reaching_the_frame_is_dropped_but_an_unsure_product_is_not() -> None:
+    h, w = 120, 160
+    prob = np.zeros((h, w), np.float32)
+    prob[30:90, 50:110] = 1.0  # the product
+    prob[80:120, 0:60] = 0.6  # a plank entering at the bottom left, half believed, touching the product
+    out = drop_frame_ghosts(prob)
+    assert float(out[100:120, 0:30].max()) == 0.0 and float(out[40:80, 60:100].min()) == 1.0
+    unsure = np.full((h, w), 0.7, np.float32)  # a model unsure of everything (the tiny test model)
+    assert drop_frame_ghosts(unsure) is unsure
