@@ -285,7 +285,9 @@ class ModelStore:
                 "priority": manifest.priority,
                 "size_bytes": manifest.total_size,
                 "files": len(manifest.files),
-                "installed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                # microseconds: the install's identity in every process's session cache (evict_stale); a
+                # reinstall within the same second must not look like the install it replaced
+                "installed_at": datetime.now(UTC).isoformat(timespec="microseconds"),
                 "source": manifest.source,
             }
             self._write(models)
