@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from .session import Session
 from .settings import Settings
 from .views.about import AboutDialog
 from .views.mainwindow import MainWindow
-from .wire import Capabilities, Job
+from .wire import Capabilities, Job, PresetInfo
 from .workers import Runner
 
 POLL_MS = 2000
@@ -42,14 +41,6 @@ PROCEDURAL_HINT = (
 )
 
 ClientFactory = Callable[[str, str], ApiClient]
-
-
-def app_version() -> str:
-    """The desktop package's version, from its metadata (declared once, in its pyproject)."""
-    try:
-        return version(__name__.partition(".")[0])  # the distribution of this package
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def poll_jobs(client: ApiClient, ids: list[str]) -> list[Job]:
@@ -68,6 +59,19 @@ def poll_jobs(client: ApiClient, ids: list[str]) -> list[Job]:
             if exc.status != 404:
                 raise
     return found
+
+
+def offered_presets(client: ApiClient, caps: Capabilities) -> tuple[PresetInfo, ...]:
+    """The marketplace presets of an appliance whose request takes ``preset`` (``GET /v1/presets``); none when
+    it has no such field or no such list (an older appliance: the field then stays a plain input)."""
+    if caps.field("preset") is None:
+        return ()
+    try:
+        return client.presets()
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+        return ()
 
 
 class Controller(QObject):
@@ -205,21 +209,23 @@ class Controller(QObject):
         view.set_busy(f"Checking {url}…")
         client = self._make_client(url, key)
 
-        def check() -> Capabilities:
+        def check() -> tuple[Capabilities, tuple[PresetInfo, ...]]:
             try:
-                return client.capabilities(retry=False)
+                caps = client.capabilities(retry=False)
             except ApiError as exc:
                 if exc.status != 404:
                     raise
-            # A plain v1 appliance has no capabilities endpoint: check the key with a list call instead.
-            client.list_jobs(limit=1, retry=False)
-            return spec_capabilities()
+                # A plain v1 appliance has no capabilities endpoint: check the key with a list call instead.
+                client.list_jobs(limit=1, retry=False)
+                return spec_capabilities(), ()
+            return caps, offered_presets(client, caps)
 
-        def done(caps: Any) -> None:
+        def done(answer: Any) -> None:
             if check_id != self._check:
                 client.close()  # cancelled, or superseded by a newer check
                 return
-            self._connected(client, caps, local)
+            caps, presets = answer
+            self._connected(client, caps, presets, local)
 
         def failed(exc: BaseException) -> None:
             client.close()
@@ -234,12 +240,11 @@ class Controller(QObject):
         self._check = 0
         self.window.connect_view.show_error("Cancelled.")
 
-    def _connected(self, client: ApiClient, caps: Any, local: bool) -> None:
-        assert isinstance(caps, Capabilities)
+    def _connected(self, client: ApiClient, caps: Capabilities, presets: tuple[PresetInfo, ...], local: bool) -> None:
         self._check = 0
         if self.session.client is not None:
             self.session.client.close()
-        self.session.client, self.session.caps = client, caps
+        self.session.client, self.session.caps, self.session.presets = client, caps, presets
         self.settings.set("use_local", local)
         if not local:
             self.settings.set("server_url", client.base_url)
@@ -249,7 +254,8 @@ class Controller(QObject):
         self.window.connect_view.show_connected(f"Connected to {product} on {where}.")
         self.window.set_connected(True, f"Connected to\n{where}")
         view = self.window.create_view
-        view.set_inputs(form_inputs(caps, self.brand.feature("extensions")), caps.styles, caps.limits.max_prompt_chars)
+        inputs = form_inputs(caps, self.brand.feature("extensions"), presets)
+        view.set_inputs(inputs, caps.styles, caps.limits.max_prompt_chars)
         view.set_values(dict(self.settings.get("last_options")))
         self.window.results_view.set_can_delete(self.results.repairs)
         self.batch.revalidate()
@@ -388,9 +394,11 @@ class Controller(QObject):
 
     def show_about(self) -> None:
         """The brand's about dialog, with the connected appliance's identity."""
+        from . import __version__  # the package metadata, read when first shown
+
         caps = self.session.caps
         where = f"Connected to {caps.product} {caps.version}".strip() if self.session.client else "Not connected"
-        AboutDialog(self.brand, app_version(), where, self.window).exec()
+        AboutDialog(self.brand, __version__, where, self.window).exec()
 
     def shutdown(self) -> None:
         """Stop polling, let running requests end, close connections, stop the local appliance (once)."""
