@@ -147,6 +147,11 @@ _HARMONIZE_DOC = (
     "exposure (±1/3 stop) toward the plate with ONE global gain per channel, recorded in backdrop.harmonize.gains. "
     "false keeps the product's pixels exact."
 )
+_REMOVE_SHADOW_DOC = (
+    "Extension: the photo's own cast shadow is background wherever the cut-out finds it, even where the cut-out "
+    "model was sure it belongs to the product (a repair, with rerun). By default shadows the model was unsure of "
+    "are already removed; the classical cut-out always removes them."
+)
 _BLUR_DOC = (
     "Extension: depth of field on a background image or backdrop, 0 (sharp, default) to 1: the plate blurs with "
     "distance from the floor line where the product stands."
@@ -369,6 +374,7 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     placement: Annotated[Placement | None, Meta(description=_PLACEMENT_DOC, examples=[{"x": 0.5, "y": 0.9}])] = None
     harmonize: Annotated[bool, Meta(description=_HARMONIZE_DOC, examples=[True])] = True
     background_blur: Annotated[float, Meta(ge=0, le=1, description=_BLUR_DOC, examples=[0.3])] = 0.0
+    remove_photo_shadow: Annotated[bool, Meta(description=_REMOVE_SHADOW_DOC, examples=[True])] = False
     filename: (
         Annotated[
             str,
