@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import paqshot_desktop
 from paqshot_desktop.app import App, build
 from paqshot_desktop.branding import load_brand
 from paqshot_desktop.local import free_port, wait_healthy
@@ -243,7 +244,8 @@ def shoot_brand(
         grab(qapp, dialog, out / f"{tag}-8-repair.png")
         dialog.reject()
 
-    about = AboutDialog(app.brand, "0.1.0", f"Connected to {controller.caps.product} {controller.caps.version}", window)
+    connected = f"Connected to {controller.caps.product} {controller.caps.version}"
+    about = AboutDialog(app.brand, paqshot_desktop.__version__, connected, window)
     about.show()
     grab(qapp, about, out / f"{tag}-9-about.png")
     about.close()

@@ -228,6 +228,7 @@ import json
 import sys
 
 from PyInstaller.depend.bindepend import get_imports
+from PyInstaller.utils.hooks import copy_metadata
 
 CONFIG = json.loads({config!r})
 sys.path.insert(0, CONFIG["here"])
@@ -236,7 +237,8 @@ from prune import prune
 a = Analysis(
     [CONFIG["entry"]],
     pathex=CONFIG["pathex"],
-    datas=[tuple(d) for d in CONFIG["datas"]],
+    # The desktop's metadata too: the app reads its version from it (paqshot_desktop.__version__).
+    datas=[tuple(d) for d in CONFIG["datas"]] + copy_metadata(CONFIG["distribution"]),
     excludes=CONFIG["excludes"],
 )
 a.binaries, a.datas, removed = prune(list(a.binaries), list(a.datas), lambda p: [n for n, _ in get_imports(p)])
@@ -258,6 +260,7 @@ def write_spec(brand_dir: Path, name: str, work: Path, icon: Path | None) -> Pat
         "here": str(HERE),
         "entry": str(HERE / "entry.py"),
         "pathex": [str(REPO / "desktop" / "src")],
+        "distribution": desktop_distribution(),
         # The brand folder, and the app's drawn icon set (package data: PyInstaller collects only code).
         "datas": [[str(brand_dir), "brand"], [str(ICONSET), f"{DESKTOP_PACKAGE}/iconset"]],
         "excludes": list(EXCLUDED_MODULES),

@@ -97,6 +97,19 @@ def _formats_round_trip(folder: Path, suffixes: Sequence[str]) -> bool:
     return True
 
 
+def _version() -> str:
+    """The app's version from its package metadata ("" when the metadata is missing, as in a bundle built
+    without it)."""
+    from importlib.metadata import PackageNotFoundError
+
+    import paqshot_desktop
+
+    try:
+        return str(paqshot_desktop.__version__)
+    except PackageNotFoundError:  # the "version" check reports it
+        return ""
+
+
 def self_test(brand_dir: Path, screenshot: Path | None = None) -> dict[str, Any]:
     """Build and show the branded app, check the brand was applied; the report's ``ok`` says whether all passed.
 
@@ -113,6 +126,7 @@ def self_test(brand_dir: Path, screenshot: Path | None = None) -> dict[str, Any]
 
     brand = load_brand(brand_dir)
     checks: dict[str, bool] = {}
+    version = _version()
 
     def check(name: str, passed: Callable[[], bool]) -> None:
         try:
@@ -145,6 +159,7 @@ def self_test(brand_dir: Path, screenshot: Path | None = None) -> dict[str, Any]
         check("brand_icon", lambda: bool(icon_file) and not QIcon(icon_file).pixmap(64, 64).isNull())
         check("window_icon", lambda: not window.windowIcon().isNull())
         check("image_formats", lambda: _formats_round_trip(Path(scratch), IMAGE_SUFFIXES))
+        check("version", lambda: bool(version))  # the package's metadata travelled with the bundle
         if brand.id != Brand().id:
             check("no_reference_name", lambda: Brand().app_name not in window.windowTitle())
         if frozen():
@@ -167,6 +182,7 @@ def self_test(brand_dir: Path, screenshot: Path | None = None) -> dict[str, Any]
         "platform": qapp.platformName(),
         "qt": qVersion(),
         "pyside6": pyside_version,
+        "version": version,
         "qt_core": _loaded_library("libQt6Core"),
         "failed": sorted(name for name, passed in checks.items() if not passed),
         "checks": len(checks),

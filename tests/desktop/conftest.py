@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from desktop_support import BRANDS
+from desktop_support import BRANDS, EXE, RunningAppliance
 from paqshot_desktop.app import App, build
 from paqshot_desktop.branding import Brand, default_brand, load_brand
+from paqshot_desktop.local import free_port, wait_healthy
 from paqshot_desktop.wire import Capabilities, decode
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -67,3 +71,38 @@ def make_app(qapp: Any, tmp_path: Path) -> Iterator[Callable[..., App]]:
         app.controller.shutdown()
         app.window.close()
         app.window.deleteLater()
+
+
+@pytest.fixture
+def appliance(tmp_path: Path) -> Iterator[RunningAppliance]:
+    """A real appliance (``paqshot serve``: API and a worker) on loopback, with a fresh data folder and a key."""
+    if not EXE.is_file():
+        pytest.fail(f"the appliance program is not installed at {EXE}")
+    home = tmp_path / "home"
+    port = free_port()
+    running = RunningAppliance(f"http://127.0.0.1:{port}", "", home)
+    proc = subprocess.Popen(
+        [str(EXE), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=running.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_healthy(running.url, threading.Event(), timeout=60)
+        created = subprocess.run(
+            [str(EXE), "keys", "create", "--name", "desktop-test", "--json"],
+            env=running.env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        running.key = json.loads(created.stdout)["key"]
+        yield running
+    finally:
+        proc.send_signal(signal.SIGINT)  # SIGINT makes the appliance stop its worker processes too
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
+import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +56,18 @@ def mock_client(handler: Handler, sleeps: list[float] | None = None, **kwargs: A
 
 REPO = Path(__file__).resolve().parents[2]
 BRANDS = REPO / "packaging" / "brands"
+
+
+EXE = Path(sys.executable).parent / "paqshot"
+
+
+@dataclass
+class RunningAppliance:
+    url: str
+    key: str
+    home: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment of this appliance's own commands (its data folder)."""
+        return {**os.environ, "PAQSHOT_HOME": str(self.home)}

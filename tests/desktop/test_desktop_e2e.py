@@ -4,67 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from desktop_support import BRANDS, product_bytes
+from desktop_support import BRANDS, RunningAppliance, product_bytes
 from paqshot_desktop.branding import load_brand
-from paqshot_desktop.local import free_port, wait_healthy
+from paqshot_desktop.local import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-EXE = Path(sys.executable).parent / "paqshot"
-
-
-@dataclass
-class RunningAppliance:
-    url: str
-    key: str
-    home: Path
-
-
-def _env(home: Path) -> dict[str, str]:
-    return {**os.environ, "PAQSHOT_HOME": str(home)}
-
-
-@pytest.fixture
-def appliance(tmp_path: Path) -> Iterator[RunningAppliance]:
-    if not EXE.is_file():
-        pytest.fail(f"the appliance program is not installed at {EXE}")
-    home = tmp_path / "home"
-    port = free_port()
-    proc = subprocess.Popen(
-        [str(EXE), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=_env(home),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        import threading
-
-        wait_healthy(f"http://127.0.0.1:{port}", threading.Event(), timeout=60)
-        created = subprocess.run(
-            [str(EXE), "keys", "create", "--name", "desktop-test", "--json"],
-            env=_env(home),
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        )
-        yield RunningAppliance(f"http://127.0.0.1:{port}", json.loads(created.stdout)["key"], home)
-    finally:
-        proc.send_signal(signal.SIGINT)  # SIGINT makes the appliance stop its worker processes too
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
 
 
 def test_photo_to_saved_packshot_against_a_real_appliance(
@@ -222,6 +170,7 @@ def test_refused_then_submit_progress_review_and_repair_with_a_stroke(
     qtbot.waitUntil(lambda: isinstance(controller.results.dialog, RepairDialog), timeout=20_000)
     dialog = controller.results.dialog
     assert isinstance(dialog, RepairDialog) and dialog.canvas.overlay is not None  # the current matte is shown
+    assert dialog.shadow.isEnabled()  # the appliance lists remove_photo_shadow: the option is offered
     old_matte = np.asarray(Image.open(io.BytesIO(controller.client.download(first.matte_url))).convert("L"))
     box = (40, 40, 200, 120)  # x0, y0, x1, y1 in photo pixels: rug the unsure cut-out partly kept
     assert old_matte[box[1] + 20 : box[3] - 20, box[0] + 20 : box[2] - 20].max() > 64

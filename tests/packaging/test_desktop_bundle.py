@@ -4,6 +4,7 @@ brand that starts offscreen (and under Xvfb when available) and passes its self-
 from __future__ import annotations
 
 import ast
+import importlib.metadata as metadata
 import importlib.util
 import json
 import os
@@ -182,6 +183,7 @@ def test_reference_brand_bundle_builds_and_self_tests(tmp_path: Path) -> None:
     report = next(line["self_test"] for line in lines if "self_test" in line)
     print(f"\nbundle {built['size_mib']} MiB, {built['files']} files, built in {built['build_seconds']} s")
     assert report["ok"] and report["frozen"] and report["failed"] == [] and report["app_name"] == brand.app_name
+    assert report["version"] == metadata.version("paqshot-desktop")  # the bundle reads its package's metadata
 
     bundle = Path(built["bundle"])
     executable = bundle / bundle.name

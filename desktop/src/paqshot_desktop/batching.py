@@ -14,7 +14,7 @@ from PySide6.QtGui import QImage
 from . import transfers
 from .client import ApiError, describe
 from .model import Batch, BatchItem
-from .options import check_file, collect_images, validate_values
+from .options import check_file, collect_images, explicit_values, validate_values
 from .session import Session
 from .wire import Job, Limits
 from .workers import Runner
@@ -141,6 +141,7 @@ class BatchController:
         if not items:
             return False
         caps = self.session.caps
+        values = explicit_values(values, caps, self.session.presets)
         self._in_flight += len(items)
 
         def send(chunk: list[BatchItem]) -> None:

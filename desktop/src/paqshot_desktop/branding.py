@@ -122,8 +122,10 @@ class Brand:
 
     @property
     def user_agent(self) -> str:
-        """User-Agent the HTTP client sends."""
-        return f"{self.app_name.replace(' ', '-')}-Desktop/0.1"
+        """User-Agent the HTTP client sends: the brand's app name and the package's version."""
+        from . import __version__
+
+        return f"{self.app_name.replace(' ', '-')}-Desktop/{__version__}"
 
     @property
     def monogram(self) -> str:

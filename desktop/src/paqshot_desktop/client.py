@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import tenacity
 
-from .wire import Capabilities, Job, JobPage, WireError, decode, plain_error
+from .wire import Capabilities, Job, JobPage, PresetInfo, PresetList, WireError, decode, plain_error
 
 if TYPE_CHECKING:
     import httpx
@@ -308,6 +308,10 @@ class ApiClient:
         """``GET /v1/capabilities``; also the connection check (it needs a valid key; ``retry=False`` there,
         so a refused connection is reported at once instead of after the back-off)."""
         return self._decode(self._request("GET", "/v1/capabilities", retry=retry), Capabilities)
+
+    def presets(self) -> tuple[PresetInfo, ...]:
+        """``GET /v1/presets`` (extension): the marketplace presets this appliance applies and checks."""
+        return self._decode(self._request("GET", "/v1/presets"), PresetList).data
 
     def generate(self, request: dict[str, Any], idempotency_key: str, on_wait: WaitListener | None = None) -> Job:
         """``POST /v1/generate``; retries reuse ``idempotency_key`` so a job is never created twice."""

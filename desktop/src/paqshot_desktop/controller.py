@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QObject, QStandardPaths, QTimer
+from PySide6.QtWidgets import QFileDialog
 
 from . import keystore
 from .batching import BatchController
 from .branding import Brand
+from .catalogue import CatalogueRun
 from .client import ApiClient, ApiError, describe, warm_up_http
 from .labels import PACKSHOT
 from .local import LocalAppliance, LocalEndpoint
@@ -28,8 +29,9 @@ from .results_control import ResultsController, ResultsDeps
 from .session import Session
 from .settings import Settings
 from .views.about import AboutDialog
+from .views.catalogue import CatalogueDialog
 from .views.mainwindow import MainWindow
-from .wire import Capabilities, Job
+from .wire import Capabilities, Job, PresetInfo
 from .workers import Runner
 
 POLL_MS = 2000
@@ -42,14 +44,6 @@ PROCEDURAL_HINT = (
 )
 
 ClientFactory = Callable[[str, str], ApiClient]
-
-
-def app_version() -> str:
-    """The desktop package's version, from its metadata (declared once, in its pyproject)."""
-    try:
-        return version(__name__.partition(".")[0])  # the distribution of this package
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def poll_jobs(client: ApiClient, ids: list[str]) -> list[Job]:
@@ -68,6 +62,19 @@ def poll_jobs(client: ApiClient, ids: list[str]) -> list[Job]:
             if exc.status != 404:
                 raise
     return found
+
+
+def offered_presets(client: ApiClient, caps: Capabilities) -> tuple[PresetInfo, ...]:
+    """The marketplace presets of an appliance whose request takes ``preset`` (``GET /v1/presets``); none when
+    it has no such field or no such list (an older appliance: the field then stays a plain input)."""
+    if caps.field("preset") is None:
+        return ()
+    try:
+        return client.presets()
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+        return ()
 
 
 class Controller(QObject):
@@ -108,6 +115,7 @@ class Controller(QObject):
                 message=window.queue_view.show_message,
             )
         )
+        self.catalogue: CatalogueDialog | None = None  # the last catalogue run's dialog (tests follow it)
         self._sources_dirty = False
         self._shut_down = False
         self._checks = itertools.count(1)
@@ -146,6 +154,7 @@ class Controller(QObject):
         w.queue_view.open_requested.connect(self.results.open_viewer)
         w.create_view.submit_requested.connect(self.submit)
         w.create_view.open_requested.connect(self.results.open_job)
+        w.create_view.drop.catalogue_requested.connect(self.open_catalogue)
         w.create_view.hint_dismissed.connect(lambda: self.settings.set("procedural_hint_seen", True))
         w.about_requested.connect(self.show_about)
         w.closing.connect(self.shutdown)
@@ -205,21 +214,23 @@ class Controller(QObject):
         view.set_busy(f"Checking {url}…")
         client = self._make_client(url, key)
 
-        def check() -> Capabilities:
+        def check() -> tuple[Capabilities, tuple[PresetInfo, ...]]:
             try:
-                return client.capabilities(retry=False)
+                caps = client.capabilities(retry=False)
             except ApiError as exc:
                 if exc.status != 404:
                     raise
-            # A plain v1 appliance has no capabilities endpoint: check the key with a list call instead.
-            client.list_jobs(limit=1, retry=False)
-            return spec_capabilities()
+                # A plain v1 appliance has no capabilities endpoint: check the key with a list call instead.
+                client.list_jobs(limit=1, retry=False)
+                return spec_capabilities(), ()
+            return caps, offered_presets(client, caps)
 
-        def done(caps: Any) -> None:
+        def done(answer: Any) -> None:
             if check_id != self._check:
                 client.close()  # cancelled, or superseded by a newer check
                 return
-            self._connected(client, caps, local)
+            caps, presets = answer
+            self._connected(client, caps, presets, local)
 
         def failed(exc: BaseException) -> None:
             client.close()
@@ -234,12 +245,11 @@ class Controller(QObject):
         self._check = 0
         self.window.connect_view.show_error("Cancelled.")
 
-    def _connected(self, client: ApiClient, caps: Any, local: bool) -> None:
-        assert isinstance(caps, Capabilities)
+    def _connected(self, client: ApiClient, caps: Capabilities, presets: tuple[PresetInfo, ...], local: bool) -> None:
         self._check = 0
         if self.session.client is not None:
             self.session.client.close()
-        self.session.client, self.session.caps = client, caps
+        self.session.client, self.session.caps, self.session.presets = client, caps, presets
         self.settings.set("use_local", local)
         if not local:
             self.settings.set("server_url", client.base_url)
@@ -249,7 +259,8 @@ class Controller(QObject):
         self.window.connect_view.show_connected(f"Connected to {product} on {where}.")
         self.window.set_connected(True, f"Connected to\n{where}")
         view = self.window.create_view
-        view.set_inputs(form_inputs(caps, self.brand.feature("extensions")), caps.styles, caps.limits.max_prompt_chars)
+        inputs = form_inputs(caps, self.brand.feature("extensions"), presets)
+        view.set_inputs(inputs, caps.styles, caps.limits.max_prompt_chars)
         view.set_values(dict(self.settings.get("last_options")))
         self.window.results_view.set_can_delete(self.results.repairs)
         self.batch.revalidate()
@@ -384,13 +395,50 @@ class Controller(QObject):
                 lambda exc: self.window.queue_view.show_message(describe(exc), "error"),
             )
 
+    def open_catalogue(self, manifest: Path | None = None, out: Path | None = None) -> CatalogueDialog | None:
+        """Render a catalogue manifest on the appliance into a folder (asked for when not given), in a dialog
+        that follows the rows; the run itself is :class:`~paqshot_desktop.catalogue.CatalogueRun` on a worker."""
+        client = self.session.client
+        if client is None:
+            return None
+        if manifest is None:
+            name, _ = QFileDialog.getOpenFileName(
+                self.window, "Open a catalogue manifest", "", "Catalogue (*.csv *.json);;All files (*)"
+            )
+            if not name:
+                return None
+            manifest = Path(name)
+        if out is None:
+            folder = QFileDialog.getExistingDirectory(
+                self.window, "Folder for the catalogue's images", str(manifest.parent)
+            )
+            if not folder:
+                return None
+            out = Path(folder)
+        run = CatalogueRun(client, self.session.caps, self.session.presets, manifest, out)
+        dialog = CatalogueDialog(manifest, out, self.session.preset_titles(), self.window)
+        dialog.stop_requested.connect(run.stop.set)
+        dialog.finished.connect(lambda _result: run.stop.set())
+        self.window.closing.connect(run.stop.set)  # quitting stops following (the jobs finish on the appliance)
+        self.bulk.submit_reporting(
+            run.run,
+            dialog.finish,
+            lambda exc: dialog.show_error(describe(exc)),
+            lambda step: dialog.show_line(*step),
+        )
+        dialog.open()
+        self.catalogue = dialog
+        return dialog
+
     # -- app --------------------------------------------------------------------------------------
 
     def show_about(self) -> None:
         """The brand's about dialog, with the connected appliance's identity."""
+        from . import __version__  # the package metadata, read when first shown
+
         caps = self.session.caps
         where = f"Connected to {caps.product} {caps.version}".strip() if self.session.client else "Not connected"
-        AboutDialog(self.brand, app_version(), where, self.window).exec()
+        AboutDialog(self.brand, __version__, where, self.window).exec()
 
     def shutdown(self) -> None:
         """Stop polling, let running requests end, close connections, stop the local appliance (once)."""

@@ -29,6 +29,24 @@ FIELD_LABELS: dict[str, str] = {
     "on_low_confidence": "If unsure",
     "filename": "File name",
     "priority": "Priority",
+    "preset": "Marketplace",
+    "compliance_check": "Also check for",
+}
+
+# The rules of a marketplace preset's compliance report (issue 13), as the viewer lists them.
+RULE_LABELS: dict[str, str] = {
+    "background_purity": "Background",
+    "product_fill": "Product size in the frame",
+    "cropped_at_edge": "Product whole in the frame",
+    "long_side": "Long side",
+    "short_side": "Short side",
+    "pixels": "Pixel count",
+    "format": "File format",
+    "colour_space": "Colour space",
+    "file_size": "File size",
+    "shadow": "Shadow",
+    "reflection": "Reflection",
+    "props": "Other objects",
 }
 
 VALUE_LABELS: dict[str, str] = {
@@ -92,6 +110,16 @@ def _words(name: str) -> str:
 def field_label(name: str) -> str:
     """The label of a request field ("aspect_ratio" -> "Shape")."""
     return FIELD_LABELS.get(name, _words(name))
+
+
+def rule_label(rule: str) -> str:
+    """A compliance rule in words ("cropped_at_edge" -> "Product whole in the frame")."""
+    return RULE_LABELS.get(rule, _words(rule))
+
+
+def preset_label(preset_id: str, titles: dict[str, str]) -> str:
+    """A preset by its title when the appliance gave one, else its id in words."""
+    return titles.get(preset_id) or _words(preset_id)
 
 
 def value_label(value: Any) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .labels import PACKSHOT, SCENE_ONLY, field_label
-from .wire import Capabilities, FieldInfo, Limits, StyleInfo
+from .wire import Capabilities, FieldInfo, Limits, PresetInfo, StyleInfo
 
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
@@ -25,6 +25,8 @@ HIDDEN_FIELDS = frozenset({"product_image", "webhook_url", "mask_hint", "filenam
 SPEC_SUGGESTIONS: dict[str, tuple[str, ...]] = {
     "location": ("office", "outdoor", "cafe", "studio", "urban", "nature"),
 }
+# Marketplace presets (issue 13): right after the style, since a preset sets several of the fields below it.
+PRESET_FIELDS = ("preset", "compliance_check")
 _BACKGROUND_PATTERN = "^(white|off_white|light_gray|black|#[0-9A-Fa-f]{6})$"
 
 # The public v1 spec's request fields: the form for an appliance without the capabilities extension.
@@ -51,7 +53,8 @@ class InputSpec:
     """One form input: the field plus the kind of widget that edits it."""
 
     field: FieldInfo
-    kind: str  # "choice", "open_choice", "color", "text", "long_text", "bool", "int", "number"
+    kind: str  # "choice", "open_choice", "color", "text", "long_text", "bool", "int", "number", "preset", "presets"
+    presets: tuple[PresetInfo, ...] = ()  # what a "preset"/"presets" input offers (GET /v1/presets)
 
     @property
     def name(self) -> str:
@@ -64,7 +67,11 @@ class InputSpec:
         return field_label(self.field.name)
 
 
-def _kind(f: FieldInfo) -> str:
+def _kind(f: FieldInfo, presets: tuple[PresetInfo, ...] = ()) -> str:
+    if presets and f.name == "preset":
+        return "preset"  # one preset, picked by its title
+    if presets and f.name == "compliance_check":
+        return "presets"  # any number of presets, picked by their titles
     t = f.type.lower()
     if t in ("bool", "boolean"):
         return "bool"
@@ -101,12 +108,40 @@ def choices(f: FieldInfo) -> tuple[str, ...]:
     return SPEC_SUGGESTIONS.get(f.name, ())
 
 
-def form_inputs(caps: Capabilities, include_extensions: bool = True) -> list[InputSpec]:
-    """The inputs to show, in the appliance's order; extensions last when the brand allows them."""
+def form_inputs(
+    caps: Capabilities, include_extensions: bool = True, presets: tuple[PresetInfo, ...] = ()
+) -> list[InputSpec]:
+    """The inputs to show, in the appliance's order; extensions last when the brand allows them, except the
+    marketplace presets, which come right after the style. ``presets`` (the appliance's list) make the preset
+    fields pickers; without them they are plain inputs."""
     spec = [f for f in caps.fields if f.name not in HIDDEN_FIELDS and not f.extension]
     ext = [f for f in caps.fields if f.name not in HIDDEN_FIELDS and f.extension]
     chosen = spec + (ext if include_extensions else [])
-    return [InputSpec(f, _kind(f)) for f in chosen]
+    first = [f for f in chosen if f.name == "style"] + [f for f in chosen if f.name in PRESET_FIELDS]
+    chosen = first + [f for f in chosen if f not in first]
+    return [InputSpec(f, _kind(f, presets), presets if f.name in PRESET_FIELDS else ()) for f in chosen]
+
+
+def preset_values(preset: PresetInfo, names: set[str]) -> dict[str, Any]:
+    """The values ``preset`` sets for the form inputs ``names`` (its size and JPEG quality are not inputs: the
+    appliance applies them from the preset)."""
+    return {k: v for k, v in preset.render.items() if k in names}
+
+
+def explicit_values(values: dict[str, Any], caps: Capabilities, presets: tuple[PresetInfo, ...]) -> dict[str, Any]:
+    """What to send when a preset is chosen: the style, the preset fields, and the values the user set, i.e.
+    those that differ from what the preset sets (or, for a field it does not set, from the appliance's default).
+    The appliance applies the preset to everything else, and a field sent explicitly wins over it
+    (docs/presets.md, "For the desktop"). Without a known preset ``values`` is returned as it is."""
+    preset = next((p for p in presets if p.id == values.get("preset")), None)
+    if preset is None:
+        return values
+    defaults = {f.name: f.default for f in caps.fields}
+    return {
+        name: value
+        for name, value in values.items()
+        if name == "style" or name in PRESET_FIELDS or value != preset.render.get(name, defaults.get(name))
+    }
 
 
 def validate_values(values: dict[str, Any], caps: Capabilities) -> dict[str, str]:
@@ -144,6 +179,8 @@ def _check_field(f: FieldInfo, value: Any, limits: Limits) -> str | None:
         return "This value is not accepted by the appliance."
     if kind == "choice" and str(value) not in f.enum:
         return f"Choose one of: {', '.join(f.enum)}."
+    if kind == "presets" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        return "Choose presets from the list."
     if kind in ("int", "number"):
         if isinstance(value, bool) or not isinstance(value, int | float):
             return "Enter a number."

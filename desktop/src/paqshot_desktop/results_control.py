@@ -16,7 +16,7 @@ from . import transfers
 from .client import ApiClient, describe
 from .labels import PACKSHOT
 from .model import image_extension, render_name
-from .options import build_request, form_inputs
+from .options import build_request, explicit_values, form_inputs
 from .session import Session
 from .settings import Settings
 from .views.repair import RepairDialog
@@ -248,7 +248,7 @@ class ResultsController:
         features["repair"] = features["rerun"] and job.style == PACKSHOT
         # A packshot has no seed: "again" would render the same image.
         features["generate_again"] = features.get("generate_again", True) and job.style != PACKSHOT
-        viewer = ViewerDialog(job, title, features, self.deps.parent)
+        viewer = ViewerDialog(job, title, features, self.deps.parent, self.deps.session.preset_titles())
         self.viewer = viewer
         viewer.finished.connect(lambda _r: self._viewer_closed(viewer))
         viewer.variant_requested.connect(lambda index: self._load_viewer(viewer, client, index))
@@ -331,7 +331,7 @@ class ResultsController:
         current.setdefault("style", job.style)
         current.setdefault("aspect_ratio", job.aspect_ratio)
         dialog = RerunDialog(
-            form_inputs(caps, self.deps.features.get("extensions", True)),
+            form_inputs(caps, self.deps.features.get("extensions", True), self.deps.session.presets),
             caps.styles,
             caps.limits.max_prompt_chars,
             current,
@@ -341,7 +341,8 @@ class ResultsController:
         self.dialog = dialog
 
         def accepted() -> None:
-            values = {k: v for k, v in dialog.values().items() if v is not None and v != ""}
+            chosen = explicit_values(dialog.values(), caps, self.deps.session.presets)
+            values = {k: v for k, v in chosen.items() if v is not None and v != ""}
             self._submit_new(lambda: client.rerun(job.id, values, str(uuid.uuid4())), job, "Rendering again.")
 
         dialog.accepted.connect(accepted)

@@ -69,6 +69,37 @@ class ProductBox(Struct, frozen=True):
     output: tuple[float, float, float, float]
 
 
+class ComplianceRule(Struct, frozen=True):
+    """One rule of a marketplace preset, measured on the delivered file (``message`` says what was measured)."""
+
+    rule: str
+    passed: bool = False
+    message: str = ""
+
+
+class ComplianceReport(Struct, frozen=True):
+    """A result checked against one preset (``compliance`` on a completed job, issue 13)."""
+
+    preset: str
+    passed: bool = False
+    rules: tuple[ComplianceRule, ...] = ()
+
+
+class PresetInfo(Struct, frozen=True):
+    """A marketplace preset as ``GET /v1/presets`` lists it; ``render`` holds the request values it sets."""
+
+    id: str
+    title: str = ""
+    description: str = ""
+    render: dict[str, Any] = {}
+
+
+class PresetList(Struct, frozen=True):
+    """``GET /v1/presets``."""
+
+    data: tuple[PresetInfo, ...] = ()
+
+
 class Job(Struct, frozen=True, kw_only=True):
     """A generation job as ``POST /v1/generate`` and ``GET /v1/generate/{id}`` return it (extensions last)."""
 
@@ -101,6 +132,7 @@ class Job(Struct, frozen=True, kw_only=True):
     rerun_of: str | None = None
     matte_url: str | None = None
     product_box: ProductBox | None = None
+    compliance: tuple[ComplianceReport, ...] = ()
 
     @property
     def finished(self) -> bool:

@@ -75,3 +75,18 @@ def test_an_enqueue_wakes_a_blocked_dequeue(tmp_path: Path) -> None:
     thread.join(LONG)
     assert got and got[0] is not None  # woken with the message, not after the long wait
     assert worker.huey.deserialize_task(got[0]).args == ("gen_woken",)
+
+
+def test_the_queue_commits_without_fsync_the_jobs_table_with(tmp_path: Path) -> None:
+    """Queue messages may be lost to a power cut (the sweeper sends them again from the jobs table), so their
+    commits skip the fsync (WAL + NORMAL); the jobs table keeps FULL."""
+    from paqshot_server.settings import Settings
+    from paqshot_server.storage.db import connect
+
+    queue = JobQueue(str(tmp_path / "queue.db"))
+    queue.enqueue("gen_x")
+    conn = queue.huey.storage.conn
+    assert conn.execute("pragma synchronous").fetchone()[0] == 1
+    assert conn.execute("pragma journal_mode").fetchone()[0] == "wal"
+    app = connect(Settings(home=tmp_path).app_db)
+    assert app.conn.execute("pragma synchronous").fetchone()[0] == 2

@@ -65,9 +65,10 @@ def batch_tile(item: BatchItem) -> Tile:
 
 
 class DropZone(QFrame):
-    """Accepts dropped files and folders."""
+    """Accepts dropped files and folders; offers a catalogue manifest too."""
 
     dropped = Signal(list)  # list[Path]
+    catalogue_requested = Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -87,6 +88,11 @@ class DropZone(QFrame):
         buttons.addWidget(self.add_folder)
         buttons.addStretch(1)
         layout.addLayout(buttons)
+        # On its own line: three buttons side by side do not fit the page's left side at 1024 px.
+        self.open_catalogue = QPushButton(icon("queue"), "Open catalogue…")
+        self.open_catalogue.setToolTip("Render a CSV or JSON manifest (one row per SKU) into a folder, with a summary")
+        self.open_catalogue.clicked.connect(self.catalogue_requested)
+        layout.addWidget(self.open_catalogue, 0, Qt.AlignmentFlag.AlignHCenter)
         self.add_files.clicked.connect(self._choose_files)
         self.add_folder.clicked.connect(self._choose_folder)
 

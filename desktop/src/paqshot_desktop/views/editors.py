@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QColorDialog,
@@ -14,16 +14,18 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from ..labels import value_label
 from ..options import COLOR_RE, InputSpec, choices
-from ..wire import StyleInfo
+from ..wire import PresetInfo, StyleInfo
 from .common import set_role
 
 AUTO = "Auto"  # shown for optional numbers left to the server
@@ -274,11 +276,87 @@ class PromptEditor(Editor):
         self.edit.setPlainText("" if value is None else str(value))
 
 
+class PresetEditor(Editor):
+    """A marketplace preset by its title (the appliance's list), or none; the description is each item's tooltip.
+
+    :attr:`picked` fires when the user chooses one (not when a value is restored), with the preset or None, so
+    the form can show the values it sets.
+    """
+
+    picked = Signal(object)
+
+    def __init__(self, presets: tuple[PresetInfo, ...], default: Any) -> None:
+        super().__init__()
+        self.presets = {p.id: p for p in presets}
+        self.combo = QComboBox()
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(10)
+        self.combo.addItem("None", "")
+        for preset in presets:
+            self.combo.addItem(preset.title or value_label(preset.id), preset.id)
+            self.combo.setItemData(self.combo.count() - 1, preset.description, Qt.ItemDataRole.ToolTipRole)
+        self.set_value(default)
+        self.combo.currentIndexChanged.connect(self.changed)
+        self.combo.activated.connect(lambda _index: self.picked.emit(self.presets.get(self.combo.currentData())))
+        self.row.addWidget(self.combo, 1)
+
+    def value(self) -> Any:
+        """The preset id, or None for none."""
+        return self.combo.currentData() or None
+
+    def set_value(self, value: Any) -> None:
+        """Select a preset by id (None or an unknown id: none)."""
+        self.combo.setCurrentIndex(max(0, self.combo.findData(value or "")))
+
+
+class PresetsEditor(Editor):
+    """Any number of marketplace presets, ticked in a menu; the button says which."""
+
+    def __init__(self, presets: tuple[PresetInfo, ...], default: Any) -> None:
+        super().__init__()
+        self.button = QToolButton()
+        self.button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.menu = QMenu(self.button)
+        self.ticks: list[QAction] = []
+        for preset in presets:
+            action = self.menu.addAction(preset.title or value_label(preset.id))
+            action.setCheckable(True)
+            action.setData(preset.id)
+            action.setToolTip(preset.description)
+            action.toggled.connect(self._update)
+            self.ticks.append(action)
+        self.button.setMenu(self.menu)
+        self.set_value(default)
+        self._update()
+        self.row.addWidget(self.button, 1)
+
+    def _update(self) -> None:
+        chosen = [a.text() for a in self.ticks if a.isChecked()]
+        self.button.setText("None" if not chosen else chosen[0] if len(chosen) == 1 else f"{len(chosen)} presets")
+        self.button.setToolTip("\n".join(chosen) or "Check the result against other marketplaces' rules too")
+        self.changed.emit()
+
+    def value(self) -> Any:
+        """The ticked preset ids, or None for none."""
+        return [str(a.data()) for a in self.ticks if a.isChecked()] or None
+
+    def set_value(self, value: Any) -> None:
+        """Tick exactly the presets in ``value`` (a list of ids; None: none)."""
+        wanted = set(value or ())
+        for action in self.ticks:
+            action.setChecked(action.data() in wanted)
+
+
 def make_editor(spec: InputSpec, styles: tuple[StyleInfo, ...], prompt_limit: int) -> Editor:
     """The editor for one input of the appliance's field list."""
     f = spec.field
     if spec.name == "style":
         return StyleEditor(styles or tuple(StyleInfo(s) for s in f.enum), f.default)
+    if spec.kind == "preset":
+        return PresetEditor(spec.presets, f.default)
+    if spec.kind == "presets":
+        return PresetsEditor(spec.presets, f.default)
     if spec.kind == "color":
         return ColorEditor(choices(f), f.default)
     if spec.kind in ("choice", "open_choice"):

@@ -121,6 +121,8 @@ class MainWindow(QMainWindow):
         self.add_files_action.triggered.connect(self._add_files)
         self.add_folder_action = self._action(file_menu, "Add &folder…", "add_folder")
         self.add_folder_action.triggered.connect(self._add_folder)
+        self.catalogue_action = self._action(file_menu, "Open &catalogue…", "queue")
+        self.catalogue_action.triggered.connect(self._open_catalogue)
         file_menu.addSeparator()
         self.save_action = self._action(file_menu, "&Save selected…", "save", keys.Save)
         self.save_action.triggered.connect(self.results_view.save_selected_button.click)
@@ -170,6 +172,11 @@ class MainWindow(QMainWindow):
         if self.nav_buttons["create"].isEnabled():
             self.show_page("create")
             self.create_view.drop.add_folder.click()
+
+    def _open_catalogue(self) -> None:
+        if self.nav_buttons["create"].isEnabled():
+            self.show_page("create")
+            self.create_view.drop.open_catalogue.click()
 
     def _select_all(self) -> None:
         grid = {"create": self.create_view.files, "results": self.results_view.grid}.get(self.current_page)

@@ -18,10 +18,10 @@ from PySide6.QtWidgets import (
 )
 
 from ..labels import PACKSHOT, SCENE_ONLY
-from ..options import InputSpec
-from ..wire import StyleInfo
+from ..options import InputSpec, preset_values
+from ..wire import PresetInfo, StyleInfo
 from .common import repolish
-from .editors import Editor, make_editor
+from .editors import Editor, PresetEditor, make_editor
 
 SCENE_ONLY_TIP = "Scene styles only: a studio packshot does not use this."
 
@@ -93,6 +93,9 @@ class OptionsForm(QWidget):
                     child.installEventFilter(self)
         if "style" in self._editors:
             self._editors["style"].changed.connect(self._style_changed)
+        preset = self._editors.get("preset")
+        if isinstance(preset, PresetEditor):
+            preset.picked.connect(self._preset_picked)
         self._style_changed()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -113,6 +116,12 @@ class OptionsForm(QWidget):
             self._labels[name].setEnabled(scene)
             if not scene:
                 self._labels[name].setToolTip(SCENE_ONLY_TIP)
+
+    def _preset_picked(self, preset: PresetInfo | None) -> None:
+        """Show what a preset chosen by the user sets (aspect ratio, background, shadow, …): what the form shows is
+        what is sent, and a field changed after choosing it wins, as the appliance's explicit fields do."""
+        if preset is not None:
+            self.set_values(preset_values(preset, set(self._editors)))
 
     def values(self) -> dict[str, Any]:
         """Current values of the enabled inputs (None/empty means "server default")."""

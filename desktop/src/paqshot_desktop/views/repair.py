@@ -171,10 +171,12 @@ class RepairDialog(QDialog):
         tools.addWidget(clear)
         layout.addLayout(tools)
 
-        self.shadow = QCheckBox("Remove the photo's shadow (its cast shadow is background, not product)")
+        # KEEP this option (issue 12 names it): the appliance offers `remove_photo_shadow` since 4fd738b (the cast
+        # shadow becomes background even where the cut-out model was sure of it); older appliances do not list it.
+        self.shadow = QCheckBox("Remove the photo's shadow, even where the cut-out took it for product")
         self.shadow.setEnabled(can_remove_shadow)
         if not can_remove_shadow:
-            self.shadow.setToolTip("This appliance cannot do this yet: paint the shadow with Remove instead.")
+            self.shadow.setToolTip("This appliance cannot do this: paint the shadow with Remove instead.")
         layout.addWidget(self.shadow)
         self.status = QLabel()
         set_role(self.status, "muted")

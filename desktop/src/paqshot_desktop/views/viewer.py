@@ -34,7 +34,17 @@ from PySide6.QtWidgets import (
 )
 
 from ..icons import icon
-from ..labels import PACKSHOT, SCENE_ONLY, engine_label, field_label, sentence, value_label, when
+from ..labels import (
+    PACKSHOT,
+    SCENE_ONLY,
+    engine_label,
+    field_label,
+    preset_label,
+    rule_label,
+    sentence,
+    value_label,
+    when,
+)
 from ..wire import Job, ProductBox
 from .common import set_role
 from .tiles import checkerboard
@@ -175,8 +185,9 @@ class SideBySide(QWidget):
         painter.end()
 
 
-def settings_rows(job: Job) -> list[tuple[str, str]]:
-    """The job's settings as (label, value) rows, all in words: what was asked and what the appliance did."""
+def settings_rows(job: Job, titles: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """The job's settings as (label, value) rows, all in words: what was asked and what the appliance did
+    (``titles``: preset id -> title, from the appliance's preset list)."""
     rows: list[tuple[str, str]] = [("Style", value_label(job.style)), (field_label("aspect_ratio"), job.aspect_ratio)]
     if job.width and job.height:
         rows.append(("Size", f"{job.width} × {job.height} px"))
@@ -190,6 +201,10 @@ def settings_rows(job: Job) -> list[tuple[str, str]]:
     for key, value in sorted(job.options.items()):
         if key in ("style", "aspect_ratio", "seed", "mask_hint", "filename") or (packshot and key in SCENE_ONLY):
             continue  # shown above, not an option of the look, or not used by a packshot
+        if key in ("preset", "compliance_check"):
+            ids = value if isinstance(value, list | tuple) else [value]
+            rows.append((field_label(key), ", ".join(preset_label(str(i), titles or {}) for i in ids)))
+            continue
         rows.append((field_label(key), value_label(value)))
     rows.append(("Created", when(job.created_at)))
     if job.completed_at:
@@ -213,18 +228,40 @@ def _breakable(text: str, every: int = 12) -> str:
     return "".join(out)
 
 
-def settings_html(job: Job) -> str:
-    """The settings table and the notes, in full (wrapped, never cut)."""
+def compliance_html(job: Job, titles: dict[str, str] | None = None) -> str:
+    """The marketplace check in words: per preset whether the result passes, what each failed rule measured
+    (the appliance's ``message``), and the rules it met."""
+    parts = []
+    for report in job.compliance:
+        name = html.escape(preset_label(report.preset, titles or {}))
+        failed = [r for r in report.rules if not r.passed]
+        met = [html.escape(rule_label(r.rule)) for r in report.rules if r.passed]
+        if report.passed:
+            parts.append(f"<p><b>{name}</b>: <span style='color:palette(link)'>meets every rule</span></p>")
+        else:
+            verdict = f"fails {len(failed)} of {len(report.rules)} rules"
+            items = "".join(
+                f"<li><b>{html.escape(rule_label(r.rule))}</b>: {_breakable(sentence(r.message or 'failed'))}</li>"
+                for r in failed
+            )
+            parts.append(f"<p><b>{name}</b>: {verdict}</p><ul style='margin-left:-20px'>{items}</ul>")
+        if met and not report.passed:
+            parts.append(f"<p style='color:palette(placeholder-text)'>Met: {', '.join(met)}.</p>")
+    return "<p><b>Marketplace check</b></p>" + "".join(parts) if parts else ""
+
+
+def settings_html(job: Job, titles: dict[str, str] | None = None) -> str:
+    """The marketplace check, the settings table and the notes, in full (wrapped, never cut)."""
     cells = "".join(
         f"<tr><td style='padding:3px 10px 3px 0; color:palette(placeholder-text)'>{html.escape(k)}</td>"
         f"<td style='padding:3px 0'>{_breakable(v)}</td></tr>"
-        for k, v in settings_rows(job)
+        for k, v in settings_rows(job, titles)
     )
     notes = "".join(f"<li>{_breakable(sentence(n))}</li>" for n in job.notes)
     prompts = "".join(
         f"<p><b>{html.escape(field_label(k))}</b><br>{_breakable(v)}</p>" for k, v in job.prompts.items() if v
     )
-    body = f"<table>{cells}</table>"
+    body = compliance_html(job, titles) + f"<table>{cells}</table>"
     if notes:
         body += f"<p><b>Notes</b></p><ul style='margin-left:-20px'>{notes}</ul>"
     return body + prompts
@@ -243,6 +280,7 @@ class ViewerDialog(QDialog):
         title: str,
         features: dict[str, bool],
         parent: QWidget | None = None,
+        titles: dict[str, str] | None = None,
     ) -> None:
         super().__init__(parent)
         self.job = job
@@ -318,7 +356,7 @@ class ViewerDialog(QDialog):
         left_layout.addWidget(self.status)
         split.addWidget(left)
 
-        self.info = QLabel(settings_html(job))
+        self.info = QLabel(settings_html(job, titles))
         self.info.setWordWrap(True)
         self.info.setTextFormat(Qt.TextFormat.RichText)
         self.info.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)

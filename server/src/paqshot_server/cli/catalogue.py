@@ -1,17 +1,9 @@
 """``paqshot generate --manifest FILE``: render a catalogue (one row per SKU) and write a summary CSV.
 
-A manifest is CSV (a header row) or JSON (a list of objects). Columns/keys: ``sku`` (required, unique),
-``image`` (a path, relative to the manifest's folder, or an http(s) URL fetched with the appliance's SSRF-safe
-fetcher), and any request field (``preset``, ``style``, ``background``, ``shadow``, ``padding``, …;
-``compliance_check`` as ids separated by ``;`` in CSV) plus ``long_side`` and ``jpeg_quality``. A row's values
-beat the command line's flags, which beat the preset's values. Rows are validated exactly as the API validates
-a request (the same msgspec type), so a bad row fails alone with the API's message.
-
-Outputs are named by SKU (``<sku>.<ext>``, characters outside ``A-Za-z0-9._-`` become ``_``). ``summary.csv``
-has one line per row: status (``completed``, ``failed``, ``skipped``), output, size, engine, needs_review,
-review reasons, compliance per preset and the rules that failed. ``batch-state.json`` remembers, per SKU, the
-sha256 of the input bytes and of the resolved options: a re-run skips rows whose input and options have not
-changed and whose output is still there.
+The manifest format, output names, summary columns and skip rule are written once, in docs/presets.md
+("Catalogues"); the desktop's "Open catalogue…" (``paqshot_desktop/catalogue.py``) follows the same. Rows are
+validated exactly as the API validates a request (the same msgspec type), so a bad row fails alone with the API's
+message. ``batch-state.json`` remembers, per SKU, the sha256 of the input bytes and of the resolved options.
 """
 
 from __future__ import annotations
@@ -73,7 +65,7 @@ class Resolved:
 
 def flag_fields(args: argparse.Namespace) -> dict[str, Any]:
     """The request fields given as flags of the same name (those left at None were not given)."""
-    from ..api.wire import GenerateRequest
+    from ..api.request_bodies import GenerateRequest
 
     names = [f.name for f in msgspec.structs.fields(GenerateRequest) if f.name not in _NOT_FLAGS]
     values = {name: getattr(args, name, None) for name in names}
@@ -85,7 +77,7 @@ def flag_fields(args: argparse.Namespace) -> dict[str, Any]:
 def resolve(fields: dict[str, Any], presets: Any, settings: Any) -> Resolved:
     """Validate ``fields`` as the API's request type and apply the preset. Raises InvalidRequest, in the
     API's words for the field (``api.explain``)."""
-    from ..api.wire import GenerateRequest
+    from ..api.request_bodies import GenerateRequest
     from ..jobs.service import request_options
 
     extra = {}

@@ -8,6 +8,7 @@ import threading
 import time
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from .. import logs
@@ -16,7 +17,9 @@ from ..finishing import Finished
 from ..imaging.decode import decode_image
 from ..imaging.hint import decode_stored_hint
 from ..imaging.options import RenderOptions
+from ..imaging.plates.plate import PlateSource
 from ..imaging.result import RenderResult
+from ..imaging.working import enlarged, on_photo_grid, working_size
 from ..settings import Settings
 from ..storage import jobs as jobs_sql
 from ..storage.faults import is_storage_full
@@ -149,6 +152,35 @@ def refused_for_review(job: Job, result: RenderResult) -> str | None:
     return f"The result needs review and the request asked to fail in that case (on_low_confidence: fail): {reasons}."
 
 
+def _render(
+    ctx: WorkerContext,
+    raw: bytes,
+    options: RenderOptions,
+    lease: _Lease,
+    hint: np.ndarray | None,
+    plates: PlateSource | None = None,
+) -> RenderResult:
+    """Render from a working image sized to the output (``imaging.working``), or from the whole photo when the
+    photo is not much larger or the product would be enlarged; the matte and boxes are on the photo's grid."""
+    max_pixels = ctx.settings.max_image_pixels
+    at_least = working_size(raw, options.long_side)
+    decoded = decode_image(raw, max_bytes=len(raw), max_pixels=max_pixels, at_least=at_least)
+    image = decoded.image
+    if image.size != decoded.source_size:
+        small_hint = None if hint is None else _resized_hint(hint, image.size)
+        result = ctx.engines.render(image, options, progress=lease.report, hint=small_hint, plates=plates)
+        if not enlarged(result):
+            return on_photo_grid(result, decoded.source_size, image.size)
+        del decoded, image  # the working image's memory goes before the whole photo's is taken
+        image = decode_image(raw, max_bytes=len(raw), max_pixels=max_pixels).image
+    return ctx.engines.render(image, options, progress=lease.report, hint=hint, plates=plates)
+
+
+def _resized_hint(hint: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A canonical hint on a smaller grid (nearest neighbour: no new hint values)."""
+    return np.asarray(Image.fromarray(hint).resize(size, Image.Resampling.NEAREST))
+
+
 def _fail(ctx: WorkerContext, job: Job, code: str, message: str) -> None:
     ending.fail(ctx, job, code, message, owner=ctx.worker_id)
 
@@ -179,13 +211,11 @@ def _process(ctx: WorkerContext, woken_by: str) -> str:
     with _Lease(ctx, job.id) as lease:
         try:
             raw = ctx.files.read(job.input_file)  # validated at the door; decoding again normalises it
-            image = decode_image(raw, max_bytes=len(raw), max_pixels=ctx.settings.max_image_pixels).image
             hint = decode_stored_hint(ctx.files.read(job.hint_file)) if job.hint_file else None
             plates = StoredPlates(
                 ctx, job.key_id, background_file=job.background_file, backdrop=job.options.get("backdrop")
             )
-            options = render_options(job, ctx.settings)
-            result = ctx.engines.render(image, options, progress=lease.report, hint=hint, plates=plates)
+            result = _render(ctx, raw, render_options(job, ctx.settings), lease, hint, plates)
             refusal = refused_for_review(job, result)
             if refusal is not None:
                 raise UnsupportedImage(refusal)

@@ -23,7 +23,7 @@ from typing import Any
 import anyio.to_thread
 import msgspec
 
-from ..api.wire import GenerateRequest
+from ..api.request_bodies import GenerateRequest
 from ..errors import DatabaseGone, Forbidden, InputExpired, InvalidRequest, NotFound, Unavailable
 from ..ids import iso, new_id
 from ..imaging.options import AspectRatio, RenderOptions
@@ -391,7 +391,7 @@ def request_options(
 def _sent_fields(request: GenerateRequest, body: bytes | None) -> set[str]:
     """Fields the client sent: the keys of the JSON body; without one, the fields that differ from the default."""
     if body is not None:
-        return set(msgspec.json.decode(body, type=dict[str, Any]))
+        return set(msgspec.json.decode(body, type=dict[str, msgspec.Raw]))  # keys only: the image is not copied
     return {
         f.name
         for f in msgspec.structs.fields(request)

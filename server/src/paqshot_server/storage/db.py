@@ -82,6 +82,12 @@ def commits() -> int:
     return _committed
 
 
+def commit_without_fsync(conn: sqlite3.Connection) -> None:
+    """WAL with ``synchronous=NORMAL``: a commit waits for no fsync; a power cut may undo the last commits, never
+    corrupt the file. Only for data that can be rebuilt (the queue's messages: ``jobs.wakeup``)."""
+    conn.execute("PRAGMA synchronous=NORMAL")
+
+
 def data_version(conn: sqlite3.Connection) -> int:
     """Changes when another connection has committed to the database (SQLite's PRAGMA data_version)."""
     return int(conn.execute("PRAGMA data_version").fetchone()[0])

@@ -1,0 +1,265 @@
+"""A catalogue manifest rendered on the connected appliance: the desktop's side of the command line's
+``generate --manifest``.
+
+The manifest format, the output names, ``summary.csv``'s columns and the skip rule are the command's, written
+once in docs/presets.md ("Catalogues"); ``tests/desktop/test_desktop_catalogue.py`` runs both on one manifest and
+compares their summaries. The desktop must not import the server (docs/architecture.md), so the few lines that
+read a manifest are repeated here. One difference, by necessity: the command hashes the options after resolving
+them itself; the desktop cannot resolve them without the appliance, so it hashes the row's own fields with the
+values of the preset it names and the appliance's version (a changed preset or appliance renders again).
+
+Every function here blocks (files, HTTP) and runs on a worker; none touches a widget.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .client import ApiClient, ApiError, describe
+from .model import image_extension
+from .transfers import data_uri
+from .wire import Capabilities, Job, PresetInfo
+
+SUMMARY = "summary.csv"
+STATE = "batch-state.json"
+SUMMARY_COLUMNS = (
+    "sku",
+    "status",
+    "output",
+    "width",
+    "height",
+    "engine",
+    "needs_review",
+    "review_reasons",
+    "compliance",
+    "failed_rules",
+    "error",
+    "input_sha256",
+    "options_sha256",
+)
+NOT_FIELDS = ("sku", "image")  # a row's cells that are not request fields
+POLL_S = 1.0
+_SAFE = re.compile(r"[^A-Za-z0-9._-]")
+Report = Callable[[Any], None]
+
+
+class ManifestError(ValueError):
+    """The manifest itself cannot be used (unreadable, not CSV/JSON rows); the message says why."""
+
+
+def read_manifest(path: Path) -> list[dict[str, Any]]:
+    """Rows of a CSV (header row) or JSON (list of objects) manifest, empty cells dropped; in CSV,
+    ``compliance_check`` is ids separated by ``;`` or ``|`` and ``placement`` is ``x=…,y=…,scale=…,floor_y=…``.
+    Raises ManifestError naming the problem."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ManifestError(f"Cannot read the manifest {path}: {exc.strerror}.") from None
+    if path.suffix.lower() == ".json":
+        try:
+            rows = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ManifestError(f"{path.name} is not valid JSON: {exc}.") from None
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise ManifestError(f"{path.name}: a JSON manifest is a list of objects, one per SKU.")
+        return [{k: v for k, v in r.items() if v not in (None, "")} for r in rows]
+    out = []
+    for row in csv.DictReader(text.splitlines()):
+        clean = {k.strip(): v.strip() for k, v in row.items() if k and v is not None and v.strip()}
+        if "compliance_check" in clean:
+            clean["compliance_check"] = [c.strip() for c in re.split(r"[;|]", clean["compliance_check"]) if c.strip()]
+        if "placement" in clean:
+            clean["placement"] = _placement(clean["placement"])
+        out.append(clean)
+    return out
+
+
+def _placement(text: str) -> dict[str, float] | str:
+    """``x=0.5,y=0.8`` as the API's object; anything else is sent as written (the appliance explains it)."""
+    out: dict[str, float] = {}
+    for part in (p.strip() for p in re.split(r"[,;]", text) if p.strip()):
+        name, _, value = part.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            return text
+    return out
+
+
+def output_name(sku: str) -> str:
+    """A SKU as a file name: characters outside ``A-Za-z0-9._-`` become ``_``."""
+    return _SAFE.sub("_", sku)
+
+
+@dataclass
+class Row:
+    """One manifest row on its way: its summary line, and the job rendering it."""
+
+    sku: str
+    line: dict[str, Any]
+    job_id: str | None = None
+    name: str = ""
+
+
+@dataclass
+class CatalogueRun:
+    """Renders ``manifest`` on the appliance into ``out``: outputs ``<sku>.<ext>``, ``summary.csv`` and
+    ``batch-state.json`` (hashes per SKU; a re-run skips a row whose hashes match and whose output is there).
+
+    :meth:`run` blocks until every row has ended (or :attr:`stop` is set) and reports ``(done, total, line)``
+    after each row that ends.
+    """
+
+    client: ApiClient
+    caps: Capabilities
+    presets: tuple[PresetInfo, ...]
+    manifest: Path
+    out: Path
+    stop: threading.Event = field(default_factory=threading.Event)
+    poll_s: float = POLL_S
+
+    def run(self, report: Report) -> list[dict[str, Any]]:
+        """Every row's summary line, in manifest order. Raises ManifestError when the manifest is unusable."""
+        rows = read_manifest(self.manifest)
+        self.out.mkdir(parents=True, exist_ok=True)
+        state_path = self.out / STATE
+        state: dict[str, Any] = json.loads(state_path.read_text()) if state_path.is_file() else {}
+        seen: set[str] = set()
+        lines = [self._start(number, row, state, seen) for number, row in enumerate(rows, start=1)]
+        done = sum(1 for r in lines if r.job_id is None)
+        for row in lines:
+            if row.job_id is None:
+                self._ended(row, state, state_path)
+                report((done, len(lines), row.line))
+        pending = [r for r in lines if r.job_id is not None]
+        while pending and not self.stop.is_set():
+            time.sleep(self.poll_s)
+            for row in list(pending):
+                finished = self._poll(row)
+                if finished:
+                    pending.remove(row)
+                    done += 1
+                    self._ended(row, state, state_path)
+                    report((done, len(lines), row.line))
+        for row in pending:  # stopped: the jobs go on on the appliance; a re-run picks them up again
+            row.line.update(status="failed", error="Stopped before the appliance finished this row.")
+        summary = [r.line for r in lines]
+        with (self.out / SUMMARY).open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=SUMMARY_COLUMNS)
+            writer.writeheader()
+            writer.writerows(summary)
+        return summary
+
+    def _start(self, number: int, row: dict[str, Any], state: dict[str, Any], seen: set[str]) -> Row:
+        """Check the row, hash it, skip it when unchanged, else submit it (the row fails alone)."""
+        sku = str(row.get("sku", "")).strip()
+        item = Row(sku, dict.fromkeys(SUMMARY_COLUMNS, ""))
+        item.line["sku"] = sku
+        try:
+            if not sku:
+                raise ValueError(f"row {number} has no sku.")
+            item.name = output_name(sku)
+            if item.name in seen:
+                raise ValueError(f"sku {sku!r} appears twice (or two skus share the file name {item.name!r}).")
+            seen.add(item.name)
+            image = str(row.get("image", "")).strip()
+            if not image:
+                raise ValueError(f"sku {sku!r} has no image.")
+            fields = {"style": "studio_packshot", **{k: v for k, v in row.items() if k not in NOT_FIELDS}}
+            unknown = sorted(set(fields) - {f.name for f in self.caps.fields} - {"style"})
+            if unknown:
+                raise ValueError(f"this appliance does not take {', '.join(unknown)} (a preset sets the size).")
+            data = self._load(image)
+            background = self._load(str(fields["background_image"])) if fields.get("background_image") else None
+            item.line["input_sha256"] = hashlib.sha256(data + (background or b"")).hexdigest()
+            item.line["options_sha256"] = self._options_hash(fields)
+            before = state.get(sku)
+            if before and self._unchanged(before, item.line):
+                item.line = {**before, "status": "skipped"}
+                return item
+            body = {**fields, "product_image": data_uri(data), "filename": f"{item.name}{Path(image).suffix}"}
+            if background is not None:
+                body["background_image"] = data_uri(background)
+            if "filename" not in {f.name for f in self.caps.fields}:
+                body.pop("filename")
+            # The same row unchanged gets the same key: sent again (a re-run after a crash), it is the same job.
+            seed = f"{sku}:{item.line['input_sha256']}:{item.line['options_sha256']}"
+            key = uuid.UUID(hashlib.sha256(seed.encode()).hexdigest()[:32])
+            item.job_id = self.client.generate(body, f"catalogue-{key}").id
+        except ValueError as exc:
+            item.line.update(status="failed", error=str(exc))
+        except ApiError as exc:
+            item.line.update(status="failed", error=describe(exc))
+        return item
+
+    def _unchanged(self, before: dict[str, Any], now: dict[str, Any]) -> bool:
+        same = all(before.get(k) == now[k] for k in ("input_sha256", "options_sha256"))
+        return same and before.get("status") == "completed" and (self.out / str(before.get("output", ""))).is_file()
+
+    def _options_hash(self, fields: dict[str, Any]) -> str:
+        render = next((p.render for p in self.presets if p.id == fields.get("preset")), {})
+        key = json.dumps([fields, render, self.caps.product, self.caps.version], sort_keys=True, default=str)
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    def _load(self, image: str) -> bytes:
+        """A local path (relative to the manifest's folder) or an http(s) URL, as bytes."""
+        if re.match(r"^https?://", image, re.IGNORECASE):
+            try:
+                return self.client.download(image)
+            except ApiError as exc:
+                raise ValueError(f"cannot fetch {image}: {describe(exc)}") from None
+        path = Path(image).expanduser()
+        path = path if path.is_absolute() else self.manifest.parent / path
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise ValueError(f"cannot read {path}: {exc.strerror}.") from None
+
+    def _poll(self, row: Row) -> bool:
+        """Whether the row's job has ended; a completed one's image is downloaded and its line filled in."""
+        assert row.job_id is not None
+        try:
+            job = self.client.job(row.job_id)
+            if not job.finished:
+                return False
+            row.line.update(result_line(job))
+            if job.status == "completed" and job.all_images:
+                image = job.all_images[0]
+                name = f"{row.name}.{image_extension(job, image)}"
+                (self.out / name).write_bytes(self.client.download(image.image_url))
+                row.line["output"] = name
+        except (ApiError, OSError) as exc:
+            row.line.update(status="failed", error=describe(exc))
+        return True
+
+    def _ended(self, row: Row, state: dict[str, Any], path: Path) -> None:
+        """Remember the row's line (after every row: a crash loses none); a skipped row keeps its earlier one."""
+        if row.sku and row.line["status"] != "skipped":
+            state[row.sku] = dict(row.line)
+            path.write_text(json.dumps(state, indent=1, sort_keys=True))
+
+
+def result_line(job: Job) -> dict[str, Any]:
+    """A finished job's columns of the summary (as the command line's ``generate --manifest`` writes them)."""
+    reports = job.compliance
+    return {
+        "status": job.status,
+        "width": job.width or "",
+        "height": job.height or "",
+        "engine": job.engine or "",
+        "needs_review": job.needs_review if job.status == "completed" else "",
+        "review_reasons": "; ".join(r.code for r in job.review_reasons),
+        "compliance": "; ".join(f"{r.preset}:{'pass' if r.passed else 'fail'}" for r in reports),
+        "failed_rules": "; ".join(f"{r.preset}:{rule.rule}" for r in reports for rule in r.rules if not rule.passed),
+        "error": job.error.message if job.error else "",
+    }

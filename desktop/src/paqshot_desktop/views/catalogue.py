@@ -1,0 +1,135 @@
+"""A catalogue run: one line per SKU with its state, review flag and marketplace check, in words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..catalogue import SUMMARY
+from ..labels import preset_label, rule_label
+from .common import set_role
+
+COLUMNS = ("SKU", "State", "Review", "Marketplace check", "File or problem")
+_STATE = {"completed": "Done", "skipped": "Unchanged (skipped)", "failed": "Failed"}
+
+
+def check_words(line: dict[str, Any], titles: dict[str, str]) -> str:
+    """A summary line's ``compliance``/``failed_rules`` in words: "Amazon main image: fails (Shadow)"."""
+    failed: dict[str, list[str]] = {}
+    for item in filter(None, (p.strip() for p in str(line.get("failed_rules", "")).split(";"))):
+        preset, _, rule = item.partition(":")
+        failed.setdefault(preset, []).append(rule_label(rule))
+    parts = []
+    for item in filter(None, (p.strip() for p in str(line.get("compliance", "")).split(";"))):
+        preset, _, verdict = item.partition(":")
+        name = preset_label(preset, titles)
+        rules = failed.get(preset, [])
+        parts.append(f"{name}: passes" if verdict == "pass" else f"{name}: fails ({', '.join(rules)})")
+    return "; ".join(parts)
+
+
+class CatalogueDialog(QDialog):
+    """Follows a catalogue run (rows appear as they end); :attr:`stop_requested` when the user stops it."""
+
+    stop_requested = Signal()
+
+    def __init__(self, manifest: Path, out: Path, titles: dict[str, str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.out, self.titles = out, titles
+        self.setWindowTitle(f"Catalogue — {manifest.name}")
+        self.resize(900, 480)
+        layout = QVBoxLayout(self)
+        intro = QLabel(f"Rendering the rows of <b>{manifest.name}</b> into {out}; each file is named by its SKU.")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)
+        layout.addWidget(self.progress)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(True)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        for column in range(len(COLUMNS) - 2):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(len(COLUMNS) - 2, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        layout.addWidget(self.table, 1)
+        self.status = QLabel("Reading the manifest…")
+        self.status.setWordWrap(True)
+        set_role(self.status, "muted")
+        layout.addWidget(self.status)
+        buttons = QHBoxLayout()
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop following the rows (jobs already sent finish on the appliance)")
+        self.stop_button.clicked.connect(self._stop)
+        self.open_button = QPushButton("Open folder")
+        self.open_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.out))))
+        close = QPushButton("Close")
+        close.clicked.connect(self.reject)
+        buttons.addWidget(self.stop_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.open_button)
+        buttons.addWidget(close)
+        layout.addLayout(buttons)
+        self._rows: dict[str, int] = {}
+
+    def _stop(self) -> None:
+        self.stop_button.setEnabled(False)
+        self.status.setText("Stopping…")
+        self.stop_requested.emit()
+
+    def show_line(self, done: int, total: int, line: dict[str, Any]) -> None:
+        """A row that ended: its line of the summary, in words."""
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
+        self.status.setText(f"{done} of {total} rows done.")
+        sku = str(line.get("sku", "")) or f"row {self.table.rowCount() + 1}"
+        row = self._rows.setdefault(sku, self.table.rowCount())
+        if row == self.table.rowCount():
+            self.table.insertRow(row)
+        status = str(line.get("status", ""))
+        review = "Needs review" if str(line.get("needs_review")) == "True" else ""
+        last = str(line.get("error") or line.get("output") or "")
+        cells = (sku, _STATE.get(status, status), review, check_words(line, self.titles), last)
+        for column, text in enumerate(cells):
+            item = QTableWidgetItem(text)
+            item.setToolTip(text)
+            self.table.setItem(row, column, item)
+        self.table.resizeRowToContents(row)
+
+    def finish(self, summary: list[dict[str, Any]]) -> None:
+        """The run ended: counts, and where the summary is."""
+        counts = {s: sum(1 for line in summary if line.get("status") == s) for s in ("completed", "skipped", "failed")}
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        self.stop_button.setEnabled(False)
+        self.status.setText(
+            f"{len(summary)} rows: {counts['completed']} rendered, {counts['skipped']} unchanged, "
+            f"{counts['failed']} failed. Summary: {self.out / SUMMARY}"
+        )
+        set_role(self.status, "error" if counts["failed"] else "ok")
+
+    def show_error(self, text: str) -> None:
+        """The manifest could not be used, or the run broke off."""
+        self.progress.setRange(0, 1)
+        self.stop_button.setEnabled(False)
+        self.status.setText(text)
+        set_role(self.status, "error")

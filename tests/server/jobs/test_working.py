@@ -1,0 +1,137 @@
+"""A photo much larger than the output is rendered from a working image decoded smaller (JPEG DCT scaling), with
+the matte and the product's box put back on the photo's grid; a small product in a big photo is rendered from
+the whole photo instead (never enlarged from a reduced copy)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from litestar.testing import TestClient
+from paqshot_server.app import create_app
+from paqshot_server.engines import Engines
+from paqshot_server.imaging.decode import decode_image
+from paqshot_server.imaging.working import working_size
+from paqshot_server.jobs.context import WorkerContext
+from paqshot_server.jobs.runner import process
+from paqshot_server.settings import Settings
+from paqshot_server.storage import jobs as jobs_sql
+from PIL import Image
+from support import b64, make_key
+
+PHOTO = (4000, 3000)  # twice the working size of a 1024 px output: decoded at 1/2
+
+
+def photo(product: tuple[int, int, int, int], fmt: str = "JPEG") -> bytes:
+    img = Image.new("RGB", PHOTO, (236, 236, 236))
+    img.paste((150, 60, 40), product)
+    out = io.BytesIO()
+    img.save(out, fmt, quality=90)
+    return out.getvalue()
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """The sizes of the images the engines render (the real engine runs)."""
+    sizes: list[tuple[int, int]] = []
+    real = Engines.render
+
+    def render(self: Engines, image: Image.Image, *args: object, **kwargs: object) -> object:
+        sizes.append(image.size)
+        return real(self, image, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Engines, "render", render)
+    return sizes
+
+
+def run(settings: Settings, data: bytes) -> jobs_sql.Job:
+    key = make_key(settings)
+    with TestClient(create_app(settings)) as client:
+        body = {"product_image": b64(data), "style": "studio_packshot"}
+        job_id = client.post("/v1/generate", json=body, headers=key.headers).json()["id"]
+    ctx = WorkerContext(settings)
+    assert process(ctx, job_id) == "completed"
+    job = jobs_sql.get(ctx.db.get(), job_id)
+    assert job is not None and job.result is not None
+    return job
+
+
+def matte_size(settings: Settings, job: jobs_sql.Job) -> tuple[int, int]:
+    assert job.result is not None and job.result.matte is not None
+    with Image.open(io.BytesIO(WorkerContext(settings).files.read(job.result.matte))) as matte:
+        return matte.size
+
+
+def test_a_big_photo_is_rendered_from_a_working_image_and_mapped_back(
+    settings: Settings, spy: list[tuple[int, int]]
+) -> None:
+    product = (1000, 600, 3000, 2400)  # half the frame and more
+    job = run(settings, photo(product))
+    assert spy == [(2000, 1500)]  # decoded at 1/2, once
+    assert matte_size(settings, job) == PHOTO  # the matte is on the photo's grid (mask hints are drawn on it)
+    box = job.result.meta["source_box"]  # type: ignore[union-attr]
+    assert np.allclose(box, product, atol=4), box  # the product's box in the photo's pixels
+
+
+def test_a_small_product_in_a_big_photo_is_rendered_from_the_whole_photo(
+    settings: Settings, spy: list[tuple[int, int]]
+) -> None:
+    job = run(settings, photo((1800, 1300, 2200, 1700)))  # a tenth of the frame: enlarged from a reduced copy
+    assert spy == [(2000, 1500), PHOTO]  # tried small, then the whole photo
+    assert matte_size(settings, job) == PHOTO
+    assert job.result.meta["scale"] > 1  # type: ignore[union-attr]
+
+
+def test_working_sizes() -> None:
+    assert working_size(photo((0, 0, 10, 10)), 1024) == (1536, 1152)
+    assert working_size(photo((0, 0, 10, 10)), 2048) is None  # not twice the working size: decoded whole
+    assert working_size(photo((0, 0, 10, 10), "PNG"), 1024) is None  # no DCT scaling outside JPEG
+
+
+def test_decoding_at_least_a_size_keeps_the_checks_and_the_files_size() -> None:
+    data = photo((1000, 600, 3000, 2400))
+    small = decode_image(data, max_bytes=len(data), max_pixels=40_000_000, at_least=(1536, 1152))
+    assert small.image.size == (2000, 1500) and small.source_size == PHOTO
+    with pytest.raises(Exception, match="limit is 10 MP"):
+        decode_image(data, max_bytes=len(data), max_pixels=10_000_000, at_least=(1536, 1152))
+
+
+def test_a_mask_hint_on_a_big_photo_shapes_the_working_cut_out(settings: Settings, spy: list[tuple[int, int]]) -> None:
+    product = (1000, 600, 3000, 2400)
+    hint = Image.new("L", PHOTO, 128)  # grey: the cut-out decides ...
+    hint.paste(0, (1000, 600, 2000, 2400))  # ... except the left half of the product, said to be background
+    out = io.BytesIO()
+    hint.save(out, "PNG")
+    key = make_key(settings)
+    with TestClient(create_app(settings)) as client:
+        body = {"product_image": b64(photo(product)), "style": "studio_packshot", "mask_hint": b64(out.getvalue())}
+        answer = client.post("/v1/generate", json=body, headers=key.headers)
+        assert answer.status_code == 202, answer.text
+    ctx = WorkerContext(settings)
+    assert process(ctx, answer.json()["id"]) == "completed"
+    job = jobs_sql.get(ctx.db.get(), answer.json()["id"])
+    assert job is not None and job.result is not None
+    assert spy == [(2000, 1500)]
+    assert job.result.matte is not None
+    with Image.open(io.BytesIO(ctx.files.read(job.result.matte))) as stored:
+        matte = np.asarray(stored)
+    assert matte.shape == (PHOTO[1], PHOTO[0])
+    assert matte[650:2350, 1050:1950].max() == 0  # the hint's background half is not product ...
+    assert matte[650:2350, 2050:2950].min() == 255  # ... and the other half still is
+
+
+def test_a_scene_from_a_working_image_reports_the_product_box_in_the_photo(
+    settings: Settings, spy: list[tuple[int, int]]
+) -> None:
+    product = (1000, 600, 3000, 2400)
+    key = make_key(settings)
+    with TestClient(create_app(settings)) as client:
+        body = {"product_image": b64(photo(product)), "style": "lifestyle"}
+        job_id = client.post("/v1/generate", json=body, headers=key.headers).json()["id"]
+        ctx = WorkerContext(settings)
+        assert process(ctx, job_id) == "completed"
+        shown = client.get(f"/v1/generate/{job_id}", headers=key.headers).json()
+    assert spy == [(2000, 1500)]
+    x, y, w, h = shown["product_box"]["input"]  # from the scene's source_box
+    assert np.allclose([x, y, x + w, y + h], product, atol=4), shown["product_box"]
