@@ -228,6 +228,18 @@ def crop_box(keep: np.ndarray, photo: tuple[int, int], margin: float) -> Box:
     )
 
 
+def _whole_objects(seen: np.ndarray, keep: np.ndarray, hint: np.ndarray | None) -> np.ndarray | bool:
+    """The objects the model saw (p > 0.5 before the hint) that hold a kept region, when a hint constrains the
+    map (else False): the second pass must see them whole. A hint that removes part of an object would
+    otherwise crop it through the middle, and a salient-object model shown half an object cut by the frame
+    may drop more of it; an object the hint removes entirely stays out of the crop."""
+    if hint is None:
+        return False
+    labels, _count = ndimage.label(seen > 0.5, EIGHT)
+    held = np.unique(labels[keep])
+    return np.isin(labels, held[held > 0])
+
+
 def _mask_box(mask: np.ndarray) -> Box | None:
     """(left, top, right, bottom) of the True pixels of a bool (h, w) mask, or None when there are none."""
     rows = np.flatnonzero(mask.any(axis=1))
@@ -281,7 +293,8 @@ def refine(
     """
     cfg = config or RefineConfig()
     h, w = rgb.shape[:2]
-    first = constrain(predict(rgb), hint)
+    seen = predict(rgb)
+    first = constrain(seen, hint)
     sel = select_products(first, cfg) if cfg.select else None
     if sel is None:
         if not (first > 0.5).any():
@@ -293,7 +306,7 @@ def refine(
     first_core = sel.prob > 0.5
     first_soft = float(((sel.prob > 0.15) & (sel.prob < 0.85)).sum() / max(1, first_core.sum()))
     first_area = float(first_core.sum()) * (w * h) / first.size
-    box = crop_box(sel.keep | (sel.prob > FAINT), (w, h), cfg.crop_margin)
+    box = crop_box(sel.keep | (sel.prob > FAINT) | _whole_objects(seen, sel.keep, hint), (w, h), cfg.crop_margin)
     if hint is not None:  # a stroke thinner than a model pixel is missed on the model's grid: its own box
         box = _union(box, _mask_box(hint == 255))
     x0, y0, x1, y1 = box
