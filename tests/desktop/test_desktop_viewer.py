@@ -55,3 +55,17 @@ def test_a_plate_engine_is_named_in_words() -> None:
 
     assert engine_label("plate") == "Backdrop photograph"
     assert engine_label("plate+diffusion:sd15-inpainting") == "Backdrop photograph, contact blended by sd15-inpainting"
+
+
+def test_the_repair_dialog_has_no_shadow_option_and_says_how_to_remove_a_shadow(qapp: Any) -> None:
+    from paqshot_desktop.views.repair import RepairDialog
+    from PySide6.QtWidgets import QCheckBox
+
+    photo = QImage(300, 200, QImage.Format.Format_RGB32)
+    photo.fill(0xFFDDCCBB)
+    dialog = RepairDialog(photo, None, "Repair")
+    assert not dialog.findChildren(QCheckBox)  # the appliance has no such field: the shadow goes with the background
+    assert "paint Remove over any left" in dialog.shadow_note.text()
+    dialog.render_button.click()  # nothing painted: nothing to send
+    assert dialog.result() == 0 and dialog.status.text() == "Paint at least one stroke first."
+    assert dialog.hint() is None

@@ -11,7 +11,6 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
@@ -132,11 +131,9 @@ class HintCanvas(QWidget):
 
 
 class RepairDialog(QDialog):
-    """The brush over the photo; accepted with strokes (or the shadow option), it asks for a re-render."""
+    """The brush over the photo; accepted with strokes, it asks for a re-render."""
 
-    def __init__(
-        self, photo: QImage, matte: QImage | None, can_remove_shadow: bool, title: str, parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, photo: QImage, matte: QImage | None, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self.resize(980, 720)
@@ -171,11 +168,11 @@ class RepairDialog(QDialog):
         tools.addWidget(clear)
         layout.addLayout(tools)
 
-        self.shadow = QCheckBox("Remove the photo's shadow (its cast shadow is background, not product)")
-        self.shadow.setEnabled(can_remove_shadow)
-        if not can_remove_shadow:
-            self.shadow.setToolTip("This appliance cannot do this yet: paint the shadow with Remove instead.")
-        layout.addWidget(self.shadow)
+        # The appliance's cut-out already treats the photo's cast shadow as background (no option to send).
+        self.shadow_note = QLabel("The photo's shadow is removed with the background: paint Remove over any left.")
+        self.shadow_note.setWordWrap(True)
+        set_role(self.shadow_note, "muted")
+        layout.addWidget(self.shadow_note)
         self.status = QLabel()
         set_role(self.status, "muted")
         layout.addWidget(self.status)
@@ -193,8 +190,8 @@ class RepairDialog(QDialog):
             self.canvas.value = value
 
     def _accept(self) -> None:
-        if not self.canvas.painted and not self.shadow.isChecked():
-            self.status.setText("Paint at least one stroke (or tick the shadow option) first.")
+        if not self.canvas.painted:
+            self.status.setText("Paint at least one stroke first.")
             set_role(self.status, "warn")
             return
         self.accept()
