@@ -132,7 +132,6 @@ def test_refused_then_submit_progress_review_and_repair_with_a_stroke(
     from paqshot_desktop.views.repair import REMOVE, RepairDialog
     from PIL import Image
     from PySide6.QtCore import QPointF
-    from PySide6.QtWidgets import QCheckBox
 
     app = make_app()
     controller, window = app.controller, app.window
@@ -171,7 +170,7 @@ def test_refused_then_submit_progress_review_and_repair_with_a_stroke(
     qtbot.waitUntil(lambda: isinstance(controller.results.dialog, RepairDialog), timeout=20_000)
     dialog = controller.results.dialog
     assert isinstance(dialog, RepairDialog) and dialog.canvas.overlay is not None  # the current matte is shown
-    assert not dialog.findChildren(QCheckBox)  # no option the appliance does not have
+    assert dialog.shadow.isVisible() and dialog.shadow.isEnabled()  # the appliance lists remove_photo_shadow
     assert dialog.shadow_note.isVisible() and "paint Remove" in dialog.shadow_note.text()
     old_matte = np.asarray(Image.open(io.BytesIO(controller.client.download(first.matte_url))).convert("L"))
     box = (40, 40, 200, 120)  # x0, y0, x1, y1 in photo pixels: rug the unsure cut-out partly kept

@@ -37,7 +37,7 @@ ALLOWED: dict[str, set[str]] = {
     "resources": {"catalog", "finishing", "imaging", "net", "settings", "signing", "storage"},
     "jobs": {
         "__init__",
-        "api.wire",
+        "api.request_bodies",
         "branding",
         "engines",
         "errors",

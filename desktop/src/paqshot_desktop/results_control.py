@@ -364,8 +364,9 @@ class ResultsController:
         client = self.deps.session.client
         if client is None:
             return
+        can_shadow = self.deps.session.offers("remove_photo_shadow")
         title = f"Repair the cut-out — {self.deps.session.name_of(job)}"
-        dialog = RepairDialog(photo, matte, title, self.deps.parent)
+        dialog = RepairDialog(photo, matte, can_shadow, title, self.deps.parent)
         self.dialog = dialog
 
         def accepted() -> None:
@@ -373,6 +374,8 @@ class ResultsController:
             hint = dialog.hint()
             if hint is not None:
                 changes["mask_hint"] = transfers.png_data_uri(hint)
+            if dialog.shadow.isChecked():
+                changes["remove_photo_shadow"] = True
             self._submit_new(lambda: client.rerun(job.id, changes, str(uuid.uuid4())), job, "Rendering the repair.")
 
         dialog.accepted.connect(accepted)

@@ -21,10 +21,10 @@ from .api.jsonbody import JsonRequest
 from .api.meta import MetaController, ModelsController
 from .api.metrics import Metrics, MetricsController
 from .api.openapi import openapi_config, serve_exact_schema
+from .api.request_bodies import IMAGE_FIELDS
 from .api.requestid import request_id_middleware
 from .api.state import ApiState
 from .api.webhooks import WebhookController
-from .api.wire import IMAGE_FIELDS
 from .settings import Settings
 
 log = logging.getLogger(__name__)

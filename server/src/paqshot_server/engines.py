@@ -92,6 +92,8 @@ class Engines(EngineCatalog):
         if progress:
             progress(0.02)
         segmenter = self.segmenter(options.cutout_engine)
+        if options.remove_photo_shadow and segmenter is not None:  # the classical cut-out always drops cast shadows
+            segmenter = segmenter.removing_cast_shadows()
         cutter = segmenter
         if hint is not None:  # the hint constrains whichever matte the cut-out takes: the photo's alpha, a segmenter's
             from .imaging.hint import HintedSegmenter, hint_own_alpha

@@ -122,8 +122,8 @@ def test_header_error_names_the_header(client: TestClient, key: Key) -> None:
 
 
 def test_no_message_quotes_a_pattern(client: TestClient) -> None:
-    """Every pattern in the served schema has words (``api.wire.PATTERN_WORDS``) for its error messages."""
-    from paqshot_server.api.wire import PATTERN_WORDS
+    """Every pattern in the served schema has words (``api.request_bodies.PATTERN_WORDS``) for its error messages."""
+    from paqshot_server.api.request_bodies import PATTERN_WORDS
 
     text = json.dumps(client.get("/schema/openapi.json").json())
     patterns = set(re.findall(r'"pattern":\s*"((?:[^"\\]|\\.)*)"', text))
@@ -152,7 +152,7 @@ def test_no_pattern_ends_in_a_dollar(client: TestClient) -> None:
     """Python's ``$`` also matches before a final newline (ECMA's does not): every pattern, served or only
     registered with words (``preset``, ``compliance_check`` are served as the presets in force), ends with
     ``patterns.END``."""
-    from paqshot_server.api.wire import PATTERN_WORDS
+    from paqshot_server.api.request_bodies import PATTERN_WORDS
     from paqshot_server.patterns import END
 
     text = json.dumps(client.get("/schema/openapi.json").json())

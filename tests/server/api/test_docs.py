@@ -98,12 +98,13 @@ def test_every_request_field_has_an_example_the_docs_sample_uses(client: TestCli
     """Redoc's request sample takes a property's own ``examples`` before its ``default`` (null for every
     optional field) and a body's ``examples`` before its rules across fields: each field, and each body, has a
     valid example where the sample reads it, so the docs show real values, not "string" and null."""
-    from paqshot_server.api import backdrops, compliance, wire
+    from paqshot_server.api import backdrops, compliance
+    from paqshot_server.api import request_bodies as req
 
     doc = client.get("/schema/openapi.json").json()
     bodies = request_bodies(doc)
-    structs = {"GenerateRequest": wire.GenerateRequest, "RerunRequest": wire.RerunRequest}
-    structs |= {"PriorityChange": wire.PriorityChange, "CheckRequest": compliance.CheckRequest}
+    structs = {"GenerateRequest": req.GenerateRequest, "RerunRequest": req.RerunRequest}
+    structs |= {"PriorityChange": req.PriorityChange, "CheckRequest": compliance.CheckRequest}
     structs |= {"BackdropRequest": backdrops.BackdropRequest}
     assert set(bodies) == set(structs)
     for name, body in bodies.items():

@@ -147,6 +147,23 @@ def test_rerun_changes_options_keeps_the_rest_and_needs_no_upload(
     assert (plain[20:60, 20:100] == 0).all()
 
 
+def test_rerun_can_remove_the_photos_shadow(client: TestClient, key: Key, settings: Settings) -> None:
+    """The repair dialog's "remove the photo's shadow": listed among the capabilities' fields (the desktop
+    offers it only then), accepted by rerun, recorded in the new job's options (what its cut-out used)."""
+    fields = client.get("/v1/capabilities", headers=key.headers).json()["fields"]
+    assert any(f["name"] == "remove_photo_shadow" and f["extension"] for f in fields)
+    source = finished(client, key, settings, submit(client, key)["id"])
+    assert source["options"].get("remove_photo_shadow") in (None, False)
+    response = client.post(
+        f"/v1/generate/{source['id']}/rerun", json={"remove_photo_shadow": True}, headers=key.headers
+    )
+    assert response.status_code == 202, response.text
+    again = finished(client, key, settings, response.json()["id"])
+    assert again["status"] == "completed" and again["options"]["remove_photo_shadow"] is True
+    bad = client.post(f"/v1/generate/{source['id']}/rerun", json={"remove_photo_shadow": "yes"}, headers=key.headers)
+    assert bad.status_code == 400 and "remove_photo_shadow must be" in bad.json()["message"]
+
+
 def test_rerun_refusals(client: TestClient, key: Key, settings: Settings) -> None:
     source = submit(client, key)
     other = make_key(settings, name="other")

@@ -63,7 +63,7 @@ def _urlish() -> st.SearchStrategy[str]:
 def test_schema_pattern_and_server_agree_on_every_url(url: str) -> None:
     """What the served pattern accepts, the server's URL check accepts, and the other way round."""
     # Imported here (as below): the module's case tests must also run against the code before the fix.
-    from paqshot_server.api.wire import url_field_pattern
+    from paqshot_server.api.request_bodies import url_field_pattern
     from paqshot_server.net.fetch import split_url
     from paqshot_server.net.urls import url_shape_error
 

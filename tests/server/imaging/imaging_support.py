@@ -47,8 +47,9 @@ class FakeModel:
     holes are filled, and the answer comes back blurred on a small square grid (the model's input size).
     """
 
-    def __init__(self, size: int = 64) -> None:
+    def __init__(self, size: int = 64, shadow_p: float = 0.6) -> None:
         self.size = size
+        self.shadow_p = shadow_p  # how sure it is that a cast shadow is product
         self.calls: list[tuple[int, int]] = []
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
@@ -63,7 +64,7 @@ class FakeModel:
         shadow = product & (ratio > 0.3) & (ratio < 0.97) & (chroma < 0.03)
         product &= ~shadow
         prob = ndimage.binary_fill_holes(product).astype(np.float32)
-        prob[shadow] = 0.6
+        prob[shadow] = self.shadow_p
         small = np.asarray(Image.fromarray(prob, "F").resize((self.size, self.size), Image.Resampling.BOX))
         return ndimage.uniform_filter(small, 3, mode="nearest").astype(np.float32).clip(0, 1)
 

@@ -4,6 +4,7 @@ has U²-Net's habits (keeps cast shadows as half product, fills holes, answers o
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from imaging_support import FakeModel, paper_scene
 from paqshot_server.imaging.refine import RefineConfig, constrain, drop_frame_ghosts, refine, select_products
 from PIL import Image
@@ -33,6 +34,21 @@ def test_the_photos_own_cast_shadow_is_not_product() -> None:
     assert float(out.alpha[shadow_only].max()) < 0.05
     assert iou(out.alpha, truth) > 0.95
     assert out.shadow is not None and float(out.shadow.min()) < 0.8  # measured, for shadow: natural
+
+
+def test_a_shadow_the_model_is_sure_of_goes_only_when_the_user_says_so() -> None:
+    """``remove_photo_shadow`` (the repair dialog's option): a cast shadow the model calls product with
+    certainty is kept by default (it could be a dark product part) and removed when asked; the product stays."""
+    rgb, truth = paper_scene(shadow=(22, 14))
+    model = FakeModel(shadow_p=1.0)
+    away = ndimage.distance_transform_edt(truth == 0) > 4
+    shadow_only = away & (plain(rgb, model) > 0.9)
+    assert shadow_only.sum() > 500
+    kept = refine(rgb, model)
+    assert kept is not None and float(kept.alpha[shadow_only].mean()) > 0.5
+    removed = refine(rgb, model, RefineConfig(remove_shadows=True))
+    assert removed is not None and float(removed.alpha[shadow_only].max()) < 0.05
+    assert iou(removed.alpha, truth) > 0.95
 
 
 def test_enclosed_holes_open_where_they_show_the_backdrop() -> None:
@@ -129,3 +145,39 @@ def test_an_undecided_blob_reaching_the_frame_is_dropped_but_an_unsure_product_i
     assert float(out[100:120, 0:30].max()) == 0.0 and float(out[40:80, 60:100].min()) == 1.0
     unsure = np.full((h, w), 0.7, np.float32)  # a model unsure of everything (the tiny test model)
     assert drop_frame_ghosts(unsure) is unsure
+
+
+def test_the_remove_photo_shadow_option_reaches_the_cut_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``RenderOptions.remove_photo_shadow`` (request field ``remove_photo_shadow``) makes the engines use the
+    model's shadow-removing twin: the packshot's matte loses the shadow the model was sure of."""
+    from paqshot_server.engines import Engines
+    from paqshot_server.imaging.options import RenderOptions
+    from paqshot_server.imaging.segment import Matte
+    from paqshot_server.settings import Settings
+
+    class StandIn:  # the cut-out model's interface as Engines sees it (inference.segmenters.OnnxSegmenter)
+        name = "stand-in"
+
+        def __init__(self, config: RefineConfig) -> None:
+            self.config = config
+
+        def removing_cast_shadows(self) -> StandIn:
+            return StandIn(RefineConfig(remove_shadows=True))
+
+        def segment(self, rgb: np.ndarray) -> Matte:
+            out = refine(rgb, FakeModel(shadow_p=1.0), self.config)
+            assert out is not None
+            return Matte(alpha=out.alpha, confidence=0.9, rgba=out.rgba, box=out.box)
+
+    rgb, truth = paper_scene(shadow=(22, 14))
+    shadow_only = (ndimage.distance_transform_edt(truth == 0) > 4) & (plain(rgb, FakeModel(shadow_p=1.0)) > 0.9)
+    monkeypatch.setattr(Engines, "segmenter", lambda self, choice="auto": StandIn(RefineConfig()))
+    engines = Engines(Settings())
+    photo = Image.fromarray(rgb)
+    kept, removed = (
+        np.asarray(engines.render(photo, RenderOptions(long_side=256, remove_photo_shadow=r)).meta["matte"], float)
+        for r in (False, True)
+    )
+    assert kept[shadow_only].mean() > 127  # by default a shadow the model is sure of stays (it may be product)
+    assert removed[shadow_only].max() < 13
+    assert removed[truth > 0.5].mean() > 250  # the product stays

@@ -6,7 +6,7 @@ import logging
 
 import anyio
 import pytest
-from paqshot_server.api.wire import GenerateRequest
+from paqshot_server.api.request_bodies import GenerateRequest
 from paqshot_server.errors import Forbidden, NotFound
 from paqshot_server.jobs.queue import JobQueue
 from paqshot_server.jobs.ratelimit import RateLimiter

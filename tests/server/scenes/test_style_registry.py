@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import get_args
 
 import msgspec
-from paqshot_server.api.wire import GenerateRequest
+from paqshot_server.api.request_bodies import GenerateRequest
 from paqshot_server.imaging.options import SceneType, Style
 from paqshot_server.imaging.scenes.kinds import BY_SCENE_TYPE, KINDS
 from paqshot_server.imaging.scenes.styles import SCENE_STYLES

@@ -11,6 +11,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
@@ -131,9 +132,11 @@ class HintCanvas(QWidget):
 
 
 class RepairDialog(QDialog):
-    """The brush over the photo; accepted with strokes, it asks for a re-render."""
+    """The brush over the photo; accepted with strokes (or the shadow option), it asks for a re-render."""
 
-    def __init__(self, photo: QImage, matte: QImage | None, title: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, photo: QImage, matte: QImage | None, can_remove_shadow: bool, title: str, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self.resize(980, 720)
@@ -168,11 +171,18 @@ class RepairDialog(QDialog):
         tools.addWidget(clear)
         layout.addLayout(tools)
 
-        # The appliance's cut-out already treats the photo's cast shadow as background (no option to send).
-        self.shadow_note = QLabel("The photo's shadow is removed with the background: paint Remove over any left.")
+        # The cut-out already treats the photo's cast shadow as background where it can tell; what it kept, the
+        # user paints away (the one way on every appliance).
+        self.shadow_note = QLabel("The photo's shadow goes with the background: paint Remove over any shadow left.")
         self.shadow_note.setWordWrap(True)
         set_role(self.shadow_note, "muted")
         layout.addWidget(self.shadow_note)
+        # KEEP this option (issue 12 names it): the appliance offers `remove_photo_shadow` since 4fd738b (the cast
+        # shadow becomes background even where the cut-out model was sure of it). Older appliances do not list it:
+        # then it is not shown at all (a disabled box the user can never tick only confuses).
+        self.shadow = QCheckBox("Remove the photo's shadow, even where the cut-out took it for product")
+        self.shadow.setVisible(can_remove_shadow)
+        layout.addWidget(self.shadow)
         self.status = QLabel()
         set_role(self.status, "muted")
         layout.addWidget(self.status)
@@ -190,8 +200,8 @@ class RepairDialog(QDialog):
             self.canvas.value = value
 
     def _accept(self) -> None:
-        if not self.canvas.painted:
-            self.status.setText("Paint at least one stroke first.")
+        if not self.canvas.painted and not self.shadow.isChecked():
+            self.status.setText("Paint at least one stroke (or tick the shadow option) first.")
             set_role(self.status, "warn")
             return
         self.accept()

@@ -21,8 +21,8 @@ from ..storage.backdrops import Backdrop
 from ..storage.keys import ApiKey
 from .openapi import ERROR_RESPONSES
 from .query import strict_query
+from .request_bodies import TAG_PATTERN, TEXT_PATTERN
 from .state import ApiState
-from .wire import TAG_PATTERN, TEXT_PATTERN
 
 MAX_TAGS = 20
 URL_SECONDS = 3600  # plates have no retention: their signed URLs are made fresh for each answer

@@ -2,7 +2,7 @@
 
 The words come from the served OpenAPI document (``api.openapi.served_schema``), which states exactly what the
 validator accepts: enums are listed, ranges and lengths spelled out, patterns replaced by the words registered
-beside them (``api.wire.PATTERN_WORDS``). The parser's own text (regexes, type names, ``$.data`` paths) never
+beside them (``api.request_bodies.PATTERN_WORDS``). The parser's own text (regexes, type names, ``$.data`` paths) never
 reaches a client, nor a user of the CLI's catalogue (:func:`conversion_message`).
 """
 
@@ -16,7 +16,7 @@ from litestar import Request
 from litestar.exceptions import ValidationException
 
 from .openapi import operation_of, param_name, served_schema
-from .wire import PATTERN_WORDS
+from .request_bodies import PATTERN_WORDS
 
 _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")

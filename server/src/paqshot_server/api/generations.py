@@ -21,16 +21,9 @@ from .auth import bearer_token, current_key
 from .openapi import ERROR_RESPONSES, INPUT_EXPIRED_RESPONSE
 from .present import generation
 from .query import strict_query
+from .request_bodies import GENERATION_ID_PATTERN, GenerateRequest, PriorityChange, RerunRequest
 from .state import ApiState
-from .wire import (
-    GENERATION_ID_PATTERN,
-    GenerateAccepted,
-    GenerateRequest,
-    Generation,
-    GenerationList,
-    PriorityChange,
-    RerunRequest,
-)
+from .wire import GenerateAccepted, Generation, GenerationList
 
 _STARTING_AFTER_DOC = (
     "Extension: a generation id; only generations listed after it (older) are paged, newest first. Pass the last "

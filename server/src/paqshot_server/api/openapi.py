@@ -28,14 +28,14 @@ from ..net.urls import IMAGE_URL_SCHEMES, MAX_URL, webhook_schemes
 from ..settings import Settings
 from .docs import schema_router
 from .reference import ERRORS, ON_EVERY_OPERATION, description, webhooks
-from .wire import (
+from .request_bodies import (
     IMAGE_DATA_PATTERN,
     IMAGE_FIELDS,
     URL_OR_IMAGE_FIELDS,
     WEBHOOK_URL_PATTERN,
-    ErrorBody,
     url_field_pattern,
 )
+from .wire import ErrorBody
 
 _RESPONSES = {
     status: ResponseSpec(data_container=ErrorBody, description=f"`{code}`: {meaning}", generate_examples=False)

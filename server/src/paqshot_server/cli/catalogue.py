@@ -65,7 +65,7 @@ class Resolved:
 
 def flag_fields(args: argparse.Namespace) -> dict[str, Any]:
     """The request fields given as flags of the same name (those left at None were not given)."""
-    from ..api.wire import GenerateRequest
+    from ..api.request_bodies import GenerateRequest
 
     names = [f.name for f in msgspec.structs.fields(GenerateRequest) if f.name not in _NOT_FLAGS]
     values = {name: getattr(args, name, None) for name in names}
@@ -77,7 +77,7 @@ def flag_fields(args: argparse.Namespace) -> dict[str, Any]:
 def resolve(fields: dict[str, Any], presets: Any, settings: Any) -> Resolved:
     """Validate ``fields`` as the API's request type and apply the preset. Raises InvalidRequest, in the
     API's words for the field (``api.explain``)."""
-    from ..api.wire import GenerateRequest
+    from ..api.request_bodies import GenerateRequest
     from ..jobs.service import request_options
 
     extra = {}

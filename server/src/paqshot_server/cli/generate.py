@@ -121,6 +121,9 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--harmonize", action=argparse.BooleanOptionalAction, default=None, help=doc["harmonize"])
     p.add_argument("--background-blur", type=float, default=None, metavar="0..1", help=doc["background_blur"])
+    p.add_argument(
+        "--remove-photo-shadow", action=argparse.BooleanOptionalAction, default=None, help=doc["remove_photo_shadow"]
+    )
     p.set_defaults(func=run)
 
 

@@ -84,9 +84,14 @@ def clean_backdrop(
     cleanup: bool = True,
     soft_high: float = SOFT_HIGH,
     shadow_high: float = SHADOW_HIGH,
+    remove_shadows: bool = False,
 ) -> CleanupReport:
     """Clean ``prob`` (float32 h x w) against the backdrop of ``rgb`` (uint8 h x w x 3, same grid); the soft
-    zone's limits are ``soft_high`` (backdrop colours) and ``shadow_high`` (cast shadows)."""
+    zone's limits are ``soft_high`` (backdrop colours) and ``shadow_high`` (cast shadows).
+
+    ``remove_shadows`` (the user says the photo's cast shadow is not product: a repair): every cast-shadow
+    region that reaches the sure backdrop gets probability 0 however sure the model was and however much of the
+    product that is (no ``MAX_REMOVED`` cap); shadow-like parts enclosed by the product stay."""
     product = prob > 0.5
     if not (cleanup or holes) or not product.any():
         return CleanupReport(prob, prob, False, float("inf"))
@@ -119,6 +124,8 @@ def clean_backdrop(
         removed = float(prob[ghost & product].sum()) / max(mass, 1e-6)
         if removed <= MAX_REMOVED:
             out[ghost] = 0.0
+        if remove_shadows:
+            out[_reaching(shadow, prob < SURE_BG)] = 0.0
     opened = unopened = 0.0
     if holes:
         hole, rejected = _holes(out > 0.5, backdrop, dist, threshold, lab[..., 0], grad)
@@ -130,6 +137,13 @@ def clean_backdrop(
         out[hole] = 0.0
     photo_shadow = estimate_photo_shadow(smooth, expected, out, darkening)
     return CleanupReport(out, prob, True, threshold, removed, opened, unopened, photo_shadow)
+
+
+def _reaching(regions: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The 8-connected regions of ``regions`` (bool h x w) that touch ``target`` (bool h x w) or lie next to it."""
+    labels, _ = ndimage.label(regions, EIGHT)
+    touching = np.unique(labels[ndimage.binary_dilation(target, EIGHT) & regions])
+    return np.isin(labels, touching[touching > 0])
 
 
 def _holes(

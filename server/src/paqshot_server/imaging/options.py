@@ -76,6 +76,7 @@ class RenderOptions:
     engine as a plate, not as an option); ``placement``, ``harmonize`` and ``background_blur`` apply when the
     product is placed on a plate (``imaging/plates``). ``placement`` may also be given as a stored JSON object
     or the API's ``Placement`` (anything with ``x``, ``y``, ``scale``, ``floor_y``).
+    ``remove_photo_shadow``: every cast shadow of the photo is background, however sure the cut-out model was.
     """
 
     style: str = "studio_packshot"
@@ -99,6 +100,7 @@ class RenderOptions:
     placement: ProductPlacement | None = None
     harmonize: bool = True
     background_blur: float = 0.0
+    remove_photo_shadow: bool = False
 
     def __post_init__(self) -> None:
         given = self.placement

@@ -67,6 +67,7 @@ class RefineConfig:
     cleanup: bool = True  # step 4 (shadows, ghosts)
     soft_high: float = SOFT_HIGH  # step 4: backdrop-coloured pixels are not product below this probability
     shadow_high: float = SHADOW_HIGH  # step 4: cast shadows are not product below this probability
+    remove_shadows: bool = False  # step 4: cast shadows are never product, however sure the model is (a repair)
     holes: bool = True  # step 4 (holes)
     guided: bool = True  # step 5: model answers to the analysis grid edge-aware (else bilinear)
     stretch: float = 0.1  # step 5: model answers are stretched so that [stretch, 1 - stretch] spans [0, 1]
@@ -306,7 +307,13 @@ def refine(
     if cfg.select:
         prob = drop_frame_ghosts(prob)
     report = clean_backdrop(
-        small, prob, holes=cfg.holes, cleanup=cfg.cleanup, soft_high=cfg.soft_high, shadow_high=cfg.shadow_high
+        small,
+        prob,
+        holes=cfg.holes,
+        cleanup=cfg.cleanup,
+        soft_high=cfg.soft_high,
+        shadow_high=cfg.shadow_high,
+        remove_shadows=cfg.remove_shadows,
     )
     prob = report.prob
     if cfg.regularise and report.prob is not report.input:

@@ -12,7 +12,9 @@ clean-up, edge-aware upsampling, colour unmixing) turns it into the photo's matt
 
 from __future__ import annotations
 
+import copy
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -92,6 +94,13 @@ class OnnxSegmenter:
         while raw.ndim > 2:
             raw = raw[0]
         return _activate(raw, self.contract.activation)
+
+    def removing_cast_shadows(self) -> OnnxSegmenter:
+        """This model (same session) with a refinement that gives every cast shadow reaching the backdrop alpha 0,
+        however sure the model was of it (``remove_photo_shadow``: the user's repair)."""
+        twin = copy.copy(self)
+        twin.refine_config = replace(self.refine_config, remove_shadows=True)
+        return twin
 
     def segment(self, rgb: np.ndarray) -> Matte:
         if rgb.ndim != 3 or rgb.shape[2] < 3 or rgb.dtype != np.uint8:

@@ -23,7 +23,7 @@ from typing import Any
 import anyio.to_thread
 import msgspec
 
-from ..api.wire import GenerateRequest
+from ..api.request_bodies import GenerateRequest
 from ..errors import DatabaseGone, Forbidden, InputExpired, InvalidRequest, NotFound, Unavailable
 from ..ids import iso, new_id
 from ..imaging.options import AspectRatio, RenderOptions
