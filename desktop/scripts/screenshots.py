@@ -9,7 +9,8 @@ Pillow, submits them through the app, waits for the results, and grabs the X ser
 window, for every brand folder given, at the app's default window size AND at 1024×700 (a form that fits
 only a big window was once hidden by screenshots taken at 1280×800): connect (after a refused connection),
 empty create and results, create with files, live progress, done, queue, results, the viewer (and one that
-needs review), the repair brush when the appliance offers it, and the about dialog.
+needs review; with a marketplace preset, its compliance report), the repair brush when the appliance offers it,
+a catalogue run (the second brand finds its rows unchanged) and the about dialog.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from paqshot_desktop.app import App, build
 from paqshot_desktop.branding import load_brand
 from paqshot_desktop.local import free_port, wait_healthy
 from paqshot_desktop.views.about import AboutDialog
+from paqshot_desktop.views.editors import PresetEditor
 from paqshot_desktop.views.mainwindow import DEFAULT_SIZE
 from PIL import Image, ImageDraw, ImageFilter
 from PySide6.QtGui import QGuiApplication
@@ -178,7 +180,13 @@ def shoot_brand(
     wait_for(qapp, lambda: len(controller.batch.batch.items) == len(photos), 30, "files")
     wait_for(qapp, window.create_view.submit_button.isEnabled, 30, "batch summary")
     form = window.create_view.form
-    form.set_values({"background": "off_white", "shadow": "soft"})
+    picker = form.editor("preset")
+    if isinstance(picker, PresetEditor):  # the marketplace picker, as a user picks it (the form shows its values)
+        index = picker.combo.findData("amazon_main")
+        picker.combo.setCurrentIndex(index)
+        picker.combo.activated.emit(index)
+        form.set_values({"compliance_check": ["ebay"]})
+    form.set_values({"shadow": "soft"})  # the user's own choice over the preset's: its report says so
     settle(qapp, 1.0)
     grab_pages(qapp, app, out, f"{tag}-3", ["create"])
 
@@ -244,11 +252,33 @@ def shoot_brand(
         grab(qapp, dialog, out / f"{tag}-8-repair.png")
         dialog.reject()
 
+    shoot_catalogue(qapp, app, photos, out / "catalogue-output", out / f"{tag}-10")
+
     connected = f"Connected to {controller.caps.product} {controller.caps.version}"
     about = AboutDialog(app.brand, paqshot_desktop.__version__, connected, window)
     about.show()
     grab(qapp, about, out / f"{tag}-9-about.png")
     about.close()
+
+
+def shoot_catalogue(qapp: QApplication, app: App, photos: list[Path], target: Path, prefix: Path) -> None:
+    """A three-row catalogue (one row a missing file) rendered into ``target``: a second brand finds the same
+    rows unchanged there and skips them."""
+    manifest = photos[0].parent / "catalogue.csv"
+    rows = [
+        "sku,image,preset,compliance_check,shadow",
+        f"BTL-AMBER-500,{photos[0].name},amazon_main,ebay,",
+        f"MUG/BLUE/350,{photos[1].name},etsy,,soft",
+        "TIN-0042,missing-photo.jpg,amazon_main,,",
+    ]
+    manifest.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    dialog = app.controller.open_catalogue(manifest, target)
+    assert dialog is not None
+    wait_for(qapp, lambda: " rows: " in dialog.status.text(), 300, "catalogue")
+    for size_name, size in SIZES.items():
+        dialog.resize(min(900, size[0] - 300), min(480, size[1] - 240))  # the default size, and a narrow one
+        grab(qapp, dialog, Path(f"{prefix}-{size_name}-catalogue.png"))
+    dialog.reject()
 
 
 def main() -> int:

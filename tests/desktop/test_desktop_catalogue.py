@@ -105,6 +105,7 @@ def test_a_catalogue_renders_by_sku_writes_the_summary_and_skips_unchanged_rows(
     assert summary["SKU/2"]["compliance"] in ("ebay:pass; etsy:pass", "ebay:pass; etsy:fail", "ebay:fail; etsy:pass")
     assert summary["sku-3"]["compliance"] == "" and summary["sku-3"]["needs_review"] in ("True", "False")
     table = {dialog.table.item(r, 0).text(): dialog.table.item(r, 3).text() for r in range(dialog.table.rowCount())}
+    assert list(table) == list(files)  # in the manifest's order, whichever ended first
     assert table["SKU-1"].startswith("Amazon main image: ") and "amazon_main" not in table["SKU-1"]
     dialog.reject()
 

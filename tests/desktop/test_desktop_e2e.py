@@ -170,7 +170,8 @@ def test_refused_then_submit_progress_review_and_repair_with_a_stroke(
     qtbot.waitUntil(lambda: isinstance(controller.results.dialog, RepairDialog), timeout=20_000)
     dialog = controller.results.dialog
     assert isinstance(dialog, RepairDialog) and dialog.canvas.overlay is not None  # the current matte is shown
-    assert dialog.shadow.isEnabled()  # the appliance lists remove_photo_shadow: the option is offered
+    assert dialog.shadow.isVisible() and dialog.shadow.isEnabled()  # the appliance lists remove_photo_shadow
+    assert dialog.shadow_note.isVisible() and "paint Remove" in dialog.shadow_note.text()
     old_matte = np.asarray(Image.open(io.BytesIO(controller.client.download(first.matte_url))).convert("L"))
     box = (40, 40, 200, 120)  # x0, y0, x1, y1 in photo pixels: rug the unsure cut-out partly kept
     assert old_matte[box[1] + 20 : box[3] - 20, box[0] + 20 : box[2] - 20].max() > 64

@@ -17,7 +17,7 @@ from desktop_support import BRANDS
 from paqshot_desktop.branding import load_brand
 from paqshot_desktop.options import form_inputs
 from paqshot_desktop.views.mainwindow import DEFAULT_SIZE
-from paqshot_desktop.wire import Capabilities, decode
+from paqshot_desktop.wire import Capabilities, PresetInfo, decode
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -32,6 +32,19 @@ from PySide6.QtWidgets import (
 )
 
 SIZES = [DEFAULT_SIZE, (1024, 700)]
+# The appliance's built-in presets as GET /v1/presets titles them (the picker shows the titles).
+PRESETS = tuple(
+    PresetInfo(preset_id, title)
+    for preset_id, title in (
+        ("amazon_main", "Amazon main image"),
+        ("amazon_additional", "Amazon additional image"),
+        ("ebay", "eBay listing photo"),
+        ("etsy", "Etsy listing photo"),
+        ("fashion_packshot", "Fashion catalogue packshot"),
+        ("google_shopping", "Google Shopping main image"),
+        ("shopify", "Shopify product image"),
+    )
+)
 FIXTURES = Path(__file__).parent / "fixtures"
 CONTROLS = (QAbstractButton, QComboBox, QLineEdit, QAbstractSpinBox, QPlainTextEdit)
 
@@ -91,9 +104,11 @@ def test_the_options_form_is_not_clipped(
         caps = decode(Capabilities, json.loads((FIXTURES / "capabilities-extensions.json").read_text()))
     app = make_app(load_brand(BRANDS / brand_id))
     view = app.window.create_view
-    view.set_inputs(form_inputs(caps, True), caps.styles, caps.limits.max_prompt_chars)
+    view.set_inputs(form_inputs(caps, True, PRESETS), caps.styles, caps.limits.max_prompt_chars)
     app.controller._procedural_hint(caps)  # the first-run hint, when it applies, sits above the form
     view.form.editor("background").set_value("#A0B0C0")  # the longest background item
+    if "preset" in view.form.names():  # the longest preset title ("Amazon main image" was cut at 1024 px)
+        view.form.set_values({"preset": "amazon_main", "compliance_check": ["amazon_additional"]})
     view.summary.setText("125 photos · 124 ready · 1 cannot be sent " * 3)
     app.window.set_connected(True, "Connected to\n127.0.0.1:8000")
     _show(app, qtbot, size, "create")

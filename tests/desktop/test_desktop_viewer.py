@@ -55,3 +55,24 @@ def test_a_plate_engine_is_named_in_words() -> None:
 
     assert engine_label("plate") == "Backdrop photograph"
     assert engine_label("plate+diffusion:sd15-inpainting") == "Backdrop photograph, contact blended by sd15-inpainting"
+
+
+def test_the_repair_dialog_shows_the_shadow_option_only_where_the_appliance_has_it(qapp: Any) -> None:
+    from paqshot_desktop.views.repair import RepairDialog
+
+    photo = QImage(300, 200, QImage.Format.Format_RGB32)
+    photo.fill(0xFFDDCCBB)
+    older = RepairDialog(photo, None, False, "Repair")
+    older.show()
+    assert older.shadow.isHidden()  # no box the user can never tick on an appliance without the field
+    assert older.shadow_note.isVisible() and "paint Remove over any shadow left" in older.shadow_note.text()
+    older.render_button.click()  # nothing painted, nothing ticked: nothing to send
+    assert older.result() == 0 and "Paint at least one stroke" in older.status.text()
+    assert older.hint() is None
+    older.close()
+    current = RepairDialog(photo, None, True, "Repair")
+    current.show()
+    assert current.shadow.isVisible() and current.shadow.isEnabled() and current.shadow_note.isVisible()
+    current.shadow.setChecked(True)
+    current.render_button.click()  # the option alone is a repair
+    assert current.result() == 1

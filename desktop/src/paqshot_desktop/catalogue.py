@@ -116,8 +116,9 @@ class CatalogueRun:
     """Renders ``manifest`` on the appliance into ``out``: outputs ``<sku>.<ext>``, ``summary.csv`` and
     ``batch-state.json`` (hashes per SKU; a re-run skips a row whose hashes match and whose output is there).
 
-    :meth:`run` blocks until every row has ended (or :attr:`stop` is set) and reports ``(done, total, line)``
-    after each row that ends.
+    :meth:`run` blocks until every row has ended (or :attr:`stop` is set). It reports ``(done, total, index,
+    line)``: once for every row when all are sent (``status`` empty while the appliance renders it), then again
+    for each row that ends.
     """
 
     client: ApiClient
@@ -137,21 +138,21 @@ class CatalogueRun:
         seen: set[str] = set()
         lines = [self._start(number, row, state, seen) for number, row in enumerate(rows, start=1)]
         done = sum(1 for r in lines if r.job_id is None)
-        for row in lines:
+        for index, row in enumerate(lines):
             if row.job_id is None:
                 self._ended(row, state, state_path)
-                report((done, len(lines), row.line))
-        pending = [r for r in lines if r.job_id is not None]
+            report((done, len(lines), index, row.line))
+        pending = [(i, r) for i, r in enumerate(lines) if r.job_id is not None]
         while pending and not self.stop.is_set():
             time.sleep(self.poll_s)
-            for row in list(pending):
-                finished = self._poll(row)
-                if finished:
-                    pending.remove(row)
+            for index, row in list(pending):
+                if self._poll(row):
+                    pending.remove((index, row))
                     done += 1
                     self._ended(row, state, state_path)
-                    report((done, len(lines), row.line))
-        for row in pending:  # stopped: the jobs go on on the appliance; a re-run picks them up again
+                    report((done, len(lines), index, row.line))
+        pending_rows = [row for _, row in pending]
+        for row in pending_rows:  # stopped: the jobs go on on the appliance; a re-run picks them up again
             row.line.update(status="failed", error="Stopped before the appliance finished this row.")
         summary = [r.line for r in lines]
         with (self.out / SUMMARY).open("w", newline="", encoding="utf-8") as fh:
@@ -219,11 +220,10 @@ class CatalogueRun:
             except ApiError as exc:
                 raise ValueError(f"cannot fetch {image}: {describe(exc)}") from None
         path = Path(image).expanduser()
-        path = path if path.is_absolute() else self.manifest.parent / path
         try:
-            return path.read_bytes()
+            return (path if path.is_absolute() else self.manifest.parent / path).read_bytes()
         except OSError as exc:
-            raise ValueError(f"cannot read {path}: {exc.strerror}.") from None
+            raise ValueError(f"cannot read {image}: {exc.strerror}.") from None
 
     def _poll(self, row: Row) -> bool:
         """Whether the row's job has ended; a completed one's image is downloaded and its line filled in."""

@@ -18,7 +18,7 @@ from .wire import Capabilities, FieldInfo, Limits, PresetInfo, StyleInfo
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 # Fields the desktop never shows: the image is the dropped file, webhooks are for servers, the repair brush
-# makes the mask hint and the file name is the dropped file's.
+# makes the mask hint (and offers remove_photo_shadow) and the file name is the dropped file's.
 HIDDEN_FIELDS = frozenset({"product_image", "webhook_url", "mask_hint", "filename", "remove_photo_shadow"})
 
 # Suggestions the public spec documents for free-text fields (the user may still type anything).

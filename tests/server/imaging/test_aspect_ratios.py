@@ -1,20 +1,25 @@
 """Every size that passes the door completes or is refused with ``unsupported_image`` in words, whatever its
-aspect ratio (``shared/cases/api/extreme-aspect-ratio-server-error``: a 2500x40 strip crashed the cut-out)."""
+aspect ratio (``shared/cases/api/extreme-aspect-ratio-server-error``: a 2500x40 strip crashed the cut-out), with
+the classical cut-out and through a cut-out model's refinement (a 600x6 strip crashed its edge unmixing)."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from paqshot_server.engines import Engines
 from paqshot_server.errors import UnsupportedImage
 from paqshot_server.imaging.decode import decode_image
 from paqshot_server.imaging.options import RenderOptions
+from paqshot_server.inference.store import ModelStore
 from paqshot_server.settings import Settings
 from PIL import Image, ImageDraw
 from support import assert_plain_words
+
+TINY_SEG = Path(__file__).resolve().parents[2] / "fixtures" / "models" / "tiny-seg"
 
 
 @st.composite
@@ -34,9 +39,20 @@ def photos(draw: st.DrawFn) -> bytes:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-@given(data=photos(), style=st.sampled_from(["studio_packshot", "lifestyle"]), aspect=st.sampled_from(["1:1", "16:9"]))
-def test_any_size_completes_or_is_refused_in_words(tmp_path: Path, data: bytes, style: str, aspect: str) -> None:
-    engines = Engines(Settings(home=tmp_path / "home"))
+@given(
+    data=photos(),
+    style=st.sampled_from(["studio_packshot", "lifestyle"]),
+    aspect=st.sampled_from(["1:1", "16:9"]),
+    model=st.booleans(),
+)
+def test_any_size_completes_or_is_refused_in_words(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes, style: str, aspect: str, model: bool
+) -> None:
+    home = tmp_path_factory.mktemp("home")
+    settings_ = Settings(home=home, install_models_dir="")
+    if model:  # through a cut-out model's refinement, not only the classical cut-out
+        ModelStore(settings_.models_dir, device="cpu").install(TINY_SEG)
+    engines = Engines(settings_)
     try:
         image = decode_image(data, max_bytes=10_000_000, max_pixels=40_000_000).image
         result = engines.render(image, RenderOptions(style=style, aspect_ratio=aspect, long_side=384))
@@ -44,3 +60,18 @@ def test_any_size_completes_or_is_refused_in_words(tmp_path: Path, data: bytes, 
         assert_plain_words(refused.message)
         return
     assert result.images and all(i.width > 0 and i.height > 0 for i in result.images)
+
+
+@pytest.mark.parametrize("size", [(600, 6), (6, 600), (500, 5), (200, 2), (2, 200), (1000, 10), (3000, 30)])
+def test_a_thin_strip_goes_through_a_cut_out_model(tmp_path: Path, size: tuple[int, int]) -> None:
+    settings_ = Settings(home=tmp_path / "home", install_models_dir="")
+    ModelStore(settings_.models_dir, device="cpu").install(TINY_SEG)
+    img = Image.new("RGB", size, (250, 250, 250))
+    w, h = size
+    ImageDraw.Draw(img).rectangle([w // 4, h // 4, 3 * w // 4, 3 * h // 4], fill=(190, 30, 35))
+    try:
+        result = Engines(settings_).render(img, RenderOptions(long_side=256))
+    except UnsupportedImage as refused:
+        assert_plain_words(refused.message)
+        return
+    assert result.engine == "onnx:tiny-seg" and result.images[0].width == 256

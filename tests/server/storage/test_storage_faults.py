@@ -249,6 +249,51 @@ def test_appdb_replaced_while_running(settings: Settings, key: Key) -> None:
         assert client.post("/v1/generate", json=body(), headers=key.headers).status_code == 503
 
 
+def test_queue_file_deleted_or_replaced_while_running(settings: Settings, key: Key) -> None:
+    """queue.db deleted under the API (breaker: readiness said ok and doctor made a new empty queue.db):
+    readiness fails naming the queue, work is still accepted (the jobs table is the record), doctor fails,
+    names this process and creates no queue file; a replaced queue file is reported the same way."""
+    with TestClient(create_app(settings)) as client:
+        assert client.post("/v1/generate", json=body(), headers=key.headers).status_code == 202
+        assert client.get("/readyz").json()["checks"]["queue"] == "ok"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{settings.queue_db}{suffix}").unlink(missing_ok=True)
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and "deleted or replaced" in ready.json()["checks"]["queue"]
+        assert client.post("/v1/generate", json=body(), headers=key.headers).status_code == 202
+        out = subprocess.run(
+            [sys.executable, "-m", "paqshot_server", "doctor", "--json", "--home", str(settings.home)],
+            capture_output=True,
+            text=True,
+        )
+        assert out.returncode == 1
+        checks = {c["name"]: c for c in __import__("json").loads(out.stdout)}
+        assert checks["queue file"]["level"] == "fail" and str(os.getpid()) in checks["queue file"]["detail"]
+        assert checks["queue"]["level"] == "warn" and "does not exist" in checks["queue"]["detail"]
+        assert not settings.queue_db.exists()
+    with TestClient(create_app(settings)) as client:  # a fresh start makes a new queue file and is ready again
+        assert client.post("/v1/generate", json=body(), headers=key.headers).status_code == 202
+        assert client.get("/readyz").json()["checks"]["queue"] == "ok"
+        replacement = settings.queue_db.with_name("other.db")
+        sqlite3.connect(replacement).close()
+        os.replace(replacement, settings.queue_db)
+        assert "deleted or replaced" in client.get("/readyz").json()["checks"]["queue"]
+
+
+def test_the_queue_files_are_owner_only_whatever_the_umask(settings: Settings) -> None:
+    from paqshot_server.jobs.queue import JobQueue
+
+    old = os.umask(0o022)
+    try:
+        queue = JobQueue(str(settings.queue_db))
+        queue.enqueue("gen_x")
+        for suffix in ("", "-wal", "-shm"):
+            mode = stat.S_IMODE(Path(f"{settings.queue_db}{suffix}").stat().st_mode)
+            assert mode == 0o600, f"queue.db{suffix}: {oct(mode)}"
+    finally:
+        os.umask(old)
+
+
 def corrupt(path: Path) -> None:
     with open(path, "r+b") as fh:
         fh.write(os.urandom(100))

@@ -130,8 +130,15 @@ def test_case_webhook_retry_after_unbounded() -> None:
     date = format_datetime(datetime.fromtimestamp(now + 90, UTC), usegmt=True)
     assert parse_retry_after(date, now) == pytest.approx(90)
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now) == 0.0  # in the past: now
-    for junk in ("inf", "nan", "-5", "1e9", "soon", "", None, "Wed, 21 Oct 2015 07:28:00"):
+    for junk in ("inf", "nan", "-5", "1e9", "soon", "", None, "Wed, 21 Oct 2015 07:28:00", "120.5"):
         assert parse_retry_after(junk, now) is None, junk
+    # RFC 9110 §5.6.7's obsolete forms are accepted (asctime has no zone: it is GMT); any run of digits is a
+    # delay (a huge one is the longest we wait, not junk).
+    d = datetime.fromtimestamp(now + 600, UTC)
+    asctime = f"{d:%a %b} {d.day:2d} {d:%H:%M:%S %Y}"
+    assert parse_retry_after(asctime, now) == pytest.approx(600, abs=1), asctime
+    assert parse_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", now) == 0.0  # rfc850, in the past
+    assert parse_retry_after("9" * 30, now) == MAX_RETRY_AFTER
 
 
 @pytest.mark.parametrize("code", [301, 302, 307])

@@ -22,11 +22,17 @@ from PySide6.QtWidgets import (
 )
 
 from ..catalogue import SUMMARY
-from ..labels import preset_label, rule_label
+from ..labels import preset_label, rule_label, sentence
 from .common import set_role
 
 COLUMNS = ("SKU", "State", "Review", "Marketplace check", "File or problem")
-_STATE = {"completed": "Done", "skipped": "Unchanged (skipped)", "failed": "Failed"}
+# status -> (words, tooltip); "" is a row the appliance is still rendering
+_STATE = {
+    "": ("Rendering…", "Sent to the appliance"),
+    "completed": ("Done", ""),
+    "skipped": ("Unchanged", "Skipped: its photo and options are as last time and its file is there"),
+    "failed": ("Failed", ""),
+}
 
 
 def check_words(line: dict[str, Any], titles: dict[str, str]) -> str:
@@ -96,24 +102,23 @@ class CatalogueDialog(QDialog):
         self.status.setText("Stopping…")
         self.stop_requested.emit()
 
-    def show_line(self, done: int, total: int, line: dict[str, Any]) -> None:
-        """A row that ended: its line of the summary, in words."""
+    def show_line(self, done: int, total: int, index: int, line: dict[str, Any]) -> None:
+        """Row ``index`` of the manifest: its line of the summary, in words (rows stay in manifest order)."""
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
         self.status.setText(f"{done} of {total} rows done.")
-        sku = str(line.get("sku", "")) or f"row {self.table.rowCount() + 1}"
-        row = self._rows.setdefault(sku, self.table.rowCount())
-        if row == self.table.rowCount():
-            self.table.insertRow(row)
+        if self.table.rowCount() < total:
+            self.table.setRowCount(total)
         status = str(line.get("status", ""))
+        state, state_tip = _STATE.get(status, (status, ""))
         review = "Needs review" if str(line.get("needs_review")) == "True" else ""
-        last = str(line.get("error") or line.get("output") or "")
-        cells = (sku, _STATE.get(status, status), review, check_words(line, self.titles), last)
+        last = sentence(str(line["error"])) if line.get("error") else str(line.get("output") or "")
+        cells = (str(line.get("sku", "")), state, review, check_words(line, self.titles), last)
         for column, text in enumerate(cells):
             item = QTableWidgetItem(text)
-            item.setToolTip(text)
-            self.table.setItem(row, column, item)
-        self.table.resizeRowToContents(row)
+            item.setToolTip(state_tip if column == 1 and state_tip else text)
+            self.table.setItem(index, column, item)
+        self.table.resizeRowToContents(index)
 
     def finish(self, summary: list[dict[str, Any]]) -> None:
         """The run ended: counts, and where the summary is."""
@@ -121,6 +126,7 @@ class CatalogueDialog(QDialog):
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         self.stop_button.setEnabled(False)
+        self.table.resizeRowsToContents()  # once: the columns have their final widths now
         self.status.setText(
             f"{len(summary)} rows: {counts['completed']} rendered, {counts['skipped']} unchanged, "
             f"{counts['failed']} failed. Summary: {self.out / SUMMARY}"

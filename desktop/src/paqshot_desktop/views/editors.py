@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QColor
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QPaintEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QColorDialog,
@@ -18,7 +18,10 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
-    QToolButton,
+    QStyle,
+    QStyleOptionButton,
+    QStyleOptionComboBox,
+    QStylePainter,
     QVBoxLayout,
     QWidget,
 )
@@ -276,6 +279,44 @@ class PromptEditor(Editor):
         self.edit.setPlainText("" if value is None else str(value))
 
 
+class ElidingCombo(QComboBox):
+    """A combo box that shortens its chosen item with "…" when the form is narrower than the text, instead of
+    cutting it behind the arrow (seen with "Amazon main image" at 1024 px); the tooltip has it whole."""
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """The style's combo frame and arrow, then the current text elided to the edit field's width."""
+        painter = QStylePainter(self)
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
+        field = self.style().subControlRect(
+            QStyle.ComplexControl.CC_ComboBox, option, QStyle.SubControl.SC_ComboBoxEditField, self
+        )
+        option.currentText = self.fontMetrics().elidedText(
+            option.currentText, Qt.TextElideMode.ElideRight, field.width()
+        )
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
+
+
+class ElidingButton(QPushButton):
+    """A push button (with a menu) that shortens its text with "…" when narrower than it: it needs only room
+    for a few letters and the arrow, like :class:`ElidingCombo`."""
+
+    def minimumSizeHint(self) -> QSize:
+        """A few letters, the padding and the menu arrow."""
+        hint = super().minimumSizeHint()
+        return QSize(min(hint.width(), self.fontMetrics().horizontalAdvance("Xxxxx…") + 40), hint.height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """The style's button with the text elided to what is left beside the padding and the arrow."""
+        painter = QStylePainter(self)
+        option = QStyleOptionButton()
+        self.initStyleOption(option)
+        room = max(0, self.width() - 40)
+        option.text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, room)
+        painter.drawControl(QStyle.ControlElement.CE_PushButton, option)
+
+
 class PresetEditor(Editor):
     """A marketplace preset by its title (the appliance's list), or none; the description is each item's tooltip.
 
@@ -288,9 +329,9 @@ class PresetEditor(Editor):
     def __init__(self, presets: tuple[PresetInfo, ...], default: Any) -> None:
         super().__init__()
         self.presets = {p.id: p for p in presets}
-        self.combo = QComboBox()
+        self.combo = ElidingCombo()
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.combo.setMinimumContentsLength(10)
+        self.combo.setMinimumContentsLength(6)
         self.combo.addItem("None", "")
         for preset in presets:
             self.combo.addItem(preset.title or value_label(preset.id), preset.id)
@@ -314,9 +355,10 @@ class PresetsEditor(Editor):
 
     def __init__(self, presets: tuple[PresetInfo, ...], default: Any) -> None:
         super().__init__()
-        self.button = QToolButton()
-        self.button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        # A push button with a menu: its size hint holds its text and the menu arrow (a tool button's arrow was
+        # drawn over the text), and it grows with the form like the combo boxes above it.
+        self.button = ElidingButton()
+        self.button.setStyleSheet("text-align: left")
         self.menu = QMenu(self.button)
         self.ticks: list[QAction] = []
         for preset in presets:

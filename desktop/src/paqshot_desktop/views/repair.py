@@ -171,12 +171,17 @@ class RepairDialog(QDialog):
         tools.addWidget(clear)
         layout.addLayout(tools)
 
+        # The cut-out already treats the photo's cast shadow as background where it can tell; what it kept, the
+        # user paints away (the one way on every appliance).
+        self.shadow_note = QLabel("The photo's shadow goes with the background: paint Remove over any shadow left.")
+        self.shadow_note.setWordWrap(True)
+        set_role(self.shadow_note, "muted")
+        layout.addWidget(self.shadow_note)
         # KEEP this option (issue 12 names it): the appliance offers `remove_photo_shadow` since 4fd738b (the cast
-        # shadow becomes background even where the cut-out model was sure of it); older appliances do not list it.
+        # shadow becomes background even where the cut-out model was sure of it). Older appliances do not list it:
+        # then it is not shown at all (a disabled box the user can never tick only confuses).
         self.shadow = QCheckBox("Remove the photo's shadow, even where the cut-out took it for product")
-        self.shadow.setEnabled(can_remove_shadow)
-        if not can_remove_shadow:
-            self.shadow.setToolTip("This appliance cannot do this: paint the shadow with Remove instead.")
+        self.shadow.setVisible(can_remove_shadow)
         layout.addWidget(self.shadow)
         self.status = QLabel()
         set_role(self.status, "muted")

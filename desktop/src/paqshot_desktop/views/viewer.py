@@ -261,7 +261,8 @@ def settings_html(job: Job, titles: dict[str, str] | None = None) -> str:
     prompts = "".join(
         f"<p><b>{html.escape(field_label(k))}</b><br>{_breakable(v)}</p>" for k, v in job.prompts.items() if v
     )
-    body = compliance_html(job, titles) + f"<table>{cells}</table>"
+    check = compliance_html(job, titles)
+    body = check + ("<p><b>Settings</b></p>" if check else "") + f"<table>{cells}</table>"
     if notes:
         body += f"<p><b>Notes</b></p><ul style='margin-left:-20px'>{notes}</ul>"
     return body + prompts

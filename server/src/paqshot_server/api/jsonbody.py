@@ -7,6 +7,7 @@ becomes a plain sentence here.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -33,12 +34,15 @@ def parse_json(body: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise InvalidRequest(f"Request body is not valid UTF-8 (at byte {exc.start}); send UTF-8 JSON.") from exc
     except (msgspec.DecodeError, ValueError) as exc:
-        raise InvalidRequest(_describe(str(exc))) from exc
+        raise InvalidRequest(_describe(str(exc), body)) from exc
 
 
-def _describe(reason: str) -> str:
+def _describe(reason: str, body: bytes) -> str:
     at = _AT_BYTE.search(reason)
     where = f" (at byte {at.group(1)})" if at else ""
+    # msgspec says "truncated" for a high surrogate escape standing alone, as for a body cut short
+    if "surrogate" in reason or ("truncated" in reason and _complete(body)):
+        return f"Request body is not valid JSON{where}: a \\u escape in a string is half of a surrogate pair."
     if "truncated" in reason:
         return "Request body is not valid JSON: it ends too early (cut short?)."
     if "trailing characters" in reason:
@@ -46,6 +50,15 @@ def _describe(reason: str) -> str:
     if "out of range" in reason:
         return "Request body is not valid JSON: a number in it is too large."
     return f"Request body is not valid JSON{where}."
+
+
+def _complete(body: bytes) -> bool:
+    """Whether the stdlib parser, which lets lone surrogate escapes through, reads ``body`` whole."""
+    try:
+        json.loads(body)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 class JsonRequest(Request):

@@ -142,7 +142,10 @@ def _checks(api: ApiState) -> dict[str, str]:
         return {**checks, "queue": "not checked", "worker": "not checked"}
     try:
         api.queue.pending()
-        checks["queue"] = "ok"
+        problem = api.queue.identity_problem()
+        if problem:
+            log.error("not ready: %s", problem)
+        checks["queue"] = "the queue file was deleted or replaced while the appliance was running" if problem else "ok"
     except Exception as exc:  # a corrupt or unreadable queue.db: jobs could be accepted but never run
         log.warning("not ready: the queue %s is not readable: %s", api.settings.queue_db, exc)
         checks["queue"] = "not readable"

@@ -42,7 +42,7 @@ def _disk(settings: Settings) -> Check:
 
 
 def _database_file(settings: Settings) -> list[Check]:
-    """The file on disk is the one the running processes use, and only its owner can read it."""
+    """The files on disk are the ones the running processes use, and only their owner can read them."""
     checks = []
     held = held_elsewhere(settings.app_db)
     if held:
@@ -55,11 +55,21 @@ def _database_file(settings: Settings) -> list[Check]:
                 "stop the appliance, restore app.db from a backup if it was deleted, then start it again",
             )
         )
+    held = held_elsewhere(settings.queue_db)
+    if held:
+        pids = ", ".join(f"pid {pid} {what}" for pid, what in held)
+        checks.append(
+            Check(
+                "queue file",
+                "fail",
+                f"{settings.queue_db} is not the queue the running appliance uses ({pids})",
+                "restart the appliance (queued jobs are kept: the jobs table is their record)",
+            )
+        )
     loose = []
     for path in (
         settings.home,
-        settings.app_db,
-        *(settings.app_db.with_name(settings.app_db.name + s) for s in ("-wal", "-shm")),
+        *(db.with_name(db.name + s) for db in (settings.app_db, settings.queue_db) for s in ("", "-wal", "-shm")),
     ):
         if path.exists() and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             loose.append(f"{path.name or path} {stat.filemode(path.stat().st_mode)}")
@@ -69,7 +79,7 @@ def _database_file(settings: Settings) -> list[Check]:
                 "permissions",
                 "warn",
                 "readable by other users (the database holds webhook secrets): " + ", ".join(loose),
-                f"chmod 700 {settings.home} && chmod 600 {settings.app_db}*",
+                f"chmod 700 {settings.home} && chmod 600 {settings.app_db}* {settings.queue_db}*",
             )
         )
     return checks
@@ -121,6 +131,8 @@ def _database(settings: Settings) -> list[Check]:
 def _queue(settings: Settings) -> Check:
     from ..jobs.queue import JobQueue
 
+    if not settings.queue_db.exists():  # doctor never creates it: the appliance does when it starts
+        return Check("queue", "warn", f"{settings.queue_db} does not exist yet", "start the appliance (`serve`)")
     try:
         pending = JobQueue(str(settings.queue_db)).pending()
     except Exception as exc:  # report, don't crash

@@ -150,6 +150,8 @@ class WorkerSupervisor(threading.Thread):
                 except subprocess.TimeoutExpired:
                     log.warning("worker %d did not stop in time; killing it (its job will be re-queued)", child.pid)
                     child.kill()
+                    # Reaped before serve exits: nothing of this appliance outlives it, not even for a moment.
+                    child.wait()
 
 
 FIRST_KEY_FILE = "first-api-key.txt"

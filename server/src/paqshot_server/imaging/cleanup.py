@@ -42,6 +42,9 @@ MIN_HOLE = 0.004  # smallest hole, as a share of the product's area
 HOLE_MATCH = 0.8  # a hole matches the backdrop: median ΔE under this share of the threshold (not a shadow)
 HOLE_MAX_DE = 12.0  # ... and under this ΔE whatever the threshold (grass between a chair's bars: ~5; the dark
 # spots of a butterfly's wing against a blurred busy backdrop: ~19)
+HOLE_MIN_RADIUS = 3.0  # a hole is at least this wide inside (analysis pixels from its middle to its rim): a
+# highlight along a polished bar is a streak a few pixels thin (fork_10's handle: 2.0; the narrowest real
+# holes of the photo cases, a chair's curl and the gap in an earphone's band: 4.0 and more)
 HOLE_GROW = 6  # an accepted hole grows this many pixels into backdrop-like or shaded pixels (the shade a
 # handle casts inside its own loop), never across the product's outline
 FOUR = ndimage.generate_binary_structure(2, 1)
@@ -154,8 +157,9 @@ def _holes(
     lightness: np.ndarray,
     grad: np.ndarray,
 ) -> tuple[np.ndarray, float]:
-    """Enclosed backdrop regions inside ``product`` that hold nothing and have a sharp rim (a glossy
-    highlight fades into the product; a hole's rim is the product's edge, a step within a pixel or two),
+    """Enclosed backdrop regions inside ``product`` that hold nothing, are not a thin streak and have a sharp
+    rim (a glossy highlight fades into the product, or runs along a bar as a streak; a hole's rim is the
+    product's edge, a step within a pixel or two),
     and the area (pixels) of the enclosed backdrop regions of hole size that failed these tests."""
     filled = ndimage.binary_fill_holes(product)
     inner = filled & backdrop
@@ -185,6 +189,8 @@ def _is_hole(
 ) -> bool:
     if float(np.median(dist[region])) > min(HOLE_MATCH * threshold, HOLE_MAX_DE):
         return False
+    if float(ndimage.distance_transform_edt(region).max()) < HOLE_MIN_RADIUS:
+        return False  # a streak: a highlight on the product, the colour of the backdrop it reflects
     if ndimage.binary_fill_holes(region).sum() - area > max(4.0, 0.01 * area):
         return False  # holds something: printing on a label, not a see-through hole
     near = ndimage.binary_dilation(region, EIGHT, iterations=2)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-import numpy as np
+from scipy.special import expit
 
 from .refine import Refined
 from .review import (
@@ -154,7 +154,7 @@ def features(ev: Evidence) -> dict[str, float]:
 def confidence(ev: Evidence) -> float:
     """P(the cut-out is right) under the logistic model, in [0, 1]."""
     z = WEIGHTS["bias"] + sum(WEIGHTS.get(k, 0.0) * v for k, v in features(ev).items())
-    return float(1.0 / (1.0 + np.exp(-z)))
+    return float(expit(z))  # the logistic function without overflow for extreme evidence (a 1-px strip)
 
 
 def assess_refined(refined: Refined, shape: tuple[int, int]) -> tuple[float, tuple[ReviewReason, ...], Evidence]:

@@ -106,19 +106,26 @@ def local_colours(
     where: np.ndarray | None = None,
 ) -> LocalColours:
     """Estimate F and B near every pixel from the sure regions (normalised convolution on a half-size
-    grid), widening the kernel where no sure pixel is near (only inside ``where``, when given)."""
-    coarse = _half(linear)
-    need = _half(where.astype(np.float32)) > 0 if where is not None else None
+    grid), widening the kernel where no sure pixel is near (only inside ``where``, when given). Any size works,
+    down to a strip one pixel across."""
+    # Half-size grid; a strip one pixel across keeps its own (LocalColours.at maps any grid onto the image).
+    shrink = _half if min(linear.shape[:2]) >= 2 else np.asarray
+    coarse = shrink(linear)
+    need = shrink(where.astype(np.float32)) > 0 if where is not None else None
     out = []
     for sure in (sure_fg, sure_bg):
-        weight = _half(sure.astype(np.float32))
+        weight = shrink(sure.astype(np.float32))
         mean, wsum = _weighted_mean(coarse, weight, sigma / 2)
         thin = wsum < 0.02
         if need is not None:
             thin &= need
         if thin.any() and weight.any():
-            # The wide estimate varies slowly: compute it on a grid 4x coarser and sample it.
-            far, _ = _weighted_mean(_half(_half(coarse)), _half(_half(weight)), sigma / 2)
+            # The wide estimate varies slowly: compute it on a grid 4x coarser and sample it (a strip a few
+            # pixels across has no coarser grid: there, a kernel 4x wider on this one).
+            if min(coarse.shape[:2]) >= 4:
+                far, _ = _weighted_mean(_half(_half(coarse)), _half(_half(weight)), sigma / 2)
+            else:
+                far, _ = _weighted_mean(coarse, weight, 2 * sigma)
             ty, tx = np.nonzero(thin)
             fh, fw = far.shape[:2]
             sy = (ty + 0.5) * (fh / thin.shape[0]) - 0.5

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from huey import Huey
 
+from ..storage.db import FilePin, create_private
 from .wakeup import WakingSqliteStorage
 
 
@@ -31,12 +33,15 @@ class JobQueue:
         self._lock = threading.Lock()
         self._huey: Huey | None = None
         self._task: Any = None
+        self._pin = FilePin(Path(queue_db))
 
     @property
     def huey(self) -> Huey:
         """The Huey instance (built on first use; raises while the queue file cannot be opened)."""
         with self._lock:
             if self._huey is None:
+                # Created owner-only before SQLite opens it (its -wal and -shm files take the same mode).
+                create_private(Path(self.queue_db))
                 # fsync is left at its default: fsync=False would mean synchronous=OFF (see RELIABILITY.md).
                 huey = Huey(
                     name="jobs",
@@ -55,12 +60,25 @@ class JobQueue:
 
                 self._task = huey.task(name="run_job")(run_job)
                 self._huey = huey
+                self._pin.pin()
             return self._huey
 
     def enqueue(self, job_id: str) -> None:
         """Put a job id on the queue (a duplicate is harmless: claiming is conditional)."""
         self.huey  # noqa: B018 - builds the instance and its task on first use
         self._task(job_id)
+
+    def identity_problem(self) -> str | None:
+        """Why the queue file on disk is no longer the one this process uses, or None. Nothing is lost meanwhile
+        (the jobs table is the record; the sweeper sends lost messages again), but processes started now would
+        use another file than the running ones."""
+        change = self._pin.change()
+        if change is None:
+            return None
+        return (
+            f"{self.queue_db} was {change} while the appliance was running; restart the appliance "
+            "(queued jobs are kept: the jobs table is their record)."
+        )
 
     def pending(self) -> int:
         """Messages waiting in the queue."""

@@ -15,6 +15,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
+from datetime import UTC
 
 import httpx
 
@@ -28,7 +29,9 @@ MAX_RESPONSE_BYTES = 64 * 1024
 MAX_RETRY_AFTER = 24 * 3600.0  # a receiver may ask for a day's pause, not more
 EXCERPT_CHARS = 200
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")  # controls and spaces: never valid in a URL (RFC 3986)
-_DELAY_SECONDS = re.compile(r"^[0-9]{1,12}$")
+_DELAY_SECONDS = re.compile(r"^[0-9]+$")
+# RFC 9110 §5.6.7: recipients MUST accept the obsolete asctime form too, which carries no zone (it is GMT).
+_ASCTIME = re.compile(r"^[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} [0-9]{4}$")
 
 
 @dataclass(frozen=True)
@@ -68,14 +71,16 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     if not value:
         return None
     text = value.strip()
-    if _DELAY_SECONDS.match(text):
-        seconds = float(int(text))
+    if _DELAY_SECONDS.match(text):  # any number of digits: a huge delay is a long one, capped below
+        seconds = float(int(text)) if len(text) <= 12 else MAX_RETRY_AFTER
     else:
         try:
             when = email.utils.parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError, OverflowError):
             return None
-        if when is None or when.tzinfo is None:  # RFC 9110 dates are GMT; a date without a zone is not one
+        if when is not None and when.tzinfo is None and _ASCTIME.match(text):
+            when = when.replace(tzinfo=UTC)
+        if when is None or when.tzinfo is None:  # other RFC 9110 dates say GMT; one without a zone is not one
             return None
         seconds = when.timestamp() - now
     return min(max(0.0, seconds), MAX_RETRY_AFTER)

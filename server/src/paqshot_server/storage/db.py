@@ -36,7 +36,7 @@ def connect(path: Path, *, create: bool = True) -> sqlite_utils.Database:
         StorageFull: the disk is full while the schema is brought up to date.
     """
     if create:
-        _create_private(path)
+        create_private(path)
     elif not path.is_file():
         raise DatabaseGone(f"{path} does not exist (run `init`, or restore it from a backup).")
     target = str(path) if create else f"file:{path}?mode=rw"
@@ -61,7 +61,7 @@ def quick_check(db: sqlite_utils.Database) -> str:
     return str(db.conn.execute("PRAGMA quick_check").fetchone()[0])
 
 
-def _create_private(path: Path) -> None:
+def create_private(path: Path) -> None:
     """Make the data folder (0700 when new) and an empty database file (0600) unless they exist."""
     if not path.parent.exists():
         path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
@@ -124,6 +124,37 @@ class _Holder:
         self.db = db
 
 
+class FilePin:
+    """The identity of a file this process opened: a descriptor kept open (so its inode cannot be reused) to
+    tell, later, whether the name now points to another file or to none."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def pin(self) -> None:
+        """Remember the file now at ``path`` (once; later calls keep the first)."""
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDONLY)
+
+    def change(self) -> Literal["deleted", "replaced"] | None:
+        """What became of the pinned file: ``deleted``, ``replaced`` (another file has its name now), or None
+        while it is still the file on disk (or nothing was pinned yet)."""
+        if self._fd is None:
+            return None
+        pinned = os.fstat(self._fd)
+        try:
+            now = os.stat(self.path)
+        except FileNotFoundError:
+            return "deleted"
+        return "replaced" if (now.st_dev, now.st_ino) != (pinned.st_dev, pinned.st_ino) else None
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 class ThreadLocalDB:
     """Hands each thread its own connection to one database file (sqlite3 objects are per-thread).
 
@@ -137,7 +168,7 @@ class ThreadLocalDB:
         self._local = threading.local()
         self._open: set[sqlite3.Connection] = set()
         self._lock = threading.Lock()
-        self._pin: int | None = None
+        self._pin = FilePin(path)
 
     def get(self) -> sqlite_utils.Database:
         """This thread's connection, opened on first use.
@@ -153,8 +184,7 @@ class ThreadLocalDB:
             raise DatabaseGone(problem)
         db = connect(self.path)
         with self._lock:
-            if self._pin is None:
-                self._pin = os.open(self.path, os.O_RDONLY)
+            self._pin.pin()
             self._open.add(db.conn)
         holder = _Holder(db)
         weakref.finalize(holder, self._forget, db.conn)
@@ -174,14 +204,7 @@ class ThreadLocalDB:
     def identity_change(self) -> Literal["deleted", "replaced"] | None:
         """What became of the database file this process uses: ``deleted``, ``replaced`` (another file has its
         name now), or None while it is still the file on disk."""
-        if self._pin is None:
-            return None
-        pinned = os.fstat(self._pin)
-        try:
-            now = os.stat(self.path)
-        except FileNotFoundError:
-            return "deleted"
-        return "replaced" if (now.st_dev, now.st_ino) != (pinned.st_dev, pinned.st_ino) else None
+        return self._pin.change()
 
     def identity_problem(self) -> str | None:
         """Why the database file on disk is no longer the one this process uses (with its path, for the
@@ -199,9 +222,7 @@ class ThreadLocalDB:
             for conn in self._open:
                 conn.close()
             self._open.clear()
-            if self._pin is not None:
-                os.close(self._pin)
-                self._pin = None
+            self._pin.release()
         self._local = threading.local()
 
 
