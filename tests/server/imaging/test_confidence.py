@@ -56,6 +56,7 @@ def test_every_reason_has_a_message_and_every_limit_gives_one() -> None:
         crop_touch=0.0,
         unopened=0.0,
         sure_pieces=1,
+        attached=0.0,
     )
     assert reasons_for(base) == ()
     worse = {
@@ -65,6 +66,7 @@ def test_every_reason_has_a_message_and_every_limit_gives_one() -> None:
         review.FRAGMENTED: {"pieces": 6},
         review.UNSTABLE: {"agreement": 0.4},
         review.UNCERTAIN_EDGES: {"soft": 0.6},
+        review.PARTS_LEFT_OUT: {"attached": 0.3},
     }
     for code, change in worse.items():
         ev = Evidence(**{**base.as_dict(), **change})  # type: ignore[arg-type]
@@ -95,6 +97,7 @@ def test_confidence_is_a_probability(share: float) -> None:
         crop_touch=1.0,
         unopened=1.0,
         sure_pieces=7,
+        attached=1.0,
     )
     assert 0.0 <= confidence(ev) <= 1.0
     rgb = paper_scene()[0]

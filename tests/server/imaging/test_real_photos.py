@@ -133,8 +133,10 @@ def test_holes_show_the_new_background(render) -> None:
     scissors, _ = render(kind, "scissors_10.jpg")
     assert float(region(scissors, (375, 125, 392, 160)).mean()) < 0.05  # inside the upper handle's loop
     assert float(region(scissors, (212, 238, 234, 254)).mean()) < 0.05  # inside the left handle's loop
-    chair, _ = render(kind, "garden_chair.jpg")
+    chair, result = render(kind, "garden_chair.jpg")
     assert float(region(chair, (420, 230, 520, 300)).mean()) < 0.05  # grass between armrest and seat
+    # The model loses the rocker base (white runners and scrolls on the grass): flagged, not a success.
+    assert "parts_left_out" in {r.code for r in result.review_reasons}
     assert float(region(chair, (610, 480, 650, 530)).mean()) < 0.05  # grass inside the right rocker's curl
 
 
