@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
-from imaging_support import product_photo
+from imaging_support import FakeModel, paper_scene, product_photo
 from paqshot_server.errors import InvalidRequest
 from paqshot_server.imaging.cutout import cutout
 from paqshot_server.imaging.hint import (
@@ -18,10 +19,14 @@ from paqshot_server.imaging.hint import (
     encode_hint,
     read_hint,
 )
+from paqshot_server.imaging.options import RenderOptions
+from paqshot_server.imaging.packshot import render_packshot
 from paqshot_server.imaging.segment import default_segmenter
+from paqshot_server.inference.segmenters import OnnxSegmenter
 from PIL import Image
 
 SIZE = (320, 320)
+TINY_SEG = Path(__file__).resolve().parents[2] / "fixtures" / "models" / "tiny-seg"
 
 
 def png(image: Image.Image) -> bytes:
@@ -97,3 +102,44 @@ def test_the_matte_changes_where_the_hint_says_and_nowhere_else() -> None:
 def test_a_hint_of_another_size_than_the_photo_is_an_error_not_a_guess() -> None:
     with pytest.raises(ValueError, match="does not match the photo"):
         cutout(product_photo(size=SIZE), HintedSegmenter(default_segmenter(), np.zeros((10, 10), np.uint8)))
+
+
+def model_segmenter() -> OnnxSegmenter:
+    """The ONNX segmenter (the fixture model's folder) answering with the stand-in model of the refinement
+    tests: U²-Net's habits, computed from the pixels it is given, so crops behave as with the real model."""
+    seg = OnnxSegmenter(TINY_SEG, device="cpu")
+    seg.predict = FakeModel()  # type: ignore[method-assign]
+    return seg
+
+
+def test_the_model_segmenter_takes_the_hint_into_its_crop() -> None:
+    """A hint that removes one of two products: the closer second look is taken at the product that is left
+    (the hint steers the refinement), not at both with the other one erased afterwards."""
+    rgb, _truth = paper_scene(size=(640, 480), products=((60, 150, 200, 330), (420, 150, 560, 330)))
+    hint = np.full(rgb.shape[:2], UNKNOWN, np.uint8)
+    hint[140:340, 400:580] = BACKGROUND  # "the right one is not the product"
+    seg = model_segmenter()
+    cut = cutout(Image.fromarray(rgb), HintedSegmenter(seg, hint))
+    first, second = seg.predict.calls  # type: ignore[attr-defined]
+    assert first == (480, 640)
+    assert second[1] < 320, f"the second pass looked at {second}: both products"
+    assert cut.bbox[2] <= 210 and (cut.alpha8[hint == BACKGROUND] == 0).all()
+    assert float(cut.alpha[170:310, 80:180].min()) > 0.97  # the product left is whole
+
+
+@pytest.mark.parametrize("size", [(800, 600), (2000, 1500)])
+def test_the_layout_box_follows_the_hinted_matte_at_every_size(size: tuple[int, int]) -> None:
+    """A hint removing the right half of the product: the product's box (``source_box``: the job's
+    ``product_box`` and the layout) is the half that is left, whatever the photo's size."""
+    w, h = size
+    k = w / 800
+    box = (round(250 * k), round(150 * k), round(550 * k), round(450 * k))
+    rgb, _truth = paper_scene(size=size, products=(box,))
+    hint = np.full((h, w), UNKNOWN, np.uint8)
+    middle = (box[0] + box[2]) // 2
+    hint[:, middle:] = BACKGROUND
+    for segmenter in (model_segmenter(), default_segmenter()):
+        result = render_packshot(Image.fromarray(rgb), RenderOptions(), segmenter=HintedSegmenter(segmenter, hint))
+        x0, y0, x1, y1 = result.meta["source_box"]
+        assert abs(x0 - box[0]) <= 3 * k and abs(y0 - box[1]) <= 3 * k and abs(y1 - box[3]) <= 3 * k, segmenter.name
+        assert x1 <= middle, (segmenter.name, result.meta["source_box"])

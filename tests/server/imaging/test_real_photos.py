@@ -7,6 +7,8 @@ clutter there). ``./dev test`` installs the model; where it is not installed the
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from paqshot_server.engines import Engines
@@ -16,7 +18,7 @@ from paqshot_server.inference import store as store_mod
 from paqshot_server.inference.catalogue import DEFAULT_CUTOUT
 from paqshot_server.settings import Settings
 from PIL import Image
-from support import shared_case
+from support import product_jpeg, shared_case
 
 INSTALLED = store_mod.install_level_dir()  # read at collection, before the autouse fixture empties it
 MODEL = INSTALLED / DEFAULT_CUTOUT / f"{DEFAULT_CUTOUT}.onnx"
@@ -164,3 +166,20 @@ def test_thin_parts_are_kept(render) -> None:
     antennas &= truth
     assert float((robot[antennas] > 0.5).mean()) > 0.5  # df217cc: none (classical, the default then)
     assert iou(robot, truth) > 0.97
+
+
+@pytest.mark.parametrize("size", [(1000, 750), (2000, 1500)])
+def test_a_hint_removing_half_of_the_product_keeps_the_other_half_whole(engines: Engines, size: Box) -> None:
+    """The hint goes into the refinement (selection, crop, clean-up): the second pass must still see the whole
+    object (shown half a red box cut by its crop, u2netp dropped the lower part of the half that was left), and
+    the product's box (the job's ``product_box``) is the half that is left."""
+    w, h = size[:2]
+    photo = Image.open(io.BytesIO(product_jpeg((w, h)))).convert("RGB")  # red box (w/4, h/5)-(3w/4, 4h/5)
+    hint = np.full((h, w), 128, np.uint8)
+    hint[:, w // 2 :] = 0
+    result = engines.render(photo, RenderOptions(background="white", long_side=512), hint=hint)
+    matte = np.asarray(result.meta["matte"], np.float32) / 255
+    assert float(matte[h // 5 + 10 : 4 * h // 5 - 10, w // 4 + 10 : w // 2 - 2].min()) > 0.97
+    assert float(matte[:, w // 2 :].max()) == 0.0
+    x0, y0, x1, y1 = result.meta["source_box"]
+    assert abs(x0 - w // 4) <= 3 and abs(y0 - h // 5) <= 3 and abs(y1 - 4 * h // 5) <= 3 and x1 == w // 2

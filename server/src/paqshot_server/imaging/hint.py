@@ -124,10 +124,13 @@ def hint_own_alpha(image: Image.Image, hint: np.ndarray) -> Image.Image:
 
 @dataclass(frozen=True)
 class HintedSegmenter:
-    """A segmenter whose matte is constrained by a hint: the hint as one step after any segmenter.
+    """A segmenter whose matte is constrained by a hint.
 
-    The segmenter's own foreground colours (``Matte.rgba``) are dropped, so the cut-out decontaminates the
-    colours again for the constrained alpha (where alpha is 1 they are the photo's pixels either way).
+    A segmenter that takes the hint itself (``takes_hint``, e.g. the ONNX one: the hint then steers the
+    product selection, the second pass's crop and the clean-up) gets it and its matte is used as it is. Any
+    other segmenter's matte is constrained after the fact; its own foreground colours (``Matte.rgba``) are
+    then dropped, so the cut-out decontaminates the colours again for the constrained alpha (where alpha is 1
+    they are the photo's pixels either way).
     """
 
     inner: Segmenter
@@ -138,7 +141,9 @@ class HintedSegmenter:
         return self.inner.name
 
     def segment(self, rgb: np.ndarray) -> Matte:
-        matte = self.inner.segment(rgb)
         if self.hint.shape != rgb.shape[:2]:
             raise ValueError(f"hint {self.hint.shape} does not match the photo {rgb.shape[:2]}")
+        if getattr(self.inner, "takes_hint", False):
+            return self.inner.segment(rgb, hint=self.hint)  # type: ignore[call-arg]
+        matte = self.inner.segment(rgb)
         return replace(matte, alpha=apply_hint(matte.alpha, self.hint), rgba=None, box=None)

@@ -155,17 +155,9 @@ def project_alpha(
     return alpha, reliable
 
 
-def guided_filter(
-    guide: np.ndarray, src: np.ndarray, radius: int, eps: float, guide_full: np.ndarray | None = None
-) -> np.ndarray:
-    """Grey-guide guided filter (He, Sun, Tang 2010): edge-preserving smoothing of ``src`` along ``guide``.
-
-    The local linear model ``src ≈ A·guide + B`` is fitted in (2 radius + 1)² windows of ``guide`` and
-    ``src`` (float H x W, same grid). With ``guide_full`` (the same view at a higher resolution, float
-    H' x W') the box-averaged A and B are upsampled bilinearly and applied to it: the fast guided filter
-    (He & Sun 2015), which brings a low-resolution matte to full resolution with its edges on the photo's
-    edges. Returns float32 on ``guide_full``'s grid when given, else on ``guide``'s.
-    """
+def guided_coefficients(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """The guided filter's box-averaged local linear model ``src ≈ A·guide + B`` (He, Sun, Tang 2010): (A, B),
+    float32 on the grid of ``guide`` and ``src`` (float H x W each), fitted in (2 radius + 1)² windows."""
     guide = guide.astype(np.float32, copy=False)
     src = src.astype(np.float32, copy=False)
     mean_i = box(guide, radius)
@@ -174,10 +166,25 @@ def guided_filter(
     var_i = box(guide * guide, radius) - mean_i * mean_i
     a = cov_ip / (var_i + eps)
     b = mean_p - a * mean_i
+    return box(a, radius), box(b, radius)
+
+
+def guided_filter(
+    guide: np.ndarray, src: np.ndarray, radius: int, eps: float, guide_full: np.ndarray | None = None
+) -> np.ndarray:
+    """Grey-guide guided filter (He, Sun, Tang 2010): edge-preserving smoothing of ``src`` along ``guide``.
+
+    The local linear model (:func:`guided_coefficients`) is fitted on ``guide`` and ``src`` (float H x W,
+    same grid). With ``guide_full`` (the same view at a higher resolution, float H' x W') A and B are
+    upsampled bilinearly and applied to it: the fast guided filter (He & Sun 2015), which brings a
+    low-resolution matte to full resolution with its edges on the photo's edges. Returns float32 on
+    ``guide_full``'s grid when given, else on ``guide``'s.
+    """
+    a, b = guided_coefficients(guide, src, radius, eps)
     if guide_full is None:
-        return box(a, radius) * guide + box(b, radius)
+        return a * guide.astype(np.float32, copy=False) + b
     size = (guide_full.shape[1], guide_full.shape[0])
-    return resize_plane(box(a, radius), size) * guide_full + resize_plane(box(b, radius), size)
+    return resize_plane(a, size) * guide_full + resize_plane(b, size)
 
 
 GUIDED_RADIUS = 2  # window radius (low-resolution pixels) of the matte upsampling
@@ -194,24 +201,44 @@ def guided_upsample(
     alpha_small: np.ndarray, rgb: np.ndarray, radius: int = GUIDED_RADIUS, eps: float = GUIDED_EPS
 ) -> np.ndarray:
     """Edge-aware upsampling of a low-resolution matte (float h x w in [0, 1]) to ``rgb``'s resolution
-    (uint8 H x W x 3 covering the same view): the fast guided filter (:func:`guided_filter` with
-    ``guide_full``), so the matte's edges land on the photo's edges instead of between them.
+    (uint8 H x W x 3 covering the same view): the fast guided filter (He & Sun 2015; :func:`guided_filter`
+    with ``guide_full``), so the matte's edges land on the photo's edges instead of between them.
 
     Where the plain upsampled matte is sure (within :data:`SURE` of 0 or 1) it stands: the linear model
-    would otherwise dent solid interiors where the product's own colours change (a cap on a bottle).
-    Returns float32 H x W in [0, 1].
+    would otherwise dent solid interiors where the product's own colours change (a cap on a bottle). So the
+    linear model is evaluated only at the unsure pixels (bilinear samples of its box-averaged coefficients,
+    what the dense filter's upsampling computes there), and the plain upsampling only inside the box where
+    the matte is not 0: at a 2000 x 1500 photo the dense version spent ~90 ms on full-resolution planes that
+    were thrown away. Returns float32 H x W in [0, 1].
     """
     h, w = rgb.shape[:2]
     sh, sw = alpha_small.shape
     alpha_small = alpha_small.astype(np.float32, copy=False)
-    plain = np.clip(resize_plane(alpha_small, (w, h)), 0.0, 1.0)
     if sh >= h and sw >= w:
+        return np.clip(resize_plane(alpha_small, (w, h)), 0.0, 1.0)
+    plain = np.zeros((h, w), np.float32)
+    rows = np.flatnonzero(alpha_small.max(axis=1) > 0)
+    if rows.size == 0:
         return plain
-    full = grey(rgb)
-    small = resize_plane(full, (sw, sh))
-    guided = np.clip(guided_filter(small, alpha_small, radius, eps, guide_full=full), 0.0, 1.0)
-    unsure = (plain > SURE) & (plain < 1.0 - SURE)
-    return np.where(unsure, guided, plain).astype(np.float32)
+    cols = np.flatnonzero(alpha_small.max(axis=0) > 0)
+    ky, kx = h / sh, w / sw  # bilinear support: a non-zero small pixel reaches one small pixel around it
+    y0, y1 = max(0, int(rows[0] * ky - ky)), min(h, int(np.ceil((rows[-1] + 2) * ky)))
+    x0, x1 = max(0, int(cols[0] * kx - kx)), min(w, int(np.ceil((cols[-1] + 2) * kx)))
+    img = Image.fromarray(alpha_small, mode="F")
+    src = (x0 / kx, y0 / ky, x1 / kx, y1 / ky)
+    inner = np.asarray(img.resize((x1 - x0, y1 - y0), Image.Resampling.BILINEAR, box=src), np.float32)
+    plain[y0:y1, x0:x1] = np.clip(inner, 0.0, 1.0)
+    view = plain[y0:y1, x0:x1]
+    ys, xs = np.nonzero((view > SURE) & (view < 1.0 - SURE))
+    if ys.size == 0:
+        return plain
+    ys += y0
+    xs += x0
+    a, b = guided_coefficients(resize_plane(grey(rgb), (sw, sh)), alpha_small, radius, eps)
+    coef = sample(np.dstack([a, b]), (ys + 0.5) / ky - 0.5, (xs + 0.5) / kx - 0.5)
+    guided = coef[:, 0] * grey(rgb[ys, xs]) + coef[:, 1]
+    plain[ys, xs] = np.clip(guided, 0.0, 1.0)
+    return plain
 
 
 def snap(alpha: np.ndarray) -> np.ndarray:

@@ -93,7 +93,8 @@ class Refined:
     Attributes:
         alpha: float32 (H, W) in [0, 1] at the photo's resolution.
         rgba: uint8 (h, w, 4) over ``box``: unmixed colours + alpha (alpha 0 outside ``box``).
-        box: the crop the matte was computed in (photo pixels).
+        box: the box of the final matte's pixels that are not 0 in 8 bits (photo pixels).
+        crop: the crop the matte was computed in (photo pixels; holds ``box``).
         first: float32 first-pass probability on the model's grid (whole photo).
         passes: model runs (1 or 2).
         agreement: IoU of the two passes' products (p > 0.5) on the analysis grid; None with one pass.
@@ -114,6 +115,7 @@ class Refined:
     alpha: np.ndarray
     rgba: np.ndarray
     box: Box
+    crop: Box
     first: np.ndarray = field(repr=False)
     passes: int
     agreement: float | None
@@ -226,6 +228,33 @@ def crop_box(keep: np.ndarray, photo: tuple[int, int], margin: float) -> Box:
     )
 
 
+def _whole_objects(seen: np.ndarray, keep: np.ndarray, hint: np.ndarray | None) -> np.ndarray | bool:
+    """The objects the model saw (p > 0.5 before the hint) that hold a kept region, when a hint constrains the
+    map (else False): the second pass must see them whole. A hint that removes part of an object would
+    otherwise crop it through the middle, and a salient-object model shown half an object cut by the frame
+    may drop more of it; an object the hint removes entirely stays out of the crop."""
+    if hint is None:
+        return False
+    labels, _count = ndimage.label(seen > 0.5, EIGHT)
+    held = np.unique(labels[keep])
+    return np.isin(labels, held[held > 0])
+
+
+def _mask_box(mask: np.ndarray) -> Box | None:
+    """(left, top, right, bottom) of the True pixels of a bool (h, w) mask, or None when there are none."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def _union(box: Box, other: Box | None) -> Box:
+    if other is None:
+        return box
+    return min(box[0], other[0]), min(box[1], other[1]), max(box[2], other[2]), max(box[3], other[3])
+
+
 def _analysis_rgb(rgb: np.ndarray, box: Box, side: int) -> np.ndarray:
     x0, y0, x1, y1 = box
     crop = np.ascontiguousarray(rgb[y0:y1, x0:x1, :3])
@@ -264,7 +293,8 @@ def refine(
     """
     cfg = config or RefineConfig()
     h, w = rgb.shape[:2]
-    first = constrain(predict(rgb), hint)
+    seen = predict(rgb)
+    first = constrain(seen, hint)
     sel = select_products(first, cfg) if cfg.select else None
     if sel is None:
         if not (first > 0.5).any():
@@ -276,7 +306,9 @@ def refine(
     first_core = sel.prob > 0.5
     first_soft = float(((sel.prob > 0.15) & (sel.prob < 0.85)).sum() / max(1, first_core.sum()))
     first_area = float(first_core.sum()) * (w * h) / first.size
-    box = crop_box(sel.keep | (sel.prob > FAINT), (w, h), cfg.crop_margin)
+    box = crop_box(sel.keep | (sel.prob > FAINT) | _whole_objects(seen, sel.keep, hint), (w, h), cfg.crop_margin)
+    if hint is not None:  # a stroke thinner than a model pixel is missed on the model's grid: its own box
+        box = _union(box, _mask_box(hint == 255))
     x0, y0, x1, y1 = box
     small = _analysis_rgb(rgb, box, cfg.analysis_side)
     gh, gw = first.shape
@@ -329,9 +361,15 @@ def refine(
     alpha_crop = constrain(_to_grid(prob, crop_rgb, cfg.guided), None if hint is None else hint[y0:y1, x0:x1])
     alpha_crop[alpha_crop < SNAP] = 0.0
     alpha_crop[alpha_crop > 1.0 - SNAP] = 1.0
-    colours = decontaminate(crop_rgb, alpha_crop) if cfg.unmix else crop_rgb
-    rgba = np.dstack([colours, np.round(alpha_crop * 255).astype(np.uint8)])
     alpha[y0:y1, x0:x1] = alpha_crop
+    # The cut-out's box is where the final matte is, not the crop it was computed in: whatever took product
+    # out of the crop (a hint, the clean-up) takes it out of the layout too, and later steps touch less.
+    matte_box = _mask_box(np.round(alpha_crop * 255) > 0) or (0, 0, 1, 1)
+    mx0, my0, mx1, my1 = matte_box
+    colours = decontaminate(crop_rgb[my0:my1, mx0:mx1], alpha_crop[my0:my1, mx0:mx1]) if cfg.unmix else None
+    rgba = np.empty((my1 - my0, mx1 - mx0, 4), np.uint8)
+    rgba[..., :3] = crop_rgb[my0:my1, mx0:mx1] if colours is None else colours
+    rgba[..., 3] = np.round(alpha_crop[my0:my1, mx0:mx1] * 255)
     shadow = None
     if report.shadow is not None:
         shadow = np.ones((gh, gw), np.float32)
@@ -343,7 +381,8 @@ def refine(
     return Refined(
         alpha=alpha,
         rgba=rgba,
-        box=box,
+        box=(x0 + mx0, y0 + my0, x0 + mx1, y0 + my1),
+        crop=box,
         first=first,
         passes=passes,
         agreement=agreement,

@@ -48,7 +48,12 @@ class Matte:
 
 @runtime_checkable
 class Segmenter(Protocol):
-    """What every segmenter provides. ``name`` is recorded as the cut-out's ``source`` and the engine name."""
+    """What every segmenter provides. ``name`` is recorded as the cut-out's ``source`` and the engine name.
+
+    A segmenter that can take a mask hint into its own work says so with a true ``takes_hint`` attribute and
+    accepts ``segment(rgb, hint=...)`` (:class:`.hint.HintedSegmenter` then passes the hint in instead of
+    constraining the matte afterwards); its matte must then honour the hint exactly.
+    """
 
     name: str
 

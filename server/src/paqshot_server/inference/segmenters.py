@@ -102,10 +102,23 @@ class OnnxSegmenter:
         twin.refine_config = replace(self.refine_config, remove_shadows=True)
         return twin
 
-    def segment(self, rgb: np.ndarray) -> Matte:
+    takes_hint = True  # segment(rgb, hint=): see imaging.segment.Segmenter
+
+    def segment(self, rgb: np.ndarray, hint: np.ndarray | None = None) -> Matte:
+        """The product's matte of ``rgb`` (uint8 H x W x 3) by the model and the refinement.
+
+        ``hint``: a canonical mask hint (uint8 H x W, :mod:`~paqshot_server.imaging.hint`) that constrains every
+        stage of the refinement (product selection, the second pass's crop, the clean-up), the matte included.
+
+        Raises:
+            UnsupportedImage: the model finds no product.
+            ValueError: ``rgb`` is not uint8 RGB, or ``hint`` is not its size.
+        """
         if rgb.ndim != 3 or rgb.shape[2] < 3 or rgb.dtype != np.uint8:
             raise ValueError("segment() takes uint8 H x W x 3 RGB")
-        refined = refine(rgb, self.predict, self.refine_config)
+        if hint is not None and hint.shape != rgb.shape[:2]:
+            raise ValueError(f"hint {hint.shape} does not match the photo {rgb.shape[:2]}")
+        refined = refine(rgb, self.predict, self.refine_config, hint=hint)
         if refined is None:
             raise UnsupportedImage("no product found: the cut-out model found nothing that stands out in the photo.")
         confidence, reasons, evidence = assess_refined(refined, rgb.shape[:2])
