@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from PIL import Image
 from scipy import ndimage
 
 from .backdrop import backdrop_distance, fit_background, gradient, shadow_candidates
@@ -36,6 +37,8 @@ NOISE_FACTOR = 2.2  # threshold = NOISE_FACTOR x 95th percentile of the backdrop
 DARK_WEIGHT = 0.7  # lightness weight when darker than the backdrop (shading; same)
 SHADOW_MIN_RATIO = 0.2  # deepest cast shadow accepted, luminance ratio to the backdrop (same)
 BUSY_THRESHOLD = 40.0  # a backdrop whose own variation needs a larger ΔE is not modelled
+TEXTURED = 20.0  # a backdrop needing a ΔE threshold from here to BUSY_THRESHOLD is a textured surface (a
+# garment's folds: 29, grass: 28), not a plain set (paper, sweep, wall: 6-15)
 MIN_INLIERS = 0.5  # nor one the smooth surface fits for less than this share of its pixels
 MAX_REMOVED = 0.15  # removing more of the product than this means it looks like the backdrop (glass): keep it
 MIN_HOLE = 0.004  # smallest hole, as a share of the product's area
@@ -174,6 +177,29 @@ def _left_out(product: np.ndarray, foreign: np.ndarray, lab: np.ndarray, ring: n
     labels, count = ndimage.label(blobs, EIGHT)
     close = np.unique(labels[(distance <= RING * max(product.shape)) & blobs])
     return np.isin(labels, close[close > 0]) if count else blobs
+
+
+def surround_share(rgb: np.ndarray, first: np.ndarray, threshold: float) -> float:
+    """Share of the photo around the model's product that is the same surface as the backdrop next to it.
+
+    ``rgb``: uint8 (H, W, 3), the photo; ``first``: float32 (h, w), the model's map of the whole photo;
+    ``threshold``: the backdrop's ΔE76 noise threshold (:class:`CleanupReport`). Pixels the model calls
+    background (p < ``SURE_BG``) are compared, on the model's grid, with the median CIE Lab colour of the
+    ring around the product (darker lightness weighted less). Measured only for a textured backdrop
+    (``TEXTURED`` < threshold <= ``BUSY_THRESHOLD``), else 0: a small detail on one textured surface that
+    covers the whole photo is a product filling the frame (a logo on a hoodie), not a product on a backdrop."""
+    if not TEXTURED < threshold <= BUSY_THRESHOLD:
+        return 0.0
+    gh, gw = first.shape
+    product = first > 0.5
+    outside = first < SURE_BG
+    ring = outside & (ndimage.distance_transform_edt(~product) <= RING * max(gh, gw))
+    if not product.any() or not ring.any():
+        return 0.0
+    thumb = np.asarray(Image.fromarray(np.ascontiguousarray(rgb[..., :3])).resize((gw, gh), Image.Resampling.BILINEAR))
+    lab = linear_to_lab(to_linear(thumb))
+    dist = backdrop_distance(lab - np.median(lab[ring], axis=0), DARK_WEIGHT)
+    return float((dist[outside] < threshold).mean())
 
 
 def _reaching(regions: np.ndarray, target: np.ndarray) -> np.ndarray:
