@@ -76,7 +76,7 @@ def create_app(settings: Settings) -> Litestar:
             "api": Provide(provide_api, sync_to_thread=False),
             "key": Provide(current_key, sync_to_thread=False),
         },
-        exception_handlers=exception_handlers(settings),  # type: ignore[arg-type]
+        exception_handlers=exception_handlers(settings, api.db),  # type: ignore[arg-type]
         openapi_config=openapi_config(settings.brand, __version__),
         request_max_body_size=max_body_bytes(settings),
         on_startup=[on_startup],

@@ -103,6 +103,17 @@ class DatabaseGone(Unavailable):
         self.detail = detail
 
 
+class DatabaseDamaged(Unavailable):
+    """The database file is damaged (SQLite: malformed, not a database): only a restore from backup mends it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The appliance's database file is damaged, so it cannot take this request (nothing was changed). "
+            "The operator must restore app.db from a backup; `doctor` shows the damage.",
+            retry_after=3600,
+        )
+
+
 class ServerError(AppError):
     code = "server_error"
 

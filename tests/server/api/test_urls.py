@@ -44,6 +44,7 @@ def test_the_cases_webhook_url_is_outside_the_schema_and_refused(strict: Setting
             assert response.status_code == 400, url
             assert "https:// URL" in response.json()["message"]
         assert re.search(pattern, "HTTPS://example.com:8443/hooks/paqshot?x=1")
+        assert not re.search(pattern, "https://example.com:0/hook")  # no receiver listens on port 0
 
 
 def _urlish() -> st.SearchStrategy[str]:
@@ -73,7 +74,7 @@ def test_schema_pattern_and_server_agree_on_every_url(url: str) -> None:
         assert by_schema == by_server, url
         if by_server:
             scheme, host, port = split_url(url, schemes=schemes)  # never raises for a URL of this shape
-            assert scheme in schemes and host and 0 <= port <= 65535
+            assert scheme in schemes and host and 1 <= port <= 65535  # port 0 reaches nothing: refused
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))

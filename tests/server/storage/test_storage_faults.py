@@ -294,6 +294,25 @@ def test_the_queue_files_are_owner_only_whatever_the_umask(settings: Settings) -
         os.umask(old)
 
 
+def test_a_damaged_database_file_is_503_in_words_and_readiness_says_so(settings: Settings, key: Key) -> None:
+    """app.db pages overwritten (breaker: every request answered a generic 500 while /readyz said ok): requests
+    that meet the damage get 503 `unavailable` naming it, and readiness reports it from then on."""
+    with TestClient(create_app(settings)) as client:
+        for _ in range(30):  # enough rows that the damage lands in the jobs table's pages
+            assert client.post("/v1/generate", json=body(), headers=key.headers).status_code == 202
+        assert client.get("/readyz").json()["checks"]["database"] == "ok"
+        with open(settings.app_db, "r+b") as fh:  # damaged under the running appliance
+            fh.seek(4096)
+            fh.write(os.urandom(8 * 4096))
+        answers = [client.get("/v1/generations", headers=key.headers) for _ in range(2)]
+        answers.append(client.post("/v1/generate", json=body(), headers=key.headers))
+        assert all(a.status_code in (401, 503) for a in answers), [a.text for a in answers]
+        damaged = [a.json() for a in answers if a.status_code == 503]
+        assert damaged and all(a["error"] == "unavailable" and "damaged" in a["message"] for a in damaged)
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and "damaged" in ready.json()["checks"]["database"]
+
+
 def corrupt(path: Path) -> None:
     with open(path, "r+b") as fh:
         fh.write(os.urandom(100))
@@ -346,6 +365,36 @@ def test_worker_with_a_corrupt_queue_backs_off_and_readiness_says_why(settings: 
             _, err = worker.communicate(timeout=30)
     tries = err.count("cannot open the queue")
     assert 2 <= tries <= 5, err[-2000:]  # 1 s, 2 s, 5 s apart: a handful in ~5 s, not one per second forever
+
+
+def test_a_worker_started_with_sigint_ignored_still_stops_on_sigint(settings: Settings, key: Key) -> None:
+    """A shell's background job inherits SIGINT ignored (every case README starts `serve ... &`): the worker
+    must still stop on serve's SIGINT while it waits for its queue (breaker: serve then waited 300 s)."""
+    import signal
+    import time
+
+    settings.queue_db.write_bytes(os.urandom(8192))  # the worker loops on "cannot open the queue"
+    env = {**os.environ, "PAQSHOT_HOME": str(settings.home)}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "paqshot_server", "worker"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # what `cmd &` in a script does
+    )
+    try:
+        assert worker.stderr is not None
+        deadline = time.monotonic() + 60
+        while "cannot open the queue" not in worker.stderr.readline():
+            assert time.monotonic() < deadline and worker.poll() is None
+        worker.send_signal(signal.SIGINT)
+        assert worker.wait(timeout=20) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+        if worker.stderr:
+            worker.stderr.close()
 
 
 def test_case_filestore_sharding_ineffective(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ from litestar.exceptions import HTTPException, ValidationException
 from .. import errors
 from ..errors import megabytes
 from ..settings import Settings
-from ..storage.faults import is_storage_full
+from ..storage.db import ThreadLocalDB
+from ..storage.faults import is_database_damaged, is_storage_full
 from . import explain
 
 log = logging.getLogger(__name__)
@@ -92,18 +93,24 @@ def http_handler(request: Request, exc: Exception, max_image_bytes: int) -> Resp
     return error_response(status, _HTTP_CODES.get(status, "invalid_request"), str(exc.detail))
 
 
-def unexpected_handler(request: Request, exc: Exception) -> Response:
+def unexpected_handler(request: Request, exc: Exception, db: ThreadLocalDB) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     if is_storage_full(exc):  # a full disk reached by a path that did not say so itself: still a clear 503
         return app_error_handler(request, errors.StorageFull())
+    if is_database_damaged(exc):  # a retry cannot help; readiness reports it from now on
+        db.note_damage(str(exc))
+        return app_error_handler(request, errors.DatabaseDamaged())
     return error_response(500, "server_error", "Internal error on our side; retry after a few seconds.")
 
 
-def exception_handlers(settings: Settings) -> dict[type[Exception], Callable[[Request, Exception], Response]]:
-    """Every failure's handler; the 413 message names this appliance's image limit."""
+def exception_handlers(
+    settings: Settings, db: ThreadLocalDB
+) -> dict[type[Exception], Callable[[Request, Exception], Response]]:
+    """Every failure's handler; the 413 message names this appliance's image limit; a damaged database file is
+    noted on ``db`` (the API's database, whose readiness then reports it)."""
     return {
         errors.AppError: app_error_handler,
         ValidationException: validation_handler,
         HTTPException: functools.partial(http_handler, max_image_bytes=settings.max_image_bytes),
-        Exception: unexpected_handler,
+        Exception: functools.partial(unexpected_handler, db=db),
     }

@@ -18,6 +18,7 @@ from ..imaging.options import MAX_PROMPT_CHARS, MAX_VARIANTS
 from ..jobs.eta import worker_timeout
 from ..storage import backdrops as backdrops_sql
 from ..storage import workers as workers_sql
+from ..storage.db import ThreadLocalDB, quick_check
 from ..storage.keys import ApiKey
 from .docs import DOCS_PATH
 from .openapi import ERROR_RESPONSES
@@ -135,7 +136,7 @@ def _checks(api: ApiState) -> dict[str, str]:
     try:
         db = api.db.get()
         workers_sql.probe_write(db, time.time())
-        checks["database"] = gone or "ok"
+        checks["database"] = gone or _damage(api.db, db) or "ok"
     except Exception as exc:  # readiness reports, it does not raise
         log.warning("not ready: the database %s is not writable: %s", api.settings.app_db, exc)
         checks["database"] = gone or "not writable"
@@ -151,6 +152,25 @@ def _checks(api: ApiState) -> dict[str, str]:
         checks["queue"] = "not readable"
     checks["worker"] = _worker_check(api, db)
     return checks
+
+
+QUICK_CHECK_SECONDS = 60.0  # SQLite's quick_check reads every page: at most once a minute per process
+
+
+def _damage(handle: ThreadLocalDB, db: sqlite_utils.Database) -> str | None:
+    """A damaged database file, as a request found it (at once) or SQLite's ``quick_check`` (once a minute)."""
+    if handle.damage is None and time.monotonic() - handle.checked_at >= QUICK_CHECK_SECONDS:
+        handle.checked_at = time.monotonic()
+        try:
+            result = quick_check(db)
+        except Exception as exc:  # a file too damaged to check is damaged
+            result = str(exc)
+        if result != "ok":
+            handle.note_damage(result)
+    if handle.damage is None:
+        return None
+    log.error("not ready: the database file is damaged: %s", handle.damage)
+    return "the database file is damaged"
 
 
 def _worker_check(api: ApiState, db: sqlite_utils.Database) -> str:

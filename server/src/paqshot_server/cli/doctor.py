@@ -44,28 +44,20 @@ def _disk(settings: Settings) -> Check:
 def _database_file(settings: Settings) -> list[Check]:
     """The files on disk are the ones the running processes use, and only their owner can read them."""
     checks = []
-    held = held_elsewhere(settings.app_db)
-    if held:
-        pids = ", ".join(f"pid {pid} {what}" for pid, what in held)
-        checks.append(
-            Check(
-                "database file",
-                "fail",
-                f"{settings.app_db} is not the database the running appliance uses ({pids})",
-                "stop the appliance, restore app.db from a backup if it was deleted, then start it again",
+    for name, path, fix in (
+        (
+            "database",
+            settings.app_db,
+            "stop the appliance, restore app.db from a backup if it was deleted, then start it again",
+        ),
+        ("queue", settings.queue_db, "restart the appliance (queued jobs are kept: the jobs table is their record)"),
+    ):
+        held = held_elsewhere(path)
+        if held:
+            pids = ", ".join(f"pid {pid} {what}" for pid, what in held)
+            checks.append(
+                Check(f"{name} file", "fail", f"{path} is not the {name} the running appliance uses ({pids})", fix)
             )
-        )
-    held = held_elsewhere(settings.queue_db)
-    if held:
-        pids = ", ".join(f"pid {pid} {what}" for pid, what in held)
-        checks.append(
-            Check(
-                "queue file",
-                "fail",
-                f"{settings.queue_db} is not the queue the running appliance uses ({pids})",
-                "restart the appliance (queued jobs are kept: the jobs table is their record)",
-            )
-        )
     loose = []
     for path in (
         settings.home,

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from PIL import Image
 from scipy import ndimage
 
 from .backdrop import backdrop_distance, fit_background, gradient, shadow_candidates
@@ -36,6 +37,8 @@ NOISE_FACTOR = 2.2  # threshold = NOISE_FACTOR x 95th percentile of the backdrop
 DARK_WEIGHT = 0.7  # lightness weight when darker than the backdrop (shading; same)
 SHADOW_MIN_RATIO = 0.2  # deepest cast shadow accepted, luminance ratio to the backdrop (same)
 BUSY_THRESHOLD = 40.0  # a backdrop whose own variation needs a larger ΔE is not modelled
+TEXTURED = 20.0  # a backdrop needing a ΔE threshold from here to BUSY_THRESHOLD is a textured surface (a
+# garment's folds: 29, grass: 28), not a plain set (paper, sweep, wall: 6-15)
 MIN_INLIERS = 0.5  # nor one the smooth surface fits for less than this share of its pixels
 MAX_REMOVED = 0.15  # removing more of the product than this means it looks like the backdrop (glass): keep it
 MIN_HOLE = 0.004  # smallest hole, as a share of the product's area
@@ -47,6 +50,9 @@ HOLE_MIN_RADIUS = 3.0  # a hole is at least this wide inside (analysis pixels fr
 # holes of the photo cases, a chair's curl and the gap in an earphone's band: 4.0 and more)
 HOLE_GROW = 6  # an accepted hole grows this many pixels into backdrop-like or shaded pixels (the shade a
 # handle casts inside its own loop), never across the product's outline
+COLOUR_BINS = 8  # per CIE Lab axis, for the colour histograms of product and backdrop
+LAB_LOW, LAB_HIGH = np.array([0.0, -64.0, -64.0]), np.array([100.0, 64.0, 64.0])
+LIKE_PRODUCT = 2.0  # a colour belongs to the product when at least this many times as frequent there
 FOUR = ndimage.generate_binary_structure(2, 1)
 EIGHT = ndimage.generate_binary_structure(2, 2)
 
@@ -66,6 +72,9 @@ class CleanupReport:
         holes: share of the product's area opened as holes.
         unopened: share of the product's area in enclosed backdrop-coloured regions that were not opened
             (a hole that failed a test, or product parts the colour of the backdrop).
+        attached: share of the product's area, in product-coloured blobs beside the product that neither
+            match the backdrop nor darken it, left out as background (the model lost a part: a chair's rocker
+            base on grass); see ``_left_out``.
         shadow: the photo's cast shadow as a multiply layer on the grid (1 = none), or None.
     """
 
@@ -76,6 +85,7 @@ class CleanupReport:
     removed: float = 0.0
     holes: float = 0.0
     unopened: float = 0.0
+    attached: float = 0.0
     shadow: np.ndarray | None = field(default=None, repr=False)
 
 
@@ -138,8 +148,58 @@ def clean_backdrop(
             hole = ndimage.binary_dilation(hole, EIGHT, iterations=HOLE_GROW, mask=shaded & (out > 0)) | hole
         opened = float(hole.sum() / max(1, product.sum()))
         out[hole] = 0.0
+    left_out = _left_out(out > 0.5, (prob < 0.5) & (dist >= threshold) & ~darkening, lab, ring)
+    attached = float(left_out.sum() / max(1, (out > 0.5).sum()))
     photo_shadow = estimate_photo_shadow(smooth, expected, out, darkening)
-    return CleanupReport(out, prob, True, threshold, removed, opened, unopened, photo_shadow)
+    return CleanupReport(out, prob, True, threshold, removed, opened, unopened, attached, photo_shadow)
+
+
+def _left_out(product: np.ndarray, foreign: np.ndarray, lab: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """The blobs (bool h x w) left out next to ``product`` (bool h x w) that look like it: pixels of
+    ``foreign`` (bool h x w: background the backdrop model does not explain) whose colour (``lab``, h x w x 3)
+    is at least ``LIKE_PRODUCT`` times as frequent in the product as in the backdrop ``ring`` (colour
+    histograms, as in histogram back-projection, Swain & Ballard 1991), in blobs (an opening drops the band
+    of mixed colours along every outline) that come within the ring's reach (``RING``) of the product; the
+    blobs may reach further. A two-tone set or a table edge is foreign but not product-coloured; a cut-off
+    chair base is both. (Adding these blobs back to the product was tried: it gave the chair half its base,
+    in pieces, and added foliage to a green toy on a busy scene; they are evidence only.)"""
+    core = product & (ndimage.distance_transform_edt(product) > 1)
+    if not core.any() or not ring.any():
+        return np.zeros_like(product)
+    bins = np.clip(((lab - LAB_LOW) / (LAB_HIGH - LAB_LOW) * COLOUR_BINS).astype(np.int32), 0, COLOUR_BINS - 1)
+    index = (bins[..., 0] * COLOUR_BINS + bins[..., 1]) * COLOUR_BINS + bins[..., 2]
+    size = COLOUR_BINS**3
+    in_product = np.bincount(index[core], minlength=size) / core.sum()
+    in_ring = np.bincount(index[ring], minlength=size) / ring.sum()
+    like = (in_product > LIKE_PRODUCT * in_ring)[index]
+    distance = ndimage.distance_transform_edt(~product)
+    blobs = ndimage.binary_opening(foreign & like, EIGHT)
+    labels, count = ndimage.label(blobs, EIGHT)
+    close = np.unique(labels[(distance <= RING * max(product.shape)) & blobs])
+    return np.isin(labels, close[close > 0]) if count else blobs
+
+
+def surround_share(rgb: np.ndarray, first: np.ndarray, threshold: float) -> float:
+    """Share of the photo around the model's product that is the same surface as the backdrop next to it.
+
+    ``rgb``: uint8 (H, W, 3), the photo; ``first``: float32 (h, w), the model's map of the whole photo;
+    ``threshold``: the backdrop's ΔE76 noise threshold (:class:`CleanupReport`). Pixels the model calls
+    background (p < ``SURE_BG``) are compared, on the model's grid, with the median CIE Lab colour of the
+    ring around the product (darker lightness weighted less). Measured only for a textured backdrop
+    (``TEXTURED`` < threshold <= ``BUSY_THRESHOLD``), else 0: a small detail on one textured surface that
+    covers the whole photo is a product filling the frame (a logo on a hoodie), not a product on a backdrop."""
+    if not TEXTURED < threshold <= BUSY_THRESHOLD:
+        return 0.0
+    gh, gw = first.shape
+    product = first > 0.5
+    outside = first < SURE_BG
+    ring = outside & (ndimage.distance_transform_edt(~product) <= RING * max(gh, gw))
+    if not product.any() or not ring.any():
+        return 0.0
+    thumb = np.asarray(Image.fromarray(np.ascontiguousarray(rgb[..., :3])).resize((gw, gh), Image.Resampling.BILINEAR))
+    lab = linear_to_lab(to_linear(thumb))
+    dist = backdrop_distance(lab - np.median(lab[ring], axis=0), DARK_WEIGHT)
+    return float((dist[outside] < threshold).mean())
 
 
 def _reaching(regions: np.ndarray, target: np.ndarray) -> np.ndarray:

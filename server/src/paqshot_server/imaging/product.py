@@ -27,5 +27,5 @@ def product_notes(cut: Cutout, placement: Placement, extra: Iterable[str] = ()) 
     notes = [f"low cut-out confidence ({cut.confidence:.2f})"] if cut.confidence < LOW_CONFIDENCE else []
     notes += [*cut.notes, *extra]
     if placement.scale > MAX_SILENT_UPSCALE:
-        notes.append(f"upscaled {placement.scale:.1f}x: the product is small in the source image")
+        notes.append(f"upscaled {placement.scale:.1f}x: the product has fewer pixels in the photo than in the output")
     return notes

@@ -21,6 +21,7 @@ TRANSPARENT = "transparent_product"
 FRAGMENTED = "fragmented"
 UNSTABLE = "unstable_cutout"
 UNCERTAIN_EDGES = "uncertain_edges"
+PARTS_LEFT_OUT = "parts_left_out"
 
 # code -> what it means (the message of a reason may add figures, e.g. the confidence itself).
 CODES: dict[str, str] = {
@@ -34,6 +35,8 @@ CODES: dict[str, str] = {
     FRAGMENTED: "the photo holds several separate objects or a busy background: check that only the product was kept",
     UNSTABLE: "the cut-out changed a lot when the model looked closer: the product's outline is uncertain",
     UNCERTAIN_EDGES: "much of the product's outline is blurred or undecided: check its edges",
+    PARTS_LEFT_OUT: "parts next to the product that look like it were left out (the model lost them): check "
+    "that the whole product is there",
 }
 
 

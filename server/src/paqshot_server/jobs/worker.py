@@ -110,6 +110,9 @@ def _beat_quietly(upkeep: Upkeep) -> None:
 
 def run_worker(settings: Settings, parent_pid: int | None = None) -> int:
     """Run until SIGINT/SIGTERM (or, with ``parent_pid``, until that parent is gone). Returns the exit code."""
+    # A process started in the background by a shell inherits SIGINT ignored: `serve`'s stop (SIGINT) would then
+    # go unheard until the consumer installs its own handler, and serve would wait worker_stop_seconds.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     ctx = WorkerContext(settings)
     providers = ctx.engines.providers()
     upkeep = Upkeep(ctx, providers, parent_pid)

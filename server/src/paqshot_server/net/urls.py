@@ -18,7 +18,7 @@ _LABEL = "[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
 # A DNS-style name or a dotted IPv4 address. No IPv6 literals: "[...]" has no short exact pattern, and a
 # receiver on IPv6 is reached by its host name.
 _HOST = rf"{_LABEL}(\.{_LABEL})*\.?"
-_PORT = "(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+_PORT = "(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"  # 1-65535
 
 
 def url_pattern(schemes: tuple[str, ...]) -> str:

@@ -169,6 +169,13 @@ class ThreadLocalDB:
         self._open: set[sqlite3.Connection] = set()
         self._lock = threading.Lock()
         self._pin = FilePin(path)
+        self.damage: str | None = None  # the first sign of a damaged file seen (kept until the process restarts)
+        self.checked_at = -float("inf")  # monotonic time of the last integrity check (readiness)
+
+    def note_damage(self, what: str) -> None:
+        """Remember that the file was found damaged (SQLite: malformed, not a database); readiness reports it."""
+        if self.damage is None:
+            self.damage = what
 
     def get(self) -> sqlite_utils.Database:
         """This thread's connection, opened on first use.

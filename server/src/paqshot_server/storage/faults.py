@@ -11,6 +11,7 @@ import errno
 import sqlite3
 
 SQLITE_FULL = 13  # https://www.sqlite.org/rescode.html#full
+SQLITE_DAMAGED = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (same page)
 
 
 def is_storage_full(exc: BaseException) -> bool:
@@ -23,6 +24,23 @@ def is_storage_full(exc: BaseException) -> bool:
             return True
         if isinstance(seen, sqlite3.OperationalError) and (
             getattr(seen, "sqlite_errorcode", None) == SQLITE_FULL or "disk is full" in str(seen)
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def is_database_damaged(exc: BaseException) -> bool:
+    """True when ``exc`` (or what it was raised from) says a database file is damaged (not a client's fault, not
+    something a retry fixes: the operator must restore the file)."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, sqlite3.DatabaseError) and (
+            getattr(seen, "sqlite_errorcode", None) in SQLITE_DAMAGED
+            or "malformed" in str(seen)
+            or "not a database" in str(seen)
         ):
             return True
         seen = seen.__cause__ or seen.__context__
