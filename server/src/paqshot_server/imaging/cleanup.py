@@ -53,6 +53,10 @@ HOLE_GROW = 6  # an accepted hole grows this many pixels into backdrop-like or s
 COLOUR_BINS = 8  # per CIE Lab axis, for the colour histograms of product and backdrop
 LAB_LOW, LAB_HIGH = np.array([0.0, -64.0, -64.0]), np.array([100.0, 64.0, 64.0])
 LIKE_PRODUCT = 2.0  # a colour belongs to the product when at least this many times as frequent there
+SHADOW_PIECE = 0.5  # a separate piece this much darkened backdrop is a shard of cast shadow ...
+SHADOW_PIECE_AREA = (0.01, 0.12)  # ... and from 1 % to 12 % of the main piece (refine.RefineConfig.keep_ratio);
+# smaller pieces are kept: the dark tips of thin parts that the grid cut off look the same (a robot's antennas:
+# 0.1-0.8 %; the shard of a fork's tines' shadow: 2.3 %)
 FOUR = ndimage.generate_binary_structure(2, 1)
 EIGHT = ndimage.generate_binary_structure(2, 2)
 
@@ -148,10 +152,27 @@ def clean_backdrop(
             hole = ndimage.binary_dilation(hole, EIGHT, iterations=HOLE_GROW, mask=shaded & (out > 0)) | hole
         opened = float(hole.sum() / max(1, product.sum()))
         out[hole] = 0.0
+    out[_shadow_pieces(out > 0.5, darkening)] = 0.0
     left_out = _left_out(out > 0.5, (prob < 0.5) & (dist >= threshold) & ~darkening, lab, ring)
     attached = float(left_out.sum() / max(1, (out > 0.5).sum()))
     photo_shadow = estimate_photo_shadow(smooth, expected, out, darkening)
     return CleanupReport(out, prob, True, threshold, removed, opened, unopened, attached, photo_shadow)
+
+
+def _shadow_pieces(product: np.ndarray, darkening: np.ndarray) -> np.ndarray:
+    """The pieces of ``product`` (bool h x w) apart from the main one (most area) that are mostly
+    (``SHADOW_PIECE``) a chromaticity-preserving darkening of the backdrop (``darkening``, bool h x w) and
+    from 1 % to 12 % of the main piece's area (``SHADOW_PIECE_AREA``): a shard of cast shadow standing apart (the
+    shadow of a fork's tines), which the soft-zone test keeps where the model is sure of it."""
+    labels, count = ndimage.label(product, EIGHT)
+    if count < 2:
+        return np.zeros_like(product)
+    index = np.arange(1, count + 1)
+    area = np.asarray(ndimage.sum_labels(product, labels, index))
+    dark = np.asarray(ndimage.sum_labels(darkening, labels, index)) / np.maximum(area, 1)
+    low, high = SHADOW_PIECE_AREA
+    shard = (dark >= SHADOW_PIECE) & (area >= low * area.max()) & (area < high * area.max())
+    return np.concatenate([[False], shard])[labels]
 
 
 def _left_out(product: np.ndarray, foreign: np.ndarray, lab: np.ndarray, ring: np.ndarray) -> np.ndarray:
