@@ -212,3 +212,24 @@ def test_a_shard_of_shadow_left_apart_by_the_clean_up_goes() -> None:
     out = refine(rgb, model)
     assert out is not None and float(out.alpha[shard].max()) < 0.05
     assert iou(out.alpha, truth) > 0.95
+
+
+def test_a_hole_with_specks_of_grain_opens_but_a_light_patch_on_a_light_product_does_not() -> None:
+    """A scissor loop's paper holds a few specks (grain, the edge of a shade): still a hole (breaker:
+    azure_scissors_12's right loop stayed filled). A backdrop-coloured patch on a product about as light as
+    the backdrop is a highlight, not a hole (breaker: azure_fork_12's handle)."""
+    rgb, truth = paper_scene(ring=True, colour=(20, 20, 20))
+    rgb = rgb.copy()
+    for k in range(12):  # 2 x 2 dark specks in the loop: about 2 % of its area
+        y, x = 160 + 8 * (k // 4), 222 + 9 * (k % 4)
+        rgb[y : y + 2, x : x + 2] = 60
+    hole = np.zeros_like(truth, bool)
+    hole[165:195, 225:255] = True
+    out = refine(rgb, FakeModel())
+    assert out is not None and float(np.median(out.alpha[hole])) == 0.0
+    light, truth = paper_scene(colour=(190, 190, 195))
+    light = light.copy()
+    light[170:182, 230:250] = (225, 218, 205)  # the paper's colour, inside the light grey product
+    out = refine(light, FakeModel())
+    assert out is not None and float(out.alpha[172:180, 232:248].min()) > 0.9
+    assert iou(out.alpha, truth) > 0.95

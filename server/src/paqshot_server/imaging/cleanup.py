@@ -48,6 +48,11 @@ HOLE_MAX_DE = 12.0  # ... and under this ΔE whatever the threshold (grass betwe
 HOLE_MIN_RADIUS = 3.0  # a hole is at least this wide inside (analysis pixels from its middle to its rim): a
 # highlight along a polished bar is a streak a few pixels thin (fork_10's handle: 2.0; the narrowest real
 # holes of the photo cases, a chair's curl and the gap in an earphone's band: 4.0 and more)
+HOLE_MIN_STEP = 12.0  # a hole's rim is the product's edge: the product around it differs from it by at least
+# this much CIE L (the least among the holes of the photo cases and realeval photos: 14, between tulip stems;
+# a highlight along a fork's bright handle: 8)
+HOLE_HOLDS = 0.03  # a region holding more than this share of its area in enclosed specks holds something
+# (printing on a label); a scissor loop's paper holds 1-1.1 % of specks (grain, the edge of the blade's shade)
 HOLE_GROW = 6  # an accepted hole grows this many pixels into backdrop-like or shaded pixels (the shade a
 # handle casts inside its own loop), never across the product's outline
 COLOUR_BINS = 8  # per CIE Lab axis, for the colour histograms of product and backdrop
@@ -272,7 +277,7 @@ def _is_hole(
         return False
     if float(ndimage.distance_transform_edt(region).max()) < HOLE_MIN_RADIUS:
         return False  # a streak: a highlight on the product, the colour of the backdrop it reflects
-    if ndimage.binary_fill_holes(region).sum() - area > max(4.0, 0.01 * area):
+    if ndimage.binary_fill_holes(region).sum() - area > max(4.0, HOLE_HOLDS * area):
         return False  # holds something: printing on a label, not a see-through hole
     near = ndimage.binary_dilation(region, EIGHT, iterations=2)
     outer = ndimage.binary_dilation(near, EIGHT, iterations=2) & ~near
@@ -280,4 +285,6 @@ def _is_hole(
     if not outer.any() or not rim.any():
         return False
     step = abs(float(np.median(lightness[outer])) - float(np.median(lightness[region])))
+    if step < HOLE_MIN_STEP:
+        return False  # the product around it is as light: a highlight on a bright surface
     return float(np.percentile(grad[rim], 90)) >= 0.4 * step
