@@ -2,7 +2,10 @@
 
     PAQSHOT_HOME=... .venv/bin/python bench/bench_cutout_speed.py [--photos DIR] [--n 16]
         [--rembg-python /work/team/rembg-venv/bin/python] [--u2net-home /work/team/u2net_home]
-        [--model ID] [--config key=value,...]
+        [--models ID,ID...] [--config key=value,...]
+
+``--models u2netp,u2netp-int8`` measures each installed model in the same run (the int8 variant is made by
+``paqshot models quantize u2netp``).
 
 Profile one worker with py-spy (any venv): ``py-spy record -o prof.svg -- .venv/bin/python
 bench/bench_cutout_speed.py --worker 0 --repeat 3 FILE...`` (the inputs are kept in the folder printed).
@@ -68,10 +71,12 @@ def worker(files: list[Path], model_id: str | None, config: str, cpu: int, repea
     import dataclasses
 
     import numpy as np
+    from paqshot_server.errors import UnsupportedImage
     from paqshot_server.imaging.decode import decode_image
     from paqshot_server.imaging.options import RenderOptions
     from paqshot_server.imaging.packshot import render_packshot
     from paqshot_server.inference.segmenters import OnnxSegmenter
+    from paqshot_server.inference.sessions import cpu_plan, set_cpu_plan
     from paqshot_server.inference.store import ModelStore, install_level_dir
 
     home = Path(os.environ.get("PAQSHOT_HOME", "data"))
@@ -79,6 +84,7 @@ def worker(files: list[Path], model_id: str | None, config: str, cpu: int, repea
     model = store.get(model_id) if model_id else store.best("segmentation")
     if model is None:
         raise SystemExit("no cut-out model installed")
+    set_cpu_plan(cpu_plan(1))  # as a worker does at start: one job on the one CPU it may use (1 intra-op thread)
     seg = OnnxSegmenter(model.path, device="cpu")
     changes: dict[str, object] = {}
     for item in filter(None, config.split(",")):
@@ -105,7 +111,10 @@ def worker(files: list[Path], model_id: str | None, config: str, cpu: int, repea
         for data in datas:
             before = len(model_ms)
             w0, c0 = time.perf_counter(), time.process_time()
-            result = render_packshot(decode_image(data, **limits).image, options, segmenter=seg)
+            try:
+                size = len(render_packshot(decode_image(data, **limits).image, options, segmenter=seg).images[0].data)
+            except UnsupportedImage:  # refused (with the reason) after the cut-out: timed all the same
+                size = 0
             wall = (time.perf_counter() - w0) * 1000
             per_image.append(
                 {
@@ -113,7 +122,7 @@ def worker(files: list[Path], model_id: str | None, config: str, cpu: int, repea
                     "cpu_ms": (time.process_time() - c0) * 1000,
                     "model_ms": sum(model_ms[before:]),
                     "passes": len(model_ms) - before,
-                    "bytes": len(result.images[0].data),
+                    "bytes": size,
                 }
             )
     import onnxruntime
@@ -128,9 +137,9 @@ def worker(files: list[Path], model_id: str | None, config: str, cpu: int, repea
     }
 
 
-def run_ours(files: list[Path], args: argparse.Namespace, cpu: int) -> subprocess.Popen:
+def run_ours(files: list[Path], args: argparse.Namespace, cpu: int, model: str | None) -> subprocess.Popen:
     cmd = [sys.executable, __file__, "--worker", str(cpu), "--repeat", str(args.repeat), "--config", args.config]
-    cmd += ["--model", args.model] if args.model else []
+    cmd += ["--models", model] if model else []
     cmd += [str(f) for f in files]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
 
@@ -164,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photos", type=Path)
     parser.add_argument("--n", type=int, default=16)
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--model", help="model id (default: the installed default)")
+    parser.add_argument("--models", default="", help="model ids, comma-separated (default: the preferred one)")
     parser.add_argument("--config", default="", help="RefineConfig overrides, key=value,...")
     parser.add_argument("--rembg-python", default="/work/team/rembg-venv/bin/python")
     parser.add_argument("--u2net-home", default="/work/team/u2net_home")
@@ -174,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("files", nargs="*", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker is not None:
-        print(json.dumps(worker(args.files, args.model, args.config, args.worker, args.repeat)))
+        print(json.dumps(worker(args.files, args.models or None, args.config, args.worker, args.repeat)))
         return 0
 
     sys.path.insert(0, str(BENCH))
@@ -194,43 +203,46 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(files)} images 2000x1500 from {len(photos)} photos; cpus {cpus}; load average {load_before}")
 
     print(f"inputs in {tmp / 'in'}")
-    ours = _last_json(run_ours(files, args, cpus[0]))
-    ours_ms = [r["wall_ms"] for r in ours["per_image"]]
-    model_ms = [r["model_ms"] for r in ours["per_image"]]
-    passes = [r["passes"] for r in ours["per_image"]]
-    n_img = len(ours_ms)
-    print(
-        f"\none core (cpu {cpus[0]}), model {ours['model']}, onnxruntime {ours['onnxruntime']}, "
-        f"session intra-op threads {ours['threads'] or 'default'}"
-    )
-    print(summary("ours", ours_ms, ours["startup_ms"], n_img))
-    outside = 1 - statistics.fmean(model_ms) / statistics.fmean(ours_ms)
-    print(
-        f"         in the model {statistics.fmean(model_ms):.1f} ms per image ({statistics.fmean(passes):.2f} passes), "
-        f"outside it {statistics.fmean(ours_ms) - statistics.fmean(model_ms):.1f} ms = {outside:.0%} of the time"
-    )
-    print(f"         peak worker RSS {ours['rss_mb']:.0f} MB")
-    peer = None
+    models: list[str | None] = list(filter(None, args.models.split(","))) or [None]
+    for model in models:
+        ours = _last_json(run_ours(files, args, cpus[0], model))
+        ours_ms = [r["wall_ms"] for r in ours["per_image"]]
+        model_ms = [r["model_ms"] for r in ours["per_image"]]
+        passes = [r["passes"] for r in ours["per_image"]]
+        n_img = len(ours_ms)
+        print(
+            f"\none core (cpu {cpus[0]}), model {ours['model']}, onnxruntime {ours['onnxruntime']}, "
+            f"session intra-op threads {ours['threads'] or 'default'}"
+        )
+        print(summary("ours", ours_ms, ours["startup_ms"], n_img))
+        outside = 1 - statistics.fmean(model_ms) / statistics.fmean(ours_ms)
+        print(
+            f"         in the model {statistics.fmean(model_ms):.1f} ms per image ({statistics.fmean(passes):.2f} "
+            f"passes), outside it {statistics.fmean(ours_ms) - statistics.fmean(model_ms):.1f} ms = {outside:.0%}"
+        )
+        refused = sum(1 for r in ours["per_image"] if not r["bytes"])
+        print(f"         peak worker RSS {ours['rss_mb']:.0f} MB; refused (needs a better photo): {refused}")
     if not args.no_rembg:
         peer = _last_json(run_rembg(files, args, cpus[0], tmp / "rembg"))
         peer_ms = [t["wall_ms"] for t in peer["times"]]
+        print(f"\none core (cpu {cpus[0]}), {peer['peer']}, onnxruntime {peer['onnxruntime']}, same u2netp file")
         print(summary("rembg", peer_ms, peer["startup_ms"], len(peer_ms)))
-        ratio = statistics.fmean(ours_ms) / statistics.fmean(peer_ms)
-        print(f"         ours / rembg (mean per image): {ratio:.2f}   ({peer['peer']}, ort {peer['onnxruntime']})")
     if not args.no_pair and len(cpus) >= 2:
-        t0 = time.perf_counter()
-        procs = [run_ours(files, args, cpu) for cpu in cpus[:2]]
-        results = [_last_json(p) for p in procs]
-        wall_pair = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        single = _last_json(run_ours(files, args, cpus[0]))
-        wall_one = time.perf_counter() - t0
-        per_min_one = 60 * len(single["per_image"]) / wall_one
-        per_min_two = 60 * sum(len(r["per_image"]) for r in results) / wall_pair
-        print(
-            f"\ntwo workers on cpus {cpus[:2]}: {per_min_two:.1f} images/min; one worker on one core: "
-            f"{per_min_one:.1f} images/min; speed-up {per_min_two / per_min_one:.2f}x (start-up included)"
-        )
+        for model in models:
+            t0 = time.perf_counter()
+            procs = [run_ours(files, args, cpu, model) for cpu in cpus[:2]]
+            results = [_last_json(p) for p in procs]
+            wall_pair = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            single = _last_json(run_ours(files, args, cpus[0], model))
+            wall_one = time.perf_counter() - t0
+            per_min_one = 60 * len(single["per_image"]) / wall_one
+            per_min_two = 60 * sum(len(r["per_image"]) for r in results) / wall_pair
+            print(
+                f"\n{single['model']}: two workers on cpus {cpus[:2]}: {per_min_two:.1f} images/min; one worker on "
+                f"one core: {per_min_one:.1f} images/min; speed-up {per_min_two / per_min_one:.2f}x (start-up "
+                f"included); peak RSS of the two workers {max(r['rss_mb'] for r in results):.0f} MB"
+            )
     print(f"\nload average before {load_before}, after {os.getloadavg()}")
     return 0
 

@@ -56,13 +56,15 @@ CELL = 180
 OPTIONS = RenderOptions(background="white", shadow="soft", long_side=1024)
 
 
-def load_segmenter(models: Path, overrides: str, cache: Path | None):  # -> OnnxSegmenter
-    """The installed cut-out model with ``overrides`` (``key=value,...``) of its RefineConfig; with ``cache``,
-    model outputs are kept on disk by input digest (ablations then re-run only the refinement)."""
+def load_segmenter(models: Path, overrides: str, cache: Path | None, model_id: str | None = None):  # -> OnnxSegmenter
+    """The installed cut-out model (``model_id``, default the preferred one) with ``overrides`` (``key=value,...``)
+    of its RefineConfig; with ``cache``, model outputs are kept on disk by input digest (ablations then re-run only
+    the refinement)."""
     from paqshot_server.inference.segmenters import OnnxSegmenter
     from paqshot_server.inference.store import ModelStore, install_level_dir
 
-    model = ModelStore(models, device="cpu", shared=(install_level_dir(),)).best("segmentation")
+    store = ModelStore(models, device="cpu", shared=(install_level_dir(),))
+    model = store.get(model_id) if model_id else store.best("segmentation")
     if model is None:
         raise SystemExit(f"no cut-out model installed in {models} (paqshot models install ...)")
     seg = OnnxSegmenter(model.path, device="cpu")
@@ -242,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("out/eval_real"))
     parser.add_argument("--methods", default="ours,model,rembg,classical")
     parser.add_argument("--models", type=Path, help="models folder (default $PAQSHOT_HOME/models)")
+    parser.add_argument("--model", help="cut-out model id (default: the preferred installed one)")
     parser.add_argument("--rembg-python", default="/work/team/rembg-venv/bin/python")
     parser.add_argument("--u2net-home", default="/work/team/u2net_home")
     parser.add_argument("--rembg-model", default="u2netp")
@@ -259,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.refs_only:
         photos = [p for p in photos if p.reference_path is not None]
     models = args.models or Path(os.environ.get("PAQSHOT_HOME", "data")) / "models"
-    seg = load_segmenter(models, args.config, args.cache) if {"ours", "model"} & set(methods) else None
+    seg = load_segmenter(models, args.config, args.cache, args.model) if {"ours", "model"} & set(methods) else None
     if seg is not None:
         print(f"refinement: {seg.refine_config}")
     labels = tomllib.loads(LABELS.read_text(encoding="utf-8")) if LABELS.is_file() else {}

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 from imaging_support import FakeModel, paper_scene
 from paqshot_server.imaging import review
-from paqshot_server.imaging.confidence import LIMITS, Evidence, assess_refined, confidence, evidence, reasons_for
+from paqshot_server.imaging.confidence import (
+    LIMITS,
+    Evidence,
+    assess_refined,
+    confidence,
+    evidence,
+    reasons_for,
+    refusal,
+)
 from paqshot_server.imaging.refine import refine
 
 
@@ -57,6 +65,7 @@ def test_every_reason_has_a_message_and_every_limit_gives_one() -> None:
         unopened=0.0,
         sure_pieces=1,
         attached=0.0,
+        surround=0.0,
     )
     assert reasons_for(base) == ()
     worse = {
@@ -98,8 +107,36 @@ def test_confidence_is_a_probability(share: float) -> None:
         unopened=1.0,
         sure_pieces=7,
         attached=1.0,
+        surround=1.0,
     )
     assert 0.0 <= confidence(ev) <= 1.0
     rgb = paper_scene()[0]
     out = refine(rgb, FakeModel())
     assert out is not None and evidence(out, rgb.shape[:2]).pieces == 1
+
+
+def test_a_detail_on_a_surface_filling_the_photo_is_refused() -> None:
+    ev = Evidence(
+        share=0.02,
+        sides=0,
+        soft=0.2,
+        agreement=0.7,
+        dropped=0.0,
+        pieces=1,
+        translucent=0.2,
+        busy=0.0,
+        noise=29.0,
+        removed=0.08,
+        holes=0.0,
+        first_soft=0.4,
+        area_ratio=1.2,
+        crop_touch=0.0,
+        unopened=0.0,
+        sure_pieces=1,
+        attached=0.0,
+        surround=0.94,
+    )
+    message = refusal(ev)
+    assert message is not None and "fill the frame" in message and "2.0 %" in message
+    assert refusal(Evidence(**{**ev.as_dict(), "surround": 0.34})) is None  # a small product in a scene
+    assert refusal(Evidence(**{**ev.as_dict(), "share": 0.17})) is None  # a chair on grass

@@ -12,6 +12,7 @@ import io
 import numpy as np
 import pytest
 from paqshot_server.engines import Engines
+from paqshot_server.errors import UnsupportedImage
 from paqshot_server.imaging.options import RenderOptions
 from paqshot_server.imaging.result import RenderResult
 from paqshot_server.inference import store as store_mod
@@ -113,11 +114,11 @@ def test_objects_entering_at_the_frame_edge_are_dropped(render) -> None:
     assert cols[0] > 300 and cols[-1] < 540  # so the product alone decides the layout
 
 
-def test_a_frame_filling_product_is_flagged_not_presented_as_a_success(render, engines: Engines) -> None:
-    _, result = render("frame-filling-product-fragmented", "hoodie.jpg")
-    assert result.confidence is not None and result.confidence < engines.settings.review_threshold  # df217cc: 0.99
-    assert result.needs_review
-    assert result.review_reasons and all(r.message for r in result.review_reasons)
+def test_a_frame_filling_product_is_refused_not_cut_to_a_floating_detail(render) -> None:
+    # The case: "a refusal (no background to separate), or the whole frame kept. Never a floating logo."
+    # df217cc: confidence 0.99 and the logo delivered; then flagged (0.54) but the logo still delivered.
+    with pytest.raises(UnsupportedImage, match="fill the frame"):
+        render("frame-filling-product-fragmented", "hoodie.jpg")
 
 
 def test_glass_is_kept_and_flagged(render) -> None:

@@ -181,3 +181,55 @@ def test_the_remove_photo_shadow_option_reaches_the_cut_out(monkeypatch: pytest.
     assert kept[shadow_only].mean() > 127  # by default a shadow the model is sure of stays (it may be product)
     assert removed[shadow_only].max() < 13
     assert removed[truth > 0.5].mean() > 250  # the product stays
+
+
+class SureOfDeepShadow(FakeModel):
+    """The stand-in, sure (p = 1) of the deep part of a cast shadow and fairly sure (0.9) of its light part."""
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        self.shadow_p = 0.9
+        half = super().__call__(rgb)
+        self.shadow_p = 1.0
+        sure = super().__call__(rgb)
+        ratio = rgb.astype(np.float32).sum(axis=2) / 648.0  # the paper's R + G + B
+        deep = np.asarray(Image.fromarray((ratio < 0.75).astype(np.float32), "F").resize(half.shape[::-1]))
+        return np.where(deep > 0.5, sure, half).astype(np.float32)
+
+
+def test_a_shard_of_shadow_left_apart_by_the_clean_up_goes() -> None:
+    """A cast shadow joined to the product by its light part: the clean-up removes the light part (the model
+    is half sure of it) and the deep part stands apart, a grey shard (breaker: azure_fork_12's tines)."""
+    rgb, truth = paper_scene()
+    shade = np.zeros(truth.shape, np.float32)
+    shade[160:200, 310:335] = 0.18  # the light part, touching the product's right side
+    shade[160:200, 335:375] = 0.4  # the deep part
+    shade = ndimage.gaussian_filter(shade, 2)
+    rgb = np.clip(rgb * (1 - shade[..., None]), 0, 255).astype(np.uint8)
+    shard = np.zeros(truth.shape, bool)
+    shard[166:194, 341:369] = True
+    model = SureOfDeepShadow()
+    assert plain(rgb, model)[shard].mean() > 0.9  # the model calls the deep part product
+    out = refine(rgb, model)
+    assert out is not None and float(out.alpha[shard].max()) < 0.05
+    assert iou(out.alpha, truth) > 0.95
+
+
+def test_a_hole_with_specks_of_grain_opens_but_a_light_patch_on_a_light_product_does_not() -> None:
+    """A scissor loop's paper holds a few specks (grain, the edge of a shade): still a hole (breaker:
+    azure_scissors_12's right loop stayed filled). A backdrop-coloured patch on a product about as light as
+    the backdrop is a highlight, not a hole (breaker: azure_fork_12's handle)."""
+    rgb, truth = paper_scene(ring=True, colour=(20, 20, 20))
+    rgb = rgb.copy()
+    for k in range(12):  # 2 x 2 dark specks in the loop: about 2 % of its area
+        y, x = 160 + 8 * (k // 4), 222 + 9 * (k % 4)
+        rgb[y : y + 2, x : x + 2] = 60
+    hole = np.zeros_like(truth, bool)
+    hole[165:195, 225:255] = True
+    out = refine(rgb, FakeModel())
+    assert out is not None and float(np.median(out.alpha[hole])) == 0.0
+    light, truth = paper_scene(colour=(190, 190, 195))
+    light = light.copy()
+    light[170:182, 230:250] = (225, 218, 205)  # the paper's colour, inside the light grey product
+    out = refine(light, FakeModel())
+    assert out is not None and float(out.alpha[172:180, 232:248].min()) > 0.9
+    assert iou(out.alpha, truth) > 0.95

@@ -1,4 +1,5 @@
-"""``models list | install PATH | pull ID | setup | verify [ID] | remove ID``: the model store from the shell.
+"""``models list | install PATH | pull ID | setup | quantize ID | verify [ID] | remove ID``: the model store from the
+shell.
 
 Works on the data folder directly, server running or not; ``--shared`` acts on the install-level folder that
 every data folder of this installation reads (setting ``install_models_dir``). A running worker picks an
@@ -55,6 +56,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     setup.add_argument("--cache", type=Path, default=None, help="download cache (default ~/.cache/appliance)")
     add_home_flag(setup)
     setup.set_defaults(func=_setup)
+    quantize = msub.add_parser(
+        "quantize",
+        help="make the int8 variant of an installed cut-out model here (onnxruntime's quantisation tools, "
+        "nothing downloaded) and install it; it is preferred over the model it was made from",
+    )
+    quantize.add_argument("id", help="the installed model (one with a recipe: u2netp)")
+    _shared_flag(quantize)
+    add_home_flag(quantize)
+    quantize.set_defaults(func=_quantize)
     verify = msub.add_parser("verify", help="re-check installed files against their checksums")
     verify.add_argument("id", nargs="?", help="one model (default: all)")
     verify.add_argument("--json", action="store_true")
@@ -140,7 +150,8 @@ def _install(args: argparse.Namespace) -> int:
 class ByteProgress:
     """A download bar on a terminal; a line per 25 % otherwise (logs, CI)."""
 
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
+    def __init__(self, stream: TextIO | None = None) -> None:
+        stream = stream or sys.stderr  # at call time: a default bound at import keeps a stream that may be closed
         self.stream, self.tty, self.shown = stream, stream.isatty(), -1
 
     def __call__(self, done: int, total: int) -> None:
@@ -215,6 +226,26 @@ def setup_default_model(settings: Settings, from_path: Path | None = None, cache
 
 def _setup(args: argparse.Namespace) -> int:
     return setup_default_model(settings_from(args), args.from_path, args.cache)
+
+
+def _quantize(args: argparse.Namespace) -> int:
+    from ..inference.manifests import ManifestError
+    from ..inference.quantize import make_int8
+
+    try:
+        store = _store(args)
+        print(f"making the int8 variant of {args.id} (calibration on 35 generated photos, about a minute)...")
+        model = make_int8(store, args.id, command=f"models quantize {args.id}")
+    except StoreError as exc:
+        return _refused(exc)
+    except ManifestError as exc:
+        print(f"not installed: {exc}")
+        return 1
+    print(
+        f"installed {model.id} ({model.licence}, {model.size_bytes / 1e6:.1f} MB, made from {args.id}) in "
+        f"{model.path.parent}; preferred over {args.id} (`models remove {model.id}` goes back)"
+    )
+    return 0
 
 
 def _verify(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from PIL import Image
 from scipy import ndimage
 
 from .backdrop import backdrop_distance, fit_background, gradient, shadow_candidates
@@ -36,6 +37,8 @@ NOISE_FACTOR = 2.2  # threshold = NOISE_FACTOR x 95th percentile of the backdrop
 DARK_WEIGHT = 0.7  # lightness weight when darker than the backdrop (shading; same)
 SHADOW_MIN_RATIO = 0.2  # deepest cast shadow accepted, luminance ratio to the backdrop (same)
 BUSY_THRESHOLD = 40.0  # a backdrop whose own variation needs a larger ΔE is not modelled
+TEXTURED = 20.0  # a backdrop needing a ΔE threshold from here to BUSY_THRESHOLD is a textured surface (a
+# garment's folds: 29, grass: 28), not a plain set (paper, sweep, wall: 6-15)
 MIN_INLIERS = 0.5  # nor one the smooth surface fits for less than this share of its pixels
 MAX_REMOVED = 0.15  # removing more of the product than this means it looks like the backdrop (glass): keep it
 MIN_HOLE = 0.004  # smallest hole, as a share of the product's area
@@ -45,11 +48,20 @@ HOLE_MAX_DE = 12.0  # ... and under this ΔE whatever the threshold (grass betwe
 HOLE_MIN_RADIUS = 3.0  # a hole is at least this wide inside (analysis pixels from its middle to its rim): a
 # highlight along a polished bar is a streak a few pixels thin (fork_10's handle: 2.0; the narrowest real
 # holes of the photo cases, a chair's curl and the gap in an earphone's band: 4.0 and more)
+HOLE_MIN_STEP = 12.0  # a hole's rim is the product's edge: the product around it differs from it by at least
+# this much CIE L (the least among the holes of the photo cases and realeval photos: 14, between tulip stems;
+# a highlight along a fork's bright handle: 8)
+HOLE_HOLDS = 0.03  # a region holding more than this share of its area in enclosed specks holds something
+# (printing on a label); a scissor loop's paper holds 1-1.1 % of specks (grain, the edge of the blade's shade)
 HOLE_GROW = 6  # an accepted hole grows this many pixels into backdrop-like or shaded pixels (the shade a
 # handle casts inside its own loop), never across the product's outline
 COLOUR_BINS = 8  # per CIE Lab axis, for the colour histograms of product and backdrop
 LAB_LOW, LAB_HIGH = np.array([0.0, -64.0, -64.0]), np.array([100.0, 64.0, 64.0])
 LIKE_PRODUCT = 2.0  # a colour belongs to the product when at least this many times as frequent there
+SHADOW_PIECE = 0.5  # a separate piece this much darkened backdrop is a shard of cast shadow ...
+SHADOW_PIECE_AREA = (0.01, 0.12)  # ... and from 1 % to 12 % of the main piece (refine.RefineConfig.keep_ratio);
+# smaller pieces are kept: the dark tips of thin parts that the grid cut off look the same (a robot's antennas:
+# 0.1-0.8 %; the shard of a fork's tines' shadow: 2.3 %)
 FOUR = ndimage.generate_binary_structure(2, 1)
 EIGHT = ndimage.generate_binary_structure(2, 2)
 
@@ -145,10 +157,27 @@ def clean_backdrop(
             hole = ndimage.binary_dilation(hole, EIGHT, iterations=HOLE_GROW, mask=shaded & (out > 0)) | hole
         opened = float(hole.sum() / max(1, product.sum()))
         out[hole] = 0.0
+    out[_shadow_pieces(out > 0.5, darkening)] = 0.0
     left_out = _left_out(out > 0.5, (prob < 0.5) & (dist >= threshold) & ~darkening, lab, ring)
     attached = float(left_out.sum() / max(1, (out > 0.5).sum()))
     photo_shadow = estimate_photo_shadow(smooth, expected, out, darkening)
     return CleanupReport(out, prob, True, threshold, removed, opened, unopened, attached, photo_shadow)
+
+
+def _shadow_pieces(product: np.ndarray, darkening: np.ndarray) -> np.ndarray:
+    """The pieces of ``product`` (bool h x w) apart from the main one (most area) that are mostly
+    (``SHADOW_PIECE``) a chromaticity-preserving darkening of the backdrop (``darkening``, bool h x w) and
+    from 1 % to 12 % of the main piece's area (``SHADOW_PIECE_AREA``): a shard of cast shadow standing apart (the
+    shadow of a fork's tines), which the soft-zone test keeps where the model is sure of it."""
+    labels, count = ndimage.label(product, EIGHT)
+    if count < 2:
+        return np.zeros_like(product)
+    index = np.arange(1, count + 1)
+    area = np.asarray(ndimage.sum_labels(product, labels, index))
+    dark = np.asarray(ndimage.sum_labels(darkening, labels, index)) / np.maximum(area, 1)
+    low, high = SHADOW_PIECE_AREA
+    shard = (dark >= SHADOW_PIECE) & (area >= low * area.max()) & (area < high * area.max())
+    return np.concatenate([[False], shard])[labels]
 
 
 def _left_out(product: np.ndarray, foreign: np.ndarray, lab: np.ndarray, ring: np.ndarray) -> np.ndarray:
@@ -174,6 +203,29 @@ def _left_out(product: np.ndarray, foreign: np.ndarray, lab: np.ndarray, ring: n
     labels, count = ndimage.label(blobs, EIGHT)
     close = np.unique(labels[(distance <= RING * max(product.shape)) & blobs])
     return np.isin(labels, close[close > 0]) if count else blobs
+
+
+def surround_share(rgb: np.ndarray, first: np.ndarray, threshold: float) -> float:
+    """Share of the photo around the model's product that is the same surface as the backdrop next to it.
+
+    ``rgb``: uint8 (H, W, 3), the photo; ``first``: float32 (h, w), the model's map of the whole photo;
+    ``threshold``: the backdrop's ΔE76 noise threshold (:class:`CleanupReport`). Pixels the model calls
+    background (p < ``SURE_BG``) are compared, on the model's grid, with the median CIE Lab colour of the
+    ring around the product (darker lightness weighted less). Measured only for a textured backdrop
+    (``TEXTURED`` < threshold <= ``BUSY_THRESHOLD``), else 0: a small detail on one textured surface that
+    covers the whole photo is a product filling the frame (a logo on a hoodie), not a product on a backdrop."""
+    if not TEXTURED < threshold <= BUSY_THRESHOLD:
+        return 0.0
+    gh, gw = first.shape
+    product = first > 0.5
+    outside = first < SURE_BG
+    ring = outside & (ndimage.distance_transform_edt(~product) <= RING * max(gh, gw))
+    if not product.any() or not ring.any():
+        return 0.0
+    thumb = np.asarray(Image.fromarray(np.ascontiguousarray(rgb[..., :3])).resize((gw, gh), Image.Resampling.BILINEAR))
+    lab = linear_to_lab(to_linear(thumb))
+    dist = backdrop_distance(lab - np.median(lab[ring], axis=0), DARK_WEIGHT)
+    return float((dist[outside] < threshold).mean())
 
 
 def _reaching(regions: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -225,7 +277,7 @@ def _is_hole(
         return False
     if float(ndimage.distance_transform_edt(region).max()) < HOLE_MIN_RADIUS:
         return False  # a streak: a highlight on the product, the colour of the backdrop it reflects
-    if ndimage.binary_fill_holes(region).sum() - area > max(4.0, 0.01 * area):
+    if ndimage.binary_fill_holes(region).sum() - area > max(4.0, HOLE_HOLDS * area):
         return False  # holds something: printing on a label, not a see-through hole
     near = ndimage.binary_dilation(region, EIGHT, iterations=2)
     outer = ndimage.binary_dilation(near, EIGHT, iterations=2) & ~near
@@ -233,4 +285,6 @@ def _is_hole(
     if not outer.any() or not rim.any():
         return False
     step = abs(float(np.median(lightness[outer])) - float(np.median(lightness[region])))
+    if step < HOLE_MIN_STEP:
+        return False  # the product around it is as light: a highlight on a bright surface
     return float(np.percentile(grad[rim], 90)) >= 0.4 * step

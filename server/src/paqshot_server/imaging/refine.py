@@ -35,7 +35,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from .cleanup import SHADOW_HIGH, SOFT_HIGH, CleanupReport, clean_backdrop
+from .cleanup import SHADOW_HIGH, SOFT_HIGH, CleanupReport, clean_backdrop, surround_share
 from .matting import SNAP, decontaminate, grey, guided_filter, guided_upsample
 
 Predict = Callable[[np.ndarray], np.ndarray]  # uint8 H x W x 3 -> float32 (h, w) in [0, 1] on the model's grid
@@ -109,6 +109,8 @@ class Refined:
         sure_pieces: separate regions the first pass is sure of (p > 0.9, each with 5 % of the main one's
             mass): two objects that the looser selection merged.
         cleanup: what the backdrop clean-up found and removed.
+        surround: share of the photo around the product that is the backdrop's own textured surface
+            (:func:`.cleanup.surround_share`; 0 for a plain or busy backdrop).
         shadow: the photo's own cast shadow as a multiply layer on a grid covering the whole photo, or None.
     """
 
@@ -127,6 +129,7 @@ class Refined:
     crop_touch: float
     sure_pieces: int
     cleanup: CleanupReport
+    surround: float = 0.0
     shadow: np.ndarray | None = field(default=None, repr=False)
 
 
@@ -394,5 +397,6 @@ def refine(
         crop_touch=_crop_touch(alpha_crop > 0.5, box, (w, h)),
         sure_pieces=_sure_pieces(sel.prob),
         cleanup=report,
+        surround=surround_share(rgb, first, report.threshold),
         shadow=shadow,
     )

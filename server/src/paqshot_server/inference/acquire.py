@@ -83,6 +83,11 @@ def pull(
     """
     licence_gate(manifest, accept_licence)
     if not manifest.downloads:
+        from .quantize import RECIPES
+
+        made_from = next((r.source for r in RECIPES.values() if r.variant == manifest.id), None)
+        if made_from is not None:
+            raise StoreError(f"{manifest.id} is made on this machine, not downloaded: `models quantize {made_from}`")
         raise StoreError(
             f"{manifest.id} publishes no download; export it from its weights and install the folder "
             "(docs/models.md, 'Installing a model')"

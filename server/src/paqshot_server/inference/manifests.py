@@ -144,6 +144,7 @@ class Manifest(ModelCard):
     downloads: tuple[Download, ...] = ()
     segmentation: SegmentationContract | None = None
     diffusion: DiffusionContract | None = None
+    made: Mapping[str, str | int | tuple[str, ...]] = field(default_factory=dict)  # how a model made here was made
     schema: int = SCHEMA
 
     # ---- reading ------------------------------------------------------------------------------------
@@ -190,6 +191,7 @@ class Manifest(ModelCard):
             downloads=downloads,
             segmentation=seg,
             diffusion=diff,
+            made=_made(data.get("made", {}), where),
         )
 
     @classmethod
@@ -237,6 +239,8 @@ class Manifest(ModelCard):
                     "guidance": sch.guidance,
                 },
             }
+        if self.made:
+            out["made"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.made.items()}
         out["files"] = [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in self.files]
         if self.downloads:
             out["downloads"] = [
@@ -289,6 +293,22 @@ def _download(raw: Any, where: str) -> Download:
         size=int(raw.get("size", 0)),
         what=str(raw.get("what", "")),
     )
+
+
+def _made(raw: Any, where: str) -> dict[str, str | int | tuple[str, ...]]:
+    """The ``[made]`` table (a model made on this machine, e.g. ``models quantize``): strings, integers and
+    lists of strings."""
+    if not isinstance(raw, Mapping):
+        raise ManifestError(f"{where}: [made] must be a table")
+    out: dict[str, str | int | tuple[str, ...]] = {}
+    for key, value in raw.items():
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out[str(key)] = tuple(value)
+        elif isinstance(value, str | int) and not isinstance(value, bool):
+            out[str(key)] = value
+        else:
+            raise ManifestError(f"{where}: made.{key} must be a string, an integer or a list of strings")
+    return out
 
 
 def _floats3(value: Any, name: str, where: str) -> tuple[float, float, float]:

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import UnsupportedImage
-from ..imaging.confidence import assess_refined
+from ..imaging.confidence import assess_refined, refusal
 from ..imaging.refine import RefineConfig, refine
 from ..imaging.segment import Matte, Segmenter
 from .manifests import Manifest, SegmentationContract
@@ -111,7 +111,8 @@ class OnnxSegmenter:
         stage of the refinement (product selection, the second pass's crop, the clean-up), the matte included.
 
         Raises:
-            UnsupportedImage: the model finds no product.
+            UnsupportedImage: the model finds no product, or only a detail of one that fills the frame
+                (:func:`~paqshot_server.imaging.confidence.refusal`; not with a hint).
             ValueError: ``rgb`` is not uint8 RGB, or ``hint`` is not its size.
         """
         if rgb.ndim != 3 or rgb.shape[2] < 3 or rgb.dtype != np.uint8:
@@ -122,6 +123,9 @@ class OnnxSegmenter:
         if refined is None:
             raise UnsupportedImage("no product found: the cut-out model found nothing that stands out in the photo.")
         confidence, reasons, evidence = assess_refined(refined, rgb.shape[:2])
+        refused = refusal(evidence) if hint is None else None  # a hint says what the product is
+        if refused:
+            raise UnsupportedImage(refused)
         return Matte(
             alpha=refined.alpha,
             confidence=confidence,
