@@ -13,7 +13,8 @@ thread waits in ``select`` on the pipe with a 1 s ceiling, then reads the queue;
 as after 90 s, so ``--idle`` may be shortened without changing what is measured (the default is the issue's 90).
 
 fair: key A submits ``--burst`` jobs, key B one job a second later (the issue's A-60/B-1 experiment), with 1 and
-2 workers; then A alone (the baseline of A's throughput, same run), alternating, ``--repeats`` times each.
+2 workers, after one job that gives the ETA a measured job time (a fresh appliance estimates from a prior);
+then A alone (the baseline of A's throughput, same run), alternating, ``--repeats`` times each.
 Reports medians of B's wait in job times (submit → done over A's median job time), A's throughput with and
 without B, and the mean ETA accuracy over every job.
 
@@ -205,6 +206,9 @@ def fair(args: argparse.Namespace) -> None:
             app = start(workers)
             try:
                 a, b = app.key("A"), app.key("B")
+                with httpx.Client(timeout=60) as client:  # one job first, as in burst: the ETA has a job time
+                    warm, _, _ = app.submit(client, a, photo)
+                    app.wait_done([warm])
                 estimates: dict[str, tuple[float, int]] = {}
                 b_job = None
                 t0 = time.time()
