@@ -53,6 +53,9 @@ HOLE_MIN_STEP = 12.0  # a hole's rim is the product's edge: the product around i
 # a highlight along a fork's bright handle: 8)
 HOLE_HOLDS = 0.03  # a region holding more than this share of its area in enclosed specks holds something
 # (printing on a label); a scissor loop's paper holds 1-1.1 % of specks (grain, the edge of the blade's shade)
+INLET_MOUTH = 0.5  # a region open to the outside through a mouth narrower than this x sqrt(its area) is an
+# inlet (the gap between a fork's tines, filled by the model) and is tested as a hole; a band along the outline
+# touches the outside all along
 HOLE_GROW = 6  # an accepted hole grows this many pixels into backdrop-like or shaded pixels (the shade a
 # handle casts inside its own loop), never across the product's outline
 COLOUR_BINS = 8  # per CIE Lab axis, for the colour histograms of product and backdrop
@@ -243,10 +246,11 @@ def _holes(
     lightness: np.ndarray,
     grad: np.ndarray,
 ) -> tuple[np.ndarray, float]:
-    """Enclosed backdrop regions inside ``product`` that hold nothing, are not a thin streak and have a sharp
-    rim (a glossy highlight fades into the product, or runs along a bar as a streak; a hole's rim is the
-    product's edge, a step within a pixel or two),
-    and the area (pixels) of the enclosed backdrop regions of hole size that failed these tests."""
+    """Enclosed backdrop regions inside ``product`` (or nearly enclosed: open to the outside through a mouth
+    under ``INLET_MOUTH`` x the square root of their area) that hold nothing, are not a thin streak and have a
+    sharp rim (a glossy highlight fades into the product, or runs along a bar as a streak; a hole's rim is the
+    product's edge, a step within a pixel or two), and the area (pixels) of the enclosed backdrop regions of
+    hole size that failed these tests."""
     filled = ndimage.binary_fill_holes(product)
     inner = filled & backdrop
     labels, count = ndimage.label(inner, FOUR)
@@ -255,8 +259,10 @@ def _holes(
     if count == 0:
         return out, rejected
     outside = ndimage.binary_dilation(~filled, FOUR)
-    touching = np.unique(labels[outside & inner])
     areas = np.bincount(labels.ravel(), minlength=count + 1)
+    mouths = np.bincount(labels[outside & inner], minlength=count + 1)
+    touching = np.flatnonzero(mouths > INLET_MOUTH * np.sqrt(areas))
+    inlet = mouths > 0
     min_area = max(12.0, MIN_HOLE * float(filled.sum()))
     for i, sl in enumerate(ndimage.find_objects(labels), start=1):
         if sl is None or areas[i] < min_area or i in touching:
@@ -265,7 +271,7 @@ def _holes(
         region = labels[sl] == i
         if _is_hole(region, float(areas[i]), dist[sl], threshold, lightness[sl], grad[sl]):
             out[sl] |= region
-        else:
+        elif not inlet[i]:
             rejected += float(areas[i])
     return out, rejected
 
