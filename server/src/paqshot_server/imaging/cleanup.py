@@ -121,8 +121,8 @@ def clean_backdrop(
     if not (cleanup or holes) or not product.any():
         return CleanupReport(prob, prob, False, float("inf"))
     h, w = prob.shape
-    reach = RING * max(h, w)
-    ring = (prob < SURE_BG) & (ndimage.distance_transform_edt(~product) <= reach)
+    near = ndimage.distance_transform_edt(~product) <= RING * max(h, w)
+    ring = (prob < SURE_BG) & near
     if ring.sum() < 50:
         return CleanupReport(prob, prob, False, float("inf"))
     linear = to_linear(rgb)
@@ -161,7 +161,7 @@ def clean_backdrop(
         opened = float(hole.sum() / max(1, product.sum()))
         out[hole] = 0.0
     out[_shadow_pieces(out > 0.5, darkening)] = 0.0
-    left_out = _left_out(out > 0.5, (prob < 0.5) & (dist >= threshold) & ~darkening, lab, ring)
+    left_out = _left_out(out > 0.5, (prob < 0.5) & (dist >= threshold) & ~darkening, lab, ring, near)
     attached = float(left_out.sum() / max(1, (out > 0.5).sum()))
     photo_shadow = estimate_photo_shadow(smooth, expected, out, darkening)
     return CleanupReport(out, prob, True, threshold, removed, opened, unopened, attached, photo_shadow)
@@ -183,16 +183,18 @@ def _shadow_pieces(product: np.ndarray, darkening: np.ndarray) -> np.ndarray:
     return np.concatenate([[False], shard])[labels]
 
 
-def _left_out(product: np.ndarray, foreign: np.ndarray, lab: np.ndarray, ring: np.ndarray) -> np.ndarray:
+def _left_out(
+    product: np.ndarray, foreign: np.ndarray, lab: np.ndarray, ring: np.ndarray, near: np.ndarray
+) -> np.ndarray:
     """The blobs (bool h x w) left out next to ``product`` (bool h x w) that look like it: pixels of
     ``foreign`` (bool h x w: background the backdrop model does not explain) whose colour (``lab``, h x w x 3)
     is at least ``LIKE_PRODUCT`` times as frequent in the product as in the backdrop ``ring`` (colour
     histograms, as in histogram back-projection, Swain & Ballard 1991), in blobs (an opening drops the band
-    of mixed colours along every outline) that come within the ring's reach (``RING``) of the product; the
-    blobs may reach further. A two-tone set or a table edge is foreign but not product-coloured; a cut-off
-    chair base is both. (Adding these blobs back to the product was tried: it gave the chair half its base,
-    in pieces, and added foliage to a green toy on a busy scene; they are evidence only.)"""
-    core = product & (ndimage.distance_transform_edt(product) > 1)
+    of mixed colours along every outline) that come ``near`` the product (bool h x w: within the ring's reach,
+    ``RING``); the blobs may reach further. A two-tone set or a table edge is foreign but not
+    product-coloured; a cut-off chair base is both. (Adding these blobs back to the product was tried: it gave
+    the chair half its base, in pieces, and added foliage to a green toy on a busy scene; evidence only.)"""
+    core = ndimage.binary_erosion(product, EIGHT)  # not the mixed colours of the outline
     if not core.any() or not ring.any():
         return np.zeros_like(product)
     bins = np.clip(((lab - LAB_LOW) / (LAB_HIGH - LAB_LOW) * COLOUR_BINS).astype(np.int32), 0, COLOUR_BINS - 1)
@@ -201,10 +203,9 @@ def _left_out(product: np.ndarray, foreign: np.ndarray, lab: np.ndarray, ring: n
     in_product = np.bincount(index[core], minlength=size) / core.sum()
     in_ring = np.bincount(index[ring], minlength=size) / ring.sum()
     like = (in_product > LIKE_PRODUCT * in_ring)[index]
-    distance = ndimage.distance_transform_edt(~product)
     blobs = ndimage.binary_opening(foreign & like, EIGHT)
     labels, count = ndimage.label(blobs, EIGHT)
-    close = np.unique(labels[(distance <= RING * max(product.shape)) & blobs])
+    close = np.unique(labels[near & blobs])
     return np.isin(labels, close[close > 0]) if count else blobs
 
 
@@ -225,7 +226,11 @@ def surround_share(rgb: np.ndarray, first: np.ndarray, threshold: float) -> floa
     ring = outside & (ndimage.distance_transform_edt(~product) <= RING * max(gh, gw))
     if not product.any() or not ring.any():
         return 0.0
-    thumb = np.asarray(Image.fromarray(np.ascontiguousarray(rgb[..., :3])).resize((gw, gh), Image.Resampling.BILINEAR))
+    img = Image.fromarray(np.ascontiguousarray(rgb[..., :3]))
+    factor = min(img.width // gw, img.height // gh) // 2
+    if factor > 1:
+        img = img.reduce(factor)  # a cheap integer reduction first
+    thumb = np.asarray(img.resize((gw, gh), Image.Resampling.BILINEAR))
     lab = linear_to_lab(to_linear(thumb))
     dist = backdrop_distance(lab - np.median(lab[ring], axis=0), DARK_WEIGHT)
     return float((dist[outside] < threshold).mean())
