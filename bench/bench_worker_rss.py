@@ -140,7 +140,7 @@ def main() -> int:
                 for r in conn.execute("SELECT result FROM jobs WHERE result IS NOT NULL")
             ]
         report = {
-            "engine": sorted({r.get("engine") for r in results}),
+            "engine": sorted({r["engine"] for r in results if r.get("engine")}),  # a refused photo has none
             "jobs": len(results),
             "failed": sum(r["status"] != "completed" for r in results),
             "input_size": list(size),
