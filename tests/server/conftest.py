@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,3 +30,14 @@ def key(settings: Settings) -> Key:
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def cli_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The CLI run in-process as a new user would: in an empty folder, no data-folder or config variables from
+    this machine (``*_HOME``, ``*_CONFIG``). Returns that folder."""
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.endswith("_HOME") or name.endswith("_CONFIG"):
+            monkeypatch.delenv(name, raising=False)
+    return tmp_path

@@ -15,11 +15,8 @@ from support import product_jpeg
 
 
 @pytest.fixture(autouse=True)
-def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    for name in list(__import__("os").environ):
-        if name.endswith("_HOME") or name.endswith("_CONFIG"):
-            monkeypatch.delenv(name, raising=False)
+def _home(cli_cwd: Path) -> None:
+    """Every test here runs the CLI in an empty folder (conftest ``cli_cwd``)."""
 
 
 def test_every_request_field_is_a_flag() -> None:

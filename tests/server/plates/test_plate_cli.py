@@ -12,12 +12,8 @@ from plate_support import PLATES, photo_on
 
 
 @pytest.fixture(autouse=True)
-def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    for name in list(__import__("os").environ):
-        if name.endswith("_HOME") or name.endswith("_CONFIG"):
-            monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("PAQSHOT_HOME", str(tmp_path / "home"))
+def _home(cli_cwd: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAQSHOT_HOME", str(cli_cwd / "home"))
     monkeypatch.setenv("PAQSHOT_CONTENT_CREDENTIALS", "false")
 
 
