@@ -68,30 +68,17 @@ def worker(files: list[Path], model_id: str | None, config: str, cpu: int, repea
     """Run ours on ``files`` pinned to ``cpu``; return the timings (runs in a child process)."""
     os.sched_setaffinity(0, {cpu})
     t0 = time.perf_counter()
-    import dataclasses
-
     import numpy as np
+    from eval_real import load_segmenter
     from paqshot_server.errors import UnsupportedImage
     from paqshot_server.imaging.decode import decode_image
     from paqshot_server.imaging.options import RenderOptions
     from paqshot_server.imaging.packshot import render_packshot
-    from paqshot_server.inference.segmenters import OnnxSegmenter
     from paqshot_server.inference.sessions import cpu_plan, set_cpu_plan
-    from paqshot_server.inference.store import ModelStore, install_level_dir
+    from paqshot_server.settings import load_settings
 
-    home = Path(os.environ.get("PAQSHOT_HOME", "data"))
-    store = ModelStore(home / "models", device="cpu", shared=(install_level_dir(),))
-    model = store.get(model_id) if model_id else store.best("segmentation")
-    if model is None:
-        raise SystemExit("no cut-out model installed")
     set_cpu_plan(cpu_plan(1))  # as a worker does at start: one job on the one CPU it may use (1 intra-op thread)
-    seg = OnnxSegmenter(model.path, device="cpu")
-    changes: dict[str, object] = {}
-    for item in filter(None, config.split(",")):
-        key, value = item.split("=", 1)
-        default = getattr(seg.refine_config, key)
-        changes[key] = value.lower() in ("1", "true", "yes") if isinstance(default, bool) else type(default)(value)
-    seg.refine_config = dataclasses.replace(seg.refine_config, **changes)
+    seg = load_segmenter(load_settings().models_dir, config, None, model_id)
     model_ms: list[float] = []
     raw = seg.predict
 
@@ -131,7 +118,7 @@ def worker(files: list[Path], model_id: str | None, config: str, cpu: int, repea
         "startup_ms": startup_ms,
         "per_image": per_image,
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "model": model.id,
+        "model": seg.name,
         "onnxruntime": onnxruntime.__version__,
         "threads": seg.graph.session.get_session_options().intra_op_num_threads,
     }

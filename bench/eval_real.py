@@ -7,7 +7,7 @@
 The set: the handed cases (``../shared/cases/photos``) plus every ``--extra`` folder (see ``realset.py``).
 Methods:
 
-- ``ours``: the studio packshot with the installed cut-out model (``$PAQSHOT_HOME/models``, or ``--models``)
+- ``ours``: the studio packshot with the installed cut-out model (the data folder's models, or ``--models``)
   and all refinement; its matte, packshot, confidence and review reasons;
 - ``model``: the same model's matte resized to the photo (bilinear), no refinement: what the model alone gives;
 - ``rembg``: ``bench/rembg_peer.py`` in rembg's own venv (``U2NET_HOME`` pointing at the same u2netp file):
@@ -44,11 +44,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import matte_metrics as mm
 import realset
+from paqshot_server.branding import DEFAULT_BRAND
 from paqshot_server.errors import UnsupportedImage
 from paqshot_server.imaging.classical import ClassicalSegmenter
 from paqshot_server.imaging.cutout import cutout
 from paqshot_server.imaging.options import RenderOptions
 from paqshot_server.imaging.packshot import render_packshot
+from paqshot_server.settings import load_settings
 
 BENCH = Path(__file__).resolve().parent
 LABELS = BENCH / "real_labels.toml"
@@ -66,7 +68,7 @@ def load_segmenter(models: Path, overrides: str, cache: Path | None, model_id: s
     store = ModelStore(models, device="cpu", shared=(install_level_dir(),))
     model = store.get(model_id) if model_id else store.best("segmentation")
     if model is None:
-        raise SystemExit(f"no cut-out model installed in {models} (paqshot models install ...)")
+        raise SystemExit(f"no cut-out model installed in {models} ({DEFAULT_BRAND.cli_name} models setup)")
     seg = OnnxSegmenter(model.path, device="cpu")
     changes: dict[str, object] = {}
     for item in filter(None, overrides.split(",")):
@@ -243,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refs-only", action="store_true", help="only the photos with a reference matte")
     parser.add_argument("--out", type=Path, default=Path("out/eval_real"))
     parser.add_argument("--methods", default="ours,model,rembg,classical")
-    parser.add_argument("--models", type=Path, help="models folder (default $PAQSHOT_HOME/models)")
+    parser.add_argument("--models", type=Path, help="models folder (default: the data folder's, as the settings say)")
     parser.add_argument("--model", help="cut-out model id (default: the preferred installed one)")
     parser.add_argument("--rembg-python", default="/work/team/rembg-venv/bin/python")
     parser.add_argument("--u2net-home", default="/work/team/u2net_home")
@@ -261,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         photos = [p for p in photos if any(k in p.name for k in keys)]
     if args.refs_only:
         photos = [p for p in photos if p.reference_path is not None]
-    models = args.models or Path(os.environ.get("PAQSHOT_HOME", "data")) / "models"
+    models = args.models or load_settings().models_dir
     seg = load_segmenter(models, args.config, args.cache, args.model) if {"ours", "model"} & set(methods) else None
     if seg is not None:
         print(f"refinement: {seg.refine_config}")

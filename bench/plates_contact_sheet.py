@@ -75,6 +75,7 @@ def main() -> int:
     parser.add_argument("--style", default="lifestyle")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "tests" / "server" / "plates"))
+    from paqshot_server.branding import DEFAULT_BRAND
     from paqshot_server.engines import Engines
     from paqshot_server.imaging.options import RenderOptions
     from paqshot_server.imaging.plates.plate import LoadedPlate, PlateInfo
@@ -85,7 +86,8 @@ def main() -> int:
     engines = Engines(load_settings())
     segmenter = engines.segmenter()
     if segmenter is None:
-        print("no cut-out model installed: run `paqshot models setup` first (the sheet is meant for u2netp)")
+        setup = f"{DEFAULT_BRAND.cli_name} models setup"
+        print(f"no cut-out model installed: run `{setup}` first (the sheet is meant for u2netp)")
         return 2
     plates = {name: plate_image(name) for name in PROJECT_PLATES}
     if args.skimage_data is not None:
