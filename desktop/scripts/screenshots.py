@@ -29,7 +29,7 @@ from pathlib import Path
 
 import paqshot_desktop
 from paqshot_desktop.app import App, build
-from paqshot_desktop.branding import load_brand
+from paqshot_desktop.branding import Brand, ServerIdentity, load_brand
 from paqshot_desktop.local import free_port, wait_healthy
 from paqshot_desktop.views.about import AboutDialog
 from paqshot_desktop.views.editors import PresetEditor
@@ -121,8 +121,9 @@ class Appliance:
     """The appliance program on loopback with a throw-away data folder."""
 
     def __init__(self, home: Path) -> None:
-        exe = Path(sys.executable).parent / "paqshot"  # same environment as this script
-        self.env = {**os.environ, "PAQSHOT_HOME": str(home)}
+        # The reference appliance (its default brand) serves every brand's screenshots; same environment as this script.
+        exe = Path(sys.executable).parent / Brand().server_executable
+        self.env = {**os.environ, f"{ServerIdentity().env_prefix}HOME": str(home)}
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(
