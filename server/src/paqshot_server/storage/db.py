@@ -11,6 +11,7 @@ import itertools
 import os
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,11 +41,11 @@ def connect(path: Path, *, create: bool = True) -> sqlite_utils.Database:
     elif not path.is_file():
         raise DatabaseGone(f"{path} does not exist (run `init`, or restore it from a backup).")
     target = str(path) if create else f"file:{path}?mode=rw"
-    conn = sqlite3.connect(target, timeout=10.0, isolation_level=None, check_same_thread=False, uri=not create)
+    conn = sqlite3.connect(target, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False, uri=not create)
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(conn)
         conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
         conn.execute("PRAGMA foreign_keys=ON")
         db = sqlite_utils.Database(conn)
         migrations.apply(db)
@@ -54,6 +55,26 @@ def connect(path: Path, *, create: bool = True) -> sqlite_utils.Database:
             raise StorageFull("database") from exc
         raise
     return db
+
+
+BUSY_SECONDS = 10.0  # how long a connection waits for another's lock (sqlite3's timeout, busy_timeout)
+
+
+def _switch_to_wal(conn: sqlite3.Connection) -> None:
+    """``PRAGMA journal_mode=WAL``, tried again while another connection holds the lock for the same switch.
+
+    SQLite does not call its busy handler for this lock (waiting could deadlock two connections upgrading at once),
+    so processes opening a new file together got "database is locked" (measured: 23 of 200 rounds of six threads).
+    """
+    deadline = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def quick_check(db: sqlite_utils.Database) -> str:
