@@ -140,9 +140,6 @@ def torch_reference(unet: Any, vae: Any, size: str, work: Path, steps: int = 12)
     }
     (work / "torch_reference.json").write_text(json.dumps(result))
     print("torch reference:", json.dumps(result), flush=True)
-    unet.to("cpu", torch.float32)
-    vae.to("cpu", torch.float32)
-    torch.cuda.empty_cache()
 
 
 def build(size: str, work: Path, export: ExportPlan) -> None:
@@ -208,6 +205,8 @@ def build(size: str, work: Path, export: ExportPlan) -> None:
         if export.torch_reference:
             torch_reference(unet, vae, size, work)
         del pipe, unet, vae, encoders
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # the reference's fp16 copies, before the export loads its own
         built = time.perf_counter()
         try:
             export_pipeline(src, out, "inpainting", device=export.device, dtype=export.dtype, validate=export.validate)
