@@ -10,8 +10,9 @@ memory and the faults are gone; results are unchanged (only where memory comes f
 The cost is memory kept, not used: up to :data:`TRIM_BYTES` of freed heap stays with each worker process
 between jobs. Arrays over :data:`MMAP_BYTES` (a 40 MP photo's planes) are still mapped and unmapped on their own:
 with glibc's ceiling of 32 MB there instead, the heap kept pieces of them and a 40 MP job's peak grew (apples at
-40 MP: 431 MB with the defaults, 469 MB with 32 MB, 425 MB with 16 MB; ``bench/bench_memory.py``). glibc only (``mallopt``); elsewhere nothing is changed. An
-operator's own ``MALLOC_TRIM_THRESHOLD_`` / ``MALLOC_MMAP_THRESHOLD_`` (glibc's tunables) win.
+40 MP: 431 MB with the defaults, 469 MB with 32 MB, 425 MB with 16 MB; ``bench/bench_memory.py``).
+glibc only (``mallopt``); elsewhere nothing is changed. An operator's own ``MALLOC_TRIM_THRESHOLD_`` /
+``MALLOC_MMAP_THRESHOLD_`` (glibc's tunables) win.
 """
 
 from __future__ import annotations
