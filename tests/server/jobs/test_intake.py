@@ -79,3 +79,28 @@ def test_arbitrary_bytes_never_crash_the_door(data: bytes) -> None:
 def test_metadata_stripper_is_total(data: bytes) -> None:
     out = strip_jpeg_metadata(b"\xff\xd8" + data)
     assert out is None or out.startswith(b"\xff\xd8")
+
+
+def test_a_jpeg_without_metadata_is_kept_as_the_same_bytes_not_copied() -> None:
+    plain = product_jpeg()
+    assert strip_jpeg_metadata(plain) is plain  # a 1 MB copy is ~1.5 ms at the door
+    stored, ext, _notes = normalise(plain, **LIMITS)
+    assert ext == "jpg" and stored is plain
+
+
+_SEGMENTS = {
+    "exif": b"\xff\xe1\x00\x08Exif\x00\x00",
+    "jfif": b"\xff\xe0\x00\x06JFIF",
+    "comment": b"\xff\xfe\x00\x05abc",
+    "quant": b"\xff\xdb\x00\x04qq",
+    "fill": b"\xff",
+    "adobe": b"\xff\xee\x00\x03a",
+}
+_DROPPED = {"exif", "comment", "fill"}
+
+
+@given(st.lists(st.sampled_from(sorted(_SEGMENTS)), max_size=8))
+def test_the_stripper_drops_exactly_the_metadata_segments_and_keeps_the_rest_in_order(names: list[str]) -> None:
+    scan = b"\xff\xda\x00\x02scan data \xff\x00 to the end"
+    out = strip_jpeg_metadata(b"\xff\xd8" + b"".join(_SEGMENTS[n] for n in names) + scan)
+    assert out == b"\xff\xd8" + b"".join(_SEGMENTS[n] for n in names if n not in _DROPPED) + scan

@@ -18,28 +18,35 @@ _ORIENTATION = 0x0112
 
 
 def strip_jpeg_metadata(data: bytes) -> bytes | None:
-    """Remove EXIF/XMP/IPTC/ICC/comment segments; None when the marker structure is not plain JPEG."""
+    """Remove EXIF/XMP/IPTC/ICC/comment segments (and fill bytes between segments); None when the marker structure
+    is not plain JPEG. A file with nothing to remove is returned as it is (the same object: a 1 MB copy costs
+    ~1.5 ms at the door, mostly page faults); otherwise the kept parts are joined in one copy."""
     if data[:2] != b"\xff\xd8":
         return None
-    out = bytearray(b"\xff\xd8")
-    pos = 2
+    view = memoryview(data)
+    kept: list[memoryview] = []  # runs of ``data`` kept so far, before ``start``
+    start = pos = 2
     while pos + 4 <= len(data):
         if data[pos] != 0xFF:
             return None
         marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
+        if marker == 0xFF:  # fill byte: dropped
+            kept.append(view[start:pos])
             pos += 1
+            start = pos
             continue
         if marker == 0xDA:  # start of scan: the rest is image data
-            out += data[pos:]
-            return bytes(out)
+            if not kept:
+                return data
+            return b"".join([view[:2], *kept, view[start:]])
         length = int.from_bytes(data[pos + 2 : pos + 4], "big")
         if length < 2 or pos + 2 + length > len(data):
             return None
-        segment = data[pos : pos + 2 + length]
-        if not ((0xE0 <= marker <= 0xEF and marker not in _KEEP_APP) or marker == 0xFE):
-            out += segment
-        pos += 2 + length
+        end = pos + 2 + length
+        if (0xE0 <= marker <= 0xEF and marker not in _KEEP_APP) or marker == 0xFE:
+            kept.append(view[start:pos])
+            start = end
+        pos = end
     return None
 
 
