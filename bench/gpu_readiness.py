@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +79,70 @@ RESOLUTION = {"full": 1024, "small": 256}
 # ---- build (export venv) ------------------------------------------------------------------------------------
 
 
-def build(size: str, work: Path) -> None:
+@dataclass(frozen=True)
+class ExportPlan:
+    """How the build phase exports: optimum's ``device``/``dtype`` ("fp16" needs "cuda"), its validation
+    against torch, and whether to time the same random-weight modules in PyTorch first (CUDA only)."""
+
+    device: str = "cpu"
+    dtype: str = "fp32"
+    validate: bool = True
+    torch_reference: bool = False
+
+
+def torch_reference(unet: Any, vae: Any, size: str, work: Path, steps: int = 12) -> None:
+    """Time the architecture itself in PyTorch eager fp16 on CUDA (same modules as exported): one
+    classifier-free-guidance UNet step (batch 2) and one VAE decode, median of ``steps`` after warm-up.
+
+    A reference for the ONNX Runtime figures of the run phase (what the card does with this architecture
+    without our runtime), written to ``work/torch_reference.json``; skipped without CUDA.
+    """
+    import torch
+
+    if not torch.cuda.is_available():
+        print("torch reference skipped: no CUDA device", flush=True)
+        return
+    res = RESOLUTION[size]
+    u = SDXL_UNET[size]
+    unet = unet.to("cuda", torch.float16)
+    decoder = vae.to("cuda", torch.float16)
+    lat = res // 8
+    sample = torch.randn(2, 9, lat, lat, device="cuda", dtype=torch.float16)
+    context = torch.randn(2, 77, u["cross_attention_dim"], device="cuda", dtype=torch.float16)
+    pooled = u["projection_class_embeddings_input_dim"] - 6 * u["addition_time_embed_dim"]
+    cond = {
+        "text_embeds": torch.randn(2, pooled, device="cuda", dtype=torch.float16),
+        "time_ids": torch.tensor([[res, res, 0, 0, res, res]] * 2, device="cuda", dtype=torch.float16),
+    }
+    latents = torch.randn(1, 4, lat, lat, device="cuda", dtype=torch.float16)
+
+    def timed(fn: Any) -> float:
+        times = []
+        with torch.inference_mode():
+            for i in range(steps + 2):
+                torch.cuda.synchronize()
+                t0 = time.perf_counter()
+                fn()
+                torch.cuda.synchronize()
+                if i >= 2:
+                    times.append((time.perf_counter() - t0) * 1000)
+        return sorted(times)[len(times) // 2]
+
+    t = torch.tensor(500.0, device="cuda")
+    step_ms = timed(lambda: unet(sample, t, context, added_cond_kwargs=cond))
+    decode_ms = timed(lambda: decoder.decode(latents))
+    result = {
+        "work": f"PyTorch {torch.__version__} eager fp16, {torch.cuda.get_device_name()}",
+        "unet_ms_per_step_cfg": step_ms,
+        "vae_decode_ms": decode_ms,
+        "sdxl_30_steps_estimate_ms": 30 * step_ms + decode_ms,
+        "sdxl_4_steps_estimate_ms": 4 * step_ms + decode_ms,
+    }
+    (work / "torch_reference.json").write_text(json.dumps(result))
+    print("torch reference:", json.dumps(result), flush=True)
+
+
+def build(size: str, work: Path, export: ExportPlan) -> None:
     import torch
     from diffusers import AutoencoderKL, StableDiffusionXLInpaintPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
@@ -137,9 +202,20 @@ def build(size: str, work: Path) -> None:
         )
         src = work / f"src-{size}"
         pipe.save_pretrained(src, safe_serialization=True)
+        if export.torch_reference:
+            torch_reference(unet, vae, size, work)
         del pipe, unet, vae, encoders
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # the reference's fp16 copies, before the export loads its own
         built = time.perf_counter()
-        export_pipeline(src, out, "inpainting")
+        try:
+            export_pipeline(src, out, "inpainting", device=export.device, dtype=export.dtype, validate=export.validate)
+        except Exception as exc:  # a readiness run still wants a figure: the rehearsed fp32 CPU export
+            if (export.device, export.dtype) == ("cpu", "fp32"):
+                raise
+            print(f"{export.dtype} export on {export.device} failed ({exc!r}); exporting fp32 on the CPU", flush=True)
+            shutil.rmtree(out, ignore_errors=True)
+            export_pipeline(src, out, "inpainting", validate=False)
         finalize_folder(
             out,
             {
@@ -273,7 +349,9 @@ def _installed(md: Any, name: str) -> bool:
     return True
 
 
-def run(size: str, work: Path, steps_list: list[int], resolution: int | None) -> list[dict[str, Any]]:
+def run(
+    size: str, work: Path, steps_list: list[int], resolution: int | None, repeats: int, photo_model: Path | None
+) -> list[dict[str, Any]]:
     import numpy as np
     from paqshot_server.inference.diffusion import DiffusionPipeline
     from paqshot_server.inference.segmenters import OnnxSegmenter
@@ -290,16 +368,24 @@ def run(size: str, work: Path, steps_list: list[int], resolution: int | None) ->
     mask.paste(0, (res // 3, res // 3, 2 * res // 3, 2 * res // 3))
     pipe.inpaint(image, mask, "warm-up", steps=1, guidance=5.0, seed=0, size=(res, res))
     for steps in steps_list:
-        pipe.inpaint(image, mask, "a bottle on a table", "blurry", steps=steps, guidance=5.0, seed=1, size=(res, res))
-        t = pipe.timings
+        runs = []
+        for _ in range(repeats):
+            pipe.inpaint(
+                image, mask, "a bottle on a table", "blurry", steps=steps, guidance=5.0, seed=1, size=(res, res)
+            )
+            runs.append(pipe.timings)
+        totals = sorted(t.total_ms for t in runs)
+        median = runs[[t.total_ms for t in runs].index(totals[len(totals) // 2])]
         rows.append(
             {
                 "work": f"SDXL inpaint {res}², {steps} steps, CFG",
                 "floor_key": f"sdxl_inpaint_{steps}",
-                "unet_ms_per_step": t.unet_ms_per_step,
-                "vae_encode_ms": t.vae_encode_ms,
-                "vae_decode_ms": t.vae_decode_ms,
-                "total_ms": t.total_ms,
+                "unet_ms_per_step": median.unet_ms_per_step,
+                "vae_encode_ms": median.vae_encode_ms,
+                "vae_decode_ms": median.vae_decode_ms,
+                "total_ms": median.total_ms,
+                "p95_ms": float(np.percentile(totals, 95)),
+                "repeats": repeats,
                 "provider": pipe.provider,
             }
         )
@@ -312,26 +398,67 @@ def run(size: str, work: Path, steps_list: list[int], resolution: int | None) ->
         t0 = time.perf_counter()
         seg.predict(rgb)
         times.append((time.perf_counter() - t0) * 1000)
-    t0 = time.perf_counter()
-    seg.segment(np.zeros((3000, 2000, 3), np.uint8))
-    full_ms = (time.perf_counter() - t0) * 1000
     rows.append(
         {
             "work": f"segmentation {res}² ({seg.manifest.notes})",
             "floor_key": "birefnet",
             "model_ms": float(np.median(times)),
-            "with_upsampling_to_6mp_ms": full_ms,
             "total_ms": float(np.median(times)),
             "provider": seg.provider,
         }
     )
     print(json.dumps(rows[-1]), flush=True)
+    if photo_model is not None:
+        rows.append(time_photo_model(photo_model))
+        print(json.dumps(rows[-1]), flush=True)
     return rows
 
 
-def print_table(size: str, rows: list[dict[str, Any]]) -> None:
+def product_photo(side: tuple[int, int]) -> Any:
+    """A ``side`` = (width, height) uint8 RGB photo: a dark textured box on a light backdrop (enough for a
+    segmenter to find a product; the content does not change the cost)."""
+    import numpy as np
+
+    w, h = side
+    rgb = np.full((h, w, 3), 235, np.uint8)
+    box = rgb[h // 4 : 3 * h // 4, w // 3 : 2 * w // 3]
+    box[:] = np.random.default_rng(0).integers(40, 120, box.shape, np.uint8)
+    return rgb
+
+
+def time_photo_model(folder: Path, side: tuple[int, int] = (2000, 1500), repeats: int = 5) -> dict[str, Any]:
+    """A real cut-out model (e.g. the default u2netp folder) on this machine's provider: the model alone at
+    its input size, and the whole refined cut-out of a ``side`` photo (median ms of ``repeats``)."""
+    import numpy as np
+    from paqshot_server.inference.segmenters import OnnxSegmenter
+
+    seg = OnnxSegmenter(folder)
+    rgb = product_photo(side)
+    seg.predict(rgb)
+    model_ms, whole_ms = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        seg.predict(rgb)
+        model_ms.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        seg.segment(rgb)
+        whole_ms.append((time.perf_counter() - t0) * 1000)
+    return {
+        "work": f"{seg.manifest.id} model at {seg.contract.size[0]}², cut-out of a {side[0]}x{side[1]} photo",
+        "floor_key": "",
+        "model_ms": float(np.median(model_ms)),
+        "whole_cutout_ms": float(np.median(whole_ms)),
+        "total_ms": float(np.median(whole_ms)),
+        "provider": seg.provider,
+    }
+
+
+def print_table(size: str, rows: list[dict[str, Any]], work: Path) -> None:
     print()
-    print(f"{'work':44s} {'UNet ms/step':>12s} {'VAE dec ms':>10s} {'total ms':>10s}  floor (MODELS.md)")
+    reference = work / "torch_reference.json"
+    if reference.is_file():
+        print("reference (same architecture, same random weights):", reference.read_text())
+    print(f"{'work':44s} {'UNet ms/step':>12s} {'VAE dec ms':>10s} {'median ms':>10s} {'p95 ms':>8s}  floor")
     for row in rows:
         label, floor, published = FLOORS.get(row["floor_key"], ("", None, ""))
         if size != "full":
@@ -342,7 +469,8 @@ def print_table(size: str, rows: list[dict[str, Any]]) -> None:
             floor_text = "-"
         print(
             f"{row['work'][:44]:44s} {row.get('unet_ms_per_step', float('nan')):12.1f} "
-            f"{row.get('vae_decode_ms', float('nan')):10.1f} {row['total_ms']:10.1f}  {floor_text}"
+            f"{row.get('vae_decode_ms', float('nan')):10.1f} {row['total_ms']:10.1f} "
+            f"{row.get('p95_ms', float('nan')):8.1f}  {floor_text}"
         )
 
 
@@ -353,26 +481,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--phase", choices=("all", "build", "run"), default="all")
     parser.add_argument("--steps", default="4,30", help="comma-separated step counts")
     parser.add_argument("--resolution", type=int, default=None, help="override the image side")
+    parser.add_argument("--repeats", type=int, default=1, help="timed runs per step count (p95 over them)")
+    parser.add_argument("--export-device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--export-dtype", choices=("fp32", "fp16"), default="fp32")
+    parser.add_argument("--no-validation", action="store_true", help="skip optimum's check against torch")
+    parser.add_argument("--torch-reference", action="store_true", help="time the modules in PyTorch fp16 (CUDA)")
+    parser.add_argument("--photo-model", type=Path, default=None, help="a cut-out model folder to time too")
     args = parser.parse_args(argv)
+    export = ExportPlan(args.export_device, args.export_dtype, not args.no_validation, args.torch_reference)
     args.work.mkdir(parents=True, exist_ok=True)
 
     if args.phase in ("all", "build"):
         try:
             import torch  # noqa: F401
 
-            build(args.size, args.work)
+            build(args.size, args.work, export)
         except ModuleNotFoundError:
             if not EXPORT_PYTHON.exists():
                 print("the build phase needs the export venv: bash models/export/setup.sh", file=sys.stderr)
                 return 2
             cmd = [str(EXPORT_PYTHON), __file__, "--size", args.size, "--work", str(args.work), "--phase", "build"]
+            cmd += ["--export-device", export.device, "--export-dtype", export.dtype]
+            cmd += ["--no-validation"] * (not export.validate) + ["--torch-reference"] * export.torch_reference
             start = time.perf_counter()
             subprocess.run(cmd, check=True)
             print(f"build phase: {time.perf_counter() - start:.0f} s")
     if args.phase in ("all", "run"):
         print("providers:", json.dumps(providers_report()))
-        rows = run(args.size, args.work, [int(s) for s in args.steps.split(",")], args.resolution)
-        print_table(args.size, rows)
+        steps = [int(s) for s in args.steps.split(",")]
+        rows = run(args.size, args.work, steps, args.resolution, args.repeats, args.photo_model)
+        print_table(args.size, rows, args.work)
     return 0
 
 

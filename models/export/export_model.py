@@ -39,11 +39,17 @@ from finalize import finalize_folder, write_tokenizer_json  # noqa: E402
 TASKS = {"inpainting": "inpainting", "text2image": "text-to-image"}
 
 
-def export_pipeline(src: Path, out: Path, task: str, opset: int = 17) -> None:
-    """optimum's export of a diffusers folder (fp32, validated), plus ``tokenizer.json`` for each tokenizer."""
+def export_pipeline(
+    src: Path, out: Path, task: str, opset: int = 17, *, device: str = "cpu", dtype: str = "fp32", validate: bool = True
+) -> None:
+    """optimum's export of a diffusers folder, plus ``tokenizer.json`` for each tokenizer.
+
+    Defaults: fp32 on the CPU, validated against torch (what the catalogue ships). ``dtype="fp16"`` needs
+    ``device="cuda"`` (optimum's fp16 export fails validation on the CPU; MODELS.md).
+    """
     from optimum.exporters.onnx import main_export
 
-    main_export(str(src), output=out, task=task, opset=opset, device="cpu", do_validation=True)
+    main_export(str(src), output=out, task=task, opset=opset, device=device, dtype=dtype, do_validation=validate)
     for tok_dir in sorted(out.glob("tokenizer*")):
         if tok_dir.is_dir():
             write_tokenizer_json(tok_dir)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from paqshot_server.imaging.colour import linear_to_lab, srgb8_to_lab, to_linear, to_srgb8
 from paqshot_server.imaging.cutout import cutout
-from paqshot_server.imaging.matting import decontaminate, guided_filter, guided_upsample, project_alpha
+from paqshot_server.imaging.matting import decontaminate, guided_filter, guided_upsample, project_alpha, sample
 from PIL import Image
 from scipy import ndimage
 
@@ -124,3 +124,34 @@ def test_upsampling_keeps_solid_interiors_solid() -> None:
     alpha = guided_upsample(small, rgb)
     assert float(alpha[55:155, 75:125].min()) >= 0.98
     assert float(alpha[:20].max()) <= 0.02
+
+
+def _sample_by_fancy_indexing(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """matting.sample as it was written before it used take (the reference for the test below)."""
+    h, w = plane.shape[:2]
+    flat = plane.reshape(h * w, -1).astype(np.float32, copy=False)
+    y = np.clip(ys, 0, h - 1).astype(np.float32)
+    x = np.clip(xs, 0, w - 1).astype(np.float32)
+    y0 = np.minimum(y.astype(np.intp), max(h - 2, 0))
+    x0 = np.minimum(x.astype(np.intp), max(w - 2, 0))
+    fy = (y - y0)[:, None]
+    fx = (x - x0)[:, None]
+    dy = w if h > 1 else 0
+    dx = 1 if w > 1 else 0
+    i00 = y0 * w + x0
+    top = flat[i00] * (1 - fx) + flat[i00 + dx] * fx
+    bot = flat[i00 + dy] * (1 - fx) + flat[i00 + dy + dx] * fx
+    out = top * (1 - fy) + bot * fy
+    return out if plane.ndim == 3 else out[:, 0]
+
+
+def test_bilinear_samples_are_bit_identical_to_fancy_indexing() -> None:
+    rng = np.random.default_rng(3)
+    for shape in [(192, 150, 6), (1, 40, 3), (30, 1, 6), (1, 1, 2), (64, 64)]:
+        plane = rng.random(shape).astype(np.float32)
+        n = 5000
+        ys = rng.uniform(-2, shape[0] + 1, n)  # outside the grid too: clamped to its edges
+        xs = rng.uniform(-2, shape[1] + 1, n)
+        got = sample(plane, ys, xs)
+        want = _sample_by_fancy_indexing(plane, ys, xs)
+        assert got.dtype == want.dtype and np.array_equal(got, want), shape

@@ -16,6 +16,7 @@ from .colour import to_linear, to_srgb8
 from .cutout import Cutout
 from .layout import Box, Placement
 from .matting import BAND_CHUNK
+from .planes import rgb_of
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def layer_from_cutout(cut: Cutout, placement: Placement) -> ProductLayer:
     crop = cut.crop(src)
     if (dw, dh) == (sw, sh):
         alpha = crop[..., 3].astype(np.float32) * np.float32(1 / 255)
-        return ProductLayer(np.ascontiguousarray(crop[..., :3]), alpha, dest[0], dest[1])
+        return ProductLayer(rgb_of(crop), alpha, dest[0], dest[1])
     rgba = Image.fromarray(np.ascontiguousarray(crop), mode="RGBA")
     # Only the part that can show: a faint matte far beyond the placed product would otherwise be resampled at
     # the layout's scale whole (a frame-filling photo at 4.8x: a 6539 x 5544 layer, 0.4 GB, for a 2048 canvas).
@@ -60,7 +61,7 @@ def layer_from_cutout(cut: Cutout, placement: Placement) -> ProductLayer:
     region = ((vx0 - dest[0]) * kx, (vy0 - dest[1]) * ky, (vx1 - dest[0]) * kx, (vy1 - dest[1]) * ky)
     resized = np.asarray(rgba.resize((vx1 - vx0, vy1 - vy0), Image.Resampling.BICUBIC, box=region))
     out_alpha = resized[..., 3].astype(np.float32) * np.float32(1 / 255)
-    return ProductLayer(np.ascontiguousarray(resized[..., :3]), out_alpha, vx0, vy0)
+    return ProductLayer(rgb_of(resized), out_alpha, vx0, vy0)
 
 
 def alpha_on_canvas(layer: ProductLayer, size: tuple[int, int]) -> np.ndarray:

@@ -17,6 +17,7 @@ from PIL import Image
 from scipy import ndimage
 
 from .colour import to_linear, to_srgb8
+from .planes import copy_channels
 
 MIN_ANALYSIS_SIDE = 32  # pixels: see analysis_image
 SNAP = 0.02  # alpha within SNAP of 0 or 1 is snapped: removes JPEG/sensor noise from flat regions
@@ -269,8 +270,9 @@ def sample(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     dy = w if h > 1 else 0
     dx = 1 if w > 1 else 0
     i00 = y0 * w + x0
-    top = flat[i00] * (1 - fx) + flat[i00 + dx] * fx
-    bot = flat[i00 + dy] * (1 - fx) + flat[i00 + dy + dx] * fx
+    # take, not flat[i]: the same rows, ~4x faster than fancy indexing for rows this narrow
+    top = flat.take(i00, axis=0) * (1 - fx) + flat.take(i00 + dx, axis=0) * fx
+    bot = flat.take(i00 + dy, axis=0) * (1 - fx) + flat.take(i00 + dy + dx, axis=0) * fx
     out = top * (1 - fy) + bot * fy
     return out if plane.ndim == 3 else out[:, 0]
 
@@ -332,7 +334,7 @@ def refine_full(rgb: np.ndarray, alpha_small: np.ndarray, colours: LocalColours)
     band &= a8 < 255
     ys, xs = np.nonzero(band)
     rgba = np.empty((y1 - y0, x1 - x0, 4), np.uint8)
-    rgba[..., :3] = crop
+    copy_channels(rgba[..., :3], crop)
     if ys.size:
         fg, bg = colours.at(ys + y0, xs + x0, (h, w))
         pix = to_linear(crop[ys, xs])

@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw
 
 from ..settings import Settings
 from ..storage import workers as workers_sql
-from . import runner, sweeper
+from . import allocator, runner, sweeper
 from .context import WorkerContext
 from .dispatcher import Dispatcher, DispatcherThread
 from .queue import JobQueue
@@ -113,6 +113,7 @@ def run_worker(settings: Settings, parent_pid: int | None = None) -> int:
     # A process started in the background by a shell inherits SIGINT ignored: `serve`'s stop (SIGINT) would then
     # go unheard until the consumer installs its own handler, and serve would wait worker_stop_seconds.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    allocator.keep_freed_memory()
     ctx = WorkerContext(settings)
     providers = ctx.engines.providers()
     upkeep = Upkeep(ctx, providers, parent_pid)
