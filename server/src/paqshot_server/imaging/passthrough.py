@@ -50,8 +50,31 @@ def strip_jpeg_metadata(data: bytes) -> bytes | None:
     return None
 
 
-def jpeg_passthrough(data: bytes, max_pixels: int) -> tuple[bytes, tuple[int, int]] | None:
-    """Metadata-free bytes and size of a JPEG needing no normalisation, else None (take the full path)."""
+_FULL_PATH = (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError)
+
+
+class Passthrough:
+    """A JPEG that needs no normalisation by its headers: the bytes to store (``data``: metadata removed), its
+    ``size``, and :meth:`verify`, the reduced-size decode that reads every entropy-coded byte. Only a verified
+    file may be kept; the two steps are apart so that the caller can store ``data`` while it is verified."""
+
+    def __init__(self, data: bytes, size: tuple[int, int], image: Image.Image) -> None:
+        self.data, self.size, self._image = data, size, image  # size: the file's (the image is drafted smaller)
+
+    def verify(self) -> bool:
+        """Whether the whole file decodes (False for truncated or corrupt data: the full path says why)."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                self._image.load()
+        except _FULL_PATH:
+            return False
+        return True
+
+
+def jpeg_passthrough_plan(data: bytes, max_pixels: int) -> Passthrough | None:
+    """The JPEG as it would be stored if its data decodes (headers read, nothing decoded yet), or None when it
+    needs the full path (another format, CMYK, an ICC profile, a rotation, too many pixels, broken markers)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -62,8 +85,13 @@ def jpeg_passthrough(data: bytes, max_pixels: int) -> tuple[bytes, tuple[int, in
                 return None
             size = img.size
             img.draft(img.mode, (max(1, size[0] // 8), max(1, size[1] // 8)))
-            img.load()  # raises on truncated or corrupt data
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError):
+    except _FULL_PATH:
         return None  # the full path reports the precise error
     stripped = strip_jpeg_metadata(data)
-    return (stripped, size) if stripped is not None else None
+    return Passthrough(stripped, size, img) if stripped is not None else None
+
+
+def jpeg_passthrough(data: bytes, max_pixels: int) -> tuple[bytes, tuple[int, int]] | None:
+    """Metadata-free bytes and size of a JPEG needing no normalisation, else None (take the full path)."""
+    plan = jpeg_passthrough_plan(data, max_pixels)
+    return (plan.data, plan.size) if plan is not None and plan.verify() else None
