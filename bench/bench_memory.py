@@ -6,9 +6,12 @@ resolution (``imaging/working.py``) and, as the baseline in the same run, from t
 Each measurement is a fresh process: a worker context, its start-up warm-up, then the job's render (decode →
 cut-out → compose → encode) and finishing (labels, Content Credentials) as the worker runs them; the figure is
 the process's peak resident set (ru_maxrss) and that over the input's pixels (goal: <= 12 bytes per pixel).
+The worker's allocator settings (``jobs.allocator``) are applied as ``run_worker`` applies them.
 Photos: a synthetic product filling the middle half of the frame, the same with a small product (a tenth of the
-frame: the whole photo is used, by design), and the first three real photos of ../shared/cases/photos, resized.
-``--model`` uses the installation's default cut-out model (else the classical cut-out). Numbers only.
+frame's width: enlarged from the working image, so rendered again at full resolution from around the product), and
+the first ``--photos`` real photos of ../shared/cases/photos, resized. The matte of each working-resolution job is
+compared with the whole photo's (IoU of alpha > 127, and the mean absolute difference in 1/255 over the union's
+bounding box). ``--model`` uses the installation's default cut-out model (else the classical cut-out). Numbers only.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,20 +36,35 @@ from paqshot_server.settings import Settings
 from paqshot_server.jobs.context import WorkerContext
 from paqshot_server.jobs import runner
 from paqshot_server.jobs.worker import warm
+from paqshot_server.jobs.allocator import keep_freed_memory
+from paqshot_server.errors import UnsupportedImage
+keep_freed_memory()
 raw = Path(sys.argv[1]).read_bytes()
 if sys.argv[2] == "whole":
     runner.working_size = lambda photo, long_side: None
-settings = Settings(home=Path(tempfile.mkdtemp()), install_models_dir="auto" if sys.argv[3] == "model" else "")
+settings = Settings(home=Path(tempfile.mkdtemp()), install_models_dir=sys.argv[3])
 ctx = WorkerContext(settings)
 warm(ctx)
+renders = []  # the size of each image the engines render: the working image, then a crop or the whole photo
+engine_render = ctx.engines.render
+def render(image, *args, **kwargs):
+    renders.append("x".join(map(str, image.size)))
+    return engine_render(image, *args, **kwargs)
+ctx.engines.render = render
 class Lease:
     def report(self, fraction): pass
 started = time.perf_counter()
 options = runner.options_for_engine({}, "studio_packshot", "1:1", None, settings)
-result = runner._render(ctx, raw, options, Lease(), None)
+try:
+    result = runner._render(ctx, raw, options, Lease(), None)
+except UnsupportedImage as refused:  # by design (a frame-filling product): reported as refused
+    print(json.dumps({"refused": str(refused)}))
+    raise SystemExit(0)
 ctx.finisher.finish(result, product_photo=raw, title="bench", checks=[], find_product=None)
-print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "seconds": time.perf_counter() - started, "engine": result.engine}))
+seconds = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+result.meta["matte"].save(sys.argv[4])
+print(json.dumps({"peak_mb": peak, "seconds": seconds, "engine": result.engine, "renders": renders}))
 """
 
 
@@ -59,7 +78,7 @@ def synthetic(size: tuple[int, int], fraction: float) -> bytes:
     return out.getvalue()
 
 
-def real(size: tuple[int, int]) -> list[tuple[str, bytes]]:
+def real(size: tuple[int, int], count: int) -> list[tuple[str, bytes]]:
     folder = next(
         (p for p in (ROOT.parent / "shared" / "cases" / "photos", Path("/work/shared/cases/photos")) if p.is_dir()),
         None,
@@ -67,44 +86,81 @@ def real(size: tuple[int, int]) -> list[tuple[str, bytes]]:
     if folder is None:
         return []
     found = []
-    for path in sorted(folder.rglob("*.jpg"))[:3]:
+    for path in sorted(folder.rglob("*.jpg"))[:count]:
         out = io.BytesIO()
         Image.open(path).convert("RGB").resize(size, Image.Resampling.LANCZOS).save(out, "JPEG", quality=92)
         found.append((path.stem, out.getvalue()))
     return found
 
 
-def measure(photo: bytes, mode: str, model: bool) -> dict:
-    with tempfile.NamedTemporaryFile(suffix=".jpg") as file:
-        file.write(photo)
-        file.flush()
+def measure(photo: bytes, mode: str, models: str) -> dict:
+    """The probe's figures, with ``"matte"``: its matte as a uint8 array on the photo's grid."""
+    with tempfile.TemporaryDirectory() as folder:
+        path, matte = Path(folder) / "photo.jpg", Path(folder) / "matte.png"
+        path.write_bytes(photo)
         out = subprocess.run(
-            [sys.executable, "-c", PROBE, file.name, mode, "model" if model else "classical"],
+            [sys.executable, "-c", PROBE, str(path), mode, models, str(matte)],
             capture_output=True,
             text=True,
-            check=True,
         )
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+        if out.returncode:
+            raise SystemExit(f"the probe failed ({mode}):\n{out.stderr}")
+        figures = dict(json.loads(out.stdout.strip().splitlines()[-1]))
+        if "refused" in figures:
+            return figures
+        with Image.open(matte) as stored:
+            figures["matte"] = np.asarray(stored)
+    return figures
+
+
+def agreement(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """IoU of alpha > 127 between two mattes, and their mean absolute difference (1/255) over the bounding box of
+    where either is not 0."""
+    fa, fb = a > 127, b > 127
+    union = int((fa | fb).sum())
+    iou = int((fa & fb).sum()) / union if union else 1.0
+    rows = np.flatnonzero(((a > 0) | (b > 0)).any(axis=1))
+    cols = np.flatnonzero(((a > 0) | (b > 0)).any(axis=0))
+    if rows.size == 0:
+        return iou, 0.0
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    return iou, float(np.abs(a[box].astype(np.int16) - b[box]).mean())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", default="7744x5164")
     parser.add_argument("--model", action="store_true")
+    parser.add_argument("--models", default="auto", help="with --model: the install-level model folder to use")
+    parser.add_argument("--photos", type=int, default=3, help="how many of the real photos (sorted by path)")
     args = parser.parse_args()
-    size = tuple(int(v) for v in args.size.split("x"))
+    width, height = (int(v) for v in args.size.split("x"))
+    size = (width, height)
     pixels = size[0] * size[1]
-    cases = [("half the frame", synthetic(size, 0.5)), ("a tenth of the frame", synthetic(size, 0.1)), *real(size)]
+    cases = [
+        ("half the frame", synthetic(size, 0.5)),
+        ("a tenth of the frame", synthetic(size, 0.1)),
+        *real(size, args.photos),
+    ]
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
     print(f"one packshot from a {size[0]}x{size[1]} JPEG ({pixels / 1e6:.0f} MP), load average {load}")
-    print("photo                  working: peak MB  B/px   s    whole photo: peak MB  B/px   s")
+    print(
+        "photo                  working: peak MB  B/px   s   whole photo: peak MB  B/px   s"
+        "   matte vs whole: IoU  MAE   renders (working)"
+    )
     for name, photo in cases:
-        w, b = measure(photo, "working", args.model), measure(photo, "whole", args.model)
+        models = args.models if args.model else ""
+        w, b = measure(photo, "working", models), measure(photo, "whole", models)
+        if "refused" in w or "refused" in b:
+            print(f"{name[:22]:22s} refused: working {'refused' in w}, whole photo {'refused' in b}")
+            continue
+        iou, mae = agreement(w["matte"], b["matte"])
         print(
             f"{name[:22]:22s} {w['peak_mb']:16.0f} {w['peak_mb'] * 2**20 / pixels:5.1f} {w['seconds']:4.1f}"
-            f" {b['peak_mb']:20.0f} {b['peak_mb'] * 2**20 / pixels:5.1f} {b['seconds']:4.1f}   ({w['engine']})"
+            f" {b['peak_mb']:20.0f} {b['peak_mb'] * 2**20 / pixels:5.1f} {b['seconds']:4.1f}"
+            f" {iou:20.4f} {mae:5.2f}   {' then '.join(w['renders'])} ({w['engine']})"
         )
-    print("goal: <= 12 bytes per input pixel")
+    print(f"goal: <= 12 bytes per input pixel; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -101,7 +101,7 @@ class Engines(EngineCatalog):
 
             image = hint_own_alpha(image, hint)
             cutter = HintedSegmenter(segmenter or default_segmenter(), hint)
-        studio = family(options.style) == "studio" and (plates is None or plates.given() is None)
+        studio = self.studio(options, plates)
         if studio:
             from .imaging.packshot import render_packshot
 
@@ -119,6 +119,12 @@ class Engines(EngineCatalog):
         if progress:
             progress(1.0)
         return assess(result, self.settings.review_threshold)
+
+    @staticmethod
+    def studio(options: RenderOptions, plates: PlateSource | None = None) -> bool:
+        """Whether ``options`` are rendered as a studio packshot: the cut-out on a plain background, nothing else of
+        the photo used (a studio style without a background image of the request's own)."""
+        return family(options.style) == "studio" and (plates is None or plates.given() is None)
 
     def inpainter(self, status: StyleStatus) -> Any:
         """The installed inpainting pipeline (loaded once) when ``status`` names a diffusion engine, else None."""

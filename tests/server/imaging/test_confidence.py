@@ -15,7 +15,7 @@ from paqshot_server.imaging.confidence import (
     reasons_for,
     refusal,
 )
-from paqshot_server.imaging.refine import refine
+from paqshot_server.imaging.refine import map_entropy, refine
 
 
 def assessed(rgb: np.ndarray) -> tuple[float, set[str]]:
@@ -66,6 +66,8 @@ def test_every_reason_has_a_message_and_every_limit_gives_one() -> None:
         sure_pieces=1,
         attached=0.0,
         surround=0.0,
+        entropy=0.1,
+        shadow_kept=0.0,
     )
     assert reasons_for(base) == ()
     worse = {
@@ -82,7 +84,7 @@ def test_every_reason_has_a_message_and_every_limit_gives_one() -> None:
         got = reasons_for(ev)
         assert [r.code for r in got] == [code]
         assert got[0].message.startswith(review.CODES[code])
-        if code in (review.TRANSPARENT, review.UNSTABLE, review.UNCERTAIN_EDGES):  # also in the logistic model
+        if code in (review.TRANSPARENT, review.PARTS_LEFT_OUT):  # also in the logistic model
             assert confidence(ev) < confidence(base)
     assert all(review.CODES[c] for c in review.CODES)
 
@@ -108,6 +110,8 @@ def test_confidence_is_a_probability(share: float) -> None:
         sure_pieces=7,
         attached=1.0,
         surround=1.0,
+        entropy=5.0,
+        shadow_kept=1.0,
     )
     assert 0.0 <= confidence(ev) <= 1.0
     rgb = paper_scene()[0]
@@ -123,3 +127,31 @@ def test_a_detail_on_a_surface_filling_the_photo_is_refused() -> None:
     assert message is not None and "fill the frame" in message and "1.8 %" in message
     assert refusal(Evidence(**{**ev.as_dict(), "surround": 0.34})) is None  # a small product in a scene
     assert refusal(Evidence(**{**ev.as_dict(), "share": 0.17})) is None  # a chair on grass
+
+
+def test_a_cast_shadow_the_model_is_sure_of_is_measured_and_lowers_the_confidence() -> None:
+    # A stand-in model sure of the photo's cast shadow (p 0.99, past what the clean-up removes): the shadow
+    # stays in the matte, as the grey ghosts of a fork's tines do, and the evidence says how much of it.
+    rgb = paper_scene(shadow=(14, 12))[0]
+    kept = refine(rgb, FakeModel(shadow_p=0.99))
+    removed = refine(rgb, FakeModel(shadow_p=0.6))
+    clean = refine(paper_scene()[0], FakeModel())
+    assert kept is not None and removed is not None and clean is not None
+    ghost, gone, none = (evidence(r, rgb.shape[:2]) for r in (kept, removed, clean))
+    assert ghost.shadow_kept > 0.05
+    assert gone.shadow_kept < 0.01 and none.shadow_kept < 0.01
+    without = Evidence(**{**ghost.as_dict(), "shadow_kept": 0.0})  # type: ignore[arg-type]
+    assert confidence(ghost) < confidence(without) - 0.05 and confidence(ghost) < confidence(none)
+
+
+def test_the_models_doubt_is_its_maps_entropy_per_product_pixel() -> None:
+    sure = np.zeros((40, 40), np.float32)
+    sure[10:30, 10:30] = 1.0
+    assert map_entropy(sure) == pytest.approx(0.0, abs=1e-6)
+    unsure = sure.copy()
+    unsure[:, :5] = 0.5  # an undecided band beside the product: 200 bits over its 400 pixels
+    assert map_entropy(unsure) == pytest.approx(0.5, rel=1e-4)
+    assert map_entropy(np.full((8, 8), 0.3, np.float32)) == 0.0  # no product: nothing to be unsure about
+    plain = Evidence(**{**dict.fromkeys(Evidence.__dataclass_fields__, 0.0), "area_ratio": 1.0})  # type: ignore[arg-type]
+    doubtful = Evidence(**{**plain.as_dict(), "entropy": 0.5})  # type: ignore[arg-type]
+    assert confidence(doubtful) < confidence(plain)

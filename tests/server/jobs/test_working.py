@@ -11,8 +11,10 @@ import pytest
 from litestar.testing import TestClient
 from paqshot_server.app import create_app
 from paqshot_server.engines import Engines
+from paqshot_server.errors import UnsupportedImage
 from paqshot_server.imaging.decode import decode_image
-from paqshot_server.imaging.working import working_size
+from paqshot_server.imaging.result import RenderResult
+from paqshot_server.imaging.working import product_crop, working_size
 from paqshot_server.jobs.context import WorkerContext
 from paqshot_server.jobs.runner import process
 from paqshot_server.settings import Settings
@@ -74,13 +76,87 @@ def test_a_big_photo_is_rendered_from_a_working_image_and_mapped_back(
     assert np.allclose(box, product, atol=4), box  # the product's box in the photo's pixels
 
 
-def test_a_small_product_in_a_big_photo_is_rendered_from_the_whole_photo(
+def test_a_small_product_in_a_big_photo_is_rendered_again_at_full_resolution_from_around_it(
     settings: Settings, spy: list[tuple[int, int]]
 ) -> None:
-    job = run(settings, photo((1800, 1300, 2200, 1700)))  # a tenth of the frame: enlarged from a reduced copy
-    assert spy == [(2000, 1500), PHOTO]  # tried small, then the whole photo
+    product = (1800, 1300, 2200, 1700)  # a tenth of the frame: enlarged from a reduced copy
+    job = run(settings, photo(product))
+    # Tried small, then at full resolution from the product's box and half its side around it (400 px: 200 px
+    # each side): the cut-out's arrays are the product's size, not the photo's.
+    assert spy[0] == (2000, 1500) and len(spy) == 2
+    assert abs(spy[1][0] - 800) <= 10 and abs(spy[1][1] - 800) <= 10, spy
+    assert job.result is not None and job.result.meta["scale"] > 1
+    box = job.result.meta["source_box"]
+    assert np.allclose(box, product, atol=2), box  # in the photo's pixels, not the crop's
+    assert job.result.matte is not None
+    with Image.open(io.BytesIO(WorkerContext(settings).files.read(job.result.matte))) as stored:
+        matte = np.asarray(stored)
+    assert matte.shape == (PHOTO[1], PHOTO[0])  # on the photo's grid, where mask hints are drawn
+    assert matte[1305:1695, 1805:2195].min() == 255  # the product, where it is in the photo
+    inner = np.zeros(matte.shape, bool)
+    inner[1295:1705, 1795:2205] = True
+    assert matte[~inner].max() == 0  # nothing else
+
+
+def test_when_nothing_is_found_around_the_product_the_whole_photo_is_used(
+    settings: Settings, spy: list[tuple[int, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spying = Engines.render
+
+    def render(self: Engines, image: Image.Image, *args: object, **kwargs: object) -> object:
+        if len(spy) == 1:  # the crop (a busy backdrop all round it, say): the cut-out finds no product there
+            spy.append(image.size)
+            raise UnsupportedImage("no product found: the background is too busy for the built-in cut-out.")
+        return spying(self, image, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Engines, "render", render)
+    job = run(settings, photo((1800, 1300, 2200, 1700)))
+    assert len(spy) == 3 and spy[1] != PHOTO and spy[2] == PHOTO  # working image, crop, then the whole photo
     assert matte_size(settings, job) == PHOTO
-    assert job.result.meta["scale"] > 1  # type: ignore[union-attr]
+
+
+def test_a_mask_hint_shapes_the_cut_out_of_the_crop(settings: Settings, spy: list[tuple[int, int]]) -> None:
+    product = (1800, 1300, 2200, 1700)
+    hint = Image.new("L", PHOTO, 128)
+    hint.paste(0, (1800, 1300, 2000, 1700))  # the left half of the product is said to be background
+    out = io.BytesIO()
+    hint.save(out, "PNG")
+    key = make_key(settings)
+    with TestClient(create_app(settings)) as client:
+        body = {"product_image": b64(photo(product)), "style": "studio_packshot", "mask_hint": b64(out.getvalue())}
+        answer = client.post("/v1/generate", json=body, headers=key.headers)
+        assert answer.status_code == 202, answer.text
+    ctx = WorkerContext(settings)
+    assert process(ctx, answer.json()["id"]) == "completed"
+    job = jobs_sql.get(ctx.db.get(), answer.json()["id"])
+    assert job is not None and job.result is not None and job.result.matte is not None
+    assert len(spy) == 2 and spy[1] != PHOTO  # rendered again from a crop, with the hint cropped alike
+    with Image.open(io.BytesIO(ctx.files.read(job.result.matte))) as stored:
+        matte = np.asarray(stored)
+    assert matte.shape == (PHOTO[1], PHOTO[0])
+    assert matte[1310:1690, 1810:1990].max() == 0  # the hint's background half
+    assert matte[1310:1690, 2010:2190].min() == 255  # the other half, where it is in the photo
+
+
+def test_the_crop_is_the_product_box_with_half_its_long_side_around_it_within_the_photo() -> None:
+    def result(box: list[int] | None) -> RenderResult:
+        return RenderResult(images=(), engine="classical", meta={} if box is None else {"source_box": box})
+
+    # a 100 x 40 box in a 1000 x 750 working image of a 2000 x 1500 photo: 200 x 80 there, 100 px around it
+    assert product_crop(result([400, 300, 500, 340]), (1000, 750), (2000, 1500)) == (700, 500, 1100, 780)
+    assert product_crop(result([0, 700, 100, 750]), (1000, 750), (2000, 1500)) == (0, 1300, 300, 1500)  # clipped
+    assert product_crop(result(None), (1000, 750), (2000, 1500)) is None
+
+
+def test_a_small_product_in_a_scene_is_rendered_again_from_the_whole_photo(
+    settings: Settings, spy: list[tuple[int, int]]
+) -> None:
+    key = make_key(settings)
+    with TestClient(create_app(settings)) as client:
+        body = {"product_image": b64(photo((1800, 1300, 2200, 1700))), "style": "lifestyle"}
+        job_id = client.post("/v1/generate", json=body, headers=key.headers).json()["id"]
+    assert process(WorkerContext(settings), job_id) == "completed"
+    assert spy == [(2000, 1500), PHOTO]  # a scene may use more of the photo than the product: not cropped
 
 
 def test_working_sizes() -> None:

@@ -87,6 +87,9 @@ class CleanupReport:
         attached: share of the product's area, in product-coloured blobs beside the product that neither
             match the backdrop nor darken it, left out as background (the model lost a part: a chair's rocker
             base on grass); see ``_left_out``.
+        shadow_kept: share of the cleaned product's area (p > 0.5) that the backdrop model explains as a cast
+            shadow: shadow the model was too sure of to remove (the grey ghosts of a fork's tines' shadow),
+            or a product that darkens like one (glass, a mirror-like surface).
         shadow: the photo's cast shadow as a multiply layer on the grid (1 = none), or None.
     """
 
@@ -98,6 +101,7 @@ class CleanupReport:
     holes: float = 0.0
     unopened: float = 0.0
     attached: float = 0.0
+    shadow_kept: float = 0.0
     shadow: np.ndarray | None = field(default=None, repr=False)
 
 
@@ -161,10 +165,15 @@ def clean_backdrop(
         opened = float(hole.sum() / max(1, product.sum()))
         out[hole] = 0.0
     out[_shadow_pieces(out > 0.5, darkening)] = 0.0
-    left_out = _left_out(out > 0.5, (prob < 0.5) & (dist >= threshold) & ~darkening, lab, ring, near)
-    attached = float(left_out.sum() / max(1, (out > 0.5).sum()))
+    kept = out > 0.5
+    area = max(1, int(kept.sum()))
+    left_out = _left_out(kept, (prob < 0.5) & (dist >= threshold) & ~darkening, lab, ring, near)
+    attached = float(left_out.sum() / area)
+    shadow_kept = float((shadow & kept).sum() / area)
     photo_shadow = estimate_photo_shadow(smooth, expected, out, darkening)
-    return CleanupReport(out, prob, True, threshold, removed, opened, unopened, attached, photo_shadow)
+    return CleanupReport(
+        out, prob, True, threshold, removed, opened, unopened, attached, shadow_kept=shadow_kept, shadow=photo_shadow
+    )
 
 
 def _shadow_pieces(product: np.ndarray, darkening: np.ndarray) -> np.ndarray:

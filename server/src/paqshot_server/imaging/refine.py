@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
+from scipy import ndimage, special
 
 from .cleanup import SHADOW_HIGH, SOFT_HIGH, CleanupReport, clean_backdrop, surround_share
 from .matting import SNAP, decontaminate, grey, guided_filter, guided_upsample
@@ -103,6 +103,9 @@ class Refined:
         soft_share: share of the product's area (p > 0.5) where the final model map is undecided
             (0.15 < p < 0.85): blurry or unsure edges, glass.
         first_soft: the same share for the first pass (the model's own doubt about the whole photo).
+        entropy: the model's doubt in bits per product pixel: the binary entropy of the deciding pass's map
+            (the second when it ran, else the first) summed over its grid, over that map's product area
+            (p > 0.5) (:func:`map_entropy`).
         area_ratio: the final product's area over the first pass's (both p > 0.5, in photo pixels).
         crop_touch: share of the crop's border (sides inside the photo only) where the product reaches it:
             the closer look found more than the first pass saw.
@@ -125,6 +128,7 @@ class Refined:
     dropped_mass: float
     soft_share: float
     first_soft: float
+    entropy: float
     area_ratio: float
     crop_touch: float
     sure_pieces: int
@@ -165,6 +169,18 @@ def select_products(prob: np.ndarray, config: RefineConfig) -> Selection | None:
     out = np.where(near, prob, np.float32(0)).astype(np.float32)
     out[core & ~keep] = 0.0
     return Selection(keep, out, int(kept.sum()), float(mass[~kept].sum() / mass.sum()))
+
+
+def map_entropy(prob: np.ndarray) -> float:
+    """Binary entropy (bits) of a model's probability map (float h x w in [0, 1]) summed over the map, per pixel
+    of its product (p > 0.5); 0.0 when it has none. A sure answer scores near 0 whatever the product's size; a
+    map undecided about a shadow, a second object or glass scores high (Shannon entropy, H(p) = -p log2 p -
+    (1 - p) log2 (1 - p))."""
+    product = int((prob > 0.5).sum())
+    if product == 0:
+        return 0.0
+    bits = (special.entr(prob) + special.entr(1.0 - prob)).sum() / np.log(2.0)
+    return float(bits / product)
 
 
 def drop_frame_ghosts(prob: np.ndarray, width: int = GHOST_WIDTH) -> np.ndarray:
@@ -318,11 +334,11 @@ def refine(
     src = (x0 * gw / w, y0 * gh / h, x1 * gw / w, y1 * gh / h)
     native = (max(2, round(src[2] - src[0])), max(2, round(src[3] - src[1])))
     prob = _to_grid(_resample(sel.prob, src, native), small, cfg.guided, cfg.stretch)
-    passes, agreement = 1, None
+    passes, agreement, decisive = 1, None, first
     share = (x1 - x0) * (y1 - y0) / (w * h)
     if cfg.second_pass and share <= cfg.max_crop_share:
         hint_crop = hint[y0:y1, x0:x1] if hint is not None else None
-        second = constrain(predict(np.ascontiguousarray(rgb[y0:y1, x0:x1, :3])), hint_crop)
+        second = decisive = constrain(predict(np.ascontiguousarray(rgb[y0:y1, x0:x1, :3])), hint_crop)
         fine = _to_grid(second, small, cfg.guided, cfg.stretch)
         both = (prob > 0.5) | (fine > 0.5)
         agreement = float(((prob > 0.5) & (fine > 0.5)).sum() / max(1, both.sum()))
@@ -393,6 +409,7 @@ def refine(
         dropped_mass=sel.dropped_mass,
         soft_share=soft_share,
         first_soft=first_soft,
+        entropy=map_entropy(decisive),
         area_ratio=float((alpha > 0.5).sum()) / max(1.0, first_area),
         crop_touch=_crop_touch(alpha_crop > 0.5, box, (w, h)),
         sure_pieces=_sure_pieces(sel.prob),

@@ -19,7 +19,7 @@ from ..imaging.hint import decode_stored_hint
 from ..imaging.options import RenderOptions
 from ..imaging.plates.plate import PlateSource
 from ..imaging.result import RenderResult
-from ..imaging.working import enlarged, on_photo_grid, working_size
+from ..imaging.working import enlarged, on_photo_grid, product_crop, working_size
 from ..settings import Settings
 from ..storage import jobs as jobs_sql
 from ..storage.faults import is_storage_full
@@ -160,8 +160,9 @@ def _render(
     hint: np.ndarray | None,
     plates: PlateSource | None = None,
 ) -> RenderResult:
-    """Render from a working image sized to the output (``imaging.working``), or from the whole photo when the
-    photo is not much larger or the product would be enlarged; the matte and boxes are on the photo's grid."""
+    """Render from a working image sized to the output (``imaging.working``), or at full resolution when the
+    photo is not much larger or the product would be enlarged (a studio packshot then from the part of the photo
+    around the product: ``working.product_crop``); the matte and boxes are on the photo's grid."""
     max_pixels = ctx.settings.max_image_pixels
     at_least = working_size(raw, options.long_side)
     decoded = decode_image(raw, max_bytes=len(raw), max_pixels=max_pixels, at_least=at_least)
@@ -171,8 +172,21 @@ def _render(
         result = ctx.engines.render(image, options, progress=lease.report, hint=small_hint, plates=plates)
         if not enlarged(result):
             return on_photo_grid(result, decoded.source_size, image.size)
+        working = image.size
         del decoded, image  # the working image's memory goes before the whole photo's is taken
         image = decode_image(raw, max_bytes=len(raw), max_pixels=max_pixels).image
+        crop = product_crop(result, working, image.size) if ctx.engines.studio(options, plates) else None
+        if crop is not None:
+            photo_size = image.size
+            image = image.crop(crop)  # the whole photo's memory goes: the cut-out's arrays are the product's size
+            part_hint = None if hint is None else np.ascontiguousarray(hint[crop[1] : crop[3], crop[0] : crop[2]])
+            try:
+                result = ctx.engines.render(image, options, progress=lease.report, hint=part_hint, plates=plates)
+            except UnsupportedImage:  # e.g. a busy backdrop all round the crop: the whole photo, as before
+                log.info("no product found around the working image's box: rendering from the whole photo")
+                image = decode_image(raw, max_bytes=len(raw), max_pixels=max_pixels).image
+            else:
+                return on_photo_grid(result, photo_size, image.size, region=crop)
     return ctx.engines.render(image, options, progress=lease.report, hint=hint, plates=plates)
 
 
