@@ -8,9 +8,11 @@ packshot of a 2000² photo (``bench/bench_packshot.py``). With the thresholds se
 memory and the faults are gone; results are unchanged (only where memory comes from changes).
 
 The cost is memory kept, not used: up to :data:`TRIM_BYTES` of freed heap stays with each worker process
-between jobs. Arrays over :data:`MMAP_BYTES` (a 40 MP photo's planes) are still mapped and unmapped on their own,
-so the peak of a large job is what it was. glibc only (``mallopt``); elsewhere nothing is changed. An
-operator's own ``MALLOC_TRIM_THRESHOLD_`` / ``MALLOC_MMAP_THRESHOLD_`` (glibc's tunables) win.
+between jobs. Arrays over :data:`MMAP_BYTES` (a 40 MP photo's planes) are still mapped and unmapped on their own:
+with glibc's ceiling of 32 MB there instead, the heap kept pieces of them and a 40 MP job's peak grew (apples at
+40 MP: 431 MB with the defaults, 469 MB with 32 MB, 425 MB with 16 MB; ``bench/bench_memory.py``).
+glibc only (``mallopt``); elsewhere nothing is changed. An operator's own ``MALLOC_TRIM_THRESHOLD_`` /
+``MALLOC_MMAP_THRESHOLD_`` (glibc's tunables) win.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ log = logging.getLogger(__name__)
 M_TRIM_THRESHOLD = -1  # glibc's <malloc.h> parameter numbers
 M_MMAP_THRESHOLD = -3
 TRIM_BYTES = 128 * 1024 * 1024  # freed heap a worker keeps: a 2048² packshot's working set, with room
-MMAP_BYTES = 32 * 1024 * 1024  # glibc's own ceiling for its dynamic threshold (DEFAULT_MMAP_THRESHOLD_MAX)
+MMAP_BYTES = 16 * 1024 * 1024  # a 2048² float32 plane (a canvas's shadow) still comes from the heap
 OPERATOR_VARIABLES = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")
 
 
