@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 import ssl
-import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,32 +15,9 @@ from paqshot_desktop.local import free_port
 
 
 @pytest.fixture
-def tls_server(tmp_path: Path) -> Iterator[str]:
+def tls_server(self_signed_cert: tuple[Path, Path]) -> Iterator[str]:
     """An HTTPS server on loopback with a freshly made self-signed certificate."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a certificate")
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    cert, key = self_signed_cert
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *_args: object) -> None:
@@ -118,3 +93,17 @@ def test_cancel_drops_a_slow_connection_check(qtbot: Any, make_app: Any) -> None
         view.cancel_button.click()
         assert view.connect_button.isEnabled() and view.status.text() == "Cancelled."
         assert app.controller.client is None
+
+
+def test_quitting_closes_the_client_of_a_check_not_answered_yet(make_app: Any) -> None:
+    """Its answer would close it, but after quitting no answer is delivered: shutdown closes it."""
+    made: list[ApiClient] = []
+
+    def factory(url: str, key: str) -> ApiClient:
+        made.append(ApiClient(url, key))
+        return made[-1]
+
+    app = make_app(client_factory=factory)
+    app.controller.connect_to(f"http://127.0.0.1:{free_port()}", "pk_x")
+    app.controller.shutdown()
+    assert len(made) == 1 and made[0].closed

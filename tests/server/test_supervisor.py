@@ -10,7 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
+import uvicorn
+from paqshot_server.cli import build_parser
 from paqshot_server.cli.serve import BLAS_THREAD_VARIABLES, WorkerSupervisor
+from paqshot_server.jobs import allocator
 from paqshot_server.settings import Settings
 
 
@@ -58,3 +61,17 @@ def test_workers_get_their_share_of_the_cpus_for_blas_pools(tmp_path: Path, monk
     share = str(max(1, len(os.sched_getaffinity(0)) // 2))
     assert env["OPENBLAS_NUM_THREADS"] == env["OMP_NUM_THREADS"] == share
     assert env["MKL_NUM_THREADS"] == "7"
+
+
+def test_serve_keeps_freed_memory_before_it_starts_the_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Applied(Exception):
+        pass
+
+    def keep() -> bool:
+        raise Applied
+
+    monkeypatch.setattr(allocator, "keep_freed_memory", keep)
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self: pytest.fail("the API started before the allocator was set"))
+    with pytest.raises(Applied):
+        args = build_parser().parse_args(["serve", "--no-worker", "--home", str(tmp_path / "home"), "--port", "0"])
+        args.func(args)

@@ -3,6 +3,7 @@
 Error hierarchy (what the UI shows, in plain words)::
 
     ClientError
+     ├── ClientClosed        the client was closed (the app quits, or connected elsewhere)
      ├── ConnectionFailed    the address cannot be reached (wrong URL, server down, DNS)
      │    └── TlsFailed      the server's certificate was refused
      ├── NotAnAppliance      something answered, but not with the API's JSON
@@ -12,6 +13,11 @@ Error hierarchy (what the UI shows, in plain words)::
 backoff (tenacity does the retrying; the policy is :class:`RetryPolicy`). Both are safe for
 ``POST /v1/generate`` because every attempt carries the same Idempotency-Key. The connection check makes one
 attempt only, so a refused connection is reported at once.
+
+Connection pools (one httpx client per thread) belong to the :class:`ApiClient`, and each is closed exactly once:
+by :meth:`ApiClient.close` when idle, else by its own thread as soon as the request in flight there ends. A pool
+must not be closed under a request: httpcore then forgets a connection that is still being opened, and its socket
+is garbage-collected unclosed. After ``close()`` a request raises :class:`ClientClosed` and opens nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ import email.utils
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -39,6 +46,10 @@ WaitListener = Callable[[str, float], None]
 
 class ClientError(Exception):
     """Anything that stops a request from succeeding; ``str()`` is a sentence for the user."""
+
+
+class ClientClosed(ClientError):
+    """The request was not sent (or its retries stopped): :meth:`ApiClient.close` was called."""
 
 
 class ConnectionFailed(ClientError):
@@ -163,8 +174,16 @@ def warm_up_http() -> None:
     _httpx()
 
 
+@dataclass
+class _Pool:
+    """One thread's httpx client; ``busy`` while a request is in flight on it."""
+
+    client: httpx.Client
+    busy: bool = False
+
+
 class ApiClient:
-    """A connection to one appliance with one API key. Thread-safe: one httpx client per thread."""
+    """A connection to one appliance with one API key. Thread-safe: one httpx client (pool) per thread."""
 
     def __init__(
         self,
@@ -190,36 +209,56 @@ class ApiClient:
         # Default wait: interrupted by close(), so quitting never hangs on a long Retry-After.
         self._sleep = sleep or self._interruptible_sleep
         self._verify = verify
-        self._local = threading.local()
-        self._clients: list[httpx.Client] = []
-        self._lock = threading.Lock()
+        self._local = threading.local()  # this thread's _Pool
+        self._pools: list[_Pool] = []  # every pool not closed yet
+        self._lock = threading.Lock()  # guards _pools, each pool's busy flag, and setting _closed
 
     def _interruptible_sleep(self, seconds: float) -> None:
         self._closed.wait(seconds)
 
-    def _client(self) -> httpx.Client:
-        client = getattr(self._local, "client", None)
-        if client is None:
-            client = _httpx().Client(
-                # A dead address fails within the connect timeout; a slow answer may take the full timeout.
-                timeout=_httpx().Timeout(self._timeout, connect=min(5.0, self._timeout)),
-                transport=self._transport,
-                verify=self._verify,
-                headers={"User-Agent": self._user_agent},
-                trust_env=False,  # an appliance on the LAN must not go through a corporate proxy
-            )
-            self._local.client = client
-            with self._lock:
-                self._clients.append(client)
+    def _new_client(self) -> httpx.Client:
+        client: httpx.Client = _httpx().Client(
+            # A dead address fails within the connect timeout; a slow answer may take the full timeout.
+            timeout=_httpx().Timeout(self._timeout, connect=min(5.0, self._timeout)),
+            transport=self._transport,
+            verify=self._verify,
+            headers={"User-Agent": self._user_agent},
+            trust_env=False,  # an appliance on the LAN must not go through a corporate proxy
+        )
         return client
 
-    def close(self) -> None:
-        """Close every per-thread connection pool and stop pending retries from sleeping again."""
-        self._closed.set()
+    @contextmanager
+    def _pool(self) -> Iterator[httpx.Client]:
+        """This thread's httpx client, marked busy for one request; closed on the way out when :meth:`close`
+        ran meanwhile. Raises :class:`ClientClosed` after ``close()`` (no pool is made then)."""
         with self._lock:
-            clients, self._clients = self._clients, []
-        for client in clients:
-            client.close()
+            if self._closed.is_set():
+                raise ClientClosed(f"Stopped: the connection to {self.base_url} was closed.")
+            pool: _Pool | None = getattr(self._local, "pool", None)
+            if pool is None:
+                pool = self._local.pool = _Pool(self._new_client())
+                self._pools.append(pool)
+            pool.busy = True
+        try:
+            yield pool.client
+        finally:
+            with self._lock:
+                pool.busy = False
+                orphaned = self._closed.is_set()  # close() left this pool to us
+                if orphaned:
+                    self._pools.remove(pool)
+            if orphaned:
+                pool.client.close()
+
+    def close(self) -> None:
+        """Stop pending retries from sleeping again and refuse new requests; close the idle per-thread pools
+        now, and each busy one when its request ends (see the module's docstring). Never blocks on a request."""
+        with self._lock:
+            self._closed.set()
+            idle = [pool for pool in self._pools if not pool.busy]
+            self._pools = [pool for pool in self._pools if pool.busy]
+        for pool in idle:
+            pool.client.close()
 
     def _request(
         self,
@@ -240,10 +279,11 @@ class ApiClient:
             hdrs["Authorization"] = f"Bearer {self.api_key}"
 
         def attempt() -> httpx.Response:
-            try:
-                response = self._client().request(method, url, json=json, params=params, headers=hdrs)
-            except _httpx().TransportError as exc:
-                raise _describe_transport(exc, self.base_url) from exc
+            with self._pool() as client:
+                try:
+                    response = client.request(method, url, json=json, params=params, headers=hdrs)
+                except _httpx().TransportError as exc:
+                    raise _describe_transport(exc, self.base_url) from exc
             if response.status_code >= 400:
                 raise self._api_error(response)
             return response
@@ -267,13 +307,13 @@ class ApiClient:
 
     @property
     def closed(self) -> bool:
-        """True once :meth:`close` was called (pending retries stop)."""
+        """True once :meth:`close` was called (pending retries stop, new requests raise :class:`ClientClosed`)."""
         return self._closed.is_set()
 
     def _sleep_then_check(self, seconds: float) -> None:
         self._sleep(seconds)
         if self._closed.is_set():
-            raise ClientError("Stopped: the connection was closed while waiting to retry.")
+            raise ClientClosed("Stopped: the connection was closed while waiting to retry.")
 
     @staticmethod
     def _api_error(response: httpx.Response) -> ApiError:

@@ -20,7 +20,7 @@ from . import keystore
 from .batching import BatchController
 from .branding import Brand
 from .catalogue import CatalogueRun
-from .client import ApiClient, ApiError, describe, warm_up_http
+from .client import ApiClient, ApiError, ClientClosed, describe, warm_up_http
 from .labels import PACKSHOT
 from .local import LocalAppliance, LocalEndpoint
 from .model import JobsModel
@@ -120,6 +120,7 @@ class Controller(QObject):
         self._shut_down = False
         self._checks = itertools.count(1)
         self._check = 0  # the connection check whose answer is still wanted (0: none)
+        self._checking: set[ApiClient] = set()  # clients of checks not answered yet (closed at shutdown)
         self._key_loaded = False
         self._restore_wanted = False
         self._watch: set[str] = set()
@@ -172,6 +173,8 @@ class Controller(QObject):
         QTimer.singleShot(0, lambda: self._warm_up(url))
 
     def _warm_up(self, url: str) -> None:
+        if self._shut_down:
+            return  # closed before the event loop ran: nothing to prepare
         self.runner.submit(
             lambda: keystore.read_key(self.settings.keyring_service, url),
             self._key_read,
@@ -213,6 +216,7 @@ class Controller(QObject):
         check_id = self._check = next(self._checks)
         view.set_busy(f"Checking {url}…")
         client = self._make_client(url, key)
+        self._checking.add(client)
 
         def check() -> tuple[Capabilities, tuple[PresetInfo, ...]]:
             try:
@@ -226,6 +230,7 @@ class Controller(QObject):
             return caps, offered_presets(client, caps)
 
         def done(answer: Any) -> None:
+            self._checking.discard(client)
             if check_id != self._check:
                 client.close()  # cancelled, or superseded by a newer check
                 return
@@ -233,6 +238,7 @@ class Controller(QObject):
             self._connected(client, caps, presets, local)
 
         def failed(exc: BaseException) -> None:
+            self._checking.discard(client)
             client.close()
             if check_id == self._check:
                 self._check = 0
@@ -365,6 +371,8 @@ class Controller(QObject):
 
         def failed(exc: BaseException) -> None:
             self._polling = False
+            if isinstance(exc, ClientClosed):
+                return  # that connection was replaced or the app is quitting: nothing to tell
             if not self._lost_key(exc):
                 self.window.queue_view.show_message(describe(exc), "error")
 
@@ -441,7 +449,11 @@ class Controller(QObject):
         AboutDialog(self.brand, __version__, where, self.window).exec()
 
     def shutdown(self) -> None:
-        """Stop polling, let running requests end, close connections, stop the local appliance (once)."""
+        """Stop polling, close connections, let running requests end, stop the local appliance (once).
+
+        Closing first wakes retries waiting on a Retry-After and makes requests still queued fail at once
+        (:class:`~paqshot_desktop.client.ClientClosed`); a request already in flight ends normally and its
+        connection is closed then, by the client (closing under it would leak its socket)."""
         if self._shut_down:
             return
         self._shut_down = True
@@ -449,8 +461,9 @@ class Controller(QObject):
         self.settings.set("geometry", QByteArray(self.window.saveGeometry()))
         self._save_sources()
         self.settings.sync()
-        if self.session.client is not None:
-            self.session.client.close()
+        for client in (self.session.client, *self._checking):
+            if client is not None:
+                client.close()
         self.bulk.pool.clear()  # queued uploads/downloads that have not started are dropped
         self.runner.wait(3000)
         self.bulk.wait(3000)

@@ -81,7 +81,7 @@ def create_app(settings: Settings) -> Litestar:
         request_max_body_size=max_body_bytes(settings),
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
-        state=State({"metrics": metrics}),
+        state=State({"metrics": metrics, "api": api}),  # "api": for handlers that skip injection
         middleware=[request_id_middleware, metrics.middleware],
         logging_config=None,  # the CLI configures logging (text or JSON); the app never does
         debug=False,

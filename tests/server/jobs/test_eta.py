@@ -7,9 +7,12 @@ import time
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from litestar.testing import TestClient
 from paqshot_server.jobs.eta import JobTimes, Snapshot, prior_seconds
 from paqshot_server.settings import Settings
+from paqshot_server.storage import fair
 from paqshot_server.storage import workers as workers_sql
 from paqshot_server.storage.db import connect
 from paqshot_server.storage.fair import Pending, Waiting
@@ -106,3 +109,42 @@ def test_eta_seconds_is_live_and_absent_without_a_worker(client: TestClient, key
     shown = client.get(f"/v1/generate/{second}", headers=key.headers).json()
     assert 0 < shown["eta_seconds"] <= 6.0 and shown["estimated_seconds"] == 6
     assert client.get(f"/v1/generate/{first}", headers=key.headers).json()["eta_seconds"] <= 3.0
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.sampled_from(["high", "normal", "low"]), st.integers(0, 50)), max_size=40),
+    st.integers(0, 3),
+    st.lists(
+        st.tuples(st.integers(0, 3), st.sampled_from([0.5, 1.0, 2.0]), st.sampled_from([0.0, 1.0, 3.5])), max_size=4
+    ),
+)
+def test_a_plan_extended_by_each_submission_is_the_plan_made_again(
+    submissions: list[tuple[int, str, int]], slots: int, tags: list[tuple[int, float, float]]
+) -> None:
+    """Submissions served after every planned job extend the plan (``Snapshot.add``); the others plan it again.
+    Either way each job's done time is what a plan of the whole queue gives."""
+    queued = [pending(f"gen_q{i}", f"key{i % 2}", i) for i in range(6)]
+    extended = snapshot([pending("gen_run", "key0", -1, claimed_at=995.0)], queued, slots, now=1_000.0)
+    for key, weight, finish in tags:  # keys already waiting, with their own weight and virtual finish tag
+        if f"key{key}" in extended.keys:
+            extended.keys[f"key{key}"] = Waiting(f"key{key}", weight, finish, extended.keys[f"key{key}"].oldest_seq)
+    extended.clock = 1.0
+    extended.done_at()
+    for i, (key, priority, seq) in enumerate(submissions):
+        job = Pending(f"gen_new{i}", f"key{key}", "studio_packshot", None, priority, 2**62 if seq else 100 + i)
+        extended.add(job, lambda k=f"key{key}", s=job.seq: Waiting(k, 1.0, 0.0, s))
+        again = Snapshot(**{**vars(extended), "_done_at": None})
+        again.queues = {k: list(q) for k, q in extended.queues.items()}
+        assert extended.done_at() == pytest.approx(again.done_at())
+
+
+def test_a_burst_from_one_key_is_planned_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    plans = []
+    tagged_order = fair.tagged_order
+    monkeypatch.setattr(fair, "tagged_order", lambda *args: plans.append(1) or tagged_order(*args))
+    burst = snapshot([], [pending("gen_a0", "a", 1), pending("gen_b0", "b", 2)], 1, now=1_000.0)
+    for i in range(1, 30):
+        burst.add(pending(f"gen_a{i}", "a", 2**62), lambda: Waiting("a", 1.0, 0.0, 1))
+        assert burst.done_at()[f"gen_a{i}"] == pytest.approx(1_000.0 + 2.0 * (i + 2))  # after b's one job
+    assert len(plans) == 1

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import io
+from pathlib import Path
 
+import anyio
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from paqshot_server.errors import ImageTooLarge, InvalidRequest, UnsupportedImage
+from paqshot_server.errors import ImageTooLarge, InvalidRequest, StorageFull, UnsupportedImage
 from paqshot_server.imaging.passthrough import strip_jpeg_metadata
-from paqshot_server.jobs.intake import decode_base64, normalise
+from paqshot_server.jobs.intake import decode_base64, normalise, store_input
+from paqshot_server.resources import Resources
+from paqshot_server.settings import Settings
 from PIL import Image
 from support import product_jpeg
 
@@ -79,3 +83,60 @@ def test_arbitrary_bytes_never_crash_the_door(data: bytes) -> None:
 def test_metadata_stripper_is_total(data: bytes) -> None:
     out = strip_jpeg_metadata(b"\xff\xd8" + data)
     assert out is None or out.startswith(b"\xff\xd8")
+
+
+def test_a_jpeg_without_metadata_is_kept_as_the_same_bytes_not_copied() -> None:
+    plain = product_jpeg()
+    assert strip_jpeg_metadata(plain) is plain  # a 1 MB copy is ~1.5 ms at the door
+    stored, ext, _notes = normalise(plain, **LIMITS)
+    assert ext == "jpg" and stored is plain
+
+
+_SEGMENTS = {
+    "exif": b"\xff\xe1\x00\x08Exif\x00\x00",
+    "jfif": b"\xff\xe0\x00\x06JFIF",
+    "comment": b"\xff\xfe\x00\x05abc",
+    "quant": b"\xff\xdb\x00\x04qq",
+    "fill": b"\xff",
+    "adobe": b"\xff\xee\x00\x03a",
+}
+_DROPPED = {"exif", "comment", "fill"}
+
+
+@given(st.lists(st.sampled_from(sorted(_SEGMENTS)), max_size=8))
+def test_the_stripper_drops_exactly_the_metadata_segments_and_keeps_the_rest_in_order(names: list[str]) -> None:
+    scan = b"\xff\xda\x00\x02scan data \xff\x00 to the end"
+    out = strip_jpeg_metadata(b"\xff\xd8" + b"".join(_SEGMENTS[n] for n in names) + scan)
+    assert out == b"\xff\xd8" + b"".join(_SEGMENTS[n] for n in names if n not in _DROPPED) + scan
+
+
+def stored_files(settings: Settings) -> list[str]:
+    return sorted(p.name for p in settings.files_dir.rglob("*") if p.is_file())
+
+
+def test_a_jpeg_is_stored_while_it_is_verified_and_only_kept_when_it_decodes(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home")
+    res = Resources(settings)
+    photo = product_jpeg()
+    name, notes = anyio.run(store_input, res, "gen_ok", photo)
+    assert (name, notes) == ("gen_ok_input.jpg", ())
+    assert res.files.read(name) == photo
+    broken = photo[:-600]  # headers intact: it is written while its entropy-coded data fails to decode
+    with pytest.raises(UnsupportedImage):
+        anyio.run(store_input, res, "gen_broken", broken)
+    assert stored_files(settings) == ["gen_ok_input.jpg"]  # the refused photo's file is gone, no temp file left
+
+
+def test_a_full_disk_while_the_jpeg_is_verified_is_the_requests_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(home=tmp_path / "home")
+    res = Resources(settings)
+
+    def full(name: str, data: bytes) -> Path:
+        raise StorageFull("disk")
+
+    monkeypatch.setattr(res.files, "put", full)
+    with pytest.raises(StorageFull):
+        anyio.run(store_input, res, "gen_full", product_jpeg())
+    assert not settings.files_dir.exists() or stored_files(settings) == []

@@ -12,8 +12,12 @@ from .state import ApiState
 
 
 def bearer_token(request: Request) -> str:
-    """The token of ``Authorization: Bearer <token>``, or 401."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    """The token of ``Authorization: Bearer <token>`` (the first such header), or 401.
+
+    Read from the ASGI scope's raw headers (name in any case, value as latin-1, as Litestar's own mapping reads them):
+    the poll's hot path does not need Litestar's header mapping built."""
+    value = next((v for k, v in request.scope["headers"] if k.lower() == b"authorization"), b"").decode("latin-1")
+    scheme, _, token = value.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Missing API key: send 'Authorization: Bearer <key>'.")
     return token.strip()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import anyio.to_thread
 from litestar import Controller, Request, Response, get
@@ -66,26 +67,40 @@ class Metrics:
         self.registry.register(DatabaseCollector(api))
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
-        """Count every HTTP request by route template and status."""
+        """Count every HTTP request by route template and status, and time it by route.
+
+        Each labelled child is looked up once and kept (prometheus_client's ``labels`` takes a lock and builds
+        its key on every call): a request costs two dict lookups and the two updates.
+        """
+        counters: dict[tuple[str, str, int], Any] = {}
+        timers: dict[str, Any] = {}
 
         async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
             started = time.perf_counter()
-            status = {"code": 500}
+            status = 500
 
             async def capture(message: Message) -> None:
+                nonlocal status
                 if message["type"] == "http.response.start":
-                    status["code"] = message["status"]
+                    status = message["status"]
                 await send(message)
 
             try:
                 await app(scope, receive, capture)
             finally:
                 route = scope.get("path_template") or "unmatched"  # the template keeps label cardinality bounded
-                self.requests.labels(str(scope.get("method", "")), route, str(status["code"])).inc()
-                self.latency.labels(route).observe(time.perf_counter() - started)
+                method = str(scope.get("method", ""))
+                counter = counters.get((method, route, status))
+                if counter is None:
+                    counter = counters[method, route, status] = self.requests.labels(method, route, str(status))
+                counter.inc()
+                timer = timers.get(route)
+                if timer is None:
+                    timer = timers[route] = self.latency.labels(route)
+                timer.observe(time.perf_counter() - started)
 
         return wrapped
 

@@ -29,8 +29,17 @@ def input_link_expiry(now: float) -> int:
     return -(-int(now + INPUT_LINK_SECONDS) // LINK_GRID_SECONDS) * LINK_GRID_SECONDS
 
 
-def generation(job: Job, api: ApiState) -> Generation:
-    """The public view of a job."""
+def live(job: Job, api: ApiState) -> tuple[float | None, int] | None:
+    """What a job's view takes from the clock while its row stays the same: a processing job's live ETA
+    (``eta_seconds``) and its photo link's expiry (:func:`input_link_expiry`); None for a job that has ended.
+    Two equal answers for the same row give the same :func:`generation` (``api.pollcache`` relies on it)."""
+    if job.status != "processing":
+        return None
+    return api.jobs.eta.seconds(job), input_link_expiry(time.time())
+
+
+def generation(job: Job, api: ApiState, now: tuple[float | None, int] | None = None) -> Generation:
+    """The public view of a job; ``now`` is :func:`live`'s answer for it when the caller has it already."""
     base, secret = api.settings.base_url, api.secret
     out = Generation(
         id=job.id,
@@ -47,11 +56,11 @@ def generation(job: Job, api: ApiState) -> Generation:
         priority=job.priority,
     )
     if job.status == "processing":
+        out.eta_seconds, photo_expires = now or live(job, api)  # type: ignore[misc]
         out.progress = round(job.progress, 3)
         out.estimated_seconds = job.estimated_seconds
-        out.eta_seconds = api.jobs.eta.seconds(job)
         if not job.purged:
-            out.input_url = file_url(base, secret, job.input_file, input_link_expiry(time.time()))
+            out.input_url = file_url(base, secret, job.input_file, photo_expires)
         return out
     out.completed_at = job.completed_at
     if job.status == "failed":

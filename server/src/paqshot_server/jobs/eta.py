@@ -92,6 +92,11 @@ class Snapshot:
     engine_of_style: Callable[[str], str]
     _engines: dict[tuple[str, str | None], str] = field(default_factory=dict)
     _done_at: dict[str, float] | None = None
+    # The plan's end, to extend it by a job served after all planned ones (:meth:`_extend`): when each slot frees,
+    # the last planned job's place in the fair order, each key's last place.
+    _free: list[float] = field(default_factory=list)
+    _last: fair.Place | None = None
+    _last_of: dict[str, fair.Place] = field(default_factory=dict)
 
     def job_seconds(self, job: Pending) -> float:
         how = (job.style, job.cutout_engine)
@@ -114,7 +119,24 @@ class Snapshot:
         queue.insert(at, job)
         if job.key_id not in self.keys:
             self.keys[job.key_id] = waiting()
-        self._done_at = None
+        if self._done_at is None or at < len(queue) - 1 or not self._extend(job):
+            self._done_at = None  # planned again when next asked
+
+    def _extend(self, job: Pending) -> bool:
+        """Plan ``job``, the last of its key's queue, if the policy serves it after every planned job (a burst from
+        one key, the key furthest behind): the plan made again would be the same plus this job. False otherwise.
+        Spares each submission a plan of the whole queue (~1.5 ms at 1,000 queued jobs)."""
+        assert self._done_at is not None
+        key = self.keys[job.key_id]
+        before = self._last_of.get(job.key_id)
+        place = fair.next_place(before) if before else fair.first_place(key, self.clock)
+        if self._last is not None and place <= self._last:
+            return False
+        start = heapq.heappop(self._free)
+        self._done_at[job.id] = done = start + self.job_seconds(job)
+        heapq.heappush(self._free, done)
+        self._last = self._last_of[job.key_id] = place
+        return True
 
     def done_at(self) -> dict[str, float]:
         """Epoch seconds each queued or running job should be done (one slot assumed while none is alive)."""
@@ -127,11 +149,13 @@ class Snapshot:
             slots = max(self.slots, 1)
             free = sorted(free)[:slots] + [now] * max(0, slots - len(free))
             heapq.heapify(free)
-            for job in fair.order(self.queues, list(self.keys.values()), self.clock):
+            self._last, self._last_of = None, {}
+            for place, job in fair.tagged_order(self.queues, list(self.keys.values()), self.clock):
                 start = heapq.heappop(free)
                 done[job.id] = start + self.job_seconds(job)
                 heapq.heappush(free, done[job.id])
-            self._done_at = done
+                self._last = self._last_of[job.key_id] = place
+            self._free, self._done_at = free, done
         return self._done_at
 
 

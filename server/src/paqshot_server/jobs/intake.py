@@ -9,6 +9,9 @@ import binascii
 import io
 import math
 import re
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 import anyio.to_thread
 import pybase64
@@ -17,7 +20,7 @@ from PIL import Image
 from ..errors import ImageTooLarge, InvalidRequest, megabytes
 from ..imaging.decode import decode_image
 from ..imaging.hint import encode_hint, read_hint
-from ..imaging.passthrough import jpeg_passthrough
+from ..imaging.passthrough import jpeg_passthrough, jpeg_passthrough_plan
 from ..net.fetch import BlockedAddress, fetch_image, resolve_async
 from ..net.post import check_sendable
 from ..net.urls import IMAGE_URL_SCHEMES, url_shape_error, webhook_schemes
@@ -88,18 +91,41 @@ async def load_image(res: Resources, text: str, field: str = "product_image") ->
     return decode_base64(text, settings.max_image_bytes, field)
 
 
+# Stores a passthrough JPEG while it is verified (its write and fsync wait on the disk, the decode on the CPU).
+_WRITER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="intake-write")
+
+
 async def store_input(res: Resources, job_id: str, raw: bytes, role: str = "input") -> tuple[str, tuple[str, ...]]:
     """Validate/normalise off the event loop and store as ``<job_id>_<role>.<ext>``; returns the stored file name
-    and the decoding's notes."""
+    and the decoding's notes. A refused image leaves no file behind."""
     settings = res.settings
 
     def store() -> tuple[str, tuple[str, ...]]:  # one trip to a thread for both: each trip costs CPU too
+        plan = jpeg_passthrough_plan(raw, settings.max_image_pixels) if len(raw) <= settings.max_image_bytes else None
+        if plan is not None:
+            name = f"{job_id}_{role}.jpg"
+            written = _WRITER.submit(res.files.put, name, plan.data)
+            try:
+                verified = plan.verify()  # the file's write and fsync go on meanwhile: ~4 ms of a request's wait
+            except BaseException:
+                _discard(res, name, written)
+                raise
+            if verified:
+                written.result()  # its error (a full disk) is the request's; put leaves nothing behind
+                return name, ()
+            _discard(res, name, written)  # the full path below says what is wrong with it
         data, ext, notes = normalise(raw, settings.max_image_bytes, settings.max_image_pixels)
         name = f"{job_id}_{role}.{ext}"
         res.files.put(name, data)
         return name, notes
 
     return await anyio.to_thread.run_sync(store)
+
+
+def _discard(res: Resources, name: str, written: Future[Path]) -> None:
+    """Delete a file stored for an image that is not kept, once its write has ended (whichever way)."""
+    futures.wait([written])
+    res.files.delete(name)
 
 
 async def check_webhook_url(res: Resources, url: str) -> None:

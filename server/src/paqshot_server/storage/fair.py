@@ -57,18 +57,40 @@ T = TypeVar("T")
 def order(queues: Mapping[str, Sequence[T]], keys: Sequence[Waiting], clock: float) -> Iterator[T]:
     """The items of ``queues`` (per key, each already in priority-then-submission order) in the order successive
     claims would take them, if nothing new arrived. O(n log keys)."""
-    heap = [(start_tag(k, clock), k.oldest_seq, k.key_id, k.weight) for k in keys if queues.get(k.key_id)]
+    for _, item in tagged_order(queues, keys, clock):
+        yield item
+
+
+Place = tuple[float, int, str, float]  # (start tag, oldest_seq, key_id, weight): an item's place in the order
+
+
+def first_place(key: Waiting, clock: float) -> Place:
+    """The place of ``key``'s first queued item."""
+    return start_tag(key, clock), key.oldest_seq, key.key_id, key.weight
+
+
+def next_place(place: Place) -> Place:
+    """The place of the item after the one at ``place`` in the same key's queue."""
+    start, oldest, key_id, weight = place
+    return start + 1 / weight, oldest, key_id, weight
+
+
+def tagged_order(queues: Mapping[str, Sequence[T]], keys: Sequence[Waiting], clock: float) -> Iterator[tuple[Place, T]]:
+    """:func:`order`, each item with its place: places increase along the order (compared as tuples); one more item
+    of the same key would come at :func:`next_place`."""
+    heap = [first_place(k, clock) for k in keys if queues.get(k.key_id)]
     heapq.heapify(heap)
     taken = dict.fromkeys(queues, 0)
     while heap:
         # A popped key's start tag is the new clock; every key left in the heap has a tag >= it, so tags
         # computed when a key was pushed stay exact (only keys arriving later could start at the clock).
-        start, _, key_id, weight = heapq.heappop(heap)
+        place = heapq.heappop(heap)
+        key_id = place[2]
         queue = queues[key_id]
-        yield queue[taken[key_id]]
+        yield place, queue[taken[key_id]]
         taken[key_id] += 1
         if taken[key_id] < len(queue):
-            heapq.heappush(heap, (start + 1 / weight, _, key_id, weight))
+            heapq.heappush(heap, next_place(place))
 
 
 _WAITING = (
