@@ -115,10 +115,12 @@ def test_when_nothing_is_found_around_the_product_the_whole_photo_is_used(
     assert matte_size(settings, job) == PHOTO
 
 
-def test_a_mask_hint_shapes_the_cut_out_of_the_crop(settings: Settings, spy: list[tuple[int, int]]) -> None:
-    product = (1800, 1300, 2200, 1700)
+def hinted_matte(settings: Settings, product: tuple[int, int, int, int]) -> np.ndarray:
+    """The stored matte (uint8, the photo's grid) of a studio packshot whose mask hint says the left half of
+    ``product`` is background (grey, "the cut-out decides", elsewhere)."""
+    left, top, right, bottom = product
     hint = Image.new("L", PHOTO, 128)
-    hint.paste(0, (1800, 1300, 2000, 1700))  # the left half of the product is said to be background
+    hint.paste(0, (left, top, (left + right) // 2, bottom))
     out = io.BytesIO()
     hint.save(out, "PNG")
     key = make_key(settings)
@@ -130,10 +132,15 @@ def test_a_mask_hint_shapes_the_cut_out_of_the_crop(settings: Settings, spy: lis
     assert process(ctx, answer.json()["id"]) == "completed"
     job = jobs_sql.get(ctx.db.get(), answer.json()["id"])
     assert job is not None and job.result is not None and job.result.matte is not None
-    assert len(spy) == 2 and spy[1] != PHOTO  # rendered again from a crop, with the hint cropped alike
     with Image.open(io.BytesIO(ctx.files.read(job.result.matte))) as stored:
         matte = np.asarray(stored)
     assert matte.shape == (PHOTO[1], PHOTO[0])
+    return matte
+
+
+def test_a_mask_hint_shapes_the_cut_out_of_the_crop(settings: Settings, spy: list[tuple[int, int]]) -> None:
+    matte = hinted_matte(settings, (1800, 1300, 2200, 1700))
+    assert len(spy) == 2 and spy[1] != PHOTO  # rendered again from a crop, with the hint cropped alike
     assert matte[1310:1690, 1810:1990].max() == 0  # the hint's background half
     assert matte[1310:1690, 2010:2190].min() == 255  # the other half, where it is in the photo
 
@@ -174,25 +181,8 @@ def test_decoding_at_least_a_size_keeps_the_checks_and_the_files_size() -> None:
 
 
 def test_a_mask_hint_on_a_big_photo_shapes_the_working_cut_out(settings: Settings, spy: list[tuple[int, int]]) -> None:
-    product = (1000, 600, 3000, 2400)
-    hint = Image.new("L", PHOTO, 128)  # grey: the cut-out decides ...
-    hint.paste(0, (1000, 600, 2000, 2400))  # ... except the left half of the product, said to be background
-    out = io.BytesIO()
-    hint.save(out, "PNG")
-    key = make_key(settings)
-    with TestClient(create_app(settings)) as client:
-        body = {"product_image": b64(photo(product)), "style": "studio_packshot", "mask_hint": b64(out.getvalue())}
-        answer = client.post("/v1/generate", json=body, headers=key.headers)
-        assert answer.status_code == 202, answer.text
-    ctx = WorkerContext(settings)
-    assert process(ctx, answer.json()["id"]) == "completed"
-    job = jobs_sql.get(ctx.db.get(), answer.json()["id"])
-    assert job is not None and job.result is not None
+    matte = hinted_matte(settings, (1000, 600, 3000, 2400))
     assert spy == [(2000, 1500)]
-    assert job.result.matte is not None
-    with Image.open(io.BytesIO(ctx.files.read(job.result.matte))) as stored:
-        matte = np.asarray(stored)
-    assert matte.shape == (PHOTO[1], PHOTO[0])
     assert matte[650:2350, 1050:1950].max() == 0  # the hint's background half is not product ...
     assert matte[650:2350, 2050:2950].min() == 255  # ... and the other half still is
 
