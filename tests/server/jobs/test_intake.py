@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import tracemalloc
 from pathlib import Path
 
 import anyio
@@ -108,6 +109,26 @@ def test_the_stripper_drops_exactly_the_metadata_segments_and_keeps_the_rest_in_
     scan = b"\xff\xda\x00\x02scan data \xff\x00 to the end"
     out = strip_jpeg_metadata(b"\xff\xd8" + b"".join(_SEGMENTS[n] for n in names) + scan)
     assert out == b"\xff\xd8" + b"".join(_SEGMENTS[n] for n in names if n not in _DROPPED) + scan
+
+
+@pytest.mark.parametrize(
+    "middle",
+    [b"\xff" * 1_000_000, b"\xff\xfe\x00\x02" * 250_000],
+    ids=["a million fill bytes", "250,000 empty comments"],
+)
+def test_stripping_costs_at_most_one_copy_of_the_file_whatever_its_structure(middle: bytes) -> None:
+    # breaker, session 2: a 7 MB run of fill bytes took 1.9 GB and 7 s (a memoryview per dropped part)
+    plain = product_jpeg()
+    at = plain.index(b"\xff\xdb")
+    data = plain[:at] + middle + plain[at:]
+    tracemalloc.start()
+    try:
+        out = strip_jpeg_metadata(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert out == plain
+    assert peak < 3 * len(data)
 
 
 def stored_files(settings: Settings) -> list[str]:

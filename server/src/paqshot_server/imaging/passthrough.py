@@ -8,6 +8,7 @@ to PNG at the door would cost ~10x more and change nothing the worker sees.
 from __future__ import annotations
 
 import io
+import re
 import warnings
 
 from PIL import Image
@@ -15,37 +16,43 @@ from PIL import Image
 # APPn segments to drop: everything but APP0 (JFIF) and APP14 (Adobe: tells the decoder the colour transform).
 _KEEP_APP = {0xE0, 0xEE}
 _ORIENTATION = 0x0112
+_FF_RUN = re.compile(rb"\xff+")
 
 
 def strip_jpeg_metadata(data: bytes) -> bytes | None:
     """Remove EXIF/XMP/IPTC/ICC/comment segments (and fill bytes between segments); None when the marker structure
     is not plain JPEG. A file with nothing to remove is returned as it is (the same object: a 1 MB copy costs
-    ~1.5 ms at the door, mostly page faults); otherwise the kept parts are joined in one copy."""
+    ~1.5 ms at the door, mostly page faults); otherwise the kept parts go into one buffer made at the first byte
+    dropped. Memory is at most one copy of ``data`` whatever its structure (a run of fill bytes is skipped in one
+    step; a Python object per dropped part made a 7 MB run of fill bytes cost 1.9 GB)."""
     if data[:2] != b"\xff\xd8":
         return None
     view = memoryview(data)
-    kept: list[memoryview] = []  # runs of ``data`` kept so far, before ``start``
-    start = pos = 2
+    out: bytearray | None = None  # the kept bytes before ``pos``, once something was dropped
+    pos = 2
     while pos + 4 <= len(data):
         if data[pos] != 0xFF:
             return None
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte: dropped
-            kept.append(view[start:pos])
-            pos += 1
-            start = pos
+        run = _FF_RUN.match(data, pos)
+        assert run is not None  # data[pos] is 0xFF
+        if run.end() - pos > 1:  # fill bytes before the marker's own 0xFF: dropped
+            out = bytearray(view[:pos]) if out is None else out
+            pos = run.end() - 1
             continue
+        marker = data[pos + 1]
         if marker == 0xDA:  # start of scan: the rest is image data
-            if not kept:
+            if out is None:
                 return data
-            return b"".join([view[:2], *kept, view[start:]])
+            out += view[pos:]
+            return bytes(out)
         length = int.from_bytes(data[pos + 2 : pos + 4], "big")
         if length < 2 or pos + 2 + length > len(data):
             return None
         end = pos + 2 + length
         if (0xE0 <= marker <= 0xEF and marker not in _KEEP_APP) or marker == 0xFE:
-            kept.append(view[start:pos])
-            start = end
+            out = bytearray(view[:pos]) if out is None else out
+        elif out is not None:
+            out += view[pos:end]
         pos = end
     return None
 
