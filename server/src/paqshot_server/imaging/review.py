@@ -78,3 +78,18 @@ def assess(result: RenderResult, threshold: float) -> RenderResult:
     if low and all(r.code != LOW_CONFIDENCE for r in reasons):
         reasons.insert(0, reason(LOW_CONFIDENCE, f"confidence {result.confidence:.2f} < {threshold:.2f}"))
     return replace(result, needs_review=bool(reasons), review_reasons=tuple(reasons))
+
+
+def with_whole_photo(part: RenderResult, whole: RenderResult, threshold: float) -> RenderResult:
+    """``part`` (rendered from a crop of the photo around the product) reviewed with ``whole`` (the same job's
+    render of the whole photo at working resolution): the lower of the two confidences and every reason either
+    gave (a reason about the photo, such as the product's share of it, is seen only in the whole photo; either
+    pass's doubt stands), then :func:`assess` again. So a job's review does not depend on whether it was cropped.
+    """
+    confidences = [c for c in (part.confidence, whole.confidence) if c is not None]
+    reasons: dict[str, ReviewReason] = {}
+    for r in (*part.review_reasons, *whole.review_reasons):
+        if r.code != LOW_CONFIDENCE:  # made again by assess from the confidence kept
+            reasons.setdefault(r.code, r)
+    kept = replace(part, confidence=min(confidences, default=None), review_reasons=tuple(reasons.values()))
+    return assess(kept, threshold)

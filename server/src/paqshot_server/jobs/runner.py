@@ -19,6 +19,7 @@ from ..imaging.hint import decode_stored_hint
 from ..imaging.options import RenderOptions
 from ..imaging.plates.plate import PlateSource
 from ..imaging.result import RenderResult
+from ..imaging.review import with_whole_photo
 from ..imaging.working import enlarged, on_photo_grid, product_crop, working_size
 from ..settings import Settings
 from ..storage import jobs as jobs_sql
@@ -181,12 +182,13 @@ def _render(
             image = image.crop(crop)  # the whole photo's memory goes: the cut-out's arrays are the product's size
             part_hint = None if hint is None else np.ascontiguousarray(hint[crop[1] : crop[3], crop[0] : crop[2]])
             try:
-                result = ctx.engines.render(image, options, progress=lease.report, hint=part_hint, plates=plates)
+                part = ctx.engines.render(image, options, progress=lease.report, hint=part_hint, plates=plates)
             except UnsupportedImage:  # e.g. a busy backdrop all round the crop: the whole photo, as before
                 log.info("no product found around the working image's box: rendering from the whole photo")
                 image = decode_image(raw, max_bytes=len(raw), max_pixels=max_pixels).image
             else:
-                return on_photo_grid(result, photo_size, image.size, region=crop)
+                part = with_whole_photo(part, result, ctx.settings.review_threshold)
+                return on_photo_grid(part, photo_size, image.size, region=crop)
     return ctx.engines.render(image, options, progress=lease.report, hint=hint, plates=plates)
 
 
