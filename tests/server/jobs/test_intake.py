@@ -161,3 +161,13 @@ def test_a_full_disk_while_the_jpeg_is_verified_is_the_requests_error(
     with pytest.raises(StorageFull):
         anyio.run(store_input, res, "gen_full", product_jpeg())
     assert not settings.files_dir.exists() or stored_files(settings) == []
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_a_jpeg_too_long_for_its_width_is_refused_at_the_door_as_a_png_is(tmp_path: Path, progressive: bool) -> None:
+    # breaker, session 2: a 2000x15 JPEG was accepted (202) and its job failed later; the same PNG got a 422
+    res = Resources(Settings(home=tmp_path / "home"))
+    out = io.BytesIO()
+    Image.new("RGB", (2000, 15), (120, 60, 30)).save(out, "JPEG", progressive=progressive)
+    with pytest.raises(UnsupportedImage, match="133 times the other"):
+        anyio.run(store_input, res, "gen_strip", out.getvalue())

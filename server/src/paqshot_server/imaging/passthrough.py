@@ -13,6 +13,8 @@ import warnings
 
 from PIL import Image
 
+from .decode import MAX_ASPECT
+
 # APPn segments to drop: everything but APP0 (JFIF) and APP14 (Adobe: tells the decoder the colour transform).
 _KEEP_APP = {0xE0, 0xEE}
 _ORIENTATION = 0x0112
@@ -87,6 +89,8 @@ def jpeg_passthrough_plan(data: bytes, max_pixels: int) -> Passthrough | None:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data), formats=["JPEG"])
             if img.mode not in ("RGB", "L") or img.info.get("icc_profile") or img.width * img.height > max_pixels:
+                return None
+            if max(img.size) > MAX_ASPECT * min(img.size):  # refused by the full path, in its words
                 return None
             if img.getexif().get(_ORIENTATION, 1) != 1:
                 return None
