@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import threading
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -171,3 +173,38 @@ def test_a_jpeg_too_long_for_its_width_is_refused_at_the_door_as_a_png_is(tmp_pa
     Image.new("RGB", (2000, 15), (120, 60, 30)).save(out, "JPEG", progressive=progressive)
     with pytest.raises(UnsupportedImage, match="133 times the other"):
         anyio.run(store_input, res, "gen_strip", out.getvalue())
+
+
+def test_full_decodes_at_the_door_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # breaker, session 2: 150 concurrent truncated 40 MP JPEGs, each decoded whole (~660 MB) before its 422,
+    # peaked the API process at 11.2 GB
+    from paqshot_server.jobs import intake
+
+    monkeypatch.setattr(intake, "FULL_DECODES", threading.BoundedSemaphore(2))
+    running, most, lock = [0], [0], threading.Lock()
+    real = intake.normalise
+
+    def counted(*args: object) -> tuple[bytes, str, tuple[str, ...]]:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        try:
+            return real(*args)  # type: ignore[arg-type]
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(intake, "normalise", counted)
+    res = Resources(Settings(home=tmp_path / "home"))
+    png = io.BytesIO()
+    Image.new("RGB", (64, 48), (120, 60, 30)).save(png, "PNG")  # not a JPEG: the full path
+
+    async def many() -> None:
+        async with anyio.create_task_group() as tg:
+            for i in range(8):
+                tg.start_soon(store_input, res, f"gen_{i}", png.getvalue())
+
+    anyio.run(many)
+    assert most[0] == 2
+    assert len(stored_files(res.settings)) == 8

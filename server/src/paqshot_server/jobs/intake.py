@@ -8,7 +8,9 @@ from __future__ import annotations
 import binascii
 import io
 import math
+import os
 import re
+import threading
 from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -93,6 +95,10 @@ async def load_image(res: Resources, text: str, field: str = "product_image") ->
 
 # Stores a passthrough JPEG while it is verified (its write and fsync wait on the disk, the decode on the CPU).
 _WRITER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="intake-write")
+# Full decodes (every photo the JPEG fast path does not take) at once, at most: a 40 MP photo's decode holds ~660 MB
+# until it is stored or refused (breaker, session 2: 150 concurrent truncated 40 MP JPEGs peaked the API process at
+# 11.2 GB); further requests wait their turn in their threads. More than the CPUs would not decode faster.
+FULL_DECODES = threading.BoundedSemaphore(max(1, min(4, os.cpu_count() or 1)))
 
 
 async def store_input(res: Resources, job_id: str, raw: bytes, role: str = "input") -> tuple[str, tuple[str, ...]]:
@@ -114,7 +120,8 @@ async def store_input(res: Resources, job_id: str, raw: bytes, role: str = "inpu
                 written.result()  # its error (a full disk) is the request's; put leaves nothing behind
                 return name, ()
             _discard(res, name, written)  # the full path below says what is wrong with it
-        data, ext, notes = normalise(raw, settings.max_image_bytes, settings.max_image_pixels)
+        with FULL_DECODES:
+            data, ext, notes = normalise(raw, settings.max_image_bytes, settings.max_image_pixels)
         name = f"{job_id}_{role}.{ext}"
         res.files.put(name, data)
         return name, notes
