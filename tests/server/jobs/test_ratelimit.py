@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from paqshot_server.errors import RateLimited
@@ -62,3 +63,9 @@ def test_the_limiter_starts_no_thread_per_request() -> None:
     for _ in range(20):
         limiter.hit("k", 1000)
     assert threading.active_count() == before  # the library it replaces started a timer thread per hit
+
+
+def test_the_window_does_not_follow_the_wall_clock() -> None:
+    # breaker, session 2: with time.time as the clock, a wall clock set back an hour blocked a key for an hour;
+    # a monotonic clock never goes back (the window arithmetic itself is tested above with a clock of our own)
+    assert RateLimiter()._clock is time.monotonic

@@ -25,7 +25,7 @@ WINDOW_SECONDS = 60.0
 class RateLimiter:
     """``limit`` requests per minute per key id (each key has its own limit). Thread-safe."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:  # a wall clock set back would block keys
         self._clock = clock
         self._allowed: dict[
             str, deque[float]
