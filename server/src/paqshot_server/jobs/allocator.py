@@ -1,4 +1,5 @@
-"""The C allocator's handling of freed memory in a worker: keep it for the next array instead of returning it.
+"""The C allocator's handling of freed memory in a worker (and in the API process, ``cli.serve``): keep it for
+the next allocation instead of returning it to the kernel.
 
 A packshot allocates and frees tens of multi-megabyte numpy arrays (a 2048² canvas is 12 MB, its shadow plane
 16 MB). glibc's malloc gives freed memory at the top of its heap back to the kernel once more than
