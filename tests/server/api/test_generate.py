@@ -237,7 +237,9 @@ def test_idempotency_key_replays_and_conflicts(client: TestClient, key: Key) -> 
     assert first.json() == again.json()
     assert again.headers["idempotent-replayed"] == "true"
     other = client.post("/v1/generate", json={**body, "aspect_ratio": "4:3"}, headers=headers)
-    assert other.status_code == 422 and "Idempotency-Key" in other.json()["message"]
+    # The spec's table puts invalid_request at 400 (breaker, session 2: it was 422 with invalid_request).
+    assert other.status_code == 400 and other.json()["error"] == "invalid_request"
+    assert "Idempotency-Key" in other.json()["message"]
     listed = client.get("/v1/generations", headers=key.headers).json()
     assert listed["total"] == 1
 

@@ -19,7 +19,6 @@ from . import explain
 log = logging.getLogger(__name__)
 
 STATUS = {
-    errors.IdempotencyConflict: 422,
     errors.InvalidRequest: 400,
     errors.Unauthorized: 401,
     errors.Forbidden: 403,
