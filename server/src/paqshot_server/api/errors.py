@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import unicodedata
 from collections.abc import Callable
 
 from litestar import Request, Response
@@ -71,9 +72,29 @@ def _counted_headers(request: Request) -> dict[str, str]:
     return rate_limit_headers(window) if isinstance(window, RateWindow) else {}
 
 
+# Unicode categories never shown raw in a message: controls (NUL, ESC…), formats (U+202E right-to-left override…),
+# surrogates, private use, unassigned, line and paragraph separators.
+_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def printable(text: str) -> str:
+    """``text`` with each character that a terminal or log viewer would act on rather than show written as its
+    Python escape (NUL → ``\\x00``, U+202E → ``\\u202e``): a message may quote what a client sent (an id in
+    the path, a query parameter's name), and shows where such a character was without carrying it raw."""
+    if text.isprintable():  # the common case, in C: every character is shown as itself
+        return text
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) in _HIDDEN else ch for ch in text
+    )
+
+
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    """The spec's error body; ``message`` is made :func:`printable` here, once for every answer."""
     return Response(
-        {"error": code, "message": message}, status_code=status, headers=headers, media_type="application/json"
+        {"error": code, "message": printable(message)},
+        status_code=status,
+        headers=headers,
+        media_type="application/json",
     )
 
 
