@@ -113,6 +113,15 @@ def test_headers_are_bounded_and_refused_with_a_431(served: tuple[Appliance, str
     assert ok[0] == 200  # ordinary headers, even long ones, still pass
 
 
+def test_a_websocket_upgrade_is_answered_as_plain_http(served: tuple[Appliance, str]) -> None:
+    """The API has no WebSocket: an Upgrade header is ignored (it got the websockets library's plain-text 400)."""
+    app, key = served
+    upgrade = b"Connection: Upgrade\r\nUpgrade: websocket\r\n"
+    status, headers, body = exchange(app.port, request("GET", "/v1/generations", extra=upgrade))
+    assert status == 401 and spec_error(status, headers, body)["error"] == "unauthorized"
+    assert exchange(app.port, request("GET", "/v1/generations", key, extra=upgrade))[0] == 200
+
+
 @pytest.mark.parametrize(
     "raw",
     [
