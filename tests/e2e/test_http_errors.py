@@ -114,6 +114,11 @@ def test_headers_are_bounded_and_refused_with_a_431(served: tuple[Appliance, str
     assert status == 431 and "headers" in spec_error(status, headers, body)["message"]
     ok = exchange(app.port, request("GET", "/v1/generations", key, extra=b"X-Fine: " + b"a" * 8000 + b"\r\n"))
     assert ok[0] == 200  # ordinary headers, even long ones, still pass
+    image = b"A" * 3_000_000  # base64 of zeros: not an image; the body's reads are never counted as a head's
+    big = exchange(
+        app.port, request("POST", "/v1/generate", key, b'{"style":"studio_packshot","product_image":"%s"}' % image)
+    )
+    assert big[0] == 422 and spec_error(*big)["error"] == "unsupported_image"
 
 
 def test_a_websocket_upgrade_is_answered_as_plain_http(served: tuple[Appliance, str]) -> None:
