@@ -38,6 +38,7 @@ from .matting import (
     snap,
     sure_regions,
 )
+from .morphology import dilate4
 from .segment import Matte
 from .shadow import estimate_photo_shadow
 
@@ -144,9 +145,9 @@ class ClassicalSegmenter:
         is_bg[0] = False
         background = is_bg[labels]
         regrow = open_bg & ~barrier
-        background = ndimage.binary_dilation(background, FOUR, iterations=cfg.gap_close + 1, mask=regrow | background)
+        background = dilate4(background, cfg.gap_close + 1, within=regrow | background)
         # Give back the outline pixels that only the barrier kept from the background.
-        background |= ndimage.binary_dilation(background, FOUR, iterations=2) & barrier & near_bg
+        background |= dilate4(background, 2) & barrier & near_bg
         if cfg.punch_holes:
             background |= self._holes(labels, count, is_bg, dist, threshold, lab[..., 0], grad)
         fg = ~background
@@ -242,7 +243,7 @@ class ClassicalSegmenter:
                 break
             # Probe a ring of "sure" pixels around the band: a soft (defocused, furry) edge shows as
             # partial alpha there, and the band is widened to take it in.
-            ring = ndimage.binary_dilation(unknown, FOUR, iterations=cfg.band_radius) & ~unknown
+            ring = dilate4(unknown, cfg.band_radius) & ~unknown
             ys, xs = np.nonzero(ring)
             if ys.size == 0:
                 break
@@ -253,7 +254,7 @@ class ClassicalSegmenter:
                 break
             widen = np.zeros_like(ring)
             widen[ys[soft], xs[soft]] = True
-            widen = ndimage.binary_dilation(widen, FOUR, iterations=cfg.band_radius)
+            widen = dilate4(widen, cfg.band_radius)
             sure_fg &= ~widen
             sure_bg &= ~widen
         unknown = ~(sure_fg | sure_bg)

@@ -17,6 +17,7 @@ from PIL import Image
 from scipy import ndimage
 
 from .colour import to_linear, to_srgb8
+from .morphology import erode4
 from .planes import copy_channels
 
 MIN_ANALYSIS_SIDE = 32  # pixels: see analysis_image
@@ -251,9 +252,8 @@ def snap(alpha: np.ndarray) -> np.ndarray:
 
 def sure_regions(alpha: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
     """Sure foreground / sure background of an analysis-resolution alpha (eroded by ``radius``)."""
-    st = ndimage.generate_binary_structure(2, 1)
-    fg = ndimage.binary_erosion(alpha > 0.95, st, iterations=radius, border_value=1)
-    bg = ndimage.binary_erosion(alpha < 0.05, st, iterations=radius, border_value=1)
+    fg = erode4(alpha > 0.95, radius)
+    bg = erode4(alpha < 0.05, radius)
     return fg, bg
 
 
