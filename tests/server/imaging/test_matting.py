@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from paqshot_server.imaging.colour import linear_to_lab, srgb8_to_lab, to_linear, to_srgb8
 from paqshot_server.imaging.cutout import cutout
-from paqshot_server.imaging.matting import decontaminate, guided_filter, guided_upsample, project_alpha, sample
+from paqshot_server.imaging.matting import box, decontaminate, guided_filter, guided_upsample, project_alpha, sample
 from PIL import Image
 from scipy import ndimage
 
@@ -145,7 +145,7 @@ def _sample_by_fancy_indexing(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray)
     return out if plane.ndim == 3 else out[:, 0]
 
 
-def test_bilinear_samples_are_bit_identical_to_fancy_indexing() -> None:
+def test_bilinear_samples_equal_fancy_indexing_within_float32_rounding() -> None:
     rng = np.random.default_rng(3)
     for shape in [(192, 150, 6), (1, 40, 3), (30, 1, 6), (1, 1, 2), (64, 64)]:
         plane = rng.random(shape).astype(np.float32)
@@ -154,4 +154,19 @@ def test_bilinear_samples_are_bit_identical_to_fancy_indexing() -> None:
         xs = rng.uniform(-2, shape[1] + 1, n)
         got = sample(plane, ys, xs)
         want = _sample_by_fancy_indexing(plane, ys, xs)
-        assert got.dtype == want.dtype and np.array_equal(got, want), shape
+        # float32 as documented (the reference's weights promoted it to float64), lerps as a + (b - a) f in
+        # place (the reference: (1 - f) a + f b): the same values within float32 rounding
+        assert got.dtype == np.float32 and got.shape == want.shape, shape
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-6, err_msg=str(shape))
+
+
+def test_box_means_equal_scipys_uniform_filter_within_float32_rounding() -> None:
+    rng = np.random.default_rng(5)
+    cases = [((192, 192, 4), 2), ((384, 300, 3), 1), ((200, 150), 3), ((1, 20000), 2), ((20000, 1), 1), ((9, 7, 3), 2)]
+    for shape, radius in [*cases, ((200, 150), 6)]:  # the last: a radius left to scipy
+        img = rng.random(shape).astype(np.float32)
+        size = 2 * radius + 1
+        want = ndimage.uniform_filter(img, size=(size, size, 1)[: img.ndim], mode="nearest")
+        got = box(img, radius)
+        assert got.dtype == np.float32 and got.shape == want.shape, shape
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-6, err_msg=str(shape))

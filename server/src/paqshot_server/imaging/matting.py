@@ -56,10 +56,41 @@ def resize_plane(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.array(img.resize(size, resample), dtype=np.float32)
 
 
+SHIFTED_BOX_MAX = 3  # radius up to which box() sums shifted copies (k adds per axis) instead of calling scipy
+SMALL_BOX = 1 << 14  # values below which scipy is faster (the copies cost more than its per-line set-up)
+
+
 def box(img: np.ndarray, radius: int) -> np.ndarray:
-    """Mean over a (2 radius + 1)² window (per channel for H x W x C), edges replicated."""
+    """Mean over a (2 radius + 1)² window (per channel for H x W x C), edges replicated; float32 in, float32 out
+    (other dtypes: scipy's ``uniform_filter``, same result type as it gives).
+
+    Small windows on float32 sum shifted copies of each channel plane (the result may be a channel-last view
+    of channel planes): scipy's running sum walks the interleaved channels line by line and took ~3x longer
+    for the matting's windows (radius 1-2 on 192² x 4). The sums are in float32, equal to scipy's
+    (double-precision running sum) within float32 rounding.
+    """
     k = 2 * radius + 1
-    return ndimage.uniform_filter(img, size=(k, k, 1)[: img.ndim], mode="nearest")
+    if radius > SHIFTED_BOX_MAX or img.dtype != np.float32 or img.ndim not in (2, 3) or img.size < SMALL_BOX:
+        return ndimage.uniform_filter(img, size=(k, k, 1)[: img.ndim], mode="nearest")
+    planes = np.moveaxis(img, 2, 0) if img.ndim == 3 else img
+    out = _box_sum(_box_sum(planes, radius, -2), radius, -1)
+    out *= np.float32(1 / (k * k))
+    return np.moveaxis(out, 0, 2) if img.ndim == 3 else out
+
+
+def _box_sum(planes: np.ndarray, radius: int, axis: int) -> np.ndarray:
+    """Sum over 2 radius + 1 neighbours along ``axis`` (edges replicated), as a new C-contiguous array."""
+    n = planes.shape[axis]
+    widths = [(0, 0)] * planes.ndim
+    widths[axis] = (radius, radius)
+    padded = np.pad(planes, widths, mode="edge")
+    pick = [slice(None)] * planes.ndim
+    pick[axis] = slice(0, n)
+    out = padded[tuple(pick)].copy()
+    for i in range(1, 2 * radius + 1):
+        pick[axis] = slice(i, i + n)
+        out += padded[tuple(pick)]
+    return out
 
 
 def smooth(plane: np.ndarray, sigma: float) -> np.ndarray:
@@ -270,11 +301,22 @@ def sample(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     dy = w if h > 1 else 0
     dx = 1 if w > 1 else 0
     i00 = y0 * w + x0
-    # take, not flat[i]: the same rows, ~4x faster than fancy indexing for rows this narrow
-    top = flat.take(i00, axis=0) * (1 - fx) + flat.take(i00 + dx, axis=0) * fx
-    bot = flat.take(i00 + dy, axis=0) * (1 - fx) + flat.take(i00 + dy + dx, axis=0) * fx
-    out = top * (1 - fy) + bot * fy
-    return out if plane.ndim == 3 else out[:, 0]
+    # take, not flat[i]: the same rows, ~4x faster than fancy indexing for rows this narrow; the lerps in place
+    # (a + (b - a) f: no temporaries), ~2x faster than (1 - f) a + f b, equal to it within float32 rounding
+    top = flat.take(i00, axis=0)
+    right = flat.take(i00 + dx, axis=0)
+    right -= top
+    right *= fx
+    top += right
+    bot = flat.take(i00 + dy, axis=0)
+    right = flat.take(i00 + dy + dx, axis=0)
+    right -= bot
+    right *= fx
+    bot += right
+    bot -= top
+    bot *= fy
+    top += bot
+    return top if plane.ndim == 3 else top[:, 0]
 
 
 def upsample_alpha8(
