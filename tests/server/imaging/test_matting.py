@@ -15,6 +15,20 @@ def test_srgb_round_trip_is_exact() -> None:
     assert (to_srgb8(to_linear(values)) == values).all()
 
 
+def test_srgb_encoding_clips_and_rounds_like_the_exact_formula() -> None:
+    rng = np.random.default_rng(2)
+    for dtype in (np.float32, np.float64):
+        linear = rng.uniform(-0.2, 1.2, (500, 3)).astype(dtype)
+        clipped = np.clip(linear.astype(np.float64), 0.0, 1.0)
+        exact = np.where(clipped <= 0.0031308, clipped * 12.92, 1.055 * clipped ** (1 / 2.4) - 0.055) * 255
+        got = to_srgb8(linear)
+        assert got.dtype == np.uint8 and got.shape == linear.shape
+        # the 65,536-step table is off by at most one level, and only right at a rounding boundary
+        assert int(np.abs(got.astype(int) - np.round(exact)).max()) <= 1
+        assert (got[linear <= 0] == 0).all() and (got[linear >= 1] == 255).all()
+    assert to_srgb8(0.5) == 188 and list(to_srgb8([0.0, 2.0])) == [0, 255]
+
+
 def test_lab_reference_values() -> None:
     lab = srgb8_to_lab(np.array([[255, 255, 255], [0, 0, 0], [255, 0, 0]], np.uint8))
     assert np.allclose(lab[0], [100, 0, 0], atol=0.05)
