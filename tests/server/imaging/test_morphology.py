@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from paqshot_server.imaging.morphology import dilate4, erode4
+from paqshot_server.imaging.morphology import all_within, any_within, dilate4, erode4
 from scipy import ndimage
 
 FOUR = ndimage.generate_binary_structure(2, 1)
@@ -41,3 +41,17 @@ def test_the_input_is_left_alone() -> None:
     dilate4(mask, 2)
     erode4(mask, 2)
     assert np.array_equal(mask, before)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("radius", [1, 3, 7, 40])
+def test_line_dilation_and_erosion_equal_scipy(shape: tuple[int, int], radius: int) -> None:
+    rng = np.random.default_rng(radius)
+    for density in (0.05, 0.6, 0.97, 1.0):
+        mask = rng.random(shape) < density
+        for axis in (0, 1):
+            line = np.zeros((2 * radius + 1, 1) if axis == 0 else (1, 2 * radius + 1), bool)
+            line[...] = True
+            assert np.array_equal(any_within(mask, radius, axis), ndimage.binary_dilation(mask, line)), axis
+            want = ndimage.binary_erosion(mask, line, border_value=0)
+            assert np.array_equal(all_within(mask, radius, axis), want), (axis, density)

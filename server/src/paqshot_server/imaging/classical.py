@@ -38,7 +38,7 @@ from .matting import (
     snap,
     sure_regions,
 )
-from .morphology import dilate4
+from .morphology import all_within, any_within, dilate4
 from .segment import Matte
 from .shadow import estimate_photo_shadow
 
@@ -69,18 +69,15 @@ class ClassicalConfig:
 
 
 def _square_closing(mask: np.ndarray, radius: int) -> np.ndarray:
-    """Binary closing by a (2 radius + 1)² square (outside the image counts as False), via box sums:
-    cost independent of the radius."""
-    size = 2 * radius + 1
-    grown = ndimage.uniform_filter(mask.astype(np.float32), size, mode="constant") > 1e-3
-    return ndimage.uniform_filter(grown.astype(np.float32), size, mode="constant") > 1 - 1e-3
+    """Binary closing by a (2 radius + 1)² square (outside the image counts as False)."""
+    grown = any_within(any_within(mask, radius, 0), radius, 1)
+    return all_within(all_within(grown, radius, 0), radius, 1)
 
 
 def _vertical_opening(mask: np.ndarray, length: int) -> np.ndarray:
-    """Binary opening by a vertical line of ``length`` (odd) pixels, via running sums."""
-    length |= 1
-    kept = ndimage.uniform_filter1d(mask.astype(np.float32), length, axis=0, mode="constant") > 1 - 1e-3
-    return ndimage.uniform_filter1d(kept.astype(np.float32), length, axis=0, mode="constant") > 1e-3
+    """Binary opening by a vertical line of ``length`` (odd) pixels (outside the image counts as False)."""
+    half = (length | 1) // 2
+    return any_within(all_within(mask, half, 0), half, 0)
 
 
 @dataclass(frozen=True)
