@@ -184,3 +184,17 @@ def test_box_means_equal_scipys_uniform_filter_within_float32_rounding() -> None
         got = box(img, radius)
         assert got.dtype == np.float32 and got.shape == want.shape, shape
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-6, err_msg=str(shape))
+
+
+def test_half_size_means_equal_the_four_pixel_mean_within_float32_rounding() -> None:
+    from paqshot_server.imaging.matting import _half
+
+    rng = np.random.default_rng(8)
+    for shape in [(384, 384, 3), (383, 385, 4), (2, 2), (5, 3), (2, 9000)]:
+        plane = rng.random(shape).astype(np.float32)
+        h, w = shape[0] // 2 * 2, shape[1] // 2 * 2
+        p = plane[:h, :w]
+        want = (p[0::2, 0::2] + p[1::2, 0::2] + p[0::2, 1::2] + p[1::2, 1::2]) * 0.25
+        got = _half(plane)
+        assert got.dtype == np.float32 and got.shape == want.shape, shape
+        np.testing.assert_allclose(got, want, rtol=0, atol=2e-7, err_msg=str(shape))
