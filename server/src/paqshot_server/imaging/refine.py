@@ -181,10 +181,11 @@ def map_entropy(prob: np.ndarray) -> float:
     map undecided about a shadow, a second object or glass scores high (Shannon entropy, H(p) = -p log2 p -
     (1 - p) log2 (1 - p))."""
     product = int((prob > 0.5).sum())
-    if product == 0:
-        return 0.0
-    bits = (special.entr(prob) + special.entr(1.0 - prob)).sum() / np.log(2.0)
-    return float(bits / product)
+    return _map_bits(prob) / product if product else 0.0
+
+
+def _map_bits(prob: np.ndarray) -> float:
+    return float((special.entr(prob) + special.entr(1.0 - prob)).sum() / np.log(2.0))
 
 
 def map_doubt_width(prob: np.ndarray) -> float:
@@ -198,10 +199,7 @@ def map_doubt_width(prob: np.ndarray) -> float:
     shape; a shadow the model half believes, a second object or glass score several."""
     product = prob > 0.5
     outline = int((product & ~ndimage.binary_erosion(product, border_value=1)).sum())
-    if outline == 0:
-        return 0.0
-    bits = (special.entr(prob) + special.entr(1.0 - prob)).sum() / np.log(2.0)
-    return float(bits / outline)
+    return _map_bits(prob) / outline if outline else 0.0
 
 
 def drop_frame_ghosts(prob: np.ndarray, width: int = GHOST_WIDTH) -> np.ndarray:
