@@ -70,6 +70,12 @@ class SpecErrorsProtocol(HttpToolsProtocol):
         super().on_message_complete()
         self._in_body = False
 
+    def _unsupported_upgrade_warning(self) -> None:
+        """uvicorn's warns on every request with an ``Upgrade`` header and advises installing a WebSocket library:
+        wrong here (``ws="none"`` on purpose, the request is answered as any other), and a client could fill the
+        log with it."""
+        self.logger.debug("Upgrade header ignored: this API has no WebSocket")
+
     def send_400_response(self, msg: str) -> None:
         """Called by uvicorn inside its ``except httptools.HttpParserError`` (``msg`` is its fixed text)."""
         exc = sys.exception()
