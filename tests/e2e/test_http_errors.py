@@ -132,6 +132,16 @@ def test_a_websocket_upgrade_is_answered_as_plain_http(served: tuple[Appliance, 
     assert app.log_path is not None and "WebSocket library" not in app.log_path.read_text()
 
 
+def test_unknown_paths_and_methods_say_what_to_do(served: tuple[Appliance, str]) -> None:
+    app, key = served
+    missing = spec_error(*exchange(app.port, request("GET", "/v1/generation", key)))
+    assert missing["error"] == "not_found" and "/docs" in missing["message"]
+    status, headers, body = exchange(app.port, request("PUT", "/v1/generations", key))
+    assert status == 405 and sorted(headers["allow"].split(", ")) == ["GET", "OPTIONS"]
+    message = spec_error(status, headers, body)["message"]
+    assert message.startswith("PUT is not allowed") and message.endswith(f"it takes {headers['allow']}.")
+
+
 def test_a_client_gone_before_its_body_ended_is_not_counted_as_a_server_error(served: tuple[Appliance, str]) -> None:
     """Counted and logged as the client's doing (it was a 500 in /metrics and an ERROR in the log)."""
     app, key = served
