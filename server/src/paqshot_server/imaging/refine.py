@@ -37,6 +37,7 @@ from scipy import ndimage, special
 
 from .cleanup import SHADOW_HIGH, SOFT_HIGH, CleanupReport, clean_backdrop, surround_share
 from .matting import SNAP, decontaminate, grey, guided_filter, guided_upsample
+from .planes import copy_channels
 
 Predict = Callable[[np.ndarray], np.ndarray]  # uint8 H x W x 3 -> float32 (h, w) in [0, 1] on the model's grid
 Box = tuple[int, int, int, int]  # left, top, right, bottom in photo pixels
@@ -383,12 +384,13 @@ def refine(
     alpha[y0:y1, x0:x1] = alpha_crop
     # The cut-out's box is where the final matte is, not the crop it was computed in: whatever took product
     # out of the crop (a hint, the clean-up) takes it out of the layout too, and later steps touch less.
-    matte_box = _mask_box(np.round(alpha_crop * 255) > 0) or (0, 0, 1, 1)
+    alpha255 = alpha_crop * np.float32(255)
+    matte_box = _mask_box(alpha255 > 0.5) or (0, 0, 1, 1)  # 8-bit alpha > 0: rounds to 1 or more
     mx0, my0, mx1, my1 = matte_box
     colours = decontaminate(crop_rgb[my0:my1, mx0:mx1], alpha_crop[my0:my1, mx0:mx1]) if cfg.unmix else None
     rgba = np.empty((my1 - my0, mx1 - mx0, 4), np.uint8)
-    rgba[..., :3] = crop_rgb[my0:my1, mx0:mx1] if colours is None else colours
-    rgba[..., 3] = np.round(alpha_crop[my0:my1, mx0:mx1] * 255)
+    copy_channels(rgba[..., :3], crop_rgb[my0:my1, mx0:mx1] if colours is None else colours)
+    rgba[..., 3] = np.round(alpha255[my0:my1, mx0:mx1]).astype(np.uint8)  # a plane copy, not a strided cast
     shadow = None
     if report.shadow is not None:
         shadow = np.ones((gh, gw), np.float32)
@@ -410,7 +412,7 @@ def refine(
         soft_share=soft_share,
         first_soft=first_soft,
         entropy=map_entropy(decisive),
-        area_ratio=float((alpha > 0.5).sum()) / max(1.0, first_area),
+        area_ratio=float((alpha_crop > 0.5).sum()) / max(1.0, first_area),  # alpha is 0 outside the crop
         crop_touch=_crop_touch(alpha_crop > 0.5, box, (w, h)),
         sure_pieces=_sure_pieces(sel.prob),
         cleanup=report,
