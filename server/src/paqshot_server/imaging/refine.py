@@ -289,13 +289,16 @@ def _analysis_rgb(rgb: np.ndarray, box: Box, side: int) -> np.ndarray:
     return np.asarray(img.resize(size, Image.Resampling.BILINEAR))
 
 
-def _to_grid(prob: np.ndarray, rgb: np.ndarray, guided: bool, stretch: float = 0.0) -> np.ndarray:
+def _to_grid(
+    prob: np.ndarray, rgb: np.ndarray, guided: bool, stretch: float = 0.0, guide: np.ndarray | None = None
+) -> np.ndarray:
     """A model's probability map (covering the same view as ``rgb``) on ``rgb``'s grid: edge-aware (the
-    fast guided filter, radius 2 model pixels) or bilinear; then stretched so that ``[stretch, 1 -
-    stretch]`` spans [0, 1] (the guided filter's local linear fit keeps a blurred answer short of 0 and 1
-    beside an edge; a product's interior is solid)."""
+    fast guided filter, radius 2 model pixels; ``guide``: its guide on ``prob``'s grid, see
+    :func:`.matting.guided_upsample`) or bilinear; then stretched so that ``[stretch, 1 - stretch]`` spans
+    [0, 1] (the guided filter's local linear fit keeps a blurred answer short of 0 and 1 beside an edge; a
+    product's interior is solid)."""
     if guided:
-        out = guided_upsample(prob, rgb)
+        out = guided_upsample(prob, rgb, guide_small=guide)
     else:
         h, w = rgb.shape[:2]
         out = _resample(prob, (0, 0, prob.shape[1], prob.shape[0]), (w, h))
@@ -368,9 +371,10 @@ def refine(
         remove_shadows=cfg.remove_shadows,
     )
     prob = report.prob
+    small_grey = grey(small)
     if cfg.regularise and report.prob is not report.input:
         # The clean-up decides per pixel; a guided filter along the photo evens its new edges out.
-        guided = guided_filter(grey(small), prob, 1, REGULARISE_EPS)
+        guided = guided_filter(small_grey, prob, 1, REGULARISE_EPS)
         prob = np.where((prob > 0) & (prob < 1) | (report.prob != report.input), np.clip(guided, 0, 1), prob)
     prob = constrain(prob, None if hint is None else hint[y0:y1, x0:x1])
     product = prob > 0.5
@@ -378,7 +382,10 @@ def refine(
     soft_share = float(soft.sum() / max(1, product.sum()))
     crop_rgb = np.ascontiguousarray(rgb[y0:y1, x0:x1, :3])
     alpha = np.zeros((h, w), np.float32)
-    alpha_crop = constrain(_to_grid(prob, crop_rgb, cfg.guided), None if hint is None else hint[y0:y1, x0:x1])
+    # The analysis grid is the guide's grid: its grey, not the crop's grey box-averaged to it again.
+    alpha_crop = constrain(
+        _to_grid(prob, crop_rgb, cfg.guided, guide=small_grey), None if hint is None else hint[y0:y1, x0:x1]
+    )
     alpha_crop[alpha_crop < SNAP] = 0.0
     alpha_crop[alpha_crop > 1.0 - SNAP] = 1.0
     alpha[y0:y1, x0:x1] = alpha_crop
