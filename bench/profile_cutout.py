@@ -154,8 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sys.path.insert(0, str(BENCH))
     import paqshot_server.imaging.decode as decode
-    import realset
-    from bench_cutout_speed import prepare
+    from bench_cutout_speed import prepare, source_photos
     from eval_real import load_segmenter
     from paqshot_server.errors import UnsupportedImage
     from paqshot_server.imaging.options import RenderOptions
@@ -163,14 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     from paqshot_server.inference.sessions import cpu_plan, set_cpu_plan
     from paqshot_server.settings import load_settings
 
-    if args.photos:
-        photos = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
-    else:
-        cases = realset.cases_dir()
-        if cases is None:
-            raise SystemExit("no photos: give --photos (the handed cases are not beside this checkout)")
-        photos = [p.path for p in realset.load(cases, [])]
-    files = prepare(photos, Path(tempfile.mkdtemp(prefix="profile-")) / "in", args.n)
+    files = prepare(source_photos(args.photos), Path(tempfile.mkdtemp(prefix="profile-")) / "in", args.n)
     set_cpu_plan(cpu_plan(1))  # as a worker does: one intra-op thread
     seg = load_segmenter(load_settings().models_dir, "", None, args.model)
     stages = Stages()
