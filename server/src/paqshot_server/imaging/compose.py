@@ -122,11 +122,24 @@ def paste(canvas: np.ndarray, layer: ProductLayer) -> None:
     solid = alpha >= 1.0
     # A mask of the arrays' own shape: numpy's broadcast `where` (H, W, 1) takes a slow path, ~10x slower.
     np.copyto(region, rgb, where=np.repeat(solid[..., None], 3, axis=2))
-    ys, xs = np.nonzero((alpha > 0) & ~solid)
-    for start in range(0, ys.size, BAND_CHUNK):  # bounded memory when a faint matte covers the canvas
-        cy, cx = ys[start : start + BAND_CHUNK], xs[start : start + BAND_CHUNK]
-        a = alpha[cy, cx][:, None]
-        region[cy, cx] = to_srgb8(to_linear(rgb[cy, cx]) * a + to_linear(region[cy, cx]) * (1 - a))
+    partial = alpha > 0
+    partial &= ~solid
+    # By flat index (flatnonzero, take, put): 2-D nonzero and fancy indexing cost ~3x more for a megapixel layer.
+    found = np.flatnonzero(partial)
+    if found.size == 0:
+        return
+    width = partial.shape[1]
+    alphas, colours = alpha.reshape(-1), rgb.reshape(-1, 3)  # views, unless the layer is clipped (then copies)
+    pixels = canvas.reshape(-1, 3)  # a view of a C-contiguous canvas (else a copy, written back below)
+    for start in range(0, found.size, BAND_CHUNK):  # bounded memory when a faint matte covers the canvas
+        at = found[start : start + BAND_CHUNK]
+        ly, lx = np.divmod(at, width)
+        on_canvas = (ly + cy0) * canvas.shape[1] + (lx + cx0)
+        a = alphas.take(at)[:, None]
+        mixed = to_linear(colours.take(at, axis=0)) * a + to_linear(pixels.take(on_canvas, axis=0)) * (1 - a)
+        pixels[on_canvas] = to_srgb8(mixed)
+    if not np.shares_memory(pixels, canvas):
+        canvas[...] = pixels.reshape(canvas.shape)
 
 
 def composite(

@@ -17,6 +17,7 @@ from PIL import Image
 from scipy import ndimage
 
 from .colour import to_linear, to_srgb8
+from .morphology import erode4
 from .planes import copy_channels
 
 MIN_ANALYSIS_SIDE = 32  # pixels: see analysis_image
@@ -55,10 +56,41 @@ def resize_plane(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.array(img.resize(size, resample), dtype=np.float32)
 
 
+SHIFTED_BOX_MAX = 3  # radius up to which box() sums shifted copies (k adds per axis) instead of calling scipy
+SMALL_BOX = 1 << 14  # values below which scipy is faster (the copies cost more than its per-line set-up)
+
+
 def box(img: np.ndarray, radius: int) -> np.ndarray:
-    """Mean over a (2 radius + 1)² window (per channel for H x W x C), edges replicated."""
+    """Mean over a (2 radius + 1)² window (per channel for H x W x C), edges replicated; float32 in, float32 out
+    (other dtypes: scipy's ``uniform_filter``, same result type as it gives).
+
+    Small windows on float32 sum shifted copies of each channel plane (the result may be a channel-last view
+    of channel planes): scipy's running sum walks the interleaved channels line by line and took ~3x longer
+    for the matting's windows (radius 1-2 on 192² x 4). The sums are in float32, equal to scipy's
+    (double-precision running sum) within float32 rounding.
+    """
     k = 2 * radius + 1
-    return ndimage.uniform_filter(img, size=(k, k, 1)[: img.ndim], mode="nearest")
+    if radius > SHIFTED_BOX_MAX or img.dtype != np.float32 or img.ndim not in (2, 3) or img.size < SMALL_BOX:
+        return ndimage.uniform_filter(img, size=(k, k, 1)[: img.ndim], mode="nearest")
+    planes = np.moveaxis(img, 2, 0) if img.ndim == 3 else img
+    out = _box_sum(_box_sum(planes, radius, -2), radius, -1)
+    out *= np.float32(1 / (k * k))
+    return np.moveaxis(out, 0, 2) if img.ndim == 3 else out
+
+
+def _box_sum(planes: np.ndarray, radius: int, axis: int) -> np.ndarray:
+    """Sum over 2 radius + 1 neighbours along ``axis`` (edges replicated), as a new C-contiguous array."""
+    n = planes.shape[axis]
+    widths = [(0, 0)] * planes.ndim
+    widths[axis] = (radius, radius)
+    padded = np.pad(planes, widths, mode="edge")
+    pick = [slice(None)] * planes.ndim
+    pick[axis] = slice(0, n)
+    out = padded[tuple(pick)].copy()
+    for i in range(1, 2 * radius + 1):
+        pick[axis] = slice(i, i + n)
+        out += padded[tuple(pick)]
+    return out
 
 
 def smooth(plane: np.ndarray, sigma: float) -> np.ndarray:
@@ -68,10 +100,18 @@ def smooth(plane: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def _half(plane: np.ndarray) -> np.ndarray:
-    """2x2 mean (odd last row/column dropped)."""
-    h, w = plane.shape[0] // 2 * 2, plane.shape[1] // 2 * 2
-    p = plane[:h, :w]
-    return (p[0::2, 0::2] + p[1::2, 0::2] + p[0::2, 1::2] + p[1::2, 1::2]) * 0.25
+    """2x2 mean of a float (H, W[, C]) array (odd last row/column dropped).
+
+    Row pairs first (whole rows: contiguous), then column pairs as the two halves of each pair of pixels:
+    ~35% faster than four 2-D strided views; equal within float32 rounding (another order of the sums).
+    """
+    h, w = plane.shape[0] // 2, plane.shape[1] // 2
+    rows = plane[0 : 2 * h : 2, : 2 * w] + plane[1 : 2 * h : 2, : 2 * w]
+    channels = math.prod(plane.shape[2:])
+    pairs = rows.reshape(h, w, 2 * channels)
+    out = pairs[..., :channels] + pairs[..., channels:]
+    out *= 0.25
+    return out.reshape(h, w, *plane.shape[2:])
 
 
 @dataclass(frozen=True)
@@ -259,9 +299,8 @@ def snap(alpha: np.ndarray) -> np.ndarray:
 
 def sure_regions(alpha: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
     """Sure foreground / sure background of an analysis-resolution alpha (eroded by ``radius``)."""
-    st = ndimage.generate_binary_structure(2, 1)
-    fg = ndimage.binary_erosion(alpha > 0.95, st, iterations=radius, border_value=1)
-    bg = ndimage.binary_erosion(alpha < 0.05, st, iterations=radius, border_value=1)
+    fg = erode4(alpha > 0.95, radius)
+    bg = erode4(alpha < 0.05, radius)
     return fg, bg
 
 
@@ -278,11 +317,22 @@ def sample(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     dy = w if h > 1 else 0
     dx = 1 if w > 1 else 0
     i00 = y0 * w + x0
-    # take, not flat[i]: the same rows, ~4x faster than fancy indexing for rows this narrow
-    top = flat.take(i00, axis=0) * (1 - fx) + flat.take(i00 + dx, axis=0) * fx
-    bot = flat.take(i00 + dy, axis=0) * (1 - fx) + flat.take(i00 + dy + dx, axis=0) * fx
-    out = top * (1 - fy) + bot * fy
-    return out if plane.ndim == 3 else out[:, 0]
+    # take, not flat[i]: the same rows, ~4x faster than fancy indexing for rows this narrow; the lerps in place
+    # (a + (b - a) f: no temporaries), ~2x faster than (1 - f) a + f b, equal to it within float32 rounding
+    top = flat.take(i00, axis=0)
+    right = flat.take(i00 + dx, axis=0)
+    right -= top
+    right *= fx
+    top += right
+    bot = flat.take(i00 + dy, axis=0)
+    right = flat.take(i00 + dy + dx, axis=0)
+    right -= bot
+    right *= fx
+    bot += right
+    bot -= top
+    bot *= fy
+    top += bot
+    return top if plane.ndim == 3 else top[:, 0]
 
 
 def upsample_alpha8(
@@ -337,25 +387,29 @@ def refine_full(rgb: np.ndarray, alpha_small: np.ndarray, colours: LocalColours)
     y0, y1 = max(0, int((rows[0] - 1) * ky)), min(h, int(np.ceil((rows[-1] + 2) * ky)))
     x0, x1 = max(0, int((cols[0] - 1) * kx)), min(w, int(np.ceil((cols[-1] + 2) * kx)))
     a8 = upsample_alpha8(alpha_small, (w, h), (x0, y0, x1, y1))
-    crop = rgb[y0:y1, x0:x1]
     band = a8 > 0
     band &= a8 < 255
-    ys, xs = np.nonzero(band)
+    # Band pixels by their flat index in the box (flatnonzero, take, put): 2-D nonzero and fancy indexing
+    # cost ~3x more.
+    at = np.flatnonzero(band)
     rgba = np.empty((y1 - y0, x1 - x0, 4), np.uint8)
-    copy_channels(rgba[..., :3], crop)
-    if ys.size:
+    copy_channels(rgba[..., :3], rgb[y0:y1, x0:x1])
+    if at.size:
+        ys, xs = np.divmod(at, x1 - x0)
+        pixels = rgba.reshape(-1, 4)
         fg, bg = colours.at(ys + y0, xs + x0, (h, w))
-        pix = to_linear(crop[ys, xs])
-        prior = a8[ys, xs].astype(np.float32) / 255
+        pix = to_linear(pixels.take(at, axis=0)[:, :3])
+        prior = a8.reshape(-1).take(at).astype(np.float32) / 255
         proj, ok = project_alpha(pix, fg, bg)
         # The projection decides; the prior bounds how far it may move (a band pixel cannot jump from
         # "mostly background" to solid product because of a stray colour).
         refined = np.where(ok, np.clip(proj, prior - 0.5, prior + 0.5), prior)
         refined[refined < SNAP] = 0.0
         refined[refined > 1 - SNAP] = 1.0
-        a8[ys, xs] = np.round(refined * 255).astype(np.uint8)
-        part = refined < 1
-        rgba[ys[part], xs[part], :3] = to_srgb8(_unmix(pix[part], refined[part], fg[part], bg[part]))
+        np.put(a8, at, np.round(refined * 255).astype(np.uint8))
+        part = np.flatnonzero(refined < 1)
+        fg, bg = fg.take(part, axis=0), bg.take(part, axis=0)
+        pixels[at.take(part), :3] = to_srgb8(_unmix(pix.take(part, axis=0), refined.take(part), fg, bg))
     rgba[..., 3] = a8
     alpha[y0:y1, x0:x1] = a8
     alpha[y0:y1, x0:x1] *= np.float32(1 / 255)

@@ -107,6 +107,9 @@ class Refined:
         entropy: the model's doubt in bits per product pixel: the binary entropy of the deciding pass's map
             (the second when it ran, else the first) summed over its grid, over that map's product area
             (p > 0.5) (:func:`map_entropy`).
+        doubt_width: the same bits over the number of that map's product outline pixels: how wide, in model
+            pixels, the undecided band around the product would be if all the doubt lay along its outline
+            (:func:`map_doubt_width`).
         area_ratio: the final product's area over the first pass's (both p > 0.5, in photo pixels).
         crop_touch: share of the crop's border (sides inside the photo only) where the product reaches it:
             the closer look found more than the first pass saw.
@@ -130,6 +133,7 @@ class Refined:
     soft_share: float
     first_soft: float
     entropy: float
+    doubt_width: float
     area_ratio: float
     crop_touch: float
     sure_pieces: int
@@ -178,10 +182,25 @@ def map_entropy(prob: np.ndarray) -> float:
     map undecided about a shadow, a second object or glass scores high (Shannon entropy, H(p) = -p log2 p -
     (1 - p) log2 (1 - p))."""
     product = int((prob > 0.5).sum())
-    if product == 0:
-        return 0.0
-    bits = (special.entr(prob) + special.entr(1.0 - prob)).sum() / np.log(2.0)
-    return float(bits / product)
+    return _map_bits(prob) / product if product else 0.0
+
+
+def _map_bits(prob: np.ndarray) -> float:
+    return float((special.entr(prob) + special.entr(1.0 - prob)).sum() / np.log(2.0))
+
+
+def map_doubt_width(prob: np.ndarray) -> float:
+    """Binary entropy (bits) of a model's probability map (float h x w in [0, 1]) summed over the map, per pixel
+    of its product's outline (product pixels, p > 0.5, with a 4-neighbour outside it); 0.0 when it has none.
+
+    A sure model still blurs its answer over a pixel or two along the outline, so the doubt of a sure answer
+    grows with the outline's length, not the product's area: per product pixel (:func:`map_entropy`) a thin
+    product (scissors, a chair's legs, headphones) looks as unsure as a half-seen shadow does on a compact one.
+    Per outline pixel, a sure answer scores about the width of its blurred band (~1 model pixel) whatever the
+    shape; a shadow the model half believes, a second object or glass score several."""
+    product = prob > 0.5
+    outline = int((product & ~ndimage.binary_erosion(product, border_value=1)).sum())
+    return _map_bits(prob) / outline if outline else 0.0
 
 
 def drop_frame_ghosts(prob: np.ndarray, width: int = GHOST_WIDTH) -> np.ndarray:
@@ -419,6 +438,7 @@ def refine(
         soft_share=soft_share,
         first_soft=first_soft,
         entropy=map_entropy(decisive),
+        doubt_width=map_doubt_width(decisive),
         area_ratio=float((alpha_crop > 0.5).sum()) / max(1.0, first_area),  # alpha is 0 outside the crop
         crop_touch=_crop_touch(alpha_crop > 0.5, box, (w, h)),
         sure_pieces=_sure_pieces(sel.prob),
