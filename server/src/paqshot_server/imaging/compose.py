@@ -99,11 +99,11 @@ def _clip(box: Box, width: int, height: int) -> tuple[Box, Box] | None:
 def apply_shadow(canvas: np.ndarray, shadow: np.ndarray) -> None:
     """Multiply ``canvas`` (uint8 H x W x 3, in place) by ``shadow`` (float32 H x W, 1 = untouched), in
     linear light, touching only the rows/columns where the shadow is."""
-    dark = shadow < 0.999
-    rows = np.flatnonzero(dark.any(axis=1))
+    # Row minima over the whole plane, column minima over the shadow's rows only (a full-plane mask cost more)
+    rows = np.flatnonzero(shadow.min(axis=1) < 0.999)
     if rows.size == 0:
         return
-    cols = np.flatnonzero(dark.any(axis=0))
+    cols = np.flatnonzero(shadow[rows[0] : rows[-1] + 1].min(axis=0) < 0.999)
     sl = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
     region = canvas[sl]
     canvas[sl] = to_srgb8(to_linear(region) * shadow[sl][..., None])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from PIL import Image
@@ -24,20 +25,21 @@ MIN_ANALYSIS_SIDE = 32  # pixels: see analysis_image
 SNAP = 0.02  # alpha within SNAP of 0 or 1 is snapped: removes JPEG/sensor noise from flat regions
 
 
-def analysis_image(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
-    """Downscale ``rgb`` (uint8 H x W x C) so its long side is <= ``max_side``; return it and the scale.
+def analysis_image(rgb: np.ndarray | Image.Image, max_side: int) -> tuple[np.ndarray, float]:
+    """Downscale ``rgb`` (uint8 H x W x C, or the decoded PIL image itself: no copy of the whole photo into numpy
+    and back) so its long side is <= ``max_side``; return it (uint8 numpy) and the scale.
 
     The short side stays at least :data:`MIN_ANALYSIS_SIDE` (or the photo's own, if smaller): a very wide or
     tall photo (a belt, a ruler) would otherwise become a strip too thin for the half- and quarter-size grids
     of :func:`local_colours`; its long side then exceeds ``max_side`` (at most 100x, the door's aspect limit).
     An integer box reduction first (fast), then a bilinear resize for the rest.
     """
-    h, w = rgb.shape[:2]
+    w, h = rgb.size if isinstance(rgb, Image.Image) else (rgb.shape[1], rgb.shape[0])
     short = min(h, w)
     max_side = max(max_side, math.ceil(max(h, w) * min(short, MIN_ANALYSIS_SIDE) / short))
     if max(h, w) <= max_side:
-        return rgb, 1.0
-    img = Image.fromarray(rgb)
+        return np.asarray(rgb), 1.0
+    img = rgb if isinstance(rgb, Image.Image) else Image.fromarray(rgb)
     factor = max(h, w) // max_side
     if factor > 1:
         img = img.reduce(factor)
@@ -123,12 +125,17 @@ class LocalColours:
     bg: np.ndarray  # (h, w, 3)
     source_shape: tuple[int, int]  # (H, W) of the image the estimates describe
 
+    @cached_property
+    def _both(self) -> np.ndarray:
+        """F and B side by side (h, w, 6): one bilinear sample gives both (built once: :meth:`at` runs ~6 times)."""
+        return np.concatenate([self.fg, self.bg], axis=2)
+
     def at(self, ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         """(F, B) at pixel coordinates ``ys``, ``xs`` of an image of ``shape`` covering the same view."""
         ch, cw = self.fg.shape[:2]
         sy = (ys + 0.5) * (ch / shape[0]) - 0.5
         sx = (xs + 0.5) * (cw / shape[1]) - 0.5
-        both = sample(np.concatenate([self.fg, self.bg], axis=2), sy, sx)
+        both = sample(self._both, sy, sx)
         return both[:, :3], both[:, 3:]
 
 
@@ -369,14 +376,15 @@ def _unmix(pix: np.ndarray, alpha: np.ndarray, f_loc: np.ndarray, b_loc: np.ndar
     return weight * solved + (1 - weight) * f_loc
 
 
-def refine_full(rgb: np.ndarray, alpha_small: np.ndarray, colours: LocalColours) -> FullMatte:
+def refine_full(rgb: np.ndarray | Image.Image, alpha_small: np.ndarray, colours: LocalColours) -> FullMatte:
     """Full-resolution matte and foreground from an analysis-resolution alpha and its local colours.
 
     Bilinear upsampling, then, in the edge band only (0 < a < 1), the colour-line projection with the
     full-resolution pixels (edges get full-resolution detail) and the unmixing of their colours. Only
-    the product's box (plus a margin) is touched at full resolution.
+    the product's box (plus a margin) is touched at full resolution: of a PIL image (mode RGB) only that box
+    is read.
     """
-    h, w = rgb.shape[:2]
+    w, h = rgb.size if isinstance(rgb, Image.Image) else (rgb.shape[1], rgb.shape[0])
     sh, sw = alpha_small.shape
     rows = np.flatnonzero(alpha_small.max(axis=1) > 0)
     cols = np.flatnonzero(alpha_small.max(axis=0) > 0)
@@ -393,7 +401,8 @@ def refine_full(rgb: np.ndarray, alpha_small: np.ndarray, colours: LocalColours)
     # cost ~3x more.
     at = np.flatnonzero(band)
     rgba = np.empty((y1 - y0, x1 - x0, 4), np.uint8)
-    copy_channels(rgba[..., :3], rgb[y0:y1, x0:x1])
+    crop = np.asarray(rgb.crop((x0, y0, x1, y1))) if isinstance(rgb, Image.Image) else rgb[y0:y1, x0:x1]
+    copy_channels(rgba[..., :3], crop)
     if at.size:
         ys, xs = np.divmod(at, x1 - x0)
         pixels = rgba.reshape(-1, 4)
