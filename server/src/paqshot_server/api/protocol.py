@@ -93,7 +93,7 @@ class SpecErrorsProtocol(HttpToolsProtocol):
         )
 
     def _refuse(self, status: int, message: str) -> None:
-        body = json.dumps({"error": "invalid_request", "message": message}).encode()
+        body = json.dumps({"error": "invalid_request", "message": message}, separators=(",", ":")).encode()
         head = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:  # date, server: as on every other answer
             head += [name, b": ", value, b"\r\n"]
