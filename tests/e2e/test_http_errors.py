@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
+import time
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from e2e_support import Appliance
 
@@ -111,6 +114,51 @@ def test_headers_are_bounded_and_refused_with_a_431(served: tuple[Appliance, str
     assert status == 431 and "headers" in spec_error(status, headers, body)["message"]
     ok = exchange(app.port, request("GET", "/v1/generations", key, extra=b"X-Fine: " + b"a" * 8000 + b"\r\n"))
     assert ok[0] == 200  # ordinary headers, even long ones, still pass
+    image = b"A" * 3_000_000  # base64 of zeros: not an image; the body's reads are never counted as a head's
+    big = exchange(
+        app.port, request("POST", "/v1/generate", key, b'{"style":"studio_packshot","product_image":"%s"}' % image)
+    )
+    assert big[0] == 422 and spec_error(*big)["error"] == "unsupported_image"
+
+
+def test_a_websocket_upgrade_is_answered_as_plain_http(served: tuple[Appliance, str]) -> None:
+    """The API has no WebSocket: an Upgrade header is ignored (it got the websockets library's plain-text 400), and
+    the log does not tell the operator to install a WebSocket library (uvicorn's warning, on every such request)."""
+    app, key = served
+    upgrade = b"Connection: Upgrade\r\nUpgrade: websocket\r\n"
+    status, headers, body = exchange(app.port, request("GET", "/v1/generations", extra=upgrade))
+    assert status == 401 and spec_error(status, headers, body)["error"] == "unauthorized"
+    assert exchange(app.port, request("GET", "/v1/generations", key, extra=upgrade))[0] == 200
+    assert app.log_path is not None and "WebSocket library" not in app.log_path.read_text()
+
+
+def test_unknown_paths_and_methods_say_what_to_do(served: tuple[Appliance, str]) -> None:
+    app, key = served
+    missing = spec_error(*exchange(app.port, request("GET", "/v1/generation", key)))
+    assert missing["error"] == "not_found" and "/docs" in missing["message"]
+    status, headers, body = exchange(app.port, request("PUT", "/v1/generations", key))
+    assert status == 405 and sorted(headers["allow"].split(", ")) == ["GET", "OPTIONS"]
+    message = spec_error(status, headers, body)["message"]
+    assert message.startswith("PUT is not allowed") and message.endswith(f"it takes {headers['allow']}.")
+
+
+def test_a_client_gone_before_its_body_ended_is_not_counted_as_a_server_error(served: tuple[Appliance, str]) -> None:
+    """Counted and logged as the client's doing (it was a 500 in /metrics and an ERROR in the log)."""
+    app, key = served
+    counted = re.compile(r'_total\{method="POST",route="/v1/generate",status="(\d+)"\} (\d+)')
+
+    def statuses() -> dict[str, int]:
+        return {s: int(n) for s, n in counted.findall(httpx.get(f"{app.url}/metrics", timeout=10).text)}
+
+    before = statuses()
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", app.port), timeout=10) as sock:
+            sock.sendall(request("POST", "/v1/generate", key, extra=b"Content-Length: 1000\r\n") + b'{"st')
+    deadline = time.monotonic() + 10
+    while sum(statuses().values()) < sum(before.values()) + 3 and time.monotonic() < deadline:
+        time.sleep(0.1)  # each is recorded once the server has seen its close
+    assert statuses() == {**before, "400": before.get("400", 0) + 3}
+    assert app.log_path is not None and " ERROR " not in app.log_path.read_text()
 
 
 @pytest.mark.parametrize(

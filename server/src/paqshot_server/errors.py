@@ -37,7 +37,7 @@ class InvalidRequest(AppError):
 
 class IdempotencyConflict(InvalidRequest):
     """The key was reused with a different body: the spec's 400 ``invalid_request`` (the IETF Idempotency-Key
-    draft suggests 422, which the spec's table gives to ``unsupported_image`` alone; Stripe answers 400 too)."""
+    draft suggests 422, which the spec's table gives to ``unsupported_image`` alone)."""
 
 
 class Unauthorized(AppError):

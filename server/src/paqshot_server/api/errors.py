@@ -121,6 +121,11 @@ def validation_handler(request: Request, exc: Exception) -> Response:
     return error_response(400, "invalid_request", explain.message(request, exc))
 
 
+# Litestar's InternalServerException detail when the client closed the connection before its body was all sent
+# (``Request.stream``): the client's doing, and nobody reads the answer; counted and logged as a 400, not a 500.
+_CLIENT_GONE = "client disconnected prematurely"
+
+
 def http_handler(request: Request, exc: Exception, max_image_bytes: int) -> Response:
     assert isinstance(exc, HTTPException)
     status = exc.status_code
@@ -128,9 +133,18 @@ def http_handler(request: Request, exc: Exception, max_image_bytes: int) -> Resp
         limit = megabytes(max_image_bytes)
         return error_response(413, "image_too_large", f"Request body is too large; images are limited to {limit}.")
     if status == 404:
-        return error_response(404, "not_found", "No such resource.")
+        return error_response(404, "not_found", "No such path; the API's paths are listed at /docs.")
     if status == 405:  # keep Litestar's Allow header (RFC 9110)
-        return error_response(405, "invalid_request", "Method not allowed on this path.", dict(exc.headers or {}))
+        allowed = dict(exc.headers or {})
+        methods = allowed.get("Allow") or allowed.get("allow") or "other methods"
+        return error_response(
+            405, "invalid_request", f"{request.method} is not allowed on this path; it takes {methods}.", allowed
+        )
+    if status >= 500 and exc.detail == _CLIENT_GONE:
+        log.info("a %s request's client closed the connection before its body was all sent", request.method)
+        return error_response(
+            400, "invalid_request", "The connection closed before the request body was all sent; nothing was kept."
+        )
     if status >= 500:
         log.error("HTTP %s: %s", status, exc.detail)
         return error_response(500, "server_error", "Internal error on our side; retry after a few seconds.")

@@ -248,6 +248,7 @@ def _serve(args: argparse.Namespace) -> int:
         lifespan="on",
         timeout_graceful_shutdown=10,
         http=SpecErrorsProtocol,  # requests uvicorn cannot read get the spec's error body; heads are bounded
+        ws="none",  # no WebSocket endpoint: an Upgrade header is ignored, not answered by the websockets library
     )
     server = uvicorn.Server(config)
     print(
