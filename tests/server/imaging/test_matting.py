@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 from paqshot_server.imaging.colour import linear_to_lab, srgb8_to_lab, to_linear, to_srgb8
 from paqshot_server.imaging.cutout import cutout
-from paqshot_server.imaging.matting import box, decontaminate, guided_filter, guided_upsample, project_alpha, sample
+from paqshot_server.imaging.matting import (
+    box,
+    decontaminate,
+    grey,
+    guided_filter,
+    guided_upsample,
+    project_alpha,
+    resize_plane,
+    sample,
+)
 from PIL import Image
 from scipy import ndimage
 
@@ -107,13 +116,18 @@ def test_classical_cutout_of_a_soft_edge_is_close_to_truth() -> None:
     assert err[edge].mean() < 0.12
 
 
-def test_upsampling_is_edge_aware() -> None:
-    # A photo with a sharp, slanted edge; the model's matte is the true one at 1/8 resolution.
-    h, w = 256, 256
-    yy, xx = np.mgrid[0:h, 0:w]
+def _slanted_edge() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A 256 x 256 photo with a sharp, slanted edge: (true matte, uint8 RGB, the true matte at 1/8 resolution)."""
+    yy, xx = np.mgrid[0:256, 0:256]
     truth = (xx + 0.3 * yy < 150).astype(np.float32)
     rgb = np.where(truth[..., None] > 0, (200, 40, 40), (240, 240, 240)).astype(np.uint8)
-    small = np.asarray(Image.fromarray(truth, "F").resize((32, 32), Image.Resampling.BOX), np.float32)
+    return truth, rgb, np.asarray(Image.fromarray(truth, "F").resize((32, 32), Image.Resampling.BOX), np.float32)
+
+
+def test_upsampling_is_edge_aware() -> None:
+    # A photo with a sharp, slanted edge; the model's matte is the true one at 1/8 resolution.
+    truth, rgb, small = _slanted_edge()
+    h, w = truth.shape
     bilinear = np.asarray(Image.fromarray(small, "F").resize((w, h), Image.Resampling.BILINEAR))
     guided = guided_upsample(small, rgb)
     assert guided.shape == (h, w)
@@ -124,6 +138,22 @@ def test_upsampling_is_edge_aware() -> None:
     # Away from the edge nothing changes.
     assert float(np.abs(guided - truth)[~band].max()) < 0.05
     assert float(np.abs(guided - truth).mean()) < 0.5 * float(np.abs(bilinear - truth).mean())
+
+
+def test_upsampling_takes_its_guide_on_the_small_grid_when_given() -> None:
+    # The refinement already holds the photo reduced to the matte's grid (its analysis image): its grey is the
+    # guide, instead of the full-resolution grey reduced again. Given the default guide, the same matte; given a
+    # reduced image's grey, the edge still follows the photo; given a flat guide, it cannot (the guide is used).
+    truth, rgb, small = _slanted_edge()
+    default = guided_upsample(small, rgb)
+    same = resize_plane(grey(rgb), (32, 32))
+    assert np.array_equal(guided_upsample(small, rgb, guide_small=same), default)
+    reduced = np.asarray(Image.fromarray(rgb).reduce(4).resize((32, 32), Image.Resampling.BILINEAR))
+    from_small = guided_upsample(small, rgb, guide_small=grey(reduced))
+    flat = guided_upsample(small, rgb, guide_small=np.full((32, 32), 0.5, np.float32))
+    err_small = float(np.abs(from_small - truth).mean())
+    assert err_small < 1.2 * float(np.abs(default - truth).mean())
+    assert float(np.abs(flat - truth).mean()) > 2 * err_small
 
 
 def test_upsampling_keeps_solid_interiors_solid() -> None:

@@ -6,8 +6,9 @@ bytes) itself, before any ASGI application sees it, with a ``text/plain`` 400 "I
 no option changes that body (``--limit-*`` bound concurrency and request counts, ``h11_max_incomplete_event_size``
 applies to the h11 implementation only). And with httptools (what ``uvicorn[standard]`` runs) nothing bounds a
 request's head: 200 MB of one header grew the API process by ~400 MB before it answered. ``uvicorn.Config(http=)``
-takes a protocol class: :class:`SpecErrorsProtocol` is httptools' protocol with two overrides, its
-``send_400_response`` (the one method uvicorn calls for such requests) and ``data_received`` (counting the head).
+takes a protocol class: :class:`SpecErrorsProtocol` is httptools' protocol with its ``send_400_response`` (the
+one method uvicorn calls for such requests) overridden, ``data_received`` and the parser's head and message
+callbacks extended (counting the head), and uvicorn's upgrade warning quietened.
 """
 
 from __future__ import annotations
@@ -69,6 +70,12 @@ class SpecErrorsProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         super().on_message_complete()
         self._in_body = False
+
+    def _unsupported_upgrade_warning(self) -> None:
+        """uvicorn warns on every request with an ``Upgrade`` header and advises installing a WebSocket library:
+        wrong here (``ws="none"`` on purpose, the request is answered as any other), and a client could fill the
+        log with it."""
+        self.logger.debug("Upgrade header ignored: this API has no WebSocket")
 
     def send_400_response(self, msg: str) -> None:
         """Called by uvicorn inside its ``except httptools.HttpParserError`` (``msg`` is its fixed text)."""

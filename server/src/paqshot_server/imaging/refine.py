@@ -37,6 +37,7 @@ from scipy import ndimage, special
 
 from .cleanup import SHADOW_HIGH, SOFT_HIGH, CleanupReport, clean_backdrop, surround_share
 from .matting import SNAP, decontaminate, grey, guided_filter, guided_upsample
+from .planes import copy_channels
 
 Predict = Callable[[np.ndarray], np.ndarray]  # uint8 H x W x 3 -> float32 (h, w) in [0, 1] on the model's grid
 Box = tuple[int, int, int, int]  # left, top, right, bottom in photo pixels
@@ -307,13 +308,16 @@ def _analysis_rgb(rgb: np.ndarray, box: Box, side: int) -> np.ndarray:
     return np.asarray(img.resize(size, Image.Resampling.BILINEAR))
 
 
-def _to_grid(prob: np.ndarray, rgb: np.ndarray, guided: bool, stretch: float = 0.0) -> np.ndarray:
+def _to_grid(
+    prob: np.ndarray, rgb: np.ndarray, guided: bool, stretch: float = 0.0, guide: np.ndarray | None = None
+) -> np.ndarray:
     """A model's probability map (covering the same view as ``rgb``) on ``rgb``'s grid: edge-aware (the
-    fast guided filter, radius 2 model pixels) or bilinear; then stretched so that ``[stretch, 1 -
-    stretch]`` spans [0, 1] (the guided filter's local linear fit keeps a blurred answer short of 0 and 1
-    beside an edge; a product's interior is solid)."""
+    fast guided filter, radius 2 model pixels; ``guide``: its guide on ``prob``'s grid, see
+    :func:`.matting.guided_upsample`) or bilinear; then stretched so that ``[stretch, 1 - stretch]`` spans
+    [0, 1] (the guided filter's local linear fit keeps a blurred answer short of 0 and 1 beside an edge; a
+    product's interior is solid)."""
     if guided:
-        out = guided_upsample(prob, rgb)
+        out = guided_upsample(prob, rgb, guide_small=guide)
     else:
         h, w = rgb.shape[:2]
         out = _resample(prob, (0, 0, prob.shape[1], prob.shape[0]), (w, h))
@@ -386,9 +390,10 @@ def refine(
         remove_shadows=cfg.remove_shadows,
     )
     prob = report.prob
+    small_grey = grey(small)
     if cfg.regularise and report.prob is not report.input:
         # The clean-up decides per pixel; a guided filter along the photo evens its new edges out.
-        guided = guided_filter(grey(small), prob, 1, REGULARISE_EPS)
+        guided = guided_filter(small_grey, prob, 1, REGULARISE_EPS)
         prob = np.where((prob > 0) & (prob < 1) | (report.prob != report.input), np.clip(guided, 0, 1), prob)
     prob = constrain(prob, None if hint is None else hint[y0:y1, x0:x1])
     product = prob > 0.5
@@ -396,18 +401,22 @@ def refine(
     soft_share = float(soft.sum() / max(1, product.sum()))
     crop_rgb = np.ascontiguousarray(rgb[y0:y1, x0:x1, :3])
     alpha = np.zeros((h, w), np.float32)
-    alpha_crop = constrain(_to_grid(prob, crop_rgb, cfg.guided), None if hint is None else hint[y0:y1, x0:x1])
+    # The analysis grid is the guide's grid: its grey, not the crop's grey box-averaged to it again.
+    alpha_crop = constrain(
+        _to_grid(prob, crop_rgb, cfg.guided, guide=small_grey), None if hint is None else hint[y0:y1, x0:x1]
+    )
     alpha_crop[alpha_crop < SNAP] = 0.0
     alpha_crop[alpha_crop > 1.0 - SNAP] = 1.0
     alpha[y0:y1, x0:x1] = alpha_crop
     # The cut-out's box is where the final matte is, not the crop it was computed in: whatever took product
     # out of the crop (a hint, the clean-up) takes it out of the layout too, and later steps touch less.
-    matte_box = _mask_box(np.round(alpha_crop * 255) > 0) or (0, 0, 1, 1)
+    alpha255 = alpha_crop * np.float32(255)
+    matte_box = _mask_box(alpha255 > 0.5) or (0, 0, 1, 1)  # 8-bit alpha > 0: rounds to 1 or more
     mx0, my0, mx1, my1 = matte_box
     colours = decontaminate(crop_rgb[my0:my1, mx0:mx1], alpha_crop[my0:my1, mx0:mx1]) if cfg.unmix else None
     rgba = np.empty((my1 - my0, mx1 - mx0, 4), np.uint8)
-    rgba[..., :3] = crop_rgb[my0:my1, mx0:mx1] if colours is None else colours
-    rgba[..., 3] = np.round(alpha_crop[my0:my1, mx0:mx1] * 255)
+    copy_channels(rgba[..., :3], crop_rgb[my0:my1, mx0:mx1] if colours is None else colours)
+    rgba[..., 3] = np.round(alpha255[my0:my1, mx0:mx1]).astype(np.uint8)  # a plane copy, not a strided cast
     shadow = None
     if report.shadow is not None:
         shadow = np.ones((gh, gw), np.float32)
@@ -430,7 +439,7 @@ def refine(
         first_soft=first_soft,
         entropy=map_entropy(decisive),
         doubt_width=map_doubt_width(decisive),
-        area_ratio=float((alpha > 0.5).sum()) / max(1.0, first_area),
+        area_ratio=float((alpha_crop > 0.5).sum()) / max(1.0, first_area),  # alpha is 0 outside the crop
         crop_touch=_crop_touch(alpha_crop > 0.5, box, (w, h)),
         sure_pieces=_sure_pieces(sel.prob),
         cleanup=report,
