@@ -272,6 +272,12 @@ class _Walk:
         if None in chosen or len({id(c) for c in chosen}) != count:
             self.unsure()
             return
+        # get_sos looks the i-th listed component up among frame components whose slot i.. of cur_comp_info is
+        # still free, indexing that scan-ordered array by FRAME index: a component listed at position i whose frame
+        # index is < i is refused (JERR_BAD_COMPONENT_ID), so out-of-frame-order lists are left to the decoder
+        if any(frame.index(c) < i for i, c in enumerate(chosen) if c is not None):
+            self.unsure()
+            return
         components = [c for c in chosen if c is not None]
         if any(dc > 3 or ac > 3 for dc, ac in tables):
             self.unsure()  # JERR_NO_HUFF_TABLE when used
