@@ -64,6 +64,19 @@ def prepare(photos: list[Path], out: Path, n: int) -> list[Path]:
     return files
 
 
+def source_photos(folder: Path | None) -> list[Path]:
+    """The photos the inputs are made from: ``folder``'s JPEG/PNG files, else the handed case photos."""
+    if folder:
+        return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    sys.path.insert(0, str(BENCH))
+    import realset
+
+    cases = realset.cases_dir()
+    if cases is None:
+        raise SystemExit("no photos: give --photos (the handed cases are not beside this checkout)")
+    return [p.path for p in realset.load(cases, [])]
+
+
 def worker(files: list[Path], model_id: str | None, config: str, cpu: int, repeat: int) -> dict:
     """Run ours on ``files`` pinned to ``cpu``; return the timings (runs in a child process)."""
     os.sched_setaffinity(0, {cpu})
@@ -173,16 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(worker(args.files, args.models or None, args.config, args.worker, args.repeat)))
         return 0
 
-    sys.path.insert(0, str(BENCH))
-    import realset
-
-    if args.photos:
-        photos = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
-    else:
-        cases = realset.cases_dir()
-        if cases is None:
-            raise SystemExit("no photos: give --photos (the handed cases are not beside this checkout)")
-        photos = [p.path for p in realset.load(cases, [])]
+    photos = source_photos(args.photos)
     cpus = sorted(os.sched_getaffinity(0))
     tmp = Path(tempfile.mkdtemp(prefix="speed-"))
     files = prepare(photos, tmp / "in", args.n)

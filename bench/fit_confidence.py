@@ -1,7 +1,7 @@
 """Fit the cut-out confidence (``imaging/confidence.py``: a logistic model of the refinement's evidence) to the
 by-eye labels of the real photos, and say how well it separates failures from successes.
 
-    .venv/bin/python bench/fit_confidence.py out/eval_real/results.json [--l2 1.0]
+    .venv/bin/python bench/fit_confidence.py out/eval_real/results.json [--l2 1.0] [--labels FILE]
 
 Reads the evidence (``facts``) that ``bench/eval_real.py`` recorded for our cut-out of every photo and the
 labels of ``bench/real_labels.toml``; fits the weights by L2-regularised logistic regression (Newton's method,
@@ -49,10 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", type=Path)
     parser.add_argument("--l2", type=float, default=1.0)
+    parser.add_argument("--labels", type=Path, default=LABELS, help="by-eye labels (default: %(default)s)")
     parser.add_argument("--features", help="comma-separated subset of the features (default: those in WEIGHTS)")
     args = parser.parse_args(argv)
     photos = json.loads(args.results.read_text(encoding="utf-8"))["photos"]
-    labels = tomllib.loads(LABELS.read_text(encoding="utf-8"))
+    labels = tomllib.loads(args.labels.read_text(encoding="utf-8"))
     names = [n for n in photos if n in labels and photos[n].get("ours", {}).get("facts")]
     missing = sorted(set(labels) - set(names))
     evs = [Evidence(**photos[n]["ours"]["facts"]) for n in names]

@@ -36,7 +36,8 @@ class InvalidRequest(AppError):
 
 
 class IdempotencyConflict(InvalidRequest):
-    """Reported as 422: the key was reused with a different body."""
+    """The key was reused with a different body: the spec's 400 ``invalid_request`` (the IETF Idempotency-Key
+    draft suggests 422, which the spec's table gives to ``unsupported_image`` alone)."""
 
 
 class Unauthorized(AppError):

@@ -10,7 +10,9 @@ from litestar.testing import TestClient
 from paqshot_server.app import create_app
 from paqshot_server.jobs.context import WorkerContext
 from paqshot_server.jobs.runner import process
+from paqshot_server.resources import Resources
 from paqshot_server.settings import Settings
+from paqshot_server.storage import jobs as jobs_sql
 from paqshot_server.storage import keys as keys_sql
 from paqshot_server.storage.db import connect
 from support import Key, b64, make_key, product_jpeg
@@ -211,6 +213,34 @@ def test_rate_limit_counts_generate_only(client: TestClient, settings: Settings)
     assert 1 <= int(third.headers["retry-after"]) <= 60
 
 
+def test_every_answer_that_counted_against_the_rate_limit_says_so(client: TestClient, settings: Settings) -> None:
+    """A refusal after the request counted (its image was looked at) carries the X-RateLimit-* headers; one refused
+    before (a malformed field) neither counts nor carries them (breaker, session 2: a 422 counted, without them)."""
+    slow = make_key(settings, name="slow", rate_limit=3)
+    body = {"product_image": b64(b"\xff\xd8\xff\xe0 not a JPEG at all"), "style": "studio_packshot"}
+    broken = client.post("/v1/generate", json=body, headers=slow.headers)
+    assert broken.status_code == 422 and broken.json()["error"] == "unsupported_image"
+    assert broken.headers["x-ratelimit-limit"] == "3" and broken.headers["x-ratelimit-remaining"] == "2"
+    assert 1 <= int(broken.headers["x-ratelimit-reset"]) <= 60
+    early = client.post("/v1/generate", json={**body, "aspect_ratio": "5:4"}, headers=slow.headers)
+    assert early.status_code == 400 and "x-ratelimit-remaining" not in early.headers
+    accepted = client.post("/v1/generate", json={**body, "product_image": b64(product_jpeg())}, headers=slow.headers)
+    assert accepted.status_code == 202 and accepted.headers["x-ratelimit-remaining"] == "1"
+
+
+def test_a_rerun_refused_after_it_counted_carries_the_rate_limit_headers(
+    client: TestClient, settings: Settings
+) -> None:
+    slow = make_key(settings, name="slow", rate_limit=5)
+    source = submit(client, slow)
+    job = jobs_sql.get(connect(settings.app_db), source["id"])
+    assert job is not None
+    Resources(settings).files.delete(job.input_file)  # as retention does
+    gone = client.post(f"/v1/generate/{source['id']}/rerun", json={}, headers=slow.headers)
+    assert gone.status_code == 410 and gone.json()["error"] == "input_expired"
+    assert gone.headers["x-ratelimit-limit"] == "5" and gone.headers["x-ratelimit-remaining"] == "3"
+
+
 def test_unexpected_exception_is_500_without_traceback(
     client: TestClient, key: Key, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -237,7 +267,9 @@ def test_idempotency_key_replays_and_conflicts(client: TestClient, key: Key) -> 
     assert first.json() == again.json()
     assert again.headers["idempotent-replayed"] == "true"
     other = client.post("/v1/generate", json={**body, "aspect_ratio": "4:3"}, headers=headers)
-    assert other.status_code == 422 and "Idempotency-Key" in other.json()["message"]
+    # The spec's table puts invalid_request at 400 (breaker, session 2: it was 422 with invalid_request).
+    assert other.status_code == 400 and other.json()["error"] == "invalid_request"
+    assert "Idempotency-Key" in other.json()["message"]
     listed = client.get("/v1/generations", headers=key.headers).json()
     assert listed["total"] == 1
 

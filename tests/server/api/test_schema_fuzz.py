@@ -10,7 +10,7 @@ What the schema cannot state, and how the test handles it (nothing else is exclu
   as generated.
 - A URL's host must resolve to a public address (the SSRF rule; this test has no DNS): positive cases' URLs get
   a public IPv4 literal as host, keeping scheme, port, path and query. Nothing is connected to at submission.
-- An Idempotency-Key reused with another body is a 422 conflict by design: positive cases get a key of their own.
+- An Idempotency-Key reused with another body is a 400 conflict by design: positive cases get a key of their own.
 - ``/readyz`` answers 503 here by design (no worker runs in this test); the schema documents that 503.
 - 413 is the spec's answer to an image field longer than the body limit allows, so negative data may get it.
 """

@@ -43,6 +43,23 @@ def test_exact_pixels_where_alpha_is_one(seed: int, x: int, y: int) -> None:
                 assert (out[cy, cx] == bg[cy, cx]).all()
 
 
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**31), x=st.integers(-20, 60), y=st.integers(-20, 60), view=st.booleans())
+def test_partial_pixels_are_the_linear_light_mix_where_the_layer_lands(seed: int, x: int, y: int, view: bool) -> None:
+    rng = np.random.default_rng(seed)
+    layer = _layer(rng, x=x, y=y)
+    bg = rng.integers(0, 256, (64, 90, 3), dtype=np.uint8)
+    canvas = bg.copy()[:, 5:85] if view else bg[:, 5:85].copy()  # a strided view of a wider canvas, or its own
+    out = composite(canvas, layer, copy=False)
+    assert out is canvas
+    for ly, lx in zip(*np.nonzero((layer.alpha > 0) & (layer.alpha < 1)), strict=True):
+        cy, cx = y + ly, x + lx
+        if 0 <= cy < 64 and 0 <= cx < 80:
+            a = layer.alpha[ly, lx]
+            want = to_srgb8(to_linear(layer.rgb[ly, lx]) * a + to_linear(bg[cy, cx + 5]) * (1 - a))
+            assert (out[cy, cx] == want).all(), (ly, lx)
+
+
 def test_blend_is_in_linear_light() -> None:
     layer = ProductLayer(np.zeros((1, 1, 3), np.uint8), np.full((1, 1), 0.5, np.float32), 0, 0)
     out = composite(np.full((1, 1, 3), 255, np.uint8), layer)

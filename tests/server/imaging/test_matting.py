@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 from paqshot_server.imaging.colour import linear_to_lab, srgb8_to_lab, to_linear, to_srgb8
 from paqshot_server.imaging.cutout import cutout
-from paqshot_server.imaging.matting import decontaminate, guided_filter, guided_upsample, project_alpha, sample
+from paqshot_server.imaging.matting import (
+    box,
+    decontaminate,
+    grey,
+    guided_filter,
+    guided_upsample,
+    project_alpha,
+    resize_plane,
+    sample,
+)
 from PIL import Image
 from scipy import ndimage
 
@@ -13,6 +22,20 @@ from scipy import ndimage
 def test_srgb_round_trip_is_exact() -> None:
     values = np.arange(256, dtype=np.uint8)
     assert (to_srgb8(to_linear(values)) == values).all()
+
+
+def test_srgb_encoding_clips_and_rounds_like_the_exact_formula() -> None:
+    rng = np.random.default_rng(2)
+    for dtype in (np.float32, np.float64):
+        linear = rng.uniform(-0.2, 1.2, (500, 3)).astype(dtype)
+        clipped = np.clip(linear.astype(np.float64), 0.0, 1.0)
+        exact = np.where(clipped <= 0.0031308, clipped * 12.92, 1.055 * clipped ** (1 / 2.4) - 0.055) * 255
+        got = to_srgb8(linear)
+        assert got.dtype == np.uint8 and got.shape == linear.shape
+        # the 65,536-step table is off by at most one level, and only right at a rounding boundary
+        assert int(np.abs(got.astype(int) - np.round(exact)).max()) <= 1
+        assert (got[linear <= 0] == 0).all() and (got[linear >= 1] == 255).all()
+    assert to_srgb8(0.5) == 188 and list(to_srgb8([0.0, 2.0])) == [0, 255]
 
 
 def test_lab_reference_values() -> None:
@@ -93,13 +116,18 @@ def test_classical_cutout_of_a_soft_edge_is_close_to_truth() -> None:
     assert err[edge].mean() < 0.12
 
 
-def test_upsampling_is_edge_aware() -> None:
-    # A photo with a sharp, slanted edge; the model's matte is the true one at 1/8 resolution.
-    h, w = 256, 256
-    yy, xx = np.mgrid[0:h, 0:w]
+def _slanted_edge() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A 256 x 256 photo with a sharp, slanted edge: (true matte, uint8 RGB, the true matte at 1/8 resolution)."""
+    yy, xx = np.mgrid[0:256, 0:256]
     truth = (xx + 0.3 * yy < 150).astype(np.float32)
     rgb = np.where(truth[..., None] > 0, (200, 40, 40), (240, 240, 240)).astype(np.uint8)
-    small = np.asarray(Image.fromarray(truth, "F").resize((32, 32), Image.Resampling.BOX), np.float32)
+    return truth, rgb, np.asarray(Image.fromarray(truth, "F").resize((32, 32), Image.Resampling.BOX), np.float32)
+
+
+def test_upsampling_is_edge_aware() -> None:
+    # A photo with a sharp, slanted edge; the model's matte is the true one at 1/8 resolution.
+    truth, rgb, small = _slanted_edge()
+    h, w = truth.shape
     bilinear = np.asarray(Image.fromarray(small, "F").resize((w, h), Image.Resampling.BILINEAR))
     guided = guided_upsample(small, rgb)
     assert guided.shape == (h, w)
@@ -110,6 +138,22 @@ def test_upsampling_is_edge_aware() -> None:
     # Away from the edge nothing changes.
     assert float(np.abs(guided - truth)[~band].max()) < 0.05
     assert float(np.abs(guided - truth).mean()) < 0.5 * float(np.abs(bilinear - truth).mean())
+
+
+def test_upsampling_takes_its_guide_on_the_small_grid_when_given() -> None:
+    # The refinement already holds the photo reduced to the matte's grid (its analysis image): its grey is the
+    # guide, instead of the full-resolution grey reduced again. Given the default guide, the same matte; given a
+    # reduced image's grey, the edge still follows the photo; given a flat guide, it cannot (the guide is used).
+    truth, rgb, small = _slanted_edge()
+    default = guided_upsample(small, rgb)
+    same = resize_plane(grey(rgb), (32, 32))
+    assert np.array_equal(guided_upsample(small, rgb, guide_small=same), default)
+    reduced = np.asarray(Image.fromarray(rgb).reduce(4).resize((32, 32), Image.Resampling.BILINEAR))
+    from_small = guided_upsample(small, rgb, guide_small=grey(reduced))
+    flat = guided_upsample(small, rgb, guide_small=np.full((32, 32), 0.5, np.float32))
+    err_small = float(np.abs(from_small - truth).mean())
+    assert err_small < 1.2 * float(np.abs(default - truth).mean())
+    assert float(np.abs(flat - truth).mean()) > 2 * err_small
 
 
 def test_upsampling_keeps_solid_interiors_solid() -> None:
@@ -145,7 +189,7 @@ def _sample_by_fancy_indexing(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray)
     return out if plane.ndim == 3 else out[:, 0]
 
 
-def test_bilinear_samples_are_bit_identical_to_fancy_indexing() -> None:
+def test_bilinear_samples_equal_fancy_indexing_within_float32_rounding() -> None:
     rng = np.random.default_rng(3)
     for shape in [(192, 150, 6), (1, 40, 3), (30, 1, 6), (1, 1, 2), (64, 64)]:
         plane = rng.random(shape).astype(np.float32)
@@ -154,4 +198,33 @@ def test_bilinear_samples_are_bit_identical_to_fancy_indexing() -> None:
         xs = rng.uniform(-2, shape[1] + 1, n)
         got = sample(plane, ys, xs)
         want = _sample_by_fancy_indexing(plane, ys, xs)
-        assert got.dtype == want.dtype and np.array_equal(got, want), shape
+        # float32 as documented (the reference's weights promoted it to float64), lerps as a + (b - a) f in
+        # place (the reference: (1 - f) a + f b): the same values within float32 rounding
+        assert got.dtype == np.float32 and got.shape == want.shape, shape
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-6, err_msg=str(shape))
+
+
+def test_box_means_equal_scipys_uniform_filter_within_float32_rounding() -> None:
+    rng = np.random.default_rng(5)
+    cases = [((192, 192, 4), 2), ((384, 300, 3), 1), ((200, 150), 3), ((1, 20000), 2), ((20000, 1), 1), ((9, 7, 3), 2)]
+    for shape, radius in [*cases, ((200, 150), 6)]:  # the last: a radius left to scipy
+        img = rng.random(shape).astype(np.float32)
+        size = 2 * radius + 1
+        want = ndimage.uniform_filter(img, size=(size, size, 1)[: img.ndim], mode="nearest")
+        got = box(img, radius)
+        assert got.dtype == np.float32 and got.shape == want.shape, shape
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-6, err_msg=str(shape))
+
+
+def test_half_size_means_equal_the_four_pixel_mean_within_float32_rounding() -> None:
+    from paqshot_server.imaging.matting import _half
+
+    rng = np.random.default_rng(8)
+    for shape in [(384, 384, 3), (383, 385, 4), (2, 2), (5, 3), (2, 9000)]:
+        plane = rng.random(shape).astype(np.float32)
+        h, w = shape[0] // 2 * 2, shape[1] // 2 * 2
+        p = plane[:h, :w]
+        want = (p[0::2, 0::2] + p[1::2, 0::2] + p[0::2, 1::2] + p[1::2, 1::2]) * 0.25
+        got = _half(plane)
+        assert got.dtype == np.float32 and got.shape == want.shape, shape
+        np.testing.assert_allclose(got, want, rtol=0, atol=2e-7, err_msg=str(shape))

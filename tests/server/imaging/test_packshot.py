@@ -306,3 +306,19 @@ def test_stray_translucent_pixels_do_not_count_as_a_cutout() -> None:
     assert result.meta["cutout_source"] == "classical"
     rgba[:60, :, 3] = 0  # a real transparent margin
     assert render_packshot(Image.fromarray(rgba), RenderOptions(**SMALL)).meta["cutout_source"] == "alpha"
+
+
+@pytest.mark.parametrize("size", [(900, 700), (300, 40), (120, 90)])
+def test_the_classical_cutout_of_the_pil_image_equals_that_of_its_pixels(size: tuple[int, int]) -> None:
+    # cutout() hands the classical segmenter the decoded image itself (no whole-photo numpy copy); same matte
+    from paqshot_server.imaging.classical import ClassicalSegmenter
+    from paqshot_server.imaging.cutout import cutout
+
+    photo = product_photo().resize(size, Image.Resampling.BILINEAR)
+    seg = ClassicalSegmenter()
+    by_image, by_pixels = seg.segment_image(photo), seg.segment(np.asarray(photo))
+    assert by_image.box == by_pixels.box and by_image.confidence == by_pixels.confidence
+    assert np.array_equal(by_image.alpha, by_pixels.alpha) and np.array_equal(by_image.rgba, by_pixels.rgba)
+    assert np.array_equal(by_image.shadow, by_pixels.shadow)
+    cut = cutout(photo)
+    assert np.array_equal(cut.rgba, by_pixels.rgba) and cut.box == by_pixels.box

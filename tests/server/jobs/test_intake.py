@@ -13,12 +13,13 @@ import anyio
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from jpeg_corpus import progressive_with_metadata_between_scans
 from paqshot_server.errors import ImageTooLarge, InvalidRequest, StorageFull, UnsupportedImage
-from paqshot_server.imaging.passthrough import strip_jpeg_metadata
+from paqshot_server.imaging.passthrough import jpeg_passthrough_plan, strip_jpeg_metadata
 from paqshot_server.jobs.intake import decode_base64, normalise, store_input
 from paqshot_server.resources import Resources
 from paqshot_server.settings import Settings
-from PIL import Image
+from PIL import Image, ImageFile
 from support import product_jpeg
 
 LIMITS = {"max_bytes": 10_000_000, "max_pixels": 40_000_000}
@@ -113,24 +114,66 @@ def test_the_stripper_drops_exactly_the_metadata_segments_and_keeps_the_rest_in_
     assert out == b"\xff\xd8" + b"".join(_SEGMENTS[n] for n in names if n not in _DROPPED) + scan
 
 
-@pytest.mark.parametrize(
+_AWKWARD_MIDDLES = pytest.mark.parametrize(
     "middle",
     [b"\xff" * 1_000_000, b"\xff\xfe\x00\x02" * 250_000],
     ids=["a million fill bytes", "250,000 empty comments"],
 )
+
+
+def stripped_with_peak(data: bytes) -> tuple[bytes | None, int]:
+    """``strip_jpeg_metadata(data)`` and the most memory it held at once (bytes)."""
+    tracemalloc.start()
+    try:
+        out = strip_jpeg_metadata(data)
+        return out, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@_AWKWARD_MIDDLES
 def test_stripping_costs_at_most_one_copy_of_the_file_whatever_its_structure(middle: bytes) -> None:
     # breaker, session 2: a 7 MB run of fill bytes took 1.9 GB and 7 s (a memoryview per dropped part)
     plain = product_jpeg()
     at = plain.index(b"\xff\xdb")
     data = plain[:at] + middle + plain[at:]
-    tracemalloc.start()
-    try:
-        out = strip_jpeg_metadata(data)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    out, peak = stripped_with_peak(data)
     assert out == plain
     assert peak < 3 * len(data)
+
+
+@_AWKWARD_MIDDLES
+def test_stripping_after_the_first_scan_costs_at_most_one_copy_too(middle: bytes) -> None:
+    _sent, plain = progressive_with_metadata_between_scans()
+    second_scan = plain.index(b"\xff\xda", plain.index(b"\xff\xda") + 2)
+    data = plain[:second_scan] + middle + plain[second_scan:]
+    out, peak = stripped_with_peak(data)
+    assert out == (plain if middle.startswith(b"\xff\xff") else data)  # comments beyond the walk's bound: as sent
+    assert peak < 3 * len(data)
+
+
+def test_metadata_after_the_first_scan_and_data_after_eoi_are_not_stored() -> None:
+    # breaker, session 2: stripping stopped at the first scan, so EXIF between the scans of a progressive JPEG, or
+    # a second image after EOI, was stored as sent
+    sent, plain = progressive_with_metadata_between_scans()
+    stored, ext, _notes = normalise(sent, **LIMITS)
+    assert ext == "jpg" and stored == plain
+    assert pixels_of(stored) == pixels_of(sent)
+
+
+def pixels_of(data: bytes) -> bytes:
+    return Image.open(io.BytesIO(data)).tobytes()
+
+
+def test_a_jpeg_whose_markers_vouch_for_it_is_not_decoded_at_the_door(monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = jpeg_passthrough_plan(product_jpeg(), LIMITS["max_pixels"])
+    assert plan is not None and plan.certain
+
+    def no_decode(self: ImageFile.ImageFile) -> None:
+        raise AssertionError("decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decode)
+    assert plan.verify()
 
 
 def stored_files(settings: Settings) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import unicodedata
 from collections.abc import Callable
 
 from litestar import Request, Response
@@ -11,6 +12,7 @@ from litestar.exceptions import HTTPException, ValidationException
 
 from .. import errors
 from ..errors import megabytes
+from ..jobs.service import CountedListener, RateWindow
 from ..settings import Settings
 from ..storage.db import ThreadLocalDB
 from ..storage.faults import is_database_damaged, is_storage_full
@@ -19,7 +21,6 @@ from . import explain
 log = logging.getLogger(__name__)
 
 STATUS = {
-    errors.IdempotencyConflict: 422,
     errors.InvalidRequest: 400,
     errors.Unauthorized: 401,
     errors.Forbidden: 403,
@@ -43,9 +44,57 @@ _HTTP_CODES = {
 }
 
 
+_RATE_WINDOW = "rate_window"  # request.state: the window of a request that counted against the rate limit
+
+
+def rate_limit_headers(window: RateWindow) -> dict[str, str]:
+    """The ``X-RateLimit-*`` headers (the de-facto names GitHub's and most hosted APIs' answers carry): the key's
+    limit per minute, what is left of it, and whole seconds until the window frees a request."""
+    return {
+        "X-RateLimit-Limit": str(window.limit),
+        "X-RateLimit-Remaining": str(window.remaining),
+        "X-RateLimit-Reset": str(window.reset_seconds),
+    }
+
+
+def remember_rate_window(request: Request) -> CountedListener:
+    """The ``on_counted`` of a submission: keeps its window on ``request``, so that an error answer given after
+    it counted carries the headers as an accepted one does."""
+
+    def remember(window: RateWindow) -> None:
+        request.state[_RATE_WINDOW] = window
+
+    return remember
+
+
+def _counted_headers(request: Request) -> dict[str, str]:
+    window = request.state.get(_RATE_WINDOW)
+    return rate_limit_headers(window) if isinstance(window, RateWindow) else {}
+
+
+# Unicode categories never shown raw in a message: controls (NUL, ESC…), formats (U+202E right-to-left override…),
+# surrogates, private use, unassigned, line and paragraph separators.
+_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def printable(text: str) -> str:
+    """``text`` with each character that a terminal or log viewer would act on rather than show written as its
+    Python escape (NUL → ``\\x00``, U+202E → ``\\u202e``): a message may quote what a client sent (an id in
+    the path, a query parameter's name), and shows where such a character was without carrying it raw."""
+    if text.isprintable():  # the common case, in C: every character is shown as itself
+        return text
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) in _HIDDEN else ch for ch in text
+    )
+
+
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    """The spec's error body; ``message`` is made :func:`printable` here, once for every answer."""
     return Response(
-        {"error": code, "message": message}, status_code=status, headers=headers, media_type="application/json"
+        {"error": code, "message": printable(message)},
+        status_code=status,
+        headers=headers,
+        media_type="application/json",
     )
 
 
@@ -56,25 +105,25 @@ def status_for(exc: errors.AppError) -> int:
     return 500
 
 
-def app_error_handler(_: Request, exc: Exception) -> Response:
+def app_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.AppError)
-    headers = None
+    headers = _counted_headers(request)
     if isinstance(exc, errors.RateLimited):
-        headers = {
-            "Retry-After": str(exc.retry_after),
-            "X-RateLimit-Limit": str(exc.limit),
-            "X-RateLimit-Remaining": "0",
-            "X-RateLimit-Reset": str(exc.retry_after),
-        }
+        headers = {"Retry-After": str(exc.retry_after), **rate_limit_headers(RateWindow(exc.limit, 0, exc.retry_after))}
     elif isinstance(exc, errors.Unavailable):
         log.error("refused with 503: %s", exc.message)
-        headers = {"Retry-After": str(exc.retry_after)}
+        headers["Retry-After"] = str(exc.retry_after)
     return error_response(status_for(exc), exc.code, exc.message, headers)
 
 
 def validation_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ValidationException)
     return error_response(400, "invalid_request", explain.message(request, exc))
+
+
+# Litestar's InternalServerException detail when the client closed the connection before its body was all sent
+# (``Request.stream``): the client's doing, and nobody reads the answer; counted and logged as a 400, not a 500.
+_CLIENT_GONE = "client disconnected prematurely"
 
 
 def http_handler(request: Request, exc: Exception, max_image_bytes: int) -> Response:
@@ -84,9 +133,18 @@ def http_handler(request: Request, exc: Exception, max_image_bytes: int) -> Resp
         limit = megabytes(max_image_bytes)
         return error_response(413, "image_too_large", f"Request body is too large; images are limited to {limit}.")
     if status == 404:
-        return error_response(404, "not_found", "No such resource.")
+        return error_response(404, "not_found", "No such path; the API's paths are listed at /docs.")
     if status == 405:  # keep Litestar's Allow header (RFC 9110)
-        return error_response(405, "invalid_request", "Method not allowed on this path.", dict(exc.headers or {}))
+        allowed = dict(exc.headers or {})
+        methods = allowed.get("Allow") or allowed.get("allow") or "other methods"
+        return error_response(
+            405, "invalid_request", f"{request.method} is not allowed on this path; it takes {methods}.", allowed
+        )
+    if status >= 500 and exc.detail == _CLIENT_GONE:
+        log.info("a %s request's client closed the connection before its body was all sent", request.method)
+        return error_response(
+            400, "invalid_request", "The connection closed before the request body was all sent; nothing was kept."
+        )
     if status >= 500:
         log.error("HTTP %s: %s", status, exc.detail)
         return error_response(500, "server_error", "Internal error on our side; retry after a few seconds.")
@@ -100,7 +158,9 @@ def unexpected_handler(request: Request, exc: Exception, db: ThreadLocalDB) -> R
     if is_database_damaged(exc):  # a retry cannot help; readiness reports it from now on
         db.note_damage(str(exc))
         return app_error_handler(request, errors.DatabaseDamaged())
-    return error_response(500, "server_error", "Internal error on our side; retry after a few seconds.")
+    return error_response(
+        500, "server_error", "Internal error on our side; retry after a few seconds.", _counted_headers(request)
+    )
 
 
 def exception_handlers(

@@ -17,6 +17,7 @@ from ..storage import jobs as jobs_sql
 from ..storage.keys import ApiKey
 from . import pollcache
 from .auth import bearer_token, current_key
+from .errors import rate_limit_headers, remember_rate_window
 from .openapi import ERROR_RESPONSES, INPUT_EXPIRED_RESPONSE
 from .present import generation
 from .query import strict_query
@@ -65,7 +66,9 @@ class GenerationController(Controller):
     ) -> Response[GenerateAccepted]:
         """Validate, store the product image, queue the job; answer 202 with the job id."""
         body = await request.body()  # as sent: the Idempotency-Key hash, and which fields beat a preset
-        submitted = await api.jobs.submit(key, data, idempotency_key=idempotency_key, body=body)
+        submitted = await api.jobs.submit(
+            key, data, idempotency_key=idempotency_key, body=body, on_counted=remember_rate_window(request)
+        )
         return _accepted(submitted, api)
 
     @get(
@@ -130,6 +133,7 @@ class GenerationController(Controller):
     )
     async def rerun(
         self,
+        request: Request,
         generation_id: FromPath[str],
         data: JSONBody[RerunRequest],
         key: NamedDependency[ApiKey],
@@ -139,7 +143,9 @@ class GenerationController(Controller):
         """A new generation (new id) from this one's stored photo: fields given replace its request's, the others
         are kept, except ``mask_hint`` (send it each time). 410 ``input_expired`` once the photo is past retention."""
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
-        submitted = await api.jobs.rerun(key, generation_id, changes, idempotency_key=idempotency_key)
+        submitted = await api.jobs.rerun(
+            key, generation_id, changes, idempotency_key=idempotency_key, on_counted=remember_rate_window(request)
+        )
         return _accepted(submitted, api)
 
     @delete(
@@ -230,7 +236,5 @@ def _accepted(submitted: Submitted, api: ApiState) -> Response[GenerateAccepted]
     if submitted.replayed:
         headers["Idempotent-Replayed"] = "true"
     if submitted.rate is not None:
-        headers["X-RateLimit-Limit"] = str(submitted.rate.limit)
-        headers["X-RateLimit-Remaining"] = str(submitted.rate.remaining)
-        headers["X-RateLimit-Reset"] = str(submitted.rate.reset_seconds)
+        headers.update(rate_limit_headers(submitted.rate))
     return Response(body, status_code=HTTP_202_ACCEPTED, headers=headers)

@@ -28,7 +28,12 @@ from .wire import WebhookPayload, request_fields
 
 # (HTTP status, error code, what it means and what to do). The spec's eight, then the extensions.
 ERRORS: tuple[tuple[int, str, str], ...] = (
-    (400, "invalid_request", "Missing or malformed parameters; the message names the field and what is allowed."),
+    (
+        400,
+        "invalid_request",
+        "Missing or malformed parameters (the message names the field and what is allowed), or an Idempotency-Key "
+        "reused with another body.",
+    ),
     (401, "unauthorized", "Missing, unknown or revoked API key."),
     (
         403,
@@ -45,7 +50,7 @@ ERRORS: tuple[tuple[int, str, str], ...] = (
     (
         422,
         "unsupported_image",
-        "Not JPEG, PNG or WebP, undecodable, or no product found; also an Idempotency-Key reused with another body.",
+        "Not JPEG, PNG or WebP, undecodable, or no product found.",
     ),
     (429, "rate_limited", "Too many requests: wait for `Retry-After` seconds (`X-RateLimit-*` headers say more)."),
     (500, "server_error", "Internal error: retry after a few seconds; the message has an id to give the operator."),
@@ -102,8 +107,10 @@ Authorization: Bearer {brand.key_prefix}…
 
 Keys are made by the operator (`{brand.cli_name} keys create --name NAME`, or the first key that
 `{brand.cli_name} serve` writes to `first-api-key.txt` in its data folder). A key can see only its own generations.
-The generate endpoint is rate-limited per key (`X-RateLimit-Limit`, `-Remaining`, `-Reset` on every answer,
-`Retry-After` on 429); polling is not.
+The generate endpoint is rate-limited per key; polling is not. A request counts once the appliance starts work on
+it (fetching or decoding its image), accepted or not, and every answer that counted carries `X-RateLimit-Limit`,
+`-Remaining` and `-Reset` (a 422 for an unreadable image too); a request refused before (a malformed field) does
+not count. A 429 carries `Retry-After`.
 
 # Quick start
 
@@ -165,7 +172,7 @@ Everything below is optional; a client that sends only the v1 fields gets the v1
 
 Extension endpoints are marked *(extension)* in their titles: cancel, re-run, delete, capabilities, models. Every
 response carries `X-Request-ID`; `POST /v1/generate` honours an `Idempotency-Key` header (same key and body:
-the original `202`; another body: `422`).
+the original `202`; another body: `400` `invalid_request`).
 """
 
 

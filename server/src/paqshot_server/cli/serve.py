@@ -232,6 +232,7 @@ def _serve(args: argparse.Namespace) -> int:
     allocator.keep_freed_memory()
     import uvicorn
 
+    from ..api.protocol import SpecErrorsProtocol
     from ..app import create_app
 
     supervisor = None if args.no_worker else WorkerSupervisor(settings, max(1, args.workers))
@@ -246,6 +247,8 @@ def _serve(args: argparse.Namespace) -> int:
         log_config=None,
         lifespan="on",
         timeout_graceful_shutdown=10,
+        http=SpecErrorsProtocol,  # requests uvicorn cannot read get the spec's error body; heads are bounded
+        ws="none",  # no WebSocket endpoint: an Upgrade header is ignored, not answered by the websockets library
     )
     server = uvicorn.Server(config)
     print(

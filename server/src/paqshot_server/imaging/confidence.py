@@ -3,7 +3,8 @@ refinement measured (:class:`.refine.Refined`).
 
 The evidence (:func:`evidence`) is a handful of plain measurements: how much of the photo the product
 covers, how many frame sides it touches, how much of its matte is undecided, whether two model passes agree,
-how much was dropped as clutter, how much is half-transparent, how unsure the model's map is (its entropy),
+how much was dropped as clutter, how much is half-transparent, how unsure the model's map is (its entropy,
+per product pixel and per outline pixel),
 how much of the product looks like a cast shadow on the backdrop. Each review reason is one of them past a
 limit (``LIMITS``); the confidence is a logistic model of them (``WEIGHTS``), fitted on the labelled real
 photos of ``bench/real_labels.toml`` with ``bench/fit_confidence.py`` (the figures there say how well it
@@ -70,6 +71,7 @@ class Evidence:
     surround: float  # share of the photo around the product that is the backdrop's own textured surface
     entropy: float  # the model's doubt: bits of binary entropy of the deciding pass's map per product pixel
     shadow_kept: float  # share of the product that the backdrop model explains as a cast shadow
+    doubt_width: float  # the same bits as entropy per pixel of the product's outline (model pixels)
 
     def as_dict(self) -> dict[str, float]:
         return {k: float(v) for k, v in asdict(self).items()}
@@ -104,6 +106,7 @@ def evidence(refined: Refined, shape: tuple[int, int]) -> Evidence:
         surround=refined.surround,
         entropy=refined.entropy,
         shadow_kept=refined.cleanup.shadow_kept,
+        doubt_width=refined.doubt_width,
     )
 
 
@@ -149,20 +152,21 @@ def reasons_for(ev: Evidence) -> tuple[ReviewReason, ...]:
 # Logistic model of P(success): intercept and one weight per feature (features() lists every measurement;
 # the ones without a weight did not help). Fitted with bench/fit_confidence.py (L2 0.1) on the labelled photos
 # of bench/real_labels.toml as re-judged on 2026-11-30 (79 with evidence, 28 failures; the hoodie is refused):
-# AUROC 0.90 on those photos, 0.85 leave-one-out (each photo scored by weights fitted without it). The goal was
-# 0.9: at threshold 0.6 the confidence flags 20 of 28 failures and 6 of 51 good cut-outs. The model's doubt
-# (entropy) and the shadow it kept (shadow_kept) replaced the undecided shares and the passes' disagreement,
-# which they carry; the failures still unseen (a plate lost under a burger, white on white, a loop's paper rim,
-# racket strings, a missing reflection) are listed in docs/progress/issue-10-quality.md.
+# AUROC 0.92 on those photos, 0.89 leave-one-out (each photo scored by weights fitted without it; the goal,
+# 0.9, is not reached). At threshold 0.6 the confidence flags 22 of 28 failures and 4 of 51 good cut-outs.
+# The model's doubt is counted per outline pixel (doubt_width), not per product pixel (entropy): per pixel of
+# area, a sure answer on a thin product (scissors, a rifle, a lamp) looked as unsure as a half-believed
+# shadow. The failures still unseen (a plate lost under a burger, white on white, a loop's paper rim, a
+# missing reflection) are listed in docs/progress/issue-10-quality.md.
 WEIGHTS = {
-    "bias": 2.944,
-    "noise": -0.205,  # per 10 ΔE of the backdrop's own variation
-    "translucent": -2.904,
-    "area_change": -1.138,  # |log(final area / first pass area)|
-    "unopened": -2.623,
-    "attached": -1.445,  # product-coloured blobs left out beside the product
-    "entropy": -4.953,  # bits of the model's doubt per product pixel
-    "shadow_kept": -4.576,  # share of the product that looks like a cast shadow on the backdrop
+    "bias": 3.332,
+    "noise": -0.077,  # per 10 ΔE of the backdrop's own variation
+    "translucent": -5.657,
+    "area_change": -0.210,  # |log(final area / first pass area)|
+    "unopened": -2.581,
+    "attached": -2.650,  # product-coloured blobs left out beside the product
+    "shadow_kept": -4.134,  # share of the product that looks like a cast shadow on the backdrop
+    "doubt_width": -0.322,  # bits of the model's doubt per outline pixel
 }
 
 
@@ -188,6 +192,7 @@ def features(ev: Evidence) -> dict[str, float]:
         "attached": ev.attached,
         "entropy": ev.entropy,
         "shadow_kept": ev.shadow_kept,
+        "doubt_width": ev.doubt_width,
     }
 
 

@@ -117,15 +117,21 @@ def cutout(image: Image.Image, segmenter: Segmenter | None = None) -> Cutout:
         return _from_alpha(image)
     if image.mode != "RGB":
         image = image.convert("RGB")
-    rgb = np.asarray(image)
     seg = segmenter or default_segmenter()
-    matte = seg.segment(rgb)
-    if matte.alpha.shape != rgb.shape[:2]:
-        raise ValueError(f"segmenter {seg.name} returned a {matte.alpha.shape} matte for a {rgb.shape[:2]} image")
-    size = (rgb.shape[1], rgb.shape[0])
+    by_image = getattr(seg, "segment_image", None)  # optional: see segment.Segmenter
+    rgb: np.ndarray | None = None
+    if by_image is not None:
+        matte = by_image(image)
+    else:
+        rgb = np.asarray(image)
+        matte = seg.segment(rgb)
+    size = image.size
+    if matte.alpha.shape != (size[1], size[0]):
+        raise ValueError(f"segmenter {seg.name} returned a {matte.alpha.shape} matte for a {size[::-1]} image")
     if matte.rgba is not None:
         rgba, box = matte.rgba, matte.box or (0, 0, *size)
     else:
+        rgb = np.asarray(image) if rgb is None else rgb
         alpha = np.clip(matte.alpha.astype(np.float32, copy=False), 0.0, 1.0)
         box = alpha_bbox(alpha, 0) or (0, 0, 1, 1)
         x0, y0, x1, y1 = box

@@ -11,32 +11,35 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from PIL import Image
 from scipy import ndimage
 
 from .colour import to_linear, to_srgb8
+from .morphology import erode4
 from .planes import copy_channels
 
 MIN_ANALYSIS_SIDE = 32  # pixels: see analysis_image
 SNAP = 0.02  # alpha within SNAP of 0 or 1 is snapped: removes JPEG/sensor noise from flat regions
 
 
-def analysis_image(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
-    """Downscale ``rgb`` (uint8 H x W x C) so its long side is <= ``max_side``; return it and the scale.
+def analysis_image(rgb: np.ndarray | Image.Image, max_side: int) -> tuple[np.ndarray, float]:
+    """Downscale ``rgb`` (uint8 H x W x C, or the decoded PIL image itself: no copy of the whole photo into numpy
+    and back) so its long side is <= ``max_side``; return it (uint8 numpy) and the scale.
 
     The short side stays at least :data:`MIN_ANALYSIS_SIDE` (or the photo's own, if smaller): a very wide or
     tall photo (a belt, a ruler) would otherwise become a strip too thin for the half- and quarter-size grids
     of :func:`local_colours`; its long side then exceeds ``max_side`` (at most 100x, the door's aspect limit).
     An integer box reduction first (fast), then a bilinear resize for the rest.
     """
-    h, w = rgb.shape[:2]
+    w, h = rgb.size if isinstance(rgb, Image.Image) else (rgb.shape[1], rgb.shape[0])
     short = min(h, w)
     max_side = max(max_side, math.ceil(max(h, w) * min(short, MIN_ANALYSIS_SIDE) / short))
     if max(h, w) <= max_side:
-        return rgb, 1.0
-    img = Image.fromarray(rgb)
+        return np.asarray(rgb), 1.0
+    img = rgb if isinstance(rgb, Image.Image) else Image.fromarray(rgb)
     factor = max(h, w) // max_side
     if factor > 1:
         img = img.reduce(factor)
@@ -55,10 +58,41 @@ def resize_plane(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.array(img.resize(size, resample), dtype=np.float32)
 
 
+SHIFTED_BOX_MAX = 3  # radius up to which box() sums shifted copies (k adds per axis) instead of calling scipy
+SMALL_BOX = 1 << 14  # values below which scipy is faster (the copies cost more than its per-line set-up)
+
+
 def box(img: np.ndarray, radius: int) -> np.ndarray:
-    """Mean over a (2 radius + 1)² window (per channel for H x W x C), edges replicated."""
+    """Mean over a (2 radius + 1)² window (per channel for H x W x C), edges replicated; float32 in, float32 out
+    (other dtypes: scipy's ``uniform_filter``, same result type as it gives).
+
+    Small windows on float32 sum shifted copies of each channel plane (the result may be a channel-last view
+    of channel planes): scipy's running sum walks the interleaved channels line by line and took ~3x longer
+    for the matting's windows (radius 1-2 on 192² x 4). The sums are in float32, equal to scipy's
+    (double-precision running sum) within float32 rounding.
+    """
     k = 2 * radius + 1
-    return ndimage.uniform_filter(img, size=(k, k, 1)[: img.ndim], mode="nearest")
+    if radius > SHIFTED_BOX_MAX or img.dtype != np.float32 or img.ndim not in (2, 3) or img.size < SMALL_BOX:
+        return ndimage.uniform_filter(img, size=(k, k, 1)[: img.ndim], mode="nearest")
+    planes = np.moveaxis(img, 2, 0) if img.ndim == 3 else img
+    out = _box_sum(_box_sum(planes, radius, -2), radius, -1)
+    out *= np.float32(1 / (k * k))
+    return np.moveaxis(out, 0, 2) if img.ndim == 3 else out
+
+
+def _box_sum(planes: np.ndarray, radius: int, axis: int) -> np.ndarray:
+    """Sum over 2 radius + 1 neighbours along ``axis`` (edges replicated), as a new C-contiguous array."""
+    n = planes.shape[axis]
+    widths = [(0, 0)] * planes.ndim
+    widths[axis] = (radius, radius)
+    padded = np.pad(planes, widths, mode="edge")
+    pick = [slice(None)] * planes.ndim
+    pick[axis] = slice(0, n)
+    out = padded[tuple(pick)].copy()
+    for i in range(1, 2 * radius + 1):
+        pick[axis] = slice(i, i + n)
+        out += padded[tuple(pick)]
+    return out
 
 
 def smooth(plane: np.ndarray, sigma: float) -> np.ndarray:
@@ -68,10 +102,18 @@ def smooth(plane: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def _half(plane: np.ndarray) -> np.ndarray:
-    """2x2 mean (odd last row/column dropped)."""
-    h, w = plane.shape[0] // 2 * 2, plane.shape[1] // 2 * 2
-    p = plane[:h, :w]
-    return (p[0::2, 0::2] + p[1::2, 0::2] + p[0::2, 1::2] + p[1::2, 1::2]) * 0.25
+    """2x2 mean of a float (H, W[, C]) array (odd last row/column dropped).
+
+    Row pairs first (whole rows: contiguous), then column pairs as the two halves of each pair of pixels:
+    ~35% faster than four 2-D strided views; equal within float32 rounding (another order of the sums).
+    """
+    h, w = plane.shape[0] // 2, plane.shape[1] // 2
+    rows = plane[0 : 2 * h : 2, : 2 * w] + plane[1 : 2 * h : 2, : 2 * w]
+    channels = math.prod(plane.shape[2:])
+    pairs = rows.reshape(h, w, 2 * channels)
+    out = pairs[..., :channels] + pairs[..., channels:]
+    out *= 0.25
+    return out.reshape(h, w, *plane.shape[2:])
 
 
 @dataclass(frozen=True)
@@ -83,12 +125,17 @@ class LocalColours:
     bg: np.ndarray  # (h, w, 3)
     source_shape: tuple[int, int]  # (H, W) of the image the estimates describe
 
+    @cached_property
+    def _both(self) -> np.ndarray:
+        """F and B side by side (h, w, 6): one bilinear sample gives both (built once: :meth:`at` runs ~6 times)."""
+        return np.concatenate([self.fg, self.bg], axis=2)
+
     def at(self, ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         """(F, B) at pixel coordinates ``ys``, ``xs`` of an image of ``shape`` covering the same view."""
         ch, cw = self.fg.shape[:2]
         sy = (ys + 0.5) * (ch / shape[0]) - 0.5
         sx = (xs + 0.5) * (cw / shape[1]) - 0.5
-        both = sample(np.concatenate([self.fg, self.bg], axis=2), sy, sx)
+        both = sample(self._both, sy, sx)
         return both[:, :3], both[:, 3:]
 
 
@@ -199,7 +246,11 @@ def grey(rgb: np.ndarray) -> np.ndarray:
 
 
 def guided_upsample(
-    alpha_small: np.ndarray, rgb: np.ndarray, radius: int = GUIDED_RADIUS, eps: float = GUIDED_EPS
+    alpha_small: np.ndarray,
+    rgb: np.ndarray,
+    radius: int = GUIDED_RADIUS,
+    eps: float = GUIDED_EPS,
+    guide_small: np.ndarray | None = None,
 ) -> np.ndarray:
     """Edge-aware upsampling of a low-resolution matte (float h x w in [0, 1]) to ``rgb``'s resolution
     (uint8 H x W x 3 covering the same view): the fast guided filter (He & Sun 2015; :func:`guided_filter`
@@ -210,7 +261,9 @@ def guided_upsample(
     linear model is evaluated only at the unsure pixels (bilinear samples of its box-averaged coefficients,
     what the dense filter's upsampling computes there), and the plain upsampling only inside the box where
     the matte is not 0: at a 2000 x 1500 photo the dense version spent ~90 ms on full-resolution planes that
-    were thrown away. Returns float32 H x W in [0, 1].
+    were thrown away. ``guide_small``: the guide on ``alpha_small``'s grid (float32 h x w, e.g. :func:`grey` of
+    an image already reduced to that grid); by default ``rgb``'s grey box-averaged to it, a full-resolution
+    pass (~17 ms at 2000 x 1500). Returns float32 H x W in [0, 1].
     """
     h, w = rgb.shape[:2]
     sh, sw = alpha_small.shape
@@ -235,7 +288,9 @@ def guided_upsample(
         return plain
     ys += y0
     xs += x0
-    a, b = guided_coefficients(resize_plane(grey(rgb), (sw, sh)), alpha_small, radius, eps)
+    if guide_small is None:
+        guide_small = resize_plane(grey(rgb), (sw, sh))
+    a, b = guided_coefficients(guide_small, alpha_small, radius, eps)
     coef = sample(np.dstack([a, b]), (ys + 0.5) / ky - 0.5, (xs + 0.5) / kx - 0.5)
     guided = coef[:, 0] * grey(rgb[ys, xs]) + coef[:, 1]
     plain[ys, xs] = np.clip(guided, 0.0, 1.0)
@@ -251,9 +306,8 @@ def snap(alpha: np.ndarray) -> np.ndarray:
 
 def sure_regions(alpha: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
     """Sure foreground / sure background of an analysis-resolution alpha (eroded by ``radius``)."""
-    st = ndimage.generate_binary_structure(2, 1)
-    fg = ndimage.binary_erosion(alpha > 0.95, st, iterations=radius, border_value=1)
-    bg = ndimage.binary_erosion(alpha < 0.05, st, iterations=radius, border_value=1)
+    fg = erode4(alpha > 0.95, radius)
+    bg = erode4(alpha < 0.05, radius)
     return fg, bg
 
 
@@ -270,11 +324,22 @@ def sample(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     dy = w if h > 1 else 0
     dx = 1 if w > 1 else 0
     i00 = y0 * w + x0
-    # take, not flat[i]: the same rows, ~4x faster than fancy indexing for rows this narrow
-    top = flat.take(i00, axis=0) * (1 - fx) + flat.take(i00 + dx, axis=0) * fx
-    bot = flat.take(i00 + dy, axis=0) * (1 - fx) + flat.take(i00 + dy + dx, axis=0) * fx
-    out = top * (1 - fy) + bot * fy
-    return out if plane.ndim == 3 else out[:, 0]
+    # take, not flat[i]: the same rows, ~4x faster than fancy indexing for rows this narrow; the lerps in place
+    # (a + (b - a) f: no temporaries), ~2x faster than (1 - f) a + f b, equal to it within float32 rounding
+    top = flat.take(i00, axis=0)
+    right = flat.take(i00 + dx, axis=0)
+    right -= top
+    right *= fx
+    top += right
+    bot = flat.take(i00 + dy, axis=0)
+    right = flat.take(i00 + dy + dx, axis=0)
+    right -= bot
+    right *= fx
+    bot += right
+    bot -= top
+    bot *= fy
+    top += bot
+    return top if plane.ndim == 3 else top[:, 0]
 
 
 def upsample_alpha8(
@@ -311,14 +376,15 @@ def _unmix(pix: np.ndarray, alpha: np.ndarray, f_loc: np.ndarray, b_loc: np.ndar
     return weight * solved + (1 - weight) * f_loc
 
 
-def refine_full(rgb: np.ndarray, alpha_small: np.ndarray, colours: LocalColours) -> FullMatte:
+def refine_full(rgb: np.ndarray | Image.Image, alpha_small: np.ndarray, colours: LocalColours) -> FullMatte:
     """Full-resolution matte and foreground from an analysis-resolution alpha and its local colours.
 
     Bilinear upsampling, then, in the edge band only (0 < a < 1), the colour-line projection with the
     full-resolution pixels (edges get full-resolution detail) and the unmixing of their colours. Only
-    the product's box (plus a margin) is touched at full resolution.
+    the product's box (plus a margin) is touched at full resolution: of a PIL image (mode RGB) only that box
+    is read.
     """
-    h, w = rgb.shape[:2]
+    w, h = rgb.size if isinstance(rgb, Image.Image) else (rgb.shape[1], rgb.shape[0])
     sh, sw = alpha_small.shape
     rows = np.flatnonzero(alpha_small.max(axis=1) > 0)
     cols = np.flatnonzero(alpha_small.max(axis=0) > 0)
@@ -329,25 +395,30 @@ def refine_full(rgb: np.ndarray, alpha_small: np.ndarray, colours: LocalColours)
     y0, y1 = max(0, int((rows[0] - 1) * ky)), min(h, int(np.ceil((rows[-1] + 2) * ky)))
     x0, x1 = max(0, int((cols[0] - 1) * kx)), min(w, int(np.ceil((cols[-1] + 2) * kx)))
     a8 = upsample_alpha8(alpha_small, (w, h), (x0, y0, x1, y1))
-    crop = rgb[y0:y1, x0:x1]
     band = a8 > 0
     band &= a8 < 255
-    ys, xs = np.nonzero(band)
+    # Band pixels by their flat index in the box (flatnonzero, take, put): 2-D nonzero and fancy indexing
+    # cost ~3x more.
+    at = np.flatnonzero(band)
     rgba = np.empty((y1 - y0, x1 - x0, 4), np.uint8)
+    crop = np.asarray(rgb.crop((x0, y0, x1, y1))) if isinstance(rgb, Image.Image) else rgb[y0:y1, x0:x1]
     copy_channels(rgba[..., :3], crop)
-    if ys.size:
+    if at.size:
+        ys, xs = np.divmod(at, x1 - x0)
+        pixels = rgba.reshape(-1, 4)
         fg, bg = colours.at(ys + y0, xs + x0, (h, w))
-        pix = to_linear(crop[ys, xs])
-        prior = a8[ys, xs].astype(np.float32) / 255
+        pix = to_linear(pixels.take(at, axis=0)[:, :3])
+        prior = a8.reshape(-1).take(at).astype(np.float32) / 255
         proj, ok = project_alpha(pix, fg, bg)
         # The projection decides; the prior bounds how far it may move (a band pixel cannot jump from
         # "mostly background" to solid product because of a stray colour).
         refined = np.where(ok, np.clip(proj, prior - 0.5, prior + 0.5), prior)
         refined[refined < SNAP] = 0.0
         refined[refined > 1 - SNAP] = 1.0
-        a8[ys, xs] = np.round(refined * 255).astype(np.uint8)
-        part = refined < 1
-        rgba[ys[part], xs[part], :3] = to_srgb8(_unmix(pix[part], refined[part], fg[part], bg[part]))
+        np.put(a8, at, np.round(refined * 255).astype(np.uint8))
+        part = np.flatnonzero(refined < 1)
+        fg, bg = fg.take(part, axis=0), bg.take(part, axis=0)
+        pixels[at.take(part), :3] = to_srgb8(_unmix(pix.take(part, axis=0), refined.take(part), fg, bg))
     rgba[..., 3] = a8
     alpha[y0:y1, x0:x1] = a8
     alpha[y0:y1, x0:x1] *= np.float32(1 / 255)

@@ -37,6 +37,7 @@ from scipy import ndimage, special
 
 from .cleanup import SHADOW_HIGH, SOFT_HIGH, CleanupReport, clean_backdrop, surround_share
 from .matting import SNAP, decontaminate, grey, guided_filter, guided_upsample
+from .planes import copy_channels
 
 Predict = Callable[[np.ndarray], np.ndarray]  # uint8 H x W x 3 -> float32 (h, w) in [0, 1] on the model's grid
 Box = tuple[int, int, int, int]  # left, top, right, bottom in photo pixels
@@ -106,6 +107,9 @@ class Refined:
         entropy: the model's doubt in bits per product pixel: the binary entropy of the deciding pass's map
             (the second when it ran, else the first) summed over its grid, over that map's product area
             (p > 0.5) (:func:`map_entropy`).
+        doubt_width: the same bits over the number of that map's product outline pixels: how wide, in model
+            pixels, the undecided band around the product would be if all the doubt lay along its outline
+            (:func:`map_doubt_width`).
         area_ratio: the final product's area over the first pass's (both p > 0.5, in photo pixels).
         crop_touch: share of the crop's border (sides inside the photo only) where the product reaches it:
             the closer look found more than the first pass saw.
@@ -129,6 +133,7 @@ class Refined:
     soft_share: float
     first_soft: float
     entropy: float
+    doubt_width: float
     area_ratio: float
     crop_touch: float
     sure_pieces: int
@@ -177,10 +182,25 @@ def map_entropy(prob: np.ndarray) -> float:
     map undecided about a shadow, a second object or glass scores high (Shannon entropy, H(p) = -p log2 p -
     (1 - p) log2 (1 - p))."""
     product = int((prob > 0.5).sum())
-    if product == 0:
-        return 0.0
-    bits = (special.entr(prob) + special.entr(1.0 - prob)).sum() / np.log(2.0)
-    return float(bits / product)
+    return _map_bits(prob) / product if product else 0.0
+
+
+def _map_bits(prob: np.ndarray) -> float:
+    return float((special.entr(prob) + special.entr(1.0 - prob)).sum() / np.log(2.0))
+
+
+def map_doubt_width(prob: np.ndarray) -> float:
+    """Binary entropy (bits) of a model's probability map (float h x w in [0, 1]) summed over the map, per pixel
+    of its product's outline (product pixels, p > 0.5, with a 4-neighbour outside it); 0.0 when it has none.
+
+    A sure model still blurs its answer over a pixel or two along the outline, so the doubt of a sure answer
+    grows with the outline's length, not the product's area: per product pixel (:func:`map_entropy`) a thin
+    product (scissors, a chair's legs, headphones) looks as unsure as a half-seen shadow does on a compact one.
+    Per outline pixel, a sure answer scores about the width of its blurred band (~1 model pixel) whatever the
+    shape; a shadow the model half believes, a second object or glass score several."""
+    product = prob > 0.5
+    outline = int((product & ~ndimage.binary_erosion(product, border_value=1)).sum())
+    return _map_bits(prob) / outline if outline else 0.0
 
 
 def drop_frame_ghosts(prob: np.ndarray, width: int = GHOST_WIDTH) -> np.ndarray:
@@ -288,13 +308,16 @@ def _analysis_rgb(rgb: np.ndarray, box: Box, side: int) -> np.ndarray:
     return np.asarray(img.resize(size, Image.Resampling.BILINEAR))
 
 
-def _to_grid(prob: np.ndarray, rgb: np.ndarray, guided: bool, stretch: float = 0.0) -> np.ndarray:
+def _to_grid(
+    prob: np.ndarray, rgb: np.ndarray, guided: bool, stretch: float = 0.0, guide: np.ndarray | None = None
+) -> np.ndarray:
     """A model's probability map (covering the same view as ``rgb``) on ``rgb``'s grid: edge-aware (the
-    fast guided filter, radius 2 model pixels) or bilinear; then stretched so that ``[stretch, 1 -
-    stretch]`` spans [0, 1] (the guided filter's local linear fit keeps a blurred answer short of 0 and 1
-    beside an edge; a product's interior is solid)."""
+    fast guided filter, radius 2 model pixels; ``guide``: its guide on ``prob``'s grid, see
+    :func:`.matting.guided_upsample`) or bilinear; then stretched so that ``[stretch, 1 - stretch]`` spans
+    [0, 1] (the guided filter's local linear fit keeps a blurred answer short of 0 and 1 beside an edge; a
+    product's interior is solid)."""
     if guided:
-        out = guided_upsample(prob, rgb)
+        out = guided_upsample(prob, rgb, guide_small=guide)
     else:
         h, w = rgb.shape[:2]
         out = _resample(prob, (0, 0, prob.shape[1], prob.shape[0]), (w, h))
@@ -367,9 +390,10 @@ def refine(
         remove_shadows=cfg.remove_shadows,
     )
     prob = report.prob
+    small_grey = grey(small)
     if cfg.regularise and report.prob is not report.input:
         # The clean-up decides per pixel; a guided filter along the photo evens its new edges out.
-        guided = guided_filter(grey(small), prob, 1, REGULARISE_EPS)
+        guided = guided_filter(small_grey, prob, 1, REGULARISE_EPS)
         prob = np.where((prob > 0) & (prob < 1) | (report.prob != report.input), np.clip(guided, 0, 1), prob)
     prob = constrain(prob, None if hint is None else hint[y0:y1, x0:x1])
     product = prob > 0.5
@@ -377,18 +401,22 @@ def refine(
     soft_share = float(soft.sum() / max(1, product.sum()))
     crop_rgb = np.ascontiguousarray(rgb[y0:y1, x0:x1, :3])
     alpha = np.zeros((h, w), np.float32)
-    alpha_crop = constrain(_to_grid(prob, crop_rgb, cfg.guided), None if hint is None else hint[y0:y1, x0:x1])
+    # The analysis grid is the guide's grid: its grey, not the crop's grey box-averaged to it again.
+    alpha_crop = constrain(
+        _to_grid(prob, crop_rgb, cfg.guided, guide=small_grey), None if hint is None else hint[y0:y1, x0:x1]
+    )
     alpha_crop[alpha_crop < SNAP] = 0.0
     alpha_crop[alpha_crop > 1.0 - SNAP] = 1.0
     alpha[y0:y1, x0:x1] = alpha_crop
     # The cut-out's box is where the final matte is, not the crop it was computed in: whatever took product
     # out of the crop (a hint, the clean-up) takes it out of the layout too, and later steps touch less.
-    matte_box = _mask_box(np.round(alpha_crop * 255) > 0) or (0, 0, 1, 1)
+    alpha255 = alpha_crop * np.float32(255)
+    matte_box = _mask_box(alpha255 > 0.5) or (0, 0, 1, 1)  # 8-bit alpha > 0: rounds to 1 or more
     mx0, my0, mx1, my1 = matte_box
     colours = decontaminate(crop_rgb[my0:my1, mx0:mx1], alpha_crop[my0:my1, mx0:mx1]) if cfg.unmix else None
     rgba = np.empty((my1 - my0, mx1 - mx0, 4), np.uint8)
-    rgba[..., :3] = crop_rgb[my0:my1, mx0:mx1] if colours is None else colours
-    rgba[..., 3] = np.round(alpha_crop[my0:my1, mx0:mx1] * 255)
+    copy_channels(rgba[..., :3], crop_rgb[my0:my1, mx0:mx1] if colours is None else colours)
+    rgba[..., 3] = np.round(alpha255[my0:my1, mx0:mx1]).astype(np.uint8)  # a plane copy, not a strided cast
     shadow = None
     if report.shadow is not None:
         shadow = np.ones((gh, gw), np.float32)
@@ -410,7 +438,8 @@ def refine(
         soft_share=soft_share,
         first_soft=first_soft,
         entropy=map_entropy(decisive),
-        area_ratio=float((alpha > 0.5).sum()) / max(1.0, first_area),
+        doubt_width=map_doubt_width(decisive),
+        area_ratio=float((alpha_crop > 0.5).sum()) / max(1.0, first_area),  # alpha is 0 outside the crop
         crop_touch=_crop_touch(alpha_crop > 0.5, box, (w, h)),
         sure_pieces=_sure_pieces(sel.prob),
         cleanup=report,

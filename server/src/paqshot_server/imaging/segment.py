@@ -53,6 +53,10 @@ class Segmenter(Protocol):
     A segmenter that can take a mask hint into its own work says so with a true ``takes_hint`` attribute and
     accepts ``segment(rgb, hint=...)`` (:class:`.hint.HintedSegmenter` then passes the hint in instead of
     constraining the matte afterwards); its matte must then honour the hint exactly.
+
+    A segmenter may also offer ``segment_image(image)`` for the decoded PIL image (mode RGB) itself, with the same
+    result as ``segment(np.asarray(image))``: :func:`.cutout.cutout` then calls it and never copies the whole photo
+    into numpy (the classical segmenter reads only the product's box at full resolution).
     """
 
     name: str

@@ -50,6 +50,23 @@ def squash_onto_floor(
     return ndimage.affine_transform(mask, matrix, offset=offset, order=1, mode="constant", cval=0.0)
 
 
+def blur_support(plane: np.ndarray, sigma: float) -> np.ndarray:
+    """``scipy.ndimage.gaussian_filter(plane, sigma)`` (float32 H x W), filtered only over the box where ``plane``
+    is not 0, widened by twice the kernel's reach: the same values (outside, the blur is 0 either way, and every
+    sample the box's own reflected edges bring in is 0 as it is in the whole plane). A squashed silhouette fills
+    a fifth of the low-resolution canvas or less: ~2 ms -> ~0.5 ms for the soft shadow's ambient blur."""
+    rows = np.flatnonzero(plane.any(axis=1))
+    out = np.zeros_like(plane)
+    if rows.size == 0:
+        return out
+    cols = np.flatnonzero(plane.any(axis=0))
+    margin = 2 * int(4.0 * sigma + 0.5) + 1  # scipy's kernel radius at its default truncate (4 sigma)
+    y0, y1 = max(int(rows[0]) - margin, 0), min(int(rows[-1]) + 1 + margin, plane.shape[0])
+    x0, x1 = max(int(cols[0]) - margin, 0), min(int(cols[-1]) + 1 + margin, plane.shape[1])
+    out[y0:y1, x0:x1] = ndimage.gaussian_filter(plane[y0:y1, x0:x1], sigma)
+    return out
+
+
 def shadow_layer(
     kind: str,
     layer: ProductLayer,
@@ -70,17 +87,17 @@ def shadow_layer(
         base_only = mask.copy()
         base_only[: max(0, int(bottom - 0.15 * ph))] = 0  # contact comes from the bottom of the product
         ambient = squash_onto_floor(mask, bottom, 0.07, shift=0.035 * ph)
-        ambient = ndimage.gaussian_filter(ambient, max(1.0, 0.035 * size))
+        ambient = blur_support(ambient, max(1.0, 0.035 * size))
         contact = squash_onto_floor(base_only, bottom, 0.08, shift=0.01 * ph)
-        contact = ndimage.gaussian_filter(contact, max(0.6, 0.008 * size))
+        contact = blur_support(contact, max(0.6, 0.008 * size))
         dark = 0.45 * ambient + 0.45 * contact
     elif kind == "hard":
         cast = squash_onto_floor(mask, bottom, 0.35, shear=0.9)
-        dark = 0.42 * ndimage.gaussian_filter(cast, max(0.5, 0.004 * size))
+        dark = 0.42 * blur_support(cast, max(0.5, 0.004 * size))
     elif kind == "floating":
         gap = FLOAT_LIFT * height / factor
         ellipse = squash_onto_floor(mask, bottom, 0.06, shift=gap)
-        dark = 0.32 * ndimage.gaussian_filter(ellipse, max(1.5, 0.05 * size))
+        dark = 0.32 * blur_support(ellipse, max(1.5, 0.05 * size))
     else:
         raise ValueError(f"unknown shadow {kind!r}")
     dark = np.clip(dark * strength, 0.0, 0.85)

@@ -16,7 +16,7 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +67,11 @@ class RateWindow:
     reset_seconds: int
 
 
+CountedListener = Callable[[RateWindow], None]
+"""Told the caller's rate window as soon as a submission counts against the rate limit, before the rest of it
+runs: the answer says where the caller stands whether the submission is then accepted or refused."""
+
+
 @dataclass(frozen=True)
 class Submitted:
     """What :meth:`JobService.submit` did: the job, and whether it is an earlier one replayed."""
@@ -86,7 +91,13 @@ class JobService:
     # ---- submission --------------------------------------------------------------------------------------
 
     async def submit(
-        self, key: ApiKey, request: GenerateRequest, *, idempotency_key: str | None = None, body: bytes | None = None
+        self,
+        key: ApiKey,
+        request: GenerateRequest,
+        *,
+        idempotency_key: str | None = None,
+        body: bytes | None = None,
+        on_counted: CountedListener | None = None,
     ) -> Submitted:
         """Validate, store the product image, insert and enqueue a job for ``key``.
 
@@ -95,9 +106,10 @@ class JobService:
         (those beat the preset's values; default: the fields that differ from their defaults). Raises
         Forbidden (style not enabled, quota),
         InvalidRequest (options, webhook URL, image, mask hint), IdempotencyConflict, RateLimited, ImageTooLarge,
-        UnsupportedImage; a refused request leaves no stored file behind.
+        UnsupportedImage; a refused request leaves no stored file behind. ``on_counted``: see
+        :data:`CountedListener`.
         """
-        admitted = await self._admit(key, request, idempotency_key, body)
+        admitted = await self._admit(key, request, idempotency_key, body, on_counted=on_counted)
         if isinstance(admitted, Submitted):
             return admitted
         raw = await intake.load_image(self.res, request.product_image)
@@ -106,7 +118,13 @@ class JobService:
         return await self._insert(key, request, job_id, input_file, admitted, rerun_of=None, input_notes=input_notes)
 
     async def rerun(
-        self, key: ApiKey, job_id: str, changes: dict[str, Any], *, idempotency_key: str | None = None
+        self,
+        key: ApiKey,
+        job_id: str,
+        changes: dict[str, Any],
+        *,
+        idempotency_key: str | None = None,
+        on_counted: CountedListener | None = None,
     ) -> Submitted:
         """A new job from ``key``'s job ``job_id``'s stored photo, with ``changes`` over its request.
 
@@ -129,7 +147,7 @@ class JobService:
         # re-running another job are another request for the Idempotency-Key.
         body = msgspec.json.encode(fields)
         marker = b"rerun " + source.id.encode() + b" "
-        admitted = await self._admit(key, request, idempotency_key, body, hash_prefix=marker)
+        admitted = await self._admit(key, request, idempotency_key, body, hash_prefix=marker, on_counted=on_counted)
         if isinstance(admitted, Submitted):
             return admitted
         new_job_id = new_id("gen")
@@ -162,6 +180,7 @@ class JobService:
         idempotency_key: str | None,
         body: bytes | None,
         hash_prefix: bytes = b"",
+        on_counted: CountedListener | None = None,
     ) -> Submitted | _Admission:
         """Checks before any file is stored: an earlier job replayed, or what the insert needs.
 
@@ -193,13 +212,19 @@ class JobService:
             if prior is not None:
                 return Submitted(prior, replayed=True, rate=None)
             idempotency = (idempotency_key, body_hash, time.time())
+        # A request counts from here, whatever its outcome: what follows (the webhook host's DNS, the image's
+        # fetch and full decode) is the work the limit protects, and a refused image costs as much of it as an
+        # accepted one. What was refused above (style, options, replay: no I/O) did not count.
         remaining, reset = self.limiter.hit(key.id, key.rate_limit)
+        rate = RateWindow(key.rate_limit, remaining, reset)
+        if on_counted is not None:
+            on_counted(rate)
         if request.webhook_url:
             await intake.check_webhook_url(res, request.webhook_url)
         problem = res.db.identity_problem()
         if problem:  # the database file was deleted or replaced: accepting now would lose the job
             raise DatabaseGone(problem)
-        return _Admission(idempotency, RateWindow(key.rate_limit, remaining, reset), options, aspect_ratio)
+        return _Admission(idempotency, rate, options, aspect_ratio)
 
     async def _insert(
         self,

@@ -232,7 +232,10 @@ def _idempotent_prior(conn: sqlite3.Connection, key_id: str, idem_key: str, body
     if row is None:
         return None
     if row[0] != body_hash:
-        raise IdempotencyConflict("This Idempotency-Key was already used with a different request body.")
+        raise IdempotencyConflict(
+            "This Idempotency-Key was already used with a different request body: send the same body to get the "
+            "first answer again, or a new key for a new request."
+        )
     found = _select(conn, "id = ?", (row[1],))
     return found[0] if found else None
 

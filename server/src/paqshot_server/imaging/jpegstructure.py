@@ -1,0 +1,354 @@
+"""The marker structure of a JPEG file, walked end to end without decoding it: whether libjpeg(-turbo), as Pillow
+drives it, will decode the file, and the file minus its metadata.
+
+Our own code (it is imaging: no library exposes "would libjpeg fail on this?"). Why a walk can answer it:
+libjpeg-turbo treats corrupt entropy-coded data (a bad Huffman code, a marker met early, a wrong or missing restart
+marker) as warnings, which Pillow ignores: it fills the rest of the scan with zeros and goes on. Its fatal errors
+come from the markers (``jdmarker.c`` ``get_sof``/``get_sos``/``get_dht``/``get_dqt``/``get_dri``, unknown
+markers), from tables a scan uses (``jdhuff.c`` ``jpeg_make_d_derived_tbl``: undefined, code space over-full, DC
+symbols > 15; ``jdinput.c`` ``latch_quant_tables``), from scan parameters (``jdphuff.c`` ``start_pass_phuff_decoder``:
+progression; ``jdinput.c`` ``per_scan_setup``: blocks per MCU; a second scan in a single-scan file), from the frame
+(``initial_setup``, ``jdsample.c``: sampling), from the data ending before the image does (Pillow: "image file is
+truncated"), and from one data-dependent case: a progressive first DC scan whose DC predictor overflows ``int``
+(``JERR_BAD_DCT_COEF``), impossible when blocks between resets x the largest DC difference the table can code fit
+in 31 bits. A scan's entropy-coded data ends at the first ``0xFF`` followed by neither ``0x00`` (a stuffed byte),
+``0xFF`` (fill) nor ``RSTn``, exactly where libjpeg's ``jpeg_fill_bit_buffer``/``next_marker`` stop.
+
+So :func:`read_structure` parses every marker segment (all scans of a progressive file, tables between scans, EOI)
+and checks what libjpeg would refuse, skipping each entropy-coded segment with one regular-expression search.
+Anything it does not model exactly (arithmetic coding, lossless or 12-bit frames, sampling other than 4:4:4,
+4:2:2, 4:4:0, 4:2:0, 4:1:1, several sequential scans, reserved markers, garbage between segments, a table it
+cannot vouch for) makes it unsure: the caller then decodes as before.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Entropy-coded data ends here (RSTn markers belong to it); fill bytes between segments.
+_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+_FF_RUN = re.compile(rb"\xff+")
+
+_SOF_SEQUENTIAL, _SOF_EXTENDED, _SOF_PROGRESSIVE = 0xC0, 0xC1, 0xC2
+_DHT, _DQT, _DRI, _SOS, _EOI, _DNL, _COM = 0xC4, 0xDB, 0xDD, 0xDA, 0xD9, 0xDC, 0xFE
+_OTHER_SOF = frozenset({0xC3, 0xC5, 0xC6, 0xC7, 0xC8, 0xC9, 0xCA, 0xCB, 0xCC, 0xCD, 0xCE, 0xCF})  # incl. JPG, DAC
+_PARAMETERLESS = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM, RSTn: libjpeg ignores them between segments
+# APPn segments kept: APP0 (JFIF) and APP14 (Adobe: tells the decoder the colour transform).
+_KEEP_APP = frozenset({0xE0, 0xEE})
+# Luma sampling factors (h, v) of 3-component frames whose chroma is (1, 1): integral upsampling in libjpeg.
+_LUMA_SAMPLING = frozenset({(1, 1), (2, 1), (1, 2), (2, 2), (4, 1)})
+_MAX_DIMENSION = 65500  # JPEG_MAX_DIMENSION (jmorecfg.h)
+_MAX_BLOCKS_IN_MCU = 10  # D_MAX_BLOCKS_IN_MCU (jpeglib.h)
+_INT_MAX = 2**31 - 1
+# Segments walked after the first scan at most: beyond it (no real file comes near) the rest is left to the
+# decoder, which skips segments in C; a Python step each would make a 10 MB file of empty comments cost seconds.
+_MAX_SEGMENTS_AFTER_SCAN = 4096
+
+
+@dataclass(frozen=True)
+class Structure:
+    """``data``: the file as it should be stored (APPn other than APP0/APP14, COM, fill bytes between segments
+    and anything after EOI removed; the same object when there is nothing to remove). ``certain``: libjpeg
+    decodes it (True), or only a decode can tell (False)."""
+
+    data: bytes
+    certain: bool
+
+
+@dataclass(frozen=True)
+class _Component:
+    ident: int
+    h: int
+    v: int
+    quant: int
+
+
+class _Lost(Exception):
+    """The walk cannot follow the file as libjpeg would."""
+
+
+class _Walk:
+    """One walk over ``data``; :meth:`run` gives the :class:`Structure` (or None before the first scan)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.view = data, memoryview(data)
+        self.out: bytearray | None = None  # the kept bytes before ``self.copy_from``, once something was dropped
+        self.copy_from = 0
+        self.sure = True
+        self.frame: list[_Component] | None = None
+        self.size = (0, 0)
+        self.progressive = False
+        self.dc_max: list[int | None] = [None] * 4  # per DC table slot: its largest symbol (None: not usable)
+        self.ac_ok = [False] * 4
+        self.quant = [False] * 4
+        self.latched: set[int] = set()
+        self.restart_interval = 0
+        self.scans = 0
+        # The first scan's position and the output's length there (None: nothing dropped before it), to fall back to
+        self.first_scan: tuple[int, int | None] | None = None
+        self.segments_after_scan = 0
+
+    # --- output -----------------------------------------------------------------------------------------------
+    def drop(self, start: int, end: int) -> None:
+        if self.out is None:
+            self.out = bytearray(self.view[:start])
+        else:
+            self.out += self.view[self.copy_from : start]
+        self.copy_from = end
+
+    def result(self, end: int) -> bytes:
+        if self.out is None:
+            return self.data if end == len(self.data) else self.data[:end]
+        self.out += self.view[self.copy_from : end]
+        return bytes(self.out)
+
+    def unsure(self) -> None:
+        self.sure = False
+
+    # --- the walk ---------------------------------------------------------------------------------------------
+    def run(self) -> Structure | None:
+        data = self.data
+        if data[:2] != b"\xff\xd8":
+            return None
+        pos = 2
+        try:
+            while True:
+                pos = self.step(pos)
+                if pos < 0:
+                    return Structure(self.result(-pos), self.sure)
+        except _Lost:
+            if self.first_scan is None:
+                return None
+            at, kept = self.first_scan  # metadata dropped before the first scan only, the rest as sent
+            if kept is None:
+                return Structure(data, False)
+            assert self.out is not None
+            if self.copy_from <= at:  # nothing dropped since
+                self.out += self.view[self.copy_from :]
+            else:
+                del self.out[kept:]
+                self.out += self.view[at:]
+            return Structure(bytes(self.out), False)
+
+    def step(self, pos: int) -> int:
+        """Handle the segment at ``pos``; the next segment's position, or -(end of the file to keep) at EOI."""
+        data = self.data
+        if pos + 2 > len(data) or data[pos] != 0xFF:
+            raise _Lost  # cut short, or garbage between segments (libjpeg skips it with a warning)
+        run = _FF_RUN.match(data, pos)
+        assert run is not None  # data[pos] is 0xFF
+        if run.end() - pos > 1:  # fill bytes before the marker's own 0xFF: dropped
+            self.drop(pos, run.end() - 1)
+            return run.end() - 1
+        marker = data[pos + 1]
+        if marker == _EOI:
+            if self.first_scan is None:
+                raise _Lost
+            return -(pos + 2)
+        if marker in _PARAMETERLESS:
+            self.unsure()
+            return pos + 2
+        return self.segment(pos, marker)
+
+    def segment(self, pos: int, marker: int) -> int:
+        """Handle the marker segment (with a length) at ``pos``; the next one's position."""
+        data = self.data
+        if self.first_scan is not None:
+            self.segments_after_scan += 1
+            if self.segments_after_scan > _MAX_SEGMENTS_AFTER_SCAN:
+                raise _Lost
+        if pos + 4 > len(data):
+            raise _Lost
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        end = pos + 2 + length
+        if length < 2 or end > len(data):
+            raise _Lost
+        body = self.view[pos + 4 : end]
+        if 0xE0 <= marker <= 0xEF or marker == _COM:
+            if marker not in _KEEP_APP:
+                self.drop(pos, end)
+        elif marker == _SOS:
+            if self.first_scan is None:  # what a fallback keeps: the output up to here
+                self.first_scan = (pos, None if self.out is None else len(self.out) + pos - self.copy_from)
+            self.scan(body)
+            found = _SCAN_END.search(data, end)
+            if found is None:
+                raise _Lost  # the entropy-coded data runs to the end of the file: truncated
+            return found.start()
+        else:
+            self.table_or_frame(marker, body)
+        return end
+
+    def table_or_frame(self, marker: int, body: memoryview) -> None:
+        if marker in (_SOF_SEQUENTIAL, _SOF_EXTENDED, _SOF_PROGRESSIVE):
+            self.start_of_frame(body, progressive=marker == _SOF_PROGRESSIVE)
+        elif marker == _DHT:
+            self.huffman_tables(body)
+        elif marker == _DQT:
+            self.quantisation_tables(body)
+        elif marker == _DRI:
+            if len(body) != 2:
+                self.unsure()
+            self.restart_interval = int.from_bytes(body, "big")
+        elif marker in _OTHER_SOF or marker == _DNL:
+            self.unsure()  # arithmetic, lossless, hierarchical: left to the decoder
+        else:
+            raise _Lost  # DHP, EXP, JPGn, reserved, a second SOI: fatal to libjpeg (or skipped at a restart)
+
+    # --- segments ---------------------------------------------------------------------------------------------
+    def start_of_frame(self, body: memoryview, *, progressive: bool) -> None:
+        if self.frame is not None or len(body) < 6:
+            self.unsure()
+            return
+        precision, count = body[0], body[5]
+        height, width = int.from_bytes(body[1:3], "big"), int.from_bytes(body[3:5], "big")
+        if precision != 8 or count not in (1, 3) or len(body) != 6 + 3 * count:
+            self.unsure()
+            return
+        components = [
+            _Component(body[i], body[i + 1] >> 4, body[i + 1] & 15, body[i + 2]) for i in range(6, 6 + 3 * count, 3)
+        ]
+        luma, *chroma = components
+        if (
+            not (0 < height <= _MAX_DIMENSION and 0 < width <= _MAX_DIMENSION)
+            or len({c.ident for c in components}) != count
+            or any(c.quant > 3 for c in components)
+            or not (1 <= luma.h <= 4 and 1 <= luma.v <= 4)
+            or (chroma and ((luma.h, luma.v) not in _LUMA_SAMPLING or any((c.h, c.v) != (1, 1) for c in chroma)))
+        ):
+            self.unsure()  # a frame kept only when every later computation on it is sound
+            return
+        self.frame, self.size, self.progressive = components, (width, height), progressive
+
+    def huffman_tables(self, body: memoryview) -> None:
+        at = 0
+        while len(body) - at > 16:  # as get_dht: a remainder of 1..16 bytes is a length error
+            index, counts = body[at], body[at + 1 : at + 17]
+            symbols = sum(counts)
+            values = body[at + 17 : at + 17 + symbols]
+            at += 17 + symbols
+            if (index & 0xEF) > 3 or symbols > 256 or at > len(body):
+                self.unsure()
+                return
+            dc = not index & 0x10
+            valid = huffman_table_valid(counts, values, dc=dc)
+            if dc:
+                self.dc_max[index & 3] = max(values, default=0) if valid else None
+            else:
+                self.ac_ok[index & 3] = valid
+            if not valid:
+                self.unsure()  # libjpeg refuses it only if a scan uses it: not worth telling apart
+        if at != len(body):
+            self.unsure()
+
+    def quantisation_tables(self, body: memoryview) -> None:
+        at = 0
+        while at < len(body):
+            precision, slot = body[at] >> 4, body[at] & 15
+            at += 1 + 64 * (1 + (precision != 0))
+            if precision > 1 or slot > 3 or at > len(body):
+                self.unsure()
+                return
+            self.quant[slot] = True
+
+    def scan(self, body: memoryview) -> None:
+        self.scans += 1
+        frame = self.frame
+        count = body[0] if len(body) else 0
+        if frame is None or not 1 <= count <= 4 or len(body) != 4 + 2 * count:
+            self.unsure()
+            return
+        by_id = {c.ident: c for c in frame}
+        chosen = [by_id.get(body[1 + 2 * i]) for i in range(count)]
+        tables = [(body[2 + 2 * i] >> 4, body[2 + 2 * i] & 15) for i in range(count)]
+        start, end, approx = body[1 + 2 * count], body[2 + 2 * count], body[3 + 2 * count]
+        if None in chosen or len({id(c) for c in chosen}) != count:
+            self.unsure()
+            return
+        components = [c for c in chosen if c is not None]
+        if any(dc > 3 or ac > 3 for dc, ac in tables):
+            self.unsure()  # JERR_NO_HUFF_TABLE when used
+            return
+        if count > 1 and sum(c.h * c.v for c in components) > _MAX_BLOCKS_IN_MCU:
+            self.unsure()
+        for c in components:  # latch_quant_tables: each component's table at its first scan
+            if c.ident not in self.latched and not self.quant[c.quant]:
+                self.unsure()
+            self.latched.add(c.ident)
+        if self.progressive:
+            self.progressive_scan(components, tables, start, end, approx >> 4, approx & 15)
+        elif self.scans > 1 or count != len(frame):  # Ss, Se, Ah, Al: libjpeg only warns (files with zeros exist)
+            self.unsure()  # several sequential scans, or a second scan where libjpeg expects EOI
+        elif any(self.dc_max[dc] is None or not self.ac_ok[ac] for dc, ac in tables):
+            self.unsure()
+
+    def progressive_scan(
+        self, components: list[_Component], tables: list[tuple[int, int]], start: int, end: int, high: int, low: int
+    ) -> None:
+        dc = start == 0
+        if not progression_valid(start, end, high, low, len(components)):
+            self.unsure()
+            return
+        if not dc:
+            if not self.ac_ok[tables[0][1]]:
+                self.unsure()
+            return
+        if high != 0:
+            return  # a DC refinement reads no table and predicts nothing
+        for component, (table, _ac) in zip(components, tables, strict=True):
+            largest = self.dc_max[table]
+            if largest is None or self.blocks_between_resets(component, len(components)) * (2**largest - 1) > _INT_MAX:
+                self.unsure()
+
+    def blocks_between_resets(self, c: _Component, in_scan: int) -> int:
+        """Blocks of ``c`` coded between two resets of its DC predictor (scan start, restart markers)."""
+        assert self.frame is not None
+        width, height = self.size
+        h_max, v_max = max(x.h for x in self.frame), max(x.v for x in self.frame)
+        if in_scan == 1:  # one block per MCU; width_in_blocks x height_in_blocks (jdinput.c)
+            per_mcu = 1
+            mcus = _ceil_div(width * c.h, 8 * h_max) * _ceil_div(height * c.v, 8 * v_max)
+        else:
+            per_mcu = c.h * c.v
+            mcus = _ceil_div(width, 8 * h_max) * _ceil_div(height, 8 * v_max)
+        if self.restart_interval:
+            mcus = min(mcus, self.restart_interval)
+        return mcus * per_mcu
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def huffman_table_valid(counts: memoryview, values: memoryview, *, dc: bool) -> bool:
+    """Whether a Huffman table (``counts[i]``: codes of i+1 bits; ``values``: the symbols) is one libjpeg accepts
+    (``jpeg_make_d_derived_tbl``, ITU-T T.81 figure C.2): no length runs out of codes, no code is all ones, and a
+    DC table codes differences of at most 15 bits."""
+    code = 0
+    for bits, n in enumerate(counts, start=1):
+        code += n
+        if n and code >= 1 << bits:
+            return False
+        code <<= 1
+    return not dc or max(values, default=0) <= 15
+
+
+def progression_valid(start: int, end: int, high: int, low: int, components: int) -> bool:
+    """Whether progressive scan parameters (Ss, Se, Ah, Al) are ones libjpeg accepts (``start_pass_phuff_decoder``,
+    else ``JERR_BAD_PROGRESSION``): a DC scan (Ss = 0) has Se = 0; an AC scan has Ss <= Se <= 63 and one
+    component; a refinement has Al = Ah - 1; Al <= 13."""
+    band = end == 0 if start == 0 else start <= end <= 63 and components == 1
+    return band and (high == 0 or low == high - 1) and low <= 13
+
+
+def read_structure(data: bytes) -> Structure | None:
+    """Walk the JPEG in ``data`` marker by marker, entropy-coded data skipped in C.
+
+    Returns None when the markers before the first scan cannot be followed (not a JPEG as libjpeg reads it);
+    otherwise a :class:`Structure`. Where the walk loses the file after the first scan (cut short, garbage or a
+    reserved marker between segments), ``data`` keeps everything from the first scan as sent and ``certain`` is
+    False. Cost: one pass, a Python step per marker segment (at most 4,096 after the first scan), the
+    entropy-coded data searched at ~1 GB/s; memory at most one copy of ``data``.
+    """
+    return _Walk(data).run()

@@ -1,0 +1,77 @@
+"""Binary erosion and dilation by the 4-connected cross and by lines, by shifted ANDs/ORs of the whole mask.
+
+Equal to ``scipy.ndimage.binary_erosion`` / ``binary_dilation`` with ``generate_binary_structure(2, 1)`` or a
+line of ones (the results are bit-identical: tests/server/imaging/test_morphology.py); kept here because scipy's
+generic implementation visits each pixel's structuring element one at a time: at the classical segmenter's
+analysis size (384²) one call with 2 iterations took ~0.9 ms, the shifted operations ~0.05 ms. A square is two
+lines (rows, then columns).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def erode4(mask: np.ndarray, iterations: int = 1, *, border: bool = True) -> np.ndarray:
+    """Binary erosion of a bool (H, W) mask by the 4-connected cross, ``iterations`` times (a new array).
+
+    ``border``: the value of the pixels outside the image (True: the image's edge erodes nothing, as scipy's
+    ``border_value=1``; False: as its default ``border_value=0``).
+    """
+    out = np.array(mask, dtype=bool)
+    for _ in range(iterations):
+        prev = out.copy()
+        out[1:] &= prev[:-1]
+        out[:-1] &= prev[1:]
+        out[:, 1:] &= prev[:, :-1]
+        out[:, :-1] &= prev[:, 1:]
+        if not border:
+            out[[0, -1]] = False
+            out[:, [0, -1]] = False
+    return out
+
+
+def dilate4(mask: np.ndarray, iterations: int = 1, *, within: np.ndarray | None = None) -> np.ndarray:
+    """Binary dilation of a bool (H, W) mask by the 4-connected cross, ``iterations`` times (a new array);
+    pixels outside the image count as False.
+
+    ``within`` (bool H x W): only pixels inside it may be added at each iteration, as scipy's ``mask`` (the
+    others keep their value: a True pixel outside ``within`` stays True and still grows into ``within``).
+    """
+    out = np.array(mask, dtype=bool)
+    for _ in range(iterations):
+        prev = out.copy()
+        out[1:] |= prev[:-1]
+        out[:-1] |= prev[1:]
+        out[:, 1:] |= prev[:, :-1]
+        out[:, :-1] |= prev[:, 1:]
+        if within is not None:
+            out &= within
+            out |= prev
+    return out
+
+
+def any_within(mask: np.ndarray, radius: int, axis: int) -> np.ndarray:
+    """Binary dilation of a bool mask by a line of 2 radius + 1 pixels along ``axis`` (outside the image counts
+    as False): True where any pixel within ``radius`` along that axis is True. A new array."""
+    out = np.array(mask, dtype=bool)
+    src, dst = np.moveaxis(mask, axis, 0), np.moveaxis(out, axis, 0)
+    for d in range(1, min(radius, src.shape[0] - 1) + 1):
+        dst[d:] |= src[:-d]
+        dst[:-d] |= src[d:]
+    return out
+
+
+def all_within(mask: np.ndarray, radius: int, axis: int) -> np.ndarray:
+    """Binary erosion of a bool mask by a line of 2 radius + 1 pixels along ``axis`` (outside the image counts
+    as False): True where every pixel within ``radius`` along that axis is True. A new array."""
+    out = np.array(mask, dtype=bool)
+    src, dst = np.moveaxis(mask, axis, 0), np.moveaxis(out, axis, 0)
+    n = src.shape[0]
+    for d in range(1, min(radius, n - 1) + 1):
+        dst[d:] &= src[:-d]
+        dst[:-d] &= src[d:]
+    edge = min(radius, n)  # their windows reach past the edge
+    dst[:edge] = False
+    dst[n - edge :] = False
+    return out

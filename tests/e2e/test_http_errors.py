@@ -1,0 +1,178 @@
+"""A client's malformed requests against a real ``paqshot serve`` on loopback, sent byte for byte: every answer is
+the spec's ``{"error", "message"}`` with a 4xx, and no message carries a control character raw (breaker, session
+2: a NUL in the path came back in the message; a 100 KB path got uvicorn's plain-text 400)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import time
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from e2e_support import Appliance
+
+pytestmark = pytest.mark.e2e
+
+HIDDEN = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Appliance, str]]:
+    home = tmp_path_factory.mktemp("http-errors") / "home"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PAQSHOT_")},
+        "PAQSHOT_HOME": str(home),
+        "PAQSHOT_INSTALL_MODELS_DIR": "",
+        "PAQSHOT_LOG_LEVEL": "WARNING",
+    }
+    app = Appliance(home=Path(home), env=env)
+    app.start("--no-worker")
+    try:
+        yield app, app.create_key()["key"]
+    finally:
+        app.stop()
+
+
+def exchange(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send ``request`` as is on a new connection; (status, headers, body) of the answer, read until close."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)  # all of it, even when refused early: the server reads and drops the rest
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+def spec_error(status: int, headers: dict[str, str], body: bytes) -> dict[str, str]:
+    assert 400 <= status < 500, (status, body[:300])
+    assert headers["content-type"].startswith("application/json"), headers
+    answer = json.loads(body)
+    assert set(answer) == {"error", "message"} and answer["message"], answer
+    hidden = [ch for ch in answer["message"] if unicodedata.category(ch) in HIDDEN]
+    assert not hidden, f"raw control characters {hidden!r} in {answer['message']!r}"
+    return answer
+
+
+def request(method: str, target: str, key: str | None = None, body: bytes = b"", extra: bytes = b"") -> bytes:
+    auth = f"Authorization: Bearer {key}\r\n".encode() if key else b""
+    length = f"Content-Length: {len(body)}\r\n".encode() if body else b""
+    head = f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n".encode()
+    return head + auth + length + extra + b"\r\n" + body
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "body"),
+    [
+        ("GET", "/v1/generate/gen_a%00b", b""),
+        ("GET", "/v1/generate/a%1b%5b31mred", b""),
+        ("GET", "/v1/generate/%E2%80%AEgpj.exe", b""),  # right-to-left override
+        ("GET", "/v1/generate/a%C2%85b%E2%80%A8c", b""),  # NEL, line separator
+        ("DELETE", "/v1/generate/a%00b", b""),
+        ("POST", "/v1/generate/a%00b/cancel", b"{}"),
+        ("POST", "/v1/generate/a%00b/rerun", b"{}"),
+        ("POST", "/v1/generate/a%00b/priority", b'{"priority": "high"}'),
+        ("GET", "/v1/webhooks/a%00b", b""),
+        ("GET", "/v1/backdrops/a%00b", b""),
+        ("DELETE", "/v1/backdrops/a%00b", b""),
+        ("GET", "/v1/generations?a%00b=1", b""),
+        ("GET", "/no/such%00/path", b""),
+        ("PUT", "/v1/generate/a%00b", b""),
+        ("POST", "/v1/generate", b'{"style": "studio_packshot", "product_image": "x", "filename": "a\\u0000b"}'),
+        ("POST", "/v1/generate", b'{"style": "studio\\u0000packshot", "product_image": "x"}'),
+    ],
+)
+def test_no_message_carries_a_control_character_raw(
+    served: tuple[Appliance, str], method: str, target: str, body: bytes
+) -> None:
+    app, key = served
+    answer = spec_error(*exchange(app.port, request(method, target, key, body)))
+    if "/generate/gen_a%00b" in target:
+        assert answer == {"error": "not_found", "message": "Generation gen_a\\x00b not found."}
+
+
+def test_a_url_over_the_parsers_limit_gets_a_414_in_the_spec_shape(served: tuple[Appliance, str]) -> None:
+    app, key = served
+    for size in (70_000, 100_000, 2_000_000):  # in one chunk and in many
+        status, headers, body = exchange(app.port, request("GET", "/v1/generate/" + "a" * size, key))
+        assert status == 414 and spec_error(status, headers, body)["error"] == "invalid_request"
+
+
+def test_headers_are_bounded_and_refused_with_a_431(served: tuple[Appliance, str]) -> None:
+    app, key = served
+    status, headers, body = exchange(
+        app.port, request("GET", "/v1/generations", key, extra=b"X-Big: " + b"a" * 5_000_000 + b"\r\n")
+    )
+    assert status == 431 and "headers" in spec_error(status, headers, body)["message"]
+    ok = exchange(app.port, request("GET", "/v1/generations", key, extra=b"X-Fine: " + b"a" * 8000 + b"\r\n"))
+    assert ok[0] == 200  # ordinary headers, even long ones, still pass
+    image = b"A" * 3_000_000  # base64 of zeros: not an image; the body's reads are never counted as a head's
+    big = exchange(
+        app.port, request("POST", "/v1/generate", key, b'{"style":"studio_packshot","product_image":"%s"}' % image)
+    )
+    assert big[0] == 422 and spec_error(*big)["error"] == "unsupported_image"
+
+
+def test_a_websocket_upgrade_is_answered_as_plain_http(served: tuple[Appliance, str]) -> None:
+    """The API has no WebSocket: an Upgrade header is ignored (it got the websockets library's plain-text 400), and
+    the log does not tell the operator to install a WebSocket library (uvicorn's warning, on every such request)."""
+    app, key = served
+    upgrade = b"Connection: Upgrade\r\nUpgrade: websocket\r\n"
+    status, headers, body = exchange(app.port, request("GET", "/v1/generations", extra=upgrade))
+    assert status == 401 and spec_error(status, headers, body)["error"] == "unauthorized"
+    assert exchange(app.port, request("GET", "/v1/generations", key, extra=upgrade))[0] == 200
+    assert app.log_path is not None and "WebSocket library" not in app.log_path.read_text()
+
+
+def test_unknown_paths_and_methods_say_what_to_do(served: tuple[Appliance, str]) -> None:
+    app, key = served
+    missing = spec_error(*exchange(app.port, request("GET", "/v1/generation", key)))
+    assert missing["error"] == "not_found" and "/docs" in missing["message"]
+    status, headers, body = exchange(app.port, request("PUT", "/v1/generations", key))
+    assert status == 405 and sorted(headers["allow"].split(", ")) == ["GET", "OPTIONS"]
+    message = spec_error(status, headers, body)["message"]
+    assert message.startswith("PUT is not allowed") and message.endswith(f"it takes {headers['allow']}.")
+
+
+def test_a_client_gone_before_its_body_ended_is_not_counted_as_a_server_error(served: tuple[Appliance, str]) -> None:
+    """Counted and logged as the client's doing (it was a 500 in /metrics and an ERROR in the log)."""
+    app, key = served
+    counted = re.compile(r'_total\{method="POST",route="/v1/generate",status="(\d+)"\} (\d+)')
+
+    def statuses() -> dict[str, int]:
+        return {s: int(n) for s, n in counted.findall(httpx.get(f"{app.url}/metrics", timeout=10).text)}
+
+    before = statuses()
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", app.port), timeout=10) as sock:
+            sock.sendall(request("POST", "/v1/generate", key, extra=b"Content-Length: 1000\r\n") + b'{"st')
+    deadline = time.monotonic() + 10
+    while sum(statuses().values()) < sum(before.values()) + 3 and time.monotonic() < deadline:
+        time.sleep(0.1)  # each is recorded once the server has seen its close
+    assert statuses() == {**before, "400": before.get("400", 0) + 3}
+    assert app.log_path is not None and " ERROR " not in app.log_path.read_text()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GET /v1/generations HTTP/1.1\r\nHost: x\r\nBad Header: x\r\n\r\n",  # a space in a header name
+        b"GET /v1/gen\x00erations HTTP/1.1\r\nHost: x\r\n\r\n",  # a raw NUL in the path
+        b"GET /v1/generations HTTP/9.9\r\nHost: x\r\n\r\n",
+        b"G\x01T /v1/generations HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET http://[::1 HTTP/1.1\r\nHost: x\r\n\r\n",  # refused in uvicorn's callback, whose error quotes the URL
+    ],
+)
+def test_a_request_the_parser_refuses_gets_a_400_in_the_spec_shape(served: tuple[Appliance, str], raw: bytes) -> None:
+    app, _ = served
+    status, headers, body = exchange(app.port, raw)
+    answer = spec_error(status, headers, body)
+    assert status == 400 and answer["error"] == "invalid_request" and "[::1" not in answer["message"]

@@ -1,0 +1,162 @@
+"""The marker walk vouches only for JPEGs that Pillow's full decode accepts (differential test over a generated
+corpus of real and damaged files), and the file it stores decodes to the same pixels."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from jpeg_corpus import (
+    case_photos,
+    corpus,
+    encodes,
+    pillow_decodes,
+    pixels,
+    progressive_with_metadata_between_scans,
+    summarise,
+)
+from paqshot_server.imaging import jpegstructure
+from paqshot_server.imaging.jpegstructure import read_structure
+from PIL import Image
+
+
+def walk_vouches(data: bytes) -> bool:
+    structure = read_structure(data)
+    return structure is not None and structure.certain
+
+
+def test_every_file_the_walk_vouches_for_decodes_and_is_stored_with_the_same_pixels() -> None:
+    rows, wrong, changed = [], [], []
+    for name, kind, data in corpus(budget=1):
+        structure = read_structure(data)
+        certain = structure is not None and structure.certain
+        decodes = pillow_decodes(data)
+        rows.append((kind, certain, decodes))
+        if certain and decodes is False:
+            wrong.append((name, kind))
+        stored = structure.data if structure is not None else data
+        if certain and decodes and stored is not data and pixels(stored) != pixels(data):
+            changed.append((name, kind))
+    table = summarise(rows)
+    assert not wrong, f"vouched for files Pillow cannot decode: {wrong[:10]}\n{table}"
+    assert not changed, f"stored bytes decode differently: {changed[:10]}"
+    # the corpus means something: thousands of inputs, many refused by Pillow, every intact file vouched for
+    assert len(rows) > 5000, table
+    assert sum(decodes is False for _k, _c, decodes in rows) > 2000, table
+    assert all(certain for kind, certain, _d in rows if kind == "intact"), table
+    vouched = sum(certain for _k, certain, _d in rows)
+    decodable = sum(decodes is True for _k, _c, decodes in rows)
+    assert vouched > 0.9 * decodable, table  # the walk spares most decodes
+
+
+def _first_failure(classes: tuple[str, ...]) -> tuple[str, str] | None:
+    for name, kind, data in corpus(budget=1):
+        if kind.startswith(classes) and walk_vouches(data) and pillow_decodes(data) is False:
+            return name, kind
+    return None
+
+
+@pytest.mark.parametrize(
+    ("check", "classes"),
+    [
+        ("huffman_table_valid", ("DHT",)),
+        ("progression_valid", ("SOS",)),
+    ],
+)
+def test_the_corpus_catches_a_walk_that_skips_a_check(
+    monkeypatch: pytest.MonkeyPatch, check: str, classes: tuple[str, ...]
+) -> None:
+    monkeypatch.setattr(jpegstructure, check, lambda *args, **kwargs: True)
+    assert _first_failure(classes) is not None, f"no input of {classes} shows that {check} matters"
+
+
+_BASES = [data for name, data in encodes() if name.endswith("x48") or name.endswith("x17")][:12]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    base=st.sampled_from(range(len(_BASES))),
+    edits=st.lists(
+        st.tuples(
+            st.sampled_from(["set", "insert", "delete", "cut"]),
+            st.floats(0, 1),
+            st.binary(min_size=1, max_size=6).map(lambda b: b"\xff" + b if b[0] % 3 == 0 else b),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_random_edits_never_make_the_walk_vouch_for_a_broken_file(
+    base: int, edits: list[tuple[str, float, bytes]]
+) -> None:
+    data = _BASES[base]
+    for op, where, blob in edits:
+        at = min(len(data) - 1, 2 + int(where * (len(data) - 2)))
+        if op == "set":
+            data = data[:at] + blob + data[at + len(blob) :]
+        elif op == "insert":
+            data = data[:at] + blob + data[at:]
+        elif op == "delete":
+            data = data[:at] + data[at + len(blob) :]
+        else:
+            data = data[:at]
+    if walk_vouches(data):
+        assert pillow_decodes(data) is not False
+
+
+def test_metadata_after_the_first_scan_and_data_after_eoi_are_dropped() -> None:
+    sent, plain = progressive_with_metadata_between_scans()
+    structure = read_structure(sent)
+    assert structure is not None and structure.certain
+    assert structure.data == plain
+
+
+def test_a_file_with_nothing_to_drop_is_not_copied() -> None:
+    for _name, data in encodes():
+        structure = read_structure(data)
+        if b"\xff\xe1" not in data and b"\xff\xfe" not in data:
+            assert structure is not None and structure.data is data
+
+
+@pytest.mark.skipif(not case_photos(), reason="shared/cases/photos is absent")
+def test_every_case_photo_is_vouched_for_and_its_pixels_kept() -> None:
+    for photo in case_photos():
+        data = photo.read_bytes()
+        structure = read_structure(data)
+        assert structure is not None and structure.certain, photo.name
+        assert pixels(structure.data) == pixels(data), photo.name
+
+
+def test_a_progressive_dc_scan_that_could_overflow_the_predictor_is_left_to_the_decoder() -> None:
+    # jdphuff.c refuses a DC predictor beyond int (JERR_BAD_DCT_COEF): only the entropy-coded data tells, so the
+    # walk vouches only where blocks between resets x the largest coded difference cannot reach 2**31
+    out = io.BytesIO()
+    Image.new("L", (8 * 2048, 8 * 40), 128).save(out, "JPEG", progressive=True)  # 81,920 blocks, no restarts
+    data = out.getvalue()
+    structure = read_structure(data)
+    assert structure is not None and structure.certain  # the standard DC table codes at most 11 bits
+    dht = data.index(b"\xff\xc4")
+    widened = _dc_tables_coding_15_bits(data[dht:])
+    structure = read_structure(data[:dht] + widened)
+    assert structure is not None and not structure.certain  # 81,920 x (2**15 - 1) > 2**31 - 1
+
+
+def _dc_tables_coding_15_bits(tail: bytes) -> bytes:
+    """``tail`` (from a DHT) with the first DC table's largest symbol changed to 15."""
+    at = 4
+    while tail[at] & 0x10:
+        at += 17 + sum(tail[at + 1 : at + 17])
+    n = sum(tail[at + 1 : at + 17])
+    last = at + 17 + n - 1
+    return tail[:last] + b"\x0f" + tail[last + 1 :]
+
+
+def test_walking_many_segments_after_the_first_scan_stops_at_a_bound() -> None:
+    _sent, plain = progressive_with_metadata_between_scans()
+    second_scan = plain.index(b"\xff\xda", plain.index(b"\xff\xda") + 2)
+    many = plain[:second_scan] + b"\xff\xfe\x00\x02" * 100_000 + plain[second_scan:]
+    structure = read_structure(many)
+    assert structure is not None and not structure.certain  # left to the decoder, which skips them in C
+    assert structure.data == many  # stored as sent from the first scan on (as before this walk existed)

@@ -1,0 +1,57 @@
+"""The cross erosion/dilation by shifted operations equals scipy's, bit for bit (masks, borders, thin images)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from paqshot_server.imaging.morphology import all_within, any_within, dilate4, erode4
+from scipy import ndimage
+
+FOUR = ndimage.generate_binary_structure(2, 1)
+SHAPES = [(60, 80), (1, 30), (25, 1), (2, 2), (1, 1), (7, 5)]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("iterations", [1, 2, 4])
+def test_erosion_equals_scipy(shape: tuple[int, int], iterations: int) -> None:
+    rng = np.random.default_rng(iterations)
+    for density in (0.5, 0.9, 1.0):
+        mask = rng.random(shape) < density
+        for border in (True, False):
+            want = ndimage.binary_erosion(mask, FOUR, iterations=iterations, border_value=int(border))
+            assert np.array_equal(erode4(mask, iterations, border=border), want), (density, border)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("iterations", [1, 2, 4])
+def test_dilation_equals_scipy(shape: tuple[int, int], iterations: int) -> None:
+    rng = np.random.default_rng(10 + iterations)
+    for density in (0.0, 0.02, 0.3):
+        mask = rng.random(shape) < density
+        assert np.array_equal(dilate4(mask, iterations), ndimage.binary_dilation(mask, FOUR, iterations=iterations))
+        within = rng.random(shape) < 0.7
+        want = ndimage.binary_dilation(mask, FOUR, iterations=iterations, mask=within)
+        assert np.array_equal(dilate4(mask, iterations, within=within), want), density
+
+
+def test_the_input_is_left_alone() -> None:
+    mask = np.zeros((5, 5), bool)
+    mask[2, 2] = True
+    before = mask.copy()
+    dilate4(mask, 2)
+    erode4(mask, 2)
+    assert np.array_equal(mask, before)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("radius", [1, 3, 7, 40])
+def test_line_dilation_and_erosion_equal_scipy(shape: tuple[int, int], radius: int) -> None:
+    rng = np.random.default_rng(radius)
+    for density in (0.05, 0.6, 0.97, 1.0):
+        mask = rng.random(shape) < density
+        for axis in (0, 1):
+            line = np.zeros((2 * radius + 1, 1) if axis == 0 else (1, 2 * radius + 1), bool)
+            line[...] = True
+            assert np.array_equal(any_within(mask, radius, axis), ndimage.binary_dilation(mask, line)), axis
+            want = ndimage.binary_erosion(mask, line, border_value=0)
+            assert np.array_equal(all_within(mask, radius, axis), want), (axis, density)
