@@ -122,12 +122,24 @@ def test_headers_are_bounded_and_refused_with_a_431(served: tuple[Appliance, str
 
 
 def test_a_websocket_upgrade_is_answered_as_plain_http(served: tuple[Appliance, str]) -> None:
-    """The API has no WebSocket: an Upgrade header is ignored (it got the websockets library's plain-text 400)."""
+    """The API has no WebSocket: an Upgrade header is ignored (it got the websockets library's plain-text 400), and
+    the log does not tell the operator to install a WebSocket library (uvicorn's warning, on every such request)."""
     app, key = served
     upgrade = b"Connection: Upgrade\r\nUpgrade: websocket\r\n"
     status, headers, body = exchange(app.port, request("GET", "/v1/generations", extra=upgrade))
     assert status == 401 and spec_error(status, headers, body)["error"] == "unauthorized"
     assert exchange(app.port, request("GET", "/v1/generations", key, extra=upgrade))[0] == 200
+    assert app.log_path is not None and "WebSocket library" not in app.log_path.read_text()
+
+
+def test_unknown_paths_and_methods_say_what_to_do(served: tuple[Appliance, str]) -> None:
+    app, key = served
+    missing = spec_error(*exchange(app.port, request("GET", "/v1/generation", key)))
+    assert missing["error"] == "not_found" and "/docs" in missing["message"]
+    status, headers, body = exchange(app.port, request("PUT", "/v1/generations", key))
+    assert status == 405 and sorted(headers["allow"].split(", ")) == ["GET", "OPTIONS"]
+    message = spec_error(status, headers, body)["message"]
+    assert message.startswith("PUT is not allowed") and message.endswith(f"it takes {headers['allow']}.")
 
 
 def test_a_client_gone_before_its_body_ended_is_not_counted_as_a_server_error(served: tuple[Appliance, str]) -> None:

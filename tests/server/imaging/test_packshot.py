@@ -322,3 +322,5 @@ def test_the_classical_cutout_of_the_pil_image_equals_that_of_its_pixels(size: t
     assert np.array_equal(by_image.shadow, by_pixels.shadow)
     cut = cutout(photo)
     assert np.array_equal(cut.rgba, by_pixels.rgba) and cut.box == by_pixels.box
+    # another mode is taken as its RGB (an opaque RGBA photo: the segmenter's own call, not cutout's)
+    assert np.array_equal(seg.segment_image(photo.convert("RGBA")).rgba, by_pixels.rgba)

@@ -133,9 +133,13 @@ def http_handler(request: Request, exc: Exception, max_image_bytes: int) -> Resp
         limit = megabytes(max_image_bytes)
         return error_response(413, "image_too_large", f"Request body is too large; images are limited to {limit}.")
     if status == 404:
-        return error_response(404, "not_found", "No such resource.")
+        return error_response(404, "not_found", "No such path; the API's paths are listed at /docs.")
     if status == 405:  # keep Litestar's Allow header (RFC 9110)
-        return error_response(405, "invalid_request", "Method not allowed on this path.", dict(exc.headers or {}))
+        allowed = dict(exc.headers or {})
+        methods = allowed.get("Allow") or allowed.get("allow") or "other methods"
+        return error_response(
+            405, "invalid_request", f"{request.method} is not allowed on this path; it takes {methods}.", allowed
+        )
     if status >= 500 and exc.detail == _CLIENT_GONE:
         log.info("a %s request's client closed the connection before its body was all sent", request.method)
         return error_response(

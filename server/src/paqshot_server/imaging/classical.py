@@ -106,7 +106,9 @@ class ClassicalSegmenter:
     def segment_image(self, image: np.ndarray | Image.Image) -> Matte:
         """:meth:`segment` of uint8 RGB or of a decoded PIL image (mode RGB) as it is: the analysis image is reduced
         from it and only the product's box is read at full resolution, so the whole photo is never copied into
-        numpy (~4 ms of a 2000² packshot). The same matte either way."""
+        numpy (~4 ms of a 2000² packshot). The same matte either way; another mode is converted to RGB first."""
+        if isinstance(image, Image.Image) and image.mode != "RGB":
+            image = image.convert("RGB")
         width, height = image.size if isinstance(image, Image.Image) else (image.shape[1], image.shape[0])
         if min(width, height) < 8:
             raise UnsupportedImage(f"no product found: the image is only {width}x{height} pixels.")
