@@ -158,3 +158,14 @@ def no_model_downloads(scratch: Path) -> dict[str, str]:
         "HTTPS_PROXY": dead,
         "HTTP_PROXY": dead,
     }
+
+
+def default_engine(installed: Path) -> str:
+    """The engine a fresh data folder cuts out with after ``models setup`` put its models in ``installed`` (the
+    install level): ``onnx:`` + the default model's int8 variant where the set-up made it (it is preferred),
+    else the default model."""
+    from paqshot_server.inference.catalogue import DEFAULT_CUTOUT
+    from paqshot_server.inference.quantize import RECIPES
+
+    variant = RECIPES[DEFAULT_CUTOUT].variant
+    return f"onnx:{variant if (installed / variant / 'manifest.toml').is_file() else DEFAULT_CUTOUT}"

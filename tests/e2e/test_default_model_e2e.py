@@ -15,10 +15,10 @@ import pytest
 from e2e_support import BIN, Appliance, wait_terminal
 from paqshot_server.inference import store as store_mod
 from paqshot_server.inference.catalogue import DEFAULT_CUTOUT
-from support import b64, product_jpeg
+from support import b64, default_engine, product_jpeg
 
 INSTALLED = store_mod.install_level_dir()  # read at collection, before tests point it at an empty folder
-ENGINE = f"onnx:{DEFAULT_CUTOUT}"
+ENGINE = default_engine(INSTALLED)  # the int8 variant where the set-up made it
 pytestmark = pytest.mark.e2e
 
 
@@ -36,7 +36,8 @@ def test_a_fresh_home_serves_and_generates_with_the_default_model(appliance: App
     styles = {s["name"]: s for s in httpx.get(f"{appliance.url}/v1/capabilities", headers=headers).json()["styles"]}
     assert styles["studio_packshot"]["engine"] == ENGINE
     models = httpx.get(f"{appliance.url}/v1/models", headers=headers).json()["data"]
-    assert [(m["id"], m["scope"], m["licence"]) for m in models] == [(DEFAULT_CUTOUT, "install", "Apache-2.0")]
+    ids = list(dict.fromkeys([ENGINE.removeprefix("onnx:"), DEFAULT_CUTOUT]))  # preferred first
+    assert [(m["id"], m["scope"], m["licence"]) for m in models] == [(i, "install", "Apache-2.0") for i in ids]
     body = {"product_image": b64(product_jpeg()), "style": "studio_packshot"}
     job = httpx.post(f"{appliance.url}/v1/generate", json=body, headers=headers, timeout=30).json()
     done = wait_terminal(appliance.url, job["id"], headers, timeout=120)

@@ -160,3 +160,20 @@ def test_walking_many_segments_after_the_first_scan_stops_at_a_bound() -> None:
     structure = read_structure(many)
     assert structure is not None and not structure.certain  # left to the decoder, which skips them in C
     assert structure.data == many  # stored as sent from the first scan on (as before this walk existed)
+
+
+def test_a_file_of_more_scans_than_real_files_have_is_left_to_the_decoder() -> None:
+    # libjpeg visits every block in every scan: thousands of near-empty scans decode for minutes; such a file is
+    # not vouched for (the decode at the door runs, as before the walk existed)
+    out = io.BytesIO()
+    Image.new("L", (64, 48), 128).save(out, "JPEG", progressive=True)
+    plain = out.getvalue()
+    first = plain.index(b"\xff\xda")
+    last = plain.rindex(b"\xff\xda")
+    refinement = plain[last:-2]  # a scan that changes nothing when repeated (libjpeg warns only)
+    many = plain[:-2] + refinement * (jpegstructure.MAX_SCANS - plain[first:].count(b"\xff\xda")) + b"\xff\xd9"
+    assert pillow_decodes(many)
+    structure = read_structure(many)
+    assert structure is not None and structure.certain  # MAX_SCANS scans
+    structure = read_structure(many[:-2] + refinement + b"\xff\xd9")
+    assert structure is not None and not structure.certain

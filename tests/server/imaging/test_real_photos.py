@@ -19,10 +19,11 @@ from paqshot_server.inference import store as store_mod
 from paqshot_server.inference.catalogue import DEFAULT_CUTOUT
 from paqshot_server.settings import Settings
 from PIL import Image
-from support import product_jpeg, shared_case
+from support import default_engine, product_jpeg, shared_case
 
 INSTALLED = store_mod.install_level_dir()  # read at collection, before the autouse fixture empties it
 MODEL = INSTALLED / DEFAULT_CUTOUT / f"{DEFAULT_CUTOUT}.onnx"
+ENGINE = default_engine(INSTALLED)  # the int8 variant where the set-up made it
 pytestmark = pytest.mark.skipif(
     not MODEL.is_file(),
     reason=f"the default cut-out model is not installed in {INSTALLED} (`paqshot models setup`; ./dev test "
@@ -46,7 +47,7 @@ def render(engines: Engines):
         if key not in done:
             photo = Image.open(shared_case("photos", kind) / name).convert("RGB")
             result = engines.render(photo, RenderOptions(background="white", long_side=512, **options))
-            assert result.engine == f"onnx:{DEFAULT_CUTOUT}"
+            assert result.engine == ENGINE
             matte = np.asarray(result.meta["matte"], np.float32) / 255
             done[key] = (matte, result)
         return done[key]

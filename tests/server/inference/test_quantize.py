@@ -83,8 +83,14 @@ def test_u2netp_int8_is_made_from_the_installed_file_and_agrees_with_it(tmp_path
     made = store.best("segmentation")
     assert made.id == "u2netp-int8"
     manifest = Manifest.load(made.path)
-    assert manifest.made["keep_float"] == RECIPES[DEFAULT_CUTOUT].keep_float
-    assert manifest.files[0].size < 0.4 * Manifest.load(U2NETP).files[0].size
+    recipe = RECIPES[DEFAULT_CUTOUT]
+    assert manifest.made["quantised"] == recipe.quantised and manifest.made["keep_float"] == recipe.keep_float
+    assert manifest.files[0].size < 0.6 * Manifest.load(U2NETP).files[0].size  # int8 weights where quantised
+    # Exactly the recipe's convolutions read 8-bit weights; the others (fork_10's handle highlight) stay float.
+    graph = onnx.load(str(made.path / manifest.files[0].path)).graph
+    dequantised = {out for node in graph.node if node.op_type == "DequantizeLinear" for out in node.output}
+    convs = {node.name for node in graph.node if node.op_type == "Conv" and node.input[1] in dequantised}
+    assert convs == set(recipe.quantised)
     photo = np.asarray(Image.open(io.BytesIO(product_jpeg((800, 600)))).convert("RGB"))
     fp32 = OnnxSegmenter(U2NETP, device="cpu").segment(photo).alpha > 0.5
     int8 = OnnxSegmenter(made.path, device="cpu").segment(photo).alpha > 0.5

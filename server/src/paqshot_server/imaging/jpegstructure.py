@@ -44,6 +44,10 @@ _INT_MAX = 2**31 - 1
 # Segments walked after the first scan at most: beyond it (no real file comes near) the rest is left to the
 # decoder, which skips segments in C; a Python step each would make a 10 MB file of empty comments cost seconds.
 _MAX_SEGMENTS_AFTER_SCAN = 4096
+# Scans vouched for at most: libjpeg visits every block of a scan's components however little the scan codes, so a
+# file of thousands of near-empty scans decodes for minutes (djpeg's -maxscans, TurboJPEG's TJPARAM_SCANLIMIT exist
+# for it). Real files have ~10 (libjpeg's progressive script: 10 for colour, 6 for grey).
+MAX_SCANS = 100
 
 
 @dataclass(frozen=True)
@@ -254,6 +258,8 @@ class _Walk:
 
     def scan(self, body: memoryview) -> None:
         self.scans += 1
+        if self.scans > MAX_SCANS:
+            self.unsure()  # left to the decode, as before this walk existed
         frame = self.frame
         count = body[0] if len(body) else 0
         if frame is None or not 1 <= count <= 4 or len(body) != 4 + 2 * count:
