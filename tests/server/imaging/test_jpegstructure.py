@@ -231,3 +231,24 @@ def test_app14_keeps_only_the_adobe_fields_libjpeg_reads() -> None:
     assert structure is not None and structure.certain
     assert structure.data == plain[:2] + _segment(0xEE, adobe) + plain[2:]
     assert pixels(structure.data) == pixels(sent)
+
+
+def test_a_file_of_more_tables_than_real_files_have_is_left_to_the_decoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    # breaker, session 3: 5 MB of Huffman tables cost the walk a Python step each (0.67 s; the decode 0.05 s)
+    plain = next(encodes())[1]
+    first_scan = plain.index(b"\xff\xda")
+    table = bytes([0x10]) + bytes([0, 1] + [0] * 14) + bytes([0])  # an AC table of one 2-bit code
+    dht = _segment(0xC4, table * 3000)
+    checked = 0
+    real = jpegstructure.huffman_table_valid
+
+    def counting(*args: object, **kwargs: object) -> bool:
+        nonlocal checked
+        checked += 1
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jpegstructure, "huffman_table_valid", counting)
+    structure = read_structure(plain[:first_scan] + dht * 3 + plain[first_scan:])
+    assert structure is not None and not structure.certain
+    assert checked <= jpegstructure.MAX_TABLES
+    assert walk_vouches(plain)
