@@ -3,13 +3,15 @@
 Real files: Pillow encodes of textured images (baseline, progressive, optimised tables, restart intervals,
 4:4:4 / 4:2:2 / 4:2:0, grey, metadata) and the case photos in ``shared/cases/photos`` when present. Damage, each
 named by its class: truncation at every kind of place, byte changes in every header and table and in the
-entropy-coded data, markers inserted and segments removed, scans duplicated or dropped, fill-byte runs, metadata
-after the first scan, data after EOI. Deterministic (seeded). Run as a script, it prints the comparison by class.
+entropy-coded data, scan component lists reordered, shortened or repeated, markers inserted and segments removed,
+scans duplicated or dropped, fill-byte runs, metadata after the first scan, data after EOI.
+Deterministic (seeded). Run as a script, it prints the comparison by class.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import random
 import re
 import sys
@@ -145,6 +147,30 @@ def _header_changes(
     for s in segs:
         if s.marker == 0xC4:
             yield from _table_changes(data, s, rng, budget)
+    for s in scans:
+        yield from _scan_list_changes(data, s)
+
+
+def _scan_list_changes(data: bytes, s: Segment) -> Iterator[Mutation]:
+    """A scan's component list reordered (libjpeg refuses a component listed before one that precedes it in the
+    frame), shortened or with a component repeated: changes a random byte almost never makes."""
+    count = data[s.start + 4]
+    specs = [data[s.start + 5 + 2 * i : s.start + 7 + 2 * i] for i in range(count)]
+    rest = data[s.start + 5 + 2 * count : s.end]
+
+    def with_specs(chosen: list[bytes]) -> bytes:
+        length = (6 + 2 * len(chosen)).to_bytes(2, "big")
+        return data[: s.start] + b"\xff\xda" + length + bytes([len(chosen)]) + b"".join(chosen) + rest + data[s.end :]
+
+    for order in itertools.permutations(range(count)):
+        if list(order) != sorted(order):
+            yield "SOS components reordered", with_specs([specs[i] for i in order])
+            ids = [specs[i][:1] for i in order]
+            yield "SOS component ids reordered", with_specs([i + spec[1:] for i, spec in zip(ids, specs, strict=True)])
+    if count > 1:
+        for i in range(count):
+            yield "SOS component left out", with_specs(specs[:i] + specs[i + 1 :])
+        yield "SOS component repeated", with_specs([*specs, specs[0]])
 
 
 def _table_changes(data: bytes, s: Segment, rng: random.Random, budget: int) -> Iterator[Mutation]:

@@ -46,8 +46,15 @@ _IMAGES = {
     "mask_hint": base64.b64encode(_HINT.getvalue()).decode(),
 }
 _PUBLIC_HOST = "93.184.215.14"  # a public address: passes the SSRF rule without DNS; never connected to here
+# The key goes through schemathesis's own auth, not `case.call(headers=...)`: schemathesis leaves it out of a
+# negative case whose mutation is the Authorization header (its 401 is then the expected answer); a header passed
+# to `call` would put the key back, and such a case (with its other mutation lost on the wire, as an extra query
+# parameter whose value is an empty list) was answered 200 and failed ST201 now and then.
 _CONFIG = SchemathesisConfig.from_dict(
-    {"checks": {"negative_data_rejection": {"expected-statuses": ["400", "401", "403", "404", "405", "413", "422"]}}}
+    {
+        "auth": {"openapi": {"bearerAuth": {"bearer": _KEY.clear}}},
+        "checks": {"negative_data_rejection": {"expected-statuses": ["400", "401", "403", "404", "405", "413", "422"]}},
+    }
 )
 schema = schemathesis.openapi.from_asgi("/schema/openapi.json", create_app(_SETTINGS), config=_CONFIG)
 
@@ -76,6 +83,6 @@ def _realistic(case: schemathesis.Case) -> None:
 def test_every_operation_with_every_check(case: schemathesis.Case) -> None:
     if case.meta is not None and case.meta.generation.mode.is_positive:
         _realistic(case)
-    response = case.call(headers=_KEY.headers)
+    response = case.call()
     documented = case.path == "/readyz" and response.status_code == 503  # no worker runs here (see above)
     case.validate_response(response, excluded_checks=[schemathesis.checks.not_a_server_error] if documented else [])

@@ -177,3 +177,57 @@ def test_a_file_of_more_scans_than_real_files_have_is_left_to_the_decoder() -> N
     assert structure is not None and structure.certain  # MAX_SCANS scans
     structure = read_structure(many[:-2] + refinement + b"\xff\xd9")
     assert structure is not None and not structure.certain
+
+
+_SECRET = b"GPS 51.50135N 0.14189W"
+
+
+def _split_at_second_scan(plain: bytes) -> tuple[bytes, bytes]:
+    second_scan = plain.index(b"\xff\xda", plain.index(b"\xff\xda") + 2)
+    return plain[:second_scan], plain[second_scan:]
+
+
+def _segment(marker: int, body: bytes) -> bytes:
+    return bytes((0xFF, marker)) + (len(body) + 2).to_bytes(2, "big") + body
+
+
+@pytest.mark.parametrize("where", ["before the metadata", "between later segments", "before EOI"])
+def test_metadata_is_dropped_after_a_stray_byte_loses_the_walk(where: str) -> None:
+    # libjpeg skips garbage between segments to the next marker (a warning): the walk is unsure there but still
+    # drops metadata after it and what follows EOI, instead of keeping the rest of the file as sent
+    _sent, plain = progressive_with_metadata_between_scans()
+    head, tail = _split_at_second_scan(plain)
+    exif = _segment(0xE1, b"Exif\x00\x00" + _SECRET)
+    if where == "before the metadata":
+        sent = head + b"\x00" + exif + tail
+    elif where == "between later segments":
+        sent = head + _segment(0xFE, b"x") + b"\x00" + exif + tail
+    else:
+        sent = plain[:-2] + _segment(0xFE, b"") + b"\x00\xff\xd9" + _SECRET
+    structure = read_structure(sent)
+    assert structure is not None and not structure.certain
+    assert _SECRET not in structure.data
+    assert pixels(structure.data) == pixels(sent)
+
+
+def test_app0_keeps_only_the_jfif_header_without_its_thumbnail() -> None:
+    _sent, plain = progressive_with_metadata_between_scans()
+    jfif_end = 4 + int.from_bytes(plain[4:6], "big")
+    thumbnail = _segment(0xE0, b"JFIF\x00\x01\x02\x00\x00\x01\x00\x01\x02\x01" + _SECRET[:6])  # a 2x1 RGB thumbnail
+    jfxx = _segment(0xE0, b"JFXX\x00\x10" + _SECRET)
+    sent = plain[:2] + thumbnail + jfxx + plain[jfif_end:]
+    structure = read_structure(sent)
+    assert structure is not None and structure.certain
+    assert _SECRET[:6] not in structure.data
+    assert structure.data[2:20] == _segment(0xE0, b"JFIF\x00\x01\x02\x00\x00\x01\x00\x01\x00\x00")
+    assert structure.data[20:] == plain[jfif_end:]
+
+
+def test_app14_keeps_only_the_adobe_fields_libjpeg_reads() -> None:
+    _sent, plain = progressive_with_metadata_between_scans()
+    adobe = b"Adobe\x00\x64\x00\x00\x00\x00\x01"  # version 100, transform 1 (YCbCr)
+    sent = plain[:2] + _segment(0xEE, adobe + _SECRET) + plain[2:]
+    structure = read_structure(sent)
+    assert structure is not None and structure.certain
+    assert structure.data == plain[:2] + _segment(0xEE, adobe) + plain[2:]
+    assert pixels(structure.data) == pixels(sent)

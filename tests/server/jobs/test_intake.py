@@ -98,13 +98,15 @@ def test_a_jpeg_without_metadata_is_kept_as_the_same_bytes_not_copied() -> None:
 
 _SEGMENTS = {
     "exif": b"\xff\xe1\x00\x08Exif\x00\x00",
-    "jfif": b"\xff\xe0\x00\x06JFIF",
+    "jfif": b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00",
+    "short jfif": b"\xff\xe0\x00\x06JFIF",  # less than libjpeg reads: nothing of it is used
     "comment": b"\xff\xfe\x00\x05abc",
     "quant": b"\xff\xdb\x00\x04qq",
     "fill": b"\xff",
-    "adobe": b"\xff\xee\x00\x03a",
+    "adobe": b"\xff\xee\x00\x0eAdobe\x00\x64\x00\x00\x00\x00\x01",
+    "short adobe": b"\xff\xee\x00\x03a",
 }
-_DROPPED = {"exif", "comment", "fill"}
+_DROPPED = {"exif", "short jfif", "comment", "fill", "short adobe"}
 
 
 @given(st.lists(st.sampled_from(sorted(_SEGMENTS)), max_size=8))

@@ -24,7 +24,7 @@ from .errors import printable
 MAX_URL_BYTES = 65_535  # httptools.parse_url refuses longer URLs (its offsets are 16-bit)
 # A request's line and headers together, at most: room for the longest URL and 64 kB of headers (nginx reads
 # 4 × 8 kB of headers by default, Node 16 kB; the API key and the usual headers are well under 2 kB). Counted per
-# chunk read, after the parser has taken it: the process holds at most one chunk (≤ 256 kB) more than this.
+# read that ends inside a head, after the read it began in: the process holds at most one read (≤ 256 kB) more.
 MAX_HEAD_BYTES = MAX_URL_BYTES + 1 + 64 * 1024
 # After a refusal the rest of the request is read and dropped for a while (a "lingering close", as nginx does):
 # closing with unread bytes makes the kernel reset the connection, and the client would lose the answer.
@@ -37,8 +37,9 @@ class SpecErrorsProtocol(HttpToolsProtocol):
     :data:`MAX_URL_BYTES`, 431 for a head over :data:`MAX_HEAD_BYTES`, 400 naming the parser's reason otherwise;
     each ends the connection, as uvicorn's own does (after a lingering close)."""
 
-    _head_bytes = 0  # bytes read since the current request's head began (0 while a body is read)
-    _in_body = False
+    _head_bytes = 0  # bytes read while the current request's head was incomplete, after the read it began in
+    _in_head = False  # a request's head has begun and is not complete
+    _head_began = False  # ... and it began in the read being handled
     _dropped: int | None = None  # after a refusal: bytes read and dropped since
 
     def data_received(self, data: bytes) -> None:
@@ -47,11 +48,13 @@ class SpecErrorsProtocol(HttpToolsProtocol):
             if self._dropped > LINGER_BYTES:
                 self.transport.close()
             return
-        began_in_body = self._in_body
+        self._head_began = False
         super().data_received(data)
-        # a chunk that began in a body is not a head's, even when the body ends in it (its last ≤ 256 kB: counted, a
-        # 1 MB upload was refused with a 431); a next request's head begun in it goes uncounted (one chunk at most)
-        if began_in_body or self._in_body or self._dropped is not None or self.transport.is_closing():
+        # Only a read that ends inside an unfinished head, begun in an earlier read, is all head bytes. A read
+        # holding whole requests (a body's end, pipelined polls) is never counted: counting it answered 431 after
+        # the application had taken the request (breaker, session 3). The read a head begins in is not counted
+        # either (where in it the head began is not known): the process holds at most one read (≤ 256 kB) more.
+        if not self._in_head or self._head_began or self._dropped is not None or self.transport.is_closing():
             return
         self._head_bytes += len(data)
         if len(getattr(self, "url", b"")) > MAX_URL_BYTES:  # as soon as it is over, not once it has all come
@@ -63,13 +66,13 @@ class SpecErrorsProtocol(HttpToolsProtocol):
                 "reads; send the Authorization header and the usual few others, with short values.",
             )
 
-    def on_headers_complete(self) -> None:
-        self._in_body, self._head_bytes = True, 0
-        super().on_headers_complete()
+    def on_message_begin(self) -> None:
+        self._in_head, self._head_began, self._head_bytes = True, True, 0
+        super().on_message_begin()
 
-    def on_message_complete(self) -> None:
-        super().on_message_complete()
-        self._in_body = False
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        super().on_headers_complete()
 
     def _unsupported_upgrade_warning(self) -> None:
         """uvicorn warns on every request with an ``Upgrade`` header and advises installing a WebSocket library:

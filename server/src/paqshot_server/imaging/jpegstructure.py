@@ -29,13 +29,19 @@ from dataclasses import dataclass
 # Entropy-coded data ends here (RSTn markers belong to it); fill bytes between segments.
 _SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _FF_RUN = re.compile(rb"\xff+")
+# The next marker after garbage, as libjpeg's next_marker finds it: 0xFF (fill 0xFF allowed) then a non-zero code
+_NEXT_MARKER = re.compile(rb"\xff+[^\x00\xff]")
 
 _SOF_SEQUENTIAL, _SOF_EXTENDED, _SOF_PROGRESSIVE = 0xC0, 0xC1, 0xC2
 _DHT, _DQT, _DRI, _SOS, _EOI, _DNL, _COM = 0xC4, 0xDB, 0xDD, 0xDA, 0xD9, 0xDC, 0xFE
 _OTHER_SOF = frozenset({0xC3, 0xC5, 0xC6, 0xC7, 0xC8, 0xC9, 0xCA, 0xCB, 0xCC, 0xCD, 0xCE, 0xCF})  # incl. JPG, DAC
 _PARAMETERLESS = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM, RSTn: libjpeg ignores them between segments
-# APPn segments kept: APP0 (JFIF) and APP14 (Adobe: tells the decoder the colour transform).
-_KEEP_APP = frozenset({0xE0, 0xEE})
+_APP0, _APP14 = 0xE0, 0xEE
+# What libjpeg reads of the APPn segments it reads (jdmarker.c examine_app0/examine_app14): the JFIF header's
+# first 14 bytes (its thumbnail size set to 0 x 0 here) and the Adobe segment's 12; the rest (a thumbnail, a JFXX
+# extension, any other bytes) only traced, so dropped.
+_JFIF, _JFIF_LENGTH = b"JFIF\x00", 14
+_ADOBE, _ADOBE_LENGTH = b"Adobe", 12
 # Luma sampling factors (h, v) of 3-component frames whose chroma is (1, 1): integral upsampling in libjpeg.
 _LUMA_SAMPLING = frozenset({(1, 1), (2, 1), (1, 2), (2, 2), (4, 1)})
 _MAX_DIMENSION = 65500  # JPEG_MAX_DIMENSION (jmorecfg.h)
@@ -52,9 +58,9 @@ MAX_SCANS = 100
 
 @dataclass(frozen=True)
 class Structure:
-    """``data``: the file as it should be stored (APPn other than APP0/APP14, COM, fill bytes between segments
-    and anything after EOI removed; the same object when there is nothing to remove). ``certain``: libjpeg
-    decodes it (True), or only a decode can tell (False)."""
+    """``data``: the file as it should be stored (APPn and COM removed but for the part of APP0/APP14 that
+    libjpeg reads, fill bytes between segments and anything after EOI removed; the same object when there is
+    nothing to remove). ``certain``: libjpeg decodes it (True), or only a decode can tell (False)."""
 
     data: bytes
     certain: bool
@@ -92,6 +98,8 @@ class _Walk:
         # The first scan's position and the output's length there (None: nothing dropped before it), to fall back to
         self.first_scan: tuple[int, int | None] | None = None
         self.segments_after_scan = 0
+        self.pos = 0  # the segment being walked (where the walk was lost, after _Lost)
+        self.bounded = False  # lost at the segment bound
 
     # --- output -----------------------------------------------------------------------------------------------
     def drop(self, start: int, end: int) -> None:
@@ -100,6 +108,11 @@ class _Walk:
         else:
             self.out += self.view[self.copy_from : start]
         self.copy_from = end
+
+    def replace(self, start: int, end: int, kept: bytes) -> None:
+        self.drop(start, end)
+        assert self.out is not None
+        self.out += kept
 
     def result(self, end: int) -> bytes:
         if self.out is None:
@@ -115,15 +128,17 @@ class _Walk:
         data = self.data
         if data[:2] != b"\xff\xd8":
             return None
-        pos = 2
+        self.pos = 2
         try:
             while True:
-                pos = self.step(pos)
-                if pos < 0:
-                    return Structure(self.result(-pos), self.sure)
+                self.pos = self.step(self.pos)
+                if self.pos < 0:
+                    return Structure(self.result(-self.pos), self.sure)
         except _Lost:
             if self.first_scan is None:
                 return None
+            if not self.bounded:
+                return Structure(self.resync(self.pos), False)
             at, kept = self.first_scan  # metadata dropped before the first scan only, the rest as sent
             if kept is None:
                 return Structure(data, False)
@@ -161,6 +176,7 @@ class _Walk:
         if self.first_scan is not None:
             self.segments_after_scan += 1
             if self.segments_after_scan > _MAX_SEGMENTS_AFTER_SCAN:
+                self.bounded = True
                 raise _Lost
         if pos + 4 > len(data):
             raise _Lost
@@ -170,8 +186,7 @@ class _Walk:
             raise _Lost
         body = self.view[pos + 4 : end]
         if 0xE0 <= marker <= 0xEF or marker == _COM:
-            if marker not in _KEEP_APP:
-                self.drop(pos, end)
+            self.metadata(pos, end, marker, body)
         elif marker == _SOS:
             if self.first_scan is None:  # what a fallback keeps: the output up to here
                 self.first_scan = (pos, None if self.out is None else len(self.out) + pos - self.copy_from)
@@ -183,6 +198,39 @@ class _Walk:
         else:
             self.table_or_frame(marker, body)
         return end
+
+    def metadata(self, pos: int, end: int, marker: int, body: memoryview) -> None:
+        """Drop an APPn/COM segment, or cut APP0/APP14 to what libjpeg reads of them."""
+        kept = _read_part(marker, body)
+        if kept is None:
+            self.drop(pos, end)
+        elif kept is not body:
+            self.replace(pos, end, bytes((0xFF, marker)) + (len(kept) + 2).to_bytes(2, "big") + kept)
+
+    def resync(self, pos: int) -> bytes:
+        """The file to keep when the walk was lost at ``pos`` after the first scan (garbage between segments, a
+        marker libjpeg refuses, a length past the end): go on from the next marker as libjpeg's ``next_marker``
+        does, still dropping metadata and what follows EOI; a segment that runs past the end is kept as sent
+        unless it is metadata."""
+        data = self.data
+        while True:
+            found = _NEXT_MARKER.search(data, pos)
+            self.segments_after_scan += 1
+            if found is None or self.segments_after_scan > _MAX_SEGMENTS_AFTER_SCAN:
+                return self.result(len(data))
+            pos, marker = found.end() - 2, data[found.end() - 1]
+            if marker == _EOI:
+                return self.result(pos + 2)
+            if marker in _PARAMETERLESS or marker == 0xD8 or pos + 4 > len(data):
+                pos += 2
+                continue
+            end = pos + 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+            metadata = 0xE0 <= marker <= 0xEF or marker == _COM
+            if end > len(data):
+                return self.result(pos if metadata else len(data))
+            if metadata:
+                self.metadata(pos, end, marker, self.view[pos + 4 : end])
+            pos = max(end, pos + 2)
 
     def table_or_frame(self, marker: int, body: memoryview) -> None:
         if marker in (_SOF_SEQUENTIAL, _SOF_EXTENDED, _SOF_PROGRESSIVE):
@@ -272,6 +320,12 @@ class _Walk:
         if None in chosen or len({id(c) for c in chosen}) != count:
             self.unsure()
             return
+        # get_sos looks the i-th listed component up among frame components whose slot i.. of cur_comp_info is
+        # still free, indexing that scan-ordered array by FRAME index: a component listed at position i whose frame
+        # index is < i is refused (JERR_BAD_COMPONENT_ID), so out-of-frame-order lists are left to the decoder
+        if any(frame.index(c) < i for i, c in enumerate(chosen) if c is not None):
+            self.unsure()
+            return
         components = [c for c in chosen if c is not None]
         if any(dc > 3 or ac > 3 for dc, ac in tables):
             self.unsure()  # JERR_NO_HUFF_TABLE when used
@@ -323,6 +377,15 @@ class _Walk:
         return mcus * per_mcu
 
 
+def _read_part(marker: int, body: memoryview) -> bytes | memoryview | None:
+    """The part of an APPn/COM segment's body that libjpeg reads (None: none)."""
+    if marker == _APP0 and body[: len(_JFIF)] == _JFIF and len(body) >= _JFIF_LENGTH:
+        return body if len(body) == _JFIF_LENGTH and body[12:14] == b"\x00\x00" else bytes(body[:12]) + b"\x00\x00"
+    if marker == _APP14 and body[: len(_ADOBE)] == _ADOBE and len(body) >= _ADOBE_LENGTH:
+        return body if len(body) == _ADOBE_LENGTH else body[:_ADOBE_LENGTH]
+    return None
+
+
 def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
@@ -353,8 +416,9 @@ def read_structure(data: bytes) -> Structure | None:
 
     Returns None when the markers before the first scan cannot be followed (not a JPEG as libjpeg reads it);
     otherwise a :class:`Structure`. Where the walk loses the file after the first scan (cut short, garbage or a
-    reserved marker between segments), ``data`` keeps everything from the first scan as sent and ``certain`` is
-    False. Cost: one pass, a Python step per marker segment (at most 4,096 after the first scan), the
+    reserved marker between segments), ``certain`` is False and ``data`` goes on from the next marker as libjpeg
+    does, metadata still dropped; beyond 4,096 segments after the first scan, it keeps everything from the first
+    scan as sent. Cost: one pass, a Python step per marker segment (at most 4,096 after the first scan), the
     entropy-coded data searched at ~1 GB/s; memory at most one copy of ``data``.
     """
     return _Walk(data).run()
