@@ -15,8 +15,9 @@ from paqshot_server.settings import Settings
 
 glibc = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt's thresholds are glibc's")
 
-# Three 16 MB arrays at once (a packshot's canvas, shadow plane and layer are of this size), freed, five
-# times over; prints the page faults of the second round. Run in a child: the thresholds are process-wide.
+# Three 2048² float32 planes at once (a 2048² packshot's canvas, shadow plane and layer: 16 MiB each, just over a
+# 16 MiB mmap threshold once glibc adds its header), freed, five times over; prints the page faults of the second
+# round. Run in a child: the thresholds are process-wide.
 CHURN = """
 import resource, sys
 import numpy as np
@@ -24,7 +25,7 @@ from paqshot_server.jobs.allocator import keep_freed_memory
 applied = keep_freed_memory() if sys.argv[1] == "keep" else False
 def churn():
     for _ in range(5):
-        arrays = [np.ones(4_000_000, np.float32) for _ in range(3)]
+        arrays = [np.ones(2048 * 2048, np.float32) for _ in range(3)]
         del arrays
 churn()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -46,8 +47,8 @@ def test_freed_arrays_are_reused_without_page_faults() -> None:
     applied, kept = faults("keep")
     _, default = faults("default")
     assert applied
-    # glibc's defaults give the 48 MB back to the kernel each round and fault it in again (~12,000 pages per
-    # 5 rounds of 3 x 16 MB): the thresholds leave it with the process.
+    # glibc's defaults give the 48 MB back to the kernel each round and fault it in again (thousands of pages
+    # per 5 rounds of 3 x 16 MiB; with a 16 MiB mmap threshold these planes were mapped afresh each time): the thresholds leave it with the process.
     assert default > 3000
     assert kept < default / 20
 
