@@ -48,7 +48,8 @@ def test_freed_arrays_are_reused_without_page_faults() -> None:
     _, default = faults("default")
     assert applied
     # glibc's defaults give the 48 MB back to the kernel each round and fault it in again (thousands of pages
-    # per 5 rounds of 3 x 16 MiB; with a 16 MiB mmap threshold these planes were mapped afresh each time): the thresholds leave it with the process.
+    # per 5 rounds of 3 x 16 MiB; a 16 MiB mmap threshold mapped these planes afresh each time): the thresholds
+    # leave it with the process.
     assert default > 3000
     assert kept < default / 20
 

@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 M_TRIM_THRESHOLD = -1  # glibc's <malloc.h> parameter numbers
 M_MMAP_THRESHOLD = -3
 TRIM_BYTES = 128 * 1024 * 1024  # freed heap a worker keeps: a 2048² packshot's working set, with room
-MMAP_BYTES = 32 * 1024 * 1024  # a 2048² float32 plane (a canvas's shadow: 16 MiB plus glibc's header) still comes from the heap
+# A 2048² float32 plane (a canvas's shadow) still comes from the heap: 16 MiB plus glibc's header, so not 16 MiB
+MMAP_BYTES = 32 * 1024 * 1024
 OPERATOR_VARIABLES = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")
 
 
