@@ -105,6 +105,19 @@ def unclosed_sockets() -> list[str]:
     return [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
 
 
+def close_while_held(server: OneShotServer, client: ApiClient) -> None:
+    """Close ``client`` while the server holds its request; the request still gets its answer, then its
+    connection is closed and no socket is left open."""
+    worker, outcome = in_thread(lambda: client.job("gen_1"))
+    assert server.accepted.wait(WAIT_S)
+    client.close()
+    server.release.set()
+    worker.join(WAIT_S)
+    assert len(outcome) == 1 and isinstance(outcome[0], Job), outcome
+    assert server.hung_up.wait(WAIT_S), "the connection was left open after its request ended"
+    assert unclosed_sockets() == []
+
+
 def test_close_while_a_connection_is_being_opened_leaves_no_socket_open(
     serve: Callable[..., OneShotServer], self_signed_cert: tuple[Path, Path]
 ) -> None:
@@ -114,14 +127,7 @@ def test_close_while_a_connection_is_being_opened_leaves_no_socket_open(
     tls.load_cert_chain(*self_signed_cert)
     server = serve(tls)
     client = ApiClient(server.url, "pk_x", verify=False)
-    worker, outcome = in_thread(lambda: client.job("gen_1"))
-    assert server.accepted.wait(WAIT_S)
-    client.close()
-    server.release.set()
-    worker.join(WAIT_S)
-    assert len(outcome) == 1 and isinstance(outcome[0], Job), outcome
-    assert server.hung_up.wait(WAIT_S), "the connection was left open after its request ended"
-    assert unclosed_sockets() == []
+    close_while_held(server, client)
 
 
 def test_close_while_an_answer_is_awaited_lets_it_arrive_then_closes_the_connection(
@@ -129,14 +135,7 @@ def test_close_while_an_answer_is_awaited_lets_it_arrive_then_closes_the_connect
 ) -> None:
     server = serve()
     client = ApiClient(server.url, "pk_x")
-    worker, outcome = in_thread(lambda: client.job("gen_1"))
-    assert server.accepted.wait(WAIT_S)
-    client.close()
-    server.release.set()
-    worker.join(WAIT_S)
-    assert len(outcome) == 1 and isinstance(outcome[0], Job), outcome
-    assert server.hung_up.wait(WAIT_S), "the connection was left open after its request ended"
-    assert unclosed_sockets() == []
+    close_while_held(server, client)
 
 
 def test_a_request_after_close_raises_and_opens_no_connection() -> None:
