@@ -25,8 +25,11 @@ from . import migrations
 from .faults import is_storage_full
 
 
-def connect(path: Path, *, create: bool = True) -> sqlite_utils.Database:
+def connect(path: Path, *, create: bool = True, autocheckpoint: bool = True) -> sqlite_utils.Database:
     """Open (and migrate) the app database. One connection per thread: do not share across threads.
+
+    ``autocheckpoint=False``: this connection's commits never checkpoint the WAL (``storage.checkpoint`` does it
+    in the background; the process that asks for this must run one).
 
     A new database file is created owner-only (0600; SQLite gives its ``-wal`` and ``-shm`` files the same
     mode): it holds webhook secrets and customer data. With ``create=False`` a missing file is an error
@@ -47,6 +50,8 @@ def connect(path: Path, *, create: bool = True) -> sqlite_utils.Database:
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
         conn.execute("PRAGMA foreign_keys=ON")
+        if not autocheckpoint:
+            checkpoint_elsewhere(conn)
         db = sqlite_utils.Database(conn)
         migrations.apply(db)
         with _GROUPS_LOCK:
@@ -129,6 +134,12 @@ def commit_without_fsync(conn: sqlite3.Connection) -> None:
     """WAL with ``synchronous=NORMAL``: a commit waits for no fsync; a power cut may undo the last commits, never
     corrupt the file. Only for data that can be rebuilt (the queue's messages: ``jobs.wakeup``)."""
     conn.execute("PRAGMA synchronous=NORMAL")
+
+
+def checkpoint_elsewhere(conn: sqlite3.Connection) -> None:
+    """This connection's commits never checkpoint the WAL (``PRAGMA wal_autocheckpoint=0``): the process runs
+    ``storage.checkpoint.Checkpointer`` on the file instead."""
+    conn.execute("PRAGMA wal_autocheckpoint=0")
 
 
 def data_version(conn: sqlite3.Connection) -> int:
@@ -359,6 +370,7 @@ class ThreadLocalDB:
         self._pin = FilePin(path)
         self.damage: str | None = None  # the first sign of a damaged file seen (kept until the process restarts)
         self.checked_at = -float("inf")  # monotonic time of the last integrity check (readiness)
+        self.autocheckpoint = True  # False: connections opened from now on leave checkpoints to ``storage.checkpoint``
 
     def note_damage(self, what: str) -> None:
         """Remember that the file was found damaged (SQLite: malformed, not a database); readiness reports it."""
@@ -377,7 +389,7 @@ class ThreadLocalDB:
         problem = self.identity_problem()
         if problem:
             raise DatabaseGone(problem)
-        db = connect(self.path)
+        db = connect(self.path, autocheckpoint=self.autocheckpoint)
         with self._lock:
             self._pin.pin()
             self._open.add(db.conn)
