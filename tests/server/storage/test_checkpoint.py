@@ -9,30 +9,14 @@ from pathlib import Path
 
 from litestar.testing import TestClient
 from paqshot_server.app import create_app
-from paqshot_server.ids import iso, new_id
 from paqshot_server.settings import Settings
 from paqshot_server.storage import jobs as jobs_sql
 from paqshot_server.storage.checkpoint import Checkpointer
 from paqshot_server.storage.db import connect
-from paqshot_server.storage.jobs import NewJob
+from storage_support import queued_job
 from support import Key
 
 ROUNDS = 250  # ~9 WAL pages per insert: over SQLite's automatic threshold (1,000 pages) twice
-
-
-def new_job(key: Key) -> NewJob:
-    return NewJob(
-        id=new_id("gen"),
-        key_id=key.id,
-        style="studio_packshot",
-        aspect_ratio="1:1",
-        options={},
-        webhook_url=None,
-        seed=None,
-        input_file="none.jpg",
-        created_at=iso(time.time()),
-        estimated_seconds=1,
-    )
 
 
 def wal_resets(db_path: Path) -> int:
@@ -46,14 +30,14 @@ def test_no_commit_of_the_api_checkpoints_the_wal_its_checkpointer_does(settings
         api = client.app.state["api"]
         api.checkpointer.stop()  # this test runs the checkpointer's rounds itself
         db = api.db.get()  # a request thread's connection, as every handler gets it
-        jobs_sql.create(db, new_job(key), quota=None, idempotency=None)
+        jobs_sql.create(db, queued_job(key.id), quota=None, idempotency=None)
         before = wal_resets(settings.app_db)
         for _ in range(ROUNDS):
-            jobs_sql.create(db, new_job(key), quota=None, idempotency=None)
+            jobs_sql.create(db, queued_job(key.id), quota=None, idempotency=None)
         assert wal_resets(settings.app_db) == before  # no commit checkpointed (SQLite's default: 2 of them would)
         assert api.checkpointer.run_once()[settings.app_db] > 1000  # every page the inserts wrote, copied back
         assert api.checkpointer.run_once()[settings.app_db] == 0  # nothing committed since
-        jobs_sql.create(db, new_job(key), quota=None, idempotency=None)
+        jobs_sql.create(db, queued_job(key.id), quota=None, idempotency=None)
         assert wal_resets(settings.app_db) == before + 1  # the next writer started the WAL again from its start
 
 
@@ -77,7 +61,7 @@ def test_the_checkpointer_thread_copies_commits_into_the_database_file(settings:
     db = connect(settings.app_db, autocheckpoint=False)
     size = settings.app_db.stat().st_size
     for _ in range(50):
-        jobs_sql.create(db, new_job(key), quota=None, idempotency=None)
+        jobs_sql.create(db, queued_job(key.id), quota=None, idempotency=None)
     assert settings.app_db.stat().st_size == size  # all of it in the WAL so far
     checkpointer = Checkpointer([settings.app_db], interval=0.01)
     checkpointer.start()

@@ -12,30 +12,15 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 from paqshot_server.errors import IdempotencyConflict, StorageFull
-from paqshot_server.ids import iso, new_id
 from paqshot_server.settings import Settings
 from paqshot_server.storage import db as db_module
 from paqshot_server.storage import jobs as jobs_sql
 from paqshot_server.storage.db import connect, write
 from paqshot_server.storage.jobs import NewJob
+from storage_support import queued_job
 from support import Key
 
 N = 8
-
-
-def new_job(key: Key) -> NewJob:
-    return NewJob(
-        id=new_id("gen"),
-        key_id=key.id,
-        style="studio_packshot",
-        aspect_ratio="1:1",
-        options={},
-        webhook_url=None,
-        seed=None,
-        input_file="none.jpg",
-        created_at=iso(time.time()),
-        estimated_seconds=1,
-    )
 
 
 def waiting_writers(path: Path) -> int:
@@ -88,7 +73,7 @@ def job_ids(settings: Settings) -> set[str]:
 
 def test_submissions_waiting_at_once_are_committed_in_one_transaction(settings: Settings, key: Key) -> None:
     # Before: one transaction and one WAL fsync (synchronous=FULL) per submission, queued on the write lock.
-    jobs = [new_job(key) for _ in range(N)]
+    jobs = [queued_job(key.id) for _ in range(N)]
     commits: list[str] = []
     outcomes = together(
         settings, [lambda db, j=j: jobs_sql.create(db, j, quota=None, idempotency=None) for j in jobs], commits
@@ -104,10 +89,10 @@ def test_submissions_waiting_at_once_are_committed_in_one_transaction(settings: 
 
 def test_a_refused_member_does_not_fail_the_others_of_its_group(settings: Settings, key: Key) -> None:
     db = connect(settings.app_db)
-    first = new_job(key)
+    first = queued_job(key.id)
     jobs_sql.create(db, first, quota=None, idempotency=("reused", "hash-a", time.time()))
     db.conn.close()
-    jobs = [new_job(key) for _ in range(N)]
+    jobs = [queued_job(key.id) for _ in range(N)]
     conflict, replay = 3, 5  # the same Idempotency-Key with another body; with the same body
 
     def idempotency(i: int) -> tuple[str, str, float] | None:
@@ -141,7 +126,7 @@ def test_a_refused_member_does_not_fail_the_others_of_its_group(settings: Settin
 
 
 def test_a_full_database_refuses_each_member_in_words_and_keeps_none(settings: Settings, key: Key) -> None:
-    jobs = [new_job(key) for _ in range(N)]
+    jobs = [queued_job(key.id) for _ in range(N)]
     big = {"note": "x" * 20_000}  # a row that needs pages the file may not grow to
 
     def full_create(db: sqlite_utils.Database, job: NewJob) -> object:
@@ -169,7 +154,7 @@ def test_a_grouped_write_on_a_connection_without_a_group_still_commits(tmp_path:
 
 @pytest.mark.parametrize("when", ["first", "last"])
 def test_the_leader_and_its_followers_each_get_their_own_answer(settings: Settings, key: Key, when: str) -> None:
-    jobs = [new_job(key) for _ in range(3)]
+    jobs = [queued_job(key.id) for _ in range(3)]
     bad = 0 if when == "first" else 2
 
     def call(i: int) -> Callable[[sqlite_utils.Database], object]:
