@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 from paqshot_server.inference import sessions
+from paqshot_server.inference.segmenters import OnnxSegmenter
 from paqshot_server.inference.sessions import CpuPlan, create_session
 
 
@@ -29,3 +30,41 @@ def test_the_shared_arena_changes_no_output(fixture_models: Path) -> None:
     x = np.random.default_rng(0).random(shape, np.float32)
     for _ in range(3):  # later runs reuse the arena's chunks
         assert np.array_equal(ours.run(None, {feed.name: x})[0], plain.run(None, {feed.name: x})[0])
+
+
+class _RecordingSession:
+    """An InferenceSession seen through: records the run options of every run."""
+
+    def __init__(self, session: ort.InferenceSession) -> None:
+        self.session, self.options = session, []
+
+    def run(self, names, feeds, run_options=None):  # type: ignore[no-untyped-def]
+        self.options.append(run_options)
+        return self.session.run(names, feeds, run_options)
+
+
+def test_a_model_cut_out_hands_the_arena_back_after_each_run(fixture_models: Path) -> None:
+    segmenter = OnnxSegmenter(fixture_models / "tiny-seg", device="cpu")
+    recording = _RecordingSession(segmenter.graph.session)
+    segmenter.graph.session = recording  # type: ignore[assignment]
+    try:
+        photo = np.full((60, 80, 3), 230, np.uint8)
+        photo[15:45, 25:55] = (150, 60, 40)
+        segmenter.predict(photo)
+        segmenter.graph.run({segmenter.input: segmenter.preprocess(photo)})  # other callers (diffusion): as before
+    finally:
+        segmenter.graph.session = recording.session
+    released, plain = recording.options
+    assert released is not None
+    assert released.get_run_config_entry("memory.enable_memory_arena_shrinkage") == "cpu:0"
+    assert plain is None
+
+
+def test_releasing_the_arena_changes_no_matte(fixture_models: Path) -> None:
+    segmenter = OnnxSegmenter(fixture_models / "tiny-seg", device="cpu")
+    photo = np.random.default_rng(1).integers(0, 256, (70, 90, 3), np.uint8)
+    feeds = {segmenter.input: segmenter.preprocess(photo)}
+    kept = segmenter.graph.run(feeds)[segmenter.output]
+    for _ in range(2):  # the second run regrows the arena the first handed back
+        released = segmenter.graph.run(feeds, release=True)[segmenter.output]
+        assert np.array_equal(released, kept)

@@ -131,6 +131,9 @@ def set_cpu_plan(plan: CpuPlan) -> None:
 
 
 ARENA_SAME_AS_REQUESTED = 1  # onnxruntime's ArenaExtendStrategy::kSameAsRequested (0: kNextPowerOfTwo)
+# Run options that shrink the CPU arena at the end of a run (onnxruntime's memory.enable_memory_arena_shrinkage).
+RELEASE_AFTER_RUN = ort.RunOptions()
+RELEASE_AFTER_RUN.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
 _cpu_arena_lock = threading.Lock()
 _cpu_arena_registered = False
 
@@ -274,12 +277,18 @@ class Graph:
             return value
         return np.asarray(value).astype(want)
 
-    def run(self, feeds: Mapping[str, Any], outputs: list[str] | None = None) -> dict[str, np.ndarray]:
-        """Run with ``feeds`` (numpy arrays or values from :meth:`resident`); return numpy outputs."""
+    def run(
+        self, feeds: Mapping[str, Any], outputs: list[str] | None = None, *, release: bool = False
+    ) -> dict[str, np.ndarray]:
+        """Run with ``feeds`` (numpy arrays or values from :meth:`resident`); return numpy outputs.
+
+        ``release``: on the CPU, hand the arena's chunks that the run no longer uses back to the C allocator at
+        its end (:data:`RELEASE_AFTER_RUN`), so that the caller's arrays reuse that memory instead of adding to it.
+        """
         names = outputs or self.outputs
         feeds = {name: self._cast(name, value) for name, value in feeds.items()}
         if self.binding_device is None:
-            values = self.session.run(names, feeds)
+            values = self.session.run(names, feeds, RELEASE_AFTER_RUN if release and not self.on_gpu else None)
             return {n: _as_float32(v) for n, v in zip(names, values, strict=True)}
         binding = self.session.io_binding()
         for name, value in feeds.items():
