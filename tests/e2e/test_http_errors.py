@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import socket
 import time
 import unicodedata
@@ -22,14 +23,14 @@ pytestmark = pytest.mark.e2e
 HIDDEN = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Appliance, str]]:
+def _serve(tmp_path_factory: pytest.TempPathFactory, **settings: str) -> Iterator[tuple[Appliance, str]]:
     home = tmp_path_factory.mktemp("http-errors") / "home"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PAQSHOT_")},
         "PAQSHOT_HOME": str(home),
         "PAQSHOT_INSTALL_MODELS_DIR": "",
         "PAQSHOT_LOG_LEVEL": "WARNING",
+        **{f"PAQSHOT_{name.upper()}": value for name, value in settings.items()},
     }
     app = Appliance(home=Path(home), env=env)
     app.start("--no-worker")
@@ -39,17 +40,40 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Appliance
         app.stop()
 
 
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Appliance, str]]:
+    yield from _serve(tmp_path_factory)
+
+
+HEAD_SECONDS = BODY_IDLE_SECONDS = 1.5  # short deadlines, so that the tests pass them in a few seconds
+
+
+@pytest.fixture(scope="module")
+def impatient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Appliance, str]]:
+    yield from _serve(
+        tmp_path_factory, head_timeout_seconds=str(HEAD_SECONDS), body_idle_seconds=str(BODY_IDLE_SECONDS)
+    )
+
+
 def exchange(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
     """Send ``request`` as is on a new connection; (status, headers, body) of the answer, read until close."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(request)  # all of it, even when refused early: the server reads and drops the rest
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
+        return parse(read_to_close(sock))
+
+
+def parse(data: bytes) -> tuple[int, dict[str, str], bytes]:
     head, _, body = data.partition(b"\r\n\r\n")
     status_line, *lines = head.decode("latin-1").split("\r\n")
     headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines)}
     return int(status_line.split()[1]), headers, body
+
+
+def read_to_close(sock: socket.socket) -> bytes:
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
 
 
 def spec_error(status: int, headers: dict[str, str], body: bytes) -> dict[str, str]:
@@ -176,3 +200,109 @@ def test_a_request_the_parser_refuses_gets_a_400_in_the_spec_shape(served: tuple
     status, headers, body = exchange(app.port, raw)
     answer = spec_error(status, headers, body)
     assert status == 400 and answer["error"] == "invalid_request" and "[::1" not in answer["message"]
+
+
+def read_answer(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """One answer (with a Content-Length) from a connection that stays open."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536) or pytest.fail(f"closed after {data!r}")
+    status, headers, body = parse(data)
+    while len(body) < int(headers["content-length"]):
+        body += sock.recv(65536) or pytest.fail(f"closed after {data!r}")
+    return status, headers, body
+
+
+def dribble(sock: socket.socket, data: bytes, gap: float, size: int = 4) -> bool:
+    """Send ``data`` ``size`` bytes at a time, ``gap`` seconds apart; True when the server answered before the end."""
+    for piece in (data[i : i + size] for i in range(0, len(data), size)):
+        if select.select([sock], [], [], gap)[0]:
+            return True
+        sock.sendall(piece)
+    return False
+
+
+def test_a_head_dribbled_past_its_deadline_gets_a_408_and_the_connection_closes(
+    impatient: tuple[Appliance, str],
+) -> None:
+    """Slowloris: uvicorn set no deadline for a head, so a client sending one a byte at a time held a connection
+    (and a file descriptor) for ever."""
+    app, key = impatient
+    with socket.create_connection(("127.0.0.1", app.port), timeout=10) as sock:
+        endless = request("GET", "/v1/generations", key, extra=b"X-Slow: " + b"a" * 10_000)
+        assert dribble(sock, endless, gap=0.05), "the server never answered a head dribbled for 2 minutes"
+        status, headers, body = parse(read_to_close(sock))  # then the server closes
+    assert status == 408 and headers["connection"] == "close"
+    assert "did not all arrive" in spec_error(status, headers, body)["message"]
+
+
+def test_a_slow_head_within_its_deadline_is_served(impatient: tuple[Appliance, str]) -> None:
+    app, key = impatient
+    with socket.create_connection(("127.0.0.1", app.port), timeout=10) as sock:
+        whole = request("GET", "/v1/generations", key)
+        assert not dribble(sock, whole, gap=HEAD_SECONDS / 16, size=len(whole) // 8 + 1)  # half the deadline
+        assert read_answer(sock)[0] == 200
+
+
+def test_a_connection_that_sends_nothing_is_closed_without_an_answer(impatient: tuple[Appliance, str]) -> None:
+    app, _ = impatient
+    with socket.create_connection(("127.0.0.1", app.port), timeout=10) as sock:
+        assert read_to_close(sock) == b""
+
+
+def test_a_keep_alive_connection_idle_between_requests_follows_uvicorns_keep_alive_rule(
+    impatient: tuple[Appliance, str],
+) -> None:
+    """The head deadline starts at a head's first byte: a connection idle after an answer longer than it is still
+    served, and is closed (without an answer) by uvicorn's keep-alive timeout (5 s) only."""
+    app, key = impatient
+    poll = request("GET", "/v1/generations", key).replace(b"Connection: close\r\n", b"")
+    with socket.create_connection(("127.0.0.1", app.port), timeout=15) as sock:
+        sock.sendall(poll)
+        assert read_answer(sock)[0] == 200
+        time.sleep(HEAD_SECONDS + 1)
+        sock.sendall(poll)
+        assert read_answer(sock)[0] == 200
+        assert read_to_close(sock) == b""
+
+
+def test_a_body_silent_past_its_deadline_gets_a_408_and_a_slow_one_is_served(
+    impatient: tuple[Appliance, str],
+) -> None:
+    """uvicorn bounds no silence in a body either: a client that stopped mid-body held its connection for ever."""
+    app, key = impatient
+    body = b'{"style": "studio_packshot", "product_image": "' + b"A" * 40 + b'"}'
+    with socket.create_connection(("127.0.0.1", app.port), timeout=10) as sock:
+        sock.sendall(request("POST", "/v1/generate", key, body)[:-10])
+        status, headers, answer = parse(read_to_close(sock))
+    assert status == 408 and "body stopped arriving" in spec_error(status, headers, answer)["message"]
+    with socket.create_connection(("127.0.0.1", app.port), timeout=10) as sock:
+        # a read every third of the deadline, the body over twice the deadline: its silences count, not its length
+        whole = request("POST", "/v1/generate", key, body)
+        head_end = whole.index(b"\r\n\r\n") + 4
+        sock.sendall(whole[:head_end])
+        rest = whole[head_end:]
+        assert not dribble(sock, rest, gap=BODY_IDLE_SECONDS / 3, size=len(rest) // 6 + 1)
+        status, headers, answer = parse(read_to_close(sock))
+    assert status == 422 and spec_error(status, headers, answer)["error"] == "unsupported_image"
+
+
+def test_a_request_pipelined_behind_an_upgrade_request_is_answered(served: tuple[Appliance, str]) -> None:
+    """httptools ends a read's parse at an upgrade request (uvicorn left the rest unread with ws="none")."""
+    app, key = served
+    upgrade = request("GET", "/v1/generations", key, extra=b"Upgrade: websocket\r\n")
+    upgrade = upgrade.replace(b"Connection: close", b"Connection: Upgrade")
+    with socket.create_connection(("127.0.0.1", app.port), timeout=10) as sock:
+        sock.sendall(upgrade * 3 + request("GET", "/v1/generations", key))  # in one write
+        answers = read_to_close(sock)
+    assert answers.count(b"HTTP/1.1 200 OK\r\n") == 4, answers[:300]
+
+
+def test_an_upgrade_request_with_a_body_is_refused_not_read_without_it(served: tuple[Appliance, str]) -> None:
+    """httptools skips an upgrade request's body (it belongs to the upgraded protocol): the app saw an empty body,
+    and the body's bytes were parsed as the next request."""
+    app, key = served
+    body = b'{"style": "studio_packshot", "product_image": "AAAA"}'
+    upgrade = request("POST", "/v1/generate", key, body, extra=b"Upgrade: h2c\r\n")
+    status, headers, answer = exchange(app.port, upgrade.replace(b"Connection: close", b"Connection: Upgrade"))
+    assert status == 400 and "Upgrade" in spec_error(status, headers, answer)["message"]

@@ -112,6 +112,18 @@ class Settings:
         "this plus 45 s.",
         minimum=0.1,
     )
+    head_timeout_seconds: float = _setting(
+        20.0,
+        "Longest a client may take to send a request's line and headers (a new connection's first request: from "
+        "the connection); past it the request gets a 408 and the connection is closed.",
+        minimum=0.1,
+    )
+    body_idle_seconds: float = _setting(
+        20.0,
+        "Longest silence while a request's body is being sent; past it the request gets a 408 and the connection "
+        "is closed.",
+        minimum=0.1,
+    )
     max_backdrops_per_key: int = _setting(
         100, "Backdrop plates one API key may keep (POST /v1/backdrops); the operator's shared plates do not count."
     )

@@ -150,7 +150,7 @@ def test_stripping_after_the_first_scan_costs_at_most_one_copy_too(middle: bytes
     second_scan = plain.index(b"\xff\xda", plain.index(b"\xff\xda") + 2)
     data = plain[:second_scan] + middle + plain[second_scan:]
     out, peak = stripped_with_peak(data)
-    assert out == (plain if middle.startswith(b"\xff\xff") else data)  # comments beyond the walk's bound: as sent
+    assert out == (plain if middle.startswith(b"\xff\xff") else None)  # comments beyond the walk's bound: full path
     assert peak < 3 * len(data)
 
 
@@ -165,6 +165,19 @@ def test_metadata_after_the_first_scan_and_data_after_eoi_are_not_stored() -> No
 
 def pixels_of(data: bytes) -> bytes:
     return Image.open(io.BytesIO(data)).tobytes()
+
+
+@pytest.mark.parametrize("stray", [b"", b"\x00"], ids=["segments", "a stray byte, then segments"])
+def test_metadata_behind_more_segments_than_the_walk_follows_is_not_stored(stray: bytes) -> None:
+    # breaker, session 3 (left by walkfix): beyond the walk's bound (4,096 segments after the first scan, also when
+    # it resyncs after a stray byte) the rest of the file was stored as sent, EXIF and all
+    _sent, plain = progressive_with_metadata_between_scans()
+    second_scan = plain.index(b"\xff\xda", plain.index(b"\xff\xda") + 2)
+    exif = b"\xff\xe1\x00\x1cExif\x00\x00GPS 51.50135N 0.14189W"
+    sent = plain[:second_scan] + stray + b"\xff\xfe\x00\x02" * 5_000 + exif + plain[second_scan:]
+    stored, ext, _notes = normalise(sent, **LIMITS)
+    assert b"GPS" not in stored
+    assert ext == "png" and pixels_of(stored) == pixels_of(plain)  # re-encoded without loss, as the full path does
 
 
 def test_a_jpeg_whose_markers_vouch_for_it_is_not_decoded_at_the_door(monkeypatch: pytest.MonkeyPatch) -> None:

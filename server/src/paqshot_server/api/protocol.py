@@ -1,5 +1,5 @@
-"""uvicorn's HTTP/1.1 protocol, answering requests it cannot read in the spec's error shape, and with a bound on
-a request's head.
+"""uvicorn's HTTP/1.1 protocol, answering requests it cannot read in the spec's error shape, with bounds on a
+request's head (size and time) and on the silences in its body.
 
 uvicorn answers a request its parser refuses (a malformed request line or header, a URL over httptools' 65,535
 bytes) itself, before any ASGI application sees it, with a ``text/plain`` 400 "Invalid HTTP request received.";
@@ -9,12 +9,22 @@ request's head: 200 MB of one header grew the API process by ~400 MB before it a
 takes a protocol class: :class:`SpecErrorsProtocol` is httptools' protocol with its ``send_400_response`` (the
 one method uvicorn calls for such requests) overridden, ``data_received`` and the parser's head and message
 callbacks extended (counting the head), and uvicorn's upgrade warning quietened.
+
+uvicorn has no deadline for a request's head nor for its body (``timeout_keep_alive`` runs only between a
+response and the next request's first byte): a client sending a head a byte at a time, or a connection that
+sends nothing, was held for ever (slowloris). And with ``ws="none"`` a request with ``Connection: upgrade`` ends
+httptools' parse of the read it came in (llhttp hands the rest to "the upgraded protocol"): a request pipelined
+behind it was never answered. Both are handled here; what is relied on of uvicorn's internals is pinned by
+``tests/server/api/test_protocol_pins.py``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
+from asyncio import TimerHandle
+from typing import cast
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
@@ -30,17 +40,48 @@ MAX_HEAD_BYTES = MAX_URL_BYTES + 1 + 64 * 1024
 # closing with unread bytes makes the kernel reset the connection, and the client would lose the answer.
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 16 * 1024 * 1024
+# Defaults of the ``head_timeout_seconds`` and ``body_idle_seconds`` settings (serve passes the settings' values):
+# Apache's mod_reqtimeout gives a head 20 s (then more at 500 B/s) and a body 20 s between reads; nginx 60 s each.
+HEAD_SECONDS = 20.0
+BODY_IDLE_SECONDS = 20.0
 
 
 class SpecErrorsProtocol(HttpToolsProtocol):
     """``HttpToolsProtocol`` whose refusals are ``{"error": "invalid_request", "message": …}``: 414 for a URL over
-    :data:`MAX_URL_BYTES`, 431 for a head over :data:`MAX_HEAD_BYTES`, 400 naming the parser's reason otherwise;
-    each ends the connection, as uvicorn's own does (after a lingering close)."""
+    :data:`MAX_URL_BYTES`, 431 for a head over :data:`MAX_HEAD_BYTES`, 408 for a head not complete within
+    :attr:`head_seconds` or a body silent for :attr:`body_idle_seconds`, 400 naming the parser's reason otherwise
+    (or why an upgrade request with a body cannot be read); each ends the connection, as uvicorn's own does (after a
+    lingering close). :meth:`with_deadlines` makes the class with the settings' deadlines."""
+
+    head_seconds = HEAD_SECONDS  # from a head's first byte (a new connection's first head: from the connection)
+    body_idle_seconds = BODY_IDLE_SECONDS  # longest silence while a request's body is expected
 
     _head_bytes = 0  # bytes read while the current request's head was incomplete, after the read it began in
     _in_head = False  # a request's head has begun and is not complete
     _head_began = False  # ... and it began in the read being handled
     _dropped: int | None = None  # after a refusal: bytes read and dropped since
+    _head_since: float | None = None  # loop time the pending head's clock started; None: no head pending
+    _head_heard = False  # a byte of the pending head has arrived (else its deadline closes without an answer)
+    _body_since: float | None = None  # loop time of the last read while a body is expected; None: none expected
+    _deadline: TimerHandle | None = None  # the one timer for whichever of the two is pending
+    _server_waited = False  # the last deadline found the server, not the client, holding the request up
+    _upgrade_at: int | None = None  # where in the read httptools stopped at an upgrade request's end
+    _refusal: tuple[int, str] | None = None  # a callback's own refusal, answered by send_400_response
+
+    @classmethod
+    def with_deadlines(cls, head_seconds: float, body_idle_seconds: float) -> type[SpecErrorsProtocol]:
+        """This class with other deadlines, in seconds (``uvicorn.Config(http=)`` takes a class, not an instance)."""
+        attributes = {"head_seconds": head_seconds, "body_idle_seconds": body_idle_seconds}
+        return cast(type[SpecErrorsProtocol], type(cls.__name__, (cls,), attributes))
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._head_since = self.loop.time()
+        self._watch()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_watch()
+        super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self._dropped is not None:
@@ -49,7 +90,22 @@ class SpecErrorsProtocol(HttpToolsProtocol):
                 self.transport.close()
             return
         self._head_began = False
-        super().data_received(data)
+        if self._body_since is not None:
+            self._body_since = self.loop.time()
+        else:
+            if self._head_since is None:
+                self._head_since = self.loop.time()
+            self._head_heard = True
+        rest: bytes | memoryview = data
+        while True:  # past each upgrade request, parse the rest of the read (a view: no copy)
+            self._upgrade_at = None
+            super().data_received(rest)  # type: ignore[arg-type]  # httptools reads any buffer
+            if self._upgrade_at is None or self._dropped is not None or self.transport.is_closing():
+                break
+            rest = memoryview(rest)[self._upgrade_at :]
+            if not rest:
+                break
+        self._watch()
         # Only a read that ends inside an unfinished head, begun in an earlier read, is all head bytes. A read
         # holding whole requests (a body's end, pipelined polls) is never counted: counting it answered 431 after
         # the application had taken the request (breaker, session 3). The read a head begins in is not counted
@@ -68,21 +124,109 @@ class SpecErrorsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         self._in_head, self._head_began, self._head_bytes = True, True, 0
+        if self._head_since is None:  # a head begun in a read that began in a body
+            self._head_since, self._head_heard = self.loop.time(), True
         super().on_message_begin()
 
     def on_headers_complete(self) -> None:
-        self._in_head = False
+        self._in_head, self._head_since = False, None
+        self._body_since = self.loop.time()
+        self._stop_watch()
+        if self.parser.should_upgrade() and _declares_body(self.headers):
+            # httptools skips an upgrade request's body (llhttp hands it to the upgraded protocol): the app would
+            # see none, and the body's bytes would be parsed as the next request.
+            self._refusal = (
+                400,
+                "This API has no protocol to upgrade to, and a request with both an Upgrade header and a body "
+                "cannot be read. Send it without the Upgrade and Connection: upgrade headers.",
+            )
+            raise ValueError("upgrade request with a body")  # the parser stops; send_400_response answers
         super().on_headers_complete()
 
+    def on_message_complete(self) -> None:
+        self._body_since = None
+        self._stop_watch()
+        super().on_message_complete()
+
     def _unsupported_upgrade_warning(self) -> None:
-        """uvicorn warns on every request with an ``Upgrade`` header and advises installing a WebSocket library:
-        wrong here (``ws="none"`` on purpose, the request is answered as any other), and a client could fill the
-        log with it."""
+        """uvicorn calls this in its ``except httptools.HttpParserUpgrade`` (an upgrade request, as it sees it):
+        the API has no WebSocket (``ws="none"``), so the request was answered as any other and what follows it in
+        the read is the next request (the exception's argument is where). uvicorn's warning advises installing a
+        WebSocket library: wrong here, and a client could fill the log with it."""
+        exc = sys.exception()
+        if isinstance(exc, httptools.HttpParserUpgrade) and exc.args and isinstance(exc.args[0], int):
+            self._upgrade_at = exc.args[0]
         self.logger.debug("Upgrade header ignored: this API has no WebSocket")
+
+    def _watch(self) -> None:
+        """Arm the one timer for the pending deadline (a head's, or a body's next read), unless armed."""
+        if self._deadline is not None or self._dropped is not None:
+            return
+        if self._head_since is not None:
+            self._deadline = self.loop.call_at(self._head_since + self.head_seconds, self._on_deadline)
+        elif self._body_since is not None:
+            self._deadline = self.loop.call_at(self._body_since + self.body_idle_seconds, self._on_deadline)
+
+    def _stop_watch(self) -> None:
+        self._server_waited = False
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _on_deadline(self) -> None:
+        self._deadline = None
+        if self._dropped is not None or self.transport.is_closing():
+            return
+        now, cycle = self.loop.time(), self.cycle
+        # The clock stops while the wait is the server's: reading paused (pipelined requests queued, a body the app
+        # has not taken), the previous response still being made, a `100 Continue` the app has not asked for yet;
+        # it restarts at the first deadline after such a wait (the client has one to two deadlines from its end).
+        if self._head_since is not None:
+            if self.flow.read_paused or (cycle is not None and not cycle.response_complete):
+                self._head_since, self._server_waited = now, True
+            elif self._server_waited:
+                self._head_since, self._server_waited = now, False
+            elif now >= self._head_since + self.head_seconds:
+                self._head_timed_out()
+                return
+        elif self._body_since is not None and cycle is not None:
+            answering = cycle.response_started and not cycle.response_complete
+            if self.flow.read_paused or cycle.waiting_for_100_continue or answering:
+                self._body_since, self._server_waited = now, True
+            elif self._server_waited:
+                self._body_since, self._server_waited = now, False
+            elif now < self._body_since + self.body_idle_seconds:
+                pass
+            elif cycle.response_complete:  # answered already (the app did not read the body): nothing to say
+                self.transport.close()
+                return
+            else:
+                cycle.disconnected = True  # the app's receive() gets http.disconnect; its answer goes nowhere
+                cycle.message_event.set()
+                self._refuse(
+                    408,
+                    f"The request's body stopped arriving: nothing came for {self.body_idle_seconds:g} s, and this "
+                    "appliance stopped waiting. Send the request again (check the network or the client's upload).",
+                )
+                return
+        self._watch()
+
+    def _head_timed_out(self) -> None:
+        if not self._head_heard:  # a connection that sent nothing: closed without an answer, as keep-alive's are
+            self.transport.close()
+            return
+        self._refuse(
+            408,
+            f"The request's line and headers did not all arrive within {self.head_seconds:g} s, and this appliance "
+            "stopped waiting. Send the request again; a client sends its line and headers at once.",
+        )
 
     def send_400_response(self, msg: str) -> None:
         """Called by uvicorn inside its ``except httptools.HttpParserError`` (``msg`` is its fixed text)."""
         exc = sys.exception()
+        if self._refusal is not None:
+            self._refuse(*self._refusal)
+            return
         if len(getattr(self, "url", b"")) > MAX_URL_BYTES:
             self._refuse_url()
             return
@@ -103,6 +247,7 @@ class SpecErrorsProtocol(HttpToolsProtocol):
         )
 
     def _refuse(self, status: int, message: str) -> None:
+        self._stop_watch()
         body = json.dumps({"error": "invalid_request", "message": message}, separators=(",", ":")).encode()
         head = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:  # date, server: as on every other answer
@@ -119,3 +264,11 @@ class SpecErrorsProtocol(HttpToolsProtocol):
         self.transport.write_eof()  # the answer, then end of stream; the client's close (or the timer) ends it
         self._dropped = 0
         self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
+
+def _declares_body(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether a request's headers (names lower-case, as uvicorn keeps them) announce a body (RFC 9112 §6.3)."""
+    return any(
+        name == b"transfer-encoding" or (name == b"content-length" and value.strip().lstrip(b"0") != b"")
+        for name, value in headers
+    )

@@ -247,7 +247,8 @@ def _serve(args: argparse.Namespace) -> int:
         log_config=None,
         lifespan="on",
         timeout_graceful_shutdown=10,
-        http=SpecErrorsProtocol,  # requests uvicorn cannot read get the spec's error body; heads are bounded
+        # requests uvicorn cannot read get the spec's error body; heads are bounded in size and time, bodies' silences
+        http=SpecErrorsProtocol.with_deadlines(settings.head_timeout_seconds, settings.body_idle_seconds),
         ws="none",  # no WebSocket endpoint: an Upgrade header is ignored, not answered by the websockets library
     )
     server = uvicorn.Server(config)

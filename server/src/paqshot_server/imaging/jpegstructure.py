@@ -47,8 +47,9 @@ _LUMA_SAMPLING = frozenset({(1, 1), (2, 1), (1, 2), (2, 2), (4, 1)})
 _MAX_DIMENSION = 65500  # JPEG_MAX_DIMENSION (jmorecfg.h)
 _MAX_BLOCKS_IN_MCU = 10  # D_MAX_BLOCKS_IN_MCU (jpeglib.h)
 _INT_MAX = 2**31 - 1
-# Segments walked after the first scan at most: beyond it (no real file comes near) the rest is left to the
-# decoder, which skips segments in C; a Python step each would make a 10 MB file of empty comments cost seconds.
+# Segments walked after the first scan at most: beyond it (no real file comes near) the file is left to the full
+# path, whose decoder skips segments in C and whose re-encode keeps no metadata; a Python step each would make a
+# 10 MB file of empty comments cost seconds.
 _MAX_SEGMENTS_AFTER_SCAN = 4096
 # Huffman and quantisation tables read at most (real files define 2-8; a progressive one a few per scan): beyond it
 # the file is left to the decoder, whose C reads tables ~20x faster than a Python step per table (breaker, session
@@ -100,11 +101,10 @@ class _Walk:
         self.restart_interval = 0
         self.scans = 0
         self.tables = 0
-        # The first scan's position and the output's length there (None: nothing dropped before it), to fall back to
-        self.first_scan: tuple[int, int | None] | None = None
+        self.scanned = False  # the first scan has begun
         self.segments_after_scan = 0
         self.pos = 0  # the segment being walked (where the walk was lost, after _Lost)
-        self.bounded = False  # lost at the segment bound
+        self.bounded = False  # stopped at the segment bound
 
     # --- output -----------------------------------------------------------------------------------------------
     def drop(self, start: int, end: int) -> None:
@@ -140,20 +140,10 @@ class _Walk:
                 if self.pos < 0:
                     return Structure(self.result(-self.pos), self.sure)
         except _Lost:
-            if self.first_scan is None:
+            if not self.scanned or self.bounded:
                 return None
-            if not self.bounded:
-                return Structure(self.resync(self.pos), False)
-            at, kept = self.first_scan  # metadata dropped before the first scan only, the rest as sent
-            if kept is None:
-                return Structure(data, False)
-            assert self.out is not None
-            if self.copy_from <= at:  # nothing dropped since
-                self.out += self.view[self.copy_from :]
-            else:
-                del self.out[kept:]
-                self.out += self.view[at:]
-            return Structure(bytes(self.out), False)
+            kept = self.resync(self.pos)
+            return None if kept is None else Structure(kept, False)
 
     def step(self, pos: int) -> int:
         """Handle the segment at ``pos``; the next segment's position, or -(end of the file to keep) at EOI."""
@@ -167,7 +157,7 @@ class _Walk:
             return run.end() - 1
         marker = data[pos + 1]
         if marker == _EOI:
-            if self.first_scan is None:
+            if not self.scanned:
                 raise _Lost
             return -(pos + 2)
         if marker in _PARAMETERLESS:
@@ -178,7 +168,7 @@ class _Walk:
     def segment(self, pos: int, marker: int) -> int:
         """Handle the marker segment (with a length) at ``pos``; the next one's position."""
         data = self.data
-        if self.first_scan is not None:
+        if self.scanned:
             self.segments_after_scan += 1
             if self.segments_after_scan > _MAX_SEGMENTS_AFTER_SCAN:
                 self.bounded = True
@@ -193,8 +183,7 @@ class _Walk:
         if 0xE0 <= marker <= 0xEF or marker == _COM:
             self.metadata(pos, end, marker, body)
         elif marker == _SOS:
-            if self.first_scan is None:  # what a fallback keeps: the output up to here
-                self.first_scan = (pos, None if self.out is None else len(self.out) + pos - self.copy_from)
+            self.scanned = True
             self.scan(body)
             found = _SCAN_END.search(data, end)
             if found is None:
@@ -212,16 +201,18 @@ class _Walk:
         elif kept is not body:
             self.replace(pos, end, bytes((0xFF, marker)) + (len(kept) + 2).to_bytes(2, "big") + kept)
 
-    def resync(self, pos: int) -> bytes:
+    def resync(self, pos: int) -> bytes | None:
         """The file to keep when the walk was lost at ``pos`` after the first scan (garbage between segments, a
         marker libjpeg refuses, a length past the end): go on from the next marker as libjpeg's ``next_marker``
         does, still dropping metadata and what follows EOI; a segment that runs past the end is kept as sent
-        unless it is metadata."""
+        unless it is metadata. None at the segment bound (what follows it is not known)."""
         data = self.data
         while True:
             found = _NEXT_MARKER.search(data, pos)
             self.segments_after_scan += 1
-            if found is None or self.segments_after_scan > _MAX_SEGMENTS_AFTER_SCAN:
+            if self.segments_after_scan > _MAX_SEGMENTS_AFTER_SCAN:
+                return None
+            if found is None:
                 return self.result(len(data))
             pos, marker = found.end() - 2, data[found.end() - 1]
             if marker == _EOI:
@@ -431,11 +422,12 @@ def progression_valid(start: int, end: int, high: int, low: int, components: int
 def read_structure(data: bytes) -> Structure | None:
     """Walk the JPEG in ``data`` marker by marker, entropy-coded data skipped in C.
 
-    Returns None when the markers before the first scan cannot be followed (not a JPEG as libjpeg reads it);
-    otherwise a :class:`Structure`. Where the walk loses the file after the first scan (cut short, garbage or a
-    reserved marker between segments), ``certain`` is False and ``data`` goes on from the next marker as libjpeg
-    does, metadata still dropped; beyond 4,096 segments after the first scan, it keeps everything from the first
-    scan as sent. Cost: one pass, a Python step per marker segment (at most 4,096 after the first scan), the
-    entropy-coded data searched at ~1 GB/s; memory at most one copy of ``data``.
+    Returns None when the markers before the first scan cannot be followed (not a JPEG as libjpeg reads it), or
+    when the file has more than 4,096 segments after its first scan (what follows them is not known, metadata
+    included: the caller takes the full path, decode and re-encode); otherwise a :class:`Structure`. Where the walk
+    loses the file after the first scan (cut short, garbage or a reserved marker between segments), ``certain`` is
+    False and ``data`` goes on from the next marker as libjpeg does, metadata still dropped. Cost: one pass, a
+    Python step per marker segment (at most 4,096 after the first scan), the entropy-coded data searched at
+    ~1 GB/s; memory at most one copy of ``data``.
     """
     return _Walk(data).run()
