@@ -49,7 +49,9 @@ def create_app(settings: Settings) -> Litestar:
 
     def on_startup() -> None:
         settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: secrets and customer data
+        api.db.autocheckpoint = False  # no request's commit checkpoints the WAL: the checkpointer's thread does
         api.db.get()  # migrate before the first request
+        api.checkpointer.start()
         api.secret  # noqa: B018 - create the signing secret before any URL is made
         api.presets  # noqa: B018 - a bad preset file stops start-up with its name and problem
         if settings.allow_private_network:
@@ -58,6 +60,7 @@ def create_app(settings: Settings) -> Litestar:
             log.warning("networks allowed for outgoing requests: %s", ", ".join(settings.allowed_networks))
 
     def on_shutdown() -> None:
+        api.checkpointer.stop()
         api.db.close()
 
     app = Litestar(

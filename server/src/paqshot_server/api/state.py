@@ -9,6 +9,7 @@ from ..jobs.queue import JobQueue
 from ..jobs.ratelimit import RateLimiter
 from ..jobs.service import JobService
 from ..resources import Resources
+from ..storage.checkpoint import Checkpointer
 
 
 @dataclass
@@ -17,7 +18,13 @@ class ApiState(Resources):
 
     @cached_property
     def queue(self) -> JobQueue:
-        return JobQueue(str(self.settings.queue_db))
+        return JobQueue(str(self.settings.queue_db), autocheckpoint=False)  # ``checkpointer`` does it
+
+    @cached_property
+    def checkpointer(self) -> Checkpointer:
+        """Checkpoints the app database's and the queue's WAL off the request path (started and stopped with the
+        app; the connections of this process leave it to it)."""
+        return Checkpointer([self.settings.app_db, self.settings.queue_db])
 
     @cached_property
     def jobs(self) -> JobService:

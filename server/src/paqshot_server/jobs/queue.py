@@ -27,8 +27,17 @@ class JobQueue:
     report) and be tried again next time, not break everything built around the queue.
     """
 
-    def __init__(self, queue_db: str, handler: Callable[[str], None] | None = None, immediate: bool = False):
-        self.queue_db, self.immediate = queue_db, immediate
+    def __init__(
+        self,
+        queue_db: str,
+        handler: Callable[[str], None] | None = None,
+        immediate: bool = False,
+        *,
+        autocheckpoint: bool = True,
+    ):
+        """``autocheckpoint=False``: this process's commits to the queue file never checkpoint its WAL (the process
+        runs ``storage.checkpoint.Checkpointer`` on it)."""
+        self.queue_db, self.immediate, self.autocheckpoint = queue_db, immediate, autocheckpoint
         self._handler = handler
         self._lock = threading.Lock()
         self._huey: Huey | None = None
@@ -50,6 +59,7 @@ class JobQueue:
                     storage_class=WakingSqliteStorage,
                     filename=self.queue_db,
                     wake_path=self.queue_db + "-wake",
+                    autocheckpoint=self.autocheckpoint,
                     timeout=10,
                 )
 

@@ -29,7 +29,7 @@ import time
 
 from huey.storage import SqliteStorage
 
-from ..storage.db import commit_without_fsync
+from ..storage.db import checkpoint_elsewhere, commit_without_fsync
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +103,17 @@ class WakingSqliteStorage(SqliteStorage):
 
     blocking = True  # Huey's worker loop then calls dequeue again at once instead of sleeping with back-off
 
-    def __init__(self, *args: object, wake_path: str, wait_seconds: float = WAIT_SECONDS, **kwargs: object) -> None:
+    def __init__(
+        self,
+        *args: object,
+        wake_path: str,
+        wait_seconds: float = WAIT_SECONDS,
+        autocheckpoint: bool = True,
+        **kwargs: object,
+    ) -> None:
         self.doorbell = Doorbell(wake_path)
         self.wait_seconds = wait_seconds
+        self.autocheckpoint = autocheckpoint  # False: see ``JobQueue``
         super().__init__(*args, **kwargs)
 
     def _create_connection(self) -> sqlite3.Connection:
@@ -115,6 +123,8 @@ class WakingSqliteStorage(SqliteStorage):
         # sweeper (``sweeper.resend_lost``): the jobs table, synchronous=FULL, is the truth. (Huey's own
         # fsync=False would mean synchronous=OFF: not that.)
         commit_without_fsync(conn)
+        if not self.autocheckpoint:
+            checkpoint_elsewhere(conn)
         return conn
 
     def enqueue(self, data: bytes, priority: float | None = None) -> None:

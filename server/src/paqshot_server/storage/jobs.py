@@ -17,7 +17,7 @@ from ..errors import Forbidden, IdempotencyConflict, NotFound
 from ..ids import iso
 from ..imaging.options import AspectRatio, Style
 from . import fair, webhooks
-from .db import write
+from .db import write, write_grouped
 from .fair import Priority
 
 JobState = Literal["queued", "running", "completed", "failed"]
@@ -253,13 +253,15 @@ def create(
     idempotency: tuple[str, str, float] | None,
     high_limit: int | None = None,
 ) -> tuple[Job, bool]:
-    """Insert a queued job in one transaction with its quota check and idempotency record.
+    """Insert a queued job in one transaction with its quota check and idempotency record (a transaction shared
+    with the submissions of this process waiting at the same moment, each in its own savepoint: ``write_grouped``).
 
     ``idempotency`` is (Idempotency-Key, body hash, now). Returns (job, created); a repeated key with the
     same body returns the original job and False; with another body raises IdempotencyConflict. A ``high``
     priority job is refused (Forbidden) while its key has ``high_limit`` high-priority jobs waiting.
     """
-    with write(db) as conn:
+
+    def insert(conn: sqlite3.Connection) -> tuple[Job, bool]:
         if idempotency is not None:
             prior = _idempotent_prior(conn, job.key_id, idempotency[0], idempotency[1])
             if prior is not None:
@@ -286,8 +288,9 @@ def create(
                 "VALUES (?, ?, ?, ?, ?)",
                 (job.key_id, idempotency[0], idempotency[1], job.id, idempotency[2]),
             )
-        created = _select(conn, "id = ?", (job.id,))[0]
-    return created, True
+        return _select(conn, "id = ?", (job.id,))[0], True
+
+    return write_grouped(db, insert)  # with the submissions waiting at the same moment: one commit, one fsync
 
 
 def claim_next(db: sqlite_utils.Database, owner: str, now: float, lease_seconds: float) -> Job | None:

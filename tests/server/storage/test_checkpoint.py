@@ -1,0 +1,75 @@
+"""The API's commits never checkpoint the WAL (a submission would wait for the database file's writes and fsync);
+a background thread does, so the WAL stays bounded."""
+
+from __future__ import annotations
+
+import struct
+import time
+from pathlib import Path
+
+from litestar.testing import TestClient
+from paqshot_server.app import create_app
+from paqshot_server.settings import Settings
+from paqshot_server.storage import jobs as jobs_sql
+from paqshot_server.storage.checkpoint import Checkpointer
+from paqshot_server.storage.db import connect
+from storage_support import queued_job
+from support import Key
+
+ROUNDS = 250  # ~9 WAL pages per insert: over SQLite's automatic threshold (1,000 pages) twice
+
+
+def wal_resets(db_path: Path) -> int:
+    """The WAL header's checkpoint sequence number: +1 each time a writer restarts the WAL after a checkpoint."""
+    with open(f"{db_path}-wal", "rb") as fh:
+        return int(struct.unpack(">I", fh.read(16)[12:16])[0])
+
+
+def test_no_commit_of_the_api_checkpoints_the_wal_its_checkpointer_does(settings: Settings, key: Key) -> None:
+    with TestClient(create_app(settings)) as client:
+        api = client.app.state["api"]
+        api.checkpointer.stop()  # this test runs the checkpointer's rounds itself
+        db = api.db.get()  # a request thread's connection, as every handler gets it
+        jobs_sql.create(db, queued_job(key.id), quota=None, idempotency=None)
+        before = wal_resets(settings.app_db)
+        for _ in range(ROUNDS):
+            jobs_sql.create(db, queued_job(key.id), quota=None, idempotency=None)
+        assert wal_resets(settings.app_db) == before  # no commit checkpointed (SQLite's default: 2 of them would)
+        assert api.checkpointer.run_once()[settings.app_db] > 1000  # every page the inserts wrote, copied back
+        assert api.checkpointer.run_once()[settings.app_db] == 0  # nothing committed since
+        jobs_sql.create(db, queued_job(key.id), quota=None, idempotency=None)
+        assert wal_resets(settings.app_db) == before + 1  # the next writer started the WAL again from its start
+
+
+def test_no_enqueue_of_the_api_checkpoints_the_queue_file_its_checkpointer_does(settings: Settings) -> None:
+    with TestClient(create_app(settings)) as client:
+        api = client.app.state["api"]
+        api.checkpointer.stop()
+        assert api.checkpointer.run_once()[settings.queue_db] == 0  # no queue file yet: none is made here
+        assert not settings.queue_db.exists()
+        api.queue.enqueue("gen_first")
+        before = wal_resets(settings.queue_db)
+        for i in range(ROUNDS * 4):  # ~2 WAL pages per enqueue
+            api.queue.enqueue(f"gen_{i}")
+        assert wal_resets(settings.queue_db) == before
+        assert api.checkpointer.run_once()[settings.queue_db] > 1000
+        api.queue.enqueue("gen_last")
+        assert wal_resets(settings.queue_db) == before + 1
+
+
+def test_the_checkpointer_thread_copies_commits_into_the_database_file(settings: Settings, key: Key) -> None:
+    db = connect(settings.app_db, autocheckpoint=False)
+    size = settings.app_db.stat().st_size
+    for _ in range(50):
+        jobs_sql.create(db, queued_job(key.id), quota=None, idempotency=None)
+    assert settings.app_db.stat().st_size == size  # all of it in the WAL so far
+    checkpointer = Checkpointer([settings.app_db], interval=0.01)
+    checkpointer.start()
+    try:
+        deadline = time.monotonic() + 10
+        while settings.app_db.stat().st_size == size and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        checkpointer.stop()
+        db.conn.close()
+    assert settings.app_db.stat().st_size > size
