@@ -5,7 +5,7 @@ resolution (``imaging/working.py``) and, as the baseline in the same run, from t
 
 Each measurement is a fresh process: a worker context, its start-up warm-up, then the job's render (decode →
 cut-out → compose → encode) and finishing (labels, Content Credentials) as the worker runs them; the figure is
-the process's peak resident set (ru_maxrss) and that over the input's pixels (goal: <= 12 bytes per pixel).
+the process's peak resident set (VmHWM) and that over the input's pixels (goal: <= 12 bytes per pixel).
 The worker's allocator settings (``jobs.allocator``) are applied as ``run_worker`` applies them.
 Photos: a synthetic product filling the middle half of the frame, the same with a small product (a tenth of the
 frame's width: enlarged from the working image, so rendered again at full resolution from around the product), and
@@ -30,7 +30,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = """
-import json, resource, sys, tempfile, time
+import json, sys, tempfile, time
 from pathlib import Path
 from paqshot_server.settings import Settings
 from paqshot_server.jobs.context import WorkerContext
@@ -62,7 +62,9 @@ except UnsupportedImage as refused:  # by design (a frame-filling product): repo
     raise SystemExit(0)
 ctx.finisher.finish(result, product_photo=raw, title="bench", checks=[], find_product=None)
 seconds = time.perf_counter() - started
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: Linux carries the parent's peak into ru_maxrss across the exec (vfork, posix_spawn), so a
+# probe could never report less than this script's own peak (the photos it resized); VmHWM is this image's own.
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")) / 1024
 result.meta["matte"].save(sys.argv[4])
 print(json.dumps({"peak_mb": peak, "seconds": seconds, "engine": result.engine, "renders": renders}))
 """
