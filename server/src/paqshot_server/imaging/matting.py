@@ -39,14 +39,29 @@ def analysis_image(rgb: np.ndarray | Image.Image, max_side: int) -> tuple[np.nda
     max_side = max(max_side, math.ceil(max(h, w) * min(short, MIN_ANALYSIS_SIDE) / short))
     if max(h, w) <= max_side:
         return np.asarray(rgb), 1.0
-    img = rgb if isinstance(rgb, Image.Image) else Image.fromarray(rgb)
     factor = max(h, w) // max_side
-    if factor > 1:
-        img = img.reduce(factor)
+    if isinstance(rgb, Image.Image):
+        img = rgb.reduce(factor) if factor > 1 else rgb
+    elif factor > 1:
+        img = Image.fromarray(_reduced(rgb, factor))
+    else:
+        img = Image.fromarray(rgb)
     if max(img.size) > max_side:
         k = max_side / max(img.size)
         img = img.resize((max(1, round(img.width * k)), max(1, round(img.height * k))), Image.Resampling.BILINEAR)
     return np.asarray(img), img.width / w
+
+
+def _reduced(rgb: np.ndarray, factor: int) -> np.ndarray:
+    """Pillow's box reduction by ``factor`` of uint8 H x W x C, a band of rows at a time (each a multiple of
+    ``factor`` rows: the same boxes, the same values): the whole array is never copied into a Pillow image (a
+    10 MP crop's view: 3 + 4 bytes a pixel at once)."""
+    rows = factor * max(1, BAND_CHUNK // max(1, rgb.shape[1] * factor))
+    bands = [
+        np.asarray(Image.fromarray(np.ascontiguousarray(rgb[y : y + rows])).reduce(factor))
+        for y in range(0, rgb.shape[0], rows)
+    ]
+    return np.concatenate(bands) if len(bands) > 1 else bands[0]
 
 
 def resize_plane(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -240,6 +255,11 @@ GUIDED_EPS = 1e-3  # regularisation: larger keeps the matte as it is, smaller fo
 SURE = 0.01  # upsampled matte values within this of 0 or 1 are kept as they are
 
 
+# Edge-band pixels handled at once (guided_upsample, decontaminate): the per-pixel arrays of a 40 MP photo's
+# working image, where a scrappy matte leaves millions of pixels unsure, stayed over 100 MB at once.
+BAND_CHUNK = 1 << 18
+
+
 def grey(rgb: np.ndarray) -> np.ndarray:
     """Rec. 601 luma of uint8 RGB (..., 3) as float32 in [0, 1] (the guided filter's guide)."""
     return (rgb[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)) * np.float32(1 / 255)
@@ -291,9 +311,11 @@ def guided_upsample(
     if guide_small is None:
         guide_small = resize_plane(grey(rgb), (sw, sh))
     a, b = guided_coefficients(guide_small, alpha_small, radius, eps)
-    coef = sample(np.dstack([a, b]), (ys + 0.5) / ky - 0.5, (xs + 0.5) / kx - 0.5)
-    guided = coef[:, 0] * grey(rgb[ys, xs]) + coef[:, 1]
-    plain[ys, xs] = np.clip(guided, 0.0, 1.0)
+    coefficients = np.dstack([a, b])
+    for start in range(0, ys.size, BAND_CHUNK):  # per-pixel arrays stay small however many pixels are unsure
+        cy, cx = ys[start : start + BAND_CHUNK], xs[start : start + BAND_CHUNK]
+        coef = sample(coefficients, (cy + 0.5) / ky - 0.5, (cx + 0.5) / kx - 0.5)
+        plain[cy, cx] = np.clip(coef[:, 0] * grey(rgb[cy, cx]) + coef[:, 1], 0.0, 1.0)
     return plain
 
 
@@ -425,7 +447,17 @@ def refine_full(rgb: np.ndarray | Image.Image, alpha_small: np.ndarray, colours:
     return FullMatte(alpha, rgba, (x0, y0, x1, y1))
 
 
-BAND_CHUNK = 1 << 18  # edge-band pixels unmixed at once by decontaminate
+def partial_pixels(alpha: np.ndarray) -> np.ndarray:
+    """Flat indices (int64, row-major, ascending) of the pixels of ``alpha`` (float H x W in [0, 1]) whose 8-bit
+    value is neither 0 nor 255, found a block of rows at a time: no whole-plane temporaries (a 10 MP matte's
+    ``alpha * 255`` and masks were 70 MB at once)."""
+    h, w = alpha.shape
+    rows = max(1, BAND_CHUNK // max(1, w))
+    found = []
+    for y in range(0, h, rows):
+        a8 = alpha[y : y + rows] * np.float32(255)
+        found.append(np.flatnonzero((a8 >= 0.5) & (a8 < 254.5)) + y * w)
+    return np.concatenate(found) if found else np.zeros(0, np.int64)
 
 
 def decontaminate(rgb: np.ndarray, alpha: np.ndarray, analysis_side: int = 512) -> np.ndarray:
@@ -437,9 +469,8 @@ def decontaminate(rgb: np.ndarray, alpha: np.ndarray, analysis_side: int = 512) 
     # Only where the 8-bit alpha is partial: elsewhere it rounds to 0 (never seen) or 255 (the original pixel
     # stands). A model's soft matte is rarely exactly 0 far from the product, and `alpha > 0` took in most of the
     # photo: 0.8 GB of per-pixel arrays for a 2000 x 1500 photo with u2netp (bench/bench_worker_rss.py).
-    a8 = alpha * np.float32(255)
-    ys, xs = np.nonzero((a8 >= 0.5) & (a8 < 254.5))
-    if ys.size == 0:
+    band = partial_pixels(alpha)
+    if band.size == 0:
         return out
     small_rgb, _scale = analysis_image(rgb, analysis_side)
     sh, sw = small_rgb.shape[:2]
@@ -449,8 +480,8 @@ def decontaminate(rgb: np.ndarray, alpha: np.ndarray, analysis_side: int = 512) 
         sure_fg = small_alpha > 0.5
     unknown = ~(sure_fg | sure_bg)
     colours = local_colours(to_linear(small_rgb), sure_fg, sure_bg, sigma=2.5, where=unknown)
-    for start in range(0, ys.size, BAND_CHUNK):  # per-pixel float arrays stay ~50 MB however wide the band
-        cy, cx = ys[start : start + BAND_CHUNK], xs[start : start + BAND_CHUNK]
+    for start in range(0, band.size, BAND_CHUNK):  # per-pixel float arrays stay ~50 MB however wide the band
+        cy, cx = np.divmod(band[start : start + BAND_CHUNK], alpha.shape[1])
         f_loc, b_loc = colours.at(cy, cx, alpha.shape)
         out[cy, cx] = to_srgb8(_unmix(to_linear(rgb[cy, cx]), alpha[cy, cx], f_loc, b_loc))
     return out

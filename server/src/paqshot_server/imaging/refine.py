@@ -322,9 +322,13 @@ def _to_grid(
     else:
         h, w = rgb.shape[:2]
         out = _resample(prob, (0, 0, prob.shape[1], prob.shape[0]), (w, h))
+    if not out.flags.writeable:  # Pillow's result, read-only
+        out = out.copy()
+    # In place: at a working image's crop the planes are tens of MB each (same values as the new arrays).
     if stretch > 0:
-        out = (out - stretch) * (1.0 / (1.0 - 2.0 * stretch))
-    return np.clip(out, 0.0, 1.0)
+        out -= stretch
+        out *= 1.0 / (1.0 - 2.0 * stretch)
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def refine(
@@ -417,7 +421,8 @@ def refine(
     colours = decontaminate(crop_rgb[my0:my1, mx0:mx1], alpha_crop[my0:my1, mx0:mx1]) if cfg.unmix else None
     rgba = np.empty((my1 - my0, mx1 - mx0, 4), np.uint8)
     copy_channels(rgba[..., :3], crop_rgb[my0:my1, mx0:mx1] if colours is None else colours)
-    rgba[..., 3] = np.round(alpha255[my0:my1, mx0:mx1]).astype(np.uint8)  # a plane copy, not a strided cast
+    # A plane copy, not a strided cast; rounded in place (alpha255 is not read again).
+    rgba[..., 3] = np.round(alpha255[my0:my1, mx0:mx1], out=alpha255[my0:my1, mx0:mx1]).astype(np.uint8)
     shadow = None
     if report.shadow is not None:
         shadow = np.ones((gh, gw), np.float32)

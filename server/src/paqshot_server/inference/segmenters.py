@@ -89,8 +89,11 @@ class OnnxSegmenter:
 
     def predict(self, rgb: np.ndarray) -> np.ndarray:
         """The model's matte at its own resolution (float32 h×w in [0,1])."""
-        # No lock: InferenceSession.run is thread-safe, and so is a fresh IOBinding per call.
-        raw = np.asarray(self.graph.run({self.input: self.preprocess(rgb)}, [self.output])[self.output], np.float32)
+        # No lock: InferenceSession.run is thread-safe, and so is a fresh IOBinding per call. The arena's memory
+        # goes back after each run: the refinement's arrays at the working resolution then reuse it instead of
+        # adding to it (a 40 MP photo's peak, issue 14: docs/progress/issue-14.md, "Memory at 40 MP, session 4").
+        out = self.graph.run({self.input: self.preprocess(rgb)}, [self.output], release=True)
+        raw = np.asarray(out[self.output], np.float32)
         while raw.ndim > 2:
             raw = raw[0]
         return _activate(raw, self.contract.activation)

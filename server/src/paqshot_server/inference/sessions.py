@@ -130,9 +130,37 @@ def set_cpu_plan(plan: CpuPlan) -> None:
     _plan = plan
 
 
+ARENA_SAME_AS_REQUESTED = 1  # onnxruntime's ArenaExtendStrategy::kSameAsRequested (0: kNextPowerOfTwo)
+# Run options that shrink the CPU arena at the end of a run (onnxruntime's memory.enable_memory_arena_shrinkage).
+RELEASE_AFTER_RUN = ort.RunOptions()
+RELEASE_AFTER_RUN.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+_cpu_arena_lock = threading.Lock()
+_cpu_arena_registered = False
+
+
+def register_cpu_arena() -> None:
+    """Register, once per process, the CPU arena that every CPU session uses (``session.use_env_allocators``):
+    one that grows by what a run asks for, not to the next power of two.
+
+    onnxruntime's default arena doubles each extension, so its chunks outgrow what a run uses at once and keep
+    growing over runs: u2netp-int8 at 320², one core, held 262 MB after one run and 297 MB after eight; grown
+    by the size requested it holds 259 MB from the first run on, at the same CPU time per run (287 vs 284 ms,
+    median of 7) and with the same outputs (docs/progress/issue-14.md, "Memory at 40 MP, session 4"). That
+    held memory is part of every model job's peak (the 12 bytes per input pixel of issue 14).
+    """
+    global _cpu_arena_registered
+    with _cpu_arena_lock:
+        if _cpu_arena_registered:
+            return
+        memory = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
+        ort.create_and_register_allocator(memory, ort.OrtArenaCfg({"arena_extend_strategy": ARENA_SAME_AS_REQUESTED}))
+        _cpu_arena_registered = True
+
+
 def session_options(plan: CpuPlan | None = None, *, on_cpu: bool = False) -> ort.SessionOptions:
     """Options every session gets: full graph optimisation, quiet logs, the CPU plan's threads and spinning;
-    on the CPU provider (``on_cpu``) no memory pattern."""
+    on the CPU provider (``on_cpu``) no memory pattern and the process's shared CPU arena
+    (:func:`register_cpu_arena`)."""
     plan = plan or _plan
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -145,6 +173,8 @@ def session_options(plan: CpuPlan | None = None, *, on_cpu: bool = False) -> ort
         # RSS at 320² falls from 555 to 361 MB and the tiny UNet's from 353 to 214 MB at the same CPU time per
         # run (bench/bench_worker_rss.py; figures in docs/progress/issue-10-delivery.md).
         opts.enable_mem_pattern = False
+        register_cpu_arena()
+        opts.add_session_config_entry("session.use_env_allocators", "1")
     if plan.threads:
         opts.intra_op_num_threads = plan.threads
         opts.inter_op_num_threads = 1  # sequential execution: operators in order, each using the intra-op pool
@@ -247,12 +277,18 @@ class Graph:
             return value
         return np.asarray(value).astype(want)
 
-    def run(self, feeds: Mapping[str, Any], outputs: list[str] | None = None) -> dict[str, np.ndarray]:
-        """Run with ``feeds`` (numpy arrays or values from :meth:`resident`); return numpy outputs."""
+    def run(
+        self, feeds: Mapping[str, Any], outputs: list[str] | None = None, *, release: bool = False
+    ) -> dict[str, np.ndarray]:
+        """Run with ``feeds`` (numpy arrays or values from :meth:`resident`); return numpy outputs.
+
+        ``release``: on the CPU, hand the arena's chunks that the run no longer uses back to the C allocator at
+        its end (:data:`RELEASE_AFTER_RUN`), so that the caller's arrays reuse that memory instead of adding to it.
+        """
         names = outputs or self.outputs
         feeds = {name: self._cast(name, value) for name, value in feeds.items()}
         if self.binding_device is None:
-            values = self.session.run(names, feeds)
+            values = self.session.run(names, feeds, RELEASE_AFTER_RUN if release and not self.on_gpu else None)
             return {n: _as_float32(v) for n, v in zip(names, values, strict=True)}
         binding = self.session.io_binding()
         for name, value in feeds.items():

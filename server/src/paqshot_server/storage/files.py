@@ -39,6 +39,15 @@ def shard_of(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:2]
 
 
+def _sync_folder(folder: Path) -> None:
+    """fsync a folder: the names created or renamed in it are durable."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class FileStore:
     """Sharded folder of immutable files named by the caller (``gen_…_1.jpg``)."""
 
@@ -63,7 +72,9 @@ class FileStore:
         return legacy if legacy.is_file() else current
 
     def put(self, name: str, data: bytes) -> Path:
-        """Write atomically: temp file in the same folder, fsync, rename. Nothing is left on failure.
+        """Write atomically: temp file in the same folder, fsync, rename, fsync the folder (and the store's root when
+        the folder is new). The rename is durable only then (POSIX; a later fsync or fdatasync of another file, such
+        as SQLite's WAL, need not carry it): a 202 promises the photo. Nothing is left on failure.
 
         Raises:
             StorageFull: no space left (the partial temp file is removed).
@@ -71,16 +82,25 @@ class FileStore:
         """
         target = self.path(name)
         tmp: str | None = None
+        renamed = False
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            new_folder = not target.parent.is_dir()
+            if new_folder:
+                target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, target)
+            renamed = True
+            _sync_folder(target.parent)
+            if new_folder:
+                _sync_folder(self.root)
         except BaseException as exc:
-            if tmp is not None:
+            if renamed:
+                target.unlink(missing_ok=True)
+            elif tmp is not None:
                 Path(tmp).unlink(missing_ok=True)
             if is_storage_full(exc):
                 raise StorageFull("disk") from exc

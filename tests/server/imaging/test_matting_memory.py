@@ -1,0 +1,106 @@
+"""The edge-band work of the matte upsampling and the unmixing, and the model map on the photo's grid, hold no
+whole-image per-pixel temporaries (issue 14: a 40 MP photo's working image is 10 MP; its scrappy mattes left
+millions of pixels unsure).
+
+Allocations are counted with tracemalloc (numpy reports every array to it): deterministic, not a timing or RSS.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from paqshot_server.imaging import matting
+from paqshot_server.imaging import refine as refine_module
+from PIL import Image
+
+
+def _peak_bytes(call: Callable[[], object]) -> int:
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def _unsure_everywhere() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (800, 1000, 3), np.uint8)
+    return rng.uniform(0.2, 0.8, (80, 100)).astype(np.float32), rgb
+
+
+def test_upsampling_evaluates_the_unsure_pixels_a_chunk_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    small, rgb = _unsure_everywhere()
+    whole = matting.guided_upsample(small, rgb)
+    monkeypatch.setattr(matting, "BAND_CHUNK", 4096)
+    chunked = matting.guided_upsample(small, rgb)
+    # The same matte to float32 rounding (the grey's matrix product may round differently by size).
+    assert np.allclose(chunked, whole, rtol=0, atol=2e-7)
+    # Whole-image: the result (4 B/px), the unsure pixels' coordinates (16 B/px) and numpy's own transient while
+    # it finds them (40 B/px measured); per pixel besides them only a chunk's worth. Unchunked, the per-pixel
+    # coordinates, samples and grey came to 128 B/px at once.
+    assert _peak_bytes(lambda: matting.guided_upsample(small, rgb)) < 48 * rgb.shape[0] * rgb.shape[1]
+
+
+@pytest.mark.parametrize("chunk", [1, 997, 5000, 1 << 18])
+def test_partial_pixels_are_those_of_the_whole_plane_formula(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    rng = np.random.default_rng(chunk)
+    plane = rng.choice(np.array([0, 0.5 / 255, 0.4 / 255, 0.3, 1, 254.5 / 255, 254.4 / 255], np.float32), (61, 83))
+    view = plane[3:50, 5:70]  # a crop's view, not contiguous
+    monkeypatch.setattr(matting, "BAND_CHUNK", chunk)
+    a8 = view * np.float32(255)
+    expected = np.flatnonzero((a8 >= 0.5) & (a8 < 254.5))
+    assert np.array_equal(matting.partial_pixels(view), expected)
+    assert matting.partial_pixels(np.zeros((4, 4), np.float32)).size == 0
+
+
+def test_unmixing_holds_no_whole_image_float_plane() -> None:
+    rgb = np.full((1500, 2000, 3), 200, np.uint8)
+    alpha = np.zeros((1500, 2000), np.float32)
+    alpha[600:900, 800:1200] = 1.0
+    alpha[600:900, 799] = 0.5  # a thin band
+    # The copy of the colours (3 B/px) and small analysis grids; before: alpha * 255 and two masks too (10.6 B/px).
+    assert _peak_bytes(lambda: matting.decontaminate(rgb, alpha)) < 8 * alpha.size
+
+
+@pytest.mark.parametrize("stretch", [0.0, 0.05])
+def test_the_model_map_on_the_photo_grid_is_stretched_and_clipped_in_place(
+    monkeypatch: pytest.MonkeyPatch, stretch: float
+) -> None:
+    # The guided upsampling's plane is the answer itself: no second and third crop-sized plane (a 10 MP working
+    # image's crop: 40 MB each) for the stretch and the clip.
+    upsampled = np.linspace(-0.2, 1.2, 12 * 16, dtype=np.float32).reshape(12, 16)
+    expected = np.clip((upsampled - stretch) * (1.0 / (1.0 - 2.0 * stretch)), 0.0, 1.0)
+    monkeypatch.setattr(refine_module, "guided_upsample", lambda prob, rgb, guide_small=None: upsampled)
+    out = refine_module._to_grid(np.zeros((3, 4), np.float32), np.zeros((12, 16, 3), np.uint8), True, stretch)
+    assert out is upsampled
+    assert np.array_equal(out, expected)
+
+
+def test_a_bilinear_map_on_the_photo_grid_is_a_writable_copy() -> None:
+    prob = np.array([[0.0, 2.0], [-1.0, 0.5]], np.float32)
+    out = refine_module._to_grid(prob, np.zeros((4, 4, 3), np.uint8), False, 0.0)
+    assert out.flags.writeable and out.min() >= 0.0 and out.max() <= 1.0
+    assert prob.max() == 2.0  # the model's map itself is untouched
+
+
+def test_the_analysis_image_of_an_array_is_reduced_a_band_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(4)
+    photo = rng.integers(0, 256, (1203, 1801, 3), np.uint8)
+    view = photo[1:1202, 3:1800]  # a crop's view: not contiguous
+    expected = matting.analysis_image(Image.fromarray(np.ascontiguousarray(view)), 256)  # Pillow's whole reduce
+    given: list[tuple[int, ...]] = []
+    fromarray = Image.fromarray
+
+    def recording(array: np.ndarray, *args: object, **kwargs: object) -> Image.Image:
+        given.append(array.shape)
+        return fromarray(array, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(matting.Image, "fromarray", recording)
+    monkeypatch.setattr(matting, "BAND_CHUNK", 50_000)
+    got = matting.analysis_image(view, 256)
+    assert np.array_equal(got[0], expected[0]) and got[1] == expected[1]
+    assert max(shape[0] for shape in given) < view.shape[0] // 4  # bands of rows, never the whole crop
