@@ -199,10 +199,6 @@ def _tinted_shade(
     the light it reflects. Around a neutral or white product (no pixel that far from the backdrop's colour)
     nothing is tinted shade, and the handle itself is too far from the backdrop to be one."""
     tolerance = SHADE_TINT * threshold
-    smooth, _ = shadow_candidates(diff, lab, expected, grad, threshold, SHADOW_MIN_RATIO, max_grad, tolerance)
-    ratio = lab[..., 0] / np.maximum(expected[..., 0], 1e-3)
-    shift = lab[..., 1:] - expected[..., 1:] * ratio[..., None]  # a*/b* against the scaled backdrop
-    strength = np.hypot(shift[..., 0], shift[..., 1])
     out = np.zeros_like(hole)
     labels, _ = ndimage.label(hole, EIGHT)
     reach = HOLE_GROW + 4
@@ -210,17 +206,24 @@ def _tinted_shade(
         sl = (
             slice(max(sl[0].start - reach, 0), sl[0].stop + reach),
             slice(max(sl[1].start - reach, 0), sl[1].stop + reach),
-        )
+        )  # everything below is per pixel: measured around this hole only
+        lab_, expected_ = lab[sl], expected[sl]
+        ratio = lab_[..., 0] / np.maximum(expected_[..., 0], 1e-3)
+        shift = lab_[..., 1:] - expected_[..., 1:] * ratio[..., None]  # a*/b* against the scaled backdrop
+        strength = np.hypot(shift[..., 0], shift[..., 1])
         region = labels[sl] == i
-        coloured = ndimage.binary_dilation(region, EIGHT, iterations=reach) & product[sl] & (strength[sl] > tolerance)
+        coloured = ndimage.binary_dilation(region, EIGHT, iterations=reach) & product[sl] & (strength > tolerance)
         if not coloured.any():
             continue  # no coloured product around this hole: no tint to expect
-        towards = np.median(shift[sl][coloured], axis=0)
+        towards = np.median(shift[coloured], axis=0)
         length = float(np.hypot(*towards))
         if length <= tolerance:
             continue
-        cosine = (shift[sl] @ towards) / (strength[sl] * length + 1e-6)
-        out[sl] |= smooth[sl] & (cosine >= TINT_COSINE)
+        smooth, _ = shadow_candidates(
+            diff[sl], lab_, expected_, grad[sl], threshold, SHADOW_MIN_RATIO, max_grad, tolerance
+        )
+        cosine = (shift @ towards) / (strength * length + 1e-6)
+        out[sl] |= smooth & (cosine >= TINT_COSINE)
     return out
 
 
