@@ -1,11 +1,11 @@
 """Peak memory of a worker rendering one studio packshot from a photo at the 40 MP input limit, with the working
 resolution (``imaging/working.py``) and, as the baseline in the same run, from the whole photo.
 
-    .venv/bin/python bench/bench_memory.py [--size 7744x5164] [--model]
+    .venv/bin/python bench/bench_memory.py [--size 7744x5164] [--model] [--photos N] [--before OLD/server/src]
 
 Each measurement is a fresh process: a worker context, its start-up warm-up, then the job's render (decode →
 cut-out → compose → encode) and finishing (labels, Content Credentials) as the worker runs them; the figure is
-the process's peak resident set (ru_maxrss) and that over the input's pixels (goal: <= 12 bytes per pixel).
+the process's peak resident set (VmHWM) and that over the input's pixels (goal: <= 12 bytes per pixel).
 The worker's allocator settings (``jobs.allocator``) are applied as ``run_worker`` applies them.
 Photos: a synthetic product filling the middle half of the frame, the same with a small product (a tenth of the
 frame's width: enlarged from the working image, so rendered again at full resolution from around the product), and
@@ -30,7 +30,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = """
-import json, resource, sys, tempfile, time
+import json, sys, tempfile, time
 from pathlib import Path
 from paqshot_server.settings import Settings
 from paqshot_server.jobs.context import WorkerContext
@@ -62,7 +62,9 @@ except UnsupportedImage as refused:  # by design (a frame-filling product): repo
     raise SystemExit(0)
 ctx.finisher.finish(result, product_photo=raw, title="bench", checks=[], find_product=None)
 seconds = time.perf_counter() - started
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: Linux carries the parent's peak into ru_maxrss across the exec (vfork, posix_spawn), so a
+# probe could never report less than this script's own peak (the photos it resized); VmHWM is this image's own.
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")) / 1024
 result.meta["matte"].save(sys.argv[4])
 print(json.dumps({"peak_mb": peak, "seconds": seconds, "engine": result.engine, "renders": renders}))
 """
@@ -93,8 +95,10 @@ def real(size: tuple[int, int], count: int) -> list[tuple[str, bytes]]:
     return found
 
 
-def measure(photo: bytes, mode: str, models: str) -> dict:
-    """The probe's figures, with ``"matte"``: its matte as a uint8 array on the photo's grid."""
+def measure(photo: bytes, mode: str, models: str, code: str | None = None) -> dict:
+    """The probe's figures, with ``"matte"``: its matte as a uint8 array on the photo's grid. ``code``: a source
+    folder to import the server from instead of this checkout's (``--before``)."""
+    env = None if code is None else {**os.environ, "PYTHONPATH": code}
     with tempfile.TemporaryDirectory() as folder:
         path, matte = Path(folder) / "photo.jpg", Path(folder) / "matte.png"
         path.write_bytes(photo)
@@ -102,6 +106,7 @@ def measure(photo: bytes, mode: str, models: str) -> dict:
             [sys.executable, "-c", PROBE, str(path), mode, models, str(matte)],
             capture_output=True,
             text=True,
+            env=env,
         )
         if out.returncode:
             raise SystemExit(f"the probe failed ({mode}):\n{out.stderr}")
@@ -127,12 +132,36 @@ def agreement(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return iou, float(np.abs(a[box].astype(np.int16) - b[box]).mean())
 
 
+def compare(cases: list[tuple[str, bytes]], before: str, models: str, pixels: int) -> None:
+    """``--before``: each photo's working path with the code in ``before``, then with this checkout."""
+    print(f"before: {before}; after: this checkout")
+    print("photo                  before: peak MB  B/px   after: peak MB  B/px   mattes: IoU  MAE  pixels differing")
+    for name, photo in cases:
+        b, a = measure(photo, "working", models, before), measure(photo, "working", models)
+        if "refused" in b or "refused" in a:
+            print(f"{name[:22]:22s} refused: before {'refused' in b}, after {'refused' in a}")
+            continue
+        iou, mae = agreement(b["matte"], a["matte"])
+        differing = int((b["matte"] != a["matte"]).sum())
+        print(
+            f"{name[:22]:22s} {b['peak_mb']:15.0f} {b['peak_mb'] * 2**20 / pixels:5.1f}"
+            f" {a['peak_mb']:15.0f} {a['peak_mb'] * 2**20 / pixels:5.1f} {iou:13.4f} {mae:4.2f} {differing:8d}"
+        )
+    print(f"goal: <= 12 bytes per input pixel; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", default="7744x5164")
     parser.add_argument("--model", action="store_true")
     parser.add_argument("--models", default="auto", help="with --model: the install-level model folder to use")
     parser.add_argument("--photos", type=int, default=3, help="how many of the real photos (sorted by path)")
+    parser.add_argument(
+        "--before",
+        metavar="SRC",
+        help="instead of the whole-photo baseline: the working path with the server imported from SRC (e.g. a "
+        "detached worktree's server/src), then with this checkout, per photo; peaks and the mattes compared",
+    )
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
     size = (width, height)
@@ -144,6 +173,9 @@ def main() -> None:
     ]
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
     print(f"one packshot from a {size[0]}x{size[1]} JPEG ({pixels / 1e6:.0f} MP), load average {load}")
+    if args.before:
+        compare(cases, args.before, args.models if args.model else "", pixels)
+        return
     print(
         "photo                  working: peak MB  B/px   s   whole photo: peak MB  B/px   s"
         "   matte vs whole: IoU  MAE   renders (working)"
