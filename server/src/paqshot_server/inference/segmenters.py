@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import threading
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,23 @@ from .sessions import load_graph, probe
 
 if TYPE_CHECKING:
     from .store import InstalledModel
+
+
+# Cut-outs of images from this many pixels on hand onnxruntime's CPU arena back after each model run (issue 14).
+# The arena (~250 MB with u2netp-int8) is otherwise held through the refinement, whose arrays take ~19 B per pixel
+# cut out (a 10 MP working image: 377 MB after the warm-up, 569 MB peak); released, they reuse its memory, but
+# each run then faults the arena in again (~70 ms a run on one core). Kept below 4 MP, a job peaks at most
+# 377 + 19 x 4 = ~453 MB, under what a 40 MP photo may take anyway (12 B/px: 480 MB), so the memory a worker
+# needs is set by its large jobs alone, and the 2000x1500 speed bench (3 MP) pays nothing; a 40 MP photo's
+# ~10 MP working image releases. Figures: docs/progress/issue-14.md, "Memory at 40 MP, session 4" and
+# "Arena release by size, session 4".
+RELEASE_FROM_PIXELS = 4_000_000
+
+
+def releases_arena(height: int, width: int) -> bool:
+    """Whether a cut-out of an image of ``height`` x ``width`` pixels hands the arena back after each model run
+    (at or above :data:`RELEASE_FROM_PIXELS`)."""
+    return height * width >= RELEASE_FROM_PIXELS
 
 
 def _activate(raw: np.ndarray, activation: str) -> np.ndarray:
@@ -87,12 +105,15 @@ class OnnxSegmenter:
         x = np.asarray(img, np.float32).transpose(2, 0, 1)[None] / 255.0
         return ((x - self._mean) / self._std).astype(np.float32)
 
-    def predict(self, rgb: np.ndarray) -> np.ndarray:
-        """The model's matte at its own resolution (float32 h×w in [0,1])."""
-        # No lock: InferenceSession.run is thread-safe, and so is a fresh IOBinding per call. The arena's memory
-        # goes back after each run: the refinement's arrays at the working resolution then reuse it instead of
-        # adding to it (a 40 MP photo's peak, issue 14: docs/progress/issue-14.md, "Memory at 40 MP, session 4").
-        out = self.graph.run({self.input: self.preprocess(rgb)}, [self.output], release=True)
+    def predict(self, rgb: np.ndarray, *, release: bool | None = None) -> np.ndarray:
+        """The model's matte at its own resolution (float32 h×w in [0,1]).
+
+        ``release``: hand the CPU arena back after the run (:func:`releases_arena`); None decides by ``rgb``'s size.
+        """
+        # No lock: InferenceSession.run is thread-safe, and so is a fresh IOBinding per call.
+        if release is None:
+            release = releases_arena(*rgb.shape[:2])
+        out = self.graph.run({self.input: self.preprocess(rgb)}, [self.output], release=release)
         raw = np.asarray(out[self.output], np.float32)
         while raw.ndim > 2:
             raw = raw[0]
@@ -122,7 +143,9 @@ class OnnxSegmenter:
             raise ValueError("segment() takes uint8 H x W x 3 RGB")
         if hint is not None and hint.shape != rgb.shape[:2]:
             raise ValueError(f"hint {hint.shape} does not match the photo {rgb.shape[:2]}")
-        refined = refine(rgb, self.predict, self.refine_config, hint=hint)
+        # Decided by the whole image, whose refinement arrays follow the runs (the second pass's crop may be smaller).
+        release = releases_arena(*rgb.shape[:2])
+        refined = refine(rgb, partial(self.predict, release=release), self.refine_config, hint=hint)
         if refined is None:
             raise UnsupportedImage("no product found: the cut-out model found nothing that stands out in the photo.")
         confidence, reasons, evidence = assess_refined(refined, rgb.shape[:2])
