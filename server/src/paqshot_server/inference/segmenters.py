@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import copy
 import threading
+from contextlib import nullcontext
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +27,7 @@ from ..imaging.confidence import assess_refined, refusal
 from ..imaging.refine import RefineConfig, refine
 from ..imaging.segment import Matte, Segmenter
 from .manifests import Manifest, SegmentationContract
-from .sessions import load_graph, probe
+from .sessions import load_graph, probe, releasing_arena
 
 if TYPE_CHECKING:
     from .store import InstalledModel
@@ -105,14 +105,11 @@ class OnnxSegmenter:
         x = np.asarray(img, np.float32).transpose(2, 0, 1)[None] / 255.0
         return ((x - self._mean) / self._std).astype(np.float32)
 
-    def predict(self, rgb: np.ndarray, *, release: bool | None = None) -> np.ndarray:
-        """The model's matte at its own resolution (float32 h×w in [0,1]).
-
-        ``release``: hand the CPU arena back after the run (:func:`releases_arena`); None decides by ``rgb``'s size.
-        """
+    def predict(self, rgb: np.ndarray) -> np.ndarray:
+        """The model's matte at its own resolution (float32 h×w in [0,1]); the CPU arena goes back after the run
+        when ``rgb`` is large (:func:`releases_arena`) or inside :func:`~.sessions.releasing_arena`."""
         # No lock: InferenceSession.run is thread-safe, and so is a fresh IOBinding per call.
-        if release is None:
-            release = releases_arena(*rgb.shape[:2])
+        release = releases_arena(*rgb.shape[:2])
         out = self.graph.run({self.input: self.preprocess(rgb)}, [self.output], release=release)
         raw = np.asarray(out[self.output], np.float32)
         while raw.ndim > 2:
@@ -144,8 +141,8 @@ class OnnxSegmenter:
         if hint is not None and hint.shape != rgb.shape[:2]:
             raise ValueError(f"hint {hint.shape} does not match the photo {rgb.shape[:2]}")
         # Decided by the whole image, whose refinement arrays follow the runs (the second pass's crop may be smaller).
-        release = releases_arena(*rgb.shape[:2])
-        refined = refine(rgb, partial(self.predict, release=release), self.refine_config, hint=hint)
+        with releasing_arena() if releases_arena(*rgb.shape[:2]) else nullcontext():
+            refined = refine(rgb, self.predict, self.refine_config, hint=hint)
         if refined is None:
             raise UnsupportedImage("no product found: the cut-out model found nothing that stands out in the photo.")
         confidence, reasons, evidence = assess_refined(refined, rgb.shape[:2])
