@@ -306,3 +306,23 @@ def test_an_upgrade_request_with_a_body_is_refused_not_read_without_it(served: t
     upgrade = request("POST", "/v1/generate", key, body, extra=b"Upgrade: h2c\r\n")
     status, headers, answer = exchange(app.port, upgrade.replace(b"Connection: close", b"Connection: Upgrade"))
     assert status == 400 and "Upgrade" in spec_error(status, headers, answer)["message"]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b"G\x01T /v1/generations HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"POST /v1/generate HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nContent-Length: 2\r\n\r\n{}",
+    ],
+    ids=["not HTTP", "an upgrade request with a body"],
+)
+def test_a_refused_request_is_answered_after_the_requests_before_it(served: tuple[Appliance, str], bad: bytes) -> None:
+    """A refusal was written at once, ahead of the answers still due to the requests pipelined before it: the client
+    read the 400 as the answer to its first request, whose real answer was lost."""
+    app, key = served
+    poll = request("GET", "/v1/generations", key).replace(b"Connection: close\r\n", b"")
+    with socket.create_connection(("127.0.0.1", app.port), timeout=10) as sock:
+        sock.sendall(poll + poll + bad)  # in one write
+        answers = read_to_close(sock)
+    statuses = [int(code) for code in re.findall(rb"HTTP/1\.1 (\d{3}) ", answers)]
+    assert statuses == [200, 200, 400], answers[:600]

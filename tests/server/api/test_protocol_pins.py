@@ -44,12 +44,14 @@ def test_the_internals_relied_on_exist() -> None:
         "on_message_begin",
         "on_headers_complete",
         "on_message_complete",
+        "on_response_complete",  # the cycle's on_response: a refusal waits for the answers due before it
     ):
         assert callable(getattr(HttpToolsProtocol, method, None)), method
     cycle = RequestResponseCycle.__init__.__code__.co_names
     for name in ("disconnected", "message_event", "waiting_for_100_continue", "response_started", "response_complete"):
         assert name in cycle, name
     assert "read_paused" in FlowControl.__init__.__code__.co_names
+    assert {"pipeline", "cycle"} <= set(HttpToolsProtocol.__init__.__code__.co_names)
     assert all(code in STATUS_LINE for code in (400, 408, 414, 431))
 
 
@@ -62,6 +64,21 @@ def test_a_parser_error_is_answered_through_send_400_response() -> None:
     transport = asyncio.run(run())
     assert transport.written.startswith(b"HTTP/1.1 400 ")
     assert b"content-type: application/json" in transport.written
+
+
+def test_a_refusal_is_written_after_the_answers_due_before_it() -> None:
+    async def run() -> bytes:
+        protocol, transport = await _open()
+        protocol.data_received(POLL + POLL + b"G\x01T / HTTP/1.1\r\n\r\n")
+        await _turns(100)
+        return transport.written
+
+    written = asyncio.run(run())
+    assert [line[:12] for line in written.split(b"\r\n") if line.startswith(b"HTTP/1.1 ")] == [
+        b"HTTP/1.1 204",
+        b"HTTP/1.1 204",
+        b"HTTP/1.1 400",
+    ], written
 
 
 def test_the_upgrade_warning_is_called_with_the_parsers_offset_so_pipelined_requests_are_answered() -> None:

@@ -265,3 +265,29 @@ def test_a_region_the_product_nearly_encloses_opens_like_a_hole() -> None:
     out = refine(rgb, model)
     assert out is not None and float(out.alpha[inner].max()) < 0.05
     assert iou(out.alpha, truth) > 0.9
+
+
+def test_a_loops_shade_tinted_by_its_coloured_handle_opens_with_the_hole() -> None:
+    """Light off a coloured handle tints the shade it casts inside its own loop (azure_scissors_6: ~9-13 ΔE
+    bluer than a neutral shade); that shade is backdrop and opens with the hole, while the handle stays whole.
+    Before, the hole's growth stopped at the tint and left a rim of shaded paper inside the loop."""
+    rgb, truth = paper_scene(ring=True)  # a blue frame; its opening spans x 217-263, y 157-203
+    opening = np.zeros(truth.shape, bool)
+    opening[157:203, 217:263] = True
+    depth = ndimage.distance_transform_edt(opening)  # pixels from the handle, inside the opening
+    shade = ndimage.gaussian_filter(np.clip((5.0 - depth) / 2.0, 0.0, 1.0) * opening, 1.0)[..., None]
+    blue = np.array((40, 60, 150), np.float32)
+    px = rgb.astype(np.float32) * (1 - 0.12 * shade)  # a little darker ...
+    px = px * (1 - 0.25 * shade) + 0.25 * shade * blue  # ... and bluer: 9-10 ΔE in a*/b* at threshold 6
+    rgb = np.where(opening[..., None], np.clip(np.round(px), 0, 255), rgb).astype(np.uint8)
+    rim = opening & (depth >= 2) & (depth <= 3)  # the shade, off the handle's blurred edge
+    model = FakeModel()
+    assert plain(rgb, model)[rim].min() > 0.8  # filled by the model
+    out = refine(rgb, model)
+    assert out is not None
+    assert float(np.median(out.alpha[rim])) < 0.05
+    handle = (truth == 1) & (ndimage.distance_transform_edt(truth == 1) > 2)
+    unshaded = refine(paper_scene(ring=True)[0], model)
+    assert unshaded is not None  # the handle is kept as well as without the shade
+    assert float(out.alpha[handle].min()) >= float(unshaded.alpha[handle].min()) - 0.02
+    assert iou(out.alpha, truth) > 0.95

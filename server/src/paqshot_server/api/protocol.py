@@ -67,6 +67,7 @@ class SpecErrorsProtocol(HttpToolsProtocol):
     _server_waited = False  # the last deadline found the server, not the client, holding the request up
     _upgrade_at: int | None = None  # where in the read httptools stopped at an upgrade request's end
     _refusal: tuple[int, str] | None = None  # a callback's own refusal, answered by send_400_response
+    _deferred: tuple[int, str] | None = None  # a refusal waiting for the answers due before it
 
     @classmethod
     def with_deadlines(cls, head_seconds: float, body_idle_seconds: float) -> type[SpecErrorsProtocol]:
@@ -203,7 +204,9 @@ class SpecErrorsProtocol(HttpToolsProtocol):
             else:
                 cycle.disconnected = True  # the app's receive() gets http.disconnect; its answer goes nowhere
                 cycle.message_event.set()
-                self._refuse(
+                self._stop_watch()
+                self._dropped = 0
+                self._write_refusal(  # the request refused is the one being answered: nothing is due before it
                     408,
                     f"The request's body stopped arriving: nothing came for {self.body_idle_seconds:g} s, and this "
                     "appliance stopped waiting. Send the request again (check the network or the client's upload).",
@@ -247,7 +250,26 @@ class SpecErrorsProtocol(HttpToolsProtocol):
         )
 
     def _refuse(self, status: int, message: str) -> None:
+        """Refuse the request being read: what the client sends from now on is dropped, and the answer is written
+        once the requests before it on this connection are answered (written at once, it came ahead of theirs and
+        the client took it for the first one's answer), then the connection ends."""
         self._stop_watch()
+        self._dropped = 0
+        if self._answering():
+            self._deferred = (status, message)
+        else:
+            self._write_refusal(status, message)
+
+    def _answering(self) -> bool:
+        return bool(self.pipeline) or (self.cycle is not None and not self.cycle.response_complete)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._deferred is not None and not self._answering() and not self.transport.is_closing():
+            self._write_refusal(*self._deferred)
+            self._deferred = None
+
+    def _write_refusal(self, status: int, message: str) -> None:
         body = json.dumps({"error": "invalid_request", "message": message}, separators=(",", ":")).encode()
         head = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:  # date, server: as on every other answer
@@ -262,7 +284,6 @@ class SpecErrorsProtocol(HttpToolsProtocol):
             self.transport.close()
             return
         self.transport.write_eof()  # the answer, then end of stream; the client's close (or the timer) ends it
-        self._dropped = 0
         self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
 

@@ -101,13 +101,15 @@ def shadow_candidates(
     threshold: float,
     min_ratio: float,
     max_grad: float | None = None,
+    tolerance: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Smooth darkenings of the backdrop that keep its chromaticity (cast shadows), and all such
     darkenings, smooth or not.
 
     ``min_ratio``: the deepest shadow accepted, as a luminance ratio to the backdrop; the a*/b* tolerance
-    scales with ``threshold``; ``grad`` is the L1 lightness gradient (:func:`gradient`); a smooth shadow
-    has ``grad`` under ``max_grad`` (default ``2 max(2.5, 0.35 threshold)``: above it, an object's outline).
+    scales with ``threshold`` (``tolerance``, ΔE, overrides it); ``grad`` is the L1 lightness gradient
+    (:func:`gradient`); a smooth shadow has ``grad`` under ``max_grad`` (default
+    ``2 max(2.5, 0.35 threshold)``: above it, an object's outline).
     A multiplicative shadow scales a* and b* roughly with lightness, so the chromaticity test compares
     against the scaled model.
     """
@@ -118,7 +120,7 @@ def shadow_candidates(
     shadow = (diff[..., 0] < 0) & (ratio > min_l_ratio)
     ea = lab[..., 1] - expected[..., 1] * ratio
     eb = lab[..., 2] - expected[..., 2] * ratio
-    tol = max(3.0, 0.5 * threshold)
+    tol = max(3.0, 0.5 * threshold) if tolerance is None else tolerance
     shadow &= ea * ea + eb * eb < tol * tol
     darkening = shadow.copy()
     limit = 2 * max(2.5, 0.35 * threshold) if max_grad is None else max_grad
