@@ -34,12 +34,11 @@ if TYPE_CHECKING:
 
 
 # Cut-outs of images from this many pixels on hand onnxruntime's CPU arena back after each model run (issue 14).
-# The arena (~250 MB with u2netp-int8) is otherwise held through the refinement, whose arrays take ~19 B per pixel
-# cut out (a 10 MP working image: 377 MB after the warm-up, 569 MB peak); released, they reuse its memory, but
-# each run then faults the arena in again (~70 ms a run on one core). Kept below 4 MP, a job peaks at most
-# 377 + 19 x 4 = ~453 MB, under what a 40 MP photo may take anyway (12 B/px: 480 MB), so the memory a worker
-# needs is set by its large jobs alone, and the 2000x1500 speed bench (3 MP) pays nothing; a 40 MP photo's
-# ~10 MP working image releases. Figures: docs/progress/issue-14.md, "Memory at 40 MP, session 4" and
+# Released, the refinement's arrays reuse the arena's ~250 MB (u2netp-int8) instead of adding to it: a 40 MP
+# photo's ~10 MP working image peaks at ~450 instead of ~565 MiB; but each run then faults the arena in again
+# (~70 ms a run, one core: +11 % on the 2000x1500 speed bench). 4 MP lies between the two sizes that matter:
+# the speed bench's 3 MP photo keeps the arena (a worker's peak on it: ~470 instead of ~397 MiB), the
+# 40 MP photo's working image releases. Figures: docs/progress/issue-14.md, "Memory at 40 MP, session 4" and
 # "Arena release by size, session 4".
 RELEASE_FROM_PIXELS = 4_000_000
 
