@@ -120,6 +120,15 @@ class Engines(EngineCatalog):
             progress(1.0)
         return assess(result, self.settings.review_threshold)
 
+    def render_releasing(self, image: Image.Image, options: RenderOptions, **kwargs: Any) -> RenderResult:
+        """:meth:`render` (same arguments) whose model runs all hand the CPU arena back at their end, whatever the
+        image's size (:func:`~paqshot_server.inference.sessions.releasing_arena`): a worker's warm-up, so that an
+        idle worker holds no arena, and a large photo's full-resolution pass on a crop, whose arrays follow."""
+        from .inference.sessions import releasing_arena
+
+        with releasing_arena():
+            return self.render(image, options, **kwargs)
+
     @staticmethod
     def studio(options: RenderOptions, plates: PlateSource | None = None) -> bool:
         """Whether ``options`` are rendered as a studio packshot: the cut-out on a plain background, nothing else of

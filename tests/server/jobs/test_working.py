@@ -15,6 +15,7 @@ from paqshot_server.errors import UnsupportedImage
 from paqshot_server.imaging.decode import decode_image
 from paqshot_server.imaging.result import RenderResult
 from paqshot_server.imaging.working import product_crop, working_size
+from paqshot_server.inference import sessions
 from paqshot_server.jobs.context import WorkerContext
 from paqshot_server.jobs.runner import process
 from paqshot_server.settings import Settings
@@ -201,3 +202,20 @@ def test_a_scene_from_a_working_image_reports_the_product_box_in_the_photo(
     assert spy == [(2000, 1500)]
     x, y, w, h = shown["product_box"]["input"]  # from the scene's source_box
     assert np.allclose([x, y, x + w, y + h], product, atol=4), shown["product_box"]
+
+
+def test_the_full_resolution_pass_on_a_crop_hands_the_model_arena_back(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    released: list[bool] = []  # whether each render's model runs hand onnxruntime's CPU arena back (issue 14)
+    real = Engines.render
+
+    def render(self: Engines, image: Image.Image, *args: object, **kwargs: object) -> object:
+        released.append(sessions._release_all.get())
+        return real(self, image, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Engines, "render", render)
+    run(settings, photo((1800, 1300, 2200, 1700)))
+    # The working image (3 MP) by its size; the 0.64 MP crop of the 12 MP photo whatever its size: the arrays
+    # of the photo's full-resolution pass follow it.
+    assert released == [False, True]

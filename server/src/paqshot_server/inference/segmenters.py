@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,10 +27,26 @@ from ..imaging.confidence import assess_refined, refusal
 from ..imaging.refine import RefineConfig, refine
 from ..imaging.segment import Matte, Segmenter
 from .manifests import Manifest, SegmentationContract
-from .sessions import load_graph, probe
+from .sessions import load_graph, probe, releasing_arena
 
 if TYPE_CHECKING:
     from .store import InstalledModel
+
+
+# Cut-outs of images from this many pixels on hand onnxruntime's CPU arena back after each model run (issue 14).
+# Released, the refinement's arrays reuse the arena's ~250 MB (u2netp-int8) instead of adding to it: a 40 MP
+# photo's ~10 MP working image peaks at ~450 instead of ~565 MiB; but each run then faults the arena in again
+# (~70 ms a run, one core: +11 % on the 2000x1500 speed bench). 4 MP lies between the two sizes that matter:
+# the speed bench's 3 MP photo keeps the arena (a worker's peak on it: ~470 instead of ~397 MiB), the
+# 40 MP photo's working image releases. Figures: docs/progress/issue-14.md, "Memory at 40 MP, session 4" and
+# "Arena release by size, session 4".
+RELEASE_FROM_PIXELS = 4_000_000
+
+
+def releases_arena(height: int, width: int) -> bool:
+    """Whether a cut-out of an image of ``height`` x ``width`` pixels hands the arena back after each model run
+    (at or above :data:`RELEASE_FROM_PIXELS`)."""
+    return height * width >= RELEASE_FROM_PIXELS
 
 
 def _activate(raw: np.ndarray, activation: str) -> np.ndarray:
@@ -88,11 +105,11 @@ class OnnxSegmenter:
         return ((x - self._mean) / self._std).astype(np.float32)
 
     def predict(self, rgb: np.ndarray) -> np.ndarray:
-        """The model's matte at its own resolution (float32 h×w in [0,1])."""
-        # No lock: InferenceSession.run is thread-safe, and so is a fresh IOBinding per call. The arena's memory
-        # goes back after each run: the refinement's arrays at the working resolution then reuse it instead of
-        # adding to it (a 40 MP photo's peak, issue 14: docs/progress/issue-14.md, "Memory at 40 MP, session 4").
-        out = self.graph.run({self.input: self.preprocess(rgb)}, [self.output], release=True)
+        """The model's matte at its own resolution (float32 h×w in [0,1]); the CPU arena goes back after the run
+        when ``rgb`` is large (:func:`releases_arena`) or inside :func:`~.sessions.releasing_arena`."""
+        # No lock: InferenceSession.run is thread-safe, and so is a fresh IOBinding per call.
+        release = releases_arena(*rgb.shape[:2])
+        out = self.graph.run({self.input: self.preprocess(rgb)}, [self.output], release=release)
         raw = np.asarray(out[self.output], np.float32)
         while raw.ndim > 2:
             raw = raw[0]
@@ -122,7 +139,9 @@ class OnnxSegmenter:
             raise ValueError("segment() takes uint8 H x W x 3 RGB")
         if hint is not None and hint.shape != rgb.shape[:2]:
             raise ValueError(f"hint {hint.shape} does not match the photo {rgb.shape[:2]}")
-        refined = refine(rgb, self.predict, self.refine_config, hint=hint)
+        # Decided by the whole image, whose refinement arrays follow the runs (the second pass's crop may be smaller).
+        with releasing_arena() if releases_arena(*rgb.shape[:2]) else nullcontext():
+            refined = refine(rgb, self.predict, self.refine_config, hint=hint)
         if refined is None:
             raise UnsupportedImage("no product found: the cut-out model found nothing that stands out in the photo.")
         confidence, reasons, evidence = assess_refined(refined, rgb.shape[:2])

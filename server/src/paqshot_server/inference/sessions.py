@@ -19,10 +19,12 @@ got (``session.get_providers()``), and that is what every function here reports 
 from __future__ import annotations
 
 import base64
+import contextvars
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -134,6 +136,8 @@ ARENA_SAME_AS_REQUESTED = 1  # onnxruntime's ArenaExtendStrategy::kSameAsRequest
 # Run options that shrink the CPU arena at the end of a run (onnxruntime's memory.enable_memory_arena_shrinkage).
 RELEASE_AFTER_RUN = ort.RunOptions()
 RELEASE_AFTER_RUN.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+# Set inside :func:`releasing_arena`: every CPU run in this thread (context) releases, whatever its caller asked.
+_release_all = contextvars.ContextVar("release_all", default=False)
 _cpu_arena_lock = threading.Lock()
 _cpu_arena_registered = False
 
@@ -155,6 +159,21 @@ def register_cpu_arena() -> None:
         memory = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
         ort.create_and_register_allocator(memory, ort.OrtArenaCfg({"arena_extend_strategy": ARENA_SAME_AS_REQUESTED}))
         _cpu_arena_registered = True
+
+
+@contextmanager
+def releasing_arena() -> Iterator[None]:
+    """Within the block, every CPU run of this thread hands the arena back at its end (``Graph.run(release=True)``).
+
+    For runs whose memory should not stay held after them whatever their size: a worker's warm-up, so that an
+    idle worker holds no arena (a kept arena raised a fresh worker's 40 MP peak from ~451 to 478-502 MB:
+    docs/progress/issue-14.md, "Memory at 40 MP, session 4").
+    """
+    token = _release_all.set(True)
+    try:
+        yield
+    finally:
+        _release_all.reset(token)
 
 
 def session_options(plan: CpuPlan | None = None, *, on_cpu: bool = False) -> ort.SessionOptions:
@@ -283,8 +302,10 @@ class Graph:
         """Run with ``feeds`` (numpy arrays or values from :meth:`resident`); return numpy outputs.
 
         ``release``: on the CPU, hand the arena's chunks that the run no longer uses back to the C allocator at
-        its end (:data:`RELEASE_AFTER_RUN`), so that the caller's arrays reuse that memory instead of adding to it.
+        its end (:data:`RELEASE_AFTER_RUN`), so that the caller's arrays reuse that memory instead of adding to it;
+        always inside :func:`releasing_arena`.
         """
+        release = release or _release_all.get()
         names = outputs or self.outputs
         feeds = {name: self._cast(name, value) for name, value in feeds.items()}
         if self.binding_device is None:

@@ -182,7 +182,9 @@ def _render(
             image = image.crop(crop)  # the whole photo's memory goes: the cut-out's arrays are the product's size
             part_hint = None if hint is None else np.ascontiguousarray(hint[crop[1] : crop[3], crop[0] : crop[2]])
             try:
-                part = ctx.engines.render(image, options, progress=lease.report, hint=part_hint, plates=plates)
+                # A large photo's crop, however small: the arena goes back (issue-14.md, "Arena release by size").
+                release = ctx.engines.render_releasing
+                part = release(image, options, progress=lease.report, hint=part_hint, plates=plates)
             except UnsupportedImage:  # e.g. a busy backdrop all round the crop: the whole photo, as before
                 log.info("no product found around the working image's box: rendering from the whole photo")
                 image = decode_image(raw, max_bytes=len(raw), max_pixels=max_pixels).image

@@ -155,7 +155,7 @@ def warm(ctx: WorkerContext) -> float:
     try:
         image = runner.decode_image(raw, max_bytes=len(raw), max_pixels=ctx.settings.max_image_pixels).image
         options = RenderOptions(style="studio_packshot", long_side=128)
-        result = ctx.engines.render(image, options)
+        result = ctx.engines.render_releasing(image, options)  # an idle worker then holds no model arena
         ctx.finisher.finish(result, product_photo=raw, title="warm-up", checks=[], find_product=None)
         from ..imaging.scenes import render  # noqa: F401 - scene styles' modules, imported once here
     except Exception:  # a broken model or certificate fails the job that needs it, with its message
