@@ -138,8 +138,9 @@ class SpecErrorsProtocol(HttpToolsProtocol):
             # see none, and the body's bytes would be parsed as the next request.
             self._refusal = (
                 400,
-                "This API has no protocol to upgrade to, and a request with both an Upgrade header and a body "
-                "cannot be read. Send it without the Upgrade and Connection: upgrade headers.",
+                "This API speaks HTTP/1.1 and has no protocol to upgrade to, and a request with both an Upgrade "
+                "header and a body cannot be read. Send it without the Upgrade and Connection: upgrade headers "
+                "(curl adds them for --http2 over http://: use --http1.1).",
             )
             raise ValueError("upgrade request with a body")  # the parser stops; send_400_response answers
         super().on_headers_complete()
