@@ -113,7 +113,7 @@ def run_worker(settings: Settings, parent_pid: int | None = None) -> int:
     # A process started in the background by a shell inherits SIGINT ignored: `serve`'s stop (SIGINT) would then
     # go unheard until the consumer installs its own handler, and serve would wait worker_stop_seconds.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    allocator.keep_freed_memory()
+    allocator.keep_freed_memory(arenas=allocator.WORKER_ARENAS)
     ctx = WorkerContext(settings)
     providers = ctx.engines.providers()
     upkeep = Upkeep(ctx, providers, parent_pid)
