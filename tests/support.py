@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import io
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from paqshot_server.ids import iso, new_id
 from paqshot_server.settings import Settings
 from paqshot_server.storage import keys as keys_sql
 from paqshot_server.storage.db import connect
+from paqshot_server.storage.jobs import NewJob
 from PIL import Image
 
 
@@ -169,3 +172,21 @@ def default_engine(installed: Path) -> str:
 
     variant = RECIPES[DEFAULT_CUTOUT].variant
     return f"onnx:{variant if (installed / variant / 'manifest.toml').is_file() else DEFAULT_CUTOUT}"
+
+
+def queued_job(key_id: str, **fields: object) -> NewJob:
+    """A new queued studio packshot of ``key_id`` for ``storage.jobs.create`` (rows only: its input file is not
+    stored), with ``fields`` (e.g. ``id``, ``webhook_url``, ``input_file``) instead of the defaults."""
+    defaults: dict[str, object] = {
+        "id": new_id("gen"),
+        "key_id": key_id,
+        "style": "studio_packshot",
+        "aspect_ratio": "1:1",
+        "options": {},
+        "webhook_url": None,
+        "seed": None,
+        "input_file": "none.jpg",
+        "created_at": iso(time.time()),
+        "estimated_seconds": 1,
+    }
+    return NewJob(**{**defaults, **fields})  # type: ignore[arg-type]

@@ -12,12 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar.testing import TestClient
 from paqshot_server import ids as ids_module
-from paqshot_server.ids import iso, new_id
+from paqshot_server.ids import new_id
 from paqshot_server.settings import Settings
 from paqshot_server.storage import jobs as jobs_sql
 from paqshot_server.storage.db import connect
-from paqshot_server.storage.jobs import NewJob
-from support import Key, assert_plain_words, b64, make_key, product_jpeg
+from support import Key, assert_plain_words, b64, make_key, product_jpeg, queued_job
 
 SMALL = product_jpeg((96, 72))
 
@@ -26,18 +25,7 @@ def insert(settings: Settings, key: Key, job_id: str | None = None) -> str:
     """A queued job straight into storage (paging is about rows, not images)."""
     db = connect(settings.app_db)
     try:
-        new = NewJob(
-            id=job_id or new_id("gen"),
-            key_id=key.id,
-            style="studio_packshot",
-            aspect_ratio="1:1",
-            options={},
-            webhook_url=None,
-            seed=None,
-            input_file="none.png",
-            created_at=iso(time.time()),
-            estimated_seconds=1,
-        )
+        new = queued_job(key.id, id=job_id or new_id("gen"), input_file="none.png")
         return jobs_sql.create(db, new, quota=None, idempotency=None)[0].id
     finally:
         db.conn.close()

@@ -10,12 +10,8 @@ import contextlib
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
-
-from paqshot_server.ids import iso, new_id
-from paqshot_server.storage.jobs import NewJob
 
 
 def can_mount() -> bool:
@@ -45,19 +41,3 @@ def fill(mount: Path, leave_bytes: int = 0) -> Path:
     if leave_bytes:
         os.truncate(ballast, max(0, ballast.stat().st_size - leave_bytes))
     return ballast
-
-
-def queued_job(key_id: str) -> NewJob:
-    """A new queued job of ``key_id`` for ``storage.jobs.create`` (its input file is not stored: rows only)."""
-    return NewJob(
-        id=new_id("gen"),
-        key_id=key_id,
-        style="studio_packshot",
-        aspect_ratio="1:1",
-        options={},
-        webhook_url=None,
-        seed=None,
-        input_file="none.jpg",
-        created_at=iso(time.time()),
-        estimated_seconds=1,
-    )

@@ -13,8 +13,7 @@ from paqshot_server.settings import Settings
 from paqshot_server.storage import jobs as jobs_sql
 from paqshot_server.storage.checkpoint import Checkpointer
 from paqshot_server.storage.db import connect
-from storage_support import queued_job
-from support import Key
+from support import Key, queued_job
 
 ROUNDS = 250  # ~9 WAL pages per insert: over SQLite's automatic threshold (1,000 pages) twice
 

@@ -17,8 +17,7 @@ from paqshot_server.storage import db as db_module
 from paqshot_server.storage import jobs as jobs_sql
 from paqshot_server.storage.db import connect, write
 from paqshot_server.storage.jobs import NewJob
-from storage_support import queued_job
-from support import Key
+from support import Key, queued_job
 
 N = 8
 

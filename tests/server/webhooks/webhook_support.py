@@ -114,29 +114,16 @@ class HostileReceiver:
 def ended_job_with_webhook(settings: object, key_id: str, url: str) -> str:
     """A job that ended (cancelled before it ran) with a webhook to ``url``: its real outbox event. Returns the
     event id. Faster than rendering, and the event is written exactly as a job's end writes it."""
-    import time as _time
-
-    from paqshot_server.ids import iso, new_id
+    from paqshot_server.ids import new_id
     from paqshot_server.jobs import ending
     from paqshot_server.resources import Resources
     from paqshot_server.storage import jobs as jobs_sql
-    from paqshot_server.storage.jobs import NewJob
+    from support import queued_job
 
     resources = Resources(settings)  # type: ignore[arg-type]
     db = resources.db.get()
     job_id = new_id("gen")
-    new = NewJob(
-        id=job_id,
-        key_id=key_id,
-        style="studio_packshot",
-        aspect_ratio="1:1",
-        options={},
-        webhook_url=url,
-        seed=None,
-        input_file=f"{job_id}_input.jpg",
-        created_at=iso(_time.time()),
-        estimated_seconds=1,
-    )
+    new = queued_job(key_id, id=job_id, webhook_url=url, input_file=f"{job_id}_input.jpg")
     job, _ = jobs_sql.create(db, new, quota=None, idempotency=None)
     assert ending.fail(resources, job, "cancelled", "Cancelled for a test.", owner=None)
     event_id = db.conn.execute("SELECT id FROM webhook_events WHERE job_id = ?", (job_id,)).fetchone()[0]
