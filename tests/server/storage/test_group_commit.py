@@ -164,3 +164,41 @@ def test_the_leader_and_its_followers_each_get_their_own_answer(settings: Settin
     outcomes = together(settings, [call(i) for i in range(3)], [])
     assert isinstance(outcomes[bad], sqlite3.OperationalError) and "nowhere" in str(outcomes[bad])
     assert job_ids(settings) == {jobs[i].id for i in range(3) if i != bad}
+
+
+def test_a_leader_returns_after_its_own_group_and_a_later_arrival_leads_the_next(settings: Settings, key: Key) -> None:
+    # Before: the leader went on committing the groups that arrived while it committed, so its own request waited
+    # for as long as others kept coming (here: for ever, until the second group's work is let go).
+    first_in, second_go = threading.Event(), threading.Event()
+    first_db, second_db = connect(settings.app_db), connect(settings.app_db)
+
+    def first_work(conn: sqlite3.Connection) -> str:
+        first_in.set()
+        deadline = time.monotonic() + 10
+        while waiting_writers(settings.app_db) < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the second writer is queued while this group is being committed
+        return "first"
+
+    def second_work(conn: sqlite3.Connection) -> str:
+        second_go.wait(10)
+        return "second"
+
+    results: dict[str, object] = {}
+    first = threading.Thread(target=lambda: results.setdefault("first", db_module.write_grouped(first_db, first_work)))
+    second = threading.Thread(
+        target=lambda: results.setdefault("second", db_module.write_grouped(second_db, second_work))
+    )
+    first.start()
+    assert first_in.wait(10)
+    second.start()
+    first.join(5)
+    try:
+        assert not first.is_alive() and results.get("first") == "first"  # answered while the next group is open
+        assert "second" not in results
+    finally:
+        second_go.set()
+        first.join(10)
+        second.join(10)
+        for db in (first_db, second_db):
+            db.conn.close()
+    assert results == {"first": "first", "second": "second"}

@@ -220,18 +220,14 @@ def write_grouped(db: sqlite_utils.Database, work: Callable[[sqlite3.Connection]
 
 
 def _lead(db: sqlite_utils.Database, group: _WriteGroup) -> None:
-    """Take the file's write lock, then commit whatever waits, until nothing does (the followers that came
-    while the lock was awaited or a group committed join the next group)."""
+    """Take the file's write lock and commit whatever waits at that moment, as one group. The members that come
+    meanwhile lead their own group next (``write_grouped`` hands over): a leader that went on committing later
+    groups would keep its own request waiting for as long as others kept arriving."""
     held = group.lock.acquire(timeout=BUSY_SECONDS)  # past it, SQLite's own wait (then its error), as ``write``
     try:
-        while True:
-            with group.cond:
-                batch, group.pending = group.pending, []
-            if not batch:
-                return
-            _commit_group(db, batch)
-            with group.cond:
-                group.cond.notify_all()  # the members of this group return now, not after the next group
+        with group.cond:
+            batch, group.pending = group.pending, []
+        _commit_group(db, batch)
     finally:
         if held:
             group.lock.release()
