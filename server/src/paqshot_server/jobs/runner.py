@@ -20,7 +20,7 @@ from ..imaging.options import RenderOptions
 from ..imaging.plates.plate import PlateSource
 from ..imaging.result import RenderResult
 from ..imaging.review import with_whole_photo
-from ..imaging.working import enlarged, on_photo_grid, product_crop, working_size
+from ..imaging.working import crop_size, enlarged, on_photo_grid, product_crop, reduced_crop, working_size
 from ..settings import Settings
 from ..storage import jobs as jobs_sql
 from ..storage.faults import is_storage_full
@@ -179,8 +179,11 @@ def _render(
         crop = product_crop(result, working, image.size) if ctx.engines.studio(options, plates) else None
         if crop is not None:
             photo_size = image.size
-            image = image.crop(crop)  # the whole photo's memory goes: the cut-out's arrays are the product's size
-            part_hint = None if hint is None else np.ascontiguousarray(hint[crop[1] : crop[3], crop[0] : crop[2]])
+            size = crop_size(result, working, photo_size, crop)
+            # No full-resolution crop, and the whole photo's memory goes: the cut-out's arrays are the size the
+            # output needs of the product.
+            image = reduced_crop(image, crop, size)
+            part_hint = None if hint is None else _resized_hint(hint[crop[1] : crop[3], crop[0] : crop[2]], size)
             try:
                 # A large photo's crop, however small: the arena goes back (issue-14.md, "Arena release by size").
                 release = ctx.engines.render_releasing
@@ -195,8 +198,8 @@ def _render(
 
 
 def _resized_hint(hint: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A canonical hint on a smaller grid (nearest neighbour: no new hint values)."""
-    return np.asarray(Image.fromarray(hint).resize(size, Image.Resampling.NEAREST))
+    """A canonical hint (or a box of one) on a grid of ``size`` (nearest neighbour: no new hint values)."""
+    return np.asarray(Image.fromarray(np.ascontiguousarray(hint)).resize(size, Image.Resampling.NEAREST))
 
 
 def _fail(ctx: WorkerContext, job: Job, code: str, message: str) -> None:
