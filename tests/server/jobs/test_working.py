@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 
 import numpy as np
@@ -18,6 +20,7 @@ from paqshot_server.imaging.decode import decode_image
 from paqshot_server.imaging.result import RenderResult
 from paqshot_server.imaging.working import CROP_HEADROOM, product_crop, reduced_crop, working_size
 from paqshot_server.inference import sessions
+from paqshot_server.jobs import allocator
 from paqshot_server.jobs.context import WorkerContext
 from paqshot_server.jobs.runner import process
 from paqshot_server.settings import Settings
@@ -272,3 +275,35 @@ def test_the_full_resolution_pass_on_a_crop_hands_the_model_arena_back(
     # The working image (3 MP) by its size; the 0.64 MP crop of the 12 MP photo whatever its size: the arrays
     # of the photo's full-resolution pass follow it.
     assert released == [False, True]
+
+
+def test_a_large_photos_renders_run_in_the_allocators_large_job_block(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    depth, inside = [0], []
+
+    @contextmanager
+    def large_job() -> Iterator[None]:
+        depth[0] += 1
+        try:
+            yield
+        finally:
+            depth[0] -= 1
+
+    real = Engines.render
+
+    def render(self: Engines, image: Image.Image, *args: object, **kwargs: object) -> object:
+        inside.append(depth[0] == 1)
+        return real(self, image, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(allocator, "large_job", large_job)
+    monkeypatch.setattr(Engines, "render", render)
+    run(settings, photo((1000, 600, 3000, 2400)))  # 12 MP: a model's cut-out of it hands the arena back
+    assert inside and all(inside), inside
+    inside.clear()
+    body = Image.new("RGB", (1600, 1200), (236, 236, 236))
+    body.paste((150, 60, 40), (500, 300, 1100, 900))
+    small = io.BytesIO()
+    body.save(small, "JPEG", quality=90)
+    run(settings, small.getvalue())  # 1.9 MP: it keeps the arena, and the heap as it is
+    assert inside == [False]
