@@ -21,7 +21,7 @@ from litestar.testing import TestClient
 from paqshot_server.jobs.context import WorkerContext
 from paqshot_server.jobs.runner import process
 from paqshot_server.settings import Settings
-from PIL import Image, ImageDraw, ImageFile
+from PIL import Image, ImageDraw, ImageFile, JpegImagePlugin
 from support import Key, assert_plain_words, b64, shared_case
 
 
@@ -189,3 +189,25 @@ def test_the_cases_damaged_files_are_refused_in_words(
     assert refused["status_code"] == 422 and refused["error"] == "unsupported_image"
     assert "the file is damaged, cut short or not a" in refused["message"]
     assert_plain_words(refused["message"])
+
+
+@pytest.mark.parametrize("path", ["/v1/generate", "/v1/check"])
+def test_a_jpeg_of_millions_of_markers_is_refused_in_words(
+    client: TestClient, key: Key, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    # breaker, session 4: 2.25 M empty comments before the frame (9 MB) took 6.4 s of the API's CPU, then a 202
+    plain = encode(product((320, 200)), "JPEG")
+    at = plain.index(b"\xff\xdb")
+    data = plain[:at] + b"\xff\xfe\x00\x02" * 2_250_000 + plain[at:]
+
+    def not_parsed(self: object) -> None:
+        raise AssertionError("Pillow parsed the header")
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "_open", not_parsed)  # refused before Pillow's slow parser
+    fields = {"product_image": b64(data), "style": "studio_packshot"} if path == "/v1/generate" else {}
+    fields = fields or {"image": b64(data), "preset": "amazon_main"}
+    response = client.post(path, json=fields, headers=key.headers)
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["error"] == "unsupported_image" and "more than 4,096 markers" in body["message"]
+    assert_plain_words(body["message"])

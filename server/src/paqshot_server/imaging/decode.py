@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
 from ..errors import ImageTooLarge, UnsupportedImage, megabytes
+from .jpegstructure import read_structure
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,8 @@ def decode_image(
     fmt = sniff_format(data)
     if fmt is None:
         raise UnsupportedImage(f"Image format not supported ({_describe(data)}); use JPEG, PNG or WebP.")
+    if fmt == "JPEG":
+        read_structure(data)  # refuses a file of more markers than real ones have before Pillow parses them
     try:
         return _decode(data, fmt, max_pixels, at_least)
     except UnsupportedImage:

@@ -23,7 +23,7 @@ _ORIENTATION = 0x0112
 def strip_jpeg_metadata(data: bytes) -> bytes | None:
     """``data`` as it is stored (``jpegstructure.Structure.data``: APPn other than APP0/APP14, COM, fill bytes
     between segments and anything after EOI removed; the same object when there is nothing to remove), or None
-    when its markers are not plain JPEG."""
+    when its markers are not plain JPEG. Raises UnsupportedImage as ``read_structure`` does."""
     structure = read_structure(data)
     return structure.data if structure is not None else None
 
@@ -56,7 +56,15 @@ class Passthrough:
 
 def jpeg_passthrough_plan(data: bytes, max_pixels: int) -> Passthrough | None:
     """The JPEG as it would be stored if its data decodes (headers read, nothing decoded yet), or None when it
-    needs the full path (another format, CMYK, an ICC profile, a rotation, too many pixels, broken markers)."""
+    needs the full path (another format, CMYK, an ICC profile, a rotation, too many pixels, broken markers).
+
+    Raises:
+        UnsupportedImage: more markers than real files have (``jpegstructure.MAX_MARKERS``), before Pillow parses
+            them.
+    """
+    structure = read_structure(data)  # first: it bounds the markers Pillow's slower header parser will meet
+    if structure is None:
+        return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -71,8 +79,7 @@ def jpeg_passthrough_plan(data: bytes, max_pixels: int) -> Passthrough | None:
             img.draft(img.mode, (max(1, size[0] // 8), max(1, size[1] // 8)))
     except _FULL_PATH:
         return None  # the full path reports the precise error
-    structure = read_structure(data)
-    return Passthrough(structure.data, size, img, certain=structure.certain) if structure is not None else None
+    return Passthrough(structure.data, size, img, certain=structure.certain)
 
 
 def jpeg_passthrough(data: bytes, max_pixels: int) -> tuple[bytes, tuple[int, int]] | None:
