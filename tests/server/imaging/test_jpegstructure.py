@@ -17,9 +17,12 @@ from jpeg_corpus import (
     progressive_with_metadata_between_scans,
     summarise,
 )
+from paqshot_server.errors import UnsupportedImage
 from paqshot_server.imaging import jpegstructure
+from paqshot_server.imaging.decode import decode_image
 from paqshot_server.imaging.jpegstructure import read_structure
-from PIL import Image
+from PIL import Image, JpegImagePlugin
+from support import assert_plain_words
 
 
 def walk_vouches(data: bytes) -> bool:
@@ -153,13 +156,44 @@ def _dc_tables_coding_15_bits(tail: bytes) -> bytes:
     return tail[:last] + b"\x0f" + tail[last + 1 :]
 
 
-def test_walking_many_segments_after_the_first_scan_stops_at_a_bound() -> None:
+def _inserted(plain: bytes, middle: bytes, *, between_scans: bool = False) -> bytes:
+    """``plain`` with ``middle`` before its first DQT (before the frame) or before its second scan."""
+    at = plain.index(b"\xff\xda", plain.index(b"\xff\xda") + 2) if between_scans else plain.index(b"\xff\xdb")
+    return plain[:at] + middle + plain[at:]
+
+
+_MANY_MARKERS = {  # n markers of each kind in a valid progressive JPEG
+    "empty comments before the frame": lambda plain, n: _inserted(plain, b"\xff\xfe\x00\x02" * n),
+    "fill bytes before the frame": lambda plain, n: _inserted(plain, b"\xff" * n),
+    "RST markers before the frame": lambda plain, n: _inserted(plain, b"\xff\xd0" * n),
+    "a stray byte, then empty comments": lambda plain, n: _inserted(plain, b"\x00" + b"\xff\xfe\x00\x02" * n),
+    "empty comments between scans": lambda plain, n: _inserted(plain, b"\xff\xfe\x00\x02" * n, between_scans=True),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(_MANY_MARKERS))
+def test_a_file_of_more_markers_than_real_files_have_is_refused_before_pillow_parses_it(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # breaker, session 4: 2.25 M empty comments before the frame (9 MB) cost 6.4 s of the API's CPU before its 202,
+    # half of it Pillow's header parser (a Python step per marker and per fill byte); past 4,096 markers after the
+    # first scan the file took the full path (decode and a lossless PNG re-encode)
     _sent, plain = progressive_with_metadata_between_scans()
-    second_scan = plain.index(b"\xff\xda", plain.index(b"\xff\xda") + 2)
-    many = plain[:second_scan] + b"\xff\xfe\x00\x02" * 100_000 + plain[second_scan:]
-    # left to the full path, whose decoder skips them in C and whose re-encode keeps no metadata (it was stored as
-    # sent from the first scan on, EXIF behind the segments included: tests/server/jobs/test_intake.py)
-    assert read_structure(many) is None
+    few = _MANY_MARKERS[kind](plain, 1_000)
+    assert pillow_decodes(few)
+    read_structure(few)  # a thousand: more than real files have, still not refused
+    many = _MANY_MARKERS[kind](plain, jpegstructure.MAX_MARKERS + 1)
+    assert pillow_decodes(many)  # a valid file, only an absurd one
+
+    def not_parsed(self: object) -> None:
+        raise AssertionError("Pillow parsed the header")
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "_open", not_parsed)
+    with pytest.raises(UnsupportedImage, match=r"more than 4,096 markers .* Save the image again") as refused:
+        read_structure(many)
+    assert_plain_words(refused.value.message)
+    with pytest.raises(UnsupportedImage, match="more than 4,096 markers"):
+        decode_image(many, max_bytes=10_000_000, max_pixels=40_000_000)  # every door (check, CLI, worker) too
 
 
 def test_a_file_of_more_scans_than_real_files_have_is_left_to_the_decoder() -> None:

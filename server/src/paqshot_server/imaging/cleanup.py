@@ -8,6 +8,10 @@ ring of sure background around the product, with its own noise level). Then:
   the photo's own shadow and backdrop-coloured ghosts are not product;
 - enclosed regions inside the product that are exactly backdrop, hold nothing and have a sharp rim (a
   scissor handle's loop, the gap in a mug handle, grass between a chair's bars) open (probability 0);
+- on a plain set, the photo's cast shadow along the product's outer outline that the model is sure of (the
+  grey fringe beside a fork's tines or a scissor handle) gets probability 0 where it is a smooth darkening of
+  the backdrop that fades into it, lies against the product on the shadow's side and stops at the product's
+  edge (a step): see ``_shadow_fringe``;
 - the photo's own shadow is measured against the same model (for ``shadow: "natural"``).
 
 Nothing is done where the backdrop is too busy for a smooth model to describe (a street, a room): a colour
@@ -65,6 +69,22 @@ TINT_COSINE = 0.7  # "towards": the cosine between the shade's a*/b* shift and t
 COLOUR_BINS = 8  # per CIE Lab axis, for the colour histograms of product and backdrop
 LAB_LOW, LAB_HIGH = np.array([0.0, -64.0, -64.0]), np.array([100.0, 64.0, 64.0])
 LIKE_PRODUCT = 2.0  # a colour belongs to the product when at least this many times as frequent there
+FRINGE_TINT = 1.0  # a cast-shadow fringe the model is sure of: a smooth darkening of the backdrop within this x the
+# threshold in a*/b* of it (scaled to its lightness); the photos' own shadows outside the matte: 1.2-3.9 ΔE median,
+# often a little bluer than the paper (skylight); fork_10's steel tines, bluer still, lie beyond it at threshold 6
+FRINGE_DEPTH = 20  # ... within this many analysis pixels of the product's outer outline (a thin product's shadow
+# on the paper it lies on: 5-20 px on the forks' and scissors' grids)
+FRINGE_EXPOSED = 0.5  # ... in a region that makes up at least this share of the outer outline along it: the
+# shadow fades into the backdrop all along (no edge), while a polished blade reflecting the paper has an outline
+# (a step) that a shade test only leaks through here and there (scissors_10's blades)
+FRINGE_PENUMBRA = 0.96  # ... and goes on outside the matte: the backdrop within 3 px outside it is at most this
+# x the backdrop's lightness at the median (the model cuts a shadow in its fade: forks 0.75-0.955; the lit paper
+# beside a white chair seat's shaded side: 0.977)
+FRINGE_FADE = 0.01  # ... and it is no lighter than that (a shadow is deepest against its caster and fades
+# outwards; a robot's light grey neck between its head and body: 0.958 inside, 0.932 outside)
+FRINGE_CAST = 0.5  # ... on the shadow's side: this share of it has the product within FRINGE_DEPTH towards the light
+FRINGE_DIRECTED = 0.25  # the photo's own shadow has a direction when the mean of its unit vectors from the product
+# is at least this long (the forks' and scissors' 0.31-0.83; a shadow all around a product averages to ~0)
 SHADOW_PIECE = 0.5  # a separate piece this much darkened backdrop is a shard of cast shadow ...
 SHADOW_PIECE_AREA = (0.01, 0.12)  # ... and from 1 % to 12 % of the main piece (refine.RefineConfig.keep_ratio);
 # smaller pieces are kept: the dark tips of thin parts that the grid cut off look the same (a robot's antennas:
@@ -91,9 +111,11 @@ class CleanupReport:
         attached: share of the product's area, in product-coloured blobs beside the product that neither
             match the backdrop nor darken it, left out as background (the model lost a part: a chair's rocker
             base on grass); see ``_left_out``.
-        shadow_kept: share of the cleaned product's area (p > 0.5) that the backdrop model explains as a cast
-            shadow: shadow the model was too sure of to remove (the grey ghosts of a fork's tines' shadow),
-            or a product that darkens like one (glass, a mirror-like surface).
+        shadow_kept: share of the product (p > 0.5, the cleaned product plus the cast-shadow fringe removed
+            from the model's product) that the backdrop model explains as a cast shadow: shadow the model was too
+            sure of for the soft-zone test (the grey ghosts of a fork's tines' shadow; removed when it is a fringe,
+            ``_shadow_fringe``, and still counted: where the model was sure of the photo's shadow, more of it is
+            often left than the clean-up can tell), or a product that darkens like one (glass, a mirror).
         shadow: the photo's cast shadow as a multiply layer on the grid (1 = none), or None.
     """
 
@@ -169,12 +191,23 @@ def clean_backdrop(
             hole = ndimage.binary_dilation(hole, EIGHT, iterations=HOLE_GROW, mask=(shaded | tinted) & (out > 0)) | hole
         opened = float(hole.sum() / max(1, product.sum()))
         out[hole] = 0.0
+    sure_shadow = 0  # product pixels removed as a cast-shadow fringe the model was sure of
+    if cleanup and threshold <= TEXTURED:  # a plain set: paper, a sweep, a wall
+        fringe = _shadow_fringe(out > 0.5, darkening, diff, lab, expected, grad, threshold, max_grad)
+        if fringe.sum() <= MAX_REMOVED * max(1, product.sum()):
+            # with what is left just beyond it: the model's soft rim and slivers of the penumbra's outer edge
+            # (a pixel or two wide: they do not survive an opening), a faint outline of the shadow otherwise
+            beside = ndimage.binary_dilation(fringe, EIGHT, iterations=3)
+            out[fringe] = 0.0
+            kept = out > 0.5
+            out[beside & (~kept | (kept & ~ndimage.binary_opening(kept, EIGHT)))] = 0.0
+            sure_shadow = int((fringe & (prob > 0.5)).sum())
     out[_shadow_pieces(out > 0.5, darkening)] = 0.0
     kept = out > 0.5
     area = max(1, int(kept.sum()))
     left_out = _left_out(kept, (prob < 0.5) & (dist >= threshold) & ~darkening, lab, ring, near)
     attached = float(left_out.sum() / area)
-    shadow_kept = float((shadow & kept).sum() / area)
+    shadow_kept = float(((shadow & kept).sum() + sure_shadow) / (area + sure_shadow))
     photo_shadow = estimate_photo_shadow(smooth, expected, out, darkening)
     return CleanupReport(
         out, prob, True, threshold, removed, opened, unopened, attached, shadow_kept=shadow_kept, shadow=photo_shadow
@@ -225,6 +258,107 @@ def _tinted_shade(
         cosine = (shift @ towards) / (strength * length + 1e-6)
         out[sl] |= smooth & (cosine >= TINT_COSINE)
     return out
+
+
+def _shadow_fringe(
+    product: np.ndarray,
+    darkening: np.ndarray,
+    diff: np.ndarray,
+    lab: np.ndarray,
+    expected: np.ndarray,
+    grad: np.ndarray,
+    threshold: float,
+    max_grad: float,
+) -> np.ndarray:
+    """The photo's cast shadow kept along the outside of ``product`` (bool h x w) however sure the model was
+    (bool h x w): the grey fringe beside a fork's tines or a scissor handle that the soft-zone test cannot reach
+    (the model says p ~ 1 there).
+
+    Candidates are smooth darkenings of the backdrop (:func:`.backdrop.shadow_candidates` with an a*/b*
+    tolerance of ``FRINGE_TINT`` x ``threshold`` and the clean-up's ``max_grad``) inside the product, within
+    ``FRINGE_DEPTH`` px of its outer outline (not a hole's rim: a loop's deep shade, partly removed, would be
+    left ragged). A region of them is a cast shadow when
+    - it is open to the backdrop along the outline without an edge: its pixels make up at least
+      ``FRINGE_EXPOSED`` of the outer outline pixels within 2 px of it (a shadow fades into the paper it lies on;
+      a product's edge is a step, even a polished blade's that reflects the paper, which a smooth path enters
+      only at a few points), and it is no wider inside than that opening allows (area <= ``FRINGE_DEPTH`` x the
+      open outline: not product seen through a narrow gap), and the shadow goes on outside it (the backdrop
+      within 3 px outside is darker than ``FRINGE_PENUMBRA`` x the model's lightness at the median, and the
+      region no lighter than that, give or take ``FRINGE_FADE``: a shadow is deepest against its caster);
+    - it lies on the shadow's side of the rest of the product: at least ``FRINGE_CAST`` of its pixels have
+      product that is not a candidate within ``FRINGE_DEPTH`` px towards the light, with only candidates between
+      (a shadow lies against its caster), the light's direction being
+      the mean direction, from the product, of the photo's own shadow outside it (``darkening``, bool h x w, the
+      backdrop's chromaticity-preserving darkenings: :func:`_light_direction`). The shaded side of a white
+      product facing away from its shadow (a chair's seat) is not its shadow. No direction (no shadow outside
+      the product, or one all around it): no fringe.
+    """
+    outside = ~ndimage.binary_fill_holes(product)
+    towards = _light_direction(product, darkening, lab, expected)
+    if towards is None:
+        return np.zeros_like(product)
+    smooth, _ = shadow_candidates(
+        diff, lab, expected, grad, threshold, SHADOW_MIN_RATIO, max_grad, FRINGE_TINT * threshold
+    )
+    candidates = smooth & product & (ndimage.distance_transform_edt(~outside) <= FRINGE_DEPTH)
+    if not candidates.any():
+        return candidates
+    # Rays from the rest of the product away from the light, through candidates only: a shadow lies against its
+    # caster (the backdrop between them would be lit).
+    reached = product & ~candidates
+    cast = np.zeros_like(reached)
+    h, w = reached.shape
+    for step in range(1, FRINGE_DEPTH + 1):
+        dy = round(-step * towards[0]) - round(-(step - 1) * towards[0])
+        dx = round(-step * towards[1]) - round(-(step - 1) * towards[1])
+        moved = np.zeros_like(reached)
+        moved[max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = reached[
+            max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
+        ]
+        reached = moved & candidates
+        if not reached.any():
+            break
+        cast |= reached
+    outline = product & ndimage.binary_dilation(outside, EIGHT)
+    ratio = lab[..., 0] / np.maximum(expected[..., 0], 1e-3)  # lightness against the backdrop's
+    labels, count = ndimage.label(candidates, EIGHT)
+    fringe = np.zeros(count + 1, bool)
+    for i, sl in enumerate(ndimage.find_objects(labels), start=1):
+        sl = tuple(slice(max(s.start - 3, 0), s.stop + 3) for s in sl)
+        region = labels[sl] == i
+        open_ = int((region & outline[sl]).sum())
+        area = int(region.sum())
+        if not open_ or area > FRINGE_DEPTH * open_ or (cast[sl] & region).sum() < FRINGE_CAST * area:
+            continue
+        beyond = float(np.median(ratio[sl][ndimage.binary_dilation(region, EIGHT, iterations=3) & outside[sl]]))
+        if beyond > FRINGE_PENUMBRA or float(np.median(ratio[sl][region])) > beyond + FRINGE_FADE:
+            continue  # lit backdrop outside it, or it is lighter than that: the product's own shading
+        exposed = int((ndimage.binary_dilation(region, EIGHT, iterations=2) & outline[sl]).sum())
+        fringe[i] = open_ >= FRINGE_EXPOSED * exposed
+    return fringe[labels]
+
+
+def _light_direction(
+    product: np.ndarray, darkening: np.ndarray, lab: np.ndarray, expected: np.ndarray
+) -> tuple[float, float] | None:
+    """Unit (dy, dx) pointing towards the light, or None: minus the mean direction from ``product`` (bool
+    h x w) to the photo's shadow outside it (``darkening`` pixels, bool h x w, 2 to 2 x ``FRINGE_DEPTH`` px from
+    the product; each the unit vector from its nearest product pixel, weighted by how much it darkens the
+    backdrop); None when that mean is shorter than ``FRINGE_DIRECTED`` (no shadow, or one all around)."""
+    distance, (iy, ix) = ndimage.distance_transform_edt(~product, return_indices=True)
+    seen = darkening & (distance > 2) & (distance <= 2 * FRINGE_DEPTH)
+    if not seen.any():
+        return None
+    ys, xs = np.nonzero(seen)
+    vectors = np.stack([ys - iy[seen], xs - ix[seen]], axis=1) / distance[seen][:, None]
+    weight = np.clip(1.0 - lab[..., 0][seen] / np.maximum(expected[..., 0][seen], 1e-3), 0.0, None)
+    if float(weight.sum()) <= 0:
+        return None
+    mean = (vectors * weight[:, None]).sum(axis=0) / float(weight.sum())
+    length = float(np.hypot(*mean))
+    if length < FRINGE_DIRECTED:
+        return None
+    return -float(mean[0]) / length, -float(mean[1]) / length
 
 
 def _shadow_pieces(product: np.ndarray, darkening: np.ndarray) -> np.ndarray:

@@ -26,6 +26,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..errors import UnsupportedImage
+
 # Entropy-coded data ends here (RSTn markers belong to it); fill bytes between segments.
 _SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _FF_RUN = re.compile(rb"\xff+")
@@ -47,10 +49,21 @@ _LUMA_SAMPLING = frozenset({(1, 1), (2, 1), (1, 2), (2, 2), (4, 1)})
 _MAX_DIMENSION = 65500  # JPEG_MAX_DIMENSION (jmorecfg.h)
 _MAX_BLOCKS_IN_MCU = 10  # D_MAX_BLOCKS_IN_MCU (jpeglib.h)
 _INT_MAX = 2**31 - 1
-# Segments walked after the first scan at most: beyond it (no real file comes near) the file is left to the full
-# path, whose decoder skips segments in C and whose re-encode keeps no metadata; a Python step each would make a
-# 10 MB file of empty comments cost seconds.
-_MAX_SEGMENTS_AFTER_SCAN = 4096
+# Markers a file may have, counted over the whole file: marker segments and parameterless markers between segments
+# (not the RSTn inside entropy-coded data), and before the first scan each fill byte too. A file with more is
+# refused (:class:`~paqshot_server.errors.UnsupportedImage`) before anything else parses it. Why a bound: each
+# marker costs a Python step, here and in Pillow's header parser (``JpegImagePlugin._open``, which also takes a
+# step per fill byte before the first scan), and a 10 MB file holds 2.5 M empty segments: 9 MB of empty comments
+# before the frame cost 3.3 s in ``Image.open`` and 3.3 s in this walk (breaker, session 4). Why this one: real
+# files have a few dozen (SOI, APP0, APP1 EXIF and XMP, APP2 ICC and MPF, APP13, APP14, 2-8 tables, a frame, ~10
+# scans each with its DHT: libjpeg's progressive script); metadata writers fill segments up to their 64 kB limit, so
+# even the 10 MB upload limit all in metadata is ~160 segments. 4,096 is 25x that and costs ~6 ms at most.
+MAX_MARKERS = 4096
+TOO_MANY_MARKERS = (
+    f"The JPEG has more than {MAX_MARKERS:,} markers (comments, metadata or padding between its parts); photos from "
+    "cameras and editors have a few dozen. Save the image again (any image editor or converter writes a plain "
+    "JPEG) and send it again."
+)
 # Huffman and quantisation tables read at most (real files define 2-8; a progressive one a few per scan): beyond it
 # the file is left to the decoder, whose C reads tables ~20x faster than a Python step per table (breaker, session
 # 3: 5 MB of empty DHT tables cost the walk 0.67 s against the decode's 0.05 s).
@@ -102,9 +115,8 @@ class _Walk:
         self.scans = 0
         self.tables = 0
         self.scanned = False  # the first scan has begun
-        self.segments_after_scan = 0
+        self.markers = 0  # counted against MAX_MARKERS
         self.pos = 0  # the segment being walked (where the walk was lost, after _Lost)
-        self.bounded = False  # stopped at the segment bound
 
     # --- output -----------------------------------------------------------------------------------------------
     def drop(self, start: int, end: int) -> None:
@@ -128,6 +140,12 @@ class _Walk:
     def unsure(self) -> None:
         self.sure = False
 
+    def count(self, markers: int = 1) -> None:
+        """Count ``markers`` more; refuse the file past :data:`MAX_MARKERS`."""
+        self.markers += markers
+        if self.markers > MAX_MARKERS:
+            raise UnsupportedImage(TOO_MANY_MARKERS)
+
     # --- the walk ---------------------------------------------------------------------------------------------
     def run(self) -> Structure | None:
         data = self.data
@@ -140,10 +158,10 @@ class _Walk:
                 if self.pos < 0:
                     return Structure(self.result(-self.pos), self.sure)
         except _Lost:
-            if not self.scanned or self.bounded:
+            if not self.scanned:
+                self.count_to_scan(self.pos)
                 return None
-            kept = self.resync(self.pos)
-            return None if kept is None else Structure(kept, False)
+            return Structure(self.resync(self.pos), False)
 
     def step(self, pos: int) -> int:
         """Handle the segment at ``pos``; the next segment's position, or -(end of the file to keep) at EOI."""
@@ -153,8 +171,11 @@ class _Walk:
         run = _FF_RUN.match(data, pos)
         assert run is not None  # data[pos] is 0xFF
         if run.end() - pos > 1:  # fill bytes before the marker's own 0xFF: dropped
+            if not self.scanned:
+                self.count(run.end() - pos - 1)  # Pillow's header parser takes a step per fill byte
             self.drop(pos, run.end() - 1)
             return run.end() - 1
+        self.count()
         marker = data[pos + 1]
         if marker == _EOI:
             if not self.scanned:
@@ -168,11 +189,6 @@ class _Walk:
     def segment(self, pos: int, marker: int) -> int:
         """Handle the marker segment (with a length) at ``pos``; the next one's position."""
         data = self.data
-        if self.scanned:
-            self.segments_after_scan += 1
-            if self.segments_after_scan > _MAX_SEGMENTS_AFTER_SCAN:
-                self.bounded = True
-                raise _Lost
         if pos + 4 > len(data):
             raise _Lost
         length = int.from_bytes(data[pos + 2 : pos + 4], "big")
@@ -201,17 +217,15 @@ class _Walk:
         elif kept is not body:
             self.replace(pos, end, bytes((0xFF, marker)) + (len(kept) + 2).to_bytes(2, "big") + kept)
 
-    def resync(self, pos: int) -> bytes | None:
+    def resync(self, pos: int) -> bytes:
         """The file to keep when the walk was lost at ``pos`` after the first scan (garbage between segments, a
         marker libjpeg refuses, a length past the end): go on from the next marker as libjpeg's ``next_marker``
         does, still dropping metadata and what follows EOI; a segment that runs past the end is kept as sent
-        unless it is metadata. None at the segment bound (what follows it is not known)."""
+        unless it is metadata."""
         data = self.data
         while True:
             found = _NEXT_MARKER.search(data, pos)
-            self.segments_after_scan += 1
-            if self.segments_after_scan > _MAX_SEGMENTS_AFTER_SCAN:
-                return None
+            self.count()
             if found is None:
                 return self.result(len(data))
             pos, marker = found.end() - 2, data[found.end() - 1]
@@ -227,6 +241,23 @@ class _Walk:
             if metadata:
                 self.metadata(pos, end, marker, self.view[pos + 4 : end])
             pos = max(end, pos + 2)
+
+    def count_to_scan(self, pos: int) -> None:
+        """Count the markers from ``pos`` (where the walk was lost before the first scan) to the first SOS, as
+        Pillow's header parser will meet them (fill bytes one by one), so that the bound holds for such files too."""
+        data = self.data
+        while True:
+            found = _NEXT_MARKER.search(data, pos)
+            if found is None:
+                return
+            self.count(found.end() - found.start() - 1)
+            pos, marker = found.end() - 2, data[found.end() - 1]
+            if marker == _SOS or pos + 4 > len(data):
+                return
+            if marker in _PARAMETERLESS or marker in (0xD8, _EOI):
+                pos += 2
+            else:
+                pos = max(pos + 2 + int.from_bytes(data[pos + 2 : pos + 4], "big"), pos + 2)
 
     def table_or_frame(self, marker: int, body: memoryview) -> None:
         if marker in (_SOF_SEQUENTIAL, _SOF_EXTENDED, _SOF_PROGRESSIVE):
@@ -419,15 +450,42 @@ def progression_valid(start: int, end: int, high: int, low: int, components: int
     return band and (high == 0 or low == high - 1) and low <= 13
 
 
+# ICC.1 Annex B.4: a profile in APP2 segments of "ICC_PROFILE\0", a 1-based sequence number and the count, each
+# segment's part at most 65,519 bytes (65,533 of body); Pillow's JPEG writer splits them the same way.
+_ICC_TAG, _ICC_PART = b"ICC_PROFILE\x00", 65519
+
+
+def with_icc_profile(data: bytes, profile: bytes) -> bytes:
+    """``data`` (a JPEG as :func:`read_structure` keeps it) with ``profile`` in APP2 segments, after SOI and a
+    leading APP0: libjpeg decodes the same samples; Pillow reads the same ``info["icc_profile"]`` back. One copy.
+
+    Raises:
+        ValueError: a profile of more than 255 parts (16.7 MB: larger than any upload).
+    """
+    parts = [profile[i : i + _ICC_PART] for i in range(0, len(profile), _ICC_PART)]
+    if not 0 < len(parts) <= 255:
+        raise ValueError(f"an ICC profile of {len(profile)} bytes does not fit in 255 APP2 segments")
+    segments = b"".join(
+        b"\xff\xe2" + (2 + len(_ICC_TAG) + 2 + len(part)).to_bytes(2, "big") + _ICC_TAG + bytes((n, len(parts))) + part
+        for n, part in enumerate(parts, start=1)
+    )
+    at = 2
+    if data[2:4] == b"\xff\xe0":  # JFIF wants its APP0 first
+        at += 2 + int.from_bytes(data[4:6], "big")
+    return b"".join((data[:at], segments, data[at:]))
+
+
 def read_structure(data: bytes) -> Structure | None:
     """Walk the JPEG in ``data`` marker by marker, entropy-coded data skipped in C.
 
-    Returns None when the markers before the first scan cannot be followed (not a JPEG as libjpeg reads it), or
-    when the file has more than 4,096 segments after its first scan (what follows them is not known, metadata
-    included: the caller takes the full path, decode and re-encode); otherwise a :class:`Structure`. Where the walk
-    loses the file after the first scan (cut short, garbage or a reserved marker between segments), ``certain`` is
-    False and ``data`` goes on from the next marker as libjpeg does, metadata still dropped. Cost: one pass, a
-    Python step per marker segment (at most 4,096 after the first scan), the entropy-coded data searched at
-    ~1 GB/s; memory at most one copy of ``data``.
+    Returns None when the markers before the first scan cannot be followed (not a JPEG as libjpeg reads it);
+    otherwise a :class:`Structure`. Where the walk loses the file after the first scan (cut short, garbage or a
+    reserved marker between segments), ``certain`` is False and ``data`` goes on from the next marker as libjpeg
+    does, metadata still dropped. Cost: one pass, a Python step per marker (at most :data:`MAX_MARKERS`), the
+    entropy-coded data searched at ~1 GB/s; memory at most one copy of ``data``.
+
+    Raises:
+        UnsupportedImage: more than :data:`MAX_MARKERS` markers (:data:`TOO_MANY_MARKERS`), counted before any of
+            them is parsed beyond its length; run it before Pillow's ``Image.open``, whose parser is slower.
     """
     return _Walk(data).run()
