@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import struct
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,3 +191,37 @@ def queued_job(key_id: str, **fields: object) -> NewJob:
         "estimated_seconds": 1,
     }
     return NewJob(**{**defaults, **fields})  # type: ignore[arg-type]
+
+
+def linear_rgb_icc() -> bytes:
+    """An ICC v2 display profile (sRGB's primaries, D50, linear tone curves, ICC.1:2001-04 layout) whose
+    conversion to sRGB visibly changes pixels (mid-tones lighten), unlike Pillow's built-in sRGB profile."""
+
+    def s15(v: float) -> bytes:
+        return struct.pack(">i", round(v * 65536))
+
+    def xyz(x: float, y: float, z: float) -> bytes:
+        return b"XYZ \0\0\0\0" + s15(x) + s15(y) + s15(z)
+
+    curve = b"curv\0\0\0\0" + struct.pack(">IH", 1, 256) + b"\0\0"  # gamma 1.0 (u8Fixed8)
+    text = b"linear RGB\0"
+    desc = b"desc\0\0\0\0" + struct.pack(">I", len(text)) + text + b"\0" * 78  # no Unicode, no ScriptCode text
+    tags = [
+        (b"desc", desc),
+        (b"wtpt", xyz(0.9642, 1.0, 0.8249)),
+        (b"rXYZ", xyz(0.4361, 0.2225, 0.0139)),
+        (b"gXYZ", xyz(0.3851, 0.7169, 0.0971)),
+        (b"bXYZ", xyz(0.1431, 0.0606, 0.7141)),
+        (b"rTRC", curve),
+        (b"gTRC", curve),
+        (b"bTRC", curve),
+    ]
+    offset = 128 + 4 + 12 * len(tags)
+    table, body = struct.pack(">I", len(tags)), b""
+    for signature, data in tags:
+        table += signature + struct.pack(">II", offset + len(body), len(data))
+        body += data + b"\0" * (-len(data) % 4)
+    header = struct.pack(">I", offset + len(body)) + b"\0" * 4 + bytes((2, 0x10, 0, 0)) + b"mntrRGB XYZ "
+    header += b"\0" * 12 + b"acsp"
+    header += b"\0" * (68 - len(header)) + s15(0.9642) + s15(1.0) + s15(0.8249)
+    return header + b"\0" * (128 - len(header)) + table + body

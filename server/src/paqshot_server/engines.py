@@ -130,6 +130,14 @@ class Engines(EngineCatalog):
             return self.render(image, options, **kwargs)
 
     @staticmethod
+    def releases_arena(size: tuple[int, int]) -> bool:
+        """Whether a model cut-out of an image of ``size`` (width, height in pixels) hands the CPU arena back after
+        each run (:func:`~paqshot_server.inference.segmenters.releases_arena`)."""
+        from .inference.segmenters import releases_arena
+
+        return releases_arena(size[1], size[0])
+
+    @staticmethod
     def studio(options: RenderOptions, plates: PlateSource | None = None) -> bool:
         """Whether ``options`` are rendered as a studio packshot: the cut-out on a plain background, nothing else of
         the photo used (a studio style without a background image of the request's own)."""

@@ -18,11 +18,12 @@ import httpx
 import numpy as np
 import pytest
 from litestar.testing import TestClient
+from paqshot_server.imaging.decode import decode_image
 from paqshot_server.jobs.context import WorkerContext
 from paqshot_server.jobs.runner import process
 from paqshot_server.settings import Settings
 from PIL import Image, ImageDraw, ImageFile, JpegImagePlugin
-from support import Key, assert_plain_words, b64, shared_case
+from support import Key, assert_plain_words, b64, linear_rgb_icc, shared_case
 
 
 def run(client: TestClient, key: Key, settings: Settings, image: bytes, **fields: object) -> dict:
@@ -120,6 +121,32 @@ def test_end_markers_are_treated_alike_across_formats(client: TestClient, key: K
     for data in (progressive[: len(progressive) * 2 // 3], encode(photo, "JPEG")[:-300], png[: len(png) // 2]):
         refused = run(client, key, settings, data)
         assert refused["status_code"] == 422 and refused["message"].endswith("the file is cut short."), refused
+
+
+# ---- colour profiles -------------------------------------------------------------------------------------------
+
+
+def output_pixels(client: TestClient, job: dict) -> bytes:
+    url = httpx.URL(job["image_url"])
+    return Image.open(io.BytesIO(client.get(url.raw_path.decode()).content)).convert("RGBA").tobytes()
+
+
+def test_a_jpeg_with_a_colour_profile_is_stored_as_a_jpeg_and_renders_as_before(
+    client: TestClient, key: Key, settings: Settings
+) -> None:
+    # breaker, session 4: such a JPEG was converted to sRGB at the door and stored as a lossless PNG (40 MP: 4.8 s
+    # to the 202, +295 MB in the API, an 80 MB file); now the worker converts it, to the same pixels
+    photo = product((480, 360), (150, 90, 60))
+    sent = encode(photo, "JPEG", icc_profile=linear_rgb_icc(), quality=92)
+    job = run(client, key, settings, sent)
+    assert job["status"] == "completed", job
+    stored = client.get(httpx.URL(job["input_url"]).raw_path.decode())
+    assert stored.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(stored.content)).info["icc_profile"] == linear_rgb_icc()
+    as_before = encode(decode_image(sent, max_bytes=10_000_000, max_pixels=40_000_000).image, "PNG")  # the old door
+    job_before = run(client, key, settings, as_before)
+    assert job_before["status"] == "completed", job_before
+    assert output_pixels(client, job) == output_pixels(client, job_before)
 
 
 # ---- tRNS transparency -----------------------------------------------------------------------------------------

@@ -5,6 +5,10 @@ the whole photo instead (never enlarged from a reduced copy)."""
 from __future__ import annotations
 
 import io
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,8 +18,9 @@ from paqshot_server.engines import Engines
 from paqshot_server.errors import UnsupportedImage
 from paqshot_server.imaging.decode import decode_image
 from paqshot_server.imaging.result import RenderResult
-from paqshot_server.imaging.working import product_crop, working_size
+from paqshot_server.imaging.working import CROP_HEADROOM, product_crop, reduced_crop, working_size
 from paqshot_server.inference import sessions
+from paqshot_server.jobs import allocator
 from paqshot_server.jobs.context import WorkerContext
 from paqshot_server.jobs.runner import process
 from paqshot_server.settings import Settings
@@ -99,6 +104,37 @@ def test_a_small_product_in_a_big_photo_is_rendered_again_at_full_resolution_fro
     assert matte[~inner].max() == 0  # nothing else
 
 
+def test_the_crop_of_a_large_product_is_rendered_at_the_size_the_canvas_needs(
+    settings: Settings, spy: list[tuple[int, int]]
+) -> None:
+    # A 1333 px output: the 4000 x 3000 photo is worked on at 2000 x 1500, where a product filling half the
+    # frame's width is enlarged (~1.1x) by the layout. At full resolution it would be ~1.8x what the canvas shows.
+    wide = replace(settings, output_long_side=1333)
+    product = (1008, 752, 3008, 2256)  # on the JPEG's 16 px blocks: no ringing outside it
+    job = run(wide, photo(product))
+    assert job.result is not None
+    assert spy[0] == (2000, 1500) and len(spy) == 2, spy
+    # The crop (the whole photo here: the margin reaches every edge) reduced, not rendered at 4000 x 3000: the
+    # product in it is at least its size on the canvas (never enlarged) and not much more.
+    on_canvas = job.result.meta["product_box"][2] - job.result.meta["product_box"][0]
+    in_crop = spy[1][0] * (product[2] - product[0]) / PHOTO[0]
+    assert on_canvas <= in_crop <= CROP_HEADROOM * on_canvas + 2, (spy, on_canvas)
+    assert job.result.meta["scale"] <= 1
+    box = job.result.meta["source_box"]
+    # In the photo's pixels, not the reduced crop's: within a pixel of the grid it was cut out on, and rounding.
+    assert np.allclose(box, product, atol=PHOTO[0] / spy[1][0] + 1.5), (box, spy)
+    assert job.result.matte is not None
+    with Image.open(io.BytesIO(WorkerContext(wide).files.read(job.result.matte))) as stored:
+        matte = np.asarray(stored)
+    assert matte.shape == (PHOTO[1], PHOTO[0])  # on the photo's grid, where mask hints are drawn
+    left, top, right, bottom = product
+    edge = math.ceil(3 * PHOTO[0] / spy[1][0]) + 1  # the soft edge: three pixels of the reduced grid, stretched back
+    assert matte[top + edge : bottom - edge, left + edge : right - edge].min() == 255  # the product, in the photo
+    outer = np.ones(matte.shape, bool)
+    outer[top - edge : bottom + edge, left - edge : right + edge] = False
+    assert matte[outer].max() == 0  # nothing else
+
+
 def test_when_nothing_is_found_around_the_product_the_whole_photo_is_used(
     settings: Settings, spy: list[tuple[int, int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -146,6 +182,14 @@ def test_a_mask_hint_shapes_the_cut_out_of_the_crop(settings: Settings, spy: lis
     assert matte[1310:1690, 2010:2190].min() == 255  # the other half, where it is in the photo
 
 
+def test_a_mask_hint_shapes_the_cut_out_of_a_reduced_crop(settings: Settings, spy: list[tuple[int, int]]) -> None:
+    product = (1008, 752, 3008, 2256)  # enlarged at the working size of a 1333 px output: a reduced crop
+    matte = hinted_matte(replace(settings, output_long_side=1333), product)
+    assert len(spy) == 2 and spy[1][0] < 0.7 * PHOTO[0], spy  # the hint reduced with the crop
+    assert matte[800:2200, 1060:1960].max() == 0  # the hint's background half
+    assert matte[800:2200, 2060:2960].min() == 255  # the other half, where it is in the photo
+
+
 def test_the_crop_is_the_product_box_with_half_its_long_side_around_it_within_the_photo() -> None:
     def result(box: list[int] | None) -> RenderResult:
         return RenderResult(images=(), engine="classical", meta={} if box is None else {"source_box": box})
@@ -154,6 +198,18 @@ def test_the_crop_is_the_product_box_with_half_its_long_side_around_it_within_th
     assert product_crop(result([400, 300, 500, 340]), (1000, 750), (2000, 1500)) == (700, 500, 1100, 780)
     assert product_crop(result([0, 700, 100, 750]), (1000, 750), (2000, 1500)) == (0, 1300, 300, 1500)  # clipped
     assert product_crop(result(None), (1000, 750), (2000, 1500)) is None
+
+
+def test_a_crop_reduced_a_band_at_a_time_is_the_one_pass_resize() -> None:
+    # Waves of 17 and 23 px within 28..228: a band a pixel off is ~30 levels off, and Pillow's passes never clip.
+    y, x = np.mgrid[0:1000, 0:1500].astype(np.float32)
+    waves = [128 + 100 * np.sin(2 * np.pi * (a * x + b * y)) for a, b in ((1 / 17, 0), (0, 1 / 23), (1 / 29, 1 / 19))]
+    image = Image.fromarray(np.stack(waves, axis=-1).round().astype(np.uint8))
+    for crop, size in (((30, 20, 1470, 980), (1000, 667)), ((0, 0, 1500, 1000), (1499, 999))):
+        banded = np.asarray(reduced_crop(image, crop, size), dtype=np.int16)
+        assert banded.shape == (size[1], size[0], 3)
+        assert np.abs(banded - np.asarray(image.resize(size, Image.Resampling.BICUBIC, box=crop))).max() <= 2
+    assert reduced_crop(image, (5, 6, 105, 56), (100, 50)).tobytes() == image.crop((5, 6, 105, 56)).tobytes()
 
 
 def test_a_small_product_in_a_scene_is_rendered_again_from_the_whole_photo(
@@ -219,3 +275,35 @@ def test_the_full_resolution_pass_on_a_crop_hands_the_model_arena_back(
     # The working image (3 MP) by its size; the 0.64 MP crop of the 12 MP photo whatever its size: the arrays
     # of the photo's full-resolution pass follow it.
     assert released == [False, True]
+
+
+def test_a_large_photos_renders_run_in_the_allocators_large_job_block(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    depth, inside = [0], []
+
+    @contextmanager
+    def large_job() -> Iterator[None]:
+        depth[0] += 1
+        try:
+            yield
+        finally:
+            depth[0] -= 1
+
+    real = Engines.render
+
+    def render(self: Engines, image: Image.Image, *args: object, **kwargs: object) -> object:
+        inside.append(depth[0] == 1)
+        return real(self, image, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(allocator, "large_job", large_job)
+    monkeypatch.setattr(Engines, "render", render)
+    run(settings, photo((1000, 600, 3000, 2400)))  # 12 MP: a model's cut-out of it hands the arena back
+    assert inside and all(inside), inside
+    inside.clear()
+    body = Image.new("RGB", (1600, 1200), (236, 236, 236))
+    body.paste((150, 60, 40), (500, 300, 1100, 900))
+    small = io.BytesIO()
+    body.save(small, "JPEG", quality=90)
+    run(settings, small.getvalue())  # 1.9 MP: it keeps the arena, and the heap as it is
+    assert inside == [False]

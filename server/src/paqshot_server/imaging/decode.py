@@ -178,8 +178,11 @@ def _to_srgb(img: Image.Image) -> Image.Image:
         out_mode = "RGBA" if img.mode == "RGBA" else "RGB"
         if img.mode not in ("RGB", "RGBA", "CMYK", "L"):
             img = img.convert("RGBA" if "A" in img.getbands() else "RGB")
-        converted = ImageCms.profileToProfile(img, src, dst, outputMode=out_mode)
-        return converted if converted is not None else img
+        # In place when the mode stays: the same lcms transform row by row, without a second image's memory (a
+        # 40 MP photo's 120 MB: stored JPEGs keep their profile, so every worker's decode converts).
+        in_place = img.mode == out_mode
+        converted = ImageCms.profileToProfile(img, src, dst, outputMode=out_mode, inPlace=in_place)
+        return img if in_place or converted is None else converted
     except (ImageCms.PyCMSError, OSError):
         # A broken embedded profile is common in the wild; the pixels are still usable as sRGB.
         return img

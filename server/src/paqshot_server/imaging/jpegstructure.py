@@ -450,6 +450,31 @@ def progression_valid(start: int, end: int, high: int, low: int, components: int
     return band and (high == 0 or low == high - 1) and low <= 13
 
 
+# ICC.1 Annex B.4: a profile in APP2 segments of "ICC_PROFILE\0", a 1-based sequence number and the count, each
+# segment's part at most 65,519 bytes (65,533 of body); Pillow's JPEG writer splits them the same way.
+_ICC_TAG, _ICC_PART = b"ICC_PROFILE\x00", 65519
+
+
+def with_icc_profile(data: bytes, profile: bytes) -> bytes:
+    """``data`` (a JPEG as :func:`read_structure` keeps it) with ``profile`` in APP2 segments, after SOI and a
+    leading APP0: libjpeg decodes the same samples; Pillow reads the same ``info["icc_profile"]`` back. One copy.
+
+    Raises:
+        ValueError: a profile of more than 255 parts (16.7 MB: larger than any upload).
+    """
+    parts = [profile[i : i + _ICC_PART] for i in range(0, len(profile), _ICC_PART)]
+    if not 0 < len(parts) <= 255:
+        raise ValueError(f"an ICC profile of {len(profile)} bytes does not fit in 255 APP2 segments")
+    segments = b"".join(
+        b"\xff\xe2" + (2 + len(_ICC_TAG) + 2 + len(part)).to_bytes(2, "big") + _ICC_TAG + bytes((n, len(parts))) + part
+        for n, part in enumerate(parts, start=1)
+    )
+    at = 2
+    if data[2:4] == b"\xff\xe0":  # JFIF wants its APP0 first
+        at += 2 + int.from_bytes(data[4:6], "big")
+    return b"".join((data[:at], segments, data[at:]))
+
+
 def read_structure(data: bytes) -> Structure | None:
     """Walk the JPEG in ``data`` marker by marker, entropy-coded data skipped in C.
 

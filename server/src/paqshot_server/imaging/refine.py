@@ -157,9 +157,10 @@ def constrain(prob: np.ndarray, hint: np.ndarray | None) -> np.ndarray:
 def select_products(prob: np.ndarray, config: RefineConfig) -> Selection | None:
     """Keep the product(s) in a probability map (float h x w); None when nothing is confident (p > 0.5)."""
     core = prob > 0.5
-    labels, count = ndimage.label(core, EIGHT)
+    labels, count = ndimage.label(core | _bridges(core), EIGHT)
     if count == 0:
         return None
+    labels[~core] = 0
     index = np.arange(1, count + 1)
     mass = np.asarray(ndimage.sum_labels(prob, labels, index), np.float64)
     main = int(np.argmax(mass))
@@ -174,6 +175,19 @@ def select_products(prob: np.ndarray, config: RefineConfig) -> Selection | None:
     out = np.where(near, prob, np.float32(0)).astype(np.float32)
     out[core & ~keep] = 0.0
     return Selection(keep, out, int(kept.sum()), float(mass[~kept].sum() / mass.sum()))
+
+
+def _bridges(core: np.ndarray) -> np.ndarray:
+    """The pixels outside ``core`` (bool h x w) between two of its 8-connected regions (8-neighbours of both): a
+    thin part's neck at p ~ 0.5 (a 2 px antenna wire on the 640 px analysis grid) falls either side of 0.5 with
+    any resampling of the photo, and a wire cut off there by one pixel was dropped as a stray region
+    (issue-14.md, "Memory at 40 MP, session 5"). Regions two pixels apart stay apart."""
+    labels, count = ndimage.label(core, EIGHT)
+    if count < 2:
+        return np.zeros_like(core)
+    highest = ndimage.grey_dilation(labels, footprint=EIGHT)
+    lowest = ndimage.grey_erosion(np.where(core, labels, count + 1), footprint=EIGHT)
+    return ~core & (lowest <= count) & (lowest < highest)
 
 
 def map_entropy(prob: np.ndarray) -> float:

@@ -7,7 +7,9 @@ of at least :data:`WORKING_FACTOR` times the output's, so a product filling half
 enlarged; when the layout would enlarge the product anyway (a small product in a big photo), the caller renders
 again at the photo's full resolution (:func:`enlarged`), so no detail the photo has is lost: a studio packshot
 from the part of the photo around the product only (:func:`product_crop`), so that the cut-out's arrays are the
-product's size, not the photo's (a 40 MP photo of a small product: ~19 bytes per photo pixel from the whole photo).
+product's size, not the photo's (a 40 MP photo of a small product: ~19 bytes per photo pixel from the whole photo),
+reduced to the size the canvas shows the product at (:func:`crop_size`): a product filling most of the frame is not
+cut out at 30 MP for a 2 MP canvas.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from .result import RenderResult
 
 WORKING_FACTOR = 1.5  # the working image's long side is at least this many times the output's long side
 PRODUCT_MARGIN = 0.5  # the full-resolution crop: this share of the product box's long side around it, every side
+# The crop is reduced so that the product is this many times its size on the canvas: the cut-out of the crop may
+# find a slightly smaller box than the working image's (a few pixels of edge), and the layout must not enlarge.
+CROP_HEADROOM = 1.1
+CROP_BAND = 256  # output rows reduced at a time (:func:`reduced_crop`)
 
 Box = tuple[int, int, int, int]
 
@@ -58,6 +64,41 @@ def product_crop(result: RenderResult, image_size: tuple[int, int], photo_size: 
     x0, y0, x1, y1 = _mapped(box, photo_size[0] / image_size[0], photo_size[1] / image_size[1], (0, 0), photo_size)
     pad = math.ceil(PRODUCT_MARGIN * max(x1 - x0, y1 - y0))
     return max(0, x0 - pad), max(0, y0 - pad), min(photo_size[0], x1 + pad), min(photo_size[1], y1 + pad)
+
+
+def crop_size(
+    result: RenderResult, image_size: tuple[int, int], photo_size: tuple[int, int], crop: Box
+) -> tuple[int, int]:
+    """The size to render ``crop`` (a box of the photo of ``photo_size``, from :func:`product_crop`) at: reduced
+    so that the product is :data:`CROP_HEADROOM` times as large as the layout of ``result`` (a render of a working
+    image of ``image_size``) needs it on the canvas (``meta["scale"]`` canvas px per working px), never larger
+    than the crop itself. (width, height) in pixels: the output's need sizes the cut-out's arrays, not the photo."""
+    scale = result.meta.get("scale")
+    width, height = crop[2] - crop[0], crop[3] - crop[1]
+    if not isinstance(scale, int | float) or scale <= 0:
+        return width, height
+    working = max(image_size[0] / photo_size[0], image_size[1] / photo_size[1])  # working px per photo px
+    factor = min(1.0, CROP_HEADROOM * scale * working)
+    return min(width, math.ceil(width * factor)), min(height, math.ceil(height * factor))
+
+
+def reduced_crop(image: Image.Image, crop: Box, size: tuple[int, int]) -> Image.Image:
+    """``crop`` (x0, y0, x1, y1) of ``image`` resized to ``size`` (Pillow's bicubic, which widens its support when
+    reducing), :data:`CROP_BAND` output rows at a time: Pillow's one-pass resize of a box keeps a temporary of the
+    output's width and all the box's rows (as large as the crop when reducing little); a band's box is the same
+    stretch of the same pixels, so the rows are those of the one pass within a level or two (Pillow may run its
+    two passes in the other order, rounding and clipping between them). ``image.crop(crop)`` when ``size`` is the
+    crop's own."""
+    width, height = crop[2] - crop[0], crop[3] - crop[1]
+    if size == (width, height):
+        return image.crop(crop)
+    out = Image.new(image.mode, size)
+    step = height / size[1]  # photo rows per output row
+    for top in range(0, size[1], CROP_BAND):
+        bottom = min(size[1], top + CROP_BAND)
+        box = (crop[0], crop[1] + top * step, crop[2], min(crop[3], crop[1] + bottom * step))
+        out.paste(image.resize((size[0], bottom - top), Image.Resampling.BICUBIC, box=box), (0, top))
+    return out
 
 
 def _mapped(box: list[int], kx: float, ky: float, origin: tuple[int, int], photo_size: tuple[int, int]) -> Box:

@@ -6,6 +6,7 @@ import io
 import logging
 import threading
 import time
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -20,12 +21,12 @@ from ..imaging.options import RenderOptions
 from ..imaging.plates.plate import PlateSource
 from ..imaging.result import RenderResult
 from ..imaging.review import with_whole_photo
-from ..imaging.working import enlarged, on_photo_grid, product_crop, working_size
+from ..imaging.working import crop_size, enlarged, on_photo_grid, product_crop, reduced_crop, working_size
 from ..settings import Settings
 from ..storage import jobs as jobs_sql
 from ..storage.faults import is_storage_full
 from ..storage.jobs import Job, JobResult, StoredImage, StoredReason
-from . import ending
+from . import allocator, ending
 from .backdrops import StoredPlates
 from .context import WorkerContext
 
@@ -163,40 +164,55 @@ def _render(
 ) -> RenderResult:
     """Render from a working image sized to the output (``imaging.working``), or at full resolution when the
     photo is not much larger or the product would be enlarged (a studio packshot then from the part of the photo
-    around the product: ``working.product_crop``); the matte and boxes are on the photo's grid."""
-    max_pixels = ctx.settings.max_image_pixels
-    at_least = working_size(raw, options.long_side)
-    decoded = decode_image(raw, max_bytes=len(raw), max_pixels=max_pixels, at_least=at_least)
-    image = decoded.image
-    if image.size != decoded.source_size:
-        small_hint = None if hint is None else _resized_hint(hint, image.size)
-        result = ctx.engines.render(image, options, progress=lease.report, hint=small_hint, plates=plates)
-        if not enlarged(result):
-            return on_photo_grid(result, decoded.source_size, image.size)
-        working = image.size
-        del decoded, image  # the working image's memory goes before the whole photo's is taken
-        image = decode_image(raw, max_bytes=len(raw), max_pixels=max_pixels).image
-        crop = product_crop(result, working, image.size) if ctx.engines.studio(options, plates) else None
-        if crop is not None:
-            photo_size = image.size
-            image = image.crop(crop)  # the whole photo's memory goes: the cut-out's arrays are the product's size
-            part_hint = None if hint is None else np.ascontiguousarray(hint[crop[1] : crop[3], crop[0] : crop[2]])
-            try:
-                # A large photo's crop, however small: the arena goes back (issue-14.md, "Arena release by size").
-                release = ctx.engines.render_releasing
-                part = release(image, options, progress=lease.report, hint=part_hint, plates=plates)
-            except UnsupportedImage:  # e.g. a busy backdrop all round the crop: the whole photo, as before
-                log.info("no product found around the working image's box: rendering from the whole photo")
-                image = decode_image(raw, max_bytes=len(raw), max_pixels=max_pixels).image
-            else:
-                part = with_whole_photo(part, result, ctx.settings.review_threshold)
-                return on_photo_grid(part, photo_size, image.size, region=crop)
-    return ctx.engines.render(image, options, progress=lease.report, hint=hint, plates=plates)
+    around the product: ``working.product_crop``); the matte and boxes are on the photo's grid. A photo whose
+    cut-out hands the model's arena back is rendered inside ``allocator.large_job``."""
+    with allocator.large_job() if _large(ctx, raw) else nullcontext():
+        max_pixels = ctx.settings.max_image_pixels
+        at_least = working_size(raw, options.long_side)
+        decoded = decode_image(raw, max_bytes=len(raw), max_pixels=max_pixels, at_least=at_least)
+        image = decoded.image
+        if image.size != decoded.source_size:
+            small_hint = None if hint is None else _resized_hint(hint, image.size)
+            result = ctx.engines.render(image, options, progress=lease.report, hint=small_hint, plates=plates)
+            if not enlarged(result):
+                return on_photo_grid(result, decoded.source_size, image.size)
+            working = image.size
+            del decoded, image  # the working image's memory goes before the whole photo's is taken
+            image = decode_image(raw, max_bytes=len(raw), max_pixels=max_pixels).image
+            crop = product_crop(result, working, image.size) if ctx.engines.studio(options, plates) else None
+            if crop is not None:
+                photo_size = image.size
+                size = crop_size(result, working, photo_size, crop)
+                # No full-resolution crop, and the whole photo's memory goes: the cut-out's arrays are the size
+                # the output needs of the product.
+                image = reduced_crop(image, crop, size)
+                part_hint = None if hint is None else _resized_hint(hint[crop[1] : crop[3], crop[0] : crop[2]], size)
+                try:
+                    # A large photo's crop, however small: the arena goes back (issue-14.md, "Arena release by
+                    # size").
+                    release = ctx.engines.render_releasing
+                    part = release(image, options, progress=lease.report, hint=part_hint, plates=plates)
+                except UnsupportedImage:  # e.g. a busy backdrop all round the crop: the whole photo, as before
+                    log.info("no product found around the working image's box: rendering from the whole photo")
+                    image = decode_image(raw, max_bytes=len(raw), max_pixels=max_pixels).image
+                else:
+                    part = with_whole_photo(part, result, ctx.settings.review_threshold)
+                    return on_photo_grid(part, photo_size, image.size, region=crop)
+        return ctx.engines.render(image, options, progress=lease.report, hint=hint, plates=plates)
+
+
+def _large(ctx: WorkerContext, raw: bytes) -> bool:
+    try:
+        with Image.open(io.BytesIO(raw)) as header:
+            size = header.size
+    except (OSError, ValueError):  # the decode says what is wrong, in words
+        return False
+    return ctx.engines.releases_arena(size)
 
 
 def _resized_hint(hint: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A canonical hint on a smaller grid (nearest neighbour: no new hint values)."""
-    return np.asarray(Image.fromarray(hint).resize(size, Image.Resampling.NEAREST))
+    """A canonical hint (or a box of one) on a grid of ``size`` (nearest neighbour: no new hint values)."""
+    return np.asarray(Image.fromarray(np.ascontiguousarray(hint)).resize(size, Image.Resampling.NEAREST))
 
 
 def _fail(ctx: WorkerContext, job: Job, code: str, message: str) -> None:
