@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request
+from litestar.types import Empty
 
 from ..errors import InvalidRequest
 
@@ -65,4 +66,10 @@ class JsonRequest(Request):
     """Litestar's request whose ``json()`` (what ``JSONBody`` handlers receive) reports bad bodies in words."""
 
     async def json(self) -> Any:
-        return parse_json(await self.body())
+        """The body parsed once per request, kept as Litestar's own ``json()`` keeps it (a handler that also reads
+        the JSON value, such as the keys sent, does not parse a megabyte twice)."""
+        if self._json is Empty:
+            if (parsed := self._connection_state.json) is Empty:
+                parsed = self._connection_state.json = parse_json(await self.body())
+            self._json = parsed
+        return self._json
