@@ -5,8 +5,13 @@ the same behaviours against ``paqshot serve``)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
+import pytest
+from litestar import Request
+from litestar.exceptions import InternalServerException
+from paqshot_server.api.errors import BODY_TIMED_OUT, http_handler
 from paqshot_server.api.protocol import SpecErrorsProtocol
 from protocol_support import Transport, no_content
 from uvicorn.config import Config
@@ -134,6 +139,36 @@ def test_a_body_silent_past_its_deadline_ends_the_apps_wait_with_a_disconnect() 
 
     assert asyncio.run(run()).startswith(b"HTTP/1.1 408 ")
     assert received[-1] == {"type": "http.disconnect"}
+
+
+def test_a_body_timed_out_is_told_to_the_app_as_the_servers_doing_and_logged_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # breaker, session 4: the 408 was logged as "the client closed the connection before its body was all sent"
+    scopes: list[dict] = []
+
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        scopes.append(scope)
+        while (await receive()).get("more_body"):
+            pass
+
+    async def run() -> None:
+        protocol, _transport = await _open(app)
+        protocol.data_received(b"POST /v1/generate HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n12345")
+        await asyncio.sleep(SHORT * 4)
+        await _turns()
+
+    asyncio.run(run())
+    assert scopes[0][BODY_TIMED_OUT] == SHORT
+    gone = InternalServerException(detail="client disconnected prematurely")  # what Litestar raises on the disconnect
+    with caplog.at_level(logging.INFO, logger="paqshot_server.api.errors"):
+        http_handler(Request(scopes[0]), gone, 10_000_000)  # type: ignore[arg-type]
+        http_handler(Request({**scopes[0], BODY_TIMED_OUT: None}), gone, 10_000_000)  # type: ignore[arg-type]
+    said = [r.getMessage() for r in caplog.records]
+    assert said == [
+        f"a POST request's body stopped arriving (nothing for {SHORT:g} s): answered 408",
+        "a POST request's client closed the connection before its body was all sent",
+    ]
 
 
 def test_a_body_the_app_has_not_asked_for_yet_is_not_timed() -> None:
