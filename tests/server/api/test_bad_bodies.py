@@ -121,7 +121,7 @@ def test_header_error_names_the_header(client: TestClient, key: Key) -> None:
     body = json.dumps({"product_image": b64(product_jpeg()), "style": "studio_packshot"}).encode()
     response = client.post("/v1/generate", content=body, headers={**key.headers, **JSON, "Idempotency-Key": "k" * 300})
     assert response.status_code == 400
-    assert response.json()["message"] == "The header Idempotency-Key must be text, at most 255 characters long."
+    assert response.json()["message"] == "The header Idempotency-Key must be text, 1 to 255 characters long."
 
 
 def test_no_message_quotes_a_pattern(client: TestClient) -> None:
