@@ -134,3 +134,21 @@ def test_check_measures_any_image_as_it_is(client: TestClient, key: Key) -> None
         assert set(answer.json()) == {"error", "message"}
     unknown = client.post("/v1/check", json={"image": b64(product_jpeg()), "preset": "nope"}, headers=key.headers)
     assert unknown.status_code == 400 and "amazon_main" in unknown.json()["message"]
+
+
+def test_the_fields_sent_are_read_from_the_body_parsed_once(
+    client: TestClient, key: Key, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The handler passes the keys of the JSON it parsed for the request; parsing a megabyte again for them cost
+    # the event loop ~0.7 ms a submission (docs/progress/issue-14.md, "Door tail, session 5").
+    from paqshot_server.jobs import service
+
+    def parsed_again(*_args: object) -> set[str]:
+        raise AssertionError("the body was parsed again for its keys")
+
+    monkeypatch.setattr(service, "_sent_fields", parsed_again)
+    body = {"product_image": b64(product_jpeg()), "style": "studio_packshot", "preset": "amazon_main", "shadow": "soft"}
+    accepted = client.post("/v1/generate", json=body, headers=key.headers)
+    assert accepted.status_code == 202, accepted.text
+    job = client.get(f"/v1/generate/{accepted.json()['id']}", headers=key.headers).json()
+    assert job["options"]["shadow"] == "soft" and job["options"]["background"] == "white"  # sent; the preset's

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import io
 import threading
@@ -10,6 +11,7 @@ import tracemalloc
 from pathlib import Path
 
 import anyio
+import pybase64
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -108,6 +110,26 @@ def test_base64_forms() -> None:
         decode_base64("aGVsbG8", 100)  # bad padding: strict decoding
     with pytest.raises(ImageTooLarge):
         decode_base64("A" * 200, 100)
+
+
+def _decoded_or_error(text: str) -> bytes | str:
+    try:
+        return decode_base64(text, 10_000)
+    except InvalidRequest as exc:
+        return exc.message
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ABab09+/=-_ \n\r\t\x0b\x0c\u00a0\u2003", max_size=64))
+def test_base64_with_or_without_white_space_decodes_as_the_scan_first_code_did(text: str) -> None:
+    # The white-space scan runs only when strict decoding fails; the answer is the one the scan-first code gave:
+    # white space of the four kinds (and then any white space) removed, then pybase64's strict rules.
+    cleaned = "".join(text.split()) if any(c in text for c in " \n\r\t") else text
+    try:
+        expected: bytes | str = pybase64.b64decode(cleaned, validate=True)
+    except (binascii.Error, ValueError):
+        expected = "product_image is neither an http(s) URL nor valid base64 image data."
+    assert _decoded_or_error(text) == expected
 
 
 @settings(max_examples=200, deadline=None)

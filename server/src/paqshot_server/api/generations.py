@@ -67,9 +67,10 @@ class GenerationController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[GenerateAccepted]:
         """Validate, store the product image, queue the job; answer 202 with the job id."""
-        body = await request.body()  # as sent: the Idempotency-Key hash, and which fields beat a preset
+        body = await request.body()  # as sent: the Idempotency-Key hash
+        sent = await request.json()  # parsed already, for ``data``: its keys are the fields that beat a preset
         submitted = await api.jobs.submit(
-            key, data, idempotency_key=idempotency_key, body=body, on_counted=remember_rate_window(request)
+            key, data, idempotency_key=idempotency_key, body=body, sent=sent, on_counted=remember_rate_window(request)
         )
         return _accepted(submitted, api)
 

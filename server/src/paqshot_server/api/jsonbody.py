@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request
+from litestar.types import Empty
 
 from ..errors import InvalidRequest
 
@@ -90,7 +91,15 @@ class JsonRequest(Request):
     what was sent when its Content-Type or Content-Encoding was not JSON's."""
 
     async def json(self) -> Any:
-        body = await self.body()
+        """The body parsed once per request, kept as Litestar's own ``json()`` keeps it (a handler that also reads
+        the JSON value, such as the keys sent, does not parse a megabyte twice)."""
+        if self._json is Empty:
+            if (parsed := self._connection_state.json) is Empty:
+                parsed = self._connection_state.json = self._parsed(await self.body())
+            self._json = parsed
+        return self._json
+
+    def _parsed(self, body: bytes) -> Any:
         try:
             return parse_json(body)
         except InvalidRequest as exc:

@@ -151,12 +151,11 @@ class BackdropLibrary:
         return row
 
 
-async def store_background(res: Resources, job_id: str, background_image: str) -> str:
-    """Fetch or decode a request's ``background_image`` (the product photo's door and SSRF rules), store it
-    normalised as ``<job_id>_background.<ext>``; returns the file name."""
-    raw = await intake.load_image(res, background_image, "background_image")
+def store_background(res: Resources, job_id: str, raw: bytes) -> str:
+    """Store a request's ``background_image`` (its bytes, fetched or decoded by ``intake.load_image``: the product
+    photo's door and SSRF rules) normalised as ``<job_id>_background.<ext>``; returns the file name. Blocking."""
     try:
-        name, _notes = await intake.store_input(res, job_id, raw, role="background")
+        name, _notes = intake.store_image(res, job_id, raw, role="background")
     except (ImageTooLarge, UnsupportedImage) as exc:
         raise type(exc)(f"background_image: {exc.message}") from exc
     return name

@@ -48,15 +48,24 @@ def decode_base64(text: str, max_bytes: int, field: str = "product_image") -> by
         if not match.group("b64"):
             raise InvalidRequest("data: URIs must be base64-encoded (';base64,').")
         text = text[match.end() :]
-    if any(c in text for c in " \n\r\t"):  # only rebuild the string when it has line breaks (costly on MBs)
-        text = "".join(text.split())
     try:
-        decoded = pybase64.b64decode(text, validate=True)  # the standard library's semantics, SIMD speed
+        decoded = _strict_base64(text)
     except (binascii.Error, ValueError) as exc:
         raise InvalidRequest(f"{field} is neither an http(s) URL nor valid base64 image data.") from exc
     if len(decoded) > max_bytes:
         raise ImageTooLarge(f"{field} is {len(decoded) / 1e6:.1f} MB; the limit is {megabytes(max_bytes)}.")
     return decoded
+
+
+def _strict_base64(text: str) -> bytes:
+    """Strict base64 with line breaks allowed; raises ``binascii.Error``/``ValueError`` like the standard library."""
+    try:
+        return pybase64.b64decode(text, validate=True)  # the standard library's semantics, SIMD speed
+    except (binascii.Error, ValueError):
+        # Looked for only now: four scans of a megabyte of text cost every plain submission ~0.1 ms of the GIL
+        if not any(c in text for c in " \n\r\t"):
+            raise
+    return pybase64.b64decode("".join(text.split()), validate=True)
 
 
 def normalise(data: bytes, max_bytes: int, max_pixels: int) -> tuple[bytes, str, tuple[str, ...]]:
@@ -93,7 +102,8 @@ async def load_image(res: Resources, text: str, field: str = "product_image") ->
     return decode_base64(text, settings.max_image_bytes, field)
 
 
-# Stores a passthrough JPEG while it is verified (its write and fsync wait on the disk, the decode on the CPU).
+# Stores a passthrough JPEG the marker walk was unsure of while it is decoded (the write and fsync wait on the disk,
+# the decode on the CPU).
 _WRITER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="intake-write")
 # Full decodes (every photo the JPEG fast path does not take) at once, at most: a 40 MP photo's decode holds ~660 MB
 # until it is stored or refused (breaker, session 2: 150 concurrent truncated 40 MP JPEGs peaked the API process at
@@ -101,32 +111,36 @@ _WRITER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="intake-write")
 FULL_DECODES = threading.BoundedSemaphore(max(1, min(4, os.cpu_count() or 1)))
 
 
-async def store_input(res: Resources, job_id: str, raw: bytes, role: str = "input") -> tuple[str, tuple[str, ...]]:
-    """Validate/normalise off the event loop and store as ``<job_id>_<role>.<ext>``; returns the stored file name
-    and the decoding's notes. A refused image leaves no file behind."""
+def store_image(res: Resources, job_id: str, raw: bytes, role: str = "input") -> tuple[str, tuple[str, ...]]:
+    """Validate/normalise ``raw`` and store it as ``<job_id>_<role>.<ext>``; returns the stored file name and the
+    decoding's notes. A refused image leaves no file behind. Blocking (CPU and disk): call it from a thread."""
     settings = res.settings
+    plan = jpeg_passthrough_plan(raw, settings.max_image_pixels) if len(raw) <= settings.max_image_bytes else None
+    if plan is not None:
+        name = f"{job_id}_{role}.jpg"
+        if plan.certain:  # nothing left to verify: written here, not handed to another thread and waited for
+            res.files.put(name, plan.data)
+            return name, ()
+        written = _WRITER.submit(res.files.put, name, plan.data)
+        try:
+            verified = plan.verify()  # a decode: the file's write and fsync go on meanwhile
+        except BaseException:
+            _discard(res, name, written)
+            raise
+        if verified:
+            written.result()  # its error (a full disk) is the request's; put leaves nothing behind
+            return name, ()
+        _discard(res, name, written)  # the full path below says what is wrong with it
+    with FULL_DECODES:
+        data, ext, notes = normalise(raw, settings.max_image_bytes, settings.max_image_pixels)
+    name = f"{job_id}_{role}.{ext}"
+    res.files.put(name, data)
+    return name, notes
 
-    def store() -> tuple[str, tuple[str, ...]]:  # one trip to a thread for both: each trip costs CPU too
-        plan = jpeg_passthrough_plan(raw, settings.max_image_pixels) if len(raw) <= settings.max_image_bytes else None
-        if plan is not None:
-            name = f"{job_id}_{role}.jpg"
-            written = _WRITER.submit(res.files.put, name, plan.data)
-            try:
-                verified = plan.verify()  # the file's write and fsync go on meanwhile: ~4 ms of a request's wait
-            except BaseException:
-                _discard(res, name, written)
-                raise
-            if verified:
-                written.result()  # its error (a full disk) is the request's; put leaves nothing behind
-                return name, ()
-            _discard(res, name, written)  # the full path below says what is wrong with it
-        with FULL_DECODES:
-            data, ext, notes = normalise(raw, settings.max_image_bytes, settings.max_image_pixels)
-        name = f"{job_id}_{role}.{ext}"
-        res.files.put(name, data)
-        return name, notes
 
-    return await anyio.to_thread.run_sync(store)
+async def store_input(res: Resources, job_id: str, raw: bytes, role: str = "input") -> tuple[str, tuple[str, ...]]:
+    """:func:`store_image` off the event loop."""
+    return await anyio.to_thread.run_sync(store_image, res, job_id, raw, role)
 
 
 def _discard(res: Resources, name: str, written: Future[Path]) -> None:
@@ -156,7 +170,14 @@ def _photo_size(res: Resources, input_file: str) -> tuple[int, int]:
         return photo.size
 
 
-def _hint_file(res: Resources, job_id: str, mask_hint: str, input_file: str) -> str:
+def store_hint(res: Resources, job_id: str, mask_hint: str, input_file: str) -> str:
+    """Check a request's ``mask_hint`` against the stored photo, store it in canonical form; returns its file name.
+    Blocking (call it from a thread).
+
+    Raises:
+        InvalidRequest: not base64 PNG data, or not the photo's size (see ``imaging.hint.read_hint``).
+        ImageTooLarge: over ``max_image_bytes``.
+    """
     try:
         raw = decode_base64(mask_hint, res.settings.max_image_bytes)
     except ImageTooLarge as exc:
@@ -167,13 +188,3 @@ def _hint_file(res: Resources, job_id: str, mask_hint: str, input_file: str) -> 
     name = f"{job_id}_hint.png"
     res.files.put(name, encode_hint(hint))
     return name
-
-
-async def store_hint(res: Resources, job_id: str, mask_hint: str, input_file: str) -> str:
-    """Check a request's ``mask_hint`` against the stored photo, store it in canonical form; returns its file name.
-
-    Raises:
-        InvalidRequest: not base64 PNG data, or not the photo's size (see ``imaging.hint.read_hint``).
-        ImageTooLarge: over ``max_image_bytes``.
-    """
-    return await anyio.to_thread.run_sync(_hint_file, res, job_id, mask_hint, input_file)

@@ -16,7 +16,7 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,25 +97,28 @@ class JobService:
         *,
         idempotency_key: str | None = None,
         body: bytes | None = None,
+        sent: Collection[str] | None = None,
         on_counted: CountedListener | None = None,
     ) -> Submitted:
         """Validate, store the product image, insert and enqueue a job for ``key``.
 
         ``body`` is the request as received, hashed to tell a replay from a reuse of the Idempotency-Key with
         another request (default: the request's JSON encoding), and whose keys are the fields the client sent
-        (those beat the preset's values; default: the fields that differ from their defaults). Raises
+        (those beat the preset's values; default: the fields that differ from their defaults). ``sent``: those
+        keys when the caller has them already (the body is then not parsed again). Raises
         Forbidden (style not enabled, quota),
         InvalidRequest (options, webhook URL, image, mask hint), IdempotencyConflict, RateLimited, ImageTooLarge,
         UnsupportedImage; a refused request leaves no stored file behind. ``on_counted``: see
         :data:`CountedListener`.
         """
-        admitted = await self._admit(key, request, idempotency_key, body, on_counted=on_counted)
+        admitted = await self._admit(key, request, idempotency_key, body, sent=sent, on_counted=on_counted)
         if isinstance(admitted, Submitted):
             return admitted
         raw = await intake.load_image(self.res, request.product_image)
         job_id = new_id("gen")
-        input_file, input_notes = await intake.store_input(self.res, job_id, raw)
-        return await self._insert(key, request, job_id, input_file, admitted, rerun_of=None, input_notes=input_notes)
+        return await self._insert(
+            key, request, job_id, admitted, lambda: intake.store_image(self.res, job_id, raw), rerun_of=None
+        )
 
     async def rerun(
         self,
@@ -161,16 +164,13 @@ class JobService:
                 f"The photo of generation {source.id} was deleted after the retention period; "
                 "submit it again with POST /v1/generate."
             )
-        await anyio.to_thread.run_sync(self.res.files.put, input_file, photo)
+
+        def store_photo() -> tuple[str, Sequence[str]]:
+            self.res.files.put(input_file, photo)
+            return input_file, source.input_notes
+
         return await self._insert(
-            key,
-            request,
-            new_job_id,
-            input_file,
-            admitted,
-            rerun_of=source.id,
-            input_notes=source.input_notes,
-            background_of=source,
+            key, request, new_job_id, admitted, store_photo, rerun_of=source.id, background_of=source
         )
 
     async def _admit(
@@ -180,15 +180,17 @@ class JobService:
         idempotency_key: str | None,
         body: bytes | None,
         hash_prefix: bytes = b"",
+        sent: Collection[str] | None = None,
         on_counted: CountedListener | None = None,
     ) -> Submitted | _Admission:
         """Checks before any file is stored: an earlier job replayed, or what the insert needs.
 
-        ``hash_prefix`` goes before the body in the Idempotency-Key's hash (a re-run's source job)."""
+        ``hash_prefix`` goes before the body in the Idempotency-Key's hash (a re-run's source job); ``sent``: see
+        :meth:`submit`."""
         res = self.res
         if key.styles and request.style not in key.styles:
             raise Forbidden(f"Style '{request.style}' is not enabled for this API key.")
-        options, aspect_ratio = self.options_with_preset(request, body)
+        options, aspect_ratio = self.options_with_preset(request, body, sent)
         res.catalog.check_options(
             RenderOptions(
                 style=request.style,
@@ -231,34 +233,73 @@ class JobService:
         key: ApiKey,
         request: GenerateRequest,
         job_id: str,
-        input_file: str,
         admitted: _Admission,
+        store_photo: Callable[[], tuple[str, Sequence[str]]],
         *,
         rerun_of: str | None,
-        input_notes: Sequence[str] = (),
         background_of: Job | None = None,
     ) -> Submitted:
-        """Store the mask hint and background image, insert the job (quota, idempotency) and enqueue it; no file
-        left on refusal. ``background_of``: a re-run's source, whose background image is kept unless the request
-        sends another."""
-        res, stored = self.res, [input_file]
+        """Store the photo (``store_photo``: its file name and notes), the mask hint and background image, insert
+        the job (quota, idempotency) and enqueue it, in one trip to a thread; no file left on refusal.
+        ``background_of``: a re-run's source, whose background image is kept unless the request sends another."""
+        background = None
+        if request.background_image:  # fetched (or decoded) here: a fetch waits on the event loop, not in a thread
+            background = await intake.load_image(self.res, request.background_image, "background_image")
+        cutout = admitted.options.get("cutout_engine")
+        # The same as the row's seq after the insert: the last of its key's jobs of that priority. Estimated here:
+        # the ETA's snapshot is checked against the event loop's connection (``Eta``).
+        estimate = self.estimate(Pending(job_id, key.id, request.style, cutout, request.priority, 2**62))
         try:
+            job, created = await anyio.to_thread.run_sync(
+                self._store_and_create,
+                key,
+                request,
+                job_id,
+                admitted,
+                store_photo,
+                background,
+                background_of,
+                rerun_of,
+                estimate,
+            )
+        except BaseException:
+            self.eta.forget()
+            raise
+        if not created:  # a concurrent request with the same Idempotency-Key inserted first
+            self.eta.forget()
+        return Submitted(job, replayed=not created, rate=admitted.rate)
+
+    def _store_and_create(
+        self,
+        key: ApiKey,
+        request: GenerateRequest,
+        job_id: str,
+        admitted: _Admission,
+        store_photo: Callable[[], tuple[str, Sequence[str]]],
+        background: bytes | None,
+        background_of: Job | None,
+        rerun_of: str | None,
+        estimate: int,
+    ) -> tuple[Job, bool]:
+        """:meth:`_insert`'s files and row, blocking: each trip to a thread and back costs a request its wait for
+        a free thread, the GIL and the event loop, so a submission makes one. Files are deleted again when the row
+        is not created (refused, or a concurrent request with the same Idempotency-Key inserted first)."""
+        res, stored = self.res, []
+        try:
+            input_file, input_notes = store_photo()
+            stored.append(input_file)
             hint_file = None
             if request.mask_hint:
-                hint_file = await intake.store_hint(res, job_id, request.mask_hint, input_file)
+                hint_file = intake.store_hint(res, job_id, request.mask_hint, input_file)
                 stored.append(hint_file)
             background_file = None
-            if request.background_image:
-                background_file = await backdrops.store_background(res, job_id, request.background_image)
+            if background is not None:
+                background_file = backdrops.store_background(res, job_id, background)
                 stored.append(background_file)
             elif background_of is not None and background_of.background_file:
                 background_file = job_id + background_of.background_file.removeprefix(background_of.id)
-                data = await anyio.to_thread.run_sync(res.files.read, background_of.background_file)
-                await anyio.to_thread.run_sync(res.files.put, background_file, data)
+                res.files.put(background_file, res.files.read(background_of.background_file))
                 stored.append(background_file)
-            cutout = admitted.options.get("cutout_engine")
-            # The same as the row's seq after the insert: the last of its key's jobs of that priority.
-            pending = Pending(job_id, key.id, request.style, cutout, request.priority, 2**62)
             new = NewJob(
                 id=job_id,
                 key_id=key.id,
@@ -269,7 +310,7 @@ class JobService:
                 seed=request.seed,
                 input_file=input_file,
                 created_at=iso(time.time()),
-                estimated_seconds=self.estimate(pending),
+                estimated_seconds=estimate,
                 hint_file=hint_file,
                 filename=request.filename,
                 rerun_of=rerun_of,
@@ -277,21 +318,22 @@ class JobService:
                 background_file=background_file,
                 priority=request.priority,
             )
-            job, created = await anyio.to_thread.run_sync(self._create_and_enqueue, key, new, admitted)
+            job, created = self._create_and_enqueue(key, new, admitted)
         except BaseException:  # any failure once files are stored (hint, quota, full disk, queue): keep none
-            self.eta.forget()
             for name in stored:
                 res.files.delete(name)
             raise
-        if not created:  # a concurrent request with the same Idempotency-Key inserted first
-            self.eta.forget()
+        if not created:
             for name in stored:
                 res.files.delete(name)
-        return Submitted(job, replayed=not created, rate=admitted.rate)
+        return job, created
 
-    def options_with_preset(self, request: GenerateRequest, body: bytes | None) -> tuple[dict[str, Any], AspectRatio]:
+    def options_with_preset(
+        self, request: GenerateRequest, body: bytes | None, sent: Collection[str] | None = None
+    ) -> tuple[dict[str, Any], AspectRatio]:
         """(stored options, aspect ratio) with the request's preset applied (see :func:`request_options`)."""
-        return request_options(request, _sent_fields(request, body), self.res.presets)
+        fields = set(sent) if sent is not None else _sent_fields(request, body)
+        return request_options(request, fields, self.res.presets)
 
     def _create_and_enqueue(self, key: ApiKey, new: NewJob, admitted: _Admission) -> tuple[Job, bool]:
         """Insert the job (quota, idempotency, cap on high) and put it on the queue, in one trip to a thread.
