@@ -6,6 +6,7 @@ Cases: ``shared/cases/faults/nested-json-500``, ``shared/cases/api/error-message
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 
@@ -120,7 +121,7 @@ def test_header_error_names_the_header(client: TestClient, key: Key) -> None:
     body = json.dumps({"product_image": b64(product_jpeg()), "style": "studio_packshot"}).encode()
     response = client.post("/v1/generate", content=body, headers={**key.headers, **JSON, "Idempotency-Key": "k" * 300})
     assert response.status_code == 400
-    assert response.json()["message"] == "The header Idempotency-Key must be text, at most 255 characters long."
+    assert response.json()["message"] == "The header Idempotency-Key must be text, 1 to 255 characters long."
 
 
 def test_no_message_quotes_a_pattern(client: TestClient) -> None:
@@ -163,3 +164,50 @@ def test_no_pattern_ends_in_a_dollar(client: TestClient) -> None:
         assert not pattern.endswith("$"), pattern
         if pattern.startswith("^") and not pattern.startswith("^(?!"):  # whole-text patterns (not a prefix rule)
             assert pattern.endswith(END), pattern
+
+
+_REQUEST = {"product_image": "x", "style": "studio_packshot"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "says"),
+    [
+        (
+            {"content-type": "application/json", "content-encoding": "gzip"},
+            gzip.compress(json.dumps(_REQUEST).encode()),
+            "sent compressed (Content-Encoding: gzip), which this API does not read: send the JSON uncompressed",
+        ),
+        (
+            {"content-type": "application/json"},
+            gzip.compress(json.dumps(_REQUEST).encode()),
+            "It looks gzip-compressed",
+        ),
+        (
+            {"content-type": "application/x-www-form-urlencoded"},
+            b"product_image=x&style=studio_packshot",
+            "sent as a form of type application/x-www-form-urlencoded: send a JSON object with Content-Type: "
+            "application/json",
+        ),
+    ],
+    ids=["gzip, said", "gzip, not said", "a urlencoded form"],
+)
+def test_a_body_sent_in_another_form_is_refused_saying_what_was_sent(
+    client: TestClient, key: Key, headers: dict[str, str], body: bytes, says: str
+) -> None:
+    # breaker, session 4: each got the generic "Request body is not valid JSON (at byte 0)."
+    response = client.post("/v1/generate", content=body, headers={**key.headers, **headers})
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request", response.text
+    message = response.json()["message"]
+    assert message.startswith("Request body is not valid JSON") and says in message, message
+    assert_plain_words(message)
+
+
+def test_a_multipart_upload_is_refused_saying_what_was_sent(client: TestClient, key: Key) -> None:
+    files = {"product_image": ("photo.jpg", product_jpeg(), "image/jpeg")}
+    response = client.post("/v1/generate", data={"style": "studio_packshot"}, files=files, headers=key.headers)
+    assert response.status_code == 400, response.text
+    message = response.json()["message"]
+    assert "sent as a form of type multipart/form-data: send a JSON object with Content-Type: application/json" in (
+        message
+    ), message
+    assert "base64 text or a URL" in message

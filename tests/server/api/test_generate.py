@@ -15,7 +15,7 @@ from paqshot_server.settings import Settings
 from paqshot_server.storage import jobs as jobs_sql
 from paqshot_server.storage import keys as keys_sql
 from paqshot_server.storage.db import connect
-from support import Key, b64, make_key, product_jpeg
+from support import Key, assert_plain_words, b64, make_key, product_jpeg
 
 ACCEPTED_FIELDS = {"id", "status", "style", "aspect_ratio", "estimated_seconds", "created_at"}
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -272,6 +272,18 @@ def test_idempotency_key_replays_and_conflicts(client: TestClient, key: Key) -> 
     assert "Idempotency-Key" in other.json()["message"]
     listed = client.get("/v1/generations", headers=key.headers).json()
     assert listed["total"] == 1
+
+
+def test_an_empty_idempotency_key_is_refused_not_taken_for_none(client: TestClient, key: Key) -> None:
+    # breaker, session 4: an empty header was read as no key at all, so a client whose template lost its value
+    # had no protection against duplicates and was not told
+    body = {"product_image": b64(product_jpeg()), "style": "studio_packshot"}
+    response = client.post("/v1/generate", json=body, headers={**key.headers, "Idempotency-Key": ""})
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request", response.text
+    message = response.json()["message"]
+    assert message == "The header Idempotency-Key must be text, 1 to 255 characters long.", message
+    assert_plain_words(message)
+    assert client.get("/v1/generations", headers=key.headers).json()["total"] == 0
 
 
 def test_cancel_a_queued_job(client: TestClient, key: Key, settings: Settings) -> None:

@@ -5,8 +5,13 @@ the same behaviours against ``paqshot serve``)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
+import pytest
+from litestar import Request
+from litestar.exceptions import InternalServerException
+from paqshot_server.api.errors import BODY_TIMED_OUT, http_handler
 from paqshot_server.api.protocol import SpecErrorsProtocol
 from protocol_support import Transport, no_content
 from uvicorn.config import Config
@@ -118,8 +123,10 @@ def test_a_head_past_its_deadline_is_answered_408_and_a_silent_connection_closed
 
 def test_a_body_silent_past_its_deadline_ends_the_apps_wait_with_a_disconnect() -> None:
     received: list[dict] = []
+    scopes: list[dict] = []
 
     async def app(scope: dict, receive: Any, send: Any) -> None:
+        scopes.append(scope)
         while True:
             received.append(await receive())
             if not received[-1].get("more_body"):
@@ -134,6 +141,20 @@ def test_a_body_silent_past_its_deadline_ends_the_apps_wait_with_a_disconnect() 
 
     assert asyncio.run(run()).startswith(b"HTTP/1.1 408 ")
     assert received[-1] == {"type": "http.disconnect"}
+    assert scopes[0][BODY_TIMED_OUT] == SHORT  # the disconnect was the server's doing: logged as such
+
+
+def test_a_body_timed_out_is_logged_as_such_not_as_the_client_closing(caplog: pytest.LogCaptureFixture) -> None:
+    # breaker, session 4: the 408 was logged as "the client closed the connection before its body was all sent"
+    scope = {"type": "http", "method": "POST", "path": "/v1/generate", "headers": []}
+    gone = InternalServerException(detail="client disconnected prematurely")  # what Litestar raises on the disconnect
+    with caplog.at_level(logging.INFO, logger="paqshot_server.api.errors"):
+        http_handler(Request({**scope, BODY_TIMED_OUT: SHORT}), gone, 10_000_000)  # type: ignore[arg-type]
+        http_handler(Request(scope), gone, 10_000_000)  # type: ignore[arg-type]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"a POST request's body stopped arriving (nothing for {SHORT:g} s): answered 408",
+        "a POST request's client closed the connection before its body was all sent",
+    ]
 
 
 def test_a_body_the_app_has_not_asked_for_yet_is_not_timed() -> None:

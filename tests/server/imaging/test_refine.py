@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from imaging_support import FakeModel, paper_scene
+from paqshot_server.imaging.cleanup import clean_backdrop
 from paqshot_server.imaging.refine import RefineConfig, constrain, drop_frame_ghosts, refine, select_products
 from PIL import Image
 from scipy import ndimage
@@ -340,3 +341,23 @@ def test_a_cast_shadow_fringe_the_model_is_sure_of_goes_but_the_steel_tine_stays
     assert float(out.alpha[core & (tine > 0) & ~tip].min()) > 0.95  # the tine stays whole ...
     assert float(out.alpha[core].mean()) > 0.99  # ... and so does the handle
     assert iou(out.alpha, fork) > 0.97
+
+
+def test_a_products_own_shading_at_its_outline_is_not_a_shadow_fringe() -> None:
+    """A light box lit from the left whose right side turns away from the light, smoothly, into a darkening of
+    the paper's own colour that meets the box's cast shadow without an edge (a treasure chest's painted steel on
+    a vignetted backdrop, a white cake stand): everything a cast-shadow fringe is, except that it turns into the
+    product's lit part without a step. It stays (``cleanup.FRINGE_STEP``; the first form of the fringe rule
+    took it: mean alpha 0)."""
+    h, w = 200, 300
+    ys, xs = np.mgrid[0:h, 0:w]
+    paper = np.array((225, 218, 205), np.float32)
+    box = (xs >= 80) & (xs < 200) & (ys >= 60) & (ys < 140)
+    face = 0.78 + 0.35 * np.clip((190 - xs) / 10.0, 0, 1)  # x the paper: 1.13 lit, 0.78 on its right side
+    cast = ndimage.gaussian_filter(np.roll(box.astype(np.float32), 12, axis=1), 3.0) * (xs >= 200)
+    ratio = np.where(box, face, 1 - 0.2 * cast)  # its cast shadow on the right
+    px = paper * ratio[..., None] + np.random.default_rng(3).normal(0, 1.0, (h, w, 3))
+    rgb = np.clip(np.round(px), 0, 255).astype(np.uint8)
+    out = clean_backdrop(rgb, box.astype(np.float32))  # a model sure of the box, and only of the box
+    assert out.modelled
+    assert float(out.prob[box & (xs >= 185)].min()) == 1.0

@@ -124,6 +124,9 @@ def validation_handler(request: Request, exc: Exception) -> Response:
 # Litestar's InternalServerException detail when the client closed the connection before its body was all sent
 # (``Request.stream``): the client's doing, and nobody reads the answer; counted and logged as a 400, not a 500.
 _CLIENT_GONE = "client disconnected prematurely"
+# The ASGI scope key ``api.protocol`` sets (to its deadline, in seconds) when it ended a body's wait itself: the
+# client was answered 408, and the app's "disconnect" is the server's doing, not the client's.
+BODY_TIMED_OUT = "paqshot.body_timed_out"
 
 
 def http_handler(request: Request, exc: Exception, max_image_bytes: int) -> Response:
@@ -141,7 +144,11 @@ def http_handler(request: Request, exc: Exception, max_image_bytes: int) -> Resp
             405, "invalid_request", f"{request.method} is not allowed on this path; it takes {methods}.", allowed
         )
     if status >= 500 and exc.detail == _CLIENT_GONE:
-        log.info("a %s request's client closed the connection before its body was all sent", request.method)
+        waited = request.scope.get(BODY_TIMED_OUT)
+        if waited is not None:
+            log.info("a %s request's body stopped arriving (nothing for %g s): answered 408", request.method, waited)
+        else:
+            log.info("a %s request's client closed the connection before its body was all sent", request.method)
         return error_response(
             400, "invalid_request", "The connection closed before the request body was all sent; nothing was kept."
         )

@@ -25,6 +25,8 @@ from .request_bodies import GENERATION_ID_PATTERN, GenerateRequest, PriorityChan
 from .state import ApiState
 from .wire import GenerateAccepted, Generation, GenerationList
 
+# Not empty: an empty header is a client's mistake (a template that lost its value), not "no key" (breaker, session 4)
+IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=255)]
 _STARTING_AFTER_DOC = (
     "Extension: a generation id; only generations listed after it (older) are paged, newest first. Pass the last "
     "id of a page to get the next: no repeats or gaps while new generations arrive. 404 if it is not yours."
@@ -62,7 +64,7 @@ class GenerationController(Controller):
         data: JSONBody[GenerateRequest],
         key: NamedDependency[ApiKey],
         api: NamedDependency[ApiState],
-        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=255)] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[GenerateAccepted]:
         """Validate, store the product image, queue the job; answer 202 with the job id."""
         body = await request.body()  # as sent: the Idempotency-Key hash
@@ -139,7 +141,7 @@ class GenerationController(Controller):
         data: JSONBody[RerunRequest],
         key: NamedDependency[ApiKey],
         api: NamedDependency[ApiState],
-        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=255)] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[GenerateAccepted]:
         """A new generation (new id) from this one's stored photo: fields given replace its request's, the others
         are kept, except ``mask_hint`` (send it each time). 410 ``input_expired`` once the photo is past retention."""

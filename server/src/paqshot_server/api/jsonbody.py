@@ -62,14 +62,48 @@ def _complete(body: bytes) -> bool:
     return True
 
 
+_GZIP_MAGIC = b"\x1f\x8b"  # RFC 1952
+
+
+def sent_as(content_type: str | None, content_encoding: str | None, body: bytes) -> str | None:
+    """What a body that is not JSON was sent as, and what to send instead (a sentence), when its headers or its
+    first bytes tell: a content-coding (this API reads bodies as sent), or a form or other non-JSON media type."""
+    coding = (content_encoding or "").strip().lower()
+    if coding and coding != "identity":
+        return (
+            f"It was sent compressed (Content-Encoding: {coding}), which this API does not read: send the JSON "
+            "uncompressed, without a Content-Encoding header."
+        )
+    if body.startswith(_GZIP_MAGIC):
+        return "It looks gzip-compressed, which this API does not read: send the JSON uncompressed."
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media and media != "application/json" and not media.endswith("+json"):
+        shape = "a form" if media in ("multipart/form-data", "application/x-www-form-urlencoded") else "a body"
+        return (
+            f"It was sent as {shape} of type {media[:100]}: send a JSON object with Content-Type: "
+            "application/json (images as base64 text or a URL in their field)."
+        )
+    return None
+
+
 class JsonRequest(Request):
-    """Litestar's request whose ``json()`` (what ``JSONBody`` handlers receive) reports bad bodies in words."""
+    """Litestar's request whose ``json()`` (what ``JSONBody`` handlers receive) reports bad bodies in words, saying
+    what was sent when its Content-Type or Content-Encoding was not JSON's."""
 
     async def json(self) -> Any:
         """The body parsed once per request, kept as Litestar's own ``json()`` keeps it (a handler that also reads
         the JSON value, such as the keys sent, does not parse a megabyte twice)."""
         if self._json is Empty:
             if (parsed := self._connection_state.json) is Empty:
-                parsed = self._connection_state.json = parse_json(await self.body())
+                parsed = self._connection_state.json = self._parsed(await self.body())
             self._json = parsed
         return self._json
+
+    def _parsed(self, body: bytes) -> Any:
+        try:
+            return parse_json(body)
+        except InvalidRequest as exc:
+            hint = sent_as(self.headers.get("content-type"), self.headers.get("content-encoding"), body)
+            if hint is None:
+                raise
+            raise InvalidRequest(f"{exc.message.rstrip('.')}. {hint}") from exc

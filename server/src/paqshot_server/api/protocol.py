@@ -29,7 +29,7 @@ from typing import cast
 import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from .errors import printable
+from .errors import BODY_TIMED_OUT, printable
 
 MAX_URL_BYTES = 65_535  # httptools.parse_url refuses longer URLs (its offsets are 16-bit)
 # A request's line and headers together, at most: room for the longest URL and 64 kB of headers (nginx reads
@@ -204,6 +204,7 @@ class SpecErrorsProtocol(HttpToolsProtocol):
                 return
             else:
                 cycle.disconnected = True  # the app's receive() gets http.disconnect; its answer goes nowhere
+                cycle.scope[BODY_TIMED_OUT] = self.body_idle_seconds  # type: ignore[literal-required]  # for the log
                 cycle.message_event.set()
                 self._stop_watch()
                 self._dropped = 0

@@ -172,7 +172,7 @@ Everything below is optional; a client that sends only the v1 fields gets the v1
 
 Extension endpoints are marked *(extension)* in their titles: cancel, re-run, delete, capabilities, models. Every
 response carries `X-Request-ID`; `POST /v1/generate` honours an `Idempotency-Key` header (same key and body:
-the original `202`; another body: `400` `invalid_request`).
+the original `202`; another body: `400` `invalid_request`; an empty key: `400`, not "no key").
 """
 
 

@@ -82,6 +82,10 @@ FRINGE_PENUMBRA = 0.96  # ... and goes on outside the matte: the backdrop within
 # beside a white chair seat's shaded side: 0.977)
 FRINGE_FADE = 0.01  # ... and it is no lighter than that (a shadow is deepest against its caster and fades
 # outwards; a robot's light grey neck between its head and body: 0.958 inside, 0.932 outside)
+FRINGE_STEP = 0.4  # ... and meets the rest of the product at an edge: at least this share of the product pixels
+# bordering it are a step (gradient over the clean-up's limit); the forks' and scissors' fringes 0.44-1.0, a
+# product's own shading turning into its lit part 0.02-0.35 (a white cake stand, a robot's underside, the
+# painted steel of a treasure chest on a vignetted backdrop)
 FRINGE_CAST = 0.5  # ... on the shadow's side: this share of it has the product within FRINGE_DEPTH towards the light
 FRINGE_DIRECTED = 0.25  # the photo's own shadow has a direction when the mean of its unit vectors from the product
 # is at least this long (the forks' and scissors' 0.31-0.83; a shadow all around a product averages to ~0)
@@ -284,7 +288,9 @@ def _shadow_fringe(
       only at a few points), and it is no wider inside than that opening allows (area <= ``FRINGE_DEPTH`` x the
       open outline: not product seen through a narrow gap), and the shadow goes on outside it (the backdrop
       within 3 px outside is darker than ``FRINGE_PENUMBRA`` x the model's lightness at the median, and the
-      region no lighter than that, give or take ``FRINGE_FADE``: a shadow is deepest against its caster);
+      region no lighter than that, give or take ``FRINGE_FADE``: a shadow is deepest against its caster), and
+      it meets the rest of the product at the product's edge: at least ``FRINGE_STEP`` of the product pixels
+      bordering it are a step (a product's own shading turns into its lit part smoothly);
     - it lies on the shadow's side of the rest of the product: at least ``FRINGE_CAST`` of its pixels have
       product that is not a candidate within ``FRINGE_DEPTH`` px towards the light, with only candidates between
       (a shadow lies against its caster), the light's direction being
@@ -294,18 +300,24 @@ def _shadow_fringe(
       the product, or one all around it): no fringe.
     """
     outside = ~ndimage.binary_fill_holes(product)
-    towards = _light_direction(product, darkening, lab, expected)
-    if towards is None:
-        return np.zeros_like(product)
     smooth, _ = shadow_candidates(
         diff, lab, expected, grad, threshold, SHADOW_MIN_RATIO, max_grad, FRINGE_TINT * threshold
     )
     candidates = smooth & product & (ndimage.distance_transform_edt(~outside) <= FRINGE_DEPTH)
-    if not candidates.any():
-        return candidates
+    outline = product & ndimage.binary_dilation(outside, EIGHT)
+    labels, count = ndimage.label(candidates, EIGHT)
+    area = np.bincount(labels.ravel(), minlength=count + 1)
+    opening = np.bincount(labels[outline], minlength=count + 1)
+    maybe = (opening > 0) & (area <= FRINGE_DEPTH * opening)  # the counting tests first, for all regions at once
+    maybe[0] = False
+    towards = _light_direction(product, darkening, lab, expected) if maybe.any() else None
+    if towards is None:
+        return np.zeros_like(product)
     # Rays from the rest of the product away from the light, through candidates only: a shadow lies against its
     # caster (the backdrop between them would be lit).
-    reached = product & ~candidates
+    solid = product & ~candidates
+    edges = solid & (grad >= max_grad)  # the product's edges
+    reached = solid
     cast = np.zeros_like(reached)
     h, w = reached.shape
     for step in range(1, FRINGE_DEPTH + 1):
@@ -319,22 +331,22 @@ def _shadow_fringe(
         if not reached.any():
             break
         cast |= reached
-    outline = product & ndimage.binary_dilation(outside, EIGHT)
+    maybe &= np.bincount(labels[cast], minlength=count + 1) >= FRINGE_CAST * area
     ratio = lab[..., 0] / np.maximum(expected[..., 0], 1e-3)  # lightness against the backdrop's
-    labels, count = ndimage.label(candidates, EIGHT)
     fringe = np.zeros(count + 1, bool)
     for i, sl in enumerate(ndimage.find_objects(labels), start=1):
+        if not maybe[i] or sl is None:
+            continue
         sl = tuple(slice(max(s.start - 3, 0), s.stop + 3) for s in sl)
         region = labels[sl] == i
-        open_ = int((region & outline[sl]).sum())
-        area = int(region.sum())
-        if not open_ or area > FRINGE_DEPTH * open_ or (cast[sl] & region).sum() < FRINGE_CAST * area:
-            continue
+        border = ndimage.binary_dilation(region, EIGHT) & solid[sl]
+        if edges[sl][border].sum() < FRINGE_STEP * border.sum():
+            continue  # it turns into the product smoothly: the product's own shading, not a shadow on it
         beyond = float(np.median(ratio[sl][ndimage.binary_dilation(region, EIGHT, iterations=3) & outside[sl]]))
         if beyond > FRINGE_PENUMBRA or float(np.median(ratio[sl][region])) > beyond + FRINGE_FADE:
             continue  # lit backdrop outside it, or it is lighter than that: the product's own shading
         exposed = int((ndimage.binary_dilation(region, EIGHT, iterations=2) & outline[sl]).sum())
-        fringe[i] = open_ >= FRINGE_EXPOSED * exposed
+        fringe[i] = opening[i] >= FRINGE_EXPOSED * exposed
     return fringe[labels]
 
 
@@ -345,6 +357,13 @@ def _light_direction(
     h x w) to the photo's shadow outside it (``darkening`` pixels, bool h x w, 2 to 2 x ``FRINGE_DEPTH`` px from
     the product; each the unit vector from its nearest product pixel, weighted by how much it darkens the
     backdrop); None when that mean is shorter than ``FRINGE_DIRECTED`` (no shadow, or one all around)."""
+    rows, cols = np.flatnonzero(product.any(axis=1)), np.flatnonzero(product.any(axis=0))
+    reach = 2 * FRINGE_DEPTH + 1  # the box around the product that holds every pixel looked at
+    box = (
+        slice(max(int(rows[0]) - reach, 0), int(rows[-1]) + 1 + reach),
+        slice(max(int(cols[0]) - reach, 0), int(cols[-1]) + 1 + reach),
+    )
+    product, darkening, lab, expected = product[box], darkening[box], lab[box], expected[box]
     distance, (iy, ix) = ndimage.distance_transform_edt(~product, return_indices=True)
     seen = darkening & (distance > 2) & (distance <= 2 * FRINGE_DEPTH)
     if not seen.any():

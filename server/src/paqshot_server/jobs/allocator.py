@@ -72,23 +72,30 @@ def keep_freed_memory(trim_bytes: int = TRIM_BYTES, mmap_bytes: int = MMAP_BYTES
     return applied
 
 
+def hand_back() -> None:
+    """Return the freed heap this process keeps to the kernel (glibc's ``malloc_trim(0)``, which also returns whole
+    free pages inside the heap, under live objects, where no trim threshold reaches), when :func:`keep_freed_memory`
+    applied; else nothing. The next allocations that reuse it fault its pages in again."""
+    if _kept:
+        ctypes.CDLL(None).malloc_trim(0)
+
+
 @contextmanager
 def large_job(mmap_bytes: int = MMAP_BYTES) -> Iterator[None]:
     """For a job on a large photo, in a process where :func:`keep_freed_memory` applied (else nothing changes):
-    the freed heap that earlier jobs and the warm-up kept (~190 MB after a worker's warm-up: the model's released
-    arena) goes back to the kernel first (glibc's ``malloc_trim``, which also returns free pages inside the heap),
-    allocations from :data:`LARGE_JOB_MMAP_BYTES` are mapped on their own while the block runs, and at its end
-    ``mmap_bytes`` (what :func:`keep_freed_memory` set) is restored and the heap trimmed again. The cost is page
-    faults, once per page the job touches, on a job of seconds. Process-wide: a job on another thread meanwhile
-    gets the same placement (only where its memory comes from changes, never its results)."""
+    the freed heap that earlier jobs kept goes back to the kernel first (:func:`hand_back`), allocations from
+    :data:`LARGE_JOB_MMAP_BYTES` are mapped on their own while the block runs, and at its end ``mmap_bytes`` (what
+    :func:`keep_freed_memory` set) is restored and the heap handed back again. The cost is page faults, once per
+    page the job touches, on a job of seconds. Process-wide: a job on another thread meanwhile gets the same
+    placement (only where its memory comes from changes, never its results)."""
     if not _kept:
         yield
         return
     libc = ctypes.CDLL(None)
-    libc.malloc_trim(0)
+    hand_back()
     libc.mallopt(M_MMAP_THRESHOLD, LARGE_JOB_MMAP_BYTES)
     try:
         yield
     finally:
         libc.mallopt(M_MMAP_THRESHOLD, mmap_bytes)
-        libc.malloc_trim(0)
+        hand_back()

@@ -160,6 +160,9 @@ def warm(ctx: WorkerContext) -> float:
         from ..imaging.scenes import render  # noqa: F401 - scene styles' modules, imported once here
     except Exception:  # a broken model or certificate fails the job that needs it, with its message
         log.warning("warm-up failed; the first job will load what it needs", exc_info=True)
+    # The model's arena, handed back after the warm-up's run, lies in the C heap as ~190 MB of kept freed memory
+    # (issue-14.md, "Memory at 40 MP, session 5"): an idle worker need not hold it.
+    allocator.hand_back()
     seconds = time.monotonic() - started
     log.info("warm-up took %.2f s", seconds)
     return seconds
