@@ -68,10 +68,16 @@ TOO_MANY_MARKERS = (
 # the file is left to the decoder, whose C reads tables ~20x faster than a Python step per table (breaker, session
 # 3: 5 MB of empty DHT tables cost the walk 0.67 s against the decode's 0.05 s).
 MAX_TABLES = 1024
-# Scans vouched for at most: libjpeg visits every block of a scan's components however little the scan codes, so a
-# file of thousands of near-empty scans decodes for minutes (djpeg's -maxscans, TurboJPEG's TJPARAM_SCANLIMIT exist
-# for it). Real files have ~10 (libjpeg's progressive script: 10 for colour, 6 for grey).
+# Scans a file may have; a file with more is refused (:class:`~paqshot_server.errors.UnsupportedImage`), as djpeg's
+# -maxscans and TurboJPEG's TJPARAM_SCANLIMIT refuse it: libjpeg visits every block of a scan's components however
+# little the scan codes, so thousands of near-empty scans decode for minutes (breaker, session 5: 4,000 empty AC
+# scans in a 157 kB 40 MP file cost 13.8 s of the API's CPU to decode at the door, then again in the worker).
+# Real files have ~10 (libjpeg's progressive script: 10 for colour, 6 for grey); 100 is 10x that.
 MAX_SCANS = 100
+TOO_MANY_SCANS = (
+    f"The JPEG has more than {MAX_SCANS} scans (progressive passes); photos from cameras and editors have about 10. "
+    "Save the image again (any image editor or converter writes a plain JPEG) and send it again."
+)
 
 
 @dataclass(frozen=True)
@@ -231,6 +237,8 @@ class _Walk:
             pos, marker = found.end() - 2, data[found.end() - 1]
             if marker == _EOI:
                 return self.result(pos + 2)
+            if marker == _SOS:
+                self.count_scan()  # the decode meets every scan, vouched for or not
             if marker in _PARAMETERLESS or marker == 0xD8 or pos + 4 > len(data):
                 pos += 2
                 continue
@@ -244,7 +252,8 @@ class _Walk:
 
     def count_to_scan(self, pos: int) -> None:
         """Count the markers from ``pos`` (where the walk was lost before the first scan) to the first SOS, as
-        Pillow's header parser will meet them (fill bytes one by one), so that the bound holds for such files too."""
+        Pillow's header parser will meet them (fill bytes one by one), and the scans from there, so that the bounds
+        hold for such files too."""
         data = self.data
         while True:
             found = _NEXT_MARKER.search(data, pos)
@@ -252,7 +261,10 @@ class _Walk:
                 return
             self.count(found.end() - found.start() - 1)
             pos, marker = found.end() - 2, data[found.end() - 1]
-            if marker == _SOS or pos + 4 > len(data):
+            if marker == _SOS:  # the decode will meet every scan from here (0xFF 0xDA is never entropy-coded data)
+                self.count_scan(data.count(b"\xff\xda", pos))
+                return
+            if pos + 4 > len(data):
                 return
             if marker in _PARAMETERLESS or marker in (0xD8, _EOI):
                 pos += 2
@@ -343,10 +355,14 @@ class _Walk:
                 return
             self.quant[slot] = True
 
-    def scan(self, body: memoryview) -> None:
-        self.scans += 1
+    def count_scan(self, scans: int = 1) -> None:
+        """Count ``scans`` more; refuse the file past :data:`MAX_SCANS`."""
+        self.scans += scans
         if self.scans > MAX_SCANS:
-            self.unsure()  # left to the decode, as before this walk existed
+            raise UnsupportedImage(TOO_MANY_SCANS)
+
+    def scan(self, body: memoryview) -> None:
+        self.count_scan()
         frame = self.frame
         count = body[0] if len(body) else 0
         if frame is None or not 1 <= count <= 4 or len(body) != 4 + 2 * count:
@@ -486,6 +502,7 @@ def read_structure(data: bytes) -> Structure | None:
 
     Raises:
         UnsupportedImage: more than :data:`MAX_MARKERS` markers (:data:`TOO_MANY_MARKERS`), counted before any of
-            them is parsed beyond its length; run it before Pillow's ``Image.open``, whose parser is slower.
+            them is parsed beyond its length; run it before Pillow's ``Image.open``, whose parser is slower. More
+            than :data:`MAX_SCANS` scans (:data:`TOO_MANY_SCANS`), whose decode would cost seconds.
     """
     return _Walk(data).run()
