@@ -75,3 +75,22 @@ def test_a_thin_strip_goes_through_a_cut_out_model(tmp_path: Path, size: tuple[i
         assert_plain_words(refused.message)
         return
     assert result.engine == "onnx:tiny-seg" and result.images[0].width == 256
+
+
+@pytest.mark.parametrize("size", [(6668, 5999), (101, 100), (7, 1429)])
+def test_a_photo_just_over_the_pixel_limit_is_told_its_exact_count_and_a_size_that_fits(size: tuple[int, int]) -> None:
+    # breaker, session 5: 6668x5999 (40,001,332 pixels) was told "(40 MP); the limit is 40 MP": rounded, the figure
+    # equalled the limit, so the user could not tell what to change
+    width, height = size
+    limit = width * height - 1
+    out = io.BytesIO()
+    Image.new("L", size, 128).save(out, "PNG")
+    with pytest.raises(UnsupportedImage) as refused:
+        decode_image(out.getvalue(), max_bytes=10_000_000, max_pixels=limit)
+    message = refused.value.message
+    assert f"({width * height:,} pixels); the limit is {limit:,} pixels" in message
+    assert_plain_words(message)
+    fit = message.split("scale it down (e.g. to ")[1].split(")")[0]
+    w, h = (int(v) for v in fit.split("x"))
+    assert w * h <= limit < (w + 1) * (h + 1)  # fits, and a pixel more each way would not
+    assert abs(w / h - width / height) < 0.02 * width / height + 1 / h  # the photo's own shape

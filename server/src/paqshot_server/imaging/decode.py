@@ -102,6 +102,15 @@ def decode_image(
         raise UnsupportedImage(f"Image could not be decoded as {name}: {reason}.") from exc
 
 
+def _fitting(width: int, height: int, max_pixels: int) -> str:
+    """The largest ``WxH`` of the same aspect (rounded down, whole pixels) within ``max_pixels``."""
+    scale = (max_pixels / (width * height)) ** 0.5
+    w, h = int(width * scale), int(height * scale)
+    while w * h > max_pixels:  # float rounding may leave it a pixel row over
+        w, h = w - 1, max(1, int((w - 1) * height / width))
+    return f"{w}x{h}"
+
+
 def _decode(data: bytes, fmt: str, max_pixels: int, at_least: tuple[int, int] | None = None) -> DecodedImage:
     try:
         with warnings.catch_warnings():
@@ -112,9 +121,11 @@ def _decode(data: bytes, fmt: str, max_pixels: int, at_least: tuple[int, int] | 
             if width < 1 or height < 1:
                 raise UnsupportedImage("Image has no pixels.")
             if width * height > max_pixels:
+                # Exact counts: rounded to whole megapixels, a photo just over the limit read as equal to it.
                 raise UnsupportedImage(
-                    f"Image is {width}x{height} ({width * height / 1e6:.0f} MP); "
-                    f"the limit is {max_pixels / 1e6:.0f} MP."
+                    f"Image is {width}x{height} ({width * height:,} pixels); the limit is {max_pixels:,} pixels "
+                    f"({max_pixels / 1e6:g} MP): scale it down (e.g. to {_fitting(width, height, max_pixels)}) "
+                    "and send it again."
                 )
             if max(width, height) > MAX_ASPECT * min(width, height):
                 raise UnsupportedImage(
@@ -132,7 +143,9 @@ def _decode(data: bytes, fmt: str, max_pixels: int, at_least: tuple[int, int] | 
                 notes.append("the PNG end chunk was missing; the image data is complete and was used as is")
             normalised = _normalise(img, _png_bit_depth(data) if fmt == "PNG" else 8)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise UnsupportedImage(f"Image has too many pixels; the limit is {max_pixels / 1e6:.0f} MP.") from exc
+        raise UnsupportedImage(
+            f"Image has too many pixels; the limit is {max_pixels:,} pixels ({max_pixels / 1e6:g} MP)."
+        ) from exc
     return DecodedImage(normalised, fmt, (width, height), tuple(notes))
 
 
