@@ -132,3 +132,15 @@ def test_rules_across_fields_in_the_schema_match_the_server(client: TestClient) 
         except InvalidRequest:
             by_server = False
         assert by_schema == by_server, (style, shadow, variants)
+
+
+def test_an_ipv6_literal_url_is_refused_saying_why(settings: Settings, key: Key) -> None:
+    # breaker, session 5: "http://[2001:4860:4860::8888]/x.jpg" was told only that the URL must be printable ASCII
+    # (it is): the message must name what is not accepted and what to do instead
+    with TestClient(create_app(settings)) as client:
+        for field in ("product_image", "webhook_url"):
+            body = {**BODY, "product_image": b64(product_jpeg()), field: "http://[2001:4860:4860::8888]/x.jpg"}
+            response = client.post("/v1/generate", json=body, headers=key.headers)
+            assert response.status_code == 400, field
+            message = response.json()["message"]
+            assert "IPv6 address" in message and "use a host name" in message, message

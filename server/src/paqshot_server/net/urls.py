@@ -30,8 +30,9 @@ def url_pattern(schemes: tuple[str, ...]) -> str:
 def url_words(schemes: tuple[str, ...]) -> str:
     """:func:`url_pattern` in words, for error messages."""
     return (
-        f"an {' or '.join(f'{s}://' for s in schemes)} URL in printable ASCII "
-        "(no spaces, control characters or user:password@; percent-encode other characters)"
+        f"an {' or '.join(f'{s}://' for s in schemes)} URL in printable ASCII whose host is a name or an IPv4 "
+        "address (no spaces, control characters or user:password@; percent-encode other characters; an IPv6 "
+        "address such as [2001:db8::1] is not accepted: use a host name that resolves to it)"
     )
 
 
