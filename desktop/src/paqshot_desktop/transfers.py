@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt
-from PySide6.QtGui import QImage, QImageReader
+from PySide6.QtGui import QColorSpace, QImage, QImageReader
 
 from .client import ApiClient
 from .model import image_extension, render_name
@@ -44,13 +44,27 @@ def submit_file(
     return client.generate(body, idempotency_key, on_wait=lambda reason, secs: report((reason, secs)))
 
 
+_SRGB = QColorSpace(QColorSpace.NamedColorSpace.SRgb)
+
+
+def in_srgb(image: QImage) -> QImage:
+    """``image`` in sRGB, converted from the colour profile it was read with (an Adobe RGB or Display P3 photo),
+    as the appliance's own decode converts it; Qt draws pixels as sRGB whatever profile they carry, so a
+    wide-gamut photo would look washed out. Unchanged when it has no profile or is sRGB already."""
+    space = image.colorSpace()
+    if image.isNull() or not space.isValid() or space == _SRGB:
+        return image
+    return image.convertedToColorSpace(_SRGB)
+
+
 def scaled_image(reader: QImageReader, size: int) -> QImage:
-    """Decode through a reader at most ``size`` px on the long side (JPEG decodes at reduced scale)."""
+    """Decode through a reader, in sRGB (:func:`in_srgb`), at most ``size`` px on the long side (JPEG decodes at
+    reduced scale)."""
     reader.setAutoTransform(True)  # honour EXIF orientation like the appliance does
     natural = reader.size()
     if natural.isValid() and max(natural.width(), natural.height()) > size:
         reader.setScaledSize(natural.scaled(QSize(size, size), Qt.AspectRatioMode.KeepAspectRatio))
-    return reader.read()
+    return in_srgb(reader.read())
 
 
 def load_thumbnail(path: Path, size: int) -> QImage:
@@ -64,7 +78,7 @@ def decode_bytes(data: bytes, size: int | None = None) -> QImage:
     buffer.setData(QByteArray(data))
     buffer.open(QIODevice.OpenModeFlag.ReadOnly)
     reader = QImageReader(buffer)
-    image = scaled_image(reader, size) if size else reader.read()
+    image = scaled_image(reader, size) if size else in_srgb(reader.read())
     buffer.close()
     return image
 

@@ -1,0 +1,40 @@
+"""Photos the appliance serves with their colour profile (a JPEG input is stored as sent, its ICC profile kept:
+door, session 5) are shown in sRGB, converted as the appliance's own decode converts them."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from paqshot_desktop.transfers import decode_bytes
+from PIL import Image, ImageCms
+from support import linear_rgb_icc
+
+SENT = (64, 128, 192)
+
+
+def _with_profile(profile: bytes | None) -> bytes:
+    out = io.BytesIO()
+    extra = {} if profile is None else {"icc_profile": profile}
+    Image.new("RGB", (40, 30), SENT).save(out, "PNG", **extra)  # PNG: the pixels exactly as sent, no JPEG noise
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("size", [None, 20])
+def test_a_photo_with_a_colour_profile_is_shown_converted_to_srgb(size: int | None) -> None:
+    profile = linear_rgb_icc()
+    data = _with_profile(profile)
+    expected = ImageCms.profileToProfile(
+        Image.open(io.BytesIO(data)), ImageCms.ImageCmsProfile(io.BytesIO(profile)), ImageCms.createProfile("sRGB")
+    )
+    assert expected is not None
+    want = expected.getpixel((0, 0))
+    assert isinstance(want, tuple) and max(abs(a - b) for a, b in zip(want, SENT, strict=True)) > 30  # it shows
+    shown = decode_bytes(data, size).pixelColor(0, 0)
+    got = (shown.red(), shown.green(), shown.blue())
+    assert max(abs(a - b) for a, b in zip(got, want, strict=True)) <= 3, (got, want)
+
+
+def test_a_photo_without_a_profile_is_shown_as_sent() -> None:
+    shown = decode_bytes(_with_profile(None)).pixelColor(0, 0)
+    assert (shown.red(), shown.green(), shown.blue()) == SENT
