@@ -28,11 +28,12 @@ def url_pattern(schemes: tuple[str, ...]) -> str:
 
 
 def url_words(schemes: tuple[str, ...]) -> str:
-    """:func:`url_pattern` in words, for error messages."""
+    """:func:`url_pattern` in words, for error messages (no example address in them: a refusal never names an
+    address a host could resolve to, ``tests/server/net/test_ssrf.py``)."""
     return (
         f"an {' or '.join(f'{s}://' for s in schemes)} URL in printable ASCII whose host is a name or an IPv4 "
-        "address (no spaces, control characters or user:password@; percent-encode other characters; an IPv6 "
-        "address such as [2001:db8::1] is not accepted: use a host name that resolves to it)"
+        "address (no spaces, control characters or user:password@; percent-encode other characters; a host in "
+        "brackets, an IPv6 address, is not accepted: use a host name that resolves to it)"
     )
 
 
