@@ -173,7 +173,10 @@ def _render(
         image = decoded.image
         if image.size != decoded.source_size:
             small_hint = None if hint is None else _resized_hint(hint, image.size)
-            result = ctx.engines.render(image, options, progress=lease.report, hint=small_hint, plates=plates)
+            # Handed over (``consume``): the cut-out closes the decoded image once the model has its pixels.
+            result = ctx.engines.render(
+                image, options, progress=lease.report, hint=small_hint, plates=plates, consume=True
+            )
             if not enlarged(result):
                 return on_photo_grid(result, decoded.source_size, image.size)
             working = image.size
@@ -191,14 +194,14 @@ def _render(
                     # A large photo's crop, however small: the arena goes back (issue-14.md, "Arena release by
                     # size").
                     release = ctx.engines.render_releasing
-                    part = release(image, options, progress=lease.report, hint=part_hint, plates=plates)
+                    part = release(image, options, progress=lease.report, hint=part_hint, plates=plates, consume=True)
                 except UnsupportedImage:  # e.g. a busy backdrop all round the crop: the whole photo, as before
                     log.info("no product found around the working image's box: rendering from the whole photo")
                     image = decode_image(raw, max_bytes=len(raw), max_pixels=max_pixels).image
                 else:
                     part = with_whole_photo(part, result, ctx.settings.review_threshold)
                     return on_photo_grid(part, photo_size, image.size, region=crop)
-        return ctx.engines.render(image, options, progress=lease.report, hint=hint, plates=plates)
+        return ctx.engines.render(image, options, progress=lease.report, hint=hint, plates=plates, consume=True)
 
 
 def _large(ctx: WorkerContext, raw: bytes) -> bool:
