@@ -357,3 +357,22 @@ def test_every_image_the_runner_renders_is_handed_over(settings: Settings, monke
     run(settings, photo((1800, 1300, 2200, 1700)))  # the working image, then the crop at full resolution
     run(settings, photo((1000, 600, 3000, 2400), "PNG"))  # not a JPEG: the whole photo
     assert handed == [True, True, True]
+
+
+def test_the_working_images_matte_is_gone_when_the_crop_is_rendered(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only the working render's review, box and scale are read after it: its matte (an "L" image of the working
+    # size) must not stay alive through the crop's render (issue-14.md, "Memory at 40 MP, session 6").
+    alive: list[list[tuple[int, int]]] = []
+    real = Engines.render
+
+    def render(self: Engines, image: Image.Image, *args: object, **kwargs: object) -> object:
+        alive.append(_open_images())
+        return real(self, image, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Engines, "render", render)
+    job = run(settings, photo((1800, 1300, 2200, 1700)))
+    assert job.result is not None and job.result.confidence is not None
+    assert len(alive) == 2, alive  # the working image, then the crop
+    assert (2000, 1500) not in alive[1], alive[1]

@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from contextlib import nullcontext
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 
 # Fields of RenderOptions that the job's stored options may carry.
 _RENDER_FIELDS = set(RenderOptions.__dataclass_fields__)
+# What a large photo's render from its working image is read for once the photo is rendered again at full
+# resolution (``working.product_crop``, ``working.crop_size``; ``review.with_whole_photo`` reads its review).
+_READ_AFTER = ("source_box", "scale")
 
 
 class Cancelled(Exception):
@@ -179,6 +183,9 @@ def _render(
             )
             if not enlarged(result):
                 return on_photo_grid(result, decoded.source_size, image.size)
+            # From here only its review and the product's box and scale are read: its matte and images go before
+            # the whole photo is decoded.
+            result = replace(result, images=(), meta={k: result.meta[k] for k in _READ_AFTER if k in result.meta})
             working = image.size
             del decoded, image  # the working image's memory goes before the whole photo's is taken
             image = decode_image(raw, max_bytes=len(raw), max_pixels=max_pixels).image
