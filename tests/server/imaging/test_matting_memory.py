@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from paqshot_server.imaging import matting
+from paqshot_server.imaging import cleanup, matting
 from paqshot_server.imaging import refine as refine_module
 from PIL import Image
 
@@ -104,3 +104,26 @@ def test_the_analysis_image_of_an_array_is_reduced_a_band_at_a_time(monkeypatch:
     got = matting.analysis_image(view, 256)
     assert np.array_equal(got[0], expected[0]) and got[1] == expected[1]
     assert max(shape[0] for shape in given) < view.shape[0] // 4  # bands of rows, never the whole crop
+
+
+def test_the_surround_share_reduces_the_photo_a_band_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Called at the refinement's end, a 40 MP photo's job's peak: the whole working image copied into Pillow (4 bytes
+    # a pixel) to reduce it was 40 MB there (issue-14.md, "Memory at 40 MP, session 6").
+    rng = np.random.default_rng(7)
+    photo = rng.integers(60, 200, (1203, 1801, 3), np.uint8)  # a textured backdrop
+    photo[400:800, 600:1200] = (150, 60, 40)
+    first = np.zeros((100, 150), np.float32)
+    first[33:67, 50:100] = 1.0  # the product on the model's grid (reduced by 6 first)
+    monkeypatch.setattr(matting, "BAND_CHUNK", 10**12)  # one band: Pillow's reduce of the whole photo
+    expected = cleanup.surround_share(photo, first, 30.0)
+    given: list[tuple[int, ...]] = []
+    fromarray = Image.fromarray
+
+    def recording(array: np.ndarray, *args: object, **kwargs: object) -> Image.Image:
+        given.append(array.shape)
+        return fromarray(array, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(matting.Image, "fromarray", recording)
+    monkeypatch.setattr(matting, "BAND_CHUNK", 50_000)
+    assert cleanup.surround_share(photo, first, 30.0) == expected > 0
+    assert given and max(shape[0] for shape in given) < photo.shape[0] // 4  # bands of rows, never the whole photo
