@@ -127,3 +127,24 @@ def test_the_surround_share_reduces_the_photo_a_band_at_a_time(monkeypatch: pyte
     monkeypatch.setattr(matting, "BAND_CHUNK", 50_000)
     assert cleanup.surround_share(photo, first, 30.0) == expected > 0
     assert given and max(shape[0] for shape in given) < photo.shape[0] // 4  # bands of rows, never the whole photo
+
+
+def test_the_unmixing_reads_the_matte_from_the_returned_plane(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The crop's matte is written into the whole image's plane and read from there: no second crop-sized float
+    # plane beside it (a 40 MP photo's ~10 MP working image: 38 MiB more through the unmixing, its job's peak in a
+    # long-lived worker; issue-14.md, "Memory at 40 MP, session 6").
+    photo = np.full((600, 800, 3), 236, np.uint8)
+    photo[150:450, 250:550] = (150, 60, 40)
+    yy, xx = np.mgrid[0:320, 0:320]
+    blob = ((np.abs(yy - 160) < 80) & (np.abs(xx - 160) < 60)).astype(np.float32)
+    seen: list[np.ndarray] = []
+    real = refine_module.decontaminate
+
+    def recording(rgb: np.ndarray, alpha: np.ndarray, *args: object) -> np.ndarray:
+        seen.append(alpha)
+        return real(rgb, alpha, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(refine_module, "decontaminate", recording)
+    refined = refine_module.refine(photo, lambda rgb: blob)
+    assert refined is not None and len(seen) == 1
+    assert np.shares_memory(seen[0], refined.alpha)
