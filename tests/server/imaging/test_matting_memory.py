@@ -87,11 +87,8 @@ def test_a_bilinear_map_on_the_photo_grid_is_a_writable_copy() -> None:
     assert prob.max() == 2.0  # the model's map itself is untouched
 
 
-def test_the_analysis_image_of_an_array_is_reduced_a_band_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    rng = np.random.default_rng(4)
-    photo = rng.integers(0, 256, (1203, 1801, 3), np.uint8)
-    view = photo[1:1202, 3:1800]  # a crop's view: not contiguous
-    expected = matting.analysis_image(Image.fromarray(np.ascontiguousarray(view)), 256)  # Pillow's whole reduce
+def _arrays_into_pillow(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, ...]]:
+    """The shapes of the arrays copied into Pillow images from now on (``Image.fromarray``)."""
     given: list[tuple[int, ...]] = []
     fromarray = Image.fromarray
 
@@ -100,6 +97,15 @@ def test_the_analysis_image_of_an_array_is_reduced_a_band_at_a_time(monkeypatch:
         return fromarray(array, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(matting.Image, "fromarray", recording)
+    return given
+
+
+def test_the_analysis_image_of_an_array_is_reduced_a_band_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(4)
+    photo = rng.integers(0, 256, (1203, 1801, 3), np.uint8)
+    view = photo[1:1202, 3:1800]  # a crop's view: not contiguous
+    expected = matting.analysis_image(Image.fromarray(np.ascontiguousarray(view)), 256)  # Pillow's whole reduce
+    given = _arrays_into_pillow(monkeypatch)
     monkeypatch.setattr(matting, "BAND_CHUNK", 50_000)
     got = matting.analysis_image(view, 256)
     assert np.array_equal(got[0], expected[0]) and got[1] == expected[1]
@@ -116,14 +122,7 @@ def test_the_surround_share_reduces_the_photo_a_band_at_a_time(monkeypatch: pyte
     first[33:67, 50:100] = 1.0  # the product on the model's grid (reduced by 6 first)
     monkeypatch.setattr(matting, "BAND_CHUNK", 10**12)  # one band: Pillow's reduce of the whole photo
     expected = cleanup.surround_share(photo, first, 30.0)
-    given: list[tuple[int, ...]] = []
-    fromarray = Image.fromarray
-
-    def recording(array: np.ndarray, *args: object, **kwargs: object) -> Image.Image:
-        given.append(array.shape)
-        return fromarray(array, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(matting.Image, "fromarray", recording)
+    given = _arrays_into_pillow(monkeypatch)
     monkeypatch.setattr(matting, "BAND_CHUNK", 50_000)
     assert cleanup.surround_share(photo, first, 30.0) == expected > 0
     assert given and max(shape[0] for shape in given) < photo.shape[0] // 4  # bands of rows, never the whole photo
