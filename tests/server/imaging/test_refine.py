@@ -3,6 +3,8 @@ has U²-Net's habits (keeps cast shadows as half product, fills holes, answers o
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 from imaging_support import FakeModel, paper_scene
@@ -315,6 +317,45 @@ def test_a_cast_shadow_fringe_the_model_is_sure_of_goes_but_the_steel_tine_stays
     is sure of the shadow beside the tine (fork_10, azure_fork_4, azure_scissors_6: the grey fringe at p ~ 1).
     The steel is a neutral darkening of the paper too, but its outline is a step; the shadow fades into the paper
     and is deepest against its caster. The shadow goes (alpha 0); the tine and the handle stay whole."""
+    rgb, fork, model = fork_on_paper()
+    fringe = (ndimage.distance_transform_edt(fork == 0) > 2) & (plain(rgb, model) > 0.9)  # off the steel's edge
+    assert fringe.sum() > 500
+    out = refine(rgb, model)
+    assert out is not None
+    assert float(np.median(out.alpha[fringe])) < 0.05
+    assert float(out.alpha[fringe].mean()) < 0.1
+    core = ndimage.binary_erosion(fork > 0, iterations=2)
+    tip = np.zeros_like(core)
+    tip[:, 390:] = True  # the tip's last pixels blend into the paper in the edge filters, shadow or not
+    assert float(out.alpha[core & (fork > 0) & (np.arange(fork.shape[1]) >= 260) & ~tip].min()) > 0.95  # the tine
+    assert float(out.alpha[core].mean()) > 0.99  # ... and the handle stay whole
+    assert iou(out.alpha, fork) > 0.97
+
+
+def test_the_fringe_step_measures_distances_only_around_its_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cast-shadow fringe can only be within ``FRINGE_DEPTH`` of the product's outline: its distance transform
+    runs on the box around its candidates (smooth darkenings inside the product) that reaches that far, not on
+    the whole analysis grid; the fork's fringe still goes."""
+    from paqshot_server.imaging import cleanup
+
+    real = ndimage.distance_transform_edt
+    shapes: list[tuple[int, ...]] = []
+
+    def recording(image: np.ndarray, *args: object, **kwargs: object) -> object:
+        if sys._getframe(1).f_code.co_name == "_shadow_fringe":
+            shapes.append(image.shape)
+        return real(image, *args, **kwargs)
+
+    rgb, fork, model = fork_on_paper()
+    fringe = (ndimage.distance_transform_edt(fork == 0) > 2) & (plain(rgb, model) > 0.9)
+    monkeypatch.setattr(cleanup.ndimage, "distance_transform_edt", recording)
+    out = clean_backdrop(rgb, plain(rgb, model))  # on the photo's grid, 480 x 360
+    assert float(np.median(out.prob[fringe])) < 0.05
+    assert shapes and all(h * w < 0.5 * 360 * 480 for h, w in shapes)
+
+
+def fork_on_paper() -> tuple[np.ndarray, np.ndarray, FakeModel]:
+    """(photo, the fork's exact alpha, a model sure of the fork and of the shadow beside its tine)."""
     rgb, _ = paper_scene(products=())
     h, w = rgb.shape[:2]
     fork = np.zeros((h, w), np.float32)
@@ -328,19 +369,7 @@ def test_a_cast_shadow_fringe_the_model_is_sure_of_goes_but_the_steel_tine_stays
     px = fork[..., None] * 0.45 * paper + (1 - fork[..., None]) * px  # steel reflecting the paper, darker
     px += np.random.default_rng(1).normal(0, 1.5, px.shape)
     rgb = np.clip(np.round(px), 0, 255).astype(np.uint8)
-    model = FakeModel(size=160, shadow_p=1.0)  # sure of the fork and of the shadow beside the tine
-    fringe = (ndimage.distance_transform_edt(fork == 0) > 2) & (plain(rgb, model) > 0.9)  # off the steel's edge
-    assert fringe.sum() > 500
-    out = refine(rgb, model)
-    assert out is not None
-    assert float(np.median(out.alpha[fringe])) < 0.05
-    assert float(out.alpha[fringe].mean()) < 0.1
-    core = ndimage.binary_erosion(fork > 0, iterations=2)
-    tip = np.zeros_like(core)
-    tip[:, 390:] = True  # the tip's last pixels blend into the paper in the edge filters, shadow or not
-    assert float(out.alpha[core & (tine > 0) & ~tip].min()) > 0.95  # the tine stays whole ...
-    assert float(out.alpha[core].mean()) > 0.99  # ... and so does the handle
-    assert iou(out.alpha, fork) > 0.97
+    return rgb, fork, FakeModel(size=160, shadow_p=1.0)
 
 
 def test_a_products_own_shading_at_its_outline_is_not_a_shadow_fringe() -> None:
