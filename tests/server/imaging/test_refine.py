@@ -390,3 +390,44 @@ def test_a_products_own_shading_at_its_outline_is_not_a_shadow_fringe() -> None:
     out = clean_backdrop(rgb, box.astype(np.float32))  # a model sure of the box, and only of the box
     assert out.modelled
     assert float(out.prob[box & (xs >= 185)].min()) == 1.0
+
+
+def test_the_matte_is_computed_at_the_detail_the_output_needs() -> None:
+    """With ``output_scale`` (what the output makes of a product box), the photo-resolution steps run on the photo
+    reduced to 1.5 grid px per output px (never under the analysis grid's 640 px over the crop); the model passes
+    and the analysis grid are the photo's, so the matte is the same one, on a smaller grid."""
+    rgb, truth = paper_scene(size=(1920, 1440), products=((460, 340, 1460, 1100),))
+    model = FakeModel(size=48)
+    config = RefineConfig(second_pass=False)
+    whole = refine(rgb, model, config)
+    calls = len(model.calls)
+    reduced = refine(rgb, model, config, output_scale=lambda box: 0.25)
+    same = refine(rgb, model, config, output_scale=lambda box: 0.6)  # 0.9 grid px per photo px: not worth it
+    assert whole is not None and reduced is not None and same is not None
+    assert whole.size == same.size == (1920, 1440) and np.array_equal(whole.alpha, same.alpha)
+    assert model.calls[calls:] == model.calls[:calls] * 2  # the same model passes, on the photo itself
+    w, h = reduced.size
+    k = w / 1920
+    assert 0.4 < k < 0.75 and abs(h / 1440 - k) < 0.002  # max(1.5 x 0.25, 640 / crop's long side)
+    assert reduced.alpha.shape == (h, w) and reduced.rgba.shape[:2] == (
+        reduced.box[3] - reduced.box[1],
+        reduced.box[2] - reduced.box[0],
+    )
+    small_truth = np.asarray(Image.fromarray(truth).resize((w, h), Image.Resampling.BILINEAR))
+    assert iou(reduced.alpha, small_truth) > 0.98
+    assert all(abs(a - b * k) <= 2 for a, b in zip(reduced.box, whole.box, strict=True))
+    # Product pixels are the photo's, resampled only: each opaque colour lies within the product's own colours.
+    opaque = reduced.rgba[..., 3] == 255
+    inside = rgb[truth > 0.5]
+    colours = reduced.rgba[..., :3][opaque]
+    assert opaque.sum() > 0.9 * small_truth.sum()
+    assert (colours >= inside.min(axis=0)).all() and (colours <= inside.max(axis=0)).all()
+    assert abs(reduced.area_ratio - whole.area_ratio) < 0.01  # measured on the grid the matte is on
+
+
+def test_a_hinted_matte_stays_on_the_photos_grid() -> None:
+    rgb, _ = paper_scene(size=(1920, 1440), products=((460, 340, 1460, 1100),))
+    hint = np.full(rgb.shape[:2], 128, np.uint8)
+    hint[:, :300] = 0
+    out = refine(rgb, FakeModel(size=48), RefineConfig(second_pass=False), hint=hint, output_scale=lambda box: 0.25)
+    assert out is not None and out.size == (1920, 1440)  # a hint is honoured to the photo's pixel
