@@ -29,7 +29,7 @@ from scipy import ndimage
 
 from .backdrop import backdrop_distance, fit_background, gradient, shadow_candidates
 from .colour import linear_to_lab, to_linear
-from .matting import box
+from .matting import box, box_reduced
 from .morphology import filled
 from .shadow import estimate_photo_shadow
 
@@ -454,10 +454,11 @@ def surround_share(rgb: np.ndarray, first: np.ndarray, threshold: float) -> floa
     ring = outside & (ndimage.distance_transform_edt(~product) <= RING * max(gh, gw))
     if not product.any() or not ring.any():
         return 0.0
-    img = Image.fromarray(np.ascontiguousarray(rgb[..., :3]))
-    factor = min(img.width // gw, img.height // gh) // 2
-    if factor > 1:
-        img = img.reduce(factor)  # a cheap integer reduction first
+    factor = min(rgb.shape[1] // gw, rgb.shape[0] // gh) // 2
+    # A cheap integer reduction first, a band of rows at a time: the photo is never copied whole into Pillow (4 bytes
+    # a pixel at the refinement's end, the peak of a 40 MP photo's job: issue-14.md, "Memory at 40 MP, session 6").
+    rgb = rgb[..., :3]
+    img = Image.fromarray(box_reduced(rgb, factor) if factor > 1 else np.ascontiguousarray(rgb))
     thumb = np.asarray(img.resize((gw, gh), Image.Resampling.BILINEAR))
     lab = linear_to_lab(to_linear(thumb))
     dist = backdrop_distance(lab - np.median(lab[ring], axis=0), DARK_WEIGHT)

@@ -107,13 +107,24 @@ def own_alpha(image: Image.Image) -> np.ndarray | None:
     return alpha if float((alpha < 255).mean()) >= MEANINGFUL_ALPHA else None
 
 
-def cutout(image: Image.Image, segmenter: Segmenter | None = None, output_scale: OutputScale | None = None) -> Cutout:
+def cutout(
+    image: Image.Image,
+    segmenter: Segmenter | None = None,
+    output_scale: OutputScale | None = None,
+    *,
+    consume: bool = False,
+) -> Cutout:
     """Cut the product out of a decoded image (RGB or RGBA, 8-bit sRGB).
 
     ``output_scale``: what the output makes of a product box (photo px -> output px per photo px). A segmenter
     that takes it (``takes_output_scale``) may cut the product out on a grid reduced to the detail the output
     needs: the cut-out's ``source_size`` is then that grid's (smaller than ``image.size``), and every box of
     it is on that grid.
+
+    ``consume``: the caller hands ``image`` over. When the segmenter reads a numpy copy of the pixels (a model's
+    cut-out), the image is closed (``Image.close``: its memory goes) once they are copied, so the two copies are
+    never both alive while the model runs (a 40 MP photo's ~10 MP working image: 40 MB of Pillow RGB beside 30 MB
+    of numpy; issue-14.md, "Memory at 40 MP, session 6"). Only its ``size`` may be read afterwards.
 
     Raises:
         UnsupportedImage: the image is fully transparent, or no product can be told from its background.
@@ -130,6 +141,8 @@ def cutout(image: Image.Image, segmenter: Segmenter | None = None, output_scale:
         matte = by_image(image)
     else:
         rgb = np.asarray(image)
+        if consume:
+            image.close()
         matte = seg.segment(rgb, output_scale=output_scale) if reduces else seg.segment(rgb)  # type: ignore[call-arg]
     size = image.size
     if reduces and matte.alpha.shape[0] <= size[1] and matte.alpha.shape[1] <= size[0]:

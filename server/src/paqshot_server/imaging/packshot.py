@@ -48,8 +48,13 @@ def _shadow(kind: str, cut: Cutout, layer: ProductLayer, placement: Placement, n
     return natural_shadow_layer(cut.shadow, cut.source_size, placement)
 
 
-def render_packshot(image: Image.Image, options: RenderOptions, segmenter: Segmenter | None = None) -> RenderResult:
+def render_packshot(
+    image: Image.Image, options: RenderOptions, segmenter: Segmenter | None = None, *, consume: bool = False
+) -> RenderResult:
     """Render a studio packshot of the product in ``image`` (decoded, 8-bit sRGB RGB or RGBA).
+
+    ``consume``: the caller hands ``image`` over; the cut-out may close it once it has copied its pixels
+    (:func:`~.cutout.cutout`).
 
     The result's ``meta`` holds ``"matte"``: the cut-out's alpha as a PIL "L" image at the input's
     resolution (for ``--save-matte`` and debugging; not JSON), plus JSON-friendly facts
@@ -63,7 +68,7 @@ def render_packshot(image: Image.Image, options: RenderOptions, segmenter: Segme
     """
     t0 = time.perf_counter()
     colour = parse_background(options.background)
-    cut = cutout(image, segmenter, output_scale=lambda box: placement_for(box, options).scale)
+    cut = cutout(image, segmenter, output_scale=lambda box: placement_for(box, options).scale, consume=consume)
     t1 = time.perf_counter()
     placement, layer = layout_product(cut, options)
     transparent = colour is None

@@ -521,6 +521,7 @@ def refine(
     alpha_crop[alpha_crop < SNAP] = 0.0
     alpha_crop[alpha_crop > 1.0 - SNAP] = 1.0
     alpha[y0:y1, x0:x1] = alpha_crop
+    alpha_crop = alpha[y0:y1, x0:x1]  # a view: the separate plane goes (the crop's size, up to the whole photo's)
     # The cut-out's box is where the final matte is, not the crop it was computed in: whatever took product
     # out of the crop (a hint, the clean-up) takes it out of the layout too, and later steps touch less.
     alpha255 = alpha_crop * np.float32(255)
