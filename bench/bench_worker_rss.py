@@ -6,7 +6,8 @@
 Starts `serve` on loopback with a fresh data folder (the installation's default model at the install level, as a
 user gets it), submits every photo (resized to --size, JPEG) through the API, waits for each job, then reads each
 worker's peak resident set (VmHWM in /proc/<pid>/status) while it is still running. Prints one JSON object:
-engine, jobs, per-job seconds (worker-side), peak RSS per worker in MB, load average. Photos default to
+engine, jobs, per-job seconds (worker-side), peak RSS per worker in MB, each worker's CPU seconds and minor page
+faults (warm-up included), load average. Photos default to
 ../shared/cases/photos (downscaled real photos); without them, synthetic products are used.
 """
 
@@ -72,6 +73,13 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmHWM for {pid}")
+
+
+def cpu_seconds_and_faults(pid: int) -> tuple[float, int]:
+    """CPU seconds (user + system) a process has used so far and its minor page faults (``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # After the command's ")": state is field 3, so minflt (10), utime (14), stime (15) are at 7, 11, 12.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), int(fields[7])
 
 
 def main() -> int:
@@ -146,6 +154,10 @@ def main() -> int:
             "input_size": list(size),
             "seconds_per_job_median": round(float(np.median(durations)), 3) if durations else None,
             "worker_peak_rss_mb": [round(peak_rss_mb(pid), 1) for pid in pids if Path(f"/proc/{pid}").exists()],
+            # Warm-up included (the same in every run of one code); the jobs' own cost is the difference.
+            "worker_cpu_s_and_minor_faults": [
+                cpu_seconds_and_faults(pid) for pid in pids if Path(f"/proc/{pid}").exists()
+            ],
             "loadavg": os.getloadavg(),
         }
         print(json.dumps(report))

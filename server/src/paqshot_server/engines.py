@@ -80,12 +80,17 @@ class Engines(EngineCatalog):
         progress: ProgressFn | None = None,
         hint: np.ndarray | None = None,
         plates: PlateSource | None = None,
+        *,
+        consume: bool = False,
     ) -> RenderResult:
         """Run the engine for ``options.style`` on a decoded, normalised image.
 
         ``hint``: a canonical mask hint of the image (``imaging.hint``) that the cut-out must respect.
         ``plates``: the request's own background image and the backdrop library it may use (``jobs.backdrops``);
         a studio packshot with a background image, or a scene a library plate fits, is rendered on the plate.
+        ``consume``: the caller hands ``image`` over and reads nothing of it afterwards but its ``size``: a studio
+        packshot's cut-out closes it once its pixels are copied for the model (:func:`~.imaging.cutout.cutout`),
+        so the decoded image's memory goes before the model runs.
         """
         status = self.status(options.style)
         self.check_options(options)
@@ -105,7 +110,7 @@ class Engines(EngineCatalog):
         if studio:
             from .imaging.packshot import render_packshot
 
-            result = render_packshot(image, options, segmenter=cutter)
+            result = render_packshot(image, options, segmenter=cutter, consume=consume)
         else:
             call = SceneCall(image, options, status, cutter, progress, plates)
             engine = next(e for e in SCENE_ENGINES if e.applies(call))

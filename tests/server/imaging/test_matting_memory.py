@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from paqshot_server.imaging import matting
+from paqshot_server.imaging import cleanup, matting
 from paqshot_server.imaging import refine as refine_module
 from PIL import Image
 
@@ -87,11 +87,8 @@ def test_a_bilinear_map_on_the_photo_grid_is_a_writable_copy() -> None:
     assert prob.max() == 2.0  # the model's map itself is untouched
 
 
-def test_the_analysis_image_of_an_array_is_reduced_a_band_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    rng = np.random.default_rng(4)
-    photo = rng.integers(0, 256, (1203, 1801, 3), np.uint8)
-    view = photo[1:1202, 3:1800]  # a crop's view: not contiguous
-    expected = matting.analysis_image(Image.fromarray(np.ascontiguousarray(view)), 256)  # Pillow's whole reduce
+def _arrays_into_pillow(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, ...]]:
+    """The shapes of the arrays copied into Pillow images from now on (``Image.fromarray``)."""
     given: list[tuple[int, ...]] = []
     fromarray = Image.fromarray
 
@@ -100,7 +97,71 @@ def test_the_analysis_image_of_an_array_is_reduced_a_band_at_a_time(monkeypatch:
         return fromarray(array, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(matting.Image, "fromarray", recording)
+    return given
+
+
+def test_the_analysis_image_of_an_array_is_reduced_a_band_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(4)
+    photo = rng.integers(0, 256, (1203, 1801, 3), np.uint8)
+    view = photo[1:1202, 3:1800]  # a crop's view: not contiguous
+    expected = matting.analysis_image(Image.fromarray(np.ascontiguousarray(view)), 256)  # Pillow's whole reduce
+    given = _arrays_into_pillow(monkeypatch)
     monkeypatch.setattr(matting, "BAND_CHUNK", 50_000)
     got = matting.analysis_image(view, 256)
     assert np.array_equal(got[0], expected[0]) and got[1] == expected[1]
     assert max(shape[0] for shape in given) < view.shape[0] // 4  # bands of rows, never the whole crop
+
+
+def test_the_surround_share_reduces_the_photo_a_band_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Called at the refinement's end, a 40 MP photo's job's peak: the whole working image copied into Pillow (4 bytes
+    # a pixel) to reduce it was 40 MB there (issue-14.md, "Memory at 40 MP, session 6").
+    rng = np.random.default_rng(7)
+    photo = rng.integers(60, 200, (1203, 1801, 3), np.uint8)  # a textured backdrop
+    photo[400:800, 600:1200] = (150, 60, 40)
+    first = np.zeros((100, 150), np.float32)
+    first[33:67, 50:100] = 1.0  # the product on the model's grid (reduced by 6 first)
+    monkeypatch.setattr(matting, "BAND_CHUNK", 10**12)  # one band: Pillow's reduce of the whole photo
+    expected = cleanup.surround_share(photo, first, 30.0)
+    given = _arrays_into_pillow(monkeypatch)
+    monkeypatch.setattr(matting, "BAND_CHUNK", 50_000)
+    assert cleanup.surround_share(photo, first, 30.0) == expected > 0
+    assert given and max(shape[0] for shape in given) < photo.shape[0] // 4  # bands of rows, never the whole photo
+
+
+def test_the_unmixing_reads_the_matte_from_the_returned_plane(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The crop's matte is written into the whole image's plane and read from there: no second crop-sized float
+    # plane beside it (a 40 MP photo's ~10 MP working image: 38 MiB more through the unmixing, its job's peak in a
+    # long-lived worker; issue-14.md, "Memory at 40 MP, session 6").
+    photo = np.full((600, 800, 3), 236, np.uint8)
+    photo[150:450, 250:550] = (150, 60, 40)
+    yy, xx = np.mgrid[0:320, 0:320]
+    blob = ((np.abs(yy - 160) < 80) & (np.abs(xx - 160) < 60)).astype(np.float32)
+    seen: list[np.ndarray] = []
+    real = refine_module.decontaminate
+
+    def recording(rgb: np.ndarray, alpha: np.ndarray, *args: object) -> np.ndarray:
+        seen.append(alpha)
+        return real(rgb, alpha, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(refine_module, "decontaminate", recording)
+    refined = refine_module.refine(photo, lambda rgb: blob)
+    assert refined is not None and len(seen) == 1
+    assert np.shares_memory(seen[0], refined.alpha)
+
+
+def test_the_second_pass_hands_the_model_a_view_of_the_crop() -> None:
+    # The crop's copy was alive through the second pass's model run, the peak of a 40 MP job's crop (issue-14.md,
+    # "Memory at 40 MP, session 6"); the model's preprocessing copies what it resizes and lets it go.
+    photo = np.full((600, 800, 3), 236, np.uint8)
+    photo[250:350, 350:450] = (150, 60, 40)  # a small product: the second pass runs on its crop
+    yy, xx = np.mgrid[0:320, 0:320]
+    blob = ((np.abs(yy - 160) < 20) & (np.abs(xx - 160) < 15)).astype(np.float32)
+    given: list[np.ndarray] = []
+
+    def predict(rgb: np.ndarray) -> np.ndarray:
+        given.append(rgb)
+        return blob
+
+    refined = refine_module.refine(photo, predict)
+    assert refined is not None and refined.passes == 2 and len(given) == 2
+    assert given[1].shape[:2] < photo.shape[:2] and np.shares_memory(given[1], photo)

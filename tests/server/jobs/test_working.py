@@ -4,13 +4,16 @@ the whole photo instead (never enlarged from a reduced copy)."""
 
 from __future__ import annotations
 
+import gc
 import io
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 from litestar.testing import TestClient
 from paqshot_server.app import create_app
@@ -20,6 +23,7 @@ from paqshot_server.imaging.decode import decode_image
 from paqshot_server.imaging.result import RenderResult
 from paqshot_server.imaging.working import CROP_HEADROOM, product_crop, reduced_crop, working_size
 from paqshot_server.inference import sessions
+from paqshot_server.inference.store import ModelStore
 from paqshot_server.jobs import allocator
 from paqshot_server.jobs.context import WorkerContext
 from paqshot_server.jobs.runner import process
@@ -28,6 +32,7 @@ from paqshot_server.storage import jobs as jobs_sql
 from PIL import Image
 from support import b64, make_key
 
+MODELS = Path(__file__).resolve().parents[2] / "fixtures" / "models"
 PHOTO = (4000, 3000)  # twice the working size of a 1024 px output: decoded at 1/2
 
 
@@ -307,3 +312,67 @@ def test_a_large_photos_renders_run_in_the_allocators_large_job_block(
     body.save(small, "JPEG", quality=90)
     run(settings, small.getvalue())  # 1.9 MP: it keeps the arena, and the heap as it is
     assert inside == [False]
+
+
+def _open_images() -> list[tuple[int, int]]:
+    """The sizes of the Pillow images alive and holding pixels (not closed) in this process."""
+    sizes = []
+    for obj in gc.get_objects():
+        if isinstance(obj, Image.Image):
+            try:
+                obj.im  # noqa: B018 - raises ValueError once the image is closed (its memory gone)
+            except ValueError:
+                continue
+            sizes.append(obj.size)
+    return sizes
+
+
+def test_the_decoded_image_is_gone_while_the_model_runs(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The model's cut-out reads a numpy copy of the decoded image: the Pillow image (4 bytes a pixel) must not stay
+    # alive beside it through the model runs, the peak of a large photo's job (issue-14.md, "Memory at 40 MP,
+    # session 6").
+    ModelStore(settings.models_dir, device="cpu").install(MODELS / "tiny-seg", accept_licence=True)
+    during: list[list[tuple[int, int]]] = []
+    real = ort.InferenceSession.run
+
+    def run_model(self, names, feeds, run_options=None):  # type: ignore[no-untyped-def]
+        during.append([s for s in _open_images() if s[0] * s[1] >= 100_000])  # the photo's images, not icons
+        return real(self, names, feeds, run_options)
+
+    monkeypatch.setattr(ort.InferenceSession, "run", run_model)
+    job = run(settings, photo((1000, 600, 3000, 2400)))
+    assert job.engine == "onnx:tiny-seg"
+    assert during and during == [[]] * len(during), during  # before: [[(2000, 1500)]], the working image
+
+
+def test_every_image_the_runner_renders_is_handed_over(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    handed: list[object] = []  # each render's ``consume``: the runner reads nothing of the image after it
+    real = Engines.render
+
+    def render(self: Engines, image: Image.Image, *args: object, **kwargs: object) -> object:
+        handed.append(kwargs.get("consume"))
+        return real(self, image, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Engines, "render", render)
+    run(settings, photo((1800, 1300, 2200, 1700)))  # the working image, then the crop at full resolution
+    run(settings, photo((1000, 600, 3000, 2400), "PNG"))  # not a JPEG: the whole photo
+    assert handed == [True, True, True]
+
+
+def test_the_working_images_matte_is_gone_when_the_crop_is_rendered(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only the working render's review, box and scale are read after it: its matte (an "L" image of the working
+    # size) must not stay alive through the crop's render (issue-14.md, "Memory at 40 MP, session 6").
+    alive: list[list[tuple[int, int]]] = []
+    real = Engines.render
+
+    def render(self: Engines, image: Image.Image, *args: object, **kwargs: object) -> object:
+        alive.append(_open_images())
+        return real(self, image, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Engines, "render", render)
+    job = run(settings, photo((1800, 1300, 2200, 1700)))
+    assert job.result is not None and job.result.confidence is not None
+    assert len(alive) == 2, alive  # the working image, then the crop
+    assert (2000, 1500) not in alive[1], alive[1]

@@ -43,7 +43,7 @@ def analysis_image(rgb: np.ndarray | Image.Image, max_side: int) -> tuple[np.nda
     if isinstance(rgb, Image.Image):
         img = rgb.reduce(factor) if factor > 1 else rgb
     elif factor > 1:
-        img = Image.fromarray(_reduced(rgb, factor))
+        img = Image.fromarray(box_reduced(rgb, factor))
     else:
         img = Image.fromarray(rgb)
     if max(img.size) > max_side:
@@ -52,7 +52,7 @@ def analysis_image(rgb: np.ndarray | Image.Image, max_side: int) -> tuple[np.nda
     return np.asarray(img), img.width / w
 
 
-def _reduced(rgb: np.ndarray, factor: int) -> np.ndarray:
+def box_reduced(rgb: np.ndarray, factor: int) -> np.ndarray:
     """Pillow's box reduction by ``factor`` of uint8 H x W x C, a band of rows at a time (each a multiple of
     ``factor`` rows: the same boxes, the same values): the whole array is never copied into a Pillow image (a
     10 MP crop's view: 3 + 4 bytes a pixel at once)."""

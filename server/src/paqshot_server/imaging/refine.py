@@ -23,7 +23,8 @@ holes. The steps, each switchable in :class:`RefineConfig` so that ``bench/eval_
 6. Edge colours unmixed from the backdrop (:func:`.matting.decontaminate`).
 
 A mask hint (uint8, 255 = product, 0 = background, anything else = unknown) constrains every stage:
-:func:`constrain` clamps a probability map to it on any grid covering the same view.
+:func:`constrain` clamps a probability map to it on any grid covering the same view, and :func:`undecided` keeps
+its forced values out of each smoothing step (the hint's cut is made at the photo's resolution).
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ from scipy import ndimage, special
 from .cleanup import SHADOW_HIGH, SOFT_HIGH, CleanupReport, clean_backdrop, surround_share
 from .matting import SNAP, decontaminate, grey, guided_filter, guided_upsample
 from .planes import copy_channels
+from .segment import OutputScale
 
-Predict = Callable[[np.ndarray], np.ndarray]  # uint8 H x W x 3 -> float32 (h, w) in [0, 1] on the model's grid
+Predict = Callable[[np.ndarray], np.ndarray]  # uint8 H x W x 3 (maybe a view) -> float32 (h, w) in [0, 1], model grid
 Box = tuple[int, int, int, int]  # left, top, right, bottom in photo pixels
 
 EIGHT = ndimage.generate_binary_structure(2, 2)
@@ -48,6 +50,10 @@ REGULARISE_EPS = 1e-3
 THIN = 2  # parts of the first pass narrower than 2 x 2 + 1 analysis pixels are thin
 GHOST_MAX_SHARE = 0.3  # a "ghost" holding more of the map's mass than this is the product itself
 GHOST_WIDTH = 3  # undecided blobs at the frame are at least 2 x 3 + 1 analysis pixels wide
+# The matte's grid keeps this many of its pixels per output pixel (the layout then reduces by 1 / 1.5 at least:
+# its premultiplied bicubic still has 1.5 source pixels per output pixel to average, as from the photo).
+DETAIL_MARGIN = 1.5
+DETAIL_WORTH = 0.8  # a grid reduced by less than this (linear) is not worth the extra resampling of the crop
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,9 @@ class Refined:
         surround: share of the photo around the product that is the backdrop's own textured surface
             (:func:`.cleanup.surround_share`; 0 for a plain or busy backdrop).
         shadow: the photo's own cast shadow as a multiply layer on a grid covering the whole photo, or None.
+
+    ``alpha``, ``rgba``, ``box``, ``crop``, ``area_ratio`` are on the matte's grid: the photo's, or the photo
+    reduced to the detail the output needs (``refine(output_scale=)``; :attr:`size`).
     """
 
     alpha: np.ndarray
@@ -141,6 +150,11 @@ class Refined:
     surround: float = 0.0
     shadow: np.ndarray | None = field(default=None, repr=False)
 
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the matte's grid: the photo's, or the photo reduced (``refine(output_scale=)``)."""
+        return self.alpha.shape[1], self.alpha.shape[0]
+
 
 def constrain(prob: np.ndarray, hint: np.ndarray | None) -> np.ndarray:
     """``prob`` (float h x w) with the hint's sure regions forced: 1 where the hint says product (255),
@@ -148,10 +162,33 @@ def constrain(prob: np.ndarray, hint: np.ndarray | None) -> np.ndarray:
     to ``prob``'s grid with nearest-neighbour sampling. Returns ``prob`` itself when there is no hint."""
     if hint is None:
         return prob
-    h, w = prob.shape
-    if hint.shape != prob.shape:
-        hint = np.asarray(Image.fromarray(hint, "L").resize((w, h), Image.Resampling.NEAREST))
+    hint = _hint_on(prob.shape, hint)
     return np.where(hint == 255, np.float32(1), np.where(hint == 0, np.float32(0), prob)).astype(np.float32)
+
+
+def _hint_on(shape: tuple[int, ...], hint: np.ndarray) -> np.ndarray:
+    """``hint`` (uint8) resampled to a grid of ``shape`` (h, w) covering the same view (nearest neighbour)."""
+    h, w = shape[:2]
+    if hint.shape == (h, w):
+        return hint
+    return np.asarray(Image.fromarray(hint, "L").resize((w, h), Image.Resampling.NEAREST))
+
+
+def undecided(prob: np.ndarray, hint: np.ndarray | None) -> np.ndarray:
+    """``prob`` (float32 h x w) with each pixel the hint decides (0 or 255 on ``prob``'s grid) given the value of
+    the nearest pixel it leaves undecided: what a smoothing step (the guided upsampling) reads before
+    :func:`constrain` applies the hint again on the finer grid. Smoothing the constrained map instead lets the
+    hint's forced 0 (or 1) bleed a grid pixel or two into the part the hint leaves to the model, so that the
+    product beside a hint's cut came out half transparent, by how the cut fell on the analysis grid (u2netp, half
+    a box hinted away: 0.62 three pixels from the cut at 2400 x 1800, 1.0 at 2000 x 1500; a one-pixel move of
+    the crop flipped either). Returns ``prob`` itself without a hint or with nothing undecided."""
+    if hint is None:
+        return prob
+    decided = np.isin(_hint_on(prob.shape, hint), (0, 255))
+    if not decided.any() or decided.all():
+        return prob
+    rows, cols = ndimage.distance_transform_edt(decided, return_distances=False, return_indices=True)
+    return prob[rows, cols]
 
 
 def select_products(prob: np.ndarray, config: RefineConfig) -> Selection | None:
@@ -345,10 +382,60 @@ def _to_grid(
     return np.clip(out, 0.0, 1.0, out=out)
 
 
+def detail_scale(output_scale: OutputScale, product: Box, crop: Box, analysis_side: int) -> float:
+    """The matte's grid per photo pixel (<= 1) for a product of box ``product`` (photo px) that the output lays
+    out at ``output_scale(product)``: :data:`DETAIL_MARGIN` grid pixels per output pixel, and never so few that
+    the ``crop`` (photo px) it is computed in has fewer pixels than the analysis grid (``analysis_side``, its
+    long side). 1.0 when that saves less than :data:`DETAIL_WORTH` of the crop's side."""
+    long_side = max(crop[2] - crop[0], crop[3] - crop[1])
+    k = max(DETAIL_MARGIN * output_scale(product), analysis_side / max(1, long_side))
+    return 1.0 if k > DETAIL_WORTH else k
+
+
+def _detail(output_scale: OutputScale, keep: np.ndarray, crop: Box, photo: tuple[int, int], cfg: RefineConfig) -> float:
+    """:func:`detail_scale` for the kept regions (bool on a grid covering the whole photo of size ``photo``)."""
+    kept = _mask_box(keep)
+    if kept is None:
+        return 1.0
+    (w, h), (gh, gw) = photo, keep.shape
+    product = (kept[0] * w // gw, kept[1] * h // gh, -(-kept[2] * w // gw), -(-kept[3] * h // gh))
+    return detail_scale(output_scale, product, crop, cfg.analysis_side)
+
+
+def _reduced(rgb: np.ndarray, box: Box, k: float) -> tuple[np.ndarray, Box, tuple[int, int]]:
+    """``box`` (photo px) of the photo ``rgb`` (uint8 H x W x 3) on a grid ``k`` (< 1) times the photo's size:
+    (that part as uint8 h x w x 3, where it lies on the reduced grid, the reduced grid's (width, height)). The
+    part shows exactly ``box`` (the analysis grid's view); its place on the reduced grid is rounded (< 0.5 px).
+    Pillow's bilinear, whose support widens with the reduction, so every photo pixel counts."""
+    h, w = rgb.shape[:2]
+    size = max(1, round(w * k)), max(1, round(h * k))
+    kx, ky = size[0] / w, size[1] / h
+    x0, y0, x1, y1 = box
+    left, top = min(size[0] - 1, round(x0 * kx)), min(size[1] - 1, round(y0 * ky))
+    width = max(1, min(size[0] - left, round((x1 - x0) * kx)))
+    height = max(1, min(size[1] - top, round((y1 - y0) * ky)))
+    part = Image.fromarray(np.ascontiguousarray(rgb[y0:y1, x0:x1, :3]), "RGB")
+    return (
+        np.asarray(part.resize((width, height), Image.Resampling.BILINEAR)),
+        (left, top, left + width, top + height),
+        size,
+    )
+
+
 def refine(
-    rgb: np.ndarray, predict: Predict, config: RefineConfig | None = None, hint: np.ndarray | None = None
+    rgb: np.ndarray,
+    predict: Predict,
+    config: RefineConfig | None = None,
+    hint: np.ndarray | None = None,
+    output_scale: OutputScale | None = None,
 ) -> Refined | None:
     """Run the refinement (module docstring) on ``rgb`` (uint8 H x W x 3) with the model ``predict``.
+
+    ``output_scale``: what the output makes of a product box (photo px): its px per photo px. When given (and
+    no ``hint``), the last steps at the photo's resolution (the upsampling to it, the colours' unmixing) run on
+    the photo reduced to the detail that output needs (:func:`detail_scale`), and the result is on that grid
+    (:attr:`Refined.size`); the steps before (model passes, analysis grid, clean-up) are the same. A hint's
+    matte stays on the photo's grid (it must honour the hint to the pixel).
 
     Returns None when the model finds no confident product anywhere.
     """
@@ -375,13 +462,16 @@ def refine(
     gh, gw = first.shape
     src = (x0 * gw / w, y0 * gh / h, x1 * gw / w, y1 * gh / h)
     native = (max(2, round(src[2] - src[0])), max(2, round(src[3] - src[1])))
-    prob = _to_grid(_resample(sel.prob, src, native), small, cfg.guided, cfg.stretch)
+    hint_crop = hint[y0:y1, x0:x1] if hint is not None else None
+    first_grid = _resample(undecided(sel.prob, hint), src, native)
+    prob = constrain(_to_grid(first_grid, small, cfg.guided, cfg.stretch), hint_crop)
     passes, agreement, decisive = 1, None, first
     share = (x1 - x0) * (y1 - y0) / (w * h)
     if cfg.second_pass and share <= cfg.max_crop_share:
-        hint_crop = hint[y0:y1, x0:x1] if hint is not None else None
-        second = decisive = constrain(predict(np.ascontiguousarray(rgb[y0:y1, x0:x1, :3])), hint_crop)
-        fine = _to_grid(second, small, cfg.guided, cfg.stretch)
+        # A view: the model's preprocessing copies what it resizes and lets it go, so no copy of the crop stays alive
+        # through the run (a 40 MP job's peak; issue-14.md, "Memory at 40 MP, session 6").
+        second = decisive = constrain(predict(rgb[y0:y1, x0:x1, :3]), hint_crop)
+        fine = constrain(_to_grid(undecided(second, hint_crop), small, cfg.guided, cfg.stretch), hint_crop)
         both = (prob > 0.5) | (fine > 0.5)
         agreement = float(((prob > 0.5) & (fine > 0.5)).sum() / max(1, both.sum()))
         if cfg.fusion == "second" or (cfg.fusion == "adaptive" and agreement >= cfg.trust_agreement):
@@ -414,19 +504,26 @@ def refine(
         # The clean-up decides per pixel; a guided filter along the photo evens its new edges out.
         guided = guided_filter(small_grey, prob, 1, REGULARISE_EPS)
         prob = np.where((prob > 0) & (prob < 1) | (report.prob != report.input), np.clip(guided, 0, 1), prob)
-    prob = constrain(prob, None if hint is None else hint[y0:y1, x0:x1])
+    prob = constrain(prob, hint_crop)
     product = prob > 0.5
     soft = (prob > 0.15) & (prob < 0.85)
     soft_share = float(soft.sum() / max(1, product.sum()))
-    crop_rgb = np.ascontiguousarray(rgb[y0:y1, x0:x1, :3])
+    k = 1.0 if output_scale is None or hint is not None else _detail(output_scale, sel.keep, box, (w, h), cfg)
+    if k < 1.0:
+        # The analysis grid and the model passes above are the photo's; only the photo-resolution steps shrink.
+        crop_rgb, box, size = _reduced(rgb, box, k)
+        first_area *= size[0] * size[1] / (w * h)  # in the reduced grid's pixels, as the final matte's area
+        w, h = size
+        x0, y0, x1, y1 = box
+    else:
+        crop_rgb = np.ascontiguousarray(rgb[y0:y1, x0:x1, :3])
     alpha = np.zeros((h, w), np.float32)
     # The analysis grid is the guide's grid: its grey, not the crop's grey box-averaged to it again.
-    alpha_crop = constrain(
-        _to_grid(prob, crop_rgb, cfg.guided, guide=small_grey), None if hint is None else hint[y0:y1, x0:x1]
-    )
+    alpha_crop = constrain(_to_grid(undecided(prob, hint_crop), crop_rgb, cfg.guided, guide=small_grey), hint_crop)
     alpha_crop[alpha_crop < SNAP] = 0.0
     alpha_crop[alpha_crop > 1.0 - SNAP] = 1.0
     alpha[y0:y1, x0:x1] = alpha_crop
+    alpha_crop = alpha[y0:y1, x0:x1]  # a view: the separate plane goes (the crop's size, up to the whole photo's)
     # The cut-out's box is where the final matte is, not the crop it was computed in: whatever took product
     # out of the crop (a hint, the clean-up) takes it out of the layout too, and later steps touch less.
     alpha255 = alpha_crop * np.float32(255)

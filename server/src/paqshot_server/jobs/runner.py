@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from contextlib import nullcontext
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 
 # Fields of RenderOptions that the job's stored options may carry.
 _RENDER_FIELDS = set(RenderOptions.__dataclass_fields__)
+# What a large photo's render from its working image is read for once the photo is rendered again at full
+# resolution (``working.product_crop``, ``working.crop_size``; ``review.with_whole_photo`` reads its review).
+_READ_AFTER = ("source_box", "scale")
 
 
 class Cancelled(Exception):
@@ -173,9 +177,15 @@ def _render(
         image = decoded.image
         if image.size != decoded.source_size:
             small_hint = None if hint is None else _resized_hint(hint, image.size)
-            result = ctx.engines.render(image, options, progress=lease.report, hint=small_hint, plates=plates)
+            # Handed over (``consume``): the cut-out closes the decoded image once the model has its pixels.
+            result = ctx.engines.render(
+                image, options, progress=lease.report, hint=small_hint, plates=plates, consume=True
+            )
             if not enlarged(result):
                 return on_photo_grid(result, decoded.source_size, image.size)
+            # From here only its review and the product's box and scale are read: its matte and images go before
+            # the whole photo is decoded.
+            result = replace(result, images=(), meta={k: result.meta[k] for k in _READ_AFTER if k in result.meta})
             working = image.size
             del decoded, image  # the working image's memory goes before the whole photo's is taken
             image = decode_image(raw, max_bytes=len(raw), max_pixels=max_pixels).image
@@ -191,14 +201,14 @@ def _render(
                     # A large photo's crop, however small: the arena goes back (issue-14.md, "Arena release by
                     # size").
                     release = ctx.engines.render_releasing
-                    part = release(image, options, progress=lease.report, hint=part_hint, plates=plates)
+                    part = release(image, options, progress=lease.report, hint=part_hint, plates=plates, consume=True)
                 except UnsupportedImage:  # e.g. a busy backdrop all round the crop: the whole photo, as before
                     log.info("no product found around the working image's box: rendering from the whole photo")
                     image = decode_image(raw, max_bytes=len(raw), max_pixels=max_pixels).image
                 else:
                     part = with_whole_photo(part, result, ctx.settings.review_threshold)
                     return on_photo_grid(part, photo_size, image.size, region=crop)
-        return ctx.engines.render(image, options, progress=lease.report, hint=hint, plates=plates)
+        return ctx.engines.render(image, options, progress=lease.report, hint=hint, plates=plates, consume=True)
 
 
 def _large(ctx: WorkerContext, raw: bytes) -> bool:
