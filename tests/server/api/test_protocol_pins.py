@@ -12,7 +12,7 @@ import pytest
 from litestar import Request
 from litestar.exceptions import InternalServerException
 from paqshot_server.api.errors import BODY_TIMED_OUT, http_handler
-from paqshot_server.api.protocol import BODY_BUFFER_BYTES, SpecErrorsProtocol
+from paqshot_server.api.protocol import SpecErrorsProtocol
 from protocol_support import Transport, no_content
 from uvicorn.config import Config
 from uvicorn.protocols.http.flow_control import FlowControl
@@ -50,19 +50,10 @@ def test_the_internals_relied_on_exist() -> None:
         "on_headers_complete",
         "on_message_complete",
         "on_response_complete",  # the cycle's on_response: a refusal waits for the answers due before it
-        "on_body",  # replaced (its high-water mark), calling the two below
-        "_should_upgrade",
     ):
         assert callable(getattr(HttpToolsProtocol, method, None)), method
     cycle = RequestResponseCycle.__init__.__code__.co_names
-    for name in (
-        "disconnected",
-        "message_event",
-        "waiting_for_100_continue",
-        "response_started",
-        "response_complete",
-        "body",
-    ):
+    for name in ("disconnected", "message_event", "waiting_for_100_continue", "response_started", "response_complete"):
         assert name in cycle, name
     assert "read_paused" in FlowControl.__init__.__code__.co_names
     assert {"pipeline", "cycle"} <= set(HttpToolsProtocol.__init__.__code__.co_names)
@@ -185,42 +176,6 @@ def test_a_body_the_app_has_not_asked_for_yet_is_not_timed() -> None:
 
     written = asyncio.run(run())
     assert written.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 "), written
-
-
-@pytest.mark.parametrize(("size", "pauses"), [(1_000_000, 0), (BODY_BUFFER_BYTES + 256 * 1024, 1)])
-def test_a_photo_sized_body_is_read_without_pausing_and_a_larger_one_pauses(size: int, pauses: int) -> None:
-    """At uvicorn's 64 kB mark a 1 MB photo's body paused reading after each ~256 kB read until the app's task took
-    it: four waits for a turn of the loop per submission. Under :data:`BODY_BUFFER_BYTES` it is read on."""
-    received: list[int] = []
-
-    async def app(scope: dict, receive: Any, send: Any) -> None:
-        while True:
-            message = await receive()
-            received.append(len(message["body"]))
-            if not message.get("more_body"):
-                break
-        await send({"type": "http.response.start", "status": 204, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-
-    async def run() -> tuple[int, bytes]:
-        protocol, transport = await _open(app)
-        paused = 0
-
-        def pause_reading() -> None:
-            nonlocal paused
-            paused += 1
-
-        transport.pause_reading = pause_reading  # type: ignore[method-assign]
-        protocol.data_received(b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % size)
-        body = b"x" * size
-        for at in range(0, size, 256 * 1024):  # the reads uvloop makes of a body already in the socket's buffer
-            protocol.data_received(body[at : at + 256 * 1024])
-        await _turns()
-        return paused, transport.written
-
-    paused, written = asyncio.run(run())
-    assert paused == pauses  # before: 1 for the 1 MB body (paused at 64 kB)
-    assert sum(received) == size and written.startswith(b"HTTP/1.1 204 ")
 
 
 def test_between_requests_uvicorns_keep_alive_timer_runs_and_no_head_deadline() -> None:

@@ -8,8 +8,7 @@ applies to the h11 implementation only). And with httptools (what ``uvicorn[stan
 request's head: 200 MB of one header grew the API process by ~400 MB before it answered. ``uvicorn.Config(http=)``
 takes a protocol class: :class:`SpecErrorsProtocol` is httptools' protocol with its ``send_400_response`` (the
 one method uvicorn calls for such requests) overridden, ``data_received`` and the parser's head and message
-callbacks extended (counting the head), its body's high-water mark raised (``on_body``) and uvicorn's upgrade
-warning quietened.
+callbacks extended (counting the head), and uvicorn's upgrade warning quietened.
 
 uvicorn has no deadline for a request's head nor for its body (``timeout_keep_alive`` runs only between a
 response and the next request's first byte): a client sending a head a byte at a time, or a connection that
@@ -45,12 +44,6 @@ LINGER_BYTES = 16 * 1024 * 1024
 # Apache's mod_reqtimeout gives a head 20 s (then more at 500 B/s) and a body 20 s between reads; nginx 60 s each.
 HEAD_SECONDS = 20.0
 BODY_IDLE_SECONDS = 20.0
-# A request's body the application has not taken yet, at most, before reading pauses (uvicorn: 64 kB). At 64 kB a
-# 1 MB photo's body paused after every read (~256 kB): each of its ~4 reads waited for the app's task to take it
-# and a turn of the loop to read on, which at 16 concurrent submissions made its receipt ~25-40 ms of a ~70 ms
-# request (docs/progress/issue-14.md, "Door tail, session 6"). The app reads every body it accepts whole anyway,
-# so this is memory it would hold a moment later; a larger body (a 40 MP photo) still pauses as before.
-BODY_BUFFER_BYTES = 4 * 1024 * 1024
 
 
 class SpecErrorsProtocol(HttpToolsProtocol):
@@ -151,16 +144,6 @@ class SpecErrorsProtocol(HttpToolsProtocol):
             )
             raise ValueError("upgrade request with a body")  # the parser stops; send_400_response answers
         super().on_headers_complete()
-
-    def on_body(self, body: bytes) -> None:
-        """uvicorn's, with :data:`BODY_BUFFER_BYTES` for its high-water mark."""
-        cycle = self.cycle
-        if (self.parser.should_upgrade() and self._should_upgrade()) or cycle.response_complete:
-            return
-        cycle.body += body
-        if len(cycle.body) > BODY_BUFFER_BYTES:
-            self.flow.pause_reading()
-        cycle.message_event.set()
 
     def on_message_complete(self) -> None:
         self._body_since = None
