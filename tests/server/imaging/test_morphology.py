@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from paqshot_server.imaging.morphology import all_within, any_within, dilate4, dilate8, erode4, erode8, filled
+from paqshot_server.imaging.morphology import all_within, any_within, dilate4, dilate8, erode4, erode8, filled, within
 from scipy import ndimage
 
 FOUR = ndimage.generate_binary_structure(2, 1)
@@ -83,3 +83,16 @@ def test_square_erosion_dilation_and_opening_equal_scipy(shape: tuple[int, int],
         assert np.array_equal(dilate8(erode8(mask)), ndimage.binary_opening(mask, EIGHT)), density
         opened = dilate4(erode4(mask, iterations, border=False), iterations)
         assert np.array_equal(opened, ndimage.binary_opening(mask, iterations=iterations)), density
+
+
+@pytest.mark.parametrize("shape", [*SHAPES, (200, 300)])
+def test_within_a_radius_equals_scipys_distance_transform(shape: tuple[int, int]) -> None:
+    rng = np.random.default_rng(40)
+    for density in (0.001, 0.05, 0.6):
+        for radius in (1.0, 2.5, 9.6, 40.0):
+            mask = rng.random(shape) < density
+            if not mask.any():
+                mask[rng.integers(shape[0]), rng.integers(shape[1])] = True
+            want = ndimage.distance_transform_edt(~mask) <= radius
+            assert np.array_equal(within(mask, radius), want), (density, radius)
+    assert not within(np.zeros(shape, bool), 5.0).any()

@@ -30,7 +30,7 @@ from scipy import ndimage
 from .backdrop import backdrop_distance, fit_background, gradient, shadow_candidates
 from .colour import linear_to_lab, to_linear
 from .matting import box, box_reduced
-from .morphology import dilate4, dilate8, erode8, filled
+from .morphology import dilate4, dilate8, erode8, filled, within
 from .shadow import estimate_photo_shadow
 
 SOFT_HIGH = 0.85  # the model's soft zone: below this, backdrop-coloured pixels are not product
@@ -156,7 +156,7 @@ def clean_backdrop(
     if not (cleanup or holes) or not product.any():
         return CleanupReport(prob, prob, False, float("inf"))
     h, w = prob.shape
-    near = ndimage.distance_transform_edt(~product) <= RING * max(h, w)
+    near = within(product, RING * max(h, w))
     ring = (prob < SURE_BG) & near
     if ring.sum() < 50:
         return CleanupReport(prob, prob, False, float("inf"))
@@ -451,7 +451,7 @@ def surround_share(rgb: np.ndarray, first: np.ndarray, threshold: float) -> floa
     gh, gw = first.shape
     product = first > 0.5
     outside = first < SURE_BG
-    ring = outside & (ndimage.distance_transform_edt(~product) <= RING * max(gh, gw))
+    ring = outside & within(product, RING * max(gh, gw))
     if not product.any() or not ring.any():
         return 0.0
     factor = min(rgb.shape[1] // gw, rgb.shape[0] // gh) // 2

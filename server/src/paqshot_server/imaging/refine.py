@@ -38,7 +38,7 @@ from scipy import ndimage, special
 
 from .cleanup import SHADOW_HIGH, SOFT_HIGH, CleanupReport, clean_backdrop, surround_share
 from .matting import SNAP, decontaminate, grey, guided_filter, guided_upsample
-from .morphology import dilate4, erode4
+from .morphology import dilate4, erode4, within
 from .planes import copy_channels
 from .segment import OutputScale
 
@@ -209,7 +209,7 @@ def select_products(prob: np.ndarray, config: RefineConfig) -> Selection | None:
     kept[main] = True
     keep = np.concatenate([[False], kept])[labels]
     reach = max(1.0, config.soft_reach * max(prob.shape))
-    near = ndimage.distance_transform_edt(~keep) <= reach
+    near = within(keep, reach)
     out = np.where(near, prob, np.float32(0)).astype(np.float32)
     out[core & ~keep] = 0.0
     return Selection(keep, out, int(kept.sum()), float(mass[~kept].sum() / mass.sum()))
