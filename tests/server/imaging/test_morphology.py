@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from paqshot_server.imaging.morphology import all_within, any_within, dilate4, erode4
+from paqshot_server.imaging.morphology import all_within, any_within, dilate4, erode4, filled
 from scipy import ndimage
 
 FOUR = ndimage.generate_binary_structure(2, 1)
@@ -55,3 +55,17 @@ def test_line_dilation_and_erosion_equal_scipy(shape: tuple[int, int], radius: i
             assert np.array_equal(any_within(mask, radius, axis), ndimage.binary_dilation(mask, line)), axis
             want = ndimage.binary_erosion(mask, line, border_value=0)
             assert np.array_equal(all_within(mask, radius, axis), want), (axis, density)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_filling_holes_equals_scipy(shape: tuple[int, int]) -> None:
+    rng = np.random.default_rng(20)
+    for density in (0.0, 0.3, 0.5, 0.7, 1.0):
+        for _ in range(5):
+            mask = rng.random(shape) < density
+            assert np.array_equal(filled(mask), ndimage.binary_fill_holes(mask)), density
+    ring = np.zeros((9, 9), bool)
+    ring[2:7, 2:7] = True
+    ring[4, 4] = False  # a hole
+    ring[3, 6] = False  # a notch open to the outside through a 4-neighbour
+    assert filled(ring)[4, 4] and not filled(ring)[3, 6]

@@ -324,3 +324,38 @@ def test_the_classical_cutout_of_the_pil_image_equals_that_of_its_pixels(size: t
     assert np.array_equal(cut.rgba, by_pixels.rgba) and cut.box == by_pixels.box
     # another mode is taken as its RGB (an opaque RGBA photo: the segmenter's own call, not cutout's)
     assert np.array_equal(seg.segment_image(photo.convert("RGBA")).rgba, by_pixels.rgba)
+
+
+def test_a_model_cut_out_runs_at_the_detail_the_canvas_needs_and_reports_on_the_photos_grid() -> None:
+    """A segmenter that takes ``output_scale`` is asked for the canvas's scale of a product box; its matte on a
+    reduced grid comes back on the photo's grid: the matte at the photo's size, ``source_box`` in photo pixels,
+    ``scale`` canvas px per photo px."""
+    from imaging_support import FakeModel, paper_scene
+    from paqshot_server.imaging.refine import RefineConfig, refine
+    from paqshot_server.imaging.segment import Matte, OutputScale
+
+    class StandIn:  # the cut-out model's interface (inference.segmenters.OnnxSegmenter)
+        name = "stand-in"
+        takes_output_scale = True
+
+        def __init__(self) -> None:
+            self.grids: list[tuple[int, int]] = []
+
+        def segment(self, rgb: np.ndarray, output_scale: OutputScale | None = None) -> Matte:
+            out = refine(rgb, FakeModel(size=48), RefineConfig(second_pass=False), output_scale=output_scale)
+            assert out is not None
+            self.grids.append(out.size)
+            return Matte(alpha=out.alpha, confidence=0.9, rgba=out.rgba, box=out.box)
+
+    rgb, truth = paper_scene(size=(1920, 1440), products=((460, 340, 1460, 1100),))
+    seg = StandIn()
+    result = render_packshot(Image.fromarray(rgb), RenderOptions(long_side=512), segmenter=seg)
+    (grid,) = seg.grids
+    assert grid[0] < 0.75 * 1920  # cut out on a reduced grid
+    matte = np.asarray(result.meta["matte"], np.float32) / 255
+    assert matte.shape == (1440, 1920)
+    assert ((matte > 0.5) & (truth > 0.5)).sum() / ((matte > 0.5) | (truth > 0.5)).sum() > 0.98
+    x0, y0, x1, y1 = result.meta["source_box"]
+    assert max(abs(x0 - 460), abs(y0 - 340), abs(x1 - 1460), abs(y1 - 1100)) <= 4
+    dx0, _, dx1, _ = result.meta["product_box"]
+    assert abs((x1 - x0) * result.meta["scale"] - (dx1 - dx0)) <= 3

@@ -3,6 +3,8 @@ has U²-Net's habits (keeps cast shadows as half product, fills holes, answers o
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 from imaging_support import FakeModel, paper_scene
@@ -337,6 +339,45 @@ def test_a_cast_shadow_fringe_the_model_is_sure_of_goes_but_the_steel_tine_stays
     is sure of the shadow beside the tine (fork_10, azure_fork_4, azure_scissors_6: the grey fringe at p ~ 1).
     The steel is a neutral darkening of the paper too, but its outline is a step; the shadow fades into the paper
     and is deepest against its caster. The shadow goes (alpha 0); the tine and the handle stay whole."""
+    rgb, fork, model = fork_on_paper()
+    fringe = (ndimage.distance_transform_edt(fork == 0) > 2) & (plain(rgb, model) > 0.9)  # off the steel's edge
+    assert fringe.sum() > 500
+    out = refine(rgb, model)
+    assert out is not None
+    assert float(np.median(out.alpha[fringe])) < 0.05
+    assert float(out.alpha[fringe].mean()) < 0.1
+    core = ndimage.binary_erosion(fork > 0, iterations=2)
+    tip = np.zeros_like(core)
+    tip[:, 390:] = True  # the tip's last pixels blend into the paper in the edge filters, shadow or not
+    assert float(out.alpha[core & (fork > 0) & (np.arange(fork.shape[1]) >= 260) & ~tip].min()) > 0.95  # the tine
+    assert float(out.alpha[core].mean()) > 0.99  # ... and the handle stay whole
+    assert iou(out.alpha, fork) > 0.97
+
+
+def test_the_fringe_step_measures_distances_only_around_its_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cast-shadow fringe can only be within ``FRINGE_DEPTH`` of the product's outline: its distance transform
+    runs on the box around its candidates (smooth darkenings inside the product) that reaches that far, not on
+    the whole analysis grid; the fork's fringe still goes."""
+    from paqshot_server.imaging import cleanup
+
+    real = ndimage.distance_transform_edt
+    shapes: list[tuple[int, ...]] = []
+
+    def recording(image: np.ndarray, *args: object, **kwargs: object) -> object:
+        if sys._getframe(1).f_code.co_name == "_shadow_fringe":
+            shapes.append(image.shape)
+        return real(image, *args, **kwargs)
+
+    rgb, fork, model = fork_on_paper()
+    fringe = (ndimage.distance_transform_edt(fork == 0) > 2) & (plain(rgb, model) > 0.9)
+    monkeypatch.setattr(cleanup.ndimage, "distance_transform_edt", recording)
+    out = clean_backdrop(rgb, plain(rgb, model))  # on the photo's grid, 480 x 360
+    assert float(np.median(out.prob[fringe])) < 0.05
+    assert shapes and all(h * w < 0.5 * 360 * 480 for h, w in shapes)
+
+
+def fork_on_paper() -> tuple[np.ndarray, np.ndarray, FakeModel]:
+    """(photo, the fork's exact alpha, a model sure of the fork and of the shadow beside its tine)."""
     rgb, _ = paper_scene(products=())
     h, w = rgb.shape[:2]
     fork = np.zeros((h, w), np.float32)
@@ -350,19 +391,7 @@ def test_a_cast_shadow_fringe_the_model_is_sure_of_goes_but_the_steel_tine_stays
     px = fork[..., None] * 0.45 * paper + (1 - fork[..., None]) * px  # steel reflecting the paper, darker
     px += np.random.default_rng(1).normal(0, 1.5, px.shape)
     rgb = np.clip(np.round(px), 0, 255).astype(np.uint8)
-    model = FakeModel(size=160, shadow_p=1.0)  # sure of the fork and of the shadow beside the tine
-    fringe = (ndimage.distance_transform_edt(fork == 0) > 2) & (plain(rgb, model) > 0.9)  # off the steel's edge
-    assert fringe.sum() > 500
-    out = refine(rgb, model)
-    assert out is not None
-    assert float(np.median(out.alpha[fringe])) < 0.05
-    assert float(out.alpha[fringe].mean()) < 0.1
-    core = ndimage.binary_erosion(fork > 0, iterations=2)
-    tip = np.zeros_like(core)
-    tip[:, 390:] = True  # the tip's last pixels blend into the paper in the edge filters, shadow or not
-    assert float(out.alpha[core & (tine > 0) & ~tip].min()) > 0.95  # the tine stays whole ...
-    assert float(out.alpha[core].mean()) > 0.99  # ... and so does the handle
-    assert iou(out.alpha, fork) > 0.97
+    return rgb, fork, FakeModel(size=160, shadow_p=1.0)
 
 
 def test_a_products_own_shading_at_its_outline_is_not_a_shadow_fringe() -> None:
@@ -383,3 +412,44 @@ def test_a_products_own_shading_at_its_outline_is_not_a_shadow_fringe() -> None:
     out = clean_backdrop(rgb, box.astype(np.float32))  # a model sure of the box, and only of the box
     assert out.modelled
     assert float(out.prob[box & (xs >= 185)].min()) == 1.0
+
+
+def test_the_matte_is_computed_at_the_detail_the_output_needs() -> None:
+    """With ``output_scale`` (what the output makes of a product box), the photo-resolution steps run on the photo
+    reduced to 1.5 grid px per output px (never under the analysis grid's 640 px over the crop); the model passes
+    and the analysis grid are the photo's, so the matte is the same one, on a smaller grid."""
+    rgb, truth = paper_scene(size=(1920, 1440), products=((460, 340, 1460, 1100),))
+    model = FakeModel(size=48)
+    config = RefineConfig(second_pass=False)
+    whole = refine(rgb, model, config)
+    calls = len(model.calls)
+    reduced = refine(rgb, model, config, output_scale=lambda box: 0.25)
+    same = refine(rgb, model, config, output_scale=lambda box: 0.6)  # 0.9 grid px per photo px: not worth it
+    assert whole is not None and reduced is not None and same is not None
+    assert whole.size == same.size == (1920, 1440) and np.array_equal(whole.alpha, same.alpha)
+    assert model.calls[calls:] == model.calls[:calls] * 2  # the same model passes, on the photo itself
+    w, h = reduced.size
+    k = w / 1920
+    assert 0.4 < k < 0.75 and abs(h / 1440 - k) < 0.002  # max(1.5 x 0.25, 640 / crop's long side)
+    assert reduced.alpha.shape == (h, w) and reduced.rgba.shape[:2] == (
+        reduced.box[3] - reduced.box[1],
+        reduced.box[2] - reduced.box[0],
+    )
+    small_truth = np.asarray(Image.fromarray(truth).resize((w, h), Image.Resampling.BILINEAR))
+    assert iou(reduced.alpha, small_truth) > 0.98
+    assert all(abs(a - b * k) <= 2 for a, b in zip(reduced.box, whole.box, strict=True))
+    # Product pixels are the photo's, resampled only: each opaque colour lies within the product's own colours.
+    opaque = reduced.rgba[..., 3] == 255
+    inside = rgb[truth > 0.5]
+    colours = reduced.rgba[..., :3][opaque]
+    assert opaque.sum() > 0.9 * small_truth.sum()
+    assert (colours >= inside.min(axis=0)).all() and (colours <= inside.max(axis=0)).all()
+    assert abs(reduced.area_ratio - whole.area_ratio) < 0.01  # measured on the grid the matte is on
+
+
+def test_a_hinted_matte_stays_on_the_photos_grid() -> None:
+    rgb, _ = paper_scene(size=(1920, 1440), products=((460, 340, 1460, 1100),))
+    hint = np.full(rgb.shape[:2], 128, np.uint8)
+    hint[:, :300] = 0
+    out = refine(rgb, FakeModel(size=48), RefineConfig(second_pass=False), hint=hint, output_scale=lambda box: 0.25)
+    assert out is not None and out.size == (1920, 1440)  # a hint is honoured to the photo's pixel

@@ -10,6 +10,7 @@ from paqshot_server.imaging.segment import Matte, Segmenter
 from paqshot_server.inference.manifests import Manifest, dump_toml
 from paqshot_server.inference.segmenters import OnnxSegmenter, load_default_segmenter
 from paqshot_server.inference.store import ModelStore
+from PIL import Image
 
 
 def photo(width: int = 300, height: int = 200) -> np.ndarray:
@@ -34,6 +35,23 @@ def test_segment_returns_a_full_resolution_matte_in_range(fixture_models: Path) 
     assert not np.allclose(small, other)
     with pytest.raises(ValueError, match="uint8"):
         seg.segment(photo().astype(np.float32))
+
+
+def test_segment_may_answer_on_the_grid_the_output_needs(fixture_models: Path) -> None:
+    """``segment(rgb, output_scale=)``: the matte (alpha, colours, box) and the evidence on a reduced grid when the
+    output lays the product out much smaller than the photo; on the photo's grid otherwise."""
+    seg = OnnxSegmenter(fixture_models / "tiny-seg", device="cpu")
+    assert seg.takes_output_scale
+    rgb = np.asarray(Image.fromarray(photo()).resize((1800, 1200), Image.Resampling.NEAREST))
+    full = seg.segment(rgb, output_scale=lambda box: 1.0)
+    assert full.alpha.shape == (1200, 1800)
+    small = seg.segment(rgb, output_scale=lambda box: 0.05)
+    h, w = small.alpha.shape
+    assert w < 0.8 * 1800 and abs(h / 1200 - w / 1800) < 0.002
+    assert small.box is not None and small.rgba is not None
+    assert small.box[2] <= w and small.box[3] <= h
+    assert small.rgba.shape[:2] == (small.box[3] - small.box[1], small.box[2] - small.box[0])
+    assert abs(small.facts["share"] - full.facts["share"]) < 0.01  # measured on the grid the matte is on
 
 
 def test_preprocess_follows_the_contract(fixture_models: Path) -> None:

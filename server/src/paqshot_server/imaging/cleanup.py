@@ -30,6 +30,7 @@ from scipy import ndimage
 from .backdrop import backdrop_distance, fit_background, gradient, shadow_candidates
 from .colour import linear_to_lab, to_linear
 from .matting import box, box_reduced
+from .morphology import filled
 from .shadow import estimate_photo_shadow
 
 SOFT_HIGH = 0.85  # the model's soft zone: below this, backdrop-coloured pixels are not product
@@ -299,11 +300,25 @@ def _shadow_fringe(
       product facing away from its shadow (a chair's seat) is not its shadow. No direction (no shadow outside
       the product, or one all around it): no fringe.
     """
-    outside = ~ndimage.binary_fill_holes(product)
     smooth, _ = shadow_candidates(
         diff, lab, expected, grad, threshold, SHADOW_MIN_RATIO, max_grad, FRINGE_TINT * threshold
     )
-    candidates = smooth & product & (ndimage.distance_transform_edt(~outside) <= FRINGE_DEPTH)
+    outside = ~filled(product)
+    candidates = smooth & product
+    rows, cols = np.flatnonzero(candidates.any(axis=1)), np.flatnonzero(candidates.any(axis=0))
+    if rows.size == 0:
+        return np.zeros_like(product)
+    # Within FRINGE_DEPTH of the outside: the distance is exact up to FRINGE_DEPTH in a box that reaches that far
+    # beyond every candidate (the nearest outside pixel lies in it), and the rest of the grid is not looked at.
+    reach = FRINGE_DEPTH + 1
+    around = (
+        slice(max(int(rows[0]) - reach, 0), int(rows[-1]) + 1 + reach),
+        slice(max(int(cols[0]) - reach, 0), int(cols[-1]) + 1 + reach),
+    )
+    near = np.zeros_like(product)
+    if outside[around].any():
+        near[around] = ndimage.distance_transform_edt(~outside[around]) <= FRINGE_DEPTH
+    candidates &= near
     outline = product & ndimage.binary_dilation(outside, EIGHT)
     labels, count = ndimage.label(candidates, EIGHT)
     area = np.bincount(labels.ravel(), minlength=count + 1)
@@ -470,19 +485,19 @@ def _holes(
     sharp rim (a glossy highlight fades into the product, or runs along a bar as a streak; a hole's rim is the
     product's edge, a step within a pixel or two), and the area (pixels) of the enclosed backdrop regions of
     hole size that failed these tests."""
-    filled = ndimage.binary_fill_holes(product)
-    inner = filled & backdrop
+    whole = filled(product)
+    inner = whole & backdrop
     labels, count = ndimage.label(inner, FOUR)
     out = np.zeros(product.shape, bool)
     rejected = 0.0
     if count == 0:
         return out, rejected
-    outside = ndimage.binary_dilation(~filled, FOUR)
+    outside = ndimage.binary_dilation(~whole, FOUR)
     areas = np.bincount(labels.ravel(), minlength=count + 1)
     mouths = np.bincount(labels[outside & inner], minlength=count + 1)
     touching = np.flatnonzero(mouths > INLET_MOUTH * np.sqrt(areas))
     inlet = mouths > 0
-    min_area = max(12.0, MIN_HOLE * float(filled.sum()))
+    min_area = max(12.0, MIN_HOLE * float(whole.sum()))
     for i, sl in enumerate(ndimage.find_objects(labels), start=1):
         if sl is None or areas[i] < min_area or i in touching:
             continue

@@ -14,7 +14,7 @@ from PIL import Image
 from ..errors import UnsupportedImage
 from .matting import decontaminate
 from .review import ReviewReason
-from .segment import Segmenter, default_segmenter
+from .segment import OutputScale, Segmenter, default_segmenter
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,19 @@ def own_alpha(image: Image.Image) -> np.ndarray | None:
     return alpha if float((alpha < 255).mean()) >= MEANINGFUL_ALPHA else None
 
 
-def cutout(image: Image.Image, segmenter: Segmenter | None = None, *, consume: bool = False) -> Cutout:
+def cutout(
+    image: Image.Image,
+    segmenter: Segmenter | None = None,
+    output_scale: OutputScale | None = None,
+    *,
+    consume: bool = False,
+) -> Cutout:
     """Cut the product out of a decoded image (RGB or RGBA, 8-bit sRGB).
+
+    ``output_scale``: what the output makes of a product box (photo px -> output px per photo px). A segmenter
+    that takes it (``takes_output_scale``) may cut the product out on a grid reduced to the detail the output
+    needs: the cut-out's ``source_size`` is then that grid's (smaller than ``image.size``), and every box of
+    it is on that grid.
 
     ``consume``: the caller hands ``image`` over. When the segmenter reads a numpy copy of the pixels (a model's
     cut-out), the image is closed (``Image.close``: its memory goes) once they are copied, so the two copies are
@@ -125,14 +136,17 @@ def cutout(image: Image.Image, segmenter: Segmenter | None = None, *, consume: b
     seg = segmenter or default_segmenter()
     by_image = getattr(seg, "segment_image", None)  # optional: see segment.Segmenter
     rgb: np.ndarray | None = None
-    if by_image is not None:
+    reduces = output_scale is not None and getattr(seg, "takes_output_scale", False)
+    if by_image is not None and not reduces:
         matte = by_image(image)
     else:
         rgb = np.asarray(image)
         if consume:
             image.close()
-        matte = seg.segment(rgb)
+        matte = seg.segment(rgb, output_scale=output_scale) if reduces else seg.segment(rgb)  # type: ignore[call-arg]
     size = image.size
+    if reduces and matte.alpha.shape[0] <= size[1] and matte.alpha.shape[1] <= size[0]:
+        size = matte.alpha.shape[1], matte.alpha.shape[0]  # a reduced grid (the segmenter's own colours)
     if matte.alpha.shape != (size[1], size[0]):
         raise ValueError(f"segmenter {seg.name} returned a {matte.alpha.shape} matte for a {size[::-1]} image")
     if matte.rgba is not None:

@@ -14,22 +14,27 @@ from .background import parse_background, solid_canvas
 from .compose import ProductLayer, alpha_on_canvas, composite, layer_from_cutout, reflection_layer
 from .cutout import Cutout, cutout
 from .encode import output_format, render_image
-from .layout import Placement, exact_canvas_size, place
+from .layout import Box, Placement, exact_canvas_size, place
 from .options import RenderOptions
 from .product import layout_box, product_notes
 from .result import PRODUCT_ALPHA, RenderResult
 from .segment import Segmenter
 from .shadow import FLOAT_LIFT, natural_shadow_layer, shadow_layer
+from .working import on_photo_grid
 
 NATURAL = "natural"  # extension value of ``shadow``: keep the photo's own shadow
 
 
+def placement_for(box: Box, options: RenderOptions) -> Placement:
+    """Where the canvas asked for by ``options`` puts a product of ``box`` (source px)."""
+    canvas = exact_canvas_size(options.aspect_ratio, options.long_side)
+    offset = (0.0, -FLOAT_LIFT * canvas[1] / 2) if options.shadow == "floating" else (0.0, 0.0)
+    return place(box, canvas, padding=options.padding, offset=offset)
+
+
 def layout_product(cut: Cutout, options: RenderOptions) -> tuple[Placement, ProductLayer]:
     """Place the cut-out on the canvas asked for by ``options`` and resample it there."""
-    canvas = exact_canvas_size(options.aspect_ratio, options.long_side)
-    box = layout_box(cut)
-    offset = (0.0, -FLOAT_LIFT * canvas[1] / 2) if options.shadow == "floating" else (0.0, 0.0)
-    placement = place(box, canvas, padding=options.padding, offset=offset)
+    placement = placement_for(layout_box(cut), options)
     return placement, layer_from_cutout(cut, placement)
 
 
@@ -53,7 +58,9 @@ def render_packshot(
 
     The result's ``meta`` holds ``"matte"``: the cut-out's alpha as a PIL "L" image at the input's
     resolution (for ``--save-matte`` and debugging; not JSON), plus JSON-friendly facts
-    (``cutout_source``, ``scale``, ``canvas``, ``timings_ms``).
+    (``cutout_source``, ``scale`` (canvas px per input px), ``canvas``, ``source_box`` (input px),
+    ``timings_ms``). A segmenter that can (``takes_output_scale``) cuts the product out at the detail the canvas
+    needs, not at the input's resolution; the matte and boxes are then brought back to the input's grid.
 
     Raises:
         UnsupportedImage: no product in the image (fully transparent, or nothing but background).
@@ -61,7 +68,7 @@ def render_packshot(
     """
     t0 = time.perf_counter()
     colour = parse_background(options.background)
-    cut = cutout(image, segmenter, consume=consume)
+    cut = cutout(image, segmenter, output_scale=lambda box: placement_for(box, options).scale, consume=consume)
     t1 = time.perf_counter()
     placement, layer = layout_product(cut, options)
     transparent = colour is None
@@ -98,7 +105,7 @@ def render_packshot(
             "encode": round((t3 - t2) * 1000, 1),
         },
     }
-    return RenderResult(
+    result = RenderResult(
         images=(rendered,) * max(1, options.num_variants),
         engine=cut.source if cut.source != "alpha" else "classical",
         confidence=round(cut.confidence, 3),
@@ -106,3 +113,8 @@ def render_packshot(
         review_reasons=cut.reasons,
         meta=meta,
     )
+    if cut.source_size == image.size:
+        return result
+    # Cut out on a reduced grid: the matte and boxes on the input's, the scale per input pixel.
+    meta["scale"] = round(placement.scale * cut.source_size[0] / image.size[0], 4)
+    return on_photo_grid(result, image.size, cut.source_size)

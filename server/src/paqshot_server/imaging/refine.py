@@ -39,8 +39,9 @@ from scipy import ndimage, special
 from .cleanup import SHADOW_HIGH, SOFT_HIGH, CleanupReport, clean_backdrop, surround_share
 from .matting import SNAP, decontaminate, grey, guided_filter, guided_upsample
 from .planes import copy_channels
+from .segment import OutputScale
 
-Predict = Callable[[np.ndarray], np.ndarray]  # uint8 H x W x 3 -> float32 (h, w) in [0, 1] on the model's grid
+Predict = Callable[[np.ndarray], np.ndarray]  # uint8 H x W x 3 (maybe a view) -> float32 (h, w) in [0, 1], model grid
 Box = tuple[int, int, int, int]  # left, top, right, bottom in photo pixels
 
 EIGHT = ndimage.generate_binary_structure(2, 2)
@@ -49,6 +50,10 @@ REGULARISE_EPS = 1e-3
 THIN = 2  # parts of the first pass narrower than 2 x 2 + 1 analysis pixels are thin
 GHOST_MAX_SHARE = 0.3  # a "ghost" holding more of the map's mass than this is the product itself
 GHOST_WIDTH = 3  # undecided blobs at the frame are at least 2 x 3 + 1 analysis pixels wide
+# The matte's grid keeps this many of its pixels per output pixel (the layout then reduces by 1 / 1.5 at least:
+# its premultiplied bicubic still has 1.5 source pixels per output pixel to average, as from the photo).
+DETAIL_MARGIN = 1.5
+DETAIL_WORTH = 0.8  # a grid reduced by less than this (linear) is not worth the extra resampling of the crop
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,9 @@ class Refined:
         surround: share of the photo around the product that is the backdrop's own textured surface
             (:func:`.cleanup.surround_share`; 0 for a plain or busy backdrop).
         shadow: the photo's own cast shadow as a multiply layer on a grid covering the whole photo, or None.
+
+    ``alpha``, ``rgba``, ``box``, ``crop``, ``area_ratio`` are on the matte's grid: the photo's, or the photo
+    reduced to the detail the output needs (``refine(output_scale=)``; :attr:`size`).
     """
 
     alpha: np.ndarray
@@ -141,6 +149,11 @@ class Refined:
     cleanup: CleanupReport
     surround: float = 0.0
     shadow: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the matte's grid: the photo's, or the photo reduced (``refine(output_scale=)``)."""
+        return self.alpha.shape[1], self.alpha.shape[0]
 
 
 def constrain(prob: np.ndarray, hint: np.ndarray | None) -> np.ndarray:
@@ -369,10 +382,60 @@ def _to_grid(
     return np.clip(out, 0.0, 1.0, out=out)
 
 
+def detail_scale(output_scale: OutputScale, product: Box, crop: Box, analysis_side: int) -> float:
+    """The matte's grid per photo pixel (<= 1) for a product of box ``product`` (photo px) that the output lays
+    out at ``output_scale(product)``: :data:`DETAIL_MARGIN` grid pixels per output pixel, and never so few that
+    the ``crop`` (photo px) it is computed in has fewer pixels than the analysis grid (``analysis_side``, its
+    long side). 1.0 when that saves less than :data:`DETAIL_WORTH` of the crop's side."""
+    long_side = max(crop[2] - crop[0], crop[3] - crop[1])
+    k = max(DETAIL_MARGIN * output_scale(product), analysis_side / max(1, long_side))
+    return 1.0 if k > DETAIL_WORTH else k
+
+
+def _detail(output_scale: OutputScale, keep: np.ndarray, crop: Box, photo: tuple[int, int], cfg: RefineConfig) -> float:
+    """:func:`detail_scale` for the kept regions (bool on a grid covering the whole photo of size ``photo``)."""
+    kept = _mask_box(keep)
+    if kept is None:
+        return 1.0
+    (w, h), (gh, gw) = photo, keep.shape
+    product = (kept[0] * w // gw, kept[1] * h // gh, -(-kept[2] * w // gw), -(-kept[3] * h // gh))
+    return detail_scale(output_scale, product, crop, cfg.analysis_side)
+
+
+def _reduced(rgb: np.ndarray, box: Box, k: float) -> tuple[np.ndarray, Box, tuple[int, int]]:
+    """``box`` (photo px) of the photo ``rgb`` (uint8 H x W x 3) on a grid ``k`` (< 1) times the photo's size:
+    (that part as uint8 h x w x 3, where it lies on the reduced grid, the reduced grid's (width, height)). The
+    part shows exactly ``box`` (the analysis grid's view); its place on the reduced grid is rounded (< 0.5 px).
+    Pillow's bilinear, whose support widens with the reduction, so every photo pixel counts."""
+    h, w = rgb.shape[:2]
+    size = max(1, round(w * k)), max(1, round(h * k))
+    kx, ky = size[0] / w, size[1] / h
+    x0, y0, x1, y1 = box
+    left, top = min(size[0] - 1, round(x0 * kx)), min(size[1] - 1, round(y0 * ky))
+    width = max(1, min(size[0] - left, round((x1 - x0) * kx)))
+    height = max(1, min(size[1] - top, round((y1 - y0) * ky)))
+    part = Image.fromarray(np.ascontiguousarray(rgb[y0:y1, x0:x1, :3]), "RGB")
+    return (
+        np.asarray(part.resize((width, height), Image.Resampling.BILINEAR)),
+        (left, top, left + width, top + height),
+        size,
+    )
+
+
 def refine(
-    rgb: np.ndarray, predict: Predict, config: RefineConfig | None = None, hint: np.ndarray | None = None
+    rgb: np.ndarray,
+    predict: Predict,
+    config: RefineConfig | None = None,
+    hint: np.ndarray | None = None,
+    output_scale: OutputScale | None = None,
 ) -> Refined | None:
     """Run the refinement (module docstring) on ``rgb`` (uint8 H x W x 3) with the model ``predict``.
+
+    ``output_scale``: what the output makes of a product box (photo px): its px per photo px. When given (and
+    no ``hint``), the last steps at the photo's resolution (the upsampling to it, the colours' unmixing) run on
+    the photo reduced to the detail that output needs (:func:`detail_scale`), and the result is on that grid
+    (:attr:`Refined.size`); the steps before (model passes, analysis grid, clean-up) are the same. A hint's
+    matte stays on the photo's grid (it must honour the hint to the pixel).
 
     Returns None when the model finds no confident product anywhere.
     """
@@ -405,7 +468,9 @@ def refine(
     passes, agreement, decisive = 1, None, first
     share = (x1 - x0) * (y1 - y0) / (w * h)
     if cfg.second_pass and share <= cfg.max_crop_share:
-        second = decisive = constrain(predict(np.ascontiguousarray(rgb[y0:y1, x0:x1, :3])), hint_crop)
+        # A view: the model's preprocessing copies what it resizes and lets it go, so no copy of the crop stays alive
+        # through the run (a 40 MP job's peak; issue-14.md, "Memory at 40 MP, session 6").
+        second = decisive = constrain(predict(rgb[y0:y1, x0:x1, :3]), hint_crop)
         fine = constrain(_to_grid(undecided(second, hint_crop), small, cfg.guided, cfg.stretch), hint_crop)
         both = (prob > 0.5) | (fine > 0.5)
         agreement = float(((prob > 0.5) & (fine > 0.5)).sum() / max(1, both.sum()))
@@ -443,7 +508,15 @@ def refine(
     product = prob > 0.5
     soft = (prob > 0.15) & (prob < 0.85)
     soft_share = float(soft.sum() / max(1, product.sum()))
-    crop_rgb = np.ascontiguousarray(rgb[y0:y1, x0:x1, :3])
+    k = 1.0 if output_scale is None or hint is not None else _detail(output_scale, sel.keep, box, (w, h), cfg)
+    if k < 1.0:
+        # The analysis grid and the model passes above are the photo's; only the photo-resolution steps shrink.
+        crop_rgb, box, size = _reduced(rgb, box, k)
+        first_area *= size[0] * size[1] / (w * h)  # in the reduced grid's pixels, as the final matte's area
+        w, h = size
+        x0, y0, x1, y1 = box
+    else:
+        crop_rgb = np.ascontiguousarray(rgb[y0:y1, x0:x1, :3])
     alpha = np.zeros((h, w), np.float32)
     # The analysis grid is the guide's grid: its grey, not the crop's grey box-averaged to it again.
     alpha_crop = constrain(_to_grid(undecided(prob, hint_crop), crop_rgb, cfg.guided, guide=small_grey), hint_crop)

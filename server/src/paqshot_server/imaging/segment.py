@@ -7,6 +7,7 @@ take either.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -14,13 +15,17 @@ import numpy as np
 
 from .review import ReviewReason
 
+# What an output makes of the product: a box (left, top, right, bottom; photo px) -> output px per photo px.
+OutputScale = Callable[[tuple[int, int, int, int]], float]
+
 
 @dataclass(frozen=True)
 class Matte:
     """A segmenter's answer.
 
     Attributes:
-        alpha: float32 array (H, W) in [0, 1] at the resolution of the RGB it was given; 1 = product.
+        alpha: float32 array (H, W) in [0, 1] at the resolution of the RGB it was given (or of the reduced grid
+            a segmenter given ``output_scale`` chose: :class:`Segmenter`); 1 = product.
         confidence: how sure the segmenter is of this matte, in [0, 1] (1 = certain). Reported to the
             user, never used to hide a result.
         notes: short user-facing remarks on why confidence is low (e.g. "product touches the frame").
@@ -57,6 +62,11 @@ class Segmenter(Protocol):
     A segmenter may also offer ``segment_image(image)`` for the decoded PIL image (mode RGB) itself, with the same
     result as ``segment(np.asarray(image))``: :func:`.cutout.cutout` then calls it and never copies the whole photo
     into numpy (the classical segmenter reads only the product's box at full resolution).
+
+    A segmenter that can compute its matte at the detail an output needs says so with a true
+    ``takes_output_scale`` attribute and accepts ``segment(rgb, output_scale=...)`` (a callable: product box in
+    photo px -> output px per photo px); its matte (``alpha``, ``rgba``, ``box``) may then be on a grid smaller
+    than the photo by the same factor on both axes (to rounding), whose size is ``alpha``'s.
     """
 
     name: str

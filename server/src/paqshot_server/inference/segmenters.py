@@ -25,7 +25,7 @@ from PIL import Image
 from ..errors import UnsupportedImage
 from ..imaging.confidence import assess_refined, refusal
 from ..imaging.refine import RefineConfig, refine
-from ..imaging.segment import Matte, Segmenter
+from ..imaging.segment import Matte, OutputScale, Segmenter
 from .manifests import Manifest, SegmentationContract
 from .sessions import load_graph, probe, releasing_arena
 
@@ -123,12 +123,17 @@ class OnnxSegmenter:
         return twin
 
     takes_hint = True  # segment(rgb, hint=): see imaging.segment.Segmenter
+    takes_output_scale = True  # segment(rgb, output_scale=): see imaging.segment.Segmenter
 
-    def segment(self, rgb: np.ndarray, hint: np.ndarray | None = None) -> Matte:
+    def segment(
+        self, rgb: np.ndarray, hint: np.ndarray | None = None, output_scale: OutputScale | None = None
+    ) -> Matte:
         """The product's matte of ``rgb`` (uint8 H x W x 3) by the model and the refinement.
 
         ``hint``: a canonical mask hint (uint8 H x W, :mod:`~paqshot_server.imaging.hint`) that constrains every
         stage of the refinement (product selection, the second pass's crop, the clean-up), the matte included.
+        ``output_scale``: what the output makes of a product box; the matte may then be on a reduced grid
+        (:func:`~paqshot_server.imaging.refine.refine`), the photo's otherwise.
 
         Raises:
             UnsupportedImage: the model finds no product, or only a detail of one that fills the frame
@@ -141,10 +146,10 @@ class OnnxSegmenter:
             raise ValueError(f"hint {hint.shape} does not match the photo {rgb.shape[:2]}")
         # Decided by the whole image, whose refinement arrays follow the runs (the second pass's crop may be smaller).
         with releasing_arena() if releases_arena(*rgb.shape[:2]) else nullcontext():
-            refined = refine(rgb, self.predict, self.refine_config, hint=hint)
+            refined = refine(rgb, self.predict, self.refine_config, hint=hint, output_scale=output_scale)
         if refined is None:
             raise UnsupportedImage("no product found: the cut-out model found nothing that stands out in the photo.")
-        confidence, reasons, evidence = assess_refined(refined, rgb.shape[:2])
+        confidence, reasons, evidence = assess_refined(refined, refined.alpha.shape)
         refused = refusal(evidence) if hint is None else None  # a hint says what the product is
         if refused:
             raise UnsupportedImage(refused)
