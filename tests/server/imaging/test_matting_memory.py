@@ -147,3 +147,21 @@ def test_the_unmixing_reads_the_matte_from_the_returned_plane(monkeypatch: pytes
     refined = refine_module.refine(photo, lambda rgb: blob)
     assert refined is not None and len(seen) == 1
     assert np.shares_memory(seen[0], refined.alpha)
+
+
+def test_the_second_pass_hands_the_model_a_view_of_the_crop() -> None:
+    # The crop's copy was alive through the second pass's model run, the peak of a 40 MP job's crop (issue-14.md,
+    # "Memory at 40 MP, session 6"); the model's preprocessing copies what it resizes and lets it go.
+    photo = np.full((600, 800, 3), 236, np.uint8)
+    photo[250:350, 350:450] = (150, 60, 40)  # a small product: the second pass runs on its crop
+    yy, xx = np.mgrid[0:320, 0:320]
+    blob = ((np.abs(yy - 160) < 20) & (np.abs(xx - 160) < 15)).astype(np.float32)
+    given: list[np.ndarray] = []
+
+    def predict(rgb: np.ndarray) -> np.ndarray:
+        given.append(rgb)
+        return blob
+
+    refined = refine_module.refine(photo, predict)
+    assert refined is not None and refined.passes == 2 and len(given) == 2
+    assert given[1].shape[:2] < photo.shape[:2] and np.shares_memory(given[1], photo)

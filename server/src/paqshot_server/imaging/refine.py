@@ -42,7 +42,7 @@ from .morphology import dilate4, erode4, within
 from .planes import copy_channels
 from .segment import OutputScale
 
-Predict = Callable[[np.ndarray], np.ndarray]  # uint8 H x W x 3 -> float32 (h, w) in [0, 1] on the model's grid
+Predict = Callable[[np.ndarray], np.ndarray]  # uint8 H x W x 3 (maybe a view) -> float32 (h, w) in [0, 1], model grid
 Box = tuple[int, int, int, int]  # left, top, right, bottom in photo pixels
 
 EIGHT = ndimage.generate_binary_structure(2, 2)
@@ -469,7 +469,9 @@ def refine(
     passes, agreement, decisive = 1, None, first
     share = (x1 - x0) * (y1 - y0) / (w * h)
     if cfg.second_pass and share <= cfg.max_crop_share:
-        second = decisive = constrain(predict(np.ascontiguousarray(rgb[y0:y1, x0:x1, :3])), hint_crop)
+        # A view: the model's preprocessing copies what it resizes and lets it go, so no copy of the crop stays alive
+        # through the run (a 40 MP job's peak; issue-14.md, "Memory at 40 MP, session 6").
+        second = decisive = constrain(predict(rgb[y0:y1, x0:x1, :3]), hint_crop)
         fine = constrain(_to_grid(undecided(second, hint_crop), small, cfg.guided, cfg.stretch), hint_crop)
         both = (prob > 0.5) | (fine > 0.5)
         agreement = float(((prob > 0.5) & (fine > 0.5)).sum() / max(1, both.sum()))
