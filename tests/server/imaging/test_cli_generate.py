@@ -209,6 +209,12 @@ def test_an_unknown_cutout_engine_is_refused_before_any_work(
     assert "nosuch" in capsys.readouterr().err and not (tmp_path / "o").exists()
 
 
+def test_the_engine_a_result_names_is_accepted_back_as_the_cutout_engine() -> None:
+    """``onnx:<id>`` (what results report) is the model id (breaker6, F4: refused before)."""
+    args = build_parser().parse_args(["generate", "p.png", "-o", "out", "--cutout-engine", "onnx:u2netp"])
+    assert args.cutout_engine == "u2netp"
+
+
 def test_strict_exit_status_when_a_result_needs_review(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -24,6 +24,7 @@ from ..imaging.options import (
     SHADOWS,
     STYLES,
     RenderOptions,
+    cutout_choice,
 )
 from .common import internal_error
 
@@ -89,8 +90,10 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--cutout-engine",
         default=AUTO_CUTOUT,
+        type=cutout_choice,
         metavar="ENGINE",
-        help="auto (best installed model, else classical) | classical | an installed cut-out model id",
+        help="auto (best installed model, else classical) | classical | an installed cut-out model id "
+        "(or onnx:<id>, as results name it)",
     )
     p.add_argument(
         "--on-low-confidence",
