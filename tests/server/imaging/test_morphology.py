@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from paqshot_server.imaging.morphology import all_within, any_within, dilate4, erode4, filled
+from paqshot_server.imaging.morphology import all_within, any_within, dilate4, dilate8, erode4, erode8, filled, within
 from scipy import ndimage
 
 FOUR = ndimage.generate_binary_structure(2, 1)
+EIGHT = ndimage.generate_binary_structure(2, 2)
 SHAPES = [(60, 80), (1, 30), (25, 1), (2, 2), (1, 1), (7, 5)]
 
 
@@ -69,3 +70,29 @@ def test_filling_holes_equals_scipy(shape: tuple[int, int]) -> None:
     ring[4, 4] = False  # a hole
     ring[3, 6] = False  # a notch open to the outside through a 4-neighbour
     assert filled(ring)[4, 4] and not filled(ring)[3, 6]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("iterations", [1, 3])
+def test_square_erosion_dilation_and_opening_equal_scipy(shape: tuple[int, int], iterations: int) -> None:
+    rng = np.random.default_rng(30 + iterations)
+    for density in (0.02, 0.5, 0.9, 1.0):
+        mask = rng.random(shape) < density
+        assert np.array_equal(erode8(mask, iterations), ndimage.binary_erosion(mask, EIGHT, iterations=iterations))
+        assert np.array_equal(dilate8(mask, iterations), ndimage.binary_dilation(mask, EIGHT, iterations=iterations))
+        assert np.array_equal(dilate8(erode8(mask)), ndimage.binary_opening(mask, EIGHT)), density
+        opened = dilate4(erode4(mask, iterations, border=False), iterations)
+        assert np.array_equal(opened, ndimage.binary_opening(mask, iterations=iterations)), density
+
+
+@pytest.mark.parametrize("shape", [*SHAPES, (200, 300)])
+def test_within_a_radius_equals_scipys_distance_transform(shape: tuple[int, int]) -> None:
+    rng = np.random.default_rng(40)
+    for density in (0.001, 0.05, 0.6):
+        for radius in (1.0, 2.5, 9.6, 40.0):
+            mask = rng.random(shape) < density
+            if not mask.any():
+                mask[rng.integers(shape[0]), rng.integers(shape[1])] = True
+            want = ndimage.distance_transform_edt(~mask) <= radius
+            assert np.array_equal(within(mask, radius), want), (density, radius)
+    assert not within(np.zeros(shape, bool), 5.0).any()

@@ -30,7 +30,7 @@ from scipy import ndimage
 from .backdrop import backdrop_distance, fit_background, gradient, shadow_candidates
 from .colour import linear_to_lab, to_linear
 from .matting import box, box_reduced
-from .morphology import filled
+from .morphology import dilate4, dilate8, erode8, filled, within
 from .shadow import estimate_photo_shadow
 
 SOFT_HIGH = 0.85  # the model's soft zone: below this, backdrop-coloured pixels are not product
@@ -156,7 +156,7 @@ def clean_backdrop(
     if not (cleanup or holes) or not product.any():
         return CleanupReport(prob, prob, False, float("inf"))
     h, w = prob.shape
-    near = ndimage.distance_transform_edt(~product) <= RING * max(h, w)
+    near = within(product, RING * max(h, w))
     ring = (prob < SURE_BG) & near
     if ring.sum() < 50:
         return CleanupReport(prob, prob, False, float("inf"))
@@ -202,10 +202,10 @@ def clean_backdrop(
         if fringe.sum() <= MAX_REMOVED * max(1, product.sum()):
             # with what is left just beyond it: the model's soft rim and slivers of the penumbra's outer edge
             # (a pixel or two wide: they do not survive an opening), a faint outline of the shadow otherwise
-            beside = ndimage.binary_dilation(fringe, EIGHT, iterations=3)
+            beside = dilate8(fringe, 3)
             out[fringe] = 0.0
             kept = out > 0.5
-            out[beside & (~kept | (kept & ~ndimage.binary_opening(kept, EIGHT)))] = 0.0
+            out[beside & (~kept | (kept & ~dilate8(erode8(kept))))] = 0.0
             sure_shadow = int((fringe & (prob > 0.5)).sum())
     out[_shadow_pieces(out > 0.5, darkening)] = 0.0
     kept = out > 0.5
@@ -319,7 +319,7 @@ def _shadow_fringe(
     if outside[around].any():
         near[around] = ndimage.distance_transform_edt(~outside[around]) <= FRINGE_DEPTH
     candidates &= near
-    outline = product & ndimage.binary_dilation(outside, EIGHT)
+    outline = product & dilate8(outside)
     labels, count = ndimage.label(candidates, EIGHT)
     area = np.bincount(labels.ravel(), minlength=count + 1)
     opening = np.bincount(labels[outline], minlength=count + 1)
@@ -422,7 +422,7 @@ def _left_out(
     ``RING``); the blobs may reach further. A two-tone set or a table edge is foreign but not
     product-coloured; a cut-off chair base is both. (Adding these blobs back to the product was tried: it gave
     the chair half its base, in pieces, and added foliage to a green toy on a busy scene; evidence only.)"""
-    core = ndimage.binary_erosion(product, EIGHT)  # not the mixed colours of the outline
+    core = erode8(product)  # not the mixed colours of the outline
     if not core.any() or not ring.any():
         return np.zeros_like(product)
     bins = np.clip(((lab - LAB_LOW) / (LAB_HIGH - LAB_LOW) * COLOUR_BINS).astype(np.int32), 0, COLOUR_BINS - 1)
@@ -431,7 +431,7 @@ def _left_out(
     in_product = np.bincount(index[core], minlength=size) / core.sum()
     in_ring = np.bincount(index[ring], minlength=size) / ring.sum()
     like = (in_product > LIKE_PRODUCT * in_ring)[index]
-    blobs = ndimage.binary_opening(foreign & like, EIGHT)
+    blobs = dilate8(erode8(foreign & like))
     labels, count = ndimage.label(blobs, EIGHT)
     close = np.unique(labels[near & blobs])
     return np.isin(labels, close[close > 0]) if count else blobs
@@ -451,7 +451,7 @@ def surround_share(rgb: np.ndarray, first: np.ndarray, threshold: float) -> floa
     gh, gw = first.shape
     product = first > 0.5
     outside = first < SURE_BG
-    ring = outside & (ndimage.distance_transform_edt(~product) <= RING * max(gh, gw))
+    ring = outside & within(product, RING * max(gh, gw))
     if not product.any() or not ring.any():
         return 0.0
     factor = min(rgb.shape[1] // gw, rgb.shape[0] // gh) // 2
@@ -468,7 +468,7 @@ def surround_share(rgb: np.ndarray, first: np.ndarray, threshold: float) -> floa
 def _reaching(regions: np.ndarray, target: np.ndarray) -> np.ndarray:
     """The 8-connected regions of ``regions`` (bool h x w) that touch ``target`` (bool h x w) or lie next to it."""
     labels, _ = ndimage.label(regions, EIGHT)
-    touching = np.unique(labels[ndimage.binary_dilation(target, EIGHT) & regions])
+    touching = np.unique(labels[dilate8(target) & regions])
     return np.isin(labels, touching[touching > 0])
 
 
@@ -492,7 +492,7 @@ def _holes(
     rejected = 0.0
     if count == 0:
         return out, rejected
-    outside = ndimage.binary_dilation(~whole, FOUR)
+    outside = dilate4(~whole)
     areas = np.bincount(labels.ravel(), minlength=count + 1)
     mouths = np.bincount(labels[outside & inner], minlength=count + 1)
     touching = np.flatnonzero(mouths > INLET_MOUTH * np.sqrt(areas))

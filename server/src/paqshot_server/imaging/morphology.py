@@ -78,6 +78,19 @@ def all_within(mask: np.ndarray, radius: int, axis: int) -> np.ndarray:
     return out
 
 
+def erode8(mask: np.ndarray, iterations: int = 1) -> np.ndarray:
+    """Binary erosion of a bool (H, W) mask by the 3 x 3 square, ``iterations`` times (a new array; outside the
+    image counts as False, as scipy's default ``border_value=0``): a (2 n + 1) square is a row line, then a column
+    line (on a 640 x 480 analysis grid ~0.2 ms against scipy's ~2.4)."""
+    return all_within(all_within(mask, iterations, 0), iterations, 1)
+
+
+def dilate8(mask: np.ndarray, iterations: int = 1) -> np.ndarray:
+    """Binary dilation of a bool (H, W) mask by the 3 x 3 square, ``iterations`` times (a new array; outside the
+    image counts as False): two lines, as :func:`erode8`."""
+    return any_within(any_within(mask, iterations, 0), iterations, 1)
+
+
 def filled(mask: np.ndarray) -> np.ndarray:
     """``mask`` (bool H x W) with its holes filled: every pixel but those outside it that reach the image's edge
     through 4-connected pixels outside it. Bit-identical to ``scipy.ndimage.binary_fill_holes`` with its default
@@ -88,3 +101,22 @@ def filled(mask: np.ndarray) -> np.ndarray:
     outside[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
     outside[0] = False  # the mask itself
     return ~outside[labels]
+
+
+def within(mask: np.ndarray, radius: float) -> np.ndarray:
+    """bool (H, W): the pixels at most ``radius`` (Euclidean, px) from a True pixel of ``mask`` (bool H x W).
+    Bit-identical to ``scipy.ndimage.distance_transform_edt(~mask) <= radius`` for a mask with a True pixel (an
+    empty mask has nothing within; scipy's transform has no zero to measure from), the transform computed on the
+    box that reaches ``radius`` beyond the mask's only: every True pixel is in it, so each distance there is the
+    same, and nothing outside it is near enough (a product in a third of the grid: a third of the work)."""
+    out = np.zeros(mask.shape, bool)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return out
+    reach = int(np.ceil(radius)) + 1
+    box = (
+        slice(max(int(rows[0]) - reach, 0), int(rows[-1]) + 1 + reach),
+        slice(max(int(cols[0]) - reach, 0), int(cols[-1]) + 1 + reach),
+    )
+    out[box] = ndimage.distance_transform_edt(~mask[box]) <= radius
+    return out

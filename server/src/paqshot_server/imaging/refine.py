@@ -38,6 +38,7 @@ from scipy import ndimage, special
 
 from .cleanup import SHADOW_HIGH, SOFT_HIGH, CleanupReport, clean_backdrop, surround_share
 from .matting import SNAP, decontaminate, grey, guided_filter, guided_upsample
+from .morphology import dilate4, erode4, within
 from .planes import copy_channels
 from .segment import OutputScale
 
@@ -208,7 +209,7 @@ def select_products(prob: np.ndarray, config: RefineConfig) -> Selection | None:
     kept[main] = True
     keep = np.concatenate([[False], kept])[labels]
     reach = max(1.0, config.soft_reach * max(prob.shape))
-    near = ndimage.distance_transform_edt(~keep) <= reach
+    near = within(keep, reach)
     out = np.where(near, prob, np.float32(0)).astype(np.float32)
     out[core & ~keep] = 0.0
     return Selection(keep, out, int(kept.sum()), float(mass[~kept].sum() / mass.sum()))
@@ -251,7 +252,7 @@ def map_doubt_width(prob: np.ndarray) -> float:
     pixel each side at p 0.25 / 0.75); a shadow the model half believes, a second object or glass score
     several times that (on the labelled photos: good cut-outs mostly 2-5, glass 7-11)."""
     product = prob > 0.5
-    outline = int((product & ~ndimage.binary_erosion(product, border_value=1)).sum())
+    outline = int((product & ~erode4(product)).sum())
     return _map_bits(prob) / outline if outline else 0.0
 
 
@@ -261,7 +262,7 @@ def drop_frame_ghosts(prob: np.ndarray, width: int = GHOST_WIDTH) -> np.ndarray:
     outline) that touch the border of the grid. A real product cut by the frame is confident there; a
     half-seen plank or rail entering the photo is not."""
     zone = (prob > 0.02) & (prob < 0.9)
-    blobs = ndimage.binary_opening(zone, iterations=width)
+    blobs = dilate4(erode4(zone, width, border=False), width)
     labels, count = ndimage.label(blobs, EIGHT)
     if count == 0:
         return prob
@@ -269,7 +270,7 @@ def drop_frame_ghosts(prob: np.ndarray, width: int = GHOST_WIDTH) -> np.ndarray:
     edge = edge[edge > 0]
     if edge.size == 0:
         return prob
-    ghost = ndimage.binary_dilation(np.isin(labels, edge), iterations=width) & zone
+    ghost = dilate4(np.isin(labels, edge), width) & zone
     if float(prob[ghost].sum()) > GHOST_MAX_SHARE * float(prob.sum()):
         return prob  # most of what the model found: an unsure product, not a ghost beside one
     return np.where(ghost, np.float32(0), prob).astype(np.float32)
@@ -478,7 +479,7 @@ def refine(
             # Thin parts the first pass saw (edge-aware, at the photo's own detail) can fall between the
             # second pass's pixels (a 2 px antenna on a 300 px crop): they are kept.
             core = prob > 0.5
-            thin = core & ~ndimage.binary_opening(core, iterations=THIN) if cfg.keep_thin else None
+            thin = core & ~dilate4(erode4(core, THIN, border=False), THIN) if cfg.keep_thin else None
             prob = fine if thin is None else np.where(thin, np.maximum(prob, fine), fine)
         else:
             prob = 0.5 * (prob + fine)
