@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from paqshot_server.api.request_bodies import GenerateRequest
 from paqshot_server.errors import Forbidden, NotFound, UnsupportedImage
-from paqshot_server.jobs import intake
+from paqshot_server.jobs import intake, trip
 from paqshot_server.jobs.queue import JobQueue
 from paqshot_server.jobs.ratelimit import RateLimiter
 from paqshot_server.jobs.service import JobService
@@ -100,16 +100,24 @@ def hint_png(size: tuple[int, int]) -> str:
 
 
 class Trips:
-    """Counts trips to a thread (anyio's) and hand-offs to the intake's writer pool."""
+    """Counts trips to a thread (anyio's and the submissions' own, ``jobs.trip``) and hand-offs to the intake's
+    writer pool."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.to_thread = 0
         self.writer = 0
         real_run_sync, real_submit = anyio.to_thread.run_sync, intake._WRITER.submit
+        real_run_in_thread = trip.run_in_thread
 
         async def run_sync(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
             self.to_thread += 1
             return await real_run_sync(func, *args, **kwargs)
+
+        async def run_in_thread(func: Callable[..., Any], *args: Any) -> Any:
+            self.to_thread += 1
+            return await real_run_in_thread(func, *args)
+
+        monkeypatch.setattr(trip, "run_in_thread", run_in_thread)
 
         def submit(fn: Callable[..., Any], *args: Any) -> Any:
             self.writer += 1

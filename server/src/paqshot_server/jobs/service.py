@@ -34,7 +34,7 @@ from ..storage import jobs as jobs_sql
 from ..storage.fair import Pending, Priority
 from ..storage.jobs import Job, NewJob
 from ..storage.keys import ApiKey
-from . import backdrops, ending, intake
+from . import backdrops, ending, intake, trip
 from .eta import Eta
 from .queue import JobQueue
 from .ratelimit import RateLimiter
@@ -250,7 +250,7 @@ class JobService:
         # the ETA's snapshot is checked against the event loop's connection (``Eta``).
         estimate = self.estimate(Pending(job_id, key.id, request.style, cutout, request.priority, 2**62))
         try:
-            job, created = await anyio.to_thread.run_sync(
+            job, created = await trip.run_in_thread(
                 self._store_and_create,
                 key,
                 request,
