@@ -152,7 +152,9 @@ class EngineCatalog:
             return
         model = self._all().get(choice)
         if model is None or model.role != "segmentation":
+            ids = sorted(m.id for m in self._all().values() if m.role == "segmentation")
+            here = f"the cut-out models installed here: {', '.join(ids)}" if ids else "no cut-out model is installed"
             raise Forbidden(
-                f"Cut-out engine '{choice}' is not installed here: use auto or classical, or install the model "
-                f"(`models pull {choice}` or `models install PATH`)."
+                f"Cut-out engine '{choice}' is not installed here ({here}): use auto, classical or one of those, or "
+                f"install the model (`models pull {choice}` or `models install PATH`)."
             )

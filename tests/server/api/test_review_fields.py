@@ -118,5 +118,12 @@ def test_cutout_engine_picks_the_model_or_classical(settings: Settings) -> None:
     assert classical["engine"] == "classical" == classical["cutout_engine"]
     named, _, _ = _run(settings, {"product_image": photo, "style": "studio_packshot", "cutout_engine": "tiny-seg"})
     assert named["engine"] == "onnx:tiny-seg"
+    # the engine a result names can be sent back as it is (breaker6, F4: a 400 before)
+    again, _, _ = _run(settings, {"product_image": photo, "style": "studio_packshot", "cutout_engine": auto["engine"]})
+    assert again["engine"] == "onnx:tiny-seg" and again["options"]["cutout_engine"] == "tiny-seg"
+    with TestClient(create_app(settings)) as client:
+        body = {"product_image": photo, "style": "studio_packshot", "cutout_engine": "onnx:nosuch"}
+        missing = client.post("/v1/generate", json=body, headers=key.headers)
+    assert missing.status_code == 403 and "installed here: tiny-seg" in missing.json()["message"], missing.text
     scene, _, _ = _run(settings, {"product_image": photo, "style": "lifestyle", "cutout_engine": "classical"})
     assert scene["engine"] == "procedural" and scene["cutout_engine"] == "classical"

@@ -209,6 +209,12 @@ def test_an_unknown_cutout_engine_is_refused_before_any_work(
     assert "nosuch" in capsys.readouterr().err and not (tmp_path / "o").exists()
 
 
+def test_the_engine_a_result_names_is_accepted_back_as_the_cutout_engine() -> None:
+    """``onnx:<id>`` (what results report) is the model id (breaker6, F4: refused before)."""
+    args = build_parser().parse_args(["generate", "p.png", "-o", "out", "--cutout-engine", "onnx:u2netp"])
+    assert args.cutout_engine == "u2netp"
+
+
 def test_strict_exit_status_when_a_result_needs_review(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -217,6 +223,9 @@ def test_strict_exit_status_when_a_result_needs_review(
     args = ["generate", str(src), "--long-side", "256", "--cutout-engine", "classical"]
     monkeypatch.setenv("PAQSHOT_REVIEW_THRESHOLD", "1.0")  # every cut-out needs review
     assert main([*args, "-o", str(tmp_path / "a")]) == 0  # without --strict: flagged, exit 0
+    said = capsys.readouterr()
+    line = next(x for x in (said.out + said.err).splitlines() if "NEEDS REVIEW" in x)
+    assert "confidence 0." in line.split("NEEDS REVIEW", 1)[1], line  # the reason in words, not the flag alone
     assert main([*args, "-o", str(tmp_path / "b"), "--strict"]) == 3
     assert "1 of 1 need review (--strict)" in capsys.readouterr().err
     assert (tmp_path / "b" / "p.jpg").is_file()  # still written

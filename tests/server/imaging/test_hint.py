@@ -65,6 +65,12 @@ def test_a_hint_drawn_on_a_scaled_preview_is_scaled_to_the_photo() -> None:
     [
         (png(Image.new("L", (300, 320), 128)), "mask_hint is 300x320 px; it must be 320x320 px"),
         (png(Image.new("L", (640, 640), 128)), "it must be 320x320 px"),
+        # the photo's shape within a pixel, but no preview anyone drew on (breaker6, F1: accepted before)
+        (png(Image.new("L", (2, 2), 255)), r"mask_hint is 2x2 px; .* at least 128 px on its long side"),
+        (png(Image.new("L", (127, 127), 255)), r"mask_hint is 127x127 px; .* at least 128 px"),
+        # every pixel background: nothing of the photo would be left (before: a 202, then "no product found")
+        (png(Image.new("L", SIZE, 0)), "marks the whole photo as background"),
+        (png(Image.new("L", (128, 128), 0)), "marks the whole photo as background"),
         (b"\x89PNG\r\n\x1a\nnot really", "mask_hint must be a PNG image"),
         (io.BytesIO().getvalue(), "mask_hint must be a PNG image"),
     ],
@@ -72,6 +78,11 @@ def test_a_hint_drawn_on_a_scaled_preview_is_scaled_to_the_photo() -> None:
 def test_a_hint_of_another_size_or_format_is_refused_in_words(data: bytes, message: str) -> None:
     with pytest.raises(InvalidRequest, match=message):
         read_hint(data, SIZE)
+
+
+def test_the_smallest_preview_accepted_is_128_px_or_the_photo_itself() -> None:
+    assert read_hint(png(Image.new("L", (128, 128), 255)), SIZE).shape == (320, 320)
+    assert read_hint(png(Image.new("L", (3, 2), 255)), (3, 2)).shape == (2, 3)  # a photo smaller than 256 px
 
 
 def test_stored_form_round_trips() -> None:

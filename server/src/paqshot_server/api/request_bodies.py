@@ -15,6 +15,7 @@ from ..imaging.options import (
     MAX_PROMPT_CHARS,
     MAX_SEED,
     MAX_VARIANTS,
+    MODEL_ENGINE_PREFIX,
     NAMED_BACKGROUNDS,
     STYLES,
     AspectRatio,
@@ -24,6 +25,7 @@ from ..imaging.options import (
     SceneType,
     Shadow,
     Style,
+    cutout_choice,
 )
 from ..imaging.presets import PRESET_ID_PATTERN, PresetIds
 from ..imaging.scenes.kinds import scene_type_doc
@@ -62,10 +64,11 @@ BACKGROUND_NAMES = (*NAMED_BACKGROUNDS, "transparent")
 BACKGROUND_PATTERN = _pattern(
     rf"^({'|'.join(BACKGROUND_NAMES)}|#[0-9A-Fa-f]{{6}}){END}", _either((*BACKGROUND_NAMES, "#RRGGBB"))
 )
-# auto, classical or a model id (manifests' id rule)
+# auto, classical or a model id (manifests' id rule), which may carry the engine name's prefix
 CUTOUT_ENGINE_PATTERN = _pattern(
-    rf"^[a-z0-9][a-z0-9._-]{{0,63}}{END}",
-    "auto, classical or the id of an installed cut-out model (lowercase letters, digits, '.', '_' and '-')",
+    rf"^({MODEL_ENGINE_PREFIX})?[a-z0-9][a-z0-9._-]{{0,63}}{END}",
+    "auto, classical or the id of an installed cut-out model (lowercase letters, digits, '.', '_' and '-'; "
+    f"'{MODEL_ENGINE_PREFIX}' before it, as results name it, is accepted)",
 )
 _pattern(PRESET_ID_PATTERN, "a preset id: a lowercase letter, then up to 63 lowercase letters, digits or '_'")
 FILENAME_PATTERN = _pattern(r"^[^/\\\x00-\x1f]+" + END, "a file name without folders or control characters")
@@ -334,11 +337,11 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
         str,
         Meta(
             min_length=1,
-            max_length=64,
+            max_length=64 + len(MODEL_ENGINE_PREFIX),
             pattern=CUTOUT_ENGINE_PATTERN,
             description="Extension: which cut-out runs. auto (default): the best installed model, else classical; "
-            "classical: the model-free segmenter; or the id of an installed cut-out model (GET /v1/models). "
-            "A model that is not installed answers 403.",
+            "classical: the model-free segmenter; or the id of an installed cut-out model (GET /v1/models), "
+            "also as results name it (onnx:<id>). A model that is not installed answers 403.",
             examples=["auto"],
         ),
     ] = "auto"
@@ -390,6 +393,9 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
         | None
     ) = None
     priority: Annotated[Priority, Meta(description=_PRIORITY_DOC, examples=["normal"])] = "normal"
+
+    def __post_init__(self) -> None:
+        self.cutout_engine = cutout_choice(self.cutout_engine)
 
 
 class PriorityChange(Struct, kw_only=True, forbid_unknown_fields=True):

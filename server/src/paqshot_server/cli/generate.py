@@ -24,6 +24,7 @@ from ..imaging.options import (
     SHADOWS,
     STYLES,
     RenderOptions,
+    cutout_choice,
 )
 from .common import internal_error
 
@@ -89,8 +90,10 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--cutout-engine",
         default=AUTO_CUTOUT,
+        type=cutout_choice,
         metavar="ENGINE",
-        help="auto (best installed model, else classical) | classical | an installed cut-out model id",
+        help="auto (best installed model, else classical) | classical | an installed cut-out model id "
+        "(or onnx:<id>, as results name it)",
     )
     p.add_argument(
         "--on-low-confidence",
@@ -294,7 +297,9 @@ def _render_one(
     record["timings_ms"]["total"] = round(ms, 1)
     notes = "; ".join((*decoded.notes, *result.notes))
     conf = f", confidence {result.confidence:.2f}" if result.confidence is not None else ""
-    review = " NEEDS REVIEW" if result.needs_review else ""
+    # the reasons in words, as the API's review_reasons (breaker6, F3: the line said NEEDS REVIEW and no why)
+    reasons = "; ".join(r.message for r in result.review_reasons)
+    review = f" NEEDS REVIEW: {reasons}" if result.needs_review else ""
     review += "".join(f" {r['preset']}:{'pass' if r['passed'] else 'FAIL'}" for r in record.get("compliance", []))
     progress.report(
         f"{path} -> {written[0]} ({result.images[0].width}x{result.images[0].height}, "

@@ -33,17 +33,24 @@ PRODUCT, UNKNOWN, BACKGROUND = 255, 128, 0
 PRODUCT_FROM = 192  # grey at or above: product
 BACKGROUND_UP_TO = 63  # grey at or below: background
 OPAQUE_FROM = 128  # a pixel's own alpha below this: unknown
+# The smallest preview a hint may be drawn on (long side, pixels), unless the photo itself is smaller: one
+# nearest-neighbour pixel of a 128 px hint covers at most a 61 px square of a 40 MP photo (7,744 px long side),
+# a coarse stroke still; a 2x2 "hint" has the photo's shape within a pixel and says nothing a person drew
+# (breaker6, F1). A half-size preview of a 256 px photo is still accepted.
+MIN_PREVIEW_SIDE = 128
 
 
 def read_hint(data: bytes, photo_size: tuple[int, int]) -> np.ndarray:
     """The canonical hint of a photo from a client's PNG: uint8 (H, W) of PRODUCT, BACKGROUND or UNKNOWN.
 
     ``photo_size`` is the stored photo's (width, height). The PNG must have that size, or be the photo scaled
-    by one factor (each side within a pixel of it, e.g. drawn on a half-size preview); it is then scaled to the
-    photo with nearest neighbour, so no new grey levels appear.
+    down by one factor (each side within a pixel of it, e.g. drawn on a half-size preview) to a long side of at
+    least :data:`MIN_PREVIEW_SIDE` pixels; it is then scaled to the photo with nearest neighbour, so no new grey
+    levels appear.
 
     Raises:
-        InvalidRequest: not a PNG, damaged, or of another size or shape (the message gives both sizes).
+        InvalidRequest: not a PNG, damaged, of another size or shape, a preview too small (the message gives the
+            sizes), or every pixel marked background (nothing would be left of the photo).
     """
     width, height = photo_size
     try:
@@ -51,10 +58,11 @@ def read_hint(data: bytes, photo_size: tuple[int, int]) -> np.ndarray:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             opened = Image.open(io.BytesIO(data), formats=["PNG"])
             w, h = opened.size
-            if abs(w * height - h * width) > max(width, height) or w * h > width * height:
+            smallest = min(max(width, height), MIN_PREVIEW_SIDE)
+            if abs(w * height - h * width) > max(width, height) or w * h > width * height or max(w, h) < smallest:
                 raise InvalidRequest(
                     f"mask_hint is {w}x{h} px; it must be {width}x{height} px, the size of the photo "
-                    "(or that size scaled down by one factor)."
+                    f"(or that size scaled down by one factor, at least {smallest} px on its long side)."
                 )
             opened.load()
     except InvalidRequest:
@@ -70,6 +78,11 @@ def read_hint(data: bytes, photo_size: tuple[int, int]) -> np.ndarray:
     hint[grey <= BACKGROUND_UP_TO] = BACKGROUND
     if image.mode in ("LA", "RGBA"):
         hint[np.asarray(image.getchannel("A")) < OPAQUE_FROM] = UNKNOWN
+    if (hint == BACKGROUND).all():
+        raise InvalidRequest(
+            "mask_hint marks the whole photo as background (black), so nothing of it would be left: paint the "
+            "product white, or leave the parts the cut-out should decide grey or transparent."
+        )
     if (w, h) != (width, height):
         hint = np.asarray(Image.fromarray(hint, "L").resize((width, height), Image.Resampling.NEAREST))
     return hint

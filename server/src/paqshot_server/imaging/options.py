@@ -43,6 +43,15 @@ DEFAULT_LONG_SIDE = 2048
 # Cut-out engine choice (request extension ``cutout_engine``): these two, or an installed model's id.
 AUTO_CUTOUT = "auto"  # the best installed cut-out model, else the classical segmenter
 CLASSICAL_CUTOUT = "classical"
+MODEL_ENGINE_PREFIX = "onnx:"  # how results name the cut-out model that ran (``onnx:<model id>``)
+
+
+def cutout_choice(value: str) -> str:
+    """A ``cutout_engine`` choice as stored: ``onnx:<model id>``, the name every result reports, is taken as the
+    model id itself, so the engine a result names can be sent back to ask for it again (breaker6, F4)."""
+    return value.removeprefix(MODEL_ENGINE_PREFIX)
+
+
 # What a result that needs review becomes (request extension ``on_low_confidence``).
 OnLowConfidence = Literal["complete", "fail"]
 ON_LOW_CONFIDENCE: tuple[OnLowConfidence, ...] = get_args(OnLowConfidence)
