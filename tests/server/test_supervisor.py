@@ -67,7 +67,9 @@ def test_serve_keeps_freed_memory_before_it_starts_the_api(tmp_path: Path, monke
     class Applied(Exception):
         pass
 
-    def keep() -> bool:
+    def keep(*, arenas: int | None = None) -> bool:
+        # few arenas: each request thread's arena kept a 40 MP full decode's freed blocks (breaker6, F2)
+        assert arenas == allocator.API_ARENAS
         raise Applied
 
     monkeypatch.setattr(allocator, "keep_freed_memory", keep)

@@ -229,7 +229,7 @@ def _serve(args: argparse.Namespace) -> int:
     ensure_first_key(settings)
     # Each submission allocates a few MB (the body, its JSON string, the decoded image) and frees them: with
     # glibc's defaults ~450 page faults a request (~2 ms of its CPU) fault that memory in again every time.
-    allocator.keep_freed_memory()
+    allocator.keep_freed_memory(arenas=allocator.API_ARENAS)
     import uvicorn
 
     from ..api.protocol import SpecErrorsProtocol

@@ -41,6 +41,12 @@ M_ARENA_MAX = -8
 # MB with one arena (MALLOC_ARENA_MAX=1), and no slower. Allocation contention is no concern there: one job at a
 # time per thread, and Python allocates under the GIL. An operator's own MALLOC_ARENA_MAX wins.
 WORKER_ARENAS = 1
+# The API process's malloc arenas. Its full decodes (every photo the JPEG fast path does not take: PNG, WebP, an
+# unsure JPEG) run in whichever request thread holds a ``jobs.intake.FULL_DECODES`` slot; with glibc's default each
+# of those threads' arenas kept up to TRIM_BYTES of a 40 MP decode's freed blocks (Pillow allocates in 16 MB blocks,
+# under MMAP_BYTES): 16 concurrent 40 MP PNGs took the API process from 110 MB to 2.0 GB, 2.3 GB after 32 (breaker6,
+# F2). Two arenas: one per decode slot on this 2-core machine's bound; the loop's 1 MB bodies are short allocations.
+API_ARENAS = 2
 # While a large photo's job runs (:func:`large_job`), allocations from this size are mapped on their own. The model
 # run's arena chunks (u2netp at 320²: 320² x 16 float32 activations, 6.5 MB each) are then unmapped when the arena is
 # handed back, instead of leaving holes in the heap that the job's next arrays do not fit (session 5, 40 MP

@@ -27,6 +27,7 @@ from ..net.fetch import BlockedAddress, fetch_image, resolve_async
 from ..net.post import check_sendable
 from ..net.urls import IMAGE_URL_SCHEMES, url_shape_error, webhook_schemes
 from ..resources import Resources
+from . import allocator
 
 _URL_START = re.compile(r"^https?:", re.I)
 _DATA_URI = re.compile(r"^data:(?P<mime>[\w.+/-]*)(?P<params>(;[\w.+-]+=[\w.+-]+)*)(?P<b64>;base64)?,", re.I)
@@ -132,7 +133,10 @@ def store_image(res: Resources, job_id: str, raw: bytes, role: str = "input") ->
             return name, ()
         _discard(res, name, written)  # the full path below says what is wrong with it
     with FULL_DECODES:
-        data, ext, notes = normalise(raw, settings.max_image_bytes, settings.max_image_pixels)
+        try:
+            data, ext, notes = normalise(raw, settings.max_image_bytes, settings.max_image_pixels)
+        finally:  # a full decode's freed blocks (up to a 40 MP photo's) go back to the kernel, not kept per arena
+            allocator.hand_back()
     name = f"{job_id}_{role}.{ext}"
     res.files.put(name, data)
     return name, notes
