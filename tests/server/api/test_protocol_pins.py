@@ -186,42 +186,6 @@ def test_a_body_the_app_has_not_asked_for_yet_is_not_timed() -> None:
     assert written.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 "), written
 
 
-async def _written_by_write(protocol_requests: bytes) -> tuple[list[bytes], bool]:
-    """What the protocol wrote, one item per ``write``, for ``protocol_requests`` answered by ``no_content``."""
-    protocol, transport = await _open()
-    writes: list[bytes] = []
-    real_write = transport.write
-
-    def write(data: Any) -> None:
-        writes.append(bytes(data))
-        real_write(data)
-
-    transport.write = write  # type: ignore[method-assign]
-    protocol.data_received(protocol_requests)
-    await _turns()
-    return writes, transport.closed
-
-
-def test_a_response_leaves_in_one_write_head_and_body_together() -> None:
-    """uvicorn wrote a response's head and its body separately: two loopback sends and two wake-ups of the client
-    per answer (before: 2 writes here)."""
-    writes, _ = asyncio.run(_written_by_write(b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc" + POLL))
-    assert len(writes) == 2  # one per request: the POST's answer, then the pipelined poll's
-    assert all(w.startswith(b"HTTP/1.1 204 ") for w in writes)
-
-
-@pytest.mark.parametrize(
-    "request_line",
-    [b"HEAD /x HTTP/1.1\r\nHost: a\r\n\r\n", b"GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"],
-)
-def test_a_held_head_is_written_when_no_body_follows_or_the_connection_closes(request_line: bytes) -> None:
-    """A HEAD answer has no body write (uvicorn skips it), and ``Connection: close`` closes before the next request:
-    the head goes out all the same, before the close."""
-    writes, closed = asyncio.run(_written_by_write(request_line))
-    assert len(writes) == 1 and writes[0].startswith(b"HTTP/1.1 204 ")
-    assert closed == (b"close" in request_line)
-
-
 def test_between_requests_uvicorns_keep_alive_timer_runs_and_no_head_deadline() -> None:
     async def run() -> tuple[bool, bool]:
         protocol, _ = await _open()

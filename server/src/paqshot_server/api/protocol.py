@@ -27,7 +27,7 @@ from asyncio import TimerHandle
 from typing import cast
 
 import httptools
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from .errors import BODY_TIMED_OUT, printable
 
@@ -144,9 +144,6 @@ class SpecErrorsProtocol(HttpToolsProtocol):
             )
             raise ValueError("upgrade request with a body")  # the parser stops; send_400_response answers
         super().on_headers_complete()
-        cycle = self.cycle  # the request's (queued when pipelined); its ASGI task has not run yet
-        if cycle is not None and cycle.transport is self.transport:
-            cycle.transport = _HeadWithBody(self.transport, cycle)  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:
         self._body_since = None
@@ -290,57 +287,6 @@ class SpecErrorsProtocol(HttpToolsProtocol):
             return
         self.transport.write_eof()  # the answer, then end of stream; the client's close (or the timer) ends it
         self.loop.call_later(LINGER_SECONDS, self.transport.close)
-
-
-class _HeadWithBody:
-    """A request's transport as uvicorn's response cycle uses it: the response's head is held until the first
-    write of its body (or the response's end, or a close), then both go in one write.
-
-    uvicorn writes a response's head when the app sends ``http.response.start`` and its body when the app sends
-    ``http.response.body``: two socket writes (two loopback sends, two wake-ups of the client) for every answer,
-    6 % of the event loop's GIL time at 16 concurrent submissions (docs/progress/issue-14.md, "Door tail, session
-    6"). A head alone is of no use to a client, and the app sends the body in the same step for every answer here
-    (a streamed body: its first chunk). Writes before the response starts (``100 Continue``) pass at once.
-    """
-
-    __slots__ = ("_cycle", "_head", "_head_seen", "_transport")
-
-    def __init__(self, transport: asyncio.Transport, cycle: RequestResponseCycle) -> None:
-        self._transport, self._cycle = transport, cycle
-        self._head: bytes | None = None
-        self._head_seen = False
-        on_response = cycle.on_response
-
-        def flushed_then_done() -> None:  # a response without a body write (HEAD): its head, then the next request
-            self.flush()
-            on_response()
-
-        cycle.on_response = flushed_then_done
-
-    def write(self, data: bytes) -> None:
-        if self._head is not None:
-            head, self._head = self._head, None
-            self._transport.writelines((head, data))
-        elif self._cycle.response_started and not self._head_seen:
-            self._head, self._head_seen = data, True
-        else:
-            self._transport.write(data)
-
-    def flush(self) -> None:
-        """Write the held head, if any."""
-        if self._head is not None:
-            head, self._head = self._head, None
-            self._transport.write(head)
-
-    def close(self) -> None:
-        self.flush()
-        self._transport.close()
-
-    def is_closing(self) -> bool:
-        return self._transport.is_closing()
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._transport, name)
 
 
 def _declares_body(headers: list[tuple[bytes, bytes]]) -> bool:
