@@ -148,3 +148,35 @@ def test_a_burst_from_one_key_is_planned_once(monkeypatch: pytest.MonkeyPatch) -
         burst.add(pending(f"gen_a{i}", "a", 2**62), lambda: Waiting("a", 1.0, 0.0, 1))
         assert burst.done_at()[f"gen_a{i}"] == pytest.approx(1_000.0 + 2.0 * (i + 2))  # after b's one job
     assert len(plans) == 1
+
+
+def test_a_costly_read_of_the_queue_is_not_repeated_sooner_than_its_cost_allows(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The queue is read again at most every read cost / READ_SHARE seconds, changed database or not (tail6: with
+    ~3,000 queued jobs the re-reads took 7.4 % of the event loop); a cheap read is repeated as before."""
+    from paqshot_server.jobs import eta as eta_mod
+    from paqshot_server.resources import Resources
+
+    eta = eta_mod.Eta(Resources(settings))
+    reads: list[float] = []
+    real = eta._read
+
+    def read(cost: float) -> Snapshot:
+        reads.append(cost)
+        time.sleep(cost)
+        return real()
+
+    monkeypatch.setattr(eta, "_read", lambda: read(0.02))  # 20 ms: spaced 1 s apart at 2 %
+    first = eta._current()
+    worker_alive(settings)  # another connection writes: the snapshot is out of date
+    first.taken -= 0.5  # older than MIN_AGE and MAX_AGE / 2
+    assert eta._current() is first and len(reads) == 1
+    first.taken -= eta._read_seconds / eta_mod.READ_SHARE - 0.5 + 0.05  # just past the read's spacing (>= 1 s)
+    assert eta._current() is not first and len(reads) == 2
+    monkeypatch.setattr(eta, "_read", lambda: read(0.0))
+    eta._snapshot = None
+    cheap = eta._current()
+    worker_alive(settings)
+    cheap.taken -= eta_mod.MIN_AGE + 0.01
+    assert eta._current() is not cheap  # a cheap read: again after MIN_AGE once the database changed, as before
