@@ -31,10 +31,11 @@ from ..storage.jobs import Job
 
 MAX_AGE = 1.0  # seconds a snapshot of the queue serves at most
 MIN_AGE = 0.25  # ... and at least, once another connection has written to the database (a job started or ended)
-# ... and at least the read's own cost over this share: the event loop spends at most ~2 % of its time reading the
-# queue again, however long the queue. A read is O(queued jobs): with ~3,000 queued (bench_api's 16-client phase)
-# each took milliseconds on the loop, 7.4 % of its GIL time, and stalled every request behind it (issue-14.md,
-# "Door tail, session 6"). A snapshot is kept up to date by this process's own submissions meanwhile.
+# ... and, between those, at least the read's own CPU time over this share: the event loop spends at most ~2 % of its
+# time reading a changed queue again, however long the queue (and reads it at MAX_AGE whatever). A read is O(queued
+# jobs): with ~3,000 queued (bench_api's 16-client phase) each took milliseconds on the loop, 7.4 % of its GIL time,
+# and stalled every request behind it (issue-14.md, "Door tail, session 6"). This process's own submissions keep
+# the snapshot up to date meanwhile.
 READ_SHARE = 0.02
 RECENT = 20  # completed jobs per engine whose job times are averaged
 SAMPLES = 400  # completed jobs read for those averages
@@ -195,17 +196,17 @@ class Eta:
     def _current(self, max_age: float = MAX_AGE) -> Snapshot:
         snapshot = self._snapshot
         if snapshot is None or self._stale(snapshot, max_age):
-            started = time.perf_counter()
+            started = time.thread_time()  # this thread's own work: not the waits for the GIL meanwhile
             snapshot = self._snapshot = self._read()
-            self._read_seconds = time.perf_counter() - started
+            self._read_seconds = time.thread_time() - started
         return snapshot
 
     def _stale(self, snapshot: Snapshot, max_age: float) -> bool:
         age = time.monotonic() - snapshot.taken
-        spacing = self._read_seconds / READ_SHARE
-        if age > max(max_age, spacing):
+        if age > max_age:
             return True
-        return age > max(min(MIN_AGE, max_age), spacing) and data_version(self.res.db.get().conn) != snapshot.version
+        spacing = max(min(MIN_AGE, max_age), self._read_seconds / READ_SHARE)
+        return age > spacing and data_version(self.res.db.get().conn) != snapshot.version
 
     def admit(self, job: Pending) -> int:
         """Whole seconds until ``job``, about to be queued, should be done (the 202's ``estimated_seconds``).
