@@ -113,9 +113,11 @@ _PROMPT_DOC = (
 
 _HINT_DOC = (
     "Extension (review and repair): a PNG, base64 (plain or data: URI), the size of the photo as stored "
-    "(input_url, after EXIF orientation) or that size scaled down by one factor. Grey >= 192: product (the cut-out "
+    "(input_url, after EXIF orientation) or that size scaled down by one factor to at least 128 px on its long "
+    "side. Grey >= 192: product (the cut-out "
     "keeps it), <= 63: background (removed), between: unknown (the cut-out decides); pixels with alpha < 128 are "
-    "unknown. Write 255 / 0 / 128. It changes the matte only where it says; product pixels stay the photo's. "
+    "unknown. Write 255 / 0 / 128; a hint that is background everywhere is refused. It changes the matte only "
+    "where it says; product pixels stay the photo's. "
     "A photo with its own transparency is cut by its alpha channel, and the hint wins where the two disagree."
 )
 
