@@ -68,6 +68,22 @@ def test_the_child_stops_when_its_parent_is_killed(tmp_path: Path) -> None:
     assert marker.read_text() == "stopped"  # it got SIGINT, the appliance's clean stop
 
 
+def test_the_appliance_hears_sigint_even_when_the_app_was_started_with_it_ignored() -> None:
+    """An app started in a shell's background inherits SIGINT ignored, which exec keeps: the launcher gives the
+    appliance the default back, so its stop (SIGINT) is heard from its first instruction."""
+    report = "import signal; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
+    ignoring = ["sh", "-c", 'trap "" INT; exec "$@"', "sh"]
+    launcher = [sys.executable, "-m", "paqshot_desktop.launch", str(os.getpid()), "--"]
+    launched = subprocess.run(
+        [*ignoring, *launcher, sys.executable, "-c", report],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert launched.stdout.strip() == "True"
+
+
 def test_an_orphan_left_by_an_earlier_run_is_stopped_at_the_next_start(tmp_path: Path) -> None:
     marker = tmp_path / "stopped"
     fake_exe = tmp_path / "bin" / "paqshot"

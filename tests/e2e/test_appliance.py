@@ -7,10 +7,11 @@ import shutil
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import httpx
 import pytest
-from e2e_support import Appliance, wait_terminal
+from e2e_support import BIN, Appliance, free_port, wait_terminal
 from PIL import Image
 from support import Receiver, b64, product_jpeg, verify_signatures
 
@@ -139,6 +140,41 @@ def test_signals_shut_down_api_and_workers(appliance: Appliance, sig: signal.Sig
     appliance.proc.send_signal(sig)
     assert appliance.proc.wait(60) == 0
     assert all(gone(pid) for pid in pids)
+
+
+def processes_on(home: Path) -> list[int]:
+    """Pids whose command line names the data folder ``home`` (the workers: ``worker --home HOME``)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if str(home.resolve()) in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_a_stop_while_starting_ends_the_workers_too_when_sigint_came_ignored(appliance: Appliance) -> None:
+    """A shell's background job (and CI runners) inherit SIGINT *ignored*. serve's workers then dropped a SIGINT
+    that came before they installed their handler, serve waited 300 s for them, and the desktop app, whose stop
+    kills serve after 15 s, left a worker running (CI, stop 22). serve listens to SIGINT whatever it inherited."""
+    appliance.port = free_port()
+    ignoring = ["sh", "-c", 'trap "" INT; exec "$@"', "sh"]  # the background job's disposition
+    appliance.proc = subprocess.Popen(
+        [*ignoring, str(BIN), "serve", "--port", str(appliance.port)],
+        env=appliance.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not processes_on(appliance.home) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    workers = processes_on(appliance.home)
+    assert workers, "serve started no worker"
+    appliance.proc.send_signal(signal.SIGINT)  # the worker is still importing: its own handler is not set yet
+    assert appliance.proc.wait(60) == 0
+    assert all(gone(pid, timeout=0.1) for pid in workers)
+    assert processes_on(appliance.home) == []
 
 
 def test_workers_stop_when_serve_is_killed(appliance: Appliance) -> None:

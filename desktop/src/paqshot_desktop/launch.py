@@ -29,6 +29,9 @@ def main(argv: Sequence[str]) -> int:
             print(f"launch: prctl failed (errno {ctypes.get_errno()})", file=sys.stderr)
     if os.getppid() != parent:
         return 0  # the parent died before the watch was set: do not start an orphan
+    # An app started from a shell in the background inherits SIGINT ignored, and an ignored signal stays ignored
+    # across exec: the appliance would not hear its stop until it installs its own handler.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.execv(program[0], program)  # noqa: S606 (the app's own appliance program, found beside its Python)
     return 1  # not reached
 

@@ -102,6 +102,8 @@ class WorkerSupervisor(threading.Thread):
 
     def run(self) -> None:
         with self._lock:
+            if self.stopping.is_set():  # stopped before this thread got going: start nothing
+                return
             self.slots = [self._spawn() for _ in range(self.count)]
         while not self.stopping.wait(self.poll_seconds):
             with self._lock:
@@ -230,14 +232,34 @@ def _serve(args: argparse.Namespace) -> int:
     # Each submission allocates a few MB (the body, its JSON string, the decoded image) and frees them: with
     # glibc's defaults ~450 page faults a request (~2 ms of its CPU) fault that memory in again every time.
     allocator.keep_freed_memory(arenas=allocator.API_ARENAS)
+    # SIGINT is serve's stop, and its workers' (they inherit its disposition). A shell that starts a program in
+    # the background, and some CI runners, hand it SIGINT *ignored*: workers started so would drop a stop that
+    # comes before they install their own handler, and serve would wait for them (worker_stop_seconds).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # uvicorn handles SIGINT/SIGTERM itself while it runs, then re-raises the signal once it has shut down. With
+    # the default SIGTERM disposition that re-raise would end the process before the workers are stopped; this
+    # handler turns it (and a SIGTERM before uvicorn runs) into an exception, so the `finally` below always runs.
+    signal.signal(signal.SIGTERM, _raise_shutdown)
+    supervisor = None if args.no_worker else WorkerSupervisor(settings, max(1, args.workers))
+    try:
+        if supervisor:
+            supervisor.start()
+        _run_api(settings)
+    except (KeyboardInterrupt, _Shutdown):  # a stop before uvicorn ran, or its re-raised signal: clean either way
+        pass
+    finally:
+        if supervisor:
+            supervisor.stop(timeout=settings.worker_stop_seconds)
+    return 0
+
+
+def _run_api(settings: Settings) -> None:
+    """Serve the API until uvicorn's own graceful shutdown (on SIGINT/SIGTERM) has ended."""
     import uvicorn
 
     from ..api.protocol import SpecErrorsProtocol
     from ..app import create_app
 
-    supervisor = None if args.no_worker else WorkerSupervisor(settings, max(1, args.workers))
-    if supervisor:
-        supervisor.start()
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
@@ -257,22 +279,11 @@ def _serve(args: argparse.Namespace) -> int:
         f"data: {settings.home.resolve()}, pid {os.getpid()})",
         flush=True,
     )
-    # uvicorn handles SIGINT/SIGTERM itself, then re-raises the signal once it has shut down. With the default
-    # SIGTERM disposition that re-raise would end the process before the workers are stopped; this handler
-    # turns it into an exception so the `finally` below always runs.
-    signal.signal(signal.SIGTERM, _raise_shutdown)
-    try:
-        server.run()
-    except (KeyboardInterrupt, _Shutdown):  # the re-raised signal: the shutdown itself was clean
-        pass
-    finally:
-        if supervisor:
-            supervisor.stop(timeout=settings.worker_stop_seconds)
-    return 0
+    server.run()
 
 
 class _Shutdown(Exception):
-    """SIGTERM arrived (after uvicorn's own graceful shutdown)."""
+    """SIGTERM arrived (before uvicorn ran, or re-raised after its own graceful shutdown)."""
 
 
 def _raise_shutdown(_signum: int, _frame: object) -> None:
