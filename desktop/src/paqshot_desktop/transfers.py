@@ -78,6 +78,7 @@ def decode_bytes(data: bytes, size: int | None = None) -> QImage:
     buffer.setData(QByteArray(data))
     buffer.open(QIODevice.OpenModeFlag.ReadOnly)
     reader = QImageReader(buffer)
+    reader.setAutoTransform(True)  # a stored photo keeps its EXIF orientation: shown as the appliance reads it
     image = scaled_image(reader, size) if size else in_srgb(reader.read())
     buffer.close()
     return image
