@@ -4,6 +4,7 @@ door, session 5) are shown in sRGB, converted as the appliance's own decode conv
 from __future__ import annotations
 
 import io
+import sys
 
 import pytest
 from paqshot_desktop.transfers import decode_bytes
@@ -55,3 +56,28 @@ def test_a_turned_photo_is_shown_upright(size: int | None) -> None:
     assert (shown.width(), shown.height()) == (width, height)
     corner = shown.pixelColor(width - 2, 1)
     assert corner.red() > 150 and corner.green() < 100, corner.name()
+
+
+def test_decoding_calls_no_qt_reader_or_qobject() -> None:
+    """Decoding runs on worker threads, and PySide6 holds the GIL through QImageReader's calls, whose format probing
+    takes Qt's object mutexes: with the GUI thread holding one of those while it waits for the GIL, both threads
+    hung (breaker7, session 7, a desktop test). Decoding therefore calls no QImageReader or QObject method."""
+    from PySide6.QtCore import QObject
+    from PySide6.QtGui import QImageReader
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), SENT).save(out, "JPEG", icc_profile=linear_rgb_icc())
+    called: list[str] = []
+
+    def watch(_frame: object, event: str, arg: object) -> None:
+        owner = getattr(arg, "__self__", None)
+        if event == "c_call" and isinstance(owner, QImageReader | QObject):
+            called.append(getattr(arg, "__qualname__", repr(arg)))
+
+    sys.setprofile(watch)
+    try:
+        images = [decode_bytes(out.getvalue()), decode_bytes(out.getvalue(), 16)]
+    finally:
+        sys.setprofile(None)
+    assert called == []
+    assert [(i.width(), i.height()) for i in images] == [(64, 48), (16, 12)]
