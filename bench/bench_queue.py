@@ -3,7 +3,7 @@ across keys, and how honest the ETA given at submission is.
 
     .venv/bin/python bench/bench_queue.py pickup [--jobs 20] [--idle 90]
     .venv/bin/python bench/bench_queue.py fair [--workers 1 2] [--burst 60] [--repeats 3]
-    .venv/bin/python bench/bench_queue.py burst [--jobs 40]
+    .venv/bin/python bench/bench_queue.py burst [--jobs 40] [--sizes 1 12 40]
     .venv/bin/python bench/bench_queue.py throughput [--jobs 40] [--repeats 3]
 
 pickup: one worker; before each job the appliance is left idle ``--idle`` seconds; reports submit→claimed
@@ -19,7 +19,9 @@ Reports medians of B's wait in job times (submit → done over A's median job ti
 without B, and the mean ETA accuracy over every job.
 
 burst: one key submits ``--jobs`` jobs at once; reports the ETA accuracy (done within ±50 % of
-``estimated_seconds``; done = claimed_at + the job's measured duration).
+``estimated_seconds``; done = claimed_at + the job's measured duration). ``--sizes``: photos of these many
+megapixels (4:3), mixed in a fixed shuffled order, after one warm-up job of each size (smallest first); the
+accuracy is also reported per size.
 
 throughput: packshots per second with 1 and with 2 workers (first claim to last done), alternating runs.
 
@@ -252,25 +254,42 @@ def fair(args: argparse.Namespace) -> None:
     print("goals: B within 2 job times; A's drop <= 5 %; 80 % of ETAs within ±50 %")
 
 
+def photo_of(megapixels: float) -> str:
+    """:func:`product_photo` of ``megapixels`` (4:3, within the appliance's 40 MP limit)."""
+    width = int((megapixels * 1e6 * 4 / 3) ** 0.5)
+    return product_photo((width, width * 3 // 4))
+
+
 def burst(args: argparse.Namespace) -> None:
-    photo = product_photo()
+    sizes = sorted(args.sizes) if args.sizes else [None]
+    photos = {mp: product_photo() if mp is None else photo_of(mp) for mp in sizes}
+    order = [sizes[i % len(sizes)] for i in range(args.jobs)]
+    np.random.default_rng(7).shuffle(order)
     app = start(1)
     try:
         key = app.key("burst")
         with httpx.Client(timeout=60) as client:
-            warm, _, _ = app.submit(client, key, photo)  # one job measured first: the ETA has a job time
-            app.wait_done([warm])
-            estimates = {}
-            for _ in range(args.jobs):
-                job, sent, est = app.submit(client, key, photo)
-                estimates[job] = (sent, est)
+            warm = [app.submit(client, key, photos[mp])[0] for mp in sizes]  # measured first: the ETA has job times
+            app.wait_done(warm)
+            estimates, size_of = {}, {}
+            for mp in order:
+                job, sent, est = app.submit(client, key, photos[mp])
+                estimates[job], size_of[job] = (sent, est), mp
         rows = app.wait_done(list(estimates))
         errors = sorted((rows[j][2] - s) / e - 1 for j, (s, e) in estimates.items() if rows[j][2] is not None)
-        print(f"burst of {args.jobs} jobs, 1 worker, {load()}")
+        what = "1200x900" if args.sizes is None else "mixed " + "/".join(f"{mp:g}" for mp in sizes) + " MP"
+        print(f"burst of {args.jobs} jobs ({what}), 1 worker, {load()}")
         print(f"  job time (median): {job_time(rows):.2f} s")
         print(f"  ETA within ±50 %: {100 * accuracy(estimates, rows):.0f} %   (goal >= 80 %)")
         spread = "  ".join(f"p{q} {pct(errors, q):+.2f}" for q in (10, 50, 90))
         print(f"  (done - submit) / estimate - 1: {spread}")
+        for mp in sizes if args.sizes else []:
+            mine = {j: v for j, v in estimates.items() if size_of[j] == mp}
+            times = {j: rows[j] for j in mine}
+            print(
+                f"  {mp:g} MP: {len(mine)} jobs, job time (median) {job_time(times):.2f} s, "
+                f"ETA within ±50 % {100 * accuracy(mine, rows):.0f} %"
+            )
     finally:
         stop(app)
 
@@ -310,6 +329,7 @@ def main() -> None:
     f.set_defaults(func=fair)
     b = sub.add_parser("burst")
     b.add_argument("--jobs", type=int, default=40)
+    b.add_argument("--sizes", type=float, nargs="+", help="megapixels of the photos, mixed (default: one 1200x900)")
     b.set_defaults(func=burst)
     t = sub.add_parser("throughput")
     t.add_argument("--jobs", type=int, default=40)
