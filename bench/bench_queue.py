@@ -3,7 +3,7 @@ across keys, and how honest the ETA given at submission is.
 
     .venv/bin/python bench/bench_queue.py pickup [--jobs 20] [--idle 90]
     .venv/bin/python bench/bench_queue.py fair [--workers 1 2] [--burst 60] [--repeats 3]
-    .venv/bin/python bench/bench_queue.py burst [--jobs 40] [--sizes 1 12 40] [--png]
+    .venv/bin/python bench/bench_queue.py burst [--jobs 40] [--sizes 1 12 40] [--png] [--models]
     .venv/bin/python bench/bench_queue.py throughput [--jobs 40] [--repeats 3]
 
 pickup: one worker; before each job the appliance is left idle ``--idle`` seconds; reports submit→claimed
@@ -26,7 +26,8 @@ scaling makes a 40 MP JPEG cost little more than a 12 MP one).
 
 throughput: packshots per second with 1 and with 2 workers (first claim to last done), alternating runs.
 
-Jobs are studio packshots of a 1200x900 JPEG product photo (classical cut-out). Numbers only; never a test.
+Jobs are studio packshots of a 1200x900 JPEG product photo (classical cut-out; burst ``--models``: the cut-out
+model installed with the package, ``paqshot models setup``). Numbers only; never a test.
 """
 
 from __future__ import annotations
@@ -130,10 +131,13 @@ class Appliance:
         return [int(p) for task in tasks for p in (task / "children").read_text().split()]
 
 
-def start(workers: int) -> Appliance:
+def start(workers: int, models: bool = False) -> Appliance:
+    """An appliance on loopback; ``models``: with the models installed with the package (else none: classical)."""
     home = Path(tempfile.mkdtemp(prefix="bench-queue-"))
     port = free_port()
-    env = {**os.environ, f"{PREFIX}HOME": str(home), f"{PREFIX}LOG_LEVEL": "WARNING", f"{PREFIX}INSTALL_MODELS_DIR": ""}
+    env = {**os.environ, f"{PREFIX}HOME": str(home), f"{PREFIX}LOG_LEVEL": "WARNING"}
+    if not models:
+        env[f"{PREFIX}INSTALL_MODELS_DIR"] = ""
     proc = subprocess.Popen(
         [str(BIN), "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
@@ -272,7 +276,7 @@ def burst(args: argparse.Namespace) -> None:
     photos = {mp: product_photo(png=args.png) if mp is None else photo_of(mp, args.png) for mp in sizes}
     order = [sizes[i % len(sizes)] for i in range(args.jobs)]
     np.random.default_rng(7).shuffle(order)
-    app = start(1)
+    app = start(1, args.models)
     try:
         key = app.key("burst")
         with httpx.Client(timeout=60) as client:
@@ -285,7 +289,7 @@ def burst(args: argparse.Namespace) -> None:
         rows = app.wait_done(list(estimates))
         errors = sorted((rows[j][2] - s) / e - 1 for j, (s, e) in estimates.items() if rows[j][2] is not None)
         what = "1200x900" if args.sizes is None else "mixed " + "/".join(f"{mp:g}" for mp in sizes) + " MP"
-        what += " PNG" if args.png else " JPEG"
+        what += (" PNG" if args.png else " JPEG") + (", installed cut-out model" if args.models else "")
         print(f"burst of {args.jobs} jobs ({what}), 1 worker, {load()}")
         print(f"  job time (median): {job_time(rows):.2f} s")
         print(f"  ETA within ±50 %: {100 * accuracy(estimates, rows):.0f} %   (goal >= 80 %)")
@@ -339,6 +343,7 @@ def main() -> None:
     b.add_argument("--jobs", type=int, default=40)
     b.add_argument("--sizes", type=float, nargs="+", help="megapixels of the photos, mixed (default: one 1200x900)")
     b.add_argument("--png", action="store_true", help="noiseless PNG photos (decoded whole by the worker)")
+    b.add_argument("--models", action="store_true", help="the cut-out model installed with the package")
     b.set_defaults(func=burst)
     t = sub.add_parser("throughput")
     t.add_argument("--jobs", type=int, default=40)

@@ -3,6 +3,7 @@ and live (``eta_seconds``)."""
 
 from __future__ import annotations
 
+import math
 import time
 
 import msgspec
@@ -10,7 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from litestar.testing import TestClient
-from paqshot_server.jobs.eta import JobTimes, Snapshot, prior_seconds, shape
+from paqshot_server.jobs.context import WorkerContext
+from paqshot_server.jobs.eta import MAX_AGE, JobTimes, Snapshot, prior_seconds, shape
+from paqshot_server.jobs.runner import process
 from paqshot_server.settings import Settings
 from paqshot_server.storage import fair
 from paqshot_server.storage import jobs as jobs_sql
@@ -263,3 +266,23 @@ def test_a_big_photo_is_told_more_than_a_small_one_at_the_door(
             assert answer.json()["estimated_seconds"] == round(0.8 + 0.2 * 12)  # 3 s, not the mean's 5 s
         else:  # after the big one: 3.2 s + 0.8 s
             assert answer.json()["estimated_seconds"] == 4
+
+
+def test_a_worker_records_the_photos_size_and_the_next_estimate_follows_the_recorded_jobs(
+    client: TestClient, key: Key, settings: Settings
+) -> None:
+    """Through a real runner: each completed job leaves its photo's pixels beside its time, and the door's next
+    estimate is the line fitted to them (no assumption about how long a job takes on this machine)."""
+    worker_alive(settings)
+    ctx = WorkerContext(settings, worker_id="wrk_eta")
+    for size in ((96, 72), (1600, 1200)):
+        body = {"product_image": b64(product_jpeg(size)), "style": "studio_packshot"}
+        job_id = client.post("/v1/generate", json=body, headers=key.headers).json()["id"]
+        assert process(ctx, job_id) == "completed"
+    recorded = jobs_sql.recent_durations(ctx.db.get(), 10)
+    assert [pixels for _, _, pixels in recorded] == [1600 * 1200, 96 * 72]
+    time.sleep(MAX_AGE + 0.1)  # the ETA's snapshot is read again
+    body = {"product_image": b64(product_jpeg((4000, 3000))), "style": "studio_packshot"}
+    estimate = client.post("/v1/generate", json=body, headers=key.headers).json()["estimated_seconds"]
+    expected = JobTimes(recorded).seconds(recorded[0][0], 12_000_000)
+    assert estimate in {max(1, math.floor(expected)), max(1, math.ceil(expected))}

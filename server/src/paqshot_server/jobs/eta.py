@@ -46,10 +46,11 @@ PRIOR_SECONDS = {"classical": 0.8, "procedural": 2.5}
 PRIOR_MODEL_SECONDS = {"onnx": 2.0, "diffusion": 180.0}
 PRIOR_OTHER_SECONDS = 15.0
 PRIOR_MEGAPIXELS = 4.0  # the photo size the priors are for
-# A job's time at PRIOR_MEGAPIXELS that does not grow with the photo's pixels (loading, the cut-out at its model's
-# size, compose and encode at the output's size), used while the recent jobs cannot give a slope; the rest grows in
-# proportion to the pixels. Measured (issue-14.md, "ETA by the photo's size"): see FIXED_SHARE's note there.
-FIXED_SHARE = 0.5
+# The share of a job's time at PRIOR_MEGAPIXELS that does not grow with the photo's pixels (the cut-out at its model's
+# size, compose and encode at the output's size), used while the recent jobs give no slope; the rest grows in
+# proportion to the pixels. Measured (issue-14.md, "ETA by the photo's size, session 7"): ~0.7 for the classical
+# studio job (JPEG and PNG, 1-40 MP) and for u2netp (breaker6: ~2 s at 4 MP, 7-8 s at 40 MP).
+FIXED_SHARE = 0.7
 MIN_POINTS = 3  # jobs of known photo size needed to fit an engine's line
 # ... and their largest photo at least this many times their smallest and this many megapixels larger (else the
 # slope is noise: the tests' 0.01 MP photos would extrapolate it to 40 MP)
