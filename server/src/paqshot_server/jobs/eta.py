@@ -76,17 +76,17 @@ class JobTimes:
     """Seconds per job by engine and photo size: ``a + b × megapixels``, a line fitted by least squares to the
     engine's last :data:`RECENT` completed jobs.
 
-    The form: a job's time is a fixed part (the cut-out model at its own input size, compose and encode at the
-    output's size) plus the decode, the working image and the full-resolution crop, which grow with the photo's
-    pixels; the output's size matters less (breaker6's 40 MP photo: 7.1 s for a 512 px output, 8.4 s for 2048 px).
-    Measured per size (issue-14.md, "ETA by the photo's size, session 7"): the classical studio job takes ~0.2 /
-    0.5 / 1.05 s for PNGs of 1 / 12 / 40 MP (about linear) and ~0.2 / 0.5 / 0.7 s for JPEGs (DCT scaling flattens
-    it: the line over-estimates the middle sizes a little). Outliers (over :data:`OUTLIER` times the median, each time divided by
-    :func:`shape` of its size: a cold start, a stall) are left out. Fallbacks: fewer than :data:`MIN_POINTS` jobs of
-    known size, or sizes too close (:data:`MIN_SPREAD`, :data:`MIN_RANGE`: no slope to see), or a negative slope: the
-    :func:`shape` line scaled to the jobs' mean; a negative intercept: a line through zero; only jobs of unknown
-    size (rows from before the door read it, a header it could not read): their mean, whatever the size; nothing
-    measured: :func:`prior_seconds` along :func:`shape`.
+    The form: a job's time is a fixed part (the cut-out model at its own input size, compose and encode at the output's
+    size) plus the decode, the working image and the full-resolution crop, which grow with the photo's pixels; the
+    output's size matters less (breaker6's 40 MP photo: 7.1 s for a 512 px output, 8.4 s for 2048 px). Measured per size
+    (issue-14.md, "ETA by the photo's size, session 7"): the classical studio job takes ~0.2 / 0.5 / 1.05 s for PNGs of
+    1 / 12 / 40 MP (about linear) and ~0.2 / 0.5 / 0.7 s for JPEGs (DCT scaling flattens it: the line over-estimates the
+    middle sizes a little). Outliers (over :data:`OUTLIER` times the median, each time divided by :func:`shape` of its
+    size: a cold start, a stall) are left out. Fallbacks: fewer than :data:`MIN_POINTS` jobs of known size, or sizes too
+    close (:data:`MIN_SPREAD`, :data:`MIN_RANGE`: no slope to see), or a negative slope: the :func:`shape` line scaled
+    to the jobs' mean; a negative intercept: a line through zero; only jobs of unknown size (rows from before the door
+    read it, a header it could not read): their mean, whatever the size; nothing measured: :func:`prior_seconds` along
+    :func:`shape`.
 
     ``samples``: (engine, seconds, pixels or None), newest first (``storage.jobs.recent_durations``).
     """
