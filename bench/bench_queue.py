@@ -3,7 +3,7 @@ across keys, and how honest the ETA given at submission is.
 
     .venv/bin/python bench/bench_queue.py pickup [--jobs 20] [--idle 90]
     .venv/bin/python bench/bench_queue.py fair [--workers 1 2] [--burst 60] [--repeats 3]
-    .venv/bin/python bench/bench_queue.py burst [--jobs 40]
+    .venv/bin/python bench/bench_queue.py burst [--jobs 40] [--sizes 1 12 40] [--png] [--models]
     .venv/bin/python bench/bench_queue.py throughput [--jobs 40] [--repeats 3]
 
 pickup: one worker; before each job the appliance is left idle ``--idle`` seconds; reports submit→claimed
@@ -19,11 +19,15 @@ Reports medians of B's wait in job times (submit → done over A's median job ti
 without B, and the mean ETA accuracy over every job.
 
 burst: one key submits ``--jobs`` jobs at once; reports the ETA accuracy (done within ±50 % of
-``estimated_seconds``; done = claimed_at + the job's measured duration).
+``estimated_seconds``; done = claimed_at + the job's measured duration). ``--sizes``: photos of these many
+megapixels (4:3), mixed in a fixed shuffled order, after one warm-up job of each size (smallest first); the
+accuracy is also reported per size. ``--png``: noiseless PNG photos, which the worker decodes whole (a JPEG's DCT
+scaling makes a 40 MP JPEG cost little more than a 12 MP one).
 
 throughput: packshots per second with 1 and with 2 workers (first claim to last done), alternating runs.
 
-Jobs are studio packshots of a 1200x900 JPEG product photo (classical cut-out). Numbers only; never a test.
+Jobs are studio packshots of a 1200x900 JPEG product photo (classical cut-out; burst ``--models``: the cut-out
+model installed with the package, ``paqshot models setup``). Numbers only; never a test.
 """
 
 from __future__ import annotations
@@ -54,16 +58,22 @@ BIN = Path(sys.executable).parent / DEFAULT_BRAND.cli_name
 PREFIX = DEFAULT_BRAND.env_prefix
 
 
-def product_photo(size: tuple[int, int] = (1200, 900)) -> str:
-    """A product on a plain light background with sensor noise, as base64 JPEG."""
+def product_photo(size: tuple[int, int] = (1200, 900), png: bool = False) -> str:
+    """A product on a plain light background with sensor noise, as base64 JPEG; ``png``: without the noise (a noisy
+    40 MP PNG is over the appliance's 10 MB), as PNG (decoded whole by the worker: no DCT scaling)."""
     w, h = size
     rng = np.random.default_rng(3)
     img = np.full((h, w, 3), 236.0, np.float32)
     img[h // 5 : 4 * h // 5, w // 4 : 3 * w // 4] = (190, 30, 35)
     img[h // 3 : h // 2, w // 3 : 2 * w // 3] = (250, 250, 250)
-    img += rng.normal(0, 2.0, img.shape)
+    if not png:
+        img += rng.normal(0, 2.0, img.shape)
     out = io.BytesIO()
-    Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(out, "JPEG", quality=90)
+    photo = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+    if png:
+        photo.save(out, "PNG")
+    else:
+        photo.save(out, "JPEG", quality=90)
     return base64.b64encode(out.getvalue()).decode()
 
 
@@ -121,10 +131,13 @@ class Appliance:
         return [int(p) for task in tasks for p in (task / "children").read_text().split()]
 
 
-def start(workers: int) -> Appliance:
+def start(workers: int, models: bool = False) -> Appliance:
+    """An appliance on loopback; ``models``: with the models installed with the package (else none: classical)."""
     home = Path(tempfile.mkdtemp(prefix="bench-queue-"))
     port = free_port()
-    env = {**os.environ, f"{PREFIX}HOME": str(home), f"{PREFIX}LOG_LEVEL": "WARNING", f"{PREFIX}INSTALL_MODELS_DIR": ""}
+    env = {**os.environ, f"{PREFIX}HOME": str(home), f"{PREFIX}LOG_LEVEL": "WARNING"}
+    if not models:
+        env[f"{PREFIX}INSTALL_MODELS_DIR"] = ""
     proc = subprocess.Popen(
         [str(BIN), "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
@@ -252,25 +265,43 @@ def fair(args: argparse.Namespace) -> None:
     print("goals: B within 2 job times; A's drop <= 5 %; 80 % of ETAs within ±50 %")
 
 
+def photo_of(megapixels: float, png: bool) -> str:
+    """:func:`product_photo` of ``megapixels`` (4:3, within the appliance's 40 MP limit)."""
+    width = int((megapixels * 1e6 * 4 / 3) ** 0.5)
+    return product_photo((width, width * 3 // 4), png)
+
+
 def burst(args: argparse.Namespace) -> None:
-    photo = product_photo()
-    app = start(1)
+    sizes = sorted(args.sizes) if args.sizes else [None]
+    photos = {mp: product_photo(png=args.png) if mp is None else photo_of(mp, args.png) for mp in sizes}
+    order = [sizes[i % len(sizes)] for i in range(args.jobs)]
+    np.random.default_rng(7).shuffle(order)
+    app = start(1, args.models)
     try:
         key = app.key("burst")
         with httpx.Client(timeout=60) as client:
-            warm, _, _ = app.submit(client, key, photo)  # one job measured first: the ETA has a job time
-            app.wait_done([warm])
-            estimates = {}
-            for _ in range(args.jobs):
-                job, sent, est = app.submit(client, key, photo)
-                estimates[job] = (sent, est)
+            warm = [app.submit(client, key, photos[mp])[0] for mp in sizes]  # measured first: the ETA has job times
+            app.wait_done(warm)
+            estimates, size_of = {}, {}
+            for mp in order:
+                job, sent, est = app.submit(client, key, photos[mp])
+                estimates[job], size_of[job] = (sent, est), mp
         rows = app.wait_done(list(estimates))
         errors = sorted((rows[j][2] - s) / e - 1 for j, (s, e) in estimates.items() if rows[j][2] is not None)
-        print(f"burst of {args.jobs} jobs, 1 worker, {load()}")
+        what = "1200x900" if args.sizes is None else "mixed " + "/".join(f"{mp:g}" for mp in sizes) + " MP"
+        what += (" PNG" if args.png else " JPEG") + (", installed cut-out model" if args.models else "")
+        print(f"burst of {args.jobs} jobs ({what}), 1 worker, {load()}")
         print(f"  job time (median): {job_time(rows):.2f} s")
         print(f"  ETA within ±50 %: {100 * accuracy(estimates, rows):.0f} %   (goal >= 80 %)")
         spread = "  ".join(f"p{q} {pct(errors, q):+.2f}" for q in (10, 50, 90))
         print(f"  (done - submit) / estimate - 1: {spread}")
+        for mp in sizes if args.sizes else []:
+            mine = {j: v for j, v in estimates.items() if size_of[j] == mp}
+            times = {j: rows[j] for j in mine}
+            print(
+                f"  {mp:g} MP: {len(mine)} jobs, job time (median) {job_time(times):.2f} s, "
+                f"ETA within ±50 % {100 * accuracy(mine, rows):.0f} %"
+            )
     finally:
         stop(app)
 
@@ -310,6 +341,9 @@ def main() -> None:
     f.set_defaults(func=fair)
     b = sub.add_parser("burst")
     b.add_argument("--jobs", type=int, default=40)
+    b.add_argument("--sizes", type=float, nargs="+", help="megapixels of the photos, mixed (default: one 1200x900)")
+    b.add_argument("--png", action="store_true", help="noiseless PNG photos (decoded whole by the worker)")
+    b.add_argument("--models", action="store_true", help="the cut-out model installed with the package")
     b.set_defaults(func=burst)
     t = sub.add_parser("throughput")
     t.add_argument("--jobs", type=int, default=40)

@@ -3,6 +3,7 @@ and live (``eta_seconds``)."""
 
 from __future__ import annotations
 
+import math
 import time
 
 import msgspec
@@ -10,9 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from litestar.testing import TestClient
-from paqshot_server.jobs.eta import JobTimes, Snapshot, prior_seconds
+from paqshot_server.jobs.context import WorkerContext
+from paqshot_server.jobs.eta import MAX_AGE, JobTimes, Snapshot, prior_seconds, shape
+from paqshot_server.jobs.runner import process
 from paqshot_server.settings import Settings
 from paqshot_server.storage import fair
+from paqshot_server.storage import jobs as jobs_sql
 from paqshot_server.storage import workers as workers_sql
 from paqshot_server.storage.db import connect
 from paqshot_server.storage.fair import Pending, Waiting
@@ -28,17 +32,21 @@ def submit(client: TestClient, key: Key) -> dict:
     return dict(answer.json())
 
 
-def record_completed(settings: Settings, key: Key, seconds: float, count: int, engine: str = "classical") -> None:
-    """Completed jobs as the worker leaves them: the engine and ``meta.duration_ms``."""
+def record_completed(
+    settings: Settings, key: Key, seconds: float, count: int, engine: str = "classical", pixels: int | None = None
+) -> None:
+    """Completed jobs as the worker leaves them: the engine, ``meta.duration_ms`` and the photo's pixels."""
     db = connect(settings.app_db)
     result = msgspec.json.encode({"images": [], "meta": {"duration_ms": seconds * 1000}}).decode()
+    start = db.conn.execute("SELECT count(*) FROM jobs").fetchone()[0]
     with db.conn:
-        for i in range(count):
+        for i in range(start, start + count):
             db.conn.execute(
                 "INSERT INTO jobs (id, key_id, state, style, aspect_ratio, options, input_file, created_at, "
-                "updated_at, completed_at, estimated_seconds, result, engine, seq) VALUES (?, ?, 'completed', "
-                "'studio_packshot', '1:1', '{}', 'x', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', ?, 1, ?, ?, ?)",
-                (f"gen_done{i}", key.id, f"2026-01-01T00:00:{i:02d}Z", result, engine, -1 - i),
+                "updated_at, completed_at, estimated_seconds, result, engine, seq, input_pixels) VALUES (?, ?, "
+                "'completed', 'studio_packshot', '1:1', '{}', 'x', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', "
+                "?, 1, ?, ?, ?, ?)",
+                (f"gen_done{i}", key.id, f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}Z", result, engine, -1 - i, pixels),
             )
     db.conn.close()
 
@@ -50,7 +58,8 @@ def worker_alive(settings: Settings) -> None:
 
 
 def test_job_times_are_recent_means_per_engine_without_outliers() -> None:
-    samples = [("classical", 1.0)] * 5 + [("classical", 30.0)] + [("procedural", 2.0), ("procedural", 4.0)]
+    samples = [("classical", 1.0, None)] * 5 + [("classical", 30.0, None)]
+    samples += [("procedural", 2.0, None), ("procedural", 4.0, None)]
     times = JobTimes(samples)
     assert times.seconds("classical") == pytest.approx(1.0)  # the 30 s stall is left out
     assert times.seconds("procedural") == pytest.approx(3.0)
@@ -71,7 +80,7 @@ def snapshot(running: list[Pending], queued: list[Pending], slots: int, now: flo
         clock=0.0,
         running=running,
         slots=slots,
-        times=JobTimes([("classical", 2.0)]),
+        times=JobTimes([("classical", 2.0, None)]),
         engine_of_style=lambda style: "classical",
     )
 
@@ -182,3 +191,101 @@ def test_a_costly_read_of_the_queue_is_not_repeated_sooner_than_its_cost_allows(
     worker_alive(settings)
     cheap.taken -= max(eta_mod.MIN_AGE, eta._read_seconds / eta_mod.READ_SHARE) + 0.01
     assert eta._current() is not cheap  # a cheap read (a few ms): again after MIN_AGE once the database changed
+
+
+def test_job_times_grow_with_the_photo_along_the_fitted_line() -> None:
+    """breaker6 F6: a 40 MP photo was told the engine's mean (~2 s) and took 6–7 s; small photos were told the same."""
+    samples = [("onnx:u2netp", 1.0 + 0.15 * mp, int(mp * 1e6)) for mp in (1, 12, 40, 1, 12, 40, 1, 1)]
+    times = JobTimes(samples)
+    assert times.line("onnx:u2netp") == pytest.approx((1.0, 0.15))
+    assert times.seconds("onnx:u2netp", 40_000_000) == pytest.approx(7.0)
+    assert times.seconds("onnx:u2netp", 1_000_000) == pytest.approx(1.15)
+    big, small = times.seconds("onnx:u2netp", 24_000_000), times.seconds("onnx:u2netp", 2_000_000)
+    assert big - small == pytest.approx(0.15 * 22)  # in proportion to the slope, not the same for every size
+
+
+def test_a_stall_is_left_out_of_the_fit_but_a_big_photo_is_not() -> None:
+    small = [("classical", 0.5, 1_000_000)] * 6
+    big = [("classical", 4.0, 40_000_000)] * 2  # 8 times the small jobs' time: its size, not a stall
+    stall = [("classical", 30.0, 1_000_000)]
+    times = JobTimes(stall + small + big)
+    assert times.seconds("classical", 1_000_000) == pytest.approx(0.5, abs=0.01)
+    assert times.seconds("classical", 40_000_000) == pytest.approx(4.0, abs=0.01)
+
+
+@pytest.mark.parametrize("megapixels", [1.0, 12.0])
+def test_without_a_slope_to_see_the_prior_shape_is_scaled_to_the_measured_jobs(megapixels: float) -> None:
+    pixels = int(megapixels * 1e6)
+    times = JobTimes([("classical", 2.0, pixels)] * 3 + [("classical", 2.2, pixels)])  # all one size
+    assert times.seconds("classical", pixels) == pytest.approx(2.05)  # the measured mean at their size
+    assert times.seconds("classical", 40_000_000) / times.seconds("classical", pixels) == pytest.approx(
+        shape(40) / shape(megapixels)
+    )
+    tiny = JobTimes([("classical", 1.0, 7_000), ("classical", 1.1, 30_000)] * 3)  # 4x apart, 0.02 MP: noise
+    assert tiny.seconds("classical", 40_000_000) == pytest.approx(1.05 * shape(40) / shape(0.0185), rel=0.01)
+
+
+def test_jobs_of_unknown_size_are_the_mean_and_nothing_measured_is_the_prior_along_the_shape() -> None:
+    times = JobTimes([("classical", 3.0, None)] * 4)
+    assert times.seconds("classical", 40_000_000) == times.seconds("classical", 100_000) == pytest.approx(3.0)
+    mixed = JobTimes([("classical", 3.0, None)] * 4 + [("classical", 1.0, 2_000_000)])
+    assert mixed.seconds("classical", 2_000_000) == pytest.approx(1.0)  # the job of known size rules
+    assert JobTimes([]).seconds("classical", 40_000_000) == pytest.approx(prior_seconds("classical") * shape(40))
+
+
+def test_a_queue_is_planned_with_each_jobs_own_size() -> None:
+    now = 1_000.0
+    plan = snapshot([], [], slots=1, now=now)
+    plan.times = JobTimes([("classical", 1.0 + 0.1 * mp, int(mp * 1e6)) for mp in (1, 40, 1, 40)])
+    jobs = [
+        Pending(f"gen_{i}", "A", "studio_packshot", None, "normal", i, None, px)
+        for i, px in enumerate([1_000_000, 40_000_000, 1_000_000])
+    ]
+    plan.queues = {"A": jobs}
+    plan.keys = {"A": Waiting("A", 1.0, 0.0, 0)}
+    assert plan.done_at() == pytest.approx({"gen_0": now + 1.1, "gen_1": now + 6.1, "gen_2": now + 7.2})
+
+
+def test_a_big_photo_is_told_more_than_a_small_one_at_the_door(
+    client: TestClient, key: Key, settings: Settings
+) -> None:
+    """Through the API: the door reads the photo's size and the estimate follows the line fitted to the recorded
+    jobs, for the job itself and for the jobs ahead of it."""
+    record_completed(settings, key, seconds=1.0, count=4, pixels=1_000_000)
+    record_completed(settings, key, seconds=9.0, count=4, pixels=41_000_000)  # a line of 0.8 s + 0.2 s per MP
+    worker_alive(settings)
+    told = {}
+    # The small photo first: its request is quick, so the big one's estimate (whole seconds from the same plan) is
+    # not shifted by a slow request before it on a loaded machine.
+    for photo, pixels in ((PHOTO, 96 * 72), (b64(product_jpeg((4000, 3000))), 12_000_000)):
+        answer = client.post(
+            "/v1/generate", json={"product_image": photo, "style": "studio_packshot"}, headers=key.headers
+        )
+        assert answer.status_code == 202, answer.text
+        db = connect(settings.app_db)
+        job = jobs_sql.get(db, answer.json()["id"])
+        db.conn.close()
+        assert job is not None and job.input_pixels == pixels
+        told[pixels] = answer.json()["estimated_seconds"]
+    # 0.8 s for the small photo, then 0.8 + 3.2 s for the 12 MP one behind it; the mean (5 s each) told 5 and 10
+    assert told == {96 * 72: 1, 12_000_000: 4}
+
+
+def test_a_worker_records_the_photos_size_and_the_next_estimate_follows_the_recorded_jobs(
+    client: TestClient, key: Key, settings: Settings
+) -> None:
+    """Through a real runner: each completed job leaves its photo's pixels beside its time, and the door's next
+    estimate is the line fitted to them (no assumption about how long a job takes on this machine)."""
+    worker_alive(settings)
+    ctx = WorkerContext(settings, worker_id="wrk_eta")
+    for size in ((96, 72), (1600, 1200)):
+        body = {"product_image": b64(product_jpeg(size)), "style": "studio_packshot"}
+        job_id = client.post("/v1/generate", json=body, headers=key.headers).json()["id"]
+        assert process(ctx, job_id) == "completed"
+    recorded = jobs_sql.recent_durations(ctx.db.get(), 10)
+    assert [pixels for _, _, pixels in recorded] == [1600 * 1200, 96 * 72]
+    time.sleep(MAX_AGE + 0.1)  # the ETA's snapshot is read again
+    body = {"product_image": b64(product_jpeg((4000, 3000))), "style": "studio_packshot"}
+    estimate = client.post("/v1/generate", json=body, headers=key.headers).json()["estimated_seconds"]
+    expected = JobTimes(recorded).seconds(recorded[0][0], 12_000_000)
+    assert estimate in {max(1, math.floor(expected)), max(1, math.ceil(expected))}

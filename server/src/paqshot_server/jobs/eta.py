@@ -1,12 +1,12 @@
-"""Honest ETAs: when a waiting or running job should be done, from this appliance's recent job times per engine
-and the job's place under the fair policy (``storage.fair``).
+"""Honest ETAs: when a waiting or running job should be done, from this appliance's recent job times per engine and
+photo size (:class:`JobTimes`) and the job's place under the fair policy (``storage.fair``).
 
 A snapshot of the queue (queued jobs per key in serving order, running jobs, the policy's tags, the live worker
 slots, recent job times) is read again after :data:`MAX_AGE` seconds, or :data:`MIN_AGE` once the database has
 changed (SQLite's ``data_version``), and extended in place by this process's own submissions, so a burst of
 submissions is estimated in order without re-reading the queue each time. The plan is list scheduling: jobs in
-the fair order, each started on the slot that frees first (a running job frees its slot after its engine's job
-time, less what it has run), each taking its engine's job time. Estimates are rounded to whole seconds (the
+the fair order, each started on the slot that frees first (a running job frees its slot after its job time, less
+what it has run), each taking its engine's job time for its photo's size. Estimates are rounded to whole seconds (the
 spec's type), to the nearest: rounding up would double a sub-second job's estimate.
 """
 
@@ -37,42 +37,106 @@ MIN_AGE = 0.25  # ... and at least, once another connection has written to the d
 # and stalled every request behind it (issue-14.md, "Door tail, session 6"). This process's own submissions keep
 # the snapshot up to date meanwhile.
 READ_SHARE = 0.02
-RECENT = 20  # completed jobs per engine whose job times are averaged
-SAMPLES = 400  # completed jobs read for those averages
-OUTLIER = 5.0  # a job time over this many times the engine's median is left out (a cold start, a stall)
+RECENT = 20  # completed jobs per engine whose job times are fitted
+SAMPLES = 400  # completed jobs read for those fits
+OUTLIER = 5.0  # a job time over this many times the engine's median (for the job's photo size) is left out
 # Seconds per job before this appliance has measured an engine (2-core machine, 2000² photo; bench/bench_eta.py
 # prints the measured ones).
 PRIOR_SECONDS = {"classical": 0.8, "procedural": 2.5}
 PRIOR_MODEL_SECONDS = {"onnx": 2.0, "diffusion": 180.0}
 PRIOR_OTHER_SECONDS = 15.0
+PRIOR_MEGAPIXELS = 4.0  # the photo size the priors are for
+# The share of a job's time at PRIOR_MEGAPIXELS that does not grow with the photo's pixels (the cut-out at its model's
+# size, compose and encode at the output's size), used while the recent jobs give no slope; the rest grows in
+# proportion to the pixels. Measured (issue-14.md, "ETA by the photo's size, session 7"): ~0.7 for the classical
+# studio job (JPEG and PNG, 1-40 MP) and for u2netp (breaker6: ~2 s at 4 MP, 7-8 s at 40 MP).
+FIXED_SHARE = 0.7
+MIN_POINTS = 3  # jobs of known photo size needed to fit an engine's line
+# ... and their largest photo at least this many times their smallest and this many megapixels larger (else the
+# slope is noise: the tests' 0.01 MP photos would extrapolate it to 40 MP)
+MIN_SPREAD, MIN_RANGE = 2.0, 1.0
 REMAINING_FLOOR = 0.1  # a running job past its expected time is taken to need this share of it still
 
 
 def prior_seconds(engine: str) -> float:
-    """The job time assumed for ``engine`` until one of its jobs has completed here."""
+    """The job time assumed for ``engine`` (a photo of :data:`PRIOR_MEGAPIXELS`) until one of its jobs has
+    completed here."""
     if engine in PRIOR_SECONDS:
         return PRIOR_SECONDS[engine]
     return PRIOR_MODEL_SECONDS.get(engine.split(":", 1)[0], PRIOR_OTHER_SECONDS)
 
 
-class JobTimes:
-    """Seconds per job by engine: the mean of the engine's last :data:`RECENT` completed jobs (outliers left out),
-    else :func:`prior_seconds`."""
+def shape(megapixels: float) -> float:
+    """A job's time for a photo of ``megapixels`` over its time at :data:`PRIOR_MEGAPIXELS`, as assumed while the
+    engine's recent jobs give no slope (:data:`FIXED_SHARE`)."""
+    return FIXED_SHARE + (1 - FIXED_SHARE) * megapixels / PRIOR_MEGAPIXELS
 
-    def __init__(self, samples: list[tuple[str, float]]) -> None:
-        by_engine: dict[str, list[float]] = {}
-        for engine, seconds in samples:  # newest first
+
+class JobTimes:
+    """Seconds per job by engine and photo size: ``a + b × megapixels``, a line fitted by least squares to the
+    engine's last :data:`RECENT` completed jobs.
+
+    The form: a job's time is a fixed part (the cut-out model at its own input size, compose and encode at the output's
+    size) plus the decode, the working image and the full-resolution crop, which grow with the photo's pixels; the
+    output's size matters less (breaker6's 40 MP photo: 7.1 s for a 512 px output, 8.4 s for 2048 px). Measured per size
+    (issue-14.md, "ETA by the photo's size, session 7"): the classical studio job takes ~0.2 / 0.5 / 1.05 s for PNGs of
+    1 / 12 / 40 MP (about linear) and ~0.2 / 0.5 / 0.7 s for JPEGs (DCT scaling flattens it: the line over-estimates the
+    middle sizes a little). Outliers (over :data:`OUTLIER` times the median, each time divided by :func:`shape` of its
+    size: a cold start, a stall) are left out. Fallbacks: fewer than :data:`MIN_POINTS` jobs of known size, or sizes too
+    close (:data:`MIN_SPREAD`, :data:`MIN_RANGE`: no slope to see), or a negative slope: the :func:`shape` line scaled
+    to the jobs' mean; a negative intercept: a line through zero; only jobs of unknown size (rows from before the door
+    read it, a header it could not read): their mean, whatever the size; nothing measured: :func:`prior_seconds` along
+    :func:`shape`.
+
+    ``samples``: (engine, seconds, pixels or None), newest first (``storage.jobs.recent_durations``).
+    """
+
+    def __init__(self, samples: list[tuple[str, float, int | None]]) -> None:
+        by_engine: dict[str, list[tuple[float | None, float]]] = {}
+        for engine, seconds, pixels in samples:
             recent = by_engine.setdefault(engine, [])
             if len(recent) < RECENT:
-                recent.append(seconds)
-        self._seconds: dict[str, float] = {}
-        for engine, values in by_engine.items():
-            median = statistics.median(values)
-            kept = [v for v in values if v <= OUTLIER * median] or values
-            self._seconds[engine] = statistics.fmean(kept)
+                recent.append((None if pixels is None else pixels / 1e6, seconds))
+        self._lines = {engine: _line(points) for engine, points in by_engine.items()}
 
-    def seconds(self, engine: str) -> float:
-        return self._seconds.get(engine) or prior_seconds(engine)
+    def seconds(self, engine: str, pixels: int | None = None) -> float:
+        """Expected seconds of a job of ``engine`` for a photo of ``pixels`` (None: :data:`PRIOR_MEGAPIXELS`)."""
+        megapixels = PRIOR_MEGAPIXELS if pixels is None else pixels / 1e6
+        line = self._lines.get(engine)
+        if line is None:
+            return prior_seconds(engine) * shape(megapixels)
+        return line[0] + line[1] * megapixels
+
+    def line(self, engine: str) -> tuple[float, float] | None:
+        """(a seconds, b seconds per megapixel) of ``engine``, None before one of its jobs has completed here."""
+        return self._lines.get(engine)
+
+
+def _line(points: list[tuple[float | None, float]]) -> tuple[float, float]:
+    """(a, b) of :class:`JobTimes` from (megapixels or None, seconds) points (at least one): :func:`_fit` of those
+    of known size, else their mean whatever the size (rows from before the door read it)."""
+    sized = [(mp, s) for mp, s in points if mp is not None]
+    if sized:
+        return _fit(sized)
+    median = statistics.median(s for _, s in points)
+    return statistics.fmean([s for _, s in points if s <= OUTLIER * median]), 0.0
+
+
+def _fit(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """(a, b) of :class:`JobTimes` from (megapixels, seconds) points (at least one)."""
+    median = statistics.median(s / shape(mp) for mp, s in points)
+    kept = [(mp, s) for mp, s in points if s / shape(mp) <= OUTLIER * median] or points
+    xs, ys = [p[0] for p in kept], [p[1] for p in kept]
+    if len(kept) >= MIN_POINTS and max(xs) >= max(MIN_SPREAD * min(xs), min(xs) + MIN_RANGE):
+        mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
+        slope = sum((x - mean_x) * (y - mean_y) for x, y in kept) / sum((x - mean_x) ** 2 for x in xs)
+        if slope >= 0:
+            intercept = mean_y - slope * mean_x
+            if intercept >= 0:
+                return intercept, slope
+            return 0.0, sum(x * y for x, y in kept) / sum(x * x for x in xs)
+    scale = statistics.fmean(y / shape(x) for x, y in kept)  # seconds at PRIOR_MEGAPIXELS
+    return scale * FIXED_SHARE, scale * (1 - FIXED_SHARE) / PRIOR_MEGAPIXELS
 
 
 def expected_engine(engine_of_style: Callable[[str], str], style: str, cutout_engine: str | None) -> str:
@@ -108,7 +172,7 @@ class Snapshot:
         how = (job.style, job.cutout_engine)
         if how not in self._engines:
             self._engines[how] = expected_engine(self.engine_of_style, job.style, job.cutout_engine)
-        return self.times.seconds(self._engines[how])
+        return self.times.seconds(self._engines[how], job.pixels)
 
     def remaining(self, job: Pending, now: float) -> float:
         """Seconds a running job still needs."""
@@ -235,7 +299,9 @@ class Eta:
             now = time.time()
             if job.state == "running":
                 cutout = job.options.get("cutout_engine")
-                pending = Pending(job.id, job.key_id, job.style, cutout, job.priority, 0, job.claimed_at)
+                pending = Pending(
+                    job.id, job.key_id, job.style, cutout, job.priority, 0, job.claimed_at, job.input_pixels
+                )
                 return round(snapshot.remaining(pending, now), 1)
             done = snapshot.done_at().get(job.id)
             return None if done is None else round(max(0.0, done - now), 1)

@@ -26,6 +26,7 @@ import msgspec
 from ..api.request_bodies import GenerateRequest
 from ..errors import DatabaseGone, Forbidden, InputExpired, InvalidRequest, NotFound, Unavailable
 from ..ids import iso, new_id
+from ..imaging.dimensions import pixel_count
 from ..imaging.options import AspectRatio, RenderOptions
 from ..imaging.presets import PresetCatalogue, resolve_options
 from ..resources import Resources
@@ -117,7 +118,13 @@ class JobService:
         raw = await intake.load_image(self.res, request.product_image)
         job_id = new_id("gen")
         return await self._insert(
-            key, request, job_id, admitted, lambda: intake.store_image(self.res, job_id, raw), rerun_of=None
+            key,
+            request,
+            job_id,
+            admitted,
+            lambda: intake.store_image(self.res, job_id, raw),
+            rerun_of=None,
+            pixels=pixel_count(raw),
         )
 
     async def rerun(
@@ -170,7 +177,14 @@ class JobService:
             return input_file, source.input_notes
 
         return await self._insert(
-            key, request, new_job_id, admitted, store_photo, rerun_of=source.id, background_of=source
+            key,
+            request,
+            new_job_id,
+            admitted,
+            store_photo,
+            rerun_of=source.id,
+            background_of=source,
+            pixels=source.input_pixels,
         )
 
     async def _admit(
@@ -238,17 +252,19 @@ class JobService:
         *,
         rerun_of: str | None,
         background_of: Job | None = None,
+        pixels: int | None = None,
     ) -> Submitted:
         """Store the photo (``store_photo``: its file name and notes), the mask hint and background image, insert
         the job (quota, idempotency) and enqueue it, in one trip to a thread; no file left on refusal.
-        ``background_of``: a re-run's source, whose background image is kept unless the request sends another."""
+        ``background_of``: a re-run's source, whose background image is kept unless the request sends another.
+        ``pixels``: the photo's, from its header (``imaging.dimensions``; its job time grows with them)."""
         background = None
         if request.background_image:  # fetched (or decoded) here: a fetch waits on the event loop, not in a thread
             background = await intake.load_image(self.res, request.background_image, "background_image")
         cutout = admitted.options.get("cutout_engine")
         # The same as the row's seq after the insert: the last of its key's jobs of that priority. Estimated here:
         # the ETA's snapshot is checked against the event loop's connection (``Eta``).
-        estimate = self.estimate(Pending(job_id, key.id, request.style, cutout, request.priority, 2**62))
+        estimate = self.estimate(Pending(job_id, key.id, request.style, cutout, request.priority, 2**62, None, pixels))
         try:
             job, created = await trip.run_in_thread(
                 self._store_and_create,
@@ -261,6 +277,7 @@ class JobService:
                 background_of,
                 rerun_of,
                 estimate,
+                pixels,
             )
         except BaseException:
             self.eta.forget()
@@ -280,6 +297,7 @@ class JobService:
         background_of: Job | None,
         rerun_of: str | None,
         estimate: int,
+        pixels: int | None,
     ) -> tuple[Job, bool]:
         """:meth:`_insert`'s files and row, blocking: each trip to a thread and back costs a request its wait for
         a free thread, the GIL and the event loop, so a submission makes one. Files are deleted again when the row
@@ -311,6 +329,7 @@ class JobService:
                 input_file=input_file,
                 created_at=iso(time.time()),
                 estimated_seconds=estimate,
+                input_pixels=pixels,
                 hint_file=hint_file,
                 filename=request.filename,
                 rerun_of=rerun_of,

@@ -145,7 +145,8 @@ def claim_next(db: sqlite_utils.Database, owner: str, now: float, lease_seconds:
 
 
 class Pending(msgspec.Struct, frozen=True):
-    """A queued or running job as the ETA sees it (``cutout_engine``: the request's, None for auto)."""
+    """A queued or running job as the ETA sees it (``cutout_engine``: the request's, None for auto; ``pixels``: the
+    photo's, None when not known)."""
 
     id: str
     key_id: str
@@ -154,6 +155,7 @@ class Pending(msgspec.Struct, frozen=True):
     priority: str
     seq: int
     claimed_at: float | None = None  # running jobs: when this attempt began
+    pixels: int | None = None
 
     def rank(self) -> tuple[int, int]:
         """Its place among its key's jobs: priority, then submission order."""
@@ -161,7 +163,9 @@ class Pending(msgspec.Struct, frozen=True):
 
 
 _RANK: dict[str, int] = {p: i for i, p in enumerate(PRIORITIES)}
-_PENDING = "id, key_id, style, json_extract(options, '$.cutout_engine'), priority, coalesce(seq, 0), claimed_at"
+_PENDING = (
+    "id, key_id, style, json_extract(options, '$.cutout_engine'), priority, coalesce(seq, 0), claimed_at, input_pixels"
+)
 
 
 def queued_in_order(conn: sqlite3.Connection) -> dict[str, list[Pending]]:

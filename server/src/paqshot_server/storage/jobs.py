@@ -77,6 +77,7 @@ class NewJob(msgspec.Struct, frozen=True, kw_only=True):
     input_notes: list[str] = msgspec.field(default_factory=list)  # from decoding the photo at the door
     priority: Priority = "normal"  # order within the key's own jobs (storage.fair)
     background_file: str | None = None  # the request's own background_image, stored beside the photo
+    input_pixels: int | None = None  # the photo's width × height from its header (None: not read; jobs.eta)
 
 
 class Job(NewJob, frozen=True, kw_only=True):
@@ -302,14 +303,17 @@ def claim_next(db: sqlite_utils.Database, owner: str, now: float, lease_seconds:
     return found[0] if found else None
 
 
-def recent_durations(db: sqlite_utils.Database, limit: int) -> list[tuple[str, float]]:
-    """(engine, seconds) of the ``limit`` most recently completed jobs, newest first (the ETA's job times)."""
+def recent_durations(db: sqlite_utils.Database, limit: int) -> list[tuple[str, float, int | None]]:
+    """(engine, seconds, the photo's pixels or None) of the ``limit`` most recently completed jobs, newest first
+    (the ETA's job times)."""
     rows = db.conn.execute(
-        "SELECT engine, json_extract(result, '$.meta.duration_ms') FROM jobs "
+        "SELECT engine, json_extract(result, '$.meta.duration_ms'), input_pixels FROM jobs "
         "WHERE state = 'completed' AND completed_at IS NOT NULL ORDER BY completed_at DESC LIMIT ?",
         (limit,),
     ).fetchall()
-    return [(str(engine), float(ms) / 1000) for engine, ms in rows if engine and isinstance(ms, int | float)]
+    return [
+        (str(engine), float(ms) / 1000, pixels) for engine, ms, pixels in rows if engine and isinstance(ms, int | float)
+    ]
 
 
 def heartbeat(

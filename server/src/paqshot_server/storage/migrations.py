@@ -243,6 +243,11 @@ def m007_backdrops(db: sqlite_utils.Database) -> None:
     )
 
 
+def m008_input_pixels(db: sqlite_utils.Database) -> None:
+    """The photo's pixel count, read at the door (the ETA's job time grows with it: ``jobs.eta``)."""
+    _run(db, ("ALTER TABLE jobs ADD COLUMN input_pixels INTEGER",))
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     m001_initial,
     m002_webhook_rotation_and_leases,
@@ -251,6 +256,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     m005_list_order,
     m006_fair_queue,
     m007_backdrops,
+    m008_input_pixels,
 )
 
 
