@@ -1,6 +1,7 @@
 """What one large photo costs the API at the door: time to the 202, the API process's CPU and peak memory, and the
-size of the file it stores, for a 40 MP JPEG with an ICC profile (every phone photo has one) and the same photo
-without it (the fast path: the baseline in the same run).
+size of the file it stores, for a 40 MP JPEG with an ICC profile (every phone photo has one), the same with an EXIF
+orientation (a phone photo taken upright), and the same photo without either (the fast path: the baseline in the
+same run).
 
 Each submission goes to a fresh ``serve --no-worker`` (its peak RSS, ``VmHWM``, then belongs to that request
 alone); kinds alternate within each round. ``--src DIR`` runs another checkout's ``server/src`` (e.g. a scratch
@@ -119,7 +120,13 @@ def main() -> None:
     args = parser.parse_args()
     img = photo(args.photo)
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    kinds = {"ICC profile": jpeg(img, icc_profile=srgb), "no profile": jpeg(img)}
+    turned = Image.Exif()
+    turned[0x0112] = 6  # EXIF orientation: a phone photo taken upright
+    kinds = {
+        "ICC profile": jpeg(img, icc_profile=srgb),
+        "turned": jpeg(img, icc_profile=srgb, exif=turned.tobytes()),
+        "no profile": jpeg(img),
+    }
     bodies = {
         k: json.dumps({"product_image": base64.b64encode(v).decode(), "style": "studio_packshot"}).encode()
         for k, v in kinds.items()

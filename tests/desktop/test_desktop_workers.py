@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -87,6 +88,49 @@ def test_progress_reports_arrive_in_order(qtbot: Any) -> None:
     runner.submit_reporting(work, finished.append, None, steps.append)
     qtbot.waitUntil(lambda: bool(finished), timeout=5000)
     assert steps == [0, 1, 2, 3, 4] and finished == [5]
+
+
+def test_a_task_reports_back_without_emitting_a_signal(qtbot: Any) -> None:
+    """PySide6 emits with the GIL held, and a queued emission locks a Qt object mutex that the GUI thread may hold
+    while it waits for the GIL: a pool thread and the GUI thread then wait for each other (breaker7, session 7).
+    A task's outcome and progress reach the GUI thread without a signal emitted on the pool thread."""
+
+    class Inline:
+        """The pool, run inline on this thread under a profiler that records every signal emission."""
+
+        def __init__(self) -> None:
+            self.emitted: list[str] = []
+
+        def setMaxThreadCount(self, _count: int) -> None:
+            pass
+
+        def start(self, task: Any) -> None:
+            def watch(_frame: object, event: str, arg: object) -> None:
+                if event == "c_call" and getattr(arg, "__name__", "") == "emit":
+                    self.emitted.append(repr(arg))
+
+            sys.setprofile(watch)
+            try:
+                task.run()
+            finally:
+                sys.setprofile(None)
+
+    pool = Inline()
+    runner = Runner(pool)  # type: ignore[arg-type]
+    got: list[object] = []
+
+    def work(report: Any) -> str:
+        report("half")
+        return "whole"
+
+    def fail() -> None:
+        raise RuntimeError("disk full")
+
+    runner.submit_reporting(work, got.append, None, got.append)
+    runner.submit(fail, None, got.append)
+    qtbot.waitUntil(lambda: len(got) == 3, timeout=5000)
+    assert pool.emitted == []
+    assert got[:2] == ["half", "whole"] and str(got[2]) == "disk full" and runner.busy == 0
 
 
 def test_event_loop_keeps_running_during_a_slow_request(qtbot: Any, slow_appliance: SlowAppliance) -> None:

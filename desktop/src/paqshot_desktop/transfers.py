@@ -7,13 +7,15 @@ QPixmap, may be created off the GUI thread). None of them touches a widget.
 from __future__ import annotations
 
 import base64
+import io
 import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt
-from PySide6.QtGui import QColorSpace, QImage, QImageReader
+from PIL import Image, ImageCms, ImageOps
+from PySide6.QtCore import QBuffer, QIODevice
+from PySide6.QtGui import QImage
 
 from .client import ApiClient
 from .model import image_extension, render_name
@@ -44,43 +46,63 @@ def submit_file(
     return client.generate(body, idempotency_key, on_wait=lambda reason, secs: report((reason, secs)))
 
 
-_SRGB = QColorSpace(QColorSpace.NamedColorSpace.SRgb)
+_QT_FORMATS = {
+    "L": QImage.Format.Format_Grayscale8,
+    "RGB": QImage.Format.Format_RGB888,
+    "RGBA": QImage.Format.Format_RGBA8888,
+}
 
 
-def in_srgb(image: QImage) -> QImage:
-    """``image`` in sRGB, converted from the colour profile it was read with (an Adobe RGB or Display P3 photo),
-    as the appliance's own decode converts it; Qt draws pixels as sRGB whatever profile they carry, so a
-    wide-gamut photo would look washed out. Unchanged when it has no profile or is sRGB already."""
-    space = image.colorSpace()
-    if image.isNull() or not space.isValid() or space == _SRGB:
+def _in_srgb(image: Image.Image) -> Image.Image:
+    """``image`` in sRGB, converted from its embedded profile (an Adobe RGB or Display P3 photo) by lcms, as the
+    appliance's own decode converts it: Qt draws pixels as sRGB whatever profile they carry, so a wide-gamut photo
+    would look washed out. Unchanged without a profile or when the profile cannot be read."""
+    icc = image.info.get("icc_profile")
+    if not icc or image.mode not in ("RGB", "RGBA", "CMYK"):
         return image
-    return image.convertedToColorSpace(_SRGB)
-
-
-def scaled_image(reader: QImageReader, size: int) -> QImage:
-    """Decode through a reader, in sRGB (:func:`in_srgb`), at most ``size`` px on the long side (JPEG decodes at
-    reduced scale)."""
-    reader.setAutoTransform(True)  # honour EXIF orientation like the appliance does
-    natural = reader.size()
-    if natural.isValid() and max(natural.width(), natural.height()) > size:
-        reader.setScaledSize(natural.scaled(QSize(size, size), Qt.AspectRatioMode.KeepAspectRatio))
-    return in_srgb(reader.read())
-
-
-def load_thumbnail(path: Path, size: int) -> QImage:
-    """A small preview of a local file (null image when it cannot be decoded)."""
-    return scaled_image(QImageReader(str(path)), size)
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        mode = "RGBA" if image.mode == "RGBA" else "RGB"
+        converted = ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode=mode)
+    except (ImageCms.PyCMSError, OSError):
+        return image
+    return converted if converted is not None else image
 
 
 def decode_bytes(data: bytes, size: int | None = None) -> QImage:
-    """Decode downloaded image bytes, optionally scaled down to ``size``."""
-    buffer = QBuffer()
-    buffer.setData(QByteArray(data))
-    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-    reader = QImageReader(buffer)
-    image = scaled_image(reader, size) if size else in_srgb(reader.read())
-    buffer.close()
-    return image
+    """Decode image bytes (JPEG, PNG, WebP) upright (EXIF orientation, as the appliance reads the photo) and in
+    sRGB, at most ``size`` px on the long side when given (a JPEG is decoded at reduced scale); a null QImage
+    when the bytes are no image. 8-bit grey, RGB or RGBA.
+
+    Pillow, not QImageReader: PySide6 calls QImageReader's methods without releasing the GIL, and its format
+    probing (the SVG plugin builds a QTextStream, which connects a signal) takes a Qt mutex that the GUI thread
+    may hold while it waits for the GIL (disconnecting a garbage-collected slot): a worker thread decoding a
+    download and the GUI thread then wait for each other forever (breaker7, session 7: a desktop test hung).
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            if size is not None:
+                opened.draft(opened.mode, (size, size))  # JPEG: DCT scaling to no less than size
+            image = ImageOps.exif_transpose(opened)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return QImage()
+    image = _in_srgb(image)
+    if image.mode not in _QT_FORMATS:
+        image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
+    if size is not None:
+        image.thumbnail((size, size), Image.Resampling.LANCZOS)
+    fmt = _QT_FORMATS[image.mode]
+    stride = image.width * len(image.getbands())
+    return QImage(image.tobytes(), image.width, image.height, stride, fmt).copy()  # copy: owns its pixels
+
+
+def load_thumbnail(path: Path, size: int) -> QImage:
+    """A small preview of a local file (null image when it cannot be read or decoded)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return QImage()
+    return decode_bytes(data, size)
 
 
 def download_image(client: ApiClient, url: str, size: int | None = None) -> QImage:

@@ -7,16 +7,18 @@ import io
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from litestar.testing import TestClient
 from paqshot_server.app import create_app
+from paqshot_server.imaging.decode import decode_image
 from paqshot_server.jobs.backdrops import BackdropLibrary, PlateUpload
 from paqshot_server.jobs.context import WorkerContext
 from paqshot_server.jobs.runner import process
 from paqshot_server.resources import Resources
 from paqshot_server.settings import Settings
 from PIL import Image
-from support import Key, Receiver, b64, make_key, product_jpeg
+from support import Key, Receiver, b64, linear_rgb_icc, make_key, product_jpeg
 
 PLATES = Path(__file__).resolve().parents[2] / "fixtures" / "plates"
 
@@ -62,6 +64,33 @@ def test_a_plate_with_nothing_said_is_measured(client: TestClient, key: Key) -> 
     assert plate["floor_source"] == "estimated" and abs(plate["floor_y"] - 0.80) < 0.05
     assert plate["light_source"] == "estimated" and plate["light_azimuth"] < 0  # the set was lit from the left
     assert plate["area_left"] == 0.0 and plate["area_width"] == 1.0 and plate["tags"] == []
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_a_plate_with_a_colour_profile_is_measured_and_shown_as_a_viewer_shows_it(
+    client: TestClient, key: Key, settings: Settings, orientation: int
+) -> None:
+    """A plate's JPEG is stored as sent, ICC profile and EXIF orientation kept (the door's fast path): what is
+    measured and shown of it is the photo as a viewer shows it, upright and in sRGB, as its render reads it (the
+    profile was ignored here before session 7)."""
+    profile = linear_rgb_icc()
+    source = Image.open(PLATES / "kitchen_marble.jpg")  # 768 x 512
+    exif = Image.Exif()
+    if orientation != 1:
+        exif[0x0112] = orientation
+    out = io.BytesIO()
+    source.save(out, "JPEG", quality=95, icc_profile=profile, exif=exif.tobytes())
+    plate = client.post("/v1/backdrops", json={"image": b64(out.getvalue())}, headers=key.headers).json()
+    turned = orientation == 6
+    assert (plate["width"], plate["height"]) == ((512, 768) if turned else (768, 512))
+    thumb = Image.open(io.BytesIO(client.get(plate["thumbnail_url"].removeprefix(settings.base_url)).content))
+    upright = decode_image(out.getvalue(), max_bytes=10**8, max_pixels=10**8).image
+    assert thumb.size == ((171, 256) if turned else (256, 171))
+    expected = np.asarray(upright.resize(thumb.size, Image.Resampling.BOX), np.float64)
+    as_stored = source.transpose(Image.Transpose.ROTATE_270) if turned else source
+    unconverted = np.asarray(as_stored.resize(thumb.size, Image.Resampling.BOX))
+    got = np.asarray(thumb.convert("RGB"), np.float64)
+    assert np.abs(got - expected).mean() < 3 < np.abs(got - unconverted).mean()  # upright, and in sRGB
 
 
 def test_another_keys_plates_are_invisible(client: TestClient, key: Key, settings: Settings) -> None:

@@ -29,18 +29,22 @@ from paqshot_server.jobs.context import WorkerContext
 from paqshot_server.jobs.runner import process
 from paqshot_server.settings import Settings
 from paqshot_server.storage import jobs as jobs_sql
-from PIL import Image
+from PIL import Image, ImageOps
 from support import b64, make_key
 
 MODELS = Path(__file__).resolve().parents[2] / "fixtures" / "models"
 PHOTO = (4000, 3000)  # twice the working size of a 1024 px output: decoded at 1/2
 
 
-def photo(product: tuple[int, int, int, int], fmt: str = "JPEG") -> bytes:
+def photo(product: tuple[int, int, int, int], fmt: str = "JPEG", orientation: int = 1) -> bytes:
+    """A ``PHOTO``-sized file (as stored: its EXIF ``orientation`` turns it when shown) with a product box."""
     img = Image.new("RGB", PHOTO, (236, 236, 236))
     img.paste((150, 60, 40), product)
+    exif = Image.Exif()
+    if orientation != 1:
+        exif[0x0112] = orientation
     out = io.BytesIO()
-    img.save(out, fmt, quality=90)
+    img.save(out, fmt, quality=90, exif=exif.tobytes())
     return out.getvalue()
 
 
@@ -85,6 +89,49 @@ def test_a_big_photo_is_rendered_from_a_working_image_and_mapped_back(
     assert matte_size(settings, job) == PHOTO  # the matte is on the photo's grid (mask hints are drawn on it)
     box = job.result.meta["source_box"]  # type: ignore[union-attr]
     assert np.allclose(box, product, atol=4), box  # the product's box in the photo's pixels
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_a_turned_phone_photo_is_worked_on_as_shown(
+    settings: Settings, spy: list[tuple[int, int]], orientation: int
+) -> None:
+    """A JPEG keeps its EXIF orientation in storage (session 7): the working image is decoded small and upright,
+    and the matte and the product's box are on the grid of the photo as shown, where mask hints are drawn."""
+    product = (1000, 600, 3000, 2400)
+    data = photo(product, orientation=orientation)
+    mask = Image.new("L", PHOTO, 0)
+    mask.paste(255, product)
+    mask.info["exif"] = Image.open(io.BytesIO(data)).info["exif"]
+    shown = ImageOps.exif_transpose(mask)
+    assert shown is not None
+    job = run(settings, data)
+    assert job.input_file.endswith(".jpg")  # stored as sent, not turned into a PNG at the door
+    assert spy == [(shown.width // 2, shown.height // 2)]  # decoded at 1/2, once, upright
+    assert matte_size(settings, job) == shown.size
+    box = job.result.meta["source_box"]  # type: ignore[union-attr]
+    assert np.allclose(box, shown.getbbox(), atol=4), (box, shown.getbbox())
+
+
+def test_a_mask_hint_on_a_turned_photo_is_drawn_on_it_as_shown(settings: Settings) -> None:
+    product = (1000, 600, 3000, 2400)  # shown (orientation 6) at (600, 1000, 2400, 3000) in a 3000 x 4000 photo
+    hint = Image.new("L", (PHOTO[1], PHOTO[0]), 128)
+    hint.paste(0, (600, 1000, 1500, 3000))  # the left half of the product as shown: background
+    out = io.BytesIO()
+    hint.save(out, "PNG")
+    key = make_key(settings)
+    with TestClient(create_app(settings)) as client:
+        body = {"product_image": b64(photo(product, orientation=6)), "mask_hint": b64(out.getvalue())}
+        answer = client.post("/v1/generate", json={**body, "style": "studio_packshot"}, headers=key.headers)
+        assert answer.status_code == 202, answer.text
+    ctx = WorkerContext(settings)
+    assert process(ctx, answer.json()["id"]) == "completed"
+    job = jobs_sql.get(ctx.db.get(), answer.json()["id"])
+    assert job is not None and job.result is not None and job.result.matte is not None
+    with Image.open(io.BytesIO(ctx.files.read(job.result.matte))) as stored:
+        matte = np.asarray(stored)
+    assert matte.shape == (PHOTO[0], PHOTO[1])
+    assert matte[1050:2950, 650:1450].max() == 0  # the hint's background half ...
+    assert matte[1050:2950, 1550:2350].min() == 255  # ... and the other half, where it is shown
 
 
 def test_a_small_product_in_a_big_photo_is_rendered_again_at_full_resolution_from_around_it(

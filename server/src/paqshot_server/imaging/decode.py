@@ -25,7 +25,9 @@ FORMATS = ("JPEG", "PNG", "WEBP")
 MAX_ASPECT = 100
 MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 NAMES = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP"}
-_ORIENTATION = 0x0112  # the EXIF tag
+ORIENTATION_TAG = 0x0112  # the EXIF tag
+# Orientations that show the stored rows as columns (EXIF 2.32, tag 0x0112: 5-8 transpose, 1-4 do not).
+_TRANSPOSED = frozenset((5, 6, 7, 8))
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,19 @@ class DecodedImage:
     source_format: str
     source_size: tuple[int, int]
     notes: tuple[str, ...] = ()
+
+
+def orientation(img: Image.Image) -> int:
+    """The EXIF orientation of an opened image, 1..8 (1: stored as shown; also for a missing or invalid tag,
+    which viewers ignore). Reads the header only."""
+    value = img.getexif().get(ORIENTATION_TAG, 1)
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def display_size(img: Image.Image) -> tuple[int, int]:
+    """(width, height) in pixels of an opened image as shown, its EXIF orientation applied. Header only."""
+    width, height = img.size
+    return (height, width) if orientation(img) in _TRANSPOSED else (width, height)
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -74,8 +89,9 @@ def decode_image(
     browsers show it, with a note; one whose image data is cut short is refused (see :func:`_jpeg_end_restored`).
 
     ``at_least`` (width, height): a JPEG may be decoded smaller, by libjpeg's DCT scaling (1/2, 1/4, 1/8: a
-    fraction of the time and memory), down to the smallest scale that still covers that size; the checks are the
-    same, and ``source_size`` stays the file's size. Other formats decode whole.
+    fraction of the time and memory), down to the smallest scale that still covers that size; ``at_least`` is in
+    the file's orientation (as its header reads), the checks are the same, and ``source_size`` stays the photo's
+    full size as shown (its EXIF orientation applied, as to the image). Other formats decode whole.
     """
     if len(data) > max_bytes:
         raise ImageTooLarge(f"Product image is {len(data) / 1e6:.1f} MB; the limit is {megabytes(max_bytes)}.")
@@ -117,7 +133,7 @@ def _decode(data: bytes, fmt: str, max_pixels: int, at_least: tuple[int, int] | 
             # A decompression-bomb warning is an error here: the pixel cap below is ours to enforce.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data), formats=[fmt])
-            width, height = img.size
+            width, height = display_size(img)  # the user's words and ``source_size`` are about the photo as shown
             if width < 1 or height < 1:
                 raise UnsupportedImage("Image has no pixels.")
             if width * height > max_pixels:
@@ -227,7 +243,7 @@ def _with_trns_alpha(img: Image.Image, bit_depth: int) -> Image.Image:
 
 
 def _normalise(img: Image.Image, bit_depth: int = 8) -> Image.Image:
-    if img.getexif().get(_ORIENTATION, 1) != 1:  # exif_transpose copies the whole image even when upright
+    if orientation(img) != 1:  # exif_transpose copies the whole image even when upright
         img = ImageOps.exif_transpose(img) or img  # keeps info (the tRNS key) from the source
     if "transparency" in img.info and img.mode in ("1", "L", "I", "I;16", "I;16B", "I;16L", "RGB"):
         img = _with_trns_alpha(img, bit_depth)

@@ -24,6 +24,7 @@ cannot vouch for) makes it unsure: the caller then decodes as before.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..errors import UnsupportedImage
@@ -481,14 +482,25 @@ def with_icc_profile(data: bytes, profile: bytes) -> bytes:
     parts = [profile[i : i + _ICC_PART] for i in range(0, len(profile), _ICC_PART)]
     if not 0 < len(parts) <= 255:
         raise ValueError(f"an ICC profile of {len(profile)} bytes does not fit in 255 APP2 segments")
-    segments = b"".join(
-        b"\xff\xe2" + (2 + len(_ICC_TAG) + 2 + len(part)).to_bytes(2, "big") + _ICC_TAG + bytes((n, len(parts))) + part
-        for n, part in enumerate(parts, start=1)
-    )
+    return with_segments(data, [(b"\xe2", _ICC_TAG + bytes((n, len(parts))) + part) for n, part in enumerate(parts, 1)])
+
+
+def with_segments(data: bytes, segments: Iterable[tuple[bytes, bytes]]) -> bytes:
+    """``data`` (a JPEG as :func:`read_structure` keeps it) with ``segments`` ((marker byte, payload) pairs, e.g.
+    ``(b"\\xe1", exif)``) after SOI and a leading APP0, where JFIF wants them.
+
+    Raises:
+        ValueError: a payload longer than a segment holds (65,533 bytes).
+    """
+    parts = []
+    for marker, payload in segments:
+        if len(payload) > 0xFFFF - 2:
+            raise ValueError(f"a segment payload of {len(payload)} bytes does not fit in one JPEG segment")
+        parts.append(b"\xff" + marker + (2 + len(payload)).to_bytes(2, "big") + payload)
     at = 2
     if data[2:4] == b"\xff\xe0":  # JFIF wants its APP0 first
         at += 2 + int.from_bytes(data[4:6], "big")
-    return b"".join((data[:at], segments, data[at:]))
+    return b"".join((data[:at], *parts, data[at:]))
 
 
 def read_structure(data: bytes) -> Structure | None:

@@ -9,7 +9,6 @@ them. Nothing here knows HTTP; SQL is in ``storage/backdrops.py``.
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,8 +82,8 @@ class BackdropLibrary:
         """
         settings = self.res.settings
         data, ext, _notes = intake.normalise(raw, settings.max_image_bytes, settings.max_image_pixels)
-        with Image.open(io.BytesIO(data)) as opened:
-            image = opened.convert("RGB")
+        # As a job's photo is read: in sRGB and turned upright (a stored JPEG keeps its profile and orientation).
+        image = decode_image(data, max_bytes=len(data), max_pixels=settings.max_image_pixels).image.convert("RGB")
         floor = upload.floor_y if upload.floor_y is not None else estimate_floor(image)
         measured = estimate_light(image, floor)
         azimuth = LIGHT_AZIMUTH[upload.light_from] if upload.light_from is not None else measured.azimuth

@@ -20,7 +20,7 @@ import pybase64
 from PIL import Image
 
 from ..errors import ImageTooLarge, InvalidRequest, megabytes
-from ..imaging.decode import decode_image
+from ..imaging.decode import decode_image, display_size
 from ..imaging.hint import encode_hint, read_hint
 from ..imaging.passthrough import jpeg_passthrough, jpeg_passthrough_plan
 from ..net.fetch import BlockedAddress, fetch_image, resolve_async
@@ -171,7 +171,7 @@ async def check_webhook_url(res: Resources, url: str) -> None:
 
 def _photo_size(res: Resources, input_file: str) -> tuple[int, int]:
     with Image.open(io.BytesIO(res.files.read(input_file))) as photo:  # reads the header only
-        return photo.size
+        return display_size(photo)  # a stored JPEG may keep its EXIF orientation: the hint is drawn on it as shown
 
 
 def store_hint(res: Resources, job_id: str, mask_hint: str, input_file: str) -> str:
