@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sqlite3
 import time
 from pathlib import Path
@@ -75,4 +76,18 @@ def test_a_database_deleted_under_the_api_names_no_path(settings: Settings) -> N
             Path(f"{settings.app_db}{suffix}").unlink(missing_ok=True)
         ready = client.get("/readyz")
     assert ready.status_code == 503 and "deleted" in ready.json()["checks"]["database"]
+    assert_shows_no_internals(settings, ready.json())
+
+
+def test_a_full_disk_is_said_in_words(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """breaker7, session 7: on a full disk /readyz said 503 once (the write probe), then 200 with 0 bytes free
+    while every submission was refused "disk is full"."""
+    from paqshot_server.api import meta
+
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/readyz").json()["checks"]["disk"] == "ok"
+        usage = shutil.disk_usage(settings.home)
+        monkeypatch.setattr(meta.shutil, "disk_usage", lambda _path: usage._replace(free=4096))
+        ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["checks"]["disk"].startswith("full")
     assert_shows_no_internals(settings, ready.json())
