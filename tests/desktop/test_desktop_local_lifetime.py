@@ -19,8 +19,8 @@ from paqshot_desktop.local import PID_FILE, stop_orphan
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal and /proc: Linux")
 
-# Writes "stopped" to the file named in argv[1] on SIGINT, else sleeps; the extra argv words make it look like
-# an appliance serving (what stop_orphan checks in the command line).
+# Writes "stopped" to the file named in argv[1] on SIGINT (and "<argv[1]>.ready" once it listens), else sleeps;
+# the extra argv words make it look like an appliance serving (what stop_orphan checks in the command line).
 CHILD = textwrap.dedent(
     """
     import signal, sys, time
@@ -28,6 +28,7 @@ CHILD = textwrap.dedent(
         open(sys.argv[1], "w").write("stopped")
         sys.exit(0)
     signal.signal(signal.SIGINT, stop)
+    open(sys.argv[1] + ".ready", "w").close()
     time.sleep(120)
     """
 )
@@ -61,7 +62,11 @@ def test_the_child_stops_when_its_parent_is_killed(tmp_path: Path) -> None:
     assert parent.stdout is not None
     child_pid = int(parent.stdout.readline())
     parent.stdout.close()
-    time.sleep(0.8)  # the launcher has exec'd the child
+    ready = Path(f"{marker}.ready")  # the launcher has exec'd the child and its handler is in place
+    deadline = time.monotonic() + 60
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert ready.exists(), "the launched child never started"
     parent.kill()  # SIGKILL: no handler of the parent runs
     parent.wait(10)
     assert _gone(child_pid), "the child outlived its killed parent"

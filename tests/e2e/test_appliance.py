@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -175,6 +176,33 @@ def test_a_stop_while_starting_ends_the_workers_too_when_sigint_came_ignored(app
     assert appliance.proc.wait(60) == 0
     assert all(gone(pid, timeout=0.1) for pid in workers)
     assert processes_on(appliance.home) == []
+
+
+def test_a_second_stop_ends_the_workers_now(appliance: Appliance) -> None:
+    """The first SIGINT lets a worker finish its job; a second one (an impatient Ctrl-C, the desktop's escalation)
+    kills and reaps the workers before serve exits. Before, it broke serve's wait with a traceback and left the
+    worker running on (breaker7, session 7). A worker stopped with SIGSTOP stands for one deep in a long job: it
+    does not act on the first stop."""
+    appliance.start()
+    workers = processes_on(appliance.home)
+    assert workers and appliance.proc is not None
+    for pid in workers:
+        os.kill(pid, signal.SIGSTOP)
+    appliance.proc.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # the API has shut down: serve waits for its workers now
+        try:
+            httpx.get(f"{appliance.url}/healthz", timeout=1)
+        except httpx.TransportError:
+            break
+        time.sleep(0.02)
+    time.sleep(0.2)
+    appliance.proc.send_signal(signal.SIGINT)
+    appliance.proc.wait(30)
+    left = [pid for pid in workers if not gone(pid, timeout=0.1)]
+    for pid in left:  # do not leave a stopped process behind
+        os.kill(pid, signal.SIGKILL)
+    assert left == [], "a worker outlived serve"
 
 
 def test_workers_stop_when_serve_is_killed(appliance: Appliance) -> None:

@@ -133,13 +133,17 @@ def _cmdline(pid: int) -> str | None:
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs; an exited process not yet reaped (a zombie: ``kill(pid, 0)`` still succeeds) does not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):  # no /proc (not Linux): kill's answer stands
+        return True
 
 
 def stop_orphan(data_dir: Path, executable: Path, grace: float = 15.0) -> int | None:
@@ -269,9 +273,12 @@ class LocalAppliance(QObject):
             return
         pid = process.processId()
         if os.name == "posix" and pid > 0:
-            # SIGINT, not SIGTERM: the appliance then stops its worker processes too (on SIGTERM it
-            # exits at once and its workers live on).
+            # SIGINT, the appliance's clean stop: its workers finish their jobs. A second SIGINT after the grace
+            # makes it kill and reap them at once (their jobs run again at the next start); killing the appliance
+            # itself would leave a worker on its job.
             os.kill(pid, signal.SIGINT)
+            if not process.waitForFinished(grace_ms):
+                os.kill(pid, signal.SIGINT)
         else:
             process.terminate()
         if not process.waitForFinished(grace_ms):

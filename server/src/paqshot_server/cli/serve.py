@@ -139,6 +139,15 @@ class WorkerSupervisor(threading.Thread):
             log.error("worker %d exited with %s after %.0f s; restarting it", slot.process.pid, code, lived)
         return _Slot(slot.process, slot.started, crashes, restart_at=now + delay)
 
+    def kill(self) -> None:
+        """SIGKILL every worker and reap it (a second stop: their jobs go back to the queue when their leases end)."""
+        self.stopping.set()
+        with self._lock:
+            for child in self.children:
+                if child.poll() is None:
+                    child.kill()
+                child.wait()
+
     def stop(self, timeout: float) -> None:
         """SIGINT every worker (finish the current job), then wait; SIGKILL after ``timeout``."""
         self.stopping.set()
@@ -249,7 +258,11 @@ def _serve(args: argparse.Namespace) -> int:
         pass
     finally:
         if supervisor:
-            supervisor.stop(timeout=settings.worker_stop_seconds)
+            try:
+                supervisor.stop(timeout=settings.worker_stop_seconds)
+            except (KeyboardInterrupt, _Shutdown):  # a second stop while the workers finish their jobs: now
+                log.warning("stopping the workers now; their jobs will be re-queued")
+                supervisor.kill()
     return 0
 
 
