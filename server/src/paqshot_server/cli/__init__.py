@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -52,6 +53,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list[:1] == ["--version"]:
         print(__version__)  # fast path: no heavy imports
         return 0
+    if "serve" in args_list or "worker" in args_list:
+        # SIGINT is how serve and its workers are stopped, whatever disposition they inherited: a shell's background
+        # job, a CI runner or a launcher may hand them SIGINT ignored (kept across exec). Set before the command
+        # modules are imported (about a second), or a stop during those imports is lost (breaker7, session 7).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = build_parser()
     args = parser.parse_args(args_list)
     if not getattr(args, "func", None):
