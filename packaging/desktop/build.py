@@ -33,7 +33,6 @@ ICONSET = REPO / "desktop" / "src" / DESKTOP_PACKAGE / "iconset"
 EXCLUDED_MODULES = (
     "tkinter",
     "numpy",
-    "PIL",
     "scipy",
     "click",
     "rich",
