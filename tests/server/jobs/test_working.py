@@ -116,19 +116,7 @@ def test_a_mask_hint_on_a_turned_photo_is_drawn_on_it_as_shown(settings: Setting
     product = (1000, 600, 3000, 2400)  # shown (orientation 6) at (600, 1000, 2400, 3000) in a 3000 x 4000 photo
     hint = Image.new("L", (PHOTO[1], PHOTO[0]), 128)
     hint.paste(0, (600, 1000, 1500, 3000))  # the left half of the product as shown: background
-    out = io.BytesIO()
-    hint.save(out, "PNG")
-    key = make_key(settings)
-    with TestClient(create_app(settings)) as client:
-        body = {"product_image": b64(photo(product, orientation=6)), "mask_hint": b64(out.getvalue())}
-        answer = client.post("/v1/generate", json={**body, "style": "studio_packshot"}, headers=key.headers)
-        assert answer.status_code == 202, answer.text
-    ctx = WorkerContext(settings)
-    assert process(ctx, answer.json()["id"]) == "completed"
-    job = jobs_sql.get(ctx.db.get(), answer.json()["id"])
-    assert job is not None and job.result is not None and job.result.matte is not None
-    with Image.open(io.BytesIO(ctx.files.read(job.result.matte))) as stored:
-        matte = np.asarray(stored)
+    matte = studio_matte(settings, photo(product, orientation=6), hint)
     assert matte.shape == (PHOTO[0], PHOTO[1])
     assert matte[1050:2950, 650:1450].max() == 0  # the hint's background half ...
     assert matte[1050:2950, 1550:2350].min() == 255  # ... and the other half, where it is shown
@@ -210,11 +198,19 @@ def hinted_matte(settings: Settings, product: tuple[int, int, int, int]) -> np.n
     left, top, right, bottom = product
     hint = Image.new("L", PHOTO, 128)
     hint.paste(0, (left, top, (left + right) // 2, bottom))
+    matte = studio_matte(settings, photo(product), hint)
+    assert matte.shape == (PHOTO[1], PHOTO[0])
+    return matte
+
+
+def studio_matte(settings: Settings, data: bytes, hint: Image.Image) -> np.ndarray:
+    """The stored matte (uint8) of a studio packshot of the photo ``data`` with the mask hint ``hint``, run
+    through the API and a real worker pass."""
     out = io.BytesIO()
     hint.save(out, "PNG")
     key = make_key(settings)
     with TestClient(create_app(settings)) as client:
-        body = {"product_image": b64(photo(product)), "style": "studio_packshot", "mask_hint": b64(out.getvalue())}
+        body = {"product_image": b64(data), "style": "studio_packshot", "mask_hint": b64(out.getvalue())}
         answer = client.post("/v1/generate", json=body, headers=key.headers)
         assert answer.status_code == 202, answer.text
     ctx = WorkerContext(settings)
@@ -222,9 +218,7 @@ def hinted_matte(settings: Settings, product: tuple[int, int, int, int]) -> np.n
     job = jobs_sql.get(ctx.db.get(), answer.json()["id"])
     assert job is not None and job.result is not None and job.result.matte is not None
     with Image.open(io.BytesIO(ctx.files.read(job.result.matte))) as stored:
-        matte = np.asarray(stored)
-    assert matte.shape == (PHOTO[1], PHOTO[0])
-    return matte
+        return np.asarray(stored)
 
 
 def test_a_mask_hint_shapes_the_cut_out_of_the_crop(settings: Settings, spy: list[tuple[int, int]]) -> None:
