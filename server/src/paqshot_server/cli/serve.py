@@ -241,11 +241,10 @@ def _serve(args: argparse.Namespace) -> int:
     # Each submission allocates a few MB (the body, its JSON string, the decoded image) and frees them: with
     # glibc's defaults ~450 page faults a request (~2 ms of its CPU) fault that memory in again every time.
     allocator.keep_freed_memory(arenas=allocator.API_ARENAS)
-    # SIGINT is serve's stop, and its workers': `main` has set its handler (they inherit SIGINT's default then), so a
-    # stop during their start-up is not dropped, and serve does not wait worker_stop_seconds for them.
-    # uvicorn handles SIGINT/SIGTERM itself while it runs, then re-raises the signal once it has shut down. With
-    # the default SIGTERM disposition that re-raise would end the process before the workers are stopped; this
-    # handler turns it (and a SIGTERM before uvicorn runs) into an exception, so the `finally` below always runs.
+    # SIGINT (serve's and its workers' stop) has its handler from `cli.main`. uvicorn handles SIGINT/SIGTERM itself
+    # while it runs, then re-raises the signal once it has shut down. With the default SIGTERM disposition that
+    # re-raise would end the process before the workers are stopped; this handler turns it (and a SIGTERM before
+    # uvicorn runs) into an exception, so the `finally` below always runs.
     signal.signal(signal.SIGTERM, _raise_shutdown)
     supervisor = None if args.no_worker else WorkerSupervisor(settings, max(1, args.workers))
     try:

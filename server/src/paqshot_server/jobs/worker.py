@@ -109,10 +109,8 @@ def _beat_quietly(upkeep: Upkeep) -> None:
 
 
 def run_worker(settings: Settings, parent_pid: int | None = None) -> int:
-    """Run until SIGINT/SIGTERM (or, with ``parent_pid``, until that parent is gone). Returns the exit code."""
-    # A process started in the background by a shell inherits SIGINT ignored: `serve`'s stop (SIGINT) would then
-    # go unheard until the consumer installs its own handler, and serve would wait worker_stop_seconds.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    """Run until SIGINT/SIGTERM (or, with ``parent_pid``, until that parent is gone). Returns the exit code.
+    SIGINT must be heard (``cli.main`` sets its handler before the worker's modules load)."""
     allocator.keep_freed_memory(arenas=allocator.WORKER_ARENAS)
     ctx = WorkerContext(settings)
     providers = ctx.engines.providers()
