@@ -7,7 +7,7 @@ from litestar.testing import TestClient
 from support import Key, b64, product_jpeg
 
 
-def test_a_checks_presets_are_named_in_a_form_generators_read_and_the_server_agrees(client: TestClient, key: Key) -> None:
+def test_check_presets_are_named_in_a_form_generators_read_and_the_server_agrees(client: TestClient, key: Key) -> None:
     schema = client.get("/schema/openapi.json").json()
     body = schema["components"]["schemas"]["CheckRequest"]
     # Branches that restate a field's type made openapi-python-client 0.29 drop POST /v1/check (breaker8, F4).
