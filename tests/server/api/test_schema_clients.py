@@ -29,3 +29,10 @@ def test_a_files_answer_lists_every_type_a_file_may_have(client: TestClient) -> 
     answer = client.get("/schema/openapi.json").json()["paths"]["/files/{name}"]["get"]["responses"]["200"]
     binary = {"schema": {"type": "string", "format": "binary"}}
     assert answer["content"] == {"image/jpeg": binary, "image/png": binary, "image/webp": binary}
+
+
+def test_cancel_tells_a_client_that_a_running_generation_may_still_complete(client: TestClient) -> None:
+    # breaker8 F7: cancel answered 200 "processing" and the job then completed; the schema said nothing of it.
+    paths = client.get("/schema/openapi.json").json()["paths"]
+    words = paths["/v1/generate/{generation_id}/cancel"]["post"]["description"]
+    assert "`cancelled`" in words and "finishes first" in words and "`completed`" in words

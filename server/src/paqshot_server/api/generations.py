@@ -100,12 +100,18 @@ class GenerationController(Controller):
         operation_id="cancelGeneration",
         status_code=200,
         summary="Cancel a generation (extension)",
+        description=(
+            "A waiting generation ends at once, `failed` with error code `cancelled` (this answer shows it). A running "
+            "one is asked to stop at its next progress step and then ends the same way, unless it finishes first: then "
+            "it ends `completed` as usual. Until it ends, this answer shows `processing`: poll the generation, or wait "
+            "for its webhook, for the outcome. An ended generation is left as it is."
+        ),
         responses=ERROR_RESPONSES,
     )
     async def cancel(
         self, generation_id: FromPath[str], key: NamedDependency[ApiKey], api: NamedDependency[ApiState]
     ) -> Generation:
-        """Ask a processing job to stop; it ends ``failed`` with error code ``cancelled``."""
+        """Ask a generation to stop (what a client sees: the operation's description)."""
         job = await anyio.to_thread.run_sync(api.jobs.cancel, key, generation_id)
         return generation(job, api)
 
