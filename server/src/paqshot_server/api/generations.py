@@ -12,6 +12,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from ..errors import NotFound
+from ..ids import shown
 from ..jobs.service import Submitted
 from ..storage import jobs as jobs_sql
 from ..storage.keys import ApiKey
@@ -92,7 +93,7 @@ class GenerationController(Controller):
         answer = pollcache.poll(api, generation_id, bearer_token(request))
         if answer is None:
             current_key(request, api)  # 401 when the key is the problem
-            raise NotFound(f"Generation {generation_id} not found.")
+            raise NotFound(f"Generation {shown(generation_id)} not found.")
         return answer
 
     @post(
