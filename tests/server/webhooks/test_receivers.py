@@ -3,6 +3,10 @@ ends within its deadline, reads a bounded body, is logged with a reason, and fol
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -256,3 +260,29 @@ def test_case_webhook_lease_expiry_duplicate_delivery(settings: Settings, key: K
     posted = len(hostile.posts_to("/hang"))
     logged = db.conn.execute("SELECT count(*) FROM webhook_attempts").fetchone()[0]
     assert posted == logged, f"receiver got {posted} POSTs, the log shows {logged}"
+
+
+def test_an_attempt_whose_worker_is_killed_during_its_post_stays_in_the_log(
+    settings: Settings, key: Key, hostile: HostileReceiver
+) -> None:
+    # breaker8 F6: a worker SIGKILLed while its POST waited for the answer left no attempt in the log; the lease
+    # then expired and the event was sent again, so the receiver got two POSTs and the log showed one.
+    event_id = ended_job_with_webhook(settings, key.id, hostile.url + "/hang")
+    env = {**os.environ, "PAQSHOT_HOME": str(settings.home), "PAQSHOT_ALLOW_PRIVATE_NETWORK": "true"}
+    code = (
+        "from paqshot_server.jobs.dispatcher import dispatch_due; from paqshot_server.resources import Resources; "
+        "from paqshot_server.settings import load_settings; dispatch_due(Resources(load_settings()))"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", code], env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while not hostile.posts_to("/hang") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert hostile.posts_to("/hang"), "the POST never arrived"
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+    event = webhooks_sql.get_event(Resources(settings).db.get(), event_id)
+    assert event is not None
+    (attempt,) = event["attempt_log"]
+    assert attempt["status_code"] is None and attempt["error"] == webhooks_sql.UNFINISHED
