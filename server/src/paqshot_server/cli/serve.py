@@ -91,7 +91,11 @@ class WorkerSupervisor(threading.Thread):
 
     def _spawn(self) -> _Slot:
         # The workers share this machine's CPUs: each sizes its inference threads for that (settings).
-        env = {**os.environ, f"{self.settings.brand.env_prefix}WORKER_PROCESSES": str(self.count)}
+        prefix = self.settings.brand.env_prefix
+        env = {**os.environ, f"{prefix}WORKER_PROCESSES": str(self.count)}
+        # The address serve listens on (its --host/--port flags included): a worker builds the webhook's file URLs
+        # from it, as the API builds a poll's (settings.base_url).
+        env |= {f"{prefix}HOST": self.settings.host, f"{prefix}PORT": str(self.settings.port)}
         # numpy's BLAS (OpenBLAS) and OpenMP size their pools to every core of the machine, in each worker; N
         # workers then run N x cores threads that spin for work. Each gets its share instead (the operator's own
         # setting wins).
