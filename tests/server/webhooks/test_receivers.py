@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+from paqshot_server.jobs.delivery import RETRY_SCHEDULE, judge
 from paqshot_server.jobs.dispatcher import Dispatcher, dispatch_due
-from paqshot_server.net.post import MAX_RETRY_AFTER, parse_retry_after
+from paqshot_server.net.post import MAX_RETRY_AFTER, PostOutcome, parse_retry_after
 from paqshot_server.resources import Resources
 from paqshot_server.settings import Settings
 from paqshot_server.storage import webhooks as webhooks_sql
@@ -139,6 +140,27 @@ def test_case_webhook_retry_after_unbounded() -> None:
     assert parse_retry_after(asctime, now) == pytest.approx(600, abs=1), asctime
     assert parse_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", now) == 0.0  # rfc850, in the past
     assert parse_retry_after("9" * 30, now) == MAX_RETRY_AFTER
+
+
+def _follow(retry_after: float | None, start: float = 1_800_000_000.0) -> tuple[int, float, str]:
+    """Attempts against a receiver that always answers 503 (with ``retry_after``), each made when it is due: how
+    many, the time from the first to the last, and the final verdict's error."""
+    outcome = PostOutcome(status_code=503, latency_ms=5.0, error=None, retry_after=retry_after)
+    now, attempt = start, 1
+    while (verdict := judge(outcome, attempt, 1.0, now, start)).state == "pending":
+        assert verdict.next_attempt_at is not None and verdict.next_attempt_at > now
+        now, attempt = verdict.next_attempt_at, attempt + 1
+    return attempt, now - start, verdict.error or ""
+
+
+def test_retry_after_never_keeps_an_event_past_its_retry_schedule() -> None:
+    # The case webhook-retry-after-unbounded: "Retry-After: 86400" on every answer kept an event 9 days (10 waits of
+    # a day), past its images' 7-day retention; the schedule itself spans ~3.1 days.
+    attempts, span, error = _follow(MAX_RETRY_AFTER)
+    assert span <= sum(RETRY_SCHEDULE) and "gave up" in error
+    assert attempts >= 4  # the waits it asks for are still honoured while the schedule lasts
+    attempts, span, _ = _follow(None)  # the schedule as it is, jitter and all: every attempt is made
+    assert attempts == len(RETRY_SCHEDULE) and span <= sum(RETRY_SCHEDULE)
 
 
 @pytest.mark.parametrize("code", [301, 302, 307])

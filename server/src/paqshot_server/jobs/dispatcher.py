@@ -77,7 +77,7 @@ class Dispatcher:
                 event.url, event.body, headers, self.resources.policy, schemes=schemes, deadline=self.deadline
             )
         attempt = event.attempts + 1
-        verdict = judge(outcome, attempt, settings.webhook_retry_scale, time.time())
+        verdict = judge(outcome, attempt, settings.webhook_retry_scale, time.time(), event.schedule_from)
         number = await self._db(
             webhooks_sql.record_attempt,
             event,

@@ -36,6 +36,7 @@ class WebhookEvent(NewEvent):
 
     state: str
     attempts: int
+    schedule_from: float  # when its retry schedule started (the first attempt's due time, or a redelivery's)
 
 
 def drop_pending(conn: sqlite3.Connection, job_id: str) -> None:
@@ -47,7 +48,7 @@ def insert_event(conn: sqlite3.Connection, event: NewEvent) -> None:
     """Insert inside the caller's transaction (see ``jobs.finish``)."""
     conn.execute(
         "INSERT INTO webhook_events (id, job_id, key_id, url, event, body, state, attempts, next_attempt_at, "
-        "created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+        "created_at, schedule_from) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
         (
             event.id,
             event.job_id,
@@ -57,6 +58,7 @@ def insert_event(conn: sqlite3.Connection, event: NewEvent) -> None:
             event.body,
             event.next_attempt_at,
             iso(event.next_attempt_at),
+            event.next_attempt_at,
         ),
     )
 
@@ -231,8 +233,8 @@ def redeliver(db: sqlite_utils.Database, event_id: str, now: float, key_id: str 
         if row[0] is not None and row[0] >= now:
             return "in_flight"
         conn.execute(
-            "UPDATE webhook_events SET state = 'pending', attempts = 0, next_attempt_at = ?, lease_until = NULL, "
-            "lease_owner = NULL WHERE id = ?",
-            (now, event_id),
+            "UPDATE webhook_events SET state = 'pending', attempts = 0, next_attempt_at = ?, schedule_from = ?, "
+            "lease_until = NULL, lease_owner = NULL WHERE id = ?",
+            (now, now, event_id),
         )
     return "scheduled"
