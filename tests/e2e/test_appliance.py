@@ -92,7 +92,12 @@ def test_spec_example_by_url_and_base64_with_signed_webhooks(appliance: Applianc
         assert sorted(json.loads(r["body"])["id"] for r in receiver.requests) == sorted([by_url["id"], by_b64["id"]])
         for request in receiver.requests:
             verify_signatures(request, key["webhook_secret"])
-            assert json.loads(request["body"])["event"] == "generation.completed"
+            event = json.loads(request["body"])
+            assert event["event"] == "generation.completed"
+            for link in (event["image_url"], event["thumbnail_url"]):
+                # the workers build these: on serve's --port, as the poll's
+                assert link.startswith(f"{appliance.url}/files/"), link
+                assert httpx.get(link, timeout=10).headers["content-type"] == "image/jpeg"
     finally:
         receiver.close()
 

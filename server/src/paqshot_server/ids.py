@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from datetime import UTC, datetime
@@ -58,3 +59,14 @@ def iso(ts: float) -> str:
 def parse_iso(text: str) -> float:
     """Inverse of :func:`iso`."""
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+
+
+# What an error message may repeat of an id a client sent: the shape of the ids made here (a type prefix and a
+# ULID) with room to spare. A path segment may hold anything (a NUL, 10,000 characters: breaker8).
+_ECHOABLE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def shown(value: str) -> str:
+    """``value`` as a message names it: itself when it looks like an id, else "with that id" (so that "Generation
+    {shown(x)} not found." reads either way)."""
+    return value if _ECHOABLE.fullmatch(value) else "with that id"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -211,3 +212,29 @@ def test_a_multipart_upload_is_refused_saying_what_was_sent(client: TestClient, 
         message
     ), message
     assert "base64 text or a URL" in message
+
+
+@pytest.mark.parametrize(
+    "odd", ["x" * 10_000, "gen_\x00evil", "gen_<script>", "a b"], ids=["long", "nul", "tag", "space"]
+)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/v1/generate/{}"),
+        ("POST", "/v1/generate/{}/cancel"),
+        ("DELETE", "/v1/generate/{}"),
+        ("GET", "/v1/webhooks/{}"),
+        ("POST", "/v1/webhooks/{}/redeliver"),
+        ("GET", "/v1/backdrops/{}"),
+    ],
+)
+def test_a_not_found_message_does_not_repeat_an_id_of_any_shape(
+    client: TestClient, key: Key, method: str, path: str, odd: str
+) -> None:
+    # breaker8: a 10,000-character or NUL-holding id came back whole in the 404's message.
+    answer = client.request(method, path.format(quote(odd, safe="")), headers=key.headers)
+    assert answer.status_code == 404, answer.text
+    message = answer.json()["message"]
+    assert odd not in message and len(message) < 120 and "with that id" in message, message
+    plain = client.request(method, path.format("gen_01m8pqxqnmg5d98z5r8dxmhn43"), headers=key.headers)
+    assert plain.status_code == 404 and "gen_01m8pqxqnmg5d98z5r8dxmhn43" in plain.json()["message"]

@@ -142,3 +142,15 @@ def test_loopback_in_every_spelling_reaches_no_listener_and_is_not_echoed() -> N
     finally:
         target.close()
         permitted.close()
+
+
+@pytest.mark.parametrize("host", ["no-such-host.invalid"])  # RFC 6761: never resolves
+def test_a_name_that_does_not_resolve_is_named_as_the_problem_when_every_address_is_allowed(host: str) -> None:
+    # breaker8: with private networks allowed, "127.0.0.1." was refused as "not a public address ... unless the
+    # operator allows them", which the operator had. With every address allowed there is no network to hide.
+    with pytest.raises(InvalidRequest) as refused:
+        fetch(f"http://{host}:9/p.jpg", AddressPolicy(allow_private=True))
+    assert "does not resolve" in refused.value.message and "public" not in refused.value.message
+    with pytest.raises(InvalidRequest) as hidden:  # without the permission the words stay those of any refusal
+        fetch(f"http://{host}:9/p.jpg", AddressPolicy(allow_private=False))
+    assert "public internet address" in hidden.value.message

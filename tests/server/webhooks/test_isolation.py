@@ -35,10 +35,11 @@ def test_case_webhook_slow_receiver_blocks_others(settings: Settings, key: Key) 
         while len(hostile.posts_to("/ok/")) < len(healthy):
             assert time.time() - started < HANG_DEADLINE, "healthy webhooks waited behind hanging ones"
             time.sleep(0.02)
-        hung = [
+        db = Resources(settings).db.get()
+        hung = [  # an attempt is logged from its start; one that ended has its outcome
             e
-            for e in webhooks_sql.list_events(Resources(settings).db.get(), key_id=key.id, limit=100)
-            if e["total_attempts"]
+            for e in webhooks_sql.list_events(db, key_id=key.id, limit=100)
+            if any(a["error"] != webhooks_sql.UNFINISHED for a in webhooks_sql.get_event(db, e["id"])["attempt_log"])  # type: ignore[index]
         ]
         assert not hung, "a hanging attempt ended before the healthy webhooks arrived: not isolated"
         assert len(hostile.posts_to("/hang")) == 3  # per-key cap: A holds 3 of the 6 slots, never more

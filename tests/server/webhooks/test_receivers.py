@@ -3,6 +3,10 @@ ends within its deadline, reads a bounded body, is logged with a reason, and fol
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -10,8 +14,9 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+from paqshot_server.jobs.delivery import RETRY_SCHEDULE, judge
 from paqshot_server.jobs.dispatcher import Dispatcher, dispatch_due
-from paqshot_server.net.post import MAX_RETRY_AFTER, parse_retry_after
+from paqshot_server.net.post import MAX_RETRY_AFTER, PostOutcome, parse_retry_after
 from paqshot_server.resources import Resources
 from paqshot_server.settings import Settings
 from paqshot_server.storage import webhooks as webhooks_sql
@@ -141,6 +146,27 @@ def test_case_webhook_retry_after_unbounded() -> None:
     assert parse_retry_after("9" * 30, now) == MAX_RETRY_AFTER
 
 
+def _follow(retry_after: float | None, start: float = 1_800_000_000.0) -> tuple[int, float, str]:
+    """Attempts against a receiver that always answers 503 (with ``retry_after``), each made when it is due: how
+    many, the time from the first to the last, and the final verdict's error."""
+    outcome = PostOutcome(status_code=503, latency_ms=5.0, error=None, retry_after=retry_after)
+    now, attempt = start, 1
+    while (verdict := judge(outcome, attempt, 1.0, now, start)).state == "pending":
+        assert verdict.next_attempt_at is not None and verdict.next_attempt_at > now
+        now, attempt = verdict.next_attempt_at, attempt + 1
+    return attempt, now - start, verdict.error or ""
+
+
+def test_retry_after_never_keeps_an_event_past_its_retry_schedule() -> None:
+    # The case webhook-retry-after-unbounded: "Retry-After: 86400" on every answer kept an event 9 days (10 waits of
+    # a day), past its images' 7-day retention; the schedule itself spans ~3.1 days.
+    attempts, span, error = _follow(MAX_RETRY_AFTER)
+    assert span <= sum(RETRY_SCHEDULE) and "gave up" in error
+    assert attempts >= 4  # the waits it asks for are still honoured while the schedule lasts
+    attempts, span, _ = _follow(None)  # the schedule as it is, jitter and all: every attempt is made
+    assert attempts == len(RETRY_SCHEDULE) and span <= sum(RETRY_SCHEDULE)
+
+
 @pytest.mark.parametrize("code", [301, 302, 307])
 def test_redirects_are_not_followed(settings: Settings, key: Key, hostile: HostileReceiver, code: int) -> None:
     target = hostile.url + "/ok/redirected"
@@ -234,3 +260,29 @@ def test_case_webhook_lease_expiry_duplicate_delivery(settings: Settings, key: K
     posted = len(hostile.posts_to("/hang"))
     logged = db.conn.execute("SELECT count(*) FROM webhook_attempts").fetchone()[0]
     assert posted == logged, f"receiver got {posted} POSTs, the log shows {logged}"
+
+
+def test_an_attempt_whose_worker_is_killed_during_its_post_stays_in_the_log(
+    settings: Settings, key: Key, hostile: HostileReceiver
+) -> None:
+    # breaker8 F6: a worker SIGKILLed while its POST waited for the answer left no attempt in the log; the lease
+    # then expired and the event was sent again, so the receiver got two POSTs and the log showed one.
+    event_id = ended_job_with_webhook(settings, key.id, hostile.url + "/hang")
+    env = {**os.environ, "PAQSHOT_HOME": str(settings.home), "PAQSHOT_ALLOW_PRIVATE_NETWORK": "true"}
+    code = (
+        "from paqshot_server.jobs.dispatcher import dispatch_due; from paqshot_server.resources import Resources; "
+        "from paqshot_server.settings import load_settings; dispatch_due(Resources(load_settings()))"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", code], env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while not hostile.posts_to("/hang") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert hostile.posts_to("/hang"), "the POST never arrived"
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+    event = webhooks_sql.get_event(Resources(settings).db.get(), event_id)
+    assert event is not None
+    (attempt,) = event["attempt_log"]
+    assert attempt["status_code"] is None and attempt["error"] == webhooks_sql.UNFINISHED

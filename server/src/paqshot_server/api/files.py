@@ -28,6 +28,7 @@ class FileController(Controller):
         summary="Download a generated image (signed URL)",
         responses=ERROR_RESPONSES,
         media_type="image/jpeg",
+        opt={"media_types": tuple(_TYPES.values())},  # the served schema lists every type a file may have
     )
     async def download(
         self,

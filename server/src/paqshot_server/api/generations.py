@@ -12,6 +12,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from ..errors import NotFound
+from ..ids import shown
 from ..jobs.service import Submitted
 from ..storage import jobs as jobs_sql
 from ..storage.keys import ApiKey
@@ -92,7 +93,7 @@ class GenerationController(Controller):
         answer = pollcache.poll(api, generation_id, bearer_token(request))
         if answer is None:
             current_key(request, api)  # 401 when the key is the problem
-            raise NotFound(f"Generation {generation_id} not found.")
+            raise NotFound(f"Generation {shown(generation_id)} not found.")
         return answer
 
     @post(
@@ -100,12 +101,18 @@ class GenerationController(Controller):
         operation_id="cancelGeneration",
         status_code=200,
         summary="Cancel a generation (extension)",
+        description=(
+            "A waiting generation ends at once, `failed` with error code `cancelled` (this answer shows it). A running "
+            "one is asked to stop at its next progress step and then ends the same way, unless it finishes first: then "
+            "it ends `completed` as usual. Until it ends, this answer shows `processing`: poll the generation, or wait "
+            "for its webhook, for the outcome. An ended generation is left as it is."
+        ),
         responses=ERROR_RESPONSES,
     )
     async def cancel(
         self, generation_id: FromPath[str], key: NamedDependency[ApiKey], api: NamedDependency[ApiState]
     ) -> Generation:
-        """Ask a processing job to stop; it ends ``failed`` with error code ``cancelled``."""
+        """Ask a generation to stop (what a client sees: the operation's description)."""
         job = await anyio.to_thread.run_sync(api.jobs.cancel, key, generation_id)
         return generation(job, api)
 

@@ -126,7 +126,8 @@ def param_name(field: str, kwarg: Any) -> str:
 
 def exact_schema(doc: dict[str, Any], app: Litestar, settings: Settings, presets: list[str]) -> dict[str, Any]:
     """``doc`` with every request body and parameter schema taken from msgspec, each body's ``schema_rules``
-    (rules across fields), and what depends on this appliance: its settings and its ``presets``."""
+    (rules across fields), a file answer's media types (the handler's ``opt["media_types"]``), and what depends on
+    this appliance: its settings and its ``presets``."""
     bodies: set[type] = set()
     for handler in _handlers(app):
         operation = operation_of(doc, handler.operation_id)
@@ -141,6 +142,9 @@ def exact_schema(doc: dict[str, Any], app: Litestar, settings: Settings, presets
             field = names.get(param["name"])
             if field in annotations:
                 param["schema"] = _declared_order(_schema_of(_without_null(annotations[field])), annotations[field])
+        if media_types := handler.opt.get("media_types"):  # a file answer: each type it may have, as bytes
+            binary = {"schema": {"type": "string", "format": "binary"}}
+            operation["responses"]["200"]["content"] = {media_type: binary for media_type in media_types}
         data = handler.parsed_fn_signature.parameters.get("data")
         if data is not None and isinstance(data.kwarg_definition, BodyKwarg | type(None)):
             body_type = data.annotation

@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from msgspec import Meta, Struct
 
 from ..errors import InvalidRequest, NotFound
+from ..ids import shown
 from ..storage import webhooks as webhooks_sql
 from ..storage.keys import ApiKey
 from .openapi import ERROR_RESPONSES
@@ -118,7 +119,7 @@ class WebhookController(Controller):
         """Status, latency, error and the start of the receiver's answer for each attempt."""
         row = await anyio.to_thread.run_sync(lambda: webhooks_sql.get_event(api.db.get(), event_id, key.id))
         if row is None:
-            raise NotFound(f"Webhook event {event_id} not found.")
+            raise NotFound(f"Webhook event {shown(event_id)} not found.")
         return _event(row, with_log=True)
 
     @post(
@@ -137,7 +138,7 @@ class WebhookController(Controller):
             db = api.db.get()
             outcome = webhooks_sql.redeliver(db, event_id, time.time(), key_id=key.id)
             if outcome == "not_found":
-                raise NotFound(f"Webhook event {event_id} not found.")
+                raise NotFound(f"Webhook event {shown(event_id)} not found.")
             if outcome == "deleted":
                 raise InvalidRequest("This event's generation was deleted; there is nothing to deliver.")
             if outcome == "in_flight":

@@ -91,7 +91,11 @@ class WorkerSupervisor(threading.Thread):
 
     def _spawn(self) -> _Slot:
         # The workers share this machine's CPUs: each sizes its inference threads for that (settings).
-        env = {**os.environ, f"{self.settings.brand.env_prefix}WORKER_PROCESSES": str(self.count)}
+        prefix = self.settings.brand.env_prefix
+        env = {**os.environ, f"{prefix}WORKER_PROCESSES": str(self.count)}
+        # The address serve listens on (its --host/--port flags included): a worker builds the webhook's file URLs
+        # from it, as the API builds a poll's (settings.base_url).
+        env |= {f"{prefix}HOST": self.settings.host, f"{prefix}PORT": str(self.settings.port)}
         # numpy's BLAS (OpenBLAS) and OpenMP size their pools to every core of the machine, in each worker; N
         # workers then run N x cores threads that spin for work. Each gets its share instead (the operator's own
         # setting wins).
@@ -299,10 +303,10 @@ def freeze_start_up_heap() -> None:
     """Move every object the API process holds once started (modules, routes, msgspec types, presets: ~95,000) out
     of the cyclic garbage collector's reach (``gc.freeze``, the recipe of CPython's ``gc`` documentation).
 
-    Why: a full (generation 2) collection walks every tracked object with the GIL held. At 16 concurrent 1 MB
-    submissions one came every ~7-10 s and stalled the event loop 70-110 ms (``gc.callbacks`` timings, issue-14.md
-    "Door tail, session 8"), in the slowest 1 % of that run's requests; with the start-up heap frozen the full
-    collections during the runs walked ~5,000 objects, ~1 ms. The collector stays on for what requests make.
+    Why: a full (generation 2) collection walks every tracked object with the GIL held. Under sustained 16-client
+    load of 1 MB submissions one came every ~7-10 s and stalled the event loop 67-121 ms (``gc.callbacks`` timings,
+    issue-14.md "Door tail, session 8"); with the start-up heap frozen the full collections during the same runs
+    walked ~5,000 objects, ~1-2 ms. The collector stays on for what requests make.
     Cost: cyclic garbage among the frozen objects is never collected (reference counting still frees the rest); a
     ``gc.collect()`` first leaves none from start-up itself.
     """

@@ -18,7 +18,7 @@ import anyio.to_thread
 from PIL import Image
 
 from ..errors import ImageTooLarge, InvalidRequest, NotFound, UnsupportedImage
-from ..ids import iso, new_id
+from ..ids import iso, new_id, shown
 from ..imaging.decode import decode_image
 from ..imaging.encode import encode, thumbnail
 from ..imaging.plates.light import estimate_floor, estimate_light
@@ -132,7 +132,7 @@ class BackdropLibrary:
         """``key_id``'s plate or a shared one, else NotFound (another key's plate is not found either)."""
         row = backdrops_sql.visible(self.res.db.get(), key_id, plate_id)
         if row is None:
-            raise NotFound(f"Backdrop {plate_id} not found.")
+            raise NotFound(f"Backdrop {shown(plate_id)} not found.")
         return row
 
     def delete(self, key_id: str | None, plate_id: str) -> Backdrop:
@@ -144,7 +144,7 @@ class BackdropLibrary:
         """
         row = backdrops_sql.delete(self.res.db.get(), plate_id, key_id)
         if row is None:
-            raise NotFound(f"Backdrop {plate_id} not found" + (" among your plates." if key_id else "."))
+            raise NotFound(f"Backdrop {shown(plate_id)} not found" + (" among your plates." if key_id else "."))
         for name in row.files():
             self.res.files.delete(name)
         return row

@@ -126,8 +126,11 @@ class Verdict:
     error: str | None
 
 
-def judge(outcome: PostOutcome, attempt: int, scale: float, now: float) -> Verdict:
-    """2xx delivered; 410 stops; a URL that can never be sent fails at once; anything else follows the schedule."""
+def judge(outcome: PostOutcome, attempt: int, scale: float, now: float, schedule_from: float) -> Verdict:
+    """2xx delivered; 410 stops; a URL that can never be sent fails at once; anything else follows the schedule
+    that started at ``schedule_from``: a wait a receiver's ``Retry-After`` lengthens ends, at the latest, when the
+    whole schedule would have (``sum(RETRY_SCHEDULE)``, ~3.1 days, from its start); past that it gives up (the
+    case webhook-retry-after-unbounded: ten waits of 24 h kept an event 9 days, past its images' retention)."""
     code = outcome.status_code
     if code is not None and 200 <= code < 300:
         return Verdict("delivered", None, None)
@@ -141,9 +144,10 @@ def judge(outcome: PostOutcome, attempt: int, scale: float, now: float) -> Verdi
         error += f", Location: {outcome.location})" if outcome.location else ")"
     retry_after = outcome.retry_after if code in (429, 503) else None
     delay = next_delay(attempt, retry_after, scale)
-    if delay is None:
+    end = schedule_from + sum(RETRY_SCHEDULE) * scale
+    if delay is None or now >= end:
         return Verdict("failed", None, f"{error}; gave up after {attempt} attempts")
-    return Verdict("pending", now + delay, error)
+    return Verdict("pending", min(now + delay, end), error)
 
 
 def headers_for(brand: Brand, key: ApiKey, event: WebhookEvent, now: float) -> dict[str, str]:

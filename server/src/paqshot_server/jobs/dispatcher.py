@@ -67,6 +67,7 @@ class Dispatcher:
         """One attempt at one leased event: sign, POST, log, schedule. Returns the event's new state."""
         settings = self.resources.settings
         now = time.time()
+        number = await self._db(webhooks_sql.begin_attempt, event.id, owner=self.owner, now=now)
         key = await self._db(keys_sql.get, event.key_id)
         if key is None:
             outcome = PostOutcome(None, 0.0, "the API key of this event was deleted", permanent=True)
@@ -77,12 +78,12 @@ class Dispatcher:
                 event.url, event.body, headers, self.resources.policy, schemes=schemes, deadline=self.deadline
             )
         attempt = event.attempts + 1
-        verdict = judge(outcome, attempt, settings.webhook_retry_scale, time.time())
-        number = await self._db(
+        verdict = judge(outcome, attempt, settings.webhook_retry_scale, time.time(), event.schedule_from)
+        await self._db(
             webhooks_sql.record_attempt,
             event,
+            number,
             owner=self.owner,
-            now=now,
             status_code=outcome.status_code,
             latency_ms=outcome.latency_ms,
             error=verdict.error,

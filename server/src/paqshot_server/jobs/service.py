@@ -25,7 +25,7 @@ import msgspec
 
 from ..api.request_bodies import GenerateRequest
 from ..errors import DatabaseGone, Forbidden, InputExpired, InvalidRequest, NotFound, Unavailable
-from ..ids import iso, new_id
+from ..ids import iso, new_id, shown
 from ..imaging.dimensions import pixel_count
 from ..imaging.options import AspectRatio, RenderOptions
 from ..imaging.presets import PresetCatalogue, resolve_options
@@ -399,7 +399,7 @@ class JobService:
         """``key``'s job, or NotFound (another key's job is not found either)."""
         job = jobs_sql.get(self.res.db.get(), job_id, key.id)
         if job is None:
-            raise NotFound(f"Generation {job_id} not found.")
+            raise NotFound(f"Generation {shown(job_id)} not found.")
         return job
 
     def cancel(self, key: ApiKey, job_id: str) -> Job:
@@ -428,7 +428,7 @@ class JobService:
         processing job ends without one; later reads answer NotFound. Blocking (SQL and files)."""
         job = jobs_sql.delete(self.res.db.get(), job_id, key.id, time.time())
         if job is None:
-            raise NotFound(f"Generation {job_id} not found.")
+            raise NotFound(f"Generation {shown(job_id)} not found.")
         for name in job.files():
             self.res.files.delete(name)
 

@@ -73,6 +73,8 @@ def _check(host: str, infos: list[IPAddress], policy: AddressPolicy) -> IPAddres
     # not resolve or resolved to a private address: either would make the API a DNS oracle for the operator's
     # internal network. The log has the detail.
     refused = [a for a in infos if not policy.allows(a)]
+    if not infos and policy.allow_private:  # every address is allowed: nothing to hide, the name is the problem
+        raise BlockedAddress(f"Host {host} does not resolve to any address from this appliance: check the name.")
     if not infos or refused:
         if refused:
             log.info("refused %s: resolves to non-public %s", host, refused[0])

@@ -248,6 +248,18 @@ def m008_input_pixels(db: sqlite_utils.Database) -> None:
     _run(db, ("ALTER TABLE jobs ADD COLUMN input_pixels INTEGER",))
 
 
+def m009_webhook_schedule_start(db: sqlite_utils.Database) -> None:
+    """When each event's retry schedule started: no attempt is due after the schedule's length from it, whatever a
+    receiver's ``Retry-After`` asks (``jobs.delivery.judge``). Events already pending start theirs now."""
+    _run(
+        db,
+        (
+            "ALTER TABLE webhook_events ADD COLUMN schedule_from REAL",
+            "UPDATE webhook_events SET schedule_from = next_attempt_at",
+        ),
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     m001_initial,
     m002_webhook_rotation_and_leases,
@@ -257,6 +269,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     m006_fair_queue,
     m007_backdrops,
     m008_input_pixels,
+    m009_webhook_schedule_start,
 )
 
 

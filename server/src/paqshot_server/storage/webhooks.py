@@ -36,6 +36,7 @@ class WebhookEvent(NewEvent):
 
     state: str
     attempts: int
+    schedule_from: float  # when its retry schedule started (the first attempt's due time, or a redelivery's)
 
 
 def drop_pending(conn: sqlite3.Connection, job_id: str) -> None:
@@ -47,7 +48,7 @@ def insert_event(conn: sqlite3.Connection, event: NewEvent) -> None:
     """Insert inside the caller's transaction (see ``jobs.finish``)."""
     conn.execute(
         "INSERT INTO webhook_events (id, job_id, key_id, url, event, body, state, attempts, next_attempt_at, "
-        "created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+        "created_at, schedule_from) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
         (
             event.id,
             event.job_id,
@@ -57,6 +58,7 @@ def insert_event(conn: sqlite3.Connection, event: NewEvent) -> None:
             event.body,
             event.next_attempt_at,
             iso(event.next_attempt_at),
+            event.next_attempt_at,
         ),
     )
 
@@ -105,32 +107,53 @@ def claim_due(
     return picked
 
 
+# An attempt's error until its outcome is recorded: what stays in the log when the process making it dies first.
+UNFINISHED = (
+    "no outcome recorded yet: in flight, or the worker making it stopped during it (the receiver may have got it)"
+)
+
+
+def begin_attempt(db: sqlite_utils.Database, event_id: str, *, owner: str, now: float) -> int:
+    """Log an attempt as it starts, before its POST, and return its number in the log.
+
+    A worker killed during the POST leaves this row as it is (its error :data:`UNFINISHED`): the event's lease then
+    expires and another attempt is made, so a receiver may get the event twice (the same ``webhook-id``), and the
+    log shows both POSTs (breaker8 F6: the killed one left no row)."""
+    with write(db) as conn:
+        number = conn.execute(
+            "SELECT COALESCE(MAX(attempt), 0) + 1 FROM webhook_attempts WHERE event_id = ?", (event_id,)
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO webhook_attempts (event_id, attempt, at, error, worker_id) VALUES (?, ?, ?, ?, ?)",
+            (event_id, number, iso(now), UNFINISHED, owner),
+        )
+    return int(number)
+
+
 def record_attempt(
     db: sqlite_utils.Database,
     event: WebhookEvent,
+    number: int,
     *,
     owner: str,
-    now: float,
     status_code: int | None,
     latency_ms: float,
     error: str | None,
     excerpt: str | None,
     next_state: str,
     next_attempt_at: float | None,
-) -> int:
-    """Log one attempt (always) and move the event on while ``owner`` still holds its lease.
+) -> None:
+    """Write the outcome of attempt ``number`` (:func:`begin_attempt`) in the log (always) and move the event on
+    while ``owner`` still holds its lease.
 
     ``next_state`` is ``pending`` (with a new time), ``delivered``, ``failed`` or ``stopped``. A delivery
-    still counts when the lease was lost meanwhile. Returns the attempt's number in the log.
+    still counts when the lease was lost meanwhile.
     """
     with write(db) as conn:
-        number = conn.execute(
-            "SELECT COALESCE(MAX(attempt), 0) + 1 FROM webhook_attempts WHERE event_id = ?", (event.id,)
-        ).fetchone()[0]
         conn.execute(
-            "INSERT INTO webhook_attempts (event_id, attempt, at, status_code, latency_ms, error, response_excerpt, "
-            "worker_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (event.id, number, iso(now), status_code, latency_ms, error, excerpt, owner),
+            "UPDATE webhook_attempts SET status_code = ?, latency_ms = ?, error = ?, response_excerpt = ? "
+            "WHERE event_id = ? AND attempt = ?",
+            (status_code, latency_ms, error, excerpt, event.id, number),
         )
         cur = conn.execute(
             "UPDATE webhook_events SET attempts = attempts + 1, state = ?, "
@@ -144,7 +167,6 @@ def record_attempt(
                 "WHERE id = ? AND state = 'pending'",
                 (status_code, event.id),
             )
-    return int(number)
 
 
 def release(db: sqlite_utils.Database, event_id: str, owner: str) -> None:
@@ -231,8 +253,8 @@ def redeliver(db: sqlite_utils.Database, event_id: str, now: float, key_id: str 
         if row[0] is not None and row[0] >= now:
             return "in_flight"
         conn.execute(
-            "UPDATE webhook_events SET state = 'pending', attempts = 0, next_attempt_at = ?, lease_until = NULL, "
-            "lease_owner = NULL WHERE id = ?",
-            (now, event_id),
+            "UPDATE webhook_events SET state = 'pending', attempts = 0, next_attempt_at = ?, schedule_from = ?, "
+            "lease_until = NULL, lease_owner = NULL WHERE id = ?",
+            (now, now, event_id),
         )
     return "scheduled"
