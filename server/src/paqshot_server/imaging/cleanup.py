@@ -237,9 +237,15 @@ def _enclosed_streaks(regions: np.ndarray, product: np.ndarray, lab: np.ndarray,
     labels, count = ndimage.label(regions, EIGHT)
     if count == 0:
         return regions
-    width = np.asarray(ndimage.maximum(ndimage.distance_transform_edt(regions), labels, np.arange(1, count + 1)))
-    streak = np.zeros(count + 1, bool)
-    streak[1:] = width < HOLE_MIN_RADIUS
+    # Each region's width: its distance transform on the box around the regions (exact: each one's rim is in it),
+    # the maximum taken over the regions' own pixels (scipy's labelled maximum sorts the whole grid: ~14 ms).
+    rows, cols = np.flatnonzero(regions.any(axis=1)), np.flatnonzero(regions.any(axis=0))
+    box = (slice(max(int(rows[0]) - 1, 0), int(rows[-1]) + 2), slice(max(int(cols[0]) - 1, 0), int(cols[-1]) + 2))
+    inside = regions[box]
+    width = np.zeros(count + 1)
+    np.maximum.at(width, labels[box][inside], ndimage.distance_transform_edt(inside)[inside])
+    streak = width < HOLE_MIN_RADIUS
+    streak[0] = False  # the background
     streak[np.unique(labels[dilate8(~product) & regions])] = False  # open to the outside
     for i, sl in enumerate(ndimage.find_objects(labels), start=1):
         if not streak[i] or sl is None:
