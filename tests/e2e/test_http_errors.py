@@ -120,7 +120,7 @@ def test_no_message_carries_a_control_character_raw(
     app, key = served
     answer = spec_error(*exchange(app.port, request(method, target, key, body)))
     if "/generate/gen_a%00b" in target:
-        assert answer == {"error": "not_found", "message": "Generation gen_a\\x00b not found."}
+        assert answer == {"error": "not_found", "message": "Generation with that id not found."}  # not echoed
 
 
 def test_a_url_over_the_parsers_limit_gets_a_414_in_the_spec_shape(served: tuple[Appliance, str]) -> None:
@@ -328,3 +328,34 @@ def test_a_refused_request_is_answered_after_the_requests_before_it(served: tupl
         answers = read_to_close(sock)
     statuses = [int(code) for code in re.findall(rb"HTTP/1\.1 (\d{3}) ", answers)]
     assert statuses == [200, 200, 400], answers[:600]
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        b"zz\r\n",  # a chunk size that is not hex
+        b'5\r\n{"a":XX',  # a chunk's data not followed by CRLF
+        b'5;\x01\r\n{"a":\r\n',  # a control character in a chunk extension
+        b'5\r\n{"a":\r\nzz\r\n',  # a good chunk, then a bad size
+    ],
+    ids=["size", "terminator", "extension", "second-chunk"],
+)
+@pytest.mark.parametrize("authorised", [True, False], ids=["key", "no-key"])
+def test_a_broken_chunked_body_is_answered_at_once(
+    served: tuple[Appliance, str], broken: bytes, authorised: bool
+) -> None:
+    # breaker8 F2: the 400 waited for the answer of the very request whose body was broken, which waited for its
+    # body: nothing came back, and the connection (no key needed) was held for good.
+    app, key = served
+    head = request(
+        "POST",
+        "/v1/generate",
+        key if authorised else None,
+        extra=b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n",
+    )
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", app.port), timeout=10) as sock:
+        sock.sendall(head + broken)  # and nothing more: the client waits for the answer
+        status, headers, body = parse(read_to_close(sock))
+    assert time.monotonic() - started < 5
+    assert status == 400 and "chunk" in spec_error(status, headers, body)["message"].lower(), body

@@ -257,7 +257,19 @@ class SpecErrorsProtocol(HttpToolsProtocol):
         the client took it for the first one's answer), then the connection ends."""
         self._stop_watch()
         self._dropped = 0
-        if self._answering():
+        cycle = self.cycle
+        if self._body_since is not None and not self.pipeline and cycle is not None and not cycle.response_complete:
+            # The request refused is the one the app is reading (a broken chunk in its body): its body will never
+            # come, so the app's receive() is ended as the body deadline's is, and the answer is due now (deferred,
+            # it waited for this very request's answer, which waited for its body: the connection hung for good).
+            self._body_since = None
+            cycle.disconnected = True
+            cycle.message_event.set()
+            if cycle.response_started:  # its answer had begun: it cannot be followed by another
+                self.transport.close()
+            else:
+                self._write_refusal(status, message)
+        elif self._answering():
             self._deferred = (status, message)
         else:
             self._write_refusal(status, message)

@@ -255,9 +255,9 @@ def _enclosed_streaks(regions: np.ndarray, product: np.ndarray, lab: np.ndarray,
         near = dilate8(region, 2)
         around = dilate8(near, 2) & ~near & product[sl]
         if around.any():
-            inside, bar = np.median(lab[sl][region], axis=0), np.median(lab[sl][around], axis=0)
-            step = abs(float(bar[0] - inside[0]))
-            tint = float(np.hypot(*(bar[1:] - inside[1:])))
+            own, bar = np.median(lab[sl][region], axis=0), np.median(lab[sl][around], axis=0)
+            step = abs(float(bar[0] - own[0]))
+            tint = float(np.hypot(*(bar[1:] - own[1:])))
             streak[i] = step < HOLE_MIN_STEP and tint < FRINGE_TINT * threshold
     return streak[labels]
 

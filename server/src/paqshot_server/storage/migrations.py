@@ -250,7 +250,8 @@ def m008_input_pixels(db: sqlite_utils.Database) -> None:
 
 def m009_webhook_schedule_start(db: sqlite_utils.Database) -> None:
     """When each event's retry schedule started: no attempt is due after the schedule's length from it, whatever a
-    receiver's ``Retry-After`` asks (``jobs.delivery.judge``). Events already pending start theirs now."""
+    receiver's ``Retry-After`` asks (``jobs.delivery.judge``). An event already pending starts its own at its next
+    attempt."""
     _run(
         db,
         (
