@@ -7,6 +7,7 @@ import importlib.metadata
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,21 @@ def test_init_and_the_docs_name_the_installed_command_under_a_partner_brand(tmp_
     reference = served_schema(create_app(Settings(home=tmp_path / "docs", brand_file=str(NOIR))))
     text = reference["info"]["description"]
     assert "`paqshot keys create" in text and "`paqshot serve`" in text and "`noir " not in text
+
+
+TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 §10.1.5: product
+
+
+@pytest.mark.parametrize("name", ["Paqshot", "Noir Appliance", "Café & Co  Studio", "ACME appliance", "  "])
+def test_the_user_agent_is_one_product_token_whatever_the_brands_name(name: str) -> None:
+    # breaker8 F8: the noir brand sent "Noir Appliance-Appliance/0.1.0" (a space in the token, the word twice).
+    agent = replace(DEFAULT_BRAND, product_name=name).user_agent
+    assert TOKEN.fullmatch(agent), agent
+    assert agent.lower().count("appliance") == 1, agent
+
+
+def test_the_shipped_brands_user_agents_are_product_tokens() -> None:
+    assert BRANDS
+    for path in BRANDS:
+        agent = load_brand(path).user_agent
+        assert TOKEN.fullmatch(agent) and agent.lower().count("appliance") == 1, (path, agent)

@@ -38,8 +38,12 @@ class Brand:
 
     @property
     def user_agent(self) -> str:
-        """User-Agent of every outgoing request (image fetches, webhooks)."""
-        return f"{self.product_name}-Appliance/{__version__}"
+        """User-Agent of every outgoing request (image fetches, webhooks): one RFC 9110 product token and its version,
+        ``<Product>-Appliance/<version>`` (the product name's other characters, spaces included, become ``-``; no
+        second "Appliance" when the name ends with it)."""
+        name = re.sub(r"[^!#$%&'*+.^_`|~0-9A-Za-z-]+", "-", self.product_name).strip("-") or "Appliance"
+        product = name if name.lower().endswith("appliance") else f"{name}-Appliance"
+        return f"{product}/{__version__}"
 
 
 DEFAULT_BRAND = Brand()
