@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import fields
 from pathlib import Path
 
 import pytest
-from paqshot_server.settings import SETTINGS, Settings, load_settings, settings_table
+from paqshot_server.settings import SETTINGS, Setting, SettingError, Settings, load_settings, settings_table
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -66,3 +69,33 @@ def test_bad_values_are_refused_with_the_setting_named(tmp_path: Path) -> None:
 def test_public_url_drives_every_link() -> None:
     assert Settings(public_url="https://img.example.com/").base_url == "https://img.example.com"
     assert Settings(host="::1", port=8080).base_url == "http://[::1]:8080"
+
+
+NUMBERS = [s for s in SETTINGS if s.type in (int, float)]
+
+
+@pytest.mark.parametrize("setting", NUMBERS, ids=[s.name for s in NUMBERS])
+def test_every_number_setting_refuses_values_that_are_not_finite_or_out_of_its_range(setting: Setting) -> None:
+    # breaker8 F3: PAQSHOT_WEBHOOK_TIMEOUT_SECONDS=nan started, then failed every webhook for good; inf held a
+    # hung receiver's slot for ever; -1 and 0 were taken where they make no sense.
+    variable = f"PAQSHOT_{setting.name.upper()}"
+    bad = ["nan", "inf", "-inf", "1e999"]
+    if setting.minimum is not None:
+        bad.append(str(setting.minimum - 1))
+    if setting.maximum is not None:
+        bad.append(str(setting.maximum + 1))
+    for value in bad:
+        with pytest.raises(SettingError) as refused:
+            load_settings({"PAQSHOT_HOME": "/nonexistent", variable: value})
+        assert setting.name in str(refused.value) and variable in str(refused.value), refused.value
+    assert setting.minimum is not None, f"{setting.name} has no minimum: give it the least value that makes sense"
+
+
+def test_an_operators_bad_setting_is_an_error_in_words_not_an_internal_one(tmp_path: Path) -> None:
+    env = {**os.environ, "PAQSHOT_HOME": str(tmp_path), "PAQSHOT_WEBHOOK_CONCURRENCY": "0"}
+    done = subprocess.run(
+        [sys.executable, "-m", "paqshot_server", "doctor"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 78, done.stderr  # EX_CONFIG
+    assert "internal error" not in done.stderr
+    assert "webhook_concurrency" in done.stderr and "PAQSHOT_WEBHOOK_CONCURRENCY" in done.stderr, done.stderr

@@ -9,6 +9,7 @@ import time.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -22,10 +23,10 @@ from .imaging.options import DEFAULT_LONG_SIDE
 REFERENCE_PREFIX = DEFAULT_BRAND.env_prefix  # names the brand file: the brand is not known before it is read
 
 
-def _setting(default: Any, help: str, minimum: float | None = None) -> Any:
-    """One setting's declaration: its default, help and, for a number, the least value it may take (name and
-    type are the field's)."""
-    metadata = {"help": help, "minimum": minimum}
+def _setting(default: Any, help: str, minimum: float | None = None, maximum: float | None = None) -> Any:
+    """One setting's declaration: its default, help and, for a number, the least and greatest values it may take
+    (name and type are the field's)."""
+    metadata = {"help": help, "minimum": minimum, "maximum": maximum}
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -40,28 +41,34 @@ class Settings:
 
     home: Path = _setting(Path("data"), "Data folder: databases, images, models, secrets.")
     host: str = _setting("127.0.0.1", "Address the API listens on.")
-    port: int = _setting(8000, "TCP port of the API.")
+    port: int = _setting(8000, "TCP port of the API (0: any free port).", minimum=0, maximum=65535)
     public_url: str = _setting("", "Base URL clients see (behind a proxy); default http://HOST:PORT.")
     allow_private_network: bool = _setting(
         False, "Let image URLs and webhooks reach loopback/private addresses and webhooks use plain http."
     )
     allowed_networks: list[str] = _setting([], "CIDRs that image URLs and webhooks may reach even when private.")
-    retention_days: int = _setting(7, "Days a generated image stays downloadable before it is purged.")
+    retention_days: int = _setting(7, "Days a generated image stays downloadable before it is purged.", minimum=1)
     max_image_bytes: int = _setting(
-        10 * 1024 * 1024, "Largest accepted product image, in bytes (the request body limit follows from it)."
+        10 * 1024 * 1024,
+        "Largest accepted product image, in bytes (the request body limit follows from it).",
+        minimum=1,
     )
-    max_image_pixels: int = _setting(40_000_000, "Largest accepted product image, in pixels.")
-    default_rate_limit: int = _setting(60, "Generate requests per minute for a key without its own limit.")
-    lease_seconds: int = _setting(60, "How long a worker's claim on a job lasts without a heartbeat.")
-    heartbeat_seconds: float = _setting(10.0, "How often a busy worker renews its lease.")
-    max_attempts: int = _setting(3, "Attempts per job before it is failed.")
-    sweep_seconds: float = _setting(10.0, "How often expired leases are re-queued and retention is enforced.")
+    max_image_pixels: int = _setting(40_000_000, "Largest accepted product image, in pixels.", minimum=1)
+    default_rate_limit: int = _setting(60, "Generate requests per minute for a key without its own limit.", minimum=1)
+    lease_seconds: int = _setting(60, "How long a worker's claim on a job lasts without a heartbeat.", minimum=1)
+    heartbeat_seconds: float = _setting(10.0, "How often a busy worker renews its lease.", minimum=0.01)
+    max_attempts: int = _setting(3, "Attempts per job before it is failed.", minimum=1)
+    sweep_seconds: float = _setting(
+        10.0, "How often expired leases are re-queued and retention is enforced.", minimum=0.01
+    )
     output_long_side: int = _setting(
         DEFAULT_LONG_SIDE,
         "Long side of generated images, in px (unless a preset sets it). The long side is exact for every "
         "aspect ratio; the short side is rounded to the nearest pixel.",
+        minimum=64,  # a preset's long_side has the same bounds (imaging.presets)
+        maximum=10000,
     )
-    jpeg_quality: int = _setting(92, "JPEG quality of generated images.")
+    jpeg_quality: int = _setting(92, "JPEG quality of generated images.", minimum=1, maximum=100)
     presets_dir: str = _setting("", "Folder of the operator's own marketplace presets (one TOML file each).")
     content_credentials: bool = _setting(True, "Sign a C2PA manifest into every output (the IPTC label stays).")
     c2pa_cert_file: str = _setting("", "PEM certificate chain that signs outputs; default HOME/c2pa/cert.pem.")
@@ -74,22 +81,28 @@ class Settings:
     )
     log_level: str = _setting("INFO", "Logging level.")
     log_format: str = _setting("text", "Log lines as text or json (one object per line, with request/job ids).")
-    idempotency_hours: int = _setting(24, "How long an Idempotency-Key is remembered per API key.")
-    webhook_retry_scale: float = _setting(1.0, "Multiplies the webhook retry delays (tests use a small value).")
-    worker_threads: int = _setting(1, "Jobs one worker process runs at once (1 per GPU is right).")
-    high_priority_limit: int = _setting(
-        10, "High-priority generations one API key may have waiting at once (one more is refused with 403)."
+    idempotency_hours: int = _setting(24, "How long an Idempotency-Key is remembered per API key.", minimum=0)
+    webhook_retry_scale: float = _setting(
+        1.0, "Multiplies the webhook retry delays (tests use a small value).", minimum=0
     )
-    worker_stop_seconds: float = _setting(300.0, "How long serve waits for its workers to finish their job.")
+    worker_threads: int = _setting(1, "Jobs one worker process runs at once (1 per GPU is right).", minimum=1)
+    high_priority_limit: int = _setting(
+        10,
+        "High-priority generations one API key may have waiting at once (one more is refused with 403).",
+        minimum=0,
+    )
+    worker_stop_seconds: float = _setting(300.0, "How long serve waits for its workers to finish their job.", minimum=0)
     worker_processes: int = _setting(
         1,
         "Worker processes sharing this machine's CPUs (serve --workers sets it for the workers it starts); "
         "CPU inference threads are split among them.",
+        minimum=1,
     )
     inference_threads: int = _setting(
         0,
         "onnxruntime threads per model session; 0 = the CPUs this process may run on (its affinity) divided by "
         "worker_processes x worker_threads, without spinning when shared.",
+        minimum=0,
     )
     install_models_dir: str = _setting(
         "auto",
@@ -97,7 +110,10 @@ class Settings:
         "there); auto = <python prefix>/share/appliance/models, empty = none.",
     )
     review_threshold: float = _setting(
-        0.6, "Cut-out confidence (0-1) under which a result is flagged needs_review (or failed: on_low_confidence)."
+        0.6,
+        "Cut-out confidence (0-1) under which a result is flagged needs_review (or failed: on_low_confidence).",
+        minimum=0,
+        maximum=1,
     )
     webhook_concurrency: int = _setting(32, "Webhook attempts in flight at once, per worker process.", minimum=1)
     webhook_per_key: int = _setting(
@@ -125,7 +141,9 @@ class Settings:
         minimum=0.1,
     )
     max_backdrops_per_key: int = _setting(
-        100, "Backdrop plates one API key may keep (POST /v1/backdrops); the operator's shared plates do not count."
+        100,
+        "Backdrop plates one API key may keep (POST /v1/backdrops); the operator's shared plates do not count.",
+        minimum=0,
     )
 
     @property
@@ -182,6 +200,7 @@ class Setting:
     default: Any
     help: str
     minimum: float | None = None
+    maximum: float | None = None
 
 
 def _declarations() -> tuple[Setting, ...]:
@@ -190,13 +209,17 @@ def _declarations() -> tuple[Setting, ...]:
     for f in fields(Settings):
         kind = get_origin(hints[f.name]) or hints[f.name]
         default = f.default_factory() if f.default_factory is not MISSING else f.default
-        out.append(Setting(f.name, kind, default, f.metadata["help"], f.metadata["minimum"]))
+        out.append(Setting(f.name, kind, default, f.metadata["help"], f.metadata["minimum"], f.metadata["maximum"]))
     return tuple(out)
 
 
 SETTINGS: tuple[Setting, ...] = _declarations()
 _BY_NAME = {s.name: s for s in SETTINGS}
 BOOTSTRAP = {"brand_file"}  # read before the brand (and so the prefix) is known
+
+
+class SettingError(ValueError):
+    """An operator's setting (environment or config file) that cannot be used: the message names it and says why."""
 
 
 def _coerce(setting: Setting, value: Any) -> Any:
@@ -208,7 +231,7 @@ def _coerce(setting: Setting, value: Any) -> Any:
             return True
         if text in {"0", "false", "no", "off", ""}:
             return False
-        raise ValueError(f"setting {setting.name}: {value!r} is not a boolean")
+        raise SettingError(f"setting {setting.name}: {value!r} is not a boolean")
     if setting.type is list:
         if isinstance(value, list):
             return [str(v) for v in value]
@@ -217,17 +240,25 @@ def _coerce(setting: Setting, value: Any) -> Any:
         return Path(value).expanduser()
     try:
         coerced = setting.type(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"setting {setting.name}: {value!r} is not a valid {setting.type.__name__}") from exc
-    if setting.minimum is not None and coerced < setting.minimum:
-        raise ValueError(f"setting {setting.name}: {value!r} is less than its minimum, {setting.minimum:g}")
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise SettingError(f"setting {setting.name}: {value!r} is not a valid {setting.type.__name__}") from exc
+    if setting.type in (int, float):
+        # NaN compares false with every bound, and inf passes a minimum: a `nan` webhook timeout failed every
+        # delivery for good, `inf` held a hung receiver's slot for ever (breaker8).
+        if not math.isfinite(coerced):
+            raise SettingError(f"setting {setting.name}: {value!r} is not a finite number")
+        if setting.minimum is not None and coerced < setting.minimum:
+            raise SettingError(f"setting {setting.name}: {value!r} is less than its minimum, {setting.minimum:g}")
+        if setting.maximum is not None and coerced > setting.maximum:
+            raise SettingError(f"setting {setting.name}: {value!r} is more than its maximum, {setting.maximum:g}")
     return coerced
 
 
 def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
     """Resolve settings from defaults, the TOML file, the environment and explicit overrides.
 
-    Raises ValueError naming the setting for a value of the wrong type, an unknown key in the file, or
+    Raises SettingError (a ValueError) naming the setting for a value of the wrong type, not finite or out of its
+    range, an unknown key in the file, or
     ``brand_file`` set in the file (the file is found through the brand's prefix, so it cannot name the brand).
     """
     env = os.environ if environ is None else environ
@@ -235,22 +266,30 @@ def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[s
     brand_file = str(given.get("brand_file") or env.get(REFERENCE_PREFIX + "BRAND_FILE", ""))
     prefix = load_brand(Path(brand_file) if brand_file else None).env_prefix
     values: dict[str, Any] = {"brand_file": brand_file} if brand_file else {}
+    sources: dict[str, str] = {}  # where each value came from, for the error that names it
     home = Path(given.get("home") or env.get(prefix + "HOME") or Settings.home).expanduser()
     config_path = Path(env[prefix + "CONFIG"]) if prefix + "CONFIG" in env else home / "config.toml"
     if config_path.is_file():
         for key, value in tomllib.loads(config_path.read_text(encoding="utf-8")).items():
             if key not in _BY_NAME:
-                raise ValueError(f"{config_path}: unknown setting {key!r}")
+                raise SettingError(f"{config_path}: unknown setting {key!r}")
             if key in BOOTSTRAP:
-                raise ValueError(
+                raise SettingError(
                     f"{config_path}: {key} cannot be set in the config file; set {REFERENCE_PREFIX}BRAND_FILE"
                 )
-            values[key] = value
+            values[key], sources[key] = value, str(config_path)
     for setting in SETTINGS:
         if setting.name not in BOOTSTRAP and prefix + setting.name.upper() in env:
             values[setting.name] = env[prefix + setting.name.upper()]
+            sources[setting.name] = f"environment variable {prefix}{setting.name.upper()}"
     values.update(given)
-    return Settings(**{k: _coerce(_BY_NAME[k], v) for k, v in values.items()})
+    coerced = {}
+    for key, value in values.items():
+        try:
+            coerced[key] = _coerce(_BY_NAME[key], value)
+        except SettingError as exc:
+            raise SettingError(f"{exc} (from the {sources.get(key, 'command line')})") from None
+    return Settings(**coerced)
 
 
 def settings_table(prefix: str = REFERENCE_PREFIX) -> str:
@@ -260,5 +299,6 @@ def settings_table(prefix: str = REFERENCE_PREFIX) -> str:
         env = f"{REFERENCE_PREFIX}BRAND_FILE" if s.name in BOOTSTRAP else f"{prefix}{s.name.upper()}"
         default = "(none)" if s.default in ("", []) else str(s.default)
         least = "" if s.minimum is None else f" At least {s.minimum:g}."
-        rows.append(f"| `{s.name}` | `{env}` | `{default}` | {s.help}{least} |")
+        most = "" if s.maximum is None else f" At most {s.maximum:g}."
+        rows.append(f"| `{s.name}` | `{env}` | `{default}` | {s.help}{least}{most} |")
     return "\n".join(rows) + "\n"

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..branding import DEFAULT_BRAND
+from ..settings import SettingError
 from . import common
 
 # Each module has ``register(subparsers)`` that adds its parser(s) with ``set_defaults(func=...)``.
@@ -67,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status = int(args.func(args) or 0)
         sys.stdout.flush()  # inside the try: a reader that left shows up here, not at interpreter exit
+    except SettingError as exc:  # the operator's setting, not our bug: the message names it and where it came from
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 78  # EX_CONFIG (sysexits.h): a configuration error
     except BrokenPipeError:
         # The reader closed the pipe (`doctor --json | head`): stop quietly. Recipe from Python's `signal` docs:
         # point stdout at devnull so the interpreter's last flush does not raise again; exit 1 as it advises.
