@@ -99,3 +99,14 @@ def test_an_operators_bad_setting_is_an_error_in_words_not_an_internal_one(tmp_p
     assert done.returncode == 78, done.stderr  # EX_CONFIG
     assert "internal error" not in done.stderr
     assert "webhook_concurrency" in done.stderr and "PAQSHOT_WEBHOOK_CONCURRENCY" in done.stderr, done.stderr
+
+
+def test_every_duration_setting_has_a_maximum() -> None:
+    # breaker8 F3, its other half: a deadline or lease of 1e9 s is as good as none (a hung webhook receiver or
+    # slow client held its slot for ever), so every timeout, lease and interval is bounded above too.
+    durations = [s for s in NUMBERS if s.name.endswith("_seconds")]
+    assert len(durations) >= 7
+    for setting in durations:
+        assert setting.maximum is not None, f"{setting.name} has no maximum"
+        with pytest.raises(SettingError, match=setting.name):
+            load_settings({"PAQSHOT_HOME": "/nonexistent", f"PAQSHOT_{setting.name.upper()}": "1e9"})

@@ -55,11 +55,13 @@ class Settings:
     )
     max_image_pixels: int = _setting(40_000_000, "Largest accepted product image, in pixels.", minimum=1)
     default_rate_limit: int = _setting(60, "Generate requests per minute for a key without its own limit.", minimum=1)
-    lease_seconds: int = _setting(60, "How long a worker's claim on a job lasts without a heartbeat.", minimum=1)
-    heartbeat_seconds: float = _setting(10.0, "How often a busy worker renews its lease.", minimum=0.01)
+    lease_seconds: int = _setting(
+        60, "How long a worker's claim on a job lasts without a heartbeat.", minimum=1, maximum=86400
+    )
+    heartbeat_seconds: float = _setting(10.0, "How often a busy worker renews its lease.", minimum=0.01, maximum=3600)
     max_attempts: int = _setting(3, "Attempts per job before it is failed.", minimum=1)
     sweep_seconds: float = _setting(
-        10.0, "How often expired leases are re-queued and retention is enforced.", minimum=0.01
+        10.0, "How often expired leases are re-queued and retention is enforced.", minimum=0.01, maximum=86400
     )
     output_long_side: int = _setting(
         DEFAULT_LONG_SIDE,
@@ -91,7 +93,9 @@ class Settings:
         "High-priority generations one API key may have waiting at once (one more is refused with 403).",
         minimum=0,
     )
-    worker_stop_seconds: float = _setting(300.0, "How long serve waits for its workers to finish their job.", minimum=0)
+    worker_stop_seconds: float = _setting(
+        300.0, "How long serve waits for its workers to finish their job.", minimum=0, maximum=86400
+    )
     worker_processes: int = _setting(
         1,
         "Worker processes sharing this machine's CPUs (serve --workers sets it for the workers it starts); "
@@ -127,18 +131,21 @@ class Settings:
         "One deadline per webhook attempt: connect, send, the answer's status and body. An attempt's lease is "
         "this plus 45 s.",
         minimum=0.1,
+        maximum=3600,
     )
     head_timeout_seconds: float = _setting(
         20.0,
         "Longest a client may take to send a request's line and headers (a new connection's first request: from "
         "the connection); past it the request gets a 408 and the connection is closed.",
         minimum=0.1,
+        maximum=3600,
     )
     body_idle_seconds: float = _setting(
         20.0,
         "Longest silence while a request's body is being sent; past it the request gets a 408 and the connection "
         "is closed.",
         minimum=0.1,
+        maximum=3600,
     )
     max_backdrops_per_key: int = _setting(
         100,
