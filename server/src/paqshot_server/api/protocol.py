@@ -27,7 +27,7 @@ from asyncio import TimerHandle
 from typing import cast
 
 import httptools
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
 from .errors import BODY_TIMED_OUT, printable
 
@@ -203,9 +203,8 @@ class SpecErrorsProtocol(HttpToolsProtocol):
                 self.transport.close()
                 return
             else:
-                cycle.disconnected = True  # the app's receive() gets http.disconnect; its answer goes nowhere
                 cycle.scope[BODY_TIMED_OUT] = self.body_idle_seconds  # type: ignore[literal-required]  # for the log
-                cycle.message_event.set()
+                _end_body_wait(cycle)
                 self._stop_watch()
                 self._dropped = 0
                 self._write_refusal(  # the request refused is the one being answered: nothing is due before it
@@ -263,8 +262,7 @@ class SpecErrorsProtocol(HttpToolsProtocol):
             # come, so the app's receive() is ended as the body deadline's is, and the answer is due now (deferred,
             # it waited for this very request's answer, which waited for its body: the connection hung for good).
             self._body_since = None
-            cycle.disconnected = True
-            cycle.message_event.set()
+            _end_body_wait(cycle)
             if cycle.response_started:  # its answer had begun: it cannot be followed by another
                 self.transport.close()
             else:
@@ -299,6 +297,13 @@ class SpecErrorsProtocol(HttpToolsProtocol):
             return
         self.transport.write_eof()  # the answer, then end of stream; the client's close (or the timer) ends it
         self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
+
+def _end_body_wait(cycle: RequestResponseCycle) -> None:
+    """End the app's wait for a body that will not come: its ``receive()`` gets ``http.disconnect``, and what it
+    answers goes nowhere (the protocol writes the refusal itself)."""
+    cycle.disconnected = True
+    cycle.message_event.set()
 
 
 def _declares_body(headers: list[tuple[bytes, bytes]]) -> bool:
