@@ -36,3 +36,16 @@ def test_cancel_tells_a_client_that_a_running_generation_may_still_complete(clie
     paths = client.get("/schema/openapi.json").json()["paths"]
     words = paths["/v1/generate/{generation_id}/cancel"]["post"]["description"]
     assert "`cancelled`" in words and "finishes first" in words and "`completed`" in words
+
+
+def test_a_null_field_on_check_is_refused_in_words_that_say_what_to_send(client: TestClient, key: Key) -> None:
+    # Session 8's replay: null was refused (400) with "preset must be a value of the documented form".
+    for field, sent in (
+        ("preset", {"preset": None}),
+        ("preset", {"preset": None, "compliance_check": ["ebay"]}),
+        ("compliance_check", {"preset": "ebay", "compliance_check": None}),
+    ):
+        answer = client.post("/v1/check", json={"image": b64(product_jpeg()), **sent}, headers=key.headers)
+        assert answer.status_code == 400, answer.text
+        words = answer.json()["message"]
+        assert "documented form" not in words and "ebay" in words and f"leave {field} out" in words, words

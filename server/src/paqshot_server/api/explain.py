@@ -21,6 +21,7 @@ from .request_bodies import PATTERN_WORDS
 _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
 _MISSING_PARAM = re.compile(r"Missing required (\w+) parameter '([^']+)'")
+_GOT_NULL = "got `null`"  # msgspec: "Expected `str`, got `null`"
 _LOCATIONS = {"query": "query parameter", "header": "header", "path": "path parameter", "cookie": "cookie"}
 
 
@@ -83,7 +84,10 @@ def allowed(schema: dict[str, Any], components: dict[str, Any]) -> str:
     if kind == "boolean":
         return "true or false"
     if kind == "array":
-        return "a list"
+        items = allowed(schema["items"], components) if schema.get("items") else ""
+        low, high = schema.get("minItems"), schema.get("maxItems")
+        size = f" of {low} to {high} items" if low and high else ""
+        return f"a list{size}, each {items}" if items else f"a list{size}"
     if kind == "object":
         names = list(schema.get("properties", {}))
         return f"an object with the fields {either(names)}" if names else "an object"
@@ -147,12 +151,19 @@ def _body(text: str, key: str, body: dict[str, Any], components: dict[str, Any])
         if text == "'data'":  # Litestar found no body at all
             return f"Request body is empty; send a JSON object{need}."
         return f"Request body must be a JSON object{need}."
-    return f"{'.'.join(path)} must be {allowed(schema, components)}."
+    field = ".".join(path)
+    if _GOT_NULL in text and len(path) == 1 and field not in required:
+        # null is not "no value" here (the field is optional, not nullable): say how to send none.
+        return f"{field} must be {allowed(schema, components)}; to send none, leave {field} out (null is not taken)."
+    return f"{field} must be {allowed(schema, components)}."
 
 
 def _child(schema: dict[str, Any], part: str, components: dict[str, Any]) -> dict[str, Any]:
     if "$ref" in schema:
         schema = components.get(schema["$ref"].rsplit("/", 1)[-1], {})
+    # An object's own properties first: its anyOf may only say which fields are required (CheckRequest).
+    if part in schema.get("properties", {}):
+        return schema["properties"][part]
     for variant in schema.get("anyOf", []) or schema.get("oneOf", []):
         if variant.get("type") != "null":
             return _child(variant, part, components)
