@@ -22,6 +22,10 @@ Inputs: the handed case photos (or ``--photos``), each cropped to 4:3 and resize
   core, each doing all the images; images per minute against one worker on one core.
 - Peak RSS of one worker (``ru_maxrss``) with the model loaded.
 
+Each worker process starts as a real worker does: its CPU plan (one intra-op thread) and its allocator settings
+(``jobs.allocator.keep_freed_memory``: freed memory kept for the next job's arrays, one arena; before session 9 the
+bench left glibc's defaults, whose page faults a real worker does not pay: ``--malloc-defaults`` measures that).
+
 Numbers only, never a test. The machine may be shared: the load average is printed before and after; figures
 taken under load must be re-measured on a quiet machine.
 """
@@ -77,10 +81,16 @@ def source_photos(folder: Path | None) -> list[Path]:
     return [p.path for p in realset.load(cases, [])]
 
 
-def worker(files: list[Path], model_id: str | None, config: str, cpu: int, repeat: int) -> dict:
+def worker(
+    files: list[Path], model_id: str | None, config: str, cpu: int, repeat: int, malloc_defaults: bool = False
+) -> dict:
     """Run ours on ``files`` pinned to ``cpu``; return the timings (runs in a child process)."""
     os.sched_setaffinity(0, {cpu})
     t0 = time.perf_counter()
+    from paqshot_server.jobs import allocator
+
+    # As a worker does at start (jobs.worker.run_worker): freed memory is kept for the next job's arrays, one arena.
+    kept = False if malloc_defaults else allocator.keep_freed_memory(arenas=allocator.WORKER_ARENAS)
     import numpy as np
     from eval_real import load_segmenter
     from paqshot_server.errors import UnsupportedImage
@@ -134,12 +144,14 @@ def worker(files: list[Path], model_id: str | None, config: str, cpu: int, repea
         "model": seg.name,
         "onnxruntime": onnxruntime.__version__,
         "threads": seg.graph.session.get_session_options().intra_op_num_threads,
+        "allocator": "worker's (freed memory kept, one arena)" if kept else "glibc's defaults",
     }
 
 
 def run_ours(files: list[Path], args: argparse.Namespace, cpu: int, model: str | None) -> subprocess.Popen:
     cmd = [sys.executable, __file__, "--worker", str(cpu), "--repeat", str(args.repeat), "--config", args.config]
     cmd += ["--models", model] if model else []
+    cmd += ["--malloc-defaults"] if args.malloc_defaults else []
     cmd += [str(f) for f in files]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
 
@@ -179,11 +191,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--u2net-home", default="/work/team/u2net_home")
     parser.add_argument("--no-rembg", action="store_true")
     parser.add_argument("--no-pair", action="store_true", help="skip the two-worker run")
+    parser.add_argument(
+        "--malloc-defaults",
+        action="store_true",
+        help="workers keep glibc's allocator defaults (as this bench did before session 9) instead of a worker's",
+    )
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("files", nargs="*", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker is not None:
-        print(json.dumps(worker(args.files, args.models or None, args.config, args.worker, args.repeat)))
+        timings = worker(args.files, args.models or None, args.config, args.worker, args.repeat, args.malloc_defaults)
+        print(json.dumps(timings))
         return 0
 
     photos = source_photos(args.photos)
@@ -203,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         n_img = len(ours_ms)
         print(
             f"\none core (cpu {cpus[0]}), model {ours['model']}, onnxruntime {ours['onnxruntime']}, "
-            f"session intra-op threads {ours['threads'] or 'default'}"
+            f"session intra-op threads {ours['threads'] or 'default'}; allocator: {ours['allocator']}"
         )
         print(summary("ours", ours_ms, ours["startup_ms"], n_img))
         outside = 1 - statistics.fmean(model_ms) / statistics.fmean(ours_ms)

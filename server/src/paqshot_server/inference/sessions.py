@@ -203,13 +203,30 @@ def session_options(plan: CpuPlan | None = None, *, on_cpu: bool = False) -> ort
     return opts
 
 
+# Graph optimisers left out of every CPU session. onnxruntime's NhwcTransformer runs each QLinearConv (a quantised
+# convolution) channels-last and puts a Transpose on each side of it; in a partly quantised graph such as
+# u2netp-int8 (53 of its 119 convolutions int8, the float ones in onnxruntime's blocked NCHWc layout between them)
+# those Transposes cost more than the channels-last kernel saves: without it the same convolutions run channels-first
+# in the same kernel (a QLinearConv with channels_last 0), the outputs are bit-identical and a 320² run takes ~4 %
+# less CPU time (docs/progress/issue-10-quality.md, "Speed, session 9"). It changes nothing in a float graph
+# (on x86 it only takes quantised operators).
+CPU_DISABLED_OPTIMIZERS = ("NhwcTransformer",)
+
+
 def create_session(
     model: Path | bytes, *, device: str = "auto", require_gpu: bool = False, plan: CpuPlan | None = None
 ) -> ort.InferenceSession:
-    """Build one session (uncached) with ``plan`` (default: the process's) and check where it really landed."""
+    """Build one session (uncached) with ``plan`` (default: the process's) and check where it really landed.
+    A CPU session leaves out the optimisers of :data:`CPU_DISABLED_OPTIMIZERS`."""
     providers, reason = _requested_providers(device)
     source = model if isinstance(model, bytes) else str(model)
-    session = ort.InferenceSession(source, session_options(plan, on_cpu=providers == [CPU]), providers=providers)
+    on_cpu = providers == [CPU]
+    session = ort.InferenceSession(
+        source,
+        session_options(plan, on_cpu=on_cpu),
+        providers=providers,
+        disabled_optimizers=list(CPU_DISABLED_OPTIMIZERS) if on_cpu else None,
+    )
     got = session.get_providers()
     if providers[0] != CPU and got[0] != CUDA:
         reason = "CUDA was requested but the session fell back to the CPU (CUDA/cuDNN libraries or GPU missing)"
