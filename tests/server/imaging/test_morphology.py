@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from paqshot_server.imaging.morphology import all_within, any_within, dilate4, dilate8, erode4, erode8, filled, within
+from paqshot_server.imaging.morphology import (
+    all_within,
+    any_within,
+    dilate4,
+    dilate8,
+    distance_at_most,
+    erode4,
+    erode8,
+    filled,
+    squared_bound,
+    squared_distances,
+    within,
+)
 from scipy import ndimage
 
 FOUR = ndimage.generate_binary_structure(2, 1)
@@ -96,3 +108,26 @@ def test_within_a_radius_equals_scipys_distance_transform(shape: tuple[int, int]
             want = ndimage.distance_transform_edt(~mask) <= radius
             assert np.array_equal(within(mask, radius), want), (density, radius)
     assert not within(np.zeros(shape, bool), 5.0).any()
+
+
+@pytest.mark.parametrize("shape", [(1, 7), (37, 53), (120, 90)])
+def test_distances_compared_squared_in_integers_equal_scipys_transform(shape: tuple[int, int]) -> None:
+    # The clean-up's 77 px ring, the fringe's 20 px, the selection's reach: no float64 plane, no square root.
+    rng = np.random.default_rng(41)
+    radii = (0.0, 0.5, 1.0, 2**0.5, 2.0, 2.5, 5.000000000000001, 9.6, 19.2, 20.0, 0.12 * 640)
+    for density in (0.002, 0.05, 0.6):
+        free = rng.random(shape) >= density
+        free.flat[rng.integers(free.size)] = False
+        distance, indices = ndimage.distance_transform_edt(free, return_indices=True)
+        squared, nearest = squared_distances(free)
+        assert np.array_equal(np.sqrt(squared.astype(np.float64)), distance)
+        assert np.array_equal(nearest, indices)
+        for radius in radii:
+            assert np.array_equal(distance_at_most(free, radius), distance <= radius), (density, radius)
+
+
+def test_the_squared_bound_is_the_last_integer_whose_root_is_within() -> None:
+    for radius in (0.0, 0.3, 1.0, 2.0, 2**0.5, 20.0, 76.8, 1e4 + 0.5):
+        bound = squared_bound(radius)
+        assert np.sqrt(np.float64(bound)) <= radius < np.sqrt(np.float64(bound + 1))
+    assert squared_bound(-1.0) == -1

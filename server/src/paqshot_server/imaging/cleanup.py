@@ -30,7 +30,7 @@ from scipy import ndimage
 from .backdrop import backdrop_distance, fit_background, gradient, shadow_candidates
 from .colour import linear_to_lab, to_linear
 from .matting import box, box_reduced
-from .morphology import dilate4, dilate8, erode8, filled, within
+from .morphology import dilate4, dilate8, distance_at_most, erode8, filled, squared_bound, squared_distances, within
 from .shadow import estimate_photo_shadow
 
 SOFT_HIGH = 0.85  # the model's soft zone: below this, backdrop-coloured pixels are not product
@@ -360,7 +360,7 @@ def _shadow_fringe(
     )
     near = np.zeros_like(product)
     if outside[around].any():
-        near[around] = ndimage.distance_transform_edt(~outside[around]) <= FRINGE_DEPTH
+        near[around] = distance_at_most(~outside[around], FRINGE_DEPTH)
     candidates &= near
     outline = product & dilate8(outside)
     labels, count = ndimage.label(candidates, EIGHT)
@@ -422,12 +422,14 @@ def _light_direction(
         slice(max(int(cols[0]) - reach, 0), int(cols[-1]) + 1 + reach),
     )
     product, darkening, lab, expected = product[box], darkening[box], lab[box], expected[box]
-    distance, (iy, ix) = ndimage.distance_transform_edt(~product, return_indices=True)
-    seen = darkening & (distance > 2) & (distance <= 2 * FRINGE_DEPTH)
+    # The transform's distances squared, in integers: the same pixels, and the same float64 distances where read.
+    squared, (iy, ix) = squared_distances(~product)
+    seen = darkening & (squared > squared_bound(2)) & (squared <= squared_bound(2 * FRINGE_DEPTH))
     if not seen.any():
         return None
     ys, xs = np.nonzero(seen)
-    vectors = np.stack([ys - iy[seen], xs - ix[seen]], axis=1) / distance[seen][:, None]
+    distance = np.sqrt(squared[seen].astype(np.float64))
+    vectors = np.stack([ys - iy[seen], xs - ix[seen]], axis=1) / distance[:, None]
     weight = np.clip(1.0 - lab[..., 0][seen] / np.maximum(expected[..., 0][seen], 1e-3), 0.0, None)
     if float(weight.sum()) <= 0:
         return None
