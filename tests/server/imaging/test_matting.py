@@ -228,3 +228,18 @@ def test_half_size_means_equal_the_four_pixel_mean_within_float32_rounding() -> 
         got = _half(plane)
         assert got.dtype == np.float32 and got.shape == want.shape, shape
         np.testing.assert_allclose(got, want, rtol=0, atol=2e-7, err_msg=str(shape))
+
+
+def test_upsampling_and_unmixing_read_a_crops_view_as_its_copy() -> None:
+    # The photo's pixels and the matte's places are read by flat index where the arrays are contiguous (a crop
+    # copied out of the photo) and by coordinates where they are views: the same numbers either way.
+    _truth, rgb, small = _slanted_edge()
+    wide = np.zeros((300, 320, 3), np.uint8)
+    wide[20:276, 30:286] = rgb
+    view = wide[20:276, 30:286]
+    assert not view.flags.c_contiguous
+    assert np.array_equal(guided_upsample(small, view), guided_upsample(small, np.ascontiguousarray(view)))
+    alpha = np.clip(guided_upsample(small, rgb), 0, 1)
+    plane = np.zeros((300, 320), np.float32)
+    plane[20:276, 30:286] = alpha
+    assert np.array_equal(decontaminate(view, plane[20:276, 30:286]), decontaminate(rgb, alpha))

@@ -300,22 +300,30 @@ def guided_upsample(
     x0, x1 = max(0, int(cols[0] * kx - kx)), min(w, int(np.ceil((cols[-1] + 2) * kx)))
     img = Image.fromarray(alpha_small, mode="F")
     src = (x0 / kx, y0 / ky, x1 / kx, y1 / ky)
-    inner = np.asarray(img.resize((x1 - x0, y1 - y0), Image.Resampling.BILINEAR, box=src), np.float32)
-    plain[y0:y1, x0:x1] = np.clip(inner, 0.0, 1.0)
-    view = plain[y0:y1, x0:x1]
-    ys, xs = np.nonzero((view > SURE) & (view < 1.0 - SURE))
-    if ys.size == 0:
+    inner = np.array(img.resize((x1 - x0, y1 - y0), Image.Resampling.BILINEAR, box=src), np.float32)
+    np.clip(inner, 0.0, 1.0, out=inner)
+    plain[y0:y1, x0:x1] = inner
+    # The unsure pixels by their flat index in the box (contiguous: no strided view of the plane), their photo
+    # pixels and their place in the plane by flat index too (take, put): 2-D fancy indexing cost ~3x more.
+    unsure = inner > SURE
+    unsure &= inner < 1.0 - SURE
+    at = np.flatnonzero(unsure)
+    if at.size == 0:
         return plain
-    ys += y0
-    xs += x0
     if guide_small is None:
         guide_small = resize_plane(grey(rgb), (sw, sh))
     a, b = guided_coefficients(guide_small, alpha_small, radius, eps)
     coefficients = np.dstack([a, b])
-    for start in range(0, ys.size, BAND_CHUNK):  # per-pixel arrays stay small however many pixels are unsure
-        cy, cx = ys[start : start + BAND_CHUNK], xs[start : start + BAND_CHUNK]
+    pixels = rgb.reshape(h * w, rgb.shape[2]) if rgb.flags.c_contiguous else None
+    flat_plain = plain.reshape(-1)
+    for start in range(0, at.size, BAND_CHUNK):  # per-pixel arrays stay small however many pixels are unsure
+        cy, cx = np.divmod(at[start : start + BAND_CHUNK], x1 - x0)
+        cy += y0
+        cx += x0
         coef = sample(coefficients, (cy + 0.5) / ky - 0.5, (cx + 0.5) / kx - 0.5)
-        plain[cy, cx] = np.clip(coef[:, 0] * grey(rgb[cy, cx]) + coef[:, 1], 0.0, 1.0)
+        flat = cy * w + cx
+        colours = rgb[cy, cx] if pixels is None else pixels.take(flat, axis=0)
+        flat_plain.put(flat, np.clip(coef[:, 0] * grey(colours) + coef[:, 1], 0.0, 1.0))
     return plain
 
 
@@ -472,7 +480,7 @@ def decontaminate(rgb: np.ndarray, alpha: np.ndarray, analysis_side: int = 512) 
     band = partial_pixels(alpha)
     if band.size == 0:
         return out
-    small_rgb, _scale = analysis_image(rgb, analysis_side)
+    small_rgb, _scale = analysis_image(out, analysis_side)  # ``out`` is still ``rgb``, contiguous
     sh, sw = small_rgb.shape[:2]
     small_alpha = resize_plane(alpha, (sw, sh))
     sure_fg, sure_bg = sure_regions(small_alpha, 1)
@@ -480,8 +488,14 @@ def decontaminate(rgb: np.ndarray, alpha: np.ndarray, analysis_side: int = 512) 
         sure_fg = small_alpha > 0.5
     unknown = ~(sure_fg | sure_bg)
     colours = local_colours(to_linear(small_rgb), sure_fg, sure_bg, sigma=2.5, where=unknown)
+    # Band pixels by flat index (rows of the contiguous copy): 2-D fancy indexing cost ~3x more. A chunk reads
+    # its pixels before it writes them, and the chunks are disjoint: each reads the photo's own colours.
+    pixels = out.reshape(-1, out.shape[2])
+    flat_alpha = alpha.reshape(-1) if alpha.flags.c_contiguous else None
     for start in range(0, band.size, BAND_CHUNK):  # per-pixel float arrays stay ~50 MB however wide the band
-        cy, cx = np.divmod(band[start : start + BAND_CHUNK], alpha.shape[1])
+        at = band[start : start + BAND_CHUNK]
+        cy, cx = np.divmod(at, alpha.shape[1])
         f_loc, b_loc = colours.at(cy, cx, alpha.shape)
-        out[cy, cx] = to_srgb8(_unmix(to_linear(rgb[cy, cx]), alpha[cy, cx], f_loc, b_loc))
+        partial = alpha[cy, cx] if flat_alpha is None else flat_alpha.take(at)
+        pixels[at] = to_srgb8(_unmix(to_linear(pixels.take(at, axis=0)), partial, f_loc, b_loc))
     return out
