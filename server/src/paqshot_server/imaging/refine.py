@@ -195,7 +195,10 @@ def undecided(prob: np.ndarray, hint: np.ndarray | None) -> np.ndarray:
 def select_products(prob: np.ndarray, config: RefineConfig) -> Selection | None:
     """Keep the product(s) in a probability map (float h x w); None when nothing is confident (p > 0.5)."""
     core = prob > 0.5
-    labels, count = ndimage.label(core | _bridges(core), EIGHT)
+    labels, count = ndimage.label(core, EIGHT)
+    bridges = _bridges(core, labels, count)
+    if bridges.any():  # else the regions are those of ``core`` alone: its labelling stands
+        labels, count = ndimage.label(core | bridges, EIGHT)
     if count == 0:
         return None
     labels[~core] = 0
@@ -215,12 +218,13 @@ def select_products(prob: np.ndarray, config: RefineConfig) -> Selection | None:
     return Selection(keep, out, int(kept.sum()), float(mass[~kept].sum() / mass.sum()))
 
 
-def _bridges(core: np.ndarray) -> np.ndarray:
+def _bridges(core: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
     """The pixels outside ``core`` (bool h x w) between two of its 8-connected regions (8-neighbours of both): a
     thin part's neck at p ~ 0.5 (a 2 px antenna wire on the 640 px analysis grid) falls either side of 0.5 with
     any resampling of the photo, and a wire cut off there by one pixel was dropped as a stray region
-    (issue-14.md, "Memory at 40 MP, session 5"). Regions two pixels apart stay apart."""
-    labels, count = ndimage.label(core, EIGHT)
+    (issue-14.md, "Memory at 40 MP, session 5"). Regions two pixels apart stay apart. ``labels``, ``count``:
+    ``core``'s 8-connected labelling (``ndimage.label(core, EIGHT)``), which the caller keeps when there is no
+    bridge."""
     if count < 2:
         return np.zeros_like(core)
     highest = ndimage.grey_dilation(labels, footprint=EIGHT)
