@@ -260,6 +260,14 @@ def map_doubt_width(prob: np.ndarray) -> float:
     return _map_bits(prob) / outline if outline else 0.0
 
 
+def _doubt(prob: np.ndarray) -> tuple[float, float]:
+    """(:func:`map_entropy`, :func:`map_doubt_width`) of ``prob``, its bits summed once."""
+    product = prob > 0.5
+    area, outline = int(product.sum()), int((product & ~erode4(product)).sum())
+    bits = _map_bits(prob) if area else 0.0
+    return (bits / area if area else 0.0), (bits / outline if outline else 0.0)
+
+
 def drop_frame_ghosts(prob: np.ndarray, width: int = GHOST_WIDTH) -> np.ndarray:
     """``prob`` (float h x w) without the undecided blobs that reach the frame: soft regions (0 < p < 0.9)
     wider than ``2 width + 1`` pixels (a binary opening keeps blobs, not the thin soft band along every
@@ -547,6 +555,7 @@ def refine(
         shadow[gy0:gy1, gx0:gx1] = np.asarray(
             Image.fromarray(report.shadow, "F").resize((gx1 - gx0, gy1 - gy0), Image.Resampling.BILINEAR)
         )
+    entropy, doubt_width = _doubt(decisive)
     return Refined(
         alpha=alpha,
         rgba=rgba,
@@ -559,8 +568,8 @@ def refine(
         dropped_mass=sel.dropped_mass,
         soft_share=soft_share,
         first_soft=first_soft,
-        entropy=map_entropy(decisive),
-        doubt_width=map_doubt_width(decisive),
+        entropy=entropy,
+        doubt_width=doubt_width,
         area_ratio=float((alpha_crop > 0.5).sum()) / max(1.0, first_area),  # alpha is 0 outside the crop
         crop_touch=_crop_touch(alpha_crop > 0.5, box, (w, h)),
         sure_pieces=_sure_pieces(sel.prob),
