@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -153,12 +154,46 @@ def composite(
     return second.getvalue(), matte, Image.fromarray(_srgb8(colours))
 
 
+@dataclass(frozen=True)
+class Planned:
+    """One composite to make: the cut-out, its index ``j`` among that cut-out's composites, the backdrop kind (a
+    synthetic family or ``photo:NAME``), the family it is scored under and the composite's name (no suffix)."""
+
+    cutout: Path
+    j: int
+    kind: str
+
+    @property
+    def family(self) -> str:
+        return "photo" if self.kind.startswith("photo:") else self.kind
+
+    @property
+    def name(self) -> str:
+        return f"comp_{self.cutout.stem}_{self.family}{self.j}"
+
+
+def plan(cutouts: list[Path], backdrops: list[Path], per_cutout: int) -> list[Planned]:
+    """Every composite, in the order ``main`` makes them (the random stream follows this order): the kinds (the
+    synthetic families, then the backdrop photos by name) are dealt out in turn over the cut-outs in name order."""
+    kinds: list[str] = [*FAMILIES, *(f"photo:{p.name}" for p in sorted(backdrops))]
+    return [
+        Planned(path, j, kinds[(i * per_cutout + j) % len(kinds)])
+        for i, path in enumerate(sorted(cutouts))
+        for j in range(per_cutout)
+    ]
+
+
 def read_sources(folder: Path) -> dict[str, str]:
     path = folder / "SOURCES.tsv"
     if not path.is_file():
         return {}
     with path.open(encoding="utf-8") as fh:
         return {row[0]: row[1] for row in csv.reader(fh, delimiter="\t") if len(row) >= 2}
+
+
+def _mode(path: Path) -> str:
+    with Image.open(path) as img:
+        return img.mode
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,26 +213,25 @@ def main(argv: list[str] | None = None) -> int:
         else []
     )
     back_sources = read_sources(args.backdrops) if args.backdrops else {}
-    kinds: list[str] = [*FAMILIES, *(f"photo:{p.name}" for p in photos)]
     rows = []
-    cutouts = [p for p in sorted(args.cutouts.glob("*.png")) if Image.open(p).mode == "RGBA"]
-    for i, path in enumerate(cutouts):
-        rgba = Image.open(path).convert("RGBA")
-        for j in range(args.per_cutout):
-            kind = kinds[(i * args.per_cutout + j) % len(kinds)]
-            if kind.startswith("photo:"):
-                backdrop = photo_backdrop(args.backdrops / kind[6:], rng)
-                family, origin = "photo", back_sources.get(kind[6:], kind[6:])
-            else:
-                backdrop = synthetic_backdrop(kind, rng)
-                family, origin = kind, f"synthetic {kind}"
-            share = float(rng.choice([0.22, 0.45, 0.6, 0.75]))  # the first: a small product in a big frame
-            photo, matte, colours = composite(rgba, backdrop, rng, share, shadow=float(rng.uniform(0.3, 0.6)))
-            name = f"comp_{path.stem}_{family}{j}"
-            (args.out / f"{name}.jpg").write_bytes(photo)
-            matte.save(args.out / f"{name}.alpha_gt.png")
-            colours.save(args.out / f"{name}.fg_gt.png")
-            rows.append((f"{name}.jpg", cut_sources.get(path.name, path.name), origin, family, f"{share:.2f}"))
+    cutouts = [p for p in sorted(args.cutouts.glob("*.png")) if _mode(p) == "RGBA"]
+    rgba = Image.new("RGBA", (1, 1))
+    for item in plan(cutouts, photos, args.per_cutout):
+        if item.j == 0:
+            rgba = Image.open(item.cutout).convert("RGBA")
+        if item.kind.startswith("photo:"):
+            backdrop = photo_backdrop(args.backdrops / item.kind[6:], rng)
+            origin = back_sources.get(item.kind[6:], item.kind[6:])
+        else:
+            backdrop = synthetic_backdrop(item.kind, rng)
+            origin = f"synthetic {item.kind}"
+        share = float(rng.choice([0.22, 0.45, 0.6, 0.75]))  # the first: a small product in a big frame
+        photo, matte, colours = composite(rgba, backdrop, rng, share, shadow=float(rng.uniform(0.3, 0.6)))
+        name, family, path = item.name, item.family, item.cutout
+        (args.out / f"{name}.jpg").write_bytes(photo)
+        matte.save(args.out / f"{name}.alpha_gt.png")
+        colours.save(args.out / f"{name}.fg_gt.png")
+        rows.append((f"{name}.jpg", cut_sources.get(path.name, path.name), origin, family, f"{share:.2f}"))
     with (args.out / "SOURCES.tsv").open("w", encoding="utf-8") as fh:
         for row in rows:
             fh.write("\t".join(row) + "\n")
