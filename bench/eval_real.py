@@ -50,6 +50,7 @@ from paqshot_server.imaging.classical import ClassicalSegmenter
 from paqshot_server.imaging.cutout import cutout
 from paqshot_server.imaging.options import RenderOptions
 from paqshot_server.imaging.packshot import render_packshot
+from paqshot_server.imaging.review import assess
 from paqshot_server.settings import load_settings
 
 BENCH = Path(__file__).resolve().parent
@@ -103,11 +104,14 @@ def cutout_colours(photo: Image.Image, segmenter) -> np.ndarray | None:
     return np.asarray(cut.rgba_image())[..., :3]
 
 
-def run_packshot(photo: Image.Image, segmenter) -> dict:
-    """Our packshot: matte (float32), packshot (PIL), confidence, review facts, or the refusal."""
+def run_packshot(photo: Image.Image, segmenter, threshold: float | None = None) -> dict:
+    """Our packshot: matte (float32), packshot (PIL), confidence, review facts, or the refusal. ``needs_review`` is
+    set as the appliance sets it (``review.assess`` with ``threshold``, default the ``review_threshold`` setting);
+    ``render_packshot`` alone leaves it False."""
     t0 = time.perf_counter()
     try:
         result = render_packshot(photo, OPTIONS, segmenter=segmenter)
+        result = assess(result, load_settings().review_threshold if threshold is None else threshold)
     except UnsupportedImage as exc:
         return {"refused": exc.message, "ms": (time.perf_counter() - t0) * 1000}
     ms = (time.perf_counter() - t0) * 1000
