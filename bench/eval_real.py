@@ -4,7 +4,8 @@
         [--methods ours,model,rembg,classical] [--rembg-python /work/team/rembg-venv/bin/python]
         [--u2net-home /work/team/u2net_home]
 
-The set: the handed cases (``../shared/cases/photos``) plus every ``--extra`` folder (see ``realset.py``).
+The set: the handed cases (``../shared/cases/photos``) plus every ``--extra`` folder (see ``realset.py``); the
+composites and photos of the progress notes are rebuilt by ``realeval_build.py`` (pinned in ``realeval_sources.toml``).
 Methods:
 
 - ``ours``: the studio packshot with the installed cut-out model (the data folder's models, or ``--models``)
