@@ -204,6 +204,67 @@ def test_every_png_colour_key_becomes_alpha(client: TestClient, key: Key, settin
     assert job["confidence"] == 1.0  # the photo's own alpha is the matte
 
 
+def png_keyed(samples: np.ndarray, bit_depth: int, colour_type: int, key: tuple[int, ...]) -> bytes:
+    """A PNG of any bit depth (greyscale: colour type 0, RGB: 2) with the tRNS colour key ``key``, written by hand.
+
+    ``samples``: (H, W) or (H, W, 3) integers in the file's range (0..2**bit_depth - 1)."""
+    height, width = samples.shape[:2]
+    per_row = samples.reshape(height, -1).astype(np.uint16)
+    if bit_depth == 16:
+        rows = [row.astype(">u2").tobytes() for row in per_row]
+    elif bit_depth == 8:
+        rows = [row.astype(np.uint8).tobytes() for row in per_row]
+    else:  # packed, most significant bits first
+        bits = np.unpackbits(per_row.astype(np.uint8)[..., None], axis=-1)[..., 8 - bit_depth :]
+        rows = [np.packbits(row.reshape(-1)).tobytes() for row in bits]
+    raw = b"".join(b"\0" + row for row in rows)
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
+    trns = struct.pack(f">{len(key)}H", *key)
+    parts = (b"IHDR", header), (b"tRNS", trns), (b"IDAT", zlib.compress(raw)), (b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + b"".join(_png_chunk(k, d) for k, d in parts)
+
+
+def _keyed_cases() -> list[tuple[int, int, int, int]]:
+    """(bit depth, colour type, backdrop level = the key, product level): every level at 1, 2 and 4 bits."""
+    cases = []
+    for depth in (1, 2, 4, 8, 16):
+        top = (1 << depth) - 1
+        keys = range(top + 1) if depth <= 4 else (0, 1, top // 2, top - 1, top)
+        cases += [(depth, 0, k, top - k if top - k != k else 0) for k in keys]
+    cases += [(depth, 2, k, (1 << depth) - 1 - k) for depth in (8, 16) for k in (0, (1 << depth) - 1)]
+    return [c for c in cases if c[2] != c[3]]
+
+
+@pytest.mark.parametrize(("depth", "colour_type", "backdrop", "product"), _keyed_cases())
+def test_a_colour_key_is_alpha_at_every_bit_depth(depth: int, colour_type: int, backdrop: int, product: int) -> None:
+    """breaker9 F4: 1-, 2- and 4-bit greyscale with tRNS lost its transparency (Pillow's key stays unscaled)."""
+    shape = (24, 32, 3) if colour_type == 2 else (24, 32)
+    samples = np.full(shape, backdrop, np.int64)
+    samples[6:18, 8:24] = product
+    key = (backdrop,) * (3 if colour_type == 2 else 1)
+    decoded = decode_image(png_keyed(samples, depth, colour_type, key), max_bytes=10_000_000, max_pixels=1_000_000)
+    assert decoded.image.mode == "RGBA"
+    expected = np.zeros((24, 32), np.uint8)
+    expected[6:18, 8:24] = 255
+    assert np.array_equal(np.asarray(decoded.image)[..., 3], expected)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 4])
+def test_a_low_bit_grey_png_with_a_light_key_is_cut_out_by_its_alpha(
+    client: TestClient, key: Key, settings: Settings, depth: int
+) -> None:
+    """breaker9 F4, through the API: the photo's own alpha is the matte (confidence 1.0), not the model's."""
+    top = (1 << depth) - 1
+    samples = np.full((60, 80), top, np.int64)
+    samples[15:45, 20:60] = 0
+    job = run(client, key, settings, png_keyed(samples, depth, 0, (top,)), background="transparent", shadow="none")
+    assert job["status"] == "completed", job
+    expected = np.zeros((60, 80), np.uint8)
+    expected[15:45, 20:60] = 255
+    assert np.array_equal(np.asarray(stored_input(client, job))[..., 3], expected)
+    assert job["confidence"] == 1.0
+
+
 # ---- damaged files ---------------------------------------------------------------------------------------------
 
 

@@ -53,6 +53,17 @@ def test_levels_are_read_with_a_margin_and_transparent_pixels_are_unknown() -> N
     assert read_hint(png(Image.fromarray(rgba, "RGBA")), (3, 1)).tolist() == [[255, 0, 128]]
 
 
+@pytest.mark.parametrize("mode", ["L", "RGB", "1"])
+def test_a_colour_keyed_hint_reads_its_keyed_pixels_as_unknown(mode: str) -> None:
+    """breaker9 F4's kind in the hint: a tRNS colour key is transparency, as an alpha channel is."""
+    grey = np.array([[255, 0, 255, 0]], np.uint8)
+    image = Image.fromarray(grey, "L").convert(mode)
+    key = {"L": 0, "RGB": (0, 0, 0), "1": 0}[mode]
+    out = io.BytesIO()
+    image.save(out, "PNG", transparency=key)
+    assert read_hint(out.getvalue(), (4, 1)).tolist() == [[255, 128, 255, 128]]
+
+
 def test_a_hint_drawn_on_a_scaled_preview_is_scaled_to_the_photo() -> None:
     half = strokes()[::2, ::2]
     scaled = read_hint(png(Image.fromarray(half, "L")), SIZE)

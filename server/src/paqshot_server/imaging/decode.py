@@ -157,7 +157,7 @@ def _decode(data: bytes, fmt: str, max_pixels: int, at_least: tuple[int, int] | 
             img.load()
             if fmt == "PNG" and _PNG_END not in data:
                 notes.append("the PNG end chunk was missing; the image data is complete and was used as is")
-            normalised = _normalise(img, _png_bit_depth(data) if fmt == "PNG" else 8)
+            normalised = _normalise(img, png_bit_depth(data) if fmt == "PNG" else 8)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise UnsupportedImage(
             f"Image has too many pixels; the limit is {max_pixels:,} pixels ({max_pixels / 1e6:g} MP)."
@@ -192,8 +192,8 @@ def _jpeg_end_restored(data: bytes, max_pixels: int) -> DecodedImage | None:
     return DecodedImage(restored.image, "JPEG", restored.source_size, (*restored.notes, note))
 
 
-def _png_bit_depth(data: bytes) -> int:
-    """Bits per sample from a PNG's IHDR (byte 24)."""
+def png_bit_depth(data: bytes) -> int:
+    """Bits per sample (1, 2, 4, 8 or 16) from a PNG's IHDR (byte 24 of the file); 8 for data too short."""
     return data[24] if len(data) > 24 else 8
 
 
@@ -217,12 +217,23 @@ def _to_srgb(img: Image.Image) -> Image.Image:
         return img
 
 
-def _with_trns_alpha(img: Image.Image, bit_depth: int) -> Image.Image:
+COLOUR_KEY_MODES = ("1", "L", "I", "I;16", "I;16B", "I;16L", "RGB")
+
+
+def has_colour_key(img: Image.Image) -> bool:
+    """Whether an opened image's transparency is one colour key (a greyscale or RGB PNG's ``tRNS``)."""
+    return "transparency" in img.info and img.mode in COLOUR_KEY_MODES
+
+
+def with_trns_alpha(img: Image.Image, bit_depth: int) -> Image.Image:
     """An RGBA image from a greyscale or RGB image whose transparency is a colour key (PNG ``tRNS``).
 
-    Pixels equal to the key get alpha 0, all others 255, as libpng's tRNS-to-alpha does. 16-bit greyscale is
-    compared at 16 bits (Pillow keeps them); 16-bit RGB reaches us as 8 bits per sample, so its key is compared
-    on those 8 bits (a colour within 1/256 of the key is transparent too).
+    Pixels equal to the key get alpha 0, all others 255, as libpng's tRNS-to-alpha does. ``bit_depth``: the
+    PNG's bits per sample (IHDR). 16-bit greyscale is compared at 16 bits (Pillow keeps them); 16-bit RGB reaches
+    us as 8 bits per sample, so its key is compared on those 8 bits (a colour within 1/256 of the key is
+    transparent too). 2- and 4-bit greyscale reaches us as ``L`` with its samples scaled to 0..255 while Pillow
+    leaves the key in the file's 0..3 or 0..15, so the key is scaled the same way (exact: 255 is 85 x 3 and
+    17 x 15); 1-bit reaches us as ``1`` (booleans) with the key as 0 or 255.
     """
     key = img.info["transparency"]
     pixels = np.asarray(img)
@@ -232,6 +243,11 @@ def _with_trns_alpha(img: Image.Image, bit_depth: int) -> Image.Image:
         alpha = np.any(pixels != np.asarray(key, dtype=pixels.dtype), axis=2)
         rgb = pixels
     else:  # "1", "L", "I;16", "I": one sample per pixel
+        if img.mode == "1":
+            key = bool(key)
+        elif img.mode == "L" and bit_depth < 8:
+            levels = (1 << bit_depth) - 1  # the key's low bits are its value (PNG spec, tRNS)
+            key = (int(key) & levels) * (255 // levels)
         alpha = pixels != key
         scale = 1 / 257 if img.mode.startswith("I") else (255 if img.mode == "1" else 1)
         grey = np.round(pixels.astype(np.float64) * scale).astype(np.uint8)
@@ -245,8 +261,8 @@ def _with_trns_alpha(img: Image.Image, bit_depth: int) -> Image.Image:
 def _normalise(img: Image.Image, bit_depth: int = 8) -> Image.Image:
     if orientation(img) != 1:  # exif_transpose copies the whole image even when upright
         img = ImageOps.exif_transpose(img) or img  # keeps info (the tRNS key) from the source
-    if "transparency" in img.info and img.mode in ("1", "L", "I", "I;16", "I;16B", "I;16L", "RGB"):
-        img = _with_trns_alpha(img, bit_depth)
+    if has_colour_key(img):
+        img = with_trns_alpha(img, bit_depth)
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
         # 16-bit greyscale: scale to 8 bits (Pillow's convert("L") would clip instead of scale).
         img = img.point(lambda v: v / 257).convert("L")

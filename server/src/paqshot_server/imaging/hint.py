@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import InvalidRequest
+from .decode import has_colour_key, png_bit_depth, with_trns_alpha
 from .segment import Matte, Segmenter
 
 PRODUCT, UNKNOWN, BACKGROUND = 255, 128, 0
@@ -70,6 +71,8 @@ def read_hint(data: bytes, photo_size: tuple[int, int]) -> np.ndarray:
     except (OSError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise InvalidRequest("mask_hint must be a PNG image (base64), white = product, black = background.") from exc
     image: Image.Image = opened
+    if has_colour_key(image):  # a tRNS colour key: those pixels are transparent, so unknown (as for any alpha)
+        image = with_trns_alpha(image, png_bit_depth(data))
     if image.mode not in ("L", "LA", "RGBA"):
         image = image.convert("RGBA" if "transparency" in image.info or image.mode in ("PA", "RGBa") else "L")
     grey = np.asarray(image.convert("L"))
