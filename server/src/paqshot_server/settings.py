@@ -44,9 +44,15 @@ class Settings:
     port: int = _setting(8000, "TCP port of the API (0: any free port).", minimum=0, maximum=65535)
     public_url: str = _setting("", "Base URL clients see (behind a proxy); default http://HOST:PORT.")
     allow_private_network: bool = _setting(
-        False, "Let image URLs and webhooks reach loopback/private addresses and webhooks use plain http."
+        False,
+        "Let image URLs and webhooks reach loopback/private addresses and webhooks use plain http; link-local "
+        "and cloud metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254, ...) stay refused.",
     )
-    allowed_networks: list[str] = _setting([], "CIDRs that image URLs and webhooks may reach even when private.")
+    allowed_networks: list[str] = _setting(
+        [],
+        "CIDRs that image URLs and webhooks may reach even when private; link-local or metadata addresses only "
+        "through a CIDR inside their block (e.g. 169.254.169.254/32).",
+    )
     retention_days: int = _setting(7, "Days a generated image stays downloadable before it is purged.", minimum=1)
     max_image_bytes: int = _setting(
         10 * 1024 * 1024,

@@ -9,10 +9,12 @@ from urllib.parse import unquote
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from litestar.testing import TestClient
 from paqshot_server.errors import ImageTooLarge, InvalidRequest
 from paqshot_server.net.addresses import AddressPolicy, is_public
 from paqshot_server.net.fetch import BlockedAddress, fetch_image
-from support import Receiver, product_jpeg
+from paqshot_server.net.post import post
+from support import Key, Receiver, b64, product_jpeg
 
 REFUSED = [
     "127.0.0.1",
@@ -154,3 +156,72 @@ def test_a_name_that_does_not_resolve_is_named_as_the_problem_when_every_address
     with pytest.raises(InvalidRequest) as hidden:  # without the permission the words stay those of any refusal
         fetch(f"http://{host}:9/p.jpg", AddressPolicy(allow_private=False))
     assert "public internet address" in hidden.value.message
+
+
+# ---- link-local and metadata addresses under allow_private_network (breaker9 F5) ------------------------------
+
+METADATA = [
+    "169.254.169.254",
+    "169.254.0.1",
+    "::ffff:169.254.169.254",
+    "64:ff9b::a9fe:a9fe",
+    "fe80::1",
+    "fe80::a9fe:a9fe",
+    "fd00:ec2::254",
+    "fd20:ce::254",
+    "100.100.100.200",
+    "192.0.0.192",
+    "168.63.129.16",
+]
+
+
+@pytest.mark.parametrize("address", METADATA)
+def test_link_local_and_metadata_addresses_stay_refused_when_private_networks_are_allowed(address: str) -> None:
+    addr = ipaddress.ip_address(address)
+    assert not AddressPolicy(allow_private=True).allows(addr)
+    # an allow-list that merely contains them does not name them
+    assert not AddressPolicy(allow_private=True, allowed_networks=["0.0.0.0/0", "::/0", "169.0.0.0/8"]).allows(addr)
+    assert AddressPolicy(allow_private=True).allows(ipaddress.ip_address("10.1.2.3"))  # the rest of the LAN is open
+
+
+def test_only_a_cidr_inside_the_link_local_block_opens_it() -> None:
+    policy = AddressPolicy(allow_private=False, allowed_networks=["169.254.169.254/32", "fe80::/64"])
+    assert policy.allows(ipaddress.ip_address("169.254.169.254"))
+    assert policy.allows(ipaddress.ip_address("fe80::1"))
+    assert not policy.allows(ipaddress.ip_address("169.254.169.253"))
+    assert not policy.allows(ipaddress.ip_address("fd00:ec2::254"))
+
+
+def test_image_urls_reach_no_metadata_address_directly_or_by_redirect_when_private_networks_are_allowed() -> None:
+    """Refused before any connection (BlockedAddress), not after a connection attempt that failed."""
+    permitted = Receiver()
+    policy = AddressPolicy(allow_private=True)
+    metadata = "http://169.254.169.254/latest/meta-data/"
+    try:
+        for sent in (metadata, f"{permitted.url}/redirect?to={metadata}"):  # IPv6 literals are refused by the grammar
+            with pytest.raises(BlockedAddress, match="not reachable from this appliance"):
+                fetch(sent, policy)
+    finally:
+        permitted.close()
+
+
+def test_a_webhook_to_a_metadata_address_is_refused_at_submission_and_at_delivery(client: TestClient, key: Key) -> None:
+    outcome = asyncio.run(
+        post(
+            "http://169.254.169.254/latest/meta-data/",
+            b"{}",
+            {},
+            AddressPolicy(allow_private=True),
+            schemes=("http", "https"),
+            deadline=10,
+        )
+    )
+    assert outcome.status_code is None and outcome.error is not None
+    assert "not reachable from this appliance" in outcome.error and outcome.latency_ms < 1000
+    # the test appliance allows private networks (tests/server/conftest.py)
+    body = {"product_image": "http://169.254.169.254/p.jpg", "style": "studio_packshot"}
+    refused = client.post("/v1/generate", json=body, headers=key.headers)
+    assert refused.status_code == 400 and "not reachable" in refused.json()["message"], refused.json()
+    body = {"product_image": b64(product_jpeg()), "style": "studio_packshot", "webhook_url": "http://169.254.169.254/x"}
+    refused = client.post("/v1/generate", json=body, headers=key.headers)
+    assert refused.status_code == 400 and "webhook_url refused" in refused.json()["message"], refused.json()

@@ -21,6 +21,20 @@ _EXTRA_BLOCKED = (
     ipaddress.ip_network("fd00:ec2::254/128"),  # AWS IPv6 metadata
 )
 
+# Never reached by ``allow_private_network`` alone: link-local blocks (where cloud metadata services answer, and
+# where nothing an appliance should fetch lives) and the metadata services clouds put elsewhere. A request to one
+# of them from inside a cloud hands out the machine's credentials. Only an ``allowed_networks`` CIDR inside one of
+# these blocks opens it (see :class:`AddressPolicy`).
+NEVER_BY_DEFAULT = (
+    ipaddress.ip_network("169.254.0.0/16"),  # IPv4 link-local: AWS, GCP, Azure, OCI metadata at 169.254.169.254
+    ipaddress.ip_network("fe80::/10"),  # IPv6 link-local
+    ipaddress.ip_network("fd00:ec2::254/128"),  # AWS IPv6 metadata
+    ipaddress.ip_network("fd20:ce::254/128"),  # GCP IPv6 metadata
+    ipaddress.ip_network("100.100.100.200/32"),  # Alibaba Cloud metadata
+    ipaddress.ip_network("192.0.0.192/32"),  # Oracle Cloud legacy metadata
+    ipaddress.ip_network("168.63.129.16/32"),  # Azure WireServer (a public address: refused under every policy)
+)
+
 
 def embedded_ipv4(addr: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     """The IPv4 address an IPv6 address carries (mapped, NAT64, 6to4, Teredo client), if any."""
@@ -51,19 +65,45 @@ def is_public(addr: IPAddress) -> bool:
     return bool(addr.is_global)
 
 
+def sensitive_block(addr: IPAddress) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """The :data:`NEVER_BY_DEFAULT` block holding ``addr`` (also in an IPv6 form that embeds an IPv4), or None."""
+    inner = embedded_ipv4(addr) if isinstance(addr, ipaddress.IPv6Address) else None
+    for candidate in (addr, inner) if inner is not None else (addr,):
+        for net in NEVER_BY_DEFAULT:
+            if net.version == candidate.version and candidate in net:
+                return net
+    return None
+
+
 def parse_networks(values: Sequence[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     """CIDR strings of the operator's allow-list."""
     return tuple(ipaddress.ip_network(v, strict=False) for v in values)
 
 
 class AddressPolicy:
-    """Decides whether an address may be contacted under the operator's settings."""
+    """Decides whether an address may be contacted under the operator's settings.
+
+    Public addresses: always (but for the metadata addresses of :data:`NEVER_BY_DEFAULT`). ``allow_private``
+    (``PAQSHOT_ALLOW_PRIVATE_NETWORK``): every other address too, except the link-local and metadata blocks of
+    :data:`NEVER_BY_DEFAULT`. ``allowed_networks`` (``PAQSHOT_ALLOWED_NETWORKS``, CIDRs): those networks; a
+    link-local or metadata address only through a CIDR that lies inside its block (``169.254.169.254/32`` opens
+    the metadata service; ``0.0.0.0/0`` does not).
+    """
 
     def __init__(self, allow_private: bool, allowed_networks: Sequence[str] = ()) -> None:
         self.allow_private = allow_private
         self.allowed = parse_networks(allowed_networks)
 
     def allows(self, addr: IPAddress) -> bool:
+        """Whether ``addr`` may be contacted (see the class)."""
+        block = sensitive_block(addr)
+        if block is not None:
+            inner = embedded_ipv4(addr) if isinstance(addr, ipaddress.IPv6Address) else None
+            plain = inner if inner is not None and inner.version == block.version else addr
+            return any(
+                net.version == block.version and net.subnet_of(block) and plain in net  # type: ignore[arg-type]
+                for net in self.allowed
+            )
         if is_public(addr):
             return True
         if self.allow_private:
