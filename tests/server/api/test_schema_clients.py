@@ -49,3 +49,50 @@ def test_a_null_field_on_check_is_refused_in_words_that_say_what_to_send(client:
         assert answer.status_code == 400, answer.text
         words = answer.json()["message"]
         assert "documented form" not in words and "ebay" in words and f"leave {field} out" in words, words
+
+
+def _scalar_type(schema: dict) -> str | None:
+    """integer, number or boolean when that is the only non-null type a property may have, else None."""
+    types = {s.get("type") for s in schema.get("anyOf", [schema])} - {"null"}
+    return types.pop() if len(types) == 1 and types <= {"integer", "number", "boolean"} else None
+
+
+def _as_string(schema: dict, kind: str) -> str:
+    """A valid value of the property, spelled as a JSON string ("5", "0.5", "true")."""
+    branch = next(s for s in schema.get("anyOf", [schema]) if s.get("type") == kind)
+    if kind == "boolean":
+        return "true"
+    return str(branch.get("minimum", 1) if kind == "integer" else (branch.get("minimum", 0) + branch.get("maximum", 1)) / 2)
+
+
+def test_a_number_or_boolean_sent_as_a_string_is_refused_as_the_schema_says(client: TestClient, key: Key) -> None:
+    """breaker9 F9: "seed": "5", "harmonize": "false", "placement": {"x": "0.5"} were taken (202) and converted
+    (Litestar converts bodies with strict=False) while the served schema says integer/number/boolean."""
+    doc = client.get("/schema/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+    image = b64(product_jpeg())
+    bodies = (("/v1/generate", "GenerateRequest", {"product_image": image, "style": "studio_packshot"}),
+              ("/v1/backdrops", "BackdropRequest", {"image": image}))
+    tried = []
+    for path, name, base in bodies:
+        validator = jsonschema_rs.Draft202012Validator(
+            {"$ref": f"#/components/schemas/{name}", "components": doc["components"]}
+        )
+        assert validator.is_valid(base), name
+        fields = [((field,), prop) for field, prop in schemas[name]["properties"].items()]
+        if "placement" in schemas[name]["properties"]:
+            fields += [(("placement", sub), prop) for sub, prop in schemas["Placement"]["properties"].items()]
+        for where, prop in fields:
+            kind = _scalar_type(prop)
+            if kind is None:
+                continue
+            value = _as_string(prop, kind)
+            sent = {**base, where[0]: value} if len(where) == 1 else {**base, where[0]: {where[1]: value}}
+            assert not validator.is_valid(sent), (name, where)
+            answer = client.post(path, json=sent, headers=key.headers)
+            assert answer.status_code == 400, (path, where, answer.text)
+            words = answer.json()["message"]
+            assert ".".join(where) in words and "must be" in words, words
+            tried.append(".".join(where))
+    for field in ("seed", "padding", "background_blur", "reflection", "harmonize", "placement.x", "floor_y"):
+        assert field in tried
