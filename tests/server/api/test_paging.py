@@ -140,6 +140,26 @@ def test_cursor_combinations_and_mistakes(client: TestClient, key: Key, settings
         assert_plain_words(response.json()["message"])
 
 
+def test_two_cursors_with_nothing_between_them_by_construction_are_refused_in_words(
+    client: TestClient, key: Key, settings: Settings
+) -> None:
+    """breaker9 F11: starting_after=X&ending_before=X answered 200, an empty page, with total 32."""
+    made = [insert(settings, key) for _ in range(4)][::-1]  # newest first, as listed
+    for after, before, says in (
+        (made[1], made[1], "name the same generation"),
+        (made[2], made[0], "wrong way round"),
+        (made[3], made[0], "wrong way round"),
+    ):
+        response = client.get(
+            "/v1/generations", params={"starting_after": after, "ending_before": before}, headers=key.headers
+        )
+        assert response.status_code == 400, response.text
+        assert response.json()["error"] == "invalid_request" and says in response.json()["message"]
+        assert_plain_words(response.json()["message"])
+    assert ids(page(client, key, starting_after=made[0], ending_before=made[1])) == []  # adjacent: truly empty
+    assert ids(page(client, key, starting_after=made[0], ending_before=made[3])) == made[1:3]
+
+
 def test_every_list_endpoint_refuses_an_unknown_query_parameter(client: TestClient, key: Key) -> None:
     doc = client.get("/schema/openapi.json").json()
     lists = [(path, op) for path, item in doc["paths"].items() for op in item.values() if isinstance(op, dict)]

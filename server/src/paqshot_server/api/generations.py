@@ -35,7 +35,8 @@ _STARTING_AFTER_DOC = (
 _ENDING_BEFORE_DOC = (
     "Extension: a generation id; only generations listed before it (newer) are paged. Alone, the page is the one "
     "just above it, still newest first (pass a page's first id to page up, or to poll for new generations); with "
-    "starting_after, the generations between the two. 404 if it is not yours."
+    "starting_after, the generations between the two (400 when none can be: the same id, or ending_before the newer "
+    "of the two). 404 if it is not yours."
 )
 
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import msgspec
 import sqlite_utils
 
-from ..errors import Forbidden, IdempotencyConflict, NotFound
+from ..errors import Forbidden, IdempotencyConflict, InvalidRequest, NotFound
 from ..ids import iso
 from ..imaging.options import AspectRatio, Style
 from . import fair, webhooks
@@ -197,7 +197,8 @@ def list_for_key(
     is the ``limit`` jobs nearest the cursor (after skipping ``offset`` of them), newest first: the page down
     from ``starting_after`` (or from the top), or the page up to ``ending_before`` when only that is given. A
     cursor page does not move when new jobs arrive. ``has_more``: more jobs lie beyond the page that way.
-    Raises NotFound for a cursor that is not one of this key's jobs (a deleted one still counts).
+    Raises NotFound for a cursor that is not one of this key's jobs (a deleted one still counts); InvalidRequest
+    for both cursors with nothing between them by construction (the same job, or ``ending_before`` the newer).
     """
     where, params = "key_id = ? AND deleted_at IS NULL", list[str | int]([key_id])
     if needs_review is not None:
@@ -212,6 +213,7 @@ def list_for_key(
         where += f" AND state IN ({','.join('?' * len(states))})"
         params += list(states)
     total = db.conn.execute(f"SELECT count(*) FROM jobs WHERE {where}", params).fetchone()[0]  # noqa: S608
+    seqs: dict[str, int] = {}
     for name, cursor, bound in (("starting_after", starting_after, "<"), ("ending_before", ending_before, ">")):
         if cursor is not None:
             found = db.conn.execute("SELECT seq FROM jobs WHERE id = ? AND key_id = ?", (cursor, key_id)).fetchone()
@@ -219,6 +221,19 @@ def list_for_key(
                 raise NotFound(f"{name} names {cursor}, which is not one of your generations.")
             where += f" AND seq {bound} ?"
             params.append(found[0])
+            seqs[name] = found[0]
+    if len(seqs) == 2 and seqs["ending_before"] >= seqs["starting_after"]:
+        # No generation can lie between: an empty page would read as "you have none" (total still counts them).
+        which = (
+            "name the same generation"
+            if starting_after == ending_before
+            else "are the wrong way round (ending_before names a newer generation than starting_after)"
+        )
+        raise InvalidRequest(
+            f"starting_after and ending_before {which}, so no generation lies between them. Pass one of them to "
+            "page down or up, or both with starting_after the newer generation and ending_before the older "
+            "(the list runs newest first)."
+        )
     upward = ending_before is not None and starting_after is None
     order = "ASC" if upward else "DESC"
     rows = _select(db.conn, f"{where} ORDER BY seq {order} LIMIT ? OFFSET ?", (*params, limit + 1, offset))
