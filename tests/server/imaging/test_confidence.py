@@ -196,3 +196,58 @@ def test_doubt_per_outline_pixel_lowers_the_confidence() -> None:
     assert confidence(doubtful) < confidence(sure) - 0.1
     # the per-pixel entropy no longer weighs in: a thin product's long outline is not doubt
     assert confidence(Evidence(**{**sure.as_dict(), "entropy": 0.6})) == confidence(sure)  # type: ignore[arg-type]
+
+
+def _dark_product_with_inside(inside: str) -> np.ndarray:
+    """A black product (a frame, 150 x 120 px) on a grey textured set whose middle the model cuts out: a light
+    grey specular band with a gradient (``inside="reflection"``: the set mirrored in a patent toe cap) or a real
+    hole showing the textured set (``"hole"``)."""
+    from scipy import ndimage
+
+    h, w = 300, 400
+    rng = np.random.default_rng(3)
+    texture = ndimage.gaussian_filter(rng.normal(0, 1, (h, w)), 2) * 30  # cloth-like grain of the set
+    img = np.empty((h, w, 3), np.float32)
+    img[:] = (128, 124, 118)
+    img += texture[..., None]
+    ys, xs = np.mgrid[0:h, 0:w]
+    frame = (xs >= 120) & (xs < 270) & (ys >= 90) & (ys < 210)
+    middle = (xs >= 150) & (xs < 240) & (ys >= 120) & (ys < 180)
+    img[frame & ~middle] = (18, 18, 20)
+    if inside == "reflection":
+        band = 150 + 60 * (xs - 150) / 90  # light grey, brighter towards one end
+        img[middle] = np.stack([band, band + 2, band + 6], axis=-1)[middle]
+        # its rim fades into the black lacquer on one side (a highlight, not an occlusion edge)
+        soft = ndimage.gaussian_filter(middle.astype(np.float32), 3)
+        img[frame] = (soft[..., None] * img + (1 - soft[..., None]) * np.array([18, 18, 20], np.float32))[frame]
+    img += rng.normal(0, 1.5, img.shape)
+    return np.clip(np.round(img), 0, 255).astype(np.uint8)
+
+
+class _DarkOnlyModel:
+    """A model that, like u2netp on a patent toe cap, calls only the dark pixels product: it cuts out a light
+    reflection inside a black product as it cuts out a real hole."""
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        from PIL import Image
+
+        product = (rgb.max(axis=2) < 60).astype(np.float32)
+        return np.asarray(Image.fromarray(product, "F").resize((96, 96), Image.Resampling.BOX)).clip(0, 1)
+
+
+def test_a_reflection_cut_out_of_a_dark_product_is_flagged_and_a_real_hole_is_not() -> None:
+    # F1 (session 9): the grey reflection in a black shoe's patent toe cap was cut out as a hole at confidence 0.645
+    # with no reason. A real hole shows the backdrop; a reflection the model cut out does not.
+    scores = {}
+    for inside in ("reflection", "hole"):
+        rgb = _dark_product_with_inside(inside)
+        out = refine(rgb, _DarkOnlyModel())
+        assert out is not None
+        assert float(out.alpha[140:160, 180:210].max()) < 0.5  # the model's cut stays (evidence only)
+        conf, reasons, ev = assess_refined(out, rgb.shape[:2])
+        scores[inside] = (conf, {r.code for r in reasons}, ev.lost)
+    conf, codes, lost = scores["reflection"]
+    assert review.CUT_INSIDE in codes and lost > LIMITS["lost"]
+    conf_hole, codes_hole, lost_hole = scores["hole"]
+    assert review.CUT_INSIDE not in codes_hole and lost_hole == 0.0
+    assert conf < conf_hole

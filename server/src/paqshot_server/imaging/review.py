@@ -22,6 +22,7 @@ FRAGMENTED = "fragmented"
 UNSTABLE = "unstable_cutout"
 UNCERTAIN_EDGES = "uncertain_edges"
 PARTS_LEFT_OUT = "parts_left_out"
+CUT_INSIDE = "cut_out_inside"
 
 # code -> what it means (the message of a reason may add figures, e.g. the confidence itself).
 CODES: dict[str, str] = {
@@ -37,6 +38,8 @@ CODES: dict[str, str] = {
     UNCERTAIN_EDGES: "much of the product's outline is blurred or undecided: check its edges",
     PARTS_LEFT_OUT: "parts next to the product that look like it were left out (the model lost them): check "
     "that the whole product is there",
+    CUT_INSIDE: "a region inside the product was cut out as background but does not look like the backdrop: "
+    "check for a reflection or highlight on the product that should have been kept",
 }
 
 
