@@ -235,19 +235,20 @@ class _DarkOnlyModel:
         return np.asarray(Image.fromarray(product, "F").resize((96, 96), Image.Resampling.BOX)).clip(0, 1)
 
 
-def test_a_reflection_cut_out_of_a_dark_product_is_flagged_and_a_real_hole_is_not() -> None:
+def test_a_reflection_cut_out_of_a_dark_product_is_kept_and_flagged_and_a_real_hole_is_not() -> None:
     # F1 (session 9): the grey reflection in a black shoe's patent toe cap was cut out as a hole at confidence 0.645
-    # with no reason. A real hole shows the backdrop; a reflection the model cut out does not.
+    # with no reason. A real hole shows the backdrop behind it; a reflection the model cut out does not.
     scores = {}
     for inside in ("reflection", "hole"):
         rgb = _dark_product_with_inside(inside)
         out = refine(rgb, _DarkOnlyModel())
         assert out is not None
-        assert float(out.alpha[140:160, 180:210].max()) < 0.5  # the model's cut stays (evidence only)
         conf, reasons, ev = assess_refined(out, rgb.shape[:2])
-        scores[inside] = (conf, {r.code for r in reasons}, ev.lost)
-    conf, codes, lost = scores["reflection"]
+        scores[inside] = (conf, {r.code for r in reasons}, ev.lost, float(out.alpha[130:170, 160:230].mean()))
+    conf, codes, lost, middle = scores["reflection"]
     assert review.CUT_INSIDE in codes and lost > LIMITS["lost"]
-    conf_hole, codes_hole, lost_hole = scores["hole"]
+    assert middle > 0.95  # put back as product
+    conf_hole, codes_hole, lost_hole, middle_hole = scores["hole"]
     assert review.CUT_INSIDE not in codes_hole and lost_hole == 0.0
+    assert middle_hole < 0.05  # the real hole stays open
     assert conf < conf_hole

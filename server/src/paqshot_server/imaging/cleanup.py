@@ -8,6 +8,10 @@ ring of sure background around the product, with its own noise level). Then:
   the photo's own shadow and backdrop-coloured ghosts are not product;
 - enclosed regions inside the product that are exactly backdrop, hold nothing and have a sharp rim (a
   scissor handle's loop, the gap in a mug handle, grass between a chair's bars) open (probability 0);
+- enclosed regions the model cut out that do not show the backdrop (fewer than ``LOST_MATCH`` of their pixels
+  match it or a shadow on it) are counted as evidence (``lost``: a highlight or reflection on the product taken
+  for a hole, such as a patent toe cap mirroring the set); on a plain set, those that clearly do not (under
+  ``LOST_REPAIR``) are put back as product;
 - on a plain set, the photo's cast shadow along the product's outer outline that the model is sure of (the
   grey fringe beside a fork's tines or a scissor handle) gets probability 0 where it is a smooth darkening of
   the backdrop that fades into it, lies against the product on the shadow's side and stops at the product's
@@ -94,6 +98,8 @@ LOST_MATCH = 0.5  # an enclosed region cut out as background that the backdrop m
 # shadow of it) for less than this share of its pixels is not a see-through hole: the real holes of the photo cases
 # and realeval photos show the backdrop (median ΔE 0.2-0.85 x the threshold: paper in a scissors' loop, grass between
 # a chair's bars); the grey reflection of a set in a black shoe's patent toe cap: 3.2 x, 4 % of it matching
+LOST_REPAIR = 0.25  # ... and is put back as product below this share, on a plain set (threshold <= TEXTURED)
+LOST_RIM = 3  # ... with this many pixels of its rim inside the product's outline (the model's soft edge around it)
 LOST_MIN = 0.004  # ... counted (``CleanupReport.lost``) from this share of the product's area (``MIN_HOLE``)
 SHADOW_PIECE = 0.5  # a separate piece this much darkened backdrop is a shard of cast shadow ...
 SHADOW_PIECE_AREA = (0.01, 0.12)  # ... and from 1 % to 12 % of the main piece (refine.RefineConfig.keep_ratio);
@@ -129,6 +135,8 @@ class CleanupReport:
         lost: share of the product's area (with these regions) in enclosed regions cut out as background
             that do not look like the backdrop (``_lost_inside``): a highlight or reflection on the product
             that the model took for a hole (a patent toe cap reflecting the set).
+        repaired: the part of ``lost`` put back as product (probability 1): regions on a plain set that its model
+            explains for less than ``LOST_REPAIR`` of their pixels; still counted in ``lost`` (the user checks).
         shadow: the photo's cast shadow as a multiply layer on the grid (1 = none), or None.
     """
 
@@ -142,6 +150,7 @@ class CleanupReport:
     attached: float = 0.0
     shadow_kept: float = 0.0
     lost: float = 0.0
+    repaired: float = 0.0
     shadow: np.ndarray | None = field(default=None, repr=False)
 
 
@@ -225,8 +234,13 @@ def clean_backdrop(
     left_out = _left_out(kept, (prob < 0.5) & (dist >= threshold) & ~darkening, lab, ring, near)
     attached = float(left_out.sum() / area)
     shadow_kept = float(((shadow & kept).sum() + sure_shadow) / (area + sure_shadow))
-    lost_inside = _lost_inside(kept, backdrop)
+    lost_inside, clear = _lost_inside(kept, backdrop)
     lost = float(lost_inside.sum() / (area + lost_inside.sum()))
+    repaired = 0.0
+    if holes and threshold <= TEXTURED and clear.any():  # a plain set: what it does not explain is not it
+        # with the model's soft rim around it (a guided filter would leave a faint ring of half product)
+        out[dilate8(clear, LOST_RIM) & filled(kept)] = 1.0
+        repaired = float(clear.sum() / (area + lost_inside.sum()))
     photo_shadow = estimate_photo_shadow(smooth, expected, out, darkening)
     return CleanupReport(
         out,
@@ -239,30 +253,37 @@ def clean_backdrop(
         attached,
         shadow_kept=shadow_kept,
         lost=lost,
+        repaired=repaired,
         shadow=photo_shadow,
     )
 
 
-def _lost_inside(product: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
+def _lost_inside(product: np.ndarray, backdrop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The enclosed regions (bool h x w) of what ``product`` (bool h x w) leaves out inside its outline that do
     not show the backdrop: fewer than ``LOST_MATCH`` of their pixels are ``backdrop`` (bool h x w: its colour
-    under the model's threshold, or a cast shadow on it), each at least ``LOST_MIN`` of the product's area.
+    under the model's threshold, or a cast shadow on it), each at least ``LOST_MIN`` of the product's area; and
+    those of them where fewer than ``LOST_REPAIR`` are (clearly not the backdrop).
 
     A see-through hole shows the backdrop the product stands on (paper in a scissors' loop, grass between a
     chair's bars, the shade inside a mug's handle); a glossy highlight or reflection the model cut out shows
-    something else (the grey of the set mirrored in a black patent toe cap). Evidence only: the region is not
-    put back (the model's own doubt about it is unknown; an object seen through a real hole would look the same).
+    something else (the grey of the set mirrored in a black patent toe cap: 8 % of it matches the backdrop's
+    model there, where the real holes of the photo cases match for 61-81 %). The backdrop model is a smooth
+    surface fitted around the product: a reflection of the set can have the set's colours, but not the ones the
+    set has right behind it.
     """
     whole = filled(product)
     inside = whole & ~product
+    none = np.zeros_like(product)
     if not inside.any():
-        return np.zeros_like(product)
+        return none, none
     labels, count = ndimage.label(inside, EIGHT)
     index = np.arange(1, count + 1)
     area = np.bincount(labels.ravel(), minlength=count + 1)[1:]
     seen = np.asarray(ndimage.sum_labels(backdrop, labels, index))
-    lost = (area >= max(12.0, LOST_MIN * float(whole.sum()))) & (seen < LOST_MATCH * area)
-    return np.concatenate([[False], lost])[labels]
+    big = area >= max(12.0, LOST_MIN * float(whole.sum()))
+    lost = big & (seen < LOST_MATCH * area)
+    clear = big & (seen < LOST_REPAIR * area)
+    return np.concatenate([[False], lost])[labels], np.concatenate([[False], clear])[labels]
 
 
 def _enclosed_streaks(regions: np.ndarray, product: np.ndarray, lab: np.ndarray, threshold: float) -> np.ndarray:

@@ -77,6 +77,7 @@ class Evidence:
     shadow_kept: float  # share of the product that the backdrop model explains as a cast shadow
     doubt_width: float  # the same bits as entropy per pixel of the product's outline (model pixels)
     lost: float = 0.0  # share of the product's area in enclosed regions cut out that do not show the backdrop
+    repaired: float = 0.0  # the part of ``lost`` put back as product (clearly not the backdrop of a plain set)
 
     def as_dict(self) -> dict[str, float]:
         return {k: float(v) for k, v in asdict(self).items()}
@@ -113,6 +114,7 @@ def evidence(refined: Refined, shape: tuple[int, int]) -> Evidence:
         shadow_kept=refined.cleanup.shadow_kept,
         doubt_width=refined.doubt_width,
         lost=refined.cleanup.lost,
+        repaired=refined.cleanup.repaired,
     )
 
 
@@ -153,7 +155,8 @@ def reasons_for(ev: Evidence) -> tuple[ReviewReason, ...]:
     if ev.attached > LIMITS["attached"]:
         out.append(reason(PARTS_LEFT_OUT, f"{ev.attached * 100:.0f} % of the product's area"))
     if ev.lost > LIMITS["lost"]:
-        out.append(reason(CUT_INSIDE, f"{ev.lost * 100:.0f} % of the product's area"))
+        kept = "; kept as product" if ev.repaired > 0 else "; left out"
+        out.append(reason(CUT_INSIDE, f"{ev.lost * 100:.0f} % of the product's area{kept}"))
     return tuple(out)
 
 

@@ -38,8 +38,8 @@ CODES: dict[str, str] = {
     UNCERTAIN_EDGES: "much of the product's outline is blurred or undecided: check its edges",
     PARTS_LEFT_OUT: "parts next to the product that look like it were left out (the model lost them): check "
     "that the whole product is there",
-    CUT_INSIDE: "a region inside the product was cut out as background but does not look like the backdrop: "
-    "check for a reflection or highlight on the product that should have been kept",
+    CUT_INSIDE: "the model cut out a region inside the product as background that does not look like the "
+    "backdrop (a reflection or a highlight?): check whether it is part of the product or a real hole",
 }
 
 
