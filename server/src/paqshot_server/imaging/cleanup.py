@@ -9,9 +9,9 @@ ring of sure background around the product, with its own noise level). Then:
 - enclosed regions inside the product that are exactly backdrop, hold nothing and have a sharp rim (a
   scissor handle's loop, the gap in a mug handle, grass between a chair's bars) open (probability 0);
 - enclosed regions the model cut out that do not show the backdrop (fewer than ``LOST_MATCH`` of their pixels
-  match it or a shadow on it) are counted as evidence (``lost``: a highlight or reflection on the product taken
-  for a hole, such as a patent toe cap mirroring the set); on a plain set, those that clearly do not (under
-  ``LOST_REPAIR``) are put back as product;
+  are near its colour or a darkening of it) are counted as evidence (``lost``: a highlight or reflection on the
+  product taken for a hole, such as a patent toe cap mirroring the set); on a plain set, those that clearly do
+  not (under ``LOST_REPAIR``) are put back as product;
 - on a plain set, the photo's cast shadow along the product's outer outline that the model is sure of (the
   grey fringe beside a fork's tines or a scissor handle) gets probability 0 where it is a smooth darkening of
   the backdrop that fades into it, lies against the product on the shadow's side and stops at the product's
@@ -94,11 +94,13 @@ FRINGE_STEP = 0.4  # ... and meets the rest of the product at an edge: at least 
 FRINGE_CAST = 0.5  # ... on the shadow's side: this share of it has the product within FRINGE_DEPTH towards the light
 FRINGE_DIRECTED = 0.25  # the photo's own shadow has a direction when the mean of its unit vectors from the product
 # is at least this long (the forks' and scissors' 0.31-0.83; a shadow all around a product averages to ~0)
-LOST_MATCH = 0.5  # an enclosed region cut out as background that the backdrop model explains (its colour or a cast
-# shadow of it) for less than this share of its pixels is not a see-through hole: the real holes of the photo cases
-# and realeval photos show the backdrop (median ΔE 0.2-0.85 x the threshold: paper in a scissors' loop, grass between
-# a chair's bars); the grey reflection of a set in a black shoe's patent toe cap: 3.2 x, 4 % of it matching
-LOST_REPAIR = 0.25  # ... and is put back as product below this share, on a plain set (threshold <= TEXTURED)
+LOST_MATCH = 0.5  # an enclosed region cut out as background less than this share of which is like the backdrop
+# (within 2 x the threshold of its model, or a darkening of it: the shade a handle casts inside its loop) does not
+# show it: the real holes of the photo cases and realeval photos 0.61-1.0 (a scissors' loop, azure_scissors_15:
+# 0.97, though only 0.44 within the threshold); a steel fork handle's highlight 0.0, the grey reflection of the set
+# in a black shoe's patent toe cap 0.14
+LOST_REPAIR = 0.25  # ... and is put back as product when also under this share is the backdrop's colour itself
+# (within the threshold, or a cast shadow: shoe 0.08, fork 0.0; the holes 0.44-1.0), on a plain set
 LOST_RIM = 3  # ... with this many pixels of its rim inside the product's outline (the model's soft edge around it)
 LOST_MIN = 0.004  # ... counted (``CleanupReport.lost``) from this share of the product's area (``MIN_HOLE``)
 SHADOW_PIECE = 0.5  # a separate piece this much darkened backdrop is a shard of cast shadow ...
@@ -135,8 +137,9 @@ class CleanupReport:
         lost: share of the product's area (with these regions) in enclosed regions cut out as background
             that do not look like the backdrop (``_lost_inside``): a highlight or reflection on the product
             that the model took for a hole (a patent toe cap reflecting the set).
-        repaired: the part of ``lost`` put back as product (probability 1): regions on a plain set that its model
-            explains for less than ``LOST_REPAIR`` of their pixels; still counted in ``lost`` (the user checks).
+        repaired: the part of ``lost`` put back as product (probability 1): regions on a plain set that its
+            model explains (its colour or a cast shadow) for less than ``LOST_REPAIR`` of their pixels; still
+            counted in ``lost`` (the user checks).
         shadow: the photo's cast shadow as a multiply layer on the grid (1 = none), or None.
     """
 
@@ -234,7 +237,7 @@ def clean_backdrop(
     left_out = _left_out(kept, (prob < 0.5) & (dist >= threshold) & ~darkening, lab, ring, near)
     attached = float(left_out.sum() / area)
     shadow_kept = float(((shadow & kept).sum() + sure_shadow) / (area + sure_shadow))
-    lost_inside, clear = _lost_inside(kept, backdrop)
+    lost_inside, clear = _lost_inside(kept, backdrop, (dist < 2 * threshold) | darkening)
     lost = float(lost_inside.sum() / (area + lost_inside.sum()))
     repaired = 0.0
     if holes and threshold <= TEXTURED and clear.any():  # a plain set: what it does not explain is not it
@@ -258,16 +261,16 @@ def clean_backdrop(
     )
 
 
-def _lost_inside(product: np.ndarray, backdrop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _lost_inside(product: np.ndarray, backdrop: np.ndarray, like: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The enclosed regions (bool h x w) of what ``product`` (bool h x w) leaves out inside its outline that do
-    not show the backdrop: fewer than ``LOST_MATCH`` of their pixels are ``backdrop`` (bool h x w: its colour
-    under the model's threshold, or a cast shadow on it), each at least ``LOST_MIN`` of the product's area; and
-    those of them where fewer than ``LOST_REPAIR`` are (clearly not the backdrop).
+    not show the backdrop: fewer than ``LOST_MATCH`` of their pixels are ``like`` it (bool h x w: near its colour or
+    a darkening of it), each at least ``LOST_MIN`` of the product's area; and those of them where fewer than
+    ``LOST_REPAIR`` are ``backdrop`` (bool h x w: its colour under the model's threshold, or a cast shadow on it):
+    clearly not the backdrop.
 
     A see-through hole shows the backdrop the product stands on (paper in a scissors' loop, grass between a
     chair's bars, the shade inside a mug's handle); a glossy highlight or reflection the model cut out shows
-    something else (the grey of the set mirrored in a black patent toe cap: 8 % of it matches the backdrop's
-    model there, where the real holes of the photo cases match for 61-81 %). The backdrop model is a smooth
+    something else (the grey of the set mirrored in a black patent toe cap). The backdrop model is a smooth
     surface fitted around the product: a reflection of the set can have the set's colours, but not the ones the
     set has right behind it.
     """
@@ -279,10 +282,10 @@ def _lost_inside(product: np.ndarray, backdrop: np.ndarray) -> tuple[np.ndarray,
     labels, count = ndimage.label(inside, EIGHT)
     index = np.arange(1, count + 1)
     area = np.bincount(labels.ravel(), minlength=count + 1)[1:]
-    seen = np.asarray(ndimage.sum_labels(backdrop, labels, index))
-    big = area >= max(12.0, LOST_MIN * float(whole.sum()))
-    lost = big & (seen < LOST_MATCH * area)
-    clear = big & (seen < LOST_REPAIR * area)
+    near = np.asarray(ndimage.sum_labels(like, labels, index))
+    same = np.asarray(ndimage.sum_labels(backdrop, labels, index))
+    lost = (area >= max(12.0, LOST_MIN * float(whole.sum()))) & (near < LOST_MATCH * area)
+    clear = lost & (same < LOST_REPAIR * area)
     return np.concatenate([[False], lost])[labels], np.concatenate([[False], clear])[labels]
 
 
