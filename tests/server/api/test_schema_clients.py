@@ -62,7 +62,9 @@ def _as_string(schema: dict, kind: str) -> str:
     branch = next(s for s in schema.get("anyOf", [schema]) if s.get("type") == kind)
     if kind == "boolean":
         return "true"
-    return str(branch.get("minimum", 1) if kind == "integer" else (branch.get("minimum", 0) + branch.get("maximum", 1)) / 2)
+    if kind == "integer":
+        return str(branch.get("minimum", 1))
+    return str((branch.get("minimum", 0) + branch.get("maximum", 1)) / 2)
 
 
 def test_a_number_or_boolean_sent_as_a_string_is_refused_as_the_schema_says(client: TestClient, key: Key) -> None:
@@ -71,8 +73,10 @@ def test_a_number_or_boolean_sent_as_a_string_is_refused_as_the_schema_says(clie
     doc = client.get("/schema/openapi.json").json()
     schemas = doc["components"]["schemas"]
     image = b64(product_jpeg())
-    bodies = (("/v1/generate", "GenerateRequest", {"product_image": image, "style": "studio_packshot"}),
-              ("/v1/backdrops", "BackdropRequest", {"image": image}))
+    bodies = (
+        ("/v1/generate", "GenerateRequest", {"product_image": image, "style": "studio_packshot"}),
+        ("/v1/backdrops", "BackdropRequest", {"image": image}),
+    )
     tried = []
     for path, name, base in bodies:
         validator = jsonschema_rs.Draft202012Validator(
