@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from .catalog import EngineCatalog, StyleStatus
+from .errors import CutoutRefused
 from .imaging.options import AUTO_CUTOUT, CLASSICAL_CUTOUT, RenderOptions
 from .imaging.plates.plate import PlateSource
 from .imaging.result import ProgressFn, RenderResult
@@ -107,14 +108,20 @@ class Engines(EngineCatalog):
             image = hint_own_alpha(image, hint)
             cutter = HintedSegmenter(segmenter or default_segmenter(), hint)
         studio = self.studio(options, plates)
-        if studio:
-            from .imaging.packshot import render_packshot
+        try:
+            if studio:
+                from .imaging.packshot import render_packshot
 
-            result = render_packshot(image, options, segmenter=cutter, consume=consume)
-        else:
-            call = SceneCall(image, options, status, cutter, progress, plates)
-            engine = next(e for e in SCENE_ENGINES if e.applies(call))
-            result = engine.run(self, call)
+                result = render_packshot(image, options, segmenter=cutter, consume=consume)
+            else:
+                call = SceneCall(image, options, status, cutter, progress, plates)
+                engine = next(e for e in SCENE_ENGINES if e.applies(call))
+                result = engine.run(self, call)
+        except CutoutRefused as exc:  # named as a result's engine is (below): the job records what ran
+            if segmenter is None or exc.engine != segmenter.name:
+                raise
+            name = f"onnx:{segmenter.name}"
+            raise CutoutRefused(exc.message, engine=name, confidence=exc.confidence) from exc
         cutout_engine = str(result.meta.get("cutout_source", ""))
         if segmenter is not None and cutout_engine == segmenter.name:
             cutout_engine = f"onnx:{segmenter.name}"

@@ -11,6 +11,7 @@ Hierarchy::
     │   └── InputExpired          a re-run whose stored photo is past retention (410)
     ├── ImageTooLarge         input over the byte limit
     ├── UnsupportedImage      not JPEG/PNG/WebP, undecodable, too many pixels, empty product
+    │   └── CutoutRefused         the image was read and cut out, and the cut-out refused it (carries the engine)
     ├── RateLimited           over the key's rate limit (carries retry_after)
     ├── Unavailable           the appliance cannot take work now (carries retry_after)
     │   ├── StorageFull           the disk or the database is full
@@ -64,6 +65,22 @@ class ImageTooLarge(AppError):
 
 class UnsupportedImage(AppError):
     code = "unsupported_image"
+
+
+class CutoutRefused(UnsupportedImage):
+    """The photo was read and the cut-out ran, and what it found cannot be delivered (no product, only a detail of
+    one, a result that needs review under ``on_low_confidence: fail``). Same code as any unsupported image (the
+    spec's 422 ``unsupported_image``); it also carries what ran: ``engine`` (the job's engine, e.g.
+    ``onnx:u2netp-int8``), ``cutout_engine`` (the cut-out's, the same for a studio packshot) and ``confidence``
+    (0-1, None when the engine gives none), so the failed job records them."""
+
+    def __init__(
+        self, message: str, *, engine: str, confidence: float | None, cutout_engine: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.engine = engine
+        self.cutout_engine = cutout_engine or engine
+        self.confidence = confidence
 
 
 class RateLimited(AppError):

@@ -127,3 +127,40 @@ def test_cutout_engine_picks_the_model_or_classical(settings: Settings) -> None:
     assert missing.status_code == 403 and "installed here: tiny-seg" in missing.json()["message"], missing.text
     scene, _, _ = _run(settings, {"product_image": photo, "style": "lifestyle", "cutout_engine": "classical"})
     assert scene["engine"] == "procedural" and scene["cutout_engine"] == "classical"
+
+
+def plain_backdrop() -> str:
+    """A plain grey photo with nothing on it: the classical cut-out runs and finds no product."""
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (236, 236, 236)).save(out, "PNG")
+    return b64(out.getvalue())
+
+
+def test_a_refusal_after_the_cutout_ran_records_its_engine_and_confidence(settings: Settings) -> None:
+    """breaker9 F10: a job the cut-out refused (on_low_confidence: fail; no product found) said engine,
+    cutout_engine and confidence null though its message quoted the confidence."""
+    strict = replace(settings, review_threshold=1.0)
+    body = {"product_image": b64(product_jpeg()), "style": "studio_packshot", "on_low_confidence": "fail"}
+    got, listed, hook = _run(strict, body)
+    assert got["status"] == "failed" and got["error"]["code"] == "unsupported_image"
+    for view in (got, listed, hook):
+        assert view is not None and view["engine"] == "classical", view
+        assert isinstance(view["confidence"], float) and 0 <= view["confidence"] < 1
+        assert f"{view['confidence']:.2f}" in got["error"]["message"]  # the figure the message quotes
+    assert got["cutout_engine"] == "classical" == listed["cutout_engine"]
+    assert "image_url" not in got and not got.get("images") and got.get("needs_review") is None
+    nothing, _listed, hook = _run(settings, {"product_image": plain_backdrop(), "style": "studio_packshot"})
+    assert nothing["status"] == "failed" and nothing["error"]["code"] == "unsupported_image"
+    assert nothing["error"]["message"].startswith("no product found")
+    assert nothing["engine"] == "classical" == nothing["cutout_engine"] and nothing["confidence"] == 0.0
+    assert hook is not None and hook["engine"] == "classical" and hook["confidence"] == 0.0
+
+
+def test_a_refused_job_is_not_listed_as_a_result_without_review(settings: Settings) -> None:
+    """The refused job keeps a result without images (its confidence): a needs_review filter lists results only."""
+    key = make_key(settings)
+    _run(settings, {"product_image": plain_backdrop(), "style": "studio_packshot"}, key)
+    with TestClient(create_app(settings)) as client:
+        for flag in ("true", "false"):
+            page = client.get(f"/v1/generations?needs_review={flag}", headers=key.headers).json()
+            assert page["data"] == [], (flag, page)

@@ -176,6 +176,19 @@ def test_json_prints_one_object_per_input(tmp_path: Path, capsys: pytest.Capture
     assert {"decode", "cutout", "compose", "encode", "total"} <= set(ok["timings_ms"])
     assert all(isinstance(v, float) and v >= 0 for v in ok["timings_ms"].values())
     assert failed["error"]["code"] == "unsupported_image" and "outputs" not in failed
+    assert "engine" not in failed  # not read: no engine ran
+
+
+def test_json_of_a_refused_cutout_names_the_engine_and_confidence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """breaker9 F10: a photo the cut-out ran on and refused (no product) records the engine that ran."""
+    empty = tmp_path / "empty.png"
+    Image.new("RGB", (640, 480), (236, 236, 236)).save(empty, "PNG")
+    assert main(["generate", str(empty), "-o", str(tmp_path / "o"), "--long-side", "256", "--json"]) == 1
+    refused = json.loads(capsys.readouterr().out)
+    assert refused["error"]["code"] == "unsupported_image" and "no product found" in refused["error"]["message"]
+    assert refused["engine"] == "classical" == refused["cutout_engine"] and refused["confidence"] == 0.0
 
 
 def test_review_flag_and_on_low_confidence(

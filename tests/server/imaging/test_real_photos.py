@@ -12,14 +12,14 @@ import io
 import numpy as np
 import pytest
 from paqshot_server.engines import Engines
-from paqshot_server.errors import UnsupportedImage
+from paqshot_server.errors import CutoutRefused, UnsupportedImage
 from paqshot_server.imaging import refine as refine_mod
 from paqshot_server.imaging.options import RenderOptions
 from paqshot_server.imaging.result import RenderResult
 from paqshot_server.inference import store as store_mod
 from paqshot_server.inference.catalogue import DEFAULT_CUTOUT
 from paqshot_server.settings import Settings
-from PIL import Image
+from PIL import Image, ImageFilter
 from support import default_engine, product_jpeg, shared_case
 
 INSTALLED = store_mod.install_level_dir()  # read at collection, before the autouse fixture empties it
@@ -172,6 +172,51 @@ def test_a_frame_filling_product_is_refused_not_cut_to_a_floating_detail(render)
     # df217cc: confidence 0.99 and the logo delivered; then flagged (0.54) but the logo still delivered.
     with pytest.raises(UnsupportedImage, match="fill the frame"):
         render("frame-filling-product-fragmented", "hoodie.jpg")
+
+
+def _nothing_photos() -> dict[str, Image.Image]:
+    """breaker9 F2's inputs, made here: an all-white JPEG, random noise, a real product blurred past recognition."""
+    white = io.BytesIO()
+    Image.new("RGB", (800, 600), "white").save(white, "JPEG", quality=90)  # its edge artefact: a 2x3 px "product"
+    noise = np.random.default_rng(9).integers(0, 256, (800, 600, 3), dtype=np.uint8)
+    shoe = Image.open(shared_case("photos", "non-uniform-backdrop-kept") / "shoe.jpg").convert("RGB")
+    return {
+        "white": Image.open(io.BytesIO(white.getvalue())).convert("RGB"),
+        "noise": Image.fromarray(noise),
+        "blurred": shoe.filter(ImageFilter.GaussianBlur(25)),
+    }
+
+
+def test_a_photo_with_no_product_is_refused_not_delivered_as_a_speck(engines: Engines) -> None:
+    """breaker9 F2: white, noise and a 25 px blur were delivered (confidence 0.0) as a 2x3 px speck blown up
+    over the canvas; they get the refusal an empty photo gets, naming the engine that ran."""
+    for name, photo in _nothing_photos().items():
+        with pytest.raises(CutoutRefused, match=r"^no product found: the image looks like background") as refused:
+            engines.render(photo, RenderOptions(background="white", long_side=512))
+        assert refused.value.code == "unsupported_image", name
+        assert refused.value.engine == ENGINE and refused.value.confidence == 0.0, name
+
+
+def test_a_small_real_product_on_a_big_backdrop_is_not_refused(engines: Engines) -> None:
+    """A ring on a big backdrop is a product: a real product covering ~1 % of a plain frame is delivered (with
+    the small_product review), not refused as a speck."""
+    kind = "thin-parts-lost"
+    photo = Image.open(shared_case("photos", kind) / "comp_white_robot.jpg").convert("RGB")
+    alpha = Image.open(shared_case("photos", kind) / "comp_white_robot.alpha_gt.png").convert("L")
+    box = alpha.getbbox()
+    assert box is not None
+    product, matte = photo.crop(box), alpha.crop(box)
+    canvas = Image.new("RGB", (1600, 1200), (238, 236, 232))
+    area = float(np.asarray(matte, np.float32).sum() / 255)
+    scale = (0.012 * canvas.width * canvas.height / area) ** 0.5  # the product: 1.2 % of the frame
+    size = (round(product.width * scale), round(product.height * scale))
+    canvas.paste(
+        product.resize(size, Image.Resampling.LANCZOS), (700, 500), matte.resize(size, Image.Resampling.LANCZOS)
+    )
+    result = engines.render(canvas, RenderOptions(background="white", long_side=512))
+    assert result.engine == ENGINE and result.confidence is not None and result.confidence > 0.02
+    x0, y0, x1, y1 = result.meta["source_box"]
+    assert x0 >= 690 and y0 >= 490 and x1 - x0 >= 0.8 * size[0] and y1 - y0 >= 0.8 * size[1]
 
 
 def test_glass_is_kept_and_flagged(render) -> None:

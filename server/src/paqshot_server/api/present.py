@@ -10,7 +10,7 @@ import msgspec
 
 from ..ids import parse_iso
 from ..signing import file_url as _file_url
-from ..storage.jobs import Job
+from ..storage.jobs import Job, JobResult
 from .state import ApiState
 from .wire import ComplianceReport, Generation, ImageLinks, JobError, ProductBox, ReviewReason
 
@@ -65,6 +65,8 @@ def generation(job: Job, api: ApiState, now: tuple[float | None, int] | None = N
     out.completed_at = job.completed_at
     if job.status == "failed":
         out.error = JobError(code=job.error_code or "server_error", message=job.error_message or "")
+        if job.result is not None:  # refused after the cut-out ran (jobs.ending.fail): how sure it was, and which
+            _cutout_fields(out, job.result)
         return out
     if job.result and job.expires_at:
         expires = int(parse_iso(job.expires_at))
@@ -96,11 +98,9 @@ def generation(job: Job, api: ApiState, now: tuple[float | None, int] | None = N
         if isinstance(meta.get("backdrop"), dict):  # the plate it stands on, and the gains applied to the product
             out.backdrop = meta["backdrop"]
         out.product_box = _product_box(out.scene or meta)
-        out.confidence = job.result.confidence
+        _cutout_fields(out, job.result)
         out.needs_review = job.result.needs_review
         out.review_reasons = [ReviewReason(code=r.code, message=r.message) for r in job.result.review_reasons]
-        if isinstance(meta.get("cutout_engine"), str):
-            out.cutout_engine = meta["cutout_engine"]
         out.notes = job.result.notes or None
         if job.result.compliance:
             out.compliance = msgspec.convert(job.result.compliance, list[ComplianceReport])
@@ -110,6 +110,14 @@ def generation(job: Job, api: ApiState, now: tuple[float | None, int] | None = N
             if job.result.matte:
                 out.matte_url = file_url(base, secret, job.result.matte, expires)
     return out
+
+
+def _cutout_fields(out: Generation, result: JobResult) -> None:
+    """The cut-out's ``confidence`` and ``cutout_engine`` of a stored result (a completed job's, or the image-less
+    one a refused job keeps)."""
+    out.confidence = result.confidence
+    if isinstance(result.meta.get("cutout_engine"), str):
+        out.cutout_engine = result.meta["cutout_engine"]
 
 
 def _product_box(meta: dict[str, Any]) -> ProductBox | None:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..errors import AppError, UnsupportedImage
+from ..errors import AppError, CutoutRefused, UnsupportedImage
 from ..imaging.options import (
     ASPECT_RATIOS,
     AUTO_CUTOUT,
@@ -285,6 +285,8 @@ def _render_one(
         written = _write(result, path, args)
     except (AppError, OSError) as exc:
         code, message = (exc.code, exc.message) if isinstance(exc, AppError) else ("io_error", str(exc))
+        if isinstance(exc, CutoutRefused):  # refused after the cut-out ran: which engine, how sure
+            record.update(engine=exc.engine, cutout_engine=exc.cutout_engine, confidence=exc.confidence)
         progress.error(f"{path}: failed: {message}")
         return {**record, "error": {"code": code, "message": message}}
     except Exception as exc:  # a bug on one file must not lose the rest of the batch: report it

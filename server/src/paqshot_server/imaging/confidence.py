@@ -126,8 +126,29 @@ def evidence(refined: Refined, shape: tuple[int, int]) -> Evidence:
 FILLS_FRAME_REFUSAL = {"share": 0.05, "surround": 0.8}
 
 
-def refusal(ev: Evidence) -> str | None:
-    """Why the cut-out must not be delivered (the message of an ``unsupported_image`` error), or None."""
+# A speck the model is not sure of: no product, whatever was kept. An empty photo still leaves the model a few
+# pixels it half-believes (an 800x600 white JPEG: 2x3 px at the border, share 0.0000, confidence 0.000; random
+# noise: 0.02 %, 0.000; a shoe blurred with a 25 px radius: 0.11 %, 0.000), which the packshot then blew up
+# hundreds of times into a white canvas with a smudge. Real products sit well clear of both limits: the smallest
+# in shared/cases/photos covers SMALLEST_REAL % of its photo (see docs/progress/refuse9.md), and a ring on a big
+# backdrop (1-2 % of the frame) is 2-4 times over the share limit; the lowest confidence of a product the model
+# found in those photos is LOWEST_REAL. Both must hold: a small product the model is sure of is delivered (with
+# the small_product review), a large unsure one is reviewed, not refused.
+NEGLIGIBLE_REFUSAL = {"share": 0.005, "confidence": 0.02}
+
+
+def refusal(ev: Evidence, confidence: float = 1.0) -> str | None:
+    """Why the cut-out must not be delivered (the message of an ``unsupported_image`` error), or None.
+
+    ``confidence``: the cut-out's (0-1, :func:`confidence` of ``ev``); with a product under
+    ``NEGLIGIBLE_REFUSAL["share"]`` of the photo and a confidence under ``NEGLIGIBLE_REFUSAL["confidence"]`` the
+    model found no product (the same refusal as a photo it finds nothing in)."""
+    if ev.share < NEGLIGIBLE_REFUSAL["share"] and confidence < NEGLIGIBLE_REFUSAL["confidence"]:
+        return (
+            f"no product found: the image looks like background (the cut-out model kept only a speck, "
+            f"{ev.share * 100:.2f} % of the photo, with confidence {confidence:.2f}). Send a sharp photo of the "
+            "product with some plain backdrop around it."
+        )
     if ev.share < FILLS_FRAME_REFUSAL["share"] and ev.surround > FILLS_FRAME_REFUSAL["surround"]:
         return (
             f"the product seems to fill the frame: the cut-out model found only a small detail of it "

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from PIL import Image
 
-from ..errors import UnsupportedImage
+from ..errors import CutoutRefused, UnsupportedImage
 from .matting import decontaminate
 from .review import ReviewReason
 from .segment import OutputScale, Segmenter, default_segmenter
@@ -127,7 +127,9 @@ def cutout(
     of numpy; issue-14.md, "Memory at 40 MP, session 6"). Only its ``size`` may be read afterwards.
 
     Raises:
-        UnsupportedImage: the image is fully transparent, or no product can be told from its background.
+        UnsupportedImage: the image is fully transparent.
+        CutoutRefused: the cut-out ran and no product can be told from its background (or the segmenter refused
+            what it found); it names the segmenter (``seg.name``) and its confidence.
     """
     if own_alpha(image) is not None:
         return _from_alpha(image)
@@ -137,13 +139,18 @@ def cutout(
     by_image = getattr(seg, "segment_image", None)  # optional: see segment.Segmenter
     rgb: np.ndarray | None = None
     reduces = output_scale is not None and getattr(seg, "takes_output_scale", False)
-    if by_image is not None and not reduces:
-        matte = by_image(image)
-    else:
-        rgb = np.asarray(image)
-        if consume:
-            image.close()
-        matte = seg.segment(rgb, output_scale=output_scale) if reduces else seg.segment(rgb)  # type: ignore[call-arg]
+    try:
+        if by_image is not None and not reduces:
+            matte = by_image(image)
+        else:
+            rgb = np.asarray(image)
+            if consume:
+                image.close()
+            matte = seg.segment(rgb, output_scale=output_scale) if reduces else seg.segment(rgb)  # type: ignore[call-arg]
+    except CutoutRefused:
+        raise
+    except UnsupportedImage as exc:  # the cut-out ran and found nothing to deliver: say which one (confidence 0)
+        raise CutoutRefused(exc.message, engine=seg.name, confidence=0.0) from exc
     size = image.size
     if reduces and matte.alpha.shape[0] <= size[1] and matte.alpha.shape[1] <= size[0]:
         size = matte.alpha.shape[1], matte.alpha.shape[0]  # a reduced grid (the segmenter's own colours)
@@ -173,8 +180,9 @@ def _checked(
 ) -> Cutout:
     inner = alpha_bbox(rgba[..., 3], 0)
     if inner is None or int(rgba[..., 3].max()) < 26:
-        what = "the image is fully transparent" if source == "alpha" else "the image looks like background"
-        raise UnsupportedImage(f"no product found: {what}.")
+        if source == "alpha":
+            raise UnsupportedImage("no product found: the image is fully transparent.")
+        raise CutoutRefused("no product found: the image looks like background.", engine=source, confidence=0.0)
     x0, y0 = box[:2]
     bbox = (inner[0] + x0, inner[1] + y0, inner[2] + x0, inner[3] + y0)
     return Cutout(rgba, box, size, confidence, source, bbox, notes)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from ..errors import UnsupportedImage
+from ..errors import CutoutRefused
 from ..imaging.confidence import assess_refined, refusal
 from ..imaging.refine import RefineConfig, refine
 from ..imaging.segment import Matte, OutputScale, Segmenter
@@ -136,8 +136,9 @@ class OnnxSegmenter:
         (:func:`~paqshot_server.imaging.refine.refine`), the photo's otherwise.
 
         Raises:
-            UnsupportedImage: the model finds no product, or only a detail of one that fills the frame
-                (:func:`~paqshot_server.imaging.confidence.refusal`; not with a hint).
+            CutoutRefused: the model finds no product, only a detail of one that fills the frame, or a negligible
+                speck (:func:`~paqshot_server.imaging.confidence.refusal`; not with a hint); it carries this
+                model's name and the confidence.
             ValueError: ``rgb`` is not uint8 RGB, or ``hint`` is not its size.
         """
         if rgb.ndim != 3 or rgb.shape[2] < 3 or rgb.dtype != np.uint8:
@@ -148,11 +149,15 @@ class OnnxSegmenter:
         with releasing_arena() if releases_arena(*rgb.shape[:2]) else nullcontext():
             refined = refine(rgb, self.predict, self.refine_config, hint=hint, output_scale=output_scale)
         if refined is None:
-            raise UnsupportedImage("no product found: the cut-out model found nothing that stands out in the photo.")
+            raise CutoutRefused(
+                "no product found: the cut-out model found nothing that stands out in the photo.",
+                engine=self.name,
+                confidence=0.0,
+            )
         confidence, reasons, evidence = assess_refined(refined, refined.alpha.shape)
-        refused = refusal(evidence) if hint is None else None  # a hint says what the product is
+        refused = refusal(evidence, confidence) if hint is None else None  # a hint says what the product is
         if refused:
-            raise UnsupportedImage(refused)
+            raise CutoutRefused(refused, engine=self.name, confidence=round(confidence, 4))
         return Matte(
             alpha=refined.alpha,
             confidence=confidence,

@@ -55,7 +55,7 @@ def sign(
 def payload(job: Job, base_url: str, secret: bytes) -> dict[str, Any]:
     """The spec's webhook payload; extensions: ``error`` on failure, variant URLs, and on completion the
     ``engine`` that ran with the review fields (``confidence``, ``needs_review``, ``review_reasons``) and the
-    ``compliance`` reports."""
+    ``compliance`` reports; on a failure the cut-out refused, its ``engine`` and ``confidence``."""
     body: dict[str, Any] = {
         "event": f"generation.{job.state}",
         "id": job.id,
@@ -86,6 +86,9 @@ def payload(job: Job, base_url: str, secret: bytes) -> dict[str, Any]:
             body["compliance"] = job.result.compliance
     if job.state == "failed":
         body["error"] = {"code": job.error_code, "message": job.error_message}
+        if job.result is not None:  # refused after the cut-out ran: which engine, how sure (jobs.ending.fail)
+            body["engine"] = job.engine
+            body["confidence"] = job.result.confidence
     return body
 
 

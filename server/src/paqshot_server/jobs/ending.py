@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from ..errors import CutoutRefused
 from ..ids import iso
 from ..resources import Resources
 from ..storage import jobs as jobs_sql
@@ -37,12 +38,22 @@ def publish(res: Resources, job: Job, end: JobEnd, *, owner: str | None, now: fl
     return jobs_sql.finish(res.db.get(), job.id, owner, now=now, end=end, event=event)
 
 
-def fail(res: Resources, job: Job, code: str, message: str, *, owner: str | None) -> bool:
+def fail(
+    res: Resources, job: Job, code: str, message: str, *, owner: str | None, refused: CutoutRefused | None = None
+) -> bool:
     """End ``job`` as failed with error ``code`` and a message the client can act on.
 
+    ``refused``: the cut-out ran and refused the photo; the job then records its engine (``engine`` column) and a
+    result without images that holds its confidence and ``meta.cutout_engine`` (shown by the job's JSON, the
+    webhook payload and ``/v1/generate`` lists like a completed job's).
     A failed job's stored input is kept for the retention period too, then purged like any result.
     """
-    return _end(res, job, owner, state="failed", error_code=code, error_message=message)
+    if refused is None:
+        return _end(res, job, owner, state="failed", error_code=code, error_message=message)
+    result = JobResult(images=[], confidence=refused.confidence, meta={"cutout_engine": refused.cutout_engine})
+    return _end(
+        res, job, owner, state="failed", error_code=code, error_message=message, engine=refused.engine, result=result
+    )
 
 
 def complete(res: Resources, job: Job, result: JobResult, engine: str, *, owner: str) -> bool:

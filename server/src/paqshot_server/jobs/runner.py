@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from .. import logs
-from ..errors import AppError, UnsupportedImage
+from ..errors import AppError, CutoutRefused, UnsupportedImage
 from ..finishing import Finished
 from ..imaging.decode import decode_image
 from ..imaging.hint import decode_stored_hint
@@ -262,7 +262,13 @@ def _process(ctx: WorkerContext, woken_by: str) -> str:
             result = _render(ctx, raw, render_options(job, ctx.settings), lease, hint, plates)
             refusal = refused_for_review(job, result)
             if refusal is not None:
-                raise UnsupportedImage(refusal)
+                cutout_engine = result.meta.get("cutout_engine")
+                raise CutoutRefused(
+                    refusal,
+                    engine=result.engine,
+                    confidence=result.confidence,
+                    cutout_engine=cutout_engine if isinstance(cutout_engine, str) else None,
+                )
             finished = ctx.finisher.finish(
                 result,
                 product_photo=raw,
@@ -273,6 +279,9 @@ def _process(ctx: WorkerContext, woken_by: str) -> str:
         except Cancelled:
             _fail(ctx, job, "cancelled", "The generation was cancelled before it finished.")
             return "cancelled"
+        except CutoutRefused as exc:  # refused after the cut-out ran: the job says which engine and how sure
+            ending.fail(ctx, job, exc.code, exc.message, owner=ctx.worker_id, refused=exc)
+            return "failed"
         except AppError as exc:
             _fail(ctx, job, exc.code, exc.message)
             return "failed"

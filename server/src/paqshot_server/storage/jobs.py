@@ -202,7 +202,8 @@ def list_for_key(
     """
     where, params = "key_id = ? AND deleted_at IS NULL", list[str | int]([key_id])
     if needs_review is not None:
-        where += " AND json_extract(result, '$.needs_review') = ?"
+        # completed only: a job the cut-out refused keeps a result without images (its confidence)
+        where += " AND state = 'completed' AND json_extract(result, '$.needs_review') = ?"
         params.append(int(needs_review))
     if filename:
         escaped = filename.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
