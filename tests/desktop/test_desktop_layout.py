@@ -105,7 +105,8 @@ def test_the_options_form_is_not_clipped(
     app = make_app(load_brand(BRANDS / brand_id))
     view = app.window.create_view
     view.set_inputs(form_inputs(caps, True, PRESETS), caps.styles, caps.limits.max_prompt_chars)
-    app.controller._procedural_hint(caps)  # the first-run hint, when it applies, sits above the form
+    view.form.editor("style").set_value("lifestyle")  # the first-run hint (scenes only), when it applies,
+    app.controller._procedural_hint(caps)  # sits above the form
     view.form.editor("background").set_value("#A0B0C0")  # the longest background item
     if "preset" in view.form.names():  # the longest preset title ("Amazon main image" was cut at 1024 px)
         view.form.set_values({"preset": "amazon_main", "compliance_check": ["amazon_additional"]})

@@ -81,6 +81,48 @@ def test_status_text_is_plain_words() -> None:
     assert status_text(job(status="completed")) == "Completed"
 
 
+FILLS_FRAME = (
+    "the product seems to fill the frame: the cut-out model found only a small detail of it (1.8 % of the photo) "
+    "on a surface that covers the rest of the photo. Photograph the whole product on a plain backdrop with some "
+    "space around it, or send a mask hint."
+)
+
+
+def refused_job(**extra: Any) -> Job:
+    """A job the appliance's cut-out refused, as the API reports it (breaker9 F10: engine and confidence)."""
+    error = {"code": "unsupported_image", "message": FILLS_FRAME}
+    return job(status="failed", error=error, engine="onnx:u2netp-int8", confidence=0.05, **extra)
+
+
+def test_a_refused_cutout_is_shown_in_the_appliances_words_and_not_offered_again(qapp: Any) -> None:
+    """breaker9 F3: every refusal read "The file is not a JPEG, PNG or WebP image the server can read: the product
+    seems to fill the frame…", and the Create button offered to send the refused photo again."""
+    assert status_text(refused_job()) == "Refused: T" + FILLS_FRAME[1:]
+    assert "JPEG" not in status_text(refused_job())
+    batch = Batch()
+    refused, broken = Path("/x/hoodie.jpg"), Path("/x/broken.jpg")
+    batch.add([refused, broken], {})
+    batch.update(refused, state="submitted", job_id="gen_r")
+    batch.update(broken, state="submitted", job_id="gen_b")
+    batch.follow(refused_job(job_id="gen_r"))
+    unreadable = {"code": "unsupported_image", "message": "Image could not be decoded as JPEG: truncated."}
+    batch.follow(job(job_id="gen_b", status="failed", error=unreadable))  # no engine ran: the file is at fault
+    item = batch.get(refused)
+    assert item is not None and item.state == "refused" and item.finished
+    assert item.message == "T" + FILLS_FRAME[1:]
+    assert [i.path for i in batch.sendable()] == [broken]  # the same photo would be refused the same way
+    bad = batch.get(broken)
+    assert bad is not None and bad.state == "failed" and "JPEG, PNG or WebP" in bad.message
+
+
+def test_review_reasons_joined_after_a_bracket_keep_their_full_stop() -> None:
+    """breaker9 F11: "…(confidence 0.31 < 0.60) The product looks…" had no full stop after the bracket."""
+    from paqshot_desktop.labels import sentence
+
+    assert sentence("check the outline (confidence 0.31 < 0.60)") == "Check the outline (confidence 0.31 < 0.60)."
+    assert sentence("a remark (in brackets.)") == "A remark (in brackets.)"
+
+
 def test_eta_from_progress_or_estimate() -> None:
     start = parse_time("2026-06-09T14:00:00Z")
     assert start is not None

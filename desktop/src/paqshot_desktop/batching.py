@@ -196,10 +196,12 @@ class BatchController:
             return
         done = [i for i in self.batch.items if i.job_id in self._round]
         self._round.clear()
-        counts = {state: sum(1 for i in done if i.state == state) for state in ("done", "review", "failed")}
+        counts = {s: sum(1 for i in done if i.state == s) for s in ("done", "review", "failed", "refused")}
         parts = [f"{counts['done']} ready"]
         if counts["review"]:
             parts.append(f"{counts['review']} to review")
         if counts["failed"]:
             parts.append(f"{counts['failed']} failed")
+        if counts["refused"]:
+            parts.append(f"{counts['refused']} refused (the reason is on each tile)")
         self._notify(f"Batch finished: {', '.join(parts)}.")

@@ -290,7 +290,9 @@ class Controller(QObject):
         scenes = [s for s in caps.styles if s.name != PACKSHOT and s.available]
         drawn = all(s.engine == "procedural" and not s.can("plate") for s in scenes)
         if scenes and drawn and not self.settings.get("procedural_hint_seen"):
-            self.window.create_view.show_hint(PROCEDURAL_HINT.format(exe=self.brand.server_executable))
+            self.window.create_view.show_hint(
+                PROCEDURAL_HINT.format(exe=self.brand.server_executable), scenes_only=True
+            )
 
     def start_local(self) -> None:
         """Start (or reuse) the appliance on this computer."""

@@ -194,9 +194,10 @@ def duration(seconds: float | None) -> str:
 
 
 def sentence(text: str) -> str:
-    """A message as a sentence: capital first letter, final full stop."""
+    """A message as a sentence: capital first letter, final full stop (also after a closing bracket: "(confidence
+    0.31 < 0.60)" ends a clause, and sentences joined after it ran on; breaker9 F11)."""
     text = text.strip()
     if not text:
         return text
     text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?", ")")) else text + "."
+    return text if text.endswith((".", "!", "?", ".)", "!)", "?)")) else text + "."

@@ -27,7 +27,9 @@ class BatchItem:
     """A file in the batch and what happened to it.
 
     ``state``: ready, invalid (cannot be sent: ``message`` says why), sending, waiting (429/retry), submitted
-    (accepted, queued), processing (``progress``), done, review (done; the appliance asks for a look), failed.
+    (accepted, queued), processing (``progress``), done, review (done; the appliance asks for a look), failed,
+    refused (the appliance read the photo and its cut-out refused it: ``message`` is the appliance's own words;
+    not sent again, it would be refused the same way).
     """
 
     path: Path
@@ -39,7 +41,7 @@ class BatchItem:
     @property
     def finished(self) -> bool:
         """The file's job ended (or it was never sendable)."""
-        return self.state in ("done", "review", "failed", "invalid")
+        return self.state in ("done", "review", "failed", "refused", "invalid")
 
 
 class Batch(QObject):
@@ -93,6 +95,8 @@ class Batch(QObject):
                 self.update(path, state="review", progress=None, message=reasons or "The appliance flagged it.")
             else:
                 self.update(path, state="done", progress=None, message="")
+        elif job.refused:
+            self.update(path, state="refused", progress=None, message=failure_text(job))
         elif job.status == "failed":
             message = plain_error(job.error.code, job.error.message) if job.error else ""
             cancelled = job.error is not None and job.error.code == "cancelled"
@@ -113,7 +117,7 @@ class Batch(QObject):
         self.changed.emit()
 
     def sendable(self) -> list[BatchItem]:
-        """Items that can be submitted now (ready, or failed and worth another try)."""
+        """Items that can be submitted now (ready, or failed and worth another try; not one the cut-out refused)."""
         return [i for i in self._items.values() if i.state in ("ready", "failed")]
 
 
@@ -148,10 +152,22 @@ def status_text(job: Job) -> str:
     if job.status == "failed":
         if job.error and job.error.code == "cancelled":
             return "Cancelled"
-        return "Failed: " + plain_error(job.error.code, job.error.message) if job.error else "Failed"
+        if job.refused:
+            return "Refused: " + failure_text(job)
+        return "Failed: " + failure_text(job) if job.error else "Failed"
     if job.status == "processing" and job.progress is not None:
         return f"Processing {job.progress:.0%}"
     return value_label(job.status)
+
+
+def failure_text(job: Job) -> str:
+    """Why a failed job failed, in words: a refused cut-out (:attr:`Job.refused`) in the appliance's own words
+    (the photo was read: never "not a JPEG, PNG or WebP image"), any other failure by its code's plain words."""
+    if job.error is None:
+        return ""
+    if job.refused:
+        return sentence(job.error.message or "the appliance's cut-out found no product")
+    return plain_error(job.error.code, job.error.message)
 
 
 def status_role(job: Job) -> str:

@@ -140,6 +140,19 @@ class Job(Struct, frozen=True, kw_only=True):
         return self.status in TERMINAL_STATUSES
 
     @property
+    def refused(self) -> bool:
+        """The appliance read the photo, ran its cut-out and refused what it found (no product, only a detail of
+        one, a result that needs review under ``on_low_confidence: fail``): the error code is the one an unreadable
+        file gets (``unsupported_image``), but a refused job names the engine that ran, or its confidence. The same
+        file with the same options is refused the same way again."""
+        return (
+            self.status == "failed"
+            and self.error is not None
+            and self.error.code == "unsupported_image"
+            and (self.engine is not None or self.confidence is not None)
+        )
+
+    @property
     def flagged(self) -> bool:
         """A completed result the appliance says a person should look at."""
         return self.status == "completed" and self.needs_review

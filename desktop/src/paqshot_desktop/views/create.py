@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..icons import icon
+from ..labels import PACKSHOT
 from ..model import BatchItem
 from ..options import InputSpec
 from ..wire import StyleInfo
@@ -48,6 +49,7 @@ _STATE_TEXT = {
     "done": ("Done", "ok"),
     "review": ("Needs review", "warn"),
     "failed": ("Failed", "error"),
+    "refused": ("Refused", "error"),
 }
 
 
@@ -181,6 +183,9 @@ class CreateView(QWidget):
         panel.setMaximumWidth(440)
         self.form = OptionsForm()
         self.form.changed.connect(lambda: self.values_changed.emit(self.form.values()))
+        self.form.changed.connect(self._place_hint)
+        self._hint_for_scenes = False  # a hint about scenes, shown only while a scene style is chosen
+        self._hint_wanted = False  # shown and not dismissed
         self.form.submit.connect(self._submit)
         self.hint = QFrame()
         self.hint.setObjectName("Banner")
@@ -223,12 +228,20 @@ class CreateView(QWidget):
         if self.submit_button.isEnabled():
             self.submit_button.animateClick()
 
-    def show_hint(self, text: str) -> None:
-        """A dismissible note above the form (e.g. scenes render on the procedural preview engine)."""
+    def show_hint(self, text: str, *, scenes_only: bool = False) -> None:
+        """A dismissible note above the form (e.g. scenes render on the procedural preview engine). ``scenes_only``:
+        it shows only while a scene style is chosen (not beside Studio packshot, which it does not concern)."""
         self.hint_text.setText(text)
-        self.hint.show()
+        self._hint_for_scenes = scenes_only
+        self._hint_wanted = True
+        self._place_hint()
+
+    def _place_hint(self) -> None:
+        scene = self.form.all_values().get("style") not in (None, PACKSHOT)
+        self.hint.setVisible(self._hint_wanted and (scene or not self._hint_for_scenes))
 
     def _dismiss_hint(self) -> None:
+        self._hint_wanted = False
         self.hint.hide()
         self.hint_dismissed.emit()
 
@@ -240,10 +253,12 @@ class CreateView(QWidget):
     def set_inputs(self, inputs: list[InputSpec], styles: tuple[StyleInfo, ...], prompt_limit: int) -> None:
         """Build the options form for the connected appliance."""
         self.form.set_inputs(inputs, styles, prompt_limit)
+        self._place_hint()
 
     def set_values(self, values: dict[str, Any]) -> None:
         """Restore form values."""
         self.form.set_values(values)
+        self._place_hint()
 
     def set_batch(self, items: list[BatchItem]) -> None:
         """Show the batch's files with their state; keeps loaded thumbnails."""
@@ -278,9 +293,12 @@ class CreateView(QWidget):
         """Update the count line and the Generate button from the whole batch."""
         self._sendable = sum(1 for i in items if i.state in ("ready", "failed"))
         invalid = sum(1 for i in items if i.state == "invalid")
+        refused = sum(1 for i in items if i.state == "refused")
         text = f"{len(items)} photos · {self._sendable} ready"
         if invalid:
             text += f" · {invalid} cannot be sent"
+        if refused:
+            text += f" · {refused} refused by the appliance"
         self.summary.setText(text if items else "No photos yet")
         self._update_submit()
 
