@@ -92,12 +92,17 @@ ExpiresAt = Annotated[
 EngineName = Annotated[
     str,
     Meta(
-        description="Extension: what made the image: `classical`, `procedural`, `onnx:<model>`, `diffusion:<model>`.",
+        description="Extension: what made the image: `classical`, `procedural`, `onnx:<model>`, `diffusion:<model>`; "
+        "on a job the cut-out refused (failed, `unsupported_image`), the cut-out that ran.",
         examples=["classical"],
     ),
 ]
 Confidence = Annotated[
-    float, Meta(description="Extension: how sure the cut-out is, 0–1 (calibrated; low values need review).")
+    float,
+    Meta(
+        description="Extension: how sure the cut-out is, 0–1 (calibrated; low values need review); also on a job "
+        "the cut-out refused."
+    ),
 ]
 NeedsReview = Annotated[
     bool, Meta(description="Extension: the result is probably wrong somewhere; review_reasons say where, in words.")
