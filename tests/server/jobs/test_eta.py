@@ -51,9 +51,9 @@ def record_completed(
     db.conn.close()
 
 
-def worker_alive(settings: Settings) -> None:
+def worker_alive(settings: Settings, worker_id: str = "wrk_eta") -> None:
     db = connect(settings.app_db)
-    workers_sql.record_heartbeat(db, "wrk_eta", time.time(), [])
+    workers_sql.record_heartbeat(db, worker_id, time.time(), [])
     db.conn.close()
 
 
@@ -74,7 +74,7 @@ def snapshot(running: list[Pending], queued: list[Pending], slots: int, now: flo
     return Snapshot(
         taken=time.monotonic(),
         now=now,
-        version=0,
+        changes=0,
         queues=queues,
         keys=keys,
         clock=0.0,
@@ -188,9 +188,36 @@ def test_a_costly_read_of_the_queue_is_not_repeated_sooner_than_its_cost_allows(
     monkeypatch.setattr(eta, "_read", lambda: read(0.0))
     eta._snapshot = None
     cheap = eta._current()
-    worker_alive(settings)
+    worker_alive(settings, "wrk_eta2")  # a worker comes (a heartbeat alone is not a change to the queue)
     cheap.taken -= max(eta_mod.MIN_AGE, eta._read_seconds / eta_mod.READ_SHARE) + 0.01
     assert eta._current() is not cheap  # a cheap read (a few ms): again after MIN_AGE once the database changed
+
+
+def test_a_door_reads_the_queue_again_for_others_changes_not_for_its_own_submissions(
+    client: TestClient, key: Key, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """api8: in a busy door this process's own group commits (on other threads' connections: they change the event
+    loop connection's ``data_version``) made the ETA read the whole queue again on the loop every MIN_AGE, although
+    its own submissions were in the snapshot already. Now only another writer's change does (a worker's claim)."""
+    from paqshot_server.jobs import eta as eta_mod
+
+    record_completed(settings, key, seconds=3.0, count=10)
+    worker_alive(settings)
+    monkeypatch.setattr(eta_mod, "MIN_AGE", 0.0)
+    monkeypatch.setattr(eta_mod, "READ_SHARE", 1e9)  # no spacing: a change counted reads the queue again at once
+    monkeypatch.setattr(eta_mod, "MAX_AGE", 3600.0)
+    reads: list[int] = []
+    real = eta_mod.Eta._read
+    monkeypatch.setattr(eta_mod.Eta, "_read", lambda self: reads.append(1) or real(self))
+    estimates = [submit(client, key)["estimated_seconds"] for _ in range(5)]
+    assert estimates == [3, 6, 9, 12, 15]
+    assert len(reads) == 1  # the first submission's; before, one more for each of the next four
+    other = connect(settings.app_db)  # a worker's connection
+    claimed = jobs_sql.claim_next(other, "wrk_eta", time.time(), 60.0)
+    other.conn.close()
+    assert claimed is not None
+    assert submit(client, key)["estimated_seconds"] == 18
+    assert len(reads) == 2  # the claim is another writer's change: the queue is read again
 
 
 def test_job_times_grow_with_the_photo_along_the_fitted_line() -> None:

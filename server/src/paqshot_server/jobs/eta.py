@@ -2,9 +2,10 @@
 photo size (:class:`JobTimes`) and the job's place under the fair policy (``storage.fair``).
 
 A snapshot of the queue (queued jobs per key in serving order, running jobs, the policy's tags, the live worker
-slots, recent job times) is read again after :data:`MAX_AGE` seconds, or :data:`MIN_AGE` once the database has
-changed (SQLite's ``data_version``), and extended in place by this process's own submissions, so a burst of
-submissions is estimated in order without re-reading the queue each time. The plan is list scheduling: jobs in
+slots, recent job times) is read again after :data:`MAX_AGE` seconds, or :data:`MIN_AGE` once another writer has
+changed what it reads (``storage.jobs.queue_changes``, counted by triggers, less the counts of this process's own
+submissions), and extended in place by this process's own submissions, so a burst of submissions is estimated in
+order without re-reading the queue each time. The plan is list scheduling: jobs in
 the fair order, each started on the slot that frees first (a running job frees its slot after its job time, less
 what it has run), each taking its engine's job time for its photo's size. Estimates are rounded to whole seconds (the
 spec's type), to the nearest: rounding up would double a sub-second job's estimate.
@@ -25,12 +26,14 @@ from ..resources import Resources
 from ..storage import fair
 from ..storage import jobs as jobs_sql
 from ..storage import workers as workers_sql
-from ..storage.db import data_version
 from ..storage.fair import Pending, Waiting
 from ..storage.jobs import Job
 
 MAX_AGE = 1.0  # seconds a snapshot of the queue serves at most
-MIN_AGE = 0.25  # ... and at least, once another connection has written to the database (a job started or ended)
+# ... and at least, once another writer has changed the queue (a job started or ended, another process's submission);
+# this process's own submissions are in the snapshot already (a busy door's group commits re-read a long queue on the
+# event loop every MIN_AGE or so, for nothing: issue-14.md, "Door tail, session 8" and "session 9").
+MIN_AGE = 0.25
 # ... and, between those, at least the read's own CPU time over this share: the event loop spends at most ~2 % of its
 # time reading a changed queue again, however long the queue (and reads it at MAX_AGE whatever). A read is O(queued
 # jobs): with ~3,000 queued (bench_api's 16-client phase) each took milliseconds on the loop, 7.4 % of its GIL time,
@@ -152,7 +155,7 @@ class Snapshot:
 
     taken: float  # time.monotonic()
     now: float  # time.time()
-    version: int  # PRAGMA data_version of the connection that read it
+    changes: int  # storage.jobs.queue_changes when it was read, then past this process's own submissions' counts
     queues: dict[str, list[Pending]]
     keys: dict[str, Waiting]
     clock: float
@@ -167,6 +170,7 @@ class Snapshot:
     _free: list[float] = field(default_factory=list)
     _last: fair.Place | None = None
     _last_of: dict[str, fair.Place] = field(default_factory=dict)
+    added: set[str] = field(default_factory=set)  # jobs this process added (:meth:`add`)
 
     def job_seconds(self, job: Pending) -> float:
         how = (job.style, job.cutout_engine)
@@ -182,6 +186,7 @@ class Snapshot:
 
     def add(self, job: Pending, waiting: Callable[[], Waiting]) -> None:
         """A job this process just queued (``waiting``: its key's tags when the key had nothing queued)."""
+        self.added.add(job.id)
         queue = self.queues.setdefault(job.key_id, [])
         at = len(queue)
         while at and queue[at - 1].rank() > job.rank():
@@ -237,17 +242,20 @@ class Eta:
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._read_seconds = 0.0  # what the last read of the queue cost
+        # (queue_changes before, after) of the snapshot's own submissions, committed, by the count before
+        self._own: dict[int, int] = {}
 
     def _read(self) -> Snapshot:
         settings, conn = self.res.settings, self.res.db.get().conn
         now = time.time()
+        changes = jobs_sql.queue_changes(conn)  # first: a change made while the rest is read is read again later
         queues = fair.queued_in_order(conn)
         keys, clock = fair.waiting(conn)
         alive, problems = workers_sql.live_problems(self.res.db.get(), now - worker_timeout(settings.sweep_seconds))
         return Snapshot(
             taken=time.monotonic(),
             now=now,
-            version=data_version(conn),
+            changes=changes,
             queues=queues,
             keys={k.key_id: k for k in keys},
             clock=clock,
@@ -257,12 +265,13 @@ class Eta:
             engine_of_style=lambda style: self.res.catalog.status(style).engine,
         )
 
-    def _current(self, max_age: float = MAX_AGE) -> Snapshot:
+    def _current(self, max_age: float | None = None) -> Snapshot:
         snapshot = self._snapshot
-        if snapshot is None or self._stale(snapshot, max_age):
+        if snapshot is None or self._stale(snapshot, MAX_AGE if max_age is None else max_age):
             started = time.thread_time()  # this thread's own work: not the waits for the GIL meanwhile
             snapshot = self._snapshot = self._read()
             self._read_seconds = time.thread_time() - started
+            self._own = {}
         return snapshot
 
     def _stale(self, snapshot: Snapshot, max_age: float) -> bool:
@@ -270,7 +279,20 @@ class Eta:
         if age > max_age:
             return True
         spacing = max(min(MIN_AGE, max_age), self._read_seconds / READ_SHARE)
-        return age > spacing and data_version(self.res.db.get().conn) != snapshot.version
+        if age <= spacing:
+            return False
+        while snapshot.changes in self._own:  # this process's own submissions: in the snapshot already
+            snapshot.changes = self._own.pop(snapshot.changes)
+        return jobs_sql.queue_changes(self.res.db.get().conn) != snapshot.changes
+
+    def counted(self, job_id: str, before: int, after: int) -> None:
+        """``job_id``, which :meth:`admit` estimated, is committed, and the queue's change count went from ``before``
+        to ``after`` with it (``storage.jobs.create``'s ``counted``): those changes are the snapshot's own when the
+        job is in it; any other change (another writer's, or a job of this process that a newer snapshot did not
+        add) still reads the queue again."""
+        with self._lock:
+            if self._snapshot is not None and job_id in self._snapshot.added:
+                self._own[before] = after
 
     def admit(self, job: Pending) -> int:
         """Whole seconds until ``job``, about to be queued, should be done (the 202's ``estimated_seconds``).

@@ -8,6 +8,7 @@ on still holding the lease, so a job that ran twice publishes once.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from typing import Any, Literal
 
 import msgspec
@@ -269,6 +270,7 @@ def create(
     quota: int | None,
     idempotency: tuple[str, str, float] | None,
     high_limit: int | None = None,
+    counted: Callable[[str, int, int], None] | None = None,
 ) -> tuple[Job, bool]:
     """Insert a queued job in one transaction with its quota check and idempotency record (a transaction shared
     with the submissions of this process waiting at the same moment, each in its own savepoint: ``write_grouped``).
@@ -276,13 +278,16 @@ def create(
     ``idempotency`` is (Idempotency-Key, body hash, now). Returns (job, created); a repeated key with the
     same body returns the original job and False; with another body raises IdempotencyConflict. A ``high``
     priority job is refused (Forbidden) while its key has ``high_limit`` high-priority jobs waiting.
+    ``counted``: called once the job is created and committed with (job id, :func:`queue_changes` just before its
+    insert, just after): the changes that are this job's own (the ETA tells them from other writers').
     """
 
-    def insert(conn: sqlite3.Connection) -> tuple[Job, bool]:
+    def insert(conn: sqlite3.Connection) -> tuple[Job, bool, int, int]:
         if idempotency is not None:
             prior = _idempotent_prior(conn, job.key_id, idempotency[0], idempotency[1])
             if prior is not None:
-                return prior, False
+                return prior, False, 0, 0
+        before = queue_changes(conn)
         if quota is not None:
             used = conn.execute("SELECT count(*) FROM jobs WHERE key_id = ?", (job.key_id,)).fetchone()[0]
             if used >= quota:
@@ -305,9 +310,19 @@ def create(
                 "VALUES (?, ?, ?, ?, ?)",
                 (job.key_id, idempotency[0], idempotency[1], job.id, idempotency[2]),
             )
-        return _select(conn, "id = ?", (job.id,))[0], True
+        return _select(conn, "id = ?", (job.id,))[0], True, before, queue_changes(conn)
 
-    return write_grouped(db, insert)  # with the submissions waiting at the same moment: one commit, one fsync
+    # with the submissions waiting at the same moment: one commit, one fsync
+    created_job, created, before, after = write_grouped(db, insert)
+    if created and counted is not None:
+        counted(job.id, before, after)
+    return created_job, created
+
+
+def queue_changes(conn: sqlite3.Connection) -> int:
+    """How many changes to what the ETA's plan reads (jobs, the fair policy's tags and weights, the workers' rows
+    but their heartbeats) any connection has committed (triggers of migration ``m010_queue_changes``)."""
+    return int(conn.execute("SELECT n FROM queue_changes WHERE id = 1").fetchone()[0])
 
 
 def claim_next(db: sqlite_utils.Database, owner: str, now: float, lease_seconds: float) -> Job | None:

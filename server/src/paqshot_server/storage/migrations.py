@@ -261,6 +261,36 @@ def m009_webhook_schedule_start(db: sqlite_utils.Database) -> None:
     )
 
 
+def m010_queue_changes(db: sqlite_utils.Database) -> None:
+    """A count of the changes to what the ETA's plan reads (``jobs.eta``): queued and running jobs, the recent job
+    times, the fair policy's tags and weights, the workers that can run jobs. Bumped by triggers, so every writer
+    counts whatever its code; a door tells its own submissions' counts from others' (``storage.jobs.create``) and
+    reads the queue again only for others' changes. A worker's heartbeat is not counted (its liveness is a matter
+    of time: the ETA's snapshot has a maximum age)."""
+    bump = "BEGIN UPDATE queue_changes SET n = n + 1 WHERE id = 1; END"
+    planned = "state, priority, seq, key_id, style, options, claimed_at, input_pixels, result, completed_at, engine"
+    _run(
+        db,
+        (
+            "CREATE TABLE queue_changes (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL)",
+            "INSERT INTO queue_changes (id, n) VALUES (1, 0)",
+            f"CREATE TRIGGER queue_changes_job_insert AFTER INSERT ON jobs {bump}",
+            f"CREATE TRIGGER queue_changes_job_delete AFTER DELETE ON jobs {bump}",
+            f"CREATE TRIGGER queue_changes_job_update AFTER UPDATE OF {planned} ON jobs {bump}",
+            f"CREATE TRIGGER queue_changes_share_insert AFTER INSERT ON fair_share {bump}",
+            f"CREATE TRIGGER queue_changes_share_update AFTER UPDATE ON fair_share {bump}",
+            f"CREATE TRIGGER queue_changes_share_delete AFTER DELETE ON fair_share {bump}",
+            f"CREATE TRIGGER queue_changes_clock_update AFTER UPDATE ON fair_clock {bump}",
+            f"CREATE TRIGGER queue_changes_key_update AFTER UPDATE OF weight ON api_keys {bump}",
+            f"CREATE TRIGGER queue_changes_key_delete AFTER DELETE ON api_keys {bump}",
+            f"CREATE TRIGGER queue_changes_worker_insert AFTER INSERT ON workers {bump}",
+            f"CREATE TRIGGER queue_changes_worker_delete AFTER DELETE ON workers {bump}",
+            "CREATE TRIGGER queue_changes_worker_problem AFTER UPDATE OF problem ON workers "
+            f"WHEN OLD.problem IS NOT NEW.problem {bump}",
+        ),
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     m001_initial,
     m002_webhook_rotation_and_leases,
@@ -271,6 +301,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     m007_backdrops,
     m008_input_pixels,
     m009_webhook_schedule_start,
+    m010_queue_changes,
 )
 
 
