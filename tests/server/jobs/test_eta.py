@@ -20,7 +20,8 @@ from paqshot_server.storage import jobs as jobs_sql
 from paqshot_server.storage import workers as workers_sql
 from paqshot_server.storage.db import connect
 from paqshot_server.storage.fair import Pending, Waiting
-from support import Key, b64, make_key, product_jpeg
+from paqshot_server.storage.jobs import NewJob
+from support import Key, b64, make_key, product_jpeg, queued_job
 
 PHOTO = b64(product_jpeg((96, 72)))
 
@@ -218,6 +219,49 @@ def test_a_door_reads_the_queue_again_for_others_changes_not_for_its_own_submiss
     assert claimed is not None
     assert submit(client, key)["estimated_seconds"] == 18
     assert len(reads) == 2  # the claim is another writer's change: the queue is read again
+
+
+def test_submissions_in_flight_when_the_queue_is_read_are_carried_into_the_snapshot(
+    settings: Settings, key: Key, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A busy door always has submissions estimated but not yet committed when it reads the queue: their commits
+    came after the read, counted as changes the snapshot did not have, and the queue was read again at every spacing
+    (api9's probe: a read every 0.25 s at 16 clients, as before the change count). They are put into the snapshot
+    as they will be queued, and their counts stepped over."""
+    from paqshot_server.jobs import eta as eta_mod
+    from paqshot_server.resources import Resources
+
+    record_completed(settings, key, seconds=3.0, count=10)
+    worker_alive(settings)
+    monkeypatch.setattr(eta_mod, "MIN_AGE", 0.0)
+    monkeypatch.setattr(eta_mod, "READ_SHARE", 1e9)
+    monkeypatch.setattr(eta_mod, "MAX_AGE", 3600.0)
+    eta = eta_mod.Eta(Resources(settings))
+    reads: list[int] = []
+    real = eta._read
+    monkeypatch.setattr(eta, "_read", lambda: reads.append(1) or real())
+    db = connect(settings.app_db)
+    jobs = [queued_job(key.id) for _ in range(4)]
+
+    def pending(new: NewJob) -> Pending:
+        return Pending(new.id, key.id, new.style, None, "normal", 2**62, None, None)
+
+    def commit(new: NewJob) -> None:
+        jobs_sql.create(db, new, quota=None, idempotency=None, counted=eta.counted)
+
+    assert eta.admit(pending(jobs[0])) == 3
+    assert eta.admit(pending(jobs[1])) == 6
+    commit(jobs[0])
+    assert eta._snapshot is not None
+    eta._snapshot.taken -= 7200  # past its age: the next submission reads the queue, jobs[1] not committed yet
+    assert eta.admit(pending(jobs[2])) == 9 and len(reads) == 2  # jobs[1] in the plan though not in the read
+    commit(jobs[1])
+    commit(jobs[2])
+    assert eta.admit(pending(jobs[3])) == 12
+    assert len(reads) == 2  # before: read again, jobs[1]'s commit was a change the snapshot did not have
+    eta.forget(jobs[3].id)  # not queued after all: never carried into a later snapshot
+    assert eta.admit(pending(queued_job(key.id))) == 12 and len(reads) == 3
+    db.conn.close()
 
 
 def test_job_times_grow_with_the_photo_along_the_fitted_line() -> None:

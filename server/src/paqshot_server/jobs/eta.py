@@ -170,7 +170,9 @@ class Snapshot:
     _free: list[float] = field(default_factory=list)
     _last: fair.Place | None = None
     _last_of: dict[str, fair.Place] = field(default_factory=dict)
-    added: set[str] = field(default_factory=set)  # jobs this process added (:meth:`add`)
+    added: set[str] = field(default_factory=set)  # this process's submissions in it (:meth:`add`, :meth:`Eta._carry`)
+    carried: set[str] = field(default_factory=set)  # ... of those, the ones added though not committed when it was read
+    read_changes: int = 0  # storage.jobs.queue_changes when it was read
 
     def job_seconds(self, job: Pending) -> float:
         how = (job.style, job.cutout_engine)
@@ -244,6 +246,7 @@ class Eta:
         self._read_seconds = 0.0  # what the last read of the queue cost
         # (queue_changes before, after) of the snapshot's own submissions, committed, by the count before
         self._own: dict[int, int] = {}
+        self._inflight: dict[str, Pending] = {}  # estimated (admit), not yet committed (counted) nor forgotten
 
     def _read(self) -> Snapshot:
         settings, conn = self.res.settings, self.res.db.get().conn
@@ -256,6 +259,7 @@ class Eta:
             taken=time.monotonic(),
             now=now,
             changes=changes,
+            read_changes=changes,
             queues=queues,
             keys={k.key_id: k for k in keys},
             clock=clock,
@@ -272,7 +276,26 @@ class Eta:
             snapshot = self._snapshot = self._read()
             self._read_seconds = time.thread_time() - started
             self._own = {}
+            self._carry(snapshot)
         return snapshot
+
+    def _carry(self, snapshot: Snapshot) -> None:
+        """Put this process's submissions that were estimated but not committed when ``snapshot`` was read into it,
+        as they will be queued (a busy door always has some: without them every read was followed by their commits,
+        counted as changes the snapshot did not have, and the queue was read again at each spacing). Those it read
+        are marked as its own too: their commits' counts, if after the read's, are stepped over."""
+        if not self._inflight:
+            return
+        read = {job.id for queue in snapshot.queues.values() for job in queue}
+        read.update(job.id for job in snapshot.running)
+        for job in self._inflight.values():
+            if job.id not in read:
+                snapshot.add(job, self._waiting(job))
+                snapshot.carried.add(job.id)
+            snapshot.added.add(job.id)
+
+    def _waiting(self, job: Pending) -> Callable[[], Waiting]:
+        return lambda: fair.key_state(self.res.db.get().conn, job.key_id, job.seq)
 
     def _stale(self, snapshot: Snapshot, max_age: float) -> bool:
         age = time.monotonic() - snapshot.taken
@@ -291,21 +314,30 @@ class Eta:
         job is in it; any other change (another writer's, or a job of this process that a newer snapshot did not
         add) still reads the queue again."""
         with self._lock:
-            if self._snapshot is not None and job_id in self._snapshot.added:
+            self._inflight.pop(job_id, None)
+            snapshot = self._snapshot
+            if snapshot is None or job_id not in snapshot.added:
+                return
+            if before >= snapshot.read_changes:
                 self._own[before] = after
+            elif job_id in snapshot.carried:  # committed before the read, yet not in it: it ended meanwhile
+                self._snapshot = None
 
     def admit(self, job: Pending) -> int:
         """Whole seconds until ``job``, about to be queued, should be done (the 202's ``estimated_seconds``).
 
-        Call :meth:`forget` if it is not queued after all."""
+        Call :meth:`counted` once it is committed, :meth:`forget` with its id if it is not queued after all."""
         with self._lock:
             snapshot = self._current()
-            snapshot.add(job, lambda: fair.key_state(self.res.db.get().conn, job.key_id, job.seq))
+            snapshot.add(job, self._waiting(job))
+            self._inflight[job.id] = job
             return max(1, round(snapshot.done_at()[job.id] - time.time()))
 
-    def forget(self) -> None:
-        """Drop the snapshot (a job :meth:`admit` counted was not queued)."""
+    def forget(self, job_id: str | None = None) -> None:
+        """Drop the snapshot (``job_id``, which :meth:`admit` counted, was not queued; or a job's place changed)."""
         with self._lock:
+            if job_id is not None:
+                self._inflight.pop(job_id, None)
             self._snapshot = None
 
     def seconds(self, job: Job) -> float | None:

@@ -280,10 +280,10 @@ class JobService:
                 pixels,
             )
         except BaseException:
-            self.eta.forget()
+            self.eta.forget(job_id)
             raise
         if not created:  # a concurrent request with the same Idempotency-Key inserted first
-            self.eta.forget()
+            self.eta.forget(job_id)
         return Submitted(job, replayed=not created, rate=admitted.rate)
 
     def _store_and_create(
