@@ -221,8 +221,8 @@ print(*faults)
 def test_a_fresh_workers_first_job_reuses_the_heap_its_warm_up_left(tmp_path: Path) -> None:
     # The first job faulted its working set in (~9,000-13,000 pages, 270 ms against 125 ms for the next jobs,
     # quiet), and that job's time is all the ETA has measured on a fresh appliance: a burst after it was told ~2x
-    # its wait (issue-14.md, "Honest ETA, session 9"). The warm-up leaves the heap a packshot needs kept
-    # (worker.warm_heap).
+    # its wait (issue-14.md, "Honest ETA and the door's re-reads, session 9"). The warm-up leaves the heap a
+    # packshot needs kept (worker.warm_heap).
     clean = {k: v for k, v in os.environ.items() if k not in (*allocator.OPERATOR_VARIABLES, "MALLOC_ARENA_MAX")}
     out = subprocess.run(
         [sys.executable, "-c", FIRST_JOB, str(tmp_path / "home")], env=clean, capture_output=True, text=True, check=True

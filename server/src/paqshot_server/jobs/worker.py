@@ -175,10 +175,12 @@ def warm_heap(ctx: WorkerContext) -> None:
     default output size, after :func:`warm` handed the heap back: the freed heap it leaves is what the allocator
     keeps between jobs (``allocator.keep_freed_memory``), so the first client's job reuses it like every later one.
 
-    Without it the first job faulted its whole working set in (~9,000-13,000 pages for a 1200x900 photo: 270 ms against
-    125 ms for the next ones, quiet), and that job is the only time the ETA has measured on a fresh appliance: a
-    burst after it was told ~2x its wait (issue-14.md, "Honest ETA, session 9"). The cost: the working set
-    (~50 MB) held by an idle worker from its start instead of from its first job. A failure is logged, never fatal.
+    Without it the first job faulted its whole working set in (~9,000-13,000 pages for a 1200x900 photo: 270 ms
+    against 125 ms for the next ones, quiet), and that job is the only time the ETA has measured on a fresh
+    appliance: a burst after it was told ~2x its wait (issue-14.md, "Honest ETA and the door's re-reads, session 9").
+    The cost: the kept heap (an idle fresh worker's RSS 111 -> 239 MiB; main's worker held 225 MiB after its first
+    1200x900 job anyway) from its start instead of from its first job, and ~0.3 s more warm-up. A failure is
+    logged, never fatal.
     """
     from ..imaging.options import CLASSICAL_CUTOUT, RenderOptions
 
