@@ -147,14 +147,49 @@ class EngineCatalog:
             raise InvalidRequest("shadow 'natural' keeps the photo's own shadow and applies to studio_packshot only.")
 
     def check_cutout_engine(self, choice: str) -> None:
-        """Raise Forbidden when ``choice`` names a cut-out model that is not installed here."""
+        """Refuse a ``cutout_engine`` that names no cut-out model installed here, in words that say what to do.
+
+        Raises:
+            InvalidRequest: ``choice`` is no cut-out model at all (in no catalogue, or a model of another role):
+                a malformed parameter (400), whatever is installed.
+            Forbidden: ``choice`` is a catalogue cut-out model that is not installed here: a feature not
+                available on this appliance (403); the message says how to install it (``models pull`` only
+                for models whose files the catalogue can fetch).
+        """
         if choice in (AUTO_CUTOUT, CLASSICAL_CUTOUT):
             return
-        model = self._all().get(choice)
-        if model is None or model.role != "segmentation":
-            ids = sorted(m.id for m in self._all().values() if m.role == "segmentation")
-            here = f"the cut-out models installed here: {', '.join(ids)}" if ids else "no cut-out model is installed"
+        installed = self._all()
+        model = installed.get(choice)
+        if model is not None and model.role == "segmentation":
+            return
+        ids = sorted(m.id for m in installed.values() if m.role == "segmentation")
+        usable = (
+            f"use auto, classical or one installed here ({', '.join(ids)})"
+            if ids
+            else "use auto or classical (no cut-out model is installed here)"
+        )
+        catalogue = _catalogue_models()
+        known = sorted(i for i, (role, _pull) in catalogue.items() if role == "segmentation")
+        if model is None and choice in known:
+            how = f"`models pull {choice}`" if catalogue[choice][1] else "`models install PATH` with its files"
             raise Forbidden(
-                f"Cut-out engine '{choice}' is not installed here ({here}): use auto, classical or one of those, or "
-                f"install the model (`models pull {choice}` or `models install PATH`)."
+                f"Cut-out engine '{choice}' is not installed here: {usable}, or have the operator install it "
+                f"({how}; docs/models.md)."
             )
+        role = model.role if model is not None else catalogue.get(choice, (None, False))[0]
+        article = "an" if role and role[0] in "aeiou" else "a"
+        what = f"{article} {role} model, not a cut-out model" if role else "no cut-out model known here"
+        listed = f" The catalogue's cut-out models: {', '.join(known)}." if known else ""
+        raise InvalidRequest(f"cutout_engine '{choice}' is {what}: {usable}.{listed}")
+
+
+def _catalogue_models() -> dict[str, tuple[str, bool]]:
+    """The catalogue's model ids, each with its role and whether ``models pull`` can fetch it; empty without a
+    catalogue (a package installed without its source tree)."""
+    from .inference.catalogue import CatalogueError, load_catalogue
+
+    try:
+        catalogue = load_catalogue()
+    except (CatalogueError, OSError):
+        return {}
+    return {m.id: (m.role, bool(m.downloads)) for m in catalogue.values()}

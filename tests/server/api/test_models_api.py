@@ -82,3 +82,33 @@ def test_the_api_process_never_loads_onnxruntime(settings: Settings) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"  # with a model installed, every endpoint answered without it
+
+
+def _engine(client: TestClient, key: Key, choice: str) -> tuple[int, str]:
+    body = {"product_image": b64(product_jpeg()), "style": "studio_packshot", "cutout_engine": choice}
+    answer = client.post("/v1/generate", json=body, headers=key.headers)
+    return answer.status_code, answer.json().get("message", "")
+
+
+@pytest.mark.parametrize("installed", [False, True])
+def test_an_unknown_cutout_engine_is_a_400_and_pull_is_advised_only_for_catalogue_models(
+    client: TestClient, key: Key, settings: Settings, installed: bool
+) -> None:
+    """breaker9 F11: 'bogus-model' answered 403 advising `models pull bogus-model`, an id in no catalogue, and with
+    nothing installed said "one of those" listing none. 403 (the spec's "feature not available") is kept for a
+    catalogue cut-out model that is not installed here; a malformed choice is 400 (invalid_request)."""
+    if installed:
+        if not (FIXTURES / "tiny-seg").is_dir():
+            pytest.skip("tiny segmentation fixture not built")
+        ModelStore(settings.models_dir).install(FIXTURES / "tiny-seg", accept_licence=True)
+    for bogus in ("bogus-model", "sd15-inpainting"):  # in no catalogue; a catalogue model of another role
+        code, words = _engine(client, key, bogus)
+        assert code == 400, (bogus, words)
+        assert "models pull" not in words and "one of those" not in words, words
+        assert "u2netp" in words  # the catalogue's cut-out models are named
+        assert ("tiny-seg" in words) is installed and ("no cut-out model is installed" in words) is not installed
+    assert "an inpainting model, not a cut-out model" in _engine(client, key, "sd15-inpainting")[1]
+    code, words = _engine(client, key, "u2net")  # in the catalogue, with files it can fetch
+    assert code == 403 and "`models pull u2net`" in words, words
+    code, words = _engine(client, key, "rmbg-1.4")  # in the catalogue, files not fetchable
+    assert code == 403 and "models pull" not in words and "`models install PATH`" in words, words
