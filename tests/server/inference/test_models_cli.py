@@ -74,6 +74,23 @@ def test_shared_installs_serve_every_data_folder(
     assert code == 0 and not (tmp_path / "install" / "tiny-seg").exists()
 
 
+def test_remove_says_which_level_a_model_is_at_either_way(
+    tmp_path: Path, fixture_models: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """breaker9 F6: README's `models remove u2netp-int8` failed on a fresh set-up (installed for the whole
+    installation); the way back is `--shared` there, and a `--shared` on a data-folder model says so too."""
+    monkeypatch.setenv("PAQSHOT_INSTALL_MODELS_DIR", str(tmp_path / "install"))
+    home = ("--home", str(tmp_path / "home"))
+    code, out = run(capsys, "models", "install", str(fixture_models / "tiny-seg"), *home)
+    assert code == 0
+    code, out = run(capsys, "models", "remove", "tiny-seg", "--shared", *home)
+    assert code == 1 and "installed in this data folder" in out and "without --shared" in out, out
+    code, out = run(capsys, "models", "remove", "tiny-seg", *home)
+    assert code == 0
+    code, out = run(capsys, "models", "remove", "tiny-seg", "--shared", *home)
+    assert code == 1 and "No installed model" in out
+
+
 def test_setup_without_the_registry_says_so_in_one_line_and_classical_serves(tmp_path: Path) -> None:
     """Registry unreachable (a dead proxy on loopback stands for a box without internet)."""
     env = {

@@ -304,8 +304,22 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _remove(args: argparse.Namespace) -> int:
+    from ..inference.store import ModelNotFound
+
     try:
         _store(args).remove(args.id)
+    except ModelNotFound as exc:
+        # --shared on a model the set-up put in this data folder (an install level it could not write): say where
+        # it is, as the other way round does (inference.store.ModelStore.remove).
+        settings = settings_from(args)
+        here = getattr(args, "shared", False) and any(m.id == args.id for m in ModelStore(settings.models_dir).list())
+        print(
+            f"{args.id} is installed in this data folder ({settings.models_dir}), not for the whole installation; "
+            "remove it without --shared."
+            if here
+            else exc
+        )
+        return 1
     except StoreError as exc:
         print(exc)
         return 1
