@@ -147,3 +147,50 @@ def test_check_audits_an_existing_photo(tmp_path: Path) -> None:
     assert as_json.returncode == 0 and record["compliance"][0]["passed"] and record["format"] == "jpeg"
     bad = _run("check", str(photo), home=tmp_path / "h")
     assert bad.returncode == 2 and "preset" in bad.stderr
+
+
+def test_a_row_whose_file_cannot_be_read_says_why_in_a_plain_sentence(tmp_path: Path) -> None:
+    """breaker9 F7: a catalogue row showed "[Errno 2] No such file or directory: '/nope/missing.jpg'"."""
+    from paqshot_server.cli.catalogue import _load
+
+    (tmp_path / "folder.jpg").mkdir()
+    (tmp_path / "file").write_bytes(b"x")
+    for image, says in (
+        ("/nope/missing.jpg", "image file not found: /nope/missing.jpg"),
+        ("folder.jpg", f"image file is a folder, not a file: {tmp_path / 'folder.jpg'}"),
+        ("file/inside.jpg", "image file path runs through something that is not a folder"),
+    ):
+        with pytest.raises(InvalidRequest) as refused:
+            _load(image, tmp_path, None)
+        assert refused.value.message.startswith(says), refused.value.message
+        assert_plain_words(refused.value.message)
+        assert "Errno" not in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("exc", "says"),
+    [
+        (PermissionError(13, "Permission denied", "/srv/p.jpg"), "image file cannot be opened (permission denied): "),
+        (OSError(5, "Input/output error", "/srv/p.jpg"), "image file could not be used (input/output error): "),
+        (FileNotFoundError(2, "No such file or directory", "/srv/p.jpg"), "image file not found: "),
+        (IsADirectoryError(21, "Is a directory", "/srv/p.jpg"), "image file is a folder, not a file: "),
+    ],
+)
+def test_every_file_system_error_is_a_sentence(exc: OSError, says: str) -> None:
+    from paqshot_server.cli.common import os_error_words
+
+    assert os_error_words(exc, "image file") == says + "/srv/p.jpg"
+    assert os_error_words(OSError("engine x returned no matte")) == "engine x returned no matte"  # our own words
+
+
+def test_a_catalogue_row_with_a_missing_file_reads_plainly_in_the_summary(tmp_path: Path) -> None:
+    manifest = tmp_path / "catalogue.csv"
+    manifest.write_text("sku,image\nSKU-3,/nope/missing.jpg\n")
+    done = _run("generate", "--manifest", str(manifest), "-o", str(tmp_path / "out"), home=tmp_path / "home")
+    assert done.returncode == 1, done.stderr
+    assert _summary(tmp_path / "out")["SKU-3"]["error"] == "image file not found: /nope/missing.jpg"
+    assert "Errno" not in done.stdout + done.stderr
+    missing = _run("generate", "--manifest", str(tmp_path / "none.csv"), "-o", str(tmp_path / "o"), home=tmp_path)
+    assert f"manifest not found: {tmp_path / 'none.csv'}" in missing.stderr + missing.stdout
+    one = _run("generate", "/nope/missing.jpg", "-o", str(tmp_path / "o"), home=tmp_path / "home")
+    assert "failed: file not found: /nope/missing.jpg" in one.stderr and "Errno" not in one.stderr, one.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..imaging.plates.plate import LIGHT_AZIMUTH
-from .common import add_home_flag, settings_from
+from .common import add_home_flag, os_error_words, settings_from
 
 
 def _fraction(text: str) -> float:
@@ -92,7 +92,7 @@ def _add(args: argparse.Namespace) -> int:
     try:
         data = args.file.read_bytes()
     except OSError as exc:
-        print(f"error: {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"error: {os_error_words(exc, 'plate image')}", file=sys.stderr)
         return 1
     upload = PlateUpload(
         tags=[t for t in args.tags.split(",") if t.strip()],

@@ -22,7 +22,7 @@ import msgspec
 
 from .. import __version__
 from ..errors import AppError, InvalidRequest, UnsupportedImage
-from .common import internal_error
+from .common import internal_error, os_error_words
 
 SUMMARY = "summary.csv"
 STATE = "batch-state.json"
@@ -107,7 +107,7 @@ def read_manifest(path: Path) -> list[dict[str, Any]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise InvalidRequest(f"cannot read the manifest {path}: {exc.strerror}") from None
+        raise InvalidRequest(os_error_words(exc, "manifest")) from None
     if path.suffix.lower() == ".json":
         try:
             rows = json.loads(text)
@@ -233,7 +233,7 @@ def _one_row(
         line.update(_render(data, background, name, resolved, args, res, engines, finisher))
         line["status"] = "completed"
     except (AppError, OSError) as exc:
-        line.update(status="failed", error=exc.message if isinstance(exc, AppError) else str(exc))
+        line.update(status="failed", error=exc.message if isinstance(exc, AppError) else os_error_words(exc))
     except Exception as exc:  # one broken row must not lose the catalogue: report it and go on
         line.update(status="failed", error=internal_error(exc))
     if sku:
@@ -250,7 +250,10 @@ def _load(image: str, base: Path, res: Any, field: str = "image") -> bytes:
 
         return anyio.run(load_image, res, image, field)
     path = Path(image).expanduser()
-    return (path if path.is_absolute() else base / path).read_bytes()
+    try:
+        return (path if path.is_absolute() else base / path).read_bytes()
+    except OSError as exc:
+        raise InvalidRequest(os_error_words(exc, "image file" if field == "image" else f"{field} file")) from None
 
 
 def plates_for(res: Any, background: bytes | None, options: Any) -> Any:

@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from .common import add_home_flag, settings_from
+from .common import add_home_flag, os_error_words, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,7 +44,7 @@ def _check(args: argparse.Namespace) -> int:
         try:
             outcome = check_image(path.read_bytes(), ids, res.settings, res.presets, res.engines.find_product)
         except (AppError, OSError) as exc:
-            message = exc.message if isinstance(exc, AppError) else str(exc)
+            message = exc.message if isinstance(exc, AppError) else os_error_words(exc)
             print(f"{path}: cannot check: {message}", file=sys.stderr)
             if args.json:
                 print(json.dumps({"file": str(path), "error": message}))

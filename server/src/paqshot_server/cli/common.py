@@ -22,6 +22,28 @@ def internal_error(exc: BaseException) -> str:
     return f"internal error ({type(exc).__name__}: {exc}); run with --verbose for the traceback"
 
 
+_OS_ERROR_WORDS = (
+    (FileNotFoundError, "{what} not found: {name}"),
+    (IsADirectoryError, "{what} is a folder, not a file: {name}"),
+    (NotADirectoryError, "{what} path runs through something that is not a folder: {name}"),
+    (PermissionError, "{what} cannot be opened (permission denied): {name}"),
+)
+
+
+def os_error_words(exc: OSError, what: str = "file") -> str:
+    """A plain sentence for a file-system error (``"image file not found: /nope/missing.jpg"``), never Python's
+    ``[Errno 2] …`` text. ``what``: the kind of file, as the user named it ("image file", "output folder")."""
+    if exc.errno is None and exc.filename is None:
+        return str(exc)  # an OSError raised with a sentence of ours
+    name = exc.filename if exc.filename is not None else ""
+    for kind, words in _OS_ERROR_WORDS:
+        if isinstance(exc, kind) and name:
+            return words.format(what=what, name=name)
+    reason = (exc.strerror or "an input/output error").rstrip(".")
+    reason = reason[0].lower() + reason[1:]
+    return f"{what} could not be used ({reason}): {name}" if name else f"{what} could not be used ({reason})"
+
+
 def add_home_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--home", help="data folder (default: environment or ./data)")
 

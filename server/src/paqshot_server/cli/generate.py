@@ -26,7 +26,7 @@ from ..imaging.options import (
     RenderOptions,
     cutout_choice,
 )
-from .common import internal_error
+from .common import internal_error, os_error_words
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
@@ -221,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: preset: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"error: background image {args.background_image}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"error: {os_error_words(exc, 'background image')}", file=sys.stderr)
         return 2
     args.output.mkdir(parents=True, exist_ok=True)
     progress = Progress(len(args.images), sys.stderr)
@@ -284,7 +284,7 @@ def _render_one(
             record["compliance"] = finished.compliance
         written = _write(result, path, args)
     except (AppError, OSError) as exc:
-        code, message = (exc.code, exc.message) if isinstance(exc, AppError) else ("io_error", str(exc))
+        code, message = (exc.code, exc.message) if isinstance(exc, AppError) else ("io_error", os_error_words(exc))
         if isinstance(exc, CutoutRefused):  # refused after the cut-out ran: which engine, how sure
             record.update(engine=exc.engine, cutout_engine=exc.cutout_engine, confidence=exc.confidence)
         progress.error(f"{path}: failed: {message}")
