@@ -150,11 +150,11 @@ class EngineCatalog:
         """Refuse a ``cutout_engine`` that names no cut-out model installed here, in words that say what to do.
 
         Raises:
-            InvalidRequest: ``choice`` is no cut-out model at all (in no catalogue, or a model of another role):
-                a malformed parameter (400), whatever is installed.
-            Forbidden: ``choice`` is a catalogue cut-out model that is not installed here: a feature not
-                available on this appliance (403); the message says how to install it (``models pull`` only
-                for models whose files the catalogue can fetch).
+            Forbidden: ``choice`` is not a cut-out model installed here (403, the spec's "feature not available":
+                the served schema takes any id of the pattern, as what is installed changes while the appliance
+                runs, so a schema-valid id is never a 400). The message names what can be used; for a catalogue
+                cut-out model it says how to install it (``models pull`` only where the catalogue can fetch its
+                files); for an id in no catalogue, or of a model of another role, it says so and advises no pull.
         """
         if choice in (AUTO_CUTOUT, CLASSICAL_CUTOUT):
             return
@@ -164,7 +164,7 @@ class EngineCatalog:
             return
         ids = sorted(m.id for m in installed.values() if m.role == "segmentation")
         usable = (
-            f"use auto, classical or one installed here ({', '.join(ids)})"
+            f"use auto, classical or a cut-out model installed here: {', '.join(ids)}"
             if ids
             else "use auto or classical (no cut-out model is installed here)"
         )
@@ -180,7 +180,7 @@ class EngineCatalog:
         article = "an" if role and role[0] in "aeiou" else "a"
         what = f"{article} {role} model, not a cut-out model" if role else "no cut-out model known here"
         listed = f" The catalogue's cut-out models: {', '.join(known)}." if known else ""
-        raise InvalidRequest(f"cutout_engine '{choice}' is {what}: {usable}.{listed}")
+        raise Forbidden(f"Cut-out engine '{choice}' is {what}: {usable}.{listed}")
 
 
 def _catalogue_models() -> dict[str, tuple[str, bool]]:

@@ -343,8 +343,7 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
             pattern=CUTOUT_ENGINE_PATTERN,
             description="Extension: which cut-out runs. auto (default): the best installed model, else classical; "
             "classical: the model-free segmenter; or the id of an installed cut-out model (GET /v1/models), "
-            "also as results name it (onnx:<id>). A catalogue cut-out model that is not installed answers 403; an "
-            "id that is no cut-out model, 400.",
+            "also as results name it (onnx:<id>). A model that is not installed answers 403.",
             examples=["auto"],
         ),
     ] = "auto"
