@@ -107,7 +107,8 @@ def test_an_unknown_cutout_engine_says_so_and_pull_is_advised_only_for_catalogue
         assert code == 403, (bogus, words)
         assert "models pull" not in words and "one of those" not in words, words
         assert "u2netp" in words  # the catalogue's cut-out models are named
-        assert ("installed here: tiny-seg" in words) is installed and ("no cut-out model is installed" in words) is not installed
+        assert ("installed here: tiny-seg" in words) is installed
+        assert ("no cut-out model is installed" in words) is not installed
     assert "an inpainting model, not a cut-out model" in _engine(client, key, "sd15-inpainting")[1]
     code, words = _engine(client, key, "u2net")  # in the catalogue, with files it can fetch
     assert code == 403 and "`models pull u2net`" in words, words
