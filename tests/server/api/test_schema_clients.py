@@ -100,3 +100,6 @@ def test_a_number_or_boolean_sent_as_a_string_is_refused_as_the_schema_says(clie
             tried.append(".".join(where))
     for field in ("seed", "padding", "background_blur", "reflection", "harmonize", "placement.x", "floor_y"):
         assert field in tried
+    # JSON Schema's integer is any number with no fractional part: 4294967295.0 is a valid seed (test_schema_fuzz)
+    sent = {"product_image": image, "style": "studio_packshot", "seed": 4294967295.0, "placement": {"x": 1}}
+    assert client.post("/v1/generate", json=sent, headers=key.headers).status_code == 202

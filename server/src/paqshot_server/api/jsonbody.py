@@ -87,6 +87,18 @@ def sent_as(content_type: str | None, content_encoding: str | None, body: bytes)
     return None
 
 
+def _integral_floats_as_ints(value: Any) -> Any:
+    """``value`` with every float that has no fractional part as an int: JSON Schema's ``integer`` is any number
+    with a zero fractional part (``4.0`` is a valid ``num_variants``), which msgspec's strict mode refuses."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral_floats_as_ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral_floats_as_ints(v) for v in value]
+    return value
+
+
 class JsonRequest(Request):
     """Litestar's request whose ``json()`` (what ``JSONBody`` handlers receive) reports bad bodies in words, saying
     what was sent when its Content-Type or Content-Encoding was not JSON's."""
@@ -120,7 +132,7 @@ class JsonRequest(Request):
         if not (isinstance(body_type, type) and issubclass(body_type, msgspec.Struct)):
             return
         try:
-            msgspec.convert(parsed, body_type, strict=True)
+            msgspec.convert(_integral_floats_as_ints(parsed), body_type, strict=True)
         except msgspec.ValidationError as strict_exc:
             try:
                 msgspec.convert(parsed, body_type, strict=False)
