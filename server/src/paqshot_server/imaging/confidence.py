@@ -126,16 +126,16 @@ def evidence(refined: Refined, shape: tuple[int, int]) -> Evidence:
 FILLS_FRAME_REFUSAL = {"share": 0.05, "surround": 0.8}
 
 
-# A speck the model is not sure of: no product, whatever was kept. An empty photo still leaves the model a few
-# pixels it half-believes (an 800x600 white JPEG: 2x3 px at the border, share 0.0000, confidence 0.000; random
-# noise: 0.02 %, 0.000; a shoe blurred with a 25 px radius: 0.11 %, 0.000), which the packshot then blew up
-# hundreds of times into a white canvas with a smudge. Both limits must hold, and real photos sit well clear of
-# their conjunction (measured on the real photos of bench/eval_real.py: shared/cases/photos and the labelled set, long
-# side 512, u2netp-int8; docs/progress/refuse9.md): the only one under 0.5 % is a sword the model half lost
-# (0.10 %, confidence 0.386, 19x the limit); the smallest good product, a chair on a wall-and-table scene, covers
-# 0.77 % with confidence 0.658; the lowest confidence of any, 0.038 (an earphone), comes with 58 % of the photo. A
-# ring on a big backdrop (1-2 % of the frame) is 2-4x over the share limit. A small product the model is sure of
-# is delivered (with the small_product review); a large unsure one is reviewed, not refused.
+# A speck the model is not sure of: no product, whatever was kept. An empty photo still leaves the model a few pixels it
+# half-believes (an 800x600 white JPEG: 2x3 px at the border, share 0.0000, confidence 0.000; random noise: 0.02 %,
+# 0.000; a shoe blurred with a 25 px radius: 0.11 %, 0.000), which the packshot then blew up hundreds of times into a
+# white canvas with a smudge. Both limits must hold, and real photos sit well clear of their conjunction (measured on
+# the real photos of bench/eval_real.py: shared/cases/photos and the labelled set, long side 512, u2netp-int8;
+# docs/progress/issue-10-quality.md, "Refusals told honestly"): the only one under 0.5 % is a sword the model half lost
+# (0.10 %, confidence 0.386, 19x the limit); the smallest good product, a chair on a wall-and-table scene, covers 0.77 %
+# with confidence 0.658; the lowest confidence of any, 0.038 (an earphone), comes with 58 % of the photo. A ring on a
+# big backdrop (1-2 % of the frame) is 2-4x over the share limit. A small product the model is sure of is delivered
+# (with the small_product review); a large unsure one is reviewed, not refused.
 NEGLIGIBLE_REFUSAL = {"share": 0.005, "confidence": 0.02}
 
 
