@@ -253,7 +253,7 @@ def _load(image: str, base: Path, res: Any, field: str = "image") -> bytes:
     try:
         return (path if path.is_absolute() else base / path).read_bytes()
     except OSError as exc:
-        raise InvalidRequest(os_error_words(exc, "image file" if field == "image" else f"{field} file")) from None
+        raise InvalidRequest(os_error_words(exc, f"{field.replace('_', ' ')} file")) from None  # in words
 
 
 def plates_for(res: Any, background: bytes | None, options: Any) -> Any:
