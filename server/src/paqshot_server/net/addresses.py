@@ -14,13 +14,6 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 _6TO4 = ipaddress.ip_network("2002::/16")
-_EXTRA_BLOCKED = (
-    ipaddress.ip_network("100.64.0.0/10"),  # carrier-grade NAT: is_global is False, but be explicit
-    ipaddress.ip_network("0.0.0.0/8"),
-    ipaddress.ip_network("169.254.0.0/16"),  # link-local incl. cloud metadata 169.254.169.254
-    ipaddress.ip_network("fd00:ec2::254/128"),  # AWS IPv6 metadata
-)
-
 # Never reached by ``allow_private_network`` alone: link-local blocks (where cloud metadata services answer, and
 # where nothing an appliance should fetch lives) and the metadata services clouds put elsewhere. A request to one
 # of them from inside a cloud hands out the machine's credentials. Only an ``allowed_networks`` CIDR inside one of
@@ -33,6 +26,12 @@ NEVER_BY_DEFAULT = (
     ipaddress.ip_network("100.100.100.200/32"),  # Alibaba Cloud metadata
     ipaddress.ip_network("192.0.0.192/32"),  # Oracle Cloud legacy metadata
     ipaddress.ip_network("168.63.129.16/32"),  # Azure WireServer (a public address: refused under every policy)
+)
+# Never public, whatever ``is_global`` says.
+_EXTRA_BLOCKED = (
+    ipaddress.ip_network("100.64.0.0/10"),  # carrier-grade NAT: is_global is False, but be explicit
+    ipaddress.ip_network("0.0.0.0/8"),
+    *NEVER_BY_DEFAULT,
 )
 
 
