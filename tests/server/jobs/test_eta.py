@@ -247,7 +247,7 @@ def test_submissions_in_flight_when_the_queue_is_read_are_carried_into_the_snaps
         return Pending(new.id, key.id, new.style, None, "normal", 2**62, None, None)
 
     def commit(new: NewJob) -> None:
-        jobs_sql.create(db, new, quota=None, idempotency=None, counted=eta.counted)
+        jobs_sql.create(db, new, quota=None, idempotency=None, counting=eta.counting, counted=eta.counted)
 
     assert eta.admit(pending(jobs[0])) == 3
     assert eta.admit(pending(jobs[1])) == 6
@@ -261,6 +261,74 @@ def test_submissions_in_flight_when_the_queue_is_read_are_carried_into_the_snaps
     assert len(reads) == 2  # before: read again, jobs[1]'s commit was a change the snapshot did not have
     eta.forget(jobs[3].id)  # not queued after all: never carried into a later snapshot
     assert eta.admit(pending(queued_job(key.id))) == 12 and len(reads) == 3
+    db.conn.close()
+
+
+def test_a_door_steps_over_its_own_commit_seen_before_the_committing_thread_reports_it(
+    client: TestClient, key: Key, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """api9's probe, session 9: a busy door still read the whole queue every ~0.3 s, because the event loop saw a
+    group's commit (the count past it) before the thread that committed it got the GIL back to report it
+    (``Eta.counted``), so the count was not yet its own. Here every report comes late (after the next submission):
+    the counts recorded inside the transaction (``Eta.counting``) are enough."""
+    from paqshot_server.jobs import eta as eta_mod
+
+    record_completed(settings, key, seconds=3.0, count=10)
+    worker_alive(settings)
+    monkeypatch.setattr(eta_mod, "MIN_AGE", 0.0)
+    monkeypatch.setattr(eta_mod, "READ_SHARE", 1e9)  # no spacing: a change counted reads the queue again at once
+    monkeypatch.setattr(eta_mod, "MAX_AGE", 3600.0)
+    reads: list[int] = []
+    real_read, real_counted = eta_mod.Eta._read, eta_mod.Eta.counted
+    monkeypatch.setattr(eta_mod.Eta, "_read", lambda self: reads.append(1) or real_read(self))
+    late: list[tuple[eta_mod.Eta, str, int, int]] = []
+    monkeypatch.setattr(eta_mod.Eta, "counted", lambda self, *report: late.append((self, *report)))
+    assert [submit(client, key)["estimated_seconds"] for _ in range(4)] == [3, 6, 9, 12]
+    assert len(late) == 4  # every commit reported only now
+    assert len(reads) == 1  # before: 4, one for each commit the loop saw before its report
+    for eta, *report in late:
+        real_counted(eta, *report)
+    other = connect(settings.app_db)  # a worker's claim: another writer's change, read again
+    assert jobs_sql.claim_next(other, "wrk_eta", time.time(), 60.0) is not None
+    other.conn.close()
+    assert submit(client, key)["estimated_seconds"] == 15
+    assert len(reads) == 2
+
+
+def test_a_submission_whose_transaction_did_not_commit_leaves_no_count_to_step_over(
+    settings: Settings, key: Key, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The counts are recorded before the commit: a transaction that then fails never made them, and another
+    writer's change that brings the count to the same number must still read the queue again."""
+    from paqshot_server.jobs import eta as eta_mod
+    from paqshot_server.resources import Resources
+
+    record_completed(settings, key, seconds=3.0, count=10)
+    worker_alive(settings)
+    monkeypatch.setattr(eta_mod, "MIN_AGE", 0.0)
+    monkeypatch.setattr(eta_mod, "READ_SHARE", 1e9)
+    monkeypatch.setattr(eta_mod, "MAX_AGE", 3600.0)
+    eta = eta_mod.Eta(Resources(settings))
+    reads: list[int] = []
+    real = eta._read
+    monkeypatch.setattr(eta, "_read", lambda: reads.append(1) or real())
+    db = connect(settings.app_db)
+    failed, other = queued_job(key.id), queued_job(key.id)
+
+    def pending(new: NewJob) -> Pending:
+        return Pending(new.id, key.id, new.style, None, "normal", 2**62, None, None)
+
+    def counting_then_failing(job_id: str, before: int, after: int) -> None:
+        eta.counting(job_id, before, after)
+        raise OSError("the disk went away after the insert")
+
+    assert eta.admit(pending(failed)) == 3 and len(reads) == 1
+    with pytest.raises(OSError):
+        jobs_sql.create(db, failed, quota=None, idempotency=None, counting=counting_then_failing, counted=eta.counted)
+    eta.forget(failed.id)  # what the service does when the insert fails
+    assert eta.admit(pending(queued_job(key.id))) == 3 and len(reads) == 2  # the count as before the failed insert
+    jobs_sql.create(connect(settings.app_db), other, quota=None, idempotency=None)  # another process: the same count
+    assert eta.admit(pending(queued_job(key.id))) == 9 and len(reads) == 3
     db.conn.close()
 
 

@@ -4,8 +4,8 @@ photo size (:class:`JobTimes`) and the job's place under the fair policy (``stor
 A snapshot of the queue (queued jobs per key in serving order, running jobs, the policy's tags, the live worker
 slots, recent job times) is read again after :data:`MAX_AGE` seconds, or :data:`MIN_AGE` once another writer has
 changed what it reads (``storage.jobs.queue_changes``, counted by triggers, less the counts of this process's own
-submissions), and extended in place by this process's own submissions, so a burst of submissions is estimated in
-order without re-reading the queue each time. The plan is list scheduling: jobs in
+submissions, recorded inside their transactions), and extended in place by this process's own submissions, so a
+burst of submissions is estimated in order without re-reading the queue each time. The plan is list scheduling: jobs in
 the fair order, each started on the slot that frees first (a running job frees its slot after its job time, less
 what it has run), each taking its engine's job time for its photo's size. Estimates are rounded to whole seconds (the
 spec's type), to the nearest: rounding up would double a sub-second job's estimate.
@@ -244,9 +244,13 @@ class Eta:
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._read_seconds = 0.0  # what the last read of the queue cost
-        # (queue_changes before, after) of the snapshot's own submissions, committed, by the count before
-        self._own: dict[int, int] = {}
         self._inflight: dict[str, Pending] = {}  # estimated (admit), not yet committed (counted) nor forgotten
+        # queue_changes before -> (after, job id) of this process's submissions, recorded inside their write
+        # transactions (:meth:`counting`), committed or about to be; those below the snapshot's count are dropped.
+        # Its own lock: the recording thread holds the database's write lock, and ``_lock`` can be held through a read
+        # of the queue.
+        self._spans: dict[int, tuple[int, str]] = {}
+        self._spans_lock = threading.Lock()
 
     def _read(self) -> Snapshot:
         settings, conn = self.res.settings, self.res.db.get().conn
@@ -275,8 +279,9 @@ class Eta:
             started = time.thread_time()  # this thread's own work: not the waits for the GIL meanwhile
             snapshot = self._snapshot = self._read()
             self._read_seconds = time.thread_time() - started
-            self._own = {}
             self._carry(snapshot)
+            with self._spans_lock:  # spans of submissions committed after the read are the new snapshot's own
+                self._spans = {before: span for before, span in self._spans.items() if before >= snapshot.changes}
         return snapshot
 
     def _carry(self, snapshot: Snapshot) -> None:
@@ -304,23 +309,43 @@ class Eta:
         spacing = max(min(MIN_AGE, max_age), self._read_seconds / READ_SHARE)
         if age <= spacing:
             return False
-        while snapshot.changes in self._own:  # this process's own submissions: in the snapshot already
-            snapshot.changes = self._own.pop(snapshot.changes)
-        return jobs_sql.queue_changes(self.res.db.get().conn) != snapshot.changes
+        return not self._own_changes_only(snapshot, jobs_sql.queue_changes(self.res.db.get().conn))
+
+    def _own_changes_only(self, snapshot: Snapshot, changes: int) -> bool:
+        """Whether the queue's change count went from the snapshot's to ``changes`` through this process's own
+        submissions only, each in the snapshot (then the snapshot's count becomes ``changes``). Any other change
+        (another writer's, a job the snapshot does not hold) breaks the chain: False."""
+        with self._spans_lock:
+            count = snapshot.changes
+            while count != changes:
+                span = self._spans.get(count)
+                if span is None or span[0] <= count or span[1] not in snapshot.added:
+                    return False
+                count = span[0]
+            snapshot.changes = changes
+            self._spans = {before: span for before, span in self._spans.items() if before >= changes}
+            return True
+
+    def counting(self, job_id: str, before: int, after: int) -> None:
+        """Inside the write transaction that inserts ``job_id`` (which :meth:`admit` estimated), once its insert has
+        run: the queue's change count goes from ``before`` to ``after`` with it (``storage.jobs.create``'s
+        ``counting``). Recorded now, not once committed: the event loop may see the commit before the committing
+        thread gets back to report it (at 16 concurrent submissions one nearly always was in that window, and the
+        queue was read again for it: issue-14.md, "session 9", "session 10"). Should the transaction not commit, the
+        submission fails and :meth:`forget` drops the snapshot and the span."""
+        if job_id in self._inflight:
+            with self._spans_lock:
+                self._spans[before] = (after, job_id)
 
     def counted(self, job_id: str, before: int, after: int) -> None:
         """``job_id``, which :meth:`admit` estimated, is committed, and the queue's change count went from ``before``
-        to ``after`` with it (``storage.jobs.create``'s ``counted``): those changes are the snapshot's own when the
-        job is in it; any other change (another writer's, or a job of this process that a newer snapshot did not
-        add) still reads the queue again."""
+        to ``after`` with it (``storage.jobs.create``'s ``counted``; its span was recorded by :meth:`counting`). A job
+        carried into the snapshot as not yet committed (:meth:`_carry`) whose commit came before the read, yet was not
+        read, has ended meanwhile: the snapshot is dropped."""
         with self._lock:
             self._inflight.pop(job_id, None)
             snapshot = self._snapshot
-            if snapshot is None or job_id not in snapshot.added:
-                return
-            if before >= snapshot.read_changes:
-                self._own[before] = after
-            elif job_id in snapshot.carried:  # committed before the read, yet not in it: it ended meanwhile
+            if snapshot is not None and job_id in snapshot.carried and before < snapshot.read_changes:
                 self._snapshot = None
 
     def admit(self, job: Pending) -> int:
@@ -338,6 +363,8 @@ class Eta:
         with self._lock:
             if job_id is not None:
                 self._inflight.pop(job_id, None)
+                with self._spans_lock:  # its transaction did not commit: its count is not its own (nor anyone's yet)
+                    self._spans = {before: span for before, span in self._spans.items() if span[1] != job_id}
             self._snapshot = None
 
     def seconds(self, job: Job) -> float | None:

@@ -370,6 +370,7 @@ class JobService:
             quota=key.quota,
             idempotency=admitted.idempotency,
             high_limit=res.settings.high_priority_limit,
+            counting=self.eta.counting,
             counted=self.eta.counted,
         )
         if not created:

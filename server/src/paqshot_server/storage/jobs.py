@@ -270,6 +270,7 @@ def create(
     quota: int | None,
     idempotency: tuple[str, str, float] | None,
     high_limit: int | None = None,
+    counting: Callable[[str, int, int], None] | None = None,
     counted: Callable[[str, int, int], None] | None = None,
 ) -> tuple[Job, bool]:
     """Insert a queued job in one transaction with its quota check and idempotency record (a transaction shared
@@ -278,8 +279,10 @@ def create(
     ``idempotency`` is (Idempotency-Key, body hash, now). Returns (job, created); a repeated key with the
     same body returns the original job and False; with another body raises IdempotencyConflict. A ``high``
     priority job is refused (Forbidden) while its key has ``high_limit`` high-priority jobs waiting.
-    ``counted``: called once the job is created and committed with (job id, :func:`queue_changes` just before its
-    insert, just after): the changes that are this job's own (the ETA tells them from other writers').
+    ``counting``: called inside the write transaction, once the job is inserted, with (job id, :func:`queue_changes`
+    just before its insert, just after): the changes that are this job's own (the ETA tells them from other
+    writers'), known before the commit makes them visible to other connections; it runs on whichever thread commits
+    the group and must not write. ``counted``: called with the same once the job is committed.
     """
 
     def insert(conn: sqlite3.Connection) -> tuple[Job, bool, int, int]:
@@ -310,7 +313,10 @@ def create(
                 "VALUES (?, ?, ?, ?, ?)",
                 (job.key_id, idempotency[0], idempotency[1], job.id, idempotency[2]),
             )
-        return _select(conn, "id = ?", (job.id,))[0], True, before, queue_changes(conn)
+        inserted, after = _select(conn, "id = ?", (job.id,))[0], queue_changes(conn)
+        if counting is not None:
+            counting(job.id, before, after)
+        return inserted, True, before, after
 
     # with the submissions waiting at the same moment: one commit, one fsync
     created_job, created, before, after = write_grouped(db, insert)
