@@ -4,6 +4,7 @@ done by a cancellation (docs/progress/issue-14.md, "Door tail, session 6")."""
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -11,10 +12,12 @@ from typing import Any
 
 import anyio.to_thread
 import pytest
+from paqshot_server.api.request_bodies import GenerateRequest
 from paqshot_server.jobs import trip
 from paqshot_server.settings import Settings
 from paqshot_server.storage import jobs as jobs_sql
-from support import make_key
+from PIL import Image
+from support import b64, make_key
 from test_service import request, service_for, stored_key
 
 
@@ -135,6 +138,112 @@ def test_a_submission_cancelled_before_a_thread_took_its_work_makes_nothing(
     finally:
         release.set()
         pool.shutdown(wait=True)
+    assert service.queue.queued_ids() == set()
+    assert jobs_sql.list_for_key(res.db.get(), key.id, status=None, limit=10).jobs == []
+    assert [p for p in settings.files_dir.rglob("*") if p.is_file()] == []
+
+
+def test_at_most_lanes_submissions_trips_run_at_once(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """16 concurrent submissions' threads each took the GIL back from the event loop at every write, fsync and
+    commit; LANES of them at once ran more requests a second at a lower tail (issue-14.md, "Door tail, session 10").
+    Before: all 8 here were in their photo's write together."""
+    service, res = service_for(settings)
+    key = stored_key(res, make_key(settings, rate_limit=100).id)
+    real_put, inside, most, cond = res.files.put, [0], [0], threading.Condition()
+
+    def put(name: str, data: bytes) -> Any:
+        with cond:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+            cond.notify_all()
+            cond.wait_for(lambda: inside[0] == 8, timeout=0.3)  # all of them, if they may
+        try:
+            return real_put(name, data)
+        finally:
+            with cond:
+                inside[0] -= 1
+
+    monkeypatch.setattr(res.files, "put", put)
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(*(service.submit(key, request()) for _ in range(8)))
+
+    submitted = asyncio.run(main())
+    assert most[0] == 4  # before: 8
+    assert trip.LANES == 4
+    assert service.queue.queued_ids() == {s.job.id for s in submitted} and len(submitted) == 8
+
+
+def png_request() -> GenerateRequest:
+    photo = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(photo, "PNG")  # no JPEG fast path: a full decode
+    return GenerateRequest(product_image=b64(photo.getvalue()), style="studio_packshot")
+
+
+def test_a_full_decode_gives_its_lane_to_the_submissions_behind_it(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With few lanes, big photos being decoded (seconds at 40 MP) must not hold them all while a JPEG that needs no
+    decode waits: a decode gives its lane up meanwhile (``trip.slow``)."""
+    from paqshot_server.jobs import intake
+
+    service, res = service_for(settings)
+    key = stored_key(res, make_key(settings).id)
+    monkeypatch.setattr(trip, "_LANES", threading.BoundedSemaphore(1))
+    in_decode, release = threading.Event(), threading.Event()
+    real_normalise = intake.normalise
+
+    def held_normalise(*args: Any) -> Any:
+        in_decode.set()
+        assert release.wait(10)
+        return real_normalise(*args)
+
+    monkeypatch.setattr(intake, "normalise", held_normalise)
+
+    async def main() -> tuple[str, str]:
+        png = asyncio.create_task(service.submit(key, png_request()))
+        while not in_decode.is_set():
+            await asyncio.sleep(0.005)
+        jpeg = await asyncio.wait_for(service.submit(key, request()), 10)  # before: waited for the PNG's lane
+        assert not png.done()
+        release.set()
+        return jpeg.job.id, (await png).job.id
+
+    try:
+        jpeg_id, png_id = asyncio.run(main())
+    finally:
+        release.set()
+    assert service.queue.queued_ids() == {jpeg_id, png_id}
+    assert res.files.exists(f"{png_id}_input.png")
+
+
+def test_a_submission_cancelled_while_waiting_for_a_lane_makes_nothing(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service, res = service_for(settings)
+    key = stored_key(res, make_key(settings).id)
+    waiting = threading.Event()
+
+    class Lanes(threading.BoundedSemaphore):
+        def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
+            waiting.set()
+            return super().acquire(blocking, timeout)
+
+    lanes = Lanes(1)
+    assert lanes.acquire(timeout=1)  # every lane taken
+    waiting.clear()
+    monkeypatch.setattr(trip, "_LANES", lanes)
+
+    async def main() -> None:
+        task = asyncio.create_task(service.submit(key, request()))
+        while not waiting.is_set():  # its work has a thread and waits for a lane
+            await asyncio.sleep(0.002)
+        task.cancel()
+        lanes.release()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
     assert service.queue.queued_ids() == set()
     assert jobs_sql.list_for_key(res.db.get(), key.id, status=None, limit=10).jobs == []
     assert [p for p in settings.files_dir.rglob("*") if p.is_file()] == []

@@ -27,7 +27,7 @@ from ..net.fetch import BlockedAddress, fetch_image, resolve_async
 from ..net.post import check_sendable
 from ..net.urls import IMAGE_URL_SCHEMES, url_shape_error, webhook_schemes
 from ..resources import Resources
-from . import allocator
+from . import allocator, trip
 
 _URL_START = re.compile(r"^https?:", re.I)
 _DATA_URI = re.compile(r"^data:(?P<mime>[\w.+/-]*)(?P<params>(;[\w.+-]+=[\w.+-]+)*)(?P<b64>;base64)?,", re.I)
@@ -124,7 +124,8 @@ def store_image(res: Resources, job_id: str, raw: bytes, role: str = "input") ->
             return name, ()
         written = _WRITER.submit(res.files.put, name, plan.data)
         try:
-            verified = plan.verify()  # a decode: the file's write and fsync go on meanwhile
+            with trip.slow():
+                verified = plan.verify()  # a decode: the file's write and fsync go on meanwhile
         except BaseException:
             _discard(res, name, written)
             raise
@@ -132,7 +133,7 @@ def store_image(res: Resources, job_id: str, raw: bytes, role: str = "input") ->
             written.result()  # its error (a full disk) is the request's; put leaves nothing behind
             return name, ()
         _discard(res, name, written)  # the full path below says what is wrong with it
-    with FULL_DECODES:
+    with trip.slow(), FULL_DECODES:
         try:
             data, ext, notes = normalise(raw, settings.max_image_bytes, settings.max_image_pixels)
         finally:  # a full decode's freed blocks (up to a 40 MP photo's) go back to the kernel, not kept per arena
@@ -188,7 +189,8 @@ def store_hint(res: Resources, job_id: str, mask_hint: str, input_file: str) -> 
         raise ImageTooLarge(f"mask_hint is larger than {megabytes(res.settings.max_image_bytes)}.") from exc
     except InvalidRequest as exc:
         raise InvalidRequest("mask_hint must be a PNG image in base64 (plain or a data: URI).") from exc
-    hint = read_hint(raw, _photo_size(res, input_file))
+    with trip.slow():  # a PNG the photo's size: up to 40 MP to decode
+        hint = read_hint(raw, _photo_size(res, input_file))
     name = f"{job_id}_hint.png"
     res.files.put(name, encode_hint(hint))
     return name
