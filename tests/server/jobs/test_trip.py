@@ -189,7 +189,7 @@ def test_a_full_decode_gives_its_lane_to_the_submissions_behind_it(
 
     service, res = service_for(settings)
     key = stored_key(res, make_key(settings).id)
-    monkeypatch.setattr(trip, "_LANES", threading.BoundedSemaphore(1))
+    monkeypatch.setattr(trip, "_LANES", trip._Lanes(1))
     in_decode, release = threading.Event(), threading.Event()
     real_normalise = intake.normalise
 
@@ -222,28 +222,27 @@ def test_a_submission_cancelled_while_waiting_for_a_lane_makes_nothing(
 ) -> None:
     service, res = service_for(settings)
     key = stored_key(res, make_key(settings).id)
-    waiting = threading.Event()
-
-    class Lanes(threading.BoundedSemaphore):
-        def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
-            waiting.set()
-            return super().acquire(blocking, timeout)
-
-    lanes = Lanes(1)
-    assert lanes.acquire(timeout=1)  # every lane taken
-    waiting.clear()
+    lanes, busy, release = trip._Lanes(1), threading.Event(), threading.Event()
     monkeypatch.setattr(trip, "_LANES", lanes)
+    lanes.submit(lambda: (busy.set(), release.wait(10)))  # the one lane taken
+    assert busy.wait(10)
 
     async def main() -> None:
         task = asyncio.create_task(service.submit(key, request()))
-        while not waiting.is_set():  # its work has a thread and waits for a lane
+        while not lanes._line:  # until its work waits in line
             await asyncio.sleep(0.002)
         task.cancel()
-        lanes.release()
+        while not lanes._line[0][0].cancelled():  # the cancellation has reached its trip
+            await asyncio.sleep(0.002)
+        release.set()
         with pytest.raises(asyncio.CancelledError):
             await task
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        release.set()
     assert service.queue.queued_ids() == set()
     assert jobs_sql.list_for_key(res.db.get(), key.id, status=None, limit=10).jobs == []
     assert [p for p in settings.files_dir.rglob("*") if p.is_file()] == []
+    assert lanes._free == 1  # and the lane was given back

@@ -8,22 +8,22 @@ each turn of the loop waits behind every other connection's body and parse, whic
 the executor in the caller's own step, as ``loop.run_in_executor`` does; the answer comes back as anyio's does
 (one callback from the thread, then the task's step).
 
-At most :data:`LANES` trips run at once; the others wait for a lane asleep. At 16 concurrent 1 MB submissions, 16
-threads writing, fsyncing and committing at once each took the GIL back from the event loop at every step (a
-thread waking while the loop runs waits up to the 5 ms switch interval, then takes it): the loop's turns and every
-trip grew longer. With 4 lanes the same load ran ~15 % more requests a second at less CPU each and a lower tail
-(issue-14.md, "Door tail, session 10"). Work that takes long without needing the loop (a full decode of a big photo)
-gives its lane up meanwhile (:func:`slow`), so the lanes never all wait on big photos while small ones queue.
+At most :data:`LANES` trips run at once; the others wait in line, and the thread whose trip ends takes the next.
+At 16 concurrent 1 MB submissions, 16 threads writing, fsyncing and committing at once each took the GIL back from
+the event loop at every step (a thread waking while the loop runs waits up to the 5 ms switch interval, then takes
+it): the loop's turns and every trip grew longer (issue-14.md, "Door tail, session 10"). Work that takes long
+without needing the loop (a full decode of a big photo) gives its lane up meanwhile (:func:`slow`), so the lanes
+never all wait on big photos while small ones queue.
 
 Cancellation keeps anyio's shield: once the work has started it runs to its end and the caller returns only
 then, with the cancellation (no request ends while its files and row are half made, and nothing runs in the
-thread after the caller's clean-up). Work still waiting for a thread or a lane when the caller is cancelled never
-starts.
+thread after the caller's clean-up). Work still waiting in line when the caller is cancelled never starts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextvars
 import functools
 import threading
@@ -38,16 +38,74 @@ T = TypeVar("T")
 # (fsyncs) and on its group's commit, which groups only the submissions that are waiting together.
 THREADS = 40
 _POOL = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="submit")
-# Trips running at once (see above). Measured on 2 cores with bench_api's 16 clients: 40 (no limit) 247 req/s, p99
-# 102-105 ms; 4: 269-304 req/s, p99 67-83 ms (issue-14.md, "Door tail, session 10"). A group commit groups the trips
-# waiting together, so fewer lanes mean smaller groups, not more commits than trips.
+# Trips running at once (see above). Measured on 2 cores with bench_api's 16 clients (issue-14.md, "Door tail,
+# session 10"). A group commit groups the trips waiting together, so fewer lanes mean smaller groups, not more
+# commits than trips.
 LANES = 4
-_LANES = threading.BoundedSemaphore(LANES)
-_lane = threading.local()  # .held: this thread's trip holds a lane now
 
 
-class _Abandoned(Exception):
-    """The caller was cancelled while its work waited for a lane: the work never started."""
+class _Lanes:
+    """At most ``lanes`` trips at once on :data:`_POOL`'s threads; the others wait in line, as futures no thread has
+    taken. A thread whose trip ends takes the next in line itself, holding the GIL it has, rather than waking another
+    thread that would have to take the GIL from the event loop (a lane as a semaphore in each pool thread measured
+    worse than none)."""
+
+    def __init__(self, lanes: int) -> None:
+        self._lock = threading.Lock()
+        self._free = lanes  # below zero while trips back from :func:`slow` run over the limit
+        self._line: collections.deque[tuple[Future[Any], Callable[[], Any]]] = collections.deque()
+
+    def submit(self, work: Callable[[], T]) -> Future[T]:
+        """A future of ``work()``, run on a pool thread once a lane is free. Cancelling it before then means it
+        never runs."""
+        item: tuple[Future[Any], Callable[[], Any]] = (Future(), work)
+        with self._lock:
+            if self._free <= 0:
+                self._line.append(item)
+                return item[0]
+            self._free -= 1
+        _POOL.submit(self._run, item)
+        return item[0]
+
+    def _run(self, item: tuple[Future[Any], Callable[[], Any]] | None) -> None:
+        while item is not None:
+            done, work = item
+            if done.set_running_or_notify_cancel():
+                _lane.held = self
+                try:
+                    done.set_result(work())
+                except BaseException as exc:  # the caller's to see, as ThreadPoolExecutor hands it over
+                    done.set_exception(exc)
+                finally:
+                    _lane.held = None
+            item = self._next()
+
+    def _next(self) -> tuple[Future[Any], Callable[[], Any]] | None:
+        """The next trip in line for the lane just ended, or None (the lane is freed)."""
+        with self._lock:
+            if self._free >= 0 and self._line:
+                return self._line.popleft()
+            self._free += 1
+            return None
+
+    def step_out(self) -> None:
+        """The calling trip gives its lane to the next in line, if any, while it does slow work."""
+        with self._lock:
+            item = self._line.popleft() if self._line else None
+            if item is None:
+                self._free += 1
+        if item is not None:
+            _POOL.submit(self._run, item)
+
+    def step_in(self) -> None:
+        """The trip is back from its slow work: it goes on at once, over the limit if no lane is free meanwhile (it
+        only has its row left to write), and the lane it takes is given up when it ends."""
+        with self._lock:
+            self._free -= 1
+
+
+_LANES = _Lanes(LANES)
+_lane = threading.local()  # .held: the lanes of the trip this thread runs now
 
 
 async def run_in_thread(func: Callable[..., T], *args: Any) -> T:
@@ -58,47 +116,30 @@ async def run_in_thread(func: Callable[..., T], *args: Any) -> T:
         asyncio.CancelledError: the caller was cancelled; raised once ``func`` has ended (if it had started).
     """
     loop = asyncio.get_running_loop()
-    abandoned = threading.Event()
-    work = functools.partial(_in_lane, abandoned, functools.partial(func, *args))
-    done: Future[T] = _POOL.submit(contextvars.copy_context().run, work)
+    done: Future[T] = _LANES.submit(functools.partial(contextvars.copy_context().run, functools.partial(func, *args)))
     try:
         return await asyncio.wrap_future(done, loop=loop)
     except asyncio.CancelledError:
-        abandoned.set()  # still waiting for a lane: it will not start
-        if not done.cancel():  # it has a thread (or has ended): wait for its end, through any further cancellation
+        if not done.cancel():  # it has started (or ended): wait for its end, through any further cancellation
             await _outlive(done, loop)
         raise
-
-
-def _in_lane(abandoned: threading.Event, work: Callable[[], T]) -> T:
-    """``work()`` once a lane is free, unless the caller gave up meanwhile (:class:`_Abandoned`)."""
-    lanes = _LANES  # the one released at the end is the one taken (tests replace the module's)
-    lanes.acquire()
-    _lane.held = lanes
-    try:
-        if abandoned.is_set():
-            raise _Abandoned
-        return work()
-    finally:
-        _lane.held = None
-        lanes.release()
 
 
 @contextmanager
 def slow() -> Iterator[None]:
     """Inside a trip, for work that can take long without the event loop (a full decode of a big photo: seconds):
-    the trip's lane goes to the next submission meanwhile and is taken again after (waiting for a free one).
+    the trip's lane goes to the next in line meanwhile; after it the trip goes on at once (:meth:`_Lanes.step_in`).
     Anywhere else it does nothing."""
     lanes = getattr(_lane, "held", None)
     if lanes is None:
         yield
         return
     _lane.held = None
-    lanes.release()
+    lanes.step_out()
     try:
         yield
     finally:
-        lanes.acquire()
+        lanes.step_in()
         _lane.held = lanes
 
 
