@@ -34,14 +34,14 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-# As many threads as anyio's default limiter lets run at once (40): a submission's thread mostly waits on the disk
-# (fsyncs) and on its group's commit, which groups only the submissions that are waiting together.
+# The trips' threads: LANES of them at a time run trips, and more while trips do slow work (``slow``: decodes of big
+# photos, each giving its lane to the next trip meanwhile). As many as anyio's default limiter lets run at once.
 THREADS = 40
 _POOL = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="submit")
 # Trips running at once (see above). Measured on 2 cores, bench_api's 16 clients, 4 rounds alternated (issue-14.md,
 # "Door tail, session 10"): p99 median 99.5 ms with no limit (40 threads), 81.8 with a pool of 4 threads, 87.8 with
-# these lanes, 145 with a semaphore per pool thread. A group commit groups the trips waiting
-# together, so fewer lanes mean smaller groups, not more commits than trips.
+# these lanes, 145 with a semaphore per pool thread. A group commit groups the trips waiting together, so fewer
+# lanes mean smaller groups, not more commits than trips.
 LANES = 4
 
 
