@@ -103,6 +103,35 @@ def test_a_frame_filling_product_gets_one_pass() -> None:
     assert out is not None and out.passes == 1 and len(model.calls) == 1
 
 
+def test_a_large_product_the_first_pass_is_sure_of_gets_one_pass() -> None:
+    """The crop pass is left out where the first pass already holds the product on 0.15 of its grid or more, sure
+    of it and of one object (``refine.first_pass_suffices``; measured on the real photos, issue-10-quality.md
+    session 10); the crop would cover 0.33 of the photo, under ``max_crop_share``."""
+    rgb, truth = paper_scene(products=((140, 90, 340, 270),))  # 0.21 of the frame
+    model = FakeModel(size=320)
+    out = refine(rgb, model)
+    assert out is not None and out.passes == 1 and len(model.calls) == 1
+    assert out.first_soft < 0.12 and iou(out.alpha, truth) > 0.97
+    model.calls.clear()
+    before = refine(rgb, model, RefineConfig(sure_share=1.0))  # the rule off: the closer look, as before
+    assert before is not None and before.passes == 2 and len(model.calls) == 2
+    # Two objects side by side: the gap between them needs the closer look.
+    pair, _ = paper_scene(products=((140, 90, 236, 270), (244, 90, 340, 270)))
+    model.calls.clear()
+    two = refine(pair, model)
+    assert two is not None and two.sure_pieces == 2 and two.passes == 2
+    # The same product with a model unsure of its outline (a blurred answer): the closer look too.
+    model.calls.clear()
+    unsure = refine(rgb, lambda x: ndimage.gaussian_filter(model(x), 6).astype(np.float32))
+    assert unsure is not None and unsure.first_soft >= 0.12 and unsure.passes == 2
+    # A hint's repair keeps its closer look (the rule was measured without hints).
+    hint = np.full(rgb.shape[:2], 128, np.uint8)
+    hint[150:200, 200:280] = 255
+    model.calls.clear()
+    hinted = refine(rgb, model, hint=hint)
+    assert hinted is not None and hinted.passes == 2
+
+
 def test_nothing_confident_means_no_product() -> None:
     rgb = np.full((120, 160, 3), 225, np.uint8)
     assert refine(rgb, lambda _rgb: np.full((32, 32), 0.2, np.float32)) is None

@@ -13,7 +13,8 @@ holes. The steps, each switchable in :class:`RefineConfig` so that ``bench/eval_
    undecided blobs reaching the frame (:func:`drop_frame_ghosts`: a plank of the boardwalk under a bike).
 3. Second pass on a crop around the kept product (with a margin) when the crop covers at most
    ``max_crop_share`` of the photo: the model sees the product at a higher resolution. Its answer replaces
-   the first pass inside the crop; outside the crop alpha is 0.
+   the first pass inside the crop; outside the crop alpha is 0. Not when the first pass already sees the
+   product large and is sure of it (:func:`first_pass_suffices`): the closer look adds nothing there.
 4. Backdrop clean-up on an analysis grid over the crop (:mod:`.cleanup`): cast shadows and
    backdrop-coloured ghosts in the model's soft zone get alpha 0; enclosed holes that show the backdrop open.
 5. Edges that follow the photo: each model answer is brought to the analysis grid, and the analysis grid
@@ -72,6 +73,9 @@ class RefineConfig:
     # while the passes agree (IoU >= trust_agreement), else "mean" (the closer look found another object)
     trust_agreement: float = 0.8
     keep_thin: bool = True  # step 3: thin parts of the first pass survive the second
+    # step 3: no second pass for a product the first pass holds on at least this share of its grid ...
+    sure_share: float = 0.15
+    sure_soft: float = 0.12  # ... with less than this undecided share (see first_pass_suffices)
     cleanup: bool = True  # step 4 (shadows, ghosts)
     soft_high: float = SOFT_HIGH  # step 4: backdrop-coloured pixels are not product below this probability
     shadow_high: float = SHADOW_HIGH  # step 4: cast shadows are not product below this probability
@@ -395,6 +399,25 @@ def _to_grid(
     return np.clip(out, 0.0, 1.0, out=out)
 
 
+def first_pass_suffices(product_share: float, first_soft: float, sure_pieces: int, config: RefineConfig) -> bool:
+    """Whether the second (crop) pass can be left out: the first pass's product (p > 0.5 after selection) covers
+    at least ``config.sure_share`` of the model's grid (about 124 px across at U²-Net's 320²), its undecided
+    share (:attr:`Refined.first_soft`) is under ``config.sure_soft``, and it is one object the first pass is sure
+    of (``sure_pieces`` 1, :attr:`Refined.sure_pieces`).
+
+    Measured with ``bench/eval_real.py`` on the real photos (u2netp-int8; session 10,
+    docs/progress/issue-10-quality.md, "Fewer crop passes"). Of the 38 with a reference, the crop pass gains
+    +0.005 to +0.024 IoU on every product under 0.14 of the grid even when the first pass is sure
+    (comp_white_robot 0.139: +0.012; robot_paper0 0.090: +0.024, its thin parts; their thin-part share,
+    0.0009-0.0036, does not set them apart from products it does not help), and at most +0.003 on the sure,
+    single ones from 0.153 up (6 of 38; on one pass their mean IoU is higher: genshin_teapot_photo1 +0.027).
+    Two sure objects need the closer look between them: on car_3 (two cars, ``sure_pieces`` 2) one pass keeps the
+    backdrop in the gap between the cars (comp_triposr_robot_wall_table1, 2: -0.004). ``first_soft`` 0.12 is where
+    that evidence ends (the 8 real photos the rule changes have 0.03-0.10); less sure ones gain or lose too much
+    either way (session 9, 0.12-0.2)."""
+    return product_share >= config.sure_share and first_soft < config.sure_soft and sure_pieces == 1
+
+
 def detail_scale(output_scale: OutputScale, product: Box, crop: Box, analysis_side: int) -> float:
     """The matte's grid per photo pixel (<= 1) for a product of box ``product`` (photo px) that the output lays
     out at ``output_scale(product)``: :data:`DETAIL_MARGIN` grid pixels per output pixel, and never so few that
@@ -480,7 +503,10 @@ def refine(
     prob = constrain(_to_grid(first_grid, small, cfg.guided, cfg.stretch), hint_crop)
     passes, agreement, decisive = 1, None, first
     share = (x1 - x0) * (y1 - y0) / (w * h)
-    if cfg.second_pass and share <= cfg.max_crop_share:
+    # A hint's repair keeps its closer look: the rule was measured without hints.
+    sure_pieces = _sure_pieces(sel.prob)
+    sure = hint is None and first_pass_suffices(float(first_core.mean()), first_soft, sure_pieces, cfg)
+    if cfg.second_pass and share <= cfg.max_crop_share and not sure:
         # A view: the model's preprocessing copies what it resizes and lets it go, so no copy of the crop stays alive
         # through the run (a 40 MP job's peak; issue-14.md, "Memory at 40 MP, session 6").
         second = decisive = constrain(predict(rgb[y0:y1, x0:x1, :3]), hint_crop)
@@ -572,7 +598,7 @@ def refine(
         doubt_width=doubt_width,
         area_ratio=float((alpha_crop > 0.5).sum()) / max(1.0, first_area),  # alpha is 0 outside the crop
         crop_touch=_crop_touch(alpha_crop > 0.5, box, (w, h)),
-        sure_pieces=_sure_pieces(sel.prob),
+        sure_pieces=sure_pieces,
         cleanup=report,
         surround=surround_share(rgb, first, report.threshold),
         shadow=shadow,
