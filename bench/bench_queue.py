@@ -324,6 +324,12 @@ def fair_burst(app: Appliance, a: dict, b: dict, photo: str, jobs: int, workers:
     )
 
 
+def eta(bursts: list[Burst], with_b: bool) -> str:
+    """The mean ETA accuracy of those ``bursts`` with (or without) B, as a percentage; "-" when there are none."""
+    shares = [burst.accuracy for burst in bursts if burst.with_b == with_b]
+    return f"{100 * statistics.fmean(shares):.0f} %" if shares else "-"
+
+
 def fair(args: argparse.Namespace) -> None:
     photo = product_photo()
     print(
@@ -344,6 +350,7 @@ def fair(args: argparse.Namespace) -> None:
             finally:
                 stop(app)
         everything = [burst for bursts in appliances for burst in bursts]
+        first = [bursts[0] for bursts in appliances]
         with_b = [burst for burst in everything if burst.with_b]
         alone = [burst for burst in everything if not burst.with_b]
         summary = fair_summary(appliances)
@@ -353,9 +360,10 @@ def fair(args: argparse.Namespace) -> None:
         print(
             f"{workers} worker(s), {load()}\n"
             f"  B waited {statistics.median(b_waits):.2f} job times (median of {len(b_waits)}; "
-            f"{min(b_waits):.2f}-{max(b_waits):.2f})   ETA within ±50 %: "
-            f"{100 * statistics.fmean(x.accuracy for x in with_b):.0f} % "
-            f"(A alone {100 * statistics.fmean(x.accuracy for x in alone):.0f} %)\n"
+            f"{min(b_waits):.2f}-{max(b_waits):.2f})\n"
+            f"  ETA within ±50 %, first bursts (a fresh appliance after one job): {eta(first, True)} with B, "
+            f"{eta(first, False)} A alone; every burst: {eta(everything, True)} with B, "
+            f"{eta(everything, False)} A alone\n"
             f"  A jobs/s with B {statistics.median(rates_b):.2f} ({min(rates_b):.2f}-{max(rates_b):.2f}), "
             f"alone {statistics.median(rates_alone):.2f} ({min(rates_alone):.2f}-{max(rates_alone):.2f}; "
             f"spread {100 * spread:.0f} % of the median)\n"
