@@ -79,6 +79,7 @@ def test_every_reason_has_a_message_and_every_limit_gives_one() -> None:
         review.UNSTABLE: {"agreement": 0.4},
         review.UNCERTAIN_EDGES: {"soft": 0.6},
         review.PARTS_LEFT_OUT: {"attached": 0.3},
+        review.FAINT_PART: {"faint": 0.1},
     }
     for code, change in worse.items():
         ev = Evidence(**{**base.as_dict(), **change})  # type: ignore[arg-type]

@@ -33,6 +33,7 @@ from scipy import ndimage
 
 from .backdrop import backdrop_distance, fit_background, gradient, shadow_candidates
 from .colour import linear_to_lab, to_linear
+from .faint import faint_share
 from .matting import box, box_reduced
 from .morphology import dilate4, dilate8, distance_at_most, erode8, filled, squared_bound, squared_distances, within
 from .shadow import estimate_photo_shadow
@@ -140,6 +141,8 @@ class CleanupReport:
         repaired: the part of ``lost`` put back as product (probability 1): regions on a plain set that its
             model explains (its colour or a cast shadow) for less than ``LOST_REPAIR`` of their pixels; still
             counted in ``lost`` (the user checks).
+        faint: share of the product's area in wide parts the model was unsure of that carry edges and came out
+            cut away or see-through (:func:`.faint.faint_share`: a white stand on a light set).
         shadow: the photo's cast shadow as a multiply layer on the grid (1 = none), or None.
     """
 
@@ -154,6 +157,7 @@ class CleanupReport:
     shadow_kept: float = 0.0
     lost: float = 0.0
     repaired: float = 0.0
+    faint: float = 0.0
     shadow: np.ndarray | None = field(default=None, repr=False)
 
 
@@ -257,6 +261,7 @@ def clean_backdrop(
         shadow_kept=shadow_kept,
         lost=lost,
         repaired=repaired,
+        faint=faint_share(prob, out, grad, ring, diff[..., 0] > threshold),
         shadow=photo_shadow,
     )
 

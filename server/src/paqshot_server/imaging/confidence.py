@@ -21,6 +21,7 @@ from scipy.special import expit
 from .refine import Refined
 from .review import (
     CUT_INSIDE,
+    FAINT_PART,
     FILLS_FRAME,
     FRAGMENTED,
     PARTS_LEFT_OUT,
@@ -48,6 +49,9 @@ LIMITS = {
     "lost": 0.01,  # enclosed regions cut out as background that do not show the backdrop, as a share of the
     # product's area (a patent toe cap's reflection of the set: 0.047; none among the holes of the photo cases and
     # realeval photos, which show the backdrop: docs/progress/issue-10-quality.md, session 9)
+    "faint": 0.03,  # parts the model was unsure of, with edges and lighter than the set in places, cut away or
+    # see-through, as a share of the product's area (a cake's white stand on a pale set: 0.044; the highest among
+    # the good cut-outs: 0.021; docs/progress/issue-10-quality.md, "White on white, session 11"; .faint.faint_share)
 }
 
 
@@ -78,6 +82,7 @@ class Evidence:
     doubt_width: float  # the same bits as entropy per pixel of the product's outline (model pixels)
     lost: float = 0.0  # share of the product's area in enclosed regions cut out that do not show the backdrop
     repaired: float = 0.0  # the part of ``lost`` put back as product (clearly not the backdrop of a plain set)
+    faint: float = 0.0  # share of the product's area in structured parts the model was unsure of, cut away or faint
 
     def as_dict(self) -> dict[str, float]:
         return {k: float(v) for k, v in asdict(self).items()}
@@ -115,6 +120,7 @@ def evidence(refined: Refined, shape: tuple[int, int]) -> Evidence:
         doubt_width=refined.doubt_width,
         lost=refined.cleanup.lost,
         repaired=refined.cleanup.repaired,
+        faint=refined.cleanup.faint,
     )
 
 
@@ -180,6 +186,8 @@ def reasons_for(ev: Evidence) -> tuple[ReviewReason, ...]:
     if ev.lost > LIMITS["lost"]:
         kept = "; kept as product" if ev.repaired > 0 else "; left out"
         out.append(reason(CUT_INSIDE, f"{ev.lost * 100:.0f} % of the product's area{kept}"))
+    if ev.faint > LIMITS["faint"]:
+        out.append(reason(FAINT_PART, f"{ev.faint * 100:.0f} % of the product's area"))
     return tuple(out)
 
 
@@ -230,6 +238,7 @@ def features(ev: Evidence) -> dict[str, float]:
         "shadow_kept": ev.shadow_kept,
         "doubt_width": ev.doubt_width,
         "lost": ev.lost,
+        "faint": ev.faint,
     }
 
 

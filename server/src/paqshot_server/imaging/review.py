@@ -23,6 +23,7 @@ UNSTABLE = "unstable_cutout"
 UNCERTAIN_EDGES = "uncertain_edges"
 PARTS_LEFT_OUT = "parts_left_out"
 CUT_INSIDE = "cut_out_inside"
+FAINT_PART = "faint_part"
 
 # code -> what it means (the message of a reason may add figures, e.g. the confidence itself).
 CODES: dict[str, str] = {
@@ -40,6 +41,9 @@ CODES: dict[str, str] = {
     "that the whole product is there",
     CUT_INSIDE: "the model cut out a region inside the product as background that does not look like the "
     "backdrop (a reflection or a highlight?): check whether it is part of the product or a real hole",
+    FAINT_PART: "a part of the product that the model could hardly tell from the backdrop (white on white?) came "
+    "out see-through or cut away: check that the whole product is there and solid; a backdrop that contrasts with "
+    "the product, or a mask hint, gives a better cut-out",
 }
 
 
