@@ -263,7 +263,7 @@ def test_a_white_stand_on_a_pale_set_that_comes_out_faint_is_reviewed(render) ->
     kind = "non-uniform-backdrop-kept"
     cake, result = render(kind, "cake.jpg")
     assert float(region(cake, (150, 250, 480, 330)).min()) > 0.95  # the cake itself is solid
-    stand = float(region(cake, (180, 470, 260, 510)).mean())  # the plate's front left (0.50 on main at df217cc..)
+    stand = float(region(cake, (180, 470, 260, 510)).mean())  # the plate's front left (0.50 on main at ead8441)
     assert stand > 0.9 or (result.needs_review and "faint_part" in {r.code for r in result.review_reasons})
     # The vase's flowers and the shoe on the same kind of set are not faint.
     for name in ("vase_tulips.jpg", "shoe.jpg"):

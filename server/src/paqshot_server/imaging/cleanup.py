@@ -141,8 +141,9 @@ class CleanupReport:
         repaired: the part of ``lost`` put back as product (probability 1): regions on a plain set that its
             model explains (its colour or a cast shadow) for less than ``LOST_REPAIR`` of their pixels; still
             counted in ``lost`` (the user checks).
-        faint: share of the product's area in wide parts the model was unsure of that carry edges and came out
-            cut away or see-through (:func:`.faint.faint_share`: a white stand on a light set).
+        faint: share of the product's area in wide parts the model was unsure of that carry edges, are lighter than
+            the backdrop in places and came out cut away or see-through (:func:`.faint.faint_share`: a white stand
+            on a pale set).
         shadow: the photo's cast shadow as a multiply layer on the grid (1 = none), or None.
     """
 
