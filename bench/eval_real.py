@@ -17,7 +17,8 @@ Methods:
 
 Metrics (``matte_metrics.py``): IoU (alpha > 0.5), alpha MAE (1/255), DAVIS boundary F-measure, per family,
 on the photos with a reference matte. The labels in ``bench/real_labels.toml`` (by eye: is our cut-out a
-success?) give the AUROC of our confidence. Writes ``results.json`` and contact sheets (input | our matte |
+success?) give the AUROC of our confidence, with the weights in place and leave-one-out (``fit_confidence.py``'s
+fit: the weights were fitted on these photos). Writes ``results.json`` and contact sheets (input | our matte |
 our packshot | rembg's matte | rembg's packshot) into ``--out``; numbers only, never a test.
 """
 
@@ -43,6 +44,7 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import fit_confidence
 import matte_metrics as mm
 import realset
 from paqshot_server.branding import DEFAULT_BRAND
@@ -345,6 +347,9 @@ def main(argv: list[str] | None = None) -> int:
         auc = mm.auroc([s for s, _, _ in scored], [ok for _, ok, _ in scored])
         n_bad = sum(not ok for _, ok, _ in scored)
         print(f"\nconfidence AUROC on {len(scored)} labelled photos ({n_bad} failures): {auc:.3f}")
+        # The weights were fitted on these photos: the honest figure scores each by weights fitted without it.
+        loo, n_loo = fit_confidence.loo_auroc({p.name: table[p.name] for p in photos}, labels)
+        print(f"confidence AUROC leave-one-out (fit_confidence.py's fit, {n_loo} photos with evidence): {loo:.3f}")
         flagged = [
             (table[p.name]["ours"].get("needs_review", None), bool(labels[p.name]["ok"]))
             for p in photos

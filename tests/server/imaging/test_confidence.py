@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from imaging_support import FakeModel, paper_scene
+from imaging_support import BACKDROP, FakeModel, paper_scene
 from paqshot_server.imaging import review
+from paqshot_server.imaging.cleanup import COLOUR_TELLS
 from paqshot_server.imaging.confidence import (
     LIMITS,
     Evidence,
@@ -270,3 +271,44 @@ def test_a_reflection_cut_out_of_a_dark_product_is_kept_and_flagged_and_a_real_h
     assert review.CUT_INSIDE not in codes_hole and lost_hole == 0.0
     assert middle_hole < 0.05  # the real hole stays open
     assert conf < conf_hole
+
+
+class _ContrastModel:
+    """A model that calls product whatever differs from the paper (by more than 30 in a channel), in colour or
+    not: it cuts a light grey product out as it cuts the same product in colour."""
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        from PIL import Image
+        from scipy import ndimage
+
+        product = np.abs(rgb.astype(np.float32) - np.array(BACKDROP, np.float32)).max(axis=2) > 30
+        prob = ndimage.binary_fill_holes(product).astype(np.float32)
+        return np.asarray(Image.fromarray(prob, "F").resize((64, 64), Image.Resampling.BOX)).clip(0, 1)
+
+
+def test_a_photo_without_colour_is_not_scored_as_a_kept_shadow() -> None:
+    # breaker11 F3: a greyscale copy of a real photo got a much lower confidence than its colour original with
+    # nearly the same matte (instantmesh_robot 0.896 -> 0.262): on a neutral backdrop every grey product pixel as
+    # dark as a shadow passes the cast-shadow test's colour check, so the product counted as kept shadow.
+    rgb = paper_scene(colour=(150, 178, 110))[0]  # a light green product: as dark as a cast shadow may be
+    grey = np.repeat((rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114]))[..., None], 3, axis=2)
+    scores = {}
+    for kind, photo in (("colour", rgb), ("grey", np.round(grey).astype(np.uint8))):
+        out = refine(photo, _ContrastModel())
+        assert out is not None
+        conf, _, ev = assess_refined(out, photo.shape[:2])
+        scores[kind] = (conf, ev)
+    (conf, ev), (conf_grey, ev_grey) = scores["colour"], scores["grey"]
+    assert ev.colour_tells > COLOUR_TELLS > ev_grey.colour_tells  # the colour can tell a shadow; the grey cannot
+    assert ev_grey.shadow_kept == 0.0 and ev_grey.unopened == 0.0  # not measured without colour: not counted
+    assert abs(conf_grey - conf) < 0.05, (conf, conf_grey)
+
+
+def test_a_busy_backdrop_is_not_read_as_the_most_textured_modelled_one() -> None:
+    # A backdrop that could not be modelled (busy) has no measured variation: ``noise`` holds the cap (60). Read
+    # as a measurement it would rank a busy photo below every modelled one however textured (the labelled busy
+    # scenes are no worse than modelled textured backdrops: docs/progress/issue-10-quality.md, session 11).
+    plain = Evidence(**{**dict.fromkeys(Evidence.__dataclass_fields__, 0.0), "area_ratio": 1.0, "doubt_width": 2.0})  # type: ignore[arg-type]
+    busy = Evidence(**{**plain.as_dict(), "busy": 1.0, "noise": 60.0})  # type: ignore[arg-type]
+    textured = Evidence(**{**plain.as_dict(), "noise": 39.0})  # type: ignore[arg-type]
+    assert confidence(textured) < confidence(busy) < confidence(plain)

@@ -14,6 +14,7 @@ import pytest
 from paqshot_server.engines import Engines
 from paqshot_server.errors import CutoutRefused, UnsupportedImage
 from paqshot_server.imaging import refine as refine_mod
+from paqshot_server.imaging.confidence import LIMITS, Evidence, confidence
 from paqshot_server.imaging.options import RenderOptions
 from paqshot_server.imaging.result import RenderResult
 from paqshot_server.inference import store as store_mod
@@ -250,7 +251,10 @@ def test_a_reflection_cut_out_as_a_hole_is_kept_and_flagged_and_real_holes_are_n
     assert float(region(shoe, (200, 565, 270, 595)).min()) > 0.95  # the toe cap's reflection: kept as product
     assert result.needs_review
     assert "cut_out_inside" in {r.code for r in result.review_reasons}
-    assert result.confidence is not None and result.confidence < 0.6
+    # ... and the cut lowers the confidence (the shoe itself is judged a good cut-out: the reason is what matters)
+    facts = result.meta["cutout_facts"]
+    assert result.confidence is not None and facts["lost"] > LIMITS["lost"]
+    assert result.confidence < confidence(Evidence(**{**facts, "lost": 0.0})) - 0.05
     for name in ("scissors_10.jpg", "garden_chair.jpg"):  # their holes stay open (test_holes_show_the_new_background)
         _, result = render("holes-filled-with-background", name)
         assert "cut_out_inside" not in {r.code for r in result.review_reasons}
@@ -337,3 +341,17 @@ def test_a_hint_removing_half_of_the_product_keeps_the_other_half_whole(engines:
     assert float(matte[:, w // 2 :].max()) == 0.0
     x0, y0, x1, y1 = result.meta["source_box"]
     assert abs(x0 - w // 4) <= 3 and abs(y0 - h // 5) <= 3 and abs(y1 - 4 * h // 5) <= 3 and x1 == w // 2
+
+
+def test_a_greyscale_copy_is_trusted_as_its_colour_original(render, engines: Engines) -> None:
+    # breaker11 F3: a greyscale copy (nearly the same matte) was scored as if its grey parts were kept cast shadow
+    # (before: the white robot 0.865 -> 0.481 and flagged; the realeval photos' instantmesh_robot 0.918 -> 0.503).
+    kind, name = "thin-parts-lost", "comp_white_robot.jpg"
+    colour, result = render(kind, name)
+    buf = io.BytesIO()
+    Image.open(shared_case("photos", kind) / name).convert("L").save(buf, "JPEG", quality=90)
+    grey = engines.render(Image.open(buf).convert("RGB"), RenderOptions(background="white", long_side=512))
+    matte = np.asarray(grey.meta["matte"], np.float32) / 255
+    assert iou(matte, colour > 0.5) > 0.95  # the same cut-out ...
+    assert result.confidence is not None and grey.confidence is not None
+    assert abs(grey.confidence - result.confidence) < 0.1, (result.confidence, grey.confidence)  # ... as trusted

@@ -93,6 +93,15 @@ def backdrop_distance(diff: np.ndarray, dark_weight: float) -> np.ndarray:
     return np.sqrt(dl * dl + diff[..., 1] * diff[..., 1] + diff[..., 2] * diff[..., 2])
 
 
+def shade(diff: np.ndarray, ratio: np.ndarray, min_ratio: float) -> np.ndarray:
+    """Pixels (bool h x w) as dark as a cast shadow on the backdrop may be: darker than the model (``diff``, Lab
+    pixel - model, h x w x 3) and not darker than ``min_ratio`` (the deepest shadow, a luminance ratio) in Lab
+    lightness ``ratio`` (h x w: pixel L / model L). Lightness alone: whether their colour is the backdrop's is
+    :func:`shadow_candidates`' other test."""
+    min_l_ratio = (116 * np.cbrt(min_ratio) - 16) / 100  # Lab L ratio of the deepest shadow
+    return (diff[..., 0] < 0) & (ratio > min_l_ratio)
+
+
 def shadow_candidates(
     diff: np.ndarray,
     lab: np.ndarray,
@@ -113,11 +122,8 @@ def shadow_candidates(
     A multiplicative shadow scales a* and b* roughly with lightness, so the chromaticity test compares
     against the scaled model.
     """
-    lab_l = lab[..., 0]
-    exp_l = np.maximum(expected[..., 0], 1e-3)
-    ratio = lab_l / exp_l
-    min_l_ratio = (116 * np.cbrt(min_ratio) - 16) / 100  # Lab L ratio of the deepest shadow
-    shadow = (diff[..., 0] < 0) & (ratio > min_l_ratio)
+    ratio = lab[..., 0] / np.maximum(expected[..., 0], 1e-3)
+    shadow = shade(diff, ratio, min_ratio)
     ea = lab[..., 1] - expected[..., 1] * ratio
     eb = lab[..., 2] - expected[..., 2] * ratio
     tol = max(3.0, 0.5 * threshold) if tolerance is None else tolerance

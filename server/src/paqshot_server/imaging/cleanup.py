@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from .backdrop import backdrop_distance, fit_background, gradient, shadow_candidates
+from .backdrop import backdrop_distance, fit_background, gradient, shade, shadow_candidates
 from .colour import linear_to_lab, to_linear
 from .faint import faint_share
 from .matting import box, box_reduced
@@ -104,6 +104,15 @@ LOST_REPAIR = 0.25  # ... and is put back as product when also under this share 
 # (within the threshold, or a cast shadow: shoe 0.08, fork 0.0; the holes 0.44-1.0), on a plain set
 LOST_RIM = 3  # ... with this many pixels of its rim inside the product's outline (the model's soft edge around it)
 LOST_MIN = 0.004  # ... counted (``CleanupReport.lost``) from this share of the product's area (``MIN_HOLE``)
+COLOUR_TELLS = 0.4  # a cast shadow is told from the product by its colour (the backdrop's, darker) only where at
+# least this share of the product's pixels as dark as a shadow have a colour no shadow of the backdrop has; under it
+# the photo has no colour to tell them by. Greyscale copies of the 80 real photos: 0.00 on every one with such
+# pixels; their colour originals: 0.01-1.0, under 0.4 on 14 of 79 (grey or steel products: a black patent shoe
+# 0.01, glass 0.03-0.25, scissors, a sword, grey chairs and robots 0.28-0.32, a lamp, a burger on grey 0.37-0.39).
+# 0.4 is where bench/fit_confidence.py's fit is likeliest (tried 0.1-0.6, chosen inside each leave-one-out fold
+# too: docs/progress/issue-10-quality.md, session 11)
+COLOUR_MIN_DIM = 0.02  # ... counted where such pixels make at least this share of the product (else 1.0: it is
+# lighter than or far darker than its backdrop, and lightness alone tells it from a shadow)
 SHADOW_PIECE = 0.5  # a separate piece this much darkened backdrop is a shard of cast shadow ...
 SHADOW_PIECE_AREA = (0.01, 0.12)  # ... and from 1 % to 12 % of the main piece (refine.RefineConfig.keep_ratio);
 # smaller pieces are kept: the dark tips of thin parts that the grid cut off look the same (a robot's antennas:
@@ -130,6 +139,10 @@ class CleanupReport:
         attached: share of the product's area, in product-coloured blobs beside the product that neither
             match the backdrop nor darken it, left out as background (the model lost a part: a chair's rocker
             base on grass); see ``_left_out``.
+        colour_tells: share of the product's pixels as dark as a cast shadow may be whose colour no shadow of the
+            backdrop has (:func:`_colour_tells`); under ``COLOUR_TELLS`` the photo has no colour
+            to tell a shadow from the product by (greyscale, or a grey product on a grey or white set), and
+            ``shadow_kept`` and the shadow-coloured part of ``unopened`` are not measured (0).
         shadow_kept: share of the product (p > 0.5, the cleaned product plus the cast-shadow fringe removed
             from the model's product) that the backdrop model explains as a cast shadow: shadow the model was too
             sure of for the soft-zone test (the grey ghosts of a fork's tines' shadow; removed when it is a fringe,
@@ -156,6 +169,7 @@ class CleanupReport:
     unopened: float = 0.0
     attached: float = 0.0
     shadow_kept: float = 0.0
+    colour_tells: float = 1.0
     lost: float = 0.0
     repaired: float = 0.0
     faint: float = 0.0
@@ -215,10 +229,10 @@ def clean_backdrop(
             out[ghost] = 0.0
         if remove_shadows:
             out[_reaching(shadow, prob < SURE_BG)] = 0.0
-    opened = unopened = 0.0
+    opened = 0.0
+    rejected = np.zeros(prob.shape, bool)
     if holes:
         hole, rejected = _holes(out > 0.5, backdrop, dist, threshold, lab[..., 0], grad)
-        unopened = float(rejected / max(1, product.sum()))
         if hole.any():
             shaded = (dist < 2 * threshold) | darkening
             tinted = _tinted_shade(hole, out > 0.5, diff, lab, expected, grad, threshold, max_grad)
@@ -242,6 +256,12 @@ def clean_backdrop(
     left_out = _left_out(kept, (prob < 0.5) & (dist >= threshold) & ~darkening, lab, ring, near)
     attached = float(left_out.sum() / area)
     shadow_kept = float(((shadow & kept).sum() + sure_shadow) / (area + sure_shadow))
+    ratio = lab[..., 0] / np.maximum(expected[..., 0], 1e-3)
+    tells = _colour_tells(kept, shade(diff, ratio, SHADOW_MIN_RATIO), darkening)
+    if tells < COLOUR_TELLS:  # no colour: a grey part of the product is as much a "shadow" as a shadow is
+        shadow_kept = 0.0
+        rejected &= dist < threshold  # enclosed regions of the backdrop's own colour, not of its shade
+    unopened = float(rejected.sum() / max(1, product.sum()))
     lost_inside, clear = _lost_inside(kept, backdrop, (dist < 2 * threshold) | darkening)
     lost = float(lost_inside.sum() / (area + lost_inside.sum()))
     repaired = 0.0
@@ -260,6 +280,7 @@ def clean_backdrop(
         unopened,
         attached,
         shadow_kept=shadow_kept,
+        colour_tells=tells,
         lost=lost,
         repaired=repaired,
         faint=faint_share(prob, out, grad, ring, diff[..., 0] > threshold),
@@ -529,6 +550,20 @@ def _shadow_pieces(product: np.ndarray, darkening: np.ndarray) -> np.ndarray:
     return np.concatenate([[False], shard])[labels]
 
 
+def _colour_tells(product: np.ndarray, dim: np.ndarray, darkening: np.ndarray) -> float:
+    """Share (0-1) of the product's inner pixels (``product``, bool h x w, less its outline: the mixed colours
+    there) that are as dark as a cast shadow (``dim``, bool h x w: :func:`.backdrop.shade`) and yet not a
+    darkening of the backdrop (``darkening``, bool h x w: :func:`.backdrop.shadow_candidates`' colour test), of
+    those that are as dark; 1.0 where under ``COLOUR_MIN_DIM`` of the product is that dark. The cast-shadow test
+    tells the product from a shadow by colour alone: this says whether the photo has a colour to tell it by."""
+    core = erode8(product)
+    dim_core = core & dim
+    n = int(dim_core.sum())
+    if n == 0 or n < COLOUR_MIN_DIM * core.sum():
+        return 1.0
+    return 1.0 - float((dim_core & darkening).sum()) / n
+
+
 def _left_out(
     product: np.ndarray, foreign: np.ndarray, lab: np.ndarray, ring: np.ndarray, near: np.ndarray
 ) -> np.ndarray:
@@ -597,17 +632,17 @@ def _holes(
     threshold: float,
     lightness: np.ndarray,
     grad: np.ndarray,
-) -> tuple[np.ndarray, float]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Enclosed backdrop regions inside ``product`` (or nearly enclosed: open to the outside through a mouth
     under ``INLET_MOUTH`` x the square root of their area) that hold nothing, are not a thin streak and have a
     sharp rim (a glossy highlight fades into the product, or runs along a bar as a streak; a hole's rim is the
-    product's edge, a step within a pixel or two), and the area (pixels) of the enclosed backdrop regions of
-    hole size that failed these tests."""
+    product's edge, a step within a pixel or two), and the enclosed backdrop regions of hole size that failed these
+    tests (bool h x w each)."""
     whole = filled(product)
     inner = whole & backdrop
     labels, count = ndimage.label(inner, FOUR)
     out = np.zeros(product.shape, bool)
-    rejected = 0.0
+    rejected = np.zeros(product.shape, bool)
     if count == 0:
         return out, rejected
     outside = dilate4(~whole)
@@ -624,7 +659,7 @@ def _holes(
         if _is_hole(region, float(areas[i]), dist[sl], threshold, lightness[sl], grad[sl]):
             out[sl] |= region
         elif not inlet[i]:
-            rejected += float(areas[i])
+            rejected[sl] |= region
     return out, rejected
 
 
