@@ -27,6 +27,7 @@ from scipy import ndimage
 
 from ..errors import UnsupportedImage
 from .backdrop import BackgroundModel, backdrop_distance, border_mask, fit_background, gradient, shadow_candidates
+from .cleanup import TEXTURED
 from .colour import linear_to_lab, to_linear
 from .matting import (
     LocalColours,
@@ -89,7 +90,7 @@ class SmallMatte:
     colours: LocalColours
     confidence: float
     notes: tuple[str, ...]
-    shadow: np.ndarray
+    shadow: np.ndarray | None
 
 
 class ClassicalSegmenter:
@@ -179,7 +180,8 @@ class ClassicalSegmenter:
         stray = ambiguous & ~darkening
         excess = float(stray[~border].mean()) - float(stray[border].mean())
         confidence, notes = self._confidence(model, fg, colours, alpha, threshold, ambiguous, excess)
-        shadow = estimate_photo_shadow(smooth, expected, alpha, darkening)
+        # a textured backdrop's darkenings are its texture, not a shadow
+        shadow = estimate_photo_shadow(smooth, expected, alpha, darkening) if threshold <= TEXTURED else None
         return SmallMatte(alpha, colours, confidence, notes, shadow)
 
     def _holes(

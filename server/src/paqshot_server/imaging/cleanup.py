@@ -269,7 +269,8 @@ def clean_backdrop(
         # with the model's soft rim around it (a guided filter would leave a faint ring of half product)
         out[dilate8(clear, LOST_RIM) & filled(kept)] = 1.0
         repaired = float(clear.sum() / (area + lost_inside.sum()))
-    photo_shadow = estimate_photo_shadow(smooth, expected, out, darkening)
+    # a textured set's darkenings are its texture (grain, blades, ripples), not a shadow
+    photo_shadow = estimate_photo_shadow(smooth, expected, out, darkening) if threshold <= TEXTURED else None
     return CleanupReport(
         out,
         prob,

@@ -23,6 +23,10 @@ from .shadow import FLOAT_LIFT, natural_shadow_layer, shadow_layer
 from .working import on_photo_grid
 
 NATURAL = "natural"  # extension value of ``shadow``: keep the photo's own shadow
+UNCLEAR_SHADOW = (
+    "the photo's own shadow could not be told from its backdrop (texture, or shading such as a vignette or a "
+    "gradient): a soft shadow was used"
+)
 
 
 def placement_for(box: Box, options: RenderOptions) -> Placement:
@@ -43,7 +47,10 @@ def _shadow(kind: str, cut: Cutout, layer: ProductLayer, placement: Placement, n
     if kind != NATURAL:
         return shadow_layer(kind, layer, placement.canvas, placement.dest_box)
     if cut.shadow is None:
-        notes.append("the photo's own shadow is not known for this cut-out: a soft shadow was used")
+        if cut.source == "alpha":  # the photo came cut out: nothing of its backdrop is left to measure
+            notes.append("the photo's own shadow is not known for this cut-out: a soft shadow was used")
+        else:
+            notes.append(UNCLEAR_SHADOW)
         return shadow_layer("soft", layer, placement.canvas, placement.dest_box)
     return natural_shadow_layer(cut.shadow, cut.source_size, placement)
 

@@ -20,6 +20,15 @@ from .layout import Placement
 LOW_RES_SIDE = 256
 FLOAT_LIFT = 0.06  # share of the canvas height a floating product is lifted by
 NATURAL_REACH = 0.12  # the photo's shadow is kept within this share of the image size from the product
+# The photo's own shadow against the backdrop's shading (measured on the real photos, docs/progress/issue-10-quality.md,
+# "Natural shadow, session 11"): levels of the frame-reaching shading, 1/25 of the darkness apart (a finer step
+# changes no kept shadow by more than a grey level, at a label pass a step); darkness left above it under this floor is
+# texture and noise; shading making up more than this share of the darkness beside the product hides the shadow (the
+# cake on its stand: 0.65; every other plain-backdrop photo: 0.26 or less); edges blurred over this share of the grid.
+SHADING_STEP = 0.04
+SHADOW_FLOOR = 0.05
+SHADING_SHARE = 0.5
+NATURAL_SOFTNESS = 0.004
 
 
 def silhouette(layer: ProductLayer, canvas: tuple[int, int], factor: float) -> np.ndarray:
@@ -120,31 +129,73 @@ def shadow_layer(
 
 def estimate_photo_shadow(
     linear: np.ndarray, expected_lab: np.ndarray, alpha: np.ndarray, darkening: np.ndarray
-) -> np.ndarray:
-    """The photo's own shadow as a multiply layer (float32, same grid as the inputs, 1 = no shadow).
+) -> np.ndarray | None:
+    """The photo's own cast shadow as a multiply layer (float32 on a half-size grid of the inputs, 1 = no shadow),
+    or None where it cannot be told from the backdrop's own shading.
 
-    ``linear``: the (smoothed) photo in linear light; ``expected_lab``: the background model in Lab;
-    ``alpha``: the product's matte; ``darkening``: pixels that are a chromaticity-preserving darkening of
-    the model. The ratio of observed to modelled luminance is kept there, carried a few pixels under the
-    product's edge (where the product hides the shadow's darkest part), lightly smoothed, and faint
-    values (texture, noise) are dropped.
+    ``linear``: the (smoothed) photo in linear light (float32 h x w x 3); ``expected_lab``: the backdrop model in
+    Lab (float32 h x w x 3); ``alpha``: the product's matte (float32 h x w); ``darkening``: pixels that are a
+    chromaticity-preserving darkening of the model (bool h x w). The darkness (1 - observed / modelled luminance)
+    is kept where it is (1) deeper than the shading that reaches the grid's frame (:func:`frame_shading`: a
+    vignette, a gradient the model does not follow, light fall-off, paper folds), (2) in a patch that touches the
+    product, (3) within ``NATURAL_REACH`` of it; faint values (texture, noise) are dropped, the edges softened and
+    the shadow carried a few pixels under the product's edge (where the product hides its darkest part). None
+    when frame-reaching shading makes up more than ``SHADING_SHARE`` of the darkness beside the product.
+    Callers skip textured backdrops (grass, wood, water), whose darkenings are texture, not shadow.
     """
     y_obs = linear @ np.array([0.2126729, 0.7151522, 0.0721750], np.float32)
     y_bg = ((np.maximum(expected_lab[..., 0], 0) + 16) / 116) ** 3
-    ratio = np.clip(y_obs / np.maximum(y_bg, 1e-4), 0.0, 1.0).astype(np.float32)
-    ratio[~darkening & (alpha == 0)] = 1.0
-    ratio[alpha > 0.5] = 1.0
+    dark = 1.0 - np.clip(y_obs / np.maximum(y_bg, 1e-4), 0.0, 1.0).astype(np.float32)
+    dark[~darkening | (alpha > 0.5)] = 0.0
     # Shadows are smooth: the rest runs on a half-size grid (any grid covering the image will do).
-    ratio = _half(ratio)
+    dark = _half(dark)
     product = _half((alpha > 0.5).astype(np.float32)) > 0.5
-    under = ndimage.minimum_filter(ratio, size=5)
-    ratio = np.where(product, under, ratio)
-    # A cast shadow lies near what casts it: far from the product, darker patches are the backdrop's
-    # own texture or vignette.
+    dark[product] = 0.0
+    shading = frame_shading(dark)
+    beside = ndimage.binary_dilation(product, iterations=max(2, round(0.03 * max(dark.shape)))) & ~product
+    if float(shading[beside].sum()) > SHADING_SHARE * max(float(dark[beside].sum()), 1e-6):
+        return None
+    cast = dark - shading
+    # A cast shadow lies next to what casts it: patches apart from the product, or far from it, are the
+    # backdrop's own texture or shading.
+    touching = product_patches(cast > SHADOW_FLOOR, product)
     reach = 2 * round(NATURAL_REACH * max(product.shape)) + 1
     near = ndimage.uniform_filter(product.astype(np.float32), reach, mode="constant") > 1e-4
-    ratio[~near | (ratio > 0.95)] = 1.0
-    return ratio.astype(np.float32)
+    cast = np.where(touching & near, np.maximum(cast - SHADOW_FLOOR, 0.0), 0.0)
+    cast = blur_support(cast, max(1.0, NATURAL_SOFTNESS * max(cast.shape)))
+    cast = np.where(product, ndimage.maximum_filter(cast, size=5), cast)
+    return (1.0 - cast).astype(np.float32)
+
+
+def frame_shading(dark: np.ndarray) -> np.ndarray:
+    """The part of ``dark`` (float32 h x w, 0 = not darker than the backdrop model) that is connected to the grid's
+    frame: at each pixel, the deepest level (a multiple of ``SHADING_STEP``) at which it still joins the frame
+    through pixels at least that dark (a grey-level reconstruction from the border, by level sets). The backdrop's
+    shading reaches the frame; a cast shadow is a patch that stands deeper than the shading around it."""
+    out = np.zeros_like(dark)
+    border = np.zeros(dark.shape, bool)
+    border[[0, -1], :] = True
+    border[:, [0, -1]] = True
+    for level in np.arange(SHADING_STEP, 1.0, SHADING_STEP, dtype=np.float32):
+        at = dark >= level
+        if not (at & border).any():
+            break
+        labels, count = ndimage.label(at)
+        joined = np.zeros(count + 1, bool)
+        joined[labels[border & at]] = True
+        joined[0] = False
+        out[joined[labels]] = level
+    return out
+
+
+def product_patches(mask: np.ndarray, product: np.ndarray) -> np.ndarray:
+    """The 8-connected patches of ``mask`` (bool h x w) that touch ``product`` (bool h x w), grown by two pixels
+    (their faint rims are below the mask's level)."""
+    labels, count = ndimage.label(mask, np.ones((3, 3), bool))
+    touch = np.zeros(count + 1, bool)
+    touch[labels[ndimage.binary_dilation(product, iterations=2)]] = True
+    touch[0] = False
+    return ndimage.binary_dilation(touch[labels], iterations=2)
 
 
 def _half(plane: np.ndarray) -> np.ndarray:
