@@ -16,7 +16,8 @@ from paqshot_server.errors import CutoutRefused, UnsupportedImage
 from paqshot_server.imaging import refine as refine_mod
 from paqshot_server.imaging.confidence import LIMITS, Evidence, confidence
 from paqshot_server.imaging.options import RenderOptions
-from paqshot_server.imaging.result import RenderResult
+from paqshot_server.imaging.packshot import UNCLEAR_SHADOW
+from paqshot_server.imaging.result import PRODUCT_ALPHA, RenderResult
 from paqshot_server.inference import store as store_mod
 from paqshot_server.inference.catalogue import DEFAULT_CUTOUT
 from paqshot_server.settings import Settings
@@ -98,6 +99,39 @@ def test_the_photos_own_cast_shadow_is_not_product(render) -> None:
     # The photo's own shadow is measured, so shadow: natural re-applies it as its own layer.
     _, natural = render(kind, "fork_10.jpg", shadow="natural")
     assert not any("shadow is not known" in note for note in natural.notes)
+
+
+def natural_darkness(render, kind: str, name: str) -> tuple[np.ndarray, RenderResult]:
+    """How much ``shadow: natural`` darkens the white backdrop (float32 on the canvas, 0 on the product), and the
+    result: the packshot against the same one with no shadow."""
+    _, natural = render(kind, name, shadow="natural", output_format="png")
+    _, bare = render(kind, name, shadow="none", output_format="png")
+
+    def grey(result: RenderResult) -> np.ndarray:
+        return np.asarray(Image.open(io.BytesIO(result.images[0].data)).convert("L"), np.float32)
+
+    dark = 1 - grey(natural) / np.maximum(grey(bare), 1)
+    dark[np.asarray(natural.meta[PRODUCT_ALPHA]) > 0] = 0
+    return dark, natural
+
+
+def test_natural_shadow_is_the_cast_shadow_not_the_backdrops_shading(render) -> None:
+    # Breaker (session 11): the backdrop's vignette and uneven light came back as hard grey blotches, even above
+    # the product. The vase stands in front of a wall lit unevenly: a grey blotch came back beside it (0.09 deep).
+    dark, _ = natural_darkness(render, "non-uniform-backdrop-kept", "vase_tulips.jpg")
+    assert float(dark.max()) < 0.05
+    # The apples' own shadow on the floor comes back; nothing above their middle (the backdrop's shading: 0.44).
+    dark, apples = natural_darkness(render, "cast-shadow-kept-as-product", "apples.jpg")
+    _, top, _, bottom = apples.meta["product_box"]
+    middle = round((top + bottom) / 2)
+    assert float(dark[:middle].max()) < 0.05
+    assert int((dark[middle:] > 0.1).sum()) > 200
+    # fork_10's tines cast a shadow on the paper beside them: it comes back.
+    dark, _ = natural_darkness(render, "cast-shadow-kept-as-product", "fork_10.jpg")
+    assert float(dark.max()) > 0.2
+    # The cake's stand stands in the backdrop's dark fall-off: its shadow cannot be told apart, and the job says so.
+    _, cake = natural_darkness(render, "non-uniform-backdrop-kept", "cake.jpg")
+    assert UNCLEAR_SHADOW in cake.notes
 
 
 @pytest.mark.parametrize(

@@ -39,6 +39,23 @@ def test_the_photos_own_cast_shadow_is_not_product() -> None:
     assert out.shadow is not None and float(out.shadow.min()) < 0.8  # measured, for shadow: natural
 
 
+def test_light_falling_off_towards_a_corner_is_not_the_photos_shadow() -> None:
+    """``shadow: natural`` re-applies the photo's cast shadow, not the backdrop's shading: light falling off towards
+    the top-left corner reaches the frame (and past the backdrop model's reach: a vignette, uneven light). Before,
+    it came back above the product (0.135 deep on this scene)."""
+    rgb, truth = paper_scene(shadow=(22, 14))
+    h, w = truth.shape
+    yy, xx = np.mgrid[:h, :w]
+    falloff = 0.5 * np.clip(1 - (xx / w + yy / h) / 0.7, 0, 1)
+    rgb = np.where(truth[..., None] > 0.5, rgb, np.round(rgb * (1 - falloff)[..., None])).astype(np.uint8)
+    out = refine(rgb, FakeModel())
+    assert out is not None and out.shadow is not None
+    dark = 1 - np.asarray(Image.fromarray(out.shadow, "F").resize((w, h), Image.Resampling.BILINEAR))
+    assert float(dark[:105].max()) < 0.02  # above the product (its top: row 110)
+    assert float(dark[:, :165].max()) < 0.02  # left of it
+    assert float(dark[255:272, 195:330].max()) > 0.4  # its own shadow, offset (22, 14), comes back
+
+
 def test_a_shadow_the_model_is_sure_of_goes_only_when_the_user_says_so() -> None:
     """``remove_photo_shadow`` (the repair dialog's option): a broad cast shadow the model calls product with
     certainty is kept by default (more of the product than ``cleanup.MAX_REMOVED``: it could be a dark product
