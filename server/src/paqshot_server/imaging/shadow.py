@@ -22,12 +22,11 @@ LOW_RES_SIDE = 256
 FLOAT_LIFT = 0.06  # share of the canvas height a floating product is lifted by
 NATURAL_REACH = 0.12  # the photo's shadow is kept within this share of the image size from the product
 # The photo's own shadow against the backdrop's shading (measured on the real photos, docs/progress/issue-10-quality.md,
-# "Natural shadow, session 11"): levels of the frame-reaching shading 1/25 of the darkness apart (1/100 changes the
-# layers by 0.002 on average, at most 0.04 on a plain backdrop and 0.11 on glass_bottles, for four times the label
-# passes); darkness left above the shading under SHADOW_FLOOR is texture and noise; shading making up more than
-# SHADING_SHARE of the darkness beside the product hides the shadow (the cake on its stand: 0.65; every other
-# plain-backdrop photo: 0.26 or less); edges blurred over NATURAL_SOFTNESS of the grid's long side (0.008 halved the
-# apples' contact shadow).
+# "Natural shadow, session 11"): levels 1/25 of the darkness apart (1/100 changes no layer by more than 0.03, 0.0013 on
+# average, for four times the label passes); darkness left above the shading under SHADOW_FLOOR is texture and noise;
+# shading making up more than SHADING_SHARE of the darkness beside the product hides the shadow (the cake on its stand:
+# 0.65; every other plain-backdrop photo: 0.26 or less); edges blurred over NATURAL_SOFTNESS of the grid's long side
+# (twice as much takes the apples' contact shadow from 0.51 to 0.47 deep).
 SHADING_STEP = 0.04
 SHADOW_FLOOR = 0.05
 SHADING_SHARE = 0.5
@@ -139,13 +138,14 @@ def estimate_photo_shadow(
 
     ``linear``: the (smoothed) photo in linear light (float32 h x w x 3); ``expected_lab``: the backdrop model in
     Lab (float32 h x w x 3); ``alpha``: the product's matte (float32 h x w); ``darkening``: pixels that are a
-    chromaticity-preserving darkening of the model (bool h x w). The darkness (1 - observed / modelled luminance)
-    is kept where it (1) stands deeper than the shading that reaches the grid's frame (a vignette, a gradient the
-    model does not follow, light fall-off, paper folds), (2) up to the depth at which it joins the product's rim
-    (:func:`joined_levels`), (3) within ``NATURAL_REACH`` of the product; faint values (texture, noise) are dropped, the edges softened and
-    the shadow carried a few pixels under the product's edge (where the product hides its darkest part). None
-    when frame-reaching shading makes up more than ``SHADING_SHARE`` of the darkness beside the product.
-    Callers skip textured backdrops (grass, wood, water), whose darkenings are texture, not shadow.
+    chromaticity-preserving darkening of the model (bool h x w). The darkness (1 - observed / modelled
+    luminance) is kept where it (1) stands deeper than the shading that reaches the grid's frame (a vignette, a
+    gradient the model does not follow, light fall-off, paper folds), (2) up to the depth at which it joins the
+    product's rim (:func:`joined_levels`), (3) within ``NATURAL_REACH`` of the product; faint values (texture,
+    noise) are dropped, the edges softened and the shadow carried a few pixels under the product's edge (where
+    the product hides its darkest part). None when frame-reaching shading makes up more than ``SHADING_SHARE``
+    of the darkness beside the product. Callers skip textured backdrops (grass, wood, water), whose darkenings
+    are texture, not shadow.
     """
     y_obs = linear @ np.array([0.2126729, 0.7151522, 0.0721750], np.float32)
     y_bg = ((np.maximum(expected_lab[..., 0], 0) + 16) / 116) ** 3
