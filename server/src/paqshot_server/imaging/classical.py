@@ -181,8 +181,8 @@ class ClassicalSegmenter:
         excess = float(stray[~border].mean()) - float(stray[border].mean())
         confidence, notes = self._confidence(model, fg, colours, alpha, threshold, ambiguous, excess)
         # a textured backdrop's darkenings are its texture, not a shadow
-        shadow = estimate_photo_shadow(smooth, expected, alpha, darkening) if threshold <= TEXTURED else None
-        return SmallMatte(alpha, colours, confidence, notes, shadow)
+        photo_shadow = estimate_photo_shadow(smooth, expected, alpha, darkening) if threshold <= TEXTURED else None
+        return SmallMatte(alpha, colours, confidence, notes, photo_shadow)
 
     def _holes(
         self,
