@@ -181,17 +181,25 @@ def joined_levels(dark: np.ndarray, markers: tuple[np.ndarray, ...]) -> list[np.
     From the grid's frame it is the backdrop's shading, which reaches the frame; from the product's rim, the darkness
     that falls off away from the product. A cast shadow is what stands above the first within the second."""
     outs = [np.zeros_like(dark) for _ in markers]
+    y0, y1, x0, x1 = 0, dark.shape[0], 0, dark.shape[1]
     for level in np.arange(SHADING_STEP, 1.0, SHADING_STEP, dtype=np.float32):
-        at = dark >= level
-        live = [i for i, marker in enumerate(markers) if (at & marker).any()]
+        # Each level's set lies inside the last one's box: the labelling shrinks with it (the same values).
+        at = dark[y0:y1, x0:x1] >= level
+        rows, cols = np.flatnonzero(at.any(axis=1)), np.flatnonzero(at.any(axis=0))
+        if rows.size == 0:
+            break
+        at = at[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        y0, y1, x0, x1 = y0 + rows[0], y0 + rows[-1] + 1, x0 + cols[0], x0 + cols[-1] + 1
+        live = [(out[y0:y1, x0:x1], m[y0:y1, x0:x1]) for out, m in zip(outs, markers, strict=True)]
+        live = [(out, m) for out, m in live if (at & m).any()]
         if not live:
             break
         labels, count = ndimage.label(at)
-        for i in live:
+        for out, marker in live:
             joined = np.zeros(count + 1, bool)
-            joined[labels[markers[i]]] = True
+            joined[labels[marker]] = True
             joined[0] = False
-            outs[i][joined[labels]] = level
+            out[joined[labels]] = level
     return outs
 
 
