@@ -7,6 +7,7 @@ import pytest
 from paqshot_server.imaging.morphology import (
     all_within,
     any_within,
+    depth_at_least,
     dilate4,
     dilate8,
     distance_at_most,
@@ -131,3 +132,18 @@ def test_the_squared_bound_is_the_last_integer_whose_root_is_within() -> None:
         bound = squared_bound(radius)
         assert np.sqrt(np.float64(bound)) <= radius < np.sqrt(np.float64(bound + 1))
     assert squared_bound(-1.0) == -1
+
+
+@pytest.mark.parametrize("shape", [*SHAPES, (120, 90)])
+def test_depth_at_least_a_radius_equals_scipys_distance_transform(shape: tuple[int, int]) -> None:
+    # The clean-up's hole width (3 px) and radii around it, on masks from specks to solid (no False pixel: scipy's).
+    rng = np.random.default_rng(42)
+    radii = (0.0, 0.5, 1.0, 2**0.5, 1.5, 2.0, 2.5, 3.0, 3.2, 4.0, 5.000000000000001, 7.5)
+    for density in (0.3, 0.8, 0.97, 0.999, 1.0):
+        mask = rng.random(shape) < density
+        transform = ndimage.distance_transform_edt(mask)
+        for radius in radii:
+            assert np.array_equal(depth_at_least(mask, radius), transform >= radius), (density, radius)
+    blob = np.zeros((40, 50), bool)
+    blob[5:12, 3:45] = True  # 7 rows: its middle row is 4 px from the rim, no pixel 5 px away
+    assert depth_at_least(blob, 4.0).any() and not depth_at_least(blob, 4.5).any()

@@ -535,3 +535,22 @@ def test_a_hinted_matte_stays_on_the_photos_grid() -> None:
     hint[:, :300] = 0
     out = refine(rgb, FakeModel(size=48), RefineConfig(second_pass=False), hint=hint, output_scale=lambda box: 0.25)
     assert out is not None and out.size == (1920, 1440)  # a hint is honoured to the photo's pixel
+
+
+def test_colour_bins_are_the_whole_array_formulas_bins() -> None:
+    # One channel plane at a time (clean-up's left-out test): the same bins as the broadcast over the interleaved
+    # channels, at the bins' edges and beyond the range too.
+    from paqshot_server.imaging.cleanup import COLOUR_BINS, LAB_HIGH, LAB_LOW, colour_bins
+
+    rng = np.random.default_rng(7)
+    lab = np.stack(
+        [rng.uniform(-5, 105, (48, 64)), rng.uniform(-80, 80, (48, 64)), rng.uniform(-80, 80, (48, 64))], axis=-1
+    ).astype(np.float32)
+    edges = LAB_LOW + (LAB_HIGH - LAB_LOW) * np.arange(COLOUR_BINS + 1)[:, None] / COLOUR_BINS
+    lab[0, : COLOUR_BINS + 1] = edges
+    lab[1, : COLOUR_BINS + 1] = np.nextafter(edges.astype(np.float32), np.float32(-np.inf))
+    bins = np.clip(((lab - LAB_LOW) / (LAB_HIGH - LAB_LOW) * COLOUR_BINS).astype(np.int32), 0, COLOUR_BINS - 1)
+    want = (bins[..., 0] * COLOUR_BINS + bins[..., 1]) * COLOUR_BINS + bins[..., 2]
+    got = colour_bins(lab)
+    assert got.dtype == np.int32 and np.array_equal(got, want)
+    assert len(np.unique(got)) > COLOUR_BINS**2  # the bins are spread, not one

@@ -35,7 +35,17 @@ from .backdrop import backdrop_distance, fit_background, gradient, shade, shadow
 from .colour import linear_to_lab, to_linear
 from .faint import faint_share
 from .matting import box, box_reduced
-from .morphology import dilate4, dilate8, distance_at_most, erode8, filled, squared_bound, squared_distances, within
+from .morphology import (
+    depth_at_least,
+    dilate4,
+    dilate8,
+    distance_at_most,
+    erode8,
+    filled,
+    squared_bound,
+    squared_distances,
+    within,
+)
 from .shadow import estimate_photo_shadow
 
 SOFT_HIGH = 0.85  # the model's soft zone: below this, backdrop-coloured pixels are not product
@@ -308,10 +318,10 @@ def _lost_inside(product: np.ndarray, backdrop: np.ndarray, like: np.ndarray) ->
     if not inside.any():
         return none, none
     labels, count = ndimage.label(inside, EIGHT)
-    index = np.arange(1, count + 1)
+    # Pixel counts per region by bincount (scipy's sum_labels gives the same sums as floats, ~1.5 ms slower each).
     area = np.bincount(labels.ravel(), minlength=count + 1)[1:]
-    near = np.asarray(ndimage.sum_labels(like, labels, index))
-    same = np.asarray(ndimage.sum_labels(backdrop, labels, index))
+    near = np.bincount(labels[like], minlength=count + 1)[1:]
+    same = np.bincount(labels[backdrop], minlength=count + 1)[1:]
     lost = (area >= max(12.0, LOST_MIN * float(whole.sum()))) & (near < LOST_MATCH * area)
     clear = lost & (same < LOST_REPAIR * area)
     return np.concatenate([[False], lost])[labels], np.concatenate([[False], clear])[labels]
@@ -332,14 +342,12 @@ def _enclosed_streaks(regions: np.ndarray, product: np.ndarray, lab: np.ndarray,
     labels, count = ndimage.label(regions, EIGHT)
     if count == 0:
         return regions
-    # Each region's width: its distance transform on the box around the regions (exact: each one's rim is in it),
-    # the maximum taken over the regions' own pixels (scipy's labelled maximum sorts the whole grid: ~14 ms).
+    # A region is as wide as a hole when one of its pixels lies HOLE_MIN_RADIUS from its rim: measured on the box
+    # around the regions (exact: each one's rim is in it) by an erosion, not a distance transform (~1 against ~17 ms).
     rows, cols = np.flatnonzero(regions.any(axis=1)), np.flatnonzero(regions.any(axis=0))
     box = (slice(max(int(rows[0]) - 1, 0), int(rows[-1]) + 2), slice(max(int(cols[0]) - 1, 0), int(cols[-1]) + 2))
-    inside = regions[box]
-    width = np.zeros(count + 1)
-    np.maximum.at(width, labels[box][inside], ndimage.distance_transform_edt(inside)[inside])
-    streak = width < HOLE_MIN_RADIUS
+    deep = depth_at_least(regions[box], HOLE_MIN_RADIUS)
+    streak = np.bincount(labels[box][deep], minlength=count + 1) == 0
     streak[0] = False  # the background
     streak[np.unique(labels[dilate8(~product) & regions])] = False  # open to the outside
     for i, sl in enumerate(ndimage.find_objects(labels), start=1):
@@ -543,9 +551,8 @@ def _shadow_pieces(product: np.ndarray, darkening: np.ndarray) -> np.ndarray:
     labels, count = ndimage.label(product, EIGHT)
     if count < 2:
         return np.zeros_like(product)
-    index = np.arange(1, count + 1)
-    area = np.asarray(ndimage.sum_labels(product, labels, index))
-    dark = np.asarray(ndimage.sum_labels(darkening, labels, index)) / np.maximum(area, 1)
+    area = np.bincount(labels.ravel(), minlength=count + 1)[1:]  # pixel counts (as _lost_inside)
+    dark = np.bincount(labels[darkening], minlength=count + 1)[1:] / np.maximum(area, 1)
     low, high = SHADOW_PIECE_AREA
     shard = (dark >= SHADOW_PIECE) & (area >= low * area.max()) & (area < high * area.max())
     return np.concatenate([[False], shard])[labels]
@@ -565,6 +572,24 @@ def _colour_tells(product: np.ndarray, dim: np.ndarray, darkening: np.ndarray) -
     return 1.0 - float((dim_core & darkening).sum()) / n
 
 
+def colour_bins(lab: np.ndarray) -> np.ndarray:
+    """Each pixel's colour histogram bin (int32 h x w, 0 .. ``COLOUR_BINS``³ - 1) of CIE Lab ``lab`` (float h x w x 3):
+    ``COLOUR_BINS`` equal bins per axis over ``LAB_LOW`` .. ``LAB_HIGH``, values beyond them in the end bins. One
+    channel plane at a time, each scaled in float64 as the whole array was (the same bins): the broadcast over the
+    interleaved channels took ~13 ms on a 640 x 480 grid, the planes ~4."""
+    index = np.zeros(lab.shape[:2], np.int32)
+    plane = np.empty(lab.shape[:2], np.float64)
+    for c in range(3):
+        np.subtract(lab[..., c], LAB_LOW[c], out=plane)
+        plane /= LAB_HIGH[c] - LAB_LOW[c]
+        plane *= COLOUR_BINS
+        bins = plane.astype(np.int32)
+        np.clip(bins, 0, COLOUR_BINS - 1, out=bins)
+        index *= COLOUR_BINS
+        index += bins
+    return index
+
+
 def _left_out(
     product: np.ndarray, foreign: np.ndarray, lab: np.ndarray, ring: np.ndarray, near: np.ndarray
 ) -> np.ndarray:
@@ -579,8 +604,7 @@ def _left_out(
     core = erode8(product)  # not the mixed colours of the outline
     if not core.any() or not ring.any():
         return np.zeros_like(product)
-    bins = np.clip(((lab - LAB_LOW) / (LAB_HIGH - LAB_LOW) * COLOUR_BINS).astype(np.int32), 0, COLOUR_BINS - 1)
-    index = (bins[..., 0] * COLOUR_BINS + bins[..., 1]) * COLOUR_BINS + bins[..., 2]
+    index = colour_bins(lab)
     size = COLOUR_BINS**3
     in_product = np.bincount(index[core], minlength=size) / core.sum()
     in_ring = np.bincount(index[ring], minlength=size) / ring.sum()
@@ -669,7 +693,7 @@ def _is_hole(
 ) -> bool:
     if float(np.median(dist[region])) > min(HOLE_MATCH * threshold, HOLE_MAX_DE):
         return False
-    if float(ndimage.distance_transform_edt(region).max()) < HOLE_MIN_RADIUS:
+    if not depth_at_least(region, HOLE_MIN_RADIUS).any():
         return False  # a streak: a highlight on the product, the colour of the backdrop it reflects
     if ndimage.binary_fill_holes(region).sum() - area > max(4.0, HOLE_HOLDS * area):
         return False  # holds something: printing on a label, not a see-through hole

@@ -155,3 +155,32 @@ def distance_at_most(free: np.ndarray, radius: float) -> np.ndarray:
     less time than the transform's own distances on the clean-up's 77 px ring, a 640 x 480 grid)."""
     squared, _ = squared_distances(free)
     return squared <= squared_bound(radius)
+
+
+def depth_at_least(mask: np.ndarray, radius: float) -> np.ndarray:
+    """bool (H, W): the pixels of ``mask`` (bool H x W) at least ``radius`` (Euclidean, px) from every False pixel
+    of it: ``scipy.ndimage.distance_transform_edt(mask) >= radius``, bit for bit (pixels beyond the image are not
+    False, as for the transform). An erosion by the disc of the offsets whose distance (float64 square root, as
+    the transform's) is under ``radius``, one disc row at a time by shifted ANDs: at the clean-up's 3 px on a
+    640 x 480 grid ~1 ms against the transform's ~15. A mask with no False pixel goes to scipy (its transform
+    then measures from outside the image)."""
+    if mask.all() or radius <= 0:
+        return np.asarray(ndimage.distance_transform_edt(mask) >= radius) if mask.size else np.zeros_like(mask)
+    reach = int(np.ceil(radius))
+    h, w = mask.shape
+    padded = np.pad(np.asarray(mask, bool), reach, constant_values=True)
+    out = np.array(mask, dtype=bool)
+    lines: dict[int, np.ndarray] = {}  # half width -> all True within it along the rows (padded rows)
+    for dy in range(-reach, reach + 1):
+        widths = [dx for dx in range(reach + 1) if np.sqrt(np.float64(dy * dy + dx * dx)) < radius]
+        if not widths:
+            continue
+        half = max(widths)
+        if half not in lines:
+            line = padded[:, reach : reach + w].copy()
+            for dx in range(1, half + 1):
+                line &= padded[:, reach - dx : reach - dx + w]
+                line &= padded[:, reach + dx : reach + dx + w]
+            lines[half] = line
+        out &= lines[half][reach + dy : reach + dy + h]
+    return out
