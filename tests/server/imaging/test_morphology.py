@@ -78,6 +78,11 @@ def test_filling_holes_equals_scipy(shape: tuple[int, int]) -> None:
         for _ in range(5):
             mask = rng.random(shape) < density
             assert np.array_equal(filled(mask), ndimage.binary_fill_holes(mask)), density
+            # the same pattern in a part of a larger grid: away from its edges, or reaching one or two of them
+            for top, left in ((3, 4), (0, 6), (5, 0), (0, 0)):
+                placed = np.zeros((shape[0] + 8, shape[1] + 10), bool)
+                placed[top : top + shape[0], left : left + shape[1]] = mask
+                assert np.array_equal(filled(placed), ndimage.binary_fill_holes(placed)), (density, top, left)
     ring = np.zeros((9, 9), bool)
     ring[2:7, 2:7] = True
     ring[4, 4] = False  # a hole

@@ -676,8 +676,12 @@ def _holes(
     touching = np.flatnonzero(mouths > INLET_MOUTH * np.sqrt(areas))
     inlet = mouths > 0
     min_area = max(12.0, MIN_HOLE * float(whole.sum()))
-    for i, sl in enumerate(ndimage.find_objects(labels), start=1):
-        if sl is None or areas[i] < min_area or i in touching:
+    objects = ndimage.find_objects(labels)
+    looked = areas >= min_area  # the regions of hole size, not open to the outside: picked at once, not one by one
+    looked[touching] = False
+    for i in np.flatnonzero(looked[1:]) + 1:
+        sl = objects[i - 1]
+        if sl is None:
             continue
         sl = (slice(max(sl[0].start - 4, 0), sl[0].stop + 4), slice(max(sl[1].start - 4, 0), sl[1].stop + 4))
         region = labels[sl] == i

@@ -95,12 +95,24 @@ def filled(mask: np.ndarray) -> np.ndarray:
     """``mask`` (bool H x W) with its holes filled: every pixel but those outside it that reach the image's edge
     through 4-connected pixels outside it. Bit-identical to ``scipy.ndimage.binary_fill_holes`` with its default
     cross (tests/server/imaging/test_morphology.py); one labelling instead of scipy's dilation from the edge
-    repeated until nothing changes (~10 ms against ~2 ms on a 640 x 480 analysis grid, one core)."""
-    labels, count = ndimage.label(~mask)
+    repeated until nothing changes (~10 ms against ~2 ms on a 640 x 480 analysis grid, one core).
+
+    The labelling covers the mask's box and a pixel around it only: everything beyond the box reaches the edge
+    (straight away from the box), so a pixel in the box reaches it exactly when it reaches the box's rim."""
+    out = np.zeros(mask.shape, bool)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return out
+    box = (
+        slice(max(int(rows[0]) - 1, 0), int(rows[-1]) + 2),
+        slice(max(int(cols[0]) - 1, 0), int(cols[-1]) + 2),
+    )
+    labels, count = ndimage.label(~mask[box])
     outside = np.zeros(count + 1, bool)
     outside[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
     outside[0] = False  # the mask itself
-    return ~outside[labels]
+    out[box] = ~outside[labels]
+    return out
 
 
 def within(mask: np.ndarray, radius: float) -> np.ndarray:
