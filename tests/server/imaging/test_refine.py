@@ -431,8 +431,8 @@ def test_a_cast_shadow_fringe_the_model_is_sure_of_goes_but_the_steel_tine_stays
 
 
 def test_the_fringe_step_measures_distances_only_around_its_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The cast-shadow fringe can only be within ``FRINGE_DEPTH`` of the product's outline: its distance transform
-    runs on the box around its candidates (smooth darkenings inside the product) that reaches that far, not on
+    """The cast-shadow fringe can only be within ``FRINGE_DEPTH`` of the product's outline: its distances are
+    measured on the box around its candidates (smooth darkenings inside the product) that reaches that far, not on
     the whole analysis grid; the fork's fringe still goes."""
     from paqshot_server.imaging import cleanup
 
@@ -450,9 +450,17 @@ def test_the_fringe_step_measures_distances_only_around_its_candidates(monkeypat
             shapes.append(image.shape)
         return real(image, *args, **kwargs)
 
+    real_within = cleanup.within
+
+    def recording_within(mask: np.ndarray, radius: float) -> np.ndarray:  # the distances up to FRINGE_DEPTH
+        if sys._getframe(1).f_code.co_name == "_shadow_fringe":
+            shapes.append(mask.shape)
+        return real_within(mask, radius)
+
     rgb, fork, model = fork_on_paper()
     fringe = (ndimage.distance_transform_edt(fork == 0) > 2) & (plain(rgb, model) > 0.9)
     monkeypatch.setattr(cleanup.ndimage, "distance_transform_edt", recording)
+    monkeypatch.setattr(cleanup, "within", recording_within)
     out = clean_backdrop(rgb, plain(rgb, model))  # on the photo's grid, 480 x 360
     assert float(np.median(out.prob[fringe])) < 0.05
     assert shapes and all(h * w < 0.5 * 360 * 480 for h, w in shapes)

@@ -39,7 +39,6 @@ from .morphology import (
     depth_at_least,
     dilate4,
     dilate8,
-    distance_at_most,
     erode8,
     filled,
     squared_bound,
@@ -463,7 +462,7 @@ def _shadow_fringe(
     )
     near = np.zeros_like(product)
     if outside[around].any():
-        near[around] = distance_at_most(~outside[around], FRINGE_DEPTH)
+        near[around] = within(outside[around], FRINGE_DEPTH)
     candidates &= near
     outline = product & dilate8(outside)
     labels, count = ndimage.label(candidates, EIGHT)

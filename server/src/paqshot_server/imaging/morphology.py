@@ -9,6 +9,8 @@ lines (rows, then columns).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy import ndimage
 
@@ -115,13 +117,21 @@ def filled(mask: np.ndarray) -> np.ndarray:
     return out
 
 
+# Up to this radius (px) within() dilates by the disc, row by row of it; beyond, it measures with scipy's feature
+# transform. Bench photos' calls (session 11, one core): radius 9.6 on a 320² grid and 19.2 on a 640 x 480 one,
+# ~2 against ~10 ms a photo; 76.8 (the clean-up's ring), ~15 either way.
+DISC_MAX_RADIUS = 24.0
+
+
 def within(mask: np.ndarray, radius: float) -> np.ndarray:
     """bool (H, W): the pixels at most ``radius`` (Euclidean, px) from a True pixel of ``mask`` (bool H x W).
     Bit-identical to ``scipy.ndimage.distance_transform_edt(~mask) <= radius`` for a mask with a True pixel (an
-    empty mask has nothing within; scipy's transform has no zero to measure from), the transform computed on the
-    box that reaches ``radius`` beyond the mask's only: every True pixel is in it, so each distance there is the
-    same, and nothing outside it is near enough (a product in a third of the grid: a third of the work); the
-    distances compared squared, in integers (:func:`distance_at_most`)."""
+    empty mask has nothing within; scipy's transform has no zero to measure from), computed on the box that
+    reaches ``radius`` beyond the mask's only: every True pixel is in it, so each distance there is the same, and
+    nothing outside it is near enough (a product in a third of the grid: a third of the work). Up to
+    :data:`DISC_MAX_RADIUS` a dilation by the disc of the integer offsets whose squared length is at most
+    :func:`squared_bound` (:func:`_disc_dilation`), beyond it the transform's distances compared squared, in
+    integers (:func:`distance_at_most`): the same pixels."""
     out = np.zeros(mask.shape, bool)
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if rows.size == 0:
@@ -131,7 +141,38 @@ def within(mask: np.ndarray, radius: float) -> np.ndarray:
         slice(max(int(rows[0]) - reach, 0), int(rows[-1]) + 1 + reach),
         slice(max(int(cols[0]) - reach, 0), int(cols[-1]) + 1 + reach),
     )
-    out[box] = distance_at_most(~mask[box], radius)
+    if radius <= DISC_MAX_RADIUS:
+        out[box] = _disc_dilation(mask[box], squared_bound(radius))
+    else:
+        out[box] = distance_at_most(~mask[box], radius)
+    return out
+
+
+def _disc_dilation(mask: np.ndarray, bound: int) -> np.ndarray:
+    """``mask`` (bool H x W) dilated by the offsets (dy, dx) with dy² + dx² <= ``bound`` (pixels beyond the image
+    are False): for each row offset dy, the mask dilated along its rows by ``isqrt(bound - dy²)`` (grown once,
+    widest last) and shifted by dy. A new array."""
+    h, w = mask.shape
+    out = np.zeros((h, w), bool)
+    if bound < 0:
+        return out
+    reach = math.isqrt(bound)
+    rows_by_half: dict[int, list[int]] = {}
+    for dy in range(min(reach, h - 1) + 1):
+        rows_by_half.setdefault(math.isqrt(bound - dy * dy), []).append(dy)
+    line = np.array(mask, dtype=bool)  # True within `done` pixels along the row
+    done = 0
+    for half in sorted(rows_by_half):
+        for dx in range(done + 1, min(half, w - 1) + 1):
+            line[:, dx:] |= mask[:, :-dx]
+            line[:, :-dx] |= mask[:, dx:]
+        done = max(done, half)
+        for dy in rows_by_half[half]:
+            if dy == 0:
+                out |= line
+            else:
+                out[dy:] |= line[:-dy]
+                out[:-dy] |= line[dy:]
     return out
 
 
