@@ -11,7 +11,9 @@ import math
 import os
 import re
 import threading
+from collections.abc import Iterator
 from concurrent import futures
+from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -112,6 +114,17 @@ _WRITER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="intake-write")
 FULL_DECODES = threading.BoundedSemaphore(max(1, min(4, os.cpu_count() or 1)))
 
 
+@contextmanager
+def full_decode() -> Iterator[None]:
+    """Hold one of :data:`FULL_DECODES` for a full decode (and what is measured on it, ``POST /v1/check``); waits
+    in the calling thread while all are held. A trip's lane goes to the next meanwhile (``trip.slow``)."""
+    with trip.slow(), FULL_DECODES:
+        try:
+            yield
+        finally:  # a full decode's freed blocks (up to a 40 MP photo's) go back to the kernel, not kept per arena
+            allocator.hand_back()
+
+
 def store_image(res: Resources, job_id: str, raw: bytes, role: str = "input") -> tuple[str, tuple[str, ...]]:
     """Validate/normalise ``raw`` and store it as ``<job_id>_<role>.<ext>``; returns the stored file name and the
     decoding's notes. A refused image leaves no file behind. Blocking (CPU and disk): call it from a thread."""
@@ -133,11 +146,8 @@ def store_image(res: Resources, job_id: str, raw: bytes, role: str = "input") ->
             written.result()  # its error (a full disk) is the request's; put leaves nothing behind
             return name, ()
         _discard(res, name, written)  # the full path below says what is wrong with it
-    with trip.slow(), FULL_DECODES:
-        try:
-            data, ext, notes = normalise(raw, settings.max_image_bytes, settings.max_image_pixels)
-        finally:  # a full decode's freed blocks (up to a 40 MP photo's) go back to the kernel, not kept per arena
-            allocator.hand_back()
+    with full_decode():
+        data, ext, notes = normalise(raw, settings.max_image_bytes, settings.max_image_pixels)
     name = f"{job_id}_{role}.{ext}"
     res.files.put(name, data)
     return name, notes

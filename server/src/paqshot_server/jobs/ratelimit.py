@@ -1,4 +1,4 @@
-"""Per-key moving-window rate limit on generate requests (polling never consumes it).
+"""Per-key moving-window rate limit on generate and check requests (polling never consumes it).
 
 In memory: the appliance runs one API process per node; a restart forgets at most one minute of history.
 
@@ -42,7 +42,7 @@ class RateLimiter:
             if len(allowed) >= limit:
                 reset = max(1, math.ceil(allowed[0] + WINDOW_SECONDS - now)) if allowed else int(WINDOW_SECONDS)
                 raise RateLimited(
-                    f"Rate limit of {limit} generate requests per minute reached; retry in {reset} s.", reset, limit
+                    f"Rate limit of {limit} requests per minute reached; retry in {reset} s.", reset, limit
                 )
             allowed.append(now)
             return limit - len(allowed), max(1, math.ceil(allowed[0] + WINDOW_SECONDS - now))

@@ -231,16 +231,25 @@ class JobService:
         # A request counts from here, whatever its outcome: what follows (the webhook host's DNS, the image's
         # fetch and full decode) is the work the limit protects, and a refused image costs as much of it as an
         # accepted one. What was refused above (style, options, replay: no I/O) did not count.
-        remaining, reset = self.limiter.hit(key.id, key.rate_limit)
-        rate = RateWindow(key.rate_limit, remaining, reset)
-        if on_counted is not None:
-            on_counted(rate)
+        rate = self.count(key, on_counted)
         if request.webhook_url:
             await intake.check_webhook_url(res, request.webhook_url)
         problem = res.db.identity_problem()
         if problem:  # the database file was deleted or replaced: accepting now would lose the job
             raise DatabaseGone(problem)
         return _Admission(idempotency, rate, options, aspect_ratio)
+
+    def count(self, key: ApiKey, on_counted: CountedListener | None = None) -> RateWindow:
+        """Count one request against ``key``'s rate limit (a submission, a check) and tell ``on_counted``.
+
+        Raises:
+            RateLimited: the key's limit per minute is reached (the request is not counted).
+        """
+        remaining, reset = self.limiter.hit(key.id, key.rate_limit)
+        rate = RateWindow(key.rate_limit, remaining, reset)
+        if on_counted is not None:
+            on_counted(rate)
+        return rate
 
     async def _insert(
         self,
