@@ -107,10 +107,10 @@ Authorization: Bearer {brand.key_prefix}…
 
 Keys are made by the operator (`{brand.cli_name} keys create --name NAME`, or the first key that
 `{brand.cli_name} serve` writes to `first-api-key.txt` in its data folder). A key can see only its own generations.
-The generate and check endpoints are rate-limited per key; polling is not. A request counts once the appliance starts work on
-it (fetching or decoding its image), accepted or not, and every answer that counted carries `X-RateLimit-Limit`,
-`-Remaining` and `-Reset` (a 422 for an unreadable image too); a request refused before (a malformed field) does
-not count. A 429 carries `Retry-After`.
+The generate and check endpoints are rate-limited per key (one limit for both); polling is not. A request counts
+once the appliance starts work on it (fetching or decoding its image), accepted or not, and every answer that
+counted carries `X-RateLimit-Limit`, `-Remaining` and `-Reset` (a 422 for an unreadable image too); a request
+refused before (a malformed field) does not count. A 429 carries `Retry-After`.
 
 # Quick start
 
