@@ -13,8 +13,8 @@ import re
 import threading
 from collections.abc import Iterator
 from concurrent import futures
-from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import anyio.to_thread
