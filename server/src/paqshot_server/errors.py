@@ -72,15 +72,23 @@ class CutoutRefused(UnsupportedImage):
     one, a result that needs review under ``on_low_confidence: fail``). Same code as any unsupported image (the
     spec's 422 ``unsupported_image``); it also carries what ran: ``engine`` (the job's engine, e.g.
     ``onnx:u2netp-int8``), ``cutout_engine`` (the cut-out's, the same for a studio packshot) and ``confidence``
-    (0-1, None when the engine gives none), so the failed job records them."""
+    (0-1, None when the engine gives none), and ``review_reasons``, the (code, message) pairs of a result refused
+    because it needs review (empty for any other refusal), so the failed job records them."""
 
     def __init__(
-        self, message: str, *, engine: str, confidence: float | None, cutout_engine: str | None = None
+        self,
+        message: str,
+        *,
+        engine: str,
+        confidence: float | None,
+        cutout_engine: str | None = None,
+        review_reasons: tuple[tuple[str, str], ...] = (),
     ) -> None:
         super().__init__(message)
         self.engine = engine
         self.cutout_engine = cutout_engine or engine
         self.confidence = confidence
+        self.review_reasons = review_reasons
 
 
 class RateLimited(AppError):

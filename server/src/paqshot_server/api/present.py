@@ -99,8 +99,6 @@ def generation(job: Job, api: ApiState, now: tuple[float | None, int] | None = N
             out.backdrop = meta["backdrop"]
         out.product_box = _product_box(out.scene or meta)
         _cutout_fields(out, job.result)
-        out.needs_review = job.result.needs_review
-        out.review_reasons = [ReviewReason(code=r.code, message=r.message) for r in job.result.review_reasons]
         out.notes = job.result.notes or None
         if job.result.compliance:
             out.compliance = msgspec.convert(job.result.compliance, list[ComplianceReport])
@@ -114,10 +112,13 @@ def generation(job: Job, api: ApiState, now: tuple[float | None, int] | None = N
 
 def _cutout_fields(out: Generation, result: JobResult) -> None:
     """The cut-out's ``confidence`` and ``cutout_engine`` of a stored result (a completed job's, or the image-less
-    one a refused job keeps)."""
+    one a refused job keeps), and its review (a completed job's; a refused one's when it was refused for it)."""
     out.confidence = result.confidence
     if isinstance(result.meta.get("cutout_engine"), str):
         out.cutout_engine = result.meta["cutout_engine"]
+    if result.images or result.needs_review:
+        out.needs_review = result.needs_review
+        out.review_reasons = [ReviewReason(code=r.code, message=r.message) for r in result.review_reasons]
 
 
 def _product_box(meta: dict[str, Any]) -> ProductBox | None:

@@ -351,7 +351,8 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
         OnLowConfidence,
         Meta(
             description="Extension: what a result that needs review becomes. complete (default): completed with "
-            "needs_review and review_reasons; fail: failed with unsupported_image and a message naming the reasons.",
+            "needs_review and review_reasons; fail: failed with unsupported_image and a message naming the reasons, "
+            "the job (and its webhook) keeping confidence, needs_review and review_reasons.",
             examples=["complete"],
         ),
     ] = "complete"

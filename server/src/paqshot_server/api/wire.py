@@ -105,9 +105,19 @@ Confidence = Annotated[
     ),
 ]
 NeedsReview = Annotated[
-    bool, Meta(description="Extension: the result is probably wrong somewhere; review_reasons say where, in words.")
+    bool,
+    Meta(
+        description="Extension: the result is probably wrong somewhere; review_reasons say where, in words. Also on "
+        "a job failed because its result needs review (on_low_confidence: fail)."
+    ),
 ]
-ReviewReasons = Annotated[list[ReviewReason], Meta(description="Extension: why it needs review (code + message).")]
+ReviewReasons = Annotated[
+    list[ReviewReason],
+    Meta(
+        description="Extension: why it needs review (code + message); also on a job failed because its result "
+        "needs review (on_low_confidence: fail)."
+    ),
+]
 Compliance = Annotated[
     list[ComplianceReport], Meta(description="Extension: the preset's and compliance_check's reports.")
 ]

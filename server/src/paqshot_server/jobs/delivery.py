@@ -25,7 +25,7 @@ from ..webhook_secret import key_bytes
 
 if TYPE_CHECKING:
     from ..branding import Brand
-    from ..storage.jobs import Job
+    from ..storage.jobs import Job, JobResult
     from ..storage.keys import ApiKey
     from ..storage.webhooks import WebhookEvent
 
@@ -55,7 +55,8 @@ def sign(
 def payload(job: Job, base_url: str, secret: bytes) -> dict[str, Any]:
     """The spec's webhook payload; extensions: ``error`` on failure, variant URLs, and on completion the
     ``engine`` that ran with the review fields (``confidence``, ``needs_review``, ``review_reasons``) and the
-    ``compliance`` reports; on a failure the cut-out refused, its ``engine`` and ``confidence``."""
+    ``compliance`` reports; on a failure the cut-out refused, its ``engine`` and ``confidence`` (and the review
+    fields when it was refused because it needs review: ``on_low_confidence: fail``)."""
     body: dict[str, Any] = {
         "event": f"generation.{job.state}",
         "id": job.id,
@@ -79,9 +80,7 @@ def payload(job: Job, base_url: str, secret: bytes) -> dict[str, Any]:
         if len(images) > 1:
             body["images"] = images
         body["engine"] = job.engine
-        body["confidence"] = job.result.confidence
-        body["needs_review"] = job.result.needs_review
-        body["review_reasons"] = [{"code": r.code, "message": r.message} for r in job.result.review_reasons]
+        body.update(_review(job.result))
         if job.result.compliance:
             body["compliance"] = job.result.compliance
     if job.state == "failed":
@@ -89,7 +88,18 @@ def payload(job: Job, base_url: str, secret: bytes) -> dict[str, Any]:
         if job.result is not None:  # refused after the cut-out ran: which engine, how sure (jobs.ending.fail)
             body["engine"] = job.engine
             body["confidence"] = job.result.confidence
+            if job.result.needs_review:  # refused because it needs review: the reasons' codes, as on a result
+                body.update(_review(job.result))
     return body
+
+
+def _review(result: JobResult) -> dict[str, Any]:
+    """The review fields of a stored result: ``confidence``, ``needs_review``, ``review_reasons``."""
+    return {
+        "confidence": result.confidence,
+        "needs_review": result.needs_review,
+        "review_reasons": [{"code": r.code, "message": r.message} for r in result.review_reasons],
+    }
 
 
 def build_event(base_url: str, secret: bytes, job: Job, now: float) -> webhooks_sql.NewEvent | None:

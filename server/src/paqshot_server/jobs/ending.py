@@ -15,7 +15,7 @@ from ..errors import CutoutRefused
 from ..ids import iso
 from ..resources import Resources
 from ..storage import jobs as jobs_sql
-from ..storage.jobs import Job, JobEnd, JobResult
+from ..storage.jobs import Job, JobEnd, JobResult, StoredReason
 from .delivery import build_event
 
 
@@ -44,13 +44,20 @@ def fail(
     """End ``job`` as failed with error ``code`` and a message the client can act on.
 
     ``refused``: the cut-out ran and refused the photo; the job then records its engine (``engine`` column) and a
-    result without images that holds its confidence and ``meta.cutout_engine`` (shown by the job's JSON, the
-    webhook payload and ``/v1/generate`` lists like a completed job's).
+    result without images that holds its confidence, ``meta.cutout_engine`` and, for a result refused because it
+    needs review (``on_low_confidence: fail``), ``needs_review`` and ``review_reasons`` (shown by the job's JSON,
+    the webhook payload and ``/v1/generate`` lists like a completed job's).
     A failed job's stored input is kept for the retention period too, then purged like any result.
     """
     if refused is None:
         return _end(res, job, owner, state="failed", error_code=code, error_message=message)
-    result = JobResult(images=[], confidence=refused.confidence, meta={"cutout_engine": refused.cutout_engine})
+    result = JobResult(
+        images=[],
+        confidence=refused.confidence,
+        needs_review=bool(refused.review_reasons),
+        review_reasons=[StoredReason(code=code, message=text) for code, text in refused.review_reasons],
+        meta={"cutout_engine": refused.cutout_engine},
+    )
     return _end(
         res, job, owner, state="failed", error_code=code, error_message=message, engine=refused.engine, result=result
     )

@@ -40,18 +40,27 @@ _RENDER_FIELDS = set(RenderOptions.__dataclass_fields__)
 _READ_AFTER = ("source_box", "scale")
 
 
+# Fewest seconds between two reads of the job's cancel request from the progress callback: an engine may report
+# progress as often as it likes (a diffusion step, a row of pixels) and a job still reads the row at most 4 times
+# a second; a cancel is then noticed within 0.25 s plus one progress step, and always at the checks after the
+# render and before the result is stored (``_Lease.check``, ``jobs.begin_store``).
+_CANCEL_READ_SECONDS = 0.25
+
+
 class Cancelled(Exception):
     """Raised inside the engine (through the progress callback) when the client cancelled the job."""
 
 
 class _Lease:
-    """Background heartbeat that keeps the lease, records progress and notices cancellation."""
+    """Background heartbeat that keeps the lease and records progress; the job's own thread reads the cancel
+    request at its progress steps (:meth:`report`) and at its checks (:meth:`check`)."""
 
     def __init__(self, ctx: WorkerContext, job_id: str) -> None:
         self.ctx, self.job_id = ctx, job_id
         self.progress: float | None = None
         self.lost = False
         self.cancelled = False
+        self._read_at = -_CANCEL_READ_SECONDS  # monotonic time of the last read: the first report reads
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"lease-{job_id}", daemon=True)
 
@@ -77,8 +86,18 @@ class _Lease:
                 log.exception("heartbeat failed for %s", self.job_id)
 
     def report(self, fraction: float) -> None:
-        """Progress callback handed to engines; raises Cancelled when the client asked to stop."""
+        """Progress callback handed to engines (``fraction`` 0-1 of the render done); raises Cancelled when the
+        client asked to stop (read from the job's row at most every ``_CANCEL_READ_SECONDS``)."""
         self.progress = max(0.0, min(1.0, fraction))
+        self.check(force=False)
+
+    def check(self, *, force: bool = True) -> None:
+        """Raise Cancelled when the client asked the job to stop: the heartbeat's last answer, else one read of
+        the row (with ``force`` False only when the last read is ``_CANCEL_READ_SECONDS`` old)."""
+        now = time.monotonic()
+        if not self.cancelled and (force or now - self._read_at >= _CANCEL_READ_SECONDS):
+            self._read_at = now
+            self.cancelled = jobs_sql.cancel_requested(self.ctx.db.get(), self.job_id) or self.cancelled
         if self.cancelled:
             raise Cancelled
 
@@ -268,7 +287,9 @@ def _process(ctx: WorkerContext, woken_by: str) -> str:
                     engine=result.engine,
                     confidence=result.confidence,
                     cutout_engine=cutout_engine if isinstance(cutout_engine, str) else None,
+                    review_reasons=tuple((r.code, r.message) for r in result.review_reasons),
                 )
+            lease.check()  # before the finishing's compliance runs (another cut-out), not only at a progress step
             finished = ctx.finisher.finish(
                 result,
                 product_photo=raw,
@@ -276,6 +297,11 @@ def _process(ctx: WorkerContext, woken_by: str) -> str:
                 checks=compliance_checks(job.options),
                 find_product=ctx.engines.find_product,
             )
+            verdict = jobs_sql.begin_store(db, job.id, ctx.worker_id)  # from here a cancel is answered "too late"
+            if verdict == "cancelled":
+                raise Cancelled
+            if verdict == "lost":  # another attempt holds the job, or it ended (deleted): nothing to store
+                return "superseded"
         except Cancelled:
             _fail(ctx, job, "cancelled", "The generation was cancelled before it finished.")
             return "cancelled"

@@ -3,7 +3,7 @@
 Submission runs, in this order: style permission, option combinations, Idempotency-Key replay, rate limit,
 webhook URL policy, intake (fetch/decode, validate, normalise, store), insert (quota and idempotency in the
 same transaction), enqueue. Cancel ends a queued job at once and asks a running one to stop at its next
-progress step. Reads stay in ``storage.jobs`` (a handler may call them directly).
+progress step (refused once it is storing its result). Reads stay in ``storage.jobs`` (a handler may call them directly).
 
 To add an operation (re-run, delete, …): a method here that takes the caller's :class:`ApiKey` first, raises
 domain errors (``errors.py``), keeps its SQL in ``storage/`` and publishes a job's end through ``ending``;
@@ -415,12 +415,21 @@ class JobService:
 
     def cancel(self, key: ApiKey, job_id: str) -> Job:
         """Ask ``key``'s job to stop; a queued job ends ``failed``/``cancelled`` now, a running one at its next
-        progress step, an ended one is left as it is. Returns the job as it stands. Blocking (SQL)."""
+        progress step (``jobs.runner``), an ended one is left as it is. Returns the job as it stands. Blocking
+        (SQL).
+
+        Raises NotFound, InvalidRequest (the job is storing its finished result: too late, it ends completed)."""
         job = self.get(key, job_id)
-        jobs_sql.request_cancel(self.res.db.get(), job.id)
+        asked = jobs_sql.request_cancel(self.res.db.get(), job.id)
         if job.state == "queued":
             ending.fail(self.res, job, "cancelled", "The generation was cancelled.", owner=None)
-        return self.get(key, job_id)
+        now = self.get(key, job_id)
+        if not asked and now.state == "running":
+            raise InvalidRequest(
+                f"Generation {job.id} is storing its finished images: too late to cancel it. It ends `completed`; "
+                "poll it or wait for its webhook, and delete it if it is not wanted."
+            )
+        return now
 
     def reprioritise(self, key: ApiKey, job_id: str, priority: Priority) -> Job:
         """Give ``key``'s waiting job ``job_id`` another priority among the key's jobs. Blocking (SQL).

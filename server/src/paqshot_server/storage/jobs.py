@@ -429,7 +429,7 @@ def requeue(db: sqlite_utils.Database, job_id: str, now: float) -> bool:
     """Put a job whose lease expired back to ``queued``."""
     with write(db) as conn:
         cur = conn.execute(
-            "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, updated_at = ? "
+            "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, storing = 0, updated_at = ? "
             "WHERE id = ? AND state = 'running' AND lease_until < ?",
             (iso(now), job_id, now),
         )
@@ -455,9 +455,42 @@ def touch(db: sqlite_utils.Database, job_ids: list[str], now: float) -> None:
         )
 
 
-def request_cancel(db: sqlite_utils.Database, job_id: str) -> None:
+def request_cancel(db: sqlite_utils.Database, job_id: str) -> bool:
+    """Ask a queued or running job to stop; False when it had ended or its attempt is storing its result
+    (:func:`begin_store`: too late to stop it)."""
     with write(db) as conn:
-        conn.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND state IN ('queued', 'running')", (job_id,))
+        cur = conn.execute(
+            "UPDATE jobs SET cancel_requested = 1 "
+            "WHERE id = ? AND (state = 'queued' OR (state = 'running' AND storing = 0))",
+            (job_id,),
+        )
+    return cur.rowcount > 0
+
+
+def cancel_requested(db: sqlite_utils.Database, job_id: str) -> bool:
+    """Whether the client asked ``job_id`` to stop (one read by primary key, no write lock)."""
+    row = db.conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return bool(row and row[0])
+
+
+StoreVerdict = Literal["store", "cancelled", "lost"]
+
+
+def begin_store(db: sqlite_utils.Database, job_id: str, owner: str) -> StoreVerdict:
+    """The attempt's last cancellation check, in one transaction with :func:`request_cancel`'s: ``store`` marks
+    the job as storing its result (a cancel from then on is refused as too late); ``cancelled``: the client
+    asked it to stop; ``lost``: ``owner`` no longer holds the job (its lease expired, or it was deleted)."""
+    with write(db) as conn:
+        cur = conn.execute(
+            "UPDATE jobs SET storing = 1 "
+            "WHERE id = ? AND lease_owner = ? AND state = 'running' AND cancel_requested = 0",
+            (job_id, owner),
+        )
+        if cur.rowcount > 0:
+            return "store"
+        row = conn.execute("SELECT lease_owner, state, cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    ours = row is not None and row[0] == owner and row[1] == "running"
+    return "cancelled" if ours and row[2] else "lost"
 
 
 def delete(db: sqlite_utils.Database, job_id: str, key_id: str, now: float) -> Job | None:

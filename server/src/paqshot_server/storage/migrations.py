@@ -291,6 +291,12 @@ def m010_queue_changes(db: sqlite_utils.Database) -> None:
     )
 
 
+def m011_storing(db: sqlite_utils.Database) -> None:
+    """Whether a running job's attempt has passed its last cancellation check and is storing its result
+    (``storage.jobs.begin_store``): a cancel asked then is answered that it came too late."""
+    _run(db, ("ALTER TABLE jobs ADD COLUMN storing INTEGER NOT NULL DEFAULT 0",))
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     m001_initial,
     m002_webhook_rotation_and_leases,
@@ -302,6 +308,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     m008_input_pixels,
     m009_webhook_schedule_start,
     m010_queue_changes,
+    m011_storing,
 )
 
 
