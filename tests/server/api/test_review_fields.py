@@ -148,12 +148,29 @@ def test_a_refusal_after_the_cutout_ran_records_its_engine_and_confidence(settin
         assert isinstance(view["confidence"], float) and 0 <= view["confidence"] < 1
         assert f"{view['confidence']:.2f}" in got["error"]["message"]  # the figure the message quotes
     assert got["cutout_engine"] == "classical" == listed["cutout_engine"]
-    assert "image_url" not in got and not got.get("images") and got.get("needs_review") is None
-    nothing, _listed, hook = _run(settings, {"product_image": plain_backdrop(), "style": "studio_packshot"})
+    assert "image_url" not in got and not got.get("images")
+    nothing, listed, hook = _run(settings, {"product_image": plain_backdrop(), "style": "studio_packshot"})
     assert nothing["status"] == "failed" and nothing["error"]["code"] == "unsupported_image"
     assert nothing["error"]["message"].startswith("no product found")
     assert nothing["engine"] == "classical" == nothing["cutout_engine"] and nothing["confidence"] == 0.0
     assert hook is not None and hook["engine"] == "classical" and hook["confidence"] == 0.0
+    for view in (nothing, listed, hook):  # no result to review: no review fields
+        assert "needs_review" not in view and "review_reasons" not in view, view
+
+
+def test_a_job_failed_for_review_keeps_its_review_fields(settings: Settings) -> None:
+    """breaker11 B11-9: a job failed by on_low_confidence: fail had review_reasons null (the reasons only inside
+    the error's message): a client could not read their codes."""
+    strict = replace(settings, review_threshold=1.0)
+    body = {"product_image": b64(product_jpeg()), "style": "studio_packshot", "on_low_confidence": "fail"}
+    got, listed, hook = _run(strict, body)
+    assert got["status"] == "failed"
+    for view in (got, listed, hook):
+        assert view is not None and view["needs_review"] is True, view
+        codes = [r["code"] for r in view["review_reasons"]]
+        assert codes[0] == "low_confidence", codes
+        for reason in view["review_reasons"]:  # the reasons the error's message names, one by one
+            assert reason["message"] in got["error"]["message"]
 
 
 def test_a_refused_job_is_not_listed_as_a_result_without_review(settings: Settings) -> None:

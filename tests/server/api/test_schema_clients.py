@@ -31,11 +31,13 @@ def test_a_files_answer_lists_every_type_a_file_may_have(client: TestClient) -> 
     assert answer["content"] == {"image/jpeg": binary, "image/png": binary, "image/webp": binary}
 
 
-def test_cancel_tells_a_client_that_a_running_generation_may_still_complete(client: TestClient) -> None:
+def test_cancel_tells_a_client_that_a_generation_storing_its_images_still_completes(client: TestClient) -> None:
     # breaker8 F7: cancel answered 200 "processing" and the job then completed; the schema said nothing of it.
+    # breaker11 B11-1: a running job now stops at its next progress step; only one storing its images completes.
     paths = client.get("/schema/openapi.json").json()["paths"]
     words = paths["/v1/generate/{generation_id}/cancel"]["post"]["description"]
-    assert "`cancelled`" in words and "finishes first" in words and "`completed`" in words
+    assert "`cancelled`" in words and "next progress step" in words and "storing" in words and "400" in words
+    assert "`completed`" in words
 
 
 def test_a_null_field_on_check_is_refused_in_words_that_say_what_to_send(client: TestClient, key: Key) -> None:
