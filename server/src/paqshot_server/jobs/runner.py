@@ -101,6 +101,15 @@ class _Lease:
         if self.cancelled:
             raise Cancelled
 
+    def begin_store(self) -> bool:
+        """The last cancellation check (``storage.jobs.begin_store``; from here a cancel is answered too late):
+        True to store the result, False when this worker no longer holds the job; raises Cancelled."""
+        verdict = jobs_sql.begin_store(self.ctx.db.get(), self.job_id, self.ctx.worker_id)
+        if verdict == "cancelled":
+            self.cancelled = True
+            raise Cancelled
+        return verdict == "store"
+
 
 def render_options(job: Job, settings: Settings) -> RenderOptions:
     """The engine's options from the stored request."""
@@ -297,10 +306,7 @@ def _process(ctx: WorkerContext, woken_by: str) -> str:
                 checks=compliance_checks(job.options),
                 find_product=ctx.engines.find_product,
             )
-            verdict = jobs_sql.begin_store(db, job.id, ctx.worker_id)  # from here a cancel is answered "too late"
-            if verdict == "cancelled":
-                raise Cancelled
-            if verdict == "lost":  # another attempt holds the job, or it ended (deleted): nothing to store
+            if not lease.begin_store():  # another attempt holds the job, or it ended (deleted): nothing to store
                 return "superseded"
         except Cancelled:
             _fail(ctx, job, "cancelled", "The generation was cancelled before it finished.")

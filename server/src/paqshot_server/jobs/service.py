@@ -3,7 +3,8 @@
 Submission runs, in this order: style permission, option combinations, Idempotency-Key replay, rate limit,
 webhook URL policy, intake (fetch/decode, validate, normalise, store), insert (quota and idempotency in the
 same transaction), enqueue. Cancel ends a queued job at once and asks a running one to stop at its next
-progress step (refused once it is storing its result). Reads stay in ``storage.jobs`` (a handler may call them directly).
+progress step (refused once it is storing its result). Reads stay in ``storage.jobs`` (a handler may call them
+directly).
 
 To add an operation (re-run, delete, …): a method here that takes the caller's :class:`ApiKey` first, raises
 domain errors (``errors.py``), keeps its SQL in ``storage/`` and publishes a job's end through ``ending``;
