@@ -21,16 +21,22 @@ def job_state(home: object, job_id: str) -> str | None:
 
 
 def test_a_running_job_cancelled_ends_cancelled_with_its_webhook(appliance: Appliance) -> None:
-    # The shipped lease and heartbeat (10 s between beats: longer than the job), as breaker11 ran it.
-    for name in ("PAQSHOT_LEASE_SECONDS", "PAQSHOT_HEARTBEAT_SECONDS"):
+    # The shipped lease, heartbeat (10 s between beats: longer than the job) and output size, as breaker11 ran it.
+    for name in ("PAQSHOT_LEASE_SECONDS", "PAQSHOT_HEARTBEAT_SECONDS", "PAQSHOT_OUTPUT_LONG_SIDE"):
         appliance.env.pop(name)
     appliance.start("--no-worker")
     key = appliance.create_key()
     headers = {"Authorization": f"Bearer {key['key']}"}
     receiver = Receiver()
     try:
-        big = product_jpeg((4000, 3000))  # a working image, then the product's crop at full resolution: seconds
-        body = {"product_image": b64(big), "style": "studio_packshot", "webhook_url": f"{receiver.url}/hook"}
+        # Four 2048 px scenes: seconds of work, with a progress step after each (a 4000x3000 packshot at 1024 px
+        # runs 0.3 s here, too close to the cancel's own round trip).
+        body = {
+            "product_image": b64(product_jpeg()),
+            "style": "lifestyle",
+            "num_variants": 4,
+            "webhook_url": f"{receiver.url}/hook",
+        }
         job = httpx.post(f"{appliance.url}/v1/generate", headers=headers, json=body, timeout=30).json()
         appliance.start_worker()
         deadline = time.monotonic() + 60
