@@ -105,10 +105,10 @@ class GenerationController(Controller):
         description=(
             "A waiting generation ends at once, `failed` with error code `cancelled` (this answer shows it). A running "
             "one stops at its next progress step (a cut-out's end, a scene's variant or model step) and then ends the "
-            "same way; until it ends, "
-            "this answer shows `processing`: poll the generation, or wait for its webhook, for the outcome. A "
-            "generation already storing its finished images can no longer be stopped: the answer is 400 "
-            "`invalid_request` saying so, and it ends `completed` as usual. An ended generation is left as it is."
+            "same way; until it ends, this answer shows `processing`: poll the generation, or wait for its webhook, "
+            "for the outcome. A generation already storing its finished images can no longer be stopped: the answer "
+            "is 400 `invalid_request` saying so, and it ends `completed` as usual. An ended generation is left as it "
+            "is."
         ),
         responses=ERROR_RESPONSES,
     )
