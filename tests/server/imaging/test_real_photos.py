@@ -294,15 +294,16 @@ def test_a_reflection_cut_out_as_a_hole_is_kept_and_flagged_and_real_holes_are_n
         assert "cut_out_inside" not in {r.code for r in result.review_reasons}
 
 
-def test_a_white_stand_on_a_pale_set_that_comes_out_faint_is_reviewed(render) -> None:
+def test_a_white_stand_on_a_pale_set_is_mostly_kept_and_reviewed(render) -> None:
     # F2 (session 11): the model half believes the cake's white stand on the pale grey set (p 0.4-0.9); the clean-up
     # cut most of the plate's front and the pedestal away as backdrop-coloured and left the rest see-through, and
     # the packshot was delivered at confidence 0.70 with no reason.
     kind = "non-uniform-backdrop-kept"
     cake, result = render(kind, "cake.jpg")
     assert float(region(cake, (150, 250, 480, 330)).min()) > 0.95  # the cake itself is solid
-    stand = float(region(cake, (180, 470, 260, 510)).mean())  # the plate's front left (0.50 on main at ead8441)
-    assert stand > 0.9 or (result.needs_review and "faint_part" in {r.code for r in result.review_reasons})
+    assert float(region(cake, (180, 470, 260, 510)).mean()) > 0.85  # the plate's front left (0.50 on main at ead8441)
+    # Its rim and pedestal are not all back: the user is told.
+    assert result.needs_review and "faint_part" in {r.code for r in result.review_reasons}
     # The vase's flowers and the shoe on the same kind of set are not faint.
     for name in ("vase_tulips.jpg", "shoe.jpg"):
         _, result = render(kind, name)

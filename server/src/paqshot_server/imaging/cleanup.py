@@ -33,7 +33,7 @@ from scipy import ndimage
 
 from .backdrop import backdrop_distance, fit_background, gradient, shade, shadow_candidates
 from .colour import linear_to_lab, to_linear
-from .faint import faint_share
+from .faint import PALE, faint_parts, faint_share, firmed
 from .matting import box, box_reduced
 from .morphology import (
     depth_at_least,
@@ -165,7 +165,7 @@ class CleanupReport:
             counted in ``lost`` (the user checks).
         faint: share of the product's area in wide parts the model was unsure of that carry edges, are lighter than
             the backdrop in places and came out cut away or see-through (:func:`.faint.faint_share`: a white stand
-            on a pale set).
+            on a pale set), before ``firm_faint`` made them solid.
         shadow: the photo's cast shadow as a multiply layer on the grid (1 = none), or None.
     """
 
@@ -194,13 +194,18 @@ def clean_backdrop(
     soft_high: float = SOFT_HIGH,
     shadow_high: float = SHADOW_HIGH,
     remove_shadows: bool = False,
+    firm_faint: bool = True,
 ) -> CleanupReport:
     """Clean ``prob`` (float32 h x w) against the backdrop of ``rgb`` (uint8 h x w x 3, same grid); the soft
     zone's limits are ``soft_high`` (backdrop colours) and ``shadow_high`` (cast shadows).
 
     ``remove_shadows`` (the user says the photo's cast shadow is not product: a repair): every cast-shadow
     region that reaches the sure backdrop gets probability 0 however sure the model was and however much of the
-    product that is (no ``MAX_REMOVED`` cap); shadow-like parts enclosed by the product stay."""
+    product that is (no ``MAX_REMOVED`` cap); shadow-like parts enclosed by the product stay.
+
+    ``firm_faint``: on a plain pale set, the faint parts (:mod:`.faint`: what the model half believed that carries
+    edges and is lighter than the set in places, a white stand) are made solid where the model more than half
+    believed them (:func:`.faint.firmed`)."""
     product = prob > 0.5
     if not (cleanup or holes) or not product.any():
         return CleanupReport(prob, prob, False, float("inf"))
@@ -278,6 +283,11 @@ def clean_backdrop(
         # with the model's soft rim around it (a guided filter would leave a faint ring of half product)
         out[dilate8(clear, LOST_RIM) & filled(kept)] = 1.0
         repaired = float(clear.sum() / (area + lost_inside.sum()))
+    parts = faint_parts(prob, grad, ring, diff[..., 0] > threshold)
+    faint = faint_share(prob, out, parts)  # before the repair: the user checks what the model could hardly see
+    # White on white, on a plain pale set only (no branch: clean_backdrop is at its complexity limit).
+    pale = firm_faint and threshold <= TEXTURED and float(np.median(expected[..., 0][ring])) >= PALE
+    np.maximum(out, firmed(prob, parts & pale), out=out)
     # a textured set's darkenings are its texture (grain, blades, ripples), not a shadow
     photo_shadow = estimate_photo_shadow(smooth, expected, out, darkening) if threshold <= TEXTURED else None
     return CleanupReport(
@@ -293,7 +303,7 @@ def clean_backdrop(
         colour_tells=tells,
         lost=lost,
         repaired=repaired,
-        faint=faint_share(prob, out, grad, ring, diff[..., 0] > threshold),
+        faint=faint,
         shadow=photo_shadow,
     )
 

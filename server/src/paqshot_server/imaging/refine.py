@@ -80,6 +80,7 @@ class RefineConfig:
     soft_high: float = SOFT_HIGH  # step 4: backdrop-coloured pixels are not product below this probability
     shadow_high: float = SHADOW_HIGH  # step 4: cast shadows are not product below this probability
     remove_shadows: bool = False  # step 4: cast shadows are never product, however sure the model is (a repair)
+    firm_faint: bool = True  # step 4: on a plain pale set, white-on-white parts the model half believed made solid
     holes: bool = True  # step 4 (holes)
     guided: bool = True  # step 5: model answers to the analysis grid edge-aware (else bilinear)
     stretch: float = 0.1  # step 5: model answers are stretched so that [stretch, 1 - stretch] spans [0, 1]
@@ -536,6 +537,7 @@ def refine(
         soft_high=cfg.soft_high,
         shadow_high=cfg.shadow_high,
         remove_shadows=cfg.remove_shadows,
+        firm_faint=cfg.firm_faint,
     )
     prob = report.prob
     small_grey = grey(small)
