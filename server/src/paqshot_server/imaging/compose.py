@@ -18,6 +18,9 @@ from .layout import Box, Placement
 from .matting import BAND_CHUNK
 from .planes import rgb_of
 
+# Below this alpha a pasted layer moves no 8-bit value by half a level or more (0.5 / 255 of any difference).
+VISIBLE_ALPHA = 0.5 / 255
+
 
 @dataclass(frozen=True)
 class ProductLayer:
@@ -73,6 +76,16 @@ def alpha_on_canvas(layer: ProductLayer, size: tuple[int, int]) -> np.ndarray:
         (cx0, cy0, cx1, cy1), (lx0, ly0, lx1, ly1) = clipped
         out[cy0:cy1, cx0:cx1] = np.round(layer.alpha[ly0:ly1, lx0:lx1] * 255).astype(np.uint8)
     return out
+
+
+def visible_box(layer: ProductLayer, least: float = VISIBLE_ALPHA) -> Box | None:
+    """Canvas box (may reach past the canvas's edges) of ``layer``'s pixels with alpha >= ``least``; None if none."""
+    seen = layer.alpha >= least
+    rows = np.flatnonzero(seen.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(seen[rows[0] : rows[-1] + 1].any(axis=0))
+    return layer.x + int(cols[0]), layer.y + int(rows[0]), layer.x + int(cols[-1]) + 1, layer.y + int(rows[-1]) + 1
 
 
 def reflection_layer(layer: ProductLayer, floor_y: int, opacity: float = 0.3, depth: float = 0.35) -> ProductLayer:

@@ -14,8 +14,12 @@ from .options import parse_aspect_ratio
 
 DEFAULT_FILL = 0.82  # the product fills this share of the canvas's limiting side by default
 MAX_SILENT_UPSCALE = 2.0  # beyond this, the result says the product was upscaled
+# Share of the padding's margin that a shadow or reflection leaves clear at the frame (the rest it may use): a
+# default soft shadow sits in the margin below the product as before; a long hard shadow stops short of the edge.
+EFFECT_CLEARANCE = 0.25
 
 Box = tuple[int, int, int, int]  # left, top, right (exclusive), bottom (exclusive)
+FloatBox = tuple[float, float, float, float]
 
 
 def exact_canvas_size(aspect_ratio: str, long_side: int) -> tuple[int, int]:
@@ -47,6 +51,24 @@ def margin_px(padding: float | None, canvas: tuple[int, int]) -> float | None:
     if 2 * margin >= short - 1:
         raise InvalidRequest(f"padding {padding} leaves no room for the product on a {canvas[0]}x{canvas[1]} canvas.")
     return margin
+
+
+def padded_area(canvas: tuple[int, int], padding: float | None, fill: float = DEFAULT_FILL) -> FloatBox:
+    """(left, top, right, bottom) canvas px the product's box keeps inside: ``padding`` from every edge (see
+    :func:`margin_px`), or for None the centred ``fill`` share of each side.
+
+    Raises:
+        InvalidRequest: a padding that leaves no room.
+        ValueError: ``fill`` not in (0, 1].
+    """
+    width, height = canvas
+    margin = margin_px(padding, canvas)
+    if margin is not None:
+        return margin, margin, width - margin, height - margin
+    if not 0 < fill <= 1:
+        raise ValueError("fill must be in (0, 1]")
+    margin_x, margin_y = (1 - fill) * width / 2, (1 - fill) * height / 2
+    return margin_x, margin_y, width - margin_x, height - margin_y
 
 
 @dataclass(frozen=True)
@@ -112,15 +134,8 @@ def place(
     bh = bbox[3] - bbox[1]
     if bw <= 0 or bh <= 0 or width <= 0 or height <= 0:
         raise ValueError(f"empty box {bbox} or canvas {canvas}")
-    margin = margin_px(padding, canvas)
-    if margin is None:
-        if not 0 < fill <= 1:
-            raise ValueError("fill must be in (0, 1]")
-        avail_w, avail_h = fill * width, fill * height
-        margin_x, margin_y = (width - avail_w) / 2, (height - avail_h) / 2
-    else:
-        avail_w, avail_h = width - 2 * margin, height - 2 * margin
-        margin_x = margin_y = margin
+    margin_x, margin_y, right, bottom = padded_area(canvas, padding, fill)
+    avail_w, avail_h = right - margin_x, bottom - margin_y
     if scale is None:
         scale = min(avail_w / bw, avail_h / bh)
     pw = max(1, round(bw * scale))
@@ -128,3 +143,62 @@ def place(
     left = round(margin_x + anchor[0] * (avail_w - pw) + offset[0])
     top = round(margin_y + anchor[1] * (avail_h - ph) + offset[1])
     return Placement(canvas, bbox, float(scale), (left, top, left + pw, top + ph))
+
+
+def effects_area(canvas: tuple[int, int], padding: float | None, fill: float = DEFAULT_FILL) -> FloatBox:
+    """(left, top, right, bottom) canvas px the shadow and reflection drawn with the product must keep inside: the
+    :func:`padded_area` widened into its margins by ``1 - EFFECT_CLEARANCE``. ``padding`` is the margin around
+    the product (the API's definition); its effects may use part of it but never reach the frame."""
+    width, height = canvas
+    left, top, _, _ = padded_area(canvas, padding, fill)
+    mx, my = EFFECT_CLEARANCE * left, EFFECT_CLEARANCE * top
+    return mx, my, width - mx, height - my
+
+
+def place_with_effects(
+    placement: Placement, effects: Box, padding: float | None, fill: float = DEFAULT_FILL, inset: float = 0.0
+) -> Placement:
+    """The product re-placed at the largest scale where it fits :func:`padded_area` and ``effects`` fits
+    :func:`effects_area` (made ``inset`` px smaller on every side), as near the padded area's centre as that allows.
+
+    ``effects``: canvas box (px, may reach past the canvas) of what is drawn with the product under
+    ``placement`` (its shadow, its reflection). Effects scale with the product, so their reach past the
+    product's box is carried over in source pixels. A short shadow in the margin changes nothing; a long one
+    (a hard shadow to the right) moves the product away from it and, when that is not enough, shrinks it.
+    """
+    src, dest, scale = placement.source_box, placement.dest_box, placement.scale
+    product = padded_area(placement.canvas, padding, fill)
+    a0, a1, a2, a3 = effects_area(placement.canvas, padding, fill)
+    allowed = (a0 + inset, a1 + inset, a2 - inset, a3 - inset)
+    axes = []
+    for axis in (0, 1):
+        size = src[axis + 2] - src[axis]
+        before = max(0.0, (dest[axis] - effects[axis]) / scale)  # source px the effects reach before the product
+        after = max(0.0, (effects[axis + 2] - dest[axis + 2]) / scale)
+        p0, p1, e0, e1 = product[axis], product[axis + 2], allowed[axis], allowed[axis + 2]
+        fits = min((p1 - p0) / size, (e1 - p0) / (size + after), (p1 - e0) / (before + size))
+        axes.append((size, before, after, p0, p1, e0, e1, min(fits, (e1 - e0) / (before + size + after))))
+    k = min(axes[0][-1], axes[1][-1])
+    box = []
+    for size, before, after, p0, p1, e0, e1, _ in axes:
+        length = max(1, round(size * k))
+        lowest, highest = max(p0, e0 + before * k), min(p1 - length, e1 - after * k - length)
+        start = round(min(max((p0 + p1 - length) / 2, lowest), highest))
+        box.append((start, start + length))
+    (left, right), (top, bottom) = box
+    return Placement(placement.canvas, src, k, (left, top, right, bottom))
+
+
+def inside(box: Box, area: FloatBox, slack: float = 1.0) -> bool:
+    """Whether ``box`` lies within ``area``, give or take ``slack`` px of rounding."""
+    return (
+        box[0] >= area[0] - slack
+        and box[1] >= area[1] - slack
+        and box[2] <= area[2] + slack
+        and box[3] <= area[3] + slack
+    )
+
+
+def union(a: Box, b: Box) -> Box:
+    """The smallest box holding ``a`` and ``b``."""
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])

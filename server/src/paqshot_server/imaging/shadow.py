@@ -10,6 +10,8 @@ same layout (:func:`natural_shadow_layer`).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from PIL import Image
 from scipy import ndimage
@@ -32,6 +34,9 @@ SHADOW_FLOOR = 0.05
 SHADING_SHARE = 0.5
 BESIDE = 0.03  # "beside the product": within this share of the grid's long side
 NATURAL_SOFTNESS = 0.004
+# Darkening below this is not drawn: multiplying white (255, the brightest background) by 1 - 0.004 in linear
+# light still encodes as 255 (measured with colour.to_srgb8; 0.00445 gives 254), darker colours move less.
+VISIBLE_DARKENING = 0.004
 
 
 def silhouette(layer: ProductLayer, canvas: tuple[int, int], factor: float) -> np.ndarray:
@@ -63,10 +68,12 @@ def squash_onto_floor(
 
 
 def blur_support(plane: np.ndarray, sigma: float) -> np.ndarray:
-    """``scipy.ndimage.gaussian_filter(plane, sigma)`` (float32 H x W), filtered only over the box where ``plane``
-    is not 0, widened by twice the kernel's reach: the same values (outside, the blur is 0 either way, and every
-    sample the box's own reflected edges bring in is 0 as it is in the whole plane). A squashed silhouette fills
-    a fifth of the low-resolution canvas or less: ~2 ms -> ~0.5 ms for the soft shadow's ambient blur."""
+    """``scipy.ndimage.gaussian_filter(plane, sigma, mode="constant")`` (float32 H x W), filtered only over the box
+    where ``plane`` is not 0, widened by twice the kernel's reach: the same values (outside, the blur is 0 either
+    way). Constant, not scipy's default reflect: a shadow goes on past the canvas's edge unseen, where reflecting
+    folded its tail back onto the canvas (and made the drawn shadow differ from :func:`shadow_extent`'s, which
+    sees no edge). A squashed silhouette fills a fifth of the low-resolution canvas or less: ~2 ms -> ~0.5 ms for
+    the soft shadow's ambient blur."""
     rows = np.flatnonzero(plane.any(axis=1))
     out = np.zeros_like(plane)
     if rows.size == 0:
@@ -75,7 +82,7 @@ def blur_support(plane: np.ndarray, sigma: float) -> np.ndarray:
     margin = 2 * int(4.0 * sigma + 0.5) + 1  # scipy's kernel radius at its default truncate (4 sigma)
     y0, y1 = max(int(rows[0]) - margin, 0), min(int(rows[-1]) + 1 + margin, plane.shape[0])
     x0, x1 = max(int(cols[0]) - margin, 0), min(int(cols[-1]) + 1 + margin, plane.shape[1])
-    out[y0:y1, x0:x1] = ndimage.gaussian_filter(plane[y0:y1, x0:x1], sigma)
+    out[y0:y1, x0:x1] = ndimage.gaussian_filter(plane[y0:y1, x0:x1], sigma, mode="constant")
     return out
 
 
@@ -86,11 +93,81 @@ def shadow_layer(
     product_box: tuple[int, int, int, int],
     strength: float = 1.0,
 ) -> np.ndarray | None:
-    """Multiply layer for ``kind`` under the product whose canvas box is ``product_box``; None for none."""
+    """Multiply layer for ``kind`` under the product whose canvas box is ``product_box``; None for none.
+
+    Darkening below :data:`VISIBLE_DARKENING` is dropped (the layer is exactly 1 there), so the layer's extent
+    is its visible extent, the one :func:`shadow_extent` measures for the layout.
+    """
     if kind == "none" or strength <= 0:
         return None
     width, height = canvas
-    factor = max(1.0, max(width, height) / LOW_RES_SIDE)
+    factor = low_res_factor(canvas)
+    dark = _darkening(kind, layer, canvas, product_box, strength, factor, FLOAT_LIFT * height)
+    out = np.ones((height, width), np.float32)
+    found = _dark_box(dark, (width, height))
+    if found is None:
+        return out
+    (x0, y0, x1, y1), src = found
+    plane = Image.fromarray((1.0 - dark).astype(np.float32), mode="F")
+    out[y0:y1, x0:x1] = np.asarray(plane.resize((x1 - x0, y1 - y0), Image.Resampling.BILINEAR, box=src))
+    return out
+
+
+def shadow_extent(
+    kind: str,
+    layer: ProductLayer,
+    canvas: tuple[int, int],
+    product_box: tuple[int, int, int, int],
+    strength: float = 1.0,
+) -> tuple[int, int, int, int] | None:
+    """Canvas box (left, top, right, bottom; px, may reach past the canvas's edges) where
+    :func:`shadow_layer` darkens, as it would on a canvas without edges; None when it draws nothing.
+
+    The darkening is computed on the canvas's low-resolution grid; when it or the product's layer reaches that
+    grid's edge, again on the grid extended by the layer's size on every side (no shadow kind reaches further:
+    the hard shadow's shear moves the product's top by 0.9 of its height). The box is widened by one
+    low-resolution pixel for the rounding of the bilinear upsampling.
+    """
+    if kind == "none" or strength <= 0:
+        return None
+    width, height = canvas
+    factor = low_res_factor(canvas)
+    lift = FLOAT_LIFT * height
+    dark = _darkening(kind, layer, canvas, product_box, strength, factor, lift)
+    lx0, ly0, lx1, ly1 = layer.box
+    shift = 0
+    if dark[[0, -1]].any() or dark[:, [0, -1]].any() or min(lx0, ly0) < 0 or lx1 > width or ly1 > height:
+        left, top, right, bottom = product_box  # the layer may hold a faint matte beyond the product's box
+        cells = int(np.ceil(max(max(right, lx1) - min(left, lx0), max(bottom, ly1) - min(top, ly0)) / factor)) + 8
+        shift = round(cells * factor)  # the canvas's grid, shifted by ~cells low-resolution pixels
+        canvas = (width + 2 * shift, height + 2 * shift)
+        moved = replace(layer, x=layer.x + shift, y=layer.y + shift)
+        box = (left + shift, top + shift, right + shift, bottom + shift)
+        dark = _darkening(kind, moved, canvas, box, strength, factor, lift)
+    found = _dark_box(dark, canvas)
+    if found is None:
+        return None
+    (x0, y0, x1, y1), _ = found
+    grow = int(np.ceil(factor))
+    return x0 - shift - grow, y0 - shift - grow, x1 - shift + grow, y1 - shift + grow
+
+
+def low_res_factor(canvas: tuple[int, int]) -> float:
+    """Canvas pixels per pixel of the low-resolution grid the synthetic shadows are drawn on."""
+    return max(1.0, max(canvas) / LOW_RES_SIDE)
+
+
+def _darkening(
+    kind: str,
+    layer: ProductLayer,
+    canvas: tuple[int, int],
+    product_box: tuple[int, int, int, int],
+    strength: float,
+    factor: float,
+    lift: float,
+) -> np.ndarray:
+    """The shadow's darkening (float32, 0 = none, invisible values dropped) on the canvas's low-resolution grid;
+    ``lift``: canvas px a floating product is lifted by."""
     mask = silhouette(layer, canvas, factor)
     left, top, right, bottom = (v / factor for v in product_box)
     pw, ph = max(right - left, 1.0), max(bottom - top, 1.0)
@@ -107,27 +184,32 @@ def shadow_layer(
         cast = squash_onto_floor(mask, bottom, 0.35, shear=0.9)
         dark = 0.42 * blur_support(cast, max(0.5, 0.004 * size))
     elif kind == "floating":
-        gap = FLOAT_LIFT * height / factor
+        gap = lift / factor
         ellipse = squash_onto_floor(mask, bottom, 0.06, shift=gap)
         dark = 0.32 * blur_support(ellipse, max(1.5, 0.05 * size))
     else:
         raise ValueError(f"unknown shadow {kind!r}")
     dark = np.clip(dark * strength, 0.0, 0.85)
-    out = np.ones((height, width), np.float32)
-    rows = np.flatnonzero(dark.max(axis=1) > 1e-3)
+    dark[dark < VISIBLE_DARKENING] = 0.0
+    return dark
+
+
+def _dark_box(
+    dark: np.ndarray, canvas: tuple[int, int]
+) -> tuple[tuple[int, int, int, int], tuple[float, float, float, float]] | None:
+    """(canvas box, low-resolution source box) that the upsampled darkening covers: the darkening's own box
+    plus a low-resolution pixel for the bilinear support; None when there is no darkening."""
+    rows = np.flatnonzero(dark.max(axis=1) > 0)
     if rows.size == 0:
-        return out
-    cols = np.flatnonzero(dark.max(axis=0) > 1e-3)
-    # Upsample only the shadow's own box (plus a pixel for the bilinear support) to the canvas.
+        return None
+    cols = np.flatnonzero(dark.max(axis=0) > 0)
+    width, height = canvas
     ly0, ly1 = max(rows[0] - 1, 0), min(rows[-1] + 2, dark.shape[0])
     lx0, lx1 = max(cols[0] - 1, 0), min(cols[-1] + 2, dark.shape[1])
     ky, kx = height / dark.shape[0], width / dark.shape[1]
     y0, y1 = round(ly0 * ky), min(height, round(ly1 * ky))
     x0, x1 = round(lx0 * kx), min(width, round(lx1 * kx))
-    src = (x0 / kx, y0 / ky, x1 / kx, y1 / ky)
-    plane = Image.fromarray((1.0 - dark).astype(np.float32), mode="F")
-    out[y0:y1, x0:x1] = np.asarray(plane.resize((x1 - x0, y1 - y0), Image.Resampling.BILINEAR, box=src))
-    return out
+    return (x0, y0, x1, y1), (x0 / kx, y0 / ky, x1 / kx, y1 / ky)
 
 
 def estimate_photo_shadow(
@@ -237,3 +319,25 @@ def natural_shadow_layer(photo_shadow: np.ndarray, source_size: tuple[int, int],
     plane = Image.fromarray(photo_shadow.astype(np.float32), mode="F")
     out[cy0:cy1, cx0:cx1] = np.asarray(plane.resize((cx1 - cx0, cy1 - cy0), Image.Resampling.BILINEAR, box=box))
     return np.minimum(out, 1.0)
+
+
+def natural_shadow_extent(
+    photo_shadow: np.ndarray, source_size: tuple[int, int], placement: Placement
+) -> tuple[int, int, int, int] | None:
+    """Canvas box (px, may reach past the canvas's edges) where :func:`natural_shadow_layer` darkens by
+    :data:`VISIBLE_DARKENING` or more, widened by one cell of the shadow's grid (the bilinear support); None
+    when the photo's shadow is nowhere visible."""
+    ys, xs = np.nonzero(photo_shadow < 1.0 - VISIBLE_DARKENING)
+    if ys.size == 0:
+        return None
+    gh, gw = photo_shadow.shape
+    cell_x, cell_y = source_size[0] / gw, source_size[1] / gh
+    box = (
+        int(xs.min() * cell_x),
+        int(ys.min() * cell_y),
+        int(np.ceil((xs.max() + 1) * cell_x)),
+        int(np.ceil((ys.max() + 1) * cell_y)),
+    )
+    left, top, right, bottom = placement.map_box(box)
+    grow = int(np.ceil(max(cell_x, cell_y) * placement.scale)) + 1
+    return left - grow, top - grow, right + grow, bottom + grow
