@@ -67,13 +67,14 @@ def squash_onto_floor(
     return ndimage.affine_transform(mask, matrix, offset=offset, order=1, mode="constant", cval=0.0)
 
 
-def blur_support(plane: np.ndarray, sigma: float) -> np.ndarray:
-    """``scipy.ndimage.gaussian_filter(plane, sigma, mode="constant")`` (float32 H x W), filtered only over the box
-    where ``plane`` is not 0, widened by twice the kernel's reach: the same values (outside, the blur is 0 either
-    way). Constant, not scipy's default reflect: a shadow goes on past the canvas's edge unseen, where reflecting
-    folded its tail back onto the canvas (and made the drawn shadow differ from :func:`shadow_extent`'s, which
-    sees no edge). A squashed silhouette fills a fifth of the low-resolution canvas or less: ~2 ms -> ~0.5 ms for
-    the soft shadow's ambient blur."""
+def blur_support(plane: np.ndarray, sigma: float, mode: str = "constant") -> np.ndarray:
+    """``scipy.ndimage.gaussian_filter(plane, sigma, mode=mode)`` (float32 H x W), filtered only over the box where
+    ``plane`` is not 0, widened by twice the kernel's reach: the same values (outside, the blur is 0 either way, and
+    every sample the box's own reflected edges bring in is 0 as it is in the whole plane). The synthetic shadows use
+    ``"constant"``: a shadow goes on past the canvas's edge unseen, where scipy's default ``"reflect"`` folded its
+    tail back onto the canvas (and made the drawn shadow differ from :func:`shadow_extent`'s, which sees no edge).
+    A squashed silhouette fills a fifth of the low-resolution canvas or less: ~2 ms -> ~0.5 ms for the soft
+    shadow's ambient blur."""
     rows = np.flatnonzero(plane.any(axis=1))
     out = np.zeros_like(plane)
     if rows.size == 0:
@@ -82,7 +83,7 @@ def blur_support(plane: np.ndarray, sigma: float) -> np.ndarray:
     margin = 2 * int(4.0 * sigma + 0.5) + 1  # scipy's kernel radius at its default truncate (4 sigma)
     y0, y1 = max(int(rows[0]) - margin, 0), min(int(rows[-1]) + 1 + margin, plane.shape[0])
     x0, x1 = max(int(cols[0]) - margin, 0), min(int(cols[-1]) + 1 + margin, plane.shape[1])
-    out[y0:y1, x0:x1] = ndimage.gaussian_filter(plane[y0:y1, x0:x1], sigma, mode="constant")
+    out[y0:y1, x0:x1] = ndimage.gaussian_filter(plane[y0:y1, x0:x1], sigma, mode=mode)
     return out
 
 
@@ -250,7 +251,7 @@ def estimate_photo_shadow(
     reach = 2 * round(NATURAL_REACH * max(product.shape)) + 1
     near = ndimage.uniform_filter(product.astype(np.float32), reach, mode="constant") > 1e-4
     cast = np.where(near, np.maximum(attached - shading - SHADOW_FLOOR, 0.0), 0.0)
-    cast = blur_support(cast, max(1.0, NATURAL_SOFTNESS * max(cast.shape)))
+    cast = blur_support(cast, max(1.0, NATURAL_SOFTNESS * max(cast.shape)), mode="reflect")  # as measured
     cast = np.where(product, ndimage.maximum_filter(cast, size=5), cast)
     return (1.0 - cast).astype(np.float32)
 
