@@ -48,7 +48,7 @@ UNCLEAR_SHADOW = (
 )
 # Re-placements tried for the product's shadow and reflection to fit: each fits them at the last round's
 # reach, which only the parts that do not scale with the product (blur floors, a floating product's lift,
-# one low-resolution pixel) can exceed; on the synthetic shapes of test_packshot_effects.py 2 rounds did.
+# the measuring grid's pixel) can exceed; on the breaker's 4 photos x 3 ratios x 3 shadows 1 round did.
 FIT_ROUNDS = 4
 # Below this share of the scale the product alone would get, the result says its effects made it smaller: on the
 # breaker's 4 photos (1:1, 9:16, 16:9) soft and floating shadows cost 4-11 % of the scale, hard ones 8-54 %.
