@@ -13,6 +13,7 @@ from PIL import Image
 
 from ..errors import CutoutRefused, UnsupportedImage
 from .matting import decontaminate
+from .photo_region import backdrop_filled, frames_a_photo
 from .review import ReviewReason
 from .segment import OutputScale, Segmenter, default_segmenter
 
@@ -98,13 +99,24 @@ def alpha_bbox(alpha: np.ndarray, floor: float = 0) -> tuple[int, int, int, int]
 
 
 def own_alpha(image: Image.Image) -> np.ndarray | None:
-    """uint8 (H, W) alpha channel of ``image`` when the cut-out takes it as the product's matte (an RGBA image
+    """uint8 (H, W) alpha channel of ``image`` when the cut-out may take it as the product's matte (an RGBA image
     with at least ``MEANINGFUL_ALPHA`` of its pixels not opaque), else None (a few stray translucent pixels: a
-    photo, not a cut-out; the segmenter decides)."""
+    photo, not a cut-out; the segmenter decides). An alpha that frames a photo
+    (:func:`.photo_region.frames_a_photo`) is taken only where the segmenter confirms it (:func:`cutout`)."""
     if image.mode != "RGBA":
         return None
     alpha = np.asarray(image.getchannel("A"))
     return alpha if float((alpha < 255).mean()) >= MEANINGFUL_ALPHA else None
+
+
+def outline_alpha(image: Image.Image) -> np.ndarray | None:
+    """:func:`own_alpha` when it outlines the product, None when there is none or it frames a photo."""
+    alpha = own_alpha(image)
+    return alpha if alpha is not None and _outlines(alpha) else None
+
+
+def _outlines(alpha: np.ndarray) -> bool:
+    return alpha.max() == 0 or not frames_a_photo(alpha)  # fully transparent: refused as a cut-out (_from_alpha)
 
 
 def cutout(
@@ -131,11 +143,52 @@ def cutout(
         CutoutRefused: the cut-out ran and no product can be told from its background (or the segmenter refused
             what it found); it names the segmenter (``seg.name``) and its confidence.
     """
-    if own_alpha(image) is not None:
-        return _from_alpha(image)
-    if image.mode != "RGB":
-        image = image.convert("RGB")
+    alpha = own_alpha(image)
+    if alpha is not None and _outlines(alpha):
+        return _from_alpha(np.asarray(image))
     seg = segmenter or default_segmenter()
+    if alpha is not None:
+        rgba = np.array(image)
+        if consume:
+            image.close()
+        return _in_frame(rgba, seg, output_scale)
+    return _segmented(image if image.mode == "RGB" else image.convert("RGB"), seg, output_scale, consume=consume)
+
+
+AGREES = 0.95  # IoU of the segmenter's product (alpha >= 0.5) with a framing alpha's visible part from which
+# the alpha is the product's own outline after all (a box seen square on, a plate from above, an app icon)
+
+
+def _in_frame(rgba: np.ndarray, seg: Segmenter, output_scale: OutputScale | None) -> Cutout:
+    """The cut-out of a photo whose alpha frames it (uint8 (H, W, 4)): the segmenter's, inside the frame.
+
+    The segmenter sees the photo with its fully transparent pixels in the backdrop's colour; its matte is then
+    limited to the pixels the alpha leaves visible (alpha > 0; the photo's own colours and the segmenter's alpha
+    there, never the frame's partial opacity: a 99 % layer is no translucent product) and its confidence is the
+    cut-out's. Where the segmenter finds no product but the whole visible part (IoU >= ``AGREES``), or nothing
+    at all, the alpha is the product's outline (a flat-coloured box, a logo) and is taken as today."""
+    try:
+        cut = _segmented(Image.fromarray(backdrop_filled(rgba)), seg, output_scale, consume=True)
+    except CutoutRefused:
+        return _from_alpha(rgba)
+    visible = rgba[..., 3]
+    if cut.source_size != (visible.shape[1], visible.shape[0]):  # a reduced grid: the frame on that grid
+        visible = np.asarray(Image.fromarray(visible).resize(cut.source_size, Image.Resampling.NEAREST))
+    frame = visible.astype(np.uint16) * 2 >= int(visible.max())
+    product = cut.alpha8 >= 128
+    if float((product & frame).sum() / max(int((product | frame).sum()), 1)) >= AGREES:
+        return _from_alpha(rgba)
+    x0, y0, x1, y1 = cut.box
+    rgba_in = np.array(cut.rgba)
+    rgba_in[..., 3][visible[y0:y1, x0:x1] == 0] = 0
+    inside = _checked(rgba_in, cut.box, cut.source_size, cut.confidence, cut.source, cut.notes)
+    return replace(inside, shadow=cut.shadow, reasons=cut.reasons, facts=cut.facts)
+
+
+def _segmented(
+    image: Image.Image, seg: Segmenter, output_scale: OutputScale | None, *, consume: bool = False
+) -> Cutout:
+    """The segmenter's cut-out of an RGB image (:func:`cutout`'s arguments)."""
     by_image = getattr(seg, "segment_image", None)  # optional: see segment.Segmenter
     rgb: np.ndarray | None = None
     reduces = output_scale is not None and getattr(seg, "takes_output_scale", False)
@@ -188,10 +241,10 @@ def _checked(
     return Cutout(rgba, box, size, confidence, source, bbox, notes)
 
 
-def _from_alpha(image: Image.Image) -> Cutout:
-    rgba = np.asarray(image)
+def _from_alpha(rgba: np.ndarray) -> Cutout:
+    """The cut-out that is the image's own alpha (``rgba``: uint8 (H, W, 4))."""
     box = alpha_bbox(rgba[..., 3], 0)
     if box is None:
         raise UnsupportedImage("no product found: the image is fully transparent.")
     x0, y0, x1, y1 = box
-    return _checked(np.array(rgba[y0:y1, x0:x1]), box, image.size, 1.0, "alpha")
+    return _checked(np.array(rgba[y0:y1, x0:x1]), box, (rgba.shape[1], rgba.shape[0]), 1.0, "alpha")

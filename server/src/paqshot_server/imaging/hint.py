@@ -9,7 +9,7 @@ are read as grey with Pillow's ITU-R 601-2 luma. The canonical stored form is 8-
 The hint touches the matte and nothing else: every pixel it leaves unknown keeps the segmenter's alpha exactly,
 and product pixels are still the photo's own (the cut-out re-composites them wherever alpha is 1).
 
-A photo with its own alpha channel (one the cut-out takes as the matte, ``cutout.own_alpha``) is constrained the
+A photo with its own alpha channel (one outlining the product, ``cutout.outline_alpha``) is constrained the
 same way (:func:`hint_own_alpha`): its alpha is the matte the hint corrects. Where the two disagree the hint
 wins: it is a person's later, explicit word about this very result (a shadow or a prop the file's alpha kept,
 a part it made transparent). "Keep" over a pixel the file made fully transparent shows the colour the file
@@ -128,9 +128,9 @@ def hint_own_alpha(image: Image.Image, hint: np.ndarray) -> Image.Image:
     Raises:
         ValueError: the hint is not the image's size.
     """
-    from .cutout import own_alpha
+    from .cutout import outline_alpha
 
-    alpha = own_alpha(image)
+    alpha = outline_alpha(image)
     if alpha is None:
         return image
     out = image.copy()
