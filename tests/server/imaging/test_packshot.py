@@ -284,9 +284,17 @@ def test_natural_shadow_reapplies_the_photos_own_shadow() -> None:
     assert rows.mean() > 128  # ... under the product, not above it
 
 
+def _outline() -> np.ndarray:
+    """uint8 alpha of ``product_photo()``'s product with its top left corner cut off: an outline, not a frame (a
+    plain rectangle would be taken as framing a photo: ``photo_region.frames_a_photo``)."""
+    ys, xs = np.mgrid[0:320, 0:320]
+    inside = (xs >= 90) & (xs < 230) & (ys >= 70) & (ys < 260) & ((xs - 90) + (ys - 70) >= 60)
+    return np.where(inside, 255, 0).astype(np.uint8)
+
+
 def test_natural_shadow_falls_back_when_unknown() -> None:
     rgba = np.asarray(product_photo().convert("RGBA")).copy()
-    rgba[:40, :, 3] = 0  # an alpha input: no background model, so no measured shadow
+    rgba[..., 3] = _outline()  # a cut-out: no background model, so no measured shadow
     result = render_packshot(Image.fromarray(rgba), RenderOptions(shadow="natural", **SMALL))
     assert any("soft shadow was used" in note for note in result.notes)
 
@@ -296,7 +304,7 @@ def test_stray_translucent_pixels_do_not_count_as_a_cutout() -> None:
     rgba[0, 0, 3] = 0  # one transparent pixel in a photo
     result = render_packshot(Image.fromarray(rgba), RenderOptions(**SMALL))
     assert result.meta["cutout_source"] == "classical"
-    rgba[:60, :, 3] = 0  # a real transparent margin
+    rgba[..., 3] = _outline()  # a real cut-out
     assert render_packshot(Image.fromarray(rgba), RenderOptions(**SMALL)).meta["cutout_source"] == "alpha"
 
 
