@@ -86,7 +86,9 @@ def test_a_hint_applies_to_a_photo_with_its_own_alpha_and_wins_where_they_disagr
     rgba = np.zeros((PHOTO[1], PHOTO[0], 4), np.uint8)
     rgba[...] = (40, 60, 200, 0)  # transparent, with a colour the file stores there
     yy, xx = np.mgrid[: PHOTO[1], : PHOTO[0]]
-    rgba[((xx - 320) / 140) ** 2 + ((yy - 240) / 140) ** 2 <= 1] = (200, 30, 30, 255)  # the product, opaque
+    body = ((xx - 320) / 140) ** 2 + ((yy - 240) / 140) ** 2 <= 1
+    rgba[body | ((xx >= 440) & (xx < 520) & (yy >= 220) & (yy < 260))] = (200, 30, 30, 255)  # the product (a pot
+    # with a spout: an outline; a plain disc would be taken as framing a photo, photo_region.frames_a_photo)
     shadow = (((xx - 320) / 200) ** 2 + ((yy - 420) / 40) ** 2 <= 1) & (rgba[..., 3] == 0)
     rgba[shadow] = (0, 0, 0, 90)  # a translucent cast shadow kept in the file's alpha
     photo = io.BytesIO()
