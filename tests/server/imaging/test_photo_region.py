@@ -27,7 +27,9 @@ from support import shared_case
 
 INSTALLED = store_mod.install_level_dir()  # read at collection, before the autouse fixture empties it
 MODEL = INSTALLED / DEFAULT_CUTOUT / f"{DEFAULT_CUTOUT}.onnx"
-needs_model = pytest.mark.skipif(not MODEL.is_file(), reason=f"the default cut-out model is not installed in {INSTALLED}")
+needs_model = pytest.mark.skipif(
+    not MODEL.is_file(), reason=f"the default cut-out model is not installed in {INSTALLED}"
+)
 MARGIN = 100  # the transparent canvas around the pasted photo
 
 

@@ -1,7 +1,8 @@
 """Cut-out: the product's alpha matte and clean foreground colours, from whichever source is best.
 
-``cutout(image)`` uses the image's own alpha channel when it has a meaningful one, else a segmenter
-(the classical one by default). The result is at the input's full resolution.
+``cutout(image)`` uses the image's own alpha channel when it has a meaningful one that outlines the product, else
+a segmenter (the classical one by default), inside the region an alpha that frames a photo leaves visible
+(:mod:`.photo_region`). The result is at the input's full resolution.
 """
 
 from __future__ import annotations
