@@ -14,7 +14,7 @@ from PIL import Image
 
 from ..errors import CutoutRefused, UnsupportedImage
 from .matting import decontaminate
-from .photo_region import backdrop_filled, frames_a_photo
+from .photo_region import backdrop_filled, frames_a_photo, visible_part
 from .review import ReviewReason
 from .segment import OutputScale, Segmenter, default_segmenter
 
@@ -172,16 +172,16 @@ def _in_frame(rgba: np.ndarray, seg: Segmenter, output_scale: OutputScale | None
         cut = _segmented(Image.fromarray(backdrop_filled(rgba)), seg, output_scale, consume=True)
     except CutoutRefused:
         return _from_alpha(rgba)
-    visible = rgba[..., 3]
-    if cut.source_size != (visible.shape[1], visible.shape[0]):  # a reduced grid: the frame on that grid
-        visible = np.asarray(Image.fromarray(visible).resize(cut.source_size, Image.Resampling.NEAREST))
-    frame = visible.astype(np.uint16) * 2 >= int(visible.max())
+    alpha = rgba[..., 3]
+    if cut.source_size != (alpha.shape[1], alpha.shape[0]):  # a reduced grid: the frame on that grid
+        alpha = np.asarray(Image.fromarray(alpha).resize(cut.source_size, Image.Resampling.NEAREST))
+    frame = visible_part(alpha)
     product = cut.alpha8 >= 128
     if float((product & frame).sum() / max(int((product | frame).sum()), 1)) >= AGREES:
         return _from_alpha(rgba)
     x0, y0, x1, y1 = cut.box
     rgba_in = np.array(cut.rgba)
-    rgba_in[..., 3][visible[y0:y1, x0:x1] == 0] = 0
+    rgba_in[..., 3][alpha[y0:y1, x0:x1] == 0] = 0  # the photo's transparent pixels are never product
     inside = _checked(rgba_in, cut.box, cut.source_size, cut.confidence, cut.source, cut.notes)
     return replace(inside, shadow=cut.shadow, reasons=cut.reasons, facts=cut.facts)
 

@@ -31,13 +31,19 @@ def frames_a_photo(alpha: np.ndarray) -> bool:
     edge = np.concatenate([alpha[0], alpha[-1], alpha[:, 0], alpha[:, -1]])
     if int(edge.min()) >= TRANSPARENT_BELOW:
         return True
-    visible = alpha.astype(np.uint16) * 2 >= max(int(alpha.max()), 1)
+    visible = visible_part(alpha)
     rows = np.flatnonzero(visible.any(axis=1))
     cols = np.flatnonzero(visible.any(axis=0))
     part = visible[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     if min(_unbroken(part), _unbroken(part.T)) < SHAPE_ROWS:
         return False
     return min(_iou(part, part[:, ::-1]), _iou(part, part[::-1])) >= SHAPE_MIRROR
+
+
+def visible_part(alpha: np.ndarray) -> np.ndarray:
+    """bool (H, W): the pixels of ``alpha`` (uint8 (H, W)) at least half as opaque as its most opaque one (a
+    frame's shape whatever its opacity: 254, 128 or a feathered edge)."""
+    return alpha.astype(np.uint16) * 2 >= max(int(alpha.max()), 1)
 
 
 def backdrop_filled(rgba: np.ndarray) -> np.ndarray:
