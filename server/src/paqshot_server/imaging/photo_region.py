@@ -65,6 +65,17 @@ def backdrop_filled(rgba: np.ndarray) -> np.ndarray:
     return rgb
 
 
+def plain_ground(rgba: np.ndarray) -> np.ndarray:
+    """uint8 (H, W, 3): the colours of ``rgba`` (as :func:`backdrop_filled`) with every fully transparent pixel
+    black or white, whichever is farther from the colour bordering them: the visible part set on a plain ground
+    that contrasts with its edge, as a product cut-out is seen on a studio backdrop."""
+    rgb = backdrop_filled(rgba)
+    clear = rgba[..., 3] == 0
+    if clear.any():
+        rgb[clear] = 0 if int(rgb[clear][0].astype(np.int32).sum()) > 3 * 127 else 255
+    return rgb
+
+
 def _unbroken(mask: np.ndarray) -> float:
     """Share of ``mask``'s rows (bool (h, w)) whose True pixels form one non-empty run."""
     count = mask.sum(axis=1)
