@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from litestar.testing import TestClient
+from paqshot_server.jobs import eta as eta_mod
 from paqshot_server.jobs.context import WorkerContext
 from paqshot_server.jobs.eta import MAX_AGE, JobTimes, Snapshot, prior_seconds, shape
 from paqshot_server.jobs.runner import process
@@ -194,19 +195,40 @@ def test_a_costly_read_of_the_queue_is_not_repeated_sooner_than_its_cost_allows(
     assert eta._current() is not cheap  # a cheap read (a few ms): again after MIN_AGE once the database changed
 
 
+def reading_at_every_change(settings: Settings, key: Key, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ETA set to read the queue again at once for any change it did not make (no spacing, no age limit), with
+    ten 3 s jobs of ``key`` recorded and a live worker: each estimate is 3 s more than the last."""
+    record_completed(settings, key, seconds=3.0, count=10)
+    worker_alive(settings)
+    monkeypatch.setattr(eta_mod, "MIN_AGE", 0.0)
+    monkeypatch.setattr(eta_mod, "READ_SHARE", 1e9)  # no spacing: a change counted reads the queue again at once
+    monkeypatch.setattr(eta_mod, "MAX_AGE", 3600.0)
+
+
+def counting_eta(settings: Settings, key: Key, monkeypatch: pytest.MonkeyPatch) -> tuple[eta_mod.Eta, list[int]]:
+    """An ``Eta`` of its own (:func:`reading_at_every_change`) and the list its reads of the queue append to."""
+    from paqshot_server.resources import Resources
+
+    reading_at_every_change(settings, key, monkeypatch)
+    eta = eta_mod.Eta(Resources(settings))
+    reads: list[int] = []
+    real = eta._read
+    monkeypatch.setattr(eta, "_read", lambda: reads.append(1) or real())
+    return eta, reads
+
+
+def submitted(new: NewJob) -> Pending:
+    """What the door hands the ETA for ``new`` before its insert (normal priority, no photo size)."""
+    return Pending(new.id, new.key_id, new.style, None, "normal", 2**62, None, None)
+
+
 def test_a_door_reads_the_queue_again_for_others_changes_not_for_its_own_submissions(
     client: TestClient, key: Key, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """api8: in a busy door this process's own group commits (on other threads' connections: they change the event
     loop connection's ``data_version``) made the ETA read the whole queue again on the loop every MIN_AGE, although
     its own submissions were in the snapshot already. Now only another writer's change does (a worker's claim)."""
-    from paqshot_server.jobs import eta as eta_mod
-
-    record_completed(settings, key, seconds=3.0, count=10)
-    worker_alive(settings)
-    monkeypatch.setattr(eta_mod, "MIN_AGE", 0.0)
-    monkeypatch.setattr(eta_mod, "READ_SHARE", 1e9)  # no spacing: a change counted reads the queue again at once
-    monkeypatch.setattr(eta_mod, "MAX_AGE", 3600.0)
+    reading_at_every_change(settings, key, monkeypatch)
     reads: list[int] = []
     real = eta_mod.Eta._read
     monkeypatch.setattr(eta_mod.Eta, "_read", lambda self: reads.append(1) or real(self))
@@ -228,39 +250,25 @@ def test_submissions_in_flight_when_the_queue_is_read_are_carried_into_the_snaps
     came after the read, counted as changes the snapshot did not have, and the queue was read again at every spacing
     (api9's probe: a read every 0.25 s at 16 clients, as before the change count). They are put into the snapshot
     as they will be queued, and their counts stepped over."""
-    from paqshot_server.jobs import eta as eta_mod
-    from paqshot_server.resources import Resources
-
-    record_completed(settings, key, seconds=3.0, count=10)
-    worker_alive(settings)
-    monkeypatch.setattr(eta_mod, "MIN_AGE", 0.0)
-    monkeypatch.setattr(eta_mod, "READ_SHARE", 1e9)
-    monkeypatch.setattr(eta_mod, "MAX_AGE", 3600.0)
-    eta = eta_mod.Eta(Resources(settings))
-    reads: list[int] = []
-    real = eta._read
-    monkeypatch.setattr(eta, "_read", lambda: reads.append(1) or real())
+    eta, reads = counting_eta(settings, key, monkeypatch)
     db = connect(settings.app_db)
     jobs = [queued_job(key.id) for _ in range(4)]
-
-    def pending(new: NewJob) -> Pending:
-        return Pending(new.id, key.id, new.style, None, "normal", 2**62, None, None)
 
     def commit(new: NewJob) -> None:
         jobs_sql.create(db, new, quota=None, idempotency=None, counting=eta.counting, counted=eta.counted)
 
-    assert eta.admit(pending(jobs[0])) == 3
-    assert eta.admit(pending(jobs[1])) == 6
+    assert eta.admit(submitted(jobs[0])) == 3
+    assert eta.admit(submitted(jobs[1])) == 6
     commit(jobs[0])
     assert eta._snapshot is not None
     eta._snapshot.taken -= 7200  # past its age: the next submission reads the queue, jobs[1] not committed yet
-    assert eta.admit(pending(jobs[2])) == 9 and len(reads) == 2  # jobs[1] in the plan though not in the read
+    assert eta.admit(submitted(jobs[2])) == 9 and len(reads) == 2  # jobs[1] in the plan though not in the read
     commit(jobs[1])
     commit(jobs[2])
-    assert eta.admit(pending(jobs[3])) == 12
+    assert eta.admit(submitted(jobs[3])) == 12
     assert len(reads) == 2  # before: read again, jobs[1]'s commit was a change the snapshot did not have
     eta.forget(jobs[3].id)  # not queued after all: never carried into a later snapshot
-    assert eta.admit(pending(queued_job(key.id))) == 12 and len(reads) == 3
+    assert eta.admit(submitted(queued_job(key.id))) == 12 and len(reads) == 3
     db.conn.close()
 
 
@@ -271,13 +279,7 @@ def test_a_door_steps_over_its_own_commit_seen_before_the_committing_thread_repo
     group's commit (the count past it) before the thread that committed it got the GIL back to report it
     (``Eta.counted``), so the count was not yet its own. Here every report comes late (after the next submission):
     the counts recorded inside the transaction (``Eta.counting``) are enough."""
-    from paqshot_server.jobs import eta as eta_mod
-
-    record_completed(settings, key, seconds=3.0, count=10)
-    worker_alive(settings)
-    monkeypatch.setattr(eta_mod, "MIN_AGE", 0.0)
-    monkeypatch.setattr(eta_mod, "READ_SHARE", 1e9)  # no spacing: a change counted reads the queue again at once
-    monkeypatch.setattr(eta_mod, "MAX_AGE", 3600.0)
+    reading_at_every_change(settings, key, monkeypatch)
     reads: list[int] = []
     real_read, real_counted = eta_mod.Eta._read, eta_mod.Eta.counted
     monkeypatch.setattr(eta_mod.Eta, "_read", lambda self: reads.append(1) or real_read(self))
@@ -300,35 +302,21 @@ def test_a_submission_whose_transaction_did_not_commit_leaves_no_count_to_step_o
 ) -> None:
     """The counts are recorded before the commit: a transaction that then fails never made them, and another
     writer's change that brings the count to the same number must still read the queue again."""
-    from paqshot_server.jobs import eta as eta_mod
-    from paqshot_server.resources import Resources
-
-    record_completed(settings, key, seconds=3.0, count=10)
-    worker_alive(settings)
-    monkeypatch.setattr(eta_mod, "MIN_AGE", 0.0)
-    monkeypatch.setattr(eta_mod, "READ_SHARE", 1e9)
-    monkeypatch.setattr(eta_mod, "MAX_AGE", 3600.0)
-    eta = eta_mod.Eta(Resources(settings))
-    reads: list[int] = []
-    real = eta._read
-    monkeypatch.setattr(eta, "_read", lambda: reads.append(1) or real())
+    eta, reads = counting_eta(settings, key, monkeypatch)
     db = connect(settings.app_db)
     failed, other = queued_job(key.id), queued_job(key.id)
-
-    def pending(new: NewJob) -> Pending:
-        return Pending(new.id, key.id, new.style, None, "normal", 2**62, None, None)
 
     def counting_then_failing(job_id: str, before: int, after: int) -> None:
         eta.counting(job_id, before, after)
         raise OSError("the disk went away after the insert")
 
-    assert eta.admit(pending(failed)) == 3 and len(reads) == 1
+    assert eta.admit(submitted(failed)) == 3 and len(reads) == 1
     with pytest.raises(OSError):
         jobs_sql.create(db, failed, quota=None, idempotency=None, counting=counting_then_failing, counted=eta.counted)
     eta.forget(failed.id)  # what the service does when the insert fails
-    assert eta.admit(pending(queued_job(key.id))) == 3 and len(reads) == 2  # the count as before the failed insert
+    assert eta.admit(submitted(queued_job(key.id))) == 3 and len(reads) == 2  # the count as before the failed insert
     jobs_sql.create(connect(settings.app_db), other, quota=None, idempotency=None)  # another process: the same count
-    assert eta.admit(pending(queued_job(key.id))) == 9 and len(reads) == 3
+    assert eta.admit(submitted(queued_job(key.id))) == 9 and len(reads) == 3
     db.conn.close()
 
 
