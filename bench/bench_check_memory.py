@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -41,9 +40,8 @@ def main() -> None:
     body = json.dumps({"image": base64.b64encode(args.image.read_bytes()).decode(), "preset": args.preset})
     with tempfile.TemporaryDirectory() as home:
         port = free_port()
-        env = {**os.environ, "PAQSHOT_HOME": home}
         cmd = [sys.executable, "-m", "paqshot_server", "serve", "--no-worker", "--home", home, "--port", str(port)]
-        server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             base = f"http://127.0.0.1:{port}"
             wait_until_200(f"{base}/healthz", timeout=120)  # readyz waits for a worker: none here
