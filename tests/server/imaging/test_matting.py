@@ -15,6 +15,7 @@ from paqshot_server.imaging.matting import (
     resize_plane,
     sample,
 )
+from paqshot_server.imaging.spill import spill_strength, suppress_spill
 from PIL import Image
 from scipy import ndimage
 
@@ -243,3 +244,20 @@ def test_upsampling_and_unmixing_read_a_crops_view_as_its_copy() -> None:
     plane = np.zeros((300, 320), np.float32)
     plane[20:276, 30:286] = alpha
     assert np.array_equal(decontaminate(view, plane[20:276, 30:286]), decontaminate(rgb, alpha))
+
+
+def test_spill_is_left_alone_on_a_neutral_backdrop_and_taken_out_on_a_coloured_one() -> None:
+    # Edge colours (linear) that lean towards the backdrop's hue: a pink product's rim on green, and on beige paper.
+    pink = np.array([0.8, 0.3, 0.4], np.float32)
+    green, paper = np.array([0.0, 0.44, 0.05], np.float32), np.array([0.7, 0.64, 0.55], np.float32)
+    rim = (0.3 * pink + 0.7 * green)[None].repeat(4, axis=0)
+    assert not spill_strength(paper[None].repeat(4, axis=0)).any()  # paper: never touched
+    backdrop = green[None].repeat(4, axis=0)
+    fixed = suppress_spill(rim, backdrop, pink, spill_strength(backdrop))
+    lean = lambda c: c[:, 1] - np.maximum(c[:, 0], c[:, 2])  # noqa: E731
+    assert (lean(rim) > 0).all() and (lean(fixed) <= 0.01).all()  # no longer greener than its red
+    assert np.allclose(fixed.sum(axis=1), rim.sum(axis=1), atol=1e-3)  # the light stays
+    # A green product's own green stays: only what leans further than the product does goes.
+    leaf = np.array([0.1, 0.5, 0.1], np.float32)
+    own_rim = (0.9 * leaf + 0.1 * green)[None].repeat(4, axis=0)
+    assert np.allclose(suppress_spill(own_rim, backdrop, leaf, spill_strength(backdrop)), own_rim, atol=0.02)

@@ -20,6 +20,7 @@ from scipy import ndimage
 from .colour import to_linear, to_srgb8
 from .morphology import erode4
 from .planes import copy_channels
+from .spill import spill_strength, suppress_spill, typical_colour
 
 MIN_ANALYSIS_SIDE = 32  # pixels: see analysis_image
 SNAP = 0.02  # alpha within SNAP of 0 or 1 is snapped: removes JPEG/sensor noise from flat regions
@@ -471,7 +472,8 @@ def partial_pixels(alpha: np.ndarray) -> np.ndarray:
 def decontaminate(rgb: np.ndarray, alpha: np.ndarray, analysis_side: int = 512) -> np.ndarray:
     """Foreground colours for compositing, for a matte from any segmenter: the original pixels where
     alpha == 1; in the edge band the unmixed colour ``F = B + (I - B) / a`` (linear light) with ``B``
-    the local background. No background colour fringes onto a new background. Returns uint8 (H, W, 3).
+    the local background; on a strongly coloured backdrop (a green screen) the backdrop's hue is then limited in
+    them (:mod:`.spill`). No background colour fringes onto a new background. Returns uint8 (H, W, 3).
     """
     out = rgb.copy()
     # Only where the 8-bit alpha is partial: elsewhere it rounds to 0 (never seen) or 255 (the original pixel
@@ -487,7 +489,9 @@ def decontaminate(rgb: np.ndarray, alpha: np.ndarray, analysis_side: int = 512) 
     if not sure_fg.any():
         sure_fg = small_alpha > 0.5
     unknown = ~(sure_fg | sure_bg)
-    colours = local_colours(to_linear(small_rgb), sure_fg, sure_bg, sigma=2.5, where=unknown)
+    linear = to_linear(small_rgb)
+    colours = local_colours(linear, sure_fg, sure_bg, sigma=2.5, where=unknown)
+    own = None  # the product's typical colour, for spill suppression (only on a strongly coloured backdrop)
     # Band pixels by flat index (rows of the contiguous copy): 2-D fancy indexing cost ~3x more. A chunk reads
     # its pixels before it writes them, and the chunks are disjoint: each reads the photo's own colours.
     pixels = out.reshape(-1, out.shape[2])
@@ -497,5 +501,10 @@ def decontaminate(rgb: np.ndarray, alpha: np.ndarray, analysis_side: int = 512) 
         cy, cx = np.divmod(at, alpha.shape[1])
         f_loc, b_loc = colours.at(cy, cx, alpha.shape)
         partial = alpha[cy, cx] if flat_alpha is None else flat_alpha.take(at)
-        pixels[at] = to_srgb8(_unmix(to_linear(pixels.take(at, axis=0)), partial, f_loc, b_loc))
+        unmixed = _unmix(to_linear(pixels.take(at, axis=0)), partial, f_loc, b_loc)
+        strength = spill_strength(b_loc)
+        if strength.any():  # a strongly coloured backdrop: its hue is taken out of the edge colours
+            own = typical_colour(linear, sure_fg) if own is None else own
+            unmixed = suppress_spill(unmixed, b_loc, own, strength)
+        pixels[at] = to_srgb8(unmixed)
     return out
