@@ -502,9 +502,10 @@ def decontaminate(rgb: np.ndarray, alpha: np.ndarray, analysis_side: int = 512) 
         f_loc, b_loc = colours.at(cy, cx, alpha.shape)
         partial = alpha[cy, cx] if flat_alpha is None else flat_alpha.take(at)
         unmixed = _unmix(to_linear(pixels.take(at, axis=0)), partial, f_loc, b_loc)
-        strength = spill_strength(b_loc)
-        if strength.any():  # a strongly coloured backdrop: its hue is taken out of the edge colours
+        # A strongly coloured backdrop: its hue is taken out of the edge colours. Looked for in every 64th pixel first
+        # (the CIE conversion of a 60,000-pixel band took ~14 ms; a neutral set, nearly every photo, pays ~0.1).
+        if spill_strength(b_loc[::64]).any():
             own = typical_colour(linear, sure_fg) if own is None else own
-            unmixed = suppress_spill(unmixed, b_loc, own, strength)
+            unmixed = suppress_spill(unmixed, b_loc, own, spill_strength(b_loc))
         pixels[at] = to_srgb8(unmixed)
     return out
