@@ -9,7 +9,7 @@ chromaticity direction in linear RGB, away from grey) no more than the product's
 more than grey; the excess is taken out along that direction (light is kept: the direction sums to zero).
 
 Only where the backdrop is strongly coloured: its CIE chroma from ``SPILL_FROM`` (no change) to ``SPILL_FULL``
-(full strength). Paper, a sweep or a wall (chroma under ~15) are never touched, so cut-outs on a neutral set stay
+(full strength). Paper, a sweep or a wall (chroma under ~11) are never touched, so cut-outs on a neutral set stay
 as they were to the bit. Only edge pixels come here (the matte's partial pixels): product pixels at alpha 1
 keep the photo's colours.
 """
@@ -20,8 +20,8 @@ import numpy as np
 
 from .colour import linear_to_lab
 
-SPILL_FROM = 20.0  # CIE C*ab of the backdrop under which nothing is done (white, grey and beige paper: 2-12;
-# the realeval sets' papers and sweeps at most 15)
+SPILL_FROM = 20.0  # CIE C*ab of the backdrop under which nothing is done: the papers, sweeps and walls of the real
+# photos are 0-11 (90th percentile along their borders; azure_fork_18's beige paper 4-8); photo backdrops reach 20-47
 SPILL_FULL = 40.0  # ... and from which the excess is taken out whole (chroma green (0, 177, 64): 82; a mid
 # blue paper (51, 102, 204): 56)
 SAMPLES = 4096  # sure product pixels the typical colour is the median of
@@ -37,7 +37,8 @@ def spill_strength(bg: np.ndarray) -> np.ndarray:
 
 def typical_colour(linear: np.ndarray, sure: np.ndarray) -> np.ndarray:
     """The product's typical colour (float (3,), linear): the median of up to ``SAMPLES`` of its sure pixels
-    (``sure``, bool h x w, over ``linear``, float h x w x 3); the median of them all cost ~11 ms at 512 x 384."""
+    (``sure``, bool h x w, over ``linear``, float h x w x 3); grey when it has none. The median of them all cost
+    ~11 ms at 512 x 384."""
     picked = linear[sure]
     return np.median(picked[:: max(1, len(picked) // SAMPLES)], axis=0) if len(picked) else np.full(3, 0.5)
 
