@@ -11,6 +11,7 @@ from paqshot_server.imaging.compose import (
     apply_shadow,
     composite,
     layer_from_cutout,
+    outline_from_cutout,
     reflection_layer,
 )
 from paqshot_server.imaging.cutout import Cutout
@@ -151,3 +152,29 @@ def test_a_layer_reaching_far_past_the_canvas_is_resampled_only_where_it_can_sho
     shown = np.asarray(composite(None, layer, size=canvas))
     visible = expected[..., 3] == 255
     assert np.abs(shown[visible][:, :3].astype(int) - expected[visible][:, :3].astype(int)).max() <= 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**31),
+    scale=st.sampled_from([1.0, 0.13, 0.5, 0.77, 1.6, 3.3]),
+    shift=st.tuples(st.integers(-150, 150), st.integers(-150, 150)),
+)
+def test_an_outline_has_the_layers_alpha_bit_for_bit(seed: int, scale: float, shift: tuple[int, int]) -> None:
+    """The layout measures a shadow's reach on the outline: its alpha must be the product layer's, placed alike,
+    whatever the colours under a partial alpha (Pillow premultiplies them for the layer, not for the outline)."""
+    from paqshot_server.imaging.layout import Placement
+
+    rng = np.random.default_rng(seed)
+    rgba = rng.integers(0, 256, (90, 120, 4), dtype=np.uint8)
+    rgba[..., 3] = rng.choice(np.array([0, 0, 1, 37, 128, 254, 255, 255], np.uint8), size=(90, 120))
+    cut = Cutout(rgba, (10, 20, 130, 110), (160, 130), 1.0, "test", (10, 20, 130, 110))
+    canvas = (200, 150)
+    size = round(120 * scale), round(90 * scale)
+    dest = (40 + shift[0], 30 + shift[1], 40 + shift[0] + size[0], 30 + shift[1] + size[1])
+    placement = Placement(canvas, (10, 20, 130, 110), scale, dest)
+    layer, outline = layer_from_cutout(cut, placement), outline_from_cutout(cut, placement)
+    assert outline.alpha.dtype == np.float32
+    assert outline.box == layer.box
+    assert np.array_equal(outline.alpha, layer.alpha)
+    assert not outline.rgb.any() and outline.rgb.shape == layer.rgb.shape

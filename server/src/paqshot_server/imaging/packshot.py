@@ -13,7 +13,15 @@ import numpy as np
 from PIL import Image
 
 from .background import parse_background, solid_canvas
-from .compose import ProductLayer, alpha_on_canvas, composite, layer_from_cutout, reflection_layer, visible_box
+from .compose import (
+    ProductLayer,
+    alpha_on_canvas,
+    composite,
+    layer_from_cutout,
+    outline_from_cutout,
+    reflection_layer,
+    visible_box,
+)
 from .cutout import Cutout, cutout
 from .encode import output_format, render_image
 from .layout import (
@@ -101,7 +109,7 @@ def _effects_box(cut: Cutout, placement: Placement, options: RenderOptions, fact
     kx, ky = width / small[0], height / small[1]
     left, top, right, bottom = placement.dest_box
     coarse = (math.floor(left / kx), math.floor(top / ky), math.ceil(right / kx), math.ceil(bottom / ky))
-    outline = layer_from_cutout(cut, Placement(small, placement.source_box, placement.scale / kx, coarse))
+    outline = outline_from_cutout(cut, Placement(small, placement.source_box, placement.scale / kx, coarse))
     boxes = []
     kind = _shadow_kind(options.shadow, cut)
     if kind == NATURAL:
