@@ -21,6 +21,10 @@ Inputs: the handed case photos (or ``--photos``), each cropped to 4:3 and resize
 - Two workers on two cores (when this process may use two): two worker processes, each pinned to its own
   core, each doing all the images; images per minute against one worker on one core.
 - Peak RSS of one worker (``ru_maxrss``) with the model loaded.
+- What else ran on those cores meanwhile (``/proc/stat``): during each run of the two-worker comparison, the CPU
+  time the cores spent on other processes (their busy time less this bench's workers') and the time the
+  hypervisor gave to other machines (steal). On a shared machine a speed-up under 2x with a few seconds of
+  others' CPU in the two-worker run is their work, not the workers'.
 
 Each worker process starts as a real worker does: its CPU plan (one intra-op thread) and its allocator settings
 (``jobs.allocator.keep_freed_memory``: freed memory kept for the next job's arrays, one arena; before session 9 the
@@ -172,6 +176,55 @@ def _last_json(proc: subprocess.Popen) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+def core_seconds(cpus: list[int]) -> tuple[float, float] | None:
+    """(busy, steal) seconds of ``cpus`` since boot from ``/proc/stat`` (busy: user, nice, system, irq and softirq;
+    steal: time the hypervisor ran other machines), or None where there is no ``/proc/stat``."""
+    try:
+        lines = Path("/proc/stat").read_text().splitlines()
+    except OSError:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    busy = steal = 0
+    for line in lines:
+        name, *fields = line.split()
+        if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus:
+            user, nice, system, _idle, _iowait, irq, softirq, stolen = (int(f) for f in fields[:8])
+            busy += user + nice + system + irq + softirq
+            steal += stolen
+    return busy / tick, steal / tick
+
+
+class Others:
+    """CPU time that processes other than this one's children took on ``cpus`` between ``__enter__`` and
+    ``__exit__`` (seconds; the children must have been waited for), and the steal time there."""
+
+    def __init__(self, cpus: list[int]) -> None:
+        self.cpus = cpus
+        self.seconds: float | None = None
+        self.steal = 0.0
+
+    def __enter__(self) -> Others:
+        self.start = core_seconds(self.cpus)
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.ours = usage.ru_utime + usage.ru_stime
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        end = core_seconds(self.cpus)
+        if self.start is None or end is None:
+            return
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        ours = usage.ru_utime + usage.ru_stime - self.ours
+        self.seconds = max(0.0, end[0] - self.start[0] - ours)
+        self.steal = end[1] - self.start[1]
+
+    def line(self, wall_s: float) -> str:
+        if self.seconds is None:
+            return "others' CPU time unknown (no /proc/stat)"
+        share = self.seconds / (wall_s * len(self.cpus))
+        return f"others {self.seconds:.1f} s CPU ({share:.0%} of cpus {self.cpus}), steal {self.steal:.1f} s"
+
+
 def summary(name: str, times: list[float], startup_ms: float, n: int) -> str:
     return (
         f"{name:8s} median {statistics.median(times):7.1f} ms  mean {statistics.fmean(times):7.1f} ms  "
@@ -238,19 +291,25 @@ def main(argv: list[str] | None = None) -> int:
         print(summary("rembg", peer_ms, peer["startup_ms"], len(peer_ms)))
     if not args.no_pair and len(cpus) >= 2:
         for model in models:
-            t0 = time.perf_counter()
-            procs = [run_ours(files, args, cpu, model) for cpu in cpus[:2]]
-            results = [_last_json(p) for p in procs]
-            wall_pair = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            single = _last_json(run_ours(files, args, cpus[0], model))
-            wall_one = time.perf_counter() - t0
+            with Others(cpus[:2]) as others_pair:
+                t0 = time.perf_counter()
+                procs = [run_ours(files, args, cpu, model) for cpu in cpus[:2]]
+                results = [_last_json(p) for p in procs]
+                wall_pair = time.perf_counter() - t0
+            with Others(cpus[:1]) as others_one:
+                t0 = time.perf_counter()
+                single = _last_json(run_ours(files, args, cpus[0], model))
+                wall_one = time.perf_counter() - t0
             per_min_one = 60 * len(single["per_image"]) / wall_one
             per_min_two = 60 * sum(len(r["per_image"]) for r in results) / wall_pair
             print(
                 f"\n{single['model']}: two workers on cpus {cpus[:2]}: {per_min_two:.1f} images/min; one worker on "
                 f"one core: {per_min_one:.1f} images/min; speed-up {per_min_two / per_min_one:.2f}x (start-up "
                 f"included); peak RSS of the two workers {max(r['rss_mb'] for r in results):.0f} MB"
+            )
+            print(
+                f"         meanwhile, two workers: {others_pair.line(wall_pair)}; "
+                f"one worker: {others_one.line(wall_one)}"
             )
     print(f"\nload average before {load_before}, after {os.getloadavg()}")
     return 0
