@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import Forbidden, InvalidRequest
+from .imaging.layout import exact_canvas_size, margin_px
 from .imaging.options import AUTO_CUTOUT, CLASSICAL_CUTOUT, STYLES, RenderOptions
 from .imaging.styles import family
 from .inference.store import REGISTRY
@@ -132,8 +133,12 @@ class EngineCatalog:
     def check_options(options: RenderOptions, *, background_image: bool = False) -> None:
         """Combinations no engine accepts, refused before any work (400 at the API, an error in the CLI).
 
-        ``background_image``: the request sends its own plate (the image itself is not an option).
+        ``background_image``: the request sends its own plate (the image itself is not an option). A ``padding``
+        that leaves the product no room on the canvas ``options`` ask for is refused here too (the canvas is known
+        before the photo is), unless ``placement.scale`` sizes the product instead (``imaging.plates``).
         """
+        if options.padding is not None and (options.placement is None or options.placement.scale is None):
+            margin_px(options.padding, exact_canvas_size(options.aspect_ratio, options.long_side))
         if background_image and options.backdrop is not None:
             raise InvalidRequest("Send background_image or backdrop, not both: each names the plate to stand on.")
         if (background_image or options.backdrop is not None) and options.shadow == "natural":

@@ -326,7 +326,8 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
             Meta(
                 ge=0,
                 le=4096,
-                description="Extension: margin around the product, ratio of the canvas (< 1) or px.",
+                description="Extension: margin around the product, a share of the canvas's short side (< 1) or px. "
+                "It must leave the product room: under half the short side (400 otherwise).",
                 examples=[0.1],
             ),
         ]

@@ -41,7 +41,14 @@ def exact_canvas_size(aspect_ratio: str, long_side: int) -> tuple[int, int]:
 
 
 def margin_px(padding: float | None, canvas: tuple[int, int]) -> float | None:
-    """Margin in pixels for a ``padding`` given as a ratio of the short side (< 1) or as pixels (>= 1)."""
+    """Margin in pixels for a ``padding`` given as a ratio of the short side (< 1) or as pixels (>= 1).
+
+    The product keeps at least one pixel of the short side (two margins leave more than 0 px between them).
+
+    Raises:
+        InvalidRequest: ``padding`` < 0, or one that leaves no room on ``canvas`` (the message names the
+            largest ratio and the largest whole number of pixels that fit).
+    """
     if padding is None:
         return None
     if padding < 0:
@@ -49,7 +56,13 @@ def margin_px(padding: float | None, canvas: tuple[int, int]) -> float | None:
     short = min(canvas)
     margin = padding * short if padding < 1 else float(padding)
     if 2 * margin >= short - 1:
-        raise InvalidRequest(f"padding {padding} leaves no room for the product on a {canvas[0]}x{canvas[1]} canvas.")
+        # the largest values with 2 * margin < short - 1, written down to 4 decimals / whole pixels
+        most_ratio = math.floor((short - 1) / (2 * short) * 10_000 - 1e-9) / 10_000
+        most_px = math.ceil((short - 1) / 2) - 1
+        raise InvalidRequest(
+            f"padding {padding:g} leaves no room for the product on the {canvas[0]}x{canvas[1]} canvas this request "
+            f"asks for: use a share of its short side up to {most_ratio:g}, or up to {most_px} px."
+        )
     return margin
 
 

@@ -209,9 +209,13 @@ class JobService:
         res.catalog.check_options(
             RenderOptions(
                 style=request.style,
+                aspect_ratio=aspect_ratio,
                 shadow=options["shadow"],
+                padding=options.get("padding"),
                 num_variants=request.num_variants,
+                long_side=options.get("long_side", res.settings.output_long_side),
                 backdrop=request.backdrop,
+                placement=options.get("placement"),
             ),
             background_image=request.background_image is not None,
         )
