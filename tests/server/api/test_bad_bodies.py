@@ -11,6 +11,7 @@ import json
 import re
 from urllib.parse import quote
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -238,3 +239,67 @@ def test_a_not_found_message_does_not_repeat_an_id_of_any_shape(
     assert odd not in message and len(message) < 120 and "with that id" in message, message
     plain = client.request(method, path.format("gen_01m8pqxqnmg5d98z5r8dxmhn43"), headers=key.headers)
     assert plain.status_code == 404 and "gen_01m8pqxqnmg5d98z5r8dxmhn43" in plain.json()["message"]
+
+
+# breaker11 B11-4b: a repeated key was read last-wins (a proxy or WAF in front may read the first)
+_PHOTO = b64(product_jpeg())
+_OTHER_PHOTO = b64(product_jpeg((480, 640)))
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [  # IMG: a photo's base64, OTHER: another photo's
+        ('{"product_image":"IMG","style":"studio_packshot","style":"lifestyle"}', "the key 'style'"),
+        ('{"product_image":"IMG","product_image":"OTHER","style":"mockup"}', "the key 'product_image'"),
+        ('{"product_image":"IMG","product_image":"IMG","style":"mockup"}', "the key 'product_image'"),
+        # base64 with escaped slashes (PHP's json_encode): the long string is read whole, with the same answer
+        ('{"style":"mockup","product_image":"IMG_ESCAPED","style":"lifestyle"}', "the key 'style'"),
+        ('{"product_image":"IMG","style":"mockup","placement":{"x":0.1,"x":0.9}}', "the key 'x'"),
+        ('{"product_image":"IMG","style":"mockup","compliance_check":[{"a":1,"a":2}]}', "the key 'a'"),
+        ('{"product_image":"IMG","style":"mockup","\\u00e9\\n":1,"\\u00e9\\n":2}', "one key"),
+    ],
+)
+def test_a_key_named_twice_is_refused_naming_it(client: TestClient, key: Key, body: str, named: str) -> None:
+    body = body.replace("IMG_ESCAPED", _PHOTO.replace("/", "\\/")).replace("IMG", _PHOTO)
+    response = post(client, key, body.replace("OTHER", _OTHER_PHOTO).encode())
+    assert response.status_code == 400, response.text
+    message = response.json()["message"]
+    assert response.json()["error"] == "invalid_request"
+    assert named in message and "twice" in message, message
+    assert_plain_words(message)
+    assert client.get("/v1/generations", headers=key.headers).json()["total"] == 0
+
+
+def test_keys_that_differ_are_not_taken_for_repeats(client: TestClient, key: Key) -> None:
+    """Two images of the same text, a prompt that quotes the image's start, escapes: all read as sent."""
+    fields = {"product_image": _PHOTO, "style": "studio_packshot", "prompt": '"' + _PHOTO[:100] + '"'}
+    assert client.post("/v1/generate", json=fields, headers=key.headers).status_code == 202
+    escaped = json.dumps(fields).replace("/", "\\/").encode()
+    assert post(client, key, escaped).status_code == 202
+
+
+def _sent_as_lines(client: TestClient, path: str, body: bytes, headers: list[tuple[str, str]]) -> httpx.Response:
+    """POST with each header as its own field line, as uvicorn hands them on (the test client's transport joins
+    repeated headers into one line, as a proxy may: ``a, b``)."""
+
+    async def send() -> httpx.Response:
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as asgi:
+            return await asgi.post(path, content=body, headers=headers)
+
+    return client.blocking_portal.call(send)
+
+
+def test_the_idempotency_key_header_sent_twice_is_refused(client: TestClient, key: Key) -> None:
+    body = json.dumps({"product_image": _PHOTO, "style": "studio_packshot"}).encode()
+    headers = [*key.headers.items(), *JSON.items(), ("Idempotency-Key", "order-1"), ("Idempotency-Key", "order-2")]
+    response = _sent_as_lines(client, "/v1/generate", body, headers)
+    assert response.status_code == 400, response.text
+    message = response.json()["message"]
+    assert "Idempotency-Key header is sent more than once" in message, message
+    assert_plain_words(message)
+    assert client.get("/v1/generations", headers=key.headers).json()["total"] == 0
+    once = _sent_as_lines(client, "/v1/generate", body, headers[:-1])
+    assert once.status_code == 202, once.text
+    rerun = _sent_as_lines(client, f"/v1/generate/{once.json()['id']}/rerun", b"{}", headers)
+    assert rerun.status_code == 400 and "more than once" in rerun.json()["message"], rerun.text

@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from ..errors import NotFound
+from ..errors import InvalidRequest, NotFound
 from ..ids import shown
 from ..jobs.service import Submitted
 from ..storage import jobs as jobs_sql
@@ -38,6 +38,19 @@ _ENDING_BEFORE_DOC = (
     "starting_after, the generations between the two (400 when none can be: the same id, or ending_before the newer "
     "of the two). 404 if it is not yours."
 )
+
+
+def one_idempotency_key(request: Request) -> None:
+    """Refuse a request that sends ``Idempotency-Key`` more than once: which one a proxy or this server reads is
+    anyone's guess, and a retry that is answered for the other key runs the job twice.
+
+    Raises:
+        InvalidRequest: the header appears more than once.
+    """
+    if len(request.headers.getall("idempotency-key", [])) > 1:
+        raise InvalidRequest(
+            "The Idempotency-Key header is sent more than once; send it once, with the one key of this request."
+        )
 
 
 class GenerationController(Controller):
@@ -69,6 +82,7 @@ class GenerationController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[GenerateAccepted]:
         """Validate, store the product image, queue the job; answer 202 with the job id."""
+        one_idempotency_key(request)
         body = await request.body()  # as sent: the Idempotency-Key hash
         sent = await request.json()  # parsed already, for ``data``: its keys are the fields that beat a preset
         submitted = await api.jobs.submit(
@@ -155,6 +169,7 @@ class GenerationController(Controller):
     ) -> Response[GenerateAccepted]:
         """A new generation (new id) from this one's stored photo: fields given replace its request's, the others
         are kept, except ``mask_hint`` (send it each time). 410 ``input_expired`` once the photo is past retention."""
+        one_idempotency_key(request)
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
         submitted = await api.jobs.rerun(
             key, generation_id, changes, idempotency_key=idempotency_key, on_counted=remember_rate_window(request)

@@ -17,26 +17,37 @@ from litestar.exceptions import ValidationException
 from litestar.types import Empty
 
 from ..errors import InvalidRequest
+from .jsonkeys import repeated_key
 
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _AT_BYTE = re.compile(r"\(byte (\d+)\)")
 _DECODER = msgspec.json.Decoder()
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # a key shown back as sent; any other is not echoed
 
 
 def parse_json(body: bytes) -> Any:
-    """Decode a request body; raise :class:`InvalidRequest` with a message a client can act on."""
+    """Decode a request body; raise :class:`InvalidRequest` with a message a client can act on (also for a key
+    repeated in one object, ``api.jsonkeys``)."""
     if not body.strip():
         raise InvalidRequest("Request body is empty; send a JSON object.")
     if body.startswith(_BOMS):
         raise InvalidRequest("Request body starts with a byte-order mark; send UTF-8 JSON without one.")
     try:
-        return _DECODER.decode(body)
+        parsed = _DECODER.decode(body)
+        repeated = repeated_key(body, parsed)
     except RecursionError as exc:
         raise InvalidRequest("Request body is nested too deeply; a request object has at most a few levels.") from exc
     except UnicodeDecodeError as exc:
         raise InvalidRequest(f"Request body is not valid UTF-8 (at byte {exc.start}); send UTF-8 JSON.") from exc
     except (msgspec.DecodeError, ValueError) as exc:
         raise InvalidRequest(_describe(str(exc), body)) from exc
+    if repeated is not None:
+        named = f"the key '{repeated}'" if _NAME.fullmatch(repeated) else "one key"
+        raise InvalidRequest(
+            f"Request body names {named} twice in one object; send each field once (JSON readers disagree on "
+            "which of the two counts)."
+        )
+    return parsed
 
 
 def _describe(reason: str, body: bytes) -> str:

@@ -31,8 +31,8 @@ ERRORS: tuple[tuple[int, str, str], ...] = (
     (
         400,
         "invalid_request",
-        "Missing or malformed parameters (the message names the field and what is allowed), or an Idempotency-Key "
-        "reused with another body.",
+        "Missing or malformed parameters (the message names the field and what is allowed), a key named twice in "
+        "one JSON object, or an Idempotency-Key reused with another body or sent twice.",
     ),
     (401, "unauthorized", "Missing, unknown or revoked API key."),
     (
@@ -172,7 +172,8 @@ Everything below is optional; a client that sends only the v1 fields gets the v1
 
 Extension endpoints are marked *(extension)* in their titles: cancel, re-run, delete, capabilities, models. Every
 response carries `X-Request-ID`; `POST /v1/generate` honours an `Idempotency-Key` header (same key and body:
-the original `202`; another body: `400` `invalid_request`; an empty key: `400`, not "no key").
+the original `202`; another body: `400` `invalid_request`; an empty key or the header sent twice: `400`, not "no
+key" or one of the two).
 """
 
 
