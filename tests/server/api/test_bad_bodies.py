@@ -303,3 +303,26 @@ def test_the_idempotency_key_header_sent_twice_is_refused(client: TestClient, ke
     assert once.status_code == 202, once.text
     rerun = _sent_as_lines(client, f"/v1/generate/{once.json()['id']}/rerun", b"{}", headers)
     assert rerun.status_code == 400 and "more than once" in rerun.json()["message"], rerun.text
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "says"),
+    [  # breaker11 B11-4c: list items were named in the parser's path syntax (compliance_check.0)
+        (
+            "/v1/generate",
+            {"style": "studio_packshot", "compliance_check": ["amazon_main", 1]},
+            "compliance_check item 2 must be ",
+        ),
+        ("/v1/generate", {"style": "studio_packshot", "compliance_check": [{"a": 1}]}, "compliance_check item 1 must"),
+        ("/v1/backdrops", {"tags": ["a" * 3000]}, "tags item 1 must be a tag: a letter A-Z or a-z or a digit"),
+        ("/v1/backdrops", {"tags": ["kitchen", "é"]}, "tags item 2 must be a tag: a letter A-Z or a-z or a digit"),
+    ],
+)
+def test_list_items_are_named_in_words(client: TestClient, key: Key, path: str, body: dict, says: str) -> None:
+    image = {"product_image": _PHOTO} if path == "/v1/generate" else {"image": _PHOTO}
+    response = client.post(path, json={**image, **body}, headers=key.headers)
+    assert response.status_code == 400, response.text
+    message = response.json()["message"]
+    assert message.startswith(says), message
+    assert not re.search(r"\.\d", message), message
+    assert_plain_words(message)

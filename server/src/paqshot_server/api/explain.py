@@ -144,18 +144,27 @@ def _body(text: str, key: str, body: dict[str, Any], components: dict[str, Any])
         if not path:
             return f"{found.group(1)} is not a field of this request; the fields are {either(list(props))}."
         # an unknown field inside an object field (placement): what the object may hold
-        return f"{'.'.join(path)} must be {allowed(schema, components)} ({found.group(1)} is not one of them)."
+        return f"{_named(path)} must be {allowed(schema, components)} ({found.group(1)} is not one of them)."
     if not path:
         need = f" with {' and '.join([', '.join(required[:-1]), required[-1]] if len(required) > 1 else required)}"
         need = need if required else ""
         if text == "'data'":  # Litestar found no body at all
             return f"Request body is empty; send a JSON object{need}."
         return f"Request body must be a JSON object{need}."
-    field = ".".join(path)
+    field = _named(path)
     if _GOT_NULL in text and len(path) == 1 and field not in required:
         # null is not "no value" here (the field is optional, not nullable): say how to send none.
         return f"{field} must be {allowed(schema, components)}; to send none, leave {field} out (null is not taken)."
     return f"{field} must be {allowed(schema, components)}."
+
+
+def _named(path: list[str]) -> str:
+    """A field's path as a message names it: fields of objects by their names (``placement.x``), items of lists
+    counted from 1 in words (``compliance_check item 2``), not the parser's ``compliance_check.1``."""
+    named = path[0]
+    for part in path[1:]:
+        named += f" item {int(part) + 1}" if part.isdigit() else f".{part}"
+    return named
 
 
 def _child(schema: dict[str, Any], part: str, components: dict[str, Any]) -> dict[str, Any]:

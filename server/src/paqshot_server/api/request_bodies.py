@@ -76,7 +76,7 @@ GENERATION_ID_PATTERN = _pattern(id_pattern("gen") + END, "a generation id: gen_
 BACKDROP_ID_PATTERN = _pattern(id_pattern("bdp") + END, "a backdrop id: bdp_ and 26 lowercase letters and digits")
 TAG_PATTERN = _pattern(
     r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,39}" + END,
-    "a tag: a letter or digit, then up to 39 letters, digits, spaces, '_' or '-'",
+    "a tag: a letter A-Z or a-z or a digit, then up to 39 such letters, digits, spaces, '_' or '-'",
 )
 # product_image that is not a URL: base64 (checked when decoded: no schema can state "an image").
 IMAGE_DATA_PATTERN = _pattern(r"^(?![Hh][Tt][Tt][Pp][Ss]?:)", "base64 image data (plain or a data: URI)")
