@@ -155,11 +155,12 @@ class EngineCatalog:
         """Refuse a ``cutout_engine`` that names no cut-out model installed here, in words that say what to do.
 
         Raises:
-            Forbidden: ``choice`` is not a cut-out model installed here (403, the spec's "feature not available":
-                the served schema takes any id of the pattern, as what is installed changes while the appliance
-                runs, so a schema-valid id is never a 400). The message names what can be used; for a catalogue
-                cut-out model it says how to install it (``models pull`` only where the catalogue can fetch its
-                files); for an id in no catalogue, or of a model of another role, it says so and advises no pull.
+            Forbidden: ``choice`` is a cut-out model of the catalogue that is not installed here (403, the spec's
+                "feature not available"): the message says how the operator installs it (``models pull`` only
+                where the catalogue can fetch its files).
+            InvalidRequest: ``choice`` names no cut-out model at all (a typo, or a model of another role): a
+                mistake in the request (400), whose message names what can be used here. The served schema takes
+                any id of the pattern, as what is installed changes while the appliance runs.
         """
         if choice in (AUTO_CUTOUT, CLASSICAL_CUTOUT):
             return
@@ -185,7 +186,7 @@ class EngineCatalog:
         article = "an" if role and role[0] in "aeiou" else "a"
         what = f"{article} {role} model, not a cut-out model" if role else "no cut-out model known here"
         listed = f" The catalogue's cut-out models: {', '.join(known)}." if known else ""
-        raise Forbidden(f"Cut-out engine '{choice}' is {what}: {usable}.{listed}")
+        raise InvalidRequest(f"cutout_engine '{choice}' is {what}: {usable}.{listed}")
 
 
 def _catalogue_models() -> dict[str, tuple[str, bool]]:

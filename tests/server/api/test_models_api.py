@@ -95,16 +95,17 @@ def test_an_unknown_cutout_engine_says_so_and_pull_is_advised_only_for_catalogue
     client: TestClient, key: Key, settings: Settings, installed: bool
 ) -> None:
     """breaker9 F11: 'bogus-model' answered 403 advising `models pull bogus-model`, an id in no catalogue, and with
-    nothing installed said "one of those" listing none. 403 (the spec's "feature not available") stays for every id
-    not installed: the served schema takes any id of the pattern, and a schema-valid request is never a 400
-    (test_schema_fuzz)."""
+    nothing installed said "one of those" listing none. breaker11 B11-5: a typo answered 403, the spec's "quota or
+    plan": an id of no cut-out model is the request's mistake, 400; 403 (the spec's "feature not available") stays
+    for a catalogue cut-out model that is not installed here."""
     if installed:
         if not (FIXTURES / "tiny-seg").is_dir():
             pytest.skip("tiny segmentation fixture not built")
         ModelStore(settings.models_dir).install(FIXTURES / "tiny-seg", accept_licence=True)
-    for bogus in ("bogus-model", "sd15-inpainting"):  # in no catalogue; a catalogue model of another role
+    for bogus in ("bogus-model", "u2netq", "sd15-inpainting"):  # in no catalogue (typos); another role's model
         code, words = _engine(client, key, bogus)
-        assert code == 403, (bogus, words)
+        assert code == 400, (bogus, words)
+        assert words.startswith(f"cutout_engine '{bogus}' is "), words
         assert "models pull" not in words and "one of those" not in words, words
         assert "u2netp" in words  # the catalogue's cut-out models are named
         assert ("installed here: tiny-seg" in words) is installed

@@ -124,7 +124,8 @@ def test_cutout_engine_picks_the_model_or_classical(settings: Settings) -> None:
     with TestClient(create_app(settings)) as client:
         body = {"product_image": photo, "style": "studio_packshot", "cutout_engine": "onnx:nosuch"}
         missing = client.post("/v1/generate", json=body, headers=key.headers)
-    assert missing.status_code == 403 and "installed here: tiny-seg" in missing.json()["message"], missing.text
+    # an id of no model is the request's mistake (breaker11 B11-5: it was 403)
+    assert missing.status_code == 400 and "installed here: tiny-seg" in missing.json()["message"], missing.text
     scene, _, _ = _run(settings, {"product_image": photo, "style": "lifestyle", "cutout_engine": "classical"})
     assert scene["engine"] == "procedural" and scene["cutout_engine"] == "classical"
 

@@ -10,6 +10,12 @@ What the schema cannot state, and how the test handles it (nothing else is exclu
   as generated.
 - A URL's host must resolve to a public address (the SSRF rule; this test has no DNS): positive cases' URLs get
   a public IPv4 literal as host, keeping scheme, port, path and query. Nothing is connected to at submission.
+- ``cutout_engine`` must name a cut-out model (auto, classical or an installed model; what is installed changes while
+  the appliance runs, so the schema takes any id of the pattern): an id of no model is a typo, 400 (breaker11
+  B11-5). Positive cases send auto.
+- ``padding`` must leave the product room on the canvas the request asks for (its size comes from the aspect ratio
+  and the preset): positive cases keep a padding below 0.45 of the short side or 400 px (the smallest canvas of
+  a preset, 1600 px at 16:9, is 900 px high).
 - An Idempotency-Key reused with another body is a 400 conflict by design: positive cases get a key of their own.
 - ``/readyz`` answers 503 here by design (no worker runs in this test); the schema documents that 503.
 - 413 is the spec's answer to an image field longer than the body limit allows, so negative data may get it.
@@ -66,6 +72,10 @@ def _realistic(case: schemathesis.Case) -> None:
         for name, value in _IMAGES.items():
             if name in body:
                 body[name] = value
+        if "cutout_engine" in body:
+            body["cutout_engine"] = "auto"
+        if isinstance(body.get("padding"), (int, float)):
+            body["padding"] = min(body["padding"], 0.45 if body["padding"] < 1 else 400)
         for name in ("webhook_url",):
             if isinstance(body.get(name), str):
                 body[name] = re.sub(r"^([A-Za-z]+://)[^/?#:]+", rf"\g<1>{_PUBLIC_HOST}", body[name])
