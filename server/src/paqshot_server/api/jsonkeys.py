@@ -5,7 +5,7 @@ last; a proxy, WAF or logging layer in front of the appliance may read the first
 therefore refused (400 naming it) rather than read one way here and another way on its path.
 
 msgspec cannot report a repeated key, and the standard library's parser, which can (``object_pairs_hook``), reads a
-request's base64 image at ~1.7 ms per MB (about a third of the submit path's whole CPU budget, docs/progress/
+request's base64 image at ~1.7 ms per MB (a fifth of the submit path's whole CPU budget of 8 ms, docs/progress/
 issue-14.md): so the long strings of the top-level object are cut out of the body first, found by their start (a
 short prefix) and end (the next quote, when the string has no escapes), and the standard library's parser reads
 the skeleton that is left (a few hundred bytes). A long string that is not found so (escaped characters) stays in:
