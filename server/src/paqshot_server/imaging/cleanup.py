@@ -45,6 +45,7 @@ from .morphology import (
     squared_distances,
     within,
 )
+from .seethrough import backdrop_seen
 from .shadow import estimate_photo_shadow
 
 SOFT_HIGH = 0.85  # the model's soft zone: below this, backdrop-coloured pixels are not product
@@ -246,13 +247,11 @@ def clean_backdrop(
     opened = 0.0
     rejected = np.zeros(prob.shape, bool)
     if holes:
-        hole, rejected = _holes(out > 0.5, backdrop, dist, threshold, lab[..., 0], grad)
-        if hole.any():
-            shaded = (dist < 2 * threshold) | darkening
-            tinted = _tinted_shade(hole, out > 0.5, diff, lab, expected, grad, threshold, max_grad)
-            hole = ndimage.binary_dilation(hole, EIGHT, iterations=HOLE_GROW, mask=(shaded | tinted) & (out > 0)) | hole
-        opened = float(hole.sum() / max(1, product.sum()))
+        hole, rejected = _opened(
+            out, product, backdrop, diff, lab, expected, dist, darkening, grad, threshold, max_grad
+        )
         out[hole] = 0.0
+        opened = float(hole.sum() / max(1, product.sum()))
     sure_shadow = 0  # product pixels removed as a cast-shadow fringe the model was sure of
     if cleanup and threshold <= TEXTURED:  # a plain set: paper, a sweep, a wall
         fringe = _shadow_fringe(out > 0.5, darkening, diff, lab, expected, grad, threshold, max_grad)
@@ -306,6 +305,40 @@ def clean_backdrop(
         faint=faint,
         shadow=photo_shadow,
     )
+
+
+def _opened(
+    out: np.ndarray,
+    product: np.ndarray,
+    backdrop: np.ndarray,
+    diff: np.ndarray,
+    lab: np.ndarray,
+    expected: np.ndarray,
+    dist: np.ndarray,
+    darkening: np.ndarray,
+    grad: np.ndarray,
+    threshold: float,
+    max_grad: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pixels to open as see-through (bool h x w) in the cleaned map ``out`` (float32 h x w; ``product``: the
+    model's p > 0.5), and the enclosed backdrop regions of hole size that failed the hole tests (bool h x w): the
+    holes (``_holes``) grown ``HOLE_GROW`` px into the backdrop's shade (``darkening`` or within 2 x the threshold,
+    or tinted by a coloured handle: ``_tinted_shade``); on a plain set also the backdrop seen in their shade beyond
+    that and in the slots between the product's solid parts (:func:`.seethrough.backdrop_seen`). The other
+    arguments are :func:`clean_backdrop`'s planes (CIE Lab ``lab``, the backdrop model's ``expected``, their
+    ``diff``, its ``dist``, the lightness gradient ``grad``) and limits."""
+    hole, rejected = _holes(out > 0.5, backdrop, dist, threshold, lab[..., 0], grad)
+    accepted = hole
+    if hole.any():
+        shaded = (dist < 2 * threshold) | darkening
+        tinted = _tinted_shade(hole, out > 0.5, diff, lab, expected, grad, threshold, max_grad)
+        hole = ndimage.binary_dilation(hole, EIGHT, iterations=HOLE_GROW, mask=(shaded | tinted) & (out > 0)) | hole
+    if threshold <= TEXTURED:  # a plain set: paper, a sweep, a wall
+        limits = (max(12.0, MIN_HOLE * float(product.sum())), HOLE_MIN_STEP)
+        kept = (out > 0.5) & ~hole
+        smooth = grad < max_grad
+        hole |= backdrop_seen(kept, hole, accepted, diff, expected[..., 0], dist, lab, smooth, threshold, limits)
+    return hole, rejected
 
 
 def _lost_inside(product: np.ndarray, backdrop: np.ndarray, like: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
