@@ -253,11 +253,11 @@ def test_spill_is_left_alone_on_a_neutral_backdrop_and_taken_out_on_a_coloured_o
     rim = (0.3 * pink + 0.7 * green)[None].repeat(4, axis=0)
     assert not spill_strength(paper[None].repeat(4, axis=0)).any()  # paper: never touched
     backdrop = green[None].repeat(4, axis=0)
-    fixed = suppress_spill(rim, backdrop, pink, spill_strength(backdrop))
+    fixed = suppress_spill(rim, backdrop, pink[None], spill_strength(backdrop))
     lean = lambda c: c[:, 1] - np.maximum(c[:, 0], c[:, 2])  # noqa: E731
     assert (lean(rim) > 0).all() and (lean(fixed) <= 0.01).all()  # no longer greener than its red
     assert np.allclose(fixed.sum(axis=1), rim.sum(axis=1), atol=1e-3)  # the light stays
     # A green product's own green stays: only what leans further than the product does goes.
     leaf = np.array([0.1, 0.5, 0.1], np.float32)
     own_rim = (0.9 * leaf + 0.1 * green)[None].repeat(4, axis=0)
-    assert np.allclose(suppress_spill(own_rim, backdrop, leaf, spill_strength(backdrop)), own_rim, atol=0.02)
+    assert np.allclose(suppress_spill(own_rim, backdrop, leaf[None], spill_strength(backdrop)), own_rim, atol=0.02)

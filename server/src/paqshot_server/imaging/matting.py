@@ -20,7 +20,7 @@ from scipy import ndimage
 from .colour import to_linear, to_srgb8
 from .morphology import erode4
 from .planes import copy_channels
-from .spill import spill_strength, suppress_spill, typical_colour
+from .spill import product_sample, spill_strength, suppress_spill
 
 MIN_ANALYSIS_SIDE = 32  # pixels: see analysis_image
 SNAP = 0.02  # alpha within SNAP of 0 or 1 is snapped: removes JPEG/sensor noise from flat regions
@@ -491,7 +491,7 @@ def decontaminate(rgb: np.ndarray, alpha: np.ndarray, analysis_side: int = 512) 
     unknown = ~(sure_fg | sure_bg)
     linear = to_linear(small_rgb)
     colours = local_colours(linear, sure_fg, sure_bg, sigma=2.5, where=unknown)
-    own = None  # the product's typical colour, for spill suppression (only on a strongly coloured backdrop)
+    own = None  # the product's sure colours, for spill suppression (only on a strongly coloured backdrop)
     # Band pixels by flat index (rows of the contiguous copy): 2-D fancy indexing cost ~3x more. A chunk reads
     # its pixels before it writes them, and the chunks are disjoint: each reads the photo's own colours.
     pixels = out.reshape(-1, out.shape[2])
@@ -505,7 +505,7 @@ def decontaminate(rgb: np.ndarray, alpha: np.ndarray, analysis_side: int = 512) 
         # A strongly coloured backdrop: its hue is taken out of the edge colours. Looked for in every 64th pixel first
         # (the CIE conversion of a 60,000-pixel band took ~14 ms; a neutral set, nearly every photo, pays ~0.1).
         if spill_strength(b_loc[::64]).any():
-            own = typical_colour(linear, sure_fg) if own is None else own
+            own = product_sample(linear, sure_fg) if own is None else own
             unmixed = suppress_spill(unmixed, b_loc, own, spill_strength(b_loc))
         pixels[at] = to_srgb8(unmixed)
     return out
