@@ -24,7 +24,11 @@ Inputs: the handed case photos (or ``--photos``), each cropped to 4:3 and resize
 - What else ran on those cores meanwhile (``/proc/stat``): during each run of the two-worker comparison, the CPU
   time the cores spent on other processes (their busy time less this bench's workers') and the time the
   hypervisor gave to other machines (steal). On a shared machine a speed-up under 2x with a few seconds of
-  others' CPU in the two-worker run is their work, not the workers'.
+  others' CPU in the two-worker run is their work, not the workers'. The same line under each one-core run.
+- How fast each core is right now (``core_probe_ms``: a fixed pure-Python loop's CPU time on that core, best of 3,
+  before each run): on a virtual machine the host may share a physical core with work that shows neither as load nor
+  as steal (session 12: one u2netp-int8 run took 436 ms of CPU time on cpu 0 and 301 on cpu 1 at the same moment).
+  Probes that differ between the runs compared mean the comparison says little.
 
 Each worker process starts as a real worker does: its CPU plan (one intra-op thread) and its allocator settings
 (``jobs.allocator.keep_freed_memory``: freed memory kept for the next job's arrays, one arena; before session 9 the
@@ -225,6 +229,27 @@ class Others:
         return f"others {self.seconds:.1f} s CPU ({share:.0%} of cpus {self.cpus}), steal {self.steal:.1f} s"
 
 
+PROBE_LOOP = 1_000_000  # additions in core_probe_ms's loop (~30-50 ms of one core here)
+
+
+def core_probe_ms(cpu: int) -> float:
+    """CPU time (ms, best of 3) of a fixed pure-Python loop with this process pinned to ``cpu``; the affinity is
+    restored after. Its CPU time, not its wall time: what it shows is how fast the core itself runs."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        best = float("inf")
+        for _ in range(3):
+            c0 = time.process_time()
+            total = 0
+            for i in range(PROBE_LOOP):
+                total += i
+            best = min(best, time.process_time() - c0)
+        return best * 1000
+    finally:
+        os.sched_setaffinity(0, before)
+
+
 def summary(name: str, times: list[float], startup_ms: float, n: int) -> str:
     return (
         f"{name:8s} median {statistics.median(times):7.1f} ms  mean {statistics.fmean(times):7.1f} ms  "
@@ -267,7 +292,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"inputs in {tmp / 'in'}")
     models: list[str | None] = list(filter(None, args.models.split(","))) or [None]
     for model in models:
-        ours = _last_json(run_ours(files, args, cpus[0], model))
+        probe = core_probe_ms(cpus[0])
+        with Others(cpus[:1]) as others:
+            t0 = time.perf_counter()
+            ours = _last_json(run_ours(files, args, cpus[0], model))
+            wall = time.perf_counter() - t0
         ours_ms = [r["wall_ms"] for r in ours["per_image"]]
         model_ms = [r["model_ms"] for r in ours["per_image"]]
         passes = [r["passes"] for r in ours["per_image"]]
@@ -284,13 +313,20 @@ def main(argv: list[str] | None = None) -> int:
         )
         refused = sum(1 for r in ours["per_image"] if not r["bytes"])
         print(f"         peak worker RSS {ours['rss_mb']:.0f} MB; refused (needs a better photo): {refused}")
+        print(f"         meanwhile: {others.line(wall)}; core probe before {probe:.1f} ms")
     if not args.no_rembg:
-        peer = _last_json(run_rembg(files, args, cpus[0], tmp / "rembg"))
+        probe = core_probe_ms(cpus[0])
+        with Others(cpus[:1]) as others:
+            t0 = time.perf_counter()
+            peer = _last_json(run_rembg(files, args, cpus[0], tmp / "rembg"))
+            wall = time.perf_counter() - t0
         peer_ms = [t["wall_ms"] for t in peer["times"]]
         print(f"\none core (cpu {cpus[0]}), {peer['peer']}, onnxruntime {peer['onnxruntime']}, same u2netp file")
         print(summary("rembg", peer_ms, peer["startup_ms"], len(peer_ms)))
+        print(f"         meanwhile: {others.line(wall)}; core probe before {probe:.1f} ms")
     if not args.no_pair and len(cpus) >= 2:
         for model in models:
+            probes = ", ".join(f"cpu {cpu} {core_probe_ms(cpu):.1f} ms" for cpu in cpus[:2])
             with Others(cpus[:2]) as others_pair:
                 t0 = time.perf_counter()
                 procs = [run_ours(files, args, cpu, model) for cpu in cpus[:2]]
@@ -309,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(
                 f"         meanwhile, two workers: {others_pair.line(wall_pair)}; "
-                f"one worker: {others_one.line(wall_one)}"
+                f"one worker: {others_one.line(wall_one)}; core probes before: {probes}"
             )
     print(f"\nload average before {load_before}, after {os.getloadavg()}")
     return 0
