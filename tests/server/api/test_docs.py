@@ -17,6 +17,7 @@ from paqshot_server.api import docs
 from paqshot_server.api.reference import ERRORS
 from paqshot_server.api.wire import WebhookPayload, request_fields
 from paqshot_server.errors import AppError, ServerError
+from paqshot_server.imaging.review import CODES
 from paqshot_server.jobs.context import WorkerContext
 from paqshot_server.jobs.delivery import payload
 from paqshot_server.jobs.runner import process
@@ -51,6 +52,14 @@ def test_openapi_documents_spec_fields_and_extensions(client: TestClient) -> Non
     assert all(op.get("operationId") for op in operations)
     create = schema["paths"]["/v1/generate"]["post"]
     assert {"202", "400", "401", "403", "413", "422", "429", "500"} <= set(create["responses"])
+
+
+def test_openapi_lists_every_review_code(client: TestClient) -> None:
+    """A client can tell every reason a result may need review by its code (exposure and cut_by_frame: session 12)."""
+    schema = client.get("/schema/openapi.json").json()
+    code = schema["components"]["schemas"]["ReviewReason"]["properties"]["code"]
+    assert code["enum"] == list(CODES)
+    assert {"exposure", "cut_by_frame", "low_confidence"} <= set(code["enum"])
 
 
 def litestar_schema_pages() -> set[str]:

@@ -450,3 +450,74 @@ def test_the_shaded_paper_inside_a_scissors_loop_is_not_kept(engines: Engines) -
     scissors, photo = fixture_matte(engines, "azure_scissors_15.jpg")
     assert kept_share(scissors, photo, (185, 300, 300, 362), 150) < 0.1  # the lower loop's paper; main: 0.25
     assert float(scissors[320:334, 167:176].min()) > 0.95  # the loop's black handle at its left end stays
+
+
+def _exposed(kind: str, name: str, gain: float, lift: float = 0.0) -> Image.Image:
+    """A shared photo with every channel times ``gain`` plus ``lift`` (clipped to 0-255): an exposure variant."""
+    pixels = np.asarray(Image.open(shared_case("photos", kind) / name).convert("RGB"), np.float32)
+    return Image.fromarray(np.clip(np.round(pixels * gain + lift), 0, 255).astype(np.uint8))
+
+
+def test_an_under_exposed_photo_is_cut_out_as_the_well_exposed_one(engines: Engines) -> None:
+    # breaker11 B11-B: at x 0.15 the model lost parts close to the backdrop's tone (the robot's pale body into its
+    # pale set: IoU 0.856, confidence 0.115). The model's copy is stretched back over the whole range
+    # (imaging/exposure.levels); the product's pixels in the output stay the photo's own.
+    kind, name = "thin-parts-lost", "comp_white_robot.jpg"
+    photo = _exposed(kind, name, 0.15)
+    result = engines.render(photo, RenderOptions(background="white", long_side=512))
+    matte = np.asarray(result.meta["matte"], np.float32) / 255
+    assert iou(matte, reference(kind, "comp_white_robot.alpha_gt.png")) > 0.92
+    assert not result.needs_review, result.review_reasons
+    packshot = np.asarray(Image.open(io.BytesIO(result.images[0].data)).convert("RGB"))
+    inside = np.asarray(result.meta[PRODUCT_ALPHA]) == 255
+    assert inside.sum() > 1000 and int(np.percentile(packshot[inside], 99)) <= 40  # the photo's own dark pixels
+
+
+FRAME_CUT_PHOTOS = [("cast-shadow-kept-as-product", "apples.jpg"), ("thin-parts-lost", "comp_white_robot.jpg")]
+
+
+def _cropped(render, kind: str, name: str, left: float, bottom: int) -> Image.Image:
+    """The shared photo cropped on the left to ``left`` of its product's width into the product (negative: that many
+    px short of it) and at the bottom to ``bottom`` px below the product's bottom."""
+    _, whole = render(kind, name)
+    x0, _, x1, y1 = whole.meta["source_box"]
+    photo = Image.open(shared_case("photos", kind) / name).convert("RGB")
+    cut = x0 + round(left * (x1 - x0)) if left >= 0 else max(0, x0 + round(left))
+    return photo.crop((cut, 0, photo.width, min(photo.height, y1 + bottom)))
+
+
+@pytest.mark.parametrize(("kind", "name"), FRAME_CUT_PHOTOS)
+def test_a_product_cut_by_the_photos_edge_is_flagged(render, engines: Engines, kind: str, name: str) -> None:
+    # breaker11 B11-F: a photo that cuts the product off (a skate's toe wheel) was laid out as if whole, the straight
+    # cut floating mid-canvas, with no review.
+    result = engines.render(_cropped(render, kind, name, 0.15, 40), RenderOptions(background="white", long_side=512))
+    assert "cut_by_frame" in {r.code for r in result.review_reasons}, result.meta["cutout_facts"]
+    assert result.needs_review
+
+
+@pytest.mark.parametrize(("kind", "name"), FRAME_CUT_PHOTOS)
+def test_a_product_that_comes_close_to_the_edge_is_not_flagged_as_cut(
+    render, engines: Engines, kind: str, name: str
+) -> None:
+    # 3 px short of the product on the left and at the bottom: whole, so no cut_by_frame (while 15 % into it is one,
+    # above); and the product's own review is unchanged.
+    _, whole = render(kind, name)
+    near = engines.render(_cropped(render, kind, name, -3, 3), RenderOptions(background="white", long_side=512))
+    assert near.meta["cutout_facts"]["frame_cut"] == 0.0
+    assert {r.code for r in near.review_reasons} == {r.code for r in whole.review_reasons}
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"), [("non-uniform-backdrop-kept", "cake.jpg"), ("frame-edge-object-kept", "scissors_1.jpg")]
+)
+def test_an_over_exposed_photo_that_loses_white_parts_is_flagged(
+    render, engines: Engines, kind: str, name: str
+) -> None:
+    # breaker11 B11-B: + 120 on every channel clips the cake's cream layers (and the scissors' pale handles) to the
+    # backdrop's pure white: they are cut away (IoU with the photo's own cut-out 0.32 and 0.81) at confidence 0.75 and
+    # 0.67, with no review. No stretch brings them back: the user is told.
+    over = engines.render(_exposed(kind, name, 1.0, 120), RenderOptions(background="white", long_side=512))
+    assert "exposure" in {r.code for r in over.review_reasons}, over.meta["cutout_facts"]
+    assert over.needs_review
+    _, whole = render(kind, name)  # the photo as shot: no exposure reason
+    assert "exposure" not in {r.code for r in whole.review_reasons}

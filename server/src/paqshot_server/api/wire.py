@@ -12,6 +12,7 @@ from ..imaging.options import (
     AspectRatio,
     Style,
 )
+from ..imaging.review import CODES
 from ..storage.fair import Priority
 from ..storage.jobs import Status
 from .request_bodies import GenerateRequest
@@ -61,7 +62,14 @@ class JobError(Struct):
 class ReviewReason(Struct):
     """Why a result needs review: a stable ``code`` and a ``message`` in plain words."""
 
-    code: str
+    code: Annotated[
+        str,
+        Meta(
+            description="Stable identifier of the reason (the message says it in words; later versions may add codes).",
+            # "extra": what Litestar's OpenAPI takes of msgspec's extra_json_schema into the property's schema
+            extra_json_schema={"extra": {"enum": list(CODES)}},
+        ),
+    ]
     message: str
 
 

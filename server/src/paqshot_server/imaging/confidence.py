@@ -18,9 +18,13 @@ from dataclasses import asdict, dataclass
 
 from scipy.special import expit
 
+from .exposure import Clipping
+from .framecut import frame_cut
 from .refine import Refined
 from .review import (
+    CUT_BY_FRAME,
     CUT_INSIDE,
+    EXPOSURE,
     FAINT_PART,
     FILLS_FRAME,
     FRAGMENTED,
@@ -52,6 +56,15 @@ LIMITS = {
     "faint": 0.03,  # parts the model was unsure of, with edges and lighter than the set in places, cut away or
     # see-through, as a share of the product's area (a cake's white stand on a pale set: 0.044; the highest among
     # the good cut-outs: 0.021; docs/progress/issue-10-quality.md, "White on white, session 11"; .faint.faint_share)
+    "clipped": 0.025,  # share of the product pure white (or black) on a backdrop that is too (.exposure.clipping):
+    # the 80 real photos at most 0.015 (a skate's white base on a white sweep), 0.001 the next; exposure variants that
+    # lost parts 0.033-0.24 (the teapot + 120: 0.033); docs/progress/issue-10-quality.md, "Exposure and frame-cut
+    # products, session 12"
+    "frame_cut": 0.1,  # the longest steep run of product along the frame / the product's extent (.framecut): of 45
+    # crops of 15 real photos cutting 8-15 % off one side, 24 over it (the rest: the model dropped the cut part, or
+    # the cut ran through a round side); 3 px short of the product: 0 of 30; 1 px into it: 1 of 15 (a car, on a busy
+    # scene); the 80 real photos: 3 (two labelled failures, and a butterfly's post that does leave the frame). Given
+    # only on a plain backdrop (not ``busy``) and not with fills_frame (``sides``), whose message says it already.
 }
 
 
@@ -85,13 +98,19 @@ class Evidence:
     faint: float = 0.0  # share of the product's area in structured parts the model was unsure of, cut away or faint
     colour_tells: float = 1.0  # share of the product's shadow-dark pixels no shadow of the backdrop has the colour of
     # (under cleanup.COLOUR_TELLS the photo has no colour to tell a shadow by: shadow_kept is not measured, 0)
+    clipped_white: float = 0.0  # share of the product pure white on a backdrop that is pure white (.exposure.clipping)
+    clipped_black: float = 0.0  # ... pure black on a backdrop that is pure black
+    washed_out: float = 0.0  # 1.0: nothing in the photo is dark and the backdrop is pure white (.exposure.Clipping)
+    frame_cut: float = 0.0  # the longest steep run of product along the frame / the product's extent (.framecut)
 
     def as_dict(self) -> dict[str, float]:
         return {k: float(v) for k, v in asdict(self).items()}
 
 
-def evidence(refined: Refined, shape: tuple[int, int]) -> Evidence:
-    """Measure a refinement's result; ``shape`` = (H, W) of the photo."""
+def evidence(refined: Refined, shape: tuple[int, int], clipped: Clipping | None = None) -> Evidence:
+    """Measure a refinement's result; ``shape`` = (H, W) of the photo; ``clipped``: how much of the product the
+    photo shows clipped like its backdrop (:func:`.exposure.clipping`; measured by the caller, which has the photo)."""
+    clipped = clipped or Clipping()
     alpha = refined.alpha
     product = alpha > 0.5
     present = alpha > 0.02
@@ -124,6 +143,10 @@ def evidence(refined: Refined, shape: tuple[int, int]) -> Evidence:
         repaired=refined.cleanup.repaired,
         faint=refined.cleanup.faint,
         colour_tells=refined.cleanup.colour_tells,
+        clipped_white=clipped.white,
+        clipped_black=clipped.black,
+        washed_out=clipped.washed_out,
+        frame_cut=frame_cut(alpha),
     )
 
 
@@ -191,6 +214,15 @@ def reasons_for(ev: Evidence) -> tuple[ReviewReason, ...]:
         out.append(reason(CUT_INSIDE, f"{ev.lost * 100:.0f} % of the product's area{kept}"))
     if ev.faint > LIMITS["faint"]:
         out.append(reason(FAINT_PART, f"{ev.faint * 100:.0f} % of the product's area"))
+    if max(ev.clipped_white, ev.clipped_black) > LIMITS["clipped"]:
+        white = ev.clipped_white >= ev.clipped_black
+        share = ev.clipped_white if white else ev.clipped_black
+        tone = "white" if white else "black"
+        out.append(reason(EXPOSURE, f"{share * 100:.0f} % of the product is pure {tone}, like the backdrop around it"))
+    elif ev.washed_out:
+        out.append(reason(EXPOSURE, "the photo is washed out: nothing in it is dark, and the backdrop is pure white"))
+    if ev.frame_cut > LIMITS["frame_cut"] and ev.sides < LIMITS["sides"] and not ev.busy:
+        out.append(reason(CUT_BY_FRAME))
     return tuple(out)
 
 
@@ -260,7 +292,10 @@ def confidence(ev: Evidence) -> float:
     return float(expit(z))  # the logistic function without overflow for extreme evidence (a 1-px strip)
 
 
-def assess_refined(refined: Refined, shape: tuple[int, int]) -> tuple[float, tuple[ReviewReason, ...], Evidence]:
-    """(confidence rounded to 3 decimals, review reasons, the evidence) of a refinement's result."""
-    ev = evidence(refined, shape)
+def assess_refined(
+    refined: Refined, shape: tuple[int, int], clipped: Clipping | None = None
+) -> tuple[float, tuple[ReviewReason, ...], Evidence]:
+    """(confidence rounded to 3 decimals, review reasons, the evidence) of a refinement's result (:func:`evidence`'s
+    arguments)."""
+    ev = evidence(refined, shape, clipped)
     return round(confidence(ev), 3), reasons_for(ev), ev

@@ -24,6 +24,8 @@ UNCERTAIN_EDGES = "uncertain_edges"
 PARTS_LEFT_OUT = "parts_left_out"
 CUT_INSIDE = "cut_out_inside"
 FAINT_PART = "faint_part"
+EXPOSURE = "exposure"
+CUT_BY_FRAME = "cut_by_frame"
 
 # code -> what it means (the message of a reason may add figures, e.g. the confidence itself).
 CODES: dict[str, str] = {
@@ -44,6 +46,11 @@ CODES: dict[str, str] = {
     FAINT_PART: "a part of the product that the model could hardly tell from the backdrop (white on white?) came "
     "out see-through or cut away: check that the whole product is there and solid; a backdrop that contrasts with "
     "the product, or a mask hint, gives a better cut-out",
+    EXPOSURE: "the photo is badly exposed: where it is pure white (over-exposed) or pure black (under-exposed) "
+    "next to the product, parts of the product as bright or as dark as the backdrop may be lost; reshoot with the "
+    "exposure set on the product, or on a backdrop that contrasts with it",
+    CUT_BY_FRAME: "the product seems cut by the photo's edge: the packshot shows it as if whole, with a straight "
+    "cut where the photo ends; photograph the whole product with some space around it",
 }
 
 

@@ -24,6 +24,7 @@ from PIL import Image
 
 from ..errors import CutoutRefused
 from ..imaging.confidence import assess_refined, refusal
+from ..imaging.exposure import clipping, levels
 from ..imaging.refine import RefineConfig, refine
 from ..imaging.segment import Matte, OutputScale, Segmenter
 from .manifests import Manifest, SegmentationContract
@@ -146,15 +147,17 @@ class OnnxSegmenter:
         if hint is not None and hint.shape != rgb.shape[:2]:
             raise ValueError(f"hint {hint.shape} does not match the photo {rgb.shape[:2]}")
         # Decided by the whole image, whose refinement arrays follow the runs (the second pass's crop may be smaller).
+        view = levels(rgb)  # a squeezed photo's levels stretched for the model alone (both passes alike)
+        predict = self.predict if view.identity else lambda part: self.predict(view.apply(part))
         with releasing_arena() if releases_arena(*rgb.shape[:2]) else nullcontext():
-            refined = refine(rgb, self.predict, self.refine_config, hint=hint, output_scale=output_scale)
+            refined = refine(rgb, predict, self.refine_config, hint=hint, output_scale=output_scale)
         if refined is None:
             raise CutoutRefused(
                 "no product found: the cut-out model found nothing that stands out in the photo.",
                 engine=self.name,
                 confidence=0.0,
             )
-        confidence, reasons, evidence = assess_refined(refined, refined.alpha.shape)
+        confidence, reasons, evidence = assess_refined(refined, refined.alpha.shape, clipping(rgb, refined.alpha, view))
         refused = refusal(evidence, confidence) if hint is None else None  # a hint says what the product is
         if refused:
             raise CutoutRefused(refused, engine=self.name, confidence=round(confidence, 4))

@@ -1,0 +1,79 @@
+"""A product cut by the photo's frame: the photo holds only part of it (a shoe whose toe leaves the frame).
+
+The packshot lays the cut-out out as if whole, so the frame's straight cut floats mid-canvas (breaker11, B11-F;
+docs/progress/issue-10-quality.md, "Exposure and frame-cut products, session 12"). Such a cut shows in the matte as
+product solid up to the frame along a run of it, whose ends leave the frame steeply: the product's outline goes
+on past the frame. A product that merely comes close does not reach the frame; one that touches it with a rounded
+side (a tangent) reaches it along a short run whose ends leave at a glancing angle, and the run widens inward.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from .cutout import alpha_bbox
+
+SIDE = 640  # measured on the matte reduced to at most this long side (the refinement's analysis grid)
+# A run's end leaves the frame steeply when, DEPTH inward, the product reaches at most STEEP times that depth past
+# it (34° from the frame or steeper); the depth is DEPTH of the run's length, at least MIN_DEPTH px (the matte's
+# edge wavers by a pixel). Measured on 15 real photos cropped so that the frame cuts 8-15 % of the product off one
+# side, 1 px into it, or 3 px short of it (docs/progress/issue-10-quality.md, "Exposure and frame-cut products,
+# session 12"): a quarter of the run inward (45°) missed a cat and a skate cut through their round sides; at 1 px
+# into the product, flat sides (a robot's, a car's) are cut too (up to 0.15 of their extent), round ones are not.
+STEEP = 1.5
+DEPTH = 0.05
+MIN_DEPTH = 3
+
+
+def frame_cut(alpha: np.ndarray) -> float:
+    """The longest run of product (``alpha`` > 0.5; float (h, w) in [0, 1], the photo's matte on any grid) along
+    one side of the frame whose both ends leave the frame steeply (module docstring; :data:`STEEP`,
+    :data:`DEPTH`), as a share of the product's extent along that side (its box's width for the top and bottom
+    sides, its height for the left and right). 0.0 when the product does not reach the frame or only touches it
+    at a glancing angle. Measured on a grid of at most :data:`SIDE` px."""
+    h, w = alpha.shape
+    k = min(1.0, SIDE / max(h, w))
+    if k < 1.0:
+        size = max(1, round(w * k)), max(1, round(h * k))
+        alpha = np.asarray(Image.fromarray(np.asarray(alpha, np.float32), "F").resize(size, Image.Resampling.BOX))
+    box = alpha_bbox(alpha, 0.5)
+    if box is None:
+        return 0.0
+    product = alpha > 0.5
+    width, height = box[2] - box[0], box[3] - box[1]
+    sides = ((product, width), (product[::-1], width), (product.T, height), (product.T[::-1], height))
+    return max(_longest_cut(view) / extent for view, extent in sides)
+
+
+def _longest_cut(product: np.ndarray) -> int:
+    """Length of the longest run of ``product`` (bool (h, w)) in its first row whose ends leave steeply, or 0."""
+    edge = product[0]
+    if not edge.any():
+        return 0
+    padded = np.concatenate([[False], edge, [False]])
+    starts = np.flatnonzero(padded[1:] & ~padded[:-1])
+    ends = np.flatnonzero(~padded[1:] & padded[:-1])  # exclusive
+    longest = 0
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        length = end - start
+        depth = max(MIN_DEPTH, round(DEPTH * length))
+        if length > longest and depth < product.shape[0] and _steep(product[depth], start, end, depth):
+            longest = length
+    return longest
+
+
+def _steep(row: np.ndarray, start: int, end: int, depth: int) -> bool:
+    """Whether the product's run in ``row`` (bool, ``depth`` px inward) through the middle of the frame's run
+    [``start``, ``end``) reaches at most ``STEEP * depth`` past either of its ends (a run at a corner is cut by
+    the other side of the frame there: steep)."""
+    mid = (start + end) // 2
+    if not row[mid]:
+        return False  # a sliver: the product does not reach that deep at the run's middle
+    outside = np.flatnonzero(~row)
+    left = outside[outside < mid]
+    right = outside[outside > mid]
+    inner_start = int(left[-1]) + 1 if left.size else 0
+    inner_end = int(right[0]) if right.size else row.size
+    reach = STEEP * depth
+    return start - inner_start <= reach and inner_end - end <= reach

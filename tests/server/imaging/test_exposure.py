@@ -1,0 +1,56 @@
+"""Badly exposed photos: the model's copy stretched, and products clipped like their backdrop measured."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from paqshot_server.imaging.exposure import Levels, clipping, levels
+
+
+def photo(backdrop: int, product: int) -> tuple[np.ndarray, np.ndarray]:
+    """(uint8 RGB 200 x 300 photo, float32 matte): a flat grey 100 px product square on a flat grey backdrop."""
+    rgb = np.full((200, 300, 3), backdrop, np.uint8)
+    matte = np.zeros((200, 300), np.float32)
+    matte[50:150, 100:200] = 1.0
+    rgb[matte == 1.0] = product
+    return rgb, matte
+
+
+def test_a_well_exposed_photo_is_left_alone() -> None:
+    rgb, _ = photo(230, 20)
+    assert levels(rgb).identity
+    assert levels(rgb).apply(rgb) is rgb
+
+
+def test_an_under_exposed_photo_is_stretched_from_black() -> None:
+    rgb, _ = photo(34, 3)  # x 0.15 of a 230 backdrop and a 20 product
+    view = levels(rgb)
+    assert view == Levels(0.0, 34.0) and view.kind == "under"
+    stretched = view.apply(rgb)
+    assert int(stretched[0, 0, 0]) == 255 and int(stretched[100, 150, 0]) == round(3 * 255 / 34)
+
+
+def test_an_over_exposed_photo_is_stretched_to_white() -> None:
+    rgb, _ = photo(255, 140)  # + 120 on a 200 backdrop and a 20 product
+    view = levels(rgb)
+    assert view == Levels(140.0, 255.0) and view.kind == "over"
+    assert int(view.apply(rgb)[100, 150, 0]) == 0
+
+
+def test_a_product_clipped_like_its_backdrop_is_measured() -> None:
+    rgb, matte = photo(255, 120)
+    rgb[60:80, 110:150] = 255  # a fifth of the product as white as the backdrop
+    assert clipping(rgb, matte).white == pytest.approx(20 * 40 / 100**2, abs=0.01)
+    assert clipping(rgb, matte).black == 0.0
+
+
+def test_a_highlight_on_a_backdrop_that_is_not_clipped_is_no_clipping() -> None:
+    rgb, matte = photo(235, 120)
+    rgb[60:80, 110:150] = 255
+    assert clipping(rgb, matte) == clipping(rgb, np.zeros_like(matte))  # all 0
+
+
+def test_a_black_product_part_on_a_black_backdrop_is_measured() -> None:
+    rgb, matte = photo(0, 60)
+    rgb[100:150, 100:200] = 2
+    assert clipping(rgb, matte).black == pytest.approx(0.5, abs=0.02)
