@@ -59,7 +59,7 @@ def test_a_catalogue_renders_by_sku_and_a_rerun_skips_what_did_not_change(tmp_pa
     assert rows["SKU-1/red"]["needs_review"] in ("True", "False")
     assert rows["SKU-2"]["compliance"] == "ebay:pass; amazon_main:fail; google_shopping:fail"
     assert "amazon_main:shadow" in rows["SKU-2"]["failed_rules"]  # the row's hard shadow is reported
-    # ... and the room it takes in the frame: the product is made smaller to keep the shadow inside it
+    # ... and the room it takes in the frame (the product keeps 0.85 of its size, its shadow shortened: under the fill)
     assert "google_shopping:product_fill" in rows["SKU-2"]["failed_rules"]
     assert rows["SKU-3"]["status"] == "failed" and "missing.jpg" in rows["SKU-3"]["error"]
     assert rows["SKU-4"]["status"] == "failed" and "shadow" in rows["SKU-4"]["error"]

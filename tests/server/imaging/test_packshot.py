@@ -138,7 +138,8 @@ def test_shadows_darken_the_background_only(photo: Image.Image, shadow: str) -> 
     # layer the layout resampled for this request, not with a render without a shadow.
     options = RenderOptions(shadow=shadow, output_format="png", **SMALL)
     shaded = np.asarray(_open(render_packshot(photo, options).images[0].data).convert("RGB"))
-    placement, layer = layout_product(cutout(photo, None), options)
+    laid = layout_product(cutout(photo, None), options)
+    placement, layer = laid.placement, laid.layer
     x0, y0, x1, y1 = layer.box
     solid = layer.alpha >= 1.0
     assert solid.any() and (shaded[y0:y1, x0:x1][solid] == layer.rgb[solid]).all()  # never the product itself
@@ -150,7 +151,8 @@ def test_shadows_darken_the_background_only(photo: Image.Image, shadow: str) -> 
 def test_reflection_adds_a_mirror_below(photo: Image.Image) -> None:
     options = RenderOptions(shadow="none", reflection=True, output_format="png", **SMALL)
     refl = np.asarray(_open(render_packshot(photo, options).images[0].data).convert("L"))
-    placement, layer = layout_product(cutout(photo, None), options)
+    laid = layout_product(cutout(photo, None), options)
+    placement, layer = laid.placement, laid.layer
     left, _, right, bottom = placement.dest_box
     assert (refl[: max(0, layer.y)] == 255).all()
     assert (refl[bottom + 2 : bottom + 12, left:right] < 250).any()  # the mirror just below the product's base
@@ -319,7 +321,8 @@ def test_the_classical_cutout_of_the_pil_image_equals_that_of_its_pixels(size: t
     by_image, by_pixels = seg.segment_image(photo), seg.segment(np.asarray(photo))
     assert by_image.box == by_pixels.box and by_image.confidence == by_pixels.confidence
     assert np.array_equal(by_image.alpha, by_pixels.alpha) and np.array_equal(by_image.rgba, by_pixels.rgba)
-    assert np.array_equal(by_image.shadow, by_pixels.shadow)
+    assert by_image.shadow is not None and by_pixels.shadow is not None
+    assert np.array_equal(by_image.shadow.layer, by_pixels.shadow.layer)
     cut = cutout(photo)
     assert np.array_equal(cut.rgba, by_pixels.rgba) and cut.box == by_pixels.box
     # another mode is taken as its RGB (an opaque RGBA photo: the segmenter's own call, not cutout's)
@@ -359,3 +362,18 @@ def test_a_model_cut_out_runs_at_the_detail_the_canvas_needs_and_reports_on_the_
     assert max(abs(x0 - 460), abs(y0 - 340), abs(x1 - 1460), abs(y1 - 1100)) <= 4
     dx0, _, dx1, _ = result.meta["product_box"]
     assert abs((x1 - x0) * result.meta["scale"] - (dx1 - dx0)) <= 3
+
+
+@pytest.mark.parametrize("shadow", ["none", "soft", "hard", "floating", "natural"])
+def test_the_photo_s_own_shadow_is_measured_only_for_a_natural_shadow(
+    photo: Image.Image, shadow: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Session 12: estimate_photo_shadow ran in every cut-out (~6 ms of a ~170 ms classical packshot at 2000 px);
+    # only ``shadow: "natural"`` reads its result.
+    from paqshot_server.imaging import classical
+
+    calls: list[int] = []
+    measure = classical.estimate_photo_shadow
+    monkeypatch.setattr(classical, "estimate_photo_shadow", lambda *a: calls.append(1) or measure(*a))
+    render_packshot(photo, RenderOptions(shadow=shadow, **SMALL))  # type: ignore[arg-type]
+    assert len(calls) == (shadow == "natural")

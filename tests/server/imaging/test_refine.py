@@ -36,7 +36,7 @@ def test_the_photos_own_cast_shadow_is_not_product() -> None:
     assert out is not None
     assert float(out.alpha[shadow_only].max()) < 0.05
     assert iou(out.alpha, truth) > 0.95
-    assert out.shadow is not None and float(out.shadow.min()) < 0.8  # measured, for shadow: natural
+    assert out.shadow is not None and out.shadow.layer is not None and float(out.shadow.layer.min()) < 0.8  # natural
 
 
 def test_light_falling_off_towards_a_corner_is_not_the_photos_shadow() -> None:
@@ -49,8 +49,8 @@ def test_light_falling_off_towards_a_corner_is_not_the_photos_shadow() -> None:
     falloff = 0.5 * np.clip(1 - (xx / w + yy / h) / 0.7, 0, 1)
     rgb = np.where(truth[..., None] > 0.5, rgb, np.round(rgb * (1 - falloff)[..., None])).astype(np.uint8)
     out = refine(rgb, FakeModel())
-    assert out is not None and out.shadow is not None
-    dark = 1 - np.asarray(Image.fromarray(out.shadow, "F").resize((w, h), Image.Resampling.BILINEAR))
+    assert out is not None and out.shadow is not None and out.shadow.layer is not None
+    dark = 1 - np.asarray(Image.fromarray(out.shadow.layer, "F").resize((w, h), Image.Resampling.BILINEAR))
     assert float(dark[:105].max()) < 0.02  # above the product (its top: row 110)
     assert float(dark[:, :165].max()) < 0.02  # left of it
     assert float(dark[255:272, 195:330].max()) > 0.4  # its own shadow, offset (22, 14), comes back

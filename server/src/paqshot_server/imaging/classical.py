@@ -20,6 +20,7 @@ Steps, all at analysis resolution (long side ``analysis_side``) except the last:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from PIL import Image
@@ -41,7 +42,7 @@ from .matting import (
     sure_regions,
 )
 from .morphology import all_within, any_within, dilate4
-from .segment import Matte
+from .segment import Matte, PhotoShadow
 from .shadow import estimate_photo_shadow
 
 FOUR = ndimage.generate_binary_structure(2, 1)
@@ -90,7 +91,7 @@ class SmallMatte:
     colours: LocalColours
     confidence: float
     notes: tuple[str, ...]
-    shadow: np.ndarray | None
+    shadow: PhotoShadow | None
 
 
 class ClassicalSegmenter:
@@ -181,7 +182,11 @@ class ClassicalSegmenter:
         excess = float(stray[~border].mean()) - float(stray[border].mean())
         confidence, notes = self._confidence(model, fg, colours, alpha, threshold, ambiguous, excess)
         # a textured backdrop's darkenings are its texture, not a shadow
-        photo_shadow = estimate_photo_shadow(smooth, expected, alpha, darkening) if threshold <= TEXTURED else None
+        photo_shadow = (
+            PhotoShadow(partial(estimate_photo_shadow, smooth, expected, alpha, darkening))
+            if threshold <= TEXTURED
+            else None
+        )
         return SmallMatte(alpha, colours, confidence, notes, photo_shadow)
 
     def _holes(

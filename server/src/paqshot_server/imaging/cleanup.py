@@ -26,6 +26,7 @@ were tuned on the synthetic evaluation set.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 from PIL import Image
@@ -46,6 +47,7 @@ from .morphology import (
     within,
 )
 from .seethrough import backdrop_seen
+from .segment import PhotoShadow
 from .shadow import estimate_photo_shadow
 
 SOFT_HIGH = 0.85  # the model's soft zone: below this, backdrop-coloured pixels are not product
@@ -167,7 +169,7 @@ class CleanupReport:
         faint: share of the product's area in wide parts the model was unsure of that carry edges, are lighter than
             the backdrop in places and came out cut away or see-through (:func:`.faint.faint_share`: a white stand
             on a pale set), before ``firm_faint`` made them solid.
-        shadow: the photo's cast shadow as a multiply layer on the grid (1 = none), or None.
+        shadow: the photo's cast shadow as a multiply layer on the grid (1 = none; measured when read), or None.
     """
 
     prob: np.ndarray
@@ -183,7 +185,7 @@ class CleanupReport:
     lost: float = 0.0
     repaired: float = 0.0
     faint: float = 0.0
-    shadow: np.ndarray | None = field(default=None, repr=False)
+    shadow: PhotoShadow | None = field(default=None, repr=False)
 
 
 def clean_backdrop(
@@ -288,7 +290,10 @@ def clean_backdrop(
     pale = firm_faint and threshold <= TEXTURED and float(np.median(expected[..., 0][ring])) >= PALE
     np.maximum(out, firmed(prob, parts & pale), out=out)
     # a textured set's darkenings are its texture (grain, blades, ripples), not a shadow
-    photo_shadow = estimate_photo_shadow(smooth, expected, out, darkening) if threshold <= TEXTURED else None
+    # measured when read (shadow natural): ``out`` is the report's alpha, which no later step writes to
+    photo_shadow = (
+        PhotoShadow(partial(estimate_photo_shadow, smooth, expected, out, darkening)) if threshold <= TEXTURED else None
+    )
     return CleanupReport(
         out,
         prob,

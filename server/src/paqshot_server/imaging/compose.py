@@ -18,6 +18,7 @@ from .layout import Box, Placement
 from .matting import BAND_CHUNK
 from .planes import rgb_of
 
+REFLECTION_DEPTH = 0.35  # a reflection fades out at this share of the product's height below it (its look)
 # Below this alpha a pasted layer moves no 8-bit value by half a level or more (0.5 / 255 of any difference).
 VISIBLE_ALPHA = 0.5 / 255
 
@@ -109,8 +110,11 @@ def visible_box(layer: ProductLayer, least: float = VISIBLE_ALPHA) -> Box | None
     return layer.x + int(cols[0]), layer.y + int(rows[0]), layer.x + int(cols[-1]) + 1, layer.y + int(rows[-1]) + 1
 
 
-def reflection_layer(layer: ProductLayer, floor_y: int, opacity: float = 0.3, depth: float = 0.35) -> ProductLayer:
-    """Mirror of ``layer`` about the floor line ``floor_y`` (its product's bottom), fading with distance."""
+def reflection_layer(
+    layer: ProductLayer, floor_y: int, opacity: float = 0.3, depth: float = REFLECTION_DEPTH
+) -> ProductLayer:
+    """Mirror of ``layer`` about the floor line ``floor_y`` (its product's bottom), fading with distance: out at
+    ``depth`` times the layer's height below the floor."""
     h = layer.alpha.shape[0]
     rgb = layer.rgb[::-1]
     fade_len = max(1.0, depth * h)

@@ -17,7 +17,7 @@ from .matting import decontaminate
 from .options import CLASSICAL_CUTOUT
 from .photo_region import backdrop_filled, frames_a_photo, plain_ground, visible_part
 from .review import ReviewReason
-from .segment import OutputScale, Segmenter, default_segmenter
+from .segment import OutputScale, PhotoShadow, Segmenter, default_segmenter
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,9 @@ class Cutout:
         source: ``"alpha"`` (the input's own alpha), ``"classical"`` or the segmenter's ``name``.
         bbox: (left, top, right, bottom) of the pixels with alpha > 0, in source coordinates.
         notes: user-facing remarks (why confidence is low, ...).
-        shadow: the photo's own shadow as a multiply layer on a grid covering the whole source, when the
-            segmenter measured it (see :attr:`.segment.Matte.shadow`), else None.
+        shadow: the photo's own shadow (:class:`.segment.PhotoShadow`: a multiply layer on a grid covering the
+            whole source, measured when read), when the segmenter measures it (:attr:`.segment.Matte.shadow`),
+            else None.
         reasons: why the cut-out should be looked at before use (see :attr:`.segment.Matte.reasons`).
         facts: what the confidence was computed from (see :attr:`.segment.Matte.facts`).
     """
@@ -49,7 +50,7 @@ class Cutout:
     source: str
     bbox: tuple[int, int, int, int]
     notes: tuple[str, ...] = ()
-    shadow: np.ndarray | None = field(default=None, repr=False)
+    shadow: PhotoShadow | None = field(default=None, repr=False)
     reasons: tuple[ReviewReason, ...] = ()
     facts: dict[str, float] = field(default_factory=dict)
 

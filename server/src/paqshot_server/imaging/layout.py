@@ -179,6 +179,51 @@ def place_with_effects(
     product's box is carried over in source pixels. A short shadow in the margin changes nothing; a long one
     (a hard shadow to the right) moves the product away from it and, when that is not enough, shrinks it.
     """
+    axes = _axes(placement, effects, padding, fill, inset)
+    k = min(
+        min(
+            (p1 - p0) / size,
+            (e1 - p0) / (size + after),
+            (p1 - e0) / (before + size),
+            (e1 - e0) / (before + size + after),
+        )
+        for size, before, after, p0, p1, e0, e1 in axes
+    )
+    box = []
+    for size, before, after, p0, p1, e0, e1 in axes:
+        length = max(1, round(size * k))
+        lowest, highest = max(p0, e0 + before * k), min(p1 - length, e1 - after * k - length)
+        start = round(min(max((p0 + p1 - length) / 2, lowest), highest))
+        box.append((start, start + length))
+    (left, right), (top, bottom) = box
+    return Placement(placement.canvas, placement.source_box, k, (left, top, right, bottom))
+
+
+def shortening(
+    placement: Placement,
+    effects: Box,
+    scale: float,
+    padding: float | None,
+    fill: float = DEFAULT_FILL,
+    inset: float = 0.0,
+) -> float:
+    """The factor in [0, 1] that ``effects``' reach past the product's box (canvas box under ``placement``, as for
+    :func:`place_with_effects`) is to be multiplied by for :func:`place_with_effects` to keep the product at
+    ``scale`` (canvas px per source px) or larger: 1 when it does already, 0 when no reach lets it."""
+    factor = 1.0
+    for size, before, after, p0, p1, e0, e1 in _axes(placement, effects, padding, fill, inset):
+        room = size * scale  # the product's length at ``scale``; what each reach may take, in canvas px:
+        for reach, free in ((after, e1 - p0), (before, p1 - e0), (before + after, e1 - e0)):
+            if reach > 0:
+                factor = min(factor, max(0.0, (free - room) / (reach * scale)))
+    return factor
+
+
+def _axes(
+    placement: Placement, effects: Box, padding: float | None, fill: float, inset: float
+) -> list[tuple[int, float, float, float, float, float, float]]:
+    """Per axis (x, then y): the product's source size, the source px ``effects`` reach before and after it, the
+    padded area's and the effects area's (made ``inset`` px smaller) start and end in canvas px."""
     src, dest, scale = placement.source_box, placement.dest_box, placement.scale
     product = padded_area(placement.canvas, padding, fill)
     a0, a1, a2, a3 = effects_area(placement.canvas, padding, fill)
@@ -188,18 +233,8 @@ def place_with_effects(
         size = src[axis + 2] - src[axis]
         before = max(0.0, (dest[axis] - effects[axis]) / scale)  # source px the effects reach before the product
         after = max(0.0, (effects[axis + 2] - dest[axis + 2]) / scale)
-        p0, p1, e0, e1 = product[axis], product[axis + 2], allowed[axis], allowed[axis + 2]
-        fits = min((p1 - p0) / size, (e1 - p0) / (size + after), (p1 - e0) / (before + size))
-        axes.append((size, before, after, p0, p1, e0, e1, min(fits, (e1 - e0) / (before + size + after))))
-    k = min(axes[0][-1], axes[1][-1])
-    box = []
-    for size, before, after, p0, p1, e0, e1, _ in axes:
-        length = max(1, round(size * k))
-        lowest, highest = max(p0, e0 + before * k), min(p1 - length, e1 - after * k - length)
-        start = round(min(max((p0 + p1 - length) / 2, lowest), highest))
-        box.append((start, start + length))
-    (left, right), (top, bottom) = box
-    return Placement(placement.canvas, src, k, (left, top, right, bottom))
+        axes.append((size, before, after, product[axis], product[axis + 2], allowed[axis], allowed[axis + 2]))
+    return axes
 
 
 def inside(box: Box, area: FloatBox, slack: float = 1.0) -> bool:

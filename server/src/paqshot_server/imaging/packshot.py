@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from functools import reduce
 
 import numpy as np
@@ -14,6 +15,7 @@ from PIL import Image
 
 from .background import parse_background, solid_canvas
 from .compose import (
+    REFLECTION_DEPTH,
     ProductLayer,
     alpha_on_canvas,
     composite,
@@ -33,6 +35,7 @@ from .layout import (
     padded_area,
     place,
     place_with_effects,
+    shortening,
     union,
 )
 from .options import RenderOptions
@@ -61,6 +64,22 @@ FIT_ROUNDS = 4
 # Below this share of the scale the product alone would get, the result says its effects made it smaller: on the
 # breaker's 4 photos (1:1, 9:16, 16:9) soft and floating shadows cost 4-11 % of the scale, hard ones 8-54 %.
 EFFECT_SHRINK_NOTE = 0.85
+# A hard shadow or a reflection that would make the product smaller than this share of the scale it gets alone is
+# shortened instead: marketplaces ask the product to fill 85 % of the frame (Amazon's main image), and a user asking
+# for a hard shadow asks for the product as large as without one. A soft or floating shadow lies under the product
+# and cost it at most 11 % (above); its length is its look.
+KEEP_SCALE = 0.85
+SHORTENED = "hard"  # the shadow kind shortened
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the product goes (``placement``), its layer there, and the share of their own length its hard shadow
+    (:func:`~.shadow.shadow_layer`'s ``length``) and reflection (its depth) are drawn at."""
+
+    placement: Placement
+    layer: ProductLayer
+    length: float = 1.0
 
 
 def placement_for(box: Box, options: RenderOptions) -> Placement:
@@ -70,57 +89,94 @@ def placement_for(box: Box, options: RenderOptions) -> Placement:
     return place(box, canvas, padding=options.padding, offset=offset)
 
 
-def layout_product(cut: Cutout, options: RenderOptions, *, effects: bool = True) -> tuple[Placement, ProductLayer]:
+def layout_product(cut: Cutout, options: RenderOptions, *, effects: bool = True) -> Layout:
     """Place the cut-out on the canvas asked for by ``options`` and resample it there.
 
     ``effects``: the shadow and reflection ``options`` ask for are drawn (an opaque background): the product
     is then moved and, if need be, scaled down until it keeps its padding and they keep clear of the frame
-    (:func:`~.layout.place_with_effects`), so the frame never cuts them. They are measured on the shadows'
-    low-resolution grid, so only the final placement resamples the product at full size.
+    (:func:`~.layout.place_with_effects`), so the frame never cuts them; a hard shadow or a reflection that would
+    take the product under ``KEEP_SCALE`` of the scale it gets alone is shortened (:func:`~.layout.shortening`) to
+    fit at that scale. They are measured on the shadows' low-resolution grid (the cut-out's alpha alone resampled
+    there: :func:`~.compose.outline_from_cutout`), so only the final placement resamples the product at full size.
     """
     placement = placement_for(layout_box(cut), options)
+    length = 1.0
     if effects:
         area = padded_area(placement.canvas, options.padding)
         allowed = effects_area(placement.canvas, options.padding)
         factor = low_res_factor(placement.canvas)
+        keep = KEEP_SCALE * placement.scale
         # A reach is measured on the low-resolution grid and widened by one of its pixels, which a re-placement
         # scales with the product although it does not: aiming this much inside the area, one round fits
         # (without it each round missed by a few pixels and shrank the product by ~1 %).
         aim = 3 * factor + 1
         for _ in range(FIT_ROUNDS):
-            reach = _effects_box(cut, placement, options, factor)
+            scaling, fixed = _effects_boxes(cut, placement, options, factor, length)
+            reach = _joined(scaling, fixed)
             if reach is None or (inside(reach, allowed) and inside(placement.dest_box, area)):
                 break
-            placement = place_with_effects(placement, reach, options.padding, inset=aim)
-    return placement, layer_from_cutout(cut, placement)
+            moved = place_with_effects(placement, reach, options.padding, inset=aim)
+            if scaling is not None and moved.scale < keep:
+                # Their reach past the product scales with their length (but for the blur, which the next round
+                # measures): the length at which the product keeps ``keep``.
+                cut_by = shortening(placement, scaling, keep, options.padding, inset=aim)
+                length *= cut_by
+                shorter = _scaled_reach(placement.dest_box, scaling, cut_by)
+                moved = place_with_effects(placement, _joined(shorter, fixed) or shorter, options.padding, inset=aim)
+            placement = moved
+    return Layout(placement, layer_from_cutout(cut, placement), length)
+
+
+def _joined(*boxes: Box | None) -> Box | None:
+    found = [box for box in boxes if box is not None]
+    return reduce(union, found) if found else None
+
+
+def _scaled_reach(product: Box, effects: Box, factor: float) -> Box:
+    """``effects``' box with its reach past the ``product``'s box times ``factor`` (to whole px towards the product:
+    rounding out made the product a pixel smaller than aimed at)."""
+    return (
+        product[0] - math.floor(max(0, product[0] - effects[0]) * factor),
+        product[1] - math.floor(max(0, product[1] - effects[1]) * factor),
+        product[2] + math.floor(max(0, effects[2] - product[2]) * factor),
+        product[3] + math.floor(max(0, effects[3] - product[3]) * factor),
+    )
 
 
 def _shadow_kind(kind: str, cut: Cutout) -> str:
     """The synthetic shadow drawn for ``kind``: ``natural`` without a measured photo shadow falls back to soft."""
-    return "soft" if kind == NATURAL and cut.shadow is None else kind
+    return "soft" if kind == NATURAL and (cut.shadow is None or cut.shadow.layer is None) else kind
 
 
-def _effects_box(cut: Cutout, placement: Placement, options: RenderOptions, factor: float) -> Box | None:
-    """Canvas box (px, may reach past the canvas) of the visible shadow and reflection drawn with the product
-    under ``placement``, measured with the product resampled to the grid ``factor`` times coarser than the canvas
-    (the synthetic shadows' own grid, :func:`~.shadow.low_res_factor`)."""
+def _effects_boxes(
+    cut: Cutout, placement: Placement, options: RenderOptions, factor: float, length: float
+) -> tuple[Box | None, Box | None]:
+    """Canvas boxes (px, may reach past the canvas) of the visible effects drawn with the product under
+    ``placement``: those drawn at ``length`` (a hard shadow, the reflection) and the others (any other shadow),
+    measured with the product's outline resampled to the grid ``factor`` times coarser than the canvas (the
+    synthetic shadows' own grid, :func:`~.shadow.low_res_factor`)."""
     width, height = placement.canvas
     small = (max(1, round(width / factor)), max(1, round(height / factor)))
     kx, ky = width / small[0], height / small[1]
     left, top, right, bottom = placement.dest_box
     coarse = (math.floor(left / kx), math.floor(top / ky), math.ceil(right / kx), math.ceil(bottom / ky))
-    outline = outline_from_cutout(cut, Placement(small, placement.source_box, placement.scale / kx, coarse))
-    boxes = []
+    here = outline_from_cutout(cut, Placement(small, placement.source_box, placement.scale / kx, coarse))
     kind = _shadow_kind(options.shadow, cut)
     if kind == NATURAL:
-        assert cut.shadow is not None  # _shadow_kind keeps natural only with a measured shadow
-        boxes.append(natural_shadow_extent(cut.shadow, cut.source_size, placement))
+        assert cut.shadow is not None and cut.shadow.layer is not None  # as _shadow_kind keeps natural
+        shadow = natural_shadow_extent(cut.shadow.layer, cut.source_size, placement)
     else:
-        boxes.append(_on_canvas(shadow_extent(kind, outline, small, coarse), kx, ky))
-    if options.reflection:
-        boxes.append(_on_canvas(visible_box(reflection_layer(outline, coarse[3])), kx, ky))
-    found = [box for box in boxes if box is not None]
-    return reduce(union, found) if found else None
+        shadow = _on_canvas(shadow_extent(kind, here, small, coarse, length=_shadow_length(kind, length)), kx, ky)
+    mirror = reflection_layer(here, coarse[3], depth=REFLECTION_DEPTH * length) if options.reflection else None
+    reflection = _on_canvas(visible_box(mirror), kx, ky) if mirror is not None else None
+    if kind == SHORTENED:
+        return _joined(shadow, reflection), None
+    return reflection, shadow
+
+
+def _shadow_length(kind: str, length: float) -> float:
+    """The share of its own length a shadow of ``kind`` is drawn at in a layout of ``length``."""
+    return length if kind == SHORTENED else 1.0
 
 
 def _on_canvas(box: Box | None, kx: float, ky: float) -> Box | None:
@@ -135,8 +191,10 @@ def _on_canvas(box: Box | None, kx: float, ky: float) -> Box | None:
     )
 
 
-def _shadow(kind: str, cut: Cutout, layer: ProductLayer, placement: Placement, notes: list[str]) -> np.ndarray | None:
-    """The multiply layer for ``kind``; ``natural`` re-applies the photo's own shadow when it is known."""
+def _shadow(kind: str, cut: Cutout, laid: Layout, notes: list[str]) -> np.ndarray | None:
+    """The multiply layer for ``kind`` under the product ``laid`` out; ``natural`` re-applies the photo's own shadow
+    when it is known."""
+    placement = laid.placement
     drawn = _shadow_kind(kind, cut)
     if drawn != kind:
         if cut.source == "alpha":  # the photo came cut out: nothing of its backdrop is left to measure
@@ -144,9 +202,11 @@ def _shadow(kind: str, cut: Cutout, layer: ProductLayer, placement: Placement, n
         else:
             notes.append(UNCLEAR_SHADOW)
     if drawn != NATURAL:
-        return shadow_layer(drawn, layer, placement.canvas, placement.dest_box)
-    assert cut.shadow is not None
-    return natural_shadow_layer(cut.shadow, cut.source_size, placement)
+        return shadow_layer(
+            drawn, laid.layer, placement.canvas, placement.dest_box, length=_shadow_length(drawn, laid.length)
+        )
+    assert cut.shadow is not None and cut.shadow.layer is not None  # as _shadow_kind keeps natural
+    return natural_shadow_layer(cut.shadow.layer, cut.source_size, placement)
 
 
 def render_packshot(
@@ -171,22 +231,32 @@ def render_packshot(
     colour = parse_background(options.background)
     cut = cutout(image, segmenter, output_scale=lambda box: placement_for(box, options).scale, consume=consume)
     t1 = time.perf_counter()
-    placement, layer = layout_product(cut, options, effects=colour is not None)
+    laid = layout_product(cut, options, effects=colour is not None)
+    placement, layer = laid.placement, laid.layer
     transparent = colour is None
     size = placement.canvas
     extra_notes: list[str] = []
     if colour is None:
         pixels = composite(None, layer, size=size)
     else:
-        shadow = _shadow(options.shadow, cut, layer, placement, extra_notes)
-        under = (reflection_layer(layer, placement.dest_box[3]),) if options.reflection else ()
+        shadow = _shadow(options.shadow, cut, laid, extra_notes)
+        depth = REFLECTION_DEPTH * laid.length
+        under = (reflection_layer(layer, placement.dest_box[3], depth=depth),) if options.reflection else ()
         pixels = composite(solid_canvas(size, colour), layer, shadow=shadow, under=under, copy=False)
         alone = placement_for(layout_box(cut), options).scale
-        if placement.scale < EFFECT_SHRINK_NOTE * alone:
+        if round(placement.scale / alone, 3) < EFFECT_SHRINK_NOTE:  # a layout kept at KEEP_SCALE says nothing
             drawn = [f"{options.shadow} shadow"] * (options.shadow != "none") + ["reflection"] * options.reflection
             extra_notes.append(
                 f"the product was made {1 - placement.scale / alone:.0%} smaller to keep its {' and '.join(drawn)} "
                 "inside the frame"
+            )
+        shortened = [f"{SHORTENED} shadow"] * (_shadow_kind(options.shadow, cut) == SHORTENED)
+        shortened += ["reflection"] * options.reflection
+        if laid.length < 1 and shortened:
+            whose = "their" if len(shortened) > 1 else "its"
+            extra_notes.append(
+                f"the {' and '.join(shortened)} drawn at {laid.length:.0%} of {whose} length to fit the frame at the "
+                "product's size"
             )
     t2 = time.perf_counter()
     fmt = output_format(options.output_format, transparent)

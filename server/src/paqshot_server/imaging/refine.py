@@ -41,7 +41,7 @@ from .cleanup import SHADOW_HIGH, SOFT_HIGH, CleanupReport, clean_backdrop, surr
 from .matting import SNAP, decontaminate, grey, guided_filter, guided_upsample
 from .morphology import dilate4, erode4, within
 from .planes import copy_channels
-from .segment import OutputScale
+from .segment import OutputScale, PhotoShadow
 
 Predict = Callable[[np.ndarray], np.ndarray]  # uint8 H x W x 3 (maybe a view) -> float32 (h, w) in [0, 1], model grid
 Box = tuple[int, int, int, int]  # left, top, right, bottom in photo pixels
@@ -154,7 +154,7 @@ class Refined:
     sure_pieces: int
     cleanup: CleanupReport
     surround: float = 0.0
-    shadow: np.ndarray | None = field(default=None, repr=False)
+    shadow: PhotoShadow | None = field(default=None, repr=False)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -575,14 +575,17 @@ def refine(
     copy_channels(rgba[..., :3], crop_rgb[my0:my1, mx0:mx1] if colours is None else colours)
     # A plane copy, not a strided cast; rounded in place (alpha255 is not read again).
     rgba[..., 3] = np.round(alpha255[my0:my1, mx0:mx1], out=alpha255[my0:my1, mx0:mx1]).astype(np.uint8)
-    shadow = None
-    if report.shadow is not None:
-        shadow = np.ones((gh, gw), np.float32)
-        gx0, gy0 = int(src[0]), int(src[1])
-        gx1, gy1 = max(gx0 + 1, int(np.ceil(src[2]))), max(gy0 + 1, int(np.ceil(src[3])))
-        shadow[gy0:gy1, gx0:gx1] = np.asarray(
-            Image.fromarray(report.shadow, "F").resize((gx1 - gx0, gy1 - gy0), Image.Resampling.BILINEAR)
+    gx0, gy0 = int(src[0]), int(src[1])
+    gx1, gy1 = max(gx0 + 1, int(np.ceil(src[2]))), max(gy0 + 1, int(np.ceil(src[3])))
+
+    def on_grid(layer: np.ndarray) -> np.ndarray:  # the analysis crop's shadow on the whole image's grid
+        whole = np.ones((gh, gw), np.float32)
+        whole[gy0:gy1, gx0:gx1] = np.asarray(
+            Image.fromarray(layer, "F").resize((gx1 - gx0, gy1 - gy0), Image.Resampling.BILINEAR)
         )
+        return whole
+
+    shadow = report.shadow.mapped(on_grid) if report.shadow is not None else None
     entropy, doubt_width = _doubt(decisive)
     return Refined(
         alpha=alpha,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -17,6 +18,27 @@ from .review import ReviewReason
 
 # What an output makes of the product: a box (left, top, right, bottom; photo px) -> output px per photo px.
 OutputScale = Callable[[tuple[int, int, int, int]], float]
+
+
+@dataclass(frozen=True)
+class PhotoShadow:
+    """The photo's own cast shadow, measured when first read (:attr:`layer`): only ``shadow: "natural"`` draws
+    it, and measuring it (:func:`.shadow.estimate_photo_shadow`) cost every other cut-out ~6 ms of a ~170 ms
+    classical packshot (docs/progress/issue-14.md, session 12). ``measure`` must read only arrays nothing writes
+    to after it is made (the segmenters' local planes).
+    """
+
+    measure: Callable[[], np.ndarray | None] = field(repr=False)
+
+    @cached_property
+    def layer(self) -> np.ndarray | None:
+        """The multiply layer (float32, 1 = no shadow, on a grid covering the whole photo), or None where the
+        shadow could not be told from the backdrop's shading."""
+        return self.measure()
+
+    def mapped(self, onto: Callable[[np.ndarray], np.ndarray]) -> PhotoShadow:
+        """This shadow with ``onto`` applied to its layer (another grid), when it is read."""
+        return PhotoShadow(lambda: None if self.layer is None else onto(self.layer))
 
 
 @dataclass(frozen=True)
@@ -33,9 +55,9 @@ class Matte:
             alpha == 1) and the alpha rounded to 8 bits, from a segmenter that estimates them anyway
             (everything outside ``box`` must have alpha 0); when None, the cut-out computes them.
         box: (left, top, right, bottom) of the image that ``rgba`` covers; None = the whole image.
-        shadow: optional float32 multiply layer (1 = none) of the photo's own cast shadow, on any grid
-            covering the whole image (both segmenters measure it against a backdrop model); used by
-            ``shadow: "natural"``.
+        shadow: the photo's own cast shadow (:class:`PhotoShadow`: a float32 multiply layer, 1 = none, on any
+            grid covering the whole image, measured when read), or None (both segmenters measure it against a
+            backdrop model); used by ``shadow: "natural"``.
         reasons: why the result should be looked at before use (codes in :mod:`.review`).
         facts: the measurements the confidence was computed from (JSON-friendly numbers, for the result's
             ``meta`` and the evaluation scripts).
@@ -46,7 +68,7 @@ class Matte:
     notes: tuple[str, ...] = ()
     rgba: np.ndarray | None = field(default=None, repr=False)
     box: tuple[int, int, int, int] | None = None
-    shadow: np.ndarray | None = field(default=None, repr=False)
+    shadow: PhotoShadow | None = field(default=None, repr=False)
     reasons: tuple[ReviewReason, ...] = ()
     facts: dict[str, float] = field(default_factory=dict)
 

@@ -10,7 +10,8 @@ same layout (:func:`natural_shadow_layer`).
 
 from __future__ import annotations
 
-from dataclasses import replace
+import math
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image
@@ -42,16 +43,27 @@ VISIBLE_DARKENING = 0.004
 def silhouette(layer: ProductLayer, canvas: tuple[int, int], factor: float) -> np.ndarray:
     """The layer's alpha on a canvas ``factor`` times smaller than ``canvas`` (float32)."""
     width, height = canvas
-    lw, lh = max(1, round(width / factor)), max(1, round(height / factor))
-    out = np.zeros((lh, lw), np.float32)
+    return _mask_on(layer, factor, (0, 0, max(1, round(width / factor)), max(1, round(height / factor))))
+
+
+def _cells(layer: ProductLayer, factor: float) -> tuple[int, int, int, int]:
+    """The layer's box on the grid ``factor`` times coarser than the canvas (cells; may reach past the canvas)."""
     h, w = layer.alpha.shape
-    sw, sh = max(1, round(w / factor)), max(1, round(h / factor))
-    small = np.asarray(Image.fromarray(layer.alpha, mode="F").resize((sw, sh), Image.Resampling.BOX), dtype=np.float32)
     x0, y0 = round(layer.x / factor), round(layer.y / factor)
-    cx0, cy0 = max(x0, 0), max(y0, 0)
-    cx1, cy1 = min(x0 + sw, lw), min(y0 + sh, lh)
+    return x0, y0, x0 + max(1, round(w / factor)), y0 + max(1, round(h / factor))
+
+
+def _mask_on(layer: ProductLayer, factor: float, grid: tuple[int, int, int, int]) -> np.ndarray:
+    """The layer's alpha box-averaged onto the cells ``grid`` (left, top, right, bottom) of the canvas's grid
+    ``factor`` times coarser (float32; cells of the grid the layer does not cover are 0)."""
+    gx0, gy0, gx1, gy1 = grid
+    out = np.zeros((gy1 - gy0, gx1 - gx0), np.float32)
+    x0, y0, x1, y1 = _cells(layer, factor)
+    cx0, cy0, cx1, cy1 = max(x0, gx0), max(y0, gy0), min(x1, gx1), min(y1, gy1)
     if cx0 < cx1 and cy0 < cy1:
-        out[cy0:cy1, cx0:cx1] = small[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
+        alpha = Image.fromarray(layer.alpha, mode="F")
+        small = np.asarray(alpha.resize((x1 - x0, y1 - y0), Image.Resampling.BOX), dtype=np.float32)
+        out[cy0 - gy0 : cy1 - gy0, cx0 - gx0 : cx1 - gx0] = small[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
     return out
 
 
@@ -87,14 +99,42 @@ def blur_support(plane: np.ndarray, sigma: float, mode: str = "constant") -> np.
     return out
 
 
+@dataclass(frozen=True)
+class Cast:
+    """One darkening of a synthetic shadow: the product's silhouette laid onto the floor about its bottom
+    (:func:`squash_onto_floor`), blurred and weighted. Lengths in low-resolution px unless said otherwise."""
+
+    weight: float  # darkness where the blurred silhouette is whole
+    squash: float  # the silhouette's height on the floor, per px of its height
+    blur: float  # Gaussian sigma, as a share of the product's longer side ...
+    least_blur: float  # ... and at least this
+    shear: float = 0.0  # px sideways per px of height above the floor line
+    drop: float = 0.0  # moved down by this share of the product's height
+    base: float | None = None  # only the product's bottom this share of its height casts it (a contact shadow)
+    lifted: bool = False  # moved down by the floating product's lift as well
+
+
+# The kinds' looks (set by eye when the shadows were made, session 2); a layout keeps them inside the frame.
+CASTS = {
+    "soft": (  # ambient occlusion and a contact shadow under the base
+        Cast(0.45, 0.07, blur=0.035, least_blur=1.0, drop=0.035),
+        Cast(0.45, 0.08, blur=0.008, least_blur=0.6, drop=0.01, base=0.15),
+    ),
+    "hard": (Cast(0.42, 0.35, blur=0.004, least_blur=0.5, shear=0.9),),  # falling back and to the right
+    "floating": (Cast(0.32, 0.06, blur=0.05, least_blur=1.5, lifted=True),),  # below the gap
+}
+
+
 def shadow_layer(
     kind: str,
     layer: ProductLayer,
     canvas: tuple[int, int],
     product_box: tuple[int, int, int, int],
     strength: float = 1.0,
+    length: float = 1.0,
 ) -> np.ndarray | None:
     """Multiply layer for ``kind`` under the product whose canvas box is ``product_box``; None for none.
+    ``length``: the shadow's projected length (its height on the floor and its shear) as a share of the kind's.
 
     Darkening below :data:`VISIBLE_DARKENING` is dropped (the layer is exactly 1 there), so the layer's extent
     is its visible extent, the one :func:`shadow_extent` measures for the layout.
@@ -103,7 +143,9 @@ def shadow_layer(
         return None
     width, height = canvas
     factor = low_res_factor(canvas)
-    dark = _darkening(kind, layer, canvas, product_box, strength, factor, FLOAT_LIFT * height)
+    mask = silhouette(layer, canvas, factor)
+    box = tuple(v / factor for v in product_box)
+    dark = _darkening(_lengthened(CASTS[kind], length), mask, box, strength, FLOAT_LIFT * height / factor)
     out = np.ones((height, width), np.float32)
     found = _dark_box(dark, (width, height))
     if found is None:
@@ -120,37 +162,42 @@ def shadow_extent(
     canvas: tuple[int, int],
     product_box: tuple[int, int, int, int],
     strength: float = 1.0,
+    length: float = 1.0,
 ) -> tuple[int, int, int, int] | None:
     """Canvas box (left, top, right, bottom; px, may reach past the canvas's edges) where
-    :func:`shadow_layer` darkens, as it would on a canvas without edges; None when it draws nothing.
+    :func:`shadow_layer` darkens (with the same arguments), as it would on a canvas without edges; None when it
+    draws nothing.
 
-    The darkening is computed on the canvas's low-resolution grid; when it or the product's layer reaches that
-    grid's edge, again on the grid extended by the layer's size on every side (no shadow kind reaches further:
-    the hard shadow's shear moves the product's top by 0.9 of its height). The box is widened by one
-    low-resolution pixel for the rounding of the bilinear upsampling.
+    The darkening is computed once, on the cells of the canvas's low-resolution grid (extended past its edges
+    where need be) that hold the layer and every cast's reach (:func:`_reach`): the values :func:`shadow_layer`
+    computes there, where the canvas has them. The box is widened by one low-resolution pixel for the rounding of
+    the bilinear upsampling.
     """
     if kind == "none" or strength <= 0:
         return None
     width, height = canvas
     factor = low_res_factor(canvas)
-    lift = FLOAT_LIFT * height
-    dark = _darkening(kind, layer, canvas, product_box, strength, factor, lift)
-    lx0, ly0, lx1, ly1 = layer.box
-    shift = 0
-    if dark[[0, -1]].any() or dark[:, [0, -1]].any() or min(lx0, ly0) < 0 or lx1 > width or ly1 > height:
-        left, top, right, bottom = product_box  # the layer may hold a faint matte beyond the product's box
-        cells = int(np.ceil(max(max(right, lx1) - min(left, lx0), max(bottom, ly1) - min(top, ly0)) / factor)) + 8
-        shift = round(cells * factor)  # the canvas's grid, shifted by ~cells low-resolution pixels
-        canvas = (width + 2 * shift, height + 2 * shift)
-        moved = replace(layer, x=layer.x + shift, y=layer.y + shift)
-        box = (left + shift, top + shift, right + shift, bottom + shift)
-        dark = _darkening(kind, moved, canvas, box, strength, factor, lift)
-    found = _dark_box(dark, canvas)
-    if found is None:
+    casts, gap = _lengthened(CASTS[kind], length), FLOAT_LIFT * height / factor
+    cells = tuple(v / factor for v in product_box)
+    layer_cells = _cells(layer, factor)
+    reaches = [_reach(cast, layer_cells, cells, gap) for cast in casts]
+    gx0, gy0 = (math.floor(min(r[i] for r in [*reaches, layer_cells])) - 1 for i in (0, 1))
+    gx1, gy1 = (math.ceil(max(r[i] for r in [*reaches, layer_cells])) + 1 for i in (2, 3))
+    mask = _mask_on(layer, factor, (gx0, gy0, gx1, gy1))
+    box = (cells[0] - gx0, cells[1] - gy0, cells[2] - gx0, cells[3] - gy0)
+    dark = _darkening(casts, mask, box, strength, gap)
+    rows = np.flatnonzero(dark.max(axis=1) > 0)
+    if rows.size == 0:
         return None
-    (x0, y0, x1, y1), _ = found
-    grow = int(np.ceil(factor))
-    return x0 - shift - grow, y0 - shift - grow, x1 - shift + grow, y1 - shift + grow
+    cols = np.flatnonzero(dark.max(axis=0) > 0)
+    kx, ky = width / max(1, round(width / factor)), height / max(1, round(height / factor))  # as shadow_layer's
+    grow = math.ceil(factor)
+    return (
+        round((gx0 + cols[0] - 1) * kx) - grow,
+        round((gy0 + rows[0] - 1) * ky) - grow,
+        round((gx0 + cols[-1] + 2) * kx) + grow,
+        round((gy0 + rows[-1] + 2) * ky) + grow,
+    )
 
 
 def low_res_factor(canvas: tuple[int, int]) -> float:
@@ -158,38 +205,62 @@ def low_res_factor(canvas: tuple[int, int]) -> float:
     return max(1.0, max(canvas) / LOW_RES_SIDE)
 
 
+def _lengthened(casts: tuple[Cast, ...], length: float) -> tuple[Cast, ...]:
+    """``casts`` with their projected length (squash and shear) times ``length``."""
+    if length == 1.0:
+        return casts
+    return tuple(replace(cast, squash=cast.squash * length, shear=cast.shear * length) for cast in casts)
+
+
+def _product_size(box: tuple[float, ...]) -> tuple[float, float]:
+    """(height, longer side) of a product box (low-resolution px), at least 1."""
+    left, top, right, bottom = box
+    ph = max(bottom - top, 1.0)
+    return ph, max(max(right - left, 1.0), ph)
+
+
+def _shift(cast: Cast, ph: float, gap: float) -> float:
+    """Rows ``cast`` moves its silhouette down by, for a product ``ph`` high lifted by ``gap`` (px)."""
+    return cast.drop * ph + gap if cast.lifted else cast.drop * ph
+
+
+def _sigma(cast: Cast, size: float) -> float:
+    return max(cast.least_blur, cast.blur * size)
+
+
+def _reach(
+    cast: Cast, layer: tuple[int, int, int, int], product_box: tuple[float, ...], gap: float
+) -> tuple[float, float, float, float]:
+    """Box (low-resolution px) outside which ``cast`` of a layer covering ``layer`` stays 0: the layer's corners
+    laid onto the floor, widened by the blur's kernel (4 sigma, scipy's) and the linear interpolation's support
+    (a pixel, and the shear's move over a pixel of height)."""
+    ph, size = _product_size(product_box)
+    bottom, out_base = product_box[3], product_box[3] + _shift(cast, ph, gap)
+    corners = [(x, y) for x in (layer[0], layer[2]) for y in (layer[1], layer[3])]
+    xs = [x + cast.shear * (bottom - y) for x, y in corners]
+    ys = [out_base + cast.squash * (y - bottom) for _, y in corners]
+    pad = int(4.0 * _sigma(cast, size) + 0.5) + 2 + math.ceil(abs(cast.shear))
+    return min(xs) - pad, min(ys) - pad, max(xs) + pad, max(ys) + pad
+
+
 def _darkening(
-    kind: str,
-    layer: ProductLayer,
-    canvas: tuple[int, int],
-    product_box: tuple[int, int, int, int],
-    strength: float,
-    factor: float,
-    lift: float,
+    casts: tuple[Cast, ...], mask: np.ndarray, product_box: tuple[float, ...], strength: float, gap: float
 ) -> np.ndarray:
-    """The shadow's darkening (float32, 0 = none, invisible values dropped) on the canvas's low-resolution grid;
-    ``lift``: canvas px a floating product is lifted by."""
-    mask = silhouette(layer, canvas, factor)
-    left, top, right, bottom = (v / factor for v in product_box)
-    pw, ph = max(right - left, 1.0), max(bottom - top, 1.0)
-    size = max(pw, ph)
-    if kind == "soft":
-        base_only = mask.copy()
-        base_only[: max(0, int(bottom - 0.15 * ph))] = 0  # contact comes from the bottom of the product
-        ambient = squash_onto_floor(mask, bottom, 0.07, shift=0.035 * ph)
-        ambient = blur_support(ambient, max(1.0, 0.035 * size))
-        contact = squash_onto_floor(base_only, bottom, 0.08, shift=0.01 * ph)
-        contact = blur_support(contact, max(0.6, 0.008 * size))
-        dark = 0.45 * ambient + 0.45 * contact
-    elif kind == "hard":
-        cast = squash_onto_floor(mask, bottom, 0.35, shear=0.9)
-        dark = 0.42 * blur_support(cast, max(0.5, 0.004 * size))
-    elif kind == "floating":
-        gap = lift / factor
-        ellipse = squash_onto_floor(mask, bottom, 0.06, shift=gap)
-        dark = 0.32 * blur_support(ellipse, max(1.5, 0.05 * size))
-    else:
-        raise ValueError(f"unknown shadow {kind!r}")
+    """The shadow's darkening (float32 like ``mask``, 0 = none, invisible values dropped) of the silhouette
+    ``mask`` whose product box is ``product_box`` (px of the same low-resolution grid); ``gap``: px a floating
+    product is lifted by."""
+    ph, size = _product_size(product_box)
+    bottom = product_box[3]
+    dark: np.ndarray | None = None
+    for cast in casts:
+        source = mask
+        if cast.base is not None:
+            source = mask.copy()
+            source[: max(0, int(bottom - cast.base * ph))] = 0  # only the bottom of the product
+        laid = squash_onto_floor(source, bottom, cast.squash, shear=cast.shear, shift=_shift(cast, ph, gap))
+        part = cast.weight * blur_support(laid, _sigma(cast, size))
+        dark = part if dark is None else dark + part
+    assert dark is not None  # every kind has a cast
     dark = np.clip(dark * strength, 0.0, 0.85)
     dark[dark < VISIBLE_DARKENING] = 0.0
     return dark
