@@ -114,7 +114,8 @@ class Cast:
     lifted: bool = False  # moved down by the floating product's lift as well
 
 
-# The kinds' looks (set by eye when the shadows were made, session 2); a layout keeps them inside the frame.
+# The kinds' looks, as drawn before session 12 (unchanged constants, now in one table); a layout keeps them inside
+# the frame and may shorten a hard one (its squash and shear: :func:`_lengthened`).
 CASTS = {
     "soft": (  # ambient occlusion and a contact shadow under the base
         Cast(0.45, 0.07, blur=0.035, least_blur=1.0, drop=0.035),
