@@ -157,3 +157,13 @@ def test_a_shortened_hard_shadow_says_so() -> None:
     hard = render_packshot(_cutout("lamp"), RenderOptions(shadow="hard", **opts))  # type: ignore[arg-type]
     assert any("hard shadow drawn at" in note for note in hard.notes), hard.notes
     assert not any("smaller" in note for note in hard.notes), hard.notes  # kept at 0.85: no shrink note
+
+
+@pytest.mark.parametrize("long_side", [8, 16, 32, 48])
+def test_a_canvas_too_small_to_shorten_into_makes_the_product_smaller(long_side: int) -> None:
+    # At a few dozen px the aim's margins leave no length at 0.85 of the product's scale (a shortening of 0 was a
+    # division by zero in the shadow's squash): the product is made smaller, as before the shortening.
+    for shape in ("square", "tall", "lamp"):
+        for effect in ({"shadow": "hard"}, {"shadow": "hard", "reflection": True}):
+            opts = RenderOptions(long_side=long_side, aspect_ratio="9:16", **effect)  # type: ignore[arg-type]
+            assert render_packshot(_cutout(shape), opts).images[0].height == long_side

@@ -118,11 +118,15 @@ def layout_product(cut: Cutout, options: RenderOptions, *, effects: bool = True)
             moved = place_with_effects(placement, reach, options.padding, inset=aim)
             if scaling is not None and moved.scale < keep:
                 # Their reach past the product scales with their length (but for the blur, which the next round
-                # measures): the length at which the product keeps ``keep``.
+                # measures): the length at which the product keeps ``keep``. 0 where nothing fits at that scale (a
+                # canvas of a few dozen px, narrower than the aim's margins): the product is made smaller.
                 cut_by = shortening(placement, scaling, keep, options.padding, inset=aim)
-                length *= cut_by
-                shorter = _scaled_reach(placement.dest_box, scaling, cut_by)
-                moved = place_with_effects(placement, _joined(shorter, fixed) or shorter, options.padding, inset=aim)
+                if cut_by > 0:
+                    length *= cut_by
+                    shorter = _scaled_reach(placement.dest_box, scaling, cut_by)
+                    moved = place_with_effects(
+                        placement, _joined(shorter, fixed) or shorter, options.padding, inset=aim
+                    )
             placement = moved
     return Layout(placement, layer_from_cutout(cut, placement), length)
 
