@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 from desktop_support import EXE, RunningAppliance, product_bytes
-from paqshot_desktop.catalogue import SUMMARY_COLUMNS, output_name, read_manifest
+from paqshot_desktop.catalogue import SUMMARY_COLUMNS, read_manifest
+from paqshot_desktop.skunames import output_name
 from paqshot_desktop.views.catalogue import CatalogueDialog, check_words
 from PIL import Image
 
@@ -37,7 +38,7 @@ def test_a_manifest_reads_as_the_command_reads_it(tmp_path: Path) -> None:
         "placement": {"x": 0.5, "y": 0.8},
     }
     assert rows[1] == {"sku": "B", "image": "b.png", "shadow": "hard"}  # empty cells are left to the appliance
-    assert output_name("A/1 ü") == "A_1__"
+    assert output_name("A/1 ü").startswith("A_1_ü-")
     as_json = tmp_path / "m.json"
     as_json.write_text(json.dumps([{"sku": "A", "image": "a.jpg", "seed": None, "padding": 0.1}]))
     assert read_manifest(as_json) == [{"sku": "A", "image": "a.jpg", "padding": 0.1}]
@@ -93,7 +94,7 @@ def test_a_catalogue_renders_by_sku_writes_the_summary_and_skips_unchanged_rows(
     out = tmp_path / "out"
     dialog = _run(qtbot, controller, manifest, out)
     assert "3 rows: 3 rendered, 0 unchanged, 0 failed" in dialog.status.text(), dialog.status.text()
-    files = {"SKU-1": "SKU-1.jpg", "SKU/2": "SKU_2.jpg", "sku-3": "sku-3.png"}
+    files = {"SKU-1": "SKU-1.jpg", "SKU/2": output_name("SKU/2") + ".jpg", "sku-3": "sku-3.png"}
     summary = _summary(out)
     for sku, name in files.items():
         line = summary[sku]
@@ -143,3 +144,11 @@ def test_a_catalogue_renders_by_sku_writes_the_summary_and_skips_unchanged_rows(
     assert summary["sku-3"]["status"] == "completed" and (out / "sku-3.png").stat().st_mtime_ns != stamps["sku-3.png"]
     assert summary["sku-4"]["status"] == "failed" and "cannot read" in summary["sku-4"]["error"]
     third.reject()
+
+
+def test_the_output_names_are_the_commands_to_the_letter() -> None:
+    """The desktop repeats the command's name rule (it must not import the server): the same code in both files."""
+    root = Path(__file__).resolve().parents[2]
+    command = (root / "server/src/paqshot_server/cli/skunames.py").read_text()
+    desktop = (root / "desktop/src/paqshot_desktop/skunames.py").read_text()
+    assert desktop.split("from __future__", 1)[1] == command.split("from __future__", 1)[1]

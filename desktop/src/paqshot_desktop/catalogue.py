@@ -27,6 +27,7 @@ from typing import Any
 
 from .client import ApiClient, ApiError, describe
 from .model import image_extension
+from .skunames import OutputNames
 from .transfers import data_uri
 from .wire import Capabilities, Job, PresetInfo
 
@@ -49,7 +50,6 @@ SUMMARY_COLUMNS = (
 )
 NOT_FIELDS = ("sku", "image")  # a row's cells that are not request fields
 POLL_S = 1.0
-_SAFE = re.compile(r"[^A-Za-z0-9._-]")
 Report = Callable[[Any], None]
 
 
@@ -96,11 +96,6 @@ def _placement(text: str) -> dict[str, float] | str:
     return out
 
 
-def output_name(sku: str) -> str:
-    """A SKU as a file name: characters outside ``A-Za-z0-9._-`` become ``_``."""
-    return _SAFE.sub("_", sku)
-
-
 @dataclass
 class Row:
     """One manifest row on its way: its summary line, and the job rendering it."""
@@ -135,8 +130,8 @@ class CatalogueRun:
         self.out.mkdir(parents=True, exist_ok=True)
         state_path = self.out / STATE
         state: dict[str, Any] = json.loads(state_path.read_text()) if state_path.is_file() else {}
-        seen: set[str] = set()
-        lines = [self._start(number, row, state, seen) for number, row in enumerate(rows, start=1)]
+        names = OutputNames()
+        lines = [self._start(number, row, state, names) for number, row in enumerate(rows, start=1)]
         done = sum(1 for r in lines if r.job_id is None)
         for index, row in enumerate(lines):
             if row.job_id is None:
@@ -161,7 +156,7 @@ class CatalogueRun:
             writer.writerows(summary)
         return summary
 
-    def _start(self, number: int, row: dict[str, Any], state: dict[str, Any], seen: set[str]) -> Row:
+    def _start(self, number: int, row: dict[str, Any], state: dict[str, Any], names: OutputNames) -> Row:
         """Check the row, hash it, skip it when unchanged, else submit it (the row fails alone)."""
         sku = str(row.get("sku", "")).strip()
         item = Row(sku, dict.fromkeys(SUMMARY_COLUMNS, ""))
@@ -169,10 +164,7 @@ class CatalogueRun:
         try:
             if not sku:
                 raise ValueError(f"row {number} has no sku.")
-            item.name = output_name(sku)
-            if item.name in seen:
-                raise ValueError(f"sku {sku!r} appears twice (or two skus share the file name {item.name!r}).")
-            seen.add(item.name)
+            item.name = names.claim(sku)
             image = str(row.get("image", "")).strip()
             if not image:
                 raise ValueError(f"sku {sku!r} has no image.")

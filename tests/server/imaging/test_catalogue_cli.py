@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
+from paqshot_server.cli.skunames import output_name
 from paqshot_server.errors import InvalidRequest
 from paqshot_server.resources import Resources
 from paqshot_server.settings import Settings
@@ -52,8 +53,9 @@ def test_a_catalogue_renders_by_sku_and_a_rerun_skips_what_did_not_change(tmp_pa
     first = _run("generate", "--manifest", str(manifest), "-o", str(out), home=tmp_path / "home")
     assert first.returncode == 1, first.stderr  # two rows failed, the others were written
     rows = _summary(out)
-    assert rows["SKU-1/red"]["status"] == "completed" and rows["SKU-1/red"]["output"] == "SKU-1_red.jpg"
-    with Image.open(out / "SKU-1_red.jpg") as written:
+    red = output_name("SKU-1/red") + ".jpg"  # SKU-1_red-<hash>.jpg: "/" cannot be in a file name
+    assert rows["SKU-1/red"]["status"] == "completed" and rows["SKU-1/red"]["output"] == red
+    with Image.open(out / red) as written:
         assert written.size == (1000, 1000)  # the row's long_side beats the preset's
     assert rows["SKU-1/red"]["compliance"] == "amazon_main:pass"
     assert rows["SKU-1/red"]["needs_review"] in ("True", "False")
@@ -196,3 +198,21 @@ def test_a_catalogue_row_with_a_missing_file_reads_plainly_in_the_summary(tmp_pa
     assert f"manifest not found: {tmp_path / 'none.csv'}" in missing.stderr + missing.stdout
     one = _run("generate", "/nope/missing.jpg", "-o", str(tmp_path / "o"), home=tmp_path / "home")
     assert "failed: file not found: /nope/missing.jpg" in one.stderr and "Errno" not in one.stderr, one.stderr
+
+
+def test_skus_in_any_script_keep_their_names_and_never_share_a_file(tmp_path: Path) -> None:
+    """breaker11 B11-14: every non-ASCII character became "_", so イ and ロ both wrote `_.jpg` and the second row
+    failed ("appears twice"); a Japanese, Chinese or Cyrillic catalogue lost most rows."""
+    (tmp_path / "p.jpg").write_bytes(product_jpeg((320, 240)))
+    manifest = tmp_path / "jp.csv"
+    manifest.write_text("sku,image\nイ,p.jpg\nロ,p.jpg\nü中,p.jpg\nABC,p.jpg\nabc,p.jpg\nイ,p.jpg\n", encoding="utf-8")
+    out = tmp_path / "out"
+    done = _run("generate", "--manifest", str(manifest), "-o", str(out), home=tmp_path / "home")
+    assert done.returncode == 1, done.stderr  # the repeated イ fails alone
+    with (out / "summary.csv").open(encoding="utf-8") as f:
+        lines = list(csv.DictReader(f))
+    outputs = [line["output"] for line in lines if line["status"] == "completed"]
+    assert outputs[:3] == ["イ.jpg", "ロ.jpg", "ü中.jpg"], outputs
+    assert outputs[3] == "ABC.jpg" and outputs[4].startswith("abc-"), outputs  # one file on Windows and macOS
+    assert len({o.casefold() for o in outputs}) == 5 and all((out / o).is_file() for o in outputs)
+    assert lines[5]["status"] == "failed" and "appears twice" in lines[5]["error"], lines[5]

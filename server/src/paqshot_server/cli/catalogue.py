@@ -23,6 +23,7 @@ import msgspec
 from .. import __version__
 from ..errors import AppError, InvalidRequest, UnsupportedImage
 from .common import internal_error, os_error_words
+from .skunames import OutputNames
 
 SUMMARY = "summary.csv"
 STATE = "batch-state.json"
@@ -42,7 +43,6 @@ SUMMARY_COLUMNS = (
     "input_sha256",
     "options_sha256",
 )
-_SAFE = re.compile(r"[^A-Za-z0-9._-]")
 # Request fields the command line does not take as plain values (the photo itself; a hint is a file there).
 _NOT_FLAGS = frozenset({"product_image", "webhook_url", "mask_hint", "filename"})
 
@@ -160,9 +160,9 @@ def run_manifest(args: argparse.Namespace) -> int:
     finisher = Finisher(settings, presets)
     defaults = flag_fields(args)
     summary: list[dict[str, Any]] = []
-    seen: set[str] = set()
+    names = OutputNames()
     for number, row in enumerate(rows, start=1):
-        line = _one_row(number, row, defaults, args, res, engines, finisher, state, seen)
+        line = _one_row(number, row, defaults, args, res, engines, finisher, state, names)
         summary.append(line)
         print(
             f"{line['sku'] or f'row {number}'}: {line['status']}"
@@ -193,7 +193,7 @@ def _one_row(
     engines: Any,
     finisher: Any,
     state: dict[str, Any],
-    seen: set[str],
+    names: OutputNames,
 ) -> dict[str, Any]:
     line: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS, "")
     sku = str(row.get("sku", "")).strip()
@@ -201,10 +201,10 @@ def _one_row(
     try:
         if not sku:
             raise InvalidRequest(f"row {number} has no sku.")
-        name = _SAFE.sub("_", sku)
-        if name in seen:
-            raise InvalidRequest(f"sku {sku!r} appears twice (or two skus share the file name {name!r}).")
-        seen.add(name)
+        try:
+            name = names.claim(sku)
+        except ValueError as exc:
+            raise InvalidRequest(str(exc)) from None
         image = str(row.get("image", "")).strip()
         if not image:
             raise InvalidRequest(f"sku {sku!r} has no image.")
