@@ -3,15 +3,17 @@ a background thread does, so the WAL stays bounded."""
 
 from __future__ import annotations
 
+import logging
 import struct
 import time
 from pathlib import Path
 
+import pytest
 from litestar.testing import TestClient
 from paqshot_server.app import create_app
 from paqshot_server.settings import Settings
 from paqshot_server.storage import jobs as jobs_sql
-from paqshot_server.storage.checkpoint import Checkpointer
+from paqshot_server.storage.checkpoint import MAX_RETRY_SECONDS, Checkpointer
 from paqshot_server.storage.db import connect
 from support import Key, queued_job
 
@@ -72,3 +74,34 @@ def test_the_checkpointer_thread_copies_commits_into_the_database_file(settings:
         checkpointer.stop()
         db.conn.close()
     assert settings.app_db.stat().st_size > size
+
+
+def test_a_damaged_file_is_logged_once_then_tried_less_and_less_often(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """breaker11 B11-3: a corrupt queue.db logged "WAL checkpoint … failed: file is not a database" twice a second
+    for as long as the API ran. Simulated time: the checkpointer's own rounds every half second for 15 minutes."""
+    damaged = tmp_path / "queue.db"
+    damaged.write_bytes(b"not a database, " * 512)
+    now = [0.0]
+    checkpointer = Checkpointer([damaged], clock=lambda: now[0])
+    tries = 0
+    with caplog.at_level(logging.WARNING, logger="paqshot_server.storage.checkpoint"):
+        for _ in range(1800):
+            before = checkpointer.files[0].failures
+            checkpointer.run_once()
+            tries += checkpointer.files[0].failures - before
+            now[0] += checkpointer.interval
+    failed = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+    assert "file is not a database" in failed[0] and "trying again in 1 s" in failed[0], failed
+    assert len(failed) <= 6, failed  # was one a round: 1,800
+    assert tries <= 25, tries  # the waits doubled up to a minute: ~15 tries a quarter hour, not 1,800
+    damaged.unlink()
+    connect(damaged).conn.close()  # a good file again (WAL mode)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="paqshot_server.storage.checkpoint"):
+        now[0] += MAX_RETRY_SECONDS
+        checkpointer.run_once()
+    works_again = f"WAL checkpoint of {damaged} works again (after {tries} failures)"
+    assert [r.getMessage() for r in caplog.records] == [works_again]
+    assert checkpointer.files[0].failures == 0
