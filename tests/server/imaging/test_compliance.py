@@ -209,3 +209,21 @@ def test_the_fast_square_dilation_equals_scipys(radius: int) -> None:
     mask = np.random.default_rng(radius).random((123, 217)) > 0.995
     square = np.ones((2 * radius + 1, 2 * radius + 1), bool)
     assert np.array_equal(_grow(mask, radius), ndimage.binary_dilation(mask, structure=square))
+
+
+@pytest.mark.parametrize(("backdrop", "shade", "darkening"), [((255, 0, 0), None, 0), ((255, 0, 0), (215, 0, 0), 12)])
+def test_a_coloured_backdrop_is_not_a_shadow_its_darkening_is(
+    backdrop: tuple[int, int, int], shade: tuple[int, int, int] | None, darkening: int
+) -> None:
+    """breaker11 B11-8: amazon_main on a red background read as "shadow … darkens the background by 255 levels"
+    (the distance from white, not a shadow). Purity fails it; the shadow rule measures luma below the backdrop."""
+    rgb, alpha = _scene()
+    rgb[alpha == 0] = backdrop
+    if shade is not None:
+        yy, xx = np.mgrid[0:SIDE, 0:SIDE]
+        rgb[(((xx - 500) / 150) ** 2 + ((yy - 955) / 14) ** 2 < 1) & (alpha == 0)] = shade
+    report = check(_png(rgb), PRESETS.get("amazon_main"), product_alpha=alpha)
+    rules = {r.rule: r for r in report.rules}
+    assert not rules["background_purity"].passed
+    assert rules["shadow"].measured == darkening, rules["shadow"].message  # 0.299 x 40 levels of red: 12
+    assert rules["shadow"].passed is (darkening <= PRESETS.get("amazon_main").rules.max_shadow_darkening)

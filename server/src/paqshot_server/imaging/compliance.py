@@ -23,7 +23,10 @@ passes the alpha a cut-out found. Rules and how each is measured (thresholds liv
   image. Regions touching the product's guard band are attached (shadow or reflection); the others are
   ``props``. An attached region below the product whose colour deviations correlate (Pearson r >
   :data:`REFLECTION_CORRELATION`) with the product's own, mirrored about its bottom edge, is a
-  ``reflection``; the rest are ``shadow``, measured as the 99th percentile of their darkening in levels.
+  ``reflection``; the rest are ``shadow``, measured as the 99th percentile of their darkening in levels of luma
+  (ITU-R BT.601 weights, JPEG's Y) below the image's own backdrop: the median colour of the background at the
+  frame's edges, the required colour where none shows. A red backdrop is not a 255-level shadow on a white
+  preset (breaker11 B11-8): ``background_purity`` says it is not white; ``shadow`` measures what darkens it.
 
 The standalone check measures the pixel rules on a reduced copy of a big image (:func:`decode` with
 ``long_side``): every pixel rule is a share of the image or a level, never a count of full-size pixels, and a
@@ -57,6 +60,8 @@ FRINGE_ALPHA = 12  # alpha above this still blends product colour into the pixel
 FRINGE_SHARE = 0.013
 PRODUCT_PART_SHARE = 0.2  # a segmented part at least this share of the largest is product too (pairs, sets)
 REFLECTION_CORRELATION = 0.5
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601 (JPEG's Y)
+EDGE_SHARE = 0.02  # the frame's edge band, share of the short side, where the backdrop's own colour is read
 _FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "TIFF": "tiff", "BMP": "bmp"}
 
 ProductFinder = Callable[[Image.Image], np.ndarray]  # image -> uint8 (H, W) alpha of the product
@@ -322,10 +327,27 @@ def _pixel_rules(img: Decoded, rules: Rules, product: np.ndarray, covered: np.nd
         ok = purity >= rules.min_background_purity
         message = f"{purity:.2%} of the background is exactly {rules.background} (needs {req})"
         out.append(RuleResult("background_purity", ok, purity, req, message))
+    backdrop = _backdrop(rgb, background & opaque, colour)
+    if backdrop != colour:  # added content is what differs from the image's own backdrop
+        deviation = _deviation(rgb, backdrop)
     out += _added_content(
-        rgb, deviation, opaque, np.asarray(colour, np.int16), product, ring, background, bottom, rules
+        rgb, deviation, opaque, np.asarray(backdrop, np.int16), product, ring, background, bottom, rules
     )
     return out
+
+
+def _backdrop(rgb: np.ndarray, background: np.ndarray, required: tuple[int, int, int]) -> tuple[int, int, int]:
+    """The image's own backdrop colour: the median of ``background`` pixels in the frame's edge band (every 4th: a
+    median of ~80k pixels at 2000 px), or ``required`` where fewer than a region's worth show."""
+    height, width = background.shape
+    band = max(1, round(EDGE_SHARE * min(height, width)))
+    edge = np.zeros_like(background)
+    edge[:band], edge[-band:], edge[:, :band], edge[:, -band:] = True, True, True, True
+    picked = rgb[edge & background][::4]
+    if len(picked) < MIN_REGION_PX:
+        return required
+    red, green, blue = (int(v) for v in np.median(picked, axis=0).round())
+    return red, green, blue
 
 
 def _added_content(
@@ -339,7 +361,8 @@ def _added_content(
     product_bottom: int,
     rules: Rules,
 ) -> list[RuleResult]:
-    """Shadow, reflection and props: regions of background that are not the background colour."""
+    """Shadow, reflection and props: regions of background that are not the backdrop's ``colour`` (the image's own,
+    :func:`_backdrop`); ``deviation`` is each pixel's from it."""
     if rules.max_shadow_darkening is None and rules.reflection and rules.props:
         return []
     height, width = product.shape
@@ -362,11 +385,10 @@ def _added_content(
         if _mirrors_product(rgb, colour, product, ys, xs, product_bottom):
             reflection_px += len(ys)
         else:
-            darkening = np.clip(colour[None, :] - rgb[ys, xs].astype(np.int16), 0, 255).max(axis=1)
-            shadow_px.append(darkening)
+            shadow_px.append(np.clip(float(colour @ LUMA) - rgb[ys, xs] @ LUMA, 0, 255))
     out: list[RuleResult] = []
     if rules.max_shadow_darkening is not None:
-        darkest = int(np.percentile(np.concatenate(shadow_px), 99)) if shadow_px else 0
+        darkest = round(float(np.percentile(np.concatenate(shadow_px), 99))) if shadow_px else 0
         req = f"<= {rules.max_shadow_darkening} levels"
         ok = darkest <= rules.max_shadow_darkening
         message = f"shadow next to the product darkens the background by {darkest} levels (needs {req})"
@@ -398,8 +420,10 @@ def _mirrors_product(
     inside = (mirror_y >= 0) & product[np.clip(mirror_y, 0, product.shape[0] - 1), xs]
     if inside.sum() < MIN_REGION_PX:
         return False
-    here = (colour[None, :] - rgb[ys[inside], xs[inside]].astype(np.int16)).astype(np.float64).ravel()
-    there = (colour[None, :] - rgb[mirror_y[inside], xs[inside]].astype(np.int16)).astype(np.float64).ravel()
-    if here.std() < 1e-6 or there.std() < 1e-6:
+    here = (colour[None, :] - rgb[ys[inside], xs[inside]].astype(np.int16)).astype(np.float64)
+    there = (colour[None, :] - rgb[mirror_y[inside], xs[inside]].astype(np.int16)).astype(np.float64)
+    # a region of one colour mirrors nothing, whatever its channels' offsets (a plain dark-red shadow on red
+    # "correlated" with any product through its channels alone)
+    if here.std(axis=0).max() < 1e-6 or there.std(axis=0).max() < 1e-6:
         return False
-    return float(np.corrcoef(here, there)[0, 1]) > REFLECTION_CORRELATION
+    return float(np.corrcoef(here.ravel(), there.ravel())[0, 1]) > REFLECTION_CORRELATION
