@@ -37,6 +37,12 @@ def test_an_over_exposed_photo_is_stretched_to_white() -> None:
     assert int(view.apply(rgb)[100, 150, 0]) == 0
 
 
+@pytest.mark.parametrize("grey", [20, 200])
+def test_a_flat_photo_is_left_alone(grey: int) -> None:
+    rgb, _ = photo(grey, grey + 8)  # a few levels of one grey: nothing to spread, and a stretch would erase it
+    assert levels(rgb).identity
+
+
 def test_a_product_clipped_like_its_backdrop_is_measured() -> None:
     rgb, matte = photo(255, 120)
     rgb[60:80, 110:150] = 255  # a fifth of the product as white as the backdrop

@@ -42,6 +42,10 @@ SAMPLE_SIDE = 512
 # (the teapot x 0.15: 99.5th 38; + 120: 0.5th 120) are.
 DARK_HI = 128.0
 BRIGHT_LO = 110.0
+# ... and only when the photo spans at least MIN_RANGE levels: a flat or nearly flat photo (one grey, a blank
+# frame) holds no tones to spread, and mapping its one value to 0 or 255 would erase what little it shows. The
+# squeezed variants above span 38 (x 0.15) and 135 (+ 120) levels.
+MIN_RANGE = 16.0
 
 CLIPPED = 250  # a pixel is clipped white with every channel at least this (JPEG leaves 250-255 of a flat 255)
 CRUSHED = 5  # ... and crushed black with every channel at most this
@@ -84,8 +88,11 @@ class Levels:
 
 def levels(rgb: np.ndarray) -> Levels:
     """The map that stretches a squeezed photo (uint8 H x W x 3) back over the whole range (module docstring);
-    the identity for a photo whose range is not squeezed (:data:`DARK_HI`, :data:`BRIGHT_LO`)."""
+    the identity for a photo whose range is not squeezed (:data:`DARK_HI`, :data:`BRIGHT_LO`) or is too narrow to
+    spread (:data:`MIN_RANGE`)."""
     low, high = photo_range(rgb)
+    if high - low < MIN_RANGE:
+        return Levels()
     if high < DARK_HI:
         return Levels(0.0, max(high, 1.0))
     if low > BRIGHT_LO:
