@@ -45,9 +45,17 @@ def test_a_flat_photo_is_left_alone(grey: int) -> None:
 
 def test_a_product_clipped_like_its_backdrop_is_measured() -> None:
     rgb, matte = photo(255, 120)
-    rgb[60:80, 110:150] = 255  # a fifth of the product as white as the backdrop
-    assert clipping(rgb, matte).white == pytest.approx(20 * 40 / 100**2, abs=0.01)
+    rgb[50:80, 100:150] = 255  # 15 % of the product as white as the backdrop, no edge between them
+    assert clipping(rgb, matte).white == pytest.approx(30 * 50 / 100**2, abs=0.01)
     assert clipping(rgb, matte).black == 0.0
+
+
+def test_a_white_product_with_an_edge_on_a_white_backdrop_is_no_clipping() -> None:
+    rgb, matte = photo(255, 120)  # breaker12 B12-10: a white product on a pure-white studio backdrop, cut out cleanly
+    rgb[52:148, 102:198] = 255  # pure white inside a 2 px outline: the matte's edge follows an edge in the photo
+    assert clipping(rgb, matte).white == 0.0
+    rgb[50:52, 100:200] = 255  # the outline gone along the top: there the model had nothing to follow
+    assert clipping(rgb, matte).white > 0.9
 
 
 def test_a_highlight_on_a_backdrop_that_is_not_clipped_is_no_clipping() -> None:

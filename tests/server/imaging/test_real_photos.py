@@ -521,3 +521,18 @@ def test_an_over_exposed_photo_that_loses_white_parts_is_flagged(
     assert over.needs_review
     _, whole = render(kind, name)  # the photo as shot: no exposure reason
     assert "exposure" not in {r.code for r in whole.review_reasons}
+
+
+def test_a_white_product_on_a_pure_white_backdrop_is_not_called_badly_exposed(engines: Engines) -> None:
+    # breaker12 B12-10: the white robot laid by its reference matte on a pure-white (255) studio backdrop, what
+    # marketplaces ask for, was cut out cleanly (IoU 0.96) yet flagged `exposure`, and failed under
+    # on_low_confidence: fail. Its matte's edge follows an edge in the photo: nothing was guessed.
+    kind = "thin-parts-lost"
+    pixels = np.asarray(Image.open(shared_case("photos", kind) / "comp_white_robot.jpg").convert("RGB"), np.float32)
+    truth = Image.open(shared_case("photos", kind) / "comp_white_robot.alpha_gt.png").convert("L")
+    alpha = np.asarray(truth, np.float32)[..., None] / 255
+    photo = Image.fromarray(np.round(pixels * alpha + 255 * (1 - alpha)).astype(np.uint8))
+    result = engines.render(photo, RenderOptions(background="white", long_side=512))
+    matte = np.asarray(result.meta["matte"], np.float32) / 255
+    assert iou(matte, reference(kind, "comp_white_robot.alpha_gt.png")) > 0.92
+    assert "exposure" not in {r.code for r in result.review_reasons}, result.meta["cutout_facts"]
