@@ -1,4 +1,4 @@
-"""A catalogue SKU as an output file name: the same lines as the command's ``paqshot_server/cli/skunames.py``
+"""A catalogue SKU as an output file name: the same lines as the command's ``cli/skunames.py`` in the server package
 (the rule is written there and in docs/presets.md, "Catalogues"), repeated because the desktop must not import the
 server; ``tests/desktop/test_desktop_catalogue.py`` checks that the two files' code is the same.
 """
