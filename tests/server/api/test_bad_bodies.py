@@ -278,14 +278,16 @@ def test_keys_that_differ_are_not_taken_for_repeats(client: TestClient, key: Key
     assert post(client, key, escaped).status_code == 202
 
 
-def _sent_as_lines(client: TestClient, path: str, body: bytes, headers: list[tuple[str, str]]) -> httpx.Response:
+def _sent_as_lines(
+    client: TestClient, path: str, body: bytes, headers: list[tuple[str, str]], method: str = "POST"
+) -> httpx.Response:
     """POST with each header as its own field line, as uvicorn hands them on (the test client's transport joins
     repeated headers into one line, as a proxy may: ``a, b``)."""
 
     async def send() -> httpx.Response:
         transport = httpx.ASGITransport(app=client.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as asgi:
-            return await asgi.post(path, content=body, headers=headers)
+            return await asgi.request(method, path, content=body, headers=headers)
 
     return client.blocking_portal.call(send)
 
@@ -303,6 +305,23 @@ def test_the_idempotency_key_header_sent_twice_is_refused(client: TestClient, ke
     assert once.status_code == 202, once.text
     rerun = _sent_as_lines(client, f"/v1/generate/{once.json()['id']}/rerun", b"{}", headers)
     assert rerun.status_code == 400 and "more than once" in rerun.json()["message"], rerun.text
+
+
+def test_the_authorization_header_sent_twice_is_refused(client: TestClient, key: Key) -> None:
+    # breaker12 B12-8: the first header was used silently (a bogus first -> 401, the real key first -> 202)
+    body = json.dumps({"product_image": _PHOTO, "style": "studio_packshot"}).encode()
+    for first, second in [(key.clear, "pk_bogus"), ("pk_bogus", key.clear), (key.clear, key.clear)]:
+        headers = [*JSON.items(), ("Authorization", f"Bearer {first}"), ("Authorization", f"Bearer {second}")]
+        response = _sent_as_lines(client, "/v1/generate", body, headers)
+        assert response.status_code == 400, response.text
+        message = response.json()["message"]
+        assert "Authorization header is sent more than once" in message, message
+        assert_plain_words(message)
+    assert client.get("/v1/generations", headers=key.headers).json()["total"] == 0
+    once = _sent_as_lines(client, "/v1/generate", body, [*JSON.items(), *key.headers.items()])
+    assert once.status_code == 202, once.text
+    poll = _sent_as_lines(client, f"/v1/generate/{once.json()['id']}", b"", headers, method="GET")
+    assert poll.status_code == 400 and "more than once" in poll.json()["message"], poll.text
 
 
 @pytest.mark.parametrize(

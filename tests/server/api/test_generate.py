@@ -274,6 +274,37 @@ def test_idempotency_key_replays_and_conflicts(client: TestClient, key: Key) -> 
     assert listed["total"] == 1
 
 
+def test_an_idempotency_key_is_the_same_key_without_spaces_around_it(client: TestClient, key: Key) -> None:
+    # breaker12 B12-12: "order-7 " was stored as another key than "order-7" and the retry made a second job
+    body = {"product_image": b64(product_jpeg()), "style": "studio_packshot"}
+    first = client.post("/v1/generate", json=body, headers={**key.headers, "Idempotency-Key": "order-7"})
+    again = client.post("/v1/generate", json=body, headers={**key.headers, "Idempotency-Key": "\torder-7 "})
+    assert first.status_code == again.status_code == 202, again.text
+    assert again.json()["id"] == first.json()["id"] and again.headers["idempotent-replayed"] == "true"
+    blank = client.post("/v1/generate", json=body, headers={**key.headers, "Idempotency-Key": "  "})
+    assert blank.status_code == 400 and "Idempotency-Key" in blank.json()["message"], blank.text
+    assert client.get("/v1/generations", headers=key.headers).json()["total"] == 1
+
+
+def test_the_same_request_with_its_keys_reordered_or_respaced_is_a_replay(client: TestClient, key: Key) -> None:
+    # breaker12 B12-12: the body's bytes were hashed, so a client re-serialising the same request was refused
+    photo = b64(product_jpeg())
+    headers = {**key.headers, "Idempotency-Key": "order-8", "content-type": "application/json"}
+    sent = f'{{"product_image":"{photo}","style":"studio_packshot","placement":{{"x":0.4,"y":0.5}}}}'
+    variants = [
+        sent,
+        f'{{ "placement": {{"y": 0.5, "x": 0.4}},\n  "style": "studio_packshot", "product_image": "{photo}" }}',
+        f'{{"style":"studio_\\u0070ackshot","product_image":"{photo}","placement":{{"x":4e-1,"y":0.50}}}}',
+    ]
+    answers = [client.post("/v1/generate", content=body.encode(), headers=headers) for body in variants]
+    assert [a.status_code for a in answers] == [202, 202, 202], [a.text for a in answers]
+    assert {a.json()["id"] for a in answers} == {answers[0].json()["id"]}
+    other = sent.replace('"x":0.4', '"x":0.41')
+    conflict = client.post("/v1/generate", content=other.encode(), headers=headers)
+    assert conflict.status_code == 400 and "different request body" in conflict.json()["message"], conflict.text
+    assert client.get("/v1/generations", headers=key.headers).json()["total"] == 1
+
+
 def test_an_empty_idempotency_key_is_refused_not_taken_for_none(client: TestClient, key: Key) -> None:
     # breaker, session 4: an empty header was read as no key at all, so a client whose template lost its value
     # had no protection against duplicates and was not told

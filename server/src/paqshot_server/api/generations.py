@@ -40,17 +40,33 @@ _ENDING_BEFORE_DOC = (
 )
 
 
-def one_idempotency_key(request: Request) -> None:
-    """Refuse a request that sends ``Idempotency-Key`` more than once: which one a proxy or this server reads is
-    anyone's guess, and a retry that is answered for the other key runs the job twice.
+def read_idempotency_key(request: Request) -> str | None:
+    """The request's ``Idempotency-Key`` without the spaces or tabs around it (RFC 9110 5.5: optional whitespace is
+    not part of a field value; breaker12 B12-12: "k " and "k" were two keys, and the retry ran the job twice), or
+    None when not sent. Its length (1 to 255) is the ``IdempotencyKey`` parameter's check.
 
     Raises:
-        InvalidRequest: the header appears more than once.
+        InvalidRequest: the header appears more than once (which one a proxy or this server reads is anyone's
+            guess, and a retry answered for the other key runs the job twice), or holds only whitespace.
     """
-    if len(request.headers.getall("idempotency-key", [])) > 1:
+    values = request.headers.getall("idempotency-key", [])
+    if len(values) > 1:
         raise InvalidRequest(
             "The Idempotency-Key header is sent more than once; send it once, with the one key of this request."
         )
+    if not values:
+        return None
+    key = values[0].strip(" \t")
+    if not key:
+        raise InvalidRequest("The header Idempotency-Key must be text, 1 to 255 characters long, not only spaces.")
+    return key
+
+
+def request_fingerprint(sent: object) -> bytes:
+    """The parsed request as JSON with its keys sorted and no spaces: what the Idempotency-Key compares, so the
+    same request with its keys in another order or other spacing is a replay (breaker12 B12-12: the bytes were
+    compared, and a reordered retry was refused as "a different request body")."""
+    return msgspec.json.encode(sent, order="sorted")
 
 
 class GenerationController(Controller):
@@ -79,14 +95,18 @@ class GenerationController(Controller):
         data: JSONBody[GenerateRequest],
         key: NamedDependency[ApiKey],
         api: NamedDependency[ApiState],
-        idempotency_key: IdempotencyKey = None,
+        idempotency_key: IdempotencyKey = None,  # bounds and documents it; read below
     ) -> Response[GenerateAccepted]:
         """Validate, store the product image, queue the job; answer 202 with the job id."""
-        one_idempotency_key(request)
-        body = await request.body()  # as sent: the Idempotency-Key hash
+        idempotency = read_idempotency_key(request)
         sent = await request.json()  # parsed already, for ``data``: its keys are the fields that beat a preset
         submitted = await api.jobs.submit(
-            key, data, idempotency_key=idempotency_key, body=body, sent=sent, on_counted=remember_rate_window(request)
+            key,
+            data,
+            idempotency_key=idempotency,
+            body=request_fingerprint(sent) if idempotency else None,
+            sent=sent,
+            on_counted=remember_rate_window(request),
         )
         return _accepted(submitted, api)
 
@@ -165,14 +185,14 @@ class GenerationController(Controller):
         data: JSONBody[RerunRequest],
         key: NamedDependency[ApiKey],
         api: NamedDependency[ApiState],
-        idempotency_key: IdempotencyKey = None,
+        idempotency_key: IdempotencyKey = None,  # bounds and documents it; read below
     ) -> Response[GenerateAccepted]:
         """A new generation (new id) from this one's stored photo: fields given replace its request's, the others
         are kept, except ``mask_hint`` (send it each time). 410 ``input_expired`` once the photo is past retention."""
-        one_idempotency_key(request)
+        idempotency = read_idempotency_key(request)
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
         submitted = await api.jobs.rerun(
-            key, generation_id, changes, idempotency_key=idempotency_key, on_counted=remember_rate_window(request)
+            key, generation_id, changes, idempotency_key=idempotency, on_counted=remember_rate_window(request)
         )
         return _accepted(submitted, api)
 

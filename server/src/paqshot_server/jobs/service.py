@@ -104,8 +104,9 @@ class JobService:
     ) -> Submitted:
         """Validate, store the product image, insert and enqueue a job for ``key``.
 
-        ``body`` is the request as received, hashed to tell a replay from a reuse of the Idempotency-Key with
-        another request (default: the request's JSON encoding), and whose keys are the fields the client sent
+        ``body`` is the request's JSON (the API passes its parsed form re-encoded with sorted keys), hashed to tell
+        a replay from a reuse of the Idempotency-Key with another request (default: the request's JSON encoding),
+        and whose keys are the fields the client sent
         (those beat the preset's values; default: the fields that differ from their defaults). ``sent``: those
         keys when the caller has them already (the body is then not parsed again). Raises
         Forbidden (style not enabled, quota),
