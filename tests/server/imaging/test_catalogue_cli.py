@@ -119,6 +119,33 @@ def test_a_bad_row_is_refused_in_the_apis_own_words(
     assert api.status_code == 400 and said == api.json()["message"], (said, api.text)
 
 
+@pytest.mark.parametrize(
+    ("flag", "value", "says"),
+    [  # breaker12 B12-13: 0 was an internal error, 20000 rendered a 20000 px square, 3 a 2x3 px image
+        ("--long-side", "0", "long_side must be 64 to 10000 (as the output_long_side setting), not 0."),
+        ("--long-side", "3", "long_side must be 64 to 10000 (as the output_long_side setting), not 3."),
+        ("--long-side", "20000", "long_side must be 64 to 10000 (as the output_long_side setting), not 20000."),
+        ("--jpeg-quality", "101", "jpeg_quality must be 1 to 100 (as the jpeg_quality setting), not 101."),
+    ],
+)
+def test_extra_fields_outside_their_settings_bounds_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], settings: Settings, flag: str, value: str, says: str
+) -> None:
+    from paqshot_server.cli import main
+    from paqshot_server.cli.catalogue import resolve
+
+    (tmp_path / "p.jpg").write_bytes(product_jpeg())
+    with pytest.raises(SystemExit) as ended:
+        main(["generate", str(tmp_path / "p.jpg"), "-o", str(tmp_path / "out"), flag, value])
+    assert ended.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and says in err, err  # one line: argparse's usage block no longer hides it
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(InvalidRequest) as refused:  # a manifest's row, as the flag
+        resolve({flag[2:].replace("-", "_"): value}, Resources(settings).presets, settings)
+    assert refused.value.message == says
+
+
 def test_a_json_manifest_takes_the_same_fields_and_urls(tmp_path: Path) -> None:
     (tmp_path / "p.jpg").write_bytes(product_jpeg())
     receiver = Receiver()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 
 import numpy as np
 import pytest
@@ -167,3 +168,16 @@ def test_a_canvas_too_small_to_shorten_into_makes_the_product_smaller(long_side:
         for effect in ({"shadow": "hard"}, {"shadow": "hard", "reflection": True}):
             opts = RenderOptions(long_side=long_side, aspect_ratio="9:16", **effect)  # type: ignore[arg-type]
             assert render_packshot(_cutout(shape), opts).images[0].height == long_side
+
+
+@pytest.mark.parametrize("long_side", [2, 3, 5, 8, 12])
+def test_a_canvas_narrower_than_the_effects_margins_keeps_a_positive_scale(long_side: int) -> None:
+    # breaker12 B12-13: a 2x3 px canvas placed the product at a negative scale (margins wider than the canvas) and
+    # the note said "made 471% smaller"; the API and CLI refuse such long sides, the layout still must not flip.
+    for shape in ("square", "tall", "lamp"):
+        for effect in ({"shadow": "soft"}, {"shadow": "floating"}, {"shadow": "hard", "reflection": True}):
+            opts = RenderOptions(long_side=long_side, aspect_ratio="9:16", **effect)  # type: ignore[arg-type]
+            result = render_packshot(_cutout(shape), opts)
+            assert result.meta["scale"] > 0, (shape, effect, result.meta)
+            shares = [int(m) for note in result.notes for m in re.findall(r"made (\d+)% smaller", note)]
+            assert all(0 < share < 100 for share in shares), result.notes

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from .. import __version__
 from ..branding import DEFAULT_BRAND
@@ -29,9 +30,17 @@ COMMAND_MODULES = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser whose refusal is one line (exit 2), pointing at ``--help``: the usage block that argparse
+    prints first (25 lines for ``generate``) hid the line that says what was wrong (breaker12 B12-13)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (also used to document the CLI)."""
-    parser = argparse.ArgumentParser(prog=DEFAULT_BRAND.cli_name, description=DEFAULT_BRAND.description)
+    parser = _Parser(prog=DEFAULT_BRAND.cli_name, description=DEFAULT_BRAND.description)
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="show the traceback of an internal error (for bug reports)"

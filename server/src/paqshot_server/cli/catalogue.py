@@ -22,12 +22,14 @@ import msgspec
 
 from .. import __version__
 from ..errors import AppError, InvalidRequest, UnsupportedImage
+from ..settings import declared
 from .common import internal_error, os_error_words
 from .skunames import OutputNames
 
 SUMMARY = "summary.csv"
 STATE = "batch-state.json"
-EXTRA_FIELDS = {"long_side": int, "jpeg_quality": int}  # not request fields: the worker takes them from settings
+# Not request fields: the worker takes them from these settings, whose type and bounds they keep.
+EXTRA_FIELDS = {"long_side": "output_long_side", "jpeg_quality": "jpeg_quality"}
 SUMMARY_COLUMNS = (
     "sku",
     "status",
@@ -80,13 +82,7 @@ def resolve(fields: dict[str, Any], presets: Any, settings: Any) -> Resolved:
     from ..api.request_bodies import GenerateRequest
     from ..jobs.service import request_options
 
-    extra = {}
-    for name, kind in EXTRA_FIELDS.items():
-        if name in fields:
-            try:
-                extra[name] = kind(fields[name])
-            except (TypeError, ValueError):
-                raise InvalidRequest(f"{name} must be a whole number.") from None
+    extra = {name: extra_value(name, fields[name]) for name in EXTRA_FIELDS if name in fields}
     body = {k: v for k, v in fields.items() if k not in EXTRA_FIELDS}
     body.setdefault("style", "studio_packshot")
     try:
@@ -100,6 +96,24 @@ def resolve(fields: dict[str, Any], presets: Any, settings: Any) -> Resolved:
     options, aspect = request_options(request, set(body), presets)
     options.update(extra)
     return Resolved(request.style, aspect, request.seed, options)
+
+
+def extra_value(name: str, value: Any) -> int:
+    """``value`` of the field ``name`` of :data:`EXTRA_FIELDS` as a whole number within the bounds of the setting it
+    overrides (breaker12 B12-13: ``--long-side 0`` was an internal error, 20000 rendered a 20000 px square).
+
+    Raises:
+        InvalidRequest: not a whole number, or outside the setting's bounds (the message names both).
+    """
+    setting = declared(EXTRA_FIELDS[name])
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InvalidRequest(f"{name} must be a whole number.") from None
+    least, most = setting.minimum, setting.maximum
+    if (least is not None and number < least) or (most is not None and number > most):
+        raise InvalidRequest(f"{name} must be {least:g} to {most:g} (as the {setting.name} setting), not {number}.")
+    return number
 
 
 def read_manifest(path: Path) -> list[dict[str, Any]]:

@@ -12,9 +12,10 @@ import json
 import sys
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, TextIO
 
-from ..errors import AppError, CutoutRefused, UnsupportedImage
+from ..errors import AppError, CutoutRefused, InvalidRequest, UnsupportedImage
 from ..imaging.options import (
     ASPECT_RATIOS,
     AUTO_CUTOUT,
@@ -76,11 +77,18 @@ def register(subparsers: Any) -> None:
     p.add_argument("--num-variants", type=int, default=1, help=doc["num_variants"])
     p.add_argument(
         "--long-side",
-        type=int,
+        type=_extra_field("long_side"),
         default=None,
-        help="long side of the output in px (default: the output_long_side setting)",
+        metavar="PX",
+        help="long side of the output in px (default: the output_long_side setting, and within its bounds)",
     )
-    p.add_argument("--jpeg-quality", type=int, default=None, help="JPEG quality (default: the jpeg_quality setting)")
+    p.add_argument(
+        "--jpeg-quality",
+        type=_extra_field("jpeg_quality"),
+        default=None,
+        metavar="Q",
+        help="JPEG quality (default: the jpeg_quality setting, and within its bounds)",
+    )
     p.add_argument(
         "--save-matte",
         action="store_true",
@@ -128,6 +136,20 @@ def register(subparsers: Any) -> None:
         "--remove-photo-shadow", action=argparse.BooleanOptionalAction, default=None, help=doc["remove_photo_shadow"]
     )
     p.set_defaults(func=run)
+
+
+def _extra_field(name: str) -> Callable[[str], int]:
+    """An argparse type for the manifest's extra field ``name`` (``catalogue.extra_value``): outside the bounds of
+    the setting it overrides, argparse refuses it (exit 2) before anything is rendered."""
+    from .catalogue import extra_value
+
+    def parse(text: str) -> int:
+        try:
+            return extra_value(name, text)
+        except InvalidRequest as exc:
+            raise argparse.ArgumentTypeError(exc.message) from None
+
+    return parse
 
 
 def _placement(text: str) -> dict[str, float]:

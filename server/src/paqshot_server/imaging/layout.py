@@ -189,6 +189,10 @@ def place_with_effects(
         )
         for size, before, after, p0, p1, e0, e1 in axes
     )
+    # Where nothing fits (a canvas of a few px, narrower than the effects area's inset: k <= 0) the product gets
+    # one px on its longer side, as its box below does: a negative scale flipped its layer and the note said it
+    # was made "471% smaller" (breaker12 B12-13, a 2x3 px canvas).
+    k = max(k, 1 / max(axis[0] for axis in axes))
     box = []
     for size, before, after, p0, p1, e0, e1 in axes:
         length = max(1, round(size * k))
