@@ -146,9 +146,11 @@ def test_a_catalogue_renders_by_sku_writes_the_summary_and_skips_unchanged_rows(
     third.reject()
 
 
-def test_the_output_names_are_the_commands_to_the_letter() -> None:
-    """The desktop repeats the command's name rule (it must not import the server): the same code in both files."""
+@pytest.mark.parametrize("module", ["skunames", "summarycsv"])
+def test_the_output_names_and_summary_cells_are_the_commands_to_the_letter(module: str) -> None:
+    """The desktop repeats the command's name rule and its summary's inert cells (it must not import the server):
+    the same code in both files."""
     root = Path(__file__).resolve().parents[2]
-    command = (root / "server/src/paqshot_server/cli/skunames.py").read_text()
-    desktop = (root / "desktop/src/paqshot_desktop/skunames.py").read_text()
+    command = (root / f"server/src/paqshot_server/cli/{module}.py").read_text()
+    desktop = (root / f"desktop/src/paqshot_desktop/{module}.py").read_text()
     assert desktop.split("from __future__", 1)[1] == command.split("from __future__", 1)[1]

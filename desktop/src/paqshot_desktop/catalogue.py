@@ -28,6 +28,7 @@ from typing import Any
 from .client import ApiClient, ApiError, describe
 from .model import image_extension
 from .skunames import OutputNames
+from .summarycsv import write_summary
 from .transfers import data_uri
 from .wire import Capabilities, Job, PresetInfo
 
@@ -150,10 +151,7 @@ class CatalogueRun:
         for row in pending_rows:  # stopped: the jobs go on on the appliance; a re-run picks them up again
             row.line.update(status="failed", error="Stopped before the appliance finished this row.")
         summary = [r.line for r in lines]
-        with (self.out / SUMMARY).open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=SUMMARY_COLUMNS)
-            writer.writeheader()
-            writer.writerows(summary)
+        write_summary(self.out / SUMMARY, SUMMARY_COLUMNS, summary)
         return summary
 
     def _start(self, number: int, row: dict[str, Any], state: dict[str, Any], names: OutputNames) -> Row:

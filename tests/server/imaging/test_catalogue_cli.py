@@ -243,3 +243,23 @@ def test_skus_in_any_script_keep_their_names_and_never_share_a_file(tmp_path: Pa
     assert outputs[3] == "ABC.jpg" and outputs[4].startswith("abc-"), outputs  # one file on Windows and macOS
     assert len({o.casefold() for o in outputs}) == 5 and all((out / o).is_file() for o in outputs)
     assert lines[5]["status"] == "failed" and "appears twice" in lines[5]["error"], lines[5]
+
+
+def test_no_summary_cell_is_a_formula_to_a_spreadsheet(tmp_path: Path) -> None:
+    """breaker11 B11-15b / breaker12 B12-6: a SKU ``=HYPERLINK(...)`` was written to summary.csv as is, and a
+    spreadsheet opening it runs it. OWASP's advice: a ``'`` before a cell starting with = + - @ tab or CR."""
+    (tmp_path / "p.jpg").write_bytes(product_jpeg((320, 240)))
+    skus = ['=HYPERLINK("http://x.invalid","open")', "+1+2", "-3", "@SUM(A1)", "\tA", "SKU=1"]
+    rows = ["sku,image", *(f'"{sku.replace(chr(34), 2 * chr(34))}",p.jpg' for sku in skus), '"=1+1",/nope/x.jpg']
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    done = _run("generate", "--manifest", str(manifest), "-o", str(out), home=tmp_path / "home")
+    assert done.returncode == 1, done.stderr  # the missing file's row
+    with (out / "summary.csv").open(encoding="utf-8", newline="") as f:
+        cells = [cell for line in csv.reader(f) for cell in line]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")], cells
+    with (out / "summary.csv").open(encoding="utf-8", newline="") as f:
+        shown = [line["sku"] for line in csv.DictReader(f)]
+    # csv's reader strips nothing, so the row keeps the SKU the manifest's reader took (stripped of spaces and tabs)
+    assert shown == ["'" + sku if sku[0] in "=+-@" else sku.strip() for sku in [*skus, "=1+1"]], shown

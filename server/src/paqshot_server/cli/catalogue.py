@@ -25,6 +25,7 @@ from ..errors import AppError, InvalidRequest, UnsupportedImage
 from ..settings import declared
 from .common import internal_error, os_error_words
 from .skunames import OutputNames
+from .summarycsv import write_summary
 
 SUMMARY = "summary.csv"
 STATE = "batch-state.json"
@@ -186,10 +187,7 @@ def run_manifest(args: argparse.Namespace) -> int:
             flush=True,
         )
         state_path.write_text(json.dumps(state, indent=1, sort_keys=True))  # after every row: a crash loses none
-    with (args.output / SUMMARY).open("w", newline="", encoding="utf-8") as out:
-        writer = csv.DictWriter(out, fieldnames=SUMMARY_COLUMNS)
-        writer.writeheader()
-        writer.writerows(summary)
+    write_summary(args.output / SUMMARY, SUMMARY_COLUMNS, summary)
     failed = sum(1 for s in summary if s["status"] == "failed")
     print(
         f"{len(summary)} rows: {len(summary) - failed} ok, {failed} failed; summary in {args.output / SUMMARY}",

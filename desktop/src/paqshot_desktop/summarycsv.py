@@ -1,0 +1,30 @@
+"""A catalogue's ``summary.csv`` made safe for spreadsheets: the same lines as the command's ``cli/summarycsv.py`` in
+the server package (the rule is written there and in docs/presets.md, "Catalogues"), repeated because the desktop
+must not import the server; ``tests/desktop/test_desktop_catalogue.py`` checks that the two files' code is the same.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP, "CSV Injection"
+
+
+def inert(value: Any) -> Any:
+    """``value`` as a cell no spreadsheet evaluates: a string starting with a formula character, with ``'`` in
+    front; anything else unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def write_summary(path: Path, columns: Sequence[str], lines: Iterable[Mapping[str, Any]]) -> None:
+    """Write ``lines`` (one mapping of ``columns`` per catalogue row) to ``path`` as UTF-8 CSV with a header, every
+    cell made :func:`inert`."""
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows({name: inert(value) for name, value in line.items()} for line in lines)
