@@ -11,8 +11,8 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import AppError, CutoutRefused, InvalidRequest, UnsupportedImage
