@@ -234,6 +234,7 @@ def declared(name: str) -> Setting:
     """The declaration of the setting ``name`` (its type, default and bounds). Raises KeyError for an unknown name."""
     return _BY_NAME[name]
 
+
 BOOTSTRAP = {"brand_file"}  # read before the brand (and so the prefix) is known
 
 
