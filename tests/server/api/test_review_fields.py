@@ -92,6 +92,22 @@ def test_on_low_confidence_fail_completes_a_confident_result(settings: Settings)
     assert got["status"] == "completed" and got["needs_review"] is False
 
 
+def test_the_engine_a_cut_by_its_own_alpha_names_can_be_sent_back(client: TestClient, settings: Settings) -> None:
+    # breaker12 B12-9: a photo with transparency names cutout_engine "alpha", which a re-run copying it refused (400)
+    cut = Image.new("RGBA", (80, 60), (0, 0, 0, 0))
+    cut.paste((200, 40, 40, 255), (20, 15, 60, 45))
+    out = io.BytesIO()
+    cut.save(out, "PNG")
+    key = make_key(settings)
+    first, _, _ = _run(settings, {"product_image": b64(out.getvalue()), "style": "studio_packshot"}, key)
+    assert first["status"] == "completed" and first["cutout_engine"] == "alpha", first
+    again = client.post(f"/v1/generate/{first['id']}/rerun", json={"cutout_engine": "alpha"}, headers=key.headers)
+    assert again.status_code == 202, again.text
+    assert process(WorkerContext(settings), again.json()["id"]) == "completed"
+    rerun = client.get(f"/v1/generate/{again.json()['id']}", headers=key.headers).json()
+    assert rerun["cutout_engine"] == "alpha" and rerun["options"]["cutout_engine"] == "auto", rerun
+
+
 def test_request_fields_are_validated(client: TestClient, key: Key) -> None:
     base = {"product_image": b64(product_jpeg()), "style": "studio_packshot"}
     for bad in ({"on_low_confidence": "maybe"}, {"cutout_engine": "../etc"}, {"cutout_engine": ""}):

@@ -344,7 +344,8 @@ class GenerateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
             pattern=CUTOUT_ENGINE_PATTERN,
             description="Extension: which cut-out runs. auto (default): the best installed model, else classical; "
             "classical: the model-free segmenter; or the id of an installed cut-out model (GET /v1/models), "
-            "also as results name it (onnx:<id>). An id of no cut-out model answers 400; a cut-out model of the "
+            "also as results name it (onnx:<id>); alpha, as results name a photo's own transparency, is taken as "
+            "auto. An id of no cut-out model answers 400; a cut-out model of the "
             "catalogue that is not installed here answers 403.",
             examples=["auto"],
         ),

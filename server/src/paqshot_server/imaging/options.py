@@ -44,11 +44,15 @@ DEFAULT_LONG_SIDE = 2048
 AUTO_CUTOUT = "auto"  # the best installed cut-out model, else the classical segmenter
 CLASSICAL_CUTOUT = "classical"
 MODEL_ENGINE_PREFIX = "onnx:"  # how results name the cut-out model that ran (``onnx:<model id>``)
+OWN_ALPHA = "alpha"  # how results name the photo's own transparency used as the matte
 
 
 def cutout_choice(value: str) -> str:
-    """A ``cutout_engine`` choice as stored: ``onnx:<model id>``, the name every result reports, is taken as the
-    model id itself, so the engine a result names can be sent back to ask for it again (breaker6, F4)."""
+    """A ``cutout_engine`` choice as stored: every name a result reports can be sent back to ask for it again
+    (breaker6 F4, breaker12 B12-9): ``onnx:<model id>`` is taken as the model id itself, and ``alpha`` (the photo's
+    own transparency) as ``auto``, under which a photo with transparency is cut by its alpha channel."""
+    if value == OWN_ALPHA:
+        return AUTO_CUTOUT
     return value.removeprefix(MODEL_ENGINE_PREFIX)
 
 
