@@ -1,15 +1,22 @@
 """Requests whose mistake is known at submission are refused then (400, the spec's ``{"error","message"}``
 naming the field and what is allowed), not accepted and failed later; a refusal uses no quota.
 
-Faults from breaker11 (docs/progress/breaker11-notes.md): B11-7 (padding that leaves no room).
+Faults from breaker11 (docs/progress/breaker11-notes.md): B11-7 (padding that leaves no room); breaker12 B12-7 (a
+photo too small to cut out).
 """
 
 from __future__ import annotations
 
+import io
+import json
+from pathlib import Path
+
 import pytest
 from httpx import Response
 from litestar.testing import TestClient
+from paqshot_server.imaging.smallest import MIN_SIDE
 from paqshot_server.settings import Settings
+from PIL import Image
 from support import Key, assert_plain_words, b64, make_key, product_jpeg
 
 
@@ -58,3 +65,33 @@ def test_the_largest_padding_the_message_names_is_accepted(client: TestClient, k
     ratio, px = (part.split()[-1] for part in message.removesuffix(" px.").split(", or "))
     assert post(client, key, padding=float(ratio)).status_code == 202
     assert post(client, key, padding=float(px)).status_code == 202
+
+
+def _photo(size: tuple[int, int], kind: str) -> str:
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 40, 120)).save(out, kind)
+    return b64(out.getvalue())
+
+
+@pytest.mark.parametrize("kind", ["JPEG", "PNG"])
+@pytest.mark.parametrize("size", [(1, 1), (4, 4), (8, 8), (16, 16), (64, 4), (MIN_SIDE - 1, 400)])
+def test_a_photo_too_small_to_cut_out_is_refused_at_submission_naming_its_size(
+    client: TestClient, key: Key, size: tuple[int, int], kind: str
+) -> None:
+    # breaker12 B12-7: 8x8, 16x16 and 64x4 completed at confidence 0.00 (8x8: a pink square packshot); 1x1..4x4
+    # were refused as "background"
+    said = refusal(post(client, key, product_image=_photo(size, kind)))
+    assert f"{size[0]}x{size[1]} pixels" in said and f"at least {MIN_SIDE} pixels on its shorter side" in said, said
+    assert client.get("/v1/generations", headers=key.headers).json()["total"] == 0
+    stretched = post(client, key, product_image=_photo((max(size[0], MIN_SIDE), max(size[1], MIN_SIDE)), kind))
+    assert stretched.status_code == 202, stretched.text  # the minimum itself is taken
+
+
+def test_the_command_refuses_a_photo_too_small_to_cut_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from paqshot_server.cli import main
+
+    Image.new("RGB", (8, 8), (200, 40, 120)).save(tmp_path / "tiny.png")
+    assert main(["generate", str(tmp_path / "tiny.png"), "-o", str(tmp_path / "out"), "--json"]) == 1
+    record = json.loads(capsys.readouterr().out)
+    assert record["error"]["code"] == "invalid_request", record
+    assert f"8x8 pixels: too small to cut the product out; send one at least {MIN_SIDE}" in record["error"]["message"]

@@ -296,12 +296,14 @@ def _render(
     finisher: Any,
 ) -> dict[str, Any]:
     from ..imaging.decode import decode_image
+    from ..imaging.smallest import check_photo_size
     from ..jobs.runner import options_for_engine
 
     settings = res.settings
     options = options_for_engine(resolved.options, resolved.style, resolved.aspect_ratio, resolved.seed, settings)
     engines.check_options(options, background_image=background is not None)
     decoded = decode_image(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
+    check_photo_size(decoded.source_size)
     result = engines.render(decoded.image, options, plates=plates_for(res, background, options))
     if result.needs_review and resolved.options.get("on_low_confidence") == "fail":
         reasons = "; ".join(r.message for r in result.review_reasons)

@@ -283,6 +283,7 @@ def _render_one(
     what happened (``error`` when it failed), with the compliance reports of ``checks``."""
     from ..imaging.decode import decode_image
     from ..imaging.hint import read_hint
+    from ..imaging.smallest import check_photo_size
 
     engines, settings = res.engines, res.settings
 
@@ -291,6 +292,7 @@ def _render_one(
     try:
         data = path.read_bytes()
         decoded = decode_image(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
+        check_photo_size(decoded.source_size)
         decode_ms = (time.perf_counter() - started) * 1000
         hint = read_hint(args.mask_hint.read_bytes(), decoded.image.size) if args.mask_hint else None
         result = engines.render(decoded.image, options, hint=hint, plates=plates)

@@ -1,0 +1,31 @@
+"""The smallest product photo the cut-out works on, refused at submission below it (breaker11 B11-2, breaker12
+B12-7: an 8x8 photo completed as a pink square at confidence 0.00, and 1x1..4x4 were refused as "background").
+
+``MIN_SIDE`` is measured (docs/progress/issue-14.md, "Breaker12's API faults, session 13"; bench/smallest_photo.py):
+the 27 real photos of bench/realeval_build.py scaled down to a short side of 16..192 px and cut out by the default
+model (u2netp-int8), each matte brought back to full size and compared with the full-size photo's own (IoU at alpha
+128). Of the 11 photos whose full-size cut-out is sure (confidence >= 0.8), an IoU >= 0.7 was kept by 9 at a short
+side of 48 and 64 px, by 5 at 32 and by 4 at 24; over all 27 the median IoU was 0.32 at 24, 0.55 at 32, 0.71 at 48,
+0.78 at 64 (at 16 px 14 of 27 were found to be all background). Between 48 px and ~200 px the cut-out's confidence
+stays low (median 0.01 at 48, 0.36 at 128), so those results complete flagged for review.
+"""
+
+from __future__ import annotations
+
+from ..errors import InvalidRequest
+
+MIN_SIDE = 48  # px on the photo's shorter side (as shown: after its EXIF orientation)
+
+
+def check_photo_size(size: tuple[int, int], min_side: int = MIN_SIDE) -> None:
+    """Refuse a product photo of ``size`` (width, height in px, as shown) whose shorter side is under ``min_side``.
+
+    Raises:
+        InvalidRequest: the message names the photo's size and the minimum.
+    """
+    width, height = size
+    if min(width, height) < min_side:
+        raise InvalidRequest(
+            f"The photo is {width}x{height} pixels: too small to cut the product out; send one at least {min_side} "
+            f"pixels on its shorter side (the original photo, not a thumbnail)."
+        )
