@@ -25,7 +25,7 @@ from ..errors import ImageTooLarge, InvalidRequest, megabytes
 from ..imaging.decode import decode_image, display_size
 from ..imaging.hint import encode_hint, read_hint
 from ..imaging.passthrough import jpeg_passthrough, jpeg_passthrough_plan
-from ..imaging.smallest import MIN_SIDE, check_photo_size
+from ..imaging.smallest import MIN_PIXELS, check_photo_size
 from ..net.fetch import BlockedAddress, fetch_image, resolve_async
 from ..net.post import check_sendable
 from ..net.urls import IMAGE_URL_SCHEMES, url_shape_error, webhook_schemes
@@ -72,17 +72,17 @@ def _strict_base64(text: str) -> bytes:
     return pybase64.b64decode("".join(text.split()), validate=True)
 
 
-def normalise(data: bytes, max_bytes: int, max_pixels: int, min_side: int = 0) -> tuple[bytes, str, tuple[str, ...]]:
+def normalise(data: bytes, max_bytes: int, max_pixels: int, min_pixels: int = 0) -> tuple[bytes, str, tuple[str, ...]]:
     """Validated, metadata-free bytes to store, their extension (``jpg`` fast path or ``png``), and the notes
-    decoding made (animated image, end marker missing) for the job's result. ``min_side``: the least shorter side
-    (px, as shown) taken (:func:`~..imaging.smallest.check_photo_size`; 0 for any)."""
+    decoding made (animated image, end marker missing) for the job's result. ``min_pixels``: the fewest pixels
+    taken (:func:`~..imaging.smallest.check_photo_size`; 0 for any)."""
     if len(data) <= max_bytes:
         fast = jpeg_passthrough(data, max_pixels)
         if fast is not None:
-            check_photo_size(fast[1], min_side)
+            check_photo_size(fast[1], min_pixels)
             return fast[0], "jpg", ()
     decoded = decode_image(data, max_bytes=max_bytes, max_pixels=max_pixels)
-    check_photo_size(decoded.source_size, min_side)
+    check_photo_size(decoded.source_size, min_pixels)
     out = io.BytesIO()
     # compress_level=1: the stored input is read once by the worker; speed matters more than size.
     decoded.image.save(out, "PNG", compress_level=1)
@@ -135,10 +135,10 @@ def store_image(res: Resources, job_id: str, raw: bytes, role: str = "input") ->
     smallest size is refused (InvalidRequest, ``imaging.smallest``). Blocking (CPU and disk): call it from a
     thread."""
     settings = res.settings
-    min_side = MIN_SIDE if role == "input" else 0
+    min_pixels = MIN_PIXELS if role == "input" else 0
     plan = jpeg_passthrough_plan(raw, settings.max_image_pixels) if len(raw) <= settings.max_image_bytes else None
     if plan is not None:
-        check_photo_size(plan.size, min_side)
+        check_photo_size(plan.size, min_pixels)
         name = f"{job_id}_{role}.jpg"
         if plan.certain:  # nothing left to verify: written here, not handed to another thread and waited for
             res.files.put(name, plan.data)
@@ -155,7 +155,7 @@ def store_image(res: Resources, job_id: str, raw: bytes, role: str = "input") ->
             return name, ()
         _discard(res, name, written)  # the full path below says what is wrong with it
     with full_decode():
-        data, ext, notes = normalise(raw, settings.max_image_bytes, settings.max_image_pixels, min_side)
+        data, ext, notes = normalise(raw, settings.max_image_bytes, settings.max_image_pixels, min_pixels)
     name = f"{job_id}_{role}.{ext}"
     res.files.put(name, data)
     return name, notes
