@@ -13,7 +13,7 @@ from litestar.testing import TestClient
 from paqshot_server.api import present
 from paqshot_server.api.auth import bearer_token
 from paqshot_server.api.encoded import EncodedJson
-from paqshot_server.errors import Unauthorized
+from paqshot_server.errors import InvalidRequest, Unauthorized
 from paqshot_server.settings import Settings
 from paqshot_server.storage import jobs as jobs_sql
 from paqshot_server.storage.db import connect
@@ -114,9 +114,9 @@ def request_with(headers: list[tuple[bytes, bytes]]) -> Request:
 
 def test_the_bearer_token_is_read_from_the_raw_headers_in_any_case() -> None:
     assert bearer_token(request_with([(b"Authorization", b"Bearer pk_live_a ")])) == "pk_live_a"
-    assert bearer_token(request_with([(b"authorization", b"bearer pk_live_b"), (b"authorization", b"x")])) == (
-        "pk_live_b"
-    )
+    assert bearer_token(request_with([(b"authORIZATION", b"bearer pk_live_b")])) == "pk_live_b"
+    with pytest.raises(InvalidRequest, match="more than once"):  # breaker12 B12-8: the first was taken silently
+        bearer_token(request_with([(b"authorization", b"bearer pk_live_b"), (b"Authorization", b"x")]))
     for bad in ([], [(b"authorization", b"Basic abc")], [(b"authorization", b"Bearer  ")]):
         with pytest.raises(Unauthorized):
             bearer_token(request_with(bad))
