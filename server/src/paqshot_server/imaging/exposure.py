@@ -29,6 +29,7 @@ from PIL import Image
 from scipy import ndimage
 
 from .cutout import alpha_bbox
+from .planes import darkest, lightest
 
 # The photo's range: the 0.5th percentile of each pixel's darkest channel to the 99.5th of its lightest (a few
 # specular highlights and deep shadows do not count), on a copy of at most SAMPLE_SIDE px.
@@ -114,7 +115,7 @@ def photo_range(rgb: np.ndarray) -> tuple[float, float]:
     per pixel, on every n-th pixel (at most :data:`SAMPLE_SIDE` per side)."""
     step = max(1, -(-max(rgb.shape[:2]) // SAMPLE_SIDE))
     sample = rgb[::step, ::step, :3]
-    return float(np.percentile(sample.min(axis=2), TAIL)), float(np.percentile(sample.max(axis=2), 100 - TAIL))
+    return float(np.percentile(darkest(sample), TAIL)), float(np.percentile(lightest(sample), 100 - TAIL))
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ def clipping(rgb: np.ndarray, alpha: np.ndarray, view: Levels | None = None) -> 
     if area == 0 or not ring.any():
         return Clipping()
 
-    white, black = grid.min(axis=2) >= CLIPPED, grid.max(axis=2) <= CRUSHED
+    white, black = darkest(grid) >= CLIPPED, lightest(grid) <= CRUSHED
     edge = product & ~ndimage.binary_erosion(product, border_value=1)
 
     def share(clipped: np.ndarray) -> float:
