@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
 from .cutout import alpha_bbox
+from .morphology import dilate4, erode4
 from .planes import darkest, lightest
 
 # The photo's range: the 0.5th percentile of each pixel's darkest channel to the 99.5th of its lightest (a few
@@ -159,19 +159,20 @@ def clipping(rgb: np.ndarray, alpha: np.ndarray, view: Levels | None = None) -> 
     product = np.asarray(matte.resize(size, Image.Resampling.BOX) if matte.size != size else matte) > 0.5
     photo = Image.fromarray(np.ascontiguousarray(part), "RGB")
     grid = np.asarray(photo.resize(size, Image.Resampling.BOX) if photo.size != size else photo)
-    near = ndimage.binary_dilation(product, iterations=GAP)
-    ring = ndimage.binary_dilation(near, iterations=RING) & ~near
+    # The cross's shifted ORs and ANDs: scipy's binary_dilation / binary_erosion bit for bit, ~2 ms a call less.
+    near = dilate4(product, GAP)
+    ring = dilate4(near, RING) & ~near
     area = int(product.sum())
     if area == 0 or not ring.any():
         return Clipping()
 
     white, black = darkest(grid) >= CLIPPED, lightest(grid) <= CRUSHED
-    edge = product & ~ndimage.binary_erosion(product, border_value=1)
+    edge = product & ~erode4(product)
 
     def share(clipped: np.ndarray) -> float:
         if float(clipped[ring].mean()) < RING_CLIPPED:
             return 0.0
-        flat = ndimage.binary_erosion(clipped, iterations=FLAT, border_value=1)
+        flat = erode4(clipped, FLAT)
         if (edge & flat).sum() < GUESSED * edge.sum():
             return 0.0
         return float((clipped & product).sum() / area)
