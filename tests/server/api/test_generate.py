@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -303,6 +304,24 @@ def test_the_same_request_with_its_keys_reordered_or_respaced_is_a_replay(client
     conflict = client.post("/v1/generate", content=other.encode(), headers=headers)
     assert conflict.status_code == 400 and "different request body" in conflict.json()["message"], conflict.text
     assert client.get("/v1/generations", headers=key.headers).json()["total"] == 1
+
+
+def test_a_retry_across_the_upgrade_to_sorted_keys_is_a_replay(
+    client: TestClient, key: Key, settings: Settings
+) -> None:
+    # breaker13 B13-14: rows written before 846ee5e hold the hash of the bytes as sent; the retry after the upgrade
+    # (when clients retry most) was refused as "a different request body".
+    sent = f'{{"style":"studio_packshot", "product_image":"{b64(product_jpeg())}"}}'.encode()
+    headers = {**key.headers, "Idempotency-Key": "before-upgrade", "content-type": "application/json"}
+    first = client.post("/v1/generate", content=sent, headers=headers)
+    assert first.status_code == 202, first.text
+    db = connect(settings.app_db)
+    db.conn.execute("UPDATE idempotency SET body_hash = ?", (hashlib.sha256(sent).hexdigest(),))
+    db.conn.commit()
+    again = client.post("/v1/generate", content=sent, headers=headers)
+    assert again.status_code == 202 and again.json()["id"] == first.json()["id"], again.text
+    other = client.post("/v1/generate", content=sent.replace(b'", "', b'", "shadow":"hard", "'), headers=headers)
+    assert other.status_code == 400 and "different request body" in other.json()["message"], other.text
 
 
 def test_an_empty_idempotency_key_is_refused_not_taken_for_none(client: TestClient, key: Key) -> None:

@@ -107,6 +107,7 @@ class GenerationController(Controller):
             body=request_fingerprint(sent) if idempotency else None,
             sent=sent,
             on_counted=remember_rate_window(request),
+            as_sent=await request.body() if idempotency else None,  # read already, for ``sent``
         )
         return _accepted(submitted, api)
 

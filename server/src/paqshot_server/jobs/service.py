@@ -101,6 +101,7 @@ class JobService:
         body: bytes | None = None,
         sent: Collection[str] | None = None,
         on_counted: CountedListener | None = None,
+        as_sent: bytes | None = None,
     ) -> Submitted:
         """Validate, store the product image, insert and enqueue a job for ``key``.
 
@@ -108,13 +109,17 @@ class JobService:
         a replay from a reuse of the Idempotency-Key with another request (default: the request's JSON encoding),
         and whose keys are the fields the client sent
         (those beat the preset's values; default: the fields that differ from their defaults). ``sent``: those
-        keys when the caller has them already (the body is then not parsed again). Raises
+        keys when the caller has them already (the body is then not parsed again). ``as_sent``: the request's bytes
+        as received, whose hash an Idempotency-Key row written before the sorted-keys form holds (see
+        :func:`storage.jobs.idempotent_prior`). Raises
         Forbidden (style not enabled, quota),
         InvalidRequest (options, webhook URL, image, mask hint), IdempotencyConflict, RateLimited, ImageTooLarge,
         UnsupportedImage; a refused request leaves no stored file behind. ``on_counted``: see
         :data:`CountedListener`.
         """
-        admitted = await self._admit(key, request, idempotency_key, body, sent=sent, on_counted=on_counted)
+        admitted = await self._admit(
+            key, request, idempotency_key, body, sent=sent, on_counted=on_counted, as_sent=as_sent
+        )
         if isinstance(admitted, Submitted):
             return admitted
         raw = await intake.load_image(self.res, request.product_image)
@@ -196,6 +201,7 @@ class JobService:
         sent: Collection[str] | None = None,
         on_counted: CountedListener | None = None,
         carried: dict[str, Any] | None = None,
+        as_sent: bytes | None = None,
     ) -> Submitted | _Admission:
         """Checks before any file is stored: an earlier job replayed, or what the insert needs.
 
@@ -228,8 +234,9 @@ class JobService:
             body_hash = hashlib.sha256(
                 hash_prefix + (msgspec.json.encode(request) if body is None else body)
             ).hexdigest()
+            legacy_hash = None if as_sent is None else hashlib.sha256(hash_prefix + as_sent).hexdigest()
             prior = await anyio.to_thread.run_sync(
-                jobs_sql.idempotent_prior, res.db.get(), key.id, idempotency_key, body_hash
+                jobs_sql.idempotent_prior, res.db.get(), key.id, idempotency_key, body_hash, legacy_hash
             )
             if prior is not None:
                 return Submitted(prior, replayed=True, rate=None)

@@ -243,13 +243,15 @@ def list_for_key(
     return Page(jobs[::-1] if upward else jobs, total, len(rows) > limit)
 
 
-def _idempotent_prior(conn: sqlite3.Connection, key_id: str, idem_key: str, body_hash: str) -> Job | None:
+def _idempotent_prior(
+    conn: sqlite3.Connection, key_id: str, idem_key: str, body_hash: str, legacy_hash: str | None = None
+) -> Job | None:
     row = conn.execute(
         "SELECT body_hash, job_id FROM idempotency WHERE key_id = ? AND idem_key = ?", (key_id, idem_key)
     ).fetchone()
     if row is None:
         return None
-    if row[0] != body_hash:
+    if row[0] != body_hash and (legacy_hash is None or row[0] != legacy_hash):
         raise IdempotencyConflict(
             "This Idempotency-Key was already used with a different request body: send the same body to get the "
             "first answer again, or a new key for a new request."
@@ -258,9 +260,15 @@ def _idempotent_prior(conn: sqlite3.Connection, key_id: str, idem_key: str, body
     return found[0] if found else None
 
 
-def idempotent_prior(db: sqlite_utils.Database, key_id: str, idem_key: str, body_hash: str) -> Job | None:
-    """The job an earlier request with this Idempotency-Key created; IdempotencyConflict if the body differs."""
-    return _idempotent_prior(db.conn, key_id, idem_key, body_hash)
+def idempotent_prior(
+    db: sqlite_utils.Database, key_id: str, idem_key: str, body_hash: str, legacy_hash: str | None = None
+) -> Job | None:
+    """The job an earlier request with this Idempotency-Key created; IdempotencyConflict if the body differs.
+
+    ``body_hash``: sha256 (hex) of the request as :func:`jobs.service` hashes it now; ``legacy_hash``: of the bytes
+    as sent, what rows written before the sorted-keys form (846ee5e) hold, so that a client's retry across that
+    upgrade (within ``idempotency_hours``) is still a replay (breaker13 B13-14: every such retry was refused)."""
+    return _idempotent_prior(db.conn, key_id, idem_key, body_hash, legacy_hash)
 
 
 def create(
