@@ -64,21 +64,30 @@ FIT_ROUNDS = 4
 # Below this share of the scale the product alone would get, the result says its effects made it smaller: on the
 # breaker's 4 photos (1:1, 9:16, 16:9) soft and floating shadows cost 4-11 % of the scale, hard ones 8-54 %.
 EFFECT_SHRINK_NOTE = 0.85
-# A hard shadow or a reflection that would make the product smaller than this share of the scale it gets alone is
+# A shadow or a reflection that would make the product smaller than this share of the scale it gets alone is
 # shortened instead: marketplaces ask the product to fill 85 % of the frame (Amazon's main image), and a user asking
-# for a hard shadow asks for the product as large as without one. A soft or floating shadow lies under the product
-# and cost it at most 11 % (above); its length is its look.
+# for a shadow asks for the product as large as without one (breaker12's B12-3: soft and floating shadows at padding
+# 0 took it to 0.80-0.84).
 KEEP_SCALE = 0.85
-SHORTENED = "hard"  # the shadow kind shortened
+# A hard shadow that fits only at less than this share of its length is drawn as the soft shadow instead: its height
+# on the floor (0.35 of the product's, ``shadow.CASTS``) is then under 0.105 of the product's, within what the soft
+# shadow darkens below its base anyway (its ambient cast: 0.07 high, moved down 0.035), and its crisp squashed
+# silhouette reads as grey streaks beside the base, not as a cast shadow (breaker12's B12-14: a wooden chair and a
+# lamp in 9:16 at 13-21 %; pack13's sweep of lengths, docs/progress/issue-10-quality.md, "Effects that keep the
+# product large, session 13").
+HARD_LEAST_LENGTH = 0.3
+SYNTHETIC = ("soft", "hard", "floating")  # the shadow kinds drawn from the product's silhouette (``shadow.CASTS``)
 
 
 @dataclass(frozen=True)
 class Layout:
-    """Where the product goes (``placement``), its layer there, and the share of their own length its hard shadow
+    """Where the product goes (``placement``), its layer there, the shadow kind drawn (``shadow``: ``none``,
+    ``natural`` or one of :data:`SYNTHETIC`), and the share of their own length its synthetic shadow
     (:func:`~.shadow.shadow_layer`'s ``length``) and reflection (its depth) are drawn at."""
 
     placement: Placement
     layer: ProductLayer
+    shadow: str
     length: float = 1.0
 
 
@@ -94,41 +103,52 @@ def layout_product(cut: Cutout, options: RenderOptions, *, effects: bool = True)
 
     ``effects``: the shadow and reflection ``options`` ask for are drawn (an opaque background): the product
     is then moved and, if need be, scaled down until it keeps its padding and they keep clear of the frame
-    (:func:`~.layout.place_with_effects`), so the frame never cuts them; a hard shadow or a reflection that would
-    take the product under ``KEEP_SCALE`` of the scale it gets alone is shortened (:func:`~.layout.shortening`) to
-    fit at that scale. They are measured on the shadows' low-resolution grid (the cut-out's alpha alone resampled
-    there: :func:`~.compose.outline_from_cutout`), so only the final placement resamples the product at full size.
+    (:func:`~.layout.place_with_effects`), so the frame never cuts them; a synthetic shadow or a reflection that
+    would take the product under ``KEEP_SCALE`` of the scale it gets alone is shortened (:func:`~.layout.shortening`)
+    to fit at that scale, and a hard shadow shortened under ``HARD_LEAST_LENGTH`` is drawn as the soft one. They are
+    measured on the shadows' low-resolution grid (the cut-out's alpha alone resampled there:
+    :func:`~.compose.outline_from_cutout`), so only the final placement resamples the product at full size.
     """
+    kind = _shadow_kind(options.shadow, cut)
+    placement, length = _fitted(cut, options, kind, effects)
+    if kind == "hard" and length < HARD_LEAST_LENGTH:
+        kind = "soft"
+        placement, length = _fitted(cut, options, kind, effects)
+    return Layout(placement, layer_from_cutout(cut, placement), kind, length)
+
+
+def _fitted(cut: Cutout, options: RenderOptions, kind: str, effects: bool) -> tuple[Placement, float]:
+    """The product's placement for ``options`` with a shadow of ``kind`` and the length its effects are drawn at (as
+    :func:`layout_product` says)."""
     placement = placement_for(layout_box(cut), options)
     length = 1.0
-    if effects:
-        area = padded_area(placement.canvas, options.padding)
-        allowed = effects_area(placement.canvas, options.padding)
-        factor = low_res_factor(placement.canvas)
-        keep = KEEP_SCALE * placement.scale
-        # A reach is measured on the low-resolution grid and widened by one of its pixels, which a re-placement
-        # scales with the product although it does not: aiming this much inside the area, one round fits
-        # (without it each round missed by a few pixels and shrank the product by ~1 %).
-        aim = 3 * factor + 1
-        for _ in range(FIT_ROUNDS):
-            scaling, fixed = _effects_boxes(cut, placement, options, factor, length)
-            reach = _joined(scaling, fixed)
-            if reach is None or (inside(reach, allowed) and inside(placement.dest_box, area)):
-                break
-            moved = place_with_effects(placement, reach, options.padding, inset=aim)
-            if scaling is not None and moved.scale < keep:
-                # Their reach past the product scales with their length (but for the blur, which the next round
-                # measures): the length at which the product keeps ``keep``. 0 where nothing fits at that scale (a
-                # canvas of a few dozen px, narrower than the aim's margins): the product is made smaller.
-                cut_by = shortening(placement, scaling, keep, options.padding, inset=aim)
-                if cut_by > 0:
-                    length *= cut_by
-                    shorter = _scaled_reach(placement.dest_box, scaling, cut_by)
-                    moved = place_with_effects(
-                        placement, _joined(shorter, fixed) or shorter, options.padding, inset=aim
-                    )
-            placement = moved
-    return Layout(placement, layer_from_cutout(cut, placement), length)
+    if not effects:
+        return placement, length
+    area = padded_area(placement.canvas, options.padding)
+    allowed = effects_area(placement.canvas, options.padding)
+    factor = low_res_factor(placement.canvas)
+    keep = KEEP_SCALE * placement.scale
+    # A reach is measured on the low-resolution grid and widened by one of its pixels, which a re-placement
+    # scales with the product although it does not: aiming this much inside the area, one round fits
+    # (without it each round missed by a few pixels and shrank the product by ~1 %).
+    aim = 3 * factor + 1
+    for _ in range(FIT_ROUNDS):
+        scaling, fixed = _effects_boxes(cut, placement, options, kind, factor, length)
+        reach = _joined(scaling, fixed)
+        if reach is None or (inside(reach, allowed) and inside(placement.dest_box, area)):
+            break
+        moved = place_with_effects(placement, reach, options.padding, inset=aim)
+        if scaling is not None and moved.scale < keep:
+            # Their reach past the product scales with their length (but for the blur's floor, which the next
+            # round measures): the length at which the product keeps ``keep``. 0 where nothing fits at that scale
+            # (a canvas of a few dozen px, narrower than the aim's margins): the product is made smaller.
+            cut_by = shortening(placement, scaling, keep, options.padding, inset=aim)
+            if cut_by > 0:
+                length *= cut_by
+                shorter = _scaled_reach(placement.dest_box, scaling, cut_by)
+                moved = place_with_effects(placement, _joined(shorter, fixed) or shorter, options.padding, inset=aim)
+        placement = moved
+    return placement, length
 
 
 def _joined(*boxes: Box | None) -> Box | None:
@@ -153,34 +173,26 @@ def _shadow_kind(kind: str, cut: Cutout) -> str:
 
 
 def _effects_boxes(
-    cut: Cutout, placement: Placement, options: RenderOptions, factor: float, length: float
+    cut: Cutout, placement: Placement, options: RenderOptions, kind: str, factor: float, length: float
 ) -> tuple[Box | None, Box | None]:
     """Canvas boxes (px, may reach past the canvas) of the visible effects drawn with the product under
-    ``placement``: those drawn at ``length`` (a hard shadow, the reflection) and the others (any other shadow),
-    measured with the product's outline resampled to the grid ``factor`` times coarser than the canvas (the
-    synthetic shadows' own grid, :func:`~.shadow.low_res_factor`)."""
+    ``placement`` with a shadow of ``kind``: those drawn at ``length`` (a synthetic shadow, the reflection) and the
+    photo's own (natural) shadow, measured with the product's outline resampled to the grid ``factor`` times coarser
+    than the canvas (the synthetic shadows' own grid, :func:`~.shadow.low_res_factor`)."""
     width, height = placement.canvas
     small = (max(1, round(width / factor)), max(1, round(height / factor)))
     kx, ky = width / small[0], height / small[1]
     left, top, right, bottom = placement.dest_box
     coarse = (math.floor(left / kx), math.floor(top / ky), math.ceil(right / kx), math.ceil(bottom / ky))
     here = outline_from_cutout(cut, Placement(small, placement.source_box, placement.scale / kx, coarse))
-    kind = _shadow_kind(options.shadow, cut)
+    natural = None
     if kind == NATURAL:
         assert cut.shadow is not None and cut.shadow.layer is not None  # as _shadow_kind keeps natural
-        shadow = natural_shadow_extent(cut.shadow.layer, cut.source_size, placement)
-    else:
-        shadow = _on_canvas(shadow_extent(kind, here, small, coarse, length=_shadow_length(kind, length)), kx, ky)
+        natural = natural_shadow_extent(cut.shadow.layer, cut.source_size, placement)
+    shadow = _on_canvas(shadow_extent(kind, here, small, coarse, length=length), kx, ky) if kind in SYNTHETIC else None
     mirror = reflection_layer(here, coarse[3], depth=REFLECTION_DEPTH * length) if options.reflection else None
     reflection = _on_canvas(visible_box(mirror), kx, ky) if mirror is not None else None
-    if kind == SHORTENED:
-        return _joined(shadow, reflection), None
-    return reflection, shadow
-
-
-def _shadow_length(kind: str, length: float) -> float:
-    """The share of its own length a shadow of ``kind`` is drawn at in a layout of ``length``."""
-    return length if kind == SHORTENED else 1.0
+    return _joined(shadow, reflection), natural
 
 
 def _on_canvas(box: Box | None, kx: float, ky: float) -> Box | None:
@@ -196,19 +208,21 @@ def _on_canvas(box: Box | None, kx: float, ky: float) -> Box | None:
 
 
 def _shadow(kind: str, cut: Cutout, laid: Layout, notes: list[str]) -> np.ndarray | None:
-    """The multiply layer for ``kind`` under the product ``laid`` out; ``natural`` re-applies the photo's own shadow
-    when it is known."""
+    """The multiply layer for the shadow ``laid`` out for the ``kind`` asked for (notes say why when they differ);
+    ``natural`` re-applies the photo's own shadow when it is known."""
     placement = laid.placement
-    drawn = _shadow_kind(kind, cut)
-    if drawn != kind:
+    if kind == NATURAL and laid.shadow != NATURAL:
         if cut.source == "alpha":  # the photo came cut out: nothing of its backdrop is left to measure
             notes.append("the photo's own shadow is not known for this cut-out: a soft shadow was used")
         else:
             notes.append(UNCLEAR_SHADOW)
-    if drawn != NATURAL:
-        return shadow_layer(
-            drawn, laid.layer, placement.canvas, placement.dest_box, length=_shadow_length(drawn, laid.length)
+    elif kind != laid.shadow:  # a hard shadow too short to read (HARD_LEAST_LENGTH)
+        notes.append(
+            f"the hard shadow would fit the frame at the product's size only under {HARD_LEAST_LENGTH:.0%} of its "
+            f"length, too short to read as a cast shadow: a {laid.shadow} shadow was drawn instead"
         )
+    if laid.shadow != NATURAL:
+        return shadow_layer(laid.shadow, laid.layer, placement.canvas, placement.dest_box, length=laid.length)
     assert cut.shadow is not None and cut.shadow.layer is not None  # as _shadow_kind keeps natural
     return natural_shadow_layer(cut.shadow.layer, cut.source_size, placement)
 
@@ -249,13 +263,12 @@ def render_packshot(
         pixels = composite(solid_canvas(size, colour), layer, shadow=shadow, under=under, copy=False)
         alone = placement_for(layout_box(cut), options).scale
         if round(placement.scale / alone, 3) < EFFECT_SHRINK_NOTE:  # a layout kept at KEEP_SCALE says nothing
-            drawn = [f"{options.shadow} shadow"] * (options.shadow != "none") + ["reflection"] * options.reflection
+            drawn = [f"{laid.shadow} shadow"] * (laid.shadow != "none") + ["reflection"] * options.reflection
             extra_notes.append(
                 f"the product was made {1 - placement.scale / alone:.0%} smaller to keep its {' and '.join(drawn)} "
                 "inside the frame"
             )
-        shortened = [f"{SHORTENED} shadow"] * (_shadow_kind(options.shadow, cut) == SHORTENED)
-        shortened += ["reflection"] * options.reflection
+        shortened = [f"{laid.shadow} shadow"] * (laid.shadow in SYNTHETIC) + ["reflection"] * options.reflection
         if laid.length < 1 and shortened:
             whose = "their" if len(shortened) > 1 else "its"
             extra_notes.append(

@@ -115,7 +115,7 @@ class Cast:
 
 
 # The kinds' looks, as drawn before session 12 (unchanged constants, now in one table); a layout keeps them inside
-# the frame and may shorten a hard one (its squash and shear: :func:`_lengthened`).
+# the frame and may shorten them (their reach past the product: :func:`_lengthened`).
 CASTS = {
     "soft": (  # ambient occlusion and a contact shadow under the base
         Cast(0.45, 0.07, blur=0.035, least_blur=1.0, drop=0.035),
@@ -135,7 +135,7 @@ def shadow_layer(
     length: float = 1.0,
 ) -> np.ndarray | None:
     """Multiply layer for ``kind`` under the product whose canvas box is ``product_box``; None for none.
-    ``length``: the shadow's projected length (its height on the floor and its shear) as a share of the kind's.
+    ``length``: the shadow's reach past the product (:func:`_lengthened`) as a share of the kind's.
 
     Darkening below :data:`VISIBLE_DARKENING` is dropped (the layer is exactly 1 there), so the layer's extent
     is its visible extent, the one :func:`shadow_extent` measures for the layout.
@@ -146,7 +146,7 @@ def shadow_layer(
     factor = low_res_factor(canvas)
     mask = silhouette(layer, canvas, factor)
     box = tuple(v / factor for v in product_box)
-    dark = _darkening(_lengthened(CASTS[kind], length), mask, box, strength, FLOAT_LIFT * height / factor)
+    dark = _darkening(_lengthened(CASTS[kind], length), mask, box, strength, _lift(height, factor, length))
     out = np.ones((height, width), np.float32)
     found = _dark_box(dark, (width, height))
     if found is None:
@@ -178,7 +178,7 @@ def shadow_extent(
         return None
     width, height = canvas
     factor = low_res_factor(canvas)
-    casts, gap = _lengthened(CASTS[kind], length), FLOAT_LIFT * height / factor
+    casts, gap = _lengthened(CASTS[kind], length), _lift(height, factor, length)
     cells = tuple(v / factor for v in product_box)
     layer_cells = _cells(layer, factor)
     reaches = [_reach(cast, layer_cells, cells, gap) for cast in casts]
@@ -207,10 +207,27 @@ def low_res_factor(canvas: tuple[int, int]) -> float:
 
 
 def _lengthened(casts: tuple[Cast, ...], length: float) -> tuple[Cast, ...]:
-    """``casts`` with their projected length (squash and shear) times ``length``."""
+    """``casts`` with what carries them past the product times ``length``: their height on the floor (squash), shear,
+    drop and blur (not its floor, a pixel or so), so their reach scales with ``length`` (a floating product's lift
+    as well: :func:`_lift`)."""
     if length == 1.0:
         return casts
-    return tuple(replace(cast, squash=cast.squash * length, shear=cast.shear * length) for cast in casts)
+    return tuple(
+        replace(
+            cast,
+            squash=cast.squash * length,
+            shear=cast.shear * length,
+            drop=cast.drop * length,
+            blur=cast.blur * length,
+        )
+        for cast in casts
+    )
+
+
+def _lift(height: int, factor: float, length: float) -> float:
+    """Low-resolution rows a floating product's shadow is moved down by for its lift, on a canvas ``height`` px high
+    drawn on a grid ``factor`` times coarser, in a shadow drawn at ``length`` of its own (:func:`_lengthened`)."""
+    return FLOAT_LIFT * height / factor * length
 
 
 def _product_size(box: tuple[float, ...]) -> tuple[float, float]:
