@@ -244,3 +244,11 @@ def test_a_canvas_narrower_than_the_effects_margins_keeps_a_positive_scale(long_
             assert result.meta["scale"] > 0, (shape, effect, result.meta)
             shares = [int(m) for note in result.notes for m in re.findall(r"made (\d+)% smaller", note)]
             assert all(0 < share < 100 for share in shares), result.notes
+
+
+def test_a_reflection_is_shortened_before_the_shadow() -> None:
+    # Shortening both by one factor drew the soft shadow under a product with a reflection as a thin crisp line
+    # (apples, 1:1, padding 0: 42 %) where the reflection alone made the room: the shadow keeps its look then.
+    notes = _rendered("square", aspect_ratio="1:1", shadow="soft", reflection=True)[1]
+    assert any(note.startswith("the reflection drawn at") for note in notes), notes
+    assert not any("shadow" in note for note in notes), notes

@@ -82,13 +82,14 @@ SYNTHETIC = ("soft", "hard", "floating")  # the shadow kinds drawn from the prod
 @dataclass(frozen=True)
 class Layout:
     """Where the product goes (``placement``), its layer there, the shadow kind drawn (``shadow``: ``none``,
-    ``natural`` or one of :data:`SYNTHETIC`), and the share of their own length its synthetic shadow
-    (:func:`~.shadow.shadow_layer`'s ``length``) and reflection (its depth) are drawn at."""
+    ``natural`` or one of :data:`SYNTHETIC`), and the share of its own length its synthetic shadow
+    (:func:`~.shadow.shadow_layer`'s ``length``) and its reflection (its depth) are drawn at."""
 
     placement: Placement
     layer: ProductLayer
     shadow: str
-    length: float = 1.0
+    shadow_length: float = 1.0
+    reflection_length: float = 1.0
 
 
 def placement_for(box: Box, options: RenderOptions) -> Placement:
@@ -103,23 +104,36 @@ def layout_product(cut: Cutout, options: RenderOptions, *, effects: bool = True)
 
     ``effects``: the shadow and reflection ``options`` ask for are drawn (an opaque background): the product
     is then moved and, if need be, scaled down until it keeps its padding and they keep clear of the frame
-    (:func:`~.layout.place_with_effects`), so the frame never cuts them; a synthetic shadow or a reflection that
-    would take the product under ``KEEP_SCALE`` of the scale it gets alone is shortened (:func:`~.layout.shortening`)
-    to fit at that scale, and a hard shadow shortened under ``HARD_LEAST_LENGTH`` is drawn as the soft one. They are
-    measured on the shadows' low-resolution grid (the cut-out's alpha alone resampled there:
+    (:func:`~.layout.place_with_effects`), so the frame never cuts them. Where that would take the product under
+    ``KEEP_SCALE`` of the scale it gets alone, they are shortened (:func:`~.layout.shortening`) to fit at that scale:
+    the reflection alone first (the shadow keeps its look where that is enough), else the synthetic shadow and the
+    reflection by one factor; a hard shadow shortened under ``HARD_LEAST_LENGTH`` is laid out and drawn as the soft
+    one. They are measured on the shadows' low-resolution grid (the cut-out's alpha alone resampled there:
     :func:`~.compose.outline_from_cutout`), so only the final placement resamples the product at full size.
     """
     kind = _shadow_kind(options.shadow, cut)
-    placement, length = _fitted(cut, options, kind, effects)
-    if kind == "hard" and length < HARD_LEAST_LENGTH:
+    placement, shadow_length, reflection_length = _fitted(cut, options, kind, effects)
+    if kind == "hard" and shadow_length < HARD_LEAST_LENGTH:
         kind = "soft"
-        placement, length = _fitted(cut, options, kind, effects)
-    return Layout(placement, layer_from_cutout(cut, placement), kind, length)
+        placement, shadow_length, reflection_length = _fitted(cut, options, kind, effects)
+    return Layout(placement, layer_from_cutout(cut, placement), kind, shadow_length, reflection_length)
 
 
-def _fitted(cut: Cutout, options: RenderOptions, kind: str, effects: bool) -> tuple[Placement, float]:
-    """The product's placement for ``options`` with a shadow of ``kind`` and the length its effects are drawn at (as
-    :func:`layout_product` says)."""
+def _fitted(cut: Cutout, options: RenderOptions, kind: str, effects: bool) -> tuple[Placement, float, float]:
+    """The product's placement for ``options`` with a shadow of ``kind``, and the share of their length its shadow and
+    its reflection are drawn at (as :func:`layout_product` says)."""
+    shadow_scales = not options.reflection
+    placement, length = _fit(cut, options, kind, effects, shadow_scales)
+    alone = placement_for(layout_box(cut), options).scale
+    if not shadow_scales and kind in SYNTHETIC and round(placement.scale / alone, 3) < KEEP_SCALE:
+        shadow_scales = True
+        placement, length = _fit(cut, options, kind, effects, shadow_scales)
+    return placement, length if shadow_scales else 1.0, length
+
+
+def _fit(cut: Cutout, options: RenderOptions, kind: str, effects: bool, shadow_scales: bool) -> tuple[Placement, float]:
+    """The product's placement for ``options`` with a shadow of ``kind`` and the length its reflection (and its
+    synthetic shadow where ``shadow_scales``) are drawn at to keep ``KEEP_SCALE``."""
     placement = placement_for(layout_box(cut), options)
     length = 1.0
     if not effects:
@@ -133,7 +147,7 @@ def _fitted(cut: Cutout, options: RenderOptions, kind: str, effects: bool) -> tu
     # (without it each round missed by a few pixels and shrank the product by ~1 %).
     aim = 3 * factor + 1
     for _ in range(FIT_ROUNDS):
-        scaling, fixed = _effects_boxes(cut, placement, options, kind, factor, length)
+        scaling, fixed = _effects_boxes(cut, placement, options, kind, factor, length, shadow_scales)
         reach = _joined(scaling, fixed)
         if reach is None or (inside(reach, allowed) and inside(placement.dest_box, area)):
             break
@@ -173,26 +187,37 @@ def _shadow_kind(kind: str, cut: Cutout) -> str:
 
 
 def _effects_boxes(
-    cut: Cutout, placement: Placement, options: RenderOptions, kind: str, factor: float, length: float
+    cut: Cutout,
+    placement: Placement,
+    options: RenderOptions,
+    kind: str,
+    factor: float,
+    length: float,
+    shadow_scales: bool,
 ) -> tuple[Box | None, Box | None]:
     """Canvas boxes (px, may reach past the canvas) of the visible effects drawn with the product under
-    ``placement`` with a shadow of ``kind``: those drawn at ``length`` (a synthetic shadow, the reflection) and the
-    photo's own (natural) shadow, measured with the product's outline resampled to the grid ``factor`` times coarser
-    than the canvas (the synthetic shadows' own grid, :func:`~.shadow.low_res_factor`)."""
+    ``placement`` with a shadow of ``kind``: those drawn at ``length`` (the reflection, and the synthetic shadow where
+    ``shadow_scales``) and the others (the photo's own shadow, a synthetic one at its whole length), measured with
+    the product's outline resampled to the grid ``factor`` times coarser than the canvas (the synthetic shadows' own
+    grid, :func:`~.shadow.low_res_factor`)."""
     width, height = placement.canvas
     small = (max(1, round(width / factor)), max(1, round(height / factor)))
     kx, ky = width / small[0], height / small[1]
     left, top, right, bottom = placement.dest_box
     coarse = (math.floor(left / kx), math.floor(top / ky), math.ceil(right / kx), math.ceil(bottom / ky))
     here = outline_from_cutout(cut, Placement(small, placement.source_box, placement.scale / kx, coarse))
-    natural = None
+    shadow = None
     if kind == NATURAL:
         assert cut.shadow is not None and cut.shadow.layer is not None  # as _shadow_kind keeps natural
-        natural = natural_shadow_extent(cut.shadow.layer, cut.source_size, placement)
-    shadow = _on_canvas(shadow_extent(kind, here, small, coarse, length=length), kx, ky) if kind in SYNTHETIC else None
+        shadow = natural_shadow_extent(cut.shadow.layer, cut.source_size, placement)
+    elif kind in SYNTHETIC:
+        drawn = shadow_extent(kind, here, small, coarse, length=length if shadow_scales else 1.0)
+        shadow = _on_canvas(drawn, kx, ky)
     mirror = reflection_layer(here, coarse[3], depth=REFLECTION_DEPTH * length) if options.reflection else None
     reflection = _on_canvas(visible_box(mirror), kx, ky) if mirror is not None else None
-    return _joined(shadow, reflection), natural
+    if shadow_scales and kind in SYNTHETIC:
+        return _joined(shadow, reflection), None
+    return reflection, shadow
 
 
 def _on_canvas(box: Box | None, kx: float, ky: float) -> Box | None:
@@ -222,9 +247,24 @@ def _shadow(kind: str, cut: Cutout, laid: Layout, notes: list[str]) -> np.ndarra
             f"length, too short to read as a cast shadow: a {laid.shadow} shadow was drawn instead"
         )
     if laid.shadow != NATURAL:
-        return shadow_layer(laid.shadow, laid.layer, placement.canvas, placement.dest_box, length=laid.length)
+        return shadow_layer(laid.shadow, laid.layer, placement.canvas, placement.dest_box, length=laid.shadow_length)
     assert cut.shadow is not None and cut.shadow.layer is not None  # as _shadow_kind keeps natural
     return natural_shadow_layer(cut.shadow.layer, cut.source_size, placement)
+
+
+def _shortened_notes(laid: Layout, reflection: bool) -> list[str]:
+    """The notes saying which effects ``laid`` draws shorter than their own length (one for both when the same)."""
+    shortened = []
+    if laid.shadow in SYNTHETIC and laid.shadow_length < 1:
+        shortened.append((f"{laid.shadow} shadow", "its", laid.shadow_length))
+    if reflection and laid.reflection_length < 1:
+        shortened.append(("reflection", "its", laid.reflection_length))
+    if len(shortened) == 2 and laid.shadow_length == laid.reflection_length:
+        shortened = [(f"{laid.shadow} shadow and reflection", "their", laid.shadow_length)]
+    return [
+        f"the {what} drawn at {length:.0%} of {whose} length to fit the frame at the product's size"
+        for what, whose, length in shortened
+    ]
 
 
 def render_packshot(
@@ -258,7 +298,7 @@ def render_packshot(
         pixels = composite(None, layer, size=size)
     else:
         shadow = _shadow(options.shadow, cut, laid, extra_notes)
-        depth = REFLECTION_DEPTH * laid.length
+        depth = REFLECTION_DEPTH * laid.reflection_length
         under = (reflection_layer(layer, placement.dest_box[3], depth=depth),) if options.reflection else ()
         pixels = composite(solid_canvas(size, colour), layer, shadow=shadow, under=under, copy=False)
         alone = placement_for(layout_box(cut), options).scale
@@ -268,13 +308,7 @@ def render_packshot(
                 f"the product was made {1 - placement.scale / alone:.0%} smaller to keep its {' and '.join(drawn)} "
                 "inside the frame"
             )
-        shortened = [f"{laid.shadow} shadow"] * (laid.shadow in SYNTHETIC) + ["reflection"] * options.reflection
-        if laid.length < 1 and shortened:
-            whose = "their" if len(shortened) > 1 else "its"
-            extra_notes.append(
-                f"the {' and '.join(shortened)} drawn at {laid.length:.0%} of {whose} length to fit the frame at the "
-                "product's size"
-            )
+        extra_notes += _shortened_notes(laid, options.reflection)
     t2 = time.perf_counter()
     fmt = output_format(options.output_format, transparent)
     rendered = render_image(pixels, fmt, options.jpeg_quality)
