@@ -122,18 +122,26 @@ def layout_product(cut: Cutout, options: RenderOptions, *, effects: bool = True)
 def _fitted(cut: Cutout, options: RenderOptions, kind: str, effects: bool) -> tuple[Placement, float, float]:
     """The product's placement for ``options`` with a shadow of ``kind``, and the share of their length its shadow and
     its reflection are drawn at (as :func:`layout_product` says)."""
-    shadow_scales = not options.reflection
-    placement, length = _fit(cut, options, kind, effects, shadow_scales)
+    if not options.reflection:
+        placement, length = _fit(cut, options, kind, effects, None, reflection=False)
+        return placement, length, 1.0
+    # The shadow at the length it would get without the reflection, the reflection shortened around it ...
+    shadow_length = _fit(cut, options, kind, effects, None, reflection=False)[1] if kind in SYNTHETIC else 1.0
+    placement, length = _fit(cut, options, kind, effects, shadow_length, reflection=True)
     alone = placement_for(layout_box(cut), options).scale
-    if not shadow_scales and kind in SYNTHETIC and round(placement.scale / alone, 3) < KEEP_SCALE:
-        shadow_scales = True
-        placement, length = _fit(cut, options, kind, effects, shadow_scales)
-    return placement, length if shadow_scales else 1.0, length
+    if kind in SYNTHETIC and round(placement.scale / alone, 3) < KEEP_SCALE:
+        # ... and where that does not keep the product's size, both by one factor.
+        placement, length = _fit(cut, options, kind, effects, None, reflection=True)
+        return placement, length, length
+    return placement, shadow_length, length
 
 
-def _fit(cut: Cutout, options: RenderOptions, kind: str, effects: bool, shadow_scales: bool) -> tuple[Placement, float]:
-    """The product's placement for ``options`` with a shadow of ``kind`` and the length its reflection (and its
-    synthetic shadow where ``shadow_scales``) are drawn at to keep ``KEEP_SCALE``."""
+def _fit(
+    cut: Cutout, options: RenderOptions, kind: str, effects: bool, shadow_length: float | None, *, reflection: bool
+) -> tuple[Placement, float]:
+    """The product's placement for ``options`` with a shadow of ``kind`` drawn at ``shadow_length`` of its own
+    (None: at the length returned) and, where ``reflection``, a reflection, and the length at which what is drawn
+    at it keeps the product at ``KEEP_SCALE`` of its size alone."""
     placement = placement_for(layout_box(cut), options)
     length = 1.0
     if not effects:
@@ -147,7 +155,7 @@ def _fit(cut: Cutout, options: RenderOptions, kind: str, effects: bool, shadow_s
     # (without it each round missed by a few pixels and shrank the product by ~1 %).
     aim = 3 * factor + 1
     for _ in range(FIT_ROUNDS):
-        scaling, fixed = _effects_boxes(cut, placement, options, kind, factor, length, shadow_scales)
+        scaling, fixed = _effects_boxes(cut, placement, kind, factor, length, shadow_length, reflection)
         reach = _joined(scaling, fixed)
         if reach is None or (inside(reach, allowed) and inside(placement.dest_box, area)):
             break
@@ -189,17 +197,17 @@ def _shadow_kind(kind: str, cut: Cutout) -> str:
 def _effects_boxes(
     cut: Cutout,
     placement: Placement,
-    options: RenderOptions,
     kind: str,
     factor: float,
     length: float,
-    shadow_scales: bool,
+    shadow_length: float | None,
+    reflection: bool,
 ) -> tuple[Box | None, Box | None]:
     """Canvas boxes (px, may reach past the canvas) of the visible effects drawn with the product under
-    ``placement`` with a shadow of ``kind``: those drawn at ``length`` (the reflection, and the synthetic shadow where
-    ``shadow_scales``) and the others (the photo's own shadow, a synthetic one at its whole length), measured with
-    the product's outline resampled to the grid ``factor`` times coarser than the canvas (the synthetic shadows' own
-    grid, :func:`~.shadow.low_res_factor`)."""
+    ``placement``: those drawn at ``length`` (the reflection where ``reflection``, a synthetic shadow of ``kind``
+    where ``shadow_length`` is None) and the others (the photo's own shadow, a synthetic one at ``shadow_length``),
+    measured with the product's outline resampled to the grid ``factor`` times coarser than the canvas (the
+    synthetic shadows' own grid, :func:`~.shadow.low_res_factor`)."""
     width, height = placement.canvas
     small = (max(1, round(width / factor)), max(1, round(height / factor)))
     kx, ky = width / small[0], height / small[1]
@@ -211,13 +219,13 @@ def _effects_boxes(
         assert cut.shadow is not None and cut.shadow.layer is not None  # as _shadow_kind keeps natural
         shadow = natural_shadow_extent(cut.shadow.layer, cut.source_size, placement)
     elif kind in SYNTHETIC:
-        drawn = shadow_extent(kind, here, small, coarse, length=length if shadow_scales else 1.0)
+        drawn = shadow_extent(kind, here, small, coarse, length=length if shadow_length is None else shadow_length)
         shadow = _on_canvas(drawn, kx, ky)
-    mirror = reflection_layer(here, coarse[3], depth=REFLECTION_DEPTH * length) if options.reflection else None
-    reflection = _on_canvas(visible_box(mirror), kx, ky) if mirror is not None else None
-    if shadow_scales and kind in SYNTHETIC:
-        return _joined(shadow, reflection), None
-    return reflection, shadow
+    mirror = reflection_layer(here, coarse[3], depth=REFLECTION_DEPTH * length) if reflection else None
+    mirrored = _on_canvas(visible_box(mirror), kx, ky) if mirror is not None else None
+    if shadow_length is None and kind in SYNTHETIC:
+        return _joined(shadow, mirrored), None
+    return mirrored, shadow
 
 
 def _on_canvas(box: Box | None, kx: float, ky: float) -> Box | None:
