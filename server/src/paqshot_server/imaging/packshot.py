@@ -122,7 +122,7 @@ def layout_product(cut: Cutout, options: RenderOptions, *, effects: bool = True)
 def _fitted(cut: Cutout, options: RenderOptions, kind: str, effects: bool) -> tuple[Placement, float, float]:
     """The product's placement for ``options`` with a shadow of ``kind``, and the share of their length its shadow and
     its reflection are drawn at (as :func:`layout_product` says)."""
-    if not options.reflection:
+    if not (effects and options.reflection):
         placement, length = _fit(cut, options, kind, effects, None, reflection=False)
         return placement, length, 1.0
     # The shadow at the length it would get without the reflection, the reflection shortened around it ...
