@@ -248,7 +248,11 @@ def test_a_canvas_narrower_than_the_effects_margins_keeps_a_positive_scale(long_
 
 def test_a_reflection_is_shortened_before_the_shadow() -> None:
     # Shortening both by one factor drew the soft shadow under a product with a reflection as a thin crisp line
-    # (apples, 1:1, padding 0: 42 %) where the reflection alone made the room: the shadow keeps its look then.
-    notes = _rendered("square", aspect_ratio="1:1", shadow="soft", reflection=True)[1]
-    assert any(note.startswith("the reflection drawn at") for note in notes), notes
-    assert not any("shadow" in note for note in notes), notes
+    # (apples, 1:1, padding 0: 42 %; 16:9: 35 %) where the reflection alone made the room: the shadow keeps the length
+    # it gets without a reflection.
+    for shape, ratio in (("square", "1:1"), ("square", "16:9"), ("lamp", "16:9"), ("tall", "16:9")):
+        alone = _rendered(shape, aspect_ratio=ratio, padding=0)[1]
+        both = _rendered(shape, aspect_ratio=ratio, padding=0, reflection=True)[1]
+        shadow = [note for note in alone if note.startswith("the soft shadow drawn at")]
+        assert shadow and shadow[0] in both, (shape, ratio, alone, both)
+        assert any(note.startswith("the reflection drawn at") for note in both), (shape, ratio, both)

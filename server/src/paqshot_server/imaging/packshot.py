@@ -125,15 +125,43 @@ def _fitted(cut: Cutout, options: RenderOptions, kind: str, effects: bool) -> tu
     if not (effects and options.reflection):
         placement, length = _fit(cut, options, kind, effects, None, reflection=False)
         return placement, length, 1.0
-    # The shadow at the length it would get without the reflection, the reflection shortened around it ...
-    shadow_length = _fit(cut, options, kind, effects, None, reflection=False)[1] if kind in SYNTHETIC else 1.0
-    placement, length = _fit(cut, options, kind, effects, shadow_length, reflection=True)
+    # The shadow at the length it gets without the reflection; the reflection shortened to fit with it, the product
+    # re-placed (as before session 13) or else where the shadow alone put it; else both by one factor.
     alone = placement_for(layout_box(cut), options).scale
-    if kind in SYNTHETIC and round(placement.scale / alone, 3) < KEEP_SCALE:
-        # ... and where that does not keep the product's size, both by one factor.
-        placement, length = _fit(cut, options, kind, effects, None, reflection=True)
-        return placement, length, length
-    return placement, shadow_length, length
+    start, shadow_length = _fit(cut, options, kind, effects, None, reflection=False)
+    if kind not in SYNTHETIC:
+        shadow_length = 1.0
+    placement, length = _fit(cut, options, kind, effects, shadow_length, reflection=True)
+    if round(placement.scale / alone, 3) >= KEEP_SCALE:
+        return placement, shadow_length, length
+    depth = _reflection_room(cut, options, kind, start, shadow_length)
+    if depth is not None:
+        return start, shadow_length, depth
+    placement, length = _fit(cut, options, kind, effects, None, reflection=True)
+    return placement, length if kind in SYNTHETIC else 1.0, length
+
+
+def _reflection_room(
+    cut: Cutout, options: RenderOptions, kind: str, placement: Placement, shadow_length: float
+) -> float | None:
+    """The share of its depth at which the reflection fits the frame with the product at ``placement`` and its shadow of
+    ``kind`` at ``shadow_length`` (which fits there), without moving the product; None where it does not fit."""
+    allowed = effects_area(placement.canvas, options.padding)
+    factor = low_res_factor(placement.canvas)
+    bottom = placement.dest_box[3]
+    length = 1.0
+    for _ in range(FIT_ROUNDS):
+        mirrored, shadow = _effects_boxes(cut, placement, kind, factor, length, shadow_length, True)
+        reach = _joined(mirrored, shadow)
+        if reach is None or inside(reach, allowed):
+            return length
+        if mirrored is None or mirrored[3] <= allowed[3] or mirrored[3] <= bottom:
+            return None  # what leaves the frame is not the reflection's depth
+        # the depth it reaches below the product scales with its length (but for the grid's pixel: the next round)
+        length *= max(0.0, allowed[3] - bottom) / (mirrored[3] - bottom)
+        if length <= 0:
+            return None
+    return None
 
 
 def _fit(
