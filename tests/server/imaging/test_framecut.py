@@ -50,3 +50,31 @@ def test_nothing_and_a_sliver_are_no_cut() -> None:
     matte = np.zeros((100, 100), np.float32)
     matte[0, 20:60] = 1.0  # a one-pixel line along the top: nothing of it reaches inward
     assert frame_cut(matte) == 0.0
+
+
+def test_a_cut_split_by_a_seam_of_backdrop_is_one_cut() -> None:
+    # breaker12 B12-4: the skate cut at 80 % of its height met the frame in runs of 42 and 376 px apart by 2 px;
+    # each run's inner end ran on into the other, so neither left the frame steeply (frame_cut 0.0).
+    matte = np.zeros((300, 400), np.float32)
+    matte[100:, 100:300] = 1.0
+    matte[-1, 140:142] = 0.0  # a 2 px seam in the last row
+    assert frame_cut(matte) == pytest.approx(1.0)
+
+
+def test_a_toe_cut_through_its_slanted_side_is_a_cut() -> None:
+    # breaker12 B12-4: the skate with its left 20 % cut off: the cut leaves the frame square at the sole and at a
+    # slant along the toe's round top. One steep end and one slanted end are a cut.
+    matte = np.zeros((400, 500), np.float32)
+    for x in range(60):
+        matte[100 : 200 + round(2.5 * x), x] = 1.0  # the toe: the frame's run is 100 px, its underside slants
+    matte[100:350, 60:300] = 1.0
+    assert frame_cut(matte) == pytest.approx(100 / 250)
+
+
+def test_several_thin_rails_cut_by_the_frame_count_together() -> None:
+    # breaker12 B12-4: a chair's back cut by the top edge ends in three thin rails, each under a tenth of its width.
+    matte = np.zeros((300, 400), np.float32)
+    matte[120:280, 100:300] = 1.0
+    for x in (110, 190, 270):
+        matte[:120, x : x + 10] = 1.0
+    assert frame_cut(matte) == pytest.approx(30 / 200)

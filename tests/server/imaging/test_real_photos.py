@@ -495,6 +495,33 @@ def test_a_product_cut_by_the_photos_edge_is_flagged(render, engines: Engines, k
     assert result.needs_review
 
 
+@pytest.mark.parametrize(
+    ("kind", "name", "side"),
+    [
+        ("cast-shadow-kept-as-product", "apples.jpg", "top"),  # through the round apple and its leaf
+        ("non-uniform-backdrop-kept", "cake.jpg", "left"),  # through the round cake and its stand
+        ("busy-background-not-refused", "car_3.jpg", "left"),  # a car's rear on a field: a busy scene
+    ],
+)
+def test_a_product_cut_through_a_round_side_or_on_a_busy_scene_is_flagged(
+    render, engines: Engines, kind: str, name: str, side: str
+) -> None:
+    # breaker12 B12-4: cuts through round parts (a skate's wheels and toe), thin ones (a chair's rails) and on a
+    # busy scene (a car's rear on gravel) were not flagged: each end of the cut had to leave the frame steeply, runs
+    # split by a seam did not, only the longest run counted, and busy scenes were left out. 20 % of the product's
+    # height or width cut off; main: frame_cut 0.0, 0.0 and 0.78 (busy), no cut_by_frame.
+    _, whole = render(kind, name)
+    x0, y0, x1, y1 = whole.meta["source_box"]
+    photo = Image.open(shared_case("photos", kind) / name).convert("RGB")
+    if side == "top":
+        photo = photo.crop((0, y0 + round(0.2 * (y1 - y0)), photo.width, photo.height))
+    else:
+        photo = photo.crop((x0 + round(0.2 * (x1 - x0)), 0, photo.width, photo.height))
+    result = engines.render(photo, RenderOptions(background="white", long_side=512))
+    assert "cut_by_frame" in {r.code for r in result.review_reasons}, result.meta["cutout_facts"]
+    assert "cut_by_frame" not in {r.code for r in whole.review_reasons}
+
+
 @pytest.mark.parametrize(("kind", "name"), FRAME_CUT_PHOTOS)
 def test_a_product_that_comes_close_to_the_edge_is_not_flagged_as_cut(
     render, engines: Engines, kind: str, name: str

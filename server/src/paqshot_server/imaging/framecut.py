@@ -2,9 +2,13 @@
 
 The packshot lays the cut-out out as if whole, so the frame's straight cut floats mid-canvas (breaker11, B11-F;
 docs/progress/issue-10-quality.md, "Exposure and frame-cut products, session 12"). Such a cut shows in the matte as
-product solid up to the frame along a run of it, whose ends leave the frame steeply: the product's outline goes
+product solid up to the frame along runs of it, whose ends leave the frame steeply: the product's outline goes
 on past the frame. A product that merely comes close does not reach the frame; one that touches it with a rounded
 side (a tangent) reaches it along a short run whose ends leave at a glancing angle, and the run widens inward.
+
+A frame may cut a product in several places (three wheels, the rails of a chair's back: breaker12, B12-4), and a
+cut through a round part (a toe) leaves it steeply on one end and at a slant on the other: every cut run counts,
+and a run is a cut when its two ends together stay within twice the steep reach.
 """
 
 from __future__ import annotations
@@ -15,23 +19,28 @@ from PIL import Image
 from .cutout import alpha_bbox
 
 SIDE = 640  # measured on the matte reduced to at most this long side (the refinement's analysis grid)
-# A run's end leaves the frame steeply when, DEPTH inward, the product reaches at most STEEP times that depth past
-# it (34° from the frame or steeper); the depth is DEPTH of the run's length, at least MIN_DEPTH px (the matte's
-# edge wavers by a pixel). Measured on 15 real photos cropped so that the frame cuts 8-15 % of the product off one
-# side, 1 px into it, or 3 px short of it (docs/progress/issue-10-quality.md, "Exposure and frame-cut products,
-# session 12"): a quarter of the run inward (45°) missed a cat and a skate cut through their round sides; at 1 px
-# into the product, flat sides (a robot's, a car's) are cut too (up to 0.15 of their extent), round ones are not.
+# A run leaves the frame steeply when, DEPTH inward, the product reaches at most 2 x STEEP times that depth past
+# its two ends together (34° from the frame or steeper on average); the depth is DEPTH of the run's length, at
+# least MIN_DEPTH px (the matte's edge wavers by a pixel). Measured on 15 real photos cropped so that the frame cuts
+# 8-15 % of the product off one side, 1 px into it, or 3 px short of it (docs/progress/issue-10-quality.md,
+# "Exposure and frame-cut products, session 12"): a quarter of the run inward (45°) missed a cat and a skate cut
+# through their round sides; at 1 px into the product, flat sides (a robot's, a car's) are cut too (up to 0.15 of
+# their extent), round ones are not.
 STEEP = 1.5
 DEPTH = 0.05
 MIN_DEPTH = 3
+# Runs of product along the frame (and inward) apart by at most BRIDGE px are one run: a sliver of backdrop between
+# two wheels, or a seam the matte opened, split the skate cut at 80 % of its height into runs of 42 and 376 px whose
+# inner ends each ran on into the other (breaker12, B12-4: frame_cut 0.0 before, 0.88 bridged; session 13).
+BRIDGE = 3
 
 
 def frame_cut(alpha: np.ndarray) -> float:
-    """The longest run of product (``alpha`` > 0.5; float (h, w) in [0, 1], the photo's matte on any grid) along
-    one side of the frame whose both ends leave the frame steeply (module docstring; :data:`STEEP`,
+    """The total length of the runs of product (``alpha`` > 0.5; float (h, w) in [0, 1], the photo's matte on any
+    grid) along one side of the frame that leave the frame steeply (module docstring; :data:`STEEP`,
     :data:`DEPTH`), as a share of the product's extent along that side (its box's width for the top and bottom
-    sides, its height for the left and right). 0.0 when the product does not reach the frame or only touches it
-    at a glancing angle. Measured on a grid of at most :data:`SIDE` px."""
+    sides, its height for the left and right); the largest of the four sides. 0.0 when the product does not reach
+    the frame or only touches it at a glancing angle. Measured on a grid of at most :data:`SIDE` px."""
     h, w = alpha.shape
     k = min(1.0, SIDE / max(h, w))
     if k < 1.0:
@@ -43,30 +52,38 @@ def frame_cut(alpha: np.ndarray) -> float:
     product = alpha > 0.5
     width, height = box[2] - box[0], box[3] - box[1]
     sides = ((product, width), (product[::-1], width), (product.T, height), (product.T[::-1], height))
-    return max(_longest_cut(view) / extent for view, extent in sides)
+    return max(_cut_length(view) / extent for view, extent in sides)
 
 
-def _longest_cut(product: np.ndarray) -> int:
-    """Length of the longest run of ``product`` (bool (h, w)) in its first row whose ends leave steeply, or 0."""
-    edge = product[0]
+def _cut_length(product: np.ndarray) -> int:
+    """Total length of the runs of ``product`` (bool (h, w)) in its first row that leave steeply, or 0."""
+    edge = _bridged(product[0])
     if not edge.any():
         return 0
     padded = np.concatenate([[False], edge, [False]])
     starts = np.flatnonzero(padded[1:] & ~padded[:-1])
     ends = np.flatnonzero(~padded[1:] & padded[:-1])  # exclusive
-    longest = 0
+    total = 0
     for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-        length = end - start
-        depth = max(MIN_DEPTH, round(DEPTH * length))
-        if length > longest and depth < product.shape[0] and _steep(product[depth], start, end, depth):
-            longest = length
-    return longest
+        depth = max(MIN_DEPTH, round(DEPTH * (end - start)))
+        if depth < product.shape[0] and _steep(_bridged(product[depth]), start, end, depth):
+            total += end - start
+    return total
+
+
+def _bridged(row: np.ndarray) -> np.ndarray:
+    """``row`` (bool) with its gaps of at most :data:`BRIDGE` px between product closed (a new array)."""
+    inside = np.flatnonzero(row)
+    out = row.copy()
+    for i in np.flatnonzero((np.diff(inside) > 1) & (np.diff(inside) <= BRIDGE + 1)).tolist():
+        out[inside[i] : inside[i + 1]] = True
+    return out
 
 
 def _steep(row: np.ndarray, start: int, end: int, depth: int) -> bool:
     """Whether the product's run in ``row`` (bool, ``depth`` px inward) through the middle of the frame's run
-    [``start``, ``end``) reaches at most ``STEEP * depth`` past either of its ends (a run at a corner is cut by
-    the other side of the frame there: steep)."""
+    [``start``, ``end``) reaches at most ``2 * STEEP * depth`` past its two ends together (a run at a corner is cut
+    by the other side of the frame there: steep)."""
     mid = (start + end) // 2
     if not row[mid]:
         return False  # a sliver: the product does not reach that deep at the run's middle
@@ -75,5 +92,4 @@ def _steep(row: np.ndarray, start: int, end: int, depth: int) -> bool:
     right = outside[outside > mid]
     inner_start = int(left[-1]) + 1 if left.size else 0
     inner_end = int(right[0]) if right.size else row.size
-    reach = STEEP * depth
-    return start - inner_start <= reach and inner_end - end <= reach
+    return (start - inner_start) + (inner_end - end) <= 2 * STEEP * depth
