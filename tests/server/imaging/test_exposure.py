@@ -37,6 +37,17 @@ def test_an_over_exposed_photo_is_stretched_to_white() -> None:
     assert int(view.apply(rgb)[100, 150, 0]) == 0
 
 
+def test_a_hazy_photo_is_stretched_at_both_ends() -> None:
+    # breaker12 B12-2: a veil of light (0.55 x photo + 0.45 x 190) squeezes a photo into 86-215, neither dark nor
+    # bright: main left it alone.
+    rgb, _ = photo(230, 20)
+    hazy = np.round(0.55 * rgb.astype(np.float32) + 0.45 * 190).astype(np.uint8)
+    view = levels(hazy)
+    assert view == Levels(float(hazy.min()), float(hazy.max())) and view.kind == "flat"
+    stretched = view.apply(hazy)
+    assert int(stretched.min()) == 0 and int(stretched.max()) == 255
+
+
 @pytest.mark.parametrize("grey", [20, 200])
 def test_a_flat_photo_is_left_alone(grey: int) -> None:
     rgb, _ = photo(grey, grey + 8)  # a few levels of one grey: nothing to spread, and a stretch would erase it

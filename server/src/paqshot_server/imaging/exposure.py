@@ -1,10 +1,11 @@
 """Badly exposed photos: the levels of the copy a cut-out model sees, and what a clipped photo hides.
 
 An under-exposed photo (every pixel dark) or an over-exposed one (every pixel lifted, the light parts clipped to
-white) squeezes the product and its backdrop into a few levels at one end of the range. A salient-object model
+white) squeezes the product and its backdrop into a few levels at one end of the range; a hazy or flat-lit one
+(a veil of light over it) into a few levels in the middle. A salient-object model
 trained on well-exposed photos then loses the parts closest to the backdrop's tone: a white polka dot becomes a
-hole in a dark photo, a cream body is cut away in a bright one (breaker11, B11-B; docs/progress/issue-10-quality.md,
-"Exposure and frame-cut products, session 12").
+hole in a dark photo, a cream body is cut away in a bright one, a lamp's arm under a veil (breaker11, B11-B;
+breaker12, B12-2; docs/progress/issue-10-quality.md, "Exposure and frame-cut products, session 12").
 
 Two remedies, each for what it can do:
 
@@ -43,6 +44,14 @@ SAMPLE_SIDE = 512
 # (the teapot x 0.15: 99.5th 38; + 120: 0.5th 120) are.
 DARK_HI = 128.0
 BRIGHT_LO = 110.0
+# A hazy or flat-lit photo squeezes its range in the middle instead (a veil of light over it, or a print of low
+# contrast): the range is stretched, from its own low to its own high, when it spans fewer than NARROW levels. The
+# haze and low-contrast variants that lost parts span 84-129 levels (breaker12 B12-2: the teapot at 0.35 of its
+# contrast, 85-169, lost half its handle; the lamp under a veil, 0.55 x photo + 0.45 x 190, 86-215, its upper arm);
+# of the 80 real photos one spans fewer than 150 (the chair on a pale wall and table, 79-169, range 90), the next
+# 160 (a fork on beige paper, 64-224) (docs/progress/issue-10-quality.md, "Haze, over-exposure and cut products,
+# session 13").
+NARROW = 150.0
 # ... and only when the photo spans at least MIN_RANGE levels: a flat or nearly flat photo (one grey, a blank
 # frame) holds no tones to spread, and mapping its one value to 0 or 255 would erase what little it shows. The
 # squeezed variants above span 38 (x 0.15) and 135 (+ 120) levels.
@@ -70,7 +79,8 @@ class Levels:
 
     Attributes:
         low: value mapped to 0 (0 for an under-exposed photo: its blacks stay black).
-        high: value mapped to 255 (255 for an over-exposed photo: its clipped whites stay white).
+        high: value mapped to 255 (255 for an over-exposed photo: its clipped whites stay white; both ends move
+            for a hazy, low-contrast one).
     """
 
     low: float = 0.0
@@ -83,10 +93,13 @@ class Levels:
 
     @property
     def kind(self) -> str | None:
-        """``"under"`` or ``"over"`` (the photo's exposure the map corrects), or None for the identity."""
+        """``"under"``, ``"over"`` or ``"flat"`` (hazy, low contrast: the photo's exposure the map corrects), or None
+        for the identity."""
         if self.identity:
             return None
-        return "under" if self.low == 0.0 else "over"
+        if self.low == 0.0:
+            return "under"
+        return "over" if self.high == 255.0 else "flat"
 
     def apply(self, rgb: np.ndarray) -> np.ndarray:
         """``rgb`` (uint8 H x W x C) mapped (a new uint8 array), or ``rgb`` itself for the identity."""
@@ -98,8 +111,8 @@ class Levels:
 
 def levels(rgb: np.ndarray) -> Levels:
     """The map that stretches a squeezed photo (uint8 H x W x 3) back over the whole range (module docstring);
-    the identity for a photo whose range is not squeezed (:data:`DARK_HI`, :data:`BRIGHT_LO`) or is too narrow to
-    spread (:data:`MIN_RANGE`)."""
+    the identity for a photo whose range is not squeezed (:data:`DARK_HI`, :data:`BRIGHT_LO`, :data:`NARROW`) or
+    is too narrow to spread (:data:`MIN_RANGE`)."""
     low, high = photo_range(rgb)
     if high - low < MIN_RANGE:
         return Levels()
@@ -107,6 +120,8 @@ def levels(rgb: np.ndarray) -> Levels:
         return Levels(0.0, max(high, 1.0))
     if low > BRIGHT_LO:
         return Levels(min(low, 254.0), 255.0)
+    if high - low < NARROW:
+        return Levels(low, high)
     return Levels()
 
 

@@ -44,6 +44,7 @@ from .planes import copy_channels
 from .segment import OutputScale, PhotoShadow
 
 Predict = Callable[[np.ndarray], np.ndarray]  # uint8 H x W x 3 (maybe a view) -> float32 (h, w) in [0, 1], model grid
+Tone = Callable[[np.ndarray], np.ndarray]  # uint8 h x w x 3 -> uint8 h x w x 3: how the refinement sees the photo
 Box = tuple[int, int, int, int]  # left, top, right, bottom in photo pixels
 
 EIGHT = ndimage.generate_binary_structure(2, 2)
@@ -465,6 +466,7 @@ def refine(
     config: RefineConfig | None = None,
     hint: np.ndarray | None = None,
     output_scale: OutputScale | None = None,
+    tone: Tone | None = None,
 ) -> Refined | None:
     """Run the refinement (module docstring) on ``rgb`` (uint8 H x W x 3) with the model ``predict``.
 
@@ -473,6 +475,12 @@ def refine(
     the photo reduced to the detail that output needs (:func:`detail_scale`), and the result is on that grid
     (:attr:`Refined.size`); the steps before (model passes, analysis grid, clean-up) are the same. A hint's
     matte stays on the photo's grid (it must honour the hint to the pixel).
+
+    ``tone``: the photo's levels as the refinement's decisions see them (the clean-up's backdrop colours and the
+    guides of the matte's edges: a hazy photo's stretched range, :func:`.exposure.levels`); the output's colours
+    are always the photo's own. Under a veil of haze the backdrop's colour distances shrink with the contrast and
+    the clean-up cut a lamp's arm away as backdrop (breaker12, B12-2: IoU 0.79 with the photo's own cut-out; with
+    the stretched view 0.99). ``predict`` sees the photo as given: the caller stretches the model's copy.
 
     Returns None when the model finds no confident product anywhere.
     """
@@ -496,6 +504,8 @@ def refine(
         box = _union(box, _mask_box(hint == 255))
     x0, y0, x1, y1 = box
     small = _analysis_rgb(rgb, box, cfg.analysis_side)
+    if tone is not None:
+        small = tone(small)
     gh, gw = first.shape
     src = (x0 * gw / w, y0 * gh / h, x1 * gw / w, y1 * gh / h)
     native = (max(2, round(src[2] - src[0])), max(2, round(src[3] - src[1])))
@@ -560,7 +570,9 @@ def refine(
         crop_rgb = np.ascontiguousarray(rgb[y0:y1, x0:x1, :3])
     alpha = np.zeros((h, w), np.float32)
     # The analysis grid is the guide's grid: its grey, not the crop's grey box-averaged to it again.
-    alpha_crop = constrain(_to_grid(undecided(prob, hint_crop), crop_rgb, cfg.guided, guide=small_grey), hint_crop)
+    guide_rgb = crop_rgb if tone is None else tone(crop_rgb)
+    alpha_crop = constrain(_to_grid(undecided(prob, hint_crop), guide_rgb, cfg.guided, guide=small_grey), hint_crop)
+    del guide_rgb
     alpha_crop[alpha_crop < SNAP] = 0.0
     alpha_crop[alpha_crop > 1.0 - SNAP] = 1.0
     alpha[y0:y1, x0:x1] = alpha_crop

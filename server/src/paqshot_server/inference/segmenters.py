@@ -147,10 +147,17 @@ class OnnxSegmenter:
         if hint is not None and hint.shape != rgb.shape[:2]:
             raise ValueError(f"hint {hint.shape} does not match the photo {rgb.shape[:2]}")
         # Decided by the whole image, whose refinement arrays follow the runs (the second pass's crop may be smaller).
-        view = levels(rgb)  # a squeezed photo's levels stretched for the model alone (both passes alike)
+        view = levels(rgb)  # a squeezed photo's levels stretched for the model and the refinement's decisions
         predict = self.predict if view.identity else lambda part: self.predict(view.apply(part))
         with releasing_arena() if releases_arena(*rgb.shape[:2]) else nullcontext():
-            refined = refine(rgb, predict, self.refine_config, hint=hint, output_scale=output_scale)
+            refined = refine(
+                rgb,
+                predict,
+                self.refine_config,
+                hint=hint,
+                output_scale=output_scale,
+                tone=None if view.identity else view.apply,
+            )
         if refined is None:
             raise CutoutRefused(
                 "no product found: the cut-out model found nothing that stands out in the photo.",
