@@ -480,7 +480,7 @@ def refine(
     guides of the matte's edges: a hazy photo's stretched range, :func:`.exposure.levels`); the output's colours
     are always the photo's own. Under a veil of haze the backdrop's colour distances shrink with the contrast and
     the clean-up cut a lamp's arm away as backdrop (breaker12, B12-2: IoU 0.79 with the photo's own cut-out; with
-    the stretched view 0.99). ``predict`` sees the photo as given: the caller stretches the model's copy.
+    the stretched view 0.99). ``predict`` sees the photo as given (the caller decides what the model sees).
 
     Returns None when the model finds no confident product anywhere.
     """
