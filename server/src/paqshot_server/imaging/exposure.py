@@ -9,10 +9,11 @@ breaker12, B12-2; docs/progress/issue-10-quality.md, "Exposure and frame-cut pro
 
 Two remedies, each for what it can do:
 
-- :func:`levels` and :meth:`Levels.apply`: the model's copy of the photo stretched back over the whole range
-  (a linear map of the photo's own range to 0-255, measured on the whole photo once so that every model pass
-  sees the same map). Only the model's input: the refinement, the backdrop model and the product's pixels in the
-  output read the photo as it is. Photos whose range is not squeezed are left alone (the identity).
+- :func:`levels` and :meth:`Levels.apply`: the photo stretched back over the whole range (a linear map of the
+  photo's own range to 0-255, measured on the whole photo once so that every model pass sees the same map): the
+  model's copy of a dark or washed-out photo, the refinement's view (its clean-up and edge guides) of a hazy one.
+  The product's pixels in the output are always the photo's own. Photos whose range is not squeezed are left
+  alone (the identity).
 - :func:`clipping`: what no stretch can bring back. Where the backdrop is clipped (every channel at 255, or at
   0) and parts of the product are too, the photo holds no edge between them: the model guessed where the
   product ends, and parts as bright (or dark) as the backdrop may be lost (the teapot's cream body + 120: 3/4 of
