@@ -42,6 +42,8 @@ SMOOTH = 0.35  # ... and at least this share of its pixels smooth: paper, not pr
 # the white letters between a label's black and red print: 0.16)
 REACH = 24  # analysis pixels: how far from an opened hole its shade is looked for (azure_scissors_15's lower loop:
 # a crescent up to ~20 wide)
+MOUTH_REACH = 16  # analysis pixels: how far a slot's mouth may lie along smooth paper the model kept as product
+# beyond the slot's end (azure_fork_18 turned 90 degrees: 9-16 px; at its own orientation 0)
 EIGHT = ndimage.generate_binary_structure(2, 2)
 
 
@@ -87,11 +89,14 @@ def seen_through(
     if not slot.any():
         return np.zeros_like(candidates)
     # Each gap's border (the pixels beside it, each given to one gap): walls of solid product, a mouth on the
-    # backdrop, hardly any other product. Measured in the box of the gaps still in question.
+    # backdrop, hardly any other product. Measured in the box of the gaps still in question (and as far around
+    # as a mouth may lie).
     held = slot[labels]
     rows, cols = np.flatnonzero(held.any(axis=1)), np.flatnonzero(held.any(axis=0))
-    box = (slice(max(rows[0] - 1, 0), rows[-1] + 2), slice(max(cols[0] - 1, 0), cols[-1] + 2))
-    opening = (~filled(product)[box] | opened[box]) & like[box] & smooth[box]
+    m = MOUTH_REACH + 1
+    box = (slice(max(rows[0] - m, 0), rows[-1] + 1 + m), slice(max(cols[0] - m, 0), cols[-1] + 1 + m))
+    paper = like[box] & smooth[box]
+    opening = _paper_reached((~filled(product)[box] | opened[box]) & paper, paper & ~candidates[box])
     border = ndimage.grey_dilation(labels[box], footprint=EIGHT)
     border[candidates[box]] = 0
     edge = border > 0
@@ -99,13 +104,23 @@ def seen_through(
     walls = np.bincount(beside[is_wall], minlength=count + 1)
     mouth = np.bincount(beside[opening[edge]], minlength=count + 1)
     around = np.bincount(beside, minlength=count + 1)
-    slot &= (walls >= WALLS * around) & (mouth > 0) & (around - walls - mouth <= OTHER * around)
+    # Other product: the border's product pixels neither wall nor mouth (the backdrop beside the product, smooth
+    # or not, is no product: counted as other, it shut azure_fork_18's mirrored slot at 0.20).
+    other = np.bincount(beside[product[box][edge] & ~is_wall & ~opening[edge]], minlength=count + 1)
+    slot &= (walls >= WALLS * around) & (mouth > 0) & (other <= OTHER * around)
     # The backdrop seen between walls is as unlike them as a hole is unlike its rim; a part of the product in the
     # backdrop's shade between others is as dark as they are (a chest's wood between its frame and strap: 1 L apart).
     wall_l = np.bincount(beside[is_wall], lightness[box][edge][is_wall], minlength=count + 1) / np.maximum(walls, 1)
     gap_l = np.bincount(inside, lightness[candidates], minlength=count + 1) / np.maximum(area, 1)
     slot &= np.abs(gap_l - wall_l) >= min_step
     return slot[labels]
+
+
+def _paper_reached(seed: np.ndarray, paper: np.ndarray) -> np.ndarray:
+    """The backdrop's smooth paper (bool h x w) that ``seed`` (bool h x w: smooth paper beside the product or in an
+    opened hole) runs on into within ``MOUTH_REACH`` px through ``paper`` (bool h x w), product or not: the paper a
+    model kept beyond a slot's end is still the slot's mouth."""
+    return ndimage.binary_dilation(seed, EIGHT, iterations=MOUTH_REACH, mask=paper) | seed
 
 
 def shade_beside(
