@@ -81,6 +81,7 @@ def test_every_reason_has_a_message_and_every_limit_gives_one() -> None:
         review.UNCERTAIN_EDGES: {"soft": 0.6},
         review.PARTS_LEFT_OUT: {"attached": 0.3},
         review.FAINT_PART: {"faint": 0.1},
+        review.BACKDROP_KEPT: {"backdrop_kept": 0.01},
     }
     for code, change in worse.items():
         ev = Evidence(**{**base.as_dict(), **change})  # type: ignore[arg-type]

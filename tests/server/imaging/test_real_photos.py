@@ -15,6 +15,7 @@ import pytest
 from paqshot_server.engines import Engines
 from paqshot_server.errors import CutoutRefused, UnsupportedImage
 from paqshot_server.imaging import refine as refine_mod
+from paqshot_server.imaging import review
 from paqshot_server.imaging.confidence import LIMITS, Evidence, confidence
 from paqshot_server.imaging.cutout import cutout
 from paqshot_server.imaging.options import RenderOptions
@@ -495,6 +496,36 @@ def test_the_backdrop_seen_through_stays_open_when_the_photo_is_re_saved_turned_
         matte = matte.transpose(UNDO[kind])
     box, lighter_than, most = SEEN_THROUGH[name]
     assert kept_share(np.asarray(matte, np.float32) / 255, photo, box, lighter_than) < most
+
+
+def _recoloured(photo: Image.Image, colour: tuple[int, int, int]) -> Image.Image:
+    """``photo`` with its bright, nearly neutral paper recoloured to ``colour``, its shading kept (breaker12's
+    mk.py), saved as a JPEG at quality 92: the same product on a coloured paper."""
+    pixels = np.asarray(photo, np.float32)
+    grey = pixels.mean(axis=2, keepdims=True)
+    spread = pixels.max(axis=2, keepdims=True) - pixels.min(axis=2, keepdims=True)
+    low, high = np.percentile(grey, 60) * 0.75, np.percentile(grey, 60) * 0.9
+    weight = np.clip((grey - low) / (high - low), 0, 1) * np.clip(1 - (spread - 40) / 40, 0, 1)
+    tint = np.array(colour, np.float32)
+    target = grey / grey.max() * tint / tint.max() * 255 * 0.95
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(pixels * (1 - weight) + target * weight, 0, 255).astype(np.uint8)).save(
+        buffer, "JPEG", quality=92
+    )
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+def test_a_coloured_backdrop_kept_between_a_forks_tines_is_flagged(engines: Engines) -> None:
+    # breaker12 B12-1: on green paper the fork's slots keep the green and the shade (the model is sure of them, and
+    # neither the hole nor the slot tests open them there), at confidence 0.79 and not flagged: green tines on any
+    # new background. The same fork on its own beige paper opens them and is not flagged.
+    options = RenderOptions(background="white", long_side=512)
+    photo = fixture_photo("azure_fork_18.jpg")
+    green = engines.render(_recoloured(photo, (0, 177, 64)), options)
+    assert green.needs_review
+    assert review.BACKDROP_KEPT in {r.code for r in green.review_reasons}
+    beige = engines.render(photo, options)
+    assert review.BACKDROP_KEPT not in {r.code for r in beige.review_reasons}
 
 
 def _exposed(kind: str, name: str, gain: float, lift: float = 0.0) -> Image.Image:

@@ -46,7 +46,7 @@ from .morphology import (
     squared_distances,
     within,
 )
-from .seethrough import backdrop_seen
+from .seethrough import backdrop_kept, backdrop_seen
 from .segment import PhotoShadow
 from .shadow import estimate_photo_shadow
 
@@ -167,6 +167,9 @@ class CleanupReport:
         repaired: the part of ``lost`` put back as product (probability 1): regions on a plain set that its
             model explains (its colour or a cast shadow) for less than ``LOST_REPAIR`` of their pixels; still
             counted in ``lost`` (the user checks).
+        backdrop_kept: share of the product's area that is the colour of a strongly coloured plain backdrop
+            (:func:`.seethrough.backdrop_kept`: an opening left filled, which shows on any new background); 0 on a
+            neutral or textured set.
         faint: share of the product's area in wide parts the model was unsure of that carry edges, are lighter than
             the backdrop in places and came out cut away or see-through (:func:`.faint.faint_share`: a white stand
             on a pale set), before ``firm_faint`` made them solid.
@@ -186,6 +189,7 @@ class CleanupReport:
     lost: float = 0.0
     repaired: float = 0.0
     faint: float = 0.0
+    backdrop_kept: float = 0.0
     shadow: PhotoShadow | None = field(default=None, repr=False)
 
 
@@ -279,6 +283,7 @@ def clean_backdrop(
         shadow_kept = 0.0
         rejected &= dist < threshold  # enclosed regions of the backdrop's own colour, not of its shade
     unopened = float(rejected.sum() / max(1, product.sum()))
+    chroma = float(np.median(np.hypot(expected[..., 1][ring], expected[..., 2][ring])))  # the backdrop's CIE C*ab
     # what was opened shows the backdrop by the tests that opened it (a slot's shade is neither its colour nor a
     # darkening of it: azure_fork_18 turned 90 degrees, whose slots close at the tips, was called cut out inside)
     lost_inside, clear = _lost_inside(kept, backdrop, (dist < 2 * threshold) | darkening | hole)
@@ -312,6 +317,7 @@ def clean_backdrop(
         lost=lost,
         repaired=repaired,
         faint=faint,
+        backdrop_kept=backdrop_kept(kept, (dist < threshold) | darkening, chroma) if threshold <= TEXTURED else 0.0,
         shadow=photo_shadow,
     )
 

@@ -22,6 +22,7 @@ from .exposure import Clipping
 from .framecut import frame_cut
 from .refine import Refined
 from .review import (
+    BACKDROP_KEPT,
     CUT_BY_FRAME,
     CUT_INSIDE,
     EXPOSURE,
@@ -66,6 +67,11 @@ LIMITS = {
     # photos: 3 (two labelled failures, and a butterfly's post that does leave the frame); breaker12's B12-4 cuts (a
     # skate's wheels, its toe, a chair's rails, a car's rear on gravel): 5 of 5 (session 13). Not given with
     # fills_frame (``sides``), whose message says it already; on a busy scene too (the car on gravel: 0.54).
+    "backdrop_kept": 0.002,  # product pixels in a strongly coloured plain backdrop's colour or shade, 2 px inside its
+    # outline (.seethrough.backdrop_kept), as a share of its area: breaker12's recoloured photos that keep an opening's
+    # paper 0.012-0.046 (fork_18 green between the tines, scissors_9 red/blue and scissors_15 green in a loop); exact
+    # composites on green/blue/red/yellow/lime with their openings open 0 (bulldog, unicorn, teapot, chairs); a
+    # horse's thin leg-to-tail sliver 0.0001-0.0004 (under the limit: docs/progress/issue-10-quality.md, session 13)
 }
 
 
@@ -103,6 +109,7 @@ class Evidence:
     clipped_black: float = 0.0  # ... pure black on a backdrop that is pure black
     washed_out: float = 0.0  # 1.0: nothing in the photo is dark and the backdrop is pure white (.exposure.Clipping)
     frame_cut: float = 0.0  # the steep runs of product along one side of the frame / the product's extent (.framecut)
+    backdrop_kept: float = 0.0  # share of the product's area in a strongly coloured backdrop's own colour
 
     def as_dict(self) -> dict[str, float]:
         return {k: float(v) for k, v in asdict(self).items()}
@@ -148,6 +155,7 @@ def evidence(refined: Refined, shape: tuple[int, int], clipped: Clipping | None 
         clipped_black=clipped.black,
         washed_out=clipped.washed_out,
         frame_cut=frame_cut(alpha),
+        backdrop_kept=refined.cleanup.backdrop_kept,
     )
 
 
@@ -224,6 +232,8 @@ def reasons_for(ev: Evidence) -> tuple[ReviewReason, ...]:
         out.append(reason(EXPOSURE, "the photo is washed out: nothing in it is dark, and the backdrop is pure white"))
     if ev.frame_cut > LIMITS["frame_cut"] and ev.sides < LIMITS["sides"]:
         out.append(reason(CUT_BY_FRAME))
+    if ev.backdrop_kept > LIMITS["backdrop_kept"]:
+        out.append(reason(BACKDROP_KEPT, f"{ev.backdrop_kept * 100:.1f} % of the product's area"))
     return tuple(out)
 
 

@@ -26,6 +26,7 @@ CUT_INSIDE = "cut_out_inside"
 FAINT_PART = "faint_part"
 EXPOSURE = "exposure"
 CUT_BY_FRAME = "cut_by_frame"
+BACKDROP_KEPT = "backdrop_kept"
 
 # code -> what it means (the message of a reason may add figures, e.g. the confidence itself).
 CODES: dict[str, str] = {
@@ -51,6 +52,9 @@ CODES: dict[str, str] = {
     "exposure set on the product, or on a backdrop that contrasts with it",
     CUT_BY_FRAME: "the product seems cut by the photo's edge: the packshot shows it as if whole, with a straight "
     "cut where the photo ends; photograph the whole product with some space around it",
+    BACKDROP_KEPT: "part of the product has the coloured backdrop's own colour: an opening in it (a gap, a loop, "
+    "the space between legs or tines) seems to keep the old backdrop, which shows on any new background; check the "
+    "openings, or send a mask hint",
 }
 
 

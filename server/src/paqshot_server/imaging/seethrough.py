@@ -28,6 +28,7 @@ import numpy as np
 from scipy import ndimage
 
 from .morphology import dilate8, erode8, filled
+from .spill import SPILL_FROM
 
 GAP = 5  # analysis pixels: a gap up to 2 x GAP wide between solid walls is a slot (azure_fork_18's: 6-8 wide)
 SHADE_MIN = 0.55  # a shade of the backdrop keeps at least this share of its lightness (CIE L); the deepest shade in
@@ -44,6 +45,8 @@ REACH = 24  # analysis pixels: how far from an opened hole its shade is looked f
 # a crescent up to ~20 wide)
 MOUTH_REACH = 16  # analysis pixels: how far a slot's mouth may lie along smooth paper the model kept as product
 # beyond the slot's end (azure_fork_18 turned 90 degrees: 9-16 px; at its own orientation 0)
+KEPT_DEPTH = 2  # analysis pixels: the outline's mixed colours are not counted as backdrop kept ...
+KEPT_MIN = 12  # ... nor specks under this many pixels (grain, a JPEG block)
 EIGHT = ndimage.generate_binary_structure(2, 2)
 
 
@@ -192,3 +195,22 @@ def backdrop_seen(
     found |= seen_through(product & ~found, solid, like, hole | found, lab[..., 0], smooth, limits)
     out[box] = found
     return out
+
+
+def backdrop_kept(kept: np.ndarray, backdrop: np.ndarray, chroma: float) -> float:
+    """Share of the product's area (0-1) that is the backdrop's own colour, on a strongly coloured backdrop: the
+    backdrop left in an opening (a chair's gap between back and seat, the slot between a horse's leg and tail, a
+    scissors' loop on a coloured paper). 0.0 when the backdrop's CIE chroma ``chroma`` is under
+    :data:`.spill.SPILL_FROM`: on paper, a sweep or a wall the product's pale parts have its colour too.
+
+    ``kept``: bool h x w, the product (p > 0.5); ``dist``: float h x w, :func:`.backdrop.backdrop_distance`;
+    ``threshold``: its ΔE76 noise threshold. Counted ``KEPT_DEPTH`` px inside the product's outline (its mixed
+    colours), in regions of at least ``KEPT_MIN`` px.
+    """
+    area = int(kept.sum())
+    if chroma < SPILL_FROM or area == 0:
+        return 0.0
+    inner = erode8(kept, KEPT_DEPTH) & backdrop
+    labels, count = ndimage.label(inner, EIGHT)
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    return float(sizes[sizes >= KEPT_MIN].sum() / area)
