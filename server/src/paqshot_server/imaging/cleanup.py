@@ -253,7 +253,7 @@ def clean_backdrop(
             out[_reaching(shadow, prob < SURE_BG)] = 0.0
     opened = 0.0
     rejected = np.zeros(prob.shape, bool)
-    hole = rejected
+    hole = np.zeros(prob.shape, bool)
     if holes:
         hole, rejected = _opened(
             out, product, backdrop, diff, lab, expected, dist, darkening, grad, threshold, max_grad

@@ -203,10 +203,10 @@ def backdrop_kept(kept: np.ndarray, backdrop: np.ndarray, chroma: float) -> floa
     scissors' loop on a coloured paper). 0.0 when the backdrop's CIE chroma ``chroma`` is under
     :data:`.spill.SPILL_FROM`: on paper, a sweep or a wall the product's pale parts have its colour too.
 
-    ``kept``: bool h x w, the product (p > 0.5); ``dist``: float h x w, :func:`.backdrop.backdrop_distance`;
-    ``threshold``: its ΔE76 noise threshold. Counted ``KEPT_DEPTH`` px inside the product's outline (its mixed
-    colours), in regions of at least ``KEPT_MIN`` px.
-    """
+    ``kept``: bool h x w, the product (p > 0.5); ``backdrop``: bool h x w, the backdrop's colour (within its ΔE76
+    noise threshold) or a chromaticity-preserving darkening of it; ``chroma``: CIE C*ab of the backdrop around the
+    product. Counted ``KEPT_DEPTH`` px inside the product's outline (its mixed colours), in regions of at least
+    ``KEPT_MIN`` px."""
     area = int(kept.sum())
     if chroma < SPILL_FROM or area == 0:
         return 0.0
