@@ -145,21 +145,18 @@ class JobService:
         retention), and what :meth:`submit` raises.
         """
         source = await anyio.to_thread.run_sync(self.get, key, job_id)
-        fields = _rerun_fields(source, changes)
+        fields, carried = _rerun_fields(source, changes)
         try:
             request = msgspec.convert(fields, GenerateRequest)
         except msgspec.ValidationError as exc:  # the changes were valid alone; the combination is not
-            at = re.search(r"`\$\.(\w+)", str(exc))  # the field msgspec names; its own wording stays in the log
-            field = at.group(1) if at else "an option"
-            raise InvalidRequest(
-                f"The re-run's options do not fit together: {field} does not go with the source generation's other "
-                "options; send it again with the re-run, or a value that fits."
-            ) from exc
+            raise InvalidRequest(_misfit(exc)) from exc
         # Every field counts as sent (the source's preset was applied when it was submitted); the same changes
         # re-running another job are another request for the Idempotency-Key.
         body = msgspec.json.encode(fields)
         marker = b"rerun " + source.id.encode() + b" "
-        admitted = await self._admit(key, request, idempotency_key, body, hash_prefix=marker, on_counted=on_counted)
+        admitted = await self._admit(
+            key, request, idempotency_key, body, hash_prefix=marker, on_counted=on_counted, carried=carried
+        )
         if isinstance(admitted, Submitted):
             return admitted
         new_job_id = new_id("gen")
@@ -198,15 +195,18 @@ class JobService:
         hash_prefix: bytes = b"",
         sent: Collection[str] | None = None,
         on_counted: CountedListener | None = None,
+        carried: dict[str, Any] | None = None,
     ) -> Submitted | _Admission:
         """Checks before any file is stored: an earlier job replayed, or what the insert needs.
 
         ``hash_prefix`` goes before the body in the Idempotency-Key's hash (a re-run's source job); ``sent``: see
-        :meth:`submit`."""
+        :meth:`submit`; ``carried``: stored options that are no request field, kept over the preset's (a
+        re-run's, :func:`_rerun_fields`)."""
         res = self.res
         if key.styles and request.style not in key.styles:
             raise Forbidden(f"Style '{request.style}' is not enabled for this API key.")
         options, aspect_ratio = self.options_with_preset(request, body, sent)
+        options.update(carried or {})
         res.catalog.check_options(
             RenderOptions(
                 style=request.style,
@@ -469,8 +469,15 @@ class _Admission:
     aspect_ratio: AspectRatio
 
 
-def _rerun_fields(source: Job, changes: dict[str, Any]) -> dict[str, Any]:
-    """The source job's request fields with ``changes`` applied (the photo is the stored one)."""
+def _rerun_fields(source: Job, changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(request fields, carried options) of a re-run of ``source`` with ``changes``.
+
+    The request fields are the source's with ``changes`` applied (the photo is the stored one). The carried
+    options are the source's stored options that are no request field, which the request would refuse: those a
+    preset set (``long_side``, ``jpeg_quality``: ``imaging.presets.RenderValues``) and any an older version
+    stored. They are kept as stored, unless the changes name another preset, whose values then apply."""
+    request_names = set(GenerateRequest.__struct_fields__)
+    stored = {k: v for k, v in source.options.items() if k in request_names}
     kept = {
         "style": source.style,
         "aspect_ratio": source.aspect_ratio,
@@ -478,10 +485,29 @@ def _rerun_fields(source: Job, changes: dict[str, Any]) -> dict[str, Any]:
         "webhook_url": source.webhook_url,
         "filename": source.filename,
         "priority": source.priority,
-        **source.options,
+        **stored,
     }
     merged = {k: v for k, v in {**kept, **changes}.items() if v is not None}
-    return {**merged, "product_image": _STORED}
+    same_preset = merged.get("preset") == source.options.get("preset")
+    carried = {k: v for k, v in source.options.items() if k not in request_names} if same_preset else {}
+    return {**merged, "product_image": _STORED}, carried
+
+
+def _misfit(exc: msgspec.ValidationError) -> str:
+    """The 400 message of a re-run whose changes, each valid, do not fit the source's stored options: it names
+    the field msgspec names (``- at `$.field```), or says msgspec's problem when it names none (a check of the
+    whole request); msgspec's path syntax stays in the log."""
+    problem, _, at = str(exc).partition(" - at `$.")
+    field = re.match(r"\w+", at)
+    if field is not None:
+        return (
+            f"The re-run's options do not fit together: {field.group()} does not go with the source generation's "
+            "other options; send it again with the re-run, or a value that fits."
+        )
+    return (
+        f"The re-run's options do not fit together: {problem.replace('`', '')}; change the options that "
+        "disagree in the re-run."
+    )
 
 
 def request_options(
