@@ -202,20 +202,32 @@ def _check_field(f: FieldInfo, value: Any, limits: Limits) -> str | None:
     return None
 
 
+def sendable_values(values: dict[str, Any], caps: Capabilities) -> dict[str, Any]:
+    """The fields of ``values`` a request sends: only fields the appliance knows (a job's stored options also
+    hold some no request takes, such as a preset's ``long_side``), empty ones left out; scene-only options are
+    left out of a studio packshot. Also the body of a re-run (``POST /v1/generate/{id}/rerun``)."""
+    known = {f.name for f in caps.fields} | {"style"}
+    packshot = values.get("style") == PACKSHOT
+    return {
+        name: value
+        for name, value in values.items()
+        if name in known
+        and name not in HIDDEN_FIELDS
+        and value is not None
+        and value != ""
+        and not (packshot and name in SCENE_ONLY)
+    }
+
+
 def build_request(
     values: dict[str, Any], product_image: str, caps: Capabilities, filename: str | None = None
 ) -> dict[str, Any]:
-    """The JSON body of ``POST /v1/generate``: only fields the appliance knows, empty ones left out; scene-only
-    options are left out of a studio packshot; ``filename`` (the local file's name) when the appliance keeps it."""
-    known = {f.name for f in caps.fields} | {"style"}
+    """The JSON body of ``POST /v1/generate``: :func:`sendable_values` and the photo; ``filename`` (the local
+    file's name) when the appliance keeps it."""
     body: dict[str, Any] = {"product_image": product_image}
-    if filename and "filename" in known:
+    if filename and caps.field("filename") is not None:
         body["filename"] = filename
-    packshot = values.get("style") == PACKSHOT
-    for name, value in values.items():
-        sendable = name in known and name not in HIDDEN_FIELDS and value is not None and value != ""
-        if sendable and not (packshot and name in SCENE_ONLY):
-            body[name] = value
+    body.update(sendable_values(values, caps))
     return body
 
 

@@ -16,7 +16,7 @@ from . import transfers
 from .client import ApiClient, describe
 from .labels import PACKSHOT
 from .model import image_extension, render_name
-from .options import build_request, explicit_values, form_inputs
+from .options import build_request, explicit_values, form_inputs, sendable_values
 from .session import Session
 from .settings import Settings
 from .views.repair import RepairDialog
@@ -312,7 +312,7 @@ class ResultsController:
         if client is None:
             return
         if self.repairs:
-            values = transfers.again_values(job, caps)
+            values = sendable_values(transfers.again_values(job, caps), caps)
             self._submit_new(lambda: client.rerun(job.id, values, str(uuid.uuid4())), job, "Generating again.")
             return
 
@@ -341,8 +341,7 @@ class ResultsController:
         self.dialog = dialog
 
         def accepted() -> None:
-            chosen = explicit_values(dialog.values(), caps, self.deps.session.presets)
-            values = {k: v for k, v in chosen.items() if v is not None and v != ""}
+            values = sendable_values(explicit_values(dialog.values(), caps, self.deps.session.presets), caps)
             self._submit_new(lambda: client.rerun(job.id, values, str(uuid.uuid4())), job, "Rendering again.")
 
         dialog.accepted.connect(accepted)

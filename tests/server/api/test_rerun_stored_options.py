@@ -12,7 +12,6 @@ from litestar.testing import TestClient
 from paqshot_server.imaging.presets import BUILTIN_DIR, load_preset_file
 from paqshot_server.jobs.context import WorkerContext
 from paqshot_server.jobs.runner import process
-from paqshot_server.jobs.service import _misfit
 from paqshot_server.settings import Settings
 from PIL import Image
 from support import Key, b64, product_jpeg
@@ -90,6 +89,7 @@ def test_a_rerun_naming_another_preset_takes_that_presets_long_side(
 def test_a_misfit_that_names_no_field_still_says_what_is_wrong() -> None:
     """A check of the whole request names no field (msgspec writes no ``- at `$.field```): the message then
     carries msgspec's problem, without its backticks."""
+    from paqshot_server.jobs.service import _misfit
 
     class Strict(msgspec.Struct, forbid_unknown_fields=True):
         style: str
