@@ -179,16 +179,22 @@ def test_a_preset_picked_in_the_form_renders_and_its_report_shows_in_the_viewer(
     # "Change options…" and "Generate again" re-run the stored photo; the preset's size (an option no request
     # sends) is kept (breaker13 B13-5: both were refused for every preset job).
     feedback = window.queue_view.message
+
+    def shown(results: int) -> None:
+        def done() -> bool:
+            return window.results_view.grid.count() >= results or "not" in feedback.text()
+
+        qtbot.waitUntil(done, timeout=120_000)
+        assert "not" not in feedback.text(), feedback.text()  # "Could not start it: …"
+
     controller.results.ask_rerun(job)
     dialog = controller.results.dialog
     assert isinstance(dialog, RerunDialog)
     dialog.form.editor("shadow").set_value("soft")
     dialog.accept()
-    for count in (2, 3):
-        qtbot.waitUntil(lambda: count <= window.results_view.grid.count() or "not" in feedback.text(), timeout=120_000)
-        assert "not" not in feedback.text(), feedback.text()  # "Could not start it: …"
-        if count == 2:
-            controller.results.generate_again(job)
+    shown(2)
+    controller.results.generate_again(job)
+    shown(3)
     reruns = [j for j in window.results_view.jobs() if j.rerun_of == job.id]
     assert sorted(j.options["shadow"] for j in reruns) == ["hard", "soft"]
     assert all(j.status == "completed" and (j.width, j.height) == (2000, 2000) for j in reruns)
