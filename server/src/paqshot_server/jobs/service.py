@@ -455,8 +455,7 @@ class JobService:
         job = jobs_sql.delete(self.res.db.get(), job_id, key.id, time.time())
         if job is None:
             raise NotFound(f"Generation {shown(job_id)} not found.")
-        for name in job.files():
-            self.res.files.delete(name)
+        self.res.files.delete_owned(job.id, job.files())
 
 
 @dataclass(frozen=True)

@@ -58,8 +58,7 @@ def purge_expired(ctx: WorkerContext, now: float) -> int:
     """Delete result and input files past retention; the row stays (its URLs answer 404)."""
     count = 0
     for job in jobs_sql.expired_unpurged(ctx.db.get(), now):
-        for name in job.files():
-            ctx.files.delete(name)
+        ctx.files.delete_owned(job.id, job.files())
         jobs_sql.mark_purged(ctx.db.get(), job.id)
         count += 1
     jobs_sql.forget_idempotency_keys(ctx.db.get(), older_than=now - ctx.settings.idempotency_hours * 3600)

@@ -10,12 +10,13 @@ last two characters (a constant suffix); those files are still found where they 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..errors import StorageFull
@@ -116,6 +117,19 @@ class FileStore:
     def delete(self, name: str) -> None:
         self.path(name).unlink(missing_ok=True)
         self._legacy(name).unlink(missing_ok=True)
+
+    def delete_owned(self, owner: str, names: Iterable[str] = ()) -> None:
+        """Delete every file of ``owner`` (a job's id): each in its shard folder whose name starts with it, which
+        includes the files of an attempt that was killed while storing (no row names those: the retry stores
+        its own, breaker13 B13-1), and ``names`` (the row's) wherever they are (a store of the layout before).
+        Temp files (``.tmp-…``) are the orphan sweep's."""
+        folder = self.root / shard_of(owner)
+        with contextlib.suppress(FileNotFoundError):
+            for entry in os.scandir(folder):
+                if owner_of(entry.name) == owner:
+                    Path(entry.path).unlink(missing_ok=True)
+        for name in names:
+            self.delete(name)
 
     def stale(self, age_seconds: float) -> Iterator[Path]:
         """Files (temp files included) last modified more than ``age_seconds`` ago: for the orphan sweep."""
