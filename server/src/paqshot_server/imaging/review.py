@@ -26,6 +26,7 @@ CUT_INSIDE = "cut_out_inside"
 FAINT_PART = "faint_part"
 EXPOSURE = "exposure"
 CUT_BY_FRAME = "cut_by_frame"
+PLATE_FLOOR = "plate_floor"
 
 # code -> what it means (the message of a reason may add figures, e.g. the confidence itself).
 CODES: dict[str, str] = {
@@ -51,6 +52,9 @@ CODES: dict[str, str] = {
     "exposure set on the product, or on a backdrop that contrasts with it",
     CUT_BY_FRAME: "the product seems cut by the photo's edge: the packshot shows it as if whole, with a straight "
     "cut where the photo ends; photograph the whole product with some space around it",
+    PLATE_FLOOR: "the backdrop plate's floor line lies too near the top or bottom of this frame for a product to "
+    "stand on it: the product came out very small, or with its base and shadow at the frame's edge; give the "
+    "plate's floor_y where its floor really is, or a placement",
 }
 
 
