@@ -161,9 +161,9 @@ def store_background(res: Resources, job_id: str, raw: bytes) -> str:
 
 
 class StoredPlates:
-    """A job's plates for the engine: its stored ``background_image`` (or, from the CLI, an image in hand), the
-    library plate it names, or the library plates its key may use (``imaging.plates.plate.PlateSource``).
-    ``key_id`` None (the operator's CLI): the shared plates only."""
+    """A job's plates for the engine: its stored ``background_image`` (or, from the CLI, an image in hand: its
+    decoded image and its file), the library plate it names, or the library plates its key may use
+    (``imaging.plates.plate.PlateSource``). ``key_id`` None (the operator's CLI): the shared plates only."""
 
     def __init__(
         self,
@@ -172,7 +172,7 @@ class StoredPlates:
         *,
         background_file: str | None = None,
         backdrop: str | None = None,
-        background: Image.Image | None = None,
+        background: tuple[Image.Image, bytes] | None = None,
     ) -> None:
         self.res, self.key_id = res, key_id
         self.background_file, self.backdrop, self.background = background_file, backdrop, background
@@ -180,9 +180,10 @@ class StoredPlates:
     @cached_property
     def _given(self) -> LoadedPlate | None:
         if self.background is not None:
-            return LoadedPlate(PlateInfo(None), self.background.convert("RGB"))
+            image, data = self.background
+            return LoadedPlate(PlateInfo(None), image.convert("RGB"), data)
         if self.background_file is not None:
-            return LoadedPlate(PlateInfo(None), self._decode(self.background_file))
+            return self._load(PlateInfo(None), self.background_file)
         if self.backdrop is None:
             return None
         row = backdrops_sql.get(self.res.db.get(), self.backdrop)
@@ -191,7 +192,7 @@ class StoredPlates:
                 f"The backdrop plate {self.backdrop} was deleted after this generation was accepted; "
                 "send it again with another backdrop."
             )
-        return LoadedPlate(plate_info(row), self._decode(row.image_file))
+        return self._load(plate_info(row), row.image_file)
 
     def given(self) -> LoadedPlate | None:
         return self._given
@@ -204,10 +205,10 @@ class StoredPlates:
         return [plate_info(row) for row in self._library.values()]
 
     def load(self, info: PlateInfo) -> LoadedPlate:
-        row = self._library[str(info.id)]
-        return LoadedPlate(info, self._decode(row.image_file))
+        return self._load(info, self._library[str(info.id)].image_file)
 
-    def _decode(self, name: str) -> Image.Image:
+    def _load(self, info: PlateInfo, name: str) -> LoadedPlate:
         data = self.res.files.read(name)  # validated at the door; decoding again normalises it
         settings = self.res.settings
-        return decode_image(data, max_bytes=len(data), max_pixels=settings.max_image_pixels).image.convert("RGB")
+        image = decode_image(data, max_bytes=len(data), max_pixels=settings.max_image_pixels).image.convert("RGB")
+        return LoadedPlate(info, image, data)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image
@@ -124,7 +124,7 @@ def render_on_plate(
         plate = plates[min(i, len(plates) - 1)]
         variant = _variant(cut, image, options, plate, canvas, vseed, seam_model, notes, reasons)
         first = first or variant
-        images.append(render_image(variant.pixels, fmt, options.jpeg_quality))
+        images.append(replace(render_image(variant.pixels, fmt, options.jpeg_quality), plate=plate.data))
         facts.append({**variant.facts, "seed": vseed})
         report(0.05 + 0.9 * (i + 1) / len(seeds))
     assert first is not None
