@@ -2,7 +2,7 @@
 
     PAQSHOT_HOME=... .venv/bin/python bench/bench_cutout_speed.py [--photos DIR] [--n 16]
         [--rembg-python /work/team/rembg-venv/bin/python] [--u2net-home /work/team/u2net_home]
-        [--models ID,ID...] [--config key=value,...]
+        [--models ID,ID...] [--config key=value,...] [--render key=value,...]
 
 ``--models u2netp,u2netp-int8`` measures each installed model in the same run (the int8 variant is made by
 ``paqshot models quantize u2netp``).
@@ -14,7 +14,9 @@ Inputs: the handed case photos (or ``--photos``), each cropped to 4:3 and resize
 
 - One core (the worker processes pin themselves to the first CPU of this process's affinity, like
   ``taskset -c 0``): ours = decode -> ``render_packshot`` (white, soft shadow, 1,024 px JPEG + thumbnail) with
-  the refinement included; rembg = ``rembg.remove`` -> paste on white -> 1,024 px JPEG (``rembg_peer.py``
+  the refinement included (``--render aspect_ratio=4:3,shadow=none``: the output rembg writes, a 1,024 x 768
+  JPEG on white with no shadow, like for like; the size ours wrote is printed); rembg = ``rembg.remove`` -> paste
+  on white -> 1,024 px JPEG (``rembg_peer.py``
   in rembg's own venv, ``OMP_NUM_THREADS=1`` so its session uses the one core it has). Per image: median
   and mean wall time, and the mean including the start-up (model load) spread over the images. For ours
   also the time inside the model (``predict``) and the share outside it.
@@ -89,8 +91,29 @@ def source_photos(folder: Path | None) -> list[Path]:
     return [p.path for p in realset.load(cases, [])]
 
 
+def render_options(overrides: str) -> dict[str, object]:
+    """``RenderOptions`` fields from ``key=value,...`` (``true``/``false`` are booleans, numbers are numbers)."""
+    fields: dict[str, object] = {}
+    for item in filter(None, overrides.split(",")):
+        key, value = item.split("=", 1)
+        if value in ("true", "false"):
+            fields[key] = value == "true"
+        else:
+            try:
+                fields[key] = float(value)
+            except ValueError:
+                fields[key] = value
+    return fields
+
+
 def worker(
-    files: list[Path], model_id: str | None, config: str, cpu: int, repeat: int, malloc_defaults: bool = False
+    files: list[Path],
+    model_id: str | None,
+    config: str,
+    cpu: int,
+    repeat: int,
+    malloc_defaults: bool = False,
+    render: str = "",
 ) -> dict:
     """Run ours on ``files`` pinned to ``cpu``; return the timings (runs in a child process)."""
     os.sched_setaffinity(0, {cpu})
@@ -120,17 +143,20 @@ def worker(
         return out
 
     seg.predict = timed_predict  # type: ignore[method-assign]
-    options = RenderOptions(background="white", shadow="soft", long_side=1024)
+    options = RenderOptions(**{"background": "white", "shadow": "soft", "long_side": 1024, **render_options(render)})
     limits = {"max_bytes": 50 * 1024 * 1024, "max_pixels": 100_000_000}
     datas = [f.read_bytes() for f in files]
     startup_ms = (time.perf_counter() - t0) * 1000
     per_image: list[dict[str, float]] = []
+    written: set[tuple[int, int]] = set()
     for _ in range(repeat):
         for data in datas:
             before = len(model_ms)
             w0, c0 = time.perf_counter(), time.process_time()
             try:
-                size = len(render_packshot(decode_image(data, **limits).image, options, segmenter=seg).images[0].data)
+                image = render_packshot(decode_image(data, **limits).image, options, segmenter=seg).images[0]
+                size = len(image.data)
+                written.add((image.width, image.height))
             except UnsupportedImage:  # refused (with the reason) after the cut-out: timed all the same
                 size = 0
             wall = (time.perf_counter() - w0) * 1000
@@ -149,6 +175,7 @@ def worker(
         "startup_ms": startup_ms,
         "per_image": per_image,
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "written": sorted(written),
         "model": seg.name,
         "onnxruntime": onnxruntime.__version__,
         "threads": seg.graph.session.get_session_options().intra_op_num_threads,
@@ -160,6 +187,7 @@ def run_ours(files: list[Path], args: argparse.Namespace, cpu: int, model: str |
     cmd = [sys.executable, __file__, "--worker", str(cpu), "--repeat", str(args.repeat), "--config", args.config]
     cmd += ["--models", model] if model else []
     cmd += ["--malloc-defaults"] if args.malloc_defaults else []
+    cmd += ["--render", args.render] if args.render else []
     cmd += [str(f) for f in files]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
 
@@ -250,6 +278,13 @@ def core_probe_ms(cpu: int) -> float:
         os.sched_setaffinity(0, before)
 
 
+def written_sizes(folder: Path) -> set[str]:
+    """The sizes (``WxH``) of the packshots the peer wrote into ``folder``."""
+    from PIL import Image
+
+    return {"{}x{}".format(*Image.open(path).size) for path in folder.glob("*.packshot.jpg")}
+
+
 def summary(name: str, times: list[float], startup_ms: float, n: int) -> str:
     return (
         f"{name:8s} median {statistics.median(times):7.1f} ms  mean {statistics.fmean(times):7.1f} ms  "
@@ -265,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--models", default="", help="model ids, comma-separated (default: the preferred one)")
     parser.add_argument("--config", default="", help="RefineConfig overrides, key=value,...")
+    parser.add_argument("--render", default="", help="RenderOptions overrides, key=value,... (default: white, soft)")
     parser.add_argument("--rembg-python", default="/work/team/rembg-venv/bin/python")
     parser.add_argument("--u2net-home", default="/work/team/u2net_home")
     parser.add_argument("--no-rembg", action="store_true")
@@ -278,7 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("files", nargs="*", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker is not None:
-        timings = worker(args.files, args.models or None, args.config, args.worker, args.repeat, args.malloc_defaults)
+        timings = worker(
+            args.files, args.models or None, args.config, args.worker, args.repeat, args.malloc_defaults, args.render
+        )
         print(json.dumps(timings))
         return 0
 
@@ -313,6 +351,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         refused = sum(1 for r in ours["per_image"] if not r["bytes"])
         print(f"         peak worker RSS {ours['rss_mb']:.0f} MB; refused (needs a better photo): {refused}")
+        sizes = ", ".join(f"{w}x{h}" for w, h in ours["written"])
+        print(f"         wrote JPEG {sizes} on white, shadow {render_options(args.render).get('shadow', 'soft')}")
         print(f"         meanwhile: {others.line(wall)}; core probe before {probe:.1f} ms")
     if not args.no_rembg:
         probe = core_probe_ms(cpus[0])
@@ -323,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         peer_ms = [t["wall_ms"] for t in peer["times"]]
         print(f"\none core (cpu {cpus[0]}), {peer['peer']}, onnxruntime {peer['onnxruntime']}, same u2netp file")
         print(summary("rembg", peer_ms, peer["startup_ms"], len(peer_ms)))
+        print(f"         wrote JPEG {', '.join(sorted(written_sizes(tmp / 'rembg')))} on white, no shadow")
         print(f"         meanwhile: {others.line(wall)}; core probe before {probe:.1f} ms")
     if not args.no_pair and len(cpus) >= 2:
         for model in models:

@@ -1,10 +1,11 @@
-"""Plane-by-plane channel copies give exactly what numpy's channel-view copies give (they are only faster)."""
+"""Plane-by-plane channel copies and reductions give exactly what numpy's channel-view copies and last-axis
+reductions give (they are only faster)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from paqshot_server.imaging.planes import copy_channels, rgb_of
+from paqshot_server.imaging.planes import copy_channels, darkest, lightest, rgb_of
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 4), (7, 5, 4), (300, 211, 4), (4, 9, 3), (6, 4)])
@@ -33,3 +34,18 @@ def test_copy_channels_fills_a_channel_view_and_nothing_else() -> None:
 def test_copy_channels_refuses_different_shapes() -> None:
     with pytest.raises(ValueError, match="cannot copy channels"):
         copy_channels(np.zeros((4, 4, 4), np.uint8), np.zeros((4, 4, 3), np.uint8))
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (7, 5, 3), (120, 97, 4), (6, 4, 1), (5, 8, 2)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_darkest_and_lightest_are_the_last_axis_min_and_max(shape: tuple[int, ...], dtype: type) -> None:
+    rng = np.random.default_rng(3)
+    pixels = (rng.integers(0, 256, shape) if dtype is np.uint8 else rng.random(shape)).astype(dtype)
+    pixels[0, 0] = pixels[0, 0, 0]  # ties between channels
+    view = pixels[::2, 1:]  # a strided view, as the exposure sample is
+    for got, want in ((darkest(view), view.min(axis=-1)), (lightest(view), view.max(axis=-1))):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert np.array_equal(got, want)
+    before = view.copy()
+    darkest(view)
+    assert np.array_equal(view, before)  # the input is left as it was

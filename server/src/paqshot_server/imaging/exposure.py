@@ -26,9 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
 from .cutout import alpha_bbox
+from .morphology import dilate4, erode4
+from .planes import darkest, lightest
 
 # The photo's range: the 0.5th percentile of each pixel's darkest channel to the 99.5th of its lightest (a few
 # specular highlights and deep shadows do not count), on a copy of at most SAMPLE_SIDE px.
@@ -114,7 +115,7 @@ def photo_range(rgb: np.ndarray) -> tuple[float, float]:
     per pixel, on every n-th pixel (at most :data:`SAMPLE_SIDE` per side)."""
     step = max(1, -(-max(rgb.shape[:2]) // SAMPLE_SIDE))
     sample = rgb[::step, ::step, :3]
-    return float(np.percentile(sample.min(axis=2), TAIL)), float(np.percentile(sample.max(axis=2), 100 - TAIL))
+    return float(np.percentile(darkest(sample), TAIL)), float(np.percentile(lightest(sample), 100 - TAIL))
 
 
 @dataclass(frozen=True)
@@ -158,19 +159,20 @@ def clipping(rgb: np.ndarray, alpha: np.ndarray, view: Levels | None = None) -> 
     product = np.asarray(matte.resize(size, Image.Resampling.BOX) if matte.size != size else matte) > 0.5
     photo = Image.fromarray(np.ascontiguousarray(part), "RGB")
     grid = np.asarray(photo.resize(size, Image.Resampling.BOX) if photo.size != size else photo)
-    near = ndimage.binary_dilation(product, iterations=GAP)
-    ring = ndimage.binary_dilation(near, iterations=RING) & ~near
+    # The cross's shifted ORs and ANDs: scipy's binary_dilation / binary_erosion bit for bit, ~2 ms a call less.
+    near = dilate4(product, GAP)
+    ring = dilate4(near, RING) & ~near
     area = int(product.sum())
     if area == 0 or not ring.any():
         return Clipping()
 
-    white, black = grid.min(axis=2) >= CLIPPED, grid.max(axis=2) <= CRUSHED
-    edge = product & ~ndimage.binary_erosion(product, border_value=1)
+    white, black = darkest(grid) >= CLIPPED, lightest(grid) <= CRUSHED
+    edge = product & ~erode4(product)
 
     def share(clipped: np.ndarray) -> float:
         if float(clipped[ring].mean()) < RING_CLIPPED:
             return 0.0
-        flat = ndimage.binary_erosion(clipped, iterations=FLAT, border_value=1)
+        flat = erode4(clipped, FLAT)
         if (edge & flat).sum() < GUESSED * edge.sum():
             return 0.0
         return float((clipped & product).sum() / area)
