@@ -154,3 +154,30 @@ def test_the_output_names_and_summary_cells_are_the_commands_to_the_letter(modul
     command = (root / f"server/src/paqshot_server/cli/{module}.py").read_text()
     desktop = (root / f"desktop/src/paqshot_desktop/{module}.py").read_text()
     assert desktop.split("from __future__", 1)[1] == command.split("from __future__", 1)[1]
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_number_and_boolean_cells_render_as_in_the_command(
+    qtbot: Any, make_app: Any, appliance: RunningAppliance, tmp_path: Path
+) -> None:
+    """breaker13 B13-16: a CSV cell is text; the desktop sent "2" for num_variants and "0.1" for padding and the
+    appliance refused both rows, which ``paqshot generate --manifest`` renders."""
+    (tmp_path / "bottle.jpg").write_bytes(product_bytes("JPEG", (480, 360)))
+    manifest = tmp_path / "numbers.csv"
+    manifest.write_text(
+        "sku,image,style,num_variants,padding,reflection,seed\n"
+        "two,bottle.jpg,lifestyle,2,,,42\n"
+        "pad,bottle.jpg,,,0.1,true,\n",
+        encoding="utf-8",
+    )
+    app = make_app()
+    app.controller.connect_to(appliance.url, appliance.key)
+    qtbot.waitUntil(lambda: app.window.current_page == "create", timeout=20_000)
+    dialog = _run(qtbot, app.controller, manifest, tmp_path / "out")
+    assert "2 rows: 2 rendered, 0 unchanged, 0 failed" in dialog.status.text(), _summary(tmp_path / "out")
+    jobs = {j.filename: j for j in app.controller.client.list_jobs(limit=10).data}
+    two, pad = jobs["two.jpg"], jobs["pad.jpg"]
+    assert len(two.all_images) == 2 and two.seed == 42
+    assert pad.options["padding"] == 0.1 and pad.options["reflection"] is True
+    dialog.reject()

@@ -13,6 +13,7 @@ Every function here blocks (files, HTTP) and runs on a worker; none touches a wi
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -24,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from .client import ApiClient, ApiError, describe
 from .model import image_extension
@@ -50,6 +53,8 @@ SUMMARY_COLUMNS = (
     "options_sha256",
 )
 NOT_FIELDS = ("sku", "image")  # a row's cells that are not request fields
+# JSON Schema types of the appliance's fields (``Capabilities.fields``) a CSV cell's text is converted to.
+_CELL_TYPES: dict[str, type] = {"integer": int, "number": float, "boolean": bool}
 POLL_S = 1.0
 Report = Callable[[Any], None]
 
@@ -170,6 +175,7 @@ class CatalogueRun:
             unknown = sorted(set(fields) - {f.name for f in self.caps.fields} - {"style"})
             if unknown:
                 raise ValueError(f"this appliance does not take {', '.join(unknown)} (a preset sets the size).")
+            fields = typed_cells(fields, self.caps)
             data = self._load(image)
             background = self._load(str(fields["background_image"])) if fields.get("background_image") else None
             item.line["input_sha256"] = hashlib.sha256(data + (background or b"")).hexdigest()
@@ -237,6 +243,21 @@ class CatalogueRun:
         if row.sku and row.line["status"] != "skipped":
             state[row.sku] = dict(row.line)
             path.write_text(json.dumps(state, indent=1, sort_keys=True))
+
+
+def typed_cells(fields: dict[str, Any], caps: Capabilities) -> dict[str, Any]:
+    """A row's text cells as the types of the appliance's fields (a CSV cell is text: ``"2"`` for num_variants,
+    ``"true"`` for reflection), converted as the command converts them (msgspec's lax conversion; breaker13 B13-16:
+    the desktop sent them as text and the appliance refused every such row). A cell that does not convert is sent
+    as written, for the appliance to explain."""
+    out = dict(fields)
+    for name, value in fields.items():
+        info = caps.field(name)
+        target = _CELL_TYPES.get(info.type) if info is not None else None
+        if isinstance(value, str) and target is not None:
+            with contextlib.suppress(msgspec.ValidationError):
+                out[name] = msgspec.convert(value, target, strict=False)
+    return out
 
 
 def result_line(job: Job) -> dict[str, Any]:

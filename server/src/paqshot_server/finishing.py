@@ -18,7 +18,7 @@ from . import __version__
 from .credentials import load_identity
 from .imaging import compliance, provenance, xmp
 from .imaging.presets import PresetCatalogue
-from .imaging.result import PRODUCT_ALPHA, RenderedImage, RenderResult
+from .imaging.result import BACKGROUND_REMOVED, PRODUCT_ALPHA, RenderedImage, RenderResult
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,17 +34,28 @@ class Finished:
     compliance: list[dict[str, Any]]
 
 
-def background_description(engine: str) -> str:
-    """What replaced the photo's background, for the C2PA action."""
+def background_action(engine: str, removed: bool = False) -> tuple[str, str | None]:
+    """(description, IPTC digital source type of the new background's pixels) of the C2PA action on the
+    photo's background. ``removed``: no background at all (``background: "transparent"``). The type is None
+    where no pixels were made: a removed background, or a backdrop photograph (a capture; its drawn shadow is
+    the whole image's ``compositeSynthetic``) whose contact band no model repainted."""
+    if removed:
+        return "background removed: the product alone on a transparent background", None
     if engine.startswith("plate"):
         seam = engine.partition("+diffusion:")[2]
         blend = f"; the contact band blended by the diffusion model {seam}" if seam else ""
-        return f"a backdrop photograph with a shadow drawn from the product's matte{blend}"
+        text = f"background replaced: a backdrop photograph with a shadow drawn from the product's matte{blend}"
+        return text, "trainedAlgorithmicMedia" if seam else None
     if engine.startswith("diffusion:"):
-        return f"scene generated around the product by the diffusion model {engine.removeprefix('diffusion:')}"
+        model = engine.removeprefix("diffusion:")
+        return f"background replaced: scene generated around the product by the diffusion model {model}", (
+            "trainedAlgorithmicMedia"
+        )
     if engine == "procedural":
-        return "scene set drawn by code (procedural)"
-    return "plain studio background (solid colour) with a drawn shadow where asked"
+        return "background replaced: scene set drawn by code (procedural)", "algorithmicMedia"
+    return "background replaced: plain studio background (solid colour) with a drawn shadow where asked", (
+        "algorithmicMedia"
+    )
 
 
 class Finisher:
@@ -79,7 +90,7 @@ class Finisher:
             version=__version__,
             engine=result.engine,
             cutout=str(result.meta.get("cutout_source") or "classical"),
-            background=background_description(result.engine),
+            background=background_action(result.engine, result.meta.get(BACKGROUND_REMOVED) is True),
         )
         photo_mime = provenance.mime_of(product_photo)
         notes = list(result.notes)
@@ -115,11 +126,13 @@ class Finisher:
     ) -> RenderedImage:
         packet = provenance.xmp_packet(facts)
 
+        plate = None if image.plate is None else (image.plate, provenance.mime_of(image.plate))
+
         def one(data: bytes, mime: str, name: str) -> bytes:
             fmt = _FORMAT_BY_MIME[mime]
             data = xmp.embed(data, fmt, packet)
             if identity is not None:
-                data = provenance.sign(data, mime, facts, identity, photo, f"{name}.{fmt}")
+                data = provenance.sign(data, mime, facts, identity, photo, f"{name}.{fmt}", plate)
             return data
 
         return replace(

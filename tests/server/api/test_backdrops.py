@@ -337,3 +337,31 @@ def test_plates_outlive_retention_and_a_jobs_background_goes_with_it(settings: S
     assert sweeper.purge_expired(ctx, time.time() + settings.retention_days * 86400 + 60) == 2
     assert not ctx.files.exists(job.background_file)
     assert _stored_files(settings) == [f"{plate['id']}_plate.jpg", f"{plate['id']}_thumb.jpg"]
+
+
+def _png(rgba: np.ndarray) -> str:
+    out = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(out, "PNG")
+    return b64(out.getvalue())
+
+
+@pytest.mark.parametrize("transparent_rows", [512, 8])
+def test_a_transparent_plate_is_refused_at_the_door(
+    client: TestClient, key: Key, settings: Settings, transparent_rows: int
+) -> None:
+    """breaker13 B13-7: a fully transparent PNG plate was stored and rendered as a black backdrop; a plate with a
+    transparent strip would show a black one. Both refused, as plate and as a request's background_image; an
+    RGBA plate that is opaque everywhere is taken."""
+    pixels = np.asarray(Image.open(PLATES / "kitchen_marble.jpg").convert("RGBA")).copy()
+    pixels[:transparent_rows, :, 3] = 0
+    plate = client.post("/v1/backdrops", json={"image": _png(pixels), "tags": ["kitchen"]}, headers=key.headers)
+    assert plate.status_code == 422, plate.text
+    share = f"{transparent_rows / pixels.shape[0]:.0%}"
+    assert "must be opaque" in plate.json()["message"] and f"{share} of this image" in plate.json()["message"]
+    job = {"product_image": b64(product_jpeg()), "style": "studio_packshot", "background_image": _png(pixels)}
+    refused = client.post("/v1/generate", json=job, headers=key.headers)
+    assert refused.status_code == 422 and refused.json()["message"].startswith("background_image: A backdrop must")
+    assert _stored_files(settings) == []
+    pixels[..., 3] = 255
+    taken = client.post("/v1/backdrops", json={"image": _png(pixels), "tags": ["kitchen"]}, headers=key.headers)
+    assert taken.status_code == 201, taken.text

@@ -29,6 +29,7 @@ from support import product_jpeg
 EXIFTOOL = shutil.which("exiftool")
 MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 PRESETS = load_presets()
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 def _exiftool_xmp(data: bytes, tmp_path: Path, suffix: str) -> dict:
@@ -151,3 +152,76 @@ def test_init_makes_a_self_signed_certificate_and_says_so(tmp_path: Path) -> Non
     assert (home / "c2pa" / "key.pem").stat().st_mode & 0o777 == 0o600
     again = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=180)
     assert "exists" in again.stdout  # never overwrites an operator's identity
+
+
+def _actions(store: dict) -> list[dict]:
+    manifest = store["manifests"][store["active_manifest"]]
+    return next(a for a in manifest["assertions"] if a["label"].startswith("c2pa.actions"))["data"]["actions"]
+
+
+def _placed_a_photograph_on(store: dict) -> None:
+    """What a manifest of a product on a backdrop photograph holds (breaker13 B13-2): both photographs as
+    ingredients, each placed, and a background action that claims no made pixels (the plate is a capture)."""
+    assert store["validation_state"] == "Valid", store.get("validation_status")
+    manifest = store["manifests"][store["active_manifest"]]
+    ingredients = manifest["ingredients"]
+    assert [i["title"] for i in ingredients] == ["product photo", "backdrop photograph"]
+    assert {i["relationship"] for i in ingredients} == {"componentOf"}
+    actions = _actions(store)
+    placed = [a["parameters"]["ingredients"][0]["url"] for a in actions if a["action"] == "c2pa.placed"]
+    assert [url.rsplit("/", 1)[-1] for url in placed] == [i["label"] for i in ingredients]
+    background = actions[-1]
+    assert background["description"].startswith("background replaced: a backdrop photograph")
+    assert "digitalSourceType" not in background
+    assert actions[0]["digitalSourceType"] == IPTC_DST + "compositeSynthetic"
+
+
+def test_a_product_on_a_backdrop_photograph_names_the_photograph_as_an_ingredient(signed_settings: Settings) -> None:
+    from paqshot_server.imaging.plates.plate import LoadedPlate, PlateInfo
+    from paqshot_server.imaging.plates.render import render_on_plate
+
+    plate_file = (FIXTURES / "plates" / "kitchen_marble.jpg").read_bytes()
+    plate = LoadedPlate(PlateInfo(None), Image.open(io.BytesIO(plate_file)).convert("RGB"), plate_file)
+    photo = product_jpeg()
+    result = render_on_plate(
+        Image.open(io.BytesIO(photo)).convert("RGB"), RenderOptions(style="studio_packshot", long_side=256), [plate]
+    )
+    finished = Finisher(signed_settings, PRESETS).finish(result, product_photo=photo, title="gen_p", checks=[])
+    image = finished.result.images[0]
+    _placed_a_photograph_on(read_manifest(image.data, "image/jpeg"))
+    _placed_a_photograph_on(read_manifest(image.thumbnail, image.thumbnail_mime))
+
+
+def test_a_library_plate_is_the_ingredient_of_a_job_on_it(tmp_path: Path) -> None:
+    """Through the API and a worker: a plate added to the library, a studio packshot on it, its manifest."""
+    from litestar.testing import TestClient
+    from paqshot_server.app import create_app
+    from paqshot_server.jobs.context import WorkerContext
+    from paqshot_server.jobs.runner import process
+    from support import b64, make_key
+
+    settings = Settings(home=tmp_path / "home", output_long_side=256)
+    make_self_signed(settings)
+    key = make_key(settings)
+    with TestClient(create_app(settings)) as client:
+        body = {"image": b64((FIXTURES / "plates" / "kitchen_marble.jpg").read_bytes()), "tags": ["kitchen"]}
+        plate = client.post("/v1/backdrops", json=body, headers=key.headers)
+        assert plate.status_code == 201, plate.text
+        job = {"product_image": b64(product_jpeg()), "style": "studio_packshot", "backdrop": plate.json()["id"]}
+        job_id = client.post("/v1/generate", json=job, headers=key.headers).json()["id"]
+        assert process(WorkerContext(settings), job_id) == "completed"
+        done = client.get(f"/v1/generate/{job_id}", headers=key.headers).json()
+        data = client.get(done["image_url"].removeprefix(settings.base_url)).content
+    _placed_a_photograph_on(read_manifest(data, "image/jpeg"))
+
+
+def test_a_transparent_packshot_says_its_background_was_removed(signed_settings: Settings) -> None:
+    """breaker13 B13-3: "background replaced: plain studio background" on an image without any background."""
+    photo = product_jpeg()
+    options = RenderOptions(long_side=256, background="transparent", output_format="png")
+    result = render_packshot(Image.open(io.BytesIO(photo)).convert("RGB"), options)
+    finished = Finisher(signed_settings, PRESETS).finish(result, product_photo=photo, title="gen_t", checks=[])
+    actions = _actions(read_manifest(finished.result.images[0].data, "image/png"))
+    assert actions[-1]["description"].startswith("background removed")
+    assert "digitalSourceType" not in actions[-1]  # no pixels were made for it
+    assert [a["action"] for a in actions] == ["c2pa.created", "c2pa.placed", "c2pa.edited"]

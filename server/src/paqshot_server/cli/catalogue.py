@@ -282,7 +282,8 @@ def plates_for(res: Any, background: bytes | None, options: Any) -> Any:
             image = decode_image(background, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
         except (ImageTooLarge, UnsupportedImage) as exc:
             raise type(exc)(f"background_image: {exc.message}") from exc
-    return StoredPlates(res, None, background=image.image if image else None, backdrop=options.backdrop)
+    given = (image.image, background) if image is not None and background is not None else None
+    return StoredPlates(res, None, background=given, backdrop=options.backdrop)
 
 
 def _render(

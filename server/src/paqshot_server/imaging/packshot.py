@@ -40,7 +40,7 @@ from .layout import (
 )
 from .options import RenderOptions
 from .product import layout_box, product_notes
-from .result import PRODUCT_ALPHA, RenderResult
+from .result import BACKGROUND_REMOVED, PRODUCT_ALPHA, RenderResult
 from .segment import Segmenter
 from .shadow import (
     FLOAT_LIFT,
@@ -364,6 +364,7 @@ def render_packshot(
         "source_box": list(placement.source_box),  # where the product is in the photo and in the image (as scenes)
         "product_box": list(placement.dest_box),
         PRODUCT_ALPHA: alpha_on_canvas(layer, size),
+        BACKGROUND_REMOVED: transparent,
         "timings_ms": {
             "cutout": round((t1 - t0) * 1000, 1),
             "compose": round((t2 - t1) * 1000, 1),

@@ -4,8 +4,9 @@ The XMP packet carries the IPTC digital source type (``Iptc4xmpExt:DigitalSource
 (``xmp:CreatorTool``: the brand's product name and version); nothing of the input's metadata is carried over
 (decode strips it at the door). The C2PA manifest is made and signed by the official ``c2pa-python`` library
 and read back with its ``Reader``; it records the actions (``c2pa.created`` with the digital source type,
-``c2pa.placed`` of the product photo as an ingredient, ``c2pa.edited`` for the background and, when a model
-cut the product out, for the cut-out) and is signed with the operator's certificate.
+``c2pa.placed`` of the product photo as an ingredient, and of the backdrop photograph it stands on, if any;
+``c2pa.edited`` for the background and, when a model cut the product out, for the cut-out) and is signed with
+the operator's certificate.
 
 Digital source type (IPTC NewsCodes, http://cv.iptc.org/newscodes/digitalsourcetype/, read 2026-11-29):
 
@@ -44,14 +45,16 @@ class Provenance:
         engine: the result's engine (``classical``, ``onnx:<id>``, ``procedural``, ``diffusion:<id>``, ``plate``,
             ``plate+diffusion:<id>``).
         cutout: what cut the product out (``classical``, ``alpha`` or a model's name).
-        background: a sentence for the background action ("plain studio background", …).
+        background: the background action: (its description, the IPTC digital source type of the pixels it
+            made, a term of :data:`IPTC_DST`, or None when it made none: a removed background, a backdrop
+            photograph).
     """
 
     generator: str
     version: str
     engine: str
     cutout: str
-    background: str
+    background: tuple[str, str | None]
 
     @property
     def trained_cutout(self) -> bool:
@@ -91,12 +94,14 @@ def _xml_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-def manifest_definition(facts: Provenance, title: str) -> dict[str, Any]:
-    """The C2PA manifest definition (c2pa-python's JSON form) for one output."""
+def manifest_definition(facts: Provenance, title: str, plate: bool = False) -> dict[str, Any]:
+    """The C2PA manifest definition (c2pa-python's JSON form) for one output; ``plate``: a backdrop photograph
+    was placed too (its ingredient's label is ``backdrop``)."""
     agent = {"name": facts.generator, "version": facts.version}
+    placed = ["product", *(["backdrop"] if plate else [])]
     actions: list[dict[str, Any]] = [
         {"action": "c2pa.created", "digitalSourceType": facts.digital_source_type, "softwareAgent": agent},
-        {"action": "c2pa.placed", "parameters": {"ingredientIds": ["product"]}, "softwareAgent": agent},
+        *({"action": "c2pa.placed", "parameters": {"ingredientIds": [i]}, "softwareAgent": agent} for i in placed),
     ]
     if facts.trained_cutout:
         actions.append(
@@ -107,15 +112,9 @@ def manifest_definition(facts: Provenance, title: str) -> dict[str, Any]:
                 "softwareAgent": agent,
             }
         )
-    actions.append(
-        {
-            "action": "c2pa.edited",
-            "description": f"background replaced: {facts.background}",
-            "digitalSourceType": IPTC_DST
-            + ("trainedAlgorithmicMedia" if facts.trained_background else "algorithmicMedia"),
-            "softwareAgent": agent,
-        }
-    )
+    description, made = facts.background
+    background: dict[str, Any] = {"action": "c2pa.edited", "description": description, "softwareAgent": agent}
+    actions.append(background if made is None else {**background, "digitalSourceType": IPTC_DST + made})
     return {
         "claim_generator_info": [agent],
         "title": title,
@@ -139,8 +138,10 @@ def sign(
     identity: SigningIdentity,
     ingredient: tuple[bytes, str],
     title: str,
+    plate: tuple[bytes, str] | None = None,
 ) -> bytes:
-    """``data`` with an embedded, signed C2PA manifest; ``ingredient`` is (product photo bytes, its MIME).
+    """``data`` with an embedded, signed C2PA manifest; ``ingredient`` is (product photo bytes, its MIME),
+    ``plate`` (the backdrop photograph's bytes, its MIME) when the product stands on one.
 
     Raises:
         c2pa.C2paError: the library refused the manifest, the certificate or the file.
@@ -150,12 +151,12 @@ def sign(
     context = c2pa.Context(c2pa.Settings.from_dict({"builder": {"thumbnail": {"enabled": False}}}))
     signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(identity.algorithm, identity.chain_pem, identity.key_pem, None))
     try:
-        builder = c2pa.Builder.from_json(manifest_definition(facts, title), context)
-        builder.add_ingredient(
-            {"title": "product photo", "relationship": "componentOf", "label": "product"},
-            ingredient[1],
-            io.BytesIO(ingredient[0]),
-        )
+        builder = c2pa.Builder.from_json(manifest_definition(facts, title, plate is not None), context)
+        components = [("product photo", "product", ingredient), ("backdrop photograph", "backdrop", plate)]
+        for name, label, file in components:
+            if file is not None:
+                meta = {"title": name, "relationship": "componentOf", "label": label}
+                builder.add_ingredient(meta, file[1], io.BytesIO(file[0]))
         out = io.BytesIO()
         builder.sign(signer, mime, io.BytesIO(data), out)
     finally:

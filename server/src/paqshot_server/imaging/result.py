@@ -10,6 +10,9 @@ from .review import ReviewReason
 # ``RenderResult.meta`` key: uint8 (H, W) alpha of the product on the main image's canvas (not JSON; the
 # compliance report reads it to know exactly where the product is).
 PRODUCT_ALPHA = "product_alpha"
+# ``RenderResult.meta`` key: True when the image has no background at all (``background: "transparent"``), for
+# the provenance's background action.
+BACKGROUND_REMOVED = "background_removed"
 
 # Progress callback of a render: called with the fraction done (0..1); it may raise to cancel the render.
 ProgressFn = Callable[[float], None]
@@ -25,6 +28,7 @@ class RenderedImage:
     height: int
     thumbnail: bytes
     thumbnail_mime: str
+    plate: bytes | None = field(default=None, repr=False)  # the backdrop photograph's file it stands on, if any
 
 
 @dataclass(frozen=True)

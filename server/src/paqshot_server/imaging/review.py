@@ -27,6 +27,7 @@ FAINT_PART = "faint_part"
 EXPOSURE = "exposure"
 CUT_BY_FRAME = "cut_by_frame"
 BACKDROP_KEPT = "backdrop_kept"
+PLATE_FLOOR = "plate_floor"
 
 # code -> what it means (the message of a reason may add figures, e.g. the confidence itself).
 CODES: dict[str, str] = {
@@ -55,6 +56,9 @@ CODES: dict[str, str] = {
     BACKDROP_KEPT: "part of the product has the coloured backdrop's own colour: an opening in it (a gap, a loop, "
     "the space between legs or tines) seems to keep the old backdrop, which shows on any new background; check the "
     "openings, or send a mask hint",
+    PLATE_FLOOR: "the backdrop plate's floor line lies too near the top or bottom of this frame for a product to "
+    "stand on it: the product came out very small, or with its base and shadow at the frame's edge; give the "
+    "plate's floor_y where its floor really is, or a placement",
 }
 
 

@@ -9,12 +9,14 @@ them. Nothing here knows HTTP; SQL is in ``storage/backdrops.py``.
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 import anyio.to_thread
+import numpy as np
 from PIL import Image
 
 from ..errors import ImageTooLarge, InvalidRequest, NotFound, UnsupportedImage
@@ -83,7 +85,9 @@ class BackdropLibrary:
         settings = self.res.settings
         data, ext, _notes = intake.normalise(raw, settings.max_image_bytes, settings.max_image_pixels)
         # As a job's photo is read: in sRGB and turned upright (a stored JPEG keeps its profile and orientation).
-        image = decode_image(data, max_bytes=len(data), max_pixels=settings.max_image_pixels).image.convert("RGB")
+        decoded = decode_image(data, max_bytes=len(data), max_pixels=settings.max_image_pixels).image
+        refuse_transparent(decoded)
+        image = decoded.convert("RGB")
         floor = upload.floor_y if upload.floor_y is not None else estimate_floor(image)
         measured = estimate_light(image, floor)
         azimuth = LIGHT_AZIMUTH[upload.light_from] if upload.light_from is not None else measured.azimuth
@@ -152,18 +156,52 @@ class BackdropLibrary:
 
 def store_background(res: Resources, job_id: str, raw: bytes) -> str:
     """Store a request's ``background_image`` (its bytes, fetched or decoded by ``intake.load_image``: the product
-    photo's door and SSRF rules) normalised as ``<job_id>_background.<ext>``; returns the file name. Blocking."""
+    photo's door and SSRF rules, and opaque: :func:`refuse_transparent`) normalised as
+    ``<job_id>_background.<ext>``; returns the file name. Blocking."""
     try:
+        if _may_be_transparent(raw):  # a JPEG never is: no second decode for it
+            settings = res.settings
+            image = decode_image(raw, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels).image
+            refuse_transparent(image)
         name, _notes = intake.store_image(res, job_id, raw, role="background")
     except (ImageTooLarge, UnsupportedImage) as exc:
         raise type(exc)(f"background_image: {exc.message}") from exc
     return name
 
 
+def refuse_transparent(image: Image.Image) -> None:
+    """Refuse a backdrop image (a decoded one: ``imaging.decode`` keeps alpha only where it says something) with
+    transparent pixels: a plate is the whole background, and its transparent parts came out black (breaker13
+    B13-7: a fully transparent PNG plate rendered as a black backdrop).
+
+    Raises:
+        UnsupportedImage: saying the transparent share of the image.
+    """
+    if image.mode != "RGBA":
+        return
+    share = float((np.asarray(image.getchannel("A")) < 255).mean())
+    if share > 0:
+        shown_share = f"{share:.0%}" if share >= 0.01 else "under 1 %"
+        raise UnsupportedImage(
+            f"A backdrop must be opaque (it is the whole background), and {shown_share} of this image is "
+            "transparent; flatten it onto a colour first."
+        )
+
+
+def _may_be_transparent(raw: bytes) -> bool:
+    """Whether an image file's header allows transparency (an alpha band or a colour key); False for a file
+    Pillow cannot open (the door's decode then says what is wrong)."""
+    try:
+        with Image.open(io.BytesIO(raw)) as header:
+            return "A" in header.getbands() or "transparency" in header.info
+    except (OSError, ValueError):
+        return False
+
+
 class StoredPlates:
-    """A job's plates for the engine: its stored ``background_image`` (or, from the CLI, an image in hand), the
-    library plate it names, or the library plates its key may use (``imaging.plates.plate.PlateSource``).
-    ``key_id`` None (the operator's CLI): the shared plates only."""
+    """A job's plates for the engine: its stored ``background_image`` (or, from the CLI, an image in hand: its
+    decoded image and its file), the library plate it names, or the library plates its key may use
+    (``imaging.plates.plate.PlateSource``). ``key_id`` None (the operator's CLI): the shared plates only."""
 
     def __init__(
         self,
@@ -172,7 +210,7 @@ class StoredPlates:
         *,
         background_file: str | None = None,
         backdrop: str | None = None,
-        background: Image.Image | None = None,
+        background: tuple[Image.Image, bytes] | None = None,
     ) -> None:
         self.res, self.key_id = res, key_id
         self.background_file, self.backdrop, self.background = background_file, backdrop, background
@@ -180,9 +218,10 @@ class StoredPlates:
     @cached_property
     def _given(self) -> LoadedPlate | None:
         if self.background is not None:
-            return LoadedPlate(PlateInfo(None), self.background.convert("RGB"))
+            image, data = self.background
+            return LoadedPlate(PlateInfo(None), image.convert("RGB"), data)
         if self.background_file is not None:
-            return LoadedPlate(PlateInfo(None), self._decode(self.background_file))
+            return self._load(PlateInfo(None), self.background_file)
         if self.backdrop is None:
             return None
         row = backdrops_sql.get(self.res.db.get(), self.backdrop)
@@ -191,7 +230,7 @@ class StoredPlates:
                 f"The backdrop plate {self.backdrop} was deleted after this generation was accepted; "
                 "send it again with another backdrop."
             )
-        return LoadedPlate(plate_info(row), self._decode(row.image_file))
+        return self._load(plate_info(row), row.image_file)
 
     def given(self) -> LoadedPlate | None:
         return self._given
@@ -204,10 +243,10 @@ class StoredPlates:
         return [plate_info(row) for row in self._library.values()]
 
     def load(self, info: PlateInfo) -> LoadedPlate:
-        row = self._library[str(info.id)]
-        return LoadedPlate(info, self._decode(row.image_file))
+        return self._load(info, self._library[str(info.id)].image_file)
 
-    def _decode(self, name: str) -> Image.Image:
+    def _load(self, info: PlateInfo, name: str) -> LoadedPlate:
         data = self.res.files.read(name)  # validated at the door; decoding again normalises it
         settings = self.res.settings
-        return decode_image(data, max_bytes=len(data), max_pixels=settings.max_image_pixels).image.convert("RGB")
+        image = decode_image(data, max_bytes=len(data), max_pixels=settings.max_image_pixels).image.convert("RGB")
+        return LoadedPlate(info, image, data)

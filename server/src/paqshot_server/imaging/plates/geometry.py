@@ -18,6 +18,7 @@ EDGE_SHARE = 0.04  # the product keeps this share of the short side from the can
 # Where the floor line may sit in the cropped frame (fractions of the height): a crop that would push it
 # further out is moved, so a product standing on it stays in the picture with room above.
 FLOOR_IN_FRAME = (0.3, 0.92)
+FLOOR_SLACK = 0.005  # the fit's float arithmetic and a pixel's rounding: a floor on the band's edge is inside
 DEFAULT_FLOOR = 0.78  # a plate whose floor line is neither given nor found: three quarters down, like the scenes
 MAX_SILENT_PLATE_UPSCALE = 1.25  # a plate enlarged more than this gets a note (it will look soft)
 
@@ -66,6 +67,15 @@ def fit_plate(
         floor_y=(floor_px - top) * scale,
         area=(max(0.0, a0), min(float(cw), a1)) if a1 > max(0.0, a0) else (0.0, float(cw)),
     )
+
+
+def floor_outside_frame(fit: PlateFit, canvas: tuple[int, int]) -> float | None:
+    """The floor line's height on the canvas (a fraction, 0 top .. 1 bottom) when :func:`fit_plate` could not
+    bring it inside :data:`FLOOR_IN_FRAME` (the plate's floor line is too near its own top or bottom for this
+    frame: a product standing on it is shrunk to nothing, or stands on the frame's edge), else None."""
+    share = fit.floor_y / canvas[1]
+    low, high = FLOOR_IN_FRAME
+    return None if low - FLOOR_SLACK <= share <= high + FLOOR_SLACK else share
 
 
 def plate_pixels(image: Image.Image, fit: PlateFit, canvas: tuple[int, int]) -> np.ndarray:

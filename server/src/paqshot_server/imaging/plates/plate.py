@@ -88,10 +88,12 @@ class PlateInfo:
 
 @dataclass(frozen=True)
 class LoadedPlate:
-    """A plate with its decoded image (8-bit sRGB RGB)."""
+    """A plate with its decoded image (8-bit sRGB RGB) and its file as stored (JPEG, PNG or WebP bytes: the
+    provenance's ingredient; None when only its pixels are at hand)."""
 
     info: PlateInfo
     image: Image.Image = field(repr=False)
+    data: bytes | None = field(default=None, repr=False)
 
 
 def area_from(left: float | None, width: float | None) -> tuple[float, float]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image
@@ -34,6 +34,7 @@ from ..layout import exact_canvas_size
 from ..options import MAX_SEED, RenderOptions
 from ..product import layout_box, product_notes
 from ..result import PRODUCT_ALPHA, ProgressFn, RenderedImage, RenderResult
+from ..review import PLATE_FLOOR, ReviewReason, reason
 from ..scenes.canvas import soft_blur
 from ..scenes.framing import SIDE_ANCHORS
 from ..scenes.generative import Inpainter
@@ -43,7 +44,15 @@ from ..scenes.render import variant_seeds
 from ..segment import Segmenter
 from ..styles import family
 from . import harmonize
-from .geometry import MAX_SILENT_PLATE_UPSCALE, Stand, fit_plate, outside, plate_pixels, stand_product
+from .geometry import (
+    MAX_SILENT_PLATE_UPSCALE,
+    Stand,
+    fit_plate,
+    floor_outside_frame,
+    outside,
+    plate_pixels,
+    stand_product,
+)
 from .light import estimate_floor, estimate_light
 from .plate import Light, LoadedPlate
 from .seam import Seam, accepts_strength, seam_pass
@@ -110,11 +119,12 @@ def render_on_plate(
     facts: list[dict[str, object]] = []
     first: _Variant | None = None
     notes: list[str] = []
+    reasons: dict[str, ReviewReason] = {}  # a variant's doubt about the layout (by code: the first one's figures)
     for i, vseed in enumerate(seeds):
         plate = plates[min(i, len(plates) - 1)]
-        variant = _variant(cut, image, options, plate, canvas, vseed, seam_model, notes)
+        variant = _variant(cut, image, options, plate, canvas, vseed, seam_model, notes, reasons)
         first = first or variant
-        images.append(render_image(variant.pixels, fmt, options.jpeg_quality))
+        images.append(replace(render_image(variant.pixels, fmt, options.jpeg_quality), plate=plate.data))
         facts.append({**variant.facts, "seed": vseed})
         report(0.05 + 0.9 * (i + 1) / len(seeds))
     assert first is not None
@@ -130,6 +140,7 @@ def render_on_plate(
         engine=engine,
         confidence=round(cut.confidence, 3),
         notes=tuple(product_notes(cut, first.stand.placement, dict.fromkeys(notes))),
+        review_reasons=(*cut.reasons, *reasons.values()),
         meta={
             "matte": cut.matte_image(),
             "cutout_source": cut.source,
@@ -157,12 +168,17 @@ def _variant(
     seed: int,
     seam_model: Inpainter | None,
     notes: list[str],
+    reasons: dict[str, ReviewReason],
 ) -> _Variant:
-    """One variant's pixels and what was decided."""
+    """One variant's pixels and what was decided; a doubt about it goes into ``reasons``."""
     info = plate.info
     floor_frac = info.floor_y if info.floor_y is not None else estimate_floor(plate.image)
     light = info.light or estimate_light(plate.image, floor_frac)
     fit = fit_plate(plate.image.size, canvas, floor_frac, info.area)
+    asked = options.placement
+    stood = floor_outside_frame(fit, canvas) if asked is None or (asked.y is None and asked.floor_y is None) else None
+    if stood is not None:  # the layout rules stand the product on a floor line where no product fits
+        reasons.setdefault(PLATE_FLOOR, reason(PLATE_FLOOR, f"floor line at {stood:.0%} of the height"))
     if fit.scale > MAX_SILENT_PLATE_UPSCALE:
         notes.append(f"the backdrop was enlarged {fit.scale:.1f}x (it is smaller than the output): it may look soft")
     backdrop = plate_pixels(plate.image, fit, canvas)

@@ -165,6 +165,7 @@ def render_scene(
         engine=f"diffusion:{inpainter.id}" if inpainter else "procedural",
         confidence=round(cut.confidence, 3),
         notes=tuple(_notes(cut, placement, options, scenes[0])),
+        review_reasons=cut.reasons,
         meta={
             "matte": cut.matte_image(),
             "cutout_source": cut.source,
