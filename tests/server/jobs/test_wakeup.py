@@ -3,7 +3,11 @@ it (no polling back-off); no listener, a full pipe or a stray regular file never
 
 from __future__ import annotations
 
+import os
+import resource
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from paqshot_server.jobs.queue import JobQueue
@@ -59,6 +63,42 @@ def test_a_full_pipe_does_not_block_the_enqueuer(tmp_path: Path) -> None:
     for _ in range(70_000):  # more rings than a pipe holds (64 KiB): the extra ones are dropped
         bell.ring()
     assert bell.wait(0) is True
+
+
+FD_SETSIZE = 1024  # select()'s limit on a descriptor's number (glibc)
+
+
+@contextmanager
+def descriptors_used_up_to(number: int) -> Iterator[None]:
+    """Hold open descriptors until the next one opened gets ``number`` or more, as a server with many open
+    connections (or a long test run) does; the soft limit is raised to allow it (root or not: up to the hard limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert hard == resource.RLIM_INFINITY or hard > number + 16, f"hard descriptor limit {hard} too low"
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, number + 16), hard))
+    held: list[int] = []
+    try:
+        while not held or held[-1] < number - 1:
+            held.append(os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC))
+        yield
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_a_pipe_numbered_past_select_s_limit_still_wakes(tmp_path: Path) -> None:
+    """CI of ffe17ca: after ~1600 tests the pipe's descriptor passed 1023 and select() raised in the worker thread."""
+    bell = Doorbell(str(tmp_path / "queue.db-wake"))
+    with descriptors_used_up_to(FD_SETSIZE):
+        listening(bell)
+        assert bell._fd is not None and bell._fd >= FD_SETSIZE
+        results: list[bool] = []
+        thread = waiter(bell, results)
+        Doorbell(bell.path).ring()
+        thread.join(LONG)
+        bell.close()
+    assert results == [True]
+    assert bell.wait(0) is False  # and a timed wait with no ring still times out (the pipe is opened again)
 
 
 def test_an_enqueue_wakes_a_blocked_dequeue(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ Huey's SQLite storage is polled: its consumer sleeps between empty reads, backin
 default), so a lone job on an idle appliance waited seconds. Huey lets a storage say it blocks
 (``BaseStorage.blocking``, what its Redis storage does with BLPOP); :class:`WakingSqliteStorage` is the SQLite
 storage made blocking with a doorbell: every enqueue rings it, and an idle worker thread waits on it (in
-``select``, no CPU) for at most ``wait_seconds`` before it reads the queue anyway.
+``poll``, no CPU) for at most ``wait_seconds`` before it reads the queue anyway.
 
 The doorbell is a named pipe (FIFO) beside the queue file, ``queue.db-wake``: one byte per enqueue. Workers
 (the readers) create it and hold it open read-write, so a writer's non-blocking open succeeds while any worker
@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import math
 import os
 import select
 import sqlite3
@@ -82,9 +83,12 @@ class Doorbell:
             threading.Event().wait(min(timeout, NO_PIPE_POLL_SECONDS))
             return False
         deadline = time.monotonic() + timeout
+        # poll, not select: select() refuses descriptors >= FD_SETSIZE (1024), which a busy server (or a long test
+        # run) reaches. One poll object per call: a poll object must not be polled from two threads at once.
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
         while True:
-            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
+            if not poller.poll(max(0, math.ceil((deadline - time.monotonic()) * 1000))):
                 return False
             try:
                 return bool(os.read(fd, 1))
