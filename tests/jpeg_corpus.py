@@ -264,7 +264,9 @@ def pillow_decodes(data: bytes) -> bool | None:
             if img.width * img.height > MAX_ORACLE_PIXELS:
                 return None
             img.load()
-        except Exception:  # any failure of Pillow is "does not decode" for the oracle
+        except Image.DecompressionBombError:  # open() itself refuses a frame over 2x MAX_IMAGE_PIXELS: too big to try
+            return None
+        except Exception:  # any other failure of Pillow is "does not decode" for the oracle
             return False
     return True
 

@@ -109,6 +109,18 @@ def test_random_edits_never_make_the_walk_vouch_for_a_broken_file(
         assert pillow_decodes(data) is not False
 
 
+def test_a_frame_claiming_a_decompression_bomb_is_not_tried_by_the_oracle_and_refused_by_the_door() -> None:
+    # CI of ffe17ca (Hypothesis): one edit made the frame claim 2849x65280 (186 MP); Pillow's open() raised
+    # DecompressionBombError, which the oracle read as "does not decode" although no decode was tried
+    data = _BASES[0]
+    sof = data.index(b"\xff\xc0")
+    bomb = data[: sof + 5] + (65280).to_bytes(2, "big") + (2849).to_bytes(2, "big") + data[sof + 9 :]
+    assert pillow_decodes(bomb) is None
+    with pytest.raises(UnsupportedImage, match=r"the limit is 40,000,000 pixels") as refused:
+        decode_image(bomb, max_bytes=10_000_000, max_pixels=40_000_000)
+    assert_plain_words(refused.value.message)
+
+
 def test_metadata_after_the_first_scan_and_data_after_eoi_are_dropped() -> None:
     sent, plain = progressive_with_metadata_between_scans()
     structure = read_structure(sent)
