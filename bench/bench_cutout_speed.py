@@ -19,7 +19,9 @@ Inputs: the handed case photos (or ``--photos``), each cropped to 4:3 and resize
   on white -> 1,024 px JPEG (``rembg_peer.py``
   in rembg's own venv, ``OMP_NUM_THREADS=1`` so its session uses the one core it has). Per image: median
   and mean wall time, and the mean including the start-up (model load) spread over the images. For ours
-  also the time inside the model (``predict``) and the share outside it.
+  also the time inside the model (``predict``) and the share outside it. For both, the time in the graph alone
+  (onnxruntime's ``run``: ours per pass, rembg's one session run), so the model's share of the gap is read in
+  the same run.
 - Two workers on two cores (when this process may use two): two worker processes, each pinned to its own
   core, each doing all the images; images per minute against one worker on one core.
 - Peak RSS of one worker (``ru_maxrss``) with the model loaded.
@@ -143,6 +145,17 @@ def worker(
         return out
 
     seg.predict = timed_predict  # type: ignore[method-assign]
+    graph_ms: list[float] = []  # the graph alone (onnxruntime's run), as the peer's line times rembg's session
+    run_graph = seg.graph.run
+
+    def timed_run(*args: object, **kwargs: object) -> object:
+        s = time.perf_counter()
+        try:
+            return run_graph(*args, **kwargs)
+        finally:
+            graph_ms.append((time.perf_counter() - s) * 1000)
+
+    seg.graph.run = timed_run  # type: ignore[method-assign]
     options = RenderOptions(**{"background": "white", "shadow": "soft", "long_side": 1024, **render_options(render)})
     limits = {"max_bytes": 50 * 1024 * 1024, "max_pixels": 100_000_000}
     datas = [f.read_bytes() for f in files]
@@ -151,7 +164,7 @@ def worker(
     written: set[tuple[int, int]] = set()
     for _ in range(repeat):
         for data in datas:
-            before = len(model_ms)
+            before, graph_before = len(model_ms), len(graph_ms)
             w0, c0 = time.perf_counter(), time.process_time()
             try:
                 image = render_packshot(decode_image(data, **limits).image, options, segmenter=seg).images[0]
@@ -166,6 +179,7 @@ def worker(
                     "cpu_ms": (time.process_time() - c0) * 1000,
                     "model_ms": sum(model_ms[before:]),
                     "passes": len(model_ms) - before,
+                    "graph_ms": sum(graph_ms[graph_before:]),
                     "bytes": size,
                 }
             )
@@ -349,6 +363,11 @@ def main(argv: list[str] | None = None) -> int:
             f"         in the model {statistics.fmean(model_ms):.1f} ms per image ({statistics.fmean(passes):.2f} "
             f"passes), outside it {statistics.fmean(ours_ms) - statistics.fmean(model_ms):.1f} ms = {outside:.0%}"
         )
+        graph = statistics.fmean(r["graph_ms"] for r in ours["per_image"])
+        print(
+            f"         the graph alone (onnxruntime's run) {graph:.1f} ms per image "
+            f"({graph / max(1, sum(passes)) * n_img:.1f} a run): the rest of the model's time is its input resize"
+        )
         refused = sum(1 for r in ours["per_image"] if not r["bytes"])
         print(f"         peak worker RSS {ours['rss_mb']:.0f} MB; refused (needs a better photo): {refused}")
         sizes = ", ".join(f"{w}x{h}" for w, h in ours["written"])
@@ -363,6 +382,11 @@ def main(argv: list[str] | None = None) -> int:
         peer_ms = [t["wall_ms"] for t in peer["times"]]
         print(f"\none core (cpu {cpus[0]}), {peer['peer']}, onnxruntime {peer['onnxruntime']}, same u2netp file")
         print(summary("rembg", peer_ms, peer["startup_ms"], len(peer_ms)))
+        graph = statistics.fmean(t["graph_ms"] for t in peer["times"])
+        print(
+            f"         the graph alone (onnxruntime's run) {graph:.1f} ms per image (one run), the rest of rembg's "
+            f"pipeline {statistics.fmean(peer_ms) - graph:.1f} ms"
+        )
         print(f"         wrote JPEG {', '.join(sorted(written_sizes(tmp / 'rembg')))} on white, no shadow")
         print(f"         meanwhile: {others.line(wall)}; core probe before {probe:.1f} ms")
     if not args.no_pair and len(cpus) >= 2:
