@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from litestar.testing import TestClient
 from paqshot_server.jobs import eta as eta_mod
 from paqshot_server.jobs.context import WorkerContext
-from paqshot_server.jobs.eta import MAX_AGE, JobTimes, Snapshot, prior_seconds, shape
+from paqshot_server.jobs.eta import MAX_AGE, JobTimes, Snapshot, prior_seconds, shape, whole_seconds
 from paqshot_server.jobs.runner import process
 from paqshot_server.settings import Settings
 from paqshot_server.storage import fair
@@ -416,3 +417,52 @@ def test_a_worker_records_the_photos_size_and_the_next_estimate_follows_the_reco
     estimate = client.post("/v1/generate", json=body, headers=key.headers).json()["estimated_seconds"]
     expected = JobTimes(recorded).seconds(recorded[0][0], 12_000_000)
     assert estimate in {max(1, math.floor(expected)), max(1, math.ceil(expected))}
+
+
+@pytest.mark.parametrize(
+    ("planned", "told"), [(0.2, 1), (1.3, 1), (1.4, 2), (1.9, 2), (2.35, 2), (2.45, 3), (10.4, 10), (10.5, 11)]
+)
+def test_an_estimate_is_the_whole_second_nearest_in_relative_error(planned: float, told: int) -> None:
+    assert whole_seconds(planned) == told
+
+
+@given(st.floats(1.0, 1000.0))
+def test_no_other_whole_second_is_relatively_nearer(planned: float) -> None:
+    told = whole_seconds(planned)
+    assert all(abs(planned / told - 1) <= abs(planned / other - 1) + 1e-12 for other in (told - 1, told + 1) if other)
+
+
+def test_a_burst_of_short_jobs_is_told_the_relatively_nearest_seconds(
+    client: TestClient, key: Key, settings: Settings
+) -> None:
+    """0.75 s jobs: the second is planned at 1.5 s less the time since the queue was read, told 2 (rounding to the
+    nearest told it 1, and a job done at 1.5-2.2 s was then outside ±50 %)."""
+    record_completed(settings, key, seconds=0.75, count=10)
+    worker_alive(settings)
+    assert [submit(client, key)["estimated_seconds"] for _ in range(4)] == [1, 2, 2, 3]
+
+
+def test_a_job_is_timed_for_the_eta_until_its_files_are_stored(
+    client: TestClient, key: Key, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan's slots free when a job's files are stored, not when its render ends: the job time the ETA reads
+    holds a slow store (each file's fsyncs)."""
+    worker_alive(settings)
+    ctx = WorkerContext(settings, worker_id="wrk_eta")
+    put = ctx.files.put
+
+    def slow_put(name: str, data: bytes) -> Path:
+        time.sleep(0.05)
+        return put(name, data)
+
+    monkeypatch.setattr(ctx.files, "put", slow_put)
+    job_id = submit(client, key)["id"]
+    try:
+        assert process(ctx, job_id) == "completed"
+        job = jobs_sql.get(ctx.db.get(), job_id)
+        assert job is not None and job.result is not None
+        render = job.result.meta["duration_ms"] / 1000
+        ((_, seconds, _),) = jobs_sql.recent_durations(ctx.db.get(), 10)
+    finally:
+        ctx.db.close()
+    assert seconds >= render + 2 * 0.05  # the image and its thumbnail, each put after the render

@@ -271,6 +271,7 @@ def process(ctx: WorkerContext, woken_by: str) -> str:
 
 def _process(ctx: WorkerContext, woken_by: str) -> str:
     db = ctx.db.get()
+    claiming = time.monotonic()  # the job's slot begins with its claim (see ``slot_ms``)
     # The message is a wake-up: the job that runs is the next by the fair policy, not necessarily ``woken_by``.
     job = jobs_sql.claim_next(db, ctx.worker_id, time.time(), ctx.settings.lease_seconds)
     if job is None:
@@ -330,6 +331,11 @@ def _process(ctx: WorkerContext, woken_by: str) -> str:
             log.exception("job %s: the result could not be stored", job.id)
             _fail(ctx, job, "server_error", store_failure_message(exc))
             return "failed"
+        # What the ETA plans with (``storage.jobs.recent_durations``): the time the job kept its worker from the next
+        # one, claim and store included. ``duration_ms`` leaves out the store (the matte's encoding, each file's
+        # fsyncs) and the claim, ~50 ms of a ~0.4 s packshot with 2 workers on session 13's disk: a plan from it
+        # started every queued job that much too early (issue-14.md, "ETA with 2 workers, session 14").
+        stored.meta["slot_ms"] = round((time.monotonic() - claiming) * 1000, 1)
     if not ending.complete(ctx, job, stored, result.engine, owner=ctx.worker_id):
         for stored_image in stored.images:  # another attempt published first: drop our copies, keep theirs
             ctx.files.delete(stored_image.file)

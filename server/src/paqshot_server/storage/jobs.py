@@ -350,9 +350,11 @@ def claim_next(db: sqlite_utils.Database, owner: str, now: float, lease_seconds:
 
 def recent_durations(db: sqlite_utils.Database, limit: int) -> list[tuple[str, float, int | None]]:
     """(engine, seconds, the photo's pixels or None) of the ``limit`` most recently completed jobs, newest first
-    (the ETA's job times)."""
+    (the ETA's job times): the time each held its worker's slot (``meta.slot_ms``: claim, render and store), or
+    for a job recorded before that was kept, its render's ``meta.duration_ms``."""
     rows = db.conn.execute(
-        "SELECT engine, json_extract(result, '$.meta.duration_ms'), input_pixels FROM jobs "
+        "SELECT engine, coalesce(json_extract(result, '$.meta.slot_ms'), json_extract(result, '$.meta.duration_ms')), "
+        "input_pixels FROM jobs "
         "WHERE state = 'completed' AND completed_at IS NOT NULL ORDER BY completed_at DESC LIMIT ?",
         (limit,),
     ).fetchall()
