@@ -74,8 +74,8 @@ def whole_seconds(seconds: float) -> int:
     """``estimated_seconds`` for a job planned to be done in ``seconds``: the whole second ``n >= 1`` nearest in
     relative error (``seconds / n - 1``, the issue's measure of an estimate: done within ±50 % of it), i.e. ``n + 1``
     from the harmonic mean of ``n`` and ``n + 1`` on (1.33 s is told 2, 2.4 s is told 3). Rounding to the nearest
-    told a 1.45 s plan "1", 45 % short, where "2" is 27 % long: with 2 workers the burst's jobs 6-9 were planned at
-    1.3-1.5 s and told 1 (issue-14.md, "ETA with 2 workers, session 14")."""
+    told a 1.45 s plan "1", 45 % short, where "2" is 27 % long; with 2 workers a burst's first dozen jobs are planned
+    at 1-2 s (issue-14.md, "ETA with 2 workers, session 14")."""
     whole = max(1, math.floor(seconds))
     return whole + 1 if seconds > 2 * whole * (whole + 1) / (2 * whole + 1) else whole
 

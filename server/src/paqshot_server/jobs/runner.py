@@ -333,7 +333,7 @@ def _process(ctx: WorkerContext, woken_by: str) -> str:
             return "failed"
         # What the ETA plans with (``storage.jobs.recent_durations``): the time the job kept its worker from the next
         # one, claim and store included. ``duration_ms`` leaves out the store (the matte's encoding, each file's
-        # fsyncs) and the claim, ~50 ms of a ~0.4 s packshot with 2 workers on session 13's disk: a plan from it
+        # fsyncs) and the claim: 50-60 ms of a 0.4-0.5 s packshot with 2 workers in session 14, so a plan from it
         # started every queued job that much too early (issue-14.md, "ETA with 2 workers, session 14").
         stored.meta["slot_ms"] = round((time.monotonic() - claiming) * 1000, 1)
     if not ending.complete(ctx, job, stored, result.engine, owner=ctx.worker_id):
