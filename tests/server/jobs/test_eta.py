@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import msgspec
 import pytest
@@ -433,12 +434,16 @@ def test_no_other_whole_second_is_relatively_nearer(planned: float) -> None:
 
 
 def test_a_burst_of_short_jobs_is_told_the_relatively_nearest_seconds(
-    client: TestClient, key: Key, settings: Settings
+    client: TestClient, key: Key, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """0.75 s jobs: the second is planned at 1.5 s less the time since the queue was read, told 2 (rounding to the
-    nearest told it 1, and a job done at 1.5-2.2 s was then outside ±50 %)."""
-    record_completed(settings, key, seconds=0.75, count=10)
+    """0.7 s jobs, the ETA's clock held still (no time passes between the submissions): planned 0.7, 1.4, 2.1 and
+    2.8 s, told 1, 2, 2, 3 (rounding to the nearest told the second 1, and a job done at 1.5-2.1 s was then outside
+    ±50 % of its estimate)."""
+    record_completed(settings, key, seconds=0.7, count=10)
     worker_alive(settings)
+    now = time.time()
+    clock = SimpleNamespace(time=lambda: now, monotonic=time.monotonic, thread_time=time.thread_time)
+    monkeypatch.setattr(eta_mod, "time", clock)
     assert [submit(client, key)["estimated_seconds"] for _ in range(4)] == [1, 2, 2, 3]
 
 
