@@ -2,9 +2,12 @@
 seller's existing photo against marketplace presets without generating anything.
 
 The file is checked as it is (its own format, colour profile and size); the door check (size, pixel count,
-format) comes first so a hostile file is refused before any measurement. The caller says how the product is
-found: ``paqshot check`` with the installed cut-out model, ``POST /v1/check`` with the classical cut-out (the API
-process never loads an inference runtime; a check is measured, not rendered).
+format) comes first so a hostile file is refused before any measurement. The measurement is the one every
+compliance report comes from (:func:`.imaging.compliance.audit`, the job's too): on the appliance's own output the
+product is where the file's product map says, so the check gives the job's verdict whoever runs it. On any other
+image the caller says how the product is found: ``paqshot check`` with the installed cut-out model,
+``POST /v1/check`` with the classical cut-out (the API process never loads an inference runtime; a check is
+measured, not rendered); the outcome names which (``product_source``).
 """
 
 from __future__ import annotations
@@ -22,22 +25,18 @@ from .imaging.decode import decode_image
 from .imaging.presets import MAX_CHECKS, PresetCatalogue
 from .settings import Settings
 
-# Long side (px) of the copy the pixel rules measure a bigger image on (``compliance.decode``: 1024-2047 px). The
-# rules are shares of the image and levels: at 1024 px a region of MIN_REGION_SHARE is still 105 px (over
-# MIN_REGION_PX) and the guard band is its GUARD_MIN_PX floor; the real photos the rules were tried on are
-# 500-999 px. A 36 MP JPEG is measured at 1500 px (DCT-scaled 1/4), not at 6000.
-MEASURE_LONG_SIDE = 1024
-
 
 @dataclass(frozen=True)
 class CheckOutcome:
-    """What the check found: the file's facts and one report per preset (JSON-ready dicts)."""
+    """What the check found: the file's facts, one report per preset (JSON-ready dicts), and what located the
+    product (``"recorded"``: the file's own product map; else the cut-out the caller named)."""
 
     width: int
     height: int
     format: str
     bytes: int
     compliance: list[dict[str, Any]]
+    product_source: str
 
 
 def preset_ids(preset: str | None, more: list[str] | None) -> list[str]:
@@ -61,10 +60,16 @@ def classical_product(image: Image.Image) -> np.ndarray:
 
 
 def check_image(
-    data: bytes, ids: list[str], settings: Settings, presets: PresetCatalogue, find_product: ProductFinder
+    data: bytes,
+    ids: list[str],
+    settings: Settings,
+    presets: PresetCatalogue,
+    find_product: ProductFinder,
+    finder: str,
 ) -> CheckOutcome:
-    """Measure ``data`` against every preset in ``ids``; ``find_product`` locates the product for pixel rules, once,
-    on the copy they measure (``MEASURE_LONG_SIDE``). Blocking (CPU): call it off the event loop.
+    """Measure ``data`` against every preset in ``ids`` (:func:`.imaging.compliance.audit`); ``find_product``
+    (named ``finder``) locates the product when the file records no product map. Blocking (CPU): call it off the
+    event loop.
 
     Raises:
         InvalidRequest: an unknown preset id (the message lists the known ones).
@@ -73,13 +78,7 @@ def check_image(
     chosen = [presets.get(i) for i in ids]
     # The door check reads every byte; a JPEG's pixels at the smallest DCT scale (nothing of them is kept).
     decode_image(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels, at_least=(1, 1))
-    facts = compliance.decode(data, MEASURE_LONG_SIDE)
-    found: list[np.ndarray] = []
-
-    def product(image: Image.Image) -> np.ndarray:  # every preset measures the same product
-        if not found:
-            found.append(find_product(image))
-        return found[0]
-
-    reports = [compliance.measure(facts, p, find_product=product).as_dict() for p in chosen]
-    return CheckOutcome(facts.width, facts.height, facts.fmt, facts.size_bytes, reports)
+    done = compliance.audit(data, chosen, find_product, finder)
+    facts = done.facts
+    reports = [r.as_dict() for r in done.reports]
+    return CheckOutcome(facts.width, facts.height, facts.fmt, facts.size_bytes, reports, done.product_source)

@@ -67,6 +67,10 @@ class Engines(EngineCatalog):
             self._cpu_planned = True
         return {"require_gpu": self.settings.require_gpu, "shared": self.settings.shared_models_dirs}
 
+    def finder_name(self) -> str:
+        """Name of what :meth:`find_product` cuts out with: the installed model's, else ``"classical"``."""
+        return str(getattr(self.segmenter(), "name", CLASSICAL_CUTOUT))
+
     def find_product(self, image: Image.Image) -> np.ndarray:
         """uint8 (H, W) alpha of the product in ``image`` (its own alpha, else the installed cut-out): how the
         compliance check finds the product in an image it did not make."""

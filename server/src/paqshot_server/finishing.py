@@ -16,7 +16,7 @@ import numpy as np
 
 from . import __version__
 from .credentials import load_identity
-from .imaging import compliance, provenance, xmp
+from .imaging import compliance, productmap, provenance, xmp
 from .imaging.presets import PresetCatalogue
 from .imaging.result import BACKGROUND_REMOVED, PRODUCT_ALPHA, RenderedImage, RenderResult
 from .settings import Settings
@@ -100,17 +100,23 @@ class Finisher:
                 "no Content Credentials: no signing certificate is installed "
                 f"(`{self.settings.brand.cli_name} init --self-signed-cert` makes a test one)"
             )
-        labelled = tuple(
-            self._label(image, facts, identity, (product_photo, photo_mime), title) for image in result.images
-        )
-        reports = []
+        # The main image records where its product is (its exact alpha on the canvas), and its report is the audit
+        # of the file as delivered, so `paqshot check` and POST /v1/check of that file give the same verdict.
         alpha = result.meta.get(PRODUCT_ALPHA)
-        alpha = alpha if isinstance(alpha, np.ndarray) else None
-        for preset_id in dict.fromkeys(checks):
-            report = compliance.check(
-                labelled[0].data, self.presets.get(preset_id), product_alpha=alpha, find_product=find_product
-            )
-            reports.append(report.as_dict())
+        product_map = (
+            productmap.encode(alpha, compliance.PRODUCT_ALPHA, compliance.FRINGE_ALPHA)
+            if isinstance(alpha, np.ndarray)
+            else None
+        )
+        labelled = tuple(
+            self._label(image, facts, identity, (product_photo, photo_mime), title, product_map if i == 0 else None)
+            for i, image in enumerate(result.images)
+        )
+        chosen = [self.presets.get(preset_id) for preset_id in dict.fromkeys(checks)]
+        reports = []
+        if chosen:
+            done = compliance.audit(labelled[0].data, chosen, find_product, facts.cutout)
+            reports = [report.as_dict() for report in done.reports]
         meta = dict(result.meta)
         meta["digital_source_type"] = facts.digital_source_type
         meta["content_credentials"] = identity is not None
@@ -123,20 +129,22 @@ class Finisher:
         identity: provenance.SigningIdentity | None,
         photo: tuple[bytes, str],
         title: str,
+        product_map: str | None,
     ) -> RenderedImage:
-        packet = provenance.xmp_packet(facts)
+        """``image`` and its thumbnail with the XMP label (the image's with ``product_map``, :mod:`.productmap`)
+        and, with an identity, a signed C2PA manifest."""
 
         plate = None if image.plate is None else (image.plate, provenance.mime_of(image.plate))
 
-        def one(data: bytes, mime: str, name: str) -> bytes:
+        def one(data: bytes, mime: str, name: str, recorded: str | None = None) -> bytes:
             fmt = _FORMAT_BY_MIME[mime]
-            data = xmp.embed(data, fmt, packet)
+            data = xmp.embed(data, fmt, provenance.xmp_packet(facts, recorded))
             if identity is not None:
                 data = provenance.sign(data, mime, facts, identity, photo, f"{name}.{fmt}", plate)
             return data
 
         return replace(
             image,
-            data=one(image.data, image.mime, title),
+            data=one(image.data, image.mime, title, product_map),
             thumbnail=one(image.thumbnail, image.thumbnail_mime, f"{title}_thumb"),
         )

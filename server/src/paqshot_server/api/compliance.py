@@ -12,6 +12,7 @@ from litestar.params import JSONBody
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from ..checking import CheckOutcome, check_image, classical_product, preset_ids
+from ..imaging.options import CLASSICAL_CUTOUT
 from ..imaging.presets import PRESET_ID_PATTERN, PresetIds
 from ..jobs import intake
 from ..storage.keys import ApiKey
@@ -73,13 +74,23 @@ class CheckRequest(Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class CheckResult(Struct, kw_only=True):
-    """The file's own facts and one compliance report per preset."""
+    """The file's own facts, one compliance report per preset, and what located the product."""
 
     width: int
     height: int
     format: str
     bytes: int
     compliance: list[ComplianceReport]
+    product_source: Annotated[
+        str,
+        Meta(
+            description=(
+                '"recorded": the product map this appliance wrote into its own output (the job\'s verdict); '
+                '"classical": the classical cut-out found the product.'
+            ),
+            examples=["recorded"],
+        ),
+    ]
 
 
 class ComplianceController(Controller):
@@ -142,6 +153,7 @@ class ComplianceController(Controller):
             format=outcome.format,
             bytes=outcome.bytes,
             compliance=msgspec.convert(outcome.compliance, list[ComplianceReport]),
+            product_source=outcome.product_source,
         )
         return Response(result, headers=rate_limit_headers(rate))
 
@@ -150,4 +162,4 @@ def _bounded_check(raw: bytes, ids: list[str], api: ApiState) -> CheckOutcome:
     """``check_image`` with the classical cut-out, as one of the API process's full decodes at once
     (``intake.full_decode``): a 36 MP check held ~1 GB and nothing bounded how many ran (breaker, session 11)."""
     with intake.full_decode():
-        return check_image(raw, ids, api.settings, api.presets, classical_product)
+        return check_image(raw, ids, api.settings, api.presets, classical_product, CLASSICAL_CUTOUT)

@@ -42,7 +42,9 @@ def _check(args: argparse.Namespace) -> int:
     worst = 0
     for path in args.images:
         try:
-            outcome = check_image(path.read_bytes(), ids, res.settings, res.presets, res.engines.find_product)
+            outcome = check_image(
+                path.read_bytes(), ids, res.settings, res.presets, res.engines.find_product, res.engines.finder_name()
+            )
         except (AppError, OSError) as exc:
             message = exc.message if isinstance(exc, AppError) else os_error_words(exc)
             print(f"{path}: cannot check: {message}", file=sys.stderr)
@@ -55,7 +57,10 @@ def _check(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"file": str(path), **outcome.__dict__}), flush=True)
             continue
-        print(f"{path} ({outcome.width}x{outcome.height} {outcome.format}, {outcome.bytes} bytes)")
+        print(
+            f"{path} ({outcome.width}x{outcome.height} {outcome.format}, {outcome.bytes} bytes;"
+            f" product located by: {outcome.product_source})"
+        )
         for report in outcome.compliance:
             print(f"  {report['preset']}: {'PASS' if report['passed'] else 'FAIL'}")
             for rule in report["rules"]:

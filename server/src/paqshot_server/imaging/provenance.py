@@ -29,6 +29,8 @@ from typing import Any
 
 from PIL import Image
 
+from . import productmap
+
 IPTC_DST = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 TRAINED_COMPOSITE = "compositeWithTrainedAlgorithmicMedia"
 SYNTHETIC_COMPOSITE = "compositeSynthetic"
@@ -72,9 +74,11 @@ class Provenance:
         return IPTC_DST + (TRAINED_COMPOSITE if trained else SYNTHETIC_COMPOSITE)
 
 
-def xmp_packet(facts: Provenance) -> bytes:
-    """An XMP packet (UTF-8) with the digital source type and the generator, nothing else."""
+def xmp_packet(facts: Provenance, product_map: str | None = None) -> bytes:
+    """An XMP packet (UTF-8) with the digital source type and the generator, and ``product_map`` (text of
+    :func:`.productmap.encode`: where the product is, for the compliance check of the file) when given."""
     creator = _xml_escape(f"{facts.generator} {facts.version}")
+    recorded = "" if product_map is None else f"\n    {productmap.attribute(product_map)}"
     return (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
         '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
@@ -83,7 +87,7 @@ def xmp_packet(facts: Provenance) -> bytes:
         '    xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/"\n'
         '    xmlns:xmp="http://ns.adobe.com/xap/1.0/"\n'
         f'    Iptc4xmpExt:DigitalSourceType="{facts.digital_source_type}"\n'
-        f'    xmp:CreatorTool="{creator}"/>\n'
+        f'    xmp:CreatorTool="{creator}"{recorded}/>\n'
         " </rdf:RDF>\n"
         "</x:xmpmeta>\n"
         '<?xpacket end="w"?>'

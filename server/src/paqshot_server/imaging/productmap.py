@@ -1,0 +1,79 @@
+"""The product map an output file carries: where the appliance put the product, so the compliance check of that
+file measures what the job measured (breaker13 B13-9).
+
+A cut-out found again in a finished image cannot tell a black lamp base or a near-white lamp shade from a shadow
+on white, nor a detached pull chain from a prop: the audit of the appliance's own compliant output failed it
+(shadow 253 levels, 1 prop) where the job, knowing its exact alpha, passed it. So the job records its alpha in
+the file's XMP (an attribute of the packet ``provenance.xmp_packet`` writes), and the check of any file that
+carries one reads it instead of finding the product.
+
+The map has three levels (0 background, 1 the matte's soft fringe, 2 the product's body: the two thresholds
+compliance measures with, :data:`.compliance.PRODUCT_ALPHA` and :data:`.compliance.FRINGE_ALPHA`), as a 2-bit
+PNG in base64: 6-10 KB for a product at 1024 px, 14-23 KB at 2000 px (four real outputs, session 14). It says
+only where the product is; every pixel outside it is still measured, so an edit that adds a prop, a shadow or a
+logo is still found. A map whose aspect is not the image's (a cropped or resized file) is not used.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+
+import numpy as np
+from PIL import Image
+
+NAMESPACE = "urn:x-product-imagery:compliance:1.0/"
+PREFIX = "pim"
+PROPERTY = "ProductMap"
+# Budget for the base64 text: the whole XMP packet must fit one JPEG APP1 segment (65,533 bytes,
+# :data:`.xmp.MAX_JPEG_SEGMENT`); the rest of the packet is under 1 KB. A bigger map is recorded at half the
+# size, then a quarter (the check scales it to the measured copy anyway).
+MAX_TEXT = 48_000
+FRINGE_LEVEL = 64  # what a fringe pixel reads as: above FRINGE_ALPHA (12), below PRODUCT_ALPHA (128)
+_VALUES = np.array([0, FRINGE_LEVEL, 255], np.uint8)
+_PATTERN = re.compile(rb"\b" + PREFIX.encode() + rb":" + PROPERTY.encode() + rb'="([A-Za-z0-9+/=]+)"')
+
+
+def encode(alpha: np.ndarray, body: int, fringe: int) -> str | None:
+    """Base64 text of the 3-level map of ``alpha`` (uint8 (H, W)): 2 where ``alpha >= body``, 1 where
+    ``alpha > fringe``, else 0. Halved until it fits :data:`MAX_TEXT`; None when even a 1/8 map does not."""
+    levels = np.where(alpha >= body, 2, np.where(alpha > fringe, 1, 0)).astype(np.uint8)
+    image = Image.fromarray(levels)
+    for _ in range(4):
+        buf = io.BytesIO()
+        image.save(buf, "PNG", bits=2, optimize=True)
+        text = base64.b64encode(buf.getvalue()).decode("ascii")
+        if len(text) <= MAX_TEXT:
+            return text
+        image = image.resize((max(1, image.width // 2), max(1, image.height // 2)), Image.Resampling.NEAREST)
+    return None
+
+
+def attribute(text: str) -> str:
+    """The XMP attribute (with its namespace declaration) that records ``text`` from :func:`encode`."""
+    return f'xmlns:{PREFIX}="{NAMESPACE}"\n    {PREFIX}:{PROPERTY}="{text}"'
+
+
+def read(xmp: bytes | None, shape: tuple[int, int]) -> np.ndarray | None:
+    """uint8 (H, W) = ``shape`` alpha (0, :data:`FRINGE_LEVEL`, 255) from the map recorded in an XMP packet, scaled
+    to ``shape`` (nearest neighbour); None when the packet records none, it does not decode, or its aspect differs
+    from ``shape``'s by more than one pixel of the map (not this image's map)."""
+    found = _PATTERN.search(xmp or b"")
+    if found is None:
+        return None
+    try:
+        with Image.open(io.BytesIO(base64.b64decode(found.group(1), validate=True))) as image:
+            image.load()
+            # a 2-bit grey PNG reads back scaled to 8 bits: levels 0, 1, 2 as 0, 85, 170
+            levels = (np.asarray(image.convert("L")).astype(np.uint16) * 3 + 127) // 255
+    except (OSError, ValueError, binascii.Error, Image.DecompressionBombError):
+        return None
+    height, width = shape
+    rows, cols = levels.shape
+    if abs(rows * width / height - cols) > 1:
+        return None
+    if (rows, cols) != (height, width):
+        levels = np.asarray(Image.fromarray(levels).resize((width, height), Image.Resampling.NEAREST))
+    return _VALUES[np.minimum(levels, 2)]
