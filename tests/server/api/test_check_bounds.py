@@ -84,14 +84,14 @@ def test_a_big_image_is_measured_on_a_reduced_copy(settings: Settings, fmt: str)
         return classical_product(image)
 
     data = _white_packshot((4096, 3072), fmt)
-    outcome = check_image(data, ["amazon_main", "ebay"], settings, load_presets(None), find_product)
+    outcome = check_image(data, ["amazon_main", "ebay"], settings, load_presets(None), find_product, "test")
     assert seen == [(1024, 768)]  # once for both presets, on a copy 1/4 the side (JPEG: DCT-scaled; PNG: reduced)
     assert (outcome.width, outcome.height) == (4096, 3072)  # the file's facts are the file's
     rules = {r["rule"]: r for r in outcome.compliance[0]["rules"]}
     assert rules["long_side"]["measured"] == 4096
     assert rules["product_fill"]["measured"] == pytest.approx(0.6, abs=0.01)
     assert rules["background_purity"]["measured"] >= 0.99  # white stays exactly white in the reduced copy
-    check_image(_white_packshot((2047, 1536), fmt), ["amazon_main"], settings, load_presets(None), find_product)
+    check_image(_white_packshot((2047, 1536), fmt), ["amazon_main"], settings, load_presets(None), find_product, "test")
     assert seen[1:] == [(2047, 1536)]  # under twice the measured side: as it is
 
 
