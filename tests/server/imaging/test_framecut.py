@@ -78,3 +78,14 @@ def test_several_thin_rails_cut_by_the_frame_count_together() -> None:
     for x in (110, 190, 270):
         matte[:120, x : x + 10] = 1.0
     assert frame_cut(matte) == pytest.approx(30 / 200)
+
+
+@pytest.mark.parametrize("gap", [0, 3])
+def test_a_loop_cut_by_the_frame_is_a_cut_and_one_short_of_it_is_not(gap: int) -> None:
+    # breaker13 B13-18: a chair's armrest loop cut by the right side is solid at the frame (its bend) and opens
+    # inward into two arms, so nothing of it was under the run's middle a few pixels in (frame_cut 0.0).
+    matte = np.zeros((300, 400), np.float32)
+    matte[60:260, 60:300] = 1.0  # the seat ...
+    matte[100:150, 300 : 400 - gap] = 1.0  # ... and its armrest loop, out to the frame
+    matte[112:138, 300 : 398 - gap] = 0.0  # the loop's opening, from 2 px inside the bend
+    assert frame_cut(matte) == (pytest.approx(50 / 200) if gap == 0 else 0.0)

@@ -8,7 +8,8 @@ side (a tangent) reaches it along a short run whose ends leave at a glancing ang
 
 A frame may cut a product in several places (three wheels, the rails of a chair's back: breaker12, B12-4), and a
 cut through a round part (a toe) leaves it steeply on one end and at a slant on the other: every cut run counts,
-and a run is a cut when its two ends together stay within twice the steep reach.
+and a run is a cut when its two ends together stay within twice the steep reach. A loop cut by the frame (an
+armrest) is solid at the frame and opens inward: its outline is its arms' outer sides (breaker13 B13-18).
 """
 
 from __future__ import annotations
@@ -81,15 +82,17 @@ def _bridged(row: np.ndarray) -> np.ndarray:
 
 
 def _steep(row: np.ndarray, start: int, end: int, depth: int) -> bool:
-    """Whether the product's run in ``row`` (bool, ``depth`` px inward) through the middle of the frame's run
-    [``start``, ``end``) reaches at most ``2 * STEEP * depth`` past its two ends together (a run at a corner is cut
-    by the other side of the frame there: steep)."""
-    mid = (start + end) // 2
-    if not row[mid]:
-        return False  # a sliver: the product does not reach that deep at the run's middle
+    """Whether the product in ``row`` (bool, ``depth`` px inward) under the frame's run [``start``, ``end``) reaches
+    at most ``2 * STEEP * depth`` past the run's two ends together (a run at a corner is cut by the other side of the
+    frame there: steep). The outline is the outer edges of the runs in ``row`` that overlap the frame's run, so a
+    loop cut by the frame (a chair's armrest: solid at the frame, two arms with the loop's opening between them
+    inward; breaker13 B13-18) is measured by its arms' outer sides, as a solid part is."""
+    under = np.flatnonzero(row[start:end])
+    if not under.size:
+        return False  # a sliver: the product does not reach that deep anywhere under the run
     outside = np.flatnonzero(~row)
-    left = outside[outside < mid]
-    right = outside[outside > mid]
+    left = outside[outside < start + int(under[0])]
+    right = outside[outside > start + int(under[-1])]
     inner_start = int(left[-1]) + 1 if left.size else 0
     inner_end = int(right[0]) if right.size else row.size
     return (start - inner_start) + (inner_end - end) <= 2 * STEEP * depth
