@@ -106,9 +106,11 @@ class Engines(EngineCatalog):
             segmenter = segmenter.removing_cast_shadows()
         cutter = segmenter
         if hint is not None:  # the hint constrains whichever matte the cut-out takes: the photo's alpha, a segmenter's
-            from .imaging.hint import HintedSegmenter, hint_own_alpha
+            from .imaging.hint import BACKGROUND, UNKNOWN, HintedSegmenter, hint_own_alpha
+            from .imaging.removal import grow_removals
             from .imaging.segment import default_segmenter
 
+            hint = grow_removals(hint, image, BACKGROUND, UNKNOWN)
             image = hint_own_alpha(image, hint)
             cutter = HintedSegmenter(segmenter or default_segmenter(), hint)
         studio = self.studio(options, plates)

@@ -117,7 +117,8 @@ _HINT_DOC = (
     "side. Grey >= 192: product (the cut-out "
     "keeps it), <= 63: background (removed), between: unknown (the cut-out decides); pixels with alpha < 128 are "
     "unknown. Write 255 / 0 / 128; a hint that is background everywhere is refused. It changes the matte only "
-    "where it says; product pixels stay the photo's. "
+    "where it says, except that a remove stroke in the backdrop's colour inside an opening of the product (a "
+    "handle's loop) removes the whole opening; product pixels stay the photo's. "
     "A photo with its own transparency is cut by its alpha channel, and the hint wins where the two disagree."
 )
 

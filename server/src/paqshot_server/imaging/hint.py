@@ -7,7 +7,9 @@ below 128 is unknown whatever its grey, so a client may send only its strokes on
 are read as grey with Pillow's ITU-R 601-2 luma. The canonical stored form is 8-bit grey: 255 / 0 / 128.
 
 The hint touches the matte and nothing else: every pixel it leaves unknown keeps the segmenter's alpha exactly,
-and product pixels are still the photo's own (the cut-out re-composites them wherever alpha is 1).
+and product pixels are still the photo's own (the cut-out re-composites them wherever alpha is 1). One exception,
+made where a render takes the hint (``Engines.render``): a remove stroke in the backdrop's colour inside an opening
+of the product marks the whole opening (:mod:`.removal`; breaker13 B13-15).
 
 A photo with its own alpha channel (one outlining the product, ``cutout.outline_alpha``) is constrained the
 same way (:func:`hint_own_alpha`): its alpha is the matte the hint corrects. Where the two disagree the hint
