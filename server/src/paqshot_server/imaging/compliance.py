@@ -179,7 +179,7 @@ def audit(data: bytes, presets: Sequence[Preset], find_product: ProductFinder | 
             records none and ``find_product`` is None.
     """
     facts = decode(data, MEASURE_LONG_SIDE)
-    recorded = productmap.read(facts.xmp, facts.rgba.shape[:2])
+    recorded = productmap.read(facts.xmp, facts.rgba.shape[:2], facts.width * facts.height)
     found: list[np.ndarray] = []
 
     def product(image: Image.Image) -> np.ndarray:  # every preset measures the same product

@@ -56,15 +56,18 @@ def attribute(text: str) -> str:
     return f'xmlns:{PREFIX}="{NAMESPACE}"\n    {PREFIX}:{PROPERTY}="{text}"'
 
 
-def read(xmp: bytes | None, shape: tuple[int, int]) -> np.ndarray | None:
+def read(xmp: bytes | None, shape: tuple[int, int], max_pixels: int) -> np.ndarray | None:
     """uint8 (H, W) = ``shape`` alpha (0, :data:`FRINGE_LEVEL`, 255) from the map recorded in an XMP packet, scaled
-    to ``shape`` (nearest neighbour); None when the packet records none, it does not decode, or its aspect differs
-    from ``shape``'s by more than one pixel of the map (not this image's map)."""
+    to ``shape`` (nearest neighbour); None when the packet records none, it does not decode, it has more than
+    ``max_pixels`` (the file's own count: a map is never bigger than its image, and a small PNG can declare a huge
+    one), or its aspect differs from ``shape``'s by more than one pixel of the map (not this image's map)."""
     found = _PATTERN.search(xmp or b"")
     if found is None:
         return None
     try:
-        with Image.open(io.BytesIO(base64.b64decode(found.group(1), validate=True))) as image:
+        with Image.open(io.BytesIO(base64.b64decode(found.group(1), validate=True)), formats=["PNG"]) as image:
+            if image.width * image.height > max_pixels:
+                return None
             image.load()
             # a 2-bit grey PNG reads back scaled to 8 bits: levels 0, 1, 2 as 0, 85, 170
             levels = (np.asarray(image.convert("L")).astype(np.uint16) * 3 + 127) // 255
