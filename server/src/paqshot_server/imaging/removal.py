@@ -50,7 +50,7 @@ def grow_removals(hint: np.ndarray, photo: Image.Image, background: int, unknown
         return hint
     k = min(1.0, SIDE / max(height, width))
     size = max(1, round(width * k)), max(1, round(height * k))
-    rgb = photo.convert("RGB")
+    rgb = photo if photo.mode == "RGB" else photo.convert("RGB")  # no copy of a big RGB photo: only the reduced one
     lab = srgb8_to_lab(np.asarray(rgb.resize(size, Image.Resampling.BOX) if k < 1 else rgb))
     strokes = np.asarray(Image.fromarray(hint).resize(size, Image.Resampling.NEAREST)) == background
     backdrop = np.median(lab[_border(lab.shape[:2])], axis=0)
