@@ -30,10 +30,15 @@ def _scissors_handle() -> Image.Image:
     return photo
 
 
-def _hint(line: tuple[int, int, int, int], value: int = BACKGROUND) -> np.ndarray:
+def _hint(*lines: tuple[int, int, int, int], value: int = BACKGROUND) -> np.ndarray:
     hint = Image.new("L", SIZE, UNKNOWN)
-    ImageDraw.Draw(hint).line(line, fill=value, width=16)
+    for line in lines:
+        ImageDraw.Draw(hint).line(line, fill=value, width=16)
     return np.asarray(hint)
+
+
+# Strokes across the opening as a person paints them at the dialog's scale: most of it, with gaps between them.
+ACROSS = ((240, 190, 400, 190), (222, 215, 418, 215), (218, 240, 422, 240), (222, 265, 418, 265), (240, 290, 400, 290))
 
 
 def _opening(size: tuple[int, int] = SIZE) -> np.ndarray:
@@ -48,7 +53,7 @@ def test_a_remove_stroke_across_an_opening_removes_the_opening(tmp_path: Path) -
     options = RenderOptions(background="white", long_side=640, aspect_ratio="4:3", padding=0.0)
     before = np.asarray(engines.render(photo.copy(), options).meta["matte"])
     assert (before[_opening()] > 127).mean() > 0.95  # the cut-out keeps the opening's paper
-    after = engines.render(photo.copy(), options, hint=_hint((250, 240, 390, 240))).meta["matte"]
+    after = engines.render(photo.copy(), options, hint=_hint(*ACROSS)).meta["matte"]
     after = np.asarray(after)
     assert (after[_opening()] > 127).mean() < 0.02  # the whole opening went, not only the painted band
     ring = np.asarray(photo.convert("L")) < 40
@@ -57,22 +62,24 @@ def test_a_remove_stroke_across_an_opening_removes_the_opening(tmp_path: Path) -
 
 def test_only_backdrop_coloured_strokes_in_an_opening_grow() -> None:
     photo = _scissors_handle()
-    across = _hint((250, 240, 390, 240))
+    across = _hint(*ACROSS)
     grown = grow_removals(across, photo, BACKGROUND, UNKNOWN)
     assert (grown[_opening()] == BACKGROUND).all()
+    patch = _hint((280, 240, 360, 240))  # a patch of the opening (a label's, say): only the patch goes
+    assert np.array_equal(grow_removals(patch, photo, BACKGROUND, UNKNOWN), patch)
     assert (grown[:100] == UNKNOWN).all()  # the open backdrop is the cut-out's to decide
     on_ring = _hint((180, 240, 205, 240))  # over the handle's own black plastic: only its pixels
     assert np.array_equal(grow_removals(on_ring, photo, BACKGROUND, UNKNOWN), on_ring)
     on_backdrop = _hint((20, 40, 120, 40))  # the open backdrop reaches the frame: no opening to fill
     assert np.array_equal(grow_removals(on_backdrop, photo, BACKGROUND, UNKNOWN), on_backdrop)
-    kept = np.where(_hint((300, 200, 340, 200), PRODUCT) == PRODUCT, PRODUCT, across)  # a keep stroke inside
+    kept = np.where(_hint((300, 200, 340, 200), value=PRODUCT) == PRODUCT, PRODUCT, across)  # a keep stroke inside
     assert (grow_removals(kept, photo, BACKGROUND, UNKNOWN)[kept == PRODUCT] == PRODUCT).all()
 
 
 @pytest.mark.parametrize("scale", [1, 4])
 def test_the_opening_is_found_on_a_reduced_copy_of_a_big_photo(scale: int) -> None:
     photo = _scissors_handle().resize((SIZE[0] * scale, SIZE[1] * scale), Image.Resampling.NEAREST)
-    hint = np.asarray(Image.fromarray(_hint((250, 240, 390, 240))).resize(photo.size, Image.Resampling.NEAREST))
+    hint = np.asarray(Image.fromarray(_hint(*ACROSS)).resize(photo.size, Image.Resampling.NEAREST))
     grown = grow_removals(hint, photo, BACKGROUND, UNKNOWN)
     inside = np.asarray(Image.fromarray(_opening()).resize(photo.size, Image.Resampling.NEAREST))
     assert (grown[inside] == BACKGROUND).mean() > 0.99
