@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -127,7 +128,7 @@ def main() -> None:
         for _ in range(args.kills):
             time.sleep(rng.uniform(0.3, 2.0))
             victim = rng.randrange(len(workers))
-            with sqlite3.connect(db, timeout=30) as conn:
+            with closing(sqlite3.connect(db, timeout=30)) as conn:
                 running = conn.execute("SELECT count(*) FROM jobs WHERE state = 'running'").fetchone()[0]
             workers[victim].send_signal(signal.SIGKILL)
             workers[victim].wait()
@@ -137,13 +138,13 @@ def main() -> None:
         submitter.join()
         deadline = time.time() + 600
         while time.time() < deadline:
-            with sqlite3.connect(db, timeout=30) as conn:
+            with closing(sqlite3.connect(db, timeout=30)) as conn:
                 open_jobs = conn.execute("SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')").fetchone()[0]
                 pending = conn.execute("SELECT count(*) FROM webhook_events WHERE state = 'pending'").fetchone()[0]
             if not open_jobs and not pending:
                 break
             time.sleep(1)
-        with sqlite3.connect(db, timeout=30) as conn:
+        with closing(sqlite3.connect(db, timeout=30)) as conn:
             states = collections.Counter(r[0] for r in conn.execute("SELECT state FROM jobs"))
             reasons = collections.Counter(
                 r[0] for r in conn.execute("SELECT error_message FROM jobs WHERE state = 'failed'")

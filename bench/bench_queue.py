@@ -52,6 +52,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,7 +116,7 @@ class Appliance:
 
     def rows(self, ids: list[str]) -> dict[str, tuple[str, float | None, float | None]]:
         """id → (state, claimed_at, done_at) where done_at = claimed_at + the job's measured duration."""
-        with sqlite3.connect(f"file:{self.home / 'app.db'}?mode=ro", uri=True, timeout=30) as conn:
+        with closing(sqlite3.connect(f"file:{self.home / 'app.db'}?mode=ro", uri=True, timeout=30)) as conn:
             marks = ",".join("?" * len(ids))
             rows = conn.execute(
                 "SELECT id, state, claimed_at, json_extract(result, '$.meta.duration_ms') FROM jobs "

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -117,7 +118,7 @@ def controls(api: str, token: str, receiver: Receiver, tag: str, count: int, app
     deadline = time.time() + 300
     while time.time() < deadline and not all(p in receiver.arrivals for p in sent):
         time.sleep(0.2)
-    with sqlite3.connect(app_db, timeout=30) as conn:
+    with closing(sqlite3.connect(app_db, timeout=30)) as conn:
         due = {
             url.removeprefix(receiver.url): t
             for url, t in conn.execute("SELECT url, next_attempt_at FROM webhook_events")

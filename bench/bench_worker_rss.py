@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -141,7 +142,7 @@ def main() -> int:
                     results.append(done)
                     break
                 time.sleep(0.2)
-        with sqlite3.connect(home / "app.db") as conn:
+        with closing(sqlite3.connect(home / "app.db")) as conn:
             pids = [r[0] for r in conn.execute("SELECT pid FROM workers")]
             durations = [
                 json.loads(r[0])["meta"]["duration_ms"] / 1000

@@ -6,8 +6,10 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import time
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -116,9 +118,7 @@ def test_keys_created_and_revoked_while_running_take_effect_at_once(appliance: A
 
 
 def worker_pids(appliance: Appliance) -> list[int]:
-    import sqlite3
-
-    with sqlite3.connect(appliance.home / "app.db") as conn:
+    with closing(sqlite3.connect(appliance.home / "app.db")) as conn:
         return [r[0] for r in conn.execute("SELECT pid FROM workers")]
 
 

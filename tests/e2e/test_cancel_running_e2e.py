@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from contextlib import closing
 
 import httpx
 import pytest
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 
 def job_state(home: object, job_id: str) -> str | None:
-    with sqlite3.connect(f"{home}/app.db", timeout=10) as conn:
+    with closing(sqlite3.connect(f"{home}/app.db", timeout=10)) as conn:
         row = conn.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
     return row[0] if row else None
 

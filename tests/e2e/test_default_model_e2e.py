@@ -8,6 +8,7 @@ import json
 import sqlite3
 import subprocess
 import time
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -64,7 +65,7 @@ def test_serve_tells_its_workers_how_many_share_the_cpus(appliance: Appliance) -
     pids: list[int] = []
     while len(pids) < 2 and time.monotonic() < deadline:  # ready means one worker beat; wait for both
         time.sleep(0.2)
-        with sqlite3.connect(appliance.home / "app.db") as conn:
+        with closing(sqlite3.connect(appliance.home / "app.db")) as conn:
             pids = [row[0] for row in conn.execute("SELECT pid FROM workers")]
     assert len(pids) == 2
     for pid in pids:

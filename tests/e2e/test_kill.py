@@ -6,6 +6,7 @@ import random
 import signal
 import sqlite3
 import time
+from contextlib import closing
 
 import httpx
 import pytest
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 
 def running_job(home: object, job_id: str) -> bool:
-    with sqlite3.connect(f"{home}/app.db", timeout=10) as conn:
+    with closing(sqlite3.connect(f"{home}/app.db", timeout=10)) as conn:
         row = conn.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
     return bool(row and row[0] == "running")
 
@@ -43,7 +44,7 @@ def test_sigkill_mid_job_then_new_worker_completes_it(appliance: Appliance) -> N
     appliance.start_worker()  # its sweeper re-queues the job once the dead worker's lease expires
     done = wait_terminal(appliance.url, job["id"], headers, timeout=90)
     assert done["status"] == "completed", done
-    with sqlite3.connect(appliance.home / "app.db") as conn:
+    with closing(sqlite3.connect(appliance.home / "app.db")) as conn:
         attempts = conn.execute("SELECT attempts FROM jobs WHERE id = ?", (job["id"],)).fetchone()[0]
     assert attempts == 2
 

@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import threading
 import time
+from contextlib import closing
 
 import httpx
 import pytest
@@ -51,7 +52,7 @@ def test_an_api_killed_mid_burst_leaves_every_202_with_its_row_and_photo(applian
         t.join(30)
     assert len(accepted) >= 40
     settings = Settings(home=appliance.home)
-    with sqlite3.connect(settings.app_db, timeout=10) as conn:
+    with closing(sqlite3.connect(settings.app_db, timeout=10)) as conn:
         rows = dict(conn.execute("SELECT id, input_file FROM jobs").fetchall())
     files = FileStore(settings.files_dir)
     missing_rows = [job_id for job_id in accepted if job_id not in rows]
@@ -60,7 +61,7 @@ def test_an_api_killed_mid_burst_leaves_every_202_with_its_row_and_photo(applian
     appliance.start_worker()
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
-        with sqlite3.connect(settings.app_db, timeout=10) as conn:
+        with closing(sqlite3.connect(settings.app_db, timeout=10)) as conn:
             states = dict(conn.execute("SELECT id, state FROM jobs").fetchall())
         if all(states[job_id] in ("completed", "failed") for job_id in accepted):
             break

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -58,7 +59,7 @@ def test_lifestyle_inpaint_job_with_installed_tiny_model(appliance: Appliance) -
     assert done["engine"] == f"diffusion:{model_id}" and done["seed"] == 11
     assert "morning light" in done["prompts"]["prompt"] and "cafe" in done["prompts"]["prompt"]
     out = np.asarray(Image.open(io.BytesIO(httpx.get(done["image_url"], timeout=10).content)).convert("RGB"))
-    with sqlite3.connect(appliance.home / "app.db") as conn:
+    with closing(sqlite3.connect(appliance.home / "app.db")) as conn:
         meta = json.loads(conn.execute("SELECT result FROM jobs WHERE id = ?", (job["id"],)).fetchone()[0])["meta"]
     variant = meta["variants"][0]
     placement = Placement(

@@ -62,6 +62,7 @@ def create_app(settings: Settings) -> Litestar:
     def on_shutdown() -> None:
         api.checkpointer.stop()
         api.db.close()
+        api.queue.close()
 
     app = Litestar(
         route_handlers=[

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def stored_files(settings: Settings) -> list[Path]:
 
 
 def job_ids(settings: Settings) -> set[str]:
-    with sqlite3.connect(settings.app_db) as conn:
+    with closing(sqlite3.connect(settings.app_db)) as conn:
         return {r[0] for r in conn.execute("SELECT id FROM jobs")}
 
 
@@ -164,7 +165,7 @@ def test_case_result_store_error_misreported(settings: Settings, key: Key, monke
     assert job["status"] == "failed" and job["error"]["message"].startswith("Storage error")
     assert "permission denied" in job["error"]["message"]
     assert written and not any(FileStore(settings.files_dir).exists(n) for n in written)
-    with sqlite3.connect(settings.app_db) as conn:
+    with closing(sqlite3.connect(settings.app_db)) as conn:
         owner, attempts = conn.execute("SELECT lease_owner, attempts FROM jobs WHERE id = ?", (job_id,)).fetchone()
     assert owner is None and attempts == 1
 

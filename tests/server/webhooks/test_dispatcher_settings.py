@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,9 @@ def test_the_dispatcher_takes_its_limits_from_the_settings(tmp_path: Path) -> No
             time.sleep(0.02)
         time.sleep(0.5)  # a third would have started by now if per_key were not 2
         assert len(hostile.posts_to("/hang")) == 2
-        with sqlite3.connect(settings.app_db) as conn:  # the lease of an attempt in flight follows the deadline
+        with closing(
+            sqlite3.connect(settings.app_db)
+        ) as conn:  # the lease of an attempt in flight follows the deadline
             leases = [r[0] for r in conn.execute("SELECT lease_until FROM webhook_events WHERE lease_until > 0")]
         assert leases and all(until <= time.time() + lease_for(1.5) for until in leases), leases
         db = Resources(settings).db.get()

@@ -126,7 +126,11 @@ def _queue(settings: Settings) -> Check:
     if not settings.queue_db.exists():  # doctor never creates it: the appliance does when it starts
         return Check("queue", "warn", f"{settings.queue_db} does not exist yet", "start the appliance (`serve`)")
     try:
-        pending = JobQueue(str(settings.queue_db)).pending()
+        queue = JobQueue(str(settings.queue_db))
+        try:
+            pending = queue.pending()
+        finally:
+            queue.close()
     except Exception as exc:  # report, don't crash
         return Check("queue", "fail", f"{settings.queue_db}: {exc}", "check permissions and disk")
     return Check("queue", "ok", f"{pending} job(s) waiting")

@@ -73,6 +73,19 @@ class JobQueue:
                 self._pin.pin()
             return self._huey
 
+    def close(self) -> None:
+        """Close the queue file's connection, the wake-up pipe and the pin (at shutdown: a process that builds
+        many queues, as the tests do, would otherwise hold four descriptors per queue). A later use opens them
+        again."""
+        with self._lock:
+            if self._huey is not None:
+                storage = self._huey.storage
+                storage.close()
+                if isinstance(storage, WakingSqliteStorage):
+                    storage.doorbell.close()
+                self._huey = self._task = None
+            self._pin.release()
+
     def enqueue(self, job_id: str) -> None:
         """Put a job id on the queue (a duplicate is harmless: claiming is conditional)."""
         self.huey  # noqa: B018 - builds the instance and its task on first use

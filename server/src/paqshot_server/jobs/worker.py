@@ -86,7 +86,11 @@ def open_queue(settings: Settings, ctx: WorkerContext, upkeep: Upkeep) -> JobQue
     for attempt in range(1_000_000):
         try:
             queue = JobQueue(str(settings.queue_db), handler=lambda job_id: _run(ctx, job_id))
-            queue.pending()  # a corrupt file fails here, not at the first dequeue
+            try:
+                queue.pending()  # a corrupt file fails here, not at the first dequeue
+            except Exception:
+                queue.close()  # each retry opens anew: keep no descriptor of a failed one
+                raise
         except Exception as exc:
             wait = QUEUE_BACKOFF[min(attempt, len(QUEUE_BACKOFF) - 1)]
             upkeep.queue_problem = f"cannot open the queue ({settings.queue_db.name}): {exc}"

@@ -1,0 +1,48 @@
+"""A queue and an app closed at shutdown hold no descriptor of the queue's files: the test suite builds hundreds
+of apps in one process, and a server reloaded in-process must not keep the old queue's files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from litestar.testing import TestClient
+from paqshot_server.app import create_app
+from paqshot_server.jobs.queue import JobQueue
+from paqshot_server.settings import Settings
+from support import b64, make_key, product_jpeg
+
+
+def open_descriptors_under(folder: Path) -> list[str]:
+    """What this process holds open inside ``folder`` (Linux ``/proc/self/fd``)."""
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # the listing's own descriptor, closed by now
+            continue
+        if target.startswith(str(folder)):
+            held.append(target)
+    return held
+
+
+def test_an_app_shut_down_holds_nothing_of_its_queue_open(tmp_path: Path) -> None:
+    """CI of ffe17ca: every app built by a test kept queue.db (twice), its -wal and -shm open: ~1,000 descriptors
+    by 80 % of the suite, past select()'s limit."""
+    settings = Settings(home=tmp_path / "home")
+    with TestClient(create_app(settings)) as client:
+        key = make_key(settings)
+        body = {"product_image": b64(product_jpeg()), "style": "studio_packshot"}
+        assert client.post("/v1/generate", json=body, headers=key.headers).status_code == 202
+        assert any(path.endswith("queue.db") for path in open_descriptors_under(tmp_path))  # the test means something
+    assert open_descriptors_under(tmp_path) == []
+
+
+def test_a_closed_queue_opens_again_on_use(tmp_path: Path) -> None:
+    queue = JobQueue(str(tmp_path / "queue.db"))
+    queue.enqueue("gen_a")
+    queue.close()
+    assert open_descriptors_under(tmp_path) == []
+    queue.enqueue("gen_b")
+    assert queue.pending() == 2
+    queue.close()
