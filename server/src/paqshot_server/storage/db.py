@@ -326,11 +326,13 @@ class FilePin:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
+        self._closer: weakref.finalize | None = None
 
     def pin(self) -> None:
         """Remember the file now at ``path`` (once; later calls keep the first)."""
         if self._fd is None:
             self._fd = os.open(self.path, os.O_RDONLY)
+            self._closer = weakref.finalize(self, os.close, self._fd)  # a pin dropped unreleased closes its descriptor
 
     def change(self) -> Literal["deleted", "replaced"] | None:
         """What became of the pinned file: ``deleted``, ``replaced`` (another file has its name now), or None
@@ -345,9 +347,9 @@ class FilePin:
         return "replaced" if (now.st_dev, now.st_ino) != (pinned.st_dev, pinned.st_ino) else None
 
     def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        if self._closer is not None:
+            self._closer()
+            self._fd = self._closer = None
 
 
 class ThreadLocalDB:
@@ -390,14 +392,11 @@ class ThreadLocalDB:
             self._pin.pin()
             self._open.add(db.conn)
         holder = _Holder(db)
-        weakref.finalize(holder, self._forget, db.conn)
+        # The finalizer must not hold ``self``: the registry of finalizers would keep this object, its thread-local
+        # holders and so every connection alive for as long as the thread lives (the main thread: the process).
+        weakref.finalize(holder, _forget, self._lock, self._open, db.conn)
         self._local.holder = holder
         return db
-
-    def _forget(self, conn: sqlite3.Connection) -> None:
-        with self._lock:
-            self._open.discard(conn)
-        conn.close()
 
     def open_connections(self) -> int:
         """Connections handed out and not yet closed (threads that ended have given theirs back)."""
@@ -427,6 +426,13 @@ class ThreadLocalDB:
             self._open.clear()
             self._pin.release()
         self._local = threading.local()
+
+
+def _forget(lock: threading.Lock, handed_out: set[sqlite3.Connection], conn: sqlite3.Connection) -> None:
+    """Close ``conn`` when its thread's holder is gone (the thread ended, or its ``ThreadLocalDB`` was dropped)."""
+    with lock:
+        handed_out.discard(conn)
+    conn.close()
 
 
 def held_elsewhere(path: Path) -> list[tuple[int, str]]:
