@@ -54,8 +54,11 @@ def test_a_database_handle_dropped_closes_its_connections_and_pin(tmp_path: Path
     it (CI of ffe17ca: ~8 descriptors per in-process worker in a test)."""
     from paqshot_server.storage.db import ThreadLocalDB
 
-    db = ThreadLocalDB(tmp_path / "app.db")
-    db.get().execute("create table t (x)")
+    handle = ThreadLocalDB(tmp_path / "app.db")
+    db = handle.get()
+    db.execute("create table t (x)")
+    del handle
+    db.execute("insert into t values (1)")  # a connection handed out stays usable while its caller holds it
     assert open_descriptors_under(tmp_path)
     del db
     assert open_descriptors_under(tmp_path) == []

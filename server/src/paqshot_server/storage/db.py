@@ -311,14 +311,6 @@ def _transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
         raise
 
 
-class _Holder:
-    """One thread's connection; when the thread ends, its thread-local storage (and this) goes, and a
-    finalizer closes the connection, so connections of short-lived threads (anyio's pool) never pile up."""
-
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.db = db
-
-
 class FilePin:
     """The identity of a file this process opened: a descriptor kept open (so its inode cannot be reused) to
     tell, later, whether the name now points to another file or to none."""
@@ -381,9 +373,9 @@ class ThreadLocalDB:
         Raises:
             DatabaseGone: the database file was deleted or replaced since this process first opened it.
         """
-        holder = getattr(self._local, "holder", None)
-        if holder is not None:
-            return holder.db
+        db: sqlite_utils.Database | None = getattr(self._local, "db", None)
+        if db is not None:
+            return db
         problem = self.identity_problem()
         if problem:
             raise DatabaseGone(problem)
@@ -391,11 +383,12 @@ class ThreadLocalDB:
         with self._lock:
             self._pin.pin()
             self._open.add(db.conn)
-        holder = _Holder(db)
-        # The finalizer must not hold ``self``: the registry of finalizers would keep this object, its thread-local
-        # holders and so every connection alive for as long as the thread lives (the main thread: the process).
-        weakref.finalize(holder, _forget, self._lock, self._open, db.conn)
-        self._local.holder = holder
+        # Closed when nothing can use it any more: its thread ended (the thread-local goes) or this object was
+        # dropped, and no caller still holds it. So connections of short-lived threads (anyio's pool) never pile
+        # up. The finalizer must not hold ``self`` (the registry of finalizers would keep this object, and so
+        # every connection it handed out, alive for the life of the process).
+        weakref.finalize(db, _forget, self._lock, self._open, db.conn)
+        self._local.db = db
         return db
 
     def open_connections(self) -> int:
@@ -429,7 +422,7 @@ class ThreadLocalDB:
 
 
 def _forget(lock: threading.Lock, handed_out: set[sqlite3.Connection], conn: sqlite3.Connection) -> None:
-    """Close ``conn`` when its thread's holder is gone (the thread ended, or its ``ThreadLocalDB`` was dropped)."""
+    """Close ``conn``, a connection ``ThreadLocalDB`` handed out that nothing can use any more."""
     with lock:
         handed_out.discard(conn)
     conn.close()
