@@ -40,7 +40,7 @@ def test_the_shade_is_the_layer_where_it_darkens_and_the_layer_is_one_elsewhere(
     part = shadow_shade(kind, layer, CANVAS, box, length=length)
     assert whole is not None and part is not None
     h, w = part.values.shape
-    assert 0 <= part.x and part.x + w <= CANVAS[0] and 0 <= part.y and part.y + h <= CANVAS[1]
+    assert part.x >= 0 and part.x + w <= CANVAS[0] and part.y >= 0 and part.y + h <= CANVAS[1]
     assert np.array_equal(whole[part.y : part.y + h, part.x : part.x + w], part.values)
     outside = np.ones(whole.shape, bool)
     outside[part.y : part.y + h, part.x : part.x + w] = False

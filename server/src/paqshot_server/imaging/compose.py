@@ -40,9 +40,9 @@ class ProductLayer:
 @dataclass(frozen=True)
 class Shade:
     """The part of a multiply layer that darkens: float32 (h, w) ``values`` (1 = untouched) whose top-left is at
-    canvas px (``x``, ``y``), inside the canvas; the rest of the canvas is untouched. A synthetic shadow darkens a box of
-    the canvas (the 2048² packshot bench's soft shadow: 372 x 780 px), which a canvas-sized plane held with 4 M ones
-    around it, and each use scanned whole."""
+    canvas px (``x``, ``y``), inside the canvas; the rest of the canvas is untouched. A synthetic shadow darkens a box
+    of the canvas (the 2048² packshot bench's soft shadow: 372 x 780 px), which a canvas-sized plane held with 4 M
+    ones around it, and each use scanned whole."""
 
     values: np.ndarray
     x: int = 0
