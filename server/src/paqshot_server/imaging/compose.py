@@ -37,6 +37,18 @@ class ProductLayer:
         return self.x, self.y, self.x + self.alpha.shape[1], self.y + self.alpha.shape[0]
 
 
+@dataclass(frozen=True)
+class Shade:
+    """The part of a multiply layer that darkens: float32 (h, w) ``values`` (1 = untouched) whose top-left is at
+    canvas px (``x``, ``y``), inside the canvas; the rest of the canvas is untouched. A synthetic shadow darkens a box
+    of the canvas (the 2048² packshot bench's soft shadow: 372 x 780 px), which a canvas-sized plane held with 4 M
+    ones around it, and each use scanned whole."""
+
+    values: np.ndarray
+    x: int = 0
+    y: int = 0
+
+
 def layer_from_cutout(cut: Cutout, placement: Placement) -> ProductLayer:
     """Resample the cut-out (full resolution) to its place on the canvas.
 
@@ -134,23 +146,26 @@ def _clip(box: Box, width: int, height: int) -> tuple[Box, Box] | None:
     return (cx0, cy0, cx1, cy1), (cx0 - x0, cy0 - y0, cx1 - x0, cy1 - y0)
 
 
-def apply_shadow(canvas: np.ndarray, shadow: np.ndarray) -> None:
-    """Multiply ``canvas`` (uint8 H x W x 3, in place) by ``shadow`` (float32 H x W, 1 = untouched), in
-    linear light, touching only the rows/columns where the shadow is."""
-    # Row minima over the whole plane, column minima over the shadow's rows only (a full-plane mask cost more)
-    rows = np.flatnonzero(shadow.min(axis=1) < 0.999)
+def apply_shadow(canvas: np.ndarray, shadow: np.ndarray | Shade) -> None:
+    """Multiply ``canvas`` (uint8 H x W x 3, in place) by ``shadow`` (float32 H x W, 1 = untouched, or the
+    :class:`Shade` of such a plane), in linear light, touching only the rows/columns where the shadow is."""
+    part = shadow if isinstance(shadow, Shade) else Shade(shadow)
+    # Row minima over the whole part, column minima over the shadow's rows only (a full-plane mask cost more)
+    rows = np.flatnonzero(part.values.min(axis=1) < 0.999)
     if rows.size == 0:
         return
-    cols = np.flatnonzero(shadow[rows[0] : rows[-1] + 1].min(axis=0) < 0.999)
-    sl = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    cols = np.flatnonzero(part.values[rows[0] : rows[-1] + 1].min(axis=0) < 0.999)
+    shade = part.values[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    top, left = part.y + int(rows[0]), part.x + int(cols[0])
+    sl = (slice(top, top + shade.shape[0]), slice(left, left + shade.shape[1]))
     region = canvas[sl]
     colour = region[0, 0].copy()
     if not (region == colour).all():
-        canvas[sl] = to_srgb8(to_linear(region) * shadow[sl][..., None])
+        canvas[sl] = to_srgb8(to_linear(region) * shade[..., None])
         return
     # A solid background (a studio packshot's): the same products, one plane per distinct channel value (white: one
     # instead of three, and no lookup of the canvas's colours), ~4 ms of a 2048² packshot.
-    shade, linear = shadow[sl], to_linear(colour)
+    linear = to_linear(colour)
     planes: dict[int, np.ndarray] = {}
     for channel, value in enumerate(colour.tolist()):
         if value not in planes:
@@ -173,8 +188,9 @@ def paste(canvas: np.ndarray, layer: ProductLayer) -> None:
     rgb = layer.rgb[ly0:ly1, lx0:lx1]
     region = canvas[cy0:cy1, cx0:cx1]
     solid = alpha >= 1.0
-    # A mask of the arrays' own shape: numpy's broadcast `where` (H, W, 1) takes a slow path, ~10x slower.
-    np.copyto(region, rgb, where=np.repeat(solid[..., None], 3, axis=2))
+    # A mask of the arrays' own shape: numpy's broadcast `where` (H, W, 1) takes a slow path, ~10x slower; stacked
+    # planes (fast 2-D copies) rather than np.repeat (a per-element loop): 1.1 against 2.9 ms for the bench's layer.
+    np.copyto(region, rgb, where=np.stack((solid, solid, solid), axis=-1))
     partial = alpha > 0
     partial &= ~solid
     # By flat index (flatnonzero, take, put): 2-D nonzero and fancy indexing cost ~3x more for a megapixel layer.
@@ -200,7 +216,7 @@ def composite(
     product: ProductLayer,
     *,
     size: tuple[int, int] | None = None,
-    shadow: np.ndarray | None = None,
+    shadow: np.ndarray | Shade | None = None,
     under: tuple[ProductLayer, ...] = (),
     copy: bool = True,
 ) -> np.ndarray:
@@ -211,7 +227,7 @@ def composite(
             transparent canvas (cut-out mode: shadows and ``under`` layers are not drawn).
         product: the product layer, pasted last; its pixels are exact where its alpha == 1.
         size: (width, height), required when ``background`` is None.
-        shadow: float32 (H, W) multiply layer applied to the background (1 = no shadow).
+        shadow: float32 (H, W) multiply layer applied to the background (1 = no shadow), or its :class:`Shade`.
         under: layers drawn between the shadow and the product (reflections).
         copy: False draws into ``background`` itself (it must be a writable uint8 array).
 

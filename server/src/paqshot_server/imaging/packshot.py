@@ -17,6 +17,7 @@ from .background import parse_background, solid_canvas
 from .compose import (
     REFLECTION_DEPTH,
     ProductLayer,
+    Shade,
     alpha_on_canvas,
     composite,
     layer_from_cutout,
@@ -48,7 +49,7 @@ from .shadow import (
     natural_shadow_extent,
     natural_shadow_layer,
     shadow_extent,
-    shadow_layer,
+    shadow_shade,
 )
 from .working import on_photo_grid
 
@@ -268,9 +269,9 @@ def _on_canvas(box: Box | None, kx: float, ky: float) -> Box | None:
     )
 
 
-def _shadow(kind: str, cut: Cutout, laid: Layout, notes: list[str]) -> np.ndarray | None:
-    """The multiply layer for the shadow ``laid`` out for the ``kind`` asked for (notes say why when they differ);
-    ``natural`` re-applies the photo's own shadow when it is known."""
+def _shadow(kind: str, cut: Cutout, laid: Layout, notes: list[str]) -> np.ndarray | Shade | None:
+    """The multiply layer (or its part that darkens) for the shadow ``laid`` out for the ``kind`` asked for (notes
+    say why when they differ); ``natural`` re-applies the photo's own shadow when it is known."""
     placement = laid.placement
     if kind == NATURAL and laid.shadow != NATURAL:
         if cut.source == "alpha":  # the photo came cut out: nothing of its backdrop is left to measure
@@ -283,7 +284,7 @@ def _shadow(kind: str, cut: Cutout, laid: Layout, notes: list[str]) -> np.ndarra
             f"length, too short to read as a cast shadow: a {laid.shadow} shadow was drawn instead"
         )
     if laid.shadow != NATURAL:
-        return shadow_layer(laid.shadow, laid.layer, placement.canvas, placement.dest_box, length=laid.shadow_length)
+        return shadow_shade(laid.shadow, laid.layer, placement.canvas, placement.dest_box, length=laid.shadow_length)
     assert cut.shadow is not None and cut.shadow.layer is not None  # as _shadow_kind keeps natural
     return natural_shadow_layer(cut.shadow.layer, cut.source_size, placement)
 

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from .compose import ProductLayer
+from .compose import ProductLayer, Shade
 from .layout import Placement
 from .morphology import dilate8
 
@@ -134,12 +134,34 @@ def shadow_layer(
     strength: float = 1.0,
     length: float = 1.0,
 ) -> np.ndarray | None:
-    """Multiply layer for ``kind`` under the product whose canvas box is ``product_box``; None for none.
-    ``length``: the shadow's reach past the product (:func:`_lengthened`) as a share of the kind's.
+    """Multiply layer (float32 H x W) for ``kind`` under the product whose canvas box is ``product_box``; None for
+    none. ``length``: the shadow's reach past the product (:func:`_lengthened`) as a share of the kind's.
 
     Darkening below :data:`VISIBLE_DARKENING` is dropped (the layer is exactly 1 there), so the layer's extent
-    is its visible extent, the one :func:`shadow_extent` measures for the layout.
+    is its visible extent, the one :func:`shadow_extent` measures for the layout. :func:`shadow_shade` is its part
+    that darkens.
     """
+    if kind == "none" or strength <= 0:
+        return None
+    width, height = canvas
+    out = np.ones((height, width), np.float32)
+    part = shadow_shade(kind, layer, canvas, product_box, strength, length)
+    if part is not None:
+        out[part.y : part.y + part.values.shape[0], part.x : part.x + part.values.shape[1]] = part.values
+    return out
+
+
+def shadow_shade(
+    kind: str,
+    layer: ProductLayer,
+    canvas: tuple[int, int],
+    product_box: tuple[int, int, int, int],
+    strength: float = 1.0,
+    length: float = 1.0,
+) -> Shade | None:
+    """The part of :func:`shadow_layer` (same arguments) that darkens: its box on the canvas (the darkening's own, a
+    low-resolution pixel wider for the bilinear upsampling, within the canvas) and its values there, the same; None
+    where it darkens nothing (``none``, no visible darkening)."""
     if kind == "none" or strength <= 0:
         return None
     width, height = canvas
@@ -147,14 +169,12 @@ def shadow_layer(
     mask = silhouette(layer, canvas, factor)
     box = tuple(v / factor for v in product_box)
     dark = _darkening(_lengthened(CASTS[kind], length), mask, box, strength, _lift(height, factor, length))
-    out = np.ones((height, width), np.float32)
     found = _dark_box(dark, (width, height))
     if found is None:
-        return out
+        return None
     (x0, y0, x1, y1), src = found
     plane = Image.fromarray((1.0 - dark).astype(np.float32), mode="F")
-    out[y0:y1, x0:x1] = np.asarray(plane.resize((x1 - x0, y1 - y0), Image.Resampling.BILINEAR, box=src))
-    return out
+    return Shade(np.asarray(plane.resize((x1 - x0, y1 - y0), Image.Resampling.BILINEAR, box=src)), x0, y0)
 
 
 def shadow_extent(
