@@ -189,7 +189,8 @@ class GenerationController(Controller):
         idempotency_key: IdempotencyKey = None,  # bounds and documents it; read below
     ) -> Response[GenerateAccepted]:
         """A new generation (new id) from this one's stored photo: fields given replace its request's, the others
-        are kept, except ``mask_hint`` (send it each time). 410 ``input_expired`` once the photo is past retention."""
+        are kept, except ``mask_hint`` (send it each time) and, when another ``preset`` is named, the fields that
+        preset sets (its values apply unless given). 410 ``input_expired`` once the photo is past retention."""
         idempotency = read_idempotency_key(request)
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
         submitted = await api.jobs.rerun(

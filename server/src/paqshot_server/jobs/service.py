@@ -150,13 +150,14 @@ class JobService:
         retention), and what :meth:`submit` raises.
         """
         source = await anyio.to_thread.run_sync(self.get, key, job_id)
-        fields, carried = _rerun_fields(source, changes)
+        fields, carried = _rerun_fields(source, changes, self.res.presets)
         try:
             request = msgspec.convert(fields, GenerateRequest)
         except msgspec.ValidationError as exc:  # the changes were valid alone; the combination is not
             raise InvalidRequest(_misfit(exc)) from exc
-        # Every field counts as sent (the source's preset was applied when it was submitted); the same changes
-        # re-running another job are another request for the Idempotency-Key.
+        # Every field in ``fields`` counts as sent (the source's preset was applied when it was submitted; those a
+        # newly named preset fills are left out of it); the same changes re-running another job are another
+        # request for the Idempotency-Key.
         body = msgspec.json.encode(fields)
         marker = b"rerun " + source.id.encode() + b" "
         admitted = await self._admit(
@@ -475,13 +476,21 @@ class _Admission:
     aspect_ratio: AspectRatio
 
 
-def _rerun_fields(source: Job, changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _rerun_fields(
+    source: Job, changes: dict[str, Any], presets: PresetCatalogue
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """(request fields, carried options) of a re-run of ``source`` with ``changes``.
 
     The request fields are the source's with ``changes`` applied (the photo is the stored one). The carried
     options are the source's stored options that are no request field, which the request would refuse: those a
     preset set (``long_side``, ``jpeg_quality``: ``imaging.presets.RenderValues``) and any an older version
-    stored. They are kept as stored, unless the changes name another preset, whose values then apply."""
+    stored. They are kept as stored, unless the changes name another preset, whose values then apply.
+
+    A re-run naming another preset is that preset's request: every field the preset sets takes the preset's
+    value unless ``changes`` sends the field itself (as on a fresh request), so the source's stored values
+    (its own preset's, or its defaults) do not outvote the new preset's rules (breaker13 B13-17). Fields the
+    new preset leaves keep the source's values. Raises InvalidRequest naming the known presets for an unknown
+    one."""
     request_names = set(GenerateRequest.__struct_fields__)
     stored = {k: v for k, v in source.options.items() if k in request_names}
     kept = {
@@ -494,9 +503,15 @@ def _rerun_fields(source: Job, changes: dict[str, Any]) -> tuple[dict[str, Any],
         **stored,
     }
     merged = {k: v for k, v in {**kept, **changes}.items() if v is not None}
-    same_preset = merged.get("preset") == source.options.get("preset")
-    carried = {k: v for k, v in source.options.items() if k not in request_names} if same_preset else {}
-    return {**merged, "product_image": _STORED}, carried
+    if merged.get("preset") == source.options.get("preset"):
+        carried = {k: v for k, v in source.options.items() if k not in request_names}
+        return {**merged, "product_image": _STORED}, carried
+    if "preset" in merged:
+        render = msgspec.structs.asdict(presets.get(merged["preset"]).render)
+        for name, value in render.items():
+            if value is not None and name not in changes:
+                merged.pop(name, None)  # left unsent: the new preset fills it (request_options)
+    return {**merged, "product_image": _STORED}, {}
 
 
 def _misfit(exc: msgspec.ValidationError) -> str:
