@@ -79,9 +79,7 @@ def test_fields_the_rerun_sends_still_beat_the_new_preset(client: TestClient, ke
     assert "shadow" in {r["rule"] for r in report["rules"] if not r["passed"]}
 
 
-def test_fields_the_new_preset_leaves_keep_the_source_values(
-    client: TestClient, key: Key, settings: Settings
-) -> None:
+def test_fields_the_new_preset_leaves_keep_the_source_values(client: TestClient, key: Key, settings: Settings) -> None:
     """``ebay`` sets no shadow: a source's explicit hard shadow is kept; what ebay sets (1:1, white) applies."""
     body = {
         "product_image": b64(product_jpeg()),

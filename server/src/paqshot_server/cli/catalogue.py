@@ -301,7 +301,9 @@ def _render(
     from ..jobs.runner import options_for_engine
 
     settings = res.settings
-    options = options_for_engine(resolved.options, resolved.style, resolved.aspect_ratio, resolved.seed, settings)
+    options = options_for_engine(
+        resolved.options, resolved.style, resolved.aspect_ratio, resolved.seed, settings, presets=res.presets
+    )
     engines.check_options(options, background_image=background is not None)
     decoded = decode_image(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
     check_photo_size(decoded.source_size)

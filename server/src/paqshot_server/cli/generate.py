@@ -177,7 +177,9 @@ def options_from_args(args: argparse.Namespace, settings: Any, presets: Any) -> 
 
     resolved = resolve(flag_fields(args), presets, settings)
     return (
-        options_for_engine(resolved.options, resolved.style, resolved.aspect_ratio, resolved.seed, settings),
+        options_for_engine(
+            resolved.options, resolved.style, resolved.aspect_ratio, resolved.seed, settings, presets=presets
+        ),
         resolved.checks,
     )
 
