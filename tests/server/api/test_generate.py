@@ -75,6 +75,24 @@ def test_signed_urls_refuse_tampering(client: TestClient, key: Key, settings: Se
     assert client.get(later).json()["error"] == "not_found"
 
 
+def test_head_on_a_signed_url_answers_as_get_without_the_body(client: TestClient, key: Key, settings: Settings) -> None:
+    """breaker13 B13-11: HEAD answered 405 (RFC 9110 §9.3.2: HEAD wherever GET; importers and CDNs probe with it)."""
+    body = submit(client, key)
+    process(WorkerContext(settings), body["id"])
+    job = client.get(f"/v1/generate/{body['id']}", headers=key.headers).json()
+    for url in (job["image_url"], job["thumbnail_url"], job["input_url"]):
+        path = url.removeprefix(settings.base_url)
+        got, probed = client.get(path), client.head(path)
+        assert probed.status_code == 200 and probed.content == b""
+        assert probed.headers["content-length"] == str(len(got.content)) and len(got.content) > 0
+        for header in ("content-type", "x-content-type-options", "cache-control"):
+            assert probed.headers[header] == got.headers[header]
+    tampered = re.sub(r"sig=([0-9a-f])", lambda m: "sig=" + ("0" if m.group(1) != "0" else "1"), path)
+    assert client.head(tampered).status_code == 404
+    assert client.delete(f"/v1/generate/{body['id']}", headers=key.headers).status_code == 204
+    assert client.head(path).status_code == 404  # deleted: as GET answers
+
+
 BAD_BODIES = [
     ({"style": "studio_packshot"}, "product_image"),
     ({"product_image": "x", "style": "poster"}, "style"),
