@@ -6,6 +6,7 @@ import hashlib
 import re
 from pathlib import Path
 
+import msgspec
 import pytest
 from litestar.testing import TestClient
 from paqshot_server.app import create_app
@@ -340,6 +341,36 @@ def test_a_retry_across_the_upgrade_to_sorted_keys_is_a_replay(
     assert again.status_code == 202 and again.json()["id"] == first.json()["id"], again.text
     other = client.post("/v1/generate", content=sent.replace(b'", "', b'", "shadow":"hard", "'), headers=headers)
     assert other.status_code == 400 and "different request body" in other.json()["message"], other.text
+
+
+def test_the_same_numbers_written_otherwise_are_a_replay(client: TestClient, key: Key) -> None:
+    # breaker13 B13-12: seed 5.0 is taken as the seed 5, but its retry with 5 was "a different request body"
+    photo = b64(product_jpeg())
+    headers = {**key.headers, "Idempotency-Key": "order-9", "content-type": "application/json"}
+    written = ['5, "padding": 1', '5.0, "padding": 1.0', '5e0, "padding": 1E0', '50e-1, "padding": 1.00']
+    bodies = [f'{{"product_image":"{photo}","style":"studio_packshot","seed":{n},"num_variants":1}}' for n in written]
+    answers = [client.post("/v1/generate", content=body.encode(), headers=headers) for body in bodies]
+    assert [a.status_code for a in answers] == [202] * len(bodies), [a.text for a in answers]
+    assert {a.json()["id"] for a in answers} == {answers[0].json()["id"]}
+    other = client.post("/v1/generate", content=bodies[1].replace("5.0", "6.0").encode(), headers=headers)
+    assert other.status_code == 400 and "different request body" in other.json()["message"], other.text
+
+
+def test_a_retry_across_the_upgrade_to_whole_numbers_is_a_replay(
+    client: TestClient, key: Key, settings: Settings
+) -> None:
+    # Rows written since 846ee5e and before B13-12's fix hold the sorted-keys form with "seed":5.0 as written.
+    sent = {"style": "studio_packshot", "product_image": b64(product_jpeg()), "seed": 5.0, "padding": 0.25}
+    headers = {**key.headers, "Idempotency-Key": "before-whole-numbers"}
+    first = client.post("/v1/generate", json=sent, headers=headers)
+    assert first.status_code == 202, first.text
+    db = connect(settings.app_db)
+    sorted_form = msgspec.json.encode(sent, order="sorted")
+    db.conn.execute("UPDATE idempotency SET body_hash = ?", (hashlib.sha256(sorted_form).hexdigest(),))
+    db.conn.commit()
+    db.conn.close()
+    again = client.post("/v1/generate", content=sorted_form, headers={**headers, "content-type": "application/json"})
+    assert again.status_code == 202 and again.json()["id"] == first.json()["id"], again.text
 
 
 def test_an_empty_idempotency_key_is_refused_not_taken_for_none(client: TestClient, key: Key) -> None:

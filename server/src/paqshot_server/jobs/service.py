@@ -101,7 +101,7 @@ class JobService:
         body: bytes | None = None,
         sent: Collection[str] | None = None,
         on_counted: CountedListener | None = None,
-        as_sent: bytes | None = None,
+        earlier: Sequence[bytes] = (),
     ) -> Submitted:
         """Validate, store the product image, insert and enqueue a job for ``key``.
 
@@ -109,16 +109,16 @@ class JobService:
         a replay from a reuse of the Idempotency-Key with another request (default: the request's JSON encoding),
         and whose keys are the fields the client sent
         (those beat the preset's values; default: the fields that differ from their defaults). ``sent``: those
-        keys when the caller has them already (the body is then not parsed again). ``as_sent``: the request's bytes
-        as received, whose hash an Idempotency-Key row written before the sorted-keys form holds (see
-        :func:`storage.jobs.idempotent_prior`). Raises
+        keys when the caller has them already (the body is then not parsed again). ``earlier``: the request in the
+        forms earlier versions hashed, which an Idempotency-Key row written before an upgrade holds (the API's
+        ``earlier_fingerprints``; see :func:`storage.jobs.idempotent_prior`). Raises
         Forbidden (style not enabled, quota),
         InvalidRequest (options, webhook URL, image, mask hint), IdempotencyConflict, RateLimited, ImageTooLarge,
         UnsupportedImage; a refused request leaves no stored file behind. ``on_counted``: see
         :data:`CountedListener`.
         """
         admitted = await self._admit(
-            key, request, idempotency_key, body, sent=sent, on_counted=on_counted, as_sent=as_sent
+            key, request, idempotency_key, body, sent=sent, on_counted=on_counted, earlier=earlier
         )
         if isinstance(admitted, Submitted):
             return admitted
@@ -202,7 +202,7 @@ class JobService:
         sent: Collection[str] | None = None,
         on_counted: CountedListener | None = None,
         carried: dict[str, Any] | None = None,
-        as_sent: bytes | None = None,
+        earlier: Sequence[bytes] = (),
     ) -> Submitted | _Admission:
         """Checks before any file is stored: an earlier job replayed, or what the insert needs.
 
@@ -235,9 +235,9 @@ class JobService:
             body_hash = hashlib.sha256(
                 hash_prefix + (msgspec.json.encode(request) if body is None else body)
             ).hexdigest()
-            legacy_hash = None if as_sent is None else hashlib.sha256(hash_prefix + as_sent).hexdigest()
+            legacy_hashes = [hashlib.sha256(hash_prefix + form).hexdigest() for form in earlier]
             prior = await anyio.to_thread.run_sync(
-                jobs_sql.idempotent_prior, res.db.get(), key.id, idempotency_key, body_hash, legacy_hash
+                jobs_sql.idempotent_prior, res.db.get(), key.id, idempotency_key, body_hash, legacy_hashes
             )
             if prior is not None:
                 return Submitted(prior, replayed=True, rate=None)
