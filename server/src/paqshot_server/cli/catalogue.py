@@ -187,7 +187,7 @@ def run_manifest(args: argparse.Namespace) -> int:
             flush=True,
         )
         state_path.write_text(json.dumps(state, indent=1, sort_keys=True))  # after every row: a crash loses none
-    write_summary(args.output / SUMMARY, SUMMARY_COLUMNS, summary)
+    write_summary(args.output / SUMMARY, SUMMARY_COLUMNS, summary, ours=("output",))
     failed = sum(1 for s in summary if s["status"] == "failed")
     print(
         f"{len(summary)} rows: {len(summary) - failed} ok, {failed} failed; summary in {args.output / SUMMARY}",
