@@ -13,13 +13,14 @@ from .result import RenderedImage
 
 THUMBNAIL_SIDE = 256
 MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
-# The qualities a lossy file steps down through to fit a byte limit, and the floor. Measured on 34 images (28
-# real photos resized to 2200 px, the breaker's textured fashion outputs; /tmp/fix14a/qcurve.py, progress notes):
-# the file at 85 is a median 0.63 of its size at 90 (the step below 90 also halves the colour resolution), at 70
-# 0.46 (at most 0.54); 65 saves only 3 % more while the error keeps growing, so 70 is the floor.
+# The qualities a lossy file steps down through to fit a byte limit, and the floor. Measured on 34 images at 2200
+# px (27 real photos, 7 fashion_packshot outputs of which 2 noise-textured; bench/jpeg_quality_steps.py, figures in
+# docs/progress/issue-14.md): the file at 85 is a median 0.63 of its size at 90 (the step below 90 also halves the
+# colour resolution), at 70 0.46 (at most 0.54); 65 saves only 0.03 of the size at 90 more while the error keeps
+# growing: 70 is the floor.
 QUALITY_STEPS = (85, 80, 75, 70)
 # Bytes kept free under a byte limit for what finishing adds (the XMP packet and the signed C2PA manifest):
-# measured 4.6 kB with the self-signed EC certificate (/tmp/fix14a/overhead.py); the rest is for an operator's
+# measured 4.6 kB with the self-signed EC certificate (bench/jpeg_quality_steps.py); the rest is for an operator's
 # longer certificate chain. Finishing still measures the labelled file and flags one over the limit.
 LABEL_RESERVE = 16 * 1024
 
