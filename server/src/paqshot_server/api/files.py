@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio.to_thread
 from litestar import Controller, Response, get, head
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
+from litestar.serialization import default_serializer
+from litestar.types import Serializer
 
 from ..errors import NotFound
 from ..signing import verify
@@ -67,7 +69,15 @@ class FileController(Controller):
             size = await anyio.to_thread.run_sync(api.files.size, name)
         except (FileNotFoundError, ValueError) as exc:
             raise NotFound(_DELETED) from exc
-        return Response(b"", media_type=media_type, headers={**_HEADERS, "Content-Length": str(size)})
+        return _Headers(None, media_type=media_type, headers={**_HEADERS, "Content-Length": str(size)})
+
+
+class _Headers(Response[None]):
+    """A HEAD answer: the headers GET would send (``Content-Length`` set by the handler), no body. Litestar renders
+    only bytes, text and JSON, and a HEAD handler must be typed without a body: this renders none."""
+
+    def render(self, content: Any, media_type: str, enc_hook: Serializer = default_serializer) -> bytes:
+        return b""
 
 
 _DELETED = "This image has been deleted (retention passed)."
