@@ -5,11 +5,13 @@ preset's own 2,000,000, its report failed and the job was not flagged)."""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from litestar.testing import TestClient
+from paqshot_server.cli import main
 from paqshot_server.imaging.encode import QUALITY_STEPS, encode_within
 from paqshot_server.imaging.presets import BUILTIN_DIR
 from paqshot_server.jobs.context import WorkerContext
@@ -84,6 +86,18 @@ def test_a_file_over_the_limit_even_at_the_floor_is_flagged(client: TestClient, 
     (reason,) = [r for r in job["review_reasons"] if r["code"] == "file_size"]
     assert f"{len(data):,} bytes" in reason["message"] and "tight_file" in reason["message"]
     assert any(f"to {QUALITY_STEPS[-1]} to keep" in note for note in job["notes"]), job["notes"]
+
+
+def test_the_command_flags_a_file_over_the_limit_too(
+    cli_cwd: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``paqshot generate --json`` reports the finishing's flag as the API does (its record was made before)."""
+    monkeypatch.setenv("PAQSHOT_PRESETS_DIR", settings.presets_dir)
+    (cli_cwd / "knit.jpg").write_bytes(textured_photo())
+    assert main(["generate", "knit.jpg", "-o", "out", "--preset", "tight_file", "--json"]) == 0
+    (record,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert record["needs_review"] is True and "file_size" in [r["code"] for r in record["review_reasons"]]
+    assert (cli_cwd / "out" / "knit.jpg").stat().st_size > TIGHT_LIMIT
 
 
 def test_the_encoder_steps_down_only_as_far_as_it_needs() -> None:

@@ -314,7 +314,8 @@ def _render(
     finished = finisher.finish(
         result, product_photo=data, title=name, checks=resolved.checks, find_product=engines.find_product
     )
-    image = finished.result.images[0]
+    result = finished.result  # finishing may flag it too (``file_size``)
+    image = result.images[0]
     ext = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}[image.mime]
     (args.output / f"{name}.{ext}").write_bytes(image.data)
     reports = finished.compliance

@@ -306,6 +306,7 @@ def _render_one(
             result, product_photo=data, title=path.stem, checks=checks, find_product=engines.find_product
         )
         result = finished.result
+        record.update(_review_record(result))  # finishing may flag it too (``file_size``)
         if finished.compliance:
             record["compliance"] = finished.compliance
         written = _write(result, path, args)
