@@ -98,3 +98,17 @@ def test_scene_words_are_letters_of_any_script_in_one_form() -> None:
     assert words("Küche") == {"küche"} == words("Ku\u0308che")
     assert words("キッチン, white_marble") == {"キッチン", "white", "marble"}
     assert words(None) == set() and words("!!") == set()
+
+
+@pytest.mark.parametrize(("size", "frames", "says"), [((1, 1), 1, "is 1x1 pixels"), ((400, 300), 3, "animated")])
+def test_the_command_refuses_what_the_door_refuses_for_a_plate(
+    cli_cwd: Path, capsys: pytest.CaptureFixture[str], size: tuple[int, int], frames: int, says: str
+) -> None:
+    from paqshot_server.cli import main
+
+    (cli_cwd / "photo.jpg").write_bytes(product_jpeg())
+    (cli_cwd / "plate.webp").write_bytes(plate_file(size, "WEBP", frames))
+    assert main(["generate", "photo.jpg", "-o", "out", "--background-image", "plate.webp"]) == 2
+    error = capsys.readouterr().err
+    assert "background_image: " in error and says in error, error
+    assert not (cli_cwd / "out").exists()

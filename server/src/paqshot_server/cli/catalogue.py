@@ -273,14 +273,16 @@ def plates_for(res: Any, background: bytes | None, options: Any) -> Any:
     ``options.backdrop`` names, or the operator's shared plates (the CLI acts as no API key)."""
     from ..errors import ImageTooLarge
     from ..imaging.decode import decode_image
-    from ..jobs.backdrops import StoredPlates
+    from ..jobs.backdrops import StoredPlates, check_plate_file, refuse_transparent
 
     image = None
     if background is not None:
         settings = res.settings
         try:
+            check_plate_file(background)  # what the API's door refuses for a plate, the command refuses too
             image = decode_image(background, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
-        except (ImageTooLarge, UnsupportedImage) as exc:
+            refuse_transparent(image.image)
+        except (ImageTooLarge, UnsupportedImage, InvalidRequest) as exc:
             raise type(exc)(f"background_image: {exc.message}") from exc
     given = (image.image, background) if image is not None and background is not None else None
     return StoredPlates(res, None, background=given, backdrop=options.backdrop)
