@@ -9,6 +9,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
+from .productmap import MAX_TEXT
 from .result import RenderedImage
 
 THUMBNAIL_SIDE = 256
@@ -19,10 +20,11 @@ MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 # colour resolution), at 70 0.46 (at most 0.54); 65 saves only 0.03 of the size at 90 more while the error keeps
 # growing: 70 is the floor.
 QUALITY_STEPS = (85, 80, 75, 70)
-# Bytes kept free under a byte limit for what finishing adds (the XMP packet and the signed C2PA manifest):
-# measured 4.6 kB with the self-signed EC certificate (bench/jpeg_quality_steps.py); the rest is for an operator's
-# longer certificate chain. Finishing still measures the labelled file and flags one over the limit.
-LABEL_RESERVE = 16 * 1024
+# Bytes kept free under a byte limit for what finishing adds to the main image: the XMP packet and the signed C2PA
+# manifest (measured 4.6 kB with the self-signed EC certificate, bench/jpeg_quality_steps.py; 16 KiB leaves room for
+# an operator's longer certificate chain) and the product map in the XMP (at most productmap.MAX_TEXT; 14-23 KB for
+# real products at 2000 px). Finishing still measures the labelled file and flags one over the limit.
+LABEL_RESERVE = 16 * 1024 + MAX_TEXT
 
 
 def output_format(requested: str | None, transparent: bool) -> str:
