@@ -54,7 +54,7 @@ ctx.engines.render = render
 class Lease:
     def report(self, fraction): pass
 started = time.perf_counter()
-options = runner.options_for_engine({}, "studio_packshot", "1:1", None, settings)
+options = runner.options_for_engine({}, "studio_packshot", "1:1", None, settings, presets=ctx.presets)
 try:
     result = runner._render(ctx, raw, options, Lease(), None)
 except UnsupportedImage as refused:  # by design (a frame-filling product): reported as refused

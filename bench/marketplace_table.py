@@ -62,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
             values = resolve_options(presets.get(preset_id), {"preset": preset_id})
             if args.long_side:
                 values["long_side"] = args.long_side
-            options = options_for_engine(values, "studio_packshot", values.get("aspect_ratio", "1:1"), None, settings)
+            options = options_for_engine(
+                values, "studio_packshot", values.get("aspect_ratio", "1:1"), None, settings, presets=presets
+            )
             try:
                 result = engines.render(image, options)
                 finished = finisher.finish(

@@ -130,6 +130,22 @@ def test_the_other_pages_are_not_clipped(make_app: Any, qtbot: Any, size: tuple[
     assert clipped(widget[page]) == []
 
 
+def test_a_batchs_counts_keep_to_two_lines_and_leave_the_tiles_room(
+    make_app: Any, caps: Capabilities, qtbot: Any, tmp_path: Path
+) -> None:
+    """breaker13 B13-8: at 1024x700 the counts of a batch of 10 shared a row with the two buttons, wrapped into 7
+    lines and squeezed the tile grid to about one row."""
+    app = make_app()
+    view = app.window.create_view
+    view.set_inputs(form_inputs(caps, True, PRESETS), caps.styles, caps.limits.max_prompt_chars)
+    view.summary.setText("10 photos · 0 ready · 3 cannot be sent · 2 refused by the appliance")
+    app.window.set_connected(True, "Connected to\n127.0.0.1:8000")
+    _show(app, qtbot, (1024, 700), "create")
+    assert view.summary.height() <= 2 * view.summary.fontMetrics().lineSpacing() + 4  # two lines at most
+    assert view.files.height() >= view.height() // 2  # the tiles keep half the page
+    assert clipped(view) == []
+
+
 def test_the_check_sees_a_clipped_combo(qtbot: Any) -> None:
     """The check itself: a combo squeezed below its minimum is reported."""
     from PySide6.QtWidgets import QHBoxLayout

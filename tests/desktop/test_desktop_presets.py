@@ -198,3 +198,20 @@ def test_a_preset_picked_in_the_form_renders_and_its_report_shows_in_the_viewer(
     reruns = [j for j in window.results_view.jobs() if j.rerun_of == job.id]
     assert sorted(j.options["shadow"] for j in reruns) == ["hard", "soft"]
     assert all(j.status == "completed" and (j.width, j.height) == (2000, 2000) for j in reruns)
+
+    # "Change options…" with another Marketplace: that preset's values replace the source's (its user-set hard
+    # shadow and amazon's white, 1:1 included), so the result meets the new preset (breaker13 B13-17).
+    controller.results.ask_rerun(job)
+    dialog = controller.results.dialog
+    assert isinstance(dialog, RerunDialog)
+    picker = dialog.form.editor("preset")
+    assert isinstance(picker, PresetEditor)
+    index = picker.combo.findData("fashion_packshot")
+    picker.combo.setCurrentIndex(index)
+    picker.combo.activated.emit(index)
+    dialog.accept()
+    shown(4)
+    (fashion,) = [j for j in window.results_view.jobs() if j.options.get("preset") == "fashion_packshot"]
+    assert fashion.status == "completed" and (fashion.width, fashion.height) == (1467, 2200)
+    assert fashion.options["shadow"] == "none" and fashion.options["background"] == "light_gray"
+    assert [r.passed for r in fashion.compliance if r.preset == "fashion_packshot"] == [True]

@@ -156,7 +156,7 @@ class CatalogueRun:
         for row in pending_rows:  # stopped: the jobs go on on the appliance; a re-run picks them up again
             row.line.update(status="failed", error="Stopped before the appliance finished this row.")
         summary = [r.line for r in lines]
-        write_summary(self.out / SUMMARY, SUMMARY_COLUMNS, summary)
+        write_summary(self.out / SUMMARY, SUMMARY_COLUMNS, summary, ours=("output",))
         return summary
 
     def _start(self, number: int, row: dict[str, Any], state: dict[str, Any], names: OutputNames) -> Row:

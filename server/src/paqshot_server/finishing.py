@@ -8,6 +8,7 @@ includes the manifest). Used by the worker and by ``paqshot generate``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
@@ -16,7 +17,7 @@ import numpy as np
 
 from . import __version__
 from .credentials import load_identity
-from .imaging import compliance, productmap, provenance, xmp
+from .imaging import compliance, productmap, provenance, review, xmp
 from .imaging.presets import PresetCatalogue
 from .imaging.result import BACKGROUND_REMOVED, PRODUCT_ALPHA, RenderedImage, RenderResult
 from .settings import Settings
@@ -113,14 +114,15 @@ class Finisher:
             for i, image in enumerate(result.images)
         )
         chosen = [self.presets.get(preset_id) for preset_id in dict.fromkeys(checks)]
-        reports = []
+        reports: tuple[compliance.ComplianceReport, ...] = ()
         if chosen:
-            done = compliance.audit(labelled[0].data, chosen, find_product, facts.cutout)
-            reports = [report.as_dict() for report in done.reports]
+            reports = compliance.audit(labelled[0].data, chosen, find_product, facts.cutout).reports
+        notes += _quality_notes(labelled, self.presets.max_file_bytes(checks))
         meta = dict(result.meta)
         meta["digital_source_type"] = facts.digital_source_type
         meta["content_credentials"] = identity is not None
-        return Finished(replace(result, images=labelled, notes=tuple(notes), meta=meta), reports)
+        finished = replace(result, images=labelled, notes=tuple(notes), meta=meta)
+        return Finished(_with_file_size_review(finished, reports), [r.as_dict() for r in reports])
 
     def _label(
         self,
@@ -148,3 +150,31 @@ class Finisher:
             data=one(image.data, image.mime, title, product_map),
             thumbnail=one(image.thumbnail, image.thumbnail_mime, f"{title}_thumb"),
         )
+
+
+def _quality_notes(images: tuple[RenderedImage, ...], limit: int | None) -> list[str]:
+    """A note when a byte limit made the encoder lower an image's quality (``RenderedImage.quality_lowered``)."""
+    lowered = [image.quality_lowered for image in images if image.quality_lowered is not None]
+    if not lowered or limit is None:
+        return []
+    asked = max(pair[0] for pair in lowered)
+    used = min(pair[1] for pair in lowered)
+    kind = next(_FORMAT_BY_MIME[i.mime] for i in images if i.quality_lowered is not None).upper()
+    return [
+        f"{kind} quality lowered from {asked} to {used} to keep the file within {limit:,} bytes (the preset's limit)"
+    ]
+
+
+def _with_file_size_review(result: RenderResult, reports: Sequence[compliance.ComplianceReport]) -> RenderResult:
+    """``result`` flagged for review (``file_size``) when its main file fails a checked preset's file size rule:
+    the encoder's steps down to its quality floor did not reach the limit, or the format is lossless."""
+    failed = [
+        f"{rule.measured:,} bytes; {report.preset}: {rule.required}"
+        for report in reports
+        for rule in report.rules
+        if rule.rule == "file_size" and not rule.passed
+    ]
+    if not failed:
+        return result
+    reason = review.reason(review.FILE_SIZE, "; ".join(failed))
+    return replace(result, needs_review=True, review_reasons=(*result.review_reasons, reason))

@@ -6,6 +6,7 @@ import hashlib
 import re
 from pathlib import Path
 
+import msgspec
 import pytest
 from litestar.testing import TestClient
 from paqshot_server.app import create_app
@@ -73,6 +74,24 @@ def test_signed_urls_refuse_tampering(client: TestClient, key: Key, settings: Se
     assert client.get(tampered).status_code == 404
     later = re.sub(r"expires=(\d+)", lambda m: f"expires={int(m.group(1)) + 1}", path)
     assert client.get(later).json()["error"] == "not_found"
+
+
+def test_head_on_a_signed_url_answers_as_get_without_the_body(client: TestClient, key: Key, settings: Settings) -> None:
+    """breaker13 B13-11: HEAD answered 405 (RFC 9110 §9.3.2: HEAD wherever GET; importers and CDNs probe with it)."""
+    body = submit(client, key)
+    process(WorkerContext(settings), body["id"])
+    job = client.get(f"/v1/generate/{body['id']}", headers=key.headers).json()
+    for url in (job["image_url"], job["thumbnail_url"], job["input_url"]):
+        path = url.removeprefix(settings.base_url)
+        got, probed = client.get(path), client.head(path)
+        assert probed.status_code == 200 and probed.content == b""
+        assert probed.headers["content-length"] == str(len(got.content)) and len(got.content) > 0
+        for header in ("content-type", "x-content-type-options", "cache-control"):
+            assert probed.headers[header] == got.headers[header]
+    tampered = re.sub(r"sig=([0-9a-f])", lambda m: "sig=" + ("0" if m.group(1) != "0" else "1"), path)
+    assert client.head(tampered).status_code == 404
+    assert client.delete(f"/v1/generate/{body['id']}", headers=key.headers).status_code == 204
+    assert client.head(path).status_code == 404  # deleted: as GET answers
 
 
 BAD_BODIES = [
@@ -322,6 +341,36 @@ def test_a_retry_across_the_upgrade_to_sorted_keys_is_a_replay(
     assert again.status_code == 202 and again.json()["id"] == first.json()["id"], again.text
     other = client.post("/v1/generate", content=sent.replace(b'", "', b'", "shadow":"hard", "'), headers=headers)
     assert other.status_code == 400 and "different request body" in other.json()["message"], other.text
+
+
+def test_the_same_numbers_written_otherwise_are_a_replay(client: TestClient, key: Key) -> None:
+    # breaker13 B13-12: seed 5.0 is taken as the seed 5, but its retry with 5 was "a different request body"
+    photo = b64(product_jpeg())
+    headers = {**key.headers, "Idempotency-Key": "order-9", "content-type": "application/json"}
+    written = ['5, "padding": 1', '5.0, "padding": 1.0', '5e0, "padding": 1E0', '50e-1, "padding": 1.00']
+    bodies = [f'{{"product_image":"{photo}","style":"studio_packshot","seed":{n},"num_variants":1}}' for n in written]
+    answers = [client.post("/v1/generate", content=body.encode(), headers=headers) for body in bodies]
+    assert [a.status_code for a in answers] == [202] * len(bodies), [a.text for a in answers]
+    assert {a.json()["id"] for a in answers} == {answers[0].json()["id"]}
+    other = client.post("/v1/generate", content=bodies[1].replace("5.0", "6.0").encode(), headers=headers)
+    assert other.status_code == 400 and "different request body" in other.json()["message"], other.text
+
+
+def test_a_retry_across_the_upgrade_to_whole_numbers_is_a_replay(
+    client: TestClient, key: Key, settings: Settings
+) -> None:
+    # Rows written since 846ee5e and before B13-12's fix hold the sorted-keys form with "seed":5.0 as written.
+    sent = {"style": "studio_packshot", "product_image": b64(product_jpeg()), "seed": 5.0, "padding": 0.25}
+    headers = {**key.headers, "Idempotency-Key": "before-whole-numbers"}
+    first = client.post("/v1/generate", json=sent, headers=headers)
+    assert first.status_code == 202, first.text
+    db = connect(settings.app_db)
+    sorted_form = msgspec.json.encode(sent, order="sorted")
+    db.conn.execute("UPDATE idempotency SET body_hash = ?", (hashlib.sha256(sorted_form).hexdigest(),))
+    db.conn.commit()
+    db.conn.close()
+    again = client.post("/v1/generate", content=sorted_form, headers={**headers, "content-type": "application/json"})
+    assert again.status_code == 202 and again.json()["id"] == first.json()["id"], again.text
 
 
 def test_an_empty_idempotency_key_is_refused_not_taken_for_none(client: TestClient, key: Key) -> None:

@@ -43,12 +43,13 @@ _HOME = Path(tempfile.mkdtemp(prefix="schemafuzz-")) / "home"
 _SETTINGS = Settings(home=_HOME, allow_private_network=False, default_rate_limit=100000)
 _KEY = make_key(_SETTINGS, rate_limit=100000)
 _PHOTO = product_jpeg((64, 48))
+_PLATE = product_jpeg((240, 160))  # a backdrop's least side is 160 px (jobs.backdrops.MIN_PLATE_SIDE)
 _HINT = io.BytesIO()
 Image.new("L", (64, 48), 128).save(_HINT, "PNG")
 _IMAGES = {
     "product_image": base64.b64encode(_PHOTO).decode(),
-    "image": base64.b64encode(_PHOTO).decode(),
-    "background_image": base64.b64encode(_PHOTO).decode(),
+    "image": base64.b64encode(_PLATE).decode(),
+    "background_image": base64.b64encode(_PLATE).decode(),
     "mask_hint": base64.b64encode(_HINT.getvalue()).decode(),
 }
 _PUBLIC_HOST = "93.184.215.14"  # a public address: passes the SSRF rule without DNS; never connected to here

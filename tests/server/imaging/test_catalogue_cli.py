@@ -257,9 +257,14 @@ def test_no_summary_cell_is_a_formula_to_a_spreadsheet(tmp_path: Path) -> None:
     done = _run("generate", "--manifest", str(manifest), "-o", str(out), home=tmp_path / "home")
     assert done.returncode == 1, done.stderr  # the missing file's row
     with (out / "summary.csv").open(encoding="utf-8", newline="") as f:
-        cells = [cell for line in csv.reader(f) for cell in line]
+        lines = list(csv.DictReader(f))
+    cells = [cell for line in lines for name, cell in line.items() if name != "output"]
     assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")], cells
-    with (out / "summary.csv").open(encoding="utf-8", newline="") as f:
-        shown = [line["sku"] for line in csv.DictReader(f)]
     # csv's reader strips nothing, so the row keeps the SKU the manifest's reader took (stripped of spaces and tabs)
+    shown = [line["sku"] for line in lines]
     assert shown == ["'" + sku if sku[0] in "=+-@" else sku.strip() for sku in [*skus, "=1+1"]], shown
+    # breaker13 B13-13: the output column is the file's own name ("-3.jpg", not "'-3.jpg"), made of characters no
+    # formula runs with, so the summary joins with the files
+    outputs = [line["output"] for line in lines if line["output"]]
+    assert len(outputs) == len(skus) and all((out / name).is_file() for name in outputs), outputs
+    assert "-3.jpg" in outputs and not any(set(name) & set("()|!=+@\"'") for name in outputs), outputs

@@ -161,18 +161,20 @@ class CreateView(QWidget):
         self.files, self._delegate = tile_grid(THUMB, colors)
         self.files.itemDoubleClicked.connect(self._open_item)
         left.addWidget(self.files, 1)
-        row = QHBoxLayout()
         self.summary = QLabel("No photos yet")
         set_role(self.summary, "muted")
-        # Wrapping lets a long summary shrink instead of squeezing the options panel below its own width
-        # (which clipped the form behind a horizontal scrollbar, seen in the screenshots).
+        # On its own line, the column's whole width: beside the buttons it had what they left and wrapped a batch's
+        # counts into 7 lines at 1024x700, squeezing the tiles to one row (breaker13 B13-8). Wrapping still lets a
+        # longer one shrink instead of squeezing the options panel below its own width.
         self.summary.setWordWrap(True)
+        left.addWidget(self.summary)
+        row = QHBoxLayout()
         self.remove_button = QPushButton(icon("remove"), "Remove selected")
         self.remove_button.clicked.connect(self._remove_selected)
         self.clear_button = QPushButton("Clear submitted")
         self.clear_button.setToolTip("Remove the photos that were submitted; keep the ones that need attention")
         self.clear_button.clicked.connect(self.clear_sent_requested)
-        row.addWidget(self.summary, 1)
+        row.addStretch(1)
         row.addWidget(self.clear_button)
         row.addWidget(self.remove_button)
         left.addLayout(row)

@@ -63,10 +63,30 @@ def read_idempotency_key(request: Request) -> str | None:
 
 
 def request_fingerprint(sent: object) -> bytes:
-    """The parsed request as JSON with its keys sorted and no spaces: what the Idempotency-Key compares, so the
-    same request with its keys in another order or other spacing is a replay (breaker12 B12-12: the bytes were
-    compared, and a reordered retry was refused as "a different request body")."""
-    return msgspec.json.encode(sent, order="sorted")
+    """The parsed request as JSON with its keys sorted, no spaces and each whole number written as one: what the
+    Idempotency-Key compares, so the same request with its keys in another order or other spacing (breaker12
+    B12-12), or a number written otherwise (``5.0`` for ``5``, ``5e0``: JSON numbers that are equal; breaker13
+    B13-12), is a replay."""
+    return msgspec.json.encode(_whole_numbers(sent), order="sorted")
+
+
+def earlier_fingerprints(sent: object, as_sent: bytes) -> tuple[bytes, ...]:
+    """The forms earlier versions hashed for an Idempotency-Key, which rows written before an upgrade hold (for up
+    to ``idempotency_hours``): the bytes as sent (before 846ee5e; breaker13 B13-14) and, where it differs from
+    :func:`request_fingerprint`, the sorted-keys form that kept ``5.0`` as written (before B13-12's fix)."""
+    sorted_form = msgspec.json.encode(sent, order="sorted")
+    return (as_sent, sorted_form) if sorted_form != request_fingerprint(sent) else (as_sent,)
+
+
+def _whole_numbers(value: object) -> object:
+    """``value`` (parsed JSON) with every float that is a whole number as an int, at any depth."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
+    return value
 
 
 class GenerationController(Controller):
@@ -107,7 +127,7 @@ class GenerationController(Controller):
             body=request_fingerprint(sent) if idempotency else None,
             sent=sent,
             on_counted=remember_rate_window(request),
-            as_sent=await request.body() if idempotency else None,  # read already, for ``sent``
+            earlier=earlier_fingerprints(sent, await request.body()) if idempotency else (),  # body: read already
         )
         return _accepted(submitted, api)
 
@@ -189,7 +209,8 @@ class GenerationController(Controller):
         idempotency_key: IdempotencyKey = None,  # bounds and documents it; read below
     ) -> Response[GenerateAccepted]:
         """A new generation (new id) from this one's stored photo: fields given replace its request's, the others
-        are kept, except ``mask_hint`` (send it each time). 410 ``input_expired`` once the photo is past retention."""
+        are kept, except ``mask_hint`` (send it each time) and, when another ``preset`` is named, the fields that
+        preset sets (its values apply unless given). 410 ``input_expired`` once the photo is past retention."""
         idempotency = read_idempotency_key(request)
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
         submitted = await api.jobs.rerun(

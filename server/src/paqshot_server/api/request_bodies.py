@@ -74,9 +74,14 @@ _pattern(PRESET_ID_PATTERN, "a preset id: a lowercase letter, then up to 63 lowe
 FILENAME_PATTERN = _pattern(r"^[^/\\\x00-\x1f]+" + END, "a file name without folders or control characters")
 GENERATION_ID_PATTERN = _pattern(id_pattern("gen") + END, "a generation id: gen_ and 26 lowercase letters and digits")
 BACKDROP_ID_PATTERN = _pattern(id_pattern("bdp") + END, "a backdrop id: bdp_ and 26 lowercase letters and digits")
+# Characters of other scripts in a tag (breaker13 B13-7: "Küche", "キッチン" were refused): everything past ASCII
+# in the Basic Multilingual Plane but C1 controls, the General Punctuation block (its spaces, zero-width and
+# direction marks), surrogates, the byte-order mark and the specials. The same ranges in Python and ECMA-262.
+_OTHER_SCRIPTS = r"\u00a0-\u1fff\u2070-\ud7ff\ue000-\ufefe\uff00-\uffef"
 TAG_PATTERN = _pattern(
-    r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,39}" + END,
-    "a tag: a letter A-Z or a-z or a digit, then up to 39 such letters, digits, spaces, '_' or '-'",
+    rf"^[A-Za-z0-9{_OTHER_SCRIPTS}][A-Za-z0-9 _\-{_OTHER_SCRIPTS}]{{0,39}}" + END,
+    "a tag: a letter or a digit (A-Z, a-z, 0-9 or of another script: Küche, キッチン), then up to 39 such "
+    "letters, digits, spaces, '_' or '-'",
 )
 # product_image that is not a URL: base64 (checked when decoded: no schema can state "an image").
 IMAGE_DATA_PATTERN = _pattern(r"^(?![Hh][Tt][Tt][Pp][Ss]?:)", "base64 image data (plain or a data: URI)")

@@ -187,7 +187,7 @@ def run_manifest(args: argparse.Namespace) -> int:
             flush=True,
         )
         state_path.write_text(json.dumps(state, indent=1, sort_keys=True))  # after every row: a crash loses none
-    write_summary(args.output / SUMMARY, SUMMARY_COLUMNS, summary)
+    write_summary(args.output / SUMMARY, SUMMARY_COLUMNS, summary, ours=("output",))
     failed = sum(1 for s in summary if s["status"] == "failed")
     print(
         f"{len(summary)} rows: {len(summary) - failed} ok, {failed} failed; summary in {args.output / SUMMARY}",
@@ -273,14 +273,16 @@ def plates_for(res: Any, background: bytes | None, options: Any) -> Any:
     ``options.backdrop`` names, or the operator's shared plates (the CLI acts as no API key)."""
     from ..errors import ImageTooLarge
     from ..imaging.decode import decode_image
-    from ..jobs.backdrops import StoredPlates
+    from ..jobs.backdrops import StoredPlates, check_plate_file, refuse_transparent
 
     image = None
     if background is not None:
         settings = res.settings
         try:
+            check_plate_file(background)  # what the API's door refuses for a plate, the command refuses too
             image = decode_image(background, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
-        except (ImageTooLarge, UnsupportedImage) as exc:
+            refuse_transparent(image.image)
+        except (ImageTooLarge, UnsupportedImage, InvalidRequest) as exc:
             raise type(exc)(f"background_image: {exc.message}") from exc
     given = (image.image, background) if image is not None and background is not None else None
     return StoredPlates(res, None, background=given, backdrop=options.backdrop)
@@ -301,7 +303,9 @@ def _render(
     from ..jobs.runner import options_for_engine
 
     settings = res.settings
-    options = options_for_engine(resolved.options, resolved.style, resolved.aspect_ratio, resolved.seed, settings)
+    options = options_for_engine(
+        resolved.options, resolved.style, resolved.aspect_ratio, resolved.seed, settings, presets=res.presets
+    )
     engines.check_options(options, background_image=background is not None)
     decoded = decode_image(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
     check_photo_size(decoded.source_size)
@@ -312,7 +316,8 @@ def _render(
     finished = finisher.finish(
         result, product_photo=data, title=name, checks=resolved.checks, find_product=engines.find_product
     )
-    image = finished.result.images[0]
+    result = finished.result  # finishing may flag it too (``file_size``)
+    image = result.images[0]
     ext = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}[image.mime]
     (args.output / f"{name}.{ext}").write_bytes(image.data)
     reports = finished.compliance

@@ -177,7 +177,9 @@ def options_from_args(args: argparse.Namespace, settings: Any, presets: Any) -> 
 
     resolved = resolve(flag_fields(args), presets, settings)
     return (
-        options_for_engine(resolved.options, resolved.style, resolved.aspect_ratio, resolved.seed, settings),
+        options_for_engine(
+            resolved.options, resolved.style, resolved.aspect_ratio, resolved.seed, settings, presets=presets
+        ),
         resolved.checks,
     )
 
@@ -304,6 +306,7 @@ def _render_one(
             result, product_photo=data, title=path.stem, checks=checks, find_product=engines.find_product
         )
         result = finished.result
+        record.update(_review_record(result))  # finishing may flag it too (``file_size``)
         if finished.compliance:
             record["compliance"] = finished.compliance
         written = _write(result, path, args)

@@ -11,7 +11,7 @@ when the summary is opened (breaker11 B11-15b, breaker12 B12-6). Such a cell get
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,17 @@ def inert(value: Any) -> Any:
     return value
 
 
-def write_summary(path: Path, columns: Sequence[str], lines: Iterable[Mapping[str, Any]]) -> None:
+def write_summary(
+    path: Path, columns: Sequence[str], lines: Iterable[Mapping[str, Any]], ours: Collection[str] = ()
+) -> None:
     """Write ``lines`` (one mapping of ``columns`` per catalogue row) to ``path`` as UTF-8 CSV with a header, every
-    cell made :func:`inert`."""
+    cell made :func:`inert` but those of the columns ``ours``: values the catalogue made itself from characters no
+    formula can run with (an output file name: letters, marks and digits, ``.``, ``_`` and ``-``; no ``(`` for a
+    function call, no ``|`` or ``!`` for a link to another program), written as they are so that a script can join
+    the summary with the files (breaker13 B13-13: ``'-2_3-c219381f.jpg`` named the file ``-2_3-c219381f.jpg``)."""
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.DictWriter(out, fieldnames=columns)
         writer.writeheader()
-        writer.writerows({name: inert(value) for name, value in line.items()} for line in lines)
+        writer.writerows(
+            {name: value if name in ours else inert(value) for name, value in line.items()} for line in lines
+        )

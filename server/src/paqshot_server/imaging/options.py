@@ -90,6 +90,9 @@ class RenderOptions:
     product is placed on a plate (``imaging/plates``). ``placement`` may also be given as a stored JSON object
     or the API's ``Placement`` (anything with ``x``, ``y``, ``scale``, ``floor_y``).
     ``remove_photo_shadow``: every cast shadow of the photo is background, however sure the cut-out model was.
+    ``max_file_bytes``: the largest file the checked presets allow (``rules.max_file_bytes``); a JPEG or WebP
+    over it steps its quality down (``encode.render_image``). None: no limit. No request field: set from the
+    job's presets when it is rendered.
     """
 
     style: str = "studio_packshot"
@@ -114,6 +117,7 @@ class RenderOptions:
     harmonize: bool = True
     background_blur: float = 0.0
     remove_photo_shadow: bool = False
+    max_file_bytes: int | None = None
 
     def __post_init__(self) -> None:
         given = self.placement

@@ -348,7 +348,7 @@ def render_packshot(
         extra_notes += _shortened_notes(laid, options.reflection)
     t2 = time.perf_counter()
     fmt = output_format(options.output_format, transparent)
-    rendered = render_image(pixels, fmt, options.jpeg_quality)
+    rendered = render_image(pixels, fmt, options.jpeg_quality, options.max_file_bytes)
     t3 = time.perf_counter()
 
     notes = product_notes(cut, placement, extra_notes)

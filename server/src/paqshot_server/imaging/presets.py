@@ -13,7 +13,7 @@ msgspec does the validation (types, ranges, unknown keys): a well-kept library b
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -147,6 +147,13 @@ class PresetCatalogue:
 
     def ids(self) -> list[str]:
         return sorted(self.presets)
+
+    def max_file_bytes(self, preset_ids: Iterable[str]) -> int | None:
+        """The smallest ``rules.max_file_bytes`` of the presets ``preset_ids`` (a job's preset and
+        compliance_check): the file size the image must keep under to meet all of them. None: none sets one.
+        Raises InvalidRequest for an unknown id."""
+        limits = [self.get(i).rules.max_file_bytes for i in preset_ids]
+        return min((n for n in limits if n is not None), default=None)
 
 
 def load_presets(extra_dir: Path | None = None) -> PresetCatalogue:

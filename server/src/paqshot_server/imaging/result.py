@@ -29,6 +29,7 @@ class RenderedImage:
     thumbnail: bytes
     thumbnail_mime: str
     plate: bytes | None = field(default=None, repr=False)  # the backdrop photograph's file it stands on, if any
+    quality_lowered: tuple[int, int] | None = None  # (asked, used) quality when a byte limit made it step down
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ EXPOSURE = "exposure"
 CUT_BY_FRAME = "cut_by_frame"
 BACKDROP_KEPT = "backdrop_kept"
 PLATE_FLOOR = "plate_floor"
+FILE_SIZE = "file_size"
 
 # code -> what it means (the message of a reason may add figures, e.g. the confidence itself).
 CODES: dict[str, str] = {
@@ -59,6 +60,9 @@ CODES: dict[str, str] = {
     PLATE_FLOOR: "the backdrop plate's floor line lies too near the top or bottom of this frame for a product to "
     "stand on it: the product came out very small, or with its base and shadow at the frame's edge; give the "
     "plate's floor_y where its floor really is, or a placement",
+    FILE_SIZE: "the image file is larger than a checked preset allows, even at the lowest quality the appliance "
+    "steps down to (or in PNG, which has no quality to lower): the marketplace may refuse it; a very finely "
+    "textured product makes large files, JPEG makes smaller ones than PNG",
 }
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import io
 import time
+import unicodedata
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -21,9 +23,9 @@ from PIL import Image
 
 from ..errors import ImageTooLarge, InvalidRequest, NotFound, UnsupportedImage
 from ..ids import iso, new_id, shown
-from ..imaging.decode import decode_image
+from ..imaging.decode import decode_image, sniff_format
 from ..imaging.encode import encode, thumbnail
-from ..imaging.plates.light import estimate_floor, estimate_light
+from ..imaging.plates.light import ANALYSIS_SIDE, estimate_floor, estimate_light
 from ..imaging.plates.plate import LIGHT_AZIMUTH, Light, LoadedPlate, PlateInfo, area_from
 from ..resources import Resources
 from ..storage import backdrops as backdrops_sql
@@ -31,6 +33,12 @@ from ..storage.backdrops import Backdrop, NewBackdrop
 from . import intake
 
 PREFIX = "bdp"
+# The shortest side a backdrop may have, px. Every output is a crop of the plate at the output's ratio, enlarged
+# to the output (``imaging.plates.geometry.fit_plate``), and the plate's floor line and light are measured on a
+# copy 160 px long (``imaging.plates.light.ANALYSIS_SIDE``, the size the measures were tuned at): a plate under
+# that on its short side is enlarged over 12x into a 2048 px output and gives the measures fewer rows than they
+# were tuned on (breaker13 B13-7: a 1x1 plate was taken and rendered as a flat colour).
+MIN_PLATE_SIDE = ANALYSIS_SIDE
 
 
 @dataclass(frozen=True)
@@ -47,8 +55,10 @@ class PlateUpload:
 
 
 def clean_tags(tags: Sequence[str]) -> list[str]:
-    """Tags as matched: lowercase, inner whitespace collapsed, empty ones and repeats dropped, order kept."""
-    return list(dict.fromkeys(t for t in (" ".join(tag.lower().split()) for tag in tags) if t))
+    """Tags as matched: NFKC-normalised (one form of each letter, as ``plates.select.words`` reads them),
+    lowercase, inner whitespace collapsed, empty ones and repeats dropped, order kept."""
+    cleaned = (" ".join(unicodedata.normalize("NFKC", tag).lower().split()) for tag in tags)
+    return list(dict.fromkeys(t for t in cleaned if t))
 
 
 def plate_info(row: Backdrop) -> PlateInfo:
@@ -83,6 +93,7 @@ class BackdropLibrary:
             Forbidden: the key keeps ``max_backdrops_per_key`` plates already.
         """
         settings = self.res.settings
+        check_plate_file(raw)
         data, ext, _notes = intake.normalise(raw, settings.max_image_bytes, settings.max_image_pixels)
         # As a job's photo is read: in sRGB and turned upright (a stored JPEG keeps its profile and orientation).
         decoded = decode_image(data, max_bytes=len(data), max_pixels=settings.max_image_pixels).image
@@ -159,14 +170,49 @@ def store_background(res: Resources, job_id: str, raw: bytes) -> str:
     photo's door and SSRF rules, and opaque: :func:`refuse_transparent`) normalised as
     ``<job_id>_background.<ext>``; returns the file name. Blocking."""
     try:
+        check_plate_file(raw)
         if _may_be_transparent(raw):  # a JPEG never is: no second decode for it
             settings = res.settings
             image = decode_image(raw, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels).image
             refuse_transparent(image)
         name, _notes = intake.store_image(res, job_id, raw, role="background")
-    except (ImageTooLarge, UnsupportedImage) as exc:
+    except (ImageTooLarge, UnsupportedImage, InvalidRequest) as exc:
         raise type(exc)(f"background_image: {exc.message}") from exc
     return name
+
+
+def check_plate_file(raw: bytes) -> None:
+    """Refuse a backdrop image file that cannot be a plate, from its header (before anything is decoded or
+    stored): an animated image (a plate is one still photograph, and a plate has no notes to say which frame
+    was used), or one under :data:`MIN_PLATE_SIDE` on its short side. A file Pillow cannot open passes: the
+    door's decode says what is wrong with it.
+
+    Raises:
+        UnsupportedImage: animated (naming its frame count).
+        InvalidRequest: too small (naming its size and the least side).
+    """
+    fmt = sniff_format(raw)
+    if fmt is None:
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # the door's pixel limit answers it
+            with Image.open(io.BytesIO(raw), formats=[fmt]) as header:
+                width, height = header.size
+                # a JPEG's extra pictures (MPO) are previews and depth maps, not frames
+                frames = 1 if fmt == "JPEG" else getattr(header, "n_frames", 1)
+    except (OSError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError):
+        return
+    if frames > 1:
+        raise UnsupportedImage(
+            f"A backdrop must be one still photograph, and this image is animated ({frames} frames); send the "
+            "frame you want as a JPEG or PNG."
+        )
+    if min(width, height) < MIN_PLATE_SIDE:
+        raise InvalidRequest(
+            f"The backdrop is {width}x{height} pixels: too small to stand a product on (every output is cropped "
+            f"from it and enlarged); send a photograph at least {MIN_PLATE_SIDE} pixels on its short side."
+        )
 
 
 def refuse_transparent(image: Image.Image) -> None:

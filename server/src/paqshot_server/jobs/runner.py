@@ -20,6 +20,7 @@ from ..imaging.decode import decode_image
 from ..imaging.hint import decode_stored_hint
 from ..imaging.options import RenderOptions
 from ..imaging.plates.plate import PlateSource
+from ..imaging.presets import PresetCatalogue
 from ..imaging.result import RenderResult
 from ..imaging.review import with_whole_photo
 from ..imaging.working import crop_size, enlarged, on_photo_grid, product_crop, reduced_crop, working_size
@@ -111,19 +112,28 @@ class _Lease:
         return verdict == "store"
 
 
-def render_options(job: Job, settings: Settings) -> RenderOptions:
+def render_options(job: Job, settings: Settings, presets: PresetCatalogue) -> RenderOptions:
     """The engine's options from the stored request."""
-    return options_for_engine(job.options, job.style, job.aspect_ratio, job.seed, settings)
+    return options_for_engine(job.options, job.style, job.aspect_ratio, job.seed, settings, presets=presets)
 
 
 def options_for_engine(
-    options: dict[str, Any], style: str, aspect_ratio: str, seed: int | None, settings: Settings
+    options: dict[str, Any],
+    style: str,
+    aspect_ratio: str,
+    seed: int | None,
+    settings: Settings,
+    *,
+    presets: PresetCatalogue,
 ) -> RenderOptions:
-    """RenderOptions from stored options (the worker) or a catalogue row (``paqshot generate --manifest``)."""
+    """RenderOptions from stored options (the worker) or a catalogue row (``paqshot generate --manifest``);
+    ``presets`` (those in force) give the file size limit of the options' preset and compliance_check.
+    Raises InvalidRequest for a preset id not in ``presets``."""
     values = {k: v for k, v in options.items() if k in _RENDER_FIELDS}
     values.update(style=style, aspect_ratio=aspect_ratio, seed=seed)
     values.setdefault("long_side", settings.output_long_side)  # a preset may have set these
     values.setdefault("jpeg_quality", settings.jpeg_quality)
+    values["max_file_bytes"] = presets.max_file_bytes(compliance_checks(options))
     return RenderOptions(**values)
 
 
@@ -288,7 +298,7 @@ def _process(ctx: WorkerContext, woken_by: str) -> str:
             plates = StoredPlates(
                 ctx, job.key_id, background_file=job.background_file, backdrop=job.options.get("backdrop")
             )
-            result = _render(ctx, raw, render_options(job, ctx.settings), lease, hint, plates)
+            result = _render(ctx, raw, render_options(job, ctx.settings, ctx.presets), lease, hint, plates)
             refusal = refused_for_review(job, result)
             if refusal is not None:
                 cutout_engine = result.meta.get("cutout_engine")

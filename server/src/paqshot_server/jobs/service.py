@@ -101,7 +101,7 @@ class JobService:
         body: bytes | None = None,
         sent: Collection[str] | None = None,
         on_counted: CountedListener | None = None,
-        as_sent: bytes | None = None,
+        earlier: Sequence[bytes] = (),
     ) -> Submitted:
         """Validate, store the product image, insert and enqueue a job for ``key``.
 
@@ -109,16 +109,16 @@ class JobService:
         a replay from a reuse of the Idempotency-Key with another request (default: the request's JSON encoding),
         and whose keys are the fields the client sent
         (those beat the preset's values; default: the fields that differ from their defaults). ``sent``: those
-        keys when the caller has them already (the body is then not parsed again). ``as_sent``: the request's bytes
-        as received, whose hash an Idempotency-Key row written before the sorted-keys form holds (see
-        :func:`storage.jobs.idempotent_prior`). Raises
+        keys when the caller has them already (the body is then not parsed again). ``earlier``: the request in the
+        forms earlier versions hashed, which an Idempotency-Key row written before an upgrade holds (the API's
+        ``earlier_fingerprints``; see :func:`storage.jobs.idempotent_prior`). Raises
         Forbidden (style not enabled, quota),
         InvalidRequest (options, webhook URL, image, mask hint), IdempotencyConflict, RateLimited, ImageTooLarge,
         UnsupportedImage; a refused request leaves no stored file behind. ``on_counted``: see
         :data:`CountedListener`.
         """
         admitted = await self._admit(
-            key, request, idempotency_key, body, sent=sent, on_counted=on_counted, as_sent=as_sent
+            key, request, idempotency_key, body, sent=sent, on_counted=on_counted, earlier=earlier
         )
         if isinstance(admitted, Submitted):
             return admitted
@@ -150,13 +150,14 @@ class JobService:
         retention), and what :meth:`submit` raises.
         """
         source = await anyio.to_thread.run_sync(self.get, key, job_id)
-        fields, carried = _rerun_fields(source, changes)
+        fields, carried = _rerun_fields(source, changes, self.res.presets)
         try:
             request = msgspec.convert(fields, GenerateRequest)
         except msgspec.ValidationError as exc:  # the changes were valid alone; the combination is not
             raise InvalidRequest(_misfit(exc)) from exc
-        # Every field counts as sent (the source's preset was applied when it was submitted); the same changes
-        # re-running another job are another request for the Idempotency-Key.
+        # Every field in ``fields`` counts as sent (the source's preset was applied when it was submitted; those a
+        # newly named preset fills are left out of it); the same changes re-running another job are another
+        # request for the Idempotency-Key.
         body = msgspec.json.encode(fields)
         marker = b"rerun " + source.id.encode() + b" "
         admitted = await self._admit(
@@ -201,7 +202,7 @@ class JobService:
         sent: Collection[str] | None = None,
         on_counted: CountedListener | None = None,
         carried: dict[str, Any] | None = None,
-        as_sent: bytes | None = None,
+        earlier: Sequence[bytes] = (),
     ) -> Submitted | _Admission:
         """Checks before any file is stored: an earlier job replayed, or what the insert needs.
 
@@ -234,9 +235,9 @@ class JobService:
             body_hash = hashlib.sha256(
                 hash_prefix + (msgspec.json.encode(request) if body is None else body)
             ).hexdigest()
-            legacy_hash = None if as_sent is None else hashlib.sha256(hash_prefix + as_sent).hexdigest()
+            legacy_hashes = [hashlib.sha256(hash_prefix + form).hexdigest() for form in earlier]
             prior = await anyio.to_thread.run_sync(
-                jobs_sql.idempotent_prior, res.db.get(), key.id, idempotency_key, body_hash, legacy_hash
+                jobs_sql.idempotent_prior, res.db.get(), key.id, idempotency_key, body_hash, legacy_hashes
             )
             if prior is not None:
                 return Submitted(prior, replayed=True, rate=None)
@@ -475,13 +476,21 @@ class _Admission:
     aspect_ratio: AspectRatio
 
 
-def _rerun_fields(source: Job, changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _rerun_fields(
+    source: Job, changes: dict[str, Any], presets: PresetCatalogue
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """(request fields, carried options) of a re-run of ``source`` with ``changes``.
 
     The request fields are the source's with ``changes`` applied (the photo is the stored one). The carried
     options are the source's stored options that are no request field, which the request would refuse: those a
     preset set (``long_side``, ``jpeg_quality``: ``imaging.presets.RenderValues``) and any an older version
-    stored. They are kept as stored, unless the changes name another preset, whose values then apply."""
+    stored. They are kept as stored, unless the changes name another preset, whose values then apply.
+
+    A re-run naming another preset is that preset's request: every field the preset sets takes the preset's
+    value unless ``changes`` sends the field itself (as on a fresh request), so the source's stored values
+    (its own preset's, or its defaults) do not outvote the new preset's rules (breaker13 B13-17). Fields the
+    new preset leaves keep the source's values. Raises InvalidRequest naming the known presets for an unknown
+    one."""
     request_names = set(GenerateRequest.__struct_fields__)
     stored = {k: v for k, v in source.options.items() if k in request_names}
     kept = {
@@ -494,9 +503,15 @@ def _rerun_fields(source: Job, changes: dict[str, Any]) -> tuple[dict[str, Any],
         **stored,
     }
     merged = {k: v for k, v in {**kept, **changes}.items() if v is not None}
-    same_preset = merged.get("preset") == source.options.get("preset")
-    carried = {k: v for k, v in source.options.items() if k not in request_names} if same_preset else {}
-    return {**merged, "product_image": _STORED}, carried
+    if merged.get("preset") == source.options.get("preset"):
+        carried = {k: v for k, v in source.options.items() if k not in request_names}
+        return {**merged, "product_image": _STORED}, carried
+    if "preset" in merged:
+        render = msgspec.structs.asdict(presets.get(merged["preset"]).render)
+        for name, value in render.items():
+            if value is not None and name not in changes:
+                merged.pop(name, None)  # left unsent: the new preset fills it (request_options)
+    return {**merged, "product_image": _STORED}, {}
 
 
 def _misfit(exc: msgspec.ValidationError) -> str:

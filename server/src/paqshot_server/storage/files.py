@@ -111,6 +111,10 @@ class FileStore:
     def read(self, name: str) -> bytes:
         return self.find(name).read_bytes()
 
+    def size(self, name: str) -> int:
+        """Bytes of ``name``. Raises FileNotFoundError (absent), ValueError (a name that could escape the store)."""
+        return self.find(name).stat().st_size
+
     def exists(self, name: str) -> bool:
         return self.find(name).is_file()
 

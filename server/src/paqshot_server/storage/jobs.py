@@ -8,7 +8,7 @@ on still holding the lease, so a job that ran twice publishes once.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, Literal
 
 import msgspec
@@ -244,14 +244,14 @@ def list_for_key(
 
 
 def _idempotent_prior(
-    conn: sqlite3.Connection, key_id: str, idem_key: str, body_hash: str, legacy_hash: str | None = None
+    conn: sqlite3.Connection, key_id: str, idem_key: str, body_hash: str, legacy_hashes: Collection[str] = ()
 ) -> Job | None:
     row = conn.execute(
         "SELECT body_hash, job_id FROM idempotency WHERE key_id = ? AND idem_key = ?", (key_id, idem_key)
     ).fetchone()
     if row is None:
         return None
-    if row[0] != body_hash and (legacy_hash is None or row[0] != legacy_hash):
+    if row[0] != body_hash and row[0] not in legacy_hashes:
         raise IdempotencyConflict(
             "This Idempotency-Key was already used with a different request body: send the same body to get the "
             "first answer again, or a new key for a new request."
@@ -261,14 +261,15 @@ def _idempotent_prior(
 
 
 def idempotent_prior(
-    db: sqlite_utils.Database, key_id: str, idem_key: str, body_hash: str, legacy_hash: str | None = None
+    db: sqlite_utils.Database, key_id: str, idem_key: str, body_hash: str, legacy_hashes: Collection[str] = ()
 ) -> Job | None:
     """The job an earlier request with this Idempotency-Key created; IdempotencyConflict if the body differs.
 
-    ``body_hash``: sha256 (hex) of the request as :func:`jobs.service` hashes it now; ``legacy_hash``: of the bytes
-    as sent, what rows written before the sorted-keys form (846ee5e) hold, so that a client's retry across that
-    upgrade (within ``idempotency_hours``) is still a replay (breaker13 B13-14: every such retry was refused)."""
-    return _idempotent_prior(db.conn, key_id, idem_key, body_hash, legacy_hash)
+    ``body_hash``: sha256 (hex) of the request as :func:`jobs.service` hashes it now; ``legacy_hashes``: of the
+    forms earlier versions hashed (the bytes as sent before 846ee5e, the sorted-keys form before whole numbers
+    were written alike), what rows written before an upgrade hold, so that a client's retry across it (within
+    ``idempotency_hours``) is still a replay (breaker13 B13-14: every such retry was refused)."""
+    return _idempotent_prior(db.conn, key_id, idem_key, body_hash, legacy_hashes)
 
 
 def create(

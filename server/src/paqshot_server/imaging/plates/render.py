@@ -124,7 +124,9 @@ def render_on_plate(
         plate = plates[min(i, len(plates) - 1)]
         variant = _variant(cut, image, options, plate, canvas, vseed, seam_model, notes, reasons)
         first = first or variant
-        images.append(replace(render_image(variant.pixels, fmt, options.jpeg_quality), plate=plate.data))
+        images.append(
+            replace(render_image(variant.pixels, fmt, options.jpeg_quality, options.max_file_bytes), plate=plate.data)
+        )
         facts.append({**variant.facts, "seed": vseed})
         report(0.05 + 0.9 * (i + 1) / len(seeds))
     assert first is not None

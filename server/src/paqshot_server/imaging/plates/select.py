@@ -20,6 +20,7 @@ plate: None, and the scene is drawn as before.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 
 import numpy as np
@@ -30,12 +31,13 @@ from .plate import PlateInfo
 WEIGHTS = {"location": 3.0, "prompt": 2.0, "scene_type": 2.0, "style": 1.0}
 PLACE_SOURCES = ("location", "prompt")
 REQUIRES_TAG = ("action", "abstract")  # scene types a plate must be tagged with
-_WORD = re.compile(r"[a-z0-9]+")
+_WORD = re.compile(r"[^\W_]+")  # letters and digits of any script (str patterns are Unicode)
 
 
 def words(text: str | None) -> set[str]:
-    """Lowercase words of ``text`` (letters and digits; ``product_packshot`` gives product and packshot)."""
-    return set(_WORD.findall((text or "").lower()))
+    """Lowercase words of ``text``: runs of letters and digits of any script, NFKC-normalised (so a tag typed
+    with a composed or a decomposed "ü" is one word); ``product_packshot`` gives product and packshot."""
+    return set(_WORD.findall(unicodedata.normalize("NFKC", text or "").lower()))
 
 
 def request_words(options: RenderOptions) -> dict[str, set[str]]:

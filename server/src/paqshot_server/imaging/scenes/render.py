@@ -148,7 +148,7 @@ def render_scene(
             vseed,
             step,
         )
-        images.append(render_image(pixels, fmt, options.jpeg_quality))
+        images.append(render_image(pixels, fmt, options.jpeg_quality, options.max_file_bytes))
         scenes.append(
             {
                 **plan.describe(),
