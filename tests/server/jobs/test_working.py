@@ -359,6 +359,7 @@ def test_a_large_photos_renders_run_in_the_allocators_large_job_block(
 
 def _open_images() -> list[tuple[int, int]]:
     """The sizes of the Pillow images alive and holding pixels (not closed) in this process."""
+    gc.collect()  # alive = reachable: an earlier test's image left in cyclic garbage is not this job's
     sizes = []
     for obj in gc.get_objects():
         if isinstance(obj, Image.Image):

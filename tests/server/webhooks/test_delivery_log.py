@@ -34,9 +34,8 @@ def test_operator_lists_failures_reads_attempts_and_redelivers(settings: Setting
         assert shown.returncode == 0 and "410" in shown.stdout and "receiver says" in shown.stdout
         assert good in cli(settings, "list").stdout
         # the receiver is fixed (here: the event now goes to a path that accepts) and the operator redelivers
-        Resources(settings).db.get().conn.execute(
-            "UPDATE webhook_events SET url = ? WHERE id = ?", (receiver.url + "/ok/2", gone)
-        )
+        db = Resources(settings).db.get()  # held: the connection closes when nothing holds its database
+        db.conn.execute("UPDATE webhook_events SET url = ? WHERE id = ?", (receiver.url + "/ok/2", gone))
         again = cli(settings, "redeliver", gone)
         assert again.returncode == 0, again.stdout
         dispatch_due(Resources(settings))
