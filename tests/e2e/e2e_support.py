@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,13 +42,13 @@ class Appliance:
     def create_key(self, name: str = "e2e", *extra: str) -> dict:
         return json.loads(self.cli("keys", "create", "--name", name, "--json", *extra).stdout)
 
-    def start(self, *args: str) -> None:
+    def start(self, *args: str, launcher: Sequence[str] = ()) -> None:
+        """``paqshot serve`` on a free port, run through ``launcher`` (a command that runs its arguments) if any."""
         self.port = free_port()
         self.log_path = self.home.parent / f"serve-{self.port}.log"
+        command = [*launcher, str(BIN), "serve", "--port", str(self.port), *args]
         with open(self.log_path, "wb") as log:  # the child keeps its own copy of the descriptor
-            self.proc = subprocess.Popen(
-                [str(BIN), "serve", "--port", str(self.port), *args], env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
+            self.proc = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         self.wait_ready(require_worker="--no-worker" not in args)
 
     def start_worker(self) -> subprocess.Popen:

@@ -46,12 +46,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Appliance
 
 
 HEAD_SECONDS = BODY_IDLE_SECONDS = 1.5  # short deadlines, so that the tests pass them in a few seconds
+BODY_MIN_RATE = 10  # bytes/s: the slow body below averages ~30 B/s, the trickle ~1.3 B/s
 
 
 @pytest.fixture(scope="module")
 def impatient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Appliance, str]]:
     yield from _serve(
-        tmp_path_factory, head_timeout_seconds=str(HEAD_SECONDS), body_idle_seconds=str(BODY_IDLE_SECONDS)
+        tmp_path_factory,
+        head_timeout_seconds=str(HEAD_SECONDS),
+        body_idle_seconds=str(BODY_IDLE_SECONDS),
+        body_min_rate=str(BODY_MIN_RATE),
     )
 
 
@@ -285,6 +289,23 @@ def test_a_body_silent_past_its_deadline_gets_a_408_and_a_slow_one_is_served(
         assert not dribble(sock, rest, gap=BODY_IDLE_SECONDS / 3, size=len(rest) // 6 + 1)
         status, headers, answer = parse(read_to_close(sock))
     assert status == 422 and spec_error(status, headers, answer)["error"] == "unsupported_image"
+
+
+@pytest.mark.parametrize("authorised", [True, False], ids=["key", "no-key"])
+def test_a_body_trickled_under_the_minimum_rate_gets_a_408_and_the_connection_closes(
+    impatient: tuple[Appliance, str], authorised: bool
+) -> None:
+    """breaker14 B14-1 (R-U-Dead-Yet): a byte every half of the silence deadline was never cut, and 1,100 such
+    connections (no key needed: the body is read before the 401) took every file descriptor of the API."""
+    app, key = impatient
+    with socket.create_connection(("127.0.0.1", app.port), timeout=10) as sock:
+        head = request("POST", "/v1/generate", key if authorised else None, extra=b"Content-Length: 1000000\r\n")
+        sock.sendall(head)
+        # the grace, then 1 s more per BODY_MIN_RATE bytes: a 1.3 B/s trickle is cut within ~2 s; 15 s on main
+        assert dribble(sock, b"A" * 20, gap=BODY_IDLE_SECONDS / 2, size=1), "a trickled body was never cut"
+        status, headers, answer = parse(read_to_close(sock))  # then the server closes
+    assert status == 408 and headers["connection"] == "close"
+    assert "normal speed" in spec_error(status, headers, answer)["message"]
 
 
 def test_a_request_pipelined_behind_an_upgrade_request_is_answered(served: tuple[Appliance, str]) -> None:

@@ -32,6 +32,7 @@ def test_units_are_graceful_restartable_and_hardened(name: str) -> None:
     for option in ("NoNewPrivileges", "ProtectSystem", "ProtectHome", "PrivateTmp", "ReadWritePaths"):
         assert option in service, option
     assert unit(name)["Install"]["WantedBy"] == "multi-user.target"
+    assert int(service["LimitNOFILE"]) >= 65536  # systemd's default soft 1024: 1,100 held connections took them all
 
 
 def test_worker_stop_timeout_outlasts_a_job() -> None:

@@ -153,6 +153,13 @@ class Settings:
         minimum=0.1,
         maximum=3600,
     )
+    body_min_rate: float = _setting(
+        500.0,
+        "Bytes per second a request's body must average once its first body_idle_seconds are over (Apache "
+        "mod_reqtimeout's body=20,MinRate=500); a slower one gets a 408 and the connection is closed. 0 = no "
+        "minimum.",
+        minimum=0,
+    )
     max_backdrops_per_key: int = _setting(
         100,
         "Backdrop plates one API key may keep (POST /v1/backdrops); the operator's shared plates do not count.",

@@ -48,6 +48,7 @@ def test_the_internals_relied_on_exist() -> None:
         "_unsupported_upgrade_warning",  # called in its `except httptools.HttpParserUpgrade`
         "on_message_begin",
         "on_headers_complete",
+        "on_body",  # counts a body's bytes for its minimum rate
         "on_message_complete",
         "on_response_complete",  # the cycle's on_response: a refusal waits for the answers due before it
     ):
@@ -149,7 +150,31 @@ def test_a_body_silent_past_its_deadline_ends_the_apps_wait_with_a_disconnect() 
 
     assert asyncio.run(run()).startswith(b"HTTP/1.1 408 ")
     assert received[-1] == {"type": "http.disconnect"}
-    assert scopes[0][BODY_TIMED_OUT] == SHORT  # the disconnect was the server's doing: logged as such
+    assert scopes[0][BODY_TIMED_OUT] == f"nothing for {SHORT:g} s"  # the server's doing: logged as such
+
+
+def test_a_body_trickled_under_the_minimum_rate_is_answered_408_though_never_silent_for_long() -> None:
+    """breaker14 B14-1: a byte every half of the silence deadline held a connection for ever (no key needed)."""
+
+    async def run() -> bytes:
+        protocol, transport = await _open(consume_body)
+        protocol.data_received(b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n")
+        for _ in range(40):  # 1 s in all: twenty times the grace, and never SHORT without a byte
+            if transport.written:
+                break
+            protocol.data_received(b"1")
+            await asyncio.sleep(SHORT / 2)
+        return transport.written
+
+    written = asyncio.run(run())
+    assert written.startswith(b"HTTP/1.1 408 ") and b"too slowly" in written, written[:300]
+
+
+async def consume_body(scope: dict, receive: Any, send: Any) -> None:
+    """An app that reads the whole body, then answers 204."""
+    while (await receive()).get("more_body"):
+        pass
+    await no_content(scope, receive, send)
 
 
 def test_a_body_timed_out_is_logged_as_such_not_as_the_client_closing(caplog: pytest.LogCaptureFixture) -> None:
@@ -157,10 +182,10 @@ def test_a_body_timed_out_is_logged_as_such_not_as_the_client_closing(caplog: py
     scope = {"type": "http", "method": "POST", "path": "/v1/generate", "headers": []}
     gone = InternalServerException(detail="client disconnected prematurely")  # what Litestar raises on the disconnect
     with caplog.at_level(logging.INFO, logger="paqshot_server.api.errors"):
-        http_handler(Request({**scope, BODY_TIMED_OUT: SHORT}), gone, 10_000_000)  # type: ignore[arg-type]
+        http_handler(Request({**scope, BODY_TIMED_OUT: "nothing for 20 s"}), gone, 10_000_000)  # type: ignore[arg-type]
         http_handler(Request(scope), gone, 10_000_000)  # type: ignore[arg-type]
     assert [r.getMessage() for r in caplog.records] == [
-        f"a POST request's body stopped arriving (nothing for {SHORT:g} s): answered 408",
+        "a POST request's body was cut off (nothing for 20 s): answered 408",
         "a POST request's client closed the connection before its body was all sent",
     ]
 

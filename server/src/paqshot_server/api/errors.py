@@ -124,8 +124,8 @@ def validation_handler(request: Request, exc: Exception) -> Response:
 # Litestar's InternalServerException detail when the client closed the connection before its body was all sent
 # (``Request.stream``): the client's doing, and nobody reads the answer; counted and logged as a 400, not a 500.
 _CLIENT_GONE = "client disconnected prematurely"
-# The ASGI scope key ``api.protocol`` sets (to its deadline, in seconds) when it ended a body's wait itself: the
-# client was answered 408, and the app's "disconnect" is the server's doing, not the client's.
+# The ASGI scope key ``api.protocol`` sets (to why, in words: "nothing for 20 s") when it ended a body's wait
+# itself: the client was answered 408, and the app's "disconnect" is the server's doing, not the client's.
 BODY_TIMED_OUT = "paqshot.body_timed_out"
 
 
@@ -146,7 +146,7 @@ def http_handler(request: Request, exc: Exception, max_image_bytes: int) -> Resp
     if status >= 500 and exc.detail == _CLIENT_GONE:
         waited = request.scope.get(BODY_TIMED_OUT)
         if waited is not None:
-            log.info("a %s request's body stopped arriving (nothing for %g s): answered 408", request.method, waited)
+            log.info("a %s request's body was cut off (%s): answered 408", request.method, waited)
         else:
             log.info("a %s request's client closed the connection before its body was all sent", request.method)
         return error_response(

@@ -1,5 +1,5 @@
 """uvicorn's HTTP/1.1 protocol, answering requests it cannot read in the spec's error shape, with bounds on a
-request's head (size and time) and on the silences in its body.
+request's head (size and time) and on its body's silences and rate.
 
 uvicorn answers a request its parser refuses (a malformed request line or header, a URL over httptools' 65,535
 bytes) itself, before any ASGI application sees it, with a ``text/plain`` 400 "Invalid HTTP request received.";
@@ -12,7 +12,9 @@ callbacks extended (counting the head), and uvicorn's upgrade warning quietened.
 
 uvicorn has no deadline for a request's head nor for its body (``timeout_keep_alive`` runs only between a
 response and the next request's first byte): a client sending a head a byte at a time, or a connection that
-sends nothing, was held for ever (slowloris). And with ``ws="none"`` a request with ``Connection: upgrade`` ends
+sends nothing, was held for ever (slowloris); and a body a byte every few seconds was never cut by a bound on
+silence alone (breaker14 B14-1: 1,100 such connections, no API key needed, took every file descriptor of the
+API). And with ``ws="none"`` a request with ``Connection: upgrade`` ends
 httptools' parse of the read it came in (llhttp hands the rest to "the upgraded protocol"): a request pipelined
 behind it was never answered. Both are handled here; what is relied on of uvicorn's internals is pinned by
 ``tests/server/api/test_protocol_pins.py``.
@@ -40,21 +42,26 @@ MAX_HEAD_BYTES = MAX_URL_BYTES + 1 + 64 * 1024
 # closing with unread bytes makes the kernel reset the connection, and the client would lose the answer.
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 16 * 1024 * 1024
-# Defaults of the ``head_timeout_seconds`` and ``body_idle_seconds`` settings (serve passes the settings' values):
-# Apache's mod_reqtimeout gives a head 20 s (then more at 500 B/s) and a body 20 s between reads; nginx 60 s each.
+# Defaults of the ``head_timeout_seconds``, ``body_idle_seconds`` and ``body_min_rate`` settings (serve passes the
+# settings' values). Apache's mod_reqtimeout (its default since httpd 2.4.39: ``header=20-40,MinRate=500
+# body=20,MinRate=500``) gives a body 20 s, then 1 s more for every 500 bytes received; nginx 60 s between reads.
+# 500 B/s is 4 kbit/s, a tenth of a GPRS uplink: a real client, however slow its link, is well above it.
 HEAD_SECONDS = 20.0
 BODY_IDLE_SECONDS = 20.0
+BODY_MIN_RATE = 500.0
 
 
 class SpecErrorsProtocol(HttpToolsProtocol):
     """``HttpToolsProtocol`` whose refusals are ``{"error": "invalid_request", "message": …}``: 414 for a URL over
     :data:`MAX_URL_BYTES`, 431 for a head over :data:`MAX_HEAD_BYTES`, 408 for a head not complete within
-    :attr:`head_seconds` or a body silent for :attr:`body_idle_seconds`, 400 naming the parser's reason otherwise
+    :attr:`head_seconds`, a body silent for :attr:`body_idle_seconds` or one slower on average than
+:attr:`body_min_rate` bytes/s once its first :attr:`body_idle_seconds` are over, 400 naming the parser's reason otherwise
     (or why an upgrade request with a body cannot be read); each ends the connection, as uvicorn's own does (after a
     lingering close). :meth:`with_deadlines` makes the class with the settings' deadlines."""
 
     head_seconds = HEAD_SECONDS  # from a head's first byte (a new connection's first head: from the connection)
     body_idle_seconds = BODY_IDLE_SECONDS  # longest silence while a request's body is expected
+    body_min_rate = BODY_MIN_RATE  # bytes/s a body must average past its first body_idle_seconds; 0: no minimum
 
     _head_bytes = 0  # bytes read while the current request's head was incomplete, after the read it began in
     _in_head = False  # a request's head has begun and is not complete
@@ -63,6 +70,8 @@ class SpecErrorsProtocol(HttpToolsProtocol):
     _head_since: float | None = None  # loop time the pending head's clock started; None: no head pending
     _head_heard = False  # a byte of the pending head has arrived (else its deadline closes without an answer)
     _body_since: float | None = None  # loop time of the last read while a body is expected; None: none expected
+    _rate_since = 0.0  # loop time the body's rate clock started (its head's end, or the end of a server's wait)
+    _rate_bytes = 0  # body bytes received since then
     _deadline: TimerHandle | None = None  # the one timer for whichever of the two is pending
     _server_waited = False  # the last deadline found the server, not the client, holding the request up
     _upgrade_at: int | None = None  # where in the read httptools stopped at an upgrade request's end
@@ -70,9 +79,16 @@ class SpecErrorsProtocol(HttpToolsProtocol):
     _deferred: tuple[int, str] | None = None  # a refusal waiting for the answers due before it
 
     @classmethod
-    def with_deadlines(cls, head_seconds: float, body_idle_seconds: float) -> type[SpecErrorsProtocol]:
-        """This class with other deadlines, in seconds (``uvicorn.Config(http=)`` takes a class, not an instance)."""
-        attributes = {"head_seconds": head_seconds, "body_idle_seconds": body_idle_seconds}
+    def with_deadlines(
+        cls, head_seconds: float, body_idle_seconds: float, body_min_rate: float = BODY_MIN_RATE
+    ) -> type[SpecErrorsProtocol]:
+        """This class with other deadlines, in seconds, and body rate, in bytes/s (``uvicorn.Config(http=)`` takes
+        a class, not an instance)."""
+        attributes = {
+            "head_seconds": head_seconds,
+            "body_idle_seconds": body_idle_seconds,
+            "body_min_rate": body_min_rate,
+        }
         return cast(type[SpecErrorsProtocol], type(cls.__name__, (cls,), attributes))
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -131,7 +147,8 @@ class SpecErrorsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head, self._head_since = False, None
-        self._body_since = self.loop.time()
+        self._body_since = self._rate_since = self.loop.time()
+        self._rate_bytes = 0
         self._stop_watch()
         if self.parser.should_upgrade() and _declares_body(self.headers):
             # httptools skips an upgrade request's body (llhttp hands it to the upgraded protocol): the app would
@@ -144,6 +161,10 @@ class SpecErrorsProtocol(HttpToolsProtocol):
             )
             raise ValueError("upgrade request with a body")  # the parser stops; send_400_response answers
         super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        self._rate_bytes += len(body)
+        super().on_body(body)
 
     def on_message_complete(self) -> None:
         self._body_since = None
@@ -167,7 +188,18 @@ class SpecErrorsProtocol(HttpToolsProtocol):
         if self._head_since is not None:
             self._deadline = self.loop.call_at(self._head_since + self.head_seconds, self._on_deadline)
         elif self._body_since is not None:
-            self._deadline = self.loop.call_at(self._body_since + self.body_idle_seconds, self._on_deadline)
+            self._deadline = self.loop.call_at(min(self._idle_end(), self._rate_end()), self._on_deadline)
+
+    def _idle_end(self) -> float:
+        assert self._body_since is not None
+        return self._body_since + self.body_idle_seconds
+
+    def _rate_end(self) -> float:
+        """When the body's average rate falls under :attr:`body_min_rate` (mod_reqtimeout's MinRate: the first
+        :attr:`body_idle_seconds`, then 1 s more per ``body_min_rate`` bytes received); ``inf`` with no minimum."""
+        if self.body_min_rate <= 0:
+            return float("inf")
+        return self._rate_since + self.body_idle_seconds + self._rate_bytes / self.body_min_rate
 
     def _stop_watch(self) -> None:
         self._server_waited = False
@@ -195,25 +227,38 @@ class SpecErrorsProtocol(HttpToolsProtocol):
             answering = cycle.response_started and not cycle.response_complete
             if self.flow.read_paused or cycle.waiting_for_100_continue or answering:
                 self._body_since, self._server_waited = now, True
-            elif self._server_waited:
+            elif self._server_waited:  # both clocks restart: the client's rate is measured from here
                 self._body_since, self._server_waited = now, False
-            elif now < self._body_since + self.body_idle_seconds:
+                self._rate_since, self._rate_bytes = now, 0
+            elif now < min(self._idle_end(), self._rate_end()):
                 pass
             elif cycle.response_complete:  # answered already (the app did not read the body): nothing to say
                 self.transport.close()
                 return
             else:
-                cycle.scope[BODY_TIMED_OUT] = self.body_idle_seconds  # type: ignore[literal-required]  # for the log
-                _end_body_wait(cycle)
-                self._stop_watch()
-                self._dropped = 0
-                self._write_refusal(  # the request refused is the one being answered: nothing is due before it
-                    408,
-                    f"The request's body stopped arriving: nothing came for {self.body_idle_seconds:g} s, and this "
-                    "appliance stopped waiting. Send the request again (check the network or the client's upload).",
-                )
+                self._body_timed_out(cycle, slow=now >= self._rate_end())
                 return
         self._watch()
+
+    def _body_timed_out(self, cycle: RequestResponseCycle, slow: bool) -> None:
+        if slow:
+            reason = f"slower than {self.body_min_rate:g} bytes/s after its first {self.body_idle_seconds:g} s"
+            message = (
+                f"The request's body arrived too slowly: under {self.body_min_rate:g} bytes a second on average "
+                f"after its first {self.body_idle_seconds:g} s, and this appliance stopped waiting. Send the request "
+                "again with its body at a normal speed (check the network or the client's upload)."
+            )
+        else:
+            reason = f"nothing for {self.body_idle_seconds:g} s"
+            message = (
+                f"The request's body stopped arriving: nothing came for {self.body_idle_seconds:g} s, and this "
+                "appliance stopped waiting. Send the request again (check the network or the client's upload)."
+            )
+        cycle.scope[BODY_TIMED_OUT] = reason  # type: ignore[literal-required]  # for the log
+        _end_body_wait(cycle)
+        self._stop_watch()
+        self._dropped = 0
+        self._write_refusal(408, message)  # the request refused is the one being answered: nothing is due before it
 
     def _head_timed_out(self) -> None:
         if not self._head_heard:  # a connection that sent nothing: closed without an answer, as keep-alive's are

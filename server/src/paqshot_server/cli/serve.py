@@ -6,6 +6,7 @@ import argparse
 import gc
 import logging
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -239,6 +240,7 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 1
     setup_logging(settings)
+    raise_open_file_limit()
     if not presets_ok(settings):
         return 2
     settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: secrets and customer data
@@ -268,6 +270,32 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# The soft limit set when the hard one is unlimited (macOS; Linux's hard limit is finite): the systemd units' value.
+UNLIMITED_NOFILE_TARGET = 65536
+
+
+def raise_open_file_limit() -> None:
+    """Raise this process's soft limit on open files (``RLIMIT_NOFILE``) to its hard limit, and log the value; the
+    worker processes serve starts inherit it.
+
+    Why: every connection holds a file descriptor, a systemd service's soft limit is 1024 unless its unit says
+    otherwise, and Python leaves the soft limit as it found it: 1,100 held connections took every descriptor of
+    the API, and every client was refused (breaker14 B14-1). The hard limit is the operator's to set (the units
+    under packaging/server set LimitNOFILE); a refusal to raise it is logged, not fatal.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = UNLIMITED_NOFILE_TARGET if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("open-file limit stays %d: raising it to %d failed (%s)", soft, target, exc)
+            return
+        log.info("open-file limit (RLIMIT_NOFILE) raised from %d to %d", soft, target)
+    else:
+        log.info("open-file limit (RLIMIT_NOFILE): %d", soft)
+
+
 def _run_api(settings: Settings) -> None:
     """Serve the API until uvicorn's own graceful shutdown (on SIGINT/SIGTERM) has ended."""
     import uvicorn
@@ -286,8 +314,11 @@ def _run_api(settings: Settings) -> None:
         log_config=None,
         lifespan="on",
         timeout_graceful_shutdown=10,
-        # requests uvicorn cannot read get the spec's error body; heads are bounded in size and time, bodies' silences
-        http=SpecErrorsProtocol.with_deadlines(settings.head_timeout_seconds, settings.body_idle_seconds),
+        # requests uvicorn cannot read get the spec's error body; heads are bounded in size and time, bodies in
+        # silence and rate
+        http=SpecErrorsProtocol.with_deadlines(
+            settings.head_timeout_seconds, settings.body_idle_seconds, settings.body_min_rate
+        ),
         ws="none",  # no WebSocket endpoint: an Upgrade header is ignored, not answered by the websockets library
     )
     server = uvicorn.Server(config)
