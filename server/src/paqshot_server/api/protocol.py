@@ -55,9 +55,9 @@ class SpecErrorsProtocol(HttpToolsProtocol):
     """``HttpToolsProtocol`` whose refusals are ``{"error": "invalid_request", "message": …}``: 414 for a URL over
     :data:`MAX_URL_BYTES`, 431 for a head over :data:`MAX_HEAD_BYTES`, 408 for a head not complete within
     :attr:`head_seconds`, a body silent for :attr:`body_idle_seconds` or one slower on average than
-:attr:`body_min_rate` bytes/s once its first :attr:`body_idle_seconds` are over, 400 naming the parser's reason otherwise
-    (or why an upgrade request with a body cannot be read); each ends the connection, as uvicorn's own does (after a
-    lingering close). :meth:`with_deadlines` makes the class with the settings' deadlines."""
+    :attr:`body_min_rate` bytes/s once its first :attr:`body_idle_seconds` are over, 400 naming the parser's reason
+    otherwise (or why an upgrade request with a body cannot be read); each ends the connection, as uvicorn's own
+    does (after a lingering close). :meth:`with_deadlines` makes the class with the settings' deadlines."""
 
     head_seconds = HEAD_SECONDS  # from a head's first byte (a new connection's first head: from the connection)
     body_idle_seconds = BODY_IDLE_SECONDS  # longest silence while a request's body is expected
