@@ -29,11 +29,11 @@ ALLOWED: dict[str, set[str]] = {
     "inference": {"imaging", "errors"},
     "settings": {"branding", "imaging", "inference"},
     "credentials": {"imaging", "settings"},
-    "finishing": {"__init__", "credentials", "imaging", "settings"},
+    "finishing": {"__init__", "credentials", "imaging", "settings", "signing"},
     "storage": {"errors", "ids", "imaging", "webhook_secret"},
     "catalog": {"errors", "imaging", "inference", "settings"},
     "engines": {"catalog", "errors", "imaging", "inference", "resources", "settings"},
-    "checking": {"errors", "imaging", "settings"},
+    "checking": {"errors", "imaging", "settings", "signing"},
     "resources": {"catalog", "finishing", "imaging", "net", "settings", "signing", "storage"},
     "jobs": {
         "__init__",

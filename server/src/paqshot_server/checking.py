@@ -4,8 +4,9 @@ seller's existing photo against marketplace presets without generating anything.
 The file is checked as it is (its own format, colour profile and size); the door check (size, pixel count,
 format) comes first so a hostile file is refused before any measurement. The measurement is the one every
 compliance report comes from (:func:`.imaging.compliance.audit`, the job's too): on the appliance's own output the
-product is where the file's product map says, so the check gives the job's verdict whoever runs it. On any other
-image the caller says how the product is found: ``paqshot check`` with the installed cut-out model,
+product is where the file's product map says, so the check gives the job's verdict whoever runs it. The map is
+used only when its seal proves this appliance wrote it for these pixels (:mod:`.imaging.mapseal`): a seller's
+own map, or an output edited since, proves nothing. On any other image the caller says how the product is found: ``paqshot check`` with the installed cut-out model,
 ``POST /v1/check`` with the classical cut-out (the API process never loads an inference runtime; a check is
 measured, not rendered); the outcome names which (``product_source``).
 """
@@ -19,17 +20,19 @@ import numpy as np
 from PIL import Image
 
 from .errors import InvalidRequest
-from .imaging import compliance
+from .imaging import compliance, mapseal
 from .imaging.compliance import ProductFinder
 from .imaging.decode import decode_image
 from .imaging.presets import MAX_CHECKS, PresetCatalogue
 from .settings import Settings
+from .signing import load_or_create_secret
 
 
 @dataclass(frozen=True)
 class CheckOutcome:
     """What the check found: the file's facts, one report per preset (JSON-ready dicts), and what located the
-    product (``"recorded"``: the file's own product map; else the cut-out the caller named)."""
+    product (``"recorded"``: the file's own product map, sealed by this appliance for its pixels; else the cut-out
+    the caller named)."""
 
     width: int
     height: int
@@ -68,7 +71,8 @@ def check_image(
     finder: str,
 ) -> CheckOutcome:
     """Measure ``data`` against every preset in ``ids`` (:func:`.imaging.compliance.audit`); ``find_product``
-    (named ``finder``) locates the product when the file records no product map. Blocking (CPU): call it off the
+    (named ``finder``) locates the product when the file records no product map this appliance sealed for its
+    pixels. Blocking (CPU): call it off the
     event loop.
 
     Raises:
@@ -78,7 +82,8 @@ def check_image(
     chosen = [presets.get(i) for i in ids]
     # The door check reads every byte; a JPEG's pixels at the smallest DCT scale (nothing of them is kept).
     decode_image(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels, at_least=(1, 1))
-    done = compliance.audit(data, chosen, find_product, finder)
+    seal_key = mapseal.key(load_or_create_secret(settings.home))
+    done = compliance.audit(data, chosen, find_product, finder, seal_key)
     facts = done.facts
     reports = [r.as_dict() for r in done.reports]
     return CheckOutcome(facts.width, facts.height, facts.fmt, facts.size_bytes, reports, done.product_source)

@@ -17,10 +17,11 @@ import numpy as np
 
 from . import __version__
 from .credentials import load_identity
-from .imaging import compliance, productmap, provenance, review, xmp
+from .imaging import compliance, mapseal, productmap, provenance, review, xmp
 from .imaging.presets import PresetCatalogue
 from .imaging.result import BACKGROUND_REMOVED, PRODUCT_ALPHA, RenderedImage, RenderResult
 from .settings import Settings
+from .signing import load_or_create_secret
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,11 @@ class Finisher:
         self.settings, self.presets = settings, presets
 
     @cached_property
+    def seal_key(self) -> bytes:
+        """Key of the product map's seal, from this appliance's secret (:func:`.imaging.mapseal.key`)."""
+        return mapseal.key(load_or_create_secret(self.settings.home))
+
+    @cached_property
     def identity(self) -> provenance.SigningIdentity | None:
         return load_identity(self.settings)
 
@@ -103,11 +109,18 @@ class Finisher:
             )
         # The main image records where its product is (its exact alpha on the canvas), and its report is the audit
         # of the file as delivered, so `paqshot check` and POST /v1/check of that file give the same verdict.
+        # The map is sealed for the pixels of the bytes written (:mod:`.imaging.mapseal`): labelling and signing
+        # below leave the coded image data as it is, so only this file, unedited, has it trusted.
         alpha = result.meta.get(PRODUCT_ALPHA)
-        product_map = (
+        text = (
             productmap.encode(alpha, compliance.PRODUCT_ALPHA, compliance.FRINGE_ALPHA)
-            if isinstance(alpha, np.ndarray)
+            if isinstance(alpha, np.ndarray) and result.images
             else None
+        )
+        product_map = (
+            None
+            if text is None
+            else (text, mapseal.seal(self.seal_key, text, mapseal.pixel_digest(result.images[0].data)))
         )
         labelled = tuple(
             self._label(image, facts, identity, (product_photo, photo_mime), title, product_map if i == 0 else None)
@@ -116,7 +129,7 @@ class Finisher:
         chosen = [self.presets.get(preset_id) for preset_id in dict.fromkeys(checks)]
         reports: tuple[compliance.ComplianceReport, ...] = ()
         if chosen:
-            reports = compliance.audit(labelled[0].data, chosen, find_product, facts.cutout).reports
+            reports = compliance.audit(labelled[0].data, chosen, find_product, facts.cutout, self.seal_key).reports
         notes += _quality_notes(labelled, self.presets.max_file_bytes(checks))
         meta = dict(result.meta)
         meta["digital_source_type"] = facts.digital_source_type
@@ -131,14 +144,14 @@ class Finisher:
         identity: provenance.SigningIdentity | None,
         photo: tuple[bytes, str],
         title: str,
-        product_map: str | None,
+        product_map: tuple[str, str] | None,
     ) -> RenderedImage:
-        """``image`` and its thumbnail with the XMP label (the image's with ``product_map``, :mod:`.productmap`)
+        """``image`` and its thumbnail with the XMP label (the image's with ``product_map``: text and seal)
         and, with an identity, a signed C2PA manifest."""
 
         plate = None if image.plate is None else (image.plate, provenance.mime_of(image.plate))
 
-        def one(data: bytes, mime: str, name: str, recorded: str | None = None) -> bytes:
+        def one(data: bytes, mime: str, name: str, recorded: tuple[str, str] | None = None) -> bytes:
             fmt = _FORMAT_BY_MIME[mime]
             data = xmp.embed(data, fmt, provenance.xmp_packet(facts, recorded))
             if identity is not None:

@@ -12,6 +12,7 @@ way on a fresh install, model or not.
 from __future__ import annotations
 
 import base64
+import io
 import json
 from pathlib import Path
 
@@ -19,9 +20,11 @@ import numpy as np
 import pytest
 from litestar.testing import TestClient
 from paqshot_server.cli import main
+from paqshot_server.imaging import xmp
 from paqshot_server.imaging.presets import load_presets
 from paqshot_server.inference import store as store_mod
 from paqshot_server.inference.catalogue import DEFAULT_CUTOUT
+from paqshot_server.settings import Settings
 from PIL import Image
 from support import Key
 
@@ -74,7 +77,9 @@ def test_the_check_of_an_output_gives_its_jobs_verdict(
     cli_cwd: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    settings: Settings,
 ) -> None:
+    monkeypatch.setenv("PAQSHOT_HOME", str(settings.home))  # one appliance: the API's data folder (its secret)
     if cutout == "model":
         monkeypatch.setenv("PAQSHOT_INSTALL_MODELS_DIR", str(INSTALLED))
     out = cli_cwd / "out"
@@ -95,3 +100,47 @@ def test_the_check_of_an_output_gives_its_jobs_verdict(
     assert _verdict(cli["compliance"][0]) == job_verdict, (cli["compliance"], job["compliance"])
     assert _verdict(api.json()["compliance"][0]) == job_verdict, (api.json()["compliance"], job["compliance"])
     assert cli["product_source"] == api.json()["product_source"] == "recorded"
+
+
+@pytest.mark.parametrize("edit", ["product block changed", "re-saved", "another appliance"])
+def test_an_edited_output_has_its_product_found_again(
+    edit: str,
+    client: TestClient,
+    key: Key,
+    cli_cwd: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    settings: Settings,
+) -> None:
+    """An output edited after the job, its XMP (and product map) kept, or checked by another appliance: the map is
+    not this appliance's for these pixels, so the check finds the product as on any seller's photo."""
+    monkeypatch.setenv("PAQSHOT_HOME", str(settings.home))
+    out = cli_cwd / "out"
+    photo = str(PHOTOS / "azure_scissors_15.jpg")
+    assert main(["generate", photo, "-o", str(out), "--preset", "amazon_main", "--json"]) == 0
+    written = Path(json.loads(capsys.readouterr().out.strip().splitlines()[-1])["outputs"][0])
+    with Image.open(written) as image:
+        packet = image.info["xmp"]
+        rgb = np.asarray(image.convert("RGB")).copy()
+    packet = packet.encode() if isinstance(packet, str) else packet
+    if edit == "another appliance":
+        data = written.read_bytes()
+        monkeypatch.setenv("PAQSHOT_HOME", str(cli_cwd / "other"))
+    else:
+        if edit == "product block changed":
+            centre_y, centre_x = rgb.shape[0] // 2, rgb.shape[1] // 2  # the packshot's product is centred
+            rgb[centre_y : centre_y + 16, centre_x : centre_x + 16] = (0, 200, 0)
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, "JPEG", quality=95)
+        data = xmp.embed(buf.getvalue(), "jpeg", packet)
+    edited = cli_cwd / "edited.jpg"
+    edited.write_bytes(data)
+
+    assert main(["check", str(edited), "--preset", "amazon_main", "--json"]) in (0, 1)
+    cli = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert cli["product_source"] != "recorded", cli
+    if edit != "another appliance":
+        body = {"image": base64.b64encode(data).decode(), "preset": "amazon_main"}
+        api = client.post("/v1/check", json=body, headers=key.headers)
+        assert api.status_code == 200, api.text
+        assert api.json()["product_source"] == "classical"

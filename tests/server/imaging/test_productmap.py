@@ -1,20 +1,31 @@
 """The product map an output records (breaker13 B13-9): the check reads it back exactly, ignores one that is not
-this image's, and still measures everything outside it (an edit that adds a prop is found)."""
+this image's, and still measures everything outside it (an edit that adds a prop is found). It trusts only a map
+this appliance sealed for these pixels (session 14): a map a file declares for itself, or one kept by an edited
+file, is not used."""
 
 from __future__ import annotations
 
 import io
 
 import numpy as np
-from paqshot_server.imaging import compliance, productmap, xmp
+from paqshot_server.checking import check_image, classical_product
+from paqshot_server.imaging import compliance, mapseal, productmap, xmp
 from paqshot_server.imaging.presets import load_presets
+from paqshot_server.settings import Settings
 from PIL import Image
+from support import product_jpeg
 
 AMAZON = load_presets(None).get("amazon_main")
+KEY = mapseal.key(bytes(range(32)))
 
 
-def _packet(text: str) -> bytes:
-    return f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description {productmap.attribute(text)}/></x:xmpmeta>'.encode()
+def _packet(text: str, seal: str) -> bytes:
+    return f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description {productmap.attribute(text, seal)}/></x:xmpmeta>'.encode()
+
+
+def _sealed(data: bytes, text: str, key: bytes = KEY) -> bytes:
+    """``data`` (a JPEG) with ``text`` recorded and sealed for its pixels, as the job records it."""
+    return xmp.embed(data, "jpeg", _packet(text, mapseal.seal(key, text, mapseal.pixel_digest(data))))
 
 
 def _lamp() -> tuple[np.ndarray, np.ndarray]:
@@ -33,10 +44,10 @@ def _lamp() -> tuple[np.ndarray, np.ndarray]:
     return rgb, alpha
 
 
-def _jpeg(rgb: np.ndarray, packet: bytes | None) -> bytes:
+def _jpeg(rgb: np.ndarray, quality: int = 95) -> bytes:
     buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, "JPEG", quality=95)
-    return buf.getvalue() if packet is None else xmp.embed(buf.getvalue(), "jpeg", packet)
+    Image.fromarray(rgb).save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
 
 
 def test_the_map_reads_back_as_the_levels_compliance_measures() -> None:
@@ -46,16 +57,18 @@ def test_the_map_reads_back_as_the_levels_compliance_measures() -> None:
     alpha[44, 40:160] = 5  # below the fringe threshold: background
     text = productmap.encode(alpha, compliance.PRODUCT_ALPHA, compliance.FRINGE_ALPHA)
     assert text is not None
-    back = productmap.read(_packet(text), (300, 200), 300 * 200)
+    assert productmap.recorded(_packet(text, "ab" * 32)) == (text, "ab" * 32)
+    assert productmap.recorded(_packet(text, "ab" * 32).replace(b"pim:ProductMapSeal", b"pim:Other")) is None
+    back = productmap.read(text, (300, 200), 300 * 200)
     assert back is not None
     assert np.array_equal(back >= compliance.PRODUCT_ALPHA, alpha >= compliance.PRODUCT_ALPHA)
     assert np.array_equal(back > compliance.FRINGE_ALPHA, alpha > compliance.FRINGE_ALPHA)
-    half = productmap.read(_packet(text), (150, 100), 300 * 200)  # a reduced copy's grid
+    half = productmap.read(text, (150, 100), 300 * 200)  # a reduced copy's grid
     assert half is not None and half.shape == (150, 100)
-    assert productmap.read(_packet(text), (200, 200), 300 * 200) is None  # another aspect: not this image's
-    assert productmap.read(_packet(text), (300, 200), 100 * 100) is None  # more pixels than the file has
-    assert productmap.read(_packet("iVBORw0KGgo="), (300, 200), 300 * 200) is None  # damaged
-    assert productmap.read(b"<x:xmpmeta/>", (300, 200), 300 * 200) is None
+    assert productmap.read(text, (200, 200), 300 * 200) is None  # another aspect: not this image's
+    assert productmap.read(text, (300, 200), 100 * 100) is None  # more pixels than the file has
+    assert productmap.read("iVBORw0KGgo=", (300, 200), 300 * 200) is None  # damaged
+    assert productmap.recorded(b"<x:xmpmeta/>") is None
 
 
 def test_a_recorded_map_is_the_product_and_what_is_added_outside_it_is_still_measured() -> None:
@@ -66,13 +79,43 @@ def test_a_recorded_map_is_the_product_and_what_is_added_outside_it_is_still_mea
     def finder(image: Image.Image) -> np.ndarray:  # a cut-out found again: the dark parts, not the lining
         return np.where(np.asarray(image.convert("L")) < 128, 255, 0).astype(np.uint8)
 
-    def failed(data: bytes) -> tuple[str, set[str]]:
-        done = compliance.audit(data, [AMAZON], finder, "test")
+    def failed(data: bytes, key: bytes | None = KEY) -> tuple[str, set[str]]:
+        done = compliance.audit(data, [AMAZON], finder, "test", key)
         return done.product_source, {r.rule for r in done.reports[0].rules if not r.passed}
 
-    assert failed(_jpeg(rgb, _packet(text))) == (compliance.RECORDED, set())
-    source, rules = failed(_jpeg(rgb, None))  # the same pixels without the record: the lining reads as shadow
+    delivered = _sealed(_jpeg(rgb), text)
+    assert failed(delivered) == (compliance.RECORDED, set())
+    source, rules = failed(_jpeg(rgb))  # the same pixels without the record: the lining reads as shadow
     assert source == "test" and "shadow" in rules
+    assert failed(delivered, mapseal.key(b"another appliance"))[0] == "test"
+    assert failed(delivered, None)[0] == "test"
     edited = rgb.copy()
-    edited[60:90, 20:60] = (200, 30, 30)  # a prop painted onto the delivered file
-    assert failed(_jpeg(edited, _packet(text))) == (compliance.RECORDED, {"props"})
+    edited[60:90, 20:60] = (200, 30, 30)  # a prop painted onto the delivered file, its XMP kept
+    with Image.open(io.BytesIO(delivered)) as image:
+        kept = image.info["xmp"]
+    kept = kept.encode() if isinstance(kept, str) else kept
+    source, rules = failed(xmp.embed(_jpeg(edited), "jpeg", kept))  # its map is stale: the product is found
+    assert source == "test" and "props" in rules
+
+
+def test_a_map_a_file_declares_for_itself_is_not_trusted(settings: Settings) -> None:
+    """A seller's photo on a grey background declares its whole frame "product" (the namespace is documented):
+    the check finds the product itself, and the background fails. Through ``check_image``, as both checks run."""
+    photo = product_jpeg()  # a red box on light grey (236)
+    with Image.open(io.BytesIO(photo)) as image:
+        width, height = image.size
+    text = productmap.encode(np.full((height, width), 255, np.uint8), compliance.PRODUCT_ALPHA, compliance.FRINGE_ALPHA)
+    assert text is not None
+    declared = (
+        f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description xmlns:pim="{productmap.NAMESPACE}" '
+        f'pim:ProductMap="{text}" pim:ProductMapSeal="{"0" * 64}"/></x:xmpmeta>'
+    ).encode()
+    presets = load_presets(None)
+    for forged in (declared, declared.replace(b"0" * 64, mapseal.seal(mapseal.key(b"guess"), text, b"").encode())):
+        outcome = check_image(
+            xmp.embed(photo, "jpeg", forged), ["amazon_main"], settings, presets, classical_product, "classical"
+        )
+        rules = {r["rule"]: r["passed"] for r in outcome.compliance[0]["rules"]}
+        assert outcome.product_source == "classical"
+        assert rules["background_purity"] is False, outcome.compliance
+

@@ -85,8 +85,10 @@ class CheckResult(Struct, kw_only=True):
         str,
         Meta(
             description=(
-                '"recorded": the product map this appliance wrote into its own output (the job\'s verdict); '
-                '"classical": the classical cut-out found the product.'
+                '"recorded": the product map this appliance wrote into its own output, its seal checked against '
+                "the file's pixels (the job's verdict); \"classical\": the classical cut-out found the product "
+                "(any other file: no map, or a map this appliance did not seal for these pixels, as on an edited "
+                "output)."
             ),
             examples=["recorded"],
         ),

@@ -31,8 +31,8 @@ passes the alpha a cut-out found. Rules and how each is measured (thresholds liv
 Every compliance report, the job's and the standalone check's (``POST /v1/check``, ``paqshot check``), comes
 from :func:`audit` of the file's bytes, so one file gets one verdict (breaker13 B13-9: the check failed outputs
 their job had passed, and the API and the command disagreed with each other). The product is where the file's own
-product map says (:mod:`.productmap`: the job records its exact alpha there before it audits), else where the
-caller's cut-out finds it. The pixel rules are measured on a reduced copy of a big image (:func:`decode` with
+product map says (:mod:`.productmap`: the job records its exact alpha there before it audits) when the map's seal
+proves this appliance wrote it for these pixels (:mod:`.mapseal`), else where the caller's cut-out finds it. The pixel rules are measured on a reduced copy of a big image (:func:`decode` with
 ``long_side``): every pixel rule is a share of the image or a level, never a count of full-size pixels, and a
 36 MP photo's full-size cut-out took ~1 GB of the API process (breaker, session 11). The file's own size, format
 and colour facts always come from the file.
@@ -49,7 +49,7 @@ import numpy as np
 from PIL import Image, ImageCms
 from scipy import ndimage
 
-from . import productmap
+from . import mapseal, productmap
 from .background import parse_background
 from .presets import Preset, Rules
 
@@ -58,7 +58,7 @@ from .presets import Preset, Rules
 # MIN_REGION_PX) and the guard band is its GUARD_MIN_PX floor; the real photos the rules were tried on are
 # 500-999 px. A 36 MP JPEG is measured at 1500 px (DCT-scaled 1/4), not at 6000.
 MEASURE_LONG_SIDE = 1024
-RECORDED = "recorded"  # Audit.product_source when the file's own product map located the product
+RECORDED = "recorded"  # Audit.product_source when the file's own sealed product map located the product
 
 GUARD_SHARE = 0.004  # guard band around the product: share of the long side (8 px at 2000 px)
 GUARD_MIN_PX = 8  # at least one JPEG block: ringing never reaches further
@@ -166,20 +166,28 @@ class Audit:
     product_source: str
 
 
-def audit(data: bytes, presets: Sequence[Preset], find_product: ProductFinder | None, finder: str) -> Audit:
+def audit(
+    data: bytes,
+    presets: Sequence[Preset],
+    find_product: ProductFinder | None,
+    finder: str,
+    seal_key: bytes | None,
+) -> Audit:
     """Measure the image file ``data`` against every preset: how every compliance report is made (the job's on its
     own output, ``POST /v1/check``, ``paqshot check``).
 
     The pixel rules measure a copy reduced to :data:`MEASURE_LONG_SIDE` (:func:`decode`). The product is where
-    the file's product map says (:func:`.productmap.read`), else ``find_product`` finds it, once, on that copy
-    (``finder`` names it in the answer). Blocking (CPU).
+    the file's product map says (:func:`.productmap.read`) when its seal holds for ``seal_key`` and these pixels
+    (:func:`.mapseal.verify`: this appliance wrote it for this file; a map anyone could write would let a seller
+    declare a watermark "product"), else ``find_product`` finds it, once, on that copy (``finder`` names it in the
+    answer). Blocking (CPU).
 
     Raises:
         OSError, ValueError: ``data`` is not an image PIL can open, or a pixel rule needs the product and the file
             records none and ``find_product`` is None.
     """
     facts = decode(data, MEASURE_LONG_SIDE)
-    recorded = productmap.read(facts.xmp, facts.rgba.shape[:2], facts.width * facts.height)
+    recorded = _sealed_map(data, facts, seal_key)
     found: list[np.ndarray] = []
 
     def product(image: Image.Image) -> np.ndarray:  # every preset measures the same product
@@ -192,6 +200,15 @@ def audit(data: bytes, presets: Sequence[Preset], find_product: ProductFinder | 
     reports = tuple(measure(facts, p, product_alpha=recorded, find_product=product) for p in presets)
     source = RECORDED if recorded is not None else finder
     return Audit(facts, reports, source)
+
+
+def _sealed_map(data: bytes, facts: Decoded, seal_key: bytes | None) -> np.ndarray | None:
+    """The product map ``data`` records (alpha on ``facts.rgba``'s grid) when its seal holds, else None. The
+    full-size decode the seal needs happens only for a file that records a sealed map."""
+    found = productmap.recorded(facts.xmp)
+    if found is None or seal_key is None or not mapseal.verify(seal_key, *found, data):
+        return None
+    return productmap.read(found[0], facts.rgba.shape[:2], facts.width * facts.height)
 
 
 def product_mask(alpha: np.ndarray, *, segmented: bool) -> np.ndarray:

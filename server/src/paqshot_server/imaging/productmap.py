@@ -4,8 +4,9 @@ file measures what the job measured (breaker13 B13-9).
 A cut-out found again in a finished image cannot tell a black lamp base or a near-white lamp shade from a shadow
 on white, nor a detached pull chain from a prop: the audit of the appliance's own compliant output failed it
 (shadow 253 levels, 1 prop) where the job, knowing its exact alpha, passed it. So the job records its alpha in
-the file's XMP (an attribute of the packet ``provenance.xmp_packet`` writes), and the check of any file that
-carries one reads it instead of finding the product.
+the file's XMP (an attribute of the packet ``provenance.xmp_packet`` writes) with its seal (:mod:`.mapseal`: this
+appliance wrote it for these pixels), and the check of a file whose seal holds reads it instead of finding the
+product.
 
 The map has three levels (0 background, 1 the matte's soft fringe, 2 the product's body: the two thresholds
 compliance measures with, :data:`.compliance.PRODUCT_ALPHA` and :data:`.compliance.FRINGE_ALPHA`), as a 2-bit
@@ -27,6 +28,7 @@ from PIL import Image
 NAMESPACE = "urn:x-product-imagery:compliance:1.0/"
 PREFIX = "pim"
 PROPERTY = "ProductMap"
+SEAL_PROPERTY = "ProductMapSeal"
 # Budget for the base64 text: the whole XMP packet must fit one JPEG APP1 segment (65,533 bytes,
 # :data:`.xmp.MAX_JPEG_SEGMENT`); the rest of the packet is under 1 KB. A bigger map is recorded at half the
 # size, then a quarter (the check scales it to the measured copy anyway).
@@ -34,6 +36,7 @@ MAX_TEXT = 48_000
 FRINGE_LEVEL = 64  # what a fringe pixel reads as: above FRINGE_ALPHA (12), below PRODUCT_ALPHA (128)
 _VALUES = np.array([0, FRINGE_LEVEL, 255], np.uint8)
 _PATTERN = re.compile(rb"\b" + PREFIX.encode() + rb":" + PROPERTY.encode() + rb'="([A-Za-z0-9+/=]+)"')
+_SEAL_PATTERN = re.compile(rb"\b" + PREFIX.encode() + rb":" + SEAL_PROPERTY.encode() + rb'="([0-9a-f]{64})"')
 
 
 def encode(alpha: np.ndarray, body: int, fringe: int) -> str | None:
@@ -51,21 +54,27 @@ def encode(alpha: np.ndarray, body: int, fringe: int) -> str | None:
     return None
 
 
-def attribute(text: str) -> str:
-    """The XMP attribute (with its namespace declaration) that records ``text`` from :func:`encode`."""
-    return f'xmlns:{PREFIX}="{NAMESPACE}"\n    {PREFIX}:{PROPERTY}="{text}"'
+def attribute(text: str, seal: str) -> str:
+    """The XMP attributes (with their namespace declaration) that record ``text`` from :func:`encode` and its
+    ``seal`` (:func:`.mapseal.seal`)."""
+    return f'xmlns:{PREFIX}="{NAMESPACE}"\n    {PREFIX}:{PROPERTY}="{text}"\n    {PREFIX}:{SEAL_PROPERTY}="{seal}"'
 
 
-def read(xmp: bytes | None, shape: tuple[int, int], max_pixels: int) -> np.ndarray | None:
-    """uint8 (H, W) = ``shape`` alpha (0, :data:`FRINGE_LEVEL`, 255) from the map recorded in an XMP packet, scaled
-    to ``shape`` (nearest neighbour); None when the packet records none, it does not decode, it has more than
-    ``max_pixels`` (the file's own count: a map is never bigger than its image, and a small PNG can declare a huge
-    one), or its aspect differs from ``shape``'s by more than one pixel of the map (not this image's map)."""
-    found = _PATTERN.search(xmp or b"")
-    if found is None:
+def recorded(xmp: bytes | None) -> tuple[str, str] | None:
+    """(map text, seal) an XMP packet records; None when it lacks either (an unsealed map is not used)."""
+    found, sealed = _PATTERN.search(xmp or b""), _SEAL_PATTERN.search(xmp or b"")
+    if found is None or sealed is None:
         return None
+    return found.group(1).decode("ascii"), sealed.group(1).decode("ascii")
+
+
+def read(text: str, shape: tuple[int, int], max_pixels: int) -> np.ndarray | None:
+    """uint8 (H, W) = ``shape`` alpha (0, :data:`FRINGE_LEVEL`, 255) from the map ``text`` (:func:`recorded`),
+    scaled to ``shape`` (nearest neighbour); None when it does not decode, it has more than ``max_pixels`` (the
+    file's own count: a map is never bigger than its image, and a small PNG can declare a huge one), or its aspect
+    differs from ``shape``'s by more than one pixel of the map (not this image's map)."""
     try:
-        with Image.open(io.BytesIO(base64.b64decode(found.group(1), validate=True)), formats=["PNG"]) as image:
+        with Image.open(io.BytesIO(base64.b64decode(text, validate=True)), formats=["PNG"]) as image:
             if image.width * image.height > max_pixels:
                 return None
             image.load()

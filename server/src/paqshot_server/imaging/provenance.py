@@ -74,11 +74,12 @@ class Provenance:
         return IPTC_DST + (TRAINED_COMPOSITE if trained else SYNTHETIC_COMPOSITE)
 
 
-def xmp_packet(facts: Provenance, product_map: str | None = None) -> bytes:
-    """An XMP packet (UTF-8) with the digital source type and the generator, and ``product_map`` (text of
-    :func:`.productmap.encode`: where the product is, for the compliance check of the file) when given."""
+def xmp_packet(facts: Provenance, product_map: tuple[str, str] | None = None) -> bytes:
+    """An XMP packet (UTF-8) with the digital source type and the generator, and ``product_map`` when given:
+    (text of :func:`.productmap.encode`, its :func:`.mapseal.seal`), where the product is, for the compliance
+    check of the file."""
     creator = _xml_escape(f"{facts.generator} {facts.version}")
-    recorded = "" if product_map is None else f"\n    {productmap.attribute(product_map)}"
+    recorded = "" if product_map is None else f"\n    {productmap.attribute(*product_map)}"
     return (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
         '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
