@@ -6,9 +6,10 @@ format) comes first so a hostile file is refused before any measurement. The mea
 compliance report comes from (:func:`.imaging.compliance.audit`, the job's too): on the appliance's own output the
 product is where the file's product map says, so the check gives the job's verdict whoever runs it. The map is
 used only when its seal proves this appliance wrote it for these pixels (:mod:`.imaging.mapseal`): a seller's
-own map, or an output edited since, proves nothing. On any other image the caller says how the product is found: ``paqshot check`` with the installed cut-out model,
-``POST /v1/check`` with the classical cut-out (the API process never loads an inference runtime; a check is
-measured, not rendered); the outcome names which (``product_source``).
+own map, or an output edited since, proves nothing. On any other image the caller says how the product is found:
+``paqshot check`` with the installed cut-out model, ``POST /v1/check`` with the classical cut-out (the API process
+never loads an inference runtime; a check is measured, not rendered); the outcome names which
+(``product_source``).
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ KEY = mapseal.key(bytes(range(32)))
 
 
 def _packet(text: str, seal: str) -> bytes:
-    return f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description {productmap.attribute(text, seal)}/></x:xmpmeta>'.encode()
+    description = productmap.attribute(text, seal)
+    return f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description {description}/></x:xmpmeta>'.encode()
 
 
 def _sealed(data: bytes, text: str, key: bytes = KEY) -> bytes:
@@ -118,4 +119,3 @@ def test_a_map_a_file_declares_for_itself_is_not_trusted(settings: Settings) -> 
         rules = {r["rule"]: r["passed"] for r in outcome.compliance[0]["rules"]}
         assert outcome.product_source == "classical"
         assert rules["background_purity"] is False, outcome.compliance
-

@@ -32,10 +32,11 @@ Every compliance report, the job's and the standalone check's (``POST /v1/check`
 from :func:`audit` of the file's bytes, so one file gets one verdict (breaker13 B13-9: the check failed outputs
 their job had passed, and the API and the command disagreed with each other). The product is where the file's own
 product map says (:mod:`.productmap`: the job records its exact alpha there before it audits) when the map's seal
-proves this appliance wrote it for these pixels (:mod:`.mapseal`), else where the caller's cut-out finds it. The pixel rules are measured on a reduced copy of a big image (:func:`decode` with
-``long_side``): every pixel rule is a share of the image or a level, never a count of full-size pixels, and a
-36 MP photo's full-size cut-out took ~1 GB of the API process (breaker, session 11). The file's own size, format
-and colour facts always come from the file.
+proves this appliance wrote it for these pixels (:mod:`.mapseal`), else where the caller's cut-out finds it. The
+pixel rules are measured on a reduced copy of a big image (:func:`decode` with ``long_side``): every pixel rule is
+a share of the image or a level, never a count of full-size pixels, and a 36 MP photo's full-size cut-out took
+~1 GB of the API process (breaker, session 11). The file's own size, format and colour facts always come from the
+file.
 """
 
 from __future__ import annotations
