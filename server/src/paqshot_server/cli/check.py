@@ -2,7 +2,9 @@
 
 ``paqshot check IMAGE... --preset amazon_main [--compliance-check ebay ...] [--json]``: every rule with its
 measured value and pass/fail, per image and preset. Exit 0 when every image passes every preset, 1 when any
-rule fails or a file cannot be read, 2 on bad options.
+rule fails or a file cannot be read, 2 on bad options. Each image's line says what located its product: ``recorded``
+(the product map this appliance wrote into its own output, its seal holding for the file's pixels) or the installed
+cut-out model's name (any other file, an output edited since, or one another appliance made).
 """
 
 from __future__ import annotations
