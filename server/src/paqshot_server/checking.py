@@ -73,8 +73,7 @@ def check_image(
 ) -> CheckOutcome:
     """Measure ``data`` against every preset in ``ids`` (:func:`.imaging.compliance.audit`); ``find_product``
     (named ``finder``) locates the product when the file records no product map this appliance sealed for its
-    pixels. Blocking (CPU): call it off the
-    event loop.
+    pixels. Blocking (CPU): call it off the event loop.
 
     Raises:
         InvalidRequest: an unknown preset id (the message lists the known ones).

@@ -11,7 +11,8 @@ seal, other pixels, another appliance's output) has its product found instead.
 
 The pixel digest is SHA-256 over the decoded image's mode, size and raw pixel bytes, as PIL decodes the file at
 full size: the XMP label and the C2PA manifest added after the seal do not touch the coded image data, so the
-delivered file digests as the encoded one did; a re-encode or any changed pixel gives another digest.
+delivered file digests as the encoded one did; any changed pixel (an edit, a lossy re-save, a resize) gives
+another digest.
 """
 
 from __future__ import annotations
