@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from paqshot_server.checking import check_image, classical_product
 from paqshot_server.credentials import SELF_SIGNED_MARK, make_self_signed
 from paqshot_server.finishing import Finisher
 from paqshot_server.imaging.options import RenderOptions
@@ -87,6 +88,9 @@ def test_every_format_carries_a_valid_manifest_and_the_iptc_label(
     before = np.asarray(Image.open(io.BytesIO(result.images[0].data)).convert("RGBA"))
     after = np.asarray(Image.open(io.BytesIO(image.data)).convert("RGBA"))
     assert np.array_equal(before, after)
+    # so the product map's seal, made before labelling and signing, holds for the signed file (mapseal)
+    outcome = check_image(image.data, ["amazon_main"], signed_settings, PRESETS, classical_product, "classical")
+    assert outcome.product_source == "recorded"
 
 
 def test_a_trained_cutout_is_labelled_composite_with_trained_media(signed_settings: Settings) -> None:
