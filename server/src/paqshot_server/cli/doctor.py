@@ -7,6 +7,7 @@ import json
 import shutil
 import stat
 import time
+from contextlib import closing
 from dataclasses import asdict, dataclass
 
 from ..settings import Settings
@@ -126,11 +127,8 @@ def _queue(settings: Settings) -> Check:
     if not settings.queue_db.exists():  # doctor never creates it: the appliance does when it starts
         return Check("queue", "warn", f"{settings.queue_db} does not exist yet", "start the appliance (`serve`)")
     try:
-        queue = JobQueue(str(settings.queue_db))
-        try:
+        with closing(JobQueue(str(settings.queue_db))) as queue:
             pending = queue.pending()
-        finally:
-            queue.close()
     except Exception as exc:  # report, don't crash
         return Check("queue", "fail", f"{settings.queue_db}: {exc}", "check permissions and disk")
     return Check("queue", "ok", f"{pending} job(s) waiting")

@@ -84,14 +84,11 @@ class Upkeep(threading.Thread):
 def open_queue(settings: Settings, ctx: WorkerContext, upkeep: Upkeep) -> JobQueue:
     """Open the queue, retrying with back-off (reported by the heartbeat) until it opens."""
     for attempt in range(1_000_000):
+        queue = JobQueue(str(settings.queue_db), handler=lambda job_id: _run(ctx, job_id))  # opens nothing yet
         try:
-            queue = JobQueue(str(settings.queue_db), handler=lambda job_id: _run(ctx, job_id))
-            try:
-                queue.pending()  # a corrupt file fails here, not at the first dequeue
-            except Exception:
-                queue.close()  # each retry opens anew: keep no descriptor of a failed one
-                raise
+            queue.pending()  # a corrupt file fails here, not at the first dequeue
         except Exception as exc:
+            queue.close()  # each retry opens anew: keep no descriptor of a failed one
             wait = QUEUE_BACKOFF[min(attempt, len(QUEUE_BACKOFF) - 1)]
             upkeep.queue_problem = f"cannot open the queue ({settings.queue_db.name}): {exc}"
             log.error("%s; trying again in %.0f s", upkeep.queue_problem, wait)
