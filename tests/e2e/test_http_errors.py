@@ -380,3 +380,36 @@ def test_a_broken_chunked_body_is_answered_at_once(
         status, headers, body = parse(read_to_close(sock))
     assert time.monotonic() - started < 5
     assert status == 400 and "chunk" in spec_error(status, headers, body)["message"].lower(), body
+
+
+CONNECTION_CAP = 3
+
+
+@pytest.fixture(scope="module")
+def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Appliance, str]]:
+    yield from _serve(tmp_path_factory, max_connections_per_client=str(CONNECTION_CAP))
+
+
+def test_a_client_over_its_connection_cap_gets_a_429_and_is_served_again_once_one_closes(
+    capped: tuple[Appliance, str],
+) -> None:
+    """breaker14 B14-1: one address could open connections until the API ran out of file descriptors; every
+    other client was then refused at the socket."""
+    app, key = capped
+    poll = request("GET", "/v1/generations", key).replace(b"Connection: close\r\n", b"")
+    held = [socket.create_connection(("127.0.0.1", app.port), timeout=10) for _ in range(CONNECTION_CAP)]
+    try:
+        status, headers, body = exchange(app.port, request("GET", "/v1/generations", key))
+        assert status == 429 and headers["retry-after"] == "20" and headers["connection"] == "close"
+        assert json.loads(body)["error"] == "rate_limited" and "connections open" in json.loads(body)["message"]
+        held[0].sendall(poll)  # the connections within the cap are served as usual
+        assert read_answer(held[0])[0] == 200
+        held.pop().close()
+        deadline = time.monotonic() + 5  # the server counts the close when its event loop sees it
+        while (status := exchange(app.port, request("GET", "/v1/generations", key))[0]) == 429:
+            assert time.monotonic() < deadline, "a closed connection's place was never given back"
+            time.sleep(0.05)
+        assert status == 200
+    finally:
+        for sock in held:
+            sock.close()

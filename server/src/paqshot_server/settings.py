@@ -160,6 +160,12 @@ class Settings:
         "minimum.",
         minimum=0,
     )
+    max_connections_per_client: int = _setting(
+        256,
+        "Open connections one client address may hold; one more is answered 429 with Retry-After and closed. "
+        "Behind a reverse proxy every client has the proxy's address: raise it there, or 0 = no cap.",
+        minimum=0,
+    )
     max_backdrops_per_key: int = _setting(
         100,
         "Backdrop plates one API key may keep (POST /v1/backdrops); the operator's shared plates do not count.",

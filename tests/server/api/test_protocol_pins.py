@@ -170,6 +170,32 @@ def test_a_body_trickled_under_the_minimum_rate_is_answered_408_though_never_sil
     assert written.startswith(b"HTTP/1.1 408 ") and b"too slowly" in written, written[:300]
 
 
+def test_a_client_over_its_connection_cap_is_answered_429_with_retry_after_until_one_closes() -> None:
+    """breaker14 B14-1: nothing bounded one client's open connections below the process's file limit."""
+
+    async def run() -> tuple[list[Transport], Transport]:
+        protocol_class = SpecErrorsProtocol.with_deadlines(SHORT, SHORT, max_connections_per_client=2)
+        config = Config(app=no_content, http=protocol_class, ws="none", lifespan="off", log_level="warning")
+        config.load()
+        opened = []
+        for _ in range(3):  # Transport's peer is always 127.0.0.1
+            protocol = protocol_class(config=config, server_state=ServerState(), app_state={})
+            protocol.connection_made(transport := Transport())
+            opened.append((protocol, transport))
+        opened[0][0].connection_lost(None)  # one of the two held closes: room for one more
+        again = protocol_class(config=config, server_state=ServerState(), app_state={})
+        again.connection_made(fourth := Transport())
+        again.data_received(POLL)
+        await _turns()
+        return [t for _, t in opened], fourth
+
+    (first, second, third), fourth = asyncio.run(run())
+    assert first.written == second.written == b""  # within the cap: served as usual
+    assert third.written.startswith(b"HTTP/1.1 429 ") and b"retry-after: 20\r\n" in third.written
+    assert b'"error":"rate_limited"' in third.written
+    assert fourth.written.startswith(b"HTTP/1.1 204 ")
+
+
 async def consume_body(scope: dict, receive: Any, send: Any) -> None:
     """An app that reads the whole body, then answers 204."""
     while (await receive()).get("more_body"):

@@ -26,7 +26,8 @@ import asyncio
 import json
 import sys
 from asyncio import TimerHandle
-from typing import cast
+from collections import Counter
+from typing import ClassVar, cast
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
@@ -49,6 +50,13 @@ LINGER_BYTES = 16 * 1024 * 1024
 HEAD_SECONDS = 20.0
 BODY_IDLE_SECONDS = 20.0
 BODY_MIN_RATE = 500.0
+# Default of ``max_connections_per_client``: open connections one client address may hold. Far above what a client
+# needs (a browser opens 6 per host, bench/bench_api.py's wrk 64) and far below the open-file limit serve raises
+# (1,100 held connections took all 1024 descriptors: breaker14 B14-1). Behind a reverse proxy every client has the
+# proxy's address: raise it there, or set 0 (no cap) and let the proxy bound its clients.
+MAX_CONNECTIONS_PER_CLIENT = 256
+# Retry-After of the 429 that refuses a connection over the cap: the held ones' bodies are cut within ~20 s.
+BUSY_RETRY_SECONDS = 20
 
 
 class SpecErrorsProtocol(HttpToolsProtocol):
@@ -62,6 +70,9 @@ class SpecErrorsProtocol(HttpToolsProtocol):
     head_seconds = HEAD_SECONDS  # from a head's first byte (a new connection's first head: from the connection)
     body_idle_seconds = BODY_IDLE_SECONDS  # longest silence while a request's body is expected
     body_min_rate = BODY_MIN_RATE  # bytes/s a body must average past its first body_idle_seconds; 0: no minimum
+    max_connections_per_client = MAX_CONNECTIONS_PER_CLIENT  # open connections one client address may hold; 0: any
+    _open_by_client: ClassVar[Counter[str]] = Counter()  # open connections per address (with_deadlines: a new one)
+    _counted: str | None = None  # the address this connection is counted under, until it is lost
 
     _head_bytes = 0  # bytes read while the current request's head was incomplete, after the read it began in
     _in_head = False  # a request's head has begun and is not complete
@@ -80,25 +91,56 @@ class SpecErrorsProtocol(HttpToolsProtocol):
 
     @classmethod
     def with_deadlines(
-        cls, head_seconds: float, body_idle_seconds: float, body_min_rate: float = BODY_MIN_RATE
+        cls,
+        head_seconds: float,
+        body_idle_seconds: float,
+        body_min_rate: float = BODY_MIN_RATE,
+        max_connections_per_client: int = MAX_CONNECTIONS_PER_CLIENT,
     ) -> type[SpecErrorsProtocol]:
-        """This class with other deadlines, in seconds, and body rate, in bytes/s (``uvicorn.Config(http=)`` takes
-        a class, not an instance)."""
+        """This class with other deadlines, in seconds, body rate, in bytes/s, and cap on a client's connections
+        (``uvicorn.Config(http=)`` takes a class, not an instance), counting its connections afresh."""
         attributes = {
             "head_seconds": head_seconds,
             "body_idle_seconds": body_idle_seconds,
             "body_min_rate": body_min_rate,
+            "max_connections_per_client": max_connections_per_client,
+            "_open_by_client": Counter(),
         }
         return cast(type[SpecErrorsProtocol], type(cls.__name__, (cls,), attributes))
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        address = self.client[0] if self.client else None
+        if address is not None and self.max_connections_per_client > 0:
+            if self._open_by_client[address] >= self.max_connections_per_client:
+                self._refuse_busy_client()
+                return
+            self._open_by_client[address] += 1
+            self._counted = address
         self._head_since = self.loop.time()
         self._watch()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._counted is not None:
+            self._open_by_client[self._counted] -= 1
+            if not self._open_by_client[self._counted]:
+                del self._open_by_client[self._counted]  # the counter stays as small as the open connections
+            self._counted = None
         self._stop_watch()
         super().connection_lost(exc)
+
+    def _refuse_busy_client(self) -> None:
+        """A connection over the client's cap: answered 429 ``rate_limited`` (the spec's code for a client sending
+        too much; the appliance itself is not unavailable) before its request is read, then ended."""
+        self._dropped = 0
+        self._write_refusal(
+            429,
+            f"This client address has {self.max_connections_per_client} connections open to this appliance, the "
+            "most one address may hold. Reuse them (keep-alive) or close some, and retry after "
+            f"{BUSY_RETRY_SECONDS} s.",
+            error="rate_limited",
+            extra=b"retry-after: %d\r\n" % BUSY_RETRY_SECONDS,
+        )
 
     def data_received(self, data: bytes) -> None:
         if self._dropped is not None:
@@ -326,12 +368,15 @@ class SpecErrorsProtocol(HttpToolsProtocol):
             self._write_refusal(*self._deferred)
             self._deferred = None
 
-    def _write_refusal(self, status: int, message: str) -> None:
-        body = json.dumps({"error": "invalid_request", "message": message}, separators=(",", ":")).encode()
+    def _write_refusal(self, status: int, message: str, error: str = "invalid_request", extra: bytes = b"") -> None:
+        """Write the answer ``{"error", "message"}`` (``extra``: more header lines, each ending CRLF) and end the
+        connection after a lingering close."""
+        body = json.dumps({"error": error, "message": message}, separators=(",", ":")).encode()
         head = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:  # date, server: as on every other answer
             head += [name, b": ", value, b"\r\n"]
         head += [
+            extra,
             b"content-type: application/json\r\ncontent-length: ",
             str(len(body)).encode(),
             b"\r\nconnection: close\r\n\r\n",

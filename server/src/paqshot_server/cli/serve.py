@@ -317,7 +317,10 @@ def _run_api(settings: Settings) -> None:
         # requests uvicorn cannot read get the spec's error body; heads are bounded in size and time, bodies in
         # silence and rate
         http=SpecErrorsProtocol.with_deadlines(
-            settings.head_timeout_seconds, settings.body_idle_seconds, settings.body_min_rate
+            settings.head_timeout_seconds,
+            settings.body_idle_seconds,
+            settings.body_min_rate,
+            settings.max_connections_per_client,
         ),
         ws="none",  # no WebSocket endpoint: an Upgrade header is ignored, not answered by the websockets library
     )
