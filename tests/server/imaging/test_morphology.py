@@ -107,8 +107,9 @@ def test_square_erosion_dilation_and_opening_equal_scipy(shape: tuple[int, int],
 def test_within_a_radius_equals_scipys_distance_transform(shape: tuple[int, int]) -> None:
     rng = np.random.default_rng(40)
     for density in (0.001, 0.05, 0.6):
-        # both ways within() measures: the disc up to DISC_MAX_RADIUS (24), the transform beyond
-        for radius in (0.0, 0.5, 1.0, 2**0.5, 2.5, 5.000000000000001, 9.6, 19.2, 20.0, 24.0, 24.5, 40.0):
+        # both ways within() measures: the disc up to DISC_MAX_RADIUS (200; the clean-up's ring 0.12 x 640), the
+        # transform beyond
+        for radius in (0.0, 0.5, 1.0, 2**0.5, 2.5, 5.000000000000001, 9.6, 19.2, 20.0, 24.0, 40.0, 76.8, 200.0, 200.5):
             mask = rng.random(shape) < density
             if not mask.any():
                 mask[rng.integers(shape[0]), rng.integers(shape[1])] = True

@@ -118,9 +118,10 @@ def filled(mask: np.ndarray) -> np.ndarray:
 
 
 # Up to this radius (px) within() dilates by the disc, row by row of it; beyond, it measures with scipy's feature
-# transform. Bench photos' calls (session 11, one core): radius 9.6 on a 320² grid and 19.2 on a 640 x 480 one,
-# ~2 against ~10 ms a photo; 76.8 (the clean-up's ring), ~15 either way.
-DISC_MAX_RADIUS = 24.0
+# transform. The disc's cost grows with the radius, the transform's does not: on a 640 x 480 analysis grid (a bench
+# photo's clean-up, one core, session 15) 3.7 against 13.5 ms at 76.8 (the clean-up's ring), 11.3 against 15.2 at
+# 200, 22 against 13.5 at 300.
+DISC_MAX_RADIUS = 200.0
 
 
 def within(mask: np.ndarray, radius: float) -> np.ndarray:
@@ -151,29 +152,40 @@ def within(mask: np.ndarray, radius: float) -> np.ndarray:
 def _disc_dilation(mask: np.ndarray, bound: int) -> np.ndarray:
     """``mask`` (bool H x W) dilated by the offsets (dy, dx) with dy² + dx² <= ``bound`` (pixels beyond the image
     are False): for each row offset dy, the mask dilated along its rows by ``isqrt(bound - dy²)`` (grown once,
-    widest last) and shifted by dy. A new array."""
+    widest last) and shifted by dy. A new array.
+
+    Every shift is one of the flattened array's: the rows are padded with as many False pixels as the widest
+    shift, so a pixel shifted along its row lands in its own row's padding, never in the next row, and a shift
+    by dy rows is one by dy padded widths. numpy then runs each OR as one contiguous loop, not a loop per row:
+    ~2.2x faster at every radius measured (0.5 against 1.3 ms at 9.6 px, 3.7 against 8.0 at 76.8, on the
+    640 x 480 grid of ``DISC_MAX_RADIUS``)."""
     h, w = mask.shape
-    out = np.zeros((h, w), bool)
     if bound < 0:
-        return out
+        return np.zeros((h, w), bool)
     reach = math.isqrt(bound)
     rows_by_half: dict[int, list[int]] = {}
     for dy in range(min(reach, h - 1) + 1):
         rows_by_half.setdefault(math.isqrt(bound - dy * dy), []).append(dy)
-    line = np.array(mask, dtype=bool)  # True within `done` pixels along the row
+    pad = min(reach, w - 1)
+    width = w + 2 * pad
+    padded = np.zeros((h, width), bool)
+    padded[:, pad : pad + w] = mask
+    source = padded.reshape(-1)
+    line = source.copy()  # True within `done` pixels along the row
+    out = np.zeros(h * width, bool)
     done = 0
     for half in sorted(rows_by_half):
         for dx in range(done + 1, min(half, w - 1) + 1):
-            line[:, dx:] |= mask[:, :-dx]
-            line[:, :-dx] |= mask[:, dx:]
+            line[dx:] |= source[:-dx]
+            line[:-dx] |= source[dx:]
         done = max(done, half)
         for dy in rows_by_half[half]:
             if dy == 0:
                 out |= line
             else:
-                out[dy:] |= line[:-dy]
-                out[:-dy] |= line[dy:]
-    return out
+                out[dy * width :] |= line[: -dy * width]
+                out[: -dy * width] |= line[dy * width :]
+    return out.reshape(h, width)[:, pad : pad + w].copy()
 
 
 def squared_distances(free: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
