@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from paqshot_server.imaging.colour import linear_to_lab, srgb8_to_lab, to_linear, to_srgb8
+from paqshot_server.imaging.colour import _RGB_TO_XYZN, linear_to_lab, srgb8_to_lab, to_linear, to_srgb8
 from paqshot_server.imaging.cutout import cutout
 from paqshot_server.imaging.matting import (
     box,
@@ -45,6 +45,22 @@ def test_lab_reference_values() -> None:
     assert np.allclose(lab[1], [0, 0, 0], atol=0.05)
     assert np.allclose(lab[2], [53.24, 80.09, 67.20], atol=0.05)
     assert linear_to_lab(np.zeros((2, 2, 3), np.float32)).shape == (2, 2, 3)
+
+
+def test_lab_takes_each_segment_of_the_cie_function_where_it_applies() -> None:
+    # CIE f(t): the cube root above (6/29)³, the linear segment (kappa t + 16) / 116 at and below it, in float32; the
+    # linear segment computed only where it applies gives the same bits as choosing between both planes.
+    rng = np.random.default_rng(3)
+    eps, kappa = 216 / 24389, 24389 / 27
+    dark = rng.random((120, 90, 3)) * 0.02  # around eps (0.0089) on every channel
+    greys = to_linear(np.arange(256, dtype=np.uint8)[:, None] * np.ones(3, np.uint8))
+    for linear in (dark, rng.random((64, 48, 3)) * 1.2 - 0.1, greys):
+        xyz = linear.astype(np.float32) @ _RGB_TO_XYZN.T
+        f = np.where(xyz > eps, np.cbrt(np.maximum(xyz, eps)), (kappa * xyz + 16) / 116).astype(np.float32)
+        want = np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1)
+        got = linear_to_lab(linear)
+        assert got.dtype == np.float32
+        assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
 
 
 def test_projection_recovers_alpha_of_a_mix() -> None:
