@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from paqshot_server.imaging.cleanup import clean_backdrop
 from paqshot_server.imaging.confidence import LIMITS
-from paqshot_server.imaging.faint import OPAQUE, faint_parts, faint_share
+from paqshot_server.imaging.faint import OPAQUE, faint_parts, faint_share, firmed
 
 STAND = (slice(120, 140), slice(60, 140))
 INSIDE = (slice(122, 138), slice(62, 138))  # the stand without its outline
@@ -70,3 +70,14 @@ def test_a_part_kept_solid_or_a_thin_soft_band_is_not_faint() -> None:
     band[40:120, 50:150] = 1.0
     band[120:123, 60:140] = 0.6  # a 3-px soft band along the outline is no part
     assert not faint_parts(band, grad, ring, lighter).any()
+
+
+def test_without_a_faint_part_nothing_is_made_solid() -> None:
+    # The clean-up keeps the larger of this and its own map: zeros (float32, +0.0) leave every value of it as it was.
+    before = np.random.default_rng(5).random((40, 30)).astype(np.float32)
+    got = firmed(before, np.zeros(before.shape, bool))
+    assert got.dtype == np.float32 and got.shape == before.shape
+    assert not np.signbit(got).any() and not got.any()
+    parts = np.zeros(before.shape, bool)
+    parts[5:30, 5:20] = True
+    assert firmed(before, parts).any()  # a large part is ramped from the model's map

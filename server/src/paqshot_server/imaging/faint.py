@@ -88,6 +88,8 @@ def firmed(before: np.ndarray, parts: np.ndarray) -> np.ndarray:
     product's area, ``before`` > 0.5) of ``parts`` (bool h x w, :func:`faint_parts`), 0 elsewhere: from the model's
     map ``before`` (float32 h x w), 0 up to ``FIRM[0]``, 1 from ``FIRM[1]``, linear between. The clean-up keeps the
     larger of this and its own answer."""
+    if not parts.any():  # no part (most photos: the set is not pale, or nothing faint): no labelling to do
+        return np.zeros(before.shape, np.float32)
     labels, count = ndimage.label(parts, EIGHT)
     size = np.bincount(labels.ravel(), minlength=count + 1)
     large = size >= LARGE * float((before > 0.5).sum())
