@@ -14,6 +14,8 @@ from paqshot_server.imaging.morphology import (
     erode4,
     erode8,
     filled,
+    grey_dilate8,
+    grey_erode8,
     squared_bound,
     squared_distances,
     within,
@@ -154,3 +156,14 @@ def test_depth_at_least_a_radius_equals_scipys_distance_transform(shape: tuple[i
     blob = np.zeros((40, 50), bool)
     blob[5:12, 3:45] = True  # 7 rows: its middle row is 4 px from the rim, no pixel 5 px away
     assert depth_at_least(blob, 4.0).any() and not depth_at_least(blob, 4.5).any()
+
+
+@pytest.mark.parametrize("shape", [*SHAPES, (37, 53)])
+def test_grey_dilation_and_erosion_by_the_square_equal_scipys(shape: tuple[int, int]) -> None:
+    # The product selection's labels (int32) and the same with its "no region" value above every label.
+    rng = np.random.default_rng(50)
+    for dtype in (np.int32, np.int64, np.float32):
+        values = rng.integers(0, 9, shape).astype(dtype)
+        assert np.array_equal(grey_dilate8(values), ndimage.grey_dilation(values, footprint=EIGHT)), dtype
+        assert np.array_equal(grey_erode8(values), ndimage.grey_erosion(values, footprint=EIGHT)), dtype
+        assert grey_dilate8(values).dtype == dtype

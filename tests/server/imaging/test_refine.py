@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 from imaging_support import BACKDROP, FakeModel, paper_scene
 from paqshot_server.imaging.cleanup import clean_backdrop
-from paqshot_server.imaging.refine import RefineConfig, constrain, drop_frame_ghosts, refine, select_products
+from paqshot_server.imaging.refine import (
+    EIGHT,
+    RefineConfig,
+    _masses,
+    constrain,
+    drop_frame_ghosts,
+    refine,
+    select_products,
+)
 from PIL import Image
 from scipy import ndimage
 
@@ -562,3 +570,11 @@ def test_colour_bins_are_the_whole_array_formulas_bins() -> None:
     got = colour_bins(lab)
     assert got.dtype == np.int32 and np.array_equal(got, want)
     assert len(np.unique(got)) > COLOUR_BINS**2  # the bins are spread, not one
+
+
+def test_the_selections_masses_are_scipys_label_sums() -> None:
+    rng = np.random.default_rng(8)
+    prob = rng.random((60, 80)).astype(np.float32)
+    labels, count = ndimage.label(prob > 0.6, EIGHT)
+    labels[rng.random(labels.shape) < 0.3] = 0  # a region may lose pixels, or all of them
+    assert np.array_equal(_masses(prob, labels, count), ndimage.sum_labels(prob, labels, np.arange(1, count + 1)))

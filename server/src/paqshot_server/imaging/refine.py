@@ -39,7 +39,7 @@ from scipy import ndimage, special
 
 from .cleanup import SHADOW_HIGH, SOFT_HIGH, CleanupReport, clean_backdrop, surround_share
 from .matting import SNAP, decontaminate, grey, guided_filter, guided_upsample
-from .morphology import dilate4, erode4, within
+from .morphology import dilate4, erode4, grey_dilate8, grey_erode8, within
 from .planes import copy_channels
 from .segment import OutputScale, PhotoShadow
 
@@ -208,8 +208,7 @@ def select_products(prob: np.ndarray, config: RefineConfig) -> Selection | None:
     if count == 0:
         return None
     labels[~core] = 0
-    index = np.arange(1, count + 1)
-    mass = np.asarray(ndimage.sum_labels(prob, labels, index), np.float64)
+    mass = _masses(prob, labels, count)
     main = int(np.argmax(mass))
     edge = np.zeros(count + 1, bool)
     edge[np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))] = True
@@ -233,8 +232,8 @@ def _bridges(core: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
     bridge."""
     if count < 2:
         return np.zeros_like(core)
-    highest = ndimage.grey_dilation(labels, footprint=EIGHT)
-    lowest = ndimage.grey_erosion(np.where(core, labels, count + 1), footprint=EIGHT)
+    highest = grey_dilate8(labels)
+    lowest = grey_erode8(np.where(core, labels, count + 1))
     return ~core & (lowest <= count) & (lowest < highest)
 
 
@@ -298,8 +297,15 @@ def _sure_pieces(prob: np.ndarray) -> int:
     labels, count = ndimage.label(prob > 0.9, EIGHT)
     if count == 0:
         return 0
-    mass = np.asarray(ndimage.sum_labels(prob, labels, np.arange(1, count + 1)))
+    mass = _masses(prob, labels, count)
     return int((mass >= 0.05 * mass.max()).sum())
+
+
+def _masses(prob: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
+    """float64 (count,): the sum of ``prob`` (float h x w) over each of the regions 1 .. ``count`` of ``labels``
+    (int h x w; 0 is no region). The sums ``scipy.ndimage.sum_labels`` gives (it calls this bincount for such
+    labels), without its counts and checks: ~1.5 -> ~0.6 ms on a 640 x 480 grid."""
+    return np.bincount(labels.ravel(), weights=prob.ravel(), minlength=count + 1)[1:]
 
 
 def _crop_touch(product: np.ndarray, box: Box, photo: tuple[int, int]) -> float:
