@@ -15,7 +15,9 @@ Hierarchy::
     ├── RateLimited           over the key's rate limit (carries retry_after)
     ├── Unavailable           the appliance cannot take work now (carries retry_after)
     │   ├── StorageFull           the disk or the database is full
-    │   └── DatabaseGone          the database file was deleted or replaced under the running appliance
+    │   ├── DatabaseGone          the database file was deleted or replaced under the running appliance
+    │   ├── DatabaseBusy          another process held the database's write lock past the busy timeout
+    │   └── DatabaseDamaged       the database file is damaged
     └── ServerError           our fault; message safe to show
 """
 
@@ -127,6 +129,20 @@ class DatabaseGone(Unavailable):
     def __init__(self, detail: str) -> None:
         super().__init__(f"The appliance cannot take work: {detail}", retry_after=300)
         self.detail = detail
+
+
+class DatabaseBusy(Unavailable):
+    """Another process (an operator's ``sqlite3`` session, a backup, a VACUUM) held the database's write lock
+    longer than this appliance waits (``storage.db.BUSY_SECONDS``): the transaction never began, so nothing was
+    kept. ``path``: the database file."""
+
+    def __init__(self, path: object, waited_seconds: float) -> None:
+        super().__init__(
+            f"The database {path} is busy: another process has held its write lock for over {waited_seconds:.0f} s, "
+            "so nothing of this request was kept. Retry in a little while; `doctor` names the process.",
+            retry_after=30,
+        )
+        self.path = path
 
 
 class DatabaseDamaged(Unavailable):

@@ -14,8 +14,8 @@ from .. import errors
 from ..errors import megabytes
 from ..jobs.service import CountedListener, RateWindow
 from ..settings import Settings
-from ..storage.db import ThreadLocalDB
-from ..storage.faults import is_database_damaged, is_storage_full
+from ..storage.db import BUSY_SECONDS, ThreadLocalDB
+from ..storage.faults import is_database_busy, is_database_damaged, is_storage_full
 from . import explain
 
 log = logging.getLogger(__name__)
@@ -162,6 +162,8 @@ def unexpected_handler(request: Request, exc: Exception, db: ThreadLocalDB) -> R
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     if is_storage_full(exc):  # a full disk reached by a path that did not say so itself: still a clear 503
         return app_error_handler(request, errors.StorageFull())
+    if is_database_busy(exc):  # another process's lock, met outside ``storage.db.write`` (which says so itself)
+        return app_error_handler(request, errors.DatabaseBusy(db.path, BUSY_SECONDS))
     if is_database_damaged(exc):  # a retry cannot help; readiness reports it from now on
         db.note_damage(str(exc))
         return app_error_handler(request, errors.DatabaseDamaged())

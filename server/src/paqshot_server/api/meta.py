@@ -15,6 +15,7 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
 from .. import __version__
+from ..errors import DatabaseBusy
 from ..imaging.options import MAX_PROMPT_CHARS, MAX_VARIANTS
 from ..jobs.eta import worker_timeout
 from ..storage import backdrops as backdrops_sql
@@ -139,6 +140,10 @@ def _checks(api: ApiState) -> dict[str, str]:
         db = api.db.get()
         workers_sql.probe_write(db, time.time())
         checks["database"] = gone or _damage(api.db, db) or "ok"
+    except DatabaseBusy as exc:
+        log.warning("not ready: %s", exc.message)
+        checks["database"] = gone or "busy: another process holds its write lock"
+        return {**checks, "queue": "not checked", "worker": "not checked"}
     except Exception as exc:  # readiness reports, it does not raise
         log.warning("not ready: the database %s is not writable: %s", api.settings.app_db, exc)
         checks["database"] = gone or "not writable"

@@ -12,6 +12,7 @@ from typing import NoReturn
 
 from .. import __version__
 from ..branding import DEFAULT_BRAND
+from ..errors import Unavailable
 from ..settings import SettingError
 from . import common
 
@@ -80,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingError as exc:  # the operator's setting, not our bug: the message names it and where it came from
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 78  # EX_CONFIG (sysexits.h): a configuration error
+    except Unavailable as exc:  # the data folder cannot take work now (its database busy, its disk full): not our bug
+        print(f"{parser.prog}: error: {exc.message}", file=sys.stderr)
+        return 75  # EX_TEMPFAIL (sysexits.h): a temporary failure; the user is invited to retry
     except BrokenPipeError:
         # The reader closed the pipe (`doctor --json | head`): stop quietly. Recipe from Python's `signal` docs:
         # point stdout at devnull so the interpreter's last flush does not raise again; exit 1 as it advises.

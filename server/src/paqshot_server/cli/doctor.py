@@ -10,9 +10,11 @@ import time
 from contextlib import closing
 from dataclasses import asdict, dataclass
 
+from ..errors import DatabaseBusy
 from ..settings import Settings
 from ..storage import workers as workers_sql
 from ..storage.db import connect, held_elsewhere, quick_check
+from ..storage.locks import write_lock_holders
 from .common import add_home_flag, settings_from
 
 
@@ -84,6 +86,8 @@ def _database(settings: Settings) -> list[Check]:
         result = quick_check(db)
         workers_sql.probe_write(db, time.time())
         beat = workers_sql.latest_heartbeat(db)
+    except DatabaseBusy:
+        return [_busy(settings)]
     except Exception as exc:  # the point of doctor is to report, not to crash
         return [Check("database", "fail", f"{settings.app_db}: {exc}", "check permissions and disk")]
     checks = [
@@ -119,6 +123,19 @@ def _database(settings: Settings) -> list[Check]:
         else:
             checks.append(Check("worker", "ok", "a worker is alive"))
     return checks
+
+
+def _busy(settings: Settings) -> Check:
+    """The database's write lock is held by another process (an operator's ``sqlite3`` session, a backup, a
+    VACUUM): name it where the kernel's lock table says who it is."""
+    holders = write_lock_holders(settings.app_db)
+    who = ", ".join(f"pid {pid} ({cmd or 'command line not readable'})" for pid, cmd in holders)
+    return Check(
+        "database",
+        "fail",
+        f"{settings.app_db} is busy: {who or 'another process'} holds its write lock (requests answer 503 meanwhile)",
+        "let that process finish (a backup, VACUUM or an open sqlite3 session: end its transaction), or stop it",
+    )
 
 
 def _queue(settings: Settings) -> Check:

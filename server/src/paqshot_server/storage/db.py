@@ -20,9 +20,9 @@ from typing import Any, Generic, Literal, TypeVar
 
 import sqlite_utils
 
-from ..errors import DatabaseGone, StorageFull
+from ..errors import DatabaseBusy, DatabaseGone, StorageFull, Unavailable
 from . import migrations
-from .faults import is_storage_full
+from .faults import is_database_busy, is_storage_full
 
 
 def connect(path: Path, *, create: bool = True, autocheckpoint: bool = True) -> sqlite_utils.Database:
@@ -38,6 +38,8 @@ def connect(path: Path, *, create: bool = True, autocheckpoint: bool = True) -> 
     Raises:
         DatabaseGone: ``create=False`` and there is no database file.
         StorageFull: the disk is full while the schema is brought up to date.
+        DatabaseBusy: another process holds the write lock past ``BUSY_SECONDS`` while the schema is brought up
+            to date.
     """
     if create:
         create_private(path)
@@ -55,11 +57,12 @@ def connect(path: Path, *, create: bool = True, autocheckpoint: bool = True) -> 
         db = sqlite_utils.Database(conn)
         migrations.apply(db)
         with _GROUPS_LOCK:
-            _WRITE_GROUPS[db] = _PATH_WRITE_GROUPS.setdefault(str(path.resolve()), _WriteGroup())
+            _WRITE_GROUPS[db] = _PATH_WRITE_GROUPS.setdefault(str(path.resolve()), _WriteGroup(path))
     except sqlite3.Error as exc:
         conn.close()
-        if is_storage_full(exc):
-            raise StorageFull("database") from exc
+        unavailable = _unavailable(exc, path)
+        if unavailable is not None:
+            raise unavailable from exc
         raise
     return db
 
@@ -75,7 +78,8 @@ BUSY_SECONDS = 10.0  # how long a connection waits for another's lock (sqlite3's
 class _WriteGroup:
     """One database file's write lock, and the grouped transactions waiting for it (see :func:`write_grouped`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self.lock = threading.RLock()
         self.cond = threading.Condition(threading.Lock())
         self.pending: list[_Member[Any]] = []
@@ -148,13 +152,20 @@ def data_version(conn: sqlite3.Connection) -> int:
 
 
 @contextmanager
-def write(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
-    """A ``BEGIN IMMEDIATE`` transaction: commit on success, roll back on any exception."""
+def write(db: sqlite_utils.Database, *, wait_seconds: float | None = None) -> Iterator[sqlite3.Connection]:
+    """A ``BEGIN IMMEDIATE`` transaction: commit on success, roll back on any exception. ``wait_seconds``: how
+    long to wait for another writer's lock, when not ``BUSY_SECONDS`` (a health check answers sooner).
+
+    Raises:
+        StorageFull: the disk or the database is full.
+        DatabaseBusy: another process held the write lock longer than the wait (nothing was written).
+    """
+    wait = BUSY_SECONDS if wait_seconds is None else wait_seconds
     group = _WRITE_GROUPS.get(db)
     lock = group.lock if group is not None else None
-    held = lock is not None and lock.acquire(timeout=BUSY_SECONDS)  # past it, SQLite's own wait (then its error)
+    held = lock is not None and lock.acquire(timeout=wait)  # past it, SQLite's own wait (then its error)
     try:
-        with _transaction(db) as conn:
+        with _transaction(db, wait) as conn:
             yield conn
     finally:
         if held:
@@ -183,11 +194,12 @@ def write_grouped(db: sqlite_utils.Database, work: Callable[[sqlite3.Connection]
     (``synchronous=FULL``) for all of them. Returns ``work``'s result once it is committed (durable).
 
     Each member runs in its own SAVEPOINT: an exception in ``work`` rolls back only its own changes and is raised
-    to its caller; the others commit. An error that ends the whole transaction (a full disk, an I/O error) is
-    raised to every member whose changes it undid (``StorageFull`` for a full disk). ``work`` runs on whichever
-    waiting thread leads the group, with that thread's connection: it must use only ``conn`` and must not wait
-    for another writer of this process (nor may a thread call this inside its own ``write``). The members of a
-    group run in the order they arrived; an error that ends the transaction also fails the members after it.
+    to its caller; the others commit. An error that ends the whole transaction (a full disk, another process's
+    lock, an I/O error) is raised to every member whose changes it undid (``StorageFull``, ``DatabaseBusy``).
+    ``work`` runs on whichever waiting thread leads the group, with that thread's connection: it must use only
+    ``conn`` and must not wait for another writer of this process (nor may a thread call this inside its own
+    ``write``). The members of a group run in the order they arrived; an error that ends the transaction also
+    fails the members after it.
 
     Why: with one commit per request, 16 concurrent submissions queued for the write lock one fsync after another
     (instrumented, session 4: 34 ms of lock wait on average, 74 ms at p99); a leader that commits whatever waits
@@ -227,13 +239,13 @@ def _lead(db: sqlite_utils.Database, group: _WriteGroup) -> None:
     try:
         with group.cond:
             batch, group.pending = group.pending, []
-        _commit_group(db, batch)
+        _commit_group(db, batch, group.path)
     finally:
         if held:
             group.lock.release()
 
 
-def _commit_group(db: sqlite_utils.Database, batch: list[_Member[Any]]) -> None:
+def _commit_group(db: sqlite_utils.Database, batch: list[_Member[Any]], path: Path) -> None:
     """One transaction for ``batch``; every member ends ``done`` with a result or an error."""
     global _committed
     conn = db.conn
@@ -249,7 +261,7 @@ def _commit_group(db: sqlite_utils.Database, batch: list[_Member[Any]]) -> None:
                         raise
                     conn.execute("ROLLBACK TO member")
                     conn.execute("RELEASE member")
-                    member.error, member.done = _storage_full(exc) or exc, True  # its own error; the group goes on
+                    member.error, member.done = _unavailable(exc, path) or exc, True  # its own; the group goes on
                     continue
                 conn.execute("RELEASE member")
             conn.execute("COMMIT")
@@ -261,26 +273,34 @@ def _commit_group(db: sqlite_utils.Database, batch: list[_Member[Any]]) -> None:
     except BaseException as exc:
         for member in batch:
             if not member.done:
-                member.error, member.done = _shared_error(exc), True
+                member.error, member.done = _shared_error(exc, path), True
         return
     for member in batch:
         member.done = True
 
 
-def _storage_full(exc: BaseException) -> StorageFull | None:
-    """SQLite's "database or disk is full" as the clear 503 that ``write`` raises for it; None for other errors."""
-    if isinstance(exc, sqlite3.OperationalError) and is_storage_full(exc):
-        full = StorageFull("database")
-        full.__cause__ = exc
-        return full
-    return None
+def _unavailable(exc: BaseException, path: Path | None, waited: float = BUSY_SECONDS) -> Unavailable | None:
+    """SQLite's "database or disk is full" and "database is locked" (another process held the write lock past
+    ``waited`` seconds) as the clear 503s that ``write`` raises for them; None for other errors. ``path``: the
+    database file, named in the busy error (None: not known)."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return None
+    error: Unavailable
+    if is_storage_full(exc):
+        error = StorageFull("database")
+    elif is_database_busy(exc):
+        error = DatabaseBusy(path or "app.db", waited)
+    else:
+        return None
+    error.__cause__ = exc
+    return error
 
 
-def _shared_error(exc: BaseException) -> BaseException:
+def _shared_error(exc: BaseException, path: Path) -> BaseException:
     """The error of a transaction that failed as a whole, for one of its members (each raises its own object)."""
-    full = _storage_full(exc)
-    if full is not None:
-        return full
+    unavailable = _unavailable(exc, path)
+    if unavailable is not None:
+        return unavailable
     try:
         error = type(exc)(*exc.args)
     except Exception:
@@ -290,9 +310,11 @@ def _shared_error(exc: BaseException) -> BaseException:
 
 
 @contextmanager
-def _transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
+def _transaction(db: sqlite_utils.Database, wait: float = BUSY_SECONDS) -> Iterator[sqlite3.Connection]:
     global _committed
     conn = db.conn
+    if wait != BUSY_SECONDS:
+        conn.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -304,11 +326,16 @@ def _transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
         conn.execute("COMMIT")
         _committed = next(_commits) + 1
     except sqlite3.OperationalError as exc:
-        if is_storage_full(exc):  # "database or disk is full": a clear 503, not a generic error
+        group = _WRITE_GROUPS.get(db)
+        unavailable = _unavailable(exc, group.path if group is not None else None, wait)
+        if unavailable is not None:  # a full disk, another process's lock: a clear 503, not a generic error
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            raise StorageFull("database") from exc
+            raise unavailable from exc
         raise
+    finally:
+        if wait != BUSY_SECONDS:
+            conn.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
 
 
 class FilePin:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import sqlite3
 
+SQLITE_BUSY = 5  # https://www.sqlite.org/rescode.html#busy ("database is locked"; extended codes: low byte)
 SQLITE_FULL = 13  # https://www.sqlite.org/rescode.html#full
 SQLITE_DAMAGED = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (same page)
 
@@ -24,6 +25,22 @@ def is_storage_full(exc: BaseException) -> bool:
             return True
         if isinstance(seen, sqlite3.OperationalError) and (
             getattr(seen, "sqlite_errorcode", None) == SQLITE_FULL or "disk is full" in str(seen)
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def is_database_busy(exc: BaseException) -> bool:
+    """True when ``exc`` (or what it was raised from) says another connection held a database's lock for longer
+    than the busy timeout (SQLite's ``SQLITE_BUSY``, "database is locked"): not our bug and not the client's; a
+    retry after the other writer is done succeeds."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, sqlite3.OperationalError) and (
+            (getattr(seen, "sqlite_errorcode", None) or 0) & 0xFF == SQLITE_BUSY or "database is locked" in str(seen)
         ):
             return True
         seen = seen.__cause__ or seen.__context__

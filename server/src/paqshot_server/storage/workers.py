@@ -40,7 +40,15 @@ def live_problems(db: sqlite_utils.Database, since: float) -> tuple[int, list[st
     return len(rows), [r[0] for r in rows if r[0]]
 
 
+PROBE_WAIT_SECONDS = 2.0  # a health check answers within a load balancer's 2-5 s timeout, even when the file is busy
+
+
 def probe_write(db: sqlite_utils.Database, now: float) -> None:
-    """A real write transaction (raises when the database is not writable)."""
-    with write(db) as conn:
+    """A real write transaction, waiting at most ``PROBE_WAIT_SECONDS`` for another writer's lock.
+
+    Raises:
+        DatabaseBusy: another process holds the write lock (breaker14 B14-2: readiness answered after 20 s).
+        Exception: the database is not writable (any other reason).
+    """
+    with write(db, wait_seconds=PROBE_WAIT_SECONDS) as conn:
         conn.execute("INSERT OR REPLACE INTO counters (name, value) VALUES ('ready_probe', ?)", (int(now),))
