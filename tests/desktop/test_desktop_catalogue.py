@@ -47,6 +47,27 @@ def test_a_manifest_reads_as_the_command_reads_it(tmp_path: Path) -> None:
         read_manifest(as_json)
 
 
+def test_a_manifest_saved_by_a_spreadsheet_reads_as_the_plain_one(tmp_path: Path) -> None:
+    """breaker14 B14-3 (the desktop's reader: "'utf-8' codec can't decode byte 0xff" in red for Excel's Unicode
+    text; every row of a semicolon file "has no sku"): the encodings, separators, header spellings and empty rows
+    spreadsheets write give the plain file's rows (the cases in full: tests/server/test_manifest_rows.py)."""
+    plain = "sku,image,shadow\nK1,a.jpg,hard\nK2,b.png,\n"
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(plain, encoding="utf-8")
+    expected = read_manifest(manifest)
+    assert expected == [{"sku": "K1", "image": "a.jpg", "shadow": "hard"}, {"sku": "K2", "image": "b.png"}]
+    for data in (
+        plain.replace(",", "\t").replace("\n", "\r\n").encode("utf-16"),
+        plain.replace(",", ";").encode("cp1252"),
+        ("SKU,Image,Shadow" + plain[plain.index("\n") :] + ",,\r\n,,\r\n").encode(),
+    ):
+        manifest.write_bytes(data)
+        assert read_manifest(manifest) == expected, data
+    manifest.write_text(f"sku,image,negative_prompt\nK1,a.jpg,{'x' * 200_000}\n")
+    with pytest.raises(ValueError, match=r"row 1 \(line 2\)"):
+        read_manifest(manifest)
+
+
 def test_the_marketplace_check_of_a_summary_line_in_words() -> None:
     line = {"compliance": "amazon_main:fail; ebay:pass", "failed_rules": "amazon_main:shadow; amazon_main:props"}
     words = check_words(line, {"amazon_main": "Amazon main image", "ebay": "eBay"})
@@ -146,7 +167,7 @@ def test_a_catalogue_renders_by_sku_writes_the_summary_and_skips_unchanged_rows(
     third.reject()
 
 
-@pytest.mark.parametrize("module", ["skunames", "summarycsv"])
+@pytest.mark.parametrize("module", ["skunames", "summarycsv", "manifestrows"])
 def test_the_output_names_and_summary_cells_are_the_commands_to_the_letter(module: str) -> None:
     """The desktop repeats the command's name rule and its summary's inert cells (it must not import the server):
     the same code in both files."""

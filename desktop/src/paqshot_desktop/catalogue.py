@@ -14,7 +14,6 @@ Every function here blocks (files, HTTP) and runs on a worker; none touches a wi
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
 import json
 import re
@@ -29,6 +28,7 @@ from typing import Any
 import msgspec
 
 from .client import ApiClient, ApiError, describe
+from .manifestrows import ManifestError, parse_manifest
 from .model import image_extension
 from .skunames import OutputNames
 from .summarycsv import write_summary
@@ -59,35 +59,20 @@ POLL_S = 1.0
 Report = Callable[[Any], None]
 
 
-class ManifestError(ValueError):
-    """The manifest itself cannot be used (unreadable, not CSV/JSON rows); the message says why."""
-
-
 def read_manifest(path: Path) -> list[dict[str, Any]]:
-    """Rows of a CSV (header row) or JSON (list of objects) manifest, empty cells dropped; in CSV,
-    ``compliance_check`` is ids separated by ``;`` or ``|`` and ``placement`` is ``x=…,y=…,scale=…,floor_y=…``.
-    Raises ManifestError naming the problem."""
+    """Rows of a CSV (header row) or JSON (list of objects) manifest (``manifestrows``: the encodings, separators
+    and header spellings spreadsheets write), empty cells dropped; in CSV, ``compliance_check`` is ids separated
+    by ``;`` or ``|`` and ``placement`` is ``x=…,y=…,scale=…,floor_y=…``. Raises ManifestError naming the
+    problem."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes()
     except OSError as exc:
         raise ManifestError(f"Cannot read the manifest {path}: {exc.strerror}.") from None
-    if path.suffix.lower() == ".json":
-        try:
-            rows = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ManifestError(f"{path.name} is not valid JSON: {exc}.") from None
-        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            raise ManifestError(f"{path.name}: a JSON manifest is a list of objects, one per SKU.")
-        return [{k: v for k, v in r.items() if v not in (None, "")} for r in rows]
-    out = []
-    for row in csv.DictReader(text.splitlines()):
-        clean = {k.strip(): v.strip() for k, v in row.items() if k and v is not None and v.strip()}
-        if "compliance_check" in clean:
-            clean["compliance_check"] = [c.strip() for c in re.split(r"[;|]", clean["compliance_check"]) if c.strip()]
-        if "placement" in clean:
-            clean["placement"] = _placement(clean["placement"])
-        out.append(clean)
-    return out
+    rows = parse_manifest(data, path.name).rows
+    for row in rows:
+        if isinstance(row.get("placement"), str):
+            row["placement"] = _placement(row["placement"])
+    return rows
 
 
 def _placement(text: str) -> dict[str, float] | str:

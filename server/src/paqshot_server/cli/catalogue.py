@@ -9,7 +9,6 @@ message. ``batch-state.json`` remembers, per SKU, the sha256 of the input bytes 
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
 import re
@@ -24,6 +23,7 @@ from .. import __version__
 from ..errors import AppError, InvalidRequest, UnsupportedImage
 from ..settings import declared
 from .common import internal_error, os_error_words
+from .manifestrows import Manifest, parse_manifest
 from .skunames import OutputNames
 from .summarycsv import write_summary
 
@@ -117,29 +117,18 @@ def extra_value(name: str, value: Any) -> int:
     return number
 
 
-def read_manifest(path: Path) -> list[dict[str, Any]]:
-    """Rows of a CSV or JSON manifest (empty cells dropped). Raises InvalidRequest naming the problem."""
+def read_manifest(path: Path) -> Manifest:
+    """The rows of a CSV or JSON manifest (``cli.manifestrows``), ``placement`` cells as the API's object.
+    Raises InvalidRequest naming the problem (ManifestError, a ValueError, for the manifest's content)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes()
     except OSError as exc:
         raise InvalidRequest(os_error_words(exc, "manifest")) from None
-    if path.suffix.lower() == ".json":
-        try:
-            rows = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidRequest(f"{path} is not valid JSON: {exc}") from None
-        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            raise InvalidRequest(f"{path}: a JSON manifest is a list of objects, one per SKU.")
-        return [{k: v for k, v in r.items() if v not in (None, "")} for r in rows]
-    rows = []
-    for row in csv.DictReader(text.splitlines()):
-        clean = {k.strip(): v.strip() for k, v in row.items() if k and v is not None and v.strip()}
-        if "compliance_check" in clean:
-            clean["compliance_check"] = [c.strip() for c in re.split(r"[;|]", clean["compliance_check"]) if c.strip()]
-        if "placement" in clean:
-            clean["placement"] = parse_placement(clean["placement"])
-        rows.append(clean)
-    return rows
+    manifest = parse_manifest(data, path.name)
+    for row in manifest.rows:
+        if isinstance(row.get("placement"), str):
+            row["placement"] = parse_placement(row["placement"])
+    return manifest
 
 
 def parse_placement(text: str) -> dict[str, float]:
@@ -163,11 +152,14 @@ def run_manifest(args: argparse.Namespace) -> int:
     settings = load_settings()
     res = LocalResources(settings)
     try:
-        rows = read_manifest(args.manifest)
+        manifest = read_manifest(args.manifest)
         presets = res.presets
     except (InvalidRequest, ValueError) as exc:
         print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 2
+    if manifest.note:
+        print(f"note: {manifest.note}", file=sys.stderr)
+    rows = manifest.rows
     args.output.mkdir(parents=True, exist_ok=True)
     state_path = args.output / STATE
     state: dict[str, Any] = json.loads(state_path.read_text()) if state_path.exists() else {}
