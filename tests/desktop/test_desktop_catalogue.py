@@ -68,6 +68,23 @@ def test_a_manifest_saved_by_a_spreadsheet_reads_as_the_plain_one(tmp_path: Path
         read_manifest(manifest)
 
 
+def test_a_torn_state_file_does_not_stop_a_catalogue_run(tmp_path: Path) -> None:
+    """breaker14 B14-8: a batch-state file cut by a kill stopped every later run; the rows go on (a missing photo
+    fails its row before anything is sent, so no appliance is needed) and the state is a journal from then on."""
+    from paqshot_desktop.catalogue import CatalogueRun
+    from paqshot_desktop.wire import Capabilities
+
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("sku,image\nK1,missing.jpg\n", encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "batch-state.json").write_text('{"K1": {"sku": "K1", "stat')
+    run = CatalogueRun(None, Capabilities(), (), manifest, out)  # type: ignore[arg-type]  # no row reaches it
+    lines = run.run(lambda _step: None)
+    assert [(r["sku"], r["status"]) for r in lines] == [("K1", "failed")] and "cannot read" in lines[0]["error"]
+    assert json.loads((out / "batch-state.jsonl").read_text())["status"] == "failed"
+
+
 def test_the_marketplace_check_of_a_summary_line_in_words() -> None:
     line = {"compliance": "amazon_main:fail; ebay:pass", "failed_rules": "amazon_main:shadow; amazon_main:props"}
     words = check_words(line, {"amazon_main": "Amazon main image", "ebay": "eBay"})
@@ -167,7 +184,7 @@ def test_a_catalogue_renders_by_sku_writes_the_summary_and_skips_unchanged_rows(
     third.reject()
 
 
-@pytest.mark.parametrize("module", ["skunames", "summarycsv", "manifestrows"])
+@pytest.mark.parametrize("module", ["skunames", "summarycsv", "manifestrows", "batchstate"])
 def test_the_output_names_and_summary_cells_are_the_commands_to_the_letter(module: str) -> None:
     """The desktop repeats the command's name rule and its summary's inert cells (it must not import the server):
     the same code in both files."""

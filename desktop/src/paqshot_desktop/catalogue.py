@@ -27,6 +27,7 @@ from typing import Any
 
 import msgspec
 
+from .batchstate import BatchState
 from .client import ApiClient, ApiError, describe
 from .manifestrows import ManifestError, parse_manifest
 from .model import image_extension
@@ -36,7 +37,6 @@ from .transfers import data_uri
 from .wire import Capabilities, Job, PresetInfo
 
 SUMMARY = "summary.csv"
-STATE = "batch-state.json"
 SUMMARY_COLUMNS = (
     "sku",
     "status",
@@ -100,7 +100,8 @@ class Row:
 @dataclass
 class CatalogueRun:
     """Renders ``manifest`` on the appliance into ``out``: outputs ``<sku>.<ext>``, ``summary.csv`` and
-    ``batch-state.json`` (hashes per SKU; a re-run skips a row whose hashes match and whose output is there).
+    ``batch-state.jsonl`` (``batchstate``: hashes per SKU; a re-run skips a row whose hashes match and whose
+    output is there).
 
     :meth:`run` blocks until every row has ended (or :attr:`stop` is set). It reports ``(done, total, index,
     line)``: once for every row when all are sent (``status`` empty while the appliance renders it), then again
@@ -119,24 +120,23 @@ class CatalogueRun:
         """Every row's summary line, in manifest order. Raises ManifestError when the manifest is unusable."""
         rows = read_manifest(self.manifest)
         self.out.mkdir(parents=True, exist_ok=True)
-        state_path = self.out / STATE
-        state: dict[str, Any] = json.loads(state_path.read_text()) if state_path.is_file() else {}
-        names = OutputNames()
-        lines = [self._start(number, row, state, names) for number, row in enumerate(rows, start=1)]
-        done = sum(1 for r in lines if r.job_id is None)
-        for index, row in enumerate(lines):
-            if row.job_id is None:
-                self._ended(row, state, state_path)
-            report((done, len(lines), index, row.line))
-        pending = [(i, r) for i, r in enumerate(lines) if r.job_id is not None]
-        while pending and not self.stop.is_set():
-            time.sleep(self.poll_s)
-            for index, row in list(pending):
-                if self._poll(row):
-                    pending.remove((index, row))
-                    done += 1
-                    self._ended(row, state, state_path)
-                    report((done, len(lines), index, row.line))
+        with BatchState(self.out) as state:  # what it could not read renders again (its notes are not shown yet)
+            names = OutputNames()
+            lines = [self._start(number, row, state, names) for number, row in enumerate(rows, start=1)]
+            done = sum(1 for r in lines if r.job_id is None)
+            for index, row in enumerate(lines):
+                if row.job_id is None:
+                    _ended(row, state)
+                report((done, len(lines), index, row.line))
+            pending = [(i, r) for i, r in enumerate(lines) if r.job_id is not None]
+            while pending and not self.stop.is_set():
+                time.sleep(self.poll_s)
+                for index, row in list(pending):
+                    if self._poll(row):
+                        pending.remove((index, row))
+                        done += 1
+                        _ended(row, state)
+                        report((done, len(lines), index, row.line))
         pending_rows = [row for _, row in pending]
         for row in pending_rows:  # stopped: the jobs go on on the appliance; a re-run picks them up again
             row.line.update(status="failed", error="Stopped before the appliance finished this row.")
@@ -144,7 +144,7 @@ class CatalogueRun:
         write_summary(self.out / SUMMARY, SUMMARY_COLUMNS, summary, ours=("output",))
         return summary
 
-    def _start(self, number: int, row: dict[str, Any], state: dict[str, Any], names: OutputNames) -> Row:
+    def _start(self, number: int, row: dict[str, Any], state: BatchState, names: OutputNames) -> Row:
         """Check the row, hash it, skip it when unchanged, else submit it (the row fails alone)."""
         sku = str(row.get("sku", "")).strip()
         item = Row(sku, dict.fromkeys(SUMMARY_COLUMNS, ""))
@@ -223,11 +223,11 @@ class CatalogueRun:
             row.line.update(status="failed", error=describe(exc))
         return True
 
-    def _ended(self, row: Row, state: dict[str, Any], path: Path) -> None:
-        """Remember the row's line (after every row: a crash loses none); a skipped row keeps its earlier one."""
-        if row.sku and row.line["status"] != "skipped":
-            state[row.sku] = dict(row.line)
-            path.write_text(json.dumps(state, indent=1, sort_keys=True))
+
+def _ended(row: Row, state: BatchState) -> None:
+    """Remember the row's line (after every row: a crash loses none); a skipped row keeps its earlier one."""
+    if row.sku and row.line["status"] != "skipped":
+        state.record(row.line)
 
 
 def typed_cells(fields: dict[str, Any], caps: Capabilities) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 The manifest format, output names, summary columns and skip rule are written once, in docs/presets.md
 ("Catalogues"); the desktop's "Open catalogue…" (``paqshot_desktop/catalogue.py``) follows the same. Rows are
 validated exactly as the API validates a request (the same msgspec type), so a bad row fails alone with the API's
-message. ``batch-state.json`` remembers, per SKU, the sha256 of the input bytes and of the resolved options.
+message. ``batch-state.jsonl`` (``cli.batchstate``) remembers, per SKU, the sha256 of the input bytes and of the
+resolved options.
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ import msgspec
 from .. import __version__
 from ..errors import AppError, InvalidRequest, UnsupportedImage
 from ..settings import declared
+from .batchstate import BatchState
 from .common import internal_error, os_error_words
 from .manifestrows import Manifest, parse_manifest
 from .skunames import OutputNames
 from .summarycsv import write_summary
 
 SUMMARY = "summary.csv"
-STATE = "batch-state.json"
 # Not request fields: the worker takes them from these settings, whose type and bounds they keep.
 EXTRA_FIELDS = {"long_side": "output_long_side", "jpeg_quality": "jpeg_quality"}
 SUMMARY_COLUMNS = (
@@ -161,24 +162,26 @@ def run_manifest(args: argparse.Namespace) -> int:
         print(f"note: {manifest.note}", file=sys.stderr)
     rows = manifest.rows
     args.output.mkdir(parents=True, exist_ok=True)
-    state_path = args.output / STATE
-    state: dict[str, Any] = json.loads(state_path.read_text()) if state_path.exists() else {}
     engines: Engines = res.engines
     finisher = Finisher(settings, presets)
     defaults = flag_fields(args)
     summary: list[dict[str, Any]] = []
     names = OutputNames()
-    for number, row in enumerate(rows, start=1):
-        line = _one_row(number, row, defaults, args, res, engines, finisher, state, names)
-        summary.append(line)
-        print(
-            f"{line['sku'] or f'row {number}'}: {line['status']}"
-            + (f" ({line['error']})" if line["error"] else "")
-            + (f" [{line['compliance']}]" if line["compliance"] else ""),
-            file=sys.stderr,
-            flush=True,
-        )
-        state_path.write_text(json.dumps(state, indent=1, sort_keys=True))  # after every row: a crash loses none
+    with BatchState(args.output) as state:
+        for note in state.notes:
+            print(f"note: {note}", file=sys.stderr)
+        for number, row in enumerate(rows, start=1):
+            line = _one_row(number, row, defaults, args, res, engines, finisher, state, names)
+            if line["sku"] and line["status"] != "skipped":
+                state.record(line)  # after every row: a crash loses none
+            summary.append(line)
+            print(
+                f"{line['sku'] or f'row {number}'}: {line['status']}"
+                + (f" ({line['error']})" if line["error"] else "")
+                + (f" [{line['compliance']}]" if line["compliance"] else ""),
+                file=sys.stderr,
+                flush=True,
+            )
     write_summary(args.output / SUMMARY, SUMMARY_COLUMNS, summary, ours=("output",))
     failed = sum(1 for s in summary if s["status"] == "failed")
     print(
@@ -196,7 +199,7 @@ def _one_row(
     res: Any,
     engines: Any,
     finisher: Any,
-    state: dict[str, Any],
+    state: BatchState,
     names: OutputNames,
 ) -> dict[str, Any]:
     line: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS, "")
@@ -240,8 +243,6 @@ def _one_row(
         line.update(status="failed", error=exc.message if isinstance(exc, AppError) else os_error_words(exc))
     except Exception as exc:  # one broken row must not lose the catalogue: report it and go on
         line.update(status="failed", error=internal_error(exc))
-    if sku:
-        state[sku] = {k: v for k, v in line.items()}
     return line
 
 

@@ -1,0 +1,98 @@
+"""A catalogue's resume journal, ``batch-state.jsonl`` in the output folder (docs/presets.md, "Catalogues"; the
+desktop repeats these lines in ``paqshot_desktop/batchstate.py``, as it must not import the server, and a test
+checks that both files' code is the same).
+
+Each row that ends appends its summary line as one JSON line, flushed at once (a crash of the program loses no
+row); reading takes the last line of each SKU. Breaker14 B14-8: the state was one JSON document rewritten whole
+after every row (O(n²): 20,000 rows wrote ~89 GB, 8.9 MB a row at the end), and a kill inside that write left a
+torn file that stopped every later run of the catalogue (exit 70). Now a row costs one line; a torn last line (a
+kill or a power cut while it was written) is cut off the file and its row renders again; a line or an older
+``batch-state.json`` that cannot be read is a note, never an error. The journal is rewritten compacted (one line a
+SKU, a temporary file then ``os.replace``) when it is opened holding more than twice the lines it needs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+JOURNAL = "batch-state.jsonl"
+OLD_STATE = "batch-state.json"  # before session 15: one JSON object, SKU → line; read when there is no journal
+
+
+class BatchState:
+    """The last summary line of each SKU of the catalogue rendered into ``folder``; :meth:`record` appends one.
+    ``notes``: what could not be read (each row it concerned renders again). Use as a context manager (the
+    journal's file is closed at the end)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / JOURNAL
+        self.notes: list[str] = []
+        self.lines: dict[str, dict[str, Any]] = {}
+        self._file: IO[str] | None = None
+        if self.path.exists():
+            self._read_journal()
+        elif (folder / OLD_STATE).exists():
+            self._read_old(folder / OLD_STATE)
+
+    def get(self, sku: str) -> dict[str, Any] | None:
+        """The SKU's last recorded line, or None."""
+        return self.lines.get(sku)
+
+    def record(self, line: dict[str, Any]) -> None:
+        """Remember ``line`` (a summary line; its ``sku`` is the key) as its SKU's last: one appended line."""
+        if self._file is None:
+            self._file = self.path.open("a", encoding="utf-8")
+        self._file.write(json.dumps(line, ensure_ascii=False, sort_keys=True, default=str) + "\n")
+        self._file.flush()
+        self.lines[str(line["sku"])] = dict(line)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> BatchState:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def _read_journal(self) -> None:
+        data = self.path.read_bytes()
+        complete = data.rfind(b"\n") + 1  # a torn last line has no newline yet
+        count = 0
+        for number, raw in enumerate(data[:complete].splitlines(), start=1):
+            try:
+                line = json.loads(raw)
+                self.lines[str(line["sku"])] = line
+                count += 1
+            except (ValueError, TypeError, KeyError):
+                self.notes.append(f"{self.path.name} line {number} could not be read; its row renders again.")
+        if complete < len(data):
+            self.notes.append(f"{self.path.name} ended in a torn line (cut off); its row renders again.")
+        if complete < len(data) or count > 2 * len(self.lines):
+            self._rewrite()
+
+    def _read_old(self, path: Path) -> None:
+        try:
+            lines = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(lines, dict):
+                raise ValueError("not an object")
+        except (OSError, ValueError) as exc:
+            self.notes.append(f"{path.name} could not be read ({exc}); every row renders again.")
+            return
+        self.lines = {str(sku): line for sku, line in lines.items() if isinstance(line, dict)}
+        self._rewrite()
+        path.unlink()  # the journal holds it now
+
+    def _rewrite(self) -> None:
+        """The journal as one line per SKU, replacing the file at once (never a half-written journal)."""
+        temporary = self.path.with_name(self.path.name + ".tmp")
+        with temporary.open("w", encoding="utf-8") as fh:
+            for line in self.lines.values():
+                fh.write(json.dumps(line, ensure_ascii=False, sort_keys=True, default=str) + "\n")
+        os.replace(temporary, self.path)
