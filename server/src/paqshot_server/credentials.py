@@ -24,6 +24,11 @@ from .imaging.provenance import SigningIdentity
 from .settings import Settings
 
 SELF_SIGNED_MARK = "self-signed test certificate"  # in the subject, so any viewer shows what it is
+# RFC 5280 (Appendix A.1: ub-common-name, ub-organization-name, ub-organizational-unit-name): a name attribute
+# holds at most 64 characters; ``cryptography`` counts them as UTF-8 bytes and refuses more (breaker14 B14-5: a
+# brand name of 18 characters or more made "<brand> content signer (self-signed test certificate)" 65+ and
+# `init --self-signed-cert` exit 70).
+MAX_NAME_BYTES = 64
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,7 @@ def make_self_signed(settings: Settings, *, days: int = 365) -> CredentialFiles:
     brand = settings.brand.product_name
     now = datetime.datetime.now(datetime.UTC)
     root_key = ec.generate_private_key(ec.SECP256R1())
-    root_name = _name(brand, f"{brand} test root ({SELF_SIGNED_MARK})")
+    root_name = _name(brand, "test root")
     root = (
         x509.CertificateBuilder()
         .subject_name(root_name)
@@ -97,7 +102,7 @@ def make_self_signed(settings: Settings, *, days: int = 365) -> CredentialFiles:
     key = ec.generate_private_key(ec.SECP256R1())
     leaf = (
         x509.CertificateBuilder()
-        .subject_name(_name(brand, f"{brand} content signer ({SELF_SIGNED_MARK})"))
+        .subject_name(_name(brand, "content signer"))
         .issuer_name(root_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -120,13 +125,28 @@ def make_self_signed(settings: Settings, *, days: int = 365) -> CredentialFiles:
     return files
 
 
-def _name(organisation: str, common_name: str) -> x509.Name:
+def _name(brand: str, role: str) -> x509.Name:
+    """A test certificate's subject: O the brand's name, OU its role ("test root", "content signer"), CN the
+    brand's name and :data:`SELF_SIGNED_MARK` (what a C2PA viewer shows as the signer), each cut to
+    :data:`MAX_NAME_BYTES` of UTF-8 (a cut name ends in "…"; the mark is never cut)."""
+    mark = f" ({SELF_SIGNED_MARK})"
     return x509.Name(
         [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, _fit(brand, MAX_NAME_BYTES)),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, role),
+            x509.NameAttribute(NameOID.COMMON_NAME, _fit(brand, MAX_NAME_BYTES - len(mark)) + mark),
         ]
     )
+
+
+def _fit(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` bytes of UTF-8: cut between characters, with "…" at the end, when longer."""
+    if len(text.encode()) <= limit:
+        return text
+    cut = text
+    while len(cut.encode()) + len("…".encode()) > limit:
+        cut = cut[:-1]
+    return cut.rstrip() + "…"
 
 
 def _usage(*, sign_certs: bool) -> x509.KeyUsage:

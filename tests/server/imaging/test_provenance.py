@@ -106,6 +106,40 @@ def test_a_trained_cutout_is_labelled_composite_with_trained_media(signed_settin
     assert finished.result.meta["digital_source_type"] == IPTC_DST + "compositeWithTrainedAlgorithmicMedia"
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["Ácme & Söhne <Bild> Studio Pro", "Atelier Noir Product Imagery Appliance", "Ä&" * 40],
+    ids=["30 chars, & and non-ASCII", "38 chars", "80 chars"],
+)
+def test_a_brand_name_of_any_length_makes_a_test_certificate_that_signs(tmp_path: Path, name: str) -> None:
+    """breaker14 B14-5: a product name of 18 characters or more put a common name over X.509's 64 characters into
+    the test certificate: `init --self-signed-cert` exit 70 and no Content Credentials. Each name attribute now
+    fits (RFC 5280's 64), the mark stays whole, and the brand's name is whole wherever it fits."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    brand = tmp_path / "brand.toml"
+    brand.write_text(f'name = {json.dumps(name)}\n[server]\nslug = "acme"\nenv_prefix = "ACME_"\n')
+    settings = Settings(home=tmp_path / "home", brand_file=str(brand))
+    assert settings.brand.product_name == name
+    files = make_self_signed(settings)
+    leaf, root = x509.load_pem_x509_certificates(files.cert.read_bytes())
+    leaf.verify_directly_issued_by(root)
+    for cert in (leaf, root):
+        values = {a.oid: a.value for a in cert.subject}
+        assert all(len(str(v).encode()) <= 64 for v in values.values()), values  # as cryptography counts
+        assert str(values[NameOID.COMMON_NAME]).endswith(f" ({SELF_SIGNED_MARK})")
+        if len(name.encode()) <= 64:
+            assert values[NameOID.ORGANIZATION_NAME] == name
+        if len(name.encode()) <= 64 - len(f" ({SELF_SIGNED_MARK})"):
+            assert values[NameOID.COMMON_NAME] == f"{name} ({SELF_SIGNED_MARK})"
+    result, photo = _render("png")
+    finished = Finisher(settings, PRESETS).finish(result, product_photo=photo, title="gen_long", checks=[])
+    store = read_manifest(finished.result.images[0].data, "image/png")
+    assert store["validation_state"] == "Valid", store.get("validation_status")
+    assert SELF_SIGNED_MARK in store["manifests"][store["active_manifest"]]["signature_info"]["common_name"]
+
+
 def test_a_second_brand_signs_as_itself(tmp_path: Path) -> None:
     brand = tmp_path / "brand.toml"
     brand.write_text('name = "Noir Studio"\n[server]\nslug = "noir"\nenv_prefix = "NOIR_"\n')
