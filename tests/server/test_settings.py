@@ -32,11 +32,33 @@ def test_a_partner_brand_renames_the_variables(tmp_path: Path) -> None:
     env = {"PAQSHOT_BRAND_FILE": str(NOIR), "NOIR_HOME": str(tmp_path / "noir"), "NOIR_PORT": "9400"}
     resolved = load_settings({**env, "PAQSHOT_PORT": "9999", "PAQSHOT_HOME": str(tmp_path / "other")})
     assert resolved.brand.env_prefix == "NOIR_" and resolved.brand_file == str(NOIR)
-    assert resolved.port == 9400 and resolved.home == tmp_path / "noir"  # the reference names are not read
+    assert resolved.port == 9400 and resolved.home == tmp_path / "noir"  # the brand's names win
     (tmp_path / "noir").mkdir()
     (tmp_path / "noir" / "config.toml").write_text("retention_days = 2\n")
     assert load_settings(env).retention_days == 2  # the config file is found through the brand's HOME
     assert "NOIR_PORT" in settings_table("NOIR_")
+
+
+def test_under_a_brand_the_reference_names_the_shipped_units_set_are_still_read(tmp_path: Path) -> None:
+    """breaker14 B14-7: the systemd units, Dockerfile and compose file set PAQSHOT_HOME, PAQSHOT_PUBLIC_URL,
+    PAQSHOT_REQUIRE_GPU; with a brand file added they were ignored without a word (a new empty appliance in
+    ./data, links without the public URL, require_gpu off). Each is read where the brand's own name is not set."""
+    (tmp_path / "units").mkdir()
+    (tmp_path / "units" / "config.toml").write_text("retention_days = 3\n")
+    env = {
+        "PAQSHOT_BRAND_FILE": str(NOIR),
+        "PAQSHOT_HOME": str(tmp_path / "units"),
+        "PAQSHOT_PUBLIC_URL": "https://images.example.com",
+        "PAQSHOT_REQUIRE_GPU": "true",
+        "PAQSHOT_PORT": "9999",
+        "NOIR_PORT": "9400",
+    }
+    resolved = load_settings(env)
+    assert resolved.home == tmp_path / "units" and resolved.retention_days == 3  # its config file too
+    assert resolved.public_url == "https://images.example.com" and resolved.require_gpu is True
+    assert resolved.port == 9400  # the brand's name wins where both are set
+    with pytest.raises(ValueError, match="environment variable PAQSHOT_PORT"):  # an error names the one read
+        load_settings({"PAQSHOT_BRAND_FILE": str(NOIR), "PAQSHOT_PORT": "many"})
 
 
 def test_the_brand_file_cannot_come_from_the_config_file(tmp_path: Path) -> None:

@@ -2,7 +2,10 @@
 
 Values come from (lowest to highest): the defaults, a TOML file (``<prefix>CONFIG`` or ``<home>/config.toml``),
 environment variables ``<prefix><NAME>``, then explicit overrides (CLI flags, tests). ``<prefix>`` is the
-brand's ``env_prefix`` (``PAQSHOT_`` for the reference brand); the brand file itself is named by
+brand's ``env_prefix`` (``PAQSHOT_`` for the reference brand); under a partner brand a ``PAQSHOT_<NAME>`` is read
+too, where the brand's own name is not set (the brand's wins): the shipped systemd units, Dockerfile and compose
+file set ``PAQSHOT_*``, and a partner who adds a brand file to them must not get an appliance that silently drops
+its data folder, public URL or GPU requirement (breaker14 B14-7). The brand file itself is named by
 ``PAQSHOT_BRAND_FILE`` (or an override), the one name fixed before the brand is known. Nothing is read at
 import time.
 """
@@ -300,8 +303,15 @@ def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[s
     prefix = load_brand(Path(brand_file) if brand_file else None).env_prefix
     values: dict[str, Any] = {"brand_file": brand_file} if brand_file else {}
     sources: dict[str, str] = {}  # where each value came from, for the error that names it
-    home = Path(given.get("home") or env.get(prefix + "HOME") or Settings.home).expanduser()
-    config_path = Path(env[prefix + "CONFIG"]) if prefix + "CONFIG" in env else home / "config.toml"
+    names = (prefix, REFERENCE_PREFIX) if prefix != REFERENCE_PREFIX else (prefix,)  # the brand's name wins
+
+    def variable(name: str) -> str | None:
+        """The environment variable that sets ``name`` (``HOME``…): the brand's, else the reference's."""
+        return next((p + name for p in names if p + name in env), None)
+
+    home_variable, config_variable = variable("HOME"), variable("CONFIG")
+    home = Path(given.get("home") or (env[home_variable] if home_variable else "") or Settings.home).expanduser()
+    config_path = Path(env[config_variable]) if config_variable else home / "config.toml"
     if config_path.is_file():
         for key, value in tomllib.loads(config_path.read_text(encoding="utf-8")).items():
             if key not in _BY_NAME:
@@ -312,9 +322,10 @@ def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[s
                 )
             values[key], sources[key] = value, str(config_path)
     for setting in SETTINGS:
-        if setting.name not in BOOTSTRAP and prefix + setting.name.upper() in env:
-            values[setting.name] = env[prefix + setting.name.upper()]
-            sources[setting.name] = f"environment variable {prefix}{setting.name.upper()}"
+        name = variable(setting.name.upper()) if setting.name not in BOOTSTRAP else None
+        if name is not None:
+            values[setting.name] = env[name]
+            sources[setting.name] = f"environment variable {name}"
     values.update(given)
     coerced = {}
     for key, value in values.items():
