@@ -85,6 +85,27 @@ def test_a_torn_state_file_does_not_stop_a_catalogue_run(tmp_path: Path) -> None
     assert json.loads((out / "batch-state.jsonl").read_text())["status"] == "failed"
 
 
+def test_a_rows_image_is_checked_before_it_is_read(tmp_path: Path) -> None:
+    """breaker14 B14-4 (the desktop's copy of the catalogue): a device, a named pipe and a file over the
+    appliance's limit are refused in words without being read."""
+    import os
+
+    from paqshot_desktop.catalogue import CatalogueRun
+    from paqshot_desktop.wire import Capabilities
+
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    big = tmp_path / "big.jpg"
+    with big.open("wb") as fh:
+        fh.truncate(300_000_000)  # sparse: no disk used
+    run = CatalogueRun(None, Capabilities(), (), tmp_path / "m.csv", tmp_path)  # type: ignore[arg-type]  # unused
+    for name in ("/dev/null", "pipe.jpg"):
+        with pytest.raises(ValueError, match="not a regular file"):
+            run._load(name)
+    with pytest.raises(ValueError, match=r"big\.jpg is 300\.0 MB; this appliance takes images up to 10 MB"):
+        run._load("big.jpg")
+
+
 def test_the_marketplace_check_of_a_summary_line_in_words() -> None:
     line = {"compliance": "amazon_main:fail; ebay:pass", "failed_rules": "amazon_main:shadow; amazon_main:props"}
     words = check_words(line, {"amazon_main": "Amazon main image", "ebay": "eBay"})
@@ -184,7 +205,7 @@ def test_a_catalogue_renders_by_sku_writes_the_summary_and_skips_unchanged_rows(
     third.reject()
 
 
-@pytest.mark.parametrize("module", ["skunames", "summarycsv", "manifestrows", "batchstate"])
+@pytest.mark.parametrize("module", ["skunames", "summarycsv", "manifestrows", "batchstate", "boundedread"])
 def test_the_output_names_and_summary_cells_are_the_commands_to_the_letter(module: str) -> None:
     """The desktop repeats the command's name rule and its summary's inert cells (it must not import the server):
     the same code in both files."""

@@ -28,6 +28,7 @@ from typing import Any
 import msgspec
 
 from .batchstate import BatchState
+from .boundedread import NotARegularFile, TooLarge, read_bounded
 from .client import ApiClient, ApiError, describe
 from .manifestrows import ManifestError, parse_manifest
 from .model import image_extension
@@ -200,9 +201,15 @@ class CatalogueRun:
                 return self.client.download(image)
             except ApiError as exc:
                 raise ValueError(f"cannot fetch {image}: {describe(exc)}") from None
-        path = Path(image).expanduser()
+        path, limit = Path(image).expanduser(), self.caps.limits.max_image_bytes
         try:
-            return (path if path.is_absolute() else self.manifest.parent / path).read_bytes()
+            return read_bounded(path if path.is_absolute() else self.manifest.parent / path, limit)
+        except NotARegularFile:
+            raise ValueError(f"cannot read {image}: not a regular file (a device, pipe or socket).") from None
+        except TooLarge as exc:
+            raise ValueError(
+                f"{image} is {exc.size / 1e6:.1f} MB; this appliance takes images up to {limit / 1e6:.0f} MB."
+            ) from None
         except OSError as exc:
             raise ValueError(f"cannot read {image}: {exc.strerror}.") from None
 

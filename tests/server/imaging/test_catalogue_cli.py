@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from litestar.testing import TestClient
@@ -192,7 +193,7 @@ def test_a_row_whose_file_cannot_be_read_says_why_in_a_plain_sentence(tmp_path: 
         ("file/inside.jpg", "image file path runs through something that is not a folder"),
     ):
         with pytest.raises(InvalidRequest) as refused:
-            _load(image, tmp_path, None)
+            _load(image, tmp_path, SimpleNamespace(settings=Settings(home=tmp_path)))
         assert refused.value.message.startswith(says), refused.value.message
         assert_plain_words(refused.value.message)
         assert "Errno" not in refused.value.message

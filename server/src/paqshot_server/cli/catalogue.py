@@ -24,7 +24,7 @@ from .. import __version__
 from ..errors import AppError, InvalidRequest, UnsupportedImage
 from ..settings import declared
 from .batchstate import BatchState
-from .common import internal_error, os_error_words
+from .common import internal_error, os_error_words, read_bounded
 from .manifestrows import Manifest, parse_manifest
 from .skunames import OutputNames
 from .summarycsv import write_summary
@@ -255,10 +255,11 @@ def _load(image: str, base: Path, res: Any, field: str = "image") -> bytes:
 
         return anyio.run(load_image, res, image, field)
     path = Path(image).expanduser()
+    what = f"{field.replace('_', ' ')} file"
     try:
-        return (path if path.is_absolute() else base / path).read_bytes()
+        return read_bounded(path if path.is_absolute() else base / path, res.settings.max_image_bytes, what)
     except OSError as exc:
-        raise InvalidRequest(os_error_words(exc, f"{field.replace('_', ' ')} file")) from None  # in words
+        raise InvalidRequest(os_error_words(exc, what)) from None  # in words
 
 
 def plates_for(res: Any, background: bytes | None, options: Any) -> Any:

@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from .common import add_home_flag, os_error_words, settings_from
+from .common import add_home_flag, os_error_words, read_bounded, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,7 +45,12 @@ def _check(args: argparse.Namespace) -> int:
     for path in args.images:
         try:
             outcome = check_image(
-                path.read_bytes(), ids, res.settings, res.presets, res.engines.find_product, res.engines.finder_name()
+                read_bounded(path, res.settings.max_image_bytes, "image file"),
+                ids,
+                res.settings,
+                res.presets,
+                res.engines.find_product,
+                res.engines.finder_name(),
             )
         except (AppError, OSError) as exc:
             message = exc.message if isinstance(exc, AppError) else os_error_words(exc)

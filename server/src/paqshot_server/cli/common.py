@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+from pathlib import Path
 from typing import Any
 
+from ..errors import ImageTooLarge, InvalidRequest, megabytes
 from ..settings import Settings, load_settings
+from . import boundedread
 
 # Set by ``main`` from ``--verbose``: a process-wide CLI switch, read where an internal error is reported.
 VERBOSE = False
@@ -42,6 +45,23 @@ def os_error_words(exc: OSError, what: str = "file") -> str:
     reason = (exc.strerror or "an input/output error").rstrip(".")
     reason = reason[0].lower() + reason[1:]
     return f"{what} could not be used ({reason}): {name}" if name else f"{what} could not be used ({reason})"
+
+
+def read_bounded(path: Path, limit: int, what: str) -> bytes:
+    """The bytes of the local input file at ``path`` (``cli.boundedread``: checked before it is read), at most
+    ``limit`` of them. ``what``: the file's kind, in words ("image file").
+
+    Raises:
+        InvalidRequest: not a regular file (a device, pipe or socket).
+        ImageTooLarge: more than ``limit`` bytes (the message names the size and the limit).
+        OSError: the file cannot be opened or read, or is a folder (``IsADirectoryError``).
+    """
+    try:
+        return boundedread.read_bounded(path, limit)
+    except boundedread.NotARegularFile:
+        raise InvalidRequest(f"{what} is not a regular file (a device, pipe or socket): {path}") from None
+    except boundedread.TooLarge as exc:
+        raise ImageTooLarge(f"{what} {path} is {exc.size / 1e6:.1f} MB; the limit is {megabytes(limit)}.") from None
 
 
 def add_home_flag(parser: argparse.ArgumentParser) -> None:

@@ -27,7 +27,7 @@ from ..imaging.options import (
     RenderOptions,
     cutout_choice,
 )
-from .common import internal_error, os_error_words
+from .common import internal_error, os_error_words, read_bounded
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
@@ -292,11 +292,12 @@ def _render_one(
     started = time.perf_counter()
     record: dict[str, Any] = {"file": str(path)}
     try:
-        data = path.read_bytes()
+        data = read_bounded(path, settings.max_image_bytes, "image file")
         decoded = decode_image(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
         check_photo_size(decoded.source_size)
         decode_ms = (time.perf_counter() - started) * 1000
-        hint = read_hint(args.mask_hint.read_bytes(), decoded.image.size) if args.mask_hint else None
+        hint_bytes = read_bounded(args.mask_hint, settings.max_image_bytes, "mask hint") if args.mask_hint else None
+        hint = read_hint(hint_bytes, decoded.image.size) if hint_bytes is not None else None
         result = engines.render(decoded.image, options, hint=hint, plates=plates)
         record.update(_review_record(result))
         if result.needs_review and args.on_low_confidence == "fail":
