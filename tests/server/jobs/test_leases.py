@@ -88,6 +88,26 @@ def test_retention_purge_deletes_files_and_links_404(client: TestClient, key: Ke
     assert gone.status_code == 404 and gone.json()["error"] == "not_found"
 
 
+def test_a_purged_generation_says_so_and_shows_no_dead_links(client: TestClient, key: Key, settings: Settings) -> None:
+    """breaker14 B14-6: past retention a job still answered "completed" with image_url and thumbnail_url links
+    that 404. It stays completed (it did complete; the spec's statuses) and says ``expired``, without links, in
+    the poll and the list alike."""
+    job_id = submit(client, key)
+    ctx = WorkerContext(settings)
+    process(ctx, job_id)
+    before = client.get(f"/v1/generate/{job_id}", headers=key.headers).json()
+    assert before["image_url"] and "expired" not in before
+    ctx.db.get().conn.execute("UPDATE jobs SET expires_at = '2000-01-01T00:00:00Z' WHERE id = ?", (job_id,))
+    assert sweeper.purge_expired(ctx, time.time()) == 1
+    polled = client.get(f"/v1/generate/{job_id}", headers=key.headers).json()
+    listed = client.get("/v1/generations", headers=key.headers).json()["data"][0]
+    for seen in (polled, listed):
+        assert seen["status"] == "completed" and seen["expired"] is True, seen
+        assert seen["expires_at"] == "2000-01-01T00:00:00Z" and seen["width"] == before["width"]
+        links = {k for k, v in seen.items() if k.endswith("_url") or k == "images"}
+        assert not links, links
+
+
 def test_lost_queue_message_is_sent_again(client: TestClient, key: Key, settings: Settings) -> None:
     lost = submit(client, key)
     ctx = WorkerContext(settings)

@@ -80,14 +80,11 @@ def generation(job: Job, api: ApiState, now: tuple[float | None, int] | None = N
             for img in job.result.images
         ]
         first = links[0]
-        out.image_url, out.thumbnail_url, out.width, out.height = (
-            first.image_url,
-            first.thumbnail_url,
-            first.width,
-            first.height,
-        )
-        out.expires_at = job.expires_at
-        out.images = links
+        out.width, out.height, out.expires_at = first.width, first.height, job.expires_at
+        if job.purged:  # past retention the sweeper deleted the files: no links that answer 404 (breaker14 B14-6)
+            out.expired = True
+        else:
+            out.image_url, out.thumbnail_url, out.images = first.image_url, first.thumbnail_url, links
         meta = job.result.meta
         if out.seed is None and isinstance(meta.get("seed"), int):
             out.seed = meta["seed"]  # the seed the engine picked: send it back to reproduce the image

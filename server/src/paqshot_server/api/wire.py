@@ -151,6 +151,16 @@ class Generation(Struct, kw_only=True, omit_defaults=True):
     width: Pixels | None = None
     height: Pixels | None = None
     expires_at: ExpiresAt | None = None
+    expired: (
+        Annotated[
+            bool,
+            Meta(
+                description="Extension: true once the images were deleted after the retention period (expires_at): "
+                "the generation keeps its facts, without image_url, thumbnail_url or images."
+            ),
+        ]
+        | None
+    ) = None
     error: Annotated[JobError, Meta(description="Why it failed (failed only).")] | None = None
     progress: Annotated[float, Meta(description="Extension: 0–1 while processing.")] | None = None
     estimated_seconds: Annotated[int, Meta(description="Seconds until it should be done (processing).")] | None = None
