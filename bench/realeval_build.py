@@ -16,11 +16,17 @@ The output (outside the repository; the data is never committed):
   ``bike.jpg`` byte for byte from their sources), with ``SOURCES.tsv`` (``file, origin, licence, family``);
 - ``comp/``: the composites with exact reference mattes, made by ``make_composites.py`` (fixed ``--seed``) from
   the cut-outs on the synthetic backdrops and the backdrop photos, with its ``SOURCES.tsv``;
+- ``large/``: photos at the size customers send (role ``large``: upright, at most 3,000 px on the long side,
+  Lanczos, JPEG 92; the model-input resize and the clean-up grid only change anything above the 800 px of
+  ``photos/``), each with its reference matte as ``NAME.alpha_gt.png`` when one is pinned (role ``large_alpha``,
+  named ``NAME.alpha_gt.png`` after its photo ``NAME.jpg``, same size as the photo, resized with it), and
+  ``SOURCES.tsv``;
 - ``src/cutouts``, ``src/backdrops``: the pinned inputs of the composites as fetched (not read by ``realset``);
 - ``BUILD.tsv``: the sha256 of every file of ``comp/`` and ``photos/``; its own digest is printed as the set's
-  digest, so two builds (other machine, other day) can be compared with one line.
+  digest, so two builds (other machine, other day) can be compared with one line. ``LARGE.tsv`` does the same for
+  ``large/`` (printed as the large set's digest), so adding large photos leaves the set's digest as it was.
 
-Then ``eval_real.py --extra OUT/comp --extra OUT/photos``. A folder that exists without a ``BUILD.tsv`` is never
+Then ``eval_real.py --extra OUT/comp --extra OUT/photos`` (and ``--extra OUT/large``). A folder that exists without a ``BUILD.tsv`` is never
 overwritten; one made by this script is replaced whole.
 """
 
@@ -44,8 +50,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_composites
 
 MANIFEST = Path(__file__).resolve().parent / "realeval_sources.toml"
-ROLES = ("cutout", "photo", "backdrop")
+ROLES = ("cutout", "photo", "backdrop", "large", "large_alpha")
 PHOTO_LONG_SIDE = 800
+# Customers' phone and studio photos are 2,000-4,000 px; 3,000 keeps the bench's decode and clean-up times near
+# what the appliance sees without writing 24 MP files (the model sees 320 x 320 either way).
+LARGE_LONG_SIDE = 3000
+ALPHA_SUFFIX = ".alpha_gt.png"
 PHOTO_QUALITY = 92
 
 
@@ -55,7 +65,7 @@ class BuildError(Exception):
 
 @dataclass(frozen=True)
 class Source:
-    """One pinned file: ``name`` in the built set, ``role`` (cutout, photo or backdrop), ``family``, where it comes
+    """One pinned file: ``name`` in the built set, ``role`` (one of ``ROLES``), ``family``, where it comes
     from (``repo`` "owner/name", ``commit``, ``path``), its ``sha256`` as stored there and the repository's
     ``licence``."""
 
@@ -75,7 +85,8 @@ class Source:
 
 def load_manifest(path: Path = MANIFEST) -> list[Source]:
     """The ``[[file]]`` entries of ``path``; raises ``BuildError`` on a missing field, an unknown role, a repeated
-    name or a name whose suffix does not fit its role (cut-outs are PNG; photos become JPEG)."""
+    name, a name whose suffix does not fit its role (cut-outs are PNG; photos become JPEG; a large photo's matte is
+    ``NAME.alpha_gt.png``) or a matte without its large photo."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     fields = Source.__dataclass_fields__
     sources = []
@@ -88,8 +99,10 @@ def load_manifest(path: Path = MANIFEST) -> list[Source]:
             raise BuildError(f"{path}: {src.name}: role {src.role!r} is not one of {ROLES}")
         if src.role == "cutout" and not src.name.endswith(".png"):
             raise BuildError(f"{path}: cut-out {src.name} must be named .png")
-        if src.role == "photo" and not src.name.endswith(".jpg"):
+        if src.role in ("photo", "large") and not src.name.endswith(".jpg"):
             raise BuildError(f"{path}: photo {src.name} must be named .jpg")
+        if src.role == "large_alpha" and not src.name.endswith(ALPHA_SUFFIX):
+            raise BuildError(f"{path}: matte {src.name} must be named NAME{ALPHA_SUFFIX}")
         if len(src.commit) != 40 or len(src.sha256) != 64:
             raise BuildError(f"{path}: {src.name}: commit must be 40 hex digits and sha256 64")
         sources.append(src)
@@ -97,7 +110,15 @@ def load_manifest(path: Path = MANIFEST) -> list[Source]:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise BuildError(f"{path}: names used twice: {dupes}")
+    large = {s.name for s in sources if s.role == "large"}
+    orphans = [s.name for s in sources if s.role == "large_alpha" and _photo_of(s.name) not in large]
+    if orphans:
+        raise BuildError(f"{path}: mattes without a large photo of that name: {orphans}")
     return sources
+
+
+def _photo_of(matte_name: str) -> str:
+    return matte_name[: -len(ALPHA_SUFFIX)] + ".jpg"
 
 
 def find_git_dir(repo: str, mirrors: list[Path], explicit: dict[str, Path]) -> Path:
@@ -156,14 +177,31 @@ def fetch_checked(sources: list[Source], read: Callable[[Source], bytes]) -> dic
     return out
 
 
-def prepare_photo(data: bytes) -> bytes:
-    """A photo as the handed cases were made: upright, RGB, at most 800 px on the long side (Lanczos), JPEG 92."""
-    img = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
-    k = PHOTO_LONG_SIDE / max(img.size)
-    if k < 1:
-        img = img.resize((round(img.width * k), round(img.height * k)), Image.Resampling.LANCZOS)
+def _capped(img: Image.Image, long_side: int) -> Image.Image:
+    k = long_side / max(img.size)
+    if k >= 1:
+        return img
+    return img.resize((round(img.width * k), round(img.height * k)), Image.Resampling.LANCZOS)
+
+
+def prepare_photo(data: bytes, long_side: int = PHOTO_LONG_SIDE) -> bytes:
+    """A photo as the handed cases were made: upright, RGB, at most ``long_side`` px on the long side (Lanczos),
+    JPEG 92."""
+    img = _capped(ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB"), long_side)
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=PHOTO_QUALITY)
+    return buf.getvalue()
+
+
+def prepare_matte(data: bytes, photo: bytes, name: str) -> bytes:
+    """A large photo's reference matte (8-bit grey PNG) at the size ``prepare_photo(photo, LARGE_LONG_SIDE)``
+    writes, resized the same way (Lanczos); ``BuildError`` when it is not the photo's size (upright)."""
+    matte = Image.open(io.BytesIO(data)).convert("L")
+    size = ImageOps.exif_transpose(Image.open(io.BytesIO(photo))).size
+    if matte.size != size:
+        raise BuildError(f"{name}: matte {matte.size} is not the size of its photo {size}")
+    buf = io.BytesIO()
+    _capped(matte, LARGE_LONG_SIDE).save(buf, "PNG")
     return buf.getvalue()
 
 
@@ -178,7 +216,7 @@ def _claim(out: Path) -> None:
     if out.exists() and any(out.iterdir()):
         if not (out / "BUILD.tsv").is_file():
             raise BuildError(f"{out} holds files but no BUILD.tsv: not a folder this script made; choose another")
-        for part in ("comp", "photos", "src", "BUILD.tsv"):
+        for part in ("comp", "photos", "large", "src", "BUILD.tsv", "LARGE.tsv"):
             target = out / part
             if target.is_dir():
                 shutil.rmtree(target)
@@ -187,19 +225,39 @@ def _claim(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def build(sources: list[Source], read: Callable[[Source], bytes], out: Path, seed: int = 0) -> str:
-    """Build the set into ``out`` (see the module's doc); returns the set's digest (sha256 of ``BUILD.tsv``).
-    Every digest is checked before anything is written."""
+def _listing(out: Path, folders: tuple[Path, ...], tsv: Path) -> str:
+    """Write the sha256 of every file under ``folders`` into ``tsv``; returns the sha256 of ``tsv``."""
+    rows = [
+        (str(p.relative_to(out)), hashlib.sha256(p.read_bytes()).hexdigest())
+        for folder in folders
+        if folder.is_dir()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    ]
+    _write_tsv(tsv, rows)
+    return hashlib.sha256(tsv.read_bytes()).hexdigest()
+
+
+def build(sources: list[Source], read: Callable[[Source], bytes], out: Path, seed: int = 0) -> tuple[str, str]:
+    """Build the set into ``out`` (see the module's doc); returns the set's digest (sha256 of ``BUILD.tsv``) and
+    the large set's (sha256 of ``LARGE.tsv``). Every digest is checked before anything is written."""
     blobs = fetch_checked(sources, read)
     _claim(out)
     cut_dir, back_dir, photo_dir, comp_dir = out / "src/cutouts", out / "src/backdrops", out / "photos", out / "comp"
-    for folder in (cut_dir, back_dir, photo_dir):
+    large_dir = out / "large"
+    for folder in (cut_dir, back_dir, photo_dir, large_dir):
         folder.mkdir(parents=True)
-    rows: dict[str, list[tuple[str, ...]]] = {"cutout": [], "backdrop": [], "photo": []}
+    rows: dict[str, list[tuple[str, ...]]] = {"cutout": [], "backdrop": [], "photo": [], "large": []}
     for src in sorted(sources, key=lambda s: s.name):
         if src.role == "photo":
             (photo_dir / src.name).write_bytes(prepare_photo(blobs[src.name]))
             rows["photo"].append((src.name, src.origin, src.licence, src.family))
+        elif src.role == "large":
+            (large_dir / src.name).write_bytes(prepare_photo(blobs[src.name], LARGE_LONG_SIDE))
+            rows["large"].append((src.name, src.origin, src.licence, src.family))
+        elif src.role == "large_alpha":
+            matte = prepare_matte(blobs[src.name], blobs[_photo_of(src.name)], src.name)
+            (large_dir / src.name).write_bytes(matte)
         else:
             folder = cut_dir if src.role == "cutout" else back_dir
             (folder / src.name).write_bytes(blobs[src.name])
@@ -207,6 +265,7 @@ def build(sources: list[Source], read: Callable[[Source], bytes], out: Path, see
     _write_tsv(cut_dir / "SOURCES.tsv", rows["cutout"])
     _write_tsv(back_dir / "SOURCES.tsv", rows["backdrop"])
     _write_tsv(photo_dir / "SOURCES.tsv", rows["photo"])
+    _write_tsv(large_dir / "SOURCES.tsv", rows["large"])
     n_cut = len(rows["cutout"])
     if n_cut:
         argv = ["--cutouts", str(cut_dir), "--out", str(comp_dir), "--seed", str(seed)]
@@ -216,15 +275,7 @@ def build(sources: list[Source], read: Callable[[Source], bytes], out: Path, see
         made = len(list(comp_dir.glob("comp_*.jpg")))
         if made != 2 * n_cut:  # make_composites skips a PNG that is not RGBA
             raise BuildError(f"{made} composites from {n_cut} cut-outs: every cut-out must be an RGBA PNG")
-    listing = [
-        (str(p.relative_to(out)), hashlib.sha256(p.read_bytes()).hexdigest())
-        for folder in (comp_dir, photo_dir)
-        if folder.is_dir()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    ]
-    _write_tsv(out / "BUILD.tsv", listing)
-    return hashlib.sha256((out / "BUILD.tsv").read_bytes()).hexdigest()
+    return _listing(out, (comp_dir, photo_dir), out / "BUILD.tsv"), _listing(out, (large_dir,), out / "LARGE.tsv")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -241,12 +292,12 @@ def main(argv: list[str] | None = None) -> int:
         explicit[repo] = Path(path)
     try:
         sources = load_manifest(args.manifest)
-        digest = build(sources, git_reader(args.mirrors, explicit), args.out, args.seed)
+        digest, large_digest = build(sources, git_reader(args.mirrors, explicit), args.out, args.seed)
     except BuildError as exc:
         print(f"realeval_build: {exc}", file=sys.stderr)
         return 1
     counts = {r: sum(s.role == r for s in sources) for r in ROLES}
-    print(f"{counts} -> {args.out} (comp/, photos/); set digest {digest}")
+    print(f"{counts} -> {args.out} (comp/, photos/, large/); set digest {digest}; large set digest {large_digest}")
     return 0
 
 

@@ -25,6 +25,7 @@ def test_manifest_pins_the_labelled_set() -> None:
     sources = rb.load_manifest()
     roles = {r: sorted(s.name for s in sources if s.role == r) for r in rb.ROLES}
     assert (len(roles["cutout"]), len(roles["photo"]), len(roles["backdrop"])) == (18, 27, 4)
+    assert len(roles["large"]) >= 8 and roles["large_alpha"] == []  # no reference matte found yet (session 15)
     labels = tomllib.loads((BENCH / "real_labels.toml").read_text(encoding="utf-8"))
     # The photos and every composite the build makes keep the names the by-eye labels use.
     assert [n for n in roles["photo"] if n not in labels] == []
@@ -54,7 +55,8 @@ def _git(repo: Path, *args: str) -> str:
 
 @pytest.fixture
 def source_repo(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
-    """A small git repository standing in for a public one: two RGBA cut-outs, a backdrop photo and a photo."""
+    """A small git repository standing in for a public one: two RGBA cut-outs, a backdrop photo, a photo and a
+    large photo (3,600 x 1,800) with its matte."""
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
     rng = np.random.default_rng(1)
@@ -70,6 +72,13 @@ def source_repo(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
     buf = io.BytesIO()
     big.save(buf, "JPEG", quality=95)
     files["ex/photo.jpeg"] = buf.getvalue()
+    ramp = np.linspace(0, 255, 3600, dtype=np.float32)[None, :, None] * np.ones((1800, 1, 3), np.float32)
+    buf = io.BytesIO()
+    Image.fromarray(ramp.astype(np.uint8)).save(buf, "JPEG", quality=90)
+    files["ex/large.jpg"] = buf.getvalue()
+    matte = np.zeros((1800, 3600), np.uint8)
+    matte[300:1500, 900:2700] = 255  # the object: rows 300-1499, columns 900-2699
+    files["ex/large_gt.png"] = _png(matte)
     repo = tmp_path / "owner+name" / "repo"
     repo.mkdir(parents=True)
     _git(repo, "init", "-q")
@@ -88,6 +97,8 @@ def _sources(repo: Path, files: dict[str, bytes]) -> list[rb.Source]:
         "ex/mug.png": ("t_mug.png", "cutout"),
         "ex/floor.png": ("bd_floor.png", "backdrop"),
         "ex/photo.jpeg": ("t_photo.jpg", "photo"),
+        "ex/large.jpg": ("t_large.jpg", "large"),
+        "ex/large_gt.png": ("t_large.alpha_gt.png", "large_alpha"),
     }
     return [
         rb.Source(name, role, "test", "owner/name", commit, path, hashlib.sha256(files[path]).hexdigest(), "MIT")
@@ -105,6 +116,7 @@ def test_two_builds_are_byte_identical_and_read_as_the_set(
     first = rb.build(sources, read, tmp_path / "a", seed=0)
     second = rb.build(sources, read, tmp_path / "b", seed=0)
     assert first == second
+    assert (tmp_path / "a" / "LARGE.tsv").read_text().count("large/") == 3  # photo, matte, SOURCES
     listing = (tmp_path / "a" / "BUILD.tsv").read_text().splitlines()
     assert len(listing) == 2 * 2 * 3 + 1 + 1 + 1  # 4 composites x (jpg, alpha, colours) + SOURCES + photo + SOURCES
     for line in listing:
@@ -128,6 +140,34 @@ def test_two_builds_are_byte_identical_and_read_as_the_set(
     assert "owner/name@" in by_name["t_photo.jpg"].source
     comp = by_name["comp_t_mug_sweep0.jpg"]
     assert comp.reference() is not None and comp.family == "sweep"
+    (large,) = realset.load(None, [tmp_path / "a" / "large"])
+    assert large.name == "t_large.jpg" and large.family == "test" and "owner/name@" in large.source
+    with Image.open(large.path) as img:
+        assert img.size == (3000, 1500)  # capped at 3,000 px on the long side, not at the 800 of photos/
+    ref = large.reference()
+    assert ref is not None and ref.shape == (1500, 3000)
+    # the matte was scaled with its photo: the object is rows 250-1249, columns 750-2249 at 5/6 of the size
+    # (10 px kept clear of the edge, where Lanczos rings)
+    assert ref[260:1240, 760:2240].min() > 0.99 and ref[:240].max() < 0.01 and ref[:, :740].max() < 0.01
+
+
+def test_a_large_photo_matte_must_fit_its_photo(source_repo: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
+    repo, files = source_repo
+    sources = _sources(repo, files)
+    read = rb.git_reader([], {"owner/name": repo})
+    wrong = [
+        rb.Source(**{**s.__dict__, "path": "ex/floor.png", "sha256": hashlib.sha256(files["ex/floor.png"]).hexdigest()})
+        if s.role == "large_alpha"
+        else s
+        for s in sources
+    ]
+    with pytest.raises(rb.BuildError, match=r"t_large\.alpha_gt\.png: matte \(120, 90\) is not the size"):
+        rb.build(wrong, read, tmp_path / "out")
+    manifest = tmp_path / "m.toml"
+    orphan = "\n".join(f'{k} = "{v}"' for k, v in {**sources[-1].__dict__, "name": "other.alpha_gt.png"}.items())
+    manifest.write_text(f"[[file]]\n{orphan}\n", encoding="utf-8")
+    with pytest.raises(rb.BuildError, match="without a large photo"):
+        rb.load_manifest(manifest)
 
 
 def test_a_wrong_digest_or_a_foreign_folder_stops_the_build(
@@ -136,7 +176,7 @@ def test_a_wrong_digest_or_a_foreign_folder_stops_the_build(
     repo, files = source_repo
     sources = _sources(repo, files)
     read = rb.git_reader([], {"owner/name": repo})
-    bad = [*sources[:-1], rb.Source(**{**sources[-1].__dict__, "sha256": "0" * 64})]
+    bad = [rb.Source(**{**s.__dict__, "sha256": "0" * 64}) if s.name == "t_photo.jpg" else s for s in sources]
     with pytest.raises(rb.BuildError, match=r"t_photo\.jpg"):
         rb.build(bad, read, tmp_path / "out")
     assert not (tmp_path / "out").exists()  # nothing written before every digest is checked
