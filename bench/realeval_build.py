@@ -26,8 +26,8 @@ The output (outside the repository; the data is never committed):
   digest, so two builds (other machine, other day) can be compared with one line. ``LARGE.tsv`` does the same for
   ``large/`` (printed as the large set's digest), so adding large photos leaves the set's digest as it was.
 
-Then ``eval_real.py --extra OUT/comp --extra OUT/photos`` (and ``--extra OUT/large``). A folder that exists without a ``BUILD.tsv`` is never
-overwritten; one made by this script is replaced whole.
+Then ``eval_real.py --extra OUT/comp --extra OUT/photos`` (and ``--extra OUT/large``). A folder that exists
+without a ``BUILD.tsv`` is never overwritten; one made by this script is replaced whole.
 """
 
 from __future__ import annotations
@@ -227,7 +227,7 @@ def _claim(out: Path) -> None:
 
 def _listing(out: Path, folders: tuple[Path, ...], tsv: Path) -> str:
     """Write the sha256 of every file under ``folders`` into ``tsv``; returns the sha256 of ``tsv``."""
-    rows = [
+    rows: list[tuple[str, ...]] = [
         (str(p.relative_to(out)), hashlib.sha256(p.read_bytes()).hexdigest())
         for folder in folders
         if folder.is_dir()
