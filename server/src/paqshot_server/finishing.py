@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from . import __version__
 from .credentials import load_identity
@@ -110,18 +111,10 @@ class Finisher:
         # The main image records where its product is (its exact alpha on the canvas), and its report is the audit
         # of the file as delivered, so `paqshot check` and POST /v1/check of that file give the same verdict.
         # The map is sealed for the pixels of the bytes written (:mod:`.imaging.mapseal`): labelling and signing
-        # below leave the coded image data as it is, so only this file, unedited, has it trusted.
-        alpha = result.meta.get(PRODUCT_ALPHA)
-        text = (
-            productmap.encode(alpha, compliance.PRODUCT_ALPHA, compliance.FRINGE_ALPHA)
-            if isinstance(alpha, np.ndarray) and result.images
-            else None
-        )
-        product_map = (
-            None
-            if text is None
-            else (text, mapseal.seal(self.seal_key, text, mapseal.pixel_digest(result.images[0].data)))
-        )
+        # below leave the coded image data as it is, so only this file, unedited, has it trusted. The audit
+        # measures the pixels the seal was computed on (``own``): the job decodes its output once.
+        own = _decoded_map(result)
+        product_map = None if own is None else (own[1], mapseal.seal(self.seal_key, own[1], mapseal.digest(own[0])))
         labelled = tuple(
             self._label(image, facts, identity, (product_photo, photo_mime), title, product_map if i == 0 else None)
             for i, image in enumerate(result.images)
@@ -129,7 +122,8 @@ class Finisher:
         chosen = [self.presets.get(preset_id) for preset_id in dict.fromkeys(checks)]
         reports: tuple[compliance.ComplianceReport, ...] = ()
         if chosen:
-            reports = compliance.audit(labelled[0].data, chosen, find_product, facts.cutout, self.seal_key).reports
+            done = compliance.audit(labelled[0].data, chosen, find_product, facts.cutout, self.seal_key, own=own)
+            reports = done.reports
         notes += _quality_notes(labelled, self.presets.max_file_bytes(checks))
         meta = dict(result.meta)
         meta["digital_source_type"] = facts.digital_source_type
@@ -163,6 +157,16 @@ class Finisher:
             data=one(image.data, image.mime, title, product_map),
             thumbnail=one(image.thumbnail, image.thumbnail_mime, f"{title}_thumb"),
         )
+
+
+def _decoded_map(result: RenderResult) -> tuple[Image.Image, str] | None:
+    """(the main file's pixels decoded at full size, the text of its product map) for the seal and the audit; None
+    when the engine did not say where the product is, or the map does not fit the XMP (:func:`.productmap.encode`)."""
+    alpha = result.meta.get(PRODUCT_ALPHA)
+    if not isinstance(alpha, np.ndarray) or not result.images:
+        return None
+    text = productmap.encode(alpha, compliance.PRODUCT_ALPHA, compliance.FRINGE_ALPHA)
+    return None if text is None else (mapseal.decode(result.images[0].data), text)
 
 
 def _quality_notes(images: tuple[RenderedImage, ...], limit: int | None) -> list[str]:
