@@ -36,19 +36,21 @@ MAX_TEXT = 48_000
 FRINGE_LEVEL = 64  # what a fringe pixel reads as: above FRINGE_ALPHA (12), below PRODUCT_ALPHA (128)
 _VALUES = np.array([0, FRINGE_LEVEL, 255], np.uint8)
 # alpha of each grey level a map reads back as (:func:`read`): a 2-bit grey PNG reads back scaled to 8 bits, levels
-# 0, 1, 2 as 0, 85, 170; the nearest level, at most 2 (a forged map's 255 is the body too). One table lookup: a
-# 2000² map in ~4 ms (its arithmetic on uint16 planes took ~40, session 15).
-_ALPHA_OF_GREY = _VALUES[np.minimum((np.arange(256) * 3 + 127) // 255, 2)]
+# 0, 1, 2 as 0, 85, 170; the nearest level, at most 2 (a forged map's 255 is the body too). Applied as PIL's table
+# (``Image.point``): ~3 ms at 2048² against ~18-40 for arithmetic on uint16 planes (session 15).
+_ALPHA_OF_GREY = _VALUES[np.minimum((np.arange(256) * 3 + 127) // 255, 2)].tolist()
 _PATTERN = re.compile(rb"\b" + PREFIX.encode() + rb":" + PROPERTY.encode() + rb'="([A-Za-z0-9+/=]+)"')
 _SEAL_PATTERN = re.compile(rb"\b" + PREFIX.encode() + rb":" + SEAL_PROPERTY.encode() + rb'="([0-9a-f]{64})"')
 
 
 def encode(alpha: np.ndarray, body: int, fringe: int) -> str | None:
     """Base64 text of the 3-level map of ``alpha`` (uint8 (H, W)): 2 where ``alpha >= body``, 1 where
-    ``alpha > fringe``, else 0. Halved until it fits :data:`MAX_TEXT`; None when even a 1/8 map does not."""
-    values = np.arange(256)
-    level_of_alpha = np.where(values >= body, 2, np.where(values > fringe, 1, 0)).astype(np.uint8)
-    image = Image.fromarray(level_of_alpha[alpha])  # one lookup, not two passes over wide planes
+    ``alpha > fringe``, else 0 (``body`` > ``fringe``). Halved until it fits :data:`MAX_TEXT`; None when even a 1/8
+    map does not."""
+    # two byte-wide comparisons summed: 2 ms at 2048² against 39 for nested np.where's int64 planes (session 15)
+    levels = np.greater(alpha, fringe).view(np.uint8)
+    levels += np.greater_equal(alpha, body).view(np.uint8)
+    image = Image.fromarray(levels)
     for _ in range(4):
         buf = io.BytesIO()
         image.save(buf, "PNG", bits=2, optimize=True)
@@ -83,13 +85,12 @@ def read(text: str, shape: tuple[int, int], max_pixels: int) -> np.ndarray | Non
             if image.width * image.height > max_pixels:
                 return None
             image.load()
-            grey = np.asarray(image if image.mode == "L" else image.convert("L"))
+            alpha = (image if image.mode == "L" else image.convert("L")).point(_ALPHA_OF_GREY)
     except (OSError, ValueError, binascii.Error, Image.DecompressionBombError):
         return None
     height, width = shape
-    rows, cols = grey.shape
-    if abs(rows * width / height - cols) > 1:
+    if abs(alpha.height * width / height - alpha.width) > 1:
         return None
-    if (rows, cols) != (height, width):
-        grey = np.asarray(Image.fromarray(grey).resize((width, height), Image.Resampling.NEAREST))
-    return _ALPHA_OF_GREY[grey]
+    if alpha.size != (width, height):
+        alpha = alpha.resize((width, height), Image.Resampling.NEAREST)
+    return np.asarray(alpha)
