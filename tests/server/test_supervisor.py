@@ -6,6 +6,7 @@ import gc
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -104,10 +105,12 @@ def test_serve_freezes_its_start_up_heap_once_the_api_has_started(
     monkeypatch.setattr(allocator, "keep_freed_memory", lambda **_: True)
     monkeypatch.setattr(uvicorn.Server, "run", run)
     args = build_parser().parse_args(["serve", "--no-worker", "--home", str(tmp_path / "home"), "--port", "0"])
+    sigterm = signal.getsignal(signal.SIGTERM)
     try:
         assert args.func(args) == 0
     finally:
         gc.unfreeze()  # this test process's heap goes back to the collector
+        signal.signal(signal.SIGTERM, sigterm)  # serve's own (SIGTERM raises): the test run must stay stoppable
     assert isinstance(seen["frozen"], int) and seen["frozen"] > 10_000
     assert seen["presets_out_of_reach"] is True
     assert seen["collector_on"] is True
