@@ -112,9 +112,10 @@ class Finisher:
         # of the file as delivered, so `paqshot check` and POST /v1/check of that file give the same verdict.
         # The map is sealed for the pixels of the bytes written (:mod:`.imaging.mapseal`): labelling and signing
         # below leave the coded image data as it is, so only this file, unedited, has it trusted. The audit
-        # measures the pixels the seal was computed on (``own``): the job decodes its output once.
-        own = _decoded_map(result)
-        product_map = None if own is None else (own[1], mapseal.seal(self.seal_key, own[1], mapseal.digest(own[0])))
+        # measures the pixels the seal was computed on (``own``): the job decodes its output once at most (a PNG
+        # not at all to seal it: the encoder knew its pixels).
+        own = _own_map(result)
+        product_map = None if own is None else (own[1], mapseal.seal(self.seal_key, own[1], own[2]))
         labelled = tuple(
             self._label(image, facts, identity, (product_photo, photo_mime), title, product_map if i == 0 else None)
             for i, image in enumerate(result.images)
@@ -122,8 +123,10 @@ class Finisher:
         chosen = [self.presets.get(preset_id) for preset_id in dict.fromkeys(checks)]
         reports: tuple[compliance.ComplianceReport, ...] = ()
         if chosen:
-            done = compliance.audit(labelled[0].data, chosen, find_product, facts.cutout, self.seal_key, own=own)
-            reports = done.reports
+            sealed = None if own is None else own[:2]
+            reports = compliance.audit(
+                labelled[0].data, chosen, find_product, facts.cutout, self.seal_key, own=sealed
+            ).reports
         notes += _quality_notes(labelled, self.presets.max_file_bytes(checks))
         meta = dict(result.meta)
         meta["digital_source_type"] = facts.digital_source_type
@@ -159,14 +162,22 @@ class Finisher:
         )
 
 
-def _decoded_map(result: RenderResult) -> tuple[Image.Image, str] | None:
-    """(the main file's pixels decoded at full size, the text of its product map) for the seal and the audit; None
-    when the engine did not say where the product is, or the map does not fit the XMP (:func:`.productmap.encode`)."""
+def _own_map(result: RenderResult) -> tuple[Image.Image | None, str, bytes] | None:
+    """(the main file's pixels decoded at full size, the text of its product map, the pixels' :func:`.mapseal.digest`)
+    for the seal and the audit. The pixels are None where the encoder gave their digest (``RenderedImage.pixel_digest``:
+    a PNG is not decoded to be sealed). None when the engine did not say where the product is, or the map does not fit
+    the XMP (:func:`.productmap.encode`)."""
     alpha = result.meta.get(PRODUCT_ALPHA)
     if not isinstance(alpha, np.ndarray) or not result.images:
         return None
     text = productmap.encode(alpha, compliance.PRODUCT_ALPHA, compliance.FRINGE_ALPHA)
-    return None if text is None else (mapseal.decode(result.images[0].data), text)
+    if text is None:
+        return None
+    main = result.images[0]
+    if main.pixel_digest is not None:
+        return None, text, main.pixel_digest
+    pixels = mapseal.decode(main.data)
+    return pixels, text, mapseal.digest(pixels)
 
 
 def _quality_notes(images: tuple[RenderedImage, ...], limit: int | None) -> list[str]:

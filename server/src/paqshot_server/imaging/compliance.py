@@ -179,7 +179,7 @@ def audit(
     finder: str,
     seal_key: bytes | None,
     *,
-    own: tuple[Image.Image, str] | None = None,
+    own: tuple[Image.Image | None, str] | None = None,
 ) -> Audit:
     """Measure the image file ``data`` against every preset: how every compliance report is made (the job's on its
     own output, ``POST /v1/check``, ``paqshot check``).
@@ -191,9 +191,10 @@ def audit(
     answer). Blocking (CPU).
 
     ``own``: the job's audit of the file it has just written, (its full-size pixels as :func:`.mapseal.decode`
-    read them, the map text the job sealed for those pixels and recorded in ``data``). The caller vouches for both,
-    so the seal is not recomputed and the pixels are not decoded again (:func:`decode`'s ``pixels``); the
-    measurement is the one a check of ``data`` makes, so the job and the check give one verdict.
+    read them, or None when the job did not need them to seal; the map text the job sealed for those pixels and
+    recorded in ``data``). The caller vouches for both, so the seal is not recomputed and the pixels are not
+    decoded again (:func:`decode`'s ``pixels``); the measurement is the one a check of ``data`` makes, so the job
+    and the check give one verdict.
 
     Raises:
         OSError, ValueError: ``data`` is not an image PIL can open, or a pixel rule needs the product and the file

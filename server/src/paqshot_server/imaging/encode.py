@@ -9,6 +9,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
+from . import mapseal
 from .productmap import MAX_TEXT
 from .result import RenderedImage
 
@@ -100,4 +101,8 @@ def render_image(pixels: np.ndarray, fmt: str, quality: int = 92, max_file_bytes
     thumb_fmt = "jpeg" if fmt == "jpeg" else fmt
     thumb = encode(thumbnail(image), thumb_fmt, 85)
     lowered = (quality, used) if used != quality else None
-    return RenderedImage(data, MIME[fmt], image.width, image.height, thumb, MIME[thumb_fmt], quality_lowered=lowered)
+    # A PNG decodes to exactly this image (lossless, same mode): the product map's seal needs no decode of it.
+    digest = mapseal.digest(image) if fmt == "png" else None
+    return RenderedImage(
+        data, MIME[fmt], image.width, image.height, thumb, MIME[thumb_fmt], quality_lowered=lowered, pixel_digest=digest
+    )

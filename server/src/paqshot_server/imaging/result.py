@@ -30,6 +30,9 @@ class RenderedImage:
     thumbnail_mime: str
     plate: bytes | None = field(default=None, repr=False)  # the backdrop photograph's file it stands on, if any
     quality_lowered: tuple[int, int] | None = None  # (asked, used) quality when a byte limit made it step down
+    # :func:`.mapseal.digest` of the pixels ``data`` decodes to, where the encoder knows them without decoding (a
+    # PNG is lossless: its canvas); None: the file is decoded for it (JPEG, WebP).
+    pixel_digest: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
