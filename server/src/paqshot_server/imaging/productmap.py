@@ -21,6 +21,7 @@ import base64
 import binascii
 import io
 import re
+import zlib
 
 import numpy as np
 from PIL import Image
@@ -53,7 +54,9 @@ def encode(alpha: np.ndarray, body: int, fringe: int) -> str | None:
     image = Image.fromarray(levels)
     for _ in range(4):
         buf = io.BytesIO()
-        image.save(buf, "PNG", bits=2, optimize=True)
+        # zlib's run-length strategy: 5-8 ms and 4-8 % smaller than `optimize` (zlib level 9, 41-89 ms) on six real
+        # products' maps at 2048² (session 15): a map is long runs of three values, RLE's case (zlib manual)
+        image.save(buf, "PNG", bits=2, compress_type=zlib.Z_RLE)
         text = base64.b64encode(buf.getvalue()).decode("ascii")
         if len(text) <= MAX_TEXT:
             return text
