@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import email.message
 import hashlib
 import importlib.metadata
 import inspect
@@ -224,3 +225,15 @@ def test_real_webhook_bodies_are_what_the_reference_says(client: TestClient, set
 
 def _subclasses(cls: type) -> list[type]:
     return [sub for child in cls.__subclasses__() for sub in (child, *_subclasses(child))]
+
+
+@pytest.mark.parametrize("path", ["/docs", "/docs/redoc.standalone.js", "/schema/openapi.json", "/metrics", "/healthz"])
+def test_every_content_type_names_each_parameter_once(client: TestClient, path: str) -> None:
+    """breaker15 B15-6: /docs and /metrics said "charset=utf-8; charset=utf-8" (Litestar adds the charset of text/*
+    to one already given); RFC 9110 5.6.6: a parameter name occurs once."""
+    response = client.get(path)
+    assert response.status_code == 200, path
+    message = email.message.Message()
+    message["content-type"] = response.headers["content-type"]
+    names = [name.lower() for name, _ in message.get_params()[1:]]
+    assert len(names) == len(set(names)), response.headers["content-type"]

@@ -135,7 +135,7 @@ class DocsController(Controller):
     def docs(self, api: NamedDependency[ApiState]) -> Response[str]:
         return Response(
             page(api.settings.brand),
-            media_type="text/html; charset=utf-8",
+            media_type="text/html",  # Litestar adds "; charset=utf-8" to text/*
             headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY},
         )
 

@@ -113,4 +113,4 @@ class MetricsController(Controller):
         """Prometheus text format."""
         registry = request.app.state["metrics"].registry
         body = await anyio.to_thread.run_sync(generate_latest, registry)
-        return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+        return Response(body, media_type="text/plain; version=0.0.4")  # Litestar adds "; charset=utf-8" to text/*
