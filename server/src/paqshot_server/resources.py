@@ -20,13 +20,15 @@ from .storage.files import FileStore
 
 @dataclass
 class Resources:
-    """Build once per process; cheap until a resource is first used."""
+    """Build once per process; cheap until a resource is first used. ``create_db=False`` (workers): a missing
+    database is an error, never a new empty one (``storage.db.ThreadLocalDB``)."""
 
     settings: Settings
+    create_db: bool = True
 
     @cached_property
     def db(self) -> ThreadLocalDB:
-        return ThreadLocalDB(self.settings.app_db)
+        return ThreadLocalDB(self.settings.app_db, create=self.create_db)
 
     @cached_property
     def files(self) -> FileStore:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import sqlite3
 import stat
 import subprocess
@@ -235,6 +236,55 @@ def test_case_appdb_deleted_while_running(settings: Settings, key: Key) -> None:
         assert "database" in failed and "does not exist" in failed["database"]
         assert "database file" in failed and str(os.getpid()) in failed["database file"]
         assert not settings.app_db.exists()
+
+
+def _lose_the_database(settings: Settings, key: Key) -> None:
+    """A data folder in use (a job accepted: its photo stored, its queue entry kept) whose app.db is then lost."""
+    with TestClient(create_app(settings)) as client:
+        assert client.post("/v1/generate", json=body(), headers=key.headers).status_code == 202
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{settings.app_db}{suffix}").unlink(missing_ok=True)
+
+
+def test_a_worker_started_after_the_database_was_lost_creates_no_empty_one(settings: Settings, key: Key) -> None:
+    """breaker15 B15-1: a worker (re)started after app.db was deleted made a new, empty app.db; doctor then said OK
+    and the next start served it (every key and job gone, nothing said)."""
+    _lose_the_database(settings, key)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "paqshot_server", "worker", "--home", str(settings.home)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert worker.stderr is not None
+        log = []
+        for line in worker.stderr:  # the worker opens its queue, warms up and asks the database for work
+            log.append(line)
+            if "started (providers" in line:
+                break
+    finally:
+        worker.send_signal(signal.SIGINT)
+        worker.communicate(timeout=60)
+    assert any("started (providers" in line for line in log), "".join(log)
+    assert not settings.app_db.exists()
+
+
+@pytest.mark.parametrize("command", ["serve", "init"])
+def test_serve_and_init_refuse_a_data_folder_in_use_whose_database_was_lost(
+    settings: Settings, key: Key, command: str
+) -> None:
+    _lose_the_database(settings, key)
+    extra = ["--port", "0"] if command == "serve" else []
+    out = subprocess.run(
+        [sys.executable, "-m", "paqshot_server", command, "--home", str(settings.home), *extra],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 1, out.stderr
+    assert "app.db is missing, but this data folder is in use" in out.stderr and "backup" in out.stderr
+    assert not settings.app_db.exists()
 
 
 def test_appdb_replaced_while_running(settings: Settings, key: Key) -> None:

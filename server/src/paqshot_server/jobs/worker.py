@@ -113,7 +113,7 @@ def run_worker(settings: Settings, parent_pid: int | None = None) -> int:
     """Run until SIGINT/SIGTERM (or, with ``parent_pid``, until that parent is gone). Returns the exit code.
     SIGINT must be heard (``cli.main`` sets its handler before the worker's modules load)."""
     allocator.keep_freed_memory(arenas=allocator.WORKER_ARENAS)
-    ctx = WorkerContext(settings)
+    ctx = WorkerContext(settings, create_db=False)  # restarted after app.db was lost: never make an empty one
     providers = ctx.engines.providers()
     upkeep = Upkeep(ctx, providers, parent_pid)
     dispatcher = DispatcherThread(Dispatcher(ctx, ctx.worker_id))

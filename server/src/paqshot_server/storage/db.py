@@ -113,6 +113,24 @@ def quick_check(db: sqlite_utils.Database) -> str:
     return str(db.conn.execute("PRAGMA quick_check").fetchone()[0])
 
 
+def lost_database(app_db: Path, queue_db: Path, files_dir: Path) -> str | None:
+    """Why the missing ``app_db`` was lost rather than never made: the queue or stored files of a data folder in use
+    are there without it (a new empty database would serve none of their keys, jobs or files). None when
+    ``app_db`` exists or the folder holds neither."""
+    if app_db.exists():
+        return None
+    kept = [str(queue_db)] if queue_db.exists() else []
+    if files_dir.is_dir() and any(files_dir.iterdir()):
+        kept.append(f"stored files in {files_dir}")
+    if not kept:
+        return None
+    return (
+        f"{app_db} is missing, but this data folder is in use ({', '.join(kept)}): its keys, jobs and webhooks "
+        "were in that database. Restore it from a backup; to start again with an empty database on purpose, move "
+        "the data folder away first."
+    )
+
+
 def create_private(path: Path) -> None:
     """Make the data folder (0700 when new) and an empty database file (0600) unless they exist."""
     if not path.parent.exists():
@@ -377,10 +395,14 @@ class ThreadLocalDB:
     The file first opened is pinned (a descriptor kept open, so its inode cannot be reused): if the path
     is later deleted or replaced, :meth:`identity_problem` says so and no new connection is opened to
     whatever file now has that name (which would split the data between two databases).
+
+    ``create=False`` (a worker): a missing file is :class:`DatabaseGone`, never a new empty database; the API's
+    start-up (``serve``) or ``init`` creates it.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create: bool = True) -> None:
         self.path = path
+        self.create = create
         self._local = threading.local()
         self._open: set[sqlite3.Connection] = set()
         self._lock = threading.Lock()
@@ -406,7 +428,7 @@ class ThreadLocalDB:
         problem = self.identity_problem()
         if problem:
             raise DatabaseGone(problem)
-        db = connect(self.path, autocheckpoint=self.autocheckpoint)
+        db = connect(self.path, create=self.create, autocheckpoint=self.autocheckpoint)
         with self._lock:
             self._pin.pin()
             self._open.add(db.conn)
