@@ -106,6 +106,20 @@ def test_a_rows_image_is_checked_before_it_is_read(tmp_path: Path) -> None:
         run._load("big.jpg")
 
 
+def test_the_manifest_itself_is_checked_before_it_is_read(tmp_path: Path) -> None:
+    """breaker15 B15-2's kind (a local input read whole): a device or a named pipe as the manifest."""
+    import os
+
+    from paqshot_desktop.catalogue import read_manifest
+    from paqshot_desktop.manifestrows import ManifestError
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    for path in (Path("/dev/null"), fifo):
+        with pytest.raises(ManifestError, match="not a regular file"):
+            read_manifest(path)
+
+
 def test_the_marketplace_check_of_a_summary_line_in_words() -> None:
     line = {"compliance": "amazon_main:fail; ebay:pass", "failed_rules": "amazon_main:shadow; amazon_main:props"}
     words = check_words(line, {"amazon_main": "Amazon main image", "ebay": "eBay"})

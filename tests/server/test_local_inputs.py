@@ -61,3 +61,21 @@ def test_a_catalogue_refuses_them_row_by_row(tmp_path: Path) -> None:
         errors = {row["sku"]: row["error"] for row in csv.DictReader(fh)}
     assert "not a regular file" in errors["device"] and "not a regular file" in errors["pipe"], errors
     assert "big.jpg is 300.0 MB; the limit is 10 MB" in errors["big"], errors
+
+
+def run(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "PAQSHOT_HOME": str(home)}
+    return subprocess.run([BIN, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_a_plate_and_a_manifest_are_checked_before_they_are_read(tmp_path: Path) -> None:
+    """breaker15 B15-2, the same kind on the inputs B14-4's fix missed: ``backdrops add /dev/zero`` read 8.75 GB in
+    12 s and a named pipe waited for ever; a manifest was read whole too."""
+    given = inputs(tmp_path)
+    for name in ("pipe", "device"):
+        added = run(["backdrops", "add", str(given[name])], tmp_path / "home")
+        assert added.returncode == 1 and "plate image is not a regular file" in added.stderr, added.stderr
+        listed = run(["generate", "--manifest", str(given[name]), "-o", str(tmp_path / "out")], tmp_path / "home")
+        assert listed.returncode == 2 and "manifest is not a regular file" in listed.stderr, listed.stderr
+    added = run(["backdrops", "add", str(given["big"])], tmp_path / "home")
+    assert added.returncode == 1 and "big.jpg is 300.0 MB; the limit is 10 MB" in added.stderr, added.stderr

@@ -30,7 +30,7 @@ import msgspec
 from .batchstate import BatchState
 from .boundedread import NotARegularFile, TooLarge, read_bounded
 from .client import ApiClient, ApiError, describe
-from .manifestrows import ManifestError, parse_manifest
+from .manifestrows import MAX_MANIFEST_BYTES, ManifestError, parse_manifest
 from .model import image_extension
 from .skunames import OutputNames
 from .summarycsv import write_summary
@@ -65,8 +65,14 @@ def read_manifest(path: Path) -> list[dict[str, Any]]:
     and header spellings spreadsheets write), empty cells dropped; in CSV, ``compliance_check`` is ids separated
     by ``;`` or ``|`` and ``placement`` is ``x=…,y=…,scale=…,floor_y=…``. Raises ManifestError naming the
     problem."""
-    try:
-        data = path.read_bytes()
+    try:  # a regular file within the limit (breaker15: /dev/zero as the manifest was read whole)
+        data = read_bounded(path, MAX_MANIFEST_BYTES)
+    except NotARegularFile:
+        raise ManifestError(f"The manifest {path} is not a regular file (a device, pipe or socket).") from None
+    except TooLarge as exc:
+        raise ManifestError(
+            f"The manifest {path} is {exc.size / 1e6:.0f} MB; the limit is {MAX_MANIFEST_BYTES / 1e6:.0f} MB."
+        ) from None
     except OSError as exc:
         raise ManifestError(f"Cannot read the manifest {path}: {exc.strerror}.") from None
     rows = parse_manifest(data, path.name).rows

@@ -23,6 +23,7 @@ _BOMS = (
 )
 SEPARATORS = ",;\t"  # what spreadsheets write between cells (RFC 4180's comma; Excel's list separator ';'; tab)
 MAX_CELL_CHARS = csv.field_size_limit()  # the stdlib reader's limit (131,072); no request field comes near it
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024  # read whole, so bounded: ~1.5 million rows of a typical 170-byte row
 
 
 class ManifestError(ValueError):

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..imaging.plates.plate import LIGHT_AZIMUTH
-from .common import add_home_flag, os_error_words, settings_from
+from .common import add_home_flag, os_error_words, read_bounded, settings_from
 
 
 def _fraction(text: str) -> float:
@@ -89,10 +89,13 @@ def _add(args: argparse.Namespace) -> int:
     from ..errors import AppError
     from ..jobs.backdrops import PlateUpload
 
-    try:
-        data = args.file.read_bytes()
+    try:  # bounded, and only a regular file (breaker15 B15-2: /dev/zero was read whole, a named pipe waited)
+        data = read_bounded(args.file, settings_from(args).max_image_bytes, "plate image")
     except OSError as exc:
         print(f"error: {os_error_words(exc, 'plate image')}", file=sys.stderr)
+        return 1
+    except AppError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
         return 1
     upload = PlateUpload(
         tags=[t for t in args.tags.split(",") if t.strip()],
