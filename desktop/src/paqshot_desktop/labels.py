@@ -43,6 +43,7 @@ RULE_LABELS: dict[str, str] = {
     "pixels": "Pixel count",
     "format": "File format",
     "colour_space": "Colour space",
+    "still": "One still image",
     "file_size": "File size",
     "shadow": "Shadow",
     "reflection": "Reflection",

@@ -4,6 +4,8 @@ meets it (amazon_main has every rule but short_side and pixels; google_shopping 
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from collections.abc import Callable
 
 import numpy as np
@@ -92,6 +94,63 @@ def _webp(rgb: np.ndarray, alpha: np.ndarray) -> tuple[bytes, np.ndarray]:
 def _not_srgb(rgb: np.ndarray, alpha: np.ndarray) -> tuple[bytes, np.ndarray]:
     profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("XYZ")).tobytes()
     return _png(rgb, icc_profile=profile), alpha  # same pixels, tagged with another colour space
+
+
+def _named_srgb(colour_space: str) -> bytes:
+    """LittleCMS's built-in profile of ``colour_space`` ("LAB" or "sRGB") whose description says sRGB; for "sRGB",
+    with Adobe RGB's red colorant (X, Y, Z at D50) written into its rXYZ tag: a profile lying about its colours."""
+    data = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile(colour_space)).tobytes())
+    if colour_space == "LAB":
+        data = data.replace(b"Lab identity built-in", b"sRGB iec6196 built-in")  # same length: the tag stays valid
+    else:
+        (count,) = struct.unpack(">I", data[128:132])  # ICC.1 7.3: the tag table follows the 128-byte header
+        for entry in range(count):
+            signature, offset, _ = struct.unpack(">4sII", data[132 + 12 * entry : 144 + 12 * entry])
+            if signature == b"rXYZ":  # XYZType: 'XYZ ', 4 reserved bytes, then s15Fixed16 X, Y, Z
+                data[offset + 8 : offset + 20] = struct.pack(
+                    ">3i", *(round(v * 65536) for v in (0.6097, 0.3111, 0.0195))
+                )
+    return bytes(data)
+
+
+@pytest.mark.parametrize("colour_space", ["LAB", "sRGB"])
+def test_a_profile_is_judged_by_its_colours_not_its_name(colour_space: str) -> None:
+    """breaker15 B15-11: the rule read the profile's description, so a Lab profile renamed "sRGB" passed."""
+    rgb, alpha = _scene()
+    profile = _named_srgb(colour_space)
+    assert "sRGB" in ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(profile)))
+    assert _failures(_png(rgb, icc_profile=profile), alpha) == {"colour_space"}
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    assert _failures(_png(rgb, icc_profile=srgb), alpha) == set()  # the real one passes
+
+
+def _with_gamma(data: bytes, gamma: float) -> bytes:
+    """A PNG with a gAMA chunk (PNG 11.3.3.2: the gamma times 100000) inserted after its IHDR chunk."""
+    body = b"gAMA" + struct.pack(">I", round(gamma * 100000))
+    chunk = struct.pack(">I", 4) + body + struct.pack(">I", zlib.crc32(body))
+    end_of_ihdr = 8 + 8 + 13 + 4  # signature, IHDR's length and type, its 13 bytes, its CRC
+    return data[:end_of_ihdr] + chunk + data[end_of_ihdr:]
+
+
+def test_a_png_gamma_other_than_srgbs_fails_the_colour_space() -> None:
+    """breaker15 B15-9: gAMA 0.2 added to a compliant PNG (shown dark grey) passed; the check ignored gAMA."""
+    rgb, alpha = _scene()
+    assert _failures(_with_gamma(_png(rgb), 0.2), alpha) == {"colour_space"}
+    assert _failures(_with_gamma(_png(rgb), 1 / 2.2), alpha) == set()  # sRGB's own gamma
+
+
+def test_an_animated_file_fails_as_no_still_image_whatever_its_first_frame() -> None:
+    """breaker15 B15-8: the rules measured the first frame only, so an APNG whose first frame was a compliant
+    packshot passed, whatever its other frames showed."""
+    rgb, alpha = _scene()
+    banded = rgb.copy()
+    banded[:100] = (255, 0, 0)
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "PNG", save_all=True, append_images=[Image.fromarray(banded)], duration=500)
+    report = check(buf.getvalue(), PRESETS.get("amazon_main"), product_alpha=alpha)
+    assert not report.passed and {r.rule for r in report.rules if not r.passed} == {"still"}
+    (still,) = (r for r in report.rules if r.rule == "still")
+    assert still.measured == "2 frames" and "one still image" in still.message
 
 
 def _too_big(rgb: np.ndarray, alpha: np.ndarray) -> tuple[bytes, np.ndarray]:

@@ -6,13 +6,14 @@ file, is not used."""
 from __future__ import annotations
 
 import io
+import struct
 
 import numpy as np
 from paqshot_server.checking import check_image, classical_product
 from paqshot_server.imaging import compliance, mapseal, productmap, xmp
 from paqshot_server.imaging.presets import load_presets
 from paqshot_server.settings import Settings
-from PIL import Image
+from PIL import ExifTags, Image
 from support import product_jpeg
 
 AMAZON = load_presets(None).get("amazon_main")
@@ -97,6 +98,23 @@ def test_a_recorded_map_is_the_product_and_what_is_added_outside_it_is_still_mea
     kept = kept.encode() if isinstance(kept, str) else kept
     source, rules = failed(xmp.embed(_jpeg(edited), "jpeg", kept))  # its map is stale: the product is found
     assert source == "test" and "props" in rules
+
+
+def test_an_exif_rotation_added_to_a_sealed_output_is_measured_as_shown_without_the_map() -> None:
+    """breaker15 B15-9: an EXIF orientation added to a sealed JPEG (the pixels, so the seal, unchanged; shown
+    sideways) kept its map trusted and its verdict."""
+    rgb, alpha = _lamp()
+    text = productmap.encode(alpha, compliance.PRODUCT_ALPHA, compliance.FRINGE_ALPHA)
+    assert text is not None
+    delivered = _sealed(_jpeg(rgb), text)
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6  # shown turned a quarter clockwise
+    payload = exif.tobytes()  # "Exif\0\0" and its TIFF structure: an APP1 segment's content
+    turned = delivered[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + delivered[2:]
+    assert mapseal.pixel_digest(turned) == mapseal.pixel_digest(delivered)  # the seal alone would still hold
+    done = compliance.audit(turned, [AMAZON], lambda image: np.zeros(image.size[::-1], np.uint8), "test", KEY)
+    assert done.product_source == "test"
+    assert (done.facts.width, done.facts.height) == (1200, 1000)  # as shown: the 1000 x 1200 file turned
 
 
 def test_a_map_a_file_declares_for_itself_is_not_trusted(settings: Settings) -> None:

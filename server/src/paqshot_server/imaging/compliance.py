@@ -15,8 +15,13 @@ passes the alpha a cut-out found. Rules and how each is measured (thresholds liv
 - ``cropped_at_edge``: the product touches the canvas border (which sides).
 - ``long_side``, ``short_side``, ``pixels``: the image's size.
 - ``format``: the container as decoded (JPEG, PNG, WebP), not the file name.
-- ``colour_space``: RGB pixels with no ICC profile (sRGB implied) or an ICC profile whose description names
-  sRGB.
+- ``colour_space``: RGB pixels with no ICC profile (sRGB implied) or an ICC profile that converts colours as sRGB
+  does (:func:`srgb_profile`): not its name, which anyone can write (breaker15 B15-11: a Lab profile named "sRGB"
+  passed); a PNG with neither a profile nor an sRGB chunk has no gAMA other than sRGB's (:data:`SRGB_PNG_GAMMA`).
+  Every rule measures the pixels as shown: turned by the file's EXIF orientation.
+- ``still``: only for a file with more than one frame (an animated PNG, WebP or GIF), which fails it: the rules
+  measure the first frame, and a marketplace shows a main image as one still picture (breaker15 B15-8: an APNG
+  whose first frame was a compliant output passed, whatever its other frames showed).
 - ``file_size``: bytes of the file.
 - added content (a main-image slot's rules): background pixels that differ from the required colour by more
   than :data:`CONTENT_TOLERANCE` levels form connected regions of at least :data:`MIN_REGION_SHARE` of the
@@ -47,7 +52,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageCms
+from PIL import ExifTags, Image, ImageCms, ImageOps
 from scipy import ndimage
 
 from . import mapseal, productmap
@@ -126,6 +131,10 @@ class Decoded:
     rgba: np.ndarray
     size_bytes: int
     xmp: bytes | None = None
+    icc_srgb: bool = True  # no ICC profile (sRGB implied), or one that converts as sRGB does (:func:`srgb_profile`)
+    frames: int = 1  # frames in the file (more than one: animated)
+    oriented: bool = False  # an EXIF orientation turned the pixels (``width``, ``height``, ``rgba``: as shown)
+    gamma: float | None = None  # a PNG's gAMA that is not sRGB's (no profile or sRGB chunk overrides it)
 
 
 def decode(data: bytes, long_side: int | None = None, pixels: Image.Image | None = None) -> Decoded:
@@ -145,13 +154,18 @@ def decode(data: bytes, long_side: int | None = None, pixels: Image.Image | None
     if pixels is None or image.size != (width, height):
         image.load()
         pixels = image
+    orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    if orientation != 1:  # measured as shown (breaker15 B15-9: an EXIF rotation added to a sealed output)
+        pixels = ImageOps.exif_transpose(pixels)
+        width, height = (height, width) if orientation in _QUARTER_TURNS else (width, height)
     icc = image.info.get("icc_profile")
-    description = None
+    description, icc_srgb = None, True
     if icc:
         try:
-            description = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).strip()
+            profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            description, icc_srgb = ImageCms.getProfileDescription(profile).strip(), srgb_profile(profile)
         except (OSError, ImageCms.PyCMSError):
-            description = "unreadable ICC profile"
+            description, icc_srgb = "unreadable ICC profile", False
     fmt = _FORMATS.get(image.format or "", (image.format or "unknown").lower())
     mode = image.mode
     packet = image.info.get("xmp")
@@ -159,7 +173,62 @@ def decode(data: bytes, long_side: int | None = None, pixels: Image.Image | None
     rgba_image = pixels.convert("RGBA")
     if long_side is not None and max(rgba_image.size) >= 2 * long_side:
         rgba_image = rgba_image.reduce(max(rgba_image.size) // long_side)
-    return Decoded(fmt, width, height, mode, description, np.asarray(rgba_image), len(data), packet)
+    frames = getattr(image, "n_frames", 1)
+    gamma = image.info.get("gamma") if not icc and "srgb" not in image.info else None  # PNG 11.3.3.2, 11.3.3.5
+    gamma = None if gamma is None or abs(gamma - SRGB_PNG_GAMMA) <= GAMMA_TOLERANCE else gamma
+    return Decoded(
+        fmt,
+        width,
+        height,
+        mode,
+        description,
+        np.asarray(rgba_image),
+        len(data),
+        packet,
+        icc_srgb,
+        frames,
+        orientation != 1,
+        gamma,
+    )
+
+
+_QUARTER_TURNS = {5, 6, 7, 8}  # EXIF orientations that swap width and height (CIPA DC-008, 4.6.4 A)
+# A PNG without a colour profile or sRGB chunk whose gAMA is not sRGB's 1/2.2 (the PNG spec's gAMA value for sRGB,
+# 45455 / 100000) displays as another tone curve (breaker15 B15-9: gAMA 0.2 added to a sealed output showed dark
+# grey and passed). The tolerance covers 1/2.2's roundings (0.45, 0.4545).
+SRGB_PNG_GAMMA = 0.45455
+GAMMA_TOLERANCE = 0.01
+
+
+# Most a colour of :data:`_SWATCH` may move, in levels (0..255), converted from a profile to sRGB for the profile to
+# count as sRGB. Measured on published sRGB profiles (Pillow's test set: IEC 61966-2.1 v2 and its black-scaled
+# variant 1 level; the ICC's v4 preference profile, a LUT profile with no colorant tags, 0 with black point
+# compensation) against another RGB profile (Pillow's "TIFF RGB": 53 levels).
+SRGB_TOLERANCE_LEVELS = 3
+
+
+def srgb_profile(profile: ImageCms.ImageCmsProfile) -> bool:
+    """Whether an ICC profile describes sRGB, by what it does rather than its name: an RGB colour space in which
+    the colours of :data:`_SWATCH` (a 5-level cube of 0..255 RGB), converted to LittleCMS's built-in sRGB
+    (relative colorimetric, black point compensation, as v4 sRGB profiles expect), move at most
+    :data:`SRGB_TOLERANCE_LEVELS`. Raises ImageCms.PyCMSError on a profile LittleCMS cannot use."""
+    if profile.profile.xcolor_space.strip() != "RGB":
+        return False
+    transform = ImageCms.buildTransform(
+        profile,
+        _SRGB,
+        "RGB",
+        "RGB",
+        renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
+        flags=ImageCms.Flags.BLACKPOINTCOMPENSATION,
+    )
+    moved = np.asarray(ImageCms.applyTransform(_SWATCH, transform), dtype=np.int16) - np.asarray(_SWATCH)
+    return int(np.abs(moved).max()) <= SRGB_TOLERANCE_LEVELS
+
+
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+_LEVELS = np.array([0, 64, 128, 192, 255], dtype=np.uint8)
+_SWATCH = Image.fromarray(np.stack(np.meshgrid(_LEVELS, _LEVELS, _LEVELS), axis=-1).reshape(1, -1, 3), "RGB")
 
 
 @dataclass(frozen=True)
@@ -224,8 +293,8 @@ def _sealed_map(data: bytes, facts: Decoded, seal_key: bytes | None) -> np.ndarr
     """The product map ``data`` records (alpha on ``facts.rgba``'s grid) when its seal holds, else None. The
     full-size decode the seal needs happens only for a file that records a sealed map."""
     found = productmap.recorded(facts.xmp)
-    if found is None or seal_key is None or not mapseal.verify(seal_key, *found, data):
-        return None
+    if found is None or seal_key is None or facts.oriented or not mapseal.verify(seal_key, *found, data):
+        return None  # turned by EXIF: the map was sealed for the pixels as stored, not as shown
     return productmap.read(found[0], facts.rgba.shape[:2], facts.width * facts.height)
 
 
@@ -323,13 +392,16 @@ def _file_rules(img: Decoded, rules: Rules) -> list[RuleResult]:
         ok = img.fmt in rules.formats
         req = " or ".join(rules.formats)
         out.append(RuleResult("format", ok, img.fmt, req, f"{img.fmt} file (needs {req})"))
+    if img.frames > 1:
+        measured = f"{img.frames} frames"
+        out.append(RuleResult("still", False, measured, "one frame", f"animated, {measured} (needs one still image)"))
     if rules.srgb:
         cmyk = img.mode in {"CMYK", "YCbCr", "LAB", "I;16", "I", "F"}
-        named = img.icc_description is None or "srgb" in img.icc_description.lower()
-        measured = f"{img.mode}, " + (
-            f"ICC profile '{img.icc_description}'" if img.icc_description else "no ICC profile (sRGB)"
-        )
-        ok = not cmyk and named
+        profile = f"ICC profile '{img.icc_description}'" + ("" if img.icc_srgb else ", not sRGB's colours")
+        measured = f"{img.mode}, " + (profile if img.icc_description else "no ICC profile (sRGB)")
+        if img.gamma is not None:
+            measured = f"{img.mode}, PNG gamma {img.gamma:g} (sRGB's is {SRGB_PNG_GAMMA:g})"
+        ok = not cmyk and img.icc_srgb and img.gamma is None
         out.append(RuleResult("colour_space", ok, measured, "sRGB", f"{measured} (needs sRGB)"))
     if rules.max_file_bytes is not None:
         ok = img.size_bytes <= rules.max_file_bytes
