@@ -14,10 +14,12 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+APPLIANCE_KEY_FILE = "secret.key"
+
 
 def load_or_create_secret(home: Path) -> bytes:
     """Read the URL-signing secret, creating it on first use (race-safe across processes)."""
-    path = home / "secret.key"
+    path = home / APPLIANCE_KEY_FILE
     home.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: secrets and customer data
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -32,6 +34,17 @@ def load_or_create_secret(home: Path) -> bytes:
             return bytes.fromhex(text)
         time.sleep(0.02)
     raise RuntimeError(f"{path} is empty")
+
+
+def load_secret(home: Path) -> bytes | None:
+    """The appliance's secret when ``home`` holds one (:func:`load_or_create_secret` made it), else None: for
+    readers that must not make a new appliance identity (a check run outside the data folder). Raises ValueError
+    on a damaged file."""
+    try:
+        text = (home / APPLIANCE_KEY_FILE).read_text().strip()
+    except FileNotFoundError:
+        return None
+    return bytes.fromhex(text) if text else None
 
 
 def signature(secret: bytes, name: str, expires: int) -> str:

@@ -181,6 +181,17 @@ def test_check_audits_an_existing_photo(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "preset" in bad.stderr
 
 
+def test_a_check_outside_a_data_folder_makes_no_appliance_secret_and_says_so(tmp_path: Path) -> None:
+    """breaker15 B15-3: ``check`` run where there is no data folder made ./data/secret.key, a new appliance
+    identity, against which no output's sealed map could hold; nothing said why the product was found again."""
+    photo = tmp_path / "seller.jpg"
+    photo.write_bytes(product_jpeg())
+    done = _run("check", str(photo), "--preset", "ebay", home=tmp_path / "nowhere")
+    assert done.returncode == 0, done.stderr
+    assert "no data folder of this appliance" in done.stderr and "product located by: " in done.stdout
+    assert not (tmp_path / "nowhere" / "secret.key").exists()
+
+
 def test_a_row_whose_file_cannot_be_read_says_why_in_a_plain_sentence(tmp_path: Path) -> None:
     """breaker9 F7: a catalogue row showed "[Errno 2] No such file or directory: '/nope/missing.jpg'"."""
     from paqshot_server.cli.catalogue import _load

@@ -32,6 +32,7 @@ def _check(args: argparse.Namespace) -> int:
     from ..engines import LocalResources
     from ..errors import AppError
     from ..imaging.presets import PresetError
+    from ..signing import APPLIANCE_KEY_FILE, load_secret
 
     res = LocalResources(settings_from(args))
     try:
@@ -41,6 +42,12 @@ def _check(args: argparse.Namespace) -> int:
     except (AppError, PresetError) as exc:
         print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 2
+    if load_secret(res.settings.home) is None:
+        print(
+            f"note: {res.settings.home} is no data folder of this appliance (no {APPLIANCE_KEY_FILE}): the product "
+            "maps it sealed in its outputs cannot be verified here, so the cut-out finds the product. Use --home.",
+            file=sys.stderr,
+        )
     worst = 0
     for path in args.images:
         try:
