@@ -345,6 +345,16 @@ def _png(rgba: np.ndarray) -> str:
     return b64(out.getvalue())
 
 
+def test_a_nearly_opaque_plate_is_told_how_transparent_it_is(client: TestClient, key: Key) -> None:
+    """breaker15 B15-10: a plate at alpha 254 everywhere (0.4 % see-through) was called "100 % transparent"."""
+    pixels = np.asarray(Image.open(PLATES / "kitchen_marble.jpg").convert("RGBA")).copy()
+    pixels[..., 3] = 254
+    plate = client.post("/v1/backdrops", json={"image": _png(pixels), "tags": ["kitchen"]}, headers=key.headers)
+    assert plate.status_code == 422, plate.text
+    message = plate.json()["message"]
+    assert "100% of this image's pixels are not" in message and "is under 1 % transparent" in message, message
+
+
 @pytest.mark.parametrize("transparent_rows", [512, 8])
 def test_a_transparent_plate_is_refused_at_the_door(
     client: TestClient, key: Key, settings: Settings, transparent_rows: int
@@ -357,7 +367,8 @@ def test_a_transparent_plate_is_refused_at_the_door(
     plate = client.post("/v1/backdrops", json={"image": _png(pixels), "tags": ["kitchen"]}, headers=key.headers)
     assert plate.status_code == 422, plate.text
     share = f"{transparent_rows / pixels.shape[0]:.0%}"
-    assert "must be opaque" in plate.json()["message"] and f"{share} of this image" in plate.json()["message"]
+    assert "must be opaque" in plate.json()["message"] and f"{share} of this image's pixels" in plate.json()["message"]
+    assert "most see-through of them is 100% transparent" in plate.json()["message"]
     job = {"product_image": b64(product_jpeg()), "style": "studio_packshot", "background_image": _png(pixels)}
     refused = client.post("/v1/generate", json=job, headers=key.headers)
     assert refused.status_code == 422 and refused.json()["message"].startswith("background_image: A backdrop must")
