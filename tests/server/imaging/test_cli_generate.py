@@ -181,6 +181,17 @@ def test_json_prints_one_object_per_input(tmp_path: Path, capsys: pytest.Capture
     assert "engine" not in failed  # not read: no engine ran
 
 
+def test_json_carries_the_notes_the_text_line_shows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """breaker15 B15-7: remarks such as an upscale were only in the text on stderr, not in --json's object."""
+    small = tmp_path / "small.png"
+    product_photo().resize((96, 72)).save(small, "PNG")
+    assert main(["generate", str(small), "-o", str(tmp_path / "o"), "--long-side", "1024", "--json"]) == 0
+    captured = capsys.readouterr()
+    (record,) = [json.loads(line) for line in captured.out.splitlines()]
+    assert any(note.startswith("upscaled ") for note in record["notes"]), record
+    assert all(note in captured.err for note in record["notes"])
+
+
 def test_json_of_a_refused_cutout_names_the_engine_and_confidence(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -325,7 +325,9 @@ def _render_one(
     timings = dict(result.meta.get("timings_ms") or {})
     record.update(outputs=[str(p) for p in written], timings_ms={**timings, "decode": round(decode_ms, 1)})
     record["timings_ms"]["total"] = round(ms, 1)
-    notes = "; ".join((*decoded.notes, *result.notes))
+    # the API's ``notes``, in the same order (breaker15 B15-7: --json left them to the text on stderr)
+    record["notes"] = [*decoded.notes, *result.notes]
+    notes = "; ".join(record["notes"])
     conf = f", confidence {result.confidence:.2f}" if result.confidence is not None else ""
     # the reasons in words, as the API's review_reasons (breaker6, F3: the line said NEEDS REVIEW and no why)
     reasons = "; ".join(r.message for r in result.review_reasons)
