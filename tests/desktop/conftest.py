@@ -118,6 +118,7 @@ def appliance(tmp_path: Path) -> Iterator[RunningAppliance]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    running.process = proc
     try:
         wait_healthy(running.url, threading.Event(), timeout=60)
         created = subprocess.run(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,6 +67,7 @@ class RunningAppliance:
     url: str
     key: str
     home: Path
+    process: subprocess.Popen | None = None  # ``serve``'s process (a test may stop it)
 
     @property
     def env(self) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,24 @@ def test_photo_to_saved_packshot_against_a_real_appliance(
     qtbot.waitUntil(lambda: again.controller.jobs.rowCount() >= 1, timeout=20_000)
     listed = {j.id: j.status for j in again.controller.jobs.jobs()}
     assert listed[job_id] == "completed"
+
+
+def test_the_sidebar_says_when_the_appliance_stops_answering(
+    qtbot: Any, make_app: Any, appliance: RunningAppliance
+) -> None:
+    """breaker15 B15-4: the server killed, the sidebar still said "Connected to …" on every page 25 s later (the
+    app polled only while it had unfinished jobs)."""
+    app = make_app()
+    controller, window = app.controller, app.window
+    controller.connect_to(appliance.url, appliance.key)
+    qtbot.waitUntil(lambda: window.current_page == "create", timeout=20_000)
+    assert window.connection_label.text().startswith("Connected to")
+    controller.poll_timer.setInterval(200)
+    assert appliance.process is not None
+    appliance.process.send_signal(signal.SIGINT)
+    appliance.process.wait(30)
+    qtbot.waitUntil(lambda: window.connection_label.text().startswith("Not answering"), timeout=20_000)
+    assert appliance.url.split("://", 1)[1] in window.connection_label.text()
 
 
 @pytest.mark.parametrize("brand_id", ["paqshot", "noir"])

@@ -20,7 +20,7 @@ from . import keystore
 from .batching import BatchController
 from .branding import Brand
 from .catalogue import CatalogueRun
-from .client import ApiClient, ApiError, ClientClosed, describe, warm_up_http
+from .client import ApiClient, ApiError, ClientClosed, ConnectionFailed, describe, warm_up_http
 from .labels import PACKSHOT
 from .local import LocalAppliance, LocalEndpoint
 from .model import JobsModel
@@ -125,6 +125,8 @@ class Controller(QObject):
         self._restore_wanted = False
         self._watch: set[str] = set()
         self._polling = False
+        self._where = ""  # the connected appliance's address, as the sidebar shows it
+        self._answering = True  # whether it answered the last poll (the sidebar says so)
         self.poll_timer = QTimer(self)
         self.poll_timer.setInterval(POLL_MS)
         self.poll_timer.timeout.connect(self.poll)
@@ -263,6 +265,7 @@ class Controller(QObject):
         where = "this computer" if local else client.base_url.split("://", 1)[-1]
         product = f"{caps.product} {caps.version}".strip() or "appliance"
         self.window.connect_view.show_connected(f"Connected to {product} on {where}.")
+        self._where, self._answering = where, True
         self.window.set_connected(True, f"Connected to\n{where}")
         view = self.window.create_view
         inputs = form_inputs(caps, self.brand.feature("extensions"), presets)
@@ -357,12 +360,17 @@ class Controller(QObject):
         self._save_sources()
         client = self.session.client
         ids = sorted(self._watch | set(self.jobs.unfinished_ids()))
-        if client is None or self._polling or not ids:
+        if client is None or self._polling:
             return
         self._polling = True
+        if not ids:  # nothing to refresh: still ask whether the appliance answers, once, for the sidebar
+            self.runner.submit(
+                lambda: client.capabilities(retry=False), lambda _caps: self._answered(None), self._answered
+            )
+            return
 
         def done(found: Any) -> None:
-            self._polling = False
+            self._answered(None)
             for job in found:
                 self.jobs.upsert(job)
                 self.batch.follow(job)
@@ -372,13 +380,24 @@ class Controller(QObject):
                         self.results.add_finished(job)
 
         def failed(exc: BaseException) -> None:
-            self._polling = False
+            self._answered(exc)
             if isinstance(exc, ClientClosed):
                 return  # that connection was replaced or the app is quitting: nothing to tell
             if not self._lost_key(exc):
                 self.window.queue_view.show_message(describe(exc), "error")
 
         self.runner.submit(lambda: poll_jobs(client, ids), done, failed)
+
+    def _answered(self, exc: BaseException | None) -> None:
+        """A poll's end: the sidebar says whether the appliance answers (breaker15 B15-4: it still said "Connected"
+        25 s after the server had died). ``exc``: the poll's failure; only an unreachable server is "not answering"."""
+        self._polling = False
+        answering = not isinstance(exc, ConnectionFailed)
+        if self.session.client is None or answering == self._answering:
+            return
+        self._answering = answering
+        state = "Connected to" if answering else "Not answering (retrying):"
+        self.window.set_connected(True, f"{state}\n{self._where}")
 
     def _lost_key(self, exc: BaseException) -> bool:
         """A key revoked mid-session: stop polling and send the user back to Connect with the reason."""
