@@ -89,6 +89,17 @@ def presets_ok(settings: Settings) -> bool:
     return True
 
 
+def database_kept(settings: Settings) -> bool:
+    """False, with the reason printed, when the data folder is in use and its database was lost
+    (:func:`..storage.db.lost_database`): a command that would create it must not hide the loss under an empty one."""
+    from ..storage.db import lost_database
+
+    lost = lost_database(settings.app_db, settings.queue_db, settings.files_dir)
+    if lost:
+        print(f"error: {lost}", file=sys.stderr)
+    return lost is None
+
+
 def setup_logging(settings: Settings) -> None:
     """Logging as the settings say (text or JSON lines)."""
     from ..logs import setup_logging as setup

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import tomli_w
 
 from ..settings import BOOTSTRAP, SETTINGS, Settings
 from ..signing import load_or_create_secret
-from ..storage.db import connect, lost_database
-from .common import add_home_flag, settings_from
+from ..storage.db import connect
+from .common import add_home_flag, database_kept, settings_from
 from .models import setup_default_model
 from .serve import ensure_first_key
 
@@ -68,9 +67,7 @@ def _init(args: argparse.Namespace) -> int:
     if not config.exists():
         config.write_text(config_template(settings), encoding="utf-8")
         print(f"wrote {config}")
-    lost = lost_database(settings.app_db, settings.queue_db, settings.files_dir)
-    if lost:
-        print(f"error: {lost}", file=sys.stderr)
+    if not database_kept(settings):
         return 1
     connect(settings.app_db).conn.close()
     load_or_create_secret(settings.home)

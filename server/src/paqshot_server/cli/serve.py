@@ -19,8 +19,8 @@ from typing import TextIO
 from ..jobs import allocator
 from ..settings import Settings
 from ..storage import keys as keys_sql
-from ..storage.db import connect, lost_database
-from .common import add_home_flag, presets_ok, settings_from, setup_logging
+from ..storage.db import connect
+from .common import add_home_flag, database_kept, presets_ok, settings_from, setup_logging
 
 log = logging.getLogger(__name__)
 
@@ -244,9 +244,7 @@ def _serve(args: argparse.Namespace) -> int:
     if not presets_ok(settings):
         return 2
     settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: secrets and customer data
-    lost = lost_database(settings.app_db, settings.queue_db, settings.files_dir)
-    if lost:
-        print(f"error: {lost}", file=sys.stderr)
+    if not database_kept(settings):
         return 1
     ensure_first_key(settings)
     # Each submission allocates a few MB (the body, its JSON string, the decoded image) and frees them: with
