@@ -178,3 +178,33 @@ def test_an_outline_has_the_layers_alpha_bit_for_bit(seed: int, scale: float, sh
     assert outline.box == layer.box
     assert np.array_equal(outline.alpha, layer.alpha)
     assert not outline.rgb.any() and outline.rgb.shape == layer.rgb.shape
+
+
+def test_a_layer_shrunk_past_the_reducing_gap_is_box_reduced_first() -> None:
+    """A product or outline shrunk over ``REDUCING_GAP`` times is reduced by a whole factor before the bicubic kernel
+    (Pillow's ``reducing_gap``: the layout's outlines onto the 256-px grid cost 2.4 instead of 5.9 ms), and stays
+    close to the full kernel's result; a layer shrunk less is the full kernel's, as before."""
+    from paqshot_server.imaging.compose import REDUCING_GAP
+    from paqshot_server.imaging.layout import Placement
+
+    yy, xx = np.mgrid[0:600, 0:400]
+    alpha = np.clip((220 - np.hypot(yy - 300, xx - 200)) / 6, 0, 1)  # a disc with a soft rim
+    rgba = np.zeros((600, 400, 4), np.uint8)
+    rgba[..., 0] = (xx * 255 // 399).astype(np.uint8)
+    rgba[..., 1] = (yy * 255 // 599).astype(np.uint8)
+    rgba[..., 2] = 90
+    rgba[..., 3] = np.round(alpha * 255).astype(np.uint8)
+    cut = Cutout(rgba, (0, 0, 400, 600), (400, 600), 1.0, "test", (0, 0, 400, 600))
+    band = Image.fromarray(rgba[..., 3])
+    for shrink, reduced in ((8.0, True), (2.5, False)):
+        size = round(400 / shrink), round(600 / shrink)
+        placement = Placement((300, 300), (0, 0, 400, 600), 1 / shrink, (10, 10, 10 + size[0], 10 + size[1]))
+        layer, outline = layer_from_cutout(cut, placement), outline_from_cutout(cut, placement)
+        gapped = np.asarray(band.resize(size, Image.Resampling.BICUBIC, reducing_gap=REDUCING_GAP))
+        full = np.asarray(band.resize(size, Image.Resampling.BICUBIC))
+        assert reduced == (not np.array_equal(gapped, full))
+        assert np.array_equal(np.round(outline.alpha * 255), gapped)
+        assert np.array_equal(outline.alpha, layer.alpha)
+        # this disc's rim: 1 level at most, 87 of 3,750 pixels moved (mean 0.02)
+        assert int(np.abs(gapped.astype(int) - full.astype(int)).max()) <= 2
+        assert float(np.abs(gapped.astype(int) - full.astype(int)).mean()) < 0.1

@@ -21,6 +21,12 @@ from .planes import rgb_of
 REFLECTION_DEPTH = 0.35  # a reflection fades out at this share of the product's height below it (its look)
 # Below this alpha a pasted layer moves no 8-bit value by half a level or more (0.5 / 255 of any difference).
 VISIBLE_ALPHA = 0.5 / 255
+# A layer shrunk by more than this factor is first box-reduced by a whole factor (Pillow's ``reducing_gap``), leaving
+# at least this factor to the bicubic kernel: Pillow's documentation gives 3.0 and up as indistinguishable from the
+# full kernel "in most cases". The layout's outlines onto the 256-px grid shrink ~8x (the packshot bench's bottle:
+# 5.9 -> 2.4 ms a call, two calls a render); a product layer changes only where it shrinks 6x or more (the whole
+# factor is int(shrink / 3)): from a photo over ~6x the canvas (issue-14.md, "Packshot speed, session 16").
+REDUCING_GAP = 3.0
 
 
 @dataclass(frozen=True)
@@ -52,8 +58,9 @@ class Shade:
 def layer_from_cutout(cut: Cutout, placement: Placement) -> ProductLayer:
     """Resample the cut-out (full resolution) to its place on the canvas.
 
-    Colours and alpha are resampled together with premultiplied alpha (bicubic), so no background colour
-    bleeds into edges. At scale 1 the pixels are copied, not resampled.
+    Colours and alpha are resampled together with premultiplied alpha (bicubic; shrunk more than
+    :data:`REDUCING_GAP` times: a whole-factor box reduction first), so no background colour bleeds into edges.
+    At scale 1 the pixels are copied, not resampled.
     """
     return _placed(cut, placement, colours=True)
 
@@ -91,7 +98,9 @@ def _placed(cut: Cutout, placement: Placement, *, colours: bool) -> ProductLayer
     kx, ky = sw / dw, sh / dh
     region = ((vx0 - dest[0]) * kx, (vy0 - dest[1]) * ky, (vx1 - dest[0]) * kx, (vy1 - dest[1]) * ky)
     source = Image.fromarray(np.ascontiguousarray(crop if colours else crop[..., 3]), mode="RGBA" if colours else "L")
-    resized = np.asarray(source.resize((vx1 - vx0, vy1 - vy0), Image.Resampling.BICUBIC, box=region))
+    resized = np.asarray(
+        source.resize((vx1 - vx0, vy1 - vy0), Image.Resampling.BICUBIC, box=region, reducing_gap=REDUCING_GAP)
+    )
     out_alpha = (resized[..., 3] if colours else resized).astype(np.float32) * np.float32(1 / 255)
     return ProductLayer(_colours_of(resized, colours), out_alpha, vx0, vy0)
 
