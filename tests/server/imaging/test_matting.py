@@ -277,3 +277,55 @@ def test_spill_is_left_alone_on_a_neutral_backdrop_and_taken_out_on_a_coloured_o
     leaf = np.array([0.1, 0.5, 0.1], np.float32)
     own_rim = (0.9 * leaf + 0.1 * green)[None].repeat(4, axis=0)
     assert np.allclose(suppress_spill(own_rim, backdrop, leaf[None], spill_strength(backdrop)), own_rim, atol=0.02)
+
+
+def _soft_disc(size: int = 200) -> np.ndarray:
+    """uint8 RGB: a blue disc with a soft rim on a pale backdrop."""
+    yy, xx = np.mgrid[0:size, 0:size]
+    truth = ndimage.gaussian_filter((np.hypot(yy - size / 2, xx - size / 2) < 0.3 * size).astype(np.float32), 1.5)
+    return to_srgb8(truth[..., None] * np.array([0.05, 0.1, 0.5]) + (1 - truth[..., None]) * 0.9)
+
+
+def test_local_colours_from_shared_grids_are_those_from_the_image() -> None:
+    """The classical matte estimates its colours twice on one image: the grids it shares (computed once) give the
+    same estimates, bit for bit, as the image itself."""
+    from paqshot_server.imaging.matting import ColourGrids, local_colours
+
+    linear = to_linear(_soft_disc())
+    fg = np.zeros(linear.shape[:2], bool)
+    fg[80:120, 80:120] = True
+    bg = np.zeros_like(fg)
+    bg[:10] = True
+    grids = ColourGrids(linear)
+    for sure_fg, sure_bg in ((fg, bg), (fg[::-1], bg[:, ::-1])):
+        shared = local_colours(grids, sure_fg, sure_bg, 3.5, where=~(sure_fg | sure_bg))
+        alone = local_colours(linear, sure_fg, sure_bg, 3.5, where=~(sure_fg | sure_bg))
+        assert np.array_equal(shared.fg, alone.fg) and np.array_equal(shared.bg, alone.bg)
+    assert grids.coarse is grids.coarse and grids.far is grids.far  # computed once
+
+
+def test_the_classical_confidence_reads_the_bands_colours_sampled_once(monkeypatch) -> None:
+    """The confidence's |F - B| at the matte's partial pixels is the band's, sampled once (the ring probe and the band:
+    two samplings, not a third for the confidence), and equal to sampling them there."""
+    from paqshot_server.imaging import matting
+    from paqshot_server.imaging.classical import ClassicalSegmenter
+
+    calls = []
+    at = matting.LocalColours.at
+
+    def counted(self, ys, xs, shape):
+        calls.append(ys.size)
+        return at(self, ys, xs, shape)
+
+    monkeypatch.setattr(matting.LocalColours, "at", counted)
+    seg = ClassicalSegmenter()
+    small = _soft_disc()
+    linear = to_linear(small)
+    result = seg.segment_small(small)
+    assert len(calls) == 2
+    fg = result.alpha > 0.5
+    alpha, colours, contrast = seg._matte(fg, linear, box(linear, 1))
+    ys, xs = np.nonzero((alpha > 0) & (alpha < 1))
+    assert ys.size > 100
+    f_est, b_est = at(colours, ys, xs, alpha.shape)
+    assert np.array_equal(contrast, np.linalg.norm(f_est - b_est, axis=1))

@@ -31,6 +31,7 @@ from .backdrop import BackgroundModel, backdrop_distance, border_mask, fit_backg
 from .cleanup import TEXTURED
 from .colour import linear_to_lab, to_linear
 from .matting import (
+    ColourGrids,
     LocalColours,
     analysis_image,
     box,
@@ -174,13 +175,13 @@ class ClassicalSegmenter:
                 "no product found: the image looks like plain background "
                 "(nothing stands out from the colour at its edges)."
             )
-        alpha, colours = self._matte(fg, linear, smooth)
+        alpha, colours, contrast = self._matte(fg, linear, smooth)
         ambiguous = (dist > 0.4 * threshold) & (dist < threshold)
         # Near-background colours that are not shadows, beyond what the frame's own texture has: the
         # sign of product parts the flood fill may have eaten.
         stray = ambiguous & ~darkening
         excess = float(stray[~border].mean()) - float(stray[border].mean())
-        confidence, notes = self._confidence(model, fg, colours, alpha, threshold, ambiguous, excess)
+        confidence, notes = self._confidence(model, fg, contrast, threshold, ambiguous, excess)
         # a textured backdrop's darkenings are its texture, not a shadow
         photo_shadow = (
             PhotoShadow(partial(estimate_photo_shadow, smooth, expected, alpha, darkening))
@@ -243,15 +244,21 @@ class ClassicalSegmenter:
         keep = np.concatenate([[False], areas >= keep_min])
         return keep[labels]
 
-    def _matte(self, fg: np.ndarray, linear: np.ndarray, smooth: np.ndarray) -> tuple[np.ndarray, LocalColours]:
+    def _matte(
+        self, fg: np.ndarray, linear: np.ndarray, smooth: np.ndarray
+    ) -> tuple[np.ndarray, LocalColours, np.ndarray]:
         """Trimap from the binary segmentation, colour-line solve in the unknown band (widened where
-        the edge turns out to be soft), guided-filter regularisation."""
+        the edge turns out to be soft), guided-filter regularisation.
+
+        Returns the alpha (float32 h x w), the local colours and |F - B| (float32, linear light) at the alpha's
+        partial pixels (row-major order): every such pixel is in the band, where F and B were sampled already."""
         cfg = self.config
         binary = fg.astype(np.float32)
         sure_fg, sure_bg = sure_regions(binary, cfg.band_radius)
+        grids = ColourGrids(linear)
         for attempt in range(cfg.max_widen + 1):
             unknown = ~(sure_fg | sure_bg)
-            colours = local_colours(linear, sure_fg, sure_bg, sigma=cfg.band_radius + 1.5, where=unknown)
+            colours = local_colours(grids, sure_fg, sure_bg, sigma=cfg.band_radius + 1.5, where=unknown)
             if attempt == cfg.max_widen:
                 break
             # Probe a ring of "sure" pixels around the band: a soft (defocused, furry) edge shows as
@@ -275,8 +282,8 @@ class ClassicalSegmenter:
         alpha[sure_fg] = 1.0
         alpha[sure_bg] = 0.0
         ys, xs = np.nonzero(unknown)
-        if ys.size == 0:
-            return alpha, colours
+        if ys.size == 0:  # every pixel sure: no partial alpha
+            return alpha, colours, np.zeros(0, np.float32)
         f_est, b_est = colours.at(ys, xs, fg.shape)
         proj, reliable = project_alpha(linear[ys, xs], f_est, b_est)
         prior = ndimage.gaussian_filter(binary, 0.7)[ys, xs]
@@ -288,14 +295,16 @@ class ClassicalSegmenter:
         grey = smooth[crop].mean(axis=2) * 0.3 + linear[crop].mean(axis=2) * 0.7
         refined = np.clip(guided_filter(grey, alpha[crop], 1, cfg.guided_eps), 0, 1)
         alpha[ys, xs] = refined[ys - y0, xs - x0]
-        return snap(alpha), colours
+        snap(alpha)
+        band = alpha[ys, xs]
+        partial = (band > 0) & (band < 1)
+        return alpha, colours, np.linalg.norm(f_est[partial] - b_est[partial], axis=1)
 
     def _confidence(
         self,
         model: BackgroundModel,
         fg: np.ndarray,
-        colours: LocalColours,
-        alpha: np.ndarray,
+        contrast: np.ndarray,
         threshold: float,
         ambiguous: np.ndarray,
         stray_excess: float,
@@ -328,10 +337,7 @@ class ClassicalSegmenter:
         if touching > 0.02:
             score *= max(0.4, 1 - 2 * touching)
             notes.append("the product touches the frame")
-        ys, xs = np.nonzero((alpha > 0) & (alpha < 1))
-        if ys.size:
-            f_est, b_est = colours.at(ys, xs, alpha.shape)
-            contrast = np.linalg.norm(f_est - b_est, axis=1)
+        if contrast.size:  # |F - B| at the matte's partial pixels (_matte)
             low = float((contrast < 0.04).mean())
             if low > 0.25:
                 score *= max(0.3, 1 - low)

@@ -162,19 +162,38 @@ def _weighted_mean(planes: np.ndarray, weight: np.ndarray, sigma: float) -> tupl
     return blurred[..., :-1] / np.maximum(wsum, 1e-6)[..., None], wsum
 
 
+class ColourGrids:
+    """A linear-light image (float32 H x W x 3) on :func:`local_colours`' grids, each computed once, when first read:
+    the classical matte estimates its colours twice on the same image (its band widened once)."""
+
+    def __init__(self, linear: np.ndarray) -> None:
+        self.linear = linear
+        # Half-size grid; a strip one pixel across keeps its own (LocalColours.at maps any grid onto the image).
+        self.shrink = _half if min(linear.shape[:2]) >= 2 else np.asarray
+
+    @cached_property
+    def coarse(self) -> np.ndarray:
+        """The half-size grid."""
+        return self.shrink(self.linear)
+
+    @cached_property
+    def far(self) -> np.ndarray:
+        """The half-size grid halved twice (the wide estimate's)."""
+        return _half(_half(self.coarse))
+
+
 def local_colours(
-    linear: np.ndarray,
+    linear: np.ndarray | ColourGrids,
     sure_fg: np.ndarray,
     sure_bg: np.ndarray,
     sigma: float,
     where: np.ndarray | None = None,
 ) -> LocalColours:
-    """Estimate F and B near every pixel from the sure regions (normalised convolution on a half-size
-    grid), widening the kernel where no sure pixel is near (only inside ``where``, when given). Any size works,
-    down to a strip one pixel across."""
-    # Half-size grid; a strip one pixel across keeps its own (LocalColours.at maps any grid onto the image).
-    shrink = _half if min(linear.shape[:2]) >= 2 else np.asarray
-    coarse = shrink(linear)
+    """Estimate F and B near every pixel of ``linear`` (float32 H x W x 3, or its :class:`ColourGrids`) from the
+    sure regions (bool H x W; normalised convolution on a half-size grid), widening the kernel where no sure pixel is
+    near (only inside ``where``, when given). Any size works, down to a strip one pixel across."""
+    grids = linear if isinstance(linear, ColourGrids) else ColourGrids(linear)
+    shrink, coarse = grids.shrink, grids.coarse
     need = shrink(where.astype(np.float32)) > 0 if where is not None else None
     out = []
     for sure in (sure_fg, sure_bg):
@@ -187,7 +206,7 @@ def local_colours(
             # The wide estimate varies slowly: compute it on a grid 4x coarser and sample it (a strip a few
             # pixels across has no coarser grid: there, a kernel 4x wider on this one).
             if min(coarse.shape[:2]) >= 4:
-                far, _ = _weighted_mean(_half(_half(coarse)), _half(_half(weight)), sigma / 2)
+                far, _ = _weighted_mean(grids.far, _half(_half(weight)), sigma / 2)
             else:
                 far, _ = _weighted_mean(coarse, weight, 2 * sigma)
             ty, tx = np.nonzero(thin)
@@ -196,7 +215,7 @@ def local_colours(
             sx = (tx + 0.5) * (fw / thin.shape[1]) - 0.5
             mean[ty, tx] = sample(far, sy, sx)
         out.append(mean)
-    return LocalColours(out[0], out[1], linear.shape[:2])
+    return LocalColours(out[0], out[1], grids.linear.shape[:2])
 
 
 def project_alpha(
