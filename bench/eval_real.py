@@ -85,12 +85,12 @@ def load_segmenter(models: Path, overrides: str, cache: Path | None, model_id: s
         raw = seg.predict
         version = hashlib.sha1(inspect.getsource(type(seg).preprocess).encode()).hexdigest()[:8]
 
-        def predict(rgb: np.ndarray) -> np.ndarray:
+        def predict(rgb: np.ndarray, side: int = 0) -> np.ndarray:
             digest = hashlib.sha1(np.ascontiguousarray(rgb).tobytes() + str(rgb.shape).encode()).hexdigest()
-            path = cache / f"{model.id}-{version}-{digest}.npy"
+            path = cache / f"{model.id}-{version}-{digest}{f'-{side}' if side else ''}.npy"
             if path.is_file():
                 return np.load(path)
-            out = raw(rgb)
+            out = raw(rgb, side)
             np.save(path, out)
             return out
 

@@ -88,6 +88,11 @@ class RefineConfig:
     regularise: bool = True  # step 4: a guided filter evens out the clean-up's per-pixel decisions
     unmix: bool = True  # step 6
     analysis_side: int = 640  # long side of the analysis grid over the crop
+    # The model's input side for each pass (0: the size it was trained at, its manifest's); read by the segmenter
+    # that runs the passes (inference.segmenters: a u2net graph takes any multiple of 32).
+    first_side: int = 0  # step 1
+    crop_side: int = 0  # step 3, at most ...
+    crop_native: bool = False  # ... and no more than the crop's own long side (rounded up to the model's step)
 
 
 @dataclass(frozen=True)
@@ -473,8 +478,10 @@ def refine(
     hint: np.ndarray | None = None,
     output_scale: OutputScale | None = None,
     tone: Tone | None = None,
+    crop_predict: Predict | None = None,
 ) -> Refined | None:
-    """Run the refinement (module docstring) on ``rgb`` (uint8 H x W x 3) with the model ``predict``.
+    """Run the refinement (module docstring) on ``rgb`` (uint8 H x W x 3) with the model ``predict``
+    (``crop_predict`` for the second pass, when given: the model at another input size).
 
     ``output_scale``: what the output makes of a product box (photo px): its px per photo px. When given (and
     no ``hint``), the last steps at the photo's resolution (the upsampling to it, the colours' unmixing) run on
@@ -526,7 +533,7 @@ def refine(
     if cfg.second_pass and share <= cfg.max_crop_share and not sure:
         # A view: the model's preprocessing copies what it resizes and lets it go, so no copy of the crop stays alive
         # through the run (a 40 MP job's peak; issue-14.md, "Memory at 40 MP, session 6").
-        second = decisive = constrain(predict(rgb[y0:y1, x0:x1, :3]), hint_crop)
+        second = decisive = constrain((crop_predict or predict)(rgb[y0:y1, x0:x1, :3]), hint_crop)
         fine = constrain(_to_grid(undecided(second, hint_crop), small, cfg.guided, cfg.stretch), hint_crop)
         both = (prob > 0.5) | (fine > 0.5)
         agreement = float(((prob > 0.5) & (fine > 0.5)).sum() / max(1, both.sum()))

@@ -28,7 +28,7 @@ from ..imaging.exposure import clipping, levels
 from ..imaging.refine import RefineConfig, refine
 from ..imaging.segment import Matte, OutputScale, Segmenter
 from .manifests import Manifest, SegmentationContract
-from .sessions import load_graph, probe, releasing_arena
+from .sessions import Graph, load_graph, probe, releasing_arena
 
 if TYPE_CHECKING:
     from .store import InstalledModel
@@ -42,6 +42,11 @@ if TYPE_CHECKING:
 # 40 MP photo's working image releases. Figures: docs/progress/issue-14.md, "Memory at 40 MP, session 4" and
 # "Arena release by size, session 4".
 RELEASE_FROM_PIXELS = 4_000_000
+
+# Model families whose graphs also run at input sizes other than their manifest's (:mod:`.free_size`), and the step
+# those sides take: U²-Net's five 2x poolings halve a side five times, so a multiple of 32 keeps every level's size
+# a whole number (the manifest's ``size`` stays the trained one, the default).
+FREE_SIDE_STEP = {"u2net": 32}
 
 
 def releases_arena(height: int, width: int) -> bool:
@@ -79,7 +84,9 @@ class OnnxSegmenter:
         onnx_files = [f.path for f in self.manifest.files if f.path.endswith(".onnx")]
         if len(onnx_files) != 1:
             raise ValueError(f"{self.manifest.id}: expected one .onnx file, found {onnx_files}")
-        self.graph = load_graph(self.folder / onnx_files[0], device=device, require_gpu=require_gpu)
+        self.graph_file = self.folder / onnx_files[0]
+        self.device, self.require_gpu = device, require_gpu
+        self.graph = load_graph(self.graph_file, device=device, require_gpu=require_gpu)
         self.input = self.contract.input or next(iter(self.graph.inputs))
         if self.input not in self.graph.inputs:
             raise ValueError(
@@ -91,30 +98,57 @@ class OnnxSegmenter:
         self._std = np.array(self.contract.std, np.float32).reshape(1, 3, 1, 1)
         self.refine_config = RefineConfig()
 
-    def preprocess(self, rgb: np.ndarray) -> np.ndarray:
-        """uint8 H×W×3 → normalised float32 [1,3,h,w] at the contract's size.
+    def preprocess(self, rgb: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+        """uint8 H×W×3 → normalised float32 [1,3,h,w] at ``size`` (height, width; default the contract's).
 
         Lanczos resampling (as rembg does): measured on the real photos of ``bench/eval_real.py``, a
         bilinear reduction blurs the input enough to leave three times as much of U²-Net's map undecided.
         ``reducing_gap`` lets Pillow reduce large photos by an integer factor first (fast, same result).
         """
-        height, width = self.contract.size
+        height, width = size or self.contract.size
         img = Image.fromarray(np.ascontiguousarray(rgb[..., :3]), "RGB")
         if img.size != (width, height):
             img = img.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
         x = np.asarray(img, np.float32).transpose(2, 0, 1)[None] / 255.0
         return ((x - self._mean) / self._std).astype(np.float32)
 
-    def predict(self, rgb: np.ndarray) -> np.ndarray:
-        """The model's matte at its own resolution (float32 h×w in [0,1]); the CPU arena goes back after the run
-        when ``rgb`` is large (:func:`releases_arena`) or inside :func:`~.sessions.releasing_arena`."""
+    def predict(self, rgb: np.ndarray, side: int = 0) -> np.ndarray:
+        """The model's matte at its input's resolution (float32 side x side in [0,1]; ``side`` 0: the contract's
+        size, h x w); the CPU arena goes back after the run when ``rgb`` is large (:func:`releases_arena`) or
+        inside :func:`~.sessions.releasing_arena`.
+
+        Raises:
+            ValueError: ``side`` is not the contract's and the model's family takes no other size, or ``side`` is
+                not a positive multiple of its step (:data:`FREE_SIDE_STEP`).
+        """
+        size = self.contract.size if side == 0 else (side, side)
         # No lock: InferenceSession.run is thread-safe, and so is a fresh IOBinding per call.
         release = releases_arena(*rgb.shape[:2])
-        out = self.graph.run({self.input: self.preprocess(rgb)}, [self.output], release=release)
+        graph = self.graph if size == self.contract.size else self._free_graph(side)
+        out = graph.run({self.input: self.preprocess(rgb, size)}, [self.output], release=release)
         raw = np.asarray(out[self.output], np.float32)
         while raw.ndim > 2:
             raw = raw[0]
         return _activate(raw, self.contract.activation)
+
+    def _free_graph(self, side: int) -> Graph:
+        """The graph taking any input size (loaded once per process, :func:`~.sessions.load_graph`)."""
+        step = FREE_SIDE_STEP.get(self.manifest.family)
+        if step is None:
+            raise ValueError(f"{self.name} runs at {self.contract.size} only (family {self.manifest.family!r})")
+        if side <= 0 or side % step:
+            raise ValueError(f"{self.name}: an input side must be a positive multiple of {step}, not {side}")
+        return load_graph(self.graph_file, device=self.device, require_gpu=self.require_gpu, free_size=self.input)
+
+    def pass_side(self, shape: tuple[int, ...], limit: int, native: bool) -> int:
+        """The input side (0: the contract's size) for a pass on an image of ``shape`` (height, width, ...): ``limit``
+        (0: the contract's), and with ``native`` never more than the image's long side rounded up to the family's
+        step, so that the model never sees a small crop enlarged (a 200 px crop runs at 224², not 320²)."""
+        step = FREE_SIDE_STEP.get(self.manifest.family)
+        if not native or step is None:
+            return limit
+        own = -(-max(shape[:2]) // step) * step
+        return limit if own >= (limit or max(self.contract.size)) else own
 
     def removing_cast_shadows(self) -> OnnxSegmenter:
         """This model (same session) with a refinement that gives every cast shadow reaching the backdrop alpha 0,
@@ -153,12 +187,21 @@ class OnnxSegmenter:
         # (docs/progress/issue-10-quality.md, "Haze, low contrast and cut products, session 13").
         view = levels(rgb)
         flat = view.kind == "flat"
-        predict = self.predict if view.identity or flat else lambda part: self.predict(view.apply(part))
+        seen = (lambda part: part) if view.identity or flat else view.apply
+        cfg = self.refine_config
+
+        def first(part: np.ndarray) -> np.ndarray:
+            return self.predict(seen(part), cfg.first_side)
+
+        def crop(part: np.ndarray) -> np.ndarray:
+            return self.predict(seen(part), self.pass_side(part.shape, cfg.crop_side, cfg.crop_native))
+
         with releasing_arena() if releases_arena(*rgb.shape[:2]) else nullcontext():
             refined = refine(
                 rgb,
-                predict,
-                self.refine_config,
+                first,
+                cfg,
+                crop_predict=crop,
                 hint=hint,
                 output_scale=output_scale,
                 tone=view.apply if flat else None,

@@ -340,18 +340,28 @@ class Graph:
         return {n: _as_float32(v) for n, v in zip(names, binding.copy_outputs_to_cpu(), strict=True)}
 
 
-_cache: dict[tuple[str, int, str, bool], Graph] = {}
+_cache: dict[tuple[str, int, str, bool, str | None], Graph] = {}
 _cache_lock = threading.Lock()
 
 
-def load_graph(path: Path, *, device: str = "auto", require_gpu: bool = False) -> Graph:
-    """The cached :class:`Graph` for ``path`` (loaded once per process per file version and device)."""
+def load_graph(path: Path, *, device: str = "auto", require_gpu: bool = False, free_size: str | None = None) -> Graph:
+    """The cached :class:`Graph` for ``path`` (loaded once per process per file version, device and ``free_size``).
+
+    ``free_size``: the name of an NCHW image input whose height and width the session takes free
+    (:func:`.free_size.free_input_size`, done in memory: the file is only read); None: the graph as the file
+    declares it.
+    """
     resolved = path.resolve()
-    key = (str(resolved), resolved.stat().st_mtime_ns, device, require_gpu)
+    key = (str(resolved), resolved.stat().st_mtime_ns, device, require_gpu, free_size)
     with _cache_lock:
         graph = _cache.get(key)
         if graph is None:
-            graph = Graph(create_session(resolved, device=device, require_gpu=require_gpu), resolved)
+            model: Path | bytes = resolved
+            if free_size is not None:
+                from .free_size import free_input_size  # onnx is imported only for a graph that needs it
+
+                model = free_input_size(resolved.read_bytes(), free_size)
+            graph = Graph(create_session(model, device=device, require_gpu=require_gpu), resolved)
             _cache[key] = graph
         return graph
 
@@ -359,7 +369,7 @@ def load_graph(path: Path, *, device: str = "auto", require_gpu: bool = False) -
 def prune_cache() -> int:
     """Drop cached graphs whose file is gone or was replaced since it was loaded; returns how many."""
 
-    def current(key: tuple[str, int, str, bool]) -> bool:
+    def current(key: tuple[str, int, str, bool, str | None]) -> bool:
         try:
             return os.stat(key[0]).st_mtime_ns == key[1]
         except FileNotFoundError:
