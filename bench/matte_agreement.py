@@ -1,6 +1,6 @@
 """How far a code change moves our mattes, on photos with or without a reference matte.
 
-    .venv/bin/python bench/matte_agreement.py save --extra DIR [--extra DIR ...] --out A
+    .venv/bin/python bench/matte_agreement.py save --extra DIR [--extra DIR ...] --out A [--config key=value,...]
     PYTHONPATH=OTHER_TREE/server/src .venv/bin/python bench/matte_agreement.py save --extra DIR ... --out B
     .venv/bin/python bench/matte_agreement.py compare A B
 
@@ -39,10 +39,10 @@ import realset
 from paqshot_server.settings import load_settings
 
 
-def save(extras: list[Path], out: Path, repeat: int) -> None:
+def save(extras: list[Path], out: Path, repeat: int, config: str = "") -> None:
     import paqshot_server
 
-    seg = eval_real.load_segmenter(load_settings().models_dir, "", None)
+    seg = eval_real.load_segmenter(load_settings().models_dir, config, None)
     out.mkdir(parents=True, exist_ok=True)
     runs: dict[str, dict] = {"_code": {"package": str(Path(paqshot_server.__file__).parent)}}
     print(f"package {runs['_code']['package']}; load average {os.getloadavg()}")
@@ -119,12 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--extra", type=Path, action="append", required=True, help="photo folder (realset layout)")
     s.add_argument("--out", type=Path, required=True)
     s.add_argument("--repeat", type=int, default=5, help="preprocess calls timed per photo (median)")
+    s.add_argument("--config", default="", help="RefineConfig overrides, key=value,... (as eval_real.py's)")
     c = sub.add_parser("compare", help="the second run's mattes against the first's")
     c.add_argument("first", type=Path)
     c.add_argument("second", type=Path)
     args = parser.parse_args(argv)
     if args.command == "save":
-        save(args.extra, args.out, args.repeat)
+        save(args.extra, args.out, args.repeat, args.config)
     else:
         compare(args.first, args.second)
     return 0
