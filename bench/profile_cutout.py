@@ -96,6 +96,7 @@ def instrument(stages: Stages, seg: Any) -> None:
     import paqshot_server.imaging.refine as refine
     import paqshot_server.inference.segmenters as segmenters
     from paqshot_server.imaging.cutout import Cutout
+    from paqshot_server.inference.sessions import Graph
 
     def grid(prob: Any, rgb: Any, *args: Any, **kwargs: Any) -> str:
         return f"_to_grid -> {'photo' if max(rgb.shape[:2]) > 640 else 'analysis'} grid"
@@ -141,7 +142,7 @@ def instrument(stages: Stages, seg: Any) -> None:
     stages.wrap(seg, "segment", "segment")
     stages.wrap(seg, "predict", "predict")
     stages.wrap(seg, "preprocess", "preprocess (input resize, normalise)")
-    stages.wrap(seg.graph, "run", "MODEL (graph.run)")
+    stages.wrap(Graph, "run", "MODEL (graph.run)")  # every graph's: a pass at another side runs the free-size one
 
 
 def main(argv: list[str] | None = None) -> int:
