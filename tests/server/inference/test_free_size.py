@@ -95,9 +95,14 @@ def test_the_crop_pass_never_sees_a_small_crop_enlarged() -> None:
 
 def test_the_tiny_model_keeps_working_and_refuses_other_sides(fixture_models: Path) -> None:
     seg = OnnxSegmenter(fixture_models / "tiny-seg", device="cpu")
-    rgb = _photo("azure_fork_18.jpg")
+    rgb = np.full((200, 300, 3), 235, np.uint8)
+    rgb[50:150, 100:220] = (180, 30, 30)
     assert seg.predict(rgb).shape == (256, 256)
-    assert seg.pass_side((100, 90, 3), 0, native=True) == 0  # no free sizes for its family: its own
+    before = seg.segment(rgb).alpha
+    seg.refine_config = dataclasses.replace(seg.refine_config, first_side=224, crop_side=224, crop_native=True)
+    assert np.array_equal(seg.segment(rgb).alpha, before)  # sides its family does not take are not asked for
+    for limit in (0, 128):  # no free sizes for its family: its own, whatever a RefineConfig asks
+        assert seg.pass_side((100, 90, 3), limit, native=True) == seg.pass_side((900, 900, 3), limit, native=False) == 0
     with pytest.raises(ValueError, match="runs at"):
         seg.predict(rgb, 128)
     with pytest.raises(ValueError, match="fixed height and width"):  # its graph's sizes are already free

@@ -154,9 +154,13 @@ class OnnxSegmenter:
     def pass_side(self, shape: tuple[int, ...], limit: int, native: bool) -> int:
         """The input side (0: the contract's size) for a pass on an image of ``shape`` (height, width, ...): ``limit``
         (0: the contract's), and with ``native`` never more than the image's long side rounded up to the family's
-        step, so that the model never sees a small crop enlarged (a 200 px crop runs at 224², not 320²)."""
+        step, so that the model never sees a small crop enlarged (a 200 px crop runs at 224², not 320²). A model
+        whose family takes no other size (:data:`FREE_SIDE_STEP`) always runs at its own: the sides of
+        :class:`RefineConfig` are choices for the models that have them."""
         step = FREE_SIDE_STEP.get(self.manifest.family)
-        if not native or step is None:
+        if step is None:
+            return 0
+        if not native:
             return limit
         own = -(-max(shape[:2]) // step) * step
         return limit if own >= (limit or max(self.contract.size)) else own
@@ -202,7 +206,7 @@ class OnnxSegmenter:
         cfg = self.refine_config
 
         def first(part: np.ndarray) -> np.ndarray:
-            return self.predict(seen(part), cfg.first_side)
+            return self.predict(seen(part), self.pass_side(part.shape, cfg.first_side, False))
 
         def crop(part: np.ndarray) -> np.ndarray:
             return self.predict(seen(part), self.pass_side(part.shape, cfg.crop_side, cfg.crop_native))
