@@ -97,6 +97,7 @@ class OnnxSegmenter:
         self._mean = np.array(self.contract.mean, np.float32).reshape(1, 3, 1, 1)
         self._std = np.array(self.contract.std, np.float32).reshape(1, 3, 1, 1)
         self.refine_config = RefineConfig()
+        self.load_graphs()  # a worker loads its model at start-up: every graph its passes run, not in a job's time
 
     def preprocess(self, rgb: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
         """uint8 H×W×3 → normalised float32 [1,3,h,w] at ``size`` (height, width; default the contract's).
