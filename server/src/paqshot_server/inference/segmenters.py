@@ -144,10 +144,10 @@ class OnnxSegmenter:
     def load_graphs(self) -> None:
         """Load now the graphs that the passes of :attr:`refine_config` need (a start-up, so that the first photo's
         time does not include a session's creation, ~0.2-0.4 s on one core)."""
-        cfg = self.refine_config
-        sides = {cfg.first_side, cfg.crop_side} - {0}
-        if cfg.crop_native and self.manifest.family in FREE_SIDE_STEP:
-            sides.add(FREE_SIDE_STEP[self.manifest.family])
+        cfg, step = self.refine_config, FREE_SIDE_STEP.get(self.manifest.family)
+        if step is None:
+            return  # its passes run at its own size (pass_side)
+        sides = {cfg.first_side, cfg.crop_side, step if cfg.crop_native else 0} - {0}
         for side in sides:
             if (side, side) != self.contract.size:
                 self._free_graph(side)
