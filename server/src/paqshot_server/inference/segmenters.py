@@ -27,6 +27,7 @@ from ..imaging.confidence import assess_refined, refusal
 from ..imaging.exposure import clipping, levels
 from ..imaging.refine import RefineConfig, refine
 from ..imaging.segment import Matte, OutputScale, Segmenter
+from .letterbox import letterboxed, placement
 from .manifests import Manifest, SegmentationContract
 from .sessions import Graph, load_graph, probe, releasing_arena
 
@@ -113,10 +114,12 @@ class OnnxSegmenter:
         x = np.asarray(img, np.float32).transpose(2, 0, 1)[None] / 255.0
         return ((x - self._mean) / self._std).astype(np.float32)
 
-    def predict(self, rgb: np.ndarray, side: int = 0) -> np.ndarray:
+    def predict(self, rgb: np.ndarray, side: int = 0, *, letterbox: bool = False) -> np.ndarray:
         """The model's matte at its input's resolution (float32 side x side in [0,1]; ``side`` 0: the contract's
         size, h x w); the CPU arena goes back after the run when ``rgb`` is large (:func:`releases_arena`) or
-        inside :func:`~.sessions.releasing_arena`.
+        inside :func:`~.sessions.releasing_arena`. With ``letterbox`` (the passes of a photo far longer than the
+        model's input), an ``rgb`` stretched past :mod:`.letterbox`'s limit is letterboxed and the matte is the
+        part of the input it took (h or w is then smaller).
 
         Raises:
             ValueError: ``side`` is not the contract's and the model's family takes no other size, or ``side`` is
@@ -126,11 +129,14 @@ class OnnxSegmenter:
         # No lock: InferenceSession.run is thread-safe, and so is a fresh IOBinding per call.
         release = releases_arena(*rgb.shape[:2])
         graph = self.graph if size == self.contract.size else self._free_graph(side)
-        out = graph.run({self.input: self.preprocess(rgb, size)}, [self.output], release=release)
+        place = placement(rgb.shape[:2], size) if letterbox else None  # a long strip's (B15-5)
+        view = rgb if place is None else letterboxed(rgb, place)
+        out = graph.run({self.input: self.preprocess(view, size)}, [self.output], release=release)
         raw = np.asarray(out[self.output], np.float32)
         while raw.ndim > 2:
             raw = raw[0]
-        return _activate(raw, self.contract.activation)
+        prob = _activate(raw, self.contract.activation)
+        return prob if place is None else place.crop(prob)
 
     def _free_graph(self, side: int) -> Graph:
         """The graph taking any input size (loaded once per process, :func:`~.sessions.load_graph`)."""
@@ -205,12 +211,17 @@ class OnnxSegmenter:
         flat = view.kind == "flat"
         seen = (lambda part: part) if view.identity or flat else view.apply
         cfg = self.refine_config
+        # A photo far longer than the model's input is letterboxed in both passes (its crop pass is as long); the
+        # passes of any other photo are resized as before: the crop pass around the 2x3 px edge artefact of an
+        # all-white JPEG is 600 x 102, and letterboxed the model kept a speck of it at confidence 0.48 (0.00 before).
+        boxed = placement(rgb.shape[:2], self.contract.size) is not None
 
         def first(part: np.ndarray) -> np.ndarray:
-            return self.predict(seen(part), self.pass_side(part.shape, cfg.first_side, False))
+            return self.predict(seen(part), self.pass_side(part.shape, cfg.first_side, False), letterbox=boxed)
 
         def crop(part: np.ndarray) -> np.ndarray:
-            return self.predict(seen(part), self.pass_side(part.shape, cfg.crop_side, cfg.crop_native))
+            side = self.pass_side(part.shape, cfg.crop_side, cfg.crop_native)
+            return self.predict(seen(part), side, letterbox=boxed)
 
         with releasing_arena() if releases_arena(*rgb.shape[:2]) else nullcontext():
             refined = refine(
