@@ -6,15 +6,16 @@ import io
 import logging
 import threading
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image
 
 from .. import logs
-from ..errors import AppError, CutoutRefused, UnsupportedImage
+from ..errors import AppError, CutoutRefused, DatabaseBusy, UnsupportedImage
 from ..finishing import Finished
 from ..imaging.decode import decode_image
 from ..imaging.hint import decode_stored_hint
@@ -52,18 +53,28 @@ class Cancelled(Exception):
     """Raised inside the engine (through the progress callback) when the client cancelled the job."""
 
 
+class LeaseLapsed(Exception):
+    """app.db stayed busy (another process held its write lock) until this worker's lease on the job ran out: the
+    attempt gives the job up, unended, and the sweeper re-queues it once the lock is let go (an attempt counted)."""
+
+
+T = TypeVar("T")
+
+
 class _Lease:
     """Background heartbeat that keeps the lease and records progress; the job's own thread reads the cancel
     request at its progress steps (:meth:`report`) and at its checks (:meth:`check`)."""
 
-    def __init__(self, ctx: WorkerContext, job_id: str) -> None:
-        self.ctx, self.job_id = ctx, job_id
+    def __init__(self, ctx: WorkerContext, job: Job) -> None:
+        self.ctx, self.job_id = ctx, job.id
+        # When the lease ends unless a heartbeat renews it (seconds since the epoch): the claim's, then each beat's.
+        self.until = job.lease_until if job.lease_until is not None else time.time() + ctx.settings.lease_seconds
         self.progress: float | None = None
         self.lost = False
         self.cancelled = False
         self._read_at = -_CANCEL_READ_SECONDS  # monotonic time of the last read: the first report reads
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"lease-{job_id}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"lease-{job.id}", daemon=True)
 
     def __enter__(self) -> _Lease:
         self._thread.start()
@@ -76,6 +87,8 @@ class _Lease:
     def beat(self) -> None:
         until = time.time() + self.ctx.settings.lease_seconds
         ours, cancel = jobs_sql.heartbeat(self.ctx.db.get(), self.job_id, self.ctx.worker_id, until, self.progress)
+        if ours:
+            self.until = until
         self.lost = self.lost or not ours
         self.cancelled = self.cancelled or cancel
 
@@ -101,6 +114,23 @@ class _Lease:
             self.cancelled = jobs_sql.cancel_requested(self.ctx.db.get(), self.job_id) or self.cancelled
         if self.cancelled:
             raise Cancelled
+
+    def keep_trying(self, write: Callable[[], T]) -> T:
+        """``write()``, a write of this job to app.db, tried again while another process holds the database's write
+        lock (:class:`~paqshot_server.errors.DatabaseBusy`, after each try's own wait for it) and the lease lasts.
+        A busy database is no fault of the job's, so it never ends the job (breaker14's lock on app.db failed a
+        finished job "unavailable"; issue-14.md, session 16). Its other errors are raised as they come.
+
+        Raises:
+            LeaseLapsed: the lease ran out while the database was still busy.
+        """
+        while True:
+            try:
+                return write()
+            except DatabaseBusy as exc:
+                if time.time() >= self.until:
+                    raise LeaseLapsed(self.job_id) from exc
+                log.warning("job %s: %s Trying again while the lease lasts.", self.job_id, exc.message)
 
     def begin_store(self) -> bool:
         """The last cancellation check (``storage.jobs.begin_store``; from here a cancel is answered too late):
@@ -263,6 +293,15 @@ def _resized_hint(hint: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(Image.fromarray(np.ascontiguousarray(hint)).resize(size, Image.Resampling.NEAREST))
 
 
+def _drop(ctx: WorkerContext, stored: JobResult) -> None:
+    """Delete the files of a result that was stored but not published."""
+    for image in stored.images:
+        ctx.files.delete(image.file)
+        ctx.files.delete(image.thumb)
+    if stored.matte:
+        ctx.files.delete(stored.matte)
+
+
 def _fail(ctx: WorkerContext, job: Job, code: str, message: str) -> None:
     ending.fail(ctx, job, code, message, owner=ctx.worker_id)
 
@@ -290,68 +329,85 @@ def _process(ctx: WorkerContext, woken_by: str) -> str:
     if job.cancel_requested:
         _fail(ctx, job, "cancelled", "The generation was cancelled before it finished.")
         return "cancelled"
+    with _Lease(ctx, job) as lease:
+        try:
+            return _attempt(ctx, job, lease, claiming)
+        except (LeaseLapsed, DatabaseBusy):
+            log.warning("job %s: app.db stayed busy past this worker's lease; the job is left to be retried", job.id)
+            return "lapsed"
+
+
+def _attempt(ctx: WorkerContext, job: Job, lease: _Lease, claiming: float) -> str:
+    """Run, store and publish ``job`` under ``lease`` (:func:`process`'s outcomes); every write of the job's state
+    goes through :meth:`_Lease.keep_trying`."""
+
+    def fail(code: str, message: str, refused: CutoutRefused | None = None) -> None:
+        lease.keep_trying(lambda: ending.fail(ctx, job, code, message, owner=ctx.worker_id, refused=refused))
+
     started = time.monotonic()
-    with _Lease(ctx, job.id) as lease:
-        try:
-            raw = ctx.files.read(job.input_file)  # validated at the door; decoding again normalises it
-            hint = decode_stored_hint(ctx.files.read(job.hint_file)) if job.hint_file else None
-            plates = StoredPlates(
-                ctx, job.key_id, background_file=job.background_file, backdrop=job.options.get("backdrop")
+    try:
+        raw = ctx.files.read(job.input_file)  # validated at the door; decoding again normalises it
+        hint = decode_stored_hint(ctx.files.read(job.hint_file)) if job.hint_file else None
+        plates = StoredPlates(
+            ctx, job.key_id, background_file=job.background_file, backdrop=job.options.get("backdrop")
+        )
+        result = _render(ctx, raw, render_options(job, ctx.settings, ctx.presets), lease, hint, plates)
+        refusal = refused_for_review(job, result)
+        if refusal is not None:
+            cutout_engine = result.meta.get("cutout_engine")
+            raise CutoutRefused(
+                refusal,
+                engine=result.engine,
+                confidence=result.confidence,
+                cutout_engine=cutout_engine if isinstance(cutout_engine, str) else None,
+                review_reasons=tuple((r.code, r.message) for r in result.review_reasons),
             )
-            result = _render(ctx, raw, render_options(job, ctx.settings, ctx.presets), lease, hint, plates)
-            refusal = refused_for_review(job, result)
-            if refusal is not None:
-                cutout_engine = result.meta.get("cutout_engine")
-                raise CutoutRefused(
-                    refusal,
-                    engine=result.engine,
-                    confidence=result.confidence,
-                    cutout_engine=cutout_engine if isinstance(cutout_engine, str) else None,
-                    review_reasons=tuple((r.code, r.message) for r in result.review_reasons),
-                )
-            lease.check()  # before the finishing's compliance runs (another cut-out), not only at a progress step
-            finished = ctx.finisher.finish(
-                result,
-                product_photo=raw,
-                title=job.id,
-                checks=compliance_checks(job.options),
-                find_product=ctx.engines.find_product,
-            )
-            if not lease.begin_store():  # another attempt holds the job, or it ended (deleted): nothing to store
-                return "superseded"
-        except Cancelled:
-            _fail(ctx, job, "cancelled", "The generation was cancelled before it finished.")
-            return "cancelled"
-        except CutoutRefused as exc:  # refused after the cut-out ran: the job says which engine and how sure
-            ending.fail(ctx, job, exc.code, exc.message, owner=ctx.worker_id, refused=exc)
-            return "failed"
-        except AppError as exc:
-            _fail(ctx, job, exc.code, exc.message)
-            return "failed"
-        except Exception:
-            log.exception("job %s failed unexpectedly", job.id)
-            _fail(ctx, job, "server_error", f"Generation failed unexpectedly; see the server log for {job.id}.")
-            return "failed"
-        written: list[str] = []
-        try:
-            stored = _store(ctx, job, finished, (time.monotonic() - started) * 1000, written)
-        except Exception as exc:  # a full disk, a read-only folder: fail now, with the cause, and keep nothing
-            for name in written:
-                ctx.files.delete(name)
-            log.exception("job %s: the result could not be stored", job.id)
-            _fail(ctx, job, "server_error", store_failure_message(exc))
-            return "failed"
-        # What the ETA plans with (``storage.jobs.recent_durations``): the time the job kept its worker from the next
-        # one, claim and store included. ``duration_ms`` leaves out the store (the matte's encoding, each file's
-        # fsyncs) and the claim: 50-60 ms of a 0.4-0.5 s packshot with 2 workers in session 14, so a plan from it
-        # started every queued job that much too early (issue-14.md, "ETA with 2 workers, session 14").
-        stored.meta["slot_ms"] = round((time.monotonic() - claiming) * 1000, 1)
-    if not ending.complete(ctx, job, stored, result.engine, owner=ctx.worker_id):
-        for stored_image in stored.images:  # another attempt published first: drop our copies, keep theirs
-            ctx.files.delete(stored_image.file)
-            ctx.files.delete(stored_image.thumb)
-        if stored.matte:
-            ctx.files.delete(stored.matte)
+        lease.check()  # before the finishing's compliance runs (another cut-out), not only at a progress step
+        finished = ctx.finisher.finish(
+            result,
+            product_photo=raw,
+            title=job.id,
+            checks=compliance_checks(job.options),
+            find_product=ctx.engines.find_product,
+        )
+        if not lease.keep_trying(lease.begin_store):  # another attempt holds the job, or it ended (deleted)
+            return "superseded"
+    except (LeaseLapsed, DatabaseBusy):  # the database's fault, not the job's: never ended for it
+        raise
+    except Cancelled:
+        fail("cancelled", "The generation was cancelled before it finished.")
+        return "cancelled"
+    except CutoutRefused as exc:  # refused after the cut-out ran: the job says which engine and how sure
+        fail(exc.code, exc.message, refused=exc)
+        return "failed"
+    except AppError as exc:
+        fail(exc.code, exc.message)
+        return "failed"
+    except Exception:
+        log.exception("job %s failed unexpectedly", job.id)
+        fail("server_error", f"Generation failed unexpectedly; see the server log for {job.id}.")
+        return "failed"
+    written: list[str] = []
+    try:
+        stored = _store(ctx, job, finished, (time.monotonic() - started) * 1000, written)
+    except Exception as exc:  # a full disk, a read-only folder: fail now, with the cause, and keep nothing
+        for name in written:
+            ctx.files.delete(name)
+        log.exception("job %s: the result could not be stored", job.id)
+        fail("server_error", store_failure_message(exc))
+        return "failed"
+    # What the ETA plans with (``storage.jobs.recent_durations``): the time the job kept its worker from the next
+    # one, claim and store included. ``duration_ms`` leaves out the store (the matte's encoding, each file's
+    # fsyncs) and the claim: 50-60 ms of a 0.4-0.5 s packshot with 2 workers in session 14, so a plan from it
+    # started every queued job that much too early (issue-14.md, "ETA with 2 workers, session 14").
+    stored.meta["slot_ms"] = round((time.monotonic() - claiming) * 1000, 1)
+    try:
+        published = lease.keep_trying(lambda: ending.complete(ctx, job, stored, result.engine, owner=ctx.worker_id))
+    except LeaseLapsed:
+        _drop(ctx, stored)  # the retry stores its own
+        raise
+    if not published:  # another attempt published first: drop our copies, keep theirs
+        _drop(ctx, stored)
         return "superseded"
     log.info("job %s completed", job.id)
     return "completed"
