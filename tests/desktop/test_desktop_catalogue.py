@@ -29,7 +29,7 @@ def test_a_manifest_reads_as_the_command_reads_it(tmp_path: Path) -> None:
         "B,b.png,,,,hard\n",
         encoding="utf-8",
     )
-    rows = read_manifest(manifest)
+    rows = read_manifest(manifest).rows
     assert rows[0] == {
         "sku": "A/1",
         "image": "a.jpg",
@@ -41,7 +41,7 @@ def test_a_manifest_reads_as_the_command_reads_it(tmp_path: Path) -> None:
     assert output_name("A/1 ü").startswith("A_1_ü-")
     as_json = tmp_path / "m.json"
     as_json.write_text(json.dumps([{"sku": "A", "image": "a.jpg", "seed": None, "padding": 0.1}]))
-    assert read_manifest(as_json) == [{"sku": "A", "image": "a.jpg", "padding": 0.1}]
+    assert read_manifest(as_json).rows == [{"sku": "A", "image": "a.jpg", "padding": 0.1}]
     as_json.write_text(json.dumps({"sku": "A"}))
     with pytest.raises(ValueError, match="list of objects"):
         read_manifest(as_json)
@@ -54,7 +54,7 @@ def test_a_manifest_saved_by_a_spreadsheet_reads_as_the_plain_one(tmp_path: Path
     plain = "sku,image,shadow\nK1,a.jpg,hard\nK2,b.png,\n"
     manifest = tmp_path / "m.csv"
     manifest.write_text(plain, encoding="utf-8")
-    expected = read_manifest(manifest)
+    expected = read_manifest(manifest).rows
     assert expected == [{"sku": "K1", "image": "a.jpg", "shadow": "hard"}, {"sku": "K2", "image": "b.png"}]
     for data in (
         plain.replace(",", "\t").replace("\n", "\r\n").encode("utf-16"),
@@ -62,7 +62,7 @@ def test_a_manifest_saved_by_a_spreadsheet_reads_as_the_plain_one(tmp_path: Path
         ("SKU,Image,Shadow" + plain[plain.index("\n") :] + ",,\r\n,,\r\n").encode(),
     ):
         manifest.write_bytes(data)
-        assert read_manifest(manifest) == expected, data
+        assert read_manifest(manifest).rows == expected, data
     manifest.write_text(f"sku,image,negative_prompt\nK1,a.jpg,{'x' * 200_000}\n")
     with pytest.raises(ValueError, match=r"row 1 \(line 2\)"):
         read_manifest(manifest)

@@ -30,7 +30,7 @@ import msgspec
 from .batchstate import BatchState
 from .boundedread import NotARegularFile, TooLarge, read_bounded
 from .client import ApiClient, ApiError, describe
-from .manifestrows import MAX_MANIFEST_BYTES, ManifestError, parse_manifest
+from .manifestrows import MAX_MANIFEST_BYTES, Manifest, ManifestError, parse_manifest
 from .model import image_extension
 from .skunames import OutputNames
 from .summarycsv import write_summary
@@ -60,11 +60,11 @@ POLL_S = 1.0
 Report = Callable[[Any], None]
 
 
-def read_manifest(path: Path) -> list[dict[str, Any]]:
+def read_manifest(path: Path) -> Manifest:
     """Rows of a CSV (header row) or JSON (list of objects) manifest (``manifestrows``: the encodings, separators
-    and header spellings spreadsheets write), empty cells dropped; in CSV, ``compliance_check`` is ids separated
-    by ``;`` or ``|`` and ``placement`` is ``x=…,y=…,scale=…,floor_y=…``. Raises ManifestError naming the
-    problem."""
+    and header spellings spreadsheets write), empty cells dropped, and the reader's note; in CSV,
+    ``compliance_check`` is ids separated by ``;`` or ``|`` and ``placement`` is ``x=…,y=…,scale=…,floor_y=…``.
+    Raises ManifestError naming the problem."""
     try:  # a regular file within the limit (breaker15: /dev/zero as the manifest was read whole)
         data = read_bounded(path, MAX_MANIFEST_BYTES)
     except NotARegularFile:
@@ -75,11 +75,11 @@ def read_manifest(path: Path) -> list[dict[str, Any]]:
         ) from None
     except OSError as exc:
         raise ManifestError(f"Cannot read the manifest {path}: {exc.strerror}.") from None
-    rows = parse_manifest(data, path.name).rows
-    for row in rows:
+    manifest = parse_manifest(data, path.name)
+    for row in manifest.rows:
         if isinstance(row.get("placement"), str):
             row["placement"] = _placement(row["placement"])
-    return rows
+    return manifest
 
 
 def _placement(text: str) -> dict[str, float] | str:
@@ -104,6 +104,14 @@ class Row:
     name: str = ""
 
 
+@dataclass(frozen=True)
+class RunNotes:
+    """What the run had to guess or could not read (the manifest's encoding, lines of its state), reported once
+    before the rows: each a sentence."""
+
+    notes: tuple[str, ...]
+
+
 @dataclass
 class CatalogueRun:
     """Renders ``manifest`` on the appliance into ``out``: outputs ``<sku>.<ext>``, ``summary.csv`` and
@@ -112,7 +120,7 @@ class CatalogueRun:
 
     :meth:`run` blocks until every row has ended (or :attr:`stop` is set). It reports ``(done, total, index,
     line)``: once for every row when all are sent (``status`` empty while the appliance renders it), then again
-    for each row that ends.
+    for each row that ends; before them, a :class:`RunNotes` when the manifest's reader or the state had a note.
     """
 
     client: ApiClient
@@ -125,9 +133,13 @@ class CatalogueRun:
 
     def run(self, report: Report) -> list[dict[str, Any]]:
         """Every row's summary line, in manifest order. Raises ManifestError when the manifest is unusable."""
-        rows = read_manifest(self.manifest)
+        manifest = read_manifest(self.manifest)
+        rows = manifest.rows
         self.out.mkdir(parents=True, exist_ok=True)
-        with BatchState(self.out) as state:  # what it could not read renders again (its notes are not shown yet)
+        with BatchState(self.out) as state:  # what it could not read renders again
+            notes = tuple(filter(None, (manifest.note, *state.notes)))
+            if notes:
+                report(RunNotes(notes))
             names = OutputNames()
             lines = [self._start(number, row, state, names) for number, row in enumerate(rows, start=1)]
             done = sum(1 for r in lines if r.job_id is None)

@@ -453,7 +453,7 @@ class Controller(QObject):
             run.run,
             dialog.finish,
             lambda exc: dialog.show_error(describe(exc)),
-            lambda step: dialog.show_line(*step),
+            dialog.show_step,
         )
         dialog.open()
         self.catalogue = dialog

@@ -194,6 +194,15 @@ def duration(seconds: float | None) -> str:
     return f"about {round(seconds / 60)} min"
 
 
+# A completed job whose images the appliance's retention deleted (``expired: true``: no image links left).
+EXPIRED = "Expired"
+EXPIRED_MESSAGE = (
+    "The appliance deleted these images when its retention period ended. Submit the photo again to make them anew."
+)
+# Before what a catalogue run had to guess or could not read (the manifest's encoding, its state file's lines).
+RUN_NOTES = "Read with care:"
+
+
 def sentence(text: str) -> str:
     """A message as a sentence: capital first letter, final full stop (also after a closing bracket: "(confidence
     0.31 < 0.60)" ends a clause, and sentences joined after it ran on; breaker9 F11)."""

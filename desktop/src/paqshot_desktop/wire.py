@@ -133,6 +133,7 @@ class Job(Struct, frozen=True, kw_only=True):
     matte_url: str | None = None
     product_box: ProductBox | None = None
     compliance: tuple[ComplianceReport, ...] = ()
+    expired: bool = False  # completed, and its files purged after the appliance's retention: no links
 
     @property
     def finished(self) -> bool:

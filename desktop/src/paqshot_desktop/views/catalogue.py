@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..catalogue import SUMMARY
-from ..labels import preset_label, rule_label, sentence
+from ..catalogue import SUMMARY, RunNotes
+from ..labels import RUN_NOTES, preset_label, rule_label, sentence
 from .common import set_role
 
 COLUMNS = ("SKU", "State", "Review", "Marketplace check", "File or problem")
@@ -67,6 +67,11 @@ class CatalogueDialog(QDialog):
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
         layout.addWidget(self.progress)
+        self.notes = QLabel()
+        self.notes.setWordWrap(True)
+        set_role(self.notes, "warn")
+        self.notes.hide()
+        layout.addWidget(self.notes)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -101,6 +106,19 @@ class CatalogueDialog(QDialog):
         self.stop_button.setEnabled(False)
         self.status.setText("Stopping…")
         self.stop_requested.emit()
+
+    def show_step(self, step: Any) -> None:
+        """What the run reported (:class:`~paqshot_desktop.catalogue.CatalogueRun`): its notes, or a row's line."""
+        if isinstance(step, RunNotes):
+            self.show_notes(step.notes)
+        else:
+            self.show_line(*step)
+
+    def show_notes(self, notes: tuple[str, ...]) -> None:
+        """What the run had to guess or could not read, above the rows (each note a sentence already: one that
+        starts with a file's name keeps its case)."""
+        self.notes.setText(" ".join([RUN_NOTES, *notes]))
+        self.notes.show()
 
     def show_line(self, done: int, total: int, index: int, line: dict[str, Any]) -> None:
         """Row ``index`` of the manifest: its line of the summary, in words (rows stay in manifest order)."""

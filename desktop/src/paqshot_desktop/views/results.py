@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..icons import icon
-from ..labels import sentence, value_label, when
+from ..labels import EXPIRED, EXPIRED_MESSAGE, sentence, value_label, when
 from ..wire import Job
 from .common import page_title, set_role
 from .tiles import TILE_ROLE, Tile, tile_grid
@@ -32,10 +32,13 @@ EMPTY_TEXT = {
 
 
 def result_tile(job: Job, name: str) -> Tile:
-    """A finished job's tile: file name, style and shape in words, a badge when it needs review."""
+    """A finished job's tile: file name, style and shape in words, a badge when it needs review, and why there is
+    no image when retention deleted it."""
     count = len(job.all_images)
     extra = f" · {count} variants" if count > 1 else ""
     subtitle = f"{value_label(job.style)} · {job.aspect_ratio}{extra}"
+    if job.expired:
+        return Tile(name, EXPIRED, "muted", subtitle, EXPIRED_MESSAGE)
     if job.flagged:
         reason = " ".join(sentence(r.message) for r in job.review_reasons if r.message)
         return Tile(name, "Needs review", "warn", subtitle, reason, badge="Review")
