@@ -57,6 +57,13 @@ class Settings:
         "through a CIDR inside their block (e.g. 169.254.169.254/32).",
     )
     retention_days: int = _setting(7, "Days a generated image stays downloadable before it is purged.", minimum=1)
+    record_retention_days: int = _setting(
+        30,
+        "Days the record of an ended generation (its status, webhook events and delivery log) is kept after it "
+        "ended; then GET answers 404. Never before its images are purged (retention_days) nor while an "
+        "Idempotency-Key names it (idempotency_hours).",
+        minimum=1,
+    )
     max_image_bytes: int = _setting(
         10 * 1024 * 1024,
         "Largest accepted product image, in bytes (the request body limit follows from it).",

@@ -11,9 +11,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from ..errors import InvalidRequest, NotFound
-from ..ids import shown
-from ..jobs.service import Submitted
+from ..errors import InvalidRequest
+from ..jobs.service import Submitted, generation_not_found
 from ..storage import jobs as jobs_sql
 from ..storage.keys import ApiKey
 from . import pollcache
@@ -149,7 +148,7 @@ class GenerationController(Controller):
         answer = pollcache.poll(api, generation_id, bearer_token(request))
         if answer is None:
             current_key(request, api)  # 401 when the key is the problem
-            raise NotFound(f"Generation {shown(generation_id)} not found.")
+            raise generation_not_found(generation_id, api.settings.record_retention_days)
         return answer
 
     @post(

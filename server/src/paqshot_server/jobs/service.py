@@ -424,7 +424,7 @@ class JobService:
         """``key``'s job, or NotFound (another key's job is not found either)."""
         job = jobs_sql.get(self.res.db.get(), job_id, key.id)
         if job is None:
-            raise NotFound(f"Generation {shown(job_id)} not found.")
+            raise generation_not_found(job_id, self.res.settings.record_retention_days)
         return job
 
     def cancel(self, key: ApiKey, job_id: str) -> Job:
@@ -462,8 +462,16 @@ class JobService:
         processing job ends without one; later reads answer NotFound. Blocking (SQL and files)."""
         job = jobs_sql.delete(self.res.db.get(), job_id, key.id, time.time())
         if job is None:
-            raise NotFound(f"Generation {shown(job_id)} not found.")
+            raise generation_not_found(job_id, self.res.settings.record_retention_days)
         self.res.files.delete_owned(job.id, job.files())
+
+
+def generation_not_found(job_id: str, record_retention_days: int) -> NotFound:
+    """The spec's 404 ``not_found`` for a generation id this key cannot read, saying when records go."""
+    return NotFound(
+        f"Generation {shown(job_id)} not found (records are deleted {record_retention_days} days after a generation "
+        "ends)."
+    )
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,12 @@ def purge_expired(ctx: WorkerContext, now: float) -> int:
     return count
 
 
+def forget_records(ctx: WorkerContext, now: float) -> int:
+    """Delete the records of generations that ended over ``record_retention_days`` ago (``storage.jobs.forget_ended``:
+    a batch per call, so a long backlog goes over several sweeps without holding the write lock long)."""
+    return jobs_sql.forget_ended(ctx.db.get(), now - ctx.settings.record_retention_days * 86400)
+
+
 ORPHAN_GRACE = 24 * 3600.0  # a file younger than this may belong to a submission still being written
 
 
@@ -102,3 +108,4 @@ def sweep(ctx: WorkerContext, queue: JobQueue) -> None:
     recover_leases(ctx, queue, now)
     resend_lost(ctx, queue, now)
     purge_expired(ctx, now)
+    forget_records(ctx, now)

@@ -99,7 +99,7 @@ class Job(NewJob, frozen=True, kw_only=True):
     engine: str | None
     cancel_requested: bool
     purged: bool
-    deleted_at: str | None = None  # a deleted job stays as a tombstone (it still counts against the quota)
+    deleted_at: str | None = None  # a deleted job stays as a tombstone until its record is forgotten
     seq: int | None = None  # insertion order (the list's order and its cursors); set by create()
     claimed_at: float | None = None  # epoch seconds the current attempt was claimed (the ETA of a running job)
 
@@ -301,7 +301,7 @@ def create(
                 return prior, False, 0, 0
         before = queue_changes(conn)
         if quota is not None:
-            used = conn.execute("SELECT count(*) FROM jobs WHERE key_id = ?", (job.key_id,)).fetchone()[0]
+            used = conn.execute("SELECT jobs_created FROM api_keys WHERE id = ?", (job.key_id,)).fetchone()[0]
             if used >= quota:
                 raise Forbidden(f"Quota exceeded: this API key may create {quota} generations.")
         if job.priority == "high" and high_limit is not None:
@@ -316,6 +316,8 @@ def create(
             "(SELECT coalesce(max(seq), 0) + 1 FROM jobs))",
             (*values.values(), "queued", job.created_at),
         )
+        # The quota counts every generation the key created, however long ago: a record may be gone (forget_ended).
+        conn.execute("UPDATE api_keys SET jobs_created = jobs_created + 1 WHERE id = ?", (job.key_id,))
         if idempotency is not None:
             conn.execute(
                 "INSERT OR REPLACE INTO idempotency (key_id, idem_key, body_hash, job_id, created_at) "
@@ -509,7 +511,8 @@ def delete(db: sqlite_utils.Database, job_id: str, key_id: str, now: float) -> J
 
     A queued or running job ends ``failed`` here without a webhook (its worker's publish then finds it ended and
     drops its files); webhook events not yet delivered are dropped; the request details and the Idempotency-Key
-    records go; the row stays so that the job still counts against the key's quota. Files are the caller's.
+    records go; the row stays as a tombstone until :func:`forget_ended` (the quota counts the key's
+    ``jobs_created``). Files are the caller's.
     """
     with write(db) as conn:
         found = _select(conn, "id = ? AND key_id = ? AND deleted_at IS NULL", (job_id, key_id))
@@ -526,6 +529,30 @@ def delete(db: sqlite_utils.Database, job_id: str, key_id: str, now: float) -> J
         webhooks.drop_pending(conn, job_id)
         conn.execute("DELETE FROM idempotency WHERE job_id = ?", (job_id,))
     return found[0]
+
+
+def forget_ended(db: sqlite_utils.Database, ended_before: float, limit: int = 500) -> int:
+    """Delete the records of up to ``limit`` generations that ended (or were deleted) before ``ended_before``
+    (seconds since the epoch) and whose files are purged, with their webhook events and delivery log, in one
+    transaction; returns how many. A generation an Idempotency-Key still names is kept until the key is forgotten
+    (a retry must find the job it names), and one with a webhook still being delivered until that ends. The key's
+    quota counts ``api_keys.jobs_created``, so it does not come back."""
+    with write(db) as conn:
+        ids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT id FROM jobs WHERE state IN ('completed', 'failed') AND purged = 1 "
+                "AND coalesce(deleted_at, completed_at) < ? "
+                "AND NOT EXISTS (SELECT 1 FROM idempotency i WHERE i.job_id = jobs.id) "
+                "AND NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.job_id = jobs.id AND e.state = 'pending') "
+                "LIMIT ?",
+                (iso(ended_before), limit),
+            )
+        ]
+        if ids:
+            webhooks.forget_jobs(conn, ids)
+            conn.execute(f"DELETE FROM jobs WHERE id IN ({','.join('?' * len(ids))})", ids)  # noqa: S608
+    return len(ids)
 
 
 def expired_unpurged(db: sqlite_utils.Database, now: float) -> list[Job]:

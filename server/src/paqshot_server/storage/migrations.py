@@ -297,6 +297,19 @@ def m011_storing(db: sqlite_utils.Database) -> None:
     _run(db, ("ALTER TABLE jobs ADD COLUMN storing INTEGER NOT NULL DEFAULT 0",))
 
 
+def m012_jobs_created(db: sqlite_utils.Database) -> None:
+    """Each key's count of the generations it ever created, which its quota counts: the records of ended
+    generations are deleted after ``record_retention_days`` (``storage.jobs.forget_ended``), so counting the rows
+    would give the quota back. Started from the rows there are (every row until now: none was deleted)."""
+    _run(
+        db,
+        (
+            "ALTER TABLE api_keys ADD COLUMN jobs_created INTEGER NOT NULL DEFAULT 0",
+            "UPDATE api_keys SET jobs_created = (SELECT count(*) FROM jobs WHERE jobs.key_id = api_keys.id)",
+        ),
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     m001_initial,
     m002_webhook_rotation_and_leases,
@@ -309,6 +322,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     m009_webhook_schedule_start,
     m010_queue_changes,
     m011_storing,
+    m012_jobs_created,
 )
 
 

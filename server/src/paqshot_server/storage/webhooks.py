@@ -44,6 +44,17 @@ def drop_pending(conn: sqlite3.Connection, job_id: str) -> None:
     conn.execute("UPDATE webhook_events SET state = 'dropped' WHERE job_id = ? AND state = 'pending'", (job_id,))
 
 
+def forget_jobs(conn: sqlite3.Connection, job_ids: list[str]) -> None:
+    """Delete the events of ``job_ids`` and their delivery log (inside the caller's transaction, which deletes the
+    jobs' records)."""
+    marks = ",".join("?" * len(job_ids))
+    conn.execute(
+        f"DELETE FROM webhook_attempts WHERE event_id IN (SELECT id FROM webhook_events WHERE job_id IN ({marks}))",  # noqa: S608
+        job_ids,
+    )
+    conn.execute(f"DELETE FROM webhook_events WHERE job_id IN ({marks})", job_ids)  # noqa: S608
+
+
 def insert_event(conn: sqlite3.Connection, event: NewEvent) -> None:
     """Insert inside the caller's transaction (see ``jobs.finish``)."""
     conn.execute(
