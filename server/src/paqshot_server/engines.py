@@ -20,7 +20,7 @@ from .errors import CutoutRefused
 from .imaging.options import AUTO_CUTOUT, CLASSICAL_CUTOUT, RenderOptions
 from .imaging.plates.plate import PlateSource
 from .imaging.result import ProgressFn, RenderResult
-from .imaging.review import assess
+from .imaging.review import PARTIAL_REPAIR, assess, reason
 from .imaging.styles import family
 from .resources import Resources
 
@@ -105,12 +105,14 @@ class Engines(EngineCatalog):
         if options.remove_photo_shadow and segmenter is not None:  # the classical cut-out always drops cast shadows
             segmenter = segmenter.removing_cast_shadows()
         cutter = segmenter
+        removals = None
         if hint is not None:  # the hint constrains whichever matte the cut-out takes: the photo's alpha, a segmenter's
             from .imaging.hint import BACKGROUND, UNKNOWN, HintedSegmenter, hint_own_alpha
             from .imaging.removal import grow_removals
             from .imaging.segment import default_segmenter
 
-            hint = grow_removals(hint, image, BACKGROUND, UNKNOWN)
+            removals = grow_removals(hint, image, BACKGROUND, UNKNOWN)
+            hint = removals.hint
             image = hint_own_alpha(image, hint)
             cutter = HintedSegmenter(segmenter or default_segmenter(), hint)
         studio = self.studio(options, plates)
@@ -134,6 +136,9 @@ class Engines(EngineCatalog):
         if studio:
             result = replace(result, engine=cutout_engine if cutout_engine != "alpha" else "classical")
         result = replace(result, meta={**result.meta, "cutout_engine": cutout_engine})
+        if removals is not None and removals.partly > 0:  # a swipe across an opening removes only its band
+            left = reason(PARTIAL_REPAIR, f"{removals.partly * 100:.0f} % of that opening is left as it was")
+            result = replace(result, review_reasons=(*result.review_reasons, left))
         if progress:
             progress(1.0)
         return assess(result, self.settings.review_threshold)

@@ -29,6 +29,7 @@ CUT_BY_FRAME = "cut_by_frame"
 BACKDROP_KEPT = "backdrop_kept"
 PLATE_FLOOR = "plate_floor"
 FILE_SIZE = "file_size"
+PARTIAL_REPAIR = "partial_repair"
 
 # code -> what it means (the message of a reason may add figures, e.g. the confidence itself).
 CODES: dict[str, str] = {
@@ -63,6 +64,9 @@ CODES: dict[str, str] = {
     FILE_SIZE: "the image file is larger than a checked preset allows, even at the lowest quality the appliance "
     "steps down to (or in PNG, which has no quality to lower): the marketplace may refuse it; a very finely "
     "textured product makes large files, JPEG makes smaller ones than PNG",
+    PARTIAL_REPAIR: "a remove stroke of the mask hint crossed an opening of the backdrop's colour (a loop, a gap) "
+    "without covering most of it: only the painted band was removed, and the rest of the opening may keep the old "
+    "backdrop around it; paint over most of the opening to remove all of it, or check that the rest is product",
 }
 
 
