@@ -15,6 +15,7 @@ Hierarchy::
     ├── RateLimited           over the key's rate limit (carries retry_after)
     ├── Unavailable           the appliance cannot take work now (carries retry_after)
     │   ├── StorageFull           the disk or the database is full
+    │   ├── StorageRefused        the file system refused the write (permissions, read-only, I/O)
     │   ├── DatabaseGone          the database file was deleted or replaced under the running appliance
     │   ├── DatabaseBusy          another process held the database's write lock past the busy timeout
     │   └── DatabaseDamaged       the database file is damaged
@@ -119,6 +120,18 @@ class StorageFull(Unavailable):
         super().__init__(
             f"The appliance's {what} is full, so this request could not be stored (nothing was kept). "
             "Retry later; the operator needs to free disk space.",
+            retry_after=300,
+        )
+
+
+class StorageRefused(Unavailable):
+    """The data folder's file system refused to write the request's image (permissions, a read-only mount, a failing
+    disk): nothing was kept; ``cause`` says why in words (``storage.faults.storage_refusal``)."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(
+            f"The appliance's file store refused to write this request's image ({cause}), so nothing was kept. "
+            "The operator must make the data folder's files/ writable; `doctor` checks it. Retry after that.",
             retry_after=300,
         )
 

@@ -18,11 +18,12 @@ import httpx
 import numpy as np
 import pytest
 from litestar.testing import TestClient
+from paqshot_server.errors import UnsupportedImage
 from paqshot_server.imaging.decode import decode_image
 from paqshot_server.jobs.context import WorkerContext
 from paqshot_server.jobs.runner import process
 from paqshot_server.settings import Settings
-from PIL import Image, ImageDraw, ImageFile, JpegImagePlugin
+from PIL import Image, ImageDraw, ImageFile, JpegImagePlugin, PngImagePlugin
 from support import Key, assert_plain_words, b64, linear_rgb_icc, shared_case
 
 
@@ -299,3 +300,32 @@ def test_a_jpeg_of_millions_of_markers_is_refused_in_words(
     body = response.json()
     assert body["error"] == "unsupported_image" and "more than 4,096 markers" in body["message"]
     assert_plain_words(body["message"])
+
+
+# ---- PNG text metadata ----------------------------------------------------------------------------------------
+
+
+def png_with_text(text_bytes: int) -> bytes:
+    """A product PNG carrying a compressed text chunk (zTXt) of ``text_bytes`` once decompressed."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "history " * (text_bytes // 8), zip=True)
+    return encode(product((320, 240)), "PNG", pnginfo=info)
+
+
+def test_a_png_with_megabytes_of_text_metadata_is_read(client: TestClient, key: Key, settings: Settings) -> None:
+    """breaker16 B16-5: a valid PNG whose text chunk is 2 MB decompressed (an editor's XMP is this big) was refused
+    as damaged by Pillow's 1 MiB bound: its pixels are read, at the door, by the job and by the check."""
+    image = png_with_text(2_000_000)
+    job = run(client, key, settings, image)
+    assert job["status"] == "completed", job
+    checked = client.post("/v1/check", json={"image": b64(image), "preset": "amazon_main"}, headers=key.headers)
+    assert checked.status_code == 200, checked.text
+
+
+def test_a_png_text_bomb_is_refused_naming_the_metadata() -> None:
+    """Text beyond the raised bound (a decompression bomb: 20 MB from ~20 kB) is refused in words that name the
+    metadata, not as a damaged file."""
+    with pytest.raises(UnsupportedImage) as refused:
+        decode_image(png_with_text(20_000_000), max_bytes=10_000_000, max_pixels=40_000_000)
+    assert "metadata" in refused.value.message and "damaged" not in refused.value.message
+    assert_plain_words(refused.value.message)

@@ -78,6 +78,47 @@ def test_case_disk_full_generic_500(full_disk: tuple[Settings, Path | None], mon
     assert len(job_ids(settings)) == 1  # the refused request left no job
 
 
+@pytest.fixture
+def refused_files(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The file store's folder refuses writes: a tmpfs mounted on it and remounted read-only (root: CI), else the
+    store's temporary files patched to fail with EACCES. Yields the words the refusal carries."""
+    folder = settings.files_dir
+    if can_mount():
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1024k", "tmpfs", str(folder)], check=True)
+        try:
+            subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+            yield "read-only file system"
+        finally:
+            subprocess.run(["umount", "-l", str(folder)], check=False)
+        return
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr("paqshot_server.storage.files.tempfile.mkstemp", refuse)
+    monkeypatch.setattr("paqshot_server.storage.files.tempfile.TemporaryFile", refuse)
+    yield "permission denied"
+
+
+def test_a_file_store_that_refuses_writes_is_503_in_words_and_readiness_and_doctor_say_so(
+    settings: Settings, key: Key, refused_files: str
+) -> None:
+    """breaker16 B16-1: the data folder's files/ unwritable (permissions, a read-only mount): a submission is 503
+    naming the file store and the cause, not a generic 500; nothing is kept; readiness and doctor fail it."""
+    with TestClient(create_app(settings)) as client:
+        response = client.post("/v1/generate", json=body(), headers=key.headers)
+        ready = client.get("/readyz")
+    assert response.status_code == 503, response.text
+    error = response.json()
+    assert error["error"] == "unavailable" and "file store" in error["message"] and refused_files in error["message"]
+    assert int(response.headers["retry-after"]) > 0
+    assert job_ids(settings) == set() and stored_files(settings) == []
+    assert ready.status_code == 503 and ready.json()["checks"]["files"] == "not writable"
+    checks = {c.name: c for c in run_checks(settings)}
+    assert checks["files"].level == "fail" and refused_files in checks["files"].detail
+
+
 def test_database_full_is_503_too(settings: Settings, key: Key, monkeypatch: pytest.MonkeyPatch) -> None:
     def full(*_args: object, **_kwargs: object) -> object:
         raise sqlite3.OperationalError("database or disk is full")

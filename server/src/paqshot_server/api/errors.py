@@ -15,7 +15,7 @@ from ..errors import megabytes
 from ..jobs.service import CountedListener, RateWindow
 from ..settings import Settings
 from ..storage.db import BUSY_SECONDS, ThreadLocalDB
-from ..storage.faults import is_database_busy, is_database_damaged, is_storage_full
+from ..storage.faults import is_database_busy, is_database_damaged, is_storage_full, storage_refusal
 from . import explain
 
 log = logging.getLogger(__name__)
@@ -162,6 +162,9 @@ def unexpected_handler(request: Request, exc: Exception, db: ThreadLocalDB) -> R
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     if is_storage_full(exc):  # a full disk reached by a path that did not say so itself: still a clear 503
         return app_error_handler(request, errors.StorageFull())
+    refusal = storage_refusal(exc)
+    if refusal is not None:  # the file store's folder unwritable, read-only or failing: the operator's to mend
+        return app_error_handler(request, errors.StorageRefused(refusal))
     if is_database_busy(exc):  # another process's lock, met outside ``storage.db.write`` (which says so itself)
         return app_error_handler(request, errors.DatabaseBusy(db.path, BUSY_SECONDS))
     if is_database_damaged(exc):  # a retry cannot help; readiness reports it from now on

@@ -125,8 +125,8 @@ def _worker_timeout(api: ApiState) -> float:
 
 
 def _checks(api: ApiState) -> dict[str, str]:
-    """Database writable, room on the disk, queue readable, a live worker that can run jobs: each check says what
-    is wrong.
+    """Database writable, room on the disk, the file store writable, queue readable, a live worker that can run
+    jobs: each check says what is wrong.
 
     Readiness answers anyone, so the checks are plain words; the detail (exception text, file names) goes to
     the log, and ``doctor`` shows it to the operator.
@@ -149,6 +149,10 @@ def _checks(api: ApiState) -> dict[str, str]:
         checks["database"] = gone or "not writable"
         return {**checks, "queue": "not checked", "worker": "not checked"}
     checks["disk"] = _disk_check(api)
+    refused = api.files.write_problem()
+    if refused:
+        log.error("not ready: the file store %s cannot be written: %s", api.settings.files_dir, refused)
+    checks["files"] = "not writable" if refused else "ok"
     try:
         api.queue.pending()
         problem = api.queue.identity_problem()

@@ -14,6 +14,7 @@ from ..errors import DatabaseBusy
 from ..settings import Settings
 from ..storage import workers as workers_sql
 from ..storage.db import connect, held_elsewhere, quick_check
+from ..storage.files import FileStore
 from ..storage.locks import write_lock_holders
 from .common import add_home_flag, settings_from
 
@@ -42,6 +43,19 @@ def _disk(settings: Settings) -> Check:
     if free < 10:
         return Check("disk", "warn", f"{free:.1f} GB free", "results are kept retention_days; add space")
     return Check("disk", "ok", f"{free:.0f} GB free")
+
+
+def _files(settings: Settings) -> Check:
+    """The file store's folder takes a new file (the photos and results live there; the database can be fine)."""
+    refused = FileStore(settings.files_dir).write_problem()
+    if refused:
+        return Check(
+            "files",
+            "fail",
+            f"{settings.files_dir}: {refused}",
+            "make it writable by the appliance's user (chown/chmod), or remount it read-write",
+        )
+    return Check("files", "ok", f"{settings.files_dir} writable")
 
 
 def _database_file(settings: Settings) -> list[Check]:
@@ -218,6 +232,7 @@ def run_checks(settings: Settings) -> list[Check]:
     settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: secrets and customer data
     checks = [
         _disk(settings),
+        _files(settings),
         *_database(settings),
         *_database_file(settings),
         _queue(settings),

@@ -13,7 +13,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageCms, ImageOps, PngImagePlugin
 
 from ..errors import ImageTooLarge, UnsupportedImage, megabytes
 from .jpegstructure import read_structure
@@ -26,6 +26,12 @@ MAX_ASPECT = 100
 MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 NAMES = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP"}
 ORIENTATION_TAG = 0x0112  # the EXIF tag
+# Pillow decompresses each PNG text chunk (XMP, comments) up to MAX_TEXT_CHUNK, 1 MiB, and refuses the file beyond;
+# real files carry more (an editor's XMP with its document history; breaker16 B16-5: a valid PNG with a 2 MB zTXt
+# was refused as damaged). Raised to 16 MB a chunk; Pillow's bound on all of a file's text, MAX_TEXT_MEMORY
+# (64 MiB, fixed when it was imported), still stops a decompression bomb.
+PNG_TEXT_CHUNK_BYTES = 16_000_000
+PngImagePlugin.MAX_TEXT_CHUNK = max(PngImagePlugin.MAX_TEXT_CHUNK, PNG_TEXT_CHUNK_BYTES)
 # Orientations that show the stored rows as columns (EXIF 2.32, tag 0x0112: 5-8 transpose, 1-4 do not).
 _TRANSPOSED = frozenset((5, 6, 7, 8))
 
@@ -114,6 +120,12 @@ def decode_image(
             if restored is not None:
                 return restored
         name = NAMES[fmt]
+        if "MAX_TEXT" in str(exc):  # PngImagePlugin's text bounds (above): the pixels may be fine, the metadata is not
+            raise UnsupportedImage(
+                f"Image could not be read: its text metadata (PNG text chunks: XMP, comments) is over "
+                f"{megabytes(PNG_TEXT_CHUNK_BYTES)} a chunk or {megabytes(PngImagePlugin.MAX_TEXT_MEMORY)} in all "
+                "once decompressed. Save the PNG again without its metadata."
+            ) from exc
         reason = "the file is cut short" if cut_short else f"the file is damaged, cut short or not a {name} file"
         raise UnsupportedImage(f"Image could not be decoded as {name}: {reason}.") from exc
 

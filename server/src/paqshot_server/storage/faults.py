@@ -2,17 +2,22 @@
 
 SQLite reports a full disk as ``SQLITE_FULL`` ("database or disk is full"); the file store as ``ENOSPC`` (or
 ``EDQUOT`` over a quota). Both become :class:`~paqshot_server.errors.StorageFull`, which the API answers with
-503 and ``Retry-After`` instead of a generic 500 that invites an immediate retry.
+503 and ``Retry-After`` instead of a generic 500 that invites an immediate retry. A write the file system refuses
+(permissions, a read-only mount, an I/O error) is told apart the same way (``errors.StorageRefused``).
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 
 SQLITE_BUSY = 5  # https://www.sqlite.org/rescode.html#busy ("database is locked"; extended codes: low byte)
 SQLITE_FULL = 13  # https://www.sqlite.org/rescode.html#full
 SQLITE_DAMAGED = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (same page)
+# The file system refused the write: permissions, a read-only mount, a failing disk (errno(3)). Neither the
+# client's fault nor ours: the operator's to mend.
+REFUSED_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.EIO)
 
 
 def is_storage_full(exc: BaseException) -> bool:
@@ -62,3 +67,16 @@ def is_database_damaged(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+def storage_refusal(exc: BaseException) -> str | None:
+    """Why the file system refused a write, in words ("permission denied", "read-only file system"), when
+    ``exc`` (or what it was raised from) is such a refusal (:data:`REFUSED_ERRNOS`); else None."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return None
+        if isinstance(seen, OSError) and seen.errno in REFUSED_ERRNOS:
+            return (seen.strerror or os.strerror(seen.errno or 0)).lower()
+        seen = seen.__cause__ or seen.__context__
+    return None

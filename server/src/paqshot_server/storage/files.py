@@ -108,6 +108,17 @@ class FileStore:
             raise
         return target
 
+    def write_problem(self) -> str | None:
+        """Why a file could not be written in the store now, in words ("permission denied", "read-only file
+        system"), or None when it can: an unnamed temporary file (``O_TMPFILE``: nothing to clean up, even after a
+        kill) is made in the store's folder, which is made first when missing."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.root):
+                return None
+        except OSError as exc:
+            return (exc.strerror or str(exc)).lower()
+
     def read(self, name: str) -> bytes:
         return self.find(name).read_bytes()
 
