@@ -52,9 +52,9 @@ class FakeModel:
         self.shadow_p = shadow_p  # how sure it is that a cast shadow is product
         self.calls: list[tuple[int, int]] = []
 
-    def __call__(self, rgb: np.ndarray, side: int = 0) -> np.ndarray:
-        """``side``: the input side a segmenter asks a pass at (``OnnxSegmenter.predict``); the stand-in answers on
-        its own grid whatever the side, as a model of one size does."""
+    def __call__(self, rgb: np.ndarray, side: int = 0, *, letterbox: bool = False) -> np.ndarray:
+        """``side``, ``letterbox``: what a segmenter asks a pass with (``OnnxSegmenter.predict``); the stand-in
+        answers on its own grid covering ``rgb`` whatever they are, as a model of one size does."""
         from scipy import ndimage
 
         self.calls.append(rgb.shape[:2])
