@@ -140,9 +140,9 @@ def worker(
     model_ms: list[float] = []
     raw = seg.predict
 
-    def timed_predict(rgb: np.ndarray, side: int = 0) -> np.ndarray:
+    def timed_predict(rgb: np.ndarray, side: int = 0, *, letterbox: bool = False) -> np.ndarray:
         s = time.perf_counter()
-        out = raw(rgb, side)
+        out = raw(rgb, side, letterbox=letterbox)
         model_ms.append((time.perf_counter() - s) * 1000)
         return out
 

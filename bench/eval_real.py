@@ -85,12 +85,12 @@ def load_segmenter(models: Path, overrides: str, cache: Path | None, model_id: s
         raw = seg.predict
         version = hashlib.sha1(inspect.getsource(type(seg).preprocess).encode()).hexdigest()[:8]
 
-        def predict(rgb: np.ndarray, side: int = 0) -> np.ndarray:
+        def predict(rgb: np.ndarray, side: int = 0, *, letterbox: bool = False) -> np.ndarray:
             digest = hashlib.sha1(np.ascontiguousarray(rgb).tobytes() + str(rgb.shape).encode()).hexdigest()
-            path = cache / f"{model.id}-{version}-{digest}{f'-{side}' if side else ''}.npy"
+            path = cache / f"{model.id}-{version}-{digest}{f'-{side}' if side else ''}{'-lb' if letterbox else ''}.npy"
             if path.is_file():
                 return np.load(path)
-            out = raw(rgb, side)
+            out = raw(rgb, side, letterbox=letterbox)
             np.save(path, out)
             return out
 
