@@ -111,6 +111,9 @@ def test_every_number_setting_refuses_values_that_are_not_finite_or_out_of_its_r
             load_settings({"PAQSHOT_HOME": "/nonexistent", variable: value})
         assert setting.name in str(refused.value) and variable in str(refused.value), refused.value
     assert setting.minimum is not None, f"{setting.name} has no minimum: give it the least value that makes sense"
+    # breaker16 B16-10: PAQSHOT_RETENTION_DAYS=99999999999 started, then every job's end failed "year out of range"
+    # and the job stayed running; WEBHOOK_RETRY_SCALE=1e300 broke `webhooks list`.
+    assert setting.maximum is not None, f"{setting.name} has no maximum: give it the greatest value that makes sense"
 
 
 def test_an_operators_bad_setting_is_an_error_in_words_not_an_internal_one(tmp_path: Path) -> None:

@@ -28,7 +28,9 @@ REFERENCE_PREFIX = DEFAULT_BRAND.env_prefix  # names the brand file: the brand i
 
 def _setting(default: Any, help: str, minimum: float | None = None, maximum: float | None = None) -> Any:
     """One setting's declaration: its default, help and, for a number, the least and greatest values it may take
-    (name and type are the field's)."""
+    (name and type are the field's). Every number has both: past a sane greatest value a date overflows or a
+    delay never ends (breaker16 B16-10: ``retention_days`` 99999999999 was taken at start, then every job's end
+    failed "year out of range")."""
     metadata = {"help": help, "minimum": minimum, "maximum": maximum}
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=metadata)
@@ -56,26 +58,34 @@ class Settings:
         "CIDRs that image URLs and webhooks may reach even when private; link-local or metadata addresses only "
         "through a CIDR inside their block (e.g. 169.254.169.254/32).",
     )
-    retention_days: int = _setting(7, "Days a generated image stays downloadable before it is purged.", minimum=1)
+    retention_days: int = _setting(
+        7, "Days a generated image stays downloadable before it is purged.", minimum=1, maximum=36_500
+    )
     record_retention_days: int = _setting(
         30,
         "Days the record of an ended generation (its status, webhook events and delivery log) is kept after it "
         "ended; then GET answers 404. Never before its images are purged (retention_days) nor while an "
         "Idempotency-Key names it (idempotency_hours).",
         minimum=1,
+        maximum=36_500,
     )
     max_image_bytes: int = _setting(
         10 * 1024 * 1024,
         "Largest accepted product image, in bytes (the request body limit follows from it).",
         minimum=1,
+        maximum=500_000_000,
     )
-    max_image_pixels: int = _setting(40_000_000, "Largest accepted product image, in pixels.", minimum=1)
-    default_rate_limit: int = _setting(60, "Generate requests per minute for a key without its own limit.", minimum=1)
+    max_image_pixels: int = _setting(
+        40_000_000, "Largest accepted product image, in pixels.", minimum=1, maximum=200_000_000
+    )
+    default_rate_limit: int = _setting(
+        60, "Generate requests per minute for a key without its own limit.", minimum=1, maximum=1_000_000
+    )
     lease_seconds: int = _setting(
         60, "How long a worker's claim on a job lasts without a heartbeat.", minimum=1, maximum=86400
     )
     heartbeat_seconds: float = _setting(10.0, "How often a busy worker renews its lease.", minimum=0.01, maximum=3600)
-    max_attempts: int = _setting(3, "Attempts per job before it is failed.", minimum=1)
+    max_attempts: int = _setting(3, "Attempts per job before it is failed.", minimum=1, maximum=100)
     sweep_seconds: float = _setting(
         10.0, "How often expired leases are re-queued and retention is enforced.", minimum=0.01, maximum=86400
     )
@@ -99,15 +109,20 @@ class Settings:
     )
     log_level: str = _setting("INFO", "Logging level.")
     log_format: str = _setting("text", "Log lines as text or json (one object per line, with request/job ids).")
-    idempotency_hours: int = _setting(24, "How long an Idempotency-Key is remembered per API key.", minimum=0)
-    webhook_retry_scale: float = _setting(
-        1.0, "Multiplies the webhook retry delays (tests use a small value).", minimum=0
+    idempotency_hours: int = _setting(
+        24, "How long an Idempotency-Key is remembered per API key.", minimum=0, maximum=87_600
     )
-    worker_threads: int = _setting(1, "Jobs one worker process runs at once (1 per GPU is right).", minimum=1)
+    webhook_retry_scale: float = _setting(
+        1.0, "Multiplies the webhook retry delays (tests use a small value).", minimum=0, maximum=100
+    )
+    worker_threads: int = _setting(
+        1, "Jobs one worker process runs at once (1 per GPU is right).", minimum=1, maximum=64
+    )
     high_priority_limit: int = _setting(
         10,
         "High-priority generations one API key may have waiting at once (one more is refused with 403).",
         minimum=0,
+        maximum=1_000_000,
     )
     worker_stop_seconds: float = _setting(
         300.0, "How long serve waits for its workers to finish their job.", minimum=0, maximum=86400
@@ -117,12 +132,14 @@ class Settings:
         "Worker processes sharing this machine's CPUs (serve --workers sets it for the workers it starts); "
         "CPU inference threads are split among them.",
         minimum=1,
+        maximum=64,
     )
     inference_threads: int = _setting(
         0,
         "onnxruntime threads per model session; 0 = the CPUs this process may run on (its affinity) divided by "
         "worker_processes x worker_threads, without spinning when shared.",
         minimum=0,
+        maximum=256,
     )
     install_models_dir: str = _setting(
         "auto",
@@ -135,12 +152,15 @@ class Settings:
         minimum=0,
         maximum=1,
     )
-    webhook_concurrency: int = _setting(32, "Webhook attempts in flight at once, per worker process.", minimum=1)
+    webhook_concurrency: int = _setting(
+        32, "Webhook attempts in flight at once, per worker process.", minimum=1, maximum=1024
+    )
     webhook_per_key: int = _setting(
         4,
         "Webhook attempts in flight at once for one API key, per worker process: one key's slow receivers "
         "leave the other slots to other keys.",
         minimum=1,
+        maximum=1024,
     )
     webhook_timeout_seconds: float = _setting(
         15.0,
@@ -169,17 +189,20 @@ class Settings:
         "mod_reqtimeout's body=20,MinRate=500); a slower one gets a 408 and the connection is closed. 0 = no "
         "minimum.",
         minimum=0,
+        maximum=1e9,
     )
     max_connections_per_client: int = _setting(
         256,
         "Open connections one client address may hold; one more is answered 429 with Retry-After and closed. "
         "Behind a reverse proxy every client has the proxy's address: raise it there, or 0 = no cap.",
         minimum=0,
+        maximum=100_000,
     )
     max_backdrops_per_key: int = _setting(
         100,
         "Backdrop plates one API key may keep (POST /v1/backdrops); the operator's shared plates do not count.",
         minimum=0,
+        maximum=100_000,
     )
 
     @property
