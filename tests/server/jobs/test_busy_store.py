@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 from paqshot_server.app import create_app
-from paqshot_server.jobs import sweeper
+from paqshot_server.jobs import sweeper, worker
 from paqshot_server.jobs.context import WorkerContext
 from paqshot_server.jobs.queue import JobQueue
 from paqshot_server.jobs.runner import process
@@ -96,3 +96,27 @@ def test_a_lock_past_the_lease_leaves_the_job_to_its_retry(
     assert process(retry, job_id) == "completed"
     got = lease_client.get(f"/v1/generate/{job_id}", headers=key.headers).json()
     assert got["status"] == "completed" and got["image_url"], got
+
+
+def test_a_claim_that_meets_a_busy_database_sends_its_wake_up_again(
+    client: TestClient, key: Key, settings: Settings
+) -> None:
+    """breaker16 B16-8: a worker whose claim waited out app.db's busy timeout raised out of the queue's task, so the
+    wake-up was consumed and lost: the job sat queued beside an idle worker until the sweeper's resend_lost (120 s).
+    Now the message is sent again, and the job runs once the lock is gone."""
+    job_id = submit(client, key)
+    queue = JobQueue(str(settings.queue_db))
+    try:
+        waiting = queue.pending()
+        ctx = WorkerContext(settings)
+        other = sqlite3.connect(settings.app_db, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            worker._run(ctx, job_id, queue)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert queue.pending() == waiting + 1 and job_id in queue.queued_ids()
+        assert process(ctx, job_id) == "completed"
+    finally:
+        queue.close()

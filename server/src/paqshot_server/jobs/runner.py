@@ -27,7 +27,7 @@ from ..imaging.review import with_whole_photo
 from ..imaging.working import crop_size, enlarged, on_photo_grid, product_crop, reduced_crop, working_size
 from ..settings import Settings
 from ..storage import jobs as jobs_sql
-from ..storage.faults import is_storage_full
+from ..storage.faults import is_database_busy, is_storage_full
 from ..storage.jobs import Job, JobResult, StoredImage, StoredReason
 from . import allocator, ending
 from .backdrops import StoredPlates
@@ -309,7 +309,9 @@ def _fail(ctx: WorkerContext, job: Job, code: str, message: str) -> None:
 def process(ctx: WorkerContext, woken_by: str) -> str:
     """Claim the next queued job by the fair policy and run it; returns what happened (for logs and tests).
 
-    ``woken_by``: the job id of the queue message that woke this worker (one message per queued job).
+    ``woken_by``: the job id of the queue message that woke this worker (one message per queued job). "busy":
+    app.db's write lock was held by another process past the busy timeout, so nothing was claimed; the message is
+    the caller's to send again.
     """
     token = logs.job_id.set(woken_by)
     try:
@@ -322,7 +324,13 @@ def _process(ctx: WorkerContext, woken_by: str) -> str:
     db = ctx.db.get()
     claiming = time.monotonic()  # the job's slot begins with its claim (see ``slot_ms``)
     # The message is a wake-up: the job that runs is the next by the fair policy, not necessarily ``woken_by``.
-    job = jobs_sql.claim_next(db, ctx.worker_id, time.time(), ctx.settings.lease_seconds)
+    try:
+        job = jobs_sql.claim_next(db, ctx.worker_id, time.time(), ctx.settings.lease_seconds)
+    except Exception as exc:  # nothing was claimed; the caller sends the wake-up again (breaker16 B16-8: it was
+        if not (isinstance(exc, DatabaseBusy) or is_database_busy(exc)):  # lost, the job idle till resend_lost)
+            raise
+        log.warning("app.db stayed busy at the claim; the wake-up is sent again")
+        return "busy"
     if job is None:
         return "not-claimed"
     logs.job_id.set(job.id)

@@ -81,10 +81,16 @@ class Upkeep(threading.Thread):
             self.stopping.wait(0.5)
 
 
+def _job_queue(settings: Settings, ctx: WorkerContext) -> JobQueue:
+    """The queue whose messages run jobs here (it opens nothing yet); a busy claim's message goes back on it."""
+    queue = JobQueue(str(settings.queue_db), handler=lambda job_id: _run(ctx, job_id, queue))
+    return queue
+
+
 def open_queue(settings: Settings, ctx: WorkerContext, upkeep: Upkeep) -> JobQueue:
     """Open the queue, retrying with back-off (reported by the heartbeat) until it opens."""
     for attempt in range(1_000_000):
-        queue = JobQueue(str(settings.queue_db), handler=lambda job_id: _run(ctx, job_id))  # opens nothing yet
+        queue = _job_queue(settings, ctx)
         try:
             queue.pending()  # a corrupt file fails here, not at the first dequeue
         except Exception as exc:
@@ -200,6 +206,8 @@ def warm_heap(ctx: WorkerContext) -> None:
         log.warning("warming the heap failed; the first job will fault its memory in", exc_info=True)
 
 
-def _run(ctx: WorkerContext, job_id: str) -> None:
+def _run(ctx: WorkerContext, job_id: str, queue: JobQueue) -> None:
     outcome = runner.process(ctx, job_id)
     log.info("woken by %s: %s", job_id, outcome)
+    if outcome == "busy":  # the claim waited out app.db's busy timeout: the next try is the message again
+        queue.enqueue(job_id)
