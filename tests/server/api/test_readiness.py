@@ -91,3 +91,25 @@ def test_a_full_disk_is_said_in_words(settings: Settings, monkeypatch: pytest.Mo
         ready = client.get("/readyz")
     assert ready.status_code == 503 and ready.json()["checks"]["disk"].startswith("full")
     assert_shows_no_internals(settings, ready.json())
+
+
+def test_a_queue_whose_write_lock_another_process_holds_is_not_ready(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """breaker16 B16-11: with queue.db write-locked (an operator's sqlite3 session), every submission waited and
+    was refused 503 while readiness said the queue was fine. Now it says the queue is busy, in words, and is ready
+    again once the lock goes."""
+    monkeypatch.setattr(workers_sql, "PROBE_WAIT_SECONDS", 0.2)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/readyz").json()["checks"]["queue"] == "ok"
+        other = sqlite3.connect(settings.queue_db, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            ready = client.get("/readyz")
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        again = client.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["checks"]["queue"].startswith("busy"), ready.json()
+    assert_shows_no_internals(settings, ready.json())
+    assert again.json()["checks"]["queue"] == "ok"

@@ -66,6 +66,10 @@ def test_an_ended_job_s_record_and_delivery_log_go_after_record_retention(
     assert gone.status_code == 404 and gone.json()["error"] == "not_found"
     assert f"records are deleted {days} days after a generation ends" in gone.json()["message"], gone.json()
     assert client.get("/v1/generations", headers=key.headers).json()["total"] == 0
+    # breaker16 B16-6: a client that kept its last cursor is told why it no longer names anything, and what to do
+    cursor = client.get("/v1/generations", params={"starting_after": job_id}, headers=key.headers)
+    assert cursor.status_code == 404 and f"deleted ({days} days after" in cursor.json()["message"], cursor.json()
+    assert "without the cursor" in cursor.json()["message"]
 
 
 @pytest.fixture

@@ -212,6 +212,26 @@ def test_case_result_store_error_misreported(settings: Settings, key: Key, monke
     assert owner is None and attempts == 1
 
 
+def test_a_stored_photo_gone_or_damaged_on_disk_fails_its_job_saying_so(settings: Settings, key: Key) -> None:
+    """breaker16 B16-12: a queued job whose stored photo was deleted, replaced by noise or cut short on disk (an
+    operator's clean-up, a disk fault) ended "Generation failed unexpectedly": it fails naming the stored photo."""
+    store = FileStore(settings.files_dir)
+    with TestClient(create_app(settings)) as client:
+        ids = [client.post("/v1/generate", json=body(), headers=key.headers).json()["id"] for _ in range(3)]
+        gone, noise, short = (store.find(f"{job_id}_input.jpg") for job_id in ids)
+        gone.unlink()
+        noise.write_bytes(os.urandom(5000))
+        short.write_bytes(short.read_bytes()[:100])
+        ctx = WorkerContext(settings)
+        outcomes = [process(ctx, job_id) for job_id in ids]
+        errors = [client.get(f"/v1/generate/{job_id}", headers=key.headers).json()["error"] for job_id in ids]
+    assert outcomes == ["failed"] * 3
+    for error in errors:
+        assert "unexpectedly" not in error["message"], error
+    assert "stored" in errors[0]["message"] and "not found" in errors[0]["message"], errors[0]
+    assert "stored" in errors[1]["message"] and "submit it again" in errors[1]["message"], errors[1]
+
+
 def test_disk_full_while_storing_a_result_says_so(
     settings: Settings, key: Key, monkeypatch: pytest.MonkeyPatch
 ) -> None:

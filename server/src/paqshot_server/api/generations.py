@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from ..errors import InvalidRequest
+from ..errors import InvalidRequest, NotFound
 from ..jobs.service import Submitted, generation_not_found
 from ..storage import jobs as jobs_sql
 from ..storage.keys import ApiKey
@@ -271,17 +271,24 @@ class GenerationController(Controller):
 
         Paged by ``offset`` (the spec's) or, safe while new generations arrive, by cursor (extension).
         """
-        page = jobs_sql.list_for_key(
-            api.db.get(),
-            key.id,
-            status=status,
-            limit=limit,
-            offset=offset,
-            filename=filename,
-            needs_review=needs_review,
-            starting_after=starting_after,
-            ending_before=ending_before,
-        )
+        try:
+            page = jobs_sql.list_for_key(
+                api.db.get(),
+                key.id,
+                status=status,
+                limit=limit,
+                offset=offset,
+                filename=filename,
+                needs_review=needs_review,
+                starting_after=starting_after,
+                ending_before=ending_before,
+            )
+        except NotFound as exc:  # a cursor naming no generation of this key: retention's deletions too (B16-6)
+            raise NotFound(
+                f"{exc.message.removesuffix('.')}, or its record was deleted "
+                f"({api.settings.record_retention_days} days after it ended). List without the cursor to start "
+                "again from the newest."
+            ) from exc
         return GenerationList(
             data=[generation(j, api) for j in page.jobs],
             total=page.total,

@@ -158,7 +158,13 @@ def _checks(api: ApiState) -> dict[str, str]:
         problem = api.queue.identity_problem()
         if problem:
             log.error("not ready: %s", problem)
-        checks["queue"] = "the queue file was deleted or replaced while the appliance was running" if problem else "ok"
+        if problem:
+            checks["queue"] = "the queue file was deleted or replaced while the appliance was running"
+        elif api.queue.write_locked(workers_sql.PROBE_WAIT_SECONDS):
+            log.warning("not ready: another process holds the write lock of the queue %s", api.settings.queue_db)
+            checks["queue"] = "busy: another process holds its write lock"
+        else:
+            checks["queue"] = "ok"
     except Exception as exc:  # a corrupt or unreadable queue.db: jobs could be accepted but never run
         log.warning("not ready: the queue %s is not readable: %s", api.settings.queue_db, exc)
         checks["queue"] = "not readable"

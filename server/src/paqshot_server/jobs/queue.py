@@ -6,6 +6,7 @@ it to a Huey instance built from settings (nothing is created at import time).
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 from huey import Huey
 
 from ..storage.db import FilePin, create_private
+from ..storage.faults import is_database_busy
 from .wakeup import WakingSqliteStorage
 
 
@@ -102,6 +104,25 @@ class JobQueue:
             f"{self.queue_db} was {change} while the appliance was running; restart the appliance "
             "(queued jobs are kept: the jobs table is their record)."
         )
+
+    def write_locked(self, wait_seconds: float) -> bool:
+        """True when another connection held the queue file's write lock for ``wait_seconds`` (seconds): an
+        operator's ``sqlite3`` session, a backup. Every enqueue then waits out Huey's timeout and fails (breaker16
+        B16-11: readiness said the queue was fine meanwhile). Opens the file read-write without creating it.
+
+        Raises:
+            sqlite3.Error: the file is missing or not a database (the other checks name those)."""
+        conn = sqlite3.connect(f"{Path(self.queue_db).as_uri()}?mode=rw", uri=True, timeout=wait_seconds)
+        try:
+            conn.execute("BEGIN IMMEDIATE")  # takes the write lock, or waits for it; nothing is written
+            conn.execute("ROLLBACK")
+            return False
+        except sqlite3.OperationalError as exc:
+            if is_database_busy(exc):
+                return True
+            raise
+        finally:
+            conn.close()
 
     def pending(self) -> int:
         """Messages waiting in the queue."""

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from .. import logs
-from ..errors import AppError, CutoutRefused, DatabaseBusy, UnsupportedImage
+from ..errors import AppError, CutoutRefused, DatabaseBusy, ServerError, UnsupportedImage
 from ..finishing import Finished
 from ..imaging.decode import decode_image
 from ..imaging.hint import decode_stored_hint
@@ -279,6 +279,27 @@ def _render(
         return ctx.engines.render(image, options, progress=lease.report, hint=hint, plates=plates, consume=True)
 
 
+def _stored_photo(ctx: WorkerContext, job: Job) -> bytes:
+    """The photo the door stored after validating it. Gone, or no longer an image, on disk since (an operator's
+    clean-up, a disk fault: breaker16 B16-12) is the file store's fault and said so, not "failed unexpectedly"; a
+    file cut short past its header is refused by the decode, in its words.
+
+    Raises:
+        ServerError: the file is missing or its header is unreadable.
+    """
+    try:
+        raw = ctx.files.read(job.input_file)
+        with Image.open(io.BytesIO(raw)):  # parses the header only
+            pass
+    except (OSError, ValueError, SyntaxError) as exc:
+        cause = "not found" if isinstance(exc, FileNotFoundError) else "no longer an image"
+        raise ServerError(
+            f"The photo stored for this generation is missing or damaged in the appliance's file store ({cause}); "
+            "submit it again. The operator should check the data folder's disk."
+        ) from exc
+    return raw
+
+
 def _large(ctx: WorkerContext, raw: bytes) -> bool:
     try:
         with Image.open(io.BytesIO(raw)) as header:
@@ -354,7 +375,7 @@ def _attempt(ctx: WorkerContext, job: Job, lease: _Lease, claiming: float) -> st
 
     started = time.monotonic()
     try:
-        raw = ctx.files.read(job.input_file)  # validated at the door; decoding again normalises it
+        raw = _stored_photo(ctx, job)  # validated at the door; decoding again normalises it
         hint = decode_stored_hint(ctx.files.read(job.hint_file)) if job.hint_file else None
         plates = StoredPlates(
             ctx, job.key_id, background_file=job.background_file, backdrop=job.options.get("backdrop")
