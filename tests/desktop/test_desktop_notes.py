@@ -9,9 +9,9 @@ from typing import Any
 
 import msgspec
 from paqshot_desktop.catalogue import CatalogueRun, RunNotes
-from paqshot_desktop.labels import EXPIRED, EXPIRED_MESSAGE, RUN_NOTES
+from paqshot_desktop.labels import EXPIRED, EXPIRED_MESSAGE, EXPIRED_NOTHING_SAVED, RUN_NOTES
 from paqshot_desktop.views.catalogue import CatalogueDialog
-from paqshot_desktop.views.results import result_tile
+from paqshot_desktop.views.results import ResultsView, result_tile
 from paqshot_desktop.wire import Capabilities, Job
 
 
@@ -45,13 +45,32 @@ def test_a_run_with_nothing_to_note_shows_no_notes(qtbot: Any, tmp_path: Path) -
     assert not any(isinstance(step, RunNotes) for step in steps)
 
 
+# A completed job as the appliance answers it past retention.
+ANSWER = (
+    b'{"id": "gen_1", "status": "completed", "style": "studio_packshot", "aspect_ratio": "1:1",'
+    b' "created_at": "2026-11-01T10:00:00Z", "completed_at": "2026-11-01T10:00:03Z", "expired": true}'
+)
+
+
 def test_a_purged_result_says_so_on_its_tile() -> None:
-    answer = (
-        b'{"id": "gen_1", "status": "completed", "style": "studio_packshot", "aspect_ratio": "1:1",'
-        b' "created_at": "2026-11-01T10:00:00Z", "completed_at": "2026-11-01T10:00:03Z", "expired": true}'
-    )
+    answer = ANSWER
     job = msgspec.json.decode(answer, type=Job)  # as the appliance answers a job past retention
     tile = result_tile(job, "shoe.jpg")
     assert (tile.status, tile.message) == (EXPIRED, EXPIRED_MESSAGE)
     kept = msgspec.json.decode(answer.replace(b', "expired": true', b""), type=Job)
     assert result_tile(kept, "shoe.jpg").status != EXPIRED
+
+
+def test_saving_only_expired_results_says_nothing_was_saved(qtbot: Any) -> None:
+    """breaker16 B16-7: Save with only an expired tile selected said "Saved 0 image(s) to FOLDER." in green."""
+    view = ResultsView({})
+    qtbot.addWidget(view)
+    view.folder.setText("/tmp/anywhere")
+    asked: list[Any] = []
+    view.save_requested.connect(lambda *args: asked.append(args))
+    expired = msgspec.json.decode(ANSWER, type=Job)
+    view._save([expired])
+    assert asked == [] and view.message.text() == EXPIRED_NOTHING_SAVED
+    kept = msgspec.json.decode(ANSWER.replace(b', "expired": true', b""), type=Job)
+    view._save([expired, kept])  # one with images: saved as before
+    assert len(asked) == 1

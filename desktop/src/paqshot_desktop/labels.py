@@ -199,6 +199,8 @@ EXPIRED = "Expired"
 EXPIRED_MESSAGE = (
     "The appliance deleted these images when its retention period ended. Submit the photo again to make them anew."
 )
+# Save pressed with only expired results selected (breaker16 B16-7: it said "Saved 0 image(s)" in green).
+EXPIRED_NOTHING_SAVED = "Nothing was saved: the selected results have expired. " + EXPIRED_MESSAGE
 # Before what a catalogue run had to guess or could not read (the manifest's encoding, its state file's lines).
 RUN_NOTES = "Read with care:"
 

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..icons import icon
-from ..labels import EXPIRED, EXPIRED_MESSAGE, sentence, value_label, when
+from ..labels import EXPIRED, EXPIRED_MESSAGE, EXPIRED_NOTHING_SAVED, sentence, value_label, when
 from ..wire import Job
 from .common import page_title, set_role
 from .tiles import TILE_ROLE, Tile, tile_grid
@@ -221,6 +221,9 @@ class ResultsView(QWidget):
     def _save(self, jobs: list[Job]) -> None:
         if not jobs:
             self.show_message("Select images to save first.", "warn")
+            return
+        if all(job.expired for job in jobs):  # no image links left: a "Saved 0" would read as success
+            self.show_message(EXPIRED_NOTHING_SAVED, "warn")
             return
         if not self.folder.text().strip():
             self._choose_folder()
