@@ -6,7 +6,6 @@ it to a Huey instance built from settings (nothing is created at import time).
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 from huey import Huey
 
 from ..storage.db import FilePin, create_private
-from ..storage.faults import is_database_busy
+from ..storage.locks import write_locked
 from .wakeup import WakingSqliteStorage
 
 
@@ -106,23 +105,12 @@ class JobQueue:
         )
 
     def write_locked(self, wait_seconds: float) -> bool:
-        """True when another connection held the queue file's write lock for ``wait_seconds`` (seconds): an
-        operator's ``sqlite3`` session, a backup. Every enqueue then waits out Huey's timeout and fails (breaker16
-        B16-11: readiness said the queue was fine meanwhile). Opens the file read-write without creating it.
+        """True when another process held the queue file's write lock for ``wait_seconds`` (seconds): every enqueue
+        then waits out Huey's timeout and fails (breaker16 B16-11: readiness said the queue was fine meanwhile).
 
         Raises:
-            sqlite3.Error: the file is missing or not a database (the other checks name those)."""
-        conn = sqlite3.connect(f"{Path(self.queue_db).as_uri()}?mode=rw", uri=True, timeout=wait_seconds)
-        try:
-            conn.execute("BEGIN IMMEDIATE")  # takes the write lock, or waits for it; nothing is written
-            conn.execute("ROLLBACK")
-            return False
-        except sqlite3.OperationalError as exc:
-            if is_database_busy(exc):
-                return True
-            raise
-        finally:
-            conn.close()
+            sqlite3.Error: the file is missing or not a database."""
+        return write_locked(Path(self.queue_db), wait_seconds)
 
     def pending(self) -> int:
         """Messages waiting in the queue."""

@@ -1,4 +1,5 @@
-"""Who holds a SQLite database's write lock: read from the kernel's lock table, for ``doctor``'s words.
+"""Who holds a SQLite database's write lock: read from the kernel's lock table, for ``doctor``'s words; and
+whether anyone held it for a while (readiness).
 
 In WAL mode (``storage.db``) a writer holds an exclusive POSIX lock on byte 120 of the ``-shm`` file (SQLite's
 ``WAL_WRITE_LOCK``, the first of the shared-memory locks at offset 120: ``os_unix.c``, ``UNIX_SHM_BASE``). Linux
@@ -9,7 +10,10 @@ waiting can be named without asking it.
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
+
+from .faults import is_database_busy
 
 WAL_WRITE_LOCK_BYTE = 120  # UNIX_SHM_BASE ((22+SQLITE_SHM_NLOCK)*4) + WAL_WRITE_LOCK (0), sqlite3 os_unix.c
 
@@ -43,3 +47,23 @@ def _command_line(pid: int) -> str:
     except OSError:
         return ""
     return raw.replace(b"\0", b" ").decode("utf-8", "replace").strip()
+
+
+def write_locked(db_path: Path, wait_seconds: float) -> bool:
+    """True when another connection held the write lock of the database at ``db_path`` for ``wait_seconds``
+    (seconds): an operator's ``sqlite3`` session, a backup. The file is opened read-write without being created;
+    nothing is written (``BEGIN IMMEDIATE`` then ``ROLLBACK``).
+
+    Raises:
+        sqlite3.Error: the file is missing or not a database."""
+    conn = sqlite3.connect(f"{db_path.as_uri()}?mode=rw", uri=True, timeout=wait_seconds)
+    try:
+        conn.execute("BEGIN IMMEDIATE")  # takes the write lock, or waits for it
+        conn.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError as exc:
+        if is_database_busy(exc):
+            return True
+        raise
+    finally:
+        conn.close()
