@@ -196,8 +196,27 @@ def test_every_attempt_is_logged_and_the_schedule_ends(settings: Settings, key: 
         assert time.monotonic() < deadline, event
         dispatch_due(Resources(short(fast)))
         time.sleep(0.05)
-    assert event is not None and event["state"] == "failed" and "gave up after 10 attempts" in event["last_error"]
-    assert len(hostile.posts_to("/status/500")) == len(event["attempt_log"]) == 10
+    # The schedule's end is a wall-clock time (here 2.7 s after it began): on a loaded host the time between attempts
+    # (this loop's polls, each attempt's round trip) can bring it before the tenth attempt (a fresh clone, session
+    # 16: "gave up after 9"). That the tenth is the last when nothing else takes time: the test below.
+    assert event is not None and event["state"] == "failed", event
+    attempts = len(hostile.posts_to("/status/500"))
+    assert 5 <= attempts <= len(RETRY_SCHEDULE) and len(event["attempt_log"]) == attempts
+    assert f"gave up after {attempts} attempts" in event["last_error"]
+
+
+def test_the_schedule_gives_up_at_its_tenth_attempt() -> None:
+    """Each attempt made when the previous one's verdict said (jitter included): nine retried, the tenth the last."""
+    start = now = 1_000_000.0
+    failing = PostOutcome(500, 1.0, None)
+    states = []
+    for attempt in range(1, len(RETRY_SCHEDULE) + 1):
+        verdict = judge(failing, attempt, 1.0, now, start)
+        states.append(verdict.state)
+        if verdict.next_attempt_at is not None:
+            now = verdict.next_attempt_at
+    assert states == ["pending"] * (len(RETRY_SCHEDULE) - 1) + ["failed"]
+    assert f"gave up after {len(RETRY_SCHEDULE)} attempts" in (verdict.error or "")
 
 
 def test_two_dispatchers_never_overlap_on_an_event(settings: Settings, key: Key, hostile: HostileReceiver) -> None:
