@@ -158,7 +158,6 @@ def _checks(api: ApiState) -> dict[str, str]:
         problem = api.queue.identity_problem()
         if problem:
             log.error("not ready: %s", problem)
-        if problem:
             checks["queue"] = "the queue file was deleted or replaced while the appliance was running"
         elif api.queue.write_locked(workers_sql.PROBE_WAIT_SECONDS):
             log.warning("not ready: another process holds the write lock of the queue %s", api.settings.queue_db)
