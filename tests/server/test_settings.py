@@ -88,6 +88,25 @@ def test_bad_values_are_refused_with_the_setting_named(tmp_path: Path) -> None:
         load_settings({"PAQSHOT_HOME": str(tmp_path)})
 
 
+def test_a_lease_shorter_than_three_heartbeats_is_refused_in_words() -> None:
+    # breaker17 B17-2: PAQSHOT_LEASE_SECONDS=1 with the shipped 10 s heartbeat was taken; a busy job's lease ran out
+    # between beats, it was re-queued twice and failed "the worker stopped 3 times", though no worker stopped.
+    for env in (
+        {"PAQSHOT_LEASE_SECONDS": "1"},
+        {"PAQSHOT_LEASE_SECONDS": "4", "PAQSHOT_HEARTBEAT_SECONDS": "1.5"},
+        {"PAQSHOT_HEARTBEAT_SECONDS": "30"},
+    ):
+        with pytest.raises(SettingError) as refused:
+            load_settings({"PAQSHOT_HOME": "/nonexistent", **env})
+        words = str(refused.value)
+        assert "heartbeat_seconds" in words and "lease_seconds" in words and "run again" in words, words
+        assert next(iter(env)) in words, words  # names where the value came from
+    kept = load_settings(
+        {"PAQSHOT_HOME": "/nonexistent", "PAQSHOT_LEASE_SECONDS": "3", "PAQSHOT_HEARTBEAT_SECONDS": "1"}
+    )
+    assert (kept.lease_seconds, kept.heartbeat_seconds) == (3, 1.0)
+
+
 def test_public_url_drives_every_link() -> None:
     assert Settings(public_url="https://img.example.com/").base_url == "https://img.example.com"
     assert Settings(host="::1", port=8080).base_url == "http://[::1]:8080"

@@ -24,6 +24,9 @@ from .branding import DEFAULT_BRAND, Brand, load_brand
 from .imaging.options import DEFAULT_LONG_SIDE
 
 REFERENCE_PREFIX = DEFAULT_BRAND.env_prefix  # names the brand file: the brand is not known before it is read
+# A lease outlasts this many heartbeats, so two late beats (a loaded host, a long GIL hold) do not lose it: etcd's
+# clients renew a lease at a third of its TTL for the same reason.
+LEASE_HEARTBEATS = 3
 
 
 def _setting(default: Any, help: str, minimum: float | None = None, maximum: float | None = None) -> Any:
@@ -84,7 +87,12 @@ class Settings:
     lease_seconds: int = _setting(
         60, "How long a worker's claim on a job lasts without a heartbeat.", minimum=1, maximum=86400
     )
-    heartbeat_seconds: float = _setting(10.0, "How often a busy worker renews its lease.", minimum=0.01, maximum=3600)
+    heartbeat_seconds: float = _setting(
+        10.0,
+        f"How often a busy worker renews its lease. At most 1/{LEASE_HEARTBEATS} of lease_seconds.",
+        minimum=0.01,
+        maximum=3600,
+    )
     max_attempts: int = _setting(3, "Attempts per job before it is failed.", minimum=1, maximum=100)
     sweep_seconds: float = _setting(
         10.0, "How often expired leases are re-queued and retention is enforced.", minimum=0.01, maximum=86400
@@ -324,7 +332,7 @@ def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[s
     """Resolve settings from defaults, the TOML file, the environment and explicit overrides.
 
     Raises SettingError (a ValueError) naming the setting for a value of the wrong type, not finite or out of its
-    range, an unknown key in the file, or
+    range, a heartbeat longer than a third of the lease (``LEASE_HEARTBEATS``), an unknown key in the file, or
     ``brand_file`` set in the file (the file is found through the brand's prefix, so it cannot name the brand).
     """
     env = os.environ if environ is None else environ
@@ -363,7 +371,17 @@ def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[s
             coerced[key] = _coerce(_BY_NAME[key], value)
         except SettingError as exc:
             raise SettingError(f"{exc} (from the {sources.get(key, 'command line')})") from None
-    return Settings(**coerced)
+    settings = Settings(**coerced)
+    if settings.heartbeat_seconds * LEASE_HEARTBEATS > settings.lease_seconds:
+        # breaker17 B17-2: lease 1 s with the 10 s heartbeat was taken; a busy job's lease ran out between beats, the
+        # sweeper re-queued it twice and it failed "the worker stopped 3 times", though no worker stopped.
+        raise SettingError(
+            f"setting heartbeat_seconds: {settings.heartbeat_seconds:g} s is more than 1/{LEASE_HEARTBEATS} of "
+            f"lease_seconds ({settings.lease_seconds} s), so a busy worker's lease would run out between its "
+            "heartbeats and its job be run again: lower heartbeat_seconds or raise lease_seconds (from the "
+            f"{sources.get('heartbeat_seconds', 'default')} and the {sources.get('lease_seconds', 'default')})"
+        )
+    return settings
 
 
 def settings_table(prefix: str = REFERENCE_PREFIX) -> str:
