@@ -78,7 +78,6 @@ def _install(out: str) -> None:
     jsonbody.parse_json = stamped(jsonbody.parse_json, "json")
     intake.decode_base64 = stamped(intake.decode_base64, "b64")
     intake.store_image = stamped(intake.store_image, "store")
-    jobs.write_grouped = stamped(jobs.write_grouped, "wg")
     jobs.create = stamped(jobs.create, "create")
     service.JobService._create_and_enqueue = stamped(service.JobService._create_and_enqueue, "cae")
     files.FileStore.put = stamped(files.FileStore.put, "put")
