@@ -89,6 +89,15 @@ def test_first_key_goes_to_a_private_file_and_to_a_terminal_never_to_a_log(tmp_p
     assert key and key.group(1).decode() in (home / "first-api-key.txt").read_text()
 
 
+def test_doctor_in_a_missing_data_folder_says_so_and_writes_nothing(tmp_path: Path) -> None:
+    # breaker17 B17-11: doctor run from another folder made ./data and ./data/files there and called them writable.
+    home = tmp_path / "elsewhere" / "data"
+    out = run("doctor", "--json", env_home=home)
+    assert out.returncode == 1, out.stderr
+    assert [(c["name"], c["level"]) for c in json.loads(out.stdout)] == [("data folder", "fail")]
+    assert not (tmp_path / "elsewhere").exists()
+
+
 def test_doctor_names_the_engine_of_every_style(tmp_path: Path) -> None:
     home = tmp_path / "data"
     run("init", env_home=home)

@@ -11,7 +11,9 @@ brand. Viewers show it as untrusted: it proves the file is unchanged, not who ma
 from __future__ import annotations
 
 import datetime
+import io
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +21,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from PIL import Image
 
-from .imaging.provenance import SigningIdentity
+from .imaging.provenance import Provenance, SigningIdentity, sign
 from .settings import Settings
 
 SELF_SIGNED_MARK = "self-signed test certificate"  # in the subject, so any viewer shows what it is
@@ -46,20 +49,72 @@ def credential_files(settings: Settings) -> CredentialFiles:
     return CredentialFiles(cert, key, folder / "root.pem")
 
 
-def load_identity(settings: Settings) -> SigningIdentity | None:
+class IdentityError(ValueError):
+    """The operator's certificate or key is installed but cannot sign: the message says which file and why."""
+
+
+def load_identity(settings: Settings, now: float | None = None) -> SigningIdentity | None:
     """The signing identity, or None when credentials are off or no certificate is installed.
 
+    The files are checked as c2pa would meet them at every job's end (breaker17 B17-4: an expired, mismatched or
+    unreadable certificate started, passed every check and then failed every job in generic words): the chain
+    parses, the key loads and is the signing certificate's, the certificate is valid at ``now`` (Unix seconds;
+    default the clock), and c2pa signs a small image with them.
+
     Raises:
-        ValueError: the files exist but the key is not a supported type or does not load.
+        IdentityError: the files exist but cannot sign, in words naming the file and the fix.
     """
     if not settings.content_credentials:
         return None
     files = credential_files(settings)
     if not (files.cert.is_file() and files.key.is_file()):
         return None
-    key_pem = files.key.read_bytes()
-    key = serialization.load_pem_private_key(key_pem, password=None)
-    return SigningIdentity(files.cert.read_bytes(), key_pem, _algorithm(key))
+    chain_pem, key_pem = files.cert.read_bytes(), files.key.read_bytes()
+    try:
+        signer = x509.load_pem_x509_certificates(chain_pem)[0]
+    except ValueError:
+        raise IdentityError(f"the certificate file {files.cert} holds no PEM certificate") from None
+    try:
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError) as exc:
+        raise IdentityError(f"the key file {files.key} is not an unencrypted PEM private key ({exc})") from None
+    if _public(key) != _public(signer):
+        raise IdentityError(f"the key file {files.key} is not the private key of the certificate in {files.cert}")
+    identity = SigningIdentity(chain_pem, key_pem, _algorithm(key), signer.not_valid_after_utc.timestamp())
+    problem = validity_problem(identity, now) or _refused_by_c2pa(identity)
+    if problem:
+        raise IdentityError(f"the certificate in {files.cert} {problem}")
+    return identity
+
+
+def validity_problem(identity: SigningIdentity, now: float | None = None) -> str | None:
+    """Words for a signing certificate that has ended at ``now`` (Unix seconds; default the clock), else None."""
+    now = time.time() if now is None else now
+    if identity.not_after is None or now <= identity.not_after:
+        return None
+    ended = datetime.datetime.fromtimestamp(identity.not_after, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"expired on {ended}: install a renewed one"
+
+
+def _refused_by_c2pa(identity: SigningIdentity) -> str | None:
+    """c2pa's own words when it will not sign a small JPEG with ``identity`` (a certificate without the key usage
+    or the extended key usage C2PA requires, a chain in the wrong order …), else None."""
+    import c2pa  # native library: loaded on first use, not at import
+
+    sample = io.BytesIO()
+    Image.new("RGB", (16, 16), "white").save(sample, "JPEG")
+    facts = Provenance("signing check", "0", "classical", "classical", ("signing check", None))
+    try:
+        sign(sample.getvalue(), "image/jpeg", facts, identity, (sample.getvalue(), "image/jpeg"), "check.jpeg")
+    except c2pa.C2paError as exc:
+        return f"is refused by the C2PA library: {exc}"
+    return None
+
+
+def _public(subject: object) -> bytes:
+    """The DER SubjectPublicKeyInfo of a private key or a certificate."""
+    public = subject.public_key()  # type: ignore[attr-defined]
+    return bytes(public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
 
 
 def _algorithm(key: object) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from . import __version__
-from .credentials import load_identity
+from .credentials import IdentityError, load_identity, validity_problem
 from .imaging import compliance, mapseal, productmap, provenance, review, xmp
 from .imaging.presets import PresetCatalogue
 from .imaging.result import BACKGROUND_REMOVED, PRODUCT_ALPHA, RenderedImage, RenderResult
@@ -73,8 +73,23 @@ class Finisher:
         return mapseal.key(load_or_create_secret(self.settings.home))
 
     @cached_property
-    def identity(self) -> provenance.SigningIdentity | None:
-        return load_identity(self.settings)
+    def _identity(self) -> tuple[provenance.SigningIdentity | None, str | None]:
+        try:
+            return load_identity(self.settings), None
+        except IdentityError as exc:
+            # Said once in the log and in every result's notes; the images are delivered unsigned (breaker17
+            # B17-4: a certificate that cannot sign failed every job "Generation failed unexpectedly").
+            log.error("Content Credentials are off: %s", exc)
+            return None, str(exc)
+
+    def identity(self) -> tuple[provenance.SigningIdentity | None, str | None]:
+        """(the signing identity or None, why an installed one cannot sign: :func:`.credentials.load_identity`'s
+        words, or a certificate that has expired since it was loaded)."""
+        identity, problem = self._identity
+        ended = None if identity is None else validity_problem(identity)
+        if ended:
+            return None, f"the signing certificate {ended}"
+        return identity, problem
 
     def finish(
         self,
@@ -102,8 +117,10 @@ class Finisher:
         )
         photo_mime = provenance.mime_of(product_photo)
         notes = list(result.notes)
-        identity = self.identity
-        if identity is None and self.settings.content_credentials:
+        identity, problem = self.identity()
+        if problem:
+            notes.append(f"no Content Credentials: {problem}")
+        elif identity is None and self.settings.content_credentials:
             notes.append(
                 "no Content Credentials: no signing certificate is installed "
                 f"(`{self.settings.brand.cli_name} init --self-signed-cert` makes a test one)"

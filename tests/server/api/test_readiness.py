@@ -70,6 +70,17 @@ def test_a_worker_that_cannot_run_jobs_is_said_in_words_and_doctor_says_why(sett
     assert worker.level == "fail" and problem in worker.detail  # the operator's detail: doctor
 
 
+def test_doctor_and_readiness_take_a_worker_for_dead_after_the_same_silence(settings: Settings) -> None:
+    # breaker17 B17-9: a hung worker's last heartbeat 42 s old: /readyz "no worker heartbeat for 42 s", doctor
+    # "a worker is alive" (its own 60 s).
+    with TestClient(create_app(settings)) as client:
+        workers_sql.record_heartbeat(connect(settings.app_db), "wrk_test", time.time() - 42, [])
+        ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["checks"]["worker"].startswith("no worker heartbeat for")
+    worker = next(c for c in run_checks(settings) if c.name == "worker")
+    assert worker.level != "ok" and "heartbeat" in worker.detail, worker
+
+
 def test_a_database_deleted_under_the_api_names_no_path(settings: Settings) -> None:
     with TestClient(create_app(settings)) as client:
         for suffix in ("", "-wal", "-shm"):

@@ -12,12 +12,21 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from paqshot_server import credentials
 from paqshot_server.checking import check_image, classical_product
-from paqshot_server.credentials import SELF_SIGNED_MARK, make_self_signed
+from paqshot_server.cli.doctor import run_checks
+from paqshot_server.credentials import (
+    SELF_SIGNED_MARK,
+    IdentityError,
+    credential_files,
+    load_identity,
+    make_self_signed,
+)
 from paqshot_server.finishing import Finisher
 from paqshot_server.imaging.options import RenderOptions
 from paqshot_server.imaging.packshot import render_packshot
@@ -178,6 +187,58 @@ def test_no_certificate_means_a_note_not_a_silent_gap(tmp_path: Path) -> None:
         result, product_photo=photo, title="g", checks=[]
     )
     assert any("no Content Credentials" in n for n in finished.result.notes)
+
+
+def _spoil(settings: Settings, how: str) -> None:
+    """Make the installed test identity one that cannot sign, as breaker17 B17-4 did."""
+    files = credential_files(settings)
+    if how == "expired":  # valid until now: a year on, as init's 365 days end
+        for path in (files.cert, files.key):
+            path.unlink()
+        make_self_signed(settings, days=0)
+    elif how == "mismatch":  # the key of another certificate
+        files.key.write_bytes(make_self_signed(Settings(home=settings.home / "other")).key.read_bytes())
+    else:
+        files.cert.write_text("not a certificate\n")
+
+
+@pytest.mark.parametrize(
+    ("how", "words"),
+    [("expired", "expired on"), ("mismatch", "not the private key"), ("garbage", "holds no PEM certificate")],
+)
+def test_a_certificate_that_cannot_sign_is_said_at_every_check_and_jobs_still_deliver(
+    signed_settings: Settings, how: str, words: str
+) -> None:
+    # breaker17 B17-4: serve started, /readyz and doctor said OK, then every job failed "Generation failed
+    # unexpectedly" (c2pa's signature error in the log). Now doctor fails in words naming the file, and each job
+    # delivers its images unsigned with the reason in its notes.
+    _spoil(signed_settings, how)
+    time.sleep(0.01 if how != "expired" else 1.1)  # the test chain's end (days=0) is passed
+    with pytest.raises(IdentityError, match=words):
+        load_identity(signed_settings)
+    check = next(c for c in run_checks(signed_settings) if c.name == "signing")
+    assert check.level == "fail" and words in check.detail and "without Content Credentials" in check.detail
+    result, photo = _render("jpeg")
+    finished = Finisher(signed_settings, PRESETS).finish(result, product_photo=photo, title="g", checks=[])
+    note = next(n for n in finished.result.notes if n.startswith("no Content Credentials"))
+    assert words in note and str(credential_files(signed_settings).cert) in note
+    assert finished.result.meta["content_credentials"] is False
+
+
+def test_a_certificate_that_ends_while_a_worker_runs_stops_signing_in_words(
+    signed_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    finisher = Finisher(signed_settings, PRESETS)
+    identity, problem = finisher.identity()
+    assert identity is not None and problem is None and identity.not_after is not None
+    check = next(c for c in run_checks(signed_settings) if c.name == "signing")
+    assert check.level == "ok" and "valid until" in check.detail
+    ends = identity.not_after
+    monkeypatch.setattr(credentials.time, "time", lambda: ends + 1)  # a year on, the same worker process
+    result, photo = _render("jpeg")
+    finished = finisher.finish(result, product_photo=photo, title="g", checks=[])
+    assert any("no Content Credentials: the signing certificate expired on" in n for n in finished.result.notes)
+    assert finished.result.meta["content_credentials"] is False
 
 
 def test_init_makes_a_self_signed_certificate_and_says_so(tmp_path: Path) -> None:

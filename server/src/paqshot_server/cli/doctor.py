@@ -10,7 +10,9 @@ import time
 from contextlib import closing
 from dataclasses import asdict, dataclass
 
+from ..credentials import IdentityError, load_identity
 from ..errors import DatabaseBusy
+from ..jobs.eta import worker_timeout
 from ..settings import Settings
 from ..storage import workers as workers_sql
 from ..storage.db import connect, held_elsewhere, quick_check
@@ -43,6 +45,37 @@ def _disk(settings: Settings) -> Check:
     if free < 10:
         return Check("disk", "warn", f"{free:.1f} GB free", "results are kept retention_days; add space")
     return Check("disk", "ok", f"{free:.0f} GB free")
+
+
+# certbot renews a certificate 30 days before it ends: the same warning time for the signing certificate.
+RENEW_WITHIN_SECONDS = 30 * 86400
+
+
+def _signing(settings: Settings) -> Check:
+    """The C2PA signing identity signs (the same load and trial signature as a worker's start)."""
+    if not settings.content_credentials:
+        return Check("signing", "ok", "Content Credentials are off (content_credentials)")
+    cli = settings.brand.cli_name
+    try:
+        identity = load_identity(settings)
+    except IdentityError as exc:
+        return Check(
+            "signing",
+            "fail",
+            f"{exc}; results are delivered without Content Credentials",
+            f"install a certificate and its key that sign (`{cli} init --self-signed-cert` makes a test one)",
+        )
+    if identity is None:
+        return Check(
+            "signing",
+            "warn",
+            "no signing certificate installed: results carry no Content Credentials",
+            f"install your CA's certificate and key, or `{cli} init --self-signed-cert` for a test one",
+        )
+    ends = time.strftime("%Y-%m-%d", time.gmtime(identity.not_after or 0))
+    if identity.not_after is not None and identity.not_after - time.time() < RENEW_WITHIN_SECONDS:
+        return Check("signing", "warn", f"the signing certificate ends on {ends}", "install a renewed one")
+    return Check("signing", "ok", f"signs with {identity.algorithm}, valid until {ends}")
 
 
 def _files(settings: Settings) -> Check:
@@ -112,9 +145,12 @@ def _database(settings: Settings) -> list[Check]:
             "" if result == "ok" else "restore app.db from a backup",
         )
     ]
+    # The same rule as readiness (breaker17 B17-9: doctor "a worker is alive" while /readyz said "no worker
+    # heartbeat for 42 s").
+    limit = worker_timeout(settings.sweep_seconds)
     if beat is None:
         checks.append(Check("worker", "warn", "no worker has ever started", "start `serve` or `worker`"))
-    elif time.time() - beat > 60:
+    elif time.time() - beat > limit:
         checks.append(
             Check(
                 "worker",
@@ -124,7 +160,7 @@ def _database(settings: Settings) -> list[Check]:
             )
         )
     else:
-        alive, problems = workers_sql.live_problems(db, time.time() - 60)
+        alive, problems = workers_sql.live_problems(db, time.time() - limit)
         if problems:
             checks.append(
                 Check(
@@ -228,8 +264,20 @@ def _styles(settings: Settings) -> list[Check]:
 
 
 def run_checks(settings: Settings) -> list[Check]:
-    """Every check, in the order shown."""
-    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: secrets and customer data
+    """Every check, in the order shown; one failed check alone when the data folder does not exist."""
+    if not settings.home.is_dir():
+        # A check never writes (breaker17 B17-11: doctor run from another folder made ./data and called it
+        # writable).
+        cli = settings.brand.cli_name
+        return [
+            Check(
+                "data folder",
+                "fail",
+                f"{settings.home.resolve()} does not exist",
+                f"set {settings.brand.env_prefix}HOME (or --home) to the appliance's data folder, "
+                f"or make one with `{cli} init`",
+            )
+        ]
     checks = [
         _disk(settings),
         _files(settings),
@@ -238,6 +286,7 @@ def run_checks(settings: Settings) -> list[Check]:
         _queue(settings),
         *_models_and_gpu(settings),
         *_styles(settings),
+        _signing(settings),
     ]
     if settings.allow_private_network:
         checks.append(

@@ -134,6 +134,7 @@ class SigningIdentity:
     chain_pem: bytes
     key_pem: bytes
     algorithm: str  # ES256 | ES384 | ES512 | PS256 | ED25519
+    not_after: float | None = None  # the signing certificate's end, Unix seconds (UTC); None: not known
 
 
 def sign(
