@@ -125,13 +125,18 @@ class StorageFull(Unavailable):
 
 
 class StorageRefused(Unavailable):
-    """The data folder's file system refused to write the request's image (permissions, a read-only mount, a failing
-    disk): nothing was kept; ``cause`` says why in words (``storage.faults.storage_refusal``)."""
+    """The data folder's file system refused to write the request's image, or with ``reading`` to read a stored
+    file (permissions, a read-only mount, a failing disk): nothing was kept or changed; ``cause`` says why in words
+    (``storage.faults.storage_refusal``)."""
 
-    def __init__(self, cause: str) -> None:
+    def __init__(self, cause: str, *, reading: bool = False) -> None:
+        if reading:
+            said = f"refused to read a file stored for this request ({cause}); nothing was changed"
+        else:
+            said = f"refused to write this request's image ({cause}), so nothing was kept"
         super().__init__(
-            f"The appliance's file store refused to write this request's image ({cause}), so nothing was kept. "
-            "The operator must make the data folder's files/ writable; `doctor` checks it. Retry after that.",
+            f"The appliance's file store {said}. The operator must make the data folder's files/ readable and "
+            "writable by the appliance's user; `doctor` checks it. Retry after that.",
             retry_after=300,
         )
 

@@ -11,7 +11,7 @@ import stat
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
@@ -230,6 +230,45 @@ def test_a_stored_photo_gone_or_damaged_on_disk_fails_its_job_saying_so(settings
         assert "unexpectedly" not in error["message"], error
     assert "stored" in errors[0]["message"] and "not found" in errors[0]["message"], errors[0]
     assert "stored" in errors[1]["message"] and "submit it again" in errors[1]["message"], errors[1]
+
+
+@pytest.fixture
+def refuse_reading(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """Makes the file system refuse to read stored files whose names end with a suffix (EACCES), as an unreadable
+    file is to the appliance's user (root reads any file, so CI cannot chmod its way there)."""
+    real = Path.read_bytes
+
+    def refuse(suffix: str) -> None:
+        def read_bytes(self: Path) -> bytes:
+            if self.name.endswith(suffix):
+                raise PermissionError(errno.EACCES, "Permission denied", str(self))
+            return real(self)
+
+        monkeypatch.setattr(Path, "read_bytes", read_bytes)
+
+    return refuse
+
+
+def test_a_stored_file_the_file_system_refuses_to_read_is_said_as_a_read(
+    settings: Settings, key: Key, refuse_reading: Callable[[str], None]
+) -> None:
+    """breaker17 B17-1: an unreadable result file's URL answered 503 "refused to WRITE this request's image ...
+    nothing was kept", and a job whose stored photo was unreadable failed "missing or damaged ... submit it
+    again": both were a refused read, the operator's to mend."""
+    with TestClient(create_app(settings)) as client:
+        done = client.post("/v1/generate", json=body(), headers=key.headers).json()["id"]
+        assert process(WorkerContext(settings), done) == "completed"
+        url = client.get(f"/v1/generate/{done}", headers=key.headers).json()["image_url"]
+        queued = client.post("/v1/generate", json=body(), headers=key.headers).json()["id"]
+        refuse_reading(".jpg")
+        served = client.get(url.removeprefix(settings.base_url))
+        outcome = process(WorkerContext(settings), queued)
+        failed = client.get(f"/v1/generate/{queued}", headers=key.headers).json()
+    assert served.status_code == 503, served.text
+    words = served.json()["message"]
+    assert "refused to read" in words and "permission denied" in words and "write this" not in words, words
+    assert outcome == "failed" and "refused to read the photo stored" in failed["error"]["message"], failed
+    assert "submit it again" not in failed["error"]["message"]
 
 
 def test_disk_full_while_storing_a_result_says_so(

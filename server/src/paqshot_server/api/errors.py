@@ -15,7 +15,7 @@ from ..errors import megabytes
 from ..jobs.service import CountedListener, RateWindow
 from ..settings import Settings
 from ..storage.db import BUSY_SECONDS, ThreadLocalDB
-from ..storage.faults import is_database_busy, is_database_damaged, is_storage_full, storage_refusal
+from ..storage.faults import is_database_busy, is_database_damaged, is_storage_full, refused_read, storage_refusal
 from . import explain
 
 log = logging.getLogger(__name__)
@@ -164,7 +164,7 @@ def unexpected_handler(request: Request, exc: Exception, db: ThreadLocalDB) -> R
         return app_error_handler(request, errors.StorageFull())
     refusal = storage_refusal(exc)
     if refusal is not None:  # the file store's folder unwritable, read-only or failing: the operator's to mend
-        return app_error_handler(request, errors.StorageRefused(refusal))
+        return app_error_handler(request, errors.StorageRefused(refusal, reading=refused_read(exc)))
     if is_database_busy(exc):  # another process's lock, met outside ``storage.db.write`` (which says so itself)
         return app_error_handler(request, errors.DatabaseBusy(db.path, BUSY_SECONDS))
     if is_database_damaged(exc):  # a retry cannot help; readiness reports it from now on

@@ -27,7 +27,7 @@ from ..imaging.review import with_whole_photo
 from ..imaging.working import crop_size, enlarged, on_photo_grid, product_crop, reduced_crop, working_size
 from ..settings import Settings
 from ..storage import jobs as jobs_sql
-from ..storage.faults import is_database_busy, is_storage_full
+from ..storage.faults import is_database_busy, is_storage_full, storage_refusal
 from ..storage.jobs import Job, JobResult, StoredImage, StoredReason
 from . import allocator, ending
 from .backdrops import StoredPlates
@@ -280,18 +280,26 @@ def _render(
 
 
 def _stored_photo(ctx: WorkerContext, job: Job) -> bytes:
-    """The photo the door stored after validating it. Gone, or no longer an image, on disk since (an operator's
-    clean-up, a disk fault: breaker16 B16-12) is the file store's fault and said so, not "failed unexpectedly"; a
-    file cut short past its header is refused by the decode, in its words.
+    """The photo the door stored after validating it. Gone, no longer an image, or refused by the file system
+    (permissions, I/O) on disk since (an operator's clean-up, a disk fault: breaker16 B16-12) is the file store's
+    fault and said so, not "failed unexpectedly"; a file cut short past its header is refused by the decode, in its
+    words.
 
     Raises:
-        ServerError: the file is missing or its header is unreadable.
+        ServerError: the file is missing, refused or its header is unreadable.
     """
     try:
         raw = ctx.files.read(job.input_file)
         with Image.open(io.BytesIO(raw)):  # parses the header only
             pass
     except (OSError, ValueError, SyntaxError) as exc:
+        refusal = storage_refusal(exc)
+        if refusal is not None:  # there, but the file system will not give it (breaker17 B17-1): not the client's
+            raise ServerError(
+                f"The appliance's file store refused to read the photo stored for this generation ({refusal}). "
+                "The operator must make the data folder's files/ readable by the appliance's user; then run it "
+                "again (rerun)."
+            ) from exc
         cause = "not found" if isinstance(exc, FileNotFoundError) else "no longer an image"
         raise ServerError(
             f"The photo stored for this generation is missing or damaged in the appliance's file store ({cause}); "

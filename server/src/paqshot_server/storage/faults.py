@@ -80,3 +80,21 @@ def storage_refusal(exc: BaseException) -> str | None:
             return (seen.strerror or os.strerror(seen.errno or 0)).lower()
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+class ReadRefused(OSError):
+    """The file system refused to READ a stored file (the same errnos as a refused write, :data:`REFUSED_ERRNOS`):
+    told apart so the words say read, not write (breaker17 B17-1: an unreadable result file was answered "refused
+    to write this request's image ... nothing was kept")."""
+
+
+def refused_read(exc: BaseException) -> bool:
+    """True when ``exc`` (or what it was raised from) is a :class:`ReadRefused`."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, ReadRefused):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..errors import StorageFull
-from .faults import is_storage_full
+from .faults import REFUSED_ERRNOS, ReadRefused, is_storage_full
 
 _NAME = re.compile(r"^[a-z0-9_]+(\.[a-z0-9]+)*$")
 _OWNER = re.compile(r"^([a-z]+_[0-9a-z]{26})(?:_|\.|$)")  # gen_<ULID>: the job a file belongs to
@@ -120,7 +120,15 @@ class FileStore:
             return (exc.strerror or str(exc)).lower()
 
     def read(self, name: str) -> bytes:
-        return self.find(name).read_bytes()
+        """The bytes of ``name``. Raises FileNotFoundError (absent), :class:`.faults.ReadRefused` (the file system
+        refused: permissions, I/O), ValueError (a name that could escape the store)."""
+        path = self.find(name)
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            if exc.errno in REFUSED_ERRNOS:
+                raise ReadRefused(exc.errno, exc.strerror, exc.filename) from exc
+            raise
 
     def size(self, name: str) -> int:
         """Bytes of ``name``. Raises FileNotFoundError (absent), ValueError (a name that could escape the store)."""
