@@ -9,7 +9,8 @@ from typing import Any
 
 import msgspec
 from paqshot_desktop.catalogue import CatalogueRun, RunNotes
-from paqshot_desktop.labels import EXPIRED, EXPIRED_MESSAGE, EXPIRED_NOTHING_SAVED, RUN_NOTES
+from paqshot_desktop.jobstate import STATES
+from paqshot_desktop.labels import EXPIRED_MESSAGE, EXPIRED_NOTHING_SAVED, RUN_NOTES
 from paqshot_desktop.views.catalogue import CatalogueDialog
 from paqshot_desktop.views.results import ResultsView, result_tile
 from paqshot_desktop.wire import Capabilities, Job
@@ -56,9 +57,9 @@ def test_a_purged_result_says_so_on_its_tile() -> None:
     answer = ANSWER
     job = msgspec.json.decode(answer, type=Job)  # as the appliance answers a job past retention
     tile = result_tile(job, "shoe.jpg")
-    assert (tile.status, tile.message) == (EXPIRED, EXPIRED_MESSAGE)
+    assert (tile.status, tile.message) == (STATES["expired"][0], EXPIRED_MESSAGE)
     kept = msgspec.json.decode(answer.replace(b', "expired": true', b""), type=Job)
-    assert result_tile(kept, "shoe.jpg").status != EXPIRED
+    assert result_tile(kept, "shoe.jpg").status != STATES["expired"][0]
 
 
 def test_saving_only_expired_results_says_nothing_was_saved(qtbot: Any) -> None:

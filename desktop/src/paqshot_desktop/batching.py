@@ -196,10 +196,14 @@ class BatchController:
             return
         done = [i for i in self.batch.items if i.job_id in self._round]
         self._round.clear()
-        counts = {s: sum(1 for i in done if i.state == s) for s in ("done", "review", "failed", "refused")}
-        parts = [f"{counts['done']} ready"]
+        counts = {
+            s: sum(1 for i in done if i.state == s) for s in ("completed", "review", "cancelled", "failed", "refused")
+        }
+        parts = [f"{counts['completed']} ready"]
         if counts["review"]:
             parts.append(f"{counts['review']} to review")
+        if counts["cancelled"]:
+            parts.append(f"{counts['cancelled']} cancelled")
         if counts["failed"]:
             parts.append(f"{counts['failed']} failed")
         if counts["refused"]:

@@ -194,8 +194,8 @@ def duration(seconds: float | None) -> str:
     return f"about {round(seconds / 60)} min"
 
 
-# A completed job whose images the appliance's retention deleted (``expired: true``: no image links left).
-EXPIRED = "Expired"
+# Why a completed job whose images the appliance's retention deleted (``expired: true``: no image links left) has
+# none (its state's words are ``jobstate.STATES["expired"]``).
 EXPIRED_MESSAGE = (
     "The appliance deleted these images when its retention period ended. Submit the photo again to make them anew."
 )

@@ -14,10 +14,14 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 
-from .labels import duration, parse_iso, sentence, value_label, when
-from .wire import ImageRef, Job, plain_error
+from .jobstate import job_state
+from .labels import duration, parse_iso, value_label, when
+from .wire import ImageRef, Job
 
 STATUS_FILTERS: tuple[str, ...] = ("", "processing", "completed", "failed")
+# BatchItem states after which nothing changes (the job's end states, and a file that was never sendable).
+FINISHED = frozenset({"completed", "review", "expired", "cancelled", "failed", "refused", "invalid"})
+SENDABLE = frozenset({"ready", "cancelled", "failed"})  # never a refused one: it would be refused the same way
 DEFAULT_NAME_PATTERN = "{name}_{style}_{index}"
 _UNSAFE = re.compile(r"[^\w.\-]+")
 
@@ -27,9 +31,10 @@ class BatchItem:
     """A file in the batch and what happened to it.
 
     ``state``: ready, invalid (cannot be sent: ``message`` says why), sending, waiting (429/retry), submitted
-    (accepted, queued), processing (``progress``), done, review (done; the appliance asks for a look), failed,
-    refused (the appliance read the photo and its cut-out refused it: ``message`` is the appliance's own words;
-    not sent again, it would be refused the same way).
+    (accepted, queued), then the job's own state (a :data:`~paqshot_desktop.jobstate.STATES` key: processing with
+    ``progress``, completed, review, expired, cancelled, failed, refused: the appliance read the photo and its
+    cut-out refused it, ``message`` in the appliance's own words; not sent again, it would be refused the same
+    way).
     """
 
     path: Path
@@ -41,7 +46,7 @@ class BatchItem:
     @property
     def finished(self) -> bool:
         """The file's job ended (or it was never sendable)."""
-        return self.state in ("done", "review", "failed", "refused", "invalid")
+        return self.state in FINISHED
 
 
 class Batch(QObject):
@@ -85,24 +90,14 @@ class Batch(QObject):
             self.item_changed.emit(self._items[path])
 
     def follow(self, job: Job) -> BatchItem | None:
-        """Move the file that made ``job`` to the job's current state (live progress, done, review, failed)."""
+        """Move the file that made ``job`` to the job's state (:func:`~paqshot_desktop.jobstate.job_state`: the
+        words every page uses) with its live progress or why it ended as it did."""
         path = next((p for p, i in self._items.items() if i.job_id == job.id), None)
         if path is None:
             return None
-        if job.status == "completed":
-            reasons = " ".join(sentence(r.message) for r in job.review_reasons if r.message)
-            if job.needs_review:
-                self.update(path, state="review", progress=None, message=reasons or "The appliance flagged it.")
-            else:
-                self.update(path, state="done", progress=None, message="")
-        elif job.refused:
-            self.update(path, state="refused", progress=None, message=failure_text(job))
-        elif job.status == "failed":
-            message = plain_error(job.error.code, job.error.message) if job.error else ""
-            cancelled = job.error is not None and job.error.code == "cancelled"
-            self.update(path, state="failed", progress=None, message="Cancelled." if cancelled else message)
-        else:
-            self.update(path, state="processing", progress=job.progress or 0.0, message="")
+        now = job_state(job)
+        progress = (job.progress or 0.0) if now.key == "processing" else None
+        self.update(path, state=now.key, progress=progress, message=now.detail)
         return self._items[path]
 
     def remove(self, path: Path) -> None:
@@ -112,13 +107,13 @@ class Batch(QObject):
 
     def clear_sent(self) -> None:
         """Forget files that were submitted, keeping the ones that still need attention."""
-        sent = ("submitted", "processing", "done", "review")
+        sent = ("submitted", "processing", "completed", "review", "expired")
         self._items = {p: i for p, i in self._items.items() if i.state not in sent}
         self.changed.emit()
 
     def sendable(self) -> list[BatchItem]:
-        """Items that can be submitted now (ready, or failed and worth another try; not one the cut-out refused)."""
-        return [i for i in self._items.values() if i.state in ("ready", "failed")]
+        """Items that can be submitted now (:data:`SENDABLE`: ready, or cancelled or failed and worth another try)."""
+        return [i for i in self._items.values() if i.state in SENDABLE]
 
 
 def eta_seconds(job: Job, now: float | None = None) -> float | None:
@@ -146,35 +141,10 @@ def parse_time(value: str | None) -> float | None:
 
 
 def status_text(job: Job) -> str:
-    """Status in plain words, with the error for failed jobs; a flagged result is "Needs review", not "Completed"."""
-    if job.flagged:
-        return "Needs review"
-    if job.status == "failed":
-        if job.error and job.error.code == "cancelled":
-            return "Cancelled"
-        if job.refused:
-            return "Refused: " + failure_text(job)
-        return "Failed: " + failure_text(job) if job.error else "Failed"
-    if job.status == "processing" and job.progress is not None:
-        return f"Processing {job.progress:.0%}"
-    return value_label(job.status)
-
-
-def failure_text(job: Job) -> str:
-    """Why a failed job failed, in words: a refused cut-out (:attr:`Job.refused`) in the appliance's own words
-    (the photo was read: never "not a JPEG, PNG or WebP image"), any other failure by its code's plain words."""
-    if job.error is None:
-        return ""
-    if job.refused:
-        return sentence(job.error.message or "the appliance's cut-out found no product")
-    return plain_error(job.error.code, job.error.message)
-
-
-def status_role(job: Job) -> str:
-    """How a status is coloured: ok, warn (needs review), error, accent (running)."""
-    if job.flagged:
-        return "warn"
-    return {"completed": "ok", "failed": "error"}.get(job.status, "accent")
+    """The queue's Status cell: the job's state in words (:func:`~paqshot_desktop.jobstate.job_state`), with why a
+    failed or refused job ended so."""
+    now = job_state(job)
+    return f"{now.words}: {now.detail}" if now.key in ("failed", "refused") and now.detail else now.words
 
 
 def render_name(pattern: str, job: Job, image_index: int, source: str | None, ext: str) -> str:
@@ -247,10 +217,10 @@ class JobsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.UserRole + 1:
             return job.status
         if role == Qt.ItemDataRole.ForegroundRole:
-            color = self.status_colors.get(status_role(job)) if self.COLUMNS[index.column()] == "Status" else None
+            color = self.status_colors.get(job_state(job).role) if self.COLUMNS[index.column()] == "Status" else None
             return QColor(color) if color else None
-        if role == Qt.ItemDataRole.ToolTipRole and job.flagged:
-            return "\n".join(sentence(r.message) for r in job.review_reasons) or "The appliance flagged this result."
+        if role == Qt.ItemDataRole.ToolTipRole and job_state(job).key in ("review", "expired"):
+            return job_state(job).detail
         if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return None
         column = self.COLUMNS[index.column()]

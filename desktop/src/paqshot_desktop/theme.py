@@ -266,8 +266,9 @@ def apply(app: QApplication, brand: Brand, assets_dir: Path | None = None) -> No
 
 
 def status_colors(brand: Brand) -> dict[str, str]:
-    """Colour each job status is drawn in."""
+    """Colour each job state's role (``jobstate.STATES``) is drawn in."""
     return {
+        "muted": brand.colors["text_muted"],
         "ok": brand.colors["success"],
         "warn": brand.colors["warning"],
         "error": brand.colors["danger"],

@@ -22,16 +22,18 @@ from PySide6.QtWidgets import (
 )
 
 from ..catalogue import SUMMARY, RunNotes
+from ..jobstate import STATES
 from ..labels import RUN_NOTES, preset_label, rule_label, sentence
 from .common import set_role
 
 COLUMNS = ("SKU", "State", "Review", "Marketplace check", "File or problem")
-# status -> (words, tooltip); "" is a row the appliance is still rendering
+# status -> (words, tooltip); "" is a row the appliance is still rendering; a job's end in the words every page
+# uses (``jobstate.STATES``)
 _STATE = {
     "": ("Rendering…", "Sent to the appliance"),
-    "completed": ("Done", ""),
+    "completed": (STATES["completed"][0], ""),
     "skipped": ("Unchanged", "Skipped: its photo and options are as last time and its file is there"),
-    "failed": ("Failed", ""),
+    "failed": (STATES["failed"][0], ""),
 }
 
 
@@ -129,7 +131,7 @@ class CatalogueDialog(QDialog):
             self.table.setRowCount(total)
         status = str(line.get("status", ""))
         state, state_tip = _STATE.get(status, (status, ""))
-        review = "Needs review" if str(line.get("needs_review")) == "True" else ""
+        review = STATES["review"][0] if str(line.get("needs_review")) == "True" else ""
         last = sentence(str(line["error"])) if line.get("error") else str(line.get("output") or "")
         cells = (str(line.get("sku", "")), state, review, check_words(line, self.titles), last)
         for column, text in enumerate(cells):

@@ -29,8 +29,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..icons import icon
+from ..jobstate import STATES
 from ..labels import PACKSHOT
-from ..model import BatchItem
+from ..model import SENDABLE, BatchItem
 from ..options import InputSpec
 from ..wire import StyleInfo
 from .common import card, page_title, repolish, set_role
@@ -38,30 +39,28 @@ from .options_form import OptionsForm
 from .tiles import TILE_ROLE, Tile, tile_grid
 
 THUMB = 112
-# state -> (words on the tile, colour role)
+OPENABLE = ("completed", "review")  # a result is on the appliance to open
+# A file's states before its job has one -> (words on the tile, colour role); after, the job's (``jobstate.STATES``).
 _STATE_TEXT = {
     "ready": ("Ready", "muted"),
     "invalid": ("Cannot send", "error"),
     "sending": ("Sending…", "accent"),
     "waiting": ("Waiting", "warn"),
     "submitted": ("Queued", "accent"),
-    "processing": ("Processing", "accent"),
-    "done": ("Done", "ok"),
-    "review": ("Needs review", "warn"),
-    "failed": ("Failed", "error"),
-    "refused": ("Refused", "error"),
+    **STATES,
 }
 
 
 def batch_tile(item: BatchItem) -> Tile:
-    """What a file's tile says: its state in words, why it cannot be sent, its live progress."""
+    """What a file's tile says: its state in words (a job's as every page says it), why it cannot be sent or why
+    its job ended so, its live progress."""
     text, role = _STATE_TEXT.get(item.state, (item.state, "muted"))
     if item.state == "processing" and item.progress is not None:
         text = f"Processing {item.progress:.0%}"
     progress = item.progress if item.state in ("submitted", "processing") else None
     badge = "Review" if item.state == "review" else ""
     message = item.message
-    if item.state in ("done", "review"):
+    if item.state in OPENABLE:
         message = "Double-click to open. " + message
     return Tile(item.path.name, text, role, message=message.strip(), progress=progress, badge=badge)
 
@@ -286,14 +285,14 @@ class CreateView(QWidget):
             self._items[item.path] = widget_item
         tile = batch_tile(item)
         widget_item.setData(TILE_ROLE, tile)
-        openable = item.state in ("done", "review") and item.job_id is not None
+        openable = item.state in OPENABLE and item.job_id is not None
         widget_item.setData(Qt.ItemDataRole.UserRole + 1, item.job_id if openable else None)
         widget_item.setText(f"{item.path.name}\n{tile.status}")
         widget_item.setToolTip(f"{item.path}\n{item.message or tile.status}")
 
     def summarise(self, items: list[BatchItem]) -> None:
         """Update the count line and the Generate button from the whole batch."""
-        self._sendable = sum(1 for i in items if i.state in ("ready", "failed"))
+        self._sendable = sum(1 for i in items if i.state in SENDABLE)
         invalid = sum(1 for i in items if i.state == "invalid")
         refused = sum(1 for i in items if i.state == "refused")
         text = f"{len(items)} photos · {self._sendable} ready"

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..icons import icon
+from ..jobstate import job_state
 from ..labels import value_label
 from ..model import STATUS_FILTERS, JobsModel
 from ..wire import Job
@@ -112,7 +113,7 @@ class QueueView(QWidget):
     def _update_buttons(self) -> None:
         job = self.selected_job()
         self.cancel_button.setEnabled(job is not None and not job.finished)
-        self.open_button.setEnabled(job is not None and job.status == "completed")
+        self.open_button.setEnabled(job is not None and job_state(job).has_result)
         self.prev_button.setEnabled(self.model.offset > 0)
         self.next_button.setEnabled(self.model.offset + self.model.rowCount() < self.model.total)
         self.page_label.setText(self.model.page_text)
@@ -124,10 +125,16 @@ class QueueView(QWidget):
 
     def _open_selected(self) -> None:
         job = self.selected_job()
-        if job is not None and job.status == "completed":
-            self.open_requested.emit(job)
+        if job is not None:
+            self._open(job)
 
     def _open_index(self, index: QModelIndex) -> None:
-        job = self.model.job_at(index.row())
-        if job.status == "completed":
+        self._open(self.model.job_at(index.row()))
+
+    def _open(self, job: Job) -> None:
+        """Open a result that is there; say why an expired one cannot be opened (its images are gone)."""
+        now = job_state(job)
+        if now.has_result:
             self.open_requested.emit(job)
+        elif now.key == "expired":
+            self.show_message(f"{now.words}: {now.detail}", now.role)

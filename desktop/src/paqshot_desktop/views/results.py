@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..icons import icon
-from ..labels import EXPIRED, EXPIRED_MESSAGE, EXPIRED_NOTHING_SAVED, sentence, value_label, when
+from ..jobstate import job_state
+from ..labels import EXPIRED_NOTHING_SAVED, value_label, when
 from ..wire import Job
 from .common import page_title, set_role
 from .tiles import TILE_ROLE, Tile, tile_grid
@@ -32,17 +33,16 @@ EMPTY_TEXT = {
 
 
 def result_tile(job: Job, name: str) -> Tile:
-    """A finished job's tile: file name, style and shape in words, a badge when it needs review, and why there is
-    no image when retention deleted it."""
+    """A finished job's tile: file name, style and shape in words, then its state as every page says it
+    (:func:`~paqshot_desktop.jobstate.job_state`): why it needs review (with a badge) or why there is no image
+    (retention deleted it); a plain result shows when it finished."""
     count = len(job.all_images)
     extra = f" · {count} variants" if count > 1 else ""
     subtitle = f"{value_label(job.style)} · {job.aspect_ratio}{extra}"
-    if job.expired:
-        return Tile(name, EXPIRED, "muted", subtitle, EXPIRED_MESSAGE)
-    if job.flagged:
-        reason = " ".join(sentence(r.message) for r in job.review_reasons if r.message)
-        return Tile(name, "Needs review", "warn", subtitle, reason, badge="Review")
-    return Tile(name, when(job.completed_at or job.created_at), "muted", subtitle)
+    now = job_state(job)
+    if now.key == "completed":
+        return Tile(name, when(job.completed_at or job.created_at), "muted", subtitle)
+    return Tile(name, now.words, now.role, subtitle, now.detail, badge="Review" if now.key == "review" else "")
 
 
 class ResultsView(QWidget):

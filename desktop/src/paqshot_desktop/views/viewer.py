@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..icons import icon
+from ..jobstate import job_state
 from ..labels import (
     PACKSHOT,
     SCENE_ONLY,
@@ -268,6 +269,18 @@ def settings_html(job: Job, titles: dict[str, str] | None = None) -> str:
     return body + prompts
 
 
+def banner_html(job: Job) -> str:
+    """The line above the images when the job's state (:func:`~paqshot_desktop.jobstate.job_state`, as every page
+    says it) asks for attention: why it needs a look, or why there are no images; "" otherwise."""
+    now = job_state(job)
+    if now.key == "review":
+        reasons = [sentence(r.message or value_label(r.code)) for r in job.review_reasons]
+        return "<b>This result needs a look.</b> " + html.escape(" ".join(reasons) or now.detail)
+    if now.key == "expired":
+        return f"<b>{html.escape(now.words)}.</b> {html.escape(now.detail)}"
+    return ""
+
+
 class ViewerDialog(QDialog):
     """Shows one job. After it closes, :attr:`action` says what the user chose: "save", "again", "rerun",
     "repair", "delete" or "" (closed)."""
@@ -294,13 +307,10 @@ class ViewerDialog(QDialog):
         self.review.setObjectName("Review")
         review_layout = QVBoxLayout(self.review)
         review_layout.setContentsMargins(12, 8, 12, 8)
-        reasons = [sentence(r.message or value_label(r.code)) for r in job.review_reasons]
-        review_text = QLabel(
-            "<b>This result needs a look.</b> " + " ".join(html.escape(r) for r in reasons or ["It was flagged."])
-        )
-        review_text.setWordWrap(True)
-        review_layout.addWidget(review_text)
-        self.review.setVisible(job.flagged)
+        self.review_text = QLabel(banner_html(job))
+        self.review_text.setWordWrap(True)
+        review_layout.addWidget(self.review_text)
+        self.review.setVisible(bool(self.review_text.text()))
         layout.addWidget(self.review)
 
         split = QSplitter()
