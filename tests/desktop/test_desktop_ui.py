@@ -260,6 +260,30 @@ def test_completed_jobs_reach_results_and_can_be_saved_and_repeated(
     qtbot.waitUntil(lambda: app.window.current_page == "queue", timeout=5000)
 
 
+def test_opening_a_create_tile_whose_result_expired_says_so_on_the_tile(
+    qtbot: Any, make_app: Any, fake: FakeAppliance, photos: dict[str, Path]
+) -> None:
+    """B16-14: the Create tile said "Done" and double-clicking it did nothing once retention had deleted the
+    images; it now takes the job's state, as the queue and the Results page say it."""
+    app = connect(qtbot, make_app, fake)
+    qtbot.waitUntil(lambda: app.window.current_page == "create", timeout=5000)
+    controller = app.controller
+    controller.batch.add_files([photos["shoe"]])
+    qtbot.waitUntil(lambda: app.window.create_view.submit_button.isEnabled(), timeout=5000)
+    app.window.create_view.submit_button.click()
+    qtbot.waitUntil(lambda: "gen_1" in fake.jobs, timeout=5000)
+    fake.complete("gen_1")
+    item = lambda: controller.batch.batch.get(photos["shoe"])  # noqa: E731
+    qtbot.waitUntil(lambda: (controller.poll(), item().finished)[1], timeout=10_000)
+    for link in ("image_url", "thumbnail_url", "input_url"):  # retention deleted the files: no links
+        fake.jobs["gen_1"].pop(link)
+    fake.jobs["gen_1"]["expired"] = True
+    app.window.create_view.open_requested.emit("gen_1")  # double-click on the finished tile
+    qtbot.waitUntil(lambda: item().state == "expired", timeout=5000)
+    assert "retention" in item().message and controller.results.viewer is None
+    assert controller.jobs.data(controller.jobs.index(0, 1)) == "Expired"
+
+
 def test_history_pages_through_the_server(qtbot: Any, make_app: Any, fake: FakeAppliance) -> None:
     for i in range(45):
         fake.jobs[f"gen_h{i}"] = job_json(

@@ -156,7 +156,7 @@ class Controller(QObject):
         w.queue_view.cancel_requested.connect(self.cancel)
         w.queue_view.open_requested.connect(self.results.open_viewer)
         w.create_view.submit_requested.connect(self.submit)
-        w.create_view.open_requested.connect(self.results.open_job)
+        w.create_view.open_requested.connect(self.open_from_batch)
         w.create_view.drop.catalogue_requested.connect(self.open_catalogue)
         w.create_view.hint_dismissed.connect(lambda: self.settings.set("procedural_hint_seen", True))
         w.about_requested.connect(self.show_about)
@@ -325,6 +325,22 @@ class Controller(QObject):
     def _follow_rerun(self, job: Job, file_name: str) -> None:
         self.follow_new(job, file_name)
         self.window.show_page("queue")
+
+    def open_from_batch(self, job_id: str) -> None:
+        """Open a finished Create tile's result, as the appliance has it now: the tile and the queue first take the
+        job's state (a result retention has deleted since reads "Expired" with why, and no viewer opens)."""
+        client = self.session.client
+        if client is None:
+            return
+
+        def done(job: Any) -> None:
+            self.jobs.upsert(job)
+            self.batch.follow(job)
+            self.results.open_viewer(job)
+
+        self.runner.submit(
+            lambda: client.job(job_id), done, lambda exc: self.window.queue_view.show_message(describe(exc), "error")
+        )
 
     def _save_sources(self) -> None:
         if self._sources_dirty:

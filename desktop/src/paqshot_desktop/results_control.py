@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from . import transfers
 from .client import ApiClient, describe
+from .jobstate import job_state
 from .labels import PACKSHOT
 from .model import image_extension, render_name
 from .options import build_request, explicit_values, form_inputs, sendable_values
@@ -238,9 +239,10 @@ class ResultsController:
         return self.deps.session.offers("mask_hint")
 
     def open_viewer(self, job: Job) -> None:
-        """Open the before/after viewer; images load on a worker."""
+        """Open the before/after viewer on a result that is there (``jobstate``: an expired one has no images, and
+        the page it came from says so); images load on a worker."""
         client = self.deps.session.client
-        if client is None or not job.image_url:
+        if client is None or not job_state(job).has_result or not job.image_url:
             return
         title = f"{self.deps.session.name_of(job)} — {self.deps.app_name}"
         features = dict(self.deps.features)
@@ -255,16 +257,6 @@ class ResultsController:
         viewer.side_by_side_requested.connect(lambda: self._load_variants(viewer, client))
         viewer.open()
         self._load_viewer(viewer, client, 0)
-
-    def open_job(self, job_id: str) -> None:
-        """Open the viewer on a job known only by id (a finished tile on the Create page)."""
-        client = self.deps.session.client
-        if client is not None:
-            self.deps.runner.submit(
-                lambda: client.job(job_id),
-                self.open_viewer,
-                lambda exc: self.deps.message(describe(exc), "error"),
-            )
 
     def _load_viewer(self, viewer: ViewerDialog, client: ApiClient, variant: int) -> None:
         self.deps.runner.submit(  # interactive: must not queue behind a batch's uploads

@@ -270,15 +270,14 @@ def settings_html(job: Job, titles: dict[str, str] | None = None) -> str:
 
 
 def banner_html(job: Job) -> str:
-    """The line above the images when the job's state (:func:`~paqshot_desktop.jobstate.job_state`, as every page
-    says it) asks for attention: why it needs a look, or why there are no images; "" otherwise."""
+    """The line above the images when the result needs a look (its state as every page says it,
+    :func:`~paqshot_desktop.jobstate.job_state`), with why; "" otherwise. (The viewer opens only on a result that
+    is there: never an expired one.)"""
     now = job_state(job)
-    if now.key == "review":
-        reasons = [sentence(r.message or value_label(r.code)) for r in job.review_reasons]
-        return "<b>This result needs a look.</b> " + html.escape(" ".join(reasons) or now.detail)
-    if now.key == "expired":
-        return f"<b>{html.escape(now.words)}.</b> {html.escape(now.detail)}"
-    return ""
+    if now.key != "review":
+        return ""
+    reasons = [sentence(r.message or value_label(r.code)) for r in job.review_reasons]
+    return "<b>This result needs a look.</b> " + html.escape(" ".join(reasons) or now.detail)
 
 
 class ViewerDialog(QDialog):
