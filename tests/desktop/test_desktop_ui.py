@@ -194,6 +194,9 @@ def test_batch_shows_429_wait_and_413_422_per_file(
     assert states["shoe.jpg"].state == "submitted" and states["shoe.jpg"].job_id == "gen_1"
     assert states["huge.png"].state == "invalid" and "too large" in states["huge.png"].message
     assert states["odd.webp"].state == "invalid" and "JPEG, PNG or WebP" in states["odd.webp"].message
+    # What these sends did, counted (B16-9's kind): fake.jpg was never sent, so it is not one that "could not be".
+    sent = "Sent 1 photo; 2 could not be sent (the reason is on each tile)."
+    qtbot.waitUntil(lambda: view.form_status.text() == sent, timeout=2000)
     assert fake.sleeps == [3.0]  # waited exactly what Retry-After said, then retried
     posts = [r for r in fake.requests if r.method == "POST"]
     shoe_posts = [json.loads(r.content) for r in posts if b"image/jpeg" in r.content]

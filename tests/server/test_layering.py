@@ -23,6 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "logs": set(),
     "signing": set(),
     "webhook_secret": set(),
+    "words": set(),
     "branding": {"__init__"},
     "imaging": {"errors", "patterns"},
     "net": {"errors", "patterns"},

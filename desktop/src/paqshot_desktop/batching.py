@@ -13,6 +13,7 @@ from PySide6.QtGui import QImage
 
 from . import transfers
 from .client import ApiError, describe
+from .labels import counted
 from .model import Batch, BatchItem
 from .options import check_file, collect_images, explicit_values, validate_values
 from .session import Session
@@ -70,6 +71,7 @@ class BatchController:
         self._remember, self._notify = remember, notify
         self.batch = Batch()
         self._in_flight = 0  # files queued or uploading
+        self._sent = [0, 0]  # files these sends got accepted, and that could not be sent: the line counts them
         self._round: set[str] = set()  # job ids of the batch being followed, for the "finished" notification
         view.files_dropped.connect(self.add_files)
         view.remove_requested.connect(self.batch.remove)
@@ -156,7 +158,7 @@ class BatchController:
                 )
 
         in_chunks(items, CHUNK, send)
-        self.view.show_message(f"Sending {len(items)} photo(s)…")
+        self.view.show_message(f"Sending {counted(len(items), 'photo')}…")
         return True
 
     def _waiting(self, path: Path, wait: Any) -> None:
@@ -168,15 +170,18 @@ class BatchController:
         self.batch.update(path, state="submitted", message="", job_id=job.id, progress=0.0)
         self._round.add(job.id)
         self._remember(job, path.name)
+        self._sent[0] += 1
         self._one_done()
 
     def _one_done(self) -> None:
         self._in_flight -= 1
-        if not self._in_flight:
-            failed = [i for i in self.batch.items if i.state in ("failed", "invalid")]
-            text = "All photos were sent. Each tile shows its progress; double-click a finished one to open it."
+        if not self._in_flight:  # what these sends did: not the batch's older failures nor its unsendable files
+            (accepted, failed), self._sent = self._sent, [0, 0]
+            sent = counted(accepted, "photo")
+            text = f"Sent {sent}. Each tile shows its progress; double-click a finished one to open it."
             if failed:
-                text = f"Sent; {len(failed)} photo(s) could not be sent (the reason is on each tile)."
+                tile = "its tile" if failed == 1 else "each tile"
+                text = f"Sent {sent}; {failed} could not be sent (the reason is on {tile})."
             self.view.show_message(text, "warn" if failed else "ok")
 
     def _failed(self, path: Path, exc: BaseException) -> None:
@@ -185,6 +190,7 @@ class BatchController:
         else:
             self.batch.update(path, state="failed", message=describe(exc))
         self.view.show_message(f"{path.name}: {describe(exc)}", "error")
+        self._sent[1] += 1
         self._one_done()  # last, so the batch summary replaces the single error when all are done
 
     def follow(self, job: Job) -> None:
@@ -199,7 +205,7 @@ class BatchController:
         counts = {
             s: sum(1 for i in done if i.state == s) for s in ("completed", "review", "cancelled", "failed", "refused")
         }
-        parts = [f"{counts['completed']} ready"]
+        parts = [f"{counts['completed']} ready"]  # "1 ready", "2 ready": no noun to agree
         if counts["review"]:
             parts.append(f"{counts['review']} to review")
         if counts["cancelled"]:

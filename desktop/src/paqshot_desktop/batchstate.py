@@ -17,8 +17,8 @@ OLD_STATE = "batch-state.json"  # before session 15: one JSON object, SKU → li
 
 class BatchState:
     """The last summary line of each SKU of the catalogue rendered into ``folder``; :meth:`record` appends one.
-    ``notes``: what could not be read (each row it concerned renders again). Use as a context manager (the
-    journal's file is closed at the end)."""
+    ``notes``: what could not be read and was left out, as sentences (a row is skipped only on a line that was
+    read). Use as a context manager (the journal's file is closed at the end)."""
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / JOURNAL
@@ -63,9 +63,9 @@ class BatchState:
                 self.lines[str(line["sku"])] = line
                 count += 1
             except (ValueError, TypeError, KeyError):
-                self.notes.append(f"{self.path.name} line {number} could not be read; its row renders again.")
+                self.notes.append(f"{self.path.name} line {number} could not be read and was left out.")
         if complete < len(data):
-            self.notes.append(f"{self.path.name} ended in a torn line (cut off); its row renders again.")
+            self.notes.append(f"{self.path.name} ended in a torn line (cut off while it was written); it was left out.")
         if complete < len(data) or count > 2 * len(self.lines):
             self._rewrite()
 
@@ -75,7 +75,7 @@ class BatchState:
             if not isinstance(lines, dict):
                 raise ValueError("not an object")
         except (OSError, ValueError) as exc:
-            self.notes.append(f"{path.name} could not be read ({exc}); every row renders again.")
+            self.notes.append(f"{path.name} could not be read ({exc}) and was left out: no row is skipped this time.")
             return
         self.lines = {str(sku): line for sku, line in lines.items() if isinstance(line, dict)}
         self._rewrite()

@@ -57,6 +57,9 @@ NOT_FIELDS = ("sku", "image")  # a row's cells that are not request fields
 # JSON Schema types of the appliance's fields (``Capabilities.fields``) a CSV cell's text is converted to.
 _CELL_TYPES: dict[str, type] = {"integer": int, "number": float, "boolean": bool}
 POLL_S = 1.0
+# A row whose job the run stopped following (the job goes on on the appliance; sent again unchanged, with the same
+# idempotency key, it is the same job).
+STOPPED = "Stopped before the appliance finished this row."
 Report = Callable[[Any], None]
 
 
@@ -136,7 +139,7 @@ class CatalogueRun:
         manifest = read_manifest(self.manifest)
         rows = manifest.rows
         self.out.mkdir(parents=True, exist_ok=True)
-        with BatchState(self.out) as state:  # what it could not read renders again
+        with BatchState(self.out) as state:  # what it could not read is left out (a note), never an error
             notes = tuple(filter(None, (manifest.note, *state.notes)))
             if notes:
                 report(RunNotes(notes))
@@ -156,9 +159,9 @@ class CatalogueRun:
                         done += 1
                         _ended(row, state)
                         report((done, len(lines), index, row.line))
-        pending_rows = [row for _, row in pending]
-        for row in pending_rows:  # stopped: the jobs go on on the appliance; a re-run picks them up again
-            row.line.update(status="failed", error="Stopped before the appliance finished this row.")
+            for index, row in pending:  # stopped: the jobs go on on the appliance; the row says so, not "Rendering…"
+                row.line.update(status="failed", error=STOPPED)
+                report((done, len(lines), index, row.line))
         summary = [r.line for r in lines]
         write_summary(self.out / SUMMARY, SUMMARY_COLUMNS, summary, ours=("output",))
         return summary

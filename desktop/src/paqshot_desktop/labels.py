@@ -205,6 +205,13 @@ EXPIRED_NOTHING_SAVED = "Nothing was saved: the selected results have expired. "
 RUN_NOTES = "Read with care:"
 
 
+def counted(count: int, noun: str, plural: str = "") -> str:
+    """``count`` and its noun, singular for exactly one: ``counted(1, "photo")`` -> "1 photo", ``counted(0,
+    "photo")`` -> "0 photos"; ``plural`` for a noun that does not take an s (``counted(2, "was", "were")``). Never
+    "photo(s)" nor "1 photos"."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
 def sentence(text: str) -> str:
     """A message as a sentence: capital first letter, final full stop (also after a closing bracket: "(confidence
     0.31 < 0.60)" ends a clause, and sentences joined after it ran on; breaker9 F11)."""

@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..catalogue import SUMMARY, RunNotes
+from ..catalogue import STOPPED, SUMMARY, RunNotes
 from ..jobstate import STATES
-from ..labels import RUN_NOTES, preset_label, rule_label, sentence
+from ..labels import RUN_NOTES, counted, preset_label, rule_label, sentence
 from .common import set_role
 
 COLUMNS = ("SKU", "State", "Review", "Marketplace check", "File or problem")
@@ -35,6 +35,8 @@ _STATE = {
     "skipped": ("Unchanged", "Skipped: its photo and options are as last time and its file is there"),
     "failed": (STATES["failed"][0], ""),
 }
+# The state cell of a row the run stopped following (its job goes on on the appliance).
+STOPPED_WORDS = ("Not followed", "Stopped before the appliance finished it: its job goes on there")
 
 
 def check_words(line: dict[str, Any], titles: dict[str, str]) -> str:
@@ -126,11 +128,11 @@ class CatalogueDialog(QDialog):
         """Row ``index`` of the manifest: its line of the summary, in words (rows stay in manifest order)."""
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
-        self.status.setText(f"{done} of {total} rows done.")
+        self.status.setText(f"{done} of {counted(total, 'row')} done.")
         if self.table.rowCount() < total:
             self.table.setRowCount(total)
         status = str(line.get("status", ""))
-        state, state_tip = _STATE.get(status, (status, ""))
+        state, state_tip = STOPPED_WORDS if line.get("error") == STOPPED else _STATE.get(status, (status, ""))
         review = STATES["review"][0] if str(line.get("needs_review")) == "True" else ""
         last = sentence(str(line["error"])) if line.get("error") else str(line.get("output") or "")
         cells = (str(line.get("sku", "")), state, review, check_words(line, self.titles), last)
@@ -143,15 +145,16 @@ class CatalogueDialog(QDialog):
     def finish(self, summary: list[dict[str, Any]]) -> None:
         """The run ended: counts, and where the summary is."""
         counts = {s: sum(1 for line in summary if line.get("status") == s) for s in ("completed", "skipped", "failed")}
+        stopped = sum(1 for line in summary if line.get("error") == STOPPED)  # the summary's status says failed
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         self.stop_button.setEnabled(False)
         self.table.resizeRowsToContents()  # once: the columns have their final widths now
-        self.status.setText(
-            f"{len(summary)} rows: {counts['completed']} rendered, {counts['skipped']} unchanged, "
-            f"{counts['failed']} failed. Summary: {self.out / SUMMARY}"
-        )
-        set_role(self.status, "error" if counts["failed"] else "ok")
+        ended = f"{counts['completed']} rendered, {counts['skipped']} unchanged, {counts['failed'] - stopped} failed"
+        if stopped:
+            ended += f", {stopped} stopped before the appliance finished them"
+        self.status.setText(f"{counted(len(summary), 'row')}: {ended}. Summary: {self.out / SUMMARY}")
+        set_role(self.status, "error" if counts["failed"] - stopped else ("warn" if stopped else "ok"))
 
     def show_error(self, text: str) -> None:
         """The manifest could not be used, or the run broke off."""

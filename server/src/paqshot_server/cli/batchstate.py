@@ -6,9 +6,12 @@ Each row that ends appends its summary line as one JSON line, flushed at once (a
 row); reading takes the last line of each SKU. Breaker14 B14-8: the state was one JSON document rewritten whole
 after every row (O(n²): 20,000 rows wrote ~89 GB, 8.9 MB a row at the end), and a kill inside that write left a
 torn file that stopped every later run of the catalogue (exit 70). Now a row costs one line; a torn last line (a
-kill or a power cut while it was written) is cut off the file and its row renders again; a line or an older
-``batch-state.json`` that cannot be read is a note, never an error. The journal is rewritten compacted (one line a
-SKU, a temporary file then ``os.replace``) when it is opened holding more than twice the lines it needs.
+kill or a power cut while it was written) is cut off the file; a line or an older ``batch-state.json`` that cannot
+be read is left out with a note, never an error. A note says what was done to the journal and nothing more: what a
+left-out line meant for a row (rendered again, or skipped on an earlier line of its SKU) is the run's to count
+(breaker16 B16-9: two torn lines appended to a journal each said "its row renders again" where no row did). The
+journal is rewritten compacted (one line a SKU, a temporary file then ``os.replace``) when it is opened holding
+more than twice the lines it needs.
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ OLD_STATE = "batch-state.json"  # before session 15: one JSON object, SKU → li
 
 class BatchState:
     """The last summary line of each SKU of the catalogue rendered into ``folder``; :meth:`record` appends one.
-    ``notes``: what could not be read (each row it concerned renders again). Use as a context manager (the
-    journal's file is closed at the end)."""
+    ``notes``: what could not be read and was left out, as sentences (a row is skipped only on a line that was
+    read). Use as a context manager (the journal's file is closed at the end)."""
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / JOURNAL
@@ -71,9 +74,9 @@ class BatchState:
                 self.lines[str(line["sku"])] = line
                 count += 1
             except (ValueError, TypeError, KeyError):
-                self.notes.append(f"{self.path.name} line {number} could not be read; its row renders again.")
+                self.notes.append(f"{self.path.name} line {number} could not be read and was left out.")
         if complete < len(data):
-            self.notes.append(f"{self.path.name} ended in a torn line (cut off); its row renders again.")
+            self.notes.append(f"{self.path.name} ended in a torn line (cut off while it was written); it was left out.")
         if complete < len(data) or count > 2 * len(self.lines):
             self._rewrite()
 
@@ -83,7 +86,7 @@ class BatchState:
             if not isinstance(lines, dict):
                 raise ValueError("not an object")
         except (OSError, ValueError) as exc:
-            self.notes.append(f"{path.name} could not be read ({exc}); every row renders again.")
+            self.notes.append(f"{path.name} could not be read ({exc}) and was left out: no row is skipped this time.")
             return
         self.lines = {str(sku): line for sku, line in lines.items() if isinstance(line, dict)}
         self._rewrite()

@@ -23,6 +23,7 @@ import msgspec
 from .. import __version__
 from ..errors import AppError, InvalidRequest, UnsupportedImage
 from ..settings import declared
+from ..words import counted
 from .batchstate import BatchState
 from .common import internal_error, os_error_words, read_bounded
 from .manifestrows import MAX_MANIFEST_BYTES, Manifest, parse_manifest
@@ -184,12 +185,13 @@ def run_manifest(args: argparse.Namespace) -> int:
                 flush=True,
             )
     write_summary(args.output / SUMMARY, SUMMARY_COLUMNS, summary, ours=("output",))
-    failed = sum(1 for s in summary if s["status"] == "failed")
-    print(
-        f"{len(summary)} rows: {len(summary) - failed} ok, {failed} failed; summary in {args.output / SUMMARY}",
+    ended = {status: sum(1 for s in summary if s["status"] == status) for status in ("completed", "skipped", "failed")}
+    print(  # what each row did, counted as the desktop's catalogue dialog counts it
+        f"{counted(len(summary), 'row')}: {ended['completed']} rendered, {ended['skipped']} unchanged, "
+        f"{ended['failed']} failed; summary in {args.output / SUMMARY}",
         file=sys.stderr,
     )
-    return 1 if failed else 0
+    return 1 if ended["failed"] else 0
 
 
 def _one_row(
