@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from .branding import COLOR_TOKENS, FONT_SUFFIXES, FONTS_FOLDER, Brand, BrandError, ServerIdentity, load_brand
 from .fontfiles import font_families, installed_font_families
+from .labels import counted
 
 Severity = Literal["error", "warning"]
 FontLister = Callable[[], "set[str] | None"]
@@ -433,7 +434,7 @@ def render(folder: Path, problems: Sequence[Problem]) -> str:
     """Human-readable report: one problem per line with its fix below."""
     errors = sum(p.severity == "error" for p in problems)
     lines = [f"{p.severity.upper():8}{p.where}: {p.message}\n        fix: {p.fix}" for p in problems]
-    summary = f"{folder}: {errors} error(s), {len(problems) - errors} warning(s)"
+    summary = f"{folder}: {counted(errors, 'error')}, {counted(len(problems) - errors, 'warning')}"
     return "\n".join([*lines, summary if problems else f"{folder}: ok"])
 
 

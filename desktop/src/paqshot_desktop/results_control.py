@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from . import transfers
 from .client import ApiClient, describe
 from .jobstate import job_state
-from .labels import PACKSHOT
+from .labels import PACKSHOT, counted
 from .model import image_extension, render_name
 from .options import build_request, explicit_values, form_inputs, sendable_values
 from .session import Session
@@ -157,7 +157,7 @@ class ResultsController:
         sources = {job.id: self.deps.session.name_of(job) for job in jobs}
         self.deps.bulk.submit_reporting(
             lambda report: transfers.save_jobs(client, jobs, Path(folder), pattern, sources, report),
-            lambda paths: view.show_message(f"Saved {len(paths)} image(s) to {folder}.", "ok"),
+            lambda paths: view.show_message(f"Saved {counted(len(paths), 'image')} to {folder}.", "ok"),
             lambda exc: view.show_message(f"Saving failed: {describe(exc)}", "error"),
             lambda step: view.show_message(f"Saving {step[0]} of {step[1]}…"),
         )
@@ -209,7 +209,8 @@ class ResultsController:
             answer = QMessageBox.question(
                 self.deps.parent,
                 "Delete",
-                f"Delete {len(jobs)} job(s) and their images from the appliance?\n{names}\nThis cannot be undone.",
+                f"Delete {counted(len(jobs), 'job')} and their images from the appliance?\n{names}\n"
+                "This cannot be undone.",
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return
@@ -224,7 +225,7 @@ class ResultsController:
             for job_id in deleted:
                 self.remove(job_id)
                 self.deps.forget(job_id)
-            self.deps.view.show_message(f"Deleted {len(deleted)} job(s).", "ok")
+            self.deps.view.show_message(f"Deleted {counted(len(deleted), 'job')}.", "ok")
 
         self.deps.runner.submit(
             run, done, lambda exc: self.deps.view.show_message(f"Could not delete: {describe(exc)}", "error")

@@ -101,6 +101,7 @@ def test_the_quota_still_counts_a_generation_whose_record_went(settings: Setting
         body = {"product_image": b64(product_jpeg()), "style": "studio_packshot"}
         again = client.post("/v1/generate", json=body, headers=key.headers)
         assert again.status_code == 403 and "Quota exceeded" in again.json()["message"], again.text
+        assert again.json()["message"].endswith("may create 1 generation."), again.text  # not "1 generations"
 
 
 def test_a_running_job_is_never_forgotten(client: TestClient, key: Key, settings: Settings) -> None:

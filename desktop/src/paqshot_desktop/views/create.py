@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from ..icons import icon
 from ..jobstate import STATES
-from ..labels import PACKSHOT
+from ..labels import PACKSHOT, counted
 from ..model import SENDABLE, BatchItem
 from ..options import InputSpec
 from ..wire import StyleInfo
@@ -295,7 +295,7 @@ class CreateView(QWidget):
         self._sendable = sum(1 for i in items if i.state in SENDABLE)
         invalid = sum(1 for i in items if i.state == "invalid")
         refused = sum(1 for i in items if i.state == "refused")
-        text = f"{len(items)} photos · {self._sendable} ready"
+        text = f"{counted(len(items), 'photo')} · {self._sendable} ready"
         if invalid:
             text += f" · {invalid} cannot be sent"
         if refused:
@@ -332,7 +332,7 @@ class CreateView(QWidget):
 
     def _update_submit(self, valid: bool = True) -> None:
         n = self._sendable
-        self.submit_button.setText(f"Generate {n} image{'s' if n != 1 else ''}" if n else "Generate")
+        self.submit_button.setText(f"Generate {counted(n, 'image')}" if n else "Generate")
         self.submit_button.setEnabled(bool(n) and valid)
 
     def _remove_selected(self) -> None:

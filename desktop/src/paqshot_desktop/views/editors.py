@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..labels import value_label
+from ..labels import counted, value_label
 from ..options import COLOR_RE, InputSpec, choices
 from ..wire import PresetInfo, StyleInfo
 from .common import set_role
@@ -266,7 +266,7 @@ class PromptEditor(Editor):
     def _update(self) -> None:
         n = len(self.edit.toPlainText())
         over = self.limit is not None and n > self.limit
-        self.counter.setText(f"{n} / {self.limit}" if self.limit else f"{n} characters")
+        self.counter.setText(f"{n} / {self.limit}" if self.limit else counted(n, "character"))
         set_role(self.counter, "error" if over else "muted")
         self.changed.emit()
 

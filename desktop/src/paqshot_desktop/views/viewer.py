@@ -38,6 +38,7 @@ from ..jobstate import job_state
 from ..labels import (
     PACKSHOT,
     SCENE_ONLY,
+    counted,
     engine_label,
     field_label,
     preset_label,
@@ -240,7 +241,7 @@ def compliance_html(job: Job, titles: dict[str, str] | None = None) -> str:
         if report.passed:
             parts.append(f"<p><b>{name}</b>: <span style='color:palette(link)'>meets every rule</span></p>")
         else:
-            verdict = f"fails {len(failed)} of {len(report.rules)} rules"
+            verdict = f"fails {len(failed)} of {counted(len(report.rules), 'rule')}"
             items = "".join(
                 f"<li><b>{html.escape(rule_label(r.rule))}</b>: {_breakable(sentence(r.message or 'failed'))}</li>"
                 for r in failed

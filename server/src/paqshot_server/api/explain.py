@@ -15,6 +15,7 @@ import msgspec
 from litestar import Request
 from litestar.exceptions import ValidationException
 
+from ..words import counted
 from .openapi import operation_of, param_name, served_schema
 from .request_bodies import PATTERN_WORDS
 
@@ -48,11 +49,11 @@ def _range(schema: dict[str, Any], unit: str = "") -> str:
 def _length(schema: dict[str, Any]) -> str:
     low, high = schema.get("minLength"), schema.get("maxLength")
     if low and high is not None:
-        return f"{low} to {high} characters long"
+        return f"{low} to {counted(high, 'character')} long"
     if high is not None:
-        return f"at most {high} characters long"
+        return f"at most {counted(high, 'character')} long"
     if low:
-        return f"at least {low} characters long"
+        return f"at least {counted(low, 'character')} long"
     return ""
 
 
@@ -86,7 +87,7 @@ def allowed(schema: dict[str, Any], components: dict[str, Any]) -> str:
     if kind == "array":
         items = allowed(schema["items"], components) if schema.get("items") else ""
         low, high = schema.get("minItems"), schema.get("maxItems")
-        size = f" of {low} to {high} items" if low and high else ""
+        size = f" of {low} to {counted(high, 'item')}" if low and high else ""
         return f"a list{size}, each {items}" if items else f"a list{size}"
     if kind == "object":
         names = list(schema.get("properties", {}))

@@ -15,6 +15,7 @@ from ..errors import InvalidRequest, NotFound
 from ..jobs.service import Submitted, generation_not_found
 from ..storage import jobs as jobs_sql
 from ..storage.keys import ApiKey
+from ..words import counted
 from . import pollcache
 from .auth import bearer_token, current_key
 from .errors import rate_limit_headers, remember_rate_window
@@ -286,8 +287,8 @@ class GenerationController(Controller):
         except NotFound as exc:  # a cursor naming no generation of this key: retention's deletions too (B16-6)
             raise NotFound(
                 f"{exc.message.removesuffix('.')}, or its record was deleted "
-                f"({api.settings.record_retention_days} days after it ended). List without the cursor to start "
-                "again from the newest."
+                f"({counted(api.settings.record_retention_days, 'day')} after it ended). List without the cursor to "
+                "start again from the newest."
             ) from exc
         return GenerationList(
             data=[generation(j, api) for j in page.jobs],

@@ -22,6 +22,7 @@ from ..storage import backdrops as backdrops_sql
 from ..storage import workers as workers_sql
 from ..storage.db import ThreadLocalDB, quick_check
 from ..storage.keys import ApiKey
+from ..words import counted
 from .docs import DOCS_PATH
 from .openapi import ERROR_RESPONSES
 from .query import strict_query
@@ -216,5 +217,5 @@ def _worker_check(api: ApiState, db: sqlite_utils.Database) -> str:
     alive, problems = workers_sql.live_problems(db, now - limit)
     if alive and len(problems) == alive:  # every live worker is stuck: none can run a job
         log.warning("not ready: no live worker can run jobs: %s", "; ".join(problems))
-        return f"{alive} worker(s) alive but none can run jobs (the workers' log says why)"
+        return f"{counted(alive, 'worker')} alive but none can run jobs (the workers' log says why)"
     return "ok"

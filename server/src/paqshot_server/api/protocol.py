@@ -32,6 +32,7 @@ from typing import ClassVar, cast
 import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
+from ..words import counted
 from .errors import BODY_TIMED_OUT, printable
 
 MAX_URL_BYTES = 65_535  # httptools.parse_url refuses longer URLs (its offsets are 16-bit)
@@ -135,8 +136,8 @@ class SpecErrorsProtocol(HttpToolsProtocol):
         self._dropped = 0
         self._write_refusal(
             429,
-            f"This client address has {self.max_connections_per_client} connections open to this appliance, the "
-            "most one address may hold. Reuse them (keep-alive) or close some, and retry after "
+            f"This client address has {counted(self.max_connections_per_client, 'connection')} open to this "
+            "appliance, the most one address may hold. Reuse them (keep-alive) or close some, and retry after "
             f"{BUSY_RETRY_SECONDS} s.",
             error="rate_limited",
             extra=b"retry-after: %d\r\n" % BUSY_RETRY_SECONDS,

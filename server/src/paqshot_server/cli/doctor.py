@@ -18,6 +18,7 @@ from ..storage import workers as workers_sql
 from ..storage.db import connect, held_elsewhere, quick_check
 from ..storage.files import FileStore
 from ..storage.locks import write_lock_holders
+from ..words import counted
 from .common import add_home_flag, settings_from
 
 
@@ -166,7 +167,7 @@ def _database(settings: Settings) -> list[Check]:
                 Check(
                     "worker",
                     "fail" if len(problems) == alive else "warn",
-                    f"{len(problems)} of {alive} live worker(s) cannot run jobs: {problems[0]}",
+                    f"{len(problems)} of {counted(alive, 'live worker')} cannot run jobs: {problems[0]}",
                     "see the worker log; `doctor` checks the queue below",
                 )
             )
@@ -198,7 +199,7 @@ def _queue(settings: Settings) -> Check:
             pending = queue.pending()
     except Exception as exc:  # report, don't crash
         return Check("queue", "fail", f"{settings.queue_db}: {exc}", "check permissions and disk")
-    return Check("queue", "ok", f"{pending} job(s) waiting")
+    return Check("queue", "ok", f"{counted(pending, 'job')} waiting")
 
 
 def _models_and_gpu(settings: Settings) -> list[Check]:

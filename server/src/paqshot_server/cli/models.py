@@ -17,6 +17,7 @@ from typing import TextIO
 
 from ..inference.store import InstalledModel, LicenceNotAccepted, ModelStore, StoreError
 from ..settings import Settings
+from ..words import counted
 from .common import add_home_flag, settings_from
 
 
@@ -142,7 +143,7 @@ def _install(args: argparse.Namespace) -> int:
     else:
         print(
             f"installed {model.id} ({model.role}, {model.licence}, {model.size_bytes / 1e6:.1f} MB, "
-            f"{model.files} files verified) in {model.path.parent}; runs on {model.provider}"
+            f"{counted(model.files, 'file')} verified) in {model.path.parent}; runs on {model.provider}"
         )
     return 0
 
@@ -188,7 +189,7 @@ def _pull(args: argparse.Namespace) -> int:
         print(f"not installed: {exc}")
         return 1
     model = acquired.model
-    how = f"fetched {len(acquired.fetched)} file(s)" if acquired.fetched else "from the download cache"
+    how = f"fetched {counted(len(acquired.fetched), 'file')}" if acquired.fetched else "from the download cache"
     print(f"installed {model.id} ({model.licence}, {model.size_bytes / 1e6:.1f} MB, {how}) in {model.path.parent}")
     return 0
 

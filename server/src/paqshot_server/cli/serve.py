@@ -20,13 +20,14 @@ from ..jobs import allocator
 from ..settings import Settings
 from ..storage import keys as keys_sql
 from ..storage.db import connect
+from ..words import counted
 from .common import add_home_flag, database_kept, presets_ok, settings_from, setup_logging
 
 log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("serve", help="run the API and its worker(s)")
+    parser = sub.add_parser("serve", help="run the API and its workers")
     parser.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="port (default 8000)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes to start (default 1)")
@@ -134,11 +135,11 @@ class WorkerSupervisor(threading.Thread):
         delay = 0.0 if crashes == 0 else min(self.max_delay, self.first_delay * 2 ** (crashes - 1))
         if crashes:
             log.error(
-                "worker %d exited with %s after %.0f s (%d early exit(s) in a row); restarting in %.1f s",
+                "worker %d exited with %s after %.0f s (%s in a row); restarting in %.1f s",
                 slot.process.pid,
                 code,
                 lived,
-                crashes,
+                counted(crashes, "early exit"),
                 delay,
             )
         else:

@@ -49,7 +49,8 @@ def _list(args: argparse.Namespace) -> int:
         due = ""
         if e["state"] == "pending":
             due = f"  next try {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(e['next_attempt_at']))}"
-        print(f"{e['id']}  {e['state']:<9} {e['total_attempts']:>2} tries  {e['job_id']}  {e['url'][:60]}{due}")
+        tries = "try " if e["total_attempts"] == 1 else "tries"  # the columns stay aligned
+        print(f"{e['id']}  {e['state']:<9} {e['total_attempts']:>2} {tries}  {e['job_id']}  {e['url'][:60]}{due}")
         if e["last_error"] and e["state"] != "delivered":
             print(f"    last error: {e['last_error']}")
     return 0

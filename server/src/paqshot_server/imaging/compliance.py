@@ -55,6 +55,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageCms, ImageOps
 from scipy import ndimage
 
+from ..words import counted
 from . import mapseal, productmap
 from .background import parse_background
 from .presets import Preset, Rules
@@ -560,7 +561,7 @@ def _added_content(
     if not rules.props:
         share = round(sum(props) / (height * width), 5)
         message = (
-            f"{len(props)} separate object(s) besides the product ({share:.2%} of the image)"
+            f"{counted(len(props), 'separate object')} besides the product ({share:.2%} of the image)"
             if props
             else ("nothing besides the product")
         )

@@ -22,6 +22,7 @@ from ..net.post import PostOutcome
 from ..signing import file_url
 from ..storage import webhooks as webhooks_sql
 from ..webhook_secret import key_bytes
+from ..words import counted
 
 if TYPE_CHECKING:
     from ..branding import Brand
@@ -159,7 +160,7 @@ def judge(outcome: PostOutcome, attempt: int, scale: float, now: float, schedule
     delay = next_delay(attempt, retry_after, scale)
     end = schedule_from + sum(RETRY_SCHEDULE) * scale
     if delay is None or now >= end:
-        return Verdict("failed", None, f"{error}; gave up after {attempt} attempts")
+        return Verdict("failed", None, f"{error}; gave up after {counted(attempt, 'attempt')}")
     return Verdict("pending", min(now + delay, end), error)
 
 

@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable
 
 from ..errors import RateLimited
+from ..words import counted
 
 WINDOW_SECONDS = 60.0
 
@@ -42,7 +43,7 @@ class RateLimiter:
             if len(allowed) >= limit:
                 reset = max(1, math.ceil(allowed[0] + WINDOW_SECONDS - now)) if allowed else int(WINDOW_SECONDS)
                 raise RateLimited(
-                    f"Rate limit of {limit} requests per minute reached; retry in {reset} s.", reset, limit
+                    f"Rate limit of {counted(limit, 'request')} per minute reached; retry in {reset} s.", reset, limit
                 )
             allowed.append(now)
             return limit - len(allowed), max(1, math.ceil(allowed[0] + WINDOW_SECONDS - now))

@@ -36,6 +36,7 @@ from ..storage import jobs as jobs_sql
 from ..storage.fair import Pending, Priority
 from ..storage.jobs import Job, NewJob
 from ..storage.keys import ApiKey
+from ..words import counted
 from . import backdrops, ending, intake, trip
 from .eta import Eta
 from .queue import JobQueue
@@ -469,8 +470,8 @@ class JobService:
 def generation_not_found(job_id: str, record_retention_days: int) -> NotFound:
     """The spec's 404 ``not_found`` for a generation id this key cannot read, saying when records go."""
     return NotFound(
-        f"Generation {shown(job_id)} not found (records are deleted {record_retention_days} days after a generation "
-        "ends)."
+        f"Generation {shown(job_id)} not found (records are deleted {counted(record_retention_days, 'day')} after a "
+        "generation ends)."
     )
 
 

@@ -9,6 +9,7 @@ import time
 
 from ..storage import jobs as jobs_sql
 from ..storage import stats
+from ..words import counted
 from . import ending
 from .context import WorkerContext
 from .queue import JobQueue
@@ -22,7 +23,7 @@ def recover_leases(ctx: WorkerContext, queue: JobQueue, now: float) -> tuple[int
     for job in jobs_sql.expired_leases(ctx.db.get(), now):
         if job.attempts >= ctx.settings.max_attempts:
             message = (
-                f"The worker running this generation stopped {job.attempts} times before finishing "
+                f"The worker running this generation stopped {counted(job.attempts, 'time')} before finishing "
                 "(killed, or out of memory); giving up."
             )
             if ending.fail(ctx, job, "server_error", message, owner=None):
@@ -98,7 +99,7 @@ def purge_orphans(ctx: WorkerContext) -> int:
             path.unlink(missing_ok=True)
             deleted += 1
     if deleted:
-        log.warning("deleted %d stored file(s) that belonged to no job", deleted)
+        log.warning("deleted %s that belonged to no job", counted(deleted, "stored file"))
     return deleted
 
 

@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from ..errors import ImageTooLarge, InvalidRequest, megabytes
+from ..words import counted
 from .addresses import AddressPolicy, IPAddress
 from .urls import url_shape_error
 
@@ -159,7 +160,7 @@ async def fetch_image(
                     return await _read_capped(response, max_bytes, field)
                 finally:
                     await response.aclose()
-            raise InvalidRequest(f"{field} URL redirected more than {max_redirects} times.")
+            raise InvalidRequest(f"{field} URL redirected more than {counted(max_redirects, 'time')}.")
     except TimeoutError as exc:
         raise InvalidRequest(f"{field} URL did not answer within {total_timeout:.0f} s.") from exc
     except httpx.HTTPError as exc:

@@ -303,7 +303,7 @@ def create(
         if quota is not None:
             used = conn.execute("SELECT jobs_created FROM api_keys WHERE id = ?", (job.key_id,)).fetchone()[0]
             if used >= quota:
-                raise Forbidden(f"Quota exceeded: this API key may create {quota} generations.")
+                raise Forbidden(f"Quota exceeded: this API key may create {counted(quota, 'generation')}.")
         if job.priority == "high" and high_limit is not None:
             fair.check_high_limit(conn, job.key_id, high_limit)
         values = msgspec.structs.asdict(job)
