@@ -132,6 +132,17 @@ def connect(qtbot: Any, make_app: Any, fake: FakeAppliance, key: str = "pk_good"
     return app
 
 
+def send_one(qtbot: Any, make_app: Any, fake: FakeAppliance, photo: Path) -> Any:
+    """A connected app that has sent ``photo`` from the Create page (the appliance's job ``gen_1``)."""
+    app = connect(qtbot, make_app, fake)
+    qtbot.waitUntil(lambda: app.window.current_page == "create", timeout=5000)
+    app.controller.batch.add_files([photo])
+    qtbot.waitUntil(lambda: app.window.create_view.submit_button.isEnabled(), timeout=5000)
+    app.window.create_view.submit_button.click()
+    qtbot.waitUntil(lambda: "gen_1" in fake.jobs, timeout=5000)
+    return app
+
+
 def test_wrong_key_and_wrong_address_are_explained(qtbot: Any, make_app: Any, fake: FakeAppliance) -> None:
     app = connect(qtbot, make_app, fake, key="pk_wrong")
     view = app.window.connect_view
@@ -217,13 +228,8 @@ def test_batch_shows_429_wait_and_413_422_per_file(
 def test_completed_jobs_reach_results_and_can_be_saved_and_repeated(
     qtbot: Any, make_app: Any, fake: FakeAppliance, photos: dict[str, Path], tmp_path: Path
 ) -> None:
-    app = connect(qtbot, make_app, fake)
-    qtbot.waitUntil(lambda: app.window.current_page == "create", timeout=5000)
+    app = send_one(qtbot, make_app, fake, photos["shoe"])
     controller = app.controller
-    controller.batch.add_files([photos["shoe"]])
-    qtbot.waitUntil(lambda: app.window.create_view.submit_button.isEnabled(), timeout=5000)
-    app.window.create_view.submit_button.click()
-    qtbot.waitUntil(lambda: "gen_1" in fake.jobs, timeout=5000)
     qtbot.waitUntil(lambda: controller.jobs.rowCount() == 1, timeout=5000)
     fake.complete("gen_1")
     results = app.window.results_view
@@ -268,13 +274,8 @@ def test_opening_a_create_tile_whose_result_expired_says_so_on_the_tile(
 ) -> None:
     """B16-14: the Create tile said "Done" and double-clicking it did nothing once retention had deleted the
     images; it now takes the job's state, as the queue and the Results page say it."""
-    app = connect(qtbot, make_app, fake)
-    qtbot.waitUntil(lambda: app.window.current_page == "create", timeout=5000)
+    app = send_one(qtbot, make_app, fake, photos["shoe"])
     controller = app.controller
-    controller.batch.add_files([photos["shoe"]])
-    qtbot.waitUntil(lambda: app.window.create_view.submit_button.isEnabled(), timeout=5000)
-    app.window.create_view.submit_button.click()
-    qtbot.waitUntil(lambda: "gen_1" in fake.jobs, timeout=5000)
     fake.complete("gen_1")
     item = lambda: controller.batch.batch.get(photos["shoe"])  # noqa: E731
     qtbot.waitUntil(lambda: (controller.poll(), item().finished)[1], timeout=10_000)
