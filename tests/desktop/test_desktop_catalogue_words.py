@@ -108,7 +108,7 @@ def test_a_stopped_run_says_which_rows_it_stopped_following(qtbot: Any, tmp_path
     dialog = shown(qtbot, tmp_path, steps, summary)
     states = [dialog.table.item(row, 1).text() for row in range(2)]
     assert states == ["Not followed", "Not followed"], states  # not "Rendering…" for ever
-    assert "0 failed, 2 stopped before the appliance finished them" in dialog.status.text(), dialog.status.text()
+    assert "0 failed, 2 stopped before the appliance finished." in dialog.status.text(), dialog.status.text()
     journal = tmp_path / "out" / "batch-state.jsonl"
     assert not journal.exists() or journal.read_text() == ""  # a stopped row is not remembered as failed
     assert [json.loads(json.dumps(line))["status"] for line in summary] == ["failed", "failed"]  # the CSV's word

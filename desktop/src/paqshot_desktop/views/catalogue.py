@@ -152,7 +152,7 @@ class CatalogueDialog(QDialog):
         self.table.resizeRowsToContents()  # once: the columns have their final widths now
         ended = f"{counts['completed']} rendered, {counts['skipped']} unchanged, {counts['failed'] - stopped} failed"
         if stopped:
-            ended += f", {stopped} stopped before the appliance finished them"
+            ended += f", {stopped} stopped before the appliance finished"
         self.status.setText(f"{counted(len(summary), 'row')}: {ended}. Summary: {self.out / SUMMARY}")
         set_role(self.status, "error" if counts["failed"] - stopped else ("warn" if stopped else "ok"))
 
