@@ -13,7 +13,7 @@ from paqshot_desktop.model import Batch, JobsModel
 from paqshot_desktop.views.catalogue import CatalogueDialog
 from paqshot_desktop.views.create import batch_tile
 from paqshot_desktop.views.queue import QueueView
-from paqshot_desktop.views.results import result_tile
+from paqshot_desktop.views.results import ResultsView, result_tile
 from paqshot_desktop.views.viewer import ViewerDialog
 from paqshot_desktop.wire import Job, decode
 
@@ -105,3 +105,14 @@ def test_a_catalogue_row_says_its_end_in_the_same_words(qtbot: Any, tmp_path: Pa
     dialog.show_line(2, 2, 1, {"sku": "B", "status": "failed", "error": "no product found"})
     assert [dialog.table.item(row, 1).text() for row in (0, 1)] == ["Completed", "Failed"]
     assert dialog.table.item(0, 2).text() == "Needs review"
+
+
+def test_double_clicking_an_expired_result_says_why_nothing_opens(qtbot: Any) -> None:
+    view = ResultsView({})
+    qtbot.addWidget(view)
+    opened: list[Any] = []
+    view.open_requested.connect(opened.append)
+    view._open(job(**CASES["expired"][0]))
+    assert opened == [] and view.message.text().startswith("Expired: ") and "retention" in view.message.text()
+    view._open(job(**CASES["completed"][0]))
+    assert len(opened) == 1

@@ -81,7 +81,7 @@ class ResultsView(QWidget):
         layout.addLayout(bar)
 
         self.grid, self._delegate = tile_grid(THUMB, colors)
-        self.grid.itemDoubleClicked.connect(lambda item: self.open_requested.emit(item.data(Qt.ItemDataRole.UserRole)))
+        self.grid.itemDoubleClicked.connect(lambda item: self._open(item.data(Qt.ItemDataRole.UserRole)))
         self.grid.itemSelectionChanged.connect(self._update_buttons)
         self.empty = QLabel(EMPTY_TEXT[""])
         self.empty.setObjectName("EmptyState")
@@ -217,6 +217,14 @@ class ResultsView(QWidget):
         folder = QFileDialog.getExistingDirectory(self, "Save images to", self.folder.text())
         if folder:
             self.folder.setText(folder)
+
+    def _open(self, job: Job) -> None:
+        """Open a result that is there; say why an expired one cannot be opened (its images are gone)."""
+        now = job_state(job)
+        if now.has_result:
+            self.open_requested.emit(job)
+        else:
+            self.show_message(f"{now.words}: {now.detail}", "warn")
 
     def _save(self, jobs: list[Job]) -> None:
         if not jobs:
