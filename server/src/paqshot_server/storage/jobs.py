@@ -14,10 +14,10 @@ from typing import Any, Literal
 import msgspec
 import sqlite_utils
 
-from .. import words
 from ..errors import Forbidden, IdempotencyConflict, InvalidRequest, NotFound
 from ..ids import iso
 from ..imaging.options import AspectRatio, Style
+from ..words import counted as in_words  # `counted` is create()'s listener
 from . import fair, webhooks
 from .db import write, write_grouped
 from .fair import Priority
@@ -304,7 +304,7 @@ def create(
         if quota is not None:
             used = conn.execute("SELECT jobs_created FROM api_keys WHERE id = ?", (job.key_id,)).fetchone()[0]
             if used >= quota:
-                raise Forbidden(f"Quota exceeded: this API key may create {words.counted(quota, 'generation')}.")
+                raise Forbidden(f"Quota exceeded: this API key may create {in_words(quota, 'generation')}.")
         if job.priority == "high" and high_limit is not None:
             fair.check_high_limit(conn, job.key_id, high_limit)
         values = msgspec.structs.asdict(job)
