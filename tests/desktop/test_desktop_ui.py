@@ -525,6 +525,31 @@ def test_results_search_by_file_name_review_filter_and_delete(qtbot: Any, make_a
     assert "Nothing needs review" in results.empty.text()
 
 
+def test_a_delete_the_appliance_refuses_half_way_says_what_was_deleted(
+    qtbot: Any, make_app: Any, fake: FakeAppliance
+) -> None:
+    """B16-9's kind in the Results page: the second of two deletes refused said "Could not delete: …" while the
+    first job was gone from the appliance and still on the grid."""
+    for job_id in ("gen_a", "gen_b"):
+        fake.jobs[job_id] = job_json(job_id, "processing", filename=f"{job_id}.jpg")
+        fake.complete(job_id)
+    answer = fake.handle
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.method == "DELETE" and request.url.path.endswith("/gen_b"):
+            return httpx.Response(404, json={"error": "not_found", "message": "Generation gen_b not found."})
+        return answer(request)
+
+    fake.handle = handle  # type: ignore[method-assign]
+    app = connect(qtbot, make_app, fake)
+    results, controller = app.window.results_view, app.controller
+    qtbot.waitUntil(lambda: results.grid.count() == 2, timeout=5000)
+    controller.results.delete(results.jobs(), confirm=False)
+    qtbot.waitUntil(lambda: results.grid.count() == 1, timeout=5000)  # gen_a went; gen_b stays, as on the appliance
+    assert [j.id for j in results.jobs()] == ["gen_b"]
+    assert results.message.text().startswith("Deleted 1 job; 1 could not be: "), results.message.text()
+
+
 def test_the_api_key_goes_to_the_keyring_not_the_file(
     qtbot: Any, make_app: Any, fake: FakeAppliance, tmp_path: Path
 ) -> None:

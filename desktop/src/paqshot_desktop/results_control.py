@@ -13,9 +13,9 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from . import transfers
-from .client import ApiClient, describe
+from .client import ApiClient, ClientError, describe
 from .jobstate import job_state
-from .labels import PACKSHOT, counted
+from .labels import PACKSHOT, counted, sentence
 from .model import image_extension, render_name
 from .options import build_request, explicit_values, form_inputs, sendable_values
 from .session import Session
@@ -216,16 +216,28 @@ class ResultsController:
                 return
         ids = [job.id for job in jobs]
 
-        def run() -> list[str]:
+        def run() -> tuple[list[str], list[str]]:
+            """Each job in turn: one the appliance refuses leaves the others to go (B16-9's kind: a failure half
+            way said "Could not delete" while the jobs before it were gone)."""
+            deleted, problems = [], []
             for job_id in ids:
-                client.delete(job_id)
-            return ids
+                try:
+                    client.delete(job_id)
+                except ClientError as exc:
+                    problems.append(describe(exc))
+                else:
+                    deleted.append(job_id)
+            return deleted, problems
 
-        def done(deleted: Any) -> None:
+        def done(outcome: Any) -> None:
+            deleted, problems = outcome
             for job_id in deleted:
                 self.remove(job_id)
                 self.deps.forget(job_id)
-            self.deps.view.show_message(f"Deleted {counted(len(deleted), 'job')}.", "ok")
+            text = f"Deleted {counted(len(deleted), 'job')}"
+            if problems:  # what happened, counted: the ones deleted, then why the others were not
+                text += f"; {len(problems)} could not be: {problems[0]}"
+            self.deps.view.show_message(sentence(text), "error" if problems else "ok")
 
         self.deps.runner.submit(
             run, done, lambda exc: self.deps.view.show_message(f"Could not delete: {describe(exc)}", "error")
