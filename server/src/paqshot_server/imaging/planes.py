@@ -32,6 +32,16 @@ def rgb_of(pixels: np.ndarray) -> np.ndarray:
     return out
 
 
+def as_pixels(pixels: np.ndarray) -> np.ndarray:
+    """A view (...) of ``pixels`` (..., C) whose items are whole pixels (numpy void, C values each): a masked copy
+    (``np.copyto`` with a (..., ) mask) or a ``put`` of pixels then moves one item a pixel, not C strided values.
+
+    Raises:
+        ValueError: the channel axis is not contiguous (numpy cannot view it so).
+    """
+    return pixels.view(np.dtype((np.void, pixels.shape[-1] * pixels.itemsize)))[..., 0]
+
+
 def darkest(pixels: np.ndarray) -> np.ndarray:
     """Each pixel's smallest channel value: ``pixels.min(axis=-1)`` for an array (..., C >= 1), same dtype and
     values (a new array), computed plane by plane."""
