@@ -72,6 +72,15 @@ class ClassicalConfig:
     guided_eps: float = 2e-3
 
 
+def _channel_mean(pixels: np.ndarray) -> np.ndarray:
+    """``pixels.mean(axis=2)`` of float32 (h, w, 3), the same values, summed plane by plane (a reduction over the
+    channel axis ran per pixel: ~4x slower)."""
+    total = pixels[..., 0] + pixels[..., 1]
+    total += pixels[..., 2]
+    total /= 3
+    return total
+
+
 def _square_closing(mask: np.ndarray, radius: int) -> np.ndarray:
     """Binary closing by a (2 radius + 1)² square (outside the image counts as False)."""
     grown = any_within(any_within(mask, radius, 0), radius, 1)
@@ -286,13 +295,15 @@ class ClassicalSegmenter:
             return alpha, colours, np.zeros(0, np.float32)
         f_est, b_est = colours.at(ys, xs, fg.shape)
         proj, reliable = project_alpha(linear[ys, xs], f_est, b_est)
-        prior = ndimage.gaussian_filter(binary, 0.7)[ys, xs]
-        alpha[ys, xs] = np.where(reliable, proj, prior)
-        # Guided filter over the band's bounding box only (edge-aware regularisation of the solve).
+        # The prior and the guided filter over the band's bounding box only: 4 px around it hold the blur's kernel
+        # (radius 3 at sigma 0.7, scipy's 4 sigma), so the band's values are the whole plane's.
         y0, y1 = max(int(ys.min()) - 4, 0), int(ys.max()) + 5
         x0, x1 = max(int(xs.min()) - 4, 0), int(xs.max()) + 5
         crop = (slice(y0, y1), slice(x0, x1))
-        grey = smooth[crop].mean(axis=2) * 0.3 + linear[crop].mean(axis=2) * 0.7
+        prior = ndimage.gaussian_filter(binary[crop], 0.7)[ys - y0, xs - x0]
+        alpha[ys, xs] = np.where(reliable, proj, prior)
+        # Guided filter (edge-aware regularisation of the solve).
+        grey = _channel_mean(smooth[crop]) * 0.3 + _channel_mean(linear[crop]) * 0.7
         refined = np.clip(guided_filter(grey, alpha[crop], 1, cfg.guided_eps), 0, 1)
         alpha[ys, xs] = refined[ys - y0, xs - x0]
         snap(alpha)

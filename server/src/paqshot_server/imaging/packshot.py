@@ -83,12 +83,14 @@ SYNTHETIC = ("soft", "hard", "floating")  # the shadow kinds drawn from the prod
 @dataclass(frozen=True)
 class Layout:
     """Where the product goes (``placement``), its layer there, the shadow kind drawn (``shadow``: ``none``,
-    ``natural`` or one of :data:`SYNTHETIC`), and the share of its own length its synthetic shadow
-    (:func:`~.shadow.shadow_layer`'s ``length``) and its reflection (its depth) are drawn at."""
+    ``natural`` or one of :data:`SYNTHETIC`), the scale (canvas px per source px) the product gets without effects
+    (``alone``), and the share of its own length its synthetic shadow (:func:`~.shadow.shadow_layer`'s ``length``)
+    and its reflection (its depth) are drawn at."""
 
     placement: Placement
     layer: ProductLayer
     shadow: str
+    alone: float
     shadow_length: float = 1.0
     reflection_length: float = 1.0
 
@@ -113,32 +115,35 @@ def layout_product(cut: Cutout, options: RenderOptions, *, effects: bool = True)
     :func:`~.compose.outline_from_cutout`), so only the final placement resamples the product at full size.
     """
     kind = _shadow_kind(options.shadow, cut)
-    placement, shadow_length, reflection_length = _fitted(cut, options, kind, effects)
+    box = layout_box(cut)  # read once: a pass over the cut-out's alpha
+    placement, shadow_length, reflection_length = _fitted(cut, box, options, kind, effects)
     if kind == "hard" and shadow_length < HARD_LEAST_LENGTH:
         kind = "soft"
-        placement, shadow_length, reflection_length = _fitted(cut, options, kind, effects)
-    return Layout(placement, layer_from_cutout(cut, placement), kind, shadow_length, reflection_length)
+        placement, shadow_length, reflection_length = _fitted(cut, box, options, kind, effects)
+    layer = layer_from_cutout(cut, placement)
+    return Layout(placement, layer, kind, placement_for(box, options).scale, shadow_length, reflection_length)
 
 
-def _fitted(cut: Cutout, options: RenderOptions, kind: str, effects: bool) -> tuple[Placement, float, float]:
+def _fitted(cut: Cutout, box: Box, options: RenderOptions, kind: str, effects: bool) -> tuple[Placement, float, float]:
     """The product's placement for ``options`` with a shadow of ``kind``, and the share of their length its shadow and
-    its reflection are drawn at (as :func:`layout_product` says)."""
+    its reflection are drawn at (as :func:`layout_product` says); ``box``: the cut-out's
+    :func:`~.product.layout_box`."""
     if not (effects and options.reflection):
-        placement, length = _fit(cut, options, kind, effects, None, reflection=False)
+        placement, length = _fit(cut, box, options, kind, effects, None, reflection=False)
         return placement, length, 1.0
     # The shadow at the length it gets without the reflection; the reflection shortened to fit with it, the product
     # re-placed (as before session 13) or else where the shadow alone put it; else both by one factor.
-    alone = placement_for(layout_box(cut), options).scale
-    start, shadow_length = _fit(cut, options, kind, effects, None, reflection=False)
+    alone = placement_for(box, options).scale
+    start, shadow_length = _fit(cut, box, options, kind, effects, None, reflection=False)
     if kind not in SYNTHETIC:
         shadow_length = 1.0
-    placement, length = _fit(cut, options, kind, effects, shadow_length, reflection=True)
+    placement, length = _fit(cut, box, options, kind, effects, shadow_length, reflection=True)
     if round(placement.scale / alone, 3) >= KEEP_SCALE:
         return placement, shadow_length, length
     depth = _reflection_room(cut, options, kind, start, shadow_length)
     if depth is not None:
         return start, shadow_length, depth
-    placement, length = _fit(cut, options, kind, effects, None, reflection=True)
+    placement, length = _fit(cut, box, options, kind, effects, None, reflection=True)
     return placement, length if kind in SYNTHETIC else 1.0, length
 
 
@@ -166,12 +171,19 @@ def _reflection_room(
 
 
 def _fit(
-    cut: Cutout, options: RenderOptions, kind: str, effects: bool, shadow_length: float | None, *, reflection: bool
+    cut: Cutout,
+    box: Box,
+    options: RenderOptions,
+    kind: str,
+    effects: bool,
+    shadow_length: float | None,
+    *,
+    reflection: bool,
 ) -> tuple[Placement, float]:
     """The product's placement for ``options`` with a shadow of ``kind`` drawn at ``shadow_length`` of its own
     (None: at the length returned) and, where ``reflection``, a reflection, and the length at which what is drawn
-    at it keeps the product at ``KEEP_SCALE`` of its size alone."""
-    placement = placement_for(layout_box(cut), options)
+    at it keeps the product at ``KEEP_SCALE`` of its size alone (``box``: as :func:`_fitted`)."""
+    placement = placement_for(box, options)
     length = 1.0
     if not effects:
         return placement, length
@@ -338,7 +350,7 @@ def render_packshot(
         depth = REFLECTION_DEPTH * laid.reflection_length
         under = (reflection_layer(layer, placement.dest_box[3], depth=depth),) if options.reflection else ()
         pixels = composite(solid_canvas(size, colour), layer, shadow=shadow, under=under, copy=False)
-        alone = placement_for(layout_box(cut), options).scale
+        alone = laid.alone
         if round(placement.scale / alone, 3) < EFFECT_SHRINK_NOTE:  # a layout kept at KEEP_SCALE says nothing
             drawn = [f"{laid.shadow} shadow"] * (laid.shadow != "none") + ["reflection"] * options.reflection
             extra_notes.append(
