@@ -155,11 +155,20 @@ class LocalColours:
         return both[:, :3], both[:, 3:]
 
 
-def _weighted_mean(planes: np.ndarray, weight: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    stacked = np.concatenate([planes * weight[..., None], weight[..., None]], axis=2)
-    blurred = smooth(stacked, sigma)
-    wsum = blurred[..., -1]
-    return blurred[..., :-1] / np.maximum(wsum, 1e-6)[..., None], wsum
+def _weighted_mean(image: np.ndarray, weight: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """The ``weight``-weighted local mean of ``image`` (float32 (h, w, C) and (h, w)), Gaussian-like of ``sigma``
+    (:func:`smooth`), and the blurred weight; the mean is a channel-last view of channel planes.
+
+    Built and divided plane by plane (:func:`box` sums planes; a product or a quotient broadcast over the
+    channels ran per pixel): 2.6 against 3.3 ms on a 192² grid, the same values."""
+    channels = image.shape[2]
+    stacked = np.empty((channels + 1, *weight.shape), np.float32)
+    for k in range(channels):
+        np.multiply(image[..., k], weight, out=stacked[k])
+    stacked[channels] = weight
+    blurred = np.moveaxis(smooth(np.moveaxis(stacked, 0, 2), sigma), 2, 0)
+    wsum = blurred[channels]
+    return np.moveaxis(blurred[:channels] / np.maximum(wsum, 1e-6), 0, 2), wsum
 
 
 class ColourGrids:
@@ -426,6 +435,15 @@ def _unmix(pix: np.ndarray, alpha: np.ndarray, f_loc: np.ndarray, b_loc: np.ndar
     return weight * solved + (1 - weight) * f_loc
 
 
+def _with_room(image: Image.Image) -> np.ndarray:
+    """uint8 (h, w, 4), writable: an RGB image's pixels with a fourth channel to fill (its values unspecified).
+
+    Pillow keeps RGB as 4 bytes a pixel: copied out as they are (raw "RGBX"), not unpacked to 3 bytes a pixel and
+    copied into 4 plane by plane (1.5 against 4.2 ms for the packshot bench's 553 x 1527 box, one core)."""
+    data = bytearray(image.tobytes("raw", "RGBX"))
+    return np.frombuffer(data, np.uint8).reshape(image.height, image.width, 4)
+
+
 def refine_full(rgb: np.ndarray | Image.Image, alpha_small: np.ndarray, colours: LocalColours) -> FullMatte:
     """Full-resolution matte and foreground from an analysis-resolution alpha and its local colours.
 
@@ -450,9 +468,11 @@ def refine_full(rgb: np.ndarray | Image.Image, alpha_small: np.ndarray, colours:
     # Band pixels by their flat index in the box (flatnonzero, take, put): 2-D nonzero and fancy indexing
     # cost ~3x more.
     at = np.flatnonzero(band)
-    rgba = np.empty((y1 - y0, x1 - x0, 4), np.uint8)
-    crop = np.asarray(rgb.crop((x0, y0, x1, y1))) if isinstance(rgb, Image.Image) else rgb[y0:y1, x0:x1]
-    copy_channels(rgba[..., :3], crop)
+    if isinstance(rgb, Image.Image):
+        rgba = _with_room(rgb.crop((x0, y0, x1, y1)))
+    else:
+        rgba = np.empty((y1 - y0, x1 - x0, 4), np.uint8)
+        copy_channels(rgba[..., :3], rgb[y0:y1, x0:x1])
     if at.size:
         ys, xs = np.divmod(at, x1 - x0)
         pixels = rgba.reshape(-1, 4)
