@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from paqshot_server.imaging.colour import to_linear, to_srgb8
 from paqshot_server.imaging.compose import (
     ProductLayer,
+    Shade,
     apply_shadow,
     composite,
     layer_from_cutout,
@@ -95,6 +97,25 @@ def test_shadow_multiplies_in_linear_light_only_where_dark() -> None:
     expected = to_srgb8(to_linear(np.array([200], np.uint8)) * 0.5)[0]
     assert tuple(canvas[5, 5]) == (expected,) * 3
     assert (canvas[0, 0] == 200).all() and (canvas[9, 9] == 200).all()
+
+
+@pytest.mark.parametrize("colour", [(255, 255, 255), (240, 240, 240), (200, 30, 90), (10, 200, 200)])
+def test_a_shadow_on_a_solid_box_is_the_per_pixel_product(colour: tuple[int, int, int]) -> None:
+    """The solid-colour path (one product per distinct channel value) gives the per-pixel formula's bytes, and a box
+    that differs from its first pixel in one channel of one pixel takes the per-pixel path."""
+    rng = np.random.default_rng(4)
+    canvas = np.empty((60, 80, 3), np.uint8)
+    canvas[...] = colour
+    shade = np.ones((60, 80), np.float32)
+    shade[20:50, 10:70] = rng.random((30, 60)).astype(np.float32)
+    odd = canvas.copy()
+    odd[49, 69, 2] ^= 1  # the shadow's last pixel, one channel
+    for base in (canvas, odd):
+        expected = base.copy()
+        expected[20:50, 10:70] = to_srgb8(to_linear(base[20:50, 10:70]) * shade[20:50, 10:70, None])
+        out = base.copy()
+        apply_shadow(out, Shade(shade[15:55, 5:75], 5, 15))
+        assert np.array_equal(out, expected)
 
 
 def test_layer_at_scale_one_copies_the_cutout() -> None:

@@ -329,3 +329,23 @@ def test_the_classical_confidence_reads_the_bands_colours_sampled_once(monkeypat
     assert ys.size > 100
     f_est, b_est = at(colours, ys, xs, alpha.shape)
     assert np.array_equal(contrast, np.linalg.norm(f_est - b_est, axis=1))
+
+
+def test_the_guides_channel_means_and_the_weighted_means_are_numpys_bit_for_bit() -> None:
+    """The classical matte's guide takes the channel mean plane by plane, and the local colours' weighted means are
+    built and divided plane by plane: numpy's last-axis mean and the channel-last formula, to the bit, on whole
+    grids and on crops of them (strided views), at the sizes where :func:`box` sums planes and where scipy does."""
+    from paqshot_server.imaging.classical import _channel_mean
+    from paqshot_server.imaging.matting import _weighted_mean, smooth
+
+    rng = np.random.default_rng(5)
+    for shape in ((192, 192), (7, 5), (3, 90), (130, 60)):
+        image = rng.random((*shape, 3), dtype=np.float32)
+        weight = (rng.random(shape) > 0.4).astype(np.float32)
+        for view in (image, image[1:, 1:]):
+            assert np.array_equal(_channel_mean(view), view.mean(axis=2))
+        for sigma in (0.875, 1.75, 7.0):
+            mean, wsum = _weighted_mean(image, weight, sigma)
+            blurred = smooth(np.concatenate([image * weight[..., None], weight[..., None]], axis=2), sigma)
+            assert np.array_equal(wsum, blurred[..., -1])
+            assert np.array_equal(mean, blurred[..., :-1] / np.maximum(blurred[..., -1], 1e-6)[..., None])

@@ -158,6 +158,28 @@ def test_reflection_adds_a_mirror_below(photo: Image.Image) -> None:
     assert (refl[bottom + 2 : bottom + 12, left:right] < 250).any()  # the mirror just below the product's base
 
 
+def test_the_layout_box_is_read_once_a_render(photo: Image.Image, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The product's layout box (a pass over the cut-out's alpha) is read once a render, however many fits its
+    shadow and reflection take, and the layout carries the scale the product gets alone (its shrink note's)."""
+    from paqshot_server.imaging import packshot
+    from paqshot_server.imaging.product import layout_box
+
+    reads = []
+
+    def counted(cut):
+        reads.append(1)
+        return layout_box(cut)
+
+    monkeypatch.setattr(packshot, "layout_box", counted)
+    options = RenderOptions(shadow="hard", reflection=True, aspect_ratio="16:9", **SMALL)
+    render_packshot(photo, options)
+    assert len(reads) == 1
+    cut = cutout(photo, None)
+    laid = layout_product(cut, options)
+    assert laid.alone == packshot.placement_for(layout_box(cut), options).scale
+    assert laid.placement.scale <= laid.alone
+
+
 def test_bad_background_value(photo: Image.Image) -> None:
     with pytest.raises(InvalidRequest, match="background"):
         render_packshot(photo, RenderOptions(background="mauve", **SMALL))

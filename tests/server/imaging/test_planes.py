@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from paqshot_server.imaging.planes import copy_channels, darkest, lightest, rgb_of
+from paqshot_server.imaging.planes import as_pixels, copy_channels, darkest, lightest, rgb_of
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 4), (7, 5, 4), (300, 211, 4), (4, 9, 3), (6, 4)])
@@ -49,3 +49,30 @@ def test_darkest_and_lightest_are_the_last_axis_min_and_max(shape: tuple[int, ..
     before = view.copy()
     darkest(view)
     assert np.array_equal(view, before)  # the input is left as it was
+
+
+def test_as_pixels_moves_whole_pixels_in_masked_copies_and_puts() -> None:
+    """A view whose items are whole pixels: a copy masked by a plane and a put by flat pixel index write exactly the
+    pixels they name, all their channels, into a crop of a larger image and nothing beside them."""
+    rng = np.random.default_rng(3)
+    canvas = rng.integers(0, 256, (40, 30, 3), np.uint8)
+    layer = rng.integers(0, 256, (20, 10, 3), np.uint8)
+    mask = rng.random((20, 10)) > 0.5
+    expected = canvas.copy()
+    expected[5:25, 7:17][mask] = layer[mask]
+    view = as_pixels(canvas[5:25, 7:17])
+    assert view.shape == (20, 10) and np.shares_memory(view, canvas)
+    np.copyto(view, as_pixels(layer), where=mask)
+    assert np.array_equal(canvas, expected)
+    at = np.array([0, 31, 599, 1199])
+    values = rng.integers(0, 256, (4, 3), np.uint8)
+    as_pixels(canvas.reshape(-1, 3)).put(at, as_pixels(values))
+    expected.reshape(-1, 3)[at] = values
+    assert np.array_equal(canvas, expected)
+    rgba = rng.integers(0, 256, (6, 5, 4), np.uint8)
+    assert np.array_equal(as_pixels(rgba).view(np.uint8).reshape(6, 5, 4), rgba)
+
+
+def test_as_pixels_refuses_a_strided_channel_axis() -> None:
+    with pytest.raises(ValueError):
+        as_pixels(np.zeros((4, 4, 6), np.uint8)[..., ::2])
