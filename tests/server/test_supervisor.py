@@ -115,3 +115,45 @@ def test_serve_freezes_its_start_up_heap_once_the_api_has_started(
     assert isinstance(seen["frozen"], int) and seen["frozen"] > 10_000
     assert seen["presets_out_of_reach"] is True
     assert seen["collector_on"] is True
+
+
+def _supervised(tmp_path: Path, body: str, **kwargs: float) -> tuple[WorkerSupervisor, Path]:
+    """A supervisor of one stand-in worker: ``body`` runs after the worker's real liveness signs have started (the
+    fd serve passes, as `worker --liveness-fd N` takes it); each start is counted in the returned file."""
+    spawned = tmp_path / "spawned"
+    code = (
+        "import os, signal, sys, time\n"
+        f"open({str(spawned)!r}, 'a').write('x')\n"
+        "from paqshot_server.jobs.liveness import start_signs\n"
+        "start_signs(int(sys.argv[sys.argv.index('--liveness-fd') + 1]))\n" + body
+    )
+    command = [sys.executable, "-c", code]
+    supervisor = WorkerSupervisor(Settings(home=tmp_path), 1, command=command, poll_seconds=0.05, **kwargs)
+    return supervisor, spawned
+
+
+def test_a_hung_worker_is_killed_and_replaced(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # breaker17 B17-9: a worker stopped (SIGSTOP: a native hang, a frozen cgroup) was never replaced; its jobs stayed
+    # running and, frozen inside an app.db write, it held every API write at 503 until it went on.
+    supervisor, spawned = _supervised(
+        tmp_path, "time.sleep(2.5)\nos.kill(os.getpid(), signal.SIGSTOP)\n", hung_after=2.0, stable_seconds=0.1
+    )
+    with caplog.at_level(logging.ERROR, logger="paqshot_server.cli.serve"):
+        supervisor.start()
+        deadline = time.monotonic() + 60
+        while (len(spawned.read_text()) if spawned.exists() else 0) < 2:
+            assert time.monotonic() < deadline, "the stopped worker was not replaced"
+            time.sleep(0.1)
+        supervisor.kill()
+        supervisor.join(timeout=5)
+    assert "gave no sign of life" in caplog.text
+
+
+def test_a_worker_that_gives_signs_is_left_alone_however_long_it_works(tmp_path: Path) -> None:
+    supervisor, spawned = _supervised(tmp_path, "time.sleep(9)\n", hung_after=3.0, start_grace=2.0)
+    supervisor.start()
+    time.sleep(8)  # past the start grace's end: judged by its signs alone
+    alive = supervisor.children[0].poll() is None
+    supervisor.kill()
+    supervisor.join(timeout=5)
+    assert alive and spawned.read_text() == "x"

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from ..jobs import allocator
+from ..jobs.eta import worker_timeout
+from ..jobs.liveness import drained
 from ..settings import Settings
 from ..storage import keys as keys_sql
 from ..storage.db import connect
@@ -44,6 +46,8 @@ class _Slot:
     started: float
     crashes: int = 0
     restart_at: float | None = None  # when a dead worker is due to be started again
+    signs: int | None = None  # the read end of the worker's liveness pipe (:mod:`..jobs.liveness`)
+    last_sign: float | None = None  # monotonic time of its last sign; None before the first
 
 
 BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -56,6 +60,10 @@ class WorkerSupervisor(threading.Thread):
     such crash in a row (``first_delay`` … ``max_delay``), and each restart is logged with its delay: a worker
     that cannot start (a broken model, a full disk) does not spin, and the log says what is happening. A worker
     that ran for ``stable_seconds`` resets the count.
+
+    A worker that gives no sign of life down its liveness pipe for ``hung_after`` seconds (default: readiness's
+    :func:`..jobs.eta.worker_timeout`; ``start_grace`` more before its first sign) is hung: it is killed, and
+    restarted as a dead one; its job goes back to the queue when its lease ends.
     """
 
     def __init__(
@@ -68,6 +76,8 @@ class WorkerSupervisor(threading.Thread):
         first_delay: float = 1.0,
         max_delay: float = 300.0,
         stable_seconds: float = 60.0,
+        hung_after: float | None = None,
+        start_grace: float = 120.0,
     ) -> None:
         super().__init__(name="worker-supervisor", daemon=True)
         self.settings, self.count = settings, count
@@ -83,6 +93,8 @@ class WorkerSupervisor(threading.Thread):
         ]
         self.poll_seconds, self.first_delay, self.max_delay = poll_seconds, first_delay, max_delay
         self.stable_seconds = stable_seconds
+        self.hung_after = worker_timeout(settings.sweep_seconds) if hung_after is None else hung_after
+        self.start_grace = start_grace
         self.slots: list[_Slot] = []
         self.stopping = threading.Event()
         self._lock = threading.Lock()
@@ -104,8 +116,19 @@ class WorkerSupervisor(threading.Thread):
         share = max(1, len(os.sched_getaffinity(0)) // (self.count * self.settings.worker_threads))
         for pool in BLAS_THREAD_VARIABLES:
             env.setdefault(pool, str(share))
-        # The child is in its own process group so a terminal's Ctrl-C reaches it only through us.
-        return _Slot(subprocess.Popen(self.command, start_new_session=True, env=env), time.monotonic())
+        signs, sign = os.pipe()
+        os.set_blocking(signs, False)
+        try:
+            # The child is in its own process group so a terminal's Ctrl-C reaches it only through us.
+            process = subprocess.Popen(
+                [*self.command, "--liveness-fd", str(sign)], start_new_session=True, env=env, pass_fds=(sign,)
+            )
+        except BaseException:
+            os.close(signs)
+            raise
+        finally:
+            os.close(sign)
+        return _Slot(process, time.monotonic(), signs=signs)
 
     def run(self) -> None:
         with self._lock:
@@ -129,7 +152,11 @@ class WorkerSupervisor(threading.Thread):
             return fresh
         code = slot.process.poll()
         if code is None:
+            self._watch(slot, now)
             return slot
+        if slot.signs is not None:
+            os.close(slot.signs)
+            slot.signs = None
         lived = now - slot.started
         crashes = slot.crashes + 1 if lived < self.stable_seconds else 0
         delay = 0.0 if crashes == 0 else min(self.max_delay, self.first_delay * 2 ** (crashes - 1))
@@ -146,6 +173,24 @@ class WorkerSupervisor(threading.Thread):
             log.error("worker %d exited with %s after %.0f s; restarting it", slot.process.pid, code, lived)
         return _Slot(slot.process, slot.started, crashes, restart_at=now + delay)
 
+    def _watch(self, slot: _Slot, now: float) -> None:
+        """Kill the live worker of ``slot`` when its liveness pipe has been silent too long (the next look restarts
+        it as a dead one)."""
+        if slot.signs is None:
+            return
+        if drained(slot.signs):
+            slot.last_sign = now
+        silent = now - (slot.started if slot.last_sign is None else slot.last_sign)
+        allowed = self.hung_after + (self.start_grace if slot.last_sign is None else 0.0)
+        if silent > allowed:
+            log.error(
+                "worker %d gave no sign of life for %.0f s (stopped, or stuck in native code); killing it so a "
+                "new one takes its place (its job returns to the queue when its lease ends)",
+                slot.process.pid,
+                silent,
+            )
+            slot.process.kill()
+
     def kill(self) -> None:
         """SIGKILL every worker and reap it (a second stop: their jobs go back to the queue when their leases end)."""
         self.stopping.set()
@@ -154,6 +199,7 @@ class WorkerSupervisor(threading.Thread):
                 if child.poll() is None:
                     child.kill()
                 child.wait()
+            self._close_signs()
 
     def stop(self, timeout: float) -> None:
         """SIGINT every worker (finish the current job), then wait; SIGKILL after ``timeout``."""
@@ -171,6 +217,13 @@ class WorkerSupervisor(threading.Thread):
                     child.kill()
                     # Reaped before serve exits: nothing of this appliance outlives it, not even for a moment.
                     child.wait()
+            self._close_signs()
+
+    def _close_signs(self) -> None:
+        for slot in self.slots:
+            if slot.signs is not None:
+                os.close(slot.signs)
+                slot.signs = None
 
 
 FIRST_KEY_FILE = "first-api-key.txt"
