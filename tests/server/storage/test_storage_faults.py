@@ -233,24 +233,26 @@ def test_a_stored_photo_gone_or_damaged_on_disk_fails_its_job_saying_so(settings
 
 
 @pytest.fixture
-def refuse_reading(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+def refuse_reading(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], None]:
     """Makes the file system refuse to read stored files whose names end with a suffix (EACCES), as an unreadable
     file is to the appliance's user (root reads any file, so CI cannot chmod its way there)."""
-    real = Path.read_bytes
+    def refuse(suffix: str, step: str = "read_bytes") -> None:
+        """``step``: "read_bytes" (the file refused) or "is_file" (its shard folder refused: the stat fails)."""
+        real = getattr(Path, step)
 
-    def refuse(suffix: str) -> None:
-        def read_bytes(self: Path) -> bytes:
+        def refused(self: Path) -> object:
             if self.name.endswith(suffix):
                 raise PermissionError(errno.EACCES, "Permission denied", str(self))
             return real(self)
 
-        monkeypatch.setattr(Path, "read_bytes", read_bytes)
+        monkeypatch.setattr(Path, step, refused)
 
     return refuse
 
 
+@pytest.mark.parametrize("step", ["read_bytes", "is_file"])
 def test_a_stored_file_the_file_system_refuses_to_read_is_said_as_a_read(
-    settings: Settings, key: Key, refuse_reading: Callable[[str], None]
+    settings: Settings, key: Key, refuse_reading: Callable[[str, str], None], step: str
 ) -> None:
     """breaker17 B17-1: an unreadable result file's URL answered 503 "refused to WRITE this request's image ...
     nothing was kept", and a job whose stored photo was unreadable failed "missing or damaged ... submit it
@@ -260,7 +262,7 @@ def test_a_stored_file_the_file_system_refuses_to_read_is_said_as_a_read(
         assert process(WorkerContext(settings), done) == "completed"
         url = client.get(f"/v1/generate/{done}", headers=key.headers).json()["image_url"]
         queued = client.post("/v1/generate", json=body(), headers=key.headers).json()["id"]
-        refuse_reading(".jpg")
+        refuse_reading(".jpg", step)
         served = client.get(url.removeprefix(settings.base_url))
         outcome = process(WorkerContext(settings), queued)
         failed = client.get(f"/v1/generate/{queued}", headers=key.headers).json()

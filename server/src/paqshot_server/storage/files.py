@@ -122,9 +122,8 @@ class FileStore:
     def read(self, name: str) -> bytes:
         """The bytes of ``name``. Raises FileNotFoundError (absent), :class:`.faults.ReadRefused` (the file system
         refused: permissions, I/O), ValueError (a name that could escape the store)."""
-        path = self.find(name)
         try:
-            return path.read_bytes()
+            return self.find(name).read_bytes()  # find too: a shard folder the file system refuses (breaker17)
         except OSError as exc:
             if exc.errno in REFUSED_ERRNOS:
                 raise ReadRefused(exc.errno, exc.strerror, exc.filename) from exc
