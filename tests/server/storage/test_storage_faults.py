@@ -236,6 +236,7 @@ def test_a_stored_photo_gone_or_damaged_on_disk_fails_its_job_saying_so(settings
 def refuse_reading(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], None]:
     """Makes the file system refuse to read stored files whose names end with a suffix (EACCES), as an unreadable
     file is to the appliance's user (root reads any file, so CI cannot chmod its way there)."""
+
     def refuse(suffix: str, step: str = "read_bytes") -> None:
         """``step``: "read_bytes" (the file refused) or "is_file" (its shard folder refused: the stat fails)."""
         real = getattr(Path, step)
