@@ -218,6 +218,14 @@ def store_failure_message(exc: BaseException) -> str:
     return f"Storage error: the image was generated but could not be saved: {cause}. Retry later."
 
 
+def unrecorded_message(job: Job, exc: BaseException) -> str:
+    """What a client is told when its job's finished result could not be recorded on any attempt."""
+    return (
+        f"The generation finished but its result could not be recorded on any of its {job.attempts} attempts "
+        f"({type(exc).__name__}); see the server log for {job.id}."
+    )
+
+
 def refused_for_review(job: Job, result: RenderResult) -> str | None:
     """The failure message when the request asked ``on_low_confidence: fail`` and the result needs review."""
     if not result.needs_review or job.options.get("on_low_confidence") != "fail":
@@ -340,7 +348,8 @@ def process(ctx: WorkerContext, woken_by: str) -> str:
 
     ``woken_by``: the job id of the queue message that woke this worker (one message per queued job). "busy":
     app.db's write lock was held by another process past the busy timeout, so nothing was claimed; the message is
-    the caller's to send again.
+    the caller's to send again. "lapsed" and "unrecorded": the attempt left the job running, unended (app.db busy past
+    the lease; its result could not be recorded and attempts are left), for the sweeper to re-queue.
     """
     token = logs.job_id.set(woken_by)
     try:
@@ -438,11 +447,25 @@ def _attempt(ctx: WorkerContext, job: Job, lease: _Lease, claiming: float) -> st
     # fsyncs) and the claim: 50-60 ms of a 0.4-0.5 s packshot with 2 workers in session 14, so a plan from it
     # started every queued job that much too early (issue-14.md, "ETA with 2 workers, session 14").
     stored.meta["slot_ms"] = round((time.monotonic() - claiming) * 1000, 1)
+    return _complete(ctx, job, lease, stored, result.engine)
+
+
+def _complete(ctx: WorkerContext, job: Job, lease: _Lease, stored: JobResult, engine: str) -> str:
+    """Publish ``job``'s stored result (:func:`process`'s outcomes); its files go when it is not published."""
     try:
-        published = lease.keep_trying(lambda: ending.complete(ctx, job, stored, result.engine, owner=ctx.worker_id))
-    except LeaseLapsed:
+        published = lease.keep_trying(lambda: ending.complete(ctx, job, stored, engine, owner=ctx.worker_id))
+    except Exception as exc:
         _drop(ctx, stored)  # the retry stores its own
-        raise
+        if isinstance(exc, LeaseLapsed) or ending.busy(exc):
+            raise
+        # Raised the same on every attempt, the job would stay running for good (breaker16 B16-10's kind): the
+        # attempts left retry it (the lease runs out, the sweeper re-queues it), the last one fails it in words.
+        log.exception("job %s: its result could not be recorded (attempt %d)", job.id, job.attempts)
+        if job.attempts < ctx.settings.max_attempts:
+            return "unrecorded"
+        message = unrecorded_message(job, exc)
+        lease.keep_trying(lambda: ending.fail(ctx, job, "server_error", message, owner=ctx.worker_id))
+        return "failed"
     if not published:  # another attempt published first: drop our copies, keep theirs
         _drop(ctx, stored)
         return "superseded"

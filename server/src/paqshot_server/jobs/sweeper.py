@@ -21,16 +21,21 @@ def recover_leases(ctx: WorkerContext, queue: JobQueue, now: float) -> tuple[int
     """Re-queue jobs whose worker died; fail those out of attempts. Returns (requeued, failed)."""
     requeued = failed = 0
     for job in jobs_sql.expired_leases(ctx.db.get(), now):
-        if job.attempts >= ctx.settings.max_attempts:
-            message = (
-                f"The worker running this generation stopped {counted(job.attempts, 'time')} before finishing "
-                "(killed, or out of memory); giving up."
-            )
-            if ending.fail(ctx, job, "server_error", message, owner=None):
-                failed += 1
-        elif jobs_sql.requeue(ctx.db.get(), job.id, now):
-            queue.enqueue(job.id)
-            requeued += 1
+        try:
+            if job.attempts >= ctx.settings.max_attempts:
+                message = (
+                    f"The worker running this generation stopped {counted(job.attempts, 'time')} before finishing "
+                    "(killed, or out of memory); giving up."
+                )
+                if ending.fail(ctx, job, "server_error", message, owner=None):
+                    failed += 1
+            elif jobs_sql.requeue(ctx.db.get(), job.id, now):
+                queue.enqueue(job.id)
+                requeued += 1
+        except Exception as exc:  # one job's row that cannot be written must not hold up every other job's
+            if ending.busy(exc):
+                raise
+            log.exception("lease recovery of job %s failed; the next sweep tries again", job.id)
     if requeued:
         stats.increment(ctx.db.get(), "lease_recoveries", requeued)
     if requeued or failed:
