@@ -25,9 +25,10 @@ from PIL import Image
 from ..errors import CutoutRefused
 from ..imaging.confidence import assess_refined, refusal
 from ..imaging.exposure import clipping, levels
+from ..imaging.padding import Box, framed, photo_in_strip, photo_inside_bars
 from ..imaging.refine import RefineConfig, refine
 from ..imaging.segment import Matte, OutputScale, Segmenter
-from .letterbox import letterboxed, placement
+from .letterbox import MAX_STRETCH, letterboxed, placement
 from .manifests import Manifest, SegmentationContract
 from .sessions import Graph, load_graph, probe, releasing_arena
 
@@ -48,6 +49,25 @@ RELEASE_FROM_PIXELS = 4_000_000
 # those sides take: U²-Net's five 2x poolings halve a side five times, so a multiple of 32 keeps every level's size
 # a whole number (the manifest's ``size`` stays the trained one, the default).
 FREE_SIDE_STEP = {"u2net": 32}
+
+
+# A part of an image taken for a pasted photo whose cut-out touches this many of its sides was the product itself (a
+# block on a plain backdrop: breaker15's strips, test_long_strips.py); a real photo's product seldom touches two.
+PRODUCT_NOT_PHOTO_SIDES = 2
+# The photo inside bars is cut out as the photo when the padded image's own cut-out overlaps it this much (IoU of the
+# mattes past 0.5): a padded bike's (B16-4) 0.9+, a blue bar on white mistaken for a photo between bars 0.0-0.2
+# (docs/progress/issue-14.md, session 17).
+BARS_AGREE = 0.5
+
+
+def overlap(one: np.ndarray, other: np.ndarray) -> float:
+    """IoU of two mattes' products (alpha > 0.5; float (h, w) each, ``other`` brought to ``one``'s grid)."""
+    if other.shape != one.shape:
+        other = np.asarray(
+            Image.fromarray(other.astype(np.float32), "F").resize(one.shape[::-1], Image.Resampling.NEAREST)
+        )
+    a, b = one > 0.5, other > 0.5
+    return float((a & b).sum() / max(1, (a | b).sum()))
 
 
 def releases_arena(height: int, width: int) -> bool:
@@ -202,6 +222,42 @@ class OnnxSegmenter:
             raise ValueError("segment() takes uint8 H x W x 3 RGB")
         if hint is not None and hint.shape != rgb.shape[:2]:
             raise ValueError(f"hint {hint.shape} does not match the photo {rgb.shape[:2]}")
+        return self._whole(rgb, output_scale) if hint is None else self._cut_out(rgb, hint, output_scale)
+
+    def _whole(self, rgb: np.ndarray, output_scale: OutputScale | None) -> Matte:
+        """:meth:`segment` without a hint: a photo on a plain canvas is cut out as the photo
+        (:mod:`~paqshot_server.imaging.padding`). Pasted into a strip longer than the letterbox takes whole (B16-13:
+        the pasted rectangle kept, a fork refused), the strip's plain ends are cut off. Padded with plain bars (B16-4:
+        a flagged cut-out rose over the review threshold), the photo inside them is cut out and kept when the padded
+        image's own cut-out agrees with it (:data:`BARS_AGREE`): a box or a bar on a plain backdrop has straight edges
+        too, and cut out alone it is refused, touches two sides or more, or is some other part of it. That costs a
+        second cut-out, for images with bars only."""
+        strip = photo_in_strip(rgb, MAX_STRETCH)
+        inside = None if strip is None else self._inside(rgb, strip, output_scale)
+        if inside is not None:
+            return inside
+        bars = photo_inside_bars(rgb)
+        inside = None if bars is None else self._inside(rgb, bars, output_scale)
+        if inside is None:
+            return self._cut_out(rgb, None, output_scale)
+        try:
+            whole = self._cut_out(rgb, None, output_scale)
+        except CutoutRefused:
+            return inside
+        return inside if overlap(inside.alpha, whole.alpha) >= BARS_AGREE else whole
+
+    def _inside(self, rgb: np.ndarray, box: Box, output_scale: OutputScale | None) -> Matte | None:
+        """The cut-out of the part ``box`` of ``rgb`` framed back on its grid; None when it is refused or touches
+        :data:`PRODUCT_NOT_PHOTO_SIDES` sides of the part (the part was the product itself)."""
+        x0, y0, x1, y1 = box
+        try:
+            matte = self._whole(rgb[y0:y1, x0:x1], output_scale)
+        except CutoutRefused:
+            return None
+        return framed(matte, box, rgb.shape[:2]) if matte.facts.get("sides", 0) < PRODUCT_NOT_PHOTO_SIDES else None
+
+    def _cut_out(self, rgb: np.ndarray, hint: np.ndarray | None, output_scale: OutputScale | None) -> Matte:
+        """:meth:`segment` of the image as given (its arguments, checked)."""
         # Decided by the whole image, whose refinement arrays follow the runs (the second pass's crop may be smaller).
         # A squeezed photo's levels stretched (both passes alike): a dark or washed-out one's for the model, a hazy
         # one's for the refinement's decisions only. Stretching both took a real chair on a pale wall and table
