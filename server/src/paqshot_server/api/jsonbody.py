@@ -17,6 +17,7 @@ from litestar.exceptions import ValidationException
 from litestar.types import Empty
 
 from ..errors import InvalidRequest
+from . import jsonlong
 from .jsonkeys import repeated_key
 
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
@@ -32,6 +33,9 @@ def parse_json(body: bytes) -> Any:
         raise InvalidRequest("Request body is empty; send a JSON object.")
     if body.startswith(_BOMS):
         raise InvalidRequest("Request body starts with a byte-order mark; send UTF-8 JSON without one.")
+    fast = _without_reading_long_strings(body)
+    if fast is not None:
+        return fast
     try:
         parsed = _DECODER.decode(body)
         repeated = repeated_key(body, parsed)
@@ -48,6 +52,22 @@ def parse_json(body: bytes) -> Any:
             "which of the two counts)."
         )
     return parsed
+
+
+def _without_reading_long_strings(body: bytes) -> Any:
+    """``body`` parsed with its long strings cut out and put back (``api.jsonlong``), or None: nothing was cut, or
+    the skeleton is not read cleanly (an error, a key named twice), which the whole body's reading then reports in
+    its own words (byte offsets included)."""
+    split = jsonlong.split(body)
+    if split is None:
+        return None
+    try:
+        parsed = _DECODER.decode(split.skeleton)
+        if repeated_key(split.skeleton, parsed) is not None:
+            return None
+    except (RecursionError, UnicodeDecodeError, msgspec.DecodeError, ValueError):
+        return None
+    return parsed if split.restore(parsed) else None
 
 
 def _describe(reason: str, body: bytes) -> str:
