@@ -1,11 +1,12 @@
 """A JSON request body read without its long strings: what a submission's megabyte of base64 costs the event loop.
 
-msgspec reads a string byte by byte (escapes, UTF-8): 0.74 ms of the event loop's CPU for a submission's 1 MB of
-base64, a third of its ~2.3 ms on the loop per submission (``py-spy --gil``, docs/progress/issue-14.md, "The door's
-long strings, session 15"). A long string value of the top-level object that is plain printable ASCII (no escape,
-no control character: base64, a URL) needs no such reading: its end is the next quote (``bytes.find``), its checks
-are two vector scans (numpy), and its text is the bytes as they are. :func:`split` cuts such strings out of the body
-and leaves a short skeleton for the parser; :meth:`Split.restore` puts the texts back into the parsed object.
+msgspec reads a string byte by byte (escapes, UTF-8): 0.5-0.75 ms of the event loop's CPU for a submission's 1 MB of
+base64, the largest part of its ~2.3 ms holding the GIL on the loop per submission (``py-spy --gil``;
+docs/progress/issue-14.md, "The door at 16 clients, session 15"); this way 0.23 ms. A long string value of the
+top-level object that is plain printable ASCII (no escape, no control character: base64, a URL) needs no such
+reading: its end is the next quote (``bytes.find``), its checks are two vector scans (numpy), and its text is the
+bytes as they are. :func:`split` cuts such strings out of the body and leaves a short skeleton for the parser;
+:meth:`Split.restore` puts the texts back into the parsed object.
 
 Whatever this does not take (escapes anywhere before a long string, non-ASCII or control characters in it, too many
 strings, anything that is not a well-formed skeleton) is read whole by the parser as before: the result and every
@@ -23,6 +24,9 @@ import numpy as np
 LONG = 64 * 1024  # bytes: strings this long are cut out; shorter ones cost the parser little
 MAX_STRINGS = 256  # strings looked at, at most (keys included): a body with more is read whole by the parser
 _SPACE = b" \t\n\r"  # JSON's whitespace (RFC 8259 §2)
+# A cut string's stand-in: unguessable (no text a client sends equals one) and made once, not per body: a random
+# number per call would be a system call, which lets the GIL go and has the event loop wait to get it back.
+_TOKEN = "\x00" + secrets.token_hex(16)
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,6 @@ def split(body: bytes) -> Split | None:
 
     The scan walks the body's strings from quote to quote (``MAX_STRINGS`` at most), outside strings counting the
     brackets for the depth; it gives up at the first backslash, as a quote after one may be escaped."""
-    token_base = "\x00" + secrets.token_hex(8)  # unguessable: no text a client sends equals a token
     parts: list[bytes] = []
     texts: dict[str, str] = {}
     copied = at = depth = 0
@@ -67,7 +70,7 @@ def split(body: bytes) -> Split | None:
         if end - start - 1 >= LONG and depth == 1 and body[at:start].rstrip(_SPACE).endswith(b":"):
             text = _plain(body[start + 1 : end])
             if text is not None:
-                token = f"{token_base}{len(texts)}"
+                token = f"{_TOKEN}{len(texts)}"
                 parts += [body[copied:start], b'"\\u0000' + token[1:].encode() + b'"']
                 texts[token] = text
                 copied = end + 1
