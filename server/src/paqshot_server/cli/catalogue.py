@@ -27,6 +27,7 @@ from ..words import counted
 from .batchstate import BatchState
 from .common import internal_error, os_error_words, read_bounded
 from .manifestrows import MAX_MANIFEST_BYTES, Manifest, parse_manifest
+from .outputfiles import OutputGuard
 from .skunames import OutputNames
 from .summarycsv import write_summary
 
@@ -172,10 +173,13 @@ def run_manifest(args: argparse.Namespace) -> int:
     with BatchState(args.output) as state:
         for note in state.notes:
             print(f"note: {note}", file=sys.stderr)
+        # a re-run replaces the outputs its journal lists; any other file only with --overwrite (B17-5)
+        ours = [str(line.get("output", "")) for line in state.lines.values()]
+        guard = OutputGuard(args.output, _local_inputs(rows, args.manifest.parent), overwrite=args.overwrite, ours=ours)
         for number, row in enumerate(rows, start=1):
-            line = _one_row(number, row, defaults, args, res, engines, finisher, state, names)
+            line = _one_row(number, row, defaults, args, res, engines, finisher, state, names, guard)
             if line["sku"] and line["status"] != "skipped":
-                state.record(line)  # after every row: a crash loses none
+                state.record(_remembered(line, state.get(line["sku"])))  # after every row: a crash loses none
             summary.append(line)
             print(
                 f"{line['sku'] or f'row {number}'}: {line['status']}"
@@ -194,6 +198,14 @@ def run_manifest(args: argparse.Namespace) -> int:
     return 1 if ended["failed"] else 0
 
 
+def _remembered(line: dict[str, Any], before: dict[str, Any] | None) -> dict[str, Any]:
+    """The journal's line for a row: a failed row keeps the output name an earlier run wrote for its SKU, so the
+    next run may still replace that file (the summary shows the failed row without it)."""
+    if line["status"] == "failed" and before and before.get("output"):
+        return {**line, "output": before["output"]}
+    return line
+
+
 def _one_row(
     number: int,
     row: dict[str, Any],
@@ -204,6 +216,7 @@ def _one_row(
     finisher: Any,
     state: BatchState,
     names: OutputNames,
+    guard: OutputGuard,
 ) -> dict[str, Any]:
     line: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS, "")
     sku = str(row.get("sku", "")).strip()
@@ -240,13 +253,26 @@ def _one_row(
             and (args.output / before.get("output", "")).is_file()
         ):
             return {**before, "status": "skipped"}
-        line.update(_render(data, background, name, resolved, args, res, engines, finisher))
+        fields, image_bytes = _render(data, background, name, resolved, res, engines, finisher)
+        guard.check([fields["output"]])
+        # the name is claimed in the journal before the file exists: a kill between the two leaves a journal
+        # that still knows the file as this catalogue's, and the next run replaces it (B17-5)
+        state.record({**line, **fields, "status": "writing"})
+        guard.write(fields["output"], image_bytes)
+        line.update(fields)
         line["status"] = "completed"
     except (AppError, OSError) as exc:
         line.update(status="failed", error=exc.message if isinstance(exc, AppError) else os_error_words(exc))
     except Exception as exc:  # one broken row must not lose the catalogue: report it and go on
         line.update(status="failed", error=internal_error(exc))
     return line
+
+
+def _local_inputs(rows: list[dict[str, Any]], base: Path) -> list[Path]:
+    """The local files the rows read (images and background images; URLs are not files), as ``_load`` finds them."""
+    named = (str(row.get(field) or "").strip() for row in rows for field in ("image", "background_image"))
+    paths = (Path(text).expanduser() for text in named if text and not re.match(r"^https?://", text, re.I))
+    return [path if path.is_absolute() else base / path for path in paths]
 
 
 def _load(image: str, base: Path, res: Any, field: str = "image") -> bytes:
@@ -290,11 +316,11 @@ def _render(
     background: bytes | None,
     name: str,
     resolved: Resolved,
-    args: argparse.Namespace,
     res: Any,
     engines: Any,
     finisher: Any,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], bytes]:
+    """The row's summary fields (``output``: the file name to write) and the output file's bytes."""
     from ..imaging.decode import decode_image
     from ..imaging.smallest import check_photo_size
     from ..jobs.runner import options_for_engine
@@ -316,9 +342,8 @@ def _render(
     result = finished.result  # finishing may flag it too (``file_size``)
     image = result.images[0]
     ext = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}[image.mime]
-    (args.output / f"{name}.{ext}").write_bytes(image.data)
     reports = finished.compliance
-    return {
+    fields = {
         "output": f"{name}.{ext}",
         "width": image.width,
         "height": image.height,
@@ -330,3 +355,4 @@ def _render(
             f"{r['preset']}:{rule['rule']}" for r in reports for rule in r["rules"] if not rule["passed"]
         ),
     }
+    return fields, image.data

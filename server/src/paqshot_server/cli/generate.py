@@ -8,6 +8,7 @@ registry, so any style that is installed works here too.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 import time
@@ -28,6 +29,7 @@ from ..imaging.options import (
     cutout_choice,
 )
 from .common import internal_error, os_error_words, read_bounded
+from .outputfiles import OutputGuard, distinct_stems
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
@@ -56,7 +58,13 @@ def register(subparsers: Any) -> None:
         type=Path,
         required=True,
         metavar="OUTDIR",
-        help="folder for the results (created if missing)",
+        help="folder for the results (created if missing); a file already there is not replaced without "
+        "--overwrite, an input never",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace files already in OUTDIR that this run did not make (never an input of the run)",
     )
     doc = _field_help()
     p.add_argument("--style", choices=STYLES, default="studio_packshot", help=doc["style"])
@@ -249,9 +257,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     args.output.mkdir(parents=True, exist_ok=True)
     progress = Progress(len(args.images), sys.stderr)
+    guard = OutputGuard(args.output, [*args.images, *filter(None, [args.mask_hint])], overwrite=args.overwrite)
     failed = review = 0
-    for path in args.images:
-        record = _render_one(path, args, res, options, checks, progress, plates)
+    for path, stem in zip(args.images, distinct_stems(args.images), strict=True):
+        record = _render_one(path, stem, args, res, options, checks, progress, guard, plates)
         failed += "error" in record
         review += bool(record.get("needs_review"))
         if args.json:
@@ -274,15 +283,18 @@ def _background(args: argparse.Namespace, res: Any) -> bytes | None:
 
 def _render_one(
     path: Path,
+    stem: str,
     args: argparse.Namespace,
     res: Any,
     options: RenderOptions,
     checks: list[str],
     progress: Progress,
+    guard: OutputGuard,
     plates: Any = None,
 ) -> dict[str, Any]:
-    """Render one file and write its outputs (labelled: IPTC/XMP and Content Credentials); the JSON record of
-    what happened (``error`` when it failed), with the compliance reports of ``checks``."""
+    """Render one file and write its outputs named ``stem…`` where ``guard`` allows (labelled: IPTC/XMP and
+    Content Credentials); the JSON record of what happened (``error`` when it failed), with the compliance
+    reports of ``checks``."""
     from ..imaging.decode import decode_image
     from ..imaging.hint import read_hint
     from ..imaging.smallest import check_photo_size
@@ -310,7 +322,7 @@ def _render_one(
         record.update(_review_record(result))  # finishing may flag it too (``file_size``)
         if finished.compliance:
             record["compliance"] = finished.compliance
-        written = _write(result, path, args)
+        written = _write(result, stem, args, guard)
     except (AppError, OSError) as exc:
         code, message = (exc.code, exc.message) if isinstance(exc, AppError) else ("io_error", os_error_words(exc))
         if isinstance(exc, CutoutRefused):  # refused after the cut-out ran: which engine, how sure
@@ -353,21 +365,24 @@ def _review_record(result: Any) -> dict[str, Any]:
     return record
 
 
-def _write(result: Any, path: Path, args: argparse.Namespace) -> list[Path]:
-    stem = path.stem
-    written: list[Path] = []
+def _write(result: Any, stem: str, args: argparse.Namespace, guard: OutputGuard) -> list[Path]:
+    """Write the result's files as ``stem…``; none of them when one name is refused (``OutputTaken``)."""
+    files: list[tuple[str, bytes]] = []
+    images: list[str] = []
     many = len(result.images) > 1
     for i, image in enumerate(result.images, start=1):
-        ext = EXTENSIONS[image.mime]
         name = f"{stem}_{i}" if many else stem
-        target = args.output / f"{name}.{ext}"
-        target.write_bytes(image.data)
-        written.append(target)
+        images.append(f"{name}.{EXTENSIONS[image.mime]}")
+        files.append((images[-1], image.data))
         if args.thumbnails:
-            (args.output / f"{name}.thumb.{EXTENSIONS[image.thumbnail_mime]}").write_bytes(image.thumbnail)
+            files.append((f"{name}.thumb.{EXTENSIONS[image.thumbnail_mime]}", image.thumbnail))
     if args.save_matte:
         matte = result.meta.get("matte")
         if matte is None:
             raise OSError(f"engine {result.engine} returned no matte for --save-matte")
-        matte.save(args.output / f"{stem}.matte.png", "PNG")
-    return written
+        png = io.BytesIO()
+        matte.save(png, "PNG")
+        files.append((f"{stem}.matte.png", png.getvalue()))
+    guard.check([name for name, _ in files])
+    written = {name: guard.write(name, data) for name, data in files}
+    return [written[name] for name in images]  # the images, as before (thumbnails and matte not listed)
