@@ -75,7 +75,7 @@ def test_shared_plates_are_added_listed_used_by_scenes_and_removed(
     base = ["generate", str(photo), "-o", str(out), "--long-side", "384", "--json", "--style", "lifestyle"]
     kitchen = _json(capsys, [*base, "--location", "kitchen"])
     assert kitchen["engine"] == "plate" and kitchen["backdrop"]["id"] == plate["id"]  # type: ignore[index]
-    beach = _json(capsys, [*base, "--location", "beach"])
+    beach = _json(capsys, [*base, "--location", "beach", "--overwrite"])  # the kitchen one is there (B17-5)
     assert beach["engine"] == "procedural"  # type: ignore[index]
 
     assert main(["backdrops", "remove", plate["id"]]) == 0

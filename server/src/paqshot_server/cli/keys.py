@@ -11,10 +11,18 @@ from ..errors import InvalidRequest
 from ..ids import iso
 from ..imaging.options import STYLES
 from ..settings import Settings
+from ..storage import fair
 from ..storage import keys as keys_sql
 from ..storage.db import connect
 from ..webhook_secret import is_standard, standard_form
 from .common import add_home_flag, settings_from
+from .numbers import Bounded
+
+# A trillion generations: more than one appliance makes in its life (31,700 years at one a second), and far inside
+# SQLite's INTEGER (2**63 - 1), which 99999999999999999999 overflowed (B17-3).
+MAX_QUOTA = 10**12
+# Ten years, the bound of idempotency_hours: a longer grace is no rotation.
+MAX_GRACE_HOURS = 87_600
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,12 +30,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     create = ksub.add_parser("create", help="create a key; prints it and its webhook secret once")
     create.add_argument("--name", required=True, help="a label for the key (who or what uses it)")
-    create.add_argument("--rate-limit", type=int, default=None, help="generate requests per minute (default 60)")
-    create.add_argument("--quota", type=int, default=None, help="total generations allowed (default unlimited)")
+    create.add_argument(
+        "--rate-limit",
+        type=Bounded.setting("default_rate_limit"),
+        default=None,
+        help="generate requests per minute (default: the default_rate_limit setting, 60)",
+    )
+    create.add_argument(
+        "--quota", type=Bounded(int, 0, MAX_QUOTA), default=None, help="total generations allowed (default unlimited)"
+    )
     create.add_argument("--styles", nargs="+", choices=STYLES, default=None, help="styles this key may use")
     create.add_argument(
         "--weight",
-        type=float,
+        type=Bounded(float, fair.MIN_WEIGHT, fair.MAX_WEIGHT),
         default=1.0,
         help="share of the workers while other keys wait too: 2 is served twice as often as 1 (default 1)",
     )
@@ -51,7 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     rotate.add_argument("key", help="key id or name")
     rotate.add_argument(
         "--grace-hours",
-        type=float,
+        type=Bounded(float, 0, MAX_GRACE_HOURS),
         default=24.0,
         help="hours during which webhook-signature also carries a signature with the old secret (default 24)",
     )
@@ -81,7 +96,7 @@ def _create(args: argparse.Namespace) -> int:
             name=args.name,
             key_prefix=brand.key_prefix,
             secret_prefix=brand.webhook_secret_prefix,
-            rate_limit=args.rate_limit or settings.default_rate_limit,
+            rate_limit=settings.default_rate_limit if args.rate_limit is None else args.rate_limit,
             quota=args.quota,
             styles=args.styles,
             weight=args.weight,

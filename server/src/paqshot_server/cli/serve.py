@@ -24,6 +24,9 @@ from ..storage import keys as keys_sql
 from ..storage.db import connect
 from ..words import counted
 from .common import add_home_flag, database_kept, presets_ok, settings_from, setup_logging
+from .numbers import Bounded
+
+MAX_WORKERS = 64  # as worker_threads' bound: one process per GPU (or core) is right, 64 is a big machine
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +34,10 @@ log = logging.getLogger(__name__)
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("serve", help="run the API and its workers")
     parser.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=None, help="port (default 8000)")
-    parser.add_argument("--workers", type=int, default=1, help="worker processes to start (default 1)")
+    parser.add_argument("--port", type=Bounded.setting("port"), default=None, help="port (default 8000)")
+    parser.add_argument(
+        "--workers", type=Bounded(int, 1, MAX_WORKERS), default=1, help="worker processes to start (default 1)"
+    )
     parser.add_argument("--no-worker", action="store_true", help="API only (workers run elsewhere)")
     add_home_flag(parser)
     parser.set_defaults(func=_serve)

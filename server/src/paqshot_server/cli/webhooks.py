@@ -9,6 +9,7 @@ import time
 from ..storage import webhooks as webhooks_sql
 from ..storage.db import connect
 from .common import add_home_flag, settings_from
+from .numbers import Bounded
 
 ENDED_BADLY = ("failed", "stopped")
 
@@ -20,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     lst.add_argument("--failed", action="store_true", help="only events that ended without delivery")
     lst.add_argument("--key", default=None, help="only this API key's events (key id)")
     lst.add_argument("--job", default=None, help="only this generation's events")
-    lst.add_argument("--limit", type=int, default=50)
+    lst.add_argument("--limit", type=Bounded(int, 1, 10_000), default=50, help="events to list (default 50)")
     lst.add_argument("--json", action="store_true")
     add_home_flag(lst)
     lst.set_defaults(func=_list)
