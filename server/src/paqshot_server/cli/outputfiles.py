@@ -2,7 +2,7 @@
 
 Breaker17 B17-5: ``generate photos/*.jpg -o photos`` replaced every photo by its packshot, two inputs ``a/x.jpg`` and
 ``b/x.png`` were both written to ``OUT/x.jpg`` (one result lost), and a catalogue row whose SKU was its photo's
-name replaced the photo, all with exit 0. The rule (README, "Local runs"; docs/presets.md, "Catalogues"):
+name replaced the photo, all with exit 0. The rule (README, "Command line"; docs/presets.md, "Catalogues"):
 
 - an input of the run is never replaced, not even with ``--overwrite``;
 - a file this run wrote is never replaced by another of its outputs (names that would collide are made distinct
