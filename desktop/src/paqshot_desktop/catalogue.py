@@ -32,7 +32,7 @@ from .boundedread import NotARegularFile, TooLarge, read_bounded
 from .client import ApiClient, ApiError, describe
 from .manifestrows import MAX_MANIFEST_BYTES, Manifest, ManifestError, parse_manifest
 from .model import image_extension
-from .skunames import OutputNames
+from .skunames import OutputNames, output_name
 from .summarycsv import write_summary
 from .transfers import data_uri
 from .wire import Capabilities, Job, PresetInfo
@@ -133,6 +133,10 @@ class CatalogueRun:
     out: Path
     stop: threading.Event = field(default_factory=threading.Event)
     poll_s: float = POLL_S
+    overwrite: bool = False  # the user answered Replace: files already in ``out`` may be replaced (never a photo)
+    # the outputs the journal names, and those this run wrote: replaced without asking
+    _ours: set[Path] = field(default_factory=set, init=False, repr=False)
+    _inputs: set[Path] = field(default_factory=set, init=False, repr=False)
 
     def run(self, report: Report) -> list[dict[str, Any]]:
         """Every row's summary line, in manifest order. Raises ManifestError when the manifest is unusable."""
@@ -140,6 +144,8 @@ class CatalogueRun:
         rows = manifest.rows
         self.out.mkdir(parents=True, exist_ok=True)
         with BatchState(self.out) as state:  # what it could not read is left out (a note), never an error
+            self._ours = _journalled(self.out, state)
+            self._inputs = {p.resolve() for p in _local_inputs(rows, self.manifest.parent)}
             notes = tuple(filter(None, (manifest.note, *state.notes)))
             if notes:
                 report(RunNotes(notes))
@@ -245,11 +251,63 @@ class CatalogueRun:
             if job.status == "completed" and job.all_images:
                 image = job.all_images[0]
                 name = f"{row.name}.{image_extension(job, image)}"
+                refusal = self._refusal(self.out / name)
+                if refusal:
+                    row.line.update(status="failed", error=refusal)
+                    return True
                 (self.out / name).write_bytes(self.client.download(image.image_url))
+                self._ours.add((self.out / name).resolve())
                 row.line["output"] = name
         except (ApiError, OSError) as exc:
             row.line.update(status="failed", error=describe(exc))
         return True
+
+    def _refusal(self, target: Path) -> str:
+        """Why ``target`` must not be written, in words ("" when it may): a photo the catalogue reads never is; a
+        file already there only when the journal names it as this catalogue's or the user said Replace (B17-5, the
+        command's rule: docs/presets.md, "Files already there")."""
+        key = target.resolve()
+        if key in self._inputs:
+            return f"Not saved: {target} is a photo this catalogue reads; it is never replaced. Choose another folder."
+        if target.exists() and not self.overwrite and key not in self._ours:
+            return f"Not saved: {target} was already there and this catalogue did not make it; it was kept."
+        return ""
+
+
+def files_in_the_way(manifest: Path, out: Path) -> list[Path]:
+    """The files in ``out`` that a run of ``manifest`` would replace and did not make: a row's output name (any
+    extension, case-folded as Windows and macOS compare names) that the folder's journal does not name, and no
+    photo the catalogue reads (those are never replaced). For the question asked before the run.
+
+    Raises:
+        ManifestError: the manifest cannot be used (as :func:`read_manifest`).
+        OSError: the manifest or the folder cannot be read.
+    """
+    rows = read_manifest(manifest).rows
+    if not out.is_dir():
+        return []
+    stems = {output_name(str(row.get("sku", "")).strip()).casefold() for row in rows if str(row.get("sku", "")).strip()}
+    with BatchState(out) as state:
+        ours = _journalled(out, state)
+    inputs = {p.resolve() for p in _local_inputs(rows, manifest.parent)}
+    return sorted(
+        p
+        for p in out.iterdir()
+        if p.suffix.lower() in (".jpg", ".png", ".webp")
+        and p.stem.casefold() in stems
+        and p.resolve() not in ours | inputs
+    )
+
+
+def _journalled(out: Path, state: BatchState) -> set[Path]:
+    return {(out / str(line["output"])).resolve() for line in state.lines.values() if line.get("output")}
+
+
+def _local_inputs(rows: list[dict[str, Any]], base: Path) -> list[Path]:
+    """The local files the rows read (images and background images; URLs are not files)."""
+    named = (str(row.get(field) or "").strip() for row in rows for field in ("image", "background_image"))
+    paths = (Path(text).expanduser() for text in named if text and not re.match(r"^https?://", text, re.IGNORECASE))
+    return [path if path.is_absolute() else base / path for path in paths]
 
 
 def _ended(row: Row, state: BatchState) -> None:

@@ -14,15 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QObject, QStandardPaths, QTimer
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from . import keystore
 from .batching import BatchController
 from .branding import Brand
-from .catalogue import CatalogueRun
+from .catalogue import CatalogueRun, files_in_the_way
 from .client import ApiClient, ApiError, ClientClosed, ConnectionFailed, describe, warm_up_http
 from .labels import PACKSHOT
 from .local import LocalAppliance, LocalEndpoint
+from .manifestrows import ManifestError
 from .model import JobsModel
 from .options import form_inputs, spec_capabilities
 from .results_control import ResultsController, ResultsDeps
@@ -460,7 +461,10 @@ class Controller(QObject):
             if not folder:
                 return None
             out = Path(folder)
-        run = CatalogueRun(client, self.session.caps, self.session.presets, manifest, out)
+        overwrite = self._replace_answer(manifest, out)
+        if overwrite is None:
+            return None
+        run = CatalogueRun(client, self.session.caps, self.session.presets, manifest, out, overwrite=overwrite)
         dialog = CatalogueDialog(manifest, out, self.session.preset_titles(), self.window)
         dialog.stop_requested.connect(run.stop.set)
         dialog.finished.connect(lambda _result: run.stop.set())
@@ -474,6 +478,30 @@ class Controller(QObject):
         dialog.open()
         self.catalogue = dialog
         return dialog
+
+    def _replace_answer(self, manifest: Path, out: Path) -> bool | None:
+        """Ask before a catalogue replaces files in ``out`` it did not make (B17-5): True Replace, False Keep
+        (those rows fail, the files stay), None Cancel. No question when there are none, or when the manifest
+        cannot be read (the run says why)."""
+        try:
+            in_the_way = files_in_the_way(manifest, out)
+        except (ManifestError, OSError):
+            return False
+        if not in_the_way:
+            return False
+        names = ", ".join(p.name for p in in_the_way[:3]) + (" …" if len(in_the_way) > 3 else "")
+        answer = QMessageBox.question(
+            self.window,
+            "Replace files?",
+            f"{len(in_the_way)} file(s) in {out} have the names of this catalogue's images and were not made by "
+            f"it: {names}\nReplace them? Keep: those rows fail and the files stay. The catalogue's own photos are "
+            "never replaced.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.No,
+        )
+        if answer == QMessageBox.StandardButton.Cancel:
+            return None
+        return answer == QMessageBox.StandardButton.Yes
 
     # -- app --------------------------------------------------------------------------------------
 
