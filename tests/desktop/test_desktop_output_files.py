@@ -6,7 +6,6 @@ answers Replace; the catalogue's own earlier outputs replaced on a re-run."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ def appliance() -> Any:
 
 
 def run(manifest: Path, out: Path, overwrite: bool = False) -> dict[str, dict[str, Any]]:
-    catalogue = CatalogueRun(appliance(), Capabilities(), (), manifest, out, threading.Event(), 0.0, overwrite)
+    catalogue = CatalogueRun(appliance(), Capabilities(), (), manifest, out, poll_s=0.0, overwrite=overwrite)
     return {line["sku"]: line for line in catalogue.run(lambda _step: None)}
 
 
