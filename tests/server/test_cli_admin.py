@@ -166,4 +166,4 @@ def test_keys_create_sets_the_weight_and_refuses_one_out_of_bounds(tmp_path: Pat
     listed = run("keys", "list", env_home=home)
     assert "weight 2.5" in listed.stdout
     refused = run("keys", "create", "--name", "zero", "--weight", "0", env_home=home)
-    assert refused.returncode == 2 and "weight must be between" in refused.stderr
+    assert refused.returncode == 2 and "--weight: must be a number from 0.01 to 100" in refused.stderr

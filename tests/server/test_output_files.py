@@ -68,10 +68,7 @@ def test_two_inputs_with_one_name_get_two_outputs(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == [
         "IMG_0001.jpg", "IMG_0001.thumb.jpg", "img_0001-2.jpg", "img_0001-2.thumb.jpg",
     ]  # fmt: skip
-    from PIL import Image
-
-    sizes = {p.name: Image.open(p).size for p in out.iterdir() if "thumb" not in p.name}
-    assert sizes["IMG_0001.jpg"] != sizes["img_0001-2.jpg"], sizes  # each input's own result
+    assert digest(out / "IMG_0001.jpg") != digest(out / "img_0001-2.jpg")  # each input's own result
 
 
 def test_a_catalogue_replaces_its_own_outputs_and_nothing_else(tmp_path: Path) -> None:

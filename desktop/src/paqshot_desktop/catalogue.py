@@ -160,7 +160,7 @@ class CatalogueRun:
             while pending and not self.stop.is_set():
                 time.sleep(self.poll_s)
                 for index, row in list(pending):
-                    if self._poll(row):
+                    if self._poll(row, state):
                         pending.remove((index, row))
                         done += 1
                         _ended(row, state)
@@ -240,7 +240,7 @@ class CatalogueRun:
         except OSError as exc:
             raise ValueError(f"cannot read {image}: {exc.strerror}.") from None
 
-    def _poll(self, row: Row) -> bool:
+    def _poll(self, row: Row, state: BatchState) -> bool:
         """Whether the row's job has ended; a completed one's image is downloaded and its line filled in."""
         assert row.job_id is not None
         try:
@@ -255,6 +255,9 @@ class CatalogueRun:
                 if refusal:
                     row.line.update(status="failed", error=refusal)
                     return True
+                # the name journalled before the file exists (as the command does): a kill between the two leaves
+                # a journal that still knows the file as this catalogue's
+                state.record({**row.line, "output": name, "status": "writing"})
                 (self.out / name).write_bytes(self.client.download(image.image_url))
                 self._ours.add((self.out / name).resolve())
                 row.line["output"] = name
