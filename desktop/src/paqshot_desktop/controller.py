@@ -21,7 +21,7 @@ from .batching import BatchController
 from .branding import Brand
 from .catalogue import CatalogueRun, files_in_the_way
 from .client import ApiClient, ApiError, ClientClosed, ConnectionFailed, describe, warm_up_http
-from .labels import PACKSHOT
+from .labels import PACKSHOT, counted
 from .local import LocalAppliance, LocalEndpoint
 from .manifestrows import ManifestError
 from .model import JobsModel
@@ -490,12 +490,15 @@ class Controller(QObject):
         if not in_the_way:
             return False
         names = ", ".join(p.name for p in in_the_way[:3]) + (" …" if len(in_the_way) > 3 else "")
+        one = len(in_the_way) == 1
         answer = QMessageBox.question(
             self.window,
             "Replace files?",
-            f"{len(in_the_way)} file(s) in {out} have the names of this catalogue's images and were not made by "
-            f"it: {names}\nReplace them? Keep: those rows fail and the files stay. The catalogue's own photos are "
-            "never replaced.",
+            f"{counted(len(in_the_way), 'file')} in {out} "
+            f"{'has the name of an image' if one else 'have the names of images'} of this catalogue and "
+            f"{'was' if one else 'were'} not made by it: {names}\nReplace {'it' if one else 'them'}? Keep: "
+            f"{'that row fails and the file stays' if one else 'those rows fail and the files stay'}. The "
+            "catalogue's own photos are never replaced.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.No,
         )
